@@ -1,0 +1,85 @@
+/**
+ * The `pi-warden` command. Every command takes `--json`; errors are one line naming what is wrong, exit code 2.
+ * The CLI only reads and calls into the library.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { isWardenError } from '../errors.ts';
+import { PROFILES } from '../policy/profiles.ts';
+import { processIo, type Io } from './output.ts';
+import { runDiff, runExplain, runForget } from './policyCommands.ts';
+
+const VERSION = '0.1.0';
+
+interface RootOptions {
+  extensionPolicy?: string;
+  explainExtensionPolicy?: boolean;
+  json?: boolean;
+}
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('pi-warden')
+    .description('Security runtime and incident toolkit for pi extensions.\n\nEach runbook step is one command; add --json for machine-readable output.')
+    .version(VERSION)
+    .addOption(new Option('--extension-policy <profile>', `policy profile for this run (${PROFILES.join(', ')}); beats env and settings`))
+    .option('--explain-extension-policy', 'print the effective policy and exit (alias of `policy explain`)')
+    .option('--json', 'machine-readable output (with --explain-extension-policy)')
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .action((opts: RootOptions) => {
+      if (opts.explainExtensionPolicy === true) {
+        setExit(runExplain(io, { json: opts.json, extensionPolicy: opts.extensionPolicy }));
+      } else {
+        program.outputHelp();
+      }
+    });
+
+  const policy = program.command('policy').description('inspect the capability policy (runbook INC-1, Rollback)');
+  policy.command('explain')
+    .description('show the effective policy: profile and its source, mode, caps, overrides, risk settings,\n'
+      + 'and for every capability the decision and the precedence rule that produced it')
+    .option('--extension <id>', 'explain for one extension (applies its overrides and remembered answers)')
+    .option('--extension-policy <profile>', 'policy profile for this run')
+    .option('--cwd <dir>', 'project directory whose .pi/settings.json to read (default: current directory)')
+    .option('--json', 'machine-readable output')
+    .action((opts: { extension?: string; extensionPolicy?: string; json?: boolean; cwd?: string }, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<RootOptions>();
+      setExit(runExplain(io, { ...opts, extensionPolicy: opts.extensionPolicy ?? globals.extensionPolicy }));
+    });
+  policy.command('diff')
+    .description('compare the policies two settings files produce; marks each change looser or tighter.\n'
+      + 'Exit code 0 when identical, 1 when they differ, 2 on error')
+    .argument('<fileA>', 'settings.json before')
+    .argument('<fileB>', 'settings.json after')
+    .option('--json', 'machine-readable output')
+    .action((fileA: string, fileB: string, opts: { json?: boolean }) => setExit(runDiff(io, fileA, fileB, opts)));
+  policy.command('forget')
+    .description('remove remembered prompt answers of an extension from the user settings')
+    .requiredOption('--extension <id>', 'extension whose answers to remove')
+    .option('--capability <cap>', 'only this capability')
+    .option('--json', 'machine-readable output')
+    .action((opts: { extension: string; capability?: string; json?: boolean }) => setExit(runForget(io, opts)));
+  return program;
+}
+
+/** Runs the CLI and returns the exit code. Never throws. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let exit = 0;
+  const program = buildProgram(io, (code) => {
+    exit = code;
+  });
+  try {
+    await program.parseAsync([...argv]);
+    return exit;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+    }
+    if (isWardenError(err)) {
+      io.err(`pi-warden: ${err.code}: ${err.message}`);
+      return 2;
+    }
+    io.err(`pi-warden: internal error: ${err instanceof Error ? err.message : String(err)}`);
+    return 2;
+  }
+}

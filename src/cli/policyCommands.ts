@@ -1,0 +1,106 @@
+/** `policy explain`, `policy diff`, `policy forget`: read-only views of the policy, plus revoking remembered answers. */
+import { CAPABILITIES, CAPABILITY_MEANING, isCapability } from '../policy/capabilities.ts';
+import { diffPolicies } from '../policy/diff.ts';
+import { explainPolicy, type PolicyExplanation } from '../policy/explain.ts';
+import { listMethods } from '../policy/methods.ts';
+import { forgetPromptAnswers } from '../policy/promptAnswers.ts';
+import { resolvePolicy } from '../policy/settings.ts';
+import { WardenError } from '../errors.ts';
+import { colourDecision, colours as pc, printJson, table, type Io } from './output.ts';
+
+export interface ExplainOptions {
+  readonly extension?: string;
+  readonly json?: boolean;
+  readonly extensionPolicy?: string;
+  readonly cwd?: string;
+}
+
+function renderExplanation(e: PolicyExplanation): string {
+  const lines: string[] = [];
+  const scope = e.extension_id === null ? 'global' : `extension ${e.extension_id}`;
+  lines.push(pc.bold(`Effective extension policy (${scope})`));
+  lines.push(`  profile:          ${e.profile} (from ${e.profile_source}${e.requested_profile !== null && e.requested_profile !== e.profile ? `, requested "${e.requested_profile}"` : ''})`);
+  lines.push(`  mode:             ${e.mode}`);
+  lines.push(`  default caps:     ${e.default_caps.join(', ') || '(none)'}`);
+  lines.push(`  deny caps:        ${e.deny_caps.join(', ') || '(none)'}`);
+  lines.push(`  allowDangerous:   ${String(e.allow_dangerous)} (from ${e.allow_dangerous_source})`);
+  lines.push(`  secret broker:    ${e.secret_broker_enabled ? 'enabled' : pc.red('DISABLED')}${e.secret_broker.disclosure_allowlist.length > 0 ? `, discloses ${e.secret_broker.disclosure_allowlist.join(', ')}` : ''}`);
+  const r = e.risk;
+  lines.push(`  risk controller:  ${r.enabled === true ? 'enabled' : 'disabled'}, enforce=${String(r.enforce)}, failClosed=${String(r.fail_closed)}, alpha=${String(r.alpha)}, windowSize=${String(r.window_size)}`);
+  for (const s of e.sources) lines.push(`  ${s.scope} settings: ${s.path} (${s.status})`);
+  lines.push('');
+  lines.push(table(['capability', 'decision', 'rule', 'reason', 'meaning'], CAPABILITIES.map((c) => {
+    const x = e.capabilities[c];
+    return [x.dangerous ? `${c} ${pc.red('(dangerous)')}` : c, colourDecision(x.decision), x.rule, x.reason, CAPABILITY_MEANING[c]];
+  })));
+  const overrideIds = Object.keys(e.overrides);
+  if (overrideIds.length > 0) {
+    lines.push('', pc.bold('Per-extension overrides'));
+    lines.push(table(['extension', 'allow', 'deny', 'quota'], overrideIds.map((id) => {
+      const o = e.overrides[id]!;
+      return [id, o.allow.join(', ') || '-', o.deny.join(', ') || '-', o.quota === null ? '-' : JSON.stringify(o.quota)];
+    })));
+  }
+  const remembered = Object.entries(e.remembered_prompts);
+  if (remembered.length > 0) {
+    lines.push('', pc.bold('Remembered prompt answers (remove with `pi-warden policy forget --extension ID`)'));
+    lines.push(table(['extension', 'answers'], remembered.map(([id, a]) => [id, Object.entries(a).map(([c, d]) => `${c}=${d}`).join(', ')])));
+  }
+  lines.push('', pc.bold('Precedence (first match wins)'));
+  e.precedence.forEach((p, i) => lines.push(`  ${i + 1}. ${p.rule}: ${p.description}`));
+  lines.push('', pc.bold('Hostcall methods by required capability'));
+  const byCap = new Map<string, string[]>();
+  for (const m of listMethods()) byCap.set(m.capability, [...(byCap.get(m.capability) ?? []), m.method]);
+  lines.push(table(['capability', 'methods'], [...byCap].map(([c, ms]) => [c === 'by_tool_name' ? 'by tool name' : c, ms.join(', ')])));
+  lines.push('  (full table with a summary per method: `pi-warden policy explain --json`, key "methods")');
+  for (const w of e.warnings) lines.push(pc.yellow(`warning: ${w}`));
+  return lines.join('\n');
+}
+
+/** Returns the exit code: 0, or 2 when settings are invalid (the printed policy is then the safe fallback). */
+export function runExplain(io: Io, options: ExplainOptions): number {
+  const resolved = resolvePolicy({ cliProfile: options.extensionPolicy, cwd: options.cwd });
+  const explanation = explainPolicy(resolved, options.extension);
+  if (options.json === true) printJson(io, explanation);
+  else io.out(renderExplanation(explanation));
+  for (const e of explanation.errors) io.err(`error: ${e}`);
+  if (!options.json) for (const w of explanation.warnings) io.err(`warning: ${w}`);
+  return explanation.errors.length > 0 ? 2 : 0;
+}
+
+/** Exit code like diff(1): 0 same, 1 different, 2 trouble. */
+export function runDiff(io: Io, fileA: string, fileB: string, options: { json?: boolean }): number {
+  const env = { HOME: process.env.HOME };
+  const a = resolvePolicy({ env, files: [{ scope: 'user', path: fileA }] });
+  const b = resolvePolicy({ env, files: [{ scope: 'user', path: fileB }] });
+  for (const [label, r, f] of [['A', a, fileA], ['B', b, fileB]] as const) {
+    const absent = r.sources.find((s) => s.status === 'absent');
+    if (absent !== undefined) throw new WardenError('usage', `${label}: ${f} does not exist`);
+  }
+  const errors = [...a.errors, ...b.errors].map((e) => e.message);
+  const changes = diffPolicies(a, b);
+  if (options.json === true) {
+    printJson(io, { a: fileA, b: fileB, identical: changes.length === 0, looser: changes.some((c) => c.direction === 'looser'), changes, errors });
+  } else if (changes.length === 0) {
+    io.out(`No policy difference between ${fileA} and ${fileB}.`);
+  } else {
+    io.out(`Policy changes from ${pc.bold(fileA)} (A) to ${pc.bold(fileB)} (B):`);
+    io.out(table(['setting', 'A', 'B', 'change'], changes.map((c) => [
+      c.field, c.a, c.b, c.direction === 'looser' ? pc.red('looser') : c.direction === 'tighter' ? pc.green('tighter') : c.direction,
+    ])));
+  }
+  for (const e of errors) io.err(`error: ${e} (that side is shown as the safe fallback)`);
+  if (errors.length > 0) return 2;
+  return changes.length === 0 ? 0 : 1;
+}
+
+export function runForget(io: Io, options: { extension: string; capability?: string; json?: boolean }): number {
+  if (options.capability !== undefined && !isCapability(options.capability)) {
+    throw new WardenError('usage', `--capability must be one of ${CAPABILITIES.join(', ')}, found "${options.capability}"`);
+  }
+  const path = resolvePolicy().userSettingsPath;
+  const removed = forgetPromptAnswers(path, options.extension, options.capability);
+  if (options.json === true) printJson(io, { settings: path, extension_id: options.extension, capability: options.capability ?? null, removed });
+  else io.out(`Removed ${removed} remembered prompt answer(s) for ${options.extension} from ${path}.`);
+  return 0;
+}

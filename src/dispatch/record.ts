@@ -1,0 +1,52 @@
+/**
+ * What dispatch records for every call — allowed, denied or errored (SPEC §4.5: every error is also a ledger
+ * entry). The evidence ledger implements `DecisionRecorder`; `MemoryRecorder` is a bounded in-process one.
+ * Records carry the method, capability and reason codes, never raw params.
+ */
+import type { WardenErrorCode } from '../errors.ts';
+import type { Capability } from '../policy/capabilities.ts';
+import type { Rule } from '../policy/precedence.ts';
+
+export type RecordedDecision = 'allow' | 'deny' | 'error';
+
+export interface DecisionRecord {
+  readonly ts_ms: number;
+  readonly extension_id: string;
+  readonly call_id: string;
+  readonly method: string;
+  /** null when the call was rejected before a capability could be derived. */
+  readonly capability: Capability | null;
+  readonly declared_capability: string | null;
+  readonly decision: RecordedDecision;
+  readonly rule: Rule | null;
+  /** The code returned to the extension, or null when the call succeeded. */
+  readonly error_code: WardenErrorCode | null;
+  readonly reason_codes: readonly string[];
+  readonly duration_ms: number;
+}
+
+export interface DecisionRecorder {
+  record(entry: DecisionRecord): void;
+}
+
+export class MemoryRecorder implements DecisionRecorder {
+  readonly #limit: number;
+  #entries: DecisionRecord[] = [];
+
+  constructor(limit = 10_000) {
+    this.#limit = limit;
+  }
+
+  record(entry: DecisionRecord): void {
+    if (this.#entries.length >= this.#limit) this.#entries.shift();
+    this.#entries.push(entry);
+  }
+
+  get entries(): readonly DecisionRecord[] {
+    return this.#entries;
+  }
+
+  clear(): void {
+    this.#entries = [];
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Stage 3: the static policy (SPEC §4.2) from the compiled table, then prompts. A `prompt` verdict is resolved by
+ * an answer remembered for this session, else by asking the user through the `Prompter`; with no prompter (no
+ * UI), or when asking fails or times out, the call is denied (INV-008). Only a "session" answer is kept here;
+ * an "always" answer is handed to `remember` (which persists it into the user settings), "once" is not kept.
+ */
+import { WardenError } from '../../errors.ts';
+import type { Capability } from '../../policy/capabilities.ts';
+import { verdictFor, type CompiledPolicy } from '../../policy/precedence.ts';
+import type { PromptAnswer } from '../../policy/promptAnswers.ts';
+import { addReason, type DispatchContext } from '../hostcall.ts';
+import type { Stage, StageOutcome } from '../stage.ts';
+
+export interface PromptRequest {
+  readonly extensionId: string;
+  readonly capability: Capability;
+  readonly method: string;
+  readonly callId: string;
+}
+
+/** The UI side of a prompt. Rejecting or resolving anything but a valid answer counts as deny. */
+export interface Prompter {
+  ask(request: PromptRequest, signal: AbortSignal): Promise<PromptAnswer>;
+}
+
+export interface PolicyStageOptions {
+  readonly policy: () => CompiledPolicy;
+  readonly prompter?: Prompter | undefined;
+  readonly remember?: ((extensionId: string, capability: Capability, decision: 'allow' | 'deny') => void) | undefined;
+  readonly promptTimeoutMs?: number | undefined;
+}
+
+function denied(ctx: DispatchContext, reason: string, detail: string): WardenError {
+  addReason(ctx, reason);
+  ctx.decision = 'deny';
+  return new WardenError('denied', `Capability '${ctx.capability ?? '?'}' denied by policy (${detail})`, {
+    reasonCodes: ctx.reasonCodes ?? [reason],
+  });
+}
+
+function isAnswer(value: unknown): value is PromptAnswer {
+  if (value === null || typeof value !== 'object') return false;
+  const a = value as Record<string, unknown>;
+  return (a.decision === 'allow' || a.decision === 'deny') && (a.scope === 'once' || a.scope === 'session' || a.scope === 'always');
+}
+
+export function createPolicyStage(options: PolicyStageOptions): Stage {
+  const sessionAnswers = new Map<string, 'allow' | 'deny'>();
+  const inFlight = new Map<string, Promise<PromptAnswer | undefined>>();
+  const timeoutMs = options.promptTimeoutMs ?? 60_000;
+
+  async function ask(request: PromptRequest): Promise<PromptAnswer | undefined> {
+    const prompter = options.prompter as Prompter;
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        resolve(undefined);
+      }, timeoutMs);
+    });
+    try {
+      const answer = await Promise.race([prompter.ask(request, controller.signal), timeout]);
+      return isAnswer(answer) ? answer : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function resolvePrompt(ctx: DispatchContext, key: string): Promise<StageOutcome> {
+    const capability = ctx.capability as Capability;
+    let pending = inFlight.get(key);
+    if (pending === undefined) {
+      pending = ask({ extensionId: ctx.extensionId, capability, method: ctx.method, callId: ctx.callId });
+      inFlight.set(key, pending);
+      void pending.then(() => inFlight.delete(key));
+    }
+    const answer = await pending;
+    if (answer === undefined) return denied(ctx, 'prompt_failed', 'prompt_failed: no valid answer from the user interface');
+    if (answer.scope === 'session') sessionAnswers.set(key, answer.decision);
+    if (answer.scope === 'always' && options.remember !== undefined) {
+      sessionAnswers.set(key, answer.decision);
+      try {
+        options.remember(ctx.extensionId, capability, answer.decision);
+      } catch {
+        addReason(ctx, 'prompt_remember_failed');
+      }
+    }
+    if (answer.decision === 'deny') return denied(ctx, 'prompt_user_deny', 'prompt_user_deny');
+    addReason(ctx, 'prompt_user_allow');
+    ctx.decision = 'allow';
+    return undefined;
+  }
+
+  return {
+    name: 'policy',
+    run(ctx: DispatchContext): StageOutcome | Promise<StageOutcome> {
+      const capability = ctx.capability;
+      if (capability === undefined) return new WardenError('internal', 'policy ran before derive_capability');
+      const verdict = verdictFor(options.policy(), capability, ctx.extensionId);
+      ctx.rule = verdict.rule;
+      if (verdict.decision === 'allow') {
+        ctx.decision = 'allow';
+        return undefined;
+      }
+      if (verdict.decision === 'deny') return denied(ctx, verdict.reason, `${verdict.rule}: ${verdict.reason}`);
+      const key = `${ctx.extensionId}\u0000${capability}`;
+      const remembered = sessionAnswers.get(key);
+      if (remembered === 'allow') {
+        addReason(ctx, 'prompt_session_allow');
+        ctx.decision = 'allow';
+        return undefined;
+      }
+      if (remembered === 'deny') return denied(ctx, 'prompt_session_deny', 'prompt_session_deny');
+      if (options.prompter === undefined) return denied(ctx, 'prompt_no_ui', 'prompt_no_ui: prompt mode needs a user interface');
+      ctx.decision = 'prompt';
+      return resolvePrompt(ctx, key);
+    },
+  };
+}

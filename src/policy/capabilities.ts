@@ -1,0 +1,32 @@
+/**
+ * The ten capabilities (SPEC §4.1), in the reference's order. A capability is what a hostcall needs; the static
+ * method table (`methods.ts`) derives it from the method, never from what the caller claims.
+ */
+export const CAPABILITIES = ['read', 'write', 'http', 'events', 'session', 'ui', 'exec', 'env', 'tool', 'log'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+/** exec and env are denied unless the operator opts in with `allowDangerous` (SPEC §4.2, INV-007). */
+export const DANGEROUS_CAPABILITIES: readonly Capability[] = ['exec', 'env'];
+
+export const CAPABILITY_INDEX: ReadonlyMap<Capability, number> = new Map(CAPABILITIES.map((c, i) => [c, i]));
+
+export const CAPABILITY_MEANING: Readonly<Record<Capability, string>> = {
+  read: 'read files and directories',
+  write: 'write, create, rename and delete files and directories',
+  http: 'outbound HTTP requests',
+  events: 'subscribe to and emit lifecycle events; register tools, commands, flags, shortcuts, renderers',
+  session: 'read and change session state, messages, model and tool selection',
+  ui: 'dialogs, notifications, widgets and editor access in the user interface',
+  exec: 'spawn processes (dangerous)',
+  env: 'read environment variables and provider credentials (dangerous)',
+  tool: 'invoke tools other than the built-in file and shell tools',
+  log: 'write to the extension log',
+};
+
+export function isCapability(value: unknown): value is Capability {
+  return typeof value === 'string' && CAPABILITY_INDEX.has(value as Capability);
+}
+
+export function isDangerous(capability: Capability): boolean {
+  return capability === 'exec' || capability === 'env';
+}

@@ -1,0 +1,75 @@
+/**
+ * `policy diff A B`: what changes between two settings files, and in which direction. Decisions are compared
+ * capability by capability (globally and for every extension either file names), so a rollback can be checked
+ * as "nothing got looser".
+ */
+import { CAPABILITIES } from './capabilities.ts';
+import { evaluateCapability, type Decision } from './precedence.ts';
+import { PROFILE_STRICTNESS } from './profiles.ts';
+import type { ResolvedPolicy } from './settings.ts';
+
+export type Direction = 'looser' | 'tighter' | 'changed';
+
+export interface PolicyChange {
+  /** e.g. `profile`, `capabilities.exec`, `extension my-ext: capabilities.read`, `risk.enforce`. */
+  readonly field: string;
+  readonly a: string;
+  readonly b: string;
+  readonly direction: Direction;
+}
+
+const DECISION_STRICTNESS: Readonly<Record<Decision, number>> = { allow: 0, prompt: 1, deny: 2 };
+
+function direction(strictA: number, strictB: number): Direction {
+  return strictB > strictA ? 'tighter' : strictB < strictA ? 'looser' : 'changed';
+}
+
+function list(values: readonly string[]): string {
+  return values.length === 0 ? '(none)' : [...values].sort().join(', ');
+}
+
+function boolChange(field: string, a: boolean, b: boolean, trueIsLooser: boolean, out: PolicyChange[]): void {
+  if (a === b) return;
+  const looser = trueIsLooser ? b : !b;
+  out.push({ field, a: String(a), b: String(b), direction: looser ? 'looser' : 'tighter' });
+}
+
+export function diffPolicies(a: ResolvedPolicy, b: ResolvedPolicy): PolicyChange[] {
+  const out: PolicyChange[] = [];
+  if (a.profile !== b.profile) {
+    out.push({ field: 'profile', a: a.profile, b: b.profile, direction: direction(PROFILE_STRICTNESS[a.profile], PROFILE_STRICTNESS[b.profile]) });
+  }
+  if (a.rules.mode !== b.rules.mode) out.push({ field: 'mode', a: a.rules.mode, b: b.rules.mode, direction: 'changed' });
+  boolChange('allow_dangerous', a.rules.allowDangerous, b.rules.allowDangerous, true, out);
+  for (const [field, la, lb] of [
+    ['default_caps', a.rules.defaultCaps, b.rules.defaultCaps],
+    ['deny_caps', a.rules.denyCaps, b.rules.denyCaps],
+    ['secret_broker.disclosure_allowlist', a.secretBroker.disclosureAllowlist, b.secretBroker.disclosureAllowlist],
+  ] as const) {
+    if (list(la) !== list(lb)) out.push({ field, a: list(la), b: list(lb), direction: 'changed' });
+  }
+  boolChange('secret_broker_enabled', a.secretBroker.enabled, b.secretBroker.enabled, false, out);
+  boolChange('risk.enabled', a.risk.enabled, b.risk.enabled, false, out);
+  boolChange('risk.enforce', a.risk.enforce, b.risk.enforce, false, out);
+  boolChange('risk.fail_closed', a.risk.failClosed, b.risk.failClosed, false, out);
+  for (const key of ['alpha', 'windowSize', 'decisionTimeoutMs', 'ledgerLimit'] as const) {
+    if (a.risk[key] !== b.risk[key]) out.push({ field: `risk.${key}`, a: String(a.risk[key]), b: String(b.risk[key]), direction: 'changed' });
+  }
+
+  const scopes: Array<string | undefined> = [undefined];
+  const ids = new Set([...a.rules.overrides.keys(), ...b.rules.overrides.keys(), ...a.rules.promptAnswers.keys(), ...b.rules.promptAnswers.keys()]);
+  scopes.push(...[...ids].sort());
+  for (const id of scopes) {
+    for (const cap of CAPABILITIES) {
+      const va = evaluateCapability(a.rules, cap, id);
+      const vb = evaluateCapability(b.rules, cap, id);
+      if (va.decision === vb.decision && va.rule === vb.rule) continue;
+      const field = id === undefined ? `capabilities.${cap}` : `extension ${id}: capabilities.${cap}`;
+      out.push({
+        field, a: `${va.decision} (${va.rule})`, b: `${vb.decision} (${vb.rule})`,
+        direction: direction(DECISION_STRICTNESS[va.decision], DECISION_STRICTNESS[vb.decision]),
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,88 @@
+/**
+ * `policy explain` data (SPEC §4.4): the effective policy, where it came from, and for each capability the
+ * decision and the precedence rule that produced it, computed by the same evaluator dispatch uses.
+ */
+import { CAPABILITIES, CAPABILITY_MEANING, isDangerous, type Capability } from './capabilities.ts';
+import { listMethods } from './methods.ts';
+import { evaluateCapability, RULE_DESCRIPTIONS, RULES, type Decision, type ReasonCode, type Rule } from './precedence.ts';
+import { PROFILE_PRESETS } from './profiles.ts';
+import type { ResolvedPolicy } from './settings.ts';
+
+export const EXPLANATION_SCHEMA = 'pi-warden.policy_explanation.v1';
+
+export interface CapabilityExplanation {
+  readonly decision: Decision;
+  readonly rule: Rule;
+  readonly reason: ReasonCode;
+  readonly dangerous: boolean;
+}
+
+export interface PolicyExplanation {
+  readonly schema: typeof EXPLANATION_SCHEMA;
+  readonly extension_id: string | null;
+  readonly profile: string;
+  readonly requested_profile: string | null;
+  readonly profile_source: string;
+  readonly mode: string;
+  readonly default_caps: readonly Capability[];
+  readonly deny_caps: readonly Capability[];
+  readonly allow_dangerous: boolean;
+  readonly allow_dangerous_source: string;
+  readonly secret_broker_enabled: boolean;
+  readonly secret_broker: { readonly enabled: boolean; readonly disclosure_allowlist: readonly string[] };
+  readonly overrides: Record<string, { allow: readonly Capability[]; deny: readonly Capability[]; quota: unknown }>;
+  readonly remembered_prompts: Record<string, Record<string, 'allow' | 'deny'>>;
+  readonly quota: unknown;
+  readonly risk: Record<string, unknown>;
+  readonly capabilities: Record<Capability, CapabilityExplanation>;
+  readonly precedence: ReadonlyArray<{ readonly rule: Rule; readonly description: string }>;
+  readonly methods: ReadonlyArray<{ readonly method: string; readonly capability: string; readonly summary: string }>;
+  readonly profile_presets: ReadonlyArray<{ readonly profile: string; readonly mode: string; readonly summary: string }>;
+  readonly sources: ReadonlyArray<{ readonly scope: string; readonly path: string; readonly status: string }>;
+  readonly warnings: readonly string[];
+  readonly errors: readonly string[];
+}
+
+export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): PolicyExplanation {
+  const { rules } = resolved;
+  const capabilities = {} as Record<Capability, CapabilityExplanation>;
+  for (const c of CAPABILITIES) {
+    const v = evaluateCapability(rules, c, extensionId);
+    capabilities[c] = { decision: v.decision, rule: v.rule, reason: v.reason, dangerous: isDangerous(c) };
+  }
+  const overrides: PolicyExplanation['overrides'] = {};
+  for (const [id, o] of rules.overrides) overrides[id] = { allow: o.allow, deny: o.deny, quota: resolved.overrideQuotas.get(id) ?? null };
+  const remembered: PolicyExplanation['remembered_prompts'] = {};
+  for (const [id, answers] of rules.promptAnswers) remembered[id] = Object.fromEntries(answers);
+  const r = resolved.risk;
+  return {
+    schema: EXPLANATION_SCHEMA,
+    extension_id: extensionId ?? null,
+    profile: resolved.profile,
+    requested_profile: resolved.requestedProfile ?? null,
+    profile_source: resolved.profileSource,
+    mode: rules.mode,
+    default_caps: rules.defaultCaps,
+    deny_caps: rules.denyCaps,
+    allow_dangerous: rules.allowDangerous,
+    allow_dangerous_source: resolved.allowDangerousSource,
+    secret_broker_enabled: resolved.secretBroker.enabled,
+    secret_broker: { enabled: resolved.secretBroker.enabled, disclosure_allowlist: resolved.secretBroker.disclosureAllowlist },
+    overrides,
+    remembered_prompts: remembered,
+    quota: resolved.quota,
+    risk: {
+      enabled: r.enabled, enforce: r.enforce, alpha: r.alpha, window_size: r.windowSize, fail_closed: r.failClosed,
+      decision_timeout_ms: r.decisionTimeoutMs, ledger_limit: r.ledgerLimit,
+    },
+    capabilities,
+    precedence: RULES.map((rule) => ({ rule, description: RULE_DESCRIPTIONS[rule] })),
+    methods: listMethods().map((m) => ({ method: m.method, capability: m.capability, summary: m.summary })),
+    profile_presets: Object.values(PROFILE_PRESETS).map((p) => ({ profile: p.profile, mode: p.mode, summary: p.summary })),
+    sources: resolved.sources,
+    warnings: resolved.warnings,
+    errors: resolved.errors.map((e) => e.message),
+  };
+}
+
+export { CAPABILITY_MEANING };

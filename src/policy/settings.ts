@@ -1,0 +1,343 @@
+/**
+ * Where the policy comes from (SPEC §4.3): CLI `--extension-policy` > env `PI_EXTENSION_POLICY` > project
+ * `.pi/settings.json` > user `<agentDir>/settings.json` > `safe`.
+ *
+ * Two rules the reference lacks:
+ * - An invalid settings file is an error naming the file, the key and what was expected, and the whole policy
+ *   then falls back to `safe` (never more open).
+ * - A project file lives in the repository, where a hostile commit or the agent itself can edit it, so by default
+ *   it may only tighten: a stricter profile, allowDangerous false, more denied capabilities, stricter risk switches.
+ *   Anything else it says is ignored with a warning, unless the user file sets `trustProjectSettings: true`.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Capability } from './capabilities.ts';
+import { compilePolicy, type CompiledPolicy, type ExtensionOverride, type PolicyRules } from './precedence.ts';
+import { PROFILE_PRESETS, PROFILE_STRICTNESS, parseProfile, type Profile } from './profiles.ts';
+import {
+  validateSettings, type ExtensionPolicySettings, type ExtensionRiskSettings, type QuotaSettings,
+  type SettingsFile, type SettingsProblem,
+} from './settingsSchema.ts';
+
+export type ProfileSource = 'cli' | 'env' | 'project' | 'user' | 'default';
+export type SettingsScope = 'project' | 'user';
+
+export interface SettingsSourceStatus {
+  readonly scope: SettingsScope;
+  readonly path: string;
+  readonly status: 'loaded' | 'absent' | 'invalid';
+}
+
+export interface SettingsError {
+  readonly path: string;
+  readonly key: string;
+  readonly expected: string;
+  readonly actual: string;
+  readonly message: string;
+}
+
+export interface RiskSettings {
+  readonly enabled: boolean;
+  readonly enforce: boolean;
+  readonly alpha: number;
+  readonly windowSize: number;
+  readonly failClosed: boolean;
+  readonly decisionTimeoutMs: number;
+  readonly ledgerLimit: number;
+}
+
+/** The runbook's "Rolling Back Risk Controller Settings" values. */
+export const RISK_DEFAULTS: RiskSettings = Object.freeze({
+  enabled: false, enforce: true, alpha: 0.01, windowSize: 128, failClosed: true, decisionTimeoutMs: 50, ledgerLimit: 2048,
+});
+
+export interface ResolvedPolicy {
+  readonly requestedProfile: string | undefined;
+  readonly profile: Profile;
+  readonly profileSource: ProfileSource;
+  readonly allowDangerousSource: ProfileSource;
+  readonly rules: PolicyRules;
+  readonly compiled: CompiledPolicy;
+  readonly secretBroker: { readonly enabled: boolean; readonly disclosureAllowlist: readonly string[] };
+  readonly quota: QuotaSettings;
+  readonly overrideQuotas: ReadonlyMap<string, QuotaSettings>;
+  readonly risk: RiskSettings;
+  readonly sources: readonly SettingsSourceStatus[];
+  /** Non-fatal: unknown profile names, ignored project keys. */
+  readonly warnings: readonly string[];
+  /** Fatal for the settings: when non-empty the policy is the `safe` fallback. */
+  readonly errors: readonly SettingsError[];
+  readonly userSettingsPath: string;
+}
+
+export interface ResolveOptions {
+  /** Value of `--extension-policy`, if given. */
+  readonly cliProfile?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly cwd?: string;
+  /** Explicit settings files instead of the project/user discovery (used by `policy diff`). */
+  readonly files?: ReadonlyArray<{ readonly scope: SettingsScope; readonly path: string }>;
+}
+
+export function agentDir(env: Readonly<Record<string, string | undefined>>): string {
+  const configured = env.PI_CODING_AGENT_DIR;
+  if (configured !== undefined && configured.trim() !== '') {
+    const dir = configured.trim();
+    return dir === '~' ? homedir() : dir.startsWith('~/') ? join(homedir(), dir.slice(2)) : resolve(dir);
+  }
+  return join(env.HOME ?? homedir(), '.pi', 'agent');
+}
+
+export function userSettingsPath(env: Readonly<Record<string, string | undefined>>): string {
+  return join(agentDir(env), 'settings.json');
+}
+
+export function projectSettingsPath(cwd: string): string {
+  return join(resolve(cwd), '.pi', 'settings.json');
+}
+
+interface LoadedFile {
+  readonly scope: SettingsScope;
+  readonly path: string;
+  readonly settings: SettingsFile | undefined;
+  readonly status: SettingsSourceStatus['status'];
+  readonly errors: SettingsError[];
+}
+
+function settingsError(path: string, p: SettingsProblem): SettingsError {
+  return { path, ...p, message: `${path}: ${p.key}: expected ${p.expected}, found ${p.actual}` };
+}
+
+/** Reads and validates one file. A missing file is not an error; anything unreadable or invalid is. */
+export function loadSettingsFile(scope: SettingsScope, path: string): LoadedFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { scope, path, settings: undefined, status: 'absent', errors: [] };
+    const problem = { key: '(file)', expected: 'a readable file', actual: `${code ?? 'error'}: ${(err as Error).message}` };
+    return { scope, path, settings: undefined, status: 'invalid', errors: [settingsError(path, problem)] };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    const problem = { key: '(file)', expected: 'valid JSON', actual: (err as Error).message };
+    return { scope, path, settings: undefined, status: 'invalid', errors: [settingsError(path, problem)] };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    const problem = { key: '(top level)', expected: 'a JSON object', actual: Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed) };
+    return { scope, path, settings: undefined, status: 'invalid', errors: [settingsError(path, problem)] };
+  }
+  const problems = validateSettings(parsed);
+  for (const legacy of ['extension_policy', 'extension_risk'] as const) {
+    if (Object.hasOwn(parsed, legacy)) {
+      const right = legacy === 'extension_policy' ? 'extensionPolicy' : 'extensionRisk';
+      problems.push({ key: legacy, expected: `the camelCase key "${right}" (snake_case is not read)`, actual: 'snake_case key' });
+    }
+  }
+  if (problems.length > 0) {
+    return { scope, path, settings: undefined, status: 'invalid', errors: problems.map((p) => settingsError(path, p)) };
+  }
+  return { scope, path, settings: parsed, status: 'loaded', errors: [] };
+}
+
+interface Layered {
+  policy: ExtensionPolicySettings;
+  risk: ExtensionRiskSettings;
+  profileScope: SettingsScope | undefined;
+  allowDangerousScope: SettingsScope | undefined;
+  /** Capabilities an untrusted project file adds to whatever the global deny list turns out to be. */
+  extraDenyCaps: Capability[];
+}
+
+function union<T>(a: readonly T[] | undefined, b: readonly T[] | undefined): T[] | undefined {
+  if (a === undefined && b === undefined) return undefined;
+  return [...new Set([...(a ?? []), ...(b ?? [])])];
+}
+
+/** Project over user. Trusted: key by key (overrides per extension id). Untrusted: tighten-only, see file header. */
+function mergeLayers(user: SettingsFile | undefined, project: SettingsFile | undefined, projectPath: string, warnings: string[]): Layered {
+  const u = user?.extensionPolicy ?? {};
+  const ur = user?.extensionRisk ?? {};
+  const out: Layered = {
+    policy: { ...u }, risk: { ...ur },
+    profileScope: u.profile !== undefined ? 'user' : undefined,
+    allowDangerousScope: u.allowDangerous !== undefined ? 'user' : undefined,
+    extraDenyCaps: [],
+  };
+  if (project === undefined) return out;
+  const p = project.extensionPolicy ?? {};
+  const pr = project.extensionRisk ?? {};
+  if (p.trustProjectSettings !== undefined) {
+    warnings.push(`${projectPath}: extensionPolicy.trustProjectSettings ignored: only the user settings file can trust project settings`);
+  }
+  if (u.trustProjectSettings === true) {
+    const { trustProjectSettings: _ignored, overrides, ...rest } = p;
+    Object.assign(out.policy, rest);
+    if (overrides !== undefined) out.policy.overrides = { ...u.overrides, ...overrides };
+    Object.assign(out.risk, pr);
+    if (p.profile !== undefined) out.profileScope = 'project';
+    if (p.allowDangerous !== undefined) out.allowDangerousScope = 'project';
+    return out;
+  }
+  const ignore = (key: string, why: string) => warnings.push(
+    `${projectPath}: ${key} ignored: ${why}; a project file may only tighten the policy unless the user settings set extensionPolicy.trustProjectSettings`);
+
+  if (p.profile !== undefined) {
+    const userProfile = (u.profile === undefined ? undefined : parseProfile(u.profile)) ?? 'safe';
+    const projectProfile = parseProfile(p.profile);
+    if (projectProfile === undefined) {
+      warnings.push(`${projectPath}: extensionPolicy.profile "${p.profile}" is not a profile (safe, balanced, permissive); using safe`);
+      out.policy.profile = 'safe';
+      out.profileScope = 'project';
+    } else if (PROFILE_STRICTNESS[projectProfile] >= PROFILE_STRICTNESS[userProfile]) {
+      out.policy.profile = projectProfile;
+      out.profileScope = 'project';
+    } else {
+      ignore(`extensionPolicy.profile "${p.profile}"`, `it is looser than the user profile "${userProfile}"`);
+    }
+  }
+  if (p.allowDangerous === false) {
+    out.policy.allowDangerous = false;
+    out.allowDangerousScope = 'project';
+  } else if (p.allowDangerous === true && u.allowDangerous !== true) {
+    ignore('extensionPolicy.allowDangerous true', 'it would open exec and env');
+  }
+  if (p.denyCaps !== undefined) out.extraDenyCaps = [...p.denyCaps];
+  for (const key of ['defaultCaps', 'quota', 'secretBroker', 'promptAnswers'] as const) {
+    if (p[key] !== undefined) ignore(`extensionPolicy.${key}`, 'it can grant more than the user settings');
+  }
+  if (p.overrides !== undefined) {
+    const merged: Record<string, NonNullable<ExtensionPolicySettings['overrides']>[string]> = { ...u.overrides };
+    for (const [id, o] of Object.entries(p.overrides)) {
+      if (o.allow !== undefined) ignore(`extensionPolicy.overrides.${id}.allow`, 'it grants capabilities');
+      if (o.quota !== undefined) ignore(`extensionPolicy.overrides.${id}.quota`, 'it can raise limits');
+      if (o.deny !== undefined) merged[id] = { ...merged[id], deny: union(merged[id]?.deny, o.deny) };
+    }
+    out.policy.overrides = merged;
+  }
+  for (const [key, value] of Object.entries(pr) as Array<[keyof ExtensionRiskSettings, unknown]>) {
+    const tightening = (key === 'enabled' || key === 'enforce' || key === 'failClosed') && value === true;
+    if (tightening) (out.risk as Record<string, unknown>)[key] = true;
+    else ignore(`extensionRisk.${key}`, 'only enabled, enforce and failClosed set to true can come from a project file');
+  }
+  return out;
+}
+
+function envFlag(raw: string | undefined, name: string, warnings: string[]): boolean | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const v = raw.trim().toLowerCase();
+  if (v === '1' || v === 'true' || v === 'yes' || v === 'on') return true;
+  if (v === '0' || v === 'false' || v === 'no' || v === 'off') return false;
+  warnings.push(`env ${name}="${raw}" is not a boolean (1/true/yes/on or 0/false/no/off); ignored`);
+  return undefined;
+}
+
+function overridesFrom(settings: ExtensionPolicySettings): Map<string, ExtensionOverride> {
+  const map = new Map<string, ExtensionOverride>();
+  for (const [id, o] of Object.entries(settings.overrides ?? {})) map.set(id, { allow: o.allow ?? [], deny: o.deny ?? [] });
+  return map;
+}
+
+function promptAnswersFrom(settings: ExtensionPolicySettings): Map<string, Map<Capability, 'allow' | 'deny'>> {
+  const map = new Map<string, Map<Capability, 'allow' | 'deny'>>();
+  for (const [id, answers] of Object.entries(settings.promptAnswers ?? {})) {
+    map.set(id, new Map(Object.entries(answers) as Array<[Capability, 'allow' | 'deny']>));
+  }
+  return map;
+}
+
+/** Builds the rules for a profile. allowDangerous removes exec/env from the preset deny list, never from an explicit one. */
+export function rulesFor(
+  profile: Profile, allowDangerous: boolean, settings: ExtensionPolicySettings = {}, extraDenyCaps: readonly Capability[] = [],
+): PolicyRules {
+  const preset = PROFILE_PRESETS[profile];
+  const presetDeny = allowDangerous ? preset.denyCaps.filter((c) => c !== 'exec' && c !== 'env') : preset.denyCaps;
+  return {
+    profile,
+    mode: preset.mode,
+    defaultCaps: settings.defaultCaps ?? preset.defaultCaps,
+    denyCaps: union(settings.denyCaps ?? presetDeny, extraDenyCaps) ?? [],
+    allowDangerous,
+    overrides: overridesFrom(settings),
+    promptAnswers: promptAnswersFrom(settings),
+  };
+}
+
+/** Resolves the effective policy from CLI, env and settings files. Never throws for bad input: see `errors`. */
+export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
+  const env = options.env ?? process.env;
+  const warnings: string[] = [];
+  const userPath = userSettingsPath(env);
+  const files = options.files ?? [
+    { scope: 'project' as const, path: projectSettingsPath(options.cwd ?? process.cwd()) },
+    { scope: 'user' as const, path: userPath },
+  ];
+  const loaded = files.map((f) => loadSettingsFile(f.scope, f.path));
+  const errors = loaded.flatMap((l) => l.errors);
+  const sources = loaded.map(({ scope, path, status }) => ({ scope, path, status }));
+  const user = loaded.find((l) => l.scope === 'user');
+  const project = loaded.find((l) => l.scope === 'project');
+
+  if (errors.length > 0) {
+    const rules = rulesFor('safe', false);
+    return {
+      requestedProfile: undefined, profile: 'safe', profileSource: 'default', allowDangerousSource: 'default',
+      rules, compiled: compilePolicy(rules), secretBroker: { enabled: true, disclosureAllowlist: [] }, quota: {},
+      overrideQuotas: new Map(), risk: RISK_DEFAULTS, sources,
+      warnings: [...warnings, 'settings are invalid: running with the safe profile and default settings until they are fixed'],
+      errors, userSettingsPath: userPath,
+    };
+  }
+
+  const layered = mergeLayers(user?.settings, project?.settings, project?.path ?? '(project)', warnings);
+  const settings = layered.policy;
+
+  let requestedProfile: string | undefined;
+  let profileSource: ProfileSource = 'default';
+  const envProfile = env.PI_EXTENSION_POLICY;
+  if (options.cliProfile !== undefined) {
+    requestedProfile = options.cliProfile;
+    profileSource = 'cli';
+  } else if (envProfile !== undefined && envProfile.trim() !== '') {
+    requestedProfile = envProfile;
+    profileSource = 'env';
+  } else if (settings.profile !== undefined) {
+    requestedProfile = settings.profile;
+    profileSource = layered.profileScope ?? 'user';
+  }
+  let profile: Profile = 'safe';
+  if (requestedProfile !== undefined) {
+    const parsed = parseProfile(requestedProfile);
+    if (parsed === undefined) {
+      warnings.push(`unknown profile "${requestedProfile}" from ${profileSource}: using safe (profiles: safe, balanced, permissive)`);
+    } else {
+      profile = parsed;
+    }
+  }
+
+  let allowDangerous = settings.allowDangerous === true;
+  let allowDangerousSource: ProfileSource = layered.allowDangerousScope ?? 'default';
+  const envDangerous = envFlag(env.PI_EXTENSION_ALLOW_DANGEROUS, 'PI_EXTENSION_ALLOW_DANGEROUS', warnings);
+  if (envDangerous !== undefined) {
+    allowDangerous = envDangerous;
+    allowDangerousSource = 'env';
+  }
+
+  const rules = rulesFor(profile, allowDangerous, settings, layered.extraDenyCaps);
+  const overrideQuotas = new Map<string, QuotaSettings>();
+  for (const [id, o] of Object.entries(settings.overrides ?? {})) if (o.quota !== undefined) overrideQuotas.set(id, o.quota);
+  return {
+    requestedProfile, profile, profileSource, allowDangerousSource, rules, compiled: compilePolicy(rules),
+    secretBroker: {
+      enabled: settings.secretBroker?.enabled ?? true,
+      disclosureAllowlist: settings.secretBroker?.disclosureAllowlist ?? [],
+    },
+    quota: settings.quota ?? {}, overrideQuotas,
+    risk: { ...RISK_DEFAULTS, ...layered.risk },
+    sources, warnings, errors, userSettingsPath: userPath,
+  };
+}

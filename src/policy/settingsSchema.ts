@@ -1,0 +1,154 @@
+/**
+ * Schema of the settings pi-warden reads from pi's settings.json files (SPEC §4.3). Only `extensionPolicy` and
+ * `extensionRisk` belong to us; the rest of the file is pi's and is left alone. Unknown keys inside our two
+ * sections are errors: the reference silently ignored them, so a typo such as `allowDangerus` went unnoticed.
+ */
+import Type, { type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { CAPABILITIES } from './capabilities.ts';
+
+const Cap = Type.Union(CAPABILITIES.map((c) => Type.Literal(c)));
+const CapList = Type.Array(Cap, { uniqueItems: true });
+const PositiveInt = Type.Integer({ minimum: 1 });
+
+export const QuotaSettings = Type.Object({
+  memoryMb: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
+  cpuMsPerCall: Type.Optional(PositiveInt),
+  cpuMsPerWindow: Type.Optional(PositiveInt),
+  windowMs: Type.Optional(PositiveInt),
+  hostcallsPerSecond: Type.Optional(PositiveInt),
+  hostcallsPerMinute: Type.Optional(PositiveInt),
+  wallTimeMs: Type.Optional(PositiveInt),
+  outputBytes: Type.Optional(PositiveInt),
+}, { additionalProperties: false });
+
+export const OverrideSettings = Type.Object({
+  allow: Type.Optional(CapList),
+  deny: Type.Optional(CapList),
+  quota: Type.Optional(QuotaSettings),
+}, { additionalProperties: false });
+
+export const ExtensionPolicySettings = Type.Object({
+  profile: Type.Optional(Type.String()),
+  allowDangerous: Type.Optional(Type.Boolean()),
+  defaultCaps: Type.Optional(CapList),
+  denyCaps: Type.Optional(CapList),
+  overrides: Type.Optional(Type.Record(Type.String({ minLength: 1 }), OverrideSettings)),
+  quota: Type.Optional(QuotaSettings),
+  secretBroker: Type.Optional(Type.Object({
+    enabled: Type.Optional(Type.Boolean()),
+    disclosureAllowlist: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true })),
+  }, { additionalProperties: false })),
+  /** Written by pi-warden when the user answers a prompt with "always" (extension id → capability → answer). */
+  promptAnswers: Type.Optional(Type.Record(Type.String({ minLength: 1 }),
+    Type.Record(Cap, Type.Union([Type.Literal('allow'), Type.Literal('deny')])))),
+  /** Only honoured in the user file: lets the project file loosen the policy as well as tighten it. */
+  trustProjectSettings: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false });
+
+/** Ranges as the reference clamps them; out of range is an error here, not a silent clamp. */
+export const ExtensionRiskSettings = Type.Object({
+  enabled: Type.Optional(Type.Boolean()),
+  enforce: Type.Optional(Type.Boolean()),
+  alpha: Type.Optional(Type.Number({ minimum: 1e-6, maximum: 0.5 })),
+  windowSize: Type.Optional(Type.Integer({ minimum: 8, maximum: 4096 })),
+  failClosed: Type.Optional(Type.Boolean()),
+  decisionTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })),
+  ledgerLimit: Type.Optional(Type.Integer({ minimum: 32, maximum: 20000 })),
+}, { additionalProperties: false });
+
+export const SettingsFile = Type.Object({
+  extensionPolicy: Type.Optional(ExtensionPolicySettings),
+  extensionRisk: Type.Optional(ExtensionRiskSettings),
+});
+
+export type QuotaSettings = Static<typeof QuotaSettings>;
+export type OverrideSettings = Static<typeof OverrideSettings>;
+export type ExtensionPolicySettings = Static<typeof ExtensionPolicySettings>;
+export type ExtensionRiskSettings = Static<typeof ExtensionRiskSettings>;
+export type SettingsFile = Static<typeof SettingsFile>;
+
+const checkSettings = Compile(SettingsFile);
+
+export interface SettingsProblem {
+  /** Dotted key path, e.g. `extensionPolicy.overrides.my-ext.allow[1]`. */
+  readonly key: string;
+  readonly expected: string;
+  readonly actual: string;
+}
+
+function keyPath(instancePath: string): string {
+  if (instancePath === '') return '(top level)';
+  let out = '';
+  for (const raw of instancePath.slice(1).split('/')) {
+    const part = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    out += /^\d+$/.test(part) ? `[${part}]` : out === '' ? part : `.${part}`;
+  }
+  return out;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function valueAt(root: unknown, instancePath: string): unknown {
+  let cur = root;
+  if (instancePath === '') return cur;
+  for (const raw of instancePath.slice(1).split('/')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[raw.replaceAll('~1', '/').replaceAll('~0', '~')];
+  }
+  return cur;
+}
+
+interface RawError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message: string;
+}
+
+function expectation(errors: RawError[]): string {
+  const consts = errors.filter((e) => e.keyword === 'const').map((e) => JSON.stringify(e.params.allowedValue));
+  if (consts.length > 0) return `one of ${consts.join(', ')}`;
+  const e = errors.find((x) => x.keyword !== 'anyOf') ?? errors[0]!;
+  switch (e.keyword) {
+    case 'type': return `a value of type ${String(e.params.type)}`;
+    case 'additionalProperties': {
+      const extra = e.params.additionalProperties;
+      return `no key ${Array.isArray(extra) ? extra.map((k) => JSON.stringify(k)).join(', ') : ''} (unknown setting)`.replace('  ', ' ');
+    }
+    case 'minimum': return `a number ≥ ${String(e.params.limit)}`;
+    case 'maximum': return `a number ≤ ${String(e.params.limit)}`;
+    case 'minLength': return 'a non-empty string';
+    case 'uniqueItems': return 'a list without duplicates';
+    default: return e.message;
+  }
+}
+
+/** Validates a parsed settings file. Returns one problem per offending key, in document order. */
+export function validateSettings(value: unknown): SettingsProblem[] {
+  if (checkSettings.Check(value)) return [];
+  const byPath = new Map<string, RawError[]>();
+  for (const e of checkSettings.Errors(value) as Iterable<RawError>) {
+    // `schema is false` repeats the additionalProperties error of the parent with the offending child's path.
+    if (e.keyword === 'boolean') continue;
+    const list = byPath.get(e.instancePath) ?? [];
+    list.push(e);
+    byPath.set(e.instancePath, list);
+  }
+  const problems: SettingsProblem[] = [];
+  for (const [path, errors] of byPath) {
+    const extra = errors.find((e) => e.keyword === 'additionalProperties');
+    if (extra !== undefined && Array.isArray(extra.params.additionalProperties)) {
+      for (const k of extra.params.additionalProperties as string[]) {
+        problems.push({ key: keyPath(`${path}/${k}`), expected: 'no such key (unknown setting; check the spelling)', actual: describe(valueAt(value, `${path}/${k}`)) });
+      }
+      continue;
+    }
+    problems.push({ key: keyPath(path), expected: expectation(errors), actual: describe(valueAt(value, path)) });
+  }
+  return problems;
+}
