@@ -49,13 +49,13 @@ export interface Dispatcher {
 const CORE: ReadonlySet<string> = new Set(['validate', 'derive_capability', 'policy']);
 
 function orderStages(core: readonly Stage[], extra: readonly Stage[]): Stage[] {
+  for (const s of extra) if (CORE.has(s.name)) throw new WardenError('usage', `dispatch stage "${s.name}" is built in`);
   const seen = new Set<string>();
   for (const s of [...core, ...extra]) {
     if (!(STAGE_ORDER as readonly string[]).includes(s.name)) throw new WardenError('usage', `unknown dispatch stage "${s.name}"`);
     if (seen.has(s.name)) throw new WardenError('usage', `dispatch stage "${s.name}" given twice`);
     seen.add(s.name);
   }
-  for (const s of extra) if (CORE.has(s.name)) throw new WardenError('usage', `dispatch stage "${s.name}" is built in`);
   return [...core, ...extra].sort((a, b) => STAGE_ORDER.indexOf(a.name) - STAGE_ORDER.indexOf(b.name));
 }
 
@@ -129,8 +129,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (!isThenable(pending)) return finish(ctx, { ok: true, callId: ctx.callId, value: pending });
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          controller.abort();
+          // Reject before aborting: an operation that settles on abort must not win the race.
           reject(new WardenError('timeout', `${ctx.method} did not finish within ${timeoutMs} ms`, { reasonCodes: ['operation_timeout'] }));
+          controller.abort();
         }, timeoutMs);
       });
       const value = await Promise.race([pending, timeout]);

@@ -5,9 +5,9 @@
  */
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { CAPABILITIES } from './capabilities.ts';
+import { CAPABILITIES, type Capability } from './capabilities.ts';
 
-const Cap = Type.Union(CAPABILITIES.map((c) => Type.Literal(c)));
+const Cap = Type.Unsafe<Capability>(Type.Union(CAPABILITIES.map((c) => Type.Literal(c))));
 const CapList = Type.Array(Cap, { uniqueItems: true });
 const PositiveInt = Type.Integer({ minimum: 1 });
 
@@ -41,7 +41,7 @@ export const ExtensionPolicySettings = Type.Object({
   }, { additionalProperties: false })),
   /** Written by pi-warden when the user answers a prompt with "always" (extension id → capability → answer). */
   promptAnswers: Type.Optional(Type.Record(Type.String({ minLength: 1 }),
-    Type.Record(Cap, Type.Union([Type.Literal('allow'), Type.Literal('deny')])))),
+    Type.Record(Type.String({ pattern: `^(${CAPABILITIES.join('|')})$` }), Type.Union([Type.Literal('allow'), Type.Literal('deny')]), { additionalProperties: false }))),
   /** Only honoured in the user file: lets the project file loosen the policy as well as tighten it. */
   trustProjectSettings: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });

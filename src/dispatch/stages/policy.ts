@@ -55,8 +55,9 @@ export function createPolicyStage(options: PolicyStageOptions): Stage {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => {
-        controller.abort();
+        // Settle as "no answer" before aborting, so a prompter that answers on abort cannot win the race.
         resolve(undefined);
+        controller.abort();
       }, timeoutMs);
     });
     try {
