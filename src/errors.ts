@@ -48,6 +48,21 @@ export class WardenError extends Error {
   }
 }
 
+/**
+ * A WardenError without a captured stack, for decisions on the dispatch hot path (denials, invalid requests).
+ * Capturing a stack costs microseconds and a hostcall flood would pay it per call; the stack is never handed to
+ * an extension and says nothing an operator needs about a policy decision.
+ */
+export function decisionError(code: WardenErrorCode, message: string, options: WardenErrorOptions = {}): WardenError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new WardenError(code, message, options);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export function isWardenError(value: unknown): value is WardenError {
   return value instanceof WardenError;
 }

@@ -3,7 +3,7 @@
  * The CLI only reads and calls into the library.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { isWardenError } from '../errors.ts';
+import { isWardenError, WardenError } from '../errors.ts';
 import { PROFILES } from '../policy/profiles.ts';
 import { processIo, type Io } from './output.ts';
 import { runDiff, runExplain, runForget } from './policyCommands.ts';
@@ -26,7 +26,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride()
     .showSuggestionAfterError(true)
-    .action((opts: RootOptions) => {
+    .allowExcessArguments(true)
+    .action((opts: RootOptions, cmd: Command) => {
+      if (cmd.args.length > 0) {
+        throw new WardenError('usage', `unknown command '${cmd.args.join(' ')}' (see pi-warden --help)`);
+      }
       if (opts.explainExtensionPolicy === true) {
         setExit(runExplain(io, { json: opts.json, extensionPolicy: opts.extensionPolicy }));
       } else {
@@ -42,9 +46,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--extension-policy <profile>', 'policy profile for this run')
     .option('--cwd <dir>', 'project directory whose .pi/settings.json to read (default: current directory)')
     .option('--json', 'machine-readable output')
-    .action((opts: { extension?: string; extensionPolicy?: string; json?: boolean; cwd?: string }, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<RootOptions>();
-      setExit(runExplain(io, { ...opts, extensionPolicy: opts.extensionPolicy ?? globals.extensionPolicy }));
+    .action((_opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<RootOptions & { extension?: string; cwd?: string }>();
+      setExit(runExplain(io, opts));
     });
   policy.command('diff')
     .description('compare the policies two settings files produce; marks each change looser or tighter.\n'
@@ -52,13 +56,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .argument('<fileA>', 'settings.json before')
     .argument('<fileB>', 'settings.json after')
     .option('--json', 'machine-readable output')
-    .action((fileA: string, fileB: string, opts: { json?: boolean }) => setExit(runDiff(io, fileA, fileB, opts)));
+    .action((fileA: string, fileB: string, _opts: unknown, cmd: Command) => setExit(runDiff(io, fileA, fileB, cmd.optsWithGlobals<RootOptions>())));
   policy.command('forget')
     .description('remove remembered prompt answers of an extension from the user settings')
     .requiredOption('--extension <id>', 'extension whose answers to remove')
     .option('--capability <cap>', 'only this capability')
     .option('--json', 'machine-readable output')
-    .action((opts: { extension: string; capability?: string; json?: boolean }) => setExit(runForget(io, opts)));
+    .action((_opts: unknown, cmd: Command) => setExit(runForget(io, cmd.optsWithGlobals<{ extension: string; capability?: string; json?: boolean }>())));
   return program;
 }
 

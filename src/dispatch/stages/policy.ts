@@ -4,7 +4,7 @@
  * UI), or when asking fails or times out, the call is denied (INV-008). Only a "session" answer is kept here;
  * an "always" answer is handed to `remember` (which persists it into the user settings), "once" is not kept.
  */
-import { WardenError } from '../../errors.ts';
+import { decisionError, WardenError } from '../../errors.ts';
 import type { Capability } from '../../policy/capabilities.ts';
 import { verdictFor, type CompiledPolicy } from '../../policy/precedence.ts';
 import type { PromptAnswer } from '../../policy/promptAnswers.ts';
@@ -33,7 +33,7 @@ export interface PolicyStageOptions {
 function denied(ctx: DispatchContext, reason: string, detail: string): WardenError {
   addReason(ctx, reason);
   ctx.decision = 'deny';
-  return new WardenError('denied', `Capability '${ctx.capability ?? '?'}' denied by policy (${detail})`, {
+  return decisionError('denied', `Capability '${ctx.capability ?? '?'}' denied by policy (${detail})`, {
     reasonCodes: ctx.reasonCodes ?? [reason],
   });
 }

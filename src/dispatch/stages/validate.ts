@@ -3,7 +3,7 @@
  * `invalid_request` naming what is wrong and where (INV-002). Nothing else runs for such a call.
  */
 import { Compile } from 'typebox/compile';
-import { WardenError } from '../../errors.ts';
+import { decisionError, type WardenError } from '../../errors.ts';
 import { METHOD_TABLE, type MethodSpec } from '../../policy/methods.ts';
 import type { DispatchContext } from '../hostcall.ts';
 import type { Stage, StageOutcome } from '../stage.ts';
@@ -35,7 +35,7 @@ function show(value: unknown): string {
 }
 
 function invalid(message: string, where: string): WardenError {
-  return new WardenError('invalid_request', message, { where, reasonCodes: ['invalid_request'] });
+  return decisionError('invalid_request', message, { where, reasonCodes: ['invalid_request'] });
 }
 
 interface SchemaError { instancePath: string; message: string; keyword: string; params: Record<string, unknown> }

@@ -1,0 +1,88 @@
+/**
+ * Tiny benchmark harness: per-call latency percentiles from individually timed calls, throughput from an untimed
+ * loop, and results written to bench/results/<suite>.json. Absolute numbers on shared machines are noisy, so every
+ * suite also measures a baseline in the same process and reports the ratio.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface BenchResult {
+  name: string;
+  p50_us: number;
+  p99_us: number;
+  ops_per_s: number;
+  iterations: number;
+  target_p99_us?: number;
+  meets_target?: boolean;
+  baseline?: string;
+  p50_ratio_to_baseline?: number;
+}
+
+const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
+function percentiles(samples: Float64Array): { p50: number; p99: number } {
+  samples.sort();
+  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0;
+  return { p50: at(0.5) / 1000, p99: at(0.99) / 1000 };
+}
+
+export function benchSync(name: string, iterations: number, fn: (i: number) => unknown, target?: number): BenchResult {
+  for (let i = 0; i < Math.min(iterations, 20_000); i++) fn(i);
+  const samples = new Float64Array(iterations);
+  for (let i = 0; i < iterations; i++) {
+    const t0 = process.hrtime.bigint();
+    fn(i);
+    samples[i] = Number(process.hrtime.bigint() - t0);
+  }
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) fn(i);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return finish(name, iterations, samples, seconds, target);
+}
+
+export async function benchAsync(name: string, iterations: number, fn: (i: number) => Promise<unknown>, target?: number): Promise<BenchResult> {
+  for (let i = 0; i < Math.min(iterations, 20_000); i++) await fn(i);
+  const samples = new Float64Array(iterations);
+  for (let i = 0; i < iterations; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn(i);
+    samples[i] = Number(process.hrtime.bigint() - t0);
+  }
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) await fn(i);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return finish(name, iterations, samples, seconds, target);
+}
+
+function finish(name: string, iterations: number, samples: Float64Array, seconds: number, target?: number): BenchResult {
+  const { p50, p99 } = percentiles(samples);
+  const r: BenchResult = { name, p50_us: round(p50), p99_us: round(p99), ops_per_s: Math.round(iterations / seconds), iterations };
+  if (target !== undefined) {
+    r.target_p99_us = target;
+    r.meets_target = p99 <= target;
+  }
+  return r;
+}
+
+export function relativeTo(result: BenchResult, baseline: BenchResult): BenchResult {
+  return { ...result, baseline: baseline.name, p50_ratio_to_baseline: round(result.p50_us / Math.max(baseline.p50_us, 0.001), 2) };
+}
+
+export function writeResults(suite: string, results: BenchResult[], extra: Record<string, unknown> = {}): string {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${suite}.json`);
+  const doc = { suite, node: process.version, platform: `${process.platform}-${process.arch}`, date: new Date().toISOString(), ...extra, results };
+  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+  return file;
+}
+
+export function printResults(suite: string, results: BenchResult[]): void {
+  process.stdout.write(`\n${suite}\n`);
+  for (const r of results) {
+    const target = r.target_p99_us === undefined ? '' : `  target p99 ≤ ${r.target_p99_us} µs: ${r.meets_target === true ? 'met' : 'MISSED'}`;
+    const ratio = r.p50_ratio_to_baseline === undefined ? '' : `  ×${r.p50_ratio_to_baseline} of ${r.baseline ?? ''}`;
+    process.stdout.write(`  ${r.name.padEnd(40)} p50 ${r.p50_us.toFixed(3).padStart(9)} µs  p99 ${r.p99_us.toFixed(3).padStart(9)} µs  ${String(r.ops_per_s).padStart(10)} ops/s${ratio}${target}\n`);
+  }
+}

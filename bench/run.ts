@@ -1,0 +1,10 @@
+/** `npm run bench`: runs every suite and writes bench/results/<suite>.json. `npm run bench -- policy` runs one. */
+import { run as policy } from './policy.bench.ts';
+
+const suites: Record<string, () => Promise<string>> = { policy };
+const wanted = process.argv.slice(2);
+for (const [name, run] of Object.entries(suites)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  const file = await run();
+  process.stdout.write(`  → ${file}\n`);
+}
