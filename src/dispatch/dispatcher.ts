@@ -11,7 +11,7 @@ import { isWardenError, WardenError } from '../errors.ts';
 import type { Capability } from '../policy/capabilities.ts';
 import type { CompiledPolicy } from '../policy/precedence.ts';
 import { newContext, type DispatchContext, type HostcallResult } from './hostcall.ts';
-import type { DecisionRecorder } from './record.ts';
+import type { DecisionRecorder, RecordedDecision } from './record.ts';
 import { STAGE_ORDER, type Stage, type StageOutcome } from './stage.ts';
 import { deriveCapabilityStage } from './stages/deriveCapability.ts';
 import { createPolicyStage, type Prompter } from './stages/policy.ts';
@@ -68,6 +68,12 @@ function stageFailure(stage: string, err: unknown): WardenError {
   return new WardenError('internal', `dispatch stage ${stage} failed; the call is denied`, { cause: err, reasonCodes: ['stage_failed'] });
 }
 
+/** A refusal (policy, quarantine, quota) is a deny; anything else that failed is an error. */
+function recordedDecision(error: WardenError | undefined): RecordedDecision {
+  if (error === undefined) return 'allow';
+  return error.code === 'denied' || error.code === 'quarantined' || error.code === 'quota_exceeded' ? 'deny' : 'error';
+}
+
 const IO_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ENOTEMPTY', 'EBUSY', 'EMFILE', 'ENOSPC', 'EROFS', 'ELOOP', 'ENAMETOOLONG', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EXDEV']);
 
 function operationFailure(method: string, err: unknown): WardenError {
@@ -79,7 +85,8 @@ function operationFailure(method: string, err: unknown): WardenError {
 }
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
-  const policy = typeof options.policy === 'function' ? options.policy : ((p: CompiledPolicy) => () => p)(options.policy);
+  const given = options.policy;
+  const policy = typeof given === 'function' ? given : () => given;
   const policyStage = createPolicyStage({
     policy, prompter: options.prompter, remember: options.remember, promptTimeoutMs: options.promptTimeoutMs,
   });
@@ -99,7 +106,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           method: ctx.method,
           capability: ctx.capability ?? null,
           declared_capability: ctx.declaredCapability ?? null,
-          decision: error === undefined ? 'allow' : error.code === 'denied' || error.code === 'quarantined' || error.code === 'quota_exceeded' || ctx.decision === 'deny' ? 'deny' : 'error',
+          decision: recordedDecision(error),
           rule: ctx.rule ?? null,
           error_code: error?.code ?? null,
           reason_codes: ctx.reasonCodes ?? (error === undefined ? [] : error.reasonCodes),

@@ -29,24 +29,31 @@ export interface DecisionRecorder {
   record(entry: DecisionRecord): void;
 }
 
+/** A bounded ring: the newest `limit` records, O(1) per record. */
 export class MemoryRecorder implements DecisionRecorder {
-  readonly #limit: number;
-  #entries: DecisionRecord[] = [];
+  readonly #ring: Array<DecisionRecord | undefined>;
+  #next = 0;
+  #count = 0;
 
   constructor(limit = 10_000) {
-    this.#limit = limit;
+    this.#ring = new Array<DecisionRecord | undefined>(Math.max(1, limit));
   }
 
   record(entry: DecisionRecord): void {
-    if (this.#entries.length >= this.#limit) this.#entries.shift();
-    this.#entries.push(entry);
+    this.#ring[this.#next] = entry;
+    this.#next = (this.#next + 1) % this.#ring.length;
+    if (this.#count < this.#ring.length) this.#count++;
   }
 
+  /** Oldest first. */
   get entries(): readonly DecisionRecord[] {
-    return this.#entries;
+    const start = (this.#next - this.#count + this.#ring.length) % this.#ring.length;
+    return Array.from({ length: this.#count }, (_, i) => this.#ring[(start + i) % this.#ring.length] as DecisionRecord);
   }
 
   clear(): void {
-    this.#entries = [];
+    this.#ring.fill(undefined);
+    this.#next = 0;
+    this.#count = 0;
   }
 }

@@ -291,3 +291,13 @@ describe('dispatch: prompts (INV-008, remembered answers)', () => {
     assert.deepEqual(asked, []);
   });
 });
+
+describe('MemoryRecorder', () => {
+  it('keeps the newest records in order once full', () => {
+    const r = new MemoryRecorder(3);
+    for (let i = 0; i < 5; i++) r.record({ call_id: String(i) } as never);
+    assert.deepEqual(r.entries.map((e) => e.call_id), ['2', '3', '4']);
+    r.clear();
+    assert.deepEqual(r.entries, []);
+  });
+});
