@@ -43,6 +43,20 @@ export interface PolicyExplanation {
   readonly errors: readonly string[];
 }
 
+/** An override that grants a capability a stronger rule still denies is a configuration mistake worth saying. */
+function shadowedGrants(resolved: ResolvedPolicy): string[] {
+  const out: string[] = [];
+  for (const [id, o] of resolved.rules.overrides) {
+    for (const cap of o.allow) {
+      const v = evaluateCapability(resolved.rules, cap, id);
+      if (v.rule !== 'extension_allow' && v.decision !== 'allow') {
+        out.push(`extensionPolicy.overrides.${id}.allow grants ${cap}, but ${v.rule} still decides ${v.decision}: ${RULE_DESCRIPTIONS[v.rule]}`);
+      }
+    }
+  }
+  return out;
+}
+
 export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): PolicyExplanation {
   const { rules } = resolved;
   const capabilities = {} as Record<Capability, CapabilityExplanation>;
@@ -80,7 +94,7 @@ export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): P
     methods: listMethods().map((m) => ({ method: m.method, capability: m.capability, summary: m.summary })),
     profile_presets: Object.values(PROFILE_PRESETS).map((p) => ({ profile: p.profile, mode: p.mode, summary: p.summary })),
     sources: resolved.sources,
-    warnings: resolved.warnings,
+    warnings: [...resolved.warnings, ...shadowedGrants(resolved)],
     errors: resolved.errors.map((e) => e.message),
   };
 }

@@ -81,12 +81,13 @@ export interface ResolveOptions {
 }
 
 export function agentDir(env: Readonly<Record<string, string | undefined>>): string {
+  const home = env.HOME ?? homedir();
   const configured = env.PI_CODING_AGENT_DIR;
   if (configured !== undefined && configured.trim() !== '') {
     const dir = configured.trim();
-    return dir === '~' ? homedir() : dir.startsWith('~/') ? join(homedir(), dir.slice(2)) : resolve(dir);
+    return dir === '~' ? home : dir.startsWith('~/') ? join(home, dir.slice(2)) : resolve(dir);
   }
-  return join(env.HOME ?? homedir(), '.pi', 'agent');
+  return join(home, '.pi', 'agent');
 }
 
 export function userSettingsPath(env: Readonly<Record<string, string | undefined>>): string {

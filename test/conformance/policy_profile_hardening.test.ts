@@ -245,3 +245,23 @@ describe('policy_profile_hardening: invalid settings', () => {
     assert.deepEqual(p.risk, { enabled: true, enforce: true, alpha: 0.05, windowSize: 128, failClosed: true, decisionTimeoutMs: 50, ledgerLimit: 2048 });
   });
 });
+
+describe('policy_profile_hardening: agent directory', () => {
+  it('expands ~ in PI_CODING_AGENT_DIR against HOME and defaults to ~/.pi/agent', async () => {
+    const { agentDir } = await import('../../src/policy/settings.ts');
+    assert.equal(agentDir({ HOME: '/h', PI_CODING_AGENT_DIR: '~/custom' }), '/h/custom');
+    assert.equal(agentDir({ HOME: '/h' }), '/h/.pi/agent');
+    assert.equal(agentDir({ HOME: '/h', PI_CODING_AGENT_DIR: '  ' }), '/h/.pi/agent');
+  });
+});
+
+describe('policy_profile_hardening: explain warns about grants that cannot take effect', () => {
+  it('an override allowing exec without allowDangerous is reported, and one that works is not', async () => {
+    const { explainPolicy } = await import('../../src/policy/explain.ts');
+    const e = explainPolicy(policyFor({ user: { extensionPolicy: { denyCaps: ['http'], overrides: { git: { allow: ['exec', 'ui', 'http'] } } } } }));
+    const w = e.warnings.join('\n');
+    assert.match(w, /overrides\.git\.allow grants exec, but dangerous_gate still decides deny: exec and env are denied unless extensionPolicy\.allowDangerous/);
+    assert.match(w, /overrides\.git\.allow grants http, but deny_caps still decides deny/);
+    assert.doesNotMatch(w, /grants ui/);
+  });
+});
