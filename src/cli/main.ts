@@ -11,6 +11,7 @@ import { runDiff, runExplain, runForget } from './policyCommands.ts';
 const VERSION = '0.1.0';
 
 interface RootOptions {
+  extension?: string;
   extensionPolicy?: string;
   explainExtensionPolicy?: boolean;
   json?: boolean;
@@ -22,17 +23,19 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .version(VERSION)
     .addOption(new Option('--extension-policy <profile>', `policy profile for this run (${PROFILES.join(', ')}); beats env and settings`))
     .option('--explain-extension-policy', 'print the effective policy and exit (alias of `policy explain`)')
+    .option('--extension <id>', 'with --explain-extension-policy: explain for one extension')
     .option('--json', 'machine-readable output (with --explain-extension-policy)')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride()
     .showSuggestionAfterError(true)
     .allowExcessArguments(true)
+    .enablePositionalOptions()
     .action((opts: RootOptions, cmd: Command) => {
       if (cmd.args.length > 0) {
         throw new WardenError('usage', `unknown command '${cmd.args.join(' ')}' (see pi-warden --help)`);
       }
       if (opts.explainExtensionPolicy === true) {
-        setExit(runExplain(io, { json: opts.json, extensionPolicy: opts.extensionPolicy }));
+        setExit(runExplain(io, { json: opts.json, extensionPolicy: opts.extensionPolicy, extension: opts.extension }));
       } else {
         program.outputHelp();
       }

@@ -3,6 +3,7 @@
  * policy. Shares the stage functions with the dispatcher. Throws only `WardenError` (`invalid_request`).
  * Used by `policy explain`-style tooling, property tests and the policy benchmark.
  */
+import { describeValue } from '../describe.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import type { Capability } from '../policy/capabilities.ts';
 import { verdictFor, type CompiledPolicy, type Decision, type ReasonCode, type Rule } from '../policy/precedence.ts';
@@ -27,7 +28,7 @@ export function decideHostcall(policy: CompiledPolicy, extensionId: string, host
     problem = validateHostcall(ctx) ?? deriveCapability(ctx);
   } catch (err) {
     if (isWardenError(err)) throw err;
-    throw new WardenError('invalid_request', `hostcall could not be read: ${err instanceof Error ? err.message : String(err)}`);
+    throw new WardenError('invalid_request', `hostcall could not be read: ${describeValue(err)}`);
   }
   if (problem !== undefined) throw problem;
   const capability = ctx.capability as Capability;

@@ -7,6 +7,7 @@
  *
  * Hot path: no I/O, no JSON, no hashing here; the only allocations are the context, the result and the record.
  */
+import { describeValue } from '../describe.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import type { Capability } from '../policy/capabilities.ts';
 import type { CompiledPolicy } from '../policy/precedence.ts';
@@ -59,13 +60,24 @@ function orderStages(core: readonly Stage[], extra: readonly Stage[]): Stage[] {
   return [...core, ...extra].sort((a, b) => STAGE_ORDER.indexOf(a.name) - STAGE_ORDER.indexOf(b.name));
 }
 
+/** Reading `then` may itself throw (a hostile proxy); that counts as not a promise, and the value is garbage. */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+  try {
+    return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+  } catch {
+    return false;
+  }
 }
 
 function stageFailure(stage: string, err: unknown): WardenError {
   if (isWardenError(err)) return err;
   return new WardenError('internal', `dispatch stage ${stage} failed; the call is denied`, { cause: err, reasonCodes: ['stage_failed'] });
+}
+
+function mergeReasons(a: readonly string[] | undefined, b: readonly string[] | undefined): readonly string[] {
+  if (b === undefined || b.length === 0) return a ?? [];
+  if (a === undefined || a.length === 0) return b;
+  return [...new Set([...a, ...b])];
 }
 
 /** A refusal (policy, quarantine, quota) is a deny; anything else that failed is an error. */
@@ -78,8 +90,13 @@ const IO_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EEXIST', 'ENOTDIR', 'EIS
 
 function operationFailure(method: string, err: unknown): WardenError {
   if (isWardenError(err)) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  const message = err instanceof Error ? err.message : String(err);
+  let code: unknown;
+  try {
+    code = (err as { code?: unknown } | null)?.code;
+  } catch {
+    code = undefined;
+  }
+  const message = describeValue(err);
   if (typeof code === 'string' && IO_CODES.has(code)) return new WardenError('io', `${method}: ${message}`, { cause: err, reasonCodes: [code] });
   return new WardenError('internal', `${method} failed: ${message}`, { cause: err, reasonCodes: ['operation_failed'] });
 }
@@ -109,12 +126,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           decision: recordedDecision(error),
           rule: ctx.rule ?? null,
           error_code: error?.code ?? null,
-          reason_codes: ctx.reasonCodes ?? (error === undefined ? [] : error.reasonCodes),
+          reason_codes: mergeReasons(ctx.reasonCodes, error?.reasonCodes),
           duration_ms: Date.now() - ctx.startedMs,
         });
       } catch (err) {
         // A recorder that cannot record must not let the call through as if it had been recorded.
         if (result.ok) return { ok: false, callId: ctx.callId, error: new WardenError('internal', 'the decision could not be recorded; the call result is withheld', { cause: err, reasonCodes: ['record_failed'] }) };
+        const e = result.error;
+        return { ok: false, callId: ctx.callId, error: new WardenError(e.code, e.message, { reasonCodes: mergeReasons([...e.reasonCodes], ['record_failed']), cause: err }) };
       }
     }
     return result;
@@ -181,7 +200,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         } catch (err) {
           // A throwing getter on the envelope or params lands here: invalid input, never a crash.
           const name = (stages[i] as Stage).name;
-          return fail(ctx, name === 'validate' ? new WardenError('invalid_request', `hostcall could not be read: ${err instanceof Error ? err.message : String(err)}`, { reasonCodes: ['invalid_request'] }) : stageFailure(name, err));
+          return fail(ctx, name === 'validate' ? new WardenError('invalid_request', `hostcall could not be read: ${describeValue(err)}`, { reasonCodes: ['invalid_request'] }) : stageFailure(name, err));
         }
         if (isThenable(outcome)) return continueAsync(ctx, outcome, i);
         if (outcome !== undefined) return fail(ctx, isWardenError(outcome) ? outcome : stageFailure((stages[i] as Stage).name, outcome));

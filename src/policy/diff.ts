@@ -34,6 +34,18 @@ function boolChange(field: string, a: boolean, b: boolean, trueIsLooser: boolean
   out.push({ field, a: String(a), b: String(b), direction: looser ? 'looser' : 'tighter' });
 }
 
+/** Quota limits: a higher or removed limit is looser, a lower or new one tighter. */
+function quotaChanges(prefix: string, qa: Readonly<Record<string, number | undefined>>, qb: Readonly<Record<string, number | undefined>>, out: PolicyChange[]): void {
+  for (const key of [...new Set([...Object.keys(qa), ...Object.keys(qb)])].sort()) {
+    const va = qa[key];
+    const vb = qb[key];
+    if (va === vb) continue;
+    const limitA = va ?? Number.POSITIVE_INFINITY;
+    const limitB = vb ?? Number.POSITIVE_INFINITY;
+    out.push({ field: `${prefix}.${key}`, a: va === undefined ? '(default)' : String(va), b: vb === undefined ? '(default)' : String(vb), direction: limitB > limitA ? 'looser' : 'tighter' });
+  }
+}
+
 export function diffPolicies(a: ResolvedPolicy, b: ResolvedPolicy): PolicyChange[] {
   const out: PolicyChange[] = [];
   if (a.profile !== b.profile) {
@@ -41,13 +53,21 @@ export function diffPolicies(a: ResolvedPolicy, b: ResolvedPolicy): PolicyChange
   }
   if (a.rules.mode !== b.rules.mode) out.push({ field: 'mode', a: a.rules.mode, b: b.rules.mode, direction: 'changed' });
   boolChange('allow_dangerous', a.rules.allowDangerous, b.rules.allowDangerous, true, out);
-  for (const [field, la, lb] of [
-    ['default_caps', a.rules.defaultCaps, b.rules.defaultCaps],
-    ['deny_caps', a.rules.denyCaps, b.rules.denyCaps],
-    ['secret_broker.disclosure_allowlist', a.secretBroker.disclosureAllowlist, b.secretBroker.disclosureAllowlist],
-  ] as const) {
+  // The caps lists act together with the mode; their effect is graded in the per-capability rows below.
+  for (const [field, la, lb] of [['default_caps', a.rules.defaultCaps, b.rules.defaultCaps], ['deny_caps', a.rules.denyCaps, b.rules.denyCaps]] as const) {
     if (list(la) !== list(lb)) out.push({ field, a: list(la), b: list(lb), direction: 'changed' });
   }
+  // Disclosing more secret names loosens; fewer tightens.
+  const da = a.secretBroker.disclosureAllowlist;
+  const db = b.secretBroker.disclosureAllowlist;
+  if (list(da) !== list(db)) {
+    const added = db.some((x) => !da.includes(x));
+    const removed = da.some((x) => !db.includes(x));
+    out.push({ field: 'secret_broker.disclosure_allowlist', a: list(da), b: list(db), direction: added && !removed ? 'looser' : removed && !added ? 'tighter' : 'changed' });
+  }
+  quotaChanges('quota', a.quota, b.quota, out);
+  const quotaIds = new Set([...a.overrideQuotas.keys(), ...b.overrideQuotas.keys()]);
+  for (const id of [...quotaIds].sort()) quotaChanges(`extension ${id}: quota`, a.overrideQuotas.get(id) ?? {}, b.overrideQuotas.get(id) ?? {}, out);
   boolChange('secret_broker_enabled', a.secretBroker.enabled, b.secretBroker.enabled, false, out);
   boolChange('risk.enabled', a.risk.enabled, b.risk.enabled, false, out);
   boolChange('risk.enforce', a.risk.enforce, b.risk.enforce, false, out);

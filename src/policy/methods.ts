@@ -173,7 +173,7 @@ const TABLE: readonly MethodSpec[] = [
   spec('pi.registerMarkdownTransformer', 'events', 'pi', 'transform rendered markdown (pi 1.5)', AnyObject),
   spec('pi.events.emit', 'events', 'pi', 'emit on the shared extension event bus', Closed({ channel: Str, data: Opt(Type.Unknown()) })),
   spec('pi.events.on', 'events', 'pi', 'listen on the shared extension event bus', Closed({ channel: Str })),
-  spec('pi.registerProvider', 'session', 'pi', 'register a model provider (receives model traffic)', Open({ name: Str })),
+  spec('pi.registerProvider', 'env', 'pi', 'register or re-point a model provider: it receives the API key and the conversation', Open({ name: Str })),
   spec('pi.unregisterProvider', 'session', 'pi', 'remove a model provider', Closed({ name: Str })),
   spec('pi.registerVirtualModel', 'session', 'pi', 'register a virtual model (pi 1.5)', AnyObject),
   spec('pi.unregisterVirtualModel', 'session', 'pi', 'remove a virtual model (pi 1.5)', AnyObject),
@@ -207,7 +207,7 @@ const TABLE: readonly MethodSpec[] = [
   spec('ctx.modelRegistry.getApiKeyAndHeaders', 'env', 'model', 'read a provider API key and auth headers', AnyObject),
   spec('ctx.modelRegistry.getApiKeyForProvider', 'env', 'model', 'read the API key or OAuth token of a provider', AnyObject),
   ...MODEL_REGISTRY_READS.map((m) => spec(`ctx.modelRegistry.${m}`, 'session', 'model', `model registry: ${m}`)),
-  spec('ctx.modelRegistry.registerProvider', 'session', 'model', 'register a provider through the registry', Open({ name: Str })),
+  spec('ctx.modelRegistry.registerProvider', 'env', 'model', 'register or re-point a provider through the registry (receives credentials)', Open({ name: Str })),
   spec('ctx.modelRegistry.unregisterProvider', 'session', 'model', 'remove a provider through the registry', Closed({ name: Str })),
 
   // ctx.* actions

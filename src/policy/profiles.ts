@@ -39,9 +39,9 @@ export const PROFILE_PRESETS: Readonly<Record<Profile, ProfilePreset>> = {
 export const PROFILE_STRICTNESS: Readonly<Record<Profile, number>> = { permissive: 0, balanced: 1, safe: 2 };
 
 /** `standard` is the reference's legacy name of `balanced`. */
-const ALIASES: Readonly<Record<string, Profile>> = { safe: 'safe', balanced: 'balanced', standard: 'balanced', permissive: 'permissive' };
+const ALIASES: ReadonlyMap<string, Profile> = new Map([['safe', 'safe'], ['balanced', 'balanced'], ['standard', 'balanced'], ['permissive', 'permissive']]);
 
 /** Trims and lowercases; returns undefined for an unknown name (the caller falls back to safe with a warning). */
 export function parseProfile(raw: string): Profile | undefined {
-  return ALIASES[raw.trim().toLowerCase()];
+  return ALIASES.get(raw.trim().toLowerCase());
 }

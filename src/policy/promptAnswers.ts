@@ -7,7 +7,8 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { WardenError } from '../errors.ts';
-import type { Capability } from './capabilities.ts';
+import { isCapability, type Capability } from './capabilities.ts';
+import { isValidExtensionId } from './extensionId.ts';
 
 /** How far an answer reaches: this call, this dispatcher's lifetime, or persisted. */
 export type PromptScope = 'once' | 'session' | 'always';
@@ -65,6 +66,9 @@ function section(root: Json, key: string): Json {
 }
 
 export function rememberPromptAnswer(settingsPath: string, extensionId: string, capability: Capability, decision: 'allow' | 'deny'): void {
+  if (!isValidExtensionId(extensionId) || !isCapability(capability)) {
+    throw new WardenError('invalid_request', `cannot remember an answer for extension ${JSON.stringify(extensionId)} and capability ${JSON.stringify(capability)}`);
+  }
   const root = readSettingsObject(settingsPath);
   const answers = section(section(root, 'extensionPolicy'), 'promptAnswers');
   const forExt = section(answers, extensionId);
@@ -77,7 +81,7 @@ export function forgetPromptAnswers(settingsPath: string, extensionId: string, c
   const root = readSettingsObject(settingsPath);
   const policy = root.extensionPolicy as Json | undefined;
   const answers = policy?.promptAnswers as Json | undefined;
-  const forExt = answers?.[extensionId] as Json | undefined;
+  const forExt = answers !== undefined && Object.hasOwn(answers, extensionId) ? answers[extensionId] as Json : undefined;
   if (policy === undefined || answers === undefined || forExt === undefined) return 0;
   let removed = 0;
   for (const cap of Object.keys(forExt)) {

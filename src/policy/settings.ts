@@ -9,9 +9,9 @@
  *   it may only tighten: a stricter profile, allowDangerous false, more denied capabilities, stricter risk switches.
  *   Anything else it says is ignored with a warning, unless the user file sets `trustProjectSettings: true`.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Capability } from './capabilities.ts';
 import { compilePolicy, type CompiledPolicy, type ExtensionOverride, type PolicyRules } from './precedence.ts';
 import { PROFILE_PRESETS, PROFILE_STRICTNESS, parseProfile, type Profile } from './profiles.ts';
@@ -80,12 +80,16 @@ export interface ResolveOptions {
   readonly files?: ReadonlyArray<{ readonly scope: SettingsScope; readonly path: string }>;
 }
 
+/**
+ * `$PI_CODING_AGENT_DIR` (with `~` expanded) or `~/.pi/agent`. Only absolute paths count: a relative one would
+ * resolve inside the current project, turning a repository file into the trusted user file.
+ */
 export function agentDir(env: Readonly<Record<string, string | undefined>>): string {
-  const home = env.HOME ?? homedir();
-  const configured = env.PI_CODING_AGENT_DIR;
-  if (configured !== undefined && configured.trim() !== '') {
-    const dir = configured.trim();
-    return dir === '~' ? home : dir.startsWith('~/') ? join(home, dir.slice(2)) : resolve(dir);
+  const home = env.HOME !== undefined && isAbsolute(env.HOME) ? env.HOME : homedir();
+  const configured = env.PI_CODING_AGENT_DIR?.trim();
+  if (configured !== undefined && configured !== '') {
+    const dir = configured === '~' ? home : configured.startsWith('~/') ? join(home, configured.slice(2)) : configured;
+    if (isAbsolute(dir)) return resolve(dir);
   }
   return join(home, '.pi', 'agent');
 }
@@ -97,6 +101,8 @@ export function userSettingsPath(env: Readonly<Record<string, string | undefined
 export function projectSettingsPath(cwd: string): string {
   return join(resolve(cwd), '.pi', 'settings.json');
 }
+
+const MAX_SETTINGS_BYTES = 1024 * 1024;
 
 interface LoadedFile {
   readonly scope: SettingsScope;
@@ -113,13 +119,21 @@ function settingsError(path: string, p: SettingsProblem): SettingsError {
 /** Reads and validates one file. A missing file is not an error; anything unreadable or invalid is. */
 export function loadSettingsFile(scope: SettingsScope, path: string): LoadedFile {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = readFileSync(path, 'utf8');
+    // Non-blocking open and fstat: a FIFO or device planted as settings.json must not hang or exhaust memory.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
+    if (st.size > MAX_SETTINGS_BYTES) throw Object.assign(new Error(`larger than ${MAX_SETTINGS_BYTES} bytes (${st.size})`), { code: 'EFBIG' });
+    text = readFileSync(fd, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { scope, path, settings: undefined, status: 'absent', errors: [] };
-    const problem = { key: '(file)', expected: 'a readable file', actual: `${code ?? 'error'}: ${(err as Error).message}` };
+    const problem = { key: '(file)', expected: 'a readable regular file of at most 1 MiB', actual: `${code ?? 'error'}: ${(err as Error).message}` };
     return { scope, path, settings: undefined, status: 'invalid', errors: [settingsError(path, problem)] };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   let parsed: unknown;
   try {
@@ -272,6 +286,10 @@ export function rulesFor(
 export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
   const env = options.env ?? process.env;
   const warnings: string[] = [];
+  const configuredDir = env.PI_CODING_AGENT_DIR?.trim();
+  if (configuredDir !== undefined && configuredDir !== '' && !isAbsolute(configuredDir) && configuredDir !== '~' && !configuredDir.startsWith('~/')) {
+    warnings.push(`PI_CODING_AGENT_DIR="${configuredDir}" is not an absolute path; ignored (using ${agentDir(env)})`);
+  }
   const userPath = userSettingsPath(env);
   const files = options.files ?? [
     { scope: 'project' as const, path: projectSettingsPath(options.cwd ?? process.cwd()) },

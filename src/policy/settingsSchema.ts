@@ -6,10 +6,12 @@
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { CAPABILITIES, type Capability } from './capabilities.ts';
+import { EXTENSION_ID_PATTERN } from './extensionId.ts';
 
 const Cap = Type.Unsafe<Capability>(Type.Union(CAPABILITIES.map((c) => Type.Literal(c))));
 const CapList = Type.Array(Cap, { uniqueItems: true });
 const PositiveInt = Type.Integer({ minimum: 1 });
+const ExtId = Type.String({ pattern: EXTENSION_ID_PATTERN });
 
 export const QuotaSettings = Type.Object({
   memoryMb: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
@@ -33,15 +35,15 @@ export const ExtensionPolicySettings = Type.Object({
   allowDangerous: Type.Optional(Type.Boolean()),
   defaultCaps: Type.Optional(CapList),
   denyCaps: Type.Optional(CapList),
-  overrides: Type.Optional(Type.Record(Type.String({ minLength: 1 }), OverrideSettings)),
+  overrides: Type.Optional(Type.Record(ExtId, OverrideSettings, { additionalProperties: false })),
   quota: Type.Optional(QuotaSettings),
   secretBroker: Type.Optional(Type.Object({
     enabled: Type.Optional(Type.Boolean()),
     disclosureAllowlist: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true })),
   }, { additionalProperties: false })),
   /** Written by pi-warden when the user answers a prompt with "always" (extension id → capability → answer). */
-  promptAnswers: Type.Optional(Type.Record(Type.String({ minLength: 1 }),
-    Type.Record(Type.String({ pattern: `^(${CAPABILITIES.join('|')})$` }), Type.Union([Type.Literal('allow'), Type.Literal('deny')]), { additionalProperties: false }))),
+  promptAnswers: Type.Optional(Type.Record(ExtId,
+    Type.Record(Type.String({ pattern: `^(${CAPABILITIES.join('|')})$` }), Type.Union([Type.Literal('allow'), Type.Literal('deny')]), { additionalProperties: false }), { additionalProperties: false })),
   /** Only honoured in the user file: lets the project file loosen the policy as well as tighten it. */
   trustProjectSettings: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
@@ -143,8 +145,12 @@ export function validateSettings(value: unknown): SettingsProblem[] {
   for (const [path, errors] of byPath) {
     const extra = errors.find((e) => e.keyword === 'additionalProperties');
     if (extra !== undefined && Array.isArray(extra.params.additionalProperties)) {
+      const idMap = /^\/extensionPolicy\/(overrides|promptAnswers)$/.test(path);
       for (const k of extra.params.additionalProperties as string[]) {
-        problems.push({ key: keyPath(`${path}/${k}`), expected: 'no such key (unknown setting; check the spelling)', actual: describe(valueAt(value, `${path}/${k}`)) });
+        const expected = idMap
+          ? 'an extension id (1-200 of A-Z a-z 0-9 @ . _ / : + ~ -; not __proto__, constructor or prototype)'
+          : 'no such key (unknown setting; check the spelling)';
+        problems.push({ key: keyPath(`${path}/${k}`), expected, actual: describe(valueAt(value, `${path}/${k}`)) });
       }
       continue;
     }

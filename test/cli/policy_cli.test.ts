@@ -57,6 +57,8 @@ describe('pi-warden policy explain', () => {
     const alias = JSON.parse(cli(dirs, ['--explain-extension-policy', '--json']).stdout);
     const direct = JSON.parse(cli(dirs, ['policy', 'explain', '--json']).stdout);
     assert.deepEqual(alias, direct);
+    const one = JSON.parse(cli(dirs, ['--explain-extension-policy', '--extension', 'x', '--json']).stdout);
+    assert.equal(one.extension_id, 'x');
   });
 
   it('--extension-policy, then PI_EXTENSION_POLICY, beat the settings and are named as the source', () => {

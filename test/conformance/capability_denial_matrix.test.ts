@@ -19,13 +19,14 @@ const EXPECTED: Record<string, Capability> = {
   'fs.copy': 'write', 'fs.symlink': 'write', 'fs.chmod': 'write',
   'env.get': 'env', 'env.list': 'env',
   'ctx.modelRegistry.getApiKey': 'env', 'ctx.modelRegistry.getApiKeyAndHeaders': 'env', 'ctx.modelRegistry.getApiKeyForProvider': 'env',
+  'pi.registerProvider': 'env', 'ctx.modelRegistry.registerProvider': 'env',
   log: 'log',
   tool: 'tool',
 };
 for (const m of ['pi.on', 'pi.registerTool', 'pi.registerCommand', 'pi.registerShortcut', 'pi.registerFlag', 'pi.getFlag',
   'pi.registerMessageRenderer', 'pi.registerEntryRenderer', 'pi.registerToolRenderer', 'pi.registerMarkdownTransformer',
   'pi.events.emit', 'pi.events.on']) EXPECTED[m] = 'events';
-for (const m of ['pi.registerProvider', 'pi.unregisterProvider', 'pi.registerVirtualModel', 'pi.unregisterVirtualModel',
+for (const m of ['pi.unregisterProvider', 'pi.registerVirtualModel', 'pi.unregisterVirtualModel',
   'pi.unregisterMcpServer', 'pi.getMcpServers', 'pi.getSettings', 'pi.sendMessage', 'pi.sendUserMessage', 'pi.appendEntry',
   'pi.setSessionName', 'pi.getSessionName', 'pi.setLabel', 'pi.getActiveTools', 'pi.getAllTools', 'pi.setActiveTools',
   'pi.getCommands', 'pi.setModel', 'pi.getThinkingLevel', 'pi.setThinkingLevel']) EXPECTED[m] = 'session';

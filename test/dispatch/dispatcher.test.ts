@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { createDispatcher, type Operation } from '../../src/dispatch/dispatcher.ts';
 import { MemoryRecorder } from '../../src/dispatch/record.ts';
@@ -50,7 +50,6 @@ describe('dispatch pipeline', () => {
     const recorder = new MemoryRecorder();
     const d = createDispatcher({ policy: policyFor().compiled, operations: ops(calls), recorder });
     const r = await d.dispatch('ext', EXEC);
-    assert.equal(r.ok, false);
     assert.ok(!r.ok);
     assert.equal(r.error.code, 'denied');
     assert.match(r.error.message, /Capability 'exec' denied by policy \(deny_caps/);
@@ -255,7 +254,6 @@ describe('dispatch: prompts (INV-008, remembered answers)', () => {
     const dirs = settingsDirs();
     rememberPromptAnswer(dirs.userPath, 'ext', 'log', 'deny');
     assert.equal(statSync(dirs.userPath).mode & 0o777, 0o600);
-    writeFileSync(dirs.userPath, '{}', { mode: 0o644 });
   });
 
   it('a prompter that throws, hangs, or answers garbage leads to deny', async () => {
@@ -270,17 +268,63 @@ describe('dispatch: prompts (INV-008, remembered answers)', () => {
     assert.ok(!r.ok && r.error.code === 'denied');
   });
 
-  it('concurrent calls needing the same prompt ask once', async () => {
+  /** A prompter whose answers the test releases one question at a time. */
+  function manualPrompter() {
     const asked: string[] = [];
-    let release: (v: unknown) => void = () => undefined;
-    const slow: Prompter = { ask: (req) => { asked.push(req.callId); return new Promise((r) => { release = r; }) as never; } };
-    const d = createDispatcher({ policy: balanced(), operations: ops([]), prompter: slow });
+    const waiting: Array<(v: unknown) => void> = [];
+    const p: Prompter = { ask: (req) => { asked.push(req.method); return new Promise((r) => { waiting.push(r); }) as never; } };
+    const answerNext = async (a: unknown) => { while (waiting.length === 0) await new Promise((r) => setTimeout(r, 1)); (waiting.shift() as (v: unknown) => void)(a); };
+    return { p, asked, answerNext };
+  }
+
+  it('concurrent calls with the same method share a session answer and ask once', async () => {
+    const m = manualPrompter();
+    const d = createDispatcher({ policy: balanced(), operations: ops([]), prompter: m.p });
     const pending = [d.dispatch('ext', UI), d.dispatch('ext', UI), d.dispatch('ext', UI)];
-    await new Promise((r) => setTimeout(r, 5));
-    release({ decision: 'allow', scope: 'once' });
-    const results = await Promise.all(pending);
-    assert.ok(results.every((r) => r.ok));
-    assert.equal(asked.length, 1);
+    await m.answerNext({ decision: 'allow', scope: 'session' });
+    assert.ok((await Promise.all(pending)).every((r) => r.ok));
+    assert.deepEqual(m.asked, ['ctx.ui.notify']);
+  });
+
+  it('a "once" answer covers only the call that asked: each waiting call asks for itself', async () => {
+    const m = manualPrompter();
+    const calls: string[] = [];
+    const d = createDispatcher({ policy: balanced(), operations: ops(calls), prompter: m.p });
+    const pending = [d.dispatch('ext', UI), d.dispatch('ext', UI)];
+    await m.answerNext({ decision: 'allow', scope: 'once' });
+    await m.answerNext({ decision: 'deny', scope: 'once' });
+    const [first, second] = await Promise.all(pending);
+    assert.ok(first!.ok);
+    assert.ok(!second!.ok && second!.error.code === 'denied');
+    assert.deepEqual(m.asked, ['ctx.ui.notify', 'ctx.ui.notify']);
+    assert.deepEqual(calls, ['ctx.ui.notify']);
+  });
+
+  it('an answer about one method never lets a different method of the same capability through', async () => {
+    const m = manualPrompter();
+    const calls: string[] = [];
+    const operations = new Map<string, Operation>([['ctx.ui.notify', () => calls.push('notify')], ['ctx.ui.onTerminalInput', () => calls.push('keylogger')]]);
+    const d = createDispatcher({ policy: balanced(), operations, prompter: m.p });
+    const notify = d.dispatch('ext', UI);
+    const tap = d.dispatch('ext', hostcall('ctx.ui.onTerminalInput', {}));
+    await m.answerNext({ decision: 'allow', scope: 'once' });
+    await m.answerNext({ decision: 'deny', scope: 'once' });
+    assert.ok((await notify).ok);
+    assert.ok(!(await tap).ok);
+    assert.deepEqual(calls, ['notify']);
+    assert.deepEqual(m.asked, ['ctx.ui.notify', 'ctx.ui.onTerminalInput']);
+  });
+
+  it('a policy change while the user is being asked wins over the answer', async () => {
+    const m = manualPrompter();
+    let policy = balanced();
+    const d = createDispatcher({ policy: () => policy, operations: ops([]), prompter: m.p });
+    const pending = d.dispatch('ext', UI);
+    await new Promise((r) => setTimeout(r, 2));
+    policy = policyFor({ user: { extensionPolicy: { profile: 'balanced', denyCaps: ['ui'] } } }).compiled;
+    await m.answerNext({ decision: 'allow', scope: 'once' });
+    const r = await pending;
+    assert.ok(!r.ok && r.error.code === 'denied' && /policy changed while asking/.test(r.error.message));
   });
 
   it('a prompt answer never overrides a deny: exec is denied without asking', async () => {

@@ -70,16 +70,37 @@ export function createPolicyStage(options: PolicyStageOptions): Stage {
     }
   }
 
+  /**
+   * Concurrent calls of the same extension, capability and method wait for one question. A "once" answer
+   * belongs to the call that asked: the others ask again. Session and always answers are shared (that is what
+   * the user chose). The verdict is looked up again after the answer, in case the policy changed meanwhile.
+   */
   async function resolvePrompt(ctx: DispatchContext, key: string): Promise<StageOutcome> {
     const capability = ctx.capability as Capability;
-    let pending = inFlight.get(key);
-    if (pending === undefined) {
-      pending = ask({ extensionId: ctx.extensionId, capability, method: ctx.method, callId: ctx.callId });
-      inFlight.set(key, pending);
-      void pending.then(() => inFlight.delete(key));
+    const flightKey = `${key}\u0000${ctx.method}`;
+    let answer: PromptAnswer | undefined;
+    for (;;) {
+      const shared = inFlight.get(flightKey);
+      if (shared === undefined) {
+        const mine = ask({ extensionId: ctx.extensionId, capability, method: ctx.method, callId: ctx.callId });
+        inFlight.set(flightKey, mine);
+        try {
+          answer = await mine;
+        } finally {
+          inFlight.delete(flightKey);
+        }
+        break;
+      }
+      const theirs = await shared;
+      if (theirs !== undefined && theirs.scope !== 'once') {
+        answer = theirs;
+        break;
+      }
+      // Their answer was for their call only, or they got none: ask for this one.
     }
-    const answer = await pending;
     if (answer === undefined) return denied(ctx, 'prompt_failed', 'prompt_failed: no valid answer from the user interface');
+    const now = verdictFor(options.policy(), capability, ctx.extensionId);
+    if (now.decision === 'deny') return denied(ctx, now.reason, `${now.rule}: ${now.reason} (policy changed while asking)`);
     if (answer.scope === 'session') sessionAnswers.set(key, answer.decision);
     if (answer.scope === 'always' && options.remember !== undefined) {
       sessionAnswers.set(key, answer.decision);

@@ -9,6 +9,8 @@ import type { DispatchContext } from '../hostcall.ts';
 import type { Stage, StageOutcome } from '../stage.ts';
 
 const MAX_CALL_ID = 256;
+const MAX_METHOD = 128;
+const MAX_DECLARED = 32;
 
 type Checker = ReturnType<typeof Compile>;
 const checkers = new Map<string, Checker>();
@@ -68,17 +70,26 @@ export function validateHostcall(ctx: DispatchContext): StageOutcome {
   }
   ctx.callId = callId;
   if (typeof method !== 'string') return invalid(`method must be a string, found ${show(method)}`, 'method');
-  ctx.method = method;
+  // Only a bounded, printable form of an unknown method reaches the record.
+  ctx.method = method.length > MAX_METHOD ? `${method.slice(0, MAX_METHOD)}…` : method;
   const spec = METHOD_TABLE.get(method);
   if (spec === undefined) return invalid(`unknown hostcall method ${show(method)}`, 'method');
-  if (declared !== undefined && typeof declared !== 'string') {
-    return invalid(`capability must be a string when given, found ${show(declared)}`, 'capability');
+  if (declared !== undefined && (typeof declared !== 'string' || declared.length > MAX_DECLARED)) {
+    return invalid(`capability must be a string of at most ${MAX_DECLARED} characters when given, found ${show(declared)}`, 'capability');
   }
   if (!isPlainObject(params)) return invalid(`${method}: params must be a plain object, found ${show(params)}`, 'params');
+  // Decide on a private copy: a getter or proxy in the caller's object cannot show one value to the check and
+  // another to the operation. structuredClone refuses proxies, functions and symbols.
+  let copy: Record<string, unknown>;
+  try {
+    copy = structuredClone(params);
+  } catch {
+    return invalid(`${method}: params must be plain data (no proxies, functions or symbols)`, 'params');
+  }
   const checker = checkerFor(spec);
-  if (!checker.Check(params)) return paramsError(spec, params, checker);
+  if (!checker.Check(copy)) return paramsError(spec, copy, checker);
   ctx.spec = spec;
-  ctx.params = params;
+  ctx.params = copy;
   ctx.declaredCapability = declared;
   return undefined;
 }
