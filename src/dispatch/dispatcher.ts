@@ -10,7 +10,9 @@
 import { describeValue } from '../describe.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import type { Capability } from '../policy/capabilities.ts';
+import { isDangerous } from '../policy/capabilities.ts';
 import type { CompiledPolicy } from '../policy/precedence.ts';
+import type { AlertSink } from '../evidence/alerts.ts';
 import { newContext, type DispatchContext, type HostcallResult } from './hostcall.ts';
 import type { DecisionRecorder, RecordedDecision } from './record.ts';
 import { STAGE_ORDER, type Stage, type StageOutcome } from './stage.ts';
@@ -39,6 +41,8 @@ export interface DispatcherOptions {
   readonly promptTimeoutMs?: number | undefined;
   /** Deadline for one operation; past it the call ends with `timeout` and the operation's signal aborts. */
   readonly operationTimeoutMs?: number | undefined;
+  /** Where `policy_violation` alerts go (SPEC §6.5); at most one per extension, capability and method per second. */
+  readonly alerts?: AlertSink | undefined;
 }
 
 export interface Dispatcher {
@@ -110,11 +114,48 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const stages = orderStages([validateStage, deriveCapabilityStage, policyStage], options.stages ?? []);
   const operations = options.operations ?? new Map<string, Operation>();
   const recorder = options.recorder;
+  const timeStages = recorder?.wantsStageTimings === true;
   const timeoutMs = options.operationTimeoutMs ?? 30_000;
+  const alerts = options.alerts;
+  const lastViolation = new Map<string, number>();
+
+  /** A call the policy denied is a policy_violation alert; a flood of them is throttled per second. */
+  function policyViolation(ctx: DispatchContext, error: WardenError): void {
+    if (alerts === undefined || ctx.stage !== 'policy' || error.code !== 'denied' || ctx.capability === undefined) return;
+    const key = `${ctx.extensionId}\u0000${ctx.capability}\u0000${ctx.method}`;
+    const last = lastViolation.get(key);
+    if (last !== undefined && ctx.startedMs - last < 1000) return;
+    if (lastViolation.size > 10_000) lastViolation.clear();
+    lastViolation.set(key, ctx.startedMs);
+    const userAnswered = error.reasonCodes.includes('prompt_user_deny') || error.reasonCodes.includes('prompt_session_deny');
+    try {
+      alerts.raise({
+        ts_ms: ctx.startedMs, extension_id: ctx.extensionId, category: 'policy_violation',
+        severity: isDangerous(ctx.capability) ? 'high' : userAnswered ? 'low' : 'medium',
+        capability: ctx.capability, method: ctx.method, call_id: ctx.callId,
+        summary: `${ctx.extensionId} called ${ctx.method}, which needs ${ctx.capability}: ${error.message}`,
+        reason_codes: error.reasonCodes,
+        remediation: `If this is expected, grant it with extensionPolicy.overrides.${ctx.extensionId}.allow (check \`pi-warden policy explain --extension ${ctx.extensionId}\`); otherwise investigate the extension (runbook INC-1).`,
+      });
+    } catch {
+      // The ledger entry for this call is the evidence; a failing alert sink must not change the decision.
+    }
+  }
+
+  function stageTimes(ctx: DispatchContext): Record<string, number> | undefined {
+    const marks = ctx.marks;
+    if (marks === undefined) return undefined;
+    marks.push(performance.now());
+    const out: Record<string, number> = {};
+    const names = [...stages.map((s) => s.name), 'execute'];
+    for (let i = 0; i + 1 < marks.length; i++) out[names[i] as string] = Math.round(((marks[i + 1] as number) - (marks[i] as number)) * 1000) / 1000;
+    return out;
+  }
 
   function finish(ctx: DispatchContext, result: HostcallResult): HostcallResult {
     if (recorder !== undefined) {
       const error = result.ok ? undefined : result.error;
+      const stageUs = stageTimes(ctx);
       try {
         recorder.record({
           ts_ms: ctx.startedMs,
@@ -128,6 +169,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           error_code: error?.code ?? null,
           reason_codes: mergeReasons(ctx.reasonCodes, error?.reasonCodes),
           duration_ms: Date.now() - ctx.startedMs,
+          stage: error === undefined ? null : ctx.stage,
+          policy: policy(),
+          params: ctx.params,
+          ...(stageUs === undefined ? {} : { stage_us: stageUs, duration_us: Object.values(stageUs).reduce((a, b) => a + b, 0) }),
         });
       } catch (err) {
         // A recorder that cannot record must not let the call through as if it had been recorded.
@@ -140,10 +185,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   function fail(ctx: DispatchContext, error: WardenError): HostcallResult {
+    policyViolation(ctx, error);
     return finish(ctx, { ok: false, callId: ctx.callId, error });
   }
 
   async function execute(ctx: DispatchContext): Promise<HostcallResult> {
+    ctx.stage = 'execute';
+    ctx.marks?.push(performance.now());
     const op = operations.get(ctx.method);
     if (op === undefined) {
       return fail(ctx, new WardenError('invalid_request', `${ctx.method} is not available in this host`, { reasonCodes: ['not_available'] }));
@@ -180,6 +228,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (outcome !== undefined) return fail(ctx, isWardenError(outcome) ? outcome : stageFailure((stages[i] as Stage).name, outcome));
       i++;
       if (i >= stages.length) return execute(ctx);
+      ctx.stage = (stages[i] as Stage).name;
+      ctx.marks?.push(performance.now());
       try {
         outcome = (stages[i] as Stage).run(ctx);
         if (isThenable(outcome)) outcome = await outcome;
@@ -193,8 +243,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     pipeline: [...stages.map((s) => s.name), 'execute', 'record'],
     async dispatch(extensionId: string, hostcall: unknown): Promise<HostcallResult> {
       const ctx = newContext(extensionId, hostcall);
+      if (timeStages) ctx.marks = [];
       for (let i = 0; i < stages.length; i++) {
         let outcome: StageOutcome | Promise<StageOutcome>;
+        ctx.stage = (stages[i] as Stage).name;
+        ctx.marks?.push(performance.now());
         try {
           outcome = (stages[i] as Stage).run(ctx);
         } catch (err) {

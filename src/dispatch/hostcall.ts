@@ -35,12 +35,17 @@ export interface DispatchContext {
   /** Allocated only when a stage adds a code. */
   reasonCodes: string[] | undefined;
   readonly startedMs: number;
+  /** The stage running now; when the call fails, the stage that stopped it. */
+  stage: string;
+  /** performance.now() at each stage start, only when the recorder wants stage timings. */
+  marks: number[] | undefined;
 }
 
 export function newContext(extensionId: string, raw: unknown): DispatchContext {
   return {
     extensionId, raw, callId: '', method: '', params: EMPTY_PARAMS, declaredCapability: undefined, spec: undefined,
     capability: undefined, decision: undefined, rule: undefined, reasonCodes: undefined, startedMs: Date.now(),
+    stage: 'validate', marks: undefined,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import type { WardenErrorCode } from '../errors.ts';
 import type { Capability } from '../policy/capabilities.ts';
-import type { Rule } from '../policy/precedence.ts';
+import type { CompiledPolicy, Rule } from '../policy/precedence.ts';
 
 export type RecordedDecision = 'allow' | 'deny' | 'error';
 
@@ -23,10 +23,22 @@ export interface DecisionRecord {
   readonly error_code: WardenErrorCode | null;
   readonly reason_codes: readonly string[];
   readonly duration_ms: number;
+  /** Which stage stopped the call (`validate`, `policy`, …, `execute`), or null when it succeeded. */
+  readonly stage: string | null;
+  /** The policy the decision was made under (its snapshot hash goes into the ledger for replay). */
+  readonly policy?: CompiledPolicy;
+  /** The validated params, for hashing only: a recorder must never store them. */
+  readonly params?: unknown;
+  readonly risk_score?: number | null;
+  readonly duration_us?: number;
+  /** Time per pipeline stage in µs, when the recorder asked for it. */
+  readonly stage_us?: Readonly<Record<string, number>>;
 }
 
 export interface DecisionRecorder {
   record(entry: DecisionRecord): void;
+  /** Ask the dispatcher to time each stage (telemetry). */
+  readonly wantsStageTimings?: boolean;
 }
 
 /** A bounded ring: the newest `limit` records, O(1) per record. */

@@ -1,0 +1,93 @@
+/**
+ * Ledger entries (SPEC §6.2) and their canonical encoding (docs/ledger-format.md).
+ *
+ * The canonical text is compact JSON with keys in sorted order. `ledger_hash` = SHA-256(0x00 ‖ text) — the
+ * RFC 6962 leaf hash of the entry — where the text includes `prev_ledger_hash` and `seq` but not
+ * `ledger_hash`. The recording process builds the parts it knows (everything but seq and prev) and the writer
+ * that owns the chain splices those two in, so several processes can append to one chain.
+ */
+import { canonicalJson } from './canonical.ts';
+
+export const LEDGER_ENTRY_KEYS = [
+  'args_shape_hash', 'call_id', 'capability', 'config_hash', 'decision', 'declared_capability', 'error_code',
+  'extension_id', 'method', 'params_hash', 'prev_ledger_hash', 'reason_codes', 'risk_score', 'rule', 'seq',
+  'stage', 'ts_ms',
+] as const;
+
+export interface LedgerEntry {
+  readonly seq: number;
+  readonly ts_ms: number;
+  readonly extension_id: string;
+  readonly call_id: string;
+  readonly method: string;
+  readonly capability: string | null;
+  readonly declared_capability: string | null;
+  readonly decision: 'allow' | 'deny' | 'error';
+  readonly rule: string | null;
+  readonly stage: string | null;
+  readonly error_code: string | null;
+  readonly reason_codes: readonly string[];
+  readonly params_hash: string;
+  readonly args_shape_hash: string;
+  readonly risk_score: number | null;
+  readonly config_hash: string | null;
+  readonly prev_ledger_hash: string | null;
+  readonly ledger_hash: string;
+}
+
+export type EntryBody = Omit<LedgerEntry, 'seq' | 'prev_ledger_hash' | 'ledger_hash'>;
+
+const s = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
+
+/**
+ * The body as three pieces around the two spliced fields, joined by U+0001 (which never occurs in JSON text,
+ * control characters being escaped): `{…params_hash,` ␁ `reason_codes…rule,` ␁ `stage…}`.
+ */
+export function encodeBodyParts(b: EntryBody): string {
+  const head = `{"args_shape_hash":${s(b.args_shape_hash)},"call_id":${s(b.call_id)},"capability":${s(b.capability)},`
+    + `"config_hash":${s(b.config_hash)},"decision":${s(b.decision)},"declared_capability":${s(b.declared_capability)},`
+    + `"error_code":${s(b.error_code)},"extension_id":${s(b.extension_id)},"method":${s(b.method)},"params_hash":${s(b.params_hash)},`;
+  const mid = `"reason_codes":${canonicalJson(b.reason_codes)},"risk_score":${b.risk_score === null ? 'null' : canonicalJson(b.risk_score)},"rule":${s(b.rule)},`;
+  const tail = `"stage":${s(b.stage)},"ts_ms":${canonicalJson(b.ts_ms)}}`;
+  return `${head}\u0001${mid}\u0001${tail}`;
+}
+
+/** Splices seq and prev into the parts: the canonical text that is hashed and stored. */
+export function spliceEntry(parts: string, seq: number, prev: string | null): string {
+  const a = parts.indexOf('\u0001');
+  const b = parts.indexOf('\u0001', a + 1);
+  return `${parts.slice(0, a)}"prev_ledger_hash":${prev === null ? 'null' : `"${prev}"`},${parts.slice(a + 1, b)}"seq":${seq},${parts.slice(b + 1)}`;
+}
+
+/** Canonical text of a full entry (without ledger_hash), from its fields: what a verifier recomputes. */
+export function canonicalEntryText(e: Omit<LedgerEntry, 'ledger_hash'>): string {
+  return spliceEntry(encodeBodyParts(e), e.seq, e.prev_ledger_hash);
+}
+
+const PREV_KEY = '"prev_ledger_hash":';
+const SEQ_KEY = '"seq":';
+
+/**
+ * Reads prev_ledger_hash and seq from canonical text without a full parse. Safe because in canonical JSON an
+ * unescaped `"` only delimits strings, so the key pattern cannot occur inside a value.
+ */
+export function peekLinks(text: string): { prev: string | null; seq: number } | undefined {
+  const p = text.indexOf(PREV_KEY);
+  const q = text.indexOf(SEQ_KEY, p);
+  if (p < 0 || q < 0) return undefined;
+  const at = p + PREV_KEY.length;
+  let prev: string | null;
+  if (text.startsWith('null', at)) prev = null;
+  else if (text.charCodeAt(at) === 34 && text.charCodeAt(at + 65) === 34) prev = text.slice(at + 1, at + 65);
+  else return undefined;
+  let end = q + SEQ_KEY.length;
+  while (end < text.length && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57) end++;
+  const seq = Number(text.slice(q + SEQ_KEY.length, end));
+  return Number.isSafeInteger(seq) && end > q + SEQ_KEY.length ? { prev, seq } : undefined;
+}
+
+/** Full parse of a stored entry, with its stored hash, for replay and export. */
+export function parseEntry(text: string, ledgerHash: string): LedgerEntry {
+  const v = JSON.parse(text) as Omit<LedgerEntry, 'ledger_hash'>;
+  return { ...v, ledger_hash: ledgerHash };
+}

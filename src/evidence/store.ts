@@ -1,0 +1,167 @@
+/**
+ * The evidence store (SPEC §6.1): one SQLite database (`node:sqlite`) under `PI_WARDEN_HOME`
+ * (default `~/.pi/agent/warden/`), WAL, versioned migrations, files 0600 in a 0700 directory.
+ * Errors name the path and the cause: a file that is not a database, a directory that cannot be written,
+ * a schema newer than this build.
+ */
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { describeValue } from '../describe.ts';
+import { WardenError } from '../errors.ts';
+
+export const STORE_SCHEMA_VERSION = 1;
+export const DB_FILE = 'warden.db';
+
+export function wardenHome(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const configured = env.PI_WARDEN_HOME?.trim();
+  if (configured !== undefined && configured !== '' && isAbsolute(configured)) return configured;
+  const home = env.HOME !== undefined && isAbsolute(env.HOME) ? env.HOME : homedir();
+  return join(home, '.pi', 'agent', 'warden');
+}
+
+/** Migration n brings the schema from version n-1 to n. Never edit a shipped migration; add one. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE ledger (
+     rowid INTEGER PRIMARY KEY,
+     seq INTEGER NOT NULL,
+     entry TEXT NOT NULL,
+     ledger_hash TEXT NOT NULL
+   );
+   CREATE INDEX ledger_seq ON ledger(seq);
+   CREATE TABLE ledger_state (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     tree_size INTEGER NOT NULL,
+     last_hash TEXT,
+     frontier TEXT NOT NULL
+   );
+   CREATE TABLE checkpoints (
+     id INTEGER PRIMARY KEY,
+     tree_size INTEGER NOT NULL,
+     root_hash TEXT NOT NULL,
+     ts_ms INTEGER NOT NULL,
+     key_id TEXT NOT NULL,
+     signature TEXT NOT NULL
+   );
+   CREATE TABLE prunes (
+     id INTEGER PRIMARY KEY,
+     record TEXT NOT NULL
+   );
+   CREATE TABLE config_snapshots (
+     config_hash TEXT PRIMARY KEY,
+     config TEXT NOT NULL,
+     first_seen_ms INTEGER NOT NULL
+   );
+   CREATE TABLE alerts (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     ts_ms INTEGER NOT NULL,
+     extension_id TEXT NOT NULL,
+     category TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     severity_rank INTEGER NOT NULL,
+     capability TEXT,
+     method TEXT,
+     call_id TEXT,
+     summary TEXT NOT NULL,
+     reason_codes TEXT NOT NULL,
+     remediation TEXT NOT NULL
+   );
+   CREATE INDEX alerts_ts ON alerts(ts_ms);
+   CREATE TABLE telemetry (
+     id INTEGER PRIMARY KEY,
+     ts_ms INTEGER NOT NULL,
+     extension_id TEXT NOT NULL,
+     call_id TEXT NOT NULL,
+     method TEXT NOT NULL,
+     capability TEXT,
+     decision TEXT NOT NULL,
+     error_code TEXT,
+     params_hash TEXT NOT NULL,
+     args_shape_hash TEXT NOT NULL,
+     duration_us REAL NOT NULL,
+     stages TEXT NOT NULL
+   );`,
+];
+
+export interface OpenOptions {
+  readonly readOnly?: boolean;
+}
+
+function ioError(path: string, what: string, err: unknown): WardenError {
+  const code = (err as { code?: unknown } | null)?.code;
+  return new WardenError('io', `${path}: ${what}: ${typeof code === 'string' ? `${code} ` : ''}${describeValue(err)}`, { where: path, cause: err });
+}
+
+function privatise(path: string): void {
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(f)) chmodSync(f, 0o600);
+  }
+}
+
+/** Opens (creating if needed) the store and brings its schema up to date. */
+export function openStore(home: string, options: OpenOptions = {}): DatabaseSync {
+  const path = join(home, DB_FILE);
+  if (options.readOnly === true) {
+    if (!existsSync(path)) throw new WardenError('io', `${path}: no evidence store here (set PI_WARDEN_HOME or run pi-warden with extensions first)`, { where: path });
+  } else {
+    try {
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw ioError(home, 'cannot create the store directory', err);
+    }
+  }
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path, { readOnly: options.readOnly === true });
+  } catch (err) {
+    throw ioError(path, 'cannot open the store', err);
+  }
+  try {
+    db.exec('PRAGMA busy_timeout = 5000');
+    if (options.readOnly !== true) {
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = FULL');
+    }
+    migrate(db, path, options.readOnly === true);
+    if (options.readOnly !== true) privatise(path);
+  } catch (err) {
+    db.close();
+    if (err instanceof WardenError) throw err;
+    const text = describeValue(err);
+    if (/not a database|malformed|file is encrypted/i.test(text)) {
+      throw new WardenError('io', `${path}: not a pi-warden store or damaged beyond reading (${text}); move it aside to start a new one, keep it for forensics`, { where: path, cause: err });
+    }
+    throw ioError(path, 'cannot use the store', err);
+  }
+  return db;
+}
+
+export function schemaVersion(db: DatabaseSync): number {
+  const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
+  if (has === undefined) return 0;
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+function migrate(db: DatabaseSync, path: string, readOnly: boolean): void {
+  const current = schemaVersion(db);
+  if (current > STORE_SCHEMA_VERSION) {
+    throw new WardenError('io', `${path}: store schema version ${current} is newer than this pi-warden understands (${STORE_SCHEMA_VERSION}); upgrade pi-warden`, { where: path, reasonCodes: ['schema_mismatch'] });
+  }
+  if (current === STORE_SCHEMA_VERSION) return;
+  if (readOnly) throw new WardenError('io', `${path}: store schema version ${current}, expected ${STORE_SCHEMA_VERSION}; open it once read-write to migrate`, { where: path, reasonCodes: ['schema_mismatch'] });
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_ms INTEGER NOT NULL)');
+    const again = schemaVersion(db);
+    for (let v = again + 1; v <= STORE_SCHEMA_VERSION; v++) {
+      db.exec(MIGRATIONS[v - 1] as string);
+      db.prepare('INSERT INTO schema_version (version, applied_ms) VALUES (?, ?)').run(v, Date.now());
+    }
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * Ledger verification (SPEC §6.3): schema version, every hash recomputed, linkage, seq continuity, signed
+ * checkpoints (Merkle roots) and signed prune records. Trusts no stored flag or bookkeeping row.
+ *
+ * Classification of the first break:
+ * - corruption: one entry whose content no longer matches its own hash, chain and checkpoints intact
+ *   (a bit flip or a bad write); also an unreadable entry or a schema version this build does not know;
+ * - truncation: entries missing at the head (no signed prune record accounts for them) or at the tail
+ *   (a signed checkpoint covers more entries than are present), everything present intact;
+ * - tampering: anything else — broken linkage, gaps, duplicates, reordering, a checkpoint root that does not
+ *   match, a signature that does not verify.
+ * `first_break_seq` is the first entry that cannot be trusted: the first bad hash, missing or duplicate seq,
+ * or the first entry whose prev_ledger_hash does not match its predecessor (the predecessor may be the one
+ * altered: the break is that link). Only when the chain itself is whole does a failed checkpoint decide it:
+ * then it is the first entry after the last checkpoint that did verify.
+ */
+import type { KeyObject } from 'node:crypto';
+import { DatabaseSync } from 'node:sqlite';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { describeValue } from '../describe.ts';
+import { WardenError } from '../errors.ts';
+import { checkpointSignatureValid, pruneSignatureValid, type Checkpoint, type PruneRecord } from './checkpoint.ts';
+import { peekLinks } from './entry.ts';
+import { Frontier, leafHash } from './merkle.ts';
+import { DB_FILE, schemaVersion, STORE_SCHEMA_VERSION } from './store.ts';
+
+export type Classification = 'intact' | 'corruption' | 'tampering' | 'truncation';
+
+export type VerificationErrorKind =
+  | 'schema_mismatch' | 'malformed_entry' | 'hash_mismatch' | 'prev_mismatch' | 'seq_mismatch' | 'missing_entry'
+  | 'duplicate_seq' | 'truncated_head' | 'truncated_tail' | 'checkpoint_mismatch' | 'forged_checkpoint_signature'
+  | 'forged_prune_signature' | 'unknown_checkpoint_key';
+
+export interface VerificationError {
+  readonly seq: number;
+  readonly kind: VerificationErrorKind;
+  readonly expected: string;
+  readonly actual: string;
+}
+
+export interface VerificationReport {
+  readonly schema: 'pi-warden.ledger_verification.v1';
+  readonly schema_version: number;
+  readonly entries_checked: number;
+  readonly tree_size: number;
+  readonly chain_valid: boolean;
+  readonly checkpoints_valid: boolean;
+  readonly checkpoints_checked: number;
+  /** Entries after the last verified checkpoint: chained, but not yet covered by a signature. */
+  readonly unsigned_tail: number;
+  readonly first_break_seq: number | null;
+  readonly classification: Classification;
+  readonly verification_errors: readonly VerificationError[];
+}
+
+export interface VerifyOptions {
+  /** The trusted public key; checkpoints signed by any other key fail. */
+  readonly publicKey: KeyObject;
+  readonly onProgress?: (checked: number, total: number) => void;
+}
+
+const MAX_ERRORS = 1000;
+
+/** Opens `<home>/warden.db` read-only and verifies it. */
+export function verifyStore(home: string, options: VerifyOptions): VerificationReport {
+  const path = join(home, DB_FILE);
+  if (!existsSync(path)) throw new WardenError('io', `${path}: no evidence store here`, { where: path });
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path, { readOnly: true });
+    db.exec('PRAGMA busy_timeout = 5000');
+  } catch (err) {
+    throw new WardenError('io', `${path}: cannot open the store: ${describeValue(err)}`, { where: path, cause: err });
+  }
+  try {
+    return verifyLedger(db, options);
+  } catch (err) {
+    if (err instanceof WardenError) throw err;
+    throw new WardenError('io', `${path}: not a readable pi-warden store (${describeValue(err)})`, { where: path, cause: err });
+  } finally {
+    db.close();
+  }
+}
+
+interface Row { seq: number; entry: string; ledger_hash: string }
+
+export function verifyLedger(db: DatabaseSync, options: VerifyOptions): VerificationReport {
+  const errors: VerificationError[] = [];
+  const push = (e: VerificationError) => {
+    if (errors.length < MAX_ERRORS) errors.push(e);
+  };
+  const version = schemaVersion(db);
+  if (version !== STORE_SCHEMA_VERSION) {
+    push({ seq: 1, kind: 'schema_mismatch', expected: String(STORE_SCHEMA_VERSION), actual: String(version) });
+    return report(version, 0, 0, 0, errors, 0, true);
+  }
+  const total = (db.prepare('SELECT COUNT(*) AS n FROM ledger').get() as { n: number }).n;
+  const checkpoints = (db.prepare('SELECT tree_size, root_hash, ts_ms, key_id, signature FROM checkpoints ORDER BY tree_size, id').all() as unknown as Checkpoint[]);
+  const prunes = (db.prepare('SELECT record FROM prunes ORDER BY id').all() as unknown as Array<{ record: string }>);
+  const firstRow = db.prepare('SELECT MIN(seq) AS s FROM ledger').get() as { s: number | null };
+
+  // Where the present entries should start, and from which frontier.
+  let frontier = new Frontier();
+  /** undefined: unknown (the head is missing and nothing says what preceded it). */
+  let expectedPrev: string | null | undefined = null;
+  let expectedSeq = 1;
+  const firstSeq = firstRow.s ?? 1;
+  if (firstSeq > 1) {
+    const prune = findPrune(prunes, firstSeq - 1, options.publicKey, push);
+    if (prune === undefined) {
+      push({ seq: 1, kind: 'truncated_head', expected: 'entries from seq 1, or a signed prune record', actual: `first entry is seq ${firstSeq}` });
+      expectedSeq = firstSeq;
+      expectedPrev = undefined;
+    } else {
+      frontier = Frontier.fromJSON(prune.frontier);
+      expectedPrev = prune.anchor_hash;
+      expectedSeq = prune.pruned_through_seq + 1;
+    }
+  }
+  const headUnknown = firstSeq > 1 && frontier.size === 0;
+
+  let cpIndex = 0;
+  while (cpIndex < checkpoints.length && (checkpoints[cpIndex] as Checkpoint).tree_size <= frontier.size) cpIndex++;
+  let lastVerifiedCheckpoint = frontier.size;
+  let checkpointsChecked = 0;
+  let checkpointsValid = true;
+  let checked = 0;
+  let lastSeq = expectedSeq - 1;
+  let prevStoredSeq: number | undefined;
+  const progressEvery = 65_536;
+
+  for (const row of db.prepare('SELECT seq, entry, ledger_hash FROM ledger ORDER BY seq, rowid').iterate() as Iterable<Row>) {
+    checked++;
+    if (options.onProgress !== undefined && checked % progressEvery === 0) options.onProgress(checked, total);
+    const seq = row.seq;
+    if (prevStoredSeq !== undefined && seq === prevStoredSeq) {
+      push({ seq, kind: 'duplicate_seq', expected: `seq ${seq + 1}`, actual: `a second entry with seq ${seq}` });
+      continue;
+    }
+    if (seq > expectedSeq) {
+      push({ seq: expectedSeq, kind: 'missing_entry', expected: `seq ${expectedSeq}`, actual: `seq ${seq}` });
+    }
+    prevStoredSeq = seq;
+    const links = peekLinks(row.entry);
+    if (links === undefined) {
+      push({ seq, kind: 'malformed_entry', expected: 'a canonical ledger entry', actual: row.entry.slice(0, 80) });
+    } else {
+      if (links.seq !== seq) push({ seq, kind: 'seq_mismatch', expected: `seq ${seq}`, actual: `entry says seq ${links.seq}` });
+      if (expectedPrev !== undefined && links.prev !== expectedPrev) {
+        push({ seq, kind: 'prev_mismatch', expected: String(expectedPrev), actual: String(links.prev) });
+      }
+    }
+    const recomputed = leafHash(row.entry);
+    if (recomputed !== row.ledger_hash) push({ seq, kind: 'hash_mismatch', expected: recomputed, actual: row.ledger_hash });
+    expectedPrev = row.ledger_hash;
+    expectedSeq = seq + 1;
+    lastSeq = seq;
+    if (headUnknown) continue; // without the prefix the tree cannot be rebuilt
+    frontier.append(row.ledger_hash);
+    while (cpIndex < checkpoints.length && (checkpoints[cpIndex] as Checkpoint).tree_size === frontier.size) {
+      const cp = checkpoints[cpIndex] as Checkpoint;
+      checkpointsChecked++;
+      const ok = checkCheckpoint(cp, frontier.root(), lastVerifiedCheckpoint, options.publicKey, push);
+      if (ok) lastVerifiedCheckpoint = cp.tree_size;
+      else checkpointsValid = false;
+      cpIndex++;
+    }
+  }
+  for (; cpIndex < checkpoints.length; cpIndex++) {
+    const cp = checkpoints[cpIndex] as Checkpoint;
+    if (headUnknown) break;
+    checkpointsChecked++;
+    if (!checkpointSignatureValid(options.publicKey, cp)) {
+      checkpointsValid = false;
+      push({ seq: lastVerifiedCheckpoint + 1, kind: 'forged_checkpoint_signature', expected: 'a signature by the trusted key', actual: `checkpoint at tree size ${cp.tree_size}` });
+    } else if (cp.tree_size > lastSeq) {
+      push({ seq: lastSeq + 1, kind: 'truncated_tail', expected: `${cp.tree_size} entries (signed checkpoint)`, actual: `${lastSeq} entries` });
+      break;
+    }
+  }
+  options.onProgress?.(checked, total);
+  return report(version, checked, lastSeq, lastSeq - lastVerifiedCheckpoint, errors, checkpointsChecked, checkpointsValid);
+}
+
+function findPrune(prunes: Array<{ record: string }>, throughSeq: number, key: KeyObject, push: (e: VerificationError) => void): PruneRecord | undefined {
+  for (let i = prunes.length - 1; i >= 0; i--) {
+    let rec: PruneRecord;
+    try {
+      rec = JSON.parse((prunes[i] as { record: string }).record) as PruneRecord;
+    } catch {
+      continue;
+    }
+    if (rec.pruned_through_seq !== throughSeq) continue;
+    if (!pruneSignatureValid(key, rec)) {
+      push({ seq: 1, kind: 'forged_prune_signature', expected: 'a prune record signed by the trusted key', actual: `prune record through seq ${throughSeq}` });
+      return undefined;
+    }
+    try {
+      Frontier.fromJSON(rec.frontier);
+    } catch {
+      return undefined;
+    }
+    return rec;
+  }
+  return undefined;
+}
+
+function checkCheckpoint(cp: Checkpoint, root: string, lastVerified: number, key: KeyObject, push: (e: VerificationError) => void): boolean {
+  if (!checkpointSignatureValid(key, cp)) {
+    push({ seq: lastVerified + 1, kind: 'forged_checkpoint_signature', expected: 'a signature by the trusted key', actual: `checkpoint at tree size ${cp.tree_size} (key ${cp.key_id})` });
+    return false;
+  }
+  if (cp.root_hash !== root) {
+    push({ seq: lastVerified + 1, kind: 'checkpoint_mismatch', expected: cp.root_hash, actual: root });
+    return false;
+  }
+  return true;
+}
+
+const TAMPERING: ReadonlySet<VerificationErrorKind> = new Set([
+  'prev_mismatch', 'seq_mismatch', 'missing_entry', 'duplicate_seq', 'checkpoint_mismatch', 'forged_checkpoint_signature',
+  'forged_prune_signature', 'unknown_checkpoint_key',
+]);
+
+function classify(errors: readonly VerificationError[]): Classification {
+  if (errors.length === 0) return 'intact';
+  if (errors.some((e) => TAMPERING.has(e.kind))) return 'tampering';
+  const hashErrors = errors.filter((e) => e.kind === 'hash_mismatch' || e.kind === 'malformed_entry');
+  if (hashErrors.length > 1) return 'tampering';
+  if (errors.some((e) => e.kind === 'truncated_head' || e.kind === 'truncated_tail')) return hashErrors.length === 0 ? 'truncation' : 'tampering';
+  return 'corruption';
+}
+
+function report(version: number, checked: number, treeSize: number, unsignedTail: number, errors: VerificationError[], cps: number, cpsValid: boolean): VerificationReport {
+  const chainKinds: ReadonlySet<VerificationErrorKind> = new Set(['hash_mismatch', 'prev_mismatch', 'seq_mismatch', 'missing_entry', 'duplicate_seq', 'malformed_entry', 'truncated_head', 'schema_mismatch']);
+  const sorted = [...errors].sort((a, b) => a.seq - b.seq);
+  // An error in the chain pinpoints the break; a failed checkpoint only bounds it (everything after the last
+  // good checkpoint), so it decides first_break_seq only when the chain itself looks whole.
+  const pinpointed = sorted.filter((e) => chainKinds.has(e.kind) || e.kind === 'truncated_tail');
+  return {
+    schema: 'pi-warden.ledger_verification.v1',
+    schema_version: version,
+    entries_checked: checked,
+    tree_size: treeSize,
+    chain_valid: !errors.some((e) => chainKinds.has(e.kind)),
+    checkpoints_valid: cpsValid && !errors.some((e) => e.kind === 'checkpoint_mismatch' || e.kind === 'forged_checkpoint_signature' || e.kind === 'truncated_tail'),
+    checkpoints_checked: cps,
+    unsigned_tail: Math.max(0, unsignedTail),
+    first_break_seq: (pinpointed[0] ?? sorted[0])?.seq ?? null,
+    classification: classify(errors),
+    verification_errors: sorted,
+  };
+}

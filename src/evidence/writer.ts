@@ -1,0 +1,228 @@
+/**
+ * The evidence recorder on the dispatch side (SPEC §6.1–6.2, §6.5–6.6). `record()` and `raise()` are
+ * synchronous and only buffer: params are hashed (never kept), the entry body is pre-encoded, and batches go to
+ * the writer thread every `groupCommitMs` or `maxBatch` entries. `flush()` is the durability barrier: it
+ * resolves when everything recorded before it is committed with fsync. If the writer fails, every later
+ * `record()` throws, so dispatch withholds results instead of acting unrecorded.
+ */
+import { Worker } from 'node:worker_threads';
+import { WardenError } from '../errors.ts';
+import type { DecisionRecord, DecisionRecorder } from '../dispatch/record.ts';
+import type { CompiledPolicy } from '../policy/precedence.ts';
+import type { AlertInput, AlertSink } from './alerts.ts';
+import { argsShapeHash, paramsHash, sha256Hex } from './canonical.ts';
+import { snapshotOf } from './configSnapshot.ts';
+import { encodeBodyParts } from './entry.ts';
+import type { FromWorker, ToWorker, WriterConfig } from './writerWorker.ts';
+
+export interface EvidenceWriterOptions {
+  /** Longest time an entry waits in memory before its batch is sent (ms). */
+  readonly groupCommitMs?: number;
+  readonly maxBatch?: number;
+  /** Sign a checkpoint every this many entries … */
+  readonly checkpointEvery?: number;
+  /** … or this often when there are unsigned entries (ms). */
+  readonly checkpointIntervalMs?: number;
+  readonly telemetry?: boolean;
+  readonly telemetryRetention?: number;
+}
+
+export interface FlushResult {
+  readonly treeSize: number;
+  readonly checkpointSize: number | null;
+}
+
+interface Pending {
+  resolve(v: FromWorker & { t: 'ack' }): void;
+  reject(e: Error): void;
+}
+
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './writerWorker.ts' : './writerWorker.js', import.meta.url);
+
+/** Hashes that cannot fail: a value that has no canonical form is recorded as such, not dropped. */
+function safeHash(fn: (m: string, p: unknown) => string, method: string, params: unknown): string {
+  try {
+    return fn(method, params);
+  } catch (err) {
+    return sha256Hex(`unhashable:${err instanceof Error ? err.message : 'value'}`);
+  }
+}
+
+export class EvidenceWriter implements DecisionRecorder, AlertSink {
+  readonly wantsStageTimings: boolean;
+  readonly #worker: Worker;
+  readonly #groupCommitMs: number;
+  readonly #maxBatch: number;
+  readonly #configHashes = new WeakMap<CompiledPolicy, string>();
+  #ledger: string[] = [];
+  #configs: Array<[string, string]> = [];
+  #alerts: AlertInput[] = [];
+  #telemetry: string[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+  #failed: WardenError | undefined;
+  #closed = false;
+
+  private constructor(worker: Worker, options: EvidenceWriterOptions) {
+    this.#worker = worker;
+    this.#groupCommitMs = options.groupCommitMs ?? 5;
+    this.#maxBatch = options.maxBatch ?? 2048;
+    this.wantsStageTimings = options.telemetry !== false;
+    worker.on('message', (m: FromWorker) => this.#onMessage(m));
+    worker.on('error', (err: Error) => this.#fail(`the evidence writer thread failed: ${err.message}`));
+    worker.on('exit', (code) => {
+      if (!this.#closed) this.#fail(`the evidence writer thread exited (code ${code})`);
+    });
+  }
+
+  /** Opens the store under `home` in a writer thread; rejects with the store's own error (path and cause). */
+  static async open(home: string, options: EvidenceWriterOptions = {}): Promise<EvidenceWriter> {
+    const cfg: WriterConfig = {
+      home,
+      checkpointEvery: options.checkpointEvery ?? 4096,
+      checkpointIntervalMs: options.checkpointIntervalMs ?? 10_000,
+      telemetryRetention: options.telemetryRetention ?? 100_000,
+    };
+    const worker = new Worker(WORKER_URL, { workerData: cfg });
+    const first = await new Promise<FromWorker>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    }).catch((err: unknown) => ({ t: 'error', id: null, message: err instanceof Error ? err.message : 'worker failed' }));
+    if (first.t !== 'ready') {
+      await worker.terminate();
+      throw new WardenError('io', first.t === 'error' ? first.message : 'the evidence writer did not start', { where: home });
+    }
+    worker.unref();
+    return new EvidenceWriter(worker, options);
+  }
+
+  #fail(message: string): void {
+    if (this.#failed !== undefined) return;
+    this.#failed = new WardenError('io', message, { reasonCodes: ['evidence_writer_failed'] });
+    for (const p of this.#pending.values()) p.reject(this.#failed);
+    this.#pending.clear();
+  }
+
+  #onMessage(m: FromWorker): void {
+    if (m.t === 'ready') return;
+    if (m.t === 'error') {
+      const err = new WardenError('io', `evidence writer: ${m.message}`, { reasonCodes: ['evidence_writer_failed'] });
+      if (m.id === null) {
+        this.#fail(err.message);
+        return;
+      }
+      this.#pending.get(m.id)?.reject(err);
+      this.#pending.delete(m.id);
+      // A failed batch means records were not written: stop accepting new ones.
+      this.#fail(err.message);
+      return;
+    }
+    this.#pending.get(m.id)?.resolve(m);
+    this.#pending.delete(m.id);
+  }
+
+  #check(): void {
+    if (this.#failed !== undefined) throw this.#failed;
+    if (this.#closed) throw new WardenError('io', 'the evidence writer is closed', { reasonCodes: ['evidence_writer_closed'] });
+  }
+
+  #configHash(policy: CompiledPolicy): string {
+    let h = this.#configHashes.get(policy);
+    if (h === undefined) {
+      const snap = snapshotOf(policy.rules);
+      h = snap.hash;
+      this.#configHashes.set(policy, h);
+      this.#configs.push([snap.hash, snap.text]);
+    }
+    return h;
+  }
+
+  record(r: DecisionRecord): void {
+    this.#check();
+    const ph = safeHash(paramsHash, r.method, r.params);
+    const sh = safeHash(argsShapeHash, r.method, r.params);
+    this.#ledger.push(encodeBodyParts({
+      ts_ms: r.ts_ms, extension_id: r.extension_id, call_id: r.call_id, method: r.method, capability: r.capability,
+      declared_capability: r.declared_capability, decision: r.decision, rule: r.rule, stage: r.stage, error_code: r.error_code,
+      reason_codes: r.reason_codes, params_hash: ph, args_shape_hash: sh, risk_score: r.risk_score ?? null,
+      config_hash: r.policy === undefined ? null : this.#configHash(r.policy),
+    }));
+    if (this.wantsStageTimings) {
+      this.#telemetry.push(JSON.stringify([r.ts_ms, r.extension_id, r.call_id, r.method, r.capability, r.decision, r.error_code, ph, sh,
+        r.duration_us ?? r.duration_ms * 1000, JSON.stringify(r.stage_us ?? {})]));
+    }
+    this.#schedule();
+  }
+
+  raise(alert: AlertInput): void {
+    this.#check();
+    this.#alerts.push({ ...alert, ts_ms: alert.ts_ms ?? Date.now() });
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#ledger.length + this.#telemetry.length >= this.#maxBatch) {
+      void this.#send();
+      return;
+    }
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => void this.#send(), this.#groupCommitMs);
+      this.#timer.unref();
+    }
+  }
+
+  #post(message: ToWorker): Promise<FromWorker & { t: 'ack' }> {
+    return new Promise((resolve, reject) => {
+      this.#pending.set(message.id, { resolve, reject });
+      this.#worker.postMessage(message);
+    });
+  }
+
+  /** Sends what is buffered; the returned promise settles when it is committed. */
+  #send(): Promise<FromWorker & { t: 'ack' }> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const message: ToWorker = {
+      t: 'batch', id: this.#nextId++, ledger: this.#ledger.join('\n'), configs: this.#configs, alerts: this.#alerts, telemetry: this.#telemetry,
+    };
+    this.#ledger = [];
+    this.#configs = [];
+    this.#alerts = [];
+    this.#telemetry = [];
+    const p = this.#post(message);
+    p.catch(() => undefined);
+    return p;
+  }
+
+  /** Durability barrier: resolves when every record and alert given before this call is committed. */
+  async flush(): Promise<FlushResult> {
+    this.#check();
+    const ack = await this.#send();
+    return { treeSize: ack.treeSize, checkpointSize: ack.checkpointSize };
+  }
+
+  /** Flushes and signs a checkpoint over everything recorded so far. */
+  async checkpoint(): Promise<FlushResult> {
+    await this.flush();
+    const ack = await this.#post({ t: 'checkpoint', id: this.#nextId++ });
+    return { treeSize: ack.treeSize, checkpointSize: ack.checkpointSize };
+  }
+
+  /** Keeps the newest `keepLast` ledger entries, after a signed checkpoint and a signed prune record. */
+  async prune(keepLast: number): Promise<number> {
+    await this.flush();
+    const ack = await this.#post({ t: 'prune', id: this.#nextId++, keepLast });
+    return ack.pruned ?? 0;
+  }
+
+  /** Clean shutdown: flush, sign a final checkpoint, stop the thread. */
+  async close(): Promise<FlushResult> {
+    if (this.#closed) return { treeSize: 0, checkpointSize: null };
+    await this.flush();
+    const ack = await this.#post({ t: 'close', id: this.#nextId++ });
+    this.#closed = true;
+    await this.#worker.terminate();
+    return { treeSize: ack.treeSize, checkpointSize: ack.checkpointSize };
+  }
+}

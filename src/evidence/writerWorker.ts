@@ -1,0 +1,262 @@
+/**
+ * The evidence writer's thread. It owns the chain: inside one `BEGIN IMMEDIATE` transaction per batch it reads
+ * the tail (another process may have appended), assigns seq and prev, hashes, extends the Merkle frontier,
+ * signs checkpoints when due, inserts alerts, telemetry and configuration snapshots, and commits with
+ * synchronous=FULL. Dispatch never waits for this; `flush()` does.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { describeValue } from '../describe.ts';
+import { signCheckpoint, signPrune } from './checkpoint.ts';
+import { spliceEntry } from './entry.ts';
+import { loadOrCreateKey, type SigningKey } from './keys.ts';
+import { Frontier, leafHash } from './merkle.ts';
+import { openStore } from './store.ts';
+import type { AlertInput } from './alerts.ts';
+import { severityRank } from './alerts.ts';
+
+export interface WriterConfig {
+  readonly home: string;
+  readonly checkpointEvery: number;
+  readonly checkpointIntervalMs: number;
+  readonly telemetryRetention: number;
+}
+
+export type ToWorker =
+  | { t: 'batch'; id: number; ledger: string; configs: Array<[string, string]>; alerts: AlertInput[]; telemetry: string[] }
+  | { t: 'checkpoint'; id: number }
+  | { t: 'prune'; id: number; keepLast: number }
+  | { t: 'close'; id: number };
+
+export type FromWorker =
+  | { t: 'ready'; treeSize: number }
+  | { t: 'ack'; id: number; treeSize: number; checkpointSize: number | null; pruned?: number }
+  | { t: 'error'; id: number | null; message: string };
+
+interface State { treeSize: number; lastHash: string | null; frontier: Frontier }
+
+class ChainWriter {
+  readonly #db: DatabaseSync;
+  readonly #key: SigningKey;
+  readonly #cfg: WriterConfig;
+  readonly #insertEntry: StatementSync;
+  readonly #insertAlert: StatementSync;
+  readonly #insertTelemetry: StatementSync;
+  readonly #insertConfig: StatementSync;
+  readonly #insertCheckpoint: StatementSync;
+  readonly #saveState: StatementSync;
+  #state: State = { treeSize: 0, lastHash: null, frontier: new Frontier() };
+  #lastCheckpointSize = 0;
+  #lastCheckpointMs = Date.now();
+  #telemetrySinceCheck = 0;
+
+  constructor(cfg: WriterConfig) {
+    this.#cfg = cfg;
+    this.#db = openStore(cfg.home);
+    this.#key = loadOrCreateKey(cfg.home);
+    const db = this.#db;
+    this.#insertEntry = db.prepare('INSERT INTO ledger (seq, entry, ledger_hash) VALUES (?, ?, ?)');
+    this.#insertAlert = db.prepare(`INSERT INTO alerts (ts_ms, extension_id, category, severity, severity_rank, capability, method, call_id, summary, reason_codes, remediation)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#insertTelemetry = db.prepare(`INSERT INTO telemetry (ts_ms, extension_id, call_id, method, capability, decision, error_code, params_hash, args_shape_hash, duration_us, stages)
+      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'),
+             json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]')
+      FROM json_each(?)`);
+    this.#insertConfig = db.prepare('INSERT OR IGNORE INTO config_snapshots (config_hash, config, first_seen_ms) VALUES (?, ?, ?)');
+    this.#insertCheckpoint = db.prepare('INSERT INTO checkpoints (tree_size, root_hash, ts_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)');
+    this.#saveState = db.prepare('INSERT INTO ledger_state (id, tree_size, last_hash, frontier) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET tree_size = excluded.tree_size, last_hash = excluded.last_hash, frontier = excluded.frontier');
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      this.#loadState();
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      throw err;
+    }
+    const cp = this.#db.prepare('SELECT MAX(tree_size) AS s FROM checkpoints').get() as { s: number | null };
+    this.#lastCheckpointSize = cp.s ?? 0;
+  }
+
+  get treeSize(): number {
+    return this.#state.treeSize;
+  }
+
+  /** The tail as stored. If the bookkeeping row disagrees with the last entry, rebuild it and say so. */
+  #loadState(): void {
+    const row = this.#db.prepare('SELECT tree_size, last_hash, frontier FROM ledger_state WHERE id = 1').get() as { tree_size: number; last_hash: string | null; frontier: string } | undefined;
+    const last = this.#db.prepare('SELECT seq, ledger_hash FROM ledger ORDER BY seq DESC, rowid DESC LIMIT 1').get() as { seq: number; ledger_hash: string } | undefined;
+    if (row !== undefined && row.tree_size === (last?.seq ?? row.tree_size) && row.last_hash === (last?.ledger_hash ?? row.last_hash)) {
+      try {
+        this.#state = { treeSize: row.tree_size, lastHash: row.last_hash, frontier: Frontier.fromJSON(JSON.parse(row.frontier)) };
+        return;
+      } catch {
+        // fall through to a rebuild
+      }
+    }
+    if (row === undefined && last === undefined) return;
+    this.#rebuildState(row !== undefined);
+  }
+
+  /** Recomputes the frontier from the latest prune record and the stored hashes; raises ledger_integrity. */
+  #rebuildState(hadState: boolean): void {
+    const prune = this.#db.prepare('SELECT record FROM prunes ORDER BY id DESC LIMIT 1').get() as { record: string } | undefined;
+    let frontier = new Frontier();
+    let lastHash: string | null = null;
+    if (prune !== undefined) {
+      const rec = JSON.parse(prune.record) as { frontier: unknown; anchor_hash: string };
+      frontier = Frontier.fromJSON(rec.frontier);
+      lastHash = rec.anchor_hash;
+    }
+    for (const r of this.#db.prepare('SELECT seq, ledger_hash FROM ledger WHERE seq > ? ORDER BY seq, rowid').iterate(frontier.size) as Iterable<{ seq: number; ledger_hash: string }>) {
+      frontier.append(r.ledger_hash);
+      lastHash = r.ledger_hash;
+    }
+    this.#state = { treeSize: frontier.size, lastHash, frontier };
+    this.#persistState();
+    if (hadState) {
+      this.#alert({
+        extension_id: '', category: 'ledger_integrity', severity: 'high',
+        summary: `ledger bookkeeping disagreed with the stored tail; rebuilt at tree size ${frontier.size}`,
+        reason_codes: ['ledger_state_rebuilt'], remediation: 'run `pi-warden ledger verify` and keep the store for forensics',
+      });
+    }
+  }
+
+  #persistState(): void {
+    const s = this.#state;
+    this.#saveState.run(s.treeSize, s.lastHash, JSON.stringify(s.frontier.toJSON()));
+  }
+
+  #alert(a: AlertInput): void {
+    this.#insertAlert.run(a.ts_ms ?? Date.now(), a.extension_id, a.category, a.severity, severityRank(a.severity), a.capability ?? null,
+      a.method ?? null, a.call_id ?? null, a.summary, JSON.stringify(a.reason_codes), a.remediation);
+  }
+
+  #checkpointNow(): number {
+    const c = signCheckpoint(this.#key, this.#state.frontier, Date.now());
+    this.#insertCheckpoint.run(c.tree_size, c.root_hash, c.ts_ms, c.key_id, c.signature);
+    this.#lastCheckpointSize = c.tree_size;
+    this.#lastCheckpointMs = c.ts_ms;
+    return c.tree_size;
+  }
+
+  /** Runs `body` in one immediate transaction after re-reading the tail (other writers may have appended). */
+  #transaction<T>(body: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const row = this.#db.prepare('SELECT tree_size FROM ledger_state WHERE id = 1').get() as { tree_size: number } | undefined;
+      if ((row?.tree_size ?? 0) !== this.#state.treeSize) this.#loadState();
+      const out = body();
+      this.#persistState();
+      this.#db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      try {
+        this.#db.exec('ROLLBACK');
+      } catch {
+        // the transaction is gone already
+      }
+      // Our in-memory tail may be ahead of what was committed: reload it from the store.
+      this.#loadState();
+      throw err;
+    }
+  }
+
+  batch(m: Extract<ToWorker, { t: 'batch' }>): number | null {
+    return this.#transaction(() => {
+      const now = Date.now();
+      let checkpointed: number | null = null;
+      for (const [hash, text] of m.configs) this.#insertConfig.run(hash, text, now);
+      if (m.ledger.length > 0) {
+        const s = this.#state;
+        for (const parts of m.ledger.split('\n')) {
+          const seq = s.treeSize + 1;
+          const text = spliceEntry(parts, seq, s.lastHash);
+          const hash = leafHash(text);
+          this.#insertEntry.run(seq, text, hash);
+          s.frontier.append(hash);
+          s.treeSize = seq;
+          s.lastHash = hash;
+          if (seq - this.#lastCheckpointSize >= this.#cfg.checkpointEvery) checkpointed = this.#checkpointNow();
+        }
+      }
+      for (const a of m.alerts) this.#alert(a);
+      if (m.telemetry.length > 0) {
+        this.#insertTelemetry.run(`[${m.telemetry.join(',')}]`);
+        this.#telemetrySinceCheck += m.telemetry.length;
+        if (this.#telemetrySinceCheck >= Math.min(10_000, this.#cfg.telemetryRetention)) this.#pruneTelemetry();
+      }
+      const due = this.#state.treeSize > this.#lastCheckpointSize && now - this.#lastCheckpointMs >= this.#cfg.checkpointIntervalMs;
+      return due ? this.#checkpointNow() : checkpointed;
+    });
+  }
+
+  /** Bounded telemetry: a signed checkpoint first, then the oldest rows go. */
+  #pruneTelemetry(): void {
+    this.#telemetrySinceCheck = 0;
+    const row = this.#db.prepare('SELECT COUNT(*) AS n, MAX(id) AS top FROM telemetry').get() as { n: number; top: number | null };
+    if (row.n <= this.#cfg.telemetryRetention || row.top === null) return;
+    if (this.#state.treeSize > this.#lastCheckpointSize) this.#checkpointNow();
+    this.#db.prepare('DELETE FROM telemetry WHERE id <= ?').run(row.top - this.#cfg.telemetryRetention);
+  }
+
+  checkpoint(): number | null {
+    return this.#transaction(() => (this.#state.treeSize > this.#lastCheckpointSize ? this.#checkpointNow() : null));
+  }
+
+  /** Keeps the newest `keepLast` entries: checkpoint, signed prune record with the prefix frontier, delete. */
+  prune(keepLast: number): number {
+    return this.#transaction(() => {
+      const cut = this.#state.treeSize - Math.max(0, keepLast);
+      const first = this.#db.prepare('SELECT MIN(seq) AS s FROM ledger').get() as { s: number | null };
+      if (first.s === null || cut < first.s) return 0;
+      if (this.#state.treeSize > this.#lastCheckpointSize) this.#checkpointNow();
+      const prev = this.#db.prepare('SELECT record FROM prunes ORDER BY id DESC LIMIT 1').get() as { record: string } | undefined;
+      const frontier = prev === undefined ? new Frontier() : Frontier.fromJSON((JSON.parse(prev.record) as { frontier: unknown }).frontier);
+      let anchor = '';
+      for (const r of this.#db.prepare('SELECT ledger_hash FROM ledger WHERE seq > ? AND seq <= ? ORDER BY seq, rowid').iterate(frontier.size, cut) as Iterable<{ ledger_hash: string }>) {
+        frontier.append(r.ledger_hash);
+        anchor = r.ledger_hash;
+      }
+      const record = signPrune(this.#key, frontier, anchor, Date.now());
+      this.#db.prepare('INSERT INTO prunes (record) VALUES (?)').run(JSON.stringify(record));
+      const del = this.#db.prepare('DELETE FROM ledger WHERE seq <= ?').run(cut);
+      return Number(del.changes);
+    });
+  }
+
+  close(): number | null {
+    const size = this.checkpoint();
+    this.#db.close();
+    return size;
+  }
+}
+
+const port = parentPort;
+if (port !== null) {
+  let writer: ChainWriter | undefined;
+  try {
+    writer = new ChainWriter(workerData as WriterConfig);
+    port.postMessage({ t: 'ready', treeSize: writer.treeSize } satisfies FromWorker);
+  } catch (err) {
+    port.postMessage({ t: 'error', id: null, message: describeValue(err) } satisfies FromWorker);
+  }
+  port.on('message', (m: ToWorker) => {
+    if (writer === undefined) {
+      port.postMessage({ t: 'error', id: m.id, message: 'the evidence writer did not start' } satisfies FromWorker);
+      return;
+    }
+    try {
+      let checkpointSize: number | null = null;
+      let pruned: number | undefined;
+      if (m.t === 'batch') checkpointSize = writer.batch(m);
+      else if (m.t === 'checkpoint') checkpointSize = writer.checkpoint();
+      else if (m.t === 'prune') pruned = writer.prune(m.keepLast);
+      else checkpointSize = writer.close();
+      port.postMessage({ t: 'ack', id: m.id, treeSize: writer.treeSize, checkpointSize, ...(pruned === undefined ? {} : { pruned }) } satisfies FromWorker);
+      if (m.t === 'close') port.close();
+    } catch (err) {
+      port.postMessage({ t: 'error', id: m.id, message: describeValue(err) } satisfies FromWorker);
+    }
+  });
+}

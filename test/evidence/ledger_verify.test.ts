@@ -1,0 +1,146 @@
+/** One tamper test per detection (issue: evidence, item 3), each asserting classification and first_break_seq. */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { checkpointText } from '../../src/evidence/checkpoint.ts';
+import { leafHash } from '../../src/evidence/merkle.ts';
+import { buildStore, openRw, verify } from './fixtures.ts';
+
+async function tampered(n: number, mutate: (db: ReturnType<typeof openRw>) => void, opts: { checkpointEvery?: number } = {}) {
+  const { home } = await buildStore(n, opts);
+  const db = openRw(home);
+  mutate(db);
+  db.close();
+  return verify(home);
+}
+
+describe('ledger verify', () => {
+  it('an untouched ledger is intact, with every checkpoint checked', async () => {
+    const { home } = await buildStore(50, { checkpointEvery: 16 });
+    const r = verify(home);
+    assert.equal(r.classification, 'intact');
+    assert.equal(r.first_break_seq, null);
+    assert.equal(r.entries_checked, 50);
+    assert.equal(r.chain_valid, true);
+    assert.equal(r.checkpoints_valid, true);
+    assert.ok(r.checkpoints_checked >= 4);
+    assert.equal(r.unsigned_tail, 0);
+  });
+
+  it('modified field: content changed, hash left alone → corruption at that seq', async () => {
+    const r = await tampered(30, (db) => {
+      const changed = db.prepare(`UPDATE ledger SET entry = replace(entry, '"decision":"deny"', '"decision":"allow"') WHERE seq = 9 AND entry LIKE '%"decision":"deny"%'`).run();
+      assert.equal(changed.changes, 1);
+    });
+    assert.equal(r.classification, 'corruption');
+    assert.equal(r.first_break_seq, 9);
+    assert.deepEqual(r.verification_errors.map((e) => e.kind), ['hash_mismatch']);
+  });
+
+  it('modified hash: the stored hash rewritten → tampering at that seq', async () => {
+    const r = await tampered(30, (db) => db.exec(`UPDATE ledger SET ledger_hash = '${'ab'.repeat(32)}' WHERE seq = 12`));
+    assert.equal(r.classification, 'tampering');
+    assert.equal(r.first_break_seq, 12);
+  });
+
+  it('modified field with its hash recomputed: linkage and checkpoint break → tampering', async () => {
+    const r = await tampered(30, (db) => {
+      const row = db.prepare('SELECT entry FROM ledger WHERE seq = 9').get() as { entry: string };
+      const entry = row.entry.replace('"decision":"deny"', '"decision":"allow"');
+      assert.notEqual(entry, row.entry);
+      db.prepare('UPDATE ledger SET entry = ?, ledger_hash = ? WHERE seq = 9').run(entry, leafHash(entry));
+    });
+    assert.equal(r.classification, 'tampering');
+    assert.equal(r.first_break_seq, 10);
+    assert.ok(r.verification_errors.some((e) => e.kind === 'prev_mismatch' && e.seq === 10));
+    assert.ok(r.verification_errors.some((e) => e.kind === 'checkpoint_mismatch'));
+  });
+
+  it('deleted entry → tampering at the missing seq', async () => {
+    const r = await tampered(30, (db) => db.exec('DELETE FROM ledger WHERE seq = 14'));
+    assert.equal(r.classification, 'tampering');
+    assert.equal(r.first_break_seq, 14);
+    assert.ok(r.verification_errors.some((e) => e.kind === 'missing_entry'));
+  });
+
+  it('inserted entry (forged, renumbering what follows) → tampering at the insertion point', async () => {
+    const r = await tampered(30, (db) => {
+      db.exec('UPDATE ledger SET seq = seq + 1 WHERE seq >= 20');
+      const fake = '{"args_shape_hash":"x","call_id":"forged","prev_ledger_hash":null,"seq":20}';
+      db.prepare('INSERT INTO ledger (seq, entry, ledger_hash) VALUES (20, ?, ?)').run(fake, leafHash(fake));
+    });
+    assert.equal(r.classification, 'tampering');
+    assert.equal(r.first_break_seq, 20);
+  });
+
+  it('swapped entries → tampering at the first of them', async () => {
+    const r = await tampered(30, (db) => {
+      const a = db.prepare('SELECT entry, ledger_hash FROM ledger WHERE seq = 5').get() as { entry: string; ledger_hash: string };
+      const b = db.prepare('SELECT entry, ledger_hash FROM ledger WHERE seq = 6').get() as { entry: string; ledger_hash: string };
+      db.prepare('UPDATE ledger SET entry = ?, ledger_hash = ? WHERE seq = 5').run(b.entry, b.ledger_hash);
+      db.prepare('UPDATE ledger SET entry = ?, ledger_hash = ? WHERE seq = 6').run(a.entry, a.ledger_hash);
+    });
+    assert.equal(r.classification, 'tampering');
+    assert.equal(r.first_break_seq, 5);
+    assert.ok(r.verification_errors.some((e) => e.kind === 'seq_mismatch'));
+  });
+
+  it('duplicated seq → tampering at the duplicate', async () => {
+    const r = await tampered(30, (db) => db.exec('INSERT INTO ledger (seq, entry, ledger_hash) SELECT seq, entry, ledger_hash FROM ledger WHERE seq = 17'));
+    assert.equal(r.classification, 'tampering');
+    assert.equal(r.first_break_seq, 17);
+    assert.ok(r.verification_errors.some((e) => e.kind === 'duplicate_seq'));
+  });
+
+  it('schema mismatch → corruption, nothing trusted', async () => {
+    const r = await tampered(10, (db) => db.exec('INSERT INTO schema_version (version, applied_ms) VALUES (99, 0)'));
+    assert.equal(r.classification, 'corruption');
+    assert.equal(r.first_break_seq, 1);
+    assert.deepEqual(r.verification_errors.map((e) => e.kind), ['schema_mismatch']);
+  });
+
+  it('truncated tail (entries a signed checkpoint covers are gone) → truncation after the last present entry', async () => {
+    const r = await tampered(40, (db) => db.exec('DELETE FROM ledger WHERE seq > 33'));
+    assert.equal(r.classification, 'truncation');
+    assert.equal(r.first_break_seq, 34);
+    assert.ok(r.verification_errors.some((e) => e.kind === 'truncated_tail'));
+  });
+
+  it('truncated head (prefix removed without a signed prune record) → truncation from seq 1', async () => {
+    const r = await tampered(40, (db) => db.exec('DELETE FROM ledger WHERE seq <= 10'));
+    assert.equal(r.classification, 'truncation');
+    assert.equal(r.first_break_seq, 1);
+    assert.ok(r.verification_errors.some((e) => e.kind === 'truncated_head'));
+  });
+
+  it('forged checkpoint signature (root re-signed with another key) → tampering after the last good checkpoint', async () => {
+    const r = await tampered(48, (db) => {
+      const { privateKey } = generateKeyPairSync('ed25519');
+      const cp = db.prepare('SELECT id, tree_size, ts_ms, key_id FROM checkpoints WHERE tree_size = 32').get() as { id: number; tree_size: number; ts_ms: number; key_id: string };
+      const root = 'cd'.repeat(32);
+      const sig = sign(null, Buffer.from(checkpointText({ tree_size: cp.tree_size, root_hash: root, ts_ms: cp.ts_ms, key_id: cp.key_id })), privateKey).toString('base64');
+      db.prepare('UPDATE checkpoints SET root_hash = ?, signature = ? WHERE id = ?').run(root, sig, cp.id);
+    }, { checkpointEvery: 16 });
+    assert.equal(r.classification, 'tampering');
+    assert.equal(r.first_break_seq, 17);
+    assert.ok(r.verification_errors.some((e) => e.kind === 'forged_checkpoint_signature'));
+    assert.equal(r.checkpoints_valid, false);
+  });
+
+  it('a whole chain rewritten consistently (every hash recomputed) is caught by the signed checkpoints', async () => {
+    const r = await tampered(20, (db) => {
+      let prev: string | null = null;
+      const rows = db.prepare('SELECT seq, entry FROM ledger ORDER BY seq').all() as Array<{ seq: number; entry: string }>;
+      for (const row of rows) {
+        let entry = row.entry.replace(/"prev_ledger_hash":(null|"[0-9a-f]{64}")/, `"prev_ledger_hash":${prev === null ? 'null' : `"${prev}"`}`);
+        if (row.seq === 5) entry = entry.replace('"decision":"deny"', '"decision":"allow"');
+        const h = leafHash(entry);
+        db.prepare('UPDATE ledger SET entry = ?, ledger_hash = ? WHERE seq = ?').run(entry, h, row.seq);
+        prev = h;
+      }
+    });
+    assert.equal(r.chain_valid, true);
+    assert.equal(r.classification, 'tampering');
+    assert.ok(r.verification_errors.some((e) => e.kind === 'checkpoint_mismatch'));
+  });
+});
