@@ -7,6 +7,7 @@ import { isWardenError, WardenError } from '../errors.ts';
 import { PROFILES } from '../policy/profiles.ts';
 import { processIo, type Io } from './output.ts';
 import { runDiff, runExplain, runForget } from './policyCommands.ts';
+import { runAlerts, runKeysExport, runReplay, runVerify } from './evidenceCommands.ts';
 
 const VERSION = '0.1.0';
 
@@ -66,6 +67,43 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--capability <cap>', 'only this capability')
     .option('--json', 'machine-readable output')
     .action((_opts: unknown, cmd: Command) => setExit(runForget(io, cmd.optsWithGlobals<{ extension: string; capability?: string; json?: boolean }>())));
+  const homeOption = () => new Option('--home <dir>', 'the evidence store directory (default: $PI_WARDEN_HOME or ~/.pi/agent/warden)');
+  const ledger = program.command('ledger').description('verify and replay the tamper-evident decision ledger (runbook INC-3)');
+  ledger.command('verify')
+    .description('recompute every hash, the chain, seq continuity, signed checkpoints and prune records; classify the\n'
+      + 'first break as corruption, tampering or truncation. Exit code 0 only when intact; a failure is also\n'
+      + 'recorded as a ledger_integrity alert')
+    .addOption(homeOption())
+    .option('--public-key <file>', 'trusted public key (PEM) for checkpoint signatures (default: the local signing key)')
+    .option('--json', 'machine-readable report')
+    .action((_o: unknown, cmd: Command) => setExit(runVerify(io, cmd.optsWithGlobals())));
+  ledger.command('replay')
+    .description('recompute each recorded decision under the policy snapshot it was made with and list the entries\n'
+      + 'whose recorded decision differs; stops at the first break and lists later entries as untrusted.\n'
+      + 'Exit code 0 when everything matches and nothing is untrusted')
+    .addOption(homeOption())
+    .option('--extension <id>', 'only this extension')
+    .option('--until <seq>', 'stop after this sequence number')
+    .option('--public-key <file>', 'trusted public key (PEM) for checkpoint signatures')
+    .option('--json', 'machine-readable report')
+    .action((_o: unknown, cmd: Command) => setExit(runReplay(io, cmd.optsWithGlobals())));
+  program.command('alerts')
+    .description('list security alerts (read-only: listing never removes anything)')
+    .addOption(homeOption())
+    .option('--since <time>', 'from this time (epoch ms or ISO date, inclusive)')
+    .option('--until <time>', 'up to this time (inclusive)')
+    .option('--extension <id>', 'only this extension')
+    .option('--category <name>', 'only this category')
+    .option('--min-severity <level>', 'info, low, medium, high or critical')
+    .option('--limit <n>', 'at most this many')
+    .option('--json', 'machine-readable output')
+    .action((_o: unknown, cmd: Command) => setExit(runAlerts(io, cmd.optsWithGlobals())));
+  const keys = program.command('keys').description('the checkpoint signing key');
+  keys.command('export')
+    .description('print the public key that verifies checkpoints (creates the key pair on first use, private key 0600)')
+    .addOption(homeOption())
+    .option('--json', 'machine-readable output')
+    .action((_o: unknown, cmd: Command) => setExit(runKeysExport(io, cmd.optsWithGlobals())));
   return program;
 }
 

@@ -84,7 +84,8 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink {
       checkpointIntervalMs: options.checkpointIntervalMs ?? 10_000,
       telemetryRetention: options.telemetryRetention ?? 100_000,
     };
-    const worker = new Worker(WORKER_URL, { workerData: cfg });
+    // The writer needs none of the host process's flags (some, like --input-type, break a worker).
+    const worker = new Worker(WORKER_URL, { workerData: cfg, execArgv: [] });
     const first = await new Promise<FromWorker>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);

@@ -63,9 +63,10 @@ describe('dispatch pipeline', () => {
     const d = createDispatcher({ policy: policyFor().compiled, recorder });
     const r = await d.dispatch('ext', { call_id: 'c1', method: 'nope', params: {} });
     assert.ok(!r.ok && r.error.code === 'invalid_request');
-    assert.deepEqual({ ...recorder.entries[0]!, ts_ms: 0, duration_ms: 0 }, {
-      ts_ms: 0, duration_ms: 0, extension_id: 'ext', call_id: 'c1', method: 'nope', capability: null, declared_capability: null,
-      decision: 'error', rule: null, error_code: 'invalid_request', reason_codes: ['invalid_request'],
+    const { extension_id, call_id, method, capability, declared_capability, decision, rule, error_code, reason_codes, stage } = recorder.entries[0]!;
+    assert.deepEqual({ extension_id, call_id, method, capability, declared_capability, decision, rule, error_code, reason_codes, stage }, {
+      extension_id: 'ext', call_id: 'c1', method: 'nope', capability: null, declared_capability: null,
+      decision: 'error', rule: null, error_code: 'invalid_request', reason_codes: ['invalid_request'], stage: 'validate',
     });
   });
 

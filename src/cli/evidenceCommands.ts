@@ -1,0 +1,145 @@
+/** `ledger verify`, `ledger replay`, `alerts`, `keys export`: the runbook's INC-3 and evidence steps. */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { SingleBar } from 'cli-progress';
+import { WardenError } from '../errors.ts';
+import { ALERT_CATEGORIES, SEVERITIES, queryAlerts, severityRank, type AlertCategory, type Severity } from '../evidence/alerts.ts';
+import { keyPath, loadOrCreateKey } from '../evidence/keys.ts';
+import { replayStore } from '../evidence/replay.ts';
+import { openStore, wardenHome } from '../evidence/store.ts';
+import { verifyStore, type VerificationReport } from '../evidence/verify.ts';
+import { colours as pc, printJson, table, type Io } from './output.ts';
+
+export interface StoreOptions {
+  readonly home?: string;
+  readonly json?: boolean;
+}
+
+function home(o: StoreOptions): string {
+  return o.home ?? wardenHome();
+}
+
+/** The trusted key: --public-key, else the local signing key's public half. Never a key found in the store. */
+function trustedKey(dir: string, publicKeyFile?: string): KeyObject {
+  if (publicKeyFile !== undefined) {
+    try {
+      return createPublicKey(readFileSync(publicKeyFile, 'utf8'));
+    } catch (err) {
+      throw new WardenError('usage', `--public-key ${publicKeyFile}: not a readable public key (${(err as Error).message})`);
+    }
+  }
+  if (!existsSync(keyPath(dir))) {
+    throw new WardenError('usage', `no signing key at ${keyPath(dir)}: pass the exported key with --public-key FILE to check checkpoint signatures`);
+  }
+  return loadOrCreateKey(dir).publicKey;
+}
+
+function raiseIntegrityAlert(dir: string, r: VerificationReport, io: Io): void {
+  try {
+    const db = openStore(dir);
+    const severity: Severity = r.classification === 'tampering' ? 'critical' : 'high';
+    db.prepare(`INSERT INTO alerts (ts_ms, extension_id, category, severity, severity_rank, capability, method, call_id, summary, reason_codes, remediation)
+      VALUES (?, '', 'ledger_integrity', ?, ?, NULL, NULL, NULL, ?, ?, ?)`).run(
+      Date.now(), severity, severityRank(severity),
+      `ledger verification: ${r.classification}, first break at seq ${String(r.first_break_seq)} (${r.verification_errors.length} error(s))`,
+      JSON.stringify([...new Set(r.verification_errors.map((e) => e.kind))]),
+      r.classification === 'tampering'
+        ? 'Critical: preserve the store (copy warden.db*), export a bundle, run a full security audit (runbook INC-3)'
+        : 'Preserve the store, replay up to the break (`pi-warden ledger replay --until`), investigate storage or crashes (runbook INC-3)',
+    );
+    db.close();
+  } catch (err) {
+    io.err(`warning: could not record the ledger_integrity alert: ${(err as Error).message}`);
+  }
+}
+
+export function runVerify(io: Io, o: StoreOptions & { publicKey?: string }): number {
+  const dir = home(o);
+  const publicKey = trustedKey(dir, o.publicKey);
+  let bar: SingleBar | undefined;
+  const report = verifyStore(dir, {
+    publicKey,
+    onProgress: (done, total) => {
+      if (total <= 100_000) return;
+      if (bar === undefined) {
+        bar = new SingleBar({ stream: process.stderr, format: 'verifying ledger [{bar}] {percentage}% {value}/{total} entries', noTTYOutput: true, notTTYSchedule: 2000 });
+        bar.start(total, 0);
+      }
+      bar.update(done);
+    },
+  });
+  bar?.stop();
+  if (report.classification !== 'intact') raiseIntegrityAlert(dir, report, io);
+  if (o.json === true) {
+    printJson(io, report);
+  } else {
+    const status = report.classification === 'intact' ? pc.green('INTACT') : pc.red(report.classification.toUpperCase());
+    io.out(`Ledger ${status}: ${report.entries_checked} entries checked, tree size ${report.tree_size}, ${report.checkpoints_checked} signed checkpoint(s) checked`);
+    io.out(`  chain valid: ${String(report.chain_valid)}   checkpoints valid: ${String(report.checkpoints_valid)}   entries not yet under a signed checkpoint: ${report.unsigned_tail}`);
+    if (report.first_break_seq !== null) {
+      io.out(`  first break at seq ${report.first_break_seq}`);
+      io.out(table(['seq', 'kind', 'expected', 'actual'], report.verification_errors.slice(0, 20).map((e) => [String(e.seq), e.kind, e.expected, e.actual])));
+      if (report.verification_errors.length > 20) io.out(`  … ${report.verification_errors.length - 20} more (use --json)`);
+    }
+  }
+  return report.classification === 'intact' ? 0 : 1;
+}
+
+export function runReplay(io: Io, o: StoreOptions & { publicKey?: string; extension?: string; until?: string }): number {
+  const dir = home(o);
+  const until = o.until === undefined ? undefined : Number(o.until);
+  if (until !== undefined && (!Number.isSafeInteger(until) || until < 1)) throw new WardenError('usage', `--until must be a positive sequence number, found "${o.until}"`);
+  const r = replayStore(dir, { publicKey: trustedKey(dir, o.publicKey), extension: o.extension, until });
+  if (o.json === true) {
+    printJson(io, r);
+  } else {
+    io.out(`Replayed ${r.entries_replayed} entries under their recorded policy: ${r.matching} match, ${r.differences.length} differ, ${r.not_recomputable} not recomputable.`);
+    io.out(`Verification: ${r.verification.classification}${r.untrusted.from_seq === null ? '' : `; ${r.untrusted.count} entries from seq ${r.untrusted.from_seq} are untrusted and were not replayed`}`);
+    if (r.differences.length > 0) {
+      io.out(table(['seq', 'extension', 'method', 'recorded', 'recomputed', 'why'], r.differences.slice(0, 50).map((d) => [
+        String(d.seq), d.extension_id, d.method, `${d.recorded.decision} (${String(d.recorded.rule)})`, `${d.recomputed.decision} (${String(d.recomputed.rule)})`, d.reason,
+      ])));
+    }
+  }
+  return r.differences.length === 0 && r.untrusted.count === 0 ? 0 : 1;
+}
+
+function parseTime(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(n)) throw new WardenError('usage', `${flag} must be epoch milliseconds or an ISO date, found "${value}"`);
+  return n;
+}
+
+export function runAlerts(io: Io, o: StoreOptions & { since?: string; until?: string; extension?: string; category?: string; minSeverity?: string; limit?: string }): number {
+  if (o.category !== undefined && !(ALERT_CATEGORIES as readonly string[]).includes(o.category)) {
+    throw new WardenError('usage', `--category must be one of ${ALERT_CATEGORIES.join(', ')}, found "${o.category}"`);
+  }
+  if (o.minSeverity !== undefined && !(SEVERITIES as readonly string[]).includes(o.minSeverity)) {
+    throw new WardenError('usage', `--min-severity must be one of ${SEVERITIES.join(', ')}, found "${o.minSeverity}"`);
+  }
+  const db = openStore(home(o), { readOnly: true });
+  try {
+    const alerts = queryAlerts(db, {
+      since: parseTime('--since', o.since), until: parseTime('--until', o.until), extension: o.extension,
+      category: o.category as AlertCategory | undefined, minSeverity: o.minSeverity as Severity | undefined,
+      limit: o.limit === undefined ? undefined : Number(o.limit),
+    });
+    if (o.json === true) printJson(io, { schema: 'pi-warden.alerts.v1', count: alerts.length, alerts });
+    else if (alerts.length === 0) io.out('No alerts match.');
+    else io.out(table(['seq', 'time', 'severity', 'category', 'extension', 'summary'], alerts.map((a) => [
+      String(a.seq), new Date(a.ts_ms).toISOString(), a.severity, a.category, a.extension_id || '-', a.summary,
+    ])));
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+export function runKeysExport(io: Io, o: StoreOptions): number {
+  const dir = home(o);
+  const key = loadOrCreateKey(dir);
+  if (o.json === true) printJson(io, { key_id: key.keyId, algorithm: 'ed25519', public_key_pem: key.publicKeyPem, private_key_path: keyPath(dir) });
+  else io.out(`# key_id ${key.keyId} (Ed25519; private key ${keyPath(dir)}, mode 0600)\n${key.publicKeyPem}`);
+  return 0;
+}

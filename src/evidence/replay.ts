@@ -1,0 +1,149 @@
+/**
+ * Forensic replay (SPEC §6.4): recompute each decision from what the entry recorded (method, capability,
+ * extension, the stage that stopped it, prompt outcomes) under the policy snapshot it names, and report every
+ * entry whose recorded decision differs. Replay stops at the first break verify finds: later entries are
+ * listed as untrusted, not replayed.
+ *
+ * What can be recomputed: the static policy verdict and, for static-capability methods, the capability itself.
+ * What cannot: params validation (params are never stored, only hashed) and the decisions of stages that do not
+ * exist yet in this build (trust, risk, quota, mediation) — those entries are counted as not recomputed, with
+ * the policy part still checked.
+ */
+import type { KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { WardenError } from '../errors.ts';
+import { isCapability } from '../policy/capabilities.ts';
+import { METHOD_TABLE } from '../policy/methods.ts';
+import { evaluateCapability, type PolicyRules } from '../policy/precedence.ts';
+import { rulesFromSnapshot } from './configSnapshot.ts';
+import { parseEntry, type LedgerEntry } from './entry.ts';
+import { DB_FILE } from './store.ts';
+import { verifyLedger, type VerificationReport } from './verify.ts';
+
+export interface ReplayDifference {
+  readonly seq: number;
+  readonly extension_id: string;
+  readonly method: string;
+  readonly capability: string | null;
+  readonly recorded: { readonly decision: string; readonly rule: string | null; readonly capability: string | null };
+  readonly recomputed: { readonly decision: string; readonly rule: string | null; readonly capability: string | null };
+  readonly reason: string;
+}
+
+export interface ReplayReport {
+  readonly schema: 'pi-warden.ledger_replay.v1';
+  readonly verification: Pick<VerificationReport, 'classification' | 'first_break_seq' | 'chain_valid' | 'checkpoints_valid'>;
+  readonly entries_replayed: number;
+  readonly matching: number;
+  readonly not_recomputable: number;
+  readonly differences: readonly ReplayDifference[];
+  /** Entries at or after the first break: not replayed, to be re-evaluated by hand. */
+  readonly untrusted: { readonly from_seq: number | null; readonly count: number };
+}
+
+export interface ReplayOptions {
+  readonly publicKey: KeyObject;
+  readonly extension?: string;
+  readonly until?: number;
+}
+
+const PROMPT_ALLOW = ['prompt_user_allow', 'prompt_session_allow'];
+const PROMPT_DENY = ['prompt_no_ui', 'prompt_failed', 'prompt_user_deny', 'prompt_session_deny'];
+
+export function replayStore(home: string, options: ReplayOptions): ReplayReport {
+  const path = join(home, DB_FILE);
+  if (!existsSync(path)) throw new WardenError('io', `${path}: no evidence store here`, { where: path });
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return replayLedger(db, options);
+  } finally {
+    db.close();
+  }
+}
+
+/** The policy-level decision the entry should show, or a reason it cannot be recomputed. */
+function recompute(e: LedgerEntry, rules: PolicyRules | undefined): { decision: string; rule: string | null; capability: string | null } | string {
+  const spec = METHOD_TABLE.get(e.method);
+  if (e.stage === 'validate') return spec === undefined ? { decision: 'error', rule: null, capability: null } : 'params are not retained, so validation cannot be re-run';
+  if (spec === undefined) return { decision: 'error', rule: null, capability: null };
+  const capability = spec.capability === 'by_tool_name' ? e.capability : spec.capability;
+  if (capability === null || !isCapability(capability)) return 'no capability recorded';
+  if (rules === undefined) return 'the policy snapshot is missing';
+  const v = evaluateCapability(rules, capability, e.extension_id);
+  let decision: string = v.decision;
+  if (v.decision === 'prompt') {
+    if (e.reason_codes.some((c) => PROMPT_ALLOW.includes(c))) decision = 'allow';
+    else if (e.reason_codes.some((c) => PROMPT_DENY.includes(c))) decision = 'deny';
+    else return 'a prompt with no recorded answer';
+  }
+  return { decision, rule: v.rule, capability };
+}
+
+/** The policy-level part of what was recorded: a later stage or the operation may have stopped an allowed call. */
+function recordedPolicyDecision(e: LedgerEntry): string {
+  if (e.stage === 'policy') return 'deny';
+  return 'allow';
+}
+
+export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayReport {
+  const v = verifyLedger(db, { publicKey: options.publicKey });
+  const breakAt = v.first_break_seq;
+  const snapshots = new Map<string, PolicyRules | undefined>();
+  const rulesFor = (hash: string | null): PolicyRules | undefined => {
+    if (hash === null) return undefined;
+    if (!snapshots.has(hash)) {
+      const row = db.prepare('SELECT config FROM config_snapshots WHERE config_hash = ?').get(hash) as { config: string } | undefined;
+      snapshots.set(hash, row === undefined ? undefined : rulesFromSnapshot(row.config));
+    }
+    return snapshots.get(hash);
+  };
+  const differences: ReplayDifference[] = [];
+  let replayed = 0;
+  let matching = 0;
+  let notRecomputable = 0;
+  let untrusted = 0;
+  const until = options.until ?? Number.MAX_SAFE_INTEGER;
+  for (const row of db.prepare('SELECT seq, entry, ledger_hash FROM ledger WHERE seq <= ? ORDER BY seq, rowid').iterate(until) as Iterable<{ seq: number; entry: string; ledger_hash: string }>) {
+    if (breakAt !== null && row.seq >= breakAt) {
+      untrusted++;
+      continue;
+    }
+    let e: LedgerEntry;
+    try {
+      e = parseEntry(row.entry, row.ledger_hash);
+    } catch {
+      notRecomputable++;
+      continue;
+    }
+    if (options.extension !== undefined && e.extension_id !== options.extension) continue;
+    replayed++;
+    const r = recompute(e, rulesFor(e.config_hash));
+    if (typeof r === 'string') {
+      notRecomputable++;
+      continue;
+    }
+    const recordedPolicy = e.stage === 'validate' ? e.decision : recordedPolicyDecision(e);
+    const capabilityDiffers = r.capability !== null && e.capability !== r.capability;
+    const ruleDiffers = e.stage === 'policy' && e.rule !== r.rule && !e.reason_codes.some((c) => PROMPT_DENY.includes(c));
+    if (recordedPolicy === r.decision && !capabilityDiffers && !ruleDiffers) {
+      matching++;
+      continue;
+    }
+    differences.push({
+      seq: row.seq, extension_id: e.extension_id, method: e.method, capability: e.capability,
+      recorded: { decision: e.decision, rule: e.rule, capability: e.capability },
+      recomputed: r,
+      reason: capabilityDiffers ? 'the recorded capability is not what the method requires'
+        : recordedPolicy !== r.decision ? `recorded ${recordedPolicy} at the policy stage, the recorded policy gives ${r.decision}`
+          : `recorded rule ${String(e.rule)}, the recorded policy gives ${String(r.rule)}`,
+    });
+  }
+  return {
+    schema: 'pi-warden.ledger_replay.v1',
+    verification: { classification: v.classification, first_break_seq: breakAt, chain_valid: v.chain_valid, checkpoints_valid: v.checkpoints_valid },
+    entries_replayed: replayed, matching, not_recomputable: notRecomputable, differences,
+    untrusted: { from_seq: breakAt, count: untrusted },
+  };
+}

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { argsShapeHash, canonicalJson, paramsHash } from '../../src/evidence/canonical.ts';
+import { canonicalEntryText, peekLinks } from '../../src/evidence/entry.ts';
+import { EMPTY_ROOT, Frontier, leafHash, merkleRoot, nodeHash } from '../../src/evidence/merkle.ts';
+
+describe('canonical encoding (docs/ledger-format.md golden vectors)', () => {
+  it('sorts keys, keeps array order, writes numbers as ECMAScript does', () => {
+    assert.equal(canonicalJson({ b: [3, 1, { z: true, a: null }], a: 'x\n"y"', c: 1.5, d: 1e21, e: -0, f: 10 }),
+      '{"a":"x\\n\\"y\\"","b":[3,1,{"a":null,"z":true}],"c":1.5,"d":1e+21,"e":0,"f":10}');
+  });
+  it('rejects what has no canonical form', () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, () => 1, Symbol('s'), 10n]) assert.throws(() => canonicalJson({ v: bad }));
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    assert.throws(() => canonicalJson(cyclic), /cyclic/);
+  });
+  it('params_hash is stable across key order; args_shape_hash ignores scalar values but not structure (INV-012)', () => {
+    assert.equal(paramsHash('http', { url: 'u', method: 'GET' }), paramsHash('http', { method: 'GET', url: 'u' }));
+    assert.notEqual(paramsHash('http', { url: 'u' }), paramsHash('http', { url: 'v' }));
+    assert.equal(argsShapeHash('http', { url: 'u', timeoutMs: 1 }), argsShapeHash('http', { url: 'other', timeoutMs: 9 }));
+    assert.notEqual(argsShapeHash('http', { url: 'u' }), argsShapeHash('http', { url: 'u', body: 'b' }));
+    assert.notEqual(argsShapeHash('http', { url: 'u' }), argsShapeHash('fs.read', { url: 'u' }));
+    assert.equal(paramsHash('log', { level: 'info', message: 'm' }), createHash('sha256').update('{"method":"log","params":{"level":"info","message":"m"}}').digest('hex'));
+  });
+  it('a ledger entry encodes with sorted keys and its links can be read back', () => {
+    const text = canonicalEntryText({
+      seq: 7, ts_ms: 1700000000000, extension_id: 'ext', call_id: 'c"1', method: 'exec', capability: 'exec', declared_capability: null,
+      decision: 'deny', rule: 'deny_caps', stage: 'policy', error_code: 'denied', reason_codes: ['deny_caps'], params_hash: 'p', args_shape_hash: 's',
+      risk_score: null, config_hash: null, prev_ledger_hash: 'a'.repeat(64),
+    });
+    assert.equal(text, `{"args_shape_hash":"s","call_id":"c\\"1","capability":"exec","config_hash":null,"decision":"deny","declared_capability":null,"error_code":"denied","extension_id":"ext","method":"exec","params_hash":"p","prev_ledger_hash":"${'a'.repeat(64)}","reason_codes":["deny_caps"],"risk_score":null,"rule":"deny_caps","seq":7,"stage":"policy","ts_ms":1700000000000}`);
+    assert.deepEqual(Object.keys(JSON.parse(text) as object), Object.keys(JSON.parse(text) as object).sort());
+    assert.deepEqual(peekLinks(text), { prev: 'a'.repeat(64), seq: 7 });
+  });
+  it('a hostile call_id cannot spoof the link fields', () => {
+    const text = canonicalEntryText({
+      seq: 3, ts_ms: 1, extension_id: 'e', call_id: '","prev_ledger_hash":"' + 'f'.repeat(64) + '","seq":99,"x":"', method: 'log', capability: 'log',
+      declared_capability: null, decision: 'allow', rule: null, stage: null, error_code: null, reason_codes: [], params_hash: 'p', args_shape_hash: 's',
+      risk_score: null, config_hash: null, prev_ledger_hash: null,
+    });
+    assert.deepEqual(peekLinks(text), { prev: null, seq: 3 });
+  });
+});
+
+describe('RFC 6962 Merkle tree', () => {
+  it('matches the RFC test vectors for the empty tree and an empty leaf', () => {
+    assert.equal(EMPTY_ROOT, createHash('sha256').digest('hex'));
+    assert.equal(leafHash(''), '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d');
+  });
+  it('the incremental frontier equals the recursive definition for every size up to 70', () => {
+    const leaves: string[] = [];
+    const f = new Frontier();
+    for (let i = 0; i < 70; i++) {
+      assert.equal(f.root(), merkleRoot(leaves), `size ${i}`);
+      const leaf = leafHash(`entry ${i}`);
+      leaves.push(leaf);
+      f.append(leaf);
+    }
+    assert.equal(merkleRoot(leaves.slice(0, 3)), nodeHash(nodeHash(leaves[0]!, leaves[1]!), leaves[2]!));
+  });
+  it('a frontier survives serialisation and refuses malformed input', () => {
+    const f = new Frontier();
+    for (let i = 0; i < 13; i++) f.append(leafHash(String(i)));
+    assert.equal(Frontier.fromJSON(JSON.parse(JSON.stringify(f.toJSON()))).root(), f.root());
+    assert.throws(() => Frontier.fromJSON({ size: 5, nodes: [[4, 'a'.repeat(64)]] }), /add up/);
+    assert.throws(() => Frontier.fromJSON({ size: 1, nodes: [[1, 'zz']] }), /malformed/);
+  });
+});
