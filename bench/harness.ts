@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 export interface BenchResult {
   name: string;
-  p50_us: number;
-  p99_us: number;
+  /** null where a latency distribution does not apply (e.g. a sustained rate). */
+  p50_us: number | null;
+  p99_us: number | null;
   ops_per_s: number;
   iterations: number;
   target_p99_us?: number;
@@ -66,7 +67,7 @@ function finish(name: string, iterations: number, samples: Float64Array, seconds
 }
 
 export function relativeTo(result: BenchResult, baseline: BenchResult): BenchResult {
-  return { ...result, baseline: baseline.name, p50_ratio_to_baseline: round(result.p50_us / Math.max(baseline.p50_us, 0.001), 2) };
+  return { ...result, baseline: baseline.name, p50_ratio_to_baseline: round((result.p50_us ?? 0) / Math.max(baseline.p50_us ?? 0, 0.001), 2) };
 }
 
 export function writeResults(suite: string, results: BenchResult[], extra: Record<string, unknown> = {}): string {
@@ -83,6 +84,7 @@ export function printResults(suite: string, results: BenchResult[]): void {
   for (const r of results) {
     const target = r.target_p99_us === undefined ? '' : `  target p99 ≤ ${r.target_p99_us} µs: ${r.meets_target === true ? 'met' : 'MISSED'}`;
     const ratio = r.p50_ratio_to_baseline === undefined ? '' : `  ×${r.p50_ratio_to_baseline} of ${r.baseline ?? ''}`;
-    process.stdout.write(`  ${r.name.padEnd(40)} p50 ${r.p50_us.toFixed(3).padStart(9)} µs  p99 ${r.p99_us.toFixed(3).padStart(9)} µs  ${String(r.ops_per_s).padStart(10)} ops/s${ratio}${target}\n`);
+    const us = (v: number | null) => (v === null ? '-' : v.toFixed(3)).padStart(9);
+    process.stdout.write(`  ${r.name.padEnd(44)} p50 ${us(r.p50_us)} µs  p99 ${us(r.p99_us)} µs  ${String(r.ops_per_s).padStart(10)} ops/s${ratio}${target}\n`);
   }
 }

@@ -2,18 +2,20 @@
  * RFC 6962 §2.1 Merkle tree hashing. Leaves are ledger entries: an entry's `ledger_hash` is its leaf hash
  * SHA-256(0x00 ‖ canonical entry), so the tree is built from the stored ledger hashes directly.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
-/** RFC 6962 §2.1: MTH of one entry = SHA-256(0x00 ‖ d). */
+/** RFC 6962 §2.1: MTH of one entry = SHA-256(0x00 ‖ d). U+0000 is the single byte 0x00 in UTF-8. */
 export function leafHash(canonicalEntry: string): string {
-  return createHash('sha256').update('\u0000').update(canonicalEntry).digest('hex');
+  return hash('sha256', `\u0000${canonicalEntry}`, 'hex');
 }
 
-/** RFC 6962 §2.1: interior node = SHA-256(0x01 ‖ left ‖ right). */
+/** RFC 6962 §2.1: interior node = SHA-256(0x01 ‖ left ‖ right), over one reused 65-byte buffer. */
 export function nodeHash(leftHex: string, rightHex: string): string {
-  return createHash('sha256').update(NODE_PREFIX).update(Buffer.from(leftHex, 'hex')).update(Buffer.from(rightHex, 'hex')).digest('hex');
+  NODE_INPUT.write(leftHex, 1, 32, 'hex');
+  NODE_INPUT.write(rightHex, 33, 32, 'hex');
+  return hash('sha256', NODE_INPUT, 'hex');
 }
-const NODE_PREFIX = Buffer.from([1]);
+const NODE_INPUT = Buffer.alloc(65, 1);
 
 /** SHA-256 of the empty string: the RFC 6962 hash of an empty tree. */
 export const EMPTY_ROOT = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';

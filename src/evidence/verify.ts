@@ -30,7 +30,7 @@ export type Classification = 'intact' | 'corruption' | 'tampering' | 'truncation
 export type VerificationErrorKind =
   | 'schema_mismatch' | 'malformed_entry' | 'hash_mismatch' | 'prev_mismatch' | 'seq_mismatch' | 'missing_entry'
   | 'duplicate_seq' | 'truncated_head' | 'truncated_tail' | 'checkpoint_mismatch' | 'forged_checkpoint_signature'
-  | 'forged_prune_signature' | 'unknown_checkpoint_key';
+  | 'forged_prune_signature' | 'unknown_checkpoint_key' | 'seq_out_of_order';
 
 export interface VerificationError {
   readonly seq: number;
@@ -70,6 +70,7 @@ export function verifyStore(home: string, options: VerifyOptions): VerificationR
   try {
     db = new DatabaseSync(path, { readOnly: true });
     db.exec('PRAGMA busy_timeout = 5000');
+    db.exec('PRAGMA mmap_size = 1073741824');
   } catch (err) {
     throw new WardenError('io', `${path}: cannot open the store: ${describeValue(err)}`, { where: path, cause: err });
   }
@@ -130,12 +131,19 @@ export function verifyLedger(db: DatabaseSync, options: VerifyOptions): Verifica
   let prevStoredSeq: number | undefined;
   const progressEvery = 65_536;
 
-  for (const row of db.prepare('SELECT seq, entry, ledger_hash FROM ledger ORDER BY seq, rowid').iterate() as Iterable<Row>) {
+  // Storage order (rowid) is append order: a table scan reads sequentially, and a row stored out of place is
+  // itself evidence (an entry appended later with an earlier seq).
+  for (const row of db.prepare('SELECT seq, entry, ledger_hash FROM ledger ORDER BY rowid').iterate() as Iterable<Row>) {
     checked++;
     if (options.onProgress !== undefined && checked % progressEvery === 0) options.onProgress(checked, total);
     const seq = row.seq;
-    if (prevStoredSeq !== undefined && seq === prevStoredSeq) {
-      push({ seq, kind: 'duplicate_seq', expected: `seq ${seq + 1}`, actual: `a second entry with seq ${seq}` });
+    if (seq < expectedSeq) {
+      // Every seq from the first present one up to here has been seen: a repeat is a duplicate; below that it
+      // is an entry stored out of place.
+      const duplicate = prevStoredSeq !== undefined && seq >= firstSeq;
+      push(duplicate
+        ? { seq, kind: 'duplicate_seq', expected: `seq ${expectedSeq}`, actual: `a second entry with seq ${seq}` }
+        : { seq, kind: 'seq_out_of_order', expected: `seq ${expectedSeq}`, actual: `seq ${seq} stored after seq ${expectedSeq - 1}` });
       continue;
     }
     if (seq > expectedSeq) {
@@ -220,7 +228,7 @@ function checkCheckpoint(cp: Checkpoint, root: string, lastVerified: number, key
 
 const TAMPERING: ReadonlySet<VerificationErrorKind> = new Set([
   'prev_mismatch', 'seq_mismatch', 'missing_entry', 'duplicate_seq', 'checkpoint_mismatch', 'forged_checkpoint_signature',
-  'forged_prune_signature', 'unknown_checkpoint_key',
+  'forged_prune_signature', 'unknown_checkpoint_key', 'seq_out_of_order',
 ]);
 
 function classify(errors: readonly VerificationError[]): Classification {
@@ -233,7 +241,7 @@ function classify(errors: readonly VerificationError[]): Classification {
 }
 
 function report(version: number, checked: number, treeSize: number, unsignedTail: number, errors: VerificationError[], cps: number, cpsValid: boolean): VerificationReport {
-  const chainKinds: ReadonlySet<VerificationErrorKind> = new Set(['hash_mismatch', 'prev_mismatch', 'seq_mismatch', 'missing_entry', 'duplicate_seq', 'malformed_entry', 'truncated_head', 'schema_mismatch']);
+  const chainKinds: ReadonlySet<VerificationErrorKind> = new Set(['hash_mismatch', 'prev_mismatch', 'seq_mismatch', 'missing_entry', 'duplicate_seq', 'seq_out_of_order', 'malformed_entry', 'truncated_head', 'schema_mismatch']);
   const sorted = [...errors].sort((a, b) => a.seq - b.seq);
   // An error in the chain pinpoints the break; a failed checkpoint only bounds it (everything after the last
   // good checkpoint), so it decides first_break_seq only when the chain itself looks whole.

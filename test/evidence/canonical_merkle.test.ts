@@ -49,6 +49,13 @@ describe('RFC 6962 Merkle tree', () => {
     assert.equal(EMPTY_ROOT, createHash('sha256').digest('hex'));
     assert.equal(leafHash(''), '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d');
   });
+  it('an interior node is SHA-256(0x01 ‖ left ‖ right), computed independently here', () => {
+    const a = leafHash('a');
+    const b = leafHash('b');
+    const expected = createHash('sha256').update(Buffer.concat([Buffer.from([1]), Buffer.from(a, 'hex'), Buffer.from(b, 'hex')])).digest('hex');
+    assert.equal(nodeHash(a, b), expected);
+    assert.equal(leafHash('x'), createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from('x')])).digest('hex'));
+  });
   it('the incremental frontier equals the recursive definition for every size up to 70', () => {
     const leaves: string[] = [];
     const f = new Frontier();
