@@ -8,6 +8,7 @@ import { PROFILES } from '../policy/profiles.ts';
 import { processIo, type Io } from './output.ts';
 import { runDiff, runExplain, runForget } from './policyCommands.ts';
 import { runAlerts, runKeysExport, runReplay, runVerify } from './evidenceCommands.ts';
+import { runBreaches, runStatus, runTransition } from './trustCommands.ts';
 
 const VERSION = '0.1.0';
 
@@ -104,6 +105,32 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(homeOption())
     .option('--json', 'machine-readable output')
     .action((_o: unknown, cmd: Command) => setExit(runKeysExport(io, cmd.optsWithGlobals())));
+  const trust = program.command('trust').description('trust lifecycle and kill switch (runbook INC-5): unknown → probation → trusted; quarantined from any state');
+  const transition = (name: 'kill' | 'lift' | 'promote', description: string) => trust.command(name)
+    .description(description)
+    .argument('<extension>', 'extension id')
+    .requiredOption('--reason <text>', 'why (kept in the audit trail and the alert)')
+    .option('--actor <name>', 'who (default: user@host)')
+    .addOption(homeOption())
+    .option('--json', 'machine-readable output')
+    .action((id: string, _o: unknown, cmd: Command) => setExit(runTransition(io, name, id, cmd.optsWithGlobals())));
+  transition('kill', 'quarantine an extension now: every process using this store refuses its next hostcall and stops its\n'
+    + 'sandbox, whatever the risk controller settings; survives restarts');
+  transition('lift', 'the only way out of quarantine: back to probation, with actor and reason recorded');
+  transition('promote', 'one step up: unknown → probation → trusted');
+  trust.command('status')
+    .description('trust state of one extension with its history, or of all')
+    .argument('[extension]', 'extension id')
+    .addOption(homeOption())
+    .option('--json', 'machine-readable output')
+    .action((id: string | undefined, _o: unknown, cmd: Command) => setExit(runStatus(io, id, cmd.optsWithGlobals())));
+  program.command('quota').description('resource quotas (runbook INC-6)')
+    .command('breaches')
+    .description('list quota breaches {extension_id, resource, limit, actual, ts_ms}; reading never removes them')
+    .addOption(homeOption())
+    .option('--extension <id>', 'only this extension')
+    .option('--json', 'machine-readable output')
+    .action((_o: unknown, cmd: Command) => setExit(runBreaches(io, cmd.optsWithGlobals())));
   return program;
 }
 

@@ -43,6 +43,11 @@ export interface DispatcherOptions {
   readonly operationTimeoutMs?: number | undefined;
   /** Where `policy_violation` alerts go (SPEC §6.5); at most one per extension, capability and method per second. */
   readonly alerts?: AlertSink | undefined;
+  /**
+   * Checked again right before an operation that had to wait (an async stage or a prompt) and before the result
+   * of an async operation is handed back: a kill that lands meanwhile withholds the call (the trust gate).
+   */
+  readonly recheck?: ((extensionId: string) => WardenError | undefined) | undefined;
 }
 
 export interface Dispatcher {
@@ -189,9 +194,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return finish(ctx, { ok: false, callId: ctx.callId, error });
   }
 
-  async function execute(ctx: DispatchContext): Promise<HostcallResult> {
+  async function execute(ctx: DispatchContext, waited: boolean): Promise<HostcallResult> {
     ctx.stage = 'execute';
     ctx.marks?.push(performance.now());
+    if (waited && options.recheck !== undefined) {
+      const stop = options.recheck(ctx.extensionId);
+      if (stop !== undefined) return fail(ctx, stop);
+    }
     const op = operations.get(ctx.method);
     if (op === undefined) {
       return fail(ctx, new WardenError('invalid_request', `${ctx.method} is not available in this host`, { reasonCodes: ['not_available'] }));
@@ -209,6 +218,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         }, timeoutMs);
       });
       const value = await Promise.race([pending, timeout]);
+      const stop = options.recheck?.(ctx.extensionId);
+      if (stop !== undefined) return fail(ctx, stop);
       return finish(ctx, { ok: true, callId: ctx.callId, value });
     } catch (err) {
       return fail(ctx, operationFailure(ctx.method, err));
@@ -227,7 +238,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     for (let i = index; ; ) {
       if (outcome !== undefined) return fail(ctx, isWardenError(outcome) ? outcome : stageFailure((stages[i] as Stage).name, outcome));
       i++;
-      if (i >= stages.length) return execute(ctx);
+      if (i >= stages.length) return execute(ctx, true);
       ctx.stage = (stages[i] as Stage).name;
       ctx.marks?.push(performance.now());
       try {
@@ -258,7 +269,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         if (isThenable(outcome)) return continueAsync(ctx, outcome, i);
         if (outcome !== undefined) return fail(ctx, isWardenError(outcome) ? outcome : stageFailure((stages[i] as Stage).name, outcome));
       }
-      return execute(ctx);
+      return execute(ctx, false);
     },
   };
 }

@@ -11,7 +11,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describeValue } from '../describe.ts';
 import { WardenError } from '../errors.ts';
 
-export const STORE_SCHEMA_VERSION = 1;
+export const STORE_SCHEMA_VERSION = 2;
 export const DB_FILE = 'warden.db';
 
 export function wardenHome(env: Readonly<Record<string, string | undefined>> = process.env): string {
@@ -82,6 +82,32 @@ const MIGRATIONS: readonly string[] = [
      duration_us REAL NOT NULL,
      stages TEXT NOT NULL
    );`,
+  // 2: trust lifecycle and kill switch (SPEC §7.2–7.3), quota breaches (SPEC §7.4).
+  `CREATE TABLE trust_state (
+     extension_id TEXT PRIMARY KEY,
+     state TEXT NOT NULL,
+     updated_ms INTEGER NOT NULL
+   );
+   CREATE TABLE trust_transitions (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     ts_ms INTEGER NOT NULL,
+     extension_id TEXT NOT NULL,
+     from_state TEXT NOT NULL,
+     to_state TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     reason TEXT NOT NULL
+   );
+   CREATE INDEX trust_transitions_ext ON trust_transitions(extension_id, id);
+   CREATE TABLE quota_breaches (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     ts_ms INTEGER NOT NULL,
+     extension_id TEXT NOT NULL,
+     resource TEXT NOT NULL,
+     limit_value REAL NOT NULL,
+     actual REAL NOT NULL
+   );
+   CREATE INDEX quota_breaches_ext ON quota_breaches(extension_id, id);`,
 ];
 
 export interface OpenOptions {

@@ -10,6 +10,7 @@ import { WardenError } from '../errors.ts';
 import type { DecisionRecord, DecisionRecorder } from '../dispatch/record.ts';
 import type { CompiledPolicy } from '../policy/precedence.ts';
 import type { AlertInput, AlertSink } from './alerts.ts';
+import type { BreachSink, QuotaBreach } from '../trust/quota.ts';
 import { argsShapeHash, paramsHash, sha256Hex } from './canonical.ts';
 import { snapshotOf } from './configSnapshot.ts';
 import { encodeBodyParts } from './entry.ts';
@@ -48,7 +49,7 @@ function safeHash(fn: (m: string, p: unknown) => string, method: string, params:
   }
 }
 
-export class EvidenceWriter implements DecisionRecorder, AlertSink {
+export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink {
   readonly wantsStageTimings: boolean;
   readonly #worker: Worker;
   readonly #groupCommitMs: number;
@@ -58,6 +59,8 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink {
   #configs: Array<[string, string]> = [];
   #alerts: AlertInput[] = [];
   #telemetry: string[] = [];
+  #breaches: QuotaBreach[] = [];
+  readonly #lastBreachAlert = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
@@ -162,6 +165,24 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink {
     this.#schedule();
   }
 
+  /** A quota breach (SPEC §7.4): always stored; a quota_breach alert at most every 10 s per extension and resource. */
+  recordBreach(b: QuotaBreach): void {
+    this.#check();
+    this.#breaches.push(b);
+    const key = `${b.extension_id}\u0000${b.resource}`;
+    const last = this.#lastBreachAlert.get(key);
+    if (last === undefined || b.ts_ms - last >= 10_000) {
+      if (this.#lastBreachAlert.size > 10_000) this.#lastBreachAlert.clear();
+      this.#lastBreachAlert.set(key, b.ts_ms);
+      this.#alerts.push({
+        ts_ms: b.ts_ms, extension_id: b.extension_id, category: 'quota_breach', severity: 'medium',
+        summary: `${b.extension_id} exceeded ${b.resource}: ${b.actual} > ${b.limit}`, reason_codes: ['quota_exceeded', b.resource],
+        remediation: `Tighten or raise extensionPolicy.overrides.${b.extension_id}.quota after checking \`pi-warden quota breaches --extension ${b.extension_id}\` (runbook INC-6)`,
+      });
+    }
+    this.#schedule();
+  }
+
   #schedule(): void {
     if (this.#ledger.length + this.#telemetry.length >= this.#maxBatch) {
       void this.#send();
@@ -186,7 +207,9 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink {
     this.#timer = undefined;
     const message: ToWorker = {
       t: 'batch', id: this.#nextId++, ledger: this.#ledger.join('\n'), configs: this.#configs, alerts: this.#alerts, telemetry: this.#telemetry,
+      breaches: this.#breaches,
     };
+    this.#breaches = [];
     this.#ledger = [];
     this.#configs = [];
     this.#alerts = [];

@@ -28,7 +28,7 @@ describe('evidence store', () => {
     // Reopening does not re-run migrations.
     openStore(home).close();
     const again = openRw(home);
-    assert.equal((again.prepare('SELECT COUNT(*) AS n FROM schema_version').get() as { n: number }).n, 1);
+    assert.equal((again.prepare('SELECT COUNT(*) AS n FROM schema_version').get() as { n: number }).n, STORE_SCHEMA_VERSION);
     again.close();
   });
 

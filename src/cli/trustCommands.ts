@@ -1,0 +1,66 @@
+/** `trust kill|lift|promote|status` and `quota breaches` (runbook INC-5, INC-6). */
+import { hostname, userInfo } from 'node:os';
+import { openStore, wardenHome } from '../evidence/store.ts';
+import { queryBreaches } from '../trust/breaches.ts';
+import { TrustRegistry, type TransitionKind } from '../trust/lifecycle.ts';
+import { colours as pc, printJson, table, type Io } from './output.ts';
+
+interface Common { home?: string; json?: boolean }
+
+function defaultActor(): string {
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return `uid-${process.getuid?.() ?? '?'}@${hostname()}`;
+  }
+}
+
+export function runTransition(io: Io, kind: TransitionKind, id: string, o: Common & { reason: string; actor?: string }): number {
+  const db = openStore(o.home ?? wardenHome());
+  try {
+    const t = new TrustRegistry(db).transition(id, kind, o.actor ?? defaultActor(), o.reason);
+    if (o.json === true) printJson(io, t);
+    else io.out(`${id}: ${t.from_state} → ${t.to_state === 'quarantined' ? pc.red(t.to_state) : t.to_state} (${kind} by ${t.actor}, reason: ${t.reason})`
+      + (t.to_state === 'quarantined' ? '\nEvery pi process using this store refuses its next hostcall and stops its sandbox.' : ''));
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+export function runStatus(io: Io, id: string | undefined, o: Common): number {
+  const db = openStore(o.home ?? wardenHome(), { readOnly: false });
+  try {
+    const reg = new TrustRegistry(db);
+    if (id !== undefined) {
+      const state = reg.stateOf(id);
+      const history = reg.history(id);
+      if (o.json === true) printJson(io, { extension_id: id, state, history });
+      else {
+        io.out(`${id}: ${state === 'quarantined' ? pc.red(state) : state}`);
+        if (history.length > 0) io.out(table(['time', 'from', 'to', 'kind', 'actor', 'reason'], history.map((h) => [new Date(h.ts_ms).toISOString(), h.from_state, h.to_state, h.kind, h.actor, h.reason])));
+      }
+      return 0;
+    }
+    const all = reg.all();
+    if (o.json === true) printJson(io, { extensions: all });
+    else if (all.length === 0) io.out('No extension has a recorded trust state (all are unknown).');
+    else io.out(table(['extension', 'state', 'since'], all.map((e) => [e.extension_id, e.state, new Date(e.updated_ms).toISOString()])));
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+export function runBreaches(io: Io, o: Common & { extension?: string }): number {
+  const db = openStore(o.home ?? wardenHome(), { readOnly: true });
+  try {
+    const breaches = queryBreaches(db, o.extension);
+    if (o.json === true) printJson(io, { count: breaches.length, breaches });
+    else if (breaches.length === 0) io.out('No quota breaches recorded.');
+    else io.out(table(['time', 'extension', 'resource', 'limit', 'actual'], breaches.map((b) => [new Date(b.ts_ms).toISOString(), b.extension_id, b.resource, String(b.limit), String(b.actual)])));
+    return 0;
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Trust lifecycle and kill switch (SPEC §7.2–7.3, runbook INC-5). States: unknown → probation → trusted, and
+ * quarantined from any state. The store is the source of truth: every process sees a kill issued by another
+ * on its next hostcall (checked through SQLite's data_version, no polling thread). Leaving quarantine has one
+ * path only: `lift`, with actor and reason, to probation.
+ */
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { WardenError } from '../errors.ts';
+import { severityRank, type AlertCategory, type Severity } from '../evidence/alerts.ts';
+import { isValidExtensionId } from '../policy/extensionId.ts';
+
+export const TRUST_STATES = ['unknown', 'probation', 'trusted', 'quarantined'] as const;
+export type TrustState = (typeof TRUST_STATES)[number];
+
+export type TransitionKind = 'promote' | 'quarantine' | 'kill' | 'lift';
+
+export interface Transition {
+  readonly id: number;
+  readonly ts_ms: number;
+  readonly extension_id: string;
+  readonly from_state: TrustState;
+  readonly to_state: TrustState;
+  readonly kind: TransitionKind;
+  readonly actor: string;
+  readonly reason: string;
+}
+
+export type Move = { readonly ok: true; readonly to: TrustState } | { readonly ok: false; readonly why: string };
+
+/** The only legal moves. Everything else is refused with the reason. */
+export function nextState(from: TrustState, kind: TransitionKind): Move {
+  const to = (s: TrustState): Move => ({ ok: true, to: s });
+  const no = (why: string): Move => ({ ok: false, why });
+  switch (kind) {
+    case 'promote':
+      if (from === 'unknown') return to('probation');
+      if (from === 'probation') return to('trusted');
+      if (from === 'trusted') return no('already trusted');
+      return no('a quarantined extension can only leave quarantine with `trust lift`');
+    case 'quarantine':
+    case 'kill':
+      return from === 'quarantined' ? no('already quarantined') : to('quarantined');
+    case 'lift':
+      return from === 'quarantined' ? to('probation') : no(`${from} is not quarantined: nothing to lift`);
+  }
+}
+
+function alertFor(kind: TransitionKind, to: TrustState): { category: AlertCategory; severity: Severity } {
+  if (to === 'quarantined') return { category: 'quarantine', severity: 'critical' };
+  if (kind === 'lift') return { category: 'kill_switch', severity: 'medium' };
+  return { category: 'profile_transition', severity: 'info' };
+}
+
+/** Reads and changes trust state in one store. One instance per process; cheap to query per hostcall. */
+export class TrustRegistry {
+  readonly #db: DatabaseSync;
+  readonly #getState: StatementSync;
+  readonly #dataVersion: StatementSync;
+  readonly #cache = new Map<string, TrustState>();
+  #seenVersion = -1;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#getState = db.prepare('SELECT state FROM trust_state WHERE extension_id = ?');
+    this.#dataVersion = db.prepare('PRAGMA data_version');
+  }
+
+  /** The current state; re-read when any connection (any process) has changed the store since the last look. */
+  stateOf(extensionId: string): TrustState {
+    const v = (this.#dataVersion.get() as { data_version: number }).data_version;
+    if (v !== this.#seenVersion) {
+      this.#cache.clear();
+      this.#seenVersion = v;
+    }
+    let s = this.#cache.get(extensionId);
+    if (s === undefined) {
+      const row = this.#getState.get(extensionId) as { state: TrustState } | undefined;
+      s = row?.state ?? 'unknown';
+      this.#cache.set(extensionId, s);
+    }
+    return s;
+  }
+
+  /** Applies a transition with its audit record and alert, atomically; refuses illegal ones. */
+  transition(extensionId: string, kind: TransitionKind, actor: string, reason: string): Transition {
+    if (!isValidExtensionId(extensionId)) throw new WardenError('usage', `not an extension id: ${JSON.stringify(extensionId)}`);
+    if (actor.trim() === '' || reason.trim() === '') throw new WardenError('usage', `${kind} needs an actor and a reason (audit metadata)`);
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const row = this.#getState.get(extensionId) as { state: TrustState } | undefined;
+      const from = row?.state ?? 'unknown';
+      const move = nextState(from, kind);
+      if (!move.ok) throw new WardenError('usage', `cannot ${kind} ${extensionId}: ${move.why}`, { reasonCodes: ['illegal_transition'] });
+      const to = move.to;
+      const now = Date.now();
+      this.#db.prepare('INSERT INTO trust_state (extension_id, state, updated_ms) VALUES (?, ?, ?) ON CONFLICT(extension_id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms')
+        .run(extensionId, to, now);
+      const info = this.#db.prepare('INSERT INTO trust_transitions (ts_ms, extension_id, from_state, to_state, kind, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(now, extensionId, from, to, kind, actor, reason);
+      const a = alertFor(kind, to);
+      this.#db.prepare(`INSERT INTO alerts (ts_ms, extension_id, category, severity, severity_rank, capability, method, call_id, summary, reason_codes, remediation)
+        VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL, ?, ?, ?)`).run(
+        now, extensionId, a.category, a.severity, severityRank(a.severity),
+        `${extensionId}: ${from} → ${to} (${kind} by ${actor}: ${reason})`,
+        JSON.stringify(kind === 'kill' ? ['kill_switch'] : kind === 'lift' ? ['kill_switch_lifted'] : [kind]),
+        to === 'quarantined' ? `No hostcall of ${extensionId} is served until \`pi-warden trust lift ${extensionId} --reason …\` (runbook INC-5)` : 'Review with `pi-warden trust status`',
+      );
+      this.#db.exec('COMMIT');
+      this.#cache.delete(extensionId);
+      return { id: Number(info.lastInsertRowid), ts_ms: now, extension_id: extensionId, from_state: from, to_state: to, kind, actor, reason };
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  history(extensionId?: string): Transition[] {
+    const rows = extensionId === undefined
+      ? this.#db.prepare('SELECT * FROM trust_transitions ORDER BY id').all()
+      : this.#db.prepare('SELECT * FROM trust_transitions WHERE extension_id = ? ORDER BY id').all(extensionId);
+    return rows as unknown as Transition[];
+  }
+
+  all(): Array<{ extension_id: string; state: TrustState; updated_ms: number }> {
+    return this.#db.prepare('SELECT extension_id, state, updated_ms FROM trust_state ORDER BY extension_id').all() as unknown as Array<{ extension_id: string; state: TrustState; updated_ms: number }>;
+  }
+}

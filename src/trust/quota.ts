@@ -1,0 +1,95 @@
+/**
+ * Hostcall quotas (SPEC §7.4, runbook INC-6): calls per second and per minute per extension, from
+ * `extensionPolicy.quota` with `overrides.<id>.quota` on top (field by field, unlike the reference which
+ * replaced the whole config). A breach refuses the call with `quota_exceeded` (never `internal`) and is
+ * reported as `{extension_id, resource, limit, actual, ts_ms}`. Memory, CPU and wall time are enforced by the
+ * sandbox, which reports its breaches through the same sink.
+ */
+import { decisionError } from '../errors.ts';
+import type { Stage } from '../dispatch/stage.ts';
+import type { QuotaSettings } from '../policy/settingsSchema.ts';
+
+export interface QuotaBreach {
+  readonly extension_id: string;
+  readonly resource: string;
+  readonly limit: number;
+  readonly actual: number;
+  readonly ts_ms: number;
+}
+
+export interface BreachSink {
+  recordBreach(breach: QuotaBreach): void;
+}
+
+/** Defaults when settings say nothing (the reference's "prompt" preset values). */
+export const QUOTA_DEFAULTS = { memoryMb: 256, hostcallsPerSecond: 100, hostcallsPerMinute: 2000 } as const;
+
+export function effectiveQuota(global: QuotaSettings, override: QuotaSettings | undefined): QuotaSettings {
+  return { ...QUOTA_DEFAULTS, ...global, ...override };
+}
+
+/** Per-extension limits from the resolved settings, computed once per extension. */
+export function quotaLookup(global: QuotaSettings, overrides: ReadonlyMap<string, QuotaSettings>): (extensionId: string) => QuotaSettings {
+  const cache = new Map<string, QuotaSettings>();
+  const base = effectiveQuota(global, undefined);
+  return (id) => {
+    let q = cache.get(id);
+    if (q === undefined) {
+      const o = overrides.get(id);
+      q = o === undefined ? base : effectiveQuota(global, o);
+      if (cache.size < 10_000) cache.set(id, q);
+    }
+    return q;
+  };
+}
+
+interface Window {
+  second: number;
+  perSecond: number;
+  minuteBuckets: Uint32Array;
+  bucketSecond: Float64Array;
+}
+
+export function createQuotaStage(limits: (extensionId: string) => QuotaSettings, sink?: BreachSink): Stage {
+  const windows = new Map<string, Window>();
+  const breach = (extensionId: string, resource: string, limit: number, actual: number, ts: number) => {
+    try {
+      sink?.recordBreach({ extension_id: extensionId, resource, limit, actual, ts_ms: ts });
+    } catch {
+      // the refusal stands even if the breach cannot be recorded
+    }
+    return decisionError('quota_exceeded', `${extensionId}: ${resource} ${actual} exceeds the limit ${limit}`, { reasonCodes: ['quota_exceeded', resource] });
+  };
+  return {
+    name: 'quota',
+    run(ctx) {
+      const q = limits(ctx.extensionId);
+      const now = ctx.startedMs;
+      const second = Math.floor(now / 1000);
+      let w = windows.get(ctx.extensionId);
+      if (w === undefined) {
+        w = { second, perSecond: 0, minuteBuckets: new Uint32Array(60), bucketSecond: new Float64Array(60) };
+        windows.set(ctx.extensionId, w);
+      }
+      if (w.second !== second) {
+        w.second = second;
+        w.perSecond = 0;
+      }
+      const slot = second % 60;
+      if (w.bucketSecond[slot] !== second) {
+        w.bucketSecond[slot] = second;
+        w.minuteBuckets[slot] = 0;
+      }
+      let minute = 0;
+      for (let i = 0; i < 60; i++) if (second - (w.bucketSecond[i] as number) < 60) minute += w.minuteBuckets[i] as number;
+      const perSecondLimit = q.hostcallsPerSecond ?? QUOTA_DEFAULTS.hostcallsPerSecond;
+      const perMinuteLimit = q.hostcallsPerMinute ?? QUOTA_DEFAULTS.hostcallsPerMinute;
+      if (w.perSecond + 1 > perSecondLimit) return breach(ctx.extensionId, 'hostcalls_per_second', perSecondLimit, w.perSecond + 1, now);
+      if (minute + 1 > perMinuteLimit) return breach(ctx.extensionId, 'hostcalls_per_minute', perMinuteLimit, minute + 1, now);
+      // Refused calls do not count against the window: a flood cannot lock itself out forever.
+      w.perSecond++;
+      w.minuteBuckets[slot] = (w.minuteBuckets[slot] as number) + 1;
+      return undefined;
+    },
+  };
+}
