@@ -177,6 +177,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           stage: error === undefined ? null : ctx.stage,
           policy: policy(),
           params: ctx.params,
+          risk_score: ctx.riskScore ?? null,
           ...(stageUs === undefined ? {} : { stage_us: stageUs, duration_us: Object.values(stageUs).reduce((a, b) => a + b, 0) }),
         });
       } catch (err) {

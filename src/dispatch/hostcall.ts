@@ -39,13 +39,15 @@ export interface DispatchContext {
   stage: string;
   /** performance.now() at each stage start, only when the recorder wants stage timings. */
   marks: number[] | undefined;
+  /** Set by the risk stage. */
+  riskScore: number | undefined;
 }
 
 export function newContext(extensionId: string, raw: unknown): DispatchContext {
   return {
     extensionId, raw, callId: '', method: '', params: EMPTY_PARAMS, declaredCapability: undefined, spec: undefined,
     capability: undefined, decision: undefined, rule: undefined, reasonCodes: undefined, startedMs: Date.now(),
-    stage: 'validate', marks: undefined,
+    stage: 'validate', marks: undefined, riskScore: undefined,
   };
 }
 

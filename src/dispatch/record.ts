@@ -35,6 +35,17 @@ export interface DecisionRecord {
   readonly stage_us?: Readonly<Record<string, number>>;
 }
 
+/** Hands each record to several recorders in order; the first that throws stops the chain (fail closed). */
+export function combineRecorders(...recorders: ReadonlyArray<DecisionRecorder | undefined>): DecisionRecorder {
+  const list = recorders.filter((r): r is DecisionRecorder => r !== undefined);
+  return {
+    wantsStageTimings: list.some((r) => r.wantsStageTimings === true),
+    record(entry: DecisionRecord): void {
+      for (const r of list) r.record(entry);
+    },
+  };
+}
+
 export interface DecisionRecorder {
   record(entry: DecisionRecord): void;
   /** Ask the dispatcher to time each stage (telemetry). */

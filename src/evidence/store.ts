@@ -11,7 +11,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describeValue } from '../describe.ts';
 import { WardenError } from '../errors.ts';
 
-export const STORE_SCHEMA_VERSION = 2;
+export const STORE_SCHEMA_VERSION = 3;
 export const DB_FILE = 'warden.db';
 
 export function wardenHome(env: Readonly<Record<string, string | undefined>> = process.env): string {
@@ -108,6 +108,14 @@ const MIGRATIONS: readonly string[] = [
      actual REAL NOT NULL
    );
    CREATE INDEX quota_breaches_ext ON quota_breaches(extension_id, id);`,
+  // 3: risk rollout phase (SPEC §7.5).
+  `CREATE TABLE rollout_state (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     phase TEXT NOT NULL,
+     updated_ms INTEGER NOT NULL,
+     actor TEXT NOT NULL,
+     reason TEXT NOT NULL
+   );`,
 ];
 
 export interface OpenOptions {

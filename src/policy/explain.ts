@@ -87,7 +87,9 @@ export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): P
     quota: resolved.quota,
     risk: {
       enabled: r.enabled, enforce: r.enforce, alpha: r.alpha, window_size: r.windowSize, fail_closed: r.failClosed,
-      decision_timeout_ms: r.decisionTimeoutMs, ledger_limit: r.ledgerLimit,
+      decision_timeout_ms: r.decisionTimeoutMs, ledger_limit: r.ledgerLimit, consecutive_unsafe: r.consecutiveUnsafe,
+      allowed_hosts: r.allowedHosts,
+      rollout: { sample_window: r.rollout.sampleWindow, max_false_positive_rate: r.rollout.maxFalsePositiveRate, max_error_rate: r.rollout.maxErrorRate, max_avg_latency_us: r.rollout.maxAvgLatencyUs },
     },
     capabilities,
     precedence: RULES.map((rule) => ({ rule, description: RULE_DESCRIPTIONS[rule] })),

@@ -37,6 +37,13 @@ export interface SettingsError {
   readonly message: string;
 }
 
+export interface RolloutSettings {
+  readonly sampleWindow: number;
+  readonly maxFalsePositiveRate: number;
+  readonly maxErrorRate: number;
+  readonly maxAvgLatencyUs: number;
+}
+
 export interface RiskSettings {
   readonly enabled: boolean;
   readonly enforce: boolean;
@@ -45,12 +52,45 @@ export interface RiskSettings {
   readonly failClosed: boolean;
   readonly decisionTimeoutMs: number;
   readonly ledgerLimit: number;
+  readonly consecutiveUnsafe: number;
+  readonly allowedHosts: readonly string[];
+  readonly rollout: RolloutSettings;
 }
 
-/** The runbook's "Rolling Back Risk Controller Settings" values. */
+/** The runbook's "Rolling Back Risk Controller Settings" values, plus ours. */
 export const RISK_DEFAULTS: RiskSettings = Object.freeze({
   enabled: false, enforce: true, alpha: 0.01, windowSize: 128, failClosed: true, decisionTimeoutMs: 50, ledgerLimit: 2048,
+  consecutiveUnsafe: 3, allowedHosts: [],
+  rollout: Object.freeze({ sampleWindow: 200, maxFalsePositiveRate: 0.05, maxErrorRate: 0.02, maxAvgLatencyUs: 500 }),
 });
+
+/** `PI_EXTENSION_RISK_*` (env beats settings, field by field); a bad value is a warning and is ignored. */
+function riskFromEnv(env: Readonly<Record<string, string | undefined>>, warnings: string[]): Partial<Record<keyof RiskSettings, unknown>> {
+  const out: Partial<Record<keyof RiskSettings, unknown>> = {};
+  const bool = (name: string, key: keyof RiskSettings) => {
+    const v = envFlag(env[name], name, warnings);
+    if (v !== undefined) out[key] = v;
+  };
+  const num = (name: string, key: keyof RiskSettings, min: number, max: number, integer: boolean) => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return;
+    const n = Number(raw.trim());
+    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      warnings.push(`env ${name}="${raw}" is not ${integer ? 'an integer' : 'a number'} in [${min}, ${max}]; ignored`);
+      return;
+    }
+    out[key] = n;
+  };
+  bool('PI_EXTENSION_RISK_ENABLED', 'enabled');
+  bool('PI_EXTENSION_RISK_ENFORCE', 'enforce');
+  bool('PI_EXTENSION_RISK_FAIL_CLOSED', 'failClosed');
+  num('PI_EXTENSION_RISK_ALPHA', 'alpha', 1e-6, 0.5, false);
+  num('PI_EXTENSION_RISK_WINDOW', 'windowSize', 8, 4096, true);
+  num('PI_EXTENSION_RISK_DECISION_TIMEOUT_MS', 'decisionTimeoutMs', 1, 2000, true);
+  num('PI_EXTENSION_RISK_LEDGER_LIMIT', 'ledgerLimit', 32, 20000, true);
+  num('PI_EXTENSION_RISK_CONSECUTIVE_UNSAFE', 'consecutiveUnsafe', 1, 100, true);
+  return out;
+}
 
 export interface ResolvedPolicy {
   readonly requestedProfile: string | undefined;
@@ -356,7 +396,11 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
       disclosureAllowlist: settings.secretBroker?.disclosureAllowlist ?? [],
     },
     quota: settings.quota ?? {}, overrideQuotas,
-    risk: { ...RISK_DEFAULTS, ...layered.risk },
+    risk: {
+      ...RISK_DEFAULTS, ...layered.risk,
+      rollout: { ...RISK_DEFAULTS.rollout, ...layered.risk.rollout },
+      ...riskFromEnv(env, warnings),
+    } as RiskSettings,
     sources, warnings, errors, userSettingsPath: userPath,
   };
 }

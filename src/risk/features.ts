@@ -1,0 +1,112 @@
+/**
+ * What the risk controller sees of one call (SPEC §7.1): signals from the capability, the method and the
+ * arguments, computed before the params are dropped. Each signal has a code and a weight; the score is their
+ * clamped sum plus the sequence signals (sequence.ts). Every contributing signal is kept for the explanation.
+ */
+import type { Capability } from '../policy/capabilities.ts';
+
+export interface Signal {
+  readonly code: string;
+  readonly weight: number;
+}
+
+const CAPABILITY_WEIGHT: Readonly<Record<Capability, number>> = {
+  exec: 0.3, env: 0.25, http: 0.12, write: 0.08, tool: 0.06, session: 0.03, events: 0.01, ui: 0.02, read: 0.02, log: 0,
+};
+
+/** Destructive or remote-code patterns in a command line (lower-cased, whitespace collapsed). */
+const DESTRUCTIVE: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\brm\s+(-[a-z]*r[a-z]*f|-[a-z]*f[a-z]*r|--recursive\s+--force|--force\s+--recursive)\b/, 'destructive_delete'],
+  [/\b(mkfs(\.\w+)?|wipefs|shred)\b|\bdd\b.*\bof=\/dev\//, 'disk_destruction'],
+  [/\bgit\s+(reset\s+--hard|clean\s+-[a-z]*f|push\s+(-f|--force))/, 'destructive_git'],
+  [/\b(curl|wget)\b[^|]*\|\s*(sudo\s+)?(ba|z|da)?sh\b|\bbase64\s+(-d|--decode)\b[^|]*\|\s*(ba)?sh\b/, 'pipe_to_shell'],
+  [/\b(nc|ncat|netcat)\b.*\s-e\s|\/dev\/tcp\/|\bsocat\b.*exec/, 'reverse_shell'],
+  [/\bchmod\s+(-r\s+)?(777|a\+rwx|[ugo]*\+s)\b|\b(sudo|doas|su)\b/, 'privilege_escalation'],
+  [/\b(printenv|env)\b\s*($|[|>;])|\/proc\/self\/environ|\bcat\b[^|;]*(\.ssh\/|\.aws\/|\.gnupg\/|\.netrc|auth\.json|\.env\b)/, 'credential_harvest'],
+];
+const NETWORK_TOOL = /(^|\s|\/)(curl|wget|nc|ncat|ssh|scp|rsync|ftp|telnet)(\s|$)/;
+const READ_ONLY_COMMAND = /^(git\s+(status|log|diff|show|branch|rev-parse|describe|ls-files|remote\s+-v|stash\s+list)\b|ls\b|pwd$|which\b|echo\b|date$|uname\b)/;
+
+const SENSITIVE_PATH = /(^|\/)(\.ssh|\.aws|\.gnupg|\.kube|\.docker|\.config\/gcloud)(\/|$)|(^|\/)(\.env(\.[\w-]+)?|\.netrc|\.npmrc|\.pypirc|id_(rsa|ed25519|ecdsa)(\.pub)?|auth\.json|credentials(\.json)?)$|^\/etc\/(shadow|passwd|sudoers)|(^|\/)\.pi\/(agent\/)?settings\.json$|(^|\/)\.git\/hooks\/|(^|\/)\.(bash|zsh)rc$|(^|\/)\.profile$/;
+
+const SECRET_NAME = /(^|_)(API_?KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIALS?|PRIVATE_KEY|ACCESS_KEY(_ID)?|AUTH)(_|$)|^(AWS|GITHUB|GH|NPM|OPENAI|ANTHROPIC|GOOGLE|AZURE|SLACK|STRIPE)_/;
+
+function normalise(command: string): string {
+  return command.toLowerCase().replace(/\$\{?ifs\}?/g, ' ').replace(/["'\\]/g, '').replace(/\s+/g, ' ').trim();
+}
+
+export function commandSignals(command: string): Signal[] {
+  const c = normalise(command);
+  const out: Signal[] = [];
+  for (const [re, code] of DESTRUCTIVE) if (re.test(c)) out.push({ code, weight: 0.5 });
+  if (NETWORK_TOOL.test(c)) out.push({ code: 'network_tool', weight: 0.15 });
+  if (/\b(ba|z|da)?sh\s+-c\b|\beval\b|\bpython3?\s+-c\b|\bnode\s+-e\b/.test(c)) out.push({ code: 'inline_code', weight: 0.12 });
+  if (/(^|\s)(pi|nohup|setsid|disown)(\s|$)|&\s*$/.test(c)) out.push({ code: 'spawn_agent_or_daemon', weight: 0.12 });
+  if (out.length === 0 && READ_ONLY_COMMAND.test(c)) out.push({ code: 'read_only_command', weight: -0.2 });
+  return out;
+}
+
+export function pathSignals(path: string, writing: boolean): Signal[] {
+  const p = path.replace(/\\/g, '/');
+  if (SENSITIVE_PATH.test(p)) return [{ code: writing ? 'sensitive_path_write' : 'sensitive_path_read', weight: writing ? 0.45 : 0.3 }];
+  if (p.includes('../')) return [{ code: 'path_traversal', weight: 0.1 }];
+  return [];
+}
+
+/** Host classes: metadata and private addresses are high-signal targets for exfiltration and SSRF. */
+export function hostSignals(url: string, allowlisted: (host: string) => boolean): Signal[] {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return [{ code: 'unparsable_url', weight: 0.2 }];
+  }
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const out: Signal[] = [];
+  if (host === '169.254.169.254' || host === 'metadata.google.internal' || host === 'fd00:ec2::254') out.push({ code: 'metadata_endpoint', weight: 0.5 });
+  else if (/^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|0\.0\.0\.0$|::1$|localhost$|fc|fd)/.test(host)) out.push({ code: 'private_network_target', weight: 0.25 });
+  else if (!allowlisted(host)) out.push({ code: 'non_allowlisted_host', weight: 0.1 });
+  if (u.protocol !== 'https:') out.push({ code: 'plaintext_http', weight: 0.05 });
+  if (u.search.length > 512) out.push({ code: 'long_query_string', weight: 0.15 });
+  return out;
+}
+
+export function isSecretLookingName(name: string): boolean {
+  return SECRET_NAME.test(name.toUpperCase());
+}
+
+/** Static part of the call's risk: capability, method and argument signals. */
+export function callSignals(capability: Capability, method: string, params: Readonly<Record<string, unknown>>, allowlisted: (host: string) => boolean): Signal[] {
+  const out: Signal[] = [];
+  const base = CAPABILITY_WEIGHT[capability];
+  if (base > 0) out.push({ code: `capability_${capability}`, weight: base });
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  if (method === 'exec' || method === 'exec.spawn') {
+    const args = Array.isArray(params.args) ? (params.args as unknown[]).filter((a): a is string => typeof a === 'string') : [];
+    out.push(...commandSignals([str(params.cmd) ?? '', ...args].join(' ')));
+    if (params.shell === true) out.push({ code: 'shell_string', weight: 0.1 });
+  } else if (method === 'tool') {
+    const input = (params.input ?? {}) as Record<string, unknown>;
+    const command = str(input.command);
+    if (command !== undefined) out.push(...commandSignals(command));
+    const path = str(input.path) ?? str(input.file_path) ?? str(input.file);
+    if (path !== undefined) out.push(...pathSignals(path, capability === 'write'));
+  } else if (method.startsWith('fs.')) {
+    for (const key of ['path', 'from', 'to', 'target']) {
+      const p = str(params[key]);
+      if (p !== undefined) out.push(...pathSignals(p, capability === 'write'));
+    }
+  } else if (method === 'http') {
+    out.push(...hostSignals(str(params.url) ?? '', allowlisted));
+  } else if (method === 'env.get') {
+    const name = str(params.name) ?? '';
+    out.push(isSecretLookingName(name) ? { code: 'secret_env_read', weight: 0.35 } : { code: 'plain_env_read', weight: 0.02 });
+  } else if (method === 'env.list') {
+    out.push({ code: 'env_enumeration', weight: 0.25 });
+  } else if (method.startsWith('ctx.modelRegistry.getApiKey')) {
+    out.push({ code: 'credential_read', weight: 0.4 });
+  } else if (method === 'pi.registerProvider' || method === 'ctx.modelRegistry.registerProvider') {
+    out.push({ code: 'provider_redirect', weight: 0.3 });
+  }
+  return out;
+}

@@ -1,0 +1,93 @@
+/**
+ * Assembles the pipeline the way pi-warden runs it: evidence writer (ledger, alerts, telemetry, breaches),
+ * trust gate, risk controller (when enabled), quotas, and the dispatcher, all over one store. The sandbox
+ * and the pi bridge call `dispatch`; the CLI reads the same store.
+ */
+import type { DatabaseSync } from 'node:sqlite';
+import { createDispatcher, type Dispatcher, type Operation } from '../dispatch/dispatcher.ts';
+import { combineRecorders } from '../dispatch/record.ts';
+import type { Stage } from '../dispatch/stage.ts';
+import type { Prompter } from '../dispatch/stages/policy.ts';
+import { openStore } from '../evidence/store.ts';
+import { EvidenceWriter, type EvidenceWriterOptions } from '../evidence/writer.ts';
+import type { ResolvedPolicy } from '../policy/settings.ts';
+import { RiskController } from '../risk/controller.ts';
+import { RolloutMonitor, readRollout, setRollout, stepped, type RolloutPhase } from '../risk/rollout.ts';
+import { createRiskStage } from '../risk/stage.ts';
+import { createTrustGate } from '../trust/gate.ts';
+import { TrustRegistry } from '../trust/lifecycle.ts';
+import { createQuotaStage, quotaLookup } from '../trust/quota.ts';
+
+export interface RuntimeOptions {
+  readonly home: string;
+  readonly policy: ResolvedPolicy;
+  readonly operations?: ReadonlyMap<string, Operation>;
+  readonly prompter?: Prompter;
+  /** Stops an extension's sandbox when it is quarantined (idempotent). */
+  readonly onQuarantined?: (extensionId: string) => void;
+  readonly writer?: EvidenceWriterOptions;
+  /** Extra stages (e.g. mediation) for their slots. */
+  readonly stages?: readonly Stage[];
+}
+
+export interface WardenRuntime {
+  readonly dispatcher: Dispatcher;
+  readonly writer: EvidenceWriter;
+  readonly trust: TrustRegistry;
+  /** The rollout phase in force (re-read from the store at most once a second). */
+  phase(): RolloutPhase;
+  close(): Promise<void>;
+}
+
+export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
+  const writer = await EvidenceWriter.open(o.home, o.writer);
+  let db: DatabaseSync;
+  try {
+    db = openStore(o.home);
+  } catch (err) {
+    await writer.close();
+    throw err;
+  }
+  const trust = new TrustRegistry(db);
+  const gate = createTrustGate(trust, o.onQuarantined);
+  const risk = o.policy.risk;
+  let phaseCache: { phase: RolloutPhase; at: number } = { phase: readRollout(db).phase, at: Date.now() };
+  const phase = (): RolloutPhase => {
+    const now = Date.now();
+    if (now - phaseCache.at > 1000) phaseCache = { phase: readRollout(db).phase, at: now };
+    return phaseCache.phase;
+  };
+  const stages: Stage[] = [gate.stage, createQuotaStage(quotaLookup(o.policy.quota, o.policy.overrideQuotas), writer), ...(o.stages ?? [])];
+  let observer;
+  if (risk.enabled) {
+    const allowed = new Set(risk.allowedHosts.map((h) => h.toLowerCase()));
+    const controller = new RiskController({
+      profile: o.policy.profile, alpha: risk.alpha, windowSize: risk.windowSize, cooldownCalls: 3, deEscalationMargin: 0.1,
+      allowlisted: (host) => allowed.has(host.toLowerCase()) || [...allowed].some((a) => a.startsWith('*.') && host.toLowerCase().endsWith(a.slice(1))),
+    });
+    const riskStage = createRiskStage({
+      controller, settings: risk, phase, trust, alerts: writer, monitor: new RolloutMonitor(risk.rollout),
+      onRollback: (why) => {
+        const from = phase();
+        const to = stepped(from, -1);
+        if (to !== from) {
+          setRollout(db, to, 'rollout-monitor', `automatic rollback: ${why}`);
+          phaseCache = { phase: to, at: Date.now() };
+        }
+      },
+    });
+    stages.push(riskStage.stage);
+    observer = riskStage.observer;
+  }
+  const dispatcher = createDispatcher({
+    policy: o.policy.compiled, operations: o.operations, stages, recheck: gate.recheck, prompter: o.prompter,
+    recorder: combineRecorders(writer, observer), alerts: writer,
+  });
+  return {
+    dispatcher, writer, trust, phase,
+    async close() {
+      await writer.close();
+      db.close();
+    },
+  };
+}
