@@ -1,8 +1,9 @@
 /** `npm run bench`: runs every suite and writes bench/results/<suite>.json. `npm run bench -- policy` runs one. */
 import { run as ledger } from './ledger.bench.ts';
 import { run as policy } from './policy.bench.ts';
+import { run as risk } from './risk.bench.ts';
 
-const suites: Record<string, () => Promise<string>> = { policy, ledger };
+const suites: Record<string, () => Promise<string>> = { policy, ledger, risk };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;

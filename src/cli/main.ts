@@ -8,7 +8,7 @@ import { PROFILES } from '../policy/profiles.ts';
 import { processIo, type Io } from './output.ts';
 import { runDiff, runExplain, runForget } from './policyCommands.ts';
 import { runAlerts, runKeysExport, runReplay, runVerify } from './evidenceCommands.ts';
-import { runBreaches, runStatus, runTransition } from './trustCommands.ts';
+import { runBreaches, runRollout, runStatus, runTransition } from './trustCommands.ts';
 
 const VERSION = '0.1.0';
 
@@ -124,6 +124,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(homeOption())
     .option('--json', 'machine-readable output')
     .action((id: string | undefined, _o: unknown, cmd: Command) => setExit(runStatus(io, id, cmd.optsWithGlobals())));
+  const rollout = program.command('rollout').description('graduated rollout of risk enforcement: shadow → log_only → enforce_new → enforce_all');
+  rollout.command('status').description('the phase in force and who set it').addOption(homeOption()).option('--json', 'machine-readable output')
+    .action((_o: unknown, cmd: Command) => setExit(runRollout(io, 'status', cmd.optsWithGlobals())));
+  for (const [name, text] of [['advance', 'one phase forward (or --to PHASE)'], ['rollback', 'one phase back (or --to PHASE)']] as const) {
+    rollout.command(name).description(text).requiredOption('--reason <text>', 'why (kept with the phase and in the alert)')
+      .option('--to <phase>', 'jump to this phase').option('--actor <name>', 'who (default: user@host)').addOption(homeOption()).option('--json', 'machine-readable output')
+      .action((_o: unknown, cmd: Command) => setExit(runRollout(io, name, cmd.optsWithGlobals())));
+  }
   program.command('quota').description('resource quotas (runbook INC-6)')
     .command('breaches')
     .description('list quota breaches {extension_id, resource, limit, actual, ts_ms}; reading never removes them')

@@ -3,6 +3,8 @@ import { hostname, userInfo } from 'node:os';
 import { openStore, wardenHome } from '../evidence/store.ts';
 import { queryBreaches } from '../trust/breaches.ts';
 import { TrustRegistry, type TransitionKind } from '../trust/lifecycle.ts';
+import { PHASES, readRollout, setRollout, stepped, type RolloutPhase } from '../risk/rollout.ts';
+import { WardenError } from '../errors.ts';
 import { colours as pc, printJson, table, type Io } from './output.ts';
 
 interface Common { home?: string; json?: boolean }
@@ -59,6 +61,28 @@ export function runBreaches(io: Io, o: Common & { extension?: string }): number 
     if (o.json === true) printJson(io, { count: breaches.length, breaches });
     else if (breaches.length === 0) io.out('No quota breaches recorded.');
     else io.out(table(['time', 'extension', 'resource', 'limit', 'actual'], breaches.map((b) => [new Date(b.ts_ms).toISOString(), b.extension_id, b.resource, String(b.limit), String(b.actual)])));
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+export function runRollout(io: Io, action: 'status' | 'advance' | 'rollback', o: Common & { reason?: string; actor?: string; to?: string }): number {
+  const db = openStore(o.home ?? wardenHome());
+  try {
+    if (action === 'status') {
+      const s = readRollout(db);
+      if (o.json === true) printJson(io, { ...s, phases: PHASES });
+      else io.out(`risk rollout phase: ${s.phase}${s.updated_ms === null ? ' (default: nothing stored)' : ` (since ${new Date(s.updated_ms).toISOString()}, by ${String(s.actor)}: ${String(s.reason)})`}\nphases: ${PHASES.join(' → ')}`);
+      return 0;
+    }
+    const from = readRollout(db).phase;
+    const to = o.to !== undefined ? o.to : stepped(from, action === 'advance' ? 1 : -1);
+    if (!(PHASES as readonly string[]).includes(to)) throw new WardenError('usage', `--to must be one of ${PHASES.join(', ')}, found "${to}"`);
+    if (to === from) throw new WardenError('usage', `already at ${from}: nothing to ${action}`);
+    const r = setRollout(db, to as RolloutPhase, o.actor ?? defaultActor(), o.reason ?? '');
+    if (o.json === true) printJson(io, r);
+    else io.out(`risk rollout: ${r.from} → ${r.to}`);
     return 0;
   } finally {
     db.close();

@@ -58,6 +58,8 @@ interface ExtensionState {
   lastSensitiveReadTs: number;
 }
 
+/** How long a secret read taints later sends (slow-drip exfiltration spreads its sends out). */
+const TAINT_MS = 10 * 60_000;
 const SENSITIVE_READS = new Set(['sensitive_path_read', 'secret_env_read', 'credential_read', 'env_enumeration', 'credential_harvest']);
 const SEND_CAPABILITIES = new Set<string>(['http', 'exec']);
 const DANGEROUS = new Set<string>(['exec', 'env', 'http']);
@@ -104,7 +106,9 @@ export class RiskController {
     if (burst > 20) signals.push({ code: 'burst_rate', weight: Math.min(0.25, (burst - 20) / 200) });
     if (s.window.length >= 5 && refused / s.window.length >= 0.3) signals.push({ code: 'permission_probing', weight: 0.35 * (refused / s.window.length) });
     if (DANGEROUS.has(capability) && !s.seenCapabilities.has(capability) && s.calls >= 10) signals.push({ code: 'unseen_dangerous_capability', weight: 0.1 });
-    if (SEND_CAPABILITIES.has(capability) && now - s.lastSensitiveReadTs <= 30_000) signals.push({ code: 'read_then_send', weight: 0.35 });
+    // A send after a secret or credential read, to a destination not allowlisted, within the taint window.
+    const toAllowlisted = signals.every((x) => x.code !== 'non_allowlisted_host' && x.code !== 'network_tool' && x.code !== 'private_network_target' && x.code !== 'metadata_endpoint');
+    if (SEND_CAPABILITIES.has(capability) && !toAllowlisted && now - s.lastSensitiveReadTs <= TAINT_MS) signals.push({ code: 'read_then_send', weight: 0.5 });
     if (capability === 'http' && egress >= 10) signals.push({ code: 'repeated_egress', weight: 0.1 });
     let score = clamp01(signals.reduce((a, x) => a + x.weight, 0));
     // Sequential test (CUSUM with reset at 0): many calls in the harden band escalate even if none alone is high.

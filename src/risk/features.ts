@@ -48,7 +48,8 @@ export function commandSignals(command: string): Signal[] {
 
 export function pathSignals(path: string, writing: boolean): Signal[] {
   const p = path.replace(/\\/g, '/');
-  if (SENSITIVE_PATH.test(p)) return [{ code: writing ? 'sensitive_path_write' : 'sensitive_path_read', weight: writing ? 0.45 : 0.3 }];
+  // Writing a credential store, a shell startup file, a git hook or pi's settings is persistence or sabotage.
+  if (SENSITIVE_PATH.test(p)) return [{ code: writing ? 'sensitive_path_write' : 'sensitive_path_read', weight: writing ? 0.7 : 0.3 }];
   if (p.includes('../')) return [{ code: 'path_traversal', weight: 0.1 }];
   return [];
 }
@@ -100,13 +101,15 @@ export function callSignals(capability: Capability, method: string, params: Read
     out.push(...hostSignals(str(params.url) ?? '', allowlisted));
   } else if (method === 'env.get') {
     const name = str(params.name) ?? '';
-    out.push(isSecretLookingName(name) ? { code: 'secret_env_read', weight: 0.35 } : { code: 'plain_env_read', weight: 0.02 });
+    // Reading a secret the policy granted is an extension's job; what it does next (read_then_send) is the signal.
+    out.push(isSecretLookingName(name) ? { code: 'secret_env_read', weight: 0.2 } : { code: 'plain_env_read', weight: 0.02 });
   } else if (method === 'env.list') {
     out.push({ code: 'env_enumeration', weight: 0.25 });
   } else if (method.startsWith('ctx.modelRegistry.getApiKey')) {
-    out.push({ code: 'credential_read', weight: 0.4 });
+    out.push({ code: 'credential_read', weight: 0.2 });
   } else if (method === 'pi.registerProvider' || method === 'ctx.modelRegistry.registerProvider') {
-    out.push({ code: 'provider_redirect', weight: 0.3 });
+    const base = str(params.baseUrl);
+    out.push({ code: 'provider_redirect', weight: base === undefined ? 0.2 : 0.5 });
   }
   return out;
 }
