@@ -20,6 +20,7 @@ import { evaluateCapability, type PolicyRules } from '../policy/precedence.ts';
 import { rulesFromSnapshot } from './configSnapshot.ts';
 import { parseEntry, type LedgerEntry } from './entry.ts';
 import { DB_FILE } from './store.ts';
+import { RiskReplayer } from '../risk/replayRisk.ts';
 import { verifyLedger, type VerificationReport } from './verify.ts';
 
 export interface ReplayDifference {
@@ -38,6 +39,8 @@ export interface ReplayReport {
   readonly entries_replayed: number;
   readonly matching: number;
   readonly not_recomputable: number;
+  /** Entries whose risk decision was recomputed from their recorded signals. */
+  readonly risk_decisions_replayed: number;
   readonly differences: readonly ReplayDifference[];
   /** Entries at or after the first break: not replayed, to be re-evaluated by hand. */
   readonly untrusted: { readonly from_seq: number | null; readonly count: number };
@@ -105,6 +108,8 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
   let notRecomputable = 0;
   let untrusted = 0;
   const until = options.until ?? Number.MAX_SAFE_INTEGER;
+  const risk = new RiskReplayer();
+  let riskReplayed = 0;
   for (const row of db.prepare('SELECT seq, entry, ledger_hash FROM ledger WHERE seq <= ? ORDER BY seq, rowid').iterate(until) as Iterable<{ seq: number; entry: string; ledger_hash: string }>) {
     if (breakAt !== null && row.seq >= breakAt) {
       untrusted++;
@@ -119,7 +124,22 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
     }
     if (options.extension !== undefined && e.extension_id !== options.extension) continue;
     replayed++;
-    const r = recompute(e, rulesFor(e.config_hash));
+    const rules = rulesFor(e.config_hash);
+    const rr = rules === undefined ? undefined : risk.replay(e.extension_id, rules.profile, e.reason_codes);
+    if (rr !== undefined) {
+      riskReplayed++;
+      const scoreDiffers = e.risk_score !== null && Math.abs(e.risk_score - rr.recomputed.score) > 0.005;
+      if (rr.recorded !== rr.recomputed.action || scoreDiffers) {
+        differences.push({
+          seq: row.seq, extension_id: e.extension_id, method: e.method, capability: e.capability,
+          recorded: { decision: `risk:${rr.recorded}`, rule: String(e.risk_score), capability: e.capability },
+          recomputed: { decision: `risk:${rr.recomputed.action}`, rule: String(rr.recomputed.score), capability: e.capability },
+          reason: scoreDiffers ? 'the recorded risk score is not the sum of its recorded signals' : 'the recorded risk action is not what the bands and hysteresis give',
+        });
+        continue;
+      }
+    }
+    const r = recompute(e, rules);
     if (typeof r === 'string') {
       notRecomputable++;
       continue;
@@ -143,7 +163,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
   return {
     schema: 'pi-warden.ledger_replay.v1',
     verification: { classification: v.classification, first_break_seq: breakAt, chain_valid: v.chain_valid, checkpoints_valid: v.checkpoints_valid },
-    entries_replayed: replayed, matching, not_recomputable: notRecomputable, differences,
+    entries_replayed: replayed, matching, not_recomputable: notRecomputable, risk_decisions_replayed: riskReplayed, differences,
     untrusted: { from_seq: breakAt, count: untrusted },
   };
 }

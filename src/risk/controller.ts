@@ -71,6 +71,41 @@ export function bandOf(profile: Profile, score: number): number {
   return level;
 }
 
+export interface Hysteresis {
+  level: number;
+  cooldown: number;
+}
+
+/**
+ * One hysteresis step (shared with replay): escalate to the call's band at once; below the band by more than
+ * `margin`, count calm calls and step down one band after `cooldownCalls`; terminate is terminal.
+ * Returns the call's own band.
+ */
+export function stepLevel(profile: Profile, h: Hysteresis, score: number, cooldownCalls: number, margin: number): number {
+  const raw = bandOf(profile, score);
+  if (raw > h.level) {
+    h.level = raw;
+    h.cooldown = 0;
+  } else if (raw < h.level && h.level < 4) {
+    if (score < (BANDS[profile][h.level - 1] as number) - margin) {
+      h.cooldown++;
+      if (h.cooldown >= cooldownCalls) {
+        h.level--;
+        h.cooldown = 0;
+      }
+    } else {
+      h.cooldown = 0;
+    }
+  } else {
+    h.cooldown = 0;
+  }
+  return raw;
+}
+
+/** The controller's hysteresis constants (recorded here so replay uses the same). */
+export const COOLDOWN_CALLS = 3;
+export const DE_ESCALATION_MARGIN = 0.1;
+
 export class RiskController {
   readonly #cfg: RiskConfig;
   readonly #state = new Map<string, ExtensionState>();
@@ -118,24 +153,7 @@ export class RiskController {
       signals.push({ code: 'sustained_risk', weight: 0.2 });
       score = clamp01(score + 0.2);
     }
-    const raw = bandOf(this.#cfg.profile, score);
-    if (raw > s.level) {
-      s.level = raw;
-      s.cooldown = 0;
-    } else if (raw < s.level && s.level < 4) {
-      const threshold = BANDS[this.#cfg.profile][s.level - 1] as number;
-      if (score < threshold - this.#cfg.deEscalationMargin) {
-        s.cooldown++;
-        if (s.cooldown >= this.#cfg.cooldownCalls) {
-          s.level--;
-          s.cooldown = 0;
-        }
-      } else {
-        s.cooldown = 0;
-      }
-    } else {
-      s.cooldown = 0;
-    }
+    const raw = stepLevel(this.#cfg.profile, s, score, this.#cfg.cooldownCalls, this.#cfg.deEscalationMargin);
     const codes = signals.filter((x) => x.weight > 0).sort((a, b) => b.weight - a.weight || (a.code < b.code ? -1 : 1)).map((x) => x.code);
     return { score: round3(score), rawAction: ACTIONS[raw] as RiskAction, action: ACTIONS[s.level] as RiskAction, signals, reasonCodes: codes };
   }

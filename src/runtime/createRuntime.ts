@@ -11,7 +11,7 @@ import type { Prompter } from '../dispatch/stages/policy.ts';
 import { openStore } from '../evidence/store.ts';
 import { EvidenceWriter, type EvidenceWriterOptions } from '../evidence/writer.ts';
 import type { ResolvedPolicy } from '../policy/settings.ts';
-import { RiskController } from '../risk/controller.ts';
+import { COOLDOWN_CALLS, DE_ESCALATION_MARGIN, RiskController } from '../risk/controller.ts';
 import { RolloutMonitor, readRollout, setRollout, stepped, type RolloutPhase } from '../risk/rollout.ts';
 import { createRiskStage } from '../risk/stage.ts';
 import { createTrustGate } from '../trust/gate.ts';
@@ -62,7 +62,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   if (risk.enabled) {
     const allowed = new Set(risk.allowedHosts.map((h) => h.toLowerCase()));
     const controller = new RiskController({
-      profile: o.policy.profile, alpha: risk.alpha, windowSize: risk.windowSize, cooldownCalls: 3, deEscalationMargin: 0.1,
+      profile: o.policy.profile, alpha: risk.alpha, windowSize: risk.windowSize, cooldownCalls: COOLDOWN_CALLS, deEscalationMargin: DE_ESCALATION_MARGIN,
       allowlisted: (host) => allowed.has(host.toLowerCase()) || [...allowed].some((a) => a.startsWith('*.') && host.toLowerCase().endsWith(a.slice(1))),
     });
     const riskStage = createRiskStage({

@@ -204,3 +204,29 @@ describe('risk settings', () => {
     assert.deepEqual(bad.risk, RISK_DEFAULTS);
   });
 });
+
+describe('risk replay', () => {
+  it('recomputes every risk decision of a real run from its recorded signals, and finds one that was recorded wrongly', async () => {
+    const { replayStore } = await import('../../src/evidence/replay.ts');
+    const { loadOrCreateKey } = await import('../../src/evidence/keys.ts');
+    const home = tempHome();
+    const policy = policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true }, extensionRisk: { enabled: true, enforce: false } } });
+    const rt = await createRuntime({ home, policy, operations: ops });
+    for (const call of [EXEC('git', ['status']), EXEC('curl', ['https://x.example']), { call_id: 'r', method: 'fs.read', params: { path: 'a.ts' } }, EXEC('rm', ['-rf', '/']),
+      { call_id: 'r', method: 'fs.read', params: { path: 'b.ts' } }, { call_id: 'r', method: 'fs.read', params: { path: 'c.ts' } }, { call_id: 'r', method: 'fs.read', params: { path: 'd.ts' } }]) {
+      await rt.dispatcher.dispatch('ext', call);
+    }
+    // A buggy controller recording an action its own signals do not support:
+    rt.writer.record({
+      ts_ms: Date.now(), extension_id: 'other', call_id: 'bug', method: 'exec', capability: 'exec', declared_capability: null, decision: 'allow',
+      rule: 'mode', stage: null, error_code: null, duration_ms: 0, policy: policy.compiled, params: { cmd: 'rm' }, risk_score: 0.95,
+      reason_codes: ['risk:allow', 'risk_signal:destructive_delete:0.500', 'risk_signal:capability_exec:0.300', 'risk_signal:inline_code:0.150'],
+    });
+    await rt.close();
+    const r = replayStore(home, { publicKey: loadOrCreateKey(home).publicKey });
+    assert.equal(r.risk_decisions_replayed, 8);
+    assert.equal(r.differences.length, 1, JSON.stringify(r.differences));
+    assert.equal(r.differences[0]!.extension_id, 'other');
+    assert.equal(r.differences[0]!.recomputed.decision, 'risk:terminate');
+  });
+});
