@@ -13,6 +13,7 @@ import type { Capability } from '../policy/capabilities.ts';
 import { isDangerous } from '../policy/capabilities.ts';
 import type { CompiledPolicy } from '../policy/precedence.ts';
 import type { AlertSink } from '../evidence/alerts.ts';
+import type { BreachSink } from '../trust/quota.ts';
 import { newContext, type DispatchContext, type HostcallResult } from './hostcall.ts';
 import type { DecisionRecorder, RecordedDecision } from './record.ts';
 import { STAGE_ORDER, type Stage, type StageOutcome } from './stage.ts';
@@ -48,6 +49,24 @@ export interface DispatcherOptions {
    * of an async operation is handed back: a kill that lands meanwhile withholds the call (the trust gate).
    */
   readonly recheck?: ((extensionId: string) => WardenError | undefined) | undefined;
+  /**
+   * Per-extension operation quotas (SPEC §7.4): wall time of one operation and size of its result. A breach is
+   * `quota_exceeded` and goes to `breaches`.
+   */
+  readonly operationQuota?: ((extensionId: string) => { readonly wallTimeMs?: number | undefined; readonly outputBytes?: number | undefined }) | undefined;
+  readonly breaches?: BreachSink | undefined;
+}
+
+/** Size of a result as it would cross into the sandbox: string length, byte length, or JSON length. */
+function outputSize(value: unknown): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (value instanceof Uint8Array) return value.byteLength;
+  try {
+    return Buffer.byteLength(JSON.stringify(value) ?? '');
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 export interface Dispatcher {
@@ -147,6 +166,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
+  function breach(ctx: DispatchContext, resource: string, limit: number, actual: number): WardenError {
+    try {
+      options.breaches?.recordBreach({ extension_id: ctx.extensionId, resource, limit, actual, ts_ms: Date.now() });
+    } catch {
+      // the refusal stands
+    }
+    return new WardenError('quota_exceeded', `${ctx.method}: ${resource} ${actual} exceeds the limit ${limit}`, { reasonCodes: ['quota_exceeded', resource] });
+  }
+
   function stageTimes(ctx: DispatchContext): Record<string, number> | undefined {
     const marks = ctx.marks;
     if (marks === undefined) return undefined;
@@ -208,20 +236,34 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
+    const quota = options.operationQuota?.(ctx.extensionId);
+    const wall = quota?.wallTimeMs !== undefined && quota.wallTimeMs < timeoutMs ? quota.wallTimeMs : undefined;
+    const deadline = wall ?? timeoutMs;
+    const checked = (value: unknown): HostcallResult => {
+      const limit = quota?.outputBytes;
+      if (limit !== undefined) {
+        const size = outputSize(value);
+        if (size > limit) return fail(ctx, breach(ctx, 'output_bytes', limit, size));
+      }
+      return finish(ctx, { ok: true, callId: ctx.callId, value });
+    };
     try {
       const pending = op(ctx.params, { extensionId: ctx.extensionId, callId: ctx.callId, capability: ctx.capability as Capability, signal: controller.signal });
-      if (!isThenable(pending)) return finish(ctx, { ok: true, callId: ctx.callId, value: pending });
+      if (!isThenable(pending)) return checked(pending);
+      const started = Date.now();
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           // Reject before aborting: an operation that settles on abort must not win the race.
-          reject(new WardenError('timeout', `${ctx.method} did not finish within ${timeoutMs} ms`, { reasonCodes: ['operation_timeout'] }));
+          reject(wall !== undefined
+            ? breach(ctx, 'wall_time_ms', wall, Date.now() - started)
+            : new WardenError('timeout', `${ctx.method} did not finish within ${timeoutMs} ms`, { reasonCodes: ['operation_timeout'] }));
           controller.abort();
-        }, timeoutMs);
+        }, deadline);
       });
       const value = await Promise.race([pending, timeout]);
       const stop = options.recheck?.(ctx.extensionId);
       if (stop !== undefined) return fail(ctx, stop);
-      return finish(ctx, { ok: true, callId: ctx.callId, value });
+      return checked(value);
     } catch (err) {
       return fail(ctx, operationFailure(ctx.method, err));
     } finally {

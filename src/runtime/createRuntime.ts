@@ -57,7 +57,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     if (now - phaseCache.at > 1000) phaseCache = { phase: readRollout(db).phase, at: now };
     return phaseCache.phase;
   };
-  const stages: Stage[] = [gate.stage, createQuotaStage(quotaLookup(o.policy.quota, o.policy.overrideQuotas), writer), ...(o.stages ?? [])];
+  const quota = quotaLookup(o.policy.quota, o.policy.overrideQuotas);
+  const stages: Stage[] = [gate.stage, createQuotaStage(quota, writer), ...(o.stages ?? [])];
   let observer;
   if (risk.enabled) {
     const allowed = new Set(risk.allowedHosts.map((h) => h.toLowerCase()));
@@ -81,7 +82,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   }
   const dispatcher = createDispatcher({
     policy: o.policy.compiled, operations: o.operations, stages, recheck: gate.recheck, prompter: o.prompter,
-    recorder: combineRecorders(writer, observer), alerts: writer,
+    recorder: combineRecorders(writer, observer), alerts: writer, operationQuota: quota, breaches: writer,
   });
   return {
     dispatcher, writer, trust, phase,

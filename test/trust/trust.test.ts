@@ -191,3 +191,37 @@ describe('rollout CLI', () => {
     assert.equal(cli(home, ['rollout', 'advance', '--to', 'everything', '--reason', 'x']).status, 2);
   });
 });
+
+describe('operation quotas', () => {
+  it('wall time and output size past their quota are quota_exceeded breaches', async () => {
+    const home = tempHome();
+    const { createRuntime } = await import('../../src/runtime/createRuntime.ts');
+    const { policyFor } = await import('../helpers.ts');
+    const policy = policyFor({ user: { extensionPolicy: { overrides: { slow: { quota: { wallTimeMs: 20 } }, chatty: { quota: { outputBytes: 100 } } } } } });
+    const rt = await createRuntime({ home, policy, operations: new Map<string, Operation>([['fs.read', (p) => (p.path === 'big' ? 'x'.repeat(1000) : new Promise((r) => setTimeout(() => r('late'), 200)))]]) });
+    const slow = await rt.dispatcher.dispatch('slow', { call_id: 's', method: 'fs.read', params: { path: 'wait' } });
+    assert.ok(!slow.ok && slow.error.code === 'quota_exceeded' && slow.error.reasonCodes.includes('wall_time_ms'));
+    const big = await rt.dispatcher.dispatch('chatty', { call_id: 'b', method: 'fs.read', params: { path: 'big' } });
+    assert.ok(!big.ok && big.error.code === 'quota_exceeded' && big.error.reasonCodes.includes('output_bytes'));
+    assert.ok((await rt.dispatcher.dispatch('other', { call_id: 'o', method: 'fs.read', params: { path: 'big' } })).ok);
+    await rt.close();
+    const db = openStore(home, { readOnly: true });
+    assert.deepEqual(queryBreaches(db).map((b) => [b.extension_id, b.resource, b.limit]), [['slow', 'wall_time_ms', 20], ['chatty', 'output_bytes', 100]]);
+    db.close();
+  });
+});
+
+describe('kill switch in every risk mode', () => {
+  it('a killed extension gets nothing whether risk is disabled, shadow or enforcing', async () => {
+    const { createRuntime } = await import('../../src/runtime/createRuntime.ts');
+    const { policyFor } = await import('../helpers.ts');
+    for (const risk of [{ enabled: false }, { enabled: true, enforce: false }, { enabled: true, enforce: true }]) {
+      const home = tempHome();
+      const rt = await createRuntime({ home, policy: policyFor({ user: { extensionRisk: risk } }), operations: new Map([['fs.read', () => 'data']]) });
+      assert.equal(cli(home, ['trust', 'kill', 'ext', '--reason', 'test']).status, 0);
+      const r = await rt.dispatcher.dispatch('ext', READ);
+      assert.ok(!r.ok && r.error.code === 'quarantined', JSON.stringify(risk));
+      await rt.close();
+    }
+  });
+});
