@@ -7,6 +7,7 @@ import { isWardenError, WardenError } from '../errors.ts';
 import { PROFILES } from '../policy/profiles.ts';
 import { processIo, type Io } from './output.ts';
 import { runDiff, runExplain, runForget } from './policyCommands.ts';
+import { registerScan } from './scanCommand.ts';
 
 const VERSION = '0.1.0';
 
@@ -63,6 +64,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--capability <cap>', 'only this capability')
     .option('--json', 'machine-readable output')
     .action((_opts: unknown, cmd: Command) => setExit(runForget(io, cmd.optsWithGlobals<{ extension: string; capability?: string; json?: boolean }>())));
+  registerScan(program, io, setExit, VERSION);
   return program;
 }
 

@@ -94,7 +94,7 @@ class SourceScan {
     const lang = this.options.lang ?? 'ts';
     let program: AstNode;
     try {
-      const result = parseSync(`input.${lang}`, this.source, { lang, sourceType: 'unambiguous' } as Parameters<typeof parseSync>[2]);
+      const result = parseSync(`input.${lang}`, this.source, { lang, sourceType: 'unambiguous' });
       this.lines = lineIndex(this.source);
       if (result.errors.length > 0) {
         const e = result.errors[0]!;
@@ -206,7 +206,7 @@ class SourceScan {
       for (const [name, list] of this.ev.projections) {
         for (const { source, key } of list) {
           if (!('type' in source)) continue;
-          const kinds = this.taintOf(source as AstNode);
+          const kinds = this.taintOf(source);
           if (key !== undefined && kinds.has('env-bulk')) {
             kinds.delete('env-bulk');
             kinds.add('env-one');
@@ -296,7 +296,7 @@ class SourceScan {
 
   private checkText(): void {
     // A zero-width joiner inside an emoji sequence is ordinary text; after ASCII it hides something.
-    const m = /[\u202A-\u202E\u2066-\u2069\u200B\u200C\u2060]|(?<=[\x00-\x7f])\u200D|(?!^)\uFEFF/.exec(this.source);
+    const m = /[\u202A-\u202E\u2066-\u2069\u200B\u200C\u2060]|(?<=[\t -~])\u200D|(?!^)\uFEFF/.exec(this.source);
     if (m !== null) this.reportAt('obfuscation.invisible-chars', m.index, `invisible or bidirectional control character U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
   }
 

@@ -99,7 +99,7 @@ export class Evaluator {
     const p = unwrap(pattern);
     if (p.type === 'Identifier') {
       const name = text(p, 'name')!;
-      if ('type' in source) this.bind(name, source as AstNode);
+      if ('type' in source) this.bind(name, source);
       else this.project(name, source, undefined);
       return;
     }
@@ -179,7 +179,7 @@ export class Evaluator {
         first ??= v;
       }
       for (const { source, key } of projected ?? []) {
-        const base = 'type' in source ? this.value(source as AstNode) : source as Value;
+        const base = 'type' in source ? this.value(source) : source;
         const v = key === undefined ? base : this.member(base, String(key));
         if (v?.k === 'ref') return v;
         first ??= v;
