@@ -257,6 +257,17 @@ class SourceScan {
       walk(a, (n) => {
         if (parts.length > 40) return false;
         if (n.type === 'ObjectExpression' || n.type === 'ArrowFunctionExpression' || n.type === 'FunctionExpression') return false;
+        if (n.type === 'TemplateLiteral') {
+          // Quasis and expressions interleave: `${homedir()}/.bashrc` is home, then the file.
+          const quasis = children(n, 'quasis');
+          const exprs = children(n, 'expressions');
+          quasis.forEach((quasi, i) => {
+            const cooked = (quasi.value as { cooked?: string | null }).cooked;
+            if (typeof cooked === 'string') parts.push(cooked);
+            if (exprs[i] !== undefined) parts.push(this.pathOf([exprs[i]], depth + 1));
+          });
+          return false;
+        }
         if (n.type === 'Identifier' || n.type === 'MemberExpression' || n.type === 'CallExpression' || n.type === 'BinaryExpression') {
           const v = this.ev.value(n);
           if (v?.k === 'str') {
@@ -415,7 +426,15 @@ class SourceScan {
       } else if (path !== 'require.resolve') this.report('module.dynamic-require', node, 'require of a name the scanner cannot compute', via);
       return;
     }
-    if (path.startsWith('vm.') || path.startsWith('mod:vm.')) return;
+    if (BINDING_PATHS.has(path)) {
+      this.report('native.process-binding', node, `${path} reaches native internals`, via);
+      return;
+    }
+    if (LOADER_PATHS.some((p) => path === p || path.startsWith(`${p}.`))) {
+      this.report('module.loader-tamper', node, `${path.replace(/^mod:/, '')}: tampering with the module loader`, via);
+      return;
+    }
+    if (path.startsWith('mod:vm.')) return;
     if (SPAWN_GLOBALS.has(path)) {
       this.report('process.spawn', node, `${path} starts a process`, via);
       return;
