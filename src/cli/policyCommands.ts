@@ -38,7 +38,7 @@ function renderExplanation(e: PolicyExplanation): string {
     lines.push('', pc.bold('Per-extension overrides'));
     lines.push(table(['extension', 'allow', 'deny', 'forbidden scan', 'quota'], overrideIds.map((id) => {
       const o = e.overrides[id]!;
-      return [id, o.allow.join(', ') || '-', o.deny.join(', ') || '-', o.allow_forbidden_scan ? pc.red('allowed to load') : '-', o.quota === null ? '-' : JSON.stringify(o.quota)];
+      return [id, o.allow.join(', ') || '-', o.deny.join(', ') || '-', o.allow_forbidden_scan === true ? pc.red('allowed to load') : '-', o.quota === null ? '-' : JSON.stringify(o.quota)];
     })));
   }
   const remembered = Object.entries(e.remembered_prompts);
