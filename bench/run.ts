@@ -1,7 +1,8 @@
 /** `npm run bench`: runs every suite and writes bench/results/<suite>.json. `npm run bench -- policy` runs one. */
 import { run as policy } from './policy.bench.ts';
+import { run as scanner } from './scanner.bench.ts';
 
-const suites: Record<string, () => Promise<string>> = { policy };
+const suites: Record<string, () => Promise<string>> = { policy, scanner };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;

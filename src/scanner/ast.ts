@@ -47,18 +47,27 @@ export function unwrap(node: AstNode): AstNode {
 
 /** Calls `visit` for every node below `root` (depth first) with its parent; `visit` returning false skips children. */
 export function walk(root: AstNode, visit: (node: AstNode, parent: AstNode | undefined) => boolean | void): void {
-  const stack: Array<[AstNode, AstNode | undefined]> = [[root, undefined]];
+  const stack: AstNode[] = [root];
+  const parents: Array<AstNode | undefined> = [undefined];
   while (stack.length > 0) {
-    const [node, parent] = stack.pop()!;
+    const node = stack.pop()!;
+    const parent = parents.pop();
     if (visit(node, parent) === false) continue;
-    const keys = Object.keys(node);
-    for (let k = keys.length - 1; k >= 0; k--) {
-      const v = node[keys[k]!];
+    // Children are pushed in reverse so they are visited in source order (path folding depends on it).
+    const first = stack.length;
+    for (const key in node) {
+      const v = node[key];
       if (typeof v !== 'object' || v === null) continue;
       if (Array.isArray(v)) {
-        for (let i = v.length - 1; i >= 0; i--) if (isNode(v[i])) stack.push([v[i] as AstNode, node]);
-      } else if (isNode(v)) stack.push([v, node]);
+        for (const item of v as unknown[]) if (isNode(item)) stack.push(item);
+      } else if (isNode(v)) stack.push(v);
     }
+    for (let i = first, j = stack.length - 1; i < j; i++, j--) {
+      const t = stack[i]!;
+      stack[i] = stack[j]!;
+      stack[j] = t;
+    }
+    for (let i = first; i < stack.length; i++) parents.push(node);
   }
 }
 

@@ -21,6 +21,9 @@ const GLOBAL_ALIASES = new Set(['globalThis', 'global', 'window', 'self', 'frame
 /** Constructors whose `.constructor` is `Function` (`''.constructor.constructor`, `[].constructor.constructor`). */
 const BUILTIN_CTORS = new Set(['String', 'Number', 'Boolean', 'Array', 'Object', 'Function', 'Symbol', 'Promise', 'RegExp', 'Error', 'Date', 'Map', 'Set', 'AsyncFunction', 'GeneratorFunction']);
 const MAX_DEPTH = 60;
+/** Calls whose result the evaluator computes; every other call of a reference is just `path()`. */
+const FOLDING_CALLS = new Set(['require', 'mod:module._load', 'mod:module.createRequire', 'String.fromCharCode', 'String.fromCodePoint', 'atob', 'btoa',
+  'Buffer.from', 'decodeURIComponent', 'decodeURI', 'unescape', 'String', 'Reflect.get', 'Object.getPrototypeOf', 'JSON.parse']);
 const MAX_STRING = 1 << 20;
 
 export function str(v: string, via: readonly string[] = []): Value {
@@ -79,6 +82,8 @@ export class Evaluator {
   /** Destructured and imported names: name → (source expression or module ref, key). */
   readonly projections = new Map<string, Array<{ source: AstNode | Value; key: string | number | undefined }>>();
   private readonly active = new Set<string>();
+  private readonly cache = new Map<AstNode, Value | undefined>();
+  private readonly names = new Map<string, Value | undefined>();
   private depth = 0;
   private readonly locals: Array<Map<string, Value | undefined>> = [];
 
@@ -143,9 +148,15 @@ export class Evaluator {
 
   value(node: AstNode): Value | undefined {
     if (this.depth > MAX_DEPTH) return undefined;
+    // Memoised per node: the rules ask about the same callee and argument many times. Values computed under an
+    // arrow callback's local binding depend on it and are not cached.
+    const cacheable = this.locals.length === 0 && this.active.size === 0;
+    if (cacheable && this.cache.has(node)) return this.cache.get(node);
     this.depth++;
     try {
-      return this.compute(unwrap(node));
+      const v = this.compute(unwrap(node));
+      if (cacheable) this.cache.set(node, v);
+      return v;
     } finally {
       this.depth--;
     }
@@ -164,6 +175,13 @@ export class Evaluator {
   private identifier(name: string): Value | undefined {
     for (let i = this.locals.length - 1; i >= 0; i--) if (this.locals[i]!.has(name)) return this.locals[i]!.get(name);
     if (this.active.has(name)) return undefined;
+    if (this.locals.length === 0 && this.active.size === 0 && this.names.has(name)) return this.names.get(name);
+    const v = this.resolveName(name);
+    if (this.locals.length === 0 && this.active.size === 0) this.names.set(name, v);
+    return v;
+  }
+
+  private resolveName(name: string): Value | undefined {
     const bound = this.bindings.get(name);
     const projected = this.projections.get(name);
     if (bound === undefined && projected === undefined) {
@@ -370,6 +388,7 @@ export class Evaluator {
     }
     const callee = this.value(calleeNode);
     if (callee?.k !== 'ref') return undefined;
+    if (!FOLDING_CALLS.has(callee.path)) return ref(`${callee.path}()`, callee.via);
     const args = this.args(n);
     const a0 = args[0];
     switch (callee.path) {
