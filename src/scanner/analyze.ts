@@ -120,9 +120,8 @@ class SourceScan {
     const nodes: AstNode[] = [];
     walk(program, (node, parent) => {
       nodes.push(node);
-      if (parent !== undefined && (node.type === 'Identifier' || node.type === 'MemberExpression' || node.type === 'SpreadElement' || node.type === 'ObjectExpression')) {
-        this.parents.set(node, parent);
-      }
+      // Parents are kept only where a rule looks up: eval/Function identifiers, `process.env`, spreads.
+      if (parent !== undefined && needsParent(node)) this.parents.set(node, parent);
       collectBindings(this.ev, node);
     });
     this.checkText();
@@ -131,7 +130,7 @@ class SourceScan {
       this.check(node);
       if (node.type === 'Identifier') {
         const name = text(node, 'name')!;
-        if (/^_0x[0-9a-f]{3,}$/i.test(name)) {
+        if (name.charCodeAt(0) === 95 && /^_0x[0-9a-f]{3,}$/i.test(name)) {
           mangled.add(name);
           if (mangled.size === 3) this.report('obfuscation.mangled-names', node, 'obfuscator-style identifiers (_0x…): the code is deliberately unreadable');
         }
@@ -664,6 +663,18 @@ class SourceScan {
 /** Member names worth evaluating in `checkMember` (every other non-computed member is skipped). */
 const MEMBER_NAMES = new Set(['binding', '_linkedBinding', 'dlopen', 'cache', '_cache', '_load', '_resolveFilename', '_extensions', 'require',
   '_compile', 'wrap', 'extensions', 'env', 'execve', 'spawn', 'spawnSync', 'run', 'Command']);
+
+function needsParent(node: AstNode): boolean {
+  switch (node.type) {
+    case 'Identifier': {
+      const name = node.name;
+      return name === 'eval' || name === 'Function';
+    }
+    case 'MemberExpression': return node.computed === true || (node.property as AstNode).name === 'env';
+    case 'SpreadElement': case 'ObjectExpression': return true;
+    default: return false;
+  }
+}
 
 /** The last name of a callee (`readFileSync` of `fs.readFileSync(...)`), or '' when computed. */
 function calleeName(call: AstNode): string {
