@@ -32,7 +32,7 @@ export async function run(): Promise<string> {
   // scanner must. Two baselines: the raw-transfer path the scanner uses, and the default JSON path.
   const parseWith = (extra: object) => () => {
     let nodes = 0;
-    for (const f of files) nodes += parseSync(`x.${lang(f.file)}`, f.text, { lang: lang(f.file), sourceType: 'unambiguous', ...extra } as ParserOptions).program.body.length;
+    for (const f of files) nodes += parseSync(`x.${lang(f.file)}`, f.text, { lang: lang(f.file), sourceType: 'unambiguous', ...extra }).program.body.length;
     return nodes;
   };
   const parseJson = benchSync('parse_only (oxc-parser JSON transfer)', N, parseWith({}));

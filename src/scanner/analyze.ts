@@ -20,7 +20,7 @@ export const MAX_PAYLOAD_DEPTH = 4;
  */
 const RAW_TRANSFER = rawTransferSupported();
 const PARSE_OPTIONS = Object.fromEntries((['ts', 'tsx', 'js', 'jsx'] as const).map((lang) => [lang,
-  { lang, sourceType: 'unambiguous', ...(RAW_TRANSFER ? { experimentalRawTransfer: true } : {}) } as ParserOptions])) as Record<'ts' | 'tsx' | 'js' | 'jsx', ParserOptions>;
+  { lang, sourceType: 'unambiguous', ...(RAW_TRANSFER ? { experimentalRawTransfer: true } : {}) }])) as Record<'ts' | 'tsx' | 'js' | 'jsx', ParserOptions>;
 const DECODING_STEPS = new Set(['base64', 'base64url', 'hex', 'charcode', 'uri', 'escape']);
 
 /** Modules whose import alone is a finding (the rule it triggers). */
@@ -223,7 +223,7 @@ class SourceScan {
       for (const [name, inits] of this.ev.bindings) for (const init of inits) if (relevant(init)) add(name, this.taintOf(init));
       for (const [name, list] of this.ev.projections) {
         for (const { source, key } of list) {
-          if (!('type' in source) || !relevant(source as AstNode)) continue;
+          if (!('type' in source) || !relevant(source)) continue;
           const kinds = this.taintOf(source);
           if (key !== undefined && kinds.has('env-bulk')) {
             kinds.delete('env-bulk');
