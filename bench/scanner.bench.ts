@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { parseSync, rawTransferSupported, type ParserOptions } from 'oxc-parser';
+import { parseSync, rawTransferSupported } from 'oxc-parser';
 import { analyzeSource, scanTarget } from '../src/scanner/index.ts';
 import { benignExampleDirs, measureBenign, measureDetection } from '../test/scanner/corpus.ts';
 import { benchSync, printResults, relativeTo, writeResults, type BenchResult } from './harness.ts';
