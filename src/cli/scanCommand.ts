@@ -31,7 +31,7 @@ export function registerScan(program: Command, io: Io, setExit: (code: number) =
     .option('--fail-on <level>', `exit 1 when an extension is at least this bad: ${FAIL_ON.join(', ')}`, 'forbidden')
     .option('--policy', 'print the minimal extensionPolicy.overrides snippet granting exactly the capabilities found')
     .option('--json', 'same as --format json')
-    .option('--quiet', 'no progress lines on stderr')
+    .option('--quiet', 'no progress lines on stderr (shown when scanning several paths or a folder of extensions)')
     .action(async (paths: string[], _opts: unknown, cmd: Command) => {
       setExit(await runScan(io, paths, cmd.opts<ScanCliOptions>(), version));
     });
@@ -43,11 +43,16 @@ export async function runScan(io: Io, paths: readonly string[], opts: ScanCliOpt
   const failOn = opts.failOn ?? 'forbidden';
   if (!(FAIL_ON as readonly string[]).includes(failOn)) throw new WardenError('usage', `--fail-on must be one of ${FAIL_ON.join(', ')}, found '${failOn}'`);
   const reports: ExtensionReport[] = [];
-  const progress = paths.length > 1 && opts.quiet !== true;
+  const progress = opts.quiet !== true;
   for (const [i, p] of paths.entries()) {
-    if (progress) io.err(`[${i + 1}/${paths.length}] scanning ${p}`);
-    const found = await scanTarget(p);
-    if (progress) io.err(`[${i + 1}/${paths.length}] ${p}: ${found.map((r) => `${r.id} ${r.verdict}`).join(', ')}`);
+    if (progress && paths.length > 1) io.err(`[${i + 1}/${paths.length}] scanning ${p}`);
+    const found = await scanTarget(p, {
+      // A folder holding many extensions reports each one, every 10th when there are more than 20.
+      onExtension: (id, n, total) => {
+        if (progress && total > 1 && (total <= 20 || n % 10 === 0)) io.err(`  ${p}: [${n + 1}/${total}] ${id}`);
+      },
+    });
+    if (progress && paths.length > 1) io.err(`[${i + 1}/${paths.length}] ${p}: ${found.length <= 5 ? found.map((r) => `${r.id} ${r.verdict}`).join(', ') : `${found.length} extensions`}`);
     reports.push(...found);
   }
   if (opts.policy === true) printJson(io, policySnippet(reports));

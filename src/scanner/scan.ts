@@ -21,6 +21,8 @@ export interface ScanOptions {
   readonly maxFiles?: number;
   /** Base for the file names shown in findings (default: the current directory). */
   readonly displayBase?: string;
+  /** Called before each extension of a target is scanned (progress for folders holding many extensions). */
+  readonly onExtension?: (id: string, index: number, total: number) => void;
 }
 
 export const SCAN_LIMITS = { maxFileBytes: 8 * 1024 * 1024, maxFiles: 5000 } as const;
@@ -54,7 +56,10 @@ export async function scanTarget(target: string, options: ScanOptions = {}): Pro
     return [failedTarget(target, `cannot read ${target}: ${errorText(err)}`)];
   }
   if (entries.length === 0) return [failedTarget(target, `no extension entry found in ${target} (no package.json, index.ts/js or source files)`)];
-  return entries.map((e) => scanExtension(e, target, options));
+  return entries.map((e, i) => {
+    options.onExtension?.(e.id, i, entries.length);
+    return scanExtension(e, target, options);
+  });
 }
 
 async function scanTarball(target: string, abs: string, options: ScanOptions): Promise<ExtensionReport[]> {

@@ -64,6 +64,12 @@ describe('pi-warden scan', () => {
     assert.equal((await run('--quiet', SAFE, FLAGGED)).err, '');
   });
 
+  it('shows progress per extension when one path is a folder of many extensions', async () => {
+    const r = await run(dir);
+    assert.match(r.err, /\[3\/3\] shell/);
+    assert.equal(r.code, 1);
+  });
+
   it('exits 2 with a one-line error on a bad --format or --fail-on', async () => {
     const r = await run('--format', 'xml', SAFE);
     assert.equal(r.code, 2);
