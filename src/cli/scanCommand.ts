@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { WardenError } from '../errors.ts';
 import { policySnippet, scanTarget, toSarif, type ExtensionReport } from '../scanner/index.ts';
-import { colours as pc, printJson, table, type Io } from './output.ts';
+import { colours as pc, printJson, type Io } from './output.ts';
 
 export interface ScanCliOptions {
   format?: string;
@@ -73,11 +73,11 @@ function renderText(reports: readonly ExtensionReport[]): string {
     lines.push(`${pc.bold(r.id)}  ${colourVerdict(r.verdict)}  (${r.files.length} file(s), ${r.bytes} bytes)`);
     const caps = r.capabilities.map((c) => c.capability);
     lines.push(`  needs: ${caps.length > 0 ? caps.join(', ') : '(none found)'}`);
-    if (r.findings.length > 0) {
-      lines.push(table(['class', 'rule', 'where', 'capability', 'message'], r.findings.map((f) => [
-        colourVerdict(f.classification), `${f.ruleId} (${f.confidence})`, `${f.file}:${f.line}:${f.column}`, f.capability ?? '-',
-        f.via === undefined ? f.message : `${f.message} [via ${f.via.join(' → ')}]`,
-      ])));
+    // One line per finding: paths are long, and a table would squeeze the message into a narrow column.
+    for (const f of r.findings) {
+      const via = f.via === undefined ? '' : pc.dim(` [via ${f.via.join(' → ')}]`);
+      lines.push(`  ${colourVerdict(f.classification.padEnd(9))} ${f.ruleId} ${pc.dim(`(${f.confidence}${f.capability === null ? '' : `, needs ${f.capability}`})`)}`);
+      lines.push(`      ${f.file}:${f.line}:${f.column}  ${f.message}${via}`);
     }
     lines.push('');
   }

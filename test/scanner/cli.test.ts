@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { CAPABILITIES } from '../../src/policy/capabilities.ts';
+import { validateSettings } from '../../src/policy/settingsSchema.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pi-warden-scan-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,6 +51,7 @@ describe('pi-warden scan', () => {
     const snippet = JSON.parse(r.out) as { extensionPolicy: { overrides: Record<string, { allow: string[] }> } };
     assert.deepEqual(snippet, { extensionPolicy: { overrides: { hello: { allow: ['events', 'ui'] }, shell: { allow: ['events', 'exec', 'env'] } } } });
     for (const o of Object.values(snippet.extensionPolicy.overrides)) for (const c of o.allow) assert.ok((CAPABILITIES as readonly string[]).includes(c));
+    assert.deepEqual(validateSettings(snippet), [], 'the snippet is a valid settings.json');
   });
 
   it('--format sarif prints a SARIF 2.1.0 log', async () => {
