@@ -8,7 +8,7 @@ import { parseSync, rawTransferSupported, type ParserOptions } from 'oxc-parser'
 import type { Capability } from '../policy/capabilities.ts';
 import { METHOD_TABLE } from '../policy/methods.ts';
 import { child, children, lineIndex, position, text, unwrap, walk, type AstNode } from './ast.ts';
-import { collectBindings, Evaluator, looksBase64, normalizeModule, type Value } from './fold.ts';
+import { collectBindings, Evaluator, looksBase64, normalizeModule, str, type Value } from './fold.ts';
 import { foldPath, isCredentialPath, isSensitiveWriteTarget } from './paths.ts';
 import { rule } from './rules.ts';
 import type { CapabilityEvidence, Finding } from './types.ts';
@@ -48,6 +48,9 @@ const LOADER_PATHS = ['require.cache', 'mod:module._cache', 'mod:module._load', 
   'mod:module.prototype.require', 'mod:module.prototype._compile', 'mod:module.wrap', 'mod:module._compile', 'require.extensions'];
 const BINDING_PATHS = new Set(['process.binding', 'process._linkedBinding', 'process.dlopen']);
 const BUILTIN_PROTOTYPES = new Set(['Object', 'Array', 'Function', 'String', 'Number', 'Boolean', 'Promise', 'RegExp', 'Map', 'Set', 'Error', 'Date', 'Symbol', 'JSON']);
+/** Calls that change the object in their first argument; on a builtin prototype that is pollution. */
+const POLLUTING_CALLS = new Set(['Object.defineProperty', 'Object.defineProperties', 'Object.assign', 'Object.setPrototypeOf', 'Reflect.set',
+  'Reflect.defineProperty', 'Reflect.setPrototypeOf', 'Object.prototype.__defineGetter__']);
 const PI_RECEIVERS = new Set(['pi', 'api', 'extensionAPI', 'extensionApi', 'ext', 'piApi']);
 const CTX_RECEIVERS = new Set(['ctx', 'context', 'extensionContext']);
 
@@ -379,6 +382,21 @@ class SourceScan {
   }
 
   private moduleLoaded(specifier: string, node: AstNode, via: readonly string[]): void {
+    if (/^data:/i.test(specifier)) {
+      // `import('data:text/javascript,…')` runs the URL's content as a module: eval by another name.
+      this.report('code.eval', node, 'import of a data: URL runs its content as code', via);
+      const m = /^data:[^,]*?(;base64)?,(.*)$/is.exec(specifier);
+      if (m !== null) {
+        let code: string | undefined;
+        try {
+          code = m[1] !== undefined ? Buffer.from(m[2]!, 'base64').toString('latin1') : decodeURIComponent(m[2]!);
+        } catch {
+          code = m[2];
+        }
+        if (code !== undefined) this.scanPayloads([str(code, m[1] !== undefined ? [...via, 'base64'] : via)], node, ['data-url']);
+      }
+      return;
+    }
     this.out.imports.push(specifier);
     const name = normalizeModule(specifier);
     const ruleId = MODULE_RULES.get(name) ?? (name.endsWith('.node') ? 'native.addon' : undefined);
@@ -478,6 +496,13 @@ class SourceScan {
         if (isCredentialPath(p) && /read|open|createReadStream/i.test(fsm)) this.report('fs.credential-read', node, `fs.${fsm} reads ${p}`, via);
       }
       return;
+    }
+    if (POLLUTING_CALLS.has(path)) {
+      const target = values()[0];
+      if (target?.k === 'ref' && isSharedPrototype(target.path)) {
+        this.report('proto.pollution', node, `${path} on ${target.path} changes a shared prototype`, via);
+        return;
+      }
     }
     this.checkNetworkSend(node, path, args);
   }
@@ -663,6 +688,11 @@ class SourceScan {
 /** Member names worth evaluating in `checkMember` (every other non-computed member is skipped). */
 const MEMBER_NAMES = new Set(['binding', '_linkedBinding', 'dlopen', 'cache', '_cache', '_load', '_resolveFilename', '_extensions', 'require',
   '_compile', 'wrap', 'extensions', 'env', 'execve', 'spawn', 'spawnSync', 'run', 'Command']);
+
+function isSharedPrototype(path: string): boolean {
+  const dot = path.indexOf('.prototype');
+  return path === 'FunctionPrototype' || (dot > 0 && BUILTIN_PROTOTYPES.has(path.slice(0, dot)) && path.slice(dot) === '.prototype') || path.endsWith('.__proto__');
+}
 
 function needsParent(node: AstNode): boolean {
   switch (node.type) {

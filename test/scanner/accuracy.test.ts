@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { scanTarget } from '../../src/scanner/index.ts';
+import { listRules, scanTarget } from '../../src/scanner/index.ts';
 import { BENIGN_IDIOMS_DIR, maliciousSamples, measureBenign, measureDetection } from './corpus.ts';
 
 describe('scanner accuracy', () => {
@@ -19,6 +19,11 @@ describe('scanner accuracy', () => {
       'Object.prototype', 'nested base64']) {
       assert.ok(techniques.includes(needle), `no sample for ${needle}`);
     }
+  });
+
+  it('labels at least one sample with every rule of the rulebook except the scan-input rules', () => {
+    const labels = new Set(maliciousSamples().map((s) => s.rule));
+    for (const r of listRules()) if (!r.id.startsWith('scan.')) assert.ok(labels.has(r.id), `no sample labelled ${r.id}`);
   });
 
   it('detects at least 99% of the adversarial corpus, each by its labelled rule', async () => {

