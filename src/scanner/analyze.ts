@@ -179,10 +179,14 @@ class SourceScan {
 
   // ---- payloads ---------------------------------------------------------------------------------------------
 
-  /** Scans a string that is (or decodes to) code; returns how many findings it produced. */
-  private payload(code: string, node: AstNode, via: readonly string[]): number {
-    if (this.depth >= MAX_PAYLOAD_DEPTH || code.length < 4) return 0;
-    const nested = analyzeSource(code, { file: this.options.file, lang: 'js', depth: this.depth + 1, via: [...this.via, ...via], anchor: this.loc(node.start) });
+  /**
+   * Scans a string that is (or decodes to) code. Returns how many findings it produced and whether it parsed;
+   * a `Function` body is parsed inside a function so that `return` and `await` are legal.
+   */
+  private payload(code: string, node: AstNode, via: readonly string[], asFunctionBody = false): { found: number; parsed: boolean } {
+    if (this.depth >= MAX_PAYLOAD_DEPTH) return { found: 0, parsed: false };
+    const source = asFunctionBody ? `(async function () {\n${code}\n})` : code;
+    const nested = analyzeSource(source, { file: this.options.file, lang: 'js', depth: this.depth + 1, via: [...this.via, ...via], anchor: this.loc(node.start) });
     const real = nested.findings.filter((f) => f.ruleId !== 'scan.input');
     for (const f of real) {
       const key = `${f.ruleId}:${f.line}:${f.column}`;
@@ -192,7 +196,7 @@ class SourceScan {
       }
     }
     for (const e of nested.evidence) this.evidence(e.capability, node.start, e.reason);
-    return real.length;
+    return { found: real.length, parsed: real.length === nested.findings.length };
   }
 
   private payloadStrings(values: readonly (Value | undefined)[]): Array<{ code: string; via: readonly string[] }> {
@@ -447,16 +451,27 @@ class SourceScan {
     const path = target.path;
     const via = target.via;
     if (path === 'eval' || path === 'Function' || path === 'setTimeout' || path === 'setInterval' || path === 'setImmediate' || path.endsWith('Function#instance')) {
-      if (path.startsWith('set')) {
-        const first = values()[0];
-        if (first?.k !== 'str') return;
-        this.report('code.eval', node, `${path} with a string argument evaluates it as code`, via);
-        this.scanPayloads([first], node, [`${path}-argument`]);
+      const all = values();
+      const timer = path.startsWith('set');
+      if (timer && all[0]?.k !== 'str') return;
+      const isFunction = !timer && path !== 'eval';
+      // Function('a', 'b', body): the body is code, the other arguments must be plain parameter names.
+      const code = timer ? all.slice(0, 1) : isFunction ? all.slice(-1) : all.slice(0, 1);
+      const params = isFunction ? all.slice(0, -1) : [];
+      const step = timer ? `${path}-argument` : isFunction ? 'Function-argument' : 'eval-argument';
+      const result = this.scanPayloads(code, node, [step], isFunction);
+      // A plainly spelled call on a constant string that was read in full and found clean hides nothing: flagged.
+      // Any other spelling, computed or decoded input, or a finding inside stays forbidden.
+      const callee = unwrap(child(node, 'callee')!);
+      const plain = callee.type === 'Identifier' && via.length === 0 && this.source.slice(callee.start, callee.end) === text(callee, 'name');
+      const constant = code.length === 1 && code[0]?.k === 'str' && code[0].via.length === 0
+        && params.every((p) => p?.k === 'str' && /^[\w$\s,]*$/.test(p.v));
+      if (plain && constant && result.found === 0 && result.parsed) {
+        this.report('code.eval-constant', node, `${timer ? `${path} with a` : path === 'eval' ? 'eval of a' : 'Function of a'} constant string that contains nothing the rules flag`);
         return;
       }
-      const ruleId = path === 'eval' ? 'code.eval' : 'code.function-constructor';
-      this.report(ruleId, node, path === 'eval' ? 'eval of a string' : 'Function constructor compiles a string into code', via);
-      this.scanPayloads(values(), node, [`${path === 'eval' ? 'eval' : 'Function'}-argument`]);
+      const ruleId = timer || path === 'eval' ? 'code.eval' : 'code.function-constructor';
+      this.report(ruleId, node, timer ? `${path} with a string argument evaluates it as code` : path === 'eval' ? 'eval of a string' : 'Function constructor compiles a string into code', via);
       return;
     }
     if (path === 'require' || path === 'mod:module._load' || path === 'require.resolve' || path === 'require()' || path === 'mod:module.createRequire()') {
@@ -507,11 +522,16 @@ class SourceScan {
     this.checkNetworkSend(node, path, args);
   }
 
-  private scanPayloads(values: readonly (Value | undefined)[], node: AstNode, step: readonly string[]): void {
+  private scanPayloads(values: readonly (Value | undefined)[], node: AstNode, step: readonly string[], asFunctionBody = false): { found: number; parsed: boolean } {
+    let found = 0;
+    let parsed = true;
     for (const { code, via } of this.payloadStrings(values)) {
-      const found = this.payload(code, node, [...step, ...via]);
-      if (found > 0 && via.some((s) => DECODING_STEPS.has(s))) this.report('obfuscation.encoded-code', node, `decoded (${via.join(' → ')}) code runs through eval/Function`, via);
+      const r = this.payload(code, node, [...step, ...via], asFunctionBody);
+      found += r.found;
+      parsed &&= r.parsed;
+      if (r.found > 0 && via.some((s) => DECODING_STEPS.has(s))) this.report('obfuscation.encoded-code', node, `decoded (${via.join(' → ')}) code runs through eval/Function`, via);
     }
+    return { found, parsed };
   }
 
   /** `exec('node -e "…"')`, `exec("curl … | sh")`: a shell command line can carry a script too. */
@@ -657,7 +677,7 @@ class SourceScan {
     }
     const step = hex ? 'hex' : 'base64';
     if (decoded.length > 0 && printable / decoded.length >= 0.95 && /[(=;]/.test(decoded)) {
-      const found = this.payload(decoded, node, [step]);
+      const { found } = this.payload(decoded, node, [step]);
       if (found > 0) {
         this.report('obfuscation.encoded-code', node, `${step} literal decodes to code with ${found} finding(s)`, [step]);
         return;

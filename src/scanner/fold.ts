@@ -23,7 +23,7 @@ const BUILTIN_CTORS = new Set(['String', 'Number', 'Boolean', 'Array', 'Object',
 const MAX_DEPTH = 60;
 /** Calls whose result the evaluator computes; every other call of a reference is just `path()`. */
 const FOLDING_CALLS = new Set(['require', 'mod:module._load', 'mod:module.createRequire', 'String.fromCharCode', 'String.fromCodePoint', 'atob', 'btoa',
-  'Buffer.from', 'decodeURIComponent', 'decodeURI', 'unescape', 'String', 'Reflect.get', 'Object.getPrototypeOf', 'JSON.parse']);
+  'Buffer.from', 'decodeURIComponent', 'decodeURI', 'unescape', 'encodeURIComponent', 'encodeURI', 'String', 'Reflect.get', 'Object.getPrototypeOf', 'JSON.parse']);
 const MAX_STRING = 1 << 20;
 
 export function str(v: string, via: readonly string[] = []): Value {
@@ -423,6 +423,8 @@ export class Evaluator {
           return undefined;
         }
       }
+      case 'encodeURIComponent': case 'encodeURI':
+        return a0?.k === 'str' ? str(callee.path === 'encodeURI' ? encodeURI(a0.v) : encodeURIComponent(a0.v), a0.via) : undefined;
       case 'String': return a0?.k === 'str' ? a0 : a0?.k === 'num' ? str(String(a0.v)) : undefined;
       case 'Reflect.get': {
         const key = args[1];

@@ -23,6 +23,7 @@ const R = (id: string, classification: RuleSpec['classification'], capability: C
 const TABLE: readonly RuleSpec[] = [
   R('code.eval', 'forbidden', null, 'high', 'eval runs a string as code; whatever it runs is invisible to the scan'),
   R('code.function-constructor', 'forbidden', null, 'high', 'the Function constructor (in any spelling) compiles a string into code'),
+  R('code.eval-constant', 'flagged', null, 'medium', 'plainly spelled eval/Function/string timer of a constant string that was scanned in full and is clean'),
   R('code.vm', 'forbidden', null, 'high', 'node:vm compiles and runs code outside the sandbox'),
   R('native.process-binding', 'forbidden', null, 'high', 'process.binding / _linkedBinding / dlopen reach native internals'),
   R('native.addon', 'forbidden', null, 'high', 'loads a native addon (.node file, bindings, node-gyp-build)'),

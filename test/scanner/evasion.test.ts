@@ -69,6 +69,21 @@ describe('scanner evasion handling (SPEC §8.2)', () => {
     assert.ok(spawn.via !== undefined && spawn.via.filter((s) => s === 'base64').length === 2, String(spawn.via));
   });
 
+  it('flags (not forbids) a plainly spelled eval or Function of a constant string that scans clean', () => {
+    assert.deepEqual(rules("const g = Function('return this')();"), ['code.eval-constant']);
+    assert.deepEqual(rules("eval('1 + 1');"), ['code.eval-constant']);
+  });
+
+  it('still forbids eval of computed, decoded or dangerous input, and any disguised spelling of eval', () => {
+    assert.ok(rules('const src = await load(); eval(src);').includes('code.eval'));
+    assert.ok(rules("new Function('a', body)(1);").includes('code.function-constructor'));
+    assert.ok(rules("eval(atob('MSArIDE='));").includes('code.eval'), 'decoded');
+    assert.ok(rules("eval(\"require('child_process')\");").includes('code.eval'), 'finding inside');
+    assert.ok(rules("(0, eval)('1 + 1');").includes('code.eval'), 'indirect');
+    assert.ok(rules("\\u0065val('1 + 1');").includes('code.eval'), 'escaped identifier');
+    assert.ok(rules("eval('1 +');").includes('code.eval'), 'does not parse, so it was not read in full');
+  });
+
   it('bounds payload recursion instead of following an endless chain', () => {
     let code = "require('child_process')";
     for (let i = 0; i < 12; i++) code = `eval(atob('${Buffer.from(code).toString('base64')}'))`;
