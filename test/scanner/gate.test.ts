@@ -3,11 +3,14 @@
  * extension, and a hostcall needing a capability the scan did not find yields a `scanner_bypass` alert.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { decideHostcall } from '../../src/dispatch/index.ts';
 import { isWardenError } from '../../src/errors.ts';
 import { explainPolicy } from '../../src/policy/explain.ts';
-import { METHOD_TABLE } from '../../src/policy/methods.ts';
-import { analyzeSource, assertScanAllowsLoad, scannerBypassCheck, scanTarget, type ExtensionReport } from '../../src/scanner/index.ts';
+import { assertScanAllowsLoad, scannerBypassCheck, scanTarget, type ExtensionReport } from '../../src/scanner/index.ts';
 import { policyFor } from '../helpers.ts';
 import { MALICIOUS_DIR, maliciousSamples } from './corpus.ts';
 
@@ -60,28 +63,45 @@ describe('assertScanAllowsLoad', () => {
 });
 
 describe('scannerBypassCheck', () => {
-  const report = (source: string): ExtensionReport => {
-    const a = analyzeSource(source, { file: 'e.ts' });
-    const caps = [...new Set(a.evidence.map((e) => e.capability))];
-    return { id: 'ext', target: 'e.ts', verdict: 'safe', findings: a.findings, capabilities: caps.map((c) => ({ capability: c, evidence: [] })), files: ['e.ts'], bytes: source.length };
+  const dir = mkdtempSync(join(tmpdir(), 'pi-warden-gate-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const scanned = async (name: string, source: string): Promise<ExtensionReport> => {
+    writeFileSync(join(dir, `${name}.ts`), source);
+    return (await scanTarget(join(dir, `${name}.ts`)))[0]!;
   };
-  const execCap = METHOD_TABLE.get('exec')!.capability;
+  // The capability comes from dispatch's own derivation, as the evidence layer will see it.
+  const policy = policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true } } }).compiled;
+  const execCall = decideHostcall(policy, 'ext', { call_id: 'c1', method: 'exec', params: { cmd: 'sh', args: ['-c', 'id'] } });
+  const bashTool = decideHostcall(policy, 'ext', { call_id: 'c2', method: 'tool', params: { name: 'bash', input: { command: 'id' } } });
 
-  it('raises a scanner_bypass alert for an exec hostcall from an extension scanned as not needing exec', () => {
-    const r = report("export default (pi) => pi.registerCommand('x', { handler: async () => {} });");
-    const alert = scannerBypassCheck(r, 'exec', 'exec');
-    assert.ok(alert);
-    assert.equal(alert.category, 'scanner_bypass');
-    assert.equal(alert.severity, 'high');
-    assert.equal(alert.extension_id, 'ext');
-    assert.equal(alert.capability, execCap);
-    assert.equal(alert.method, 'exec');
-    assert.ok(alert.reason_codes.includes('capability_not_in_scan'));
-    assert.match(alert.remediation, /INC-4/);
+  it('raises a scanner_bypass alert for an exec hostcall from an extension scanned as not needing exec', async () => {
+    const r = await scanned('notes', "export default function (pi) { pi.registerCommand('note', { handler: async (_a, ctx) => ctx.ui.notify('saved') }); }\n");
+    assert.ok(!r.capabilities.some((c) => c.capability === 'exec'));
+    for (const call of [execCall, bashTool]) {
+      assert.equal(call.capability, 'exec');
+      const alert = scannerBypassCheck(r, call.capability, call.method);
+      assert.ok(alert, call.method);
+      assert.equal(alert.category, 'scanner_bypass');
+      assert.equal(alert.severity, 'high');
+      assert.equal(alert.extension_id, 'notes');
+      assert.equal(alert.capability, 'exec');
+      assert.equal(alert.method, call.method);
+      assert.ok(alert.reason_codes.includes('capability_not_in_scan'));
+      assert.match(alert.summary, /notes called (exec|tool)/);
+      assert.match(alert.remediation, /INC-4/);
+    }
   });
 
-  it('raises nothing when the scan found that the extension needs exec', () => {
-    const r = report("import { execFile } from 'node:child_process';\nexport default (pi) => pi.registerCommand('x', { handler: async () => execFile('git', ['status']) });");
-    assert.equal(scannerBypassCheck(r, 'exec', 'exec'), undefined);
+  it('raises nothing when the scan found that the extension needs exec', async () => {
+    const r = await scanned('git-status', "import { execFile } from 'node:child_process';\nexport default function (pi) { pi.registerCommand('st', { handler: async () => execFile('git', ['status']) }); }\n");
+    assert.ok(r.capabilities.some((c) => c.capability === 'exec'));
+    assert.equal(scannerBypassCheck(r, execCall.capability, execCall.method), undefined);
+    assert.equal(scannerBypassCheck(r, bashTool.capability, bashTool.method), undefined);
+  });
+
+  it('raises nothing for capabilities the scan found, and an alert for env read by an extension that showed none', async () => {
+    const r = await scanned('widget', "export default function (pi) { pi.on('session_start', (_e, ctx) => ctx.ui.setWidget('w', ['hi'])); }\n");
+    assert.equal(scannerBypassCheck(r, 'ui', 'ctx.ui.setWidget'), undefined);
+    assert.equal(scannerBypassCheck(r, 'env', 'env.get')?.category, 'scanner_bypass');
   });
 });
