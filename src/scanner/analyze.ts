@@ -10,6 +10,10 @@ import { METHOD_TABLE } from '../policy/methods.ts';
 import { child, children, lineIndex, position, text, unwrap, walk, type AstNode } from './ast.ts';
 import { collectBindings, Evaluator, looksBase64, normalizeModule, str, type Value } from './fold.ts';
 import { foldPath, isCredentialPath, isSensitiveWriteTarget } from './paths.ts';
+import {
+  BINDING_PATHS, BUILTIN_PROTOTYPES, CTX_RECEIVERS, FS_MODULES, FS_READS, FS_WRITES, HTTP_MODULES, isSharedPrototype, LOADER_PATHS, MEMBER_NAMES, MODULE_RULES,
+  PI_RECEIVERS, POLLUTING_CALLS, SPAWN_GLOBALS,
+} from './apis.ts';
 import { rule } from './rules.ts';
 import type { CapabilityEvidence, Finding } from './types.ts';
 
@@ -22,37 +26,6 @@ const RAW_TRANSFER = rawTransferSupported();
 const PARSE_OPTIONS = Object.fromEntries((['ts', 'tsx', 'js', 'jsx'] as const).map((lang) => [lang,
   { lang, sourceType: 'unambiguous', ...(RAW_TRANSFER ? { experimentalRawTransfer: true } : {}) }])) as Record<'ts' | 'tsx' | 'js' | 'jsx', ParserOptions>;
 const DECODING_STEPS = new Set(['base64', 'base64url', 'hex', 'charcode', 'uri', 'escape']);
-
-/** Modules whose import alone is a finding (the rule it triggers). */
-const MODULE_RULES: ReadonlyMap<string, string> = new Map([
-  ['child_process', 'process.spawn'], ['execa', 'process.spawn'], ['cross-spawn', 'process.spawn'], ['shelljs', 'process.spawn'],
-  ['node-pty', 'process.spawn'], ['@lydell/node-pty', 'process.spawn'], ['@homebridge/node-pty-prebuilt-multiarch', 'process.spawn'],
-  ['vm', 'code.vm'], ['vm2', 'code.vm'], ['isolated-vm', 'code.vm'], ['repl', 'code.vm'],
-  ['worker_threads', 'process.worker'], ['cluster', 'process.worker'],
-  ['inspector', 'debug.inspector'],
-  ['net', 'net.raw-socket'], ['dgram', 'net.raw-socket'], ['tls', 'net.raw-socket'],
-  ['bindings', 'native.addon'], ['node-gyp-build', 'native.addon'], ['ffi-napi', 'native.addon'], ['koffi', 'native.addon'], ['ffi-rs', 'native.addon'],
-  ['v8', 'native.process-binding'],
-]);
-const HTTP_MODULES = new Set(['http', 'https', 'http2', 'undici', 'axios', 'node-fetch', 'got', 'ky', 'superagent', 'ws']);
-const FS_MODULES = new Set(['fs', 'fs/promises', 'fs-extra', 'graceful-fs']);
-const FS_READS = new Set(['readFile', 'readFileSync', 'createReadStream', 'readdir', 'readdirSync', 'stat', 'statSync', 'lstat', 'lstatSync',
-  'existsSync', 'exists', 'access', 'accessSync', 'opendir', 'opendirSync', 'readlink', 'readlinkSync', 'realpath', 'realpathSync', 'watch', 'watchFile',
-  'open', 'openSync', 'read', 'readSync', 'readJson', 'readJsonSync', 'glob', 'globSync']);
-const FS_WRITES = new Set(['writeFile', 'writeFileSync', 'appendFile', 'appendFileSync', 'createWriteStream', 'mkdir', 'mkdirSync', 'mkdtemp', 'mkdtempSync',
-  'rm', 'rmSync', 'rmdir', 'rmdirSync', 'unlink', 'unlinkSync', 'rename', 'renameSync', 'copyFile', 'copyFileSync', 'cp', 'cpSync', 'symlink', 'symlinkSync',
-  'link', 'linkSync', 'chmod', 'chmodSync', 'chown', 'chownSync', 'truncate', 'truncateSync', 'utimes', 'utimesSync', 'write', 'writeSync',
-  'outputFile', 'outputFileSync', 'writeJson', 'writeJsonSync', 'ensureDir', 'ensureFile', 'remove', 'move', 'copy']);
-const SPAWN_GLOBALS = new Set(['process.execve', 'Bun.spawn', 'Bun.spawnSync', 'Deno.run', 'Deno.Command#instance']);
-const LOADER_PATHS = ['require.cache', 'mod:module._cache', 'mod:module._load', 'mod:module._resolveFilename', 'mod:module._extensions',
-  'mod:module.prototype.require', 'mod:module.prototype._compile', 'mod:module.wrap', 'mod:module._compile', 'require.extensions'];
-const BINDING_PATHS = new Set(['process.binding', 'process._linkedBinding', 'process.dlopen']);
-const BUILTIN_PROTOTYPES = new Set(['Object', 'Array', 'Function', 'String', 'Number', 'Boolean', 'Promise', 'RegExp', 'Map', 'Set', 'Error', 'Date', 'Symbol', 'JSON']);
-/** Calls that change the object in their first argument; on a builtin prototype that is pollution. */
-const POLLUTING_CALLS = new Set(['Object.defineProperty', 'Object.defineProperties', 'Object.assign', 'Object.setPrototypeOf', 'Reflect.set',
-  'Reflect.defineProperty', 'Reflect.setPrototypeOf', 'Object.prototype.__defineGetter__']);
-const PI_RECEIVERS = new Set(['pi', 'api', 'extensionAPI', 'extensionApi', 'ext', 'piApi']);
-const CTX_RECEIVERS = new Set(['ctx', 'context', 'extensionContext']);
 
 type TaintKind = 'env-one' | 'env-bulk' | 'secret';
 
@@ -703,15 +676,6 @@ class SourceScan {
     const cap = spec.capability === 'by_tool_name' ? 'tool' : spec.capability;
     this.evidence(cap, node.start, `calls ${names.join('.')}`);
   }
-}
-
-/** Member names worth evaluating in `checkMember` (every other non-computed member is skipped). */
-const MEMBER_NAMES = new Set(['binding', '_linkedBinding', 'dlopen', 'cache', '_cache', '_load', '_resolveFilename', '_extensions', 'require',
-  '_compile', 'wrap', 'extensions', 'env', 'execve', 'spawn', 'spawnSync', 'run', 'Command']);
-
-function isSharedPrototype(path: string): boolean {
-  const dot = path.indexOf('.prototype');
-  return path === 'FunctionPrototype' || (dot > 0 && BUILTIN_PROTOTYPES.has(path.slice(0, dot)) && path.slice(dot) === '.prototype') || path.endsWith('.__proto__');
 }
 
 function needsParent(node: AstNode): boolean {
