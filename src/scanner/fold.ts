@@ -164,12 +164,42 @@ export class Evaluator {
 
   /** Evaluates `body` with `name` bound to `value` (arrow callbacks of `map`). */
   withLocal(name: string, value: Value | undefined, body: AstNode): Value | undefined {
-    this.locals.push(new Map([[name, value]]));
+    return this.withLocals(new Map([[name, value]]), body);
+  }
+
+  private withLocals(bound: Map<string, Value | undefined>, body: AstNode): Value | undefined {
+    if (this.locals.length >= 8) return undefined;
+    this.locals.push(bound);
     try {
       return this.value(body);
     } finally {
       this.locals.pop();
     }
+  }
+
+  /**
+   * Inlines a call of a small local function — an arrow with an expression body or a function whose body is one
+   * `return` — with its parameters bound to the folded arguments: the decoder helper of
+   * `const d = (s) => atob(s); require(d('…'))`.
+   */
+  private inline(fn: AstNode, n: AstNode): Value | undefined {
+    let body = child(fn, 'body');
+    if (body === undefined) return undefined;
+    if (body.type === 'BlockStatement') {
+      const stmts = children(body, 'body');
+      if (stmts.length !== 1 || stmts[0]!.type !== 'ReturnStatement') return undefined;
+      body = child(stmts[0]!, 'argument');
+      if (body === undefined) return undefined;
+    }
+    const params = children(fn, 'params');
+    const args = this.args(n);
+    const bound = new Map<string, Value | undefined>();
+    for (const [i, p] of params.entries()) {
+      const target = unwrap(p.type === 'AssignmentPattern' ? (child(p, 'left') ?? p) : p);
+      if (target.type !== 'Identifier') return undefined;
+      bound.set(text(target, 'name')!, args[i] ?? (p.type === 'AssignmentPattern' ? this.value(child(p, 'right')!) : undefined));
+    }
+    return this.withLocals(bound, body);
   }
 
   private identifier(name: string): Value | undefined {
@@ -346,7 +376,7 @@ export class Evaluator {
         }
         return { k: 'obj', props };
       }
-      case 'ArrowFunctionExpression': case 'FunctionExpression': case 'ClassExpression': return { k: 'fn', node: n };
+      case 'ArrowFunctionExpression': case 'FunctionExpression': case 'FunctionDeclaration': case 'ClassExpression': return { k: 'fn', node: n };
       case 'ImportExpression': {
         const name = this.constant(child(n, 'source')!);
         return name === undefined ? undefined : ref(`mod:${normalizeModule(name)}`, viaOf(this.value(child(n, 'source')!)));
@@ -387,6 +417,7 @@ export class Evaluator {
       if (method !== undefined && obj?.k === 'ref' && (method === 'bind')) return obj;
     }
     const callee = this.value(calleeNode);
+    if (callee?.k === 'fn' && callee.node.type !== 'ClassExpression') return this.inline(callee.node, n);
     if (callee?.k !== 'ref') return undefined;
     if (!FOLDING_CALLS.has(callee.path)) return ref(`${callee.path}()`, callee.via);
     const args = this.args(n);
@@ -515,6 +546,11 @@ export function collectBindings(ev: Evaluator, node: AstNode): void {
       const left = child(node, 'left');
       const right = child(node, 'right');
       if (left !== undefined && right !== undefined && text(node, 'operator') === '=' && left.type !== 'MemberExpression') ev.bindPattern(left, right);
+      break;
+    }
+    case 'FunctionDeclaration': {
+      const id = child(node, 'id');
+      if (id?.type === 'Identifier') ev.bind(text(id, 'name')!, node);
       break;
     }
     case 'ImportDeclaration': {

@@ -27,6 +27,7 @@ const PAIRS: readonly Pair[] = [
   { what: 'hex decoding', rule: 'net.raw-socket', malicious: "require(Buffer.from('6e6574', 'hex').toString())", benign: "const h = Buffer.from('6e6574', 'hex'); void h;" },
   { what: 'unicode escapes', rule: 'code.eval', malicious: "\\u0065val('1')", benign: "const name = '\\u0065val'; console.log(name.length);" },
   { what: 'hex escapes', rule: 'debug.inspector', malicious: "require('\\x69nspector')", benign: "console.log('\\x69nspector');" },
+  { what: 'decoder helper functions', rule: 'process.spawn', malicious: "const d = (s) => atob(s); require(d('Y2hpbGRfcHJvY2Vzcw=='));", benign: "const d = (s) => atob(s); console.log(d('Y2hpbGRfcHJvY2Vzcw=='));" },
   { what: 'alias of eval', rule: 'code.eval', malicious: 'const e = eval; e(code);', benign: 'const e = evaluate; e(code);' },
   { what: 'destructured require', rule: 'process.spawn', malicious: "const { spawn: s } = require('child_process'); s('ls');", benign: "const { join: j } = require('node:path'); j('a');" },
   { what: 'computed member on globalThis', rule: 'code.eval', malicious: "globalThis['ev' + 'al']('x')", benign: "globalThis['set' + 'Timeout'](() => {}, 1)" },
