@@ -5,6 +5,7 @@
  * Single-threaded, so MB/s is per core.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { extname, join } from 'node:path';
 import { parseSync, rawTransferSupported } from 'oxc-parser';
 import { analyzeSource, scanTarget } from '../src/scanner/index.ts';
@@ -55,17 +56,32 @@ export async function run(): Promise<string> {
   walls.sort((a, b) => a - b);
 
   const mbps = (r: BenchResult) => bytes / 1e6 / (r.p50_us / 1e6);
+  // The fastest pass is the least disturbed by other processes on a shared machine; reported next to the p50.
+  const bestPassMs = (fn: () => unknown) => {
+    let best = Infinity;
+    for (let i = 0; i < 10; i++) {
+      const t = performance.now();
+      fn();
+      best = Math.min(best, performance.now() - t);
+    }
+    return best;
+  };
+  const bestScanMs = bestPassMs(() => {
+    for (const f of files) analyzeSource(f.text, { file: f.file, lang: lang(f.file) });
+  });
+  const bestParseMs = bestPassMs(parseWith(rawTransferSupported() ? { experimentalRawTransfer: true } : {}));
   const scanMbps = mbps(scan);
   const parseMbps = mbps(parse);
   const detection = await measureDetection();
   const benign = await measureBenign();
   const results = [parseJson, parse, scan];
   printResults('scanner', results);
-  process.stdout.write(`  scan ${scanMbps.toFixed(1)} MB/s vs parse-only ${parseMbps.toFixed(1)} MB/s (${(scanMbps / parseMbps).toFixed(2)}×); `
+  process.stdout.write(`  scan ${scanMbps.toFixed(1)} MB/s (best pass ${(bytes / 1e3 / bestScanMs).toFixed(1)}) vs parse-only ${parseMbps.toFixed(1)} MB/s (${(scanMbps / parseMbps).toFixed(2)}×); `
     + `all ${extensions} shipped examples in ${walls[2]!.toFixed(0)} ms; detection ${(detection.rate * 100).toFixed(1)}% of ${detection.samples}; `
     + `benign forbidden ${(benign.forbiddenRate * 100).toFixed(1)}%, flagged ${(benign.flaggedRate * 100).toFixed(1)}% of ${benign.extensions}\n`);
   return writeResults('scanner', results, {
-    note: 'p50 is one pass over every source file of both pi examples/extensions folders; MB/s = bytes / p50; single thread = per core',
+    note: 'p50 is one pass over every source file of both pi examples/extensions folders; MB/s = bytes / p50; single thread = per core. '
+      + 'best_pass_* use the fastest of 10 passes (least disturbed by other load on a shared VM)',
     corpus_files: files.length,
     corpus_bytes: bytes,
     throughput: {
@@ -73,6 +89,10 @@ export async function run(): Promise<string> {
       parse_only_mb_per_s: round(parseMbps),
       scan_to_parse_ratio: round(scanMbps / parseMbps, 3),
       parse_only_json_transfer_mb_per_s: round(mbps(parseJson)),
+      best_pass_scan_mb_per_s: round(bytes / 1e3 / bestScanMs),
+      best_pass_parse_only_mb_per_s: round(bytes / 1e3 / bestParseMs),
+      load_average_1m: round(loadavg()[0]!),
+      cores: cpus().length,
       raw_transfer: rawTransferSupported(),
       target_mb_per_s: 10,
       meets_target: scanMbps >= 10,

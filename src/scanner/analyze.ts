@@ -514,6 +514,8 @@ class SourceScan {
   }
 
   private checkNetworkSend(node: AstNode, path: string, args: readonly AstNode[]): void {
+    // Most calls are on pi's API or local objects; only these roots can reach the network.
+    if (!path.startsWith('mod:') && !path.startsWith('fetch') && !path.startsWith('navigator.') && !path.startsWith('XMLHttpRequest') && !path.startsWith('WebSocket')) return;
     const base = path.replace(/\(\)$/, '');
     const isFetch = base === 'fetch' || base === 'mod:node-fetch' || base === 'mod:undici.fetch' || base === 'mod:undici.request';
     const mod = base.startsWith('mod:') ? base.slice(4).split(/[.#(]/)[0]! : '';

@@ -48,7 +48,12 @@ const PATH_REWRITES: ReadonlyArray<readonly [string, string]> = [
   ['Function.prototype.constructor', 'Function'],
 ];
 
+/** First segments of every rewrite source: most paths (`ctx.ui.notify`) skip the rewrite loop. */
+const REWRITE_HEADS = new Set(PATH_REWRITES.map(([from]) => from.slice(0, from.indexOf('.'))));
+
 function normalizePath(path: string): string {
+  const dot = path.indexOf('.');
+  if (dot < 0 || !REWRITE_HEADS.has(path.slice(0, dot))) return path.startsWith('mod:') && path.includes('.default') ? path.replace(/\.default(?=\.|$)/, '') : path;
   let p = path;
   for (const [from, to] of PATH_REWRITES) {
     if (p === from || p.startsWith(`${from}.`)) p = to + p.slice(from.length);
