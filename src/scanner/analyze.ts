@@ -9,6 +9,7 @@ import type { Capability } from '../policy/capabilities.ts';
 import { METHOD_TABLE } from '../policy/methods.ts';
 import { child, children, lineIndex, position, text, unwrap, walk, type AstNode } from './ast.ts';
 import { collectBindings, Evaluator, looksBase64, normalizeModule, str, type Value } from './fold.ts';
+import { MAX_NESTING, nestingDepth } from './nesting.ts';
 import { foldPath, isCredentialPath, isSensitiveWriteTarget } from './paths.ts';
 import {
   BINDING_PATHS, BUILTIN_PROTOTYPES, CTX_RECEIVERS, FS_MODULES, FS_READS, FS_WRITES, HTTP_MODULES, isSharedPrototype, LOADER_PATHS, MEMBER_NAMES, MODULE_RULES,
@@ -78,6 +79,11 @@ class SourceScan {
   run(): SourceAnalysis {
     const lang = this.options.lang ?? 'ts';
     let program: AstNode;
+    const nesting = nestingDepth(this.source);
+    if (nesting > MAX_NESTING) {
+      this.reportAt('scan.input', 0, `nesting about ${nesting} levels deep (limit ${MAX_NESTING}); not parsed, as the parser would overflow its stack`);
+      return this.out;
+    }
     try {
       const result = parseSync(`input.${lang}`, this.source, PARSE_OPTIONS[lang]);
       this.lines = lineIndex(this.source);

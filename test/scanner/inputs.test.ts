@@ -135,6 +135,24 @@ describe('scan of bad input fails closed with a finding naming the file and caus
     assert.ok(r!.findings.some((f) => /loop|resolve/.test(f.message)), JSON.stringify(r!.findings));
   });
 
+  it('source nested deeper than the parser\'s stack allows (a crash in native code otherwise)', async () => {
+    const root = tree({
+      'index.js': `x = ${'('.repeat(100_000)}a${')'.repeat(100_000)};\n`,
+      'unary.js': `y = ${'!'.repeat(50_000)}a;\n`,
+    });
+    const [r] = await scanTarget(join(root, 'index.js'));
+    expectInput(r!, /nesting about \d+ levels deep/);
+    const [u] = await scanTarget(join(root, 'unary.js'));
+    expectInput(u!, /nesting about \d+ levels deep/);
+  });
+
+  it('brackets inside strings, comments, templates and regular expressions do not count as nesting', async () => {
+    const many = '('.repeat(5000);
+    const root = tree({ 'index.js': `const a = '${many}';\n// ${many}\nconst b = \`${many}\`;\nconst c = /\\(${'\\('.repeat(3000)}/;\nexport default a + b + c;\n` });
+    const [r] = await scanTarget(join(root, 'index.js'));
+    assert.equal(r!.verdict, 'safe', JSON.stringify(r!.findings));
+  });
+
   it('a relative import that does not resolve is flagged, not ignored', async () => {
     const root = tree({ 'index.ts': "import { x } from './missing.js';\nx();\n" });
     const [r] = await scanTarget(root);
