@@ -2,8 +2,9 @@
 import { run as ledger } from './ledger.bench.ts';
 import { run as policy } from './policy.bench.ts';
 import { run as risk } from './risk.bench.ts';
+import { run as scanner } from './scanner.bench.ts';
 
-const suites: Record<string, () => Promise<string>> = { policy, ledger, risk };
+const suites: Record<string, () => Promise<string>> = { policy, ledger, risk, scanner };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;

@@ -9,6 +9,7 @@ import { processIo, type Io } from './output.ts';
 import { runDiff, runExplain, runForget } from './policyCommands.ts';
 import { runAlerts, runKeysExport, runReplay, runVerify } from './evidenceCommands.ts';
 import { runBreaches, runRollout, runStatus, runTransition } from './trustCommands.ts';
+import { registerScan } from './scanCommand.ts';
 
 const VERSION = '0.1.0';
 
@@ -139,6 +140,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--extension <id>', 'only this extension')
     .option('--json', 'machine-readable output')
     .action((_o: unknown, cmd: Command) => setExit(runBreaches(io, cmd.optsWithGlobals())));
+  registerScan(program, io, setExit, VERSION);
   return program;
 }
 

@@ -36,9 +36,9 @@ function renderExplanation(e: PolicyExplanation): string {
   const overrideIds = Object.keys(e.overrides);
   if (overrideIds.length > 0) {
     lines.push('', pc.bold('Per-extension overrides'));
-    lines.push(table(['extension', 'allow', 'deny', 'quota'], overrideIds.map((id) => {
+    lines.push(table(['extension', 'allow', 'deny', 'forbidden scan', 'quota'], overrideIds.map((id) => {
       const o = e.overrides[id]!;
-      return [id, o.allow.join(', ') || '-', o.deny.join(', ') || '-', o.quota === null ? '-' : JSON.stringify(o.quota)];
+      return [id, o.allow.join(', ') || '-', o.deny.join(', ') || '-', o.allow_forbidden_scan === true ? pc.red('allowed to load') : '-', o.quota === null ? '-' : JSON.stringify(o.quota)];
     })));
   }
   const remembered = Object.entries(e.remembered_prompts);

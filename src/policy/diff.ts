@@ -76,6 +76,9 @@ export function diffPolicies(a: ResolvedPolicy, b: ResolvedPolicy): PolicyChange
     if (a.risk[key] !== b.risk[key]) out.push({ field: `risk.${key}`, a: String(a.risk[key]), b: String(b.risk[key]), direction: 'changed' });
   }
 
+  for (const id of [...new Set([...a.allowForbiddenScan, ...b.allowForbiddenScan])].sort()) {
+    boolChange(`extension ${id}: allow_forbidden_scan`, a.allowForbiddenScan.has(id), b.allowForbiddenScan.has(id), true, out);
+  }
   const scopes: Array<string | undefined> = [undefined];
   const ids = new Set([...a.rules.overrides.keys(), ...b.rules.overrides.keys(), ...a.rules.promptAnswers.keys(), ...b.rules.promptAnswers.keys()]);
   scopes.push(...[...ids].sort());

@@ -102,6 +102,8 @@ export interface ResolvedPolicy {
   readonly secretBroker: { readonly enabled: boolean; readonly disclosureAllowlist: readonly string[] };
   readonly quota: QuotaSettings;
   readonly overrideQuotas: ReadonlyMap<string, QuotaSettings>;
+  /** Extension ids whose override sets `allowForbiddenScan: true` (the scanner gate lets them load). */
+  readonly allowForbiddenScan: ReadonlySet<string>;
   readonly risk: RiskSettings;
   readonly sources: readonly SettingsSourceStatus[];
   /** Non-fatal: unknown profile names, ignored project keys. */
@@ -270,6 +272,7 @@ function mergeLayers(user: SettingsFile | undefined, project: SettingsFile | und
     for (const [id, o] of Object.entries(p.overrides)) {
       if (o.allow !== undefined) ignore(`extensionPolicy.overrides.${id}.allow`, 'it grants capabilities');
       if (o.quota !== undefined) ignore(`extensionPolicy.overrides.${id}.quota`, 'it can raise limits');
+      if (o.allowForbiddenScan !== undefined) ignore(`extensionPolicy.overrides.${id}.allowForbiddenScan`, 'it lets a forbidden scan verdict load');
       if (o.deny !== undefined) merged[id] = { ...merged[id], deny: union(merged[id]?.deny, o.deny) };
     }
     out.policy.overrides = merged;
@@ -346,7 +349,7 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
     return {
       requestedProfile: undefined, profile: 'safe', profileSource: 'default', allowDangerousSource: 'default',
       rules, compiled: compilePolicy(rules), secretBroker: { enabled: true, disclosureAllowlist: [] }, quota: {},
-      overrideQuotas: new Map(), risk: RISK_DEFAULTS, sources,
+      overrideQuotas: new Map(), allowForbiddenScan: new Set(), risk: RISK_DEFAULTS, sources,
       warnings: [...warnings, 'settings are invalid: running with the safe profile and default settings until they are fixed'],
       errors, userSettingsPath: userPath,
     };
@@ -389,13 +392,14 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
   const rules = rulesFor(profile, allowDangerous, settings, layered.extraDenyCaps);
   const overrideQuotas = new Map<string, QuotaSettings>();
   for (const [id, o] of Object.entries(settings.overrides ?? {})) if (o.quota !== undefined) overrideQuotas.set(id, o.quota);
+  const allowForbiddenScan = new Set(Object.entries(settings.overrides ?? {}).filter(([, o]) => o.allowForbiddenScan === true).map(([id]) => id));
   return {
     requestedProfile, profile, profileSource, allowDangerousSource, rules, compiled: compilePolicy(rules),
     secretBroker: {
       enabled: settings.secretBroker?.enabled ?? true,
       disclosureAllowlist: settings.secretBroker?.disclosureAllowlist ?? [],
     },
-    quota: settings.quota ?? {}, overrideQuotas,
+    quota: settings.quota ?? {}, overrideQuotas, allowForbiddenScan,
     risk: {
       ...RISK_DEFAULTS, ...layered.risk,
       rollout: { ...RISK_DEFAULTS.rollout, ...layered.risk.rollout },

@@ -28,6 +28,8 @@ export const OverrideSettings = Type.Object({
   allow: Type.Optional(CapList),
   deny: Type.Optional(CapList),
   quota: Type.Optional(QuotaSettings),
+  /** Lets this extension load although its install-time scan verdict is forbidden (SPEC §8, issue 8 gate). */
+  allowForbiddenScan: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 
 export const ExtensionPolicySettings = Type.Object({

@@ -135,5 +135,7 @@ describe('hostile settings', () => {
     assert.equal(byField['secret_broker.disclosure_allowlist'], 'looser');
     const back = Object.fromEntries(diffPolicies(b, a).map((c) => [c.field, c.direction]));
     assert.equal(back['quota.memoryMb'], 'tighter');
+    const gate = diffPolicies(policyFor(), policyFor({ user: { extensionPolicy: { overrides: { doom: { allowForbiddenScan: true } } } } }));
+    assert.deepEqual(gate.find((c) => c.field === 'extension doom: allow_forbidden_scan')?.direction, 'looser');
   });
 });

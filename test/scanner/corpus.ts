@@ -1,0 +1,83 @@
+/**
+ * The two corpora of issue 8 item 5 and the rates computed by running the scanner over them. Shared by
+ * `accuracy.test.ts` (asserts the targets) and `bench/scanner.bench.ts` (writes them to bench/results).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { scanTarget, type ExtensionReport } from '../../src/scanner/index.ts';
+
+export const MALICIOUS_DIR = fileURLToPath(new URL('../fixtures/scanner/malicious/', import.meta.url));
+export const BENIGN_IDIOMS_DIR = fileURLToPath(new URL('../fixtures/scanner/benign/', import.meta.url));
+
+export interface Sample {
+  readonly path: string;
+  readonly rule: string;
+  readonly technique: string;
+}
+
+export function maliciousSamples(): Sample[] {
+  return (JSON.parse(readFileSync(join(MALICIOUS_DIR, 'manifest.json'), 'utf8')) as { samples: Sample[] }).samples;
+}
+
+/** `examples/extensions/` of the pi packages installed as devDependencies (never copied into the repo). */
+export function benignExampleDirs(): Array<{ pkg: string; dir: string }> {
+  // The packages do not export ./package.json; they are found where npm installed them, next to this repo's own.
+  const root = fileURLToPath(new URL('../../node_modules/', import.meta.url));
+  return ['@earendil-works/pi-coding-agent', '@mariozechner/pi-coding-agent'].map((pkg) => ({ pkg, dir: join(root, pkg, 'examples', 'extensions') }));
+}
+
+export interface DetectionResult {
+  readonly samples: number;
+  readonly detected: number;
+  readonly rate: number;
+  readonly missed: ReadonlyArray<{ path: string; rule: string; found: string[] }>;
+  readonly byRule: Record<string, { samples: number; detected: number }>;
+}
+
+/** A sample counts as detected when its labelled rule fires and no extension in it is judged safe. */
+export async function measureDetection(samples: readonly Sample[] = maliciousSamples()): Promise<DetectionResult> {
+  const missed: Array<{ path: string; rule: string; found: string[] }> = [];
+  const byRule: Record<string, { samples: number; detected: number }> = {};
+  let detected = 0;
+  for (const s of samples) {
+    const reports = await scanTarget(join(MALICIOUS_DIR, s.path), { displayBase: MALICIOUS_DIR });
+    const found = reports.flatMap((r) => r.findings.map((f) => f.ruleId));
+    const hit = found.includes(s.rule) && reports.every((r) => r.verdict !== 'safe');
+    const entry = (byRule[s.rule] ??= { samples: 0, detected: 0 });
+    entry.samples++;
+    if (hit) {
+      detected++;
+      entry.detected++;
+    } else missed.push({ path: s.path, rule: s.rule, found });
+  }
+  return { samples: samples.length, detected, rate: detected / samples.length, missed, byRule };
+}
+
+export interface BenignResult {
+  readonly extensions: number;
+  readonly forbidden: number;
+  readonly flagged: number;
+  readonly forbiddenRate: number;
+  readonly flaggedRate: number;
+  readonly bytes: number;
+  readonly nonSafe: ReadonlyArray<{ pkg: string; id: string; verdict: string; rules: string[] }>;
+  readonly reports: readonly ExtensionReport[];
+}
+
+export async function measureBenign(): Promise<BenignResult> {
+  const reports: ExtensionReport[] = [];
+  const nonSafe: Array<{ pkg: string; id: string; verdict: string; rules: string[] }> = [];
+  for (const { pkg, dir } of benignExampleDirs()) {
+    for (const r of await scanTarget(dir, { displayBase: dir })) {
+      reports.push(r);
+      if (r.verdict !== 'safe') nonSafe.push({ pkg, id: r.id, verdict: r.verdict, rules: [...new Set(r.findings.map((f) => f.ruleId))] });
+    }
+  }
+  const forbidden = reports.filter((r) => r.verdict === 'forbidden').length;
+  const flagged = reports.filter((r) => r.verdict === 'flagged').length;
+  return {
+    extensions: reports.length, forbidden, flagged, forbiddenRate: forbidden / reports.length, flaggedRate: flagged / reports.length,
+    bytes: reports.reduce((a, r) => a + r.bytes, 0), nonSafe, reports,
+  };
+}
