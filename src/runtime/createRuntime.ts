@@ -5,7 +5,10 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { createDispatcher, type Dispatcher, type Operation } from '../dispatch/dispatcher.ts';
-import { combineRecorders } from '../dispatch/record.ts';
+import { combineRecorders, type DecisionRecord, type DecisionRecorder } from '../dispatch/record.ts';
+import type { AlertSink } from '../evidence/alerts.ts';
+import { scannerBypassCheck } from '../scanner/gate.ts';
+import type { ExtensionReport } from '../scanner/types.ts';
 import type { Stage } from '../dispatch/stage.ts';
 import type { Prompter } from '../dispatch/stages/policy.ts';
 import { openStore } from '../evidence/store.ts';
@@ -28,6 +31,25 @@ export interface RuntimeOptions {
   readonly writer?: EvidenceWriterOptions;
   /** Extra stages (e.g. mediation) for their slots. */
   readonly stages?: readonly Stage[];
+  /** Install-time scan reports by extension id: a hostcall needing a capability its scan did not find raises scanner_bypass. */
+  readonly scans?: ReadonlyMap<string, ExtensionReport>;
+}
+
+/** scanner_bypass alerts (issue 8 item 6), at most one per extension and capability per process. */
+function scanObserver(scans: ReadonlyMap<string, ExtensionReport>, alerts: AlertSink): DecisionRecorder {
+  const raised = new Set<string>();
+  return {
+    record(r: DecisionRecord): void {
+      const report = scans.get(r.extension_id);
+      if (report === undefined || r.capability === null) return;
+      const key = `${r.extension_id}\u0000${r.capability}`;
+      if (raised.has(key)) return;
+      const alert = scannerBypassCheck(report, r.capability, r.method);
+      if (alert === undefined) return;
+      raised.add(key);
+      alerts.raise({ ...alert, extension_id: r.extension_id, ts_ms: r.ts_ms, call_id: r.call_id });
+    },
+  };
 }
 
 export interface WardenRuntime {
@@ -82,7 +104,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   }
   const dispatcher = createDispatcher({
     policy: o.policy.compiled, operations: o.operations, stages, recheck: gate.recheck, prompter: o.prompter,
-    recorder: combineRecorders(writer, observer), alerts: writer, operationQuota: quota, breaches: writer,
+    recorder: combineRecorders(writer, observer, o.scans === undefined ? undefined : scanObserver(o.scans, writer)), alerts: writer, operationQuota: quota, breaches: writer,
   });
   return {
     dispatcher, writer, trust, phase,

@@ -230,3 +230,27 @@ describe('risk replay', () => {
     assert.equal(r.differences[0]!.recomputed.decision, 'risk:terminate');
   });
 });
+
+describe('scanner bypass at run time', () => {
+  it('a hostcall needing a capability the install-time scan did not find raises one scanner_bypass alert', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { scanTarget } = await import('../../src/scanner/scan.ts');
+    const dir = mkdtempSync(join(tempHome(), 'ext-'));
+    writeFileSync(join(dir, 'index.ts'), 'export default function (pi: any) { pi.registerCommand("hello", { handler: async () => {} }); }\n');
+    const [report] = await scanTarget(dir);
+    assert.ok(report !== undefined && !report.capabilities.some((c) => c.capability === 'exec'));
+    const home = tempHome();
+    const rt = await createRuntime({ home, policy: policyFor(), operations: ops, scans: new Map([['hello', report]]) });
+    await rt.dispatcher.dispatch('hello', EXEC('id'));
+    await rt.dispatcher.dispatch('hello', EXEC('id'));
+    await rt.dispatcher.dispatch('hello', { call_id: 'r', method: 'pi.registerCommand', params: { name: 'hello' } });
+    await rt.close();
+    const db = openStore(home, { readOnly: true });
+    const bypass = queryAlerts(db, { category: 'scanner_bypass' });
+    db.close();
+    assert.equal(bypass.length, 1);
+    assert.equal(bypass[0]!.capability, 'exec');
+    assert.equal(bypass[0]!.extension_id, 'hello');
+  });
+});
