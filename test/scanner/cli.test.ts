@@ -21,7 +21,9 @@ async function run(...args: string[]) {
   let out = '';
   let err = '';
   const code = await main(['node', 'pi-warden', 'scan', ...args], { out: (s) => { out += `${s}\n`; }, err: (s) => { err += `${s}\n`; } });
-  return { code, out, err };
+  // picocolors decides on colour from the environment (CI=true turns it on): compare the text without it.
+  const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
+  return { code, out: plain(out), err: plain(err) };
 }
 
 describe('pi-warden scan', () => {
