@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { CAPABILITIES } from '../../src/policy/capabilities.ts';
@@ -22,7 +23,7 @@ async function run(...args: string[]) {
   let err = '';
   const code = await main(['node', 'pi-warden', 'scan', ...args], { out: (s) => { out += `${s}\n`; }, err: (s) => { err += `${s}\n`; } });
   // picocolors decides on colour from the environment (CI=true turns it on): compare the text without it.
-  const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
+  const plain = (s: string) => stripVTControlCharacters(s);
   return { code, out: plain(out), err: plain(err) };
 }
 
