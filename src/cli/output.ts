@@ -1,4 +1,5 @@
 /** Output helpers shared by CLI commands: JSON, tables, colours (picocolors honours NO_COLOR and non-TTY). */
+import { stripVTControlCharacters } from 'node:util';
 import Table from 'cli-table3';
 import pc from 'picocolors';
 
@@ -33,8 +34,7 @@ export function table(head: string[], rows: string[][]): string {
 }
 
 function visibleLength(text: string): number {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\u001b\[[0-9;]*m/g, '').length;
+  return stripVTControlCharacters(text).length;
 }
 
 export function colourDecision(decision: string): string {
