@@ -71,6 +71,13 @@ function outputSize(value: unknown): number {
 
 export interface Dispatcher {
   dispatch(extensionId: string, hostcall: unknown): Promise<HostcallResult>;
+  /**
+   * The same pipeline for a hostcall the guest waits on synchronously (`fs.readFileSync`, `process.env.X`, a
+   * registration): every stage and the operation must answer at once. A prompt is refused without asking
+   * (`denied`, `sync_needs_prompt`); a stage that returns a promise is `denied`; an operation that returns a
+   * promise is `internal` (`operation_not_sync`). Never throws.
+   */
+  dispatchSync(extensionId: string, hostcall: unknown): HostcallResult;
   /** The stage names in the order they run, ending with execute and record. */
   readonly pipeline: readonly string[];
 }
@@ -271,6 +278,30 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
+  function executeSync(ctx: DispatchContext): HostcallResult {
+    ctx.stage = 'execute';
+    ctx.marks?.push(performance.now());
+    const op = operations.get(ctx.method);
+    if (op === undefined) {
+      return fail(ctx, new WardenError('invalid_request', `${ctx.method} is not available in this host`, { reasonCodes: ['not_available'] }));
+    }
+    try {
+      const value = op(ctx.params, { extensionId: ctx.extensionId, callId: ctx.callId, capability: ctx.capability as Capability, signal: new AbortController().signal });
+      if (isThenable(value)) {
+        Promise.resolve(value).catch(() => undefined);
+        return fail(ctx, new WardenError('internal', `${ctx.method} has no synchronous implementation in this host`, { reasonCodes: ['operation_not_sync'] }));
+      }
+      const limit = options.operationQuota?.(ctx.extensionId)?.outputBytes;
+      if (limit !== undefined) {
+        const size = outputSize(value);
+        if (size > limit) return fail(ctx, breach(ctx, 'output_bytes', limit, size));
+      }
+      return finish(ctx, { ok: true, callId: ctx.callId, value });
+    } catch (err) {
+      return fail(ctx, operationFailure(ctx.method, err));
+    }
+  }
+
   async function continueAsync(ctx: DispatchContext, pending: PromiseLike<unknown>, index: number): Promise<HostcallResult> {
     let outcome: unknown;
     try {
@@ -295,6 +326,29 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   return {
     pipeline: [...stages.map((s) => s.name), 'execute', 'record'],
+    dispatchSync(extensionId: string, hostcall: unknown): HostcallResult {
+      const ctx = newContext(extensionId, hostcall);
+      ctx.sync = true;
+      if (timeStages) ctx.marks = [];
+      for (let i = 0; i < stages.length; i++) {
+        const name = (stages[i] as Stage).name;
+        ctx.stage = name;
+        ctx.marks?.push(performance.now());
+        let outcome: StageOutcome | Promise<StageOutcome>;
+        try {
+          outcome = (stages[i] as Stage).run(ctx);
+        } catch (err) {
+          return fail(ctx, name === 'validate' ? new WardenError('invalid_request', `hostcall could not be read: ${describeValue(err)}`, { reasonCodes: ['invalid_request'] }) : stageFailure(name, err));
+        }
+        if (isThenable(outcome)) {
+          // A waiting stage cannot be answered while the guest is blocked: deny, never allow.
+          Promise.resolve(outcome).catch(() => undefined);
+          return fail(ctx, new WardenError('denied', `${ctx.method} needs stage ${name} to wait and was called synchronously; denied`, { reasonCodes: ['sync_needs_prompt'] }));
+        }
+        if (outcome !== undefined) return fail(ctx, isWardenError(outcome) ? outcome : stageFailure(name, outcome));
+      }
+      return executeSync(ctx);
+    },
     async dispatch(extensionId: string, hostcall: unknown): Promise<HostcallResult> {
       const ctx = newContext(extensionId, hostcall);
       if (timeStages) ctx.marks = [];

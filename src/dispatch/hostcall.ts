@@ -41,13 +41,15 @@ export interface DispatchContext {
   marks: number[] | undefined;
   /** Set by the risk stage. */
   riskScore: number | undefined;
+  /** The guest is blocked waiting (dispatchSync): nothing may wait, so a prompt is refused without asking. */
+  sync: boolean;
 }
 
 export function newContext(extensionId: string, raw: unknown): DispatchContext {
   return {
     extensionId, raw, callId: '', method: '', params: EMPTY_PARAMS, declaredCapability: undefined, spec: undefined,
     capability: undefined, decision: undefined, rule: undefined, reasonCodes: undefined, startedMs: Date.now(),
-    stage: 'validate', marks: undefined, riskScore: undefined,
+    stage: 'validate', marks: undefined, riskScore: undefined, sync: false,
   };
 }
 

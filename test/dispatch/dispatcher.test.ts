@@ -346,3 +346,30 @@ describe('MemoryRecorder', () => {
     assert.deepEqual(r.entries, []);
   });
 });
+
+describe('dispatchSync', () => {
+  it('refuses a prompt without asking the user, and records the refusal', () => {
+    let asked = 0;
+    const recorder = new MemoryRecorder();
+    const d = createDispatcher({
+      policy: policyFor({ user: { extensionPolicy: { profile: 'balanced' } } }).compiled, recorder,
+      prompter: { ask: async () => { asked++; return { decision: 'allow', scope: 'once' }; } },
+      operations: new Map([['ctx.ui.notify', () => null]]),
+    });
+    const r = d.dispatchSync('ext', hostcall('ctx.ui.notify', {}));
+    assert.ok(!r.ok && r.error.code === 'denied' && r.error.reasonCodes.includes('sync_needs_prompt'));
+    assert.equal(asked, 0);
+    assert.equal(recorder.entries[0]!.stage, 'policy');
+  });
+
+  it('runs plugged synchronous stages and refuses when one would wait', () => {
+    const seen: string[] = [];
+    const d = createDispatcher({
+      policy: policyFor().compiled, operations: new Map([['fs.read', () => 'x']]),
+      stages: [{ name: 'trust', run: () => { seen.push('trust'); return undefined; } }, { name: 'risk', run: async () => undefined }],
+    });
+    const r = d.dispatchSync('ext', READ);
+    assert.deepEqual(seen, ['trust']);
+    assert.ok(!r.ok && r.error.code === 'denied');
+  });
+});

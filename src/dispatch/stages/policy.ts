@@ -136,6 +136,8 @@ export function createPolicyStage(options: PolicyStageOptions): Stage {
         return undefined;
       }
       if (remembered === 'deny') return denied(ctx, 'prompt_session_deny', 'prompt_session_deny');
+      // A guest blocked on a synchronous call cannot wait for the user: refuse without showing a prompt.
+      if (ctx.sync) return denied(ctx, 'sync_needs_prompt', 'sync_needs_prompt: this needs an answer from the user and was called synchronously');
       if (options.prompter === undefined) return denied(ctx, 'prompt_no_ui', 'prompt_no_ui: prompt mode needs a user interface');
       ctx.decision = 'prompt';
       return resolvePrompt(ctx, key);
