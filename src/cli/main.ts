@@ -10,6 +10,7 @@ import { runDiff, runExplain, runForget } from './policyCommands.ts';
 import { runAlerts, runKeysExport, runReplay, runVerify } from './evidenceCommands.ts';
 import { runBreaches, runRollout, runStatus, runTransition } from './trustCommands.ts';
 import { registerScan } from './scanCommand.ts';
+import { runClassify } from './secretsCommand.ts';
 
 const VERSION = '0.1.0';
 
@@ -140,6 +141,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--extension <id>', 'only this extension')
     .option('--json', 'machine-readable output')
     .action((_o: unknown, cmd: Command) => setExit(runBreaches(io, cmd.optsWithGlobals())));
+  program.command('secrets').description('the secret broker (runbook INC-2)')
+    .command('classify')
+    .description('say for each variable name whether the secret broker hides it, and which rule decided\n'
+      + '(the settings\' secretBroker.enabled and disclosureAllowlist apply)')
+    .argument('<names...>', 'environment variable names')
+    .option('--json', 'machine-readable output: [{name, secret, rule}]')
+    .action((names: string[], _o: unknown, cmd: Command) => setExit(runClassify(io, names, cmd.optsWithGlobals())));
   registerScan(program, io, setExit, VERSION);
   return program;
 }

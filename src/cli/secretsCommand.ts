@@ -1,0 +1,13 @@
+/** `pi-warden secrets classify NAME...`: which variable names the secret broker hides, and by which rule. */
+import { classifySecretName } from '../mediation/secretNames.ts';
+import { resolvePolicy } from '../policy/settings.ts';
+import { colours as pc, printJson, table, type Io } from './output.ts';
+
+export function runClassify(io: Io, names: readonly string[], o: { json?: boolean; cwd?: string }): number {
+  const resolved = resolvePolicy({ cwd: o.cwd });
+  const results = names.map((n) => classifySecretName(n, resolved.secretBroker));
+  if (o.json === true) printJson(io, results.map(({ name, secret, rule }) => ({ name, secret, rule })));
+  else io.out(table(['name', 'secret', 'rule'], results.map((r) => [r.name, r.secret ? pc.red('secret') : 'no', r.matched === undefined ? r.rule : `${r.rule} (${r.matched})`])));
+  for (const e of resolved.errors) io.err(`error: ${e.message} (classified with the broker enabled and no allowlist)`);
+  return resolved.errors.length > 0 ? 2 : 0;
+}
