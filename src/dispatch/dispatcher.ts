@@ -42,6 +42,13 @@ export interface DispatcherOptions {
 
 export interface Dispatcher {
   dispatch(extensionId: string, hostcall: unknown): Promise<HostcallResult>;
+  /**
+   * The same pipeline for a hostcall the guest waits on synchronously (`fs.readFileSync`, `process.env.X`, a
+   * registration): every stage and the operation must answer synchronously. A stage that needs to wait (a prompt)
+   * or an operation that returns a promise fails closed: `denied` (`sync_needs_prompt`) or `internal`
+   * (`operation_not_sync`). Never throws.
+   */
+  dispatchSync(extensionId: string, hostcall: unknown): HostcallResult;
   /** The stage names in the order they run, ending with execute and record. */
   readonly pipeline: readonly string[];
 }
@@ -170,8 +177,44 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
+  function executeSync(ctx: DispatchContext): HostcallResult {
+    const op = operations.get(ctx.method);
+    if (op === undefined) {
+      return fail(ctx, new WardenError('invalid_request', `${ctx.method} is not available in this host`, { reasonCodes: ['not_available'] }));
+    }
+    try {
+      const value = op(ctx.params, { extensionId: ctx.extensionId, callId: ctx.callId, capability: ctx.capability as Capability, signal: new AbortController().signal });
+      if (isThenable(value)) {
+        Promise.resolve(value).catch(() => undefined);
+        return fail(ctx, new WardenError('internal', `${ctx.method} has no synchronous implementation in this host`, { reasonCodes: ['operation_not_sync'] }));
+      }
+      return finish(ctx, { ok: true, callId: ctx.callId, value });
+    } catch (err) {
+      return fail(ctx, operationFailure(ctx.method, err));
+    }
+  }
+
   return {
     pipeline: [...stages.map((s) => s.name), 'execute', 'record'],
+    dispatchSync(extensionId: string, hostcall: unknown): HostcallResult {
+      const ctx = newContext(extensionId, hostcall);
+      for (let i = 0; i < stages.length; i++) {
+        const name = (stages[i] as Stage).name;
+        let outcome: StageOutcome | Promise<StageOutcome>;
+        try {
+          outcome = (stages[i] as Stage).run(ctx);
+        } catch (err) {
+          return fail(ctx, name === 'validate' ? new WardenError('invalid_request', `hostcall could not be read: ${err instanceof Error ? err.message : String(err)}`, { reasonCodes: ['invalid_request'] }) : stageFailure(name, err));
+        }
+        if (isThenable(outcome)) {
+          // A prompt (or any waiting stage) cannot be answered while the guest is blocked: deny, never allow.
+          Promise.resolve(outcome).catch(() => undefined);
+          return fail(ctx, new WardenError('denied', `${ctx.method} needs an answer from the user (stage ${name}) and was called synchronously; denied`, { reasonCodes: ['sync_needs_prompt'] }));
+        }
+        if (outcome !== undefined) return fail(ctx, isWardenError(outcome) ? outcome : stageFailure(name, outcome));
+      }
+      return executeSync(ctx);
+    },
     async dispatch(extensionId: string, hostcall: unknown): Promise<HostcallResult> {
       const ctx = newContext(extensionId, hostcall);
       for (let i = 0; i < stages.length; i++) {
