@@ -8,7 +8,7 @@ import { basename, dirname, extname } from 'node:path';
 import { createDispatcher, MemoryRecorder, type DecisionRecord } from '../dispatch/index.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import { resolvePolicy, type ResolvedPolicy } from '../policy/settings.ts';
-import { bundleExtension, hostBoot, Sandbox, type InvocationContext, type SandboxEvent } from '../sandbox/index.ts';
+import { bundleExtension, hostBoot, limitsFromQuota, Sandbox, type InvocationContext, type SandboxEvent } from '../sandbox/index.ts';
 import { HeadlessHost, type HoneytokenHit, type HostActivity } from './headlessHost.ts';
 import { hostOperations, type Registration } from './host.ts';
 
@@ -155,7 +155,7 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
     const steps: ProbeStep[] = [];
     const quota = policy.overrideQuotas.get(extensionId) ?? policy.quota;
     const sandbox = await Sandbox.create({
-      extensionId, dispatcher, boot, limits: { ...(quota.memoryMb === undefined ? {} : { memoryMb: quota.memoryMb }), wallTimeMs: 15_000 },
+      extensionId, dispatcher, boot, limits: { wallTimeMs: 15_000, ...limitsFromQuota(quota) },
       onEvent: (e) => sandboxEvents.push(e),
     });
     let loadError: string | null = null;

@@ -9,3 +9,4 @@ export {
   type SandboxLimits, type SandboxOptions, type Settled,
 } from './sandbox.ts';
 export { hostBoot } from './boot.ts';
+export { limitsFromQuota } from './limits.ts';

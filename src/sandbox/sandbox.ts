@@ -9,7 +9,7 @@
  * the typed error, and a `stopped` event is reported. Other sandboxes are separate instances and keep working.
  */
 import type { Dispatcher, HostcallResult } from '../dispatch/index.ts';
-import { WardenError, type WardenErrorCode } from '../errors.ts';
+import { EXTENSION_ERROR_CODES, WardenError, type WardenErrorCode } from '../errors.ts';
 import type { ExtensionBundle } from './bundle.ts';
 import { legacyEventsFor } from './contract.ts';
 import { GuestEngine, GuestFailure } from './engine.ts';
@@ -106,6 +106,8 @@ export class Sandbox {
   #callSeq = 0;
   #ticketSeq = 0;
   #hostcallsThisEntry = 0;
+  /** Set inside an entry when the guest must be stopped once it returns (flood, out of memory). */
+  #pendingStop: WardenError | undefined;
   readonly #pendingCalls = new Set<number>();
   readonly #invocations = new Map<number, PendingInvocation>();
   readonly #timers = new Map<number, NodeJS.Timeout>();
@@ -175,7 +177,10 @@ export class Sandbox {
     const out: EventOutcome[] = [];
     for (const e of [{ event, payload: { type: event, ...payload } }, ...legacyEventsFor(event, payload)]) {
       const settled = await this.#invoke({ type: 'event', event: e.event, payload: e.payload, ctx });
-      if (!settled.ok) throw new WardenError('internal', `event ${e.event}: ${settled.error.message}`);
+      if (!settled.ok) {
+        const code = (EXTENSION_ERROR_CODES as readonly string[]).includes(settled.error.code) ? (settled.error.code as WardenErrorCode) : 'internal';
+        throw new WardenError(code, `event ${e.event}: ${settled.error.message}`);
+      }
       const value = settled.value as { results: HandlerOutcome[]; input?: unknown };
       out.push({ event: e.event, results: value.results, ...(value.input === undefined ? {} : { input: value.input }) });
     }
@@ -242,10 +247,10 @@ export class Sandbox {
       throw err;
     } finally {
       this.#inGuest = false;
-      // A flood detected inside the entry stops the sandbox once the guest has returned control.
-      if (this.#hostcallsThisEntry > this.limits.maxHostcallsPerEntry && this.#stopped === undefined) {
-        this.stop(new WardenError('quota_exceeded', `${this.extensionId}: more than ${this.limits.maxHostcallsPerEntry} hostcalls in one entry; sandbox stopped`, { reasonCodes: ['hostcall_flood'] }));
-      }
+      // A flood or an out-of-memory seen inside the entry stops the sandbox once the guest has returned control.
+      const pending = this.#pendingStop;
+      this.#pendingStop = undefined;
+      if (pending !== undefined) this.stop(pending);
     }
   }
 
@@ -275,7 +280,11 @@ export class Sandbox {
   #host(op: string, payload: string): string {
     if (this.#stopped !== undefined) return errorReply('quarantined', this.#stopped.message);
     if (payload.length > this.limits.maxPayloadBytes) {
-      return errorReply('quota_exceeded', `${op}: payload of ${payload.length} bytes exceeds the sandbox limit of ${this.limits.maxPayloadBytes}`);
+      const message = `${op}: payload of ${payload.length} bytes exceeds the sandbox limit of ${this.limits.maxPayloadBytes}`;
+      // An oversized result still settles its invocation (as a failure), read from the envelope's first key.
+      const ticket = op === 'settle' ? /^\{"ticket":(\d+)/.exec(payload.slice(0, 40))?.[1] : undefined;
+      if (ticket !== undefined) this.#settle(JSON.stringify({ ticket: Number(ticket), ok: false, error: { code: 'quota_exceeded', message } }));
+      return errorReply('quota_exceeded', message);
     }
     switch (op) {
       case 'call': return this.#callSync(payload);
@@ -302,6 +311,7 @@ export class Sandbox {
   #countHostcall(): string | undefined {
     this.#hostcallsThisEntry++;
     if (this.#hostcallsThisEntry > this.limits.maxHostcallsPerEntry) {
+      this.#pendingStop ??= new WardenError('quota_exceeded', `${this.extensionId}: more than ${this.limits.maxHostcallsPerEntry} hostcalls in one entry; sandbox stopped`, { reasonCodes: ['hostcall_flood'] });
       return errorReply('quota_exceeded', `more than ${this.limits.maxHostcallsPerEntry} hostcalls in one entry`);
     }
     return undefined;
@@ -357,11 +367,19 @@ export class Sandbox {
     } catch {
       return errorReply('invalid_request', 'settle is not valid JSON');
     }
+    // The guest runtime reports an out-of-memory it caught in a handler; the cap was reached, so the sandbox ends.
+    if (payload.includes('"code":"out_of_memory"')) {
+      this.#pendingStop ??= new WardenError('quota_exceeded', `${this.extensionId}: the extension exceeded its memory cap of ${this.limits.memoryMb} MiB; sandbox stopped`, { reasonCodes: ['memory_cap'] });
+    }
     const ticket = Number(msg.ticket);
     const inv = this.#invocations.get(ticket);
     if (inv === undefined) return JSON.stringify({ ok: true });
     this.#invocations.delete(ticket);
     clearTimeout(inv.timer);
+    if (this.#pendingStop !== undefined) {
+      inv.reject(this.#pendingStop);
+      return JSON.stringify({ ok: true });
+    }
     const e = msg.error as { code?: unknown; message?: unknown } | undefined;
     const code = typeof e?.code === 'string' ? e.code : 'extension_error';
     const text = typeof e?.message === 'string' ? e.message : 'failed';

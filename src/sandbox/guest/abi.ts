@@ -10,9 +10,64 @@ const g = globalThis as unknown as Record<string, unknown>;
 const hostFn = g.__wardenHost as HostFn;
 delete g.__wardenHost;
 
-// Captured before extension code runs: an extension that replaces JSON.* only confuses itself.
+// Captured before extension code runs: an extension that replaces JSON.* or tampers with prototypes only confuses
+// itself; what crosses the boundary is still built by this code.
 const stringify = JSON.stringify;
 const parse = JSON.parse;
+const keysOf = Object.keys;
+const isArray = Array.isArray;
+const hasOwn = Object.hasOwn;
+const ObjectProto = Object.prototype;
+const ArrayProto = Array.prototype;
+const dateToJSON = Date.prototype.toJSON;
+const isDate = (v: object): v is Date => v instanceof Date;
+const MAX_DEPTH = 64;
+
+/**
+ * JSON text of a value as plain data: own enumerable keys, functions and symbols dropped (null in arrays), cycles and
+ * depth past 64 refused. `toJSON` is honoured as JSON.stringify does, except one planted on Object.prototype or
+ * Array.prototype. Getters run here, in the guest, under the entry's CPU deadline.
+ */
+function plainJson(value: unknown, depth: number, seen: object[]): string | undefined {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string': return stringify(value);
+    case 'number': return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean': return value ? 'true' : 'false';
+    case 'undefined': case 'function': case 'symbol': return undefined;
+    case 'bigint': throw new TypeError('Do not know how to serialize a BigInt');
+    default: break;
+  }
+  const obj = value as Record<string, unknown>;
+  if (depth > MAX_DEPTH) throw new TypeError('value is nested too deeply to cross the sandbox boundary');
+  for (let i = 0; i < seen.length; i++) if (seen[i] === obj) throw new TypeError('Converting circular structure to JSON');
+  if (isDate(obj)) return stringify(dateToJSON.call(obj));
+  const toJSON = obj.toJSON;
+  const planted = (hasOwn(ObjectProto, 'toJSON') && toJSON === (ObjectProto as Record<string, unknown>).toJSON)
+    || (hasOwn(ArrayProto, 'toJSON') && toJSON === (ArrayProto as unknown as Record<string, unknown>).toJSON);
+  if (typeof toJSON === 'function' && !planted) return plainJson((toJSON as () => unknown).call(obj), depth + 1, seen);
+  seen[seen.length] = obj;
+  let out: string;
+  if (isArray(obj)) {
+    out = '[';
+    for (let i = 0; i < obj.length; i++) out += `${i === 0 ? '' : ','}${plainJson(obj[i], depth + 1, seen) ?? 'null'}`;
+    out += ']';
+  } else {
+    out = '{';
+    let first = true;
+    const keys = keysOf(obj);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      const v = plainJson(obj[k], depth + 1, seen);
+      if (v === undefined) continue;
+      out += `${first ? '' : ','}${stringify(k)}:${v}`;
+      first = false;
+    }
+    out += '}';
+  }
+  seen.length -= 1;
+  return out;
+}
 
 export interface WireError { code: string; message: string }
 type Reply = { ok: true; value?: unknown; ticket?: number } | { ok: false; error: WireError };
@@ -28,8 +83,7 @@ export class HostError extends Error {
 }
 
 function encode(value: unknown): string {
-  const s = stringify(value);
-  return s === undefined ? 'null' : s;
+  return plainJson(value, 0, []) ?? 'null';
 }
 
 function decode(reply: string): Reply {
@@ -102,6 +156,8 @@ export function hostLog(level: 'debug' | 'info' | 'warn' | 'error', message: str
 
 export function errorToWire(err: unknown): WireError {
   if (err instanceof HostError) return { code: err.code, message: err.message };
+  // QuickJS raises InternalError('out of memory') at the cap; the host stops the sandbox on this code.
+  if (err instanceof Error && err.name === 'InternalError' && /out of memory/.test(err.message)) return { code: 'out_of_memory', message: err.message };
   if (err instanceof Error) return { code: 'extension_error', message: `${err.name}: ${err.message}` };
   return { code: 'extension_error', message: String(err) };
 }

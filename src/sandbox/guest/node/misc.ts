@@ -261,7 +261,8 @@ export const tty = { isatty: () => false, ReadStream: Readable, WriteStream: Wri
 export const perfHooks = { performance };
 
 export function deniedModule(name: string): Opts {
-  const fail = (member: string) => (): never => {
+  // A plain function, so that `new Worker(...)` fails with the denial too, not with "not a constructor".
+  const fail = (member: string) => function deniedMember(): never {
     throw Object.assign(new Error(`denied: node:${name}${member === '' ? '' : `.${member}`} is not available in the sandbox`), { code: 'ERR_ACCESS_DENIED' });
   };
   // Importing succeeds (extensions often import at top level and use the module on one path only); every use fails.
