@@ -19,6 +19,7 @@ const isArray = Array.isArray;
 const hasOwn = Object.hasOwn;
 const ObjectProto = Object.prototype;
 const ArrayProto = Array.prototype;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- captured on purpose, always invoked with .call(date)
 const dateToJSON = Date.prototype.toJSON;
 const isDate = (v: object): v is Date => v instanceof Date;
 const MAX_DEPTH = 64;
