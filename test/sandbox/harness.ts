@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDispatcher, MemoryRecorder, type Operation } from '../../src/dispatch/index.ts';
 import { HeadlessHost, hostOperations } from '../../src/pi/index.ts';
-import { resolvePolicy } from '../../src/policy/settings.ts';
+import { resolvePolicy, type ResolvedPolicy } from '../../src/policy/settings.ts';
 import { bundleEntry, hostBoot, Sandbox, type SandboxEvent, type SandboxLimits } from '../../src/sandbox/index.ts';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'extensions');
@@ -26,7 +26,7 @@ export interface Harness {
 
 export interface HarnessOptions {
   /** `open` = permissive with dangerous capabilities allowed; `safe` = the default profile. */
-  readonly policy?: 'open' | 'safe';
+  readonly policy?: 'open' | 'safe' | ResolvedPolicy;
   readonly limits?: Partial<SandboxLimits>;
   readonly extensionId?: string;
   /** Replace or add host operations (e.g. a hostile host). */
@@ -34,8 +34,9 @@ export interface HarnessOptions {
 }
 
 export async function createSandbox(options: HarnessOptions = {}): Promise<Harness> {
-  const env = options.policy === 'safe' ? {} : { PI_EXTENSION_ALLOW_DANGEROUS: '1' };
-  const policy = resolvePolicy({ cliProfile: options.policy === 'safe' ? 'safe' : 'permissive', env, cwd: tmpdir() });
+  const given = options.policy;
+  const policy = typeof given === 'object' ? given
+    : resolvePolicy({ cliProfile: given === 'safe' ? 'safe' : 'permissive', env: given === 'safe' ? {} : { PI_EXTENSION_ALLOW_DANGEROUS: '1' }, cwd: tmpdir() });
   const host = new HeadlessHost({ cwd: tmpdir(), home: '/home/probe' });
   const logs: string[] = [];
   const operations = new Map(hostOperations(host));

@@ -93,6 +93,14 @@ Object.assign(g, {
   require: guestRequire,
 });
 
+// quickjs-wasi's URL (ada) has no searchParams; extensions read query strings through it.
+if (typeof URL === 'function' && !('searchParams' in URL.prototype)) {
+  Object.defineProperty(URL.prototype, 'searchParams', {
+    configurable: true,
+    get(this: URL) { return new URLSearchParams(this.search); },
+  });
+}
+
 type ModuleFactory = (module: Opts, exports: unknown, require: unknown, filename: string, dirname: string) => void;
 let moduleFactory: ModuleFactory | undefined;
 g.__wardenDefine = (fn: ModuleFactory) => {

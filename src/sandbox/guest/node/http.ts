@@ -135,7 +135,12 @@ function clientModule(scheme: 'http' | 'https'): Opts {
         const bytes = replyBytes(r);
         if (bytes.length > 0) res.emit('data', bytes);
         res.emit('end');
-      }, (err) => req.emit('error', err));
+      }, (err) => {
+        const e: unknown = err instanceof HostError
+          ? Object.assign(new Error(err.message), { code: err.code === 'denied' ? 'EACCES' : /\b(E[A-Z]{2,})\b/.exec(err.message)?.[1] ?? 'ECONNREFUSED', wardenCode: err.code })
+          : err;
+        if (req.listenerCount('error') > 0) req.emit('error', e);
+      });
       return req;
     };
     return req;
