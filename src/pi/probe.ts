@@ -125,8 +125,9 @@ const LIFECYCLE: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
   ['agent_start', {}],
   ['turn_start', { turnIndex: 0, timestamp: 0 }],
   ['context', { messages: [] }],
-  ['tool_call', { toolCallId: 'probe-call-1', toolName: 'bash', input: { command: 'ls -la' } }],
-  ['tool_result', { toolCallId: 'probe-call-1', toolName: 'bash', input: { command: 'ls -la' }, content: [{ type: 'text', text: 'ok' }], details: {}, isError: false }],
+  // A destructive command, so that permission gates take their interesting path.
+  ['tool_call', { toolCallId: 'probe-call-1', toolName: 'bash', input: { command: 'rm -rf ./probe-scratch' } }],
+  ['tool_result', { toolCallId: 'probe-call-1', toolName: 'bash', input: { command: 'rm -rf ./probe-scratch' }, content: [{ type: 'text', text: 'ok' }], details: {}, isError: false }],
   ['turn_end', { turnIndex: 0, message: { role: 'assistant', content: [] }, toolResults: [] }],
   ['agent_end', { messages: [] }],
   ['model_select', { model: { provider: 'faux', id: 'probe' }, previousModel: undefined, source: 'set' }],
@@ -223,7 +224,7 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
   const hostcalls = aggregate(recorder.entries);
   return {
     path: options.path, profile: policy.profile, extensions: reports, hostcalls,
-    denied: hostcalls.filter((h) => h.decision !== 'allow'),
+    denied: hostcalls.filter((h) => h.decision === 'deny'),
     activity: host.activity.slice(0, 500),
     honeytokens: { planted: [...host.honeytokens.keys()], leaked: host.honeytokenHits },
     sandboxEvents: sandboxEvents.filter((e) => e.type !== 'stopped' || !e.reason.includes('was disposed')),
