@@ -8,7 +8,7 @@ import { basename, dirname, extname } from 'node:path';
 import { createDispatcher, MemoryRecorder, type DecisionRecord } from '../dispatch/index.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import { resolvePolicy, type ResolvedPolicy } from '../policy/settings.ts';
-import { bundleExtension, hostBoot, limitsFromQuota, Sandbox, type InvocationContext, type SandboxEvent } from '../sandbox/index.ts';
+import { bundleEntry, hostBoot, limitsFromQuota, resolveEntries, Sandbox, type ExtensionBundle, type InvocationContext, type SandboxEvent } from '../sandbox/index.ts';
 import { HeadlessHost, type HoneytokenHit, type HostActivity } from './headlessHost.ts';
 import { hostOperations, type Registration } from './host.ts';
 
@@ -148,12 +148,20 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
   const dispatcher = createDispatcher({ policy: policy.compiled, operations: hostOperations(host), recorder, operationTimeoutMs: 10_000 });
   const sandboxEvents: SandboxEvent[] = [];
   const reports: ProbeExtensionReport[] = [];
-  const bundles = await bundleExtension(options.path);
+  const entries = resolveEntries(options.path);
   const ctx: InvocationContext = { cwd, hasUI: true, mode: 'tui', model: { provider: 'faux', id: 'probe' }, projectTrusted: false };
 
-  for (const bundle of bundles) {
-    const extensionId = extensionIdFor(bundle.entry);
+  for (const entry of entries) {
+    const extensionId = extensionIdFor(entry);
     const steps: ProbeStep[] = [];
+    let bundle: ExtensionBundle;
+    try {
+      bundle = await bundleEntry(entry);
+    } catch (err) {
+      // A bundle failure (syntax error, a dependency that is not installed) is a load failure of this entry.
+      reports.push({ extensionId, entry, bundleHash: null, loaded: false, loadError: message(err), registrations: summarise([]), steps });
+      continue;
+    }
     const quota = policy.overrideQuotas.get(extensionId) ?? policy.quota;
     const sandbox = await Sandbox.create({
       extensionId, dispatcher, boot, limits: { wallTimeMs: 15_000, ...limitsFromQuota(quota) },

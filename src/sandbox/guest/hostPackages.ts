@@ -80,7 +80,8 @@ const Key = new Proxy({}, {
 
 function builtinTool(name: string, description: string): (cwd?: unknown, options?: unknown) => Opts {
   return () => ({
-    name, label: name, description, parameters: Type.Object!({} as never),
+    name, label: name, description, parameters: boot.builtinTools?.[name]?.parameters ?? Type.Object!({} as never),
+    ...(boot.builtinTools?.[name] === undefined ? {} : { label: boot.builtinTools[name].label, description: boot.builtinTools[name].description }),
     execute: (_id: unknown, params: unknown) => callAsync('tool', { name, input: params !== null && typeof params === 'object' ? params : {} }),
   });
 }
@@ -106,6 +107,17 @@ function truncate(fromTail: boolean) {
   };
 }
 
+/** pi's built-in tools; `parameters` come from the host at boot when it knows them (partial: else an open object). */
+const BUILTIN_TOOLS: Record<string, () => Opts> = {
+  read: builtinTool('read', 'Read a file'), bash: builtinTool('bash', 'Run a shell command'), edit: builtinTool('edit', 'Edit a file'),
+  write: builtinTool('write', 'Write a file'), grep: builtinTool('grep', 'Search files'), find: builtinTool('find', 'Find files'),
+  ls: builtinTool('ls', 'List a directory'),
+};
+const BUILTIN_TOOL_FACTORIES: Opts = Object.fromEntries(Object.entries(BUILTIN_TOOLS).flatMap(([name, make]) => {
+  const cap = name === 'ls' ? 'Ls' : name[0]!.toUpperCase() + name.slice(1);
+  return [[`create${cap}Tool`, make], [`create${cap}ToolDefinition`, make]];
+}));
+
 const isToolResult = (name: string) => (r: unknown) => (r as Opts | null)?.toolName === name;
 
 function codingAgent(scope: string): Opts {
@@ -114,9 +126,9 @@ function codingAgent(scope: string): Opts {
     isToolCallEventType: (name: string, event: unknown) => (event as Opts | null)?.toolName === name,
     isBashToolResult: isToolResult('bash'), isReadToolResult: isToolResult('read'), isEditToolResult: isToolResult('edit'),
     isWriteToolResult: isToolResult('write'), isGrepToolResult: isToolResult('grep'), isFindToolResult: isToolResult('find'), isLsToolResult: isToolResult('ls'),
-    createBashTool: builtinTool('bash', 'Run a shell command'), createReadTool: builtinTool('read', 'Read a file'),
-    createWriteTool: builtinTool('write', 'Write a file'), createEditTool: builtinTool('edit', 'Edit a file'),
-    createLsTool: builtinTool('ls', 'List a directory'), createGrepTool: builtinTool('grep', 'Search files'), createFindTool: builtinTool('find', 'Find files'),
+    ...BUILTIN_TOOL_FACTORIES,
+    createCodingTools: () => ['read', 'bash', 'edit', 'write'].map((n) => BUILTIN_TOOLS[n]!()),
+    createReadOnlyTools: () => ['read', 'grep', 'find', 'ls'].map((n) => BUILTIN_TOOLS[n]!()),
     getAgentDir: () => `${boot.home}/.pi/agent`,
     parseFrontmatter,
     truncateHead: truncate(false), truncateTail: truncate(true),

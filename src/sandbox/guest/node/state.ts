@@ -8,6 +8,8 @@ export interface Boot {
   nodeVersion: string;
   extensionPath: string;
   username: string;
+  /** pi's built-in tool descriptions when the host knows them (the bridge into real pi does). */
+  builtinTools?: Record<string, { label: string; description: string; parameters: unknown }>;
 }
 
 export const boot: Boot = {
