@@ -1,7 +1,9 @@
 /** `npm run bench`: runs every suite and writes bench/results/<suite>.json. `npm run bench -- policy` runs one. */
+import { run as compat } from './compat.ts';
 import { run as policy } from './policy.bench.ts';
+import { run as sandbox } from './sandbox.bench.ts';
 
-const suites: Record<string, () => Promise<string>> = { policy };
+const suites: Record<string, () => Promise<string>> = { policy, sandbox, compat };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;

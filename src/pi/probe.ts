@@ -9,6 +9,7 @@ import { createDispatcher, MemoryRecorder, type DecisionRecord } from '../dispat
 import { isWardenError, WardenError } from '../errors.ts';
 import { resolvePolicy, type ResolvedPolicy } from '../policy/settings.ts';
 import { bundleEntry, hostBoot, limitsFromQuota, resolveEntries, Sandbox, type ExtensionBundle, type InvocationContext, type SandboxEvent } from '../sandbox/index.ts';
+import { builtinToolDescriptions, usesBuiltinTools } from './builtinTools.ts';
 import { HeadlessHost, type HoneytokenHit, type HostActivity } from './headlessHost.ts';
 import { hostOperations, type Registration } from './host.ts';
 
@@ -163,8 +164,9 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
       continue;
     }
     const quota = policy.overrideQuotas.get(extensionId) ?? policy.quota;
+    const builtinTools = usesBuiltinTools(bundle.code) ? await builtinToolDescriptions(cwd) : undefined;
     const sandbox = await Sandbox.create({
-      extensionId, dispatcher, boot, limits: { wallTimeMs: 15_000, ...limitsFromQuota(quota) },
+      extensionId, dispatcher, boot: builtinTools === undefined ? boot : { ...boot, builtinTools }, limits: { wallTimeMs: 15_000, ...limitsFromQuota(quota) },
       onEvent: (e) => sandboxEvents.push(e),
     });
     let loadError: string | null = null;

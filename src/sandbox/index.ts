@@ -5,7 +5,7 @@ export {
   NODE_MODULES, PI_ACTIONS, PI_EVENTS, REGISTRATIONS, SESSION_MANAGER_MEMBERS, UI_MEMBERS, legacyEventsFor,
 } from './contract.ts';
 export {
-  DEFAULT_LIMITS, Sandbox, type BootInfo, type EventOutcome, type HandlerOutcome, type InvocationContext, type SandboxEvent,
+  DEFAULT_LIMITS, Sandbox, type BootInfo, type BuiltinToolDescription, type EventOutcome, type HandlerOutcome, type InvocationContext, type SandboxEvent,
   type SandboxLimits, type SandboxOptions, type Settled,
 } from './sandbox.ts';
 export { hostBoot } from './boot.ts';

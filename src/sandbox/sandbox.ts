@@ -37,6 +37,13 @@ export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({
   maxPendingHostcalls: 1024, maxPendingTimers: 1000, maxPayloadBytes: 8 * 1024 * 1024,
 });
 
+/** One of pi's built-in tools, as data (see src/pi/builtinTools.ts). */
+export interface BuiltinToolDescription {
+  readonly label: string;
+  readonly description: string;
+  readonly parameters: unknown;
+}
+
 /** What the host tells the guest about its world; plain data. */
 export interface BootInfo {
   readonly cwd: string;
@@ -46,6 +53,8 @@ export interface BootInfo {
   readonly arch: string;
   readonly nodeVersion: string;
   readonly username: string;
+  /** pi's built-in tool descriptions, when the host has them (wrapping extensions register pi's exact schema). */
+  readonly builtinTools?: Readonly<Record<string, BuiltinToolDescription>>;
 }
 
 export type SandboxEvent =

@@ -78,8 +78,11 @@ function plain(args: unknown[]): unknown[] {
   return args.map((a) => (typeof a === 'function' ? null : a));
 }
 
-/** A fresh ctx per call: the host's view of the session (cwd, hasUI, model) is data; every action is a hostcall. */
-export function makeContext(host: HostContext, kind: 'event' | 'command'): Record<string, unknown> {
+let shared: { event: Record<string, unknown>; command: Record<string, unknown> } | undefined;
+
+/** The members every ctx shares (ui, sessionManager, modelRegistry, actions): built once, they hold no state. */
+function sharedMembers(): { event: Record<string, unknown>; command: Record<string, unknown> } {
+  if (shared !== undefined) return shared;
   const ui: Record<string, unknown> = {};
   for (const [name, mode] of Object.entries(UI_MEMBERS)) {
     ui[name] = (...args: unknown[]) => call(`ctx.ui.${name}`, mode, { args: plain(args) });
@@ -94,15 +97,22 @@ export function makeContext(host: HostContext, kind: 'event' | 'command'): Recor
     modelRegistry[name] = (...args: unknown[]) => call(method, mode, name === 'unregisterProvider' ? { name: String(args[0]) }
       : name === 'registerProvider' ? { name: String(args[0]), args: plain(args) } : { args: plain(args) });
   }
-  const ctx: Record<string, unknown> = {
-    ui, sessionManager, modelRegistry,
+  const event: Record<string, unknown> = { ui, sessionManager, modelRegistry };
+  memberTable(CONTEXT_MEMBERS, event);
+  const command: Record<string, unknown> = { ...event };
+  memberTable(COMMAND_CONTEXT_MEMBERS, command);
+  shared = { event, command };
+  return shared;
+}
+
+/** A fresh ctx per call: the host's view of the session (cwd, hasUI, model) is data; every action is a hostcall. */
+export function makeContext(host: HostContext, kind: 'event' | 'command'): Record<string, unknown> {
+  return {
+    ...sharedMembers()[kind],
     cwd: host.cwd ?? '/', hasUI: host.hasUI === true, mode: host.mode ?? 'print', model: host.model,
     thinkingLevel: host.thinkingLevel, signal: undefined, scopedModels: [],
     isProjectTrusted: () => host.projectTrusted === true,
   };
-  memberTable(CONTEXT_MEMBERS, ctx);
-  if (kind === 'command') memberTable(COMMAND_CONTEXT_MEMBERS, ctx);
-  return ctx;
 }
 
 const flagDefaults = new Map<string, unknown>();
