@@ -91,7 +91,9 @@ export class GuestEngine {
       moduleLoader: {
         normalize: (_base: string, specifier: string) => specifier,
         load: (name: string) => {
-          throw new Error(`denied: import(${JSON.stringify(name.slice(0, 200))}) is not available in the sandbox; modules are bundled at load time`);
+          // A string, not an Error: quickjs-wasi copies a host Error's stack (host file paths) into the guest.
+          // eslint-disable-next-line @typescript-eslint/only-throw-error
+          throw `denied: import(${JSON.stringify(name.slice(0, 200))}) is not available in the sandbox; modules are bundled at load time`;
         },
       },
     });

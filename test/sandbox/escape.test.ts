@@ -31,6 +31,7 @@ describe('escape attempts fail closed', () => {
       const h = await loadFixture(ESCAPE);
       const out = String(await ask(h, 'dynamic_import', { target }));
       assert.match(out, /denied: import\(.*\) is not available in the sandbox/);
+      assert.doesNotMatch(out, /src\/sandbox|node_modules|file:\/\//, 'no host path leaks through the error');
       h.sandbox.dispose();
     });
   }
