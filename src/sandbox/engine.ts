@@ -149,6 +149,16 @@ export class GuestEngine {
     return this.#entry(budgetMs, () => this.#vm.evalCode(code, filename).consume((h) => (this.#vm.typeof(h) === 'string' ? h.toString() : '')));
   }
 
+  /** Compiles a script to QuickJS bytecode without running it (the runtime is compiled once per process). */
+  compileScript(code: string, filename: string): Uint8Array {
+    return this.#vm.compile(code, filename);
+  }
+
+  /** Runs bytecode from `compileScript` of an instance of the same engine build. */
+  evalBytecode(bytecode: Uint8Array, budgetMs: number): void {
+    this.#entry(budgetMs, () => this.#vm.evalBytecode(bytecode).dispose());
+  }
+
   /** Calls the guest's `__wardenEnter(kind, payload)`; then runs the microtasks it queued, under the same deadline. */
   enter(kind: string, payload: string, budgetMs: number): string {
     return this.#entry(budgetMs, () => {
