@@ -260,8 +260,34 @@ async function measureNg(): Promise<Record<string, unknown>> {
   return out;
 }
 
+/** The cost of an outer fence: one worker_thread per sandbox, messages for hostcalls. */
+async function measureWorker(): Promise<Record<string, unknown>> {
+  const { Worker } = await import('node:worker_threads');
+  const spawn: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t = now();
+    const w = new Worker('const { parentPort } = require("node:worker_threads"); parentPort.on("message", (m) => parentPort.postMessage(m));', { eval: true });
+    await new Promise<void>((resolve) => { w.once('online', () => resolve()); });
+    spawn.push(now() - t);
+    await w.terminate();
+  }
+  const w = new Worker('const { parentPort } = require("node:worker_threads"); parentPort.on("message", (m) => parentPort.postMessage(m));', { eval: true });
+  await new Promise<void>((resolve) => { w.once('online', () => resolve()); });
+  const N = 5000;
+  const t = now();
+  for (let i = 0; i < N; i++) {
+    const reply = new Promise((resolve) => { w.once('message', resolve); });
+    w.postMessage({ method: 'pi.getSessionName', params: {} });
+    await reply;
+  }
+  const rt = ((now() - t) * 1000) / N;
+  await w.terminate();
+  return { spawn_to_online_ms: { p50: pct(spawn, 0.5), max: pct(spawn, 1) }, message_round_trip_us: Number(rt.toFixed(2)) };
+}
+
 const result = {
   date: new Date().toISOString(), node: process.version,
+  'worker_thread per sandbox (outer fence)': await measureWorker(),
   'quickjs-wasi@3.6.2': await measureWasi(),
   'quickjs-emscripten-core@0.32.0 + quickjs-ng release-sync': await measureNg(),
 };

@@ -144,6 +144,37 @@ describe('pi API shim', () => {
     h.sandbox.dispose();
   });
 
+  it('a wrapped built-in tool executes through the tool hostcall, whose capability follows the tool name (bash → exec)', async () => {
+    const h = await loadSource(`import { createBashToolDefinition, createReadTool } from '@earendil-works/pi-coding-agent';
+      export default function (pi) {
+        const bash = createBashToolDefinition('/tmp');
+        const read = createReadTool('/tmp');
+        pi.on('run', async () => {
+          const a = await bash.execute('c1', { command: 'id' }).then(() => 'ran', (e) => e.code);
+          const b = await read.execute('c2', { path: 'README.md' }).then((r) => r.content[0].text, (e) => e.code);
+          return [a, b];
+        });
+      }`, { policy: 'safe' });
+    assert.deepEqual(await ask(h, 'run'), ['denied', 'pi-warden probe: tool read not run']);
+    assert.deepEqual(h.recorder.entries.filter((e) => e.method === 'tool').map((e) => [e.capability, e.decision]), [['exec', 'deny'], ['read', 'allow']]);
+    h.sandbox.dispose();
+  });
+
+  it('the pi.events bus: listeners register through dispatch, the host delivers, emit is a hostcall', async () => {
+    const h = await loadSource(`export default function (pi) {
+        const got = [];
+        const off = pi.events.on('jobs', (data) => { got.push(data); });
+        pi.on('emit', () => { pi.events.emit('jobs', { id: 7 }); off(); return got; });
+      }`, { policy: 'safe' });
+    assert.equal((await h.sandbox.deliverBus('jobs', { id: 1 })).ok, true);
+    assert.deepEqual(await ask(h, 'emit'), [{ id: 1 }]);
+    assert.equal((await h.sandbox.deliverBus('jobs', { id: 2 })).ok, true);
+    assert.deepEqual(await ask(h, 'emit'), [{ id: 1 }], 'the unsubscribed listener gets nothing more');
+    assert.deepEqual(h.host.registrationsOf('fixture').filter((r) => r.kind === 'busListener').map((r) => r.name), ['jobs']);
+    assert.equal(h.recorder.entries.filter((e) => e.method === 'pi.events.emit' && e.decision === 'allow').length, 2);
+    h.sandbox.dispose();
+  });
+
   it('pi.exec is the exec hostcall, denied by the dangerous gate under the safe profile', async () => {
     const h = await loadSource(`export default function (pi) { pi.on('run', async () => pi.exec('git', ['status']).then(() => 'ran', (e) => e.code + ':' + e.message)); }`, { policy: 'safe' });
     assert.match(String(await ask(h, 'run')), /^denied:Capability 'exec' denied/);
