@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { QuickJS, type JSValueHandle } from 'quickjs-wasi';
+import { JSException, QuickJS, type JSValueHandle } from 'quickjs-wasi';
 import { WardenError } from '../errors.ts';
 
 const require = createRequire(import.meta.url);
@@ -42,7 +42,7 @@ export interface EngineOptions {
 }
 
 /** Why a guest entry failed. `interrupted` and `out_of_memory` end the sandbox; `exception` is the guest's own. */
-export type GuestFailureKind = 'interrupted' | 'out_of_memory' | 'exception';
+export type GuestFailureKind = 'interrupted' | 'out_of_memory' | 'host_fault' | 'exception';
 
 export class GuestFailure extends Error {
   readonly kind: GuestFailureKind;
@@ -85,7 +85,8 @@ export class GuestEngine {
       wasm: module as never,
       extensions: extensions as never,
       memoryLimit: options.memoryLimitBytes,
-      maxStackSize: options.maxStackBytes ?? 512 * 1024,
+      // QuickJS's own limit must trip before V8's native stack, which WASM frames share with the host (≈1 MB).
+      maxStackSize: options.maxStackBytes ?? 256 * 1024,
       interruptHandler: () => holder.engine !== undefined && holder.engine.#checkDeadline(),
       // import() of anything (host paths included) fails closed: a bundle has every module it may use.
       moduleLoader: {
@@ -133,6 +134,11 @@ export class GuestEngine {
     try {
       return fn();
     } catch (err) {
+      // Not a guest exception: the host itself failed while WASM was running (V8's native stack exhausted by deep
+      // guest recursion, a trap). QuickJS was unwound mid-call and its state cannot be trusted: the caller stops it.
+      if (!(err instanceof JSException) && !this.#interrupted) {
+        throw new GuestFailure('host_fault', `the engine failed while running the extension: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+      }
       const message = describe(err);
       if (this.#interrupted) throw new GuestFailure('interrupted', `the extension ran past its CPU deadline of ${budgetMs} ms`);
       if (/out of memory/i.test(message) || this.memoryUsed() > this.#memoryLimit * 0.95) {

@@ -255,6 +255,7 @@ export class Sandbox {
       if (err instanceof GuestFailure) {
         if (err.kind === 'interrupted') this.stop(new WardenError('timeout', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, { reasonCodes: ['cpu_deadline'] }));
         else if (err.kind === 'out_of_memory') this.stop(new WardenError('quota_exceeded', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, { reasonCodes: ['memory_cap'] }));
+        else if (err.kind === 'host_fault') this.stop(new WardenError('internal', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, { reasonCodes: ['engine_fault'] }));
         else throw new WardenError('invalid_request', `${this.extensionId}: ${what}: ${err.message}`, { reasonCodes: ['guest_exception'] });
         throw this.stopped ?? new WardenError('internal', err.message);
       }

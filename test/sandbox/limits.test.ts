@@ -61,6 +61,52 @@ describe('limits: a runaway extension is stopped with a typed error while anothe
     neighbour.sandbox.dispose();
   });
 
+  it('catastrophic regex backtracking is interrupted by the CPU deadline (timeout)', async () => {
+    const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
+    const h = await loadFixture(RUNAWAY, { limits: { cpuMsPerEntry: 100 } });
+    await assertStopped(h, neighbour, 'regex_bomb', 'timeout');
+    neighbour.sandbox.dispose();
+  });
+
+  it('unbounded recursion is a RangeError inside the guest (stack limit) and the sandbox carries on', async () => {
+    const h = await loadFixture(RUNAWAY);
+    const [o] = await h.sandbox.emit('deep_recursion', {});
+    assert.match(String(o?.results[0]?.error?.message), /RangeError: Maximum call stack size exceeded/);
+    assert.equal(await ask(h, 'ping'), 'pong');
+    h.sandbox.dispose();
+  });
+
+  it('guest recursion that exhausts the host native stack (WASM shares it) stops the sandbox as an engine fault', async () => {
+    // Start the guest entry from deep in the host stack so V8's limit trips before QuickJS's own check.
+    const deep = (n: number, fn: () => void): void => (n === 0 ? fn() : deep(n - 1, fn));
+    const outcomes: string[] = [];
+    for (const depth of [11_000, 10_000, 9_000, 8_000]) {
+      const h = await loadFixture(RUNAWAY);
+      let pending: Promise<unknown> | undefined;
+      try {
+        deep(depth, () => { pending = h.sandbox.emit('deep_recursion', {}); });
+      } catch {
+        h.sandbox.dispose();
+        continue; // the host recursion itself did not fit; try shallower
+      }
+      const outcome = await pending?.then(() => 'guest RangeError', (e: Error & { code?: string }) => `${e.code ?? ''}: ${e.message}`);
+      outcomes.push(String(outcome));
+      if (h.sandbox.stopped !== undefined) {
+        assert.equal(h.sandbox.stopped.code, 'internal');
+        assert.deepEqual(h.sandbox.stopped.reasonCodes, ['engine_fault']);
+        assert.equal(h.events[0]?.type, 'stopped');
+      }
+      h.sandbox.dispose();
+    }
+    assert.ok(outcomes.some((o) => /^internal: .*the engine failed while running the extension: RangeError/.test(o)), outcomes.join(' | '));
+  });
+
+  it('the guest has no Atomics (so no Atomics.wait that an interrupt could not end)', async () => {
+    const h = await loadFixture(RUNAWAY);
+    assert.match(String(await ask(h, 'shared_memory')), /^undefined/);
+    h.sandbox.dispose();
+  });
+
   it('a synchronous hostcall flood is stopped by the per-entry hostcall cap (quota_exceeded)', async () => {
     const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
     const h = await loadFixture(RUNAWAY, { limits: { maxHostcallsPerEntry: 2000, cpuMsPerEntry: 5000 } });
