@@ -33,7 +33,9 @@ describe('loading', () => {
 
   it('a CommonJS extension whose module.exports is the factory loads', async () => {
     const h = await loadFixture('cjs-ext.cjs');
-    assert.deepEqual(h.host.registrationsOf('fixture').map((r) => r.name), ['cjs_tool']);
+    const regs = h.host.registrationsOf('fixture');
+    assert.deepEqual(regs.map((r) => r.name), ['cjs_tool']);
+    assert.equal(regs[0]?.description.description, 'cjs-ext.cjs', '__filename is the entry file');
     h.sandbox.dispose();
   });
 
