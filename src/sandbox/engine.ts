@@ -157,7 +157,12 @@ export class GuestEngine {
 
   /** Compiles a script to QuickJS bytecode without running it (the runtime is compiled once per process). */
   compileScript(code: string, filename: string): Uint8Array {
-    return this.#vm.compile(code, filename);
+    try {
+      return this.#vm.compile(code, filename);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new GuestFailure(/out of memory/i.test(message) ? 'out_of_memory' : 'exception', message);
+    }
   }
 
   /** Runs bytecode from `compileScript` of an instance of the same engine build. */

@@ -139,13 +139,18 @@ export class Sandbox {
       memoryLimitBytes: sandbox.limits.memoryMb * 1024 * 1024,
       host: (op, payload) => sandbox.#host(op, payload),
     });
-    sandbox.#guard('install the runtime', () => {
-      const engine = sandbox.#engine as GuestEngine;
-      // Parsed once per process: later sandboxes run the same bytecode (halves the cold start).
-      runtimeBytecode ??= engine.compileScript(runtime, 'pi-warden-runtime.js');
-      engine.evalBytecode(runtimeBytecode, sandbox.limits.loadCpuMs);
-      sandbox.#engine?.enter('boot', JSON.stringify({ ...options.boot, extensionPath: '/extension.js' }), sandbox.limits.cpuMsPerEntry);
-    });
+    try {
+      sandbox.#guard('install the runtime', () => {
+        const engine = sandbox.#engine as GuestEngine;
+        // Parsed once per process: later sandboxes run the same bytecode (halves the cold start).
+        runtimeBytecode ??= engine.compileScript(runtime, 'pi-warden-runtime.js');
+        engine.evalBytecode(runtimeBytecode, sandbox.limits.loadCpuMs);
+        engine.enter('boot', JSON.stringify({ ...options.boot, extensionPath: '/extension.js' }), sandbox.limits.cpuMsPerEntry);
+      });
+    } catch (err) {
+      sandbox.#engine.dispose();
+      throw err;
+    }
     return sandbox;
   }
 

@@ -141,6 +141,14 @@ describe('limits: a runaway extension is stopped with a typed error while anothe
     neighbour.sandbox.dispose();
   });
 
+  it('the smallest cap (1 MiB) still runs a small extension, and allocating past it stops the sandbox', async () => {
+    const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
+    const h = await loadFixture(RUNAWAY, { limits: { memoryMb: 1 } });
+    assert.equal(await ask(h, 'ping'), 'pong');
+    await assertStopped(h, neighbour, 'buffer_bomb', 'quota_exceeded');
+    neighbour.sandbox.dispose();
+  });
+
   it('the memory cap defaults to 256 MiB and follows the quota settings, per extension override first', async () => {
     const h = await loadFixture(RUNAWAY);
     assert.equal(h.sandbox.limits.memoryMb, 256);
