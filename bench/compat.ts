@@ -69,7 +69,7 @@ function reference(pkg: string, examples: string[], cwd: string): Map<string, Si
 }
 
 async function sandboxed(path: string, cwd: string, pkg: string): Promise<Side> {
-  const policy = resolvePolicy({ env: {}, cwd, cliProfile: 'safe' });
+  const policy = resolvePolicy({ env: { HOME: cwd }, cwd, cliProfile: 'safe' });
   const host = new HeadlessHost({ cwd, home: tmpdir() });
   const dispatcher = createDispatcher({ policy: policy.compiled, operations: hostOperations(host) });
   const ids: string[] = [];

@@ -27,7 +27,7 @@ function pct(samples: number[], q: number): number {
 }
 
 function setup() {
-  const policy = resolvePolicy({ env: {}, cwd: tmpdir(), cliProfile: 'safe' });
+  const policy = resolvePolicy({ env: { HOME: tmpdir() }, cwd: tmpdir(), cliProfile: 'safe' });
   const host = new HeadlessHost({ cwd: tmpdir(), home: tmpdir() });
   const operations = new Map<string, Operation>(hostOperations(host));
   const dispatcher = createDispatcher({ policy: policy.compiled, operations });

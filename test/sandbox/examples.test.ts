@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { probeExtension } from '../../src/pi/probe.ts';
-import { EXAMPLES } from './harness.ts';
+import { EXAMPLES, NO_HOME } from './harness.ts';
 
 /** Example → why it cannot load anywhere from the published package (pi's own loader fails the same way). */
 const EXPLAINED_LOAD_FAILURES: Record<string, RegExp> = {
@@ -24,7 +24,7 @@ for (const [pkg, dir] of Object.entries(EXAMPLES)) {
   describe(`probe on every example of ${pkg === 'earendil' ? '@earendil-works' : '@mariozechner'}/pi-coding-agent`, () => {
     for (const name of readdirSync(dir).filter((n) => n !== 'README.md').sort()) {
       it(name, async () => {
-        const report = await probeExtension({ path: join(dir, name), cwd: dir, env: {} });
+        const report = await probeExtension({ path: join(dir, name), cwd: NO_HOME, env: { HOME: NO_HOME } });
         assert.ok(report.extensions.length > 0);
         for (const ext of report.extensions) {
           const key = name.replace(/\.ts$/, '');

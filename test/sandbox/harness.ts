@@ -1,4 +1,5 @@
 /** Shared set-up for sandbox tests: a headless host, a recorder and a dispatcher under a chosen profile. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,9 @@ export const EXAMPLES = {
   earendil: join(ROOT, 'node_modules', '@earendil-works', 'pi-coding-agent', 'examples', 'extensions'),
   mariozechner: join(ROOT, 'node_modules', '@mariozechner', 'pi-coding-agent', 'examples', 'extensions'),
 } as const;
+
+/** An empty HOME and project, so no settings file of the machine running the tests changes the policy. */
+export const NO_HOME = mkdtempSync(join(tmpdir(), 'pi-warden-nohome-'));
 
 export interface Harness {
   readonly sandbox: Sandbox;
@@ -36,7 +40,7 @@ export interface HarnessOptions {
 export async function createSandbox(options: HarnessOptions = {}): Promise<Harness> {
   const given = options.policy;
   const policy = typeof given === 'object' ? given
-    : resolvePolicy({ cliProfile: given === 'safe' ? 'safe' : 'permissive', env: given === 'safe' ? {} : { PI_EXTENSION_ALLOW_DANGEROUS: '1' }, cwd: tmpdir() });
+    : resolvePolicy({ cliProfile: given === 'safe' ? 'safe' : 'permissive', env: given === 'safe' ? { HOME: NO_HOME } : { HOME: NO_HOME, PI_EXTENSION_ALLOW_DANGEROUS: '1' }, cwd: NO_HOME });
   const host = new HeadlessHost({ cwd: tmpdir(), home: '/home/probe' });
   const logs: string[] = [];
   const operations = new Map(hostOperations(host));
@@ -61,7 +65,6 @@ export async function loadFixture(name: string, options: HarnessOptions = {}): P
 
 /** Loads inline source (written to a temp file) into a fresh sandbox. */
 export async function loadSource(source: string, options: HarnessOptions = {}): Promise<Harness> {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
   const dir = mkdtempSync(join(tmpdir(), 'pi-warden-src-'));
   const file = join(dir, 'ext.ts');
   writeFileSync(file, source);
