@@ -70,6 +70,7 @@ export class GuestEngine {
   readonly #memoryLimit: number;
   #deadline = Number.POSITIVE_INFINITY;
   #interrupted = false;
+  #outOfMemory = false;
   #enter: JSValueHandle | undefined;
   #disposed = false;
 
@@ -88,6 +89,17 @@ export class GuestEngine {
       // QuickJS's own limit must trip before V8's native stack, which WASM frames share with the host (≈1 MB).
       maxStackSize: options.maxStackBytes ?? 256 * 1024,
       interruptHandler: () => holder.engine !== undefined && holder.engine.#checkDeadline(),
+      // An out-of-memory that ends as an unhandled rejection (inside a promise job) still means the cap was hit.
+      onUnhandledRejection: (_promise: JSValueHandle, reason: JSValueHandle, isHandled: boolean) => {
+        if (isHandled || holder.engine === undefined) return;
+        let text = '';
+        try {
+          text = reason.toString();
+        } catch {
+          text = '';
+        }
+        if (/out of memory/i.test(text)) holder.engine.#outOfMemory = true;
+      },
       // import() of anything (host paths included) fails closed: a bundle has every module it may use.
       moduleLoader: {
         normalize: (_base: string, specifier: string) => specifier,
@@ -131,12 +143,18 @@ export class GuestEngine {
     if (this.#disposed) throw new WardenError('quarantined', 'the sandbox has been stopped');
     this.#deadline = performance.now() + budgetMs;
     this.#interrupted = false;
+    this.#outOfMemory = false;
     try {
-      return fn();
+      const result = fn();
+      if (this.#outOfMemory) throw new GuestFailure('out_of_memory', `the extension exceeded its memory cap of ${Math.round(this.#memoryLimit / 1048576)} MiB`);
+      return result;
     } catch (err) {
+      if (err instanceof GuestFailure) throw err;
       // Not a guest exception: the host itself failed while WASM was running (V8's native stack exhausted by deep
       // guest recursion, a trap). QuickJS was unwound mid-call and its state cannot be trusted: the caller stops it.
-      if (!(err instanceof JSException) && !this.#interrupted) {
+      // (quickjs-wasi reports a failed promise job as a plain Error "Job execution error: ..."; that is the guest's.)
+      const jobFailure = err instanceof Error && err.message.startsWith('Job execution error:');
+      if (!(err instanceof JSException) && !jobFailure && !this.#interrupted) {
         throw new GuestFailure('host_fault', `the engine failed while running the extension: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
       }
       const message = describe(err);

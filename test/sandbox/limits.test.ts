@@ -45,6 +45,13 @@ describe('limits: a runaway extension is stopped with a typed error while anothe
     neighbour.sandbox.dispose();
   });
 
+  it('an out-of-memory inside a promise job (an unhandled rejection) still stops the sandbox', async () => {
+    const h = await loadFixture(RUNAWAY, { limits: { memoryMb: 16 } });
+    await h.sandbox.emit('oom_in_job', {}).catch(() => undefined);
+    assert.equal(h.sandbox.stopped?.code, 'quota_exceeded');
+    assert.deepEqual(h.sandbox.stopped?.reasonCodes, ['memory_cap']);
+  });
+
   it('a doubling string fails inside the guest (QuickJS string length limit) and the sandbox carries on', async () => {
     const h = await loadFixture(RUNAWAY, { limits: { memoryMb: 32, cpuMsPerEntry: 5000 } });
     const [o] = await h.sandbox.emit('string_bomb', {});
