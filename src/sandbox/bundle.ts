@@ -7,7 +7,7 @@
  * `denied`. Bundles are cached by the content hash of every input file.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, globSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Loader, type Message, type Plugin } from 'esbuild';
@@ -46,15 +46,31 @@ export function resolveEntries(path: string): string[] {
       throw new WardenError('invalid_request', `${manifest}: not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { where: manifest });
     }
     const list = pkg.pi?.extensions;
-    if (Array.isArray(list) && list.length > 0) {
-      // Partial: files and folders are supported; globs and !negations are not expanded.
-      return list.filter((e): e is string => typeof e === 'string' && !e.startsWith('!')).flatMap((e) => resolveEntries(join(abs, e)));
-    }
+    if (Array.isArray(list) && list.length > 0) return manifestEntries(abs, list.filter((e): e is string => typeof e === 'string'));
   }
   for (const name of ['index.ts', 'index.js', 'index.mts', 'index.mjs']) {
     if (existsSync(join(abs, name))) return [join(abs, name)];
   }
   throw new WardenError('invalid_request', `no extension entry in ${abs}: expected package.json "pi.extensions" or index.ts/index.js`, { where: abs, reasonCodes: ['no_entry'] });
+}
+
+const GLOB_CHARS = /[*?[{]/;
+
+/** `pi.extensions` items: files, folders, globs, and `!negations` that remove what earlier items matched. */
+function manifestEntries(root: string, items: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const item of items) {
+    if (item.startsWith('!')) {
+      const excluded = new Set(globSync(item.slice(1), { cwd: root }).map((f) => join(root, f)));
+      for (let i = out.length - 1; i >= 0; i--) if (excluded.has(out[i] as string)) out.splice(i, 1);
+    } else if (GLOB_CHARS.test(item)) {
+      for (const f of globSync(item, { cwd: root }).sort()) if (/\.(m?[jt]s|c[jt]s)$/.test(f) && !out.includes(join(root, f))) out.push(join(root, f));
+    } else {
+      for (const e of resolveEntries(join(root, item))) if (!out.includes(e)) out.push(e);
+    }
+  }
+  if (out.length === 0) throw new WardenError('invalid_request', `${join(root, 'package.json')}: "pi.extensions" matches no file`, { where: join(root, 'package.json'), reasonCodes: ['no_entry'] });
+  return out;
 }
 
 /** The package root: the nearest folder upwards with a package.json, else the file's folder. */

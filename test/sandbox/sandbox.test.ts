@@ -46,6 +46,10 @@ describe('loading', () => {
     h.sandbox.dispose();
   });
 
+  it('package.json pi.extensions globs are expanded and !negations remove what they match', () => {
+    assert.deepEqual(resolveEntries(fixture('glob-package')), [fixture('glob-package/extensions/a/index.ts'), fixture('glob-package/single.ts')]);
+  });
+
   it('an extension with its own npm dependency gets it bundled (pi example with-deps)', async () => {
     const entries = resolveEntries(join(examples, 'with-deps'));
     const h = await loadFixture(entries[0]!);
