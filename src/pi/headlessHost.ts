@@ -53,7 +53,8 @@ export class HeadlessHost implements ExtensionHost {
   readonly registrations = new Map<string, Registration[]>();
   readonly activity: HostActivity[] = [];
   readonly honeytokenHits: HoneytokenHit[] = [];
-  readonly writes = new Map<string, string>();
+  /** What the extension wrote, by absolute path (bytes; nothing reaches the disk). */
+  readonly writes = new Map<string, Buffer>();
   readonly env: Readonly<Record<string, string>>;
   readonly honeytokens: ReadonlyMap<string, string>;
   readonly #options: HeadlessHostOptions;
@@ -93,7 +94,7 @@ export class HeadlessHost implements ExtensionHost {
       case 'fs.read': {
         const path = String(params.path);
         const overlay = this.writes.get(path);
-        const data = overlay !== undefined ? Buffer.from(overlay) : readFileSync(path);
+        const data = overlay ?? readFileSync(path);
         return params.encoding === 'utf8' ? data.toString('utf8') : data.toString('base64');
       }
       case 'fs.exists': return this.writes.has(String(params.path)) || existsSync(String(params.path));
@@ -110,8 +111,8 @@ export class HeadlessHost implements ExtensionHost {
       case 'fs.realpath': return realpathSync(String(params.path));
       case 'fs.write': {
         const path = String(params.path);
-        const data = params.encoding === 'base64' ? Buffer.from(String(params.data), 'base64').toString('utf8') : String(params.data);
-        this.writes.set(path, params.append === true ? (this.writes.get(path) ?? '') + data : data);
+        const data = Buffer.from(String(params.data), params.encoding === 'base64' ? 'base64' : 'utf8');
+        this.writes.set(path, params.append === true ? Buffer.concat([this.writes.get(path) ?? Buffer.alloc(0), data]) : data);
         return null;
       }
       case 'fs.mkdtemp': return `${String(params.prefix)}probe${randomBytes(3).toString('hex')}`;

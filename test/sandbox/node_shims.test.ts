@@ -24,14 +24,14 @@ describe('Node shims: every effect is a hostcall', () => {
       list: ['a.txt', 'sub'], typed: ['a.txt:false', 'sub:true'], missing: 'ENOENT', reread: 'written+more',
     });
     assert.deepEqual(readdirSync(dir).sort(), ['a.txt', 'sub'], 'the headless host keeps writes in its overlay');
-    assert.equal(h.host.writes.get(join(dir, 'out.txt')), 'written+more');
+    assert.equal(h.host.writes.get(join(dir, 'out.txt'))?.toString(), 'written+more');
     const methods = new Set(h.recorder.entries.map((e) => e.method));
     for (const m of ['fs.read', 'fs.stat', 'fs.exists', 'fs.list', 'fs.write']) assert.ok(methods.has(m), m);
   });
 
   it('fs/promises and the callback API are asynchronous hostcalls', async () => {
     assert.deepEqual(await ask(h, 'fs_async', { dir }), { data: 'alpha', list: 2, viaCallback: 'alpha' });
-    assert.equal(h.host.writes.get(join(dir, 'async.txt')), 'bytes');
+    assert.equal(h.host.writes.get(join(dir, 'async.txt'))?.toString(), 'bytes');
   });
 
   it('a read the policy denies is EACCES in the extension and a deny record in dispatch', async () => {
