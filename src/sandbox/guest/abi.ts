@@ -84,6 +84,8 @@ export class HostError extends Error {
 }
 
 function encode(value: unknown): string {
+  // Fast path: with no toJSON planted on the shared prototypes, the captured native stringify gives the same text.
+  if (!hasOwn(ObjectProto, 'toJSON') && !hasOwn(ArrayProto, 'toJSON')) return stringify(value) ?? 'null';
   return plainJson(value, 0, []) ?? 'null';
 }
 
