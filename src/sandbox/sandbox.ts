@@ -215,6 +215,11 @@ export class Sandbox {
     return this.#invoke({ type: 'command', name, args, ctx });
   }
 
+  /** A command's `getArgumentCompletions(prefix)`: its items, or null when it has none. */
+  completeCommand(name: string, prefix: string): Promise<Settled> {
+    return this.#invoke({ type: 'completions', name, prefix });
+  }
+
   runShortcut(key: string, ctx: InvocationContext = {}): Promise<Settled> {
     return this.#invoke({ type: 'shortcut', key, ctx });
   }

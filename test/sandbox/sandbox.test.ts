@@ -166,6 +166,17 @@ describe('pi API shim', () => {
     h.sandbox.dispose();
   });
 
+  it('a command\'s argument completions run in the guest and come back as data', async () => {
+    const h = await loadSource(`export default function (pi) {
+        pi.registerCommand('deploy', { getArgumentCompletions: (p) => ['prod', 'staging'].filter((x) => x.startsWith(p)).map((value) => ({ value, label: value })), handler: async () => undefined });
+        pi.registerCommand('plain', { handler: async () => undefined });
+      }`);
+    assert.deepEqual(await h.sandbox.completeCommand('deploy', 'st'), { ok: true, value: [{ value: 'staging', label: 'staging' }] });
+    assert.deepEqual(await h.sandbox.completeCommand('plain', ''), { ok: true, value: null });
+    assert.equal(h.host.registrationsOf('fixture').find((r) => r.name === 'deploy')?.description.functions?.toString(), 'getArgumentCompletions,handler');
+    h.sandbox.dispose();
+  });
+
   it('the pi.events bus: listeners register through dispatch, the host delivers, emit is a hostcall', async () => {
     const h = await loadSource(`export default function (pi) {
         const got = [];

@@ -161,6 +161,13 @@ async function runCommand(t: Target): Promise<unknown> {
   return null;
 }
 
+async function runCompletions(t: Target): Promise<unknown> {
+  const cmd = registry.commands.get(String(t.name));
+  if (cmd === undefined) throw new Error(`no command ${String(t.name)} is registered`);
+  if (typeof cmd.getArgumentCompletions !== 'function') return null;
+  return (await (cmd.getArgumentCompletions as Fn)(String(t.prefix ?? ''))) ?? null;
+}
+
 async function runShortcut(t: Target): Promise<unknown> {
   const s = registry.shortcuts.get(String(t.key));
   if (s === undefined || typeof s.handler !== 'function') throw new Error(`no shortcut ${String(t.key)} is registered`);
@@ -174,7 +181,7 @@ async function runBus(t: Target): Promise<unknown> {
 }
 
 const RUNNERS: Record<string, (t: Target) => Promise<unknown>> = {
-  load, event: runEvent, tool: runTool, command: runCommand, shortcut: runShortcut, bus: runBus,
+  load, event: runEvent, tool: runTool, command: runCommand, completions: runCompletions, shortcut: runShortcut, bus: runBus,
 };
 
 g.__wardenEnter = (kind: string, payload: string): string => {
