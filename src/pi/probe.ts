@@ -75,7 +75,11 @@ export function sampleFor(schema: unknown, depth = 0): unknown {
   if (Array.isArray(s.enum) && s.enum.length > 0) return s.enum[0];
   if (Array.isArray(s.anyOf) && s.anyOf.length > 0) return sampleFor(s.anyOf[0], depth + 1);
   switch (s.type) {
-    case 'string': return 'sample';
+    case 'string': {
+      // A quoted example in the description ("like '1h', '5m'") is a better guess than a placeholder.
+      const example = typeof s.description === 'string' ? /['"`]([^'"`]{1,80})['"`]/.exec(s.description)?.[1] : undefined;
+      return example ?? 'sample';
+    }
     case 'number': case 'integer': return typeof s.minimum === 'number' ? s.minimum : 1;
     case 'boolean': return true;
     case 'array': return Array.isArray(s.items) ? s.items.map((i) => sampleFor(i, depth + 1)) : [sampleFor(s.items, depth + 1)];
