@@ -49,6 +49,13 @@ describe('escape attempts fail closed', () => {
     h.sandbox.dispose();
   });
 
+  it('a native addon (*.node) in the extension is bundled as a module that answers denied', async () => {
+    const h = await loadFixture('hostile/native/index.ts');
+    assert.match(String(await ask(h, 'load_addon')), /^ERR_ACCESS_DENIED: denied: native addon .*addon\.node cannot be loaded in the sandbox/);
+    assert.doesNotMatch(h.sandbox.bundle?.code ?? '', /not really an addon/, 'the binary is not in the bundle');
+    h.sandbox.dispose();
+  });
+
   it('tampering with intrinsics and the pi object changes only the guest: registrations still arrive as validated data', async () => {
     const h = await loadFixture(ESCAPE, { policy: 'safe' });
     assert.equal(await ask(h, 'tamper'), 'tampered');
