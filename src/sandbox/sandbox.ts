@@ -206,9 +206,12 @@ export class Sandbox {
     return out;
   }
 
-  /** Runs a registered tool's `execute`. An extension that throws gives `{ok: false}` (pi: an isError result). */
-  runTool(name: string, toolCallId: string, params: unknown, ctx: InvocationContext = {}): Promise<Settled> {
-    return this.#invoke({ type: 'tool', name, toolCallId, params, ctx });
+  /**
+   * Runs a registered tool's `execute`. An extension that throws gives `{ok: false}` (pi: an isError result).
+   * When `signal` aborts, the tool's own AbortSignal fires inside the sandbox (pi's Esc); the tool decides how to end.
+   */
+  runTool(name: string, toolCallId: string, params: unknown, ctx: InvocationContext = {}, signal?: AbortSignal): Promise<Settled> {
+    return this.#invoke({ type: 'tool', name, toolCallId, params, ctx }, this.limits.cpuMsPerEntry, signal);
   }
 
   runCommand(name: string, args: string, ctx: InvocationContext = {}): Promise<Settled> {
@@ -279,10 +282,10 @@ export class Sandbox {
     }
   }
 
-  #invoke(target: Record<string, unknown>, budgetMs = this.limits.cpuMsPerEntry): Promise<Settled> {
+  #invoke(target: Record<string, unknown>, budgetMs = this.limits.cpuMsPerEntry, signal?: AbortSignal): Promise<Settled> {
     if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
     const ticket = ++this.#ticketSeq;
-    return new Promise<Settled>((resolve, reject) => {
+    const result = new Promise<Settled>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.#invocations.delete(ticket)) return;
         const error = new WardenError('timeout', `${this.extensionId}: ${String(target.type)} did not settle within ${this.limits.wallTimeMs} ms`, { reasonCodes: ['wall_time'] });
@@ -298,6 +301,24 @@ export class Sandbox {
         reject(err instanceof WardenError ? err : new WardenError('internal', String(err)));
       }
     });
+    if (signal !== undefined) {
+      const abort = () => {
+        if (!this.#invocations.has(ticket) || this.#stopped !== undefined) return;
+        // Delivered as its own entry, after the current one if the abort fires while the guest runs.
+        setImmediate(() => {
+          if (!this.#invocations.has(ticket) || this.#stopped !== undefined) return;
+          try {
+            this.#guard('abort', () => this.#engine?.enter('abort', `{"ticket":${ticket}}`, this.limits.cpuMsPerEntry));
+          } catch {
+            // a runaway abort handler stops the sandbox inside #guard
+          }
+        });
+      };
+      if (signal.aborted) abort();
+      else signal.addEventListener('abort', abort, { once: true });
+      void result.finally(() => signal.removeEventListener('abort', abort)).catch(() => undefined);
+    }
+    return result;
   }
 
   // ---------------------------------------------------------------- the host function

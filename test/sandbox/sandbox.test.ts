@@ -177,6 +177,19 @@ describe('pi API shim', () => {
     h.sandbox.dispose();
   });
 
+  it('aborting a running tool call fires the AbortSignal the tool got, inside the sandbox', async () => {
+    const h = await loadSource(`export default function (pi) {
+        pi.registerTool({ name: 'wait', label: 'wait', description: 'waits until aborted', parameters: {},
+          execute: (_id, _p, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ content: [{ type: 'text', text: 'aborted' }], details: {} }))) });
+      }`);
+    const controller = new AbortController();
+    const pending = h.sandbox.runTool('wait', 'c1', {}, {}, controller.signal);
+    setTimeout(() => controller.abort(), 20);
+    const out = await pending;
+    assert.deepEqual(out, { ok: true, value: { result: { content: [{ type: 'text', text: 'aborted' }], details: {} }, updates: [] } });
+    h.sandbox.dispose();
+  });
+
   it('the pi.events bus: listeners register through dispatch, the host delivers, emit is a hostcall', async () => {
     const h = await loadSource(`export default function (pi) {
         const got = [];

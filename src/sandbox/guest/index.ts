@@ -6,6 +6,7 @@
  * - `invoke` {ticket, target}                    — load / event / tool / command / shortcut / bus; finishes with settle
  * - `resume` {ticket, reply}                     — an async hostcall's result
  * - `timer`  {id}                                — a timer is due
+ * - `abort`  {ticket}                            — the host cancels a running tool call (its AbortSignal fires)
  */
 import { errorToWire, hostLog, resume, settle } from './abi.ts';
 import { guestRequire } from './modules.ts';
@@ -143,15 +144,23 @@ async function runEvent(t: Target): Promise<unknown> {
   return t.event === 'tool_call' ? { results, input: event.input } : { results };
 }
 
-async function runTool(t: Target): Promise<unknown> {
+/** Abort controllers of running tool calls, by the host's invocation ticket. */
+const running = new Map<number, AbortController>();
+
+async function runTool(t: Target, ticket: number): Promise<unknown> {
   const tool = registry.tools.get(String(t.name));
   if (tool === undefined) throw new Error(`no tool ${String(t.name)} is registered`);
   const updates: unknown[] = [];
-  const signal = new AbortController().signal;
-  let params = t.params;
-  if (typeof tool.prepareArguments === 'function') params = (tool.prepareArguments as Fn)(params);
-  const result = await (tool.execute as Fn)(String(t.toolCallId ?? 'call'), params, signal, (u: unknown) => { updates.push(u); }, makeContext(t.ctx ?? {}, 'event'));
-  return { result, updates };
+  const controller = new AbortController();
+  running.set(ticket, controller);
+  try {
+    let params = t.params;
+    if (typeof tool.prepareArguments === 'function') params = (tool.prepareArguments as Fn)(params);
+    const result = await (tool.execute as Fn)(String(t.toolCallId ?? 'call'), params, controller.signal, (u: unknown) => { updates.push(u); }, makeContext(t.ctx ?? {}, 'event'));
+    return { result, updates };
+  } finally {
+    running.delete(ticket);
+  }
 }
 
 async function runCommand(t: Target): Promise<unknown> {
@@ -180,7 +189,7 @@ async function runBus(t: Target): Promise<unknown> {
   return null;
 }
 
-const RUNNERS: Record<string, (t: Target) => Promise<unknown>> = {
+const RUNNERS: Record<string, (t: Target, ticket: number) => Promise<unknown>> = {
   load, event: runEvent, tool: runTool, command: runCommand, completions: runCompletions, shortcut: runShortcut, bus: runBus,
 };
 
@@ -200,6 +209,9 @@ g.__wardenEnter = (kind: string, payload: string): string => {
         hostLog('error', `timer callback failed: ${errorToWire(err).message}`);
       }
       return '';
+    case 'abort':
+      running.get(Number(msg.ticket))?.abort();
+      return '';
     case 'invoke': {
       const ticket = Number(msg.ticket);
       const target = msg.target as Target;
@@ -208,7 +220,7 @@ g.__wardenEnter = (kind: string, payload: string): string => {
         settle(ticket, false, { code: 'invalid_request', message: `unknown target ${String(target.type)}` });
         return '';
       }
-      run(target).then((v) => settle(ticket, true, v), (err) => settle(ticket, false, errorToWire(err)));
+      run(target, ticket).then((v) => settle(ticket, true, v), (err) => settle(ticket, false, errorToWire(err)));
       return '';
     }
     default:
