@@ -11,6 +11,7 @@ import { runAlerts, runKeysExport, runReplay, runVerify } from './evidenceComman
 import { runBreaches, runRollout, runStatus, runTransition } from './trustCommands.ts';
 import { registerScan } from './scanCommand.ts';
 import { runClassify } from './secretsCommand.ts';
+import { runProbe } from './probeCommand.ts';
 
 const VERSION = '0.1.0';
 
@@ -149,6 +150,20 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--json', 'machine-readable output: [{name, secret, rule}]')
     .action((names: string[], _o: unknown, cmd: Command) => setExit(runClassify(io, names, cmd.optsWithGlobals())));
   registerScan(program, io, setExit, VERSION);
+  program.command('probe')
+    .description('run an extension in the sandbox against a simulated pi session with honeytoken secrets: '
+      + 'fire the session lifecycle, invoke its commands, tools and shortcuts with sample input, and print what it '
+      + 'registered, every hostcall with its derived capability and decision, and what was denied. '
+      + 'Nothing it asks for is run: no program, no network, writes stay in memory.\n\n'
+      + 'Exit code 0 when it loaded cleanly, 1 on a finding (load failure, stopped sandbox, leaked honeytoken), 2 on error.')
+    .argument('<extension>', 'an extension file, or a folder (package.json "pi.extensions", or index.ts)')
+    .option('--extension-policy <profile>', 'policy profile for this run (default: from env and settings, else safe)')
+    .option('--cwd <dir>', 'the simulated session cwd and the project whose .pi/settings.json to read')
+    .option('--no-invoke', 'only load and fire lifecycle events; do not run commands, tools or shortcuts')
+    .option('--json', 'machine-readable output')
+    .action(async (extension: string, _opts: unknown, cmd: Command) => {
+      setExit(await runProbe(io, extension, cmd.optsWithGlobals<{ json?: boolean; extensionPolicy?: string; cwd?: string; invoke?: boolean }>()));
+    });
   return program;
 }
 

@@ -1,0 +1,78 @@
+/**
+ * `pi-warden probe EXT`: what an extension registers and tries to do, run in the sandbox against a simulated pi
+ * session with honeytoken secrets. Exit 0 when every entry loaded and nothing leaked, 1 on a finding (load failure,
+ * stopped sandbox, honeytoken in an allowed call), 2 on a usage error.
+ */
+import { WardenError } from '../errors.ts';
+import { probeExtension, type ProbeReport } from '../pi/probe.ts';
+import { colourDecision, colours as pc, printJson, table, type Io } from './output.ts';
+
+export interface ProbeCliOptions {
+  readonly json?: boolean;
+  readonly extensionPolicy?: string;
+  readonly cwd?: string;
+  readonly invoke?: boolean;
+}
+
+function findings(report: ProbeReport): number {
+  return report.extensions.filter((e) => !e.loaded).length + report.sandboxEvents.filter((e) => e.type === 'stopped').length + report.honeytokens.leaked.length;
+}
+
+function render(report: ProbeReport): string {
+  const lines: string[] = [pc.bold(`pi-warden probe ${report.path}`), `  policy profile: ${report.profile}`, ''];
+  for (const e of report.extensions) {
+    lines.push(pc.bold(`Extension ${e.extensionId}`) + `  ${e.loaded ? pc.green('loaded') : pc.red('FAILED TO LOAD')}  ${e.entry}`);
+    if (e.loadError !== null) lines.push(`  ${pc.red(e.loadError)}`);
+    if (e.bundleHash !== null) lines.push(`  bundle sha256: ${e.bundleHash}`);
+    const r = e.registrations;
+    lines.push(`  tools:     ${r.tools.map((t) => t.name).join(', ') || '-'}`);
+    lines.push(`  commands:  ${r.commands.map((c) => `/${c}`).join(', ') || '-'}`);
+    lines.push(`  flags:     ${r.flags.map((f) => `--${f}`).join(', ') || '-'}`);
+    lines.push(`  shortcuts: ${r.shortcuts.join(', ') || '-'}`);
+    lines.push(`  events:    ${r.events.join(', ') || '-'}`);
+    if (r.other.length > 0) lines.push(`  other:     ${r.other.map((o) => `${o.kind} ${o.name}`).join(', ')}`);
+    for (const s of e.steps) lines.push(`  ${s.ok ? pc.green('ok  ') : pc.yellow('fail')} ${s.step}${s.detail === undefined ? '' : `: ${s.detail}`}`);
+    lines.push('');
+  }
+  if (report.hostcalls.length > 0) {
+    lines.push(pc.bold('Hostcalls (method, derived capability, decision)'));
+    lines.push(table(['extension', 'method', 'capability', 'decision', 'rule', 'count'], report.hostcalls.map((h) => [
+      h.extension_id, h.method, h.capability ?? '-', colourDecision(h.error_code === null || h.decision === 'deny' ? h.decision : `${h.decision} (${h.error_code})`), h.rule ?? '-', String(h.count),
+    ])));
+  }
+  lines.push('', pc.bold('Denied'));
+  if (report.denied.length === 0) lines.push('  nothing');
+  for (const d of report.denied) lines.push(`  ${pc.red(d.method)} needs ${d.capability ?? '?'} (${d.rule ?? d.error_code ?? ''}) ×${d.count}`);
+  const act = report.activity.filter((a) => a.summary !== '' && /^(fs\.|exec|http|env\.|tool)/.test(a.method));
+  if (act.length > 0) {
+    lines.push('', pc.bold('What it reached (allowed calls; the headless host runs no program and sends nothing)'));
+    for (const a of act.slice(0, 40)) lines.push(`  ${a.method} ${a.summary}`);
+    if (act.length > 40) lines.push(`  … ${act.length - 40} more (--json for all)`);
+  }
+  lines.push('', pc.bold('Honeytokens'), `  planted: ${report.honeytokens.planted.join(', ')}`);
+  lines.push(report.honeytokens.leaked.length === 0 ? '  none left the sandbox through an allowed call'
+    : report.honeytokens.leaked.map((l) => pc.red(`  LEAKED ${l.variable} via ${l.method} (${l.extensionId})`)).join('\n'));
+  for (const s of report.sandboxEvents) lines.push(pc.red(`sandbox ${s.type}: ${s.extensionId}: ${s.code}: ${s.reason}`));
+  return lines.join('\n');
+}
+
+export async function runProbe(io: Io, path: string, options: ProbeCliOptions): Promise<number> {
+  let report: ProbeReport;
+  try {
+    report = await probeExtension({
+      path, ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...(options.extensionPolicy === undefined ? {} : { profile: options.extensionPolicy }),
+      noInvoke: options.invoke === false,
+    });
+  } catch (err) {
+    if (err instanceof WardenError && err.code !== 'internal') {
+      if (options.json === true) printJson(io, { path, error: { code: err.code, message: err.message, where: err.where ?? null } });
+      else io.err(`pi-warden: ${err.code}: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (options.json === true) printJson(io, report);
+  else io.out(render(report));
+  return findings(report) > 0 ? 1 : 0;
+}

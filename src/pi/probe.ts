@@ -1,0 +1,246 @@
+/**
+ * `probe`: run an extension in the sandbox against the headless host (a simulated pi session with honeytoken
+ * secrets), fire the session lifecycle, invoke each registered command, tool and shortcut with sample input, and
+ * report what it registered, every hostcall with its derived capability and decision, what was denied, and
+ * whether a honeytoken left through an allowed call.
+ */
+import { basename, dirname, extname } from 'node:path';
+import { createDispatcher, MemoryRecorder, type DecisionRecord } from '../dispatch/index.ts';
+import { isWardenError, WardenError } from '../errors.ts';
+import { resolvePolicy, type ResolvedPolicy } from '../policy/settings.ts';
+import { bundleEntry, hostBoot, limitsFromQuota, resolveEntries, Sandbox, type ExtensionBundle, type InvocationContext, type SandboxEvent } from '../sandbox/index.ts';
+import { builtinToolDescriptions, usesBuiltinTools } from './builtinTools.ts';
+import { HeadlessHost, type HoneytokenHit, type HostActivity } from './headlessHost.ts';
+import { hostOperations, type Registration } from './host.ts';
+
+export interface ProbeOptions {
+  readonly path: string;
+  readonly cwd?: string;
+  readonly profile?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Skip invoking commands/tools/shortcuts (registration and lifecycle only). */
+  readonly noInvoke?: boolean;
+}
+
+export interface ProbeStep {
+  readonly step: string;
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+export interface ProbeExtensionReport {
+  readonly extensionId: string;
+  readonly entry: string;
+  readonly bundleHash: string | null;
+  readonly loaded: boolean;
+  readonly loadError: string | null;
+  readonly registrations: {
+    readonly tools: ReadonlyArray<{ name: string; parameters: unknown }>;
+    readonly commands: readonly string[];
+    readonly flags: readonly string[];
+    readonly shortcuts: readonly string[];
+    readonly events: readonly string[];
+    readonly other: ReadonlyArray<{ kind: string; name: string }>;
+  };
+  readonly steps: readonly ProbeStep[];
+}
+
+export interface ProbeHostcall {
+  readonly extension_id: string;
+  readonly method: string;
+  readonly capability: string | null;
+  readonly decision: string;
+  readonly rule: string | null;
+  readonly error_code: string | null;
+  readonly count: number;
+}
+
+export interface ProbeReport {
+  readonly path: string;
+  readonly profile: string;
+  readonly extensions: readonly ProbeExtensionReport[];
+  readonly hostcalls: readonly ProbeHostcall[];
+  readonly denied: readonly ProbeHostcall[];
+  readonly activity: readonly HostActivity[];
+  readonly honeytokens: { readonly planted: readonly string[]; readonly leaked: readonly HoneytokenHit[] };
+  readonly sandboxEvents: readonly SandboxEvent[];
+}
+
+/** A sample value for a JSON schema: what a cooperative model would pass. */
+export function sampleFor(schema: unknown, depth = 0): unknown {
+  const s = (schema ?? {}) as Record<string, unknown>;
+  if (depth > 6) return null;
+  if (s.default !== undefined) return s.default;
+  if (s.const !== undefined) return s.const;
+  if (Array.isArray(s.enum) && s.enum.length > 0) return s.enum[0];
+  if (Array.isArray(s.anyOf) && s.anyOf.length > 0) return sampleFor(s.anyOf[0], depth + 1);
+  switch (s.type) {
+    case 'string': {
+      // A quoted example in the description ("like '1h', '5m'") is a better guess than a placeholder.
+      const example = typeof s.description === 'string' ? /['"`]([^'"`]{1,80})['"`]/.exec(s.description)?.[1] : undefined;
+      return example ?? 'sample';
+    }
+    case 'number': case 'integer': return typeof s.minimum === 'number' ? s.minimum : 1;
+    case 'boolean': return true;
+    case 'array': return Array.isArray(s.items) ? s.items.map((i) => sampleFor(i, depth + 1)) : [sampleFor(s.items, depth + 1)];
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      const props = (s.properties ?? {}) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(props)) out[k] = sampleFor(v, depth + 1);
+      return out;
+    }
+    default: return null;
+  }
+}
+
+function extensionIdFor(entry: string): string {
+  const name = basename(entry, extname(entry));
+  return name === 'index' ? basename(dirname(entry)) : name;
+}
+
+function summarise(regs: readonly Registration[]): ProbeExtensionReport['registrations'] {
+  const names = (kind: string) => regs.filter((r) => r.kind === kind).map((r) => r.name);
+  return {
+    tools: regs.filter((r) => r.kind === 'tool').map((r) => ({ name: r.name, parameters: r.description.parameters ?? null })),
+    commands: names('command'), flags: names('flag'), shortcuts: names('shortcut'), events: [...new Set(names('event'))],
+    other: regs.filter((r) => !['tool', 'command', 'flag', 'shortcut', 'event'].includes(r.kind)).map((r) => ({ kind: r.kind, name: r.name })),
+  };
+}
+
+function aggregate(records: readonly DecisionRecord[]): ProbeHostcall[] {
+  const map = new Map<string, ProbeHostcall>();
+  for (const r of records) {
+    const key = `${r.extension_id}\u0000${r.method}\u0000${r.decision}\u0000${r.error_code ?? ''}`;
+    const prev = map.get(key);
+    map.set(key, prev === undefined
+      ? { extension_id: r.extension_id, method: r.method, capability: r.capability, decision: r.decision, rule: r.rule, error_code: r.error_code, count: 1 }
+      : { ...prev, count: prev.count + 1 });
+  }
+  return [...map.values()];
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** The lifecycle a session goes through, in pi's order; `session_start` with new/fork also fires the legacy events. */
+const LIFECYCLE: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
+  ['resources_discover', { cwd: '', reason: 'startup' }],
+  ['session_start', { reason: 'startup' }],
+  ['input', { text: 'hello from pi-warden probe', source: 'interactive' }],
+  ['before_agent_start', { prompt: 'hello from pi-warden probe', systemPrompt: 'You are a helpful assistant.', systemPromptOptions: { selectedTools: ['read', 'bash', 'edit', 'write'], sections: {}, skills: [], cwd: '' } }],
+  ['agent_start', {}],
+  ['turn_start', { turnIndex: 0, timestamp: 0 }],
+  ['context', { messages: [] }],
+  // A destructive command, so that permission gates take their interesting path.
+  ['tool_call', { toolCallId: 'probe-call-1', toolName: 'bash', input: { command: 'rm -rf ./probe-scratch' } }],
+  ['tool_result', { toolCallId: 'probe-call-1', toolName: 'bash', input: { command: 'rm -rf ./probe-scratch' }, content: [{ type: 'text', text: 'ok' }], details: {}, isError: false }],
+  ['turn_end', { turnIndex: 0, message: { role: 'assistant', content: [] }, toolResults: [] }],
+  ['agent_end', { messages: [] }],
+  ['model_select', { model: { provider: 'faux', id: 'probe' }, previousModel: undefined, source: 'set' }],
+  ['session_before_switch', { reason: 'new' }],
+  ['session_start', { reason: 'new' }],
+  ['session_before_fork', { entryId: 'probe-entry', position: 'at' }],
+  ['session_start', { reason: 'fork' }],
+  ['session_shutdown', { reason: 'quit' }],
+];
+
+export async function probeExtension(options: ProbeOptions): Promise<ProbeReport> {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const policy: ResolvedPolicy = resolvePolicy({ ...(options.profile === undefined ? {} : { cliProfile: options.profile }), env, cwd });
+  const boot = hostBoot(cwd);
+  const host = new HeadlessHost({ cwd, home: boot.home });
+  const recorder = new MemoryRecorder(100_000);
+  const dispatcher = createDispatcher({ policy: policy.compiled, operations: hostOperations(host), recorder, operationTimeoutMs: 10_000 });
+  const sandboxEvents: SandboxEvent[] = [];
+  const reports: ProbeExtensionReport[] = [];
+  const entries = resolveEntries(options.path);
+  const ctx: InvocationContext = { cwd, hasUI: true, mode: 'tui', model: { provider: 'faux', id: 'probe' }, projectTrusted: false };
+
+  for (const entry of entries) {
+    const extensionId = extensionIdFor(entry);
+    const steps: ProbeStep[] = [];
+    let bundle: ExtensionBundle;
+    try {
+      bundle = await bundleEntry(entry);
+    } catch (err) {
+      // A bundle failure (syntax error, a dependency that is not installed) is a load failure of this entry.
+      reports.push({ extensionId, entry, bundleHash: null, loaded: false, loadError: message(err), registrations: summarise([]), steps });
+      continue;
+    }
+    const quota = policy.overrideQuotas.get(extensionId) ?? policy.quota;
+    const builtinTools = usesBuiltinTools(bundle.code) ? await builtinToolDescriptions(cwd) : undefined;
+    const sandbox = await Sandbox.create({
+      extensionId, dispatcher, boot: builtinTools === undefined ? boot : { ...boot, builtinTools }, limits: { wallTimeMs: 15_000, ...limitsFromQuota(quota) },
+      onEvent: (e) => sandboxEvents.push(e),
+    });
+    let loadError: string | null = null;
+    try {
+      await sandbox.load(bundle);
+    } catch (err) {
+      loadError = message(err);
+    }
+    const run = async (step: string, fn: () => Promise<string | undefined>) => {
+      if (sandbox.stopped !== undefined) {
+        steps.push({ step, ok: false, detail: `skipped: ${sandbox.stopped.message}` });
+        return;
+      }
+      try {
+        const detail = await fn();
+        steps.push(detail === undefined ? { step, ok: true } : { step, ok: true, detail });
+      } catch (err) {
+        steps.push({ step, ok: false, detail: isWardenError(err) ? `${err.code}: ${err.message}` : message(err) });
+      }
+    };
+    if (loadError === null) {
+      const regs = () => host.registrationsOf(extensionId);
+      const subscribed = () => new Set(regs().filter((r) => r.kind === 'event').map((r) => r.name));
+      for (const [event, payload] of LIFECYCLE) {
+        const wanted = subscribed();
+        const legacy = event === 'session_start' && ((payload.reason === 'new' && wanted.has('session_switch')) || (payload.reason === 'fork' && wanted.has('session_fork')));
+        if (!wanted.has(event) && !legacy) continue;
+        await run(`event ${event}${typeof payload.reason === 'string' ? ` (${payload.reason})` : ''}`, async () => {
+          const outcomes = await sandbox.emit(event, event === 'resources_discover' ? { ...payload, cwd } : payload, ctx);
+          const failed = outcomes.flatMap((o) => o.results.filter((r) => !r.ok).map((r) => `${o.event}: ${r.error?.message ?? ''}`));
+          if (failed.length > 0) throw new WardenError('invalid_request', `handler threw: ${failed.join('; ')}`);
+          return outcomes.map((o) => `${o.event}×${o.results.length}`).join(', ');
+        });
+      }
+      if (options.noInvoke !== true) {
+        for (const r of regs().filter((x) => x.kind === 'command')) {
+          await run(`command /${r.name}`, async () => {
+            const s = await sandbox.runCommand(r.name, '', ctx);
+            if (!s.ok) throw new WardenError('invalid_request', `handler threw: ${s.error.message}`);
+            return undefined;
+          });
+        }
+        for (const r of regs().filter((x) => x.kind === 'tool')) {
+          await run(`tool ${r.name}`, async () => {
+            const s = await sandbox.runTool(r.name, 'probe-tool-call', sampleFor(r.description.parameters), ctx);
+            if (!s.ok) throw new WardenError('invalid_request', `execute threw: ${s.error.message}`);
+            return undefined;
+          });
+        }
+        for (const r of regs().filter((x) => x.kind === 'shortcut')) {
+          await run(`shortcut ${r.name}`, async () => {
+            const s = await sandbox.runShortcut(r.name, ctx);
+            if (!s.ok) throw new WardenError('invalid_request', `handler threw: ${s.error.message}`);
+            return undefined;
+          });
+        }
+      }
+    }
+    reports.push({
+      extensionId, entry: bundle.entry, bundleHash: bundle.bundleHash, loaded: loadError === null, loadError,
+      registrations: summarise(host.registrationsOf(extensionId)), steps,
+    });
+    sandbox.dispose();
+  }
+  const hostcalls = aggregate(recorder.entries);
+  return {
+    path: options.path, profile: policy.profile, extensions: reports, hostcalls,
+    denied: hostcalls.filter((h) => h.decision === 'deny'),
+    activity: host.activity.slice(0, 500),
+    honeytokens: { planted: [...host.honeytokens.keys()], leaked: host.honeytokenHits },
+    sandboxEvents: sandboxEvents.filter((e) => e.type !== 'stopped' || !e.reason.includes('was disposed')),
+  };
+}

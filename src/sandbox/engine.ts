@@ -1,0 +1,237 @@
+/**
+ * The engine wrapper (ADR 0020): one quickjs-wasi instance per extension, its own linear memory, a memory cap,
+ * a CPU deadline per entry enforced by the interrupt handler, and a hard stop that disposes the instance.
+ *
+ * The ABI is strings only. The guest sees exactly one host function, `__wardenHost(op, payload) → string`, which
+ * must never throw a host Error into the guest (quickjs-wasi copies a host Error's stack, and with it host paths);
+ * the host calls exactly one guest function, `__wardenEnter(kind, payload) → string`. No handle to a host object
+ * ever reaches the guest.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { JSException, QuickJS, type JSValueHandle } from 'quickjs-wasi';
+import { WardenError } from '../errors.ts';
+
+const require = createRequire(import.meta.url);
+
+/** @types/node does not declare the WebAssembly namespace; these are the two members used. */
+interface WasmApi { Module: new (bytes: Uint8Array) => object }
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** Native quickjs-wasi extensions that add web APIs in C: they give the guest nothing of the host. */
+const EXTENSIONS = ['url', 'encoding', 'crypto', 'structured-clone', 'headers'] as const;
+
+interface Compiled { readonly module: object; readonly extensions: ReadonlyArray<{ name: string; wasm: object }> }
+let compiled: Compiled | undefined;
+
+/** Compiled once per process: every instance shares the code, never the memory. */
+function compiledModules(): Compiled {
+  compiled ??= {
+    module: new wasm.Module(readFileSync(require.resolve('quickjs-wasi/quickjs.wasm'))),
+    extensions: EXTENSIONS.map((name) => ({ name, wasm: new wasm.Module(readFileSync(require.resolve(`quickjs-wasi/${name}.so`))) })),
+  };
+  return compiled;
+}
+
+export type HostFunction = (op: string, payload: string) => string;
+
+export interface EngineOptions {
+  readonly memoryLimitBytes: number;
+  readonly maxStackBytes?: number;
+  readonly host: HostFunction;
+}
+
+/** Why a guest entry failed. `interrupted` and `out_of_memory` end the sandbox; `exception` is the guest's own. */
+export type GuestFailureKind = 'interrupted' | 'out_of_memory' | 'host_fault' | 'exception';
+
+export class GuestFailure extends Error {
+  readonly kind: GuestFailureKind;
+  constructor(kind: GuestFailureKind, message: string) {
+    super(message);
+    this.name = 'GuestFailure';
+    this.kind = kind;
+  }
+}
+
+/** Reads a guest exception as plain text; never keeps a handle. */
+function describe(err: unknown): string {
+  const e = err as { message?: unknown; dispose?: () => void };
+  const text = typeof e?.message === 'string' ? e.message : String(err);
+  try {
+    e?.dispose?.();
+  } catch {
+    // already disposed
+  }
+  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
+}
+
+export class GuestEngine {
+  readonly #vm: QuickJS;
+  readonly #memoryLimit: number;
+  #deadline = Number.POSITIVE_INFINITY;
+  #interrupted = false;
+  #outOfMemory = false;
+  #enter: JSValueHandle | undefined;
+  #disposed = false;
+
+  private constructor(vm: QuickJS, memoryLimit: number) {
+    this.#vm = vm;
+    this.#memoryLimit = memoryLimit;
+  }
+
+  static async create(options: EngineOptions): Promise<GuestEngine> {
+    const { module, extensions } = compiledModules();
+    const holder: { engine?: GuestEngine } = {};
+    const vm = await QuickJS.create({
+      wasm: module as never,
+      extensions: extensions as never,
+      memoryLimit: options.memoryLimitBytes,
+      // QuickJS's own limit must trip before V8's native stack, which WASM frames share with the host (≈1 MB).
+      maxStackSize: options.maxStackBytes ?? 256 * 1024,
+      interruptHandler: () => holder.engine !== undefined && holder.engine.#checkDeadline(),
+      // An out-of-memory that ends as an unhandled rejection (inside a promise job) still means the cap was hit.
+      onUnhandledRejection: (_promise: JSValueHandle, reason: JSValueHandle, isHandled: boolean) => {
+        if (isHandled || holder.engine === undefined) return;
+        let text = '';
+        try {
+          text = reason.toString();
+        } catch {
+          text = '';
+        }
+        if (/out of memory/i.test(text)) holder.engine.#outOfMemory = true;
+      },
+      // import() of anything (host paths included) fails closed: a bundle has every module it may use.
+      moduleLoader: {
+        normalize: (_base: string, specifier: string) => specifier,
+        load: (name: string) => {
+          // A string, not an Error: quickjs-wasi copies a host Error's stack (host file paths) into the guest.
+          // eslint-disable-next-line @typescript-eslint/only-throw-error
+          throw `denied: import(${JSON.stringify(name.slice(0, 200))}) is not available in the sandbox; modules are bundled at load time`;
+        },
+      },
+    });
+    const engine = new GuestEngine(vm, options.memoryLimitBytes);
+    holder.engine = engine;
+    const host = options.host;
+    const fn = vm.newFunction('__wardenHost', (...args: JSValueHandle[]) => {
+      const op = args[0]?.toString() ?? '';
+      const payload = args[1]?.toString() ?? '';
+      let reply: string;
+      try {
+        reply = host(op, payload);
+      } catch (err) {
+        // A host bug must not hand a host Error (and its stack) to the guest.
+        reply = JSON.stringify({ ok: false, error: { code: 'internal', message: `host failure in ${op}: ${err instanceof Error ? err.message : String(err)}` } });
+      }
+      return vm.newString(reply);
+    });
+    vm.setProp(vm.global, '__wardenHost', fn);
+    fn.dispose();
+    return engine;
+  }
+
+  #checkDeadline(): boolean {
+    if (performance.now() > this.#deadline) {
+      this.#interrupted = true;
+      return true;
+    }
+    return false;
+  }
+
+  /** Runs `fn` as one entry into the guest with a CPU deadline; classifies failures. */
+  #entry<T>(budgetMs: number, fn: () => T): T {
+    if (this.#disposed) throw new WardenError('quarantined', 'the sandbox has been stopped');
+    this.#deadline = performance.now() + budgetMs;
+    this.#interrupted = false;
+    this.#outOfMemory = false;
+    try {
+      const result = fn();
+      if (this.#outOfMemory) throw new GuestFailure('out_of_memory', `the extension exceeded its memory cap of ${Math.round(this.#memoryLimit / 1048576)} MiB`);
+      return result;
+    } catch (err) {
+      if (err instanceof GuestFailure) throw err;
+      // Not a guest exception: the host itself failed while WASM was running (V8's native stack exhausted by deep
+      // guest recursion, a trap). QuickJS was unwound mid-call and its state cannot be trusted: the caller stops it.
+      // (quickjs-wasi reports a failed promise job as a plain Error "Job execution error: ..."; that is the guest's.)
+      const jobFailure = err instanceof Error && err.message.startsWith('Job execution error:');
+      if (!(err instanceof JSException) && !jobFailure && !this.#interrupted) {
+        throw new GuestFailure('host_fault', `the engine failed while running the extension: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+      }
+      const message = describe(err);
+      if (this.#interrupted) throw new GuestFailure('interrupted', `the extension ran past its CPU deadline of ${budgetMs} ms`);
+      if (/out of memory/i.test(message) || this.memoryUsed() > this.#memoryLimit * 0.95) {
+        throw new GuestFailure('out_of_memory', `the extension exceeded its memory cap of ${Math.round(this.#memoryLimit / 1048576)} MiB`);
+      }
+      throw new GuestFailure('exception', message);
+    } finally {
+      this.#deadline = Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** Evaluates a script (not a module) and returns its completion value as a string. */
+  evalScript(code: string, filename: string, budgetMs: number): string {
+    return this.#entry(budgetMs, () => this.#vm.evalCode(code, filename).consume((h) => (this.#vm.typeof(h) === 'string' ? h.toString() : '')));
+  }
+
+  /** Compiles a script to QuickJS bytecode without running it (the runtime is compiled once per process). */
+  compileScript(code: string, filename: string): Uint8Array {
+    try {
+      return this.#vm.compile(code, filename);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new GuestFailure(/out of memory/i.test(message) ? 'out_of_memory' : 'exception', message);
+    }
+  }
+
+  /** Runs bytecode from `compileScript` of an instance of the same engine build. */
+  evalBytecode(bytecode: Uint8Array, budgetMs: number): void {
+    this.#entry(budgetMs, () => this.#vm.evalBytecode(bytecode).dispose());
+  }
+
+  /** Calls the guest's `__wardenEnter(kind, payload)`; then runs the microtasks it queued, under the same deadline. */
+  enter(kind: string, payload: string, budgetMs: number): string {
+    return this.#entry(budgetMs, () => {
+      const vm = this.#vm;
+      if (this.#enter === undefined) {
+        const h = vm.global.getProp('__wardenEnter');
+        if (vm.typeof(h) !== 'function') {
+          h.dispose();
+          throw new Error('the guest runtime is not installed');
+        }
+        this.#enter = h;
+      }
+      const k = vm.newString(kind);
+      const p = vm.newString(payload);
+      try {
+        const out = vm.callFunction(this.#enter, vm.undefined, k, p).consume((h) => (vm.typeof(h) === 'string' ? h.toString() : ''));
+        vm.executePendingJobs();
+        return out;
+      } finally {
+        k.dispose();
+        p.dispose();
+      }
+    });
+  }
+
+  /** QuickJS heap in use, bytes. */
+  memoryUsed(): number {
+    if (this.#disposed) return 0;
+    return this.#vm.getMemoryUsage().memoryUsedSize;
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** Hard stop: frees the instance and its linear memory. Idempotent. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    try {
+      this.#enter?.dispose();
+      this.#vm.dispose();
+    } catch {
+      // An instance that failed mid-call may refuse an orderly teardown; dropping it frees the memory anyway.
+    }
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * GUEST CODE: the entry of the guest runtime bundle. Installs the Node-like globals, receives the extension's
+ * bundled module (`__wardenDefine`) and answers the host's entries (`__wardenEnter(kind, payload)`):
+ *
+ * - `boot`   {cwd, home, ...}                    — the host's world as plain data
+ * - `invoke` {ticket, target}                    — load / event / tool / command / shortcut / bus; finishes with settle
+ * - `resume` {ticket, reply}                     — an async hostcall's result
+ * - `timer`  {id}                                — a timer is due
+ * - `abort`  {ticket}                            — the host cancels a running tool call (its AbortSignal fires)
+ */
+import { errorToWire, hostLog, resume, settle } from './abi.ts';
+import { guestRequire } from './modules.ts';
+import { Buffer } from './node/buffer.ts';
+import { EventEmitter } from './node/events.ts';
+import { fetch, Response } from './node/http.ts';
+import { format } from './node/misc.ts';
+import { process } from './node/process.ts';
+import { boot, setBoot } from './node/state.ts';
+import { clearImmediate, clearInterval, clearTimeout, fireTimer, setImmediate, setInterval, setTimeout } from './node/timers.ts';
+import { makeContext, makePi, registry, type HostContext } from './pi.ts';
+
+type Opts = Record<string, unknown>;
+type Fn = (...args: unknown[]) => unknown;
+const parse = JSON.parse;
+const g = globalThis as unknown as Opts;
+
+class SandboxEvent {
+  type: string;
+  defaultPrevented = false;
+  constructor(type: string) {
+    this.type = type;
+  }
+  preventDefault(): void {
+    this.defaultPrevented = true;
+  }
+}
+
+class SandboxEventTarget {
+  readonly #emitter = new EventEmitter();
+  addEventListener(type: string, fn: Fn): void { this.#emitter.on(type, fn); }
+  removeEventListener(type: string, fn: Fn): void { this.#emitter.off(type, fn); }
+  dispatchEvent(event: SandboxEvent): boolean {
+    const handler = (this as unknown as Opts)[`on${event.type}`];
+    if (typeof handler === 'function') (handler as Fn).call(this, event);
+    this.#emitter.emit(event.type, event);
+    return !event.defaultPrevented;
+  }
+}
+
+class AbortSignal extends SandboxEventTarget {
+  aborted = false;
+  reason: unknown = undefined;
+  onabort: Fn | null = null;
+  throwIfAborted(): void {
+    if (this.aborted) throw this.reason;
+  }
+  static abort(reason?: unknown): AbortSignal {
+    const c = new AbortController();
+    c.abort(reason);
+    return c.signal;
+  }
+  static timeout(ms: number): AbortSignal {
+    const c = new AbortController();
+    setTimeout(() => c.abort(Object.assign(new Error('The operation timed out'), { name: 'TimeoutError' })), ms);
+    return c.signal;
+  }
+  static any(signals: AbortSignal[]): AbortSignal {
+    const c = new AbortController();
+    for (const s of signals) s.addEventListener('abort', () => c.abort(s.reason));
+    return c.signal;
+  }
+}
+
+class AbortController {
+  readonly signal = new AbortSignal();
+  abort(reason?: unknown): void {
+    if (this.signal.aborted) return;
+    this.signal.aborted = true;
+    this.signal.reason = reason ?? Object.assign(new Error('This operation was aborted'), { name: 'AbortError' });
+    this.signal.dispatchEvent(new SandboxEvent('abort'));
+  }
+}
+
+const consoleLevel = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) => hostLog(level, format(...(args as [unknown, ...unknown[]])));
+
+Object.assign(g, {
+  global: g, process, Buffer, fetch, Response, AbortController, AbortSignal, EventTarget: SandboxEventTarget, Event: SandboxEvent,
+  setTimeout, setInterval, setImmediate, clearTimeout, clearInterval, clearImmediate,
+  console: {
+    log: consoleLevel('info'), info: consoleLevel('info'), debug: consoleLevel('debug'), trace: consoleLevel('debug'),
+    warn: consoleLevel('warn'), error: consoleLevel('error'), dir: consoleLevel('info'), table: consoleLevel('info'),
+    time: () => undefined, timeEnd: () => undefined, group: () => undefined, groupEnd: () => undefined, assert: () => undefined,
+  },
+  require: guestRequire,
+});
+
+// quickjs-wasi's URL (ada) has no searchParams; extensions read query strings through it.
+if (typeof URL === 'function' && !('searchParams' in URL.prototype)) {
+  Object.defineProperty(URL.prototype, 'searchParams', {
+    configurable: true,
+    get(this: URL) { return new URLSearchParams(this.search); },
+  });
+}
+
+type ModuleFactory = (module: Opts, exports: unknown, require: unknown, filename: string, dirname: string) => void;
+let moduleFactory: ModuleFactory | undefined;
+g.__wardenDefine = (fn: ModuleFactory) => {
+  if (moduleFactory !== undefined) throw new Error('the extension module is already defined');
+  moduleFactory = fn;
+};
+
+interface Target extends Opts { type: string; ctx?: HostContext }
+
+function resolveFactory(exported: unknown): Fn {
+  const e = exported as Opts | Fn | null;
+  if (e !== null && typeof e === 'object' && typeof e.default === 'function') return e.default as Fn;
+  if (typeof e === 'function') return e;
+  throw new TypeError('the extension does not export a valid factory function (export default function (pi) { ... })');
+}
+
+async function load(): Promise<unknown> {
+  if (moduleFactory === undefined) throw new Error('no extension module was defined');
+  const module: Opts = { exports: {} };
+  const file = boot.extensionPath;
+  moduleFactory(module, module.exports, guestRequire, file, file.slice(0, Math.max(1, file.lastIndexOf('/'))));
+  const factory = resolveFactory(module.exports);
+  await factory(makePi());
+  return null;
+}
+
+async function runEvent(t: Target): Promise<unknown> {
+  const handlers = registry.handlers.get(String(t.event)) ?? [];
+  const event = (t.payload ?? {}) as Opts;
+  const ctx = makeContext(t.ctx ?? {}, 'event');
+  const results: unknown[] = [];
+  for (const h of [...handlers]) {
+    try {
+      results.push({ ok: true, value: await h(event, ctx) });
+    } catch (err) {
+      results.push({ ok: false, error: errorToWire(err) });
+    }
+  }
+  // tool_call handlers may mutate event.input in place (pi lets later handlers and the tool see it)
+  return t.event === 'tool_call' ? { results, input: event.input } : { results };
+}
+
+/** Abort controllers of running tool calls, by the host's invocation ticket. */
+const running = new Map<number, AbortController>();
+
+async function runTool(t: Target, ticket: number): Promise<unknown> {
+  const tool = registry.tools.get(String(t.name));
+  if (tool === undefined) throw new Error(`no tool ${String(t.name)} is registered`);
+  const updates: unknown[] = [];
+  const controller = new AbortController();
+  running.set(ticket, controller);
+  try {
+    let params = t.params;
+    if (typeof tool.prepareArguments === 'function') params = (tool.prepareArguments as Fn)(params);
+    const result = await (tool.execute as Fn)(String(t.toolCallId ?? 'call'), params, controller.signal, (u: unknown) => { updates.push(u); }, makeContext(t.ctx ?? {}, 'event'));
+    return { result, updates };
+  } finally {
+    running.delete(ticket);
+  }
+}
+
+async function runCommand(t: Target): Promise<unknown> {
+  const cmd = registry.commands.get(String(t.name));
+  if (cmd === undefined || typeof cmd.handler !== 'function') throw new Error(`no command ${String(t.name)} is registered`);
+  await (cmd.handler as Fn)(String(t.args ?? ''), makeContext(t.ctx ?? {}, 'command'));
+  return null;
+}
+
+async function runCompletions(t: Target): Promise<unknown> {
+  const cmd = registry.commands.get(String(t.name));
+  if (cmd === undefined) throw new Error(`no command ${String(t.name)} is registered`);
+  if (typeof cmd.getArgumentCompletions !== 'function') return null;
+  return (await (cmd.getArgumentCompletions as Fn)(String(t.prefix ?? ''))) ?? null;
+}
+
+async function runShortcut(t: Target): Promise<unknown> {
+  const s = registry.shortcuts.get(String(t.key));
+  if (s === undefined || typeof s.handler !== 'function') throw new Error(`no shortcut ${String(t.key)} is registered`);
+  await (s.handler as Fn)(makeContext(t.ctx ?? {}, 'event'));
+  return null;
+}
+
+async function runBus(t: Target): Promise<unknown> {
+  for (const fn of [...(registry.bus.get(String(t.channel)) ?? [])]) await fn(t.data);
+  return null;
+}
+
+const RUNNERS: Record<string, (t: Target, ticket: number) => Promise<unknown>> = {
+  load, event: runEvent, tool: runTool, command: runCommand, completions: runCompletions, shortcut: runShortcut, bus: runBus,
+};
+
+g.__wardenEnter = (kind: string, payload: string): string => {
+  const msg = parse(payload) as Opts;
+  switch (kind) {
+    case 'boot':
+      setBoot(msg);
+      return '';
+    case 'resume':
+      resume(Number(msg.ticket), msg.reply as never);
+      return '';
+    case 'timer':
+      try {
+        fireTimer(Number(msg.id));
+      } catch (err) {
+        hostLog('error', `timer callback failed: ${errorToWire(err).message}`);
+      }
+      return '';
+    case 'abort':
+      running.get(Number(msg.ticket))?.abort();
+      return '';
+    case 'invoke': {
+      const ticket = Number(msg.ticket);
+      const target = msg.target as Target;
+      const run = RUNNERS[target.type];
+      if (run === undefined) {
+        settle(ticket, false, { code: 'invalid_request', message: `unknown target ${String(target.type)}` });
+        return '';
+      }
+      run(target, ticket).then((v) => settle(ticket, true, v), (err) => settle(ticket, false, errorToWire(err)));
+      return '';
+    }
+    default:
+      return '';
+  }
+};

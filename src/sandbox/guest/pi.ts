@@ -1,0 +1,218 @@
+/**
+ * GUEST CODE. The `pi` object (ExtensionAPI) handed to the extension's factory, the `ctx` objects handed to its
+ * handlers, and the registry of the functions it registered. Functions never leave the sandbox: the host gets a
+ * plain-data description through a registration hostcall and calls back by name.
+ */
+import {
+  COMMAND_CONTEXT_MEMBERS, CONTEXT_MEMBERS, MODEL_REGISTRY_MEMBERS, PI_ACTIONS, REGISTRATIONS, SESSION_MANAGER_MEMBERS,
+  UI_MEMBERS, type CallMode, type RegistrationMember,
+} from '../contract.ts';
+import { callAsync, callSync } from './abi.ts';
+
+type Fn = (...args: unknown[]) => unknown;
+
+export interface Registry {
+  handlers: Map<string, Fn[]>;
+  tools: Map<string, Record<string, unknown>>;
+  commands: Map<string, Record<string, unknown>>;
+  shortcuts: Map<string, Record<string, unknown>>;
+  renderers: Map<string, Fn>;
+  bus: Map<string, Fn[]>;
+}
+
+export const registry: Registry = {
+  handlers: new Map(), tools: new Map(), commands: new Map(), shortcuts: new Map(), renderers: new Map(), bus: new Map(),
+};
+
+function call(method: string, mode: CallMode, params: Record<string, unknown>): unknown {
+  if (mode === 'sync') return callSync(method, params);
+  if (mode === 'async') return callAsync(method, params);
+  // fire: the denial is recorded by dispatch; the extension's handler carries on, as with a UI that is absent
+  callAsync(method, params).catch(() => undefined);
+  return undefined;
+}
+
+/** Plain data only: functions and symbols are dropped, the description says which functions exist. */
+function describe(def: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const functions: string[] = [];
+  for (const key of Object.keys(def)) {
+    const v = def[key];
+    if (typeof v === 'function') functions.push(key);
+    else if (typeof v !== 'symbol') out[key] = v;
+  }
+  if (functions.length > 0) out.functions = functions;
+  return out;
+}
+
+function asObject(value: unknown, what: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object') throw new TypeError(`${what} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+/** Identity styling: renderers and widgets get a theme whose every colour function returns the text. */
+function inertTheme(): Record<string, unknown> {
+  const text = (_c: unknown, s?: unknown) => String(s ?? _c ?? '');
+  return new Proxy({ fg: text, bg: text, bold: (s: unknown) => String(s), italic: (s: unknown) => String(s), underline: (s: unknown) => String(s), strikethrough: (s: unknown) => String(s), inverse: (s: unknown) => String(s), name: 'sandbox' }, {
+    get: (t, k) => (k in t ? (t as Record<string | symbol, unknown>)[k] : typeof k === 'string' ? text : undefined),
+  });
+}
+
+export interface HostContext {
+  cwd?: string;
+  hasUI?: boolean;
+  mode?: string;
+  model?: unknown;
+  thinkingLevel?: string;
+  projectTrusted?: boolean;
+}
+
+function memberTable(table: Readonly<Record<string, readonly [string, CallMode]>>, target: Record<string, unknown>): void {
+  for (const [name, [method, mode]] of Object.entries(table)) {
+    target[name] = (...args: unknown[]) => call(method, mode, { args: plain(args) });
+  }
+}
+
+/** Arguments become plain data; a function argument (a component factory, a callback) becomes null. */
+function plain(args: unknown[]): unknown[] {
+  return args.map((a) => (typeof a === 'function' ? null : a));
+}
+
+let shared: { event: Record<string, unknown>; command: Record<string, unknown> } | undefined;
+
+/** The members every ctx shares (ui, sessionManager, modelRegistry, actions): built once, they hold no state. */
+function sharedMembers(): { event: Record<string, unknown>; command: Record<string, unknown> } {
+  if (shared !== undefined) return shared;
+  const ui: Record<string, unknown> = {};
+  for (const [name, mode] of Object.entries(UI_MEMBERS)) {
+    ui[name] = (...args: unknown[]) => call(`ctx.ui.${name}`, mode, { args: plain(args) });
+  }
+  ui.theme = inertTheme();
+  const sessionManager: Record<string, unknown> = {};
+  for (const name of SESSION_MANAGER_MEMBERS) {
+    sessionManager[name] = (...args: unknown[]) => callSync(`ctx.sessionManager.${name}`, { args: plain(args) });
+  }
+  const modelRegistry: Record<string, unknown> = {};
+  for (const [name, [method, mode]] of Object.entries(MODEL_REGISTRY_MEMBERS)) {
+    modelRegistry[name] = (...args: unknown[]) => call(method, mode, name === 'unregisterProvider' ? { name: String(args[0]) }
+      : name === 'registerProvider' ? { name: String(args[0]), args: plain(args) } : { args: plain(args) });
+  }
+  const event: Record<string, unknown> = { ui, sessionManager, modelRegistry };
+  memberTable(CONTEXT_MEMBERS, event);
+  const command: Record<string, unknown> = { ...event };
+  memberTable(COMMAND_CONTEXT_MEMBERS, command);
+  shared = { event, command };
+  return shared;
+}
+
+/** A fresh ctx per call: the host's view of the session (cwd, hasUI, model) is data; every action is a hostcall. */
+export function makeContext(host: HostContext, kind: 'event' | 'command'): Record<string, unknown> {
+  return {
+    ...sharedMembers()[kind],
+    cwd: host.cwd ?? '/', hasUI: host.hasUI === true, mode: host.mode ?? 'print', model: host.model,
+    thinkingLevel: host.thinkingLevel, signal: undefined, scopedModels: [],
+    isProjectTrusted: () => host.projectTrusted === true,
+  };
+}
+
+const flagDefaults = new Map<string, unknown>();
+
+function register(member: RegistrationMember, params: Record<string, unknown>): void {
+  callSync(REGISTRATIONS[member], params);
+}
+
+function eventBus(): Record<string, unknown> {
+  return {
+    on(channel: unknown, fn: unknown) {
+      if (typeof fn !== 'function') throw new TypeError('pi.events.on: handler must be a function');
+      const name = String(channel);
+      callSync('pi.events.on', { channel: name });
+      const list = registry.bus.get(name) ?? [];
+      list.push(fn as Fn);
+      registry.bus.set(name, list);
+      return () => {
+        const l = registry.bus.get(name) ?? [];
+        const i = l.indexOf(fn as Fn);
+        if (i >= 0) l.splice(i, 1);
+      };
+    },
+    emit(channel: unknown, data: unknown) {
+      call('pi.events.emit', 'fire', { channel: String(channel), data });
+    },
+  };
+}
+
+export function makePi(): Record<string, unknown> {
+  const pi: Record<string, unknown> = {
+    on(event: unknown, handler: unknown) {
+      if (typeof handler !== 'function') throw new TypeError('pi.on: handler must be a function');
+      const name = String(event);
+      register('on', { event: name });
+      const list = registry.handlers.get(name) ?? [];
+      list.push(handler as Fn);
+      registry.handlers.set(name, list);
+    },
+    registerTool(def: unknown) {
+      const d = asObject(def, 'pi.registerTool: tool');
+      if (typeof d.execute !== 'function') throw new TypeError(`pi.registerTool: tool ${String(d.name)} has no execute function`);
+      register('registerTool', describe(d));
+      registry.tools.set(String(d.name), d);
+    },
+    registerCommand(name: unknown, options: unknown) {
+      const o = asObject(options, 'pi.registerCommand: options');
+      register('registerCommand', { ...describe(o), name: String(name) });
+      registry.commands.set(String(name), o);
+    },
+    registerShortcut(key: unknown, options: unknown) {
+      const o = asObject(options, 'pi.registerShortcut: options');
+      register('registerShortcut', { ...describe(o), key: String(key) });
+      registry.shortcuts.set(String(key), o);
+    },
+    registerFlag(name: unknown, options: unknown) {
+      const o = asObject(options, 'pi.registerFlag: options');
+      register('registerFlag', { ...describe(o), name: String(name) });
+      flagDefaults.set(String(name), o.default);
+    },
+    getFlag(name: unknown) {
+      const v = callSync('pi.getFlag', { name: String(name) });
+      return v === undefined || v === null ? flagDefaults.get(String(name)) : v;
+    },
+    registerMessageRenderer(customType: unknown, renderer: unknown) {
+      register('registerMessageRenderer', { customType: String(customType) });
+      if (typeof renderer === 'function') registry.renderers.set(`message:${String(customType)}`, renderer as Fn);
+    },
+    registerEntryRenderer(customType: unknown, renderer: unknown) {
+      register('registerEntryRenderer', { customType: String(customType) });
+      if (typeof renderer === 'function') registry.renderers.set(`entry:${String(customType)}`, renderer as Fn);
+    },
+    registerToolRenderer(toolName: unknown, renderer: unknown) {
+      const r = renderer !== null && typeof renderer === 'object' ? describe(renderer as Record<string, unknown>) : {};
+      register('registerToolRenderer', { ...r, toolName: String(toolName) });
+    },
+    registerMarkdownTransformer(transformer: unknown) {
+      register('registerMarkdownTransformer', { functions: typeof transformer === 'function' ? ['transform'] : [] });
+    },
+    registerProvider(name: unknown, config: unknown) {
+      register('registerProvider', { ...describe(asObject(config ?? {}, 'pi.registerProvider: config')), name: String(name) });
+    },
+    registerMcpServer(name: unknown, config: unknown) {
+      register('registerMcpServer', { ...describe(asObject(config ?? {}, 'pi.registerMcpServer: config')), name: String(name) });
+    },
+    registerVirtualModel(def: unknown) {
+      register('registerVirtualModel', describe(asObject(def, 'pi.registerVirtualModel: model')));
+    },
+    exec(command: unknown, args: unknown, options: unknown) {
+      const o = options !== null && typeof options === 'object' ? (options as Record<string, unknown>) : {};
+      const params: Record<string, unknown> = { cmd: String(command), args: Array.isArray(args) ? args.map(String) : [] };
+      if (typeof o.cwd === 'string') params.cwd = o.cwd;
+      if (typeof o.timeout === 'number' && o.timeout >= 0) params.timeoutMs = Math.floor(o.timeout);
+      return callAsync('exec', params);
+    },
+    events: eventBus(),
+  };
+  for (const [name, spec] of Object.entries(PI_ACTIONS)) {
+    if (name === 'getFlag') continue;
+    pi[name] = (...args: unknown[]) => call(spec.method, spec.mode, spec.params === undefined ? {} : spec.params(args));
+  }
+  return pi;
+}

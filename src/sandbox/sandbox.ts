@@ -1,0 +1,466 @@
+/**
+ * One extension in one sandbox. The host side of the string ABI (see engine.ts): every guest request is a
+ * hostcall through the dispatcher with the extension id this sandbox was created for (never one the guest
+ * names), every value crossing is JSON with a size cap, and every entry into the guest runs under a CPU deadline.
+ *
+ * Limits (SPEC §7, issue item 5): memory cap (`memoryMb`, default 256 MiB); CPU deadline per entry; a cap on
+ * hostcalls per entry (flood) and on pending async hostcalls and timers; a wall-clock cap per invocation.
+ * A runaway guest (deadline, memory, flood) stops the sandbox: the instance is disposed, pending work fails with
+ * the typed error, and a `stopped` event is reported. Other sandboxes are separate instances and keep working.
+ */
+import type { Dispatcher, HostcallResult } from '../dispatch/index.ts';
+import { EXTENSION_ERROR_CODES, WardenError, type WardenErrorCode } from '../errors.ts';
+import type { ExtensionBundle } from './bundle.ts';
+import { legacyEventsFor } from './contract.ts';
+import { GuestEngine, GuestFailure } from './engine.ts';
+import { guestRuntimeSource } from './runtime.ts';
+
+export interface SandboxLimits {
+  /** Memory cap of the guest heap. Default 256 (SPEC §7; `QuotaSettings.memoryMb`). */
+  readonly memoryMb: number;
+  /** CPU deadline of one entry into the guest (an event, a tool call, a timer, a hostcall result). */
+  readonly cpuMsPerEntry: number;
+  /** CPU deadline of evaluating the bundle and running the factory. */
+  readonly loadCpuMs: number;
+  /** Wall-clock cap for one invocation (load, event, tool, command) to settle. */
+  readonly wallTimeMs: number;
+  /** Hostcalls one entry may make before the sandbox is stopped as flooding. */
+  readonly maxHostcallsPerEntry: number;
+  readonly maxPendingHostcalls: number;
+  readonly maxPendingTimers: number;
+  /** Largest JSON payload accepted from or sent to the guest, in bytes (UTF-16 units). */
+  readonly maxPayloadBytes: number;
+}
+
+export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({
+  memoryMb: 256, cpuMsPerEntry: 1000, loadCpuMs: 5000, wallTimeMs: 60_000, maxHostcallsPerEntry: 100_000,
+  maxPendingHostcalls: 1024, maxPendingTimers: 1000, maxPayloadBytes: 8 * 1024 * 1024,
+});
+
+/** One of pi's built-in tools, as data (see src/pi/builtinTools.ts). */
+export interface BuiltinToolDescription {
+  readonly label: string;
+  readonly description: string;
+  readonly parameters: unknown;
+}
+
+/** What the host tells the guest about its world; plain data. */
+export interface BootInfo {
+  readonly cwd: string;
+  readonly home: string;
+  readonly tmpdir: string;
+  readonly platform: string;
+  readonly arch: string;
+  readonly nodeVersion: string;
+  readonly username: string;
+  /** pi's built-in tool descriptions, when the host has them (wrapping extensions register pi's exact schema). */
+  readonly builtinTools?: Readonly<Record<string, BuiltinToolDescription>>;
+}
+
+export type SandboxEvent =
+  | { readonly type: 'stopped'; readonly extensionId: string; readonly code: WardenErrorCode; readonly reason: string; readonly ts_ms: number }
+  | { readonly type: 'invocation_failed'; readonly extensionId: string; readonly target: string; readonly code: WardenErrorCode; readonly reason: string; readonly ts_ms: number };
+
+export interface SandboxOptions {
+  readonly extensionId: string;
+  readonly dispatcher: Dispatcher;
+  readonly boot: BootInfo;
+  readonly limits?: Partial<SandboxLimits>;
+  readonly onEvent?: (event: SandboxEvent) => void;
+}
+
+/** The host context an invocation carries into `ctx` (data only). */
+export interface InvocationContext {
+  readonly cwd?: string;
+  readonly hasUI?: boolean;
+  readonly mode?: string;
+  readonly model?: unknown;
+  readonly thinkingLevel?: string;
+  readonly projectTrusted?: boolean;
+}
+
+/** The guest's answer to an invocation: its value, or the error the extension's code threw. */
+export type Settled = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+
+export interface HandlerOutcome { readonly ok: boolean; readonly value?: unknown; readonly error?: { code: string; message: string } }
+export interface EventOutcome { readonly event: string; readonly results: readonly HandlerOutcome[]; readonly input?: unknown }
+
+interface PendingInvocation {
+  readonly resolve: (s: Settled) => void;
+  readonly reject: (e: WardenError) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+function reply(result: HostcallResult): string {
+  return result.ok ? JSON.stringify({ ok: true, value: result.value ?? null }) : JSON.stringify({ ok: false, error: result.error.toWire() });
+}
+
+function errorReply(code: WardenErrorCode, message: string): string {
+  return JSON.stringify({ ok: false, error: { code, message } });
+}
+
+/** JSON from the guest: `__proto__` keys are dropped so no host object can get a guest-chosen prototype. */
+function parseGuest(text: string): unknown {
+  return text.includes('"__proto__"') ? JSON.parse(text, (k, v: unknown) => (k === '__proto__' ? undefined : v)) : JSON.parse(text);
+}
+
+let runtimeBytecode: Uint8Array | undefined;
+
+export class Sandbox {
+  readonly extensionId: string;
+  readonly limits: SandboxLimits;
+  readonly #dispatcher: Dispatcher;
+  readonly #onEvent: ((e: SandboxEvent) => void) | undefined;
+  #engine: GuestEngine | undefined;
+  #stopped: WardenError | undefined;
+  #inGuest = false;
+  #callSeq = 0;
+  #ticketSeq = 0;
+  #hostcallsThisEntry = 0;
+  /** Set inside an entry when the guest must be stopped once it returns (flood, out of memory). */
+  #pendingStop: WardenError | undefined;
+  readonly #pendingCalls = new Set<number>();
+  readonly #invocations = new Map<number, PendingInvocation>();
+  readonly #timers = new Map<number, NodeJS.Timeout>();
+  #bundle: ExtensionBundle | undefined;
+
+  private constructor(options: SandboxOptions) {
+    this.extensionId = options.extensionId;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#dispatcher = options.dispatcher;
+    this.#onEvent = options.onEvent;
+  }
+
+  /** Creates the instance and installs the guest runtime. */
+  static async create(options: SandboxOptions): Promise<Sandbox> {
+    const sandbox = new Sandbox(options);
+    const runtime = await guestRuntimeSource();
+    sandbox.#engine = await GuestEngine.create({
+      memoryLimitBytes: sandbox.limits.memoryMb * 1024 * 1024,
+      host: (op, payload) => sandbox.#host(op, payload),
+    });
+    try {
+      sandbox.#guard('install the runtime', () => {
+        const engine = sandbox.#engine as GuestEngine;
+        // Parsed once per process: later sandboxes run the same bytecode (halves the cold start).
+        runtimeBytecode ??= engine.compileScript(runtime, 'pi-warden-runtime.js');
+        engine.evalBytecode(runtimeBytecode, sandbox.limits.loadCpuMs);
+        engine.enter('boot', JSON.stringify({ ...options.boot, extensionPath: '/extension.js' }), sandbox.limits.cpuMsPerEntry);
+      });
+    } catch (err) {
+      sandbox.#engine.dispose();
+      throw err;
+    }
+    return sandbox;
+  }
+
+  get stopped(): WardenError | undefined {
+    return this.#stopped;
+  }
+
+  get bundle(): ExtensionBundle | undefined {
+    return this.#bundle;
+  }
+
+  /** Guest heap in use, bytes (0 once stopped). */
+  memoryUsed(): number {
+    return this.#engine?.memoryUsed() ?? 0;
+  }
+
+  /** Evaluates the bundle and runs the extension's factory with the `pi` shim. Throws WardenError naming the file. */
+  async load(bundle: ExtensionBundle): Promise<void> {
+    if (this.#bundle !== undefined) throw new WardenError('invalid_request', `sandbox ${this.extensionId} already holds ${this.#bundle.entry}`);
+    this.#bundle = bundle;
+    const dir = bundle.entry.slice(0, bundle.entry.lastIndexOf('/'));
+    this.#guard('boot', () => this.#engine?.enter('boot', JSON.stringify({ extensionPath: bundle.entry, entryDir: dir }), this.limits.cpuMsPerEntry));
+    const wrapped = `__wardenDefine(function (module, exports, require, __filename, __dirname) {\n${bundle.code}\n});`;
+    try {
+      this.#guard('evaluate the bundle', () => this.#engine?.evalScript(wrapped, bundle.entry, this.limits.loadCpuMs));
+    } catch (err) {
+      throw this.#loadError(bundle, err);
+    }
+    const settled = await this.#invoke({ type: 'load' }, this.limits.loadCpuMs);
+    if (!settled.ok) {
+      throw new WardenError('invalid_request', `${bundle.entry}: the extension failed to load: ${settled.error.message}`, { where: bundle.entry, reasonCodes: ['load_failed'] });
+    }
+  }
+
+  #loadError(bundle: ExtensionBundle, err: unknown): WardenError {
+    if (err instanceof WardenError && err.code !== 'invalid_request') return err;
+    const message = err instanceof Error ? err.message : String(err);
+    return new WardenError('invalid_request', `${bundle.entry}: the extension failed to load: ${message}`, { where: bundle.entry, reasonCodes: ['load_failed'], cause: err });
+  }
+
+  /** Fires one event to this extension's handlers; also the legacy events derived from it (session_switch/fork). */
+  async emit(event: string, payload: Record<string, unknown>, ctx: InvocationContext = {}): Promise<EventOutcome[]> {
+    const out: EventOutcome[] = [];
+    for (const e of [{ event, payload: { type: event, ...payload } }, ...legacyEventsFor(event, payload)]) {
+      const settled = await this.#invoke({ type: 'event', event: e.event, payload: e.payload, ctx });
+      if (!settled.ok) {
+        const code = (EXTENSION_ERROR_CODES as readonly string[]).includes(settled.error.code) ? (settled.error.code as WardenErrorCode) : 'internal';
+        throw new WardenError(code, `event ${e.event}: ${settled.error.message}`);
+      }
+      const value = settled.value as { results: HandlerOutcome[]; input?: unknown };
+      out.push({ event: e.event, results: value.results, ...(value.input === undefined ? {} : { input: value.input }) });
+    }
+    return out;
+  }
+
+  /**
+   * Runs a registered tool's `execute`. An extension that throws gives `{ok: false}` (pi: an isError result).
+   * When `signal` aborts, the tool's own AbortSignal fires inside the sandbox (pi's Esc); the tool decides how to end.
+   */
+  runTool(name: string, toolCallId: string, params: unknown, ctx: InvocationContext = {}, signal?: AbortSignal): Promise<Settled> {
+    return this.#invoke({ type: 'tool', name, toolCallId, params, ctx }, this.limits.cpuMsPerEntry, signal);
+  }
+
+  runCommand(name: string, args: string, ctx: InvocationContext = {}): Promise<Settled> {
+    return this.#invoke({ type: 'command', name, args, ctx });
+  }
+
+  /** A command's `getArgumentCompletions(prefix)`: its items, or null when it has none. */
+  completeCommand(name: string, prefix: string): Promise<Settled> {
+    return this.#invoke({ type: 'completions', name, prefix });
+  }
+
+  runShortcut(key: string, ctx: InvocationContext = {}): Promise<Settled> {
+    return this.#invoke({ type: 'shortcut', key, ctx });
+  }
+
+  /** Delivers a message of the shared `pi.events` bus to this extension's listeners. */
+  deliverBus(channel: string, data: unknown): Promise<Settled> {
+    return this.#invoke({ type: 'bus', channel, data });
+  }
+
+  /** Hard stop: disposes the instance; pending work fails with `error`. Idempotent. */
+  stop(error: WardenError = new WardenError('quarantined', `sandbox ${this.extensionId} was stopped`)): void {
+    if (this.#stopped !== undefined) return;
+    this.#stopped = error;
+    this.#engine?.dispose();
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+    for (const [ticket, inv] of this.#invocations) {
+      clearTimeout(inv.timer);
+      this.#invocations.delete(ticket);
+      inv.reject(error);
+    }
+    this.#pendingCalls.clear();
+    this.#onEvent?.({ type: 'stopped', extensionId: this.extensionId, code: error.code, reason: error.message, ts_ms: Date.now() });
+  }
+
+  dispose(): void {
+    this.stop(new WardenError('quarantined', `sandbox ${this.extensionId} was disposed`));
+  }
+
+  // ---------------------------------------------------------------- entries into the guest
+
+  /** One synchronous entry: refuses re-entry, applies the deadline, stops the sandbox on a runaway guest. */
+  #guard<T>(what: string, fn: () => T): T {
+    if (this.#stopped !== undefined) throw this.#stopped;
+    if (this.#inGuest) {
+      throw new WardenError('invalid_request', `re-entrant call into sandbox ${this.extensionId} (${what}) while it is running; refused`, { reasonCodes: ['reentrant'] });
+    }
+    this.#inGuest = true;
+    this.#hostcallsThisEntry = 0;
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof GuestFailure) {
+        if (err.kind === 'interrupted') this.stop(new WardenError('timeout', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, { reasonCodes: ['cpu_deadline'] }));
+        else if (err.kind === 'out_of_memory') this.stop(new WardenError('quota_exceeded', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, { reasonCodes: ['memory_cap'] }));
+        else if (err.kind === 'host_fault') this.stop(new WardenError('internal', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, { reasonCodes: ['engine_fault'] }));
+        else throw new WardenError('invalid_request', `${this.extensionId}: ${what}: ${err.message}`, { reasonCodes: ['guest_exception'] });
+        throw this.stopped ?? new WardenError('internal', err.message);
+      }
+      throw err;
+    } finally {
+      this.#inGuest = false;
+      // A flood or an out-of-memory seen inside the entry stops the sandbox once the guest has returned control.
+      const pending = this.#pendingStop;
+      this.#pendingStop = undefined;
+      if (pending !== undefined) this.stop(pending);
+    }
+  }
+
+  #invoke(target: Record<string, unknown>, budgetMs = this.limits.cpuMsPerEntry, signal?: AbortSignal): Promise<Settled> {
+    if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
+    const ticket = ++this.#ticketSeq;
+    const result = new Promise<Settled>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (!this.#invocations.delete(ticket)) return;
+        const error = new WardenError('timeout', `${this.extensionId}: ${String(target.type)} did not settle within ${this.limits.wallTimeMs} ms`, { reasonCodes: ['wall_time'] });
+        this.#onEvent?.({ type: 'invocation_failed', extensionId: this.extensionId, target: String(target.type), code: 'timeout', reason: error.message, ts_ms: Date.now() });
+        reject(error);
+      }, this.limits.wallTimeMs);
+      this.#invocations.set(ticket, { resolve, reject, timer });
+      try {
+        this.#guard(String(target.type), () => this.#engine?.enter('invoke', JSON.stringify({ ticket, target }), budgetMs));
+      } catch (err) {
+        clearTimeout(timer);
+        this.#invocations.delete(ticket);
+        reject(err instanceof WardenError ? err : new WardenError('internal', String(err)));
+      }
+    });
+    if (signal !== undefined) {
+      const abort = () => {
+        if (!this.#invocations.has(ticket) || this.#stopped !== undefined) return;
+        // Delivered as its own entry, after the current one if the abort fires while the guest runs.
+        setImmediate(() => {
+          if (!this.#invocations.has(ticket) || this.#stopped !== undefined) return;
+          try {
+            this.#guard('abort', () => this.#engine?.enter('abort', `{"ticket":${ticket}}`, this.limits.cpuMsPerEntry));
+          } catch {
+            // a runaway abort handler stops the sandbox inside #guard
+          }
+        });
+      };
+      if (signal.aborted) abort();
+      else signal.addEventListener('abort', abort, { once: true });
+      void result.finally(() => signal.removeEventListener('abort', abort)).catch(() => undefined);
+    }
+    return result;
+  }
+
+  // ---------------------------------------------------------------- the host function
+
+  #host(op: string, payload: string): string {
+    if (this.#stopped !== undefined) return errorReply('quarantined', this.#stopped.message);
+    if (payload.length > this.limits.maxPayloadBytes) {
+      const message = `${op}: payload of ${payload.length} bytes exceeds the sandbox limit of ${this.limits.maxPayloadBytes}`;
+      // An oversized result still settles its invocation (as a failure), read from the envelope's first key.
+      const ticket = op === 'settle' ? /^\{"ticket":(\d+)/.exec(payload.slice(0, 40))?.[1] : undefined;
+      if (ticket !== undefined) this.#settle(JSON.stringify({ ticket: Number(ticket), ok: false, error: { code: 'quota_exceeded', message } }));
+      return errorReply('quota_exceeded', message);
+    }
+    switch (op) {
+      case 'call': return this.#callSync(payload);
+      case 'callAsync': return this.#callAsync(payload);
+      case 'settle': return this.#settle(payload);
+      case 'timer': return this.#timer(payload);
+      default: return errorReply('invalid_request', `unknown host operation ${JSON.stringify(op.slice(0, 40))}`);
+    }
+  }
+
+  #envelope(payload: string): { call_id: string; method: unknown; params: unknown } | string {
+    let parsed: unknown;
+    try {
+      parsed = parseGuest(payload);
+    } catch {
+      return errorReply('invalid_request', 'hostcall is not valid JSON');
+    }
+    if (parsed === null || typeof parsed !== 'object') return errorReply('invalid_request', 'hostcall must be an object');
+    const p = parsed as { method?: unknown; params?: unknown };
+    // The call id is the host's; the extension id is bound by dispatch's caller (this sandbox), never the guest.
+    return { call_id: `${this.extensionId}:${++this.#callSeq}`, method: p.method, params: p.params };
+  }
+
+  #countHostcall(): string | undefined {
+    this.#hostcallsThisEntry++;
+    if (this.#hostcallsThisEntry > this.limits.maxHostcallsPerEntry) {
+      this.#pendingStop ??= new WardenError('quota_exceeded', `${this.extensionId}: more than ${this.limits.maxHostcallsPerEntry} hostcalls in one entry; sandbox stopped`, { reasonCodes: ['hostcall_flood'] });
+      return errorReply('quota_exceeded', `more than ${this.limits.maxHostcallsPerEntry} hostcalls in one entry`);
+    }
+    return undefined;
+  }
+
+  #bounded(text: string): string {
+    return text.length > this.limits.maxPayloadBytes ? errorReply('quota_exceeded', `result of ${text.length} bytes exceeds the sandbox limit of ${this.limits.maxPayloadBytes}`) : text;
+  }
+
+  #callSync(payload: string): string {
+    const flood = this.#countHostcall();
+    if (flood !== undefined) return flood;
+    const envelope = this.#envelope(payload);
+    if (typeof envelope === 'string') return envelope;
+    return this.#bounded(reply(this.#dispatcher.dispatchSync(this.extensionId, envelope)));
+  }
+
+  #callAsync(payload: string): string {
+    const flood = this.#countHostcall();
+    if (flood !== undefined) return flood;
+    if (this.#pendingCalls.size >= this.limits.maxPendingHostcalls) {
+      return errorReply('quota_exceeded', `more than ${this.limits.maxPendingHostcalls} hostcalls pending`);
+    }
+    const envelope = this.#envelope(payload);
+    if (typeof envelope === 'string') return envelope;
+    const ticket = ++this.#ticketSeq;
+    this.#pendingCalls.add(ticket);
+    void this.#dispatcher.dispatch(this.extensionId, envelope).then((result) => {
+      if (!this.#pendingCalls.delete(ticket) || this.#stopped !== undefined) return;
+      const text = this.#bounded(reply(result));
+      this.#resume(ticket, text);
+    });
+    return JSON.stringify({ ok: true, ticket });
+  }
+
+  #resume(ticket: number, replyText: string): void {
+    try {
+      this.#guard('hostcall result', () => this.#engine?.enter('resume', `{"ticket":${ticket},"reply":${replyText}}`, this.limits.cpuMsPerEntry));
+    } catch (err) {
+      if (this.#inGuest) {
+        // Only reachable if a host operation resolved synchronously inside an entry; retry after it.
+        setImmediate(() => this.#resume(ticket, replyText));
+        return;
+      }
+      if (!(err instanceof WardenError) || this.#stopped === undefined) this.stop(err instanceof WardenError ? err : new WardenError('internal', String(err)));
+    }
+  }
+
+  #settle(payload: string): string {
+    let msg: { ticket?: unknown; ok?: unknown; value?: unknown; error?: unknown };
+    try {
+      msg = parseGuest(payload) as typeof msg;
+    } catch {
+      return errorReply('invalid_request', 'settle is not valid JSON');
+    }
+    // The guest runtime reports an out-of-memory it caught in a handler; the cap was reached, so the sandbox ends.
+    if (payload.includes('"code":"out_of_memory"')) {
+      this.#pendingStop ??= new WardenError('quota_exceeded', `${this.extensionId}: the extension exceeded its memory cap of ${this.limits.memoryMb} MiB; sandbox stopped`, { reasonCodes: ['memory_cap'] });
+    }
+    const ticket = Number(msg.ticket);
+    const inv = this.#invocations.get(ticket);
+    if (inv === undefined) return JSON.stringify({ ok: true });
+    this.#invocations.delete(ticket);
+    clearTimeout(inv.timer);
+    if (this.#pendingStop !== undefined) {
+      inv.reject(this.#pendingStop);
+      return JSON.stringify({ ok: true });
+    }
+    const e = msg.error as { code?: unknown; message?: unknown } | undefined;
+    const code = typeof e?.code === 'string' ? e.code : 'extension_error';
+    const text = typeof e?.message === 'string' ? e.message : 'failed';
+    inv.resolve(msg.ok === true ? { ok: true, value: msg.value ?? null } : { ok: false, error: { code, message: text } });
+    return JSON.stringify({ ok: true });
+  }
+
+  #timer(payload: string): string {
+    let msg: { op?: unknown; id?: unknown; ms?: unknown };
+    try {
+      msg = parseGuest(payload) as typeof msg;
+    } catch {
+      return errorReply('invalid_request', 'timer is not valid JSON');
+    }
+    const id = Number(msg.id);
+    const existing = this.#timers.get(id);
+    if (existing !== undefined) {
+      clearTimeout(existing);
+      this.#timers.delete(id);
+    }
+    if (msg.op === 'clear') return JSON.stringify({ ok: true });
+    if (this.#timers.size >= this.limits.maxPendingTimers) return errorReply('quota_exceeded', `more than ${this.limits.maxPendingTimers} timers pending`);
+    const ms = Math.min(Math.max(0, Number(msg.ms) || 0), 2 ** 31 - 1);
+    const t = setTimeout(() => {
+      this.#timers.delete(id);
+      if (this.#stopped !== undefined) return;
+      try {
+        this.#guard('timer', () => this.#engine?.enter('timer', `{"id":${id}}`, this.limits.cpuMsPerEntry));
+      } catch {
+        // a runaway timer stops the sandbox inside #guard; nothing else to do here
+      }
+    }, ms);
+    // Timers never keep the host process alive on their own (pi's own loop does that).
+    t.unref();
+    this.#timers.set(id, t);
+    return JSON.stringify({ ok: true });
+  }
+}

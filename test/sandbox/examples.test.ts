@@ -1,0 +1,46 @@
+/**
+ * `probe` on every example extension shipped in both pi packages: each loads in the sandbox, or its failure is
+ * one of the explained ones below. Policy denials inside handlers are expected (safe profile) and not failures.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { probeExtension } from '../../src/pi/probe.ts';
+import { EXAMPLES, NO_HOME } from './harness.ts';
+
+/** Example → why it cannot load anywhere from the published package (pi's own loader fails the same way). */
+const EXPLAINED_LOAD_FAILURES: Record<string, RegExp> = {
+  gondolin: /Could not resolve "@earendil-works\/gondolin"/, // its npm dependency is not installed in the package
+  sandbox: /Could not resolve "@anthropic-ai\/sandbox-runtime"/, // same
+  // pi.registerProvider re-points model traffic and receives the API key, so it needs env (ADR 0005); under the
+  // safe profile the factory's registration is refused and the extension does not load. A deliberate denial.
+  'custom-provider-anthropic': /Capability 'env' denied by policy/,
+  'custom-provider-gitlab-duo': /Capability 'env' denied by policy/,
+};
+
+/** Example/step → why the step fails for a reason other than a policy denial. */
+const EXPLAINED_STEP_FAILURES: Record<string, RegExp> = {};
+
+for (const [pkg, dir] of Object.entries(EXAMPLES)) {
+  describe(`probe on every example of ${pkg === 'earendil' ? '@earendil-works' : '@mariozechner'}/pi-coding-agent`, () => {
+    for (const name of readdirSync(dir).filter((n) => n !== 'README.md').sort()) {
+      it(name, async () => {
+        const report = await probeExtension({ path: join(dir, name), cwd: NO_HOME, env: { HOME: NO_HOME } });
+        assert.ok(report.extensions.length > 0);
+        for (const ext of report.extensions) {
+          const key = name.replace(/\.ts$/, '');
+          if (!ext.loaded) {
+            assert.match(ext.loadError ?? '', EXPLAINED_LOAD_FAILURES[key] ?? /^(?!)/, `unexplained load failure: ${ext.loadError}`);
+            continue;
+          }
+          assert.equal(EXPLAINED_LOAD_FAILURES[key], undefined, `${name} now loads: drop it from the explained failures`);
+          for (const step of ext.steps.filter((s) => !s.ok && !/denied by policy/.test(s.detail ?? ''))) {
+            assert.match(step.detail ?? '', EXPLAINED_STEP_FAILURES[`${key}/${step.step}`] ?? /^(?!)/, `${step.step}: ${step.detail}`);
+          }
+        }
+        assert.deepEqual(report.sandboxEvents, [], 'no example is stopped as a runaway');
+      });
+    }
+  });
+}

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { limitsFromQuota } from '../../src/sandbox/index.ts';
+import { policyFor } from '../helpers.ts';
+import { ask, loadFixture, type Harness } from './harness.ts';
+
+const RUNAWAY = 'hostile/runaway.ts';
+
+/** The runaway ends with `code`, the sandbox is stopped with a recorded event, and a neighbour still answers. */
+async function assertStopped(h: Harness, neighbour: Harness, event: string, code: string): Promise<void> {
+  await assert.rejects(h.sandbox.emit(event, {}), (err: Error & { code?: string }) => {
+    assert.equal(err.code, code, err.message);
+    return true;
+  });
+  assert.equal(h.sandbox.stopped?.code, code);
+  const stopped = h.events.filter((e) => e.type === 'stopped');
+  assert.equal(stopped.length, 1);
+  assert.equal(stopped[0]?.code, code);
+  assert.equal(h.sandbox.memoryUsed(), 0, 'the instance is disposed');
+  await assert.rejects(h.sandbox.emit('ping', {}), (err: Error & { code?: string }) => err.code === code);
+  assert.equal(await ask(neighbour, 'ping'), 'pong');
+}
+
+describe('limits: a runaway extension is stopped with a typed error while another keeps working', () => {
+  it('an infinite loop hits the CPU deadline (timeout)', async () => {
+    const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
+    const h = await loadFixture(RUNAWAY, { limits: { cpuMsPerEntry: 100 } });
+    const started = performance.now();
+    await assertStopped(h, neighbour, 'loop', 'timeout');
+    assert.ok(performance.now() - started < 2000, 'stopped close to the 100 ms deadline');
+    neighbour.sandbox.dispose();
+  });
+
+  it('a memory bomb hits the memory cap (quota_exceeded)', async () => {
+    const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
+    const h = await loadFixture(RUNAWAY, { limits: { memoryMb: 32, cpuMsPerEntry: 5000 } });
+    await assertStopped(h, neighbour, 'memory_bomb', 'quota_exceeded');
+    neighbour.sandbox.dispose();
+  });
+
+  it('a growing set of buffers hits the memory cap (quota_exceeded)', async () => {
+    const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
+    const h = await loadFixture(RUNAWAY, { limits: { memoryMb: 32, cpuMsPerEntry: 5000 } });
+    await assertStopped(h, neighbour, 'buffer_bomb', 'quota_exceeded');
+    neighbour.sandbox.dispose();
+  });
+
+  it('an out-of-memory inside a promise job (an unhandled rejection) still stops the sandbox', async () => {
+    const h = await loadFixture(RUNAWAY, { limits: { memoryMb: 16 } });
+    await h.sandbox.emit('oom_in_job', {}).catch(() => undefined);
+    assert.equal(h.sandbox.stopped?.code, 'quota_exceeded');
+    assert.deepEqual(h.sandbox.stopped?.reasonCodes, ['memory_cap']);
+  });
+
+  it('a doubling string fails inside the guest (QuickJS string length limit) and the sandbox carries on', async () => {
+    const h = await loadFixture(RUNAWAY, { limits: { memoryMb: 32, cpuMsPerEntry: 5000 } });
+    const [o] = await h.sandbox.emit('string_bomb', {});
+    assert.equal(o?.results[0]?.ok, false);
+    assert.match(String(o?.results[0]?.error?.message), /string too long|out of memory/);
+    assert.equal(await ask(h, 'ping'), 'pong');
+    h.sandbox.dispose();
+  });
+
+  it('a promise storm hits the CPU deadline while the job queue drains (timeout)', async () => {
+    const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
+    const h = await loadFixture(RUNAWAY, { limits: { cpuMsPerEntry: 100 } });
+    await assertStopped(h, neighbour, 'promise_storm', 'timeout');
+    neighbour.sandbox.dispose();
+  });
+
+  it('catastrophic regex backtracking is interrupted by the CPU deadline (timeout)', async () => {
+    const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
+    const h = await loadFixture(RUNAWAY, { limits: { cpuMsPerEntry: 100 } });
+    await assertStopped(h, neighbour, 'regex_bomb', 'timeout');
+    neighbour.sandbox.dispose();
+  });
+
+  it('unbounded recursion is a RangeError inside the guest (stack limit) and the sandbox carries on', async () => {
+    const h = await loadFixture(RUNAWAY);
+    const [o] = await h.sandbox.emit('deep_recursion', {});
+    assert.match(String(o?.results[0]?.error?.message), /RangeError: Maximum call stack size exceeded/);
+    assert.equal(await ask(h, 'ping'), 'pong');
+    h.sandbox.dispose();
+  });
+
+  it('guest recursion that exhausts the host native stack (WASM shares it) stops the sandbox as an engine fault', async () => {
+    // Start the guest entry from deep in the host stack so V8's limit trips before QuickJS's own check.
+    const deep = (n: number, fn: () => void): void => (n === 0 ? fn() : deep(n - 1, fn));
+    const outcomes: string[] = [];
+    for (const depth of [11_000, 10_000, 9_000, 8_000]) {
+      const h = await loadFixture(RUNAWAY);
+      let pending: Promise<unknown> | undefined;
+      try {
+        deep(depth, () => { pending = h.sandbox.emit('deep_recursion', {}); });
+      } catch {
+        h.sandbox.dispose();
+        continue; // the host recursion itself did not fit; try shallower
+      }
+      const outcome = await pending?.then(() => 'guest RangeError', (e: Error & { code?: string }) => `${e.code ?? ''}: ${e.message}`);
+      outcomes.push(String(outcome));
+      if (h.sandbox.stopped !== undefined) {
+        assert.equal(h.sandbox.stopped.code, 'internal');
+        assert.deepEqual(h.sandbox.stopped.reasonCodes, ['engine_fault']);
+        assert.equal(h.events[0]?.type, 'stopped');
+      }
+      h.sandbox.dispose();
+    }
+    assert.ok(outcomes.some((o) => /^internal: .*the engine failed while running the extension: RangeError/.test(o)), outcomes.join(' | '));
+  });
+
+  it('the guest has no Atomics (so no Atomics.wait that an interrupt could not end)', async () => {
+    const h = await loadFixture(RUNAWAY);
+    assert.match(String(await ask(h, 'shared_memory')), /^undefined/);
+    h.sandbox.dispose();
+  });
+
+  it('a synchronous hostcall flood is stopped by the per-entry hostcall cap (quota_exceeded)', async () => {
+    const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
+    const h = await loadFixture(RUNAWAY, { limits: { maxHostcallsPerEntry: 2000, cpuMsPerEntry: 5000 } });
+    await assertStopped(h, neighbour, 'sync_flood', 'quota_exceeded');
+    assert.ok(h.recorder.entries.filter((e) => e.method === 'pi.getSessionName').length <= 2000, 'the calls past the cap never reached dispatch');
+    neighbour.sandbox.dispose();
+  });
+
+  it('an asynchronous hostcall flood is refused past the pending cap without stopping the sandbox', async () => {
+    const h = await loadFixture(RUNAWAY, { limits: { maxPendingHostcalls: 100 } });
+    const out = (await ask(h, 'async_flood')) as { rejected: number };
+    assert.ok(out.rejected >= 2900, `refused ${out.rejected} of 3000`);
+    assert.equal(h.sandbox.stopped, undefined);
+    assert.equal(await ask(h, 'ping'), 'pong');
+    h.sandbox.dispose();
+  });
+
+  it('a timer flood is refused past the timer cap', async () => {
+    const h = await loadFixture(RUNAWAY, { limits: { maxPendingTimers: 50 } });
+    assert.equal(await ask(h, 'timer_flood'), 1950);
+    h.sandbox.dispose();
+  });
+
+  it('a loop inside a timer callback stops the sandbox when the timer fires', async () => {
+    const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
+    const h = await loadFixture(RUNAWAY, { limits: { cpuMsPerEntry: 100 } });
+    assert.equal(await ask(h, 'loop_in_timer'), 'scheduled');
+    for (let i = 0; i < 100 && h.sandbox.stopped === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(h.sandbox.stopped?.code, 'timeout');
+    assert.equal(h.events[0]?.type, 'stopped');
+    assert.equal(await ask(neighbour, 'ping'), 'pong');
+    neighbour.sandbox.dispose();
+  });
+
+  it('the smallest cap (1 MiB) still runs a small extension, and allocating past it stops the sandbox', async () => {
+    const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
+    const h = await loadFixture(RUNAWAY, { limits: { memoryMb: 1 } });
+    assert.equal(await ask(h, 'ping'), 'pong');
+    await assertStopped(h, neighbour, 'buffer_bomb', 'quota_exceeded');
+    neighbour.sandbox.dispose();
+  });
+
+  it('the memory cap defaults to 256 MiB and follows the quota settings, per extension override first', async () => {
+    const h = await loadFixture(RUNAWAY);
+    assert.equal(h.sandbox.limits.memoryMb, 256);
+    h.sandbox.dispose();
+    const policy = policyFor({ user: { extensionPolicy: { quota: { memoryMb: 64, cpuMsPerCall: 250 }, overrides: { tight: { quota: { memoryMb: 16 } } } } } });
+    assert.deepEqual(limitsFromQuota(policy.quota), { memoryMb: 64, cpuMsPerEntry: 250 });
+    assert.deepEqual(limitsFromQuota(policy.overrideQuotas.get('tight')), { memoryMb: 16 });
+    const limited = await loadFixture(RUNAWAY, { limits: limitsFromQuota(policy.overrideQuotas.get('tight')) });
+    assert.equal(limited.sandbox.limits.memoryMb, 16);
+    limited.sandbox.dispose();
+  });
+});

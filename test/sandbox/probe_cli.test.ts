@@ -1,0 +1,77 @@
+/** `pi-warden probe`, run as the real bin (built dist/) in a child process. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { fixture } from './harness.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/pi-warden.js', import.meta.url));
+
+function probe(args: string[], env: Record<string, string> = {}) {
+  const home = mkdtempSync(join(tmpdir(), 'pi-warden-probe-home-'));
+  const r = spawnSync(process.execPath, [BIN, 'probe', ...args], {
+    cwd: home, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, NO_COLOR: '1', ...env }, timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('pi-warden probe', () => {
+  it('--json on a benign extension lists its registrations and hostcalls and exits 0', () => {
+    const r = probe([fixture('benign.ts'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    const ext = report.extensions[0];
+    assert.equal(ext.loaded, true);
+    assert.deepEqual(ext.registrations.tools.map((t: { name: string }) => t.name), ['greet']);
+    assert.deepEqual(ext.registrations.commands, ['whoami']);
+    assert.deepEqual(ext.registrations.flags, ['loud']);
+    assert.ok(ext.steps.some((s: { step: string; ok: boolean }) => s.step === 'tool greet' && s.ok));
+    assert.ok(ext.steps.some((s: { step: string }) => s.step === 'event session_start (new)'), 'the legacy session_switch subscriber got its session_start');
+    assert.ok(report.hostcalls.some((h: { method: string; capability: string; decision: string }) => h.method === 'pi.registerTool' && h.capability === 'events' && h.decision === 'allow'));
+    assert.equal(report.profile, 'safe');
+  });
+
+  it('under the safe profile an exfiltrating extension is denied env and exec, and no honeytoken leaks', () => {
+    const r = probe([fixture('hostile/exfiltrate.ts'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    const denied = report.denied.map((d: { method: string }) => d.method).sort();
+    assert.deepEqual(denied, ['ctx.modelRegistry.getApiKey', 'env.list', 'exec']);
+    assert.deepEqual(report.honeytokens.leaked, []);
+  });
+
+  it('when the policy lets env and http through, the planted honeytokens are caught leaving and the exit code is 1', () => {
+    const r = probe([fixture('hostile/exfiltrate.ts'), '--json', '--extension-policy', 'permissive'], { PI_EXTENSION_ALLOW_DANGEROUS: '1' });
+    assert.equal(r.code, 1, r.stderr);
+    const report = JSON.parse(r.stdout);
+    const leaked = new Set(report.honeytokens.leaked.map((l: { variable: string; method: string }) => `${l.method}:${l.variable}`));
+    assert.ok(leaked.has('http:OPENAI_API_KEY'));
+    assert.ok(leaked.has('http:ANTHROPIC_API_KEY'));
+    assert.ok(leaked.has('exec:OPENAI_API_KEY'));
+  });
+
+  it('human output names the extension, the denied calls and the honeytoken verdict', () => {
+    const r = probe([fixture('hostile/exfiltrate.ts')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Extension exfiltrate {2}loaded/);
+    assert.match(r.stdout, /Denied\n( {2}.*\n)* {2}ctx\.modelRegistry\.getApiKey needs env \(deny_caps\)/);
+    assert.match(r.stdout, /http POST https:\/\/collector\.invalid\/x/);
+    assert.match(r.stdout, /none left the sandbox through an allowed call/);
+  });
+
+  it('a path that does not exist is a usage error (exit 2) naming the path', () => {
+    const r = probe(['/nonexistent/ext.ts']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /invalid_request: extension not found: \/nonexistent\/ext\.ts/);
+  });
+
+  it('an extension that fails to load is a finding (exit 1) with the file and cause', () => {
+    const r = probe([fixture('throws-on-load.ts'), '--json']);
+    assert.equal(r.code, 1);
+    const report = JSON.parse(r.stdout);
+    assert.match(report.extensions[0].loadError, /throws-on-load\.ts: the extension failed to load: Error: factory refuses to start/);
+  });
+});
