@@ -160,9 +160,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--extension-policy <profile>', 'policy profile for this run (default: from env and settings, else safe)')
     .option('--cwd <dir>', 'the simulated session cwd and the project whose .pi/settings.json to read')
     .option('--no-invoke', 'only load and fire lifecycle events; do not run commands, tools or shortcuts')
+    .addOption(homeOption())
+    .option('--no-record', 'do not record decisions in the evidence store (memory only)')
     .option('--json', 'machine-readable output')
     .action(async (extension: string, _opts: unknown, cmd: Command) => {
-      setExit(await runProbe(io, extension, cmd.optsWithGlobals<{ json?: boolean; extensionPolicy?: string; cwd?: string; invoke?: boolean }>()));
+      setExit(await runProbe(io, extension, cmd.optsWithGlobals<{ json?: boolean; extensionPolicy?: string; cwd?: string; invoke?: boolean; home?: string; record?: boolean }>()));
     });
   return program;
 }

@@ -5,6 +5,7 @@
  */
 import { WardenError } from '../errors.ts';
 import { probeExtension, type ProbeReport } from '../pi/probe.ts';
+import { wardenHome } from '../evidence/store.ts';
 import { colourDecision, colours as pc, printJson, table, type Io } from './output.ts';
 
 export interface ProbeCliOptions {
@@ -12,6 +13,9 @@ export interface ProbeCliOptions {
   readonly extensionPolicy?: string;
   readonly cwd?: string;
   readonly invoke?: boolean;
+  /** The evidence store (default $PI_WARDEN_HOME or ~/.pi/agent/warden); `--no-record` keeps decisions in memory. */
+  readonly home?: string;
+  readonly record?: boolean;
 }
 
 function findings(report: ProbeReport): number {
@@ -53,6 +57,7 @@ function render(report: ProbeReport): string {
   lines.push(report.honeytokens.leaked.length === 0 ? '  none left the sandbox through an allowed call'
     : report.honeytokens.leaked.map((l) => pc.red(`  LEAKED ${l.variable} via ${l.method} (${l.extensionId})`)).join('\n'));
   for (const s of report.sandboxEvents) lines.push(pc.red(`sandbox ${s.type}: ${s.extensionId}: ${s.code}: ${s.reason}`));
+  if (report.store !== undefined) lines.push(`decisions recorded in ${report.store.home} (ledger size ${report.store.ledger_size}; check with \`pi-warden ledger verify\`, \`pi-warden alerts\`)`);
   return lines.join('\n');
 }
 
@@ -63,6 +68,7 @@ export async function runProbe(io: Io, path: string, options: ProbeCliOptions): 
       path, ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       ...(options.extensionPolicy === undefined ? {} : { profile: options.extensionPolicy }),
       noInvoke: options.invoke === false,
+      ...(options.record === false ? {} : { home: options.home ?? wardenHome() }),
     });
   } catch (err) {
     if (err instanceof WardenError && err.code !== 'internal') {

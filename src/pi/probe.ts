@@ -12,6 +12,7 @@ import { bundleEntry, hostBoot, limitsFromQuota, resolveEntries, Sandbox, type E
 import { builtinToolDescriptions, usesBuiltinTools } from './builtinTools.ts';
 import { HeadlessHost, type HoneytokenHit, type HostActivity } from './headlessHost.ts';
 import { hostOperations, type Registration } from './host.ts';
+import { createRuntime } from '../runtime/createRuntime.ts';
 
 export interface ProbeOptions {
   readonly path: string;
@@ -20,6 +21,12 @@ export interface ProbeOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Skip invoking commands/tools/shortcuts (registration and lifecycle only). */
   readonly noInvoke?: boolean;
+  /**
+   * The evidence store to record into (ledger, alerts, telemetry), through the full pipeline with the trust gate,
+   * quotas and (when enabled) the risk controller; a quarantine stops the sandbox. Without it the probe keeps
+   * its decisions in memory only.
+   */
+  readonly home?: string;
 }
 
 export interface ProbeStep {
@@ -64,6 +71,8 @@ export interface ProbeReport {
   readonly activity: readonly HostActivity[];
   readonly honeytokens: { readonly planted: readonly string[]; readonly leaked: readonly HoneytokenHit[] };
   readonly sandboxEvents: readonly SandboxEvent[];
+  /** Where the decisions were recorded, when the probe ran against an evidence store. */
+  readonly store?: { readonly home: string; readonly ledger_size: number };
 }
 
 /** A sample value for a JSON schema: what a cooperative model would pass. */
@@ -150,7 +159,12 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
   const boot = hostBoot(cwd);
   const host = new HeadlessHost({ cwd, home: boot.home });
   const recorder = new MemoryRecorder(100_000);
-  const dispatcher = createDispatcher({ policy: policy.compiled, operations: hostOperations(host), recorder, operationTimeoutMs: 10_000 });
+  const live = new Map<string, Sandbox>();
+  const runtime = options.home === undefined ? undefined : await createRuntime({
+    home: options.home, policy, operations: hostOperations(host), recorders: [recorder], operationTimeoutMs: 10_000,
+    onQuarantined: (id) => live.get(id)?.stop(new WardenError('quarantined', `${id} is quarantined: its sandbox was stopped`)),
+  });
+  const dispatcher = runtime?.dispatcher ?? createDispatcher({ policy: policy.compiled, operations: hostOperations(host), recorder, operationTimeoutMs: 10_000 });
   const sandboxEvents: SandboxEvent[] = [];
   const reports: ProbeExtensionReport[] = [];
   const entries = resolveEntries(options.path);
@@ -173,6 +187,7 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
       extensionId, dispatcher, boot: builtinTools === undefined ? boot : { ...boot, builtinTools }, limits: { wallTimeMs: 15_000, ...limitsFromQuota(quota) },
       onEvent: (e) => sandboxEvents.push(e),
     });
+    live.set(extensionId, sandbox);
     let loadError: string | null = null;
     try {
       await sandbox.load(bundle);
@@ -234,7 +249,10 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
       registrations: summarise(host.registrationsOf(extensionId)), steps,
     });
     sandbox.dispose();
+    live.delete(extensionId);
   }
+  const flushed = runtime === undefined ? undefined : await runtime.writer.flush();
+  await runtime?.close();
   const hostcalls = aggregate(recorder.entries);
   return {
     path: options.path, profile: policy.profile, extensions: reports, hostcalls,
@@ -242,5 +260,6 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
     activity: host.activity.slice(0, 500),
     honeytokens: { planted: [...host.honeytokens.keys()], leaked: host.honeytokenHits },
     sandboxEvents: sandboxEvents.filter((e) => e.type !== 'stopped' || !e.reason.includes('was disposed')),
+    ...(flushed === undefined ? {} : { store: { home: options.home as string, ledger_size: flushed.treeSize } }),
   };
 }

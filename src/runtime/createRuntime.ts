@@ -33,6 +33,9 @@ export interface RuntimeOptions {
   readonly stages?: readonly Stage[];
   /** Install-time scan reports by extension id: a hostcall needing a capability its scan did not find raises scanner_bypass. */
   readonly scans?: ReadonlyMap<string, ExtensionReport>;
+  /** More recorders that see every decision after the evidence writer (e.g. a probe's summary). */
+  readonly recorders?: readonly DecisionRecorder[];
+  readonly operationTimeoutMs?: number;
 }
 
 /** scanner_bypass alerts (issue 8 item 6), at most one per extension and capability per process. */
@@ -104,7 +107,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   }
   const dispatcher = createDispatcher({
     policy: o.policy.compiled, operations: o.operations, stages, recheck: gate.recheck, prompter: o.prompter,
-    recorder: combineRecorders(writer, observer, o.scans === undefined ? undefined : scanObserver(o.scans, writer)), alerts: writer, operationQuota: quota, breaches: writer,
+    recorder: combineRecorders(writer, observer, o.scans === undefined ? undefined : scanObserver(o.scans, writer), ...(o.recorders ?? [])),
+    alerts: writer, operationQuota: quota, breaches: writer, operationTimeoutMs: o.operationTimeoutMs,
   });
   return {
     dispatcher, writer, trust, phase,
