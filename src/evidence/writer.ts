@@ -77,6 +77,9 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink {
     worker.on('exit', (code) => {
       if (!this.#closed) this.#fail(`the evidence writer thread exited (code ${code})`);
     });
+    // After the listeners (attaching one re-references the port): an idle writer never keeps a process alive.
+    // While a flush, checkpoint or batch is awaited the worker is referenced (#post), so awaiting it works.
+    worker.unref();
   }
 
   /** Opens the store under `home` in a writer thread; rejects with the store's own error (path and cause). */
@@ -97,7 +100,6 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink {
       await worker.terminate();
       throw new WardenError('io', first.t === 'error' ? first.message : 'the evidence writer did not start', { where: home });
     }
-    worker.unref();
     return new EvidenceWriter(worker, options);
   }
 
@@ -106,6 +108,7 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink {
     this.#failed = new WardenError('io', message, { reasonCodes: ['evidence_writer_failed'] });
     for (const p of this.#pending.values()) p.reject(this.#failed);
     this.#pending.clear();
+    this.#worker.unref();
   }
 
   #onMessage(m: FromWorker): void {
@@ -117,13 +120,13 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink {
         return;
       }
       this.#pending.get(m.id)?.reject(err);
-      this.#pending.delete(m.id);
+      this.#settled(m.id);
       // A failed batch means records were not written: stop accepting new ones.
       this.#fail(err.message);
       return;
     }
     this.#pending.get(m.id)?.resolve(m);
-    this.#pending.delete(m.id);
+    this.#settled(m.id);
   }
 
   #check(): void {
@@ -196,9 +199,15 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink {
 
   #post(message: ToWorker): Promise<FromWorker & { t: 'ack' }> {
     return new Promise((resolve, reject) => {
+      if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(message.id, { resolve, reject });
       this.#worker.postMessage(message);
     });
+  }
+
+  #settled(id: number): void {
+    this.#pending.delete(id);
+    if (this.#pending.size === 0) this.#worker.unref();
   }
 
   /** Sends what is buffered; the returned promise settles when it is committed. */

@@ -160,6 +160,8 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
   const host = new HeadlessHost({ cwd, home: boot.home });
   const recorder = new MemoryRecorder(100_000);
   const live = new Map<string, Sandbox>();
+  // Resolve the entries first: a bad path is a usage error before anything is opened.
+  const entries = resolveEntries(options.path);
   const runtime = options.home === undefined ? undefined : await createRuntime({
     home: options.home, policy, operations: hostOperations(host), recorders: [recorder], operationTimeoutMs: 10_000,
     onQuarantined: (id) => live.get(id)?.stop(new WardenError('quarantined', `${id} is quarantined: its sandbox was stopped`)),
@@ -167,92 +169,96 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
   const dispatcher = runtime?.dispatcher ?? createDispatcher({ policy: policy.compiled, operations: hostOperations(host), recorder, operationTimeoutMs: 10_000 });
   const sandboxEvents: SandboxEvent[] = [];
   const reports: ProbeExtensionReport[] = [];
-  const entries = resolveEntries(options.path);
   const ctx: InvocationContext = { cwd, hasUI: true, mode: 'tui', model: { provider: 'faux', id: 'probe' }, projectTrusted: false };
 
-  for (const entry of entries) {
-    const extensionId = extensionIdFor(entry);
-    const steps: ProbeStep[] = [];
-    let bundle: ExtensionBundle;
-    try {
-      bundle = await bundleEntry(entry);
-    } catch (err) {
-      // A bundle failure (syntax error, a dependency that is not installed) is a load failure of this entry.
-      reports.push({ extensionId, entry, bundleHash: null, loaded: false, loadError: message(err), registrations: summarise([]), steps });
-      continue;
-    }
-    const quota = policy.overrideQuotas.get(extensionId) ?? policy.quota;
-    const builtinTools = usesBuiltinTools(bundle.code) ? await builtinToolDescriptions(cwd) : undefined;
-    const sandbox = await Sandbox.create({
-      extensionId, dispatcher, boot: builtinTools === undefined ? boot : { ...boot, builtinTools }, limits: { wallTimeMs: 15_000, ...limitsFromQuota(quota) },
-      onEvent: (e) => sandboxEvents.push(e),
-    });
-    live.set(extensionId, sandbox);
-    let loadError: string | null = null;
-    try {
-      await sandbox.load(bundle);
-    } catch (err) {
-      loadError = message(err);
-    }
-    const run = async (step: string, fn: () => Promise<string | undefined>) => {
-      if (sandbox.stopped !== undefined) {
-        steps.push({ step, ok: false, detail: `skipped: ${sandbox.stopped.message}` });
-        return;
-      }
+  let flushed: { treeSize: number } | undefined;
+  try {
+    for (const entry of entries) {
+      const extensionId = extensionIdFor(entry);
+      const steps: ProbeStep[] = [];
+      let bundle: ExtensionBundle;
       try {
-        const detail = await fn();
-        steps.push(detail === undefined ? { step, ok: true } : { step, ok: true, detail });
+        bundle = await bundleEntry(entry);
       } catch (err) {
-        steps.push({ step, ok: false, detail: isWardenError(err) ? `${err.code}: ${err.message}` : message(err) });
+        // A bundle failure (syntax error, a dependency that is not installed) is a load failure of this entry.
+        reports.push({ extensionId, entry, bundleHash: null, loaded: false, loadError: message(err), registrations: summarise([]), steps });
+        continue;
       }
-    };
-    if (loadError === null) {
-      const regs = () => host.registrationsOf(extensionId);
-      const subscribed = () => new Set(regs().filter((r) => r.kind === 'event').map((r) => r.name));
-      for (const [event, payload] of LIFECYCLE) {
-        const wanted = subscribed();
-        const legacy = event === 'session_start' && ((payload.reason === 'new' && wanted.has('session_switch')) || (payload.reason === 'fork' && wanted.has('session_fork')));
-        if (!wanted.has(event) && !legacy) continue;
-        await run(`event ${event}${typeof payload.reason === 'string' ? ` (${payload.reason})` : ''}`, async () => {
-          const outcomes = await sandbox.emit(event, event === 'resources_discover' ? { ...payload, cwd } : payload, ctx);
-          const failed = outcomes.flatMap((o) => o.results.filter((r) => !r.ok).map((r) => `${o.event}: ${r.error?.message ?? ''}`));
-          if (failed.length > 0) throw new WardenError('invalid_request', `handler threw: ${failed.join('; ')}`);
-          return outcomes.map((o) => `${o.event}×${o.results.length}`).join(', ');
-        });
+      const quota = policy.overrideQuotas.get(extensionId) ?? policy.quota;
+      const builtinTools = usesBuiltinTools(bundle.code) ? await builtinToolDescriptions(cwd) : undefined;
+      const sandbox = await Sandbox.create({
+        extensionId, dispatcher, boot: builtinTools === undefined ? boot : { ...boot, builtinTools }, limits: { wallTimeMs: 15_000, ...limitsFromQuota(quota) },
+        onEvent: (e) => sandboxEvents.push(e),
+      });
+      live.set(extensionId, sandbox);
+      let loadError: string | null = null;
+      try {
+        await sandbox.load(bundle);
+      } catch (err) {
+        loadError = message(err);
       }
-      if (options.noInvoke !== true) {
-        for (const r of regs().filter((x) => x.kind === 'command')) {
-          await run(`command /${r.name}`, async () => {
-            const s = await sandbox.runCommand(r.name, '', ctx);
-            if (!s.ok) throw new WardenError('invalid_request', `handler threw: ${s.error.message}`);
-            return undefined;
+      const run = async (step: string, fn: () => Promise<string | undefined>) => {
+        if (sandbox.stopped !== undefined) {
+          steps.push({ step, ok: false, detail: `skipped: ${sandbox.stopped.message}` });
+          return;
+        }
+        try {
+          const detail = await fn();
+          steps.push(detail === undefined ? { step, ok: true } : { step, ok: true, detail });
+        } catch (err) {
+          steps.push({ step, ok: false, detail: isWardenError(err) ? `${err.code}: ${err.message}` : message(err) });
+        }
+      };
+      if (loadError === null) {
+        const regs = () => host.registrationsOf(extensionId);
+        const subscribed = () => new Set(regs().filter((r) => r.kind === 'event').map((r) => r.name));
+        for (const [event, payload] of LIFECYCLE) {
+          const wanted = subscribed();
+          const legacy = event === 'session_start' && ((payload.reason === 'new' && wanted.has('session_switch')) || (payload.reason === 'fork' && wanted.has('session_fork')));
+          if (!wanted.has(event) && !legacy) continue;
+          await run(`event ${event}${typeof payload.reason === 'string' ? ` (${payload.reason})` : ''}`, async () => {
+            const outcomes = await sandbox.emit(event, event === 'resources_discover' ? { ...payload, cwd } : payload, ctx);
+            const failed = outcomes.flatMap((o) => o.results.filter((r) => !r.ok).map((r) => `${o.event}: ${r.error?.message ?? ''}`));
+            if (failed.length > 0) throw new WardenError('invalid_request', `handler threw: ${failed.join('; ')}`);
+            return outcomes.map((o) => `${o.event}×${o.results.length}`).join(', ');
           });
         }
-        for (const r of regs().filter((x) => x.kind === 'tool')) {
-          await run(`tool ${r.name}`, async () => {
-            const s = await sandbox.runTool(r.name, 'probe-tool-call', sampleFor(r.description.parameters), ctx);
-            if (!s.ok) throw new WardenError('invalid_request', `execute threw: ${s.error.message}`);
-            return undefined;
-          });
-        }
-        for (const r of regs().filter((x) => x.kind === 'shortcut')) {
-          await run(`shortcut ${r.name}`, async () => {
-            const s = await sandbox.runShortcut(r.name, ctx);
-            if (!s.ok) throw new WardenError('invalid_request', `handler threw: ${s.error.message}`);
-            return undefined;
-          });
+        if (options.noInvoke !== true) {
+          for (const r of regs().filter((x) => x.kind === 'command')) {
+            await run(`command /${r.name}`, async () => {
+              const s = await sandbox.runCommand(r.name, '', ctx);
+              if (!s.ok) throw new WardenError('invalid_request', `handler threw: ${s.error.message}`);
+              return undefined;
+            });
+          }
+          for (const r of regs().filter((x) => x.kind === 'tool')) {
+            await run(`tool ${r.name}`, async () => {
+              const s = await sandbox.runTool(r.name, 'probe-tool-call', sampleFor(r.description.parameters), ctx);
+              if (!s.ok) throw new WardenError('invalid_request', `execute threw: ${s.error.message}`);
+              return undefined;
+            });
+          }
+          for (const r of regs().filter((x) => x.kind === 'shortcut')) {
+            await run(`shortcut ${r.name}`, async () => {
+              const s = await sandbox.runShortcut(r.name, ctx);
+              if (!s.ok) throw new WardenError('invalid_request', `handler threw: ${s.error.message}`);
+              return undefined;
+            });
+          }
         }
       }
+      reports.push({
+        extensionId, entry: bundle.entry, bundleHash: bundle.bundleHash, loaded: loadError === null, loadError,
+        registrations: summarise(host.registrationsOf(extensionId)), steps,
+      });
+      sandbox.dispose();
+      live.delete(extensionId);
     }
-    reports.push({
-      extensionId, entry: bundle.entry, bundleHash: bundle.bundleHash, loaded: loadError === null, loadError,
-      registrations: summarise(host.registrationsOf(extensionId)), steps,
-    });
-    sandbox.dispose();
-    live.delete(extensionId);
+    if (runtime !== undefined) flushed = await runtime.writer.flush();
+  } finally {
+    for (const sb of live.values()) sb.dispose();
+    await runtime?.close();
   }
-  const flushed = runtime === undefined ? undefined : await runtime.writer.flush();
-  await runtime?.close();
   const hostcalls = aggregate(recorder.entries);
   return {
     path: options.path, profile: policy.profile, extensions: reports, hostcalls,
