@@ -153,11 +153,15 @@ export function openStore(home: string, options: OpenOptions = {}): DatabaseSync
   }
   try {
     db.exec('PRAGMA busy_timeout = 5000');
-    if (options.readOnly !== true) {
-      db.exec('PRAGMA journal_mode = WAL');
-      db.exec('PRAGMA synchronous = FULL');
-    }
-    migrate(db, path, options.readOnly === true);
+    // Two processes opening a new store at once race for the WAL switch and the migration; SQLite answers
+    // "database is locked" without waiting in that case, so the set-up is retried for a few seconds.
+    retryWhileLocked(() => {
+      if (options.readOnly !== true) {
+        db.exec('PRAGMA journal_mode = WAL');
+        db.exec('PRAGMA synchronous = FULL');
+      }
+      migrate(db, path, options.readOnly === true);
+    });
     if (options.readOnly !== true) privatise(path);
   } catch (err) {
     db.close();
@@ -169,6 +173,19 @@ export function openStore(home: string, options: OpenOptions = {}): DatabaseSync
     throw ioError(path, 'cannot use the store', err);
   }
   return db;
+}
+
+function retryWhileLocked(fn: () => void, deadlineMs = 5000): void {
+  const start = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fn();
+      return;
+    } catch (err) {
+      if (!/database is locked|SQLITE_BUSY/i.test(describeValue(err)) || Date.now() - start > deadlineMs) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(100, 5 * 2 ** attempt));
+    }
+  }
 }
 
 export function schemaVersion(db: DatabaseSync): number {

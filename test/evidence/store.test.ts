@@ -72,3 +72,21 @@ describe('evidence store', () => {
     }
   });
 });
+
+describe('evidence store under concurrent first use', () => {
+  it('several processes opening a new store at the same moment all succeed', async () => {
+    const { spawn } = await import('node:child_process');
+    const url = new URL('../../src/evidence/store.ts', import.meta.url).href;
+    for (let round = 0; round < 5; round++) {
+      const home = tempHome();
+      const run = () => new Promise<string>((resolve) => {
+        const p = spawn(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(url)}).then(({ openStore }) => openStore(${JSON.stringify(home)}).close())`], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        p.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+        p.on('exit', (code) => resolve(code === 0 ? '' : err || `exit ${code}`));
+      });
+      const errors = (await Promise.all([run(), run(), run()])).filter((e) => e !== '');
+      assert.deepEqual(errors, [], `round ${round}`);
+    }
+  });
+});
