@@ -189,6 +189,7 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
       const sandbox = await Sandbox.create({
         extensionId, dispatcher, boot: builtinTools === undefined ? boot : { ...boot, builtinTools }, limits: { wallTimeMs: 15_000, ...limitsFromQuota(quota) },
         onEvent: (e) => sandboxEvents.push(e),
+      ...(runtime === undefined ? {} : { breaches: runtime.writer }),
       });
       live.set(extensionId, sandbox);
       let loadError: string | null = null;

@@ -14,6 +14,7 @@ import type { ExtensionBundle } from './bundle.ts';
 import { legacyEventsFor } from './contract.ts';
 import { GuestEngine, GuestFailure } from './engine.ts';
 import { guestRuntimeSource } from './runtime.ts';
+import type { BreachSink } from '../trust/quota.ts';
 
 export interface SandboxLimits {
   /** Memory cap of the guest heap. Default 256 (SPEC §7; `QuotaSettings.memoryMb`). */
@@ -67,6 +68,8 @@ export interface SandboxOptions {
   readonly boot: BootInfo;
   readonly limits?: Partial<SandboxLimits>;
   readonly onEvent?: (event: SandboxEvent) => void;
+  /** Where resource breaches go as `{extension_id, resource, limit, actual, ts_ms}` (SPEC §7.4). */
+  readonly breaches?: BreachSink;
 }
 
 /** The host context an invocation carries into `ctx` (data only). */
@@ -111,6 +114,7 @@ export class Sandbox {
   readonly limits: SandboxLimits;
   readonly #dispatcher: Dispatcher;
   readonly #onEvent: ((e: SandboxEvent) => void) | undefined;
+  readonly #breaches: BreachSink | undefined;
   #engine: GuestEngine | undefined;
   #stopped: WardenError | undefined;
   #inGuest = false;
@@ -129,6 +133,7 @@ export class Sandbox {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#dispatcher = options.dispatcher;
     this.#onEvent = options.onEvent;
+    this.#breaches = options.breaches;
   }
 
   /** Creates the instance and installs the guest runtime. */
@@ -245,7 +250,34 @@ export class Sandbox {
       inv.reject(error);
     }
     this.#pendingCalls.clear();
+    this.#recordBreach(error);
     this.#onEvent?.({ type: 'stopped', extensionId: this.extensionId, code: error.code, reason: error.message, ts_ms: Date.now() });
+  }
+
+  /**
+   * A stop or failure caused by a limit is a quota breach. `actual` is what was measured where the engine tells
+   * (memory in use); for a deadline or a count it is the limit itself, a lower bound of what the guest wanted.
+   */
+  #recordBreach(error: WardenError): void {
+    const codes = error.reasonCodes;
+    let breach: { resource: string; limit: number; actual: number } | undefined;
+    if (codes.includes('memory_cap')) {
+      let used = this.limits.memoryMb;
+      try {
+        used = Math.max(used, this.memoryUsed() / (1024 * 1024));
+      } catch {
+        // the engine is gone: the cap is the lower bound
+      }
+      breach = { resource: 'memory_mb', limit: this.limits.memoryMb, actual: Math.round(used * 10) / 10 };
+    } else if (codes.includes('cpu_deadline')) breach = { resource: 'cpu_ms_per_call', limit: this.limits.cpuMsPerEntry, actual: this.limits.cpuMsPerEntry };
+    else if (codes.includes('hostcall_flood')) breach = { resource: 'hostcalls_per_entry', limit: this.limits.maxHostcallsPerEntry, actual: this.limits.maxHostcallsPerEntry + 1 };
+    else if (codes.includes('wall_time')) breach = { resource: 'wall_time_ms', limit: this.limits.wallTimeMs, actual: this.limits.wallTimeMs };
+    if (breach === undefined) return;
+    try {
+      this.#breaches?.recordBreach({ extension_id: this.extensionId, ...breach, ts_ms: Date.now() });
+    } catch {
+      // the stop stands even if the breach cannot be recorded
+    }
   }
 
   dispose(): void {
@@ -289,6 +321,7 @@ export class Sandbox {
       const timer = setTimeout(() => {
         if (!this.#invocations.delete(ticket)) return;
         const error = new WardenError('timeout', `${this.extensionId}: ${String(target.type)} did not settle within ${this.limits.wallTimeMs} ms`, { reasonCodes: ['wall_time'] });
+        this.#recordBreach(error);
         this.#onEvent?.({ type: 'invocation_failed', extensionId: this.extensionId, target: String(target.type), code: 'timeout', reason: error.message, ts_ms: Date.now() });
         reject(error);
       }, this.limits.wallTimeMs);

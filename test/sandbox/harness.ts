@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createDispatcher, MemoryRecorder, type Operation } from '../../src/dispatch/index.ts';
 import { HeadlessHost, hostOperations } from '../../src/pi/index.ts';
 import { resolvePolicy, type ResolvedPolicy } from '../../src/policy/settings.ts';
+import type { BreachSink } from '../../src/trust/quota.ts';
 import { bundleEntry, hostBoot, Sandbox, type SandboxEvent, type SandboxLimits } from '../../src/sandbox/index.ts';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'extensions');
@@ -35,6 +36,7 @@ export interface HarnessOptions {
   readonly extensionId?: string;
   /** Replace or add host operations (e.g. a hostile host). */
   readonly operations?: Record<string, Operation>;
+  readonly breaches?: BreachSink;
 }
 
 export async function createSandbox(options: HarnessOptions = {}): Promise<Harness> {
@@ -52,6 +54,7 @@ export async function createSandbox(options: HarnessOptions = {}): Promise<Harne
   const sandbox = await Sandbox.create({
     extensionId: options.extensionId ?? 'fixture', dispatcher, boot: hostBoot(tmpdir(), '/home/probe'),
     limits: { wallTimeMs: 10_000, ...options.limits }, onEvent: (e) => events.push(e),
+    ...(options.breaches === undefined ? {} : { breaches: options.breaches }),
   });
   return { sandbox, host, recorder, events, logs };
 }

@@ -168,3 +168,20 @@ describe('limits: a runaway extension is stopped with a typed error while anothe
     limited.sandbox.dispose();
   });
 });
+
+describe('limits: every stop by a limit is a quota breach {extension_id, resource, limit, actual, ts_ms}', () => {
+  it('CPU deadline and memory cap breaches reach the breach sink', async () => {
+    const seen: Array<{ extension_id: string; resource: string; limit: number; actual: number }> = [];
+    const breaches = { recordBreach: (b: { extension_id: string; resource: string; limit: number; actual: number }) => { seen.push(b); } };
+    const cpu = await loadFixture(RUNAWAY, { extensionId: 'spinner', limits: { cpuMsPerEntry: 100 }, breaches });
+    await cpu.sandbox.emit('loop', {}).catch(() => undefined);
+    const mem = await loadFixture(RUNAWAY, { extensionId: 'hog', limits: { memoryMb: 32, cpuMsPerEntry: 5000 }, breaches });
+    await mem.sandbox.emit('memory_bomb', {}).catch(() => undefined);
+    assert.deepEqual(seen.map((b) => [b.extension_id, b.resource, b.limit]), [['spinner', 'cpu_ms_per_call', 100], ['hog', 'memory_mb', 32]]);
+    assert.ok(seen[1]!.actual >= 32);
+    const ok = await loadFixture(RUNAWAY, { extensionId: 'calm', breaches });
+    assert.equal(await ask(ok, 'ping'), 'pong');
+    ok.sandbox.dispose();
+    assert.equal(seen.length, 2, 'a disposal is not a breach');
+  });
+});
