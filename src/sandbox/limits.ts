@@ -7,5 +7,7 @@ export function limitsFromQuota(quota: QuotaSettings | undefined): Partial<Sandb
   if (quota?.memoryMb !== undefined) out.memoryMb = quota.memoryMb;
   if (quota?.cpuMsPerCall !== undefined) out.cpuMsPerEntry = quota.cpuMsPerCall;
   if (quota?.wallTimeMs !== undefined) out.wallTimeMs = quota.wallTimeMs;
+  if (quota?.cpuMsPerWindow !== undefined) out.cpuMsPerWindow = quota.cpuMsPerWindow;
+  if (quota?.windowMs !== undefined) out.windowMs = quota.windowMs;
   return out;
 }

@@ -31,11 +31,14 @@ export interface SandboxLimits {
   readonly maxPendingTimers: number;
   /** Largest JSON payload accepted from or sent to the guest, in bytes (UTF-16 units). */
   readonly maxPayloadBytes: number;
+  /** CPU time all entries into the guest may use within one `windowMs` (SPEC §7.4); 0 = no window budget. */
+  readonly cpuMsPerWindow: number;
+  readonly windowMs: number;
 }
 
 export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({
   memoryMb: 256, cpuMsPerEntry: 1000, loadCpuMs: 5000, wallTimeMs: 60_000, maxHostcallsPerEntry: 100_000,
-  maxPendingHostcalls: 1024, maxPendingTimers: 1000, maxPayloadBytes: 8 * 1024 * 1024,
+  maxPendingHostcalls: 1024, maxPendingTimers: 1000, maxPayloadBytes: 8 * 1024 * 1024, cpuMsPerWindow: 0, windowMs: 60_000,
 });
 
 /** One of pi's built-in tools, as data (see src/pi/builtinTools.ts). */
@@ -115,6 +118,8 @@ export class Sandbox {
   readonly #dispatcher: Dispatcher;
   readonly #onEvent: ((e: SandboxEvent) => void) | undefined;
   readonly #breaches: BreachSink | undefined;
+  #windowStart = Date.now();
+  #windowCpuMs = 0;
   #engine: GuestEngine | undefined;
   #stopped: WardenError | undefined;
   #inGuest = false;
@@ -272,6 +277,7 @@ export class Sandbox {
     } else if (codes.includes('cpu_deadline')) breach = { resource: 'cpu_ms_per_call', limit: this.limits.cpuMsPerEntry, actual: this.limits.cpuMsPerEntry };
     else if (codes.includes('hostcall_flood')) breach = { resource: 'hostcalls_per_entry', limit: this.limits.maxHostcallsPerEntry, actual: this.limits.maxHostcallsPerEntry + 1 };
     else if (codes.includes('wall_time')) breach = { resource: 'wall_time_ms', limit: this.limits.wallTimeMs, actual: this.limits.wallTimeMs };
+    else if (codes.includes('cpu_window')) breach = { resource: 'cpu_ms_per_window', limit: this.limits.cpuMsPerWindow, actual: Math.round(this.#windowCpuMs) };
     if (breach === undefined) return;
     try {
       this.#breaches?.recordBreach({ extension_id: this.extensionId, ...breach, ts_ms: Date.now() });
@@ -294,6 +300,7 @@ export class Sandbox {
     }
     this.#inGuest = true;
     this.#hostcallsThisEntry = 0;
+    const entered = performance.now();
     try {
       return fn();
     } catch (err) {
@@ -307,10 +314,29 @@ export class Sandbox {
       throw err;
     } finally {
       this.#inGuest = false;
+      this.#chargeCpu(performance.now() - entered);
       // A flood or an out-of-memory seen inside the entry stops the sandbox once the guest has returned control.
       const pending = this.#pendingStop;
       this.#pendingStop = undefined;
       if (pending !== undefined) this.stop(pending);
+    }
+  }
+
+  /**
+   * CPU budget per window: time spent inside the guest is summed per fixed window; going over stops the sandbox
+   * (`quota_exceeded`, `cpu_window`). Bounds an extension that stays under the per-entry deadline but never rests.
+   */
+  #chargeCpu(ms: number): void {
+    const budget = this.limits.cpuMsPerWindow;
+    if (budget <= 0 || this.#stopped !== undefined) return;
+    const now = Date.now();
+    if (now - this.#windowStart >= this.limits.windowMs) {
+      this.#windowStart = now;
+      this.#windowCpuMs = 0;
+    }
+    this.#windowCpuMs += ms;
+    if (this.#windowCpuMs > budget) {
+      this.#pendingStop ??= new WardenError('quota_exceeded', `${this.extensionId}: used ${Math.round(this.#windowCpuMs)} ms of CPU within ${this.limits.windowMs} ms (limit ${budget} ms); sandbox stopped`, { reasonCodes: ['cpu_window'] });
     }
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { limitsFromQuota } from '../../src/sandbox/index.ts';
 import { policyFor } from '../helpers.ts';
-import { ask, loadFixture, type Harness } from './harness.ts';
+import { ask, loadFixture, loadSource, type Harness } from './harness.ts';
 
 const RUNAWAY = 'hostile/runaway.ts';
 
@@ -183,5 +183,27 @@ describe('limits: every stop by a limit is a quota breach {extension_id, resourc
     assert.equal(await ask(ok, 'ping'), 'pong');
     ok.sandbox.dispose();
     assert.equal(seen.length, 2, 'a disposal is not a breach');
+  });
+});
+
+describe('limits: CPU budget per window', () => {
+  it('an extension under the per-entry deadline but never resting is stopped when its window budget is spent', async () => {
+    const seen: Array<{ resource: string; limit: number; actual: number }> = [];
+    const burner = "export default function (pi: any) { pi.on('burn', () => { const t = Date.now(); while (Date.now() - t < 40) { /* busy */ } return 'ok'; }); pi.on('ping', () => 'pong'); }\n";
+    const h = await loadSource(burner, { extensionId: 'burner', limits: { cpuMsPerEntry: 1000, cpuMsPerWindow: 150, windowMs: 60_000 }, breaches: { recordBreach: (b) => { seen.push(b); } } });
+    let stoppedAfter = 0;
+    for (let i = 1; i <= 10 && h.sandbox.stopped === undefined; i++) {
+      await h.sandbox.emit('burn', {}).catch(() => undefined);
+      stoppedAfter = i;
+    }
+    assert.equal(h.sandbox.stopped?.code, 'quota_exceeded');
+    assert.deepEqual(h.sandbox.stopped?.reasonCodes, ['cpu_window']);
+    assert.ok(stoppedAfter >= 3 && stoppedAfter <= 6, `stopped after ${stoppedAfter} entries of ~40 ms`);
+    assert.equal(seen[0]?.resource, 'cpu_ms_per_window');
+    assert.ok(seen[0]!.actual > 150);
+    const calm = await loadSource(burner, { extensionId: 'calm', limits: { cpuMsPerWindow: 10_000 } });
+    for (let i = 0; i < 5; i++) await calm.sandbox.emit('burn', {});
+    assert.equal(calm.sandbox.stopped, undefined, 'within its budget nothing happens');
+    calm.sandbox.dispose();
   });
 });
