@@ -200,7 +200,7 @@ describe('limits: CPU budget per window', () => {
     assert.deepEqual(h.sandbox.stopped?.reasonCodes, ['cpu_window']);
     assert.ok(stoppedAfter >= 3 && stoppedAfter <= 6, `stopped after ${stoppedAfter} entries of ~40 ms`);
     assert.equal(seen[0]?.resource, 'cpu_ms_per_window');
-    assert.ok(seen[0]!.actual > 150);
+    assert.ok(seen[0].actual > 150);
     const calm = await loadSource(burner, { extensionId: 'calm', limits: { cpuMsPerWindow: 10_000 } });
     for (let i = 0; i < 5; i++) await calm.sandbox.emit('burn', {});
     assert.equal(calm.sandbox.stopped, undefined, 'within its budget nothing happens');
