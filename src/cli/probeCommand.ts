@@ -19,7 +19,8 @@ export interface ProbeCliOptions {
 }
 
 function findings(report: ProbeReport): number {
-  return report.extensions.filter((e) => !e.loaded).length + report.sandboxEvents.filter((e) => e.type === 'stopped').length + report.honeytokens.leaked.length;
+  return report.extensions.filter((e) => !e.loaded).length + report.sandboxEvents.filter((e) => e.type === 'stopped').length
+    + report.honeytokens.leaked.length + report.honeytokens.blocked.length;
 }
 
 function render(report: ProbeReport): string {
@@ -56,6 +57,9 @@ function render(report: ProbeReport): string {
   lines.push('', pc.bold('Honeytokens'), `  planted: ${report.honeytokens.planted.join(', ')}`);
   lines.push(report.honeytokens.leaked.length === 0 ? '  none left the sandbox through an allowed call'
     : report.honeytokens.leaked.map((l) => pc.red(`  LEAKED ${l.variable} via ${l.method} (${l.extensionId})`)).join('\n'));
+  if (report.honeytokens.blocked.length > 0) {
+    lines.push(pc.red(`  BLOCKED ${report.honeytokens.blocked.length} attempt(s) to send a honeytoken: ${[...new Set(report.honeytokens.blocked.map((b) => b.method))].join(', ')} (secret_exposure alerts raised)`));
+  }
   for (const s of report.sandboxEvents) lines.push(pc.red(`sandbox ${s.type}: ${s.extensionId}: ${s.code}: ${s.reason}`));
   if (report.store !== undefined) lines.push(`decisions recorded in ${report.store.home} (ledger size ${report.store.ledger_size}; check with \`pi-warden ledger verify\`, \`pi-warden alerts\`)`);
   return lines.join('\n');

@@ -11,7 +11,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describeValue } from '../describe.ts';
 import { WardenError } from '../errors.ts';
 
-export const STORE_SCHEMA_VERSION = 3;
+export const STORE_SCHEMA_VERSION = 4;
 export const DB_FILE = 'warden.db';
 
 export function wardenHome(env: Readonly<Record<string, string | undefined>> = process.env): string {
@@ -116,6 +116,23 @@ const MIGRATIONS: readonly string[] = [
      actor TEXT NOT NULL,
      reason TEXT NOT NULL
    );`,
+  // 4: secret broker log (SPEC §5.3) and the store's salt for name hashes.
+  `CREATE TABLE secret_broker_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     ts_ms INTEGER NOT NULL,
+     extension_id TEXT NOT NULL,
+     call_id TEXT NOT NULL,
+     method TEXT NOT NULL,
+     name_hash TEXT NOT NULL,
+     path TEXT NOT NULL,
+     encoding TEXT NOT NULL,
+     decision TEXT NOT NULL
+   );
+   CREATE TABLE store_meta (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );
+   INSERT INTO store_meta (key, value) VALUES ('name_hash_salt', lower(hex(randomblob(16))));`,
 ];
 
 export interface OpenOptions {

@@ -11,6 +11,7 @@ import type { DecisionRecord, DecisionRecorder } from '../dispatch/record.ts';
 import type { CompiledPolicy } from '../policy/precedence.ts';
 import type { AlertInput, AlertSink } from './alerts.ts';
 import type { BreachSink, QuotaBreach } from '../trust/quota.ts';
+import type { SecretBrokerLog, SecretBrokerLogEntry } from '../mediation/outbound.ts';
 import { argsShapeHash, paramsHash, sha256Hex } from './canonical.ts';
 import { snapshotOf } from './configSnapshot.ts';
 import { encodeBodyParts } from './entry.ts';
@@ -49,7 +50,7 @@ function safeHash(fn: (m: string, p: unknown) => string, method: string, params:
   }
 }
 
-export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink {
+export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, SecretBrokerLog {
   readonly wantsStageTimings: boolean;
   readonly #worker: Worker;
   readonly #groupCommitMs: number;
@@ -60,6 +61,7 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink {
   #alerts: AlertInput[] = [];
   #telemetry: string[] = [];
   #breaches: QuotaBreach[] = [];
+  #secrets: SecretBrokerLogEntry[] = [];
   readonly #lastBreachAlert = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #nextId = 1;
@@ -186,6 +188,13 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink {
     this.#schedule();
   }
 
+  /** A secret broker log entry (SPEC §5.3): salted name hash, path, decision; never the value. */
+  recordSecretEvent(e: SecretBrokerLogEntry): void {
+    this.#check();
+    this.#secrets.push(e);
+    this.#schedule();
+  }
+
   #schedule(): void {
     if (this.#ledger.length + this.#telemetry.length >= this.#maxBatch) {
       void this.#send();
@@ -216,9 +225,10 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink {
     this.#timer = undefined;
     const message: ToWorker = {
       t: 'batch', id: this.#nextId++, ledger: this.#ledger.join('\n'), configs: this.#configs, alerts: this.#alerts, telemetry: this.#telemetry,
-      breaches: this.#breaches,
+      breaches: this.#breaches, secrets: this.#secrets,
     };
     this.#breaches = [];
+    this.#secrets = [];
     this.#ledger = [];
     this.#configs = [];
     this.#alerts = [];

@@ -69,7 +69,11 @@ export interface ProbeReport {
   readonly hostcalls: readonly ProbeHostcall[];
   readonly denied: readonly ProbeHostcall[];
   readonly activity: readonly HostActivity[];
-  readonly honeytokens: { readonly planted: readonly string[]; readonly leaked: readonly HoneytokenHit[] };
+  /**
+   * `leaked`: honeytokens the host saw leave through an allowed call; `blocked`: calls the secret broker refused
+   * because they carried a honeytoken (only when the probe runs against a store, where mediation is on).
+   */
+  readonly honeytokens: { readonly planted: readonly string[]; readonly leaked: readonly HoneytokenHit[]; readonly blocked: ReadonlyArray<{ readonly method: string; readonly call_id: string }> };
   readonly sandboxEvents: readonly SandboxEvent[];
   /** Where the decisions were recorded, when the probe ran against an evidence store. */
   readonly store?: { readonly home: string; readonly ledger_size: number };
@@ -164,6 +168,7 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
   const entries = resolveEntries(options.path);
   const runtime = options.home === undefined ? undefined : await createRuntime({
     home: options.home, policy, operations: hostOperations(host), recorders: [recorder], operationTimeoutMs: 10_000,
+    heldSecrets: [...host.honeytokens].map(([name, value]) => ({ name, value, honeytoken: true })),
     onQuarantined: (id) => live.get(id)?.stop(new WardenError('quarantined', `${id} is quarantined: its sandbox was stopped`)),
   });
   const dispatcher = runtime?.dispatcher ?? createDispatcher({ policy: policy.compiled, operations: hostOperations(host), recorder, operationTimeoutMs: 10_000 });
@@ -265,7 +270,10 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
     path: options.path, profile: policy.profile, extensions: reports, hostcalls,
     denied: hostcalls.filter((h) => h.decision === 'deny'),
     activity: host.activity.slice(0, 500),
-    honeytokens: { planted: [...host.honeytokens.keys()], leaked: host.honeytokenHits },
+    honeytokens: {
+      planted: [...host.honeytokens.keys()], leaked: host.honeytokenHits,
+      blocked: recorder.entries.filter((r) => r.reason_codes.includes('honeytoken')).map((r) => ({ method: r.method, call_id: r.call_id })),
+    },
     sandboxEvents: sandboxEvents.filter((e) => e.type !== 'stopped' || !e.reason.includes('was disposed')),
     ...(flushed === undefined ? {} : { store: { home: options.home as string, ledger_size: flushed.treeSize } }),
   };

@@ -20,6 +20,9 @@ import { createRiskStage } from '../risk/stage.ts';
 import { createTrustGate } from '../trust/gate.ts';
 import { TrustRegistry } from '../trust/lifecycle.ts';
 import { createQuotaStage, quotaLookup } from '../trust/quota.ts';
+import { classifySecretName } from '../mediation/secretNames.ts';
+import { createOutboundStage } from '../mediation/outbound.ts';
+import { SecretValueIndex, type HeldSecret } from '../mediation/secretValues.ts';
 
 export interface RuntimeOptions {
   readonly home: string;
@@ -33,6 +36,11 @@ export interface RuntimeOptions {
   readonly stages?: readonly Stage[];
   /** Install-time scan reports by extension id: a hostcall needing a capability its scan did not find raises scanner_bypass. */
   readonly scans?: ReadonlyMap<string, ExtensionReport>;
+  /**
+   * Secret values the broker holds and looks for in outbound payloads (SPEC §5.2). Default: every variable of
+   * this process's environment whose name the broker classifies as secret. Ignored when the broker is disabled.
+   */
+  readonly heldSecrets?: readonly HeldSecret[];
   /** More recorders that see every decision after the evidence writer (e.g. a probe's summary). */
   readonly recorders?: readonly DecisionRecorder[];
   readonly operationTimeoutMs?: number;
@@ -84,6 +92,14 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   };
   const quota = quotaLookup(o.policy.quota, o.policy.overrideQuotas);
   const stages: Stage[] = [gate.stage, createQuotaStage(quota, writer), ...(o.stages ?? [])];
+  if (o.policy.secretBroker.enabled && !stages.some((s) => s.name === 'mediation')) {
+    const held = o.heldSecrets ?? Object.entries(process.env)
+      .filter((e): e is [string, string] => typeof e[1] === 'string' && classifySecretName(e[0], o.policy.secretBroker).secret)
+      .map(([name, value]) => ({ name, value }));
+    const index = new SecretValueIndex(held);
+    const salt = (db.prepare("SELECT value FROM store_meta WHERE key = 'name_hash_salt'").get() as { value: string } | undefined)?.value ?? '';
+    stages.push(createOutboundStage({ index: () => index, salt, alerts: writer, log: writer }));
+  }
   let observer;
   if (risk.enabled) {
     const allowed = new Set(risk.allowedHosts.map((h) => h.toLowerCase()));

@@ -43,13 +43,21 @@ describe('pi-warden probe', () => {
     assert.deepEqual(report.honeytokens.leaked, []);
   });
 
-  it('when the policy lets env and http through, the planted honeytokens are caught leaving and the exit code is 1', () => {
+  it('when the policy lets env and http through, the secret broker blocks the honeytokens on their way out and the exit code is 1', () => {
     const r = probe([fixture('hostile/exfiltrate.ts'), '--json', '--extension-policy', 'permissive'], { PI_EXTENSION_ALLOW_DANGEROUS: '1' });
+    assert.equal(r.code, 1, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.deepEqual(report.honeytokens.leaked, [], 'nothing got out');
+    const blocked = new Set(report.honeytokens.blocked.map((b: { method: string }) => b.method));
+    assert.ok(blocked.has('http') && blocked.has('exec'), JSON.stringify(report.honeytokens.blocked));
+  });
+
+  it('without the evidence store (--no-record, no mediation) the host still sees and reports the leak', () => {
+    const r = probe([fixture('hostile/exfiltrate.ts'), '--json', '--no-record', '--extension-policy', 'permissive'], { PI_EXTENSION_ALLOW_DANGEROUS: '1' });
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout);
     const leaked = new Set(report.honeytokens.leaked.map((l: { variable: string; method: string }) => `${l.method}:${l.variable}`));
     assert.ok(leaked.has('http:OPENAI_API_KEY'));
-    assert.ok(leaked.has('http:ANTHROPIC_API_KEY'));
     assert.ok(leaked.has('exec:OPENAI_API_KEY'));
   });
 

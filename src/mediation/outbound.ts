@@ -1,0 +1,122 @@
+/**
+ * The outbound-payload check (SPEC §5.2) as the `mediation` dispatch stage: http url/headers/body, exec argv and
+ * stdin, fs write content and paths, and messages to the model are scanned for held secret values (any
+ * encoding) and provider token formats. A hit denies the call, raises `secret_exposure` (critical for a
+ * honeytoken) and writes a secret broker log entry with a salted name hash, the payload path and the decision.
+ */
+import { createHash } from 'node:crypto';
+import { decisionError } from '../errors.ts';
+import type { AlertSink } from '../evidence/alerts.ts';
+import { addReason, type DispatchContext } from '../dispatch/hostcall.ts';
+import type { Stage } from '../dispatch/stage.ts';
+import { tokenFormatHits, type SecretValueIndex } from './secretValues.ts';
+
+export interface SecretBrokerLogEntry {
+  readonly ts_ms: number;
+  readonly extension_id: string;
+  readonly call_id: string;
+  readonly method: string;
+  /** SHA-256 of salt ‖ name: the same name hashes alike within one store, and the name cannot be read back. */
+  readonly name_hash: string;
+  /** Where in the call it was found, e.g. `http.headers.authorization`, `exec.args[2]`. */
+  readonly path: string;
+  readonly encoding: string;
+  readonly decision: 'deny';
+}
+
+export interface SecretBrokerLog {
+  recordSecretEvent(e: SecretBrokerLogEntry): void;
+}
+
+/** The strings a method sends out, with where each comes from. */
+export function outboundStrings(method: string, params: Readonly<Record<string, unknown>>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const add = (path: string, v: unknown) => {
+    if (typeof v === 'string') out.push([path, v]);
+    else if (v !== undefined && v !== null) out.push([path, JSON.stringify(v)]);
+  };
+  switch (method) {
+    case 'http': {
+      add('http.url', params.url);
+      for (const [k, v] of Object.entries((params.headers ?? {}) as Record<string, unknown>)) {
+        add(`http.headers.${k.toLowerCase()}`, v);
+        add(`http.header_names`, k);
+      }
+      add('http.body', params.body);
+      if (typeof params.bodyBase64 === 'string') add('http.body', Buffer.from(params.bodyBase64, 'base64').toString('latin1'));
+      break;
+    }
+    case 'exec':
+    case 'exec.spawn':
+      add('exec.cmd', params.cmd);
+      ((params.args ?? []) as unknown[]).forEach((a, i) => add(`exec.args[${i}]`, a));
+      add('exec.stdin', params.stdin);
+      for (const [k, v] of Object.entries((params.env ?? {}) as Record<string, unknown>)) add(`exec.env.${k}`, v);
+      break;
+    case 'exec.write':
+      add('exec.stdin', params.data);
+      break;
+    case 'fs.write':
+      add('fs.write.path', params.path);
+      add('fs.write.data', params.encoding === 'base64' && typeof params.data === 'string' ? Buffer.from(params.data, 'base64').toString('latin1') : params.data);
+      break;
+    case 'pi.sendMessage':
+    case 'pi.sendUserMessage':
+    case 'pi.appendEntry':
+    case 'tool':
+      add(`${method}.params`, params);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+export interface OutboundStageOptions {
+  readonly index: () => SecretValueIndex;
+  readonly salt: string;
+  readonly alerts?: AlertSink | undefined;
+  readonly log?: SecretBrokerLog | undefined;
+  /** Provider token formats as a second filter (default on). */
+  readonly tokenFormats?: boolean;
+}
+
+export function createOutboundStage(o: OutboundStageOptions): Stage {
+  const nameHash = (name: string) => createHash('sha256').update(o.salt).update('\u0000').update(name).digest('hex');
+  return {
+    name: 'mediation',
+    run(ctx: DispatchContext) {
+      const strings = outboundStrings(ctx.method, ctx.params);
+      if (strings.length === 0) return undefined;
+      const index = o.index();
+      const found: Array<{ name: string; path: string; encoding: string; honeytoken: boolean }> = [];
+      for (const [path, text] of strings) {
+        for (const h of index.scan(text)) found.push({ ...h, path });
+        if (o.tokenFormats !== false) for (const f of tokenFormatHits(text)) found.push({ name: `token_format:${f}`, encoding: 'format', honeytoken: false, path });
+      }
+      if (found.length === 0) return undefined;
+      const honeytoken = found.some((f) => f.honeytoken);
+      for (const f of found) {
+        try {
+          o.log?.recordSecretEvent({ ts_ms: ctx.startedMs, extension_id: ctx.extensionId, call_id: ctx.callId, method: ctx.method, name_hash: nameHash(f.name), path: f.path, encoding: f.encoding, decision: 'deny' });
+        } catch {
+          // the refusal stands
+        }
+      }
+      const paths = [...new Set(found.map((f) => f.path))];
+      try {
+        o.alerts?.raise({
+          ts_ms: ctx.startedMs, extension_id: ctx.extensionId, category: 'secret_exposure', severity: honeytoken ? 'critical' : 'high',
+          capability: ctx.capability ?? null, method: ctx.method, call_id: ctx.callId,
+          summary: `${ctx.extensionId} tried to send ${found.length === 1 ? 'a secret' : `${found.length} secrets`} (${[...new Set(found.map((f) => f.encoding))].join(', ')}) in ${paths.join(', ')}${honeytoken ? ' — a planted honeytoken' : ''}`,
+          reason_codes: ['secret_exposure', ...(honeytoken ? ['honeytoken'] : []), ...new Set(found.map((f) => f.encoding))],
+          remediation: 'Rotate the exposed credentials if the call got through anywhere else; kill the extension (`pi-warden trust kill`) and investigate (runbook INC-2)',
+        });
+      } catch {
+        // the ledger entry carries the decision
+      }
+      addReason(ctx, 'secret_exposure');
+      return decisionError('denied', `${ctx.method}: the payload contains a secret (${paths.join(', ')}); refused`, { reasonCodes: ['secret_exposure', ...(honeytoken ? ['honeytoken'] : [])] });
+    },
+  };
+}
