@@ -32,7 +32,20 @@ interface Registered {
 interface Side { loaded: boolean; error: string | null; registered: Registered }
 
 /** Mismatches understood and accepted, by package-relative example name; each must still be observed to apply. */
-const EXPLAINED: Record<string, string> = {};
+const PROVIDER_DENIAL = "deliberate denial: pi.registerProvider re-points model traffic and receives the API key, so it needs env (ADR 0005); the safe profile refuses it and the factory's registration fails";
+const EXPLAINED: Record<string, string> = {
+  '@earendil-works/pi-coding-agent/custom-provider-anthropic': PROVIDER_DENIAL,
+  '@earendil-works/pi-coding-agent/custom-provider-gitlab-duo': PROVIDER_DENIAL,
+  '@mariozechner/pi-coding-agent/custom-provider-anthropic': PROVIDER_DENIAL,
+  '@mariozechner/pi-coding-agent/custom-provider-gitlab-duo': PROVIDER_DENIAL,
+};
+
+/** An explanation applies only when what it explains is what happened (here: a policy denial at load). */
+function explain(key: string, box: Side): string {
+  const why = EXPLAINED[key];
+  if (why === undefined) return 'unexplained';
+  return why.startsWith('deliberate denial') && !/denied by policy/.test(box.error ?? '') ? `unexplained (expected a policy denial, got: ${box.error ?? 'a load'})` : why;
+}
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -140,7 +153,7 @@ export async function run(): Promise<string> {
           shortcuts: ref.registered.shortcuts.length, events: [...new Set(ref.registered.events)], messageRenderers: ref.registered.messageRenderers.length,
         },
         pi: { loaded: ref.loaded, error: ref.error }, sandbox: { loaded: box.loaded, error: box.error },
-        ...(diffs.length === 0 ? {} : { differences: diffs, reason: EXPLAINED[key] ?? 'unexplained' }),
+        ...(diffs.length === 0 ? {} : { differences: diffs, reason: explain(key, box) }),
         ...(diffs.length === 0 && !ref.loaded ? { note: 'both fail to load the same way' } : {}),
       });
     }
