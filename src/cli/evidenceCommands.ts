@@ -57,7 +57,9 @@ export function runVerify(io: Io, o: StoreOptions & { publicKey?: string }): num
   const dir = home(o);
   const publicKey = trustedKey(dir, o.publicKey);
   let bar: SingleBar | undefined;
-  const report = verifyStore(dir, {
+  let report: VerificationReport;
+  try {
+    report = verifyStore(dir, {
     publicKey,
     onProgress: (done, total) => {
       if (total <= 100_000) return;
@@ -67,7 +69,13 @@ export function runVerify(io: Io, o: StoreOptions & { publicKey?: string }): num
       }
       bar.update(done);
     },
-  });
+    });
+  } catch (err) {
+    bar?.stop();
+    // A store verify cannot even read is an integrity event too: record it, then report the error.
+    raiseIntegrityAlert(dir, { classification: 'corruption', first_break_seq: null, verification_errors: [] } as unknown as VerificationReport, io);
+    throw err;
+  }
   bar?.stop();
   if (report.classification !== 'intact') raiseIntegrityAlert(dir, report, io);
   if (o.json === true) {

@@ -30,7 +30,7 @@ export type Classification = 'intact' | 'corruption' | 'tampering' | 'truncation
 export type VerificationErrorKind =
   | 'schema_mismatch' | 'malformed_entry' | 'hash_mismatch' | 'prev_mismatch' | 'seq_mismatch' | 'missing_entry'
   | 'duplicate_seq' | 'truncated_head' | 'truncated_tail' | 'checkpoint_mismatch' | 'forged_checkpoint_signature'
-  | 'forged_prune_signature' | 'unknown_checkpoint_key' | 'seq_out_of_order';
+  | 'forged_prune_signature' | 'seq_out_of_order' | 'missing_checkpoint' | 'malformed_checkpoint' | 'checkpoint_unverifiable';
 
 export interface VerificationError {
   readonly seq: number;
@@ -54,7 +54,14 @@ export interface VerificationReport {
   readonly verification_errors: readonly VerificationError[];
 }
 
+/** The writer signs a checkpoint at least every this many entries (it caps its own setting to this). */
+export const MAX_UNSIGNED_ENTRIES = 4096;
+/** Entries older than this with no signed checkpoint over them mean checkpoints were removed (the writer signs within 10 s, at start-up and at close). */
+export const MAX_UNSIGNED_AGE_MS = 10 * 60_000;
+
 export interface VerifyOptions {
+  /** "Now" for the age rule (tests move it). */
+  readonly now?: number;
   /** The trusted public key; checkpoints signed by any other key fail. */
   readonly publicKey: KeyObject;
   readonly onProgress?: (checked: number, total: number) => void;
@@ -96,17 +103,39 @@ export function verifyLedger(db: DatabaseSync, options: VerifyOptions): Verifica
     push({ seq: 1, kind: 'schema_mismatch', expected: String(STORE_SCHEMA_VERSION), actual: String(version) });
     return report(version, 0, 0, 0, errors, 0, true);
   }
+  // One read transaction: a writer pruning meanwhile must not show up as a gap. Values are sanitised in SQL, so
+  // an integer too large for JavaScript or a blob where text belongs is reported, not thrown.
+  db.exec('BEGIN');
+  try {
+    return verifyInTransaction(db, options, version, push, errors);
+  } finally {
+    db.exec('COMMIT');
+  }
+}
+
+const INT = (col: string) => `CASE WHEN typeof(${col}) = 'integer' AND ${col} BETWEEN 0 AND 9007199254740991 THEN ${col} ELSE -1 END`;
+const TEXT = (col: string) => `CASE WHEN typeof(${col}) = 'text' THEN ${col} ELSE '' END`;
+
+function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: number, push: (e: VerificationError) => void, errors: VerificationError[]): VerificationReport {
   const total = (db.prepare('SELECT COUNT(*) AS n FROM ledger').get() as { n: number }).n;
-  const checkpoints = (db.prepare('SELECT tree_size, root_hash, ts_ms, key_id, signature FROM checkpoints ORDER BY tree_size, id').all() as unknown as Checkpoint[]);
-  const prunes = (db.prepare('SELECT record FROM prunes ORDER BY id').all() as unknown as Array<{ record: string }>);
-  const firstRow = db.prepare('SELECT MIN(seq) AS s FROM ledger').get() as { s: number | null };
+  const rawCheckpoints = db.prepare(`SELECT ${INT('tree_size')} AS tree_size, ${TEXT('root_hash')} AS root_hash, ${INT('ts_ms')} AS ts_ms, ${TEXT('key_id')} AS key_id, ${TEXT('signature')} AS signature FROM checkpoints ORDER BY tree_size, id`).all() as unknown as Checkpoint[];
+  const checkpoints: Checkpoint[] = [];
+  for (const c of rawCheckpoints) {
+    if (c.tree_size < 1 || c.ts_ms < 0 || !/^[0-9a-f]{64}$/.test(c.root_hash)) {
+      push({ seq: Math.max(1, c.tree_size), kind: 'malformed_checkpoint', expected: 'a checkpoint row of the documented types', actual: JSON.stringify(c).slice(0, 120) });
+    } else {
+      checkpoints.push(c);
+    }
+  }
+  const prunes = (db.prepare(`SELECT ${TEXT('record')} AS record FROM prunes ORDER BY id`).all() as unknown as Array<{ record: string }>);
+  const firstRow = db.prepare(`SELECT MIN(${INT('seq')}) AS s FROM ledger`).get() as { s: number | null };
 
   // Where the present entries should start, and from which frontier.
   let frontier = new Frontier();
   /** undefined: unknown (the head is missing and nothing says what preceded it). */
   let expectedPrev: string | null | undefined = null;
   let expectedSeq = 1;
-  const firstSeq = firstRow.s ?? 1;
+  const firstSeq = firstRow.s ?? newestPruneEnd(prunes) + 1;
   if (firstSeq > 1) {
     const prune = findPrune(prunes, firstSeq - 1, options.publicKey, push);
     if (prune === undefined) {
@@ -133,10 +162,14 @@ export function verifyLedger(db: DatabaseSync, options: VerifyOptions): Verifica
 
   // Storage order (rowid) is append order: a table scan reads sequentially, and a row stored out of place is
   // itself evidence (an entry appended later with an earlier seq).
-  for (const row of db.prepare('SELECT seq, entry, ledger_hash FROM ledger ORDER BY rowid').iterate() as Iterable<Row>) {
+  for (const row of db.prepare(`SELECT ${INT('seq')} AS seq, ${TEXT('entry')} AS entry, ${TEXT('ledger_hash')} AS ledger_hash FROM ledger ORDER BY rowid`).iterate() as Iterable<Row>) {
     checked++;
     if (options.onProgress !== undefined && checked % progressEvery === 0) options.onProgress(checked, total);
     const seq = row.seq;
+    if (seq < 1 || !/^[0-9a-f]{64}$/.test(row.ledger_hash)) {
+      push({ seq: Math.max(expectedSeq, 1), kind: 'malformed_entry', expected: 'seq a positive integer, ledger_hash 64 hex characters', actual: `seq ${seq}, ledger_hash ${JSON.stringify(row.ledger_hash.slice(0, 70))}` });
+      continue;
+    }
     if (seq < expectedSeq) {
       // Every seq from the first present one up to here has been seen: a repeat is a duplicate; below that it
       // is an entry stored out of place.
@@ -175,6 +208,10 @@ export function verifyLedger(db: DatabaseSync, options: VerifyOptions): Verifica
       cpIndex++;
     }
   }
+  if (headUnknown && checkpoints.length > 0) {
+    // Without the head the roots cannot be recomputed: the checkpoints prove nothing about what is present.
+    push({ seq: 1, kind: 'checkpoint_unverifiable', expected: 'checkpoint roots recomputable from the ledger', actual: `${checkpoints.length} checkpoint(s) over entries that are missing` });
+  }
   for (; cpIndex < checkpoints.length; cpIndex++) {
     const cp = checkpoints[cpIndex] as Checkpoint;
     if (headUnknown) break;
@@ -187,26 +224,57 @@ export function verifyLedger(db: DatabaseSync, options: VerifyOptions): Verifica
       break;
     }
   }
+  // Checkpoints that should exist but do not: the writer signs at least every MAX_UNSIGNED_ENTRIES entries and
+  // within seconds of writing (at start-up and close too), so a long or old unsigned run means they were removed.
+  const unsigned = lastSeq - lastVerifiedCheckpoint;
+  if (!headUnknown && unsigned > 0) {
+    if (unsigned > MAX_UNSIGNED_ENTRIES) {
+      push({ seq: lastVerifiedCheckpoint + 1, kind: 'missing_checkpoint', expected: `a signed checkpoint at least every ${MAX_UNSIGNED_ENTRIES} entries`, actual: `${unsigned} entries after the last verified checkpoint` });
+    } else {
+      const first = db.prepare(`SELECT ${TEXT('entry')} AS entry FROM ledger WHERE seq = ? ORDER BY rowid LIMIT 1`).get(lastVerifiedCheckpoint + 1) as { entry: string } | undefined;
+      const ts = Number(/"ts_ms":(\d+)\}$/.exec(first?.entry ?? '')?.[1] ?? Number.NaN);
+      const age = (options.now ?? Date.now()) - ts;
+      if (Number.isFinite(age) && age > MAX_UNSIGNED_AGE_MS) {
+        push({ seq: lastVerifiedCheckpoint + 1, kind: 'missing_checkpoint', expected: `a signed checkpoint within ${MAX_UNSIGNED_AGE_MS / 60_000} min of writing`, actual: `${unsigned} entries up to ${Math.round(age / 60_000)} min old under no checkpoint (removed, or a writer crashed and never restarted)` });
+      }
+    }
+  }
   options.onProgress?.(checked, total);
   return report(version, checked, lastSeq, lastSeq - lastVerifiedCheckpoint, errors, checkpointsChecked, checkpointsValid);
 }
 
+function newestPruneEnd(prunes: Array<{ record: string }>): number {
+  for (let i = prunes.length - 1; i >= 0; i--) {
+    const rec = parseRecord((prunes[i] as { record: string }).record);
+    if (rec !== undefined) return rec.pruned_through_seq;
+  }
+  return 0;
+}
+
+/** A prune record as stored, or undefined when it is not one (null, wrong types): never a throw. */
+function parseRecord(text: string): PruneRecord | undefined {
+  try {
+    const rec = JSON.parse(text) as PruneRecord | null;
+    if (rec === null || typeof rec !== 'object' || !Number.isSafeInteger(rec.pruned_through_seq) || typeof rec.anchor_hash !== 'string' || typeof rec.signature !== 'string') return undefined;
+    Frontier.fromJSON(rec.frontier);
+    return rec;
+  } catch {
+    return undefined;
+  }
+}
+
 function findPrune(prunes: Array<{ record: string }>, throughSeq: number, key: KeyObject, push: (e: VerificationError) => void): PruneRecord | undefined {
   for (let i = prunes.length - 1; i >= 0; i--) {
-    let rec: PruneRecord;
+    const rec = parseRecord((prunes[i] as { record: string }).record);
+    if (rec === undefined || rec.pruned_through_seq !== throughSeq) continue;
+    let valid = false;
     try {
-      rec = JSON.parse((prunes[i] as { record: string }).record) as PruneRecord;
+      valid = pruneSignatureValid(key, rec);
     } catch {
-      continue;
+      valid = false;
     }
-    if (rec.pruned_through_seq !== throughSeq) continue;
-    if (!pruneSignatureValid(key, rec)) {
+    if (!valid) {
       push({ seq: 1, kind: 'forged_prune_signature', expected: 'a prune record signed by the trusted key', actual: `prune record through seq ${throughSeq}` });
-      return undefined;
-    }
-    try {
-      Frontier.fromJSON(rec.frontier);
-    } catch {
       return undefined;
     }
     return rec;
@@ -228,7 +296,7 @@ function checkCheckpoint(cp: Checkpoint, root: string, lastVerified: number, key
 
 const TAMPERING: ReadonlySet<VerificationErrorKind> = new Set([
   'prev_mismatch', 'seq_mismatch', 'missing_entry', 'duplicate_seq', 'checkpoint_mismatch', 'forged_checkpoint_signature',
-  'forged_prune_signature', 'unknown_checkpoint_key', 'seq_out_of_order',
+  'forged_prune_signature', 'seq_out_of_order', 'missing_checkpoint', 'malformed_checkpoint',
 ]);
 
 function classify(errors: readonly VerificationError[]): Classification {
@@ -252,7 +320,7 @@ function report(version: number, checked: number, treeSize: number, unsignedTail
     entries_checked: checked,
     tree_size: treeSize,
     chain_valid: !errors.some((e) => chainKinds.has(e.kind)),
-    checkpoints_valid: cpsValid && !errors.some((e) => e.kind === 'checkpoint_mismatch' || e.kind === 'forged_checkpoint_signature' || e.kind === 'truncated_tail'),
+    checkpoints_valid: cpsValid && !errors.some((e) => ['checkpoint_mismatch', 'forged_checkpoint_signature', 'truncated_tail', 'missing_checkpoint', 'malformed_checkpoint', 'checkpoint_unverifiable'].includes(e.kind)),
     checkpoints_checked: cps,
     unsigned_tail: Math.max(0, unsignedTail),
     first_break_seq: (pinpointed[0] ?? sorted[0])?.seq ?? null,

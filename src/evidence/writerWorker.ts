@@ -12,6 +12,7 @@ import { spliceEntry } from './entry.ts';
 import { loadOrCreateKey, type SigningKey } from './keys.ts';
 import { Frontier, leafHash } from './merkle.ts';
 import { openStore } from './store.ts';
+import { MAX_UNSIGNED_ENTRIES } from './verify.ts';
 import type { AlertInput } from './alerts.ts';
 import { severityRank } from './alerts.ts';
 import type { QuotaBreach } from '../trust/quota.ts';
@@ -81,6 +82,13 @@ class ChainWriter {
     }
     const cp = this.#db.prepare('SELECT MAX(tree_size) AS s FROM checkpoints').get() as { s: number | null };
     this.#lastCheckpointSize = cp.s ?? 0;
+    // A tail left unsigned by a crash is signed now, so only a removed checkpoint leaves old entries unsigned.
+    if (this.#state.treeSize > this.#lastCheckpointSize) this.checkpoint();
+  }
+
+  /** True when entries are waiting for a checkpoint (the thread's idle timer signs them). */
+  get unsigned(): boolean {
+    return this.#state.treeSize > this.#lastCheckpointSize;
   }
 
   get treeSize(): number {
@@ -103,15 +111,28 @@ class ChainWriter {
     this.#rebuildState(row !== undefined);
   }
 
+  /** The newest prune record that parses (a planted garbage row is skipped, never a crash). */
+  #latestPrune(): { frontier: Frontier; anchor: string } | undefined {
+    for (const row of this.#db.prepare("SELECT CASE WHEN typeof(record) = 'text' THEN record ELSE '' END AS record FROM prunes ORDER BY id DESC").iterate() as Iterable<{ record: string }>) {
+      try {
+        const rec = JSON.parse(row.record) as { frontier?: unknown; anchor_hash?: unknown } | null;
+        if (rec === null || typeof rec !== 'object' || typeof rec.anchor_hash !== 'string') continue;
+        return { frontier: Frontier.fromJSON(rec.frontier), anchor: rec.anchor_hash };
+      } catch {
+        continue;
+      }
+    }
+    return undefined;
+  }
+
   /** Recomputes the frontier from the latest prune record and the stored hashes; raises ledger_integrity. */
   #rebuildState(hadState: boolean): void {
-    const prune = this.#db.prepare('SELECT record FROM prunes ORDER BY id DESC LIMIT 1').get() as { record: string } | undefined;
+    const prune = this.#latestPrune();
     let frontier = new Frontier();
     let lastHash: string | null = null;
     if (prune !== undefined) {
-      const rec = JSON.parse(prune.record) as { frontier: unknown; anchor_hash: string };
-      frontier = Frontier.fromJSON(rec.frontier);
-      lastHash = rec.anchor_hash;
+      frontier = prune.frontier;
+      lastHash = prune.anchor;
     }
     for (const r of this.#db.prepare('SELECT seq, ledger_hash FROM ledger WHERE seq > ? ORDER BY seq, rowid').iterate(frontier.size) as Iterable<{ seq: number; ledger_hash: string }>) {
       frontier.append(r.ledger_hash);
@@ -219,8 +240,7 @@ class ChainWriter {
       const first = this.#db.prepare('SELECT MIN(seq) AS s FROM ledger').get() as { s: number | null };
       if (first.s === null || cut < first.s) return 0;
       if (this.#state.treeSize > this.#lastCheckpointSize) this.#checkpointNow();
-      const prev = this.#db.prepare('SELECT record FROM prunes ORDER BY id DESC LIMIT 1').get() as { record: string } | undefined;
-      const frontier = prev === undefined ? new Frontier() : Frontier.fromJSON((JSON.parse(prev.record) as { frontier: unknown }).frontier);
+      const frontier = this.#latestPrune()?.frontier ?? new Frontier();
       let anchor = '';
       for (const r of this.#db.prepare('SELECT ledger_hash FROM ledger WHERE seq > ? AND seq <= ? ORDER BY seq, rowid').iterate(frontier.size, cut) as Iterable<{ ledger_hash: string }>) {
         frontier.append(r.ledger_hash);
@@ -244,11 +264,27 @@ const port = parentPort;
 if (port !== null) {
   let writer: ChainWriter | undefined;
   try {
-    writer = new ChainWriter(workerData as WriterConfig);
+    const cfg = workerData as WriterConfig;
+    // Verify treats more than MAX_UNSIGNED_ENTRIES unsigned entries as removed checkpoints: never exceed it.
+    writer = new ChainWriter({ ...cfg, checkpointEvery: Math.min(cfg.checkpointEvery, MAX_UNSIGNED_ENTRIES) });
     port.postMessage({ t: 'ready', treeSize: writer.treeSize } satisfies FromWorker);
   } catch (err) {
     port.postMessage({ t: 'error', id: null, message: describeValue(err) } satisfies FromWorker);
   }
+  // Entries left unsigned while traffic stops are signed after the checkpoint interval, not only on the next batch.
+  let idle: NodeJS.Timeout | undefined;
+  const interval = (workerData as WriterConfig).checkpointIntervalMs;
+  const armIdleCheckpoint = () => {
+    if (idle !== undefined || writer?.unsigned !== true) return;
+    idle = setTimeout(() => {
+      idle = undefined;
+      try {
+        writer?.checkpoint();
+      } catch {
+        // the next batch or close tries again
+      }
+    }, interval);
+  };
   port.on('message', (m: ToWorker) => {
     if (writer === undefined) {
       port.postMessage({ t: 'error', id: m.id, message: 'the evidence writer did not start' } satisfies FromWorker);
@@ -262,7 +298,12 @@ if (port !== null) {
       else if (m.t === 'prune') pruned = writer.prune(m.keepLast);
       else checkpointSize = writer.close();
       port.postMessage({ t: 'ack', id: m.id, treeSize: writer.treeSize, checkpointSize, ...(pruned === undefined ? {} : { pruned }) } satisfies FromWorker);
-      if (m.t === 'close') port.close();
+      if (m.t === 'close') {
+        clearTimeout(idle);
+        port.close();
+      } else {
+        armIdleCheckpoint();
+      }
     } catch (err) {
       port.postMessage({ t: 'error', id: m.id, message: describeValue(err) } satisfies FromWorker);
     }

@@ -55,6 +55,15 @@ export function setRollout(db: DatabaseSync, to: RolloutPhase, actor: string, re
   }
 }
 
+/**
+ * Where an automatic rollback goes from `from`: one phase back, but never below enforce_new — errors or blocked
+ * calls an extension can provoke must not switch enforcement off for new extensions; only an operator can.
+ */
+export function automaticRollbackTarget(from: RolloutPhase): RolloutPhase | undefined {
+  const to = stepped(from, -1);
+  return to !== from && PHASES.indexOf(to) >= PHASES.indexOf('enforce_new') ? to : undefined;
+}
+
 export function stepped(phase: RolloutPhase, by: 1 | -1): RolloutPhase {
   return PHASES[Math.min(PHASES.length - 1, Math.max(0, PHASES.indexOf(phase) + by))] as RolloutPhase;
 }

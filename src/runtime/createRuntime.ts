@@ -15,7 +15,7 @@ import { openStore } from '../evidence/store.ts';
 import { EvidenceWriter, type EvidenceWriterOptions } from '../evidence/writer.ts';
 import type { ResolvedPolicy } from '../policy/settings.ts';
 import { COOLDOWN_CALLS, DE_ESCALATION_MARGIN, RiskController } from '../risk/controller.ts';
-import { RolloutMonitor, readRollout, setRollout, stepped, type RolloutPhase } from '../risk/rollout.ts';
+import { RolloutMonitor, automaticRollbackTarget, readRollout, setRollout, type RolloutPhase } from '../risk/rollout.ts';
 import { createRiskStage } from '../risk/stage.ts';
 import { createTrustGate } from '../trust/gate.ts';
 import { TrustRegistry } from '../trust/lifecycle.ts';
@@ -110,9 +110,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     const riskStage = createRiskStage({
       controller, settings: risk, phase, trust, alerts: writer, monitor: new RolloutMonitor(risk.rollout),
       onRollback: (why) => {
-        const from = phase();
-        const to = stepped(from, -1);
-        if (to !== from) {
+        const to = automaticRollbackTarget(phase());
+        if (to !== undefined) {
           setRollout(db, to, 'rollout-monitor', `automatic rollback: ${why}`);
           phaseCache = { phase: to, at: Date.now() };
         }

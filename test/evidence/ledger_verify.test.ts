@@ -144,3 +144,78 @@ describe('ledger verify', () => {
     assert.ok(r.verification_errors.some((e) => e.kind === 'checkpoint_mismatch'));
   });
 });
+
+describe('ledger verify: findings of the second review', () => {
+  it('a consistent rewrite with every checkpoint deleted is tampering once the entries are older than the signing window', async () => {
+    const { verifyStore } = await import('../../src/evidence/verify.ts');
+    const { loadOrCreateKey } = await import('../../src/evidence/keys.ts');
+    const { home } = await buildStore(20);
+    const db = openRw(home);
+    db.exec('DELETE FROM checkpoints');
+    let prev: string | null = null;
+    for (const row of db.prepare('SELECT seq, entry FROM ledger ORDER BY seq').all() as Array<{ seq: number; entry: string }>) {
+      const entry = row.entry.replace('"decision":"deny"', '"decision":"allow"').replace(/"prev_ledger_hash":(null|"[0-9a-f]{64}")/, `"prev_ledger_hash":${prev === null ? 'null' : `"${prev}"`}`);
+      const h = leafHash(entry);
+      db.prepare('UPDATE ledger SET entry = ?, ledger_hash = ? WHERE seq = ?').run(entry, h, row.seq);
+      prev = h;
+    }
+    db.close();
+    const later = verifyStore(home, { publicKey: loadOrCreateKey(home).publicKey, now: Date.now() + 60 * 60_000 });
+    assert.equal(later.classification, 'tampering');
+    assert.equal(later.checkpoints_valid, false);
+    assert.ok(later.verification_errors.some((e) => e.kind === 'missing_checkpoint'));
+  });
+
+  it('more unsigned entries than the writer ever leaves is tampering at once', async () => {
+    const { home } = await buildStore(5000, { checkpointEvery: 1_000_000 });
+    const db = openRw(home);
+    assert.ok((db.prepare('SELECT COUNT(*) AS n FROM checkpoints WHERE tree_size = 4096').get() as { n: number }).n === 1, 'the writer caps checkpointEvery at 4096');
+    db.exec('DELETE FROM checkpoints');
+    db.close();
+    const r = verify(home);
+    assert.equal(r.classification, 'tampering');
+    assert.ok(r.verification_errors.some((e) => e.kind === 'missing_checkpoint'));
+  });
+
+  it('a missing head with checkpoints present says the checkpoints could not be verified', async () => {
+    const r = await tampered(20, (db) => db.exec('DELETE FROM ledger WHERE seq = 1'));
+    assert.equal(r.classification, 'truncation');
+    assert.equal(r.checkpoints_valid, false);
+    assert.ok(r.verification_errors.some((e) => e.kind === 'checkpoint_unverifiable'));
+  });
+
+  it('planted garbage is reported, never thrown', async () => {
+    const cases: Array<[string, (db: ReturnType<typeof openRw>) => void]> = [
+      ['null prune record', (db) => { db.exec("INSERT INTO prunes (record) VALUES ('null')"); db.exec('DELETE FROM ledger WHERE seq = 1'); }],
+      ['deeply nested prune frontier', (db) => { db.prepare('INSERT INTO prunes (record) VALUES (?)').run(`{"pruned_through_seq":1,"anchor_hash":"x","signature":"y","frontier":${'['.repeat(70)}${']'.repeat(70)}}`); db.exec('DELETE FROM ledger WHERE seq = 1'); }],
+      ['huge checkpoint timestamp', (db) => db.exec('UPDATE checkpoints SET ts_ms = 9007199254740993')],
+      ['blob ledger hash', (db) => db.exec("UPDATE ledger SET ledger_hash = x'00' WHERE seq = 3")],
+      ['text seq', (db) => db.exec("UPDATE ledger SET seq = 'three' WHERE seq = 3")],
+    ];
+    for (const [name, mutate] of cases) {
+      const r = await tampered(10, mutate);
+      assert.notEqual(r.classification, 'intact', name);
+    }
+  });
+
+  it('a ledger pruned to nothing still verifies through its prune record', async () => {
+    const { home, writer } = await buildStore(30, { close: false });
+    assert.equal(await writer.prune(0), 30);
+    await writer.close();
+    const r = verify(home);
+    assert.equal(r.classification, 'intact', JSON.stringify(r.verification_errors));
+  });
+
+  it('a writer signs a tail left unsigned by a crash when it next starts', async () => {
+    const { EvidenceWriter } = await import('../../src/evidence/writer.ts');
+    const { home } = await buildStore(10, { close: false, checkpointEvery: 1_000_000, checkpointIntervalMs: 3_600_000 });
+    const before = openRw(home);
+    assert.equal((before.prepare('SELECT COUNT(*) AS n FROM checkpoints').get() as { n: number }).n, 0);
+    before.close();
+    const again = await EvidenceWriter.open(home);
+    const after = openRw(home);
+    assert.equal((after.prepare('SELECT MAX(tree_size) AS s FROM checkpoints').get() as { s: number }).s, 10);
+    after.close();
+    await again.close();
+  });
+});

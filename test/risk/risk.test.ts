@@ -177,6 +177,14 @@ describe('rollout', () => {
     assert.match(slowWhy ?? '', /latency/);
   });
 
+  it('automatic rollback steps back one phase but never below enforce_new', async () => {
+    const { automaticRollbackTarget } = await import('../../src/risk/rollout.ts');
+    assert.equal(automaticRollbackTarget('enforce_all'), 'enforce_new');
+    assert.equal(automaticRollbackTarget('enforce_new'), undefined);
+    assert.equal(automaticRollbackTarget('log_only'), undefined);
+    assert.equal(automaticRollbackTarget('shadow'), undefined);
+  });
+
   it('phase changes are stored with actor and reason and raised as profile_transition alerts', () => {
     const db = openStore(tempHome());
     assert.equal(readRollout(db).phase, 'enforce_all');
