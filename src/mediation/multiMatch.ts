@@ -14,10 +14,13 @@ export class MultiMatcher {
   readonly #goto: Array<Map<number, number>> = [new Map<number, number>()];
   readonly #fail: number[] = [0];
   readonly #out: number[][] = [[]];
+  /** Code units that start some pattern: at the root state every other unit is skipped without a lookup. */
+  readonly #starts = new Uint8Array(65536);
 
   constructor(patterns: readonly string[]) {
     patterns.forEach((p, id) => {
       if (p.length === 0) return;
+      this.#starts[p.charCodeAt(0)] = 1;
       let s = 0;
       for (let i = 0; i < p.length; i++) {
         const c = p.charCodeAt(i);
@@ -57,8 +60,10 @@ export class MultiMatcher {
   scan(text: string, limit = 64): PatternMatch[] {
     const found: PatternMatch[] = [];
     let s = 0;
+    const starts = this.#starts;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
+      if (s === 0 && starts[c] === 0) continue;
       let next = (this.#goto[s] as Map<number, number>).get(c);
       while (next === undefined && s !== 0) {
         s = this.#fail[s] as number;
