@@ -47,7 +47,11 @@ function render(report: ProbeReport): string {
   }
   lines.push('', pc.bold('Denied'));
   if (report.denied.length === 0) lines.push('  nothing');
-  for (const d of report.denied) lines.push(`  ${pc.red(d.method)} needs ${d.capability ?? '?'} (${d.rule ?? d.error_code ?? ''}) ×${d.count}`);
+  for (const d of report.denied) {
+    lines.push(d.stage === 'policy' || d.stage === null
+      ? `  ${pc.red(d.method)} needs ${d.capability ?? '?'} (${d.rule ?? d.error_code ?? ''}) ×${d.count}`
+      : `  ${pc.red(d.method)} refused by ${d.stage} (${d.reason_codes.join(', ') || d.error_code || ''}) ×${d.count}`);
+  }
   const act = report.activity.filter((a) => a.summary !== '' && /^(fs\.|exec|http|env\.|tool)/.test(a.method));
   if (act.length > 0) {
     lines.push('', pc.bold('What it reached (allowed calls; the headless host runs no program and sends nothing)'));

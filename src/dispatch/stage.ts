@@ -16,3 +16,8 @@ export interface Stage {
   readonly name: StageName;
   run(ctx: DispatchContext): StageOutcome | Promise<StageOutcome>;
 }
+
+/** A stage that always answers at once (usable on the synchronous hostcall path and in a chain). */
+export interface SyncStage extends Stage {
+  run(ctx: DispatchContext): StageOutcome;
+}

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { decisionError } from '../errors.ts';
 import type { AlertSink } from '../evidence/alerts.ts';
 import { addReason, type DispatchContext } from '../dispatch/hostcall.ts';
-import type { Stage } from '../dispatch/stage.ts';
+import type { SyncStage } from '../dispatch/stage.ts';
 import { tokenFormatHits, type SecretValueIndex } from './secretValues.ts';
 
 export interface SecretBrokerLogEntry {
@@ -81,8 +81,13 @@ export interface OutboundStageOptions {
   readonly tokenFormats?: boolean;
 }
 
-export function createOutboundStage(o: OutboundStageOptions): Stage {
-  const nameHash = (name: string) => createHash('sha256').update(o.salt).update('\u0000').update(name).digest('hex');
+/** SHA-256(salt ‖ NUL ‖ name): the `name_hash` of secret broker log entries. */
+export function secretNameHasher(salt: string): (name: string) => string {
+  return (name) => createHash('sha256').update(salt).update('\u0000').update(name).digest('hex');
+}
+
+export function createOutboundStage(o: OutboundStageOptions): SyncStage {
+  const nameHash = secretNameHasher(o.salt);
   return {
     name: 'mediation',
     run(ctx: DispatchContext) {

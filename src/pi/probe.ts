@@ -59,6 +59,9 @@ export interface ProbeHostcall {
   readonly decision: string;
   readonly rule: string | null;
   readonly error_code: string | null;
+  /** The stage that refused the call (policy, trust, mediation, ...), null when it was allowed. */
+  readonly stage: string | null;
+  readonly reason_codes: readonly string[];
   readonly count: number;
 }
 
@@ -123,10 +126,10 @@ function summarise(regs: readonly Registration[]): ProbeExtensionReport['registr
 function aggregate(records: readonly DecisionRecord[]): ProbeHostcall[] {
   const map = new Map<string, ProbeHostcall>();
   for (const r of records) {
-    const key = `${r.extension_id}\u0000${r.method}\u0000${r.decision}\u0000${r.error_code ?? ''}`;
+    const key = `${r.extension_id}\u0000${r.method}\u0000${r.decision}\u0000${r.error_code ?? ''}\u0000${r.stage ?? ''}`;
     const prev = map.get(key);
     map.set(key, prev === undefined
-      ? { extension_id: r.extension_id, method: r.method, capability: r.capability, decision: r.decision, rule: r.rule, error_code: r.error_code, count: 1 }
+      ? { extension_id: r.extension_id, method: r.method, capability: r.capability, decision: r.decision, rule: r.rule, error_code: r.error_code, stage: r.stage, reason_codes: r.reason_codes, count: 1 }
       : { ...prev, count: prev.count + 1 });
   }
   return [...map.values()];

@@ -21,7 +21,8 @@ import { createTrustGate } from '../trust/gate.ts';
 import { TrustRegistry } from '../trust/lifecycle.ts';
 import { createQuotaStage, quotaLookup } from '../trust/quota.ts';
 import { classifySecretName } from '../mediation/secretNames.ts';
-import { createOutboundStage } from '../mediation/outbound.ts';
+import { createOutboundStage, secretNameHasher } from '../mediation/outbound.ts';
+import { chainStages, createSecretNameStage, filterEnvOperations } from '../mediation/secretNameFilter.ts';
 import { SecretValueIndex, type HeldSecret } from '../mediation/secretValues.ts';
 
 export interface RuntimeOptions {
@@ -41,6 +42,8 @@ export interface RuntimeOptions {
    * this process's environment whose name the broker classifies as secret. Ignored when the broker is disabled.
    */
   readonly heldSecrets?: readonly HeldSecret[];
+  /** The environment children inherit their base variables from (default: this process's). */
+  readonly parentEnv?: Readonly<Record<string, string | undefined>>;
   /** More recorders that see every decision after the evidence writer (e.g. a probe's summary). */
   readonly recorders?: readonly DecisionRecorder[];
   readonly operationTimeoutMs?: number;
@@ -92,13 +95,19 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   };
   const quota = quotaLookup(o.policy.quota, o.policy.overrideQuotas);
   const stages: Stage[] = [gate.stage, createQuotaStage(quota, writer), ...(o.stages ?? [])];
+  let operations = o.operations;
   if (o.policy.secretBroker.enabled && !stages.some((s) => s.name === 'mediation')) {
-    const held = o.heldSecrets ?? Object.entries(process.env)
+    const held: readonly HeldSecret[] = o.heldSecrets ?? Object.entries(process.env)
       .filter((e): e is [string, string] => typeof e[1] === 'string' && classifySecretName(e[0], o.policy.secretBroker).secret)
       .map(([name, value]) => ({ name, value }));
     const index = new SecretValueIndex(held);
     const salt = (db.prepare("SELECT value FROM store_meta WHERE key = 'name_hash_salt'").get() as { value: string } | undefined)?.value ?? '';
-    stages.push(createOutboundStage({ index: () => index, salt, alerts: writer, log: writer }));
+    const names = createSecretNameStage({
+      config: o.policy.secretBroker, policy: o.policy.compiled, nameHash: secretNameHasher(salt), alerts: writer, log: writer,
+      honeytokens: new Set(held.filter((h) => h.honeytoken === true).map((h) => h.name)),
+    });
+    stages.push(chainStages('mediation', [names, createOutboundStage({ index: () => index, salt, alerts: writer, log: writer })]));
+    if (operations !== undefined) operations = filterEnvOperations(operations, o.policy.secretBroker, o.parentEnv ?? process.env);
   }
   let observer;
   if (risk.enabled) {
@@ -121,7 +130,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     observer = riskStage.observer;
   }
   const dispatcher = createDispatcher({
-    policy: o.policy.compiled, operations: o.operations, stages, recheck: gate.recheck, prompter: o.prompter,
+    policy: o.policy.compiled, operations, stages, recheck: gate.recheck, prompter: o.prompter,
     recorder: combineRecorders(writer, observer, o.scans === undefined ? undefined : scanObserver(o.scans, writer), ...(o.recorders ?? [])),
     alerts: writer, operationQuota: quota, breaches: writer, operationTimeoutMs: o.operationTimeoutMs,
   });

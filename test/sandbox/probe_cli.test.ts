@@ -1,7 +1,7 @@
 /** `pi-warden probe`, run as the real bin (built dist/) in a child process. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -39,17 +39,35 @@ describe('pi-warden probe', () => {
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
     const denied = report.denied.map((d: { method: string }) => d.method).sort();
-    assert.deepEqual(denied, ['ctx.modelRegistry.getApiKey', 'env.list', 'exec']);
+    assert.deepEqual(denied, ['ctx.modelRegistry.getApiKey', 'env.get', 'env.list', 'exec']);
     assert.deepEqual(report.honeytokens.leaked, []);
   });
 
-  it('when the policy lets env and http through, the secret broker blocks the honeytokens on their way out and the exit code is 1', () => {
+  it('when the policy lets env and http through, the secret broker hides the secret names, refuses the key and the honeytoken read, and the exit code is 1', () => {
     const r = probe([fixture('hostile/exfiltrate.ts'), '--json', '--extension-policy', 'permissive'], { PI_EXTENSION_ALLOW_DANGEROUS: '1' });
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout);
     assert.deepEqual(report.honeytokens.leaked, [], 'nothing got out');
+    assert.deepEqual([...new Set(report.honeytokens.blocked.map((b: { method: string }) => b.method))], ['env.get'], 'the direct read of a planted name is the finding');
+    const refused = Object.fromEntries(report.denied.map((d: { method: string; stage: string; reason_codes: string[] }) => [d.method, `${d.stage}:${d.reason_codes.join(',')}`]));
+    assert.equal(refused['env.get'], 'mediation:secret_name_blocked,honeytoken');
+    assert.equal(refused['ctx.modelRegistry.getApiKey'], 'mediation:credential_not_granted', 'a profile-wide env grant does not hand out keys');
+    const list = report.hostcalls.find((h: { method: string }) => h.method === 'env.list');
+    assert.equal(list.decision, 'allow', 'enumeration is allowed, but filtered (nothing with KEY/TOKEN reached the payload: http was not blocked)');
+    assert.ok(!report.denied.some((d: { method: string }) => d.method === 'http'));
+  });
+
+  it('an extension granted env by name gets the key from the registry, and the broker blocks it on the way out', () => {
+    const home = mkdtempSync(join(tmpdir(), 'pi-warden-probe-home-'));
+    mkdirSync(join(home, '.pi', 'agent'), { recursive: true });
+    writeFileSync(join(home, '.pi', 'agent', 'settings.json'), JSON.stringify({ extensionPolicy: { profile: 'permissive', allowDangerous: true, overrides: { exfiltrate: { allow: ['env', 'http', 'exec'] } } } }));
+    const r = spawnSync(process.execPath, [BIN, 'probe', fixture('hostile/exfiltrate.ts'), '--json'], { cwd: home, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, NO_COLOR: '1' }, timeout: 60_000 });
+    assert.equal(r.status, 1, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.deepEqual(report.honeytokens.leaked, []);
     const blocked = new Set(report.honeytokens.blocked.map((b: { method: string }) => b.method));
-    assert.ok(blocked.has('http') && blocked.has('exec'), JSON.stringify(report.honeytokens.blocked));
+    assert.ok(blocked.has('http') && blocked.has('env.get'), JSON.stringify(report.honeytokens.blocked));
+    assert.ok(!report.denied.some((d: { method: string }) => d.method === 'ctx.modelRegistry.getApiKey'), 'the named grant hands out the key');
   });
 
   it('without the evidence store (--no-record, no mediation) the host still sees and reports the leak', () => {

@@ -1,0 +1,160 @@
+/**
+ * Secret broker, names, on the call paths (SPEC §5.1): the `env.get` hostcall (and so every `process.env.X`
+ * read in the sandbox), `env.list` (and so `Object.keys(process.env)`), the `env` option of `exec`/`exec.spawn`
+ * (children get a minimal environment), and the pi API calls that hand out provider credentials.
+ *
+ * The name check runs first in the `mediation` slot, after policy: even an extension granted `env` cannot read a
+ * blocked name unless the operator lists it in `extensionPolicy.secretBroker.disclosureAllowlist`. A refused
+ * read writes a secret broker log entry (salted name hash, never the value); a planted honeytoken name read
+ * raises a critical `secret_exposure` alert. Credential calls (`ctx.modelRegistry.getApiKey*`) need `env`
+ * granted to that extension by name (`extensionPolicy.overrides.<id>.allow` or a remembered prompt answer):
+ * a profile that allows `env` for everyone does not hand keys to every extension.
+ */
+import type { Operation } from '../dispatch/dispatcher.ts';
+import { addReason, type DispatchContext } from '../dispatch/hostcall.ts';
+import type { Stage, StageOutcome, SyncStage } from '../dispatch/stage.ts';
+import { decisionError } from '../errors.ts';
+import type { AlertSink } from '../evidence/alerts.ts';
+import { verdictFor, type CompiledPolicy } from '../policy/precedence.ts';
+import type { SecretBrokerLog } from './outbound.ts';
+import { classifySecretName, type SecretBrokerConfig } from './secretNames.ts';
+
+/** pi API calls that return a provider credential. */
+export const CREDENTIAL_METHODS: ReadonlySet<string> = new Set([
+  'ctx.modelRegistry.getApiKey', 'ctx.modelRegistry.getApiKeyAndHeaders', 'ctx.modelRegistry.getApiKeyForProvider',
+]);
+
+/** What a child process inherits from the host, whatever the extension asks for. Nothing else passes. */
+export const CHILD_ENV_BASE = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TERM', 'TMPDIR', 'TZ', 'NO_COLOR'] as const;
+
+export interface SecretNameStageOptions {
+  readonly config: SecretBrokerConfig;
+  readonly policy: CompiledPolicy;
+  /** SHA-256(salt ‖ name), as in the outbound stage's log entries. */
+  readonly nameHash: (name: string) => string;
+  readonly alerts?: AlertSink | undefined;
+  readonly log?: SecretBrokerLog | undefined;
+  /** Names of planted honeytokens (upper-case compare): reading one is critical. */
+  readonly honeytokens?: ReadonlySet<string>;
+}
+
+/** The blocked names among an `env` option's keys. */
+export function blockedEnvNames(env: unknown, config: SecretBrokerConfig): string[] {
+  if (env === null || typeof env !== 'object') return [];
+  return Object.keys(env).filter((k) => classifySecretName(k, config).secret);
+}
+
+/**
+ * The environment a child gets: the base names from the parent, then the extension's own entries, none of which
+ * may be a blocked name (the stage refuses such a call; this drops them again, in case a host calls it directly).
+ */
+export function childEnvironment(extensionEnv: unknown, parent: Readonly<Record<string, string | undefined>>, config: SecretBrokerConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of CHILD_ENV_BASE) {
+    const v = parent[name];
+    if (typeof v === 'string' && !classifySecretName(name, config).secret) out[name] = v;
+  }
+  if (extensionEnv !== null && typeof extensionEnv === 'object') {
+    for (const [k, v] of Object.entries(extensionEnv)) {
+      if (typeof v === 'string' && !classifySecretName(k, config).secret) out[k] = v;
+    }
+  }
+  return out;
+}
+
+function credentialGranted(policy: CompiledPolicy, extensionId: string): boolean {
+  const v = verdictFor(policy, 'env', extensionId);
+  return v.decision === 'allow' && (v.rule === 'extension_allow' || v.rule === 'remembered_prompt');
+}
+
+export function createSecretNameStage(o: SecretNameStageOptions): SyncStage {
+  const honey = new Set([...(o.honeytokens ?? [])].map((n) => n.toUpperCase()));
+  const refuse = (ctx: DispatchContext, names: readonly string[], path: string, reason: string, message: string): StageOutcome => {
+    const honeytoken = names.some((n) => honey.has(n.toUpperCase()));
+    for (const name of names) {
+      try {
+        o.log?.recordSecretEvent({ ts_ms: ctx.startedMs, extension_id: ctx.extensionId, call_id: ctx.callId, method: ctx.method, name_hash: o.nameHash(name), path, encoding: 'name', decision: 'deny' });
+      } catch {
+        // the refusal stands
+      }
+    }
+    if (honeytoken) {
+      try {
+        o.alerts?.raise({
+          ts_ms: ctx.startedMs, extension_id: ctx.extensionId, category: 'secret_exposure', severity: 'critical',
+          capability: ctx.capability ?? null, method: ctx.method, call_id: ctx.callId,
+          summary: `${ctx.extensionId} tried to read a planted honeytoken variable (${path})`,
+          reason_codes: ['secret_exposure', 'honeytoken', reason],
+          remediation: 'Treat the extension as a credential thief: kill it (`pi-warden trust kill`) and investigate (runbook INC-2)',
+        });
+      } catch {
+        // the ledger entry carries the decision
+      }
+    }
+    addReason(ctx, reason);
+    if (honeytoken) addReason(ctx, 'honeytoken');
+    return decisionError('denied', message, { reasonCodes: [reason, ...(honeytoken ? ['honeytoken'] : [])] });
+  };
+  return {
+    name: 'mediation',
+    run(ctx: DispatchContext): StageOutcome {
+      const { method, params } = ctx;
+      if (method === 'env.get') {
+        const name = String(params.name);
+        const c = classifySecretName(name, o.config);
+        if (!c.secret) return undefined;
+        return refuse(ctx, [name], 'env.get', 'secret_name_blocked',
+          `env.get: ${name} is a secret (${c.rule}${c.matched === undefined ? '' : ` ${c.matched}`}); the secret broker hides it — list it in extensionPolicy.secretBroker.disclosureAllowlist to disclose it`);
+      }
+      if (method === 'exec' || method === 'exec.spawn') {
+        const blocked = blockedEnvNames(params.env, o.config);
+        if (blocked.length === 0) return undefined;
+        return refuse(ctx, blocked, `${method}.env`, 'secret_name_in_env',
+          `${method}: the env option sets secret variable(s) ${blocked.join(', ')}; children get a minimal environment without secrets`);
+      }
+      if (CREDENTIAL_METHODS.has(method) && !credentialGranted(o.policy, ctx.extensionId)) {
+        return refuse(ctx, [], method, 'credential_not_granted',
+          `${method}: provider credentials are only handed to an extension granted env by name (extensionPolicy.overrides.${ctx.extensionId}.allow)`);
+      }
+      return undefined;
+    },
+  };
+}
+
+/** Runs sync stages in order in one slot; the first refusal stops the call. */
+export function chainStages(name: Stage['name'], parts: readonly SyncStage[]): SyncStage {
+  return {
+    name,
+    run(ctx) {
+      for (const p of parts) {
+        const r = p.run(ctx);
+        if (r !== undefined) return r;
+      }
+      return undefined;
+    },
+  };
+}
+
+/**
+ * The operations with the name filter applied to what comes back or goes out: `env.list` drops blocked names,
+ * `exec`/`exec.spawn` get the minimal child environment in place of the extension's `env` option.
+ */
+export function filterEnvOperations(
+  operations: ReadonlyMap<string, Operation>, config: SecretBrokerConfig, parentEnv: Readonly<Record<string, string | undefined>>,
+): ReadonlyMap<string, Operation> {
+  const out = new Map(operations);
+  const list = operations.get('env.list');
+  if (list !== undefined) {
+    const keep = (names: unknown): string[] => (Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string' && !classifySecretName(n, config).secret) : []);
+    // Synchronous when the host is: `Object.keys(process.env)` is answered while the guest waits.
+    out.set('env.list', (params, ctx) => {
+      const names = list(params, ctx);
+      return names instanceof Promise ? names.then(keep) : keep(names);
+    });
+  }
+  for (const method of ['exec', 'exec.spawn']) {
+    const op = operations.get(method);
+    if (op !== undefined) out.set(method, (params, ctx) => op({ ...params, env: childEnvironment(params.env, parentEnv, config) }, ctx));
+  }
+  return out;
+}
