@@ -11,7 +11,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describeValue } from '../describe.ts';
 import { WardenError } from '../errors.ts';
 
-export const STORE_SCHEMA_VERSION = 4;
+export const STORE_SCHEMA_VERSION = 5;
 export const DB_FILE = 'warden.db';
 
 export function wardenHome(env: Readonly<Record<string, string | undefined>> = process.env): string {
@@ -133,6 +133,18 @@ const MIGRATIONS: readonly string[] = [
      value TEXT NOT NULL
    );
    INSERT INTO store_meta (key, value) VALUES ('name_hash_salt', lower(hex(randomblob(16))));`,
+  // 5: exec mediation log (SPEC §5.4): salted command hash, classes, decision; never the command line.
+  `CREATE TABLE exec_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     ts_ms INTEGER NOT NULL,
+     extension_id TEXT NOT NULL,
+     call_id TEXT NOT NULL,
+     command_hash TEXT NOT NULL,
+     class TEXT NOT NULL,
+     decision TEXT NOT NULL,
+     reason_codes TEXT NOT NULL
+   );
+   CREATE INDEX exec_log_ext ON exec_log(extension_id, id);`,
 ];
 
 export interface OpenOptions {

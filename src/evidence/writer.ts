@@ -12,6 +12,7 @@ import type { CompiledPolicy } from '../policy/precedence.ts';
 import type { AlertInput, AlertSink } from './alerts.ts';
 import type { BreachSink, QuotaBreach } from '../trust/quota.ts';
 import type { SecretBrokerLog, SecretBrokerLogEntry } from '../mediation/outbound.ts';
+import type { ExecLog, ExecLogEntry } from '../mediation/exec.ts';
 import { argsShapeHash, paramsHash, sha256Hex } from './canonical.ts';
 import { snapshotOf } from './configSnapshot.ts';
 import { encodeBodyParts } from './entry.ts';
@@ -50,7 +51,7 @@ function safeHash(fn: (m: string, p: unknown) => string, method: string, params:
   }
 }
 
-export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, SecretBrokerLog {
+export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, SecretBrokerLog, ExecLog {
   readonly wantsStageTimings: boolean;
   readonly #worker: Worker;
   readonly #groupCommitMs: number;
@@ -62,6 +63,7 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   #telemetry: string[] = [];
   #breaches: QuotaBreach[] = [];
   #secrets: SecretBrokerLogEntry[] = [];
+  #execs: ExecLogEntry[] = [];
   readonly #lastBreachAlert = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #nextId = 1;
@@ -195,6 +197,13 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     this.#schedule();
   }
 
+  /** An exec mediation log entry (SPEC §5.4): salted command hash, classes, decision, reason codes. */
+  recordExecEvent(e: ExecLogEntry): void {
+    this.#check();
+    this.#execs.push(e);
+    this.#schedule();
+  }
+
   #schedule(): void {
     if (this.#ledger.length + this.#telemetry.length >= this.#maxBatch) {
       void this.#send();
@@ -225,10 +234,11 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     this.#timer = undefined;
     const message: ToWorker = {
       t: 'batch', id: this.#nextId++, ledger: this.#ledger.join('\n'), configs: this.#configs, alerts: this.#alerts, telemetry: this.#telemetry,
-      breaches: this.#breaches, secrets: this.#secrets,
+      breaches: this.#breaches, secrets: this.#secrets, execs: this.#execs,
     };
     this.#breaches = [];
     this.#secrets = [];
+    this.#execs = [];
     this.#ledger = [];
     this.#configs = [];
     this.#alerts = [];

@@ -17,6 +17,7 @@ import type { AlertInput } from './alerts.ts';
 import { severityRank } from './alerts.ts';
 import type { QuotaBreach } from '../trust/quota.ts';
 import type { SecretBrokerLogEntry } from '../mediation/outbound.ts';
+import type { ExecLogEntry } from '../mediation/exec.ts';
 
 export interface WriterConfig {
   readonly home: string;
@@ -26,7 +27,7 @@ export interface WriterConfig {
 }
 
 export type ToWorker =
-  | { t: 'batch'; id: number; ledger: string; configs: Array<[string, string]>; alerts: AlertInput[]; telemetry: string[]; breaches: QuotaBreach[]; secrets: SecretBrokerLogEntry[] }
+  | { t: 'batch'; id: number; ledger: string; configs: Array<[string, string]>; alerts: AlertInput[]; telemetry: string[]; breaches: QuotaBreach[]; secrets: SecretBrokerLogEntry[]; execs: ExecLogEntry[] }
   | { t: 'checkpoint'; id: number }
   | { t: 'prune'; id: number; keepLast: number }
   | { t: 'close'; id: number };
@@ -50,6 +51,7 @@ class ChainWriter {
   readonly #saveState: StatementSync;
   readonly #insertBreach: StatementSync;
   readonly #insertSecret: StatementSync;
+  readonly #insertExec: StatementSync;
   #state: State = { treeSize: 0, lastHash: null, frontier: new Frontier() };
   #lastCheckpointSize = 0;
   #lastCheckpointMs = Date.now();
@@ -69,6 +71,7 @@ class ChainWriter {
       FROM json_each(?)`);
     this.#insertBreach = db.prepare('INSERT INTO quota_breaches (ts_ms, extension_id, resource, limit_value, actual) VALUES (?, ?, ?, ?, ?)');
     this.#insertSecret = db.prepare('INSERT INTO secret_broker_log (ts_ms, extension_id, call_id, method, name_hash, path, encoding, decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.#insertExec = db.prepare('INSERT INTO exec_log (ts_ms, extension_id, call_id, command_hash, class, decision, reason_codes) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.#insertConfig = db.prepare('INSERT OR IGNORE INTO config_snapshots (config_hash, config, first_seen_ms) VALUES (?, ?, ?)');
     this.#insertCheckpoint = db.prepare('INSERT INTO checkpoints (tree_size, root_hash, ts_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)');
     this.#saveState = db.prepare('INSERT INTO ledger_state (id, tree_size, last_hash, frontier) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET tree_size = excluded.tree_size, last_hash = excluded.last_hash, frontier = excluded.frontier');
@@ -210,6 +213,7 @@ class ChainWriter {
       for (const a of m.alerts) this.#alert(a);
       for (const b of m.breaches) this.#insertBreach.run(b.ts_ms, b.extension_id, b.resource, b.limit, b.actual);
       for (const e of m.secrets) this.#insertSecret.run(e.ts_ms, e.extension_id, e.call_id, e.method, e.name_hash, e.path, e.encoding, e.decision);
+      for (const e of m.execs) this.#insertExec.run(e.ts_ms, e.extension_id, e.call_id, e.command_hash, e.class, e.decision, JSON.stringify(e.reason_codes));
       if (m.telemetry.length > 0) {
         this.#insertTelemetry.run(`[${m.telemetry.join(',')}]`);
         this.#telemetrySinceCheck += m.telemetry.length;

@@ -15,7 +15,7 @@ import { addReason, type DispatchContext } from '../dispatch/hostcall.ts';
 import type { Stage, StageOutcome, SyncStage } from '../dispatch/stage.ts';
 import { decisionError } from '../errors.ts';
 import type { AlertSink } from '../evidence/alerts.ts';
-import { verdictFor, type CompiledPolicy } from '../policy/precedence.ts';
+import { grantedByName, type CompiledPolicy } from '../policy/precedence.ts';
 import type { SecretBrokerLog } from './outbound.ts';
 import { classifySecretName, type SecretBrokerConfig } from './secretNames.ts';
 
@@ -60,11 +60,6 @@ export function childEnvironment(extensionEnv: unknown, parent: Readonly<Record<
     }
   }
   return out;
-}
-
-function credentialGranted(policy: CompiledPolicy, extensionId: string): boolean {
-  const v = verdictFor(policy, 'env', extensionId);
-  return v.decision === 'allow' && (v.rule === 'extension_allow' || v.rule === 'remembered_prompt');
 }
 
 export function createSecretNameStage(o: SecretNameStageOptions): SyncStage {
@@ -112,7 +107,7 @@ export function createSecretNameStage(o: SecretNameStageOptions): SyncStage {
         return refuse(ctx, blocked, `${method}.env`, 'secret_name_in_env',
           `${method}: the env option sets secret variable(s) ${blocked.join(', ')}; children get a minimal environment without secrets`);
       }
-      if (CREDENTIAL_METHODS.has(method) && !credentialGranted(o.policy, ctx.extensionId)) {
+      if (CREDENTIAL_METHODS.has(method) && !grantedByName(o.policy, 'env', ctx.extensionId)) {
         return refuse(ctx, [], method, 'credential_not_granted',
           `${method}: provider credentials are only handed to an extension granted env by name (extensionPolicy.overrides.${ctx.extensionId}.allow)`);
       }

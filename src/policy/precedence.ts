@@ -99,3 +99,12 @@ export function verdictFor(policy: CompiledPolicy, capability: Capability, exten
   const row = policy.perExtension.get(extensionId) ?? policy.global;
   return row[CAPABILITY_INDEX.get(capability) as number] as CapabilityVerdict;
 }
+
+/**
+ * Is the capability granted to this extension by name (its override's allow list or a remembered prompt answer),
+ * not just by the profile? Mediation asks this before handing out credentials or running `shell: true`.
+ */
+export function grantedByName(policy: CompiledPolicy, capability: Capability, extensionId: string): boolean {
+  const v = verdictFor(policy, capability, extensionId);
+  return v.decision === 'allow' && (v.rule === 'extension_allow' || v.rule === 'remembered_prompt');
+}

@@ -9,7 +9,7 @@ import { combineRecorders, type DecisionRecord, type DecisionRecorder } from '..
 import type { AlertSink } from '../evidence/alerts.ts';
 import { scannerBypassCheck } from '../scanner/gate.ts';
 import type { ExtensionReport } from '../scanner/types.ts';
-import type { Stage } from '../dispatch/stage.ts';
+import type { Stage, SyncStage } from '../dispatch/stage.ts';
 import type { Prompter } from '../dispatch/stages/policy.ts';
 import { openStore } from '../evidence/store.ts';
 import { EvidenceWriter, type EvidenceWriterOptions } from '../evidence/writer.ts';
@@ -22,6 +22,7 @@ import { TrustRegistry } from '../trust/lifecycle.ts';
 import { createQuotaStage, quotaLookup } from '../trust/quota.ts';
 import { classifySecretName } from '../mediation/secretNames.ts';
 import { createOutboundStage, secretNameHasher } from '../mediation/outbound.ts';
+import { createExecStage } from '../mediation/exec.ts';
 import { chainStages, createSecretNameStage, filterEnvOperations } from '../mediation/secretNameFilter.ts';
 import { SecretValueIndex, type HeldSecret } from '../mediation/secretValues.ts';
 
@@ -44,6 +45,8 @@ export interface RuntimeOptions {
   readonly heldSecrets?: readonly HeldSecret[];
   /** The environment children inherit their base variables from (default: this process's). */
   readonly parentEnv?: Readonly<Record<string, string | undefined>>;
+  /** Where child processes may run (their cwd must lie inside; default: this process's cwd). */
+  readonly workspace?: string;
   /** More recorders that see every decision after the evidence writer (e.g. a probe's summary). */
   readonly recorders?: readonly DecisionRecorder[];
   readonly operationTimeoutMs?: number;
@@ -96,18 +99,26 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   const quota = quotaLookup(o.policy.quota, o.policy.overrideQuotas);
   const stages: Stage[] = [gate.stage, createQuotaStage(quota, writer), ...(o.stages ?? [])];
   let operations = o.operations;
-  if (o.policy.secretBroker.enabled && !stages.some((s) => s.name === 'mediation')) {
-    const held: readonly HeldSecret[] = o.heldSecrets ?? Object.entries(process.env)
-      .filter((e): e is [string, string] => typeof e[1] === 'string' && classifySecretName(e[0], o.policy.secretBroker).secret)
-      .map(([name, value]) => ({ name, value }));
-    const index = new SecretValueIndex(held);
+  if (!stages.some((s) => s.name === 'mediation')) {
     const salt = (db.prepare("SELECT value FROM store_meta WHERE key = 'name_hash_salt'").get() as { value: string } | undefined)?.value ?? '';
-    const names = createSecretNameStage({
-      config: o.policy.secretBroker, policy: o.policy.compiled, nameHash: secretNameHasher(salt), alerts: writer, log: writer,
-      honeytokens: new Set(held.filter((h) => h.honeytoken === true).map((h) => h.name)),
-    });
-    stages.push(chainStages('mediation', [names, createOutboundStage({ index: () => index, salt, alerts: writer, log: writer })]));
-    if (operations !== undefined) operations = filterEnvOperations(operations, o.policy.secretBroker, o.parentEnv ?? process.env);
+    const hash = secretNameHasher(salt);
+    const parts: SyncStage[] = [];
+    if (o.policy.secretBroker.enabled) {
+      const held: readonly HeldSecret[] = o.heldSecrets ?? Object.entries(process.env)
+        .filter((e): e is [string, string] => typeof e[1] === 'string' && classifySecretName(e[0], o.policy.secretBroker).secret)
+        .map(([name, value]) => ({ name, value }));
+      const index = new SecretValueIndex(held);
+      parts.push(createSecretNameStage({
+        config: o.policy.secretBroker, policy: o.policy.compiled, nameHash: hash, alerts: writer, log: writer,
+        honeytokens: new Set(held.filter((h) => h.honeytoken === true).map((h) => h.name)),
+      }));
+      parts.push(createOutboundStage({ index: () => index, salt, alerts: writer, log: writer }));
+      if (operations !== undefined) operations = filterEnvOperations(operations, o.policy.secretBroker, o.parentEnv ?? process.env);
+    }
+    // Exec mediation runs whether or not the broker is on, after the payload scan: a command carrying a secret is
+    // a secret_exposure first.
+    parts.push(createExecStage({ policy: o.policy.compiled, workspace: o.workspace ?? process.cwd(), commandHash: hash, alerts: writer, log: writer }));
+    stages.push(chainStages('mediation', parts));
   }
   let observer;
   if (risk.enabled) {

@@ -5,6 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Operation } from '../../src/dispatch/dispatcher.ts';
@@ -127,10 +130,14 @@ describe('secret broker: names in child processes (real programs)', () => {
     return v.stdout;
   };
 
+  // printenv, /proc/self/environ and `export` are refused outright by exec mediation (exec_mediation.test.ts);
+  // these dump the environment with programs it lets through, so what the child inherits is what is tested.
+  const script = join(mkdtempSync(join(tmpdir(), 'pi-warden-envdump-')), 'dump.mjs');
+  writeFileSync(script, 'for (const [k, v] of Object.entries(process.env)) console.log(`${k}=${v}`);\n');
   for (const [label, cmd, args] of [
-    ['printenv', 'printenv', []],
-    ['/proc/self/environ', 'sh', ['-c', 'tr "\\0" "\\n" < /proc/self/environ']],
-    ['export inside a shell string', 'sh', ['-c', 'export; env']],
+    ['awk ENVIRON', 'awk', ['BEGIN { for (k in ENVIRON) print k "=" ENVIRON[k] }']],
+    ['a node script', process.execPath, [script]],
+    ['awk inside a shell string', 'sh', ['-c', 'awk \'BEGIN { for (k in ENVIRON) print k "=" ENVIRON[k] }\'']],
   ] as const) {
     it(`${label}: the child sees the base variables and no secret`, async () => {
       const out = output(await exec(cmd, [...args]));
@@ -141,15 +148,15 @@ describe('secret broker: names in child processes (real programs)', () => {
   }
 
   it('the env option cannot smuggle a secret name into the child; ordinary entries pass', async () => {
-    const smuggled = await exec('printenv', [], { PAYMENTS_API_KEY: 'whatever', NODE_OPTIONS: '' });
+    const smuggled = await exec('sh', ['-c', 'echo "$PAYMENTS_API_KEY"'], { PAYMENTS_API_KEY: 'whatever', NODE_OPTIONS: '' });
     assert.ok(!smuggled.ok && smuggled.error.reasonCodes.includes('secret_name_in_env'), JSON.stringify(smuggled));
     assert.match(smuggled.ok ? '' : smuggled.error.message, /PAYMENTS_API_KEY/);
-    const fine = output(await exec('printenv', ['GREETING'], { GREETING: 'hello' }));
+    const fine = output(await exec('sh', ['-c', 'echo "$GREETING"'], { GREETING: 'hello' }));
     assert.equal(fine.trim(), 'hello');
   });
 
   it('a secret value exported inside a shell string is caught by the outbound check', async () => {
-    const r = await exec('sh', ['-c', `export STOLEN=${SECRET}; printenv STOLEN`]);
+    const r = await exec('sh', ['-c', `export STOLEN=${SECRET}; echo "$STOLEN"`]);
     assert.ok(!r.ok && r.error.reasonCodes.includes('secret_exposure'));
   });
 });

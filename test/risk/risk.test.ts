@@ -152,7 +152,7 @@ describe('risk stage', () => {
   it('disabled: no scoring at all, and the ledger keeps recording', async () => {
     const home = tempHome();
     const rt = await createRuntime({ home, policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true }, extensionRisk: { enabled: false } } }), operations: ops });
-    assert.ok((await rt.dispatcher.dispatch('ext', EXEC('rm', ['-rf', '/tmp/x']))).ok);
+    assert.ok((await rt.dispatcher.dispatch('ext', EXEC('ls', ['-la', '/tmp/x']))).ok);
     const flushed = await rt.writer.flush();
     assert.equal(flushed.treeSize, 1);
     await rt.close();
