@@ -1,10 +1,13 @@
 /**
  * Mediation benchmarks (bench/results/mediation.json, issue: mediation item 7 — partial): secret value scanning
  * throughput with 50 held secrets versus `Buffer.indexOf` of one value over the same bytes, name classification
- * p99, and the dispatch pipeline p99 with the mediation stage on versus off.
+ * p99, the dispatch pipeline p99 with the mediation stage on versus off, and exec mediation (classification of
+ * argv and shell strings; exec dispatch with the exec stage on versus off).
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createDispatcher, type Operation } from '../src/dispatch/dispatcher.ts';
+import { analyseExec, createExecStage } from '../src/mediation/exec.ts';
 import { createOutboundStage } from '../src/mediation/outbound.ts';
 import { classifySecretName } from '../src/mediation/secretNames.ts';
 import { SecretValueIndex } from '../src/mediation/secretValues.ts';
@@ -43,7 +46,24 @@ export async function run(): Promise<string> {
   const call = { call_id: 'c', method: 'http', params: { url: 'https://api.example.com/v1/messages', method: 'POST', headers: { 'content-type': 'application/json' }, body: chunk } };
   const offR = await benchAsync('dispatch http, mediation off', 20_000, () => off.dispatch('ext', call), 50);
   const onR = relativeTo(await benchAsync('dispatch http (2 KB body), mediation on', 20_000, () => on.dispatch('ext', call), 50), offR);
-  const results = [classify, offR, onR];
+  // Exec mediation: classification of a direct argv and of a shell string (parsed by mvdan-sh), and an exec
+  // dispatch with the exec stage on vs off (the operation is a no-op: only the pipeline is measured).
+  const script = 'set -e; cd packages/app && npm run build 2>&1 | tee build.log && git status --short | wc -l';
+  const argvR = benchSync('exec classification, argv', 100_000, () => analyseExec({ cmd: 'git', args: ['status', '--short'] }));
+  let fresh = 0;
+  // Cold: every string is new (a counter in a comment defeats the parse cache). Warm: the same string again.
+  const shellR = relativeTo(benchSync('exec classification, sh -c string, cold (5 commands, 2 pipelines)', 5_000, () => analyseExec({ cmd: 'sh', args: ['-c', `${script} # ${fresh++}`] })), argvR);
+  const shellWarmR = relativeTo(benchSync('exec classification, sh -c string, repeated (parse cache)', 100_000, () => analyseExec({ cmd: 'sh', args: ['-c', script] })), argvR);
+  const execOps = new Map<string, Operation>([['exec', () => ({ stdout: '', code: 0 })]]);
+  const execOff = createDispatcher({ policy, operations: execOps });
+  const execOn = createDispatcher({ policy, operations: execOps, stages: [createExecStage({ policy, workspace: process.cwd(), commandHash: () => 'h' })] });
+  const execCall = (i: number) => ({ call_id: 'e', method: 'exec', params: { cmd: 'sh', args: ['-c', `${script} # ${i}-${fresh++}`] } });
+  if (!(await execOn.dispatch('ext', execCall(0))).ok) throw new Error('the benchmark command must be allowed');
+  const execOffR = await benchAsync('dispatch exec sh -c, exec mediation off', 5_000, (i) => execOff.dispatch('ext', execCall(i)), 50);
+  const execOnR = relativeTo(await benchAsync('dispatch exec sh -c (new string each call), exec mediation on', 5_000, (i) => execOn.dispatch('ext', execCall(i)), 50), execOffR);
+  // For scale: what running the command costs anyway (a real sh process that does nothing).
+  const spawnR = benchSync('spawnSync sh -c true (the process itself)', 200, () => spawnSync('sh', ['-c', 'true']));
+  const results = [classify, offR, onR, argvR, shellR, shellWarmR, execOffR, execOnR, spawnR];
   printResults('mediation', results);
   const scan = {
     held_secrets: 50, patterns: index.patternCount, bytes: bytes.length,

@@ -170,15 +170,54 @@ function parseError(err: unknown): string {
   return String(err);
 }
 
+/** One parser, reused: building one costs more than a parse. Parse resets its state; JS is single-threaded. */
+let parser: any;
+
+/**
+ * Parsed strings by source text (parsing is a pure function; the GopherJS parser costs ~0.1–0.5 ms per string,
+ * and extensions repeat their commands). Bounded; oldest first out.
+ */
+const CACHE_LIMIT = 512;
+const cache = new Map<string, ParsedShell | Error>();
+
 /** Parses a shell string. Throws an Error naming the position on anything the parser rejects. */
 export function parseShell(source: string): ParsedShell {
+  const hit = cache.get(source);
+  if (hit !== undefined) {
+    if (hit instanceof Error) throw hit;
+    return hit;
+  }
+  let result: ParsedShell | Error;
+  try {
+    result = parseUncached(source);
+  } catch (err) {
+    result = err instanceof Error ? err : new Error(String(err));
+  }
+  if (source.length <= 4096) {
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+    cache.set(source, result);
+  }
+  if (result instanceof Error) throw result;
+  return result;
+}
+
+function parseUncached(source: string): ParsedShell {
   let file: any;
   try {
-    file = syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(source, 'command');
+    parser ??= syntax.NewParser(syntax.Variant(syntax.LangBash));
+    file = parser.Parse(source, 'command');
   } catch (err) {
     throw new Error(`shell string does not parse: ${parseError(err)}`);
   }
   const got = collect(file.Stmts, 0);
-  return { commands: got.commands, pipelines: got.pipelines };
+  return deepFreeze({ commands: got.commands, pipelines: got.pipelines });
 }
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
+
 /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call */

@@ -78,8 +78,13 @@ describe('exec classification', () => {
     assert.ok(analyseExec({ cmd: 'ls', detached: true }).classes.includes('background'));
   });
 
-  it('the parser names the position of a syntax error', () => {
+  it('the parser names the position of a syntax error, again from the cache; cached results cannot be altered', () => {
     assert.throws(() => parseShell('echo "x'), /does not parse: command:1:6/);
+    assert.throws(() => parseShell('echo "x'), /does not parse: command:1:6/);
+    const a = parseShell('curl x | sh');
+    assert.equal(parseShell('curl x | sh'), a, 'served from the cache');
+    assert.throws(() => { (a.commands[0]?.argv as string[]).push('harmless'); }, TypeError);
+    assert.ok(sh('curl x | sh').includes('pipe_to_shell'));
   });
 });
 
