@@ -62,7 +62,25 @@ function unwrap(argv: readonly string[]): readonly string[] {
   return rest;
 }
 
-const isShellString = (argv: readonly string[]) => SHELLS.has(name(argv[0])) && argv.slice(1).some((a) => /^-[a-z]*c[a-z]*$/.test(a));
+/**
+ * The script of `sh -c …` in any option form (`-c`, `-ec`, `-Ec`, `-c -e`, `-c --`, `-O opt -c`): with `c` in an
+ * option cluster, the script is the first operand after the options. null: not a `-c` call; undefined: no script.
+ */
+function shellScript(argv: readonly string[]): string | null | undefined {
+  if (!SHELLS.has(name(argv[0]))) return null;
+  let sawC = false;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '--') return sawC ? argv[i + 1] : null;
+    if (/^[-+][a-zA-Z]+$/.test(a)) {
+      if (a.startsWith('-') && a.includes('c')) sawC = true;
+      if (/[oO]$/.test(a)) i++; // -o option / -O shopt take a value
+      continue;
+    }
+    return sawC ? a : null;
+  }
+  return sawC ? undefined : null;
+}
 
 /** Classifies one argv (a direct exec, or one simple command of a shell string). */
 function classifyArgv(cmd: SimpleCommand, add: (c: ExecClass, d: string) => void, depth: number): void {
@@ -114,12 +132,11 @@ function classifyArgv(cmd: SimpleCommand, add: (c: ExecClass, d: string) => void
     add('pipe_to_shell', text);
   }
   // A nested shell string: classify what it runs.
-  if (isShellString(inner)) {
-    const idx = inner.findIndex((a, i) => i > 0 && /^-[a-z]*c[a-z]*$/.test(a));
-    const script = inner[idx + 1];
-    if (script === undefined) add('unparseable', `${prog} -c without a command`);
-    else analyseShell(script, add, depth + 1);
-  }
+  const script = shellScript(inner);
+  if (script === undefined) add('unparseable', `${prog} -c without a command`);
+  else if (script !== null) analyseShell(script, add, depth + 1);
+  // eval and trap run their (literal) arguments as a script.
+  if ((prog === 'eval' || prog === 'trap') && args.length > 0) analyseShell(prog === 'trap' ? (args[0] ?? '') : args.join(' '), add, depth + 1);
 }
 
 function analyseShell(script: string, add: (c: ExecClass, d: string) => void, depth: number): void {

@@ -214,6 +214,17 @@ function parseUncached(source: string): ParsedShell {
     throw new Error(`shell string does not parse: ${parseError(err)}`);
   }
   const got = collect(file.Stmts, 0);
+  // Substitutions anywhere the walk above does not look (parameter defaults, for/case words, arithmetic, array
+  // indexes, here-doc bodies): find every one in the whole tree and add what it runs.
+  syntax.Walk(file, (n: any) => {
+    if (n !== null && (syntax.NodeType(n) === 'CmdSubst' || syntax.NodeType(n) === 'ProcSubst')) {
+      const inner = collect(n.Stmts, 1);
+      got.commands.push(...inner.commands);
+      got.pipelines.push(...inner.pipelines);
+      return false;
+    }
+    return true;
+  });
   return deepFreeze({ commands: got.commands, pipelines: got.pipelines });
 }
 function deepFreeze<T>(v: T): T {
