@@ -54,8 +54,7 @@ function wordText(word: any, depth: number): WordText {
         case 'CmdSubst': case 'ProcSubst': {
           out.dynamic = true;
           out.text += '$(…)';
-          const inner = collect(p.Stmts, depth + 1);
-          out.subs.push(...inner.commands);
+          out.subs.push(...substitution(p, depth).commands);
           break;
         }
         default: out.dynamic = true; out.text += '…'; break;
@@ -103,7 +102,6 @@ function collect(stmts: any, depth: number): Collected {
           subs.push(...w.subs);
         }
         const simple: SimpleCommand = { argv, dynamicName, background, redirects, substitutions: subs };
-        acc.commands.push(...subs);
         acc.commands.push(simple);
         return [simple];
       }
@@ -145,26 +143,39 @@ function collect(stmts: any, depth: number): Collected {
           argv.push(a.Naked && !a.Name && a.Value ? (value?.text ?? '') : value === undefined ? name : `${name}=${value.text}`);
         }
         const simple: SimpleCommand = { argv, dynamicName: false, background, redirects, substitutions: subs };
-        acc.commands.push(...subs, simple);
+        acc.commands.push(simple);
         return [simple];
       }
-      default: {
-        // let, [[ ]], arithmetic: no program runs, but substitutions inside could; walk for them.
-        const inner: SimpleCommand[] = [];
-        syntax.Walk(c, (n: any) => {
-          if (n !== null && (syntax.NodeType(n) === 'CmdSubst' || syntax.NodeType(n) === 'ProcSubst')) {
-            inner.push(...collect(n.Stmts, depth + 1).commands);
-            return false;
-          }
-          return true;
-        });
-        acc.commands.push(...inner);
-        return inner;
-      }
+      default:
+        // let, [[ ]], arithmetic: no program runs itself; substitutions inside are found by the walk below.
+        return [];
     }
   };
   stmtList(stmts, false);
+  // Every `$(…)`/`<(…)` under these statements, wherever it sits (words, parameter defaults, for/case words,
+  // arithmetic, array indexes, here-doc bodies): what it runs, with its pipelines. Nested ones recurse.
+  for (let i = 0; i < (stmts?.length ?? 0); i++) {
+    syntax.Walk(stmts[i], (n: any) => {
+      if (n === null || (syntax.NodeType(n) !== 'CmdSubst' && syntax.NodeType(n) !== 'ProcSubst')) return true;
+      const inner = substitution(n, depth);
+      acc.commands.push(...inner.commands);
+      acc.pipelines.push(...inner.pipelines);
+      return false;
+    });
+  }
   return acc;
+}
+
+/** Substitutions seen while parsing one string, so a word and the walk share one collection. */
+let seen = new Map<any, Collected>();
+
+function substitution(node: any, depth: number): Collected {
+  let got = seen.get(node);
+  if (got === undefined) {
+    got = collect(node.Stmts, depth + 1);
+    seen.set(node, got);
+  }
+  return got;
 }
 
 function parseError(err: unknown): string {
@@ -213,18 +224,13 @@ function parseUncached(source: string): ParsedShell {
   } catch (err) {
     throw new Error(`shell string does not parse: ${parseError(err)}`);
   }
-  const got = collect(file.Stmts, 0);
-  // Substitutions anywhere the walk above does not look (parameter defaults, for/case words, arithmetic, array
-  // indexes, here-doc bodies): find every one in the whole tree and add what it runs.
-  syntax.Walk(file, (n: any) => {
-    if (n !== null && (syntax.NodeType(n) === 'CmdSubst' || syntax.NodeType(n) === 'ProcSubst')) {
-      const inner = collect(n.Stmts, 1);
-      got.commands.push(...inner.commands);
-      got.pipelines.push(...inner.pipelines);
-      return false;
-    }
-    return true;
-  });
+  seen = new Map();
+  let got: Collected;
+  try {
+    got = collect(file.Stmts, 0);
+  } finally {
+    seen = new Map();
+  }
   return deepFreeze({ commands: got.commands, pipelines: got.pipelines });
 }
 function deepFreeze<T>(v: T): T {
