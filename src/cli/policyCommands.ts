@@ -36,9 +36,10 @@ function renderExplanation(e: PolicyExplanation): string {
   const overrideIds = Object.keys(e.overrides);
   if (overrideIds.length > 0) {
     lines.push('', pc.bold('Per-extension overrides'));
-    lines.push(table(['extension', 'allow', 'deny', 'forbidden scan', 'quota'], overrideIds.map((id) => {
+    lines.push(table(['extension', 'allow', 'deny', 'forbidden scan', 'quota', 'file grants'], overrideIds.map((id) => {
       const o = e.overrides[id]!;
-      return [id, o.allow.join(', ') || '-', o.deny.join(', ') || '-', o.allow_forbidden_scan === true ? pc.red('allowed to load') : '-', o.quota === null ? '-' : JSON.stringify(o.quota)];
+      const fs = o.fs === undefined ? '-' : [...o.fs.read.map((p) => `read ${p}`), ...o.fs.write.map((p) => `write ${p}`)].join(', ') || '-';
+      return [id, o.allow.join(', ') || '-', o.deny.join(', ') || '-', o.allow_forbidden_scan === true ? pc.red('allowed to load') : '-', o.quota === null ? '-' : JSON.stringify(o.quota), fs];
     })));
   }
   const remembered = Object.entries(e.remembered_prompts);

@@ -170,7 +170,8 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
   // Resolve the entries first: a bad path is a usage error before anything is opened.
   const entries = resolveEntries(options.path);
   const runtime = options.home === undefined ? undefined : await createRuntime({
-    home: options.home, policy, operations: hostOperations(host), recorders: [recorder], operationTimeoutMs: 10_000,
+    home: options.home, policy, operations: hostOperations(host), recorders: [recorder], operationTimeoutMs: 10_000, workspace: cwd,
+    extensionRoots: new Map(entries.map((e) => [extensionIdFor(e), dirname(e)])),
     heldSecrets: [...host.honeytokens].map(([name, value]) => ({ name, value, honeytoken: true })),
     onQuarantined: (id) => live.get(id)?.stop(new WardenError('quarantined', `${id} is quarantined: its sandbox was stopped`)),
   });

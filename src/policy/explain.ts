@@ -30,7 +30,7 @@ export interface PolicyExplanation {
   readonly allow_dangerous_source: string;
   readonly secret_broker_enabled: boolean;
   readonly secret_broker: { readonly enabled: boolean; readonly disclosure_allowlist: readonly string[] };
-  readonly overrides: Record<string, { allow: readonly Capability[]; deny: readonly Capability[]; quota: unknown; allow_forbidden_scan?: true }>;
+  readonly overrides: Record<string, { allow: readonly Capability[]; deny: readonly Capability[]; quota: unknown; allow_forbidden_scan?: true; fs?: { readonly read: readonly string[]; readonly write: readonly string[] } }>;
   readonly remembered_prompts: Record<string, Record<string, 'allow' | 'deny'>>;
   readonly quota: unknown;
   readonly risk: Record<string, unknown>;
@@ -69,6 +69,7 @@ export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): P
       allow: o.allow, deny: o.deny, quota: resolved.overrideQuotas.get(id) ?? null,
       // Present only when set, so the usual override stays the same shape as before the scanner gate.
       ...(resolved.allowForbiddenScan.has(id) ? { allow_forbidden_scan: true as const } : {}),
+      ...(resolved.fsGrants.has(id) ? { fs: resolved.fsGrants.get(id)! } : {}),
     };
   const remembered: PolicyExplanation['remembered_prompts'] = {};
   for (const [id, answers] of rules.promptAnswers) remembered[id] = Object.fromEntries(answers);

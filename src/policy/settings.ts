@@ -102,6 +102,8 @@ export interface ResolvedPolicy {
   readonly secretBroker: { readonly enabled: boolean; readonly disclosureAllowlist: readonly string[] };
   readonly quota: QuotaSettings;
   readonly overrideQuotas: ReadonlyMap<string, QuotaSettings>;
+  /** Per extension id: paths granted beyond the project and data folder (`~` expanded), SPEC §5.5. */
+  readonly fsGrants: ReadonlyMap<string, { readonly read: readonly string[]; readonly write: readonly string[] }>;
   /** Extension ids whose override sets `allowForbiddenScan: true` (the scanner gate lets them load). */
   readonly allowForbiddenScan: ReadonlySet<string>;
   readonly risk: RiskSettings;
@@ -273,6 +275,7 @@ function mergeLayers(user: SettingsFile | undefined, project: SettingsFile | und
       if (o.allow !== undefined) ignore(`extensionPolicy.overrides.${id}.allow`, 'it grants capabilities');
       if (o.quota !== undefined) ignore(`extensionPolicy.overrides.${id}.quota`, 'it can raise limits');
       if (o.allowForbiddenScan !== undefined) ignore(`extensionPolicy.overrides.${id}.allowForbiddenScan`, 'it lets a forbidden scan verdict load');
+      if (o.fs !== undefined) ignore(`extensionPolicy.overrides.${id}.fs`, 'it grants file access');
       if (o.deny !== undefined) merged[id] = { ...merged[id], deny: union(merged[id]?.deny, o.deny) };
     }
     out.policy.overrides = merged;
@@ -292,6 +295,16 @@ function envFlag(raw: string | undefined, name: string, warnings: string[]): boo
   if (v === '0' || v === 'false' || v === 'no' || v === 'off') return false;
   warnings.push(`env ${name}="${raw}" is not a boolean (1/true/yes/on or 0/false/no/off); ignored`);
   return undefined;
+}
+
+function fsGrantsFrom(settings: ExtensionPolicySettings, env: Readonly<Record<string, string | undefined>>): ResolvedPolicy['fsGrants'] {
+  const home = env.HOME !== undefined && isAbsolute(env.HOME) ? env.HOME : homedir();
+  const expand = (p: string) => (p === '~' ? home : p.startsWith('~/') ? join(home, p.slice(2)) : p);
+  const out = new Map<string, { read: string[]; write: string[] }>();
+  for (const [id, o] of Object.entries(settings.overrides ?? {})) {
+    if (o.fs !== undefined) out.set(id, { read: (o.fs.read ?? []).map(expand), write: (o.fs.write ?? []).map(expand) });
+  }
+  return out;
 }
 
 function overridesFrom(settings: ExtensionPolicySettings): Map<string, ExtensionOverride> {
@@ -349,7 +362,7 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
     return {
       requestedProfile: undefined, profile: 'safe', profileSource: 'default', allowDangerousSource: 'default',
       rules, compiled: compilePolicy(rules), secretBroker: { enabled: true, disclosureAllowlist: [] }, quota: {},
-      overrideQuotas: new Map(), allowForbiddenScan: new Set(), risk: RISK_DEFAULTS, sources,
+      overrideQuotas: new Map(), allowForbiddenScan: new Set(), fsGrants: new Map(), risk: RISK_DEFAULTS, sources,
       warnings: [...warnings, 'settings are invalid: running with the safe profile and default settings until they are fixed'],
       errors, userSettingsPath: userPath,
     };
@@ -399,7 +412,7 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
       enabled: settings.secretBroker?.enabled ?? true,
       disclosureAllowlist: settings.secretBroker?.disclosureAllowlist ?? [],
     },
-    quota: settings.quota ?? {}, overrideQuotas, allowForbiddenScan,
+    quota: settings.quota ?? {}, overrideQuotas, allowForbiddenScan, fsGrants: fsGrantsFrom(settings, env),
     risk: {
       ...RISK_DEFAULTS, ...layered.risk,
       rollout: { ...RISK_DEFAULTS.rollout, ...layered.risk.rollout },

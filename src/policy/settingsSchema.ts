@@ -24,12 +24,21 @@ export const QuotaSettings = Type.Object({
   outputBytes: Type.Optional(PositiveInt),
 }, { additionalProperties: false });
 
+/** A granted path: absolute or under the home directory (`~/...`); relative paths would depend on the cwd. */
+const GrantPath = Type.String({ pattern: '^(/|~/|~$)[^\\u0000]*$', maxLength: 4096 });
+export const FsGrantSettings = Type.Object({
+  read: Type.Optional(Type.Array(GrantPath, { uniqueItems: true })),
+  write: Type.Optional(Type.Array(GrantPath, { uniqueItems: true })),
+}, { additionalProperties: false });
+
 export const OverrideSettings = Type.Object({
   allow: Type.Optional(CapList),
   deny: Type.Optional(CapList),
   quota: Type.Optional(QuotaSettings),
   /** Lets this extension load although its install-time scan verdict is forbidden (SPEC §8, issue 8 gate). */
   allowForbiddenScan: Type.Optional(Type.Boolean()),
+  /** Paths beyond the project root and the data folder (SPEC §5.5); credential stores only when named here. */
+  fs: Type.Optional(FsGrantSettings),
 }, { additionalProperties: false });
 
 export const ExtensionPolicySettings = Type.Object({
@@ -138,6 +147,9 @@ function expectation(errors: RawError[]): string {
     case 'maximum': return `a number ≤ ${String(e.params.limit)}`;
     case 'minLength': return 'a non-empty string';
     case 'uniqueItems': return 'a list without duplicates';
+    case 'pattern':
+      if (/\/fs\/(read|write)\/\d+$/.test(e.instancePath)) return 'an absolute path or one starting with ~/';
+      return e.message;
     default: return e.message;
   }
 }

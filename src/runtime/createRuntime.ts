@@ -25,6 +25,12 @@ import { createOutboundStage, secretNameHasher } from '../mediation/outbound.ts'
 import { createExecStage } from '../mediation/exec.ts';
 import { chainStages, createSecretNameStage, filterEnvOperations } from '../mediation/secretNameFilter.ts';
 import { SecretValueIndex, type HeldSecret } from '../mediation/secretValues.ts';
+import { createFsScopeStage, FsScope } from '../mediation/fsScope.ts';
+import { createFsOperations } from '../mediation/fsOperations.ts';
+import type { FsLayout } from '../mediation/fsPaths.ts';
+import { agentDir } from '../policy/settings.ts';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 
 export interface RuntimeOptions {
   readonly home: string;
@@ -47,6 +53,12 @@ export interface RuntimeOptions {
   readonly parentEnv?: Readonly<Record<string, string | undefined>>;
   /** Where child processes may run (their cwd must lie inside; default: this process's cwd). */
   readonly workspace?: string;
+  /** Filesystem scope (SPEC §5.5): the project root is `workspace`; these default to the user's home, pi's agent dir and `<home>/data`. */
+  readonly fsLayout?: Partial<Omit<FsLayout, 'projectRoot' | 'wardenHome'>>;
+  /** Per extension id: its package folder, readable by it. */
+  readonly extensionRoots?: ReadonlyMap<string, string>;
+  /** Run `fs.*` calls with the confined real operations (fsOperations.ts) instead of those in `operations`. */
+  readonly realFs?: boolean;
   /** More recorders that see every decision after the evidence writer (e.g. a probe's summary). */
   readonly recorders?: readonly DecisionRecorder[];
   readonly operationTimeoutMs?: number;
@@ -73,6 +85,7 @@ export interface WardenRuntime {
   readonly dispatcher: Dispatcher;
   readonly writer: EvidenceWriter;
   readonly trust: TrustRegistry;
+  readonly fsScope: FsScope;
   /** The rollout phase in force (re-read from the store at most once a second). */
   phase(): RolloutPhase;
   close(): Promise<void>;
@@ -99,6 +112,14 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   const quota = quotaLookup(o.policy.quota, o.policy.overrideQuotas);
   const stages: Stage[] = [gate.stage, createQuotaStage(quota, writer), ...(o.stages ?? [])];
   let operations = o.operations;
+  const fsScope = new FsScope({
+    layout: {
+      projectRoot: o.workspace ?? process.cwd(), wardenHome: o.home,
+      home: o.fsLayout?.home ?? homedir(), agentDir: o.fsLayout?.agentDir ?? agentDir(process.env), dataRoot: o.fsLayout?.dataRoot ?? join(o.home, 'data'),
+    },
+    grants: o.policy.fsGrants, extensionRoots: o.extensionRoots,
+  });
+  if (o.realFs === true) operations = new Map([...(operations ?? []), ...createFsOperations({ scope: fsScope })]);
   if (!stages.some((s) => s.name === 'mediation')) {
     const salt = (db.prepare("SELECT value FROM store_meta WHERE key = 'name_hash_salt'").get() as { value: string } | undefined)?.value ?? '';
     const hash = secretNameHasher(salt);
@@ -115,6 +136,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
       parts.push(createOutboundStage({ index: () => index, salt, alerts: writer, log: writer }));
       if (operations !== undefined) operations = filterEnvOperations(operations, o.policy.secretBroker, o.parentEnv ?? process.env);
     }
+    parts.push(createFsScopeStage({ scope: fsScope, alerts: writer }));
     // Exec mediation runs whether or not the broker is on, after the payload scan: a command carrying a secret is
     // a secret_exposure first.
     parts.push(createExecStage({ policy: o.policy.compiled, workspace: o.workspace ?? process.cwd(), commandHash: hash, alerts: writer, log: writer }));
@@ -146,7 +168,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     alerts: writer, operationQuota: quota, breaches: writer, operationTimeoutMs: o.operationTimeoutMs,
   });
   return {
-    dispatcher, writer, trust, phase,
+    dispatcher, writer, trust, phase, fsScope,
     async close() {
       await writer.close();
       db.close();

@@ -1,0 +1,423 @@
+/**
+ * The real `fs.*` operations, confined by FsScope at the moment they act (SPEC §5.5: "paths resolved through
+ * symlinks and `..` before the check", and no window between check and use).
+ *
+ * The mediation stage checked the path when the call was decided; a symlink swapped in afterwards must not
+ * redirect the access. So each operation resolves the path again, opens the directory it will act in, asks the
+ * kernel where that directory really is (`/proc/self/fd/N`), checks that place, and then acts on the single
+ * last component relative to the open directory (`/proc/self/fd/N/name`, the path form of `openat`) with
+ * O_NOFOLLOW. Whatever was swapped on the way, the object touched is one that passed the check.
+ *
+ * Without `/proc/self/fd` (not Linux) the operations fall back to resolve → check → act on the resolved path with
+ * O_NOFOLLOW → re-resolve and re-check, which narrows the window but cannot close it; `anchoredByKernel` says
+ * which one runs.
+ */
+import {
+  closeSync, constants, existsSync, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync,
+  readSync, realpathSync, renameSync, rmdirSync, rmSync, symlinkSync, unlinkSync, writeSync, type Dirent, type Stats,
+} from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import type { Operation, OperationContext } from '../dispatch/dispatcher.ts';
+import { WardenError } from '../errors.ts';
+import { PROTECTED_COMPONENTS, PROTECTED_NAMES, within } from './fsPaths.ts';
+import type { FsAccess, FsScope } from './fsScope.ts';
+
+export const anchoredByKernel = existsSync('/proc/self/fd');
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
+/** Default cap on one read (the sandbox receives the whole file as one string). */
+export const DEFAULT_MAX_READ_BYTES = 64 * 1024 * 1024;
+/** A recursive delete or rename walks at most this many entries looking for protected ones, then refuses. */
+const MAX_WALK = 100_000;
+const CHUNK = 1024 * 1024;
+
+export interface FsOperationsOptions {
+  readonly scope: FsScope;
+  readonly maxReadBytes?: number;
+}
+
+type Params = Readonly<Record<string, unknown>>;
+
+function errnoOf(err: unknown): string {
+  const code = err !== null && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : 'EIO';
+}
+
+/** Node errors become `io` errors naming the errno and the path the extension gave (never a /proc/self/fd path). */
+function ioError(method: string, path: string, err: unknown): WardenError {
+  if (err instanceof WardenError) return err;
+  const code = errnoOf(err);
+  return new WardenError('io', `${code}: ${method} ${path}`, { reasonCodes: [code], cause: err });
+}
+
+function race(method: string, path: string, detail: string): WardenError {
+  return new WardenError('denied', `${method} ${path}: refused: ${detail} (the path changed after it was checked)`, { reasonCodes: ['fs_scope', 'fs_race'] });
+}
+
+/** A directory held open and verified: `path` names it for path-taking syscalls until `close`. */
+interface Anchor {
+  readonly path: string;
+  readonly real: string;
+  close(): void;
+}
+
+class Confined {
+  readonly #scope: FsScope;
+  readonly #ext: string;
+  readonly #method: string;
+
+  constructor(scope: FsScope, ctx: OperationContext, method: string) {
+    this.#scope = scope;
+    this.#ext = ctx.extensionId;
+    this.#method = method;
+  }
+
+  /** Resolves and checks like the stage did (a fresh answer: the file system may have changed since). */
+  resolve(path: string, access: FsAccess, followFinal: boolean): string {
+    const r = this.#scope.check(this.#ext, path, access, followFinal);
+    if ('reason' in r) throw new WardenError('denied', `${this.#method}: refused by filesystem scope: ${r.detail}`, { reasonCodes: ['fs_scope', r.reason] });
+    // The extension's data folder exists from its first write on (pi-warden creates it, 0700).
+    const data = this.#scope.dataFolder(this.#ext);
+    if (access === 'write' && within(r.real, data) && r.real !== data) mkdirSync(data, { recursive: true, mode: 0o700 });
+    return r.real;
+  }
+
+  /**
+   * Where an open descriptor really is, checked again. A parent directory is checked as the place of the child
+   * `name` it will act on (the data folder's parent is private, the data folder is not).
+   */
+  verify(fd: number, shown: string, access: FsAccess, fallbackPath: string, name?: string): string {
+    let actual: string;
+    try {
+      actual = anchoredByKernel ? readlinkSync(`/proc/self/fd/${fd}`) : realpathSync(fallbackPath);
+    } catch (err) {
+      throw ioError(this.#method, shown, err);
+    }
+    const place = name === undefined ? actual : join(actual, name);
+    const problem = this.#scope.checkResolved(this.#ext, place, place, access);
+    if (problem !== undefined) throw race(this.#method, shown, problem.detail);
+    return actual;
+  }
+
+  /** Opens and verifies the directory `real` (or, with `name`, the parent of what will be touched). */
+  anchor(realDir: string, shown: string, access: FsAccess, name?: string): Anchor {
+    let fd: number;
+    try {
+      fd = openSync(realDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    } catch (err) {
+      if (errnoOf(err) === 'ELOOP') throw race(this.#method, shown, `${realDir} became a symbolic link`);
+      throw ioError(this.#method, shown, err);
+    }
+    try {
+      const real = this.verify(fd, shown, access, realDir, name);
+      return { path: anchoredByKernel ? `/proc/self/fd/${fd}` : real, real, close: () => closeSync(fd) };
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+
+  /** Runs `fn` with the verified parent of `real` and the last component's name; checks parent/name again. */
+  inParent<T>(real: string, shown: string, access: FsAccess, fn: (dir: Anchor, name: string) => T): T {
+    const name = basename(real);
+    const dir = this.anchor(dirname(real), shown, access, name);
+    try {
+      return fn(dir, name);
+    } finally {
+      dir.close();
+    }
+  }
+
+  /** Opens an existing file (no symlink in the last component) and verifies where it is. */
+  openFile(real: string, shown: string, access: FsAccess, flags: number): number {
+    let fd: number;
+    try {
+      fd = openSync(real, flags | O_NOFOLLOW | O_NONBLOCK);
+    } catch (err) {
+      if (errnoOf(err) === 'ELOOP') throw race(this.#method, shown, `${real} became a symbolic link`);
+      throw ioError(this.#method, shown, err);
+    }
+    try {
+      this.verify(fd, shown, access, real);
+      return fd;
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+
+  /** Refuses when a tree about to be deleted or moved holds a protected folder or file anywhere inside. */
+  noProtectedBelow(dirPath: string, shown: string): void {
+    const stack = [dirPath];
+    let seen = 0;
+    while (stack.length > 0) {
+      const dir = stack.pop()!;
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch (err) {
+        throw ioError(this.#method, shown, err);
+      }
+      for (const e of entries) {
+        if (++seen > MAX_WALK) throw new WardenError('denied', `${this.#method} ${shown}: refused: more than ${MAX_WALK} entries to check for protected files`, { reasonCodes: ['fs_scope', 'fs_protected_descendant'] });
+        if (PROTECTED_COMPONENTS.has(e.name) || PROTECTED_NAMES.has(e.name)) {
+          throw new WardenError('denied', `${this.#method} ${shown}: refused: it contains ${e.name}, which can never be changed by an extension`, { reasonCodes: ['fs_scope', 'fs_protected_descendant'] });
+        }
+        if (e.isDirectory()) stack.push(join(dir, e.name));
+      }
+    }
+  }
+}
+
+function readAll(fd: number, offset: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, out, got, length - got, offset + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return out.subarray(0, got);
+}
+
+function statData(s: Stats) {
+  return {
+    size: s.size, mode: s.mode, mtimeMs: s.mtimeMs, atimeMs: s.atimeMs, ctimeMs: s.ctimeMs, birthtimeMs: s.birthtimeMs,
+    isFile: s.isFile(), isDirectory: s.isDirectory(), isSymbolicLink: s.isSymbolicLink(), uid: s.uid, gid: s.gid, ino: s.ino, dev: s.dev, nlink: s.nlink,
+  };
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  let done = 0;
+  while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+}
+
+const str = (p: Params, key: string): string => String(p[key]);
+const fileMode = (mode: unknown): number => (typeof mode === 'number' ? mode & 0o1777 : 0o666);
+
+/** The `fs.*` operations for a dispatcher's operation map. */
+export function createFsOperations(o: FsOperationsOptions): Map<string, Operation> {
+  const maxRead = o.maxReadBytes ?? DEFAULT_MAX_READ_BYTES;
+  const ops = new Map<string, Operation>();
+  const def = (method: string, fn: (c: Confined, p: Params) => unknown) => {
+    ops.set(method, (params, ctx) => {
+      const c = new Confined(o.scope, ctx, method);
+      const shown = [params.path, params.from, params.prefix].find((v): v is string => typeof v === 'string') ?? '';
+      try {
+        return fn(c, params);
+      } catch (err) {
+        throw ioError(method, shown, err);
+      }
+    });
+  };
+
+  def('fs.read', (c, p) => {
+    const path = str(p, 'path');
+    const fd = c.openFile(c.resolve(path, 'read', true), path, 'read', O_RDONLY);
+    try {
+      const st = fstatSync(fd);
+      if (st.isDirectory()) throw new WardenError('io', `EISDIR: fs.read ${path}`, { reasonCodes: ['EISDIR'] });
+      const offset = typeof p.offset === 'number' ? p.offset : 0;
+      const want = typeof p.length === 'number' ? p.length : Math.max(0, st.size - offset);
+      if (want > maxRead) throw new WardenError('quota_exceeded', `fs.read ${path}: ${want} bytes is over the read limit of ${maxRead}`, { reasonCodes: ['fs_read_limit'] });
+      const data = readAll(fd, offset, want);
+      return p.encoding === 'utf8' ? data.toString('utf8') : data.toString('base64');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  def('fs.list', (c, p) => {
+    const path = str(p, 'path');
+    const dir = c.anchor(c.resolve(path, 'read', true), path, 'read');
+    try {
+      const entries = readdirSync(dir.path, { withFileTypes: true });
+      return p.withFileTypes === true
+        ? entries.map((e) => ({ name: e.name, type: e.isFile() ? 'file' : e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'symlink' : 'other' }))
+        : entries.map((e) => e.name);
+    } finally {
+      dir.close();
+    }
+  });
+
+  def('fs.stat', (c, p) => {
+    const path = str(p, 'path');
+    const follow = p.followSymlinks !== false;
+    return c.inParent(c.resolve(path, 'read', follow), path, 'read', (dir, name) => statData(lstatSync(join(dir.path, name))));
+  });
+
+  def('fs.exists', (c, p) => {
+    const path = str(p, 'path');
+    return c.inParent(c.resolve(path, 'read', true), path, 'read', (dir, name) => {
+      try {
+        lstatSync(join(dir.path, name));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  });
+
+  def('fs.realpath', (c, p) => {
+    const path = str(p, 'path');
+    const real = c.resolve(path, 'read', true);
+    return c.inParent(real, path, 'read', (dir, name) => {
+      lstatSync(join(dir.path, name)); // ENOENT like realpath
+      return join(dir.real, name);
+    });
+  });
+
+  def('fs.write', (c, p) => {
+    const path = str(p, 'path');
+    const data = Buffer.from(str(p, 'data'), p.encoding === 'base64' ? 'base64' : 'utf8');
+    c.inParent(c.resolve(path, 'write', true), path, 'write', (dir, name) => {
+      const fd = openSync(join(dir.path, name), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | (p.append === true ? O_APPEND : O_TRUNC), fileMode(p.mode));
+      try {
+        if (!fstatSync(fd).isFile()) throw new WardenError('io', `EINVAL: fs.write ${path}: not a regular file`, { reasonCodes: ['EINVAL'] });
+        writeAll(fd, data);
+      } finally {
+        closeSync(fd);
+      }
+    });
+    return null;
+  });
+
+  def('fs.mkdir', (c, p) => {
+    const path = str(p, 'path');
+    const real = c.resolve(path, 'write', false);
+    const mode = typeof p.mode === 'number' ? p.mode & 0o1777 : 0o777;
+    if (p.recursive !== true) {
+      c.inParent(real, path, 'write', (dir, name) => mkdirSync(join(dir.path, name), mode));
+      return null;
+    }
+    // One component at a time, each inside a verified parent: a link swapped into the chain is caught.
+    const missing: string[] = [];
+    let existing = real;
+    while (!existsSync(existing) && dirname(existing) !== existing) {
+      missing.unshift(basename(existing));
+      existing = dirname(existing);
+    }
+    let cur = existing;
+    for (const part of missing) {
+      const next = join(cur, part);
+      c.inParent(next, path, 'write', (dir, name) => {
+        try {
+          mkdirSync(join(dir.path, name), mode);
+        } catch (err) {
+          if (errnoOf(err) !== 'EEXIST') throw err;
+        }
+      });
+      cur = next;
+    }
+    return null;
+  });
+
+  def('fs.mkdtemp', (c, p) => {
+    const prefix = str(p, 'prefix');
+    const real = c.resolve(prefix, 'write', false);
+    return c.inParent(real, prefix, 'write', (dir, name) => {
+      for (let attempt = 0; attempt < 16; attempt++) {
+        const made = `${name}${randomBytes(6).toString('base64url').slice(0, 6)}`;
+        try {
+          mkdirSync(join(dir.path, made), 0o700);
+          return join(dir.real, made);
+        } catch (err) {
+          if (errnoOf(err) !== 'EEXIST') throw err;
+        }
+      }
+      throw new WardenError('io', `EEXIST: fs.mkdtemp ${prefix}: no unique name found`, { reasonCodes: ['EEXIST'] });
+    });
+  });
+
+  def('fs.delete', (c, p) => {
+    const path = str(p, 'path');
+    c.inParent(c.resolve(path, 'write', false), path, 'write', (dir, name) => {
+      const target = join(dir.path, name);
+      let st;
+      try {
+        st = lstatSync(target);
+      } catch (err) {
+        if (p.force === true && errnoOf(err) === 'ENOENT') return;
+        throw err;
+      }
+      if (!st.isDirectory()) {
+        unlinkSync(target);
+        return;
+      }
+      if (p.recursive !== true) {
+        rmdirSync(target);
+        return;
+      }
+      c.noProtectedBelow(target, path);
+      rmSync(target, { recursive: true, force: p.force === true });
+    });
+    return null;
+  });
+
+  def('fs.rename', (c, p) => {
+    const from = str(p, 'from');
+    const to = str(p, 'to');
+    const realFrom = c.resolve(from, 'write', false);
+    const realTo = c.resolve(to, 'write', false);
+    c.inParent(realFrom, from, 'write', (a, na) => {
+      const source = join(a.path, na);
+      if (lstatSync(source).isDirectory()) c.noProtectedBelow(source, from);
+      c.inParent(realTo, to, 'write', (b, nb) => renameSync(source, join(b.path, nb)));
+    });
+    return null;
+  });
+
+  def('fs.copy', (c, p) => {
+    const from = str(p, 'from');
+    const to = str(p, 'to');
+    const src = c.openFile(c.resolve(from, 'read', true), from, 'read', O_RDONLY);
+    try {
+      const st = fstatSync(src);
+      if (!st.isFile()) throw new WardenError('io', `EINVAL: fs.copy ${from}: not a regular file`, { reasonCodes: ['EINVAL'] });
+      c.inParent(c.resolve(to, 'write', true), to, 'write', (dir, name) => {
+        const dst = openSync(join(dir.path, name), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK, st.mode & 0o777);
+        try {
+          if (!fstatSync(dst).isFile()) throw new WardenError('io', `EINVAL: fs.copy ${to}: not a regular file`, { reasonCodes: ['EINVAL'] });
+          const buf = Buffer.allocUnsafe(CHUNK);
+          for (let pos = 0; ; ) {
+            const n = readSync(src, buf, 0, CHUNK, pos);
+            if (n === 0) break;
+            writeAll(dst, buf.subarray(0, n));
+            pos += n;
+          }
+        } finally {
+          closeSync(dst);
+        }
+      });
+    } finally {
+      closeSync(src);
+    }
+    return null;
+  });
+
+  def('fs.symlink', (c, p) => {
+    const path = str(p, 'path');
+    const target = str(p, 'target');
+    const real = c.resolve(path, 'write', false);
+    // The target is checked as a write where the link will point (the stage did; the file system may have moved).
+    c.resolve(isAbsolute(target) ? target : join(dirname(real), target), 'write', true);
+    c.inParent(real, path, 'write', (dir, name) => symlinkSync(target, join(dir.path, name)));
+    return null;
+  });
+
+  def('fs.chmod', (c, p) => {
+    const path = str(p, 'path');
+    const mode = Number(p.mode);
+    if ((mode & 0o6000) !== 0) throw new WardenError('denied', `fs.chmod ${path}: refused: mode ${mode.toString(8)} sets setuid/setgid bits`, { reasonCodes: ['fs_scope', 'fs_setuid_mode'] });
+    const fd = c.openFile(c.resolve(path, 'write', true), path, 'write', O_RDONLY);
+    try {
+      fchmodSync(fd, mode & 0o1777);
+    } finally {
+      closeSync(fd);
+    }
+    return null;
+  });
+
+  return ops;
+}

@@ -1,0 +1,312 @@
+/**
+ * Filesystem scope (SPEC §5.5, §5.6). Every `fs.*` hostcall names one or two paths; each is resolved through
+ * `..` and symlinks (a missing tail is resolved as far as it exists, dangling links followed by hand) and then
+ * checked, both as written and as resolved:
+ *
+ * 1. pi-warden's own store and keys: never (an extension's data folder, kept below them, aside);
+ * 2. writes to protected places (fsPaths.ts): never, whatever the grants;
+ * 3. credential stores (`~/.ssh`, `~/.aws`, `auth.json`, `.env` outside the project, ...): only with a grant
+ *    that names the store or something inside it (a grant of `~` does not open `~/.ssh`);
+ * 4. otherwise the path must lie in the project root, the extension's data folder, its own package folder
+ *    (reads only) or a path granted in `extensionPolicy.overrides.<id>.fs.read|write` (write implies read).
+ *
+ * The check here is the first of two: the operations (fsOperations.ts) resolve again and verify the object they
+ * actually opened, so a symlink swapped in between cannot redirect the access.
+ */
+import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { addReason, type DispatchContext } from '../dispatch/hostcall.ts';
+import type { StageOutcome, SyncStage } from '../dispatch/stage.ts';
+import { decisionError, WardenError } from '../errors.ts';
+import type { AlertSink, Severity } from '../evidence/alerts.ts';
+import { dataFolder, PathClassifier, within, type FsLayout } from './fsPaths.ts';
+
+export type FsAccess = 'read' | 'write';
+
+export interface FsGrant {
+  readonly read: readonly string[];
+  readonly write: readonly string[];
+}
+
+export type FsReason =
+  | 'fs_out_of_scope' | 'fs_sensitive_path' | 'fs_protected_path' | 'fs_warden_private' | 'fs_protected_descendant'
+  | 'fs_setuid_mode' | 'fs_unresolvable';
+
+export interface FsProblem {
+  readonly reason: FsReason;
+  readonly path: string;
+  readonly detail: string;
+}
+
+export interface FsScopeOptions {
+  readonly layout: FsLayout;
+  /** Per extension id: granted paths (absolute, `~` already expanded). */
+  readonly grants?: ReadonlyMap<string, FsGrant>;
+  /** Per extension id: its own package folder, readable. */
+  readonly extensionRoots?: ReadonlyMap<string, string>;
+}
+
+const MAX_LINKS = 40;
+
+function errno(err: unknown): string | undefined {
+  return err !== null && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : undefined;
+}
+
+/**
+ * `realpath` that also resolves paths whose tail does not exist yet (the part that exists is resolved, dangling
+ * symlinks are followed by reading them). With `followFinal` false the last component is kept as is (lstat,
+ * unlink, rename, symlink creation act on the link itself). Throws WardenError `fs_unresolvable` on loops or
+ * unreadable components.
+ */
+export function resolveReal(abs: string, followFinal: boolean): string {
+  if (!followFinal) {
+    const parent = dirname(abs);
+    if (parent === abs) return abs;
+    return join(resolveReal(parent, true), abs.slice(abs.lastIndexOf(sep) + 1));
+  }
+  try {
+    return realpathSync.native(abs);
+  } catch (err) {
+    const code = errno(err);
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw unresolvable(abs, code);
+  }
+  let parts = abs.split(sep).filter((p) => p !== '');
+  let cur: string = sep;
+  let links = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const next = join(cur, parts[i]!);
+    let isLink: boolean;
+    try {
+      isLink = lstatSync(next).isSymbolicLink();
+    } catch (err) {
+      const code = errno(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return join(next, ...parts.slice(i + 1));
+      throw unresolvable(abs, code);
+    }
+    if (!isLink) {
+      cur = next;
+      continue;
+    }
+    if (++links > MAX_LINKS) throw unresolvable(abs, 'ELOOP');
+    let target: string;
+    try {
+      target = readlinkSync(next);
+    } catch (err) {
+      throw unresolvable(abs, errno(err));
+    }
+    parts = [...resolve(cur, target).split(sep).filter((p) => p !== ''), ...parts.slice(i + 1)];
+    cur = sep;
+    i = -1;
+  }
+  return cur;
+}
+
+function unresolvable(path: string, code: string | undefined): WardenError {
+  return new WardenError('denied', `cannot resolve ${path} (${code ?? 'error'}); refused`, { reasonCodes: ['fs_unresolvable'] });
+}
+
+function realOrSelf(path: string): string {
+  try {
+    return resolveReal(path, true);
+  } catch {
+    return path;
+  }
+}
+
+interface ResolvedGrant {
+  readonly forms: readonly string[];
+}
+
+export class FsScope {
+  readonly classifier: PathClassifier;
+  readonly layout: FsLayout;
+  readonly #grants = new Map<string, { read: ResolvedGrant[]; write: ResolvedGrant[] }>();
+  readonly #roots: ReadonlyMap<string, string>;
+
+  constructor(o: FsScopeOptions) {
+    const l = o.layout;
+    this.layout = {
+      projectRoot: realOrSelf(l.projectRoot), home: realOrSelf(l.home), agentDir: realOrSelf(l.agentDir),
+      wardenHome: realOrSelf(l.wardenHome), dataRoot: realOrSelf(l.dataRoot),
+    };
+    this.classifier = new PathClassifier(this.layout);
+    const forms = (p: string): ResolvedGrant => ({ forms: [...new Set([resolve(p), realOrSelf(resolve(p))])] });
+    for (const [id, g] of o.grants ?? []) {
+      const write = g.write.map(forms);
+      this.#grants.set(id, { read: [...g.read.map(forms), ...write], write });
+    }
+    this.#roots = new Map([...(o.extensionRoots ?? [])].map(([id, p]) => [id, realOrSelf(p)]));
+  }
+
+  dataFolder(extensionId: string): string {
+    return dataFolder(this.layout.dataRoot, extensionId);
+  }
+
+  /** Absolute form of a hostcall path (relative ones are taken from the project root). */
+  absolute(path: string): string {
+    return isAbsolute(path) ? resolve(path) : resolve(this.layout.projectRoot, path);
+  }
+
+  /**
+   * Checks one path. Returns the resolved path to act on, or the problem. `followFinal` says whether the access
+   * follows a symlink in the last component.
+   */
+  check(extensionId: string, path: string, access: FsAccess, followFinal: boolean): { real: string } | FsProblem {
+    const abs = this.absolute(path);
+    let real: string;
+    try {
+      real = resolveReal(abs, followFinal);
+    } catch (err) {
+      return { reason: 'fs_unresolvable', path: abs, detail: err instanceof Error ? err.message : String(err) };
+    }
+    const problem = this.checkResolved(extensionId, abs, real, access);
+    return problem ?? { real };
+  }
+
+  /** The checks of `check` on an already resolved path (the operations call this again on what they opened). */
+  checkResolved(extensionId: string, abs: string, real: string, access: FsAccess): FsProblem | undefined {
+    const data = this.dataFolder(extensionId);
+    const grants = this.#grants.get(extensionId)?.[access] ?? [];
+    for (const p of abs === real ? [real] : [abs, real]) {
+      const v = this.classifier.classify(p, data);
+      if (v.cls === 'warden_private') {
+        return { reason: 'fs_warden_private', path: p, detail: `${p} is pi-warden's store and keys; no extension may touch it` };
+      }
+      if (access === 'write') {
+        const why = this.classifier.protectedWhy(p, data);
+        if (why !== undefined) return { reason: 'fs_protected_path', path: p, detail: `${p} can never be written by an extension: ${why}` };
+      }
+      if (v.cls === 'sensitive') {
+        const root = v.root!;
+        const named = grants.some((g) => g.forms.some((f) => within(p, f) && within(f, root)));
+        if (!named) {
+          return {
+            reason: 'fs_sensitive_path', path: p,
+            detail: `${p} is a credential store (${root}); it needs extensionPolicy.overrides.${extensionId}.fs.${access} to name it`,
+          };
+        }
+      }
+    }
+    const { projectRoot } = this.layout;
+    const root = this.#roots.get(extensionId);
+    if (within(real, projectRoot) || within(real, data)) return undefined;
+    if (access === 'read' && root !== undefined && within(real, root)) return undefined;
+    if (grants.some((g) => g.forms.some((f) => within(real, f)))) return undefined;
+    return {
+      reason: 'fs_out_of_scope', path: real,
+      detail: `${real} is outside the project (${projectRoot}) and the extension's data folder; grant it in extensionPolicy.overrides.${extensionId}.fs.${access}`,
+    };
+  }
+
+  /** Every problem of one `fs.*` call (empty: allowed). */
+  checkCall(extensionId: string, method: string, params: Readonly<Record<string, unknown>>): FsProblem[] {
+    const problems: FsProblem[] = [];
+    const one = (key: string, access: FsAccess, followFinal: boolean): string | undefined => {
+      const value = params[key];
+      if (typeof value !== 'string') return undefined;
+      const r = this.check(extensionId, value, access, followFinal);
+      if ('reason' in r) {
+        problems.push(r);
+        return undefined;
+      }
+      return r.real;
+    };
+    const setuid = (mode: unknown) => {
+      if (typeof mode === 'number' && (mode & 0o6000) !== 0) {
+        problems.push({ reason: 'fs_setuid_mode', path: String(params.path), detail: `mode ${mode.toString(8)} sets setuid/setgid bits` });
+      }
+    };
+    const noProtectedInside = (real: string | undefined) => {
+      if (real === undefined) return;
+      const inside = this.classifier.protectedInside(real, this.dataFolder(extensionId));
+      if (inside !== undefined) problems.push({ reason: 'fs_protected_descendant', path: real, detail: `${real} contains ${inside}, which can never be changed by an extension` });
+    };
+    switch (method) {
+      case 'fs.read': case 'fs.list': case 'fs.exists': case 'fs.realpath':
+        one('path', 'read', true);
+        break;
+      case 'fs.stat':
+        one('path', 'read', params.followSymlinks !== false);
+        break;
+      case 'fs.write':
+        one('path', 'write', true);
+        setuid(params.mode);
+        break;
+      case 'fs.mkdir':
+        one('path', 'write', false);
+        setuid(params.mode);
+        break;
+      case 'fs.mkdtemp':
+        one('prefix', 'write', false);
+        break;
+      case 'fs.chmod':
+        one('path', 'write', true);
+        setuid(params.mode);
+        break;
+      case 'fs.delete':
+        noProtectedInside(one('path', 'write', false));
+        break;
+      case 'fs.rename':
+        noProtectedInside(one('from', 'write', false));
+        one('to', 'write', false);
+        break;
+      case 'fs.copy':
+        one('from', 'read', true);
+        one('to', 'write', true);
+        break;
+      case 'fs.symlink': {
+        const link = one('path', 'write', false);
+        // What the link points at must be writable too: pi's own tools, outside the sandbox, write through links.
+        if (typeof params.target === 'string' && link !== undefined) {
+          const target = isAbsolute(params.target) ? params.target : resolve(dirname(this.absolute(String(params.path))), params.target);
+          const r = this.check(extensionId, target, 'write', true);
+          if ('reason' in r) problems.push({ ...r, detail: `symlink target: ${r.detail}` });
+        }
+        break;
+      }
+      default:
+        if (method.startsWith('fs.')) problems.push({ reason: 'fs_unresolvable', path: '', detail: `${method} has no filesystem scope rule; refused` });
+    }
+    return problems;
+  }
+}
+
+const SEVERITY: Record<FsReason, Severity> = {
+  fs_warden_private: 'critical', fs_protected_path: 'high', fs_protected_descendant: 'high', fs_sensitive_path: 'high',
+  fs_setuid_mode: 'high', fs_out_of_scope: 'medium', fs_unresolvable: 'medium',
+};
+const RANK: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
+
+export interface FsScopeStageOptions {
+  readonly scope: FsScope;
+  readonly alerts?: AlertSink | undefined;
+}
+
+/** The mediation stage for `fs.*` hostcalls: refuses with every problem named, raises a policy_violation alert. */
+export function createFsScopeStage(o: FsScopeStageOptions): SyncStage {
+  return {
+    name: 'mediation',
+    run(ctx: DispatchContext): StageOutcome {
+      if (!ctx.method.startsWith('fs.')) return undefined;
+      const problems = o.scope.checkCall(ctx.extensionId, ctx.method, ctx.params);
+      if (problems.length === 0) return undefined;
+      const reasons = [...new Set(problems.map((p) => p.reason))];
+      const severity = reasons.map((r) => SEVERITY[r]).reduce((a, b) => (RANK.indexOf(b) > RANK.indexOf(a) ? b : a), 'info' as Severity);
+      try {
+        o.alerts?.raise({
+          ts_ms: ctx.startedMs, extension_id: ctx.extensionId, category: 'policy_violation', severity,
+          capability: ctx.capability ?? null, method: ctx.method, call_id: ctx.callId,
+          summary: `${ctx.extensionId} ${ctx.method} refused by filesystem scope: ${problems.map((p) => `${p.reason.replace(/^fs_/, '').replace(/_/g, ' ')} ${p.path}`).join('; ')}`.slice(0, 500),
+          reason_codes: ['fs_scope', ...reasons],
+          remediation: reasons.includes('fs_out_of_scope') && reasons.length === 1
+            ? `If the extension needs this path, grant it in extensionPolicy.overrides.${ctx.extensionId}.fs; otherwise review the extension (runbook INC-2)`
+            : 'Review the extension (`pi-warden scan`); kill it if the access was hostile (`pi-warden trust kill`); runbook INC-2',
+        });
+      } catch {
+        // the ledger entry carries the decision
+      }
+      for (const r of reasons) addReason(ctx, r);
+      return decisionError('denied', `${ctx.method}: refused by filesystem scope: ${problems.map((p) => p.detail).join('; ')}`, { reasonCodes: ['fs_scope', ...reasons] });
+    },
+  };
+}
