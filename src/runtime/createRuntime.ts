@@ -26,6 +26,7 @@ import { createExecStage } from '../mediation/exec.ts';
 import { chainStages, createSecretNameStage, filterEnvOperations } from '../mediation/secretNameFilter.ts';
 import { SecretValueIndex, type HeldSecret } from '../mediation/secretValues.ts';
 import { createFsScopeStage, FsScope } from '../mediation/fsScope.ts';
+import { readAuthSecrets } from '../mediation/authSecrets.ts';
 import { createFsOperations } from '../mediation/fsOperations.ts';
 import type { FsLayout } from '../mediation/fsPaths.ts';
 import { agentDir } from '../policy/settings.ts';
@@ -46,7 +47,8 @@ export interface RuntimeOptions {
   readonly scans?: ReadonlyMap<string, ExtensionReport>;
   /**
    * Secret values the broker holds and looks for in outbound payloads (SPEC §5.2). Default: every variable of
-   * this process's environment whose name the broker classifies as secret. Ignored when the broker is disabled.
+   * this process's environment whose name the broker classifies as secret, plus the credentials in pi's auth.json
+   * (`authFile`). Ignored when the broker is disabled.
    */
   readonly heldSecrets?: readonly HeldSecret[];
   /** The environment children inherit their base variables from (default: this process's). */
@@ -57,6 +59,8 @@ export interface RuntimeOptions {
   readonly fsLayout?: Partial<Omit<FsLayout, 'projectRoot' | 'wardenHome'>>;
   /** Per extension id: its package folder, readable by it. */
   readonly extensionRoots?: ReadonlyMap<string, string>;
+  /** pi's auth storage, whose credentials the broker holds with the environment's (default `<agent dir>/auth.json`). */
+  readonly authFile?: string;
   /** Run `fs.*` calls with the confined real operations (fsOperations.ts) instead of those in `operations`. */
   readonly realFs?: boolean;
   /** More recorders that see every decision after the evidence writer (e.g. a probe's summary). */
@@ -86,6 +90,8 @@ export interface WardenRuntime {
   readonly writer: EvidenceWriter;
   readonly trust: TrustRegistry;
   readonly fsScope: FsScope;
+  /** Non-fatal set-up problems (e.g. an unreadable auth.json whose credentials are therefore not held). */
+  readonly warnings: readonly string[];
   /** The rollout phase in force (re-read from the store at most once a second). */
   phase(): RolloutPhase;
   close(): Promise<void>;
@@ -112,6 +118,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   const quota = quotaLookup(o.policy.quota, o.policy.overrideQuotas);
   const stages: Stage[] = [gate.stage, createQuotaStage(quota, writer), ...(o.stages ?? [])];
   let operations = o.operations;
+  const warnings: string[] = [];
   const fsScope = new FsScope({
     layout: {
       projectRoot: o.workspace ?? process.cwd(), wardenHome: o.home,
@@ -125,9 +132,18 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     const hash = secretNameHasher(salt);
     const parts: SyncStage[] = [];
     if (o.policy.secretBroker.enabled) {
-      const held: readonly HeldSecret[] = o.heldSecrets ?? Object.entries(process.env)
-        .filter((e): e is [string, string] => typeof e[1] === 'string' && classifySecretName(e[0], o.policy.secretBroker).secret)
-        .map(([name, value]) => ({ name, value }));
+      let held: readonly HeldSecret[];
+      if (o.heldSecrets !== undefined) {
+        held = o.heldSecrets;
+      } else {
+        const fromEnv = Object.entries(process.env)
+          .filter((e): e is [string, string] => typeof e[1] === 'string' && classifySecretName(e[0], o.policy.secretBroker).secret)
+          .map(([name, value]) => ({ name, value }));
+        const auth = readAuthSecrets(o.authFile ?? join(o.fsLayout?.agentDir ?? agentDir(process.env), 'auth.json'));
+        if (auth.problem !== undefined) warnings.push(auth.problem);
+        for (const u of auth.unheld) warnings.push(`secret broker: auth.json credential ${u} is not held; its value is not looked for in outbound payloads`);
+        held = [...fromEnv, ...auth.held];
+      }
       const index = new SecretValueIndex(held);
       parts.push(createSecretNameStage({
         config: o.policy.secretBroker, policy: o.policy.compiled, nameHash: hash, alerts: writer, log: writer,
@@ -168,7 +184,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     alerts: writer, operationQuota: quota, breaches: writer, operationTimeoutMs: o.operationTimeoutMs,
   });
   return {
-    dispatcher, writer, trust, phase, fsScope,
+    dispatcher, writer, trust, phase, fsScope, warnings,
     async close() {
       await writer.close();
       db.close();
