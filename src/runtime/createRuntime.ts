@@ -28,6 +28,7 @@ import { SecretValueIndex, type HeldSecret } from '../mediation/secretValues.ts'
 import { createFsScopeStage, FsScope } from '../mediation/fsScope.ts';
 import { readAuthSecrets } from '../mediation/authSecrets.ts';
 import { createToolCallStage } from '../mediation/toolCalls.ts';
+import { scanResults } from '../mediation/inbound.ts';
 import { createFsOperations } from '../mediation/fsOperations.ts';
 import type { FsLayout } from '../mediation/fsPaths.ts';
 import { agentDir } from '../policy/settings.ts';
@@ -151,7 +152,10 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
         honeytokens: new Set(held.filter((h) => h.honeytoken === true).map((h) => h.name)),
       }));
       parts.push(createOutboundStage({ index: () => index, salt, alerts: writer, log: writer }));
-      if (operations !== undefined) operations = filterEnvOperations(operations, o.policy.secretBroker, o.parentEnv ?? process.env);
+      if (operations !== undefined) {
+        operations = filterEnvOperations(operations, o.policy.secretBroker, o.parentEnv ?? process.env);
+        operations = scanResults(operations, { index: () => index, nameHash: hash, alerts: writer, log: writer });
+      }
     }
     const fsStage = createFsScopeStage({ scope: fsScope, alerts: writer });
     // Exec mediation runs whether or not the broker is on, after the payload scan: a command carrying a secret is

@@ -1,0 +1,81 @@
+/**
+ * Secret broker, what comes back (SPEC §5.2; issue 6: "an extension cannot obtain … any held secret"): the results
+ * of the calls that read the user's world — `fs.read`, `exec`/`exec.spawn` output and pi's built-in tools — are
+ * scanned for held secret values in every encoding the outbound check knows. A hit withholds the whole result
+ * (denied, `secret_in_result`), logs the hit by salted name hash and raises `secret_exposure` (critical for a
+ * planted honeytoken). A project `.env` whose values are also in the environment is therefore not readable by an
+ * extension; list the names in `extensionPolicy.secretBroker.disclosureAllowlist` to allow it.
+ *
+ * Provider token formats are not used here: files and command output legitimately contain token-shaped test
+ * fixtures, and the outbound check still stops them leaving.
+ */
+import type { Operation, OperationContext } from '../dispatch/dispatcher.ts';
+import { WardenError } from '../errors.ts';
+import type { AlertSink } from '../evidence/alerts.ts';
+import type { SecretBrokerLog } from './outbound.ts';
+import type { SecretHit, SecretValueIndex } from './secretValues.ts';
+
+export const SCANNED_RESULTS = ['fs.read', 'exec', 'exec.spawn', 'tool'] as const;
+
+export interface InboundOptions {
+  readonly index: () => SecretValueIndex;
+  readonly nameHash: (name: string) => string;
+  readonly alerts?: AlertSink | undefined;
+  readonly log?: SecretBrokerLog | undefined;
+}
+
+/** Every string in a result (depth-limited), with where it was. */
+function strings(value: unknown, path: string, out: Array<[string, string]>, depth = 0): void {
+  if (typeof value === 'string') out.push([path, value]);
+  else if (depth < 6 && Array.isArray(value)) value.forEach((v, i) => strings(v, `${path}[${i}]`, out, depth + 1));
+  else if (depth < 6 && value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) strings(v, `${path}.${k}`, out, depth + 1);
+  }
+}
+
+function check(method: string, result: unknown, ctx: OperationContext, o: InboundOptions): unknown {
+  const found: Array<SecretHit & { path: string }> = [];
+  const texts: Array<[string, string]> = [];
+  strings(result, `result.${method}`, texts);
+  const index = o.index();
+  for (const [path, text] of texts) for (const h of index.scan(text)) found.push({ ...h, path });
+  if (found.length === 0) return result;
+  const honeytoken = found.some((f) => f.honeytoken);
+  const now = Date.now();
+  for (const f of found) {
+    try {
+      o.log?.recordSecretEvent({ ts_ms: now, extension_id: ctx.extensionId, call_id: ctx.callId, method, name_hash: o.nameHash(f.name), path: f.path, encoding: f.encoding, decision: 'deny' });
+    } catch {
+      // the result is withheld either way
+    }
+  }
+  const paths = [...new Set(found.map((f) => f.path))];
+  try {
+    o.alerts?.raise({
+      ts_ms: now, extension_id: ctx.extensionId, category: 'secret_exposure', severity: honeytoken ? 'critical' : 'high',
+      capability: ctx.capability, method, call_id: ctx.callId,
+      summary: `${ctx.extensionId}: the result of ${method} held ${found.length === 1 ? 'a secret' : `${found.length} secrets`} the broker hides (${[...new Set(found.map((f) => f.encoding))].join(', ')} in ${paths.join(', ')}); withheld${honeytoken ? ' — a planted honeytoken' : ''}`.slice(0, 500),
+      reason_codes: ['secret_exposure', 'secret_in_result', ...(honeytoken ? ['honeytoken'] : [])],
+      remediation: 'If the extension needs the file, list the variable in extensionPolicy.secretBroker.disclosureAllowlist; if it went looking for credentials, kill it (`pi-warden trust kill`) and investigate (runbook INC-2)',
+    });
+  } catch {
+    // the result is withheld either way
+  }
+  throw new WardenError('denied', `${method}: the result holds the value of a secret the broker hides (${paths.join(', ')}); withheld`, {
+    reasonCodes: ['secret_exposure', 'secret_in_result', ...(honeytoken ? ['honeytoken'] : [])],
+  });
+}
+
+/** The operations with their results scanned (synchronous operations stay synchronous). */
+export function scanResults(operations: ReadonlyMap<string, Operation>, o: InboundOptions): ReadonlyMap<string, Operation> {
+  const out = new Map(operations);
+  for (const method of SCANNED_RESULTS) {
+    const op = operations.get(method);
+    if (op === undefined) continue;
+    out.set(method, (params, ctx) => {
+      const r = op(params, ctx);
+      return r instanceof Promise ? r.then((v: unknown) => check(method, v, ctx, o)) : check(method, r, ctx, o);
+    });
+  }
+  return out;
+}
