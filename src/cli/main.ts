@@ -11,6 +11,7 @@ import { runAlerts, runKeysExport, runReplay, runVerify } from './evidenceComman
 import { runBreaches, runRollout, runStatus, runTransition } from './trustCommands.ts';
 import { registerScan } from './scanCommand.ts';
 import { runClassify } from './secretsCommand.ts';
+import { runFsCheck } from './fsCommand.ts';
 import { runProbe } from './probeCommand.ts';
 
 const VERSION = '0.1.0';
@@ -149,6 +150,17 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .argument('<names...>', 'environment variable names')
     .option('--json', 'machine-readable output: [{name, secret, rule}]')
     .action((names: string[], _o: unknown, cmd: Command) => setExit(runClassify(io, names, cmd.optsWithGlobals())));
+  program.command('fs').description('filesystem scope (SPEC §5.5; runbook INC-2)')
+    .command('check')
+    .description('say for each path whether an extension may read it (or write it, with --write), the path it resolves\n'
+      + 'to through symlinks and .., and the rule that decided (project root = the current directory; grants from\n'
+      + 'extensionPolicy.overrides.<id>.fs). Exit code 0 all allowed, 1 any denied, 2 settings errors.')
+    .argument('<paths...>', 'paths (relative ones are taken from the current directory)')
+    .requiredOption('--extension <id>', 'the extension id whose grants and data folder apply')
+    .option('--write', 'check write access (default: read)')
+    .addOption(homeOption())
+    .option('--json', 'machine-readable output: {extension_id, project_root, data_folder, results: [{path, resolved, access, decision, reason, detail}]}')
+    .action((paths: string[], _o: unknown, cmd: Command) => setExit(runFsCheck(io, paths, cmd.optsWithGlobals())));
   registerScan(program, io, setExit, VERSION);
   program.command('probe')
     .description('run an extension in the sandbox against a simulated pi session with honeytoken secrets: '

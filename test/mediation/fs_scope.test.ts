@@ -5,7 +5,7 @@
  * the write (racing child process).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -318,5 +318,29 @@ describe('pi\'s built-in tools called by an extension pass the same mediation', 
     assert.ok(ok.ok, JSON.stringify(ok));
     const other = await tool('summarise', { path: join(HOME, '.ssh', 'id_rsa') });
     assert.ok(other.ok, 'a tool an extension registered is not a file access by pi');
+  });
+});
+
+describe('pi-warden fs check', () => {
+  it('explains the decision per path with the settings\' grants; exit 1 when any is denied', () => {
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'pi-warden.js');
+    put(join(AGENT, 'settings.json'), JSON.stringify({ extensionPolicy: { overrides: { tool: { fs: { read: ['~/.aws'] } } } } }));
+    try {
+      const run = (args: string[]) => spawnSync(process.execPath, [bin, 'fs', 'check', ...args], {
+        cwd: PROJECT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: HOME, PI_CODING_AGENT_DIR: AGENT, PI_WARDEN_HOME: WARDEN, NO_COLOR: '1' },
+      });
+      const r = run(['--extension', 'tool', '--json', 'src/a.txt', join(HOME, '.aws', 'credentials'), join(HOME, '.ssh', 'id_rsa')]);
+      assert.equal(r.status, 1, r.stderr);
+      const doc = JSON.parse(r.stdout) as { project_root: string; results: Array<{ decision: string; reason: string | null }> };
+      assert.equal(doc.project_root, PROJECT);
+      assert.deepEqual(doc.results.map((x) => [x.decision, x.reason]), [['allow', null], ['allow', null], ['deny', 'fs_sensitive_path']]);
+      const w = run(['--extension', 'tool', '--write', '--json', '.git/hooks/pre-commit']);
+      assert.equal(w.status, 1);
+      assert.match(w.stdout, /"reason": "fs_protected_path"[\s\S]*can never be written by an extension/);
+      assert.match(run(['--extension', 'tool', '--write', '.git/hooks/pre-commit']).stdout.replace(/[\s│]+/g, ' '), /can never be written by an extension/);
+      assert.equal(run(['--extension', 'tool', 'src/a.txt']).status, 0);
+    } finally {
+      put(join(AGENT, 'settings.json'), '{}');
+    }
   });
 });
