@@ -23,6 +23,8 @@ import { createQuotaStage, quotaLookup } from '../trust/quota.ts';
 import { classifySecretName } from '../mediation/secretNames.ts';
 import { createOutboundStage, secretNameHasher } from '../mediation/outbound.ts';
 import { createExecStage } from '../mediation/exec.ts';
+import { alertEgressRefusals, createEgressStage } from '../mediation/egress.ts';
+import { egressRulesLookup } from '../policy/egressSettings.ts';
 import { chainStages, createSecretNameStage, filterEnvOperations } from '../mediation/secretNameFilter.ts';
 import { SecretValueIndex, type HeldSecret } from '../mediation/secretValues.ts';
 
@@ -115,6 +117,11 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
       parts.push(createOutboundStage({ index: () => index, salt, alerts: writer, log: writer }));
       if (operations !== undefined) operations = filterEnvOperations(operations, o.policy.secretBroker, o.parentEnv ?? process.env);
     }
+    // HTTP egress after the payload scan (a URL carrying a secret is a secret_exposure first), whether or not
+    // the broker is on. The http operation re-checks every resolved address and redirect; its refusals alert too.
+    parts.push(createEgressStage({ rules: egressRulesLookup(o.policy.httpEgress), alerts: writer }));
+    const httpOp = operations?.get('http');
+    if (operations !== undefined && httpOp !== undefined) operations = new Map(operations).set('http', alertEgressRefusals(httpOp, writer));
     // Exec mediation runs whether or not the broker is on, after the payload scan: a command carrying a secret is
     // a secret_exposure first.
     parts.push(createExecStage({ policy: o.policy.compiled, workspace: o.workspace ?? process.cwd(), commandHash: hash, alerts: writer, log: writer }));
