@@ -21,6 +21,7 @@ import { checkRedirect, createEgressStage, parseTarget } from '../../src/mediati
 import { createHttpOperation, type HttpReply, type Resolver } from '../../src/mediation/httpOperation.ts';
 import { HeadlessHost, hostOperations } from '../../src/pi/index.ts';
 import { classifyAddress, type AddressClass } from '../../src/policy/addressClasses.ts';
+import { diffPolicies } from '../../src/policy/diff.ts';
 import { egressRulesFor, egressRulesLookup, type EgressRules } from '../../src/policy/egressSettings.ts';
 import { explainPolicy } from '../../src/policy/explain.ts';
 import { parseCidr, parseHostPattern } from '../../src/policy/hostPatterns.ts';
@@ -297,6 +298,19 @@ describe('egress settings: validation, layering, explain', () => {
     assert.ok(global.private_blocks.some((b) => b.cidr === '0.0.0.0/8' && b.never_allowed));
     const web = explainPolicy(policy, 'web').http_egress;
     assert.deepEqual(web.allow_hosts, [['api.example.com']]);
+  });
+
+  it('policy diff grades egress changes: more private access or fewer denials is looser', () => {
+    const a = policyFor({ user: { extensionPolicy: { http: { denyHosts: ['bad.example'], maxRedirects: 3 }, overrides: { web: { http: { allowHosts: ['api.example.com'] } } } } } });
+    const b = policyFor({ user: { extensionPolicy: { http: { maxRedirects: 1, allowPrivate: ['10.0.0.0/8'] }, overrides: { web: { http: { allowHosts: ['api.example.com'] } } } } } });
+    const changes = Object.fromEntries(diffPolicies(a, b).map((c) => [c.field, c.direction]));
+    assert.equal(changes['http.deny_hosts'], 'looser');
+    assert.equal(changes['http.allow_private'], 'looser');
+    assert.equal(changes['http.max_redirects'], 'tighter');
+    assert.equal(changes['extension web: http.deny_hosts'], 'looser');
+    assert.equal(changes['extension web: http.allow_hosts'], undefined);
+    const c = policyFor({ user: { extensionPolicy: { http: { allowHosts: ['api.example.com'] } } } });
+    assert.equal(diffPolicies(policyFor(), c).find((x) => x.field === 'http.allow_hosts')?.direction, 'tighter');
   });
 
   it('policy explain (text) prints the egress section', () => {
