@@ -535,6 +535,17 @@ describe('the http operation against a real server on 127.0.0.1', () => {
     assert.equal(decoy?.seen.length ?? 0, 0);
   });
 
+  it('the system resolver: localhost:PORT listed in allowPrivate reaches the server; unlisted it does not', async () => {
+    const srv = await recorder();
+    const op = createHttpOperation({ rules: rulesOf(undefined, { dev: { http: { allowHosts: [`localhost:${srv.port}`], allowPrivate: [`localhost:${srv.port}`] } } }) });
+    const r = await call(op, { url: `http://localhost:${srv.port}/dev` }, ctx('dev'));
+    replied(r);
+    assert.equal(srv.seen[0]?.headers.host, `localhost:${srv.port}`);
+    refused(await call(op, { url: `http://localhost:${srv.port}/dev` }, ctx('other')), 'egress_private_address');
+    refused(await call(op, { url: `http://localhost:${srv.port + 1}/dev` }, ctx('dev')), 'egress_host_not_allowed');
+    assert.equal(srv.seen.length, 1);
+  });
+
   it('DNS fails closed: resolver errors, empty or malformed answers, unknown families', async () => {
     const srv = await recorder();
     const cases: Array<[Resolver, string, string]> = [
