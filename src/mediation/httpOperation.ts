@@ -27,7 +27,8 @@ import { decisionError, isWardenError, WardenError } from '../errors.ts';
 import type { EgressRules } from '../policy/egressSettings.ts';
 import { isMappedIPv4, parseAddress } from '../policy/hostPatterns.ts';
 import {
-  checkAddress, checkRedirect, checkRequestSize, checkTarget, egressError, parseTarget, requestBodyBytes, type EgressTarget,
+  checkAddress, checkRedirect, checkRequestSize, checkTarget, egressError, parseTarget, requestBodyBytes, type EgressRefusal,
+  type EgressTarget,
 } from './egress.ts';
 
 export interface ResolvedAddress {
@@ -110,9 +111,18 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** The addresses to connect to, each checked; a literal is its own address. Fails closed on anything odd. */
+/**
+ * The addresses to connect to, each checked right here, next to the connect (a literal is its own address and
+ * is checked again, whatever ran before). Fails closed on anything odd.
+ */
 async function resolveChecked(t: EgressTarget, rules: EgressRules, extensionId: string, resolve: Resolver, signal: AbortSignal, hop: number): Promise<LookupAddress[]> {
-  if (t.address !== undefined) return [{ address: t.host, family: isMappedIPv4(t.address) ? 4 : 6 }];
+  const refuse = (refusal: EgressRefusal) => (hop === 0 ? egressError(refusal, t.origin)
+    : egressError({ reason: 'egress_redirect_denied', addressClass: refusal.addressClass, message: `a redirect led to a refused destination: ${refusal.message}` }, t.origin, refusal));
+  if (t.address !== undefined) {
+    const refusal = checkAddress(t, t.address, rules, extensionId);
+    if (refusal !== undefined) throw refuse(refusal);
+    return [{ address: t.host, family: isMappedIPv4(t.address) ? 4 : 6 }];
+  }
   let answers: readonly ResolvedAddress[];
   try {
     answers = await raceAbort(Promise.resolve().then(() => resolve(t.host)), signal);
@@ -133,11 +143,8 @@ async function resolveChecked(t: EgressTarget, rules: EgressRules, extensionId: 
     const isV4 = !address.includes(':');
     if ((family !== 4 && family !== 6) || (family === 4) !== isV4) throw invalid(`an address of unknown or mismatched family (${JSON.stringify(family)} for ${address})`);
     const refusal = checkAddress(t, bytes, rules, extensionId);
-    if (refusal !== undefined) {
-      // Every answer must pass: one private answer is enough to refuse the whole name.
-      throw hop === 0 ? egressError(refusal, t.origin)
-        : egressError({ reason: 'egress_redirect_denied', addressClass: refusal.addressClass, message: `a redirect led to a refused destination: ${refusal.message}` }, t.origin, refusal);
-    }
+    // Every answer must pass: one private answer is enough to refuse the whole name.
+    if (refusal !== undefined) throw refuse(refusal);
     out.push({ address, family });
   }
   return out;

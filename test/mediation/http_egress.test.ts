@@ -79,13 +79,23 @@ async function recorder(handler: Handler = (req, res) => res.end(`ok ${req.metho
   };
 }
 
-/** Every socket connect in this process, as `host:port` (the operation must open none for a refused hop). */
+/**
+ * Every socket connect in this process, as `host:port` (the operation must open none for a refused hop). A
+ * connect to an IP address outside loopback throws instead: even a broken check must not send traffic anywhere
+ * else (names go through the operation's pinned lookup, which only returns checked addresses).
+ */
 const connects: string[] = [];
 const originalConnect = net.Socket.prototype.connect;
 before(() => {
   net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
     const first = Array.isArray(args[0]) ? (args[0] as unknown[])[0] : args[0];
-    if (first !== null && typeof first === 'object' && 'port' in first) connects.push(`${String((first as { host?: string }).host)}:${String((first).port)}`);
+    if (first !== null && typeof first === 'object' && 'port' in first) {
+      const host = String((first as { host?: string }).host);
+      if (net.isIP(host) !== 0 && !/^127\./.test(host) && host !== '::1' && !/^::ffff:127\./i.test(host)) {
+        throw new Error(`test safety: refusing a connect to ${host}, which is not loopback`);
+      }
+      connects.push(`${host}:${String(first.port)}`);
+    }
     return (originalConnect as (...a: unknown[]) => net.Socket).apply(this, args);
   };
 });
