@@ -2,16 +2,22 @@
  * Mediation benchmarks (bench/results/mediation.json, issue: mediation item 7 — partial): secret value scanning
  * throughput with 50 held secrets versus `Buffer.indexOf` of one value over the same bytes, name classification
  * p99, the dispatch pipeline p99 with the mediation stage on versus off, and exec mediation (classification of
- * argv and shell strings; exec dispatch with the exec stage on versus off).
+ * argv and shell strings; exec dispatch with the exec stage on versus off), and HTTP egress (http dispatch with the
+ * egress stage on versus off).
  */
 import { spawnSync } from 'node:child_process';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createDispatcher, type Operation } from '../src/dispatch/dispatcher.ts';
 import { analyseExec, createExecStage } from '../src/mediation/exec.ts';
+import { createEgressStage } from '../src/mediation/egress.ts';
+import { createHttpOperation } from '../src/mediation/httpOperation.ts';
 import { createOutboundStage } from '../src/mediation/outbound.ts';
 import { classifySecretName } from '../src/mediation/secretNames.ts';
 import { SecretValueIndex } from '../src/mediation/secretValues.ts';
 import { compilePolicy } from '../src/policy/precedence.ts';
+import { egressRulesLookup } from '../src/policy/egressSettings.ts';
 import { rulesFor } from '../src/policy/settings.ts';
 import { benchAsync, benchSync, printResults, relativeTo, writeResults } from './harness.ts';
 
@@ -46,6 +52,36 @@ export async function run(): Promise<string> {
   const call = { call_id: 'c', method: 'http', params: { url: 'https://api.example.com/v1/messages', method: 'POST', headers: { 'content-type': 'application/json' }, body: chunk } };
   const offR = await benchAsync('dispatch http, mediation off', 20_000, () => off.dispatch('ext', call), 50);
   const onR = relativeTo(await benchAsync('dispatch http (2 KB body), mediation on', 20_000, () => on.dispatch('ext', call), 50), offR);
+  // HTTP egress pre-flight (URL parse, 5 deny + 10 allow patterns, size) on the same call; the operation is a no-op,
+  // so DNS and the socket (the http operation's own checks) are not in this number.
+  const egressRules = egressRulesLookup({
+    user: {
+      defaults: {
+        denyHosts: ['*.evil.test', 'tracker.example', '203.0.113.9', '*.internal.example', 'old.example.com:8080'],
+        allowHosts: ['api.anthropic.com', 'api.openai.com', '*.github.com', 'registry.npmjs.org', '*.googleapis.com', 'api.example.com', 'cdn.example.net', 'pypi.org', 'files.pythonhosted.org', 'crates.io'],
+      },
+      overrides: {},
+    },
+    project: undefined,
+  });
+  const egressOn = createDispatcher({ policy, operations: ops, stages: [createEgressStage({ rules: egressRules })] });
+  if (!(await egressOn.dispatch('ext', call)).ok) throw new Error('the benchmark URL must pass the egress rules');
+  const egressR = relativeTo(await benchAsync('dispatch http, egress stage on (5 deny, 10 allow patterns)', 20_000, () => egressOn.dispatch('ext', call), 50), offR);
+  // The real operation against a loopback server (a new connection per request, as the operation makes) versus a
+  // bare node:http request with the same agent setting: what the checks, pinning and body handling add to I/O.
+  const server = createServer((_req, res) => res.end('{"ok":true}'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/status`;
+  const bare = () => new Promise<void>((resolve, reject) => {
+    const req = request(url, { agent: false }, (res) => { res.resume(); res.on('end', resolve); });
+    req.on('error', reject);
+    req.end();
+  });
+  const realOp = createHttpOperation({ rules: egressRulesLookup({ user: { defaults: { allowPrivate: ['127.0.0.1'] }, overrides: {} }, project: undefined }) });
+  const opCtx = { extensionId: 'ext', callId: 'c', capability: 'http' as const, signal: new AbortController().signal };
+  const bareR = await benchAsync('node:http GET on loopback, new connection (no checks)', 2_000, bare);
+  const opR = relativeTo(await benchAsync('http operation GET on loopback (checks, pinned connect, body cap)', 2_000, () => Promise.resolve(realOp({ url }, opCtx))), bareR);
+  await new Promise<void>((r) => server.close(() => r()));
   // Exec mediation: classification of a direct argv and of a shell string (parsed by mvdan-sh), and an exec
   // dispatch with the exec stage on vs off (the operation is a no-op: only the pipeline is measured).
   const script = 'set -e; cd packages/app && npm run build 2>&1 | tee build.log && git status --short | wc -l';
@@ -63,7 +99,7 @@ export async function run(): Promise<string> {
   const execOnR = relativeTo(await benchAsync('dispatch exec sh -c (new string each call), exec mediation on', 5_000, (i) => execOn.dispatch('ext', execCall(i)), 50), execOffR);
   // For scale: what running the command costs anyway (a real sh process that does nothing).
   const spawnR = benchSync('spawnSync sh -c true (the process itself)', 200, () => spawnSync('sh', ['-c', 'true']));
-  const results = [classify, offR, onR, argvR, shellR, shellWarmR, execOffR, execOnR, spawnR];
+  const results = [classify, offR, onR, egressR, bareR, opR, argvR, shellR, shellWarmR, execOffR, execOnR, spawnR];
   printResults('mediation', results);
   const scan = {
     held_secrets: 50, patterns: index.patternCount, bytes: bytes.length,

@@ -42,6 +42,7 @@ function renderExplanation(e: PolicyExplanation): string {
       return [id, o.allow.join(', ') || '-', o.deny.join(', ') || '-', o.allow_forbidden_scan === true ? pc.red('allowed to load') : '-', o.quota === null ? '-' : JSON.stringify(o.quota), fs];
     })));
   }
+  lines.push('', ...renderEgress(e));
   const remembered = Object.entries(e.remembered_prompts);
   if (remembered.length > 0) {
     lines.push('', pc.bold('Remembered prompt answers (remove with `pi-warden policy forget --extension ID`)'));
@@ -56,6 +57,37 @@ function renderExplanation(e: PolicyExplanation): string {
   lines.push('  (full table with a summary per method: `pi-warden policy explain --json`, key "methods")');
   for (const w of e.warnings) lines.push(pc.yellow(`warning: ${w}`));
   return lines.join('\n');
+}
+
+function bytes(n: number): string {
+  return n >= 1024 * 1024 && n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : n >= 1024 && n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`;
+}
+
+function allowText(allow: ReadonlyArray<readonly string[]> | null): string {
+  if (allow === null) return 'any public host';
+  return allow.map((l) => (l.length === 0 ? '(nothing)' : l.join(', '))).join(pc.dim(' AND '));
+}
+
+function renderEgress(e: PolicyExplanation): string[] {
+  const h = e.http_egress;
+  const lines = [pc.bold(`HTTP egress (${e.extension_id === null ? 'defaults' : `extension ${e.extension_id}`})`)];
+  lines.push(`  schemes:          ${h.schemes.join(', ')} (anything else refused)`);
+  lines.push(`  deny hosts:       ${h.deny_hosts.join(', ') || '(none)'} (wins over every allow)`);
+  lines.push(`  allow hosts:      ${allowText(h.allow_hosts)}`);
+  lines.push(`  allow private:    ${h.allow_private.join(', ') || '(none: loopback, link-local, metadata and private addresses refused)'}`);
+  lines.push(`  limits:           request body ${bytes(h.max_request_bytes)}, response body ${bytes(h.max_response_bytes)}, ${h.max_redirects} redirect(s)`);
+  if (h.project_tightening) lines.push('  project file:     tightens these rules (its allow lists narrow, its deny lists add, its limits lower)');
+  const ids = Object.keys(h.overrides);
+  if (ids.length > 0) {
+    lines.push(table(['extension', 'allow hosts', 'deny hosts', 'allow private', 'limits (req/resp/redirects)'], ids.map((id) => {
+      const o = h.overrides[id]!;
+      return [id, allowText(o.allow_hosts), o.deny_hosts.join(', ') || '-', o.allow_private.join(', ') || '-', `${bytes(o.max_request_bytes)} / ${bytes(o.max_response_bytes)} / ${o.max_redirects}`];
+    })));
+  }
+  const never = h.private_blocks.filter((b) => b.never_allowed).map((b) => b.cidr);
+  lines.push(`  private blocks:   ${h.private_blocks.length - never.length} refused unless allowPrivate names them, ${never.join(', ')} always refused`);
+  lines.push('  (every block with its class: `pi-warden policy explain --json`, key "http_egress.private_blocks")');
+  return lines;
 }
 
 /** Returns the exit code: 0, or 2 when settings are invalid (the printed policy is then the safe fallback). */

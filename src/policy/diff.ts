@@ -4,6 +4,7 @@
  * as "nothing got looser".
  */
 import { CAPABILITIES } from './capabilities.ts';
+import { egressRulesFor, explainEgressRules } from './egressSettings.ts';
 import { evaluateCapability, type Decision } from './precedence.ts';
 import { PROFILE_STRICTNESS } from './profiles.ts';
 import type { ResolvedPolicy } from './settings.ts';
@@ -46,6 +47,36 @@ function quotaChanges(prefix: string, qa: Readonly<Record<string, number | undef
   }
 }
 
+/** A list whose entries add permission (allowPrivate) or take it away (denyHosts). */
+function setChange(field: string, la: readonly string[], lb: readonly string[], addingIsLooser: boolean, out: PolicyChange[]): void {
+  if (list(la) === list(lb)) return;
+  const added = lb.some((x) => !la.includes(x));
+  const removed = la.some((x) => !lb.includes(x));
+  const looser = addingIsLooser ? added && !removed : removed && !added;
+  const tighter = addingIsLooser ? removed && !added : added && !removed;
+  out.push({ field, a: list(la), b: list(lb), direction: looser ? 'looser' : tighter ? 'tighter' : 'changed' });
+}
+
+/** HTTP egress rules for the defaults and every extension either side names. */
+function egressChanges(a: ResolvedPolicy, b: ResolvedPolicy, out: PolicyChange[]): void {
+  const ids = new Set([undefined, ...Object.keys(a.httpEgress.user.overrides), ...Object.keys(b.httpEgress.user.overrides)]);
+  for (const id of [...ids].sort()) {
+    const ea = explainEgressRules(egressRulesFor(a.httpEgress, id));
+    const eb = explainEgressRules(egressRulesFor(b.httpEgress, id));
+    const prefix = id === undefined ? 'http' : `extension ${id}: http`;
+    setChange(`${prefix}.deny_hosts`, ea.deny_hosts, eb.deny_hosts, false, out);
+    setChange(`${prefix}.allow_private`, ea.allow_private, eb.allow_private, true, out);
+    const allowA = ea.allow_hosts === null ? '(any public host)' : ea.allow_hosts.map((l) => list(l)).join(' AND ');
+    const allowB = eb.allow_hosts === null ? '(any public host)' : eb.allow_hosts.map((l) => list(l)).join(' AND ');
+    if (allowA !== allowB) {
+      out.push({ field: `${prefix}.allow_hosts`, a: allowA, b: allowB, direction: ea.allow_hosts === null ? 'tighter' : eb.allow_hosts === null ? 'looser' : 'changed' });
+    }
+    for (const key of ['max_request_bytes', 'max_response_bytes', 'max_redirects'] as const) {
+      if (ea[key] !== eb[key]) out.push({ field: `${prefix}.${key}`, a: String(ea[key]), b: String(eb[key]), direction: eb[key] > ea[key] ? 'looser' : 'tighter' });
+    }
+  }
+}
+
 export function diffPolicies(a: ResolvedPolicy, b: ResolvedPolicy): PolicyChange[] {
   const out: PolicyChange[] = [];
   if (a.profile !== b.profile) {
@@ -69,6 +100,7 @@ export function diffPolicies(a: ResolvedPolicy, b: ResolvedPolicy): PolicyChange
   const quotaIds = new Set([...a.overrideQuotas.keys(), ...b.overrideQuotas.keys()]);
   for (const id of [...quotaIds].sort()) quotaChanges(`extension ${id}: quota`, a.overrideQuotas.get(id) ?? {}, b.overrideQuotas.get(id) ?? {}, out);
   boolChange('secret_broker_enabled', a.secretBroker.enabled, b.secretBroker.enabled, false, out);
+  egressChanges(a, b, out);
   boolChange('risk.enabled', a.risk.enabled, b.risk.enabled, false, out);
   boolChange('risk.enforce', a.risk.enforce, b.risk.enforce, false, out);
   boolChange('risk.fail_closed', a.risk.failClosed, b.risk.failClosed, false, out);

@@ -2,7 +2,9 @@
  * `policy explain` data (SPEC §4.4): the effective policy, where it came from, and for each capability the
  * decision and the precedence rule that produced it, computed by the same evaluator dispatch uses.
  */
+import { NEVER_ALLOWED, SPECIAL_BLOCKS } from './addressClasses.ts';
 import { CAPABILITIES, CAPABILITY_MEANING, isDangerous, type Capability } from './capabilities.ts';
+import { egressRulesFor, explainEgressRules, type EgressExplanation } from './egressSettings.ts';
 import { listMethods } from './methods.ts';
 import { evaluateCapability, RULE_DESCRIPTIONS, RULES, type Decision, type ReasonCode, type Rule } from './precedence.ts';
 import { PROFILE_PRESETS } from './profiles.ts';
@@ -34,6 +36,12 @@ export interface PolicyExplanation {
   readonly remembered_prompts: Record<string, Record<string, 'allow' | 'deny'>>;
   readonly quota: unknown;
   readonly risk: Record<string, unknown>;
+  /** HTTP egress (SPEC §5.5): the rules for this scope, per-extension rules, and what counts as private. */
+  readonly http_egress: EgressExplanation & {
+    readonly project_tightening: boolean;
+    readonly overrides: Record<string, EgressExplanation>;
+    readonly private_blocks: ReadonlyArray<{ readonly cidr: string; readonly class: string; readonly note: string; readonly never_allowed: boolean }>;
+  };
   readonly capabilities: Record<Capability, CapabilityExplanation>;
   readonly precedence: ReadonlyArray<{ readonly rule: Rule; readonly description: string }>;
   readonly methods: ReadonlyArray<{ readonly method: string; readonly capability: string; readonly summary: string }>;
@@ -74,6 +82,8 @@ export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): P
   const remembered: PolicyExplanation['remembered_prompts'] = {};
   for (const [id, answers] of rules.promptAnswers) remembered[id] = Object.fromEntries(answers);
   const r = resolved.risk;
+  const egress = resolved.httpEgress;
+  const egressIds = [...new Set([...Object.keys(egress.user.overrides), ...Object.keys(egress.project?.overrides ?? {})])].sort();
   return {
     schema: EXPLANATION_SCHEMA,
     extension_id: extensionId ?? null,
@@ -95,6 +105,12 @@ export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): P
       decision_timeout_ms: r.decisionTimeoutMs, ledger_limit: r.ledgerLimit, consecutive_unsafe: r.consecutiveUnsafe,
       allowed_hosts: r.allowedHosts,
       rollout: { sample_window: r.rollout.sampleWindow, max_false_positive_rate: r.rollout.maxFalsePositiveRate, max_error_rate: r.rollout.maxErrorRate, max_avg_latency_us: r.rollout.maxAvgLatencyUs },
+    },
+    http_egress: {
+      ...explainEgressRules(egressRulesFor(egress, extensionId)),
+      project_tightening: egress.project !== undefined,
+      overrides: Object.fromEntries(egressIds.map((id) => [id, explainEgressRules(egressRulesFor(egress, id))])),
+      private_blocks: SPECIAL_BLOCKS.map((b) => ({ cidr: b.cidr, class: b.class, note: b.note, never_allowed: NEVER_ALLOWED.has(b.class) })),
     },
     capabilities,
     precedence: RULES.map((rule) => ({ rule, description: RULE_DESCRIPTIONS[rule] })),

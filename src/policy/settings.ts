@@ -13,6 +13,7 @@ import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Capability } from './capabilities.ts';
+import { NO_EGRESS_SETTINGS, type EgressLayer, type HttpEgressPolicy, type HttpEgressSettings } from './egressSettings.ts';
 import { compilePolicy, type CompiledPolicy, type ExtensionOverride, type PolicyRules } from './precedence.ts';
 import { PROFILE_PRESETS, PROFILE_STRICTNESS, parseProfile, type Profile } from './profiles.ts';
 import {
@@ -106,6 +107,8 @@ export interface ResolvedPolicy {
   readonly fsGrants: ReadonlyMap<string, { readonly read: readonly string[]; readonly write: readonly string[] }>;
   /** Extension ids whose override sets `allowForbiddenScan: true` (the scanner gate lets them load). */
   readonly allowForbiddenScan: ReadonlySet<string>;
+  /** HTTP egress settings by layer; `egressRulesFor` gives one extension's rules. */
+  readonly httpEgress: HttpEgressPolicy;
   readonly risk: RiskSettings;
   readonly sources: readonly SettingsSourceStatus[];
   /** Non-fatal: unknown profile names, ignored project keys. */
@@ -210,6 +213,8 @@ interface Layered {
   allowDangerousScope: SettingsScope | undefined;
   /** Capabilities an untrusted project file adds to whatever the global deny list turns out to be. */
   extraDenyCaps: Capability[];
+  /** An untrusted project file's egress settings: applied on top of the user's, tightening only. */
+  egressTighten: EgressLayer | undefined;
 }
 
 function union<T>(a: readonly T[] | undefined, b: readonly T[] | undefined): T[] | undefined {
@@ -226,6 +231,7 @@ function mergeLayers(user: SettingsFile | undefined, project: SettingsFile | und
     profileScope: u.profile !== undefined ? 'user' : undefined,
     allowDangerousScope: u.allowDangerous !== undefined ? 'user' : undefined,
     extraDenyCaps: [],
+    egressTighten: undefined,
   };
   if (project === undefined) return out;
   const p = project.extensionPolicy ?? {};
@@ -269,9 +275,16 @@ function mergeLayers(user: SettingsFile | undefined, project: SettingsFile | und
   for (const key of ['defaultCaps', 'quota', 'secretBroker', 'promptAnswers'] as const) {
     if (p[key] !== undefined) ignore(`extensionPolicy.${key}`, 'it can grant more than the user settings');
   }
+  const egressOverrides: Record<string, HttpEgressSettings> = {};
+  const tightenEgress = (key: string, http: HttpEgressSettings): HttpEgressSettings => {
+    const { allowPrivate, ...rest } = http;
+    if (allowPrivate !== undefined) ignore(`${key}.allowPrivate`, 'it opens private addresses');
+    return rest;
+  };
   if (p.overrides !== undefined) {
     const merged: Record<string, NonNullable<ExtensionPolicySettings['overrides']>[string]> = { ...u.overrides };
     for (const [id, o] of Object.entries(p.overrides)) {
+      if (o.http !== undefined) egressOverrides[id] = tightenEgress(`extensionPolicy.overrides.${id}.http`, o.http);
       if (o.allow !== undefined) ignore(`extensionPolicy.overrides.${id}.allow`, 'it grants capabilities');
       if (o.quota !== undefined) ignore(`extensionPolicy.overrides.${id}.quota`, 'it can raise limits');
       if (o.allowForbiddenScan !== undefined) ignore(`extensionPolicy.overrides.${id}.allowForbiddenScan`, 'it lets a forbidden scan verdict load');
@@ -279,6 +292,9 @@ function mergeLayers(user: SettingsFile | undefined, project: SettingsFile | und
       if (o.deny !== undefined) merged[id] = { ...merged[id], deny: union(merged[id]?.deny, o.deny) };
     }
     out.policy.overrides = merged;
+  }
+  if (p.http !== undefined || Object.keys(egressOverrides).length > 0) {
+    out.egressTighten = { defaults: p.http === undefined ? {} : tightenEgress('extensionPolicy.http', p.http), overrides: egressOverrides };
   }
   for (const [key, value] of Object.entries(pr) as Array<[keyof ExtensionRiskSettings, unknown]>) {
     const tightening = (key === 'enabled' || key === 'enforce' || key === 'failClosed') && value === true;
@@ -362,7 +378,7 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
     return {
       requestedProfile: undefined, profile: 'safe', profileSource: 'default', allowDangerousSource: 'default',
       rules, compiled: compilePolicy(rules), secretBroker: { enabled: true, disclosureAllowlist: [] }, quota: {},
-      overrideQuotas: new Map(), allowForbiddenScan: new Set(), fsGrants: new Map(), risk: RISK_DEFAULTS, sources,
+      overrideQuotas: new Map(), allowForbiddenScan: new Set(), fsGrants: new Map(), httpEgress: NO_EGRESS_SETTINGS, risk: RISK_DEFAULTS, sources,
       warnings: [...warnings, 'settings are invalid: running with the safe profile and default settings until they are fixed'],
       errors, userSettingsPath: userPath,
     };
@@ -413,6 +429,13 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
       disclosureAllowlist: settings.secretBroker?.disclosureAllowlist ?? [],
     },
     quota: settings.quota ?? {}, overrideQuotas, allowForbiddenScan, fsGrants: fsGrantsFrom(settings, env),
+    httpEgress: {
+      user: {
+        defaults: settings.http ?? {},
+        overrides: Object.fromEntries(Object.entries(settings.overrides ?? {}).flatMap(([id, o]) => (o.http === undefined ? [] : [[id, o.http]]))),
+      },
+      project: layered.egressTighten,
+    },
     risk: {
       ...RISK_DEFAULTS, ...layered.risk,
       rollout: { ...RISK_DEFAULTS.rollout, ...layered.risk.rollout },

@@ -6,6 +6,7 @@
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { CAPABILITIES, type Capability } from './capabilities.ts';
+import { egressSettingsProblems, HttpEgressSettings } from './egressSettings.ts';
 import { EXTENSION_ID_PATTERN } from './extensionId.ts';
 
 const Cap = Type.Unsafe<Capability>(Type.Union(CAPABILITIES.map((c) => Type.Literal(c))));
@@ -39,6 +40,8 @@ export const OverrideSettings = Type.Object({
   allowForbiddenScan: Type.Optional(Type.Boolean()),
   /** Paths beyond the project root and the data folder (SPEC §5.5); credential stores only when named here. */
   fs: Type.Optional(FsGrantSettings),
+  /** HTTP egress for this extension (SPEC §5.5); fields replace the defaults', denyHosts adds to them. */
+  http: Type.Optional(HttpEgressSettings),
 }, { additionalProperties: false });
 
 export const ExtensionPolicySettings = Type.Object({
@@ -48,6 +51,8 @@ export const ExtensionPolicySettings = Type.Object({
   denyCaps: Type.Optional(CapList),
   overrides: Type.Optional(Type.Record(ExtId, OverrideSettings, { additionalProperties: false })),
   quota: Type.Optional(QuotaSettings),
+  /** HTTP egress defaults for every extension (SPEC §5.5). */
+  http: Type.Optional(HttpEgressSettings),
   secretBroker: Type.Optional(Type.Object({
     enabled: Type.Optional(Type.Boolean()),
     disclosureAllowlist: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true })),
@@ -156,7 +161,9 @@ function expectation(errors: RawError[]): string {
 
 /** Validates a parsed settings file. Returns one problem per offending key, in document order. */
 export function validateSettings(value: unknown): SettingsProblem[] {
-  if (checkSettings.Check(value)) return [];
+  // Host patterns and CIDRs are parsed for real: a pattern is only valid if the egress check can use it.
+  const semantic = egressSettingsProblems(value);
+  if (checkSettings.Check(value)) return semantic;
   const byPath = new Map<string, RawError[]>();
   for (const e of checkSettings.Errors(value) as Iterable<RawError>) {
     // `schema is false` repeats the additionalProperties error of the parent with the offending child's path.
@@ -180,5 +187,5 @@ export function validateSettings(value: unknown): SettingsProblem[] {
     }
     problems.push({ key: keyPath(path), expected: expectation(errors), actual: describe(valueAt(value, path)) });
   }
-  return problems;
+  return [...problems, ...semantic];
 }

@@ -23,6 +23,8 @@ import { createQuotaStage, quotaLookup } from '../trust/quota.ts';
 import { classifySecretName } from '../mediation/secretNames.ts';
 import { createOutboundStage, secretNameHasher } from '../mediation/outbound.ts';
 import { createExecStage } from '../mediation/exec.ts';
+import { alertEgressRefusals, createEgressStage } from '../mediation/egress.ts';
+import { egressRulesLookup } from '../policy/egressSettings.ts';
 import { chainStages, createSecretNameStage, filterEnvOperations } from '../mediation/secretNameFilter.ts';
 import { SecretValueIndex, type HeldSecret } from '../mediation/secretValues.ts';
 import { createFsScopeStage, FsScope } from '../mediation/fsScope.ts';
@@ -157,6 +159,11 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
         operations = scanResults(operations, { index: () => index, nameHash: hash, alerts: writer, log: writer });
       }
     }
+    // HTTP egress after the payload scan (a URL carrying a secret is a secret_exposure first), whether or not
+    // the broker is on. The http operation re-checks every resolved address and redirect; its refusals alert too.
+    parts.push(createEgressStage({ rules: egressRulesLookup(o.policy.httpEgress), alerts: writer }));
+    const httpOp = operations?.get('http');
+    if (operations !== undefined && httpOp !== undefined) operations = new Map(operations).set('http', alertEgressRefusals(httpOp, writer));
     const fsStage = createFsScopeStage({ scope: fsScope, alerts: writer });
     // Exec mediation runs whether or not the broker is on, after the payload scan: a command carrying a secret is
     // a secret_exposure first.
