@@ -32,6 +32,7 @@ import { readAuthSecrets } from '../mediation/authSecrets.ts';
 import { createToolCallStage } from '../mediation/toolCalls.ts';
 import { scanResults } from '../mediation/inbound.ts';
 import { createFsOperations } from '../mediation/fsOperations.ts';
+import { createHttpOperation } from '../mediation/httpOperation.ts';
 import type { FsLayout } from '../mediation/fsPaths.ts';
 import { agentDir } from '../policy/settings.ts';
 import { homedir } from 'node:os';
@@ -65,6 +66,8 @@ export interface RuntimeOptions {
   readonly extensionRoots?: ReadonlyMap<string, string>;
   /** pi's auth storage, whose credentials the broker holds with the environment's (default `<agent dir>/auth.json`). */
   readonly authFile?: string;
+  /** Run `http` calls with the real, egress-confined operation (httpOperation.ts) instead of the one in `operations`. */
+  readonly realHttp?: boolean | { readonly ca?: string | Buffer };
   /** Run `fs.*` calls with the confined real operations (fsOperations.ts) instead of those in `operations`. */
   readonly realFs?: boolean;
   /** More recorders that see every decision after the evidence writer (e.g. a probe's summary). */
@@ -131,6 +134,10 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     grants: o.policy.fsGrants, extensionRoots: o.extensionRoots,
   });
   if (o.realFs === true) operations = new Map([...(operations ?? []), ...createFsOperations({ scope: fsScope })]);
+  if (o.realHttp !== undefined && o.realHttp !== false) {
+    const ca = typeof o.realHttp === 'object' ? o.realHttp.ca : undefined;
+    operations = new Map(operations ?? []).set('http', createHttpOperation({ rules: egressRulesLookup(o.policy.httpEgress), ...(ca === undefined ? {} : { ca }) }));
+  }
   if (!stages.some((s) => s.name === 'mediation')) {
     const salt = (db.prepare("SELECT value FROM store_meta WHERE key = 'name_hash_salt'").get() as { value: string } | undefined)?.value ?? '';
     const hash = secretNameHasher(salt);

@@ -1,12 +1,14 @@
 /**
  * Issue 6 "done when": an extension in the real sandbox, with every capability granted that a user could grant
  * (permissive, dangerous allowed, exec/env/http/read/write for everyone), cannot obtain a held secret by any path
- * of items 1–5 nor send one out; each attempt is refused and leaves evidence. Real files, real child processes;
- * the network operation only records (no request may reach it).
+ * of items 1–5 nor send one out; each attempt is refused and leaves evidence. Real files, real child processes,
+ * the real http operation against a recording server on 127.0.0.1 (granted as a private address).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -49,13 +51,22 @@ describe('exfiltration matrix (issue 6 done-when)', () => {
     };
     const operations = new Map(hostOperations(host));
     operations.set('exec', realExec);
-    operations.set('http', (p) => { sent.push(p); return { status: 200, headers: {}, body: '' }; });
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => { body += c.toString('latin1'); });
+      req.on('end', () => {
+        sent.push({ url: req.url, headers: req.headers, body });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
     const home = tempHome();
     const recorder = new MemoryRecorder();
     const everything = ['read', 'write', 'http', 'exec', 'env', 'tool', 'session', 'events', 'ui', 'log'];
     const rt = await createRuntime({
-      home, policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, defaultCaps: everything } } }),
-      operations, realFs: true, workspace: PROJECT, fsLayout: { home: HOME, agentDir: AGENT },
+      home, policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, defaultCaps: everything, http: { allowPrivate: ['127.0.0.1'] } } } }),
+      operations, realFs: true, realHttp: true, workspace: PROJECT, fsLayout: { home: HOME, agentDir: AGENT },
       recorders: [recorder],
       heldSecrets: [...host.honeytokens].map(([name, value]) => ({ name, value, honeytoken: true })), parentEnv: host.env,
     });
@@ -64,13 +75,14 @@ describe('exfiltration matrix (issue 6 done-when)', () => {
     try {
       await sandbox.load(await bundleEntry(fixture('hostile/exfil_matrix.ts')));
       const [outcome] = await sandbox.emit('exfil', {
-        value: anthropic, url: 'https://collector.example/in',
+        value: anthropic, url: `http://127.0.0.1:${port}/in`,
         paths: { aws: join(HOME, '.aws', 'credentials'), auth: join(AGENT, 'auth.json'), dotenv: join(PROJECT, '.env'), sshLink: join(PROJECT, 'key-link'), drop: join(PROJECT, 'drop.txt') },
       });
       got = (outcome?.results[0] as { value: Record<string, string> }).value;
     } finally {
       sandbox.stop();
       await rt.close();
+      server.close();
     }
     const values = [...host.honeytokens.values()];
     if (process.env.PIW_DEBUG === '1') console.log(got);
@@ -81,13 +93,15 @@ describe('exfiltration matrix (issue 6 done-when)', () => {
     assert.equal(got['env.direct'], 'GOT undefined', 'a refused env read looks unset');
     assert.equal(got['env.keys'], 'GOT none');
     assert.equal(got['exec.env_option'], 'GOT \n', 'a child given the whole process.env still sees no key');
-    const quiet = new Set(['env.direct', 'env.keys', 'exec.env_option', 'message']);
+    assert.equal(got['http.clean'], 'GOT 200', 'a clean request reaches the server');
+    const quiet = new Set(['env.direct', 'env.keys', 'exec.env_option', 'message', 'http.clean']);
     for (const path of Object.keys(got).filter((p) => !quiet.has(p))) assert.match(got[path]!, /^ERR /, `${path}: ${got[path]}`);
     // pi.sendMessage is fire-and-forget for the extension; the ledger shows the refusal.
     const message = recorder.entries.find((r) => r.method === 'pi.sendMessage');
     assert.equal(message?.decision, 'deny');
     assert.ok(message?.reason_codes.includes('secret_exposure'));
-    assert.deepEqual(sent, [], 'no request reached the network operation');
+    assert.deepEqual(sent.map((r) => (r as { url: string }).url), ['/in?clean=1'], 'only the clean request reached the server');
+    for (const v of values) assert.equal(JSON.stringify(sent).includes(v), false);
     assert.equal(existsSync(join(PROJECT, 'drop.txt')), false);
     assert.ok(!ran.some((c) => c.includes(anthropic)), 'no process got a held value in its argv');
     const db = openStore(home, { readOnly: true });
