@@ -4,7 +4,7 @@
  * report what it registered, every hostcall with its derived capability and decision, what was denied, and
  * whether a honeytoken left through an allowed call.
  */
-import { basename, dirname, extname } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { createDispatcher, MemoryRecorder, type DecisionRecord } from '../dispatch/index.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import { resolvePolicy, type ResolvedPolicy } from '../policy/settings.ts';
@@ -196,7 +196,8 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
       const quota = policy.overrideQuotas.get(extensionId) ?? policy.quota;
       const builtinTools = usesBuiltinTools(bundle.code) ? await builtinToolDescriptions(cwd) : undefined;
       const sandbox = await Sandbox.create({
-        extensionId, dispatcher, boot: builtinTools === undefined ? boot : { ...boot, builtinTools }, limits: { wallTimeMs: 15_000, ...limitsFromQuota(quota) },
+        // os.tmpdir() names the extension's data folder: the one place outside the project it may write.
+        extensionId, dispatcher, boot: { ...boot, ...(runtime === undefined ? {} : { tmpdir: join(runtime.fsScope.dataFolder(extensionId), 'tmp') }), ...(builtinTools === undefined ? {} : { builtinTools }) }, limits: { wallTimeMs: 15_000, ...limitsFromQuota(quota) },
         onEvent: (e) => sandboxEvents.push(e),
       ...(runtime === undefined ? {} : { breaches: runtime.writer }),
       });
