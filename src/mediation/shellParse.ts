@@ -166,14 +166,18 @@ function collect(stmts: any, depth: number): Collected {
   return acc;
 }
 
-/** Substitutions seen while parsing one string, so a word and the walk share one collection. */
-let seen = new Map<any, Collected>();
+/**
+ * Substitutions seen while parsing one string, so a word and the walk share one collection (and one set of
+ * command objects). Keyed by source offset: GopherJS hands the walk a different wrapper object for the same node.
+ */
+let seen = new Map<number, Collected>();
 
 function substitution(node: any, depth: number): Collected {
-  let got = seen.get(node);
+  const key = Number(node.Pos().Offset());
+  let got = seen.get(key);
   if (got === undefined) {
     got = collect(node.Stmts, depth + 1);
-    seen.set(node, got);
+    seen.set(key, got);
   }
   return got;
 }

@@ -105,6 +105,10 @@ describe('exec classification', () => {
     assert.equal(parseShell('curl x | sh'), a, 'served from the cache');
     assert.throws(() => { (a.commands[0]?.argv as string[]).push('harmless'); }, TypeError);
     assert.ok(sh('curl x | sh').includes('pipe_to_shell'));
+    // A substitution is collected once: the command's word and the tree walk share the same command objects.
+    const e = parseShell('eval "$(curl x)"');
+    assert.equal(e.commands.length, 2);
+    assert.equal(e.commands[0]?.substitutions[0], e.commands[1]);
   });
 });
 
