@@ -90,7 +90,7 @@ function classifyArgv(cmd: SimpleCommand, add: (c: ExecClass, d: string) => void
   // A word that is not what it reads as (`$'\x72m'`) anywhere in the command: we cannot classify it.
   if (!cmd.dynamicName && argv.some((a, i) => i < 3 && /\\x[0-9a-f]{2}|\\[0-7]{3}|\\u[0-9a-f]{4}/i.test(a))) add('obfuscated', `escaped words: ${text}`);
   if (cmd.background) add('background', `runs in the background: ${text}`);
-  for (const r of cmd.redirects) {
+  for (const { target: r } of cmd.redirects) {
     if (/^\/dev\/(tcp|udp)\//.test(r)) add('network_tool', `redirect to ${r}`);
     if (CREDENTIAL_PATH.test(r)) add('credential_access', `redirect from ${r}`);
     if (/^\/dev\/(sd|nvme|hd|disk|mmcblk)/.test(r)) add('destructive_fs', `redirect to ${r}`);
@@ -165,12 +165,18 @@ function analyseShell(script: string, add: (c: ExecClass, d: string) => void, de
       }
     }
   }
-  for (const p of parsed.pipelines) {
-    const fed = p.findIndex((c) => NETWORK.has(name(unwrap(c.argv)[0])));
-    if (fed >= 0 && p.slice(fed + 1).some((c) => {
-      const prog = name(unwrap(c.argv)[0]);
-      return SHELLS.has(prog) || INTERPRETERS.has(prog) || prog === 'eval' || prog === 'source';
-    })) add('pipe_to_shell', p.map((c) => c.argv.join(' ')).join(' | ').slice(0, 120));
+  for (const c of parsed.commands) {
+    const prog = name(unwrap(c.argv)[0]);
+    if (c.stdin.kind !== 'pipe' || !(SHELLS.has(prog) || INTERPRETERS.has(prog) || prog === 'eval' || prog === 'source')) continue;
+    // Every stage before this one in the pipe, and the stages feeding those.
+    const feeding: SimpleCommand[] = [];
+    const todo = [...c.stdin.from];
+    while (todo.length > 0 && feeding.length < 64) {
+      const f = todo.pop() as SimpleCommand;
+      feeding.push(f);
+      if (f.stdin.kind === 'pipe') todo.push(...f.stdin.from);
+    }
+    if (feeding.some((f) => NETWORK.has(name(unwrap(f.argv)[0])))) add('pipe_to_shell', [...feeding.reverse(), c].map((f) => f.argv.join(' ')).join(' | ').slice(0, 120));
   }
 }
 
@@ -182,7 +188,10 @@ export function analyseExec(params: { cmd: string; args?: readonly string[]; she
   };
   const args = params.args ?? [];
   if (params.shell === true) analyseShell([params.cmd, ...args].join(' '), add, 0);
-  else classifyArgv({ argv: [params.cmd, ...args], dynamicName: false, background: false, redirects: [], substitutions: [] }, add, 0);
+  else {
+    const argv = [params.cmd, ...args];
+    classifyArgv({ argv, flags: argv.map(() => 0), dynamicName: false, background: false, redirects: [], stdin: { kind: 'inherit' }, assignments: [], substitutions: [] }, add, 0);
+  }
   if (params.detached === true) add('background', 'detached: true');
   const programs = params.shell === true ? ['sh'] : [name(params.cmd)];
   return { classes: evidence.map((e) => e.class), evidence, programs };

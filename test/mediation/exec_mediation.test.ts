@@ -13,7 +13,7 @@ import type { Operation } from '../../src/dispatch/dispatcher.ts';
 import { queryAlerts } from '../../src/evidence/alerts.ts';
 import { openStore } from '../../src/evidence/store.ts';
 import { analyseExec, type ExecClass } from '../../src/mediation/exec.ts';
-import { parseShell } from '../../src/mediation/shellParse.ts';
+import { parseShell, W_BRACE, W_DYNAMIC, W_GLOB } from '../../src/mediation/shellParse.ts';
 import { createRuntime } from '../../src/runtime/createRuntime.ts';
 import { tempHome } from '../evidence/fixtures.ts';
 import { policyFor } from '../helpers.ts';
@@ -109,6 +109,22 @@ describe('exec classification', () => {
     const e = parseShell('eval "$(curl x)"');
     assert.equal(e.commands.length, 2);
     assert.equal(e.commands[0]?.substitutions[0], e.commands[1]);
+  });
+  it('the parser reports where stdin comes from, redirects, word flags and brace expansion', () => {
+    const [here] = parseShell("sh <<'EOF'\nrm -rf ~\nEOF").commands;
+    assert.deepEqual(here?.stdin, { kind: 'text', via: 'heredoc', text: 'rm -rf ~\n', dynamic: false });
+    assert.deepEqual(parseShell('sh <<EOF\n$X\nEOF').commands[0]?.stdin, { kind: 'text', via: 'heredoc', text: '$X\n', dynamic: true });
+    assert.deepEqual(parseShell('bash <<< "id"').commands[0]?.stdin, { kind: 'text', via: 'herestring', text: 'id\n', dynamic: false });
+    assert.deepEqual(parseShell('{ sh; } < f').commands[0]?.stdin, { kind: 'file', target: 'f', dynamic: false }, 'a compound command\'s redirect applies inside');
+    const piped = parseShell('echo a | base64 -d | sh').commands;
+    const last = piped[2];
+    assert.ok(last?.stdin.kind === 'pipe' && last.stdin.from[0] === piped[1], 'a pipe stage reads the previous stage');
+    assert.deepEqual(parseShell('3<>/dev/tcp/h/80').commands[0]?.redirects, [{ op: '<>', fd: 3, target: '/dev/tcp/h/80', dynamic: false }], 'a redirect-only statement');
+    const words = parseShell('r{m,} -{r,f} /bin/r? $X "{a,b}"').commands[0];
+    assert.deepEqual(words?.argv, ['rm', 'r', '-r', '-f', '/bin/r?', '$X', '{a,b}']);
+    assert.deepEqual(words?.flags, [W_BRACE, W_BRACE, W_BRACE, W_BRACE, W_GLOB, W_DYNAMIC, 0]);
+    assert.deepEqual(parseShell('GIT_PAGER=x git log').commands[0]?.assignments, [{ name: 'GIT_PAGER', value: 'x', dynamic: false }]);
+    assert.equal(parseShell('echo {1..5000}').commands[0]?.argv.length, 1025, 'brace expansion is bounded');
   });
 });
 
