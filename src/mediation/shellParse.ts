@@ -143,10 +143,12 @@ function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }):
   const stmt = (s: any, outer: Ctx): Node => {
     const ctx: Ctx = { background: outer.background || s.Background === true, stdin: outer.stdin, redirects: outer.redirects };
     const subs: SimpleCommand[] = [];
-    if ((s.Redirs?.length ?? 0) > 0) {
+    // Read each slice field once: GopherJS converts the whole Go slice on every property access.
+    const redirs = s.Redirs;
+    if ((redirs?.length ?? 0) > 0) {
       ctx.redirects = [...outer.redirects];
-      for (let i = 0; i < s.Redirs.length; i++) {
-        const r = s.Redirs[i];
+      for (let i = 0; i < redirs.length; i++) {
+        const r = redirs[i];
         const op = REDIR_OPS.get(r.Op as number) ?? '>';
         const w = wordText(r.Word, depth);
         subs.push(...w.subs);
@@ -155,7 +157,8 @@ function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }):
         if (fd !== 0 || !INPUT_OPS.has(op)) continue;
         if (op === '<<' || op === '<<-') {
           // A quoted delimiter (`<<'EOF'`) keeps the body literal; otherwise it expands like a double-quoted word.
-          const quoted = (r.Word?.Parts?.length ?? 0) !== 1 || syntax.NodeType(r.Word.Parts[0]) !== 'Lit' || String(r.Word.Parts[0].Value).includes('\\');
+          const delim = r.Word?.Parts;
+          const quoted = (delim?.length ?? 0) !== 1 || syntax.NodeType(delim[0]) !== 'Lit' || String(delim[0].Value).includes('\\');
           const body = wordText(r.Hdoc, depth, quoted ? 'word' : 'heredoc');
           ctx.stdin = { kind: 'text', via: 'heredoc', text: quoted ? rawHeredoc(r.Hdoc) : body.text, dynamic: !quoted && (body.flags & W_DYNAMIC) !== 0 };
         } else if (op === '<<<') {
@@ -168,7 +171,7 @@ function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }):
       }
     }
     const node = cmd(s.Cmd, ctx, subs);
-    if (node.all.length === 0 && (s.Redirs?.length ?? 0) > 0) {
+    if (node.all.length === 0 && (redirs?.length ?? 0) > 0) {
       // A statement that is only redirects (`3<>/dev/tcp/h/80`, `< ~/.ssh/id_rsa`) still opens what it names.
       const simple = make([], [], ctx, [], subs);
       return { all: [simple], out: [simple] };
@@ -201,15 +204,17 @@ function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }):
         const flags: number[] = [];
         const subs: SimpleCommand[] = [...redirectSubs];
         const assignments: Assignment[] = [];
-        for (let i = 0; i < (c.Assigns?.length ?? 0); i++) {
-          const a = c.Assigns[i];
+        const assigns = c.Assigns;
+        for (let i = 0; i < (assigns?.length ?? 0); i++) {
+          const a = assigns[i];
           const v = a.Value ? wordText(a.Value, depth) : undefined;
           if (v !== undefined) subs.push(...v.subs);
           assignments.push({ name: String(a.Name?.Value ?? ''), value: v?.text ?? '', dynamic: v !== undefined && (v.flags & W_DYNAMIC) !== 0 });
         }
         const budget = { n: 1024 };
-        for (let i = 0; i < (c.Args?.length ?? 0); i++) {
-          const w = wordText(c.Args[i], depth);
+        const words = c.Args;
+        for (let i = 0; i < (words?.length ?? 0); i++) {
+          const w = wordText(words[i], depth);
           for (const e of expand(w, budget)) {
             argv.push(e.text);
             flags.push(e.flags);
@@ -234,8 +239,9 @@ function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }):
       case 'ForClause': return list(c.Do, ctx);
       case 'CaseClause': {
         const out: Node = { all: [], out: [] };
-        for (let i = 0; i < (c.Items?.length ?? 0); i++) {
-          const n = list(c.Items[i].Stmts, ctx);
+        const items = c.Items;
+        for (let i = 0; i < (items?.length ?? 0); i++) {
+          const n = list(items[i].Stmts, ctx);
           out.all.push(...n.all);
           out.out.push(...n.out);
         }
@@ -251,8 +257,9 @@ function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }):
         const argv = [String(c.Variant?.Value ?? 'declare')];
         const subs: SimpleCommand[] = [...redirectSubs];
         const assignments: Assignment[] = [];
-        for (let i = 0; i < (c.Args?.length ?? 0); i++) {
-          const a = c.Args[i];
+        const decl = c.Args;
+        for (let i = 0; i < (decl?.length ?? 0); i++) {
+          const a = decl[i];
           const name = a.Name ? String(a.Name.Value) : '';
           const value = a.Value ? wordText(a.Value, depth) : undefined;
           if (value !== undefined) subs.push(...value.subs);
@@ -283,7 +290,8 @@ function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }):
 /** A quoted here-doc's body is one literal, backslashes and all. */
 function rawHeredoc(word: any): string {
   let text = '';
-  for (let i = 0; i < (word?.Parts?.length ?? 0); i++) text += String(word.Parts[i].Value ?? '');
+  const parts = word?.Parts;
+  for (let i = 0; i < (parts?.length ?? 0); i++) text += String(parts[i].Value ?? '');
   return text;
 }
 

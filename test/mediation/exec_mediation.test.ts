@@ -131,6 +131,14 @@ describe('exec classification', () => {
     assert.deepEqual(parseShell('GIT_PAGER=x git log').commands[0]?.assignments, [{ name: 'GIT_PAGER', value: 'x', dynamic: false }]);
     assert.equal(parseShell('echo {1..5000}').commands[0]?.argv.length, 1025, 'brace expansion is bounded');
   });
+
+  it('a command with many words parses in linear time (GopherJS slices are read once per node)', () => {
+    const long = `find . ${'-exec find . '.repeat(160)}\\;`;
+    const t = performance.now();
+    parseShell(long);
+    // ≈ 2.5 s when every c.Args[i] converted the whole slice again; ≈ 30 ms now.
+    assert.ok(performance.now() - t < 1000, `${(performance.now() - t).toFixed(0)} ms`);
+  });
 });
 
 /**
