@@ -45,6 +45,8 @@ interface Run {
   readonly stdin: Source;
   /** The words were parsed from a zsh script (glob qualifiers run code). */
   readonly zsh: boolean;
+  /** Commands left to classify in this call (shared): a bound on nested wrappers, tools and strings. */
+  readonly budget: { n: number };
 }
 
 /** The innermost command after wrappers. */
@@ -65,13 +67,19 @@ const WRITERS = new Set(['tee', 'cp', 'mv', 'ln', 'install', 'dd', 'rsync', 'cur
 const XARGS_OPAQUE = new Set(['find', 'tar', 'zip', 'rsync', 'ssh', 'scp', 'make', 'less', ...VIMS]);
 
 const resolve = (s: Stdin, outer: Source): Source => (s.kind === 'inherit' ? outer : s.kind === 'pipe' ? { kind: 'pipe', from: s.from, outer } : s);
-const deeper = (run: Run, stdin: Source = run.stdin, zsh = false): Run => ({ add: run.add, depth: run.depth + 1, stdin, zsh });
+const deeper = (run: Run, stdin: Source = run.stdin, zsh = false): Run => ({ add: run.add, depth: run.depth + 1, stdin, zsh, budget: run.budget });
 const zeros = (n: number): number[] => new Array<number>(n).fill(0);
 const quote = (w: string) => `'${w.replace(/'/g, "'\\''")}'`;
 
 function analyseShell(script: string, run: Run): void {
   if (run.depth > 4) {
     run.add('obfuscated', 'shells nested more than four deep');
+    return;
+  }
+  // A parse costs about as much as a hundred argv classifications: at most ~100 strings per exec call.
+  run.budget.n -= 20;
+  if (run.budget.n < 0) {
+    run.add('obfuscated', 'too many nested command strings to classify');
     return;
   }
   let parsed;
@@ -168,7 +176,7 @@ function classifySimple(c: SimpleCommand, outer: Run): Inner & { classes: Set<Ex
     classes.add(k);
     outer.add(k, d);
   };
-  const run: Run = { add, depth: outer.depth, stdin: resolve(c.stdin, outer.stdin), zsh: outer.zsh };
+  const run: Run = { add, depth: outer.depth, stdin: resolve(c.stdin, outer.stdin), zsh: outer.zsh, budget: outer.budget };
   if (c.background) add('background', `runs in the background: ${c.argv.join(' ').slice(0, 120)}`);
   for (const r of c.redirects) {
     if (/^\/dev\/(tcp|udp)\//.test(r.target)) add('network_tool', `redirect to ${r.target}`);
@@ -193,6 +201,10 @@ function environment(name: string, value: string, dynamic: boolean, run: Run): v
 function classifyWords(argv: readonly string[], flags: readonly number[], run: Run, subs: readonly SimpleCommand[]): Inner {
   if (argv.length === 0) return { prog: '', argv };
   const { add } = run;
+  if (--run.budget.n < 0) {
+    add('obfuscated', 'too many nested commands to classify');
+    return { prog: '', argv };
+  }
   const text = argv.join(' ').slice(0, 120);
   const f0 = flags[0] ?? 0;
   if ((f0 & W_DYNAMIC) !== 0) add('obfuscated', `program name is computed: ${text}`);
@@ -417,7 +429,7 @@ export function analyseExec(
     if (!evidence.some((e) => e.class === c)) evidence.push({ class: c, detail });
   };
   const stdin: Source = typeof params.stdin === 'string' ? { kind: 'text', via: 'stdin option', text: params.stdin, dynamic: false } : method === 'exec.spawn' ? { kind: 'stream' } : { kind: 'none' };
-  const run: Run = { add: addEvidence, depth: 0, stdin, zsh: false };
+  const run: Run = { add: addEvidence, depth: 0, stdin, zsh: false, budget: { n: 2000 } };
   for (const [k, v] of Object.entries(params.env ?? {})) if (typeof v === 'string') environment(k, v, false, run);
   const argv = [params.cmd, ...(params.args ?? [])];
   if (params.shell === true) analyseShell(argv.join(' '), run);

@@ -418,6 +418,17 @@ describe('exec classification: review bypasses', () => {
     assert.deepEqual(argv('command', '-v', 'curl'), [], 'command -v runs nothing');
     assert.deepEqual(argv('/bin/r?', '-rf', '/'), [], 'argv words are not globs (no shell expands them)');
   });
+
+  it('the work per call is bounded: nested wrappers with unknown options, many command strings', () => {
+    // Each strace with an option we do not know scans every later word as a possible command: unbounded, that is
+    // exponential in the nesting.
+    let t = performance.now();
+    const chain = analyseExec({ cmd: 'strace', args: ['-9', ...Array.from({ length: 200 }, () => ['strace', '-9']).flat(), 'ls'] });
+    assert.ok(chain.classes.includes('obfuscated') && performance.now() - t < 1000, `${(performance.now() - t).toFixed(0)} ms`);
+    t = performance.now();
+    const many = analyseExec({ cmd: 'tmux', args: ['new', ...Array.from({ length: 3000 }, (_, i) => `w${i} x`)] });
+    assert.ok(many.classes.includes('obfuscated') && performance.now() - t < 1000, `${(performance.now() - t).toFixed(0)} ms`);
+  });
 });
 
 /** Ordinary development commands: no class, so the exec call is allowed without grants. */
