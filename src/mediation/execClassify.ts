@@ -209,6 +209,8 @@ function classifyWords(argv: readonly string[], flags: readonly number[], run: R
   const f0 = flags[0] ?? 0;
   if ((f0 & W_DYNAMIC) !== 0) add('obfuscated', `program name is computed: ${text}`);
   else if ((f0 & (W_GLOB | W_BRACE)) !== 0) add('obfuscated', `program name is a pattern: ${text}`);
+  // `/proc/self/exe` is the running shell, `/dev/fd/3` whatever was opened there: the name says nothing.
+  else if (/^\/(proc|dev\/fd)\//.test(normalisePath(argv[0] ?? ''))) add('obfuscated', `program named through ${argv[0] ?? ''}: ${text}`);
   // A word that is not what it reads as (`$'\x72m'` in an argv) near the start: we cannot classify it.
   else if (argv.some((a, i) => i < 3 && ESCAPES.test(a))) add('obfuscated', `escaped words: ${text}`);
   for (let i = 1; i < argv.length; i++) {

@@ -236,6 +236,8 @@ describe('exec classification: review bypasses', () => {
       ['r{m,} -rf /', ['obfuscated']],
       ['/usr/bin/r[m] -rf /', ['obfuscated']],
       ['rm -{r,f} /', ['destructive_fs']],
+      ["/proc/self/exe -c 'rm -rf ~'", ['obfuscated']],
+      ['/dev/fd/3 -rf /', ['obfuscated']],
     ],
     '5 credential paths, normalised; more credential stores': [
       ['cat ~/.aws//credentials', ['credential_access']],
