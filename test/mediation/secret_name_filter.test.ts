@@ -130,14 +130,18 @@ describe('secret broker: names in child processes (real programs)', () => {
     return v.stdout;
   };
 
-  // printenv, /proc/self/environ and `export` are refused outright by exec mediation (exec_mediation.test.ts);
-  // these dump the environment with programs it lets through, so what the child inherits is what is tested.
-  const script = join(mkdtempSync(join(tmpdir(), 'pi-warden-envdump-')), 'dump.mjs');
+  // printenv, env, /proc/self/environ, `export` and awk's ENVIRON are refused outright by exec mediation
+  // (exec_mediation.test.ts); these dump the environment from script files it lets through (it does not read a
+  // local file's content), so what the child inherits is what is tested.
+  const dir = mkdtempSync(join(tmpdir(), 'pi-warden-envdump-'));
+  const script = join(dir, 'dump.mjs');
   writeFileSync(script, 'for (const [k, v] of Object.entries(process.env)) console.log(`${k}=${v}`);\n');
+  const shScript = join(dir, 'dump.sh');
+  writeFileSync(shScript, 'env\n');
   for (const [label, cmd, args] of [
-    ['awk ENVIRON', 'awk', ['BEGIN { for (k in ENVIRON) print k "=" ENVIRON[k] }']],
+    ['a shell script', 'sh', [shScript]],
     ['a node script', process.execPath, [script]],
-    ['awk inside a shell string', 'sh', ['-c', 'awk \'BEGIN { for (k in ENVIRON) print k "=" ENVIRON[k] }\'']],
+    ['a shell script run from a shell string', 'sh', ['-c', `sh '${shScript}'`]],
   ] as const) {
     it(`${label}: the child sees the base variables and no secret`, async () => {
       const out = output(await exec(cmd, [...args]));
