@@ -4,9 +4,9 @@
  * with ledger recording on versus off. Targets: ≥ 100k entries/s, verify ≥ 0.5 of raw SHA-256, dispatch p99
  * with recording ≤ 50 µs.
  */
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { createDispatcher, type Operation } from '../src/dispatch/dispatcher.ts';
@@ -46,24 +46,55 @@ export async function run(): Promise<string> {
     const appendSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const appendRate = Math.round(N / appendSeconds);
 
-    // 2. Verify versus raw SHA-256 over the same entry bytes (read into memory first, untimed).
+    // 2. Verify versus raw SHA-256 over exactly the bytes verify must hash: each entry's RFC 6962 leaf input
+    // 0x00 ‖ entry, as stored, read into memory first (untimed). The baseline is the fastest per-entry form
+    // node:crypto offers (one-shot hash() of a Buffer, binary digest), without the interior nodes, reading,
+    // link checks and checkpoints that verify also does; the bulk figure hashes all bytes as one message.
     const db = new DatabaseSync(join(home, 'warden.db'), { readOnly: true });
-    const texts = (db.prepare('SELECT entry FROM ledger ORDER BY seq').all() as Array<{ entry: string }>).map((r) => r.entry);
+    const leaves: Buffer[] = [];
+    for (const r of db.prepare('SELECT entries FROM ledger_chunks ORDER BY id').all() as Array<{ entries: Uint8Array }>) {
+      const body = Buffer.from(r.entries);
+      for (let pos = 0; pos < body.length;) {
+        let end = body.indexOf(0, pos + 1);
+        if (end < 0) end = body.length;
+        leaves.push(body.subarray(pos, end));
+        pos = end;
+      }
+    }
     db.close();
-    const bytes = texts.reduce((a, t) => a + Buffer.byteLength(t), 0);
+    if (leaves.length !== N) throw new Error(`read ${leaves.length} leaves, expected ${N}`);
+    const bytes = leaves.reduce((a, t) => a + t.length, 0);
+    const all = Buffer.concat(leaves);
     const publicKey = loadOrCreateKey(home).publicKey;
-    const v0 = process.hrtime.bigint();
-    const report = verifyStore(home, { publicKey });
-    const verifySeconds = Number(process.hrtime.bigint() - v0) / 1e9;
-    if (report.classification !== 'intact') throw new Error(`bench ledger is not intact: ${JSON.stringify(report.verification_errors.slice(0, 2))}`);
-    const h0 = process.hrtime.bigint();
-    for (const t of texts) hash('sha256', t);
-    const perEntrySeconds = Number(process.hrtime.bigint() - h0) / 1e9;
-    const b0 = process.hrtime.bigint();
-    const bulk = createHash('sha256');
-    for (const t of texts) bulk.update(t);
-    bulk.digest();
-    const bulkSeconds = Number(process.hrtime.bigint() - b0) / 1e9;
+    const timeVerify = (threads: number): number => {
+      const v0 = process.hrtime.bigint();
+      const report = verifyStore(home, { publicKey, threads });
+      const seconds = Number(process.hrtime.bigint() - v0) / 1e9;
+      if (report.classification !== 'intact' || report.entries_checked !== N) throw new Error(`bench ledger is not intact: ${JSON.stringify(report.verification_errors.slice(0, 2))}`);
+      return seconds;
+    };
+    const timeRaw = (): number => {
+      const h0 = process.hrtime.bigint();
+      for (const t of leaves) hash('sha256', t, 'binary');
+      return Number(process.hrtime.bigint() - h0) / 1e9;
+    };
+    const timeBulk = (): number => {
+      const b0 = process.hrtime.bigint();
+      hash('sha256', all, 'binary');
+      return Number(process.hrtime.bigint() - b0) / 1e9;
+    };
+    // Interleaved rounds, best of each: load from other processes on the machine hits all of them alike.
+    const ROUNDS = 5;
+    let verifySeconds = Infinity;
+    let verifyOneThreadSeconds = Infinity;
+    let perEntrySeconds = Infinity;
+    let bulkSeconds = Infinity;
+    for (let round = 0; round < ROUNDS; round++) {
+      perEntrySeconds = Math.min(perEntrySeconds, timeRaw());
+      verifySeconds = Math.min(verifySeconds, timeVerify(2));
+      verifyOneThreadSeconds = Math.min(verifyOneThreadSeconds, timeVerify(1));
+      bulkSeconds = Math.min(bulkSeconds, timeBulk());
+    }
     const mb = bytes / 1e6;
 
     // 3. Checkpoint signing over a tree of N leaves.
@@ -92,14 +123,18 @@ export async function run(): Promise<string> {
       signing, dispatchOff, dispatchOn,
     ];
     const verifyFigures = {
-      entries: N, bytes, verify_seconds: round(verifySeconds), verify_mb_per_s: round(mb / verifySeconds, 1),
+      entries: N, bytes, rounds: ROUNDS, cpus: availableParallelism(),
+      verify_threads: 2, verify_seconds: round(verifySeconds), verify_mb_per_s: round(mb / verifySeconds, 1),
       raw_sha256_per_entry_mb_per_s: round(mb / perEntrySeconds, 1), raw_sha256_bulk_mb_per_s: round(mb / bulkSeconds, 1),
       ratio_to_raw_per_entry: round(perEntrySeconds / verifySeconds, 2), ratio_to_raw_bulk: round(bulkSeconds / verifySeconds, 2),
+      single_thread_verify_seconds: round(verifyOneThreadSeconds), single_thread_verify_mb_per_s: round(mb / verifyOneThreadSeconds, 1),
+      single_thread_ratio_to_raw_per_entry: round(perEntrySeconds / verifyOneThreadSeconds, 2),
       target_ratio: 0.5,
     };
     printResults('ledger', results);
     process.stdout.write(`  append: ${appendRate} entries/s durable (target ≥ 100000): ${appendRate >= 100_000 ? 'met' : 'MISSED'}\n`);
-    process.stdout.write(`  verify: ${verifyFigures.verify_mb_per_s} MB/s; raw SHA-256 per entry ${verifyFigures.raw_sha256_per_entry_mb_per_s} MB/s (ratio ${verifyFigures.ratio_to_raw_per_entry}), bulk ${verifyFigures.raw_sha256_bulk_mb_per_s} MB/s (ratio ${verifyFigures.ratio_to_raw_bulk}); target ratio ≥ 0.5\n`);
+    process.stdout.write(`  verify (2 threads): ${verifyFigures.verify_mb_per_s} MB/s; raw SHA-256 per entry ${verifyFigures.raw_sha256_per_entry_mb_per_s} MB/s (ratio ${verifyFigures.ratio_to_raw_per_entry}), bulk ${verifyFigures.raw_sha256_bulk_mb_per_s} MB/s (ratio ${verifyFigures.ratio_to_raw_bulk}); target ratio ≥ 0.5: ${verifyFigures.ratio_to_raw_per_entry >= 0.5 ? 'met' : 'MISSED'}\n`);
+    process.stdout.write(`  verify (1 thread): ${verifyFigures.single_thread_verify_mb_per_s} MB/s (ratio ${verifyFigures.single_thread_ratio_to_raw_per_entry})\n`);
     return writeResults('ledger', results, { append_entries_per_s: appendRate, append_target: 100_000, verify: verifyFigures });
   } finally {
     rmSync(home, { recursive: true, force: true });

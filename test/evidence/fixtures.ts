@@ -6,6 +6,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after } from 'node:test';
 import { createDispatcher, type Operation } from '../../src/dispatch/dispatcher.ts';
 import { loadOrCreateKey } from '../../src/evidence/keys.ts';
+import { chunkLedger } from '../../src/evidence/store.ts';
 import { verifyStore, type VerificationReport } from '../../src/evidence/verify.ts';
 import { EvidenceWriter, type EvidenceWriterOptions } from '../../src/evidence/writer.ts';
 import { compilePolicy } from '../../src/policy/precedence.ts';
@@ -44,4 +45,30 @@ export function openRw(home: string): DatabaseSync {
 
 export function verify(home: string): VerificationReport {
   return verifyStore(home, { publicKey: loadOrCreateKey(home).publicKey });
+}
+
+/**
+ * Lets a test edit the ledger as one SQL row per entry, as an attacker with SQL access would: the chunks are
+ * unpacked into a table `ledger` (rowid = storage order, columns seq, entry, ledger_hash), `edit` runs, and the
+ * rows are packed back by the schema-v6 migration (runs of consecutive seqs become chunks; a row that cannot
+ * be a chunk entry is kept as an unreadable chunk). Gaps, duplicates and reordering stay where the edit put them.
+ */
+export function editAsRows(db: DatabaseSync, edit: (db: DatabaseSync) => void): void {
+  db.exec(`CREATE TABLE ledger_edit (rowid INTEGER PRIMARY KEY, seq INTEGER NOT NULL, entry TEXT NOT NULL, ledger_hash TEXT NOT NULL);
+    INSERT INTO ledger_edit (seq, entry, ledger_hash) SELECT seq, entry, ledger_hash FROM ledger ORDER BY chunk_id, seq;
+    DROP VIEW ledger;
+    DROP TABLE ledger_chunks;
+    ALTER TABLE ledger_edit RENAME TO ledger;`);
+  edit(db);
+  chunkLedger(db);
+}
+
+/** Opens the store, edits it as rows (editAsRows), closes it. */
+export function editStore(home: string, edit: (db: DatabaseSync) => void): void {
+  const db = openRw(home);
+  try {
+    editAsRows(db, edit);
+  } finally {
+    db.close();
+  }
 }

@@ -4,13 +4,11 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { checkpointText } from '../../src/evidence/checkpoint.ts';
 import { leafHash } from '../../src/evidence/merkle.ts';
-import { buildStore, openRw, verify } from './fixtures.ts';
+import { buildStore, editAsRows, editStore, openRw, verify } from './fixtures.ts';
 
 async function tampered(n: number, mutate: (db: ReturnType<typeof openRw>) => void, opts: { checkpointEvery?: number } = {}) {
   const { home } = await buildStore(n, opts);
-  const db = openRw(home);
-  mutate(db);
-  db.close();
+  editStore(home, mutate);
   return verify(home);
 }
 
@@ -152,13 +150,15 @@ describe('ledger verify: findings of the second review', () => {
     const { home } = await buildStore(20);
     const db = openRw(home);
     db.exec('DELETE FROM checkpoints');
-    let prev: string | null = null;
-    for (const row of db.prepare('SELECT seq, entry FROM ledger ORDER BY seq').all() as Array<{ seq: number; entry: string }>) {
-      const entry = row.entry.replace('"decision":"deny"', '"decision":"allow"').replace(/"prev_ledger_hash":(null|"[0-9a-f]{64}")/, `"prev_ledger_hash":${prev === null ? 'null' : `"${prev}"`}`);
-      const h = leafHash(entry);
-      db.prepare('UPDATE ledger SET entry = ?, ledger_hash = ? WHERE seq = ?').run(entry, h, row.seq);
-      prev = h;
-    }
+    editAsRows(db, () => {
+      let prev: string | null = null;
+      for (const row of db.prepare('SELECT seq, entry FROM ledger ORDER BY seq').all() as Array<{ seq: number; entry: string }>) {
+        const entry = row.entry.replace('"decision":"deny"', '"decision":"allow"').replace(/"prev_ledger_hash":(null|"[0-9a-f]{64}")/, `"prev_ledger_hash":${prev === null ? 'null' : `"${prev}"`}`);
+        const h = leafHash(entry);
+        db.prepare('UPDATE ledger SET entry = ?, ledger_hash = ? WHERE seq = ?').run(entry, h, row.seq);
+        prev = h;
+      }
+    });
     db.close();
     const later = verifyStore(home, { publicKey: loadOrCreateKey(home).publicKey, now: Date.now() + 60 * 60_000 });
     assert.equal(later.classification, 'tampering');
