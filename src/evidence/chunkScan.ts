@@ -179,12 +179,19 @@ export function makeChunkScanner(sha256: typeof hash): ScanChunk {
     const stored = Buffer.from(hashes.buffer, hashes.byteOffset, hashes.byteLength).toString('latin1');
     const memory = entries.buffer;
     const base = entries.byteOffset;
+    // Compared all at once (one string), entry by entry only when something differs.
+    const digests: string[] = [];
     let pos = bounds[0] as number;
     for (let i = 0; i < n; i++) {
       const end = bounds[i + 1] as number;
-      const digest = sha256('sha256', new Uint8Array(memory, base + pos, end - pos), 'binary');
-      if (digest !== stored.slice(i * 32, i * 32 + 32)) mismatches.push([i, Buffer.from(digest, 'latin1').toString('hex')]);
+      digests.push(sha256('sha256', new Uint8Array(memory, base + pos, end - pos), 'binary'));
       pos = end;
+    }
+    if (n !== count || digests.join('') !== stored) {
+      for (let i = 0; i < n; i++) {
+        const digest = digests[i] as string;
+        if (digest !== stored.slice(i * 32, i * 32 + 32)) mismatches.push([i, Buffer.from(digest, 'latin1').toString('hex')]);
+      }
     }
     return { mismatches, subtrees: subtrees(stored, count, start) };
   };

@@ -192,7 +192,7 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
   };
 
   // With a helper thread, most of the hashing (leaf hashes, the Merkle subtrees of each chunk) runs there.
-  const helper = (options.threads ?? DEFAULT_THREADS) > 1 && total >= (options.parallelFrom ?? PARALLEL_FROM) ? Helper.start() : undefined;
+  const helper = (options.threads ?? DEFAULT_THREADS) > 1 && total >= (options.parallelFrom ?? PARALLEL_FROM) ? Helper.acquire() : undefined;
   const source = new ChunkSource(db, helper);
   try {
     // Storage order (chunk id, then position) is append order: a chunk stored out of place is itself evidence
@@ -280,7 +280,7 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
       }
     }
   } finally {
-    helper?.close();
+    source.close();
   }
   if (headUnknown && checkpoints.length > 0) {
     // Without the head the roots cannot be recomputed: the checkpoints prove nothing about what is present.

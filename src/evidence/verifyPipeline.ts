@@ -8,7 +8,7 @@
  * The helper gets the bytes this thread read (an entries blob is transferred, not copied): both work on one
  * snapshot. If the helper fails or stops answering, its jobs are read again here (same read transaction) and
  * scanned here. Waiting is synchronous (Atomics on a shared counter, then receiveMessageOnPort), so verify
- * stays a synchronous call.
+ * stays a synchronous call. The helper outlives one verification (Helper.acquire).
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
@@ -68,6 +68,10 @@ const { hash } = require('node:crypto');
 (${helperMain.toString()})(workerData, (${makeChunkScanner.toString()})(hash));
 `;
 
+let shared: Helper | undefined;
+/** Job ids are unique in the process: a late result from an earlier run is never taken for a new job. */
+let nextJob = 1;
+
 export class Helper {
   readonly #worker: Worker;
   readonly #port: MessagePort;
@@ -79,6 +83,18 @@ export class Helper {
     this.#worker = worker;
     this.#port = port;
     this.#signal = signal;
+  }
+
+  /**
+   * The process's helper, started on first use and kept (idle, unreferenced: it never keeps the process alive)
+   * so that later verifications in the same process find it started and its code compiled; replaced if it
+   * failed. A one-shot `pi-warden ledger verify` starts it once.
+   */
+  static acquire(): Helper | undefined {
+    if (shared !== undefined && !shared.broken) return shared;
+    shared?.close();
+    shared = Helper.start();
+    return shared;
   }
 
   static start(): Helper | undefined {
@@ -162,7 +178,6 @@ export class ChunkSource {
   readonly #queue: Job[] = [];
   readonly #byId = new Map<number, Job>();
   #exhausted = false;
-  #nextJob = 1;
   #current: Job | undefined;
   #index = 0;
   #byIdStmt: StatementSync | undefined;
@@ -174,6 +189,13 @@ export class ChunkSource {
     this.#rows = (stmt.iterate() as Iterable<unknown[]>)[Symbol.iterator]();
     this.#helper = helper;
     Object.assign(lastRun, { helperJobs: 0, localJobs: 0 });
+  }
+
+  /** Stops reading (the statement is reset). Results of jobs still at the helper are dropped when they come. */
+  close(): void {
+    this.#rows.return?.();
+    this.#queue.length = 0;
+    this.#byId.clear();
   }
 
   /** The next chunk in storage order, scanned; undefined at the end. */
@@ -203,7 +225,7 @@ export class ChunkSource {
       rows.push(chunkRow(r.value));
     }
     if (rows.length === 0) return undefined;
-    const job: Job = { id: this.#nextJob++, rows, problems: rows.map(chunkLayoutProblem), posted: false };
+    const job: Job = { id: nextJob++, rows, problems: rows.map(chunkLayoutProblem), posted: false };
     this.#byId.set(job.id, job);
     return job;
   }
