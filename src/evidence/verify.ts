@@ -2,13 +2,21 @@
  * Ledger verification (SPEC §6.3): schema version, every hash recomputed, linkage, seq continuity, signed
  * checkpoints (Merkle roots) and signed prune records. Trusts no stored flag or bookkeeping row.
  *
+ * The ledger is read as chunks (chunks.ts, docs/ledger-format.md). Scanning a chunk — each leaf hash
+ * recomputed from a slice of its blob and compared, each entry's links read, its spans checked, its stored
+ * hashes hashed into aligned Merkle subtrees — is most of the work and may run on a helper thread
+ * (verifyPipeline.ts); everything sequential happens here, in storage order: seq continuity, linkage against
+ * the previous accepted entry, the tree (a chunk's subtrees stand for its leaves only when all of it entered
+ * the tree at the position its seqs give and no checkpoint falls inside it; otherwise leaf by leaf), and the
+ * checkpoints at each tree size.
+ *
  * Classification of the first break:
  * - corruption: one entry whose content no longer matches its own hash, chain and checkpoints intact
  *   (a bit flip or a bad write); also an unreadable entry or a schema version this build does not know;
  * - truncation: entries missing at the head (no signed prune record accounts for them) or at the tail
  *   (a signed checkpoint covers more entries than are present), everything present intact;
  * - tampering: anything else — broken linkage, gaps, duplicates, reordering, a checkpoint root that does not
- *   match, a signature that does not verify.
+ *   match, a signature that does not verify, spans that do not match a chunk's entries.
  * `first_break_seq` is the first entry that cannot be trusted: the first bad hash, missing or duplicate seq,
  * or the first entry whose prev_ledger_hash does not match its predecessor (the predecessor may be the one
  * altered: the break is that link). Only when the chain itself is whole does a failed checkpoint decide it:
@@ -69,11 +77,11 @@ export interface VerifyOptions {
   readonly publicKey: KeyObject;
   readonly onProgress?: (checked: number, total: number) => void;
   /**
-   * 2 (the default on a machine with two cores or more): a helper thread recomputes leaf hashes while this
-   * one reads the store and builds the Merkle tree. 1: everything on this thread.
+   * 2 (the default on a machine with two cores or more): a helper thread scans chunks while this one reads
+   * the store and scans chunks too, whenever it would otherwise wait. 1: everything on this thread.
    */
   readonly threads?: number;
-  /** The helper thread is used from this many entries on (starting one costs tens of milliseconds). */
+  /** The helper thread is used from this many entries on (starting one costs ~20 ms; it is then kept). */
   readonly parallelFrom?: number;
 }
 
