@@ -17,6 +17,7 @@ import { WardenError } from '../errors.ts';
 import { isCapability } from '../policy/capabilities.ts';
 import { METHOD_TABLE } from '../policy/methods.ts';
 import { evaluateCapability, type PolicyRules } from '../policy/precedence.ts';
+import { storedEntries } from './chunks.ts';
 import { rulesFromSnapshot } from './configSnapshot.ts';
 import { parseEntry, type LedgerEntry } from './entry.ts';
 import { DB_FILE } from './store.ts';
@@ -110,7 +111,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
   const until = options.until ?? Number.MAX_SAFE_INTEGER;
   const risk = new RiskReplayer();
   let riskReplayed = 0;
-  for (const row of db.prepare('SELECT seq, entry, ledger_hash FROM ledger WHERE seq <= ? ORDER BY seq, rowid').iterate(until) as Iterable<{ seq: number; entry: string; ledger_hash: string }>) {
+  for (const row of storedEntries(db, until)) {
     if (breakAt !== null && row.seq >= breakAt) {
       untrusted++;
       continue;

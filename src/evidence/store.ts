@@ -10,8 +10,9 @@ import { isAbsolute, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describeValue } from '../describe.ts';
 import { WardenError } from '../errors.ts';
+import { CHUNK_ENTRIES, encodeChunk } from './chunks.ts';
 
-export const STORE_SCHEMA_VERSION = 5;
+export const STORE_SCHEMA_VERSION = 6;
 export const DB_FILE = 'warden.db';
 
 export function wardenHome(env: Readonly<Record<string, string | undefined>> = process.env): string {
@@ -21,8 +22,70 @@ export function wardenHome(env: Readonly<Record<string, string | undefined>> = p
   return join(home, '.pi', 'agent', 'warden');
 }
 
+/**
+ * The operators' view of the ledger: one row per entry (seq, entry text, ledger_hash hex, the chunk holding it),
+ * read through each chunk's spans. Verify and replay read the chunks themselves; verify checks the spans.
+ */
+export const LEDGER_VIEW = `CREATE VIEW ledger AS
+  SELECT c.first_seq + s.key AS seq,
+         CAST(substr(c.entries, json_extract(s.value, '$[0]') + 1, json_extract(s.value, '$[1]')) AS TEXT) AS entry,
+         lower(hex(substr(c.hashes, 32 * s.key + 1, 32))) AS ledger_hash,
+         c.id AS chunk_id
+  FROM ledger_chunks c, json_each(CASE WHEN json_valid(c.spans) THEN c.spans ELSE '[]' END) s`;
+
+/**
+ * 6: the ledger as chunks of up to CHUNK_ENTRIES consecutive entries (ADR 0006, docs/ledger-format.md), so
+ * verify reads a few rows and hashes slices of one blob. Every v5 row is kept: runs of consecutive seqs in
+ * storage order become chunks with the same bytes and hashes; a row that cannot be a chunk entry (a seq that
+ * is not a positive integer, an entry that is not text or holds U+0000, a hash that is not 64 lowercase hex)
+ * is copied as it was, its entry as TEXT, which verify always reports as unreadable. Gaps, duplicates and
+ * reordering stay where they were, so verify classifies a migrated store as it did before.
+ */
+export function chunkLedger(db: DatabaseSync): void {
+  db.exec(`ALTER TABLE ledger RENAME TO ledger_v5;
+   CREATE TABLE ledger_chunks (
+     id INTEGER PRIMARY KEY,
+     first_seq INTEGER NOT NULL,
+     spans TEXT NOT NULL,
+     hashes BLOB NOT NULL,
+     entries BLOB NOT NULL
+   );
+   CREATE INDEX ledger_chunks_seq ON ledger_chunks(first_seq);`);
+  const insert = db.prepare('INSERT INTO ledger_chunks (first_seq, spans, hashes, entries) VALUES (?, ?, ?, ?)');
+  const asIs = db.prepare("INSERT INTO ledger_chunks (first_seq, spans, hashes, entries) SELECT seq, '[]', ledger_hash, CAST(entry AS TEXT) FROM ledger_v5 WHERE rowid = ?");
+  let first = 0;
+  let texts: string[] = [];
+  let hashes: string[] = [];
+  const flush = () => {
+    if (texts.length === 0) return;
+    const c = encodeChunk(texts, hashes);
+    insert.run(first, c.spans, c.hashes, c.entries);
+    texts = [];
+    hashes = [];
+  };
+  const rows = db.prepare(`SELECT rowid AS r,
+      CASE WHEN typeof(seq) = 'integer' AND seq BETWEEN 1 AND 9007199254740991 THEN seq ELSE -1 END AS seq,
+      CASE WHEN typeof(entry) = 'text' THEN entry END AS entry,
+      CASE WHEN typeof(ledger_hash) = 'text' THEN ledger_hash ELSE '' END AS h
+    FROM ledger_v5 ORDER BY rowid`).iterate() as Iterable<{ r: number; seq: number; entry: string | null; h: string }>;
+  for (const row of rows) {
+    if (row.seq < 1 || row.entry === null || row.entry.includes('\u0000') || !/^[0-9a-f]{64}$/.test(row.h)) {
+      flush();
+      asIs.run(row.r);
+      continue;
+    }
+    if (texts.length > 0 && (row.seq !== first + texts.length || texts.length >= CHUNK_ENTRIES)) flush();
+    if (texts.length === 0) first = row.seq;
+    texts.push(row.entry);
+    hashes.push(row.h);
+  }
+  flush();
+  db.exec('DROP TABLE ledger_v5');
+  db.exec(LEDGER_VIEW);
+}
+
 /** Migration n brings the schema from version n-1 to n. Never edit a shipped migration; add one. */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: ReadonlyArray<string | ((db: DatabaseSync) => void)> = [
   `CREATE TABLE ledger (
      rowid INTEGER PRIMARY KEY,
      seq INTEGER NOT NULL,
@@ -145,6 +208,7 @@ const MIGRATIONS: readonly string[] = [
      reason_codes TEXT NOT NULL
    );
    CREATE INDEX exec_log_ext ON exec_log(extension_id, id);`,
+  chunkLedger,
 ];
 
 export interface OpenOptions {
@@ -236,7 +300,9 @@ function migrate(db: DatabaseSync, path: string, readOnly: boolean): void {
     db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_ms INTEGER NOT NULL)');
     const again = schemaVersion(db);
     for (let v = again + 1; v <= STORE_SCHEMA_VERSION; v++) {
-      db.exec(MIGRATIONS[v - 1] as string);
+      const step = MIGRATIONS[v - 1] as string | ((d: DatabaseSync) => void);
+      if (typeof step === 'string') db.exec(step);
+      else step(db);
       db.prepare('INSERT INTO schema_version (version, applied_ms) VALUES (?, ?)').run(v, Date.now());
     }
     db.exec('COMMIT');

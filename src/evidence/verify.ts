@@ -2,35 +2,46 @@
  * Ledger verification (SPEC §6.3): schema version, every hash recomputed, linkage, seq continuity, signed
  * checkpoints (Merkle roots) and signed prune records. Trusts no stored flag or bookkeeping row.
  *
+ * The ledger is read as chunks (chunks.ts, docs/ledger-format.md). Scanning a chunk — each leaf hash
+ * recomputed from a slice of its blob and compared, each entry's links read, its spans checked, its stored
+ * hashes hashed into aligned Merkle subtrees — is most of the work and may run on a helper thread
+ * (verifyPipeline.ts); everything sequential happens here, in storage order: seq continuity, linkage against
+ * the previous accepted entry, the tree (a chunk's subtrees stand for its leaves only when all of it entered
+ * the tree at the position its seqs give and no checkpoint falls inside it; otherwise leaf by leaf), and the
+ * checkpoints at each tree size.
+ *
  * Classification of the first break:
  * - corruption: one entry whose content no longer matches its own hash, chain and checkpoints intact
  *   (a bit flip or a bad write); also an unreadable entry or a schema version this build does not know;
  * - truncation: entries missing at the head (no signed prune record accounts for them) or at the tail
  *   (a signed checkpoint covers more entries than are present), everything present intact;
  * - tampering: anything else — broken linkage, gaps, duplicates, reordering, a checkpoint root that does not
- *   match, a signature that does not verify.
+ *   match, a signature that does not verify, spans that do not match a chunk's entries.
  * `first_break_seq` is the first entry that cannot be trusted: the first bad hash, missing or duplicate seq,
  * or the first entry whose prev_ledger_hash does not match its predecessor (the predecessor may be the one
  * altered: the break is that link). Only when the chain itself is whole does a failed checkpoint decide it:
  * then it is the first entry after the last checkpoint that did verify.
  */
 import type { KeyObject } from 'node:crypto';
-import { DatabaseSync } from 'node:sqlite';
-import { join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describeValue } from '../describe.ts';
 import { WardenError } from '../errors.ts';
 import { checkpointSignatureValid, pruneSignatureValid, type Checkpoint, type PruneRecord } from './checkpoint.ts';
-import { peekLinks } from './entry.ts';
-import { Frontier, leafHash } from './merkle.ts';
+import { storedEntryAt, type EntryFinding } from './chunks.ts';
+import { Frontier, RawFrontier } from './merkle.ts';
 import { DB_FILE, schemaVersion, STORE_SCHEMA_VERSION } from './store.ts';
+import { ChunkSource, Helper } from './verifyPipeline.ts';
 
 export type Classification = 'intact' | 'corruption' | 'tampering' | 'truncation';
 
 export type VerificationErrorKind =
   | 'schema_mismatch' | 'malformed_entry' | 'hash_mismatch' | 'prev_mismatch' | 'seq_mismatch' | 'missing_entry'
   | 'duplicate_seq' | 'truncated_head' | 'truncated_tail' | 'checkpoint_mismatch' | 'forged_checkpoint_signature'
-  | 'forged_prune_signature' | 'seq_out_of_order' | 'missing_checkpoint' | 'malformed_checkpoint' | 'checkpoint_unverifiable';
+  | 'forged_prune_signature' | 'seq_out_of_order' | 'missing_checkpoint' | 'malformed_checkpoint' | 'checkpoint_unverifiable'
+  | 'spans_mismatch';
 
 export interface VerificationError {
   readonly seq: number;
@@ -65,7 +76,17 @@ export interface VerifyOptions {
   /** The trusted public key; checkpoints signed by any other key fail. */
   readonly publicKey: KeyObject;
   readonly onProgress?: (checked: number, total: number) => void;
+  /**
+   * 2 (the default on a machine with two cores or more): a helper thread scans chunks while this one reads
+   * the store and scans chunks too, whenever it would otherwise wait. 1: everything on this thread.
+   */
+  readonly threads?: number;
+  /** The helper thread is used from this many entries on (starting one costs ~20 ms; it is then kept). */
+  readonly parallelFrom?: number;
 }
+
+const DEFAULT_THREADS = Math.min(2, availableParallelism());
+const PARALLEL_FROM = 50_000;
 
 const MAX_ERRORS = 1000;
 
@@ -91,8 +112,6 @@ export function verifyStore(home: string, options: VerifyOptions): VerificationR
   }
 }
 
-interface Row { seq: number; entry: string; ledger_hash: string }
-
 export function verifyLedger(db: DatabaseSync, options: VerifyOptions): VerificationReport {
   const errors: VerificationError[] = [];
   const push = (e: VerificationError) => {
@@ -117,7 +136,7 @@ const INT = (col: string) => `CASE WHEN typeof(${col}) = 'integer' AND ${col} BE
 const TEXT = (col: string) => `CASE WHEN typeof(${col}) = 'text' THEN ${col} ELSE '' END`;
 
 function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: number, push: (e: VerificationError) => void, errors: VerificationError[]): VerificationReport {
-  const total = (db.prepare('SELECT COUNT(*) AS n FROM ledger').get() as { n: number }).n;
+  const total = (db.prepare(`SELECT COALESCE(SUM(CASE WHEN typeof(hashes) = 'blob' AND length(hashes) >= 32 THEN length(hashes) / 32 ELSE 1 END), 0) AS n FROM ledger_chunks`).get() as { n: number }).n;
   const rawCheckpoints = db.prepare(`SELECT ${INT('tree_size')} AS tree_size, ${TEXT('root_hash')} AS root_hash, ${INT('ts_ms')} AS ts_ms, ${TEXT('key_id')} AS key_id, ${TEXT('signature')} AS signature FROM checkpoints ORDER BY tree_size, id`).all() as unknown as Checkpoint[];
   const checkpoints: Checkpoint[] = [];
   for (const c of rawCheckpoints) {
@@ -128,7 +147,7 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
     }
   }
   const prunes = (db.prepare(`SELECT ${TEXT('record')} AS record FROM prunes ORDER BY id`).all() as unknown as Array<{ record: string }>);
-  const firstRow = db.prepare(`SELECT MIN(${INT('seq')}) AS s FROM ledger`).get() as { s: number | null };
+  const firstRow = db.prepare(`SELECT MIN(${INT('first_seq')}) AS s FROM ledger_chunks`).get() as { s: number | null };
 
   // Where the present entries should start, and from which frontier.
   let frontier = new Frontier();
@@ -150,63 +169,126 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
   }
   const headUnknown = firstSeq > 1 && frontier.size === 0;
 
+  const tree = RawFrontier.from(frontier);
   let cpIndex = 0;
-  while (cpIndex < checkpoints.length && (checkpoints[cpIndex] as Checkpoint).tree_size <= frontier.size) cpIndex++;
-  let lastVerifiedCheckpoint = frontier.size;
+  while (cpIndex < checkpoints.length && (checkpoints[cpIndex] as Checkpoint).tree_size <= tree.size) cpIndex++;
+  let nextCheckpointSize = cpIndex < checkpoints.length ? (checkpoints[cpIndex] as Checkpoint).tree_size : -1;
+  let lastVerifiedCheckpoint = tree.size;
   let checkpointsChecked = 0;
   let checkpointsValid = true;
   let checked = 0;
   let lastSeq = expectedSeq - 1;
   let prevStoredSeq: number | undefined;
   const progressEvery = 65_536;
+  const onProgress = options.onProgress;
+  // The previous entry's stored hash, as the chunk holding it and its index (hex only when needed).
+  let prevChunk: Buffer | null = null;
+  let prevIndex = 0;
+  const expected = (): string | null | undefined => (prevChunk === null ? expectedPrev : prevChunk.toString('hex', prevIndex * 32, prevIndex * 32 + 32));
 
-  // Storage order (rowid) is append order: a table scan reads sequentially, and a row stored out of place is
-  // itself evidence (an entry appended later with an earlier seq).
-  for (const row of db.prepare(`SELECT ${INT('seq')} AS seq, ${TEXT('entry')} AS entry, ${TEXT('ledger_hash')} AS ledger_hash FROM ledger ORDER BY rowid`).iterate() as Iterable<Row>) {
-    checked++;
-    if (options.onProgress !== undefined && checked % progressEvery === 0) options.onProgress(checked, total);
-    const seq = row.seq;
-    if (seq < 1 || !/^[0-9a-f]{64}$/.test(row.ledger_hash)) {
-      push({ seq: Math.max(expectedSeq, 1), kind: 'malformed_entry', expected: 'seq a positive integer, ledger_hash 64 hex characters', actual: `seq ${seq}, ledger_hash ${JSON.stringify(row.ledger_hash.slice(0, 70))}` });
-      continue;
-    }
-    if (seq < expectedSeq) {
-      // Every seq from the first present one up to here has been seen: a repeat is a duplicate; below that it
-      // is an entry stored out of place.
-      const duplicate = prevStoredSeq !== undefined && seq >= firstSeq;
-      push(duplicate
-        ? { seq, kind: 'duplicate_seq', expected: `seq ${expectedSeq}`, actual: `a second entry with seq ${seq}` }
-        : { seq, kind: 'seq_out_of_order', expected: `seq ${expectedSeq}`, actual: `seq ${seq} stored after seq ${expectedSeq - 1}` });
-      continue;
-    }
-    if (seq > expectedSeq) {
-      push({ seq: expectedSeq, kind: 'missing_entry', expected: `seq ${expectedSeq}`, actual: `seq ${seq}` });
-    }
-    prevStoredSeq = seq;
-    const links = peekLinks(row.entry);
-    if (links === undefined) {
-      push({ seq, kind: 'malformed_entry', expected: 'a canonical ledger entry', actual: row.entry.slice(0, 80) });
-    } else {
-      if (links.seq !== seq) push({ seq, kind: 'seq_mismatch', expected: `seq ${seq}`, actual: `entry says seq ${links.seq}` });
-      if (expectedPrev !== undefined && links.prev !== expectedPrev) {
-        push({ seq, kind: 'prev_mismatch', expected: String(expectedPrev), actual: String(links.prev) });
-      }
-    }
-    const recomputed = leafHash(row.entry);
-    if (recomputed !== row.ledger_hash) push({ seq, kind: 'hash_mismatch', expected: recomputed, actual: row.ledger_hash });
-    expectedPrev = row.ledger_hash;
-    expectedSeq = seq + 1;
-    lastSeq = seq;
-    if (headUnknown) continue; // without the prefix the tree cannot be rebuilt
-    frontier.append(row.ledger_hash);
-    while (cpIndex < checkpoints.length && (checkpoints[cpIndex] as Checkpoint).tree_size === frontier.size) {
+  /** Checks every checkpoint at the tree's present size, in order: signature, then root. */
+  const checkpointsAtTreeSize = () => {
+    while (tree.size === nextCheckpointSize) {
       const cp = checkpoints[cpIndex] as Checkpoint;
       checkpointsChecked++;
-      const ok = checkCheckpoint(cp, frontier.root(), lastVerifiedCheckpoint, options.publicKey, push);
+      const ok = checkCheckpoint(cp, tree.root(), lastVerifiedCheckpoint, options.publicKey, push);
       if (ok) lastVerifiedCheckpoint = cp.tree_size;
       else checkpointsValid = false;
       cpIndex++;
+      nextCheckpointSize = cpIndex < checkpoints.length ? (checkpoints[cpIndex] as Checkpoint).tree_size : -1;
     }
+  };
+
+  // With a helper thread, most of the hashing (leaf hashes, the Merkle subtrees of each chunk) runs there.
+  const helper = (options.threads ?? DEFAULT_THREADS) > 1 && total >= (options.parallelFrom ?? PARALLEL_FROM) ? Helper.acquire() : undefined;
+  const source = new ChunkSource(db, helper);
+  try {
+    // Storage order (chunk id, then position) is append order: a chunk stored out of place is itself evidence
+    // (entries appended later with earlier seqs).
+    for (let c = source.next(); c !== undefined; c = source.next()) {
+      const { row, scan, problem } = c;
+      if (problem !== null || scan === null) {
+        checked++;
+        push({ seq: Math.max(expectedSeq, 1), kind: 'malformed_entry', expected: 'a ledger chunk: first_seq a positive integer, one 0x00-separated entry per 32-byte hash', actual: `chunk ${row.id}: ${String(problem)}` });
+        continue;
+      }
+      if (!scan.spansOk) push({ seq: Math.max(row.firstSeq, 1), kind: 'spans_mismatch', expected: 'spans matching the entry separators', actual: `chunk ${row.id}: ${(row.spans ?? 'null').slice(0, 60)}` });
+      const hashes = row.hashes as Buffer;
+      const findings = scan.findings;
+      const treeStart = tree.size;
+      let skipped: number[] | null = null;
+      let f = 0;
+      for (let i = 0; i < scan.count; i++) {
+        checked++;
+        if (onProgress !== undefined && checked % progressEvery === 0) onProgress(checked, total);
+        const seq = row.firstSeq + i;
+        let finding: EntryFinding | undefined;
+        if (f < findings.length && (findings[f] as [number, EntryFinding])[0] === i) finding = (findings[f++] as [number, EntryFinding])[1];
+        if (seq < expectedSeq) {
+          // Every seq from the first present one up to here has been seen: a repeat is a duplicate; below that it
+          // is an entry stored out of place.
+          const duplicate = prevStoredSeq !== undefined && seq >= firstSeq;
+          push(duplicate
+            ? { seq, kind: 'duplicate_seq', expected: `seq ${expectedSeq}`, actual: `a second entry with seq ${seq}` }
+            : { seq, kind: 'seq_out_of_order', expected: `seq ${expectedSeq}`, actual: `seq ${seq} stored after seq ${expectedSeq - 1}` });
+          (skipped ??= []).push(i);
+          continue;
+        }
+        if (seq > expectedSeq) {
+          push({ seq: expectedSeq, kind: 'missing_entry', expected: `seq ${expectedSeq}`, actual: `seq ${seq}` });
+        }
+        prevStoredSeq = seq;
+        if (finding !== undefined) {
+          if (finding.malformed !== undefined) {
+            push({ seq, kind: 'malformed_entry', expected: 'a canonical ledger entry', actual: finding.malformed });
+          } else if (finding.seq !== undefined) {
+            push({ seq, kind: 'seq_mismatch', expected: `seq ${seq}`, actual: `entry says seq ${finding.seq}` });
+          }
+        }
+        if (finding?.malformed === undefined && (prevChunk !== null || expectedPrev !== undefined)) {
+          // The entry's prev_ledger_hash: the scan says it is the stored hash of the entry before it in this
+          // chunk unless it lists the value (and for the first entry of a chunk it always gives it).
+          const explicit = i === 0 || (finding !== undefined && 'prev' in finding);
+          if (explicit) {
+            const text = i === 0 ? scan.firstPrev : finding?.prev;
+            const want = expected();
+            if (text !== want) push({ seq, kind: 'prev_mismatch', expected: String(want), actual: String(text) });
+          } else if (prevChunk !== hashes || prevIndex !== i - 1) {
+            const want = expected();
+            const text = hashes.toString('hex', (i - 1) * 32, i * 32);
+            if (text !== want) push({ seq, kind: 'prev_mismatch', expected: String(want), actual: text });
+          }
+        }
+        if (finding?.recomputed !== undefined) push({ seq, kind: 'hash_mismatch', expected: finding.recomputed, actual: hashes.toString('hex', i * 32, i * 32 + 32) });
+        prevChunk = hashes;
+        prevIndex = i;
+        expectedSeq = seq + 1;
+        lastSeq = seq;
+      }
+      if (headUnknown) continue; // without the prefix the tree cannot be rebuilt
+      // Every entry not skipped above enters the tree, in order. When the whole chunk entered at the position
+      // its seqs give, the scan's subtrees stand for its leaves (no checkpoint may fall inside one of them);
+      // otherwise, leaf by leaf.
+      const subtrees = scan.subtrees;
+      if (skipped === null && subtrees !== undefined && treeStart === row.firstSeq - 1 && !(nextCheckpointSize > treeStart && nextCheckpointSize < treeStart + scan.count)) {
+        for (const [size, root] of subtrees) {
+          tree.appendSubtree(size, root);
+          checkpointsAtTreeSize();
+        }
+      } else {
+        const stored = hashes.toString('latin1');
+        for (let i = 0, k = 0; i < scan.count; i++) {
+          if (skipped !== null && skipped[k] === i) {
+            k++;
+            continue;
+          }
+          tree.append(stored.slice(i * 32, i * 32 + 32));
+          checkpointsAtTreeSize();
+        }
+      }
+    }
+  } finally {
+    source.close();
   }
   if (headUnknown && checkpoints.length > 0) {
     // Without the head the roots cannot be recomputed: the checkpoints prove nothing about what is present.
@@ -231,8 +313,8 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
     if (unsigned > MAX_UNSIGNED_ENTRIES) {
       push({ seq: lastVerifiedCheckpoint + 1, kind: 'missing_checkpoint', expected: `a signed checkpoint at least every ${MAX_UNSIGNED_ENTRIES} entries`, actual: `${unsigned} entries after the last verified checkpoint` });
     } else {
-      const first = db.prepare(`SELECT ${TEXT('entry')} AS entry FROM ledger WHERE seq = ? ORDER BY rowid LIMIT 1`).get(lastVerifiedCheckpoint + 1) as { entry: string } | undefined;
-      const ts = Number(/"ts_ms":(\d+)\}$/.exec(first?.entry ?? '')?.[1] ?? Number.NaN);
+      const first = storedEntryAt(db, lastVerifiedCheckpoint + 1);
+      const ts = Number(/"ts_ms":(\d+)\}$/.exec(first ?? '')?.[1] ?? Number.NaN);
       const age = (options.now ?? Date.now()) - ts;
       if (Number.isFinite(age) && age > MAX_UNSIGNED_AGE_MS) {
         push({ seq: lastVerifiedCheckpoint + 1, kind: 'missing_checkpoint', expected: `a signed checkpoint within ${MAX_UNSIGNED_AGE_MS / 60_000} min of writing`, actual: `${unsigned} entries up to ${Math.round(age / 60_000)} min old under no checkpoint (removed, or a writer crashed and never restarted)` });
@@ -296,7 +378,7 @@ function checkCheckpoint(cp: Checkpoint, root: string, lastVerified: number, key
 
 const TAMPERING: ReadonlySet<VerificationErrorKind> = new Set([
   'prev_mismatch', 'seq_mismatch', 'missing_entry', 'duplicate_seq', 'checkpoint_mismatch', 'forged_checkpoint_signature',
-  'forged_prune_signature', 'seq_out_of_order', 'missing_checkpoint', 'malformed_checkpoint',
+  'forged_prune_signature', 'seq_out_of_order', 'missing_checkpoint', 'malformed_checkpoint', 'spans_mismatch',
 ]);
 
 function classify(errors: readonly VerificationError[]): Classification {

@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { describeValue } from '../describe.ts';
 import { signCheckpoint, signPrune } from './checkpoint.ts';
+import { CHUNK_ENTRIES, CHUNK_SELECT, chunkLayoutProblem, chunkRow, spansOf, type ChunkRow } from './chunks.ts';
 import { spliceEntry } from './entry.ts';
 import { loadOrCreateKey, type SigningKey } from './keys.ts';
 import { Frontier, leafHash } from './merkle.ts';
@@ -39,11 +40,38 @@ export type FromWorker =
 
 interface State { treeSize: number; lastHash: string | null; frontier: Frontier }
 
+/** The chunk being filled: what is stored already (when extending the tail chunk) and the new entries. */
+interface OpenChunk {
+  id: number | null;
+  firstSeq: number;
+  count: number;
+  storedEntries: Buffer;
+  storedHashes: Buffer;
+  texts: string[];
+  hashes: string[];
+}
+
+/** Chunks with a readable first_seq and hashes, for the bookkeeping queries (garbage is skipped, never a throw). */
+const SANE = "typeof(first_seq) = 'integer' AND first_seq BETWEEN 1 AND 9007199254740991 AND typeof(hashes) = 'blob' AND length(hashes) >= 32";
+
+/** Offsets of each entry's 0x00 separator in a chunk's entries blob. */
+function separators(entries: Buffer): number[] {
+  const out: number[] = [];
+  for (let pos = 0; pos < entries.length;) {
+    out.push(pos);
+    const next = entries.indexOf(0, pos + 1);
+    pos = next < 0 ? entries.length : next;
+  }
+  return out;
+}
+
 class ChainWriter {
   readonly #db: DatabaseSync;
   readonly #key: SigningKey;
   readonly #cfg: WriterConfig;
-  readonly #insertEntry: StatementSync;
+  readonly #insertChunk: StatementSync;
+  readonly #updateChunk: StatementSync;
+  readonly #tailChunk: StatementSync;
   readonly #insertAlert: StatementSync;
   readonly #insertTelemetry: StatementSync;
   readonly #insertConfig: StatementSync;
@@ -62,7 +90,10 @@ class ChainWriter {
     this.#db = openStore(cfg.home);
     this.#key = loadOrCreateKey(cfg.home);
     const db = this.#db;
-    this.#insertEntry = db.prepare('INSERT INTO ledger (seq, entry, ledger_hash) VALUES (?, ?, ?)');
+    this.#insertChunk = db.prepare('INSERT INTO ledger_chunks (first_seq, spans, hashes, entries) VALUES (?, ?, ?, ?)');
+    this.#updateChunk = db.prepare('UPDATE ledger_chunks SET first_seq = ?, spans = ?, hashes = ?, entries = ? WHERE id = ?');
+    this.#tailChunk = db.prepare(`${CHUNK_SELECT} ORDER BY id DESC LIMIT 1`);
+    this.#tailChunk.setReturnArrays(true);
     this.#insertAlert = db.prepare(`INSERT INTO alerts (ts_ms, extension_id, category, severity, severity_rank, capability, method, call_id, summary, reason_codes, remediation)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#insertTelemetry = db.prepare(`INSERT INTO telemetry (ts_ms, extension_id, call_id, method, capability, decision, error_code, params_hash, args_shape_hash, duration_us, stages)
@@ -101,7 +132,7 @@ class ChainWriter {
   /** The tail as stored. If the bookkeeping row disagrees with the last entry, rebuild it and say so. */
   #loadState(): void {
     const row = this.#db.prepare('SELECT tree_size, last_hash, frontier FROM ledger_state WHERE id = 1').get() as { tree_size: number; last_hash: string | null; frontier: string } | undefined;
-    const last = this.#db.prepare('SELECT seq, ledger_hash FROM ledger ORDER BY seq DESC, rowid DESC LIMIT 1').get() as { seq: number; ledger_hash: string } | undefined;
+    const last = this.#db.prepare(`SELECT first_seq + length(hashes) / 32 - 1 AS seq, lower(hex(substr(hashes, -32))) AS ledger_hash FROM ledger_chunks WHERE ${SANE} ORDER BY first_seq DESC, id DESC LIMIT 1`).get() as { seq: number; ledger_hash: string } | undefined;
     if (row !== undefined && row.tree_size === (last?.seq ?? row.tree_size) && row.last_hash === (last?.ledger_hash ?? row.last_hash)) {
       try {
         this.#state = { treeSize: row.tree_size, lastHash: row.last_hash, frontier: Frontier.fromJSON(JSON.parse(row.frontier)) };
@@ -137,9 +168,9 @@ class ChainWriter {
       frontier = prune.frontier;
       lastHash = prune.anchor;
     }
-    for (const r of this.#db.prepare('SELECT seq, ledger_hash FROM ledger WHERE seq > ? ORDER BY seq, rowid').iterate(frontier.size) as Iterable<{ seq: number; ledger_hash: string }>) {
-      frontier.append(r.ledger_hash);
-      lastHash = r.ledger_hash;
+    for (const h of this.#storedHashes(frontier.size, Number.MAX_SAFE_INTEGER)) {
+      frontier.append(h);
+      lastHash = h;
     }
     this.#state = { treeSize: frontier.size, lastHash, frontier };
     this.#persistState();
@@ -150,6 +181,45 @@ class ChainWriter {
         reason_codes: ['ledger_state_rebuilt'], remediation: 'run `pi-warden ledger verify` and keep the store for forensics',
       });
     }
+  }
+
+  /** Stored ledger hashes (hex) with after < seq ≤ through, in seq order. */
+  *#storedHashes(after: number, through: number): Generator<string> {
+    const stmt = this.#db.prepare(`SELECT first_seq, hashes FROM ledger_chunks WHERE ${SANE} AND first_seq <= ? AND first_seq + length(hashes) / 32 > ? ORDER BY first_seq, id`);
+    for (const r of stmt.iterate(through, after) as Iterable<{ first_seq: number; hashes: Uint8Array }>) {
+      const hashes = Buffer.from(r.hashes.buffer, r.hashes.byteOffset, r.hashes.byteLength);
+      for (let i = 0; i * 32 < hashes.length; i++) {
+        const seq = r.first_seq + i;
+        if (seq > after && seq <= through) yield hashes.toString('hex', i * 32, i * 32 + 32);
+      }
+    }
+  }
+
+  /**
+   * The tail chunk (last in storage order) to extend, if it ends at the chain's tail, has room and is laid out
+   * exactly as a writer leaves it (the writer copies stored bytes, never repairs them); else a new chunk.
+   */
+  #openChunk(nextSeq: number): OpenChunk {
+    const fresh: OpenChunk = { id: null, firstSeq: nextSeq, count: 0, storedEntries: Buffer.alloc(0), storedHashes: Buffer.alloc(0), texts: [], hashes: [] };
+    const r = this.#tailChunk.get() as unknown as unknown[] | undefined;
+    if (r === undefined) return fresh;
+    const row: ChunkRow = chunkRow(r);
+    if (chunkLayoutProblem(row) !== null) return fresh;
+    const hashes = row.hashes as Buffer;
+    const entries = row.entries as Buffer;
+    const count = hashes.length / 32;
+    if (count >= CHUNK_ENTRIES || row.firstSeq + count !== nextSeq || row.spans !== spansOf(entries) || separators(entries).length !== count) return fresh;
+    return { id: row.id, firstSeq: row.firstSeq, count, storedEntries: entries, storedHashes: hashes, texts: [], hashes: [] };
+  }
+
+  #writeChunk(c: OpenChunk): void {
+    if (c.texts.length === 0) return;
+    const added = Buffer.from(`\u0000${c.texts.join('\u0000')}`);
+    const entries = c.storedEntries.length === 0 ? added : Buffer.concat([c.storedEntries, added]);
+    const addedHashes = Buffer.from(c.hashes.join(''), 'hex');
+    const hashes = c.storedHashes.length === 0 ? addedHashes : Buffer.concat([c.storedHashes, addedHashes]);
+    if (c.id === null) this.#insertChunk.run(c.firstSeq, spansOf(entries), hashes, entries);
+    else this.#updateChunk.run(c.firstSeq, spansOf(entries), hashes, entries, c.id);
   }
 
   #persistState(): void {
@@ -199,16 +269,23 @@ class ChainWriter {
       for (const [hash, text] of m.configs) this.#insertConfig.run(hash, text, now);
       if (m.ledger.length > 0) {
         const s = this.#state;
+        let chunk = this.#openChunk(s.treeSize + 1);
         for (const parts of m.ledger.split('\n')) {
           const seq = s.treeSize + 1;
           const text = spliceEntry(parts, seq, s.lastHash);
           const hash = leafHash(text);
-          this.#insertEntry.run(seq, text, hash);
+          if (chunk.count + chunk.texts.length >= CHUNK_ENTRIES) {
+            this.#writeChunk(chunk);
+            chunk = { id: null, firstSeq: seq, count: 0, storedEntries: Buffer.alloc(0), storedHashes: Buffer.alloc(0), texts: [], hashes: [] };
+          }
+          chunk.texts.push(text);
+          chunk.hashes.push(hash);
           s.frontier.append(hash);
           s.treeSize = seq;
           s.lastHash = hash;
           if (seq - this.#lastCheckpointSize >= this.#cfg.checkpointEvery) checkpointed = this.#checkpointNow();
         }
+        this.#writeChunk(chunk);
       }
       for (const a of m.alerts) this.#alert(a);
       for (const b of m.breaches) this.#insertBreach.run(b.ts_ms, b.extension_id, b.resource, b.limit, b.actual);
@@ -233,6 +310,34 @@ class ChainWriter {
     this.#db.prepare('DELETE FROM telemetry WHERE id <= ?').run(row.top - this.#cfg.telemetryRetention);
   }
 
+  /** Deletes the entries with seq ≤ cut: whole chunks, and the head of a chunk that straddles the cut. */
+  #removeThrough(cut: number): number {
+    const stmt = this.#db.prepare(`${CHUNK_SELECT} WHERE typeof(first_seq) = 'integer' AND first_seq <= ? ORDER BY id`);
+    stmt.setReturnArrays(true);
+    const remove = this.#db.prepare('DELETE FROM ledger_chunks WHERE id = ?');
+    let removed = 0;
+    for (const row of (stmt.all(cut) as unknown as unknown[][]).map(chunkRow)) {
+      if (chunkLayoutProblem(row) !== null) {
+        remove.run(row.id);
+        removed++;
+        continue;
+      }
+      const entries = row.entries as Buffer;
+      const hashes = row.hashes as Buffer;
+      const seps = separators(entries);
+      const keepFrom = cut - row.firstSeq + 1;
+      if (keepFrom >= seps.length) {
+        remove.run(row.id);
+        removed += seps.length;
+        continue;
+      }
+      const tail = entries.subarray(seps[keepFrom]);
+      this.#updateChunk.run(cut + 1, spansOf(tail), hashes.subarray(keepFrom * 32), tail, row.id);
+      removed += keepFrom;
+    }
+    return removed;
+  }
+
   checkpoint(): number | null {
     return this.#transaction(() => (this.#state.treeSize > this.#lastCheckpointSize ? this.#checkpointNow() : null));
   }
@@ -241,19 +346,18 @@ class ChainWriter {
   prune(keepLast: number): number {
     return this.#transaction(() => {
       const cut = this.#state.treeSize - Math.max(0, keepLast);
-      const first = this.#db.prepare('SELECT MIN(seq) AS s FROM ledger').get() as { s: number | null };
+      const first = this.#db.prepare(`SELECT MIN(first_seq) AS s FROM ledger_chunks WHERE ${SANE}`).get() as { s: number | null };
       if (first.s === null || cut < first.s) return 0;
       if (this.#state.treeSize > this.#lastCheckpointSize) this.#checkpointNow();
       const frontier = this.#latestPrune()?.frontier ?? new Frontier();
       let anchor = '';
-      for (const r of this.#db.prepare('SELECT ledger_hash FROM ledger WHERE seq > ? AND seq <= ? ORDER BY seq, rowid').iterate(frontier.size, cut) as Iterable<{ ledger_hash: string }>) {
-        frontier.append(r.ledger_hash);
-        anchor = r.ledger_hash;
+      for (const h of this.#storedHashes(frontier.size, cut)) {
+        frontier.append(h);
+        anchor = h;
       }
       const record = signPrune(this.#key, frontier, anchor, Date.now());
       this.#db.prepare('INSERT INTO prunes (record) VALUES (?)').run(JSON.stringify(record));
-      const del = this.#db.prepare('DELETE FROM ledger WHERE seq <= ?').run(cut);
-      return Number(del.changes);
+      return this.#removeThrough(cut);
     });
   }
 

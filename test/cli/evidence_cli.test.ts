@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { buildStore, openRw, tempHome } from '../evidence/fixtures.ts';
+import { buildStore, editStore, tempHome } from '../evidence/fixtures.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/pi-warden.js', import.meta.url));
 
@@ -24,9 +24,7 @@ describe('pi-warden ledger verify', () => {
 
   it('on a tampered ledger prints the break point and classification, exits 1 and records a ledger_integrity alert', async () => {
     const { home } = await buildStore(30);
-    const db = openRw(home);
-    db.exec('DELETE FROM ledger WHERE seq = 12');
-    db.close();
+    editStore(home, (db) => db.exec('DELETE FROM ledger WHERE seq = 12'));
     const text = cli(home, ['ledger', 'verify']);
     assert.equal(text.code, 1);
     assert.match(text.stdout, /Ledger TAMPERING/);

@@ -4,14 +4,19 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { checkpointText } from '../../src/evidence/checkpoint.ts';
 import { leafHash } from '../../src/evidence/merkle.ts';
-import { buildStore, openRw, verify } from './fixtures.ts';
+import { buildStore, editAsRows, editStore, openRw, readChunks, verify, verifyInParallel, verifyOneThread, writeChunk, type StoredChunk } from './fixtures.ts';
 
 async function tampered(n: number, mutate: (db: ReturnType<typeof openRw>) => void, opts: { checkpointEvery?: number } = {}) {
   const { home } = await buildStore(n, opts);
-  const db = openRw(home);
-  mutate(db);
-  db.close();
-  return verify(home);
+  editStore(home, mutate);
+  return bothWays(home);
+}
+
+/** The report, checked to be the same whether the helper thread scans or this one does. */
+function bothWays(home: string) {
+  const one = verifyOneThread(home);
+  assert.deepEqual(verifyInParallel(home), one, 'the helper thread gives the same report');
+  return one;
 }
 
 describe('ledger verify', () => {
@@ -152,13 +157,15 @@ describe('ledger verify: findings of the second review', () => {
     const { home } = await buildStore(20);
     const db = openRw(home);
     db.exec('DELETE FROM checkpoints');
-    let prev: string | null = null;
-    for (const row of db.prepare('SELECT seq, entry FROM ledger ORDER BY seq').all() as Array<{ seq: number; entry: string }>) {
-      const entry = row.entry.replace('"decision":"deny"', '"decision":"allow"').replace(/"prev_ledger_hash":(null|"[0-9a-f]{64}")/, `"prev_ledger_hash":${prev === null ? 'null' : `"${prev}"`}`);
-      const h = leafHash(entry);
-      db.prepare('UPDATE ledger SET entry = ?, ledger_hash = ? WHERE seq = ?').run(entry, h, row.seq);
-      prev = h;
-    }
+    editAsRows(db, () => {
+      let prev: string | null = null;
+      for (const row of db.prepare('SELECT seq, entry FROM ledger ORDER BY seq').all() as Array<{ seq: number; entry: string }>) {
+        const entry = row.entry.replace('"decision":"deny"', '"decision":"allow"').replace(/"prev_ledger_hash":(null|"[0-9a-f]{64}")/, `"prev_ledger_hash":${prev === null ? 'null' : `"${prev}"`}`);
+        const h = leafHash(entry);
+        db.prepare('UPDATE ledger SET entry = ?, ledger_hash = ? WHERE seq = ?').run(entry, h, row.seq);
+        prev = h;
+      }
+    });
     db.close();
     const later = verifyStore(home, { publicKey: loadOrCreateKey(home).publicKey, now: Date.now() + 60 * 60_000 });
     assert.equal(later.classification, 'tampering');
@@ -217,5 +224,116 @@ describe('ledger verify: findings of the second review', () => {
     assert.equal((after.prepare('SELECT MAX(tree_size) AS s FROM checkpoints').get() as { s: number }).s, 10);
     after.close();
     await again.close();
+  });
+});
+
+describe('ledger verify: tampering with the chunks themselves', () => {
+  // 300 entries: chunks of 128, 128 and 44 entries (seq 1–128, 129–256, 257–300), a checkpoint every 50.
+  async function chunked(mutate: (chunks: StoredChunk[], db: ReturnType<typeof openRw>) => void) {
+    const { home } = await buildStore(300, { checkpointEvery: 50 });
+    const db = openRw(home);
+    const chunks = readChunks(db);
+    assert.deepEqual(chunks.map((c) => [c.first_seq, c.hashes.length / 32]), [[1, 128], [129, 128], [257, 44]]);
+    mutate(chunks, db);
+    db.close();
+    return bothWays(home);
+  }
+  const entryStart = (c: StoredChunk, index: number) => {
+    let pos = 0;
+    for (let i = 0; i < index; i++) pos = c.entries.indexOf(0, pos + 1);
+    return pos;
+  };
+
+  it('the untouched chunks verify, with every checkpoint checked on either thread', async () => {
+    const r = await chunked(() => undefined);
+    assert.equal(r.classification, 'intact');
+    assert.equal(r.entries_checked, 300);
+    assert.equal(r.checkpoints_checked >= 6, true);
+  });
+
+  it('a byte changed inside an entry of the middle chunk → corruption at that seq', async () => {
+    const r = await chunked((chunks, db) => {
+      const c = chunks[1] as StoredChunk;
+      const at = c.entries.indexOf('"call_id":"c', entryStart(c, 21)) + 11; // seq 150
+      c.entries[at] = 'x'.charCodeAt(0);
+      writeChunk(db, c);
+    });
+    assert.equal(r.classification, 'corruption');
+    assert.equal(r.first_break_seq, 150);
+    assert.deepEqual(r.verification_errors.map((e) => e.kind), ['hash_mismatch']);
+  });
+
+  it('a stored hash changed in the hashes blob → tampering at that seq', async () => {
+    const r = await chunked((chunks, db) => {
+      const c = chunks[1] as StoredChunk;
+      c.hashes[(200 - 129) * 32] = (c.hashes[(200 - 129) * 32] as number) ^ 1;
+      writeChunk(db, c);
+    });
+    assert.equal(r.classification, 'tampering');
+    assert.equal(r.first_break_seq, 200);
+    assert.ok(r.verification_errors.some((e) => e.kind === 'prev_mismatch' && e.seq === 201));
+    assert.ok(r.verification_errors.some((e) => e.kind === 'checkpoint_mismatch'));
+  });
+
+  it('spans that no longer match the separators (the view would show other bytes) → tampering, the evidence itself intact', async () => {
+    const r = await chunked((chunks, db) => {
+      const c = chunks[1] as StoredChunk;
+      const spans = JSON.parse(c.spans) as Array<[number, number]>;
+      (spans[3] as [number, number])[1] -= 10;
+      writeChunk(db, { ...c, spans: JSON.stringify(spans) });
+    });
+    assert.equal(r.classification, 'tampering');
+    assert.equal(r.first_break_seq, 129);
+    assert.deepEqual(r.verification_errors.map((e) => e.kind), ['spans_mismatch']);
+    assert.equal(r.chain_valid, true);
+    assert.equal(r.checkpoints_valid, true);
+  });
+
+  it('a whole chunk deleted → tampering at its first seq', async () => {
+    const r = await chunked((chunks, db) => db.prepare('DELETE FROM ledger_chunks WHERE id = ?').run((chunks[1] as StoredChunk).id));
+    assert.equal(r.classification, 'tampering');
+    assert.equal(r.first_break_seq, 129);
+    assert.ok(r.verification_errors.some((e) => e.kind === 'missing_entry' && e.seq === 129));
+  });
+
+  it('two chunks stored in each other\'s place → tampering from seq 1', async () => {
+    const r = await chunked((chunks, db) => {
+      const [a, b] = chunks as [StoredChunk, StoredChunk];
+      writeChunk(db, { ...b, id: a.id });
+      writeChunk(db, { ...a, id: b.id });
+    });
+    assert.equal(r.classification, 'tampering');
+    assert.equal(r.first_break_seq, 1);
+    assert.ok(r.verification_errors.some((e) => e.kind === 'missing_entry' && e.seq === 1));
+    assert.ok(r.verification_errors.some((e) => e.kind === 'duplicate_seq' && e.seq === 1), 'seqs 1–128 come again after 129–256');
+  });
+
+  it('a chunk renumbered (first_seq moved) → tampering where its seqs stop matching', async () => {
+    const r = await chunked((chunks, db) => writeChunk(db, { ...(chunks[2] as StoredChunk), first_seq: 258 }));
+    assert.equal(r.classification, 'tampering');
+    assert.equal(r.first_break_seq, 257);
+    assert.ok(r.verification_errors.some((e) => e.kind === 'missing_entry' && e.seq === 257));
+    assert.ok(r.verification_errors.some((e) => e.kind === 'seq_mismatch' && e.seq === 258));
+  });
+
+  it('unreadable chunks are reported where they stand, never thrown', async () => {
+    const cases: Array<[string, (c: StoredChunk) => StoredChunk, number]> = [
+      ['hashes blob cut short', (c) => ({ ...c, hashes: c.hashes.subarray(0, c.hashes.length - 5) }), 129],
+      ['entries without the leading 0x00', (c) => ({ ...c, entries: c.entries.subarray(1) }), 129],
+      ['an extra separator inside an entry', (c) => {
+        const at = entryStart(c, 5) + 40;
+        return { ...c, entries: Buffer.concat([c.entries.subarray(0, at), Buffer.from([0]), c.entries.subarray(at)]) };
+      }, 129],
+      ['first_seq zero', (c) => ({ ...c, first_seq: 0 }), 129],
+    ];
+    for (const [name, change, at] of cases) {
+      const r = await chunked((chunks, db) => writeChunk(db, change(chunks[1] as StoredChunk)));
+      assert.notEqual(r.classification, 'intact', name);
+      assert.equal(r.first_break_seq, at, name);
+      assert.ok(r.verification_errors.some((e) => e.kind === 'malformed_entry' && e.seq === 129), name);
+    }
+    const garbage = await chunked((_chunks, db) => db.exec("UPDATE ledger_chunks SET hashes = 'text', entries = 42, spans = x'00' WHERE first_seq = 129"));
+    assert.equal(garbage.first_break_seq, 129);
+    assert.equal(garbage.classification, 'tampering');
   });
 });

@@ -11,7 +11,7 @@ import { openStore } from '../../src/evidence/store.ts';
 import { EvidenceWriter } from '../../src/evidence/writer.ts';
 import { compilePolicy } from '../../src/policy/precedence.ts';
 import { rulesFor } from '../../src/policy/settings.ts';
-import { buildStore, openRw, tempHome, verify } from './fixtures.ts';
+import { buildStore, editStore, openRw, tempHome, verify } from './fixtures.ts';
 
 const replay = (home: string, o: { extension?: string; until?: number } = {}) => replayStore(home, { publicKey: loadOrCreateKey(home).publicKey, ...o });
 
@@ -58,9 +58,7 @@ describe('ledger replay', () => {
 
   it('stops at the first break and lists later entries as untrusted', async () => {
     const { home } = await buildStore(30);
-    const db = openRw(home);
-    db.exec('DELETE FROM ledger WHERE seq = 21');
-    db.close();
+    editStore(home, (db) => db.exec('DELETE FROM ledger WHERE seq = 21'));
     const r = replay(home);
     assert.equal(r.verification.classification, 'tampering');
     assert.deepEqual(r.untrusted, { from_seq: 21, count: 9 });

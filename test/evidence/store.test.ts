@@ -7,7 +7,7 @@ import { isWardenError } from '../../src/errors.ts';
 import { keyPath } from '../../src/evidence/keys.ts';
 import { openStore, schemaVersion, STORE_SCHEMA_VERSION, wardenHome } from '../../src/evidence/store.ts';
 import { EvidenceWriter } from '../../src/evidence/writer.ts';
-import { buildStore, openRw, tempHome } from './fixtures.ts';
+import { buildStore, downgradeToV5, openRw, readChunks, tempHome, verify } from './fixtures.ts';
 
 describe('evidence store', () => {
   it('lives under PI_WARDEN_HOME, else ~/.pi/agent/warden; a relative PI_WARDEN_HOME is ignored', () => {
@@ -88,5 +88,56 @@ describe('evidence store under concurrent first use', () => {
       const errors = (await Promise.all([run(), run(), run()])).filter((e) => e !== '');
       assert.deepEqual(errors, [], `round ${round}`);
     }
+  });
+});
+
+describe('migration 6: the ledger into chunks', () => {
+  it('a v5 store (one row per entry) is converted when opened read-write and verifies as before', async () => {
+    const { replayStore } = await import('../../src/evidence/replay.ts');
+    const { storedEntries } = await import('../../src/evidence/chunks.ts');
+    const { loadOrCreateKey } = await import('../../src/evidence/keys.ts');
+    const { home, writer } = await buildStore(600, { close: false, checkpointEvery: 100 });
+    await writer.prune(500);
+    await writer.close();
+    const db = openRw(home);
+    const before = [...storedEntries(db)];
+    downgradeToV5(db);
+    assert.equal(schemaVersion(db), 5);
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM ledger').get() as { n: number }).n, 500);
+    db.close();
+    // Verify opens read-only and never migrates: a v5 store is reported, not silently accepted.
+    assert.deepEqual(verify(home).verification_errors.map((e) => [e.kind, e.actual]), [['schema_mismatch', '5']]);
+    openStore(home).close();
+    const after = openRw(home);
+    assert.equal(schemaVersion(after), STORE_SCHEMA_VERSION);
+    assert.deepEqual([...storedEntries(after)], before);
+    assert.deepEqual(readChunks(after).map((c) => [c.first_seq, c.hashes.length / 32]), [[101, 128], [229, 128], [357, 128], [485, 116]]);
+    assert.equal((after.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'ledger_v5'").get() as { n: number }).n, 0);
+    after.close();
+    const r = verify(home);
+    assert.equal(r.classification, 'intact', JSON.stringify(r.verification_errors.slice(0, 3)));
+    assert.equal(r.entries_checked, 500);
+    assert.equal(r.tree_size, 600);
+    assert.equal(replayStore(home, { publicKey: loadOrCreateKey(home).publicKey }).entries_replayed, 500);
+  });
+
+  it('what was wrong in the v5 rows stays visible after the conversion', async () => {
+    const { home } = await buildStore(60, { checkpointEvery: 16 });
+    const db = openRw(home);
+    downgradeToV5(db);
+    db.exec('DELETE FROM ledger WHERE seq = 14');
+    db.exec("INSERT INTO ledger (seq, entry, ledger_hash) VALUES ('sixty-one', 'not an entry', 'not a hash')");
+    db.close();
+    const writer = await EvidenceWriter.open(home); // the writer opens read-write: it migrates
+    await writer.close();
+    const after = openRw(home);
+    const kept = after.prepare("SELECT first_seq, typeof(entries) AS t, CAST(entries AS TEXT) AS e FROM ledger_chunks WHERE typeof(entries) != 'blob'").all();
+    after.close();
+    assert.deepEqual(kept.map((k) => ({ ...k })), [{ first_seq: 'sixty-one', t: 'text', e: 'not an entry' }]);
+    const r = verify(home);
+    assert.equal(r.classification, 'tampering');
+    assert.equal(r.first_break_seq, 14);
+    assert.ok(r.verification_errors.some((e) => e.kind === 'missing_entry' && e.seq === 14));
+    assert.ok(r.verification_errors.some((e) => e.kind === 'malformed_entry'));
   });
 });

@@ -1,0 +1,344 @@
+/**
+ * Chunks in storage order, each with its scan (chunkScan.ts), for the verifier's sequential pass (ADR 0006).
+ * Chunks are read ahead in jobs of a few. A job goes to the helper thread while that has room and is scanned
+ * here only when this thread would otherwise wait, so both cores stay busy whatever their relative speed; the
+ * sequential pass left to this thread is light (seq and link bookkeeping, merging a few subtree roots per
+ * chunk, checkpoint signatures).
+ *
+ * The helper gets the bytes this thread read (an entries blob is transferred, not copied): both work on one
+ * snapshot. If the helper fails or stops answering, its jobs are read again here (same read transaction) and
+ * scanned here. Waiting is synchronous (Atomics on a shared counter, then receiveMessageOnPort), so verify
+ * stays a synchronous call. The helper outlives one verification (Helper.acquire).
+ */
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { makeChunkScanner, type ScanChunk } from './chunkScan.ts';
+import { CHUNK_SELECT, chunkLayoutProblem, chunkRow, scanChunk, type ChunkRow, type ChunkScan } from './chunks.ts';
+
+/** Chunks per job (≈ 1000 entries): large enough to amortise a message, small enough to balance. */
+const JOB_CHUNKS = 8;
+/** Jobs read ahead of the sequential pass, and at most while the helper is busy. */
+const AHEAD = 8;
+const MAX_AHEAD = 24;
+/** Jobs the helper holds at once. */
+const HELPER_DEPTH = 4;
+/** A helper silent for this long is abandoned (its work is redone here). */
+const HELPER_TIMEOUT_MS = 10_000;
+
+/** A chunk to scan (unreadable chunks are sent empty, to keep indexes). */
+interface HelperRow {
+  readonly firstSeq: number;
+  readonly entries: Uint8Array;
+  readonly hashes: Uint8Array;
+  readonly spans: string | null;
+}
+interface ToHelper {
+  readonly job: number;
+  readonly rows: readonly HelperRow[];
+}
+type FromHelper = { readonly job: number; readonly scans: ChunkScan[] } | { readonly job: number; readonly error: string };
+interface HelperData {
+  readonly port: MessagePort;
+  /** [0] = 1 once listening; [1] counts results posted. */
+  readonly signal: Int32Array;
+}
+
+/** The helper thread's loop. Self-contained like makeChunkScanner: its source text is what the thread runs. */
+function helperMain(data: HelperData, scan: ScanChunk): void {
+  const { port, signal } = data;
+  port.on('message', (m: ToHelper) => {
+    let out: FromHelper;
+    try {
+      out = { job: m.job, scans: m.rows.map((r) => scan(r.firstSeq, r.entries, r.hashes, r.spans)) };
+    } catch (err) {
+      out = { job: m.job, error: err instanceof Error ? err.message : 'scan failed' };
+    }
+    port.postMessage(out);
+    Atomics.add(signal, 1, 1);
+    Atomics.notify(signal, 1);
+  });
+  Atomics.store(signal, 0, 1);
+  Atomics.notify(signal, 0);
+}
+
+/** The helper thread's program: plain JavaScript from the two functions' own source; it loads no module. */
+const HELPER_SOURCE = `'use strict';
+const { workerData } = require('node:worker_threads');
+const { hash } = require('node:crypto');
+(${helperMain.toString()})(workerData, (${makeChunkScanner.toString()})(hash));
+`;
+
+let shared: Helper | undefined;
+/** Job ids are unique in the process: a late result from an earlier run is never taken for a new job. */
+let nextJob = 1;
+
+export class Helper {
+  readonly #worker: Worker;
+  readonly #port: MessagePort;
+  readonly #signal: Int32Array;
+  #broken = false;
+  jobsInFlight = 0;
+
+  private constructor(worker: Worker, port: MessagePort, signal: Int32Array) {
+    this.#worker = worker;
+    this.#port = port;
+    this.#signal = signal;
+  }
+
+  /**
+   * The process's helper, started on first use and kept (idle, unreferenced: it never keeps the process alive)
+   * so that later verifications in the same process find it started and its code compiled; replaced if it
+   * failed. A one-shot `pi-warden ledger verify` starts it once.
+   */
+  static acquire(): Helper | undefined {
+    if (shared !== undefined && !shared.broken) return shared;
+    shared?.close();
+    shared = Helper.start();
+    return shared;
+  }
+
+  static start(): Helper | undefined {
+    try {
+      const { port1, port2 } = new MessageChannel();
+      const signal = new Int32Array(new SharedArrayBuffer(8));
+      const data: HelperData = { port: port2, signal };
+      const worker = new Worker(HELPER_SOURCE, { eval: true, workerData: data, transferList: [port2], execArgv: [] });
+      // A helper that fails to start is never ready: everything is done here. (Handled so it cannot throw.)
+      worker.on('error', () => undefined);
+      worker.unref();
+      return new Helper(worker, port1, signal);
+    } catch {
+      return undefined;
+    }
+  }
+
+  get ready(): boolean {
+    return !this.#broken && Atomics.load(this.#signal, 0) === 1;
+  }
+
+  get broken(): boolean {
+    return this.#broken;
+  }
+
+  post(message: ToHelper, transfer: ArrayBuffer[]): void {
+    this.#port.postMessage(message, transfer);
+    this.jobsInFlight++;
+  }
+
+  /** The count of results posted so far (for wait()), and the results not yet taken. */
+  collect(): { seen: number; results: FromHelper[] } {
+    const seen = Atomics.load(this.#signal, 1);
+    const results: FromHelper[] = [];
+    for (let m = receiveMessageOnPort(this.#port); m !== undefined; m = receiveMessageOnPort(this.#port)) {
+      results.push(m.message as FromHelper);
+      this.jobsInFlight--;
+    }
+    return { seen, results };
+  }
+
+  /** Blocks until the helper posts after `seen`; false (and the helper is abandoned) on timeout. */
+  wait(seen: number): boolean {
+    if (this.#broken) return false;
+    if (Atomics.wait(this.#signal, 1, seen, HELPER_TIMEOUT_MS) === 'timed-out') this.#broken = true;
+    return !this.#broken;
+  }
+
+  close(): void {
+    this.#port.close();
+    void this.#worker.terminate();
+  }
+}
+
+export interface ScannedChunk {
+  readonly row: ChunkRow;
+  /** Why the chunk cannot be read (then `scan` is null), or null. */
+  readonly problem: string | null;
+  readonly scan: ChunkScan | null;
+}
+
+interface Job {
+  readonly id: number;
+  readonly rows: ChunkRow[];
+  /** chunkLayoutProblem of each row, taken when read (a blob sent to the helper is no longer readable here). */
+  readonly problems: Array<string | null>;
+  scans?: Array<ChunkScan | null>;
+  /** Given to the helper (its scans come back from there). */
+  posted: boolean;
+}
+
+const NOTHING = new Uint8Array(0);
+
+/** Where the last ChunkSource's jobs were scanned (tests check that the helper really worked). */
+export const lastRun = { helperJobs: 0, localJobs: 0 };
+
+export class ChunkSource {
+  readonly #db: DatabaseSync;
+  readonly #rows: Iterator<unknown[]>;
+  readonly #helper: Helper | undefined;
+  readonly #queue: Job[] = [];
+  readonly #byId = new Map<number, Job>();
+  #exhausted = false;
+  #current: Job | undefined;
+  #index = 0;
+  #byIdStmt: StatementSync | undefined;
+
+  constructor(db: DatabaseSync, helper: Helper | undefined) {
+    this.#db = db;
+    const stmt = db.prepare(`${CHUNK_SELECT} ORDER BY id`);
+    stmt.setReturnArrays(true);
+    this.#rows = (stmt.iterate() as Iterable<unknown[]>)[Symbol.iterator]();
+    this.#helper = helper;
+    Object.assign(lastRun, { helperJobs: 0, localJobs: 0 });
+  }
+
+  /** Stops reading (the statement is reset). Results of jobs still at the helper are dropped when they come. */
+  close(): void {
+    this.#rows.return?.();
+    this.#queue.length = 0;
+    this.#byId.clear();
+  }
+
+  /** The next chunk in storage order, scanned; undefined at the end. */
+  next(): ScannedChunk | undefined {
+    while (this.#current === undefined || this.#index >= this.#current.rows.length) {
+      if (this.#current !== undefined) this.#byId.delete(this.#current.id);
+      this.#current = this.#take();
+      this.#index = 0;
+      if (this.#current === undefined) return undefined;
+    }
+    const job = this.#current;
+    const i = this.#index++;
+    const row = job.rows[i] as ChunkRow;
+    const scan = (job.scans as Array<ChunkScan | null>)[i] as ChunkScan | null;
+    return { row, scan, problem: job.problems[i] ?? scan?.layout ?? null };
+  }
+
+  #read(): Job | undefined {
+    if (this.#exhausted) return undefined;
+    const rows: ChunkRow[] = [];
+    while (rows.length < JOB_CHUNKS) {
+      const r = this.#rows.next();
+      if (r.done === true) {
+        this.#exhausted = true;
+        break;
+      }
+      rows.push(chunkRow(r.value));
+    }
+    if (rows.length === 0) return undefined;
+    const job: Job = { id: nextJob++, rows, problems: rows.map(chunkLayoutProblem), posted: false };
+    this.#byId.set(job.id, job);
+    return job;
+  }
+
+  #scanHere(job: Job): void {
+    lastRun.localJobs++;
+    job.scans = job.rows.map((r, i) => (job.problems[i] === null ? scanChunk(r.firstSeq, r.entries as Buffer, r.hashes as Buffer, r.spans) : null));
+  }
+
+  #post(job: Job): void {
+    const rows: HelperRow[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (let i = 0; i < job.rows.length; i++) {
+      const r = job.rows[i] as ChunkRow;
+      if (job.problems[i] !== null) {
+        rows.push({ firstSeq: r.firstSeq, entries: NOTHING, hashes: NOTHING, spans: null });
+        continue;
+      }
+      const entries = r.entries as Buffer;
+      // Transfer the blob when it owns its memory (node:sqlite allocates one per value); copy it otherwise.
+      const memory = entries.buffer;
+      const sent = memory instanceof ArrayBuffer && entries.byteOffset === 0 && memory.byteLength === entries.byteLength ? new Uint8Array(memory) : new Uint8Array(entries);
+      transfer.push(sent.buffer);
+      rows.push({ firstSeq: r.firstSeq, entries: sent, hashes: r.hashes as Buffer, spans: r.spans });
+    }
+    (this.#helper as Helper).post({ job: job.id, rows }, transfer);
+    job.posted = true;
+  }
+
+  /** Takes the helper's results; returns the count seen, for Helper.wait. */
+  #collect(): number {
+    const { seen, results } = (this.#helper as Helper).collect();
+    for (const m of results) {
+      const job = this.#byId.get(m.job);
+      if (job === undefined) continue;
+      if ('error' in m) {
+        this.#redo(job);
+        continue;
+      }
+      lastRun.helperJobs++;
+      job.scans = m.scans.map((s, i) => (job.problems[i] === null ? s : null));
+    }
+    return seen;
+  }
+
+  /** Reads a job's chunks again (same read transaction, so the same bytes) and scans them here. */
+  #redo(job: Job): void {
+    this.#byIdStmt ??= this.#db.prepare(`${CHUNK_SELECT} WHERE id = ?`);
+    this.#byIdStmt.setReturnArrays(true);
+    const stmt = this.#byIdStmt;
+    for (let i = 0; i < job.rows.length; i++) {
+      const again = stmt.get((job.rows[i] as ChunkRow).id) as unknown as unknown[];
+      job.rows[i] = chunkRow(again);
+    }
+    this.#scanHere(job);
+  }
+
+  #canPost(): boolean {
+    const helper = this.#helper;
+    return helper !== undefined && helper.ready && helper.jobsInFlight < HELPER_DEPTH;
+  }
+
+  /** Collects results, keeps the helper supplied from the queue, and reads ahead; returns the count seen. */
+  #pump(): number {
+    let seen = 0;
+    if (this.#helper !== undefined) {
+      seen = this.#collect();
+      for (const job of this.#queue) {
+        if (!this.#canPost()) break;
+        if (!job.posted && job.scans === undefined && job.problems.includes(null)) this.#post(job);
+      }
+    }
+    while (this.#queue.length < AHEAD) {
+      const job = this.#read();
+      if (job === undefined) break;
+      this.#queue.push(job);
+      if (this.#canPost() && job.problems.includes(null)) this.#post(job);
+    }
+    return seen;
+  }
+
+  #take(): Job | undefined {
+    this.#pump();
+    const head = this.#queue.shift();
+    if (head === undefined) return undefined;
+    const helper = this.#helper;
+    while (head.scans === undefined) {
+      if (!head.posted || helper === undefined) {
+        this.#scanHere(head);
+        break;
+      }
+      const seen = this.#pump();
+      if (head.scans !== undefined) break;
+      if (helper.broken) {
+        this.#redo(head);
+        break;
+      }
+      // Rather than wait for the helper, scan a job it has not been given (the furthest one), or read one.
+      let spare: Job | undefined;
+      for (let i = this.#queue.length - 1; i >= 0 && spare === undefined; i--) {
+        const job = this.#queue[i] as Job;
+        if (!job.posted && job.scans === undefined) spare = job;
+      }
+      if (spare === undefined && this.#queue.length < MAX_AHEAD) {
+        spare = this.#read();
+        if (spare !== undefined) this.#queue.push(spare);
+      }
+      if (spare !== undefined) {
+        this.#scanHere(spare);
+        continue;
+      }
+      helper.wait(seen);
+    }
+    return head;
+  }
+}
