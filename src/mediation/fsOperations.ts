@@ -100,6 +100,12 @@ class Confined {
     return actual;
   }
 
+  /** Refuses when `place` (a resolved path about to be created) is not one this extension may write. */
+  checkPlace(place: string, shown: string): void {
+    const problem = this.#scope.checkResolved(this.#ext, place, place, 'write');
+    if (problem !== undefined) throw new WardenError('denied', `${this.#method} ${shown}: refused by filesystem scope: ${problem.detail}`, { reasonCodes: ['fs_scope', problem.reason] });
+  }
+
   /** Opens and verifies the directory `real` (or, with `name`, the parent of what will be touched). */
   anchor(realDir: string, shown: string, access: FsAccess, name?: string): Anchor {
     let fd: number;
@@ -319,6 +325,8 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
     return c.inParent(real, prefix, 'write', (dir, name) => {
       for (let attempt = 0; attempt < 16; attempt++) {
         const made = `${name}${randomBytes(6).toString('base64url').slice(0, 6)}`;
+        // The folder made is a sibling of the prefix: it is what must be in scope (`<project>` → `<project>XXXXXX`).
+        c.checkPlace(join(dir.real, made), prefix);
         try {
           mkdirSync(join(dir.path, made), 0o700);
           return join(dir.real, made);
@@ -401,7 +409,7 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
     const target = str(p, 'target');
     const real = c.resolve(path, 'write', false);
     // The target is checked as a write where the link will point (the stage did; the file system may have moved).
-    c.resolve(isAbsolute(target) ? target : join(dirname(real), target), 'write', true);
+    c.resolve(isAbsolute(target) ? target : `${dirname(real)}/${target}`, 'write', true);
     c.inParent(real, path, 'write', (dir, name) => symlinkSync(target, join(dir.path, name)));
     return null;
   });

@@ -59,10 +59,12 @@ function errno(err: unknown): string | undefined {
  * unreadable components.
  */
 export function resolveReal(abs: string, followFinal: boolean): string {
-  if (!followFinal) {
-    const parent = dirname(abs);
+  const last = abs.slice(abs.lastIndexOf(sep) + 1);
+  if (!followFinal && last !== '..' && last !== '.' && last !== '') {
+    // The parent as written (`..` inside it is resolved after the links before it, as the kernel does).
+    const parent = abs.slice(0, abs.lastIndexOf(sep)) || sep;
     if (parent === abs) return abs;
-    return join(resolveReal(parent, true), abs.slice(abs.lastIndexOf(sep) + 1));
+    return join(resolveReal(parent, true), last);
   }
   try {
     return realpathSync.native(abs);
@@ -74,7 +76,14 @@ export function resolveReal(abs: string, followFinal: boolean): string {
   let cur: string = sep;
   let links = 0;
   for (let i = 0; i < parts.length; i++) {
-    const next = join(cur, parts[i]!);
+    const part = parts[i]!;
+    // `.` and `..` are taken where the walk is, after the links before them: never collapsed as text.
+    if (part === '.') continue;
+    if (part === '..') {
+      cur = dirname(cur);
+      continue;
+    }
+    const next = join(cur, part);
     let isLink: boolean;
     try {
       isLink = lstatSync(next).isSymbolicLink();
@@ -94,8 +103,9 @@ export function resolveReal(abs: string, followFinal: boolean): string {
     } catch (err) {
       throw unresolvable(abs, errno(err));
     }
-    parts = [...resolve(cur, target).split(sep).filter((p) => p !== ''), ...parts.slice(i + 1)];
-    cur = sep;
+    // The link's target components replace it, relative to the folder holding the link (absolute: from /).
+    if (isAbsolute(target)) cur = sep;
+    parts = [...target.split(sep).filter((p) => p !== ''), ...parts.slice(i + 1)];
     i = -1;
   }
   return cur;
@@ -144,7 +154,8 @@ export class FsScope {
 
   /** Absolute form of a hostcall path (relative ones are taken from the project root). */
   absolute(path: string): string {
-    return isAbsolute(path) ? resolve(path) : resolve(this.layout.projectRoot, path);
+    // Not `path.resolve`: collapsing `x/link/..` as text would name a different place than the kernel reaches.
+    return isAbsolute(path) ? path : `${this.layout.projectRoot}${sep}${path}`;
   }
 
   /**
@@ -159,7 +170,8 @@ export class FsScope {
     } catch (err) {
       return { reason: 'fs_unresolvable', path: abs, detail: err instanceof Error ? err.message : String(err) };
     }
-    const problem = this.checkResolved(extensionId, abs, real, access);
+    // The written form is checked too (with `..` taken textually) for the never-writable and credential lists.
+    const problem = this.checkResolved(extensionId, resolve(abs), real, access);
     return problem ?? { real };
   }
 
@@ -258,7 +270,8 @@ export class FsScope {
         const link = one('path', 'write', false);
         // What the link points at must be writable too: pi's own tools, outside the sandbox, write through links.
         if (typeof params.target === 'string' && link !== undefined) {
-          const target = isAbsolute(params.target) ? params.target : resolve(dirname(this.absolute(String(params.path))), params.target);
+          // Relative targets are taken from the folder the link lands in, with `..` after links (as the kernel will).
+          const target = isAbsolute(params.target) ? params.target : `${dirname(link)}${sep}${params.target}`;
           const r = this.check(extensionId, target, 'write', true);
           if ('reason' in r) problems.push({ ...r, detail: `symlink target: ${r.detail}` });
         }

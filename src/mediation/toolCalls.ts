@@ -9,40 +9,74 @@
  */
 import type { DispatchContext } from '../dispatch/hostcall.ts';
 import type { StageOutcome, SyncStage } from '../dispatch/stage.ts';
+import { homedir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 type Equivalent = { method: string; params: Record<string, unknown> };
 
-function pathOf(input: Record<string, unknown>): string {
-  return typeof input.path === 'string' && input.path !== '' ? input.path : '.';
+const UNICODE_SPACES = /[\u00A0\u2000-\u200A\u202F\u205F\u3000]/g;
+
+/**
+ * The path pi's tools will open, the way pi's `resolveToCwd` reads it: a leading `@` dropped, `file:` URLs and
+ * `~` expanded, unicode spaces made plain. Checking the raw string would check `<project>/~/.ssh/id_rsa`.
+ */
+export function piToolPath(raw: string, home: string): string {
+  let p = raw.replace(UNICODE_SPACES, ' ');
+  if (p.startsWith('@')) p = p.slice(1);
+  if (p.startsWith('file:')) {
+    try {
+      p = fileURLToPath(p);
+    } catch {
+      // not a valid file URL: pi keeps it as a relative name, and so does the check
+    }
+  }
+  if (p === '~') return home;
+  if (p.startsWith('~/')) return `${home}/${p.slice(2)}`;
+  return p;
+}
+
+/** pi's read tool also tries these spellings when the path does not exist: each must pass. */
+export function piReadVariants(path: string): string[] {
+  const nfd = path.normalize('NFD');
+  const curly = (s: string) => s.replace(/'/g, '\u2019');
+  return [...new Set([path, path.replace(/ (AM|PM)\./gi, '\u202F$1.'), nfd, curly(path), curly(nfd)])];
+}
+
+function pathOf(input: Record<string, unknown>, home: string): string {
+  return typeof input.path === 'string' && input.path !== '' ? piToolPath(input.path, home) : '.';
 }
 
 /** The direct call a built-in tool call amounts to, or undefined for tools that are not pi's built-ins. */
-export function equivalentCall(name: unknown, input: unknown): Equivalent | undefined {
+export function equivalentCall(name: unknown, input: unknown, home: string = homedir()): Equivalent | undefined {
   const i = input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : {};
-  switch (name) {
+  // Folded as the capability table folds it, so `Read` cannot skip the check the capability lookup applies.
+  switch (typeof name === 'string' ? name.trim().toLowerCase() : name) {
     case 'bash': return { method: 'exec', params: { cmd: 'bash', args: ['-c', typeof i.command === 'string' ? i.command : ''] } };
-    case 'read': case 'grep': case 'find': return { method: 'fs.read', params: { path: pathOf(i) } };
-    case 'ls': return { method: 'fs.list', params: { path: pathOf(i) } };
-    case 'write': return { method: 'fs.write', params: { path: pathOf(i), data: typeof i.content === 'string' ? i.content : '' } };
-    case 'edit': return { method: 'fs.write', params: { path: pathOf(i), data: '' } };
+    case 'read': case 'grep': case 'find': return { method: 'fs.read', params: { path: pathOf(i, home) } };
+    case 'ls': return { method: 'fs.list', params: { path: pathOf(i, home) } };
+    case 'write': return { method: 'fs.write', params: { path: pathOf(i, home), data: typeof i.content === 'string' ? i.content : '' } };
+    case 'edit': return { method: 'fs.write', params: { path: pathOf(i, home), data: '' } };
     default: return undefined;
   }
 }
 
-export function createToolCallStage(inner: readonly SyncStage[]): SyncStage {
+export function createToolCallStage(inner: readonly SyncStage[], home: string = homedir()): SyncStage {
   return {
     name: 'mediation',
     run(ctx: DispatchContext): StageOutcome {
       if (ctx.method !== 'tool') return undefined;
-      const eq = equivalentCall(ctx.params.name, ctx.params.input);
+      const eq = equivalentCall(ctx.params.name, ctx.params.input, home);
       if (eq === undefined) return undefined;
       const { method, params } = ctx;
-      ctx.method = eq.method;
-      ctx.params = eq.params;
+      const variants = typeof eq.params.path === 'string' ? piReadVariants(eq.params.path) : [undefined];
       try {
-        for (const stage of inner) {
-          const out = stage.run(ctx);
-          if (out !== undefined) return out;
+        for (const v of variants) {
+          ctx.method = eq.method;
+          ctx.params = v === undefined ? eq.params : { ...eq.params, path: v };
+          for (const stage of inner) {
+            const out = stage.run(ctx);
+            if (out !== undefined) return out;
+          }
         }
         return undefined;
       } finally {

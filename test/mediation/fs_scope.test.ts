@@ -344,3 +344,38 @@ describe('pi-warden fs check', () => {
     }
   });
 });
+
+describe('review findings (regressions)', () => {
+  it('pi tool paths are checked as pi reads them: ~, @, file: URLs, folded names', async () => {
+    const rt = await runtime();
+    const tool = (name: string, path: string) => call(rt, 'ext', 'tool', { name, input: { path, content: 'x' } });
+    const rtHome = await createRuntime({
+      home: join(ROOT, 'w2'), policy: policyFor({ user: { extensionPolicy: { profile: 'permissive' } } }), heldSecrets: [],
+      workspace: PROJECT, fsLayout: { home: HOME, agentDir: AGENT }, operations: hostOperations(new HeadlessHost({ cwd: PROJECT, home: HOME })),
+    });
+    runtimes.push(rtHome);
+    for (const path of ['~/.ssh/id_rsa', `@${join(HOME, '.ssh', 'id_rsa')}`, `file://${join(HOME, '.ssh', 'id_rsa')}`]) {
+      refused(await rtHome.dispatcher.dispatch('ext', { call_id: `t-${++n}`, method: 'tool', params: { name: 'read', input: { path } } }), 'fs_sensitive_path', path);
+    }
+    refused(await tool('Read', join(HOME, '.ssh', 'id_rsa')), 'fs_sensitive_path', 'folded tool name');
+    refused(await tool('write', '~/.bashrc'), 'fs_protected_path', 'write ~ path');
+  });
+
+  it('`..` after a symlink is taken where the link leads, as the kernel does', async () => {
+    const rt = await runtime();
+    mkdirSync(join(PROJECT, 'd1', 'd2'), { recursive: true });
+    symlinkSync(PROJECT, join(PROJECT, 'd1', 'd2', 'up'));
+    // <project>/d1/d2/up/../x.txt is <project>/../x.txt for the kernel: outside, not <project>/d1/d2/x.txt.
+    const sneaky = join(PROJECT, 'd1', 'd2', 'up') + '/../x.txt';
+    assert.equal(resolveReal(sneaky, true), join(ROOT, 'x.txt'));
+    refused(await call(rt, 'ext', 'fs.write', { path: sneaky, data: 'x' }), 'fs_out_of_scope', 'write through up/..');
+    assert.equal(existsSync(join(ROOT, 'x.txt')), false);
+    refused(await call(rt, 'ext', 'fs.symlink', { path: join(PROJECT, 'innocent2.md'), target: 'd1/d2/up/../home/.bashrc' }), 'fs_protected_path', 'relative target through up/..');
+    assert.equal(existsSync(join(PROJECT, 'innocent2.md')), false);
+  });
+
+  it('mkdtemp checks the folder it makes, not only its prefix', async () => {
+    const rt = await runtime();
+    refused(await call(rt, 'ext', 'fs.mkdtemp', { prefix: PROJECT }), 'fs_out_of_scope', 'sibling of the project');
+  });
+});
