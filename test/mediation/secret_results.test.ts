@@ -56,6 +56,8 @@ describe('results holding a held secret are withheld', () => {
     await withheld('exec', { cmd: 'cat', args: ['cfg/app.conf'] }, 'command output');
     await withheld('tool', { name: 'read', input: { path: 'README.md' } }, 'tool result');
     await withheld('fs.read', { path: 'cfg/honey.txt', encoding: 'utf8' }, 'honeytoken file');
+    // In pieces: no 7-byte slice holds the value, the file does.
+    await withheld('fs.read', { path: 'cfg/app.conf', encoding: 'utf8', offset: 9, length: 7 }, 'a slice of a file holding a secret');
     const clean = await d('fs.read', { path: 'README.md', encoding: 'utf8' });
     assert.ok(clean.ok && String(clean.value).startsWith('nothing secret'));
     const ls = await d('exec', { cmd: 'ls', args: ['cfg'] });
@@ -63,7 +65,7 @@ describe('results holding a held secret are withheld', () => {
     await rt.close();
     const db = openStore(home, { readOnly: true });
     const alerts = queryAlerts(db, { category: 'secret_exposure' }).filter((a) => a.reason_codes.includes('secret_in_result'));
-    assert.equal(alerts.length, 6);
+    assert.equal(alerts.length, 7);
     assert.equal(alerts.filter((a) => a.severity === 'critical').length, 1, 'the honeytoken read');
     assert.ok(alerts.every((a) => !a.summary.includes(SECRET)));
     const log = db.prepare("SELECT path FROM secret_broker_log WHERE path LIKE 'result.%'").all() as Array<{ path: string }>;
