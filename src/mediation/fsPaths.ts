@@ -119,6 +119,12 @@ export class PathClassifier {
     return undefined;
   }
 
+  /** A credential store strictly inside `dir` (moving or deleting `dir` would move or delete it), or undefined. */
+  sensitiveInside(dir: string): string | undefined {
+    for (const root of this.#sensitive) if (root !== dir && within(root, dir)) return root;
+    return undefined;
+  }
+
   /**
    * The protected places strictly inside `dir` that a recursive delete, rename or chmod of it would reach
    * (lexically known ones only; the operation walks the tree for the rest).

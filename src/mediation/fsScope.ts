@@ -232,6 +232,9 @@ export class FsScope {
       if (real === undefined) return;
       const inside = this.classifier.protectedInside(real, this.dataFolder(extensionId));
       if (inside !== undefined) problems.push({ reason: 'fs_protected_descendant', path: real, detail: `${real} contains ${inside}, which can never be changed by an extension` });
+      // Moving or deleting a folder that holds a credential store moves or deletes the store: not through a broad grant.
+      const store = this.classifier.sensitiveInside(real);
+      if (store !== undefined) problems.push({ reason: 'fs_sensitive_path', path: real, detail: `${real} contains the credential store ${store}; moving or deleting it is refused` });
     };
     switch (method) {
       case 'fs.read': case 'fs.list': case 'fs.exists': case 'fs.realpath':
@@ -260,7 +263,8 @@ export class FsScope {
         break;
       case 'fs.rename':
         noProtectedInside(one('from', 'write', false));
-        one('to', 'write', false);
+        // The destination too: renaming onto an empty or missing ~/.config or ~/.ssh would plant what lies below.
+        noProtectedInside(one('to', 'write', false));
         break;
       case 'fs.copy':
         one('from', 'read', true);

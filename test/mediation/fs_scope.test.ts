@@ -379,3 +379,16 @@ describe('review findings (regressions)', () => {
     refused(await call(rt, 'ext', 'fs.mkdtemp', { prefix: PROJECT }), 'fs_out_of_scope', 'sibling of the project');
   });
 });
+
+describe('review findings: renames reach what lies below', () => {
+  it('renaming onto a missing ~/.config or ~/.ssh, or moving a credential store\'s parent, is refused even with ~ granted', async () => {
+    const rt = await runtime({ overrides: { broad: { fs: { read: [HOME], write: [HOME, join(HOME, '.ssh'), PROJECT] } } } });
+    put(join(PROJECT, 'payload', 'systemd', 'user', 'evil.service'), '[Service]');
+    put(join(HOME, '.docker', 'config.json'), '{"auths":{}}');
+    refused(await call(rt, 'broad', 'fs.rename', { from: join(PROJECT, 'payload'), to: join(HOME, '.config') }), 'fs_protected_descendant', 'onto ~/.config');
+    refused(await call(rt, 'broad', 'fs.rename', { from: join(PROJECT, 'payload'), to: join(HOME, '.ssh2', '..', '.ssh') }), 'fs_protected_descendant', 'onto ~/.ssh');
+    refused(await call(rt, 'broad', 'fs.rename', { from: join(HOME, '.docker'), to: join(PROJECT, 'd') }), 'fs_sensitive_path', 'a store\'s parent');
+    refused(await call(rt, 'broad', 'fs.delete', { path: join(HOME, '.docker'), recursive: true }), 'fs_sensitive_path', 'delete a store\'s parent');
+    assert.ok(existsSync(join(HOME, '.docker', 'config.json')) && existsSync(join(PROJECT, 'payload', 'systemd')));
+  });
+});
