@@ -161,11 +161,11 @@ function scriptOperand(prog: string, argv: readonly string[]): { word: string; k
 /** The commands feeding a pipe, and those feeding them, in one script. */
 function upstream(from: readonly SimpleCommand[]): SimpleCommand[] {
   const out: SimpleCommand[] = [];
-  const todo = [...from];
-  while (todo.length > 0 && out.length < 64) {
-    const c = todo.pop() as SimpleCommand;
+  const pending = [...from];
+  while (pending.length > 0 && out.length < 64) {
+    const c = pending.pop() as SimpleCommand;
     out.push(c);
-    if (c.stdin.kind === 'pipe') todo.push(...c.stdin.from);
+    if (c.stdin.kind === 'pipe') pending.push(...c.stdin.from);
   }
   return out;
 }

@@ -106,22 +106,30 @@ class Confined {
     if (problem !== undefined) throw new WardenError('denied', `${this.#method} ${shown}: refused by filesystem scope: ${problem.detail}`, { reasonCodes: ['fs_scope', problem.reason] });
   }
 
-  /** Opens and verifies the directory `real` (or, with `name`, the parent of what will be touched). */
-  anchor(realDir: string, shown: string, access: FsAccess, name?: string): Anchor {
+  /**
+   * Opens `real` with O_NOFOLLOW and checks where the kernel says it is; a link swapped into the last component is
+   * a race, any other error an `io` error. With `name`, `real` is the folder `name` will be touched in.
+   */
+  openVerified(real: string, flags: number, shown: string, access: FsAccess, name?: string): { fd: number; real: string } {
     let fd: number;
     try {
-      fd = openSync(realDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      fd = openSync(real, flags | O_NOFOLLOW);
     } catch (err) {
-      if (errnoOf(err) === 'ELOOP') throw race(this.#method, shown, `${realDir} became a symbolic link`);
+      if (errnoOf(err) === 'ELOOP') throw race(this.#method, shown, `${real} became a symbolic link`);
       throw ioError(this.#method, shown, err);
     }
     try {
-      const real = this.verify(fd, shown, access, realDir, name);
-      return { path: anchoredByKernel ? `/proc/self/fd/${fd}` : real, real, close: () => closeSync(fd) };
+      return { fd, real: this.verify(fd, shown, access, real, name) };
     } catch (err) {
       closeSync(fd);
       throw err;
     }
+  }
+
+  /** Opens and verifies the directory `realDir` (or, with `name`, the parent of what will be touched). */
+  anchor(realDir: string, shown: string, access: FsAccess, name?: string): Anchor {
+    const { fd, real } = this.openVerified(realDir, O_RDONLY | O_DIRECTORY, shown, access, name);
+    return { path: anchoredByKernel ? `/proc/self/fd/${fd}` : real, real, close: () => closeSync(fd) };
   }
 
   /** Runs `fn` with the verified parent of `real` and the last component's name; checks parent/name again. */
@@ -137,20 +145,7 @@ class Confined {
 
   /** Opens an existing file (no symlink in the last component) and verifies where it is. */
   openFile(real: string, shown: string, access: FsAccess, flags: number): number {
-    let fd: number;
-    try {
-      fd = openSync(real, flags | O_NOFOLLOW | O_NONBLOCK);
-    } catch (err) {
-      if (errnoOf(err) === 'ELOOP') throw race(this.#method, shown, `${real} became a symbolic link`);
-      throw ioError(this.#method, shown, err);
-    }
-    try {
-      this.verify(fd, shown, access, real);
-      return fd;
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
+    return this.openVerified(real, flags | O_NONBLOCK, shown, access).fd;
   }
 
   /** Refuses when a tree about to be deleted or moved holds a protected folder or file anywhere inside. */
