@@ -390,5 +390,11 @@ describe('review findings: renames reach what lies below', () => {
     refused(await call(rt, 'broad', 'fs.rename', { from: join(HOME, '.docker'), to: join(PROJECT, 'd') }), 'fs_sensitive_path', 'a store\'s parent');
     refused(await call(rt, 'broad', 'fs.delete', { path: join(HOME, '.docker'), recursive: true }), 'fs_sensitive_path', 'delete a store\'s parent');
     assert.ok(existsSync(join(HOME, '.docker', 'config.json')) && existsSync(join(PROJECT, 'payload', 'systemd')));
+    // The allowed side: a folder with nothing protected below moves, inside the project and to a granted place.
+    const moved = await call(rt, 'broad', 'fs.rename', { from: join(PROJECT, 'payload'), to: join(PROJECT, 'payload2') });
+    assert.ok(moved.ok, JSON.stringify(moved));
+    put(join(HOME, 'notes', 'old', 'a.txt'), 'a');
+    const home = await call(rt, 'broad', 'fs.rename', { from: join(HOME, 'notes', 'old'), to: join(HOME, 'notes', 'archive') });
+    assert.ok(home.ok && existsSync(join(HOME, 'notes', 'archive', 'a.txt')), JSON.stringify(home));
   });
 });

@@ -58,6 +58,8 @@ describe('results holding a held secret are withheld', () => {
     await withheld('fs.read', { path: 'cfg/honey.txt', encoding: 'utf8' }, 'honeytoken file');
     // In pieces: no 7-byte slice holds the value, the file does.
     await withheld('fs.read', { path: 'cfg/app.conf', encoding: 'utf8', offset: 9, length: 7 }, 'a slice of a file holding a secret');
+    const slice = await d('fs.read', { path: 'README.md', encoding: 'utf8', offset: 8, length: 6 });
+    assert.ok(slice.ok && slice.value === 'secret', 'a slice of a clean file is read as asked');
     const clean = await d('fs.read', { path: 'README.md', encoding: 'utf8' });
     assert.ok(clean.ok && String(clean.value).startsWith('nothing secret'));
     const ls = await d('exec', { cmd: 'ls', args: ['cfg'] });
