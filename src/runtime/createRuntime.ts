@@ -37,6 +37,10 @@ import type { FsLayout } from '../mediation/fsPaths.ts';
 import { agentDir } from '../policy/settings.ts';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { newContext } from '../dispatch/hostcall.ts';
+import { WardenError } from '../errors.ts';
+import { createFileToolOperation, isPiFileTool, type PiFileToolKit } from '../pi/fileTools.ts';
+import type { OperationContext } from '../dispatch/dispatcher.ts';
 
 export interface RuntimeOptions {
   readonly home: string;
@@ -68,8 +72,15 @@ export interface RuntimeOptions {
   readonly authFile?: string;
   /** Run `http` calls with the real, egress-confined operation (httpOperation.ts) instead of the one in `operations`. */
   readonly realHttp?: boolean | { readonly ca?: string | Buffer };
-  /** Run `fs.*` calls with the confined real operations (fsOperations.ts) instead of those in `operations`. */
+  /**
+   * Run `fs.*` calls with the confined real operations (fsOperations.ts) instead of those in `operations`. pi's
+   * file tools called through `tool` (read, write, edit, ls, find, grep) then run on them too, built from `piTools`
+   * (pi/fileTools.ts); without `piTools` those tool calls are refused rather than handed to a host that would act
+   * on the unchecked path.
+   */
   readonly realFs?: boolean;
+  /** pi's tool-definition factories (the bridge passes the pi module it runs in). */
+  readonly piTools?: PiFileToolKit;
   /** More recorders that see every decision after the evidence writer (e.g. a probe's summary). */
   readonly recorders?: readonly DecisionRecorder[];
   readonly operationTimeoutMs?: number;
@@ -138,6 +149,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     const ca = typeof o.realHttp === 'object' ? o.realHttp.ca : undefined;
     operations = new Map(operations ?? []).set('http', createHttpOperation({ rules: egressRulesLookup(o.policy.httpEgress), ...(ca === undefined ? {} : { ca }) }));
   }
+  /** Filled by the secret broker when it is on: what pi's file tools run through. */
+  let scanToolResults: ((ops: ReadonlyMap<string, Operation>) => ReadonlyMap<string, Operation>) | undefined;
+  let checkWrite: ((content: string, path: string, ctx: OperationContext) => void) | undefined;
   if (!stages.some((s) => s.name === 'mediation')) {
     const salt = (db.prepare("SELECT value FROM store_meta WHERE key = 'name_hash_salt'").get() as { value: string } | undefined)?.value ?? '';
     const hash = secretNameHasher(salt);
@@ -161,10 +175,24 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
         honeytokens: new Set(held.filter((h) => h.honeytoken === true).map((h) => h.name)),
       }));
       parts.push(createOutboundStage({ index: () => index, salt, alerts: writer, log: writer }));
+      const inbound = { index: () => index, nameHash: hash, alerts: writer, log: writer };
       if (operations !== undefined) {
         operations = filterEnvOperations(operations, o.policy.secretBroker, o.parentEnv ?? process.env);
-        operations = scanResults(operations, { index: () => index, nameHash: hash, alerts: writer, log: writer });
+        operations = scanResults(operations, inbound);
       }
+      scanToolResults = (ops) => scanResults(ops, inbound);
+      // What an edit writes is the file with the edit applied: held values only (a token-shaped fixture already
+      // in the file is not the extension's to answer for).
+      const writes = createOutboundStage({ index: () => index, salt, alerts: writer, log: writer, tokenFormats: false });
+      checkWrite = (content, path, ctx) => {
+        const c = newContext(ctx.extensionId, null);
+        c.callId = ctx.callId;
+        c.method = 'fs.write';
+        c.params = { path, data: content };
+        c.capability = 'write';
+        const refused = writes.run(c);
+        if (refused !== undefined) throw refused;
+      };
     }
     // HTTP egress after the payload scan (a URL carrying a secret is a secret_exposure first), whether or not
     // the broker is on. The http operation re-checks every resolved address and redirect; its refusals alert too.
@@ -177,6 +205,21 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     const execStage = createExecStage({ policy: o.policy.compiled, workspace: o.workspace ?? process.cwd(), commandHash: hash, alerts: writer, log: writer });
     parts.push(fsStage, execStage, createToolCallStage([fsStage, execStage], fsScope.layout.home));
     stages.push(chainStages('mediation', parts));
+  }
+  if (o.realFs === true && operations !== undefined) {
+    const host = operations.get('tool');
+    const kit = o.piTools;
+    const toolOp = kit === undefined
+      ? (params: Readonly<Record<string, unknown>>, ctx: OperationContext): unknown => {
+        if (isPiFileTool(params.name)) {
+          throw new WardenError('denied', `tool ${String(params.name)}: pi's file tools run only on pi-warden's confined file operations, and this runtime was given no pi tool definitions (RuntimeOptions.piTools)`, { reasonCodes: ['tool_unconfined'] });
+        }
+        if (host === undefined) throw new WardenError('io', `tool ${String(params.name)}: no host runs this tool`, { reasonCodes: ['tool_unavailable'] });
+        return host(params, ctx);
+      }
+      : createFileToolOperation({ kit, fs: operations, projectRoot: fsScope.layout.projectRoot, home: fsScope.layout.home, checkWrite, fallback: host });
+    const one = new Map([['tool', toolOp]]);
+    operations = new Map(operations).set('tool', (scanToolResults?.(one) ?? one).get('tool') as Operation);
   }
   let observer;
   if (risk.enabled) {

@@ -20,6 +20,8 @@ import { resolvePolicy } from '../../src/policy/settings.ts';
 import { createRuntime, type WardenRuntime } from '../../src/runtime/createRuntime.ts';
 import { bundleEntry, hostBoot, Sandbox } from '../../src/sandbox/index.ts';
 import { policyFor, settingsDirs } from '../helpers.ts';
+import * as pi from '@earendil-works/pi-coding-agent';
+import type { PiFileToolKit } from '../../src/pi/fileTools.ts';
 
 const ROOT = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-fs-')));
 after(() => rmSync(ROOT, { recursive: true, force: true }));
@@ -66,7 +68,7 @@ async function runtime(extensionPolicy: Record<string, unknown> = {}): Promise<W
   const rt = await createRuntime({
     home: WARDEN, policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', ...extensionPolicy } } }), heldSecrets: [],
     operations: hostOperations(new HeadlessHost({ cwd: PROJECT, home: HOME })),
-    workspace: PROJECT, fsLayout: { home: HOME, agentDir: AGENT }, realFs: true,
+    workspace: PROJECT, fsLayout: { home: HOME, agentDir: AGENT }, realFs: true, piTools: pi as unknown as PiFileToolKit,
   });
   runtimes.push(rt);
   return rt;

@@ -1,6 +1,6 @@
 /**
  * What comes back is scanned too (issue 6: an extension cannot *obtain* a held secret): a file, command output or
- * built-in tool result holding a held value is withheld and alerted; the disclosure allowlist lets a named one
+ * host tool's result holding a held value is withheld and alerted; the disclosure allowlist lets a named one
  * through.
  */
 import assert from 'node:assert/strict';
@@ -42,7 +42,7 @@ async function runtime(extensionPolicy: Record<string, unknown> = {}, heldSecret
 }
 
 describe('results holding a held secret are withheld', () => {
-  it('fs.read (utf8 and base64), command output and a built-in tool result; alerts by severity; clean reads pass', async () => {
+  it('fs.read (utf8 and base64), command output and a host tool result; alerts by severity; clean reads pass', async () => {
     const { home, rt } = await runtime({}, [{ name: 'PAYMENTS_API_KEY', value: SECRET }, { name: 'OPENAI_API_KEY', value: HONEY, honeytoken: true }]);
     const d = (method: string, params: Record<string, unknown>) => rt.dispatcher.dispatch('reader', { call_id: `${method}-${Math.random()}`, method, params });
     const withheld = async (method: string, params: Record<string, unknown>, what: string) => {
@@ -54,7 +54,7 @@ describe('results holding a held secret are withheld', () => {
     await withheld('fs.read', { path: '.env' }, 'base64 read');
     await withheld('fs.read', { path: 'cfg/b64.txt', encoding: 'utf8' }, 'a base64-encoded copy in a file');
     await withheld('exec', { cmd: 'cat', args: ['cfg/app.conf'] }, 'command output');
-    await withheld('tool', { name: 'read', input: { path: 'README.md' } }, 'tool result');
+    await withheld('tool', { name: 'web_search', input: { query: 'x' } }, 'a host tool result');
     await withheld('fs.read', { path: 'cfg/honey.txt', encoding: 'utf8' }, 'honeytoken file');
     // In pieces: no 7-byte slice holds the value, the file does.
     await withheld('fs.read', { path: 'cfg/app.conf', encoding: 'utf8', offset: 9, length: 7 }, 'a slice of a file holding a secret');

@@ -1,0 +1,178 @@
+/**
+ * Glob matching for the confined `find` and `grep` tools (fileTools.ts), with fd's and ripgrep's reading of a
+ * glob: `*` and `?` stay within one path component and match dotfiles, `**` crosses components, `**∕` also
+ * matches nothing, `[...]`/`[!...]` classes, `{a,b}` alternatives.
+ *
+ * The pattern comes from an extension and runs outside the sandbox, so matching must not backtrack: it is a
+ * set-of-positions simulation, O(tokens × length) per candidate whatever the pattern (a backtracking regex built
+ * from `a*a*a*a*b` takes exponential time on a long name).
+ */
+import { WardenError } from '../errors.ts';
+
+type Token =
+  | { readonly t: 'lit'; readonly c: string }
+  | { readonly t: 'one' }
+  | { readonly t: 'class'; readonly neg: boolean; readonly items: ReadonlyArray<readonly [string, string]> }
+  | { readonly t: 'star' }
+  | { readonly t: 'globstar' }
+  /** `**∕`: nothing, or anything that ends with a `/`. */
+  | { readonly t: 'globstarSlash' };
+
+const MAX_PATTERN = 1024;
+const MAX_ALTERNATIVES = 256;
+
+/** `{a,b}c` → `ac`, `bc` (nested braces too); a brace with no comma stays literal. */
+function expandBraces(p: string, out: string[]): void {
+  let depth = 0;
+  let open = -1;
+  for (let i = 0; i < p.length; i++) {
+    const ch = p[i];
+    if (ch === '\\') {
+      i++;
+      continue;
+    }
+    if (ch === '{') {
+      if (depth++ === 0) open = i;
+    } else if (ch === '}' && depth > 0 && --depth === 0) {
+      const body = p.slice(open + 1, i);
+      const parts: string[] = [];
+      let d = 0;
+      let from = 0;
+      for (let j = 0; j < body.length; j++) {
+        if (body[j] === '\\') j++;
+        else if (body[j] === '{') d++;
+        else if (body[j] === '}') d--;
+        else if (body[j] === ',' && d === 0) {
+          parts.push(body.slice(from, j));
+          from = j + 1;
+        }
+      }
+      if (parts.length === 0) continue; // `{x}`: literal braces
+      parts.push(body.slice(from));
+      for (const part of parts) {
+        expandBraces(p.slice(0, open) + part + p.slice(i + 1), out);
+        if (out.length > MAX_ALTERNATIVES) throw new WardenError('invalid_request', `glob ${JSON.stringify(p.slice(0, 80))}: more than ${MAX_ALTERNATIVES} {…} alternatives`, { reasonCodes: ['glob_too_complex'] });
+      }
+      return;
+    }
+  }
+  out.push(p);
+}
+
+function tokenize(p: string): Token[] {
+  const tokens: Token[] = [];
+  for (let i = 0; i < p.length; i++) {
+    const ch = p[i] as string;
+    if (ch === '\\' && i + 1 < p.length) {
+      tokens.push({ t: 'lit', c: p[++i] as string });
+    } else if (ch === '*') {
+      let n = 1;
+      while (p[i + 1] === '*') {
+        i++;
+        n++;
+      }
+      const atStart = i - n + 1 === 0 || p[i - n] === '/';
+      if (n >= 2 && atStart && p[i + 1] === '/') {
+        tokens.push({ t: 'globstarSlash' });
+        i++;
+      } else {
+        tokens.push({ t: n >= 2 && atStart && i + 1 === p.length ? 'globstar' : 'star' });
+      }
+    } else if (ch === '?') {
+      tokens.push({ t: 'one' });
+    } else if (ch === '[') {
+      const close = p.indexOf(']', i + 2);
+      if (close < 0) {
+        tokens.push({ t: 'lit', c: '[' });
+        continue;
+      }
+      let body = p.slice(i + 1, close);
+      const neg = body.startsWith('!') || body.startsWith('^');
+      if (neg) body = body.slice(1);
+      const items: Array<[string, string]> = [];
+      for (let j = 0; j < body.length; j++) {
+        const a = body[j] as string;
+        if (body[j + 1] === '-' && j + 2 < body.length) {
+          items.push([a, body[j + 2] as string]);
+          j += 2;
+        } else {
+          items.push([a, a]);
+        }
+      }
+      tokens.push({ t: 'class', neg, items });
+      i = close;
+    } else {
+      tokens.push({ t: 'lit', c: ch });
+    }
+  }
+  return tokens;
+}
+
+function step(tok: Token, cur: Uint8Array, text: string, nocase: boolean): Uint8Array {
+  const n = text.length;
+  const next = new Uint8Array(n + 1);
+  switch (tok.t) {
+    case 'lit': {
+      const c = nocase ? tok.c.toLowerCase() : tok.c;
+      for (let i = 0; i < n; i++) if (cur[i] === 1 && text[i] === c) next[i + 1] = 1;
+      break;
+    }
+    case 'one':
+      for (let i = 0; i < n; i++) if (cur[i] === 1 && text[i] !== '/') next[i + 1] = 1;
+      break;
+    case 'class':
+      for (let i = 0; i < n; i++) {
+        if (cur[i] !== 1 || text[i] === '/') continue;
+        const c = text[i] as string;
+        const inside = tok.items.some(([a, b]) => (c >= a && c <= b) || (nocase && c >= a.toLowerCase() && c <= b.toLowerCase()));
+        if (inside !== tok.neg) next[i + 1] = 1;
+      }
+      break;
+    case 'star':
+      for (let i = 0; i <= n; i++) next[i] = cur[i] === 1 || (i > 0 && next[i - 1] === 1 && text[i - 1] !== '/') ? 1 : 0;
+      break;
+    case 'globstar':
+      for (let i = 0; i <= n; i++) next[i] = cur[i] === 1 || (i > 0 && next[i - 1] === 1) ? 1 : 0;
+      break;
+    case 'globstarSlash': {
+      let reached = false;
+      for (let i = 0; i <= n; i++) {
+        if (i > 0 && reached && text[i - 1] === '/') next[i] = 1;
+        if (cur[i] === 1) {
+          next[i] = 1;
+          reached = true;
+        }
+      }
+      break;
+    }
+  }
+  return next;
+}
+
+export interface Glob {
+  /** Whether `text` (a `/`-separated path or a name) matches as a whole. */
+  matches(text: string): boolean;
+}
+
+/** Compiles `pattern`; `nocase` matches case-insensitively. Throws `invalid_request` for an over-complex glob. */
+export function compileGlob(pattern: string, nocase = false): Glob {
+  if (pattern.length > MAX_PATTERN) throw new WardenError('invalid_request', `glob is ${pattern.length} characters (at most ${MAX_PATTERN})`, { reasonCodes: ['glob_too_complex'] });
+  const alternatives: string[] = [];
+  expandBraces(nocase ? pattern.toLowerCase() : pattern, alternatives);
+  const compiled = alternatives.map(tokenize);
+  return {
+    matches(text: string): boolean {
+      const subject = nocase ? text.toLowerCase() : text;
+      for (const tokens of compiled) {
+        let cur: Uint8Array = new Uint8Array(subject.length + 1);
+        cur[0] = 1;
+        for (const tok of tokens) {
+          cur = step(tok, cur, subject, nocase);
+          if (!cur.includes(1)) break;
+        }
+        if (cur[subject.length] === 1) return true;
+      }
+      return false;
+    },
+  };
+}
