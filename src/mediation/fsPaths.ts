@@ -36,6 +36,8 @@ export function within(path: string, root: string): boolean {
 
 /** The folder an extension may use for its own data. Ids are encoded so none can name a parent or a sibling. */
 export function dataFolder(dataRoot: string, extensionId: string): string {
+  // An empty id would name the data root itself (every extension's data): it gets a name no encoded id can have.
+  if (extensionId === '') return join(dataRoot, '%');
   const encoded = encodeURIComponent(extensionId).replace(/^\.+$/, (dots) => '%2E'.repeat(dots.length));
   return join(dataRoot, encoded);
 }

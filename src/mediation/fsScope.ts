@@ -179,14 +179,17 @@ export class FsScope {
   checkResolved(extensionId: string, abs: string, real: string, access: FsAccess): FsProblem | undefined {
     const data = this.dataFolder(extensionId);
     const grants = this.#grants.get(extensionId)?.[access] ?? [];
+    // The extension's message names the path as it wrote it: where a symlink leads is the operator's to see (the
+    // problem's `path`, in the alert), not a way for the extension to map places outside its scope.
+    const shown = abs === real ? abs : `${abs} (through a symlink)`;
     for (const p of abs === real ? [real] : [abs, real]) {
       const v = this.classifier.classify(p, data);
       if (v.cls === 'warden_private') {
-        return { reason: 'fs_warden_private', path: p, detail: `${p} is pi-warden's store and keys; no extension may touch it` };
+        return { reason: 'fs_warden_private', path: p, detail: `${shown} is pi-warden's store and keys; no extension may touch it` };
       }
       if (access === 'write') {
         const why = this.classifier.protectedWhy(p, data);
-        if (why !== undefined) return { reason: 'fs_protected_path', path: p, detail: `${p} can never be written by an extension: ${why}` };
+        if (why !== undefined) return { reason: 'fs_protected_path', path: p, detail: `${shown} can never be written by an extension: ${why}` };
       }
       if (v.cls === 'sensitive') {
         const root = v.root!;
@@ -194,7 +197,7 @@ export class FsScope {
         if (!named) {
           return {
             reason: 'fs_sensitive_path', path: p,
-            detail: `${p} is a credential store (${root}); it needs extensionPolicy.overrides.${extensionId}.fs.${access} to name it`,
+            detail: `${shown} is a credential store${abs === real ? ` (${root})` : ''}; it needs extensionPolicy.overrides.${extensionId}.fs.${access} to name it`,
           };
         }
       }
@@ -206,7 +209,7 @@ export class FsScope {
     if (grants.some((g) => g.forms.some((f) => within(real, f)))) return undefined;
     return {
       reason: 'fs_out_of_scope', path: real,
-      detail: `${real} is outside the project (${projectRoot}) and the extension's data folder; grant it in extensionPolicy.overrides.${extensionId}.fs.${access}`,
+      detail: `${shown} is outside the project (${projectRoot}) and the extension's data folder; grant it in extensionPolicy.overrides.${extensionId}.fs.${access}`,
     };
   }
 

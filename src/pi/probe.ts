@@ -4,7 +4,9 @@
  * report what it registered, every hostcall with its derived capability and decision, what was denied, and
  * whether a honeytoken left through an allowed call.
  */
-import { basename, dirname, extname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { createDispatcher, MemoryRecorder, type DecisionRecord } from '../dispatch/index.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import { resolvePolicy, type ResolvedPolicy } from '../policy/settings.ts';
@@ -114,6 +116,20 @@ function extensionIdFor(entry: string): string {
   return name === 'index' ? basename(dirname(entry)) : name;
 }
 
+/**
+ * The folder an extension may read as its own package: the nearest folder holding a package.json (below the
+ * user's home), else the entry's folder when the entry is an `index` file (a folder extension), else the entry
+ * file alone. Not simply the entry's folder: a single-file extension in ~/Downloads would get all of ~/Downloads.
+ */
+export function extensionPackageRoot(entry: string, home: string = homedir()): string {
+  const stop = resolve(home);
+  for (let dir = dirname(entry), depth = 0; depth < 8; dir = dirname(dir), depth++) {
+    if (dir === stop || dir === dirname(dir) || stop.startsWith(`${dir}${sep}`)) break;
+    if (existsSync(join(dir, 'package.json'))) return dir;
+  }
+  return basename(entry, extname(entry)) === 'index' ? dirname(entry) : entry;
+}
+
 function summarise(regs: readonly Registration[]): ProbeExtensionReport['registrations'] {
   const names = (kind: string) => regs.filter((r) => r.kind === kind).map((r) => r.name);
   return {
@@ -171,7 +187,7 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
   const entries = resolveEntries(options.path);
   const runtime = options.home === undefined ? undefined : await createRuntime({
     home: options.home, policy, operations: hostOperations(host), recorders: [recorder], operationTimeoutMs: 10_000, workspace: cwd,
-    extensionRoots: new Map(entries.map((e) => [extensionIdFor(e), dirname(e)])),
+    extensionRoots: new Map(entries.map((e) => [extensionIdFor(e), extensionPackageRoot(e)])),
     heldSecrets: [...host.honeytokens].map(([name, value]) => ({ name, value, honeytoken: true })),
     onQuarantined: (id) => live.get(id)?.stop(new WardenError('quarantined', `${id} is quarantined: its sandbox was stopped`)),
   });
