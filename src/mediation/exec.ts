@@ -10,7 +10,9 @@ import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { DispatchContext } from '../dispatch/hostcall.ts';
 import { addReason } from '../dispatch/hostcall.ts';
-import type { StageOutcome, SyncStage } from '../dispatch/stage.ts';
+import type { Stage, StageOutcome } from '../dispatch/stage.ts';
+import type { Prompter, PromptRequest } from '../dispatch/stages/policy.ts';
+import type { PromptAnswer } from '../policy/promptAnswers.ts';
 import { decisionError } from '../errors.ts';
 import type { AlertSink } from '../evidence/alerts.ts';
 import { grantedByName, type CompiledPolicy } from '../policy/precedence.ts';
@@ -41,6 +43,9 @@ export interface ExecStageOptions {
   readonly commandHash: (commandLine: string) => string;
   readonly alerts?: AlertSink | undefined;
   readonly log?: ExecLog | undefined;
+  /** In prompt mode, a command whose classes need a grant is put to the user instead of refused. */
+  readonly prompter?: Prompter | undefined;
+  readonly promptTimeoutMs?: number | undefined;
 }
 
 function real(path: string): string {
@@ -51,59 +56,119 @@ function real(path: string): string {
   }
 }
 
-export function createExecStage(o: ExecStageOptions): SyncStage {
+const isAnswer = (a: unknown): a is PromptAnswer =>
+  a !== null && typeof a === 'object' && ((a as PromptAnswer).decision === 'allow' || (a as PromptAnswer).decision === 'deny');
+
+/** The user's answer, or undefined (timeout, a failing or invalid prompter): never an allow by default. */
+async function ask(prompter: Prompter, request: PromptRequest, timeoutMs: number): Promise<PromptAnswer | undefined> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((done) => {
+    timer = setTimeout(() => {
+      done(undefined);
+      controller.abort();
+    }, timeoutMs);
+  });
+  try {
+    const answer: unknown = await Promise.race([prompter.ask(request, controller.signal), late]);
+    return isAnswer(answer) ? answer : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The exec mediation stage. Synchronous unless it asks the user: in prompt mode, a command refused only for
+ * classes that a grant would allow (never the always-denied ones, `shell: true` or a cwd outside) is put to the
+ * prompter; an answer with scope `session` or `always` is remembered for that extension and set of classes for the
+ * session (exec classes are not written to the store). A synchronous call cannot wait: refused.
+ */
+export function createExecStage(o: ExecStageOptions): Stage {
   const workspace = real(o.workspace);
+  const remembered = new Map<string, 'allow' | 'deny'>();
   return {
     name: 'mediation',
-    run(ctx: DispatchContext): StageOutcome {
+    run(ctx: DispatchContext): StageOutcome | Promise<StageOutcome> {
       if (ctx.method !== 'exec' && ctx.method !== 'exec.spawn') return undefined;
       const p = ctx.params as { cmd: string; args?: string[]; shell?: boolean; detached?: boolean; cwd?: string; stdin?: string; env?: Record<string, string> };
       const analysis = analyseExec(p, ctx.method);
-      const reasons: string[] = [];
+      const hard: string[] = [];
+      const askable: string[] = [];
       const granted = grantedByName(o.policy, 'exec', ctx.extensionId);
       const permissive = o.policy.rules.profile === 'permissive';
       for (const c of analysis.classes) {
-        if (ALWAYS_DENIED.has(c)) reasons.push(`exec_${c}`);
-        else if (!permissive && !granted) reasons.push(`exec_${c}`);
+        if (ALWAYS_DENIED.has(c)) hard.push(`exec_${c}`);
+        else if (!permissive && !granted) askable.push(`exec_${c}`);
       }
-      if (p.shell === true && !granted) reasons.push('shell_not_allowed');
+      if (p.shell === true && !granted) hard.push('shell_not_allowed');
       if (p.cwd !== undefined) {
         const cwd = real(isAbsolute(p.cwd) ? p.cwd : resolve(workspace, p.cwd));
         const rel = relative(workspace, cwd);
-        if (rel.startsWith('..') || isAbsolute(rel)) reasons.push('cwd_outside_workspace');
-      }
-      const decision = reasons.length === 0 ? 'allow' : 'deny';
-      const line = [p.cmd, ...(p.args ?? [])].join('\u0000');
-      try {
-        o.log?.recordExecEvent({
-          ts_ms: ctx.startedMs, extension_id: ctx.extensionId, call_id: ctx.callId, command_hash: o.commandHash(line),
-          class: analysis.classes.length === 0 ? 'none' : analysis.classes.join(','), decision, reason_codes: reasons,
-        });
-      } catch {
-        // the decision stands; the ledger entry carries it
+        if (rel.startsWith('..') || isAbsolute(rel)) hard.push('cwd_outside_workspace');
       }
       for (const c of analysis.classes) addReason(ctx, `exec_class_${c}`);
-      if (decision === 'allow') return undefined;
-      const why = [
-        ...analysis.evidence.filter((e) => reasons.includes(`exec_${e.class}`)).map((e) => `${e.class.replace(/_/g, ' ')} (${e.detail})`),
-        ...(reasons.includes('shell_not_allowed') ? ['shell: true needs exec granted to this extension by name'] : []),
-        ...(reasons.includes('cwd_outside_workspace') ? [`cwd ${p.cwd} is outside the workspace ${workspace}`] : []),
-      ];
-      const severe = analysis.classes.some((c) => c === 'pipe_to_shell' || c === 'privilege_escalation' || c === 'credential_access');
-      try {
-        o.alerts?.raise({
-          ts_ms: ctx.startedMs, extension_id: ctx.extensionId, category: 'exec_mediation', severity: severe ? 'critical' : 'high',
-          capability: 'exec', method: ctx.method, call_id: ctx.callId,
-          // Classes and program names only: a command line can carry a secret, and alerts are stored.
-          summary: `${ctx.extensionId} tried to run ${analysis.programs.join(', ')}: refused (${reasons.map((r) => r.replace(/^exec_/, '').replace(/_/g, ' ')).join(', ')})`.slice(0, 500),
-          reason_codes: ['exec_mediation', ...reasons],
-          remediation: 'Review the extension (`pi-warden scan`), kill it if the command was hostile (`pi-warden trust kill`); runbook INC-1',
-        });
-      } catch {
-        // the ledger entry carries the decision
-      }
-      for (const r of reasons) addReason(ctx, r);
-      return decisionError('denied', `${ctx.method}: refused by exec mediation: ${why.join('; ')}`, { reasonCodes: ['exec_mediation', ...reasons] });
+      const line = [p.cmd, ...(p.args ?? [])].join('\u0000');
+      const settle = (reasons: readonly string[], extra: readonly string[] = []): StageOutcome => {
+        const decision = reasons.length === 0 ? 'allow' : 'deny';
+        try {
+          o.log?.recordExecEvent({
+            ts_ms: ctx.startedMs, extension_id: ctx.extensionId, call_id: ctx.callId, command_hash: o.commandHash(line),
+            class: analysis.classes.length === 0 ? 'none' : analysis.classes.join(','), decision, reason_codes: [...reasons, ...extra],
+          });
+        } catch {
+          // the decision stands; the ledger entry carries it
+        }
+        for (const r of extra) addReason(ctx, r);
+        if (decision === 'allow') return undefined;
+        return refuse(ctx, o, analysis, p, workspace, reasons, extra);
+      };
+      const reasons = [...hard, ...askable];
+      const promptMode = o.policy.rules.mode === 'prompt';
+      if (hard.length > 0 || askable.length === 0 || !promptMode) return settle(reasons);
+      // Prompt mode, and only grantable classes stand in the way: the user decides.
+      const key = `${ctx.extensionId}\u0000${[...askable].sort().join(',')}`;
+      const before = remembered.get(key);
+      if (before !== undefined) return before === 'allow' ? settle([], ['exec_prompt_session_allow']) : settle(reasons, ['exec_prompt_session_deny']);
+      if (ctx.sync) return settle(reasons, ['sync_needs_prompt']);
+      const prompter = o.prompter;
+      if (prompter === undefined) return settle(reasons, ['prompt_no_ui']);
+      const detail = `run ${analysis.programs.join(', ') || p.cmd}: ${askable.map((r) => r.replace(/^exec_/, '').replace(/_/g, ' ')).join(', ')}`;
+      const request: PromptRequest = { extensionId: ctx.extensionId, capability: 'exec', method: ctx.method, callId: ctx.callId, detail, reasonCodes: askable };
+      return ask(prompter, request, o.promptTimeoutMs ?? 60_000).then((answer) => {
+        if (answer === undefined) return settle(reasons, ['prompt_failed']);
+        if (answer.scope !== 'once') remembered.set(key, answer.decision);
+        return answer.decision === 'allow' ? settle([], ['exec_prompt_user_allow']) : settle(reasons, ['exec_prompt_user_deny']);
+      });
     },
   };
+}
+
+function refuse(
+  ctx: DispatchContext, o: ExecStageOptions, analysis: ReturnType<typeof analyseExec>, p: { cmd: string; cwd?: string },
+  workspace: string, reasons: readonly string[], extra: readonly string[],
+): StageOutcome {
+  const why = [
+    ...analysis.evidence.filter((e) => reasons.includes(`exec_${e.class}`)).map((e) => `${e.class.replace(/_/g, ' ')} (${e.detail})`),
+    ...(reasons.includes('shell_not_allowed') ? ['shell: true needs exec granted to this extension by name'] : []),
+    ...(reasons.includes('cwd_outside_workspace') ? [`cwd ${p.cwd} is outside the workspace ${workspace}`] : []),
+  ];
+  const userSaidNo = extra.includes('exec_prompt_user_deny') || extra.includes('exec_prompt_session_deny');
+  const severe = analysis.classes.some((c) => c === 'pipe_to_shell' || c === 'privilege_escalation' || c === 'credential_access');
+  try {
+    o.alerts?.raise({
+      ts_ms: ctx.startedMs, extension_id: ctx.extensionId, category: 'exec_mediation', severity: severe ? 'critical' : userSaidNo ? 'medium' : 'high',
+      capability: 'exec', method: ctx.method, call_id: ctx.callId,
+      // Classes and program names only: a command line can carry a secret, and alerts are stored.
+      summary: `${ctx.extensionId} tried to run ${analysis.programs.join(', ')}: refused${userSaidNo ? ' by the user' : ''} (${reasons.map((r) => r.replace(/^exec_/, '').replace(/_/g, ' ')).join(', ')})`.slice(0, 500),
+      reason_codes: ['exec_mediation', ...reasons, ...extra],
+      remediation: 'Review the extension (`pi-warden scan`), kill it if the command was hostile (`pi-warden trust kill`); runbook INC-1',
+    });
+  } catch {
+    // the ledger entry carries the decision
+  }
+  for (const r of reasons) addReason(ctx, r);
+  const asked = extra.length > 0 ? ` [${extra.join(', ')}]` : '';
+  return decisionError('denied', `${ctx.method}: refused by exec mediation: ${why.join('; ')}${asked}`, { reasonCodes: ['exec_mediation', ...reasons, ...extra] });
 }

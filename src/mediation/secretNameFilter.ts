@@ -117,17 +117,17 @@ export function createSecretNameStage(o: SecretNameStageOptions): SyncStage {
 }
 
 /** Runs sync stages in order in one slot; the first refusal stops the call. */
-export function chainStages(name: Stage['name'], parts: readonly SyncStage[]): SyncStage {
-  return {
-    name,
-    run(ctx) {
-      for (const p of parts) {
-        const r = p.run(ctx);
-        if (r !== undefined) return r;
-      }
-      return undefined;
-    },
+export function chainStages(name: Stage['name'], parts: readonly Stage[]): Stage {
+  const from = (ctx: DispatchContext, start: number): StageOutcome | Promise<StageOutcome> => {
+    for (let i = start; i < parts.length; i++) {
+      const r = (parts[i] as Stage).run(ctx);
+      // A part that waits (an exec prompt) continues the chain when it answers.
+      if (r instanceof Promise) return r.then((out) => out ?? from(ctx, i + 1));
+      if (r !== undefined) return r;
+    }
+    return undefined;
   };
+  return { name, run: (ctx) => from(ctx, 0) };
 }
 
 /**

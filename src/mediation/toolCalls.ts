@@ -8,7 +8,7 @@
  * them afterwards, so reason codes land on the real call and the ledger records it as the `tool` call it was.
  */
 import type { DispatchContext } from '../dispatch/hostcall.ts';
-import type { StageOutcome, SyncStage } from '../dispatch/stage.ts';
+import type { Stage, StageOutcome } from '../dispatch/stage.ts';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -60,10 +60,15 @@ export function equivalentCall(name: unknown, input: unknown, home: string = hom
   }
 }
 
-export function createToolCallStage(inner: readonly SyncStage[], home: string = homedir()): SyncStage {
+/**
+ * `inner` runs with the call swapped for its equivalent. A stage that waits (exec mediation asking the user) must
+ * come last and read the params before it waits: the swap is undone when this returns. Only `bash` reaches exec,
+ * with one variant, so its answer is the whole outcome.
+ */
+export function createToolCallStage(inner: readonly Stage[], home: string = homedir()): Stage {
   return {
     name: 'mediation',
-    run(ctx: DispatchContext): StageOutcome {
+    run(ctx: DispatchContext): StageOutcome | Promise<StageOutcome> {
       if (ctx.method !== 'tool') return undefined;
       const eq = equivalentCall(ctx.params.name, ctx.params.input, home);
       if (eq === undefined) return undefined;

@@ -9,7 +9,7 @@ import { combineRecorders, type DecisionRecord, type DecisionRecorder } from '..
 import type { AlertSink } from '../evidence/alerts.ts';
 import { scannerBypassCheck } from '../scanner/gate.ts';
 import type { ExtensionReport } from '../scanner/types.ts';
-import type { Stage, SyncStage } from '../dispatch/stage.ts';
+import type { Stage } from '../dispatch/stage.ts';
 import type { Prompter } from '../dispatch/stages/policy.ts';
 import { openStore } from '../evidence/store.ts';
 import { EvidenceWriter, type EvidenceWriterOptions } from '../evidence/writer.ts';
@@ -155,7 +155,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   if (!stages.some((s) => s.name === 'mediation')) {
     const salt = (db.prepare("SELECT value FROM store_meta WHERE key = 'name_hash_salt'").get() as { value: string } | undefined)?.value ?? '';
     const hash = secretNameHasher(salt);
-    const parts: SyncStage[] = [];
+    const parts: Stage[] = [];
     if (o.policy.secretBroker.enabled) {
       let held: readonly HeldSecret[];
       if (o.heldSecrets !== undefined) {
@@ -202,7 +202,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     const fsStage = createFsScopeStage({ scope: fsScope, alerts: writer });
     // Exec mediation runs whether or not the broker is on, after the payload scan: a command carrying a secret is
     // a secret_exposure first.
-    const execStage = createExecStage({ policy: o.policy.compiled, workspace: o.workspace ?? process.cwd(), commandHash: hash, alerts: writer, log: writer });
+    const execStage = createExecStage({ policy: o.policy.compiled, workspace: o.workspace ?? process.cwd(), commandHash: hash, alerts: writer, log: writer, prompter: o.prompter });
     parts.push(fsStage, execStage, createToolCallStage([fsStage, execStage], fsScope.layout.home));
     stages.push(chainStages('mediation', parts));
   }

@@ -16,6 +16,9 @@ export interface PromptRequest {
   readonly capability: Capability;
   readonly method: string;
   readonly callId: string;
+  /** What a mediation stage found that needs the user's answer (e.g. exec classes), for the prompt's text. */
+  readonly detail?: string;
+  readonly reasonCodes?: readonly string[];
 }
 
 /** The UI side of a prompt. Rejecting or resolving anything but a valid answer counts as deny. */
