@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { policyFor } from '../helpers.ts';
-import { ask, loadFixture, type Harness } from './harness.ts';
+import { ask, loadFixture, loadSource, type Harness } from './harness.ts';
 
 describe('Node shims: every effect is a hostcall', () => {
   let dir = '';
@@ -78,5 +78,20 @@ describe('Node shims: every effect is a hostcall', () => {
   it('fetch and https.get are http hostcalls; a network failure is a TypeError / error event, as in Node', async () => {
     assert.deepEqual(await ask(h, 'network'), { viaFetch: 'TypeError:io', viaHttps: 'error:ECONNREFUSED' });
     assert.equal(h.recorder.entries.filter((e) => e.method === 'http').length, 2);
+  });
+
+  it('fetch reports a redirect the host followed: redirected and the final url, kept by clone()', async () => {
+    const hops = await loadSource(`export default function (pi: any) {
+      pi.on('go', async () => {
+        const r = await fetch('https://example.com/start', { redirect: 'follow' });
+        const c = r.clone();
+        return { redirected: r.redirected, url: r.url, clone: [c.redirected, c.url], body: await r.text() };
+      });
+    }`, { operations: { http: (p) => ({ status: 200, url: 'https://example.com/final', redirected: p.redirect === 'follow', body: 'ok' }) } });
+    try {
+      assert.deepEqual(await ask(hops, 'go'), { redirected: true, url: 'https://example.com/final', clone: [true, 'https://example.com/final'], body: 'ok' });
+    } finally {
+      hops.sandbox.dispose();
+    }
   });
 });

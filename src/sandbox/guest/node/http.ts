@@ -7,7 +7,7 @@ import { Buffer } from './buffer.ts';
 import { EventEmitter } from './events.ts';
 
 type Opts = Record<string, unknown>;
-interface HttpReply { status: number; statusText?: string; headers?: Record<string, string>; bodyBase64?: string; body?: string; url?: string }
+interface HttpReply { status: number; statusText?: string; headers?: Record<string, string>; bodyBase64?: string; body?: string; url?: string; redirected?: boolean }
 
 function headerRecord(h: unknown): Record<string, string> {
   const out: Record<string, string> = {};
@@ -31,7 +31,8 @@ class SandboxResponse {
   readonly ok: boolean;
   readonly headers: Headers;
   readonly url: string;
-  readonly redirected = false;
+  /** Whether the host followed a redirect to get this response (its final `url` is then the last hop). */
+  readonly redirected: boolean;
   readonly type = 'basic';
   #bytes: Buffer;
   #used = false;
@@ -41,6 +42,7 @@ class SandboxResponse {
     this.ok = r.status >= 200 && r.status < 300;
     this.headers = new Headers(r.headers ?? {});
     this.url = r.url ?? url;
+    this.redirected = r.redirected === true;
     this.#bytes = replyBytes(r);
   }
   get bodyUsed(): boolean {
@@ -62,7 +64,7 @@ class SandboxResponse {
     return Promise.resolve(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
   }
   clone(): SandboxResponse {
-    return new SandboxResponse({ status: this.status, statusText: this.statusText, headers: headerRecord(this.headers), bodyBase64: this.#bytes.toString('base64') }, this.url);
+    return new SandboxResponse({ status: this.status, statusText: this.statusText, headers: headerRecord(this.headers), bodyBase64: this.#bytes.toString('base64'), url: this.url, redirected: this.redirected }, this.url);
   }
 }
 
