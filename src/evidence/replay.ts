@@ -4,10 +4,12 @@
  * entry whose recorded decision differs. Replay stops at the first break verify finds: later entries are
  * listed as untrusted, not replayed.
  *
- * What can be recomputed: the static policy verdict and, for static-capability methods, the capability itself.
- * What cannot: params validation (params are never stored, only hashed) and the decisions of stages that do not
- * exist yet in this build (trust, risk, quota, mediation) — those entries are counted as not recomputed, with
- * the policy part still checked.
+ * What can be recomputed: the static policy verdict, for static-capability methods the capability itself, and
+ * the risk controller's score and action from the recorded signals. What cannot: params validation and the
+ * mediation verdicts (fs scope, exec classes, egress, secret values). Their inputs are the params, the file system
+ * and the network at the time, and params are never stored, only hashed, because they carry paths, commands and
+ * possibly secrets. For such entries only the policy part is checked: a mediation refusal must have been an
+ * allowed call at the policy stage.
  */
 import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
