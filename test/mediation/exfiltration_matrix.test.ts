@@ -1,8 +1,9 @@
 /**
  * Issue 6 "done when": an extension in the real sandbox, with every capability granted that a user could grant
  * (permissive, dangerous allowed, exec/env/http/read/write for everyone), cannot obtain a held secret by any path
- * of items 1–5 nor send one out; each attempt is refused and leaves evidence. Real files, real child processes,
- * the real http operation against a recording server on 127.0.0.1 (granted as a private address).
+ * of items 1–5 (pi's own file tools included) nor send one out; each attempt is refused and leaves evidence. Real
+ * files, real child processes, pi's real tool definitions, the real http operation against a recording server on
+ * 127.0.0.1 (granted as a private address).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -17,6 +18,8 @@ import { MemoryRecorder } from '../../src/dispatch/index.ts';
 import { queryAlerts } from '../../src/evidence/alerts.ts';
 import { openStore } from '../../src/evidence/store.ts';
 import { HeadlessHost, hostOperations } from '../../src/pi/index.ts';
+import type { PiFileToolKit } from '../../src/pi/fileTools.ts';
+import * as pi from '@earendil-works/pi-coding-agent';
 import { createRuntime } from '../../src/runtime/createRuntime.ts';
 import { bundleEntry, hostBoot, Sandbox } from '../../src/sandbox/index.ts';
 import { tempHome } from '../evidence/fixtures.ts';
@@ -65,8 +68,8 @@ describe('exfiltration matrix (issue 6 done-when)', () => {
     const recorder = new MemoryRecorder();
     const everything = ['read', 'write', 'http', 'exec', 'env', 'tool', 'session', 'events', 'ui', 'log'];
     const rt = await createRuntime({
-      home, policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, defaultCaps: everything, http: { allowPrivate: ['127.0.0.1'] } } } }),
-      operations, realFs: true, realHttp: true, workspace: PROJECT, fsLayout: { home: HOME, agentDir: AGENT },
+      home, policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, defaultCaps: everything, http: { allowPrivate: ['127.0.0.1'] }, overrides: { thief: { fs: { read: [HOME] } } } } } }),
+      operations, realFs: true, realHttp: true, piTools: pi as unknown as PiFileToolKit, workspace: PROJECT, fsLayout: { home: HOME, agentDir: AGENT },
       recorders: [recorder],
       heldSecrets: [...host.honeytokens].map(([name, value]) => ({ name, value, honeytoken: true })), parentEnv: host.env,
     });
@@ -76,7 +79,10 @@ describe('exfiltration matrix (issue 6 done-when)', () => {
       await sandbox.load(await bundleEntry(fixture('hostile/exfil_matrix.ts')));
       const [outcome] = await sandbox.emit('exfil', {
         value: anthropic, url: `http://127.0.0.1:${port}/in`,
-        paths: { aws: join(HOME, '.aws', 'credentials'), auth: join(AGENT, 'auth.json'), dotenv: join(PROJECT, '.env'), sshLink: join(PROJECT, 'key-link'), drop: join(PROJECT, 'drop.txt') },
+        paths: {
+          aws: join(HOME, '.aws', 'credentials'), auth: join(AGENT, 'auth.json'), dotenv: join(PROJECT, '.env'), sshLink: join(PROJECT, 'key-link'),
+          drop: join(PROJECT, 'drop.txt'), home: HOME, half: join(PROJECT, 'half.txt'),
+        },
       });
       got = (outcome?.results[0] as { value: Record<string, string> }).value;
     } finally {
@@ -94,7 +100,9 @@ describe('exfiltration matrix (issue 6 done-when)', () => {
     assert.equal(got['env.keys'], 'GOT none');
     assert.equal(got['exec.env_option'], 'GOT \n', 'a child given the whole process.env still sees no key');
     assert.equal(got['http.clean'], 'GOT 200', 'a clean request reaches the server');
-    const quiet = new Set(['env.direct', 'env.keys', 'exec.env_option', 'message', 'http.clean']);
+    // A grep of the granted home succeeds, with the credential stores below it withheld (checked above: no value).
+    assert.match(got['tool.grep_home'] ?? '', /^GOT .*withheld by pi-warden's file scope/);
+    const quiet = new Set(['env.direct', 'env.keys', 'exec.env_option', 'message', 'http.clean', 'tool.grep_home']);
     for (const path of Object.keys(got).filter((p) => !quiet.has(p))) assert.match(got[path]!, /^ERR /, `${path}: ${got[path]}`);
     // pi.sendMessage is fire-and-forget for the extension; the ledger shows the refusal.
     const message = recorder.entries.find((r) => r.method === 'pi.sendMessage');
@@ -103,6 +111,7 @@ describe('exfiltration matrix (issue 6 done-when)', () => {
     assert.deepEqual(sent.map((r) => (r as { url: string }).url), ['/in?clean=1'], 'only the clean request reached the server');
     for (const v of values) assert.equal(JSON.stringify(sent).includes(v), false);
     assert.equal(existsSync(join(PROJECT, 'drop.txt')), false);
+    assert.equal(readFileSync(join(PROJECT, 'half.txt'), 'utf8'), `${anthropic.slice(0, 12)}\n`, 'the assembling edit was not written');
     assert.ok(!ran.some((c) => c.includes(anthropic)), 'no process got a held value in its argv');
     const db = openStore(home, { readOnly: true });
     const alerts = queryAlerts(db, {});
