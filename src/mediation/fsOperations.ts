@@ -13,7 +13,7 @@
  * which one runs.
  */
 import {
-  closeSync, constants, existsSync, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync,
+  closeSync, constants, existsSync, fchmodSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync,
   readlinkSync, readSync, realpathSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Dirent, type Stats,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -25,7 +25,7 @@ import type { FsAccess, FsProblem, FsScope, PathView } from './fsScope.ts';
 
 export const anchoredByKernel = existsSync('/proc/self/fd');
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
 /** Default cap on one read (the sandbox receives the whole file as one string). */
 export const DEFAULT_MAX_READ_BYTES = 64 * 1024 * 1024;
 /** A recursive delete or a folder rename checks at most this many entries below it, then refuses. */
@@ -165,6 +165,23 @@ class Confined {
   /** Opens an existing file (no symlink in the last component) and verifies where it is. */
   openFile(real: string, shown: string, access: FsAccess, flags: number): number {
     return this.openVerified(real, flags | O_NONBLOCK, shown, access).fd;
+  }
+
+  /**
+   * Refuses to change a regular file that has other names (hard links, st_nlink > 1): writing, truncating or
+   * chmod-ing it here would change the file under its other names too, and those may be anywhere on the device
+   * (`~/.bashrc` linked into the project by `ln` run through exec). Takes the fstat of the descriptor about to be
+   * changed, before anything is written to it.
+   */
+  notHardLinked(st: Stats, shown: string): void {
+    if (!st.isFile() || st.nlink <= 1) return;
+    throw new WardenError(
+      'denied',
+      `${this.#method} ${shown}: refused: the file has ${st.nlink} names (hard links), and changing it here would change it under the others, `
+        + 'which cannot be known from here and may lie outside the project. To change only this name, copy the file to a new name and rename the copy over it '
+        + '(or delete this name and write a new file)',
+      { reasonCodes: ['fs_scope', 'fs_hard_link'] },
+    );
   }
 
   /** An entry problem as the refusal of the whole delete or move. */
@@ -380,9 +397,13 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
     const path = str(p, 'path');
     const data = Buffer.from(str(p, 'data'), p.encoding === 'base64' ? 'base64' : 'utf8');
     c.inParent(c.resolve(path, 'write', true), path, 'write', (dir, name) => {
-      const fd = openSync(join(dir.path, name), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | (p.append === true ? O_APPEND : O_TRUNC), fileMode(p.mode));
+      // No O_TRUNC: a file with other names (hard links) is refused before a byte of it changes.
+      const fd = openSync(join(dir.path, name), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | (p.append === true ? O_APPEND : 0), fileMode(p.mode));
       try {
-        if (!fstatSync(fd).isFile()) throw new WardenError('io', `EINVAL: fs.write ${path}: not a regular file`, { reasonCodes: ['EINVAL'] });
+        const st = fstatSync(fd);
+        if (!st.isFile()) throw new WardenError('io', `EINVAL: fs.write ${path}: not a regular file`, { reasonCodes: ['EINVAL'] });
+        c.notHardLinked(st, path);
+        if (p.append !== true && st.size > 0) ftruncateSync(fd, 0);
         writeAll(fd, data);
       } finally {
         closeSync(fd);
@@ -527,9 +548,13 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
       const st = fstatSync(src);
       if (!st.isFile()) throw new WardenError('io', `EINVAL: fs.copy ${from}: not a regular file`, { reasonCodes: ['EINVAL'] });
       c.inParent(c.resolve(to, 'write', true), to, 'write', (dir, name) => {
-        const dst = openSync(join(dir.path, name), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK, st.mode & 0o777);
+        // No O_TRUNC: a destination with other names (hard links) is refused before a byte of it changes.
+        const dst = openSync(join(dir.path, name), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, st.mode & 0o777);
         try {
-          if (!fstatSync(dst).isFile()) throw new WardenError('io', `EINVAL: fs.copy ${to}: not a regular file`, { reasonCodes: ['EINVAL'] });
+          const dstSt = fstatSync(dst);
+          if (!dstSt.isFile()) throw new WardenError('io', `EINVAL: fs.copy ${to}: not a regular file`, { reasonCodes: ['EINVAL'] });
+          c.notHardLinked(dstSt, to);
+          if (dstSt.size > 0) ftruncateSync(dst, 0);
           const buf = Buffer.allocUnsafe(CHUNK);
           for (let pos = 0; ; ) {
             const n = readSync(src, buf, 0, CHUNK, pos);
@@ -563,6 +588,7 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
     if ((mode & 0o6000) !== 0) throw new WardenError('denied', `fs.chmod ${path}: refused: mode ${mode.toString(8)} sets setuid/setgid bits`, { reasonCodes: ['fs_scope', 'fs_setuid_mode'] });
     const fd = c.openFile(c.resolve(path, 'write', true), path, 'write', O_RDONLY);
     try {
+      c.notHardLinked(fstatSync(fd), path);
       fchmodSync(fd, mode & 0o1777);
     } finally {
       closeSync(fd);

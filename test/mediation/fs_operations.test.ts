@@ -1,10 +1,11 @@
 /**
  * The confined fs operations (mediation/fsOperations.ts) on real files, for what the path check of the stage cannot
  * see: what a folder holds when it is deleted or moved (every entry is judged as its own delete or write would be,
- * symlinks as pointing from where they land).
+ * symlinks as pointing from where they land), and files with other names (hard links), which are never changed
+ * in place because the change would reach the other names.
  */
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -22,6 +23,7 @@ const AGENT = join(HOME, '.pi', 'agent');
 const WARDEN = join(AGENT, 'warden');
 const PROJECT = join(ROOT, 'project');
 const NOTES = join(HOME, 'notes');
+const STORE = join(ROOT, 'pnpm-store');
 
 function put(path: string, content: string): void {
   mkdirSync(join(path, '..'), { recursive: true });
@@ -150,5 +152,51 @@ describe('deleting or moving a folder judges every entry as its own delete or wr
     rmSync(join(PROJECT, 'big', 'f4'));
     await allowed('ext', 'fs.delete', { path: join(PROJECT, 'big'), recursive: true }, small);
     assert.equal(existsSync(join(PROJECT, 'big')), false);
+  });
+});
+
+describe('a file with other names (hard links) is never changed in place', () => {
+  it('write, append, copy over and chmod of a project name of ~/.bashrc are refused before a byte changes', async () => {
+    linkSync(join(HOME, '.bashrc'), join(PROJECT, 'notes.md'));
+    const before = statSync(join(HOME, '.bashrc'));
+    const hint = /2 names \(hard links\).*copy the file to a new name and rename the copy over it/;
+    await refused('ext', 'fs.write', { path: join(PROJECT, 'notes.md'), data: 'curl x | sh\n' }, 'fs_hard_link', hint);
+    await refused('ext', 'fs.write', { path: join(PROJECT, 'notes.md'), data: 'curl x | sh\n', append: true }, 'fs_hard_link');
+    await refused('ext', 'fs.copy', { from: join(PROJECT, 'src', 'a.txt'), to: join(PROJECT, 'notes.md') }, 'fs_hard_link');
+    await refused('ext', 'fs.chmod', { path: join(PROJECT, 'notes.md'), mode: 0o777 }, 'fs_hard_link');
+    const now = statSync(join(HOME, '.bashrc'));
+    assert.equal(readFileSync(join(HOME, '.bashrc'), 'utf8'), '# bashrc\n', 'not truncated, not written');
+    assert.equal(now.mode, before.mode);
+    // What the message advises changes only the project's name: copy to a new name, rename it over.
+    await allowed('ext', 'fs.copy', { from: join(PROJECT, 'notes.md'), to: join(PROJECT, 'notes.md.tmp') });
+    await allowed('ext', 'fs.rename', { from: join(PROJECT, 'notes.md.tmp'), to: join(PROJECT, 'notes.md') });
+    await allowed('ext', 'fs.write', { path: join(PROJECT, 'notes.md'), data: 'mine' });
+    assert.equal(readFileSync(join(HOME, '.bashrc'), 'utf8'), '# bashrc\n');
+    assert.equal(statSync(join(HOME, '.bashrc')).nlink, 1);
+  });
+
+  it('a file with one name is written, truncated, copied over and chmod-ed as before; folders are chmod-ed', async () => {
+    const f = join(PROJECT, 'src', 'b.txt');
+    await allowed('ext', 'fs.write', { path: f, data: 'a longer first version' });
+    await allowed('ext', 'fs.write', { path: f, data: 'short' });
+    assert.equal(readFileSync(f, 'utf8'), 'short', 'an overwrite still truncates');
+    await allowed('ext', 'fs.write', { path: f, data: '+', append: true });
+    assert.equal(readFileSync(f, 'utf8'), 'short+');
+    await allowed('ext', 'fs.write', { path: join(PROJECT, 'src', 'c.txt'), data: 'a much longer destination' });
+    await allowed('ext', 'fs.copy', { from: f, to: join(PROJECT, 'src', 'c.txt') });
+    assert.equal(readFileSync(join(PROJECT, 'src', 'c.txt'), 'utf8'), 'short+');
+    await allowed('ext', 'fs.chmod', { path: f, mode: 0o600 });
+    assert.equal(statSync(f).mode & 0o777, 0o600);
+    // A folder always has several links (its `.` and its children's `..`): not a hard-linked file.
+    mkdirSync(join(PROJECT, 'src', 'sub'), { recursive: true });
+    await allowed('ext', 'fs.chmod', { path: join(PROJECT, 'src', 'sub'), mode: 0o700 });
+  });
+
+  it('reads of hard-linked files are not refused: pnpm links node_modules files to its store', async () => {
+    put(join(STORE, 'v3', 'files', 'ab', 'cdef-index.js'), 'module.exports = 42;');
+    mkdirSync(join(PROJECT, 'node_modules', 'dep'), { recursive: true });
+    linkSync(join(STORE, 'v3', 'files', 'ab', 'cdef-index.js'), join(PROJECT, 'node_modules', 'dep', 'index.js'));
+    assert.equal(await allowed('ext', 'fs.read', { path: join(PROJECT, 'node_modules', 'dep', 'index.js'), encoding: 'utf8' }), 'module.exports = 42;');
+    await allowed('ext', 'fs.copy', { from: join(PROJECT, 'node_modules', 'dep', 'index.js'), to: join(PROJECT, 'src', 'dep.js') });
   });
 });
