@@ -104,7 +104,13 @@ export function resolveReal(abs: string, followFinal: boolean, view?: PathView):
       isLink = lstatSync(viewed(view, next)).isSymbolicLink();
     } catch (err) {
       const code = errno(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return join(next, ...parts.slice(i + 1));
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        const rest = parts.slice(i + 1);
+        // `..` below a folder that does not exist yet cannot be taken as text: once the folder is made (as a link,
+        // say), the kernel takes `..` where it leads. A link target `new/up/../../x` would change meaning later.
+        if (rest.includes('..')) throw new WardenError('denied', `cannot resolve ${abs}: \`..\` below ${next}, which does not exist; refused`, { reasonCodes: ['fs_unresolvable'] });
+        return join(next, ...rest);
+      }
       throw unresolvable(abs, code);
     }
     if (!isLink) {
