@@ -8,6 +8,11 @@
  * last component relative to the open directory (`/proc/self/fd/N/name`, the path form of `openat`) with
  * O_NOFOLLOW. Whatever was swapped on the way, the object touched is one that passed the check.
  *
+ * A recursive delete or a folder rename is a change to every entry below: each is checked as its own call would be
+ * (walkTree, through O_NOFOLLOW anchors, never following symlinks; the folder is re-verified after the walk, and a
+ * delete checks each entry again just before removing it). A file with other names (hard links) is never written,
+ * truncated or chmod-ed in place: the change would reach names outside any check.
+ *
  * Without `/proc/self/fd` (not Linux) the operations fall back to resolve → check → act on the resolved path with
  * O_NOFOLLOW → re-resolve and re-check, which narrows the window but cannot close it; `anchoredByKernel` says
  * which one runs.
