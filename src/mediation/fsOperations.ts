@@ -8,33 +8,42 @@
  * last component relative to the open directory (`/proc/self/fd/N/name`, the path form of `openat`) with
  * O_NOFOLLOW. Whatever was swapped on the way, the object touched is one that passed the check.
  *
+ * A recursive delete or a folder rename is a change to every entry below: each is checked as its own call would be
+ * (walkTree, through O_NOFOLLOW anchors, never following symlinks; the folder is re-verified after the walk, and a
+ * delete checks each entry again just before removing it). A file with other names (hard links) is never written,
+ * truncated or chmod-ed in place: the change would reach names outside any check.
+ *
  * Without `/proc/self/fd` (not Linux) the operations fall back to resolve → check → act on the resolved path with
  * O_NOFOLLOW → re-resolve and re-check, which narrows the window but cannot close it; `anchoredByKernel` says
  * which one runs.
  */
 import {
-  closeSync, constants, existsSync, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync,
-  readSync, realpathSync, renameSync, rmdirSync, rmSync, symlinkSync, unlinkSync, writeSync, type Dirent, type Stats,
+  closeSync, constants, existsSync, fchmodSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync,
+  readlinkSync, readSync, realpathSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Dirent, type Stats,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, sep } from 'node:path';
 import type { Operation, OperationContext } from '../dispatch/dispatcher.ts';
 import { WardenError } from '../errors.ts';
-import { PROTECTED_COMPONENTS, PROTECTED_NAMES, within } from './fsPaths.ts';
-import type { FsAccess, FsScope } from './fsScope.ts';
+import { within } from './fsPaths.ts';
+import type { FsAccess, FsProblem, FsScope, PathView } from './fsScope.ts';
 
 export const anchoredByKernel = existsSync('/proc/self/fd');
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
 /** Default cap on one read (the sandbox receives the whole file as one string). */
 export const DEFAULT_MAX_READ_BYTES = 64 * 1024 * 1024;
-/** A recursive delete or rename walks at most this many entries looking for protected ones, then refuses. */
-const MAX_WALK = 100_000;
+/** A recursive delete or a folder rename checks at most this many entries below it, then refuses. */
+export const DEFAULT_MAX_WALK = 100_000;
+/** ... and at most this many folder levels (one descriptor is held open per level). */
+const MAX_DEPTH = 256;
 const CHUNK = 1024 * 1024;
 
 export interface FsOperationsOptions {
   readonly scope: FsScope;
   readonly maxReadBytes?: number;
+  /** Entries a recursive delete or a folder rename may have to check (default DEFAULT_MAX_WALK). */
+  readonly maxWalkEntries?: number;
 }
 
 type Params = Readonly<Record<string, unknown>>;
@@ -59,18 +68,33 @@ function race(method: string, path: string, detail: string): WardenError {
 interface Anchor {
   readonly path: string;
   readonly real: string;
+  readonly fd: number;
   close(): void;
+}
+
+/** One entry of a folder tree being deleted or moved (the entries themselves: symlinks are not followed). */
+interface TreeEntry {
+  /** The folder holding it, open and verified. */
+  readonly dir: Anchor;
+  readonly name: string;
+  /** Its path below the top of the tree ('' for the top itself). */
+  readonly rel: string;
+  /** Where it is now. */
+  readonly real: string;
+  readonly kind: 'dir' | 'symlink' | 'other';
 }
 
 class Confined {
   readonly #scope: FsScope;
   readonly #ext: string;
   readonly #method: string;
+  readonly #maxWalk: number;
 
-  constructor(scope: FsScope, ctx: OperationContext, method: string) {
+  constructor(scope: FsScope, ctx: OperationContext, method: string, maxWalk: number) {
     this.#scope = scope;
     this.#ext = ctx.extensionId;
     this.#method = method;
+    this.#maxWalk = maxWalk;
   }
 
   /** Resolves and checks like the stage did (a fresh answer: the file system may have changed since). */
@@ -129,7 +153,7 @@ class Confined {
   /** Opens and verifies the directory `realDir` (or, with `name`, the parent of what will be touched). */
   anchor(realDir: string, shown: string, access: FsAccess, name?: string): Anchor {
     const { fd, real } = this.openVerified(realDir, O_RDONLY | O_DIRECTORY, shown, access, name);
-    return { path: anchoredByKernel ? `/proc/self/fd/${fd}` : real, real, close: () => closeSync(fd) };
+    return { path: anchoredByKernel ? `/proc/self/fd/${fd}` : real, real, fd, close: () => closeSync(fd) };
   }
 
   /** Runs `fn` with the verified parent of `real` and the last component's name; checks parent/name again. */
@@ -148,26 +172,130 @@ class Confined {
     return this.openVerified(real, flags | O_NONBLOCK, shown, access).fd;
   }
 
-  /** Refuses when a tree about to be deleted or moved holds a protected folder or file anywhere inside. */
-  noProtectedBelow(dirPath: string, shown: string): void {
-    const stack = [dirPath];
+  /**
+   * Refuses to change a regular file that has other names (hard links, st_nlink > 1): writing, truncating or
+   * chmod-ing it here would change the file under its other names too, and those may be anywhere on the device
+   * (`~/.bashrc` linked into the project by `ln` run through exec). Takes the fstat of the descriptor about to be
+   * changed, before anything is written to it.
+   */
+  notHardLinked(st: Stats, shown: string): void {
+    if (!st.isFile() || st.nlink <= 1) return;
+    throw new WardenError(
+      'denied',
+      `${this.#method} ${shown}: refused: the file has ${st.nlink} names (hard links), and changing it here would change it under the others, `
+        + 'which cannot be known from here and may lie outside the project. To change only this name, copy the file to a new name and rename the copy over it '
+        + '(or delete this name and write a new file)',
+      { reasonCodes: ['fs_scope', 'fs_hard_link'] },
+    );
+  }
+
+  /** An entry problem as the refusal of the whole delete or move. */
+  #entryRefused(shown: string, e: TreeEntry, what: string, problem: FsProblem, linkTarget = false): WardenError {
+    // An entry below that can never be written is a protected descendant of the folder the call names.
+    const reason = problem.reason === 'fs_protected_path' && e.rel !== '' && !linkTarget ? 'fs_protected_descendant' : problem.reason;
+    const it = e.rel === '' ? 'it' : `it holds ${e.rel}, which`;
+    return new WardenError('denied', `${this.#method} ${shown}: refused: ${it} would be ${what}: ${problem.detail}`, { reasonCodes: ['fs_scope', reason] });
+  }
+
+  /** Refuses when `e` could not be deleted from (or, with `place`, created at) that place by a direct call. */
+  checkEntry(e: TreeEntry, shown: string, place?: string): void {
+    const at = place ?? e.real;
+    const problem = this.#scope.checkResolved(this.#ext, at, at, 'write');
+    if (problem !== undefined) throw this.#entryRefused(shown, e, place === undefined ? 'deleted' : `moved to ${place}`, problem);
+  }
+
+  /** Refuses when the symlink `e`, moved to `place` (`view`: the file system as it will be then), would point where this extension cannot write. */
+  checkMovedLink(e: TreeEntry, shown: string, place: string, view: PathView): void {
+    let target: string;
+    try {
+      target = readlinkSync(join(e.dir.path, e.name));
+    } catch (err) {
+      throw ioError(this.#method, shown, err);
+    }
+    const problem = this.#scope.checkLinkAt(this.#ext, place, target, view);
+    if (problem !== undefined) throw this.#entryRefused(shown, e, `moved to ${place}`, problem, true);
+  }
+
+  /**
+   * Opens the folder `name` inside the verified folder `dir` with O_NOFOLLOW (`/proc/self/fd/N/name`, the path form
+   * of `openat`) and checks that the kernel puts it at `real`: a walk through such anchors cannot be led elsewhere by
+   * a symlink swapped in, and a folder moved away while it runs is a race.
+   */
+  openChild(dir: Anchor, name: string, real: string, shown: string): Anchor {
+    let fd: number;
+    try {
+      fd = openSync(join(dir.path, name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK);
+    } catch (err) {
+      const code = errnoOf(err);
+      if (code === 'ELOOP' || code === 'ENOTDIR') throw race(this.#method, shown, `${real} is no longer a folder`);
+      throw ioError(this.#method, shown, err);
+    }
+    try {
+      const actual = anchoredByKernel ? readlinkSync(`/proc/self/fd/${fd}`) : realpathSync(real);
+      if (actual !== real) throw race(this.#method, shown, `${real} moved to ${actual}`);
+    } catch (err) {
+      closeSync(fd);
+      throw ioError(this.#method, shown, err);
+    }
+    return { path: anchoredByKernel ? `/proc/self/fd/${fd}` : real, real, fd, close: () => closeSync(fd) };
+  }
+
+  /**
+   * Visits every entry below the open folder `top` (at `real`): `visit` before a folder's entries, `leave` after.
+   * Bounded: more than maxWalkEntries entries or MAX_DEPTH levels is a refusal, not a guess.
+   */
+  walkTree(top: Anchor, shown: string, visit: (e: TreeEntry) => void, leave?: (e: TreeEntry) => void): void {
     let seen = 0;
-    while (stack.length > 0) {
-      const dir = stack.pop()!;
+    const walk = (dir: Anchor, rel: string, depth: number): void => {
       let entries: Dirent[];
       try {
-        entries = readdirSync(dir, { withFileTypes: true });
+        entries = readdirSync(dir.path, { withFileTypes: true });
       } catch (err) {
         throw ioError(this.#method, shown, err);
       }
-      for (const e of entries) {
-        if (++seen > MAX_WALK) throw new WardenError('denied', `${this.#method} ${shown}: refused: more than ${MAX_WALK} entries to check for protected files`, { reasonCodes: ['fs_scope', 'fs_protected_descendant'] });
-        if (PROTECTED_COMPONENTS.has(e.name) || PROTECTED_NAMES.has(e.name)) {
-          throw new WardenError('denied', `${this.#method} ${shown}: refused: it contains ${e.name}, which can never be changed by an extension`, { reasonCodes: ['fs_scope', 'fs_protected_descendant'] });
+      for (const d of entries) {
+        if (++seen > this.#maxWalk) throw this.#tooLarge(shown, `more than ${this.#maxWalk} entries`);
+        const e: TreeEntry = {
+          dir, name: d.name, rel: rel === '' ? d.name : `${rel}${sep}${d.name}`, real: join(dir.real, d.name),
+          kind: d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'other',
+        };
+        visit(e);
+        if (e.kind !== 'dir') continue;
+        if (depth >= MAX_DEPTH) throw this.#tooLarge(shown, `more than ${MAX_DEPTH} folder levels`);
+        const child = this.openChild(dir, e.name, e.real, shown);
+        try {
+          walk(child, e.rel, depth + 1);
+        } finally {
+          child.close();
         }
-        if (e.isDirectory()) stack.push(join(dir, e.name));
+        leave?.(e);
       }
-    }
+    };
+    walk(top, '', 1);
+  }
+
+  #tooLarge(shown: string, what: string): WardenError {
+    return new WardenError(
+      'denied',
+      `${this.#method} ${shown}: refused: the folder holds ${what}, and every entry must be checked before it is deleted or moved; delete or move it in parts`,
+      { reasonCodes: ['fs_scope', 'fs_tree_too_large'] },
+    );
+  }
+
+  /** Re-verification after a walk: the name still leads to the folder that was walked (same device and inode). */
+  sameFolder(top: Anchor, path: string, shown: string): void {
+    const walked = fstatSync(top.fd);
+    const now = lstatSync(path);
+    if (walked.dev !== now.dev || walked.ino !== now.ino) throw race(this.#method, shown, `${top.real} was replaced while its entries were checked`);
+  }
+}
+
+/** Runs a delete step; an entry already gone (removed meanwhile by someone else) is what was wanted. */
+function ignoreGone(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT') throw err;
   }
 }
 
@@ -200,10 +328,11 @@ const fileMode = (mode: unknown): number => (typeof mode === 'number' ? mode & 0
 /** The `fs.*` operations for a dispatcher's operation map. */
 export function createFsOperations(o: FsOperationsOptions): Map<string, Operation> {
   const maxRead = o.maxReadBytes ?? DEFAULT_MAX_READ_BYTES;
+  const maxWalk = o.maxWalkEntries ?? DEFAULT_MAX_WALK;
   const ops = new Map<string, Operation>();
   const def = (method: string, fn: (c: Confined, p: Params) => unknown) => {
     ops.set(method, (params, ctx) => {
-      const c = new Confined(o.scope, ctx, method);
+      const c = new Confined(o.scope, ctx, method, maxWalk);
       const shown = [params.path, params.from, params.prefix].find((v): v is string => typeof v === 'string') ?? '';
       try {
         return fn(c, params);
@@ -273,9 +402,13 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
     const path = str(p, 'path');
     const data = Buffer.from(str(p, 'data'), p.encoding === 'base64' ? 'base64' : 'utf8');
     c.inParent(c.resolve(path, 'write', true), path, 'write', (dir, name) => {
-      const fd = openSync(join(dir.path, name), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | (p.append === true ? O_APPEND : O_TRUNC), fileMode(p.mode));
+      // No O_TRUNC: a file with other names (hard links) is refused before a byte of it changes.
+      const fd = openSync(join(dir.path, name), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | (p.append === true ? O_APPEND : 0), fileMode(p.mode));
       try {
-        if (!fstatSync(fd).isFile()) throw new WardenError('io', `EINVAL: fs.write ${path}: not a regular file`, { reasonCodes: ['EINVAL'] });
+        const st = fstatSync(fd);
+        if (!st.isFile()) throw new WardenError('io', `EINVAL: fs.write ${path}: not a regular file`, { reasonCodes: ['EINVAL'] });
+        c.notHardLinked(st, path);
+        if (p.append !== true && st.size > 0) ftruncateSync(fd, 0);
         writeAll(fd, data);
       } finally {
         closeSync(fd);
@@ -352,8 +485,25 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
         rmdirSync(target);
         return;
       }
-      c.noProtectedBelow(target, path);
-      rmSync(target, { recursive: true, force: p.force === true });
+      // Every entry is checked as its own delete would be: a first walk refuses before anything is gone; the second
+      // checks each entry again as it deletes it. Both walk through O_NOFOLLOW anchors (Confined.openChild), so a
+      // symlink swapped in cannot lead the delete outside, and nothing is deleted that was not checked just before.
+      const top = c.openChild(dir, name, join(dir.real, name), path);
+      try {
+        c.walkTree(top, path, (e) => c.checkEntry(e, path));
+        c.walkTree(
+          top, path,
+          (e) => {
+            c.checkEntry(e, path);
+            if (e.kind !== 'dir') ignoreGone(() => unlinkSync(join(e.dir.path, e.name)));
+          },
+          (e) => ignoreGone(() => rmdirSync(join(e.dir.path, e.name))),
+        );
+        c.sameFolder(top, target, path);
+      } finally {
+        top.close();
+      }
+      rmdirSync(target);
     });
     return null;
   });
@@ -365,8 +515,32 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
     const realTo = c.resolve(to, 'write', false);
     c.inParent(realFrom, from, 'write', (a, na) => {
       const source = join(a.path, na);
-      if (lstatSync(source).isDirectory()) c.noProtectedBelow(source, from);
-      c.inParent(realTo, to, 'write', (b, nb) => renameSync(source, join(b.path, nb)));
+      const movedFrom = join(a.real, na);
+      const st = lstatSync(source);
+      c.inParent(realTo, to, 'write', (b, nb) => {
+        const movedTo = join(b.real, nb);
+        // The file system as it will be after the move, for symlink targets: the tree is at movedTo, not at movedFrom.
+        const view: PathView = (q) => (within(q, movedTo) ? movedFrom + q.slice(movedTo.length) : within(q, movedFrom) ? undefined : q);
+        const top: TreeEntry = { dir: a, name: na, rel: '', real: movedFrom, kind: st.isSymbolicLink() ? 'symlink' : 'other' };
+        if (top.kind === 'symlink') c.checkMovedLink(top, from, movedTo, view);
+        if (st.isDirectory()) {
+          // Every entry, as deleted from where it is and as created where it lands (and a symlink as pointing from
+          // there); through O_NOFOLLOW anchors; then the name is verified to still be the folder that was walked.
+          const tree = c.openChild(a, na, movedFrom, from);
+          try {
+            c.walkTree(tree, from, (e) => {
+              const place = join(movedTo, e.rel);
+              c.checkEntry(e, from);
+              c.checkEntry(e, from, place);
+              if (e.kind === 'symlink') c.checkMovedLink(e, from, place, view);
+            });
+            c.sameFolder(tree, source, from);
+          } finally {
+            tree.close();
+          }
+        }
+        renameSync(source, join(b.path, nb));
+      });
     });
     return null;
   });
@@ -379,9 +553,13 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
       const st = fstatSync(src);
       if (!st.isFile()) throw new WardenError('io', `EINVAL: fs.copy ${from}: not a regular file`, { reasonCodes: ['EINVAL'] });
       c.inParent(c.resolve(to, 'write', true), to, 'write', (dir, name) => {
-        const dst = openSync(join(dir.path, name), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK, st.mode & 0o777);
+        // No O_TRUNC: a destination with other names (hard links) is refused before a byte of it changes.
+        const dst = openSync(join(dir.path, name), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, st.mode & 0o777);
         try {
-          if (!fstatSync(dst).isFile()) throw new WardenError('io', `EINVAL: fs.copy ${to}: not a regular file`, { reasonCodes: ['EINVAL'] });
+          const dstSt = fstatSync(dst);
+          if (!dstSt.isFile()) throw new WardenError('io', `EINVAL: fs.copy ${to}: not a regular file`, { reasonCodes: ['EINVAL'] });
+          c.notHardLinked(dstSt, to);
+          if (dstSt.size > 0) ftruncateSync(dst, 0);
           const buf = Buffer.allocUnsafe(CHUNK);
           for (let pos = 0; ; ) {
             const n = readSync(src, buf, 0, CHUNK, pos);
@@ -415,6 +593,7 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
     if ((mode & 0o6000) !== 0) throw new WardenError('denied', `fs.chmod ${path}: refused: mode ${mode.toString(8)} sets setuid/setgid bits`, { reasonCodes: ['fs_scope', 'fs_setuid_mode'] });
     const fd = c.openFile(c.resolve(path, 'write', true), path, 'write', O_RDONLY);
     try {
+      c.notHardLinked(fstatSync(fd), path);
       fchmodSync(fd, mode & 0o1777);
     } finally {
       closeSync(fd);

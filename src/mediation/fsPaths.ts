@@ -31,7 +31,8 @@ export function within(path: string, root: string): boolean {
   const p = norm(path);
   const r = norm(root);
   if (p === r) return true;
-  return p.startsWith(r.endsWith(sep) ? r : r + sep);
+  // No `r + sep`: this runs for every root on every checked path (and every entry of a walked tree).
+  return p.startsWith(r) && (r.endsWith(sep) || p[r.length] === sep);
 }
 
 /** The folder an extension may use for its own data. Ids are encoded so none can name a parent or a sibling. */

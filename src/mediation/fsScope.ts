@@ -53,24 +53,39 @@ function errno(err: unknown): string | undefined {
 }
 
 /**
+ * Where the file system will be looked at for a path: the identity, or (checking a move before it happens) a map
+ * from a path as it will be after the move to the path that holds it now, `undefined` for a path that will be gone.
+ */
+export type PathView = (path: string) => string | undefined;
+
+function viewed(view: PathView | undefined, path: string): string {
+  if (view === undefined) return path;
+  const now = view(path);
+  if (now === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+  return now;
+}
+
+/**
  * `realpath` that also resolves paths whose tail does not exist yet (the part that exists is resolved, dangling
  * symlinks are followed by reading them). With `followFinal` false the last component is kept as is (lstat,
- * unlink, rename, symlink creation act on the link itself). Throws WardenError `fs_unresolvable` on loops or
- * unreadable components.
+ * unlink, rename, symlink creation act on the link itself). With `view`, the walk sees the file system as it will
+ * be after a move (see PathView). Throws WardenError `fs_unresolvable` on loops or unreadable components.
  */
-export function resolveReal(abs: string, followFinal: boolean): string {
+export function resolveReal(abs: string, followFinal: boolean, view?: PathView): string {
   const last = abs.slice(abs.lastIndexOf(sep) + 1);
   if (!followFinal && last !== '..' && last !== '.' && last !== '') {
     // The parent as written (`..` inside it is resolved after the links before it, as the kernel does).
     const parent = abs.slice(0, abs.lastIndexOf(sep)) || sep;
     if (parent === abs) return abs;
-    return join(resolveReal(parent, true), last);
+    return join(resolveReal(parent, true, view), last);
   }
-  try {
-    return realpathSync.native(abs);
-  } catch (err) {
-    const code = errno(err);
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw unresolvable(abs, code);
+  if (view === undefined) {
+    try {
+      return realpathSync.native(abs);
+    } catch (err) {
+      const code = errno(err);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw unresolvable(abs, code);
+    }
   }
   let parts = abs.split(sep).filter((p) => p !== '');
   let cur: string = sep;
@@ -86,10 +101,16 @@ export function resolveReal(abs: string, followFinal: boolean): string {
     const next = join(cur, part);
     let isLink: boolean;
     try {
-      isLink = lstatSync(next).isSymbolicLink();
+      isLink = lstatSync(viewed(view, next)).isSymbolicLink();
     } catch (err) {
       const code = errno(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return join(next, ...parts.slice(i + 1));
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        const rest = parts.slice(i + 1);
+        // `..` below a folder that does not exist yet cannot be taken as text: once the folder is made (as a link,
+        // say), the kernel takes `..` where it leads. A link target `new/up/../../x` would change meaning later.
+        if (rest.includes('..')) throw new WardenError('denied', `cannot resolve ${abs}: \`..\` below ${next}, which does not exist; refused`, { reasonCodes: ['fs_unresolvable'] });
+        return join(next, ...rest);
+      }
       throw unresolvable(abs, code);
     }
     if (!isLink) {
@@ -99,7 +120,7 @@ export function resolveReal(abs: string, followFinal: boolean): string {
     if (++links > MAX_LINKS) throw unresolvable(abs, 'ELOOP');
     let target: string;
     try {
-      target = readlinkSync(next);
+      target = readlinkSync(viewed(view, next));
     } catch (err) {
       throw unresolvable(abs, errno(err));
     }
@@ -213,6 +234,23 @@ export class FsScope {
     };
   }
 
+  /**
+   * The symlink rule (SPEC §5.6): a link at `place` pointing at `target` must lead where the extension could write,
+   * because pi's own tools, outside the sandbox, write through links later. Relative targets are taken from the
+   * folder `place` is in, with `..` after links (as the kernel will). `view`: judge a link about to be moved there.
+   */
+  checkLinkAt(extensionId: string, place: string, target: string, view?: PathView): FsProblem | undefined {
+    const abs = isAbsolute(target) ? target : `${dirname(place)}${sep}${target}`;
+    let real: string;
+    try {
+      real = resolveReal(abs, true, view);
+    } catch (err) {
+      return { reason: 'fs_unresolvable', path: abs, detail: `symlink target: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    const problem = this.checkResolved(extensionId, resolve(abs), real, 'write');
+    return problem === undefined ? undefined : { ...problem, detail: `symlink target: ${problem.detail}` };
+  }
+
   /** Every problem of one `fs.*` call (empty: allowed). */
   checkCall(extensionId: string, method: string, params: Readonly<Record<string, unknown>>): FsProblem[] {
     const problems: FsProblem[] = [];
@@ -275,12 +313,9 @@ export class FsScope {
         break;
       case 'fs.symlink': {
         const link = one('path', 'write', false);
-        // What the link points at must be writable too: pi's own tools, outside the sandbox, write through links.
         if (typeof params.target === 'string' && link !== undefined) {
-          // Relative targets are taken from the folder the link lands in, with `..` after links (as the kernel will).
-          const target = isAbsolute(params.target) ? params.target : `${dirname(link)}${sep}${params.target}`;
-          const r = this.check(extensionId, target, 'write', true);
-          if ('reason' in r) problems.push({ ...r, detail: `symlink target: ${r.detail}` });
+          const problem = this.checkLinkAt(extensionId, link, params.target);
+          if (problem !== undefined) problems.push(problem);
         }
         break;
       }

@@ -249,6 +249,12 @@ describe('exec classification: review bypasses', () => {
       ['cat ${HOME}/.aws/credentials', ['credential_access']],
       ['cat ~/.config/gh/hosts.yml', ['credential_access']],
       ['cp -r ~/.azure/ /tmp/x', ['credential_access']],
+      // A hard link to a credential file gives its content a project name (fs reads of hard links are not refused; ADR 0024).
+      ['ln ~/.ssh/id_rsa notes.txt', ['credential_access']],
+      ['cp -l $HOME/.aws/credentials x', ['credential_access']],
+      ['link ~/.ssh/id_ed25519 x', ['credential_access']],
+      // ... and one to a startup file would let a later project write change it (the fs operations refuse that too).
+      ['ln ~/.bashrc notes.md', ['destructive_fs']],
       ['cat ~/.cargo/credentials.toml', ['credential_access']],
       ['cat ~/.cargo/credentials', ['credential_access']],
       ['cat ~/.pgpass', ['credential_access']],

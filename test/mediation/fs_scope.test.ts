@@ -400,3 +400,17 @@ describe('review findings: renames reach what lies below', () => {
     assert.ok(home.ok && existsSync(join(HOME, 'notes', 'archive', 'a.txt')), JSON.stringify(home));
   });
 });
+
+describe('review findings: `..` below a folder that does not exist yet', () => {
+  it('a symlink target is not resolved as text through a missing folder that a later link would redirect', async () => {
+    const rt = await runtime();
+    // <project>/later/up/../../.bashrc reads as <project>/.bashrc while `later` is missing; once `later/up` is made a
+    // link to the project root, the kernel takes the two `..` from there: <project>/../.. plus .bashrc.
+    refused(await call(rt, 'ext', 'fs.symlink', { path: join(PROJECT, 'notes-link'), target: 'later/up/../../.bashrc' }), 'fs_unresolvable', 'target through a missing folder');
+    assert.equal(existsSync(join(PROJECT, 'notes-link')), false);
+    assert.throws(() => resolveReal(`${PROJECT}/later/up/../x`, true), /does not exist; refused/);
+    // The allowed side: a missing tail without `..` is still resolved (a link to a file about to be written).
+    const ok = await call(rt, 'ext', 'fs.symlink', { path: join(PROJECT, 'notes-link'), target: 'later/notes.md' });
+    assert.ok(ok.ok, JSON.stringify(ok));
+  });
+});
