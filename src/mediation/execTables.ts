@@ -140,7 +140,7 @@ export function globMayBeCredential(word: string): boolean {
  * Files whose content runs later, outside this call (SPEC §5.6): shell startup files, git hooks and config, pi's
  * and pi-warden's settings and extensions, node_modules, login autostart. Writing one is classified destructive_fs.
  */
-const PERSISTENCE_PATH = /(^|\/)\.(bashrc|bash_profile|bash_login|bash_logout|profile|zshrc|zshenv|zprofile|zlogin|kshrc|mkshrc|cshrc|tcshrc|login)$|(^|\/)\.config\/(fish\/|autostart\/|systemd\/user\/)|(^|\/)\.git\/(hooks(\/|$)|config$)|(^|\/)\.pi\/(settings\.json|extensions(\/|$)|agent\/(settings\.json|auth\.json|trust\.json|extensions(\/|$)|warden(\/|$)))|(^|\/)node_modules(\/|$)|\/LaunchAgents\//;
+const PERSISTENCE_PATH = /(^|\/)\.(bashrc|bash_profile|bash_login|bash_logout|profile|zshrc|zshenv|zprofile|zlogin|kshrc|mkshrc|cshrc|tcshrc|login)$|(^|\/)\.(gitconfig|bash_aliases|envrc|npmrc)$|(^|\/)\.config\/(fish\/|autostart\/|systemd\/user\/|git\/|environment\.d\/)|(^|\/)\.git\/(hooks(\/|$)|config$)|(^|\/)\.pi\/(settings\.json|extensions(\/|$)|agent\/(settings\.json|auth\.json|trust\.json|extensions(\/|$)|warden(\/|$)))|(^|\/)node_modules(\/|$)|\/LaunchAgents\//;
 export const isPersistencePath = (word: string): boolean => PERSISTENCE_PATH.test(normalisePath(word));
 
 /** Subcommands that print a stored credential: `gh auth token`, `aws configure get …`, `pass show`. */

@@ -255,6 +255,11 @@ describe('exec classification: review bypasses', () => {
       ['link ~/.ssh/id_ed25519 x', ['credential_access']],
       // ... and one to a startup file would let a later project write change it (the fs operations refuse that too).
       ['ln ~/.bashrc notes.md', ['destructive_fs']],
+      // Git and shell configuration that runs later: core.pager/alias !cmd, aliases, env files.
+      ['echo "[core] pager = sh -c evil" >> ~/.gitconfig', ['destructive_fs']],
+      ['ln ~/.gitconfig notes.md', ['destructive_fs']],
+      ['cp payload ~/.config/git/config', ['destructive_fs']],
+      ['echo "alias ls=evil" >> ~/.bash_aliases', ['destructive_fs']],
       ['cat ~/.cargo/credentials.toml', ['credential_access']],
       ['cat ~/.cargo/credentials', ['credential_access']],
       ['cat ~/.pgpass', ['credential_access']],
