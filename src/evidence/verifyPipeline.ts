@@ -288,21 +288,24 @@ export class ChunkSource {
     return helper !== undefined && helper.ready && helper.jobsInFlight < HELPER_DEPTH;
   }
 
-  /** Collects results, keeps the helper supplied from the queue, and reads ahead; returns the count seen. */
-  #pump(): number {
-    let seen = 0;
-    if (this.#helper !== undefined) {
-      seen = this.#collect();
-      for (const job of this.#queue) {
-        if (!this.#canPost()) break;
-        if (!job.posted && job.scans === undefined && job.problems.includes(null)) this.#post(job);
-      }
+  /** Collects results and gives the helper the oldest jobs it has not been given, while it has room; returns the count seen. */
+  #feed(): number {
+    const seen = this.#collect();
+    for (const job of this.#queue) {
+      if (!this.#canPost()) break;
+      if (!job.posted && job.scans === undefined && job.problems.includes(null)) this.#post(job);
     }
+    return seen;
+  }
+
+  /** Keeps the helper supplied and reads ahead (feeding the helper after each job read); returns the count seen. */
+  #pump(): number {
+    let seen = this.#helper === undefined ? 0 : this.#feed();
     while (this.#queue.length < AHEAD) {
       const job = this.#read();
       if (job === undefined) break;
       this.#queue.push(job);
-      if (this.#canPost() && job.problems.includes(null)) this.#post(job);
+      if (this.#helper !== undefined) seen = this.#feed();
     }
     return seen;
   }
