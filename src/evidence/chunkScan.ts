@@ -4,6 +4,10 @@
  * a slice of the chunk's blob and compared with the stored hash; prev_ledger_hash and seq read from the text;
  * the spans checked; and the stored hashes hashed into aligned Merkle subtrees.
  *
+ * The scan has a reading half (links, spans, layout: plain JavaScript over the bytes) and a hashing half (leaf
+ * hashes, subtrees: node:crypto calls). With two threads, the main thread does the reading half of every chunk
+ * and the helper most of the hashing (verifyPipeline.ts explains why).
+ *
  * Everything lives inside makeChunkScanner and refers to nothing outside it but its parameter and JavaScript /
  * Node globals: the helper thread runs this function's source text as is (type annotations are gone at run
  * time, under type stripping as in the build), because a worker that loads modules starts ~40 ms slower.
@@ -13,7 +17,22 @@ import type { ChunkHashes, ChunkScan, EntryFinding } from './chunks.ts';
 
 export type ScanChunk = (firstSeq: number, entries: Uint8Array, hashes: Uint8Array, spans: string | null) => ChunkScan;
 
-export function makeChunkScanner(sha256: typeof hash): ScanChunk {
+/** A chunk's scan in two halves, so that the hashing half can run on another thread (verifyPipeline.ts). */
+export interface ChunkScanner {
+  /** Both halves here. */
+  readonly scan: ScanChunk;
+  /**
+   * The reading half: layout, spans, each entry's seq and prev_ledger_hash (no hashing). Also gives the entry
+   * bounds (separator offsets, then the blob's length) that the hashing half needs.
+   */
+  readonly read: (firstSeq: number, entries: Uint8Array, hashes: Uint8Array, spans: string | null) => { readonly scan: ChunkScan; readonly bounds: Int32Array };
+  /** The hashing half: leaf hashes recomputed and compared, stored hashes into aligned subtrees from tree position `start`. */
+  readonly hash: (entries: Uint8Array, bounds: Int32Array, hashes: Uint8Array, start: number) => ChunkHashes;
+  /** A reading half completed with its hashing half. */
+  readonly complete: (scan: ChunkScan, hashed: ChunkHashes) => ChunkScan;
+}
+
+export function makeChunkScanner(sha256: typeof hash): ChunkScanner {
   const PREV_KEY = Buffer.from('"prev_ledger_hash":');
   const CODES_KEY = Buffer.from('"reason_codes":');
 
@@ -296,10 +315,21 @@ export function makeChunkScanner(sha256: typeof hash): ScanChunk {
     return { ...scan, subtrees: hashed.subtrees, findings: [...byIndex.entries()].sort((a, b) => a[0] - b[0]) };
   }
 
-  return (firstSeq, entries, hashes, spans) => {
-    const e = Buffer.from(entries.buffer, entries.byteOffset, entries.byteLength);
-    const h = Buffer.from(hashes.buffer, hashes.byteOffset, hashes.byteLength);
+  const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const read = (firstSeq: number, entries: Uint8Array, hashes: Uint8Array, spans: string | null) => {
+    const e = asBuffer(entries);
+    const h = asBuffer(hashes);
     const bounds = entryBounds(e, h.length / 32);
-    return withHashes(scanLinks(firstSeq, e, bounds, h, spans), hashChunk(e, bounds, h, firstSeq - 1));
+    return { scan: scanLinks(firstSeq, e, bounds, h, spans), bounds };
+  };
+  const hashHalf = (entries: Uint8Array, bounds: Int32Array, hashes: Uint8Array, start: number): ChunkHashes => hashChunk(entries, bounds, asBuffer(hashes), start);
+  return {
+    scan: (firstSeq, entries, hashes, spans) => {
+      const { scan, bounds } = read(firstSeq, entries, hashes, spans);
+      return withHashes(scan, hashHalf(entries, bounds, hashes, firstSeq - 1));
+    },
+    read,
+    hash: hashHalf,
+    complete: withHashes,
   };
 }
