@@ -4,6 +4,10 @@
  * a slice of the chunk's blob and compared with the stored hash; prev_ledger_hash and seq read from the text;
  * the spans checked; and the stored hashes hashed into aligned Merkle subtrees.
  *
+ * The scan has a reading half (links, spans, layout: plain JavaScript over the bytes) and a hashing half (leaf
+ * hashes, subtrees: node:crypto calls). With two threads, the main thread does the reading half of every chunk
+ * and the helper most of the hashing (verifyPipeline.ts explains why).
+ *
  * Everything lives inside makeChunkScanner and refers to nothing outside it but its parameter and JavaScript /
  * Node globals: the helper thread runs this function's source text as is (type annotations are gone at run
  * time, under type stripping as in the build), because a worker that loads modules starts ~40 ms slower.
@@ -13,7 +17,22 @@ import type { ChunkHashes, ChunkScan, EntryFinding } from './chunks.ts';
 
 export type ScanChunk = (firstSeq: number, entries: Uint8Array, hashes: Uint8Array, spans: string | null) => ChunkScan;
 
-export function makeChunkScanner(sha256: typeof hash): ScanChunk {
+/** A chunk's scan in two halves, so that the hashing half can run on another thread (verifyPipeline.ts). */
+export interface ChunkScanner {
+  /** Both halves here. */
+  readonly scan: ScanChunk;
+  /**
+   * The reading half: layout, spans, each entry's seq and prev_ledger_hash (no hashing). Also gives the entry
+   * bounds (separator offsets, then the blob's length) that the hashing half needs.
+   */
+  readonly read: (firstSeq: number, entries: Uint8Array, hashes: Uint8Array, spans: string | null) => { readonly scan: ChunkScan; readonly bounds: Int32Array };
+  /** The hashing half: leaf hashes recomputed and compared, stored hashes into aligned subtrees from tree position `start`. */
+  readonly hash: (entries: Uint8Array, bounds: Int32Array, hashes: Uint8Array, start: number) => ChunkHashes;
+  /** A reading half completed with its hashing half. */
+  readonly complete: (scan: ChunkScan, hashed: ChunkHashes) => ChunkScan;
+}
+
+export function makeChunkScanner(sha256: typeof hash): ChunkScanner {
   const PREV_KEY = Buffer.from('"prev_ledger_hash":');
   const CODES_KEY = Buffer.from('"reason_codes":');
 
@@ -56,14 +75,25 @@ export function makeChunkScanner(sha256: typeof hash): ScanChunk {
     return -1;
   }
 
+  /** Whether the 64 bytes at `at` in `b` equal those at `h` in `hex` (16 unaligned 32-bit loads each). */
+  const same64 = (b: DataView, at: number, hex: DataView, h: number): boolean => {
+    for (let k = 0; k < 64; k += 4) if (b.getUint32(at + k, true) !== hex.getUint32(h + k, true)) return false;
+    return true;
+  };
+
+  /** Set by prevKeyBefore: the prev key it returns has, as its value, the 64 bytes it was given to expect. */
+  let prevMatched = false;
+
   /**
    * Start of the last `"prev_ledger_hash":` before `q` (the seq key) in (min, q), or -1: exactly what
    * lastPrevKey(b, q - 19, min) gives, found faster for canonical entries, where prev_ledger_hash is followed by
    * its value (64 characters in quotes, or null) and then `,"reason_codes":`. The shorter search finds the last
    * of either key; if it is reason_codes and the prev key sits right before it with a value holding no `"` (so no
-   * key can start inside it), that is the last prev key; anything else falls back to the full search.
+   * key can start inside it), that is the last prev key; anything else falls back to the full search. A value
+   * equal to the expected hex (`hex` at `h`, when h ≥ 0) holds no `"`; then prevMatched is set.
    */
-  function prevKeyBefore(b: Uint8Array, q: number, min: number): number {
+  function prevKeyBefore(b: Uint8Array, dv: DataView, q: number, min: number, hex: DataView, h: number): number {
+    prevMatched = false;
     let r = -1;
     for (let s = q - 15; s > min; s -= PREV_OR_CODES_SHIFT[b[s] as number] as number) {
       if (s <= q - 19 && isPrevKey(b, s)) return s;
@@ -77,6 +107,10 @@ export function makeChunkScanner(sha256: typeof hash): ScanChunk {
       if (b[r - 2] === 34) {
         const p = r - 86;
         if (p > min && b[p + 19] === 34 && isPrevKey(b, p)) {
+          if (h >= 0 && same64(dv, p + 20, hex, h)) {
+            prevMatched = true;
+            return p;
+          }
           let quoteFree = true;
           for (let k = p + 20; k < p + 84; k++) {
             if (b[k] === 34) {
@@ -140,43 +174,57 @@ export function makeChunkScanner(sha256: typeof hash): ScanChunk {
     return sp >= 0 && sp === spans.length - 1 && spans.charCodeAt(sp) === 93;
   }
 
-  const input = Buffer.alloc(65, 1);
   /**
-   * The leaves at tree positions [start, start + count) — 32-byte digests concatenated in `leaves` (latin1) —
-   * as maximal aligned perfect subtrees, left to right: [size, root] with each piece starting at a multiple of
-   * its size (RFC 6962 interior nodes SHA-256(0x01 ‖ left ‖ right)). Appending them in order to a frontier of
-   * size `start` (RawFrontier.appendSubtree) equals appending the leaves one by one.
+   * Scratch for interior nodes: 65-byte records 0x01 ‖ left ‖ right, hashed in place through views made once
+   * (no allocation per node). A level's results are written into the records of the next level, in place.
    */
-  const subtrees = (leaves: string, count: number, start: number): Array<[number, string]> => {
-    const sizes: number[] = [];
-    const roots: string[] = [];
-    for (let i = 0; i < count; i++) {
-      let node = leaves.slice(i * 32, i * 32 + 32);
-      let size = 1;
-      let at = start + i;
-      // A right child (its start an odd multiple of its size) merges with its left sibling, the last piece.
-      while (sizes.length > 0 && sizes[sizes.length - 1] === size && at % (2 * size) === size) {
-        sizes.pop();
-        input.write(roots.pop() as string, 1, 32, 'latin1');
-        input.write(node, 33, 32, 'latin1');
-        node = sha256('sha256', input, 'binary');
-        at -= size;
-        size *= 2;
-      }
-      sizes.push(size);
-      roots.push(node);
+  let scratch = Buffer.alloc(65 * 64, 1);
+  const records: Uint8Array[] = [];
+  const recordsFor = (count: number): void => {
+    if (count * 65 > scratch.length) {
+      scratch = Buffer.alloc(count * 65, 1);
+      records.length = 0;
     }
-    return sizes.map((s, k) => [s, roots[k] as string]);
+    while (records.length < count) records.push(new Uint8Array(scratch.buffer, scratch.byteOffset + records.length * 65, 65));
+  };
+  /** Root of the perfect subtree over the `size` (a power of two, ≥ 2) stored hashes at byte `at` of `hashes`. */
+  const perfectRoot = (hashes: Buffer, at: number, size: number): string => {
+    let n = size / 2;
+    recordsFor(n);
+    // Level 1: each pair of leaves is 64 adjacent bytes of the hashes blob.
+    for (let j = 0; j < n; j++) hashes.copy(scratch, j * 65 + 1, at + j * 64, at + j * 64 + 64);
+    for (;;) {
+      if (n === 1) return sha256('sha256', records[0] as Uint8Array, 'binary');
+      for (let j = 0; j < n; j++) scratch.write(sha256('sha256', records[j] as Uint8Array, 'binary'), (j >> 1) * 65 + 1 + (j & 1) * 32, 32, 'latin1');
+      n /= 2;
+    }
+  };
+  /**
+   * The leaves at tree positions [start, start + count) — the 32-byte digests in `hashes` — as maximal aligned
+   * perfect subtrees, left to right: [size, root (latin1)] with each piece starting at a multiple of its size
+   * (RFC 6962 interior nodes SHA-256(0x01 ‖ left ‖ right)). Appending them in order to a frontier of size
+   * `start` (RawFrontier.appendSubtree) equals appending the leaves one by one.
+   */
+  const subtrees = (hashes: Buffer, count: number, start: number): Array<[number, string]> => {
+    const pieces: Array<[number, string]> = [];
+    for (let i = 0; i < count;) {
+      const at = start + i;
+      let size = 1;
+      while (at % (size * 2) === 0 && i + size * 2 <= count) size *= 2;
+      pieces.push([size, size === 1 ? hashes.toString('latin1', i * 32, i * 32 + 32) : perfectRoot(hashes, i * 32, size)]);
+      i += size;
+    }
+    return pieces;
   };
   /**
    * Recomputes the leaf hash of each entry (SHA-256 of its 0x00 ‖ entry slice, no copy) and compares it with
    * the stored one, and hashes the stored hashes into aligned subtrees from tree position `start`.
    */
-  const hashChunk = (entries: Uint8Array, bounds: Int32Array, hashes: Uint8Array, start: number): ChunkHashes => {
+  const hashChunk = (entries: Uint8Array, bounds: Int32Array, hashes: Buffer, start: number): ChunkHashes => {
     const mismatches: Array<[number, string]> = [];
     const count = hashes.length / 32;
     const n = Math.min(bounds.length - 1, count);
-    const stored = Buffer.from(hashes.buffer, hashes.byteOffset, hashes.byteLength).toString('latin1');
+    const stored = hashes.toString('latin1');
     const memory = entries.buffer;
     const base = entries.byteOffset;
     // Compared all at once (one string), entry by entry only when something differs.
@@ -193,7 +241,7 @@ export function makeChunkScanner(sha256: typeof hash): ScanChunk {
         if (digest !== stored.slice(i * 32, i * 32 + 32)) mismatches.push([i, Buffer.from(digest, 'latin1').toString('hex')]);
       }
     }
-    return { mismatches, subtrees: subtrees(stored, count, start) };
+    return { mismatches, subtrees: subtrees(hashes, count, start) };
   };
 
   /**
@@ -206,6 +254,8 @@ export function makeChunkScanner(sha256: typeof hash): ScanChunk {
     const n = hashes.length / 32;
     const count = bounds.length - 1;
     const storedHex = Buffer.from(hashes.toString('hex', 0, hashes.length), 'latin1');
+    const hex = new DataView(storedHex.buffer, storedHex.byteOffset, storedHex.byteLength);
+    const dv = new DataView(entries.buffer, entries.byteOffset, entries.byteLength);
     const findings: Array<[number, EntryFinding]> = [];
     let firstPrev: string | null | undefined;
     const last = Math.min(count, n);
@@ -215,7 +265,9 @@ export function makeChunkScanner(sha256: typeof hash): ScanChunk {
       let finding: EntryFinding | undefined;
       // "seq":N and "prev_ledger_hash":V, found backwards from the end of this entry.
       const q = lastSeqKey(entries, end - 6, pos);
-      const p = q > pos ? prevKeyBefore(entries, q, pos) : -1;
+      // For i > 0 the search also compares the value with the stored hash of the entry before (in hex).
+      const p = q > pos ? prevKeyBefore(entries, dv, q, pos, hex, i > 0 ? (i - 1) * 64 : -1) : -1;
+      const matched = prevMatched && p > pos;
       let seq = -1;
       if (p > pos) {
         let v = 0;
@@ -243,15 +295,9 @@ export function makeChunkScanner(sha256: typeof hash): ScanChunk {
           firstPrev = prevKind === 1 ? null : entries.toString('utf8', at + 1, at + 65);
         } else if (prevKind === 1) {
           finding = { ...finding, prev: null };
-        } else {
-          // Is it the stored hash of the entry before, in lowercase hex?
-          const h = (i - 1) * 64;
-          for (let k = 0; k < 64; k++) {
-            if (entries[at + 1 + k] !== storedHex[h + k]) {
-              finding = { ...finding, prev: entries.toString('utf8', at + 1, at + 65) };
-              break;
-            }
-          }
+        } else if (!matched && !same64(dv, at + 1, hex, (i - 1) * 64)) {
+          // Not the stored hash of the entry before, in lowercase hex.
+          finding = { ...finding, prev: entries.toString('utf8', at + 1, at + 65) };
         }
       }
       if (finding !== undefined) findings.push([i, finding]);
@@ -269,10 +315,21 @@ export function makeChunkScanner(sha256: typeof hash): ScanChunk {
     return { ...scan, subtrees: hashed.subtrees, findings: [...byIndex.entries()].sort((a, b) => a[0] - b[0]) };
   }
 
-  return (firstSeq, entries, hashes, spans) => {
-    const e = Buffer.from(entries.buffer, entries.byteOffset, entries.byteLength);
-    const h = Buffer.from(hashes.buffer, hashes.byteOffset, hashes.byteLength);
+  const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const read = (firstSeq: number, entries: Uint8Array, hashes: Uint8Array, spans: string | null) => {
+    const e = asBuffer(entries);
+    const h = asBuffer(hashes);
     const bounds = entryBounds(e, h.length / 32);
-    return withHashes(scanLinks(firstSeq, e, bounds, h, spans), hashChunk(e, bounds, h, firstSeq - 1));
+    return { scan: scanLinks(firstSeq, e, bounds, h, spans), bounds };
+  };
+  const hashHalf = (entries: Uint8Array, bounds: Int32Array, hashes: Uint8Array, start: number): ChunkHashes => hashChunk(entries, bounds, asBuffer(hashes), start);
+  return {
+    scan: (firstSeq, entries, hashes, spans) => {
+      const { scan, bounds } = read(firstSeq, entries, hashes, spans);
+      return withHashes(scan, hashHalf(entries, bounds, hashes, firstSeq - 1));
+    },
+    read,
+    hash: hashHalf,
+    complete: withHashes,
   };
 }

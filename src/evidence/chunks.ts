@@ -109,8 +109,10 @@ export interface ChunkHashes {
   readonly subtrees: Array<[number, string]>;
 }
 
-/** Scans one chunk (chunkScan.ts) on this thread. */
-export const scanChunk = makeChunkScanner(hash);
+/** The chunk scanner (chunkScan.ts) of this thread. */
+export const chunkScanner = makeChunkScanner(hash);
+/** Scans one chunk (both halves) on this thread. */
+export const scanChunk = chunkScanner.scan;
 
 /** One stored entry, as replay and tests read it (no verification: run verify first). */
 export interface StoredEntry {

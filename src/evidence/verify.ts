@@ -218,7 +218,24 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
       const treeStart = tree.size;
       let skipped: number[] | null = null;
       let f = 0;
-      for (let i = 0; i < scan.count; i++) {
+      const whole = findings.length === 0 && row.firstSeq === expectedSeq;
+      if (whole) {
+        // The common case, what the loop below does for it in one step: every seq where expected, and no entry
+        // with a finding, so only the first entry's link (to the entry before the chunk) is left to check.
+        const before = checked;
+        checked += scan.count;
+        if (onProgress !== undefined) for (let k = Math.floor(before / progressEvery) + 1; k * progressEvery <= checked; k++) onProgress(k * progressEvery, total);
+        if (prevChunk !== null || expectedPrev !== undefined) {
+          const want = expected();
+          if (scan.firstPrev !== want) push({ seq: row.firstSeq, kind: 'prev_mismatch', expected: String(want), actual: String(scan.firstPrev) });
+        }
+        lastSeq = row.firstSeq + scan.count - 1;
+        prevStoredSeq = lastSeq;
+        prevChunk = hashes;
+        prevIndex = scan.count - 1;
+        expectedSeq = lastSeq + 1;
+      }
+      for (let i = whole ? scan.count : 0; i < scan.count; i++) {
         checked++;
         if (onProgress !== undefined && checked % progressEvery === 0) onProgress(checked, total);
         const seq = row.firstSeq + i;

@@ -1,9 +1,13 @@
 /**
  * Chunks in storage order, each with its scan (chunkScan.ts), for the verifier's sequential pass (ADR 0006).
- * Chunks are read ahead in jobs of a few. A job goes to the helper thread while that has room and is scanned
- * here only when this thread would otherwise wait, so both cores stay busy whatever their relative speed; the
- * sequential pass left to this thread is light (seq and link bookkeeping, merging a few subtree roots per
- * chunk, checkpoint signatures).
+ * Chunks are read ahead in jobs of a few. With a helper thread, this thread does the reading half of every
+ * chunk's scan as it reads the chunk (plain JavaScript: layout, spans, links), and the hashing half (leaf hashes,
+ * subtrees: node:crypto) of a job goes to the helper while that has room; this thread hashes a job itself only
+ * when it would otherwise wait, so both cores stay busy whatever their relative speed. Split this way, the two
+ * threads hash at the same time less often: on a VM whose two vCPUs share a core's SHA-256 unit, two threads
+ * hashing at once each run up to ~1.4× slower, while JavaScript beside hashing slows neither. The sequential
+ * pass left to this thread is light (seq and link bookkeeping, merging a few subtree roots per chunk,
+ * checkpoint signatures).
  *
  * The helper gets the bytes this thread read (an entries blob is transferred, not copied): both work on one
  * snapshot. If the helper fails or stops answering, its jobs are read again here (same read transaction) and
@@ -12,8 +16,8 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { makeChunkScanner, type ScanChunk } from './chunkScan.ts';
-import { CHUNK_SELECT, chunkLayoutProblem, chunkRow, scanChunk, type ChunkRow, type ChunkScan } from './chunks.ts';
+import { makeChunkScanner, type ChunkScanner } from './chunkScan.ts';
+import { CHUNK_SELECT, chunkLayoutProblem, chunkRow, chunkScanner, type ChunkHashes, type ChunkRow, type ChunkScan } from './chunks.ts';
 
 /** Chunks per job (≈ 1000 entries): large enough to amortise a message, small enough to balance. */
 const JOB_CHUNKS = 8;
@@ -25,18 +29,19 @@ const HELPER_DEPTH = 4;
 /** A helper silent for this long is abandoned (its work is redone here). */
 const HELPER_TIMEOUT_MS = 10_000;
 
-/** A chunk to scan (unreadable chunks are sent empty, to keep indexes). */
+/** A chunk to hash: the hashing half of its scan (unreadable chunks are sent as null, to keep indexes). */
 interface HelperRow {
-  readonly firstSeq: number;
   readonly entries: Uint8Array;
+  readonly bounds: Int32Array;
   readonly hashes: Uint8Array;
-  readonly spans: string | null;
+  /** Tree position of the chunk's first entry (first_seq − 1). */
+  readonly start: number;
 }
 interface ToHelper {
   readonly job: number;
-  readonly rows: readonly HelperRow[];
+  readonly rows: ReadonlyArray<HelperRow | null>;
 }
-type FromHelper = { readonly job: number; readonly scans: ChunkScan[] } | { readonly job: number; readonly error: string };
+type FromHelper = { readonly job: number; readonly hashed: Array<ChunkHashes | null> } | { readonly job: number; readonly error: string };
 interface HelperData {
   readonly port: MessagePort;
   /** [0] = 1 once listening; [1] counts results posted. */
@@ -44,12 +49,12 @@ interface HelperData {
 }
 
 /** The helper thread's loop. Self-contained like makeChunkScanner: its source text is what the thread runs. */
-function helperMain(data: HelperData, scan: ScanChunk): void {
+function helperMain(data: HelperData, scanner: ChunkScanner): void {
   const { port, signal } = data;
   port.on('message', (m: ToHelper) => {
     let out: FromHelper;
     try {
-      out = { job: m.job, scans: m.rows.map((r) => scan(r.firstSeq, r.entries, r.hashes, r.spans)) };
+      out = { job: m.job, hashed: m.rows.map((r) => (r === null ? null : scanner.hash(r.entries, r.bounds, r.hashes, r.start))) };
     } catch (err) {
       out = { job: m.job, error: err instanceof Error ? err.message : 'scan failed' };
     }
@@ -161,12 +166,12 @@ interface Job {
   readonly rows: ChunkRow[];
   /** chunkLayoutProblem of each row, taken when read (a blob sent to the helper is no longer readable here). */
   readonly problems: Array<string | null>;
+  /** With a helper: the reading half of each readable chunk's scan, done when read, and its entry bounds. */
+  read?: Array<{ readonly scan: ChunkScan; readonly bounds: Int32Array } | null>;
   scans?: Array<ChunkScan | null>;
   /** Given to the helper (its scans come back from there). */
   posted: boolean;
 }
-
-const NOTHING = new Uint8Array(0);
 
 /** Where the last ChunkSource's jobs were scanned (tests check that the helper really worked). */
 export const lastRun = { helperJobs: 0, localJobs: 0 };
@@ -225,23 +230,34 @@ export class ChunkSource {
       rows.push(chunkRow(r.value));
     }
     if (rows.length === 0) return undefined;
-    const job: Job = { id: nextJob++, rows, problems: rows.map(chunkLayoutProblem), posted: false };
+    const problems = rows.map(chunkLayoutProblem);
+    const job: Job = { id: nextJob++, rows, problems, posted: false };
+    // With a helper, the reading half now, while the blobs are in this core's cache (and before one is sent).
+    if (this.#helper !== undefined) job.read = rows.map((r, i) => (problems[i] === null ? chunkScanner.read(r.firstSeq, r.entries as Buffer, r.hashes as Buffer, r.spans) : null));
     this.#byId.set(job.id, job);
     return job;
   }
 
+  /** Scans a job here: its hashing half when the reading half is done, the whole scan otherwise. */
   #scanHere(job: Job): void {
     lastRun.localJobs++;
-    job.scans = job.rows.map((r, i) => (job.problems[i] === null ? scanChunk(r.firstSeq, r.entries as Buffer, r.hashes as Buffer, r.spans) : null));
+    const read = job.read;
+    job.scans = job.rows.map((r, i) => {
+      if (job.problems[i] !== null) return null;
+      const half = read?.[i];
+      if (half === undefined || half === null) return chunkScanner.scan(r.firstSeq, r.entries as Buffer, r.hashes as Buffer, r.spans);
+      return chunkScanner.complete(half.scan, chunkScanner.hash(r.entries as Buffer, half.bounds, r.hashes as Buffer, r.firstSeq - 1));
+    });
   }
 
   #post(job: Job): void {
-    const rows: HelperRow[] = [];
+    const rows: Array<HelperRow | null> = [];
     const transfer: ArrayBuffer[] = [];
     for (let i = 0; i < job.rows.length; i++) {
       const r = job.rows[i] as ChunkRow;
-      if (job.problems[i] !== null) {
-        rows.push({ firstSeq: r.firstSeq, entries: NOTHING, hashes: NOTHING, spans: null });
+      const half = job.read?.[i];
+      if (job.problems[i] !== null || half === undefined || half === null) {
+        rows.push(null);
         continue;
       }
       const entries = r.entries as Buffer;
@@ -249,7 +265,7 @@ export class ChunkSource {
       const memory = entries.buffer;
       const sent = memory instanceof ArrayBuffer && entries.byteOffset === 0 && memory.byteLength === entries.byteLength ? new Uint8Array(memory) : new Uint8Array(entries);
       transfer.push(sent.buffer);
-      rows.push({ firstSeq: r.firstSeq, entries: sent, hashes: r.hashes as Buffer, spans: r.spans });
+      rows.push({ entries: sent, bounds: half.bounds, hashes: r.hashes as Buffer, start: r.firstSeq - 1 });
     }
     (this.#helper as Helper).post({ job: job.id, rows }, transfer);
     job.posted = true;
@@ -265,13 +281,19 @@ export class ChunkSource {
         this.#redo(job);
         continue;
       }
+      const read = job.read;
+      const hashed = m.hashed;
+      if (read === undefined || hashed.length !== job.rows.length || read.some((half, i) => (half === null) !== (hashed[i] === null))) {
+        this.#redo(job);
+        continue;
+      }
       lastRun.helperJobs++;
-      job.scans = m.scans.map((s, i) => (job.problems[i] === null ? s : null));
+      job.scans = read.map((half, i) => (half === null ? null : chunkScanner.complete(half.scan, hashed[i] as ChunkHashes)));
     }
     return seen;
   }
 
-  /** Reads a job's chunks again (same read transaction, so the same bytes) and scans them here. */
+  /** Reads a job's chunks again (same read transaction, so the same bytes) and scans them here, both halves. */
   #redo(job: Job): void {
     this.#byIdStmt ??= this.#db.prepare(`${CHUNK_SELECT} WHERE id = ?`);
     this.#byIdStmt.setReturnArrays(true);
@@ -280,6 +302,7 @@ export class ChunkSource {
       const again = stmt.get((job.rows[i] as ChunkRow).id) as unknown as unknown[];
       job.rows[i] = chunkRow(again);
     }
+    job.read = undefined;
     this.#scanHere(job);
   }
 
@@ -288,21 +311,25 @@ export class ChunkSource {
     return helper !== undefined && helper.ready && helper.jobsInFlight < HELPER_DEPTH;
   }
 
-  /** Collects results, keeps the helper supplied from the queue, and reads ahead; returns the count seen. */
-  #pump(): number {
-    let seen = 0;
-    if (this.#helper !== undefined) {
-      seen = this.#collect();
-      for (const job of this.#queue) {
-        if (!this.#canPost()) break;
-        if (!job.posted && job.scans === undefined && job.problems.includes(null)) this.#post(job);
-      }
+  /** Collects results and gives the helper the oldest jobs it has not been given, while it has room; returns the count seen. */
+  #feed(): number {
+    const seen = this.#collect();
+    for (const job of this.#queue) {
+      if (!this.#canPost()) break;
+      if (!job.posted && job.scans === undefined && job.problems.includes(null)) this.#post(job);
     }
-    while (this.#queue.length < AHEAD) {
+    return seen;
+  }
+
+  /** Keeps the helper supplied and reads ahead (feeding the helper after each job read); returns the count seen. */
+  #pump(): number {
+    let seen = this.#helper === undefined ? 0 : this.#feed();
+    // Alone, this thread reads a job just before scanning it (while its blobs are still in this core's cache).
+    while (this.#queue.length < (this.#helper === undefined ? 1 : AHEAD)) {
       const job = this.#read();
       if (job === undefined) break;
       this.#queue.push(job);
-      if (this.#canPost() && job.problems.includes(null)) this.#post(job);
+      if (this.#helper !== undefined) seen = this.#feed();
     }
     return seen;
   }

@@ -114,9 +114,10 @@ describe('ledger chunks', () => {
   });
 
   it('the aligned subtrees of a chunk stand for its leaves at any tree position', () => {
-    const leaves = Array.from({ length: 300 }, (_, i) => leafHash(`leaf ${i}`));
-    for (const start of [0, 1, 3, 64, 100, 127, 128, 200]) {
-      for (const count of [1, 2, 5, 64, 99]) {
+    const leaves = Array.from({ length: 600 }, (_, i) => leafHash(`leaf ${i}`));
+    // Up to pieces of 256 leaves: more than a writer's chunk holds (a chunk made larger is still scanned).
+    for (const start of [0, 1, 3, 64, 100, 127, 128, 200, 256]) {
+      for (const count of [1, 2, 5, 64, 99, 128, 300]) {
         if (start + count > leaves.length) continue;
         const texts = leaves.slice(start, start + count).map((_, i) => `t${i}`);
         const c = encodeChunk(texts, leaves.slice(start, start + count));
