@@ -28,14 +28,14 @@ export function runFsCheck(io: Io, paths: readonly string[], o: FsCheckOptions):
       projectRoot: cwd, home: env.HOME !== undefined && isAbsolute(env.HOME) ? env.HOME : homedir(), agentDir: agentDir(env),
       wardenHome: warden, dataRoot: join(warden, 'data'),
     },
-    grants: resolved.fsGrants,
+    grants: resolved.fsGrants, env,
   });
   const access: FsAccess = o.write === true ? 'write' : 'read';
   const rows = paths.map((path) => {
     const r = scope.check(o.extension, path, access, true);
     return 'reason' in r
-      ? { path, resolved: r.path, access, decision: 'deny' as const, reason: r.reason, detail: r.detail }
-      : { path, resolved: r.real, access, decision: 'allow' as const, reason: null, detail: 'inside the project, the data folder or a grant' };
+      ? { path, resolved: r.path, access, decision: 'deny' as const, reason: r.reason, list_entry: r.entry ?? null, detail: r.detail }
+      : { path, resolved: r.real, access, decision: 'allow' as const, reason: null, list_entry: null, detail: 'inside the project, the data folder or a grant' };
   });
   if (o.json === true) printJson(io, { extension_id: o.extension, project_root: scope.layout.projectRoot, data_folder: scope.dataFolder(o.extension), results: rows });
   else {

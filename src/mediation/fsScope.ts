@@ -36,6 +36,8 @@ export interface FsProblem {
   readonly reason: FsReason;
   readonly path: string;
   readonly detail: string;
+  /** The list entry that matched (credential stores, never-write places), as the list names it. */
+  readonly entry?: string;
 }
 
 export interface FsScopeOptions {
@@ -44,6 +46,8 @@ export interface FsScopeOptions {
   readonly grants?: ReadonlyMap<string, FsGrant>;
   /** Per extension id: its own package folder, readable. */
   readonly extensionRoots?: ReadonlyMap<string, string>;
+  /** The environment whose variables relocate the lists (XDG_CONFIG_HOME, GNUPGHOME, KUBECONFIG, ...; fsPaths.ts). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 const MAX_LINKS = 40;
@@ -160,7 +164,7 @@ export class FsScope {
       projectRoot: realOrSelf(l.projectRoot), home: realOrSelf(l.home), agentDir: realOrSelf(l.agentDir),
       wardenHome: realOrSelf(l.wardenHome), dataRoot: realOrSelf(l.dataRoot),
     };
-    this.classifier = new PathClassifier(this.layout);
+    this.classifier = new PathClassifier(this.layout, { resolve: (p) => resolveReal(p, true), ...(o.env === undefined ? {} : { env: o.env }) });
     const forms = (p: string): ResolvedGrant => ({ forms: [...new Set([resolve(p), realOrSelf(resolve(p))])] });
     for (const [id, g] of o.grants ?? []) {
       const write = g.write.map(forms);
@@ -210,15 +214,15 @@ export class FsScope {
       }
       if (access === 'write') {
         const why = this.classifier.protectedWhy(p, data);
-        if (why !== undefined) return { reason: 'fs_protected_path', path: p, detail: `${shown} can never be written by an extension: ${why}` };
+        if (why !== undefined) return { reason: 'fs_protected_path', path: p, detail: `${shown} can never be written by an extension: ${why}`, entry: why };
       }
       if (v.cls === 'sensitive') {
         const root = v.root!;
         const named = grants.some((g) => g.forms.some((f) => within(p, f) && within(f, root)));
         if (!named) {
           return {
-            reason: 'fs_sensitive_path', path: p,
-            detail: `${shown} is a credential store${abs === real ? ` (${root})` : ''}; it needs extensionPolicy.overrides.${extensionId}.fs.${access} to name it`,
+            reason: 'fs_sensitive_path', path: p, entry: v.entry ?? root,
+            detail: `${shown} is a credential store${abs === real ? ` (${v.entry ?? root})` : ''}; it needs extensionPolicy.overrides.${extensionId}.fs.${access} to name it`,
           };
         }
       }

@@ -142,7 +142,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
       projectRoot: o.workspace ?? process.cwd(), wardenHome: o.home,
       home: o.fsLayout?.home ?? homedir(), agentDir: o.fsLayout?.agentDir ?? agentDir(process.env), dataRoot: o.fsLayout?.dataRoot ?? join(o.home, 'data'),
     },
-    grants: o.policy.fsGrants, extensionRoots: o.extensionRoots,
+    grants: o.policy.fsGrants, extensionRoots: o.extensionRoots, env: process.env,
   });
   if (o.realFs === true) operations = new Map([...(operations ?? []), ...createFsOperations({ scope: fsScope })]);
   if (o.realHttp !== undefined && o.realHttp !== false) {

@@ -1,0 +1,125 @@
+/**
+ * The credential-store and never-write lists (fsPaths.ts) hold where a place really is, not only how it is named
+ * (issue 6 review finding 4): dotfiles managed by GNU stow are symlinks into ~/dotfiles, so the real file must be as
+ * protected as the dotfile; tools relocate their files by environment variables (XDG_CONFIG_HOME, GNUPGHOME, ...);
+ * and the lists cover coding agents' tokens and folders on PATH. Each refusal has an allowed twin.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { FsScope, type FsAccess } from '../../src/mediation/fsScope.ts';
+
+const ROOT = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-lists-')));
+after(() => rmSync(ROOT, { recursive: true, force: true }));
+const HOME = join(ROOT, 'home');
+const PROJECT = join(ROOT, 'project');
+const DOT = join(HOME, 'dotfiles');
+const XDG = join(ROOT, 'xdg-config');
+const KEYS = join(ROOT, 'keys');
+const GNUPG = join(KEYS, 'gnupg-home');
+
+function put(path: string, content = 'x'): void {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, content);
+}
+// GNU stow layout: the real files live in ~/dotfiles, the dotfiles are links to them.
+put(join(DOT, 'bash', '.bashrc'), '# rc');
+put(join(DOT, 'ssh', 'id_ed25519'), 'KEY');
+put(join(DOT, 'aws', 'credentials'), '[default]');
+put(join(DOT, 'README.md'), 'my dotfiles');
+mkdirSync(join(HOME, '.aws'), { recursive: true });
+symlinkSync(join(DOT, 'bash', '.bashrc'), join(HOME, '.bashrc'));
+symlinkSync(join(DOT, 'ssh'), join(HOME, '.ssh'));
+symlinkSync(join(DOT, 'aws', 'credentials'), join(HOME, '.aws', 'credentials'));
+put(join(XDG, 'gh', 'hosts.yml'), 'oauth_token: x');
+put(join(XDG, 'notes.txt'));
+put(join(GNUPG, 'private-keys-v1.d', 'k.key'));
+put(join(PROJECT, 'a.txt'));
+// Links in a credential folder back to broad places must not put those places on the list.
+symlinkSync(HOME, join(DOT, 'ssh', 'back-home'));
+symlinkSync('/', join(DOT, 'ssh', 'root'));
+
+// Broad grants: none names a store, so each store below them stays closed.
+const grants = new Map([['ext', { read: [HOME, XDG, KEYS], write: [HOME, XDG] }]]);
+function scope(env: Record<string, string> = {}): FsScope {
+  return new FsScope({
+    layout: { projectRoot: PROJECT, home: HOME, agentDir: join(HOME, '.pi', 'agent'), wardenHome: join(HOME, '.pi', 'agent', 'warden'), dataRoot: join(HOME, '.pi', 'agent', 'warden', 'data') },
+    grants, env,
+  });
+}
+function refused(s: FsScope, path: string, access: FsAccess, reason: string): void {
+  const r = s.check('ext', path, access, true);
+  assert.ok('reason' in r, `${access} ${path}: allowed but must be refused`);
+  assert.equal(r.reason, reason, `${access} ${path}: ${r.detail}`);
+}
+function allowed(s: FsScope, path: string, access: FsAccess): void {
+  const r = s.check('ext', path, access, true);
+  assert.ok(!('reason' in r), `${access} ${path}: ${'reason' in r ? r.detail : ''}`);
+}
+
+describe('list entries are protected where they really are', () => {
+  it('stow-style dotfiles: the real files are as protected as the links, under a grant of ~', () => {
+    const s = scope();
+    refused(s, join(HOME, '.bashrc'), 'write', 'fs_protected_path');
+    refused(s, join(DOT, 'bash', '.bashrc'), 'write', 'fs_protected_path');
+    refused(s, join(HOME, '.ssh', 'id_ed25519'), 'read', 'fs_sensitive_path');
+    refused(s, join(DOT, 'ssh', 'id_ed25519'), 'read', 'fs_sensitive_path');
+    refused(s, join(DOT, 'aws', 'credentials'), 'read', 'fs_sensitive_path');
+    // The allowed twin: the rest of ~/dotfiles is ordinary, and so is the project, though links in ~/.ssh lead to
+    // home and to / (and /proc/<pid>/root leads to /).
+    allowed(s, join(DOT, 'README.md'), 'read');
+    allowed(s, join(PROJECT, 'a.txt'), 'write');
+    allowed(s, join(DOT, 'README.md'), 'write');
+    const r = s.check('ext', join(DOT, 'ssh', 'id_ed25519'), 'read', true);
+    assert.ok('reason' in r && r.entry === `~/.ssh → ${join(DOT, 'ssh')}`, 'reason' in r ? String(r.entry) : '');
+  });
+
+  it('a grant that names the store (by its link) opens it; a grant of the folder holding the real files does not', () => {
+    const named = new FsScope({
+      layout: { projectRoot: PROJECT, home: HOME, agentDir: join(HOME, '.pi', 'agent'), wardenHome: join(HOME, '.pi', 'agent', 'warden'), dataRoot: join(HOME, 'data') },
+      grants: new Map([['ext', { read: [join(HOME, '.ssh')], write: [] }], ['broad', { read: [DOT], write: [] }]]),
+    });
+    assert.ok(!('reason' in named.check('ext', join(DOT, 'ssh', 'id_ed25519'), 'read', true)));
+    assert.ok('reason' in named.check('broad', join(DOT, 'ssh', 'id_ed25519'), 'read', true));
+  });
+
+  it('environment relocations: XDG_CONFIG_HOME moves gh and git, GNUPGHOME moves the keyring', () => {
+    const plain = scope();
+    allowed(plain, join(XDG, 'gh', 'hosts.yml'), 'read');
+    allowed(plain, join(GNUPG, 'private-keys-v1.d', 'k.key'), 'read');
+    const s = scope({ XDG_CONFIG_HOME: XDG, GNUPGHOME: GNUPG, KUBECONFIG: `${join(ROOT, 'kube-a')}:relative/ignored:${join(ROOT, 'kube-b')}` });
+    refused(s, join(XDG, 'gh', 'hosts.yml'), 'read', 'fs_sensitive_path');
+    refused(s, join(XDG, 'git', 'config'), 'write', 'fs_protected_path');
+    refused(s, join(GNUPG, 'private-keys-v1.d', 'k.key'), 'read', 'fs_sensitive_path');
+    refused(s, join(ROOT, 'kube-b'), 'read', 'fs_sensitive_path');
+    allowed(s, join(XDG, 'notes.txt'), 'read');
+    const r = s.check('ext', join(XDG, 'gh', 'hosts.yml'), 'read', true);
+    assert.ok('reason' in r && String(r.entry).startsWith('$XDG_CONFIG_HOME'), 'reason' in r ? String(r.entry) : '');
+  });
+
+  it('new entries: coding agents\' tokens are credential stores; PATH folders and agent settings are never written', () => {
+    const s = scope();
+    for (const p of ['.claude/.credentials.json', '.codex/auth.json', '.config/github-copilot/apps.json', '.cache/huggingface/token', '.config/sops/age/keys.txt']) {
+      refused(s, join(HOME, p), 'read', 'fs_sensitive_path');
+    }
+    for (const p of ['.bash_aliases', '.local/bin/git', 'bin/ls', '.claude/settings.json', '.codex/config.toml', '.bashrc.d/10-evil.sh']) {
+      refused(s, join(HOME, p), 'write', 'fs_protected_path');
+    }
+    allowed(s, join(HOME, '.local', 'share', 'notes.txt'), 'write');
+    allowed(s, join(HOME, 'binaries.txt'), 'write');
+  });
+
+  it('pi-warden fs check names the list entry that matched', () => {
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'pi-warden.js');
+    const r = spawnSync(process.execPath, [bin, 'fs', 'check', '--extension', 'ext', '--json', join(DOT, 'ssh', 'id_ed25519')], {
+      cwd: PROJECT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME, NO_COLOR: '1', PI_WARDEN_HOME: join(HOME, '.pi', 'agent', 'warden') },
+    });
+    assert.equal(r.status, 1, r.stderr);
+    const out = JSON.parse(r.stdout) as { results: Array<{ reason: string; list_entry: string }> };
+    assert.equal(out.results[0]?.reason, 'fs_sensitive_path');
+    assert.equal(out.results[0]?.list_entry, `~/.ssh → ${join(DOT, 'ssh')}`);
+  });
+});
