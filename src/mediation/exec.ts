@@ -82,8 +82,9 @@ async function ask(prompter: Prompter, request: PromptRequest, timeoutMs: number
 /**
  * The exec mediation stage. Synchronous unless it asks the user: in prompt mode, a command refused only for
  * classes that a grant would allow (never the always-denied ones, `shell: true` or a cwd outside) is put to the
- * prompter; an answer with scope `session` or `always` is remembered for that extension and set of classes for the
- * session (exec classes are not written to the store). A synchronous call cannot wait: refused.
+ * prompter with the command line; an answer with scope `session` or `always` is remembered for that extension and
+ * that exact command for the session (exec answers are not written to the store). A synchronous call cannot wait:
+ * refused.
  */
 export function createExecStage(o: ExecStageOptions): Stage {
   const workspace = real(o.workspace);
@@ -128,13 +129,16 @@ export function createExecStage(o: ExecStageOptions): Stage {
       const promptMode = o.policy.rules.mode === 'prompt';
       if (hard.length > 0 || askable.length === 0 || !promptMode) return settle(reasons);
       // Prompt mode, and only grantable classes stand in the way: the user decides.
-      const key = `${ctx.extensionId}\u0000${[...askable].sort().join(',')}`;
+      // Remembered for this exact command: a `bash -c` string names its programs only inside it, and an answer for
+      // `node -e x` must not let `python3 -c y` through.
+      const key = `${ctx.extensionId}\u0000${[...askable].sort().join(',')}\u0000${line}`;
       const before = remembered.get(key);
       if (before !== undefined) return before === 'allow' ? settle([], ['exec_prompt_session_allow']) : settle(reasons, ['exec_prompt_session_deny']);
       if (ctx.sync) return settle(reasons, ['sync_needs_prompt']);
       const prompter = o.prompter;
       if (prompter === undefined) return settle(reasons, ['prompt_no_ui']);
-      const detail = `run ${analysis.programs.join(', ') || p.cmd}: ${askable.map((r) => r.replace(/^exec_/, '').replace(/_/g, ' ')).join(', ')}`;
+      const shown = [p.cmd, ...(p.args ?? [])].join(' ');
+      const detail = `run ${shown.length > 300 ? `${shown.slice(0, 300)}…` : shown} (${askable.map((r) => r.replace(/^exec_/, '').replace(/_/g, ' ')).join(', ')})`;
       const request: PromptRequest = { extensionId: ctx.extensionId, capability: 'exec', method: ctx.method, callId: ctx.callId, detail, reasonCodes: askable };
       return ask(prompter, request, o.promptTimeoutMs ?? 60_000).then((answer) => {
         if (answer === undefined) return settle(reasons, ['prompt_failed']);

@@ -9,6 +9,7 @@
  */
 import type { DispatchContext } from '../dispatch/hostcall.ts';
 import type { Stage, StageOutcome } from '../dispatch/stage.ts';
+import { decisionError } from '../errors.ts';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -65,6 +66,24 @@ export function equivalentCall(name: unknown, input: unknown, home: string = hom
  * come last and read the params before it waits: the swap is undone when this returns. Only `bash` reaches exec,
  * with one variant, so its answer is the whole outcome.
  */
+/**
+ * Why a built-in tool call's input cannot be mediated (a field the check reads is not a string), or undefined. Such
+ * a call is refused: `command: ['rm -rf ~']` would be checked as an empty command and run by a host that turns it
+ * into a string.
+ */
+export function toolInputProblem(name: unknown, input: unknown): string | undefined {
+  const tool = typeof name === 'string' ? name.trim().toLowerCase() : undefined;
+  const i = input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : {};
+  const must = (key: string, required: boolean) =>
+    (required ? typeof i[key] !== 'string' : i[key] !== undefined && typeof i[key] !== 'string') ? `tool ${tool}: input.${key} must be a string` : undefined;
+  switch (tool) {
+    case 'bash': return must('command', true);
+    case 'read': case 'grep': case 'find': case 'ls': case 'edit': return must('path', tool === 'read' || tool === 'edit');
+    case 'write': return must('path', true) ?? must('content', true);
+    default: return undefined;
+  }
+}
+
 export function createToolCallStage(inner: readonly Stage[], home: string = homedir()): Stage {
   return {
     name: 'mediation',
@@ -72,6 +91,8 @@ export function createToolCallStage(inner: readonly Stage[], home: string = home
       if (ctx.method !== 'tool') return undefined;
       const eq = equivalentCall(ctx.params.name, ctx.params.input, home);
       if (eq === undefined) return undefined;
+      const bad = toolInputProblem(ctx.params.name, ctx.params.input);
+      if (bad !== undefined) return decisionError('invalid_request', bad, { reasonCodes: ['tool_input'] });
       const { method, params } = ctx;
       const variants = typeof eq.params.path === 'string' ? piReadVariants(eq.params.path) : [undefined];
       try {

@@ -169,9 +169,12 @@ export function createFileToolOperation(o: FileToolOptions): Operation {
         break;
     }
     checkInput(def, input);
+    // pi reads `~` with the process's home; the scope checked it with the layout's. One reading: absolute here.
+    const given = input as Record<string, unknown>;
+    const absolute = typeof given.path === 'string' && given.path !== '' ? { ...given, path: resolve(cwd, piToolPath(given.path, o.home)) } : given;
     try {
-      if (name === 'grep') return withNotice(await grep(call, input as Record<string, unknown>, o, counts, ctx), counts);
-      return withNotice(await def.execute(ctx.callId, input as never, ctx.signal, undefined, toolCtx), counts);
+      if (name === 'grep') return withNotice(await grep(call, absolute, o, counts, ctx), counts);
+      return withNotice(await def.execute(ctx.callId, absolute as never, ctx.signal, undefined, toolCtx), counts);
     } catch (err) {
       if (err instanceof WardenError) throw err;
       throw new WardenError('io', `tool ${name}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 1000), { reasonCodes: ['tool_failed'] });
@@ -202,9 +205,12 @@ async function grep(call: FsCall, input: Record<string, unknown>, o: FileToolOpt
     notices.push(`${limit} matches limit reached. Use limit=${limit * 2} for more, or refine pattern`);
     details.matchLimitReached = limit;
   }
-  if (Buffer.byteLength(text) > MAX_OUTPUT_BYTES) {
+  const over = Buffer.byteLength(text) > MAX_OUTPUT_BYTES;
+  if (over) {
     text = Buffer.from(text).subarray(0, MAX_OUTPUT_BYTES).toString('utf8');
     text = text.slice(0, Math.max(0, text.lastIndexOf('\n')));
+  }
+  if (over || r.outputFull) {
     notices.push(`${MAX_OUTPUT_BYTES / 1024}KB limit reached`);
     details.truncated = true;
   }

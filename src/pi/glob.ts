@@ -18,8 +18,26 @@ type Token =
   /** `**∕`: nothing, or anything that ends with a `/`. */
   | { readonly t: 'globstarSlash' };
 
-const MAX_PATTERN = 1024;
-const MAX_ALTERNATIVES = 256;
+const MAX_PATTERN = 512;
+const MAX_ALTERNATIVES = 32;
+
+/**
+ * Matching work left for one tool call, in token × character steps (a few ns each), shared by every glob of the
+ * call (the pattern, each `.gitignore` rule): about 2 s of work. Spending it all is an error, not an endless search;
+ * the walk gives the event loop turns meanwhile.
+ */
+export class GlobBudget {
+  left: number;
+  constructor(steps = 500_000_000) {
+    this.left = steps;
+  }
+  spend(steps: number, pattern: string): void {
+    this.left -= steps;
+    if (this.left < 0) {
+      throw new WardenError('quota_exceeded', `glob matching ran out of its work budget (pattern ${JSON.stringify(pattern.slice(0, 60))}, or .gitignore rules): use a simpler pattern or a narrower path`, { reasonCodes: ['glob_too_complex'] });
+    }
+  }
+}
 
 /** `{a,b}c` → `ac`, `bc` (nested braces too); a brace with no comma stays literal. */
 function expandBraces(p: string, out: string[]): void {
@@ -73,7 +91,8 @@ function tokenize(p: string): Token[] {
       }
       const atStart = i - n + 1 === 0 || p[i - n] === '/';
       if (n >= 2 && atStart && p[i + 1] === '/') {
-        tokens.push({ t: 'globstarSlash' });
+        // `**/**/` is `**/`: consecutive ones add nothing but work.
+        if (tokens[tokens.length - 1]?.t !== 'globstarSlash') tokens.push({ t: 'globstarSlash' });
         i++;
       } else {
         tokens.push({ t: n >= 2 && atStart && i + 1 === p.length ? 'globstar' : 'star' });
@@ -108,9 +127,10 @@ function tokenize(p: string): Token[] {
   return tokens;
 }
 
-function step(tok: Token, cur: Uint8Array, text: string, nocase: boolean): Uint8Array {
+/** One token over the set of reachable positions `cur`, into `next` (both subject length + 1). */
+function step(tok: Token, cur: Uint8Array, next: Uint8Array, text: string, nocase: boolean): void {
   const n = text.length;
-  const next = new Uint8Array(n + 1);
+  next.fill(0);
   switch (tok.t) {
     case 'lit': {
       const c = nocase ? tok.c.toLowerCase() : tok.c;
@@ -146,7 +166,6 @@ function step(tok: Token, cur: Uint8Array, text: string, nocase: boolean): Uint8
       break;
     }
   }
-  return next;
 }
 
 export interface Glob {
@@ -154,8 +173,11 @@ export interface Glob {
   matches(text: string): boolean;
 }
 
-/** Compiles `pattern`; `nocase` matches case-insensitively. Throws `invalid_request` for an over-complex glob. */
-export function compileGlob(pattern: string, nocase = false): Glob {
+/**
+ * Compiles `pattern`; `nocase` matches case-insensitively. Throws `invalid_request` for an over-complex glob, and
+ * `quota_exceeded` from `matches` once `budget` is spent.
+ */
+export function compileGlob(pattern: string, nocase = false, budget: GlobBudget = new GlobBudget()): Glob {
   if (pattern.length > MAX_PATTERN) throw new WardenError('invalid_request', `glob is ${pattern.length} characters (at most ${MAX_PATTERN})`, { reasonCodes: ['glob_too_complex'] });
   const alternatives: string[] = [];
   expandBraces(nocase ? pattern.toLowerCase() : pattern, alternatives);
@@ -163,14 +185,22 @@ export function compileGlob(pattern: string, nocase = false): Glob {
   return {
     matches(text: string): boolean {
       const subject = nocase ? text.toLowerCase() : text;
+      let a = new Uint8Array(subject.length + 1);
+      let b = new Uint8Array(subject.length + 1);
       for (const tokens of compiled) {
-        let cur: Uint8Array = new Uint8Array(subject.length + 1);
-        cur[0] = 1;
+        a.fill(0);
+        a[0] = 1;
+        let alive = true;
         for (const tok of tokens) {
-          cur = step(tok, cur, subject, nocase);
-          if (!cur.includes(1)) break;
+          budget.spend(subject.length + 1, pattern);
+          step(tok, a, b, subject, nocase);
+          [a, b] = [b, a];
+          if (!a.includes(1)) {
+            alive = false;
+            break;
+          }
         }
-        if (cur[subject.length] === 1) return true;
+        if (alive && a[subject.length] === 1) return true;
       }
       return false;
     },

@@ -76,12 +76,16 @@ describe('exec mediation prompts in prompt mode', () => {
     assert.ok(JSON.parse(log[0]?.reason_codes ?? '[]').includes('exec_prompt_user_allow'));
   });
 
-  it('a session answer is remembered for that extension and those classes only', async () => {
+  it('a session answer is remembered for that extension and that exact command only', async () => {
     const asked: PromptRequest[] = [];
-    const { rt } = await runtime([{ decision: 'allow', scope: 'session' }, { decision: 'deny', scope: 'once' }], asked);
+    const { rt } = await runtime([{ decision: 'allow', scope: 'session' }, { decision: 'deny', scope: 'once' }, { decision: 'deny', scope: 'once' }], asked);
     assert.ok((await exec(rt, INLINE)).ok);
     assert.ok((await exec(rt, INLINE)).ok);
     assert.equal(asked.length, 1, 'asked once for the session');
+    assert.match(asked[0]?.detail ?? '', /console\.log\("inline ran"\)/, 'the prompt shows the command line');
+    const different = await exec(rt, { cmd: process.execPath, args: ['-e', 'console.log("another")'] });
+    assert.ok(!different.ok, 'another command with the same classes is asked again (and denied)');
+    asked.splice(1, 1);
     const other = await exec(rt, INLINE, 'other-ext');
     assert.ok(!other.ok, 'another extension gets its own answer (deny)');
     assert.equal(asked.length, 2, 'another extension is asked itself');

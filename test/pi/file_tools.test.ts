@@ -184,3 +184,95 @@ describe('the tools cannot be turned against what the scope protects', () => {
     assert.ok((await tool(rt, 'summarise', {})).ok, 'other tools still reach the host');
   });
 });
+
+describe('review findings: one tool call cannot exhaust or stall the host', () => {
+  const ctx = (id: string) => ({ extensionId: 'ext', callId: id, capability: 'read' as const, signal: new AbortController().signal });
+  const scopeAt = (w: string) => new FsScope({ layout: { projectRoot: PROJECT, home: HOME, agentDir: AGENT, wardenHome: join(ROOT, w), dataRoot: join(ROOT, w, 'data') } });
+
+  it('grep output is bounded however many context lines a tiny-line file holds under a long path', async () => {
+    let deep = join(PROJECT, 'amp');
+    for (let i = 0; i < 12; i++) deep = join(deep, 'd'.repeat(200));
+    for (let f = 0; f < 4; f++) put(join(deep, `f${f}.txt`), 'b\n'.repeat(60_000));
+    const op = createFileToolOperation({ kit, fs: createFsOperations({ scope: scopeAt('w-amp') }), projectRoot: PROJECT, home: HOME });
+    const before = process.memoryUsage().rss;
+    const t0 = Date.now();
+    const r = await op({ name: 'grep', input: { pattern: '^b$', path: 'amp', context: 1000, limit: 1_000_000 } }, ctx('amp')) as { content: Array<{ text: string }> };
+    const out = r.content[0]?.text ?? '';
+    assert.ok(Buffer.byteLength(out) < 60 * 1024, `output ${Buffer.byteLength(out)} bytes`);
+    assert.match(out, /50KB limit reached/);
+    assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
+    assert.ok(process.memoryUsage().rss - before < 400 * 1024 * 1024, 'memory stayed bounded');
+  });
+
+  it('a pathological glob or .gitignore fails or is cut short instead of stalling; the walk yields', async () => {
+    for (let i = 0; i < 400; i++) put(join(PROJECT, 'globs', `${'n'.repeat(200)}${i}.ts`), '');
+    const op = createFileToolOperation({ kit, fs: createFsOperations({ scope: scopeAt('w-glob') }), projectRoot: PROJECT, home: HOME });
+    // 32 alternatives that all stay alive over a 200-character name: ~1.6M steps a name, the budget runs out.
+    let ticks0 = 0;
+    const timer0 = setInterval(() => ticks0++, 5);
+    const t0 = Date.now();
+    try {
+      await assert.rejects(Promise.resolve(op({ name: 'find', input: { pattern: `${'{*n,n*}'.repeat(5)}${'*n'.repeat(120)}x`, path: 'globs' } }, ctx('g1'))),
+        (e: { reasonCodes?: string[] }) => e.reasonCodes?.includes('glob_too_complex') === true);
+    } finally {
+      clearInterval(timer0);
+    }
+    assert.ok(Date.now() - t0 < 10_000, `glob took ${Date.now() - t0} ms`);
+    assert.ok(ticks0 >= 3, `the event loop ran while it matched (${ticks0} ticks in ${Date.now() - t0} ms)`);
+    // A huge .gitignore (another extension may have written it) is read up to its rule cap.
+    put(join(PROJECT, 'globs', '.gitignore'), Array.from({ length: 2000 }, (_, i) => `${'*n'.repeat(60)}${i}`).join('\n'));
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const t1 = Date.now();
+    try {
+      const r = await Promise.resolve(op({ name: 'find', input: { pattern: '*.ts', path: 'globs' } }, ctx('g2'))).then((v) => ({ ok: true, v }), (e: unknown) => ({ ok: false, v: e }));
+      assert.ok(r.ok || (r.v as { reasonCodes?: string[] }).reasonCodes?.includes('glob_too_complex'), JSON.stringify(r.v).slice(0, 300));
+    } finally {
+      clearInterval(timer);
+    }
+    assert.ok(Date.now() - t1 < 5000, `find took ${Date.now() - t1} ms`);
+    assert.ok(ticks > 0 || Date.now() - t1 < 20, 'the event loop ran during the walk');
+  });
+
+  it('at most two grep matcher threads run at once; a file over the size cap is never read', async () => {
+    put(join(PROJECT, 'conc', 'x.txt'), 'needle\n'.repeat(2000));
+    const fs = createFsOperations({ scope: scopeAt('w-conc') });
+    const reads: string[] = [];
+    const counting = new Map(fs);
+    counting.set('fs.read', (p, c) => {
+      reads.push(String(p.path));
+      return (fs.get('fs.read') as NonNullable<ReturnType<typeof fs.get>>)(p, c);
+    });
+    const op = createFileToolOperation({ kit, fs: counting, projectRoot: PROJECT, home: HOME });
+    const runs = Array.from({ length: 6 }, (_, i) => op({ name: 'grep', input: { pattern: 'needle', path: 'conc', limit: 5 } }, ctx(`c${i}`)));
+    for (const r of await Promise.all(runs)) assert.match((r as { content: Array<{ text: string }> }).content[0]?.text ?? '', /x\.txt:1: needle/);
+    const { matcherStats } = await import('../../src/pi/confinedSearch.ts');
+    assert.ok(matcherStats().peak <= 2 && matcherStats().running === 0, JSON.stringify(matcherStats()));
+    const big = join(PROJECT, 'conc-big', 'big.log');
+    put(big, `needle\n${'x'.repeat(17 * 1024 * 1024)}`);
+    const r = await op({ name: 'grep', input: { pattern: 'needle', path: 'conc-big' } }, ctx('big')) as { content: Array<{ text: string }> };
+    assert.match(r.content[0]?.text ?? '', /No matches/);
+    assert.ok(!reads.includes(big), 'the oversized file was not read');
+  });
+
+  it('a bash or file tool call whose command or path is not a string is refused, not checked as empty', async () => {
+    const rt = await createRuntime({
+      home: join(ROOT, 'w-bash'), policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, overrides: { ext: { allow: ['exec'] } } } } }),
+      heldSecrets: [], operations: new Map([['tool', () => ({ content: [{ type: 'text', text: 'host tool ran' }] })]]),
+      workspace: PROJECT, fsLayout: { home: HOME, agentDir: AGENT }, realFs: true, piTools: kit,
+    });
+    runtimes.push(rt);
+    const r = await tool(rt, 'bash', { command: ['rm -rf ~/x'] });
+    assert.ok(!r.ok && r.error.code === 'invalid_request', JSON.stringify(r));
+    const w = await tool(rt, 'write', { path: ['~/.bashrc'], content: 'x' });
+    assert.ok(!w.ok && w.error.code === 'invalid_request', JSON.stringify(w));
+    const ok = await tool(rt, 'summarise', { command: ['not mediated: an extension tool'] });
+    assert.ok(ok.ok);
+  });
+
+  it('`~` in a tool path means the home the scope checked, for pi too', async () => {
+    const rt = await runtime({ ext: { fs: { read: [HOME] } } });
+    const f = text(await tool(rt, 'find', { pattern: '*.txt', path: '~' }));
+    assert.match(f, /notes\/todo\.txt/);
+  });
+});
