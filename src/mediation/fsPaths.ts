@@ -70,6 +70,7 @@ const HOME_SENSITIVE = [
   '.config/sops/age/keys.txt', '.cache/huggingface/token', '.huggingface/token', '.pulumi/credentials.json', '.terraformrc',
   '.config/hcloud', '.config/helm/repositories.yaml', '.config/helm/registry', '.ollama/id_ed25519', '.wrangler/config',
   '.config/.wrangler', '.netlify', '.config/netlify', '.vercel', '.local/share/com.vercel.cli', '.config/configstore',
+  '.config/heroku', '.netrc.gpg', '.authinfo', '.authinfo.gpg',
 ] as const;
 
 /** System places holding credentials or other processes' state. */
@@ -92,6 +93,10 @@ const HOME_STARTUP = [
   '.local/bin', 'bin', '.cargo/bin',
   // Commands run by tools on their next use.
   '.aws/config', '.kube/config', '.claude', '.claude.json', '.codex',
+  // Configuration that runs commands or chooses what code is installed: tmux run-shell, starship custom modules,
+  // pip's index, yarnPath, bun's preload, container registries.
+  '.config/starship.toml', '.tmux.conf', '.config/tmux', '.config/pip', '.pip', '.yarnrc', '.yarnrc.yml', '.bunfig.toml',
+  '.config/containers',
 ] as const;
 
 type Kind = 'sensitive' | 'startup';
