@@ -1,7 +1,9 @@
 /**
  * `pi-warden fs check PATH... --extension ID [--write]`: what the filesystem scope (SPEC §5.5, §5.6) would decide
- * for an extension's access to each path, with the resolved path and the rule — the operator's answer to "why was
- * this read refused?" and a way to try a grant before relying on it.
+ * for an extension's access to each path, with the resolved path, the rule and the list entry that matched (with the
+ * symlink it was reached through: `~/.ssh (symlink ~/.ssh → ~/dotfiles/ssh)`) — the operator's answer to "why was
+ * this read refused?" and a way to try a grant before relying on it. The lists are built from this process's
+ * environment (XDG_CONFIG_HOME, GNUPGHOME, ...), as pi's would be.
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -40,7 +42,7 @@ export function runFsCheck(io: Io, paths: readonly string[], o: FsCheckOptions):
   if (o.json === true) printJson(io, { extension_id: o.extension, project_root: scope.layout.projectRoot, data_folder: scope.dataFolder(o.extension), results: rows });
   else {
     io.out(`extension ${o.extension}: project ${scope.layout.projectRoot}, data folder ${scope.dataFolder(o.extension)}`);
-    io.out(table(['path', access, 'resolved', 'why'], rows.map((r) => [r.path, r.decision === 'allow' ? pc.green('allow') : pc.red('deny'), r.resolved, r.detail])));
+    io.out(table(['path', access, 'resolved', 'list entry', 'why'], rows.map((r) => [r.path, r.decision === 'allow' ? pc.green('allow') : pc.red('deny'), r.resolved, r.list_entry ?? '-', r.detail])));
   }
   for (const e of resolved.errors) io.err(`error: ${e.message} (checked without the settings' grants)`);
   if (resolved.errors.length > 0) return 2;

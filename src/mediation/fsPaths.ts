@@ -7,8 +7,8 @@
  * Paths here are absolute and normalised (no `..`, no trailing slash), already resolved through symlinks by
  * the caller. Comparisons are per path component, so `/home/u/.sshx` is not inside `/home/u/.ssh`.
  */
-import { readdirSync, type Dirent } from 'node:fs';
-import { isAbsolute, join, sep } from 'node:path';
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join, normalize as normalizePath, sep } from 'node:path';
 
 export interface FsLayout {
   /** The project root (pi's cwd), realpath'd. */
@@ -21,6 +21,12 @@ export interface FsLayout {
   readonly wardenHome: string;
   /** Where extension data folders live: `<dataRoot>/<encoded extension id>`. */
   readonly dataRoot: string;
+}
+
+/** `path.normalize` without a trailing separator (list entries and variables' values are compared per component). */
+function normalize(p: string): string {
+  const n = normalizePath(p);
+  return n.length > 1 && n.endsWith(sep) ? n.slice(0, -1) : n;
 }
 
 /** Case-insensitive file systems (macOS, Windows) compare folded; Linux compares as is. */
@@ -44,7 +50,10 @@ export function dataFolder(dataRoot: string, extensionId: string): string {
   return join(dataRoot, encoded);
 }
 
-/** Credential stores under the home directory: reading or writing needs a grant naming them (SPEC §5.5). */
+/**
+ * Credential stores under the home directory: reading or writing needs a grant naming them (SPEC §5.5). Each entry
+ * holds secrets: keys, tokens, passwords, session cookies, or histories that record typed secrets.
+ */
 const HOME_SENSITIVE = [
   '.ssh', '.aws', '.gnupg', '.config/gcloud', '.azure', '.kube', '.docker/config.json', '.netrc', '.npmrc', '.yarnrc.yml',
   '.pypirc', '.git-credentials', '.config/gh', '.config/hub', '.pgpass', '.my.cnf', '.password-store', '.vault-token',
@@ -52,20 +61,25 @@ const HOME_SENSITIVE = [
   '.config/google-chrome', '.config/chromium', '.terraform.d/credentials.tfrc.json', '.config/rclone', '.s3cfg', '.boto',
   '.config/doctl', '.oci', '.bash_history', '.zsh_history', '.psql_history', '.mysql_history', '.python_history',
   '.node_repl_history', '.lesshst', '.wget-hsts',
-  // Coding agents' and CLIs' tokens.
-  '.claude/.credentials.json', '.claude.json', '.codex/auth.json', '.config/github-copilot', '.config/git/credentials',
-  '.git-credential-cache', '.config/sops/age/keys.txt', '.cache/huggingface/token', '.huggingface/token', '.pulumi/credentials.json',
-  '.terraformrc', '.config/hcloud', '.config/helm/repositories.yaml', '.ollama/id_ed25519', '.wrangler/config', '.config/netlify',
-  '.netlify/config.json', '.local/share/com.vercel.cli', '.config/configstore', '.config/heroku', '.netrc.gpg', '.authinfo', '.authinfo.gpg',
+  // Coding agents' logins and settings (settings may carry API keys in `env` or an apiKeyHelper).
+  '.claude/.credentials.json', '.claude/settings.json', '.claude/settings.local.json', '.claude.json', '.codex/auth.json',
+  '.codex/config.toml', '.config/github-copilot',
+  // git's credential-store file under XDG and its credential-cache daemon's socket folder.
+  '.config/git/credentials', '.git-credential-cache', '.cache/git/credential',
+  // Keys and tokens of other CLIs.
+  '.config/sops/age/keys.txt', '.cache/huggingface/token', '.huggingface/token', '.pulumi/credentials.json', '.terraformrc',
+  '.config/hcloud', '.config/helm/repositories.yaml', '.config/helm/registry', '.ollama/id_ed25519', '.wrangler/config',
+  '.config/.wrangler', '.netlify', '.config/netlify', '.vercel', '.local/share/com.vercel.cli', '.config/configstore',
+  '.config/heroku', '.netrc.gpg', '.authinfo', '.authinfo.gpg',
 ] as const;
 
 /** System places holding credentials or other processes' state. */
 const SYSTEM_SENSITIVE = ['/proc', '/sys', '/dev', '/etc/shadow', '/etc/gshadow', '/etc/sudoers', '/etc/sudoers.d', '/etc/ssh', '/root', '/var/run/secrets', '/run/secrets'] as const;
 
 /**
- * Under home, code or configuration that runs later outside the sandbox: shell and session startup files, folders
- * on PATH (a file there shadows a command), and the settings of tools that run commands from them (git, coding
- * agents' hooks).
+ * Never written, under home: code in them runs, or configuration in them is read, later and outside the sandbox —
+ * shell and session startup files, folders on PATH (a file there shadows a command), and settings that name
+ * commands to run (git, ssh, aws `credential_process`, kubeconfig `exec`, coding agents' hooks and MCP servers).
  */
 const HOME_STARTUP = [
   '.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.profile', '.zshrc', '.zshenv', '.zprofile', '.zlogin',
@@ -73,31 +87,154 @@ const HOME_STARTUP = [
   '.config/fish', '.config/nushell', '.config/environment.d', '.config/systemd', '.config/autostart', '.local/share/systemd',
   '.config/git', '.gitconfig', '.ssh/authorized_keys', '.ssh/rc', '.ssh/config', '.ssh/environment', '.pam_environment',
   '.npmrc', '.envrc', '.direnvrc', '.config/direnv', '.inputrc', '.vimrc', '.config/nvim', '.emacs', '.emacs.d',
-  '.bash_aliases', '.bashrc.d', '.config/bash', '.local/bin', 'bin', '.claude', '.codex', '.config/starship.toml', '.tmux.conf',
-  '.config/tmux', '.config/pip', '.pip', '.yarnrc', '.yarnrc.yml', '.bunfig.toml', '.config/containers',
+  // Sourced by the startup files of common setups (Debian's .bashrc, bashrc.d drop-ins, rustup's .profile line).
+  '.bash_aliases', '.bashrc.d', '.config/bash', '.config/bashrc', '.cargo/env',
+  // On PATH: a file planted there runs instead of the command it names.
+  '.local/bin', 'bin', '.cargo/bin',
+  // Commands run by tools on their next use.
+  '.aws/config', '.kube/config', '.claude', '.claude.json', '.codex',
+  // Configuration that runs commands or chooses what code is installed: tmux run-shell, starship custom modules,
+  // pip's index, yarnPath, bun's preload, container registries.
+  '.config/starship.toml', '.tmux.conf', '.config/tmux', '.config/pip', '.pip', '.yarnrc', '.yarnrc.yml', '.bunfig.toml',
+  '.config/containers',
 ] as const;
 
-/** `NAME` → the places it moves (absolute values only): [list entry it replaces or adds, kind]. */
 type Kind = 'sensitive' | 'startup';
-const RELOCATIONS: ReadonlyArray<readonly [string, (value: string) => ReadonlyArray<readonly [string, Kind]>]> = [
-  ['XDG_CONFIG_HOME', (v) => [...HOME_SENSITIVE, ...HOME_STARTUP].filter((e) => e.startsWith('.config/')).map((e) => [join(v, e.slice(8)), HOME_SENSITIVE.includes(e as never) ? 'sensitive' : 'startup'] as const)],
-  ['XDG_DATA_HOME', (v) => [...HOME_SENSITIVE, ...HOME_STARTUP].filter((e) => e.startsWith('.local/share/')).map((e) => [join(v, e.slice(13)), HOME_SENSITIVE.includes(e as never) ? 'sensitive' : 'startup'] as const)],
-  ['XDG_CACHE_HOME', (v) => [[join(v, 'huggingface', 'token'), 'sensitive']]],
-  ['HF_HOME', (v) => [[join(v, 'token'), 'sensitive']]],
+
+/** A list entry placed by an environment variable: its path, how the list names it, and its kind. */
+interface Relocated {
+  readonly path: string;
+  readonly entry: string;
+  readonly kind: Kind;
+}
+
+/** XDG variables and the home folder each replaces: every list entry below it moves (`~/.config/gh` → `$XDG_CONFIG_HOME/gh`). */
+const XDG = [['XDG_CONFIG_HOME', '.config/'], ['XDG_DATA_HOME', '.local/share/'], ['XDG_CACHE_HOME', '.cache/']] as const;
+
+/** Entries under a home folder an XDG variable moves: `~/.config/gh` → `$XDG_CONFIG_HOME/gh`. */
+function xdg(name: string, under: string, value: string): Relocated[] {
+  const out: Relocated[] = [];
+  for (const [list, kind] of [[HOME_SENSITIVE, 'sensitive'], [HOME_STARTUP, 'startup']] as const) {
+    for (const e of list) if (e.startsWith(under)) out.push({ path: join(value, e.slice(under.length)), entry: `$${name}/${e.slice(under.length)}`, kind });
+  }
+  return out;
+}
+
+/**
+ * Environment variables that move list entries (their tools read them): name → the places for its value. Relative
+ * values are ignored (the XDG specification says so; the others are unusual and would depend on the cwd).
+ */
+const RELOCATIONS: ReadonlyArray<readonly [string, (v: string) => ReadonlyArray<readonly [string, Kind]>]> = [
   ['AWS_SHARED_CREDENTIALS_FILE', (v) => [[v, 'sensitive']]],
-  ['AWS_CONFIG_FILE', (v) => [[v, 'sensitive']]],
-  ['KUBECONFIG', (v) => v.split(':').filter((x) => isAbsolute(x)).map((x) => [x, 'sensitive'] as const)],
+  ['AWS_CONFIG_FILE', (v) => [[v, 'sensitive'], [v, 'startup']]],
   ['GNUPGHOME', (v) => [[v, 'sensitive']]],
   ['DOCKER_CONFIG', (v) => [[join(v, 'config.json'), 'sensitive']]],
-  ['CARGO_HOME', (v) => [[join(v, 'credentials'), 'sensitive'], [join(v, 'credentials.toml'), 'sensitive'], [join(v, 'bin'), 'startup']]],
-  ['PASSWORD_STORE_DIR', (v) => [[v, 'sensitive']]],
-  ['GH_CONFIG_DIR', (v) => [[v, 'sensitive']]],
-  ['CLAUDE_CONFIG_DIR', (v) => [[join(v, '.credentials.json'), 'sensitive'], [v, 'startup']]],
-  ['CODEX_HOME', (v) => [[join(v, 'auth.json'), 'sensitive'], [v, 'startup']]],
-  ['NPM_CONFIG_USERCONFIG', (v) => [[v, 'sensitive'], [v, 'startup']]],
+  ['CARGO_HOME', (v) => [[join(v, 'credentials'), 'sensitive'], [join(v, 'credentials.toml'), 'sensitive'], [join(v, 'bin'), 'startup'], [join(v, 'env'), 'startup']]],
   ['GIT_CONFIG_GLOBAL', (v) => [[v, 'startup']]],
-  ['ZDOTDIR', (v) => ['.zshrc', '.zshenv', '.zprofile', '.zlogin', '.zlogout'].map((f) => [join(v, f), 'startup'] as const)],
+  ['NPM_CONFIG_USERCONFIG', (v) => [[v, 'sensitive'], [v, 'startup']]],
+  ['npm_config_userconfig', (v) => [[v, 'sensitive'], [v, 'startup']]],
+  ['PASSWORD_STORE_DIR', (v) => [[v, 'sensitive']]],
+  ['ZDOTDIR', (v) => [...['.zshrc', '.zshenv', '.zprofile', '.zlogin', '.zlogout'].map((f) => [join(v, f), 'startup'] as const), [join(v, '.zsh_history'), 'sensitive']]],
+  ['HISTFILE', (v) => [[v, 'sensitive']]],
+  ['GH_CONFIG_DIR', (v) => [[v, 'sensitive']]],
+  ['CLOUDSDK_CONFIG', (v) => [[v, 'sensitive']]],
+  ['AZURE_CONFIG_DIR', (v) => [[v, 'sensitive']]],
+  ['TF_CLI_CONFIG_FILE', (v) => [[v, 'sensitive']]],
+  ['PULUMI_HOME', (v) => [[join(v, 'credentials.json'), 'sensitive']]],
+  ['SOPS_AGE_KEY_FILE', (v) => [[v, 'sensitive']]],
+  ['HF_HOME', (v) => [[join(v, 'token'), 'sensitive']]],
+  ['HF_TOKEN_PATH', (v) => [[v, 'sensitive']]],
+  ['CLAUDE_CONFIG_DIR', (v) => [[v, 'startup'], ...['.credentials.json', 'settings.json', 'settings.local.json'].map((f) => [join(v, f), 'sensitive'] as const)]],
+  ['CODEX_HOME', (v) => [[v, 'startup'], [join(v, 'auth.json'), 'sensitive'], [join(v, 'config.toml'), 'sensitive']]],
 ];
+
+/** Variables holding a list of paths (KUBECONFIG: each file is a credential store and may name `exec` plugins). */
+const LIST_RELOCATIONS: ReadonlyArray<readonly [string, readonly Kind[]]> = [['KUBECONFIG', ['sensitive', 'startup']]];
+
+/** Every list entry the environment places, with absolute values only (PATH folders aside: see `pathFolders`). */
+export function relocatedEntries(env: Readonly<Record<string, string | undefined>>): Relocated[] {
+  const out: Relocated[] = [];
+  const value = (name: string): string | undefined => {
+    const v = env[name];
+    return v !== undefined && isAbsolute(v) ? normalize(v) : undefined;
+  };
+  for (const [name, under] of XDG) {
+    const v = value(name);
+    if (v !== undefined) out.push(...xdg(name, under, v));
+  }
+  for (const [name, places] of RELOCATIONS) {
+    const v = value(name);
+    if (v === undefined) continue;
+    for (const [path, kind] of places(v)) out.push({ path, entry: path === v ? `$${name}` : `$${name}/${path.slice(v.length + 1)}`, kind });
+  }
+  for (const [name, kinds] of LIST_RELOCATIONS) {
+    for (const value of (env[name] ?? '').split(delimiter)) {
+      if (!isAbsolute(value)) continue;
+      for (const kind of kinds) out.push({ path: normalize(value), entry: `$${name} (${normalize(value)})`, kind });
+    }
+  }
+  return out;
+}
+
+/**
+ * git configuration that names places whose content runs later: `core.hooksPath` (every repository's hooks),
+ * `init.templateDir` (copied into new repositories' .git), `include.path`/`includeIf.*.path` (more configuration,
+ * followed), and a `credential.helper = store --file F` (F holds passwords). Read from the global files without
+ * running git; only absolute and `~/` values (a relative hooksPath is relative to each repository).
+ */
+export function gitConfigPlaces(home: string, env: Readonly<Record<string, string | undefined>>): Relocated[] {
+  const out: Relocated[] = [];
+  const seen = new Set<string>();
+  const xdgConfig = env.XDG_CONFIG_HOME !== undefined && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(home, '.config');
+  const global = env.GIT_CONFIG_GLOBAL !== undefined && isAbsolute(env.GIT_CONFIG_GLOBAL) ? env.GIT_CONFIG_GLOBAL : join(home, '.gitconfig');
+  const expand = (v: string, base: string | undefined): string | undefined => {
+    if (v.startsWith('~/')) return join(home, v.slice(2));
+    if (isAbsolute(v)) return normalize(v);
+    return base === undefined ? undefined : join(base, v);
+  };
+  const read = (file: string, depth: number): void => {
+    if (seen.has(file) || depth > 4 || seen.size > 16) return;
+    seen.add(file);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return;
+    }
+    let section = '';
+    for (const raw of text.slice(0, 1 << 20).split('\n')) {
+      const line = raw.trim();
+      const header = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"[^"]*")?\s*\]/.exec(line);
+      if (header !== null) {
+        section = header[1]!.toLowerCase();
+        continue;
+      }
+      const kv = /^([A-Za-z][A-Za-z0-9-]*)\s*=\s*(.*)$/.exec(line);
+      if (kv === null) continue;
+      const key = `${section}.${kv[1]!.toLowerCase()}`;
+      let value = kv[2]!.replace(/\s+[#;].*$/, '').trim();
+      if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+      const entry = `${key} in ${file}`;
+      if (key === 'core.hookspath' || key === 'init.templatedir') {
+        const p = expand(value, undefined);
+        if (p !== undefined) out.push({ path: p, entry, kind: 'startup' });
+      } else if ((section === 'include' || section === 'includeif') && key.endsWith('.path')) {
+        const p = expand(value, dirname(file));
+        if (p !== undefined) {
+          out.push({ path: p, entry, kind: 'startup' });
+          read(p, depth + 1);
+        }
+      } else if (key === 'credential.helper') {
+        const m = /^store\b.*--file[= ]\s*("[^"]+"|\S+)/.exec(value);
+        const p = m === null ? undefined : expand(m[1]!.replace(/^"|"$/g, ''), undefined);
+        if (p !== undefined) out.push({ path: p, entry, kind: 'sensitive' });
+      }
+    }
+  };
+  read(global, 0);
+  read(join(xdgConfig, 'git', 'config'), 0);
+  return out;
+}
 
 /** Path components that mark code or configuration read later: any `.pi`, `.git` or `node_modules` folder. */
 const PROTECTED_COMPONENTS = new Set(['.pi', '.git', 'node_modules']);
@@ -115,73 +252,72 @@ export interface PathVerdict {
   readonly cls: PathClass;
   /** The credential store or private root that matched (for the message), when not ordinary. */
   readonly root?: string;
-  /** How the list names it (`~/.ssh`, `$GNUPGHOME`), with where it really is when that differs. */
+  /** The list entry that matched, as the list names it (`~/.ssh`, `$GNUPGHOME`). */
   readonly entry?: string;
+  /** `entry` with the symlink it was reached through, for the operator (see `describe`). */
+  readonly described?: string;
 }
 
-/** A list entry at one of its places: as named, or where its symlinks lead. */
-interface Place {
+/** One place a list entry occupies: where it is named, where a symlink of it leads, or where a variable moves it. */
+export interface Place {
+  /** Absolute and normalised; what paths are compared with. */
   readonly path: string;
+  /** How the list names it: `~/.ssh`, `/etc`, `$GNUPGHOME`, `$XDG_CONFIG_HOME/gh`, `core.hookspath in ~/.gitconfig`. */
   readonly entry: string;
+  /** When `path` was reached through a symlink: `link → path`. */
+  readonly via?: string;
+}
+
+/** `~/.ssh`, or `~/.ssh (symlink /home/u/.ssh → /home/u/dotfiles/ssh)`. */
+export function describe(place: Place): string {
+  return place.via === undefined ? place.entry : `${place.entry} (symlink ${place.via})`;
 }
 
 /**
- * Places indexed by path, looked up by walking a path's ancestors (a handful of map probes, however long the
- * lists get), plus the list itself for the "what lies inside this folder" questions.
+ * Places indexed by path: a lookup walks the checked path's ancestors (one map probe per component, however long
+ * the lists are), where a linear scan would call `within()` for every entry on every checked path.
  */
 class PlaceIndex {
   readonly #byPath = new Map<string, Place>();
-  readonly all: Place[] = [];
+  readonly #all: Place[] = [];
+
+  get all(): readonly Place[] {
+    return this.#all;
+  }
 
   add(place: Place): void {
     const key = norm(place.path);
     if (this.#byPath.has(key)) return;
     this.#byPath.set(key, place);
-    this.all.push(place);
+    this.#all.push(place);
   }
 
-  /** The place `path` is or lies inside, or undefined. */
+  /** The place `path` is or lies inside (the deepest one), or undefined. */
   find(path: string): Place | undefined {
     let p = norm(path);
     for (;;) {
       const hit = this.#byPath.get(p);
       if (hit !== undefined) return hit;
       const cut = p.lastIndexOf(sep);
-      if (cut <= 0) return p === sep ? undefined : this.#byPath.get(sep);
+      if (cut <= 0) return undefined;
       p = p.slice(0, cut);
     }
   }
 }
 
-/** Symlinks below a listed folder (depth ≤ 3, ≤ 512 entries looked at): [link path, link path to follow]. */
-function linksBelow(dir: string): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  const queue: Array<[string, number]> = [[dir, 0]];
-  let seen = 0;
-  while (queue.length > 0 && seen < 512) {
-    const [d, depth] = queue.shift() as [string, number];
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      continue; // not a folder, missing, unreadable
-    }
-    for (const e of entries) {
-      if (++seen > 512) break;
-      const p = join(d, e.name);
-      if (e.isSymbolicLink()) out.push([p, p]);
-      else if (e.isDirectory() && depth < 2) queue.push([p, depth + 1]);
-    }
-  }
-  return out;
-}
-
 export interface ClassifierOptions {
-  /** Where a place really is (symlinks followed, a missing tail kept); default: as named. */
+  /**
+   * Where a path really is: symlinks followed, dangling ones too, a missing tail kept (fsScope's `resolveReal`).
+   * Without it the lists hold the places as named only.
+   */
   readonly resolve?: (path: string) => string;
-  /** The environment whose variables relocate list entries (XDG_CONFIG_HOME, GNUPGHOME, ...); default: none. */
+  /** The environment whose variables move list entries (XDG_CONFIG_HOME, GNUPGHOME, ...). Default: none. */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
+
+/** How deep and how many directory entries the symlink scan inside one list folder looks at. */
+const SCAN_DEPTH = 4;
+const SCAN_ENTRIES = 2000;
 
 export class PathClassifier {
   readonly layout: FsLayout;
@@ -189,48 +325,72 @@ export class PathClassifier {
   readonly #startup = new PlaceIndex();
 
   /**
-   * Builds the lists for `layout`. Each entry is indexed where it is named and where its symlinks lead when it is
-   * built (a dotfile managed by GNU stow is a link into ~/dotfiles: writing the real file is writing the dotfile),
-   * and relocated by the environment variables tools read (RELOCATIONS).
+   * Builds the lists for `layout` (file system reads here, none per check). Every entry is kept where it is named
+   * and where it really is: a dotfile managed by GNU stow is a symlink into ~/dotfiles, and writing the real file
+   * is writing the dotfile. Folders of the home and environment entries are scanned for symlinks too (stow links
+   * single files, `~/.aws/credentials`, when the folder already existed), within SCAN_DEPTH and SCAN_ENTRIES.
+   * A symlink leading to `/`, to a top-level folder, or to a folder holding the home, the project or pi-warden's
+   * home is not followed: `~/.ssh/sockets → /tmp` does not make /tmp a credential store.
    */
   constructor(layout: FsLayout, o: ClassifierOptions = {}) {
     this.layout = layout;
-    const home = layout.home;
-    const resolvePlace = o.resolve ?? ((p: string) => p);
-    // A link target that holds home or the project (`/`, `/home`) would put everything in the list: not taken.
-    const tooBroad = (p: string) => within(home, p) || within(layout.projectRoot, p);
-    const add = (index: PlaceIndex, path: string, entry: string, followLinksBelow = true) => {
-      index.add({ path, entry });
-      let real: string;
+    const { home } = layout;
+    const env = o.env ?? {};
+    const resolveReal = o.resolve;
+    const broad = (p: string): boolean =>
+      p.split(sep).filter((c) => c !== '').length < 2 || [home, layout.projectRoot, layout.wardenHome, layout.dataRoot].some((r) => within(r, p));
+    const real = (p: string): string | undefined => {
+      if (resolveReal === undefined) return undefined;
       try {
-        real = resolvePlace(path);
+        const r = normalize(resolveReal(p));
+        return r === p || broad(r) ? undefined : r;
       } catch {
-        return;
+        return undefined;
       }
-      if (real !== path && !tooBroad(real)) index.add({ path: real, entry: `${entry} → ${real}` });
-      if (!followLinksBelow) return;
-      // Links inside a listed folder (~/.aws/credentials → ~/dotfiles/aws/credentials) lead out of it too.
-      for (const [link, target] of linksBelow(real)) {
-        let to: string;
+    };
+    const scan = (index: PlaceIndex, root: string, entry: string): void => {
+      if (resolveReal === undefined) return;
+      const queue: Array<readonly [string, number]> = [[root, 0]];
+      const visited = new Set<string>();
+      let budget = SCAN_ENTRIES;
+      while (queue.length > 0 && budget > 0) {
+        const [dir, depth] = queue.shift()!;
+        if (visited.has(dir)) continue;
+        visited.add(dir);
+        let ents: Dirent[];
         try {
-          to = resolvePlace(target);
+          ents = readdirSync(dir, { withFileTypes: true });
         } catch {
           continue;
         }
-        if (!tooBroad(to)) index.add({ path: to, entry: `${entry}${link.slice(real.length)} → ${to}` });
+        for (const d of ents) {
+          if (--budget < 0) break;
+          const p = join(dir, d.name);
+          if (d.isSymbolicLink()) {
+            const r = real(p);
+            if (r === undefined) continue;
+            index.add({ path: r, entry, via: `${p} → ${r}` });
+            if (depth < SCAN_DEPTH) queue.push([r, depth + 1]);
+          } else if (d.isDirectory() && depth < SCAN_DEPTH) queue.push([p, depth + 1]);
+        }
       }
     };
-    for (const e of HOME_SENSITIVE) add(this.#sensitive, join(home, e), `~/${e}`);
-    // Not below the system places: /proc/<pid>/root and /proc/<pid>/cwd are links to `/` and to working folders.
+    const add = (index: PlaceIndex, path: string, entry: string, walk: boolean): void => {
+      index.add({ path, entry });
+      const r = real(path);
+      if (r !== undefined) index.add({ path: r, entry, via: `${path} → ${r}` });
+      if (walk) scan(index, r ?? path, entry);
+    };
+    for (const e of HOME_SENSITIVE) add(this.#sensitive, join(home, e), `~/${e}`, true);
     for (const e of SYSTEM_SENSITIVE) add(this.#sensitive, e, e, false);
-    add(this.#sensitive, join(layout.agentDir, 'auth.json'), join(layout.agentDir, 'auth.json'));
-    for (const e of HOME_STARTUP) add(this.#startup, join(home, e), `~/${e}`);
+    const auth = join(layout.agentDir, 'auth.json');
+    add(this.#sensitive, auth, auth, false);
+    for (const e of HOME_STARTUP) add(this.#startup, join(home, e), `~/${e}`, true);
     add(this.#startup, '/etc', '/etc', false);
-    for (const [name, places] of RELOCATIONS) {
-      const value = o.env?.[name];
-      if (value === undefined || value === '' || (!isAbsolute(value) && name !== 'KUBECONFIG')) continue;
-      for (const [path, kind] of places(value)) add(kind === 'sensitive' ? this.#sensitive : this.#startup, path, `$${name} (${path})`);
+    for (const r of [...relocatedEntries(env), ...gitConfigPlaces(home, env)]) {
+      add(r.kind === 'sensitive' ? this.#sensitive : this.#startup, r.path, r.entry, true);
     }
+    for (const dir of pathFolders(env, layout)) add(this.#startup, dir, '$PATH', false);
   }
 
   /** What kind of place `real` is, for an extension whose data folder is `data`. */
@@ -238,29 +398,37 @@ export class PathClassifier {
     const { wardenHome, projectRoot } = this.layout;
     if (within(real, wardenHome) && !within(real, data)) return { cls: 'warden_private', root: wardenHome };
     const hit = this.#sensitive.find(real);
-    if (hit !== undefined) return { cls: 'sensitive', root: hit.path, entry: hit.entry };
+    if (hit !== undefined) return { cls: 'sensitive', root: hit.path, entry: hit.entry, described: describe(hit) };
     // `.env` files are credentials unless they belong to the project.
     const base = real.slice(real.lastIndexOf(sep) + 1);
-    if (/^\.env(\..+)?$/i.test(base) && !within(real, projectRoot)) return { cls: 'sensitive', root: real };
+    if (/^\.env(\..+)?$/i.test(base) && !within(real, projectRoot)) return { cls: 'sensitive', root: real, entry: '.env outside the project', described: '.env outside the project' };
     return { cls: 'ordinary' };
   }
 
   /**
-   * Why `real` can never be written, deleted, renamed or linked over by an extension (SPEC §5.6), or undefined.
-   * Grants do not change this.
+   * Why `real` can never be written, deleted, renamed or linked over by an extension (SPEC §5.6), with the list
+   * entry that matched (`entry`: with the symlink it was reached through, for the operator; `why` names the entry
+   * only, since it goes back to the extension), or undefined. Grants do not change this.
    */
-  protectedWhy(real: string, data: string): string | undefined {
+  protectedMatch(real: string, data: string): { readonly why: string; readonly entry: string } | undefined {
     const { agentDir, wardenHome } = this.layout;
     if (within(real, data)) return undefined;
-    if (within(real, wardenHome)) return `pi-warden's store and keys (${wardenHome})`;
-    if (within(real, agentDir)) return `pi's agent directory (${agentDir}: settings, auth, extensions)`;
+    if (within(real, wardenHome)) return { why: `pi-warden's store and keys (${wardenHome})`, entry: wardenHome };
+    if (within(real, agentDir)) return { why: `pi's agent directory (${agentDir}: settings, auth, extensions)`, entry: agentDir };
     const hit = this.#startup.find(real);
-    if (hit !== undefined) return `a startup or configuration file that runs later (${hit.entry})`;
+    if (hit !== undefined) return { why: `a startup or configuration file that runs later (${hit.entry})`, entry: describe(hit) };
     const parts = real.split(sep);
-    for (const part of parts) if (PROTECTED_COMPONENTS.has(FOLD ? part.toLowerCase() : part)) return `inside a ${part} folder (code or configuration read later)`;
+    for (const part of parts) {
+      if (PROTECTED_COMPONENTS.has(FOLD ? part.toLowerCase() : part)) return { why: `inside a ${part} folder (code or configuration read later)`, entry: `any ${part} folder` };
+    }
     const base = parts[parts.length - 1] ?? '';
-    if (PROTECTED_NAMES.has(FOLD ? base.toLowerCase() : base)) return `${base} (run or loaded by tools entering this folder)`;
+    if (PROTECTED_NAMES.has(FOLD ? base.toLowerCase() : base)) return { why: `${base} (run or loaded by tools entering this folder)`, entry: `${base} in any folder` };
     return undefined;
+  }
+
+  /** `protectedMatch`'s reason alone. */
+  protectedWhy(real: string, data: string): string | undefined {
+    return this.protectedMatch(real, data)?.why;
   }
 
   /** A credential store strictly inside `dir` (moving or deleting `dir` would move or delete it), or undefined. */
@@ -281,6 +449,26 @@ export class PathClassifier {
     }
     return undefined;
   }
+
+  /** Every place of both lists (for `pi-warden fs check --lists` and the tests). */
+  places(): { readonly sensitive: readonly Place[]; readonly startup: readonly Place[] } {
+    return { sensitive: this.#sensitive.all, startup: this.#startup.all };
+  }
+}
+
+/**
+ * The absolute folders on PATH: a file planted in one runs in place of a command. Not those inside the project (a
+ * direnv `PATH_add bin` would make the project's own scripts unwritable) or holding the home or the project.
+ */
+function pathFolders(env: Readonly<Record<string, string | undefined>>, layout: FsLayout): string[] {
+  const out: string[] = [];
+  for (const raw of (env.PATH ?? '').split(delimiter)) {
+    if (!isAbsolute(raw)) continue;
+    const dir = normalize(raw);
+    if (within(dir, layout.projectRoot) || within(layout.home, dir) || within(layout.projectRoot, dir)) continue;
+    out.push(dir);
+  }
+  return out;
 }
 
 export { PROTECTED_COMPONENTS, PROTECTED_NAMES };

@@ -36,7 +36,10 @@ export interface FsProblem {
   readonly reason: FsReason;
   readonly path: string;
   readonly detail: string;
-  /** The list entry that matched (credential stores, never-write places), as the list names it. */
+  /**
+   * The list entry that matched (credential stores, never-written places), as the list names it, with the symlink
+   * it was reached through: `~/.ssh (symlink /home/u/.ssh → /home/u/dotfiles/ssh)`, `$GNUPGHOME`.
+   */
   readonly entry?: string;
 }
 
@@ -46,7 +49,10 @@ export interface FsScopeOptions {
   readonly grants?: ReadonlyMap<string, FsGrant>;
   /** Per extension id: its own package folder, readable. */
   readonly extensionRoots?: ReadonlyMap<string, string>;
-  /** The environment whose variables relocate the lists (XDG_CONFIG_HOME, GNUPGHOME, KUBECONFIG, ...; fsPaths.ts). */
+  /**
+   * The environment whose variables move the lists' entries (XDG_CONFIG_HOME, GNUPGHOME, KUBECONFIG, PATH, ...;
+   * fsPaths.ts). Default: this process's.
+   */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -164,7 +170,8 @@ export class FsScope {
       projectRoot: realOrSelf(l.projectRoot), home: realOrSelf(l.home), agentDir: realOrSelf(l.agentDir),
       wardenHome: realOrSelf(l.wardenHome), dataRoot: realOrSelf(l.dataRoot),
     };
-    this.classifier = new PathClassifier(this.layout, { resolve: (p) => resolveReal(p, true), ...(o.env === undefined ? {} : { env: o.env }) });
+    // The lists are resolved like the checked paths, so a stow-managed ~/.bashrc is protected where it really is.
+    this.classifier = new PathClassifier(this.layout, { resolve: (p) => resolveReal(p, true), env: o.env ?? process.env });
     const forms = (p: string): ResolvedGrant => ({ forms: [...new Set([resolve(p), realOrSelf(resolve(p))])] });
     for (const [id, g] of o.grants ?? []) {
       const write = g.write.map(forms);
@@ -213,15 +220,15 @@ export class FsScope {
         return { reason: 'fs_warden_private', path: p, detail: `${shown} is pi-warden's store and keys; no extension may touch it` };
       }
       if (access === 'write') {
-        const why = this.classifier.protectedWhy(p, data);
-        if (why !== undefined) return { reason: 'fs_protected_path', path: p, detail: `${shown} can never be written by an extension: ${why}`, entry: why };
+        const hit = this.classifier.protectedMatch(p, data);
+        if (hit !== undefined) return { reason: 'fs_protected_path', path: p, entry: hit.entry, detail: `${shown} can never be written by an extension: ${hit.why}` };
       }
       if (v.cls === 'sensitive') {
         const root = v.root!;
         const named = grants.some((g) => g.forms.some((f) => within(p, f) && within(f, root)));
         if (!named) {
           return {
-            reason: 'fs_sensitive_path', path: p, entry: v.entry ?? root,
+            reason: 'fs_sensitive_path', path: p, entry: v.described ?? root,
             detail: `${shown} is a credential store${abs === real ? ` (${v.entry ?? root})` : ''}; it needs extensionPolicy.overrides.${extensionId}.fs.${access} to name it`,
           };
         }

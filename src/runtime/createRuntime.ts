@@ -66,6 +66,8 @@ export interface RuntimeOptions {
   readonly workspace?: string;
   /** Filesystem scope (SPEC §5.5): the project root is `workspace`; these default to the user's home, pi's agent dir and `<home>/data`. */
   readonly fsLayout?: Partial<Omit<FsLayout, 'projectRoot' | 'wardenHome'>>;
+  /** The environment whose variables move the filesystem lists' entries (XDG_CONFIG_HOME, GNUPGHOME, PATH, ...; default: this process's). */
+  readonly fsEnv?: Readonly<Record<string, string | undefined>>;
   /** Per extension id: its package folder, readable by it. */
   readonly extensionRoots?: ReadonlyMap<string, string>;
   /** pi's auth storage, whose credentials the broker holds with the environment's (default `<agent dir>/auth.json`). */
@@ -142,7 +144,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
       projectRoot: o.workspace ?? process.cwd(), wardenHome: o.home,
       home: o.fsLayout?.home ?? homedir(), agentDir: o.fsLayout?.agentDir ?? agentDir(process.env), dataRoot: o.fsLayout?.dataRoot ?? join(o.home, 'data'),
     },
-    grants: o.policy.fsGrants, extensionRoots: o.extensionRoots, env: process.env,
+    grants: o.policy.fsGrants, extensionRoots: o.extensionRoots, env: o.fsEnv ?? process.env,
   });
   if (o.realFs === true) operations = new Map([...(operations ?? []), ...createFsOperations({ scope: fsScope })]);
   if (o.realHttp !== undefined && o.realHttp !== false) {

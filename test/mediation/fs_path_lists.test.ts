@@ -74,7 +74,7 @@ describe('list entries are protected where they really are', () => {
     allowed(s, join(PROJECT, 'a.txt'), 'write');
     allowed(s, join(DOT, 'README.md'), 'write');
     const r = s.check('ext', join(DOT, 'ssh', 'id_ed25519'), 'read', true);
-    assert.ok('reason' in r && r.entry === `~/.ssh → ${join(DOT, 'ssh')}`, 'reason' in r ? String(r.entry) : '');
+    assert.ok('reason' in r && r.entry === `~/.ssh (symlink ${join(HOME, '.ssh')} → ${join(DOT, 'ssh')})`, 'reason' in r ? String(r.entry) : '');
   });
 
   it('a grant that names the store (by its link) opens it; a grant of the folder holding the real files does not', () => {
@@ -120,6 +120,6 @@ describe('list entries are protected where they really are', () => {
     assert.equal(r.status, 1, r.stderr);
     const out = JSON.parse(r.stdout) as { results: Array<{ reason: string; list_entry: string }> };
     assert.equal(out.results[0]?.reason, 'fs_sensitive_path');
-    assert.equal(out.results[0]?.list_entry, `~/.ssh → ${join(DOT, 'ssh')}`);
+    assert.equal(out.results[0]?.list_entry, `~/.ssh (symlink ${join(HOME, '.ssh')} → ${join(DOT, 'ssh')})`);
   });
 });
