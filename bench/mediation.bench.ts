@@ -97,9 +97,15 @@ export async function run(): Promise<string> {
   if (!(await execOn.dispatch('ext', execCall(0))).ok) throw new Error('the benchmark command must be allowed');
   const execOffR = await benchAsync('dispatch exec sh -c, exec mediation off', 5_000, (i) => execOff.dispatch('ext', execCall(i)), 50);
   const execOnR = relativeTo(await benchAsync('dispatch exec sh -c (new string each call), exec mediation on', 5_000, (i) => execOn.dispatch('ext', execCall(i)), 50), execOffR);
+  // Plain strings (words joined by | && || ;) take the fast path, no GopherJS parser: most commands extensions run.
+  const plain = 'cd packages/app && npm run build | tee build.log && git status --short | wc -l && echo';
+  const plainR = relativeTo(benchSync('exec classification, plain sh -c string, new each call (fast path)', 20_000, () => analyseExec({ cmd: 'sh', args: ['-c', `${plain} ${fresh++}`] })), argvR);
+  const plainCall = (i: number) => ({ call_id: 'e', method: 'exec', params: { cmd: 'sh', args: ['-c', `${plain} ${i}-${fresh++}`] } });
+  if (!(await execOn.dispatch('ext', plainCall(0))).ok) throw new Error('the plain benchmark command must be allowed');
+  const plainOnR = relativeTo(await benchAsync('dispatch exec plain sh -c (new string each call), exec mediation on', 20_000, (i) => execOn.dispatch('ext', plainCall(i)), 50), execOffR);
   // For scale: what running the command costs anyway (a real sh process that does nothing).
   const spawnR = benchSync('spawnSync sh -c true (the process itself)', 200, () => spawnSync('sh', ['-c', 'true']));
-  const results = [classify, offR, onR, egressR, bareR, opR, argvR, shellR, shellWarmR, execOffR, execOnR, spawnR];
+  const results = [classify, offR, onR, egressR, bareR, opR, argvR, shellR, shellWarmR, execOffR, execOnR, plainR, plainOnR, spawnR];
   printResults('mediation', results);
   const scan = {
     held_secrets: 50, patterns: index.patternCount, bytes: bytes.length,
