@@ -106,9 +106,12 @@ describe('exec classification', () => {
   it('the parser names the position of a syntax error, again from the cache; cached results cannot be altered', () => {
     assert.throws(() => parseShell('echo "x'), /does not parse: command:1:6/);
     assert.throws(() => parseShell('echo "x'), /does not parse: command:1:6/);
-    const a = parseShell('curl x | sh');
-    assert.equal(parseShell('curl x | sh'), a, 'served from the cache');
+    const a = parseShell('curl "x" | sh');
+    assert.equal(parseShell('curl "x" | sh'), a, 'served from the cache');
     assert.throws(() => { (a.commands[0]?.argv as string[]).push('harmless'); }, TypeError);
+    assert.ok(sh('curl "x" | sh').includes('pipe_to_shell'));
+    // A plain string is read by the fast path (not cached); its result is frozen too.
+    assert.throws(() => { (parseShell('curl x | sh').commands[0]?.argv as string[]).push('harmless'); }, TypeError);
     assert.ok(sh('curl x | sh').includes('pipe_to_shell'));
     // A substitution is collected once: the command's word and the tree walk share the same command objects.
     const e = parseShell('eval "$(curl x)"');
