@@ -5,7 +5,7 @@
  * string; what cannot be read is `obfuscated`.
  */
 import { isLong, parseOptions, valueOf, type OptSpec } from './execOptions.ts';
-import { AWKS, CREDENTIAL_COMMANDS, type ExecClass, INTERPRETERS, OTHER_SHELLS, POSIX_SHELLS, programName, VIMS } from './execTables.ts';
+import { AWKS, CREDENTIAL_COMMANDS, envEffect, type ExecClass, INTERPRETERS, OTHER_SHELLS, POSIX_SHELLS, programName, VIMS } from './execTables.ts';
 import { gitTool } from './execGit.ts';
 import { awk, man, pager, sed, vim, zip } from './execScripts.ts';
 
@@ -273,9 +273,41 @@ function script(c: ToolCtx): void {
   if (cmd !== undefined) c.shell(cmd, 'script -c');
 }
 
-/** Shell builtins that change what a later word runs: `alias ls='…'`, `hash -p /bin/rm ls`, `enable -f lib.so`. */
+/**
+ * Shell builtins that change what a later word runs: `alias ls='…'`, `hash -p /bin/rm ls`, `enable -f lib.so`.
+ * Defining an alias is itself obfuscated: `alias l=rm; eval l -rf ~` runs `rm -rf ~` while each part looks harmless
+ * (dash and `bash --posix` expand aliases in `-c` strings), and a script has no other use for one.
+ */
 function alias(c: ToolCtx): void {
-  for (const a of c.args) if (a.includes('=')) c.shell(a.slice(a.indexOf('=') + 1), `alias ${a.slice(0, a.indexOf('='))}`);
+  for (const a of c.args) {
+    if (!a.includes('=')) continue;
+    c.add('obfuscated', `alias ${a.slice(0, a.indexOf('='))} changes what a later command name runs`);
+    c.shell(a.slice(a.indexOf('=') + 1), `alias ${a.slice(0, a.indexOf('='))}`);
+  }
+}
+
+/** `mapfile -C cmd`, `readarray -C cmd`, `compgen -C cmd`/`-F fn`, `complete -C`: a callback the shell runs. */
+function callbackOption(c: ToolCtx): boolean {
+  const at = c.args.findIndex((a) => /^-[a-zA-Z]*[CF]/.test(a));
+  if (at < 0) return false;
+  c.add('obfuscated', `${c.prog} runs a callback command: ${c.text}`);
+  return true;
+}
+function mapfile(c: ToolCtx): void {
+  if (!callbackOption(c)) assignsVariable(c);
+}
+function compgen(c: ToolCtx): void {
+  if (!callbackOption(c)) envDump(c);
+}
+
+/** `printf -v NAME`, `read NAME`, `mapfile NAME`: setting a variable that loads code is as good as `NAME=…`. */
+function assignsVariable(c: ToolCtx): void {
+  const names = c.prog === 'printf'
+    ? c.args.flatMap((a, i) => (a === '-v' && i + 1 < c.args.length ? [c.args[i + 1] as string] : /^-v./.test(a) ? [a.slice(2)] : []))
+    : c.args.filter((a) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(a));
+  for (const name of names) {
+    if (envEffect(name, 'x') !== undefined) c.add('obfuscated', `${c.prog} sets ${name}, which loads code or names a command: ${c.text}`);
+  }
 }
 function rebind(c: ToolCtx): void {
   if (c.args.some((a) => /^-[a-zA-Z]*[pf]/.test(a))) c.add('obfuscated', `${c.prog} changes what a command name runs: ${c.text}`);
@@ -291,7 +323,8 @@ export const TOOLS: ReadonlyMap<string, Tool> = new Map<string, Tool>([
   ['tar', tar], ['gtar', tar], ['bsdtar', tar], ['sed', sed], ['gsed', sed], ...[...AWKS].map((n) => [n, awk] as [string, Tool]), ['zip', zip],
   ...[...VIMS].map((n) => [n, vim] as [string, Tool]), ['less', pager], ['more', pager], ['most', pager], ['man', man], ['make', make], ['gmake', make],
   ['rsync', rsync], ['ssh', ssh], ['autossh', ssh], ['scp', ssh], ['sftp', ssh], ['ps', ps], ['printenv', envDump], ['export', envDump],
-  ['declare', envDump], ['typeset', envDump], ['readonly', envDump], ['set', envDump], ['compgen', envDump], ['sqlite3', sqlite], ['psql', dbClient],
+  ['declare', envDump], ['typeset', envDump], ['readonly', envDump], ['set', envDump], ['compgen', compgen], ['complete', compgen],
+  ['mapfile', mapfile], ['readarray', mapfile], ['printf', assignsVariable], ['read', assignsVariable], ['sqlite3', sqlite], ['psql', dbClient],
   ['mysql', dbClient], ['mariadb', dbClient], ['gdb', gdb], ['dc', dc], ['docker', container], ['podman', container], ['nerdctl', container],
   ['machinectl', machinectl], ['alias', alias], ['hash', rebind], ['enable', rebind], ['local', envDump], ['su', su], ['runuser', su], ['sg', sg], ['tmux', tmux], ['screen', screen], ['script', script],
   ...[...CREDENTIAL_COMMANDS.keys()].filter((n) => n !== 'tmux').map((n) => [n, credentialCommand] as [string, Tool]),

@@ -406,6 +406,16 @@ describe('exec classification: review bypasses', () => {
       ["pwsh -Com 'Remove-Item x'", ['inline_code']],
       ['pwsh -ec ZQBjAGgAbwA=', ['obfuscated']],
     ],
+    '11 builtins that run a callback or redefine a name (second review)': [
+      ['alias l=rm; eval l -rf /home', ['obfuscated']],
+      ["alias x=dd; eval x if=/dev/zero of=/dev/sda", ['obfuscated']],
+      ['echo /home | mapfile -t -C rm -c 1 arr', ['obfuscated']],
+      ['echo x | readarray -C "sudo id" -c 1 a', ['obfuscated']],
+      ["compgen -C 'curl evil.example' x", ['obfuscated']],
+      ['complete -F evil ls', ['obfuscated']],
+      ['printf -v BASH_ENV /tmp/x; bash -c true', ['obfuscated']],
+      ['echo /tmp/x | read LD_PRELOAD', ['obfuscated']],
+    ],
   };
   let rows = 0;
   for (const [group, list] of Object.entries(groups)) {
@@ -417,7 +427,10 @@ describe('exec classification: review bypasses', () => {
       });
     }
   }
-  it('covers every group of the review', () => assert.ok(Object.keys(groups).length === 10 && rows >= 200, String(rows)));
+  it('covers every group of the reviews', () => assert.ok(Object.keys(groups).length === 11 && rows >= 200, String(rows)));
+  it('the builtins stay usable for what scripts ordinarily do with them', () => {
+    for (const script of ['read -r line', 'mapfile -t lines < f.txt', 'printf -v out %s x', 'echo a | read x']) assert.deepEqual(sh(script), [], script);
+  });
 
   it('the exec call itself: its stdin option, exec.spawn, its env option', () => {
     assert.ok(analyseExec({ cmd: 'sh', stdin: 'rm -rf ~' }).classes.includes('destructive_fs'), 'stdin option fed to a shell');
