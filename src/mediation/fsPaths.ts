@@ -7,8 +7,8 @@
  * Paths here are absolute and normalised (no `..`, no trailing slash), already resolved through symlinks by
  * the caller. Comparisons are per path component, so `/home/u/.sshx` is not inside `/home/u/.ssh`.
  */
-import { readdirSync, readFileSync, type Dirent } from 'node:fs';
-import { delimiter, dirname, isAbsolute, join, normalize as normalizePath, sep } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, type Dirent } from 'node:fs';
+import { basename, delimiter, dirname, isAbsolute, join, normalize as normalizePath, sep } from 'node:path';
 
 export interface FsLayout {
   /** The project root (pi's cwd), realpath'd. */
@@ -182,7 +182,7 @@ export function relocatedEntries(env: Readonly<Record<string, string | undefined
  * followed), and a `credential.helper = store --file F` (F holds passwords). Read from the global files without
  * running git; only absolute and `~/` values (a relative hooksPath is relative to each repository).
  */
-export function gitConfigPlaces(home: string, env: Readonly<Record<string, string | undefined>>): Relocated[] {
+export function gitConfigPlaces(home: string, env: Readonly<Record<string, string | undefined>>, project?: string): Relocated[] {
   const out: Relocated[] = [];
   const seen = new Set<string>();
   const xdgConfig = env.XDG_CONFIG_HOME !== undefined && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(home, '.config');
@@ -192,37 +192,42 @@ export function gitConfigPlaces(home: string, env: Readonly<Record<string, strin
     if (isAbsolute(v)) return normalize(v);
     return base === undefined ? undefined : join(base, v);
   };
-  const read = (file: string, depth: number): void => {
+  /** `repo`: the repository whose own config this is (a relative hooksPath is taken from its root). */
+  const read = (file: string, depth: number, repo: string | undefined): void => {
     if (seen.has(file) || depth > 4 || seen.size > 16) return;
     seen.add(file);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      return;
-    }
+    const text = readConfigFile(file);
+    if (text === undefined) return;
     let section = '';
-    for (const raw of text.slice(0, 1 << 20).split('\n')) {
-      const line = raw.trim();
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      let line = lines[i]!.trim();
       const header = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"[^"]*")?\s*\]/.exec(line);
       if (header !== null) {
         section = header[1]!.toLowerCase();
-        continue;
+        // `[core] hooksPath = x`: a key may follow the header on its line.
+        line = line.slice(header[0].length).trim();
       }
       const kv = /^([A-Za-z][A-Za-z0-9-]*)\s*=\s*(.*)$/.exec(line);
       if (kv === null) continue;
+      // A value continues on the next line after a trailing backslash.
+      let rawValue = kv[2]!;
+      while (/(^|[^\\])(\\\\)*\\$/.test(rawValue) && i + 1 < lines.length) rawValue = rawValue.slice(0, -1) + lines[++i]!;
       const key = `${section}.${kv[1]!.toLowerCase()}`;
-      let value = kv[2]!.replace(/\s+[#;].*$/, '').trim();
-      if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+      const value = gitValue(rawValue);
       const entry = `${key} in ${file}`;
       if (key === 'core.hookspath' || key === 'init.templatedir') {
-        const p = expand(value, undefined);
-        if (p !== undefined) out.push({ path: p, entry, kind: 'startup' });
+        const p = expand(value, key === 'core.hookspath' ? repo : undefined);
+        if (p !== undefined) {
+          out.push({ path: p, entry, kind: 'startup' });
+          // husky: hooksPath `.husky/_` runs the scripts in `.husky/`.
+          if (repo !== undefined && basename(p) === '_' && within(dirname(p), repo) && dirname(p) !== repo) out.push({ path: dirname(p), entry, kind: 'startup' });
+        }
       } else if ((section === 'include' || section === 'includeif') && key.endsWith('.path')) {
         const p = expand(value, dirname(file));
         if (p !== undefined) {
           out.push({ path: p, entry, kind: 'startup' });
-          read(p, depth + 1);
+          read(p, depth + 1, repo);
         }
       } else if (key === 'credential.helper') {
         const m = /^store\b.*--file[= ]\s*("[^"]+"|\S+)/.exec(value);
@@ -231,9 +236,70 @@ export function gitConfigPlaces(home: string, env: Readonly<Record<string, strin
       }
     }
   };
-  read(global, 0);
-  read(join(xdgConfig, 'git', 'config'), 0);
+  read(global, 0, undefined);
+  read(join(xdgConfig, 'git', 'config'), 0, undefined);
+  // The project's own configuration: its hooksPath (husky, `.githooks`) runs at the user's next commit.
+  if (project !== undefined) {
+    read(join(project, '.git', 'config'), 0, project);
+    read(join(project, '.git', 'config.worktree'), 0, project);
+  }
   return out;
+}
+
+/** A git config value as git reads it: quotes removed, `\\` escapes, a `#` or `;` outside quotes starts a comment. */
+function gitValue(raw: string): string {
+  let out = '';
+  let quoted = false;
+  let pending = '';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === '\\' && i + 1 < raw.length) {
+      const n = raw[++i]!;
+      out += pending + (n === 'n' ? '\n' : n === 't' ? '\t' : n);
+      pending = '';
+    } else if (c === '"') {
+      out += pending;
+      pending = '';
+      quoted = !quoted;
+    } else if (!quoted && (c === '#' || c === ';')) {
+      break;
+    } else if (!quoted && (c === ' ' || c === '\t')) {
+      if (out !== '') pending += c; // inner spaces kept, trailing ones dropped
+    } else {
+      out += pending + c;
+      pending = '';
+    }
+  }
+  return out;
+}
+
+/**
+ * A configuration file's text, at most 1 MiB, or undefined: only a regular file is read (a FIFO or a link to
+ * /dev/zero or /dev/stdin at ~/.gitconfig must not hang or exhaust the process at startup).
+ */
+function readConfigFile(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return undefined;
+    const buf = Buffer.alloc(Math.min(st.size, 1 << 20));
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.toString('utf8', 0, got);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Path components that mark code or configuration read later: any `.pi`, `.git` or `node_modules` folder. */
@@ -387,10 +453,18 @@ export class PathClassifier {
     add(this.#sensitive, auth, auth, false);
     for (const e of HOME_STARTUP) add(this.#startup, join(home, e), `~/${e}`, true);
     add(this.#startup, '/etc', '/etc', false);
-    for (const r of [...relocatedEntries(env), ...gitConfigPlaces(home, env)]) {
+    for (const r of [...relocatedEntries(env), ...gitConfigPlaces(home, env, layout.projectRoot)]) {
+      // A variable (or config value) naming `/`, a top-level folder, or a folder holding home, the project or
+      // pi-warden's home would put everything on a list: not taken (`CODEX_HOME=/home/u` would freeze the project).
+      if (broad(r.path)) continue;
       add(r.kind === 'sensitive' ? this.#sensitive : this.#startup, r.path, r.entry, true);
     }
-    for (const dir of pathFolders(env, layout)) add(this.#startup, dir, '$PATH', false);
+    for (const dir of pathFolders(env, layout)) {
+      // Named through a link, a PATH folder may really be inside the project (direnv's `PATH_add bin`).
+      const r = real(dir);
+      if (r !== undefined && within(r, layout.projectRoot)) continue;
+      add(this.#startup, dir, '$PATH', false);
+    }
   }
 
   /** What kind of place `real` is, for an extension whose data folder is `data`. */

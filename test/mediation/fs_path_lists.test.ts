@@ -123,3 +123,58 @@ describe('list entries are protected where they really are', () => {
     assert.equal(out.results[0]?.list_entry, `~/.ssh (symlink ${join(HOME, '.ssh')} → ${join(DOT, 'ssh')})`);
   });
 });
+
+describe('lists, from the second review: hostile config files, links and variables neither hang nor over-block', () => {
+  const layoutFor = (home: string, project: string) => ({
+    projectRoot: project, home, agentDir: join(home, '.pi', 'agent'), wardenHome: join(home, '.pi', 'agent', 'warden'), dataRoot: join(home, '.pi', 'agent', 'warden', 'data'),
+  });
+  const fresh = (name: string) => {
+    const home = join(ROOT, name, 'home');
+    const project = join(ROOT, name, 'project');
+    mkdirSync(join(project, '.git'), { recursive: true });
+    mkdirSync(home, { recursive: true });
+    return { home, project };
+  };
+
+  it('a FIFO or a /dev/zero link at ~/.gitconfig is not read (startup does not hang or fill memory)', () => {
+    const { home, project } = fresh('fifo');
+    assert.equal(spawnSync('mkfifo', [join(home, '.gitconfig')]).status, 0);
+    // In a child process with a time limit: a blocking read of the FIFO would hang this one for good.
+    const build = () => spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import { FsScope } from ${JSON.stringify(join(import.meta.dirname, '..', '..', 'src', 'mediation', 'fsScope.ts'))};
+      new FsScope({ layout: ${JSON.stringify(layoutFor(home, project))} });
+      console.log('built');
+    `], { encoding: 'utf8', timeout: 15_000 });
+    const fifo = build();
+    assert.equal(fifo.stdout.trim(), 'built', `FIFO: ${fifo.error?.message ?? fifo.stderr}`);
+    rmSync(join(home, '.gitconfig'));
+    symlinkSync('/dev/zero', join(home, '.gitconfig'));
+    const zero = build();
+    assert.equal(zero.stdout.trim(), 'built', `/dev/zero: ${zero.error?.message ?? zero.stderr}`);
+  });
+
+  it('git config as git reads it: a key on the header line, continuations, comments; the project\'s own hooksPath (husky)', () => {
+    const { home, project } = fresh('gitcfg');
+    const hooks = join(ROOT, 'gitcfg', 'global-hooks');
+    writeFileSync(join(home, '.gitconfig'), `[core] hooksPath = ${hooks}#comment\n`);
+    writeFileSync(join(project, '.git', 'config'), '[core]\n\thooksPath = .husky/_\n');
+    put(join(project, 'src', 'a.ts'));
+    const s = new FsScope({ layout: layoutFor(home, project), grants: new Map([['ext', { read: [], write: [ROOT] }]]) });
+    for (const p of [join(hooks, 'pre-commit'), join(project, '.husky', 'pre-commit'), join(project, '.husky', '_', 'h')]) {
+      const r = s.check('ext', p, 'write', true);
+      assert.ok('reason' in r && r.reason === 'fs_protected_path', `${p}: ${'reason' in r ? r.reason : 'allowed'}`);
+    }
+    assert.ok(!('reason' in s.check('ext', join(project, 'src', 'a.ts'), 'write', true)), 'the rest of the project is writable');
+  });
+
+  it('a PATH folder named through a link into the project, or a variable naming a folder that holds the project, protects nothing there', () => {
+    const { home, project } = fresh('over');
+    mkdirSync(join(project, 'bin'), { recursive: true });
+    symlinkSync(project, join(ROOT, 'over', 'project-link'));
+    const env = { PATH: `${join(ROOT, 'over', 'project-link', 'bin')}:/usr/bin`, CODEX_HOME: ROOT, HISTFILE: '/' };
+    const s = new FsScope({ layout: layoutFor(home, project), env });
+    for (const p of [join(project, 'bin', 'build.sh'), join(project, 'notes.md')]) {
+      assert.ok(!('reason' in s.check('ext', p, 'write', true)), p);
+    }
+  });
+});
