@@ -71,6 +71,9 @@ const HOME_SENSITIVE = [
   '.config/hcloud', '.config/helm/repositories.yaml', '.config/helm/registry', '.ollama/id_ed25519', '.wrangler/config',
   '.config/.wrangler', '.netlify', '.config/netlify', '.vercel', '.local/share/com.vercel.cli', '.config/configstore',
   '.config/heroku', '.netrc.gpg', '.authinfo', '.authinfo.gpg',
+  // Build tools' and data platforms' credentials.
+  '.m2/settings.xml', '.m2/settings-security.xml', '.gradle/gradle.properties', '.kaggle/kaggle.json', '.config/composer/auth.json',
+  '.composer/auth.json', '.databrickscfg', '.config/gcloud/application_default_credentials.json', '.ivy2/.credentials', '.sbt/credentials',
 ] as const;
 
 /** System places holding credentials or other processes' state. */
@@ -144,6 +147,9 @@ const RELOCATIONS: ReadonlyArray<readonly [string, (v: string) => ReadonlyArray<
   ['SOPS_AGE_KEY_FILE', (v) => [[v, 'sensitive']]],
   ['HF_HOME', (v) => [[join(v, 'token'), 'sensitive']]],
   ['HF_TOKEN_PATH', (v) => [[v, 'sensitive']]],
+  ['GOOGLE_APPLICATION_CREDENTIALS', (v) => [[v, 'sensitive']]],
+  ['KAGGLE_CONFIG_DIR', (v) => [[join(v, 'kaggle.json'), 'sensitive']]],
+  ['GRADLE_USER_HOME', (v) => [[join(v, 'gradle.properties'), 'sensitive'], [join(v, 'init.d'), 'startup'], [join(v, 'init.gradle'), 'startup']]],
   ['CLAUDE_CONFIG_DIR', (v) => [[v, 'startup'], ...['.credentials.json', 'settings.json', 'settings.local.json'].map((f) => [join(v, f), 'sensitive'] as const)]],
   ['CODEX_HOME', (v) => [[v, 'startup'], [join(v, 'auth.json'), 'sensitive'], [join(v, 'config.toml'), 'sensitive']]],
 ];

@@ -102,7 +102,7 @@ describe('list entries are protected where they really are', () => {
 
   it('new entries: coding agents\' tokens are credential stores; PATH folders and agent settings are never written', () => {
     const s = scope();
-    for (const p of ['.claude/.credentials.json', '.codex/auth.json', '.config/github-copilot/apps.json', '.cache/huggingface/token', '.config/sops/age/keys.txt']) {
+    for (const p of ['.claude/.credentials.json', '.codex/auth.json', '.config/github-copilot/apps.json', '.cache/huggingface/token', '.config/sops/age/keys.txt', '.m2/settings.xml', '.gradle/gradle.properties', '.kaggle/kaggle.json', '.databrickscfg']) {
       refused(s, join(HOME, p), 'read', 'fs_sensitive_path');
     }
     for (const p of ['.bash_aliases', '.local/bin/git', 'bin/ls', '.claude/settings.json', '.codex/config.toml', '.bashrc.d/10-evil.sh']) {
