@@ -43,15 +43,22 @@ export function piReadVariants(path: string): string[] {
   return [...new Set([path, path.replace(/ (AM|PM)\./gi, '\u202F$1.'), nfd, curly(path), curly(nfd)])];
 }
 
+/** A tool name as pi's built-ins are matched here and by the tool operation (pi/fileTools.ts): trimmed, lower case. */
+export function foldToolName(name: unknown): string | undefined {
+  return typeof name === 'string' ? name.trim().toLowerCase() : undefined;
+}
+
+const inputOf = (input: unknown): Record<string, unknown> => (input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : {});
+
 function pathOf(input: Record<string, unknown>, home: string): string {
   return typeof input.path === 'string' && input.path !== '' ? piToolPath(input.path, home) : '.';
 }
 
 /** The direct call a built-in tool call amounts to, or undefined for tools that are not pi's built-ins. */
 export function equivalentCall(name: unknown, input: unknown, home: string = homedir()): Equivalent | undefined {
-  const i = input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : {};
-  // Folded as the capability table folds it, so `Read` cannot skip the check the capability lookup applies.
-  switch (typeof name === 'string' ? name.trim().toLowerCase() : name) {
+  const i = inputOf(input);
+  // Folded, so `Read` cannot skip the check the capability lookup (which folds too) applies.
+  switch (foldToolName(name)) {
     case 'bash': return { method: 'exec', params: { cmd: 'bash', args: ['-c', typeof i.command === 'string' ? i.command : ''] } };
     case 'read': case 'grep': case 'find': return { method: 'fs.read', params: { path: pathOf(i, home) } };
     case 'ls': return { method: 'fs.list', params: { path: pathOf(i, home) } };
@@ -62,18 +69,13 @@ export function equivalentCall(name: unknown, input: unknown, home: string = hom
 }
 
 /**
- * `inner` runs with the call swapped for its equivalent. A stage that waits (exec mediation asking the user) must
- * come last and read the params before it waits: the swap is undone when this returns. Only `bash` reaches exec,
- * with one variant, so its answer is the whole outcome.
- */
-/**
  * Why a built-in tool call's input cannot be mediated (a field the check reads is not a string), or undefined. Such
  * a call is refused: `command: ['rm -rf ~']` would be checked as an empty command and run by a host that turns it
  * into a string.
  */
 export function toolInputProblem(name: unknown, input: unknown): string | undefined {
-  const tool = typeof name === 'string' ? name.trim().toLowerCase() : undefined;
-  const i = input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : {};
+  const tool = foldToolName(name);
+  const i = inputOf(input);
   const must = (key: string, required: boolean) =>
     (required ? typeof i[key] !== 'string' : i[key] !== undefined && typeof i[key] !== 'string') ? `tool ${tool}: input.${key} must be a string` : undefined;
   switch (tool) {
@@ -84,6 +86,11 @@ export function toolInputProblem(name: unknown, input: unknown): string | undefi
   }
 }
 
+/**
+ * `inner` runs with the call swapped for its equivalent. A stage that waits (exec mediation asking the user) must
+ * come last and read the params before it waits: the swap is undone when this returns. Only `bash` reaches exec,
+ * with one variant, so its answer is the whole outcome.
+ */
 export function createToolCallStage(inner: readonly Stage[], home: string = homedir()): Stage {
   return {
     name: 'mediation',

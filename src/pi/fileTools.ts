@@ -17,7 +17,7 @@ import { Compile } from 'typebox/compile';
 import type { Operation, OperationContext } from '../dispatch/dispatcher.ts';
 import { WardenError } from '../errors.ts';
 import { resolve } from 'node:path';
-import { piToolPath } from '../mediation/toolCalls.ts';
+import { foldToolName, piToolPath } from '../mediation/toolCalls.ts';
 import { findFiles, grepFiles, type FsCall, type WalkCounts } from './confinedSearch.ts';
 
 /** The part of a pi tool definition used here. */
@@ -59,8 +59,7 @@ export interface FileToolOptions {
 const DEFAULT_GREP_LIMIT = 100;
 const MAX_OUTPUT_BYTES = 50 * 1024;
 
-const foldName = (name: unknown): string | undefined => (typeof name === 'string' ? name.trim().toLowerCase() : undefined);
-export const isPiFileTool = (name: unknown): boolean => (PI_FILE_TOOLS as readonly string[]).includes(foldName(name) ?? '');
+export const isPiFileTool = (name: unknown): boolean => (PI_FILE_TOOLS as readonly string[]).includes(foldToolName(name) ?? '');
 
 /** First bytes → one of the image types pi's read tool sends to the model, or null. */
 function imageType(head: Buffer): string | null {
@@ -140,7 +139,7 @@ export function createFileToolOperation(o: FileToolOptions): Operation {
     if (o.fs.get(m) === undefined) throw new WardenError('internal', `pi's file tools need the confined ${m} operation`);
   }
   return async (params, ctx) => {
-    const name = foldName(params.name) as PiFileTool | undefined;
+    const name = foldToolName(params.name) as PiFileTool | undefined;
     if (name === undefined || !isPiFileTool(name)) {
       if (o.fallback === undefined) throw new WardenError('io', `tool ${String(params.name)}: no host runs this tool`, { reasonCodes: ['tool_unavailable'] });
       return o.fallback(params, ctx);
