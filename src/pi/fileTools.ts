@@ -41,7 +41,8 @@ export const PI_FILE_TOOLS = ['read', 'write', 'edit', 'ls', 'find', 'grep'] as 
 export type PiFileTool = (typeof PI_FILE_TOOLS)[number];
 
 export interface FileToolOptions {
-  readonly kit: PiFileToolKit;
+  /** pi's definitions; without them pi's file tools are refused (`tool_unconfined`), never handed to `fallback`. */
+  readonly kit: PiFileToolKit | undefined;
   /** The confined fs operations (results already scanned by the secret broker). */
   readonly fs: ReadonlyMap<string, Operation>;
   /** The project root: relative tool paths are taken from here, as pi takes them from its cwd. */
@@ -134,16 +135,27 @@ function checkInput(def: PiToolDefinition, input: unknown): void {
 
 /** The `tool` operation: pi's file tools on the confined operations, anything else to `fallback`. */
 export function createFileToolOperation(o: FileToolOptions): Operation {
+  const run = o.kit === undefined ? undefined : fileToolRunner(o, o.kit);
+  return (params, ctx) => {
+    const name = foldToolName(params.name);
+    if (name !== undefined && isPiFileTool(name)) {
+      if (run === undefined) {
+        throw new WardenError('denied', `tool ${String(params.name)}: pi's file tools run only on pi-warden's confined file operations, and this runtime was given no pi tool definitions (RuntimeOptions.piTools)`, { reasonCodes: ['tool_unconfined'] });
+      }
+      return run(name as PiFileTool, params, ctx);
+    }
+    if (o.fallback === undefined) throw new WardenError('io', `tool ${String(params.name)}: no host runs this tool`, { reasonCodes: ['tool_unavailable'] });
+    return o.fallback(params, ctx);
+  };
+}
+
+/** Runs one of pi's file tools, built from `kit` with the confined operations of the calling extension. */
+function fileToolRunner(o: FileToolOptions, kit: PiFileToolKit): (name: PiFileTool, params: Readonly<Record<string, unknown>>, ctx: OperationContext) => Promise<unknown> {
   const cwd = o.projectRoot;
   for (const m of ['fs.read', 'fs.write', 'fs.list', 'fs.stat', 'fs.exists', 'fs.mkdir']) {
     if (o.fs.get(m) === undefined) throw new WardenError('internal', `pi's file tools need the confined ${m} operation`);
   }
-  return async (params, ctx) => {
-    const name = foldToolName(params.name) as PiFileTool | undefined;
-    if (name === undefined || !isPiFileTool(name)) {
-      if (o.fallback === undefined) throw new WardenError('io', `tool ${String(params.name)}: no host runs this tool`, { reasonCodes: ['tool_unavailable'] });
-      return o.fallback(params, ctx);
-    }
+  return async (name, params, ctx) => {
     const input = params.input !== null && typeof params.input === 'object' ? params.input : {};
     const call: FsCall = (method, p) => (o.fs.get(method) as Operation)(p, ctx);
     const ops = operationsFor(call, o, ctx);
@@ -151,12 +163,12 @@ export function createFileToolOperation(o: FileToolOptions): Operation {
     const toolCtx = { cwd } as never;
     let def: PiToolDefinition;
     switch (name) {
-      case 'read': def = o.kit.createReadToolDefinition(cwd, { operations: ops.read, autoResizeImages: false }); break;
-      case 'write': def = o.kit.createWriteToolDefinition(cwd, { operations: ops.write }); break;
-      case 'edit': def = o.kit.createEditToolDefinition(cwd, { operations: ops.edit }); break;
-      case 'ls': def = o.kit.createLsToolDefinition(cwd, { operations: ops.ls }); break;
+      case 'read': def = kit.createReadToolDefinition(cwd, { operations: ops.read, autoResizeImages: false }); break;
+      case 'write': def = kit.createWriteToolDefinition(cwd, { operations: ops.write }); break;
+      case 'edit': def = kit.createEditToolDefinition(cwd, { operations: ops.edit }); break;
+      case 'ls': def = kit.createLsToolDefinition(cwd, { operations: ops.ls }); break;
       case 'find':
-        def = o.kit.createFindToolDefinition(cwd, {
+        def = kit.createFindToolDefinition(cwd, {
           operations: {
             exists: ops.ls.exists,
             glob: (pattern: string, root: string, g: { limit: number }) => findFiles(call, pattern, root, g.limit, counts, ctx.signal),
@@ -164,7 +176,7 @@ export function createFileToolOperation(o: FileToolOptions): Operation {
         });
         break;
       case 'grep':
-        def = o.kit.createGrepToolDefinition(cwd, { operations: { isDirectory: (abs: string) => ops.ls.stat(abs).isDirectory() } });
+        def = kit.createGrepToolDefinition(cwd, { operations: { isDirectory: (abs: string) => ops.ls.stat(abs).isDirectory() } });
         break;
     }
     checkInput(def, input);

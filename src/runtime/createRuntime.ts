@@ -38,8 +38,7 @@ import { agentDir } from '../policy/settings.ts';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { newContext } from '../dispatch/hostcall.ts';
-import { WardenError } from '../errors.ts';
-import { createFileToolOperation, isPiFileTool, type PiFileToolKit } from '../pi/fileTools.ts';
+import { createFileToolOperation, type PiFileToolKit } from '../pi/fileTools.ts';
 import type { OperationContext } from '../dispatch/dispatcher.ts';
 
 export interface RuntimeOptions {
@@ -151,6 +150,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     const ca = typeof o.realHttp === 'object' ? o.realHttp.ca : undefined;
     operations = new Map(operations ?? []).set('http', createHttpOperation({ rules: egressRulesLookup(o.policy.httpEgress), ...(ca === undefined ? {} : { ca }) }));
   }
+  const hostTool = operations?.get('tool');
   /** Filled by the secret broker when it is on: what pi's file tools run through. */
   let scanToolResults: ((ops: ReadonlyMap<string, Operation>) => ReadonlyMap<string, Operation>) | undefined;
   let checkWrite: ((content: string, path: string, ctx: OperationContext) => void) | undefined;
@@ -209,17 +209,10 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     stages.push(chainStages('mediation', parts));
   }
   if (o.realFs === true && operations !== undefined) {
-    const host = operations.get('tool');
-    const kit = o.piTools;
-    const toolOp = kit === undefined
-      ? (params: Readonly<Record<string, unknown>>, ctx: OperationContext): unknown => {
-        if (isPiFileTool(params.name)) {
-          throw new WardenError('denied', `tool ${String(params.name)}: pi's file tools run only on pi-warden's confined file operations, and this runtime was given no pi tool definitions (RuntimeOptions.piTools)`, { reasonCodes: ['tool_unconfined'] });
-        }
-        if (host === undefined) throw new WardenError('io', `tool ${String(params.name)}: no host runs this tool`, { reasonCodes: ['tool_unavailable'] });
-        return host(params, ctx);
-      }
-      : createFileToolOperation({ kit, fs: operations, projectRoot: fsScope.layout.projectRoot, home: fsScope.layout.home, checkWrite, fallback: host });
+    // The host's own tool operation, before the broker wrapped it: the combined operation is scanned once.
+    const toolOp = createFileToolOperation({
+      kit: o.piTools, fs: operations, projectRoot: fsScope.layout.projectRoot, home: fsScope.layout.home, checkWrite, fallback: hostTool,
+    });
     const one = new Map([['tool', toolOp]]);
     operations = new Map(operations).set('tool', (scanToolResults?.(one) ?? one).get('tool') as Operation);
   }
