@@ -29,8 +29,6 @@ export interface WalkEntry {
 export interface WalkCounts {
   /** Paths the file scope refused (not listed, not read). */
   withheld: number;
-  /** Paths that could not be read (vanished, permissions). */
-  unreadable: number;
   /** The walk stopped at its entry limit. */
   truncated: boolean;
 }
@@ -101,21 +99,20 @@ export async function* walk(
   let seen = 0;
   let turn = performance.now();
   const breathe = async () => {
-    if (performance.now() - turn < YIELD_MS) return;
-    await yieldToLoop();
-    turn = performance.now();
+    if (performance.now() - turn >= YIELD_MS) {
+      await yieldToLoop();
+      turn = performance.now();
+    }
     if (signal?.aborted === true) throw new WardenError('timeout', 'the search was cancelled', { reasonCodes: ['aborted'] });
   };
   while (stack.length > 0) {
     const dir = stack.pop() as { abs: string; rel: string; rules: readonly IgnoreRule[] };
-    if (signal?.aborted === true) throw new WardenError('timeout', 'the search was cancelled', { reasonCodes: ['aborted'] });
     await breathe();
     let entries: Array<{ name: string; type: WalkEntry['type'] }>;
     try {
       entries = call('fs.list', { path: dir.abs, withFileTypes: true }) as Array<{ name: string; type: WalkEntry['type'] }>;
     } catch (err) {
       if (isDenied(err)) counts.withheld++;
-      else counts.unreadable++;
       continue;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -361,10 +358,10 @@ export async function grepFiles(call: FsCall, p: GrepParams, root: string, isDir
         // Size first: a file too large to search is not read (nor scanned) at all.
         const size = (call('fs.stat', { path: f.abs }) as { size: number }).size;
         if (size > GREP_MAX_FILE_BYTES) continue;
-        text = String(call('fs.read', { path: f.abs, encoding: 'utf8', length: GREP_MAX_FILE_BYTES }));
+        // Whole (its size is checked): a `length` would make the broker's result scan read the file twice.
+        text = String(call('fs.read', { path: f.abs, encoding: 'utf8' }));
       } catch (err) {
         if (isDenied(err)) counts.withheld++;
-        else counts.unreadable++;
         continue;
       }
       if (text.slice(0, 8192).includes('\u0000')) continue; // binary

@@ -92,7 +92,7 @@ const later = <T>(f: () => T): Promise<T> => new Promise((done) => done(f()));
 /** Adapters from pi's operation shapes to the confined operations of one call. */
 function operationsFor(call: FsCall, o: FileToolOptions, ctx: OperationContext) {
   const readFile = (abs: string): Promise<Buffer> => later(() => Buffer.from(String(call('fs.read', { path: abs })), 'base64'));
-  const stat = (abs: string) => call('fs.stat', { path: abs }) as { isDirectory: boolean; isFile: boolean };
+  const stat = (abs: string) => call('fs.stat', { path: abs }) as { isDirectory: boolean };
   const access = (abs: string): Promise<void> => later(() => void stat(abs));
   const exists = (abs: string): boolean => call('fs.exists', { path: abs }) === true;
   const writeFile = (abs: string, content: string): Promise<void> => later(() => {
@@ -159,7 +159,7 @@ function fileToolRunner(o: FileToolOptions, kit: PiFileToolKit): (name: PiFileTo
     const input = params.input !== null && typeof params.input === 'object' ? params.input : {};
     const call: FsCall = (method, p) => (o.fs.get(method) as Operation)(p, ctx);
     const ops = operationsFor(call, o, ctx);
-    const counts: WalkCounts = { withheld: 0, unreadable: 0, truncated: false };
+    const counts: WalkCounts = { withheld: 0, truncated: false };
     const toolCtx = { cwd } as never;
     let def: PiToolDefinition;
     switch (name) {
