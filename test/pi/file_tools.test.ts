@@ -264,6 +264,8 @@ describe('review findings: one tool call cannot exhaust or stall the host', () =
     runtimes.push(rt);
     const r = await tool(rt, 'bash', { command: ['rm -rf ~/x'] });
     assert.ok(!r.ok && r.error.code === 'invalid_request', JSON.stringify(r));
+    const plain = await tool(rt, 'bash', { command: 'ls' });
+    assert.ok(plain.ok && JSON.stringify(plain.value).includes('host tool ran'), `the same call with a string command reaches the host: ${JSON.stringify(plain)}`);
     const w = await tool(rt, 'write', { path: ['~/.bashrc'], content: 'x' });
     assert.ok(!w.ok && w.error.code === 'invalid_request', JSON.stringify(w));
     const ok = await tool(rt, 'summarise', { command: ['not mediated: an extension tool'] });

@@ -85,11 +85,12 @@ describe('Node shims: every effect is a hostcall', () => {
       pi.on('go', async () => {
         const r = await fetch('https://example.com/start', { redirect: 'follow' });
         const c = r.clone();
-        return { redirected: r.redirected, url: r.url, clone: [c.redirected, c.url], body: await r.text() };
+        const direct = await fetch('https://example.com/start', { redirect: 'manual' });
+        return { redirected: r.redirected, url: r.url, clone: [c.redirected, c.url], body: await r.text(), direct: direct.redirected };
       });
     }`, { operations: { http: (p) => ({ status: 200, url: 'https://example.com/final', redirected: p.redirect === 'follow', body: 'ok' }) } });
     try {
-      assert.deepEqual(await ask(hops, 'go'), { redirected: true, url: 'https://example.com/final', clone: [true, 'https://example.com/final'], body: 'ok' });
+      assert.deepEqual(await ask(hops, 'go'), { redirected: true, url: 'https://example.com/final', clone: [true, 'https://example.com/final'], body: 'ok', direct: false });
     } finally {
       hops.sandbox.dispose();
     }
