@@ -86,7 +86,7 @@ export function gitTool(c: ToolCtx): void {
       default:
     }
   }
-  if (sub === 'bisect' && rest[0] === 'run') c.argv(rest.slice(1), undefined, 'git bisect run');
+  if (sub === 'bisect' && rest[0] === 'run') c.argv(rest.slice(1), c.flags.slice(i + 2), 'git bisect run');
   if (sub === 'submodule') {
     const k = rest.indexOf('foreach');
     if (k >= 0) c.shell(rest.slice(k + 1).filter((w) => w !== '--recursive' && w !== '-q' && w !== '--quiet').join(' '), 'git submodule foreach');
