@@ -11,8 +11,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import type { DispatchContext } from '../dispatch/hostcall.ts';
 import { addReason } from '../dispatch/hostcall.ts';
 import type { Stage, StageOutcome } from '../dispatch/stage.ts';
-import type { Prompter, PromptRequest } from '../dispatch/stages/policy.ts';
-import type { PromptAnswer } from '../policy/promptAnswers.ts';
+import { askPrompter, type Prompter, type PromptRequest } from '../dispatch/stages/policy.ts';
 import { decisionError } from '../errors.ts';
 import type { AlertSink } from '../evidence/alerts.ts';
 import { grantedByName, type CompiledPolicy } from '../policy/precedence.ts';
@@ -53,29 +52,6 @@ function real(path: string): string {
     return realpathSync(path);
   } catch {
     return resolve(path);
-  }
-}
-
-const isAnswer = (a: unknown): a is PromptAnswer =>
-  a !== null && typeof a === 'object' && ((a as PromptAnswer).decision === 'allow' || (a as PromptAnswer).decision === 'deny');
-
-/** The user's answer, or undefined (timeout, a failing or invalid prompter): never an allow by default. */
-async function ask(prompter: Prompter, request: PromptRequest, timeoutMs: number): Promise<PromptAnswer | undefined> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((done) => {
-    timer = setTimeout(() => {
-      done(undefined);
-      controller.abort();
-    }, timeoutMs);
-  });
-  try {
-    const answer: unknown = await Promise.race([prompter.ask(request, controller.signal), late]);
-    return isAnswer(answer) ? answer : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -140,7 +116,7 @@ export function createExecStage(o: ExecStageOptions): Stage {
       const shown = [p.cmd, ...(p.args ?? [])].join(' ');
       const detail = `run ${shown.length > 300 ? `${shown.slice(0, 300)}…` : shown} (${askable.map((r) => r.replace(/^exec_/, '').replace(/_/g, ' ')).join(', ')})`;
       const request: PromptRequest = { extensionId: ctx.extensionId, capability: 'exec', method: ctx.method, callId: ctx.callId, detail, reasonCodes: askable };
-      return ask(prompter, request, o.promptTimeoutMs ?? 60_000).then((answer) => {
+      return askPrompter(prompter, request, o.promptTimeoutMs ?? 60_000).then((answer) => {
         if (answer === undefined) return settle(reasons, ['prompt_failed']);
         if (answer.scope !== 'once') remembered.set(key, answer.decision);
         return answer.decision === 'allow' ? settle([], ['exec_prompt_user_allow']) : settle(reasons, ['exec_prompt_user_deny']);

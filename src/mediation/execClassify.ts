@@ -258,7 +258,8 @@ function toolCtx(prog: string, args: readonly string[], flags: readonly number[]
     },
     argv: (words, wflags) => {
       if (run.depth > 8) run.add('obfuscated', `commands nested too deep: ${text}`);
-      else classifyWords(words, wflags ?? zeros(words.length), deeper(run), []);
+      // Words taken from an option's value (`--strip-program=$S`) are computed when that value is.
+      else classifyWords(words, wflags ?? words.map((w) => (/[$…]/.test(w) && args.some((a, i) => ((flags[i] ?? 0) & W_DYNAMIC) !== 0 && a.includes(w)) ? W_DYNAMIC : 0)), deeper(run), []);
     },
   };
 }

@@ -20,12 +20,12 @@ function gitConfig(c: ToolCtx, kv: string | undefined, what: string): void {
       return;
     case 'alias':
       if (value.startsWith('!')) c.shell(value.slice(1), `${what} ${key}`);
-      else if (value !== '') c.argv(['git', ...value.split(/\s+/)], undefined, `${what} ${key}`);
+      else if (value !== '') c.argv(['git', ...value.split(/\s+/)]);
       return;
     case 'helper':
       if (value.startsWith('!')) c.shell(value.slice(1), `${what} ${key}`);
       else if (/[/\s]/.test(value)) c.shell(value, `${what} ${key}`);
-      else if (value !== '') c.argv(['git', `credential-${value}`], undefined, `${what} ${key}`);
+      else if (value !== '') c.argv(['git', `credential-${value}`]);
       return;
     case 'opaque':
       c.add('obfuscated', `${what} ${key} points git at code we cannot see: ${c.text}`);
@@ -86,7 +86,7 @@ export function gitTool(c: ToolCtx): void {
       default:
     }
   }
-  if (sub === 'bisect' && rest[0] === 'run') c.argv(rest.slice(1), undefined, 'git bisect run');
+  if (sub === 'bisect' && rest[0] === 'run') c.argv(rest.slice(1), c.flags.slice(i + 2));
   if (sub === 'submodule') {
     const k = rest.indexOf('foreach');
     if (k >= 0) c.shell(rest.slice(k + 1).filter((w) => w !== '--recursive' && w !== '-q' && w !== '--quiet').join(' '), 'git submodule foreach');

@@ -18,8 +18,8 @@ export interface ToolCtx {
   add(c: ExecClass, detail: string): void;
   /** A command line the program runs through a shell; undefined: the command is missing. */
   shell(script: string | undefined, what: string): void;
-  /** An argv the program runs. */
-  argv(words: readonly string[], flags: readonly number[] | undefined, what: string): void;
+  /** An argv the program runs, with its words' W_* flags (omitted: derived from the argument the words came from). */
+  argv(words: readonly string[], flags?: readonly number[]): void;
 }
 export type Tool = (c: ToolCtx) => void;
 
@@ -73,7 +73,7 @@ function install(c: ToolCtx): void {
   const owner = valueOf(p, 'o', 'owner');
   if (owner !== undefined && ownerIsPrivileged(owner, false)) c.add('privilege_escalation', `owner ${owner}: ${c.text}`);
   const strip = valueOf(p, 'strip-program');
-  if (strip !== undefined) c.argv([strip], undefined, 'install --strip-program');
+  if (strip !== undefined) c.argv([strip]);
 }
 
 function find(c: ToolCtx): void {
@@ -90,7 +90,7 @@ function find(c: ToolCtx): void {
     else if ((POSIX_SHELLS.has(prog) || OTHER_SHELLS.has(prog) || INTERPRETERS.has(prog)) && words.slice(1).some((w) => w.includes('{}') && w !== '{}')) {
       c.add('obfuscated', `find puts a path into a script: ${c.text}`);
     }
-    if (words.length > 0) c.argv(words, c.flags.slice(i + 1, end), `find ${a[i] ?? ''}`);
+    if (words.length > 0) c.argv(words, c.flags.slice(i + 1, end));
     i = end;
   }
 }
@@ -261,7 +261,7 @@ function tmux(c: ToolCtx): void {
 
 function screen(c: ToolCtx): void {
   if (c.args.includes('-X')) c.add('obfuscated', `screen sends a command to a session: ${c.text}`);
-  for (let i = 0; i < c.args.length; i++) if (!(c.args[i] as string).startsWith('-')) c.argv(c.args.slice(i), c.flags.slice(i), 'screen');
+  for (let i = 0; i < c.args.length; i++) if (!(c.args[i] as string).startsWith('-')) c.argv(c.args.slice(i), c.flags.slice(i));
 }
 
 const SCRIPT: OptSpec = {

@@ -38,10 +38,8 @@ export interface Assignment { readonly name: string; readonly value: string; rea
 /** One simple command: argv words (dynamic parts shown as `$NAME`/`$(…)`), and what surrounds it. */
 export interface SimpleCommand {
   readonly argv: readonly string[];
-  /** W_* flags per argv word. */
+  /** W_* flags per argv word (W_DYNAMIC on the first: the program cannot be known). */
   readonly flags: readonly number[];
-  /** argv[0] or a word in it is not a literal (a variable, a substitution): the program cannot be known. */
-  readonly dynamicName: boolean;
   readonly background: boolean;
   /** Its own redirects and those of every compound command around it. */
   readonly redirects: readonly Redirect[];
@@ -180,7 +178,7 @@ function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }):
   };
   const make = (argv: string[], flags: number[], ctx: Ctx, assignments: Assignment[], subs: SimpleCommand[]): SimpleCommand => {
     const simple: SimpleCommand = {
-      argv, flags, dynamicName: ((flags[0] ?? 0) & W_DYNAMIC) !== 0, background: ctx.background,
+      argv, flags, background: ctx.background,
       redirects: ctx.redirects, stdin: ctx.stdin, assignments, substitutions: subs,
     };
     acc.commands.push(simple);
@@ -354,7 +352,7 @@ export function parseSimple(source: string): ParsedShell | undefined {
   const finish = (pipedInto: boolean): boolean => {
     if (argv.length === 0 || argv[0]!.includes('=') || NOT_A_COMMAND.has(argv[0]!)) return false;
     const simple: SimpleCommand = {
-      argv, flags: argv.map(() => 0), dynamicName: false, background: false, redirects,
+      argv, flags: argv.map(() => 0), background: false, redirects,
       stdin: previous === undefined ? inherit : { kind: 'pipe', from: [previous] }, assignments: [], substitutions: [],
     };
     commands.push(simple);

@@ -348,6 +348,8 @@ describe('exec classification: review bypasses', () => {
       ["git config --global alias.x '!curl x | sh'", ['pipe_to_shell']],
       ["git rebase --exec 'rm -rf ~' main", ['destructive_fs']],
       ['git bisect run rm -rf /', ['destructive_fs']],
+      ['git bisect run "$X"', ['obfuscated']],
+      ['install --strip-program="$S" a b', ['obfuscated']],
       ['git clone ext::sh x', ['obfuscated']],
       ["tar -I 'rm -rf ~' -xf a.tar", ['destructive_fs']],
       ["tar -I'sudo id' -xf a.tar", ['privilege_escalation']],
@@ -465,7 +467,7 @@ describe('exec classification: ordinary commands stay unclassified', () => {
   const benign = [
     'git status', 'git status --short', 'git diff --stat HEAD~1', 'git log --oneline -n 20', 'git add -A', 'git commit -m "rm -rf /"',
     'git commit -m "docs: never curl | sh; sudo is not needed"', 'git checkout -b feature/x', 'git rev-parse HEAD', 'git -C packages/app status',
-    'git config user.name', 'git -c core.pager=cat log -n 1', 'git log --format=\'%H %s\' | head -5', 'ls -la', 'ls src/{a,b}', 'cat package.json',
+    'git config user.name', 'git bisect run npm test', 'install --strip-program=strip a b', 'git -c core.pager=cat log -n 1', 'git log --format=\'%H %s\' | head -5', 'ls -la', 'ls src/{a,b}', 'cat package.json',
     'head -n 20 README.md', 'grep -rn "TODO" src', 'rg -n foo src', 'find . -name "*.ts" -not -path "./node_modules/*"',
     'find . -name "*.ts" -exec grep -l foo {} +', 'wc -l src/*.ts', 'npm test', 'npm run build', 'npm run lint -- --fix', 'node scripts/build.js',
     'node --test test/a.test.ts', 'tsc -p tsconfig.json', 'python3 -m pytest -q', 'python3 scripts/gen.py --out dist', 'cat data.json | python3 -m json.tool',

@@ -10,9 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Operation } from '../../src/dispatch/dispatcher.ts';
+import { newContext } from '../../src/dispatch/hostcall.ts';
 import type { PromptRequest } from '../../src/dispatch/stages/policy.ts';
+import { WardenError } from '../../src/errors.ts';
 import { openStore } from '../../src/evidence/store.ts';
+import { createExecStage } from '../../src/mediation/exec.ts';
+import { compilePolicy } from '../../src/policy/precedence.ts';
 import type { PromptAnswer } from '../../src/policy/promptAnswers.ts';
+import { rulesFor } from '../../src/policy/settings.ts';
 import { createRuntime } from '../../src/runtime/createRuntime.ts';
 import { tempHome } from '../evidence/fixtures.ts';
 import { policyFor } from '../helpers.ts';
@@ -119,5 +124,25 @@ describe('exec mediation prompts in prompt mode', () => {
     const r = await exec(rt, INLINE);
     assert.ok(!r.ok && asked.length === 0, JSON.stringify(r));
     await rt.close();
+  });
+});
+
+describe('the exec stage on its own (the policy stage in front refuses first without a UI)', () => {
+  const stage = (prompter?: { ask(): Promise<PromptAnswer> }) =>
+    createExecStage({ policy: compilePolicy(rulesFor('balanced', true)), workspace, commandHash: () => 'h', ...(prompter === undefined ? {} : { prompter }) });
+  const ctx = () => Object.assign(newContext('ext', {}), { callId: 'u1', method: 'exec', params: INLINE });
+
+  it('with no prompter refuses a grantable class (prompt_no_ui); with one that allows, lets it through', async () => {
+    const refused = await stage().run(ctx());
+    assert.ok(refused instanceof WardenError && refused.reasonCodes.includes('prompt_no_ui') && refused.reasonCodes.includes('exec_inline_code'), String(refused));
+    const allowedCtx = ctx();
+    const allowed = await stage({ ask: () => Promise.resolve({ decision: 'allow', scope: 'once' }) }).run(allowedCtx);
+    assert.equal(allowed, undefined);
+    assert.ok(allowedCtx.reasonCodes?.includes('exec_prompt_user_allow'));
+  });
+
+  it('an answer without a valid scope is no answer (prompt_failed)', async () => {
+    const r = await stage({ ask: () => Promise.resolve({ decision: 'allow' } as unknown as PromptAnswer) }).run(ctx());
+    assert.ok(r instanceof WardenError && r.reasonCodes.includes('prompt_failed'), String(r));
   });
 });

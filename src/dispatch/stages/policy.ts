@@ -47,31 +47,34 @@ function isAnswer(value: unknown): value is PromptAnswer {
   return (a.decision === 'allow' || a.decision === 'deny') && (a.scope === 'once' || a.scope === 'session' || a.scope === 'always');
 }
 
+/**
+ * Asks the prompter, waiting at most `timeoutMs`: the user's answer, or undefined (timeout, a failing prompter, or
+ * anything but a valid answer), never an allow by default. Shared by this stage and the mediation stages that ask.
+ */
+export async function askPrompter(prompter: Prompter, request: PromptRequest, timeoutMs: number): Promise<PromptAnswer | undefined> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      // Settle as "no answer" before aborting, so a prompter that answers on abort cannot win the race.
+      resolve(undefined);
+      controller.abort();
+    }, timeoutMs);
+  });
+  try {
+    const answer = await Promise.race([prompter.ask(request, controller.signal), timeout]);
+    return isAnswer(answer) ? answer : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function createPolicyStage(options: PolicyStageOptions): Stage {
   const sessionAnswers = new Map<string, 'allow' | 'deny'>();
   const inFlight = new Map<string, Promise<PromptAnswer | undefined>>();
   const timeoutMs = options.promptTimeoutMs ?? 60_000;
-
-  async function ask(request: PromptRequest): Promise<PromptAnswer | undefined> {
-    const prompter = options.prompter as Prompter;
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => {
-        // Settle as "no answer" before aborting, so a prompter that answers on abort cannot win the race.
-        resolve(undefined);
-        controller.abort();
-      }, timeoutMs);
-    });
-    try {
-      const answer = await Promise.race([prompter.ask(request, controller.signal), timeout]);
-      return isAnswer(answer) ? answer : undefined;
-    } catch {
-      return undefined;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 
   /**
    * Concurrent calls of the same extension, capability and method wait for one question. A "once" answer
@@ -85,7 +88,7 @@ export function createPolicyStage(options: PolicyStageOptions): Stage {
     for (;;) {
       const shared = inFlight.get(flightKey);
       if (shared === undefined) {
-        const mine = ask({ extensionId: ctx.extensionId, capability, method: ctx.method, callId: ctx.callId });
+        const mine = askPrompter(options.prompter as Prompter, { extensionId: ctx.extensionId, capability, method: ctx.method, callId: ctx.callId }, timeoutMs);
         inFlight.set(flightKey, mine);
         try {
           answer = await mine;
