@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { describeValue } from '../describe.ts';
 import { signCheckpoint, signPrune } from './checkpoint.ts';
-import { CHUNK_ENTRIES, CHUNK_SELECT, chunkLayoutProblem, chunkRow, spansOf, type ChunkRow } from './chunks.ts';
+import { CHUNK_ENTRIES, CHUNK_SELECT, chunkLayoutProblem, chunkRow, entryStarts, spansOf, type ChunkRow } from './chunks.ts';
 import { spliceEntry } from './entry.ts';
 import { loadOrCreateKey, type SigningKey } from './keys.ts';
 import { Frontier, leafHash } from './merkle.ts';
@@ -53,17 +53,6 @@ interface OpenChunk {
 
 /** Chunks with a readable first_seq and hashes, for the bookkeeping queries (garbage is skipped, never a throw). */
 const SANE = "typeof(first_seq) = 'integer' AND first_seq BETWEEN 1 AND 9007199254740991 AND typeof(hashes) = 'blob' AND length(hashes) >= 32";
-
-/** Offsets of each entry's 0x00 separator in a chunk's entries blob. */
-function separators(entries: Buffer): number[] {
-  const out: number[] = [];
-  for (let pos = 0; pos < entries.length;) {
-    out.push(pos);
-    const next = entries.indexOf(0, pos + 1);
-    pos = next < 0 ? entries.length : next;
-  }
-  return out;
-}
 
 class ChainWriter {
   readonly #db: DatabaseSync;
@@ -208,7 +197,9 @@ class ChainWriter {
     const hashes = row.hashes as Buffer;
     const entries = row.entries as Buffer;
     const count = hashes.length / 32;
-    if (count >= CHUNK_ENTRIES || row.firstSeq + count !== nextSeq || row.spans !== spansOf(entries) || separators(entries).length !== count) return fresh;
+    if (count >= CHUNK_ENTRIES || row.firstSeq + count !== nextSeq) return fresh;
+    const starts = entryStarts(entries);
+    if (starts.length !== count || row.spans !== spansOf(entries, starts)) return fresh;
     return { id: row.id, firstSeq: row.firstSeq, count, storedEntries: entries, storedHashes: hashes, texts: [], hashes: [] };
   }
 
@@ -324,7 +315,7 @@ class ChainWriter {
       }
       const entries = row.entries as Buffer;
       const hashes = row.hashes as Buffer;
-      const seps = separators(entries);
+      const seps = entryStarts(entries);
       const keepFrom = cut - row.firstSeq + 1;
       if (keepFrom >= seps.length) {
         remove.run(row.id);
