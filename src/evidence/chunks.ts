@@ -58,10 +58,15 @@ export function spansOf(entries: Uint8Array, starts: readonly number[] = entrySt
   return `[${parts.join(',')}]`;
 }
 
-/** Encodes entries (canonical texts) and their hex ledger hashes as a chunk's three blobs. */
-export function encodeChunk(texts: readonly string[], hexHashes: readonly string[]): { entries: Buffer; hashes: Buffer; spans: string } {
-  const entries = Buffer.from(`\u0000${texts.join('\u0000')}`);
-  return { entries, hashes: Buffer.from(hexHashes.join(''), 'hex'), spans: spansOf(entries) };
+/**
+ * Encodes entries (canonical texts) and their hex ledger hashes as a chunk's three blobs; with `before` (a
+ * stored chunk's blobs), as that chunk extended by them.
+ */
+export function encodeChunk(texts: readonly string[], hexHashes: readonly string[], before?: { readonly entries: Buffer; readonly hashes: Buffer }): { entries: Buffer; hashes: Buffer; spans: string } {
+  const addedEntries = Buffer.from(`\u0000${texts.join('\u0000')}`);
+  const addedHashes = Buffer.from(hexHashes.join(''), 'hex');
+  const entries = before === undefined ? addedEntries : Buffer.concat([before.entries, addedEntries]);
+  return { entries, hashes: before === undefined ? addedHashes : Buffer.concat([before.hashes, addedHashes]), spans: spansOf(entries) };
 }
 
 /** Why a chunk cannot be read as entries, or null when its layout is sound. Cheap: no hashing. */
