@@ -41,23 +41,32 @@ export function chunkRow(r: readonly unknown[]): ChunkRow {
   return { id: r[0] as number, firstSeq: r[1] as number, spans: (r[2] as string | null), hashes: asBuffer(r[3]), entries: asBuffer(r[4]) };
 }
 
-/** The spans text of an entries blob: what the writer stores and verify expects. */
-export function spansOf(entries: Uint8Array): string {
-  const parts: string[] = [];
-  let pos = 0;
-  while (pos < entries.length) {
-    let end = entries.indexOf(0, pos + 1);
-    if (end < 0) end = entries.length;
-    parts.push(`[${pos + 1},${end - pos - 1}]`);
-    pos = end;
+/** Offsets of each entry's 0x00 separator in a chunk's entries blob (entry i is the text after starts[i]). */
+export function entryStarts(entries: Uint8Array): number[] {
+  const starts: number[] = [];
+  for (let pos = 0; pos < entries.length;) {
+    starts.push(pos);
+    const next = entries.indexOf(0, pos + 1);
+    pos = next < 0 ? entries.length : next;
   }
+  return starts;
+}
+
+/** The spans text of an entries blob (whose entryStarts are `starts`): what the writer stores and verify expects. */
+export function spansOf(entries: Uint8Array, starts: readonly number[] = entryStarts(entries)): string {
+  const parts = starts.map((pos, i) => `[${pos + 1},${(starts[i + 1] ?? entries.length) - pos - 1}]`);
   return `[${parts.join(',')}]`;
 }
 
-/** Encodes entries (canonical texts) and their hex ledger hashes as a chunk's three blobs. */
-export function encodeChunk(texts: readonly string[], hexHashes: readonly string[]): { entries: Buffer; hashes: Buffer; spans: string } {
-  const entries = Buffer.from(`\u0000${texts.join('\u0000')}`);
-  return { entries, hashes: Buffer.from(hexHashes.join(''), 'hex'), spans: spansOf(entries) };
+/**
+ * Encodes entries (canonical texts) and their hex ledger hashes as a chunk's three blobs; with `before` (a
+ * stored chunk's blobs), as that chunk extended by them.
+ */
+export function encodeChunk(texts: readonly string[], hexHashes: readonly string[], before?: { readonly entries: Buffer; readonly hashes: Buffer }): { entries: Buffer; hashes: Buffer; spans: string } {
+  const addedEntries = Buffer.from(`\u0000${texts.join('\u0000')}`);
+  const addedHashes = Buffer.from(hexHashes.join(''), 'hex');
+  const entries = before === undefined ? addedEntries : Buffer.concat([before.entries, addedEntries]);
+  return { entries, hashes: before === undefined ? addedHashes : Buffer.concat([before.hashes, addedHashes]), spans: spansOf(entries) };
 }
 
 /** Why a chunk cannot be read as entries, or null when its layout is sound. Cheap: no hashing. */
@@ -133,14 +142,11 @@ export function* storedEntries(db: DatabaseSync, untilSeq = Number.MAX_SAFE_INTE
     if (chunkLayoutProblem(row) !== null) continue;
     const entries = row.entries as Buffer;
     const hashes = row.hashes as Buffer;
-    let pos = 0;
-    for (let i = 0; pos < entries.length && i * 32 < hashes.length; i++) {
-      let end = entries.indexOf(0, pos + 1);
-      if (end < 0) end = entries.length;
+    const starts = entryStarts(entries);
+    for (let i = 0; i < starts.length && i * 32 < hashes.length; i++) {
       const seq = row.firstSeq + i;
       if (seq > untilSeq) break;
-      yield { seq, entry: entries.toString('utf8', pos + 1, end), ledger_hash: hashes.toString('hex', i * 32, i * 32 + 32) };
-      pos = end;
+      yield { seq, entry: entries.toString('utf8', (starts[i] as number) + 1, starts[i + 1] ?? entries.length), ledger_hash: hashes.toString('hex', i * 32, i * 32 + 32) };
     }
   }
 }
@@ -153,13 +159,9 @@ export function storedEntryAt(db: DatabaseSync, seq: number): string | undefined
     const row = chunkRow(r);
     if (chunkLayoutProblem(row) !== null) continue;
     const entries = row.entries as Buffer;
-    let pos = 0;
-    for (let i = 0; pos < entries.length; i++) {
-      let end = entries.indexOf(0, pos + 1);
-      if (end < 0) end = entries.length;
-      if (row.firstSeq + i === seq) return entries.toString('utf8', pos + 1, end);
-      pos = end;
-    }
+    const starts = entryStarts(entries);
+    const i = seq - row.firstSeq;
+    if (i < starts.length) return entries.toString('utf8', (starts[i] as number) + 1, starts[i + 1] ?? entries.length);
   }
   return undefined;
 }

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { describeValue } from '../describe.ts';
 import { signCheckpoint, signPrune } from './checkpoint.ts';
-import { CHUNK_ENTRIES, CHUNK_SELECT, chunkLayoutProblem, chunkRow, spansOf, type ChunkRow } from './chunks.ts';
+import { CHUNK_ENTRIES, CHUNK_SELECT, chunkLayoutProblem, chunkRow, encodeChunk, entryStarts, spansOf, type ChunkRow } from './chunks.ts';
 import { spliceEntry } from './entry.ts';
 import { loadOrCreateKey, type SigningKey } from './keys.ts';
 import { Frontier, leafHash } from './merkle.ts';
@@ -42,28 +42,19 @@ interface State { treeSize: number; lastHash: string | null; frontier: Frontier 
 
 /** The chunk being filled: what is stored already (when extending the tail chunk) and the new entries. */
 interface OpenChunk {
-  id: number | null;
-  firstSeq: number;
-  count: number;
-  storedEntries: Buffer;
-  storedHashes: Buffer;
-  texts: string[];
-  hashes: string[];
+  readonly firstSeq: number;
+  /** Entries stored already (0 for a new chunk). */
+  readonly count: number;
+  /** The stored tail chunk being extended; undefined for a new chunk. */
+  readonly stored?: { readonly id: number; readonly entries: Buffer; readonly hashes: Buffer };
+  readonly texts: string[];
+  readonly hashes: string[];
 }
+
+const newChunk = (firstSeq: number): OpenChunk => ({ firstSeq, count: 0, texts: [], hashes: [] });
 
 /** Chunks with a readable first_seq and hashes, for the bookkeeping queries (garbage is skipped, never a throw). */
 const SANE = "typeof(first_seq) = 'integer' AND first_seq BETWEEN 1 AND 9007199254740991 AND typeof(hashes) = 'blob' AND length(hashes) >= 32";
-
-/** Offsets of each entry's 0x00 separator in a chunk's entries blob. */
-function separators(entries: Buffer): number[] {
-  const out: number[] = [];
-  for (let pos = 0; pos < entries.length;) {
-    out.push(pos);
-    const next = entries.indexOf(0, pos + 1);
-    pos = next < 0 ? entries.length : next;
-  }
-  return out;
-}
 
 class ChainWriter {
   readonly #db: DatabaseSync;
@@ -200,7 +191,7 @@ class ChainWriter {
    * exactly as a writer leaves it (the writer copies stored bytes, never repairs them); else a new chunk.
    */
   #openChunk(nextSeq: number): OpenChunk {
-    const fresh: OpenChunk = { id: null, firstSeq: nextSeq, count: 0, storedEntries: Buffer.alloc(0), storedHashes: Buffer.alloc(0), texts: [], hashes: [] };
+    const fresh = newChunk(nextSeq);
     const r = this.#tailChunk.get() as unknown as unknown[] | undefined;
     if (r === undefined) return fresh;
     const row: ChunkRow = chunkRow(r);
@@ -208,18 +199,17 @@ class ChainWriter {
     const hashes = row.hashes as Buffer;
     const entries = row.entries as Buffer;
     const count = hashes.length / 32;
-    if (count >= CHUNK_ENTRIES || row.firstSeq + count !== nextSeq || row.spans !== spansOf(entries) || separators(entries).length !== count) return fresh;
-    return { id: row.id, firstSeq: row.firstSeq, count, storedEntries: entries, storedHashes: hashes, texts: [], hashes: [] };
+    if (count >= CHUNK_ENTRIES || row.firstSeq + count !== nextSeq) return fresh;
+    const starts = entryStarts(entries);
+    if (starts.length !== count || row.spans !== spansOf(entries, starts)) return fresh;
+    return { firstSeq: row.firstSeq, count, stored: { id: row.id, entries, hashes }, texts: [], hashes: [] };
   }
 
   #writeChunk(c: OpenChunk): void {
     if (c.texts.length === 0) return;
-    const added = Buffer.from(`\u0000${c.texts.join('\u0000')}`);
-    const entries = c.storedEntries.length === 0 ? added : Buffer.concat([c.storedEntries, added]);
-    const addedHashes = Buffer.from(c.hashes.join(''), 'hex');
-    const hashes = c.storedHashes.length === 0 ? addedHashes : Buffer.concat([c.storedHashes, addedHashes]);
-    if (c.id === null) this.#insertChunk.run(c.firstSeq, spansOf(entries), hashes, entries);
-    else this.#updateChunk.run(c.firstSeq, spansOf(entries), hashes, entries, c.id);
+    const { entries, hashes, spans } = encodeChunk(c.texts, c.hashes, c.stored);
+    if (c.stored === undefined) this.#insertChunk.run(c.firstSeq, spans, hashes, entries);
+    else this.#updateChunk.run(c.firstSeq, spans, hashes, entries, c.stored.id);
   }
 
   #persistState(): void {
@@ -276,7 +266,7 @@ class ChainWriter {
           const hash = leafHash(text);
           if (chunk.count + chunk.texts.length >= CHUNK_ENTRIES) {
             this.#writeChunk(chunk);
-            chunk = { id: null, firstSeq: seq, count: 0, storedEntries: Buffer.alloc(0), storedHashes: Buffer.alloc(0), texts: [], hashes: [] };
+            chunk = newChunk(seq);
           }
           chunk.texts.push(text);
           chunk.hashes.push(hash);
@@ -324,7 +314,7 @@ class ChainWriter {
       }
       const entries = row.entries as Buffer;
       const hashes = row.hashes as Buffer;
-      const seps = separators(entries);
+      const seps = entryStarts(entries);
       const keepFrom = cut - row.firstSeq + 1;
       if (keepFrom >= seps.length) {
         remove.run(row.id);

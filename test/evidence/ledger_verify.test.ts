@@ -229,8 +229,8 @@ describe('ledger verify: findings of the second review', () => {
 
 describe('ledger verify: tampering with the chunks themselves', () => {
   // 300 entries: chunks of 128, 128 and 44 entries (seq 1–128, 129–256, 257–300), a checkpoint every 50.
-  async function chunked(mutate: (chunks: StoredChunk[], db: ReturnType<typeof openRw>) => void) {
-    const { home } = await buildStore(300, { checkpointEvery: 50 });
+  async function chunked(mutate: (chunks: StoredChunk[], db: ReturnType<typeof openRw>) => void, checkpointEvery = 50) {
+    const { home } = await buildStore(300, { checkpointEvery });
     const db = openRw(home);
     const chunks = readChunks(db);
     assert.deepEqual(chunks.map((c) => [c.first_seq, c.hashes.length / 32]), [[1, 128], [129, 128], [257, 44]]);
@@ -273,6 +273,27 @@ describe('ledger verify: tampering with the chunks themselves', () => {
     assert.equal(r.first_break_seq, 200);
     assert.ok(r.verification_errors.some((e) => e.kind === 'prev_mismatch' && e.seq === 201));
     assert.ok(r.verification_errors.some((e) => e.kind === 'checkpoint_mismatch'));
+  });
+
+  // Checkpoints every 128: at chunk boundaries, so each chunk enters the tree as its scan's aligned subtrees
+  // (no checkpoint inside a chunk) and the checkpoint roots are computed from those subtrees.
+  it('checkpoints at chunk boundaries verify from the chunks\' subtrees', async () => {
+    const r = await chunked(() => undefined, 128);
+    assert.equal(r.classification, 'intact', JSON.stringify(r.verification_errors.slice(0, 3)));
+    assert.equal(r.checkpoints_valid, true);
+    assert.equal(r.checkpoints_checked, 3, 'at 128, 256 and 300 (at close)');
+  });
+
+  it('a stored hash changed in a chunk that enters the tree as subtrees → the checkpoint after it does not match', async () => {
+    const r = await chunked((chunks, db) => {
+      const c = chunks[1] as StoredChunk;
+      c.hashes[(200 - 129) * 32] = (c.hashes[(200 - 129) * 32] as number) ^ 1;
+      writeChunk(db, c);
+    }, 128);
+    assert.equal(r.classification, 'tampering');
+    assert.equal(r.first_break_seq, 200);
+    assert.equal(r.checkpoints_valid, false);
+    assert.ok(r.verification_errors.some((e) => e.kind === 'checkpoint_mismatch' && e.seq === 129), JSON.stringify(r.verification_errors));
   });
 
   it('spans that no longer match the separators (the view would show other bytes) → tampering, the evidence itself intact', async () => {
