@@ -95,11 +95,16 @@ export function egressRulesFor(policy: HttpEgressPolicy, extensionId?: string): 
   };
 }
 
+/** The extension ids either settings layer has egress overrides for. */
+export function egressOverrideIds(policy: HttpEgressPolicy): Set<string> {
+  return new Set([...Object.keys(policy.user.overrides), ...Object.keys(policy.project?.overrides ?? {})]);
+}
+
 /** Rules per extension id, parsed once per extension. */
 export function egressRulesLookup(policy: HttpEgressPolicy): (extensionId: string) => EgressRules {
   const cache = new Map<string, EgressRules>();
   const base = egressRulesFor(policy);
-  const named = new Set([...Object.keys(policy.user.overrides), ...Object.keys(policy.project?.overrides ?? {})]);
+  const named = egressOverrideIds(policy);
   return (id) => {
     if (!named.has(id)) return base;
     let r = cache.get(id);
