@@ -1,7 +1,7 @@
 /** Shared fixtures: throw-away settings directories and hostcall builders. */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after } from 'node:test';
 import Value from 'typebox/value';
 import { listMethods, METHOD_TABLE } from '../src/policy/methods.ts';
@@ -59,3 +59,9 @@ export function hostcall(method: string, params: Record<string, unknown> = sampl
 }
 
 export const ALL_METHODS = listMethods().map((m) => m.method);
+
+/** Writes a file, making its folder first. */
+export function put(path: string, content = 'x'): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, content);
+}

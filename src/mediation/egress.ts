@@ -49,6 +49,8 @@ export interface EgressRefusal {
 }
 
 const SCHEMES: ReadonlySet<string> = new Set(['http:', 'https:']);
+/** Where a loopback name leads, for an `allowPrivate` CIDR. */
+const LOOPBACK = [parseAddress('127.0.0.1'), parseAddress('::1')] as Address[];
 
 /** Parses a URL as fetch would. A URL that does not parse is `egress_url_invalid`. */
 export function parseTarget(raw: string): { ok: true; target: EgressTarget } | { ok: false; refusal: EgressRefusal } {
@@ -58,12 +60,17 @@ export function parseTarget(raw: string): { ok: true; target: EgressTarget } | {
   } catch {
     return { ok: false, refusal: { reason: 'egress_url_invalid', message: `the URL does not parse (${JSON.stringify(raw.slice(0, 60))}${raw.length > 60 ? '…' : ''})` } };
   }
+  return { ok: true, target: targetOf(url) };
+}
+
+/** A parsed URL in the form the checks compare. */
+function targetOf(url: URL): EgressTarget {
   const host = canonicalHost(url.hostname);
   const port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
   const address = url.hostname.startsWith('[') || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? parseAddress(host) : undefined;
   const shownHost = address !== undefined && url.hostname.startsWith('[') ? `[${host}]` : host.slice(0, 100);
   const origin = SCHEMES.has(url.protocol) ? `${url.protocol}//${shownHost}:${port}` : `${url.protocol.slice(0, 20)}${shownHost === '' ? '' : `//${shownHost}`}`;
-  return { ok: true, target: { url, host, port, address, origin } };
+  return { url, host, port, address, origin };
 }
 
 function grantAdmits(g: PrivateGrant, t: EgressTarget, address: Address | undefined, metadata: boolean): boolean {
@@ -124,8 +131,7 @@ export function checkTarget(t: EgressTarget, rules: EgressRules, extensionId: st
   }
   if (t.address !== undefined) return checkAddress(t, t.address, rules, extensionId);
   if (isLoopbackName(t.host)) {
-    const loopback = [parseAddress('127.0.0.1'), parseAddress('::1')] as Address[];
-    const granted = rules.allowPrivate.some((g) => (g.kind === 'host' ? matchHostPattern(g.pattern, t.host, t.port) : loopback.some((a) => inPrefix(a, g.cidr.address, g.cidr.bits))));
+    const granted = rules.allowPrivate.some((g) => (g.kind === 'host' ? matchHostPattern(g.pattern, t.host, t.port) : LOOPBACK.some((a) => inPrefix(a, g.cidr.address, g.cidr.bits))));
     if (!granted) {
       return { reason: 'egress_private_address', addressClass: 'loopback', message: `${t.origin} is a loopback name; refused unless ${hint(extensionId, 'allowPrivate')} lists it` };
     }
@@ -158,9 +164,7 @@ export function checkRedirect(from: EgressTarget, location: string, hop: number,
   } catch {
     return { ok: false, refusal: { reason: 'egress_redirect_invalid', message: `${from.origin} redirected to a Location that does not parse` } };
   }
-  const parsed = parseTarget(next.href);
-  if (!parsed.ok) return { ok: false, refusal: { reason: 'egress_redirect_invalid', message: `${from.origin} redirected to a Location that does not parse` } };
-  const to = parsed.target;
+  const to = targetOf(next);
   if (!SCHEMES.has(next.protocol)) {
     return { ok: false, refusal: { reason: 'egress_redirect_scheme', message: `${from.origin} redirected to the scheme ${next.protocol.slice(0, 20)}; only http: and https: are followed` } };
   }

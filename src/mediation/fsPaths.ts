@@ -158,7 +158,7 @@ const RELOCATIONS: ReadonlyArray<readonly [string, (v: string) => ReadonlyArray<
 const LIST_RELOCATIONS: ReadonlyArray<readonly [string, readonly Kind[]]> = [['KUBECONFIG', ['sensitive', 'startup']]];
 
 /** Every list entry the environment places, with absolute values only (PATH folders aside: see `pathFolders`). */
-export function relocatedEntries(env: Readonly<Record<string, string | undefined>>): Relocated[] {
+function relocatedEntries(env: Readonly<Record<string, string | undefined>>): Relocated[] {
   const out: Relocated[] = [];
   const value = (name: string): string | undefined => {
     const v = env[name];
@@ -188,7 +188,7 @@ export function relocatedEntries(env: Readonly<Record<string, string | undefined
  * followed), and a `credential.helper = store --file F` (F holds passwords). Read from the global files without
  * running git; only absolute and `~/` values (a relative hooksPath is relative to each repository).
  */
-export function gitConfigPlaces(home: string, env: Readonly<Record<string, string | undefined>>, project?: string): Relocated[] {
+function gitConfigPlaces(home: string, env: Readonly<Record<string, string | undefined>>, project?: string): Relocated[] {
   const out: Relocated[] = [];
   const seen = new Set<string>();
   const xdgConfig = env.XDG_CONFIG_HOME !== undefined && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(home, '.config');
@@ -506,11 +506,6 @@ export class PathClassifier {
     return undefined;
   }
 
-  /** `protectedMatch`'s reason alone. */
-  protectedWhy(real: string, data: string): string | undefined {
-    return this.protectedMatch(real, data)?.why;
-  }
-
   /** A credential store strictly inside `dir` (moving or deleting `dir` would move or delete it), or undefined. */
   sensitiveInside(dir: string): string | undefined {
     for (const { path } of this.#sensitive.all) if (path !== dir && within(path, dir)) return path;
@@ -529,11 +524,6 @@ export class PathClassifier {
     }
     return undefined;
   }
-
-  /** Every place of both lists (for `pi-warden fs check --lists` and the tests). */
-  places(): { readonly sensitive: readonly Place[]; readonly startup: readonly Place[] } {
-    return { sensitive: this.#sensitive.all, startup: this.#startup.all };
-  }
 }
 
 /**
@@ -550,5 +540,3 @@ function pathFolders(env: Readonly<Record<string, string | undefined>>, layout: 
   }
   return out;
 }
-
-export { PROTECTED_COMPONENTS, PROTECTED_NAMES };

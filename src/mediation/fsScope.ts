@@ -192,13 +192,13 @@ export class FsScope {
 
   /**
    * Checks one path. Returns the resolved path to act on, or the problem. `followFinal` says whether the access
-   * follows a symlink in the last component.
+   * follows a symlink in the last component; `view`: judge it as the file system will be after a move (PathView).
    */
-  check(extensionId: string, path: string, access: FsAccess, followFinal: boolean): { real: string } | FsProblem {
+  check(extensionId: string, path: string, access: FsAccess, followFinal: boolean, view?: PathView): { real: string } | FsProblem {
     const abs = this.absolute(path);
     let real: string;
     try {
-      real = resolveReal(abs, followFinal);
+      real = resolveReal(abs, followFinal, view);
     } catch (err) {
       return { reason: 'fs_unresolvable', path: abs, detail: err instanceof Error ? err.message : String(err) };
     }
@@ -251,15 +251,8 @@ export class FsScope {
    * folder `place` is in, with `..` after links (as the kernel will). `view`: judge a link about to be moved there.
    */
   checkLinkAt(extensionId: string, place: string, target: string, view?: PathView): FsProblem | undefined {
-    const abs = isAbsolute(target) ? target : `${dirname(place)}${sep}${target}`;
-    let real: string;
-    try {
-      real = resolveReal(abs, true, view);
-    } catch (err) {
-      return { reason: 'fs_unresolvable', path: abs, detail: `symlink target: ${err instanceof Error ? err.message : String(err)}` };
-    }
-    const problem = this.checkResolved(extensionId, resolve(abs), real, 'write');
-    return problem === undefined ? undefined : { ...problem, detail: `symlink target: ${problem.detail}` };
+    const r = this.check(extensionId, isAbsolute(target) ? target : `${dirname(place)}${sep}${target}`, 'write', true, view);
+    return 'reason' in r ? { ...r, detail: `symlink target: ${r.detail}` } : undefined;
   }
 
   /** Every problem of one `fs.*` call (empty: allowed). */

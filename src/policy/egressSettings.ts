@@ -9,7 +9,7 @@
  */
 import Type, { type Static } from 'typebox';
 import {
-  grantText, parseHostPattern, parsePrivateGrant, type HostPattern, type PrivateGrant,
+  grantText, parseHostPattern, parsePrivateGrant, type HostPattern, type ParseResult, type PrivateGrant,
 } from './hostPatterns.ts';
 
 const HostList = Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, maxItems: 1000 });
@@ -54,21 +54,13 @@ export interface EgressRules {
   readonly maxRedirects: number;
 }
 
-function patterns(list: readonly string[] | undefined): HostPattern[] {
-  const out: HostPattern[] = [];
+/** Every entry of a settings list, parsed (`parseHostPattern` or `parsePrivateGrant`). */
+function parsed<T>(list: readonly string[] | undefined, parse: (text: string) => ParseResult<T>): T[] {
+  const out: T[] = [];
   // Every entry parses: settings are validated first, and an invalid file means no egress settings at all.
   for (const t of list ?? []) {
-    const p = parseHostPattern(t);
+    const p = parse(t);
     if (p.ok) out.push(p.value);
-  }
-  return out;
-}
-
-function grants(list: readonly string[] | undefined): PrivateGrant[] {
-  const out: PrivateGrant[] = [];
-  for (const t of list ?? []) {
-    const g = parsePrivateGrant(t);
-    if (g.ok) out.push(g.value);
   }
   return out;
 }
@@ -86,7 +78,7 @@ export function egressRulesFor(policy: HttpEgressPolicy, extensionId?: string): 
   for (const layer of layers) {
     deny.push(...(layer.defaults.denyHosts ?? []), ...((extensionId === undefined ? undefined : layer.overrides[extensionId]?.denyHosts) ?? []));
     const a = pick(layer, extensionId, 'allowHosts');
-    if (a !== undefined) allow.push(patterns(a));
+    if (a !== undefined) allow.push(parsed(a, parseHostPattern));
   }
   // A project limit can only lower the user's (or the built-in) one.
   const limit = (key: 'maxRequestBytes' | 'maxResponseBytes' | 'maxRedirects') => Math.min(
@@ -94,20 +86,25 @@ export function egressRulesFor(policy: HttpEgressPolicy, extensionId?: string): 
     (policy.project === undefined ? undefined : pick(policy.project, extensionId, key)) ?? Number.POSITIVE_INFINITY,
   );
   return {
-    denyHosts: patterns([...new Set(deny)]),
+    denyHosts: parsed([...new Set(deny)], parseHostPattern),
     allowHosts: allow,
-    allowPrivate: grants(pick(policy.user, extensionId, 'allowPrivate')),
+    allowPrivate: parsed(pick(policy.user, extensionId, 'allowPrivate'), parsePrivateGrant),
     maxRequestBytes: limit('maxRequestBytes'),
     maxResponseBytes: limit('maxResponseBytes'),
     maxRedirects: limit('maxRedirects'),
   };
 }
 
+/** The extension ids either settings layer has egress overrides for. */
+export function egressOverrideIds(policy: HttpEgressPolicy): Set<string> {
+  return new Set([...Object.keys(policy.user.overrides), ...Object.keys(policy.project?.overrides ?? {})]);
+}
+
 /** Rules per extension id, parsed once per extension. */
 export function egressRulesLookup(policy: HttpEgressPolicy): (extensionId: string) => EgressRules {
   const cache = new Map<string, EgressRules>();
   const base = egressRulesFor(policy);
-  const named = new Set([...Object.keys(policy.user.overrides), ...Object.keys(policy.project?.overrides ?? {})]);
+  const named = egressOverrideIds(policy);
   return (id) => {
     if (!named.has(id)) return base;
     let r = cache.get(id);

@@ -4,7 +4,7 @@
  */
 import { NEVER_ALLOWED, SPECIAL_BLOCKS } from './addressClasses.ts';
 import { CAPABILITIES, CAPABILITY_MEANING, isDangerous, type Capability } from './capabilities.ts';
-import { egressRulesFor, explainEgressRules, type EgressExplanation } from './egressSettings.ts';
+import { egressOverrideIds, egressRulesFor, explainEgressRules, type EgressExplanation } from './egressSettings.ts';
 import { listMethods } from './methods.ts';
 import { evaluateCapability, RULE_DESCRIPTIONS, RULES, type Decision, type ReasonCode, type Rule } from './precedence.ts';
 import { PROFILE_PRESETS } from './profiles.ts';
@@ -83,7 +83,7 @@ export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): P
   for (const [id, answers] of rules.promptAnswers) remembered[id] = Object.fromEntries(answers);
   const r = resolved.risk;
   const egress = resolved.httpEgress;
-  const egressIds = [...new Set([...Object.keys(egress.user.overrides), ...Object.keys(egress.project?.overrides ?? {})])].sort();
+  const egressIds = [...egressOverrideIds(egress)].sort();
   return {
     schema: EXPLANATION_SCHEMA,
     extension_id: extensionId ?? null,

@@ -7,19 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FsScope, type FsAccess, type FsGrant } from '../../src/mediation/fsScope.ts';
+import { put } from '../helpers.ts';
 
 const ROOT = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-lists-')));
 after(() => rmSync(ROOT, { recursive: true, force: true }));
 
-function put(path: string, content = 'x'): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, content);
-}
 
 let worlds = 0;
 /** A fresh home with a project and a ~/dotfiles folder holding an ordinary README. */

@@ -5,7 +5,7 @@
  * in place because the change would reach the other names.
  */
 import assert from 'node:assert/strict';
-import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { createFsOperations } from '../../src/mediation/fsOperations.ts';
 import { createFsScopeStage, FsScope } from '../../src/mediation/fsScope.ts';
 import { compilePolicy } from '../../src/policy/precedence.ts';
 import { rulesFor } from '../../src/policy/settings.ts';
+import { put } from '../helpers.ts';
 
 const ROOT = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-fsops-')));
 after(() => rmSync(ROOT, { recursive: true, force: true }));
@@ -25,10 +26,6 @@ const PROJECT = join(ROOT, 'project');
 const NOTES = join(HOME, 'notes');
 const STORE = join(ROOT, 'pnpm-store');
 
-function put(path: string, content: string): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, content);
-}
 
 put(join(HOME, '.bashrc'), '# bashrc\n');
 put(join(HOME, '.ssh', 'id_rsa'), 'PRIVATE KEY');

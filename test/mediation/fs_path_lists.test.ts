@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FsScope, type FsAccess } from '../../src/mediation/fsScope.ts';
+import { put } from '../helpers.ts';
 
 const ROOT = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-lists-')));
 after(() => rmSync(ROOT, { recursive: true, force: true }));
@@ -21,10 +22,6 @@ const XDG = join(ROOT, 'xdg-config');
 const KEYS = join(ROOT, 'keys');
 const GNUPG = join(KEYS, 'gnupg-home');
 
-function put(path: string, content = 'x'): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, content);
-}
 // GNU stow layout: the real files live in ~/dotfiles, the dotfiles are links to them.
 put(join(DOT, 'bash', '.bashrc'), '# rc');
 put(join(DOT, 'ssh', 'id_ed25519'), 'KEY');

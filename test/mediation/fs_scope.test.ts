@@ -19,7 +19,7 @@ import { explainPolicy } from '../../src/policy/explain.ts';
 import { resolvePolicy } from '../../src/policy/settings.ts';
 import { createRuntime, type WardenRuntime } from '../../src/runtime/createRuntime.ts';
 import { bundleEntry, hostBoot, Sandbox } from '../../src/sandbox/index.ts';
-import { policyFor, settingsDirs } from '../helpers.ts';
+import { policyFor, settingsDirs, put } from '../helpers.ts';
 import * as pi from '@earendil-works/pi-coding-agent';
 import type { PiFileToolKit } from '../../src/pi/fileTools.ts';
 
@@ -32,10 +32,6 @@ const WARDEN = join(AGENT, 'warden');
 const PROJECT = join(ROOT, 'project');
 const OUTSIDE = join(ROOT, 'outside');
 
-function put(path: string, content: string): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, content);
-}
 
 put(join(HOME, '.ssh', 'id_rsa'), 'PRIVATE KEY');
 put(join(HOME, '.aws', 'credentials'), '[default]\naws_secret_access_key=x');

@@ -5,13 +5,14 @@
  * - probe's readable package folder is the extension's package, not whatever folder its entry file sits in.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { dataFolder } from '../../src/mediation/fsPaths.ts';
 import { FsScope } from '../../src/mediation/fsScope.ts';
 import { extensionPackageRoot } from '../../src/pi/probe.ts';
+import { put } from '../helpers.ts';
 
 const ROOT = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-fs-low-')));
 after(() => rmSync(ROOT, { recursive: true, force: true }));
@@ -19,10 +20,6 @@ const HOME = join(ROOT, 'home');
 const PROJECT = join(ROOT, 'project');
 const HIDDEN = join(ROOT, 'srv', 'internal-layout', 'db');
 
-function put(path: string, content: string): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, content);
-}
 put(join(HIDDEN, 'dump.sql'), 'x');
 put(join(PROJECT, 'src', 'a.ts'), 'x');
 put(join(HOME, '.ssh', 'id_rsa'), 'KEY');

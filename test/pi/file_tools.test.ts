@@ -11,7 +11,7 @@
  * - without pi's tool definitions the runtime refuses file tools rather than handing them to a host unchecked.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -22,7 +22,7 @@ import { createFsOperations } from '../../src/mediation/fsOperations.ts';
 import { FsScope } from '../../src/mediation/fsScope.ts';
 import { createFileToolOperation, type PiFileToolKit } from '../../src/pi/fileTools.ts';
 import { createRuntime, type WardenRuntime } from '../../src/runtime/createRuntime.ts';
-import { policyFor } from '../helpers.ts';
+import { policyFor, put } from '../helpers.ts';
 
 const kit = pi as unknown as PiFileToolKit;
 const ROOT = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-tools-')));
@@ -33,10 +33,6 @@ const PROJECT = join(ROOT, 'project');
 const OUTSIDE = join(ROOT, 'outside');
 const SECRET = 'sk-test-0123456789abcdefSECRETVALUE';
 
-function put(path: string, content: string): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, content);
-}
 put(join(HOME, '.ssh', 'id_rsa'), 'PRIVATE KEY needle');
 put(join(HOME, '.aws', 'credentials'), 'aws needle');
 put(join(HOME, 'notes', 'todo.txt'), 'note needle\n');
