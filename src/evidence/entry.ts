@@ -64,28 +64,6 @@ export function canonicalEntryText(e: Omit<LedgerEntry, 'ledger_hash'>): string 
   return spliceEntry(encodeBodyParts(e), e.seq, e.prev_ledger_hash);
 }
 
-const PREV_KEY = '"prev_ledger_hash":';
-const SEQ_KEY = '"seq":';
-
-/**
- * Reads prev_ledger_hash and seq from canonical text without a full parse. Safe because in canonical JSON an
- * unescaped `"` only delimits strings, so the key pattern cannot occur inside a value.
- */
-export function peekLinks(text: string): { prev: string | null; seq: number } | undefined {
-  const p = text.indexOf(PREV_KEY);
-  const q = text.indexOf(SEQ_KEY, p);
-  if (p < 0 || q < 0) return undefined;
-  const at = p + PREV_KEY.length;
-  let prev: string | null;
-  if (text.startsWith('null', at)) prev = null;
-  else if (text.charCodeAt(at) === 34 && text.charCodeAt(at + 65) === 34) prev = text.slice(at + 1, at + 65);
-  else return undefined;
-  let end = q + SEQ_KEY.length;
-  while (end < text.length && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57) end++;
-  const seq = Number(text.slice(q + SEQ_KEY.length, end));
-  return Number.isSafeInteger(seq) && end > q + SEQ_KEY.length ? { prev, seq } : undefined;
-}
-
 /** Full parse of a stored entry, with its stored hash, for replay and export. */
 export function parseEntry(text: string, ledgerHash: string): LedgerEntry {
   const v = JSON.parse(text) as Omit<LedgerEntry, 'ledger_hash'>;

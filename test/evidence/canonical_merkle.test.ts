@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { argsShapeHash, canonicalJson, paramsHash } from '../../src/evidence/canonical.ts';
-import { canonicalEntryText, peekLinks } from '../../src/evidence/entry.ts';
+import { scanChunk } from '../../src/evidence/chunks.ts';
+import { canonicalEntryText } from '../../src/evidence/entry.ts';
 import { EMPTY_ROOT, Frontier, leafHash, merkleRoot, nodeHash } from '../../src/evidence/merkle.ts';
 
 describe('canonical encoding (docs/ledger-format.md golden vectors)', () => {
@@ -32,7 +33,8 @@ describe('canonical encoding (docs/ledger-format.md golden vectors)', () => {
     });
     assert.equal(text, `{"args_shape_hash":"s","call_id":"c\\"1","capability":"exec","config_hash":null,"decision":"deny","declared_capability":null,"error_code":"denied","extension_id":"ext","method":"exec","params_hash":"p","prev_ledger_hash":"${'a'.repeat(64)}","reason_codes":["deny_caps"],"risk_score":null,"rule":"deny_caps","seq":7,"stage":"policy","ts_ms":1700000000000}`);
     assert.deepEqual(Object.keys(JSON.parse(text) as object), Object.keys(JSON.parse(text) as object).sort());
-    assert.deepEqual(peekLinks(text), { prev: 'a'.repeat(64), seq: 7 });
+    assert.deepEqual(linksOf(text, 7), { prev: 'a'.repeat(64), findings: [] }, 'seq 7 read where it is (a finding otherwise)');
+    assert.deepEqual(linksOf(text, 8).findings, [[0, { seq: 7 }]], 'and a wrong expected seq is reported');
   });
   it('a hostile call_id cannot spoof the link fields', () => {
     const text = canonicalEntryText({
@@ -40,9 +42,16 @@ describe('canonical encoding (docs/ledger-format.md golden vectors)', () => {
       declared_capability: null, decision: 'allow', rule: null, stage: null, error_code: null, reason_codes: [], params_hash: 'p', args_shape_hash: 's',
       risk_score: null, config_hash: null, prev_ledger_hash: null,
     });
-    assert.deepEqual(peekLinks(text), { prev: null, seq: 3 });
+    assert.deepEqual(linksOf(text, 3), { prev: null, findings: [] }, 'not the injected prev and seq 99');
   });
 });
+
+/** The links verify reads from a one-entry chunk holding `text` at `seq` (its scanner, as `ledger verify` runs it). */
+function linksOf(text: string, seq: number) {
+  const entries = Buffer.concat([Buffer.from([0]), Buffer.from(text)]);
+  const scan = scanChunk(seq, entries, Buffer.from(leafHash(text), 'hex'), `[[1,${entries.length - 1}]]`);
+  return { prev: scan.firstPrev, findings: scan.findings };
+}
 
 describe('RFC 6962 Merkle tree', () => {
   it('matches the RFC test vectors for the empty tree and an empty leaf', () => {
