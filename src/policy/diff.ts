@@ -4,7 +4,7 @@
  * as "nothing got looser".
  */
 import { CAPABILITIES } from './capabilities.ts';
-import { egressRulesFor, explainEgressRules } from './egressSettings.ts';
+import { egressOverrideIds, egressRulesFor, explainEgressRules } from './egressSettings.ts';
 import { evaluateCapability, type Decision } from './precedence.ts';
 import { PROFILE_STRICTNESS } from './profiles.ts';
 import type { ResolvedPolicy } from './settings.ts';
@@ -59,7 +59,8 @@ function setChange(field: string, la: readonly string[], lb: readonly string[], 
 
 /** HTTP egress rules for the defaults and every extension either side names. */
 function egressChanges(a: ResolvedPolicy, b: ResolvedPolicy, out: PolicyChange[]): void {
-  const ids = new Set([undefined, ...Object.keys(a.httpEgress.user.overrides), ...Object.keys(b.httpEgress.user.overrides)]);
+  // Extensions the user or the project names (a project file can tighten one extension's egress).
+  const ids = new Set([undefined, ...egressOverrideIds(a.httpEgress), ...egressOverrideIds(b.httpEgress)]);
   for (const id of [...ids].sort()) {
     const ea = explainEgressRules(egressRulesFor(a.httpEgress, id));
     const eb = explainEgressRules(egressRulesFor(b.httpEgress, id));

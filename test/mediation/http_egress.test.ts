@@ -321,6 +321,9 @@ describe('egress settings: validation, layering, explain', () => {
     assert.equal(changes['extension web: http.allow_hosts'], undefined);
     const c = policyFor({ user: { extensionPolicy: { http: { allowHosts: ['api.example.com'] } } } });
     assert.equal(diffPolicies(policyFor(), c).find((x) => x.field === 'http.allow_hosts')?.direction, 'tighter');
+    // An extension only the project file names is compared too.
+    const p = policyFor({ project: { extensionPolicy: { overrides: { ci: { http: { denyHosts: ['x.example'] } } } } } });
+    assert.equal(diffPolicies(policyFor(), p).find((x) => x.field === 'extension ci: http.deny_hosts')?.direction, 'tighter');
   });
 
   it('policy explain (text) prints the egress section', () => {
