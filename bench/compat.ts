@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDispatcher } from '../src/dispatch/index.ts';
-import { builtinToolDescriptions, HeadlessHost, hostOperations, usesBuiltinTools } from '../src/pi/index.ts';
+import { hostOperations } from '../src/pi/index.ts';
+import { builtinToolDescriptions, HeadlessHost, usesBuiltinTools } from '../src/probe/index.ts';
 import { resolvePolicy } from '../src/policy/settings.ts';
 import { bundleEntry, hostBoot, resolveEntries, Sandbox } from '../src/sandbox/index.ts';
 

@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDispatcher, type Operation, type OperationContext } from '../src/dispatch/dispatcher.ts';
-import { anchoredByKernel, createFsOperations } from '../src/mediation/fsOperations.ts';
-import { createFsScopeStage, FsScope } from '../src/mediation/fsScope.ts';
+import { anchoredByKernel, createFsOperations } from '../src/mediation/fs/operations.ts';
+import { createFsScopeStage, FsScope } from '../src/mediation/fs/scope.ts';
 import { compilePolicy } from '../src/policy/precedence.ts';
 import { rulesFor } from '../src/policy/settings.ts';
 import { benchAsync, benchSync, printResults, relativeTo, writeResults } from './harness.ts';

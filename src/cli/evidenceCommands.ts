@@ -5,7 +5,7 @@ import { SingleBar } from 'cli-progress';
 import { WardenError } from '../errors.ts';
 import { ALERT_CATEGORIES, SEVERITIES, queryAlerts, severityRank, type AlertCategory, type Severity } from '../evidence/alerts.ts';
 import { keyPath, loadOrCreateKey } from '../evidence/keys.ts';
-import { replayStore } from '../evidence/replay.ts';
+import { replayStore } from '../replay/replay.ts';
 import { openStore, wardenHome } from '../evidence/store.ts';
 import { verifyStore, type VerificationReport } from '../evidence/verify.ts';
 import { colours as pc, printJson, table, type Io } from './output.ts';

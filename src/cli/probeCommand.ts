@@ -4,7 +4,7 @@
  * stopped sandbox, honeytoken in an allowed call), 2 on a usage error.
  */
 import { WardenError } from '../errors.ts';
-import { probeExtension, type ProbeReport } from '../pi/probe.ts';
+import { probeExtension, type ProbeReport } from '../probe/probe.ts';
 import { wardenHome } from '../evidence/store.ts';
 import { colourDecision, colours as pc, printJson, table, type Io } from './output.ts';
 

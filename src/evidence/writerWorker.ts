@@ -17,8 +17,8 @@ import { MAX_UNSIGNED_ENTRIES } from './verify.ts';
 import type { AlertInput } from './alerts.ts';
 import { severityRank } from './alerts.ts';
 import type { QuotaBreach } from '../trust/quota.ts';
-import type { SecretBrokerLogEntry } from '../mediation/outbound.ts';
-import type { ExecLogEntry } from '../mediation/exec.ts';
+import type { SecretBrokerLogEntry } from '../mediation/secrets/outbound.ts';
+import type { ExecLogEntry } from '../mediation/exec/stage.ts';
 
 export interface WriterConfig {
   readonly home: string;

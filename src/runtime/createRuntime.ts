@@ -20,25 +20,25 @@ import { createRiskStage } from '../risk/stage.ts';
 import { createTrustGate } from '../trust/gate.ts';
 import { TrustRegistry } from '../trust/lifecycle.ts';
 import { createQuotaStage, quotaLookup } from '../trust/quota.ts';
-import { classifySecretName } from '../mediation/secretNames.ts';
-import { createOutboundStage, secretNameHasher } from '../mediation/outbound.ts';
-import { createExecStage } from '../mediation/exec.ts';
-import { alertEgressRefusals, createEgressStage } from '../mediation/egress.ts';
+import { classifySecretName } from '../mediation/secrets/names.ts';
+import { createOutboundStage, secretNameHasher } from '../mediation/secrets/outbound.ts';
+import { createExecStage } from '../mediation/exec/stage.ts';
+import { alertEgressRefusals, createEgressStage } from '../mediation/http/egress.ts';
 import { egressRulesLookup } from '../policy/egressSettings.ts';
-import { chainStages, createSecretNameStage, filterEnvOperations } from '../mediation/secretNameFilter.ts';
-import { SecretValueIndex, type HeldSecret } from '../mediation/secretValues.ts';
-import { createFsScopeStage, FsScope } from '../mediation/fsScope.ts';
-import { readAuthSecrets } from '../mediation/authSecrets.ts';
-import { createToolCallStage } from '../mediation/toolCalls.ts';
-import { scanResults } from '../mediation/inbound.ts';
-import { createFsOperations } from '../mediation/fsOperations.ts';
-import { createHttpOperation } from '../mediation/httpOperation.ts';
-import type { FsLayout } from '../mediation/fsPaths.ts';
+import { chainStages, createSecretNameStage, filterEnvOperations } from '../mediation/secrets/nameFilter.ts';
+import { SecretValueIndex, type HeldSecret } from '../mediation/secrets/values.ts';
+import { createFsScopeStage, FsScope } from '../mediation/fs/scope.ts';
+import { readAuthSecrets } from '../mediation/secrets/authFile.ts';
+import { createToolCallStage } from '../mediation/tools/toolCalls.ts';
+import { scanResults } from '../mediation/secrets/inbound.ts';
+import { createFsOperations } from '../mediation/fs/operations.ts';
+import { createHttpOperation } from '../mediation/http/operation.ts';
+import type { FsLayout } from '../mediation/fs/paths.ts';
 import { agentDir } from '../policy/settings.ts';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { newContext } from '../dispatch/hostcall.ts';
-import { createFileToolOperation, type PiFileToolKit } from '../pi/fileTools.ts';
+import { createFileToolOperation, type PiFileToolKit } from '../mediation/tools/fileTools.ts';
 import type { OperationContext } from '../dispatch/dispatcher.ts';
 
 export interface RuntimeOptions {
@@ -71,12 +71,12 @@ export interface RuntimeOptions {
   readonly extensionRoots?: ReadonlyMap<string, string>;
   /** pi's auth storage, whose credentials the broker holds with the environment's (default `<agent dir>/auth.json`). */
   readonly authFile?: string;
-  /** Run `http` calls with the real, egress-confined operation (httpOperation.ts) instead of the one in `operations`. */
+  /** Run `http` calls with the real, egress-confined operation (src/mediation/http/operation.ts) instead of the one in `operations`. */
   readonly realHttp?: boolean | { readonly ca?: string | Buffer };
   /**
-   * Run `fs.*` calls with the confined real operations (fsOperations.ts) instead of those in `operations`. pi's
+   * Run `fs.*` calls with the confined real operations (src/mediation/fs/operations.ts) instead of those in `operations`. pi's
    * file tools called through `tool` (read, write, edit, ls, find, grep) then run on them too, built from `piTools`
-   * (pi/fileTools.ts); without `piTools` those tool calls are refused rather than handed to a host that would act
+   * (src/mediation/tools/fileTools.ts); without `piTools` those tool calls are refused rather than handed to a host that would act
    * on the unchecked path.
    */
   readonly realFs?: boolean;

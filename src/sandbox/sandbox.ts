@@ -41,7 +41,7 @@ export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({
   maxPendingHostcalls: 1024, maxPendingTimers: 1000, maxPayloadBytes: 8 * 1024 * 1024, cpuMsPerWindow: 0, windowMs: 60_000,
 });
 
-/** One of pi's built-in tools, as data (see src/pi/builtinTools.ts). */
+/** One of pi's built-in tools, as data (see src/probe/builtinTools.ts). */
 export interface BuiltinToolDescription {
   readonly label: string;
   readonly description: string;

@@ -6,7 +6,7 @@ import { createDispatcher, type Operation } from '../../src/dispatch/dispatcher.
 import type { Prompter } from '../../src/dispatch/stages/policy.ts';
 import { queryAlerts } from '../../src/evidence/alerts.ts';
 import { loadOrCreateKey } from '../../src/evidence/keys.ts';
-import { replayStore } from '../../src/evidence/replay.ts';
+import { replayStore } from '../../src/replay/replay.ts';
 import { openStore } from '../../src/evidence/store.ts';
 import { EvidenceWriter } from '../../src/evidence/writer.ts';
 import { compilePolicy } from '../../src/policy/precedence.ts';

@@ -93,7 +93,7 @@ describe('evidence store under concurrent first use', () => {
 
 describe('migration 6: the ledger into chunks', () => {
   it('a v5 store (one row per entry) is converted when opened read-write and verifies as before', async () => {
-    const { replayStore } = await import('../../src/evidence/replay.ts');
+    const { replayStore } = await import('../../src/replay/replay.ts');
     const { storedEntries } = await import('../../src/evidence/chunks.ts');
     const { loadOrCreateKey } = await import('../../src/evidence/keys.ts');
     const { home, writer } = await buildStore(600, { close: false, checkpointEvery: 100 });

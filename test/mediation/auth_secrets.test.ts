@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { readAuthSecrets, resolveTemplate } from '../../src/mediation/authSecrets.ts';
+import { readAuthSecrets, resolveTemplate } from '../../src/mediation/secrets/authFile.ts';
 import { createRuntime } from '../../src/runtime/createRuntime.ts';
 import { tempHome } from '../evidence/fixtures.ts';
 import { policyFor } from '../helpers.ts';

@@ -14,7 +14,7 @@ import { newContext } from '../../src/dispatch/hostcall.ts';
 import type { PromptRequest } from '../../src/dispatch/stages/policy.ts';
 import { WardenError } from '../../src/errors.ts';
 import { openStore } from '../../src/evidence/store.ts';
-import { createExecStage } from '../../src/mediation/exec.ts';
+import { createExecStage } from '../../src/mediation/exec/stage.ts';
 import { compilePolicy } from '../../src/policy/precedence.ts';
 import type { PromptAnswer } from '../../src/policy/promptAnswers.ts';
 import { rulesFor } from '../../src/policy/settings.ts';

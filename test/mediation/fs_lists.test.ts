@@ -1,5 +1,5 @@
 /**
- * The credential-store and never-written lists (fsPaths.ts; SPEC §5.5, §5.6) where the places really are, on real
+ * The credential-store and never-written lists (src/mediation/fs/paths.ts; SPEC §5.5, §5.6) where the places really are, on real
  * files and real symlinks: the checked paths are resolved through symlinks, so the lists must be too. GNU stow makes
  * ~/.ssh, ~/.bashrc, ~/.aws/credentials links into ~/dotfiles; tools move their files by environment variables
  * (XDG_CONFIG_HOME, GNUPGHOME, KUBECONFIG, PATH, ...) and by git configuration (core.hooksPath). Each refusal here
@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FsScope, type FsAccess, type FsGrant } from '../../src/mediation/fsScope.ts';
+import { FsScope, type FsAccess, type FsGrant } from '../../src/mediation/fs/scope.ts';
 import { put } from '../helpers.ts';
 
 const ROOT = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-lists-')));

@@ -1,5 +1,5 @@
 /**
- * The confined fs operations (mediation/fsOperations.ts) on real files, for what the path check of the stage cannot
+ * The confined fs operations (src/mediation/fs/operations.ts) on real files, for what the path check of the stage cannot
  * see: what a folder holds when it is deleted or moved (every entry is judged as its own delete or write would be,
  * symlinks as pointing from where they land), and files with other names (hard links), which are never changed
  * in place because the change would reach the other names.
@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createDispatcher } from '../../src/dispatch/dispatcher.ts';
-import { createFsOperations } from '../../src/mediation/fsOperations.ts';
-import { createFsScopeStage, FsScope } from '../../src/mediation/fsScope.ts';
+import { createFsOperations } from '../../src/mediation/fs/operations.ts';
+import { createFsScopeStage, FsScope } from '../../src/mediation/fs/scope.ts';
 import { compilePolicy } from '../../src/policy/precedence.ts';
 import { rulesFor } from '../../src/policy/settings.ts';
 import { put } from '../helpers.ts';

@@ -1,5 +1,5 @@
 /**
- * The credential-store and never-write lists (fsPaths.ts) hold where a place really is, not only how it is named
+ * The credential-store and never-write lists (src/mediation/fs/paths.ts) hold where a place really is, not only how it is named
  * (issue 6 review finding 4): dotfiles managed by GNU stow are symlinks into ~/dotfiles, so the real file must be as
  * protected as the dotfile; tools relocate their files by environment variables (XDG_CONFIG_HOME, GNUPGHOME, ...);
  * and the lists cover coding agents' tokens and folders on PATH. Each refusal has an allowed twin.
@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FsScope, type FsAccess } from '../../src/mediation/fsScope.ts';
+import { FsScope, type FsAccess } from '../../src/mediation/fs/scope.ts';
 import { put } from '../helpers.ts';
 
 const ROOT = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-lists-')));
@@ -138,7 +138,7 @@ describe('lists, from the second review: hostile config files, links and variabl
     assert.equal(spawnSync('mkfifo', [join(home, '.gitconfig')]).status, 0);
     // In a child process with a time limit: a blocking read of the FIFO would hang this one for good.
     const build = () => spawnSync(process.execPath, ['--input-type=module', '-e', `
-      import { FsScope } from ${JSON.stringify(join(import.meta.dirname, '..', '..', 'src', 'mediation', 'fsScope.ts'))};
+      import { FsScope } from ${JSON.stringify(join(import.meta.dirname, '..', '..', 'src', 'mediation', 'fs', 'scope.ts'))};
       new FsScope({ layout: ${JSON.stringify(layoutFor(home, project))} });
       console.log('built');
     `], { encoding: 'utf8', timeout: 15_000 });

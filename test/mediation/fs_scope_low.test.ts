@@ -9,9 +9,9 @@ import { mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { dataFolder } from '../../src/mediation/fsPaths.ts';
-import { FsScope } from '../../src/mediation/fsScope.ts';
-import { extensionPackageRoot } from '../../src/pi/probe.ts';
+import { dataFolder } from '../../src/mediation/fs/paths.ts';
+import { FsScope } from '../../src/mediation/fs/scope.ts';
+import { extensionPackageRoot } from '../../src/probe/probe.ts';
 import { put } from '../helpers.ts';
 
 const ROOT = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-fs-low-')));

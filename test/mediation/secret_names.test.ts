@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { BLOCKLIST_COUNTS, classifySecretName } from '../../src/mediation/secretNames.ts';
+import { BLOCKLIST_COUNTS, classifySecretName } from '../../src/mediation/secrets/names.ts';
 
 const list = (file: string) => readFileSync(new URL(`../fixtures/secrets/${file}`, import.meta.url), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
 

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { analyseExec } from '../../src/mediation/execClassify.ts';
-import { parseShell, parseSimple, parseUncached } from '../../src/mediation/shellParse.ts';
+import { analyseExec } from '../../src/mediation/exec/classify.ts';
+import { parseShell, parseSimple, parseUncached } from '../../src/mediation/exec/shellParse.ts';
 
 const WORDS = [
   'git', 'status', 'npm', 'test', 'ls', '-la', 'rm', '-rf', '/', 'curl', 'sh', 'bash', 'node', '-e', 'x', 'a,b', '--opt=1', 'A=1', '=x',

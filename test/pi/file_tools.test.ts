@@ -1,5 +1,5 @@
 /**
- * pi's built-in file tools run by pi-warden on the confined operations (src/pi/fileTools.ts; issue 6 review
+ * pi's built-in file tools run by pi-warden on the confined operations (src/mediation/tools/fileTools.ts; issue 6 review
  * findings 1 and 3), with pi's real tool definitions from the npm package, real files and the real dispatcher:
  * - each tool works on project files as pi's does (read, write, edit, ls, find, grep with context and globs);
  * - a symlink swapped in after the call was decided does not redirect the tool (the path is checked again where
@@ -18,9 +18,9 @@ import { after, describe, it } from 'node:test';
 import * as pi from '@earendil-works/pi-coding-agent';
 import { queryAlerts } from '../../src/evidence/alerts.ts';
 import { openStore } from '../../src/evidence/store.ts';
-import { createFsOperations } from '../../src/mediation/fsOperations.ts';
-import { FsScope } from '../../src/mediation/fsScope.ts';
-import { createFileToolOperation, type PiFileToolKit } from '../../src/pi/fileTools.ts';
+import { createFsOperations } from '../../src/mediation/fs/operations.ts';
+import { FsScope } from '../../src/mediation/fs/scope.ts';
+import { createFileToolOperation, type PiFileToolKit } from '../../src/mediation/tools/fileTools.ts';
 import { createRuntime, type WardenRuntime } from '../../src/runtime/createRuntime.ts';
 import { policyFor, put } from '../helpers.ts';
 
@@ -242,7 +242,7 @@ describe('review findings: one tool call cannot exhaust or stall the host', () =
     const op = createFileToolOperation({ kit, fs: counting, projectRoot: PROJECT, home: HOME });
     const runs = Array.from({ length: 6 }, (_, i) => op({ name: 'grep', input: { pattern: 'needle', path: 'conc', limit: 5 } }, ctx(`c${i}`)));
     for (const r of await Promise.all(runs)) assert.match((r as { content: Array<{ text: string }> }).content[0]?.text ?? '', /x\.txt:1: needle/);
-    const { matcherStats } = await import('../../src/pi/confinedSearch.ts');
+    const { matcherStats } = await import('../../src/mediation/tools/confinedSearch.ts');
     assert.ok(matcherStats().peak <= 2 && matcherStats().running === 0, JSON.stringify(matcherStats()));
     const big = join(PROJECT, 'conc-big', 'big.log');
     put(big, `needle\n${'x'.repeat(17 * 1024 * 1024)}`);

@@ -215,7 +215,7 @@ describe('risk settings', () => {
 
 describe('risk replay', () => {
   it('recomputes every risk decision of a real run from its recorded signals, and finds one that was recorded wrongly', async () => {
-    const { replayStore } = await import('../../src/evidence/replay.ts');
+    const { replayStore } = await import('../../src/replay/replay.ts');
     const { loadOrCreateKey } = await import('../../src/evidence/keys.ts');
     const home = tempHome();
     const policy = policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true }, extensionRisk: { enabled: true, enforce: false } } });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { probeExtension } from '../../src/pi/probe.ts';
+import { probeExtension } from '../../src/probe/probe.ts';
 import { EXAMPLES, NO_HOME } from './harness.ts';
 
 /** Example → why it cannot load anywhere from the published package (pi's own loader fails the same way). */

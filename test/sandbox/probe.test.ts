@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sampleFor } from '../../src/pi/probe.ts';
+import { sampleFor } from '../../src/probe/probe.ts';
 
 describe('probe sample input', () => {
   it('follows the schema: defaults, enums, first union member, quoted examples in descriptions, nested objects', () => {

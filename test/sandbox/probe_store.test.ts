@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { loadOrCreateKey } from '../../src/evidence/keys.ts';
 import { openStore } from '../../src/evidence/store.ts';
 import { verifyStore } from '../../src/evidence/verify.ts';
-import { probeExtension } from '../../src/pi/probe.ts';
+import { probeExtension } from '../../src/probe/probe.ts';
 import { TrustRegistry } from '../../src/trust/lifecycle.ts';
 import { tempHome } from '../evidence/fixtures.ts';
 import { fixture, NO_HOME } from './harness.ts';

@@ -13,7 +13,7 @@
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../../errors.ts';
 import { compileGlob, GlobBudget, type Glob } from './glob.ts';
 
 /** One confined fs operation, run for the calling extension. */

@@ -9,11 +9,11 @@
  * Provider token formats are not used here: files and command output legitimately contain token-shaped test
  * fixtures, and the outbound check still stops them leaving.
  */
-import type { Operation, OperationContext } from '../dispatch/dispatcher.ts';
-import { WardenError } from '../errors.ts';
-import type { AlertSink } from '../evidence/alerts.ts';
+import type { Operation, OperationContext } from '../../dispatch/dispatcher.ts';
+import { WardenError } from '../../errors.ts';
+import type { AlertSink } from '../../evidence/alerts.ts';
 import type { SecretBrokerLog } from './outbound.ts';
-import type { SecretHit, SecretValueIndex } from './secretValues.ts';
+import type { SecretHit, SecretValueIndex } from './values.ts';
 
 export const SCANNED_RESULTS = ['fs.read', 'exec', 'exec.spawn', 'tool'] as const;
 

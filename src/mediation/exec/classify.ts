@@ -1,20 +1,20 @@
 /**
  * Exec classification (SPEC §5.4): an exec call as it would run — its argv, or its shell string parsed by
- * shellParse.ts — read through wrappers (`timeout`, `env`, `xargs`, `sudo`, …), per-tool options (execTools.ts),
+ * shellParse.ts — read through wrappers (`timeout`, `env`, `xargs`, `sudo`, …), per-tool options (src/mediation/exec/tools.ts),
  * nested shells, here-docs and pipes into a shell, and the environment it is given. Where the command that will
  * run cannot be read (a computed program name or script, a script from a pipe, an unknown wrapper option), the
  * call is classified `obfuscated`, `pipe_to_shell` or `unparseable`: those are never run.
  */
-import { has, parseOptions, type Parsed, WRAPPERS, type WrapperSpec } from './execOptions.ts';
-import { interpreterInvocation, shellInvocation, type Invocation } from './execInterp.ts';
+import { has, parseOptions, type Parsed, WRAPPERS, type WrapperSpec } from './options.ts';
+import { interpreterInvocation, shellInvocation, type Invocation } from './interp.ts';
 import {
   AWKS, BACKGROUND, COMMAND_READERS, DECODERS, DESTRUCTIVE, envEffect, type ExecClass, globMayBeCredential, INTERPRETERS, isCredentialPath, isPersistencePath, normalisePath,
   isKnownProgram, NETWORK, OTHER_SHELLS, PI_BINARIES, POSIX_SHELLS, PRIVILEGE, programName, registerNames, VIMS,
-} from './execTables.ts';
-import { type ToolCtx, TOOLS } from './execTools.ts';
+} from './tables.ts';
+import { type ToolCtx, TOOLS } from './tools.ts';
 import { parseShell, type SimpleCommand, type Stdin, W_BRACE, W_DYNAMIC, W_EXTGLOB, W_GLOB, W_OVERFLOW } from './shellParse.ts';
 
-export { EXEC_CLASSES, type ExecClass } from './execTables.ts';
+export { EXEC_CLASSES, type ExecClass } from './tables.ts';
 
 /** Never run for an extension, whatever the profile or grant. */
 export const ALWAYS_DENIED: ReadonlySet<ExecClass> = new Set(['destructive_fs', 'pipe_to_shell', 'privilege_escalation', 'credential_access', 'obfuscated', 'unparseable']);

@@ -7,7 +7,7 @@
  * set-of-positions simulation, O(tokens × length) per candidate whatever the pattern (a backtracking regex built
  * from `a*a*a*a*b` takes exponential time on a long name).
  */
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../../errors.ts';
 
 type Token =
   | { readonly t: 'lit'; readonly c: string }

@@ -5,11 +5,11 @@
  * honeytoken) and writes a secret broker log entry with a salted name hash, the payload path and the decision.
  */
 import { createHash } from 'node:crypto';
-import { decisionError } from '../errors.ts';
-import type { AlertSink } from '../evidence/alerts.ts';
-import { addReason, type DispatchContext } from '../dispatch/hostcall.ts';
-import type { SyncStage } from '../dispatch/stage.ts';
-import { tokenFormatHits, type SecretValueIndex } from './secretValues.ts';
+import { decisionError } from '../../errors.ts';
+import type { AlertSink } from '../../evidence/alerts.ts';
+import { addReason, type DispatchContext } from '../../dispatch/hostcall.ts';
+import type { SyncStage } from '../../dispatch/stage.ts';
+import { tokenFormatHits, type SecretValueIndex } from './values.ts';
 
 export interface SecretBrokerLogEntry {
   readonly ts_ms: number;

@@ -4,22 +4,22 @@
  * checked, both as written and as resolved:
  *
  * 1. pi-warden's own store and keys: never (an extension's data folder, kept below them, aside);
- * 2. writes to protected places (fsPaths.ts): never, whatever the grants;
+ * 2. writes to protected places (src/mediation/fs/paths.ts): never, whatever the grants;
  * 3. credential stores (`~/.ssh`, `~/.aws`, `auth.json`, `.env` outside the project, ...): only with a grant
  *    that names the store or something inside it (a grant of `~` does not open `~/.ssh`);
  * 4. otherwise the path must lie in the project root, the extension's data folder, its own package folder
  *    (reads only) or a path granted in `extensionPolicy.overrides.<id>.fs.read|write` (write implies read).
  *
- * The check here is the first of two: the operations (fsOperations.ts) resolve again and verify the object they
+ * The check here is the first of two: the operations (src/mediation/fs/operations.ts) resolve again and verify the object they
  * actually opened, so a symlink swapped in between cannot redirect the access.
  */
 import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { addReason, type DispatchContext } from '../dispatch/hostcall.ts';
-import type { StageOutcome, SyncStage } from '../dispatch/stage.ts';
-import { decisionError, WardenError } from '../errors.ts';
-import type { AlertSink, Severity } from '../evidence/alerts.ts';
-import { dataFolder, PathClassifier, within, type FsLayout } from './fsPaths.ts';
+import { addReason, type DispatchContext } from '../../dispatch/hostcall.ts';
+import type { StageOutcome, SyncStage } from '../../dispatch/stage.ts';
+import { decisionError, WardenError } from '../../errors.ts';
+import type { AlertSink, Severity } from '../../evidence/alerts.ts';
+import { dataFolder, PathClassifier, within, type FsLayout } from './paths.ts';
 
 export type FsAccess = 'read' | 'write';
 
@@ -51,7 +51,7 @@ export interface FsScopeOptions {
   readonly extensionRoots?: ReadonlyMap<string, string>;
   /**
    * The environment whose variables move the lists' entries (XDG_CONFIG_HOME, GNUPGHOME, KUBECONFIG, PATH, ...;
-   * fsPaths.ts). Default: this process's.
+   * src/mediation/fs/paths.ts). Default: this process's.
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }

@@ -23,10 +23,10 @@ import {
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, sep } from 'node:path';
-import type { Operation, OperationContext } from '../dispatch/dispatcher.ts';
-import { WardenError } from '../errors.ts';
-import { within } from './fsPaths.ts';
-import type { FsAccess, FsProblem, FsScope, PathView } from './fsScope.ts';
+import type { Operation, OperationContext } from '../../dispatch/dispatcher.ts';
+import { WardenError } from '../../errors.ts';
+import { within } from './paths.ts';
+import type { FsAccess, FsProblem, FsScope, PathView } from './scope.ts';
 
 export const anchoredByKernel = existsSync('/proc/self/fd');
 

@@ -1,6 +1,6 @@
 /**
  * Exec mediation tables (SPEC §5.4): program names by class, credential paths, environment variables that make a
- * program run something else, and git configuration keys that name commands. Data only; exec.ts and execTools.ts
+ * program run something else, and git configuration keys that name commands. Data only; src/mediation/exec/stage.ts and src/mediation/exec/tools.ts
  * apply them.
  */
 import { basename, posix } from 'node:path';
@@ -49,7 +49,7 @@ export const VIMS = set('vim', 'vi', 'nvim', 'view', 'vimdiff', 'gvim', 'rvim', 
 
 /**
  * Every name above plus wrappers and tools, so `python3.12`, `perl5.36` or `bash5` can be recognised as their
- * family: filled by registerNames (exec.ts registers wrapper and tool names).
+ * family: filled by registerNames (src/mediation/exec/stage.ts registers wrapper and tool names).
  */
 const KNOWN = new Set<string>([
   ...POSIX_SHELLS, ...OTHER_SHELLS, ...INTERPRETERS, ...COMMAND_READERS, ...PI_BINARIES, ...NETWORK, ...PRIVILEGE, ...DESTRUCTIVE, ...BACKGROUND,

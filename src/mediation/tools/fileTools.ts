@@ -2,11 +2,11 @@
  * pi's built-in file tools (read, write, edit, ls, find, grep) called through the `tool` hostcall, run by
  * pi-warden on the confined fs operations instead of by pi on the raw path.
  *
- * The mediation stage (mediation/toolCalls.ts) checks the path a tool call names when the call is decided. If pi's
+ * The mediation stage (src/mediation/tools/toolCalls.ts) checks the path a tool call names when the call is decided. If pi's
  * own tool then acted on that path later, a symlink swapped in between would redirect it, and a recursive tool
  * (grep, find) would walk the whole tree below a granted root, credential stores included. So the tools run here,
  * built from pi's own tool definitions (its output format, truncation, edit matching and image handling) with
- * their pluggable operations bound to the confined ones (mediation/fsOperations.ts): every file the tool opens is
+ * their pluggable operations bound to the confined ones (src/mediation/fs/operations.ts): every file the tool opens is
  * checked where the kernel says it is, at the moment it is opened. find and grep walk through the same operations
  * (confinedSearch.ts) instead of spawning fd and ripgrep, and report how many paths were withheld.
  *
@@ -14,10 +14,10 @@
  * npm package. Other tools (bash, extension tools) go to the host's `tool` operation.
  */
 import { Compile } from 'typebox/compile';
-import type { Operation, OperationContext } from '../dispatch/dispatcher.ts';
-import { WardenError } from '../errors.ts';
+import type { Operation, OperationContext } from '../../dispatch/dispatcher.ts';
+import { WardenError } from '../../errors.ts';
 import { resolve } from 'node:path';
-import { foldToolName, piToolPath } from '../mediation/toolCalls.ts';
+import { foldToolName, piToolPath } from './toolCalls.ts';
 import { findFiles, grepFiles, type FsCall, type WalkCounts } from './confinedSearch.ts';
 
 /** The part of a pi tool definition used here. */

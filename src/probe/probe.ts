@@ -13,7 +13,7 @@ import { resolvePolicy, type ResolvedPolicy } from '../policy/settings.ts';
 import { bundleEntry, hostBoot, limitsFromQuota, resolveEntries, Sandbox, type ExtensionBundle, type InvocationContext, type SandboxEvent } from '../sandbox/index.ts';
 import { builtinToolDescriptions, usesBuiltinTools } from './builtinTools.ts';
 import { HeadlessHost, type HoneytokenHit, type HostActivity } from './headlessHost.ts';
-import { hostOperations, type Registration } from './host.ts';
+import { hostOperations, type Registration } from '../pi/host.ts';
 import { createRuntime } from '../runtime/createRuntime.ts';
 
 export interface ProbeOptions {

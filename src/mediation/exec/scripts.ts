@@ -3,8 +3,8 @@
  * (`system()`, pipes, `ENVIRON`), vim (`-c ':!…'`, `+…`), less/more (`+!…`), man (`-P`), zip (`-TT`). What they
  * would run is classified in turn when it is a static string; what cannot be read is `obfuscated`.
  */
-import { has, isLong, parseOptions, type OptSpec } from './execOptions.ts';
-import type { ToolCtx } from './execTools.ts';
+import { has, isLong, parseOptions, type OptSpec } from './options.ts';
+import type { ToolCtx } from './tools.ts';
 
 const STDIN_FILE = /^(-|\/dev\/stdin|\/dev\/fd\/\d+|\/proc\/self\/fd\/\d+)$/;
 

@@ -3,23 +3,23 @@
  *
  * - before the call, as the `mediation` stage for `http` (the URL as given: scheme, userinfo, host lists, IP
  *   literals and localhost names, request body size), so a refusal costs no DNS query and no socket;
- * - by the HTTP operation (httpOperation.ts) on every address a name resolves to and on every redirect hop.
+ * - by the HTTP operation (src/mediation/http/operation.ts) on every address a name resolves to and on every redirect hop.
  *
  * Order of the checks (the first refusal is reported): URL parse → scheme → userinfo → deny list → allow lists
  * → private address → size. Deny wins over allow and over allowPrivate. Refusals are `denied` with reason codes
  * `egress` + `egress_<what>` (+ `egress_class_<class>` for an address), raise a `policy_violation` alert
  * (critical for a cloud metadata address) and never carry the URL's path, query or userinfo into an alert.
  */
-import type { Operation } from '../dispatch/dispatcher.ts';
-import { addReason, type DispatchContext } from '../dispatch/hostcall.ts';
-import type { StageOutcome, SyncStage } from '../dispatch/stage.ts';
-import { decisionError, isWardenError, type WardenError } from '../errors.ts';
-import type { AlertSink, Severity } from '../evidence/alerts.ts';
-import { classifyAddress, isLoopbackName, NEVER_ALLOWED, type AddressClass } from '../policy/addressClasses.ts';
-import type { EgressRules } from '../policy/egressSettings.ts';
+import type { Operation } from '../../dispatch/dispatcher.ts';
+import { addReason, type DispatchContext } from '../../dispatch/hostcall.ts';
+import type { StageOutcome, SyncStage } from '../../dispatch/stage.ts';
+import { decisionError, isWardenError, type WardenError } from '../../errors.ts';
+import type { AlertSink, Severity } from '../../evidence/alerts.ts';
+import { classifyAddress, isLoopbackName, NEVER_ALLOWED, type AddressClass } from '../../policy/addressClasses.ts';
+import type { EgressRules } from '../../policy/egressSettings.ts';
 import {
   canonicalHost, formatAddress, inPrefix, matchHostPattern, parseAddress, sameAddress, type Address, type PrivateGrant,
-} from '../policy/hostPatterns.ts';
+} from '../../policy/hostPatterns.ts';
 
 export const EGRESS_REASONS = [
   'egress_url_invalid', 'egress_scheme', 'egress_userinfo', 'egress_host_denied', 'egress_host_not_allowed',

@@ -1,23 +1,23 @@
 /**
  * Exec mediation (SPEC §5.4): every `exec`/`exec.spawn` is parsed (argv as given; `sh -c`/`bash -c` strings and
- * `shell: true` commands with a real shell parser, nested shells included) and classified (execClassify.ts). The
+ * `shell: true` commands with a real shell parser, nested shells included) and classified (src/mediation/exec/classify.ts). The
  * classes that are never run by an extension are denied whatever the profile; the others need the permissive
  * profile or `exec` granted to that extension by name. `shell: true` needs that named grant too, and the working
  * directory must lie inside the workspace. Every exec decision is logged by salted command hash; a denial raises
- * an `exec_mediation` alert. The environment is stripped separately (secretNameFilter.ts).
+ * an `exec_mediation` alert. The environment is stripped separately (src/mediation/secrets/nameFilter.ts).
  */
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import type { DispatchContext } from '../dispatch/hostcall.ts';
-import { addReason } from '../dispatch/hostcall.ts';
-import type { Stage, StageOutcome } from '../dispatch/stage.ts';
-import { askPrompter, type Prompter, type PromptRequest } from '../dispatch/stages/policy.ts';
-import { decisionError } from '../errors.ts';
-import type { AlertSink } from '../evidence/alerts.ts';
-import { grantedByName, type CompiledPolicy } from '../policy/precedence.ts';
-import { ALWAYS_DENIED, analyseExec } from './execClassify.ts';
+import type { DispatchContext } from '../../dispatch/hostcall.ts';
+import { addReason } from '../../dispatch/hostcall.ts';
+import type { Stage, StageOutcome } from '../../dispatch/stage.ts';
+import { askPrompter, type Prompter, type PromptRequest } from '../../dispatch/stages/policy.ts';
+import { decisionError } from '../../errors.ts';
+import type { AlertSink } from '../../evidence/alerts.ts';
+import { grantedByName, type CompiledPolicy } from '../../policy/precedence.ts';
+import { ALWAYS_DENIED, analyseExec } from './classify.ts';
 
-export { ALWAYS_DENIED, analyseExec, EXEC_CLASSES, type ExecAnalysis, type ExecClass } from './execClassify.ts';
+export { ALWAYS_DENIED, analyseExec, EXEC_CLASSES, type ExecAnalysis, type ExecClass } from './classify.ts';
 
 export interface ExecLogEntry {
   readonly ts_ms: number;

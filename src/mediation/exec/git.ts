@@ -3,9 +3,9 @@
  * another command (`-c core.pager=…`, `-c alias.x='!…'`, `config core.sshCommand …`, `rebase --exec`,
  * `bisect run`, `submodule foreach`, `--upload-pack`, `ext::` URLs, hooks and templates).
  */
-import { isLong } from './execOptions.ts';
-import { GIT_NETWORK, gitKeyEffect } from './execTables.ts';
-import type { ToolCtx } from './execTools.ts';
+import { isLong } from './options.ts';
+import { GIT_NETWORK, gitKeyEffect } from './tables.ts';
+import type { ToolCtx } from './tools.ts';
 
 /** `key=value` set for one git run (`-c`, `clone --config`) or written to a config file (`git config key value`). */
 function gitConfig(c: ToolCtx, kv: string | undefined, what: string): void {

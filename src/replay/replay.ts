@@ -19,12 +19,12 @@ import { WardenError } from '../errors.ts';
 import { isCapability } from '../policy/capabilities.ts';
 import { METHOD_TABLE } from '../policy/methods.ts';
 import { evaluateCapability, type PolicyRules } from '../policy/precedence.ts';
-import { storedEntries } from './chunks.ts';
-import { rulesFromSnapshot } from './configSnapshot.ts';
-import { parseEntry, type LedgerEntry } from './entry.ts';
-import { DB_FILE } from './store.ts';
+import { storedEntries } from '../evidence/chunks.ts';
+import { rulesFromSnapshot } from '../evidence/configSnapshot.ts';
+import { parseEntry, type LedgerEntry } from '../evidence/entry.ts';
+import { DB_FILE } from '../evidence/store.ts';
 import { RiskReplayer } from '../risk/replayRisk.ts';
-import { verifyLedger, type VerificationReport } from './verify.ts';
+import { verifyLedger, type VerificationReport } from '../evidence/verify.ts';
 
 export interface ReplayDifference {
   readonly seq: number;

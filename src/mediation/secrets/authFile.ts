@@ -9,7 +9,7 @@
  * secret would itself be a side effect; their keys are not held (reported in `unheld`).
  */
 import { readFileSync } from 'node:fs';
-import type { HeldSecret } from './secretValues.ts';
+import type { HeldSecret } from './values.ts';
 
 export interface AuthSecrets {
   readonly held: readonly HeldSecret[];

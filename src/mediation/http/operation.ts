@@ -22,10 +22,10 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { LookupAddress } from 'node:dns';
-import type { Operation, OperationContext } from '../dispatch/dispatcher.ts';
-import { decisionError, isWardenError, WardenError } from '../errors.ts';
-import type { EgressRules } from '../policy/egressSettings.ts';
-import { isMappedIPv4, parseAddress } from '../policy/hostPatterns.ts';
+import type { Operation, OperationContext } from '../../dispatch/dispatcher.ts';
+import { decisionError, isWardenError, WardenError } from '../../errors.ts';
+import type { EgressRules } from '../../policy/egressSettings.ts';
+import { isMappedIPv4, parseAddress } from '../../policy/hostPatterns.ts';
 import {
   checkAddress, checkRedirect, checkRequestSize, checkTarget, egressError, parseTarget, requestBodyBytes, type EgressRefusal,
   type EgressTarget,

@@ -4,10 +4,10 @@
  * `ssh -o ProxyCommand=`, `vim -c ':!…'`). A command a tool runs is classified in turn when it is a static
  * string; what cannot be read is `obfuscated`.
  */
-import { isLong, parseOptions, valueOf, type OptSpec } from './execOptions.ts';
-import { AWKS, CREDENTIAL_COMMANDS, envEffect, type ExecClass, INTERPRETERS, OTHER_SHELLS, POSIX_SHELLS, programName, VIMS } from './execTables.ts';
-import { gitTool } from './execGit.ts';
-import { awk, man, pager, sed, vim, zip } from './execScripts.ts';
+import { isLong, parseOptions, valueOf, type OptSpec } from './options.ts';
+import { AWKS, CREDENTIAL_COMMANDS, envEffect, type ExecClass, INTERPRETERS, OTHER_SHELLS, POSIX_SHELLS, programName, VIMS } from './tables.ts';
+import { gitTool } from './git.ts';
+import { awk, man, pager, sed, vim, zip } from './scripts.ts';
 
 export interface ToolCtx {
   readonly prog: string;

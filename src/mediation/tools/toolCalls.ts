@@ -7,9 +7,9 @@
  * The stage swaps the call's method and params for the equivalent ones while the inner stages run and restores
  * them afterwards, so reason codes land on the real call and the ledger records it as the `tool` call it was.
  */
-import type { DispatchContext } from '../dispatch/hostcall.ts';
-import type { Stage, StageOutcome } from '../dispatch/stage.ts';
-import { decisionError } from '../errors.ts';
+import type { DispatchContext } from '../../dispatch/hostcall.ts';
+import type { Stage, StageOutcome } from '../../dispatch/stage.ts';
+import { decisionError } from '../../errors.ts';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -43,7 +43,7 @@ export function piReadVariants(path: string): string[] {
   return [...new Set([path, path.replace(/ (AM|PM)\./gi, '\u202F$1.'), nfd, curly(path), curly(nfd)])];
 }
 
-/** A tool name as pi's built-ins are matched here and by the tool operation (pi/fileTools.ts): trimmed, lower case. */
+/** A tool name as pi's built-ins are matched here and by the tool operation (src/mediation/tools/fileTools.ts): trimmed, lower case. */
 export function foldToolName(name: unknown): string | undefined {
   return typeof name === 'string' ? name.trim().toLowerCase() : undefined;
 }
