@@ -12,7 +12,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createDispatcher, type Operation } from '../src/dispatch/dispatcher.ts';
-import type { DecisionRecord } from '../src/dispatch/record.ts';
+
 import { signCheckpoint } from '../src/evidence/checkpoint.ts';
 import { loadOrCreateKey } from '../src/evidence/keys.ts';
 import { Frontier, leafHash } from '../src/evidence/merkle.ts';
@@ -21,6 +21,7 @@ import { EvidenceWriter } from '../src/evidence/writer.ts';
 import { compilePolicy } from '../src/policy/precedence.ts';
 import { rulesFor } from '../src/policy/settings.ts';
 import { benchAsync, benchSync, printResults, relativeTo, writeResults, type BenchResult } from './harness.ts';
+import type { DecisionRecord } from '../src/evidence/sinks.ts';
 
 const round = (x: number, d = 3) => Number(x.toFixed(d));
 

@@ -13,13 +13,14 @@ import type { Capability } from '../policy/capabilities.ts';
 import { isDangerous } from '../policy/capabilities.ts';
 import type { CompiledPolicy } from '../policy/precedence.ts';
 import type { AlertSink } from '../evidence/alerts.ts';
-import type { BreachSink } from '../trust/quota.ts';
+
 import { newContext, type DispatchContext, type HostcallResult } from './hostcall.ts';
-import type { DecisionRecorder, RecordedDecision } from './record.ts';
+
 import { STAGE_ORDER, type Stage, type StageOutcome } from './stage.ts';
 import { deriveCapabilityStage } from './stages/deriveCapability.ts';
 import { createPolicyStage, type Prompter } from './stages/policy.ts';
 import { validateStage } from './stages/validate.ts';
+import type { BreachSink, DecisionRecorder, RecordedDecision } from '../evidence/sinks.ts';
 
 export interface OperationContext {
   readonly extensionId: string;

@@ -1,6 +1,6 @@
 export { createDispatcher, type Dispatcher, type DispatcherOptions, type Operation, type OperationContext } from './dispatcher.ts';
 export { type DispatchContext, type Hostcall, type HostcallResult } from './hostcall.ts';
-export { MemoryRecorder, type DecisionRecord, type DecisionRecorder, type RecordedDecision } from './record.ts';
+export { MemoryRecorder, combineRecorders } from './record.ts';
 export { STAGE_ORDER, type Stage, type StageName, type StageOutcome } from './stage.ts';
 export { type Prompter, type PromptRequest } from './stages/policy.ts';
 export { decideHostcall, type HostcallDecision } from './decide.ts';

@@ -7,3 +7,4 @@ export { EMPTY_ROOT, Frontier, leafHash, merkleRoot, nodeHash } from './merkle.t
 export { openStore, STORE_SCHEMA_VERSION, wardenHome } from './store.ts';
 export { verifyLedger, verifyStore, type Classification, type VerificationError, type VerificationReport } from './verify.ts';
 export { EvidenceWriter, type EvidenceWriterOptions, type FlushResult } from './writer.ts';
+export type { BreachSink, DecisionRecord, DecisionRecorder, ExecLog, ExecLogEntry, QuotaBreach, RecordedDecision, SecretBrokerLog, SecretBrokerLogEntry } from './sinks.ts';

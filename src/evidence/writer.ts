@@ -7,16 +7,15 @@
  */
 import { Worker } from 'node:worker_threads';
 import { WardenError } from '../errors.ts';
-import type { DecisionRecord, DecisionRecorder } from '../dispatch/record.ts';
+
 import type { CompiledPolicy } from '../policy/precedence.ts';
 import type { AlertInput, AlertSink } from './alerts.ts';
-import type { BreachSink, QuotaBreach } from '../trust/quota.ts';
-import type { SecretBrokerLog, SecretBrokerLogEntry } from '../mediation/secrets/outbound.ts';
-import type { ExecLog, ExecLogEntry } from '../mediation/exec/stage.ts';
+
 import { argsShapeHash, paramsHash, sha256Hex } from './canonical.ts';
 import { snapshotOf } from './configSnapshot.ts';
 import { encodeBodyParts } from './entry.ts';
 import type { FromWorker, ToWorker, WriterConfig } from './writerWorker.ts';
+import type { BreachSink, DecisionRecord, DecisionRecorder, ExecLog, ExecLogEntry, QuotaBreach, SecretBrokerLog, SecretBrokerLogEntry } from './sinks.ts';
 
 export interface EvidenceWriterOptions {
   /** Longest time an entry waits in memory before its batch is sent (ms). */

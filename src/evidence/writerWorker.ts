@@ -16,9 +16,7 @@ import { openStore } from './store.ts';
 import { MAX_UNSIGNED_ENTRIES } from './verify.ts';
 import type { AlertInput } from './alerts.ts';
 import { severityRank } from './alerts.ts';
-import type { QuotaBreach } from '../trust/quota.ts';
-import type { SecretBrokerLogEntry } from '../mediation/secrets/outbound.ts';
-import type { ExecLogEntry } from '../mediation/exec/stage.ts';
+import type { ExecLogEntry, QuotaBreach, SecretBrokerLogEntry } from './sinks.ts';
 
 export interface WriterConfig {
   readonly home: string;

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
-import { createDispatcher, MemoryRecorder, type DecisionRecord } from '../dispatch/index.ts';
+import { createDispatcher, MemoryRecorder } from '../dispatch/index.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import { resolvePolicy, type ResolvedPolicy } from '../policy/settings.ts';
 import { bundleEntry, hostBoot, limitsFromQuota, resolveEntries, Sandbox, type ExtensionBundle, type InvocationContext, type SandboxEvent } from '../sandbox/index.ts';
@@ -15,6 +15,7 @@ import { builtinToolDescriptions, usesBuiltinTools } from './builtinTools.ts';
 import { HeadlessHost, type HoneytokenHit, type HostActivity } from './headlessHost.ts';
 import { hostOperations, type Registration } from '../pi/host.ts';
 import { createRuntime } from '../runtime/createRuntime.ts';
+import type { DecisionRecord } from '../evidence/sinks.ts';
 
 export interface ProbeOptions {
   readonly path: string;

@@ -8,7 +8,7 @@
  */
 import { decisionError, type WardenError } from '../errors.ts';
 import type { AlertSink } from '../evidence/alerts.ts';
-import type { DecisionRecord, DecisionRecorder } from '../dispatch/record.ts';
+
 import { addReason, type DispatchContext } from '../dispatch/hostcall.ts';
 import type { Stage } from '../dispatch/stage.ts';
 import type { Capability } from '../policy/capabilities.ts';
@@ -16,6 +16,7 @@ import type { RiskSettings } from '../policy/settings.ts';
 import type { TrustRegistry, TrustState } from '../trust/lifecycle.ts';
 import type { RiskController, RiskDecision } from './controller.ts';
 import type { RolloutMonitor, RolloutPhase } from './rollout.ts';
+import type { DecisionRecord, DecisionRecorder } from '../evidence/sinks.ts';
 
 export interface RiskStageOptions {
   readonly controller: RiskController;

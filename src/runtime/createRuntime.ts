@@ -5,7 +5,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { createDispatcher, type Dispatcher, type Operation } from '../dispatch/dispatcher.ts';
-import { combineRecorders, type DecisionRecord, type DecisionRecorder } from '../dispatch/record.ts';
+import { combineRecorders } from '../dispatch/record.ts';
 import type { AlertSink } from '../evidence/alerts.ts';
 import { scannerBypassCheck } from '../scanner/gate.ts';
 import type { ExtensionReport } from '../scanner/types.ts';
@@ -40,6 +40,7 @@ import { join } from 'node:path';
 import { newContext } from '../dispatch/hostcall.ts';
 import { createFileToolOperation, type PiFileToolKit } from '../mediation/tools/fileTools.ts';
 import type { OperationContext } from '../dispatch/dispatcher.ts';
+import type { DecisionRecord, DecisionRecorder } from '../evidence/sinks.ts';
 
 export interface RuntimeOptions {
   readonly home: string;

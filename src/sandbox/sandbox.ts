@@ -14,7 +14,7 @@ import type { ExtensionBundle } from './bundle.ts';
 import { legacyEventsFor } from './contract.ts';
 import { GuestEngine, GuestFailure } from './engine.ts';
 import { guestRuntimeSource } from './runtime.ts';
-import type { BreachSink } from '../trust/quota.ts';
+import type { BreachSink } from '../evidence/sinks.ts';
 
 export interface SandboxLimits {
   /** Memory cap of the guest heap. Default 256 (SPEC §7; `QuotaSettings.memoryMb`). */

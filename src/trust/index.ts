@@ -1,4 +1,4 @@
 export { TRUST_STATES, TrustRegistry, nextState, type Transition, type TransitionKind, type TrustState } from './lifecycle.ts';
 export { createTrustGate, type TrustGate } from './gate.ts';
-export { QUOTA_DEFAULTS, createQuotaStage, effectiveQuota, quotaLookup, type BreachSink, type QuotaBreach } from './quota.ts';
+export { QUOTA_DEFAULTS, createQuotaStage, effectiveQuota, quotaLookup } from './quota.ts';
 export { queryBreaches } from './breaches.ts';

@@ -8,18 +8,7 @@
 import { decisionError } from '../errors.ts';
 import type { Stage } from '../dispatch/stage.ts';
 import type { QuotaSettings } from '../policy/settingsSchema.ts';
-
-export interface QuotaBreach {
-  readonly extension_id: string;
-  readonly resource: string;
-  readonly limit: number;
-  readonly actual: number;
-  readonly ts_ms: number;
-}
-
-export interface BreachSink {
-  recordBreach(breach: QuotaBreach): void;
-}
+import type { BreachSink } from '../evidence/sinks.ts';
 
 /** Defaults when settings say nothing (the reference's "prompt" preset values). */
 export const QUOTA_DEFAULTS = { memoryMb: 256, hostcallsPerSecond: 100, hostcallsPerMinute: 2000 } as const;

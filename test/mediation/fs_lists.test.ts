@@ -17,7 +17,6 @@ import { put } from '../helpers.ts';
 const ROOT = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-lists-')));
 after(() => rmSync(ROOT, { recursive: true, force: true }));
 
-
 let worlds = 0;
 /** A fresh home with a project and a ~/dotfiles folder holding an ordinary README. */
 function world(): { root: string; home: string; project: string; dot: string } {

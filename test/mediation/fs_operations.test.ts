@@ -26,7 +26,6 @@ const PROJECT = join(ROOT, 'project');
 const NOTES = join(HOME, 'notes');
 const STORE = join(ROOT, 'pnpm-store');
 
-
 put(join(HOME, '.bashrc'), '# bashrc\n');
 put(join(HOME, '.ssh', 'id_rsa'), 'PRIVATE KEY');
 put(join(PROJECT, 'src', 'a.txt'), 'project file');

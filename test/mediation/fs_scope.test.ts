@@ -33,7 +33,6 @@ const WARDEN = join(AGENT, 'warden');
 const PROJECT = join(ROOT, 'project');
 const OUTSIDE = join(ROOT, 'outside');
 
-
 put(join(HOME, '.ssh', 'id_rsa'), 'PRIVATE KEY');
 put(join(HOME, '.aws', 'credentials'), '[default]\naws_secret_access_key=x');
 put(join(HOME, '.bashrc'), '# bashrc\n');

@@ -7,8 +7,9 @@ import { createDispatcher, MemoryRecorder, type Operation } from '../../src/disp
 import { hostOperations } from '../../src/pi/index.ts';
 import { HeadlessHost } from '../../src/probe/index.ts';
 import { resolvePolicy, type ResolvedPolicy } from '../../src/policy/settings.ts';
-import type { BreachSink } from '../../src/trust/quota.ts';
+
 import { bundleEntry, hostBoot, Sandbox, type SandboxEvent, type SandboxLimits } from '../../src/sandbox/index.ts';
+import type { BreachSink } from '../../src/evidence/sinks.ts';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'extensions');
 export const fixture = (name: string) => join(FIXTURES, name);

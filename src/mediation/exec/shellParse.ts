@@ -11,7 +11,6 @@ import { expand, type Tok, W_DYNAMIC, W_EXTGLOB, W_GLOB } from './shellWords.ts'
 
 export { W_BRACE, W_DYNAMIC, W_EXTGLOB, W_GLOB, W_OVERFLOW } from './shellWords.ts';
 
-
 export type RedirOp = '<' | '>' | '>>' | '<>' | '<&' | '>&' | '>|' | '<<' | '<<-' | '<<<' | '&>' | '&>>';
 
 export interface Redirect {

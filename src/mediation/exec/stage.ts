@@ -16,24 +16,9 @@ import { decisionError } from '../../errors.ts';
 import type { AlertSink } from '../../evidence/alerts.ts';
 import { grantedByName, type CompiledPolicy } from '../../policy/precedence.ts';
 import { ALWAYS_DENIED, analyseExec } from './classify.ts';
+import type { ExecLog } from '../../evidence/sinks.ts';
 
 export { ALWAYS_DENIED, analyseExec, EXEC_CLASSES, type ExecAnalysis, type ExecClass } from './classify.ts';
-
-export interface ExecLogEntry {
-  readonly ts_ms: number;
-  readonly extension_id: string;
-  readonly call_id: string;
-  /** SHA-256(store salt ‖ NUL ‖ command line): the same command hashes alike in one store; it cannot be read back. */
-  readonly command_hash: string;
-  /** The classes found, comma-separated, or `none`. */
-  readonly class: string;
-  readonly decision: 'allow' | 'deny';
-  readonly reason_codes: readonly string[];
-}
-
-export interface ExecLog {
-  recordExecEvent(e: ExecLogEntry): void;
-}
 
 export interface ExecStageOptions {
   readonly policy: CompiledPolicy;

@@ -12,8 +12,9 @@
 import type { Operation, OperationContext } from '../../dispatch/dispatcher.ts';
 import { WardenError } from '../../errors.ts';
 import type { AlertSink } from '../../evidence/alerts.ts';
-import type { SecretBrokerLog } from './outbound.ts';
+
 import type { SecretHit, SecretValueIndex } from './values.ts';
+import type { SecretBrokerLog } from '../../evidence/sinks.ts';
 
 export const SCANNED_RESULTS = ['fs.read', 'exec', 'exec.spawn', 'tool'] as const;
 

@@ -16,8 +16,9 @@ import type { Stage, StageOutcome, SyncStage } from '../../dispatch/stage.ts';
 import { decisionError } from '../../errors.ts';
 import type { AlertSink } from '../../evidence/alerts.ts';
 import { grantedByName, type CompiledPolicy } from '../../policy/precedence.ts';
-import type { SecretBrokerLog } from './outbound.ts';
+
 import { classifySecretName, type SecretBrokerConfig } from './names.ts';
+import type { SecretBrokerLog } from '../../evidence/sinks.ts';
 
 /** pi API calls that return a provider credential. */
 export const CREDENTIAL_METHODS: ReadonlySet<string> = new Set([

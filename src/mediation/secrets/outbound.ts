@@ -10,23 +10,7 @@ import type { AlertSink } from '../../evidence/alerts.ts';
 import { addReason, type DispatchContext } from '../../dispatch/hostcall.ts';
 import type { SyncStage } from '../../dispatch/stage.ts';
 import { tokenFormatHits, type SecretValueIndex } from './values.ts';
-
-export interface SecretBrokerLogEntry {
-  readonly ts_ms: number;
-  readonly extension_id: string;
-  readonly call_id: string;
-  readonly method: string;
-  /** SHA-256 of salt ‖ name: the same name hashes alike within one store, and the name cannot be read back. */
-  readonly name_hash: string;
-  /** Where in the call it was found, e.g. `http.headers.authorization`, `exec.args[2]`. */
-  readonly path: string;
-  readonly encoding: string;
-  readonly decision: 'deny';
-}
-
-export interface SecretBrokerLog {
-  recordSecretEvent(e: SecretBrokerLogEntry): void;
-}
+import type { SecretBrokerLog } from '../../evidence/sinks.ts';
 
 /** The strings a method sends out, with where each comes from. */
 export function outboundStrings(method: string, params: Readonly<Record<string, unknown>>): Array<[string, string]> {
