@@ -36,7 +36,7 @@ export const OverrideSettings = Type.Object({
   allow: Type.Optional(CapList),
   deny: Type.Optional(CapList),
   quota: Type.Optional(QuotaSettings),
-  /** Lets this extension load although its install-time scan verdict is forbidden (SPEC §8, issue 8 gate). */
+  /** Lets this extension load although its scan verdict is forbidden (SPEC §8); no load path checks the verdict yet (issue 15). */
   allowForbiddenScan: Type.Optional(Type.Boolean()),
   /** Paths beyond the project root and the data folder (SPEC §5.5); credential stores only when named here. */
   fs: Type.Optional(FsGrantSettings),

@@ -3,6 +3,7 @@
  * the boundary (peers.md §3, the vm2 lesson): a forbidden verdict stops the load unless the operator explicitly
  * overrides it for that one extension, and a hostcall needing a capability the scan did not find is a
  * `scanner_bypass` alert — the extension does something its source did not show, so the scan was evaded.
+ * No load path calls `assertScanAllowsLoad` yet (the load-time issue, 15).
  */
 import { WardenError } from '../errors.ts';
 import type { Capability } from '../policy/capabilities.ts';
