@@ -14,7 +14,8 @@ import { createDispatcher } from '../src/dispatch/index.ts';
 import { hostOperations } from '../src/pi/index.ts';
 import { builtinToolDescriptions, HeadlessHost, usesBuiltinTools } from '../src/probe/index.ts';
 import { resolvePolicy } from '../src/policy/settings.ts';
-import { bundleEntry, hostBoot, resolveEntries, Sandbox } from '../src/sandbox/index.ts';
+import { locateExtensions } from '../src/extensions/index.ts';
+import { bundleEntry, hostBoot, Sandbox } from '../src/sandbox/index.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PACKAGES = [
@@ -89,7 +90,7 @@ async function sandboxed(path: string, cwd: string, pkg: string): Promise<Side> 
   const ids: string[] = [];
   let error: string | null = null;
   try {
-    for (const [i, entry] of resolveEntries(path).entries()) {
+    for (const [i, entry] of locateExtensions(path).flatMap((e) => e.entries).entries()) {
       const id = `ext${i}`;
       ids.push(id);
       const bundle = await bundleEntry(entry);

@@ -168,7 +168,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       + 'registered, every hostcall with its derived capability and decision, and what was denied. '
       + 'Nothing it asks for is run: no program, no network, writes stay in memory.\n\n'
       + 'Exit code 0 when it loaded cleanly, 1 on a finding (load failure, stopped sandbox, leaked honeytoken), 2 on error.')
-    .argument('<extension>', 'an extension file, or a folder (package.json "pi.extensions", or index.ts)')
+    .argument('<extension>', 'an extension file, a package or extension folder, or a folder of extensions, found as pi finds them (ADR 0026)')
     .option('--extension-policy <profile>', 'policy profile for this run (default: from env and settings, else safe)')
     .option('--cwd <dir>', 'the simulated session cwd and the project whose .pi/settings.json to read')
     .option('--no-invoke', 'only load and fire lifecycle events; do not run commands, tools or shortcuts')

@@ -4,13 +4,12 @@
  * report what it registered, every hostcall with its derived capability and decision, what was denied, and
  * whether a honeytoken left through an allowed call.
  */
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { basename, dirname, extname, join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { createDispatcher, MemoryRecorder } from '../dispatch/index.ts';
 import { isWardenError, WardenError } from '../errors.ts';
+import { locateExtensions } from '../extensions/index.ts';
 import { resolvePolicy, type ResolvedPolicy } from '../policy/settings.ts';
-import { bundleEntry, hostBoot, limitsFromQuota, resolveEntries, Sandbox, type ExtensionBundle, type InvocationContext, type SandboxEvent } from '../sandbox/index.ts';
+import { bundleEntry, hostBoot, limitsFromQuota, Sandbox, type ExtensionBundle, type InvocationContext, type SandboxEvent } from '../sandbox/index.ts';
 import { builtinToolDescriptions, usesBuiltinTools } from './builtinTools.ts';
 import { HeadlessHost, type HoneytokenHit, type HostActivity } from './headlessHost.ts';
 import { hostOperations, type Registration } from '../pi/host.ts';
@@ -112,25 +111,6 @@ export function sampleFor(schema: unknown, depth = 0): unknown {
   }
 }
 
-function extensionIdFor(entry: string): string {
-  const name = basename(entry, extname(entry));
-  return name === 'index' ? basename(dirname(entry)) : name;
-}
-
-/**
- * The folder an extension may read as its own package: the nearest folder holding a package.json (below the
- * user's home), else the entry's folder when the entry is an `index` file (a folder extension), else the entry
- * file alone. Not simply the entry's folder: a single-file extension in ~/Downloads would get all of ~/Downloads.
- */
-export function extensionPackageRoot(entry: string, home: string = homedir()): string {
-  const stop = resolve(home);
-  for (let dir = dirname(entry), depth = 0; depth < 8; dir = dirname(dir), depth++) {
-    if (dir === stop || dir === dirname(dir) || stop.startsWith(`${dir}${sep}`)) break;
-    if (existsSync(join(dir, 'package.json'))) return dir;
-  }
-  return basename(entry, extname(entry)) === 'index' ? dirname(entry) : entry;
-}
-
 function summarise(regs: readonly Registration[]): ProbeExtensionReport['registrations'] {
   const names = (kind: string) => regs.filter((r) => r.kind === kind).map((r) => r.name);
   return {
@@ -184,11 +164,11 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
   const host = new HeadlessHost({ cwd, home: boot.home });
   const recorder = new MemoryRecorder(100_000);
   const live = new Map<string, Sandbox>();
-  // Resolve the entries first: a bad path is a usage error before anything is opened.
-  const entries = resolveEntries(options.path);
+  // Locate first: a bad path is a usage error before anything is opened.
+  const located = locateExtensions(options.path);
   const runtime = options.home === undefined ? undefined : await createRuntime({
     home: options.home, policy, operations: hostOperations(host), recorders: [recorder], operationTimeoutMs: 10_000, workspace: cwd,
-    extensionRoots: new Map(entries.map((e) => [extensionIdFor(e), extensionPackageRoot(e)])),
+    extensionRoots: new Map(located.map((e) => [e.id, e.packageRoot])),
     heldSecrets: [...host.honeytokens].map(([name, value]) => ({ name, value, honeytoken: true })),
     onQuarantined: (id) => live.get(id)?.stop(new WardenError('quarantined', `${id} is quarantined: its sandbox was stopped`)),
   });
@@ -199,9 +179,11 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
 
   let flushed: { treeSize: number } | undefined;
   try {
-    for (const entry of entries) {
-      const extensionId = extensionIdFor(entry);
+    // Each entry runs in a sandbox of its own, under its extension's id: policy, quotas and quarantine are per id.
+    for (const { id: extensionId, entry } of located.flatMap((e) => e.entries.map((entry) => ({ id: e.id, entry })))) {
       const steps: ProbeStep[] = [];
+      // An earlier entry of the same extension registered under the same id; this entry's are the ones after.
+      const earlier = host.registrationsOf(extensionId).length;
       let bundle: ExtensionBundle;
       try {
         bundle = await bundleEntry(entry);
@@ -238,7 +220,7 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
         }
       };
       if (loadError === null) {
-        const regs = () => host.registrationsOf(extensionId);
+        const regs = () => host.registrationsOf(extensionId).slice(earlier);
         const subscribed = () => new Set(regs().filter((r) => r.kind === 'event').map((r) => r.name));
         for (const [event, payload] of LIFECYCLE) {
           const wanted = subscribed();
@@ -277,7 +259,7 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
       }
       reports.push({
         extensionId, entry: bundle.entry, bundleHash: bundle.bundleHash, loaded: loadError === null, loadError,
-        registrations: summarise(host.registrationsOf(extensionId)), steps,
+        registrations: summarise(host.registrationsOf(extensionId).slice(earlier)), steps,
       });
       sandbox.dispose();
       live.delete(extensionId);

@@ -1,17 +1,18 @@
 /**
- * Loading: an extension path (a file; a folder whose package.json lists `pi.extensions`; a folder with an
- * `index.ts`/`index.js`) becomes one CommonJS script per entry, bundled by esbuild with the extension's own npm
+ * Loading: each entry of an extension (src/extensions/ says which files those are) becomes one CommonJS script,
+ * bundled by esbuild with the extension's own npm
  * dependencies. TS/TSX, ESM/CJS interop, JSON imports and `.js` → `.ts` specifiers are esbuild's; Node built-ins
  * and pi's host packages stay external and are served inside the sandbox; `import.meta.url`/`dirname`/`filename`
  * are replaced per file with the file's own location; a native addon (`*.node`) becomes a module that throws
  * `denied`. Bundles are cached by the content hash of every input file.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, globSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Loader, type Message, type Plugin } from 'esbuild';
 import { WardenError } from '../errors.ts';
+import { locateExtensions, nearestPackageFolder } from '../extensions/index.ts';
 import { HOST_PACKAGES } from './contract.ts';
 
 export interface ExtensionBundle {
@@ -31,55 +32,6 @@ export interface ExtensionBundle {
 
 const HOST_PACKAGE_RE = new RegExp(`^(${HOST_PACKAGES.map((p) => p.replace(/[/.]/g, '\\$&')).join('|')})(/.*)?$`);
 const SOURCE_RE = /\.(m?[jt]sx?|c[jt]s)$/;
-
-/** The entry files of an extension path, as pi's loader finds them (research digest §2). */
-export function resolveEntries(path: string): string[] {
-  const abs = resolve(path);
-  if (!existsSync(abs)) throw new WardenError('invalid_request', `extension not found: ${abs}`, { where: abs, reasonCodes: ['not_found'] });
-  if (statSync(abs).isFile()) return [abs];
-  const manifest = join(abs, 'package.json');
-  if (existsSync(manifest)) {
-    let pkg: { pi?: { extensions?: unknown } };
-    try {
-      pkg = JSON.parse(readFileSync(manifest, 'utf8')) as typeof pkg;
-    } catch (err) {
-      throw new WardenError('invalid_request', `${manifest}: not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { where: manifest });
-    }
-    const list = pkg.pi?.extensions;
-    if (Array.isArray(list) && list.length > 0) return manifestEntries(abs, list.filter((e): e is string => typeof e === 'string'));
-  }
-  for (const name of ['index.ts', 'index.js', 'index.mts', 'index.mjs']) {
-    if (existsSync(join(abs, name))) return [join(abs, name)];
-  }
-  throw new WardenError('invalid_request', `no extension entry in ${abs}: expected package.json "pi.extensions" or index.ts/index.js`, { where: abs, reasonCodes: ['no_entry'] });
-}
-
-const GLOB_CHARS = /[*?[{]/;
-
-/** `pi.extensions` items: files, folders, globs, and `!negations` that remove what earlier items matched. */
-function manifestEntries(root: string, items: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const item of items) {
-    if (item.startsWith('!')) {
-      const excluded = new Set(globSync(item.slice(1), { cwd: root }).map((f) => join(root, f)));
-      for (let i = out.length - 1; i >= 0; i--) if (excluded.has(out[i] as string)) out.splice(i, 1);
-    } else if (GLOB_CHARS.test(item)) {
-      for (const f of globSync(item, { cwd: root }).sort()) if (/\.(m?[jt]s|c[jt]s)$/.test(f) && !out.includes(join(root, f))) out.push(join(root, f));
-    } else {
-      for (const e of resolveEntries(join(root, item))) if (!out.includes(e)) out.push(e);
-    }
-  }
-  if (out.length === 0) throw new WardenError('invalid_request', `${join(root, 'package.json')}: "pi.extensions" matches no file`, { where: join(root, 'package.json'), reasonCodes: ['no_entry'] });
-  return out;
-}
-
-/** The package root: the nearest folder upwards with a package.json, else the file's folder. */
-function packageRoot(entry: string): string {
-  for (let dir = dirname(entry); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) return dirname(entry);
-  }
-}
 
 const LOADERS: Record<string, Loader> = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.jsx': 'jsx', '.js': 'js', '.mjs': 'js', '.cjs': 'js' };
 
@@ -138,7 +90,7 @@ export async function bundleEntry(entryPath: string): Promise<ExtensionBundle> {
   const entry = resolve(entryPath);
   const cached = cache.get(entry);
   if (cached !== undefined && [...cached.inputs].every(([file, hash]) => fileHash(file) === hash)) return { ...cached.bundle, fromCache: true };
-  const root = packageRoot(entry);
+  const root = nearestPackageFolder(dirname(entry)) ?? dirname(entry);
   let result;
   try {
     result = await build({
@@ -163,10 +115,10 @@ export async function bundleEntry(entryPath: string): Promise<ExtensionBundle> {
   return bundle;
 }
 
-/** All entries of an extension path, bundled. */
+/** Every entry of every extension a path holds, bundled. */
 export async function bundleExtension(path: string): Promise<ExtensionBundle[]> {
   const out: ExtensionBundle[] = [];
-  for (const entry of resolveEntries(path)) out.push(await bundleEntry(entry));
+  for (const entry of locateExtensions(path).flatMap((e) => e.entries)) out.push(await bundleEntry(entry));
   return out;
 }
 

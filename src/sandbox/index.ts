@@ -1,5 +1,5 @@
 /** The sandbox runtime (issue 5): one QuickJS-WASM instance per extension, pi API and Node shims as hostcalls. */
-export { bundleEntry, bundleExtension, clearBundleCache, resolveEntries, type ExtensionBundle } from './bundle.ts';
+export { bundleEntry, bundleExtension, clearBundleCache, type ExtensionBundle } from './bundle.ts';
 export {
   COMMAND_CONTEXT_MEMBERS, CONTEXT_MEMBERS, DENIED_NODE_MODULES, HOST_PACKAGES, LEGACY_EVENTS, MODEL_REGISTRY_MEMBERS,
   NODE_MODULES, PI_ACTIONS, PI_EVENTS, REGISTRATIONS, SESSION_MANAGER_MEMBERS, UI_MEMBERS, legacyEventsFor,

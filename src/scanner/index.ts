@@ -4,7 +4,6 @@ export { assertScanAllowsLoad, scannerBypassCheck, type ScannerBypassAlert } fro
 export { policySnippet, type PolicySnippet } from './policySnippet.ts';
 export { CLASSIFICATIONS, listRules, RULES, type Classification, type Confidence, type RuleSpec } from './rules.ts';
 export { toSarif } from './sarif.ts';
-export { discover } from './entries.ts';
 export { SCAN_LIMITS, scanTarget, type ScanOptions } from './scan.ts';
 export { TARBALL_LIMITS } from './tarball.ts';
 export type { CapabilityEvidence, ExtensionReport, Finding } from './types.ts';

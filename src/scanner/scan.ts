@@ -1,19 +1,19 @@
 /**
- * Scanning a target (SPEC §8.1): a folder, a file, a `.tgz` or an installed package. Finds the extension entry
- * (package.json `pi.extensions`, `main`, or `index.ts/js`, or the file itself) and follows every file reachable
- * from it — relative imports and the package's own npm dependencies under its `node_modules` — plus install
- * scripts. A folder with no entry of its own (pi's `extensions/` directory layout) is scanned as one extension
- * per top-level file or sub-folder. Nothing here throws on bad input: an unreadable, binary, oversized or
- * unparsable file is a `scan.input` finding, so the verdict fails closed.
+ * Scanning a target (SPEC §8.1): a folder, a file, a `.tgz` or an installed package. Its extensions, their ids and
+ * entries are `locateExtensions`' answer, the same the sandbox loads (ADR 0026); from each entry the scan follows
+ * every file reachable — relative imports and the package's own npm dependencies under its `node_modules` — plus
+ * install scripts. Nothing here throws on bad input: an unreadable, binary, oversized or unparsable file, or a
+ * target with no entry, is a `scan.input` finding, so the verdict fails closed.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { locateExtensions, type LocatedExtension } from '../extensions/index.ts';
 import { CAPABILITIES, type Capability } from '../policy/capabilities.ts';
 import { analyzeSource } from './analyze.ts';
 import { lineIndex, position } from './ast.ts';
 import { normalizeModule } from './fold.ts';
 import { rule } from './rules.ts';
-import { discover, findPackageDir, packageMain, resolveFile, SOURCE_EXT, type Entry, type PackageJson } from './entries.ts';
+import { findPackageDir, packageMain, resolveFile, SOURCE_EXT, type PackageJson } from './modules.ts';
 import { extractTarball } from './tarball.ts';
 import type { CapabilityEvidence, ExtensionReport, Finding } from './types.ts';
 
@@ -39,13 +39,12 @@ export async function scanTarget(target: string, options: ScanOptions = {}): Pro
     return [failedTarget(target, `cannot read ${target}: ${errorText(err)}`)];
   }
   if (isFile && /\.(tgz|tar\.gz|tar)$/i.test(abs)) return scanTarball(target, abs, options);
-  let entries: Entry[];
+  let entries: LocatedExtension[];
   try {
-    entries = discover(abs);
+    entries = locateExtensions(abs);
   } catch (err) {
     return [failedTarget(target, `cannot read ${target}: ${errorText(err)}`)];
   }
-  if (entries.length === 0) return [failedTarget(target, `no extension entry found in ${target} (no package.json, index.ts/js or source files)`)];
   return entries.map((e, i) => {
     options.onExtension?.(e.id, i, entries.length);
     return scanExtension(e, target, options);
@@ -62,9 +61,14 @@ async function scanTarball(target: string, abs: string, options: ScanOptions): P
   try {
     const root = existsSync(join(extracted.dir, 'package')) ? join(extracted.dir, 'package') : extracted.dir;
     const display = { ...options, displayBase: extracted.dir, displayPrefix: `${target}!/` };
-    const reports = discover(root).map((e) => scanExtension(e, target, display));
+    let located: LocatedExtension[];
+    try {
+      located = locateExtensions(root);
+    } catch (err) {
+      return [failedTarget(target, extracted.problems.length > 0 ? extracted.problems.join('; ') : `cannot read ${target}: ${errorText(err)}`)];
+    }
+    const reports = located.map((e) => scanExtension(e, target, display));
     const problems: Finding[] = extracted.problems.map((p) => inputFinding(`${target}`, p));
-    if (reports.length === 0) return [failedTarget(target, problems.length > 0 ? extracted.problems.join('; ') : `no extension entry found in ${target}`)];
     if (problems.length > 0) reports[0] = withFindings(reports[0]!, problems);
     return reports;
   } finally {
@@ -74,7 +78,7 @@ async function scanTarball(target: string, abs: string, options: ScanOptions): P
 
 type DisplayOptions = ScanOptions & { displayPrefix?: string };
 
-function scanExtension(entry: Entry, target: string, options: DisplayOptions): ExtensionReport {
+function scanExtension(entry: LocatedExtension, target: string, options: DisplayOptions): ExtensionReport {
   const maxFileBytes = options.maxFileBytes ?? SCAN_LIMITS.maxFileBytes;
   const maxFiles = options.maxFiles ?? SCAN_LIMITS.maxFiles;
   const base = options.displayBase ?? process.cwd();
@@ -111,7 +115,6 @@ function scanExtension(entry: Entry, target: string, options: DisplayOptions): E
     if (r.findings.length > 0) files.push(show(pkgPath));
   };
   if (entry.packageJson !== undefined) checkPackage(entry.packageJson);
-  if (entry.entries.length === 0 && entry.packageJson !== undefined) findings.push(inputFinding(show(entry.packageJson), 'package.json names no entry that exists (pi.extensions, exports, main, index)'));
   for (const e of entry.entries) enqueue(e);
 
   while (queue.length > 0) {

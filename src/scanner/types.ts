@@ -26,7 +26,7 @@ export interface CapabilityEvidence {
 }
 
 export interface ExtensionReport {
-  /** package.json name, or the entry's base name. */
+  /** The extension id (`locateExtensions`): what `overrides.<id>` and the runtime name it. */
   readonly id: string;
   readonly target: string;
   readonly verdict: Classification;

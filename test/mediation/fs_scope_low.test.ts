@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { dataFolder } from '../../src/mediation/fs/paths.ts';
 import { FsScope } from '../../src/mediation/fs/scope.ts';
-import { extensionPackageRoot } from '../../src/probe/probe.ts';
+import { locateExtensions } from '../../src/extensions/index.ts';
+
+const packageRootOf = (entry: string, home: string) => locateExtensions(entry, { home })[0]!.packageRoot;
 import { put } from '../helpers.ts';
 
 const ROOT = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-fs-low-')));
@@ -57,15 +59,15 @@ describe('low-severity review findings', () => {
     const downloads = join(HOME, 'Downloads');
     put(join(downloads, 'tool.ts'), 'export default () => {}');
     put(join(downloads, 'tax-return.pdf'), 'x');
-    assert.equal(extensionPackageRoot(join(downloads, 'tool.ts'), HOME), join(downloads, 'tool.ts'), 'a lone file: itself only');
+    assert.equal(packageRootOf(join(downloads, 'tool.ts'), HOME), join(downloads, 'tool.ts'), 'a lone file: itself only');
     put(join(HOME, 'exts', 'pkg', 'package.json'), '{}');
     put(join(HOME, 'exts', 'pkg', 'src', 'main.ts'), '');
-    assert.equal(extensionPackageRoot(join(HOME, 'exts', 'pkg', 'src', 'main.ts'), HOME), join(HOME, 'exts', 'pkg'), 'the package');
+    assert.equal(packageRootOf(join(HOME, 'exts', 'pkg', 'src', 'main.ts'), HOME), join(HOME, 'exts', 'pkg'), 'the package');
     put(join(HOME, 'exts', 'folder-ext', 'index.ts'), '');
-    assert.equal(extensionPackageRoot(join(HOME, 'exts', 'folder-ext', 'index.ts'), HOME), join(HOME, 'exts', 'folder-ext'), 'a folder extension');
+    assert.equal(packageRootOf(join(HOME, 'exts', 'folder-ext', 'index.ts'), HOME), join(HOME, 'exts', 'folder-ext'), 'a folder extension');
     put(join(HOME, 'package.json'), '{}');
-    assert.equal(extensionPackageRoot(join(downloads, 'tool.ts'), HOME), join(downloads, 'tool.ts'), 'a package.json in home does not make home the package');
-    const roots = new Map([['tool', extensionPackageRoot(join(downloads, 'tool.ts'), HOME)]]);
+    assert.equal(packageRootOf(join(downloads, 'tool.ts'), HOME), join(downloads, 'tool.ts'), 'a package.json in home does not make home the package');
+    const roots = new Map([['tool', packageRootOf(join(downloads, 'tool.ts'), HOME)]]);
     const s = new FsScope({ layout: { projectRoot: PROJECT, home: HOME, agentDir: join(HOME, '.pi', 'agent'), wardenHome: WARDEN, dataRoot: join(WARDEN, 'data') }, extensionRoots: roots });
     assert.ok('reason' in s.check('tool', join(downloads, 'tax-return.pdf'), 'read', true));
     assert.ok(!('reason' in s.check('tool', join(downloads, 'tool.ts'), 'read', true)));

@@ -4,7 +4,10 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { bundleEntry, resolveEntries } from '../../src/sandbox/index.ts';
+import { bundleEntry } from '../../src/sandbox/index.ts';
+import { locateExtensions } from '../../src/extensions/index.ts';
+
+const entriesOf = (path: string) => locateExtensions(path).flatMap((e) => e.entries);
 import { ask, createSandbox, EXAMPLES, fixture, loadFixture, loadSource } from './harness.ts';
 
 const examples = EXAMPLES.earendil;
@@ -40,18 +43,18 @@ describe('loading', () => {
   });
 
   it('a folder with package.json pi.extensions, a .js specifier for a .ts file and a JSON import loads', async () => {
-    assert.deepEqual(resolveEntries(fixture('folder-ext')), [fixture('folder-ext/src/main.ts')]);
+    assert.deepEqual(entriesOf(fixture('folder-ext')), [fixture('folder-ext/src/main.ts')]);
     const h = await loadFixture(fixture('folder-ext/src/main.ts'));
     assert.deepEqual(h.host.registrationsOf('fixture').map((r) => r.name), ['folder-json']);
     h.sandbox.dispose();
   });
 
   it('package.json pi.extensions globs are expanded and !negations remove what they match', () => {
-    assert.deepEqual(resolveEntries(fixture('glob-package')), [fixture('glob-package/extensions/a/index.ts'), fixture('glob-package/single.ts')]);
+    assert.deepEqual(entriesOf(fixture('glob-package')), [fixture('glob-package/extensions/a/index.ts'), fixture('glob-package/single.ts')]);
   });
 
   it('an extension with its own npm dependency gets it bundled (pi example with-deps)', async () => {
-    const entries = resolveEntries(join(examples, 'with-deps'));
+    const entries = entriesOf(join(examples, 'with-deps'));
     const h = await loadFixture(entries[0]!);
     const tool = h.host.registrationsOf('fixture').find((r) => r.kind === 'tool');
     assert.equal(tool?.name, 'parse_duration');
