@@ -6,9 +6,10 @@
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, extname, join, resolve, sep } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { createDispatcher, MemoryRecorder } from '../dispatch/index.ts';
 import { isWardenError, WardenError } from '../errors.ts';
+import { isInside } from '../paths.ts';
 import { resolvePolicy, type ResolvedPolicy } from '../policy/settings.ts';
 import { bundleEntry, hostBoot, limitsFromQuota, resolveEntries, Sandbox, type ExtensionBundle, type InvocationContext, type SandboxEvent } from '../sandbox/index.ts';
 import { builtinToolDescriptions, usesBuiltinTools } from './builtinTools.ts';
@@ -125,7 +126,7 @@ function extensionIdFor(entry: string): string {
 export function extensionPackageRoot(entry: string, home: string = homedir()): string {
   const stop = resolve(home);
   for (let dir = dirname(entry), depth = 0; depth < 8; dir = dirname(dir), depth++) {
-    if (dir === stop || dir === dirname(dir) || stop.startsWith(`${dir}${sep}`)) break;
+    if (dir === dirname(dir) || isInside(dir, stop)) break;
     if (existsSync(join(dir, 'package.json'))) return dir;
   }
   return basename(entry, extname(entry)) === 'index' ? dirname(entry) : entry;

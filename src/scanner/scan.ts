@@ -7,7 +7,8 @@
  * unparsable file is a `scan.input` finding, so the verdict fails closed.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { isInside } from '../paths.ts';
 import { CAPABILITIES, type Capability } from '../policy/capabilities.ts';
 import { analyzeSource } from './analyze.ts';
 import { lineIndex, position } from './ast.ts';
@@ -78,10 +79,7 @@ function scanExtension(entry: Entry, target: string, options: DisplayOptions): E
   const maxFileBytes = options.maxFileBytes ?? SCAN_LIMITS.maxFileBytes;
   const maxFiles = options.maxFiles ?? SCAN_LIMITS.maxFiles;
   const base = options.displayBase ?? process.cwd();
-  const show = (abs: string) => {
-    const rel = relative(base, abs);
-    return (options.displayPrefix ?? '') + (rel.startsWith('..') || isAbsolute(rel) ? abs : rel);
-  };
+  const show = (abs: string) => (options.displayPrefix ?? '') + (isInside(base, abs) ? relative(base, abs) : abs);
   const findings: Finding[] = [];
   const evidence: CapabilityEvidence[] = [];
   const files: string[] = [];
