@@ -13,6 +13,11 @@ import { WardenError } from './errors.ts';
 
 const FOLD = process.platform === 'darwin' || process.platform === 'win32';
 
+/** The form a path (or one component) is compared in: case-folded where the file system folds case. */
+export function pathKey(p: string): string {
+  return FOLD ? p.toLowerCase() : p;
+}
+
 /** A separator followed by nothing, `.`, `..` or another separator: the only forms `normalize` would change. */
 const NEEDS_NORMALIZING = sep === '/' ? /\/\.{0,2}(?:\/|$)/ : /[\\/]\.{0,2}(?:[\\/]|$)/;
 
@@ -22,7 +27,7 @@ function canonical(p: string): string {
   let q = NEEDS_NORMALIZING.test(p) ? normalize(p) : p;
   // `normalize` keeps one trailing separator; a filesystem root (`/`, `C:\`) keeps its own.
   if (q.endsWith(sep) && dirname(q) !== q) q = q.slice(0, -1);
-  return FOLD ? q.toLowerCase() : q;
+  return pathKey(q);
 }
 
 /** True when `path` is `root` or lies below it. Throws `internal` when either is relative (a caller's bug). */

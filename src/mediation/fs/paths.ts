@@ -9,7 +9,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, type Dirent } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, normalize as normalizePath, sep } from 'node:path';
-import { isInside } from '../../paths.ts';
+import { isInside, pathKey } from '../../paths.ts';
 
 export interface FsLayout {
   /** The project root (pi's cwd), realpath'd. */
@@ -29,10 +29,6 @@ function normalize(p: string): string {
   const n = normalizePath(p);
   return n.length > 1 && n.endsWith(sep) ? n.slice(0, -1) : n;
 }
-
-/** Case-insensitive file systems (macOS, Windows) compare folded; Linux compares as is (as `isInside` does). */
-const FOLD = process.platform === 'darwin' || process.platform === 'win32';
-const norm = (p: string): string => (FOLD ? p.toLowerCase() : p);
 
 /** The folder an extension may use for its own data. Ids are encoded so none can name a parent or a sibling. */
 export function dataFolder(dataRoot: string, extensionId: string): string {
@@ -350,7 +346,7 @@ class PlaceIndex {
   }
 
   add(place: Place): void {
-    const key = norm(place.path);
+    const key = pathKey(place.path);
     if (this.#byPath.has(key)) return;
     this.#byPath.set(key, place);
     this.#all.push(place);
@@ -358,7 +354,7 @@ class PlaceIndex {
 
   /** The place `path` is or lies inside (the deepest one), or undefined. */
   find(path: string): Place | undefined {
-    let p = norm(path);
+    let p = pathKey(path);
     for (;;) {
       const hit = this.#byPath.get(p);
       if (hit !== undefined) return hit;
@@ -491,10 +487,10 @@ export class PathClassifier {
     if (hit !== undefined) return { why: `a startup or configuration file that runs later (${hit.entry})`, entry: describe(hit) };
     const parts = real.split(sep);
     for (const part of parts) {
-      if (PROTECTED_COMPONENTS.has(FOLD ? part.toLowerCase() : part)) return { why: `inside a ${part} folder (code or configuration read later)`, entry: `any ${part} folder` };
+      if (PROTECTED_COMPONENTS.has(pathKey(part))) return { why: `inside a ${part} folder (code or configuration read later)`, entry: `any ${part} folder` };
     }
     const base = parts[parts.length - 1] ?? '';
-    if (PROTECTED_NAMES.has(FOLD ? base.toLowerCase() : base)) return { why: `${base} (run or loaded by tools entering this folder)`, entry: `${base} in any folder` };
+    if (PROTECTED_NAMES.has(pathKey(base))) return { why: `${base} (run or loaded by tools entering this folder)`, entry: `${base} in any folder` };
     return undefined;
   }
 
