@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDispatcher, type Operation } from '../src/dispatch/dispatcher.ts';
 import { openStore } from '../src/evidence/store.ts';
+import { hostListMatcher } from '../src/policy/hostPatterns.ts';
 import { compilePolicy } from '../src/policy/precedence.ts';
 import { RISK_DEFAULTS, rulesFor } from '../src/policy/settings.ts';
 import { RiskController } from '../src/risk/controller.ts';
@@ -21,7 +22,7 @@ import { generateTraces } from '../test/fixtures/risk/traces.ts';
 import { benchAsync, benchSync, printResults, relativeTo, writeResults } from './harness.ts';
 
 export async function run(): Promise<string> {
-  const controller = new RiskController({ profile: 'balanced', alpha: 0.01, windowSize: 128, cooldownCalls: 3, deEscalationMargin: 0.1, allowlisted: (h) => h === 'api.github.com' });
+  const controller = new RiskController({ profile: 'balanced', alpha: 0.01, windowSize: 128, cooldownCalls: 3, deEscalationMargin: 0.1, allowlisted: hostListMatcher(['api.github.com']) });
   const t0 = Date.now();
   for (let i = 0; i < 128; i++) controller.observe('ext', { ts: t0 + i, capability: 'read', method: 'fs.read', refused: i % 9 === 0, signals: [] });
   const inputs = [

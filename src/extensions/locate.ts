@@ -20,6 +20,7 @@ import { existsSync, globSync, readdirSync, readFileSync, statSync } from 'node:
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join, matchesGlob, relative, resolve, sep } from 'node:path';
 import { WardenError } from '../errors.ts';
+import { isInside } from '../paths.ts';
 
 export interface LocatedExtension {
   /** The name policy overrides, scan reports, the ledger and quarantine use. */
@@ -78,7 +79,7 @@ export function locateExtensions(path: string, options: LocateOptions = {}): Loc
 export function nearestPackageFolder(dir: string, home: string = homedir()): string | undefined {
   const stop = resolve(home);
   for (let d = resolve(dir), depth = 0; depth < 8; d = dirname(d), depth++) {
-    if (d === stop || d === dirname(d) || stop.startsWith(`${d}${sep}`)) return undefined;
+    if (d === dirname(d) || isInside(d, stop)) return undefined;
     if (existsSync(join(d, 'package.json'))) return d;
   }
   return undefined;
@@ -89,7 +90,7 @@ export function nearestPackageFolder(dir: string, home: string = homedir()): str
  * a package.json claims it; so is a folder extension's at or above home (home is never one extension's package).
  */
 function extension(id: string, root: string, entries: readonly string[], home: string, o: { lone: boolean; packageJson: string | undefined }): LocatedExtension {
-  const atOrAboveHome = root === home || home.startsWith(`${root}${sep}`);
+  const atOrAboveHome = isInside(root, home);
   const packageRoot = nearestPackageFolder(root, home) ?? (o.lone || atOrAboveHome ? (entries[0] ?? root) : root);
   return { id, root, packageRoot, entries, ...(o.packageJson === undefined ? {} : { packageJson: o.packageJson }) };
 }

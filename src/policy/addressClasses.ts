@@ -8,7 +8,7 @@
  * 16-byte representation), NAT64 (`64:ff9b::/96`, RFC 6052) and 6to4 (`2002::/16`, RFC 3056), so
  * `64:ff9b::a9fe:a9fe` is the metadata address, not a public one.
  */
-import { formatAddress, inPrefix, parseCidr, type Address } from './hostPatterns.ts';
+import { formatAddress, inPrefix, parseCidr, type Address, type UrlHost } from './hostPatterns.ts';
 
 export const ADDRESS_CLASSES = [
   'loopback', 'metadata', 'link_local', 'private', 'shared_cgnat', 'unique_local', 'benchmarking', 'documentation',
@@ -108,4 +108,17 @@ export function classifyAddress(a: Address): AddressVerdict {
 /** Host names that are loopback by definition (RFC 6761 §6.3) or by every common hosts file. */
 export function isLoopbackName(host: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || host === 'localhost.localdomain' || host === 'ip6-localhost' || host === 'ip6-loopback';
+}
+
+/** Names of cloud metadata services: they resolve to a metadata address inside the cloud, so they are one too. */
+const METADATA_NAMES: ReadonlySet<string> = new Set(['metadata.google.internal']);
+
+/**
+ * The class of a request's destination without asking DNS: an IP literal by its block, a loopback or metadata
+ * service name by its name; undefined for a public address or any other name.
+ */
+export function classifyHost(t: UrlHost): AddressClass | undefined {
+  if (t.address !== undefined) return classifyAddress(t.address).class;
+  if (isLoopbackName(t.host)) return 'loopback';
+  return METADATA_NAMES.has(t.host) ? 'metadata' : undefined;
 }

@@ -188,6 +188,25 @@ export function parseHostPattern(text: string): ParseResult<HostPattern> {
   return ok({ text: `${wildcard ? '*.' : ''}${shownHost}${port === undefined ? '' : `:${port}`}`, host, wildcard, port, address });
 }
 
+/** A request's destination in the form patterns compare. */
+export interface UrlHost {
+  /** Lower case, punycode, no brackets, no trailing dot (`canonicalHost`). */
+  readonly host: string;
+  /** The effective port: the URL's, else 443 for https and 80 otherwise. */
+  readonly port: number;
+  /** Set when the host is an IP literal (after WHATWG normalisation: `0x7f.1` is 127.0.0.1). */
+  readonly address: Address | undefined;
+}
+
+/** The destination of a parsed URL, as every host check (egress lists, risk's allowlist and host classes) reads it. */
+export function urlHost(url: URL): UrlHost {
+  const host = canonicalHost(url.hostname);
+  const port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  // WHATWG URL has already turned every IPv4 spelling into a dotted quad: a name never looks like one.
+  const address = url.hostname.startsWith('[') || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? parseAddress(host) : undefined;
+  return { host, port, address };
+}
+
 /**
  * Whether a request's canonical host (and its address, when the host is an IP literal or was resolved) and
  * effective port match the pattern. An IP pattern matches by address, so `127.0.0.1` and `[::ffff:7f00:1]` agree.
@@ -197,6 +216,24 @@ export function matchHostPattern(p: HostPattern, host: string, port: number, add
   if (p.address !== undefined) return address !== undefined && sameAddress(p.address, address);
   if (host === p.host) return true;
   return p.wildcard && host.length > p.host.length && host.endsWith(p.host) && host[host.length - p.host.length - 1] === '.';
+}
+
+/** Whether any pattern of a list admits the destination. */
+export function matchesAnyHost(patterns: readonly HostPattern[], t: UrlHost): boolean {
+  return patterns.some((p) => matchHostPattern(p, t.host, t.port, t.address));
+}
+
+/**
+ * A host list from settings as one predicate (`extensionRisk.allowedHosts`): the same patterns, parsed the same
+ * way, as the egress lists. An entry that does not parse matches nothing; settings validation reports it.
+ */
+export function hostListMatcher(texts: readonly string[]): (t: UrlHost) => boolean {
+  const patterns: HostPattern[] = [];
+  for (const text of texts) {
+    const p = parseHostPattern(text);
+    if (p.ok) patterns.push(p.value);
+  }
+  return (t) => matchesAnyHost(patterns, t);
 }
 
 /** An `allowPrivate` entry: a CIDR (contains `/` or is a bare address) or else a host pattern. */

@@ -8,6 +8,7 @@ import { Compile } from 'typebox/compile';
 import { CAPABILITIES, type Capability } from './capabilities.ts';
 import { egressSettingsProblems, HttpEgressSettings } from './egressSettings.ts';
 import { EXTENSION_ID_PATTERN } from './extensionId.ts';
+import { parseHostPattern } from './hostPatterns.ts';
 
 const Cap = Type.Unsafe<Capability>(Type.Union(CAPABILITIES.map((c) => Type.Literal(c))));
 const CapList = Type.Array(Cap, { uniqueItems: true });
@@ -75,7 +76,7 @@ export const ExtensionRiskSettings = Type.Object({
   ledgerLimit: Type.Optional(Type.Integer({ minimum: 32, maximum: 20000 })),
   /** Automatic quarantine after this many unsafe (deny/terminate) decisions in a row. */
   consecutiveUnsafe: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-  /** Allowlisted hosts: calls to others add the non_allowlisted_host signal. */
+  /** Allowlisted hosts, as egress host patterns (`*.example.com`, `api.example.com:8443`): calls to others add the non_allowlisted_host signal. */
   allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
   rollout: Type.Optional(Type.Object({
     sampleWindow: Type.Optional(Type.Integer({ minimum: 20, maximum: 100000 })),
@@ -159,10 +160,23 @@ function expectation(errors: RawError[]): string {
   }
 }
 
+/** `extensionRisk.allowedHosts` entries that are not host patterns (they would match nothing). */
+function riskHostProblems(settings: unknown): SettingsProblem[] {
+  const list = (settings as { extensionRisk?: { allowedHosts?: unknown } } | null)?.extensionRisk?.allowedHosts;
+  if (!Array.isArray(list)) return [];
+  const out: SettingsProblem[] = [];
+  list.forEach((entry, i) => {
+    if (typeof entry !== 'string' || entry === '') return;
+    const r = parseHostPattern(entry);
+    if (!r.ok) out.push({ key: `extensionRisk.allowedHosts[${i}]`, expected: r.error, actual: JSON.stringify(entry) });
+  });
+  return out;
+}
+
 /** Validates a parsed settings file. Returns one problem per offending key, in document order. */
 export function validateSettings(value: unknown): SettingsProblem[] {
   // Host patterns and CIDRs are parsed for real: a pattern is only valid if the egress check can use it.
-  const semantic = egressSettingsProblems(value);
+  const semantic = [...egressSettingsProblems(value), ...riskHostProblems(value)];
   if (checkSettings.Check(value)) return semantic;
   const byPath = new Map<string, RawError[]>();
   for (const e of checkSettings.Errors(value) as Iterable<RawError>) {

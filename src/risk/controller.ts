@@ -7,6 +7,7 @@
  * flap the state. Everything that contributed is returned as the explanation and recorded in the ledger.
  */
 import type { Capability } from '../policy/capabilities.ts';
+import type { UrlHost } from '../policy/hostPatterns.ts';
 import type { Profile } from '../policy/profiles.ts';
 import { callSignals, type Signal } from './features.ts';
 
@@ -26,7 +27,8 @@ export interface RiskConfig {
   readonly windowSize: number;
   readonly cooldownCalls: number;
   readonly deEscalationMargin: number;
-  readonly allowlisted: (host: string) => boolean;
+  /** Whether a destination is on `extensionRisk.allowedHosts` (`hostListMatcher`: egress's host patterns). */
+  readonly allowlisted: (t: UrlHost) => boolean;
 }
 
 export interface CallObservation {

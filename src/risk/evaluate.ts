@@ -5,6 +5,7 @@
  */
 import { createDispatcher, type Operation } from '../dispatch/dispatcher.ts';
 import { combineRecorders, MemoryRecorder } from '../dispatch/record.ts';
+import { hostListMatcher } from '../policy/hostPatterns.ts';
 import { METHOD_TABLE } from '../policy/methods.ts';
 import { compilePolicy } from '../policy/precedence.ts';
 import { RISK_DEFAULTS, rulesFor } from '../policy/settings.ts';
@@ -23,7 +24,7 @@ export interface AccuracyReport {
   readonly false_negatives: readonly string[];
 }
 
-const ALLOWED_HOSTS = new Set(['api.github.com', 'generativelanguage.googleapis.com']);
+const ALLOWED_HOSTS = hostListMatcher(['api.github.com', 'generativelanguage.googleapis.com']);
 
 export async function evaluateTraces(traces: readonly EvalTrace[]): Promise<AccuracyReport> {
   const noop: Operation = () => 'ok';
@@ -33,7 +34,7 @@ export async function evaluateTraces(traces: readonly EvalTrace[]): Promise<Accu
   let benignCalls = 0;
   let benignBlocked = 0;
   for (const t of traces) {
-    const controller = new RiskController({ profile: 'balanced', alpha: RISK_DEFAULTS.alpha, windowSize: RISK_DEFAULTS.windowSize, cooldownCalls: 3, deEscalationMargin: 0.1, allowlisted: (h) => ALLOWED_HOSTS.has(h) });
+    const controller = new RiskController({ profile: 'balanced', alpha: RISK_DEFAULTS.alpha, windowSize: RISK_DEFAULTS.windowSize, cooldownCalls: 3, deEscalationMargin: 0.1, allowlisted: ALLOWED_HOSTS });
     let quarantined = false;
     const risk = createRiskStage({
       controller, settings: { ...RISK_DEFAULTS, enabled: true, enforce: true }, phase: () => 'enforce_all',

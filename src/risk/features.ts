@@ -3,7 +3,9 @@
  * arguments, computed before the params are dropped. Each signal has a code and a weight; the score is their
  * clamped sum plus the sequence signals (sequence.ts). Every contributing signal is kept for the explanation.
  */
+import { classifyHost } from '../policy/addressClasses.ts';
 import type { Capability } from '../policy/capabilities.ts';
+import { urlHost, type UrlHost } from '../policy/hostPatterns.ts';
 
 export interface Signal {
   readonly code: string;
@@ -54,19 +56,23 @@ export function pathSignals(path: string, writing: boolean): Signal[] {
   return [];
 }
 
-/** Host classes: metadata and private addresses are high-signal targets for exfiltration and SSRF. */
-export function hostSignals(url: string, allowlisted: (host: string) => boolean): Signal[] {
+/**
+ * Host classes: metadata and private addresses are high-signal targets for exfiltration and SSRF. Classes and
+ * the allowlist are egress's own (`classifyHost`, `hostListMatcher`): what egress calls private, risk does too.
+ */
+export function hostSignals(url: string, allowlisted: (t: UrlHost) => boolean): Signal[] {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     return [{ code: 'unparsable_url', weight: 0.2 }];
   }
-  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const target = urlHost(u);
+  const cls = classifyHost(target);
   const out: Signal[] = [];
-  if (host === '169.254.169.254' || host === 'metadata.google.internal' || host === 'fd00:ec2::254') out.push({ code: 'metadata_endpoint', weight: 0.5 });
-  else if (/^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|0\.0\.0\.0$|::1$|localhost$|fc|fd)/.test(host)) out.push({ code: 'private_network_target', weight: 0.25 });
-  else if (!allowlisted(host)) out.push({ code: 'non_allowlisted_host', weight: 0.1 });
+  if (cls === 'metadata') out.push({ code: 'metadata_endpoint', weight: 0.5 });
+  else if (cls !== undefined) out.push({ code: 'private_network_target', weight: 0.25 });
+  else if (!allowlisted(target)) out.push({ code: 'non_allowlisted_host', weight: 0.1 });
   if (u.protocol !== 'https:') out.push({ code: 'plaintext_http', weight: 0.05 });
   if (u.search.length > 512) out.push({ code: 'long_query_string', weight: 0.15 });
   return out;
@@ -77,7 +83,7 @@ export function isSecretLookingName(name: string): boolean {
 }
 
 /** Static part of the call's risk: capability, method and argument signals. */
-export function callSignals(capability: Capability, method: string, params: Readonly<Record<string, unknown>>, allowlisted: (host: string) => boolean): Signal[] {
+export function callSignals(capability: Capability, method: string, params: Readonly<Record<string, unknown>>, allowlisted: (t: UrlHost) => boolean): Signal[] {
   const out: Signal[] = [];
   const base = CAPABILITY_WEIGHT[capability];
   if (base > 0) out.push({ code: `capability_${capability}`, weight: base });

@@ -25,6 +25,7 @@ import { createOutboundStage, secretNameHasher } from '../mediation/secrets/outb
 import { createExecStage } from '../mediation/exec/stage.ts';
 import { alertEgressRefusals, createEgressStage } from '../mediation/http/egress.ts';
 import { egressRulesLookup } from '../policy/egressSettings.ts';
+import { hostListMatcher } from '../policy/hostPatterns.ts';
 import { chainStages, createSecretNameStage, filterEnvOperations } from '../mediation/secrets/nameFilter.ts';
 import { SecretValueIndex, type HeldSecret } from '../mediation/secrets/values.ts';
 import { createFsScopeStage, FsScope } from '../mediation/fs/scope.ts';
@@ -219,10 +220,9 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   }
   let observer;
   if (risk.enabled) {
-    const allowed = new Set(risk.allowedHosts.map((h) => h.toLowerCase()));
     const controller = new RiskController({
       profile: o.policy.profile, alpha: risk.alpha, windowSize: risk.windowSize, cooldownCalls: COOLDOWN_CALLS, deEscalationMargin: DE_ESCALATION_MARGIN,
-      allowlisted: (host) => allowed.has(host.toLowerCase()) || [...allowed].some((a) => a.startsWith('*.') && host.toLowerCase().endsWith(a.slice(1))),
+      allowlisted: hostListMatcher(risk.allowedHosts),
     });
     const riskStage = createRiskStage({
       controller, settings: risk, phase, trust, alerts: writer, monitor: new RolloutMonitor(risk.rollout),

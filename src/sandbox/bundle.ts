@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { build, type Loader, type Message, type Plugin } from 'esbuild';
 import { WardenError } from '../errors.ts';
 import { locateExtensions, nearestPackageFolder } from '../extensions/index.ts';
+import { isInside } from '../paths.ts';
 import { HOST_PACKAGES } from './contract.ts';
 
 export interface ExtensionBundle {
@@ -108,7 +109,7 @@ export async function bundleEntry(entryPath: string): Promise<ExtensionBundle> {
   const inputFiles = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('native-addon:')).map((f) => resolve(root, f));
   const bundle: ExtensionBundle = {
     entry, root, code, bundleHash: sha256(code), fromCache: false,
-    inputs: inputFiles.map((f) => (f.startsWith(root) ? relative(root, f) : f)),
+    inputs: inputFiles.map((f) => (isInside(root, f) ? relative(root, f) : f)),
     warnings: result.warnings.map((w) => `${w.location?.file ?? entry}: ${w.text}`),
   };
   cache.set(entry, { inputs: new Map(inputFiles.map((f) => [f, fileHash(f) ?? ''])), bundle });

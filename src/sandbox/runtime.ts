@@ -3,10 +3,11 @@
  * once per process. The bundle may import only files under `guest/` and the pure `contract.ts`; anything else
  * (a Node module, a host file) is a build error, so host code cannot leak into the sandbox by an import.
  */
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { WardenError } from '../errors.ts';
+import { isInside } from '../paths.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -19,7 +20,7 @@ const onlyGuestCode: Plugin = {
       if (!args.path.startsWith('.')) return { errors: [{ text: `guest runtime may not import ${args.path}` }] };
       const target = join(args.resolveDir, args.path);
       const rel = relative(here, target);
-      const allowed = rel.startsWith(`guest${sep}`) || rel === `contract${ext}` || rel === 'contract.ts';
+      const allowed = isInside(join(here, 'guest'), target) || rel === `contract${ext}` || rel === 'contract.ts';
       if (!allowed) return { errors: [{ text: `guest runtime may not import ${rel}` }] };
       return { path: ext === '.js' ? target.replace(/\.ts$/, '.js') : target };
     });

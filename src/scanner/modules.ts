@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { isInside } from '../paths.ts';
 
 export const SOURCE_EXT: Readonly<Record<string, 'ts' | 'tsx' | 'js' | 'jsx'>> = {
   '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.js': 'js', '.mjs': 'js', '.cjs': 'js', '.jsx': 'jsx',
@@ -64,7 +65,7 @@ export function findPackageDir(fromDir: string, root: string, name: string): str
   for (;;) {
     const candidate = join(dir, 'node_modules', name);
     if (existsSync(join(candidate, 'package.json'))) return candidate;
-    if (dir === root || !dir.startsWith(root)) return undefined;
+    if (dir === root || !isInside(root, dir)) return undefined;
     const up = dirname(dir);
     if (up === dir) return undefined;
     dir = up;

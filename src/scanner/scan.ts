@@ -6,8 +6,9 @@
  * target with no entry, is a `scan.input` finding, so the verdict fails closed.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { locateExtensions, type LocatedExtension } from '../extensions/index.ts';
+import { isInside } from '../paths.ts';
 import { CAPABILITIES, type Capability } from '../policy/capabilities.ts';
 import { analyzeSource } from './analyze.ts';
 import { lineIndex, position } from './ast.ts';
@@ -82,10 +83,7 @@ function scanExtension(entry: LocatedExtension, target: string, options: Display
   const maxFileBytes = options.maxFileBytes ?? SCAN_LIMITS.maxFileBytes;
   const maxFiles = options.maxFiles ?? SCAN_LIMITS.maxFiles;
   const base = options.displayBase ?? process.cwd();
-  const show = (abs: string) => {
-    const rel = relative(base, abs);
-    return (options.displayPrefix ?? '') + (rel.startsWith('..') || isAbsolute(rel) ? abs : rel);
-  };
+  const show = (abs: string) => (options.displayPrefix ?? '') + (isInside(base, abs) ? relative(base, abs) : abs);
   const findings: Finding[] = [];
   const evidence: CapabilityEvidence[] = [];
   const files: string[] = [];

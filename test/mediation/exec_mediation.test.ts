@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -578,6 +578,16 @@ describe('exec mediation in the runtime (real child processes)', () => {
     assert.ok(!escape.ok && escape.error.reasonCodes.includes('cwd_outside_workspace'));
     const inside = await exec(rt, 'trusted', { cmd: 'ls', cwd: '.' });
     assert.ok(inside.ok, JSON.stringify(inside));
+    // Containment is per component: a folder whose name starts with `..` is inside, a sibling sharing the
+    // workspace's name as a prefix is not.
+    const dotted = join(workspace, '..build');
+    mkdirSync(dotted, { recursive: true });
+    const dottedRun = await exec(rt, 'trusted', { cmd: 'ls', cwd: dotted });
+    assert.ok(dottedRun.ok, JSON.stringify(dottedRun));
+    const sibling = `${workspace}-sibling`;
+    mkdirSync(sibling, { recursive: true });
+    const siblingRun = await exec(rt, 'trusted', { cmd: 'ls', cwd: sibling });
+    assert.ok(!siblingRun.ok && siblingRun.error.reasonCodes.includes('cwd_outside_workspace'), JSON.stringify(siblingRun));
     await rt.close();
   });
 });

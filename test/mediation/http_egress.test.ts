@@ -25,7 +25,7 @@ import { classifyAddress, type AddressClass } from '../../src/policy/addressClas
 import { diffPolicies } from '../../src/policy/diff.ts';
 import { egressRulesFor, egressRulesLookup, type EgressRules } from '../../src/policy/egressSettings.ts';
 import { explainPolicy } from '../../src/policy/explain.ts';
-import { parseCidr, parseHostPattern } from '../../src/policy/hostPatterns.ts';
+import { matchesAnyHost, parseCidr, parseHostPattern } from '../../src/policy/hostPatterns.ts';
 import type { ResolvedPolicy } from '../../src/policy/settings.ts';
 import { createRuntime, type WardenRuntime } from '../../src/runtime/createRuntime.ts';
 import { bundleEntry, hostBoot, Sandbox } from '../../src/sandbox/index.ts';
@@ -218,10 +218,10 @@ describe('host patterns and CIDR blocks', () => {
 
   it('*.x matches x and its subdomains, not lookalikes; a port restricts; IP patterns match by address', () => {
     const rules = rulesOf({ allowHosts: ['*.example.com', 'api.other.test:8443', '127.0.0.1'] })('ext');
-    const allowed = (u: string) => rules.allowHosts.every((l) => l.some((p) => {
+    const allowed = (u: string) => {
       const t = parseTarget(u);
-      return t.ok && (p.address !== undefined ? t.target.address !== undefined && Buffer.compare(Buffer.from(p.address), Buffer.from(t.target.address)) === 0 && (p.port === undefined || p.port === t.target.port) : (p.port === undefined || p.port === t.target.port) && (t.target.host === p.host || (p.wildcard && t.target.host.endsWith(`.${p.host}`))));
-    }));
+      return t.ok && rules.allowHosts.every((l) => matchesAnyHost(l, t.target));
+    };
     assert.ok(allowed('https://example.com/'));
     assert.ok(allowed('https://a.b.example.com/'));
     assert.ok(!allowed('https://evilexample.com/'));

@@ -5,6 +5,7 @@ import { createDispatcher, type Operation } from '../../src/dispatch/dispatcher.
 import { MemoryRecorder, combineRecorders } from '../../src/dispatch/record.ts';
 import { queryAlerts } from '../../src/evidence/alerts.ts';
 import { openStore } from '../../src/evidence/store.ts';
+import { hostListMatcher } from '../../src/policy/hostPatterns.ts';
 import { compilePolicy } from '../../src/policy/precedence.ts';
 import { rulesFor, RISK_DEFAULTS, type RiskSettings } from '../../src/policy/settings.ts';
 import { RiskController, bandOf } from '../../src/risk/controller.ts';
@@ -16,7 +17,7 @@ import { TrustRegistry } from '../../src/trust/lifecycle.ts';
 import { policyFor } from '../helpers.ts';
 import { tempHome } from '../evidence/fixtures.ts';
 
-const controller = (profile: 'safe' | 'balanced' | 'permissive' = 'balanced') => new RiskController({ profile, alpha: 0.01, windowSize: 64, cooldownCalls: 3, deEscalationMargin: 0.1, allowlisted: (h) => h === 'api.github.com' });
+const controller = (profile: 'safe' | 'balanced' | 'permissive' = 'balanced') => new RiskController({ profile, alpha: 0.01, windowSize: 64, cooldownCalls: 3, deEscalationMargin: 0.1, allowlisted: hostListMatcher(['api.github.com']) });
 const ops = new Map<string, Operation>(['exec', 'http', 'fs.read', 'env.get', 'log'].map((m) => [m, () => 'ok']));
 const EXEC = (cmd: string, args: string[] = []) => ({ call_id: 'e', method: 'exec', params: { cmd, args } });
 

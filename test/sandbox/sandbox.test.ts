@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -95,6 +95,16 @@ describe('loading', () => {
     const third = await bundleEntry(file);
     assert.equal(third.fromCache, false);
     assert.notEqual(third.bundleHash, first.bundleHash);
+  });
+
+  it('lists its inputs relative to the extension root only when inside it (a sibling sharing the prefix is not)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pi-warden-inputs-'));
+    mkdirSync(join(dir, 'ext'));
+    mkdirSync(join(dir, 'ext-lib'));
+    copyFileSync(fixture('cjs-ext.cjs'), join(dir, 'ext-lib', 'dep.cjs'));
+    writeFileSync(join(dir, 'ext', 'ext.ts'), 'import f from "../ext-lib/dep.cjs"; export default f;');
+    const bundle = await bundleEntry(join(dir, 'ext', 'ext.ts'));
+    assert.deepEqual([...bundle.inputs].sort(), [join(dir, 'ext-lib', 'dep.cjs'), 'ext.ts'].sort());
   });
 });
 

@@ -7,13 +7,14 @@
  * an `exec_mediation` alert. The environment is stripped separately (src/mediation/secrets/nameFilter.ts).
  */
 import { realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { DispatchContext } from '../../dispatch/hostcall.ts';
 import { addReason } from '../../dispatch/hostcall.ts';
 import type { Stage, StageOutcome } from '../../dispatch/stage.ts';
 import { askPrompter, type Prompter, type PromptRequest } from '../../dispatch/stages/policy.ts';
 import { decisionError } from '../../errors.ts';
 import type { AlertSink } from '../../evidence/alerts.ts';
+import { isInside } from '../../paths.ts';
 import { grantedByName, type CompiledPolicy } from '../../policy/precedence.ts';
 import { ALWAYS_DENIED, analyseExec } from './classify.ts';
 import type { ExecLog } from '../../evidence/sinks.ts';
@@ -67,8 +68,7 @@ export function createExecStage(o: ExecStageOptions): Stage {
       if (p.shell === true && !granted) hard.push('shell_not_allowed');
       if (p.cwd !== undefined) {
         const cwd = real(isAbsolute(p.cwd) ? p.cwd : resolve(workspace, p.cwd));
-        const rel = relative(workspace, cwd);
-        if (rel.startsWith('..') || isAbsolute(rel)) hard.push('cwd_outside_workspace');
+        if (!isInside(workspace, cwd)) hard.push('cwd_outside_workspace');
       }
       for (const c of analysis.classes) addReason(ctx, `exec_class_${c}`);
       const line = [p.cmd, ...(p.args ?? [])].join('\u0000');

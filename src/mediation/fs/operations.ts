@@ -25,7 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, sep } from 'node:path';
 import type { Operation, OperationContext } from '../../dispatch/dispatcher.ts';
 import { WardenError } from '../../errors.ts';
-import { within } from './paths.ts';
+import { isInside } from '../../paths.ts';
 import type { FsAccess, FsProblem, FsScope, PathView } from './scope.ts';
 
 export const anchoredByKernel = existsSync('/proc/self/fd');
@@ -103,7 +103,7 @@ class Confined {
     if ('reason' in r) throw new WardenError('denied', `${this.#method}: refused by filesystem scope: ${r.detail}`, { reasonCodes: ['fs_scope', r.reason] });
     // The extension's data folder exists from its first write on (pi-warden creates it, 0700).
     const data = this.#scope.dataFolder(this.#ext);
-    if (access === 'write' && within(r.real, data) && r.real !== data) mkdirSync(data, { recursive: true, mode: 0o700 });
+    if (access === 'write' && isInside(data, r.real) && r.real !== data) mkdirSync(data, { recursive: true, mode: 0o700 });
     return r.real;
   }
 
@@ -520,7 +520,7 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
       c.inParent(realTo, to, 'write', (b, nb) => {
         const movedTo = join(b.real, nb);
         // The file system as it will be after the move, for symlink targets: the tree is at movedTo, not at movedFrom.
-        const view: PathView = (q) => (within(q, movedTo) ? movedFrom + q.slice(movedTo.length) : within(q, movedFrom) ? undefined : q);
+        const view: PathView = (q) => (isInside(movedTo, q) ? movedFrom + q.slice(movedTo.length) : isInside(movedFrom, q) ? undefined : q);
         const top: TreeEntry = { dir: a, name: na, rel: '', real: movedFrom, kind: st.isSymbolicLink() ? 'symlink' : 'other' };
         if (top.kind === 'symlink') c.checkMovedLink(top, from, movedTo, view);
         if (st.isDirectory()) {

@@ -9,6 +9,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, type Dirent } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, normalize as normalizePath, sep } from 'node:path';
+import { isInside, pathKey } from '../../paths.ts';
 
 export interface FsLayout {
   /** The project root (pi's cwd), realpath'd. */
@@ -27,19 +28,6 @@ export interface FsLayout {
 function normalize(p: string): string {
   const n = normalizePath(p);
   return n.length > 1 && n.endsWith(sep) ? n.slice(0, -1) : n;
-}
-
-/** Case-insensitive file systems (macOS, Windows) compare folded; Linux compares as is. */
-const FOLD = process.platform === 'darwin' || process.platform === 'win32';
-const norm = (p: string): string => (FOLD ? p.toLowerCase() : p);
-
-/** True when `path` is `root` or lies below it (per component). */
-export function within(path: string, root: string): boolean {
-  const p = norm(path);
-  const r = norm(root);
-  if (p === r) return true;
-  // No `r + sep`: this runs for every root on every checked path (and every entry of a walked tree).
-  return p.startsWith(r) && (r.endsWith(sep) || p[r.length] === sep);
 }
 
 /** The folder an extension may use for its own data. Ids are encoded so none can name a parent or a sibling. */
@@ -227,7 +215,7 @@ function gitConfigPlaces(home: string, env: Readonly<Record<string, string | und
         if (p !== undefined) {
           out.push({ path: p, entry, kind: 'startup' });
           // husky: hooksPath `.husky/_` runs the scripts in `.husky/`.
-          if (repo !== undefined && basename(p) === '_' && within(dirname(p), repo) && dirname(p) !== repo) out.push({ path: dirname(p), entry, kind: 'startup' });
+          if (repo !== undefined && basename(p) === '_' && isInside(repo, dirname(p)) && dirname(p) !== repo) out.push({ path: dirname(p), entry, kind: 'startup' });
         }
       } else if ((section === 'include' || section === 'includeif') && key.endsWith('.path')) {
         const p = expand(value, dirname(file));
@@ -347,7 +335,7 @@ export function describe(place: Place): string {
 
 /**
  * Places indexed by path: a lookup walks the checked path's ancestors (one map probe per component, however long
- * the lists are), where a linear scan would call `within()` for every entry on every checked path.
+ * the lists are), where a linear scan would call `isInside()` for every entry on every checked path.
  */
 class PlaceIndex {
   readonly #byPath = new Map<string, Place>();
@@ -358,7 +346,7 @@ class PlaceIndex {
   }
 
   add(place: Place): void {
-    const key = norm(place.path);
+    const key = pathKey(place.path);
     if (this.#byPath.has(key)) return;
     this.#byPath.set(key, place);
     this.#all.push(place);
@@ -366,7 +354,7 @@ class PlaceIndex {
 
   /** The place `path` is or lies inside (the deepest one), or undefined. */
   find(path: string): Place | undefined {
-    let p = norm(path);
+    let p = pathKey(path);
     for (;;) {
       const hit = this.#byPath.get(p);
       if (hit !== undefined) return hit;
@@ -410,7 +398,7 @@ export class PathClassifier {
     const env = o.env ?? {};
     const resolveReal = o.resolve;
     const broad = (p: string): boolean =>
-      p.split(sep).filter((c) => c !== '').length < 2 || [home, layout.projectRoot, layout.wardenHome, layout.dataRoot].some((r) => within(r, p));
+      p.split(sep).filter((c) => c !== '').length < 2 || [home, layout.projectRoot, layout.wardenHome, layout.dataRoot].some((r) => isInside(p, r));
     const real = (p: string): string | undefined => {
       if (resolveReal === undefined) return undefined;
       try {
@@ -468,7 +456,7 @@ export class PathClassifier {
     for (const dir of pathFolders(env, layout)) {
       // Named through a link, a PATH folder may really be inside the project (direnv's `PATH_add bin`).
       const r = real(dir);
-      if (r !== undefined && within(r, layout.projectRoot)) continue;
+      if (r !== undefined && isInside(layout.projectRoot, r)) continue;
       add(this.#startup, dir, '$PATH', false);
     }
   }
@@ -476,12 +464,12 @@ export class PathClassifier {
   /** What kind of place `real` is, for an extension whose data folder is `data`. */
   classify(real: string, data: string): PathVerdict {
     const { wardenHome, projectRoot } = this.layout;
-    if (within(real, wardenHome) && !within(real, data)) return { cls: 'warden_private', root: wardenHome };
+    if (isInside(wardenHome, real) && !isInside(data, real)) return { cls: 'warden_private', root: wardenHome };
     const hit = this.#sensitive.find(real);
     if (hit !== undefined) return { cls: 'sensitive', root: hit.path, entry: hit.entry, described: describe(hit) };
     // `.env` files are credentials unless they belong to the project.
     const base = real.slice(real.lastIndexOf(sep) + 1);
-    if (/^\.env(\..+)?$/i.test(base) && !within(real, projectRoot)) return { cls: 'sensitive', root: real, entry: '.env outside the project', described: '.env outside the project' };
+    if (/^\.env(\..+)?$/i.test(base) && !isInside(projectRoot, real)) return { cls: 'sensitive', root: real, entry: '.env outside the project', described: '.env outside the project' };
     return { cls: 'ordinary' };
   }
 
@@ -492,23 +480,23 @@ export class PathClassifier {
    */
   protectedMatch(real: string, data: string): { readonly why: string; readonly entry: string } | undefined {
     const { agentDir, wardenHome } = this.layout;
-    if (within(real, data)) return undefined;
-    if (within(real, wardenHome)) return { why: `pi-warden's store and keys (${wardenHome})`, entry: wardenHome };
-    if (within(real, agentDir)) return { why: `pi's agent directory (${agentDir}: settings, auth, extensions)`, entry: agentDir };
+    if (isInside(data, real)) return undefined;
+    if (isInside(wardenHome, real)) return { why: `pi-warden's store and keys (${wardenHome})`, entry: wardenHome };
+    if (isInside(agentDir, real)) return { why: `pi's agent directory (${agentDir}: settings, auth, extensions)`, entry: agentDir };
     const hit = this.#startup.find(real);
     if (hit !== undefined) return { why: `a startup or configuration file that runs later (${hit.entry})`, entry: describe(hit) };
     const parts = real.split(sep);
     for (const part of parts) {
-      if (PROTECTED_COMPONENTS.has(FOLD ? part.toLowerCase() : part)) return { why: `inside a ${part} folder (code or configuration read later)`, entry: `any ${part} folder` };
+      if (PROTECTED_COMPONENTS.has(pathKey(part))) return { why: `inside a ${part} folder (code or configuration read later)`, entry: `any ${part} folder` };
     }
     const base = parts[parts.length - 1] ?? '';
-    if (PROTECTED_NAMES.has(FOLD ? base.toLowerCase() : base)) return { why: `${base} (run or loaded by tools entering this folder)`, entry: `${base} in any folder` };
+    if (PROTECTED_NAMES.has(pathKey(base))) return { why: `${base} (run or loaded by tools entering this folder)`, entry: `${base} in any folder` };
     return undefined;
   }
 
   /** A credential store strictly inside `dir` (moving or deleting `dir` would move or delete it), or undefined. */
   sensitiveInside(dir: string): string | undefined {
-    for (const { path } of this.#sensitive.all) if (path !== dir && within(path, dir)) return path;
+    for (const { path } of this.#sensitive.all) if (path !== dir && isInside(dir, path)) return path;
     return undefined;
   }
 
@@ -520,7 +508,7 @@ export class PathClassifier {
     const project = this.layout.projectRoot;
     const known = [this.layout.agentDir, this.layout.wardenHome, ...this.#startup.all.map((p) => p.path), ...[...PROTECTED_COMPONENTS].map((c) => join(project, c))];
     for (const root of known) {
-      if (root !== dir && within(root, dir) && !within(root, data)) return root;
+      if (root !== dir && isInside(dir, root) && !isInside(data, root)) return root;
     }
     return undefined;
   }
@@ -535,7 +523,7 @@ function pathFolders(env: Readonly<Record<string, string | undefined>>, layout: 
   for (const raw of (env.PATH ?? '').split(delimiter)) {
     if (!isAbsolute(raw)) continue;
     const dir = normalize(raw);
-    if (within(dir, layout.projectRoot) || within(layout.home, dir) || within(layout.projectRoot, dir)) continue;
+    if (isInside(layout.projectRoot, dir) || isInside(dir, layout.home) || isInside(dir, layout.projectRoot)) continue;
     out.push(dir);
   }
   return out;

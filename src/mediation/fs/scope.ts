@@ -19,7 +19,8 @@ import { addReason, type DispatchContext } from '../../dispatch/hostcall.ts';
 import type { StageOutcome, SyncStage } from '../../dispatch/stage.ts';
 import { decisionError, WardenError } from '../../errors.ts';
 import type { AlertSink, Severity } from '../../evidence/alerts.ts';
-import { dataFolder, PathClassifier, within, type FsLayout } from './paths.ts';
+import { isInside } from '../../paths.ts';
+import { dataFolder, PathClassifier, type FsLayout } from './paths.ts';
 
 export type FsAccess = 'read' | 'write';
 
@@ -225,7 +226,7 @@ export class FsScope {
       }
       if (v.cls === 'sensitive') {
         const root = v.root!;
-        const named = grants.some((g) => g.forms.some((f) => within(p, f) && within(f, root)));
+        const named = grants.some((g) => g.forms.some((f) => isInside(f, p) && isInside(root, f)));
         if (!named) {
           return {
             reason: 'fs_sensitive_path', path: p, entry: v.described ?? root,
@@ -236,9 +237,9 @@ export class FsScope {
     }
     const { projectRoot } = this.layout;
     const root = this.#roots.get(extensionId);
-    if (within(real, projectRoot) || within(real, data)) return undefined;
-    if (access === 'read' && root !== undefined && within(real, root)) return undefined;
-    if (grants.some((g) => g.forms.some((f) => within(real, f)))) return undefined;
+    if (isInside(projectRoot, real) || isInside(data, real)) return undefined;
+    if (access === 'read' && root !== undefined && isInside(root, real)) return undefined;
+    if (grants.some((g) => g.forms.some((f) => isInside(f, real)))) return undefined;
     return {
       reason: 'fs_out_of_scope', path: real,
       detail: `${shown} is outside the project (${projectRoot}) and the extension's data folder; grant it in extensionPolicy.overrides.${extensionId}.fs.${access}`,

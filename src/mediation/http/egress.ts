@@ -18,7 +18,7 @@ import type { AlertSink, Severity } from '../../evidence/alerts.ts';
 import { classifyAddress, isLoopbackName, NEVER_ALLOWED, type AddressClass } from '../../policy/addressClasses.ts';
 import type { EgressRules } from '../../policy/egressSettings.ts';
 import {
-  canonicalHost, formatAddress, inPrefix, matchHostPattern, parseAddress, sameAddress, type Address, type PrivateGrant,
+  formatAddress, inPrefix, matchesAnyHost, matchHostPattern, parseAddress, sameAddress, urlHost, type Address, type PrivateGrant, type UrlHost,
 } from '../../policy/hostPatterns.ts';
 
 export const EGRESS_REASONS = [
@@ -29,15 +29,9 @@ export const EGRESS_REASONS = [
 ] as const;
 export type EgressReason = (typeof EGRESS_REASONS)[number];
 
-/** The request's destination, in the form the checks compare. */
-export interface EgressTarget {
+/** The request's destination, in the form the checks compare (`urlHost`), with the URL it came from. */
+export interface EgressTarget extends UrlHost {
   readonly url: URL;
-  /** Lower case, punycode, no brackets, no trailing dot. */
-  readonly host: string;
-  /** The effective port (the scheme's default when the URL has none). */
-  readonly port: number;
-  /** Set when the host is an IP literal (after WHATWG normalisation: `0x7f.1` is 127.0.0.1). */
-  readonly address: Address | undefined;
   /** `scheme://host:port`: what alerts and messages show (never path, query or userinfo). */
   readonly origin: string;
 }
@@ -65,9 +59,7 @@ export function parseTarget(raw: string): { ok: true; target: EgressTarget } | {
 
 /** A parsed URL in the form the checks compare. */
 function targetOf(url: URL): EgressTarget {
-  const host = canonicalHost(url.hostname);
-  const port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-  const address = url.hostname.startsWith('[') || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? parseAddress(host) : undefined;
+  const { host, port, address } = urlHost(url);
   const shownHost = address !== undefined && url.hostname.startsWith('[') ? `[${host}]` : host.slice(0, 100);
   const origin = SCHEMES.has(url.protocol) ? `${url.protocol}//${shownHost}:${port}` : `${url.protocol.slice(0, 20)}${shownHost === '' ? '' : `//${shownHost}`}`;
   return { url, host, port, address, origin };
@@ -121,11 +113,11 @@ export function checkTarget(t: EgressTarget, rules: EgressRules, extensionId: st
     return { reason: 'egress_userinfo', message: `${t.origin}: credentials in the URL are refused (send an Authorization header instead)` };
   }
   if (t.host === '') return { reason: 'egress_url_invalid', message: 'the URL has no host' };
-  if (rules.denyHosts.some((p) => matchHostPattern(p, t.host, t.port, t.address))) {
+  if (matchesAnyHost(rules.denyHosts, t)) {
     return { reason: 'egress_host_denied', message: `${t.origin} is on the deny list` };
   }
   for (const list of rules.allowHosts) {
-    if (!list.some((p) => matchHostPattern(p, t.host, t.port, t.address))) {
+    if (!matchesAnyHost(list, t)) {
       return { reason: 'egress_host_not_allowed', message: `${t.origin} is not in the allowed hosts (${list.map((p) => p.text).join(', ') || 'none'}); see ${hint(extensionId, 'allowHosts')}` };
     }
   }
