@@ -223,6 +223,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     const controller = new RiskController({
       profile: o.policy.profile, alpha: risk.alpha, windowSize: risk.windowSize, cooldownCalls: COOLDOWN_CALLS, deEscalationMargin: DE_ESCALATION_MARGIN,
       allowlisted: (host) => allowed.has(host.toLowerCase()) || [...allowed].some((a) => a.startsWith('*.') && host.toLowerCase().endsWith(a.slice(1))),
+      places: fsScope.layout,
     });
     const riskStage = createRiskStage({
       controller, settings: risk, phase, trust, alerts: writer, monitor: new RolloutMonitor(risk.rollout),
