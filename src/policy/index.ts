@@ -12,3 +12,7 @@ export {
 export { explainPolicy, EXPLANATION_SCHEMA, type PolicyExplanation } from './explain.ts';
 export { diffPolicies, type PolicyChange } from './diff.ts';
 export { forgetPromptAnswers, rememberPromptAnswer, type PromptAnswer, type PromptScope } from './promptAnswers.ts';
+export {
+  BASE_IN_HOME, CONFINED_KINDS, NEVER_WRITTEN_KINDS, PLACE_BASES, PLACE_KIND_MEANING, PLACE_KINDS, PlaceWords, SECRET_KINDS, SENSITIVE_PLACES, XDG_DIRS,
+  normaliseWord, type PlaceBase, type PlaceKind, type PlaceRoots, type Relocation, type SensitivePlace,
+} from './places.ts';

@@ -9,6 +9,7 @@
 import type { Capability } from '../policy/capabilities.ts';
 import type { UrlHost } from '../policy/hostPatterns.ts';
 import type { Profile } from '../policy/profiles.ts';
+import { PlaceWords, type PlaceRoots } from '../policy/index.ts';
 import { callSignals, type Signal } from './features.ts';
 
 export const ACTIONS = ['allow', 'harden', 'prompt', 'deny', 'terminate'] as const;
@@ -29,6 +30,8 @@ export interface RiskConfig {
   readonly deEscalationMargin: number;
   /** Whether a destination is on `extensionRisk.allowedHosts` (`hostListMatcher`: egress's host patterns). */
   readonly allowlisted: (t: UrlHost) => boolean;
+  /** This user's home, agent and pi-warden folders, so absolute paths name the sensitive places too. */
+  readonly places?: PlaceRoots;
 }
 
 export interface CallObservation {
@@ -112,9 +115,11 @@ export class RiskController {
   readonly #cfg: RiskConfig;
   readonly #state = new Map<string, ExtensionState>();
   readonly #threshold: number;
+  readonly #places: PlaceWords;
 
   constructor(cfg: RiskConfig) {
     this.#cfg = cfg;
+    this.#places = new PlaceWords(cfg.places ?? {});
     this.#threshold = Math.log(1 / cfg.alpha);
   }
 
@@ -130,7 +135,7 @@ export class RiskController {
   /** Scores a call that policy allowed and decides the action. Updates the level; observe() adds the outcome. */
   decide(extensionId: string, capability: Capability, method: string, params: Readonly<Record<string, unknown>>, now: number): RiskDecision {
     const s = this.#stateOf(extensionId);
-    const signals = callSignals(capability, method, params, this.#cfg.allowlisted);
+    const signals = callSignals(capability, method, params, this.#cfg.allowlisted, this.#places);
     // Sequence signals.
     let burst = 0;
     let refused = 0;

@@ -6,6 +6,7 @@
 import { classifyHost } from '../policy/addressClasses.ts';
 import type { Capability } from '../policy/capabilities.ts';
 import { urlHost, type UrlHost } from '../policy/hostPatterns.ts';
+import { PlaceWords, type PlaceKind } from '../policy/index.ts';
 
 export interface Signal {
   readonly code: string;
@@ -29,7 +30,17 @@ const DESTRUCTIVE: ReadonlyArray<readonly [RegExp, string]> = [
 const NETWORK_TOOL = /(^|\s|\/)(curl|wget|nc|ncat|ssh|scp|rsync|ftp|telnet)(\s|$)/;
 const READ_ONLY_COMMAND = /^(git\s+(status|log|diff|show|branch|rev-parse|describe|ls-files|remote\s+-v|stash\s+list)\b|ls\b|pwd$|which\b|echo\b|date$|uname\b)/;
 
-const SENSITIVE_PATH = /(^|\/)(\.ssh|\.aws|\.gnupg|\.kube|\.docker|\.config\/gcloud)(\/|$)|(^|\/)(\.env(\.[\w-]+)?|\.netrc|\.npmrc|\.pypirc|id_(rsa|ed25519|ecdsa)(\.pub)?|auth\.json|credentials(\.json)?)$|^\/etc\/(shadow|passwd|sudoers)|(^|\/)\.pi\/(agent\/)?settings\.json$|(^|\/)\.git\/hooks\/|(^|\/)\.(bash|zsh)rc$|(^|\/)\.profile$/;
+/**
+ * Weight of reading or writing a place of the sensitive-places table (src/policy/places.ts), per kind. Writing a
+ * tool's own state folder (`.pi/todos.json`) is refused by fs like the others, but benign extensions try it: it
+ * counts a little, where a startup file or a credential store decides the score.
+ */
+const PLACE_WEIGHT: Readonly<Record<PlaceKind, { readonly read: number; readonly write: number }>> = {
+  credential: { read: 0.3, write: 0.7 }, warden_private: { read: 0.3, write: 0.7 }, runs_later: { read: 0, write: 0.7 },
+  tool_state: { read: 0, write: 0.15 }, system: { read: 0, write: 0 },
+};
+/** Paths matched without knowing the user's folders: `~/`, `$HOME/` and dot-named places anywhere. */
+const NO_ROOTS = new PlaceWords();
 
 const SECRET_NAME = /(^|_)(API_?KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIALS?|PRIVATE_KEY|ACCESS_KEY(_ID)?|AUTH)(_|$)|^(AWS|GITHUB|GH|NPM|OPENAI|ANTHROPIC|GOOGLE|AZURE|SLACK|STRIPE)_/;
 
@@ -48,10 +59,11 @@ export function commandSignals(command: string): Signal[] {
   return out;
 }
 
-export function pathSignals(path: string, writing: boolean): Signal[] {
+export function pathSignals(path: string, writing: boolean, places: PlaceWords = NO_ROOTS): Signal[] {
   const p = path.replace(/\\/g, '/');
   // Writing a credential store, a shell startup file, a git hook or pi's settings is persistence or sabotage.
-  if (SENSITIVE_PATH.test(p)) return [{ code: writing ? 'sensitive_path_write' : 'sensitive_path_read', weight: writing ? 0.7 : 0.3 }];
+  const weight = Math.max(0, ...places.kindsOf(p).map((k) => PLACE_WEIGHT[k][writing ? 'write' : 'read']));
+  if (weight > 0) return [{ code: writing ? 'sensitive_path_write' : 'sensitive_path_read', weight }];
   if (p.includes('../')) return [{ code: 'path_traversal', weight: 0.1 }];
   return [];
 }
@@ -83,7 +95,9 @@ export function isSecretLookingName(name: string): boolean {
 }
 
 /** Static part of the call's risk: capability, method and argument signals. */
-export function callSignals(capability: Capability, method: string, params: Readonly<Record<string, unknown>>, allowlisted: (t: UrlHost) => boolean): Signal[] {
+export function callSignals(
+  capability: Capability, method: string, params: Readonly<Record<string, unknown>>, allowlisted: (t: UrlHost) => boolean, places: PlaceWords = NO_ROOTS,
+): Signal[] {
   const out: Signal[] = [];
   const base = CAPABILITY_WEIGHT[capability];
   if (base > 0) out.push({ code: `capability_${capability}`, weight: base });
@@ -97,11 +111,11 @@ export function callSignals(capability: Capability, method: string, params: Read
     const command = str(input.command);
     if (command !== undefined) out.push(...commandSignals(command));
     const path = str(input.path) ?? str(input.file_path) ?? str(input.file);
-    if (path !== undefined) out.push(...pathSignals(path, capability === 'write'));
+    if (path !== undefined) out.push(...pathSignals(path, capability === 'write', places));
   } else if (method.startsWith('fs.')) {
     for (const key of ['path', 'from', 'to', 'target']) {
       const p = str(params[key]);
-      if (p !== undefined) out.push(...pathSignals(p, capability === 'write'));
+      if (p !== undefined) out.push(...pathSignals(p, capability === 'write', places));
     }
   } else if (method === 'http') {
     out.push(...hostSignals(str(params.url) ?? '', allowlisted));

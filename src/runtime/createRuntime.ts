@@ -206,7 +206,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     const fsStage = createFsScopeStage({ scope: fsScope, alerts: writer });
     // Exec mediation runs whether or not the broker is on, after the payload scan: a command carrying a secret is
     // a secret_exposure first.
-    const execStage = createExecStage({ policy: o.policy.compiled, workspace: o.workspace ?? process.cwd(), commandHash: hash, alerts: writer, log: writer, prompter: o.prompter });
+    const execStage = createExecStage({ policy: o.policy.compiled, workspace: o.workspace ?? process.cwd(), commandHash: hash, alerts: writer, log: writer, prompter: o.prompter, places: fsScope.layout });
     parts.push(fsStage, execStage, createToolCallStage([fsStage, execStage], fsScope.layout.home));
     stages.push(chainStages('mediation', parts));
   }
@@ -223,6 +223,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     const controller = new RiskController({
       profile: o.policy.profile, alpha: risk.alpha, windowSize: risk.windowSize, cooldownCalls: COOLDOWN_CALLS, deEscalationMargin: DE_ESCALATION_MARGIN,
       allowlisted: hostListMatcher(risk.allowedHosts),
+      places: fsScope.layout,
     });
     const riskStage = createRiskStage({
       controller, settings: risk, phase, trust, alerts: writer, monitor: new RolloutMonitor(risk.rollout),

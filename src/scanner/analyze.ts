@@ -288,6 +288,12 @@ class SourceScan {
             parts.push('~');
             return false;
           }
+          // Another variable stays named: the table knows those that move a place (`$CODEX_HOME`, `$XDG_CONFIG_HOME`).
+          const variable = v?.k === 'ref' ? /^process\.env\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(v.path) : null;
+          if (variable !== null) {
+            parts.push(`$${variable[1]!}`);
+            return false;
+          }
         }
         if (n.type === 'Literal' && typeof n.value === 'string') parts.push(n.value);
         if (n.type === 'TemplateElement') {

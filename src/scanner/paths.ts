@@ -1,19 +1,22 @@
 /**
- * Sensitive filesystem locations (SPEC §8, INC-4): writing to them persists code or steals access; reading the
- * credential ones and sending them out is exfiltration. Matched against the path a call builds, folded to the
- * string parts the scanner can see (`join(homedir(), '.ssh', 'authorized_keys')` → `.ssh/authorized_keys`).
+ * Sensitive filesystem locations (SPEC §8, INC-4), as the sensitive-places table names them (src/policy/places.ts):
+ * writing to a credential store or a never-written place persists code or steals access; reading a credential and
+ * sending it out is exfiltration. Matched against the path a call builds, folded to the string parts the scanner can
+ * see (`join(homedir(), '.ssh', 'authorized_keys')` → `~/.ssh/authorized_keys`; `process.env.CODEX_HOME` → `$CODEX_HOME`).
  */
-const STARTUP_AND_PERSISTENCE = /(^|\/)\.(bashrc|bash_profile|bash_login|profile|zshrc|zprofile|zshenv|zlogin|kshrc|cshrc|tcshrc)$|config\.fish$|(^|\/)etc\/(profile|bash\.bashrc|zsh|environment|crontab|cron\.|sudoers|rc\.local|ld\.so\.preload|systemd)|Library\/LaunchAgents|\.config\/(autostart|systemd\/user)|\/var\/spool\/cron|\.git\/hooks\//;
-const CREDENTIALS = /(^|\/)\.ssh(\/|$)|authorized_keys|id_(rsa|dsa|ecdsa|ed25519)|\.aws\/(credentials|config)|(^|\/)\.npmrc$|(^|\/)\.netrc$|\.git-credentials|(^|\/)\.gitconfig$|\.docker\/config\.json|\.kube\/config|\.gnupg|\.config\/gh\/hosts\.yml|(^|\/)\.pypirc$|\.pi\/agent\/(auth|settings)\.json|\.pi\/settings\.json|(^|\/)etc\/(shadow|passwd|sudoers)|Login Data|Cookies$|\.config\/gcloud|\.azure\/|(^|\/)\.env(\.[a-z]+)?$/;
+import { NEVER_WRITTEN_KINDS, PlaceWords, SECRET_KINDS, type PlaceKind } from '../policy/index.ts';
+
+const PLACES = new PlaceWords();
+const WRITE_TARGETS: ReadonlySet<PlaceKind> = new Set([...SECRET_KINDS, ...NEVER_WRITTEN_KINDS]);
 
 export function foldPath(parts: readonly string[]): string {
-  return parts.join('/').replace(/\\/g, '/').replace(/\/{2,}/g, '/').replace(/^~\//, '/');
+  return parts.join('/').replace(/\\/g, '/').replace(/\/{2,}/g, '/');
 }
 
 export function isSensitiveWriteTarget(path: string): boolean {
-  return STARTUP_AND_PERSISTENCE.test(path) || CREDENTIALS.test(path);
+  return PLACES.names(path, WRITE_TARGETS);
 }
 
 export function isCredentialPath(path: string): boolean {
-  return CREDENTIALS.test(path);
+  return PLACES.secret(path);
 }

@@ -31,7 +31,7 @@ const TABLE: readonly RuleSpec[] = [
   R('process.worker', 'forbidden', null, 'high', 'worker_threads / cluster start code outside the sandbox'),
   R('debug.inspector', 'forbidden', null, 'high', 'node:inspector can read and rewrite any code in the process'),
   R('net.raw-socket', 'forbidden', 'http', 'high', 'raw sockets (net, dgram, tls, http2 servers) bypass HTTP egress policy'),
-  R('fs.sensitive-write', 'forbidden', 'write', 'high', 'writes to a shell startup file, credential store or pi settings'),
+  R('fs.sensitive-write', 'forbidden', 'write', 'high', 'writes to a credential store or a place never written (startup files, PATH folders, git hooks, pi settings and folders)'),
   R('fs.credential-read', 'flagged', 'read', 'medium', 'reads a credential file (ssh keys, cloud credentials, pi auth)'),
   R('env.bulk-read', 'flagged', 'env', 'medium', 'reads the whole environment (process.env as a value)'),
   R('net.exfiltration', 'forbidden', 'http', 'high', 'sends environment or file content over the network'),

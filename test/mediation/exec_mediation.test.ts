@@ -273,6 +273,8 @@ describe('exec classification: review bypasses', () => {
       ['cat ~/.pi/agent/auth.json', ['credential_access']],
       ['cat ~/.a?s/credentials', ['credential_access']],
       ['tar cf /tmp/k.tar ~/.ss*', ['credential_access']],
+      // ~/.c* expands to ~/.claude.json, a credential store of the sensitive-places table (src/policy/places.ts).
+      ['cat ~/.c*', ['credential_access']],
       ['cat ~/.{ssh,aws}/credentials', ['credential_access']],
       ['gh auth token', ['credential_access']],
       ['git credential fill', ['credential_access']],
@@ -479,7 +481,7 @@ describe('exec classification: ordinary commands stay unclassified', () => {
     'chmod +x scripts/run.sh', 'chmod 755 bin/cli', 'bash scripts/setup.sh', "sh -c 'cd packages/app && npm test'", 'test -f package.json && echo yes',
     '[ -d node_modules ] || npm ci', 'for f in src/*.ts; do echo "$f"; done', 'if [ -n "$CI" ]; then npm test; fi', 'echo hi | sh', 'less README.md',
     "vim -c 'set nu' file", 'docker build -t app .', 'docker run --rm app npm test', 'ps aux', 'ps -ef', 'export PATH="$PWD/node_modules/.bin:$PATH"',
-    "ed file <<'EOF'\n,s/a/b/g\nw\nq\nEOF", 'cat <<EOF > out.txt\nhello $USER\nEOF', 'echo \'{"a":1}\' | node scripts/parse.js', 'ls ~/.c*', 'du -sh . && df -h',
+    "ed file <<'EOF'\n,s/a/b/g\nw\nq\nEOF", 'cat <<EOF > out.txt\nhello $USER\nEOF', 'echo \'{"a":1}\' | node scripts/parse.js', 'ls ~/.ca*', 'du -sh . && df -h',
   ];
   for (const script of benign) {
     it(`sh -c ${JSON.stringify(script)} → no class`, () => assert.deepEqual(sh(script), []));

@@ -8,10 +8,11 @@
 import { has, parseOptions, type Parsed, WRAPPERS, type WrapperSpec } from './options.ts';
 import { interpreterInvocation, shellInvocation, type Invocation } from './interp.ts';
 import {
-  AWKS, BACKGROUND, COMMAND_READERS, DECODERS, DESTRUCTIVE, envEffect, type ExecClass, globMayBeCredential, INTERPRETERS, isCredentialPath, isPersistencePath, normalisePath,
+  AWKS, BACKGROUND, COMMAND_READERS, DECODERS, DESTRUCTIVE, envEffect, type ExecClass, INTERPRETERS, normalisePath,
   isKnownProgram, NETWORK, OTHER_SHELLS, PI_BINARIES, POSIX_SHELLS, PRIVILEGE, programName, registerNames, VIMS,
 } from './tables.ts';
 import { type ToolCtx, TOOLS } from './tools.ts';
+import { PlaceWords, SECRET_KINDS } from '../../policy/index.ts';
 import { parseShell, type SimpleCommand, type Stdin, W_BRACE, W_DYNAMIC, W_EXTGLOB, W_GLOB, W_OVERFLOW } from './shellParse.ts';
 
 export { EXEC_CLASSES, type ExecClass } from './tables.ts';
@@ -47,6 +48,8 @@ interface Run {
   readonly zsh: boolean;
   /** Commands left to classify in this call (shared): a bound on nested wrappers, tools and strings. */
   readonly budget: { n: number };
+  /** How words name the sensitive places (src/policy/places.ts): credential stores, places that run later. */
+  readonly places: PlaceWords;
 }
 
 /** The innermost command after wrappers. */
@@ -67,7 +70,7 @@ const WRITERS = new Set(['tee', 'cp', 'mv', 'ln', 'install', 'dd', 'rsync', 'cur
 const XARGS_OPAQUE = new Set(['find', 'tar', 'zip', 'rsync', 'ssh', 'scp', 'make', 'less', ...VIMS]);
 
 const resolve = (s: Stdin, outer: Source): Source => (s.kind === 'inherit' ? outer : s.kind === 'pipe' ? { kind: 'pipe', from: s.from, outer } : s);
-const deeper = (run: Run, stdin: Source = run.stdin, zsh = false): Run => ({ add: run.add, depth: run.depth + 1, stdin, zsh, budget: run.budget });
+const deeper = (run: Run, stdin: Source = run.stdin, zsh = false): Run => ({ add: run.add, depth: run.depth + 1, stdin, zsh, budget: run.budget, places: run.places });
 const zeros = (n: number): number[] => new Array<number>(n).fill(0);
 const quote = (w: string) => `'${w.replace(/'/g, "'\\''")}'`;
 
@@ -176,13 +179,13 @@ function classifySimple(c: SimpleCommand, outer: Run): Inner & { classes: Set<Ex
     classes.add(k);
     outer.add(k, d);
   };
-  const run: Run = { add, depth: outer.depth, stdin: resolve(c.stdin, outer.stdin), zsh: outer.zsh, budget: outer.budget };
+  const run: Run = { add, depth: outer.depth, stdin: resolve(c.stdin, outer.stdin), zsh: outer.zsh, budget: outer.budget, places: outer.places };
   if (c.background) add('background', `runs in the background: ${c.argv.join(' ').slice(0, 120)}`);
   for (const r of c.redirects) {
     if (/^\/dev\/(tcp|udp)\//.test(r.target)) add('network_tool', `redirect to ${r.target}`);
-    if (isCredentialPath(r.target)) add('credential_access', `redirect from ${r.target}`);
+    if (run.places.secret(r.target)) add('credential_access', `redirect from ${r.target}`);
     if (/^\/dev\/(sd|nvme|hd|disk|mmcblk)/.test(r.target)) add('destructive_fs', `redirect to ${r.target}`);
-    if (WRITE_OPS.has(r.op) && isPersistencePath(r.target)) add('destructive_fs', `writes ${r.target}, which runs later`);
+    if (WRITE_OPS.has(r.op) && run.places.neverWritten(r.target)) add('destructive_fs', `writes ${r.target}, which is never written`);
   }
   for (const a of c.assignments) environment(a.name, a.value, a.dynamic, run);
   return { classes, ...classifyWords(c.argv, c.flags, run, c.substitutions) };
@@ -216,7 +219,7 @@ function classifyWords(argv: readonly string[], flags: readonly number[], run: R
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i] as string;
     const f = flags[i] ?? 0;
-    if (isCredentialPath(a) || ((f & W_GLOB) !== 0 && globMayBeCredential(a))) add('credential_access', `reads ${a}`);
+    if (run.places.secret(a) || ((f & W_GLOB) !== 0 && run.places.globMayName(a, SECRET_KINDS))) add('credential_access', `reads ${a}`);
     if ((f & W_OVERFLOW) !== 0) add('obfuscated', `brace expansion too large: ${text}`);
     if (run.zsh && (f & W_EXTGLOB) !== 0) add('obfuscated', `zsh glob qualifier: ${a}`);
   }
@@ -231,7 +234,7 @@ function classifyWords(argv: readonly string[], flags: readonly number[], run: R
   if (NETWORK.has(prog)) add('network_tool', text);
   if (DESTRUCTIVE.has(prog) || prog.startsWith('mkfs.')) add('destructive_fs', text);
   if ((prog === 'dd' && args.some((a) => a.startsWith('of='))) || prog === 'truncate') add('destructive_fs', text);
-  if (WRITERS.has(prog) && args.some((a) => !a.startsWith('-') && isPersistencePath(a.replace(/^of=/, '')))) add('destructive_fs', `writes a file that runs later: ${text}`);
+  if (WRITERS.has(prog) && args.some((a) => !a.startsWith('-') && run.places.neverWritten(a.replace(/^of=/, '')))) add('destructive_fs', `writes a place that is never written: ${text}`);
   if ((PACKAGE_MANAGERS.has(prog) && args.some((a) => PACKAGE_NETWORK.has(a))) || prog === 'npx' || prog === 'bunx' || prog === 'uvx' || prog === 'pnpx') add('network_tool', text);
   if (PI_BINARIES.has(prog)) add('inline_code', `spawns pi: ${text}`);
   if ((prog === 'eval' || prog === 'source' || prog === '.') && (subs.length > 0 || args.some((a, i) => a.includes('$') || ((aflags[i] ?? 0) & W_DYNAMIC) !== 0))) add('obfuscated', text);
@@ -422,17 +425,24 @@ function staticOutput(from: readonly SimpleCommand[], outer: Source, toFile = fa
   return undefined;
 }
 
-/** Classifies an exec call as it would run (Node semantics: `shell: true` joins cmd and args into one string). */
+/** Words matched without knowing the user's folders: `~/`, `$HOME/` and dot-named places anywhere. */
+const NO_ROOTS = new PlaceWords();
+
+/**
+ * Classifies an exec call as it would run (Node semantics: `shell: true` joins cmd and args into one string).
+ * `places`: the sensitive places with this user's home, agent and pi-warden folders, so `/home/u/bin/x` is `~/bin/x`.
+ */
 export function analyseExec(
   params: { cmd: string; args?: readonly string[]; shell?: boolean; detached?: boolean; stdin?: string; env?: Readonly<Record<string, string>> },
   method: 'exec' | 'exec.spawn' = 'exec',
+  places: PlaceWords = NO_ROOTS,
 ): ExecAnalysis {
   const evidence: Array<{ class: ExecClass; detail: string }> = [];
   const addEvidence: Add = (c, detail) => {
     if (!evidence.some((e) => e.class === c)) evidence.push({ class: c, detail });
   };
   const stdin: Source = typeof params.stdin === 'string' ? { kind: 'text', via: 'stdin option', text: params.stdin, dynamic: false } : method === 'exec.spawn' ? { kind: 'stream' } : { kind: 'none' };
-  const run: Run = { add: addEvidence, depth: 0, stdin, zsh: false, budget: { n: 2000 } };
+  const run: Run = { add: addEvidence, depth: 0, stdin, zsh: false, budget: { n: 2000 }, places };
   for (const [k, v] of Object.entries(params.env ?? {})) if (typeof v === 'string') environment(k, v, false, run);
   const argv = [params.cmd, ...(params.args ?? [])];
   if (params.shell === true) analyseShell(argv.join(' '), run);

@@ -16,6 +16,7 @@ import { decisionError } from '../../errors.ts';
 import type { AlertSink } from '../../evidence/alerts.ts';
 import { isInside } from '../../paths.ts';
 import { grantedByName, type CompiledPolicy } from '../../policy/precedence.ts';
+import { PlaceWords, type PlaceRoots } from '../../policy/index.ts';
 import { ALWAYS_DENIED, analyseExec } from './classify.ts';
 import type { ExecLog } from '../../evidence/sinks.ts';
 
@@ -31,6 +32,8 @@ export interface ExecStageOptions {
   /** In prompt mode, a command whose classes need a grant is put to the user instead of refused. */
   readonly prompter?: Prompter | undefined;
   readonly promptTimeoutMs?: number | undefined;
+  /** This user's home, agent and pi-warden folders, so absolute words name the sensitive places too (`/home/u/bin/x`). */
+  readonly places?: PlaceRoots | undefined;
 }
 
 function real(path: string): string {
@@ -51,12 +54,13 @@ function real(path: string): string {
 export function createExecStage(o: ExecStageOptions): Stage {
   const workspace = real(o.workspace);
   const remembered = new Map<string, 'allow' | 'deny'>();
+  const places = new PlaceWords(o.places ?? {});
   return {
     name: 'mediation',
     run(ctx: DispatchContext): StageOutcome | Promise<StageOutcome> {
       if (ctx.method !== 'exec' && ctx.method !== 'exec.spawn') return undefined;
       const p = ctx.params as { cmd: string; args?: string[]; shell?: boolean; detached?: boolean; cwd?: string; stdin?: string; env?: Record<string, string> };
-      const analysis = analyseExec(p, ctx.method);
+      const analysis = analyseExec(p, ctx.method, places);
       const hard: string[] = [];
       const askable: string[] = [];
       const granted = grantedByName(o.policy, 'exec', ctx.extensionId);

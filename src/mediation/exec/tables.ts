@@ -1,9 +1,10 @@
 /**
- * Exec mediation tables (SPEC §5.4): program names by class, credential paths, environment variables that make a
- * program run something else, and git configuration keys that name commands. Data only; src/mediation/exec/stage.ts and src/mediation/exec/tools.ts
+ * Exec mediation tables (SPEC §5.4): program names by class, environment variables that make a program run
+ * something else, and git configuration keys that name commands. Data only; src/mediation/exec/stage.ts and src/mediation/exec/tools.ts
  * apply them.
  */
-import { basename, posix } from 'node:path';
+import { basename } from 'node:path';
+import { normaliseWord } from '../../policy/index.ts';
 
 export const EXEC_CLASSES = [
   'destructive_fs', 'pipe_to_shell', 'privilege_escalation', 'credential_access', 'obfuscated', 'unparseable',
@@ -70,78 +71,10 @@ export function programName(word: string | undefined): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Credentials
+// Credentials (which paths are credential stores or run later is src/policy/places.ts, read through PlaceWords)
 
-const CREDENTIAL_PATH = new RegExp([
-  String.raw`(^|[/~=:])\.ssh(\/|$)`, String.raw`\bid_(rsa|dsa|ecdsa|ed25519)(_sk)?\b`, String.raw`(^|[/~=:])\.(aws|azure|gnupg|password-store|op)(\/|$)`,
-  String.raw`\.(netrc|npmrc|pypirc|pgpass|git-credentials|vault-token|s3cfg|boto|my\.cnf)\b`, String.raw`\.docker\/config\.json`,
-  String.raw`\/proc\/(\S*\/)?environ\b`, String.raw`\.kube\/config`, String.raw`\.config\/(gcloud|gh|op|hub|rclone)(\/|$)`,
-  String.raw`\.cargo\/credentials`, String.raw`\.gem\/credentials`, String.raw`\.terraform\.d\/credentials`, String.raw`\.local\/share\/keyrings`,
-  String.raw`\.mozilla\/.*(logins\.json|key[34]\.db|cookies\.sqlite)`, String.raw`(google-chrome|chromium|bravesoftware)\/.*(login data|cookies)`,
-  String.raw`\.pi\/agent\/auth\.json`, String.raw`\/etc\/(shadow|gshadow|sudoers|master\.passwd)`, String.raw`(^|[/=])\.env(\.[\w-]+)?$`,
-  String.raw`(^|[/=])\.envrc$`, 'keychain',
-].join('|'), 'i');
-
-/** Sample credential files, for words that are globs (`~/.a?s/credentials`, `/proc/*\/environ`). */
-const CREDENTIAL_SAMPLES = [
-  '~/.ssh/id_rsa', '~/.ssh/id_ed25519', '~/.aws/credentials', '~/.azure/accessTokens.json', '~/.netrc', '~/.npmrc', '~/.pypirc', '~/.pgpass',
-  '~/.docker/config.json', '~/.git-credentials', '~/.gnupg/private-keys-v1.d', '/proc/self/environ', '/proc/1/environ', '~/.kube/config',
-  '~/.config/gcloud/credentials.db', '~/.config/gh/hosts.yml', '~/.cargo/credentials.toml', '~/.config/op/config',
-  '~/.local/share/keyrings/login.keyring', '~/.mozilla/firefox/p.default/logins.json', '~/.pi/agent/auth.json', '/etc/shadow', '~/.vault-token',
-  '~/.password-store/x.gpg', '.env', '.envrc',
-];
-
-/** The samples and the credential directories on their way (`~/.ss*` matches the directory `~/.ssh`). */
-const CREDENTIAL_SAMPLE_PATHS = [...new Set(CREDENTIAL_SAMPLES.flatMap((p) => p.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/')).filter((d) => CREDENTIAL_PATH.test(d))))];
-
-/** A path as the file system would see it: `$HOME`/`${HOME}` as `~`, `//`, `/./` and `..` folded. */
-export function normalisePath(word: string): string {
-  let s = word;
-  if (s.includes('$')) s = s.replace(/\$\{?HOME\}?(?=\/|$)/g, '~').replace(/\$\{?XDG_CONFIG_HOME\}?/g, '~/.config').replace(/\$\{?XDG_DATA_HOME\}?/g, '~/.local/share');
-  if (/\/\/|\/\.\.?(\/|$)|^\.\.?\//.test(s)) s = posix.normalize(s);
-  return s;
-}
-
-export function isCredentialPath(word: string): boolean {
-  if (CREDENTIAL_PATH.test(word)) return true;
-  const normal = normalisePath(word);
-  return normal !== word && CREDENTIAL_PATH.test(normal);
-}
-
-/** A glob word that could name a credential file. */
-export function globMayBeCredential(word: string): boolean {
-  if (isCredentialPath(word)) return true;
-  const path = normalisePath(word);
-  let re = '';
-  for (let i = 0; i < path.length; i++) {
-    const c = path[i] as string;
-    const segStart = i === 0 || path[i - 1] === '/';
-    if (c === '*') re += segStart ? '(?!\\.)[^/]*' : '[^/]*';
-    else if (c === '?') re += segStart ? '(?!\\.)[^/]' : '[^/]';
-    else if (c === '[') {
-      const end = path.indexOf(']', i + 2);
-      if (end < 0) re += '\\[';
-      else {
-        re += `[${path.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  let glob: RegExp;
-  try {
-    glob = new RegExp(`(^|/)${re}$`, 'i');
-  } catch {
-    return true;
-  }
-  return CREDENTIAL_SAMPLE_PATHS.some((p) => glob.test(p));
-}
-
-/**
- * Files whose content runs later, outside this call (SPEC §5.6): shell startup files, git hooks and config, pi's
- * and pi-warden's settings and extensions, node_modules, login autostart. Writing one is classified destructive_fs.
- */
-const PERSISTENCE_PATH = /(^|\/)\.(bashrc|bash_profile|bash_login|bash_logout|profile|zshrc|zshenv|zprofile|zlogin|kshrc|mkshrc|cshrc|tcshrc|login)$|(^|\/)\.(gitconfig|bash_aliases|envrc|npmrc)$|(^|\/)\.config\/(fish\/|autostart\/|systemd\/user\/|git\/|environment\.d\/)|(^|\/)\.git\/(hooks(\/|$)|config$)|(^|\/)\.pi\/(settings\.json|extensions(\/|$)|agent\/(settings\.json|auth\.json|trust\.json|extensions(\/|$)|warden(\/|$)))|(^|\/)node_modules(\/|$)|\/LaunchAgents\//;
-export const isPersistencePath = (word: string): boolean => PERSISTENCE_PATH.test(normalisePath(word));
+/** A path as the file system would see it: `$HOME`/`${HOME}` as `~` (and the table's other variables), `//`, `/./` and `..` folded. */
+export const normalisePath = (word: string): string => normaliseWord(word);
 
 /** Subcommands that print a stored credential: `gh auth token`, `aws configure get …`, `pass show`. */
 export const CREDENTIAL_COMMANDS: ReadonlyMap<string, RegExp> = new Map([

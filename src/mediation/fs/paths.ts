@@ -1,8 +1,10 @@
 /**
  * Filesystem path classes (SPEC §5.5, §5.6): where an extension's file access is confined to, which places are
  * credential stores (any access needs a grant that names them), and which places can never be written because
- * what is there runs or is read later outside the sandbox (pi's and pi-warden's settings, store and keys,
- * extension and package folders, git internals, shell startup files).
+ * what is there runs or is read later outside the sandbox. Which places those are is the sensitive-places table
+ * (src/policy/places.ts), shared with exec, the scanner and risk; what is here is how the file system sees them:
+ * each entry at its place in this layout, where symlinks lead, where environment variables move it, what the global
+ * and the project's git configuration name, and the folders on PATH.
  *
  * Paths here are absolute and normalised (no `..`, no trailing slash), already resolved through symlinks by
  * the caller. Comparisons are per path component, so `/home/u/.sshx` is not inside `/home/u/.ssh`.
@@ -10,6 +12,7 @@
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, type Dirent } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, normalize as normalizePath, sep } from 'node:path';
 import { isInside, pathKey } from '../../paths.ts';
+import { CONFINED_KINDS, NEVER_WRITTEN_KINDS, SENSITIVE_PLACES, XDG_DIRS, type PlaceKind, type SensitivePlace } from '../../policy/index.ts';
 
 export interface FsLayout {
   /** The project root (pi's cwd), realpath'd. */
@@ -38,133 +41,43 @@ export function dataFolder(dataRoot: string, extensionId: string): string {
   return join(dataRoot, encoded);
 }
 
-/**
- * Credential stores under the home directory: reading or writing needs a grant naming them (SPEC §5.5). Each entry
- * holds secrets: keys, tokens, passwords, session cookies, or histories that record typed secrets.
- */
-const HOME_SENSITIVE = [
-  '.ssh', '.aws', '.gnupg', '.config/gcloud', '.azure', '.kube', '.docker/config.json', '.netrc', '.npmrc', '.yarnrc.yml',
-  '.pypirc', '.git-credentials', '.config/gh', '.config/hub', '.pgpass', '.my.cnf', '.password-store', '.vault-token',
-  '.cargo/credentials', '.cargo/credentials.toml', '.gem/credentials', '.config/op', '.local/share/keyrings', '.mozilla',
-  '.config/google-chrome', '.config/chromium', '.terraform.d/credentials.tfrc.json', '.config/rclone', '.s3cfg', '.boto',
-  '.config/doctl', '.oci', '.bash_history', '.zsh_history', '.psql_history', '.mysql_history', '.python_history',
-  '.node_repl_history', '.lesshst', '.wget-hsts',
-  // Coding agents' logins and settings (settings may carry API keys in `env` or an apiKeyHelper).
-  '.claude/.credentials.json', '.claude/settings.json', '.claude/settings.local.json', '.claude.json', '.codex/auth.json',
-  '.codex/config.toml', '.config/github-copilot',
-  // git's credential-store file under XDG and its credential-cache daemon's socket folder.
-  '.config/git/credentials', '.git-credential-cache', '.cache/git/credential',
-  // Keys and tokens of other CLIs.
-  '.config/sops/age/keys.txt', '.cache/huggingface/token', '.huggingface/token', '.pulumi/credentials.json', '.terraformrc',
-  '.config/hcloud', '.config/helm/repositories.yaml', '.config/helm/registry', '.ollama/id_ed25519', '.wrangler/config',
-  '.config/.wrangler', '.netlify', '.config/netlify', '.vercel', '.local/share/com.vercel.cli', '.config/configstore',
-  '.config/heroku', '.netrc.gpg', '.authinfo', '.authinfo.gpg',
-  // Build tools' and data platforms' credentials.
-  '.m2/settings.xml', '.m2/settings-security.xml', '.gradle/gradle.properties', '.kaggle/kaggle.json', '.config/composer/auth.json',
-  '.composer/auth.json', '.databrickscfg', '.config/gcloud/application_default_credentials.json', '.ivy2/.credentials', '.sbt/credentials',
-] as const;
-
-/** System places holding credentials or other processes' state. */
-const SYSTEM_SENSITIVE = ['/proc', '/sys', '/dev', '/etc/shadow', '/etc/gshadow', '/etc/sudoers', '/etc/sudoers.d', '/etc/ssh', '/root', '/var/run/secrets', '/run/secrets'] as const;
-
-/**
- * Never written, under home: code in them runs, or configuration in them is read, later and outside the sandbox —
- * shell and session startup files, folders on PATH (a file there shadows a command), and settings that name
- * commands to run (git, ssh, aws `credential_process`, kubeconfig `exec`, coding agents' hooks and MCP servers).
- */
-const HOME_STARTUP = [
-  '.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.profile', '.zshrc', '.zshenv', '.zprofile', '.zlogin',
-  '.zlogout', '.kshrc', '.mkshrc', '.cshrc', '.tcshrc', '.login', '.logout', '.xprofile', '.xinitrc', '.xsession',
-  '.config/fish', '.config/nushell', '.config/environment.d', '.config/systemd', '.config/autostart', '.local/share/systemd',
-  '.config/git', '.gitconfig', '.ssh/authorized_keys', '.ssh/rc', '.ssh/config', '.ssh/environment', '.pam_environment',
-  '.npmrc', '.envrc', '.direnvrc', '.config/direnv', '.inputrc', '.vimrc', '.config/nvim', '.emacs', '.emacs.d',
-  // Sourced by the startup files of common setups (Debian's .bashrc, bashrc.d drop-ins, rustup's .profile line).
-  '.bash_aliases', '.bashrc.d', '.config/bash', '.config/bashrc', '.cargo/env',
-  // On PATH: a file planted there runs instead of the command it names.
-  '.local/bin', 'bin', '.cargo/bin',
-  // Commands run by tools on their next use.
-  '.aws/config', '.kube/config', '.claude', '.claude.json', '.codex',
-  // Configuration that runs commands or chooses what code is installed: tmux run-shell, starship custom modules,
-  // pip's index, yarnPath, bun's preload, container registries.
-  '.config/starship.toml', '.tmux.conf', '.config/tmux', '.config/pip', '.pip', '.yarnrc', '.yarnrc.yml', '.bunfig.toml',
-  '.config/containers',
-] as const;
-
+/** The table's kinds as the two lists here: credential stores (a grant must name them) and never-written places. */
 type Kind = 'sensitive' | 'startup';
+const listOf = (kind: PlaceKind): Kind | undefined => (CONFINED_KINDS.has(kind) ? 'sensitive' : NEVER_WRITTEN_KINDS.has(kind) && kind !== 'warden_private' ? 'startup' : undefined);
 
-/** A list entry placed by an environment variable: its path, how the list names it, and its kind. */
+/** A list entry placed by an environment variable or a configuration file: its path, how the list names it, and its kind. */
 interface Relocated {
   readonly path: string;
   readonly entry: string;
   readonly kind: Kind;
 }
 
-/** XDG variables and the home folder each replaces: every list entry below it moves (`~/.config/gh` → `$XDG_CONFIG_HOME/gh`). */
-const XDG = [['XDG_CONFIG_HOME', '.config/'], ['XDG_DATA_HOME', '.local/share/'], ['XDG_CACHE_HOME', '.cache/']] as const;
-
-/** Entries under a home folder an XDG variable moves: `~/.config/gh` → `$XDG_CONFIG_HOME/gh`. */
-function xdg(name: string, under: string, value: string): Relocated[] {
-  const out: Relocated[] = [];
-  for (const [list, kind] of [[HOME_SENSITIVE, 'sensitive'], [HOME_STARTUP, 'startup']] as const) {
-    for (const e of list) if (e.startsWith(under)) out.push({ path: join(value, e.slice(under.length)), entry: `$${name}/${e.slice(under.length)}`, kind });
-  }
-  return out;
-}
-
 /**
- * Environment variables that move list entries (their tools read them): name → the places for its value. Relative
- * values are ignored (the XDG specification says so; the others are unusual and would depend on the cwd).
+ * Every home entry the environment moves (src/policy/places.ts `movedBy`, and the XDG folders for entries below
+ * them), with absolute values only: the XDG specification says relative values are ignored; for the others they are
+ * unusual and would depend on the cwd. PATH folders aside (see `pathFolders`).
  */
-const RELOCATIONS: ReadonlyArray<readonly [string, (v: string) => ReadonlyArray<readonly [string, Kind]>]> = [
-  ['AWS_SHARED_CREDENTIALS_FILE', (v) => [[v, 'sensitive']]],
-  ['AWS_CONFIG_FILE', (v) => [[v, 'sensitive'], [v, 'startup']]],
-  ['GNUPGHOME', (v) => [[v, 'sensitive']]],
-  ['DOCKER_CONFIG', (v) => [[join(v, 'config.json'), 'sensitive']]],
-  ['CARGO_HOME', (v) => [[join(v, 'credentials'), 'sensitive'], [join(v, 'credentials.toml'), 'sensitive'], [join(v, 'bin'), 'startup'], [join(v, 'env'), 'startup']]],
-  ['GIT_CONFIG_GLOBAL', (v) => [[v, 'startup']]],
-  ['NPM_CONFIG_USERCONFIG', (v) => [[v, 'sensitive'], [v, 'startup']]],
-  ['npm_config_userconfig', (v) => [[v, 'sensitive'], [v, 'startup']]],
-  ['PASSWORD_STORE_DIR', (v) => [[v, 'sensitive']]],
-  ['ZDOTDIR', (v) => [...['.zshrc', '.zshenv', '.zprofile', '.zlogin', '.zlogout'].map((f) => [join(v, f), 'startup'] as const), [join(v, '.zsh_history'), 'sensitive']]],
-  ['HISTFILE', (v) => [[v, 'sensitive']]],
-  ['GH_CONFIG_DIR', (v) => [[v, 'sensitive']]],
-  ['CLOUDSDK_CONFIG', (v) => [[v, 'sensitive']]],
-  ['AZURE_CONFIG_DIR', (v) => [[v, 'sensitive']]],
-  ['TF_CLI_CONFIG_FILE', (v) => [[v, 'sensitive']]],
-  ['PULUMI_HOME', (v) => [[join(v, 'credentials.json'), 'sensitive']]],
-  ['SOPS_AGE_KEY_FILE', (v) => [[v, 'sensitive']]],
-  ['HF_HOME', (v) => [[join(v, 'token'), 'sensitive']]],
-  ['HF_TOKEN_PATH', (v) => [[v, 'sensitive']]],
-  ['GOOGLE_APPLICATION_CREDENTIALS', (v) => [[v, 'sensitive']]],
-  ['KAGGLE_CONFIG_DIR', (v) => [[join(v, 'kaggle.json'), 'sensitive']]],
-  ['GRADLE_USER_HOME', (v) => [[join(v, 'gradle.properties'), 'sensitive'], [join(v, 'init.d'), 'startup'], [join(v, 'init.gradle'), 'startup']]],
-  ['CLAUDE_CONFIG_DIR', (v) => [[v, 'startup'], ...['.credentials.json', 'settings.json', 'settings.local.json'].map((f) => [join(v, f), 'sensitive'] as const)]],
-  ['CODEX_HOME', (v) => [[v, 'startup'], [join(v, 'auth.json'), 'sensitive'], [join(v, 'config.toml'), 'sensitive']]],
-];
-
-/** Variables holding a list of paths (KUBECONFIG: each file is a credential store and may name `exec` plugins). */
-const LIST_RELOCATIONS: ReadonlyArray<readonly [string, readonly Kind[]]> = [['KUBECONFIG', ['sensitive', 'startup']]];
-
-/** Every list entry the environment places, with absolute values only (PATH folders aside: see `pathFolders`). */
 function relocatedEntries(env: Readonly<Record<string, string | undefined>>): Relocated[] {
   const out: Relocated[] = [];
   const value = (name: string): string | undefined => {
     const v = env[name];
     return v !== undefined && isAbsolute(v) ? normalize(v) : undefined;
   };
-  for (const [name, under] of XDG) {
-    const v = value(name);
-    if (v !== undefined) out.push(...xdg(name, under, v));
-  }
-  for (const [name, places] of RELOCATIONS) {
-    const v = value(name);
-    if (v === undefined) continue;
-    for (const [path, kind] of places(v)) out.push({ path, entry: path === v ? `$${name}` : `$${name}/${path.slice(v.length + 1)}`, kind });
-  }
-  for (const [name, kinds] of LIST_RELOCATIONS) {
-    for (const value of (env[name] ?? '').split(delimiter)) {
-      if (!isAbsolute(value)) continue;
-      for (const kind of kinds) out.push({ path: normalize(value), entry: `$${name} (${normalize(value)})`, kind });
+  for (const e of SENSITIVE_PLACES) {
+    const kind = listOf(e.kind);
+    if (kind === undefined || e.base !== 'home') continue;
+    for (const [name, under] of XDG_DIRS) {
+      const v = value(name);
+      if (v !== undefined && e.path.startsWith(`${under}/`)) out.push({ path: join(v, e.path.slice(under.length + 1)), entry: `$${name}/${e.path.slice(under.length + 1)}`, kind });
+    }
+    for (const m of e.movedBy ?? []) {
+      const values = m.list === true ? (env[m.variable] ?? '').split(delimiter).filter((x) => isAbsolute(x)).map(normalize) : [value(m.variable)];
+      for (const v of values) {
+        if (v === undefined) continue;
+        const path = m.file === undefined ? v : join(v, m.file);
+        const entry = m.list === true ? `$${m.variable} (${v})` : m.file === undefined ? `$${m.variable}` : `$${m.variable}/${m.file}`;
+        out.push({ path, entry, kind });
+      }
     }
   }
   return out;
@@ -296,10 +209,26 @@ function readConfigFile(file: string): string | undefined {
   }
 }
 
-/** Path components that mark code or configuration read later: any `.pi`, `.git` or `node_modules` folder. */
-const PROTECTED_COMPONENTS = new Set(['.pi', '.git', 'node_modules']);
-/** Files in any folder that tools run or load when entering it. */
-const PROTECTED_NAMES = new Set(['.envrc', '.npmrc', '.gitmodules']);
+/** An `any` entry of the table (src/policy/places.ts) as components, matched against a path's components. */
+interface AnyPlace {
+  readonly parts: readonly string[];
+  readonly place: SensitivePlace;
+}
+
+
+function anyPlace(place: SensitivePlace): AnyPlace {
+  return { parts: place.path.split('/').map(pathKey), place };
+}
+
+/** One component against an entry's: equal, or (a trailing `*`) starting with the rest. */
+const componentMatches = (have: string, want: string): boolean => (want.endsWith('*') ? have.startsWith(want.slice(0, -1)) && have.length >= want.length : have === want);
+
+/** True when `path`'s components hold the entry: as its last components (a file), or anywhere (a folder and what is inside). */
+function holdsAny(parts: readonly string[], a: AnyPlace): boolean {
+  const k = a.parts.length;
+  const starts = a.place.holds === 'file' ? [parts.length - k] : Array.from({ length: parts.length - k + 1 }, (_, i) => i);
+  return starts.some((i) => i >= 0 && a.parts.every((w, j) => componentMatches(pathKey(parts[i + j] ?? ''), w)));
+}
 
 export type PathClass =
   /** pi-warden's own store, keys and ledger: no access at all (an extension's data folder aside). */
@@ -383,6 +312,12 @@ export class PathClassifier {
   readonly layout: FsLayout;
   readonly #sensitive = new PlaceIndex();
   readonly #startup = new PlaceIndex();
+  /** pi-warden's own store (no access at all) and pi's own folders (never written), at their places in this layout. */
+  readonly #private: string[] = [];
+  readonly #piOwn: string[] = [];
+  /** Entries found in any folder: credential files (outside the project) and never-written folders and files. */
+  readonly #anyCredential: AnyPlace[] = [];
+  readonly #anyNeverWritten: AnyPlace[] = [];
 
   /**
    * Builds the lists for `layout` (file system reads here, none per check). Every entry is kept where it is named
@@ -441,12 +376,24 @@ export class PathClassifier {
       if (r !== undefined) index.add({ path: r, entry, via: `${path} → ${r}` });
       if (walk) scan(index, r ?? path, entry);
     };
-    for (const e of HOME_SENSITIVE) add(this.#sensitive, join(home, e), `~/${e}`, true);
-    for (const e of SYSTEM_SENSITIVE) add(this.#sensitive, e, e, false);
-    const auth = join(layout.agentDir, 'auth.json');
-    add(this.#sensitive, auth, auth, false);
-    for (const e of HOME_STARTUP) add(this.#startup, join(home, e), `~/${e}`, true);
-    add(this.#startup, '/etc', '/etc', false);
+    for (const e of SENSITIVE_PLACES) {
+      if (e.base === 'any') {
+        if (CONFINED_KINDS.has(e.kind)) this.#anyCredential.push(anyPlace(e));
+        else if (NEVER_WRITTEN_KINDS.has(e.kind)) this.#anyNeverWritten.push(anyPlace(e));
+        continue;
+      }
+      // `/proc/*\/environ` is inside `/proc`, which is confined whole: patterns are for the word matchers.
+      if (e.path.includes('*')) continue;
+      const root = e.base === 'home' ? home : e.base === 'agent' ? layout.agentDir : e.base === 'warden' ? layout.wardenHome : '/';
+      const path = e.path === '' ? root : join(root, e.path);
+      if (e.kind === 'warden_private') this.#private.push(path);
+      else if (e.base === 'agent' && NEVER_WRITTEN_KINDS.has(e.kind)) this.#piOwn.push(path);
+      else {
+        const list = listOf(e.kind);
+        // Home entries are walked for symlinks into them (stow); system and agent ones are named as they are.
+        if (list !== undefined) add(list === 'sensitive' ? this.#sensitive : this.#startup, path, e.base === 'home' ? `~/${e.path}` : path, e.base === 'home');
+      }
+    }
     for (const r of [...relocatedEntries(env), ...gitConfigPlaces(home, env, layout.projectRoot)]) {
       // A variable (or config value) naming `/`, a top-level folder, or a folder holding home, the project or
       // pi-warden's home would put everything on a list: not taken (`CODEX_HOME=/home/u` would freeze the project).
@@ -463,13 +410,20 @@ export class PathClassifier {
 
   /** What kind of place `real` is, for an extension whose data folder is `data`. */
   classify(real: string, data: string): PathVerdict {
-    const { wardenHome, projectRoot } = this.layout;
-    if (isInside(wardenHome, real) && !isInside(data, real)) return { cls: 'warden_private', root: wardenHome };
+    const { projectRoot } = this.layout;
+    const own = this.#private.find((p) => isInside(p, real));
+    if (own !== undefined && !isInside(data, real)) return { cls: 'warden_private', root: own };
     const hit = this.#sensitive.find(real);
     if (hit !== undefined) return { cls: 'sensitive', root: hit.path, entry: hit.entry, described: describe(hit) };
-    // `.env` files are credentials unless they belong to the project.
-    const base = real.slice(real.lastIndexOf(sep) + 1);
-    if (/^\.env(\..+)?$/i.test(base) && !isInside(projectRoot, real)) return { cls: 'sensitive', root: real, entry: '.env outside the project', described: '.env outside the project' };
+    // Credential files found in any folder (`.env`, `id_rsa`) are credentials unless they belong to the project.
+    if (!isInside(projectRoot, real)) {
+      const parts = real.split(sep);
+      const named = this.#anyCredential.find((a) => holdsAny(parts, a));
+      if (named !== undefined) {
+        const entry = `${named.place.path} outside the project`;
+        return { cls: 'sensitive', root: real, entry, described: entry };
+      }
+    }
     return { cls: 'ordinary' };
   }
 
@@ -479,19 +433,20 @@ export class PathClassifier {
    * only, since it goes back to the extension), or undefined. Grants do not change this.
    */
   protectedMatch(real: string, data: string): { readonly why: string; readonly entry: string } | undefined {
-    const { agentDir, wardenHome } = this.layout;
     if (isInside(data, real)) return undefined;
-    if (isInside(wardenHome, real)) return { why: `pi-warden's store and keys (${wardenHome})`, entry: wardenHome };
-    if (isInside(agentDir, real)) return { why: `pi's agent directory (${agentDir}: settings, auth, extensions)`, entry: agentDir };
+    const own = this.#private.find((p) => isInside(p, real));
+    if (own !== undefined) return { why: `pi-warden's store and keys (${own})`, entry: own };
+    const pi = this.#piOwn.find((p) => isInside(p, real));
+    if (pi !== undefined) return { why: `pi's agent directory (${pi}: settings, auth, extensions)`, entry: pi };
     const hit = this.#startup.find(real);
     if (hit !== undefined) return { why: `a startup or configuration file that runs later (${hit.entry})`, entry: describe(hit) };
     const parts = real.split(sep);
-    for (const part of parts) {
-      if (PROTECTED_COMPONENTS.has(pathKey(part))) return { why: `inside a ${part} folder (code or configuration read later)`, entry: `any ${part} folder` };
-    }
-    const base = parts[parts.length - 1] ?? '';
-    if (PROTECTED_NAMES.has(pathKey(base))) return { why: `${base} (run or loaded by tools entering this folder)`, entry: `${base} in any folder` };
-    return undefined;
+    const named = this.#anyNeverWritten.find((a) => holdsAny(parts, a));
+    if (named === undefined) return undefined;
+    const { path } = named.place;
+    return named.place.holds === 'file'
+      ? { why: `${path} (run or loaded by tools entering this folder)`, entry: `${path} in any folder` }
+      : { why: `inside a ${path} folder (code or configuration read later)`, entry: `any ${path} folder` };
   }
 
   /** A credential store strictly inside `dir` (moving or deleting `dir` would move or delete it), or undefined. */
@@ -506,7 +461,8 @@ export class PathClassifier {
    */
   protectedInside(dir: string, data: string): string | undefined {
     const project = this.layout.projectRoot;
-    const known = [this.layout.agentDir, this.layout.wardenHome, ...this.#startup.all.map((p) => p.path), ...[...PROTECTED_COMPONENTS].map((c) => join(project, c))];
+    const folders = this.#anyNeverWritten.filter((a) => a.place.holds === 'folder').map((a) => join(project, a.place.path));
+    const known = [...this.#piOwn, ...this.#private, ...this.#startup.all.map((p) => p.path), ...folders];
     for (const root of known) {
       if (root !== dir && isInside(dir, root) && !isInside(data, root)) return root;
     }

@@ -4,7 +4,7 @@
  * checked, both as written and as resolved:
  *
  * 1. pi-warden's own store and keys: never (an extension's data folder, kept below them, aside);
- * 2. writes to protected places (src/mediation/fs/paths.ts): never, whatever the grants;
+ * 2. writes to never-written places (src/policy/places.ts, placed by src/mediation/fs/paths.ts): never, whatever the grants;
  * 3. credential stores (`~/.ssh`, `~/.aws`, `auth.json`, `.env` outside the project, ...): only with a grant
  *    that names the store or something inside it (a grant of `~` does not open `~/.ssh`);
  * 4. otherwise the path must lie in the project root, the extension's data folder, its own package folder
