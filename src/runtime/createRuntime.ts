@@ -10,7 +10,7 @@ import type { AlertSink } from '../evidence/alerts.ts';
 import { scannerBypassCheck } from '../scanner/gate.ts';
 import type { ExtensionReport } from '../scanner/types.ts';
 import type { Stage } from '../dispatch/stage.ts';
-import type { Prompter } from '../dispatch/stages/policy.ts';
+import { createPromptBroker, type Prompter } from '../dispatch/prompts.ts';
 import { openStore } from '../evidence/store.ts';
 import { EvidenceWriter, type EvidenceWriterOptions } from '../evidence/writer.ts';
 import type { ResolvedPolicy } from '../policy/settings.ts';
@@ -135,6 +135,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     if (now - phaseCache.at > 1000) phaseCache = { phase: readRollout(db).phase, at: now };
     return phaseCache.phase;
   };
+  // One broker for the policy stage and exec mediation: one session memory, one question per identical prompt.
+  const prompts = createPromptBroker({ prompter: o.prompter });
   const quota = quotaLookup(o.policy.quota, o.policy.overrideQuotas);
   const stages: Stage[] = [gate.stage, createQuotaStage(quota, writer), ...(o.stages ?? [])];
   let operations = o.operations;
@@ -205,7 +207,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     const fsStage = createFsScopeStage({ scope: fsScope, alerts: writer });
     // Exec mediation runs whether or not the broker is on, after the payload scan: a command carrying a secret is
     // a secret_exposure first.
-    const execStage = createExecStage({ policy: o.policy.compiled, workspace: o.workspace ?? process.cwd(), commandHash: hash, alerts: writer, log: writer, prompter: o.prompter });
+    const execStage = createExecStage({ policy: o.policy.compiled, workspace: o.workspace ?? process.cwd(), commandHash: hash, alerts: writer, log: writer, prompts });
     parts.push(fsStage, execStage, createToolCallStage([fsStage, execStage], fsScope.layout.home));
     stages.push(chainStages('mediation', parts));
   }
@@ -238,7 +240,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     observer = riskStage.observer;
   }
   const dispatcher = createDispatcher({
-    policy: o.policy.compiled, operations, stages, recheck: gate.recheck, prompter: o.prompter,
+    policy: o.policy.compiled, operations, stages, recheck: gate.recheck, prompts,
     recorder: combineRecorders(writer, observer, o.scans === undefined ? undefined : scanObserver(o.scans, writer), ...(o.recorders ?? [])),
     alerts: writer, operationQuota: quota, breaches: writer, operationTimeoutMs: o.operationTimeoutMs,
   });

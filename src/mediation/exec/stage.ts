@@ -11,7 +11,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import type { DispatchContext } from '../../dispatch/hostcall.ts';
 import { addReason } from '../../dispatch/hostcall.ts';
 import type { Stage, StageOutcome } from '../../dispatch/stage.ts';
-import { askPrompter, type Prompter, type PromptRequest } from '../../dispatch/stages/policy.ts';
+import type { PromptBroker, PromptOutcome, PromptRequest, PromptResult } from '../../dispatch/prompts.ts';
 import { decisionError } from '../../errors.ts';
 import type { AlertSink } from '../../evidence/alerts.ts';
 import { grantedByName, type CompiledPolicy } from '../../policy/precedence.ts';
@@ -27,10 +27,16 @@ export interface ExecStageOptions {
   readonly commandHash: (commandLine: string) => string;
   readonly alerts?: AlertSink | undefined;
   readonly log?: ExecLog | undefined;
-  /** In prompt mode, a command whose classes need a grant is put to the user instead of refused. */
-  readonly prompter?: Prompter | undefined;
-  readonly promptTimeoutMs?: number | undefined;
+  /** In prompt mode, a command whose classes need a grant is put to the user through this broker instead of refused. */
+  readonly prompts?: PromptBroker | undefined;
 }
+
+/** The reason code exec mediation records for each way a command prompt was settled (it never withdraws a question). */
+export const EXEC_PROMPT_REASONS = {
+  user_allow: 'exec_prompt_user_allow', user_deny: 'exec_prompt_user_deny', session_allow: 'exec_prompt_session_allow',
+  session_deny: 'exec_prompt_session_deny', sync_refused: 'sync_needs_prompt', no_ui: 'prompt_no_ui', failed: 'prompt_failed',
+  withdrawn: 'prompt_withdrawn',
+} as const satisfies Record<PromptOutcome, string>;
 
 function real(path: string): string {
   try {
@@ -43,13 +49,12 @@ function real(path: string): string {
 /**
  * The exec mediation stage. Synchronous unless it asks the user: in prompt mode, a command refused only for
  * classes that a grant would allow (never the always-denied ones, `shell: true` or a cwd outside) is put to the
- * prompter with the command line; an answer with scope `session` or `always` is remembered for that extension and
- * that exact command for the session (exec answers are not written to the store). A synchronous call cannot wait:
- * refused.
+ * prompt broker with the command line; an answer with scope `session` or `always` is remembered for that extension
+ * and that exact command for the session (exec answers are not written to the store), and identical commands in
+ * flight wait for one question. A synchronous call cannot wait: refused.
  */
 export function createExecStage(o: ExecStageOptions): Stage {
   const workspace = real(o.workspace);
-  const remembered = new Map<string, 'allow' | 'deny'>();
   return {
     name: 'mediation',
     run(ctx: DispatchContext): StageOutcome | Promise<StageOutcome> {
@@ -93,19 +98,14 @@ export function createExecStage(o: ExecStageOptions): Stage {
       // Remembered for this exact command: a `bash -c` string names its programs only inside it, and an answer for
       // `node -e x` must not let `python3 -c y` through.
       const key = `${ctx.extensionId}\u0000${[...askable].sort().join(',')}\u0000${line}`;
-      const before = remembered.get(key);
-      if (before !== undefined) return before === 'allow' ? settle([], ['exec_prompt_session_allow']) : settle(reasons, ['exec_prompt_session_deny']);
-      if (ctx.sync) return settle(reasons, ['sync_needs_prompt']);
-      const prompter = o.prompter;
-      if (prompter === undefined) return settle(reasons, ['prompt_no_ui']);
+      if (o.prompts === undefined) return settle(reasons, [EXEC_PROMPT_REASONS.no_ui]);
       const shown = [p.cmd, ...(p.args ?? [])].join(' ');
       const detail = `run ${shown.length > 300 ? `${shown.slice(0, 300)}…` : shown} (${askable.map((r) => r.replace(/^exec_/, '').replace(/_/g, ' ')).join(', ')})`;
       const request: PromptRequest = { extensionId: ctx.extensionId, capability: 'exec', method: ctx.method, callId: ctx.callId, detail, reasonCodes: askable };
-      return askPrompter(prompter, request, o.promptTimeoutMs ?? 60_000).then((answer) => {
-        if (answer === undefined) return settle(reasons, ['prompt_failed']);
-        if (answer.scope !== 'once') remembered.set(key, answer.decision);
-        return answer.decision === 'allow' ? settle([], ['exec_prompt_user_allow']) : settle(reasons, ['exec_prompt_user_deny']);
-      });
+      // Exec answers live in the session only: `persist` is not given, an "always" is kept as long as "session".
+      const result = o.prompts.resolve({ topic: 'exec_command', key, sync: ctx.sync, request });
+      const decide = (r: PromptResult) => settle(r.decision === 'allow' ? [] : reasons, [EXEC_PROMPT_REASONS[r.outcome]]);
+      return result instanceof Promise ? result.then(decide) : decide(result);
     },
   };
 }
