@@ -1,9 +1,9 @@
 /**
  * Exec mediation (SPEC §5.4): every `exec`/`exec.spawn` is parsed (argv as given; `sh -c`/`bash -c` strings and
- * `shell: true` commands with a real shell parser, nested shells included) and classified (src/mediation/exec/classify.ts). The
- * classes that are never run by an extension are denied whatever the profile; the others need the permissive
- * profile or `exec` granted to that extension by name. `shell: true` needs that named grant too, and the working
- * directory must lie inside the workspace. Every exec decision is logged by salted command hash; a denial raises
+ * `shell: true` commands with a real shell parser, nested shells included) and classified (src/mediation/exec/classify.ts).
+ * What each class, `shell: true` and a working directory outside the workspace get is the profile's data
+ * (src/policy/profiles.ts, printed by `policy explain`): some classes are never run, the others need the permissive
+ * profile or `exec` granted to that extension by name, or are put to the user in prompt mode. Every exec decision is logged by salted command hash; a denial raises
  * an `exec_mediation` alert. The environment is stripped separately (src/mediation/secrets/nameFilter.ts).
  */
 import { realpathSync } from 'node:fs';
@@ -15,10 +15,11 @@ import type { PromptBroker, PromptOutcome, PromptRequest, PromptResult } from '.
 import { decisionError } from '../../errors.ts';
 import type { AlertSink } from '../../evidence/alerts.ts';
 import { grantedByName, type CompiledPolicy } from '../../policy/precedence.ts';
-import { ALWAYS_DENIED, analyseExec } from './classify.ts';
+import { PROFILE_PRESETS, type ExecRule } from '../../policy/profiles.ts';
+import { analyseExec } from './classify.ts';
 import type { ExecLog } from '../../evidence/sinks.ts';
 
-export { ALWAYS_DENIED, analyseExec, EXEC_CLASSES, type ExecAnalysis, type ExecClass } from './classify.ts';
+export { analyseExec, EXEC_CLASSES, type ExecAnalysis, type ExecClass } from './classify.ts';
 
 export interface ExecStageOptions {
   readonly policy: CompiledPolicy;
@@ -63,17 +64,20 @@ export function createExecStage(o: ExecStageOptions): Stage {
       const analysis = analyseExec(p, ctx.method);
       const hard: string[] = [];
       const askable: string[] = [];
+      // Looked up per call, so the stage cannot keep a copy of the rules that `policy explain` prints.
+      const rules = PROFILE_PRESETS[o.policy.rules.profile].exec;
       const granted = grantedByName(o.policy, 'exec', ctx.extensionId);
-      const permissive = o.policy.rules.profile === 'permissive';
-      for (const c of analysis.classes) {
-        if (ALWAYS_DENIED.has(c)) hard.push(`exec_${c}`);
-        else if (!permissive && !granted) askable.push(`exec_${c}`);
-      }
-      if (p.shell === true && !granted) hard.push('shell_not_allowed');
+      const apply = (rule: ExecRule, reason: string): void => {
+        const verdict = granted ? rule.granted : rule.ungranted;
+        if (verdict === 'deny') hard.push(reason);
+        else if (verdict === 'prompt') askable.push(reason);
+      };
+      for (const c of analysis.classes) apply(rules.classes[c], `exec_${c}`);
+      if (p.shell === true) apply(rules.shell, 'shell_not_allowed');
       if (p.cwd !== undefined) {
         const cwd = real(isAbsolute(p.cwd) ? p.cwd : resolve(workspace, p.cwd));
         const rel = relative(workspace, cwd);
-        if (rel.startsWith('..') || isAbsolute(rel)) hard.push('cwd_outside_workspace');
+        if (rel.startsWith('..') || isAbsolute(rel)) apply(rules.cwdOutsideWorkspace, 'cwd_outside_workspace');
       }
       for (const c of analysis.classes) addReason(ctx, `exec_class_${c}`);
       const line = [p.cmd, ...(p.args ?? [])].join('\u0000');
@@ -92,9 +96,8 @@ export function createExecStage(o: ExecStageOptions): Stage {
         return refuse(ctx, o, analysis, p, workspace, reasons, extra);
       };
       const reasons = [...hard, ...askable];
-      const promptMode = o.policy.rules.mode === 'prompt';
-      if (hard.length > 0 || askable.length === 0 || !promptMode) return settle(reasons);
-      // Prompt mode, and only grantable classes stand in the way: the user decides.
+      if (hard.length > 0 || askable.length === 0) return settle(reasons);
+      // Only what the profile puts to the user stands in the way: the user decides.
       // Remembered for this exact command: a `bash -c` string names its programs only inside it, and an answer for
       // `node -e x` must not let `python3 -c y` through.
       const key = `${ctx.extensionId}\u0000${[...askable].sort().join(',')}\u0000${line}`;
