@@ -28,7 +28,7 @@ interface Outcome { readonly ok: boolean; readonly reasons: readonly string[] }
 /** An asker seen from outside: make one call through a broker; `ran` counts the operations that really ran. */
 interface Consumer {
   readonly name: string;
-  readonly reasons: Readonly<Record<PromptOutcome, string>>;
+  readonly reasons: Readonly<Record<Exclude<PromptOutcome, 'withdrawn'>, string>>;
   call(broker: PromptBroker, options?: { sync?: boolean; ext?: string }): Promise<Outcome>;
   readonly ran: string[];
 }

@@ -11,11 +11,11 @@ import { addReason, type DispatchContext } from '../hostcall.ts';
 import { PROMPT_OUTCOME_TEXT, type PromptBroker, type PromptOutcome, type PromptResult } from '../prompts.ts';
 import type { Stage, StageOutcome } from '../stage.ts';
 
-/** The reason code this stage records for each way a capability prompt was settled. */
+/** The reason code this stage records for each way a capability prompt was settled (a withdrawn one: the policy's). */
 export const CAPABILITY_PROMPT_REASONS = {
   user_allow: 'prompt_user_allow', user_deny: 'prompt_user_deny', session_allow: 'prompt_session_allow', session_deny: 'prompt_session_deny',
-  sync_refused: 'sync_needs_prompt', no_ui: 'prompt_no_ui', failed: 'prompt_failed', withdrawn: 'prompt_withdrawn',
-} as const satisfies Record<PromptOutcome, string>;
+  sync_refused: 'sync_needs_prompt', no_ui: 'prompt_no_ui', failed: 'prompt_failed',
+} as const satisfies Record<Exclude<PromptOutcome, 'withdrawn'>, string>;
 
 export interface PolicyStageOptions {
   readonly policy: () => CompiledPolicy;
