@@ -8,7 +8,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { wardenHome } from '../evidence/store.ts';
-import { FsScope, type FsAccess } from '../mediation/fs/scope.ts';
+import { FsScope, type FsAccess } from '../mediation/index.ts';
 import { agentDir, resolvePolicy } from '../policy/settings.ts';
 import { colours as pc, printJson, table, type Io } from './output.ts';
 

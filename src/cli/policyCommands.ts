@@ -43,6 +43,7 @@ function renderExplanation(e: PolicyExplanation): string {
     })));
   }
   lines.push('', ...renderEgress(e));
+  lines.push('', ...renderExec(e));
   const remembered = Object.entries(e.remembered_prompts);
   if (remembered.length > 0) {
     lines.push('', pc.bold('Remembered prompt answers (remove with `pi-warden policy forget --extension ID`)'));
@@ -57,6 +58,15 @@ function renderExplanation(e: PolicyExplanation): string {
   lines.push('  (full table with a summary per method: `pi-warden policy explain --json`, key "methods")');
   for (const w of e.warnings) lines.push(pc.yellow(`warning: ${w}`));
   return lines.join('\n');
+}
+
+function renderExec(e: PolicyExplanation): string[] {
+  const x = e.exec_mediation;
+  const granted = x.granted_by_name === null ? '' : `; exec granted to ${e.extension_id ?? '?'} by name: ${x.granted_by_name ? 'yes' : 'no'}`;
+  return [
+    pc.bold(`Exec mediation (profile ${x.profile}${granted}; the strictest verdict among what a command shows decides)`),
+    table(['what the command shows', 'exec granted by name', 'otherwise', 'meaning'], x.rules.map((r) => [r.subject, colourDecision(r.granted), colourDecision(r.ungranted), r.meaning])),
+  ];
 }
 
 function bytes(n: number): string {

@@ -1,5 +1,5 @@
 /** `pi-warden secrets classify NAME...`: which variable names the secret broker hides, and by which rule. */
-import { classifySecretName } from '../mediation/secrets/names.ts';
+import { classifySecretName } from '../mediation/index.ts';
 import { resolvePolicy } from '../policy/settings.ts';
 import { colours as pc, printJson, table, type Io } from './output.ts';
 

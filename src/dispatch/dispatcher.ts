@@ -18,7 +18,8 @@ import { newContext, type DispatchContext, type HostcallResult } from './hostcal
 
 import { STAGE_ORDER, type Stage, type StageOutcome } from './stage.ts';
 import { deriveCapabilityStage } from './stages/deriveCapability.ts';
-import { createPolicyStage, type Prompter } from './stages/policy.ts';
+import { createPromptBroker, type PromptBroker, type Prompter } from './prompts.ts';
+import { createPolicyStage } from './stages/policy.ts';
 import { validateStage } from './stages/validate.ts';
 import type { BreachSink, DecisionRecorder, RecordedDecision } from '../evidence/sinks.ts';
 
@@ -39,6 +40,8 @@ export interface DispatcherOptions {
   readonly stages?: readonly Stage[] | undefined;
   readonly recorder?: DecisionRecorder | undefined;
   readonly prompter?: Prompter | undefined;
+  /** The prompt broker to share with mediation stages that ask too (default: one over `prompter` and `promptTimeoutMs`). */
+  readonly prompts?: PromptBroker | undefined;
   readonly remember?: ((extensionId: string, capability: Capability, decision: 'allow' | 'deny') => void) | undefined;
   readonly promptTimeoutMs?: number | undefined;
   /** Deadline for one operation; past it the call ends with `timeout` and the operation's signal aborts. */
@@ -140,9 +143,8 @@ function operationFailure(method: string, err: unknown): WardenError {
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const given = options.policy;
   const policy = typeof given === 'function' ? given : () => given;
-  const policyStage = createPolicyStage({
-    policy, prompter: options.prompter, remember: options.remember, promptTimeoutMs: options.promptTimeoutMs,
-  });
+  const prompts = options.prompts ?? createPromptBroker({ prompter: options.prompter, timeoutMs: options.promptTimeoutMs });
+  const policyStage = createPolicyStage({ policy, prompts, remember: options.remember });
   const stages = orderStages([validateStage, deriveCapabilityStage, policyStage], options.stages ?? []);
   const operations = options.operations ?? new Map<string, Operation>();
   const recorder = options.recorder;

@@ -2,5 +2,5 @@ export { createDispatcher, type Dispatcher, type DispatcherOptions, type Operati
 export { type DispatchContext, type Hostcall, type HostcallResult } from './hostcall.ts';
 export { MemoryRecorder, combineRecorders } from './record.ts';
 export { STAGE_ORDER, type Stage, type StageName, type StageOutcome } from './stage.ts';
-export { type Prompter, type PromptRequest } from './stages/policy.ts';
+export { createPromptBroker, type PromptBroker, type Prompter, type PromptRequest } from './prompts.ts';
 export { decideHostcall, type HostcallDecision } from './decide.ts';

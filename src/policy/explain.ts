@@ -6,8 +6,9 @@ import { NEVER_ALLOWED, SPECIAL_BLOCKS } from './addressClasses.ts';
 import { CAPABILITIES, CAPABILITY_MEANING, isDangerous, type Capability } from './capabilities.ts';
 import { egressOverrideIds, egressRulesFor, explainEgressRules, type EgressExplanation } from './egressSettings.ts';
 import { listMethods } from './methods.ts';
-import { evaluateCapability, RULE_DESCRIPTIONS, RULES, type Decision, type ReasonCode, type Rule } from './precedence.ts';
-import { PROFILE_PRESETS } from './profiles.ts';
+import { EXEC_CLASSES, EXEC_CLASS_MEANING } from './execClasses.ts';
+import { evaluateCapability, grantedByName, RULE_DESCRIPTIONS, RULES, type Decision, type ReasonCode, type Rule } from './precedence.ts';
+import { PROFILE_PRESETS, type ExecRules, type ExecVerdict } from './profiles.ts';
 import type { ResolvedPolicy } from './settings.ts';
 
 export const EXPLANATION_SCHEMA = 'pi-warden.policy_explanation.v1';
@@ -17,6 +18,16 @@ export interface CapabilityExplanation {
   readonly rule: Rule;
   readonly reason: ReasonCode;
   readonly dangerous: boolean;
+}
+
+/** One row of exec mediation's rules: a class, `shell: true`, or a working directory outside the workspace. */
+export interface ExecRuleExplanation {
+  readonly subject: string;
+  readonly kind: 'class' | 'shell' | 'cwd';
+  /** With `exec` granted to the extension by name (override allow list or remembered answer), and without. */
+  readonly granted: ExecVerdict;
+  readonly ungranted: ExecVerdict;
+  readonly meaning: string;
 }
 
 export interface PolicyExplanation {
@@ -43,6 +54,13 @@ export interface PolicyExplanation {
     readonly private_blocks: ReadonlyArray<{ readonly cidr: string; readonly class: string; readonly note: string; readonly never_allowed: boolean }>;
   };
   readonly capabilities: Record<Capability, CapabilityExplanation>;
+  /** Exec mediation (SPEC §5.4) as the profile in force enforces it, read from the same data the exec stage reads. */
+  readonly exec_mediation: {
+    readonly profile: string;
+    /** For the extension asked about, whether exec is granted to it by name (which column applies); null for the global view. */
+    readonly granted_by_name: boolean | null;
+    readonly rules: readonly ExecRuleExplanation[];
+  };
   readonly precedence: ReadonlyArray<{ readonly rule: Rule; readonly description: string }>;
   readonly methods: ReadonlyArray<{ readonly method: string; readonly capability: string; readonly summary: string }>;
   readonly profile_presets: ReadonlyArray<{ readonly profile: string; readonly mode: string; readonly summary: string }>;
@@ -63,6 +81,14 @@ function shadowedGrants(resolved: ResolvedPolicy): string[] {
     }
   }
   return out;
+}
+
+export function explainExecRules(rules: ExecRules): ExecRuleExplanation[] {
+  return [
+    ...EXEC_CLASSES.map((c) => ({ subject: c, kind: 'class' as const, ...rules.classes[c], meaning: EXEC_CLASS_MEANING[c] })),
+    { subject: 'shell: true', kind: 'shell', ...rules.shell, meaning: 'the command string is run by a shell' },
+    { subject: 'cwd outside the workspace', kind: 'cwd', ...rules.cwdOutsideWorkspace, meaning: 'the child would start in a directory outside the project' },
+  ];
 }
 
 export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): PolicyExplanation {
@@ -113,6 +139,11 @@ export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): P
       private_blocks: SPECIAL_BLOCKS.map((b) => ({ cidr: b.cidr, class: b.class, note: b.note, never_allowed: NEVER_ALLOWED.has(b.class) })),
     },
     capabilities,
+    exec_mediation: {
+      profile: resolved.profile,
+      granted_by_name: extensionId === undefined ? null : grantedByName(resolved.compiled, 'exec', extensionId),
+      rules: explainExecRules(PROFILE_PRESETS[resolved.profile].exec),
+    },
     precedence: RULES.map((rule) => ({ rule, description: RULE_DESCRIPTIONS[rule] })),
     methods: listMethods().map((m) => ({ method: m.method, capability: m.capability, summary: m.summary })),
     profile_presets: Object.values(PROFILE_PRESETS).map((p) => ({ profile: p.profile, mode: p.mode, summary: p.summary })),

@@ -94,6 +94,18 @@ describe('pi-warden policy explain', () => {
     assert.match(r.stdout, /Hostcall methods by required capability/);
   });
 
+  it('text and --json print the same exec mediation rules, for the profile in force and the extension asked about', () => {
+    const dirs = settingsDirs({ user: { extensionPolicy: { profile: 'balanced', allowDangerous: true, overrides: { helper: { allow: ['exec'] } } } } });
+    const json = JSON.parse(cli(dirs, ['policy', 'explain', '--json', '--extension', 'helper']).stdout).exec_mediation;
+    assert.equal(json.profile, 'balanced');
+    assert.equal(json.granted_by_name, true);
+    const text = cli(dirs, ['policy', 'explain', '--extension', 'helper']).stdout;
+    assert.match(text, /Exec mediation \(profile balanced; exec granted to helper by name: yes/);
+    const rows = new Map(text.split('\n').map((l) => l.split('│').map((c) => c.trim())).filter((c) => c.length > 4).map((c) => [c[1], [c[2], c[3]]]));
+    for (const r of json.rules as Array<{ subject: string; granted: string; ungranted: string }>) assert.deepEqual(rows.get(r.subject), [r.granted, r.ungranted], r.subject);
+    assert.deepEqual(rows.get('network_tool'), ['allow', 'prompt']);
+  });
+
   it('--help explains the commands', () => {
     const r = cli(settingsDirs(), ['policy', 'explain', '--help']);
     assert.equal(r.code, 0);

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { createDispatcher, type Operation } from '../../src/dispatch/dispatcher.ts';
 import { MemoryRecorder } from '../../src/dispatch/record.ts';
 import type { Stage } from '../../src/dispatch/stage.ts';
-import type { Prompter } from '../../src/dispatch/stages/policy.ts';
+import type { Prompter } from '../../src/dispatch/prompts.ts';
 import { EXTENSION_ERROR_CODES, WardenError } from '../../src/errors.ts';
 import { forgetPromptAnswers, rememberPromptAnswer } from '../../src/policy/promptAnswers.ts';
 import { hostcall, policyFor, resolveIn, settingsDirs } from '../helpers.ts';

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createDispatcher, type Operation } from '../../src/dispatch/dispatcher.ts';
-import type { Prompter } from '../../src/dispatch/stages/policy.ts';
+import type { Prompter } from '../../src/dispatch/prompts.ts';
 import { queryAlerts } from '../../src/evidence/alerts.ts';
 import { loadOrCreateKey } from '../../src/evidence/keys.ts';
 import { replayStore } from '../../src/replay/replay.ts';

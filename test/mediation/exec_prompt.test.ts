@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Operation } from '../../src/dispatch/dispatcher.ts';
 import { newContext } from '../../src/dispatch/hostcall.ts';
-import type { PromptRequest } from '../../src/dispatch/stages/policy.ts';
+import { createPromptBroker, type PromptRequest } from '../../src/dispatch/prompts.ts';
 import { WardenError } from '../../src/errors.ts';
 import { openStore } from '../../src/evidence/store.ts';
 import { createExecStage } from '../../src/mediation/exec/stage.ts';
@@ -129,7 +129,7 @@ describe('exec mediation prompts in prompt mode', () => {
 
 describe('the exec stage on its own (the policy stage in front refuses first without a UI)', () => {
   const stage = (prompter?: { ask(): Promise<PromptAnswer> }) =>
-    createExecStage({ policy: compilePolicy(rulesFor('balanced', true)), workspace, commandHash: () => 'h', ...(prompter === undefined ? {} : { prompter }) });
+    createExecStage({ policy: compilePolicy(rulesFor('balanced', true)), workspace, commandHash: () => 'h', prompts: createPromptBroker({ prompter }) });
   const ctx = () => Object.assign(newContext('ext', {}), { callId: 'u1', method: 'exec', params: INLINE });
 
   it('with no prompter refuses a grantable class (prompt_no_ui); with one that allows, lets it through', async () => {

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createDispatcher, type Operation } from '../../src/dispatch/dispatcher.ts';
-import type { Prompter } from '../../src/dispatch/stages/policy.ts';
+import type { Prompter } from '../../src/dispatch/prompts.ts';
 import { isWardenError } from '../../src/errors.ts';
 import { queryAlerts } from '../../src/evidence/alerts.ts';
 import { openStore } from '../../src/evidence/store.ts';

@@ -1,36 +1,26 @@
 /**
- * Stage 3: the static policy (SPEC §4.2) from the compiled table, then prompts. A `prompt` verdict is resolved by
- * an answer remembered for this session, else by asking the user through the `Prompter`; with no prompter (no
- * UI), or when asking fails or times out, the call is denied (INV-008). Only a "session" answer is kept here;
- * an "always" answer is handed to `remember` (which persists it into the user settings), "once" is not kept.
+ * Stage 3: the static policy (SPEC §4.2) from the compiled table, then prompts. A `prompt` verdict goes to the
+ * prompt broker (src/dispatch/prompts.ts), which answers from this session's memory or asks the user, and refuses
+ * with no user interface, on a synchronous call, or when asking fails or times out (INV-008). An "always" answer
+ * is also handed to `remember`, which persists it into the user settings; "once" is not kept.
  */
 import { decisionError, WardenError } from '../../errors.ts';
 import type { Capability } from '../../policy/capabilities.ts';
 import { verdictFor, type CompiledPolicy } from '../../policy/precedence.ts';
-import type { PromptAnswer } from '../../policy/promptAnswers.ts';
 import { addReason, type DispatchContext } from '../hostcall.ts';
+import { PROMPT_OUTCOME_TEXT, type PromptBroker, type PromptOutcome, type PromptResult } from '../prompts.ts';
 import type { Stage, StageOutcome } from '../stage.ts';
 
-export interface PromptRequest {
-  readonly extensionId: string;
-  readonly capability: Capability;
-  readonly method: string;
-  readonly callId: string;
-  /** What a mediation stage found that needs the user's answer (e.g. exec classes), for the prompt's text. */
-  readonly detail?: string;
-  readonly reasonCodes?: readonly string[];
-}
-
-/** The UI side of a prompt. Rejecting or resolving anything but a valid answer counts as deny. */
-export interface Prompter {
-  ask(request: PromptRequest, signal: AbortSignal): Promise<PromptAnswer>;
-}
+/** The reason code this stage records for each way a capability prompt was settled (a withdrawn one: the policy's). */
+export const CAPABILITY_PROMPT_REASONS = {
+  user_allow: 'prompt_user_allow', user_deny: 'prompt_user_deny', session_allow: 'prompt_session_allow', session_deny: 'prompt_session_deny',
+  sync_refused: 'sync_needs_prompt', no_ui: 'prompt_no_ui', failed: 'prompt_failed',
+} as const satisfies Record<Exclude<PromptOutcome, 'withdrawn'>, string>;
 
 export interface PolicyStageOptions {
   readonly policy: () => CompiledPolicy;
-  readonly prompter?: Prompter | undefined;
+  readonly prompts: PromptBroker;
   readonly remember?: ((extensionId: string, capability: Capability, decision: 'allow' | 'deny') => void) | undefined;
-  readonly promptTimeoutMs?: number | undefined;
 }
 
 function denied(ctx: DispatchContext, reason: string, detail: string): WardenError {
@@ -41,83 +31,17 @@ function denied(ctx: DispatchContext, reason: string, detail: string): WardenErr
   });
 }
 
-function isAnswer(value: unknown): value is PromptAnswer {
-  if (value === null || typeof value !== 'object') return false;
-  const a = value as Record<string, unknown>;
-  return (a.decision === 'allow' || a.decision === 'deny') && (a.scope === 'once' || a.scope === 'session' || a.scope === 'always');
-}
-
-/**
- * Asks the prompter, waiting at most `timeoutMs`: the user's answer, or undefined (timeout, a failing prompter, or
- * anything but a valid answer), never an allow by default. Shared by this stage and the mediation stages that ask.
- */
-export async function askPrompter(prompter: Prompter, request: PromptRequest, timeoutMs: number): Promise<PromptAnswer | undefined> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => {
-      // Settle as "no answer" before aborting, so a prompter that answers on abort cannot win the race.
-      resolve(undefined);
-      controller.abort();
-    }, timeoutMs);
-  });
-  try {
-    const answer = await Promise.race([prompter.ask(request, controller.signal), timeout]);
-    return isAnswer(answer) ? answer : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export function createPolicyStage(options: PolicyStageOptions): Stage {
-  const sessionAnswers = new Map<string, 'allow' | 'deny'>();
-  const inFlight = new Map<string, Promise<PromptAnswer | undefined>>();
-  const timeoutMs = options.promptTimeoutMs ?? 60_000;
-
-  /**
-   * Concurrent calls of the same extension, capability and method wait for one question. A "once" answer
-   * belongs to the call that asked: the others ask again. Session and always answers are shared (that is what
-   * the user chose). The verdict is looked up again after the answer, in case the policy changed meanwhile.
-   */
-  async function resolvePrompt(ctx: DispatchContext, key: string): Promise<StageOutcome> {
-    const capability = ctx.capability as Capability;
-    const flightKey = `${key}\u0000${ctx.method}`;
-    let answer: PromptAnswer | undefined;
-    for (;;) {
-      const shared = inFlight.get(flightKey);
-      if (shared === undefined) {
-        const mine = askPrompter(options.prompter as Prompter, { extensionId: ctx.extensionId, capability, method: ctx.method, callId: ctx.callId }, timeoutMs);
-        inFlight.set(flightKey, mine);
-        try {
-          answer = await mine;
-        } finally {
-          inFlight.delete(flightKey);
-        }
-        break;
-      }
-      const theirs = await shared;
-      if (theirs !== undefined && theirs.scope !== 'once') {
-        answer = theirs;
-        break;
-      }
-      // Their answer was for their call only, or they got none: ask for this one.
+  /** The verdict is looked up again when the answer arrives, in case the policy changed meanwhile: a deny wins. */
+  function settle(ctx: DispatchContext, capability: Capability, r: PromptResult): StageOutcome {
+    if (r.outcome === 'withdrawn') {
+      const now = verdictFor(options.policy(), capability, ctx.extensionId);
+      return denied(ctx, now.reason, `${now.rule}: ${now.reason} (policy changed while asking)`);
     }
-    if (answer === undefined) return denied(ctx, 'prompt_failed', 'prompt_failed: no valid answer from the user interface');
-    const now = verdictFor(options.policy(), capability, ctx.extensionId);
-    if (now.decision === 'deny') return denied(ctx, now.reason, `${now.rule}: ${now.reason} (policy changed while asking)`);
-    if (answer.scope === 'session') sessionAnswers.set(key, answer.decision);
-    if (answer.scope === 'always' && options.remember !== undefined) {
-      sessionAnswers.set(key, answer.decision);
-      try {
-        options.remember(ctx.extensionId, capability, answer.decision);
-      } catch {
-        addReason(ctx, 'prompt_remember_failed');
-      }
-    }
-    if (answer.decision === 'deny') return denied(ctx, 'prompt_user_deny', 'prompt_user_deny');
-    addReason(ctx, 'prompt_user_allow');
+    if (r.persistFailed === true) addReason(ctx, 'prompt_remember_failed');
+    const reason = CAPABILITY_PROMPT_REASONS[r.outcome];
+    if (r.decision === 'deny') return denied(ctx, reason, `${reason}: ${PROMPT_OUTCOME_TEXT[r.outcome]}`);
+    addReason(ctx, reason);
     ctx.decision = 'allow';
     return undefined;
   }
@@ -135,18 +59,18 @@ export function createPolicyStage(options: PolicyStageOptions): Stage {
       }
       if (verdict.decision === 'deny') return denied(ctx, verdict.reason, `${verdict.rule}: ${verdict.reason}`);
       const key = `${ctx.extensionId}\u0000${capability}`;
-      const remembered = sessionAnswers.get(key);
-      if (remembered === 'allow') {
-        addReason(ctx, 'prompt_session_allow');
-        ctx.decision = 'allow';
-        return undefined;
-      }
-      if (remembered === 'deny') return denied(ctx, 'prompt_session_deny', 'prompt_session_deny');
-      // A guest blocked on a synchronous call cannot wait for the user: refuse without showing a prompt.
-      if (ctx.sync) return denied(ctx, 'sync_needs_prompt', 'sync_needs_prompt: this needs an answer from the user and was called synchronously');
-      if (options.prompter === undefined) return denied(ctx, 'prompt_no_ui', 'prompt_no_ui: prompt mode needs a user interface');
+      const remember = options.remember;
+      // Concurrent calls of one method wait for one question; an answer about one method never answers another's
+      // call in flight (a "session" answer is remembered per capability, as the user was told).
+      const result = options.prompts.resolve({
+        topic: 'capability', key, flightKey: `${key}\u0000${ctx.method}`, sync: ctx.sync,
+        request: { extensionId: ctx.extensionId, capability, method: ctx.method, callId: ctx.callId },
+        stillAsked: () => verdictFor(options.policy(), capability, ctx.extensionId).decision !== 'deny',
+        ...(remember === undefined ? {} : { persist: (d: 'allow' | 'deny') => remember(ctx.extensionId, capability, d) }),
+      });
+      if (!(result instanceof Promise)) return settle(ctx, capability, result);
       ctx.decision = 'prompt';
-      return resolvePrompt(ctx, key);
+      return result.then((r) => settle(ctx, capability, r));
     },
   };
 }

@@ -17,9 +17,6 @@ import { parseShell, type SimpleCommand, type Stdin, W_BRACE, W_DYNAMIC, W_EXTGL
 
 export { EXEC_CLASSES, type ExecClass } from './tables.ts';
 
-/** Never run for an extension, whatever the profile or grant. */
-export const ALWAYS_DENIED: ReadonlySet<ExecClass> = new Set(['destructive_fs', 'pipe_to_shell', 'privilege_escalation', 'credential_access', 'obfuscated', 'unparseable']);
-
 export interface ExecAnalysis {
   readonly classes: readonly ExecClass[];
   /** Why, per class (the command words that decided), for the error message and the alert. */

@@ -1,9 +1,9 @@
 /**
  * Exec mediation (SPEC §5.4): every `exec`/`exec.spawn` is parsed (argv as given; `sh -c`/`bash -c` strings and
- * `shell: true` commands with a real shell parser, nested shells included) and classified (src/mediation/exec/classify.ts). The
- * classes that are never run by an extension are denied whatever the profile; the others need the permissive
- * profile or `exec` granted to that extension by name. `shell: true` needs that named grant too, and the working
- * directory must lie inside the workspace. Every exec decision is logged by salted command hash; a denial raises
+ * `shell: true` commands with a real shell parser, nested shells included) and classified (src/mediation/exec/classify.ts).
+ * What each class, `shell: true` and a working directory outside the workspace get is the profile's data
+ * (src/policy/profiles.ts, printed by `policy explain`): some classes are never run, the others need the permissive
+ * profile or `exec` granted to that extension by name, or are put to the user in prompt mode. Every exec decision is logged by salted command hash; a denial raises
  * an `exec_mediation` alert. The environment is stripped separately (src/mediation/secrets/nameFilter.ts).
  */
 import { realpathSync } from 'node:fs';
@@ -11,16 +11,17 @@ import { isAbsolute, resolve } from 'node:path';
 import type { DispatchContext } from '../../dispatch/hostcall.ts';
 import { addReason } from '../../dispatch/hostcall.ts';
 import type { Stage, StageOutcome } from '../../dispatch/stage.ts';
-import { askPrompter, type Prompter, type PromptRequest } from '../../dispatch/stages/policy.ts';
+import type { PromptBroker, PromptOutcome, PromptRequest, PromptResult } from '../../dispatch/prompts.ts';
 import { decisionError } from '../../errors.ts';
 import type { AlertSink } from '../../evidence/alerts.ts';
 import { isInside } from '../../paths.ts';
 import { grantedByName, type CompiledPolicy } from '../../policy/precedence.ts';
 import { PlaceWords, type PlaceRoots } from '../../policy/index.ts';
-import { ALWAYS_DENIED, analyseExec } from './classify.ts';
+import { PROFILE_PRESETS, type ExecRule } from '../../policy/profiles.ts';
+import { analyseExec } from './classify.ts';
 import type { ExecLog } from '../../evidence/sinks.ts';
 
-export { ALWAYS_DENIED, analyseExec, EXEC_CLASSES, type ExecAnalysis, type ExecClass } from './classify.ts';
+export { analyseExec, EXEC_CLASSES, type ExecAnalysis, type ExecClass } from './classify.ts';
 
 export interface ExecStageOptions {
   readonly policy: CompiledPolicy;
@@ -29,12 +30,18 @@ export interface ExecStageOptions {
   readonly commandHash: (commandLine: string) => string;
   readonly alerts?: AlertSink | undefined;
   readonly log?: ExecLog | undefined;
-  /** In prompt mode, a command whose classes need a grant is put to the user instead of refused. */
-  readonly prompter?: Prompter | undefined;
-  readonly promptTimeoutMs?: number | undefined;
+  /** In prompt mode, a command whose classes need a grant is put to the user through this broker instead of refused. */
+  readonly prompts?: PromptBroker | undefined;
   /** This user's home, agent and pi-warden folders, so absolute words name the sensitive places too (`/home/u/bin/x`). */
   readonly places?: PlaceRoots | undefined;
 }
+
+/** The reason code exec mediation records for each way a command prompt was settled (it never withdraws a question). */
+export const EXEC_PROMPT_REASONS = {
+  user_allow: 'exec_prompt_user_allow', user_deny: 'exec_prompt_user_deny', session_allow: 'exec_prompt_session_allow',
+  session_deny: 'exec_prompt_session_deny', sync_refused: 'sync_needs_prompt', no_ui: 'prompt_no_ui', failed: 'prompt_failed',
+  withdrawn: 'prompt_withdrawn',
+} as const satisfies Record<PromptOutcome, string>;
 
 function real(path: string): string {
   try {
@@ -47,13 +54,12 @@ function real(path: string): string {
 /**
  * The exec mediation stage. Synchronous unless it asks the user: in prompt mode, a command refused only for
  * classes that a grant would allow (never the always-denied ones, `shell: true` or a cwd outside) is put to the
- * prompter with the command line; an answer with scope `session` or `always` is remembered for that extension and
- * that exact command for the session (exec answers are not written to the store). A synchronous call cannot wait:
- * refused.
+ * prompt broker with the command line; an answer with scope `session` or `always` is remembered for that extension
+ * and that exact command for the session (exec answers are not written to the store), and identical commands in
+ * flight wait for one question. A synchronous call cannot wait: refused.
  */
 export function createExecStage(o: ExecStageOptions): Stage {
   const workspace = real(o.workspace);
-  const remembered = new Map<string, 'allow' | 'deny'>();
   const places = new PlaceWords(o.places ?? {});
   return {
     name: 'mediation',
@@ -63,16 +69,19 @@ export function createExecStage(o: ExecStageOptions): Stage {
       const analysis = analyseExec(p, ctx.method, places);
       const hard: string[] = [];
       const askable: string[] = [];
+      // Looked up per call, so the stage cannot keep a copy of the rules that `policy explain` prints.
+      const rules = PROFILE_PRESETS[o.policy.rules.profile].exec;
       const granted = grantedByName(o.policy, 'exec', ctx.extensionId);
-      const permissive = o.policy.rules.profile === 'permissive';
-      for (const c of analysis.classes) {
-        if (ALWAYS_DENIED.has(c)) hard.push(`exec_${c}`);
-        else if (!permissive && !granted) askable.push(`exec_${c}`);
-      }
-      if (p.shell === true && !granted) hard.push('shell_not_allowed');
+      const apply = (rule: ExecRule, reason: string): void => {
+        const verdict = granted ? rule.granted : rule.ungranted;
+        if (verdict === 'deny') hard.push(reason);
+        else if (verdict === 'prompt') askable.push(reason);
+      };
+      for (const c of analysis.classes) apply(rules.classes[c], `exec_${c}`);
+      if (p.shell === true) apply(rules.shell, 'shell_not_allowed');
       if (p.cwd !== undefined) {
         const cwd = real(isAbsolute(p.cwd) ? p.cwd : resolve(workspace, p.cwd));
-        if (!isInside(workspace, cwd)) hard.push('cwd_outside_workspace');
+        if (!isInside(workspace, cwd)) apply(rules.cwdOutsideWorkspace, 'cwd_outside_workspace');
       }
       for (const c of analysis.classes) addReason(ctx, `exec_class_${c}`);
       const line = [p.cmd, ...(p.args ?? [])].join('\u0000');
@@ -91,25 +100,19 @@ export function createExecStage(o: ExecStageOptions): Stage {
         return refuse(ctx, o, analysis, p, workspace, reasons, extra);
       };
       const reasons = [...hard, ...askable];
-      const promptMode = o.policy.rules.mode === 'prompt';
-      if (hard.length > 0 || askable.length === 0 || !promptMode) return settle(reasons);
-      // Prompt mode, and only grantable classes stand in the way: the user decides.
+      if (hard.length > 0 || askable.length === 0) return settle(reasons);
+      // Only what the profile puts to the user stands in the way: the user decides.
       // Remembered for this exact command: a `bash -c` string names its programs only inside it, and an answer for
       // `node -e x` must not let `python3 -c y` through.
       const key = `${ctx.extensionId}\u0000${[...askable].sort().join(',')}\u0000${line}`;
-      const before = remembered.get(key);
-      if (before !== undefined) return before === 'allow' ? settle([], ['exec_prompt_session_allow']) : settle(reasons, ['exec_prompt_session_deny']);
-      if (ctx.sync) return settle(reasons, ['sync_needs_prompt']);
-      const prompter = o.prompter;
-      if (prompter === undefined) return settle(reasons, ['prompt_no_ui']);
+      if (o.prompts === undefined) return settle(reasons, [EXEC_PROMPT_REASONS.no_ui]);
       const shown = [p.cmd, ...(p.args ?? [])].join(' ');
       const detail = `run ${shown.length > 300 ? `${shown.slice(0, 300)}…` : shown} (${askable.map((r) => r.replace(/^exec_/, '').replace(/_/g, ' ')).join(', ')})`;
       const request: PromptRequest = { extensionId: ctx.extensionId, capability: 'exec', method: ctx.method, callId: ctx.callId, detail, reasonCodes: askable };
-      return askPrompter(prompter, request, o.promptTimeoutMs ?? 60_000).then((answer) => {
-        if (answer === undefined) return settle(reasons, ['prompt_failed']);
-        if (answer.scope !== 'once') remembered.set(key, answer.decision);
-        return answer.decision === 'allow' ? settle([], ['exec_prompt_user_allow']) : settle(reasons, ['exec_prompt_user_deny']);
-      });
+      // Exec answers live in the session only: `persist` is not given, an "always" is kept as long as "session".
+      const result = o.prompts.resolve({ topic: 'exec_command', key, sync: ctx.sync, request });
+      const decide = (r: PromptResult) => settle(r.decision === 'allow' ? [] : reasons, [EXEC_PROMPT_REASONS[r.outcome]]);
+      return result instanceof Promise ? result.then(decide) : decide(result);
     },
   };
 }

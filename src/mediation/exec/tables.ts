@@ -6,11 +6,8 @@
 import { basename } from 'node:path';
 import { normaliseWord } from '../../policy/index.ts';
 
-export const EXEC_CLASSES = [
-  'destructive_fs', 'pipe_to_shell', 'privilege_escalation', 'credential_access', 'obfuscated', 'unparseable',
-  'network_tool', 'inline_code', 'background',
-] as const;
-export type ExecClass = (typeof EXEC_CLASSES)[number];
+// The class vocabulary is policy's: the profile data says what each class gets.
+export { EXEC_CLASSES, type ExecClass } from '../../policy/execClasses.ts';
 
 const set = (...names: string[]): ReadonlySet<string> => new Set(names);
 
