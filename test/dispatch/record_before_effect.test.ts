@@ -11,13 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
-import { createDispatcher, type Operation } from '../../src/dispatch/index.ts';
+import { createDispatcher, type Operation, type Prompter } from '../../src/dispatch/index.ts';
+import { OUTCOME_REASON } from '../../src/evidence/entry.ts';
 import { loadOrCreateKey } from '../../src/evidence/keys.ts';
 import type { DecisionRecord, DecisionRecorder } from '../../src/evidence/sinks.ts';
 import { verifyStore } from '../../src/evidence/verify.ts';
 import { EvidenceWriter } from '../../src/evidence/writer.ts';
 import { hostOperations } from '../../src/pi/index.ts';
 import { HeadlessHost } from '../../src/probe/index.ts';
+import { replayStore } from '../../src/replay/replay.ts';
 import { createRuntime, type WardenRuntime } from '../../src/runtime/createRuntime.ts';
 import { bundleEntry, hostBoot, Sandbox } from '../../src/sandbox/index.ts';
 import { hostcall, policyFor } from '../helpers.ts';
@@ -112,13 +114,15 @@ mkdirSync(join(PROJECT, 'src'), { recursive: true });
 writeFileSync(join(PROJECT, 'src', 'a.txt'), 'project file');
 
 let homes = 0;
-async function runtime(spy: string[]): Promise<WardenRuntime> {
+async function runtime(spy: string[], o: { profile?: string; operations?: Record<string, Operation>; prompter?: Prompter } = {}): Promise<WardenRuntime> {
   const warden = join(ROOT, `warden-${++homes}`);
   mkdirSync(warden, { recursive: true });
   return createRuntime({
-    home: warden, policy: policyFor({ user: { extensionPolicy: { profile: 'permissive' } } }), heldSecrets: [],
-    operations: new Map<string, Operation>([...hostOperations(new HeadlessHost({ cwd: PROJECT, home: HOME })), ['log', () => { spy.push('log'); return null; }]]),
-    workspace: PROJECT, fsLayout: { home: HOME, agentDir: join(HOME, '.pi', 'agent') }, realFs: true,
+    home: warden, policy: policyFor({ user: { extensionPolicy: { profile: o.profile ?? 'permissive' } } }), heldSecrets: [],
+    operations: new Map<string, Operation>([
+      ...hostOperations(new HeadlessHost({ cwd: PROJECT, home: HOME })), ['log', () => { spy.push('log'); return null; }], ...Object.entries(o.operations ?? {}),
+    ]),
+    workspace: PROJECT, fsLayout: { home: HOME, agentDir: join(HOME, '.pi', 'agent') }, realFs: true, prompter: o.prompter,
   });
 }
 
@@ -218,5 +222,45 @@ describe('a failed evidence writer runs no new effect', () => {
     } finally {
       sandbox.stop();
     }
+  });
+});
+
+describe('the ledger of an allowed call that then fails', () => {
+  it('is the allow entry written before the operation and an outcome entry after it; replay skips the outcome', async () => {
+    const rt = await runtime([]);
+    const home = join(ROOT, `warden-${homes}`);
+    const r = await rt.dispatcher.dispatch('ext', { call_id: 'gone', method: 'fs.read', params: { path: 'src/not-there.txt' } });
+    assert.ok(!r.ok && r.error.code === 'io', JSON.stringify(r));
+    assert.ok((await rt.dispatcher.dispatch('ext', { call_id: 'ok', method: 'fs.read', params: { path: 'src/a.txt' } })).ok);
+    await rt.close();
+    const db = new DatabaseSync(join(home, 'warden.db'), { readOnly: true });
+    const entries = (db.prepare('SELECT entry FROM ledger ORDER BY seq').all() as Array<{ entry: string }>).map((row) => JSON.parse(row.entry) as Record<string, unknown>);
+    db.close();
+    assert.deepEqual(entries.map((e) => [e.call_id, e.decision, e.stage, e.error_code, e.reason_codes]), [
+      ['gone', 'allow', null, null, []],
+      ['gone', 'error', 'execute', 'io', ['ENOENT', OUTCOME_REASON]],
+      ['ok', 'allow', null, null, []],
+    ]);
+    verified(home, 3);
+    const replay = replayStore(home, { publicKey: loadOrCreateKey(home).publicKey });
+    assert.equal(replay.entries_replayed, 2);
+    assert.equal(replay.outcomes, 1);
+    assert.equal(replay.matching, 2);
+    assert.deepEqual(replay.differences, []);
+  });
+
+  it('a prompted call that then fails replays as the answered prompt, not as a prompt with no answer', async () => {
+    const rt = await runtime([], {
+      profile: 'balanced',
+      prompter: { ask: async () => ({ decision: 'allow', scope: 'once' }) },
+      operations: { 'ctx.ui.notify': () => { throw Object.assign(new Error('EPIPE: the UI went away'), { code: 'EPIPE' }); } },
+    });
+    const home = join(ROOT, `warden-${homes}`);
+    const r = await rt.dispatcher.dispatch('ext', { call_id: 'n', method: 'ctx.ui.notify', params: { args: ['hi'] } });
+    assert.ok(!r.ok && r.error.code === 'io', JSON.stringify(r));
+    await rt.close();
+    verified(home, 2);
+    const replay = replayStore(home, { publicKey: loadOrCreateKey(home).publicKey });
+    assert.deepEqual([replay.entries_replayed, replay.matching, replay.not_recomputable, replay.outcomes], [1, 1, 0, 1]);
   });
 });
