@@ -215,7 +215,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       params: ctx.params,
       risk_score: ctx.riskScore ?? null,
       ...(stageUs === undefined ? {} : { stage_us: stageUs, duration_us: Object.values(stageUs).reduce((a, b) => a + b, 0) }),
-      ...(admitted === undefined ? {} : { admitted }),
+      admitted,
     };
   }
 

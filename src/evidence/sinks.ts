@@ -38,7 +38,7 @@ export interface DecisionRecord {
    * On the final record of a call whose operation ran: the record `admit` took before it ran. A ledger holds that
    * decision already, so the outcome adds an entry only when the call did not end in an allow.
    */
-  readonly admitted?: DecisionRecord;
+  readonly admitted?: DecisionRecord | undefined;
 }
 
 /**

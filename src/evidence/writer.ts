@@ -69,8 +69,13 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   #timer: NodeJS.Timeout | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
-  /** The hashes `admit` computed, for the same call's final record (telemetry, outcome entry). */
-  readonly #admittedHashes = new WeakMap<DecisionRecord, readonly [string, string]>();
+  /**
+   * The last record `admit` took and its hashes, for that call's final record (telemetry, outcome entry): usually
+   * the next one (a WeakMap measured slower on the hot path); a call whose record comes later is hashed again.
+   */
+  #lastAdmitted: DecisionRecord | undefined;
+  #lastParamsHash = '';
+  #lastShapeHash = '';
   #failed: WardenError | undefined;
   #closed = false;
 
@@ -173,7 +178,9 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     this.#check();
     const ph = safeHash(paramsHash, r.method, r.params);
     const sh = safeHash(argsShapeHash, r.method, r.params);
-    this.#admittedHashes.set(r, [ph, sh]);
+    this.#lastAdmitted = r;
+    this.#lastParamsHash = ph;
+    this.#lastShapeHash = sh;
     this.#entry(r, r.reason_codes, ph, sh);
     this.#schedule();
   }
@@ -185,9 +192,9 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   record(r: DecisionRecord): void {
     this.#check();
     const admitted = r.admitted;
-    const known = admitted === undefined ? undefined : this.#admittedHashes.get(admitted);
-    const ph = known?.[0] ?? safeHash(paramsHash, r.method, r.params);
-    const sh = known?.[1] ?? safeHash(argsShapeHash, r.method, r.params);
+    const known = admitted !== undefined && admitted === this.#lastAdmitted;
+    const ph = known ? this.#lastParamsHash : safeHash(paramsHash, r.method, r.params);
+    const sh = known ? this.#lastShapeHash : safeHash(argsShapeHash, r.method, r.params);
     if (admitted === undefined) this.#entry(r, r.reason_codes, ph, sh);
     else if (r.decision !== 'allow') this.#entry(r, [...r.reason_codes.filter((c) => !admitted.reason_codes.includes(c)), OUTCOME_REASON], ph, sh);
     if (this.wantsStageTimings) {
