@@ -101,7 +101,8 @@ export function runReplay(io: Io, o: StoreOptions & { publicKey?: string; extens
   if (o.json === true) {
     printJson(io, r);
   } else {
-    io.out(`Replayed ${r.entries_replayed} entries under their recorded policy: ${r.matching} match, ${r.differences.length} differ, ${r.not_recomputable} not recomputable.`);
+    io.out(`Replayed ${r.entries_replayed} entries under their recorded policy: ${r.matching} match, ${r.differences.length} differ, ${r.not_recomputable} not recomputable`
+      + `${r.outcomes > 0 ? `; skipped ${r.outcomes} outcome entries (how allowed calls that then failed ended, not decisions)` : ''}.`);
     io.out(`Verification: ${r.verification.classification}${r.untrusted.from_seq === null ? '' : `; ${r.untrusted.count} entries from seq ${r.untrusted.from_seq} are untrusted and were not replayed`}`);
     if (r.differences.length > 0) {
       io.out(table(['seq', 'extension', 'method', 'recorded', 'recomputed', 'why'], r.differences.slice(0, 50).map((d) => [

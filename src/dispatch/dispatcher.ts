@@ -5,7 +5,11 @@
  * throws becomes `io` (file system and process errors), `timeout`, or `internal`. `dispatch` itself never
  * throws and never rejects: the result is always `{ok, callId, value | error}`.
  *
- * Hot path: no I/O, no JSON, no hashing here; the only allocations are the context, the result and the record.
+ * No effect runs unrecorded: a recorder that reports a failure stops every call before its first stage, and an
+ * allowed call's decision is admitted by the recorder before its operation is called; if it is not taken, the
+ * operation never runs (`internal`, `record_failed`). The outcome is recorded after the operation.
+ *
+ * Hot path: no I/O, no JSON, no hashing here; the only allocations are the context, the result and the records.
  */
 import { describeValue } from '../describe.ts';
 import { isWardenError, WardenError } from '../errors.ts';
@@ -21,7 +25,7 @@ import { deriveCapabilityStage } from './stages/deriveCapability.ts';
 import { createPromptBroker, type PromptBroker, type Prompter } from './prompts.ts';
 import { createPolicyStage } from './stages/policy.ts';
 import { validateStage } from './stages/validate.ts';
-import type { BreachSink, DecisionRecorder, RecordedDecision } from '../evidence/sinks.ts';
+import type { BreachSink, DecisionRecord, DecisionRecorder, RecordedDecision } from '../evidence/sinks.ts';
 
 export interface OperationContext {
   readonly extensionId: string;
@@ -195,29 +199,68 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return out;
   }
 
-  function finish(ctx: DispatchContext, result: HostcallResult): HostcallResult {
+  function decisionRecord(ctx: DispatchContext, error: WardenError | undefined, stageUs: Record<string, number> | undefined, admitted: DecisionRecord | undefined): DecisionRecord {
+    return {
+      ts_ms: ctx.startedMs,
+      extension_id: ctx.extensionId,
+      call_id: ctx.callId,
+      method: ctx.method,
+      capability: ctx.capability ?? null,
+      declared_capability: ctx.declaredCapability ?? null,
+      decision: recordedDecision(error),
+      rule: ctx.rule ?? null,
+      error_code: error?.code ?? null,
+      reason_codes: mergeReasons(ctx.reasonCodes, error?.reasonCodes),
+      duration_ms: Date.now() - ctx.startedMs,
+      stage: error === undefined ? null : ctx.stage,
+      policy: policy(),
+      params: ctx.params,
+      risk_score: ctx.riskScore ?? null,
+      ...(stageUs === undefined ? {} : { stage_us: stageUs, duration_us: Object.values(stageUs).reduce((a, b) => a + b, 0) }),
+      admitted,
+    };
+  }
+
+  /** The refusal when nothing can be recorded: the call goes no further, so nothing unrecorded happens. */
+  function unrecorded(ctx: DispatchContext, cause: unknown): HostcallResult {
+    const why = isWardenError(cause) ? cause.message : describeValue(cause);
+    const what = ctx.method === '' ? 'the call' : ctx.method;
+    return {
+      ok: false, callId: ctx.callId,
+      error: new WardenError('internal', `the evidence recorder cannot accept records (${why}); ${what} was not run`, {
+        cause, reasonCodes: mergeReasons(['record_failed'], isWardenError(cause) ? cause.reasonCodes : undefined),
+      }),
+    };
+  }
+
+  /** A recorder that reports a failure stops the call before any stage can prompt, log or alert for it. */
+  function recorderDown(ctx: DispatchContext): HostcallResult | undefined {
+    if (recorder?.failure === undefined) return undefined;
+    let down: unknown;
+    try {
+      down = recorder.failure();
+    } catch (err) {
+      down = err;
+    }
+    return down === undefined ? undefined : unrecorded(ctx, down);
+  }
+
+  /**
+   * Hands the allowed decision to the recorder before the operation runs and returns the admitted record (undefined
+   * without a recorder that admits). Throws when the recorder did not take it: then the operation must not run.
+   */
+  function admit(ctx: DispatchContext): DecisionRecord | undefined {
+    if (recorder?.admit === undefined) return undefined;
+    const entry = decisionRecord(ctx, undefined, undefined, undefined);
+    recorder.admit(entry);
+    return entry;
+  }
+
+  function finish(ctx: DispatchContext, result: HostcallResult, admitted?: DecisionRecord): HostcallResult {
     if (recorder !== undefined) {
       const error = result.ok ? undefined : result.error;
-      const stageUs = stageTimes(ctx);
       try {
-        recorder.record({
-          ts_ms: ctx.startedMs,
-          extension_id: ctx.extensionId,
-          call_id: ctx.callId,
-          method: ctx.method,
-          capability: ctx.capability ?? null,
-          declared_capability: ctx.declaredCapability ?? null,
-          decision: recordedDecision(error),
-          rule: ctx.rule ?? null,
-          error_code: error?.code ?? null,
-          reason_codes: mergeReasons(ctx.reasonCodes, error?.reasonCodes),
-          duration_ms: Date.now() - ctx.startedMs,
-          stage: error === undefined ? null : ctx.stage,
-          policy: policy(),
-          params: ctx.params,
-          risk_score: ctx.riskScore ?? null,
-          ...(stageUs === undefined ? {} : { stage_us: stageUs, duration_us: Object.values(stageUs).reduce((a, b) => a + b, 0) }),
-        });
+        recorder.record(decisionRecord(ctx, error, stageTimes(ctx), admitted));
       } catch (err) {
         // A recorder that cannot record must not let the call through as if it had been recorded.
         if (result.ok) return { ok: false, callId: ctx.callId, error: new WardenError('internal', 'the decision could not be recorded; the call result is withheld', { cause: err, reasonCodes: ['record_failed'] }) };
@@ -228,9 +271,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return result;
   }
 
-  function fail(ctx: DispatchContext, error: WardenError): HostcallResult {
+  function fail(ctx: DispatchContext, error: WardenError, admitted?: DecisionRecord): HostcallResult {
     policyViolation(ctx, error);
-    return finish(ctx, { ok: false, callId: ctx.callId, error });
+    return finish(ctx, { ok: false, callId: ctx.callId, error }, admitted);
   }
 
   async function execute(ctx: DispatchContext, waited: boolean): Promise<HostcallResult> {
@@ -244,6 +287,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if (op === undefined) {
       return fail(ctx, new WardenError('invalid_request', `${ctx.method} is not available in this host`, { reasonCodes: ['not_available'] }));
     }
+    let admitted: DecisionRecord | undefined;
+    try {
+      admitted = admit(ctx);
+    } catch (err) {
+      return unrecorded(ctx, err);
+    }
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const quota = options.operationQuota?.(ctx.extensionId);
@@ -253,9 +302,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const limit = quota?.outputBytes;
       if (limit !== undefined) {
         const size = outputSize(value);
-        if (size > limit) return fail(ctx, breach(ctx, 'output_bytes', limit, size));
+        if (size > limit) return fail(ctx, breach(ctx, 'output_bytes', limit, size), admitted);
       }
-      return finish(ctx, { ok: true, callId: ctx.callId, value });
+      return finish(ctx, { ok: true, callId: ctx.callId, value }, admitted);
     };
     try {
       const pending = op(ctx.params, { extensionId: ctx.extensionId, callId: ctx.callId, capability: ctx.capability as Capability, signal: controller.signal });
@@ -272,10 +321,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       });
       const value = await Promise.race([pending, timeout]);
       const stop = options.recheck?.(ctx.extensionId);
-      if (stop !== undefined) return fail(ctx, stop);
+      if (stop !== undefined) return fail(ctx, stop, admitted);
       return checked(value);
     } catch (err) {
-      return fail(ctx, operationFailure(ctx.method, err));
+      return fail(ctx, operationFailure(ctx.method, err), admitted);
     } finally {
       clearTimeout(timer);
     }
@@ -288,20 +337,26 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if (op === undefined) {
       return fail(ctx, new WardenError('invalid_request', `${ctx.method} is not available in this host`, { reasonCodes: ['not_available'] }));
     }
+    let admitted: DecisionRecord | undefined;
+    try {
+      admitted = admit(ctx);
+    } catch (err) {
+      return unrecorded(ctx, err);
+    }
     try {
       const value = op(ctx.params, { extensionId: ctx.extensionId, callId: ctx.callId, capability: ctx.capability as Capability, signal: new AbortController().signal });
       if (isThenable(value)) {
         Promise.resolve(value).catch(() => undefined);
-        return fail(ctx, new WardenError('internal', `${ctx.method} has no synchronous implementation in this host`, { reasonCodes: ['operation_not_sync'] }));
+        return fail(ctx, new WardenError('internal', `${ctx.method} has no synchronous implementation in this host`, { reasonCodes: ['operation_not_sync'] }), admitted);
       }
       const limit = options.operationQuota?.(ctx.extensionId)?.outputBytes;
       if (limit !== undefined) {
         const size = outputSize(value);
-        if (size > limit) return fail(ctx, breach(ctx, 'output_bytes', limit, size));
+        if (size > limit) return fail(ctx, breach(ctx, 'output_bytes', limit, size), admitted);
       }
-      return finish(ctx, { ok: true, callId: ctx.callId, value });
+      return finish(ctx, { ok: true, callId: ctx.callId, value }, admitted);
     } catch (err) {
-      return fail(ctx, operationFailure(ctx.method, err));
+      return fail(ctx, operationFailure(ctx.method, err), admitted);
     }
   }
 
@@ -331,6 +386,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     pipeline: [...stages.map((s) => s.name), 'execute', 'record'],
     dispatchSync(extensionId: string, hostcall: unknown): HostcallResult {
       const ctx = newContext(extensionId, hostcall);
+      const down = recorderDown(ctx);
+      if (down !== undefined) return down;
       ctx.sync = true;
       if (timeStages) ctx.marks = [];
       for (let i = 0; i < stages.length; i++) {
@@ -354,6 +411,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     },
     async dispatch(extensionId: string, hostcall: unknown): Promise<HostcallResult> {
       const ctx = newContext(extensionId, hostcall);
+      const down = recorderDown(ctx);
+      if (down !== undefined) return down;
       if (timeStages) ctx.marks = [];
       for (let i = 0; i < stages.length; i++) {
         let outcome: StageOutcome | Promise<StageOutcome>;

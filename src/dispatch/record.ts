@@ -5,13 +5,28 @@
  */
 import type { DecisionRecord, DecisionRecorder } from '../evidence/sinks.ts';
 
-/** Hands each record to several recorders in order; the first that throws stops the chain (fail closed). */
+/**
+ * Hands each record to several recorders in order; the first that throws stops the chain (fail closed). The
+ * combination is down when any of them is, and admits a decision only when every one that admits takes it.
+ */
 export function combineRecorders(...recorders: ReadonlyArray<DecisionRecorder | undefined>): DecisionRecorder {
   const list = recorders.filter((r): r is DecisionRecorder => r !== undefined);
+  const admitting = list.filter((r) => r.admit !== undefined);
+  const watched = list.filter((r) => r.failure !== undefined);
   return {
     wantsStageTimings: list.some((r) => r.wantsStageTimings === true),
     record(entry: DecisionRecord): void {
       for (const r of list) r.record(entry);
+    },
+    admit(entry: DecisionRecord): void {
+      for (const r of admitting) r.admit?.(entry);
+    },
+    failure(): Error | undefined {
+      for (const r of watched) {
+        const down = r.failure?.();
+        if (down !== undefined) return down;
+      }
+      return undefined;
     },
   };
 }

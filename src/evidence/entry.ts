@@ -14,6 +14,13 @@ export const LEDGER_ENTRY_KEYS = [
   'stage', 'ts_ms',
 ] as const;
 
+/**
+ * The reason code of an outcome entry: an allowed call's decision is an entry before its operation runs, and when
+ * the operation then fails (io, timeout, a result over quota, a kill meanwhile), a second entry with the same
+ * call_id, stage `execute` and this code records how it ended. It is an outcome, not a decision: replay skips it.
+ */
+export const OUTCOME_REASON = 'outcome_after_allow';
+
 export interface LedgerEntry {
   readonly seq: number;
   readonly ts_ms: number;

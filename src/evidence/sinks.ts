@@ -34,10 +34,28 @@ export interface DecisionRecord {
   readonly duration_us?: number;
   /** Time per pipeline stage in µs, when the recorder asked for it. */
   readonly stage_us?: Readonly<Record<string, number>>;
+  /**
+   * On the final record of a call whose operation ran: the record `admit` took before it ran. A ledger holds that
+   * decision already, so the outcome adds an entry only when the call did not end in an allow.
+   */
+  readonly admitted?: DecisionRecord | undefined;
 }
 
+/**
+ * Where dispatch hands decisions. No effect runs unrecorded (SPEC §4.5, §6.1): dispatch asks `failure()` before the
+ * first stage and hands an allowed call's decision to `admit` before its operation runs; a recorder that cannot
+ * take it throws, and the operation is never called. Observers that only watch outcomes implement `record` alone.
+ */
 export interface DecisionRecorder {
+  /** Every call's final record, once: a refusal, or the outcome of an admitted call (with `admitted` set). */
   record(entry: DecisionRecord): void;
+  /**
+   * Takes an allowed call's decision before its operation runs, or throws. Taken means accepted: for the evidence
+   * writer, queued for the next group commit (docs/ledger-format.md, "When an entry is written").
+   */
+  admit?(entry: DecisionRecord): void;
+  /** Why records cannot be taken now (a failed or closed writer), or undefined while they can. */
+  failure?(): Error | undefined;
   /** Ask the dispatcher to time each stage (telemetry). */
   readonly wantsStageTimings?: boolean;
 }

@@ -2,8 +2,10 @@
  * The evidence recorder on the dispatch side (SPEC §6.1–6.2, §6.5–6.6). `record()` and `raise()` are
  * synchronous and only buffer: params are hashed (never kept), the entry body is pre-encoded, and batches go to
  * the writer thread every `groupCommitMs` or `maxBatch` entries. `flush()` is the durability barrier: it
- * resolves when everything recorded before it is committed with fsync. If the writer fails, every later
- * `record()` throws, so dispatch withholds results instead of acting unrecorded.
+ * resolves when everything recorded before it is committed with fsync. An allowed call's decision is queued by
+ * `admit()` before its operation runs; once the writer has failed (a batch rejected, the thread gone), `failure()`
+ * says so and `admit()`, `record()` and the others throw, so dispatch runs no new operation (docs/ledger-format.md,
+ * "When an entry is written").
  */
 import { Worker } from 'node:worker_threads';
 import { WardenError } from '../errors.ts';
@@ -13,7 +15,7 @@ import type { AlertInput, AlertSink } from './alerts.ts';
 
 import { argsShapeHash, paramsHash, sha256Hex } from './canonical.ts';
 import { snapshotOf } from './configSnapshot.ts';
-import { encodeBodyParts } from './entry.ts';
+import { encodeBodyParts, OUTCOME_REASON } from './entry.ts';
 import type { FromWorker, ToWorker, WriterConfig } from './writerWorker.ts';
 import type { BreachSink, DecisionRecord, DecisionRecorder, ExecLog, ExecLogEntry, QuotaBreach, SecretBrokerLog, SecretBrokerLogEntry } from './sinks.ts';
 
@@ -67,6 +69,13 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   #timer: NodeJS.Timeout | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
+  /**
+   * The last record `admit` took and its hashes, for that call's final record (telemetry, outcome entry): usually
+   * the next one (a WeakMap measured slower on the hot path); a call whose record comes later is hashed again.
+   */
+  #lastAdmitted: DecisionRecord | undefined;
+  #lastParamsHash = '';
+  #lastShapeHash = '';
   #failed: WardenError | undefined;
   #closed = false;
 
@@ -132,9 +141,16 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     this.#settled(m.id);
   }
 
+  /** Why nothing more can be recorded: the writer failed or was closed; undefined while records are taken. */
+  failure(): WardenError | undefined {
+    if (this.#failed !== undefined) return this.#failed;
+    if (this.#closed) return new WardenError('io', 'the evidence writer is closed', { reasonCodes: ['evidence_writer_closed'] });
+    return undefined;
+  }
+
   #check(): void {
-    if (this.#failed !== undefined) throw this.#failed;
-    if (this.#closed) throw new WardenError('io', 'the evidence writer is closed', { reasonCodes: ['evidence_writer_closed'] });
+    const failure = this.failure();
+    if (failure !== undefined) throw failure;
   }
 
   #configHash(policy: CompiledPolicy): string {
@@ -148,16 +164,39 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     return h;
   }
 
-  record(r: DecisionRecord): void {
-    this.#check();
-    const ph = safeHash(paramsHash, r.method, r.params);
-    const sh = safeHash(argsShapeHash, r.method, r.params);
+  #entry(r: DecisionRecord, reasonCodes: readonly string[], ph: string, sh: string): void {
     this.#ledger.push(encodeBodyParts({
       ts_ms: r.ts_ms, extension_id: r.extension_id, call_id: r.call_id, method: r.method, capability: r.capability,
       declared_capability: r.declared_capability, decision: r.decision, rule: r.rule, stage: r.stage, error_code: r.error_code,
-      reason_codes: r.reason_codes, params_hash: ph, args_shape_hash: sh, risk_score: r.risk_score ?? null,
+      reason_codes: reasonCodes, params_hash: ph, args_shape_hash: sh, risk_score: r.risk_score ?? null,
       config_hash: r.policy === undefined ? null : this.#configHash(r.policy),
     }));
+  }
+
+  /** An allowed call's decision, queued before its operation runs; throws once the writer has failed. */
+  admit(r: DecisionRecord): void {
+    this.#check();
+    const ph = safeHash(paramsHash, r.method, r.params);
+    const sh = safeHash(argsShapeHash, r.method, r.params);
+    this.#lastAdmitted = r;
+    this.#lastParamsHash = ph;
+    this.#lastShapeHash = sh;
+    this.#entry(r, r.reason_codes, ph, sh);
+    this.#schedule();
+  }
+
+  /**
+   * A call's final record: the ledger entry of a refusal, or for an admitted call the outcome entry when it did not
+   * end in an allow (with only the codes the operation added, so replay steps each decision once); telemetry always.
+   */
+  record(r: DecisionRecord): void {
+    this.#check();
+    const admitted = r.admitted;
+    const known = admitted !== undefined && admitted === this.#lastAdmitted;
+    const ph = known ? this.#lastParamsHash : safeHash(paramsHash, r.method, r.params);
+    const sh = known ? this.#lastShapeHash : safeHash(argsShapeHash, r.method, r.params);
+    if (admitted === undefined) this.#entry(r, r.reason_codes, ph, sh);
+    else if (r.decision !== 'allow') this.#entry(r, [...r.reason_codes.filter((c) => !admitted.reason_codes.includes(c)), OUTCOME_REASON], ph, sh);
     if (this.wantsStageTimings) {
       this.#telemetry.push(JSON.stringify([r.ts_ms, r.extension_id, r.call_id, r.method, r.capability, r.decision, r.error_code, ph, sh,
         r.duration_us ?? r.duration_ms * 1000, JSON.stringify(r.stage_us ?? {})]));
@@ -271,6 +310,13 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   /** Clean shutdown: flush, sign a final checkpoint, stop the thread. */
   async close(): Promise<FlushResult> {
     if (this.#closed) return { treeSize: 0, checkpointSize: null };
+    const failed = this.#failed;
+    if (failed !== undefined) {
+      // Nothing more can be committed: stop the thread and say why.
+      this.#closed = true;
+      await this.#worker.terminate();
+      throw failed;
+    }
     await this.flush();
     const ack = await this.#post({ t: 'close', id: this.#nextId++ });
     this.#closed = true;

@@ -21,7 +21,7 @@ import { METHOD_TABLE } from '../policy/methods.ts';
 import { evaluateCapability, type PolicyRules } from '../policy/precedence.ts';
 import { storedEntries } from '../evidence/chunks.ts';
 import { rulesFromSnapshot } from '../evidence/configSnapshot.ts';
-import { parseEntry, type LedgerEntry } from '../evidence/entry.ts';
+import { OUTCOME_REASON, parseEntry, type LedgerEntry } from '../evidence/entry.ts';
 import { DB_FILE } from '../evidence/store.ts';
 import { RiskReplayer } from '../risk/replayRisk.ts';
 import { verifyLedger, type VerificationReport } from '../evidence/verify.ts';
@@ -40,6 +40,8 @@ export interface ReplayReport {
   readonly schema: 'pi-warden.ledger_replay.v1';
   readonly verification: Pick<VerificationReport, 'classification' | 'first_break_seq' | 'chain_valid' | 'checkpoints_valid'>;
   readonly entries_replayed: number;
+  /** Entries that record how an admitted call ended (reason code `outcome_after_allow`): outcomes, not replayed. */
+  readonly outcomes: number;
   readonly matching: number;
   readonly not_recomputable: number;
   /** Entries whose risk decision was recomputed from their recorded signals. */
@@ -109,6 +111,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
   let replayed = 0;
   let matching = 0;
   let notRecomputable = 0;
+  let outcomes = 0;
   let untrusted = 0;
   const until = options.until ?? Number.MAX_SAFE_INTEGER;
   const risk = new RiskReplayer();
@@ -126,6 +129,11 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
       continue;
     }
     if (options.extension !== undefined && e.extension_id !== options.extension) continue;
+    // How an admitted call ended, not a decision: its decision is the allow entry before it.
+    if (e.stage === 'execute' && e.reason_codes.includes(OUTCOME_REASON)) {
+      outcomes++;
+      continue;
+    }
     replayed++;
     const rules = rulesFor(e.config_hash);
     const rr = rules === undefined ? undefined : risk.replay(e.extension_id, rules.profile, e.reason_codes);
@@ -166,7 +174,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
   return {
     schema: 'pi-warden.ledger_replay.v1',
     verification: { classification: v.classification, first_break_seq: breakAt, chain_valid: v.chain_valid, checkpoints_valid: v.checkpoints_valid },
-    entries_replayed: replayed, matching, not_recomputable: notRecomputable, risk_decisions_replayed: riskReplayed, differences,
+    entries_replayed: replayed, outcomes, matching, not_recomputable: notRecomputable, risk_decisions_replayed: riskReplayed, differences,
     untrusted: { from_seq: breakAt, count: untrusted },
   };
 }
