@@ -78,6 +78,8 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   #lastShapeHash = '';
   #failed: WardenError | undefined;
   #closed = false;
+  /** Set when close() hands the thread its last message: from then on the thread's exit is expected, not a failure. */
+  #closing = false;
 
   private constructor(worker: Worker, options: EvidenceWriterOptions) {
     this.#worker = worker;
@@ -87,7 +89,8 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     worker.on('message', (m: FromWorker) => this.#onMessage(m));
     worker.on('error', (err: Error) => this.#fail(`the evidence writer thread failed: ${err.message}`));
     worker.on('exit', (code) => {
-      if (!this.#closed) this.#fail(`the evidence writer thread exited (code ${code})`);
+      // An exit after the close was acknowledged is the expected end; before that (a request still waiting) it is a failure.
+      if (!this.#closed && !(this.#closing && this.#pending.size === 0)) this.#fail(`the evidence writer thread exited (code ${code})`);
     });
     // After the listeners (attaching one re-references the port): an idle writer never keeps a process alive.
     // While a flush, checkpoint or batch is awaited the worker is referenced (#post), so awaiting it works.
@@ -144,7 +147,7 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   /** Why nothing more can be recorded: the writer failed or was closed; undefined while records are taken. */
   failure(): WardenError | undefined {
     if (this.#failed !== undefined) return this.#failed;
-    if (this.#closed) return new WardenError('io', 'the evidence writer is closed', { reasonCodes: ['evidence_writer_closed'] });
+    if (this.#closed || this.#closing) return new WardenError('io', 'the evidence writer is closed', { reasonCodes: ['evidence_writer_closed'] });
     return undefined;
   }
 
@@ -318,6 +321,7 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
       throw failed;
     }
     await this.flush();
+    this.#closing = true;
     const ack = await this.#post({ t: 'close', id: this.#nextId++ });
     this.#closed = true;
     await this.#worker.terminate();
