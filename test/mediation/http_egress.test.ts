@@ -30,7 +30,7 @@ import type { ResolvedPolicy } from '../../src/policy/settings.ts';
 import { createRuntime, type WardenRuntime } from '../../src/runtime/createRuntime.ts';
 import { bundleEntry, hostBoot, Sandbox } from '../../src/sandbox/index.ts';
 import { tempHome } from '../evidence/fixtures.ts';
-import { policyFor, settingsDirs, type SettingsDirs } from '../helpers.ts';
+import { policyFor, settingsDirs, until, type SettingsDirs } from '../helpers.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fixtures: recording servers, a connect log, rules from settings.
@@ -607,8 +607,7 @@ describe('the http operation against a real server on 127.0.0.1', () => {
     const endless = await call(op, { url: `${srv.origin}/endless` });
     refused(endless, 'egress_size_limit');
     assert.match(endless.message, /over the limit of 1000 bytes/);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.ok(closed >= 1, 'the server saw the connection end before it finished');
+    await until(() => closed >= 1, 'the server to see the connection end before it finished');
   });
 
   it('timeoutMs and the dispatcher signal end a request that hangs', async () => {

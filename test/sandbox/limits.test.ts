@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { limitsFromQuota } from '../../src/sandbox/index.ts';
-import { policyFor } from '../helpers.ts';
+import { policyFor, until } from '../helpers.ts';
 import { ask, loadFixture, loadSource, type Harness } from './harness.ts';
 
 const RUNAWAY = 'hostile/runaway.ts';
@@ -141,7 +141,7 @@ describe('limits: a runaway extension is stopped with a typed error while anothe
     const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
     const h = await loadFixture(RUNAWAY, { limits: { cpuMsPerEntry: 100 } });
     assert.equal(await ask(h, 'loop_in_timer'), 'scheduled');
-    for (let i = 0; i < 100 && h.sandbox.stopped === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => h.sandbox.stopped !== undefined, 'the timer to fire and its loop to be stopped');
     assert.equal(h.sandbox.stopped?.code, 'timeout');
     assert.equal(h.events[0]?.type, 'stopped');
     assert.equal(await ask(neighbour, 'ping'), 'pong');

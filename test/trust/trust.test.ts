@@ -16,6 +16,7 @@ import { createTrustGate } from '../../src/trust/gate.ts';
 import { nextState, TRUST_STATES, TrustRegistry, type TransitionKind } from '../../src/trust/lifecycle.ts';
 import { createQuotaStage, quotaLookup } from '../../src/trust/quota.ts';
 import { tempHome } from '../evidence/fixtures.ts';
+import { until } from '../helpers.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/pi-warden.js', import.meta.url));
 const cli = (home: string, args: string[]) => spawnSync(process.execPath, [BIN, ...args, '--home', home], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, NO_COLOR: '1' } });
@@ -111,7 +112,7 @@ describe('kill switch', () => {
     const ops = new Map<string, Operation>([['fs.read', () => { ran.push('read'); return new Promise<string>((r) => { release = r; }); }]]);
     const { d, registry, db } = runtime(home, ops);
     const pending = d.dispatch('ext', READ);
-    await new Promise((r) => setTimeout(r, 5));
+    await until(() => ran.length === 1, 'the read to start');
     registry.transition('ext', 'kill', 'op', 'mid-flight');
     release('secret contents');
     const r = await pending;
@@ -123,13 +124,13 @@ describe('kill switch', () => {
   it('a call waiting for a prompt when the kill lands never reaches its operation', async () => {
     const home = tempHome();
     const ran: string[] = [];
-    let answer: (v: unknown) => void = () => undefined;
+    let answer: ((v: unknown) => void) | undefined;
     const prompter: Prompter = { ask: () => new Promise((r) => { answer = r; }) as never };
     const { d, registry, db } = runtime(home, new Map([['ctx.ui.notify', () => ran.push('notify')]]), { prompter, profile: 'balanced' });
     const pending = d.dispatch('ext', { call_id: 'u', method: 'ctx.ui.notify', params: {} });
-    await new Promise((r) => setTimeout(r, 5));
+    await until(() => answer !== undefined, 'the prompt to be asked');
     registry.transition('ext', 'kill', 'op', 'while asking');
-    answer({ decision: 'allow', scope: 'once' });
+    answer!({ decision: 'allow', scope: 'once' });
     const r = await pending;
     assert.ok(!r.ok && r.error.code === 'quarantined');
     assert.deepEqual(ran, []);
