@@ -56,6 +56,22 @@ export async function benchAsync(name: string, iterations: number, fn: (i: numbe
   return finish(name, iterations, samples, seconds, target);
 }
 
+/**
+ * For operations that take milliseconds to seconds (a deadline firing, a work budget running out): `runs` timed
+ * calls after one untimed warm-up (`warmUp` false skips it, for runs of seconds); the rate is derived from the same
+ * calls, not from a separate loop.
+ */
+export async function benchSlow(name: string, runs: number, fn: (i: number) => Promise<unknown>, warmUp = true): Promise<BenchResult> {
+  if (warmUp) await fn(-1);
+  const samples = new Float64Array(runs);
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn(i);
+    samples[i] = Number(process.hrtime.bigint() - t0);
+  }
+  return finish(name, runs, samples, samples.reduce((a, b) => a + b, 0) / 1e9);
+}
+
 function finish(name: string, iterations: number, samples: Float64Array, seconds: number, target?: number): BenchResult {
   const { p50, p99 } = percentiles(samples);
   const r: BenchResult = { name, p50_us: round(p50), p99_us: round(p99), ops_per_s: Math.round(iterations / seconds), iterations };

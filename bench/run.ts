@@ -1,4 +1,5 @@
 /** `npm run bench`: runs every suite and writes bench/results/<suite>.json. `npm run bench -- policy` runs one. */
+import { run as bounds } from './bounds.bench.ts';
 import { run as compat } from './compat.ts';
 import { run as fsScope } from './fsScope.bench.ts';
 import { run as ledger } from './ledger.bench.ts';
@@ -8,7 +9,7 @@ import { run as risk } from './risk.bench.ts';
 import { run as sandbox } from './sandbox.bench.ts';
 import { run as scanner } from './scanner.bench.ts';
 
-const suites: Record<string, () => Promise<string>> = { policy, ledger, risk, scanner, sandbox, compat, mediation, 'fs-scope': fsScope };
+const suites: Record<string, () => Promise<string>> = { policy, ledger, risk, scanner, sandbox, compat, mediation, 'fs-scope': fsScope, bounds };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;

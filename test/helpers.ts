@@ -65,3 +65,17 @@ export function put(path: string, content = 'x'): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, content);
 }
+
+/**
+ * Waits until `ready()` holds, checking once per timer turn: a test synchronises on the state it needs (an
+ * operation started, a prompt asked, a socket closed) instead of sleeping for a guessed number of milliseconds,
+ * which a loaded machine outlasts. The watchdog only ends a test whose state never comes; it bounds nothing the
+ * code under test does.
+ */
+export async function until(ready: () => boolean, what: string, watchdogMs = 30_000): Promise<void> {
+  const giveUp = Date.now() + watchdogMs;
+  while (!ready()) {
+    if (Date.now() > giveUp) throw new Error(`waited ${watchdogMs} ms for ${what}; it never happened`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}

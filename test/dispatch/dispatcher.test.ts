@@ -7,7 +7,7 @@ import type { Stage } from '../../src/dispatch/stage.ts';
 import type { Prompter } from '../../src/dispatch/prompts.ts';
 import { EXTENSION_ERROR_CODES, WardenError } from '../../src/errors.ts';
 import { forgetPromptAnswers, rememberPromptAnswer } from '../../src/policy/promptAnswers.ts';
-import { hostcall, policyFor, resolveIn, settingsDirs } from '../helpers.ts';
+import { hostcall, policyFor, resolveIn, settingsDirs, until } from '../helpers.ts';
 
 const READ = hostcall('fs.read', { path: '/tmp/x' });
 const EXEC = hostcall('exec', { cmd: 'ls' });
@@ -321,7 +321,7 @@ describe('dispatch: prompts (INV-008, remembered answers)', () => {
     let policy = balanced();
     const d = createDispatcher({ policy: () => policy, operations: ops([]), prompter: m.p });
     const pending = d.dispatch('ext', UI);
-    await new Promise((r) => setTimeout(r, 2));
+    await until(() => m.asked.length === 1, 'the prompt to be asked');
     policy = policyFor({ user: { extensionPolicy: { profile: 'balanced', denyCaps: ['ui'] } } }).compiled;
     await m.answerNext({ decision: 'allow', scope: 'once' });
     const r = await pending;

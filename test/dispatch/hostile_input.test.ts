@@ -119,9 +119,9 @@ describe('hostile settings', () => {
   it('a FIFO planted as settings.json is an error, not a hang', () => {
     const dirs = settingsDirs();
     execFileSync('mkfifo', [dirs.projectPath]);
-    const started = Date.now();
+    // Opening a FIFO for reading blocks until a writer comes, so reaching the next line at all is the proof that it
+    // was refused before the read.
     const p = resolveIn(dirs);
-    assert.ok(Date.now() - started < 2000);
     assert.equal(p.profile, 'safe');
     assert.match(p.errors[0]!.message, /ENOTREG: not a regular file/);
   });

@@ -11,7 +11,8 @@ import { tempHome, verify } from './fixtures.ts';
 const CHILD = fileURLToPath(new URL('./crash-writer.ts', import.meta.url));
 const ROUNDS = Number(process.env.PI_WARDEN_CRASH_ROUNDS ?? 12);
 
-function runAndKill(home: string, afterMs: number): Promise<number> {
+/** Kills the writer `afterMs` after it is ready, or after its first flush when `afterFlush` (so it has one to lose). */
+function runAndKill(home: string, afterMs: number, afterFlush = false): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, home], { stdio: ['ignore', 'pipe', 'pipe'] });
     let flushed = 0;
@@ -23,9 +24,9 @@ function runAndKill(home: string, afterMs: number): Promise<number> {
       const lines = buffer.split('\n');
       buffer = lines.pop() ?? '';
       for (const line of lines) {
-        if (line === 'ready' && timer === undefined) timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
         const m = /^flushed (\d+)$/.exec(line);
         if (m !== null) flushed = Number(m[1]);
+        if ((afterFlush ? m !== null : line === 'ready') && timer === undefined) timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
       }
     });
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
@@ -44,7 +45,9 @@ describe('crash safety', () => {
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     let highestFlushed = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const flushed = await runAndKill(home, 20 + Math.floor(random() * 250));
+      // Odd rounds wait for a flush before the random delay starts: however slow the machine, something flushed is
+      // then at stake (even rounds may die before any flush).
+      const flushed = await runAndKill(home, 20 + Math.floor(random() * 250), round % 2 === 1);
       highestFlushed = Math.max(highestFlushed, flushed);
       const r = verify(home);
       assert.equal(r.classification, 'intact', `round ${round}: ${JSON.stringify(r.verification_errors.slice(0, 3))}`);

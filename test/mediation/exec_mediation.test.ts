@@ -135,12 +135,11 @@ describe('exec classification', () => {
     assert.equal(parseShell('echo {1..5000}').commands[0]?.argv.length, 1025, 'brace expansion is bounded');
   });
 
-  it('a command with many words parses in linear time (GopherJS slices are read once per node)', () => {
+  it('a command with many words parses into every word (its time is in bench/results/bounds.json)', () => {
+    // ≈ 2.5 s when every c.Args[i] converted the whole slice again (GopherJS slices are read once per node now); the
+    // parse time against a flat command of as many words is a benchmark, not a test.
     const long = `find . ${'-exec find . '.repeat(160)}\\;`;
-    const t = performance.now();
-    parseShell(long);
-    // ≈ 2.5 s when every c.Args[i] converted the whole slice again; ≈ 30 ms now.
-    assert.ok(performance.now() - t < 1000, `${(performance.now() - t).toFixed(0)} ms`);
+    assert.equal(parseShell(long).commands[0]?.argv.length, 2 + 3 * 160 + 1);
   });
 });
 
@@ -455,12 +454,12 @@ describe('exec classification: review bypasses', () => {
   it('the work per call is bounded: nested wrappers with unknown options, many command strings', () => {
     // Each strace with an option we do not know scans every later word as a possible command: unbounded, that is
     // exponential in the nesting.
-    let t = performance.now();
+    // The bound is a count: past it the command is `obfuscated` (refused as unreadable), not analysed further. The
+    // time these take is in bench/results/bounds.json.
     const chain = analyseExec({ cmd: 'strace', args: ['-9', ...Array.from({ length: 200 }, () => ['strace', '-9']).flat(), 'ls'] });
-    assert.ok(chain.classes.includes('obfuscated') && performance.now() - t < 1000, `${(performance.now() - t).toFixed(0)} ms`);
-    t = performance.now();
+    assert.ok(chain.classes.includes('obfuscated'), chain.classes.join());
     const many = analyseExec({ cmd: 'tmux', args: ['new', ...Array.from({ length: 3000 }, (_, i) => `w${i} x`)] });
-    assert.ok(many.classes.includes('obfuscated') && performance.now() - t < 1000, `${(performance.now() - t).toFixed(0)} ms`);
+    assert.ok(many.classes.includes('obfuscated'), many.classes.join());
   });
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { limitsFromQuota } from '../../src/sandbox/index.ts';
-import { policyFor } from '../helpers.ts';
+import { policyFor, until } from '../helpers.ts';
 import { ask, loadFixture, loadSource, type Harness } from './harness.ts';
 
 const RUNAWAY = 'hostile/runaway.ts';
@@ -25,9 +25,10 @@ describe('limits: a runaway extension is stopped with a typed error while anothe
   it('an infinite loop hits the CPU deadline (timeout)', async () => {
     const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
     const h = await loadFixture(RUNAWAY, { limits: { cpuMsPerEntry: 100 } });
-    const started = performance.now();
     await assertStopped(h, neighbour, 'loop', 'timeout');
-    assert.ok(performance.now() - started < 2000, 'stopped close to the 100 ms deadline');
+    // Stopped by the CPU deadline (an interrupt), not by the wall-time watchdog; how close to 100 ms it lands is
+    // measured in bench/results/bounds.json.
+    assert.deepEqual(h.sandbox.stopped?.reasonCodes, ['cpu_deadline']);
     neighbour.sandbox.dispose();
   });
 
@@ -123,7 +124,9 @@ describe('limits: a runaway extension is stopped with a typed error while anothe
   });
 
   it('an asynchronous hostcall flood is refused past the pending cap without stopping the sandbox', async () => {
-    const h = await loadFixture(RUNAWAY, { limits: { maxPendingHostcalls: 100 } });
+    // 3000 calls in one entry: the per-entry deadline counts elapsed time, which a loaded machine stretches past the
+    // default 1000 ms; this test is about the pending cap, so the deadline is set out of its way.
+    const h = await loadFixture(RUNAWAY, { limits: { maxPendingHostcalls: 100, cpuMsPerEntry: 30_000 } });
     const out = (await ask(h, 'async_flood')) as { rejected: number };
     assert.ok(out.rejected >= 2900, `refused ${out.rejected} of 3000`);
     assert.equal(h.sandbox.stopped, undefined);
@@ -141,7 +144,7 @@ describe('limits: a runaway extension is stopped with a typed error while anothe
     const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
     const h = await loadFixture(RUNAWAY, { limits: { cpuMsPerEntry: 100 } });
     assert.equal(await ask(h, 'loop_in_timer'), 'scheduled');
-    for (let i = 0; i < 100 && h.sandbox.stopped === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => h.sandbox.stopped !== undefined, 'the timer to fire and its loop to be stopped');
     assert.equal(h.sandbox.stopped?.code, 'timeout');
     assert.equal(h.events[0]?.type, 'stopped');
     assert.equal(await ask(neighbour, 'ping'), 'pong');
@@ -198,9 +201,12 @@ describe('limits: CPU budget per window', () => {
     }
     assert.equal(h.sandbox.stopped?.code, 'quota_exceeded');
     assert.deepEqual(h.sandbox.stopped?.reasonCodes, ['cpu_window']);
-    assert.ok(stoppedAfter >= 3 && stoppedAfter <= 6, `stopped after ${stoppedAfter} entries of ~40 ms`);
+    // Each entry spends over 39 ms in the guest (it spins until Date.now, whole ms, moved 40), so the budget of 150 is
+    // spent by the fourth at the latest; a loaded machine only makes entries longer, i.e. the stop earlier, never later.
+    assert.ok(stoppedAfter <= 4, `stopped after ${stoppedAfter} entries of over 39 ms each`);
     assert.equal(seen[0]?.resource, 'cpu_ms_per_window');
-    assert.ok(seen[0].actual > 150);
+    // Not before the budget was spent: the breach reports the time charged, over the limit.
+    assert.ok(seen[0].actual > 150, `charged ${seen[0].actual} ms`);
     const calm = await loadSource(burner, { extensionId: 'calm', limits: { cpuMsPerWindow: 10_000 } });
     for (let i = 0; i < 5; i++) await calm.sandbox.emit('burn', {});
     assert.equal(calm.sandbox.stopped, undefined, 'within its budget nothing happens');
