@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { WardenError } from '../errors.ts';
+import { promptOutcome } from '../dispatch/stages/policy.ts';
 import { isCapability } from '../policy/capabilities.ts';
 import { METHOD_TABLE } from '../policy/methods.ts';
 import { evaluateCapability, type PolicyRules } from '../policy/precedence.ts';
@@ -55,9 +56,6 @@ export interface ReplayOptions {
   readonly until?: number;
 }
 
-const PROMPT_ALLOW = ['prompt_user_allow', 'prompt_session_allow'];
-const PROMPT_DENY = ['prompt_no_ui', 'prompt_failed', 'prompt_user_deny', 'prompt_session_deny'];
-
 export function replayStore(home: string, options: ReplayOptions): ReplayReport {
   const path = join(home, DB_FILE);
   if (!existsSync(path)) throw new WardenError('io', `${path}: no evidence store here`, { where: path });
@@ -80,9 +78,9 @@ function recompute(e: LedgerEntry, rules: PolicyRules | undefined): { decision: 
   const v = evaluateCapability(rules, capability, e.extension_id);
   let decision: string = v.decision;
   if (v.decision === 'prompt') {
-    if (e.reason_codes.some((c) => PROMPT_ALLOW.includes(c))) decision = 'allow';
-    else if (e.reason_codes.some((c) => PROMPT_DENY.includes(c))) decision = 'deny';
-    else return 'a prompt with no recorded answer';
+    const answered = promptOutcome(e.reason_codes);
+    if (answered === undefined) return 'a prompt with no recorded answer';
+    decision = answered;
   }
   return { decision, rule: v.rule, capability };
 }
@@ -149,7 +147,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
     }
     const recordedPolicy = e.stage === 'validate' ? e.decision : recordedPolicyDecision(e);
     const capabilityDiffers = r.capability !== null && e.capability !== r.capability;
-    const ruleDiffers = e.stage === 'policy' && e.rule !== r.rule && !e.reason_codes.some((c) => PROMPT_DENY.includes(c));
+    const ruleDiffers = e.stage === 'policy' && e.rule !== r.rule && promptOutcome(e.reason_codes) !== 'deny';
     if (recordedPolicy === r.decision && !capabilityDiffers && !ruleDiffers) {
       matching++;
       continue;
