@@ -6,7 +6,7 @@ import { NEVER_ALLOWED, SPECIAL_BLOCKS } from './addressClasses.ts';
 import { CAPABILITIES, CAPABILITY_MEANING, isDangerous, type Capability } from './capabilities.ts';
 import { egressOverrideIds, egressRulesFor, explainEgressRules, type EgressExplanation } from './egressSettings.ts';
 import { listMethods } from './methods.ts';
-import { evaluateCapability, RULE_DESCRIPTIONS, RULES, type Decision, type ReasonCode, type Rule } from './precedence.ts';
+import { evaluateCapability, RULE_DESCRIPTIONS, RULES, type Decision, type PolicyReason, type Rule } from './precedence.ts';
 import { PROFILE_PRESETS } from './profiles.ts';
 import type { ResolvedPolicy } from './settings.ts';
 
@@ -15,7 +15,7 @@ export const EXPLANATION_SCHEMA = 'pi-warden.policy_explanation.v1';
 export interface CapabilityExplanation {
   readonly decision: Decision;
   readonly rule: Rule;
-  readonly reason: ReasonCode;
+  readonly reason: PolicyReason;
   readonly dangerous: boolean;
 }
 

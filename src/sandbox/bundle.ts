@@ -14,6 +14,13 @@ import { build, type Loader, type Message, type Plugin } from 'esbuild';
 import { WardenError } from '../errors.ts';
 import { HOST_PACKAGES } from './contract.ts';
 
+/** Why an extension could not be turned into a bundle. */
+export const BUNDLE_REASONS = ['not_found', 'no_entry', 'bundle_failed'] as const;
+export type BundleReason = (typeof BUNDLE_REASONS)[number];
+declare module '../errors.ts' {
+  interface ReasonVocabularies { bundle: BundleReason }
+}
+
 export interface ExtensionBundle {
   /** Absolute path of the entry file. */
   readonly entry: string;

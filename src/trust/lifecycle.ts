@@ -14,6 +14,12 @@ export type TrustState = (typeof TRUST_STATES)[number];
 
 export type TransitionKind = 'promote' | 'quarantine' | 'kill' | 'lift';
 
+export const TRUST_REASONS = ['illegal_transition'] as const;
+export type TrustReason = (typeof TRUST_REASONS)[number];
+declare module '../errors.ts' {
+  interface ReasonVocabularies { trust: TrustReason }
+}
+
 export interface Transition {
   readonly id: number;
   readonly ts_ms: number;

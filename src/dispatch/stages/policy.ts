@@ -4,9 +4,9 @@
  * UI), or when asking fails or times out, the call is denied (INV-008). Only a "session" answer is kept here;
  * an "always" answer is handed to `remember` (which persists it into the user settings), "once" is not kept.
  */
-import { decisionError, WardenError } from '../../errors.ts';
+import { decisionError, WardenError, type ReasonCode } from '../../errors.ts';
 import type { Capability } from '../../policy/capabilities.ts';
-import { verdictFor, type CompiledPolicy } from '../../policy/precedence.ts';
+import { verdictFor, type CompiledPolicy, type PolicyReason } from '../../policy/precedence.ts';
 import type { PromptAnswer } from '../../policy/promptAnswers.ts';
 import { addReason, type DispatchContext } from '../hostcall.ts';
 import type { Stage, StageOutcome } from '../stage.ts';
@@ -18,7 +18,7 @@ export interface PromptRequest {
   readonly callId: string;
   /** What a mediation stage found that needs the user's answer (e.g. exec classes), for the prompt's text. */
   readonly detail?: string;
-  readonly reasonCodes?: readonly string[];
+  readonly reasonCodes?: readonly ReasonCode[];
 }
 
 /** The UI side of a prompt. Rejecting or resolving anything but a valid answer counts as deny. */
@@ -43,6 +43,9 @@ export const PROMPT_REASONS = [
   'sync_needs_prompt', 'prompt_remember_failed',
 ] as const;
 export type PromptReason = (typeof PROMPT_REASONS)[number];
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { prompt: PromptReason }
+}
 
 const PROMPT_OUTCOME: Readonly<Record<PromptReason, 'allow' | 'deny' | undefined>> = {
   prompt_user_allow: 'allow', prompt_session_allow: 'allow',
@@ -66,7 +69,7 @@ export function promptOutcome(codes: readonly string[]): 'allow' | 'deny' | unde
   return outcome;
 }
 
-function denied(ctx: DispatchContext, reason: string, detail: string): WardenError {
+function denied(ctx: DispatchContext, reason: PolicyReason | PromptReason, detail: string): WardenError {
   addReason(ctx, reason);
   ctx.decision = 'deny';
   return decisionError('denied', `Capability '${ctx.capability ?? '?'}' denied by policy (${detail})`, {
