@@ -102,6 +102,7 @@ export function runReplay(io: Io, o: StoreOptions & { publicKey?: string; extens
   } else {
     io.out(`Replayed ${r.entries_replayed} entries under their recorded policy: ${r.matching} match, ${r.differences.length} differ, ${r.not_recomputable} not recomputable.`);
     io.out(`Verification: ${r.verification.classification}${r.untrusted.from_seq === null ? '' : `; ${r.untrusted.count} entries from seq ${r.untrusted.from_seq} are untrusted and were not replayed`}`);
+    if (r.unknown_reason_codes.length > 0) io.out(`Reason codes this version does not know (not interpreted): ${r.unknown_reason_codes.join(', ')}`);
     if (r.differences.length > 0) {
       io.out(table(['seq', 'extension', 'method', 'recorded', 'recomputed', 'why'], r.differences.slice(0, 50).map((d) => [
         String(d.seq), d.extension_id, d.method, `${d.recorded.decision} (${String(d.recorded.rule)})`, `${d.recomputed.decision} (${String(d.recomputed.rule)})`, d.reason,

@@ -26,6 +26,7 @@ import { parseEntry, type LedgerEntry } from '../evidence/entry.ts';
 import { DB_FILE } from '../evidence/store.ts';
 import { RiskReplayer } from '../risk/replayRisk.ts';
 import { verifyLedger, type VerificationReport } from '../evidence/verify.ts';
+import { isReasonCode } from './reasons.ts';
 
 export interface ReplayDifference {
   readonly seq: number;
@@ -46,6 +47,12 @@ export interface ReplayReport {
   /** Entries whose risk decision was recomputed from their recorded signals. */
   readonly risk_decisions_replayed: number;
   readonly differences: readonly ReplayDifference[];
+  /**
+   * Reason codes of replayed entries that no vocabulary of this version lists (sorted, at most 100): a ledger
+   * written by another version, or by a recorder that did not use pi-warden's stages. Their meaning was not
+   * checked; an entry's replay only reads the codes it knows.
+   */
+  readonly unknown_reason_codes: readonly string[];
   /** Entries at or after the first break: not replayed, to be re-evaluated by hand. */
   readonly untrusted: { readonly from_seq: number | null; readonly count: number };
 }
@@ -110,6 +117,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
   let untrusted = 0;
   const until = options.until ?? Number.MAX_SAFE_INTEGER;
   const risk = new RiskReplayer();
+  const unknownCodes = new Set<string>();
   let riskReplayed = 0;
   for (const row of storedEntries(db, until)) {
     if (breakAt !== null && row.seq >= breakAt) {
@@ -125,6 +133,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
     }
     if (options.extension !== undefined && e.extension_id !== options.extension) continue;
     replayed++;
+    for (const c of e.reason_codes) if (unknownCodes.size < 100 && !isReasonCode(c)) unknownCodes.add(c);
     const rules = rulesFor(e.config_hash);
     const rr = rules === undefined ? undefined : risk.replay(e.extension_id, rules.profile, e.reason_codes);
     if (rr !== undefined) {
@@ -165,6 +174,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
     schema: 'pi-warden.ledger_replay.v1',
     verification: { classification: v.classification, first_break_seq: breakAt, chain_valid: v.chain_valid, checkpoints_valid: v.checkpoints_valid },
     entries_replayed: replayed, matching, not_recomputable: notRecomputable, risk_decisions_replayed: riskReplayed, differences,
+    unknown_reason_codes: [...unknownCodes].sort(),
     untrusted: { from_seq: breakAt, count: untrusted },
   };
 }
