@@ -21,9 +21,47 @@ export type OperatorErrorCode = (typeof OPERATOR_ERROR_CODES)[number];
 
 export type WardenErrorCode = ExtensionErrorCode | OperatorErrorCode;
 
+/**
+ * Reason codes are closed vocabularies. Each module that emits codes exports them as a const array and a union
+ * (`PROMPT_REASONS` in dispatch/stages/policy.ts, `FS_SCOPE_REASONS` in mediation/fs/scope.ts, ...) and adds
+ * the union here by declaration merging, since this file sits below every emitter and cannot import them:
+ *
+ *   declare module '../../errors.ts' { interface ReasonVocabularies { fsScope: FsScopeReason } }
+ *
+ * `ReasonCode` is the union of all of them, so a code that no vocabulary lists does not compile. The same union
+ * at run time, for codes read back from a ledger, is `isReasonCode` in replay/reasons.ts.
+ */
+export interface ReasonVocabularies {
+  system: SystemErrorReason;
+}
+export type ReasonCode = ReasonVocabularies[keyof ReasonVocabularies];
+
+/**
+ * Codes that Node or the OS report (`ENOENT`, `ECONNRESET`, `CERT_HAS_EXPIRED`): a vocabulary owned outside
+ * pi-warden, kept as reported when it has that shape (upper case), which none of pi-warden's own codes has.
+ */
+export type SystemErrorReason = Uppercase<string>;
+
+const SYSTEM_CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
+
+export function isSystemErrorReason(code: string): code is SystemErrorReason {
+  return SYSTEM_CODE.test(code);
+}
+
+/** The `code` of a thrown Node error as a reason, or `fallback` when it has none or not that shape. */
+export function systemErrorReason(err: unknown, fallback: SystemErrorReason = 'EIO'): SystemErrorReason {
+  let code: unknown;
+  try {
+    code = err !== null && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+  } catch {
+    code = undefined;
+  }
+  return typeof code === 'string' && isSystemErrorReason(code) ? code : fallback;
+}
+
 export interface WardenErrorOptions {
-  /** Machine-readable reason codes (e.g. `deny_caps`, `prompt_no_ui`). */
-  reasonCodes?: readonly string[];
+  /** Machine-readable reason codes (e.g. `deny_caps`, `prompt_no_ui`), from the closed vocabularies above. */
+  reasonCodes?: readonly ReasonCode[];
   /** Where the problem is: a file, a key path, a params path. */
   where?: string;
   cause?: unknown;
@@ -31,7 +69,7 @@ export interface WardenErrorOptions {
 
 export class WardenError extends Error {
   readonly code: WardenErrorCode;
-  readonly reasonCodes: readonly string[];
+  readonly reasonCodes: readonly ReasonCode[];
   readonly where: string | undefined;
 
   constructor(code: WardenErrorCode, message: string, options: WardenErrorOptions = {}) {

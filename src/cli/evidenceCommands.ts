@@ -3,7 +3,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import { WardenError } from '../errors.ts';
-import { ALERT_CATEGORIES, SEVERITIES, queryAlerts, severityRank, type AlertCategory, type Severity } from '../evidence/alerts.ts';
+import { ALERT_CATEGORIES, SEVERITIES, insertAlert, queryAlerts, type AlertCategory, type Severity } from '../evidence/alerts.ts';
 import { keyPath, loadOrCreateKey } from '../evidence/keys.ts';
 import { replayStore } from '../replay/replay.ts';
 import { openStore, wardenHome } from '../evidence/store.ts';
@@ -38,15 +38,14 @@ function raiseIntegrityAlert(dir: string, r: VerificationReport, io: Io): void {
   try {
     const db = openStore(dir);
     const severity: Severity = r.classification === 'tampering' ? 'critical' : 'high';
-    db.prepare(`INSERT INTO alerts (ts_ms, extension_id, category, severity, severity_rank, capability, method, call_id, summary, reason_codes, remediation)
-      VALUES (?, '', 'ledger_integrity', ?, ?, NULL, NULL, NULL, ?, ?, ?)`).run(
-      Date.now(), severity, severityRank(severity),
-      `ledger verification: ${r.classification}, first break at seq ${String(r.first_break_seq)} (${r.verification_errors.length} error(s))`,
-      JSON.stringify([...new Set(r.verification_errors.map((e) => e.kind))]),
-      r.classification === 'tampering'
+    insertAlert(db, {
+      extension_id: '', category: 'ledger_integrity', severity,
+      summary: `ledger verification: ${r.classification}, first break at seq ${String(r.first_break_seq)} (${r.verification_errors.length} error(s))`,
+      reason_codes: [...new Set(r.verification_errors.map((e) => e.kind))],
+      remediation: r.classification === 'tampering'
         ? 'Critical: preserve the store (copy warden.db*), export a bundle, run a full security audit (runbook INC-3)'
         : 'Preserve the store, replay up to the break (`pi-warden ledger replay --until`), investigate storage or crashes (runbook INC-3)',
-    );
+    });
     db.close();
   } catch (err) {
     io.err(`warning: could not record the ledger_integrity alert: ${(err as Error).message}`);
@@ -104,6 +103,7 @@ export function runReplay(io: Io, o: StoreOptions & { publicKey?: string; extens
     io.out(`Replayed ${r.entries_replayed} entries under their recorded policy: ${r.matching} match, ${r.differences.length} differ, ${r.not_recomputable} not recomputable`
       + `${r.outcomes > 0 ? `; skipped ${r.outcomes} outcome entries (how allowed calls that then failed ended, not decisions)` : ''}.`);
     io.out(`Verification: ${r.verification.classification}${r.untrusted.from_seq === null ? '' : `; ${r.untrusted.count} entries from seq ${r.untrusted.from_seq} are untrusted and were not replayed`}`);
+    if (r.unknown_reason_codes.length > 0) io.out(`Reason codes this version does not know (not interpreted): ${r.unknown_reason_codes.join(', ')}`);
     if (r.differences.length > 0) {
       io.out(table(['seq', 'extension', 'method', 'recorded', 'recomputed', 'why'], r.differences.slice(0, 50).map((d) => [
         String(d.seq), d.extension_id, d.method, `${d.recorded.decision} (${String(d.recorded.rule)})`, `${d.recomputed.decision} (${String(d.recomputed.rule)})`, d.reason,

@@ -6,7 +6,7 @@
 import { describeValue } from '../describe.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import type { Capability } from '../policy/capabilities.ts';
-import { verdictFor, type CompiledPolicy, type Decision, type ReasonCode, type Rule } from '../policy/precedence.ts';
+import { verdictFor, type CompiledPolicy, type Decision, type PolicyReason, type Rule } from '../policy/precedence.ts';
 import { newContext } from './hostcall.ts';
 import { deriveCapability } from './stages/deriveCapability.ts';
 import { validateHostcall } from './stages/validate.ts';
@@ -17,7 +17,7 @@ export interface HostcallDecision {
   readonly capability: Capability;
   readonly decision: Decision;
   readonly rule: Rule;
-  readonly reason: ReasonCode;
+  readonly reason: PolicyReason;
   readonly capabilityMismatch: boolean;
 }
 

@@ -12,7 +12,7 @@
  * Hot path: no I/O, no JSON, no hashing here; the only allocations are the context, the result and the records.
  */
 import { describeValue } from '../describe.ts';
-import { isWardenError, WardenError } from '../errors.ts';
+import { isSystemErrorReason, isWardenError, WardenError, type ReasonCode, type SystemErrorReason } from '../errors.ts';
 import type { Capability } from '../policy/capabilities.ts';
 import { isDangerous } from '../policy/capabilities.ts';
 import type { CompiledPolicy } from '../policy/precedence.ts';
@@ -26,6 +26,20 @@ import { createPromptBroker, type PromptBroker, type Prompter } from './prompts.
 import { createPolicyStage } from './stages/policy.ts';
 import { validateStage } from './stages/validate.ts';
 import type { BreachSink, DecisionRecord, DecisionRecorder, RecordedDecision } from '../evidence/sinks.ts';
+
+/**
+ * The reasons the dispatcher itself records: a stage or an operation that failed, an operation it could not run,
+ * a decision it could not record, and the per-operation quotas (SPEC §7.4) with the resource that was exceeded.
+ * A synchronous call that needed a stage to wait is `sync_needs_prompt`, from the prompt vocabulary.
+ */
+export const DISPATCH_REASONS = [
+  'stage_failed', 'operation_failed', 'operation_timeout', 'operation_not_sync', 'not_available', 'record_failed',
+  'quota_exceeded', 'output_bytes', 'wall_time_ms',
+] as const;
+export type DispatchReason = (typeof DISPATCH_REASONS)[number];
+declare module '../errors.ts' {
+  interface ReasonVocabularies { dispatch: DispatchReason }
+}
 
 export interface OperationContext {
   readonly extensionId: string;
@@ -117,7 +131,7 @@ function stageFailure(stage: string, err: unknown): WardenError {
   return new WardenError('internal', `dispatch stage ${stage} failed; the call is denied`, { cause: err, reasonCodes: ['stage_failed'] });
 }
 
-function mergeReasons(a: readonly string[] | undefined, b: readonly string[] | undefined): readonly string[] {
+function mergeReasons(a: readonly ReasonCode[] | undefined, b: readonly ReasonCode[] | undefined): readonly ReasonCode[] {
   if (b === undefined || b.length === 0) return a ?? [];
   if (a === undefined || a.length === 0) return b;
   return [...new Set([...a, ...b])];
@@ -129,7 +143,7 @@ function recordedDecision(error: WardenError | undefined): RecordedDecision {
   return error.code === 'denied' || error.code === 'quarantined' || error.code === 'quota_exceeded' ? 'deny' : 'error';
 }
 
-const IO_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ENOTEMPTY', 'EBUSY', 'EMFILE', 'ENOSPC', 'EROFS', 'ELOOP', 'ENAMETOOLONG', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EXDEV']);
+const IO_CODES: ReadonlySet<SystemErrorReason> = new Set(['ENOENT', 'EACCES', 'EPERM', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ENOTEMPTY', 'EBUSY', 'EMFILE', 'ENOSPC', 'EROFS', 'ELOOP', 'ENAMETOOLONG', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EXDEV']);
 
 function operationFailure(method: string, err: unknown): WardenError {
   if (isWardenError(err)) return err;
@@ -140,7 +154,7 @@ function operationFailure(method: string, err: unknown): WardenError {
     code = undefined;
   }
   const message = describeValue(err);
-  if (typeof code === 'string' && IO_CODES.has(code)) return new WardenError('io', `${method}: ${message}`, { cause: err, reasonCodes: [code] });
+  if (typeof code === 'string' && isSystemErrorReason(code) && IO_CODES.has(code)) return new WardenError('io', `${method}: ${message}`, { cause: err, reasonCodes: [code] });
   return new WardenError('internal', `${method} failed: ${message}`, { cause: err, reasonCodes: ['operation_failed'] });
 }
 
@@ -180,7 +194,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
-  function breach(ctx: DispatchContext, resource: string, limit: number, actual: number): WardenError {
+  function breach(ctx: DispatchContext, resource: 'output_bytes' | 'wall_time_ms', limit: number, actual: number): WardenError {
     try {
       options.breaches?.recordBreach({ extension_id: ctx.extensionId, resource, limit, actual, ts_ms: Date.now() });
     } catch {

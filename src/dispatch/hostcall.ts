@@ -3,7 +3,7 @@
  * through the pipeline. The extension id never comes from the envelope: the sandbox that owns the extension
  * supplies it, so an extension cannot speak for another.
  */
-import type { WardenError } from '../errors.ts';
+import type { ReasonCode, WardenError } from '../errors.ts';
 import type { Capability } from '../policy/capabilities.ts';
 import type { MethodSpec } from '../policy/methods.ts';
 import type { Decision, Rule } from '../policy/precedence.ts';
@@ -33,7 +33,7 @@ export interface DispatchContext {
   decision: Decision | undefined;
   rule: Rule | undefined;
   /** Allocated only when a stage adds a code. */
-  reasonCodes: string[] | undefined;
+  reasonCodes: ReasonCode[] | undefined;
   readonly startedMs: number;
   /** The stage running now; when the call fails, the stage that stopped it. */
   stage: string;
@@ -53,7 +53,7 @@ export function newContext(extensionId: string, raw: unknown): DispatchContext {
   };
 }
 
-export function addReason(ctx: DispatchContext, code: string): void {
+export function addReason(ctx: DispatchContext, code: ReasonCode): void {
   if (ctx.reasonCodes === undefined) ctx.reasonCodes = [code];
   else if (!ctx.reasonCodes.includes(code)) ctx.reasonCodes.push(code);
 }

@@ -5,6 +5,7 @@
  * concurrent ones, refusal without asking when there is no user interface or the caller waits synchronously, a
  * deadline, and the check that an answer is an answer. Anything but a valid answer in time is a refusal.
  */
+import type { ReasonCode } from '../errors.ts';
 import type { Capability } from '../policy/capabilities.ts';
 import type { PromptAnswer } from '../policy/promptAnswers.ts';
 
@@ -15,7 +16,7 @@ export interface PromptRequest {
   readonly callId: string;
   /** What a mediation stage found that needs the user's answer (e.g. exec classes), for the prompt's text. */
   readonly detail?: string;
-  readonly reasonCodes?: readonly string[];
+  readonly reasonCodes?: readonly ReasonCode[];
 }
 
 /** The UI side of a prompt. Rejecting or resolving anything but a valid answer counts as deny. */

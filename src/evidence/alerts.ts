@@ -1,8 +1,10 @@
 /**
- * Security alerts (SPEC §6.5): categories, severities, and the query behind `pi-warden alerts`.
- * Sequence numbers come from SQLite AUTOINCREMENT: monotonic across processes, never reused.
+ * Security alerts (SPEC §6.5): categories, severities, the one insert every raiser goes through, and the query
+ * behind `pi-warden alerts`. Sequence numbers come from SQLite AUTOINCREMENT: monotonic across processes, never
+ * reused.
  */
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { WardenError } from '../errors.ts';
 
 export const ALERT_CATEGORIES = [
   'policy_violation', 'secret_exposure', 'ledger_integrity', 'scanner_bypass', 'quarantine', 'quota_breach',
@@ -47,6 +49,30 @@ export interface Alert {
 /** Receives alerts; the evidence writer persists them. */
 export interface AlertSink {
   raise(alert: AlertInput): void;
+}
+
+const INSERT_ALERT = `INSERT INTO alerts (ts_ms, extension_id, category, severity, severity_rank, capability, method, call_id, summary, reason_codes, remediation)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** One prepared insert per connection: the writer raises alerts on the hot path. */
+const inserts = new WeakMap<DatabaseSync, StatementSync>();
+
+/**
+ * Stores one alert (the evidence writer, trust transitions, rollout changes and `ledger verify` all come here) and
+ * returns its seq. Runs inside the caller's transaction, if any, so an alert commits with the change it reports.
+ * `severity_rank` is derived here, never passed, so `alerts --min-severity` cannot disagree with `severity`.
+ */
+export function insertAlert(db: DatabaseSync, a: AlertInput): number {
+  if (!(ALERT_CATEGORIES as readonly string[]).includes(a.category)) throw new WardenError('internal', `alert category ${JSON.stringify(a.category)}: expected one of ${ALERT_CATEGORIES.join(', ')}`);
+  const rank = (SEVERITIES as readonly string[]).indexOf(a.severity);
+  if (rank < 0) throw new WardenError('internal', `alert severity ${JSON.stringify(a.severity)}: expected one of ${SEVERITIES.join(', ')}`);
+  let insert = inserts.get(db);
+  if (insert === undefined) {
+    insert = db.prepare(INSERT_ALERT);
+    inserts.set(db, insert);
+  }
+  const info = insert.run(a.ts_ms ?? Date.now(), a.extension_id, a.category, a.severity, rank, a.capability ?? null, a.method ?? null,
+    a.call_id ?? null, a.summary, JSON.stringify(a.reason_codes), a.remediation);
+  return Number(info.lastInsertRowid);
 }
 
 export interface AlertQuery {

@@ -20,6 +20,10 @@ export const LEDGER_ENTRY_KEYS = [
  * call_id, stage `execute` and this code records how it ended. It is an outcome, not a decision: replay skips it.
  */
 export const OUTCOME_REASON = 'outcome_after_allow';
+export const OUTCOME_REASONS = [OUTCOME_REASON] as const;
+declare module '../errors.ts' {
+  interface ReasonVocabularies { outcome: typeof OUTCOME_REASON }
+}
 
 export interface LedgerEntry {
   readonly seq: number;

@@ -1,4 +1,4 @@
-export { ALERT_CATEGORIES, SEVERITIES, queryAlerts, severityRank, type Alert, type AlertCategory, type AlertInput, type AlertQuery, type AlertSink, type Severity } from './alerts.ts';
+export { ALERT_CATEGORIES, SEVERITIES, insertAlert, queryAlerts, severityRank, type Alert, type AlertCategory, type AlertInput, type AlertQuery, type AlertSink, type Severity } from './alerts.ts';
 export { argsShapeHash, canonicalJson, paramsHash } from './canonical.ts';
 export { type Checkpoint, type PruneRecord } from './checkpoint.ts';
 export { canonicalEntryText, OUTCOME_REASON, type LedgerEntry } from './entry.ts';

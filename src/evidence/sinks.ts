@@ -3,7 +3,7 @@
  * writes through one of these interfaces, and the evidence writer implements them all. They live here so that
  * evidence depends on nothing above it: dispatch, mediation and trust import these, never the other way.
  */
-import type { WardenErrorCode } from '../errors.ts';
+import type { ReasonCode, WardenErrorCode } from '../errors.ts';
 import type { Capability } from '../policy/capabilities.ts';
 import type { CompiledPolicy, Rule } from '../policy/precedence.ts';
 export type { AlertInput, AlertSink } from './alerts.ts';
@@ -22,7 +22,7 @@ export interface DecisionRecord {
   readonly rule: Rule | null;
   /** The code returned to the extension, or null when the call succeeded. */
   readonly error_code: WardenErrorCode | null;
-  readonly reason_codes: readonly string[];
+  readonly reason_codes: readonly ReasonCode[];
   readonly duration_ms: number;
   /** Which stage stopped the call (`validate`, `policy`, …, `execute`), or null when it succeeded. */
   readonly stage: string | null;
@@ -98,7 +98,7 @@ export interface ExecLogEntry {
   /** The classes found, comma-separated, or `none`. */
   readonly class: string;
   readonly decision: 'allow' | 'deny';
-  readonly reason_codes: readonly string[];
+  readonly reason_codes: readonly ReasonCode[];
 }
 
 export interface ExecLog {

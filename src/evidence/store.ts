@@ -15,6 +15,12 @@ import { CHUNK_ENTRIES, encodeChunk } from './chunks.ts';
 export const STORE_SCHEMA_VERSION = 6;
 export const DB_FILE = 'warden.db';
 
+export const STORE_REASONS = ['schema_mismatch'] as const;
+export type StoreReason = (typeof STORE_REASONS)[number];
+declare module '../errors.ts' {
+  interface ReasonVocabularies { store: StoreReason }
+}
+
 export function wardenHome(env: Readonly<Record<string, string | undefined>> = process.env): string {
   const configured = env.PI_WARDEN_HOME?.trim();
   if (configured !== undefined && configured !== '' && isAbsolute(configured)) return configured;

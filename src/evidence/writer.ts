@@ -43,6 +43,13 @@ interface Pending {
 
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './writerWorker.ts' : './writerWorker.js', import.meta.url);
 
+/** A writer that failed or was closed: every later record is refused with one of these. */
+export const WRITER_REASONS = ['evidence_writer_failed', 'evidence_writer_closed'] as const;
+export type WriterReason = (typeof WRITER_REASONS)[number];
+declare module '../errors.ts' {
+  interface ReasonVocabularies { writer: WriterReason }
+}
+
 /** Hashes that cannot fail: a value that has no canonical form is recorded as such, not dropped. */
 function safeHash(fn: (m: string, p: unknown) => string, method: string, params: unknown): string {
   try {

@@ -14,8 +14,7 @@ import { loadOrCreateKey, type SigningKey } from './keys.ts';
 import { Frontier, leafHash } from './merkle.ts';
 import { openStore } from './store.ts';
 import { MAX_UNSIGNED_ENTRIES } from './verify.ts';
-import type { AlertInput } from './alerts.ts';
-import { severityRank } from './alerts.ts';
+import { insertAlert, type AlertInput } from './alerts.ts';
 import type { ExecLogEntry, QuotaBreach, SecretBrokerLogEntry } from './sinks.ts';
 
 export interface WriterConfig {
@@ -61,7 +60,6 @@ class ChainWriter {
   readonly #insertChunk: StatementSync;
   readonly #updateChunk: StatementSync;
   readonly #tailChunk: StatementSync;
-  readonly #insertAlert: StatementSync;
   readonly #insertTelemetry: StatementSync;
   readonly #insertConfig: StatementSync;
   readonly #insertCheckpoint: StatementSync;
@@ -83,8 +81,6 @@ class ChainWriter {
     this.#updateChunk = db.prepare('UPDATE ledger_chunks SET first_seq = ?, spans = ?, hashes = ?, entries = ? WHERE id = ?');
     this.#tailChunk = db.prepare(`${CHUNK_SELECT} ORDER BY id DESC LIMIT 1`);
     this.#tailChunk.setReturnArrays(true);
-    this.#insertAlert = db.prepare(`INSERT INTO alerts (ts_ms, extension_id, category, severity, severity_rank, capability, method, call_id, summary, reason_codes, remediation)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#insertTelemetry = db.prepare(`INSERT INTO telemetry (ts_ms, extension_id, call_id, method, capability, decision, error_code, params_hash, args_shape_hash, duration_us, stages)
       SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'),
              json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]')
@@ -216,8 +212,7 @@ class ChainWriter {
   }
 
   #alert(a: AlertInput): void {
-    this.#insertAlert.run(a.ts_ms ?? Date.now(), a.extension_id, a.category, a.severity, severityRank(a.severity), a.capability ?? null,
-      a.method ?? null, a.call_id ?? null, a.summary, JSON.stringify(a.reason_codes), a.remediation);
+    insertAlert(this.#db, a);
   }
 
   #checkpointNow(): number {

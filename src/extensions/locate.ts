@@ -42,6 +42,9 @@ export interface LocatedExtension {
 /** Why a path holds no extension: `not_found` (no such path), `no_entry` (nothing pi would load). */
 export const LOCATE_REASON_CODES = ['not_found', 'no_entry'] as const;
 export type LocateReasonCode = (typeof LOCATE_REASON_CODES)[number];
+declare module '../errors.ts' {
+  interface ReasonVocabularies { locate: LocateReasonCode }
+}
 
 export interface LocateOptions {
   /** The user's home: no package root is taken at or above it (default: `os.homedir()`). */

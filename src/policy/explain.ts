@@ -7,7 +7,7 @@ import { CAPABILITIES, CAPABILITY_MEANING, isDangerous, type Capability } from '
 import { egressOverrideIds, egressRulesFor, explainEgressRules, type EgressExplanation } from './egressSettings.ts';
 import { listMethods } from './methods.ts';
 import { EXEC_CLASSES, EXEC_CLASS_MEANING } from './execClasses.ts';
-import { evaluateCapability, grantedByName, RULE_DESCRIPTIONS, RULES, type Decision, type ReasonCode, type Rule } from './precedence.ts';
+import { evaluateCapability, grantedByName, RULE_DESCRIPTIONS, RULES, type Decision, type PolicyReason, type Rule } from './precedence.ts';
 import { PROFILE_PRESETS, type ExecRules, type ExecVerdict } from './profiles.ts';
 import type { ResolvedPolicy } from './settings.ts';
 
@@ -16,7 +16,7 @@ export const EXPLANATION_SCHEMA = 'pi-warden.policy_explanation.v1';
 export interface CapabilityExplanation {
   readonly decision: Decision;
   readonly rule: Rule;
-  readonly reason: ReasonCode;
+  readonly reason: PolicyReason;
   readonly dangerous: boolean;
 }
 

@@ -2,8 +2,8 @@ export { CAPABILITIES, DANGEROUS_CAPABILITIES, CAPABILITY_MEANING, isCapability,
 export { METHOD_TABLE, TOOL_NAME_CAPABILITY, listMethods, toolNameCapability, type MethodSpec, type RequiredCapability } from './methods.ts';
 export { PROFILES, PROFILE_PRESETS, MODES, parseProfile, type Mode, type Profile } from './profiles.ts';
 export {
-  RULES, RULE_DESCRIPTIONS, compilePolicy, evaluateCapability, verdictFor,
-  type CapabilityVerdict, type CompiledPolicy, type Decision, type ExtensionOverride, type PolicyRules, type ReasonCode, type Rule,
+  POLICY_REASONS, RULES, RULE_DESCRIPTIONS, compilePolicy, evaluateCapability, verdictFor,
+  type CapabilityVerdict, type CompiledPolicy, type Decision, type ExtensionOverride, type PolicyReason, type PolicyRules, type Rule,
 } from './precedence.ts';
 export {
   RISK_DEFAULTS, agentDir, loadSettingsFile, projectSettingsPath, resolvePolicy, rulesFor, userSettingsPath,

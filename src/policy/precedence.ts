@@ -27,10 +27,18 @@ export const RULE_DESCRIPTIONS: Readonly<Record<Rule, string>> = {
   remembered_prompt: 'a prompt answer the user chose to remember for this extension',
 };
 
-/** Reason codes in the reference's vocabulary, so ledgers and alerts read the same. */
-export type ReasonCode =
-  | 'extension_deny' | 'deny_caps' | 'dangerous_not_allowed' | 'extension_allow' | 'default_caps'
-  | 'not_in_default_caps' | 'prompt_required' | 'permissive' | 'prompt_remembered_allow' | 'prompt_remembered_deny';
+/**
+ * The reason of each verdict, in the reference's vocabulary so ledgers and alerts read the same. The policy stage
+ * records it; what a `prompt_required` came to is recorded in the prompt vocabulary (dispatch/stages/policy.ts).
+ */
+export const POLICY_REASONS = [
+  'extension_deny', 'deny_caps', 'dangerous_not_allowed', 'extension_allow', 'default_caps', 'not_in_default_caps',
+  'prompt_required', 'permissive', 'prompt_remembered_allow', 'prompt_remembered_deny',
+] as const;
+export type PolicyReason = (typeof POLICY_REASONS)[number];
+declare module '../errors.ts' {
+  interface ReasonVocabularies { policy: PolicyReason }
+}
 
 export interface ExtensionOverride {
   readonly allow: readonly Capability[];
@@ -52,7 +60,7 @@ export interface PolicyRules {
 export interface CapabilityVerdict {
   readonly decision: Decision;
   readonly rule: Rule;
-  readonly reason: ReasonCode;
+  readonly reason: PolicyReason;
 }
 
 /** Walks the chain for one capability. Pure; used to compile the table and by explain. */

@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { WardenError } from '../errors.ts';
+import { promptOutcome } from '../dispatch/stages/policy.ts';
 import { isCapability } from '../policy/capabilities.ts';
 import { METHOD_TABLE } from '../policy/methods.ts';
 import { evaluateCapability, type PolicyRules } from '../policy/precedence.ts';
@@ -25,6 +26,7 @@ import { OUTCOME_REASON, parseEntry, type LedgerEntry } from '../evidence/entry.
 import { DB_FILE } from '../evidence/store.ts';
 import { RiskReplayer } from '../risk/replayRisk.ts';
 import { verifyLedger, type VerificationReport } from '../evidence/verify.ts';
+import { isReasonCode } from './reasons.ts';
 
 export interface ReplayDifference {
   readonly seq: number;
@@ -47,6 +49,12 @@ export interface ReplayReport {
   /** Entries whose risk decision was recomputed from their recorded signals. */
   readonly risk_decisions_replayed: number;
   readonly differences: readonly ReplayDifference[];
+  /**
+   * Reason codes of replayed entries that no vocabulary of this version lists (sorted, at most 100): a ledger
+   * written by another version, or by a recorder that did not use pi-warden's stages. Their meaning was not
+   * checked; an entry's replay only reads the codes it knows.
+   */
+  readonly unknown_reason_codes: readonly string[];
   /** Entries at or after the first break: not replayed, to be re-evaluated by hand. */
   readonly untrusted: { readonly from_seq: number | null; readonly count: number };
 }
@@ -56,9 +64,6 @@ export interface ReplayOptions {
   readonly extension?: string;
   readonly until?: number;
 }
-
-const PROMPT_ALLOW = ['prompt_user_allow', 'prompt_session_allow'];
-const PROMPT_DENY = ['prompt_no_ui', 'prompt_failed', 'prompt_user_deny', 'prompt_session_deny'];
 
 export function replayStore(home: string, options: ReplayOptions): ReplayReport {
   const path = join(home, DB_FILE);
@@ -82,9 +87,9 @@ function recompute(e: LedgerEntry, rules: PolicyRules | undefined): { decision: 
   const v = evaluateCapability(rules, capability, e.extension_id);
   let decision: string = v.decision;
   if (v.decision === 'prompt') {
-    if (e.reason_codes.some((c) => PROMPT_ALLOW.includes(c))) decision = 'allow';
-    else if (e.reason_codes.some((c) => PROMPT_DENY.includes(c))) decision = 'deny';
-    else return 'a prompt with no recorded answer';
+    const answered = promptOutcome(e.reason_codes);
+    if (answered === undefined) return 'a prompt with no recorded answer';
+    decision = answered;
   }
   return { decision, rule: v.rule, capability };
 }
@@ -115,6 +120,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
   let untrusted = 0;
   const until = options.until ?? Number.MAX_SAFE_INTEGER;
   const risk = new RiskReplayer();
+  const unknownCodes = new Set<string>();
   let riskReplayed = 0;
   for (const row of storedEntries(db, until)) {
     if (breakAt !== null && row.seq >= breakAt) {
@@ -135,6 +141,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
       continue;
     }
     replayed++;
+    for (const c of e.reason_codes) if (unknownCodes.size < 100 && !isReasonCode(c)) unknownCodes.add(c);
     const rules = rulesFor(e.config_hash);
     const rr = rules === undefined ? undefined : risk.replay(e.extension_id, rules.profile, e.reason_codes);
     if (rr !== undefined) {
@@ -157,7 +164,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
     }
     const recordedPolicy = e.stage === 'validate' ? e.decision : recordedPolicyDecision(e);
     const capabilityDiffers = r.capability !== null && e.capability !== r.capability;
-    const ruleDiffers = e.stage === 'policy' && e.rule !== r.rule && !e.reason_codes.some((c) => PROMPT_DENY.includes(c));
+    const ruleDiffers = e.stage === 'policy' && e.rule !== r.rule && promptOutcome(e.reason_codes) !== 'deny';
     if (recordedPolicy === r.decision && !capabilityDiffers && !ruleDiffers) {
       matching++;
       continue;
@@ -175,6 +182,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
     schema: 'pi-warden.ledger_replay.v1',
     verification: { classification: v.classification, first_break_seq: breakAt, chain_valid: v.chain_valid, checkpoints_valid: v.checkpoints_valid },
     entries_replayed: replayed, outcomes, matching, not_recomputable: notRecomputable, risk_decisions_replayed: riskReplayed, differences,
+    unknown_reason_codes: [...unknownCodes].sort(),
     untrusted: { from_seq: breakAt, count: untrusted },
   };
 }

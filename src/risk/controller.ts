@@ -10,7 +10,21 @@ import type { Capability } from '../policy/capabilities.ts';
 import type { UrlHost } from '../policy/hostPatterns.ts';
 import type { Profile } from '../policy/profiles.ts';
 import { PlaceWords, type PlaceRoots } from '../policy/index.ts';
-import { callSignals, type Signal } from './features.ts';
+import { callSignals, isCallSignal, type CallSignal, type Signal } from './features.ts';
+
+/** Signals of the call's place in the sequence of its extension's calls (added to the call's own, features.ts). */
+export const SEQUENCE_SIGNALS = ['burst_rate', 'permission_probing', 'unseen_dangerous_capability', 'read_then_send', 'repeated_egress', 'sustained_risk'] as const;
+export type SequenceSignal = (typeof SEQUENCE_SIGNALS)[number];
+export type SignalCode = CallSignal | SequenceSignal;
+export type RiskSignal = Signal<SignalCode>;
+/** A decision's signals name themselves in a risk refusal's reason codes (most weighty first). */
+declare module '../errors.ts' {
+  interface ReasonVocabularies { riskSignal: SignalCode }
+}
+
+export function isSignalCode(code: string): code is SignalCode {
+  return isCallSignal(code) || (SEQUENCE_SIGNALS as readonly string[]).includes(code);
+}
 
 export const ACTIONS = ['allow', 'harden', 'prompt', 'deny', 'terminate'] as const;
 export type RiskAction = (typeof ACTIONS)[number];
@@ -39,7 +53,7 @@ export interface CallObservation {
   readonly capability: Capability | null;
   readonly method: string;
   readonly refused: boolean;
-  readonly signals: readonly string[];
+  readonly signals: readonly SignalCode[];
 }
 
 export interface RiskDecision {
@@ -47,8 +61,8 @@ export interface RiskDecision {
   readonly rawAction: RiskAction;
   /** The level after hysteresis: what enforcement acts on. */
   readonly action: RiskAction;
-  readonly signals: readonly Signal[];
-  readonly reasonCodes: readonly string[];
+  readonly signals: readonly RiskSignal[];
+  readonly reasonCodes: readonly SignalCode[];
 }
 
 interface ExtensionState {
@@ -65,7 +79,7 @@ interface ExtensionState {
 
 /** How long a secret read taints later sends (slow-drip exfiltration spreads its sends out). */
 const TAINT_MS = 10 * 60_000;
-const SENSITIVE_READS = new Set(['sensitive_path_read', 'secret_env_read', 'credential_read', 'env_enumeration', 'credential_harvest']);
+const SENSITIVE_READS: ReadonlySet<SignalCode> = new Set(['sensitive_path_read', 'secret_env_read', 'credential_read', 'env_enumeration', 'credential_harvest']);
 const SEND_CAPABILITIES = new Set<string>(['http', 'exec']);
 const DANGEROUS = new Set<string>(['exec', 'env', 'http']);
 
@@ -135,7 +149,7 @@ export class RiskController {
   /** Scores a call that policy allowed and decides the action. Updates the level; observe() adds the outcome. */
   decide(extensionId: string, capability: Capability, method: string, params: Readonly<Record<string, unknown>>, now: number): RiskDecision {
     const s = this.#stateOf(extensionId);
-    const signals = callSignals(capability, method, params, this.#cfg.allowlisted, this.#places);
+    const signals: RiskSignal[] = callSignals(capability, method, params, this.#cfg.allowlisted, this.#places);
     // Sequence signals.
     let burst = 0;
     let refused = 0;

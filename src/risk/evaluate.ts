@@ -10,7 +10,7 @@ import { METHOD_TABLE } from '../policy/methods.ts';
 import { compilePolicy } from '../policy/precedence.ts';
 import { RISK_DEFAULTS, rulesFor } from '../policy/settings.ts';
 import { RiskController } from './controller.ts';
-import { createRiskStage } from './stage.ts';
+import { createRiskStage, parseRiskActionReason } from './stage.ts';
 
 export interface EvalCall { readonly method: string; readonly params: Record<string, unknown>; readonly dt: number }
 export interface EvalTrace { readonly name: string; readonly kind: 'benign' | 'malicious'; readonly profile: 'safe' | 'permissive'; readonly calls: readonly EvalCall[] }
@@ -51,7 +51,8 @@ export async function evaluateTraces(traces: readonly EvalTrace[]): Promise<Accu
       for (const call of t.calls) {
         now += call.dt;
         const r = await d.dispatch('ext', { call_id: `t${i++}`, method: call.method, params: call.params });
-        if (!r.ok && (r.error.reasonCodes.some((c) => c.startsWith('risk')) || r.error.code === 'quarantined')) blocked++;
+        // Every refusal of the risk stage names its action (`risk:deny`) or that it failed closed.
+        if (!r.ok && (r.error.reasonCodes.some((c) => parseRiskActionReason(c) !== undefined || c === 'risk_fail_closed') || r.error.code === 'quarantined')) blocked++;
         if (t.kind === 'benign') benignCalls++;
       }
     } finally {

@@ -4,12 +4,27 @@
  * clamped sum plus the sequence signals (sequence.ts). Every contributing signal is kept for the explanation.
  */
 import { classifyHost } from '../policy/addressClasses.ts';
-import type { Capability } from '../policy/capabilities.ts';
+import { CAPABILITIES, type Capability } from '../policy/capabilities.ts';
 import { urlHost, type UrlHost } from '../policy/hostPatterns.ts';
 import { PlaceWords, type PlaceKind } from '../policy/index.ts';
 
-export interface Signal {
-  readonly code: string;
+/** The signals of one call; `capability_<capability>` is the base weight of the capability it needs. */
+export const CALL_SIGNALS = [
+  'destructive_delete', 'disk_destruction', 'destructive_git', 'pipe_to_shell', 'reverse_shell', 'privilege_escalation',
+  'credential_harvest', 'network_tool', 'inline_code', 'spawn_agent_or_daemon', 'read_only_command', 'shell_string',
+  'sensitive_path_write', 'sensitive_path_read', 'path_traversal',
+  'unparsable_url', 'metadata_endpoint', 'private_network_target', 'non_allowlisted_host', 'plaintext_http', 'long_query_string',
+  'secret_env_read', 'plain_env_read', 'env_enumeration', 'credential_read', 'provider_redirect',
+] as const;
+export type CallSignal = (typeof CALL_SIGNALS)[number] | `capability_${Capability}`;
+
+export function isCallSignal(code: string): code is CallSignal {
+  return (CALL_SIGNALS as readonly string[]).includes(code)
+    || (code.startsWith('capability_') && (CAPABILITIES as readonly string[]).includes(code.slice('capability_'.length)));
+}
+
+export interface Signal<C extends string = CallSignal> {
+  readonly code: C;
   readonly weight: number;
 }
 
@@ -18,7 +33,7 @@ const CAPABILITY_WEIGHT: Readonly<Record<Capability, number>> = {
 };
 
 /** Destructive or remote-code patterns in a command line (lower-cased, whitespace collapsed). */
-const DESTRUCTIVE: ReadonlyArray<readonly [RegExp, string]> = [
+const DESTRUCTIVE: ReadonlyArray<readonly [RegExp, CallSignal]> = [
   [/\brm\s+(-[a-z]*r[a-z]*f|-[a-z]*f[a-z]*r|--recursive\s+--force|--force\s+--recursive)\b/, 'destructive_delete'],
   [/\b(mkfs(\.\w+)?|wipefs|shred)\b|\bdd\b.*\bof=\/dev\//, 'disk_destruction'],
   [/\bgit\s+(reset\s+--hard|clean\s+-[a-z]*f|push\s+(-f|--force))/, 'destructive_git'],

@@ -4,10 +4,11 @@
  * sequence order, and compare with the recorded `risk:<action>`.
  */
 import type { Profile } from '../policy/profiles.ts';
-import { ACTIONS, COOLDOWN_CALLS, DE_ESCALATION_MARGIN, stepLevel, type Hysteresis } from './controller.ts';
+import { ACTIONS, COOLDOWN_CALLS, DE_ESCALATION_MARGIN, stepLevel, type Hysteresis, type RiskAction } from './controller.ts';
+import { parseRiskActionReason, parseSignalReason, RISK_ACTION_PREFIX } from './stage.ts';
 
 export interface RecomputedRisk {
-  readonly action: string;
+  readonly action: RiskAction;
   readonly score: number;
 }
 
@@ -15,16 +16,13 @@ export interface RecomputedRisk {
 export class RiskReplayer {
   readonly #levels = new Map<string, Hysteresis>();
 
-  /** Undefined when the entry carries no risk decision. */
+  /** Undefined when the entry carries no risk decision; an action this version does not know is returned as written. */
   replay(extensionId: string, profile: Profile, reasonCodes: readonly string[]): { recorded: string; recomputed: RecomputedRisk } | undefined {
-    const recorded = reasonCodes.find((c) => c.startsWith('risk:'));
-    if (recorded === undefined) return undefined;
+    const mark = reasonCodes.find((c) => c.startsWith(RISK_ACTION_PREFIX));
+    if (mark === undefined) return undefined;
+    const recorded = parseRiskActionReason(mark) ?? mark.slice(RISK_ACTION_PREFIX.length);
     let sum = 0;
-    for (const c of reasonCodes) {
-      if (!c.startsWith('risk_signal:')) continue;
-      const w = Number(c.slice(c.lastIndexOf(':') + 1));
-      if (Number.isFinite(w)) sum += w;
-    }
+    for (const c of reasonCodes) sum += parseSignalReason(c)?.weight ?? 0;
     const score = Math.min(1, Math.max(0, sum));
     let h = this.#levels.get(extensionId);
     if (h === undefined) {
@@ -32,6 +30,6 @@ export class RiskReplayer {
       this.#levels.set(extensionId, h);
     }
     stepLevel(profile, h, score, COOLDOWN_CALLS, DE_ESCALATION_MARGIN);
-    return { recorded: recorded.slice('risk:'.length), recomputed: { action: ACTIONS[h.level] as string, score: Math.round(score * 1000) / 1000 } };
+    return { recorded, recomputed: { action: ACTIONS[h.level] as RiskAction, score: Math.round(score * 1000) / 1000 } };
   }
 }

@@ -10,7 +10,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { WardenError } from '../errors.ts';
-import { severityRank } from '../evidence/alerts.ts';
+import { insertAlert } from '../evidence/alerts.ts';
 import type { RolloutSettings } from '../policy/settings.ts';
 
 export const PHASES = ['shadow', 'log_only', 'enforce_new', 'enforce_all'] as const;
@@ -42,11 +42,11 @@ export function setRollout(db: DatabaseSync, to: RolloutPhase, actor: string, re
     db.prepare('INSERT INTO rollout_state (id, phase, updated_ms, actor, reason) VALUES (1, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET phase = excluded.phase, updated_ms = excluded.updated_ms, actor = excluded.actor, reason = excluded.reason')
       .run(to, now, actor, reason);
     const backwards = PHASES.indexOf(to) < PHASES.indexOf(from);
-    db.prepare(`INSERT INTO alerts (ts_ms, extension_id, category, severity, severity_rank, capability, method, call_id, summary, reason_codes, remediation)
-      VALUES (?, '', 'profile_transition', ?, ?, NULL, NULL, NULL, ?, ?, ?)`).run(
-      now, backwards ? 'medium' : 'info', severityRank(backwards ? 'medium' : 'info'), `risk rollout ${from} → ${to} by ${actor}: ${reason}`,
-      JSON.stringify([backwards ? 'rollout_rollback' : 'rollout_advance']), 'Check with `pi-warden rollout status`; see the runbook Rollback section',
-    );
+    insertAlert(db, {
+      ts_ms: now, extension_id: '', category: 'profile_transition', severity: backwards ? 'medium' : 'info',
+      summary: `risk rollout ${from} → ${to} by ${actor}: ${reason}`,
+      reason_codes: [backwards ? 'rollout_rollback' : 'rollout_advance'], remediation: 'Check with `pi-warden rollout status`; see the runbook Rollback section',
+    });
     db.exec('COMMIT');
     return { from, to };
   } catch (err) {

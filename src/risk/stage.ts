@@ -14,7 +14,7 @@ import type { Stage } from '../dispatch/stage.ts';
 import type { Capability } from '../policy/capabilities.ts';
 import type { RiskSettings } from '../policy/settings.ts';
 import type { TrustRegistry, TrustState } from '../trust/lifecycle.ts';
-import type { RiskController, RiskDecision } from './controller.ts';
+import { ACTIONS, isSignalCode, type RiskAction, type RiskController, type RiskDecision, type RiskSignal, type SignalCode } from './controller.ts';
 import type { RolloutMonitor, RolloutPhase } from './rollout.ts';
 import type { DecisionRecord, DecisionRecorder } from '../evidence/sinks.ts';
 
@@ -35,10 +35,58 @@ export interface RiskStage {
   readonly observer: DecisionRecorder;
 }
 
+/**
+ * What the risk stage records. Besides these: `risk:<action>` for every decision, `risk_signal:<code>:<weight>`
+ * for each signal that contributed (replay recomputes the score from them), and in a refusal the signal codes
+ * themselves, most weighty first.
+ */
+export const RISK_REASONS = [
+  'risk_internal_error', 'risk_decision_timeout', 'risk_fail_closed', 'risk_fail_open', 'risk_not_enforced', 'risk_quarantine',
+] as const;
+export type RiskReason = (typeof RISK_REASONS)[number];
+export type RiskActionReason = `risk:${RiskAction}`;
+export type RiskSignalReason = `risk_signal:${SignalCode}:${number}`;
+declare module '../errors.ts' {
+  interface ReasonVocabularies { risk: RiskReason | RiskActionReason | RiskSignalReason }
+}
+
+export const RISK_ACTION_PREFIX = 'risk:';
 const SIGNAL_PREFIX = 'risk_signal:';
 
-export function signalCodes(d: RiskDecision): string[] {
-  return d.signals.map((s) => `${SIGNAL_PREFIX}${s.code}:${s.weight.toFixed(3)}`);
+export function riskActionReason(action: RiskAction): RiskActionReason {
+  return `risk:${action}`;
+}
+
+export function parseRiskActionReason(code: string): RiskAction | undefined {
+  if (!code.startsWith(RISK_ACTION_PREFIX)) return undefined;
+  const action = code.slice(RISK_ACTION_PREFIX.length);
+  return (ACTIONS as readonly string[]).includes(action) ? action as RiskAction : undefined;
+}
+
+export function signalReason(s: RiskSignal): RiskSignalReason {
+  return `${SIGNAL_PREFIX}${s.code}:${s.weight.toFixed(3)}` as RiskSignalReason;
+}
+
+/**
+ * The signal and weight of a `risk_signal:<code>:<weight>`, or undefined when the code does not have that form.
+ * The signal is returned as written: a ledger from another version may name signals this one does not know,
+ * and replay still adds their recorded weights. `isRiskSignalReason` also asks that the signal be known.
+ */
+export function parseSignalReason(code: string): { readonly code: string; readonly weight: number } | undefined {
+  if (!code.startsWith(SIGNAL_PREFIX)) return undefined;
+  const at = code.lastIndexOf(':');
+  const weight = code.slice(at + 1);
+  if (at <= SIGNAL_PREFIX.length || weight === '' || !Number.isFinite(Number(weight))) return undefined;
+  return { code: code.slice(SIGNAL_PREFIX.length, at), weight: Number(weight) };
+}
+
+export function isRiskSignalReason(code: string): code is RiskSignalReason {
+  const s = parseSignalReason(code);
+  return s !== undefined && isSignalCode(s.code);
+}
+
+export function signalCodes(d: RiskDecision): RiskSignalReason[] {
+  return d.signals.map(signalReason);
 }
 
 export function createRiskStage(o: RiskStageOptions): RiskStage {
@@ -60,7 +108,7 @@ export function createRiskStage(o: RiskStageOptions): RiskStage {
         ts_ms: ctx.startedMs, extension_id: ctx.extensionId, category: 'anomaly', severity: severity[d.action],
         capability: ctx.capability ?? null, method: ctx.method, call_id: ctx.callId,
         summary: `${shadow ? '[not enforced] ' : ''}risk ${d.action} for ${ctx.method} (score ${d.score}): ${d.reasonCodes.slice(0, 4).join(', ')}`,
-        reason_codes: [`risk:${d.action}`, ...d.reasonCodes],
+        reason_codes: [riskActionReason(d.action), ...d.reasonCodes],
         remediation: `Review the calls of ${ctx.extensionId} (\`pi-warden ledger replay --extension ${ctx.extensionId}\`); quarantine with \`pi-warden trust kill\` if malicious`,
       });
     } catch {
@@ -75,7 +123,7 @@ export function createRiskStage(o: RiskStageOptions): RiskStage {
       const enforce = enforcing(ctx.extensionId, phase);
       const t0 = performance.now();
       let d: RiskDecision | undefined;
-      let failure: string | undefined;
+      let failure: 'risk_internal_error' | 'risk_decision_timeout' | undefined;
       try {
         d = o.controller.decide(ctx.extensionId, ctx.capability as Capability, ctx.method, ctx.params, ctx.startedMs);
       } catch {
@@ -93,7 +141,7 @@ export function createRiskStage(o: RiskStageOptions): RiskStage {
         return undefined;
       }
       ctx.riskScore = d.score;
-      addReason(ctx, `risk:${d.action}`);
+      addReason(ctx, riskActionReason(d.action));
       for (const c of signalCodes(d)) addReason(ctx, c);
       if (phase !== 'shadow') alert(ctx, d, !enforce);
       const unsafe = d.action === 'deny' || d.action === 'terminate';
@@ -113,11 +161,11 @@ export function createRiskStage(o: RiskStageOptions): RiskStage {
         } catch {
           // already quarantined, or no store: the call is refused either way
         }
-        return decisionError('quarantined', `${ctx.extensionId} was quarantined by the risk controller`, { reasonCodes: ['risk_quarantine', `risk:${d.action}`] });
+        return decisionError('quarantined', `${ctx.extensionId} was quarantined by the risk controller`, { reasonCodes: ['risk_quarantine', riskActionReason(d.action)] });
       }
       if (d.action === 'deny' || d.action === 'prompt') {
         // A risk prompt has no user interface of its own here: it is refused (fail closed, INV-008).
-        return decisionError('denied', `Capability '${String(ctx.capability)}' denied by the risk controller (score ${d.score}: ${d.reasonCodes.slice(0, 3).join(', ')})`, { reasonCodes: [`risk:${d.action}`, ...d.reasonCodes.slice(0, 5)] });
+        return decisionError('denied', `Capability '${String(ctx.capability)}' denied by the risk controller (score ${d.score}: ${d.reasonCodes.slice(0, 3).join(', ')})`, { reasonCodes: [riskActionReason(d.action), ...d.reasonCodes.slice(0, 5)] });
       }
       return undefined;
     },
@@ -133,7 +181,10 @@ export function createRiskStage(o: RiskStageOptions): RiskStage {
     record(r: DecisionRecord): void {
       o.controller.observe(r.extension_id, {
         ts: r.ts_ms, capability: r.capability, method: r.method, refused: r.decision !== 'allow',
-        signals: r.reason_codes.filter((c) => c.startsWith(SIGNAL_PREFIX)).map((c) => c.slice(SIGNAL_PREFIX.length, c.lastIndexOf(':'))),
+        signals: r.reason_codes.flatMap((c) => {
+          const signal = parseSignalReason(c)?.code;
+          return signal !== undefined && isSignalCode(signal) ? [signal] : [];
+        }),
       });
     },
   };

@@ -16,6 +16,13 @@ import { locateExtensions, nearestPackageFolder } from '../extensions/index.ts';
 import { isInside } from '../paths.ts';
 import { HOST_PACKAGES } from './contract.ts';
 
+/** Why an extension could not be turned into a bundle. */
+export const BUNDLE_REASONS = ['bundle_failed'] as const;
+export type BundleReason = (typeof BUNDLE_REASONS)[number];
+declare module '../errors.ts' {
+  interface ReasonVocabularies { bundle: BundleReason }
+}
+
 export interface ExtensionBundle {
   /** Absolute path of the entry file. */
   readonly entry: string;

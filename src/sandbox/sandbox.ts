@@ -16,6 +16,18 @@ import { GuestEngine, GuestFailure } from './engine.ts';
 import { guestRuntimeSource } from './runtime.ts';
 import type { BreachSink } from '../evidence/sinks.ts';
 
+/**
+ * Why a sandbox refused or stopped: a load failure, a re-entrant call, an exception in the guest, and the limits
+ * (each limit's code is what `#recordBreach` turns into a quota breach).
+ */
+export const SANDBOX_REASONS = [
+  'load_failed', 'reentrant', 'guest_exception', 'engine_fault', 'cpu_deadline', 'cpu_window', 'memory_cap', 'wall_time', 'hostcall_flood',
+] as const;
+export type SandboxReason = (typeof SANDBOX_REASONS)[number];
+declare module '../errors.ts' {
+  interface ReasonVocabularies { sandbox: SandboxReason }
+}
+
 export interface SandboxLimits {
   /** Memory cap of the guest heap. Default 256 (SPEC §7; `QuotaSettings.memoryMb`). */
   readonly memoryMb: number;

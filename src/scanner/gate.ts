@@ -8,7 +8,21 @@
 import { WardenError } from '../errors.ts';
 import type { Capability } from '../policy/capabilities.ts';
 import type { ResolvedPolicy } from '../policy/settings.ts';
+import { RULES } from './rules.ts';
 import type { ExtensionReport } from './types.ts';
+
+/** A load refused for its scan: `scan_forbidden`, then the rule id of each forbidden finding (`code.eval`). */
+export const SCAN_GATE_REASONS = ['scan_forbidden'] as const;
+export type ScanGateReason = (typeof SCAN_GATE_REASONS)[number];
+/** A rule id of the scanner's rulebook (rules.ts): dotted, unlike every other reason code. */
+export type ScanRuleReason = `${string}.${string}`;
+declare module '../errors.ts' {
+  interface ReasonVocabularies { scanGate: ScanGateReason; scanRule: ScanRuleReason }
+}
+
+export function isScanRuleReason(code: string): code is ScanRuleReason {
+  return RULES.has(code) && code.includes('.');
+}
 
 /** Throws `denied` when the scan verdict is forbidden and the policy has no `allowForbiddenScan` for this id. */
 export function assertScanAllowsLoad(report: ExtensionReport, policy: Pick<ResolvedPolicy, 'allowForbiddenScan'>, extensionId: string): void {
@@ -17,7 +31,7 @@ export function assertScanAllowsLoad(report: ExtensionReport, policy: Pick<Resol
   const rules = [...new Set(report.findings.filter((f) => f.classification === 'forbidden').map((f) => f.ruleId))];
   throw new WardenError('denied', `extension ${extensionId} was not loaded: its scan verdict is forbidden (${rules.join(', ')}); `
     + `review \`pi-warden scan\` and, only if you accept the risk, set extensionPolicy.overrides.${extensionId}.allowForbiddenScan: true`, {
-    reasonCodes: ['scan_forbidden', ...rules], where: report.target,
+    reasonCodes: ['scan_forbidden', ...rules.filter(isScanRuleReason)], where: report.target,
   });
 }
 

@@ -8,6 +8,12 @@ import { decisionError, type WardenError } from '../errors.ts';
 import type { Stage } from '../dispatch/stage.ts';
 import type { TrustRegistry } from './lifecycle.ts';
 
+export const TRUST_GATE_REASONS = ['quarantined'] as const;
+export type TrustGateReason = (typeof TRUST_GATE_REASONS)[number];
+declare module '../errors.ts' {
+  interface ReasonVocabularies { trustGate: TrustGateReason }
+}
+
 export interface TrustGate {
   readonly stage: Stage;
   /** For the dispatcher's re-checks: undefined to go on, an error to withhold. */

@@ -6,13 +6,19 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { WardenError } from '../errors.ts';
-import { severityRank, type AlertCategory, type Severity } from '../evidence/alerts.ts';
+import { insertAlert, type AlertCategory, type Severity } from '../evidence/alerts.ts';
 import { isValidExtensionId } from '../policy/extensionId.ts';
 
 export const TRUST_STATES = ['unknown', 'probation', 'trusted', 'quarantined'] as const;
 export type TrustState = (typeof TRUST_STATES)[number];
 
 export type TransitionKind = 'promote' | 'quarantine' | 'kill' | 'lift';
+
+export const TRUST_REASONS = ['illegal_transition'] as const;
+export type TrustReason = (typeof TRUST_REASONS)[number];
+declare module '../errors.ts' {
+  interface ReasonVocabularies { trust: TrustReason }
+}
 
 export interface Transition {
   readonly id: number;
@@ -97,14 +103,12 @@ export class TrustRegistry {
         .run(extensionId, to, now);
       const info = this.#db.prepare('INSERT INTO trust_transitions (ts_ms, extension_id, from_state, to_state, kind, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(now, extensionId, from, to, kind, actor, reason);
-      const a = alertFor(kind, to);
-      this.#db.prepare(`INSERT INTO alerts (ts_ms, extension_id, category, severity, severity_rank, capability, method, call_id, summary, reason_codes, remediation)
-        VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL, ?, ?, ?)`).run(
-        now, extensionId, a.category, a.severity, severityRank(a.severity),
-        `${extensionId}: ${from} → ${to} (${kind} by ${actor}: ${reason})`,
-        JSON.stringify(kind === 'kill' ? ['kill_switch'] : kind === 'lift' ? ['kill_switch_lifted'] : [kind]),
-        to === 'quarantined' ? `No hostcall of ${extensionId} is served until \`pi-warden trust lift ${extensionId} --reason …\` (runbook INC-5)` : 'Review with `pi-warden trust status`',
-      );
+      insertAlert(this.#db, {
+        ts_ms: now, extension_id: extensionId, ...alertFor(kind, to),
+        summary: `${extensionId}: ${from} → ${to} (${kind} by ${actor}: ${reason})`,
+        reason_codes: kind === 'kill' ? ['kill_switch'] : kind === 'lift' ? ['kill_switch_lifted'] : [kind],
+        remediation: to === 'quarantined' ? `No hostcall of ${extensionId} is served until \`pi-warden trust lift ${extensionId} --reason …\` (runbook INC-5)` : 'Review with `pi-warden trust status`',
+      });
       this.#db.exec('COMMIT');
       this.#cache.delete(extensionId);
       return { id: Number(info.lastInsertRowid), ts_ms: now, extension_id: extensionId, from_state: from, to_state: to, kind, actor, reason };

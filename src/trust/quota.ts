@@ -10,6 +10,13 @@ import type { Stage } from '../dispatch/stage.ts';
 import type { QuotaSettings } from '../policy/settingsSchema.ts';
 import type { BreachSink } from '../evidence/sinks.ts';
 
+/** The rate that was exceeded, recorded after the dispatcher's `quota_exceeded`. */
+export const HOSTCALL_QUOTA_REASONS = ['hostcalls_per_second', 'hostcalls_per_minute'] as const;
+export type HostcallQuotaReason = (typeof HOSTCALL_QUOTA_REASONS)[number];
+declare module '../errors.ts' {
+  interface ReasonVocabularies { hostcallQuota: HostcallQuotaReason }
+}
+
 /** Defaults when settings say nothing (the reference's "prompt" preset values). */
 export const QUOTA_DEFAULTS = { memoryMb: 256, hostcallsPerSecond: 100, hostcallsPerMinute: 2000 } as const;
 
@@ -41,7 +48,7 @@ interface Window {
 
 export function createQuotaStage(limits: (extensionId: string) => QuotaSettings, sink?: BreachSink): Stage {
   const windows = new Map<string, Window>();
-  const breach = (extensionId: string, resource: string, limit: number, actual: number, ts: number) => {
+  const breach = (extensionId: string, resource: HostcallQuotaReason, limit: number, actual: number, ts: number) => {
     try {
       sink?.recordBreach({ extension_id: extensionId, resource, limit, actual, ts_ms: ts });
     } catch {

@@ -15,6 +15,7 @@ import { createFsScopeStage, FsScope } from '../../src/mediation/fs/scope.ts';
 import { compilePolicy } from '../../src/policy/precedence.ts';
 import { rulesFor } from '../../src/policy/settings.ts';
 import { put } from '../helpers.ts';
+import type { ReasonCode } from '../../src/errors.ts';
 
 const ROOT = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-fsops-')));
 after(() => rmSync(ROOT, { recursive: true, force: true }));
@@ -53,7 +54,7 @@ async function allowed(ext: string, method: string, params: Record<string, unkno
   assert.ok(r.ok, `${method} ${JSON.stringify(params)} must be allowed: ${JSON.stringify(r)}`);
   return r.value;
 }
-async function refused(ext: string, method: string, params: Record<string, unknown>, reason: string, message?: RegExp, d = fs): Promise<void> {
+async function refused(ext: string, method: string, params: Record<string, unknown>, reason: ReasonCode, message?: RegExp, d = fs): Promise<void> {
   const r = await call(ext, method, params, d);
   assert.ok(!r.ok, `${method} ${JSON.stringify(params)}: allowed but must be refused`);
   assert.equal(r.error.code, 'denied', JSON.stringify(r.error));

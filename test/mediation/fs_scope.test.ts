@@ -23,6 +23,7 @@ import { bundleEntry, hostBoot, Sandbox } from '../../src/sandbox/index.ts';
 import { policyFor, settingsDirs, put } from '../helpers.ts';
 import * as pi from '@earendil-works/pi-coding-agent';
 import type { PiFileToolKit } from '../../src/mediation/tools/fileTools.ts';
+import type { ReasonCode } from '../../src/errors.ts';
 
 const ROOT = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-fs-')));
 after(() => rmSync(ROOT, { recursive: true, force: true }));
@@ -74,7 +75,7 @@ let n = 0;
 async function call(rt: WardenRuntime, ext: string, method: string, params: Record<string, unknown>) {
   return rt.dispatcher.dispatch(ext, { call_id: `fs-${++n}`, method, params });
 }
-function refused(r: Awaited<ReturnType<typeof call>>, reason: string, what: string): void {
+function refused(r: Awaited<ReturnType<typeof call>>, reason: ReasonCode, what: string): void {
   assert.ok(!r.ok, `${what}: allowed but must be refused`);
   assert.equal(r.error.code, 'denied', what);
   assert.ok(r.error.reasonCodes.includes(reason), `${what}: ${JSON.stringify(r.error)}`);

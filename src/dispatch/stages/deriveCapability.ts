@@ -7,6 +7,13 @@ import { toolNameCapability } from '../../policy/methods.ts';
 import { addReason, type DispatchContext } from '../hostcall.ts';
 import type { Stage, StageOutcome } from '../stage.ts';
 
+/** Recorded, never decisive: the caller claimed a capability other than the one the method table gives. */
+export const DERIVE_CAPABILITY_REASONS = ['capability_mismatch'] as const;
+export type DeriveCapabilityReason = (typeof DERIVE_CAPABILITY_REASONS)[number];
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { deriveCapability: DeriveCapabilityReason }
+}
+
 export function deriveCapability(ctx: DispatchContext): StageOutcome {
   const spec = ctx.spec;
   if (spec === undefined) return new WardenError('internal', 'derive_capability ran before validate');

@@ -6,7 +6,7 @@
  */
 import { decisionError, WardenError } from '../../errors.ts';
 import type { Capability } from '../../policy/capabilities.ts';
-import { verdictFor, type CompiledPolicy } from '../../policy/precedence.ts';
+import { verdictFor, type CompiledPolicy, type PolicyReason } from '../../policy/precedence.ts';
 import { addReason, type DispatchContext } from '../hostcall.ts';
 import { PROMPT_OUTCOME_TEXT, type PromptBroker, type PromptOutcome, type PromptResult } from '../prompts.ts';
 import type { Stage, StageOutcome } from '../stage.ts';
@@ -15,7 +15,7 @@ import type { Stage, StageOutcome } from '../stage.ts';
 export const CAPABILITY_PROMPT_REASONS = {
   user_allow: 'prompt_user_allow', user_deny: 'prompt_user_deny', session_allow: 'prompt_session_allow', session_deny: 'prompt_session_deny',
   sync_refused: 'sync_needs_prompt', no_ui: 'prompt_no_ui', failed: 'prompt_failed',
-} as const satisfies Record<Exclude<PromptOutcome, 'withdrawn'>, string>;
+} as const satisfies Record<Exclude<PromptOutcome, 'withdrawn'>, PromptReason>;
 
 export interface PolicyStageOptions {
   readonly policy: () => CompiledPolicy;
@@ -23,7 +23,45 @@ export interface PolicyStageOptions {
   readonly remember?: ((extensionId: string, capability: Capability, decision: 'allow' | 'deny') => void) | undefined;
 }
 
-function denied(ctx: DispatchContext, reason: string, detail: string): WardenError {
+/**
+ * The reason codes this stage records when a verdict is `prompt`, and the outcome each one stands for. Replay
+ * recomputes a prompt verdict from them (`promptOutcome`), so a code added here must say what it decided.
+ * `sync_needs_prompt` is also used by the dispatcher and by the mediation stages that ask.
+ */
+export const PROMPT_REASONS = [
+  'prompt_user_allow', 'prompt_session_allow', 'prompt_user_deny', 'prompt_session_deny', 'prompt_no_ui', 'prompt_failed',
+  'sync_needs_prompt', 'prompt_remember_failed', 'prompt_withdrawn',
+] as const;
+export type PromptReason = (typeof PROMPT_REASONS)[number];
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { prompt: PromptReason }
+}
+
+const PROMPT_OUTCOME: Readonly<Record<PromptReason, 'allow' | 'deny' | undefined>> = {
+  prompt_user_allow: 'allow', prompt_session_allow: 'allow',
+  prompt_user_deny: 'deny', prompt_session_deny: 'deny', prompt_no_ui: 'deny', prompt_failed: 'deny', sync_needs_prompt: 'deny',
+  // The policy turned to deny while the user was being asked: the answer was dropped.
+  prompt_withdrawn: 'deny',
+  // A note beside an answer ("always" could not be saved), not an answer.
+  prompt_remember_failed: undefined,
+};
+
+/**
+ * What a recorded prompt came to: `allow` if any code says the user allowed (an allow is only ever recorded by
+ * this stage, so a later stage's refusal of an allowed call does not turn it into a prompt deny), else `deny` if
+ * any says it was refused, else undefined (no answer recorded).
+ */
+export function promptOutcome(codes: readonly string[]): 'allow' | 'deny' | undefined {
+  let outcome: 'allow' | 'deny' | undefined;
+  for (const c of codes) {
+    const o = Object.hasOwn(PROMPT_OUTCOME, c) ? PROMPT_OUTCOME[c as PromptReason] : undefined;
+    if (o === 'allow') return 'allow';
+    outcome ??= o;
+  }
+  return outcome;
+}
+
+function denied(ctx: DispatchContext, reason: PolicyReason | PromptReason, detail: string): WardenError {
   addReason(ctx, reason);
   ctx.decision = 'deny';
   return decisionError('denied', `Capability '${ctx.capability ?? '?'}' denied by policy (${detail})`, {

@@ -8,6 +8,13 @@ import { METHOD_TABLE, type MethodSpec } from '../../policy/methods.ts';
 import type { DispatchContext } from '../hostcall.ts';
 import type { Stage, StageOutcome } from '../stage.ts';
 
+/** The one reason this stage records: the hostcall or its params are not what the method table asks for. */
+export const VALIDATE_REASONS = ['invalid_request'] as const;
+export type ValidateReason = (typeof VALIDATE_REASONS)[number];
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { validate: ValidateReason }
+}
+
 const MAX_CALL_ID = 256;
 const MAX_METHOD = 128;
 const MAX_DECLARED = 32;

@@ -12,16 +12,40 @@ import type { DispatchContext } from '../../dispatch/hostcall.ts';
 import { addReason } from '../../dispatch/hostcall.ts';
 import type { Stage, StageOutcome } from '../../dispatch/stage.ts';
 import type { PromptBroker, PromptOutcome, PromptRequest, PromptResult } from '../../dispatch/prompts.ts';
-import { decisionError } from '../../errors.ts';
+import { decisionError, type ReasonCode } from '../../errors.ts';
 import type { AlertSink } from '../../evidence/alerts.ts';
 import { isInside } from '../../paths.ts';
 import { grantedByName, type CompiledPolicy } from '../../policy/precedence.ts';
 import { PlaceWords, type PlaceRoots } from '../../policy/index.ts';
 import { PROFILE_PRESETS, type ExecRule } from '../../policy/profiles.ts';
-import { analyseExec } from './classify.ts';
+import { analyseExec, EXEC_CLASSES, type ExecClass } from './classify.ts';
 import type { ExecLog } from '../../evidence/sinks.ts';
 
 export { analyseExec, EXEC_CLASSES, type ExecAnalysis, type ExecClass } from './classify.ts';
+
+/**
+ * What exec mediation records: `exec_class_<class>` for each class found, `exec_<class>` for each class that
+ * refused the command, `exec_mediation` on every refusal, the refusals that are not classes, and the user's
+ * answer to an exec prompt (a prompt that could not be asked records the prompt vocabulary's code).
+ */
+export const EXEC_REASONS = [
+  'exec_mediation', 'shell_not_allowed', 'cwd_outside_workspace',
+  'exec_prompt_user_allow', 'exec_prompt_user_deny', 'exec_prompt_session_allow', 'exec_prompt_session_deny',
+] as const;
+export type ExecReason = (typeof EXEC_REASONS)[number];
+export type ExecRefusalReason = `exec_${ExecClass}`;
+export type ExecClassReason = `exec_class_${ExecClass}`;
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { exec: ExecReason | ExecRefusalReason | ExecClassReason }
+}
+
+export const execRefusalReason = (c: ExecClass): ExecRefusalReason => `exec_${c}`;
+export const execClassReason = (c: ExecClass): ExecClassReason => `exec_class_${c}`;
+
+export function isExecClassReason(code: string): code is ExecRefusalReason | ExecClassReason {
+  const c = code.startsWith('exec_class_') ? code.slice('exec_class_'.length) : code.startsWith('exec_') ? code.slice('exec_'.length) : undefined;
+  return c !== undefined && (EXEC_CLASSES as readonly string[]).includes(c);
+}
 
 export interface ExecStageOptions {
   readonly policy: CompiledPolicy;
@@ -41,7 +65,7 @@ export const EXEC_PROMPT_REASONS = {
   user_allow: 'exec_prompt_user_allow', user_deny: 'exec_prompt_user_deny', session_allow: 'exec_prompt_session_allow',
   session_deny: 'exec_prompt_session_deny', sync_refused: 'sync_needs_prompt', no_ui: 'prompt_no_ui', failed: 'prompt_failed',
   withdrawn: 'prompt_withdrawn',
-} as const satisfies Record<PromptOutcome, string>;
+} as const satisfies Record<PromptOutcome, ReasonCode>;
 
 function real(path: string): string {
   try {
@@ -67,25 +91,25 @@ export function createExecStage(o: ExecStageOptions): Stage {
       if (ctx.method !== 'exec' && ctx.method !== 'exec.spawn') return undefined;
       const p = ctx.params as { cmd: string; args?: string[]; shell?: boolean; detached?: boolean; cwd?: string; stdin?: string; env?: Record<string, string> };
       const analysis = analyseExec(p, ctx.method, places);
-      const hard: string[] = [];
-      const askable: string[] = [];
+      const hard: Array<ExecRefusalReason | ExecReason> = [];
+      const askable: Array<ExecRefusalReason | ExecReason> = [];
       // Looked up per call, so the stage cannot keep a copy of the rules that `policy explain` prints.
       const rules = PROFILE_PRESETS[o.policy.rules.profile].exec;
       const granted = grantedByName(o.policy, 'exec', ctx.extensionId);
-      const apply = (rule: ExecRule, reason: string): void => {
+      const apply = (rule: ExecRule, reason: ExecRefusalReason | ExecReason): void => {
         const verdict = granted ? rule.granted : rule.ungranted;
         if (verdict === 'deny') hard.push(reason);
         else if (verdict === 'prompt') askable.push(reason);
       };
-      for (const c of analysis.classes) apply(rules.classes[c], `exec_${c}`);
+      for (const c of analysis.classes) apply(rules.classes[c], execRefusalReason(c));
       if (p.shell === true) apply(rules.shell, 'shell_not_allowed');
       if (p.cwd !== undefined) {
         const cwd = real(isAbsolute(p.cwd) ? p.cwd : resolve(workspace, p.cwd));
         if (!isInside(workspace, cwd)) apply(rules.cwdOutsideWorkspace, 'cwd_outside_workspace');
       }
-      for (const c of analysis.classes) addReason(ctx, `exec_class_${c}`);
+      for (const c of analysis.classes) addReason(ctx, execClassReason(c));
       const line = [p.cmd, ...(p.args ?? [])].join('\u0000');
-      const settle = (reasons: readonly string[], extra: readonly string[] = []): StageOutcome => {
+      const settle = (reasons: readonly ReasonCode[], extra: readonly ReasonCode[] = []): StageOutcome => {
         const decision = reasons.length === 0 ? 'allow' : 'deny';
         try {
           o.log?.recordExecEvent({
@@ -119,10 +143,10 @@ export function createExecStage(o: ExecStageOptions): Stage {
 
 function refuse(
   ctx: DispatchContext, o: ExecStageOptions, analysis: ReturnType<typeof analyseExec>, p: { cmd: string; cwd?: string },
-  workspace: string, reasons: readonly string[], extra: readonly string[],
+  workspace: string, reasons: readonly ReasonCode[], extra: readonly ReasonCode[],
 ): StageOutcome {
   const why = [
-    ...analysis.evidence.filter((e) => reasons.includes(`exec_${e.class}`)).map((e) => `${e.class.replace(/_/g, ' ')} (${e.detail})`),
+    ...analysis.evidence.filter((e) => reasons.includes(execRefusalReason(e.class))).map((e) => `${e.class.replace(/_/g, ' ')} (${e.detail})`),
     ...(reasons.includes('shell_not_allowed') ? ['shell: true needs exec granted to this extension by name'] : []),
     ...(reasons.includes('cwd_outside_workspace') ? [`cwd ${p.cwd} is outside the workspace ${workspace}`] : []),
   ];

@@ -24,7 +24,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, sep } from 'node:path';
 import type { Operation, OperationContext } from '../../dispatch/dispatcher.ts';
-import { WardenError } from '../../errors.ts';
+import { systemErrorReason, WardenError, type SystemErrorReason } from '../../errors.ts';
 import { isInside } from '../../paths.ts';
 import type { FsAccess, FsProblem, FsScope, PathView } from './scope.ts';
 
@@ -48,9 +48,18 @@ export interface FsOperationsOptions {
 
 type Params = Readonly<Record<string, unknown>>;
 
-function errnoOf(err: unknown): string {
-  const code = err !== null && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? code : 'EIO';
+/**
+ * Refusals the operations add to the scope's (after `fs_scope`): the path changed after the check, a hard-linked
+ * file, a tree too large to check, a read over the limit. Failures carry the system's code (`ENOENT`).
+ */
+export const FS_OPERATION_REASONS = ['fs_race', 'fs_hard_link', 'fs_tree_too_large', 'fs_read_limit'] as const;
+export type FsOperationReason = (typeof FS_OPERATION_REASONS)[number];
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { fsOperation: FsOperationReason }
+}
+
+function errnoOf(err: unknown): SystemErrorReason {
+  return systemErrorReason(err);
 }
 
 /** Node errors become `io` errors naming the errno and the path the extension gave (never a /proc/self/fd path). */

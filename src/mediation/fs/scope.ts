@@ -29,9 +29,17 @@ export interface FsGrant {
   readonly write: readonly string[];
 }
 
-export type FsReason =
-  | 'fs_out_of_scope' | 'fs_sensitive_path' | 'fs_protected_path' | 'fs_warden_private' | 'fs_protected_descendant'
-  | 'fs_setuid_mode' | 'fs_unresolvable';
+/** Why a path is refused; every refusal also records `fs_scope`, so one code finds them all. */
+export const FS_SCOPE_REASONS = [
+  'fs_scope', 'fs_out_of_scope', 'fs_sensitive_path', 'fs_protected_path', 'fs_warden_private', 'fs_protected_descendant',
+  'fs_setuid_mode', 'fs_unresolvable',
+] as const;
+export type FsScopeReason = (typeof FS_SCOPE_REASONS)[number];
+/** What a single problem is: any code but the `fs_scope` mark. */
+export type FsReason = Exclude<FsScopeReason, 'fs_scope'>;
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { fsScope: FsScopeReason }
+}
 
 export interface FsProblem {
   readonly reason: FsReason;

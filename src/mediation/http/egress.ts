@@ -13,9 +13,9 @@
 import type { Operation } from '../../dispatch/dispatcher.ts';
 import { addReason, type DispatchContext } from '../../dispatch/hostcall.ts';
 import type { StageOutcome, SyncStage } from '../../dispatch/stage.ts';
-import { decisionError, isWardenError, type WardenError } from '../../errors.ts';
+import { decisionError, isWardenError, type ReasonCode, type WardenError } from '../../errors.ts';
 import type { AlertSink, Severity } from '../../evidence/alerts.ts';
-import { classifyAddress, isLoopbackName, NEVER_ALLOWED, type AddressClass } from '../../policy/addressClasses.ts';
+import { ADDRESS_CLASSES, classifyAddress, isLoopbackName, NEVER_ALLOWED, type AddressClass } from '../../policy/addressClasses.ts';
 import type { EgressRules } from '../../policy/egressSettings.ts';
 import {
   formatAddress, inPrefix, matchesAnyHost, matchHostPattern, parseAddress, sameAddress, urlHost, type Address, type PrivateGrant, type UrlHost,
@@ -28,6 +28,24 @@ export const EGRESS_REASONS = [
   'egress_redirect_invalid', 'egress_redirect_error',
 ] as const;
 export type EgressReason = (typeof EGRESS_REASONS)[number];
+
+/**
+ * Every egress refusal records `egress`, its reason, and for an address `egress_class_<class>`; a request naming
+ * both body forms is `egress_body_ambiguous` (an invalid request, not a destination refused).
+ */
+export const EGRESS_MARKS = ['egress', 'egress_body_ambiguous'] as const;
+export type EgressClassReason = `egress_class_${AddressClass}`;
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { egress: EgressReason | (typeof EGRESS_MARKS)[number] | EgressClassReason }
+}
+
+export function egressClassReason(c: AddressClass): EgressClassReason {
+  return `egress_class_${c}`;
+}
+
+export function isEgressClassReason(code: string): code is EgressClassReason {
+  return code.startsWith('egress_class_') && (ADDRESS_CLASSES as readonly string[]).includes(code.slice('egress_class_'.length));
+}
 
 /** The request's destination, in the form the checks compare (`urlHost`), with the URL it came from. */
 export interface EgressTarget extends UrlHost {
@@ -172,9 +190,9 @@ export function checkRedirect(from: EgressTarget, location: string, hop: number,
 
 /** The error an egress refusal becomes: `denied`, reason codes `egress`, the reason, and the address class. */
 export function egressError(refusal: EgressRefusal, origin: string | undefined, cause?: EgressRefusal): WardenError {
-  const codes = ['egress', refusal.reason];
+  const codes: ReasonCode[] = ['egress', refusal.reason];
   if (cause !== undefined && cause.reason !== refusal.reason) codes.push(cause.reason);
-  if (refusal.addressClass !== undefined) codes.push(`egress_class_${refusal.addressClass}`);
+  if (refusal.addressClass !== undefined) codes.push(egressClassReason(refusal.addressClass));
   const code = refusal.reason === 'egress_url_invalid' ? 'invalid_request' : refusal.reason === 'egress_resolve_failed' || refusal.reason === 'egress_redirect_error' ? 'io' : 'denied';
   return decisionError(code, `http: ${refusal.message}`, { reasonCodes: codes, ...(origin === undefined ? {} : { where: origin }) });
 }

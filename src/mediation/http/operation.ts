@@ -23,7 +23,7 @@ import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
 import https from 'node:https';
 import type { LookupAddress } from 'node:dns';
 import type { Operation, OperationContext } from '../../dispatch/dispatcher.ts';
-import { decisionError, isWardenError, WardenError } from '../../errors.ts';
+import { decisionError, isWardenError, systemErrorReason, WardenError } from '../../errors.ts';
 import type { EgressRules } from '../../policy/egressSettings.ts';
 import { isMappedIPv4, parseAddress } from '../../policy/hostPatterns.ts';
 import {
@@ -69,6 +69,13 @@ const DROPPED_HEADERS = new Set([
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'cookie2', 'proxy-authorization'];
 /** Dropped when a redirect turns the request into a GET without body (fetch "request-body-header names"). */
 const BODY_HEADERS = ['content-type', 'content-encoding', 'content-language', 'content-location'];
+/** Refusals and failures of the request itself; transport failures carry the system's code (`ECONNRESET`). */
+export const HTTP_REASONS = ['http_header_invalid', 'http_aborted', 'http_timeout'] as const;
+export type HttpReason = (typeof HTTP_REASONS)[number];
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { http: HttpReason }
+}
+
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const MAX_ADDRESSES = 64;
 
@@ -128,7 +135,7 @@ async function resolveChecked(t: EgressTarget, rules: EgressRules, extensionId: 
     answers = await raceAbort(Promise.resolve().then(() => resolve(t.host)), signal);
   } catch (err) {
     if (signal.aborted) throw abortError(signal);
-    const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'error';
+    const code = systemErrorReason(err);
     throw new WardenError('io', `http: could not resolve ${t.host.slice(0, 100)} (${code}); nothing was sent`, { reasonCodes: ['egress', 'egress_resolve_failed', code], where: t.origin });
   }
   const invalid = (what: string) => egressError({ reason: 'egress_resolve_invalid', message: `resolving ${t.host.slice(0, 100)} gave ${what}; nothing was sent` }, t.origin);
@@ -163,7 +170,7 @@ function pinned(addresses: readonly LookupAddress[]): PinnedLookup {
 
 function ioError(t: EgressTarget, err: unknown): WardenError {
   if (isWardenError(err)) return err;
-  const code = typeof (err as { code?: unknown } | null)?.code === 'string' ? (err as { code: string }).code : 'error';
+  const code = systemErrorReason(err);
   return new WardenError('io', `http: ${t.origin}: ${(err as Error | null)?.message ?? String(err)} (${code})`, { reasonCodes: [code], cause: err });
 }
 

@@ -16,6 +16,13 @@ import type { AlertSink } from '../../evidence/alerts.ts';
 import type { SecretHit, SecretValueIndex } from './values.ts';
 import type { SecretBrokerLog } from '../../evidence/sinks.ts';
 
+/** A result withheld because it carries a secret value (after `secret_exposure`). */
+export const SECRET_RESULT_REASONS = ['secret_in_result'] as const;
+export type SecretResultReason = (typeof SECRET_RESULT_REASONS)[number];
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { secretResult: SecretResultReason }
+}
+
 export const SCANNED_RESULTS = ['fs.read', 'exec', 'exec.spawn', 'tool'] as const;
 
 export interface InboundOptions {
@@ -63,7 +70,7 @@ function check(method: string, result: unknown, ctx: OperationContext, o: Inboun
     // the result is withheld either way
   }
   throw new WardenError('denied', `${method}: the result holds the value of a secret the broker hides (${paths.join(', ')}); withheld`, {
-    reasonCodes: ['secret_exposure', 'secret_in_result', ...(honeytoken ? ['honeytoken'] : [])],
+    reasonCodes: honeytoken ? ['secret_exposure', 'secret_in_result', 'honeytoken'] : ['secret_exposure', 'secret_in_result'],
   });
 }
 

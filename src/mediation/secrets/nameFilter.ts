@@ -28,6 +28,13 @@ export const CREDENTIAL_METHODS: ReadonlySet<string> = new Set([
 /** What a child process inherits from the host, whatever the extension asks for. Nothing else passes. */
 export const CHILD_ENV_BASE = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TERM', 'TMPDIR', 'TZ', 'NO_COLOR'] as const;
 
+/** A secret refused by its name, or a credential method not granted; `honeytoken` marks a planted name or value (also used by the value stages). */
+export const SECRET_NAME_REASONS = ['secret_name_blocked', 'secret_name_in_env', 'credential_not_granted', 'honeytoken'] as const;
+export type SecretNameReason = (typeof SECRET_NAME_REASONS)[number];
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { secretName: SecretNameReason }
+}
+
 export interface SecretNameStageOptions {
   readonly config: SecretBrokerConfig;
   readonly policy: CompiledPolicy;
@@ -65,7 +72,7 @@ export function childEnvironment(extensionEnv: unknown, parent: Readonly<Record<
 
 export function createSecretNameStage(o: SecretNameStageOptions): SyncStage {
   const honey = new Set([...(o.honeytokens ?? [])].map((n) => n.toUpperCase()));
-  const refuse = (ctx: DispatchContext, names: readonly string[], path: string, reason: string, message: string): StageOutcome => {
+  const refuse = (ctx: DispatchContext, names: readonly string[], path: string, reason: Exclude<SecretNameReason, 'honeytoken'>, message: string): StageOutcome => {
     const honeytoken = names.some((n) => honey.has(n.toUpperCase()));
     for (const name of names) {
       try {
@@ -89,7 +96,7 @@ export function createSecretNameStage(o: SecretNameStageOptions): SyncStage {
     }
     addReason(ctx, reason);
     if (honeytoken) addReason(ctx, 'honeytoken');
-    return decisionError('denied', message, { reasonCodes: [reason, ...(honeytoken ? ['honeytoken'] : [])] });
+    return decisionError('denied', message, { reasonCodes: honeytoken ? [reason, 'honeytoken'] : [reason] });
   };
   return {
     name: 'mediation',

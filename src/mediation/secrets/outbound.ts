@@ -13,6 +13,13 @@ import { tokenFormatHits, type SecretValueIndex } from './values.ts';
 import type { SecretBrokerLog } from '../../evidence/sinks.ts';
 
 /** The strings a method sends out, with where each comes from. */
+/** A payload that carries a known secret value (with `honeytoken` when it is a planted one). */
+export const SECRET_VALUE_REASONS = ['secret_exposure'] as const;
+export type SecretValueReason = (typeof SECRET_VALUE_REASONS)[number];
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { secretValue: SecretValueReason }
+}
+
 export function outboundStrings(method: string, params: Readonly<Record<string, unknown>>): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const add = (path: string, v: unknown) => {
@@ -105,7 +112,7 @@ export function createOutboundStage(o: OutboundStageOptions): SyncStage {
         // the ledger entry carries the decision
       }
       addReason(ctx, 'secret_exposure');
-      return decisionError('denied', `${ctx.method}: the payload contains a secret (${paths.join(', ')}); refused`, { reasonCodes: ['secret_exposure', ...(honeytoken ? ['honeytoken'] : [])] });
+      return decisionError('denied', `${ctx.method}: the payload contains a secret (${paths.join(', ')}); refused`, { reasonCodes: honeytoken ? ['secret_exposure', 'honeytoken'] : ['secret_exposure'] });
     },
   };
 }

@@ -17,6 +17,13 @@ import { WardenError } from '../../errors.ts';
 import { compileGlob, GlobBudget, type Glob } from './glob.ts';
 
 /** One confined fs operation, run for the calling extension. */
+/** A find or grep that was cancelled, waited too long for a matcher, had a bad pattern or ran past its deadline. */
+export const SEARCH_REASONS = ['aborted', 'grep_busy', 'grep_pattern', 'grep_deadline'] as const;
+export type SearchReason = (typeof SEARCH_REASONS)[number];
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { search: SearchReason }
+}
+
 export type FsCall = (method: string, params: Record<string, unknown>) => unknown;
 
 export interface WalkEntry {

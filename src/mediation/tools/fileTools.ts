@@ -21,6 +21,13 @@ import { foldToolName, piToolPath } from './toolCalls.ts';
 import { findFiles, grepFiles, type FsCall, type WalkCounts } from './confinedSearch.ts';
 
 /** The part of a pi tool definition used here. */
+/** pi's file tools refused or failed (bad input is `tool_input`, from toolCalls.ts). */
+export const FILE_TOOL_REASONS = ['tool_unconfined', 'tool_unavailable', 'tool_failed'] as const;
+export type FileToolReason = (typeof FILE_TOOL_REASONS)[number];
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { fileTool: FileToolReason }
+}
+
 export interface PiToolDefinition {
   readonly name: string;
   readonly parameters: unknown;

@@ -9,6 +9,13 @@
  */
 import { WardenError } from '../../errors.ts';
 
+/** A glob (or .gitignore rules) over the size or work budget. */
+export const GLOB_REASONS = ['glob_too_complex'] as const;
+export type GlobReason = (typeof GLOB_REASONS)[number];
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { glob: GlobReason }
+}
+
 type Token =
   | { readonly t: 'lit'; readonly c: string }
   | { readonly t: 'one' }

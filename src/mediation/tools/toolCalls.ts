@@ -13,6 +13,13 @@ import { decisionError } from '../../errors.ts';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
+/** A tool call whose input does not match the tool's schema. */
+export const TOOL_CALL_REASONS = ['tool_input'] as const;
+export type ToolCallReason = (typeof TOOL_CALL_REASONS)[number];
+declare module '../../errors.ts' {
+  interface ReasonVocabularies { toolCall: ToolCallReason }
+}
+
 type Equivalent = { method: string; params: Record<string, unknown> };
 
 const UNICODE_SPACES = /[\u00A0\u2000-\u200A\u202F\u205F\u3000]/g;
