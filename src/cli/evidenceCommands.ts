@@ -3,11 +3,8 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import { WardenError } from '../errors.ts';
-import { ALERT_CATEGORIES, SEVERITIES, insertAlert, queryAlerts, type AlertCategory, type Severity } from '../evidence/alerts.ts';
-import { keyPath, loadOrCreateKey } from '../evidence/keys.ts';
-import { replayStore } from '../replay/replay.ts';
-import { openStore, wardenHome } from '../evidence/store.ts';
-import { verifyStore, type VerificationReport } from '../evidence/verify.ts';
+import { ALERT_CATEGORIES, type AlertCategory, insertAlert, keyPath, loadOrCreateKey, openStore, queryAlerts, SEVERITIES, type Severity, type VerificationReport, verifyStore, wardenHome } from '../evidence/index.ts';
+import { replayStore } from '../replay/index.ts';
 import { colours as pc, printJson, table, type Io } from './output.ts';
 
 export interface StoreOptions {

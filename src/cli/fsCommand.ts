@@ -7,9 +7,9 @@
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { wardenHome } from '../evidence/store.ts';
+import { wardenHome } from '../evidence/index.ts';
 import { FsScope, type FsAccess } from '../mediation/index.ts';
-import { agentDir, resolvePolicy } from '../policy/settings.ts';
+import { agentDir, resolvePolicy } from '../policy/index.ts';
 import { colours as pc, printJson, table, type Io } from './output.ts';
 
 export interface FsCheckOptions {

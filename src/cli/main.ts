@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { isWardenError, WardenError } from '../errors.ts';
-import { PROFILES } from '../policy/profiles.ts';
+import { PROFILES } from '../policy/index.ts';
 import { processIo, type Io } from './output.ts';
 import { runDiff, runExplain, runForget } from './policyCommands.ts';
 import { runAlerts, runKeysExport, runReplay, runVerify } from './evidenceCommands.ts';

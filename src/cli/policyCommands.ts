@@ -1,10 +1,5 @@
 /** `policy explain`, `policy diff`, `policy forget`: read-only views of the policy, plus revoking remembered answers. */
-import { CAPABILITIES, CAPABILITY_MEANING, isCapability } from '../policy/capabilities.ts';
-import { diffPolicies } from '../policy/diff.ts';
-import { explainPolicy, type PolicyExplanation } from '../policy/explain.ts';
-import { listMethods } from '../policy/methods.ts';
-import { forgetPromptAnswers } from '../policy/promptAnswers.ts';
-import { resolvePolicy } from '../policy/settings.ts';
+import { CAPABILITIES, CAPABILITY_MEANING, diffPolicies, explainPolicy, forgetPromptAnswers, isCapability, listMethods, type PolicyExplanation, resolvePolicy } from '../policy/index.ts';
 import { WardenError } from '../errors.ts';
 import { colourDecision, colours as pc, printJson, table, type Io } from './output.ts';
 

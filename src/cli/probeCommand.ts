@@ -4,8 +4,8 @@
  * stopped sandbox, honeytoken in an allowed call), 2 on a usage error.
  */
 import { WardenError } from '../errors.ts';
-import { probeExtension, type ProbeReport } from '../probe/probe.ts';
-import { wardenHome } from '../evidence/store.ts';
+import { probeExtension, type ProbeReport } from '../probe/index.ts';
+import { wardenHome } from '../evidence/index.ts';
 import { colourDecision, colours as pc, printJson, table, type Io } from './output.ts';
 
 export interface ProbeCliOptions {

@@ -1,6 +1,6 @@
 /** `pi-warden secrets classify NAME...`: which variable names the secret broker hides, and by which rule. */
 import { classifySecretName } from '../mediation/index.ts';
-import { resolvePolicy } from '../policy/settings.ts';
+import { resolvePolicy } from '../policy/index.ts';
 import { colours as pc, printJson, table, type Io } from './output.ts';
 
 export function runClassify(io: Io, names: readonly string[], o: { json?: boolean; cwd?: string }): number {

@@ -1,8 +1,7 @@
 /** `trust kill|lift|promote|status` and `quota breaches` (runbook INC-5, INC-6). */
 import { hostname, userInfo } from 'node:os';
-import { openStore, wardenHome } from '../evidence/store.ts';
-import { queryBreaches } from '../trust/breaches.ts';
-import { TrustRegistry, type TransitionKind } from '../trust/lifecycle.ts';
+import { openStore, wardenHome } from '../evidence/index.ts';
+import { queryBreaches, type TransitionKind, TrustRegistry } from '../trust/index.ts';
 import { PHASES, readRollout, setRollout, stepped, type RolloutPhase } from '../risk/rollout.ts';
 import { WardenError } from '../errors.ts';
 import { colours as pc, printJson, table, type Io } from './output.ts';

@@ -5,8 +5,7 @@
  */
 import { describeValue } from '../describe.ts';
 import { isWardenError, WardenError } from '../errors.ts';
-import type { Capability } from '../policy/capabilities.ts';
-import { verdictFor, type CompiledPolicy, type Decision, type PolicyReason, type Rule } from '../policy/precedence.ts';
+import { type Capability, type CompiledPolicy, type Decision, type PolicyReason, type Rule, verdictFor } from '../policy/index.ts';
 import { newContext } from './hostcall.ts';
 import { deriveCapability } from './stages/deriveCapability.ts';
 import { validateHostcall } from './stages/validate.ts';

@@ -13,10 +13,8 @@
  */
 import { describeValue } from '../describe.ts';
 import { isSystemErrorReason, isWardenError, WardenError, type ReasonCode, type SystemErrorReason } from '../errors.ts';
-import type { Capability } from '../policy/capabilities.ts';
-import { isDangerous } from '../policy/capabilities.ts';
-import type { CompiledPolicy } from '../policy/precedence.ts';
-import type { AlertSink } from '../evidence/alerts.ts';
+import { type Capability, type CompiledPolicy, isDangerous } from '../policy/index.ts';
+import type { AlertSink, BreachSink, DecisionRecord, DecisionRecorder, RecordedDecision } from '../evidence/index.ts';
 
 import { newContext, type DispatchContext, type HostcallResult } from './hostcall.ts';
 
@@ -25,7 +23,6 @@ import { deriveCapabilityStage } from './stages/deriveCapability.ts';
 import { createPromptBroker, type PromptBroker, type Prompter } from './prompts.ts';
 import { createPolicyStage } from './stages/policy.ts';
 import { validateStage } from './stages/validate.ts';
-import type { BreachSink, DecisionRecord, DecisionRecorder, RecordedDecision } from '../evidence/sinks.ts';
 
 /**
  * The reasons the dispatcher itself records: a stage or an operation that failed, an operation it could not run,

@@ -4,9 +4,7 @@
  * supplies it, so an extension cannot speak for another.
  */
 import type { ReasonCode, WardenError } from '../errors.ts';
-import type { Capability } from '../policy/capabilities.ts';
-import type { MethodSpec } from '../policy/methods.ts';
-import type { Decision, Rule } from '../policy/precedence.ts';
+import type { Capability, Decision, MethodSpec, Rule } from '../policy/index.ts';
 
 export interface Hostcall {
   readonly call_id: string;

@@ -6,8 +6,7 @@
  * deadline, and the check that an answer is an answer. Anything but a valid answer in time is a refusal.
  */
 import type { ReasonCode } from '../errors.ts';
-import type { Capability } from '../policy/capabilities.ts';
-import type { PromptAnswer } from '../policy/promptAnswers.ts';
+import type { Capability, PromptAnswer } from '../policy/index.ts';
 
 export interface PromptRequest {
   readonly extensionId: string;

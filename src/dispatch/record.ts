@@ -3,7 +3,7 @@
  * the recorder interface are evidence's (`evidence/sinks.ts`); the evidence writer implements it, and
  * `MemoryRecorder` is a bounded in-process one.
  */
-import type { DecisionRecord, DecisionRecorder } from '../evidence/sinks.ts';
+import type { DecisionRecord, DecisionRecorder } from '../evidence/index.ts';
 
 /**
  * Hands each record to several recorders in order; the first that throws stops the chain (fail closed). The

@@ -2,9 +2,7 @@
  * Configuration snapshots for replay (SPEC §6.4): the policy rules a decision was made under, in canonical form,
  * stored once by hash; each ledger entry carries the hash.
  */
-import type { Capability } from '../policy/capabilities.ts';
-import type { PolicyRules } from '../policy/precedence.ts';
-import type { Mode, Profile } from '../policy/profiles.ts';
+import type { Capability, Mode, PolicyRules, Profile } from '../policy/index.ts';
 import { canonicalJson, sha256Hex } from './canonical.ts';
 
 export interface ConfigSnapshot {

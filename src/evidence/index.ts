@@ -8,3 +8,8 @@ export { openStore, STORE_SCHEMA_VERSION, wardenHome } from './store.ts';
 export { verifyLedger, verifyStore, type Classification, type VerificationError, type VerificationReport } from './verify.ts';
 export { EvidenceWriter, type EvidenceWriterOptions, type FlushResult } from './writer.ts';
 export type { BreachSink, DecisionRecord, DecisionRecorder, ExecLog, ExecLogEntry, QuotaBreach, RecordedDecision, SecretBrokerLog, SecretBrokerLogEntry } from './sinks.ts';
+export { DB_FILE, STORE_REASONS } from './store.ts';
+export { WRITER_REASONS } from './writer.ts';
+export { OUTCOME_REASONS, parseEntry } from './entry.ts';
+export { storedEntries } from './chunks.ts';
+export { rulesFromSnapshot } from './configSnapshot.ts';

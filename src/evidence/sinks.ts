@@ -4,8 +4,7 @@
  * evidence depends on nothing above it: dispatch, mediation and trust import these, never the other way.
  */
 import type { ReasonCode, WardenErrorCode } from '../errors.ts';
-import type { Capability } from '../policy/capabilities.ts';
-import type { CompiledPolicy, Rule } from '../policy/precedence.ts';
+import type { Capability, CompiledPolicy, Rule } from '../policy/index.ts';
 export type { AlertInput, AlertSink } from './alerts.ts';
 
 export type RecordedDecision = 'allow' | 'deny' | 'error';

@@ -10,7 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import { WardenError } from '../errors.ts';
 
-import type { CompiledPolicy } from '../policy/precedence.ts';
+import type { CompiledPolicy } from '../policy/index.ts';
 import type { AlertInput, AlertSink } from './alerts.ts';
 
 import { argsShapeHash, paramsHash, sha256Hex } from './canonical.ts';

@@ -6,13 +6,9 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Operation, OperationContext } from '../dispatch/dispatcher.ts';
-import { newContext } from '../dispatch/hostcall.ts';
-import type { PromptBroker } from '../dispatch/prompts.ts';
-import type { Stage } from '../dispatch/stage.ts';
-import type { AlertSink, ExecLog, SecretBrokerLog } from '../evidence/sinks.ts';
-import { egressRulesLookup } from '../policy/egressSettings.ts';
-import { agentDir, type ResolvedPolicy } from '../policy/settings.ts';
+import { newContext, type Operation, type OperationContext, type PromptBroker, type Stage } from '../dispatch/index.ts';
+import type { AlertSink, ExecLog, SecretBrokerLog } from '../evidence/index.ts';
+import { agentDir, egressRulesLookup, type ResolvedPolicy } from '../policy/index.ts';
 import { createExecStage } from './exec/stage.ts';
 import { createFsOperations } from './fs/operations.ts';
 import type { FsLayout } from './fs/paths.ts';
@@ -174,3 +170,17 @@ export function createMediation(o: MediationOptions): Mediation {
   }
   return { stage, operations, fsScope, warnings };
 }
+
+// The reason codes each part records (closed vocabularies; replay checks a ledger against them).
+export { EXEC_REASONS, isExecClassReason } from './exec/stage.ts';
+export { FS_OPERATION_REASONS } from './fs/operations.ts';
+export { FS_SCOPE_REASONS } from './fs/scope.ts';
+export { EGRESS_MARKS, EGRESS_REASONS, isEgressClassReason } from './http/egress.ts';
+export { HTTP_REASONS } from './http/operation.ts';
+export { SECRET_RESULT_REASONS } from './secrets/inbound.ts';
+export { SECRET_NAME_REASONS } from './secrets/nameFilter.ts';
+export { SECRET_VALUE_REASONS } from './secrets/outbound.ts';
+export { SEARCH_REASONS } from './tools/confinedSearch.ts';
+export { FILE_TOOL_REASONS } from './tools/fileTools.ts';
+export { GLOB_REASONS } from './tools/glob.ts';
+export { TOOL_CALL_REASONS } from './tools/toolCalls.ts';

@@ -6,7 +6,7 @@
  * capability derivation and policy, so a host implements behaviour only, never decisions.
  */
 import type { Operation, OperationContext } from '../dispatch/index.ts';
-import { listMethods } from '../policy/methods.ts';
+import { listMethods } from '../policy/index.ts';
 
 /** Registrations by kind; the method `pi.registerTool` registers a `tool`, `pi.on` an `event`, and so on. */
 export const REGISTRATION_KINDS = {

@@ -16,3 +16,12 @@ export {
   BASE_IN_HOME, CONFINED_KINDS, NEVER_WRITTEN_KINDS, PLACE_BASES, PLACE_KIND_MEANING, PLACE_KINDS, PlaceWords, SECRET_KINDS, SENSITIVE_PLACES, XDG_DIRS,
   normaliseWord, type PlaceBase, type PlaceKind, type PlaceRoots, type Relocation, type SensitivePlace,
 } from './places.ts';
+export { type RolloutSettings } from './settings.ts';
+export { type ExecRule } from './profiles.ts';
+export { grantedByName } from './precedence.ts';
+export { EXEC_CLASSES, type ExecClass } from './execClasses.ts';
+export { ADDRESS_CLASSES, type AddressClass, classifyAddress, classifyHost, isLoopbackName, NEVER_ALLOWED } from './addressClasses.ts';
+export { type EgressRules, egressRulesLookup } from './egressSettings.ts';
+export { type Address, formatAddress, hostListMatcher, inPrefix, isMappedIPv4, matchesAnyHost, matchHostPattern, parseAddress, type PrivateGrant, sameAddress, urlHost, type UrlHost } from './hostPatterns.ts';
+export { type QuotaSettings } from './settingsSchema.ts';
+export { isValidExtensionId } from './extensionId.ts';

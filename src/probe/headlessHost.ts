@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, realpathSync, statSync, existsSync, lstatSync } from 'node:fs';
 import type { OperationContext } from '../dispatch/index.ts';
 import { WardenError } from '../errors.ts';
-import type { ExtensionHost, Registration } from '../pi/host.ts';
+import type { ExtensionHost, Registration } from '../pi/index.ts';
 
 export interface HostActivity {
   readonly extensionId: string;

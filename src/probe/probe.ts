@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { createDispatcher, MemoryRecorder } from '../dispatch/index.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import { locateExtensions } from '../extensions/index.ts';
-import { resolvePolicy, type ResolvedPolicy } from '../policy/settings.ts';
+import { resolvePolicy, type ResolvedPolicy } from '../policy/index.ts';
 import { bundleEntry, hostBoot, limitsFromQuota, Sandbox, type ExtensionBundle, type InvocationContext, type SandboxEvent } from '../sandbox/index.ts';
 import { builtinToolDescriptions, usesBuiltinTools } from './builtinTools.ts';
 import { HeadlessHost, type HoneytokenHit, type HostActivity } from './headlessHost.ts';
-import { hostOperations, type Registration } from '../pi/host.ts';
+import { hostOperations, type Registration } from '../pi/index.ts';
 import { createRuntime } from '../runtime/createRuntime.ts';
-import type { DecisionRecord } from '../evidence/sinks.ts';
+import type { DecisionRecord } from '../evidence/index.ts';
 
 export interface ProbeOptions {
   readonly path: string;

@@ -4,35 +4,16 @@
  * registry, so a vocabulary added there and not here does not compile.
  */
 import { isSystemErrorReason, type ReasonCode, type ReasonVocabularies } from '../errors.ts';
-import { DISPATCH_REASONS } from '../dispatch/dispatcher.ts';
-import { DERIVE_CAPABILITY_REASONS } from '../dispatch/stages/deriveCapability.ts';
-import { PROMPT_REASONS } from '../dispatch/stages/policy.ts';
-import { VALIDATE_REASONS } from '../dispatch/stages/validate.ts';
-import { STORE_REASONS } from '../evidence/store.ts';
-import { WRITER_REASONS } from '../evidence/writer.ts';
-import { OUTCOME_REASONS } from '../evidence/entry.ts';
+import { DERIVE_CAPABILITY_REASONS, DISPATCH_REASONS, PROMPT_REASONS, VALIDATE_REASONS } from '../dispatch/index.ts';
+import { OUTCOME_REASONS, STORE_REASONS, WRITER_REASONS } from '../evidence/index.ts';
 import { LOCATE_REASON_CODES } from '../extensions/index.ts';
-import { EXEC_REASONS, isExecClassReason } from '../mediation/exec/stage.ts';
-import { FS_OPERATION_REASONS } from '../mediation/fs/operations.ts';
-import { FS_SCOPE_REASONS } from '../mediation/fs/scope.ts';
-import { EGRESS_MARKS, EGRESS_REASONS, isEgressClassReason } from '../mediation/http/egress.ts';
-import { HTTP_REASONS } from '../mediation/http/operation.ts';
-import { SECRET_RESULT_REASONS } from '../mediation/secrets/inbound.ts';
-import { SECRET_NAME_REASONS } from '../mediation/secrets/nameFilter.ts';
-import { SECRET_VALUE_REASONS } from '../mediation/secrets/outbound.ts';
-import { SEARCH_REASONS } from '../mediation/tools/confinedSearch.ts';
-import { FILE_TOOL_REASONS } from '../mediation/tools/fileTools.ts';
-import { GLOB_REASONS } from '../mediation/tools/glob.ts';
-import { TOOL_CALL_REASONS } from '../mediation/tools/toolCalls.ts';
-import { POLICY_REASONS } from '../policy/precedence.ts';
+import { EGRESS_MARKS, EGRESS_REASONS, EXEC_REASONS, FILE_TOOL_REASONS, FS_OPERATION_REASONS, FS_SCOPE_REASONS, GLOB_REASONS, HTTP_REASONS, isEgressClassReason, isExecClassReason, SEARCH_REASONS, SECRET_NAME_REASONS, SECRET_RESULT_REASONS, SECRET_VALUE_REASONS, TOOL_CALL_REASONS } from '../mediation/index.ts';
+import { POLICY_REASONS } from '../policy/index.ts';
 import { isSignalCode } from '../risk/controller.ts';
 import { isRiskSignalReason, parseRiskActionReason, RISK_REASONS } from '../risk/stage.ts';
-import { BUNDLE_REASONS } from '../sandbox/bundle.ts';
-import { SANDBOX_REASONS } from '../sandbox/sandbox.ts';
-import { isScanRuleReason, SCAN_GATE_REASONS } from '../scanner/gate.ts';
-import { HOSTCALL_QUOTA_REASONS } from '../trust/quota.ts';
-import { TRUST_GATE_REASONS } from '../trust/gate.ts';
-import { TRUST_REASONS } from '../trust/lifecycle.ts';
+import { BUNDLE_REASONS, SANDBOX_REASONS } from '../sandbox/index.ts';
+import { isScanRuleReason, SCAN_GATE_REASONS } from '../scanner/index.ts';
+import { HOSTCALL_QUOTA_REASONS, TRUST_GATE_REASONS, TRUST_REASONS } from '../trust/index.ts';
 
 export type Vocabulary = keyof ReasonVocabularies;
 

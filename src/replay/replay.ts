@@ -16,16 +16,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { WardenError } from '../errors.ts';
-import { promptOutcome } from '../dispatch/stages/policy.ts';
-import { isCapability } from '../policy/capabilities.ts';
-import { METHOD_TABLE } from '../policy/methods.ts';
-import { evaluateCapability, type PolicyRules } from '../policy/precedence.ts';
-import { storedEntries } from '../evidence/chunks.ts';
-import { rulesFromSnapshot } from '../evidence/configSnapshot.ts';
-import { OUTCOME_REASON, parseEntry, type LedgerEntry } from '../evidence/entry.ts';
-import { DB_FILE } from '../evidence/store.ts';
+import { promptOutcome } from '../dispatch/index.ts';
+import { evaluateCapability, isCapability, METHOD_TABLE, type PolicyRules } from '../policy/index.ts';
+import { DB_FILE, type LedgerEntry, OUTCOME_REASON, parseEntry, rulesFromSnapshot, storedEntries, type VerificationReport, verifyLedger } from '../evidence/index.ts';
 import { RiskReplayer } from '../risk/replayRisk.ts';
-import { verifyLedger, type VerificationReport } from '../evidence/verify.ts';
 import { isReasonCode } from './reasons.ts';
 
 export interface ReplayDifference {

@@ -6,10 +6,7 @@
  * at once and steps down one band only after `cooldownCalls` calls clearly below it, so one noisy call does not
  * flap the state. Everything that contributed is returned as the explanation and recorded in the ledger.
  */
-import type { Capability } from '../policy/capabilities.ts';
-import type { UrlHost } from '../policy/hostPatterns.ts';
-import type { Profile } from '../policy/profiles.ts';
-import { PlaceWords, type PlaceRoots } from '../policy/index.ts';
+import { type Capability, type PlaceRoots, PlaceWords, type Profile, type UrlHost } from '../policy/index.ts';
 import { callSignals, isCallSignal, type CallSignal, type Signal } from './features.ts';
 
 /** Signals of the call's place in the sequence of its extension's calls (added to the call's own, features.ts). */

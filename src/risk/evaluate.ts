@@ -3,12 +3,8 @@
  * measures the controller: a benign trace is a false positive if any of its calls is blocked by risk or its
  * extension quarantined; a malicious trace is a false negative if none is. Also reports per-call block rates.
  */
-import { createDispatcher, type Operation } from '../dispatch/dispatcher.ts';
-import { combineRecorders, MemoryRecorder } from '../dispatch/record.ts';
-import { hostListMatcher } from '../policy/hostPatterns.ts';
-import { METHOD_TABLE } from '../policy/methods.ts';
-import { compilePolicy } from '../policy/precedence.ts';
-import { RISK_DEFAULTS, rulesFor } from '../policy/settings.ts';
+import { combineRecorders, createDispatcher, MemoryRecorder, type Operation } from '../dispatch/index.ts';
+import { compilePolicy, hostListMatcher, METHOD_TABLE, RISK_DEFAULTS, rulesFor } from '../policy/index.ts';
 import { RiskController } from './controller.ts';
 import { createRiskStage, parseRiskActionReason } from './stage.ts';
 

@@ -3,10 +3,7 @@
  * arguments, computed before the params are dropped. Each signal has a code and a weight; the score is their
  * clamped sum plus the sequence signals (sequence.ts). Every contributing signal is kept for the explanation.
  */
-import { classifyHost } from '../policy/addressClasses.ts';
-import { CAPABILITIES, type Capability } from '../policy/capabilities.ts';
-import { urlHost, type UrlHost } from '../policy/hostPatterns.ts';
-import { PlaceWords, type PlaceKind } from '../policy/index.ts';
+import { CAPABILITIES, type Capability, classifyHost, type PlaceKind, PlaceWords, urlHost, type UrlHost } from '../policy/index.ts';
 
 /** The signals of one call; `capability_<capability>` is the base weight of the capability it needs. */
 export const CALL_SIGNALS = [

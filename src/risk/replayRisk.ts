@@ -3,7 +3,7 @@
  * (`risk_signal:<code>:<weight>`), recompute the score, the band and the hysteresis level per extension in
  * sequence order, and compare with the recorded `risk:<action>`.
  */
-import type { Profile } from '../policy/profiles.ts';
+import type { Profile } from '../policy/index.ts';
 import { ACTIONS, COOLDOWN_CALLS, DE_ESCALATION_MARGIN, stepLevel, type Hysteresis, type RiskAction } from './controller.ts';
 import { parseRiskActionReason, parseSignalReason, RISK_ACTION_PREFIX } from './stage.ts';
 

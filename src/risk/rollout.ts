@@ -10,8 +10,8 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { WardenError } from '../errors.ts';
-import { insertAlert } from '../evidence/alerts.ts';
-import type { RolloutSettings } from '../policy/settings.ts';
+import { insertAlert } from '../evidence/index.ts';
+import type { RolloutSettings } from '../policy/index.ts';
 
 export const PHASES = ['shadow', 'log_only', 'enforce_new', 'enforce_all'] as const;
 export type RolloutPhase = (typeof PHASES)[number];

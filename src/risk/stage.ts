@@ -7,16 +7,13 @@
  * go into the ledger entry (`risk_score`, reason codes `risk:<action>` and `risk_signal:<code>:<weight>`).
  */
 import { decisionError, type WardenError } from '../errors.ts';
-import type { AlertSink } from '../evidence/alerts.ts';
+import type { AlertSink, DecisionRecord, DecisionRecorder } from '../evidence/index.ts';
 
-import { addReason, type DispatchContext } from '../dispatch/hostcall.ts';
-import type { Stage } from '../dispatch/stage.ts';
-import type { Capability } from '../policy/capabilities.ts';
-import type { RiskSettings } from '../policy/settings.ts';
-import type { TrustRegistry, TrustState } from '../trust/lifecycle.ts';
+import { addReason, type DispatchContext, type Stage } from '../dispatch/index.ts';
+import type { Capability, RiskSettings } from '../policy/index.ts';
+import type { TrustRegistry, TrustState } from '../trust/index.ts';
 import { ACTIONS, isSignalCode, type RiskAction, type RiskController, type RiskDecision, type RiskSignal, type SignalCode } from './controller.ts';
 import type { RolloutMonitor, RolloutPhase } from './rollout.ts';
-import type { DecisionRecord, DecisionRecorder } from '../evidence/sinks.ts';
 
 export interface RiskStageOptions {
   readonly controller: RiskController;

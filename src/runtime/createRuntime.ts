@@ -5,25 +5,15 @@
  * and the pi bridge call `dispatch`; the CLI reads the same store.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import { createDispatcher, type Dispatcher } from '../dispatch/dispatcher.ts';
-import { createPromptBroker, type Prompter } from '../dispatch/prompts.ts';
-import { combineRecorders } from '../dispatch/record.ts';
-import type { Stage } from '../dispatch/stage.ts';
-import type { AlertSink } from '../evidence/alerts.ts';
-import type { DecisionRecord, DecisionRecorder } from '../evidence/sinks.ts';
-import { openStore } from '../evidence/store.ts';
-import { EvidenceWriter, type EvidenceWriterOptions } from '../evidence/writer.ts';
+import { combineRecorders, createDispatcher, createPromptBroker, type Dispatcher, type Prompter, type Stage } from '../dispatch/index.ts';
+import { type AlertSink, type DecisionRecord, type DecisionRecorder, EvidenceWriter, type EvidenceWriterOptions, openStore } from '../evidence/index.ts';
 import { createMediation, type FsScope, type MediationOptions } from '../mediation/index.ts';
-import type { ResolvedPolicy } from '../policy/settings.ts';
+import { hostListMatcher, type ResolvedPolicy } from '../policy/index.ts';
 import { COOLDOWN_CALLS, DE_ESCALATION_MARGIN, RiskController } from '../risk/controller.ts';
 import { RolloutMonitor, automaticRollbackTarget, readRollout, setRollout, type RolloutPhase } from '../risk/rollout.ts';
 import { createRiskStage } from '../risk/stage.ts';
-import { scannerBypassCheck } from '../scanner/gate.ts';
-import type { ExtensionReport } from '../scanner/types.ts';
-import { hostListMatcher } from '../policy/hostPatterns.ts';
-import { createTrustGate } from '../trust/gate.ts';
-import { TrustRegistry } from '../trust/lifecycle.ts';
-import { createQuotaStage, quotaLookup } from '../trust/quota.ts';
+import { type ExtensionReport, scannerBypassCheck } from '../scanner/index.ts';
+import { createQuotaStage, createTrustGate, quotaLookup, TrustRegistry } from '../trust/index.ts';
 
 /** What the runtime passes through to mediation unchanged (documented on MediationOptions). */
 type MediationSetup = Pick<MediationOptions,

@@ -10,3 +10,5 @@ export {
 } from './sandbox.ts';
 export { hostBoot } from './boot.ts';
 export { limitsFromQuota } from './limits.ts';
+export { BUNDLE_REASONS } from './bundle.ts';
+export { SANDBOX_REASONS } from './sandbox.ts';

@@ -1,5 +1,5 @@
 /** Sandbox limits from the policy's quota settings (SPEC §7): memory cap, CPU per entry, wall time per call. */
-import type { QuotaSettings } from '../policy/settingsSchema.ts';
+import type { QuotaSettings } from '../policy/index.ts';
 import type { SandboxLimits } from './sandbox.ts';
 
 export function limitsFromQuota(quota: QuotaSettings | undefined): Partial<SandboxLimits> {

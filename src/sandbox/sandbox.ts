@@ -14,7 +14,7 @@ import type { ExtensionBundle } from './bundle.ts';
 import { legacyEventsFor } from './contract.ts';
 import { GuestEngine, GuestFailure } from './engine.ts';
 import { guestRuntimeSource } from './runtime.ts';
-import type { BreachSink } from '../evidence/sinks.ts';
+import type { BreachSink } from '../evidence/index.ts';
 
 /**
  * Why a sandbox refused or stopped: a load failure, a re-entrant call, an exception in the guest, and the limits

@@ -5,8 +5,7 @@
  * reported at the outer location with the decoding chain in `via`.
  */
 import { parseSync, rawTransferSupported, type ParserOptions } from 'oxc-parser';
-import type { Capability } from '../policy/capabilities.ts';
-import { METHOD_TABLE } from '../policy/methods.ts';
+import { type Capability, METHOD_TABLE } from '../policy/index.ts';
 import { child, children, lineIndex, position, text, unwrap, walk, type AstNode } from './ast.ts';
 import { collectBindings, Evaluator, looksBase64, normalizeModule, str, type Value } from './fold.ts';
 import { MAX_NESTING, nestingDepth } from './nesting.ts';

@@ -6,8 +6,7 @@
  * No load path calls `assertScanAllowsLoad` yet (the load-time issue, 15).
  */
 import { WardenError } from '../errors.ts';
-import type { Capability } from '../policy/capabilities.ts';
-import type { ResolvedPolicy } from '../policy/settings.ts';
+import type { Capability, ResolvedPolicy } from '../policy/index.ts';
 import { RULES } from './rules.ts';
 import type { ExtensionReport } from './types.ts';
 

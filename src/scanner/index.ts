@@ -7,3 +7,4 @@ export { toSarif } from './sarif.ts';
 export { SCAN_LIMITS, scanTarget, type ScanOptions } from './scan.ts';
 export { TARBALL_LIMITS } from './tarball.ts';
 export type { CapabilityEvidence, ExtensionReport, Finding } from './types.ts';
+export { isScanRuleReason, SCAN_GATE_REASONS } from './gate.ts';

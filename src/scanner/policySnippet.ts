@@ -2,7 +2,7 @@
  * `scan --policy` (SPEC §8.3): the smallest `extensionPolicy.overrides` that grants each scanned extension exactly
  * the capabilities its scan says it needs, ready to paste into settings.json.
  */
-import type { Capability } from '../policy/capabilities.ts';
+import type { Capability } from '../policy/index.ts';
 import type { ExtensionReport } from './types.ts';
 
 export interface PolicySnippet {

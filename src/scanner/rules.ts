@@ -2,7 +2,7 @@
  * The scanner's rulebook as data (SPEC §8): every rule id, its classification, the capability a finding implies
  * and a confidence. `scan --format sarif` prints this table as `tool.driver.rules`, so what is printed is what runs.
  */
-import type { Capability } from '../policy/capabilities.ts';
+import type { Capability } from '../policy/index.ts';
 
 export const CLASSIFICATIONS = ['forbidden', 'flagged', 'safe'] as const;
 export type Classification = (typeof CLASSIFICATIONS)[number];

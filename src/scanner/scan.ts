@@ -9,7 +9,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { locateExtensions, type LocatedExtension } from '../extensions/index.ts';
 import { isInside } from '../paths.ts';
-import { CAPABILITIES, type Capability } from '../policy/capabilities.ts';
+import { CAPABILITIES, type Capability } from '../policy/index.ts';
 import { analyzeSource } from './analyze.ts';
 import { lineIndex, position } from './ast.ts';
 import { normalizeModule } from './fold.ts';

@@ -1,5 +1,5 @@
 /** Shapes of scanner results (SPEC §8.1): findings per file, verdict and capabilities per extension. */
-import type { Capability } from '../policy/capabilities.ts';
+import type { Capability } from '../policy/index.ts';
 import type { Classification, Confidence } from './rules.ts';
 
 export interface Finding {

@@ -1,6 +1,6 @@
 /** Reading quota breaches (runbook INC-6): never removes them (the reference's drain emptied the queue). */
 import type { DatabaseSync } from 'node:sqlite';
-import type { QuotaBreach } from '../evidence/sinks.ts';
+import type { QuotaBreach } from '../evidence/index.ts';
 
 export function queryBreaches(db: DatabaseSync, extensionId?: string): QuotaBreach[] {
   const sql = `SELECT ts_ms, extension_id, resource, limit_value AS "limit", actual FROM quota_breaches ${extensionId === undefined ? '' : 'WHERE extension_id = ?'} ORDER BY id`;

@@ -5,7 +5,7 @@
  * result that took time is handed back, so calls queued or pending when the kill lands get nothing either.
  */
 import { decisionError, type WardenError } from '../errors.ts';
-import type { Stage } from '../dispatch/stage.ts';
+import type { Stage } from '../dispatch/index.ts';
 import type { TrustRegistry } from './lifecycle.ts';
 
 export const TRUST_GATE_REASONS = ['quarantined'] as const;

@@ -6,8 +6,8 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { WardenError } from '../errors.ts';
-import { insertAlert, type AlertCategory, type Severity } from '../evidence/alerts.ts';
-import { isValidExtensionId } from '../policy/extensionId.ts';
+import { insertAlert, type AlertCategory, type Severity } from '../evidence/index.ts';
+import { isValidExtensionId } from '../policy/index.ts';
 
 export const TRUST_STATES = ['unknown', 'probation', 'trusted', 'quarantined'] as const;
 export type TrustState = (typeof TRUST_STATES)[number];

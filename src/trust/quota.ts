@@ -6,9 +6,9 @@
  * sandbox, which reports its breaches through the same sink.
  */
 import { decisionError } from '../errors.ts';
-import type { Stage } from '../dispatch/stage.ts';
-import type { QuotaSettings } from '../policy/settingsSchema.ts';
-import type { BreachSink } from '../evidence/sinks.ts';
+import type { Stage } from '../dispatch/index.ts';
+import type { QuotaSettings } from '../policy/index.ts';
+import type { BreachSink } from '../evidence/index.ts';
 
 /** The rate that was exceeded, recorded after the dispatcher's `quota_exceeded`. */
 export const HOSTCALL_QUOTA_REASONS = ['hostcalls_per_second', 'hostcalls_per_minute'] as const;

@@ -3,7 +3,7 @@
  * field is compared and a mismatch is recorded as `capability_mismatch`; it never changes the decision.
  */
 import { WardenError } from '../../errors.ts';
-import { toolNameCapability } from '../../policy/methods.ts';
+import { toolNameCapability } from '../../policy/index.ts';
 import { addReason, type DispatchContext } from '../hostcall.ts';
 import type { Stage, StageOutcome } from '../stage.ts';
 

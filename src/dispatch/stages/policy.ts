@@ -5,8 +5,7 @@
  * is also handed to `remember`, which persists it into the user settings; "once" is not kept.
  */
 import { decisionError, WardenError } from '../../errors.ts';
-import type { Capability } from '../../policy/capabilities.ts';
-import { verdictFor, type CompiledPolicy, type PolicyReason } from '../../policy/precedence.ts';
+import { type Capability, type CompiledPolicy, type PolicyReason, verdictFor } from '../../policy/index.ts';
 import { addReason, type DispatchContext } from '../hostcall.ts';
 import { PROMPT_OUTCOME_TEXT, type PromptBroker, type PromptOutcome, type PromptResult } from '../prompts.ts';
 import type { Stage, StageOutcome } from '../stage.ts';

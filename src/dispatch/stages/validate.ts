@@ -4,7 +4,7 @@
  */
 import { Compile } from 'typebox/compile';
 import { decisionError, type WardenError } from '../../errors.ts';
-import { METHOD_TABLE, type MethodSpec } from '../../policy/methods.ts';
+import { METHOD_TABLE, type MethodSpec } from '../../policy/index.ts';
 import type { DispatchContext } from '../hostcall.ts';
 import type { Stage, StageOutcome } from '../stage.ts';
 

@@ -8,18 +8,12 @@
  */
 import { realpathSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import type { DispatchContext } from '../../dispatch/hostcall.ts';
-import { addReason } from '../../dispatch/hostcall.ts';
-import type { Stage, StageOutcome } from '../../dispatch/stage.ts';
-import type { PromptBroker, PromptOutcome, PromptRequest, PromptResult } from '../../dispatch/prompts.ts';
+import { addReason, type DispatchContext, type PromptBroker, type PromptOutcome, type PromptRequest, type PromptResult, type Stage, type StageOutcome } from '../../dispatch/index.ts';
 import { decisionError, type ReasonCode } from '../../errors.ts';
-import type { AlertSink } from '../../evidence/alerts.ts';
+import type { AlertSink, ExecLog } from '../../evidence/index.ts';
 import { isInside } from '../../paths.ts';
-import { grantedByName, type CompiledPolicy } from '../../policy/precedence.ts';
-import { PlaceWords, type PlaceRoots } from '../../policy/index.ts';
-import { PROFILE_PRESETS, type ExecRule } from '../../policy/profiles.ts';
+import { type CompiledPolicy, type ExecRule, grantedByName, type PlaceRoots, PlaceWords, PROFILE_PRESETS } from '../../policy/index.ts';
 import { analyseExec, EXEC_CLASSES, type ExecClass } from './classify.ts';
-import type { ExecLog } from '../../evidence/sinks.ts';
 
 export { analyseExec, EXEC_CLASSES, type ExecAnalysis, type ExecClass } from './classify.ts';
 

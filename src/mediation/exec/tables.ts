@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { normaliseWord } from '../../policy/index.ts';
 
 // The class vocabulary is policy's: the profile data says what each class gets.
-export { EXEC_CLASSES, type ExecClass } from '../../policy/execClasses.ts';
+export { EXEC_CLASSES, type ExecClass } from '../../policy/index.ts';
 
 const set = (...names: string[]): ReadonlySet<string> => new Set(names);
 

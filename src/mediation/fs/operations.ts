@@ -23,7 +23,7 @@ import {
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, sep } from 'node:path';
-import type { Operation, OperationContext } from '../../dispatch/dispatcher.ts';
+import type { Operation, OperationContext } from '../../dispatch/index.ts';
 import { systemErrorReason, WardenError, type SystemErrorReason } from '../../errors.ts';
 import { isInside } from '../../paths.ts';
 import type { FsAccess, FsProblem, FsScope, PathView } from './scope.ts';

@@ -15,10 +15,9 @@
  */
 import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { addReason, type DispatchContext } from '../../dispatch/hostcall.ts';
-import type { StageOutcome, SyncStage } from '../../dispatch/stage.ts';
+import { addReason, type DispatchContext, type StageOutcome, type SyncStage } from '../../dispatch/index.ts';
 import { decisionError, WardenError } from '../../errors.ts';
-import type { AlertSink, Severity } from '../../evidence/alerts.ts';
+import type { AlertSink, Severity } from '../../evidence/index.ts';
 import { isInside } from '../../paths.ts';
 import { dataFolder, PathClassifier, type FsLayout } from './paths.ts';
 

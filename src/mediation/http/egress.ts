@@ -10,16 +10,10 @@
  * `egress` + `egress_<what>` (+ `egress_class_<class>` for an address), raise a `policy_violation` alert
  * (critical for a cloud metadata address) and never carry the URL's path, query or userinfo into an alert.
  */
-import type { Operation } from '../../dispatch/dispatcher.ts';
-import { addReason, type DispatchContext } from '../../dispatch/hostcall.ts';
-import type { StageOutcome, SyncStage } from '../../dispatch/stage.ts';
+import { addReason, type DispatchContext, type Operation, type StageOutcome, type SyncStage } from '../../dispatch/index.ts';
 import { decisionError, isWardenError, type ReasonCode, type WardenError } from '../../errors.ts';
-import type { AlertSink, Severity } from '../../evidence/alerts.ts';
-import { ADDRESS_CLASSES, classifyAddress, isLoopbackName, NEVER_ALLOWED, type AddressClass } from '../../policy/addressClasses.ts';
-import type { EgressRules } from '../../policy/egressSettings.ts';
-import {
-  formatAddress, inPrefix, matchesAnyHost, matchHostPattern, parseAddress, sameAddress, urlHost, type Address, type PrivateGrant, type UrlHost,
-} from '../../policy/hostPatterns.ts';
+import type { AlertSink, Severity } from '../../evidence/index.ts';
+import { type Address, ADDRESS_CLASSES, type AddressClass, classifyAddress, type EgressRules, formatAddress, inPrefix, isLoopbackName, matchesAnyHost, matchHostPattern, NEVER_ALLOWED, parseAddress, type PrivateGrant, sameAddress, urlHost, type UrlHost } from '../../policy/index.ts';
 
 export const EGRESS_REASONS = [
   'egress_url_invalid', 'egress_scheme', 'egress_userinfo', 'egress_host_denied', 'egress_host_not_allowed',

@@ -22,10 +22,9 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { LookupAddress } from 'node:dns';
-import type { Operation, OperationContext } from '../../dispatch/dispatcher.ts';
+import type { Operation, OperationContext } from '../../dispatch/index.ts';
 import { decisionError, isWardenError, systemErrorReason, WardenError } from '../../errors.ts';
-import type { EgressRules } from '../../policy/egressSettings.ts';
-import { isMappedIPv4, parseAddress } from '../../policy/hostPatterns.ts';
+import { type EgressRules, isMappedIPv4, parseAddress } from '../../policy/index.ts';
 import {
   checkAddress, checkRedirect, checkRequestSize, checkTarget, egressError, parseTarget, requestBodyBytes, type EgressRefusal,
   type EgressTarget,

@@ -9,12 +9,11 @@
  * Provider token formats are not used here: files and command output legitimately contain token-shaped test
  * fixtures, and the outbound check still stops them leaving.
  */
-import type { Operation, OperationContext } from '../../dispatch/dispatcher.ts';
+import type { Operation, OperationContext } from '../../dispatch/index.ts';
 import { WardenError } from '../../errors.ts';
-import type { AlertSink } from '../../evidence/alerts.ts';
+import type { AlertSink, SecretBrokerLog } from '../../evidence/index.ts';
 
 import type { SecretHit, SecretValueIndex } from './values.ts';
-import type { SecretBrokerLog } from '../../evidence/sinks.ts';
 
 /** A result withheld because it carries a secret value (after `secret_exposure`). */
 export const SECRET_RESULT_REASONS = ['secret_in_result'] as const;

@@ -10,15 +10,12 @@
  * granted to that extension by name (`extensionPolicy.overrides.<id>.allow` or a remembered prompt answer):
  * a profile that allows `env` for everyone does not hand keys to every extension.
  */
-import type { Operation } from '../../dispatch/dispatcher.ts';
-import { addReason, type DispatchContext } from '../../dispatch/hostcall.ts';
-import type { Stage, StageOutcome, SyncStage } from '../../dispatch/stage.ts';
+import { addReason, type DispatchContext, type Operation, type Stage, type StageOutcome, type SyncStage } from '../../dispatch/index.ts';
 import { decisionError } from '../../errors.ts';
-import type { AlertSink } from '../../evidence/alerts.ts';
-import { grantedByName, type CompiledPolicy } from '../../policy/precedence.ts';
+import type { AlertSink, SecretBrokerLog } from '../../evidence/index.ts';
+import { grantedByName, type CompiledPolicy } from '../../policy/index.ts';
 
 import { classifySecretName, type SecretBrokerConfig } from './names.ts';
-import type { SecretBrokerLog } from '../../evidence/sinks.ts';
 
 /** pi API calls that return a provider credential. */
 export const CREDENTIAL_METHODS: ReadonlySet<string> = new Set([

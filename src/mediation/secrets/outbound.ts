@@ -6,11 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { decisionError } from '../../errors.ts';
-import type { AlertSink } from '../../evidence/alerts.ts';
-import { addReason, type DispatchContext } from '../../dispatch/hostcall.ts';
-import type { SyncStage } from '../../dispatch/stage.ts';
+import type { AlertSink, SecretBrokerLog } from '../../evidence/index.ts';
+import { addReason, type DispatchContext, type SyncStage } from '../../dispatch/index.ts';
 import { tokenFormatHits, type SecretValueIndex } from './values.ts';
-import type { SecretBrokerLog } from '../../evidence/sinks.ts';
 
 /** The strings a method sends out, with where each comes from. */
 /** A payload that carries a known secret value (with `honeytoken` when it is a planted one). */

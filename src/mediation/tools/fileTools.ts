@@ -14,7 +14,7 @@
  * npm package. Other tools (bash, extension tools) go to the host's `tool` operation.
  */
 import { Compile } from 'typebox/compile';
-import type { Operation, OperationContext } from '../../dispatch/dispatcher.ts';
+import type { Operation, OperationContext } from '../../dispatch/index.ts';
 import { WardenError } from '../../errors.ts';
 import { resolve } from 'node:path';
 import { foldToolName, piToolPath } from './toolCalls.ts';

@@ -7,8 +7,7 @@
  * The stage swaps the call's method and params for the equivalent ones while the inner stages run and restores
  * them afterwards, so reason codes land on the real call and the ledger records it as the `tool` call it was.
  */
-import type { DispatchContext } from '../../dispatch/hostcall.ts';
-import type { Stage, StageOutcome } from '../../dispatch/stage.ts';
+import type { DispatchContext, Stage, StageOutcome } from '../../dispatch/index.ts';
 import { decisionError } from '../../errors.ts';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
