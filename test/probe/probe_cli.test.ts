@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { fixture } from './harness.ts';
+import { fixture } from '../sandbox/harness.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/pi-warden.js', import.meta.url));
 

@@ -7,7 +7,7 @@ import { verifyStore } from '../../src/evidence/verify.ts';
 import { probeExtension } from '../../src/probe/probe.ts';
 import { TrustRegistry } from '../../src/trust/lifecycle.ts';
 import { tempHome } from '../evidence/fixtures.ts';
-import { fixture, NO_HOME } from './harness.ts';
+import { fixture, NO_HOME } from '../sandbox/harness.ts';
 
 describe('probe with an evidence store', () => {
   it('records every hostcall decision in an intact ledger', async () => {

@@ -66,6 +66,18 @@ let n = 0;
 async function tool(rt: WardenRuntime, name: string, input: Record<string, unknown>, ext = 'ext') {
   return rt.dispatcher.dispatch(ext, { call_id: `t-${++n}`, method: 'tool', params: { name, input } });
 }
+/** pi's file tools on the confined operations of `scope`, with every path `fs.read` was asked for. */
+function toolsCountingReads(scope: FsScope): { op: ReturnType<typeof createFileToolOperation>; reads: string[] } {
+  const fs = createFsOperations({ scope });
+  const reads: string[] = [];
+  const counting = new Map(fs);
+  counting.set('fs.read', (p, c) => {
+    reads.push(String(p.path));
+    return (fs.get('fs.read') as NonNullable<ReturnType<typeof fs.get>>)(p, c);
+  });
+  return { op: createFileToolOperation({ kit, fs: counting, projectRoot: PROJECT, home: HOME }), reads };
+}
+
 function text(r: Awaited<ReturnType<typeof tool>>): string {
   assert.ok(r.ok, JSON.stringify(r));
   return ((r.value as { content: Array<{ text?: string }> }).content ?? []).map((c) => c.text ?? '').join('\n');
@@ -190,14 +202,7 @@ describe('review findings: one tool call cannot exhaust or stall the host', () =
     let deep = join(PROJECT, 'amp');
     for (let i = 0; i < 12; i++) deep = join(deep, 'd'.repeat(200));
     for (let f = 0; f < 4; f++) put(join(deep, `f${f}.txt`), 'b\n'.repeat(60_000));
-    const fs = createFsOperations({ scope: scopeAt('w-amp') });
-    const reads: string[] = [];
-    const counting = new Map(fs);
-    counting.set('fs.read', (p, c) => {
-      reads.push(String(p.path));
-      return (fs.get('fs.read') as NonNullable<ReturnType<typeof fs.get>>)(p, c);
-    });
-    const op = createFileToolOperation({ kit, fs: counting, projectRoot: PROJECT, home: HOME });
+    const { op, reads } = toolsCountingReads(scopeAt('w-amp'));
     const before = process.memoryUsage().rss;
     const r = await op({ name: 'grep', input: { pattern: '^b$', path: 'amp', context: 1000, limit: 1_000_000 } }, ctx('amp')) as { content: Array<{ text: string }> };
     const out = r.content[0]?.text ?? '';
@@ -248,14 +253,7 @@ describe('review findings: one tool call cannot exhaust or stall the host', () =
 
   it('at most two grep matcher threads run at once; a file over the size cap is never read', async () => {
     put(join(PROJECT, 'conc', 'x.txt'), 'needle\n'.repeat(2000));
-    const fs = createFsOperations({ scope: scopeAt('w-conc') });
-    const reads: string[] = [];
-    const counting = new Map(fs);
-    counting.set('fs.read', (p, c) => {
-      reads.push(String(p.path));
-      return (fs.get('fs.read') as NonNullable<ReturnType<typeof fs.get>>)(p, c);
-    });
-    const op = createFileToolOperation({ kit, fs: counting, projectRoot: PROJECT, home: HOME });
+    const { op, reads } = toolsCountingReads(scopeAt('w-conc'));
     const runs = Array.from({ length: 6 }, (_, i) => op({ name: 'grep', input: { pattern: 'needle', path: 'conc', limit: 5 } }, ctx(`c${i}`)));
     for (const r of await Promise.all(runs)) assert.match((r as { content: Array<{ text: string }> }).content[0]?.text ?? '', /x\.txt:1: needle/);
     const { matcherStats } = await import('../../src/mediation/tools/confinedSearch.ts');
