@@ -47,7 +47,15 @@ async function fileTools(root: string): Promise<BenchResult[]> {
   const project = join(root, 'project');
   const home = join(root, 'home');
   mkdirSync(join(home, '.pi', 'agent'), { recursive: true });
-  const scope = new FsScope({ layout: { projectRoot: project, home, agentDir: join(home, '.pi', 'agent'), wardenHome: join(root, 'w'), dataRoot: join(root, 'w', 'data') } });
+  const scope = new FsScope({
+    layout: {
+      projectRoot: project,
+      home,
+      agentDir: join(home, '.pi', 'agent'),
+      wardenHome: join(root, 'w'),
+      dataRoot: join(root, 'w', 'data'),
+    },
+  });
   const kit = pi as unknown as PiFileToolKit;
   const op = createFileToolOperation({ kit, fs: createFsOperations({ scope }), projectRoot: project, home });
   const deadline300 = createFileToolOperation({ kit, fs: createFsOperations({ scope }), projectRoot: project, home, grepDeadlineMs: 300 });
@@ -63,34 +71,86 @@ async function fileTools(root: string): Promise<BenchResult[]> {
 
   const plain = await benchSlow('find *.ts over 400 long names (baseline)', 10, () => find('*.ts', 'globs'));
   const pathological = `${'{*n,n*}'.repeat(5)}${'*n'.repeat(120)}x`;
-  const glob = relativeTo(await benchSlow('find, pathological glob until its work budget ends it', 2, () => endsWith(/glob_too_complex/, () => find(pathological, 'globs')), false), plain);
-  const ignore = relativeTo(await benchSlow('find *.ts under a 2000-rule .gitignore (rule cap, budget)', 2, () => find('*.ts', 'ignored').catch((e: unknown) => endsWith(/glob_too_complex/, () => { throw e; })), false), plain);
-  const amp = relativeTo(await benchSlow('grep, context 1000 over 60k tiny lines until the output budget', 3, () => Promise.resolve(op({ name: 'grep', input: { pattern: '^b$', path: 'amp', context: 1000, limit: 1_000_000 } }, ctx))), plain);
-  const redos = await benchSlow('grep, catastrophic pattern until its 300 ms deadline', 3, () => endsWith(/grep_deadline/, () => deadline300({ name: 'grep', input: { pattern: '^(a+)+$', path: 'redos' } }, ctx)));
+  const glob = relativeTo(
+    await benchSlow(
+      'find, pathological glob until its work budget ends it',
+      2,
+      () => endsWith(/glob_too_complex/, () => find(pathological, 'globs')),
+      false,
+    ),
+    plain,
+  );
+  const ignore = relativeTo(
+    await benchSlow(
+      'find *.ts under a 2000-rule .gitignore (rule cap, budget)',
+      2,
+      () =>
+        find('*.ts', 'ignored').catch((e: unknown) =>
+          endsWith(/glob_too_complex/, () => {
+            throw e;
+          }),
+        ),
+      false,
+    ),
+    plain,
+  );
+  const amp = relativeTo(
+    await benchSlow('grep, context 1000 over 60k tiny lines until the output budget', 3, () =>
+      Promise.resolve(op({ name: 'grep', input: { pattern: '^b$', path: 'amp', context: 1000, limit: 1_000_000 } }, ctx)),
+    ),
+    plain,
+  );
+  const redos = await benchSlow('grep, catastrophic pattern until its 300 ms deadline', 3, () =>
+    endsWith(/grep_deadline/, () => deadline300({ name: 'grep', input: { pattern: '^(a+)+$', path: 'redos' } }, ctx)),
+  );
   return [plain, glob, ignore, amp, redos];
 }
 
 function exec(): BenchResult[] {
   let fresh = 0;
   const words = 2 + 3 * 160 + 1;
-  const flat = benchSync(`parse a flat command of ${words} words (baseline)`, 20, () => parseShell(`echo ${'a . b '.repeat(160)}c # ${fresh++}`));
-  const nested = relativeTo(benchSync(`parse find with 160 nested -exec (${words} words)`, 20, () => parseShell(`find . ${'-exec find . '.repeat(160)}\\; # ${fresh++}`)), flat);
+  const flat = benchSync(`parse a flat command of ${words} words (baseline)`, 20, () =>
+    parseShell(`echo ${'a . b '.repeat(160)}c # ${fresh++}`),
+  );
+  const nested = relativeTo(
+    benchSync(`parse find with 160 nested -exec (${words} words)`, 20, () =>
+      parseShell(`find . ${'-exec find . '.repeat(160)}\\; # ${fresh++}`),
+    ),
+    flat,
+  );
   const argv = benchSync('classify argv git status (baseline)', 20_000, () => analyseExec({ cmd: 'git', args: ['status', '--short'] }));
   const chainArgs = ['-9', ...Array.from({ length: 200 }, () => ['strace', '-9']).flat(), 'ls'];
-  const chain = relativeTo(benchSync('classify 200 nested strace with unknown options (work budget)', 20, () => analyseExec({ cmd: 'strace', args: chainArgs })), argv);
+  const chain = relativeTo(
+    benchSync('classify 200 nested strace with unknown options (work budget)', 20, () => analyseExec({ cmd: 'strace', args: chainArgs })),
+    argv,
+  );
   const tmuxArgs = ['new', ...Array.from({ length: 3000 }, (_, i) => `w${i} x`)];
-  const many = relativeTo(benchSync('classify tmux with 3000 command strings (work budget)', 20, () => analyseExec({ cmd: 'tmux', args: tmuxArgs })), argv);
+  const many = relativeTo(
+    benchSync('classify tmux with 3000 command strings (work budget)', 20, () => analyseExec({ cmd: 'tmux', args: tmuxArgs })),
+    argv,
+  );
   return [flat, nested, argv, chain, many];
 }
 
 async function sandboxDeadline(root: string): Promise<BenchResult[]> {
   const policy = resolvePolicy({ env: { HOME: root }, cwd: root, cliProfile: 'safe' });
-  const dispatcher = createDispatcher({ policy: policy.compiled, operations: new Map(hostOperations(new HeadlessHost({ cwd: root, home: root }))) });
+  const dispatcher = createDispatcher({
+    policy: policy.compiled,
+    operations: new Map(hostOperations(new HeadlessHost({ cwd: root, home: root }))),
+  });
   const file = join(root, 'loop.ts');
-  writeFileSync(file, "export default function (pi: any) { pi.on('loop', () => { for (;;) { /* spin */ } }); pi.on('ping', () => 'pong'); }\n");
+  writeFileSync(
+    file,
+    "export default function (pi: any) { pi.on('loop', () => { for (;;) { /* spin */ } }); pi.on('ping', () => 'pong'); }\n",
+  );
   const bundle = await bundleEntry(file);
   const load = async (i: number) => {
-    const s = await Sandbox.create({ extensionId: `loop${i}`, dispatcher, boot: hostBoot(root, root), limits: { cpuMsPerEntry: 100, wallTimeMs: 10_000 } });
+    const s = await Sandbox.create({
+      extensionId: `loop${i}`,
+      dispatcher,
+      boot: hostBoot(root, root),
+      limits: { cpuMsPerEntry: 100, wallTimeMs: 10_000 },
+    });
     await s.load(bundle);
     return s;
   };
@@ -99,17 +159,28 @@ async function sandboxDeadline(root: string): Promise<BenchResult[]> {
   calm.dispose();
   const ready: Sandbox[] = [];
   for (let i = -1; i < 3; i++) ready.push(await load(i));
-  const stop = relativeTo(await benchSlow('an endless loop until the 100 ms CPU deadline stops it', 3, (i) => endsWith(/timeout|cpu_deadline/, () => (ready[i + 1] as Sandbox).emit('loop', {}))), ping);
+  const stop = relativeTo(
+    await benchSlow('an endless loop until the 100 ms CPU deadline stops it', 3, (i) =>
+      endsWith(/timeout|cpu_deadline/, () => (ready[i + 1] as Sandbox).emit('loop', {})),
+    ),
+    ping,
+  );
   return [ping, stop];
 }
 
 async function httpTimeout(): Promise<BenchResult[]> {
-  const server = createServer(() => { /* never answers */ });
+  const server = createServer(() => {
+    /* never answers */
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const op = createHttpOperation({ rules: egressRulesLookup({ user: { defaults: { allowPrivate: ['127.0.0.1'] }, overrides: {} }, project: undefined }) });
+  const op = createHttpOperation({
+    rules: egressRulesLookup({ user: { defaults: { allowPrivate: ['127.0.0.1'] }, overrides: {} }, project: undefined }),
+  });
   const ctx = { extensionId: 'ext', callId: 'h', capability: 'http' as const, signal: new AbortController().signal };
-  const r = await benchSlow('http to a server that never answers, until timeoutMs 150', 3, () => endsWith(/http_timeout/, () => op({ url, timeoutMs: 150 }, ctx)));
+  const r = await benchSlow('http to a server that never answers, until timeoutMs 150', 3, () =>
+    endsWith(/http_timeout/, () => op({ url, timeoutMs: 150 }, ctx)),
+  );
   server.closeAllConnections();
   await new Promise<void>((res) => server.close(() => res()));
   return [r];
@@ -123,19 +194,32 @@ async function fifoSettings(root: string): Promise<BenchResult[]> {
   const plainCwd = join(root, 'plain');
   mkdirSync(join(plainCwd, '.pi'), { recursive: true });
   writeFileSync(join(plainCwd, '.pi', 'settings.json'), '{}');
-  const plain = await benchSlow('resolve settings, project file a regular file (baseline)', 50, async () => resolvePolicy({ cwd: plainCwd, env }));
-  const fifo = relativeTo(await benchSlow('resolve settings, project file a FIFO (refused, not read)', 50, async () => {
-    if (resolvePolicy({ cwd, env }).errors.length === 0) throw new Error('the FIFO must be an error');
-  }), plain);
+  const plain = await benchSlow('resolve settings, project file a regular file (baseline)', 50, async () =>
+    resolvePolicy({ cwd: plainCwd, env }),
+  );
+  const fifo = relativeTo(
+    await benchSlow('resolve settings, project file a FIFO (refused, not read)', 50, async () => {
+      if (resolvePolicy({ cwd, env }).errors.length === 0) throw new Error('the FIFO must be an error');
+    }),
+    plain,
+  );
   return [plain, fifo];
 }
 
 export async function run(): Promise<string> {
   const root = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-bench-bounds-')));
   try {
-    const results = [...(await fileTools(root)), ...exec(), ...(await sandboxDeadline(root)), ...(await httpTimeout()), ...(await fifoSettings(root))];
+    const results = [
+      ...(await fileTools(root)),
+      ...exec(),
+      ...(await sandboxDeadline(root)),
+      ...(await httpTimeout()),
+      ...(await fifoSettings(root)),
+    ];
     printResults('bounds', results);
-    return writeResults('bounds', results, { note: 'times of the work bounds the tests check by behaviour; ratios are to the baseline named in each row' });
+    return writeResults('bounds', results, {
+      note: 'times of the work bounds the tests check by behaviour; ratios are to the baseline named in each row',
+    });
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

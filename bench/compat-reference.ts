@@ -6,8 +6,20 @@
  */
 const [pkg, cwd, ...paths] = process.argv.slice(2);
 const pi = (await import(pkg!)) as {
-  discoverAndLoadExtensions(paths: string[], cwd: string, agentDir?: string): Promise<{
-    extensions: Array<{ path: string; tools: Map<string, { definition: { name: string; parameters?: unknown } }>; commands: Map<string, unknown>; flags: Map<string, unknown>; shortcuts: Map<string, unknown>; handlers: Map<string, unknown[]>; messageRenderers: Map<string, unknown> }>;
+  discoverAndLoadExtensions(
+    paths: string[],
+    cwd: string,
+    agentDir?: string,
+  ): Promise<{
+    extensions: Array<{
+      path: string;
+      tools: Map<string, { definition: { name: string; parameters?: unknown } }>;
+      commands: Map<string, unknown>;
+      flags: Map<string, unknown>;
+      shortcuts: Map<string, unknown>;
+      handlers: Map<string, unknown[]>;
+      messageRenderers: Map<string, unknown>;
+    }>;
     errors: Array<{ path: string; error: string }>;
   }>;
 };
@@ -18,9 +30,15 @@ for (const p of paths) {
     out[p] = {
       extensions: r.extensions.map((e) => ({
         path: e.path,
-        tools: [...e.tools.values()].map((t) => ({ name: t.definition.name, parameters: JSON.parse(JSON.stringify(t.definition.parameters ?? null)) as unknown })),
-        commands: [...e.commands.keys()], flags: [...e.flags.keys()], shortcuts: [...e.shortcuts.keys()].map(String),
-        events: [...e.handlers.keys()], messageRenderers: [...e.messageRenderers.keys()],
+        tools: [...e.tools.values()].map((t) => ({
+          name: t.definition.name,
+          parameters: JSON.parse(JSON.stringify(t.definition.parameters ?? null)) as unknown,
+        })),
+        commands: [...e.commands.keys()],
+        flags: [...e.flags.keys()],
+        shortcuts: [...e.shortcuts.keys()].map(String),
+        events: [...e.handlers.keys()],
+        messageRenderers: [...e.messageRenderers.keys()],
       })),
       errors: r.errors.map((e) => e.error.split('\n')[0]),
     };

@@ -31,10 +31,15 @@ interface Registered {
   events: string[];
   messageRenderers: string[];
 }
-interface Side { loaded: boolean; error: string | null; registered: Registered }
+interface Side {
+  loaded: boolean;
+  error: string | null;
+  registered: Registered;
+}
 
 /** Mismatches understood and accepted, by package-relative example name; each must still be observed to apply. */
-const PROVIDER_DENIAL = "deliberate denial: pi.registerProvider re-points model traffic and receives the API key, so it needs env (ADR 0005); the safe profile refuses it and the factory's registration fails";
+const PROVIDER_DENIAL =
+  "deliberate denial: pi.registerProvider re-points model traffic and receives the API key, so it needs env (ADR 0005); the safe profile refuses it and the factory's registration fails";
 const EXPLAINED: Record<string, string> = {
   '@earendil-works/pi-coding-agent/custom-provider-anthropic': PROVIDER_DENIAL,
   '@earendil-works/pi-coding-agent/custom-provider-gitlab-duo': PROVIDER_DENIAL,
@@ -46,13 +51,18 @@ const EXPLAINED: Record<string, string> = {
 function explain(key: string, box: Side): string {
   const why = EXPLAINED[key];
   if (why === undefined) return 'unexplained';
-  return why.startsWith('deliberate denial') && !/denied by policy/.test(box.error ?? '') ? `unexplained (expected a policy denial, got: ${box.error ?? 'a load'})` : why;
+  return why.startsWith('deliberate denial') && !/denied by policy/.test(box.error ?? '')
+    ? `unexplained (expected a policy denial, got: ${box.error ?? 'a load'})`
+    : why;
 }
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
@@ -71,14 +81,21 @@ function reference(pkg: string, examples: string[], cwd: string): Map<string, Si
   const home = mkdtempSync(join(tmpdir(), 'pi-warden-compat-home-'));
   mkdirSync(join(home, 'agent'), { recursive: true });
   const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'compat-reference.ts'), pkg, cwd, ...examples], {
-    cwd, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 * 1024 * 1024,
+    cwd,
+    encoding: 'utf8',
+    timeout: 300_000,
+    maxBuffer: 64 * 1024 * 1024,
     env: { PATH: process.env.PATH, HOME: home, PI_CODING_AGENT_DIR: join(home, 'agent'), NO_COLOR: '1' },
   });
   const line = r.stdout.trim().split('\n').pop() ?? '{}';
   const parsed = JSON.parse(line) as Record<string, { extensions: Registered[]; errors: string[] }>;
   const out = new Map<string, Side>();
   for (const [p, v] of Object.entries(parsed)) {
-    out.set(p, { loaded: v.errors.length === 0 && v.extensions.length > 0, error: v.errors[0] ?? (v.extensions.length === 0 ? 'no extension found' : null), registered: merge(v.extensions) });
+    out.set(p, {
+      loaded: v.errors.length === 0 && v.extensions.length > 0,
+      error: v.errors[0] ?? (v.extensions.length === 0 ? 'no extension found' : null),
+      registered: merge(v.extensions),
+    });
   }
   return out;
 }
@@ -90,13 +107,19 @@ async function sandboxed(path: string, cwd: string, pkg: string): Promise<Side> 
   const ids: string[] = [];
   let error: string | null = null;
   try {
-    for (const [i, entry] of locateExtensions(path).flatMap((e) => e.entries).entries()) {
+    for (const [i, entry] of locateExtensions(path)
+      .flatMap((e) => e.entries)
+      .entries()) {
       const id = `ext${i}`;
       ids.push(id);
       const bundle = await bundleEntry(entry);
       // As the bridge into real pi would: pi's own built-in tool descriptions, from the package under test.
       const builtinTools = usesBuiltinTools(bundle.code) ? await builtinToolDescriptions(cwd, pkg) : undefined;
-      const sandbox = await Sandbox.create({ extensionId: id, dispatcher, boot: { ...hostBoot(cwd, tmpdir()), ...(builtinTools === undefined ? {} : { builtinTools }) } });
+      const sandbox = await Sandbox.create({
+        extensionId: id,
+        dispatcher,
+        boot: { ...hostBoot(cwd, tmpdir()), ...(builtinTools === undefined ? {} : { builtinTools }) },
+      });
       try {
         await sandbox.load(bundle);
       } finally {
@@ -109,17 +132,25 @@ async function sandboxed(path: string, cwd: string, pkg: string): Promise<Side> 
   const regs = ids.flatMap((id) => host.registrationsOf(id));
   const names = (kind: string) => regs.filter((r) => r.kind === kind).map((r) => r.name);
   return {
-    loaded: error === null, error,
+    loaded: error === null,
+    error,
     registered: {
       tools: regs.filter((r) => r.kind === 'tool').map((r) => ({ name: r.name, parameters: r.description.parameters ?? null })),
-      commands: names('command'), flags: names('flag'), shortcuts: names('shortcut'), events: [...new Set(names('event'))], messageRenderers: names('messageRenderer'),
+      commands: names('command'),
+      flags: names('flag'),
+      shortcuts: names('shortcut'),
+      events: [...new Set(names('event'))],
+      messageRenderers: names('messageRenderer'),
     },
   };
 }
 
 function differences(ref: Side, box: Side): string[] {
   const diffs: string[] = [];
-  if (ref.loaded !== box.loaded) diffs.push(`pi ${ref.loaded ? 'loaded' : `failed (${ref.error ?? ''})`}, sandbox ${box.loaded ? 'loaded' : `failed (${box.error ?? ''})`}`);
+  if (ref.loaded !== box.loaded)
+    diffs.push(
+      `pi ${ref.loaded ? 'loaded' : `failed (${ref.error ?? ''})`}, sandbox ${box.loaded ? 'loaded' : `failed (${box.error ?? ''})`}`,
+    );
   for (const key of ['commands', 'flags', 'shortcuts', 'events', 'messageRenderers'] as const) {
     const a = [...ref.registered[key]].sort();
     const b = [...box.registered[key]].sort();
@@ -130,7 +161,10 @@ function differences(ref: Side, box: Side): string[] {
   for (const name of new Set([...refTools.keys(), ...boxTools.keys()])) {
     if (!boxTools.has(name)) diffs.push(`tool ${name}: only pi registered it`);
     else if (!refTools.has(name)) diffs.push(`tool ${name}: only the sandbox registered it`);
-    else if (refTools.get(name) !== boxTools.get(name)) diffs.push(`tool ${name}: parameters differ: pi ${refTools.get(name)?.slice(0, 300) ?? ''} vs sandbox ${boxTools.get(name)?.slice(0, 300) ?? ''}`);
+    else if (refTools.get(name) !== boxTools.get(name))
+      diffs.push(
+        `tool ${name}: parameters differ: pi ${refTools.get(name)?.slice(0, 300) ?? ''} vs sandbox ${boxTools.get(name)?.slice(0, 300) ?? ''}`,
+      );
   }
   return diffs;
 }
@@ -140,7 +174,10 @@ export async function run(): Promise<string> {
   for (const pkg of PACKAGES) {
     const dir = join(ROOT, 'node_modules', ...pkg.name.split('/'), 'examples', 'extensions');
     const cwd = mkdtempSync(join(tmpdir(), 'pi-warden-compat-cwd-'));
-    const examples = readdirSync(dir).filter((n) => n !== 'README.md').sort().map((n) => join(dir, n));
+    const examples = readdirSync(dir)
+      .filter((n) => n !== 'README.md')
+      .sort()
+      .map((n) => join(dir, n));
     const refs = reference(pkg.name, examples, cwd);
     for (const path of examples) {
       const name = path.slice(dir.length + 1);
@@ -149,12 +186,19 @@ export async function run(): Promise<string> {
       const diffs = differences(ref, box);
       const key = `${pkg.name}/${name}`;
       rows.push({
-        package: `${pkg.name}@${pkg.version}`, example: name, parity: diffs.length === 0,
+        package: `${pkg.name}@${pkg.version}`,
+        example: name,
+        parity: diffs.length === 0,
         compared: {
-          tools: ref.registered.tools.map((t) => t.name), commands: ref.registered.commands.length, flags: ref.registered.flags.length,
-          shortcuts: ref.registered.shortcuts.length, events: [...new Set(ref.registered.events)], messageRenderers: ref.registered.messageRenderers.length,
+          tools: ref.registered.tools.map((t) => t.name),
+          commands: ref.registered.commands.length,
+          flags: ref.registered.flags.length,
+          shortcuts: ref.registered.shortcuts.length,
+          events: [...new Set(ref.registered.events)],
+          messageRenderers: ref.registered.messageRenderers.length,
         },
-        pi: { loaded: ref.loaded, error: ref.error }, sandbox: { loaded: box.loaded, error: box.error },
+        pi: { loaded: ref.loaded, error: ref.error },
+        sandbox: { loaded: box.loaded, error: box.error },
         ...(diffs.length === 0 ? {} : { differences: diffs, reason: explain(key, box) }),
         ...(diffs.length === 0 && !ref.loaded ? { note: 'both fail to load the same way' } : {}),
       });
@@ -163,19 +207,28 @@ export async function run(): Promise<string> {
   const parity = rows.filter((r) => r.parity === true).length;
   const loadedByPi = rows.filter((r) => (r.pi as { loaded: boolean }).loaded).length;
   const doc = {
-    suite: 'compat', date: new Date().toISOString(), node: process.version,
-    method: 'registrations from pi\'s own loader (child process, jiti) vs the sandbox (esbuild bundle in quickjs-wasi); tools compared by name and canonical parameter JSON',
-    total: rows.length, parity, parity_rate: Number((parity / rows.length).toFixed(4)), target: 0.95,
+    suite: 'compat',
+    date: new Date().toISOString(),
+    node: process.version,
+    method:
+      "registrations from pi's own loader (child process, jiti) vs the sandbox (esbuild bundle in quickjs-wasi); tools compared by name and canonical parameter JSON",
+    total: rows.length,
+    parity,
+    parity_rate: Number((parity / rows.length).toFixed(4)),
+    target: 0.95,
     loaded_by_pi: loadedByPi,
     parity_among_loaded_by_pi: rows.filter((r) => r.parity === true && (r.pi as { loaded: boolean }).loaded).length,
-    built_in_tool_schemas: 'extensions that wrap pi built-ins get the descriptions from the pi package under test, as the bridge into real pi provides them; without pi installed the sandbox registers an open object schema for those (8 of 150 examples would then differ)',
-    mismatches: rows.filter((r) => r.parity !== true), results: rows,
+    built_in_tool_schemas:
+      'extensions that wrap pi built-ins get the descriptions from the pi package under test, as the bridge into real pi provides them; without pi installed the sandbox registers an open object schema for those (8 of 150 examples would then differ)',
+    mismatches: rows.filter((r) => r.parity !== true),
+    results: rows,
   };
   const file = join(ROOT, 'bench', 'results', 'compat.json');
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
   process.stdout.write(`\ncompat: ${parity}/${rows.length} examples at parity (${(doc.parity_rate * 100).toFixed(1)}%, target 95%)\n`);
-  for (const m of doc.mismatches) process.stdout.write(`  ${String(m.package)} ${String(m.example)}: ${(m.differences as string[]).join('; ').slice(0, 400)}\n`);
+  for (const m of doc.mismatches)
+    process.stdout.write(`  ${String(m.package)} ${String(m.example)}: ${(m.differences as string[]).join('; ').slice(0, 400)}\n`);
   return file;
 }
 

@@ -21,7 +21,15 @@ export async function run(): Promise<string> {
     const file = join(project, 'src', 'deep', 'er', 'module.ts');
     mkdirSync(join(project, 'src', 'deep', 'er'), { recursive: true });
     writeFileSync(file, 'export const x = 1;\n'.repeat(200));
-    const scope = new FsScope({ layout: { projectRoot: project, home: join(root, 'home'), agentDir: join(root, 'home', '.pi', 'agent'), wardenHome: join(root, 'warden'), dataRoot: join(root, 'warden', 'data') } });
+    const scope = new FsScope({
+      layout: {
+        projectRoot: project,
+        home: join(root, 'home'),
+        agentDir: join(root, 'home', '.pi', 'agent'),
+        wardenHome: join(root, 'warden'),
+        dataRoot: join(root, 'warden', 'data'),
+      },
+    });
     const policy = compilePolicy(rulesFor('permissive', false));
     const noop: Operation = () => 'ok';
     const off = createDispatcher({ policy, operations: new Map([['fs.read', noop]]) });
@@ -33,7 +41,12 @@ export async function run(): Promise<string> {
     const read = createFsOperations({ scope }).get('fs.read')!;
     const ctx: OperationContext = { extensionId: 'ext', callId: 'b', capability: 'read', signal: new AbortController().signal };
     const plainR = benchSync('readFileSync (4 KB, no checks)', 20_000, () => readFileSync(file, 'utf8'));
-    const confinedR = relativeTo(benchSync(`confined fs.read operation (4 KB, ${anchoredByKernel ? 'kernel-anchored' : 're-resolved'})`, 20_000, () => read({ path: file, encoding: 'utf8' }, ctx)), plainR);
+    const confinedR = relativeTo(
+      benchSync(`confined fs.read operation (4 KB, ${anchoredByKernel ? 'kernel-anchored' : 're-resolved'})`, 20_000, () =>
+        read({ path: file, encoding: 'utf8' }, ctx),
+      ),
+      plainR,
+    );
     const results = [offR, onR, plainR, confinedR];
     printResults('fs-scope', results);
     return writeResults('fs-scope', results, { anchored_by_kernel: anchoredByKernel });

@@ -42,7 +42,12 @@ export function benchSync(name: string, iterations: number, fn: (i: number) => u
   return finish(name, iterations, samples, seconds, target);
 }
 
-export async function benchAsync(name: string, iterations: number, fn: (i: number) => Promise<unknown>, target?: number): Promise<BenchResult> {
+export async function benchAsync(
+  name: string,
+  iterations: number,
+  fn: (i: number) => Promise<unknown>,
+  target?: number,
+): Promise<BenchResult> {
   for (let i = 0; i < Math.min(iterations, 20_000); i++) await fn(i);
   const samples = new Float64Array(iterations);
   for (let i = 0; i < iterations; i++) {
@@ -83,14 +88,25 @@ function finish(name: string, iterations: number, samples: Float64Array, seconds
 }
 
 export function relativeTo(result: BenchResult, baseline: BenchResult): BenchResult {
-  return { ...result, baseline: baseline.name, p50_ratio_to_baseline: round((result.p50_us ?? 0) / Math.max(baseline.p50_us ?? 0, 0.001), 2) };
+  return {
+    ...result,
+    baseline: baseline.name,
+    p50_ratio_to_baseline: round((result.p50_us ?? 0) / Math.max(baseline.p50_us ?? 0, 0.001), 2),
+  };
 }
 
 export function writeResults(suite: string, results: BenchResult[], extra: Record<string, unknown> = {}): string {
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${suite}.json`);
-  const doc = { suite, node: process.version, platform: `${process.platform}-${process.arch}`, date: new Date().toISOString(), ...extra, results };
+  const doc = {
+    suite,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    date: new Date().toISOString(),
+    ...extra,
+    results,
+  };
   writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
   return file;
 }
@@ -98,9 +114,12 @@ export function writeResults(suite: string, results: BenchResult[], extra: Recor
 export function printResults(suite: string, results: BenchResult[]): void {
   process.stdout.write(`\n${suite}\n`);
   for (const r of results) {
-    const target = r.target_p99_us === undefined ? '' : `  target p99 ≤ ${r.target_p99_us} µs: ${r.meets_target === true ? 'met' : 'MISSED'}`;
+    const target =
+      r.target_p99_us === undefined ? '' : `  target p99 ≤ ${r.target_p99_us} µs: ${r.meets_target === true ? 'met' : 'MISSED'}`;
     const ratio = r.p50_ratio_to_baseline === undefined ? '' : `  ×${r.p50_ratio_to_baseline} of ${r.baseline ?? ''}`;
     const us = (v: number | null) => (v === null ? '-' : v.toFixed(3)).padStart(9);
-    process.stdout.write(`  ${r.name.padEnd(44)} p50 ${us(r.p50_us)} µs  p99 ${us(r.p99_us)} µs  ${String(r.ops_per_s).padStart(10)} ops/s${ratio}${target}\n`);
+    process.stdout.write(
+      `  ${r.name.padEnd(44)} p50 ${us(r.p50_us)} µs  p99 ${us(r.p99_us)} µs  ${String(r.ops_per_s).padStart(10)} ops/s${ratio}${target}\n`,
+    );
   }
 }

@@ -38,8 +38,18 @@ export async function run(): Promise<string> {
     // 1. Sustained append: record as fast as the caller can, until a final flush says it is all durable.
     const writer = await EvidenceWriter.open(home, { telemetry: false });
     const base: Omit<DecisionRecord, 'call_id' | 'params'> = {
-      ts_ms: Date.now(), extension_id: 'bench-ext', method: 'fs.read', capability: 'read', declared_capability: null, decision: 'allow',
-      rule: 'default_caps', error_code: null, reason_codes: [], duration_ms: 0, stage: null, policy,
+      ts_ms: Date.now(),
+      extension_id: 'bench-ext',
+      method: 'fs.read',
+      capability: 'read',
+      declared_capability: null,
+      decision: 'allow',
+      rule: 'default_caps',
+      error_code: null,
+      reason_codes: [],
+      duration_ms: 0,
+      stage: null,
+      policy,
     };
     const t0 = process.hrtime.bigint();
     let recordNs = 0n;
@@ -96,7 +106,8 @@ export async function run(): Promise<string> {
       const v0 = process.hrtime.bigint();
       const report = verifyStore(home, { publicKey, threads });
       const seconds = Number(process.hrtime.bigint() - v0) / 1e9;
-      if (report.classification !== 'intact' || report.entries_checked !== N) throw new Error(`bench ledger is not intact: ${JSON.stringify(report.verification_errors.slice(0, 2))}`);
+      if (report.classification !== 'intact' || report.entries_checked !== N)
+        throw new Error(`bench ledger is not intact: ${JSON.stringify(report.verification_errors.slice(0, 2))}`);
       return seconds;
     };
     const timeHashing = (messages: readonly Buffer[]): number => {
@@ -108,7 +119,13 @@ export async function run(): Promise<string> {
     // Interleaved rounds: load from elsewhere on the machine hits all of them alike. Best and median reported,
     // and the first verification of the process on its own (code not yet compiled, helper thread starting).
     const ROUNDS = 7;
-    const times = { verify: [] as number[], verifyOneThread: [] as number[], perEntry: [] as number[], nodes: [] as number[], bulk: [] as number[] };
+    const times = {
+      verify: [] as number[],
+      verifyOneThread: [] as number[],
+      perEntry: [] as number[],
+      nodes: [] as number[],
+      bulk: [] as number[],
+    };
     for (let round = 0; round < ROUNDS; round++) {
       times.perEntry.push(timeHashing(leaves));
       times.verify.push(timeVerify(2));
@@ -116,7 +133,8 @@ export async function run(): Promise<string> {
       times.verifyOneThread.push(timeVerify(1));
       times.bulk.push(timeHashing([all]));
     }
-    if (process.env.PI_WARDEN_BENCH_DEBUG !== undefined) process.stdout.write(`${JSON.stringify(times, (_k, x: unknown) => (typeof x === 'number' ? Math.round(x * 1000) : x))}\n`);
+    if (process.env.PI_WARDEN_BENCH_DEBUG !== undefined)
+      process.stdout.write(`${JSON.stringify(times, (_k, x: unknown) => (typeof x === 'number' ? Math.round(x * 1000) : x))}\n`);
     const best = (xs: number[]) => Math.min(...xs);
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
     const verifySeconds = best(times.verify);
@@ -142,23 +160,46 @@ export async function run(): Promise<string> {
     const on = createDispatcher({ policy, operations: ops, recorder, alerts: recorder });
     const M = 100_000;
     const dispatchOff = await benchAsync('dispatch.pipeline, ledger off', M, () => off.dispatch('ext', call), 50);
-    const dispatchOn = relativeTo(await benchAsync('dispatch.pipeline, ledger + telemetry on', M, () => on.dispatch('ext', call), 50), dispatchOff);
+    const dispatchOn = relativeTo(
+      await benchAsync('dispatch.pipeline, ledger + telemetry on', M, () => on.dispatch('ext', call), 50),
+      dispatchOff,
+    );
     await recorder.close();
     rmSync(ledgerHome, { recursive: true, force: true });
 
     const results: BenchResult[] = [
-      { name: 'ledger.record (caller side, mean per entry)', p50_us: round(Number(recordNs) / N / 1000), p99_us: null, ops_per_s: Math.round(N / (Number(recordNs) / 1e9)), iterations: N },
+      {
+        name: 'ledger.record (caller side, mean per entry)',
+        p50_us: round(Number(recordNs) / N / 1000),
+        p99_us: null,
+        ops_per_s: Math.round(N / (Number(recordNs) / 1e9)),
+        iterations: N,
+      },
       { name: 'ledger.append sustained (durable, group commit)', p50_us: null, p99_us: null, ops_per_s: appendRate, iterations: N },
-      signing, dispatchOff, dispatchOn,
+      signing,
+      dispatchOff,
+      dispatchOn,
     ];
     const verifyFigures = {
-      entries: N, bytes, rounds: ROUNDS, cpus: availableParallelism(), interior_nodes: nodeInputs.length,
-      verify_threads: 2, verify_seconds: round(verifySeconds), verify_median_seconds: round(median(times.verify)), verify_mb_per_s: round(mb / verifySeconds, 1),
-      first_verify_seconds: round(times.verify[0] as number), first_verify_ratio_to_raw_per_entry: round(perEntrySeconds / (times.verify[0] as number), 2),
-      raw_sha256_per_entry_mb_per_s: round(mb / perEntrySeconds, 1), raw_sha256_bulk_mb_per_s: round(mb / bulkSeconds, 1),
-      ratio_to_raw_per_entry: round(perEntrySeconds / verifySeconds, 2), ratio_to_raw_per_entry_median: round(median(times.perEntry) / median(times.verify), 2),
-      ratio_to_raw_all_messages: round(allMessagesSeconds / verifySeconds, 2), ratio_to_raw_bulk: round(bulkSeconds / verifySeconds, 2),
-      single_thread_verify_seconds: round(verifyOneThreadSeconds), single_thread_verify_mb_per_s: round(mb / verifyOneThreadSeconds, 1),
+      entries: N,
+      bytes,
+      rounds: ROUNDS,
+      cpus: availableParallelism(),
+      interior_nodes: nodeInputs.length,
+      verify_threads: 2,
+      verify_seconds: round(verifySeconds),
+      verify_median_seconds: round(median(times.verify)),
+      verify_mb_per_s: round(mb / verifySeconds, 1),
+      first_verify_seconds: round(times.verify[0] as number),
+      first_verify_ratio_to_raw_per_entry: round(perEntrySeconds / (times.verify[0] as number), 2),
+      raw_sha256_per_entry_mb_per_s: round(mb / perEntrySeconds, 1),
+      raw_sha256_bulk_mb_per_s: round(mb / bulkSeconds, 1),
+      ratio_to_raw_per_entry: round(perEntrySeconds / verifySeconds, 2),
+      ratio_to_raw_per_entry_median: round(median(times.perEntry) / median(times.verify), 2),
+      ratio_to_raw_all_messages: round(allMessagesSeconds / verifySeconds, 2),
+      ratio_to_raw_bulk: round(bulkSeconds / verifySeconds, 2),
+      single_thread_verify_seconds: round(verifyOneThreadSeconds),
+      single_thread_verify_mb_per_s: round(mb / verifyOneThreadSeconds, 1),
       single_thread_ratio_to_raw_per_entry: round(perEntrySeconds / verifyOneThreadSeconds, 2),
       single_thread_ratio_to_raw_all_messages: round(allMessagesSeconds / verifyOneThreadSeconds, 2),
       target_ratio: 0.5,
@@ -166,9 +207,15 @@ export async function run(): Promise<string> {
     printResults('ledger', results);
     process.stdout.write(`  append: ${appendRate} entries/s durable (target ≥ 100000): ${appendRate >= 100_000 ? 'met' : 'MISSED'}\n`);
     const v = verifyFigures;
-    process.stdout.write(`  verify (2 threads): ${v.verify_mb_per_s} MB/s; raw SHA-256 per entry ${v.raw_sha256_per_entry_mb_per_s} MB/s: ratio ${v.ratio_to_raw_per_entry} (median ${v.ratio_to_raw_per_entry_median}; target ≥ 0.5: ${v.ratio_to_raw_per_entry >= 0.5 ? 'met' : 'MISSED'}); with interior nodes ${v.ratio_to_raw_all_messages}; bulk ${v.raw_sha256_bulk_mb_per_s} MB/s: ${v.ratio_to_raw_bulk}\n`);
-    process.stdout.write(`  first verify of the process (cold): ${v.first_verify_seconds} s, ratio ${v.first_verify_ratio_to_raw_per_entry}\n`);
-    process.stdout.write(`  verify (1 thread): ${v.single_thread_verify_mb_per_s} MB/s: ratio ${v.single_thread_ratio_to_raw_per_entry}; with interior nodes ${v.single_thread_ratio_to_raw_all_messages}\n`);
+    process.stdout.write(
+      `  verify (2 threads): ${v.verify_mb_per_s} MB/s; raw SHA-256 per entry ${v.raw_sha256_per_entry_mb_per_s} MB/s: ratio ${v.ratio_to_raw_per_entry} (median ${v.ratio_to_raw_per_entry_median}; target ≥ 0.5: ${v.ratio_to_raw_per_entry >= 0.5 ? 'met' : 'MISSED'}); with interior nodes ${v.ratio_to_raw_all_messages}; bulk ${v.raw_sha256_bulk_mb_per_s} MB/s: ${v.ratio_to_raw_bulk}\n`,
+    );
+    process.stdout.write(
+      `  first verify of the process (cold): ${v.first_verify_seconds} s, ratio ${v.first_verify_ratio_to_raw_per_entry}\n`,
+    );
+    process.stdout.write(
+      `  verify (1 thread): ${v.single_thread_verify_mb_per_s} MB/s: ratio ${v.single_thread_ratio_to_raw_per_entry}; with interior nodes ${v.single_thread_ratio_to_raw_all_messages}\n`,
+    );
     return writeResults('ledger', results, { append_entries_per_s: appendRate, append_target: 100_000, verify: verifyFigures });
   } finally {
     rmSync(home, { recursive: true, force: true });

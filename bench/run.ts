@@ -9,7 +9,17 @@ import { run as risk } from './risk.bench.ts';
 import { run as sandbox } from './sandbox.bench.ts';
 import { run as scanner } from './scanner.bench.ts';
 
-const suites: Record<string, () => Promise<string>> = { policy, ledger, risk, scanner, sandbox, compat, mediation, 'fs-scope': fsScope, bounds };
+const suites: Record<string, () => Promise<string>> = {
+  policy,
+  ledger,
+  risk,
+  scanner,
+  sandbox,
+  compat,
+  mediation,
+  'fs-scope': fsScope,
+  bounds,
+};
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;

@@ -21,7 +21,11 @@ const MiB = 1024 * 1024;
 const rss = () => process.memoryUsage().rss / MiB;
 
 /** A shim-sized prelude (~20 KB of JS) so cold start includes parsing a realistic amount of code. */
-const PRELUDE = Array.from({ length: 200 }, (_, i) => `globalThis.f${i} = function (a, b) { const o = { a, b, i: ${i} }; return JSON.stringify(o) + String(a ?? '') + [1,2,3].map(x => x * ${i}).join(','); };`).join('\n');
+const PRELUDE = Array.from(
+  { length: 200 },
+  (_, i) =>
+    `globalThis.f${i} = function (a, b) { const o = { a, b, i: ${i} }; return JSON.stringify(o) + String(a ?? '') + [1,2,3].map(x => x * ${i}).join(','); };`,
+).join('\n');
 const LOOP = '(() => { let s = "x"; for (let i = 0; i < N; i++) s = host(s); return s; })()';
 const BOMB = 'const a = []; for (;;) a.push(new Array(1e5).fill(1));';
 const FIB = 'function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); } fib(24)';
@@ -55,7 +59,9 @@ async function measureWasi(): Promise<Record<string, unknown>> {
     gc();
     out.idle_rss_per_instance_mib = Number(((rss() - before) / vms.length).toFixed(2));
     out.quickjs_heap_per_instance_mib = Number((vms[0]!.getMemoryUsage().memoryUsedSize / MiB).toFixed(2));
-    out.linear_memory_per_instance_mib = Number(((vms[0] as unknown as { exports: { memory: { buffer: ArrayBuffer } } }).exports.memory.buffer.byteLength / MiB).toFixed(2));
+    out.linear_memory_per_instance_mib = Number(
+      ((vms[0] as unknown as { exports: { memory: { buffer: ArrayBuffer } } }).exports.memory.buffer.byteLength / MiB).toFixed(2),
+    );
     for (const vm of vms) vm.dispose();
     gc();
     await new Promise((r) => setTimeout(r, 50));
@@ -130,7 +136,11 @@ async function measureWasi(): Promise<Record<string, unknown>> {
       message = String((e as Error).message ?? e);
       (e as { dispose?: () => void }).dispose?.();
     }
-    out.memory_cap_32mib = { error: message.slice(0, 80), ms: Number((now() - t).toFixed(1)), rss_growth_mib: Number((rss() - before).toFixed(1)) };
+    out.memory_cap_32mib = {
+      error: message.slice(0, 80),
+      ms: Number((now() - t).toFixed(1)),
+      rss_growth_mib: Number((rss() - before).toFixed(1)),
+    };
     const ok = vm.evalCode('1 + 1').consume((h) => h.toNumber());
     (out.memory_cap_32mib as Record<string, unknown>).usable_after = ok === 2;
     vm.dispose();
@@ -143,7 +153,9 @@ async function measureWasi(): Promise<Record<string, unknown>> {
 }
 
 // ---------------------------------------------------------------- quickjs-emscripten (ng)
-const ngWasm = await wasm.compile(readFileSync(join(dirname(require.resolve('@jitl/quickjs-ng-wasmfile-release-sync')), 'emscripten-module.wasm')));
+const ngWasm = await wasm.compile(
+  readFileSync(join(dirname(require.resolve('@jitl/quickjs-ng-wasmfile-release-sync')), 'emscripten-module.wasm')),
+);
 const ngFast = newVariant(ngVariant as unknown as QuickJSSyncVariant, { wasmModule: ngWasm });
 
 async function ngModule(): Promise<QuickJSWASMModule> {
@@ -159,7 +171,15 @@ async function measureNg(): Promise<Record<string, unknown>> {
     rt.setMemoryLimit(limit);
     rt.setInterruptHandler(() => performance.now() > deadline.at);
     const ctx = rt.newContext();
-    return { mod, rt, ctx, dispose: () => { ctx.dispose(); rt.dispose(); } };
+    return {
+      mod,
+      rt,
+      ctx,
+      dispose: () => {
+        ctx.dispose();
+        rt.dispose();
+      },
+    };
   };
   {
     gc();
@@ -246,7 +266,11 @@ async function measureNg(): Promise<Record<string, unknown>> {
       message = JSON.stringify(s.ctx.dump(r.error)).slice(0, 80);
       r.error.dispose();
     } else r.value.dispose();
-    const cap: Record<string, unknown> = { error: message, ms: Number((now() - t).toFixed(1)), rss_growth_mib: Number((rss() - before).toFixed(1)) };
+    const cap: Record<string, unknown> = {
+      error: message,
+      ms: Number((now() - t).toFixed(1)),
+      rss_growth_mib: Number((rss() - before).toFixed(1)),
+    };
     const ok = s.ctx.evalCode('1 + 1');
     cap.usable_after = !ok.error && s.ctx.getNumber(ok.value) === 2;
     ok.dispose();
@@ -266,17 +290,29 @@ async function measureWorker(): Promise<Record<string, unknown>> {
   const spawn: number[] = [];
   for (let i = 0; i < 10; i++) {
     const t = now();
-    const w = new Worker('const { parentPort } = require("node:worker_threads"); parentPort.on("message", (m) => parentPort.postMessage(m));', { eval: true });
-    await new Promise<void>((resolve) => { w.once('online', () => resolve()); });
+    const w = new Worker(
+      'const { parentPort } = require("node:worker_threads"); parentPort.on("message", (m) => parentPort.postMessage(m));',
+      { eval: true },
+    );
+    await new Promise<void>((resolve) => {
+      w.once('online', () => resolve());
+    });
     spawn.push(now() - t);
     await w.terminate();
   }
-  const w = new Worker('const { parentPort } = require("node:worker_threads"); parentPort.on("message", (m) => parentPort.postMessage(m));', { eval: true });
-  await new Promise<void>((resolve) => { w.once('online', () => resolve()); });
+  const w = new Worker(
+    'const { parentPort } = require("node:worker_threads"); parentPort.on("message", (m) => parentPort.postMessage(m));',
+    { eval: true },
+  );
+  await new Promise<void>((resolve) => {
+    w.once('online', () => resolve());
+  });
   const N = 5000;
   const t = now();
   for (let i = 0; i < N; i++) {
-    const reply = new Promise((resolve) => { w.once('message', resolve); });
+    const reply = new Promise((resolve) => {
+      w.once('message', resolve);
+    });
     w.postMessage({ method: 'pi.getSessionName', params: {} });
     await reply;
   }
@@ -286,7 +322,8 @@ async function measureWorker(): Promise<Record<string, unknown>> {
 }
 
 const result = {
-  date: new Date().toISOString(), node: process.version,
+  date: new Date().toISOString(),
+  node: process.version,
   'worker_thread per sandbox (outer fence)': await measureWorker(),
   'quickjs-wasi@3.6.2': await measureWasi(),
   'quickjs-emscripten-core@0.32.0 + quickjs-ng release-sync': await measureNg(),

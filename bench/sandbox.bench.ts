@@ -47,7 +47,14 @@ async function coldStart(): Promise<Record<string, unknown>> {
     s.dispose();
   }
   const warm = samples.slice(10);
-  return { extension: 'examples/extensions/hello.ts (bundle cached)', runs: warm.length, p50_ms: pct(warm, 0.5), p99_ms: pct(warm, 0.99), target_p50_ms: 20, meets_target: pct(warm, 0.5) <= 20 };
+  return {
+    extension: 'examples/extensions/hello.ts (bundle cached)',
+    runs: warm.length,
+    p50_ms: pct(warm, 0.5),
+    p99_ms: pct(warm, 0.99),
+    target_p50_ms: 20,
+    meets_target: pct(warm, 0.5) <= 20,
+  };
 }
 
 async function idleMemory(): Promise<Record<string, unknown>> {
@@ -66,8 +73,11 @@ async function idleMemory(): Promise<Record<string, unknown>> {
   const heap = all.reduce((n, s) => n + s.memoryUsed(), 0) / all.length / MiB;
   for (const s of all) s.dispose();
   return {
-    instances: all.length, quickjs_heap_mib: Number(heap.toFixed(2)), rss_growth_per_instance_mib: Number(rssPer.toFixed(2)),
-    target_mib: 10, meets_target: rssPer <= 10,
+    instances: all.length,
+    quickjs_heap_mib: Number(heap.toFixed(2)),
+    rss_growth_per_instance_mib: Number(rssPer.toFixed(2)),
+    target_mib: 10,
+    meets_target: rssPer <= 10,
   };
 }
 
@@ -76,10 +86,13 @@ async function roundTrip(): Promise<{ results: BenchResult[]; extra: Record<stri
   const s = await Sandbox.create({ extensionId: 'rt', dispatcher, boot });
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const dir = mkdtempSync(join(tmpdir(), 'pi-warden-bench-'));
-  writeFileSync(join(dir, 'rt.ts'), `export default function (pi) {
+  writeFileSync(
+    join(dir, 'rt.ts'),
+    `export default function (pi) {
     pi.on('loop', (e) => { let x; for (let i = 0; i < e.n; i++) x = pi.getSessionName(); return x ?? null; });
     pi.on('noop', () => null);
-  }`);
+  }`,
+  );
   await s.load(await bundleEntry(join(dir, 'rt.ts')));
   const N = 20_000;
   await s.emit('loop', { n: 2000 });
@@ -146,8 +159,16 @@ export async function run(): Promise<string> {
   const rt = await roundTrip();
   const work = await workload();
   printResults('sandbox', rt.results);
-  process.stdout.write(`  cold start p50 ${String(cold.p50_ms)} ms p99 ${String(cold.p99_ms)} ms; idle ${String(memory.rss_growth_per_instance_mib)} MiB RSS/instance; guest hostcall ${String(rt.extra.guest_hostcall_round_trip_us)} µs; workload ×${String(work.ratio_sandboxed_to_unsandboxed)}\n`);
-  return writeResults('sandbox', rt.results, { engine: 'quickjs-wasi 3.6.2 (ADR 0020)', cold_start: cold, idle_memory: memory, hostcall: rt.extra, event_workload: work });
+  process.stdout.write(
+    `  cold start p50 ${String(cold.p50_ms)} ms p99 ${String(cold.p99_ms)} ms; idle ${String(memory.rss_growth_per_instance_mib)} MiB RSS/instance; guest hostcall ${String(rt.extra.guest_hostcall_round_trip_us)} µs; workload ×${String(work.ratio_sandboxed_to_unsandboxed)}\n`,
+  );
+  return writeResults('sandbox', rt.results, {
+    engine: 'quickjs-wasi 3.6.2 (ADR 0020)',
+    cold_start: cold,
+    idle_memory: memory,
+    hostcall: rt.extra,
+    event_workload: work,
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1] ?? ''}`) await run();

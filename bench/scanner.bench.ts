@@ -33,15 +33,23 @@ export async function run(): Promise<string> {
   // scanner must. Two baselines: the raw-transfer path the scanner uses, and the default JSON path.
   const parseWith = (extra: object) => () => {
     let nodes = 0;
-    for (const f of files) nodes += parseSync(`x.${lang(f.file)}`, f.text, { lang: lang(f.file), sourceType: 'unambiguous', ...extra }).program.body.length;
+    for (const f of files)
+      nodes += parseSync(`x.${lang(f.file)}`, f.text, { lang: lang(f.file), sourceType: 'unambiguous', ...extra }).program.body.length;
     return nodes;
   };
   const parseJson = benchSync('parse_only (oxc-parser JSON transfer)', N, parseWith({}));
-  const parse = benchSync('parse_only (oxc-parser raw transfer, as the scanner)', N, parseWith(rawTransferSupported() ? { experimentalRawTransfer: true } : {}));
+  const parse = benchSync(
+    'parse_only (oxc-parser raw transfer, as the scanner)',
+    N,
+    parseWith(rawTransferSupported() ? { experimentalRawTransfer: true } : {}),
+  );
 
-  const scan = relativeTo(benchSync('scan (analyzeSource, same sources)', N, () => {
-    for (const f of files) analyzeSource(f.text, { file: f.file, lang: lang(f.file) });
-  }), parse);
+  const scan = relativeTo(
+    benchSync('scan (analyzeSource, same sources)', N, () => {
+      for (const f of files) analyzeSource(f.text, { file: f.file, lang: lang(f.file) });
+    }),
+    parse,
+  );
   const dirs = benignExampleDirs();
   const t0 = performance.now();
   let extensions = 0;
@@ -76,12 +84,15 @@ export async function run(): Promise<string> {
   const benign = await measureBenign();
   const results = [parseJson, parse, scan];
   printResults('scanner', results);
-  process.stdout.write(`  scan ${scanMbps.toFixed(1)} MB/s (best pass ${(bytes / 1e3 / bestScanMs).toFixed(1)}) vs parse-only ${parseMbps.toFixed(1)} MB/s (${(scanMbps / parseMbps).toFixed(2)}×); `
-    + `all ${extensions} shipped examples in ${walls[2]!.toFixed(0)} ms; detection ${(detection.rate * 100).toFixed(1)}% of ${detection.samples}; `
-    + `benign forbidden ${(benign.forbiddenRate * 100).toFixed(1)}%, flagged ${(benign.flaggedRate * 100).toFixed(1)}% of ${benign.extensions}\n`);
+  process.stdout.write(
+    `  scan ${scanMbps.toFixed(1)} MB/s (best pass ${(bytes / 1e3 / bestScanMs).toFixed(1)}) vs parse-only ${parseMbps.toFixed(1)} MB/s (${(scanMbps / parseMbps).toFixed(2)}×); ` +
+      `all ${extensions} shipped examples in ${walls[2]!.toFixed(0)} ms; detection ${(detection.rate * 100).toFixed(1)}% of ${detection.samples}; ` +
+      `benign forbidden ${(benign.forbiddenRate * 100).toFixed(1)}%, flagged ${(benign.flaggedRate * 100).toFixed(1)}% of ${benign.extensions}\n`,
+  );
   return writeResults('scanner', results, {
-    note: 'p50 is one pass over every source file of both pi examples/extensions folders; MB/s = bytes / p50; single thread = per core. '
-      + 'best_pass_* use the fastest of 10 passes (least disturbed by other load on a shared VM)',
+    note:
+      'p50 is one pass over every source file of both pi examples/extensions folders; MB/s = bytes / p50; single thread = per core. ' +
+      'best_pass_* use the fastest of 10 passes (least disturbed by other load on a shared VM)',
     corpus_files: files.length,
     corpus_bytes: bytes,
     throughput: {

@@ -4,15 +4,7 @@
  * Codes an extension can see (SPEC §4.5) are kept distinct end to end: the reference collapses `quota_exceeded`
  * into `internal` on the wire; we never remap a code.
  */
-export const EXTENSION_ERROR_CODES = [
-  'invalid_request',
-  'denied',
-  'timeout',
-  'io',
-  'quota_exceeded',
-  'quarantined',
-  'internal',
-] as const;
+export const EXTENSION_ERROR_CODES = ['invalid_request', 'denied', 'timeout', 'io', 'quota_exceeded', 'quarantined', 'internal'] as const;
 export type ExtensionErrorCode = (typeof EXTENSION_ERROR_CODES)[number];
 
 /** Codes only an operator sees (CLI, library callers). */

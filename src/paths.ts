@@ -22,7 +22,8 @@ export function pathKey(p: string): string {
 const NEEDS_NORMALIZING = sep === '/' ? /\/\.{0,2}(?:\/|$)/ : /[\\/]\.{0,2}(?:[\\/]|$)/;
 
 function canonical(p: string): string {
-  if (!isAbsolute(p)) throw new WardenError('internal', `path containment: expected an absolute path, found ${JSON.stringify(p.slice(0, 200))}`);
+  if (!isAbsolute(p))
+    throw new WardenError('internal', `path containment: expected an absolute path, found ${JSON.stringify(p.slice(0, 200))}`);
   // Most paths reaching here are already normal (realpaths): the test spares them `normalize` on the hot path.
   let q = NEEDS_NORMALIZING.test(p) ? normalize(p) : p;
   // `normalize` keeps one trailing separator; a filesystem root (`/`, `C:\`) keeps its own.

@@ -32,7 +32,8 @@ export function settingsDirs(files: { user?: unknown; project?: unknown } = {}, 
   const userPath = join(agentDir, 'settings.json');
   const projectPath = join(cwd, '.pi', 'settings.json');
   if (files.user !== undefined) writeFileSync(userPath, typeof files.user === 'string' ? files.user : JSON.stringify(files.user));
-  if (files.project !== undefined) writeFileSync(projectPath, typeof files.project === 'string' ? files.project : JSON.stringify(files.project));
+  if (files.project !== undefined)
+    writeFileSync(projectPath, typeof files.project === 'string' ? files.project : JSON.stringify(files.project));
   return { root, agentDir, cwd, userPath, projectPath, env: { HOME: root, PI_CODING_AGENT_DIR: agentDir, ...env } };
 }
 
@@ -40,7 +41,11 @@ export function resolveIn(dirs: SettingsDirs, options: Omit<ResolveOptions, 'env
   return resolvePolicy({ ...options, env: dirs.env, cwd: dirs.cwd });
 }
 
-export function policyFor(files: { user?: unknown; project?: unknown } = {}, env: Record<string, string> = {}, cliProfile?: string): ResolvedPolicy {
+export function policyFor(
+  files: { user?: unknown; project?: unknown } = {},
+  env: Record<string, string> = {},
+  cliProfile?: string,
+): ResolvedPolicy {
   const dirs = settingsDirs(files, env);
   return resolveIn(dirs, cliProfile === undefined ? {} : { cliProfile });
 }
@@ -54,7 +59,11 @@ export function sampleParams(method: string): Record<string, unknown> {
   return value;
 }
 
-export function hostcall(method: string, params: Record<string, unknown> = sampleParams(method), extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function hostcall(
+  method: string,
+  params: Record<string, unknown> = sampleParams(method),
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { call_id: `call-${method}`, method, params, ...extra };
 }
 

@@ -46,8 +46,17 @@ describe('isInside(root, path): one answer to containment', () => {
   }
 
   it('refuses a relative path on either side instead of guessing a base', () => {
-    for (const [root, path] of [['p', '/p/a'], ['/p', 'p/a'], ['/p', '../p/a'], ['/p', '']]) {
-      assert.throws(() => isInside(root!, path!), (e: unknown) => isWardenError(e) && e.code === 'internal' && /expected an absolute path/.test(e.message), `${root} / ${path}`);
+    for (const [root, path] of [
+      ['p', '/p/a'],
+      ['/p', 'p/a'],
+      ['/p', '../p/a'],
+      ['/p', ''],
+    ]) {
+      assert.throws(
+        () => isInside(root!, path!),
+        (e: unknown) => isWardenError(e) && e.code === 'internal' && /expected an absolute path/.test(e.message),
+        `${root} / ${path}`,
+      );
     }
   });
 });

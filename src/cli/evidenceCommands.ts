@@ -3,7 +3,20 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import { WardenError } from '../errors.ts';
-import { ALERT_CATEGORIES, type AlertCategory, insertAlert, keyPath, loadOrCreateKey, openStore, queryAlerts, SEVERITIES, type Severity, type VerificationReport, verifyStore, wardenHome } from '../evidence/index.ts';
+import {
+  ALERT_CATEGORIES,
+  type AlertCategory,
+  insertAlert,
+  keyPath,
+  loadOrCreateKey,
+  openStore,
+  queryAlerts,
+  SEVERITIES,
+  type Severity,
+  type VerificationReport,
+  verifyStore,
+  wardenHome,
+} from '../evidence/index.ts';
 import { replayStore } from '../replay/index.ts';
 import { colours as pc, printJson, table, type Io } from './output.ts';
 
@@ -26,7 +39,10 @@ function trustedKey(dir: string, publicKeyFile?: string): KeyObject {
     }
   }
   if (!existsSync(keyPath(dir))) {
-    throw new WardenError('usage', `no signing key at ${keyPath(dir)}: pass the exported key with --public-key FILE to check checkpoint signatures`);
+    throw new WardenError(
+      'usage',
+      `no signing key at ${keyPath(dir)}: pass the exported key with --public-key FILE to check checkpoint signatures`,
+    );
   }
   return loadOrCreateKey(dir).publicKey;
 }
@@ -36,12 +52,15 @@ function raiseIntegrityAlert(dir: string, r: VerificationReport, io: Io): void {
     const db = openStore(dir);
     const severity: Severity = r.classification === 'tampering' ? 'critical' : 'high';
     insertAlert(db, {
-      extension_id: '', category: 'ledger_integrity', severity,
+      extension_id: '',
+      category: 'ledger_integrity',
+      severity,
       summary: `ledger verification: ${r.classification}, first break at seq ${String(r.first_break_seq)} (${r.verification_errors.length} error(s))`,
       reason_codes: [...new Set(r.verification_errors.map((e) => e.kind))],
-      remediation: r.classification === 'tampering'
-        ? 'Critical: preserve the store (copy warden.db*), export a bundle, run a full security audit (runbook INC-3)'
-        : 'Preserve the store, replay up to the break (`pi-warden ledger replay --until`), investigate storage or crashes (runbook INC-3)',
+      remediation:
+        r.classification === 'tampering'
+          ? 'Critical: preserve the store (copy warden.db*), export a bundle, run a full security audit (runbook INC-3)'
+          : 'Preserve the store, replay up to the break (`pi-warden ledger replay --until`), investigate storage or crashes (runbook INC-3)',
     });
     db.close();
   } catch (err) {
@@ -56,20 +75,29 @@ export function runVerify(io: Io, o: StoreOptions & { publicKey?: string }): num
   let report: VerificationReport;
   try {
     report = verifyStore(dir, {
-    publicKey,
-    onProgress: (done, total) => {
-      if (total <= 100_000) return;
-      if (bar === undefined) {
-        bar = new SingleBar({ stream: process.stderr, format: 'verifying ledger [{bar}] {percentage}% {value}/{total} entries', noTTYOutput: true, notTTYSchedule: 2000 });
-        bar.start(total, 0);
-      }
-      bar.update(done);
-    },
+      publicKey,
+      onProgress: (done, total) => {
+        if (total <= 100_000) return;
+        if (bar === undefined) {
+          bar = new SingleBar({
+            stream: process.stderr,
+            format: 'verifying ledger [{bar}] {percentage}% {value}/{total} entries',
+            noTTYOutput: true,
+            notTTYSchedule: 2000,
+          });
+          bar.start(total, 0);
+        }
+        bar.update(done);
+      },
     });
   } catch (err) {
     bar?.stop();
     // A store verify cannot even read is an integrity event too: record it, then report the error.
-    raiseIntegrityAlert(dir, { classification: 'corruption', first_break_seq: null, verification_errors: [] } as unknown as VerificationReport, io);
+    raiseIntegrityAlert(
+      dir,
+      { classification: 'corruption', first_break_seq: null, verification_errors: [] } as unknown as VerificationReport,
+      io,
+    );
     throw err;
   }
   bar?.stop();
@@ -78,11 +106,20 @@ export function runVerify(io: Io, o: StoreOptions & { publicKey?: string }): num
     printJson(io, report);
   } else {
     const status = report.classification === 'intact' ? pc.green('INTACT') : pc.red(report.classification.toUpperCase());
-    io.out(`Ledger ${status}: ${report.entries_checked} entries checked, tree size ${report.tree_size}, ${report.checkpoints_checked} signed checkpoint(s) checked`);
-    io.out(`  chain valid: ${String(report.chain_valid)}   checkpoints valid: ${String(report.checkpoints_valid)}   entries not yet under a signed checkpoint: ${report.unsigned_tail}`);
+    io.out(
+      `Ledger ${status}: ${report.entries_checked} entries checked, tree size ${report.tree_size}, ${report.checkpoints_checked} signed checkpoint(s) checked`,
+    );
+    io.out(
+      `  chain valid: ${String(report.chain_valid)}   checkpoints valid: ${String(report.checkpoints_valid)}   entries not yet under a signed checkpoint: ${report.unsigned_tail}`,
+    );
     if (report.first_break_seq !== null) {
       io.out(`  first break at seq ${report.first_break_seq}`);
-      io.out(table(['seq', 'kind', 'expected', 'actual'], report.verification_errors.slice(0, 20).map((e) => [String(e.seq), e.kind, e.expected, e.actual])));
+      io.out(
+        table(
+          ['seq', 'kind', 'expected', 'actual'],
+          report.verification_errors.slice(0, 20).map((e) => [String(e.seq), e.kind, e.expected, e.actual]),
+        ),
+      );
       if (report.verification_errors.length > 20) io.out(`  … ${report.verification_errors.length - 20} more (use --json)`);
     }
   }
@@ -92,19 +129,37 @@ export function runVerify(io: Io, o: StoreOptions & { publicKey?: string }): num
 export function runReplay(io: Io, o: StoreOptions & { publicKey?: string; extension?: string; until?: string }): number {
   const dir = home(o);
   const until = o.until === undefined ? undefined : Number(o.until);
-  if (until !== undefined && (!Number.isSafeInteger(until) || until < 1)) throw new WardenError('usage', `--until must be a positive sequence number, found "${o.until}"`);
+  if (until !== undefined && (!Number.isSafeInteger(until) || until < 1))
+    throw new WardenError('usage', `--until must be a positive sequence number, found "${o.until}"`);
   const r = replayStore(dir, { publicKey: trustedKey(dir, o.publicKey), extension: o.extension, until });
   if (o.json === true) {
     printJson(io, r);
   } else {
-    io.out(`Replayed ${r.entries_replayed} entries under their recorded policy: ${r.matching} match, ${r.differences.length} differ, ${r.not_recomputable} not recomputable`
-      + `${r.outcomes > 0 ? `; skipped ${r.outcomes} outcome entries (how allowed calls that then failed ended, not decisions)` : ''}.`);
-    io.out(`Verification: ${r.verification.classification}${r.untrusted.from_seq === null ? '' : `; ${r.untrusted.count} entries from seq ${r.untrusted.from_seq} are untrusted and were not replayed`}`);
-    if (r.unknown_reason_codes.length > 0) io.out(`Reason codes this version does not know (not interpreted): ${r.unknown_reason_codes.join(', ')}`);
+    io.out(
+      `Replayed ${r.entries_replayed} entries under their recorded policy: ${r.matching} match, ${r.differences.length} differ, ${r.not_recomputable} not recomputable` +
+        `${r.outcomes > 0 ? `; skipped ${r.outcomes} outcome entries (how allowed calls that then failed ended, not decisions)` : ''}.`,
+    );
+    io.out(
+      `Verification: ${r.verification.classification}${r.untrusted.from_seq === null ? '' : `; ${r.untrusted.count} entries from seq ${r.untrusted.from_seq} are untrusted and were not replayed`}`,
+    );
+    if (r.unknown_reason_codes.length > 0)
+      io.out(`Reason codes this version does not know (not interpreted): ${r.unknown_reason_codes.join(', ')}`);
     if (r.differences.length > 0) {
-      io.out(table(['seq', 'extension', 'method', 'recorded', 'recomputed', 'why'], r.differences.slice(0, 50).map((d) => [
-        String(d.seq), d.extension_id, d.method, `${d.recorded.decision} (${String(d.recorded.rule)})`, `${d.recomputed.decision} (${String(d.recomputed.rule)})`, d.reason,
-      ])));
+      io.out(
+        table(
+          ['seq', 'extension', 'method', 'recorded', 'recomputed', 'why'],
+          r.differences
+            .slice(0, 50)
+            .map((d) => [
+              String(d.seq),
+              d.extension_id,
+              d.method,
+              `${d.recorded.decision} (${String(d.recorded.rule)})`,
+              `${d.recomputed.decision} (${String(d.recomputed.rule)})`,
+              d.reason,
+            ]),
+        ),
+      );
     }
   }
   return r.differences.length === 0 && r.untrusted.count === 0 ? 0 : 1;
@@ -117,7 +172,10 @@ function parseTime(flag: string, value: string | undefined): number | undefined 
   return n;
 }
 
-export function runAlerts(io: Io, o: StoreOptions & { since?: string; until?: string; extension?: string; category?: string; minSeverity?: string; limit?: string }): number {
+export function runAlerts(
+  io: Io,
+  o: StoreOptions & { since?: string; until?: string; extension?: string; category?: string; minSeverity?: string; limit?: string },
+): number {
   if (o.category !== undefined && !(ALERT_CATEGORIES as readonly string[]).includes(o.category)) {
     throw new WardenError('usage', `--category must be one of ${ALERT_CATEGORIES.join(', ')}, found "${o.category}"`);
   }
@@ -127,15 +185,22 @@ export function runAlerts(io: Io, o: StoreOptions & { since?: string; until?: st
   const db = openStore(home(o), { readOnly: true });
   try {
     const alerts = queryAlerts(db, {
-      since: parseTime('--since', o.since), until: parseTime('--until', o.until), extension: o.extension,
-      category: o.category as AlertCategory | undefined, minSeverity: o.minSeverity as Severity | undefined,
+      since: parseTime('--since', o.since),
+      until: parseTime('--until', o.until),
+      extension: o.extension,
+      category: o.category as AlertCategory | undefined,
+      minSeverity: o.minSeverity as Severity | undefined,
       limit: o.limit === undefined ? undefined : Number(o.limit),
     });
     if (o.json === true) printJson(io, { schema: 'pi-warden.alerts.v1', count: alerts.length, alerts });
     else if (alerts.length === 0) io.out('No alerts match.');
-    else io.out(table(['seq', 'time', 'severity', 'category', 'extension', 'summary'], alerts.map((a) => [
-      String(a.seq), new Date(a.ts_ms).toISOString(), a.severity, a.category, a.extension_id || '-', a.summary,
-    ])));
+    else
+      io.out(
+        table(
+          ['seq', 'time', 'severity', 'category', 'extension', 'summary'],
+          alerts.map((a) => [String(a.seq), new Date(a.ts_ms).toISOString(), a.severity, a.category, a.extension_id || '-', a.summary]),
+        ),
+      );
     return 0;
   } finally {
     db.close();
@@ -145,7 +210,8 @@ export function runAlerts(io: Io, o: StoreOptions & { since?: string; until?: st
 export function runKeysExport(io: Io, o: StoreOptions): number {
   const dir = home(o);
   const key = loadOrCreateKey(dir);
-  if (o.json === true) printJson(io, { key_id: key.keyId, algorithm: 'ed25519', public_key_pem: key.publicKeyPem, private_key_path: keyPath(dir) });
+  if (o.json === true)
+    printJson(io, { key_id: key.keyId, algorithm: 'ed25519', public_key_pem: key.publicKeyPem, private_key_path: keyPath(dir) });
   else io.out(`# key_id ${key.keyId} (Ed25519; private key ${keyPath(dir)}, mode 0600)\n${key.publicKeyPem}`);
   return 0;
 }

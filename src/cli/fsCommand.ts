@@ -27,22 +27,45 @@ export function runFsCheck(io: Io, paths: readonly string[], o: FsCheckOptions):
   const warden = o.home ?? wardenHome(env);
   const scope = new FsScope({
     layout: {
-      projectRoot: cwd, home: env.HOME !== undefined && isAbsolute(env.HOME) ? env.HOME : homedir(), agentDir: agentDir(env),
-      wardenHome: warden, dataRoot: join(warden, 'data'),
+      projectRoot: cwd,
+      home: env.HOME !== undefined && isAbsolute(env.HOME) ? env.HOME : homedir(),
+      agentDir: agentDir(env),
+      wardenHome: warden,
+      dataRoot: join(warden, 'data'),
     },
-    grants: resolved.fsGrants, env,
+    grants: resolved.fsGrants,
+    env,
   });
   const access: FsAccess = o.write === true ? 'write' : 'read';
   const rows = paths.map((path) => {
     const r = scope.check(o.extension, path, access, true);
     return 'reason' in r
       ? { path, resolved: r.path, access, decision: 'deny' as const, reason: r.reason, list_entry: r.entry ?? null, detail: r.detail }
-      : { path, resolved: r.real, access, decision: 'allow' as const, reason: null, list_entry: null, detail: 'inside the project, the data folder or a grant' };
+      : {
+          path,
+          resolved: r.real,
+          access,
+          decision: 'allow' as const,
+          reason: null,
+          list_entry: null,
+          detail: 'inside the project, the data folder or a grant',
+        };
   });
-  if (o.json === true) printJson(io, { extension_id: o.extension, project_root: scope.layout.projectRoot, data_folder: scope.dataFolder(o.extension), results: rows });
+  if (o.json === true)
+    printJson(io, {
+      extension_id: o.extension,
+      project_root: scope.layout.projectRoot,
+      data_folder: scope.dataFolder(o.extension),
+      results: rows,
+    });
   else {
     io.out(`extension ${o.extension}: project ${scope.layout.projectRoot}, data folder ${scope.dataFolder(o.extension)}`);
-    io.out(table(['path', access, 'resolved', 'list entry', 'why'], rows.map((r) => [r.path, r.decision === 'allow' ? pc.green('allow') : pc.red('deny'), r.resolved, r.list_entry ?? '-', r.detail])));
+    io.out(
+      table(
+        ['path', access, 'resolved', 'list entry', 'why'],
+        rows.map((r) => [r.path, r.decision === 'allow' ? pc.green('allow') : pc.red('deny'), r.resolved, r.list_entry ?? '-', r.detail]),
+      ),
+    );
   }
   for (const e of resolved.errors) io.err(`error: ${e.message} (checked without the settings' grants)`);
   if (resolved.errors.length > 0) return 2;

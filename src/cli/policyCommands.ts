@@ -1,5 +1,15 @@
 /** `policy explain`, `policy diff`, `policy forget`: read-only views of the policy, plus revoking remembered answers. */
-import { CAPABILITIES, CAPABILITY_MEANING, diffPolicies, explainPolicy, forgetPromptAnswers, isCapability, listMethods, type PolicyExplanation, resolvePolicy } from '../policy/index.ts';
+import {
+  CAPABILITIES,
+  CAPABILITY_MEANING,
+  diffPolicies,
+  explainPolicy,
+  forgetPromptAnswers,
+  isCapability,
+  listMethods,
+  type PolicyExplanation,
+  resolvePolicy,
+} from '../policy/index.ts';
 import { WardenError } from '../errors.ts';
 import { colourDecision, colours as pc, printJson, table, type Io } from './output.ts';
 
@@ -14,42 +24,81 @@ function renderExplanation(e: PolicyExplanation): string {
   const lines: string[] = [];
   const scope = e.extension_id === null ? 'global' : `extension ${e.extension_id}`;
   lines.push(pc.bold(`Effective extension policy (${scope})`));
-  lines.push(`  profile:          ${e.profile} (from ${e.profile_source}${e.requested_profile !== null && e.requested_profile !== e.profile ? `, requested "${e.requested_profile}"` : ''})`);
+  lines.push(
+    `  profile:          ${e.profile} (from ${e.profile_source}${e.requested_profile !== null && e.requested_profile !== e.profile ? `, requested "${e.requested_profile}"` : ''})`,
+  );
   lines.push(`  mode:             ${e.mode}`);
   lines.push(`  default caps:     ${e.default_caps.join(', ') || '(none)'}`);
   lines.push(`  deny caps:        ${e.deny_caps.join(', ') || '(none)'}`);
   lines.push(`  allowDangerous:   ${String(e.allow_dangerous)} (from ${e.allow_dangerous_source})`);
-  lines.push(`  secret broker:    ${e.secret_broker_enabled ? 'enabled' : pc.red('DISABLED')}${e.secret_broker.disclosure_allowlist.length > 0 ? `, discloses ${e.secret_broker.disclosure_allowlist.join(', ')}` : ''}`);
+  lines.push(
+    `  secret broker:    ${e.secret_broker_enabled ? 'enabled' : pc.red('DISABLED')}${e.secret_broker.disclosure_allowlist.length > 0 ? `, discloses ${e.secret_broker.disclosure_allowlist.join(', ')}` : ''}`,
+  );
   const r = e.risk;
-  lines.push(`  risk controller:  ${r.enabled === true ? 'enabled' : 'disabled'}, enforce=${String(r.enforce)}, failClosed=${String(r.fail_closed)}, alpha=${String(r.alpha)}, windowSize=${String(r.window_size)}`);
+  lines.push(
+    `  risk controller:  ${r.enabled === true ? 'enabled' : 'disabled'}, enforce=${String(r.enforce)}, failClosed=${String(r.fail_closed)}, alpha=${String(r.alpha)}, windowSize=${String(r.window_size)}`,
+  );
   for (const s of e.sources) lines.push(`  ${s.scope} settings: ${s.path} (${s.status})`);
   lines.push('');
-  lines.push(table(['capability', 'decision', 'rule', 'reason', 'meaning'], CAPABILITIES.map((c) => {
-    const x = e.capabilities[c];
-    return [x.dangerous ? `${c} ${pc.red('(dangerous)')}` : c, colourDecision(x.decision), x.rule, x.reason, CAPABILITY_MEANING[c]];
-  })));
+  lines.push(
+    table(
+      ['capability', 'decision', 'rule', 'reason', 'meaning'],
+      CAPABILITIES.map((c) => {
+        const x = e.capabilities[c];
+        return [x.dangerous ? `${c} ${pc.red('(dangerous)')}` : c, colourDecision(x.decision), x.rule, x.reason, CAPABILITY_MEANING[c]];
+      }),
+    ),
+  );
   const overrideIds = Object.keys(e.overrides);
   if (overrideIds.length > 0) {
     lines.push('', pc.bold('Per-extension overrides'));
-    lines.push(table(['extension', 'allow', 'deny', 'forbidden scan', 'quota', 'file grants'], overrideIds.map((id) => {
-      const o = e.overrides[id]!;
-      const fs = o.fs === undefined ? '-' : [...o.fs.read.map((p) => `read ${p}`), ...o.fs.write.map((p) => `write ${p}`)].join(', ') || '-';
-      return [id, o.allow.join(', ') || '-', o.deny.join(', ') || '-', o.allow_forbidden_scan === true ? pc.red('allowed to load') : '-', o.quota === null ? '-' : JSON.stringify(o.quota), fs];
-    })));
+    lines.push(
+      table(
+        ['extension', 'allow', 'deny', 'forbidden scan', 'quota', 'file grants'],
+        overrideIds.map((id) => {
+          const o = e.overrides[id]!;
+          const fs =
+            o.fs === undefined ? '-' : [...o.fs.read.map((p) => `read ${p}`), ...o.fs.write.map((p) => `write ${p}`)].join(', ') || '-';
+          return [
+            id,
+            o.allow.join(', ') || '-',
+            o.deny.join(', ') || '-',
+            o.allow_forbidden_scan === true ? pc.red('allowed to load') : '-',
+            o.quota === null ? '-' : JSON.stringify(o.quota),
+            fs,
+          ];
+        }),
+      ),
+    );
   }
   lines.push('', ...renderEgress(e));
   lines.push('', ...renderExec(e));
   const remembered = Object.entries(e.remembered_prompts);
   if (remembered.length > 0) {
     lines.push('', pc.bold('Remembered prompt answers (remove with `pi-warden policy forget --extension ID`)'));
-    lines.push(table(['extension', 'answers'], remembered.map(([id, a]) => [id, Object.entries(a).map(([c, d]) => `${c}=${d}`).join(', ')])));
+    lines.push(
+      table(
+        ['extension', 'answers'],
+        remembered.map(([id, a]) => [
+          id,
+          Object.entries(a)
+            .map(([c, d]) => `${c}=${d}`)
+            .join(', '),
+        ]),
+      ),
+    );
   }
   lines.push('', pc.bold('Precedence (first match wins)'));
   e.precedence.forEach((p, i) => lines.push(`  ${i + 1}. ${p.rule}: ${p.description}`));
   lines.push('', pc.bold('Hostcall methods by required capability'));
   const byCap = new Map<string, string[]>();
   for (const m of listMethods()) byCap.set(m.capability, [...(byCap.get(m.capability) ?? []), m.method]);
-  lines.push(table(['capability', 'methods'], [...byCap].map(([c, ms]) => [c === 'by_tool_name' ? 'by tool name' : c, ms.join(', ')])));
+  lines.push(
+    table(
+      ['capability', 'methods'],
+      [...byCap].map(([c, ms]) => [c === 'by_tool_name' ? 'by tool name' : c, ms.join(', ')]),
+    ),
+  );
   lines.push('  (full table with a summary per method: `pi-warden policy explain --json`, key "methods")');
   for (const w of e.warnings) lines.push(pc.yellow(`warning: ${w}`));
   return lines.join('\n');
@@ -57,15 +106,23 @@ function renderExplanation(e: PolicyExplanation): string {
 
 function renderExec(e: PolicyExplanation): string[] {
   const x = e.exec_mediation;
-  const granted = x.granted_by_name === null ? '' : `; exec granted to ${e.extension_id ?? '?'} by name: ${x.granted_by_name ? 'yes' : 'no'}`;
+  const granted =
+    x.granted_by_name === null ? '' : `; exec granted to ${e.extension_id ?? '?'} by name: ${x.granted_by_name ? 'yes' : 'no'}`;
   return [
     pc.bold(`Exec mediation (profile ${x.profile}${granted}; the strictest verdict among what a command shows decides)`),
-    table(['what the command shows', 'exec granted by name', 'otherwise', 'meaning'], x.rules.map((r) => [r.subject, colourDecision(r.granted), colourDecision(r.ungranted), r.meaning])),
+    table(
+      ['what the command shows', 'exec granted by name', 'otherwise', 'meaning'],
+      x.rules.map((r) => [r.subject, colourDecision(r.granted), colourDecision(r.ungranted), r.meaning]),
+    ),
   ];
 }
 
 function bytes(n: number): string {
-  return n >= 1024 * 1024 && n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : n >= 1024 && n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`;
+  return n >= 1024 * 1024 && n % (1024 * 1024) === 0
+    ? `${n / (1024 * 1024)} MiB`
+    : n >= 1024 && n % 1024 === 0
+      ? `${n / 1024} KiB`
+      : `${n} B`;
 }
 
 function allowText(allow: ReadonlyArray<readonly string[]> | null): string {
@@ -80,17 +137,33 @@ function renderEgress(e: PolicyExplanation): string[] {
   lines.push(`  deny hosts:       ${h.deny_hosts.join(', ') || '(none)'} (wins over every allow)`);
   lines.push(`  allow hosts:      ${allowText(h.allow_hosts)}`);
   lines.push(`  allow private:    ${h.allow_private.join(', ') || '(none: loopback, link-local, metadata and private addresses refused)'}`);
-  lines.push(`  limits:           request body ${bytes(h.max_request_bytes)}, response body ${bytes(h.max_response_bytes)}, ${h.max_redirects} redirect(s)`);
-  if (h.project_tightening) lines.push('  project file:     tightens these rules (its allow lists narrow, its deny lists add, its limits lower)');
+  lines.push(
+    `  limits:           request body ${bytes(h.max_request_bytes)}, response body ${bytes(h.max_response_bytes)}, ${h.max_redirects} redirect(s)`,
+  );
+  if (h.project_tightening)
+    lines.push('  project file:     tightens these rules (its allow lists narrow, its deny lists add, its limits lower)');
   const ids = Object.keys(h.overrides);
   if (ids.length > 0) {
-    lines.push(table(['extension', 'allow hosts', 'deny hosts', 'allow private', 'limits (req/resp/redirects)'], ids.map((id) => {
-      const o = h.overrides[id]!;
-      return [id, allowText(o.allow_hosts), o.deny_hosts.join(', ') || '-', o.allow_private.join(', ') || '-', `${bytes(o.max_request_bytes)} / ${bytes(o.max_response_bytes)} / ${o.max_redirects}`];
-    })));
+    lines.push(
+      table(
+        ['extension', 'allow hosts', 'deny hosts', 'allow private', 'limits (req/resp/redirects)'],
+        ids.map((id) => {
+          const o = h.overrides[id]!;
+          return [
+            id,
+            allowText(o.allow_hosts),
+            o.deny_hosts.join(', ') || '-',
+            o.allow_private.join(', ') || '-',
+            `${bytes(o.max_request_bytes)} / ${bytes(o.max_response_bytes)} / ${o.max_redirects}`,
+          ];
+        }),
+      ),
+    );
   }
   const never = h.private_blocks.filter((b) => b.never_allowed).map((b) => b.cidr);
-  lines.push(`  private blocks:   ${h.private_blocks.length - never.length} refused unless allowPrivate names them, ${never.join(', ')} always refused`);
+  lines.push(
+    `  private blocks:   ${h.private_blocks.length - never.length} refused unless allowPrivate names them, ${never.join(', ')} always refused`,
+  );
   lines.push('  (every block with its class: `pi-warden policy explain --json`, key "http_egress.private_blocks")');
   return lines;
 }
@@ -111,21 +184,39 @@ export function runDiff(io: Io, fileA: string, fileB: string, options: { json?: 
   const env = { HOME: process.env.HOME };
   const a = resolvePolicy({ env, files: [{ scope: 'user', path: fileA }] });
   const b = resolvePolicy({ env, files: [{ scope: 'user', path: fileB }] });
-  for (const [label, r, f] of [['A', a, fileA], ['B', b, fileB]] as const) {
+  for (const [label, r, f] of [
+    ['A', a, fileA],
+    ['B', b, fileB],
+  ] as const) {
     const absent = r.sources.find((s) => s.status === 'absent');
     if (absent !== undefined) throw new WardenError('usage', `${label}: ${f} does not exist`);
   }
   const errors = [...a.errors, ...b.errors].map((e) => e.message);
   const changes = diffPolicies(a, b);
   if (options.json === true) {
-    printJson(io, { a: fileA, b: fileB, identical: changes.length === 0, looser: changes.some((c) => c.direction === 'looser'), changes, errors });
+    printJson(io, {
+      a: fileA,
+      b: fileB,
+      identical: changes.length === 0,
+      looser: changes.some((c) => c.direction === 'looser'),
+      changes,
+      errors,
+    });
   } else if (changes.length === 0) {
     io.out(`No policy difference between ${fileA} and ${fileB}.`);
   } else {
     io.out(`Policy changes from ${pc.bold(fileA)} (A) to ${pc.bold(fileB)} (B):`);
-    io.out(table(['setting', 'A', 'B', 'change'], changes.map((c) => [
-      c.field, c.a, c.b, c.direction === 'looser' ? pc.red('looser') : c.direction === 'tighter' ? pc.green('tighter') : c.direction,
-    ])));
+    io.out(
+      table(
+        ['setting', 'A', 'B', 'change'],
+        changes.map((c) => [
+          c.field,
+          c.a,
+          c.b,
+          c.direction === 'looser' ? pc.red('looser') : c.direction === 'tighter' ? pc.green('tighter') : c.direction,
+        ]),
+      ),
+    );
   }
   for (const e of errors) io.err(`error: ${e} (that side is shown as the safe fallback)`);
   if (errors.length > 0) return 2;
@@ -138,7 +229,8 @@ export function runForget(io: Io, options: { extension: string; capability?: str
   }
   const path = resolvePolicy().userSettingsPath;
   const removed = forgetPromptAnswers(path, options.extension, options.capability);
-  if (options.json === true) printJson(io, { settings: path, extension_id: options.extension, capability: options.capability ?? null, removed });
+  if (options.json === true)
+    printJson(io, { settings: path, extension_id: options.extension, capability: options.capability ?? null, removed });
   else io.out(`Removed ${removed} remembered prompt answer(s) for ${options.extension} from ${path}.`);
   return 0;
 }

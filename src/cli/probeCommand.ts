@@ -19,8 +19,12 @@ export interface ProbeCliOptions {
 }
 
 function findings(report: ProbeReport): number {
-  return report.extensions.filter((e) => !e.loaded).length + report.sandboxEvents.filter((e) => e.type === 'stopped').length
-    + report.honeytokens.leaked.length + report.honeytokens.blocked.length;
+  return (
+    report.extensions.filter((e) => !e.loaded).length +
+    report.sandboxEvents.filter((e) => e.type === 'stopped').length +
+    report.honeytokens.leaked.length +
+    report.honeytokens.blocked.length
+  );
 }
 
 function render(report: ProbeReport): string {
@@ -36,21 +40,34 @@ function render(report: ProbeReport): string {
     lines.push(`  shortcuts: ${r.shortcuts.join(', ') || '-'}`);
     lines.push(`  events:    ${r.events.join(', ') || '-'}`);
     if (r.other.length > 0) lines.push(`  other:     ${r.other.map((o) => `${o.kind} ${o.name}`).join(', ')}`);
-    for (const s of e.steps) lines.push(`  ${s.ok ? pc.green('ok  ') : pc.yellow('fail')} ${s.step}${s.detail === undefined ? '' : `: ${s.detail}`}`);
+    for (const s of e.steps)
+      lines.push(`  ${s.ok ? pc.green('ok  ') : pc.yellow('fail')} ${s.step}${s.detail === undefined ? '' : `: ${s.detail}`}`);
     lines.push('');
   }
   if (report.hostcalls.length > 0) {
     lines.push(pc.bold('Hostcalls (method, derived capability, decision)'));
-    lines.push(table(['extension', 'method', 'capability', 'decision', 'rule', 'count'], report.hostcalls.map((h) => [
-      h.extension_id, h.method, h.capability ?? '-', colourDecision(h.error_code === null || h.decision === 'deny' ? h.decision : `${h.decision} (${h.error_code})`), h.rule ?? '-', String(h.count),
-    ])));
+    lines.push(
+      table(
+        ['extension', 'method', 'capability', 'decision', 'rule', 'count'],
+        report.hostcalls.map((h) => [
+          h.extension_id,
+          h.method,
+          h.capability ?? '-',
+          colourDecision(h.error_code === null || h.decision === 'deny' ? h.decision : `${h.decision} (${h.error_code})`),
+          h.rule ?? '-',
+          String(h.count),
+        ]),
+      ),
+    );
   }
   lines.push('', pc.bold('Denied'));
   if (report.denied.length === 0) lines.push('  nothing');
   for (const d of report.denied) {
-    lines.push(d.stage === 'policy' || d.stage === null
-      ? `  ${pc.red(d.method)} needs ${d.capability ?? '?'} (${d.rule ?? d.error_code ?? ''}) ×${d.count}`
-      : `  ${pc.red(d.method)} refused by ${d.stage} (${d.reason_codes.join(', ') || d.error_code || ''}) ×${d.count}`);
+    lines.push(
+      d.stage === 'policy' || d.stage === null
+        ? `  ${pc.red(d.method)} needs ${d.capability ?? '?'} (${d.rule ?? d.error_code ?? ''}) ×${d.count}`
+        : `  ${pc.red(d.method)} refused by ${d.stage} (${d.reason_codes.join(', ') || d.error_code || ''}) ×${d.count}`,
+    );
   }
   const act = report.activity.filter((a) => a.summary !== '' && /^(fs\.|exec|http|env\.|tool)/.test(a.method));
   if (act.length > 0) {
@@ -59,13 +76,23 @@ function render(report: ProbeReport): string {
     if (act.length > 40) lines.push(`  … ${act.length - 40} more (--json for all)`);
   }
   lines.push('', pc.bold('Honeytokens'), `  planted: ${report.honeytokens.planted.join(', ')}`);
-  lines.push(report.honeytokens.leaked.length === 0 ? '  none left the sandbox through an allowed call'
-    : report.honeytokens.leaked.map((l) => pc.red(`  LEAKED ${l.variable} via ${l.method} (${l.extensionId})`)).join('\n'));
+  lines.push(
+    report.honeytokens.leaked.length === 0
+      ? '  none left the sandbox through an allowed call'
+      : report.honeytokens.leaked.map((l) => pc.red(`  LEAKED ${l.variable} via ${l.method} (${l.extensionId})`)).join('\n'),
+  );
   if (report.honeytokens.blocked.length > 0) {
-    lines.push(pc.red(`  BLOCKED ${report.honeytokens.blocked.length} attempt(s) to send a honeytoken: ${[...new Set(report.honeytokens.blocked.map((b) => b.method))].join(', ')} (secret_exposure alerts raised)`));
+    lines.push(
+      pc.red(
+        `  BLOCKED ${report.honeytokens.blocked.length} attempt(s) to send a honeytoken: ${[...new Set(report.honeytokens.blocked.map((b) => b.method))].join(', ')} (secret_exposure alerts raised)`,
+      ),
+    );
   }
   for (const s of report.sandboxEvents) lines.push(pc.red(`sandbox ${s.type}: ${s.extensionId}: ${s.code}: ${s.reason}`));
-  if (report.store !== undefined) lines.push(`decisions recorded in ${report.store.home} (ledger size ${report.store.ledger_size}; check with \`pi-warden ledger verify\`, \`pi-warden alerts\`)`);
+  if (report.store !== undefined)
+    lines.push(
+      `decisions recorded in ${report.store.home} (ledger size ${report.store.ledger_size}; check with \`pi-warden ledger verify\`, \`pi-warden alerts\`)`,
+    );
   return lines.join('\n');
 }
 
@@ -73,7 +100,8 @@ export async function runProbe(io: Io, path: string, options: ProbeCliOptions): 
   let report: ProbeReport;
   try {
     report = await probeExtension({
-      path, ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      path,
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       ...(options.extensionPolicy === undefined ? {} : { profile: options.extensionPolicy }),
       noInvoke: options.invoke === false,
       ...(options.record === false ? {} : { home: options.home ?? wardenHome() }),

@@ -20,12 +20,15 @@ const FORMATS = ['text', 'json', 'sarif'] as const;
 const FAIL_ON = ['forbidden', 'flagged'] as const;
 
 export function registerScan(program: Command, io: Io, setExit: (code: number) => void, version: string): void {
-  program.command('scan')
-    .description('install-time scan (runbook INC-4): classify every file reachable from each extension entry as forbidden, '
-      + 'flagged or safe, with rule ids, locations, implied capabilities and confidence.\n\n'
-      + 'PATH may be an extension folder, a source file, a .tgz tarball or an installed package; a folder without an entry of '
-      + 'its own (like ~/.pi/agent/extensions) is scanned as one extension per file or sub-folder.\n\n'
-      + 'Exit code 0 when no extension reaches --fail-on, 1 when one does, 2 on a usage error.')
+  program
+    .command('scan')
+    .description(
+      'install-time scan (runbook INC-4): classify every file reachable from each extension entry as forbidden, ' +
+        'flagged or safe, with rule ids, locations, implied capabilities and confidence.\n\n' +
+        'PATH may be an extension folder, a source file, a .tgz tarball or an installed package; a folder without an entry of ' +
+        'its own (like ~/.pi/agent/extensions) is scanned as one extension per file or sub-folder.\n\n' +
+        'Exit code 0 when no extension reaches --fail-on, 1 when one does, 2 on a usage error.',
+    )
     .argument('<paths...>', 'extension folders, files, .tgz tarballs or installed packages')
     .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'text')
     .option('--fail-on <level>', `exit 1 when an extension is at least this bad: ${FAIL_ON.join(', ')}`, 'forbidden')
@@ -39,9 +42,11 @@ export function registerScan(program: Command, io: Io, setExit: (code: number) =
 
 export async function runScan(io: Io, paths: readonly string[], opts: ScanCliOptions, version: string): Promise<number> {
   const format = opts.json === true ? 'json' : (opts.format ?? 'text');
-  if (!(FORMATS as readonly string[]).includes(format)) throw new WardenError('usage', `--format must be one of ${FORMATS.join(', ')}, found '${format}'`);
+  if (!(FORMATS as readonly string[]).includes(format))
+    throw new WardenError('usage', `--format must be one of ${FORMATS.join(', ')}, found '${format}'`);
   const failOn = opts.failOn ?? 'forbidden';
-  if (!(FAIL_ON as readonly string[]).includes(failOn)) throw new WardenError('usage', `--fail-on must be one of ${FAIL_ON.join(', ')}, found '${failOn}'`);
+  if (!(FAIL_ON as readonly string[]).includes(failOn))
+    throw new WardenError('usage', `--fail-on must be one of ${FAIL_ON.join(', ')}, found '${failOn}'`);
   const reports: ExtensionReport[] = [];
   const progress = opts.quiet !== true;
   for (const [i, p] of paths.entries()) {
@@ -52,7 +57,10 @@ export async function runScan(io: Io, paths: readonly string[], opts: ScanCliOpt
         if (progress && total > 1 && (total <= 20 || n % 10 === 0)) io.err(`  ${p}: [${n + 1}/${total}] ${id}`);
       },
     });
-    if (progress && paths.length > 1) io.err(`[${i + 1}/${paths.length}] ${p}: ${found.length <= 5 ? found.map((r) => `${r.id} ${r.verdict}`).join(', ') : `${found.length} extensions`}`);
+    if (progress && paths.length > 1)
+      io.err(
+        `[${i + 1}/${paths.length}] ${p}: ${found.length <= 5 ? found.map((r) => `${r.id} ${r.verdict}`).join(', ') : `${found.length} extensions`}`,
+      );
     reports.push(...found);
   }
   if (opts.policy === true) printJson(io, policySnippet(reports));
@@ -76,13 +84,17 @@ function renderText(reports: readonly ExtensionReport[]): string {
     // One line per finding: paths are long, and a table would squeeze the message into a narrow column.
     for (const f of r.findings) {
       const via = f.via === undefined ? '' : pc.dim(` [via ${f.via.join(' → ')}]`);
-      lines.push(`  ${colourVerdict(f.classification.padEnd(9))} ${f.ruleId} ${pc.dim(`(${f.confidence}${f.capability === null ? '' : `, needs ${f.capability}`})`)}`);
+      lines.push(
+        `  ${colourVerdict(f.classification.padEnd(9))} ${f.ruleId} ${pc.dim(`(${f.confidence}${f.capability === null ? '' : `, needs ${f.capability}`})`)}`,
+      );
       lines.push(`      ${f.file}:${f.line}:${f.column}  ${f.message}${via}`);
     }
     lines.push('');
   }
   const counts = { forbidden: 0, flagged: 0, safe: 0 };
   for (const r of reports) counts[r.verdict]++;
-  lines.push(`${reports.length} extension(s): ${pc.red(`${counts.forbidden} forbidden`)}, ${pc.yellow(`${counts.flagged} flagged`)}, ${pc.green(`${counts.safe} safe`)}`);
+  lines.push(
+    `${reports.length} extension(s): ${pc.red(`${counts.forbidden} forbidden`)}, ${pc.yellow(`${counts.flagged} flagged`)}, ${pc.green(`${counts.safe} safe`)}`,
+  );
   return lines.join('\n');
 }

@@ -6,8 +6,18 @@ import { colours as pc, printJson, table, type Io } from './output.ts';
 export function runClassify(io: Io, names: readonly string[], o: { json?: boolean; cwd?: string }): number {
   const resolved = resolvePolicy({ cwd: o.cwd });
   const results = names.map((n) => classifySecretName(n, resolved.secretBroker));
-  if (o.json === true) printJson(io, results.map(({ name, secret, rule }) => ({ name, secret, rule })));
-  else io.out(table(['name', 'secret', 'rule'], results.map((r) => [r.name, r.secret ? pc.red('secret') : 'no', r.matched === undefined ? r.rule : `${r.rule} (${r.matched})`])));
+  if (o.json === true)
+    printJson(
+      io,
+      results.map(({ name, secret, rule }) => ({ name, secret, rule })),
+    );
+  else
+    io.out(
+      table(
+        ['name', 'secret', 'rule'],
+        results.map((r) => [r.name, r.secret ? pc.red('secret') : 'no', r.matched === undefined ? r.rule : `${r.rule} (${r.matched})`]),
+      ),
+    );
   for (const e of resolved.errors) io.err(`error: ${e.message} (classified with the broker enabled and no allowlist)`);
   return resolved.errors.length > 0 ? 2 : 0;
 }

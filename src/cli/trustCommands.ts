@@ -6,7 +6,10 @@ import { PHASES, readRollout, setRollout, stepped, type RolloutPhase } from '../
 import { WardenError } from '../errors.ts';
 import { colours as pc, printJson, table, type Io } from './output.ts';
 
-interface Common { home?: string; json?: boolean }
+interface Common {
+  home?: string;
+  json?: boolean;
+}
 
 function defaultActor(): string {
   try {
@@ -21,8 +24,11 @@ export function runTransition(io: Io, kind: TransitionKind, id: string, o: Commo
   try {
     const t = new TrustRegistry(db).transition(id, kind, o.actor ?? defaultActor(), o.reason);
     if (o.json === true) printJson(io, t);
-    else io.out(`${id}: ${t.from_state} → ${t.to_state === 'quarantined' ? pc.red(t.to_state) : t.to_state} (${kind} by ${t.actor}, reason: ${t.reason})`
-      + (t.to_state === 'quarantined' ? '\nEvery pi process using this store refuses its next hostcall and stops its sandbox.' : ''));
+    else
+      io.out(
+        `${id}: ${t.from_state} → ${t.to_state === 'quarantined' ? pc.red(t.to_state) : t.to_state} (${kind} by ${t.actor}, reason: ${t.reason})` +
+          (t.to_state === 'quarantined' ? '\nEvery pi process using this store refuses its next hostcall and stops its sandbox.' : ''),
+      );
     return 0;
   } finally {
     db.close();
@@ -39,14 +45,26 @@ export function runStatus(io: Io, id: string | undefined, o: Common): number {
       if (o.json === true) printJson(io, { extension_id: id, state, history });
       else {
         io.out(`${id}: ${state === 'quarantined' ? pc.red(state) : state}`);
-        if (history.length > 0) io.out(table(['time', 'from', 'to', 'kind', 'actor', 'reason'], history.map((h) => [new Date(h.ts_ms).toISOString(), h.from_state, h.to_state, h.kind, h.actor, h.reason])));
+        if (history.length > 0)
+          io.out(
+            table(
+              ['time', 'from', 'to', 'kind', 'actor', 'reason'],
+              history.map((h) => [new Date(h.ts_ms).toISOString(), h.from_state, h.to_state, h.kind, h.actor, h.reason]),
+            ),
+          );
       }
       return 0;
     }
     const all = reg.all();
     if (o.json === true) printJson(io, { extensions: all });
     else if (all.length === 0) io.out('No extension has a recorded trust state (all are unknown).');
-    else io.out(table(['extension', 'state', 'since'], all.map((e) => [e.extension_id, e.state, new Date(e.updated_ms).toISOString()])));
+    else
+      io.out(
+        table(
+          ['extension', 'state', 'since'],
+          all.map((e) => [e.extension_id, e.state, new Date(e.updated_ms).toISOString()]),
+        ),
+      );
     return 0;
   } finally {
     db.close();
@@ -59,25 +77,39 @@ export function runBreaches(io: Io, o: Common & { extension?: string }): number 
     const breaches = queryBreaches(db, o.extension);
     if (o.json === true) printJson(io, { count: breaches.length, breaches });
     else if (breaches.length === 0) io.out('No quota breaches recorded.');
-    else io.out(table(['time', 'extension', 'resource', 'limit', 'actual'], breaches.map((b) => [new Date(b.ts_ms).toISOString(), b.extension_id, b.resource, String(b.limit), String(b.actual)])));
+    else
+      io.out(
+        table(
+          ['time', 'extension', 'resource', 'limit', 'actual'],
+          breaches.map((b) => [new Date(b.ts_ms).toISOString(), b.extension_id, b.resource, String(b.limit), String(b.actual)]),
+        ),
+      );
     return 0;
   } finally {
     db.close();
   }
 }
 
-export function runRollout(io: Io, action: 'status' | 'advance' | 'rollback', o: Common & { reason?: string; actor?: string; to?: string }): number {
+export function runRollout(
+  io: Io,
+  action: 'status' | 'advance' | 'rollback',
+  o: Common & { reason?: string; actor?: string; to?: string },
+): number {
   const db = openStore(o.home ?? wardenHome());
   try {
     if (action === 'status') {
       const s = readRollout(db);
       if (o.json === true) printJson(io, { ...s, phases: PHASES });
-      else io.out(`risk rollout phase: ${s.phase}${s.updated_ms === null ? ' (default: nothing stored)' : ` (since ${new Date(s.updated_ms).toISOString()}, by ${String(s.actor)}: ${String(s.reason)})`}\nphases: ${PHASES.join(' → ')}`);
+      else
+        io.out(
+          `risk rollout phase: ${s.phase}${s.updated_ms === null ? ' (default: nothing stored)' : ` (since ${new Date(s.updated_ms).toISOString()}, by ${String(s.actor)}: ${String(s.reason)})`}\nphases: ${PHASES.join(' → ')}`,
+        );
       return 0;
     }
     const from = readRollout(db).phase;
     const to = o.to !== undefined ? o.to : stepped(from, action === 'advance' ? 1 : -1);
-    if (!(PHASES as readonly string[]).includes(to)) throw new WardenError('usage', `--to must be one of ${PHASES.join(', ')}, found "${to}"`);
+    if (!(PHASES as readonly string[]).includes(to))
+      throw new WardenError('usage', `--to must be one of ${PHASES.join(', ')}, found "${to}"`);
     if (to === from) throw new WardenError('usage', `already at ${from}: nothing to ${action}`);
     const r = setRollout(db, to as RolloutPhase, o.actor ?? defaultActor(), o.reason ?? '');
     if (o.json === true) printJson(io, r);

@@ -33,7 +33,12 @@ export function decideHostcall(policy: CompiledPolicy, extensionId: string, host
   const capability = ctx.capability as Capability;
   const verdict = verdictFor(policy, capability, extensionId);
   return {
-    callId: ctx.callId, method: ctx.method, capability, decision: verdict.decision, rule: verdict.rule, reason: verdict.reason,
+    callId: ctx.callId,
+    method: ctx.method,
+    capability,
+    decision: verdict.decision,
+    rule: verdict.rule,
+    reason: verdict.reason,
     capabilityMismatch: ctx.reasonCodes?.includes('capability_mismatch') === true,
   };
 }

@@ -30,12 +30,21 @@ import { validateStage } from './stages/validate.ts';
  * A synchronous call that needed a stage to wait is `sync_needs_prompt`, from the prompt vocabulary.
  */
 export const DISPATCH_REASONS = [
-  'stage_failed', 'operation_failed', 'operation_timeout', 'operation_not_sync', 'not_available', 'record_failed',
-  'quota_exceeded', 'output_bytes', 'wall_time_ms',
+  'stage_failed',
+  'operation_failed',
+  'operation_timeout',
+  'operation_not_sync',
+  'not_available',
+  'record_failed',
+  'quota_exceeded',
+  'output_bytes',
+  'wall_time_ms',
 ] as const;
 export type DispatchReason = (typeof DISPATCH_REASONS)[number];
 declare module '../errors.ts' {
-  interface ReasonVocabularies { dispatch: DispatchReason }
+  interface ReasonVocabularies {
+    dispatch: DispatchReason;
+  }
 }
 
 export interface OperationContext {
@@ -72,7 +81,8 @@ export interface DispatcherOptions {
    * Per-extension operation quotas (SPEC §7.4): wall time of one operation and size of its result. A breach is
    * `quota_exceeded` and goes to `breaches`.
    */
-  readonly operationQuota?: ((extensionId: string) => { readonly wallTimeMs?: number | undefined; readonly outputBytes?: number | undefined }) | undefined;
+  readonly operationQuota?:
+    ((extensionId: string) => { readonly wallTimeMs?: number | undefined; readonly outputBytes?: number | undefined }) | undefined;
   readonly breaches?: BreachSink | undefined;
 }
 
@@ -140,7 +150,26 @@ function recordedDecision(error: WardenError | undefined): RecordedDecision {
   return error.code === 'denied' || error.code === 'quarantined' || error.code === 'quota_exceeded' ? 'deny' : 'error';
 }
 
-const IO_CODES: ReadonlySet<SystemErrorReason> = new Set(['ENOENT', 'EACCES', 'EPERM', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ENOTEMPTY', 'EBUSY', 'EMFILE', 'ENOSPC', 'EROFS', 'ELOOP', 'ENAMETOOLONG', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EXDEV']);
+const IO_CODES: ReadonlySet<SystemErrorReason> = new Set([
+  'ENOENT',
+  'EACCES',
+  'EPERM',
+  'EEXIST',
+  'ENOTDIR',
+  'EISDIR',
+  'ENOTEMPTY',
+  'EBUSY',
+  'EMFILE',
+  'ENOSPC',
+  'EROFS',
+  'ELOOP',
+  'ENAMETOOLONG',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EXDEV',
+]);
 
 function operationFailure(method: string, err: unknown): WardenError {
   if (isWardenError(err)) return err;
@@ -151,7 +180,8 @@ function operationFailure(method: string, err: unknown): WardenError {
     code = undefined;
   }
   const message = describeValue(err);
-  if (typeof code === 'string' && isSystemErrorReason(code) && IO_CODES.has(code)) return new WardenError('io', `${method}: ${message}`, { cause: err, reasonCodes: [code] });
+  if (typeof code === 'string' && isSystemErrorReason(code) && IO_CODES.has(code))
+    return new WardenError('io', `${method}: ${message}`, { cause: err, reasonCodes: [code] });
   return new WardenError('internal', `${method} failed: ${message}`, { cause: err, reasonCodes: ['operation_failed'] });
 }
 
@@ -179,9 +209,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const userAnswered = error.reasonCodes.includes('prompt_user_deny') || error.reasonCodes.includes('prompt_session_deny');
     try {
       alerts.raise({
-        ts_ms: ctx.startedMs, extension_id: ctx.extensionId, category: 'policy_violation',
+        ts_ms: ctx.startedMs,
+        extension_id: ctx.extensionId,
+        category: 'policy_violation',
         severity: isDangerous(ctx.capability) ? 'high' : userAnswered ? 'low' : 'medium',
-        capability: ctx.capability, method: ctx.method, call_id: ctx.callId,
+        capability: ctx.capability,
+        method: ctx.method,
+        call_id: ctx.callId,
         summary: `${ctx.extensionId} called ${ctx.method}, which needs ${ctx.capability}: ${error.message}`,
         reason_codes: error.reasonCodes,
         remediation: `If this is expected, grant it with extensionPolicy.overrides.${ctx.extensionId}.allow (check \`pi-warden policy explain --extension ${ctx.extensionId}\`); otherwise investigate the extension (runbook INC-1).`,
@@ -197,7 +231,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     } catch {
       // the refusal stands
     }
-    return new WardenError('quota_exceeded', `${ctx.method}: ${resource} ${actual} exceeds the limit ${limit}`, { reasonCodes: ['quota_exceeded', resource] });
+    return new WardenError('quota_exceeded', `${ctx.method}: ${resource} ${actual} exceeds the limit ${limit}`, {
+      reasonCodes: ['quota_exceeded', resource],
+    });
   }
 
   function stageTimes(ctx: DispatchContext): Record<string, number> | undefined {
@@ -206,11 +242,17 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     marks.push(performance.now());
     const out: Record<string, number> = {};
     const names = [...stages.map((s) => s.name), 'execute'];
-    for (let i = 0; i + 1 < marks.length; i++) out[names[i] as string] = Math.round(((marks[i + 1] as number) - (marks[i] as number)) * 1000) / 1000;
+    for (let i = 0; i + 1 < marks.length; i++)
+      out[names[i] as string] = Math.round(((marks[i + 1] as number) - (marks[i] as number)) * 1000) / 1000;
     return out;
   }
 
-  function decisionRecord(ctx: DispatchContext, error: WardenError | undefined, stageUs: Record<string, number> | undefined, admitted: DecisionRecord | undefined): DecisionRecord {
+  function decisionRecord(
+    ctx: DispatchContext,
+    error: WardenError | undefined,
+    stageUs: Record<string, number> | undefined,
+    admitted: DecisionRecord | undefined,
+  ): DecisionRecord {
     return {
       ts_ms: ctx.startedMs,
       extension_id: ctx.extensionId,
@@ -237,9 +279,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const why = isWardenError(cause) ? cause.message : describeValue(cause);
     const what = ctx.method === '' ? 'the call' : ctx.method;
     return {
-      ok: false, callId: ctx.callId,
+      ok: false,
+      callId: ctx.callId,
       error: new WardenError('internal', `the evidence recorder cannot accept records (${why}); ${what} was not run`, {
-        cause, reasonCodes: mergeReasons(['record_failed'], isWardenError(cause) ? cause.reasonCodes : undefined),
+        cause,
+        reasonCodes: mergeReasons(['record_failed'], isWardenError(cause) ? cause.reasonCodes : undefined),
       }),
     };
   }
@@ -274,9 +318,21 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         recorder.record(decisionRecord(ctx, error, stageTimes(ctx), admitted));
       } catch (err) {
         // A recorder that cannot record must not let the call through as if it had been recorded.
-        if (result.ok) return { ok: false, callId: ctx.callId, error: new WardenError('internal', 'the decision could not be recorded; the call result is withheld', { cause: err, reasonCodes: ['record_failed'] }) };
+        if (result.ok)
+          return {
+            ok: false,
+            callId: ctx.callId,
+            error: new WardenError('internal', 'the decision could not be recorded; the call result is withheld', {
+              cause: err,
+              reasonCodes: ['record_failed'],
+            }),
+          };
         const e = result.error;
-        return { ok: false, callId: ctx.callId, error: new WardenError(e.code, e.message, { reasonCodes: mergeReasons([...e.reasonCodes], ['record_failed']), cause: err }) };
+        return {
+          ok: false,
+          callId: ctx.callId,
+          error: new WardenError(e.code, e.message, { reasonCodes: mergeReasons([...e.reasonCodes], ['record_failed']), cause: err }),
+        };
       }
     }
     return result;
@@ -296,7 +352,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
     const op = operations.get(ctx.method);
     if (op === undefined) {
-      return fail(ctx, new WardenError('invalid_request', `${ctx.method} is not available in this host`, { reasonCodes: ['not_available'] }));
+      return fail(
+        ctx,
+        new WardenError('invalid_request', `${ctx.method} is not available in this host`, { reasonCodes: ['not_available'] }),
+      );
     }
     let admitted: DecisionRecord | undefined;
     try {
@@ -318,15 +377,22 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       return finish(ctx, { ok: true, callId: ctx.callId, value }, admitted);
     };
     try {
-      const pending = op(ctx.params, { extensionId: ctx.extensionId, callId: ctx.callId, capability: ctx.capability as Capability, signal: controller.signal });
+      const pending = op(ctx.params, {
+        extensionId: ctx.extensionId,
+        callId: ctx.callId,
+        capability: ctx.capability as Capability,
+        signal: controller.signal,
+      });
       if (!isThenable(pending)) return checked(pending);
       const started = Date.now();
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           // Reject before aborting: an operation that settles on abort must not win the race.
-          reject(wall !== undefined
-            ? breach(ctx, 'wall_time_ms', wall, Date.now() - started)
-            : new WardenError('timeout', `${ctx.method} did not finish within ${timeoutMs} ms`, { reasonCodes: ['operation_timeout'] }));
+          reject(
+            wall !== undefined
+              ? breach(ctx, 'wall_time_ms', wall, Date.now() - started)
+              : new WardenError('timeout', `${ctx.method} did not finish within ${timeoutMs} ms`, { reasonCodes: ['operation_timeout'] }),
+          );
           controller.abort();
         }, deadline);
       });
@@ -346,7 +412,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     ctx.marks?.push(performance.now());
     const op = operations.get(ctx.method);
     if (op === undefined) {
-      return fail(ctx, new WardenError('invalid_request', `${ctx.method} is not available in this host`, { reasonCodes: ['not_available'] }));
+      return fail(
+        ctx,
+        new WardenError('invalid_request', `${ctx.method} is not available in this host`, { reasonCodes: ['not_available'] }),
+      );
     }
     let admitted: DecisionRecord | undefined;
     try {
@@ -355,10 +424,21 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       return unrecorded(ctx, err);
     }
     try {
-      const value = op(ctx.params, { extensionId: ctx.extensionId, callId: ctx.callId, capability: ctx.capability as Capability, signal: new AbortController().signal });
+      const value = op(ctx.params, {
+        extensionId: ctx.extensionId,
+        callId: ctx.callId,
+        capability: ctx.capability as Capability,
+        signal: new AbortController().signal,
+      });
       if (isThenable(value)) {
         Promise.resolve(value).catch(() => undefined);
-        return fail(ctx, new WardenError('internal', `${ctx.method} has no synchronous implementation in this host`, { reasonCodes: ['operation_not_sync'] }), admitted);
+        return fail(
+          ctx,
+          new WardenError('internal', `${ctx.method} has no synchronous implementation in this host`, {
+            reasonCodes: ['operation_not_sync'],
+          }),
+          admitted,
+        );
       }
       const limit = options.operationQuota?.(ctx.extensionId)?.outputBytes;
       if (limit !== undefined) {
@@ -378,7 +458,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     } catch (err) {
       return fail(ctx, stageFailure((stages[index] as Stage).name, err));
     }
-    for (let i = index; ; ) {
+    for (let i = index; ;) {
       if (outcome !== undefined) return fail(ctx, isWardenError(outcome) ? outcome : stageFailure((stages[i] as Stage).name, outcome));
       i++;
       if (i >= stages.length) return execute(ctx, true);
@@ -409,12 +489,24 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         try {
           outcome = (stages[i] as Stage).run(ctx);
         } catch (err) {
-          return fail(ctx, name === 'validate' ? new WardenError('invalid_request', `hostcall could not be read: ${describeValue(err)}`, { reasonCodes: ['invalid_request'] }) : stageFailure(name, err));
+          return fail(
+            ctx,
+            name === 'validate'
+              ? new WardenError('invalid_request', `hostcall could not be read: ${describeValue(err)}`, {
+                  reasonCodes: ['invalid_request'],
+                })
+              : stageFailure(name, err),
+          );
         }
         if (isThenable(outcome)) {
           // A waiting stage cannot be answered while the guest is blocked: deny, never allow.
           Promise.resolve(outcome).catch(() => undefined);
-          return fail(ctx, new WardenError('denied', `${ctx.method} needs stage ${name} to wait and was called synchronously; denied`, { reasonCodes: ['sync_needs_prompt'] }));
+          return fail(
+            ctx,
+            new WardenError('denied', `${ctx.method} needs stage ${name} to wait and was called synchronously; denied`, {
+              reasonCodes: ['sync_needs_prompt'],
+            }),
+          );
         }
         if (outcome !== undefined) return fail(ctx, isWardenError(outcome) ? outcome : stageFailure(name, outcome));
       }
@@ -434,7 +526,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         } catch (err) {
           // A throwing getter on the envelope or params lands here: invalid input, never a crash.
           const name = (stages[i] as Stage).name;
-          return fail(ctx, name === 'validate' ? new WardenError('invalid_request', `hostcall could not be read: ${describeValue(err)}`, { reasonCodes: ['invalid_request'] }) : stageFailure(name, err));
+          return fail(
+            ctx,
+            name === 'validate'
+              ? new WardenError('invalid_request', `hostcall could not be read: ${describeValue(err)}`, {
+                  reasonCodes: ['invalid_request'],
+                })
+              : stageFailure(name, err),
+          );
         }
         if (isThenable(outcome)) return continueAsync(ctx, outcome, i);
         if (outcome !== undefined) return fail(ctx, isWardenError(outcome) ? outcome : stageFailure((stages[i] as Stage).name, outcome));

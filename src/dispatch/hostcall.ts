@@ -45,9 +45,22 @@ export interface DispatchContext {
 
 export function newContext(extensionId: string, raw: unknown): DispatchContext {
   return {
-    extensionId, raw, callId: '', method: '', params: EMPTY_PARAMS, declaredCapability: undefined, spec: undefined,
-    capability: undefined, decision: undefined, rule: undefined, reasonCodes: undefined, startedMs: Date.now(),
-    stage: 'validate', marks: undefined, riskScore: undefined, sync: false,
+    extensionId,
+    raw,
+    callId: '',
+    method: '',
+    params: EMPTY_PARAMS,
+    declaredCapability: undefined,
+    spec: undefined,
+    capability: undefined,
+    decision: undefined,
+    rule: undefined,
+    reasonCodes: undefined,
+    startedMs: Date.now(),
+    stage: 'validate',
+    marks: undefined,
+    riskScore: undefined,
+    sync: false,
   };
 }
 

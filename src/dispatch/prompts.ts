@@ -28,7 +28,16 @@ export const PROMPT_TOPICS = ['capability', 'exec_command'] as const;
 export type PromptTopic = (typeof PROMPT_TOPICS)[number];
 
 /** How a question was settled; each asker names its reason code for each (a `Record` over this union). */
-export const PROMPT_OUTCOMES = ['user_allow', 'user_deny', 'session_allow', 'session_deny', 'sync_refused', 'no_ui', 'failed', 'withdrawn'] as const;
+export const PROMPT_OUTCOMES = [
+  'user_allow',
+  'user_deny',
+  'session_allow',
+  'session_deny',
+  'sync_refused',
+  'no_ui',
+  'failed',
+  'withdrawn',
+] as const;
 export type PromptOutcome = (typeof PROMPT_OUTCOMES)[number];
 
 /** Why an outcome decided as it did, for error messages. */

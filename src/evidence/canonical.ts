@@ -16,13 +16,17 @@ export function canonicalJson(value: unknown): string {
 function encode(value: unknown, depth: number, seen: Set<object>): string {
   if (value === null) return 'null';
   switch (typeof value) {
-    case 'string': return JSON.stringify(value);
-    case 'boolean': return value ? 'true' : 'false';
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
     case 'number':
       if (!Number.isFinite(value)) throw new WardenError('invalid_request', `canonical encoding: non-finite number ${String(value)}`);
       return Object.is(value, -0) ? '0' : String(value);
-    case 'object': break;
-    default: throw new WardenError('invalid_request', `canonical encoding: unsupported ${typeof value}`);
+    case 'object':
+      break;
+    default:
+      throw new WardenError('invalid_request', `canonical encoding: unsupported ${typeof value}`);
   }
   if (depth >= MAX_DEPTH) throw new WardenError('invalid_request', `canonical encoding: nesting deeper than ${MAX_DEPTH}`);
   const obj = value;
@@ -50,16 +54,20 @@ export function shapeOf(value: unknown, depth = 0): unknown {
   if (value === null) return 'null';
   if (Array.isArray(value)) return depth >= MAX_DEPTH ? 'too_deep' : value.map((v) => shapeOf(v, depth + 1));
   switch (typeof value) {
-    case 'string': return 'string';
-    case 'number': return 'number';
-    case 'boolean': return 'bool';
+    case 'string':
+      return 'string';
+    case 'number':
+      return 'number';
+    case 'boolean':
+      return 'bool';
     case 'object': {
       if (depth >= MAX_DEPTH) return 'too_deep';
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = shapeOf(v, depth + 1);
       return out;
     }
-    default: return typeof value;
+    default:
+      return typeof value;
   }
 }
 

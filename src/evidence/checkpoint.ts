@@ -36,7 +36,16 @@ export function checkpointText(c: Omit<Checkpoint, 'signature'>): string {
 }
 
 export function pruneText(p: Omit<PruneRecord, 'signature'>): string {
-  return PRUNE_DOMAIN + canonicalJson({ anchor_hash: p.anchor_hash, frontier: p.frontier, key_id: p.key_id, pruned_through_seq: p.pruned_through_seq, ts_ms: p.ts_ms });
+  return (
+    PRUNE_DOMAIN +
+    canonicalJson({
+      anchor_hash: p.anchor_hash,
+      frontier: p.frontier,
+      key_id: p.key_id,
+      pruned_through_seq: p.pruned_through_seq,
+      ts_ms: p.ts_ms,
+    })
+  );
 }
 
 export function signCheckpoint(key: SigningKey, frontier: Frontier, tsMs: number): Checkpoint {

@@ -25,7 +25,12 @@ export interface ChunkScanner {
    * The reading half: layout, spans, each entry's seq and prev_ledger_hash (no hashing). Also gives the entry
    * bounds (separator offsets, then the blob's length) that the hashing half needs.
    */
-  readonly read: (firstSeq: number, entries: Uint8Array, hashes: Uint8Array, spans: string | null) => { readonly scan: ChunkScan; readonly bounds: Int32Array };
+  readonly read: (
+    firstSeq: number,
+    entries: Uint8Array,
+    hashes: Uint8Array,
+    spans: string | null,
+  ) => { readonly scan: ChunkScan; readonly bounds: Int32Array };
   /** The hashing half: leaf hashes recomputed and compared, stored hashes into aligned subtrees from tree position `start`. */
   readonly hash: (entries: Uint8Array, bounds: Int32Array, hashes: Uint8Array, start: number) => ChunkHashes;
   /** A reading half completed with its hashing half. */
@@ -195,7 +200,8 @@ export function makeChunkScanner(sha256: typeof hash): ChunkScanner {
     for (let j = 0; j < n; j++) hashes.copy(scratch, j * 65 + 1, at + j * 64, at + j * 64 + 64);
     for (;;) {
       if (n === 1) return sha256('sha256', records[0] as Uint8Array, 'binary');
-      for (let j = 0; j < n; j++) scratch.write(sha256('sha256', records[j] as Uint8Array, 'binary'), (j >> 1) * 65 + 1 + (j & 1) * 32, 32, 'latin1');
+      for (let j = 0; j < n; j++)
+        scratch.write(sha256('sha256', records[j] as Uint8Array, 'binary'), (j >> 1) * 65 + 1 + (j & 1) * 32, 32, 'latin1');
       n /= 2;
     }
   };
@@ -315,14 +321,16 @@ export function makeChunkScanner(sha256: typeof hash): ChunkScanner {
     return { ...scan, subtrees: hashed.subtrees, findings: [...byIndex.entries()].sort((a, b) => a[0] - b[0]) };
   }
 
-  const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const asBuffer = (bytes: Uint8Array): Buffer =>
+    Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const read = (firstSeq: number, entries: Uint8Array, hashes: Uint8Array, spans: string | null) => {
     const e = asBuffer(entries);
     const h = asBuffer(hashes);
     const bounds = entryBounds(e, h.length / 32);
     return { scan: scanLinks(firstSeq, e, bounds, h, spans), bounds };
   };
-  const hashHalf = (entries: Uint8Array, bounds: Int32Array, hashes: Uint8Array, start: number): ChunkHashes => hashChunk(entries, bounds, asBuffer(hashes), start);
+  const hashHalf = (entries: Uint8Array, bounds: Int32Array, hashes: Uint8Array, start: number): ChunkHashes =>
+    hashChunk(entries, bounds, asBuffer(hashes), start);
   return {
     scan: (firstSeq, entries, hashes, spans) => {
       const { scan, bounds } = read(firstSeq, entries, hashes, spans);

@@ -38,7 +38,7 @@ const asBuffer = (v: unknown): Buffer | null => (v instanceof Uint8Array ? Buffe
 
 /** Row arrays from a statement over CHUNK_SELECT (setReturnArrays) to ChunkRow. */
 export function chunkRow(r: readonly unknown[]): ChunkRow {
-  return { id: r[0] as number, firstSeq: r[1] as number, spans: (r[2] as string | null), hashes: asBuffer(r[3]), entries: asBuffer(r[4]) };
+  return { id: r[0] as number, firstSeq: r[1] as number, spans: r[2] as string | null, hashes: asBuffer(r[3]), entries: asBuffer(r[4]) };
 }
 
 /** Offsets of each entry's 0x00 separator in a chunk's entries blob (entry i is the text after starts[i]). */
@@ -62,7 +62,11 @@ export function spansOf(entries: Uint8Array, starts: readonly number[] = entrySt
  * Encodes entries (canonical texts) and their hex ledger hashes as a chunk's three blobs; with `before` (a
  * stored chunk's blobs), as that chunk extended by them.
  */
-export function encodeChunk(texts: readonly string[], hexHashes: readonly string[], before?: { readonly entries: Buffer; readonly hashes: Buffer }): { entries: Buffer; hashes: Buffer; spans: string } {
+export function encodeChunk(
+  texts: readonly string[],
+  hexHashes: readonly string[],
+  before?: { readonly entries: Buffer; readonly hashes: Buffer },
+): { entries: Buffer; hashes: Buffer; spans: string } {
   const addedEntries = Buffer.from(`\u0000${texts.join('\u0000')}`);
   const addedHashes = Buffer.from(hexHashes.join(''), 'hex');
   const entries = before === undefined ? addedEntries : Buffer.concat([before.entries, addedEntries]);
@@ -146,14 +150,20 @@ export function* storedEntries(db: DatabaseSync, untilSeq = Number.MAX_SAFE_INTE
     for (let i = 0; i < starts.length && i * 32 < hashes.length; i++) {
       const seq = row.firstSeq + i;
       if (seq > untilSeq) break;
-      yield { seq, entry: entries.toString('utf8', (starts[i] as number) + 1, starts[i + 1] ?? entries.length), ledger_hash: hashes.toString('hex', i * 32, i * 32 + 32) };
+      yield {
+        seq,
+        entry: entries.toString('utf8', (starts[i] as number) + 1, starts[i + 1] ?? entries.length),
+        ledger_hash: hashes.toString('hex', i * 32, i * 32 + 32),
+      };
     }
   }
 }
 
 /** The text of the first stored entry (in storage order) at `seq`, or undefined. */
 export function storedEntryAt(db: DatabaseSync, seq: number): string | undefined {
-  const stmt = db.prepare(`${CHUNK_SELECT} WHERE typeof(first_seq) = 'integer' AND first_seq <= ?1 AND typeof(hashes) = 'blob' AND first_seq + length(hashes) / 32 > ?1 ORDER BY id`);
+  const stmt = db.prepare(
+    `${CHUNK_SELECT} WHERE typeof(first_seq) = 'integer' AND first_seq <= ?1 AND typeof(hashes) = 'blob' AND first_seq + length(hashes) / 32 > ?1 ORDER BY id`,
+  );
   stmt.setReturnArrays(true);
   for (const r of stmt.iterate(seq) as Iterable<unknown[]>) {
     const row = chunkRow(r);

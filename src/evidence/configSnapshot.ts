@@ -22,7 +22,10 @@ export function snapshotOf(rules: PolicyRules): { hash: string; text: string } {
   const snap: ConfigSnapshot = {
     schema: 'pi-warden.config_snapshot.v1',
     policy: {
-      profile: rules.profile, mode: rules.mode, default_caps: [...rules.defaultCaps].sort(), deny_caps: [...rules.denyCaps].sort(),
+      profile: rules.profile,
+      mode: rules.mode,
+      default_caps: [...rules.defaultCaps].sort(),
+      deny_caps: [...rules.denyCaps].sort(),
       allow_dangerous: rules.allowDangerous,
       overrides: Object.fromEntries([...rules.overrides].map(([id, o]) => [id, { allow: [...o.allow].sort(), deny: [...o.deny].sort() }])),
       prompt_answers: Object.fromEntries([...rules.promptAnswers].map(([id, a]) => [id, Object.fromEntries(a)])),
@@ -36,8 +39,14 @@ export function rulesFromSnapshot(text: string): PolicyRules {
   const snap = JSON.parse(text) as ConfigSnapshot;
   const p = snap.policy;
   return {
-    profile: p.profile, mode: p.mode, defaultCaps: p.default_caps, denyCaps: p.deny_caps, allowDangerous: p.allow_dangerous,
+    profile: p.profile,
+    mode: p.mode,
+    defaultCaps: p.default_caps,
+    denyCaps: p.deny_caps,
+    allowDangerous: p.allow_dangerous,
     overrides: new Map(Object.entries(p.overrides)),
-    promptAnswers: new Map(Object.entries(p.prompt_answers).map(([id, a]) => [id, new Map(Object.entries(a) as Array<[Capability, 'allow' | 'deny']>)])),
+    promptAnswers: new Map(
+      Object.entries(p.prompt_answers).map(([id, a]) => [id, new Map(Object.entries(a) as Array<[Capability, 'allow' | 'deny']>)]),
+    ),
   };
 }

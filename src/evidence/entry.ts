@@ -9,9 +9,23 @@
 import { canonicalJson } from './canonical.ts';
 
 export const LEDGER_ENTRY_KEYS = [
-  'args_shape_hash', 'call_id', 'capability', 'config_hash', 'decision', 'declared_capability', 'error_code',
-  'extension_id', 'method', 'params_hash', 'prev_ledger_hash', 'reason_codes', 'risk_score', 'rule', 'seq',
-  'stage', 'ts_ms',
+  'args_shape_hash',
+  'call_id',
+  'capability',
+  'config_hash',
+  'decision',
+  'declared_capability',
+  'error_code',
+  'extension_id',
+  'method',
+  'params_hash',
+  'prev_ledger_hash',
+  'reason_codes',
+  'risk_score',
+  'rule',
+  'seq',
+  'stage',
+  'ts_ms',
 ] as const;
 
 /**
@@ -22,7 +36,9 @@ export const LEDGER_ENTRY_KEYS = [
 export const OUTCOME_REASON = 'outcome_after_allow';
 export const OUTCOME_REASONS = [OUTCOME_REASON] as const;
 declare module '../errors.ts' {
-  interface ReasonVocabularies { outcome: typeof OUTCOME_REASON }
+  interface ReasonVocabularies {
+    outcome: typeof OUTCOME_REASON;
+  }
 }
 
 export interface LedgerEntry {
@@ -55,9 +71,10 @@ const s = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v)
  * control characters being escaped): `{…params_hash,` ␁ `reason_codes…rule,` ␁ `stage…}`.
  */
 export function encodeBodyParts(b: EntryBody): string {
-  const head = `{"args_shape_hash":${s(b.args_shape_hash)},"call_id":${s(b.call_id)},"capability":${s(b.capability)},`
-    + `"config_hash":${s(b.config_hash)},"decision":${s(b.decision)},"declared_capability":${s(b.declared_capability)},`
-    + `"error_code":${s(b.error_code)},"extension_id":${s(b.extension_id)},"method":${s(b.method)},"params_hash":${s(b.params_hash)},`;
+  const head =
+    `{"args_shape_hash":${s(b.args_shape_hash)},"call_id":${s(b.call_id)},"capability":${s(b.capability)},` +
+    `"config_hash":${s(b.config_hash)},"decision":${s(b.decision)},"declared_capability":${s(b.declared_capability)},` +
+    `"error_code":${s(b.error_code)},"extension_id":${s(b.extension_id)},"method":${s(b.method)},"params_hash":${s(b.params_hash)},`;
   const mid = `"reason_codes":${canonicalJson(b.reason_codes)},"risk_score":${b.risk_score === null ? 'null' : canonicalJson(b.risk_score)},"rule":${s(b.rule)},`;
   const tail = `"stage":${s(b.stage)},"ts_ms":${canonicalJson(b.ts_ms)}}`;
   return `${head}\u0001${mid}\u0001${tail}`;

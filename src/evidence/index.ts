@@ -1,4 +1,16 @@
-export { ALERT_CATEGORIES, SEVERITIES, insertAlert, queryAlerts, severityRank, type Alert, type AlertCategory, type AlertInput, type AlertQuery, type AlertSink, type Severity } from './alerts.ts';
+export {
+  ALERT_CATEGORIES,
+  SEVERITIES,
+  insertAlert,
+  queryAlerts,
+  severityRank,
+  type Alert,
+  type AlertCategory,
+  type AlertInput,
+  type AlertQuery,
+  type AlertSink,
+  type Severity,
+} from './alerts.ts';
 export { argsShapeHash, canonicalJson, paramsHash } from './canonical.ts';
 export { type Checkpoint, type PruneRecord } from './checkpoint.ts';
 export { canonicalEntryText, OUTCOME_REASON, type LedgerEntry } from './entry.ts';
@@ -7,7 +19,17 @@ export { EMPTY_ROOT, Frontier, leafHash, merkleRoot, nodeHash } from './merkle.t
 export { openStore, STORE_SCHEMA_VERSION, wardenHome } from './store.ts';
 export { verifyLedger, verifyStore, type Classification, type VerificationError, type VerificationReport } from './verify.ts';
 export { EvidenceWriter, type EvidenceWriterOptions, type FlushResult } from './writer.ts';
-export type { BreachSink, DecisionRecord, DecisionRecorder, ExecLog, ExecLogEntry, QuotaBreach, RecordedDecision, SecretBrokerLog, SecretBrokerLogEntry } from './sinks.ts';
+export type {
+  BreachSink,
+  DecisionRecord,
+  DecisionRecorder,
+  ExecLog,
+  ExecLogEntry,
+  QuotaBreach,
+  RecordedDecision,
+  SecretBrokerLog,
+  SecretBrokerLogEntry,
+} from './sinks.ts';
 export { DB_FILE, STORE_REASONS } from './store.ts';
 export { WRITER_REASONS } from './writer.ts';
 export { OUTCOME_REASONS, parseEntry } from './entry.ts';

@@ -30,7 +30,8 @@ function fromPem(pem: string, path: string): SigningKey {
   } catch (err) {
     throw new WardenError('io', `${path}: not a readable private key (${(err as Error).message})`, { where: path, cause: err });
   }
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw new WardenError('io', `${path}: expected an Ed25519 key, found ${privateKey.asymmetricKeyType ?? 'unknown'}`, { where: path });
+  if (privateKey.asymmetricKeyType !== 'ed25519')
+    throw new WardenError('io', `${path}: expected an Ed25519 key, found ${privateKey.asymmetricKeyType ?? 'unknown'}`, { where: path });
   const publicKey = createPublicKey(privateKey);
   return { keyId: keyIdOf(publicKey), privateKey, publicKey, publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString() };
 }
@@ -41,7 +42,8 @@ export function loadOrCreateKey(home: string): SigningKey {
   try {
     return fromPem(readFileSync(path, 'utf8'), path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err instanceof WardenError ? err : new WardenError('io', `${path}: ${(err as Error).message}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw err instanceof WardenError ? err : new WardenError('io', `${path}: ${(err as Error).message}`, { cause: err });
   }
   mkdirSync(join(home, 'keys'), { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync('ed25519');

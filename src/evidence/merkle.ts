@@ -53,7 +53,10 @@ export class Frontier {
   }
 
   clone(): Frontier {
-    return new Frontier(this.size, this.nodes.map(([s, h]) => [s, h]));
+    return new Frontier(
+      this.size,
+      this.nodes.map(([s, h]) => [s, h]),
+    );
   }
 
   toJSON(): { size: number; nodes: Array<[number, string]> } {
@@ -64,7 +67,8 @@ export class Frontier {
     const v = value as { size?: unknown; nodes?: unknown };
     if (typeof v?.size !== 'number' || !Array.isArray(v.nodes)) throw new Error('malformed frontier');
     const nodes = v.nodes.map((n: unknown) => {
-      if (!Array.isArray(n) || typeof n[0] !== 'number' || typeof n[1] !== 'string' || !/^[0-9a-f]{64}$/.test(n[1])) throw new Error('malformed frontier node');
+      if (!Array.isArray(n) || typeof n[0] !== 'number' || typeof n[1] !== 'string' || !/^[0-9a-f]{64}$/.test(n[1]))
+        throw new Error('malformed frontier node');
       return [n[0], n[1]] as [number, string];
     });
     if (nodes.reduce((a, [s]) => a + s, 0) !== v.size) throw new Error('frontier sizes do not add up');

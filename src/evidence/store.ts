@@ -18,7 +18,9 @@ export const DB_FILE = 'warden.db';
 export const STORE_REASONS = ['schema_mismatch'] as const;
 export type StoreReason = (typeof STORE_REASONS)[number];
 declare module '../errors.ts' {
-  interface ReasonVocabularies { store: StoreReason }
+  interface ReasonVocabularies {
+    store: StoreReason;
+  }
 }
 
 export function wardenHome(env: Readonly<Record<string, string | undefined>> = process.env): string {
@@ -58,7 +60,9 @@ export function chunkLedger(db: DatabaseSync): void {
    );
    CREATE INDEX ledger_chunks_seq ON ledger_chunks(first_seq);`);
   const insert = db.prepare('INSERT INTO ledger_chunks (first_seq, spans, hashes, entries) VALUES (?, ?, ?, ?)');
-  const asIs = db.prepare("INSERT INTO ledger_chunks (first_seq, spans, hashes, entries) SELECT seq, '[]', ledger_hash, CAST(entry AS TEXT) FROM ledger_v5 WHERE rowid = ?");
+  const asIs = db.prepare(
+    "INSERT INTO ledger_chunks (first_seq, spans, hashes, entries) SELECT seq, '[]', ledger_hash, CAST(entry AS TEXT) FROM ledger_v5 WHERE rowid = ?",
+  );
   let first = 0;
   let texts: string[] = [];
   let hashes: string[] = [];
@@ -69,11 +73,15 @@ export function chunkLedger(db: DatabaseSync): void {
     texts = [];
     hashes = [];
   };
-  const rows = db.prepare(`SELECT rowid AS r,
+  const rows = db
+    .prepare(
+      `SELECT rowid AS r,
       CASE WHEN typeof(seq) = 'integer' AND seq BETWEEN 1 AND 9007199254740991 THEN seq ELSE -1 END AS seq,
       CASE WHEN typeof(entry) = 'text' THEN entry END AS entry,
       CASE WHEN typeof(ledger_hash) = 'text' THEN ledger_hash ELSE '' END AS h
-    FROM ledger_v5 ORDER BY rowid`).iterate() as Iterable<{ r: number; seq: number; entry: string | null; h: string }>;
+    FROM ledger_v5 ORDER BY rowid`,
+    )
+    .iterate() as Iterable<{ r: number; seq: number; entry: string | null; h: string }>;
   for (const row of rows) {
     if (row.seq < 1 || row.entry === null || row.entry.includes('\u0000') || !/^[0-9a-f]{64}$/.test(row.h)) {
       flush();
@@ -223,7 +231,10 @@ export interface OpenOptions {
 
 function ioError(path: string, what: string, err: unknown): WardenError {
   const code = (err as { code?: unknown } | null)?.code;
-  return new WardenError('io', `${path}: ${what}: ${typeof code === 'string' ? `${code} ` : ''}${describeValue(err)}`, { where: path, cause: err });
+  return new WardenError('io', `${path}: ${what}: ${typeof code === 'string' ? `${code} ` : ''}${describeValue(err)}`, {
+    where: path,
+    cause: err,
+  });
 }
 
 function privatise(path: string): void {
@@ -236,7 +247,10 @@ function privatise(path: string): void {
 export function openStore(home: string, options: OpenOptions = {}): DatabaseSync {
   const path = join(home, DB_FILE);
   if (options.readOnly === true) {
-    if (!existsSync(path)) throw new WardenError('io', `${path}: no evidence store here (set PI_WARDEN_HOME or run pi-warden with extensions first)`, { where: path });
+    if (!existsSync(path))
+      throw new WardenError('io', `${path}: no evidence store here (set PI_WARDEN_HOME or run pi-warden with extensions first)`, {
+        where: path,
+      });
   } else {
     try {
       mkdirSync(home, { recursive: true, mode: 0o700 });
@@ -267,7 +281,11 @@ export function openStore(home: string, options: OpenOptions = {}): DatabaseSync
     if (err instanceof WardenError) throw err;
     const text = describeValue(err);
     if (/not a database|malformed|file is encrypted/i.test(text)) {
-      throw new WardenError('io', `${path}: not a pi-warden store or damaged beyond reading (${text}); move it aside to start a new one, keep it for forensics`, { where: path, cause: err });
+      throw new WardenError(
+        'io',
+        `${path}: not a pi-warden store or damaged beyond reading (${text}); move it aside to start a new one, keep it for forensics`,
+        { where: path, cause: err },
+      );
     }
     throw ioError(path, 'cannot use the store', err);
   }
@@ -297,10 +315,19 @@ export function schemaVersion(db: DatabaseSync): number {
 function migrate(db: DatabaseSync, path: string, readOnly: boolean): void {
   const current = schemaVersion(db);
   if (current > STORE_SCHEMA_VERSION) {
-    throw new WardenError('io', `${path}: store schema version ${current} is newer than this pi-warden understands (${STORE_SCHEMA_VERSION}); upgrade pi-warden`, { where: path, reasonCodes: ['schema_mismatch'] });
+    throw new WardenError(
+      'io',
+      `${path}: store schema version ${current} is newer than this pi-warden understands (${STORE_SCHEMA_VERSION}); upgrade pi-warden`,
+      { where: path, reasonCodes: ['schema_mismatch'] },
+    );
   }
   if (current === STORE_SCHEMA_VERSION) return;
-  if (readOnly) throw new WardenError('io', `${path}: store schema version ${current}, expected ${STORE_SCHEMA_VERSION}; open it once read-write to migrate`, { where: path, reasonCodes: ['schema_mismatch'] });
+  if (readOnly)
+    throw new WardenError(
+      'io',
+      `${path}: store schema version ${current}, expected ${STORE_SCHEMA_VERSION}; open it once read-write to migrate`,
+      { where: path, reasonCodes: ['schema_mismatch'] },
+    );
   db.exec('BEGIN IMMEDIATE');
   try {
     db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_ms INTEGER NOT NULL)');

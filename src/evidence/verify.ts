@@ -38,9 +38,22 @@ import { ChunkSource, Helper } from './verifyPipeline.ts';
 export type Classification = 'intact' | 'corruption' | 'tampering' | 'truncation';
 
 export type VerificationErrorKind =
-  | 'schema_mismatch' | 'malformed_entry' | 'hash_mismatch' | 'prev_mismatch' | 'seq_mismatch' | 'missing_entry'
-  | 'duplicate_seq' | 'truncated_head' | 'truncated_tail' | 'checkpoint_mismatch' | 'forged_checkpoint_signature'
-  | 'forged_prune_signature' | 'seq_out_of_order' | 'missing_checkpoint' | 'malformed_checkpoint' | 'checkpoint_unverifiable'
+  | 'schema_mismatch'
+  | 'malformed_entry'
+  | 'hash_mismatch'
+  | 'prev_mismatch'
+  | 'seq_mismatch'
+  | 'missing_entry'
+  | 'duplicate_seq'
+  | 'truncated_head'
+  | 'truncated_tail'
+  | 'checkpoint_mismatch'
+  | 'forged_checkpoint_signature'
+  | 'forged_prune_signature'
+  | 'seq_out_of_order'
+  | 'missing_checkpoint'
+  | 'malformed_checkpoint'
+  | 'checkpoint_unverifiable'
   | 'spans_mismatch';
 
 export interface VerificationError {
@@ -135,18 +148,39 @@ export function verifyLedger(db: DatabaseSync, options: VerifyOptions): Verifica
 const INT = (col: string) => `CASE WHEN typeof(${col}) = 'integer' AND ${col} BETWEEN 0 AND 9007199254740991 THEN ${col} ELSE -1 END`;
 const TEXT = (col: string) => `CASE WHEN typeof(${col}) = 'text' THEN ${col} ELSE '' END`;
 
-function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: number, push: (e: VerificationError) => void, errors: VerificationError[]): VerificationReport {
-  const total = (db.prepare(`SELECT COALESCE(SUM(CASE WHEN typeof(hashes) = 'blob' AND length(hashes) >= 32 THEN length(hashes) / 32 ELSE 1 END), 0) AS n FROM ledger_chunks`).get() as { n: number }).n;
-  const rawCheckpoints = db.prepare(`SELECT ${INT('tree_size')} AS tree_size, ${TEXT('root_hash')} AS root_hash, ${INT('ts_ms')} AS ts_ms, ${TEXT('key_id')} AS key_id, ${TEXT('signature')} AS signature FROM checkpoints ORDER BY tree_size, id`).all() as unknown as Checkpoint[];
+function verifyInTransaction(
+  db: DatabaseSync,
+  options: VerifyOptions,
+  version: number,
+  push: (e: VerificationError) => void,
+  errors: VerificationError[],
+): VerificationReport {
+  const total = (
+    db
+      .prepare(
+        `SELECT COALESCE(SUM(CASE WHEN typeof(hashes) = 'blob' AND length(hashes) >= 32 THEN length(hashes) / 32 ELSE 1 END), 0) AS n FROM ledger_chunks`,
+      )
+      .get() as { n: number }
+  ).n;
+  const rawCheckpoints = db
+    .prepare(
+      `SELECT ${INT('tree_size')} AS tree_size, ${TEXT('root_hash')} AS root_hash, ${INT('ts_ms')} AS ts_ms, ${TEXT('key_id')} AS key_id, ${TEXT('signature')} AS signature FROM checkpoints ORDER BY tree_size, id`,
+    )
+    .all() as unknown as Checkpoint[];
   const checkpoints: Checkpoint[] = [];
   for (const c of rawCheckpoints) {
     if (c.tree_size < 1 || c.ts_ms < 0 || !/^[0-9a-f]{64}$/.test(c.root_hash)) {
-      push({ seq: Math.max(1, c.tree_size), kind: 'malformed_checkpoint', expected: 'a checkpoint row of the documented types', actual: JSON.stringify(c).slice(0, 120) });
+      push({
+        seq: Math.max(1, c.tree_size),
+        kind: 'malformed_checkpoint',
+        expected: 'a checkpoint row of the documented types',
+        actual: JSON.stringify(c).slice(0, 120),
+      });
     } else {
       checkpoints.push(c);
     }
   }
-  const prunes = (db.prepare(`SELECT ${TEXT('record')} AS record FROM prunes ORDER BY id`).all() as unknown as Array<{ record: string }>);
+  const prunes = db.prepare(`SELECT ${TEXT('record')} AS record FROM prunes ORDER BY id`).all() as unknown as Array<{ record: string }>;
   const firstRow = db.prepare(`SELECT MIN(${INT('first_seq')}) AS s FROM ledger_chunks`).get() as { s: number | null };
 
   // Where the present entries should start, and from which frontier.
@@ -158,7 +192,12 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
   if (firstSeq > 1) {
     const prune = findPrune(prunes, firstSeq - 1, options.publicKey, push);
     if (prune === undefined) {
-      push({ seq: 1, kind: 'truncated_head', expected: 'entries from seq 1, or a signed prune record', actual: `first entry is seq ${firstSeq}` });
+      push({
+        seq: 1,
+        kind: 'truncated_head',
+        expected: 'entries from seq 1, or a signed prune record',
+        actual: `first entry is seq ${firstSeq}`,
+      });
       expectedSeq = firstSeq;
       expectedPrev = undefined;
     } else {
@@ -184,7 +223,8 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
   // The previous entry's stored hash, as the chunk holding it and its index (hex only when needed).
   let prevChunk: Buffer | null = null;
   let prevIndex = 0;
-  const expected = (): string | null | undefined => (prevChunk === null ? expectedPrev : prevChunk.toString('hex', prevIndex * 32, prevIndex * 32 + 32));
+  const expected = (): string | null | undefined =>
+    prevChunk === null ? expectedPrev : prevChunk.toString('hex', prevIndex * 32, prevIndex * 32 + 32);
 
   /** Checks every checkpoint at the tree's present size, in order: signature, then root. */
   const checkpointsAtTreeSize = () => {
@@ -200,7 +240,8 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
   };
 
   // With a helper thread, most of the hashing (leaf hashes, the Merkle subtrees of each chunk) runs there.
-  const helper = (options.threads ?? DEFAULT_THREADS) > 1 && total >= (options.parallelFrom ?? PARALLEL_FROM) ? Helper.acquire() : undefined;
+  const helper =
+    (options.threads ?? DEFAULT_THREADS) > 1 && total >= (options.parallelFrom ?? PARALLEL_FROM) ? Helper.acquire() : undefined;
   const source = new ChunkSource(db, helper);
   try {
     // Storage order (chunk id, then position) is append order: a chunk stored out of place is itself evidence
@@ -209,10 +250,21 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
       const { row, scan, problem } = c;
       if (problem !== null || scan === null) {
         checked++;
-        push({ seq: Math.max(expectedSeq, 1), kind: 'malformed_entry', expected: 'a ledger chunk: first_seq a positive integer, one 0x00-separated entry per 32-byte hash', actual: `chunk ${row.id}: ${String(problem)}` });
+        push({
+          seq: Math.max(expectedSeq, 1),
+          kind: 'malformed_entry',
+          expected: 'a ledger chunk: first_seq a positive integer, one 0x00-separated entry per 32-byte hash',
+          actual: `chunk ${row.id}: ${String(problem)}`,
+        });
         continue;
       }
-      if (!scan.spansOk) push({ seq: Math.max(row.firstSeq, 1), kind: 'spans_mismatch', expected: 'spans matching the entry separators', actual: `chunk ${row.id}: ${(row.spans ?? 'null').slice(0, 60)}` });
+      if (!scan.spansOk)
+        push({
+          seq: Math.max(row.firstSeq, 1),
+          kind: 'spans_mismatch',
+          expected: 'spans matching the entry separators',
+          actual: `chunk ${row.id}: ${(row.spans ?? 'null').slice(0, 60)}`,
+        });
       const hashes = row.hashes as Buffer;
       const findings = scan.findings;
       const treeStart = tree.size;
@@ -224,10 +276,12 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
         // with a finding, so only the first entry's link (to the entry before the chunk) is left to check.
         const before = checked;
         checked += scan.count;
-        if (onProgress !== undefined) for (let k = Math.floor(before / progressEvery) + 1; k * progressEvery <= checked; k++) onProgress(k * progressEvery, total);
+        if (onProgress !== undefined)
+          for (let k = Math.floor(before / progressEvery) + 1; k * progressEvery <= checked; k++) onProgress(k * progressEvery, total);
         if (prevChunk !== null || expectedPrev !== undefined) {
           const want = expected();
-          if (scan.firstPrev !== want) push({ seq: row.firstSeq, kind: 'prev_mismatch', expected: String(want), actual: String(scan.firstPrev) });
+          if (scan.firstPrev !== want)
+            push({ seq: row.firstSeq, kind: 'prev_mismatch', expected: String(want), actual: String(scan.firstPrev) });
         }
         lastSeq = row.firstSeq + scan.count - 1;
         prevStoredSeq = lastSeq;
@@ -245,9 +299,11 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
           // Every seq from the first present one up to here has been seen: a repeat is a duplicate; below that it
           // is an entry stored out of place.
           const duplicate = prevStoredSeq !== undefined && seq >= firstSeq;
-          push(duplicate
-            ? { seq, kind: 'duplicate_seq', expected: `seq ${expectedSeq}`, actual: `a second entry with seq ${seq}` }
-            : { seq, kind: 'seq_out_of_order', expected: `seq ${expectedSeq}`, actual: `seq ${seq} stored after seq ${expectedSeq - 1}` });
+          push(
+            duplicate
+              ? { seq, kind: 'duplicate_seq', expected: `seq ${expectedSeq}`, actual: `a second entry with seq ${seq}` }
+              : { seq, kind: 'seq_out_of_order', expected: `seq ${expectedSeq}`, actual: `seq ${seq} stored after seq ${expectedSeq - 1}` },
+          );
           (skipped ??= []).push(i);
           continue;
         }
@@ -276,7 +332,8 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
             if (text !== want) push({ seq, kind: 'prev_mismatch', expected: String(want), actual: text });
           }
         }
-        if (finding?.recomputed !== undefined) push({ seq, kind: 'hash_mismatch', expected: finding.recomputed, actual: hashes.toString('hex', i * 32, i * 32 + 32) });
+        if (finding?.recomputed !== undefined)
+          push({ seq, kind: 'hash_mismatch', expected: finding.recomputed, actual: hashes.toString('hex', i * 32, i * 32 + 32) });
         prevChunk = hashes;
         prevIndex = i;
         expectedSeq = seq + 1;
@@ -287,7 +344,12 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
       // its seqs give, the scan's subtrees stand for its leaves (no checkpoint may fall inside one of them);
       // otherwise, leaf by leaf.
       const subtrees = scan.subtrees;
-      if (skipped === null && subtrees !== undefined && treeStart === row.firstSeq - 1 && !(nextCheckpointSize > treeStart && nextCheckpointSize < treeStart + scan.count)) {
+      if (
+        skipped === null &&
+        subtrees !== undefined &&
+        treeStart === row.firstSeq - 1 &&
+        !(nextCheckpointSize > treeStart && nextCheckpointSize < treeStart + scan.count)
+      ) {
         for (const [size, root] of subtrees) {
           tree.appendSubtree(size, root);
           checkpointsAtTreeSize();
@@ -309,7 +371,12 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
   }
   if (headUnknown && checkpoints.length > 0) {
     // Without the head the roots cannot be recomputed: the checkpoints prove nothing about what is present.
-    push({ seq: 1, kind: 'checkpoint_unverifiable', expected: 'checkpoint roots recomputable from the ledger', actual: `${checkpoints.length} checkpoint(s) over entries that are missing` });
+    push({
+      seq: 1,
+      kind: 'checkpoint_unverifiable',
+      expected: 'checkpoint roots recomputable from the ledger',
+      actual: `${checkpoints.length} checkpoint(s) over entries that are missing`,
+    });
   }
   for (; cpIndex < checkpoints.length; cpIndex++) {
     const cp = checkpoints[cpIndex] as Checkpoint;
@@ -317,9 +384,19 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
     checkpointsChecked++;
     if (!checkpointSignatureValid(options.publicKey, cp)) {
       checkpointsValid = false;
-      push({ seq: lastVerifiedCheckpoint + 1, kind: 'forged_checkpoint_signature', expected: 'a signature by the trusted key', actual: `checkpoint at tree size ${cp.tree_size}` });
+      push({
+        seq: lastVerifiedCheckpoint + 1,
+        kind: 'forged_checkpoint_signature',
+        expected: 'a signature by the trusted key',
+        actual: `checkpoint at tree size ${cp.tree_size}`,
+      });
     } else if (cp.tree_size > lastSeq) {
-      push({ seq: lastSeq + 1, kind: 'truncated_tail', expected: `${cp.tree_size} entries (signed checkpoint)`, actual: `${lastSeq} entries` });
+      push({
+        seq: lastSeq + 1,
+        kind: 'truncated_tail',
+        expected: `${cp.tree_size} entries (signed checkpoint)`,
+        actual: `${lastSeq} entries`,
+      });
       break;
     }
   }
@@ -328,13 +405,23 @@ function verifyInTransaction(db: DatabaseSync, options: VerifyOptions, version: 
   const unsigned = lastSeq - lastVerifiedCheckpoint;
   if (!headUnknown && unsigned > 0) {
     if (unsigned > MAX_UNSIGNED_ENTRIES) {
-      push({ seq: lastVerifiedCheckpoint + 1, kind: 'missing_checkpoint', expected: `a signed checkpoint at least every ${MAX_UNSIGNED_ENTRIES} entries`, actual: `${unsigned} entries after the last verified checkpoint` });
+      push({
+        seq: lastVerifiedCheckpoint + 1,
+        kind: 'missing_checkpoint',
+        expected: `a signed checkpoint at least every ${MAX_UNSIGNED_ENTRIES} entries`,
+        actual: `${unsigned} entries after the last verified checkpoint`,
+      });
     } else {
       const first = storedEntryAt(db, lastVerifiedCheckpoint + 1);
       const ts = Number(/"ts_ms":(\d+)\}$/.exec(first ?? '')?.[1] ?? Number.NaN);
       const age = (options.now ?? Date.now()) - ts;
       if (Number.isFinite(age) && age > MAX_UNSIGNED_AGE_MS) {
-        push({ seq: lastVerifiedCheckpoint + 1, kind: 'missing_checkpoint', expected: `a signed checkpoint within ${MAX_UNSIGNED_AGE_MS / 60_000} min of writing`, actual: `${unsigned} entries up to ${Math.round(age / 60_000)} min old under no checkpoint (removed, or a writer crashed and never restarted)` });
+        push({
+          seq: lastVerifiedCheckpoint + 1,
+          kind: 'missing_checkpoint',
+          expected: `a signed checkpoint within ${MAX_UNSIGNED_AGE_MS / 60_000} min of writing`,
+          actual: `${unsigned} entries up to ${Math.round(age / 60_000)} min old under no checkpoint (removed, or a writer crashed and never restarted)`,
+        });
       }
     }
   }
@@ -354,7 +441,14 @@ function newestPruneEnd(prunes: Array<{ record: string }>): number {
 function parseRecord(text: string): PruneRecord | undefined {
   try {
     const rec = JSON.parse(text) as PruneRecord | null;
-    if (rec === null || typeof rec !== 'object' || !Number.isSafeInteger(rec.pruned_through_seq) || typeof rec.anchor_hash !== 'string' || typeof rec.signature !== 'string') return undefined;
+    if (
+      rec === null ||
+      typeof rec !== 'object' ||
+      !Number.isSafeInteger(rec.pruned_through_seq) ||
+      typeof rec.anchor_hash !== 'string' ||
+      typeof rec.signature !== 'string'
+    )
+      return undefined;
     Frontier.fromJSON(rec.frontier);
     return rec;
   } catch {
@@ -362,7 +456,12 @@ function parseRecord(text: string): PruneRecord | undefined {
   }
 }
 
-function findPrune(prunes: Array<{ record: string }>, throughSeq: number, key: KeyObject, push: (e: VerificationError) => void): PruneRecord | undefined {
+function findPrune(
+  prunes: Array<{ record: string }>,
+  throughSeq: number,
+  key: KeyObject,
+  push: (e: VerificationError) => void,
+): PruneRecord | undefined {
   for (let i = prunes.length - 1; i >= 0; i--) {
     const rec = parseRecord((prunes[i] as { record: string }).record);
     if (rec === undefined || rec.pruned_through_seq !== throughSeq) continue;
@@ -373,7 +472,12 @@ function findPrune(prunes: Array<{ record: string }>, throughSeq: number, key: K
       valid = false;
     }
     if (!valid) {
-      push({ seq: 1, kind: 'forged_prune_signature', expected: 'a prune record signed by the trusted key', actual: `prune record through seq ${throughSeq}` });
+      push({
+        seq: 1,
+        kind: 'forged_prune_signature',
+        expected: 'a prune record signed by the trusted key',
+        actual: `prune record through seq ${throughSeq}`,
+      });
       return undefined;
     }
     return rec;
@@ -381,9 +485,20 @@ function findPrune(prunes: Array<{ record: string }>, throughSeq: number, key: K
   return undefined;
 }
 
-function checkCheckpoint(cp: Checkpoint, root: string, lastVerified: number, key: KeyObject, push: (e: VerificationError) => void): boolean {
+function checkCheckpoint(
+  cp: Checkpoint,
+  root: string,
+  lastVerified: number,
+  key: KeyObject,
+  push: (e: VerificationError) => void,
+): boolean {
   if (!checkpointSignatureValid(key, cp)) {
-    push({ seq: lastVerified + 1, kind: 'forged_checkpoint_signature', expected: 'a signature by the trusted key', actual: `checkpoint at tree size ${cp.tree_size} (key ${cp.key_id})` });
+    push({
+      seq: lastVerified + 1,
+      kind: 'forged_checkpoint_signature',
+      expected: 'a signature by the trusted key',
+      actual: `checkpoint at tree size ${cp.tree_size} (key ${cp.key_id})`,
+    });
     return false;
   }
   if (cp.root_hash !== root) {
@@ -394,8 +509,17 @@ function checkCheckpoint(cp: Checkpoint, root: string, lastVerified: number, key
 }
 
 const TAMPERING: ReadonlySet<VerificationErrorKind> = new Set([
-  'prev_mismatch', 'seq_mismatch', 'missing_entry', 'duplicate_seq', 'checkpoint_mismatch', 'forged_checkpoint_signature',
-  'forged_prune_signature', 'seq_out_of_order', 'missing_checkpoint', 'malformed_checkpoint', 'spans_mismatch',
+  'prev_mismatch',
+  'seq_mismatch',
+  'missing_entry',
+  'duplicate_seq',
+  'checkpoint_mismatch',
+  'forged_checkpoint_signature',
+  'forged_prune_signature',
+  'seq_out_of_order',
+  'missing_checkpoint',
+  'malformed_checkpoint',
+  'spans_mismatch',
 ]);
 
 function classify(errors: readonly VerificationError[]): Classification {
@@ -403,12 +527,31 @@ function classify(errors: readonly VerificationError[]): Classification {
   if (errors.some((e) => TAMPERING.has(e.kind))) return 'tampering';
   const hashErrors = errors.filter((e) => e.kind === 'hash_mismatch' || e.kind === 'malformed_entry');
   if (hashErrors.length > 1) return 'tampering';
-  if (errors.some((e) => e.kind === 'truncated_head' || e.kind === 'truncated_tail')) return hashErrors.length === 0 ? 'truncation' : 'tampering';
+  if (errors.some((e) => e.kind === 'truncated_head' || e.kind === 'truncated_tail'))
+    return hashErrors.length === 0 ? 'truncation' : 'tampering';
   return 'corruption';
 }
 
-function report(version: number, checked: number, treeSize: number, unsignedTail: number, errors: VerificationError[], cps: number, cpsValid: boolean): VerificationReport {
-  const chainKinds: ReadonlySet<VerificationErrorKind> = new Set(['hash_mismatch', 'prev_mismatch', 'seq_mismatch', 'missing_entry', 'duplicate_seq', 'seq_out_of_order', 'malformed_entry', 'truncated_head', 'schema_mismatch']);
+function report(
+  version: number,
+  checked: number,
+  treeSize: number,
+  unsignedTail: number,
+  errors: VerificationError[],
+  cps: number,
+  cpsValid: boolean,
+): VerificationReport {
+  const chainKinds: ReadonlySet<VerificationErrorKind> = new Set([
+    'hash_mismatch',
+    'prev_mismatch',
+    'seq_mismatch',
+    'missing_entry',
+    'duplicate_seq',
+    'seq_out_of_order',
+    'malformed_entry',
+    'truncated_head',
+    'schema_mismatch',
+  ]);
   const sorted = [...errors].sort((a, b) => a.seq - b.seq);
   // An error in the chain pinpoints the break; a failed checkpoint only bounds it (everything after the last
   // good checkpoint), so it decides first_break_seq only when the chain itself looks whole.
@@ -419,7 +562,18 @@ function report(version: number, checked: number, treeSize: number, unsignedTail
     entries_checked: checked,
     tree_size: treeSize,
     chain_valid: !errors.some((e) => chainKinds.has(e.kind)),
-    checkpoints_valid: cpsValid && !errors.some((e) => ['checkpoint_mismatch', 'forged_checkpoint_signature', 'truncated_tail', 'missing_checkpoint', 'malformed_checkpoint', 'checkpoint_unverifiable'].includes(e.kind)),
+    checkpoints_valid:
+      cpsValid &&
+      !errors.some((e) =>
+        [
+          'checkpoint_mismatch',
+          'forged_checkpoint_signature',
+          'truncated_tail',
+          'missing_checkpoint',
+          'malformed_checkpoint',
+          'checkpoint_unverifiable',
+        ].includes(e.kind),
+      ),
     checkpoints_checked: cps,
     unsigned_tail: Math.max(0, unsignedTail),
     first_break_seq: (pinpointed[0] ?? sorted[0])?.seq ?? null,

@@ -233,7 +233,10 @@ export class ChunkSource {
     const problems = rows.map(chunkLayoutProblem);
     const job: Job = { id: nextJob++, rows, problems, posted: false };
     // With a helper, the reading half now, while the blobs are in this core's cache (and before one is sent).
-    if (this.#helper !== undefined) job.read = rows.map((r, i) => (problems[i] === null ? chunkScanner.read(r.firstSeq, r.entries as Buffer, r.hashes as Buffer, r.spans) : null));
+    if (this.#helper !== undefined)
+      job.read = rows.map((r, i) =>
+        problems[i] === null ? chunkScanner.read(r.firstSeq, r.entries as Buffer, r.hashes as Buffer, r.spans) : null,
+      );
     this.#byId.set(job.id, job);
     return job;
   }
@@ -263,7 +266,10 @@ export class ChunkSource {
       const entries = r.entries as Buffer;
       // Transfer the blob when it owns its memory (node:sqlite allocates one per value); copy it otherwise.
       const memory = entries.buffer;
-      const sent = memory instanceof ArrayBuffer && entries.byteOffset === 0 && memory.byteLength === entries.byteLength ? new Uint8Array(memory) : new Uint8Array(entries);
+      const sent =
+        memory instanceof ArrayBuffer && entries.byteOffset === 0 && memory.byteLength === entries.byteLength
+          ? new Uint8Array(memory)
+          : new Uint8Array(entries);
       transfer.push(sent.buffer);
       rows.push({ entries: sent, bounds: half.bounds, hashes: r.hashes as Buffer, start: r.firstSeq - 1 });
     }

@@ -17,7 +17,16 @@ import { argsShapeHash, paramsHash, sha256Hex } from './canonical.ts';
 import { snapshotOf } from './configSnapshot.ts';
 import { encodeBodyParts, OUTCOME_REASON } from './entry.ts';
 import type { FromWorker, ToWorker, WriterConfig } from './writerWorker.ts';
-import type { BreachSink, DecisionRecord, DecisionRecorder, ExecLog, ExecLogEntry, QuotaBreach, SecretBrokerLog, SecretBrokerLogEntry } from './sinks.ts';
+import type {
+  BreachSink,
+  DecisionRecord,
+  DecisionRecorder,
+  ExecLog,
+  ExecLogEntry,
+  QuotaBreach,
+  SecretBrokerLog,
+  SecretBrokerLogEntry,
+} from './sinks.ts';
 
 export interface EvidenceWriterOptions {
   /** Longest time an entry waits in memory before its batch is sent (ms). */
@@ -47,7 +56,9 @@ const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './writerWorker.ts'
 export const WRITER_REASONS = ['evidence_writer_failed', 'evidence_writer_closed'] as const;
 export type WriterReason = (typeof WRITER_REASONS)[number];
 declare module '../errors.ts' {
-  interface ReasonVocabularies { writer: WriterReason }
+  interface ReasonVocabularies {
+    writer: WriterReason;
+  }
 }
 
 /** Hashes that cannot fail: a value that has no canonical form is recorded as such, not dropped. */
@@ -154,7 +165,8 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   /** Why nothing more can be recorded: the writer failed or was closed; undefined while records are taken. */
   failure(): WardenError | undefined {
     if (this.#failed !== undefined) return this.#failed;
-    if (this.#closed || this.#closing) return new WardenError('io', 'the evidence writer is closed', { reasonCodes: ['evidence_writer_closed'] });
+    if (this.#closed || this.#closing)
+      return new WardenError('io', 'the evidence writer is closed', { reasonCodes: ['evidence_writer_closed'] });
     return undefined;
   }
 
@@ -175,12 +187,25 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   }
 
   #entry(r: DecisionRecord, reasonCodes: readonly string[], ph: string, sh: string): void {
-    this.#ledger.push(encodeBodyParts({
-      ts_ms: r.ts_ms, extension_id: r.extension_id, call_id: r.call_id, method: r.method, capability: r.capability,
-      declared_capability: r.declared_capability, decision: r.decision, rule: r.rule, stage: r.stage, error_code: r.error_code,
-      reason_codes: reasonCodes, params_hash: ph, args_shape_hash: sh, risk_score: r.risk_score ?? null,
-      config_hash: r.policy === undefined ? null : this.#configHash(r.policy),
-    }));
+    this.#ledger.push(
+      encodeBodyParts({
+        ts_ms: r.ts_ms,
+        extension_id: r.extension_id,
+        call_id: r.call_id,
+        method: r.method,
+        capability: r.capability,
+        declared_capability: r.declared_capability,
+        decision: r.decision,
+        rule: r.rule,
+        stage: r.stage,
+        error_code: r.error_code,
+        reason_codes: reasonCodes,
+        params_hash: ph,
+        args_shape_hash: sh,
+        risk_score: r.risk_score ?? null,
+        config_hash: r.policy === undefined ? null : this.#configHash(r.policy),
+      }),
+    );
   }
 
   /** An allowed call's decision, queued before its operation runs; throws once the writer has failed. */
@@ -206,10 +231,24 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     const ph = known ? this.#lastParamsHash : safeHash(paramsHash, r.method, r.params);
     const sh = known ? this.#lastShapeHash : safeHash(argsShapeHash, r.method, r.params);
     if (admitted === undefined) this.#entry(r, r.reason_codes, ph, sh);
-    else if (r.decision !== 'allow') this.#entry(r, [...r.reason_codes.filter((c) => !admitted.reason_codes.includes(c)), OUTCOME_REASON], ph, sh);
+    else if (r.decision !== 'allow')
+      this.#entry(r, [...r.reason_codes.filter((c) => !admitted.reason_codes.includes(c)), OUTCOME_REASON], ph, sh);
     if (this.wantsStageTimings) {
-      this.#telemetry.push(JSON.stringify([r.ts_ms, r.extension_id, r.call_id, r.method, r.capability, r.decision, r.error_code, ph, sh,
-        r.duration_us ?? r.duration_ms * 1000, JSON.stringify(r.stage_us ?? {})]));
+      this.#telemetry.push(
+        JSON.stringify([
+          r.ts_ms,
+          r.extension_id,
+          r.call_id,
+          r.method,
+          r.capability,
+          r.decision,
+          r.error_code,
+          ph,
+          sh,
+          r.duration_us ?? r.duration_ms * 1000,
+          JSON.stringify(r.stage_us ?? {}),
+        ]),
+      );
     }
     this.#schedule();
   }
@@ -230,8 +269,12 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
       if (this.#lastBreachAlert.size > 10_000) this.#lastBreachAlert.clear();
       this.#lastBreachAlert.set(key, b.ts_ms);
       this.#alerts.push({
-        ts_ms: b.ts_ms, extension_id: b.extension_id, category: 'quota_breach', severity: 'medium',
-        summary: `${b.extension_id} exceeded ${b.resource}: ${b.actual} > ${b.limit}`, reason_codes: ['quota_exceeded', b.resource],
+        ts_ms: b.ts_ms,
+        extension_id: b.extension_id,
+        category: 'quota_breach',
+        severity: 'medium',
+        summary: `${b.extension_id} exceeded ${b.resource}: ${b.actual} > ${b.limit}`,
+        reason_codes: ['quota_exceeded', b.resource],
         remediation: `Tighten or raise extensionPolicy.overrides.${b.extension_id}.quota after checking \`pi-warden quota breaches --extension ${b.extension_id}\` (runbook INC-6)`,
       });
     }
@@ -281,8 +324,15 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const message: ToWorker = {
-      t: 'batch', id: this.#nextId++, ledger: this.#ledger.join('\n'), configs: this.#configs, alerts: this.#alerts, telemetry: this.#telemetry,
-      breaches: this.#breaches, secrets: this.#secrets, execs: this.#execs,
+      t: 'batch',
+      id: this.#nextId++,
+      ledger: this.#ledger.join('\n'),
+      configs: this.#configs,
+      alerts: this.#alerts,
+      telemetry: this.#telemetry,
+      breaches: this.#breaches,
+      secrets: this.#secrets,
+      execs: this.#execs,
     };
     this.#breaches = [];
     this.#secrets = [];

@@ -25,7 +25,17 @@ export interface WriterConfig {
 }
 
 export type ToWorker =
-  | { t: 'batch'; id: number; ledger: string; configs: Array<[string, string]>; alerts: AlertInput[]; telemetry: string[]; breaches: QuotaBreach[]; secrets: SecretBrokerLogEntry[]; execs: ExecLogEntry[] }
+  | {
+      t: 'batch';
+      id: number;
+      ledger: string;
+      configs: Array<[string, string]>;
+      alerts: AlertInput[];
+      telemetry: string[];
+      breaches: QuotaBreach[];
+      secrets: SecretBrokerLogEntry[];
+      execs: ExecLogEntry[];
+    }
   | { t: 'checkpoint'; id: number }
   | { t: 'prune'; id: number; keepLast: number }
   | { t: 'close'; id: number };
@@ -35,7 +45,11 @@ export type FromWorker =
   | { t: 'ack'; id: number; treeSize: number; checkpointSize: number | null; pruned?: number }
   | { t: 'error'; id: number | null; message: string };
 
-interface State { treeSize: number; lastHash: string | null; frontier: Frontier }
+interface State {
+  treeSize: number;
+  lastHash: string | null;
+  frontier: Frontier;
+}
 
 /** The chunk being filled: what is stored already (when extending the tail chunk) and the new entries. */
 interface OpenChunk {
@@ -51,7 +65,8 @@ interface OpenChunk {
 const newChunk = (firstSeq: number): OpenChunk => ({ firstSeq, count: 0, texts: [], hashes: [] });
 
 /** Chunks with a readable first_seq and hashes, for the bookkeeping queries (garbage is skipped, never a throw). */
-const SANE = "typeof(first_seq) = 'integer' AND first_seq BETWEEN 1 AND 9007199254740991 AND typeof(hashes) = 'blob' AND length(hashes) >= 32";
+const SANE =
+  "typeof(first_seq) = 'integer' AND first_seq BETWEEN 1 AND 9007199254740991 AND typeof(hashes) = 'blob' AND length(hashes) >= 32";
 
 class ChainWriter {
   readonly #db: DatabaseSync;
@@ -81,16 +96,25 @@ class ChainWriter {
     this.#updateChunk = db.prepare('UPDATE ledger_chunks SET first_seq = ?, spans = ?, hashes = ?, entries = ? WHERE id = ?');
     this.#tailChunk = db.prepare(`${CHUNK_SELECT} ORDER BY id DESC LIMIT 1`);
     this.#tailChunk.setReturnArrays(true);
-    this.#insertTelemetry = db.prepare(`INSERT INTO telemetry (ts_ms, extension_id, call_id, method, capability, decision, error_code, params_hash, args_shape_hash, duration_us, stages)
+    this.#insertTelemetry =
+      db.prepare(`INSERT INTO telemetry (ts_ms, extension_id, call_id, method, capability, decision, error_code, params_hash, args_shape_hash, duration_us, stages)
       SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'),
              json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]')
       FROM json_each(?)`);
-    this.#insertBreach = db.prepare('INSERT INTO quota_breaches (ts_ms, extension_id, resource, limit_value, actual) VALUES (?, ?, ?, ?, ?)');
-    this.#insertSecret = db.prepare('INSERT INTO secret_broker_log (ts_ms, extension_id, call_id, method, name_hash, path, encoding, decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    this.#insertExec = db.prepare('INSERT INTO exec_log (ts_ms, extension_id, call_id, command_hash, class, decision, reason_codes) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.#insertBreach = db.prepare(
+      'INSERT INTO quota_breaches (ts_ms, extension_id, resource, limit_value, actual) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.#insertSecret = db.prepare(
+      'INSERT INTO secret_broker_log (ts_ms, extension_id, call_id, method, name_hash, path, encoding, decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.#insertExec = db.prepare(
+      'INSERT INTO exec_log (ts_ms, extension_id, call_id, command_hash, class, decision, reason_codes) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     this.#insertConfig = db.prepare('INSERT OR IGNORE INTO config_snapshots (config_hash, config, first_seen_ms) VALUES (?, ?, ?)');
     this.#insertCheckpoint = db.prepare('INSERT INTO checkpoints (tree_size, root_hash, ts_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)');
-    this.#saveState = db.prepare('INSERT INTO ledger_state (id, tree_size, last_hash, frontier) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET tree_size = excluded.tree_size, last_hash = excluded.last_hash, frontier = excluded.frontier');
+    this.#saveState = db.prepare(
+      'INSERT INTO ledger_state (id, tree_size, last_hash, frontier) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET tree_size = excluded.tree_size, last_hash = excluded.last_hash, frontier = excluded.frontier',
+    );
     this.#db.exec('BEGIN IMMEDIATE');
     try {
       this.#loadState();
@@ -116,8 +140,13 @@ class ChainWriter {
 
   /** The tail as stored. If the bookkeeping row disagrees with the last entry, rebuild it and say so. */
   #loadState(): void {
-    const row = this.#db.prepare('SELECT tree_size, last_hash, frontier FROM ledger_state WHERE id = 1').get() as { tree_size: number; last_hash: string | null; frontier: string } | undefined;
-    const last = this.#db.prepare(`SELECT first_seq + length(hashes) / 32 - 1 AS seq, lower(hex(substr(hashes, -32))) AS ledger_hash FROM ledger_chunks WHERE ${SANE} ORDER BY first_seq DESC, id DESC LIMIT 1`).get() as { seq: number; ledger_hash: string } | undefined;
+    const row = this.#db.prepare('SELECT tree_size, last_hash, frontier FROM ledger_state WHERE id = 1').get() as
+      { tree_size: number; last_hash: string | null; frontier: string } | undefined;
+    const last = this.#db
+      .prepare(
+        `SELECT first_seq + length(hashes) / 32 - 1 AS seq, lower(hex(substr(hashes, -32))) AS ledger_hash FROM ledger_chunks WHERE ${SANE} ORDER BY first_seq DESC, id DESC LIMIT 1`,
+      )
+      .get() as { seq: number; ledger_hash: string } | undefined;
     if (row !== undefined && row.tree_size === (last?.seq ?? row.tree_size) && row.last_hash === (last?.ledger_hash ?? row.last_hash)) {
       try {
         this.#state = { treeSize: row.tree_size, lastHash: row.last_hash, frontier: Frontier.fromJSON(JSON.parse(row.frontier)) };
@@ -132,7 +161,9 @@ class ChainWriter {
 
   /** The newest prune record that parses (a planted garbage row is skipped, never a crash). */
   #latestPrune(): { frontier: Frontier; anchor: string } | undefined {
-    for (const row of this.#db.prepare("SELECT CASE WHEN typeof(record) = 'text' THEN record ELSE '' END AS record FROM prunes ORDER BY id DESC").iterate() as Iterable<{ record: string }>) {
+    for (const row of this.#db
+      .prepare("SELECT CASE WHEN typeof(record) = 'text' THEN record ELSE '' END AS record FROM prunes ORDER BY id DESC")
+      .iterate() as Iterable<{ record: string }>) {
       try {
         const rec = JSON.parse(row.record) as { frontier?: unknown; anchor_hash?: unknown } | null;
         if (rec === null || typeof rec !== 'object' || typeof rec.anchor_hash !== 'string') continue;
@@ -161,16 +192,21 @@ class ChainWriter {
     this.#persistState();
     if (hadState) {
       this.#alert({
-        extension_id: '', category: 'ledger_integrity', severity: 'high',
+        extension_id: '',
+        category: 'ledger_integrity',
+        severity: 'high',
         summary: `ledger bookkeeping disagreed with the stored tail; rebuilt at tree size ${frontier.size}`,
-        reason_codes: ['ledger_state_rebuilt'], remediation: 'run `pi-warden ledger verify` and keep the store for forensics',
+        reason_codes: ['ledger_state_rebuilt'],
+        remediation: 'run `pi-warden ledger verify` and keep the store for forensics',
       });
     }
   }
 
   /** Stored ledger hashes (hex) with after < seq ≤ through, in seq order. */
   *#storedHashes(after: number, through: number): Generator<string> {
-    const stmt = this.#db.prepare(`SELECT first_seq, hashes FROM ledger_chunks WHERE ${SANE} AND first_seq <= ? AND first_seq + length(hashes) / 32 > ? ORDER BY first_seq, id`);
+    const stmt = this.#db.prepare(
+      `SELECT first_seq, hashes FROM ledger_chunks WHERE ${SANE} AND first_seq <= ? AND first_seq + length(hashes) / 32 > ? ORDER BY first_seq, id`,
+    );
     for (const r of stmt.iterate(through, after) as Iterable<{ first_seq: number; hashes: Uint8Array }>) {
       const hashes = Buffer.from(r.hashes.buffer, r.hashes.byteOffset, r.hashes.byteLength);
       for (let i = 0; i * 32 < hashes.length; i++) {
@@ -272,8 +308,10 @@ class ChainWriter {
       }
       for (const a of m.alerts) this.#alert(a);
       for (const b of m.breaches) this.#insertBreach.run(b.ts_ms, b.extension_id, b.resource, b.limit, b.actual);
-      for (const e of m.secrets) this.#insertSecret.run(e.ts_ms, e.extension_id, e.call_id, e.method, e.name_hash, e.path, e.encoding, e.decision);
-      for (const e of m.execs) this.#insertExec.run(e.ts_ms, e.extension_id, e.call_id, e.command_hash, e.class, e.decision, JSON.stringify(e.reason_codes));
+      for (const e of m.secrets)
+        this.#insertSecret.run(e.ts_ms, e.extension_id, e.call_id, e.method, e.name_hash, e.path, e.encoding, e.decision);
+      for (const e of m.execs)
+        this.#insertExec.run(e.ts_ms, e.extension_id, e.call_id, e.command_hash, e.class, e.decision, JSON.stringify(e.reason_codes));
       if (m.telemetry.length > 0) {
         this.#insertTelemetry.run(`[${m.telemetry.join(',')}]`);
         this.#telemetrySinceCheck += m.telemetry.length;
@@ -388,7 +426,13 @@ if (port !== null) {
       else if (m.t === 'checkpoint') checkpointSize = writer.checkpoint();
       else if (m.t === 'prune') pruned = writer.prune(m.keepLast);
       else checkpointSize = writer.close();
-      port.postMessage({ t: 'ack', id: m.id, treeSize: writer.treeSize, checkpointSize, ...(pruned === undefined ? {} : { pruned }) } satisfies FromWorker);
+      port.postMessage({
+        t: 'ack',
+        id: m.id,
+        treeSize: writer.treeSize,
+        checkpointSize,
+        ...(pruned === undefined ? {} : { pruned }),
+      } satisfies FromWorker);
       if (m.t === 'close') {
         clearTimeout(idle);
         port.close();

@@ -43,7 +43,9 @@ export interface LocatedExtension {
 export const LOCATE_REASON_CODES = ['not_found', 'no_entry'] as const;
 export type LocateReasonCode = (typeof LOCATE_REASON_CODES)[number];
 declare module '../errors.ts' {
-  interface ReasonVocabularies { locate: LocateReasonCode }
+  interface ReasonVocabularies {
+    locate: LocateReasonCode;
+  }
 }
 
 export interface LocateOptions {
@@ -59,7 +61,10 @@ export function locateExtensions(path: string, options: LocateOptions = {}): Loc
   try {
     file = statSync(abs).isFile();
   } catch {
-    throw new WardenError('invalid_request', `extension not found: ${abs}: expected a file or a folder, found nothing there`, { where: abs, reasonCodes: ['not_found'] });
+    throw new WardenError('invalid_request', `extension not found: ${abs}: expected a file or a folder, found nothing there`, {
+      where: abs,
+      reasonCodes: ['not_found'],
+    });
   }
   if (file) {
     const folder = dirname(abs);
@@ -69,11 +74,17 @@ export function locateExtensions(path: string, options: LocateOptions = {}): Loc
   }
   const own = ownEntries(abs, true);
   if (own.length > 0) return [extension(folderId(abs), abs, own, home, { lone: false, packageJson: manifestPath(abs) })];
-  const held = topLevel(abs).map((p) => (isFile(p)
-    ? extension(basename(p, extname(p)), abs, [p], home, { lone: true, packageJson: undefined })
-    : extension(folderId(p), p, ownEntries(p, false), home, { lone: false, packageJson: manifestPath(p) })));
+  const held = topLevel(abs).map((p) =>
+    isFile(p)
+      ? extension(basename(p, extname(p)), abs, [p], home, { lone: true, packageJson: undefined })
+      : extension(folderId(p), p, ownEntries(p, false), home, { lone: false, packageJson: manifestPath(p) }),
+  );
   if (held.length === 0) {
-    throw new WardenError('invalid_request', `no extension entry in ${abs}: expected package.json "pi.extensions", an extensions/ folder, index.ts/index.js, or *.ts/*.js files and sub-folders with an entry`, { where: abs, reasonCodes: ['no_entry'] });
+    throw new WardenError(
+      'invalid_request',
+      `no extension entry in ${abs}: expected package.json "pi.extensions", an extensions/ folder, index.ts/index.js, or *.ts/*.js files and sub-folders with an entry`,
+      { where: abs, reasonCodes: ['no_entry'] },
+    );
   }
   return held;
 }
@@ -92,7 +103,13 @@ export function nearestPackageFolder(dir: string, home: string = homedir()): str
  * `lone`: a file that is an extension by itself, not its folder's entry. Its package root is the file alone unless
  * a package.json claims it; so is a folder extension's at or above home (home is never one extension's package).
  */
-function extension(id: string, root: string, entries: readonly string[], home: string, o: { lone: boolean; packageJson: string | undefined }): LocatedExtension {
+function extension(
+  id: string,
+  root: string,
+  entries: readonly string[],
+  home: string,
+  o: { lone: boolean; packageJson: string | undefined },
+): LocatedExtension {
   const atOrAboveHome = isInside(root, home);
   const packageRoot = nearestPackageFolder(root, home) ?? (o.lone || atOrAboveHome ? (entries[0] ?? root) : root);
   return { id, root, packageRoot, entries, ...(o.packageJson === undefined ? {} : { packageJson: o.packageJson }) };
@@ -120,7 +137,8 @@ function readManifest(dir: string): Manifest | undefined {
   if (pkg === null || typeof pkg !== 'object' || Array.isArray(pkg)) return undefined;
   const p = pkg as Record<string, unknown>;
   const pi = p.pi !== null && typeof p.pi === 'object' && !Array.isArray(p.pi) ? (p.pi as Record<string, unknown>) : {};
-  const list = (v: unknown): string[] | undefined => (Array.isArray(v) && v.every((x): x is string => typeof x === 'string') ? v : undefined);
+  const list = (v: unknown): string[] | undefined =>
+    Array.isArray(v) && v.every((x): x is string => typeof x === 'string') ? v : undefined;
   return {
     name: typeof p.name === 'string' && p.name !== '' ? p.name : undefined,
     extensions: list(pi.extensions),
@@ -205,7 +223,13 @@ function asModule(dir: string): string[] {
   const main = readManifest(dir)?.main;
   if (main !== undefined) {
     const p = resolve(dir, main);
-    const tries = [p, ...['.ts', '.js', '.mts', '.mjs', '.cts', '.cjs'].map((e) => p + e), p.replace(/\.(m|c)?js$/, '.ts'), join(p, 'index.ts'), join(p, 'index.js')];
+    const tries = [
+      p,
+      ...['.ts', '.js', '.mts', '.mjs', '.cts', '.cjs'].map((e) => p + e),
+      p.replace(/\.(m|c)?js$/, '.ts'),
+      join(p, 'index.ts'),
+      join(p, 'index.js'),
+    ];
     const found = tries.find(isFile);
     if (found !== undefined) return [found];
   }
@@ -246,8 +270,14 @@ function manifestEntries(root: string, items: readonly string[]): string[] {
   for (const item of items.filter((s) => !isOverride(s))) {
     if (item.includes('*') || item.includes('?')) {
       // Globs see visible paths only; what they match that is not code, pi could not load either.
-      const matches = globSync(item, { cwd: root }).map((m) => resolve(root, m))
-        .filter((p) => relative(root, p).split(sep).every((s) => s === '..' || !isHidden(s))).sort();
+      const matches = globSync(item, { cwd: root })
+        .map((m) => resolve(root, m))
+        .filter((p) =>
+          relative(root, p)
+            .split(sep)
+            .every((s) => s === '..' || !isHidden(s)),
+        )
+        .sort();
       for (const p of matches) all.add(...(isDir(p) ? folderEntries(p) : isFile(p) && CODE_RE.test(p) ? [p] : []));
     } else {
       const p = resolve(root, item);

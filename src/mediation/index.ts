@@ -92,7 +92,8 @@ function heldSecrets(o: MediationOptions, warnings: string[]): readonly HeldSecr
     .map(([name, value]) => ({ name, value }));
   const auth = readAuthSecrets(o.authFile ?? join(o.fsLayout?.agentDir ?? agentDir(process.env), 'auth.json'));
   if (auth.problem !== undefined) warnings.push(auth.problem);
-  for (const u of auth.unheld) warnings.push(`secret broker: auth.json credential ${u} is not held; its value is not looked for in outbound payloads`);
+  for (const u of auth.unheld)
+    warnings.push(`secret broker: auth.json credential ${u} is not held; its value is not looked for in outbound payloads`);
   return [...fromEnv, ...auth.held];
 }
 
@@ -102,15 +103,23 @@ export function createMediation(o: MediationOptions): Mediation {
   let operations = o.operations;
   const fsScope = new FsScope({
     layout: {
-      projectRoot: o.workspace ?? process.cwd(), wardenHome: o.wardenHome,
-      home: o.fsLayout?.home ?? homedir(), agentDir: o.fsLayout?.agentDir ?? agentDir(process.env), dataRoot: o.fsLayout?.dataRoot ?? join(o.wardenHome, 'data'),
+      projectRoot: o.workspace ?? process.cwd(),
+      wardenHome: o.wardenHome,
+      home: o.fsLayout?.home ?? homedir(),
+      agentDir: o.fsLayout?.agentDir ?? agentDir(process.env),
+      dataRoot: o.fsLayout?.dataRoot ?? join(o.wardenHome, 'data'),
     },
-    grants: o.policy.fsGrants, extensionRoots: o.extensionRoots, env: o.fsEnv ?? process.env,
+    grants: o.policy.fsGrants,
+    extensionRoots: o.extensionRoots,
+    env: o.fsEnv ?? process.env,
   });
   if (o.realFs === true) operations = new Map([...(operations ?? []), ...createFsOperations({ scope: fsScope })]);
   if (o.realHttp !== undefined && o.realHttp !== false) {
     const ca = typeof o.realHttp === 'object' ? o.realHttp.ca : undefined;
-    operations = new Map(operations ?? []).set('http', createHttpOperation({ rules: egressRulesLookup(o.policy.httpEgress), ...(ca === undefined ? {} : { ca }) }));
+    operations = new Map(operations ?? []).set(
+      'http',
+      createHttpOperation({ rules: egressRulesLookup(o.policy.httpEgress), ...(ca === undefined ? {} : { ca }) }),
+    );
   }
   const hostTool = operations?.get('tool');
   /** Filled by the secret broker when it is on: what pi's file tools run through. */
@@ -124,10 +133,16 @@ export function createMediation(o: MediationOptions): Mediation {
     if (o.policy.secretBroker.enabled) {
       const held = heldSecrets(o, warnings);
       const index = new SecretValueIndex(held);
-      parts.push(createSecretNameStage({
-        config: o.policy.secretBroker, policy: o.policy.compiled, nameHash: hash, alerts: sinks, log: sinks,
-        honeytokens: new Set(held.filter((h) => h.honeytoken === true).map((h) => h.name)),
-      }));
+      parts.push(
+        createSecretNameStage({
+          config: o.policy.secretBroker,
+          policy: o.policy.compiled,
+          nameHash: hash,
+          alerts: sinks,
+          log: sinks,
+          honeytokens: new Set(held.filter((h) => h.honeytoken === true).map((h) => h.name)),
+        }),
+      );
       parts.push(createOutboundStage({ index: () => index, salt, alerts: sinks, log: sinks }));
       const inbound = { index: () => index, nameHash: hash, alerts: sinks, log: sinks };
       if (operations !== undefined) {
@@ -156,14 +171,27 @@ export function createMediation(o: MediationOptions): Mediation {
     const fsStage = createFsScopeStage({ scope: fsScope, alerts: sinks });
     // Exec mediation runs whether or not the broker is on, after the payload scan: a command carrying a secret is
     // a secret_exposure first.
-    const execStage = createExecStage({ policy: o.policy.compiled, workspace: o.workspace ?? process.cwd(), commandHash: hash, alerts: sinks, log: sinks, prompts: o.prompts, places: fsScope.layout });
+    const execStage = createExecStage({
+      policy: o.policy.compiled,
+      workspace: o.workspace ?? process.cwd(),
+      commandHash: hash,
+      alerts: sinks,
+      log: sinks,
+      prompts: o.prompts,
+      places: fsScope.layout,
+    });
     parts.push(fsStage, execStage, createToolCallStage([fsStage, execStage], fsScope.layout.home));
     stage = chainStages('mediation', parts);
   }
   if (o.realFs === true && operations !== undefined) {
     // The host's own tool operation, before the broker wrapped it: the combined operation is scanned once.
     const toolOp = createFileToolOperation({
-      kit: o.piTools, fs: operations, projectRoot: fsScope.layout.projectRoot, home: fsScope.layout.home, checkWrite, fallback: hostTool,
+      kit: o.piTools,
+      fs: operations,
+      projectRoot: fsScope.layout.projectRoot,
+      home: fsScope.layout.home,
+      checkWrite,
+      fallback: hostTool,
     });
     const one = new Map([['tool', toolOp]]);
     operations = new Map(operations).set('tool', (scanToolResults?.(one) ?? one).get('tool') as Operation);

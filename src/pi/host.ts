@@ -42,8 +42,18 @@ export interface ExtensionHost {
 }
 
 function registrationName(kind: RegistrationKind, params: Readonly<Record<string, unknown>>): string {
-  const key = kind === 'event' ? 'event' : kind === 'shortcut' ? 'key' : kind === 'busListener' ? 'channel'
-    : kind === 'messageRenderer' || kind === 'entryRenderer' ? 'customType' : kind === 'toolRenderer' ? 'toolName' : 'name';
+  const key =
+    kind === 'event'
+      ? 'event'
+      : kind === 'shortcut'
+        ? 'key'
+        : kind === 'busListener'
+          ? 'channel'
+          : kind === 'messageRenderer' || kind === 'entryRenderer'
+            ? 'customType'
+            : kind === 'toolRenderer'
+              ? 'toolName'
+              : 'name';
   const value = params[key];
   return typeof value === 'string' ? value : kind;
 }

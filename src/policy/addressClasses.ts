@@ -11,8 +11,18 @@
 import { formatAddress, inPrefix, parseCidr, type Address, type UrlHost } from './hostPatterns.ts';
 
 export const ADDRESS_CLASSES = [
-  'loopback', 'metadata', 'link_local', 'private', 'shared_cgnat', 'unique_local', 'benchmarking', 'documentation',
-  'reserved', 'unspecified', 'multicast', 'broadcast',
+  'loopback',
+  'metadata',
+  'link_local',
+  'private',
+  'shared_cgnat',
+  'unique_local',
+  'benchmarking',
+  'documentation',
+  'reserved',
+  'unspecified',
+  'multicast',
+  'broadcast',
 ] as const;
 export type AddressClass = (typeof ADDRESS_CLASSES)[number];
 
@@ -99,7 +109,8 @@ export function classifyAddress(a: Address): AddressVerdict {
     v4[11] = 0xff;
     v4.set(a.subarray(e.offset, e.offset + 4), 12);
     const inner = classifyAddress(v4);
-    if (inner.class !== undefined) return { class: inner.class, block: `${e.cidr} (${e.note} of ${formatAddress(v4)}) → ${inner.block ?? ''}` };
+    if (inner.class !== undefined)
+      return { class: inner.class, block: `${e.cidr} (${e.note} of ${formatAddress(v4)}) → ${inner.block ?? ''}` };
     return PUBLIC;
   }
   return PUBLIC;
@@ -107,7 +118,13 @@ export function classifyAddress(a: Address): AddressVerdict {
 
 /** Host names that are loopback by definition (RFC 6761 §6.3) or by every common hosts file. */
 export function isLoopbackName(host: string): boolean {
-  return host === 'localhost' || host.endsWith('.localhost') || host === 'localhost.localdomain' || host === 'ip6-localhost' || host === 'ip6-loopback';
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === 'localhost.localdomain' ||
+    host === 'ip6-localhost' ||
+    host === 'ip6-loopback'
+  );
 }
 
 /** Names of cloud metadata services: they resolve to a metadata address inside the cloud, so they are one too. */

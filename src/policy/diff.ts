@@ -36,14 +36,24 @@ function boolChange(field: string, a: boolean, b: boolean, trueIsLooser: boolean
 }
 
 /** Quota limits: a higher or removed limit is looser, a lower or new one tighter. */
-function quotaChanges(prefix: string, qa: Readonly<Record<string, number | undefined>>, qb: Readonly<Record<string, number | undefined>>, out: PolicyChange[]): void {
+function quotaChanges(
+  prefix: string,
+  qa: Readonly<Record<string, number | undefined>>,
+  qb: Readonly<Record<string, number | undefined>>,
+  out: PolicyChange[],
+): void {
   for (const key of [...new Set([...Object.keys(qa), ...Object.keys(qb)])].sort()) {
     const va = qa[key];
     const vb = qb[key];
     if (va === vb) continue;
     const limitA = va ?? Number.POSITIVE_INFINITY;
     const limitB = vb ?? Number.POSITIVE_INFINITY;
-    out.push({ field: `${prefix}.${key}`, a: va === undefined ? '(default)' : String(va), b: vb === undefined ? '(default)' : String(vb), direction: limitB > limitA ? 'looser' : 'tighter' });
+    out.push({
+      field: `${prefix}.${key}`,
+      a: va === undefined ? '(default)' : String(va),
+      b: vb === undefined ? '(default)' : String(vb),
+      direction: limitB > limitA ? 'looser' : 'tighter',
+    });
   }
 }
 
@@ -70,10 +80,21 @@ function egressChanges(a: ResolvedPolicy, b: ResolvedPolicy, out: PolicyChange[]
     const allowA = ea.allow_hosts === null ? '(any public host)' : ea.allow_hosts.map((l) => list(l)).join(' AND ');
     const allowB = eb.allow_hosts === null ? '(any public host)' : eb.allow_hosts.map((l) => list(l)).join(' AND ');
     if (allowA !== allowB) {
-      out.push({ field: `${prefix}.allow_hosts`, a: allowA, b: allowB, direction: ea.allow_hosts === null ? 'tighter' : eb.allow_hosts === null ? 'looser' : 'changed' });
+      out.push({
+        field: `${prefix}.allow_hosts`,
+        a: allowA,
+        b: allowB,
+        direction: ea.allow_hosts === null ? 'tighter' : eb.allow_hosts === null ? 'looser' : 'changed',
+      });
     }
     for (const key of ['max_request_bytes', 'max_response_bytes', 'max_redirects'] as const) {
-      if (ea[key] !== eb[key]) out.push({ field: `${prefix}.${key}`, a: String(ea[key]), b: String(eb[key]), direction: eb[key] > ea[key] ? 'looser' : 'tighter' });
+      if (ea[key] !== eb[key])
+        out.push({
+          field: `${prefix}.${key}`,
+          a: String(ea[key]),
+          b: String(eb[key]),
+          direction: eb[key] > ea[key] ? 'looser' : 'tighter',
+        });
     }
   }
 }
@@ -81,12 +102,20 @@ function egressChanges(a: ResolvedPolicy, b: ResolvedPolicy, out: PolicyChange[]
 export function diffPolicies(a: ResolvedPolicy, b: ResolvedPolicy): PolicyChange[] {
   const out: PolicyChange[] = [];
   if (a.profile !== b.profile) {
-    out.push({ field: 'profile', a: a.profile, b: b.profile, direction: direction(PROFILE_STRICTNESS[a.profile], PROFILE_STRICTNESS[b.profile]) });
+    out.push({
+      field: 'profile',
+      a: a.profile,
+      b: b.profile,
+      direction: direction(PROFILE_STRICTNESS[a.profile], PROFILE_STRICTNESS[b.profile]),
+    });
   }
   if (a.rules.mode !== b.rules.mode) out.push({ field: 'mode', a: a.rules.mode, b: b.rules.mode, direction: 'changed' });
   boolChange('allow_dangerous', a.rules.allowDangerous, b.rules.allowDangerous, true, out);
   // The caps lists act together with the mode; their effect is graded in the per-capability rows below.
-  for (const [field, la, lb] of [['default_caps', a.rules.defaultCaps, b.rules.defaultCaps], ['deny_caps', a.rules.denyCaps, b.rules.denyCaps]] as const) {
+  for (const [field, la, lb] of [
+    ['default_caps', a.rules.defaultCaps, b.rules.defaultCaps],
+    ['deny_caps', a.rules.denyCaps, b.rules.denyCaps],
+  ] as const) {
     if (list(la) !== list(lb)) out.push({ field, a: list(la), b: list(lb), direction: 'changed' });
   }
   // Disclosing more secret names loosens; fewer tightens.
@@ -95,25 +124,37 @@ export function diffPolicies(a: ResolvedPolicy, b: ResolvedPolicy): PolicyChange
   if (list(da) !== list(db)) {
     const added = db.some((x) => !da.includes(x));
     const removed = da.some((x) => !db.includes(x));
-    out.push({ field: 'secret_broker.disclosure_allowlist', a: list(da), b: list(db), direction: added && !removed ? 'looser' : removed && !added ? 'tighter' : 'changed' });
+    out.push({
+      field: 'secret_broker.disclosure_allowlist',
+      a: list(da),
+      b: list(db),
+      direction: added && !removed ? 'looser' : removed && !added ? 'tighter' : 'changed',
+    });
   }
   quotaChanges('quota', a.quota, b.quota, out);
   const quotaIds = new Set([...a.overrideQuotas.keys(), ...b.overrideQuotas.keys()]);
-  for (const id of [...quotaIds].sort()) quotaChanges(`extension ${id}: quota`, a.overrideQuotas.get(id) ?? {}, b.overrideQuotas.get(id) ?? {}, out);
+  for (const id of [...quotaIds].sort())
+    quotaChanges(`extension ${id}: quota`, a.overrideQuotas.get(id) ?? {}, b.overrideQuotas.get(id) ?? {}, out);
   boolChange('secret_broker_enabled', a.secretBroker.enabled, b.secretBroker.enabled, false, out);
   egressChanges(a, b, out);
   boolChange('risk.enabled', a.risk.enabled, b.risk.enabled, false, out);
   boolChange('risk.enforce', a.risk.enforce, b.risk.enforce, false, out);
   boolChange('risk.fail_closed', a.risk.failClosed, b.risk.failClosed, false, out);
   for (const key of ['alpha', 'windowSize', 'decisionTimeoutMs', 'ledgerLimit'] as const) {
-    if (a.risk[key] !== b.risk[key]) out.push({ field: `risk.${key}`, a: String(a.risk[key]), b: String(b.risk[key]), direction: 'changed' });
+    if (a.risk[key] !== b.risk[key])
+      out.push({ field: `risk.${key}`, a: String(a.risk[key]), b: String(b.risk[key]), direction: 'changed' });
   }
 
   for (const id of [...new Set([...a.allowForbiddenScan, ...b.allowForbiddenScan])].sort()) {
     boolChange(`extension ${id}: allow_forbidden_scan`, a.allowForbiddenScan.has(id), b.allowForbiddenScan.has(id), true, out);
   }
   const scopes: Array<string | undefined> = [undefined];
-  const ids = new Set([...a.rules.overrides.keys(), ...b.rules.overrides.keys(), ...a.rules.promptAnswers.keys(), ...b.rules.promptAnswers.keys()]);
+  const ids = new Set([
+    ...a.rules.overrides.keys(),
+    ...b.rules.overrides.keys(),
+    ...a.rules.promptAnswers.keys(),
+    ...b.rules.promptAnswers.keys(),
+  ]);
   scopes.push(...[...ids].sort());
   for (const id of scopes) {
     for (const cap of CAPABILITIES) {
@@ -122,7 +163,9 @@ export function diffPolicies(a: ResolvedPolicy, b: ResolvedPolicy): PolicyChange
       if (va.decision === vb.decision && va.rule === vb.rule) continue;
       const field = id === undefined ? `capabilities.${cap}` : `extension ${id}: capabilities.${cap}`;
       out.push({
-        field, a: `${va.decision} (${va.rule})`, b: `${vb.decision} (${vb.rule})`,
+        field,
+        a: `${va.decision} (${va.rule})`,
+        b: `${vb.decision} (${vb.rule})`,
         direction: direction(DECISION_STRICTNESS[va.decision], DECISION_STRICTNESS[vb.decision]),
       });
     }

@@ -8,23 +8,24 @@
  * project's), its limits can only lower; `allowPrivate` from a project file is ignored with a warning.
  */
 import Type, { type Static } from 'typebox';
-import {
-  grantText, parseHostPattern, parsePrivateGrant, type HostPattern, type ParseResult, type PrivateGrant,
-} from './hostPatterns.ts';
+import { grantText, parseHostPattern, parsePrivateGrant, type HostPattern, type ParseResult, type PrivateGrant } from './hostPatterns.ts';
 
 const HostList = Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, maxItems: 1000 });
 
-export const HttpEgressSettings = Type.Object({
-  /** When set, only these hosts can be reached (host patterns). */
-  allowHosts: Type.Optional(HostList),
-  /** Never these hosts; wins over every allow. */
-  denyHosts: Type.Optional(HostList),
-  /** Private, loopback, link-local and other special addresses this extension may reach: host patterns or CIDRs. */
-  allowPrivate: Type.Optional(HostList),
-  maxRequestBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 1024 * 1024 * 1024 })),
-  maxResponseBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 1024 * 1024 * 1024 })),
-  maxRedirects: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
-}, { additionalProperties: false });
+export const HttpEgressSettings = Type.Object(
+  {
+    /** When set, only these hosts can be reached (host patterns). */
+    allowHosts: Type.Optional(HostList),
+    /** Never these hosts; wins over every allow. */
+    denyHosts: Type.Optional(HostList),
+    /** Private, loopback, link-local and other special addresses this extension may reach: host patterns or CIDRs. */
+    allowPrivate: Type.Optional(HostList),
+    maxRequestBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 1024 * 1024 * 1024 })),
+    maxResponseBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 1024 * 1024 * 1024 })),
+    maxRedirects: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
+  },
+  { additionalProperties: false },
+);
 export type HttpEgressSettings = Static<typeof HttpEgressSettings>;
 
 /** Built-in limits. Responses cross into the sandbox whole (base64), so they must fit its memory comfortably. */
@@ -76,15 +77,19 @@ export function egressRulesFor(policy: HttpEgressPolicy, extensionId?: string): 
   const deny: string[] = [];
   const allow: HostPattern[][] = [];
   for (const layer of layers) {
-    deny.push(...(layer.defaults.denyHosts ?? []), ...((extensionId === undefined ? undefined : layer.overrides[extensionId]?.denyHosts) ?? []));
+    deny.push(
+      ...(layer.defaults.denyHosts ?? []),
+      ...((extensionId === undefined ? undefined : layer.overrides[extensionId]?.denyHosts) ?? []),
+    );
     const a = pick(layer, extensionId, 'allowHosts');
     if (a !== undefined) allow.push(parsed(a, parseHostPattern));
   }
   // A project limit can only lower the user's (or the built-in) one.
-  const limit = (key: 'maxRequestBytes' | 'maxResponseBytes' | 'maxRedirects') => Math.min(
-    pick(policy.user, extensionId, key) ?? EGRESS_DEFAULTS[key],
-    (policy.project === undefined ? undefined : pick(policy.project, extensionId, key)) ?? Number.POSITIVE_INFINITY,
-  );
+  const limit = (key: 'maxRequestBytes' | 'maxResponseBytes' | 'maxRedirects') =>
+    Math.min(
+      pick(policy.user, extensionId, key) ?? EGRESS_DEFAULTS[key],
+      (policy.project === undefined ? undefined : pick(policy.project, extensionId, key)) ?? Number.POSITIVE_INFINITY,
+    );
   return {
     denyHosts: parsed([...new Set(deny)], parseHostPattern),
     allowHosts: allow,

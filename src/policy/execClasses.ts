@@ -3,8 +3,15 @@
  * the profile data (profiles.ts) says what each one gets, so `policy explain` prints what exec mediation enforces.
  */
 export const EXEC_CLASSES = [
-  'destructive_fs', 'pipe_to_shell', 'privilege_escalation', 'credential_access', 'obfuscated', 'unparseable',
-  'network_tool', 'inline_code', 'background',
+  'destructive_fs',
+  'pipe_to_shell',
+  'privilege_escalation',
+  'credential_access',
+  'obfuscated',
+  'unparseable',
+  'network_tool',
+  'inline_code',
+  'background',
 ] as const;
 export type ExecClass = (typeof EXEC_CLASSES)[number];
 

@@ -43,7 +43,16 @@ export interface PolicyExplanation {
   readonly allow_dangerous_source: string;
   readonly secret_broker_enabled: boolean;
   readonly secret_broker: { readonly enabled: boolean; readonly disclosure_allowlist: readonly string[] };
-  readonly overrides: Record<string, { allow: readonly Capability[]; deny: readonly Capability[]; quota: unknown; allow_forbidden_scan?: true; fs?: { readonly read: readonly string[]; readonly write: readonly string[] } }>;
+  readonly overrides: Record<
+    string,
+    {
+      allow: readonly Capability[];
+      deny: readonly Capability[];
+      quota: unknown;
+      allow_forbidden_scan?: true;
+      fs?: { readonly read: readonly string[]; readonly write: readonly string[] };
+    }
+  >;
   readonly remembered_prompts: Record<string, Record<string, 'allow' | 'deny'>>;
   readonly quota: unknown;
   readonly risk: Record<string, unknown>;
@@ -51,7 +60,12 @@ export interface PolicyExplanation {
   readonly http_egress: EgressExplanation & {
     readonly project_tightening: boolean;
     readonly overrides: Record<string, EgressExplanation>;
-    readonly private_blocks: ReadonlyArray<{ readonly cidr: string; readonly class: string; readonly note: string; readonly never_allowed: boolean }>;
+    readonly private_blocks: ReadonlyArray<{
+      readonly cidr: string;
+      readonly class: string;
+      readonly note: string;
+      readonly never_allowed: boolean;
+    }>;
   };
   readonly capabilities: Record<Capability, CapabilityExplanation>;
   /** Exec mediation (SPEC §5.4) as the profile in force enforces it, read from the same data the exec stage reads. */
@@ -76,7 +90,9 @@ function shadowedGrants(resolved: ResolvedPolicy): string[] {
     for (const cap of o.allow) {
       const v = evaluateCapability(resolved.rules, cap, id);
       if (v.rule !== 'extension_allow' && v.decision !== 'allow') {
-        out.push(`extensionPolicy.overrides.${id}.allow grants ${cap}, but ${v.rule} still decides ${v.decision}: ${RULE_DESCRIPTIONS[v.rule]}`);
+        out.push(
+          `extensionPolicy.overrides.${id}.allow grants ${cap}, but ${v.rule} still decides ${v.decision}: ${RULE_DESCRIPTIONS[v.rule]}`,
+        );
       }
     }
   }
@@ -87,7 +103,12 @@ export function explainExecRules(rules: ExecRules): ExecRuleExplanation[] {
   return [
     ...EXEC_CLASSES.map((c) => ({ subject: c, kind: 'class' as const, ...rules.classes[c], meaning: EXEC_CLASS_MEANING[c] })),
     { subject: 'shell: true', kind: 'shell', ...rules.shell, meaning: 'the command string is run by a shell' },
-    { subject: 'cwd outside the workspace', kind: 'cwd', ...rules.cwdOutsideWorkspace, meaning: 'the child would start in a directory outside the project' },
+    {
+      subject: 'cwd outside the workspace',
+      kind: 'cwd',
+      ...rules.cwdOutsideWorkspace,
+      meaning: 'the child would start in a directory outside the project',
+    },
   ];
 }
 
@@ -99,8 +120,11 @@ export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): P
     capabilities[c] = { decision: v.decision, rule: v.rule, reason: v.reason, dangerous: isDangerous(c) };
   }
   const overrides: PolicyExplanation['overrides'] = {};
-  for (const [id, o] of rules.overrides) overrides[id] = {
-      allow: o.allow, deny: o.deny, quota: resolved.overrideQuotas.get(id) ?? null,
+  for (const [id, o] of rules.overrides)
+    overrides[id] = {
+      allow: o.allow,
+      deny: o.deny,
+      quota: resolved.overrideQuotas.get(id) ?? null,
       // Present only when set, so the usual override stays the same shape as before the scanner gate.
       ...(resolved.allowForbiddenScan.has(id) ? { allow_forbidden_scan: true as const } : {}),
       ...(resolved.fsGrants.has(id) ? { fs: resolved.fsGrants.get(id)! } : {}),
@@ -127,16 +151,32 @@ export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): P
     remembered_prompts: remembered,
     quota: resolved.quota,
     risk: {
-      enabled: r.enabled, enforce: r.enforce, alpha: r.alpha, window_size: r.windowSize, fail_closed: r.failClosed,
-      decision_timeout_ms: r.decisionTimeoutMs, ledger_limit: r.ledgerLimit, consecutive_unsafe: r.consecutiveUnsafe,
+      enabled: r.enabled,
+      enforce: r.enforce,
+      alpha: r.alpha,
+      window_size: r.windowSize,
+      fail_closed: r.failClosed,
+      decision_timeout_ms: r.decisionTimeoutMs,
+      ledger_limit: r.ledgerLimit,
+      consecutive_unsafe: r.consecutiveUnsafe,
       allowed_hosts: r.allowedHosts,
-      rollout: { sample_window: r.rollout.sampleWindow, max_false_positive_rate: r.rollout.maxFalsePositiveRate, max_error_rate: r.rollout.maxErrorRate, max_avg_latency_us: r.rollout.maxAvgLatencyUs },
+      rollout: {
+        sample_window: r.rollout.sampleWindow,
+        max_false_positive_rate: r.rollout.maxFalsePositiveRate,
+        max_error_rate: r.rollout.maxErrorRate,
+        max_avg_latency_us: r.rollout.maxAvgLatencyUs,
+      },
     },
     http_egress: {
       ...explainEgressRules(egressRulesFor(egress, extensionId)),
       project_tightening: egress.project !== undefined,
       overrides: Object.fromEntries(egressIds.map((id) => [id, explainEgressRules(egressRulesFor(egress, id))])),
-      private_blocks: SPECIAL_BLOCKS.map((b) => ({ cidr: b.cidr, class: b.class, note: b.note, never_allowed: NEVER_ALLOWED.has(b.class) })),
+      private_blocks: SPECIAL_BLOCKS.map((b) => ({
+        cidr: b.cidr,
+        class: b.class,
+        note: b.note,
+        never_allowed: NEVER_ALLOWED.has(b.class),
+      })),
     },
     capabilities,
     exec_mediation: {

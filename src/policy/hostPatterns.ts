@@ -49,7 +49,9 @@ export function parseAddress(text: string): Address | undefined {
     const out = new Uint8Array(16);
     out[10] = 0xff;
     out[11] = 0xff;
-    t.split('.').forEach((p, i) => { out[12 + i] = Number(p); });
+    t.split('.').forEach((p, i) => {
+      out[12 + i] = Number(p);
+    });
     return out;
   }
   if (!isIPv6(t)) return undefined;
@@ -58,7 +60,10 @@ export function parseAddress(text: string): Address | undefined {
   const lastColon = t.lastIndexOf(':');
   if (t.includes('.')) {
     // An embedded IPv4 tail (`::ffff:1.2.3.4`) becomes two 16-bit groups.
-    const v4 = t.slice(lastColon + 1).split('.').map(Number);
+    const v4 = t
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
     tail = [((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0)];
     // `::ffff:1.2.3.4` → head `::ffff`; `::1.2.3.4` → head `::` (the gap stays).
     head = t.slice(0, lastColon + 1).endsWith('::') ? t.slice(0, lastColon + 1) : t.slice(0, lastColon);
@@ -98,10 +103,16 @@ function formatV6(a: Address): string {
   let best = -1;
   let bestLen = 1;
   for (let i = 0; i < 8;) {
-    if (words[i] !== 0) { i++; continue; }
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = words.map((w) => w.toString(16));
@@ -149,7 +160,8 @@ export function parseCidr(text: string): ParseResult<Cidr> {
   return ok({ text: shown, address: masked, bits, single: bits === 128 });
 }
 
-const HOST_PATTERN_HELP = 'a host pattern such as api.example.com, *.example.com, 127.0.0.1, [::1] or example.com:8443 (no scheme, path, query or userinfo)';
+const HOST_PATTERN_HELP =
+  'a host pattern such as api.example.com, *.example.com, 127.0.0.1, [::1] or example.com:8443 (no scheme, path, query or userinfo)';
 
 /** The host of a request URL in the form patterns use: brackets and one trailing dot removed. */
 export function canonicalHost(urlHostname: string): string {

@@ -1,20 +1,62 @@
 export { CAPABILITIES, DANGEROUS_CAPABILITIES, CAPABILITY_MEANING, isCapability, isDangerous, type Capability } from './capabilities.ts';
-export { METHOD_TABLE, TOOL_NAME_CAPABILITY, listMethods, toolNameCapability, type MethodSpec, type RequiredCapability } from './methods.ts';
+export {
+  METHOD_TABLE,
+  TOOL_NAME_CAPABILITY,
+  listMethods,
+  toolNameCapability,
+  type MethodSpec,
+  type RequiredCapability,
+} from './methods.ts';
 export { PROFILES, PROFILE_PRESETS, MODES, parseProfile, type Mode, type Profile } from './profiles.ts';
 export {
-  POLICY_REASONS, RULES, RULE_DESCRIPTIONS, compilePolicy, evaluateCapability, verdictFor,
-  type CapabilityVerdict, type CompiledPolicy, type Decision, type ExtensionOverride, type PolicyReason, type PolicyRules, type Rule,
+  POLICY_REASONS,
+  RULES,
+  RULE_DESCRIPTIONS,
+  compilePolicy,
+  evaluateCapability,
+  verdictFor,
+  type CapabilityVerdict,
+  type CompiledPolicy,
+  type Decision,
+  type ExtensionOverride,
+  type PolicyReason,
+  type PolicyRules,
+  type Rule,
 } from './precedence.ts';
 export {
-  RISK_DEFAULTS, agentDir, loadSettingsFile, projectSettingsPath, resolvePolicy, rulesFor, userSettingsPath,
-  type ProfileSource, type ResolvedPolicy, type ResolveOptions, type RiskSettings, type SettingsError,
+  RISK_DEFAULTS,
+  agentDir,
+  loadSettingsFile,
+  projectSettingsPath,
+  resolvePolicy,
+  rulesFor,
+  userSettingsPath,
+  type ProfileSource,
+  type ResolvedPolicy,
+  type ResolveOptions,
+  type RiskSettings,
+  type SettingsError,
 } from './settings.ts';
 export { explainPolicy, EXPLANATION_SCHEMA, type PolicyExplanation } from './explain.ts';
 export { diffPolicies, type PolicyChange } from './diff.ts';
 export { forgetPromptAnswers, rememberPromptAnswer, type PromptAnswer, type PromptScope } from './promptAnswers.ts';
 export {
-  BASE_IN_HOME, CONFINED_KINDS, NEVER_WRITTEN_KINDS, PLACE_BASES, PLACE_KIND_MEANING, PLACE_KINDS, PlaceWords, SECRET_KINDS, SENSITIVE_PLACES, XDG_DIRS,
-  normaliseWord, type PlaceBase, type PlaceKind, type PlaceRoots, type Relocation, type SensitivePlace,
+  BASE_IN_HOME,
+  CONFINED_KINDS,
+  NEVER_WRITTEN_KINDS,
+  PLACE_BASES,
+  PLACE_KIND_MEANING,
+  PLACE_KINDS,
+  PlaceWords,
+  SECRET_KINDS,
+  SENSITIVE_PLACES,
+  XDG_DIRS,
+  normaliseWord,
+  type PlaceBase,
+  type PlaceKind,
+  type PlaceRoots,
+  type Relocation,
+  type SensitivePlace,
 } from './places.ts';
 export { type RolloutSettings } from './settings.ts';
 export { type ExecRule } from './profiles.ts';
@@ -22,6 +64,19 @@ export { grantedByName } from './precedence.ts';
 export { EXEC_CLASSES, type ExecClass } from './execClasses.ts';
 export { ADDRESS_CLASSES, type AddressClass, classifyAddress, classifyHost, isLoopbackName, NEVER_ALLOWED } from './addressClasses.ts';
 export { type EgressRules, egressRulesLookup } from './egressSettings.ts';
-export { type Address, formatAddress, hostListMatcher, inPrefix, isMappedIPv4, matchesAnyHost, matchHostPattern, parseAddress, type PrivateGrant, sameAddress, urlHost, type UrlHost } from './hostPatterns.ts';
+export {
+  type Address,
+  formatAddress,
+  hostListMatcher,
+  inPrefix,
+  isMappedIPv4,
+  matchesAnyHost,
+  matchHostPattern,
+  parseAddress,
+  type PrivateGrant,
+  sameAddress,
+  urlHost,
+  type UrlHost,
+} from './hostPatterns.ts';
 export { type QuotaSettings } from './settingsSchema.ts';
 export { isValidExtensionId } from './extensionId.ts';

@@ -75,13 +75,31 @@ const UI_MEMBERS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 const SESSION_MANAGER_MEMBERS = [
-  'getCwd', 'getSessionDir', 'getSessionId', 'getSessionFile', 'getLeafId', 'getLeafEntry', 'getEntry', 'getLabel',
-  'getBranch', 'getHeader', 'getEntries', 'getTree', 'getSessionName',
+  'getCwd',
+  'getSessionDir',
+  'getSessionId',
+  'getSessionFile',
+  'getLeafId',
+  'getLeafEntry',
+  'getEntry',
+  'getLabel',
+  'getBranch',
+  'getHeader',
+  'getEntries',
+  'getTree',
+  'getSessionName',
 ] as const;
 
 const MODEL_REGISTRY_READS = [
-  'refresh', 'getError', 'getAll', 'getAvailable', 'find', 'hasConfiguredAuth', 'getProviderAuthStatus',
-  'getProviderDisplayName', 'isUsingOAuth',
+  'refresh',
+  'getError',
+  'getAll',
+  'getAvailable',
+  'find',
+  'hasConfiguredAuth',
+  'getProviderAuthStatus',
+  'getProviderDisplayName',
+  'isUsingOAuth',
 ] as const;
 
 /** ExtensionContext / ExtensionCommandContext members that act on the agent or session. */
@@ -104,45 +122,106 @@ const CONTEXT_ACTIONS: ReadonlyArray<readonly [string, string]> = [
 
 const TABLE: readonly MethodSpec[] = [
   // Built-in and extension tools. The capability follows the tool name (see TOOL_NAME_CAPABILITY).
-  spec('tool', 'by_tool_name', 'tool', 'invoke a tool by name (read/grep/find/ls → read, write/edit → write, bash → exec, others → tool)',
-    Closed({ name: Str, input: Opt(AnyObject) })),
+  spec(
+    'tool',
+    'by_tool_name',
+    'tool',
+    'invoke a tool by name (read/grep/find/ls → read, write/edit → write, bash → exec, others → tool)',
+    Closed({ name: Str, input: Opt(AnyObject) }),
+  ),
 
   // Processes.
-  spec('exec', 'exec', 'exec', 'run a program to completion (pi.exec, child_process exec/execFile/spawnSync)',
+  spec(
+    'exec',
+    'exec',
+    'exec',
+    'run a program to completion (pi.exec, child_process exec/execFile/spawnSync)',
     Closed({
-      cmd: Str, args: Opt(Type.Array(Type.String())), cwd: Opt(Path), timeoutMs: Opt(NonNegInt),
-      stdin: Opt(Type.String()), env: Opt(StringMap), shell: Opt(Type.Boolean()), maxBuffer: Opt(NonNegInt),
-    })),
-  spec('exec.spawn', 'exec', 'exec', 'start a program with streamed stdio (child_process.spawn)',
+      cmd: Str,
+      args: Opt(Type.Array(Type.String())),
+      cwd: Opt(Path),
+      timeoutMs: Opt(NonNegInt),
+      stdin: Opt(Type.String()),
+      env: Opt(StringMap),
+      shell: Opt(Type.Boolean()),
+      maxBuffer: Opt(NonNegInt),
+    }),
+  ),
+  spec(
+    'exec.spawn',
+    'exec',
+    'exec',
+    'start a program with streamed stdio (child_process.spawn)',
     Closed({
-      cmd: Str, args: Opt(Type.Array(Type.String())), cwd: Opt(Path), env: Opt(StringMap),
-      shell: Opt(Type.Boolean()), detached: Opt(Type.Boolean()), timeoutMs: Opt(NonNegInt),
-    })),
-  spec('exec.write', 'exec', 'exec', 'write to the stdin of a process this extension started',
-    Closed({ handle: Str, data: Type.String(), end: Opt(Type.Boolean()) })),
-  spec('exec.kill', 'exec', 'exec', 'signal a process this extension started',
-    Closed({ handle: Str, signal: Opt(Type.String({ pattern: '^SIG[A-Z0-9]+$' })) })),
+      cmd: Str,
+      args: Opt(Type.Array(Type.String())),
+      cwd: Opt(Path),
+      env: Opt(StringMap),
+      shell: Opt(Type.Boolean()),
+      detached: Opt(Type.Boolean()),
+      timeoutMs: Opt(NonNegInt),
+    }),
+  ),
+  spec(
+    'exec.write',
+    'exec',
+    'exec',
+    'write to the stdin of a process this extension started',
+    Closed({ handle: Str, data: Type.String(), end: Opt(Type.Boolean()) }),
+  ),
+  spec(
+    'exec.kill',
+    'exec',
+    'exec',
+    'signal a process this extension started',
+    Closed({ handle: Str, signal: Opt(Type.String({ pattern: '^SIG[A-Z0-9]+$' })) }),
+  ),
 
   // Network.
-  spec('http', 'http', 'http', 'make an HTTP request (fetch, node:http, node:https)',
+  spec(
+    'http',
+    'http',
+    'http',
+    'make an HTTP request (fetch, node:http, node:https)',
     Closed({
       url: Type.String({ minLength: 1, maxLength: 65536 }),
       method: Opt(Type.Union(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m)))),
-      headers: Opt(StringMap), body: Opt(Type.String()), bodyBase64: Opt(Type.String()),
-      timeoutMs: Opt(NonNegInt), redirect: Opt(Type.Union([Type.Literal('follow'), Type.Literal('manual'), Type.Literal('error')])),
-    })),
+      headers: Opt(StringMap),
+      body: Opt(Type.String()),
+      bodyBase64: Opt(Type.String()),
+      timeoutMs: Opt(NonNegInt),
+      redirect: Opt(Type.Union([Type.Literal('follow'), Type.Literal('manual'), Type.Literal('error')])),
+    }),
+  ),
 
   // Filesystem (node:fs and fs/promises shims).
-  spec('fs.read', 'read', 'fs', 'read a file', Closed({ path: Path, encoding: Opt(Encoding), offset: Opt(NonNegInt), length: Opt(NonNegInt) })),
+  spec(
+    'fs.read',
+    'read',
+    'fs',
+    'read a file',
+    Closed({ path: Path, encoding: Opt(Encoding), offset: Opt(NonNegInt), length: Opt(NonNegInt) }),
+  ),
   spec('fs.list', 'read', 'fs', 'list a directory', Closed({ path: Path, withFileTypes: Opt(Type.Boolean()) })),
   spec('fs.stat', 'read', 'fs', 'stat a path', Closed({ path: Path, followSymlinks: Opt(Type.Boolean()) })),
   spec('fs.exists', 'read', 'fs', 'test whether a path exists', Closed({ path: Path })),
   spec('fs.realpath', 'read', 'fs', 'resolve a path through symlinks', Closed({ path: Path })),
-  spec('fs.write', 'write', 'fs', 'write or append to a file',
-    Closed({ path: Path, data: Type.String(), encoding: Opt(Encoding), append: Opt(Type.Boolean()), mode: Opt(NonNegInt) })),
+  spec(
+    'fs.write',
+    'write',
+    'fs',
+    'write or append to a file',
+    Closed({ path: Path, data: Type.String(), encoding: Opt(Encoding), append: Opt(Type.Boolean()), mode: Opt(NonNegInt) }),
+  ),
   spec('fs.mkdir', 'write', 'fs', 'create a directory', Closed({ path: Path, recursive: Opt(Type.Boolean()), mode: Opt(NonNegInt) })),
   spec('fs.mkdtemp', 'write', 'fs', 'create a unique temporary directory', Closed({ prefix: Path })),
-  spec('fs.delete', 'write', 'fs', 'delete a file or directory', Closed({ path: Path, recursive: Opt(Type.Boolean()), force: Opt(Type.Boolean()) })),
+  spec(
+    'fs.delete',
+    'write',
+    'fs',
+    'delete a file or directory',
+    Closed({ path: Path, recursive: Opt(Type.Boolean()), force: Opt(Type.Boolean()) }),
+  ),
   spec('fs.rename', 'write', 'fs', 'rename or move a path', Closed({ from: Path, to: Path })),
   spec('fs.copy', 'write', 'fs', 'copy a file', Closed({ from: Path, to: Path })),
   spec('fs.symlink', 'write', 'fs', 'create a symbolic link', Closed({ target: Path, path: Path })),
@@ -153,19 +232,36 @@ const TABLE: readonly MethodSpec[] = [
   spec('env.list', 'env', 'env', 'enumerate environment variable names', Empty),
 
   // Logging.
-  spec('log', 'log', 'log', 'write a log line',
+  spec(
+    'log',
+    'log',
+    'log',
+    'write a log line',
     Closed({
       level: Type.Union(['debug', 'info', 'warn', 'error'].map((l) => Type.Literal(l))),
-      message: Type.String({ maxLength: 65536 }), data: Opt(Type.Unknown()),
-    })),
+      message: Type.String({ maxLength: 65536 }),
+      data: Opt(Type.Unknown()),
+    }),
+  ),
 
   // ExtensionAPI (pi.*): registration and the event bus.
   spec('pi.on', 'events', 'pi', 'subscribe to a lifecycle event', Closed({ event: Str })),
-  spec('pi.registerTool', 'events', 'pi', 'register a tool for the model', Open({ name: Str, description: Opt(Type.String()), parameters: Opt(AnyObject) })),
+  spec(
+    'pi.registerTool',
+    'events',
+    'pi',
+    'register a tool for the model',
+    Open({ name: Str, description: Opt(Type.String()), parameters: Opt(AnyObject) }),
+  ),
   spec('pi.registerCommand', 'events', 'pi', 'register a slash command', Open({ name: Str, description: Opt(Type.String()) })),
   spec('pi.registerShortcut', 'events', 'pi', 'register a keyboard shortcut', Open({ key: Str, description: Opt(Type.String()) })),
-  spec('pi.registerFlag', 'events', 'pi', 'register a CLI flag',
-    Open({ name: Str, type: Type.Union([Type.Literal('boolean'), Type.Literal('string')]), description: Opt(Type.String()) })),
+  spec(
+    'pi.registerFlag',
+    'events',
+    'pi',
+    'register a CLI flag',
+    Open({ name: Str, type: Type.Union([Type.Literal('boolean'), Type.Literal('string')]), description: Opt(Type.String()) }),
+  ),
   spec('pi.getFlag', 'events', 'pi', 'read a flag this extension registered', Closed({ name: Str })),
   spec('pi.registerMessageRenderer', 'events', 'pi', 'render a custom message type', Closed({ customType: Str })),
   spec('pi.registerEntryRenderer', 'events', 'pi', 'render a custom entry type (pi 1.5)', Open({ customType: Str })),
@@ -173,7 +269,13 @@ const TABLE: readonly MethodSpec[] = [
   spec('pi.registerMarkdownTransformer', 'events', 'pi', 'transform rendered markdown (pi 1.5)', AnyObject),
   spec('pi.events.emit', 'events', 'pi', 'emit on the shared extension event bus', Closed({ channel: Str, data: Opt(Type.Unknown()) })),
   spec('pi.events.on', 'events', 'pi', 'listen on the shared extension event bus', Closed({ channel: Str })),
-  spec('pi.registerProvider', 'env', 'pi', 'register or re-point a model provider: it receives the API key and the conversation', Open({ name: Str })),
+  spec(
+    'pi.registerProvider',
+    'env',
+    'pi',
+    'register or re-point a model provider: it receives the API key and the conversation',
+    Open({ name: Str }),
+  ),
   spec('pi.unregisterProvider', 'session', 'pi', 'remove a model provider', Closed({ name: Str })),
   spec('pi.registerVirtualModel', 'session', 'pi', 'register a virtual model (pi 1.5)', AnyObject),
   spec('pi.unregisterVirtualModel', 'session', 'pi', 'remove a virtual model (pi 1.5)', AnyObject),
@@ -181,8 +283,13 @@ const TABLE: readonly MethodSpec[] = [
   spec('pi.unregisterMcpServer', 'session', 'pi', 'remove an MCP server (pi 1.5)', Closed({ name: Str })),
   spec('pi.getMcpServers', 'session', 'pi', 'list MCP servers (pi 1.5)', Empty),
   spec('pi.getSettings', 'session', 'pi', 'read pi settings (pi 1.5)', Empty),
-  spec('pi.sendMessage', 'session', 'pi', 'add a custom message to the conversation',
-    Open({ customType: Str, deliverAs: Opt(Type.Union(['steer', 'followUp', 'nextTurn'].map((d) => Type.Literal(d)))) })),
+  spec(
+    'pi.sendMessage',
+    'session',
+    'pi',
+    'add a custom message to the conversation',
+    Open({ customType: Str, deliverAs: Opt(Type.Union(['steer', 'followUp', 'nextTurn'].map((d) => Type.Literal(d)))) }),
+  ),
   spec('pi.sendUserMessage', 'session', 'pi', 'send a user message (starts a turn)', Open({ content: Type.Unknown() })),
   spec('pi.appendEntry', 'session', 'pi', 'persist a custom entry in the session', Open({ customType: Str })),
   spec('pi.setSessionName', 'session', 'pi', 'name the session', Closed({ name: Type.String() })),
@@ -207,7 +314,13 @@ const TABLE: readonly MethodSpec[] = [
   spec('ctx.modelRegistry.getApiKeyAndHeaders', 'env', 'model', 'read a provider API key and auth headers', AnyObject),
   spec('ctx.modelRegistry.getApiKeyForProvider', 'env', 'model', 'read the API key or OAuth token of a provider', AnyObject),
   ...MODEL_REGISTRY_READS.map((m) => spec(`ctx.modelRegistry.${m}`, 'session', 'model', `model registry: ${m}`)),
-  spec('ctx.modelRegistry.registerProvider', 'env', 'model', 'register or re-point a provider through the registry (receives credentials)', Open({ name: Str })),
+  spec(
+    'ctx.modelRegistry.registerProvider',
+    'env',
+    'model',
+    'register or re-point a provider through the registry (receives credentials)',
+    Open({ name: Str }),
+  ),
   spec('ctx.modelRegistry.unregisterProvider', 'session', 'model', 'remove a provider through the registry', Closed({ name: Str })),
 
   // ctx.* actions
@@ -216,8 +329,12 @@ const TABLE: readonly MethodSpec[] = [
 
 /** Built-in pi tools whose capability is not `tool` (the reference's table, folded as its opcode path folds). */
 export const TOOL_NAME_CAPABILITY: ReadonlyMap<string, Capability> = new Map<string, Capability>([
-  ['read', 'read'], ['grep', 'read'], ['find', 'read'], ['ls', 'read'],
-  ['write', 'write'], ['edit', 'write'],
+  ['read', 'read'],
+  ['grep', 'read'],
+  ['find', 'read'],
+  ['ls', 'read'],
+  ['write', 'write'],
+  ['edit', 'write'],
   ['bash', 'exec'],
 ]);
 

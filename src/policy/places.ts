@@ -61,7 +61,9 @@ export interface SensitivePlace {
 
 /** XDG base-directory variables and the home folder each replaces: every home entry below it moves with it. */
 export const XDG_DIRS: ReadonlyArray<readonly [variable: string, underHome: string]> = [
-  ['XDG_CONFIG_HOME', '.config'], ['XDG_DATA_HOME', '.local/share'], ['XDG_CACHE_HOME', '.cache'],
+  ['XDG_CONFIG_HOME', '.config'],
+  ['XDG_DATA_HOME', '.local/share'],
+  ['XDG_CACHE_HOME', '.cache'],
 ];
 
 /** The default agent and pi-warden folders under home (src/policy/settings.ts agentDir, src/evidence/store.ts wardenHome). */
@@ -71,7 +73,9 @@ export const BASE_IN_HOME: Readonly<Record<'agent' | 'warden', { readonly variab
 };
 
 type Options = Pick<SensitivePlace, 'movedBy' | 'anchored' | 'holds'>;
-const entry = (kind: PlaceKind, base: PlaceBase) => (path: string, o: Options = {}): SensitivePlace => ({ kind, base, path, ...o });
+const entry =
+  (kind: PlaceKind, base: PlaceBase) =>
+  (path: string, o: Options = {}): SensitivePlace => ({ kind, base, path, ...o });
 const credential = entry('credential', 'home');
 const runsLater = entry('runs_later', 'home');
 const env = (variable: string, file?: string): Relocation => (file === undefined ? { variable } : { variable, file });
@@ -80,11 +84,38 @@ const plain = (make: (p: string) => SensitivePlace, ...paths: string[]): Sensiti
 
 export const SENSITIVE_PLACES: readonly SensitivePlace[] = [
   // ---- Credential stores under home: keys, tokens, passwords, session cookies, histories that record typed secrets.
-  ...plain(credential, '.ssh', '.netrc', '.pypirc', '.git-credentials', '.config/hub', '.pgpass', '.my.cnf', '.vault-token',
+  ...plain(
+    credential,
+    '.ssh',
+    '.netrc',
+    '.pypirc',
+    '.git-credentials',
+    '.config/hub',
+    '.pgpass',
+    '.my.cnf',
+    '.vault-token',
     '.gem/credentials',
-    '.config/op', '.op', '.local/share/keyrings', '.mozilla', '.config/google-chrome', '.config/chromium', '.config/BraveSoftware',
-    '.terraform.d/credentials.tfrc.json', '.config/rclone', '.s3cfg', '.boto', '.config/doctl', '.oci', '.psql_history', '.mysql_history',
-    '.python_history', '.node_repl_history', '.lesshst', '.wget-hsts', 'Library/Keychains'),
+    '.config/op',
+    '.op',
+    '.local/share/keyrings',
+    '.mozilla',
+    '.config/google-chrome',
+    '.config/chromium',
+    '.config/BraveSoftware',
+    '.terraform.d/credentials.tfrc.json',
+    '.config/rclone',
+    '.s3cfg',
+    '.boto',
+    '.config/doctl',
+    '.oci',
+    '.psql_history',
+    '.mysql_history',
+    '.python_history',
+    '.node_repl_history',
+    '.lesshst',
+    '.wget-hsts',
+    'Library/Keychains',
+  ),
   credential('.aws', { movedBy: [env('AWS_SHARED_CREDENTIALS_FILE'), env('AWS_CONFIG_FILE')] }),
   credential('.gnupg', { movedBy: [env('GNUPGHOME')] }),
   credential('.config/gcloud', { movedBy: [env('CLOUDSDK_CONFIG')] }),
@@ -114,41 +145,115 @@ export const SENSITIVE_PLACES: readonly SensitivePlace[] = [
   credential('.cache/huggingface/token', { movedBy: [env('HF_HOME', 'token'), env('HF_TOKEN_PATH')] }),
   credential('.pulumi/credentials.json', { movedBy: [env('PULUMI_HOME', 'credentials.json')] }),
   credential('.terraformrc', { movedBy: [env('TF_CLI_CONFIG_FILE')] }),
-  ...plain(credential, '.huggingface/token', '.config/hcloud', '.config/helm/repositories.yaml', '.config/helm/registry',
+  ...plain(
+    credential,
+    '.huggingface/token',
+    '.config/hcloud',
+    '.config/helm/repositories.yaml',
+    '.config/helm/registry',
     '.ollama/id_ed25519',
-    '.config/.wrangler', '.config/netlify', '.local/share/com.vercel.cli', '.config/configstore', '.config/heroku', '.netrc.gpg',
+    '.config/.wrangler',
+    '.config/netlify',
+    '.local/share/com.vercel.cli',
+    '.config/configstore',
+    '.config/heroku',
+    '.netrc.gpg',
     '.authinfo',
-    '.authinfo.gpg'),
+    '.authinfo.gpg',
+  ),
   ...['.wrangler/config', '.netlify', '.vercel'].map((p) => credential(p, { anchored: true })),
   // Build tools' and data platforms' credentials.
   credential('.gradle/gradle.properties', { movedBy: [env('GRADLE_USER_HOME', 'gradle.properties')] }),
   credential('.kaggle/kaggle.json', { movedBy: [env('KAGGLE_CONFIG_DIR', 'kaggle.json')] }),
   credential('.config/gcloud/application_default_credentials.json', { movedBy: [env('GOOGLE_APPLICATION_CREDENTIALS')] }),
-  ...plain(credential, '.m2/settings.xml', '.m2/settings-security.xml', '.config/composer/auth.json', '.composer/auth.json',
+  ...plain(
+    credential,
+    '.m2/settings.xml',
+    '.m2/settings-security.xml',
+    '.config/composer/auth.json',
+    '.composer/auth.json',
     '.databrickscfg',
-    '.ivy2/.credentials', '.sbt/credentials'),
+    '.ivy2/.credentials',
+    '.sbt/credentials',
+  ),
 
   // ---- System places holding credentials, and other processes' state.
-  ...plain(entry('credential', 'system'), '/etc/shadow', '/etc/gshadow', '/etc/master.passwd', '/etc/sudoers', '/etc/sudoers.d',
-    '/etc/ssh', '/root',
-    '/var/run/secrets', '/run/secrets', '/proc/*/environ'),
+  ...plain(
+    entry('credential', 'system'),
+    '/etc/shadow',
+    '/etc/gshadow',
+    '/etc/master.passwd',
+    '/etc/sudoers',
+    '/etc/sudoers.d',
+    '/etc/ssh',
+    '/root',
+    '/var/run/secrets',
+    '/run/secrets',
+    '/proc/*/environ',
+  ),
   ...plain(entry('system', 'system'), '/proc', '/sys', '/dev'),
   // pi's logins.
   entry('credential', 'agent')('auth.json'),
 
   // ---- Credential files wherever they are (the project's own aside: its `.env` is its developer's to give).
-  ...['.env', '.env.*', '.envrc', 'id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', 'id_ecdsa_sk', 'id_ed25519_sk', 'Login Data',
-    'Cookies', 'logins.json',
-    'key4.db', 'key3.db', 'cookies.sqlite'].map((p) => entry('credential', 'any')(p, { holds: 'file' })),
+  ...[
+    '.env',
+    '.env.*',
+    '.envrc',
+    'id_rsa',
+    'id_dsa',
+    'id_ecdsa',
+    'id_ed25519',
+    'id_ecdsa_sk',
+    'id_ed25519_sk',
+    'Login Data',
+    'Cookies',
+    'logins.json',
+    'key4.db',
+    'key3.db',
+    'cookies.sqlite',
+  ].map((p) => entry('credential', 'any')(p, { holds: 'file' })),
 
   // ---- Never written, under home: shell and session startup files, folders on PATH (a file there shadows a command),
   // settings that name commands to run (git, ssh, aws `credential_process`, kubeconfig `exec`, agents' hooks and MCP servers).
-  ...plain(runsLater, '.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.profile', '.kshrc', '.mkshrc', '.cshrc', '.tcshrc',
+  ...plain(
+    runsLater,
+    '.bashrc',
+    '.bash_profile',
+    '.bash_login',
+    '.bash_logout',
+    '.profile',
+    '.kshrc',
+    '.mkshrc',
+    '.cshrc',
+    '.tcshrc',
     '.login',
-    '.logout', '.xprofile', '.xinitrc', '.xsession', '.config/fish', '.config/nushell', '.config/environment.d', '.config/systemd',
-    '.config/autostart', '.local/share/systemd', '.config/git', '.ssh/authorized_keys', '.ssh/rc', '.ssh/config', '.ssh/environment',
-    '.pam_environment', '.envrc', '.direnvrc', '.config/direnv', '.inputrc', '.vimrc', '.config/nvim', '.emacs', '.emacs.d',
-    'Library/LaunchAgents'),
+    '.logout',
+    '.xprofile',
+    '.xinitrc',
+    '.xsession',
+    '.config/fish',
+    '.config/nushell',
+    '.config/environment.d',
+    '.config/systemd',
+    '.config/autostart',
+    '.local/share/systemd',
+    '.config/git',
+    '.ssh/authorized_keys',
+    '.ssh/rc',
+    '.ssh/config',
+    '.ssh/environment',
+    '.pam_environment',
+    '.envrc',
+    '.direnvrc',
+    '.config/direnv',
+    '.inputrc',
+    '.vimrc',
+    '.config/nvim',
+    '.emacs',
+    '.emacs.d',
+    'Library/LaunchAgents',
+  ),
   ...['.zshrc', '.zshenv', '.zprofile', '.zlogin', '.zlogout'].map((f) => runsLater(f, { movedBy: [env('ZDOTDIR', f)] })),
   runsLater('.gitconfig', { movedBy: [env('GIT_CONFIG_GLOBAL')] }),
   runsLater('.npmrc', { movedBy: [env('NPM_CONFIG_USERCONFIG'), env('npm_config_userconfig')] }),
@@ -307,7 +412,9 @@ function rootForms(roots: PlaceRoots): RootForm[] {
   if (roots.agentDir !== undefined) out.push([roots.agentDir, `~/${BASE_IN_HOME.agent.path}`]);
   if (roots.home !== undefined) out.push([roots.home, '~']);
   // The longest first: pi-warden's home usually lies inside the agent folder, which lies inside home.
-  return out.filter(([r]) => r.length > 1).sort((a, b) => b[0].length - a[0].length)
+  return out
+    .filter(([r]) => r.length > 1)
+    .sort((a, b) => b[0].length - a[0].length)
     .map(([root, form]) => ({ root, form, pattern: new RegExp(`(^|[=:])${escape(root)}(?=/|$)`, 'g') }));
 }
 
@@ -387,7 +494,10 @@ function globRegex(glob: string): RegExp | undefined {
       const end = glob.indexOf(']', i + 2);
       if (end < 0) re += '\\[';
       else {
-        re += `[${glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        re += `[${glob
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\')}]`;
         i = end;
       }
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');

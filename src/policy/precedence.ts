@@ -13,7 +13,13 @@ import type { Mode, Profile } from './profiles.ts';
 export type Decision = 'allow' | 'deny' | 'prompt';
 
 export const RULES = [
-  'extension_deny', 'deny_caps', 'dangerous_gate', 'extension_allow', 'default_caps', 'mode', 'remembered_prompt',
+  'extension_deny',
+  'deny_caps',
+  'dangerous_gate',
+  'extension_allow',
+  'default_caps',
+  'mode',
+  'remembered_prompt',
 ] as const;
 export type Rule = (typeof RULES)[number];
 
@@ -32,12 +38,22 @@ export const RULE_DESCRIPTIONS: Readonly<Record<Rule, string>> = {
  * records it; what a `prompt_required` came to is recorded in the prompt vocabulary (dispatch/stages/policy.ts).
  */
 export const POLICY_REASONS = [
-  'extension_deny', 'deny_caps', 'dangerous_not_allowed', 'extension_allow', 'default_caps', 'not_in_default_caps',
-  'prompt_required', 'permissive', 'prompt_remembered_allow', 'prompt_remembered_deny',
+  'extension_deny',
+  'deny_caps',
+  'dangerous_not_allowed',
+  'extension_allow',
+  'default_caps',
+  'not_in_default_caps',
+  'prompt_required',
+  'permissive',
+  'prompt_remembered_allow',
+  'prompt_remembered_deny',
 ] as const;
 export type PolicyReason = (typeof POLICY_REASONS)[number];
 declare module '../errors.ts' {
-  interface ReasonVocabularies { policy: PolicyReason }
+  interface ReasonVocabularies {
+    policy: PolicyReason;
+  }
 }
 
 export interface ExtensionOverride {

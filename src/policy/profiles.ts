@@ -45,26 +45,48 @@ const BENIGN: readonly Capability[] = ['read', 'write', 'http', 'events', 'sessi
 
 const NEVER: ExecRule = { granted: 'deny', ungranted: 'deny' };
 /** Never run for an extension, whatever the profile or grant: what would run cannot be read, or is an attack. */
-const NEVER_RUN: ReadonlySet<ExecClass> = new Set(['destructive_fs', 'pipe_to_shell', 'privilege_escalation', 'credential_access', 'obfuscated', 'unparseable']);
+const NEVER_RUN: ReadonlySet<ExecClass> = new Set([
+  'destructive_fs',
+  'pipe_to_shell',
+  'privilege_escalation',
+  'credential_access',
+  'obfuscated',
+  'unparseable',
+]);
 
 /** The exec rules of a profile: the classes outside NEVER_RUN run with a named grant, otherwise as `ungranted` says. */
 function execRules(ungranted: ExecVerdict): ExecRules {
-  const classes = Object.fromEntries(EXEC_CLASSES.map((c) => [c, NEVER_RUN.has(c) ? NEVER : { granted: 'allow', ungranted }])) as Record<ExecClass, ExecRule>;
+  const classes = Object.fromEntries(EXEC_CLASSES.map((c) => [c, NEVER_RUN.has(c) ? NEVER : { granted: 'allow', ungranted }])) as Record<
+    ExecClass,
+    ExecRule
+  >;
   // `shell: true` and the working directory are never put to the user: a named grant, and the workspace.
   return { classes, shell: { granted: 'allow', ungranted: 'deny' }, cwdOutsideWorkspace: NEVER };
 }
 
 export const PROFILE_PRESETS: Readonly<Record<Profile, ProfilePreset>> = {
   safe: {
-    profile: 'safe', mode: 'strict', defaultCaps: BENIGN, denyCaps: ['exec', 'env'], exec: execRules('deny'),
+    profile: 'safe',
+    mode: 'strict',
+    defaultCaps: BENIGN,
+    denyCaps: ['exec', 'env'],
+    exec: execRules('deny'),
     summary: 'Deny by default: only read, write, http, events and session; everything else denied.',
   },
   balanced: {
-    profile: 'balanced', mode: 'prompt', defaultCaps: BENIGN, denyCaps: ['exec', 'env'], exec: execRules('prompt'),
+    profile: 'balanced',
+    mode: 'prompt',
+    defaultCaps: BENIGN,
+    denyCaps: ['exec', 'env'],
+    exec: execRules('prompt'),
     summary: 'Benign capabilities allowed; ui, tool and log ask the user; exec and env denied.',
   },
   permissive: {
-    profile: 'permissive', mode: 'permissive', defaultCaps: [], denyCaps: [], exec: execRules('allow'),
+    profile: 'permissive',
+    mode: 'permissive',
+    defaultCaps: [],
+    denyCaps: [],
+    exec: execRules('allow'),
     summary: 'Allow what is not denied; exec and env still need allowDangerous.',
   },
 };
@@ -73,7 +95,12 @@ export const PROFILE_PRESETS: Readonly<Record<Profile, ProfilePreset>> = {
 export const PROFILE_STRICTNESS: Readonly<Record<Profile, number>> = { permissive: 0, balanced: 1, safe: 2 };
 
 /** `standard` is the reference's legacy name of `balanced`. */
-const ALIASES: ReadonlyMap<string, Profile> = new Map([['safe', 'safe'], ['balanced', 'balanced'], ['standard', 'balanced'], ['permissive', 'permissive']]);
+const ALIASES: ReadonlyMap<string, Profile> = new Map([
+  ['safe', 'safe'],
+  ['balanced', 'balanced'],
+  ['standard', 'balanced'],
+  ['permissive', 'permissive'],
+]);
 
 /** Trims and lowercases; returns undefined for an unknown name (the caller falls back to safe with a warning). */
 export function parseProfile(raw: string): Profile | undefined {

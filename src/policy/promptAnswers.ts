@@ -32,7 +32,9 @@ function readSettingsObject(path: string): Json {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new WardenError('settings_invalid', `${path}: (file): expected valid JSON, found ${(err as Error).message}; not rewriting it`, { where: path });
+    throw new WardenError('settings_invalid', `${path}: (file): expected valid JSON, found ${(err as Error).message}; not rewriting it`, {
+      where: path,
+    });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new WardenError('settings_invalid', `${path}: (top level): expected a JSON object; not rewriting it`, { where: path });
@@ -67,7 +69,10 @@ function section(root: Json, key: string): Json {
 
 export function rememberPromptAnswer(settingsPath: string, extensionId: string, capability: Capability, decision: 'allow' | 'deny'): void {
   if (!isValidExtensionId(extensionId) || !isCapability(capability)) {
-    throw new WardenError('invalid_request', `cannot remember an answer for extension ${JSON.stringify(extensionId)} and capability ${JSON.stringify(capability)}`);
+    throw new WardenError(
+      'invalid_request',
+      `cannot remember an answer for extension ${JSON.stringify(extensionId)} and capability ${JSON.stringify(capability)}`,
+    );
   }
   const root = readSettingsObject(settingsPath);
   const answers = section(section(root, 'extensionPolicy'), 'promptAnswers');
@@ -81,7 +86,7 @@ export function forgetPromptAnswers(settingsPath: string, extensionId: string, c
   const root = readSettingsObject(settingsPath);
   const policy = root.extensionPolicy as Json | undefined;
   const answers = policy?.promptAnswers as Json | undefined;
-  const forExt = answers !== undefined && Object.hasOwn(answers, extensionId) ? answers[extensionId] as Json : undefined;
+  const forExt = answers !== undefined && Object.hasOwn(answers, extensionId) ? (answers[extensionId] as Json) : undefined;
   if (policy === undefined || answers === undefined || forExt === undefined) return 0;
   let removed = 0;
   for (const cap of Object.keys(forExt)) {

@@ -17,8 +17,12 @@ import { NO_EGRESS_SETTINGS, type EgressLayer, type HttpEgressPolicy, type HttpE
 import { compilePolicy, type CompiledPolicy, type ExtensionOverride, type PolicyRules } from './precedence.ts';
 import { PROFILE_PRESETS, PROFILE_STRICTNESS, parseProfile, type Profile } from './profiles.ts';
 import {
-  validateSettings, type ExtensionPolicySettings, type ExtensionRiskSettings, type QuotaSettings,
-  type SettingsFile, type SettingsProblem,
+  validateSettings,
+  type ExtensionPolicySettings,
+  type ExtensionRiskSettings,
+  type QuotaSettings,
+  type SettingsFile,
+  type SettingsProblem,
 } from './settingsSchema.ts';
 
 export type ProfileSource = 'cli' | 'env' | 'project' | 'user' | 'default';
@@ -60,8 +64,15 @@ export interface RiskSettings {
 
 /** The runbook's "Rolling Back Risk Controller Settings" values, plus ours. */
 export const RISK_DEFAULTS: RiskSettings = Object.freeze({
-  enabled: false, enforce: true, alpha: 0.01, windowSize: 128, failClosed: true, decisionTimeoutMs: 50, ledgerLimit: 2048,
-  consecutiveUnsafe: 3, allowedHosts: [],
+  enabled: false,
+  enforce: true,
+  alpha: 0.01,
+  windowSize: 128,
+  failClosed: true,
+  decisionTimeoutMs: 50,
+  ledgerLimit: 2048,
+  consecutiveUnsafe: 3,
+  allowedHosts: [],
   rollout: Object.freeze({ sampleWindow: 200, maxFalsePositiveRate: 0.05, maxErrorRate: 0.02, maxAvgLatencyUs: 500 }),
 });
 
@@ -172,12 +183,17 @@ export function loadSettingsFile(scope: SettingsScope, path: string): LoadedFile
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const st = fstatSync(fd);
     if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
-    if (st.size > MAX_SETTINGS_BYTES) throw Object.assign(new Error(`larger than ${MAX_SETTINGS_BYTES} bytes (${st.size})`), { code: 'EFBIG' });
+    if (st.size > MAX_SETTINGS_BYTES)
+      throw Object.assign(new Error(`larger than ${MAX_SETTINGS_BYTES} bytes (${st.size})`), { code: 'EFBIG' });
     text = readFileSync(fd, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { scope, path, settings: undefined, status: 'absent', errors: [] };
-    const problem = { key: '(file)', expected: 'a readable regular file of at most 1 MiB', actual: `${code ?? 'error'}: ${(err as Error).message}` };
+    const problem = {
+      key: '(file)',
+      expected: 'a readable regular file of at most 1 MiB',
+      actual: `${code ?? 'error'}: ${(err as Error).message}`,
+    };
     return { scope, path, settings: undefined, status: 'invalid', errors: [settingsError(path, problem)] };
   } finally {
     if (fd !== undefined) closeSync(fd);
@@ -227,7 +243,8 @@ function mergeLayers(user: SettingsFile | undefined, project: SettingsFile | und
   const u = user?.extensionPolicy ?? {};
   const ur = user?.extensionRisk ?? {};
   const out: Layered = {
-    policy: { ...u }, risk: { ...ur },
+    policy: { ...u },
+    risk: { ...ur },
     profileScope: u.profile !== undefined ? 'user' : undefined,
     allowDangerousScope: u.allowDangerous !== undefined ? 'user' : undefined,
     extraDenyCaps: [],
@@ -248,8 +265,10 @@ function mergeLayers(user: SettingsFile | undefined, project: SettingsFile | und
     if (p.allowDangerous !== undefined) out.allowDangerousScope = 'project';
     return out;
   }
-  const ignore = (key: string, why: string) => warnings.push(
-    `${projectPath}: ${key} ignored: ${why}; a project file may only tighten the policy unless the user settings set extensionPolicy.trustProjectSettings`);
+  const ignore = (key: string, why: string) =>
+    warnings.push(
+      `${projectPath}: ${key} ignored: ${why}; a project file may only tighten the policy unless the user settings set extensionPolicy.trustProjectSettings`,
+    );
 
   if (p.profile !== undefined) {
     const userProfile = (u.profile === undefined ? undefined : parseProfile(u.profile)) ?? 'safe';
@@ -287,7 +306,8 @@ function mergeLayers(user: SettingsFile | undefined, project: SettingsFile | und
       if (o.http !== undefined) egressOverrides[id] = tightenEgress(`extensionPolicy.overrides.${id}.http`, o.http);
       if (o.allow !== undefined) ignore(`extensionPolicy.overrides.${id}.allow`, 'it grants capabilities');
       if (o.quota !== undefined) ignore(`extensionPolicy.overrides.${id}.quota`, 'it can raise limits');
-      if (o.allowForbiddenScan !== undefined) ignore(`extensionPolicy.overrides.${id}.allowForbiddenScan`, 'it lets a forbidden scan verdict load');
+      if (o.allowForbiddenScan !== undefined)
+        ignore(`extensionPolicy.overrides.${id}.allowForbiddenScan`, 'it lets a forbidden scan verdict load');
       if (o.fs !== undefined) ignore(`extensionPolicy.overrides.${id}.fs`, 'it grants file access');
       if (o.deny !== undefined) merged[id] = { ...merged[id], deny: union(merged[id]?.deny, o.deny) };
     }
@@ -339,7 +359,10 @@ function promptAnswersFrom(settings: ExtensionPolicySettings): Map<string, Map<C
 
 /** Builds the rules for a profile. allowDangerous removes exec/env from the preset deny list, never from an explicit one. */
 export function rulesFor(
-  profile: Profile, allowDangerous: boolean, settings: ExtensionPolicySettings = {}, extraDenyCaps: readonly Capability[] = [],
+  profile: Profile,
+  allowDangerous: boolean,
+  settings: ExtensionPolicySettings = {},
+  extraDenyCaps: readonly Capability[] = [],
 ): PolicyRules {
   const preset = PROFILE_PRESETS[profile];
   const presetDeny = allowDangerous ? preset.denyCaps.filter((c) => c !== 'exec' && c !== 'env') : preset.denyCaps;
@@ -359,7 +382,13 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
   const env = options.env ?? process.env;
   const warnings: string[] = [];
   const configuredDir = env.PI_CODING_AGENT_DIR?.trim();
-  if (configuredDir !== undefined && configuredDir !== '' && !isAbsolute(configuredDir) && configuredDir !== '~' && !configuredDir.startsWith('~/')) {
+  if (
+    configuredDir !== undefined &&
+    configuredDir !== '' &&
+    !isAbsolute(configuredDir) &&
+    configuredDir !== '~' &&
+    !configuredDir.startsWith('~/')
+  ) {
     warnings.push(`PI_CODING_AGENT_DIR="${configuredDir}" is not an absolute path; ignored (using ${agentDir(env)})`);
   }
   const userPath = userSettingsPath(env);
@@ -376,11 +405,23 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
   if (errors.length > 0) {
     const rules = rulesFor('safe', false);
     return {
-      requestedProfile: undefined, profile: 'safe', profileSource: 'default', allowDangerousSource: 'default',
-      rules, compiled: compilePolicy(rules), secretBroker: { enabled: true, disclosureAllowlist: [] }, quota: {},
-      overrideQuotas: new Map(), allowForbiddenScan: new Set(), fsGrants: new Map(), httpEgress: NO_EGRESS_SETTINGS, risk: RISK_DEFAULTS, sources,
+      requestedProfile: undefined,
+      profile: 'safe',
+      profileSource: 'default',
+      allowDangerousSource: 'default',
+      rules,
+      compiled: compilePolicy(rules),
+      secretBroker: { enabled: true, disclosureAllowlist: [] },
+      quota: {},
+      overrideQuotas: new Map(),
+      allowForbiddenScan: new Set(),
+      fsGrants: new Map(),
+      httpEgress: NO_EGRESS_SETTINGS,
+      risk: RISK_DEFAULTS,
+      sources,
       warnings: [...warnings, 'settings are invalid: running with the safe profile and default settings until they are fixed'],
-      errors, userSettingsPath: userPath,
+      errors,
+      userSettingsPath: userPath,
     };
   }
 
@@ -421,26 +462,44 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
   const rules = rulesFor(profile, allowDangerous, settings, layered.extraDenyCaps);
   const overrideQuotas = new Map<string, QuotaSettings>();
   for (const [id, o] of Object.entries(settings.overrides ?? {})) if (o.quota !== undefined) overrideQuotas.set(id, o.quota);
-  const allowForbiddenScan = new Set(Object.entries(settings.overrides ?? {}).filter(([, o]) => o.allowForbiddenScan === true).map(([id]) => id));
+  const allowForbiddenScan = new Set(
+    Object.entries(settings.overrides ?? {})
+      .filter(([, o]) => o.allowForbiddenScan === true)
+      .map(([id]) => id),
+  );
   return {
-    requestedProfile, profile, profileSource, allowDangerousSource, rules, compiled: compilePolicy(rules),
+    requestedProfile,
+    profile,
+    profileSource,
+    allowDangerousSource,
+    rules,
+    compiled: compilePolicy(rules),
     secretBroker: {
       enabled: settings.secretBroker?.enabled ?? true,
       disclosureAllowlist: settings.secretBroker?.disclosureAllowlist ?? [],
     },
-    quota: settings.quota ?? {}, overrideQuotas, allowForbiddenScan, fsGrants: fsGrantsFrom(settings, env),
+    quota: settings.quota ?? {},
+    overrideQuotas,
+    allowForbiddenScan,
+    fsGrants: fsGrantsFrom(settings, env),
     httpEgress: {
       user: {
         defaults: settings.http ?? {},
-        overrides: Object.fromEntries(Object.entries(settings.overrides ?? {}).flatMap(([id, o]) => (o.http === undefined ? [] : [[id, o.http]]))),
+        overrides: Object.fromEntries(
+          Object.entries(settings.overrides ?? {}).flatMap(([id, o]) => (o.http === undefined ? [] : [[id, o.http]])),
+        ),
       },
       project: layered.egressTighten,
     },
     risk: {
-      ...RISK_DEFAULTS, ...layered.risk,
+      ...RISK_DEFAULTS,
+      ...layered.risk,
       rollout: { ...RISK_DEFAULTS.rollout, ...layered.risk.rollout },
       ...riskFromEnv(env, warnings),
     } as RiskSettings,
-    sources, warnings, errors, userSettingsPath: userPath,
+    sources,
+    warnings,
+    errors,
+    userSettingsPath: userPath,
   };
 }

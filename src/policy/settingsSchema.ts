@@ -15,76 +15,108 @@ const CapList = Type.Array(Cap, { uniqueItems: true });
 const PositiveInt = Type.Integer({ minimum: 1 });
 const ExtId = Type.String({ pattern: EXTENSION_ID_PATTERN });
 
-export const QuotaSettings = Type.Object({
-  memoryMb: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
-  cpuMsPerCall: Type.Optional(PositiveInt),
-  cpuMsPerWindow: Type.Optional(PositiveInt),
-  windowMs: Type.Optional(PositiveInt),
-  hostcallsPerSecond: Type.Optional(PositiveInt),
-  hostcallsPerMinute: Type.Optional(PositiveInt),
-  wallTimeMs: Type.Optional(PositiveInt),
-  outputBytes: Type.Optional(PositiveInt),
-}, { additionalProperties: false });
+export const QuotaSettings = Type.Object(
+  {
+    memoryMb: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
+    cpuMsPerCall: Type.Optional(PositiveInt),
+    cpuMsPerWindow: Type.Optional(PositiveInt),
+    windowMs: Type.Optional(PositiveInt),
+    hostcallsPerSecond: Type.Optional(PositiveInt),
+    hostcallsPerMinute: Type.Optional(PositiveInt),
+    wallTimeMs: Type.Optional(PositiveInt),
+    outputBytes: Type.Optional(PositiveInt),
+  },
+  { additionalProperties: false },
+);
 
 /** A granted path: absolute or under the home directory (`~/...`); relative paths would depend on the cwd. */
 const GrantPath = Type.String({ pattern: '^(/|~/|~$)[^\\u0000]*$', maxLength: 4096 });
-export const FsGrantSettings = Type.Object({
-  read: Type.Optional(Type.Array(GrantPath, { uniqueItems: true })),
-  write: Type.Optional(Type.Array(GrantPath, { uniqueItems: true })),
-}, { additionalProperties: false });
+export const FsGrantSettings = Type.Object(
+  {
+    read: Type.Optional(Type.Array(GrantPath, { uniqueItems: true })),
+    write: Type.Optional(Type.Array(GrantPath, { uniqueItems: true })),
+  },
+  { additionalProperties: false },
+);
 
-export const OverrideSettings = Type.Object({
-  allow: Type.Optional(CapList),
-  deny: Type.Optional(CapList),
-  quota: Type.Optional(QuotaSettings),
-  /** Lets this extension load although its scan verdict is forbidden (SPEC §8); no load path checks the verdict yet (issue 15). */
-  allowForbiddenScan: Type.Optional(Type.Boolean()),
-  /** Paths beyond the project root and the data folder (SPEC §5.5); credential stores only when named here. */
-  fs: Type.Optional(FsGrantSettings),
-  /** HTTP egress for this extension (SPEC §5.5); fields replace the defaults', denyHosts adds to them. */
-  http: Type.Optional(HttpEgressSettings),
-}, { additionalProperties: false });
+export const OverrideSettings = Type.Object(
+  {
+    allow: Type.Optional(CapList),
+    deny: Type.Optional(CapList),
+    quota: Type.Optional(QuotaSettings),
+    /** Lets this extension load although its scan verdict is forbidden (SPEC §8); no load path checks the verdict yet (issue 15). */
+    allowForbiddenScan: Type.Optional(Type.Boolean()),
+    /** Paths beyond the project root and the data folder (SPEC §5.5); credential stores only when named here. */
+    fs: Type.Optional(FsGrantSettings),
+    /** HTTP egress for this extension (SPEC §5.5); fields replace the defaults', denyHosts adds to them. */
+    http: Type.Optional(HttpEgressSettings),
+  },
+  { additionalProperties: false },
+);
 
-export const ExtensionPolicySettings = Type.Object({
-  profile: Type.Optional(Type.String()),
-  allowDangerous: Type.Optional(Type.Boolean()),
-  defaultCaps: Type.Optional(CapList),
-  denyCaps: Type.Optional(CapList),
-  overrides: Type.Optional(Type.Record(ExtId, OverrideSettings, { additionalProperties: false })),
-  quota: Type.Optional(QuotaSettings),
-  /** HTTP egress defaults for every extension (SPEC §5.5). */
-  http: Type.Optional(HttpEgressSettings),
-  secretBroker: Type.Optional(Type.Object({
-    enabled: Type.Optional(Type.Boolean()),
-    disclosureAllowlist: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true })),
-  }, { additionalProperties: false })),
-  /** Written by pi-warden when the user answers a prompt with "always" (extension id → capability → answer). */
-  promptAnswers: Type.Optional(Type.Record(ExtId,
-    Type.Record(Type.String({ pattern: `^(${CAPABILITIES.join('|')})$` }), Type.Union([Type.Literal('allow'), Type.Literal('deny')]), { additionalProperties: false }), { additionalProperties: false })),
-  /** Only honoured in the user file: lets the project file loosen the policy as well as tighten it. */
-  trustProjectSettings: Type.Optional(Type.Boolean()),
-}, { additionalProperties: false });
+export const ExtensionPolicySettings = Type.Object(
+  {
+    profile: Type.Optional(Type.String()),
+    allowDangerous: Type.Optional(Type.Boolean()),
+    defaultCaps: Type.Optional(CapList),
+    denyCaps: Type.Optional(CapList),
+    overrides: Type.Optional(Type.Record(ExtId, OverrideSettings, { additionalProperties: false })),
+    quota: Type.Optional(QuotaSettings),
+    /** HTTP egress defaults for every extension (SPEC §5.5). */
+    http: Type.Optional(HttpEgressSettings),
+    secretBroker: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean()),
+          disclosureAllowlist: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Written by pi-warden when the user answers a prompt with "always" (extension id → capability → answer). */
+    promptAnswers: Type.Optional(
+      Type.Record(
+        ExtId,
+        Type.Record(Type.String({ pattern: `^(${CAPABILITIES.join('|')})$` }), Type.Union([Type.Literal('allow'), Type.Literal('deny')]), {
+          additionalProperties: false,
+        }),
+        { additionalProperties: false },
+      ),
+    ),
+    /** Only honoured in the user file: lets the project file loosen the policy as well as tighten it. */
+    trustProjectSettings: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
 
 /** Ranges as the reference clamps them; out of range is an error here, not a silent clamp. */
-export const ExtensionRiskSettings = Type.Object({
-  enabled: Type.Optional(Type.Boolean()),
-  enforce: Type.Optional(Type.Boolean()),
-  alpha: Type.Optional(Type.Number({ minimum: 1e-6, maximum: 0.5 })),
-  windowSize: Type.Optional(Type.Integer({ minimum: 8, maximum: 4096 })),
-  failClosed: Type.Optional(Type.Boolean()),
-  decisionTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })),
-  ledgerLimit: Type.Optional(Type.Integer({ minimum: 32, maximum: 20000 })),
-  /** Automatic quarantine after this many unsafe (deny/terminate) decisions in a row. */
-  consecutiveUnsafe: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-  /** Allowlisted hosts, as egress host patterns (`*.example.com`, `api.example.com:8443`): calls to others add the non_allowlisted_host signal. */
-  allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-  rollout: Type.Optional(Type.Object({
-    sampleWindow: Type.Optional(Type.Integer({ minimum: 20, maximum: 100000 })),
-    maxFalsePositiveRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-    maxErrorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-    maxAvgLatencyUs: Type.Optional(Type.Number({ minimum: 1, maximum: 1000000 })),
-  }, { additionalProperties: false })),
-}, { additionalProperties: false });
+export const ExtensionRiskSettings = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean()),
+    enforce: Type.Optional(Type.Boolean()),
+    alpha: Type.Optional(Type.Number({ minimum: 1e-6, maximum: 0.5 })),
+    windowSize: Type.Optional(Type.Integer({ minimum: 8, maximum: 4096 })),
+    failClosed: Type.Optional(Type.Boolean()),
+    decisionTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })),
+    ledgerLimit: Type.Optional(Type.Integer({ minimum: 32, maximum: 20000 })),
+    /** Automatic quarantine after this many unsafe (deny/terminate) decisions in a row. */
+    consecutiveUnsafe: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    /** Allowlisted hosts, as egress host patterns (`*.example.com`, `api.example.com:8443`): calls to others add the non_allowlisted_host signal. */
+    allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    rollout: Type.Optional(
+      Type.Object(
+        {
+          sampleWindow: Type.Optional(Type.Integer({ minimum: 20, maximum: 100000 })),
+          maxFalsePositiveRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+          maxErrorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+          maxAvgLatencyUs: Type.Optional(Type.Number({ minimum: 1, maximum: 1000000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const SettingsFile = Type.Object({
   extensionPolicy: Type.Optional(ExtensionPolicySettings),
@@ -144,19 +176,25 @@ function expectation(errors: RawError[]): string {
   if (consts.length > 0) return `one of ${consts.join(', ')}`;
   const e = errors.find((x) => x.keyword !== 'anyOf') ?? errors[0]!;
   switch (e.keyword) {
-    case 'type': return `a value of type ${String(e.params.type)}`;
+    case 'type':
+      return `a value of type ${String(e.params.type)}`;
     case 'additionalProperties': {
       const extra = e.params.additionalProperties;
       return `no key ${Array.isArray(extra) ? extra.map((k) => JSON.stringify(k)).join(', ') : ''} (unknown setting)`.replace('  ', ' ');
     }
-    case 'minimum': return `a number ≥ ${String(e.params.limit)}`;
-    case 'maximum': return `a number ≤ ${String(e.params.limit)}`;
-    case 'minLength': return 'a non-empty string';
-    case 'uniqueItems': return 'a list without duplicates';
+    case 'minimum':
+      return `a number ≥ ${String(e.params.limit)}`;
+    case 'maximum':
+      return `a number ≤ ${String(e.params.limit)}`;
+    case 'minLength':
+      return 'a non-empty string';
+    case 'uniqueItems':
+      return 'a list without duplicates';
     case 'pattern':
       if (/\/fs\/(read|write)\/\d+$/.test(e.instancePath)) return 'an absolute path or one starting with ~/';
       return e.message;
-    default: return e.message;
+    default:
+      return e.message;
   }
 }
 

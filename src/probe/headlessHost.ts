@@ -33,19 +33,26 @@ export interface HeadlessHostOptions {
 
 /** Names a credential thief looks for first; each gets a unique fake value per probe. */
 export const HONEYTOKEN_NAMES = [
-  'OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY', 'GITHUB_TOKEN', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY',
-  'NPM_TOKEN', 'OPENROUTER_API_KEY',
+  'OPENAI_API_KEY',
+  'ANTHROPIC_API_KEY',
+  'GEMINI_API_KEY',
+  'GITHUB_TOKEN',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'NPM_TOKEN',
+  'OPENROUTER_API_KEY',
 ] as const;
 
 function summarise(method: string, p: Readonly<Record<string, unknown>>): string {
-  const pick = (k: string) => (typeof p[k] === 'string' ? (p[k]).slice(0, 200) : undefined);
-  if (method === 'exec' || method === 'exec.spawn') return [pick('cmd'), ...(Array.isArray(p.args) ? (p.args as unknown[]).map(String) : [])].join(' ').slice(0, 200);
+  const pick = (k: string) => (typeof p[k] === 'string' ? p[k].slice(0, 200) : undefined);
+  if (method === 'exec' || method === 'exec.spawn')
+    return [pick('cmd'), ...(Array.isArray(p.args) ? (p.args as unknown[]).map(String) : [])].join(' ').slice(0, 200);
   if (method === 'http') return `${pick('method') ?? 'GET'} ${pick('url') ?? ''}`;
   if (method.startsWith('fs.')) return pick('path') ?? pick('from') ?? pick('prefix') ?? '';
   if (method === 'env.get') return pick('name') ?? '';
   if (method === 'tool') return pick('name') ?? '';
   if (method === 'log') return (pick('message') ?? '').slice(0, 120);
-  if (Array.isArray(p.args) && typeof p.args[0] === 'string') return (p.args[0]).slice(0, 120);
+  if (Array.isArray(p.args) && typeof p.args[0] === 'string') return p.args[0].slice(0, 120);
   return pick('customType') ?? pick('name') ?? '';
 }
 
@@ -63,9 +70,18 @@ export class HeadlessHost implements ExtensionHost {
 
   constructor(options: HeadlessHostOptions) {
     this.#options = options;
-    const tokens = new Map<string, string>(HONEYTOKEN_NAMES.map((n) => [n, `pwhoney_${n.toLowerCase()}_${randomBytes(12).toString('hex')}`]));
+    const tokens = new Map<string, string>(
+      HONEYTOKEN_NAMES.map((n) => [n, `pwhoney_${n.toLowerCase()}_${randomBytes(12).toString('hex')}`]),
+    );
     this.honeytokens = tokens;
-    this.env = { PATH: '/usr/bin:/bin', HOME: options.home, USER: 'probe', SHELL: '/bin/sh', ...Object.fromEntries(tokens), ...options.env };
+    this.env = {
+      PATH: '/usr/bin:/bin',
+      HOME: options.home,
+      USER: 'probe',
+      SHELL: '/bin/sh',
+      ...Object.fromEntries(tokens),
+      ...options.env,
+    };
   }
 
   registrationsOf(extensionId: string): readonly Registration[] {
@@ -97,82 +113,173 @@ export class HeadlessHost implements ExtensionHost {
         const data = overlay ?? readFileSync(path);
         return params.encoding === 'utf8' ? data.toString('utf8') : data.toString('base64');
       }
-      case 'fs.exists': return this.writes.has(String(params.path)) || existsSync(String(params.path));
+      case 'fs.exists':
+        return this.writes.has(String(params.path)) || existsSync(String(params.path));
       case 'fs.stat': {
         const s = params.followSymlinks === false ? lstatSync(String(params.path)) : statSync(String(params.path));
-        return { size: s.size, mode: s.mode, mtimeMs: s.mtimeMs, atimeMs: s.atimeMs, ctimeMs: s.ctimeMs, birthtimeMs: s.birthtimeMs, isFile: s.isFile(), isDirectory: s.isDirectory(), isSymbolicLink: s.isSymbolicLink(), uid: s.uid, gid: s.gid, ino: s.ino, dev: s.dev, nlink: s.nlink };
+        return {
+          size: s.size,
+          mode: s.mode,
+          mtimeMs: s.mtimeMs,
+          atimeMs: s.atimeMs,
+          ctimeMs: s.ctimeMs,
+          birthtimeMs: s.birthtimeMs,
+          isFile: s.isFile(),
+          isDirectory: s.isDirectory(),
+          isSymbolicLink: s.isSymbolicLink(),
+          uid: s.uid,
+          gid: s.gid,
+          ino: s.ino,
+          dev: s.dev,
+          nlink: s.nlink,
+        };
       }
       case 'fs.list': {
         const entries = readdirSync(String(params.path), { withFileTypes: true });
         return params.withFileTypes === true
-          ? entries.map((e) => ({ name: e.name, type: e.isFile() ? 'file' : e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'symlink' : 'other' }))
+          ? entries.map((e) => ({
+              name: e.name,
+              type: e.isFile() ? 'file' : e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'symlink' : 'other',
+            }))
           : entries.map((e) => e.name);
       }
-      case 'fs.realpath': return realpathSync(String(params.path));
+      case 'fs.realpath':
+        return realpathSync(String(params.path));
       case 'fs.write': {
         const path = String(params.path);
         const data = Buffer.from(String(params.data), params.encoding === 'base64' ? 'base64' : 'utf8');
         this.writes.set(path, params.append === true ? Buffer.concat([this.writes.get(path) ?? Buffer.alloc(0), data]) : data);
         return null;
       }
-      case 'fs.mkdtemp': return `${String(params.prefix)}probe${randomBytes(3).toString('hex')}`;
-      case 'fs.mkdir': case 'fs.delete': case 'fs.rename': case 'fs.copy': case 'fs.symlink': case 'fs.chmod':
+      case 'fs.mkdtemp':
+        return `${String(params.prefix)}probe${randomBytes(3).toString('hex')}`;
+      case 'fs.mkdir':
+      case 'fs.delete':
+      case 'fs.rename':
+      case 'fs.copy':
+      case 'fs.symlink':
+      case 'fs.chmod':
         return null;
-      case 'env.get': return this.env[String(params.name)] ?? null;
-      case 'env.list': return Object.keys(this.env);
-      case 'exec': case 'exec.spawn':
+      case 'env.get':
+        return this.env[String(params.name)] ?? null;
+      case 'env.list':
+        return Object.keys(this.env);
+      case 'exec':
+      case 'exec.spawn':
         return { stdout: '', stderr: 'pi-warden probe: programs are not run', code: 127, killed: false };
-      case 'exec.write': case 'exec.kill': return null;
-      case 'http': throw new WardenError('io', 'pi-warden probe: the network is not used (ECONNREFUSED)', { reasonCodes: ['ECONNREFUSED'] });
-      case 'log': return null;
-      case 'tool': return { content: [{ type: 'text', text: `pi-warden probe: tool ${String(params.name)} not run` }], details: {} };
+      case 'exec.write':
+      case 'exec.kill':
+        return null;
+      case 'http':
+        throw new WardenError('io', 'pi-warden probe: the network is not used (ECONNREFUSED)', { reasonCodes: ['ECONNREFUSED'] });
+      case 'log':
+        return null;
+      case 'tool':
+        return { content: [{ type: 'text', text: `pi-warden probe: tool ${String(params.name)} not run` }], details: {} };
       // ---- pi.*
       case 'pi.getFlag': {
         const flags = this.#options.flags ?? {};
         return Object.hasOwn(flags, String(params.name)) ? flags[String(params.name)] : null;
       }
-      case 'pi.getSessionName': return this.#sessionName ?? null;
-      case 'pi.setSessionName': this.#sessionName = String(params.name); return null;
-      case 'pi.getActiveTools': return this.#activeTools ?? ['read', 'bash', 'edit', 'write'];
-      case 'pi.setActiveTools': this.#activeTools = (params.names as string[]).slice(); return null;
-      case 'pi.getAllTools': return [...this.registrations.values()].flat().filter((r) => r.kind === 'tool').map((r) => ({ name: r.name, description: r.description.description ?? '', parameters: r.description.parameters ?? {} }));
-      case 'pi.getCommands': return [...this.registrations.values()].flat().filter((r) => r.kind === 'command').map((r) => ({ name: r.name, description: r.description.description ?? '', source: 'extension' }));
-      case 'pi.getThinkingLevel': return 'off';
-      case 'pi.setModel': return true;
-      case 'pi.getMcpServers': return [];
-      case 'pi.getSettings': return {};
+      case 'pi.getSessionName':
+        return this.#sessionName ?? null;
+      case 'pi.setSessionName':
+        this.#sessionName = String(params.name);
+        return null;
+      case 'pi.getActiveTools':
+        return this.#activeTools ?? ['read', 'bash', 'edit', 'write'];
+      case 'pi.setActiveTools':
+        this.#activeTools = (params.names as string[]).slice();
+        return null;
+      case 'pi.getAllTools':
+        return [...this.registrations.values()]
+          .flat()
+          .filter((r) => r.kind === 'tool')
+          .map((r) => ({ name: r.name, description: r.description.description ?? '', parameters: r.description.parameters ?? {} }));
+      case 'pi.getCommands':
+        return [...this.registrations.values()]
+          .flat()
+          .filter((r) => r.kind === 'command')
+          .map((r) => ({ name: r.name, description: r.description.description ?? '', source: 'extension' }));
+      case 'pi.getThinkingLevel':
+        return 'off';
+      case 'pi.setModel':
+        return true;
+      case 'pi.getMcpServers':
+        return [];
+      case 'pi.getSettings':
+        return {};
       // ---- ctx.ui.*: a cooperative user
-      case 'ctx.ui.select': return Array.isArray(args[1]) && args[1].length > 0 ? (typeof args[1][0] === 'string' ? args[1][0] : (args[1][0] as { value?: unknown }).value ?? null) : null;
-      case 'ctx.ui.confirm': return true;
-      case 'ctx.ui.input': return 'probe';
-      case 'ctx.ui.editor': return typeof args[1] === 'string' ? args[1] : 'probe';
-      case 'ctx.ui.custom': return null;
-      case 'ctx.ui.getEditorText': return '';
-      case 'ctx.ui.getAllThemes': return [{ name: 'dark', path: null }];
-      case 'ctx.ui.getTheme': return null;
-      case 'ctx.ui.setTheme': return { success: true };
-      case 'ctx.ui.getToolsExpanded': return false;
-      case 'ctx.ui.getEditorComponent': return null;
+      case 'ctx.ui.select':
+        return Array.isArray(args[1]) && args[1].length > 0
+          ? typeof args[1][0] === 'string'
+            ? args[1][0]
+            : ((args[1][0] as { value?: unknown }).value ?? null)
+          : null;
+      case 'ctx.ui.confirm':
+        return true;
+      case 'ctx.ui.input':
+        return 'probe';
+      case 'ctx.ui.editor':
+        return typeof args[1] === 'string' ? args[1] : 'probe';
+      case 'ctx.ui.custom':
+        return null;
+      case 'ctx.ui.getEditorText':
+        return '';
+      case 'ctx.ui.getAllThemes':
+        return [{ name: 'dark', path: null }];
+      case 'ctx.ui.getTheme':
+        return null;
+      case 'ctx.ui.setTheme':
+        return { success: true };
+      case 'ctx.ui.getToolsExpanded':
+        return false;
+      case 'ctx.ui.getEditorComponent':
+        return null;
       // ---- ctx.sessionManager.*
-      case 'ctx.sessionManager.getCwd': return this.#options.cwd;
-      case 'ctx.sessionManager.getSessionId': return 'probe-session';
-      case 'ctx.sessionManager.getSessionFile': return null;
-      case 'ctx.sessionManager.getSessionDir': return `${this.#options.home}/.pi/agent/sessions`;
-      case 'ctx.sessionManager.getBranch': case 'ctx.sessionManager.getEntries': case 'ctx.sessionManager.getTree': return [];
-      case 'ctx.sessionManager.getHeader': return { type: 'session', id: 'probe-session', cwd: this.#options.cwd };
+      case 'ctx.sessionManager.getCwd':
+        return this.#options.cwd;
+      case 'ctx.sessionManager.getSessionId':
+        return 'probe-session';
+      case 'ctx.sessionManager.getSessionFile':
+        return null;
+      case 'ctx.sessionManager.getSessionDir':
+        return `${this.#options.home}/.pi/agent/sessions`;
+      case 'ctx.sessionManager.getBranch':
+      case 'ctx.sessionManager.getEntries':
+      case 'ctx.sessionManager.getTree':
+        return [];
+      case 'ctx.sessionManager.getHeader':
+        return { type: 'session', id: 'probe-session', cwd: this.#options.cwd };
       // ---- ctx.modelRegistry.*: a key request returns a honeytoken (it is a credential)
-      case 'ctx.modelRegistry.getApiKey': case 'ctx.modelRegistry.getApiKeyForProvider': return this.honeytokens.get('ANTHROPIC_API_KEY') ?? null;
-      case 'ctx.modelRegistry.getApiKeyAndHeaders': return { apiKey: this.honeytokens.get('ANTHROPIC_API_KEY'), headers: {} };
-      case 'ctx.modelRegistry.getAll': case 'ctx.modelRegistry.getAvailable': return [];
-      case 'ctx.modelRegistry.find': return null;
-      case 'ctx.modelRegistry.hasConfiguredAuth': return false;
+      case 'ctx.modelRegistry.getApiKey':
+      case 'ctx.modelRegistry.getApiKeyForProvider':
+        return this.honeytokens.get('ANTHROPIC_API_KEY') ?? null;
+      case 'ctx.modelRegistry.getApiKeyAndHeaders':
+        return { apiKey: this.honeytokens.get('ANTHROPIC_API_KEY'), headers: {} };
+      case 'ctx.modelRegistry.getAll':
+      case 'ctx.modelRegistry.getAvailable':
+        return [];
+      case 'ctx.modelRegistry.find':
+        return null;
+      case 'ctx.modelRegistry.hasConfiguredAuth':
+        return false;
       // ---- ctx.*
-      case 'ctx.isIdle': return true;
-      case 'ctx.hasPendingMessages': return false;
-      case 'ctx.getContextUsage': return null;
-      case 'ctx.getSystemPrompt': return '';
-      case 'ctx.getSystemPromptOptions': return {};
-      case 'ctx.newSession': case 'ctx.fork': case 'ctx.navigateTree': case 'ctx.switchSession': return { cancelled: true };
+      case 'ctx.isIdle':
+        return true;
+      case 'ctx.hasPendingMessages':
+        return false;
+      case 'ctx.getContextUsage':
+        return null;
+      case 'ctx.getSystemPrompt':
+        return '';
+      case 'ctx.getSystemPromptOptions':
+        return {};
+      case 'ctx.newSession':
+      case 'ctx.fork':
+      case 'ctx.navigateTree':
+      case 'ctx.switchSession':
+        return { cancelled: true };
       default:
         // Fire-and-forget actions (sendMessage, notify, setStatus, ...): recorded above, nothing to return.
         return null;

@@ -9,7 +9,15 @@ import { createDispatcher, MemoryRecorder } from '../dispatch/index.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import { locateExtensions } from '../extensions/index.ts';
 import { resolvePolicy, type ResolvedPolicy } from '../policy/index.ts';
-import { bundleEntry, hostBoot, limitsFromQuota, Sandbox, type ExtensionBundle, type InvocationContext, type SandboxEvent } from '../sandbox/index.ts';
+import {
+  bundleEntry,
+  hostBoot,
+  limitsFromQuota,
+  Sandbox,
+  type ExtensionBundle,
+  type InvocationContext,
+  type SandboxEvent,
+} from '../sandbox/index.ts';
 import { builtinToolDescriptions, usesBuiltinTools } from './builtinTools.ts';
 import { HeadlessHost, type HoneytokenHit, type HostActivity } from './headlessHost.ts';
 import { hostOperations, type Registration } from '../pi/index.ts';
@@ -78,7 +86,11 @@ export interface ProbeReport {
    * `leaked`: honeytokens the host saw leave through an allowed call; `blocked`: calls the secret broker refused
    * because they carried a honeytoken (only when the probe runs against a store, where mediation is on).
    */
-  readonly honeytokens: { readonly planted: readonly string[]; readonly leaked: readonly HoneytokenHit[]; readonly blocked: ReadonlyArray<{ readonly method: string; readonly call_id: string }> };
+  readonly honeytokens: {
+    readonly planted: readonly string[];
+    readonly leaked: readonly HoneytokenHit[];
+    readonly blocked: ReadonlyArray<{ readonly method: string; readonly call_id: string }>;
+  };
   readonly sandboxEvents: readonly SandboxEvent[];
   /** Where the decisions were recorded, when the probe ran against an evidence store. */
   readonly store?: { readonly home: string; readonly ledger_size: number };
@@ -98,16 +110,21 @@ export function sampleFor(schema: unknown, depth = 0): unknown {
       const example = typeof s.description === 'string' ? /['"`]([^'"`]{1,80})['"`]/.exec(s.description)?.[1] : undefined;
       return example ?? 'sample';
     }
-    case 'number': case 'integer': return typeof s.minimum === 'number' ? s.minimum : 1;
-    case 'boolean': return true;
-    case 'array': return Array.isArray(s.items) ? s.items.map((i) => sampleFor(i, depth + 1)) : [sampleFor(s.items, depth + 1)];
+    case 'number':
+    case 'integer':
+      return typeof s.minimum === 'number' ? s.minimum : 1;
+    case 'boolean':
+      return true;
+    case 'array':
+      return Array.isArray(s.items) ? s.items.map((i) => sampleFor(i, depth + 1)) : [sampleFor(s.items, depth + 1)];
     case 'object': {
       const out: Record<string, unknown> = {};
       const props = (s.properties ?? {}) as Record<string, unknown>;
       for (const [k, v] of Object.entries(props)) out[k] = sampleFor(v, depth + 1);
       return out;
     }
-    default: return null;
+    default:
+      return null;
   }
 }
 
@@ -115,8 +132,13 @@ function summarise(regs: readonly Registration[]): ProbeExtensionReport['registr
   const names = (kind: string) => regs.filter((r) => r.kind === kind).map((r) => r.name);
   return {
     tools: regs.filter((r) => r.kind === 'tool').map((r) => ({ name: r.name, parameters: r.description.parameters ?? null })),
-    commands: names('command'), flags: names('flag'), shortcuts: names('shortcut'), events: [...new Set(names('event'))],
-    other: regs.filter((r) => !['tool', 'command', 'flag', 'shortcut', 'event'].includes(r.kind)).map((r) => ({ kind: r.kind, name: r.name })),
+    commands: names('command'),
+    flags: names('flag'),
+    shortcuts: names('shortcut'),
+    events: [...new Set(names('event'))],
+    other: regs
+      .filter((r) => !['tool', 'command', 'flag', 'shortcut', 'event'].includes(r.kind))
+      .map((r) => ({ kind: r.kind, name: r.name })),
   };
 }
 
@@ -125,9 +147,22 @@ function aggregate(records: readonly DecisionRecord[]): ProbeHostcall[] {
   for (const r of records) {
     const key = `${r.extension_id}\u0000${r.method}\u0000${r.decision}\u0000${r.error_code ?? ''}\u0000${r.stage ?? ''}`;
     const prev = map.get(key);
-    map.set(key, prev === undefined
-      ? { extension_id: r.extension_id, method: r.method, capability: r.capability, decision: r.decision, rule: r.rule, error_code: r.error_code, stage: r.stage, reason_codes: r.reason_codes, count: 1 }
-      : { ...prev, count: prev.count + 1 });
+    map.set(
+      key,
+      prev === undefined
+        ? {
+            extension_id: r.extension_id,
+            method: r.method,
+            capability: r.capability,
+            decision: r.decision,
+            rule: r.rule,
+            error_code: r.error_code,
+            stage: r.stage,
+            reason_codes: r.reason_codes,
+            count: 1,
+          }
+        : { ...prev, count: prev.count + 1 },
+    );
   }
   return [...map.values()];
 }
@@ -139,13 +174,30 @@ const LIFECYCLE: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
   ['resources_discover', { cwd: '', reason: 'startup' }],
   ['session_start', { reason: 'startup' }],
   ['input', { text: 'hello from pi-warden probe', source: 'interactive' }],
-  ['before_agent_start', { prompt: 'hello from pi-warden probe', systemPrompt: 'You are a helpful assistant.', systemPromptOptions: { selectedTools: ['read', 'bash', 'edit', 'write'], sections: {}, skills: [], cwd: '' } }],
+  [
+    'before_agent_start',
+    {
+      prompt: 'hello from pi-warden probe',
+      systemPrompt: 'You are a helpful assistant.',
+      systemPromptOptions: { selectedTools: ['read', 'bash', 'edit', 'write'], sections: {}, skills: [], cwd: '' },
+    },
+  ],
   ['agent_start', {}],
   ['turn_start', { turnIndex: 0, timestamp: 0 }],
   ['context', { messages: [] }],
   // A destructive command, so that permission gates take their interesting path.
   ['tool_call', { toolCallId: 'probe-call-1', toolName: 'bash', input: { command: 'rm -rf ./probe-scratch' } }],
-  ['tool_result', { toolCallId: 'probe-call-1', toolName: 'bash', input: { command: 'rm -rf ./probe-scratch' }, content: [{ type: 'text', text: 'ok' }], details: {}, isError: false }],
+  [
+    'tool_result',
+    {
+      toolCallId: 'probe-call-1',
+      toolName: 'bash',
+      input: { command: 'rm -rf ./probe-scratch' },
+      content: [{ type: 'text', text: 'ok' }],
+      details: {},
+      isError: false,
+    },
+  ],
   ['turn_end', { turnIndex: 0, message: { role: 'assistant', content: [] }, toolResults: [] }],
   ['agent_end', { messages: [] }],
   ['model_select', { model: { provider: 'faux', id: 'probe' }, previousModel: undefined, source: 'set' }],
@@ -166,13 +218,23 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
   const live = new Map<string, Sandbox>();
   // Locate first: a bad path is a usage error before anything is opened.
   const located = locateExtensions(options.path);
-  const runtime = options.home === undefined ? undefined : await createRuntime({
-    home: options.home, policy, operations: hostOperations(host), recorders: [recorder], operationTimeoutMs: 10_000, workspace: cwd,
-    extensionRoots: new Map(located.map((e) => [e.id, e.packageRoot])),
-    heldSecrets: [...host.honeytokens].map(([name, value]) => ({ name, value, honeytoken: true })),
-    onQuarantined: (id) => live.get(id)?.stop(new WardenError('quarantined', `${id} is quarantined: its sandbox was stopped`)),
-  });
-  const dispatcher = runtime?.dispatcher ?? createDispatcher({ policy: policy.compiled, operations: hostOperations(host), recorder, operationTimeoutMs: 10_000 });
+  const runtime =
+    options.home === undefined
+      ? undefined
+      : await createRuntime({
+          home: options.home,
+          policy,
+          operations: hostOperations(host),
+          recorders: [recorder],
+          operationTimeoutMs: 10_000,
+          workspace: cwd,
+          extensionRoots: new Map(located.map((e) => [e.id, e.packageRoot])),
+          heldSecrets: [...host.honeytokens].map(([name, value]) => ({ name, value, honeytoken: true })),
+          onQuarantined: (id) => live.get(id)?.stop(new WardenError('quarantined', `${id} is quarantined: its sandbox was stopped`)),
+        });
+  const dispatcher =
+    runtime?.dispatcher ??
+    createDispatcher({ policy: policy.compiled, operations: hostOperations(host), recorder, operationTimeoutMs: 10_000 });
   const sandboxEvents: SandboxEvent[] = [];
   const reports: ProbeExtensionReport[] = [];
   const ctx: InvocationContext = { cwd, hasUI: true, mode: 'tui', model: { provider: 'faux', id: 'probe' }, projectTrusted: false };
@@ -196,9 +258,16 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
       const builtinTools = usesBuiltinTools(bundle.code) ? await builtinToolDescriptions(cwd) : undefined;
       const sandbox = await Sandbox.create({
         // os.tmpdir() names the extension's data folder: the one place outside the project it may write.
-        extensionId, dispatcher, boot: { ...boot, ...(runtime === undefined ? {} : { tmpdir: join(runtime.fsScope.dataFolder(extensionId), 'tmp') }), ...(builtinTools === undefined ? {} : { builtinTools }) }, limits: { wallTimeMs: 15_000, ...limitsFromQuota(quota) },
+        extensionId,
+        dispatcher,
+        boot: {
+          ...boot,
+          ...(runtime === undefined ? {} : { tmpdir: join(runtime.fsScope.dataFolder(extensionId), 'tmp') }),
+          ...(builtinTools === undefined ? {} : { builtinTools }),
+        },
+        limits: { wallTimeMs: 15_000, ...limitsFromQuota(quota) },
         onEvent: (e) => sandboxEvents.push(e),
-      ...(runtime === undefined ? {} : { breaches: runtime.writer }),
+        ...(runtime === undefined ? {} : { breaches: runtime.writer }),
       });
       live.set(extensionId, sandbox);
       let loadError: string | null = null;
@@ -221,10 +290,17 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
       };
       if (loadError === null) {
         const regs = () => host.registrationsOf(extensionId).slice(earlier);
-        const subscribed = () => new Set(regs().filter((r) => r.kind === 'event').map((r) => r.name));
+        const subscribed = () =>
+          new Set(
+            regs()
+              .filter((r) => r.kind === 'event')
+              .map((r) => r.name),
+          );
         for (const [event, payload] of LIFECYCLE) {
           const wanted = subscribed();
-          const legacy = event === 'session_start' && ((payload.reason === 'new' && wanted.has('session_switch')) || (payload.reason === 'fork' && wanted.has('session_fork')));
+          const legacy =
+            event === 'session_start' &&
+            ((payload.reason === 'new' && wanted.has('session_switch')) || (payload.reason === 'fork' && wanted.has('session_fork')));
           if (!wanted.has(event) && !legacy) continue;
           await run(`event ${event}${typeof payload.reason === 'string' ? ` (${payload.reason})` : ''}`, async () => {
             const outcomes = await sandbox.emit(event, event === 'resources_discover' ? { ...payload, cwd } : payload, ctx);
@@ -258,8 +334,13 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
         }
       }
       reports.push({
-        extensionId, entry: bundle.entry, bundleHash: bundle.bundleHash, loaded: loadError === null, loadError,
-        registrations: summarise(host.registrationsOf(extensionId).slice(earlier)), steps,
+        extensionId,
+        entry: bundle.entry,
+        bundleHash: bundle.bundleHash,
+        loaded: loadError === null,
+        loadError,
+        registrations: summarise(host.registrationsOf(extensionId).slice(earlier)),
+        steps,
       });
       sandbox.dispose();
       live.delete(extensionId);
@@ -271,11 +352,15 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
   }
   const hostcalls = aggregate(recorder.entries);
   return {
-    path: options.path, profile: policy.profile, extensions: reports, hostcalls,
+    path: options.path,
+    profile: policy.profile,
+    extensions: reports,
+    hostcalls,
     denied: hostcalls.filter((h) => h.decision === 'deny'),
     activity: host.activity.slice(0, 500),
     honeytokens: {
-      planted: [...host.honeytokens.keys()], leaked: host.honeytokenHits,
+      planted: [...host.honeytokens.keys()],
+      leaked: host.honeytokenHits,
       blocked: recorder.entries.filter((r) => r.reason_codes.includes('honeytoken')).map((r) => ({ method: r.method, call_id: r.call_id })),
     },
     sandboxEvents: sandboxEvents.filter((e) => e.type !== 'stopped' || !e.reason.includes('was disposed')),

@@ -7,7 +7,23 @@ import { isSystemErrorReason, type ReasonCode, type ReasonVocabularies } from '.
 import { DERIVE_CAPABILITY_REASONS, DISPATCH_REASONS, PROMPT_REASONS, VALIDATE_REASONS } from '../dispatch/index.ts';
 import { OUTCOME_REASONS, STORE_REASONS, WRITER_REASONS } from '../evidence/index.ts';
 import { LOCATE_REASON_CODES } from '../extensions/index.ts';
-import { EGRESS_MARKS, EGRESS_REASONS, EXEC_REASONS, FILE_TOOL_REASONS, FS_OPERATION_REASONS, FS_SCOPE_REASONS, GLOB_REASONS, HTTP_REASONS, isEgressClassReason, isExecClassReason, SEARCH_REASONS, SECRET_NAME_REASONS, SECRET_RESULT_REASONS, SECRET_VALUE_REASONS, TOOL_CALL_REASONS } from '../mediation/index.ts';
+import {
+  EGRESS_MARKS,
+  EGRESS_REASONS,
+  EXEC_REASONS,
+  FILE_TOOL_REASONS,
+  FS_OPERATION_REASONS,
+  FS_SCOPE_REASONS,
+  GLOB_REASONS,
+  HTTP_REASONS,
+  isEgressClassReason,
+  isExecClassReason,
+  SEARCH_REASONS,
+  SECRET_NAME_REASONS,
+  SECRET_RESULT_REASONS,
+  SECRET_VALUE_REASONS,
+  TOOL_CALL_REASONS,
+} from '../mediation/index.ts';
 import { POLICY_REASONS } from '../policy/index.ts';
 import { isSignalCode } from '../risk/controller.ts';
 import { isRiskSignalReason, parseRiskActionReason, RISK_REASONS } from '../risk/stage.ts';
@@ -17,7 +33,10 @@ import { HOSTCALL_QUOTA_REASONS, TRUST_GATE_REASONS, TRUST_REASONS } from '../tr
 
 export type Vocabulary = keyof ReasonVocabularies;
 
-const oneOf = <T extends string>(codes: readonly T[]) => (code: string): code is T => (codes as readonly string[]).includes(code);
+const oneOf =
+  <T extends string>(codes: readonly T[]) =>
+  (code: string): code is T =>
+    (codes as readonly string[]).includes(code);
 
 const VOCABULARIES: { readonly [V in Vocabulary]: (code: string) => code is ReasonVocabularies[V] } = {
   system: isSystemErrorReason,

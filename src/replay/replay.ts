@@ -18,7 +18,16 @@ import { DatabaseSync } from 'node:sqlite';
 import { WardenError } from '../errors.ts';
 import { promptOutcome } from '../dispatch/index.ts';
 import { evaluateCapability, isCapability, METHOD_TABLE, type PolicyRules } from '../policy/index.ts';
-import { DB_FILE, type LedgerEntry, OUTCOME_REASON, parseEntry, rulesFromSnapshot, storedEntries, type VerificationReport, verifyLedger } from '../evidence/index.ts';
+import {
+  DB_FILE,
+  type LedgerEntry,
+  OUTCOME_REASON,
+  parseEntry,
+  rulesFromSnapshot,
+  storedEntries,
+  type VerificationReport,
+  verifyLedger,
+} from '../evidence/index.ts';
 import { RiskReplayer } from '../risk/replayRisk.ts';
 import { isReasonCode } from './reasons.ts';
 
@@ -71,9 +80,15 @@ export function replayStore(home: string, options: ReplayOptions): ReplayReport 
 }
 
 /** The policy-level decision the entry should show, or a reason it cannot be recomputed. */
-function recompute(e: LedgerEntry, rules: PolicyRules | undefined): { decision: string; rule: string | null; capability: string | null } | string {
+function recompute(
+  e: LedgerEntry,
+  rules: PolicyRules | undefined,
+): { decision: string; rule: string | null; capability: string | null } | string {
   const spec = METHOD_TABLE.get(e.method);
-  if (e.stage === 'validate') return spec === undefined ? { decision: 'error', rule: null, capability: null } : 'params are not retained, so validation cannot be re-run';
+  if (e.stage === 'validate')
+    return spec === undefined
+      ? { decision: 'error', rule: null, capability: null }
+      : 'params are not retained, so validation cannot be re-run';
   if (spec === undefined) return { decision: 'error', rule: null, capability: null };
   const capability = spec.capability === 'by_tool_name' ? e.capability : spec.capability;
   if (capability === null || !isCapability(capability)) return 'no capability recorded';
@@ -143,10 +158,15 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
       const scoreDiffers = e.risk_score !== null && Math.abs(e.risk_score - rr.recomputed.score) > 0.005;
       if (rr.recorded !== rr.recomputed.action || scoreDiffers) {
         differences.push({
-          seq: row.seq, extension_id: e.extension_id, method: e.method, capability: e.capability,
+          seq: row.seq,
+          extension_id: e.extension_id,
+          method: e.method,
+          capability: e.capability,
           recorded: { decision: `risk:${rr.recorded}`, rule: String(e.risk_score), capability: e.capability },
           recomputed: { decision: `risk:${rr.recomputed.action}`, rule: String(rr.recomputed.score), capability: e.capability },
-          reason: scoreDiffers ? 'the recorded risk score is not the sum of its recorded signals' : 'the recorded risk action is not what the bands and hysteresis give',
+          reason: scoreDiffers
+            ? 'the recorded risk score is not the sum of its recorded signals'
+            : 'the recorded risk action is not what the bands and hysteresis give',
         });
         continue;
       }
@@ -164,18 +184,33 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
       continue;
     }
     differences.push({
-      seq: row.seq, extension_id: e.extension_id, method: e.method, capability: e.capability,
+      seq: row.seq,
+      extension_id: e.extension_id,
+      method: e.method,
+      capability: e.capability,
       recorded: { decision: e.decision, rule: e.rule, capability: e.capability },
       recomputed: r,
-      reason: capabilityDiffers ? 'the recorded capability is not what the method requires'
-        : recordedPolicy !== r.decision ? `recorded ${recordedPolicy} at the policy stage, the recorded policy gives ${r.decision}`
+      reason: capabilityDiffers
+        ? 'the recorded capability is not what the method requires'
+        : recordedPolicy !== r.decision
+          ? `recorded ${recordedPolicy} at the policy stage, the recorded policy gives ${r.decision}`
           : `recorded rule ${String(e.rule)}, the recorded policy gives ${String(r.rule)}`,
     });
   }
   return {
     schema: 'pi-warden.ledger_replay.v1',
-    verification: { classification: v.classification, first_break_seq: breakAt, chain_valid: v.chain_valid, checkpoints_valid: v.checkpoints_valid },
-    entries_replayed: replayed, outcomes, matching, not_recomputable: notRecomputable, risk_decisions_replayed: riskReplayed, differences,
+    verification: {
+      classification: v.classification,
+      first_break_seq: breakAt,
+      chain_valid: v.chain_valid,
+      checkpoints_valid: v.checkpoints_valid,
+    },
+    entries_replayed: replayed,
+    outcomes,
+    matching,
+    not_recomputable: notRecomputable,
+    risk_decisions_replayed: riskReplayed,
+    differences,
     unknown_reason_codes: [...unknownCodes].sort(),
     untrusted: { from_seq: breakAt, count: untrusted },
   };

@@ -10,13 +10,22 @@ import { type Capability, type PlaceRoots, PlaceWords, type Profile, type UrlHos
 import { callSignals, isCallSignal, type CallSignal, type Signal } from './features.ts';
 
 /** Signals of the call's place in the sequence of its extension's calls (added to the call's own, features.ts). */
-export const SEQUENCE_SIGNALS = ['burst_rate', 'permission_probing', 'unseen_dangerous_capability', 'read_then_send', 'repeated_egress', 'sustained_risk'] as const;
+export const SEQUENCE_SIGNALS = [
+  'burst_rate',
+  'permission_probing',
+  'unseen_dangerous_capability',
+  'read_then_send',
+  'repeated_egress',
+  'sustained_risk',
+] as const;
 export type SequenceSignal = (typeof SEQUENCE_SIGNALS)[number];
 export type SignalCode = CallSignal | SequenceSignal;
 export type RiskSignal = Signal<SignalCode>;
 /** A decision's signals name themselves in a risk refusal's reason codes (most weighty first). */
 declare module '../errors.ts' {
-  interface ReasonVocabularies { riskSignal: SignalCode }
+  interface ReasonVocabularies {
+    riskSignal: SignalCode;
+  }
 }
 
 export function isSignalCode(code: string): code is SignalCode {
@@ -76,7 +85,13 @@ interface ExtensionState {
 
 /** How long a secret read taints later sends (slow-drip exfiltration spreads its sends out). */
 const TAINT_MS = 10 * 60_000;
-const SENSITIVE_READS: ReadonlySet<SignalCode> = new Set(['sensitive_path_read', 'secret_env_read', 'credential_read', 'env_enumeration', 'credential_harvest']);
+const SENSITIVE_READS: ReadonlySet<SignalCode> = new Set([
+  'sensitive_path_read',
+  'secret_env_read',
+  'credential_read',
+  'env_enumeration',
+  'credential_harvest',
+]);
 const SEND_CAPABILITIES = new Set<string>(['http', 'exec']);
 const DANGEROUS = new Set<string>(['exec', 'env', 'http']);
 
@@ -137,14 +152,30 @@ export class RiskController {
   #stateOf(id: string): ExtensionState {
     let s = this.#state.get(id);
     if (s === undefined) {
-      s = { window: [], next: 0, calls: 0, level: 0, cooldown: 0, cusum: 0, seenCapabilities: new Set(), seenMethods: new Set(), lastSensitiveReadTs: -Infinity };
+      s = {
+        window: [],
+        next: 0,
+        calls: 0,
+        level: 0,
+        cooldown: 0,
+        cusum: 0,
+        seenCapabilities: new Set(),
+        seenMethods: new Set(),
+        lastSensitiveReadTs: -Infinity,
+      };
       this.#state.set(id, s);
     }
     return s;
   }
 
   /** Scores a call that policy allowed and decides the action. Updates the level; observe() adds the outcome. */
-  decide(extensionId: string, capability: Capability, method: string, params: Readonly<Record<string, unknown>>, now: number): RiskDecision {
+  decide(
+    extensionId: string,
+    capability: Capability,
+    method: string,
+    params: Readonly<Record<string, unknown>>,
+    now: number,
+  ): RiskDecision {
     const s = this.#stateOf(extensionId);
     const signals: RiskSignal[] = callSignals(capability, method, params, this.#cfg.allowlisted, this.#places);
     // Sequence signals.
@@ -157,23 +188,41 @@ export class RiskController {
       if (o.capability === 'http' && o.signals.includes('non_allowlisted_host')) egress++;
     }
     if (burst > 20) signals.push({ code: 'burst_rate', weight: Math.min(0.25, (burst - 20) / 200) });
-    if (s.window.length >= 5 && refused / s.window.length >= 0.3) signals.push({ code: 'permission_probing', weight: 0.35 * (refused / s.window.length) });
-    if (DANGEROUS.has(capability) && !s.seenCapabilities.has(capability) && s.calls >= 10) signals.push({ code: 'unseen_dangerous_capability', weight: 0.1 });
+    if (s.window.length >= 5 && refused / s.window.length >= 0.3)
+      signals.push({ code: 'permission_probing', weight: 0.35 * (refused / s.window.length) });
+    if (DANGEROUS.has(capability) && !s.seenCapabilities.has(capability) && s.calls >= 10)
+      signals.push({ code: 'unseen_dangerous_capability', weight: 0.1 });
     // A send after a secret or credential read, to a destination not allowlisted, within the taint window.
-    const toAllowlisted = signals.every((x) => x.code !== 'non_allowlisted_host' && x.code !== 'network_tool' && x.code !== 'private_network_target' && x.code !== 'metadata_endpoint');
-    if (SEND_CAPABILITIES.has(capability) && !toAllowlisted && now - s.lastSensitiveReadTs <= TAINT_MS) signals.push({ code: 'read_then_send', weight: 0.5 });
+    const toAllowlisted = signals.every(
+      (x) =>
+        x.code !== 'non_allowlisted_host' &&
+        x.code !== 'network_tool' &&
+        x.code !== 'private_network_target' &&
+        x.code !== 'metadata_endpoint',
+    );
+    if (SEND_CAPABILITIES.has(capability) && !toAllowlisted && now - s.lastSensitiveReadTs <= TAINT_MS)
+      signals.push({ code: 'read_then_send', weight: 0.5 });
     if (capability === 'http' && egress >= 10) signals.push({ code: 'repeated_egress', weight: 0.1 });
     let score = clamp01(signals.reduce((a, x) => a + x.weight, 0));
     // Sequential test (CUSUM with reset at 0): many calls in the harden band escalate even if none alone is high.
-    const high = score >= (BANDS[this.#cfg.profile][0]);
+    const high = score >= BANDS[this.#cfg.profile][0];
     s.cusum = Math.max(0, s.cusum + (high ? Math.log(0.45 / 0.1) : Math.log(0.55 / 0.9)));
     if (s.cusum >= this.#threshold) {
       signals.push({ code: 'sustained_risk', weight: 0.2 });
       score = clamp01(score + 0.2);
     }
     const raw = stepLevel(this.#cfg.profile, s, score, this.#cfg.cooldownCalls, this.#cfg.deEscalationMargin);
-    const codes = signals.filter((x) => x.weight > 0).sort((a, b) => b.weight - a.weight || (a.code < b.code ? -1 : 1)).map((x) => x.code);
-    return { score: round3(score), rawAction: ACTIONS[raw] as RiskAction, action: ACTIONS[s.level] as RiskAction, signals, reasonCodes: codes };
+    const codes = signals
+      .filter((x) => x.weight > 0)
+      .sort((a, b) => b.weight - a.weight || (a.code < b.code ? -1 : 1))
+      .map((x) => x.code);
+    return {
+      score: round3(score),
+      rawAction: ACTIONS[raw] as RiskAction,
+      action: ACTIONS[s.level] as RiskAction,
+      signals,
+      reasonCodes: codes,
+    };
   }
 
   /** Every call's outcome, allowed or not (policy denials too): the window the sequence signals read. */

@@ -8,8 +8,17 @@ import { compilePolicy, hostListMatcher, METHOD_TABLE, RISK_DEFAULTS, rulesFor }
 import { RiskController } from './controller.ts';
 import { createRiskStage, parseRiskActionReason } from './stage.ts';
 
-export interface EvalCall { readonly method: string; readonly params: Record<string, unknown>; readonly dt: number }
-export interface EvalTrace { readonly name: string; readonly kind: 'benign' | 'malicious'; readonly profile: 'safe' | 'permissive'; readonly calls: readonly EvalCall[] }
+export interface EvalCall {
+  readonly method: string;
+  readonly params: Record<string, unknown>;
+  readonly dt: number;
+}
+export interface EvalTrace {
+  readonly name: string;
+  readonly kind: 'benign' | 'malicious';
+  readonly profile: 'safe' | 'permissive';
+  readonly calls: readonly EvalCall[];
+}
 
 export interface AccuracyReport {
   readonly traces: { readonly benign: number; readonly malicious: number };
@@ -30,14 +39,33 @@ export async function evaluateTraces(traces: readonly EvalTrace[]): Promise<Accu
   let benignCalls = 0;
   let benignBlocked = 0;
   for (const t of traces) {
-    const controller = new RiskController({ profile: 'balanced', alpha: RISK_DEFAULTS.alpha, windowSize: RISK_DEFAULTS.windowSize, cooldownCalls: 3, deEscalationMargin: 0.1, allowlisted: ALLOWED_HOSTS });
+    const controller = new RiskController({
+      profile: 'balanced',
+      alpha: RISK_DEFAULTS.alpha,
+      windowSize: RISK_DEFAULTS.windowSize,
+      cooldownCalls: 3,
+      deEscalationMargin: 0.1,
+      allowlisted: ALLOWED_HOSTS,
+    });
     let quarantined = false;
     const risk = createRiskStage({
-      controller, settings: { ...RISK_DEFAULTS, enabled: true, enforce: true }, phase: () => 'enforce_all',
-      trust: { stateOf: () => (quarantined ? 'quarantined' : 'unknown'), transition: () => { quarantined = true; } } as never,
+      controller,
+      settings: { ...RISK_DEFAULTS, enabled: true, enforce: true },
+      phase: () => 'enforce_all',
+      trust: {
+        stateOf: () => (quarantined ? 'quarantined' : 'unknown'),
+        transition: () => {
+          quarantined = true;
+        },
+      } as never,
     });
     const recorder = new MemoryRecorder(100_000);
-    const d = createDispatcher({ policy: compilePolicy(rulesFor(t.profile, t.profile === 'permissive')), operations, stages: [risk.stage], recorder: combineRecorders(recorder, risk.observer) });
+    const d = createDispatcher({
+      policy: compilePolicy(rulesFor(t.profile, t.profile === 'permissive')),
+      operations,
+      stages: [risk.stage],
+      recorder: combineRecorders(recorder, risk.observer),
+    });
     let now = Date.UTC(2026, 10, 26, 12);
     const realNow = Date.now;
     let blocked = 0;
@@ -48,7 +76,12 @@ export async function evaluateTraces(traces: readonly EvalTrace[]): Promise<Accu
         now += call.dt;
         const r = await d.dispatch('ext', { call_id: `t${i++}`, method: call.method, params: call.params });
         // Every refusal of the risk stage names its action (`risk:deny`) or that it failed closed.
-        if (!r.ok && (r.error.reasonCodes.some((c) => parseRiskActionReason(c) !== undefined || c === 'risk_fail_closed') || r.error.code === 'quarantined')) blocked++;
+        if (
+          !r.ok &&
+          (r.error.reasonCodes.some((c) => parseRiskActionReason(c) !== undefined || c === 'risk_fail_closed') ||
+            r.error.code === 'quarantined')
+        )
+          blocked++;
         if (t.kind === 'benign') benignCalls++;
       }
     } finally {
@@ -68,6 +101,7 @@ export async function evaluateTraces(traces: readonly EvalTrace[]): Promise<Accu
     false_positive_rate: benign === 0 ? 0 : fps.length / benign,
     false_negative_rate: malicious === 0 ? 0 : fns.length / malicious,
     benign_calls_blocked_rate: benignCalls === 0 ? 0 : benignBlocked / benignCalls,
-    false_positives: fps, false_negatives: fns,
+    false_positives: fps,
+    false_negatives: fns,
   };
 }

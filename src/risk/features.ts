@@ -7,17 +7,40 @@ import { CAPABILITIES, type Capability, classifyHost, type PlaceKind, PlaceWords
 
 /** The signals of one call; `capability_<capability>` is the base weight of the capability it needs. */
 export const CALL_SIGNALS = [
-  'destructive_delete', 'disk_destruction', 'destructive_git', 'pipe_to_shell', 'reverse_shell', 'privilege_escalation',
-  'credential_harvest', 'network_tool', 'inline_code', 'spawn_agent_or_daemon', 'read_only_command', 'shell_string',
-  'sensitive_path_write', 'sensitive_path_read', 'path_traversal',
-  'unparsable_url', 'metadata_endpoint', 'private_network_target', 'non_allowlisted_host', 'plaintext_http', 'long_query_string',
-  'secret_env_read', 'plain_env_read', 'env_enumeration', 'credential_read', 'provider_redirect',
+  'destructive_delete',
+  'disk_destruction',
+  'destructive_git',
+  'pipe_to_shell',
+  'reverse_shell',
+  'privilege_escalation',
+  'credential_harvest',
+  'network_tool',
+  'inline_code',
+  'spawn_agent_or_daemon',
+  'read_only_command',
+  'shell_string',
+  'sensitive_path_write',
+  'sensitive_path_read',
+  'path_traversal',
+  'unparsable_url',
+  'metadata_endpoint',
+  'private_network_target',
+  'non_allowlisted_host',
+  'plaintext_http',
+  'long_query_string',
+  'secret_env_read',
+  'plain_env_read',
+  'env_enumeration',
+  'credential_read',
+  'provider_redirect',
 ] as const;
 export type CallSignal = (typeof CALL_SIGNALS)[number] | `capability_${Capability}`;
 
 export function isCallSignal(code: string): code is CallSignal {
-  return (CALL_SIGNALS as readonly string[]).includes(code)
-    || (code.startsWith('capability_') && (CAPABILITIES as readonly string[]).includes(code.slice('capability_'.length)));
+  return (
+    (CALL_SIGNALS as readonly string[]).includes(code) ||
+    (code.startsWith('capability_') && (CAPABILITIES as readonly string[]).includes(code.slice('capability_'.length)))
+  );
 }
 
 export interface Signal<C extends string = CallSignal> {
@@ -26,7 +49,16 @@ export interface Signal<C extends string = CallSignal> {
 }
 
 const CAPABILITY_WEIGHT: Readonly<Record<Capability, number>> = {
-  exec: 0.3, env: 0.25, http: 0.12, write: 0.08, tool: 0.06, session: 0.03, events: 0.01, ui: 0.02, read: 0.02, log: 0,
+  exec: 0.3,
+  env: 0.25,
+  http: 0.12,
+  write: 0.08,
+  tool: 0.06,
+  session: 0.03,
+  events: 0.01,
+  ui: 0.02,
+  read: 0.02,
+  log: 0,
 };
 
 /** Destructive or remote-code patterns in a command line (lower-cased, whitespace collapsed). */
@@ -37,10 +69,14 @@ const DESTRUCTIVE: ReadonlyArray<readonly [RegExp, CallSignal]> = [
   [/\b(curl|wget)\b[^|]*\|\s*(sudo\s+)?(ba|z|da)?sh\b|\bbase64\s+(-d|--decode)\b[^|]*\|\s*(ba)?sh\b/, 'pipe_to_shell'],
   [/\b(nc|ncat|netcat)\b.*\s-e\s|\/dev\/tcp\/|\bsocat\b.*exec/, 'reverse_shell'],
   [/\bchmod\s+(-r\s+)?(777|a\+rwx|[ugo]*\+s)\b|\b(sudo|doas|su)\b/, 'privilege_escalation'],
-  [/\b(printenv|env)\b\s*($|[|>;])|\/proc\/self\/environ|\bcat\b[^|;]*(\.ssh\/|\.aws\/|\.gnupg\/|\.netrc|auth\.json|\.env\b)/, 'credential_harvest'],
+  [
+    /\b(printenv|env)\b\s*($|[|>;])|\/proc\/self\/environ|\bcat\b[^|;]*(\.ssh\/|\.aws\/|\.gnupg\/|\.netrc|auth\.json|\.env\b)/,
+    'credential_harvest',
+  ],
 ];
 const NETWORK_TOOL = /(^|\s|\/)(curl|wget|nc|ncat|ssh|scp|rsync|ftp|telnet)(\s|$)/;
-const READ_ONLY_COMMAND = /^(git\s+(status|log|diff|show|branch|rev-parse|describe|ls-files|remote\s+-v|stash\s+list)\b|ls\b|pwd$|which\b|echo\b|date$|uname\b)/;
+const READ_ONLY_COMMAND =
+  /^(git\s+(status|log|diff|show|branch|rev-parse|describe|ls-files|remote\s+-v|stash\s+list)\b|ls\b|pwd$|which\b|echo\b|date$|uname\b)/;
 
 /**
  * Weight of reading or writing a place of the sensitive-places table (src/policy/places.ts), per kind. Writing a
@@ -48,16 +84,25 @@ const READ_ONLY_COMMAND = /^(git\s+(status|log|diff|show|branch|rev-parse|descri
  * counts a little, where a startup file or a credential store decides the score.
  */
 const PLACE_WEIGHT: Readonly<Record<PlaceKind, { readonly read: number; readonly write: number }>> = {
-  credential: { read: 0.3, write: 0.7 }, warden_private: { read: 0.3, write: 0.7 }, runs_later: { read: 0, write: 0.7 },
-  tool_state: { read: 0, write: 0.15 }, system: { read: 0, write: 0 },
+  credential: { read: 0.3, write: 0.7 },
+  warden_private: { read: 0.3, write: 0.7 },
+  runs_later: { read: 0, write: 0.7 },
+  tool_state: { read: 0, write: 0.15 },
+  system: { read: 0, write: 0 },
 };
 /** Paths matched without knowing the user's folders: `~/`, `$HOME/` and dot-named places anywhere. */
 const NO_ROOTS = new PlaceWords();
 
-const SECRET_NAME = /(^|_)(API_?KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIALS?|PRIVATE_KEY|ACCESS_KEY(_ID)?|AUTH)(_|$)|^(AWS|GITHUB|GH|NPM|OPENAI|ANTHROPIC|GOOGLE|AZURE|SLACK|STRIPE)_/;
+const SECRET_NAME =
+  /(^|_)(API_?KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIALS?|PRIVATE_KEY|ACCESS_KEY(_ID)?|AUTH)(_|$)|^(AWS|GITHUB|GH|NPM|OPENAI|ANTHROPIC|GOOGLE|AZURE|SLACK|STRIPE)_/;
 
 function normalise(command: string): string {
-  return command.toLowerCase().replace(/\$\{?ifs\}?/g, ' ').replace(/["'\\]/g, '').replace(/\s+/g, ' ').trim();
+  return command
+    .toLowerCase()
+    .replace(/\$\{?ifs\}?/g, ' ')
+    .replace(/["'\\]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 export function commandSignals(command: string): Signal[] {
@@ -108,7 +153,11 @@ export function isSecretLookingName(name: string): boolean {
 
 /** Static part of the call's risk: capability, method and argument signals. */
 export function callSignals(
-  capability: Capability, method: string, params: Readonly<Record<string, unknown>>, allowlisted: (t: UrlHost) => boolean, places: PlaceWords = NO_ROOTS,
+  capability: Capability,
+  method: string,
+  params: Readonly<Record<string, unknown>>,
+  allowlisted: (t: UrlHost) => boolean,
+  places: PlaceWords = NO_ROOTS,
 ): Signal[] {
   const out: Signal[] = [];
   const base = CAPABILITY_WEIGHT[capability];

@@ -17,7 +17,11 @@ export class RiskReplayer {
   readonly #levels = new Map<string, Hysteresis>();
 
   /** Undefined when the entry carries no risk decision; an action this version does not know is returned as written. */
-  replay(extensionId: string, profile: Profile, reasonCodes: readonly string[]): { recorded: string; recomputed: RecomputedRisk } | undefined {
+  replay(
+    extensionId: string,
+    profile: Profile,
+    reasonCodes: readonly string[],
+  ): { recorded: string; recomputed: RecomputedRisk } | undefined {
     const mark = reasonCodes.find((c) => c.startsWith(RISK_ACTION_PREFIX));
     if (mark === undefined) return undefined;
     const recorded = parseRiskActionReason(mark) ?? mark.slice(RISK_ACTION_PREFIX.length);

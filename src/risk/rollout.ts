@@ -27,8 +27,10 @@ export interface RolloutStatus {
 }
 
 export function readRollout(db: DatabaseSync): RolloutStatus {
-  const row = db.prepare('SELECT phase, updated_ms, actor, reason FROM rollout_state WHERE id = 1').get() as { phase: RolloutPhase; updated_ms: number; actor: string; reason: string } | undefined;
-  if (row === undefined || !(PHASES as readonly string[]).includes(row.phase)) return { phase: DEFAULT_PHASE, updated_ms: null, actor: null, reason: null };
+  const row = db.prepare('SELECT phase, updated_ms, actor, reason FROM rollout_state WHERE id = 1').get() as
+    { phase: RolloutPhase; updated_ms: number; actor: string; reason: string } | undefined;
+  if (row === undefined || !(PHASES as readonly string[]).includes(row.phase))
+    return { phase: DEFAULT_PHASE, updated_ms: null, actor: null, reason: null };
   return row;
 }
 
@@ -39,13 +41,18 @@ export function setRollout(db: DatabaseSync, to: RolloutPhase, actor: string, re
   try {
     const from = readRollout(db).phase;
     const now = Date.now();
-    db.prepare('INSERT INTO rollout_state (id, phase, updated_ms, actor, reason) VALUES (1, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET phase = excluded.phase, updated_ms = excluded.updated_ms, actor = excluded.actor, reason = excluded.reason')
-      .run(to, now, actor, reason);
+    db.prepare(
+      'INSERT INTO rollout_state (id, phase, updated_ms, actor, reason) VALUES (1, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET phase = excluded.phase, updated_ms = excluded.updated_ms, actor = excluded.actor, reason = excluded.reason',
+    ).run(to, now, actor, reason);
     const backwards = PHASES.indexOf(to) < PHASES.indexOf(from);
     insertAlert(db, {
-      ts_ms: now, extension_id: '', category: 'profile_transition', severity: backwards ? 'medium' : 'info',
+      ts_ms: now,
+      extension_id: '',
+      category: 'profile_transition',
+      severity: backwards ? 'medium' : 'info',
       summary: `risk rollout ${from} → ${to} by ${actor}: ${reason}`,
-      reason_codes: [backwards ? 'rollout_rollback' : 'rollout_advance'], remediation: 'Check with `pi-warden rollout status`; see the runbook Rollback section',
+      reason_codes: [backwards ? 'rollout_rollback' : 'rollout_advance'],
+      remediation: 'Check with `pi-warden rollout status`; see the runbook Rollback section',
     });
     db.exec('COMMIT');
     return { from, to };
@@ -105,7 +112,8 @@ export class RolloutMonitor {
     let why: string | undefined;
     if (fp / n > this.#cfg.maxFalsePositiveRate) why = `false-positive rate ${(fp / n).toFixed(3)} > ${this.#cfg.maxFalsePositiveRate}`;
     else if (err / n > this.#cfg.maxErrorRate) why = `error rate ${(err / n).toFixed(3)} > ${this.#cfg.maxErrorRate}`;
-    else if (lat / n > this.#cfg.maxAvgLatencyUs) why = `mean decision latency ${(lat / n).toFixed(1)} µs > ${this.#cfg.maxAvgLatencyUs} µs`;
+    else if (lat / n > this.#cfg.maxAvgLatencyUs)
+      why = `mean decision latency ${(lat / n).toFixed(1)} µs > ${this.#cfg.maxAvgLatencyUs} µs`;
     if (why !== undefined) {
       this.#samples.length = 0;
       this.#next = 0;

@@ -12,7 +12,15 @@ import type { AlertSink, DecisionRecord, DecisionRecorder } from '../evidence/in
 import { addReason, type DispatchContext, type Stage } from '../dispatch/index.ts';
 import type { Capability, RiskSettings } from '../policy/index.ts';
 import type { TrustRegistry, TrustState } from '../trust/index.ts';
-import { ACTIONS, isSignalCode, type RiskAction, type RiskController, type RiskDecision, type RiskSignal, type SignalCode } from './controller.ts';
+import {
+  ACTIONS,
+  isSignalCode,
+  type RiskAction,
+  type RiskController,
+  type RiskDecision,
+  type RiskSignal,
+  type SignalCode,
+} from './controller.ts';
 import type { RolloutMonitor, RolloutPhase } from './rollout.ts';
 
 export interface RiskStageOptions {
@@ -38,13 +46,20 @@ export interface RiskStage {
  * themselves, most weighty first.
  */
 export const RISK_REASONS = [
-  'risk_internal_error', 'risk_decision_timeout', 'risk_fail_closed', 'risk_fail_open', 'risk_not_enforced', 'risk_quarantine',
+  'risk_internal_error',
+  'risk_decision_timeout',
+  'risk_fail_closed',
+  'risk_fail_open',
+  'risk_not_enforced',
+  'risk_quarantine',
 ] as const;
 export type RiskReason = (typeof RISK_REASONS)[number];
 export type RiskActionReason = `risk:${RiskAction}`;
 export type RiskSignalReason = `risk_signal:${SignalCode}:${number}`;
 declare module '../errors.ts' {
-  interface ReasonVocabularies { risk: RiskReason | RiskActionReason | RiskSignalReason }
+  interface ReasonVocabularies {
+    risk: RiskReason | RiskActionReason | RiskSignalReason;
+  }
 }
 
 export const RISK_ACTION_PREFIX = 'risk:';
@@ -57,7 +72,7 @@ export function riskActionReason(action: RiskAction): RiskActionReason {
 export function parseRiskActionReason(code: string): RiskAction | undefined {
   if (!code.startsWith(RISK_ACTION_PREFIX)) return undefined;
   const action = code.slice(RISK_ACTION_PREFIX.length);
-  return (ACTIONS as readonly string[]).includes(action) ? action as RiskAction : undefined;
+  return (ACTIONS as readonly string[]).includes(action) ? (action as RiskAction) : undefined;
 }
 
 export function signalReason(s: RiskSignal): RiskSignalReason {
@@ -102,8 +117,13 @@ export function createRiskStage(o: RiskStageOptions): RiskStage {
     if (d.action === 'allow' || o.alerts === undefined) return;
     try {
       o.alerts.raise({
-        ts_ms: ctx.startedMs, extension_id: ctx.extensionId, category: 'anomaly', severity: severity[d.action],
-        capability: ctx.capability ?? null, method: ctx.method, call_id: ctx.callId,
+        ts_ms: ctx.startedMs,
+        extension_id: ctx.extensionId,
+        category: 'anomaly',
+        severity: severity[d.action],
+        capability: ctx.capability ?? null,
+        method: ctx.method,
+        call_id: ctx.callId,
         summary: `${shadow ? '[not enforced] ' : ''}risk ${d.action} for ${ctx.method} (score ${d.score}): ${d.reasonCodes.slice(0, 4).join(', ')}`,
         reason_codes: [riskActionReason(d.action), ...d.reasonCodes],
         remediation: `Review the calls of ${ctx.extensionId} (\`pi-warden ledger replay --extension ${ctx.extensionId}\`); quarantine with \`pi-warden trust kill\` if malicious`,
@@ -132,7 +152,9 @@ export function createRiskStage(o: RiskStageOptions): RiskStage {
         reportSample(false, true, elapsedUs);
         addReason(ctx, failure ?? 'risk_internal_error');
         if (o.settings.failClosed && enforce) {
-          return decisionError('denied', `the risk controller could not decide (${failure ?? 'error'}); failing closed`, { reasonCodes: [failure ?? 'risk_internal_error', 'risk_fail_closed'] });
+          return decisionError('denied', `the risk controller could not decide (${failure ?? 'error'}); failing closed`, {
+            reasonCodes: [failure ?? 'risk_internal_error', 'risk_fail_closed'],
+          });
         }
         addReason(ctx, 'risk_fail_open');
         return undefined;
@@ -152,17 +174,28 @@ export function createRiskStage(o: RiskStageOptions): RiskStage {
       }
       if (d.action === 'terminate' || run >= o.settings.consecutiveUnsafe) {
         try {
-          o.trust?.transition(ctx.extensionId, 'quarantine', 'risk-controller', d.action === 'terminate'
-            ? `risk score ${d.score} in the terminate band (${d.reasonCodes.slice(0, 3).join(', ')})`
-            : `${run} unsafe decisions in a row`);
+          o.trust?.transition(
+            ctx.extensionId,
+            'quarantine',
+            'risk-controller',
+            d.action === 'terminate'
+              ? `risk score ${d.score} in the terminate band (${d.reasonCodes.slice(0, 3).join(', ')})`
+              : `${run} unsafe decisions in a row`,
+          );
         } catch {
           // already quarantined, or no store: the call is refused either way
         }
-        return decisionError('quarantined', `${ctx.extensionId} was quarantined by the risk controller`, { reasonCodes: ['risk_quarantine', riskActionReason(d.action)] });
+        return decisionError('quarantined', `${ctx.extensionId} was quarantined by the risk controller`, {
+          reasonCodes: ['risk_quarantine', riskActionReason(d.action)],
+        });
       }
       if (d.action === 'deny' || d.action === 'prompt') {
         // A risk prompt has no user interface of its own here: it is refused (fail closed, INV-008).
-        return decisionError('denied', `Capability '${String(ctx.capability)}' denied by the risk controller (score ${d.score}: ${d.reasonCodes.slice(0, 3).join(', ')})`, { reasonCodes: [riskActionReason(d.action), ...d.reasonCodes.slice(0, 5)] });
+        return decisionError(
+          'denied',
+          `Capability '${String(ctx.capability)}' denied by the risk controller (score ${d.score}: ${d.reasonCodes.slice(0, 3).join(', ')})`,
+          { reasonCodes: [riskActionReason(d.action), ...d.reasonCodes.slice(0, 5)] },
+        );
       }
       return undefined;
     },
@@ -177,7 +210,10 @@ export function createRiskStage(o: RiskStageOptions): RiskStage {
   const observer: DecisionRecorder = {
     record(r: DecisionRecord): void {
       o.controller.observe(r.extension_id, {
-        ts: r.ts_ms, capability: r.capability, method: r.method, refused: r.decision !== 'allow',
+        ts: r.ts_ms,
+        capability: r.capability,
+        method: r.method,
+        refused: r.decision !== 'allow',
         signals: r.reason_codes.flatMap((c) => {
           const signal = parseSignalReason(c)?.code;
           return signal !== undefined && isSignalCode(signal) ? [signal] : [];

@@ -6,7 +6,14 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { combineRecorders, createDispatcher, createPromptBroker, type Dispatcher, type Prompter, type Stage } from '../dispatch/index.ts';
-import { type AlertSink, type DecisionRecord, type DecisionRecorder, EvidenceWriter, type EvidenceWriterOptions, openStore } from '../evidence/index.ts';
+import {
+  type AlertSink,
+  type DecisionRecord,
+  type DecisionRecorder,
+  EvidenceWriter,
+  type EvidenceWriterOptions,
+  openStore,
+} from '../evidence/index.ts';
 import { createMediation, type FsScope, type MediationOptions } from '../mediation/index.ts';
 import { hostListMatcher, type ResolvedPolicy } from '../policy/index.ts';
 import { COOLDOWN_CALLS, DE_ESCALATION_MARGIN, RiskController } from '../risk/controller.ts';
@@ -16,8 +23,20 @@ import { type ExtensionReport, scannerBypassCheck } from '../scanner/index.ts';
 import { createQuotaStage, createTrustGate, quotaLookup, TrustRegistry } from '../trust/index.ts';
 
 /** What the runtime passes through to mediation unchanged (documented on MediationOptions). */
-type MediationSetup = Pick<MediationOptions,
-  'operations' | 'heldSecrets' | 'parentEnv' | 'workspace' | 'fsLayout' | 'fsEnv' | 'extensionRoots' | 'authFile' | 'realHttp' | 'realFs' | 'piTools'>;
+type MediationSetup = Pick<
+  MediationOptions,
+  | 'operations'
+  | 'heldSecrets'
+  | 'parentEnv'
+  | 'workspace'
+  | 'fsLayout'
+  | 'fsEnv'
+  | 'extensionRoots'
+  | 'authFile'
+  | 'realHttp'
+  | 'realFs'
+  | 'piTools'
+>;
 
 export interface RuntimeOptions extends MediationSetup {
   readonly home: string;
@@ -86,23 +105,46 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   const prompts = createPromptBroker({ prompter: o.prompter });
   const quota = quotaLookup(o.policy.quota, o.policy.overrideQuotas);
   const stages: Stage[] = [gate.stage, createQuotaStage(quota, writer), ...(o.stages ?? [])];
-  const salt = (db.prepare("SELECT value FROM store_meta WHERE key = 'name_hash_salt'").get() as { value: string } | undefined)?.value ?? '';
+  const salt =
+    (db.prepare("SELECT value FROM store_meta WHERE key = 'name_hash_salt'").get() as { value: string } | undefined)?.value ?? '';
   const mediation = createMediation({
-    policy: o.policy, wardenHome: o.home, sinks: writer, nameHashSalt: salt, operations: o.operations, prompts,
+    policy: o.policy,
+    wardenHome: o.home,
+    sinks: writer,
+    nameHashSalt: salt,
+    operations: o.operations,
+    prompts,
     withStage: !stages.some((s) => s.name === 'mediation'),
-    heldSecrets: o.heldSecrets, parentEnv: o.parentEnv, workspace: o.workspace, fsLayout: o.fsLayout, fsEnv: o.fsEnv,
-    extensionRoots: o.extensionRoots, authFile: o.authFile, realHttp: o.realHttp, realFs: o.realFs, piTools: o.piTools,
+    heldSecrets: o.heldSecrets,
+    parentEnv: o.parentEnv,
+    workspace: o.workspace,
+    fsLayout: o.fsLayout,
+    fsEnv: o.fsEnv,
+    extensionRoots: o.extensionRoots,
+    authFile: o.authFile,
+    realHttp: o.realHttp,
+    realFs: o.realFs,
+    piTools: o.piTools,
   });
   if (mediation.stage !== undefined) stages.push(mediation.stage);
   let observer;
   if (risk.enabled) {
     const controller = new RiskController({
-      profile: o.policy.profile, alpha: risk.alpha, windowSize: risk.windowSize, cooldownCalls: COOLDOWN_CALLS, deEscalationMargin: DE_ESCALATION_MARGIN,
+      profile: o.policy.profile,
+      alpha: risk.alpha,
+      windowSize: risk.windowSize,
+      cooldownCalls: COOLDOWN_CALLS,
+      deEscalationMargin: DE_ESCALATION_MARGIN,
       allowlisted: hostListMatcher(risk.allowedHosts),
       places: mediation.fsScope.layout,
     });
     const riskStage = createRiskStage({
-      controller, settings: risk, phase, trust, alerts: writer, monitor: new RolloutMonitor(risk.rollout),
+      controller,
+      settings: risk,
+      phase,
+      trust,
+      alerts: writer,
+      monitor: new RolloutMonitor(risk.rollout),
       onRollback: (why) => {
         const to = automaticRollbackTarget(phase());
         if (to !== undefined) {
@@ -115,12 +157,24 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     observer = riskStage.observer;
   }
   const dispatcher = createDispatcher({
-    policy: o.policy.compiled, operations: mediation.operations, stages, recheck: gate.recheck, prompts,
+    policy: o.policy.compiled,
+    operations: mediation.operations,
+    stages,
+    recheck: gate.recheck,
+    prompts,
     recorder: combineRecorders(writer, observer, o.scans === undefined ? undefined : scanObserver(o.scans, writer), ...(o.recorders ?? [])),
-    alerts: writer, operationQuota: quota, breaches: writer, operationTimeoutMs: o.operationTimeoutMs,
+    alerts: writer,
+    operationQuota: quota,
+    breaches: writer,
+    operationTimeoutMs: o.operationTimeoutMs,
   });
   return {
-    dispatcher, writer, trust, phase, fsScope: mediation.fsScope, warnings: mediation.warnings,
+    dispatcher,
+    writer,
+    trust,
+    phase,
+    fsScope: mediation.fsScope,
+    warnings: mediation.warnings,
     async close() {
       await writer.close();
       db.close();

@@ -20,7 +20,9 @@ import { HOST_PACKAGES } from './contract.ts';
 export const BUNDLE_REASONS = ['bundle_failed'] as const;
 export type BundleReason = (typeof BUNDLE_REASONS)[number];
 declare module '../errors.ts' {
-  interface ReasonVocabularies { bundle: BundleReason }
+  interface ReasonVocabularies {
+    bundle: BundleReason;
+  }
 }
 
 export interface ExtensionBundle {
@@ -41,7 +43,16 @@ export interface ExtensionBundle {
 const HOST_PACKAGE_RE = new RegExp(`^(${HOST_PACKAGES.map((p) => p.replace(/[/.]/g, '\\$&')).join('|')})(/.*)?$`);
 const SOURCE_RE = /\.(m?[jt]sx?|c[jt]s)$/;
 
-const LOADERS: Record<string, Loader> = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.jsx': 'jsx', '.js': 'js', '.mjs': 'js', '.cjs': 'js' };
+const LOADERS: Record<string, Loader> = {
+  '.ts': 'ts',
+  '.mts': 'ts',
+  '.cts': 'ts',
+  '.tsx': 'tsx',
+  '.jsx': 'jsx',
+  '.js': 'js',
+  '.mjs': 'js',
+  '.cjs': 'js',
+};
 
 const sandboxModules: Plugin = {
   name: 'pi-warden-sandbox-modules',
@@ -73,12 +84,21 @@ const sandboxModules: Plugin = {
 
 function describeError(entry: string, errors: readonly Message[]): WardenError {
   const first = errors[0];
-  const where = first?.location === null || first?.location === undefined ? entry : `${first.location.file}:${first.location.line}:${first.location.column}`;
+  const where =
+    first?.location === null || first?.location === undefined
+      ? entry
+      : `${first.location.file}:${first.location.line}:${first.location.column}`;
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-  return new WardenError('invalid_request', `cannot bundle ${entry}: ${where}: ${first?.text ?? 'unknown error'}${more}`, { where, reasonCodes: ['bundle_failed'] });
+  return new WardenError('invalid_request', `cannot bundle ${entry}: ${where}: ${first?.text ?? 'unknown error'}${more}`, {
+    where,
+    reasonCodes: ['bundle_failed'],
+  });
 }
 
-interface CacheEntry { readonly inputs: ReadonlyMap<string, string>; readonly bundle: ExtensionBundle }
+interface CacheEntry {
+  readonly inputs: ReadonlyMap<string, string>;
+  readonly bundle: ExtensionBundle;
+}
 const cache = new Map<string, CacheEntry>();
 
 function sha256(data: string | Buffer): string {
@@ -97,25 +117,45 @@ function fileHash(path: string): string | undefined {
 export async function bundleEntry(entryPath: string): Promise<ExtensionBundle> {
   const entry = resolve(entryPath);
   const cached = cache.get(entry);
-  if (cached !== undefined && [...cached.inputs].every(([file, hash]) => fileHash(file) === hash)) return { ...cached.bundle, fromCache: true };
+  if (cached !== undefined && [...cached.inputs].every(([file, hash]) => fileHash(file) === hash))
+    return { ...cached.bundle, fromCache: true };
   const root = nearestPackageFolder(dirname(entry)) ?? dirname(entry);
   let result;
   try {
     result = await build({
-      entryPoints: [entry], bundle: true, write: false, metafile: true, format: 'cjs', platform: 'node', target: 'es2023',
-      absWorkingDir: root, logLevel: 'silent', legalComments: 'none', plugins: [sandboxModules],
-      loader: { '.json': 'json', '.txt': 'text', '.md': 'text', '.wasm': 'binary' }, mainFields: ['module', 'main'],
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      metafile: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'es2023',
+      absWorkingDir: root,
+      logLevel: 'silent',
+      legalComments: 'none',
+      plugins: [sandboxModules],
+      loader: { '.json': 'json', '.txt': 'text', '.md': 'text', '.wasm': 'binary' },
+      mainFields: ['module', 'main'],
       conditions: ['node', 'import', 'require', 'default'],
     });
   } catch (err) {
     const errors = (err as { errors?: Message[] }).errors;
     if (Array.isArray(errors) && errors.length > 0) throw describeError(entry, errors);
-    throw new WardenError('invalid_request', `cannot bundle ${entry}: ${err instanceof Error ? err.message : String(err)}`, { where: entry, reasonCodes: ['bundle_failed'] });
+    throw new WardenError('invalid_request', `cannot bundle ${entry}: ${err instanceof Error ? err.message : String(err)}`, {
+      where: entry,
+      reasonCodes: ['bundle_failed'],
+    });
   }
   const code = result.outputFiles[0]?.text ?? '';
-  const inputFiles = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('native-addon:')).map((f) => resolve(root, f));
+  const inputFiles = Object.keys(result.metafile.inputs)
+    .filter((f) => !f.startsWith('native-addon:'))
+    .map((f) => resolve(root, f));
   const bundle: ExtensionBundle = {
-    entry, root, code, bundleHash: sha256(code), fromCache: false,
+    entry,
+    root,
+    code,
+    bundleHash: sha256(code),
+    fromCache: false,
     inputs: inputFiles.map((f) => (isInside(root, f) ? relative(root, f) : f)),
     warnings: result.warnings.map((w) => `${w.location?.file ?? entry}: ${w.text}`),
   };

@@ -15,13 +15,18 @@ import { WardenError } from '../errors.ts';
 const require = createRequire(import.meta.url);
 
 /** @types/node does not declare the WebAssembly namespace; these are the two members used. */
-interface WasmApi { Module: new (bytes: Uint8Array) => object }
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+}
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 /** Native quickjs-wasi extensions that add web APIs in C: they give the guest nothing of the host. */
 const EXTENSIONS = ['url', 'encoding', 'crypto', 'structured-clone', 'headers'] as const;
 
-interface Compiled { readonly module: object; readonly extensions: ReadonlyArray<{ name: string; wasm: object }> }
+interface Compiled {
+  readonly module: object;
+  readonly extensions: ReadonlyArray<{ name: string; wasm: object }>;
+}
 let compiled: Compiled | undefined;
 
 /** Compiled once per process: every instance shares the code, never the memory. */
@@ -121,7 +126,10 @@ export class GuestEngine {
         reply = host(op, payload);
       } catch (err) {
         // A host bug must not hand a host Error (and its stack) to the guest.
-        reply = JSON.stringify({ ok: false, error: { code: 'internal', message: `host failure in ${op}: ${err instanceof Error ? err.message : String(err)}` } });
+        reply = JSON.stringify({
+          ok: false,
+          error: { code: 'internal', message: `host failure in ${op}: ${err instanceof Error ? err.message : String(err)}` },
+        });
       }
       return vm.newString(reply);
     });
@@ -146,7 +154,8 @@ export class GuestEngine {
     this.#outOfMemory = false;
     try {
       const result = fn();
-      if (this.#outOfMemory) throw new GuestFailure('out_of_memory', `the extension exceeded its memory cap of ${Math.round(this.#memoryLimit / 1048576)} MiB`);
+      if (this.#outOfMemory)
+        throw new GuestFailure('out_of_memory', `the extension exceeded its memory cap of ${Math.round(this.#memoryLimit / 1048576)} MiB`);
       return result;
     } catch (err) {
       if (err instanceof GuestFailure) throw err;
@@ -155,7 +164,10 @@ export class GuestEngine {
       // (quickjs-wasi reports a failed promise job as a plain Error "Job execution error: ..."; that is the guest's.)
       const jobFailure = err instanceof Error && err.message.startsWith('Job execution error:');
       if (!(err instanceof JSException) && !jobFailure && !this.#interrupted) {
-        throw new GuestFailure('host_fault', `the engine failed while running the extension: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+        throw new GuestFailure(
+          'host_fault',
+          `the engine failed while running the extension: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
+        );
       }
       const message = describe(err);
       if (this.#interrupted) throw new GuestFailure('interrupted', `the extension ran past its CPU deadline of ${budgetMs} ms`);
@@ -170,7 +182,9 @@ export class GuestEngine {
 
   /** Evaluates a script (not a module) and returns its completion value as a string. */
   evalScript(code: string, filename: string, budgetMs: number): string {
-    return this.#entry(budgetMs, () => this.#vm.evalCode(code, filename).consume((h) => (this.#vm.typeof(h) === 'string' ? h.toString() : '')));
+    return this.#entry(budgetMs, () =>
+      this.#vm.evalCode(code, filename).consume((h) => (this.#vm.typeof(h) === 'string' ? h.toString() : '')),
+    );
   }
 
   /** Compiles a script to QuickJS bytecode without running it (the runtime is compiled once per process). */

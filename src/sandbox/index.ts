@@ -1,12 +1,32 @@
 /** The sandbox runtime (issue 5): one QuickJS-WASM instance per extension, pi API and Node shims as hostcalls. */
 export { bundleEntry, bundleExtension, clearBundleCache, type ExtensionBundle } from './bundle.ts';
 export {
-  COMMAND_CONTEXT_MEMBERS, CONTEXT_MEMBERS, DENIED_NODE_MODULES, HOST_PACKAGES, LEGACY_EVENTS, MODEL_REGISTRY_MEMBERS,
-  NODE_MODULES, PI_ACTIONS, PI_EVENTS, REGISTRATIONS, SESSION_MANAGER_MEMBERS, UI_MEMBERS, legacyEventsFor,
+  COMMAND_CONTEXT_MEMBERS,
+  CONTEXT_MEMBERS,
+  DENIED_NODE_MODULES,
+  HOST_PACKAGES,
+  LEGACY_EVENTS,
+  MODEL_REGISTRY_MEMBERS,
+  NODE_MODULES,
+  PI_ACTIONS,
+  PI_EVENTS,
+  REGISTRATIONS,
+  SESSION_MANAGER_MEMBERS,
+  UI_MEMBERS,
+  legacyEventsFor,
 } from './contract.ts';
 export {
-  DEFAULT_LIMITS, Sandbox, type BootInfo, type BuiltinToolDescription, type EventOutcome, type HandlerOutcome, type InvocationContext, type SandboxEvent,
-  type SandboxLimits, type SandboxOptions, type Settled,
+  DEFAULT_LIMITS,
+  Sandbox,
+  type BootInfo,
+  type BuiltinToolDescription,
+  type EventOutcome,
+  type HandlerOutcome,
+  type InvocationContext,
+  type SandboxEvent,
+  type SandboxLimits,
+  type SandboxOptions,
+  type Settled,
 } from './sandbox.ts';
 export { hostBoot } from './boot.ts';
 export { limitsFromQuota } from './limits.ts';

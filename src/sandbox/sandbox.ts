@@ -21,11 +21,21 @@ import type { BreachSink } from '../evidence/index.ts';
  * (each limit's code is what `#recordBreach` turns into a quota breach).
  */
 export const SANDBOX_REASONS = [
-  'load_failed', 'reentrant', 'guest_exception', 'engine_fault', 'cpu_deadline', 'cpu_window', 'memory_cap', 'wall_time', 'hostcall_flood',
+  'load_failed',
+  'reentrant',
+  'guest_exception',
+  'engine_fault',
+  'cpu_deadline',
+  'cpu_window',
+  'memory_cap',
+  'wall_time',
+  'hostcall_flood',
 ] as const;
 export type SandboxReason = (typeof SANDBOX_REASONS)[number];
 declare module '../errors.ts' {
-  interface ReasonVocabularies { sandbox: SandboxReason }
+  interface ReasonVocabularies {
+    sandbox: SandboxReason;
+  }
 }
 
 export interface SandboxLimits {
@@ -49,8 +59,16 @@ export interface SandboxLimits {
 }
 
 export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({
-  memoryMb: 256, cpuMsPerEntry: 1000, loadCpuMs: 5000, wallTimeMs: 60_000, maxHostcallsPerEntry: 100_000,
-  maxPendingHostcalls: 1024, maxPendingTimers: 1000, maxPayloadBytes: 8 * 1024 * 1024, cpuMsPerWindow: 0, windowMs: 60_000,
+  memoryMb: 256,
+  cpuMsPerEntry: 1000,
+  loadCpuMs: 5000,
+  wallTimeMs: 60_000,
+  maxHostcallsPerEntry: 100_000,
+  maxPendingHostcalls: 1024,
+  maxPendingTimers: 1000,
+  maxPayloadBytes: 8 * 1024 * 1024,
+  cpuMsPerWindow: 0,
+  windowMs: 60_000,
 });
 
 /** One of pi's built-in tools, as data (see src/probe/builtinTools.ts). */
@@ -74,8 +92,21 @@ export interface BootInfo {
 }
 
 export type SandboxEvent =
-  | { readonly type: 'stopped'; readonly extensionId: string; readonly code: WardenErrorCode; readonly reason: string; readonly ts_ms: number }
-  | { readonly type: 'invocation_failed'; readonly extensionId: string; readonly target: string; readonly code: WardenErrorCode; readonly reason: string; readonly ts_ms: number };
+  | {
+      readonly type: 'stopped';
+      readonly extensionId: string;
+      readonly code: WardenErrorCode;
+      readonly reason: string;
+      readonly ts_ms: number;
+    }
+  | {
+      readonly type: 'invocation_failed';
+      readonly extensionId: string;
+      readonly target: string;
+      readonly code: WardenErrorCode;
+      readonly reason: string;
+      readonly ts_ms: number;
+    };
 
 export interface SandboxOptions {
   readonly extensionId: string;
@@ -98,10 +129,20 @@ export interface InvocationContext {
 }
 
 /** The guest's answer to an invocation: its value, or the error the extension's code threw. */
-export type Settled = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+export type Settled =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
 
-export interface HandlerOutcome { readonly ok: boolean; readonly value?: unknown; readonly error?: { code: string; message: string } }
-export interface EventOutcome { readonly event: string; readonly results: readonly HandlerOutcome[]; readonly input?: unknown }
+export interface HandlerOutcome {
+  readonly ok: boolean;
+  readonly value?: unknown;
+  readonly error?: { code: string; message: string };
+}
+export interface EventOutcome {
+  readonly event: string;
+  readonly results: readonly HandlerOutcome[];
+  readonly input?: unknown;
+}
 
 interface PendingInvocation {
   readonly resolve: (s: Settled) => void;
@@ -110,7 +151,9 @@ interface PendingInvocation {
 }
 
 function reply(result: HostcallResult): string {
-  return result.ok ? JSON.stringify({ ok: true, value: result.value ?? null }) : JSON.stringify({ ok: false, error: result.error.toWire() });
+  return result.ok
+    ? JSON.stringify({ ok: true, value: result.value ?? null })
+    : JSON.stringify({ ok: false, error: result.error.toWire() });
 }
 
 function errorReply(code: WardenErrorCode, message: string): string {
@@ -191,10 +234,13 @@ export class Sandbox {
 
   /** Evaluates the bundle and runs the extension's factory with the `pi` shim. Throws WardenError naming the file. */
   async load(bundle: ExtensionBundle): Promise<void> {
-    if (this.#bundle !== undefined) throw new WardenError('invalid_request', `sandbox ${this.extensionId} already holds ${this.#bundle.entry}`);
+    if (this.#bundle !== undefined)
+      throw new WardenError('invalid_request', `sandbox ${this.extensionId} already holds ${this.#bundle.entry}`);
     this.#bundle = bundle;
     const dir = bundle.entry.slice(0, bundle.entry.lastIndexOf('/'));
-    this.#guard('boot', () => this.#engine?.enter('boot', JSON.stringify({ extensionPath: bundle.entry, entryDir: dir }), this.limits.cpuMsPerEntry));
+    this.#guard('boot', () =>
+      this.#engine?.enter('boot', JSON.stringify({ extensionPath: bundle.entry, entryDir: dir }), this.limits.cpuMsPerEntry),
+    );
     const wrapped = `__wardenDefine(function (module, exports, require, __filename, __dirname) {\n${bundle.code}\n});`;
     try {
       this.#guard('evaluate the bundle', () => this.#engine?.evalScript(wrapped, bundle.entry, this.limits.loadCpuMs));
@@ -203,14 +249,21 @@ export class Sandbox {
     }
     const settled = await this.#invoke({ type: 'load' }, this.limits.loadCpuMs);
     if (!settled.ok) {
-      throw new WardenError('invalid_request', `${bundle.entry}: the extension failed to load: ${settled.error.message}`, { where: bundle.entry, reasonCodes: ['load_failed'] });
+      throw new WardenError('invalid_request', `${bundle.entry}: the extension failed to load: ${settled.error.message}`, {
+        where: bundle.entry,
+        reasonCodes: ['load_failed'],
+      });
     }
   }
 
   #loadError(bundle: ExtensionBundle, err: unknown): WardenError {
     if (err instanceof WardenError && err.code !== 'invalid_request') return err;
     const message = err instanceof Error ? err.message : String(err);
-    return new WardenError('invalid_request', `${bundle.entry}: the extension failed to load: ${message}`, { where: bundle.entry, reasonCodes: ['load_failed'], cause: err });
+    return new WardenError('invalid_request', `${bundle.entry}: the extension failed to load: ${message}`, {
+      where: bundle.entry,
+      reasonCodes: ['load_failed'],
+      cause: err,
+    });
   }
 
   /** Fires one event to this extension's handlers; also the legacy events derived from it (session_switch/fork). */
@@ -219,7 +272,9 @@ export class Sandbox {
     for (const e of [{ event, payload: { type: event, ...payload } }, ...legacyEventsFor(event, payload)]) {
       const settled = await this.#invoke({ type: 'event', event: e.event, payload: e.payload, ctx });
       if (!settled.ok) {
-        const code = (EXTENSION_ERROR_CODES as readonly string[]).includes(settled.error.code) ? (settled.error.code as WardenErrorCode) : 'internal';
+        const code = (EXTENSION_ERROR_CODES as readonly string[]).includes(settled.error.code)
+          ? (settled.error.code as WardenErrorCode)
+          : 'internal';
         throw new WardenError(code, `event ${e.event}: ${settled.error.message}`);
       }
       const value = settled.value as { results: HandlerOutcome[]; input?: unknown };
@@ -286,10 +341,14 @@ export class Sandbox {
         // the engine is gone: the cap is the lower bound
       }
       breach = { resource: 'memory_mb', limit: this.limits.memoryMb, actual: Math.round(used * 10) / 10 };
-    } else if (codes.includes('cpu_deadline')) breach = { resource: 'cpu_ms_per_call', limit: this.limits.cpuMsPerEntry, actual: this.limits.cpuMsPerEntry };
-    else if (codes.includes('hostcall_flood')) breach = { resource: 'hostcalls_per_entry', limit: this.limits.maxHostcallsPerEntry, actual: this.limits.maxHostcallsPerEntry + 1 };
-    else if (codes.includes('wall_time')) breach = { resource: 'wall_time_ms', limit: this.limits.wallTimeMs, actual: this.limits.wallTimeMs };
-    else if (codes.includes('cpu_window')) breach = { resource: 'cpu_ms_per_window', limit: this.limits.cpuMsPerWindow, actual: Math.round(this.#windowCpuMs) };
+    } else if (codes.includes('cpu_deadline'))
+      breach = { resource: 'cpu_ms_per_call', limit: this.limits.cpuMsPerEntry, actual: this.limits.cpuMsPerEntry };
+    else if (codes.includes('hostcall_flood'))
+      breach = { resource: 'hostcalls_per_entry', limit: this.limits.maxHostcallsPerEntry, actual: this.limits.maxHostcallsPerEntry + 1 };
+    else if (codes.includes('wall_time'))
+      breach = { resource: 'wall_time_ms', limit: this.limits.wallTimeMs, actual: this.limits.wallTimeMs };
+    else if (codes.includes('cpu_window'))
+      breach = { resource: 'cpu_ms_per_window', limit: this.limits.cpuMsPerWindow, actual: Math.round(this.#windowCpuMs) };
     if (breach === undefined) return;
     try {
       this.#breaches?.recordBreach({ extension_id: this.extensionId, ...breach, ts_ms: Date.now() });
@@ -308,7 +367,9 @@ export class Sandbox {
   #guard<T>(what: string, fn: () => T): T {
     if (this.#stopped !== undefined) throw this.#stopped;
     if (this.#inGuest) {
-      throw new WardenError('invalid_request', `re-entrant call into sandbox ${this.extensionId} (${what}) while it is running; refused`, { reasonCodes: ['reentrant'] });
+      throw new WardenError('invalid_request', `re-entrant call into sandbox ${this.extensionId} (${what}) while it is running; refused`, {
+        reasonCodes: ['reentrant'],
+      });
     }
     this.#inGuest = true;
     this.#hostcallsThisEntry = 0;
@@ -317,9 +378,22 @@ export class Sandbox {
       return fn();
     } catch (err) {
       if (err instanceof GuestFailure) {
-        if (err.kind === 'interrupted') this.stop(new WardenError('timeout', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, { reasonCodes: ['cpu_deadline'] }));
-        else if (err.kind === 'out_of_memory') this.stop(new WardenError('quota_exceeded', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, { reasonCodes: ['memory_cap'] }));
-        else if (err.kind === 'host_fault') this.stop(new WardenError('internal', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, { reasonCodes: ['engine_fault'] }));
+        if (err.kind === 'interrupted')
+          this.stop(
+            new WardenError('timeout', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, { reasonCodes: ['cpu_deadline'] }),
+          );
+        else if (err.kind === 'out_of_memory')
+          this.stop(
+            new WardenError('quota_exceeded', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, {
+              reasonCodes: ['memory_cap'],
+            }),
+          );
+        else if (err.kind === 'host_fault')
+          this.stop(
+            new WardenError('internal', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, {
+              reasonCodes: ['engine_fault'],
+            }),
+          );
         else throw new WardenError('invalid_request', `${this.extensionId}: ${what}: ${err.message}`, { reasonCodes: ['guest_exception'] });
         throw this.stopped ?? new WardenError('internal', err.message);
       }
@@ -348,7 +422,11 @@ export class Sandbox {
     }
     this.#windowCpuMs += ms;
     if (this.#windowCpuMs > budget) {
-      this.#pendingStop ??= new WardenError('quota_exceeded', `${this.extensionId}: used ${Math.round(this.#windowCpuMs)} ms of CPU within ${this.limits.windowMs} ms (limit ${budget} ms); sandbox stopped`, { reasonCodes: ['cpu_window'] });
+      this.#pendingStop ??= new WardenError(
+        'quota_exceeded',
+        `${this.extensionId}: used ${Math.round(this.#windowCpuMs)} ms of CPU within ${this.limits.windowMs} ms (limit ${budget} ms); sandbox stopped`,
+        { reasonCodes: ['cpu_window'] },
+      );
     }
   }
 
@@ -358,9 +436,20 @@ export class Sandbox {
     const result = new Promise<Settled>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.#invocations.delete(ticket)) return;
-        const error = new WardenError('timeout', `${this.extensionId}: ${String(target.type)} did not settle within ${this.limits.wallTimeMs} ms`, { reasonCodes: ['wall_time'] });
+        const error = new WardenError(
+          'timeout',
+          `${this.extensionId}: ${String(target.type)} did not settle within ${this.limits.wallTimeMs} ms`,
+          { reasonCodes: ['wall_time'] },
+        );
         this.#recordBreach(error);
-        this.#onEvent?.({ type: 'invocation_failed', extensionId: this.extensionId, target: String(target.type), code: 'timeout', reason: error.message, ts_ms: Date.now() });
+        this.#onEvent?.({
+          type: 'invocation_failed',
+          extensionId: this.extensionId,
+          target: String(target.type),
+          code: 'timeout',
+          reason: error.message,
+          ts_ms: Date.now(),
+        });
         reject(error);
       }, this.limits.wallTimeMs);
       this.#invocations.set(ticket, { resolve, reject, timer });
@@ -400,15 +489,21 @@ export class Sandbox {
       const message = `${op}: payload of ${payload.length} bytes exceeds the sandbox limit of ${this.limits.maxPayloadBytes}`;
       // An oversized result still settles its invocation (as a failure), read from the envelope's first key.
       const ticket = op === 'settle' ? /^\{"ticket":(\d+)/.exec(payload.slice(0, 40))?.[1] : undefined;
-      if (ticket !== undefined) this.#settle(JSON.stringify({ ticket: Number(ticket), ok: false, error: { code: 'quota_exceeded', message } }));
+      if (ticket !== undefined)
+        this.#settle(JSON.stringify({ ticket: Number(ticket), ok: false, error: { code: 'quota_exceeded', message } }));
       return errorReply('quota_exceeded', message);
     }
     switch (op) {
-      case 'call': return this.#callSync(payload);
-      case 'callAsync': return this.#callAsync(payload);
-      case 'settle': return this.#settle(payload);
-      case 'timer': return this.#timer(payload);
-      default: return errorReply('invalid_request', `unknown host operation ${JSON.stringify(op.slice(0, 40))}`);
+      case 'call':
+        return this.#callSync(payload);
+      case 'callAsync':
+        return this.#callAsync(payload);
+      case 'settle':
+        return this.#settle(payload);
+      case 'timer':
+        return this.#timer(payload);
+      default:
+        return errorReply('invalid_request', `unknown host operation ${JSON.stringify(op.slice(0, 40))}`);
     }
   }
 
@@ -428,14 +523,20 @@ export class Sandbox {
   #countHostcall(): string | undefined {
     this.#hostcallsThisEntry++;
     if (this.#hostcallsThisEntry > this.limits.maxHostcallsPerEntry) {
-      this.#pendingStop ??= new WardenError('quota_exceeded', `${this.extensionId}: more than ${this.limits.maxHostcallsPerEntry} hostcalls in one entry; sandbox stopped`, { reasonCodes: ['hostcall_flood'] });
+      this.#pendingStop ??= new WardenError(
+        'quota_exceeded',
+        `${this.extensionId}: more than ${this.limits.maxHostcallsPerEntry} hostcalls in one entry; sandbox stopped`,
+        { reasonCodes: ['hostcall_flood'] },
+      );
       return errorReply('quota_exceeded', `more than ${this.limits.maxHostcallsPerEntry} hostcalls in one entry`);
     }
     return undefined;
   }
 
   #bounded(text: string): string {
-    return text.length > this.limits.maxPayloadBytes ? errorReply('quota_exceeded', `result of ${text.length} bytes exceeds the sandbox limit of ${this.limits.maxPayloadBytes}`) : text;
+    return text.length > this.limits.maxPayloadBytes
+      ? errorReply('quota_exceeded', `result of ${text.length} bytes exceeds the sandbox limit of ${this.limits.maxPayloadBytes}`)
+      : text;
   }
 
   #callSync(payload: string): string {
@@ -466,14 +567,17 @@ export class Sandbox {
 
   #resume(ticket: number, replyText: string): void {
     try {
-      this.#guard('hostcall result', () => this.#engine?.enter('resume', `{"ticket":${ticket},"reply":${replyText}}`, this.limits.cpuMsPerEntry));
+      this.#guard('hostcall result', () =>
+        this.#engine?.enter('resume', `{"ticket":${ticket},"reply":${replyText}}`, this.limits.cpuMsPerEntry),
+      );
     } catch (err) {
       if (this.#inGuest) {
         // Only reachable if a host operation resolved synchronously inside an entry; retry after it.
         setImmediate(() => this.#resume(ticket, replyText));
         return;
       }
-      if (!(err instanceof WardenError) || this.#stopped === undefined) this.stop(err instanceof WardenError ? err : new WardenError('internal', String(err)));
+      if (!(err instanceof WardenError) || this.#stopped === undefined)
+        this.stop(err instanceof WardenError ? err : new WardenError('internal', String(err)));
     }
   }
 
@@ -486,7 +590,11 @@ export class Sandbox {
     }
     // The guest runtime reports an out-of-memory it caught in a handler; the cap was reached, so the sandbox ends.
     if (payload.includes('"code":"out_of_memory"')) {
-      this.#pendingStop ??= new WardenError('quota_exceeded', `${this.extensionId}: the extension exceeded its memory cap of ${this.limits.memoryMb} MiB; sandbox stopped`, { reasonCodes: ['memory_cap'] });
+      this.#pendingStop ??= new WardenError(
+        'quota_exceeded',
+        `${this.extensionId}: the extension exceeded its memory cap of ${this.limits.memoryMb} MiB; sandbox stopped`,
+        { reasonCodes: ['memory_cap'] },
+      );
     }
     const ticket = Number(msg.ticket);
     const inv = this.#invocations.get(ticket);
@@ -518,7 +626,8 @@ export class Sandbox {
       this.#timers.delete(id);
     }
     if (msg.op === 'clear') return JSON.stringify({ ok: true });
-    if (this.#timers.size >= this.limits.maxPendingTimers) return errorReply('quota_exceeded', `more than ${this.limits.maxPendingTimers} timers pending`);
+    if (this.#timers.size >= this.limits.maxPendingTimers)
+      return errorReply('quota_exceeded', `more than ${this.limits.maxPendingTimers} timers pending`);
     const ms = Math.min(Math.max(0, Number(msg.ms) || 0), 2 ** 31 - 1);
     const t = setTimeout(() => {
       this.#timers.delete(id);

@@ -11,8 +11,20 @@ import { collectBindings, Evaluator, looksBase64, normalizeModule, str, type Val
 import { MAX_NESTING, nestingDepth } from './nesting.ts';
 import { foldPath, isCredentialPath, isSensitiveWriteTarget } from './paths.ts';
 import {
-  BINDING_PATHS, BUILTIN_PROTOTYPES, CTX_RECEIVERS, FS_MODULES, FS_READS, FS_WRITES, HTTP_MODULES, isSharedPrototype, LOADER_PATHS, MEMBER_NAMES, MODULE_RULES,
-  PI_RECEIVERS, POLLUTING_CALLS, SPAWN_GLOBALS,
+  BINDING_PATHS,
+  BUILTIN_PROTOTYPES,
+  CTX_RECEIVERS,
+  FS_MODULES,
+  FS_READS,
+  FS_WRITES,
+  HTTP_MODULES,
+  isSharedPrototype,
+  LOADER_PATHS,
+  MEMBER_NAMES,
+  MODULE_RULES,
+  PI_RECEIVERS,
+  POLLUTING_CALLS,
+  SPAWN_GLOBALS,
 } from './apis.ts';
 import { rule } from './rules.ts';
 import type { CapabilityEvidence, Finding } from './types.ts';
@@ -23,13 +35,20 @@ export const MAX_PAYLOAD_DEPTH = 4;
  * parses about twice as fast (ADR 0010). It needs a 64-bit little-endian platform; elsewhere the JSON path is used.
  */
 const RAW_TRANSFER = rawTransferSupported();
-const PARSE_OPTIONS = Object.fromEntries((['ts', 'tsx', 'js', 'jsx'] as const).map((lang) => [lang,
-  { lang, sourceType: 'unambiguous', ...(RAW_TRANSFER ? { experimentalRawTransfer: true } : {}) }])) as Record<'ts' | 'tsx' | 'js' | 'jsx', ParserOptions>;
+const PARSE_OPTIONS = Object.fromEntries(
+  (['ts', 'tsx', 'js', 'jsx'] as const).map((lang) => [
+    lang,
+    { lang, sourceType: 'unambiguous', ...(RAW_TRANSFER ? { experimentalRawTransfer: true } : {}) },
+  ]),
+) as Record<'ts' | 'tsx' | 'js' | 'jsx', ParserOptions>;
 const DECODING_STEPS = new Set(['base64', 'base64url', 'hex', 'charcode', 'uri', 'escape']);
 
 type TaintKind = 'env-one' | 'env-bulk' | 'secret';
 
-export interface Location { line: number; column: number }
+export interface Location {
+  line: number;
+  column: number;
+}
 
 export interface AnalyzeOptions {
   /** Shown as the finding's file. */
@@ -80,7 +99,11 @@ class SourceScan {
     let program: AstNode;
     const nesting = nestingDepth(this.source);
     if (nesting > MAX_NESTING) {
-      this.reportAt('scan.input', 0, `nesting about ${nesting} levels deep (limit ${MAX_NESTING}); not parsed, as the parser would overflow its stack`);
+      this.reportAt(
+        'scan.input',
+        0,
+        `nesting about ${nesting} levels deep (limit ${MAX_NESTING}); not parsed, as the parser would overflow its stack`,
+      );
       return this.out;
     }
     try {
@@ -113,7 +136,8 @@ class SourceScan {
         const name = text(node, 'name')!;
         if (name.charCodeAt(0) === 95 && /^_0x[0-9a-f]{3,}$/i.test(name)) {
           mangled.add(name);
-          if (mangled.size === 3) this.report('obfuscation.mangled-names', node, 'obfuscator-style identifiers (_0x…): the code is deliberately unreadable');
+          if (mangled.size === 3)
+            this.report('obfuscation.mangled-names', node, 'obfuscator-style identifiers (_0x…): the code is deliberately unreadable');
         }
       }
     }
@@ -134,12 +158,24 @@ class SourceScan {
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.out.findings.push({
-      ruleId, message, file: this.options.file, line, column, capability: r.capability, confidence: r.confidence, classification: r.classification,
+      ruleId,
+      message,
+      file: this.options.file,
+      line,
+      column,
+      capability: r.capability,
+      confidence: r.confidence,
+      classification: r.classification,
       ...(chain.length > 0 ? { via: chain } : {}),
     });
     if (r.capability !== null) this.evidence(r.capability, offset, message);
     if (!ruleId.startsWith('obfuscation.') && !ruleId.startsWith('scan.') && via.some((s) => DECODING_STEPS.has(s))) {
-      this.reportAt('obfuscation.encoded-code', offset, `${ruleId} is hidden behind ${via.filter((s) => DECODING_STEPS.has(s)).join(' → ')} decoding`, via);
+      this.reportAt(
+        'obfuscation.encoded-code',
+        offset,
+        `${ruleId} is hidden behind ${via.filter((s) => DECODING_STEPS.has(s)).join(' → ')} decoding`,
+        via,
+      );
     }
   }
 
@@ -164,7 +200,13 @@ class SourceScan {
   private payload(code: string, node: AstNode, via: readonly string[], asFunctionBody = false): { found: number; parsed: boolean } {
     if (this.depth >= MAX_PAYLOAD_DEPTH) return { found: 0, parsed: false };
     const source = asFunctionBody ? `(async function () {\n${code}\n})` : code;
-    const nested = analyzeSource(source, { file: this.options.file, lang: 'js', depth: this.depth + 1, via: [...this.via, ...via], anchor: this.loc(node.start) });
+    const nested = analyzeSource(source, {
+      file: this.options.file,
+      lang: 'js',
+      depth: this.depth + 1,
+      via: [...this.via, ...via],
+      anchor: this.loc(node.start),
+    });
     const real = nested.findings.filter((f) => f.ruleId !== 'scan.input');
     for (const f of real) {
       const key = `${f.ruleId}:${f.line}:${f.column}`;
@@ -227,7 +269,8 @@ class SourceScan {
     walk(root, (node, parent) => {
       if (--budget < 0) return false;
       // A function is not data: its body runs elsewhere and is checked where it sends.
-      if (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression' || node.type === 'ClassExpression') return node === root ? true : false;
+      if (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression' || node.type === 'ClassExpression')
+        return node === root ? true : false;
       if (node.type === 'Identifier') {
         const t = this.taint.get(text(node, 'name')!);
         if (t !== undefined) for (const k of t) kinds.add(k);
@@ -319,14 +362,26 @@ class SourceScan {
   private checkText(): void {
     // A zero-width joiner inside an emoji sequence is ordinary text; after ASCII it hides something.
     const m = /[\u202A-\u202E\u2066-\u2069\u200B\u200C\u2060]|(?<=[\t -~])\u200D|(?!^)\uFEFF/.exec(this.source);
-    if (m !== null) this.reportAt('obfuscation.invisible-chars', m.index, `invisible or bidirectional control character U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+    if (m !== null)
+      this.reportAt(
+        'obfuscation.invisible-chars',
+        m.index,
+        `invisible or bidirectional control character U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`,
+      );
   }
 
   private check(node: AstNode): void {
     switch (node.type) {
-      case 'CallExpression': case 'NewExpression': this.checkCall(node); break;
-      case 'ImportExpression': this.checkImportExpression(node); break;
-      case 'ImportDeclaration': case 'ExportAllDeclaration': case 'ExportNamedDeclaration': {
+      case 'CallExpression':
+      case 'NewExpression':
+        this.checkCall(node);
+        break;
+      case 'ImportExpression':
+        this.checkImportExpression(node);
+        break;
+      case 'ImportDeclaration':
+      case 'ExportAllDeclaration':
+      case 'ExportNamedDeclaration': {
         const source = child(node, 'source');
         if (source !== undefined && typeof source.value === 'string') this.moduleLoaded(source.value, source, []);
         break;
@@ -336,18 +391,30 @@ class SourceScan {
         if (expr !== undefined && typeof expr.value === 'string') this.moduleLoaded(expr.value, expr, []);
         break;
       }
-      case 'MemberExpression': this.checkMember(node); break;
-      case 'AssignmentExpression': this.checkAssignment(node); break;
+      case 'MemberExpression':
+        this.checkMember(node);
+        break;
+      case 'AssignmentExpression':
+        this.checkAssignment(node);
+        break;
       case 'Identifier': {
         const name = text(node, 'name');
         if ((name === 'eval' || name === 'Function') && this.isValueUse(node)) {
           const v = this.ev.value(node);
-          if (v?.k === 'ref' && v.path === name) this.report(name === 'eval' ? 'code.eval' : 'code.function-constructor', node, `${name} referenced as a value (aliased or passed on)`);
+          if (v?.k === 'ref' && v.path === name)
+            this.report(
+              name === 'eval' ? 'code.eval' : 'code.function-constructor',
+              node,
+              `${name} referenced as a value (aliased or passed on)`,
+            );
         }
         break;
       }
-      case 'Literal': this.checkLiteral(node); break;
-      default: break;
+      case 'Literal':
+        this.checkLiteral(node);
+        break;
+      default:
+        break;
     }
   }
 
@@ -356,16 +423,37 @@ class SourceScan {
     const p = this.parents.get(node);
     if (p === undefined) return false;
     switch (p.type) {
-      case 'MemberExpression': return child(p, 'object') === node;
-      case 'Property': case 'PropertyDefinition': case 'MethodDefinition': return child(p, 'value') === node && p.shorthand !== true;
-      case 'CallExpression': case 'NewExpression': return child(p, 'callee') !== node;
-      case 'UnaryExpression': return text(p, 'operator') !== 'typeof';
-      case 'VariableDeclarator': return child(p, 'init') === node;
-      case 'ImportSpecifier': case 'ExportSpecifier': case 'ImportDefaultSpecifier': case 'ImportNamespaceSpecifier': case 'LabeledStatement':
-      case 'FunctionDeclaration': case 'FunctionExpression': case 'ArrowFunctionExpression': case 'ClassDeclaration': case 'TSTypeReference':
-      case 'TSQualifiedName': case 'TSPropertySignature': case 'TSInterfaceDeclaration': case 'TSTypeAliasDeclaration': case 'TSTypeQuery':
+      case 'MemberExpression':
+        return child(p, 'object') === node;
+      case 'Property':
+      case 'PropertyDefinition':
+      case 'MethodDefinition':
+        return child(p, 'value') === node && p.shorthand !== true;
+      case 'CallExpression':
+      case 'NewExpression':
+        return child(p, 'callee') !== node;
+      case 'UnaryExpression':
+        return text(p, 'operator') !== 'typeof';
+      case 'VariableDeclarator':
+        return child(p, 'init') === node;
+      case 'ImportSpecifier':
+      case 'ExportSpecifier':
+      case 'ImportDefaultSpecifier':
+      case 'ImportNamespaceSpecifier':
+      case 'LabeledStatement':
+      case 'FunctionDeclaration':
+      case 'FunctionExpression':
+      case 'ArrowFunctionExpression':
+      case 'ClassDeclaration':
+      case 'TSTypeReference':
+      case 'TSQualifiedName':
+      case 'TSPropertySignature':
+      case 'TSInterfaceDeclaration':
+      case 'TSTypeAliasDeclaration':
+      case 'TSTypeQuery':
         return false;
-      default: return true;
+      default:
+        return true;
     }
   }
 
@@ -388,7 +476,8 @@ class SourceScan {
     this.out.imports.push(specifier);
     const name = normalizeModule(specifier);
     const ruleId = MODULE_RULES.get(name) ?? (name.endsWith('.node') ? 'native.addon' : undefined);
-    if (ruleId !== undefined) this.report(ruleId, node, `loads '${specifier}'${via.length > 0 ? ` (computed via ${via.join(', ')})` : ''}`, via);
+    if (ruleId !== undefined)
+      this.report(ruleId, node, `loads '${specifier}'${via.length > 0 ? ` (computed via ${via.join(', ')})` : ''}`, via);
     if (HTTP_MODULES.has(name)) this.evidence('http', node.start, `imports ${name}`);
   }
 
@@ -434,7 +523,14 @@ class SourceScan {
     if (target.k === 'fn' || target.k === 'obj' || target.k === 'str' || target.k === 'num' || target.k === 'arr') return;
     const path = target.path;
     const via = target.via;
-    if (path === 'eval' || path === 'Function' || path === 'setTimeout' || path === 'setInterval' || path === 'setImmediate' || path.endsWith('Function#instance')) {
+    if (
+      path === 'eval' ||
+      path === 'Function' ||
+      path === 'setTimeout' ||
+      path === 'setInterval' ||
+      path === 'setImmediate' ||
+      path.endsWith('Function#instance')
+    ) {
       const all = values();
       const timer = path.startsWith('set');
       if (timer && all[0]?.k !== 'str') return;
@@ -447,22 +543,46 @@ class SourceScan {
       // A plainly spelled call on a constant string that was read in full and found clean hides nothing: flagged.
       // Any other spelling, computed or decoded input, or a finding inside stays forbidden.
       const callee = unwrap(child(node, 'callee')!);
-      const plain = callee.type === 'Identifier' && via.length === 0 && this.source.slice(callee.start, callee.end) === text(callee, 'name');
-      const constant = code.length === 1 && code[0]?.k === 'str' && code[0].via.length === 0
-        && params.every((p) => p?.k === 'str' && /^[\w$\s,]*$/.test(p.v));
+      const plain =
+        callee.type === 'Identifier' && via.length === 0 && this.source.slice(callee.start, callee.end) === text(callee, 'name');
+      const constant =
+        code.length === 1 &&
+        code[0]?.k === 'str' &&
+        code[0].via.length === 0 &&
+        params.every((p) => p?.k === 'str' && /^[\w$\s,]*$/.test(p.v));
       if (plain && constant && result.found === 0 && result.parsed) {
-        this.report('code.eval-constant', node, `${timer ? `${path} with a` : path === 'eval' ? 'eval of a' : 'Function of a'} constant string that contains nothing the rules flag`);
+        this.report(
+          'code.eval-constant',
+          node,
+          `${timer ? `${path} with a` : path === 'eval' ? 'eval of a' : 'Function of a'} constant string that contains nothing the rules flag`,
+        );
         return;
       }
       const ruleId = timer || path === 'eval' ? 'code.eval' : 'code.function-constructor';
-      this.report(ruleId, node, timer ? `${path} with a string argument evaluates it as code` : path === 'eval' ? 'eval of a string' : 'Function constructor compiles a string into code', via);
+      this.report(
+        ruleId,
+        node,
+        timer
+          ? `${path} with a string argument evaluates it as code`
+          : path === 'eval'
+            ? 'eval of a string'
+            : 'Function constructor compiles a string into code',
+        via,
+      );
       return;
     }
-    if (path === 'require' || path === 'mod:module._load' || path === 'require.resolve' || path === 'require()' || path === 'mod:module.createRequire()') {
+    if (
+      path === 'require' ||
+      path === 'mod:module._load' ||
+      path === 'require.resolve' ||
+      path === 'require()' ||
+      path === 'mod:module.createRequire()'
+    ) {
       const a0 = values()[0];
       if (a0?.k === 'str') {
         if (path !== 'require.resolve') this.moduleLoaded(a0.v, node, [...via, ...a0.via]);
-      } else if (path !== 'require.resolve') this.report('module.dynamic-require', node, 'require of a name the scanner cannot compute', via);
+      } else if (path !== 'require.resolve')
+        this.report('module.dynamic-require', node, 'require of a name the scanner cannot compute', via);
       return;
     }
     if (BINDING_PATHS.has(path)) {
@@ -478,7 +598,12 @@ class SourceScan {
       this.report('process.spawn', node, `${path} starts a process`, via);
       return;
     }
-    if (path.startsWith('mod:child_process.') || path.startsWith('mod:execa') || path.startsWith('mod:cross-spawn') || path.startsWith('mod:shelljs')) {
+    if (
+      path.startsWith('mod:child_process.') ||
+      path.startsWith('mod:execa') ||
+      path.startsWith('mod:cross-spawn') ||
+      path.startsWith('mod:shelljs')
+    ) {
       this.evidence('exec', node.start, `calls ${path.slice(4)}`);
       this.scanShellPayload(values(), node);
       return;
@@ -487,12 +612,23 @@ class SourceScan {
     if (fsm !== undefined) {
       if (FS_WRITES.has(fsm)) {
         this.evidence('write', node.start, `fs.${fsm}`);
-        const p = this.pathOf(fsm === 'rename' || fsm === 'renameSync' || fsm.startsWith('copy') || fsm.startsWith('cp') || fsm.startsWith('symlink') || fsm.startsWith('link') || fsm === 'move' ? args.slice(1, 2) : args.slice(0, 1));
+        const p = this.pathOf(
+          fsm === 'rename' ||
+            fsm === 'renameSync' ||
+            fsm.startsWith('copy') ||
+            fsm.startsWith('cp') ||
+            fsm.startsWith('symlink') ||
+            fsm.startsWith('link') ||
+            fsm === 'move'
+            ? args.slice(1, 2)
+            : args.slice(0, 1),
+        );
         if (isSensitiveWriteTarget(p)) this.report('fs.sensitive-write', node, `fs.${fsm} writes to ${p}`, via);
       } else if (FS_READS.has(fsm)) {
         this.evidence('read', node.start, `fs.${fsm}`);
         const p = this.pathOf(args.slice(0, 1));
-        if (isCredentialPath(p) && /read|open|createReadStream/i.test(fsm)) this.report('fs.credential-read', node, `fs.${fsm} reads ${p}`, via);
+        if (isCredentialPath(p) && /read|open|createReadStream/i.test(fsm))
+          this.report('fs.credential-read', node, `fs.${fsm} reads ${p}`, via);
       }
       return;
     }
@@ -506,14 +642,20 @@ class SourceScan {
     this.checkNetworkSend(node, path, args);
   }
 
-  private scanPayloads(values: readonly (Value | undefined)[], node: AstNode, step: readonly string[], asFunctionBody = false): { found: number; parsed: boolean } {
+  private scanPayloads(
+    values: readonly (Value | undefined)[],
+    node: AstNode,
+    step: readonly string[],
+    asFunctionBody = false,
+  ): { found: number; parsed: boolean } {
     let found = 0;
     let parsed = true;
     for (const { code, via } of this.payloadStrings(values)) {
       const r = this.payload(code, node, [...step, ...via], asFunctionBody);
       found += r.found;
       parsed &&= r.parsed;
-      if (r.found > 0 && via.some((s) => DECODING_STEPS.has(s))) this.report('obfuscation.encoded-code', node, `decoded (${via.join(' → ')}) code runs through eval/Function`, via);
+      if (r.found > 0 && via.some((s) => DECODING_STEPS.has(s)))
+        this.report('obfuscation.encoded-code', node, `decoded (${via.join(' → ')}) code runs through eval/Function`, via);
     }
     return { found, parsed };
   }
@@ -521,21 +663,40 @@ class SourceScan {
   /** `exec('node -e "…"')`, `exec("curl … | sh")`: a shell command line can carry a script too. */
   private scanShellPayload(values: readonly (Value | undefined)[], node: AstNode): void {
     const first = values[0];
-    if (first?.k === 'str' && first.via.some((s) => DECODING_STEPS.has(s))) this.report('obfuscation.encoded-code', node, `command line built from ${first.via.join(' → ')} decoding`, first.via);
+    if (first?.k === 'str' && first.via.some((s) => DECODING_STEPS.has(s)))
+      this.report('obfuscation.encoded-code', node, `command line built from ${first.via.join(' → ')} decoding`, first.via);
   }
 
   private checkNetworkSend(node: AstNode, path: string, args: readonly AstNode[]): void {
     // Most calls are on pi's API or local objects; only these roots can reach the network.
-    if (!path.startsWith('mod:') && !path.startsWith('fetch') && !path.startsWith('navigator.') && !path.startsWith('XMLHttpRequest') && !path.startsWith('WebSocket')) return;
+    if (
+      !path.startsWith('mod:') &&
+      !path.startsWith('fetch') &&
+      !path.startsWith('navigator.') &&
+      !path.startsWith('XMLHttpRequest') &&
+      !path.startsWith('WebSocket')
+    )
+      return;
     const base = path.replace(/\(\)$/, '');
     const isFetch = base === 'fetch' || base === 'mod:node-fetch' || base === 'mod:undici.fetch' || base === 'mod:undici.request';
     const mod = base.startsWith('mod:') ? base.slice(4).split(/[.#(]/)[0]! : '';
     const isModuleSend = HTTP_MODULES.has(mod) || mod === 'dns' || mod === 'net' || mod === 'tls' || mod === 'dgram';
     const method = base.slice(base.lastIndexOf('.') + 1);
-    const isStreamSend = (method === 'write' || method === 'end' || method === 'send') && /^(mod:(https?|http2|net|tls|dgram|ws)|WebSocket|XMLHttpRequest)/.test(base);
+    const isStreamSend =
+      (method === 'write' || method === 'end' || method === 'send') &&
+      /^(mod:(https?|http2|net|tls|dgram|ws)|WebSocket|XMLHttpRequest)/.test(base);
     const isBeacon = base === 'navigator.sendBeacon';
-    if (!isFetch && !isModuleSend && !isStreamSend && !isBeacon && !base.startsWith('XMLHttpRequest#instance') && !base.startsWith('WebSocket#instance')) return;
-    if (isFetch || HTTP_MODULES.has(mod) || isBeacon || base.startsWith('XMLHttpRequest') || base.startsWith('WebSocket')) this.evidence('http', node.start, `network call ${base.replace(/^mod:/, '')}`);
+    if (
+      !isFetch &&
+      !isModuleSend &&
+      !isStreamSend &&
+      !isBeacon &&
+      !base.startsWith('XMLHttpRequest#instance') &&
+      !base.startsWith('WebSocket#instance')
+    )
+      return;
+    if (isFetch || HTTP_MODULES.has(mod) || isBeacon || base.startsWith('XMLHttpRequest') || base.startsWith('WebSocket'))
+      this.evidence('http', node.start, `network call ${base.replace(/^mod:/, '')}`);
     if (!this.taintReady) {
       this.taintReady = true;
       this.computeTaint();
@@ -568,7 +729,9 @@ class SourceScan {
       for (const a of args) collect(a, strong);
     }
     if (kinds.size > 0) {
-      const what = [...kinds].map((k) => (k === 'secret' ? 'credential file content' : k === 'env-bulk' ? 'the whole environment' : 'an environment variable')).join(' and ');
+      const what = [...kinds]
+        .map((k) => (k === 'secret' ? 'credential file content' : k === 'env-bulk' ? 'the whole environment' : 'an environment variable'))
+        .join(' and ');
       this.report('net.exfiltration', node, `${base.replace(/^mod:/, '')} sends ${what}`);
     }
   }
@@ -581,7 +744,11 @@ class SourceScan {
     if (name === undefined) {
       const obj = this.ev.value(child(node, 'object')!);
       if (obj?.k === 'ref' && /^(globalThis|require|process|mod:child_process|mod:module)$/.test(obj.path)) {
-        this.report('module.dynamic-require', node, `computed access on ${obj.path.replace(/^mod:/, '')} with a key the scanner cannot compute`);
+        this.report(
+          'module.dynamic-require',
+          node,
+          `computed access on ${obj.path.replace(/^mod:/, '')} with a key the scanner cannot compute`,
+        );
       }
       return;
     }
@@ -641,13 +808,16 @@ class SourceScan {
     }
     const base = this.ev.value(cur);
     const basePath = base?.k === 'ref' ? base.path : undefined;
-    const polluted = keys.slice(0, -1).includes('__proto__')
-      || keys.slice(0, -1).some((k, i) => k === 'constructor' && keys[i + 1] === 'prototype' && i + 1 < keys.length - 1)
-      || (basePath !== undefined && BUILTIN_PROTOTYPES.has(basePath) && keys[0] === 'prototype' && keys.length >= 2)
-      || (basePath !== undefined && /^(Object|Array|Function|String)\.prototype$/.test(basePath) && keys.length >= 1)
-      || (basePath === 'FunctionPrototype' && keys.length >= 1);
-    if (polluted) this.report('proto.pollution', node, `assignment to ${[basePath ?? '(object)', ...keys].join('.')} changes a shared prototype`);
-    if (keys[keys.length - 1] === '__proto__') this.report('proto.pollution', node, 'assignment to __proto__ replaces an object\'s prototype');
+    const polluted =
+      keys.slice(0, -1).includes('__proto__') ||
+      keys.slice(0, -1).some((k, i) => k === 'constructor' && keys[i + 1] === 'prototype' && i + 1 < keys.length - 1) ||
+      (basePath !== undefined && BUILTIN_PROTOTYPES.has(basePath) && keys[0] === 'prototype' && keys.length >= 2) ||
+      (basePath !== undefined && /^(Object|Array|Function|String)\.prototype$/.test(basePath) && keys.length >= 1) ||
+      (basePath === 'FunctionPrototype' && keys.length >= 1);
+    if (polluted)
+      this.report('proto.pollution', node, `assignment to ${[basePath ?? '(object)', ...keys].join('.')} changes a shared prototype`);
+    if (keys[keys.length - 1] === '__proto__')
+      this.report('proto.pollution', node, "assignment to __proto__ replaces an object's prototype");
   }
 
   private checkLiteral(node: AstNode): void {
@@ -697,9 +867,13 @@ function needsParent(node: AstNode): boolean {
       const name = node.name;
       return name === 'eval' || name === 'Function';
     }
-    case 'MemberExpression': return node.computed === true || (node.property as AstNode).name === 'env';
-    case 'SpreadElement': case 'ObjectExpression': return true;
-    default: return false;
+    case 'MemberExpression':
+      return node.computed === true || (node.property as AstNode).name === 'env';
+    case 'SpreadElement':
+    case 'ObjectExpression':
+      return true;
+    default:
+      return false;
   }
 }
 

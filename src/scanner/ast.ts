@@ -33,14 +33,20 @@ export function unwrap(node: AstNode): AstNode {
   let n = node;
   for (;;) {
     switch (n.type) {
-      case 'ParenthesizedExpression': case 'TSAsExpression': case 'TSSatisfiesExpression': case 'TSNonNullExpression':
-      case 'TSTypeAssertion': case 'ChainExpression': case 'TSInstantiationExpression': {
+      case 'ParenthesizedExpression':
+      case 'TSAsExpression':
+      case 'TSSatisfiesExpression':
+      case 'TSNonNullExpression':
+      case 'TSTypeAssertion':
+      case 'ChainExpression':
+      case 'TSInstantiationExpression': {
         const inner = child(n, 'expression');
         if (inner === undefined) return n;
         n = inner;
         break;
       }
-      default: return n;
+      default:
+        return n;
     }
   }
 }

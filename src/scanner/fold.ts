@@ -19,11 +19,44 @@ export type Value =
 
 const GLOBAL_ALIASES = new Set(['globalThis', 'global', 'window', 'self', 'frames']);
 /** Constructors whose `.constructor` is `Function` (`''.constructor.constructor`, `[].constructor.constructor`). */
-const BUILTIN_CTORS = new Set(['String', 'Number', 'Boolean', 'Array', 'Object', 'Function', 'Symbol', 'Promise', 'RegExp', 'Error', 'Date', 'Map', 'Set', 'AsyncFunction', 'GeneratorFunction']);
+const BUILTIN_CTORS = new Set([
+  'String',
+  'Number',
+  'Boolean',
+  'Array',
+  'Object',
+  'Function',
+  'Symbol',
+  'Promise',
+  'RegExp',
+  'Error',
+  'Date',
+  'Map',
+  'Set',
+  'AsyncFunction',
+  'GeneratorFunction',
+]);
 const MAX_DEPTH = 60;
 /** Calls whose result the evaluator computes; every other call of a reference is just `path()`. */
-const FOLDING_CALLS = new Set(['require', 'mod:module._load', 'mod:module.createRequire', 'String.fromCharCode', 'String.fromCodePoint', 'atob', 'btoa',
-  'Buffer.from', 'decodeURIComponent', 'decodeURI', 'unescape', 'encodeURIComponent', 'encodeURI', 'String', 'Reflect.get', 'Object.getPrototypeOf', 'JSON.parse']);
+const FOLDING_CALLS = new Set([
+  'require',
+  'mod:module._load',
+  'mod:module.createRequire',
+  'String.fromCharCode',
+  'String.fromCodePoint',
+  'atob',
+  'btoa',
+  'Buffer.from',
+  'decodeURIComponent',
+  'decodeURI',
+  'unescape',
+  'encodeURIComponent',
+  'encodeURI',
+  'String',
+  'Reflect.get',
+  'Object.getPrototypeOf',
+  'JSON.parse',
+]);
 const MAX_STRING = 1 << 20;
 
 export function str(v: string, via: readonly string[] = []): Value {
@@ -36,15 +69,22 @@ export function ref(path: string, via: readonly string[] = []): Value {
 /** `node:fs` → `fs`; the first path segment for deep imports of builtins (`fs/promises` stays). */
 export function normalizeModule(name: string): string {
   let n = name.startsWith('node:') ? name.slice(5) : name;
-  if (n === 'fs/promises' || n === 'inspector/promises' || n === 'dns/promises' || n === 'timers/promises') return n.split('/')[0] === 'fs' ? 'fs/promises' : n.split('/')[0]!;
+  if (n === 'fs/promises' || n === 'inspector/promises' || n === 'dns/promises' || n === 'timers/promises')
+    return n.split('/')[0] === 'fs' ? 'fs/promises' : n.split('/')[0]!;
   if (!n.startsWith('@') && !n.startsWith('.') && !n.startsWith('/') && n.includes('/') && !n.endsWith('.node')) n = n.split('/')[0]!;
   return n;
 }
 
 const PATH_REWRITES: ReadonlyArray<readonly [string, string]> = [
-  ['process.mainModule.require', 'require'], ['module.require', 'require'], ['require.main.require', 'require'],
-  ['module.constructor', 'mod:module'], ['require.main.constructor', 'mod:module'], ['process.mainModule.constructor', 'mod:module'],
-  ['mod:module.Module', 'mod:module'], ['mod:fs.promises', 'mod:fs/promises'], ['mod:fs/promises.default', 'mod:fs/promises'],
+  ['process.mainModule.require', 'require'],
+  ['module.require', 'require'],
+  ['require.main.require', 'require'],
+  ['module.constructor', 'mod:module'],
+  ['require.main.constructor', 'mod:module'],
+  ['process.mainModule.constructor', 'mod:module'],
+  ['mod:module.Module', 'mod:module'],
+  ['mod:fs.promises', 'mod:fs/promises'],
+  ['mod:fs/promises.default', 'mod:fs/promises'],
   ['Function.prototype.constructor', 'Function'],
 ];
 
@@ -53,7 +93,8 @@ const REWRITE_HEADS = new Set(PATH_REWRITES.map(([from]) => from.slice(0, from.i
 
 function normalizePath(path: string): string {
   const dot = path.indexOf('.');
-  if (dot < 0 || !REWRITE_HEADS.has(path.slice(0, dot))) return path.startsWith('mod:') && path.includes('.default') ? path.replace(/\.default(?=\.|$)/, '') : path;
+  if (dot < 0 || !REWRITE_HEADS.has(path.slice(0, dot)))
+    return path.startsWith('mod:') && path.includes('.default') ? path.replace(/\.default(?=\.|$)/, '') : path;
   let p = path;
   for (const [from, to] of PATH_REWRITES) {
     if (p === from || p.startsWith(`${from}.`)) p = to + p.slice(from.length);
@@ -128,7 +169,10 @@ export class Evaluator {
         const keyNode = child(prop, 'key');
         const valueNode = child(prop, 'value');
         if (keyNode === undefined || valueNode === undefined) continue;
-        const key = prop.computed === true ? this.constant(keyNode) : (text(keyNode, 'name') ?? (typeof keyNode.value === 'string' ? keyNode.value : undefined));
+        const key =
+          prop.computed === true
+            ? this.constant(keyNode)
+            : (text(keyNode, 'name') ?? (typeof keyNode.value === 'string' ? keyNode.value : undefined));
         const target = unwrap(valueNode.type === 'AssignmentPattern' ? (child(valueNode, 'left') ?? valueNode) : valueNode);
         if (target.type === 'Identifier') this.project(text(target, 'name')!, source, key);
       }
@@ -248,18 +292,21 @@ export class Evaluator {
     if (obj === undefined) return undefined;
     switch (obj.k) {
       case 'ref': {
-        if (key === 'constructor' && (obj.path.endsWith('.constructor') || BUILTIN_CTORS.has(obj.path) || obj.path === 'FunctionPrototype')) return ref('Function', obj.via);
+        if (key === 'constructor' && (obj.path.endsWith('.constructor') || BUILTIN_CTORS.has(obj.path) || obj.path === 'FunctionPrototype'))
+          return ref('Function', obj.via);
         if (obj.path === 'globalThis') return ref(GLOBAL_ALIASES.has(key) ? 'globalThis' : key, obj.via);
         return ref(`${obj.path}.${key}`, obj.via);
       }
-      case 'fn': return key === 'constructor' ? ref('Function') : key === 'prototype' ? ref('FunctionPrototype') : undefined;
+      case 'fn':
+        return key === 'constructor' ? ref('Function') : key === 'prototype' ? ref('FunctionPrototype') : undefined;
       case 'str': {
         if (key === 'constructor') return ref('String');
         if (key === 'length') return { k: 'num', v: obj.v.length };
         const i = Number(key);
         return Number.isInteger(i) && i >= 0 && i < obj.v.length ? str(obj.v[i]!, obj.via) : undefined;
       }
-      case 'num': return key === 'constructor' ? ref('Number') : undefined;
+      case 'num':
+        return key === 'constructor' ? ref('Number') : undefined;
       case 'arr': {
         if (key === 'constructor') return ref('Array');
         if (key === 'length') return { k: 'num', v: obj.items.length };
@@ -307,12 +354,18 @@ export class Evaluator {
         const tag = this.value(child(n, 'tag')!);
         const quasi = child(n, 'quasi');
         if (tag?.k === 'ref' && tag.path === 'String.raw' && quasi !== undefined && children(quasi, 'expressions').length === 0) {
-          return str(children(quasi, 'quasis').map((q) => (q.value as { raw?: string }).raw ?? '').join(''));
+          return str(
+            children(quasi, 'quasis')
+              .map((q) => (q.value as { raw?: string }).raw ?? '')
+              .join(''),
+          );
         }
         return undefined;
       }
-      case 'Identifier': return this.identifier(text(n, 'name')!);
-      case 'ThisExpression': return undefined;
+      case 'Identifier':
+        return this.identifier(text(n, 'name')!);
+      case 'ThisExpression':
+        return undefined;
       case 'MemberExpression': {
         const obj = this.value(child(n, 'object')!);
         if (obj === undefined) return undefined;
@@ -335,12 +388,18 @@ export class Evaluator {
         }
         if (a.k === 'num' && b.k === 'num') {
           switch (op) {
-            case '-': return { k: 'num', v: a.v - b.v };
-            case '*': return { k: 'num', v: a.v * b.v };
-            case '^': return { k: 'num', v: a.v ^ b.v };
-            case '%': return { k: 'num', v: a.v % b.v };
-            case '/': return { k: 'num', v: a.v / b.v };
-            default: return undefined;
+            case '-':
+              return { k: 'num', v: a.v - b.v };
+            case '*':
+              return { k: 'num', v: a.v * b.v };
+            case '^':
+              return { k: 'num', v: a.v ^ b.v };
+            case '%':
+              return { k: 'num', v: a.v % b.v };
+            case '/':
+              return { k: 'num', v: a.v / b.v };
+            default:
+              return undefined;
           }
         }
         return undefined;
@@ -349,14 +408,17 @@ export class Evaluator {
         const list = children(n, 'expressions');
         return list.length === 0 ? undefined : this.value(list[list.length - 1]!);
       }
-      case 'LogicalExpression': return this.value(child(n, 'left')!) ?? this.value(child(n, 'right')!);
+      case 'LogicalExpression':
+        return this.value(child(n, 'left')!) ?? this.value(child(n, 'right')!);
       case 'ConditionalExpression': {
         const a = this.value(child(n, 'consequent')!);
         const b = this.value(child(n, 'alternate')!);
-        return a?.k === 'ref' ? a : b?.k === 'ref' ? b : a ?? b;
+        return a?.k === 'ref' ? a : b?.k === 'ref' ? b : (a ?? b);
       }
-      case 'AssignmentExpression': return text(n, 'operator') === '=' ? this.value(child(n, 'right')!) : undefined;
-      case 'AwaitExpression': return this.value(child(n, 'argument')!);
+      case 'AssignmentExpression':
+        return text(n, 'operator') === '=' ? this.value(child(n, 'right')!) : undefined;
+      case 'AwaitExpression':
+        return this.value(child(n, 'argument')!);
       case 'ArrayExpression': {
         const items: (Value | undefined)[] = [];
         for (const el of children(n, 'elements')) {
@@ -375,13 +437,20 @@ export class Evaluator {
         for (const p of children(n, 'properties')) {
           if (p.type !== 'Property') continue;
           const keyNode = child(p, 'key')!;
-          const key = p.computed === true ? this.constant(keyNode) : (text(keyNode, 'name') ?? (typeof keyNode.value === 'string' ? keyNode.value : undefined));
+          const key =
+            p.computed === true
+              ? this.constant(keyNode)
+              : (text(keyNode, 'name') ?? (typeof keyNode.value === 'string' ? keyNode.value : undefined));
           const value = child(p, 'value');
           if (key !== undefined && value !== undefined) props.set(key, value);
         }
         return { k: 'obj', props };
       }
-      case 'ArrowFunctionExpression': case 'FunctionExpression': case 'FunctionDeclaration': case 'ClassExpression': return { k: 'fn', node: n };
+      case 'ArrowFunctionExpression':
+      case 'FunctionExpression':
+      case 'FunctionDeclaration':
+      case 'ClassExpression':
+        return { k: 'fn', node: n };
       case 'ImportExpression': {
         const name = this.constant(child(n, 'source')!);
         return name === undefined ? undefined : ref(`mod:${normalizeModule(name)}`, viaOf(this.value(child(n, 'source')!)));
@@ -390,8 +459,10 @@ export class Evaluator {
         const callee = this.value(child(n, 'callee')!);
         return callee?.k === 'ref' ? ref(`${callee.path}#instance`, callee.via) : undefined;
       }
-      case 'CallExpression': return this.call(n);
-      default: return undefined;
+      case 'CallExpression':
+        return this.call(n);
+      default:
+        return undefined;
     }
   }
 
@@ -419,7 +490,7 @@ export class Evaluator {
         const folded = this.method(obj, method, n);
         if (folded !== undefined) return folded;
       }
-      if (method !== undefined && obj?.k === 'ref' && (method === 'bind')) return obj;
+      if (method !== undefined && obj?.k === 'ref' && method === 'bind') return obj;
     }
     const callee = this.value(calleeNode);
     if (callee?.k === 'fn' && callee.node.type !== 'ClassExpression') return this.inline(callee.node, n);
@@ -428,10 +499,13 @@ export class Evaluator {
     const args = this.args(n);
     const a0 = args[0];
     switch (callee.path) {
-      case 'require': case 'mod:module._load':
+      case 'require':
+      case 'mod:module._load':
         return a0?.k === 'str' ? ref(`mod:${normalizeModule(a0.v)}`, a0.via) : undefined;
-      case 'mod:module.createRequire': return ref('require');
-      case 'String.fromCharCode': case 'String.fromCodePoint': {
+      case 'mod:module.createRequire':
+        return ref('require');
+      case 'String.fromCharCode':
+      case 'String.fromCodePoint': {
         if (args.length === 0 || args.length > 100_000 || !args.every((a) => a?.k === 'num')) return undefined;
         const codes = args.map((a) => (a as { v: number }).v);
         try {
@@ -442,32 +516,51 @@ export class Evaluator {
       }
       case 'atob':
         return a0?.k === 'str' ? str(Buffer.from(a0.v, 'base64').toString('latin1'), [...a0.via, 'base64']) : undefined;
-      case 'btoa': return a0?.k === 'str' ? str(Buffer.from(a0.v, 'latin1').toString('base64'), a0.via) : undefined;
+      case 'btoa':
+        return a0?.k === 'str' ? str(Buffer.from(a0.v, 'latin1').toString('base64'), a0.via) : undefined;
       case 'Buffer.from': {
-        if (a0?.k === 'arr' && a0.items.every((x) => x?.k === 'num')) return str(Buffer.from(a0.items.map((x) => (x as { v: number }).v)).toString('latin1'), ['charcode']);
+        if (a0?.k === 'arr' && a0.items.every((x) => x?.k === 'num'))
+          return str(Buffer.from(a0.items.map((x) => (x as { v: number }).v)).toString('latin1'), ['charcode']);
         if (a0?.k !== 'str') return undefined;
         const enc = args[1]?.k === 'str' ? args[1].v : 'utf8';
         const decoded = decodeBuffer(a0.v, enc);
-        return decoded === undefined ? undefined : str(decoded, enc === 'utf8' || enc === 'utf-8' ? a0.via : [...a0.via, enc.toLowerCase()]);
+        return decoded === undefined
+          ? undefined
+          : str(decoded, enc === 'utf8' || enc === 'utf-8' ? a0.via : [...a0.via, enc.toLowerCase()]);
       }
-      case 'decodeURIComponent': case 'decodeURI': case 'unescape': {
+      case 'decodeURIComponent':
+      case 'decodeURI':
+      case 'unescape': {
         if (a0?.k !== 'str') return undefined;
         try {
-          const s = callee.path === 'unescape' ? a0.v.replace(/%u([0-9a-f]{4})|%([0-9a-f]{2})/gi, (_m, u: string | undefined, h: string | undefined) => String.fromCharCode(parseInt(u ?? h ?? '0', 16))) : decodeURIComponent(a0.v);
+          const s =
+            callee.path === 'unescape'
+              ? a0.v.replace(/%u([0-9a-f]{4})|%([0-9a-f]{2})/gi, (_m, u: string | undefined, h: string | undefined) =>
+                  String.fromCharCode(parseInt(u ?? h ?? '0', 16)),
+                )
+              : decodeURIComponent(a0.v);
           return str(s, s === a0.v ? a0.via : [...a0.via, 'uri']);
         } catch {
           return undefined;
         }
       }
-      case 'encodeURIComponent': case 'encodeURI':
+      case 'encodeURIComponent':
+      case 'encodeURI':
         return a0?.k === 'str' ? str(callee.path === 'encodeURI' ? encodeURI(a0.v) : encodeURIComponent(a0.v), a0.via) : undefined;
-      case 'String': return a0?.k === 'str' ? a0 : a0?.k === 'num' ? str(String(a0.v)) : undefined;
+      case 'String':
+        return a0?.k === 'str' ? a0 : a0?.k === 'num' ? str(String(a0.v)) : undefined;
       case 'Reflect.get': {
         const key = args[1];
         return key?.k === 'str' ? this.member(a0, key.v) : undefined;
       }
-      case 'Object.getPrototypeOf': return a0?.k === 'fn' ? ref('FunctionPrototype') : a0?.k === 'ref' && BUILTIN_CTORS.has(a0.path) ? ref('FunctionPrototype') : undefined;
-      case 'JSON.parse': return a0?.k === 'str' && /^"[^"]*"$/.test(a0.v) ? str(JSON.parse(a0.v) as string, a0.via) : undefined;
+      case 'Object.getPrototypeOf':
+        return a0?.k === 'fn'
+          ? ref('FunctionPrototype')
+          : a0?.k === 'ref' && BUILTIN_CTORS.has(a0.path)
+            ? ref('FunctionPrototype')
+            : undefined;
+      case 'JSON.parse':
+        return a0?.k === 'str' && /^"[^"]*"$/.test(a0.v) ? str(JSON.parse(a0.v) as string, a0.via) : undefined;
       default:
         return ref(`${callee.path}()`, callee.via);
     }
@@ -480,20 +573,36 @@ export class Evaluator {
     if (obj.k === 'str') {
       const s = obj.v;
       switch (method) {
-        case 'split': return a0?.k === 'str' ? { k: 'arr', items: s.split(a0.v).map((x) => str(x, obj.via)) } : undefined;
-        case 'toString': case 'valueOf': case 'normalize': return obj;
-        case 'toLowerCase': return str(s.toLowerCase(), obj.via);
-        case 'toUpperCase': return str(s.toUpperCase(), obj.via);
-        case 'trim': return str(s.trim(), obj.via);
-        case 'concat': return args.every((a) => a?.k === 'str' || a?.k === 'num') ? str(s + args.map((a) => String((a as { v: unknown }).v)).join(''), viaOf(obj, ...args)) : undefined;
-        case 'repeat': return a0?.k === 'num' && a0.v >= 0 && a0.v * s.length < MAX_STRING ? str(s.repeat(a0.v), obj.via) : undefined;
-        case 'slice': case 'substring': case 'substr': {
+        case 'split':
+          return a0?.k === 'str' ? { k: 'arr', items: s.split(a0.v).map((x) => str(x, obj.via)) } : undefined;
+        case 'toString':
+        case 'valueOf':
+        case 'normalize':
+          return obj;
+        case 'toLowerCase':
+          return str(s.toLowerCase(), obj.via);
+        case 'toUpperCase':
+          return str(s.toUpperCase(), obj.via);
+        case 'trim':
+          return str(s.trim(), obj.via);
+        case 'concat':
+          return args.every((a) => a?.k === 'str' || a?.k === 'num')
+            ? str(s + args.map((a) => String((a as { v: unknown }).v)).join(''), viaOf(obj, ...args))
+            : undefined;
+        case 'repeat':
+          return a0?.k === 'num' && a0.v >= 0 && a0.v * s.length < MAX_STRING ? str(s.repeat(a0.v), obj.via) : undefined;
+        case 'slice':
+        case 'substring':
+        case 'substr': {
           const x = a0?.k === 'num' ? a0.v : 0;
           const y = a1?.k === 'num' ? a1.v : undefined;
           return str(method === 'slice' ? s.slice(x, y) : method === 'substring' ? s.substring(x, y) : s.substr(x, y), obj.via);
         }
-        case 'charAt': case 'at': return a0?.k === 'num' ? str(s.at(a0.v) ?? '', obj.via) : undefined;
-        case 'replace': case 'replaceAll': {
+        case 'charAt':
+        case 'at':
+          return a0?.k === 'num' ? str(s.at(a0.v) ?? '', obj.via) : undefined;
+        case 'replace':
+        case 'replaceAll': {
           const patNode = children(n, 'arguments')[0];
           const regex = patNode !== undefined ? (patNode.regex as { pattern?: string; flags?: string } | undefined) : undefined;
           if (a1?.k !== 'str') return undefined;
@@ -507,7 +616,8 @@ export class Evaluator {
           if (a0?.k !== 'str') return undefined;
           return str(method === 'replace' ? s.replace(a0.v, a1.v) : s.replaceAll(a0.v, a1.v), obj.via);
         }
-        default: return undefined;
+        default:
+          return undefined;
       }
     }
     switch (method) {
@@ -516,8 +626,10 @@ export class Evaluator {
         if (sep === undefined || !obj.items.every((x) => x?.k === 'str' || x?.k === 'num')) return undefined;
         return str(obj.items.map((x) => String((x as { v: unknown }).v)).join(sep), viaOf(...obj.items));
       }
-      case 'reverse': return { k: 'arr', items: [...obj.items].reverse() };
-      case 'concat': return a0?.k === 'arr' ? { k: 'arr', items: [...obj.items, ...a0.items] } : undefined;
+      case 'reverse':
+        return { k: 'arr', items: [...obj.items].reverse() };
+      case 'concat':
+        return a0?.k === 'arr' ? { k: 'arr', items: [...obj.items, ...a0.items] } : undefined;
       case 'map': {
         const fnNode = children(n, 'arguments')[0];
         if (fnNode === undefined) return undefined;
@@ -533,7 +645,8 @@ export class Evaluator {
         }
         return undefined;
       }
-      default: return undefined;
+      default:
+        return undefined;
     }
   }
 }
@@ -550,7 +663,8 @@ export function collectBindings(ev: Evaluator, node: AstNode): void {
     case 'AssignmentExpression': {
       const left = child(node, 'left');
       const right = child(node, 'right');
-      if (left !== undefined && right !== undefined && text(node, 'operator') === '=' && left.type !== 'MemberExpression') ev.bindPattern(left, right);
+      if (left !== undefined && right !== undefined && text(node, 'operator') === '=' && left.type !== 'MemberExpression')
+        ev.bindPattern(left, right);
       break;
     }
     case 'FunctionDeclaration': {
@@ -567,7 +681,8 @@ export function collectBindings(ev: Evaluator, node: AstNode): void {
         if (local === undefined) continue;
         if (s.type === 'ImportSpecifier') {
           const imported = child(s, 'imported');
-          const name = imported === undefined ? local : (text(imported, 'name') ?? (typeof imported.value === 'string' ? imported.value : local));
+          const name =
+            imported === undefined ? local : (text(imported, 'name') ?? (typeof imported.value === 'string' ? imported.value : local));
           ev.project(local, mod, name === 'default' ? undefined : name);
         } else ev.project(local, mod, undefined);
       }
@@ -577,9 +692,11 @@ export function collectBindings(ev: Evaluator, node: AstNode): void {
       const id = text(child(node, 'id') ?? node, 'name');
       const modRef = child(node, 'moduleReference');
       const expr = modRef === undefined ? undefined : child(modRef, 'expression');
-      if (id !== undefined && expr !== undefined && typeof expr.value === 'string') ev.project(id, ref(`mod:${normalizeModule(expr.value)}`), undefined);
+      if (id !== undefined && expr !== undefined && typeof expr.value === 'string')
+        ev.project(id, ref(`mod:${normalizeModule(expr.value)}`), undefined);
       break;
     }
-    default: break;
+    default:
+      break;
   }
 }

@@ -16,7 +16,10 @@ export type ScanGateReason = (typeof SCAN_GATE_REASONS)[number];
 /** A rule id of the scanner's rulebook (rules.ts): dotted, unlike every other reason code. */
 export type ScanRuleReason = `${string}.${string}`;
 declare module '../errors.ts' {
-  interface ReasonVocabularies { scanGate: ScanGateReason; scanRule: ScanRuleReason }
+  interface ReasonVocabularies {
+    scanGate: ScanGateReason;
+    scanRule: ScanRuleReason;
+  }
 }
 
 export function isScanRuleReason(code: string): code is ScanRuleReason {
@@ -24,14 +27,23 @@ export function isScanRuleReason(code: string): code is ScanRuleReason {
 }
 
 /** Throws `denied` when the scan verdict is forbidden and the policy has no `allowForbiddenScan` for this id. */
-export function assertScanAllowsLoad(report: ExtensionReport, policy: Pick<ResolvedPolicy, 'allowForbiddenScan'>, extensionId: string): void {
+export function assertScanAllowsLoad(
+  report: ExtensionReport,
+  policy: Pick<ResolvedPolicy, 'allowForbiddenScan'>,
+  extensionId: string,
+): void {
   if (report.verdict !== 'forbidden') return;
   if (policy.allowForbiddenScan.has(extensionId)) return;
   const rules = [...new Set(report.findings.filter((f) => f.classification === 'forbidden').map((f) => f.ruleId))];
-  throw new WardenError('denied', `extension ${extensionId} was not loaded: its scan verdict is forbidden (${rules.join(', ')}); `
-    + `review \`pi-warden scan\` and, only if you accept the risk, set extensionPolicy.overrides.${extensionId}.allowForbiddenScan: true`, {
-    reasonCodes: ['scan_forbidden', ...rules.filter(isScanRuleReason)], where: report.target,
-  });
+  throw new WardenError(
+    'denied',
+    `extension ${extensionId} was not loaded: its scan verdict is forbidden (${rules.join(', ')}); ` +
+      `review \`pi-warden scan\` and, only if you accept the risk, set extensionPolicy.overrides.${extensionId}.allowForbiddenScan: true`,
+    {
+      reasonCodes: ['scan_forbidden', ...rules.filter(isScanRuleReason)],
+      where: report.target,
+    },
+  );
 }
 
 export interface ScannerBypassAlert {
@@ -59,7 +71,8 @@ export function scannerBypassCheck(report: ExtensionReport, capability: Capabili
     method,
     summary: `${report.id} called ${method} (needs ${capability}) but its install-time scan found no use of ${capability}`,
     reason_codes: ['capability_not_in_scan', `scan_verdict_${report.verdict}`],
-    remediation: 'INC-4: examine the extension source for the evasion (dynamic require, encoded payload, prototype pollution), '
-      + 'add the pattern to the scanner rules with a regression sample, and keep the extension killed until reviewed',
+    remediation:
+      'INC-4: examine the extension source for the evasion (dynamic require, encoded payload, prototype pollution), ' +
+      'add the pattern to the scanner rules with a regression sample, and keep the extension killed until reviewed',
   };
 }

@@ -8,7 +8,14 @@ import { dirname, join, resolve } from 'node:path';
 import { isInside } from '../paths.ts';
 
 export const SOURCE_EXT: Readonly<Record<string, 'ts' | 'tsx' | 'js' | 'jsx'>> = {
-  '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.js': 'js', '.mjs': 'js', '.cjs': 'js', '.jsx': 'jsx',
+  '.ts': 'ts',
+  '.mts': 'ts',
+  '.cts': 'ts',
+  '.tsx': 'tsx',
+  '.js': 'js',
+  '.mjs': 'js',
+  '.cjs': 'js',
+  '.jsx': 'jsx',
 };
 const RESOLVE_EXT = ['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs', '.jsx', '.json', '.node'];
 
@@ -45,7 +52,8 @@ export function packageMain(dir: string, pkg: PackageJson): string | undefined {
 
 export function resolveFile(p: string): string | undefined {
   const tries = [p, ...RESOLVE_EXT.map((e) => p + e)];
-  if (/\.(m|c)?js$/.test(p)) tries.push(p.replace(/\.(m|c)?js$/, '.ts'), p.replace(/\.(m|c)?js$/, '.tsx'), p.replace(/\.(m|c)?js$/, '.mts'));
+  if (/\.(m|c)?js$/.test(p))
+    tries.push(p.replace(/\.(m|c)?js$/, '.ts'), p.replace(/\.(m|c)?js$/, '.tsx'), p.replace(/\.(m|c)?js$/, '.mts'));
   for (const t of tries) {
     try {
       if (statSync(t).isFile()) return t;

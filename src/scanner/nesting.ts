@@ -53,7 +53,10 @@ export function nestingDepth(source: string): number {
   while (i < n) {
     const c = source[i]!;
     switch (c) {
-      case ' ': case '\t': case '\n': case '\r':
+      case ' ':
+      case '\t':
+      case '\n':
+      case '\r':
         i++;
         continue;
       case '/': {
@@ -87,7 +90,8 @@ export function nestingDepth(source: string): number {
         }
         break;
       }
-      case '"': case "'": {
+      case '"':
+      case "'": {
         i++;
         while (i < n && source[i] !== c && source[i] !== '\n') i += source[i] === '\\' ? 2 : 1;
         i++;
@@ -99,11 +103,14 @@ export function nestingDepth(source: string): number {
         skipTemplate();
         prev = 'a';
         continue;
-      case '(': case '[': case '{':
+      case '(':
+      case '[':
+      case '{':
         depth++;
         bump();
         break;
-      case ')': case ']':
+      case ')':
+      case ']':
         if (depth > 0) depth--;
         break;
       case '}':
@@ -117,10 +124,16 @@ export function nestingDepth(source: string): number {
           continue;
         }
         break;
-      case ';': case ',':
+      case ';':
+      case ',':
         chain = 0;
         break;
-      case '!': case '~': case '?': case '-': case '+': case '=':
+      case '!':
+      case '~':
+      case '?':
+      case '-':
+      case '+':
+      case '=':
         chain++;
         bump();
         break;

@@ -10,7 +10,10 @@ const PLACES = new PlaceWords();
 const WRITE_TARGETS: ReadonlySet<PlaceKind> = new Set([...SECRET_KINDS, ...NEVER_WRITTEN_KINDS]);
 
 export function foldPath(parts: readonly string[]): string {
-  return parts.join('/').replace(/\\/g, '/').replace(/\/{2,}/g, '/');
+  return parts
+    .join('/')
+    .replace(/\\/g, '/')
+    .replace(/\/{2,}/g, '/');
 }
 
 export function isSensitiveWriteTarget(path: string): boolean {

@@ -17,13 +17,24 @@ export interface RuleSpec {
   readonly summary: string;
 }
 
-const R = (id: string, classification: RuleSpec['classification'], capability: Capability | null, confidence: Confidence, summary: string): RuleSpec =>
-  ({ id, classification, capability, confidence, summary });
+const R = (
+  id: string,
+  classification: RuleSpec['classification'],
+  capability: Capability | null,
+  confidence: Confidence,
+  summary: string,
+): RuleSpec => ({ id, classification, capability, confidence, summary });
 
 const TABLE: readonly RuleSpec[] = [
   R('code.eval', 'forbidden', null, 'high', 'eval runs a string as code; whatever it runs is invisible to the scan'),
   R('code.function-constructor', 'forbidden', null, 'high', 'the Function constructor (in any spelling) compiles a string into code'),
-  R('code.eval-constant', 'flagged', null, 'medium', 'plainly spelled eval/Function/string timer of a constant string that was scanned in full and is clean'),
+  R(
+    'code.eval-constant',
+    'flagged',
+    null,
+    'medium',
+    'plainly spelled eval/Function/string timer of a constant string that was scanned in full and is clean',
+  ),
   R('code.vm', 'forbidden', null, 'high', 'node:vm compiles and runs code outside the sandbox'),
   R('native.process-binding', 'forbidden', null, 'high', 'process.binding / _linkedBinding / dlopen reach native internals'),
   R('native.addon', 'forbidden', null, 'high', 'loads a native addon (.node file, bindings, node-gyp-build)'),
@@ -31,7 +42,13 @@ const TABLE: readonly RuleSpec[] = [
   R('process.worker', 'forbidden', null, 'high', 'worker_threads / cluster start code outside the sandbox'),
   R('debug.inspector', 'forbidden', null, 'high', 'node:inspector can read and rewrite any code in the process'),
   R('net.raw-socket', 'forbidden', 'http', 'high', 'raw sockets (net, dgram, tls, http2 servers) bypass HTTP egress policy'),
-  R('fs.sensitive-write', 'forbidden', 'write', 'high', 'writes to a credential store or a place never written (startup files, PATH folders, git hooks, pi settings and folders)'),
+  R(
+    'fs.sensitive-write',
+    'forbidden',
+    'write',
+    'high',
+    'writes to a credential store or a place never written (startup files, PATH folders, git hooks, pi settings and folders)',
+  ),
   R('fs.credential-read', 'flagged', 'read', 'medium', 'reads a credential file (ssh keys, cloud credentials, pi auth)'),
   R('env.bulk-read', 'flagged', 'env', 'medium', 'reads the whole environment (process.env as a value)'),
   R('net.exfiltration', 'forbidden', 'http', 'high', 'sends environment or file content over the network'),
@@ -40,7 +57,13 @@ const TABLE: readonly RuleSpec[] = [
   R('obfuscation.mangled-names', 'flagged', null, 'medium', 'obfuscator-style identifiers (_0x…) or packed code'),
   R('obfuscation.invisible-chars', 'flagged', null, 'medium', 'bidirectional-override or zero-width characters in source'),
   R('module.dynamic-require', 'flagged', null, 'medium', 'require/import of a name the scanner cannot compute'),
-  R('module.loader-tamper', 'forbidden', null, 'high', 'tampers with the module loader (require.cache, Module._load, Module.prototype.require)'),
+  R(
+    'module.loader-tamper',
+    'forbidden',
+    null,
+    'high',
+    'tampers with the module loader (require.cache, Module._load, Module.prototype.require)',
+  ),
   R('proto.pollution', 'forbidden', null, 'high', 'writes to a shared prototype (__proto__, constructor.prototype, Object.prototype)'),
   R('package.install-script', 'flagged', 'exec', 'high', 'package.json runs an install script (preinstall/install/postinstall/prepare)'),
   R('scan.input', 'forbidden', null, 'high', 'a file could not be read or parsed; unscanned code is not safe'),

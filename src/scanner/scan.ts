@@ -66,7 +66,9 @@ async function scanTarball(target: string, abs: string, options: ScanOptions): P
     try {
       located = locateExtensions(root);
     } catch (err) {
-      return [failedTarget(target, extracted.problems.length > 0 ? extracted.problems.join('; ') : `cannot read ${target}: ${errorText(err)}`)];
+      return [
+        failedTarget(target, extracted.problems.length > 0 ? extracted.problems.join('; ') : `cannot read ${target}: ${errorText(err)}`),
+      ];
     }
     const reports = located.map((e) => scanExtension(e, target, display));
     const problems: Finding[] = extracted.problems.map((p) => inputFinding(`${target}`, p));
@@ -205,7 +207,15 @@ export function packageScripts(pkgPath: string, shown: string): { findings: Find
     if (typeof script !== 'string' || script.trim() === '') continue;
     const at = Math.max(0, text.indexOf(`"${name}"`));
     const { line, column } = position(lines, at);
-    findings.push(makeFinding('package.install-script', shown, line, column, `${name} script runs at install: ${script.length > 120 ? `${script.slice(0, 117)}...` : script}`));
+    findings.push(
+      makeFinding(
+        'package.install-script',
+        shown,
+        line,
+        column,
+        `${name} script runs at install: ${script.length > 120 ? `${script.slice(0, 117)}...` : script}`,
+      ),
+    );
     for (const m of script.matchAll(/\bnode\s+(?:-[^\s]+\s+)*([^\s&|;]+)/g)) {
       const f = resolveFile(resolve(dirname(pkgPath), m[1]!));
       if (f !== undefined) scriptFiles.push(f);
@@ -228,10 +238,24 @@ function failedTarget(target: string, message: string): ExtensionReport {
 }
 
 function withFindings(r: ExtensionReport, extra: Finding[]): ExtensionReport {
-  return report(r.id, r.target, [...extra, ...r.findings], r.capabilities.flatMap((c) => c.evidence), [...r.files], r.bytes);
+  return report(
+    r.id,
+    r.target,
+    [...extra, ...r.findings],
+    r.capabilities.flatMap((c) => c.evidence),
+    [...r.files],
+    r.bytes,
+  );
 }
 
-function report(id: string, target: string, findings: Finding[], evidence: CapabilityEvidence[], files: string[], bytes: number): ExtensionReport {
+function report(
+  id: string,
+  target: string,
+  findings: Finding[],
+  evidence: CapabilityEvidence[],
+  files: string[],
+  bytes: number,
+): ExtensionReport {
   const verdict = findings.some((f) => f.classification === 'forbidden') ? 'forbidden' : findings.length > 0 ? 'flagged' : 'safe';
   const byCap = new Map<Capability, CapabilityEvidence[]>();
   for (const e of evidence) {
@@ -240,7 +264,10 @@ function report(id: string, target: string, findings: Finding[], evidence: Capab
     byCap.set(e.capability, list);
   }
   const capabilities = CAPABILITIES.filter((c) => byCap.has(c)).map((c) => ({ capability: c, evidence: byCap.get(c)! }));
-  const sorted = [...findings].sort((a, b) => rank(a) - rank(b) || a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.ruleId.localeCompare(b.ruleId));
+  const sorted = [...findings].sort(
+    (a, b) =>
+      rank(a) - rank(b) || a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.ruleId.localeCompare(b.ruleId),
+  );
   return { id, target, verdict, findings: sorted, capabilities, files, bytes };
 }
 
@@ -251,7 +278,13 @@ function rank(f: Finding): number {
 function errorText(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ELOOP' ? 'symbolic link loop' : code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : err.message;
+    return code === 'ELOOP'
+      ? 'symbolic link loop'
+      : code === 'ENOENT'
+        ? 'no such file or directory'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : err.message;
   }
   return String(err);
 }

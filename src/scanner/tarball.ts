@@ -47,9 +47,11 @@ export async function extractTarball(file: string): Promise<ExtractedTarball> {
           stopped = true;
           return reject(`more than ${TARBALL_LIMITS.maxEntries} entries; the rest was not extracted`);
         }
-        if (name.startsWith('/') || /^[a-zA-Z]:/.test(name) || normal.split('/').includes('..')) return reject('path escapes the package (absolute or ..); not extracted');
+        if (name.startsWith('/') || /^[a-zA-Z]:/.test(name) || normal.split('/').includes('..'))
+          return reject('path escapes the package (absolute or ..); not extracted');
         if (entry.type === 'Directory') return entry.resume();
-        if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') return reject(`${entry.type} entry; only regular files are extracted`);
+        if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile')
+          return reject(`${entry.type} entry; only regular files are extracted`);
         const chunks: Buffer[] = [];
         entry.on('data', (c: Buffer) => {
           bytes += c.length;
@@ -67,7 +69,9 @@ export async function extractTarball(file: string): Promise<ExtractedTarball> {
         });
       },
     });
-    parser.on('warn', (_code: string, message: string | Error) => problems.push(`broken archive: ${typeof message === 'string' ? message : message.message}`));
+    parser.on('warn', (_code: string, message: string | Error) =>
+      problems.push(`broken archive: ${typeof message === 'string' ? message : message.message}`),
+    );
     parser.on('error', (err: Error) => {
       problems.push(`broken archive: ${err.message}`);
       resolve();

@@ -11,7 +11,9 @@ import type { TrustRegistry } from './lifecycle.ts';
 export const TRUST_GATE_REASONS = ['quarantined'] as const;
 export type TrustGateReason = (typeof TRUST_GATE_REASONS)[number];
 declare module '../errors.ts' {
-  interface ReasonVocabularies { trustGate: TrustGateReason }
+  interface ReasonVocabularies {
+    trustGate: TrustGateReason;
+  }
 }
 
 export interface TrustGate {
@@ -29,7 +31,9 @@ export function createTrustGate(registry: TrustRegistry, onQuarantined?: (extens
     } catch {
       // stopping the sandbox failed: the call is refused all the same
     }
-    return decisionError('quarantined', `extension ${extensionId} is quarantined: no hostcall is served until an operator lifts it`, { reasonCodes: ['quarantined'] });
+    return decisionError('quarantined', `extension ${extensionId} is quarantined: no hostcall is served until an operator lifts it`, {
+      reasonCodes: ['quarantined'],
+    });
   };
   return { stage: { name: 'trust', run: (ctx) => check(ctx.extensionId) }, recheck: check };
 }

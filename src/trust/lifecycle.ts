@@ -17,7 +17,9 @@ export type TransitionKind = 'promote' | 'quarantine' | 'kill' | 'lift';
 export const TRUST_REASONS = ['illegal_transition'] as const;
 export type TrustReason = (typeof TRUST_REASONS)[number];
 declare module '../errors.ts' {
-  interface ReasonVocabularies { trust: TrustReason }
+  interface ReasonVocabularies {
+    trust: TrustReason;
+  }
 }
 
 export interface Transition {
@@ -99,19 +101,39 @@ export class TrustRegistry {
       if (!move.ok) throw new WardenError('usage', `cannot ${kind} ${extensionId}: ${move.why}`, { reasonCodes: ['illegal_transition'] });
       const to = move.to;
       const now = Date.now();
-      this.#db.prepare('INSERT INTO trust_state (extension_id, state, updated_ms) VALUES (?, ?, ?) ON CONFLICT(extension_id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms')
+      this.#db
+        .prepare(
+          'INSERT INTO trust_state (extension_id, state, updated_ms) VALUES (?, ?, ?) ON CONFLICT(extension_id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms',
+        )
         .run(extensionId, to, now);
-      const info = this.#db.prepare('INSERT INTO trust_transitions (ts_ms, extension_id, from_state, to_state, kind, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      const info = this.#db
+        .prepare(
+          'INSERT INTO trust_transitions (ts_ms, extension_id, from_state, to_state, kind, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
         .run(now, extensionId, from, to, kind, actor, reason);
       insertAlert(this.#db, {
-        ts_ms: now, extension_id: extensionId, ...alertFor(kind, to),
+        ts_ms: now,
+        extension_id: extensionId,
+        ...alertFor(kind, to),
         summary: `${extensionId}: ${from} → ${to} (${kind} by ${actor}: ${reason})`,
         reason_codes: kind === 'kill' ? ['kill_switch'] : kind === 'lift' ? ['kill_switch_lifted'] : [kind],
-        remediation: to === 'quarantined' ? `No hostcall of ${extensionId} is served until \`pi-warden trust lift ${extensionId} --reason …\` (runbook INC-5)` : 'Review with `pi-warden trust status`',
+        remediation:
+          to === 'quarantined'
+            ? `No hostcall of ${extensionId} is served until \`pi-warden trust lift ${extensionId} --reason …\` (runbook INC-5)`
+            : 'Review with `pi-warden trust status`',
       });
       this.#db.exec('COMMIT');
       this.#cache.delete(extensionId);
-      return { id: Number(info.lastInsertRowid), ts_ms: now, extension_id: extensionId, from_state: from, to_state: to, kind, actor, reason };
+      return {
+        id: Number(info.lastInsertRowid),
+        ts_ms: now,
+        extension_id: extensionId,
+        from_state: from,
+        to_state: to,
+        kind,
+        actor,
+        reason,
+      };
     } catch (err) {
       this.#db.exec('ROLLBACK');
       throw err;
@@ -119,13 +141,18 @@ export class TrustRegistry {
   }
 
   history(extensionId?: string): Transition[] {
-    const rows = extensionId === undefined
-      ? this.#db.prepare('SELECT * FROM trust_transitions ORDER BY id').all()
-      : this.#db.prepare('SELECT * FROM trust_transitions WHERE extension_id = ? ORDER BY id').all(extensionId);
+    const rows =
+      extensionId === undefined
+        ? this.#db.prepare('SELECT * FROM trust_transitions ORDER BY id').all()
+        : this.#db.prepare('SELECT * FROM trust_transitions WHERE extension_id = ? ORDER BY id').all(extensionId);
     return rows as unknown as Transition[];
   }
 
   all(): Array<{ extension_id: string; state: TrustState; updated_ms: number }> {
-    return this.#db.prepare('SELECT extension_id, state, updated_ms FROM trust_state ORDER BY extension_id').all() as unknown as Array<{ extension_id: string; state: TrustState; updated_ms: number }>;
+    return this.#db.prepare('SELECT extension_id, state, updated_ms FROM trust_state ORDER BY extension_id').all() as unknown as Array<{
+      extension_id: string;
+      state: TrustState;
+      updated_ms: number;
+    }>;
   }
 }

@@ -14,7 +14,9 @@ import type { BreachSink } from '../evidence/index.ts';
 export const HOSTCALL_QUOTA_REASONS = ['hostcalls_per_second', 'hostcalls_per_minute'] as const;
 export type HostcallQuotaReason = (typeof HOSTCALL_QUOTA_REASONS)[number];
 declare module '../errors.ts' {
-  interface ReasonVocabularies { hostcallQuota: HostcallQuotaReason }
+  interface ReasonVocabularies {
+    hostcallQuota: HostcallQuotaReason;
+  }
 }
 
 /** Defaults when settings say nothing (the reference's "prompt" preset values). */
@@ -54,7 +56,9 @@ export function createQuotaStage(limits: (extensionId: string) => QuotaSettings,
     } catch {
       // the refusal stands even if the breach cannot be recorded
     }
-    return decisionError('quota_exceeded', `${extensionId}: ${resource} ${actual} exceeds the limit ${limit}`, { reasonCodes: ['quota_exceeded', resource] });
+    return decisionError('quota_exceeded', `${extensionId}: ${resource} ${actual} exceeds the limit ${limit}`, {
+      reasonCodes: ['quota_exceeded', resource],
+    });
   };
   return {
     name: 'quota',

@@ -10,7 +10,10 @@ import { buildStore, editStore, tempHome } from '../evidence/fixtures.ts';
 const BIN = fileURLToPath(new URL('../../bin/pi-warden.js', import.meta.url));
 
 function cli(home: string, args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, PI_WARDEN_HOME: home, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: home, PI_WARDEN_HOME: home, NO_COLOR: '1' },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

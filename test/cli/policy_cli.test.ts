@@ -12,12 +12,25 @@ const BIN = fileURLToPath(new URL('../../bin/pi-warden.js', import.meta.url));
 
 function cli(dirs: SettingsDirs, args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: dirs.cwd, encoding: 'utf8', env: { PATH: process.env.PATH, ...dirs.env, NO_COLOR: '1', ...env },
+    cwd: dirs.cwd,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, ...dirs.env, NO_COLOR: '1', ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const REQUIRED = ['profile', 'profile_source', 'mode', 'default_caps', 'deny_caps', 'allow_dangerous', 'secret_broker_enabled', 'overrides', 'risk', 'capabilities'];
+const REQUIRED = [
+  'profile',
+  'profile_source',
+  'mode',
+  'default_caps',
+  'deny_caps',
+  'allow_dangerous',
+  'secret_broker_enabled',
+  'overrides',
+  'risk',
+  'capabilities',
+];
 
 describe('pi-warden policy explain', () => {
   it('--json on the embedded defaults prints every required field, safe from default', () => {
@@ -35,19 +48,38 @@ describe('pi-warden policy explain', () => {
     assert.deepEqual(e.capabilities.exec, { decision: 'deny', rule: 'deny_caps', reason: 'deny_caps', dangerous: true });
     assert.deepEqual(e.capabilities.read, { decision: 'allow', rule: 'default_caps', reason: 'default_caps', dangerous: false });
     assert.equal(e.risk.enabled, false);
-    assert.ok(e.methods.some((m: { method: string; capability: string }) => m.method === 'ctx.modelRegistry.getApiKey' && m.capability === 'env'));
+    assert.ok(
+      e.methods.some((m: { method: string; capability: string }) => m.method === 'ctx.modelRegistry.getApiKey' && m.capability === 'env'),
+    );
   });
 
   it('--json with a settings file with overrides shows them and decides per extension', () => {
-    const dirs = settingsDirs({ user: { extensionPolicy: { profile: 'balanced', allowDangerous: true, overrides: { 'git-helper': { allow: ['exec'], deny: ['http'], quota: { memoryMb: 64 } } } }, extensionRisk: { enabled: true, enforce: false } } });
+    const dirs = settingsDirs({
+      user: {
+        extensionPolicy: {
+          profile: 'balanced',
+          allowDangerous: true,
+          overrides: { 'git-helper': { allow: ['exec'], deny: ['http'], quota: { memoryMb: 64 } } },
+        },
+        extensionRisk: { enabled: true, enforce: false },
+      },
+    });
     const global = JSON.parse(cli(dirs, ['policy', 'explain', '--json']).stdout);
     assert.equal(global.profile, 'balanced');
     assert.equal(global.profile_source, 'user');
     assert.deepEqual(global.overrides['git-helper'], { allow: ['exec'], deny: ['http'], quota: { memoryMb: 64 } });
     assert.equal(global.capabilities.exec.decision, 'prompt');
     assert.deepEqual(global.risk, {
-      enabled: true, enforce: false, alpha: 0.01, window_size: 128, fail_closed: true, decision_timeout_ms: 50, ledger_limit: 2048, consecutive_unsafe: 3,
-      allowed_hosts: [], rollout: { sample_window: 200, max_false_positive_rate: 0.05, max_error_rate: 0.02, max_avg_latency_us: 500 },
+      enabled: true,
+      enforce: false,
+      alpha: 0.01,
+      window_size: 128,
+      fail_closed: true,
+      decision_timeout_ms: 50,
+      ledger_limit: 2048,
+      consecutive_unsafe: 3,
+      allowed_hosts: [],
+      rollout: { sample_window: 200, max_false_positive_rate: 0.05, max_error_rate: 0.02, max_avg_latency_us: 500 },
     });
     const ext = JSON.parse(cli(dirs, ['policy', 'explain', '--extension', 'git-helper', '--json']).stdout);
     assert.equal(ext.extension_id, 'git-helper');
@@ -78,7 +110,12 @@ describe('pi-warden policy explain', () => {
     const dirs = settingsDirs({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: 'yes' } } });
     const r = cli(dirs, ['policy', 'explain', '--json']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, new RegExp(`${dirs.userPath.replaceAll('/', '\\/')}: extensionPolicy\\.allowDangerous: expected a value of type boolean, found "yes"`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `${dirs.userPath.replaceAll('/', '\\/')}: extensionPolicy\\.allowDangerous: expected a value of type boolean, found "yes"`,
+      ),
+    );
     const e = JSON.parse(r.stdout);
     assert.equal(e.profile, 'safe');
     assert.equal(e.allow_dangerous, false);
@@ -95,14 +132,23 @@ describe('pi-warden policy explain', () => {
   });
 
   it('text and --json print the same exec mediation rules, for the profile in force and the extension asked about', () => {
-    const dirs = settingsDirs({ user: { extensionPolicy: { profile: 'balanced', allowDangerous: true, overrides: { helper: { allow: ['exec'] } } } } });
+    const dirs = settingsDirs({
+      user: { extensionPolicy: { profile: 'balanced', allowDangerous: true, overrides: { helper: { allow: ['exec'] } } } },
+    });
     const json = JSON.parse(cli(dirs, ['policy', 'explain', '--json', '--extension', 'helper']).stdout).exec_mediation;
     assert.equal(json.profile, 'balanced');
     assert.equal(json.granted_by_name, true);
     const text = cli(dirs, ['policy', 'explain', '--extension', 'helper']).stdout;
     assert.match(text, /Exec mediation \(profile balanced; exec granted to helper by name: yes/);
-    const rows = new Map(text.split('\n').map((l) => l.split('│').map((c) => c.trim())).filter((c) => c.length > 4).map((c) => [c[1], [c[2], c[3]]]));
-    for (const r of json.rules as Array<{ subject: string; granted: string; ungranted: string }>) assert.deepEqual(rows.get(r.subject), [r.granted, r.ungranted], r.subject);
+    const rows = new Map(
+      text
+        .split('\n')
+        .map((l) => l.split('│').map((c) => c.trim()))
+        .filter((c) => c.length > 4)
+        .map((c) => [c[1], [c[2], c[3]]]),
+    );
+    for (const r of json.rules as Array<{ subject: string; granted: string; ungranted: string }>)
+      assert.deepEqual(rows.get(r.subject), [r.granted, r.ungranted], r.subject);
     assert.deepEqual(rows.get('network_tool'), ['allow', 'prompt']);
   });
 
@@ -151,7 +197,9 @@ describe('pi-warden policy diff', () => {
     assert.equal(cli(dirs, ['policy', 'diff', a, a]).code, 0);
     writeFileSync(b, JSON.stringify({ extensionPolicy: { profile: 'balanced', overrides: { x: { allow: ['ui'] } } } }));
     const d = JSON.parse(cli(dirs, ['policy', 'diff', a, b, '--json']).stdout);
-    assert.deepEqual(d.changes, [{ field: 'extension x: capabilities.ui', a: 'prompt (mode)', b: 'allow (extension_allow)', direction: 'looser' }]);
+    assert.deepEqual(d.changes, [
+      { field: 'extension x: capabilities.ui', a: 'prompt (mode)', b: 'allow (extension_allow)', direction: 'looser' },
+    ]);
   });
 
   it('a missing or invalid file is an error with exit 2', () => {

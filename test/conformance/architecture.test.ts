@@ -40,9 +40,37 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   replay: ['policy', 'evidence', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'sandbox', 'extensions'],
   pi: ['policy', 'evidence', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'sandbox', 'runtime', 'extensions'],
   probe: ['policy', 'evidence', 'dispatch', 'sandbox', 'runtime', 'pi', 'extensions', 'scanner'],
-  cli: ['policy', 'evidence', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'sandbox', 'runtime', 'replay', 'pi', 'probe', 'extensions'],
+  cli: [
+    'policy',
+    'evidence',
+    'dispatch',
+    'trust',
+    'mediation',
+    'scanner',
+    'risk',
+    'sandbox',
+    'runtime',
+    'replay',
+    'pi',
+    'probe',
+    'extensions',
+  ],
   // The package's own face re-exports the public API.
-  'index.ts': ['policy', 'evidence', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'sandbox', 'runtime', 'replay', 'pi', 'probe', 'extensions'],
+  'index.ts': [
+    'policy',
+    'evidence',
+    'dispatch',
+    'trust',
+    'mediation',
+    'scanner',
+    'risk',
+    'sandbox',
+    'runtime',
+    'replay',
+    'pi',
+    'probe',
+    'extensions',
+  ],
 };
 
 function sourceFiles(dir: string): string[] {
@@ -67,7 +95,8 @@ export function importsOf(file: string, text = readFileSync(file, 'utf8')): stri
     const arg = text.slice(d.moduleRequest.start, d.moduleRequest.end).trim();
     const literal = /^(['"`])([^'"`$]*)\1$/.exec(arg);
     if (literal !== null) specs.push(literal[2] as string);
-    else if (arg.startsWith('.') || arg.includes("'.") || arg.includes('".')) throw new Error(`${file}: import(${arg}) names a local module by an expression; use a literal`);
+    else if (arg.startsWith('.') || arg.includes("'.") || arg.includes('".'))
+      throw new Error(`${file}: import(${arg}) names a local module by an expression; use a literal`);
   }
   return specs.filter((s) => s.startsWith('.'));
 }
@@ -127,7 +156,8 @@ describe('architecture: the allowed imports are checked (SPEC §3)', () => {
   it('reads the imports of every source file', () => {
     assert.ok(all.length > 300, `only ${all.length} imports found: the reader is broken`);
     const areas = new Set(all.map((e) => areaOf(e.from)));
-    for (const a of Object.keys(ALLOWED)) if (existsSync(join(SRC, a))) assert.ok(areas.has(a) || a === 'extensions', `no imports read from ${a}`);
+    for (const a of Object.keys(ALLOWED))
+      if (existsSync(join(SRC, a))) assert.ok(areas.has(a) || a === 'extensions', `no imports read from ${a}`);
   });
 
   it('every area imports only the areas below it', () => {
@@ -165,7 +195,10 @@ describe('architecture: the allowed imports are checked (SPEC §3)', () => {
     assert.equal(deepImports([{ from: at('runtime/createRuntime.ts'), to: at('dispatch/dispatcher.ts') }]).length, 1);
     assert.equal(deepImports([{ from: at('mediation/fs/scope.ts'), to: at('mediation/fs/paths.ts') }]).length, 0);
     assert.equal(guestLeaks([{ from: at('sandbox/guest/pi.ts'), to: at('sandbox/sandbox.ts') }]).length, 1);
-    assert.deepEqual(importsOf('x.ts', "import a from './a.ts'; export { b } from '../b.ts'; const c = await import('./c.ts'); import d from 'node:fs';"), ['./a.ts', '../b.ts', './c.ts']);
+    assert.deepEqual(
+      importsOf('x.ts', "import a from './a.ts'; export { b } from '../b.ts'; const c = await import('./c.ts'); import d from 'node:fs';"),
+      ['./a.ts', '../b.ts', './c.ts'],
+    );
     assert.throws(() => importsOf('x.ts', "const m = await import('./' + name);"), /by an expression/);
   });
 });

@@ -12,24 +12,72 @@ import { ALL_METHODS, hostcall, policyFor } from '../helpers.ts';
 
 /** The capability each method must require, written by hand (a new method without a line here fails the suite). */
 const EXPECTED: Record<string, Capability> = {
-  exec: 'exec', 'exec.spawn': 'exec', 'exec.write': 'exec', 'exec.kill': 'exec', 'pi.registerMcpServer': 'exec',
+  exec: 'exec',
+  'exec.spawn': 'exec',
+  'exec.write': 'exec',
+  'exec.kill': 'exec',
+  'pi.registerMcpServer': 'exec',
   http: 'http',
-  'fs.read': 'read', 'fs.list': 'read', 'fs.stat': 'read', 'fs.exists': 'read', 'fs.realpath': 'read',
-  'fs.write': 'write', 'fs.mkdir': 'write', 'fs.mkdtemp': 'write', 'fs.delete': 'write', 'fs.rename': 'write',
-  'fs.copy': 'write', 'fs.symlink': 'write', 'fs.chmod': 'write',
-  'env.get': 'env', 'env.list': 'env',
-  'ctx.modelRegistry.getApiKey': 'env', 'ctx.modelRegistry.getApiKeyAndHeaders': 'env', 'ctx.modelRegistry.getApiKeyForProvider': 'env',
-  'pi.registerProvider': 'env', 'ctx.modelRegistry.registerProvider': 'env',
+  'fs.read': 'read',
+  'fs.list': 'read',
+  'fs.stat': 'read',
+  'fs.exists': 'read',
+  'fs.realpath': 'read',
+  'fs.write': 'write',
+  'fs.mkdir': 'write',
+  'fs.mkdtemp': 'write',
+  'fs.delete': 'write',
+  'fs.rename': 'write',
+  'fs.copy': 'write',
+  'fs.symlink': 'write',
+  'fs.chmod': 'write',
+  'env.get': 'env',
+  'env.list': 'env',
+  'ctx.modelRegistry.getApiKey': 'env',
+  'ctx.modelRegistry.getApiKeyAndHeaders': 'env',
+  'ctx.modelRegistry.getApiKeyForProvider': 'env',
+  'pi.registerProvider': 'env',
+  'ctx.modelRegistry.registerProvider': 'env',
   log: 'log',
   tool: 'tool',
 };
-for (const m of ['pi.on', 'pi.registerTool', 'pi.registerCommand', 'pi.registerShortcut', 'pi.registerFlag', 'pi.getFlag',
-  'pi.registerMessageRenderer', 'pi.registerEntryRenderer', 'pi.registerToolRenderer', 'pi.registerMarkdownTransformer',
-  'pi.events.emit', 'pi.events.on']) EXPECTED[m] = 'events';
-for (const m of ['pi.unregisterProvider', 'pi.registerVirtualModel', 'pi.unregisterVirtualModel',
-  'pi.unregisterMcpServer', 'pi.getMcpServers', 'pi.getSettings', 'pi.sendMessage', 'pi.sendUserMessage', 'pi.appendEntry',
-  'pi.setSessionName', 'pi.getSessionName', 'pi.setLabel', 'pi.getActiveTools', 'pi.getAllTools', 'pi.setActiveTools',
-  'pi.getCommands', 'pi.setModel', 'pi.getThinkingLevel', 'pi.setThinkingLevel']) EXPECTED[m] = 'session';
+for (const m of [
+  'pi.on',
+  'pi.registerTool',
+  'pi.registerCommand',
+  'pi.registerShortcut',
+  'pi.registerFlag',
+  'pi.getFlag',
+  'pi.registerMessageRenderer',
+  'pi.registerEntryRenderer',
+  'pi.registerToolRenderer',
+  'pi.registerMarkdownTransformer',
+  'pi.events.emit',
+  'pi.events.on',
+])
+  EXPECTED[m] = 'events';
+for (const m of [
+  'pi.unregisterProvider',
+  'pi.registerVirtualModel',
+  'pi.unregisterVirtualModel',
+  'pi.unregisterMcpServer',
+  'pi.getMcpServers',
+  'pi.getSettings',
+  'pi.sendMessage',
+  'pi.sendUserMessage',
+  'pi.appendEntry',
+  'pi.setSessionName',
+  'pi.getSessionName',
+  'pi.setLabel',
+  'pi.getActiveTools',
+  'pi.getAllTools',
+  'pi.setActiveTools',
+  'pi.getCommands',
+  'pi.setModel',
+  'pi.getThinkingLevel',
+  'pi.setThinkingLevel',
+])
+  EXPECTED[m] = 'session';
 for (const m of ALL_METHODS) {
   if (m.startsWith('ctx.ui.')) EXPECTED[m] ??= 'ui';
   if (m.startsWith('ctx.sessionManager.') || m.startsWith('ctx.modelRegistry.')) EXPECTED[m] ??= 'session';
@@ -38,9 +86,42 @@ for (const m of ALL_METHODS) {
 
 /** Decisions per profile, without overrides, written out as in SPEC §4.2 (our permissive keeps exec/env gated). */
 const PROFILE_TABLE: Record<string, Record<Capability, 'allow' | 'deny' | 'prompt'>> = {
-  safe: { read: 'allow', write: 'allow', http: 'allow', events: 'allow', session: 'allow', ui: 'deny', exec: 'deny', env: 'deny', tool: 'deny', log: 'deny' },
-  balanced: { read: 'allow', write: 'allow', http: 'allow', events: 'allow', session: 'allow', ui: 'prompt', exec: 'deny', env: 'deny', tool: 'prompt', log: 'prompt' },
-  permissive: { read: 'allow', write: 'allow', http: 'allow', events: 'allow', session: 'allow', ui: 'allow', exec: 'deny', env: 'deny', tool: 'allow', log: 'allow' },
+  safe: {
+    read: 'allow',
+    write: 'allow',
+    http: 'allow',
+    events: 'allow',
+    session: 'allow',
+    ui: 'deny',
+    exec: 'deny',
+    env: 'deny',
+    tool: 'deny',
+    log: 'deny',
+  },
+  balanced: {
+    read: 'allow',
+    write: 'allow',
+    http: 'allow',
+    events: 'allow',
+    session: 'allow',
+    ui: 'prompt',
+    exec: 'deny',
+    env: 'deny',
+    tool: 'prompt',
+    log: 'prompt',
+  },
+  permissive: {
+    read: 'allow',
+    write: 'allow',
+    http: 'allow',
+    events: 'allow',
+    session: 'allow',
+    ui: 'allow',
+    exec: 'deny',
+    env: 'deny',
+    tool: 'allow',
+    log: 'allow',
+  },
 };
 const DANGEROUS_TABLE: Record<string, 'allow' | 'deny' | 'prompt'> = { safe: 'deny', balanced: 'prompt', permissive: 'allow' };
 
@@ -62,7 +143,12 @@ const CASES: OverrideCase[] = [
   { name: 'extension allows everything', allowDangerous: false, allow: [...CAPABILITIES] },
   { name: 'extension allows everything + allowDangerous', allowDangerous: true, allow: [...CAPABILITIES] },
   { name: 'extension denies everything', allowDangerous: true, deny: [...CAPABILITIES], allow: [...CAPABILITIES] },
-  { name: 'global deny of http, ui, exec beats extension allow', allowDangerous: true, denyCaps: ['http', 'ui', 'exec'], allow: [...CAPABILITIES] },
+  {
+    name: 'global deny of http, ui, exec beats extension allow',
+    allowDangerous: true,
+    denyCaps: ['http', 'ui', 'exec'],
+    allow: [...CAPABILITIES],
+  },
   { name: 'extension denies read and allows log', allowDangerous: false, deny: ['read'], allow: ['log'] },
 ];
 
@@ -79,16 +165,36 @@ describe('capability_denial_matrix', () => {
   for (const profile of ['safe', 'balanced', 'permissive']) {
     for (const c of CASES) {
       it(`${profile} / ${c.name}: every method derives its capability and gets the expected decision`, () => {
-        const override = c.allow === undefined && c.deny === undefined ? undefined : { ext: { ...(c.allow ? { allow: c.allow } : {}), ...(c.deny ? { deny: c.deny } : {}) } };
-        const p = policyFor({ user: { extensionPolicy: { profile, allowDangerous: c.allowDangerous, ...(c.denyCaps ? { denyCaps: c.denyCaps } : {}), ...(override ? { overrides: override } : {}) } } });
+        const override =
+          c.allow === undefined && c.deny === undefined
+            ? undefined
+            : { ext: { ...(c.allow ? { allow: c.allow } : {}), ...(c.deny ? { deny: c.deny } : {}) } };
+        const p = policyFor({
+          user: {
+            extensionPolicy: {
+              profile,
+              allowDangerous: c.allowDangerous,
+              ...(c.denyCaps ? { denyCaps: c.denyCaps } : {}),
+              ...(override ? { overrides: override } : {}),
+            },
+          },
+        });
         assert.deepEqual(p.errors, []);
         for (const method of ALL_METHODS) {
           const d = decideHostcall(p.compiled, 'ext', hostcall(method));
           assert.equal(d.capability, EXPECTED[method], `${method} capability`);
-          assert.equal(d.decision, expected(profile, c, d.capability), `${profile}/${c.name}/${method} (${d.capability}) decided by ${d.rule}`);
+          assert.equal(
+            d.decision,
+            expected(profile, c, d.capability),
+            `${profile}/${c.name}/${method} (${d.capability}) decided by ${d.rule}`,
+          );
           // The same call from an extension without overrides gets the global decision.
           const other = decideHostcall(p.compiled, 'someone-else', hostcall(method));
-          assert.equal(other.decision, expected(profile, { name: 'global', allowDangerous: c.allowDangerous, denyCaps: c.denyCaps }, d.capability), `other extension ${method}`);
+          assert.equal(
+            other.decision,
+            expected(profile, { name: 'global', allowDangerous: c.allowDangerous, denyCaps: c.denyCaps }, d.capability),
+            `other extension ${method}`,
+          );
         }
         for (const cap of CAPABILITIES) {
           if (cap !== 'read' && cap !== 'write' && cap !== 'exec' && cap !== 'tool') continue;
@@ -125,9 +231,27 @@ describe('capability_denial_matrix', () => {
 
   it('case variants and unknown methods are invalid_request, never a default capability', () => {
     const p = policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true } } });
-    for (const method of ['EXEC', 'Exec', 'exec ', 'fs', 'fs.READ', 'env', 'internal', '', '__proto__', 'constructor', 'toString', 'pi', 'ctx.ui', 'http.request']) {
-      assert.throws(() => decideHostcall(p.compiled, 'ext', hostcall('log', { level: 'info', message: 'x' }, { method })),
-        (err: unknown) => isWardenError(err) && err.code === 'invalid_request' && /unknown hostcall method/.test(err.message), method);
+    for (const method of [
+      'EXEC',
+      'Exec',
+      'exec ',
+      'fs',
+      'fs.READ',
+      'env',
+      'internal',
+      '',
+      '__proto__',
+      'constructor',
+      'toString',
+      'pi',
+      'ctx.ui',
+      'http.request',
+    ]) {
+      assert.throws(
+        () => decideHostcall(p.compiled, 'ext', hostcall('log', { level: 'info', message: 'x' }, { method })),
+        (err: unknown) => isWardenError(err) && err.code === 'invalid_request' && /unknown hostcall method/.test(err.message),
+        method,
+      );
     }
   });
 
@@ -149,8 +273,11 @@ describe('capability_denial_matrix', () => {
       ['fs.read', 'path', /params must be a plain object, found "path"/],
     ];
     for (const [method, params, message] of bad) {
-      assert.throws(() => decideHostcall(p.compiled, 'ext', { call_id: 'c', method, params }),
-        (err: unknown) => isWardenError(err) && err.code === 'invalid_request' && message.test(err.message), `${method} ${JSON.stringify(params)}`);
+      assert.throws(
+        () => decideHostcall(p.compiled, 'ext', { call_id: 'c', method, params }),
+        (err: unknown) => isWardenError(err) && err.code === 'invalid_request' && message.test(err.message),
+        `${method} ${JSON.stringify(params)}`,
+      );
     }
   });
 
@@ -168,7 +295,10 @@ describe('capability_denial_matrix', () => {
       [Object.create({ call_id: 'c', method: 'exec', params: { cmd: 'ls' } }), /hostcall must be a plain object/],
     ];
     for (const [call, message] of bad) {
-      assert.throws(() => decideHostcall(p.compiled, 'ext', call), (err: unknown) => isWardenError(err) && err.code === 'invalid_request' && message.test(err.message));
+      assert.throws(
+        () => decideHostcall(p.compiled, 'ext', call),
+        (err: unknown) => isWardenError(err) && err.code === 'invalid_request' && message.test(err.message),
+      );
     }
   });
 
@@ -178,7 +308,10 @@ describe('capability_denial_matrix', () => {
     proto.method = 'fs.read';
     proto.params = { path: '/etc/passwd' };
     try {
-      assert.throws(() => decideHostcall(p.compiled, 'ext', { call_id: 'c' }), (err: unknown) => isWardenError(err) && err.code === 'invalid_request');
+      assert.throws(
+        () => decideHostcall(p.compiled, 'ext', { call_id: 'c' }),
+        (err: unknown) => isWardenError(err) && err.code === 'invalid_request',
+      );
     } finally {
       delete proto.method;
       delete proto.params;

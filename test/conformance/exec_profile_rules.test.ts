@@ -36,7 +36,9 @@ const SAMPLES: Readonly<Record<string, { params: Record<string, unknown>; reason
 };
 
 function resolved(profile: Profile, granted: boolean): ResolvedPolicy {
-  return policyFor({ user: { extensionPolicy: { profile, allowDangerous: true, ...(granted ? { overrides: { ext: { allow: ['exec'] } } } : {}) } } });
+  return policyFor({
+    user: { extensionPolicy: { profile, allowDangerous: true, ...(granted ? { overrides: { ext: { allow: ['exec'] } } } : {}) } },
+  });
 }
 
 /** What the real exec stage does with the row's sample: `deny` (refused unasked), `prompt` (asked), or `allow`. */
@@ -44,7 +46,14 @@ async function enforced(policy: ResolvedPolicy, row: ExecRuleExplanation): Promi
   const sample = SAMPLES[row.subject];
   assert.ok(sample !== undefined, `no sample command for the explained row "${row.subject}"`);
   const asked: PromptRequest[] = [];
-  const prompts = createPromptBroker({ prompter: { ask: (r) => { asked.push(r); return Promise.resolve({ decision: 'allow', scope: 'once' }); } } });
+  const prompts = createPromptBroker({
+    prompter: {
+      ask: (r) => {
+        asked.push(r);
+        return Promise.resolve({ decision: 'allow', scope: 'once' });
+      },
+    },
+  });
   const stage = createExecStage({ policy: policy.compiled, workspace, commandHash: () => 'h', prompts });
   const ctx = Object.assign(newContext('ext', {}), { callId: 'c', method: 'exec', params: sample.params });
   const out = await stage.run(ctx);
@@ -63,8 +72,10 @@ async function disagreements(profile: Profile, granted: boolean): Promise<string
   for (const row of explained.rules) {
     const printed = granted ? row.granted : row.ungranted;
     const { verdict, reasons } = await enforced(policy, row);
-    if (verdict !== printed) out.push(`${profile}/${granted ? 'granted' : 'ungranted'}/${row.subject}: explain prints ${printed}, the stage does ${verdict}`);
-    else if (verdict !== 'allow' && !reasons.includes(SAMPLES[row.subject]?.reason ?? '')) out.push(`${row.subject}: ${verdict} without its reason code (${reasons.join(', ')})`);
+    if (verdict !== printed)
+      out.push(`${profile}/${granted ? 'granted' : 'ungranted'}/${row.subject}: explain prints ${printed}, the stage does ${verdict}`);
+    else if (verdict !== 'allow' && !reasons.includes(SAMPLES[row.subject]?.reason ?? ''))
+      out.push(`${row.subject}: ${verdict} without its reason code (${reasons.join(', ')})`);
   }
   return out;
 }
@@ -72,7 +83,8 @@ async function disagreements(profile: Profile, granted: boolean): Promise<string
 describe('policy explain prints the exec rules the exec stage enforces', () => {
   it('each sample command shows exactly the class its row stands for, and every class has a row', () => {
     for (const c of EXEC_CLASSES) assert.deepEqual(analyseExec(SAMPLES[c]!.params as never, 'exec').classes, [c]);
-    for (const s of ['shell: true', 'cwd outside the workspace']) assert.deepEqual(analyseExec(SAMPLES[s]!.params as never, 'exec').classes, []);
+    for (const s of ['shell: true', 'cwd outside the workspace'])
+      assert.deepEqual(analyseExec(SAMPLES[s]!.params as never, 'exec').classes, []);
     const subjects = explainPolicy(resolved('balanced', false)).exec_mediation.rules.map((r) => r.subject);
     assert.deepEqual(subjects.sort(), Object.keys(SAMPLES).sort());
   });
@@ -89,7 +101,11 @@ describe('policy explain prints the exec rules the exec stage enforces', () => {
     const preset = PROFILE_PRESETS.balanced as { exec: ExecRules };
     const original = preset.exec;
     preset.exec = {
-      classes: { ...original.classes, network_tool: { granted: 'deny', ungranted: 'deny' }, inline_code: { granted: 'allow', ungranted: 'allow' } },
+      classes: {
+        ...original.classes,
+        network_tool: { granted: 'deny', ungranted: 'deny' },
+        inline_code: { granted: 'allow', ungranted: 'allow' },
+      },
       shell: { granted: 'allow', ungranted: 'prompt' },
       cwdOutsideWorkspace: original.cwdOutsideWorkspace,
     };

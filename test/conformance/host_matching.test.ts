@@ -30,7 +30,12 @@ async function runtimeWith(http: Record<string, unknown>, allowedHosts: readonly
     sent++;
     return { status: 200, headers: {}, bodyBase64: '' };
   };
-  const policy = policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, http }, extensionRisk: { enabled: true, enforce: false, allowedHosts } } });
+  const policy = policyFor({
+    user: {
+      extensionPolicy: { profile: 'permissive', allowDangerous: true, http },
+      extensionRisk: { enabled: true, enforce: false, allowedHosts },
+    },
+  });
   assert.deepEqual(policy.errors, [], 'the settings are valid');
   const rt = await createRuntime({ home: tempHome(), policy, operations: new Map([['http', httpOp]]), recorders: [recorder] });
   let n = 0;
@@ -78,7 +83,9 @@ describe('one host-pattern matcher: risk allowedHosts and egress allowHosts agre
     it(`${pattern} ${admitted ? 'admits' : 'does not admit'} ${url}`, () => {
       assert.ok(parseHostPattern(pattern).ok, pattern);
       // Both read the pattern from settings, as the runtime does.
-      const policy = policyFor({ user: { extensionPolicy: { http: { allowHosts: [pattern] } }, extensionRisk: { allowedHosts: [pattern] } } });
+      const policy = policyFor({
+        user: { extensionPolicy: { http: { allowHosts: [pattern] } }, extensionRisk: { allowedHosts: [pattern] } },
+      });
       assert.deepEqual(policy.errors, []);
       const target = parseTarget(url);
       assert.ok(target.ok, url);
@@ -101,9 +108,15 @@ describe('one host-pattern matcher: risk allowedHosts and egress allowHosts agre
     const patterns = ['*.example.com', 'api.other.test:8443', 'Bücher.example', '[2606:4700::1111]', '93.184.216.34'];
     const { rt, ask } = await runtimeWith({ allowHosts: patterns }, patterns);
     const rows: ReadonlyArray<readonly [string, boolean]> = [
-      ['https://example.com/', true], ['https://a.example.com./', true], ['https://evilexample.com/', false],
-      ['https://api.other.test:8443/', true], ['https://api.other.test/', false], ['https://xn--bcher-kva.example/', true],
-      ['http://[2606:4700:0:0:0:0:0:1111]/', true], ['http://[::ffff:5db8:d822]/', true], ['https://other.test/', false],
+      ['https://example.com/', true],
+      ['https://a.example.com./', true],
+      ['https://evilexample.com/', false],
+      ['https://api.other.test:8443/', true],
+      ['https://api.other.test/', false],
+      ['https://xn--bcher-kva.example/', true],
+      ['http://[2606:4700:0:0:0:0:0:1111]/', true],
+      ['http://[::ffff:5db8:d822]/', true],
+      ['https://other.test/', false],
     ];
     for (const [url, admitted] of rows) {
       const r = await ask(url);
@@ -149,13 +162,15 @@ const NAME_TABLE: ReadonlyArray<readonly [string, AddressClass | undefined]> = [
   ['https://127.0.0.1.nip.io/', undefined],
 ];
 
-const riskClass = (signal: (s: string) => boolean): string => (signal('metadata_endpoint') ? 'metadata' : signal('private_network_target') ? 'private' : 'public');
+const riskClass = (signal: (s: string) => boolean): string =>
+  signal('metadata_endpoint') ? 'metadata' : signal('private_network_target') ? 'private' : 'public';
 const riskView = (cls: AddressClass | undefined): string => (cls === undefined ? 'public' : cls === 'metadata' ? 'metadata' : 'private');
 
 describe('one address classification: risk host signals and egress address classes agree', () => {
   it('covers every class the literal table can reach', () => {
     const seen = new Set(CLASS_TABLE.map(([, c]) => c));
-    for (const c of ADDRESS_CLASSES.filter((c) => !['benchmarking', 'reserved', 'multicast', 'broadcast'].includes(c))) assert.ok(seen.has(c), c);
+    for (const c of ADDRESS_CLASSES.filter((c) => !['benchmarking', 'reserved', 'multicast', 'broadcast'].includes(c)))
+      assert.ok(seen.has(c), c);
   });
 
   it('IP literals: egress refuses with the class risk signals; public addresses pass both', async () => {

@@ -25,7 +25,12 @@ import ts from 'typescript';
 
 const TEST_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION_NAME = /elapsed|duration|took|latency|Ms$|_ms$|_us$/i;
-const COMPARISONS = new Set([ts.SyntaxKind.LessThanToken, ts.SyntaxKind.LessThanEqualsToken, ts.SyntaxKind.GreaterThanToken, ts.SyntaxKind.GreaterThanEqualsToken]);
+const COMPARISONS = new Set([
+  ts.SyntaxKind.LessThanToken,
+  ts.SyntaxKind.LessThanEqualsToken,
+  ts.SyntaxKind.GreaterThanToken,
+  ts.SyntaxKind.GreaterThanEqualsToken,
+]);
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -70,18 +75,27 @@ export function timedAssertions(source: string, fileName = 'sample.ts'): Array<{
     return false;
   };
   const collect = (n: ts.Node): void => {
-    if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer !== undefined && mentionsClock(n.initializer)) fromClock.add(n.name.text);
-    if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isIdentifier(n.left) && mentionsClock(n.right)) fromClock.add(n.left.text);
+    if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer !== undefined && mentionsClock(n.initializer))
+      fromClock.add(n.name.text);
+    if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isIdentifier(n.left) && mentionsClock(n.right))
+      fromClock.add(n.left.text);
     ts.forEachChild(n, collect);
   };
   collect(file);
-  const timed = (n: ts.Node) => mentionsClock(n) || some(n, (m) => (ts.isIdentifier(m) || ts.isPrivateIdentifier(m)) && DURATION_NAME.test(m.text));
-  const timedComparison = (n: ts.Node) => some(n, (m) => ts.isBinaryExpression(m) && COMPARISONS.has(m.operatorToken.kind) && (timed(m.left) || timed(m.right)));
+  const timed = (n: ts.Node) =>
+    mentionsClock(n) || some(n, (m) => (ts.isIdentifier(m) || ts.isPrivateIdentifier(m)) && DURATION_NAME.test(m.text));
+  const timedComparison = (n: ts.Node) =>
+    some(n, (m) => ts.isBinaryExpression(m) && COMPARISONS.has(m.operatorToken.kind) && (timed(m.left) || timed(m.right)));
   const found: Array<{ line: number; text: string }> = [];
   const at = (n: ts.Node) => ({ line: file.getLineAndCharacterOfPosition(n.getStart()).line + 1, text: n.getText().slice(0, 160) });
   const visit = (n: ts.Node): void => {
     if (isAssertCall(n) && n.arguments.some(timedComparison)) found.push(at(n));
-    else if (ts.isIfStatement(n) && timedComparison(n.expression) && some(n.thenStatement, (m) => ts.isCallExpression(m) && m.expression.getText() === 'assert.fail')) found.push(at(n));
+    else if (
+      ts.isIfStatement(n) &&
+      timedComparison(n.expression) &&
+      some(n.thenStatement, (m) => ts.isCallExpression(m) && m.expression.getText() === 'assert.fail')
+    )
+      found.push(at(n));
     ts.forEachChild(n, visit);
   };
   visit(file);
@@ -116,7 +130,13 @@ describe('no test asserts on wall-clock time (timing belongs in npm run bench)',
   it('no test file asserts on a measured duration', () => {
     const files = testFiles(TEST_ROOT);
     assert.ok(files.length > 40, `found ${files.length} test files under ${TEST_ROOT}`);
-    const offences = files.flatMap((f) => timedAssertions(readFileSync(f, 'utf8'), f).map((o) => `${relative(TEST_ROOT, f)}:${o.line}: ${o.text}`));
-    assert.deepEqual(offences, [], `assert on behaviour (an error code, a count of work, an abort) and time it in bench/ instead:\n${offences.join('\n')}`);
+    const offences = files.flatMap((f) =>
+      timedAssertions(readFileSync(f, 'utf8'), f).map((o) => `${relative(TEST_ROOT, f)}:${o.line}: ${o.text}`),
+    );
+    assert.deepEqual(
+      offences,
+      [],
+      `assert on behaviour (an error code, a count of work, an abort) and time it in bench/ instead:\n${offences.join('\n')}`,
+    );
   });
 });

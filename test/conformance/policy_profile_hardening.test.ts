@@ -25,8 +25,16 @@ describe('policy_profile_hardening: profiles', () => {
 
   it('safe allows only the benign capabilities and denies ui, tool, log, exec and env', () => {
     assert.deepEqual(decisions(policyFor()), {
-      read: 'allow', write: 'allow', http: 'allow', events: 'allow', session: 'allow',
-      ui: 'deny', tool: 'deny', log: 'deny', exec: 'deny', env: 'deny',
+      read: 'allow',
+      write: 'allow',
+      http: 'allow',
+      events: 'allow',
+      session: 'allow',
+      ui: 'deny',
+      tool: 'deny',
+      log: 'deny',
+      exec: 'deny',
+      env: 'deny',
     });
   });
 
@@ -34,8 +42,16 @@ describe('policy_profile_hardening: profiles', () => {
     const p = policyFor({ user: { extensionPolicy: { profile: 'balanced' } } });
     assert.equal(p.rules.mode, 'prompt');
     assert.deepEqual(decisions(p), {
-      read: 'allow', write: 'allow', http: 'allow', events: 'allow', session: 'allow',
-      ui: 'prompt', tool: 'prompt', log: 'prompt', exec: 'deny', env: 'deny',
+      read: 'allow',
+      write: 'allow',
+      http: 'allow',
+      events: 'allow',
+      session: 'allow',
+      ui: 'prompt',
+      tool: 'prompt',
+      log: 'prompt',
+      exec: 'deny',
+      env: 'deny',
     });
   });
 
@@ -84,7 +100,11 @@ describe('policy_profile_hardening: allowDangerous', () => {
     const without = policyFor({ user: { extensionPolicy: { overrides } } });
     assert.equal(evaluateCapability(without.rules, 'exec', 'ext').decision, 'deny');
     const withIt = policyFor({ user: { extensionPolicy: { overrides, allowDangerous: true } } });
-    assert.deepEqual(evaluateCapability(withIt.rules, 'exec', 'ext'), { decision: 'allow', rule: 'extension_allow', reason: 'extension_allow' });
+    assert.deepEqual(evaluateCapability(withIt.rules, 'exec', 'ext'), {
+      decision: 'allow',
+      rule: 'extension_allow',
+      reason: 'extension_allow',
+    });
   });
 
   it('allowDangerous never removes exec from an explicit denyCaps', () => {
@@ -97,7 +117,10 @@ describe('policy_profile_hardening: allowDangerous', () => {
     const on = policyFor({ user: { extensionPolicy: { profile: 'permissive' } } }, { PI_EXTENSION_ALLOW_DANGEROUS: 'true' });
     assert.equal(on.rules.allowDangerous, true);
     assert.equal(on.allowDangerousSource, 'env');
-    const off = policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true } } }, { PI_EXTENSION_ALLOW_DANGEROUS: '0' });
+    const off = policyFor(
+      { user: { extensionPolicy: { profile: 'permissive', allowDangerous: true } } },
+      { PI_EXTENSION_ALLOW_DANGEROUS: '0' },
+    );
     assert.equal(off.rules.allowDangerous, false);
     const junk = policyFor({}, { PI_EXTENSION_ALLOW_DANGEROUS: 'maybe' });
     assert.equal(junk.rules.allowDangerous, false);
@@ -113,7 +136,9 @@ describe('policy_profile_hardening: precedence chain (INV-003, INV-004, INV-005)
 
   it('global denyCaps cannot be bypassed by a per-extension allow, in any profile', () => {
     for (const profile of ['safe', 'balanced', 'permissive']) {
-      const p = policyFor({ user: { extensionPolicy: { profile, allowDangerous: true, denyCaps: ['http'], overrides: { ext: { allow: ['http'] } } } } });
+      const p = policyFor({
+        user: { extensionPolicy: { profile, allowDangerous: true, denyCaps: ['http'], overrides: { ext: { allow: ['http'] } } } },
+      });
       assert.deepEqual(evaluateCapability(p.rules, 'http', 'ext'), { decision: 'deny', rule: 'deny_caps', reason: 'deny_caps' }, profile);
     }
   });
@@ -139,8 +164,14 @@ describe('policy_profile_hardening: precedence chain (INV-003, INV-004, INV-005)
   });
 
   it('a remembered prompt answer only replaces a prompt: it never beats a deny', () => {
-    const p = policyFor({ user: { extensionPolicy: { profile: 'balanced', promptAnswers: { ext: { ui: 'allow', exec: 'allow', log: 'deny' } } } } });
-    assert.deepEqual(evaluateCapability(p.rules, 'ui', 'ext'), { decision: 'allow', rule: 'remembered_prompt', reason: 'prompt_remembered_allow' });
+    const p = policyFor({
+      user: { extensionPolicy: { profile: 'balanced', promptAnswers: { ext: { ui: 'allow', exec: 'allow', log: 'deny' } } } },
+    });
+    assert.deepEqual(evaluateCapability(p.rules, 'ui', 'ext'), {
+      decision: 'allow',
+      rule: 'remembered_prompt',
+      reason: 'prompt_remembered_allow',
+    });
     assert.equal(evaluateCapability(p.rules, 'log', 'ext').decision, 'deny');
     assert.equal(evaluateCapability(p.rules, 'exec', 'ext').rule, 'deny_caps');
     assert.equal(evaluateCapability(p.rules, 'ui', 'other').decision, 'prompt');
@@ -150,8 +181,14 @@ describe('policy_profile_hardening: precedence chain (INV-003, INV-004, INV-005)
 describe('policy_profile_hardening: settings sources and their order', () => {
   it('CLI beats env beats project beats user beats default', () => {
     const files = { user: { extensionPolicy: { profile: 'balanced' } }, project: { extensionPolicy: { profile: 'safe' } } };
-    const dirs = settingsDirs({ ...files, user: { extensionPolicy: { profile: 'permissive', trustProjectSettings: true } } }, { PI_EXTENSION_POLICY: 'balanced' });
-    assert.deepEqual([resolveIn(dirs, { cliProfile: 'permissive' }).profileSource, resolveIn(dirs, { cliProfile: 'permissive' }).profile], ['cli', 'permissive']);
+    const dirs = settingsDirs(
+      { ...files, user: { extensionPolicy: { profile: 'permissive', trustProjectSettings: true } } },
+      { PI_EXTENSION_POLICY: 'balanced' },
+    );
+    assert.deepEqual(
+      [resolveIn(dirs, { cliProfile: 'permissive' }).profileSource, resolveIn(dirs, { cliProfile: 'permissive' }).profile],
+      ['cli', 'permissive'],
+    );
     assert.deepEqual([resolveIn(dirs).profileSource, resolveIn(dirs).profile], ['env', 'balanced']);
     const noEnv = { ...dirs, env: { ...dirs.env, PI_EXTENSION_POLICY: undefined } };
     assert.deepEqual([resolveIn(noEnv).profileSource, resolveIn(noEnv).profile], ['project', 'safe']);
@@ -170,7 +207,16 @@ describe('policy_profile_hardening: settings sources and their order', () => {
   it('an untrusted project file may tighten but not loosen the user policy', () => {
     const dirs = settingsDirs({
       user: { extensionPolicy: { profile: 'balanced' } },
-      project: { extensionPolicy: { profile: 'permissive', allowDangerous: true, defaultCaps: ['exec', 'ui'], overrides: { ext: { allow: ['ui'], deny: ['http'] } }, denyCaps: ['log'] }, extensionRisk: { enforce: false, enabled: true } },
+      project: {
+        extensionPolicy: {
+          profile: 'permissive',
+          allowDangerous: true,
+          defaultCaps: ['exec', 'ui'],
+          overrides: { ext: { allow: ['ui'], deny: ['http'] } },
+          denyCaps: ['log'],
+        },
+        extensionRisk: { enforce: false, enabled: true },
+      },
     });
     const p = resolveIn(dirs);
     assert.equal(p.profile, 'balanced');
@@ -182,20 +228,30 @@ describe('policy_profile_hardening: settings sources and their order', () => {
     assert.equal(p.risk.enforce, true);
     assert.equal(p.risk.enabled, true);
     const w = p.warnings.join('\n');
-    for (const key of ['extensionPolicy.profile "permissive"', 'extensionPolicy.allowDangerous', 'extensionPolicy.defaultCaps', 'overrides.ext.allow', 'extensionRisk.enforce']) {
+    for (const key of [
+      'extensionPolicy.profile "permissive"',
+      'extensionPolicy.allowDangerous',
+      'extensionPolicy.defaultCaps',
+      'overrides.ext.allow',
+      'extensionRisk.enforce',
+    ]) {
       assert.ok(w.includes(key), `warning names ${key}: ${w}`);
     }
     assert.ok(w.includes(dirs.projectPath));
   });
 
   it('a project file may select a stricter profile', () => {
-    const p = resolveIn(settingsDirs({ user: { extensionPolicy: { profile: 'permissive' } }, project: { extensionPolicy: { profile: 'safe' } } }));
+    const p = resolveIn(
+      settingsDirs({ user: { extensionPolicy: { profile: 'permissive' } }, project: { extensionPolicy: { profile: 'safe' } } }),
+    );
     assert.equal(p.profile, 'safe');
     assert.equal(p.profileSource, 'project');
   });
 
   it('trustProjectSettings in the user file lets the project loosen; in the project file it is ignored', () => {
-    const trusted = resolveIn(settingsDirs({ user: { extensionPolicy: { trustProjectSettings: true } }, project: { extensionPolicy: { profile: 'permissive' } } }));
+    const trusted = resolveIn(
+      settingsDirs({ user: { extensionPolicy: { trustProjectSettings: true } }, project: { extensionPolicy: { profile: 'permissive' } } }),
+    );
     assert.equal(trusted.profile, 'permissive');
     const selfTrust = resolveIn(settingsDirs({ project: { extensionPolicy: { trustProjectSettings: true, profile: 'permissive' } } }));
     assert.equal(selfTrust.profile, 'safe');
@@ -207,16 +263,44 @@ describe('policy_profile_hardening: invalid settings', () => {
   const cases: Array<[string, unknown, RegExp]> = [
     ['broken JSON', '{"extensionPolicy": {', /\(file\): expected valid JSON/],
     ['a non-object file', '[1,2]', /\(top level\): expected a JSON object/],
-    ['a wrong type', { extensionPolicy: { allowDangerous: 'yes' } }, /extensionPolicy\.allowDangerous: expected a value of type boolean, found "yes"/],
-    ['an unknown capability', { extensionPolicy: { denyCaps: ['exec', 'network'] } }, /extensionPolicy\.denyCaps\[1\]: expected one of "read", "write"/],
+    [
+      'a wrong type',
+      { extensionPolicy: { allowDangerous: 'yes' } },
+      /extensionPolicy\.allowDangerous: expected a value of type boolean, found "yes"/,
+    ],
+    [
+      'an unknown capability',
+      { extensionPolicy: { denyCaps: ['exec', 'network'] } },
+      /extensionPolicy\.denyCaps\[1\]: expected one of "read", "write"/,
+    ],
     ['a misspelt key', { extensionPolicy: { allowDangerus: true } }, /extensionPolicy\.allowDangerus: expected no such key/],
-    ['an override with a bad cap', { extensionPolicy: { overrides: { 'my-ext': { allow: ['root'] } } } }, /extensionPolicy\.overrides\.my-ext\.allow\[0\]/],
+    [
+      'an override with a bad cap',
+      { extensionPolicy: { overrides: { 'my-ext': { allow: ['root'] } } } },
+      /extensionPolicy\.overrides\.my-ext\.allow\[0\]/,
+    ],
     ['a risk value out of range', { extensionRisk: { windowSize: 4 } }, /extensionRisk\.windowSize: expected a number ≥ 8, found 4/],
-    ['snake_case section', { extension_policy: { profile: 'permissive' } }, /extension_policy: expected the camelCase key "extensionPolicy"/],
+    [
+      'snake_case section',
+      { extension_policy: { profile: 'permissive' } },
+      /extension_policy: expected the camelCase key "extensionPolicy"/,
+    ],
   ];
   for (const [name, content, message] of cases) {
     it(`${name}: names the file, key and expectation and falls back to safe`, () => {
-      const dirs = settingsDirs({ user: typeof content === 'string' ? content : { ...(content as object), extensionPolicy: { profile: 'permissive', allowDangerous: true, ...((content as { extensionPolicy?: object }).extensionPolicy ?? {}) } } });
+      const dirs = settingsDirs({
+        user:
+          typeof content === 'string'
+            ? content
+            : {
+                ...(content as object),
+                extensionPolicy: {
+                  profile: 'permissive',
+                  allowDangerous: true,
+                  ...((content as { extensionPolicy?: object }).extensionPolicy ?? {}),
+                },
+              },
+      });
       const p = resolveIn(dirs, { cliProfile: 'permissive' });
       assert.ok(p.errors.length > 0, 'has errors');
       assert.ok(p.errors.every((e) => e.path === dirs.userPath));
@@ -243,7 +327,10 @@ describe('policy_profile_hardening: invalid settings', () => {
   it('risk settings come through with defaults from the runbook', () => {
     const p = policyFor({ user: { extensionRisk: { enabled: true, alpha: 0.05 } } });
     const { enabled, enforce, alpha, windowSize, failClosed, decisionTimeoutMs, ledgerLimit } = p.risk;
-    assert.deepEqual({ enabled, enforce, alpha, windowSize, failClosed, decisionTimeoutMs, ledgerLimit }, { enabled: true, enforce: true, alpha: 0.05, windowSize: 128, failClosed: true, decisionTimeoutMs: 50, ledgerLimit: 2048 });
+    assert.deepEqual(
+      { enabled, enforce, alpha, windowSize, failClosed, decisionTimeoutMs, ledgerLimit },
+      { enabled: true, enforce: true, alpha: 0.05, windowSize: 128, failClosed: true, decisionTimeoutMs: 50, ledgerLimit: 2048 },
+    );
   });
 });
 
@@ -259,9 +346,14 @@ describe('policy_profile_hardening: agent directory', () => {
 describe('policy_profile_hardening: explain warns about grants that cannot take effect', () => {
   it('an override allowing exec without allowDangerous is reported, and one that works is not', async () => {
     const { explainPolicy } = await import('../../src/policy/explain.ts');
-    const e = explainPolicy(policyFor({ user: { extensionPolicy: { denyCaps: ['http'], overrides: { git: { allow: ['exec', 'ui', 'http'] } } } } }));
+    const e = explainPolicy(
+      policyFor({ user: { extensionPolicy: { denyCaps: ['http'], overrides: { git: { allow: ['exec', 'ui', 'http'] } } } } }),
+    );
     const w = e.warnings.join('\n');
-    assert.match(w, /overrides\.git\.allow grants exec, but dangerous_gate still decides deny: exec and env are denied unless extensionPolicy\.allowDangerous/);
+    assert.match(
+      w,
+      /overrides\.git\.allow grants exec, but dangerous_gate still decides deny: exec and env are denied unless extensionPolicy\.allowDangerous/,
+    );
     assert.match(w, /overrides\.git\.allow grants http, but deny_caps still decides deny/);
     assert.doesNotMatch(w, /grants ui/);
   });

@@ -30,18 +30,25 @@ const layout = { projectRoot: project, home, agentDir, wardenHome, dataRoot: joi
 
 // Everything granted for read and write: only the table (credential stores, never-written places) can refuse.
 const scope = new FsScope({ layout, env: {}, grants: new Map([['ext', { read: ['/'], write: ['/'] }]]) });
-const policy = policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, overrides: { ext: { allow: ['exec'] } } } } });
+const policy = policyFor({
+  user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, overrides: { ext: { allow: ['exec'] } } } },
+});
 const exec = createExecStage({ policy: policy.compiled, workspace: project, commandHash: () => 'h', places: layout });
 const riskPlaces = new PlaceWords(layout);
 
 /** Where an entry is in this layout: `*` made concrete; `any` entries outside the project (credentials) or in it. */
 function placeOf(e: SensitivePlace): string {
   switch (e.base) {
-    case 'home': return join(home, e.path);
-    case 'agent': return join(agentDir, e.path);
-    case 'warden': return join(wardenHome, e.path);
-    case 'system': return e.path.replace(/\*/g, 'self');
-    case 'any': return join(SECRET_KINDS.has(e.kind) ? join(home, 'downloads') : project, e.path.replace(/\*$/, 'local'));
+    case 'home':
+      return join(home, e.path);
+    case 'agent':
+      return join(agentDir, e.path);
+    case 'warden':
+      return join(wardenHome, e.path);
+    case 'system':
+      return e.path.replace(/\*/g, 'self');
+    case 'any':
+      return join(SECRET_KINDS.has(e.kind) ? join(home, 'downloads') : project, e.path.replace(/\*$/, 'local'));
   }
 }
 
@@ -75,7 +82,7 @@ describe('sensitive places: every secret entry is refused by fs and exec, and se
     assert.ok(secrets.length > 50 && neverWritten.length > 50, `${secrets.length} secret, ${neverWritten.length} never-written`);
   });
 
-  it('fs.read of each is refused as a credential store or pi-warden\'s own, although / is granted', () => {
+  it("fs.read of each is refused as a credential store or pi-warden's own, although / is granted", () => {
     const missed = secrets.filter((e) => {
       const reasons = scope.checkCall('ext', 'fs.read', { path: placeOf(e) }).map((p) => p.reason);
       return !reasons.includes('fs_sensitive_path') && !reasons.includes('fs_warden_private');
@@ -88,7 +95,8 @@ describe('sensitive places: every secret entry is refused by fs and exec, and se
     for (const e of secrets) {
       for (const w of wordsFor(e)) {
         if (!(await execReasons({ cmd: 'cat', args: [w] })).includes('exec_credential_access')) missed.push(`${name(e)}: cat ${w}`);
-        if (!(await execReasons({ cmd: 'sh', args: ['-c', `cat ${q(w)}`] })).includes('exec_credential_access')) missed.push(`${name(e)}: sh -c cat ${w}`);
+        if (!(await execReasons({ cmd: 'sh', args: ['-c', `cat ${q(w)}`] })).includes('exec_credential_access'))
+          missed.push(`${name(e)}: sh -c cat ${w}`);
       }
     }
     assert.deepEqual(missed, []);
@@ -96,20 +104,24 @@ describe('sensitive places: every secret entry is refused by fs and exec, and se
 
   it('the scanner reports reading each as fs.credential-read', () => {
     const lines = secrets.map((e) => `readFileSync(${sourceFor(e)});`);
-    const found = analyzeSource(`${IMPORTS}import { readFileSync } from 'node:fs';\n${lines.join('\n')}\n`, { file: 'x.ts', lang: 'ts' }).findings;
+    const found = analyzeSource(`${IMPORTS}import { readFileSync } from 'node:fs';\n${lines.join('\n')}\n`, {
+      file: 'x.ts',
+      lang: 'ts',
+    }).findings;
     const missed = secrets.filter((_, i) => !found.some((f) => f.ruleId === 'fs.credential-read' && f.line === i + 4));
     assert.deepEqual(missed.map(name), []);
   });
 
   it('risk scores reading each as sensitive_path_read', () => {
-    const missed = secrets.filter((e) => !callSignals('read',
-      'fs.read', { path: placeOf(e) }, () => true, riskPlaces).some((s) => s.code === 'sensitive_path_read'));
+    const missed = secrets.filter(
+      (e) => !callSignals('read', 'fs.read', { path: placeOf(e) }, () => true, riskPlaces).some((s) => s.code === 'sensitive_path_read'),
+    );
     assert.deepEqual(missed.map(name), []);
   });
 });
 
 describe('sensitive places: every never-written entry is refused for writing by fs and exec, and seen by the scanner and risk', () => {
-  it('fs.write of each is refused as protected or pi-warden\'s own, although / is granted for writing', () => {
+  it("fs.write of each is refused as protected or pi-warden's own, although / is granted for writing", () => {
     const missed = neverWritten.filter((e) => {
       const reasons = scope.checkCall('ext', 'fs.write', { path: placeOf(e), data: 'x' }).map((p) => p.reason);
       return !reasons.includes('fs_protected_path') && !reasons.includes('fs_warden_private');
@@ -126,7 +138,8 @@ describe('sensitive places: every never-written entry is refused for writing by 
           [`sh -c echo x > ${w}`, { cmd: 'sh', args: ['-c', `echo x > ${q(w)}`] }],
           [`sh -c echo x | tee -a ${w}`, { cmd: 'sh', args: ['-c', `echo x | tee -a ${q(w)}`] }],
         ];
-        for (const [shown, params] of calls) if (!(await execReasons(params)).includes('exec_destructive_fs')) missed.push(`${name(e)}: ${shown}`);
+        for (const [shown, params] of calls)
+          if (!(await execReasons(params)).includes('exec_destructive_fs')) missed.push(`${name(e)}: ${shown}`);
       }
     }
     assert.deepEqual(missed, []);
@@ -134,20 +147,26 @@ describe('sensitive places: every never-written entry is refused for writing by 
 
   it('the scanner reports writing each as fs.sensitive-write', () => {
     const lines = neverWritten.map((e) => `writeFileSync(${sourceFor(e)}, 'x');`);
-    const found = analyzeSource(`${IMPORTS}import { writeFileSync } from 'node:fs';\n${lines.join('\n')}\n`, { file: 'x.ts', lang: 'ts' }).findings;
+    const found = analyzeSource(`${IMPORTS}import { writeFileSync } from 'node:fs';\n${lines.join('\n')}\n`, {
+      file: 'x.ts',
+      lang: 'ts',
+    }).findings;
     const missed = neverWritten.filter((_, i) => !found.some((f) => f.ruleId === 'fs.sensitive-write' && f.line === i + 4));
     assert.deepEqual(missed.map(name), []);
   });
 
   it('risk scores writing each as sensitive_path_write', () => {
-    const missed = neverWritten.filter((e) => !callSignals('write',
-      'fs.write', { path: placeOf(e) }, () => true, riskPlaces).some((s) => s.code === 'sensitive_path_write'));
+    const missed = neverWritten.filter(
+      (e) => !callSignals('write', 'fs.write', { path: placeOf(e) }, () => true, riskPlaces).some((s) => s.code === 'sensitive_path_write'),
+    );
     assert.deepEqual(missed.map(name), []);
   });
 });
 
 describe('sensitive places: a variable that moves an entry moves it for every consumer', () => {
-  const moves = SENSITIVE_PLACES.filter((e) => SECRET_KINDS.has(e.kind)).flatMap((e) => (e.movedBy ?? []).filter((m) => m.list !== true).map((m) => ({ e, m })));
+  const moves = SENSITIVE_PLACES.filter((e) => SECRET_KINDS.has(e.kind)).flatMap((e) =>
+    (e.movedBy ?? []).filter((m) => m.list !== true).map((m) => ({ e, m })),
+  );
 
   it('fs refuses the moved place, exec and the scanner refuse `$VARIABLE/…`', async () => {
     const missed: string[] = [];
@@ -155,11 +174,16 @@ describe('sensitive places: a variable that moves an entry moves it for every co
       const moved = join(root, 'moved', m.variable);
       const at = m.file === undefined ? moved : join(moved, m.file);
       const s = new FsScope({ layout, env: { [m.variable]: moved }, grants: new Map([['ext', { read: ['/'], write: ['/'] }]]) });
-      if (!s.checkCall('ext', 'fs.read', { path: at }).some((p) => p.reason === 'fs_sensitive_path')) missed.push(`fs ${m.variable} (${name(e)})`);
+      if (!s.checkCall('ext', 'fs.read', { path: at }).some((p) => p.reason === 'fs_sensitive_path'))
+        missed.push(`fs ${m.variable} (${name(e)})`);
       const word = m.file === undefined ? `$${m.variable}` : `$${m.variable}/${m.file}`;
-      if (!(await execReasons({ cmd: 'sh', args: ['-c', `cat ${word}`] })).includes('exec_credential_access')) missed.push(`exec cat ${word}`);
+      if (!(await execReasons({ cmd: 'sh', args: ['-c', `cat ${word}`] })).includes('exec_credential_access'))
+        missed.push(`exec cat ${word}`);
       const src = m.file === undefined ? `process.env.${m.variable}` : `join(process.env.${m.variable}, ${JSON.stringify(m.file)})`;
-      const found = analyzeSource(`${IMPORTS}import { readFileSync } from 'node:fs';\nreadFileSync(${src});\n`, { file: 'x.ts', lang: 'ts' }).findings;
+      const found = analyzeSource(`${IMPORTS}import { readFileSync } from 'node:fs';\nreadFileSync(${src});\n`, {
+        file: 'x.ts',
+        lang: 'ts',
+      }).findings;
       if (!found.some((f) => f.ruleId === 'fs.credential-read')) missed.push(`scanner readFileSync(${src})`);
     }
     assert.ok(moves.length >= 20, `${moves.length} moves`);
@@ -173,8 +197,11 @@ describe('sensitive places: the project stays ordinary', () => {
       const path = join(project, rel);
       assert.deepEqual(scope.checkCall('ext', 'fs.write', { path, data: 'x' }), [], rel);
       assert.deepEqual(await execReasons({ cmd: 'cp', args: ['x', path] }), [], rel);
-      assert.deepEqual(callSignals('write',
-        'fs.write', { path }, () => true, riskPlaces).filter((s) => s.code.startsWith('sensitive_path')), [], rel);
+      assert.deepEqual(
+        callSignals('write', 'fs.write', { path }, () => true, riskPlaces).filter((s) => s.code.startsWith('sensitive_path')),
+        [],
+        rel,
+      );
     }
   });
 });

@@ -13,21 +13,34 @@ const READ = hostcall('fs.read', { path: '/tmp/x' });
 const EXEC = hostcall('exec', { cmd: 'ls' });
 
 function ops(calls: string[]): Map<string, Operation> {
-  const record = (name: string): Operation => (params) => {
-    calls.push(name);
-    return { echoed: params };
-  };
-  return new Map([['log', record('log')], ['fs.read', record('fs.read')], ['exec', record('exec')], ['ctx.ui.notify', record('ctx.ui.notify')]]);
+  const record =
+    (name: string): Operation =>
+    (params) => {
+      calls.push(name);
+      return { echoed: params };
+    };
+  return new Map([
+    ['log', record('log')],
+    ['fs.read', record('fs.read')],
+    ['exec', record('exec')],
+    ['ctx.ui.notify', record('ctx.ui.notify')],
+  ]);
 }
 
 describe('dispatch pipeline', () => {
   it('runs the stages in the SPEC order, plugged stages in their slots, then execute and record', () => {
     const stage = (name: Stage['name']): Stage => ({ name, run: () => undefined });
-    const d = createDispatcher({ policy: policyFor().compiled, stages: [stage('mediation'), stage('trust'), stage('quota'), stage('risk')] });
+    const d = createDispatcher({
+      policy: policyFor().compiled,
+      stages: [stage('mediation'), stage('trust'), stage('quota'), stage('risk')],
+    });
     assert.deepEqual(d.pipeline, ['validate', 'derive_capability', 'policy', 'trust', 'risk', 'quota', 'mediation', 'execute', 'record']);
     assert.throws(() => createDispatcher({ policy: policyFor().compiled, stages: [stage('policy')] }), /built in/);
     assert.throws(() => createDispatcher({ policy: policyFor().compiled, stages: [stage('risk'), stage('risk')] }), /given twice/);
-    assert.throws(() => createDispatcher({ policy: policyFor().compiled, stages: [{ name: 'bogus' as Stage['name'], run: () => undefined }] }), /unknown dispatch stage/);
+    assert.throws(
+      () => createDispatcher({ policy: policyFor().compiled, stages: [{ name: 'bogus' as Stage['name'], run: () => undefined }] }),
+      /unknown dispatch stage/,
+    );
   });
 
   it('executes an allowed call and records it', async () => {
@@ -63,11 +76,23 @@ describe('dispatch pipeline', () => {
     const d = createDispatcher({ policy: policyFor().compiled, recorder });
     const r = await d.dispatch('ext', { call_id: 'c1', method: 'nope', params: {} });
     assert.ok(!r.ok && r.error.code === 'invalid_request');
-    const { extension_id, call_id, method, capability, declared_capability, decision, rule, error_code, reason_codes, stage } = recorder.entries[0]!;
-    assert.deepEqual({ extension_id, call_id, method, capability, declared_capability, decision, rule, error_code, reason_codes, stage }, {
-      extension_id: 'ext', call_id: 'c1', method: 'nope', capability: null, declared_capability: null,
-      decision: 'error', rule: null, error_code: 'invalid_request', reason_codes: ['invalid_request'], stage: 'validate',
-    });
+    const { extension_id, call_id, method, capability, declared_capability, decision, rule, error_code, reason_codes, stage } =
+      recorder.entries[0]!;
+    assert.deepEqual(
+      { extension_id, call_id, method, capability, declared_capability, decision, rule, error_code, reason_codes, stage },
+      {
+        extension_id: 'ext',
+        call_id: 'c1',
+        method: 'nope',
+        capability: null,
+        declared_capability: null,
+        decision: 'error',
+        rule: null,
+        error_code: 'invalid_request',
+        reason_codes: ['invalid_request'],
+        stage: 'validate',
+      },
+    );
   });
 
   it('records a forged capability as capability_mismatch and decides on the derived one', async () => {
@@ -84,8 +109,18 @@ describe('dispatch pipeline', () => {
   it('reads each envelope field once: a getter cannot switch the method after validation', async () => {
     const calls: string[] = [];
     let reads = 0;
-    const sneaky = { call_id: 'c', params: { level: 'info', message: 'x' }, get method() { reads++; return reads === 1 ? 'log' : 'exec'; } };
-    const d = createDispatcher({ policy: policyFor({ user: { extensionPolicy: { profile: 'permissive' } } }).compiled, operations: ops(calls) });
+    const sneaky = {
+      call_id: 'c',
+      params: { level: 'info', message: 'x' },
+      get method() {
+        reads++;
+        return reads === 1 ? 'log' : 'exec';
+      },
+    };
+    const d = createDispatcher({
+      policy: policyFor({ user: { extensionPolicy: { profile: 'permissive' } } }).compiled,
+      operations: ops(calls),
+    });
     const r = await d.dispatch('ext', sneaky);
     assert.ok(r.ok);
     assert.deepEqual(calls, ['log']);
@@ -94,9 +129,31 @@ describe('dispatch pipeline', () => {
 
   it('a throwing getter or proxy is invalid_request, not a crash', async () => {
     const d = createDispatcher({ policy: policyFor().compiled });
-    const r1 = await d.dispatch('ext', { call_id: 'c', get method(): string { throw new Error('boom'); }, params: {} });
+    const r1 = await d.dispatch('ext', {
+      call_id: 'c',
+      get method(): string {
+        throw new Error('boom');
+      },
+      params: {},
+    });
     assert.ok(!r1.ok && r1.error.code === 'invalid_request');
-    const r2 = await d.dispatch('ext', new Proxy({}, { get() { throw new Error('trap'); }, has() { throw new Error('trap'); }, getOwnPropertyDescriptor() { throw new Error('trap'); } }));
+    const r2 = await d.dispatch(
+      'ext',
+      new Proxy(
+        {},
+        {
+          get() {
+            throw new Error('trap');
+          },
+          has() {
+            throw new Error('trap');
+          },
+          getOwnPropertyDescriptor() {
+            throw new Error('trap');
+          },
+        },
+      ),
+    );
     assert.ok(!r2.ok && r2.error.code === 'invalid_request');
   });
 
@@ -122,7 +179,12 @@ describe('dispatch: stages fail closed', () => {
 
   it('a stage that throws, rejects or returns garbage denies the call as internal', async () => {
     const variants: Stage[] = [
-      { name: 'risk', run: () => { throw new Error('bug'); } },
+      {
+        name: 'risk',
+        run: () => {
+          throw new Error('bug');
+        },
+      },
       { name: 'risk', run: () => Promise.reject(new Error('bug')) },
       { name: 'risk', run: () => 'allow' as never },
       { name: 'risk', run: () => Promise.resolve({ ok: true } as never) },
@@ -142,9 +204,28 @@ describe('dispatch: stages fail closed', () => {
       policy: policyFor().compiled,
       operations: ops(seen),
       stages: [
-        { name: 'trust', run: async () => { seen.push('trust'); await new Promise((r) => setTimeout(r, 1)); return undefined; } },
-        { name: 'risk', run: async () => { seen.push('risk'); return new WardenError('denied', 'risk says no'); } },
-        { name: 'quota', run: () => { seen.push('quota'); return undefined; } },
+        {
+          name: 'trust',
+          run: async () => {
+            seen.push('trust');
+            await new Promise((r) => setTimeout(r, 1));
+            return undefined;
+          },
+        },
+        {
+          name: 'risk',
+          run: async () => {
+            seen.push('risk');
+            return new WardenError('denied', 'risk says no');
+          },
+        },
+        {
+          name: 'quota',
+          run: () => {
+            seen.push('quota');
+            return undefined;
+          },
+        },
       ],
     });
     const r = await d.dispatch('ext', READ);
@@ -154,7 +235,15 @@ describe('dispatch: stages fail closed', () => {
 
   it('a recorder that fails withholds an allowed result', async () => {
     const calls: string[] = [];
-    const d = createDispatcher({ policy: policyFor().compiled, operations: ops(calls), recorder: { record: () => { throw new Error('disk full'); } } });
+    const d = createDispatcher({
+      policy: policyFor().compiled,
+      operations: ops(calls),
+      recorder: {
+        record: () => {
+          throw new Error('disk full');
+        },
+      },
+    });
     const r = await d.dispatch('ext', READ);
     assert.ok(!r.ok && r.error.code === 'internal' && r.error.reasonCodes.includes('record_failed'));
   });
@@ -170,21 +259,36 @@ describe('dispatch: operation outcomes keep their codes', () => {
     assert.ok(!r.ok && r.error.code === 'io' && r.error.reasonCodes.includes('ENOENT'));
   });
   it('quota_exceeded stays quota_exceeded (the reference turned it into internal)', async () => {
-    const r = await run(async () => { throw new WardenError('quota_exceeded', 'too many'); });
+    const r = await run(async () => {
+      throw new WardenError('quota_exceeded', 'too many');
+    });
     assert.ok(!r.ok && r.error.code === 'quota_exceeded');
   });
   it('other failures are internal', async () => {
-    const r = await run(() => { throw new TypeError('bad'); });
+    const r = await run(() => {
+      throw new TypeError('bad');
+    });
     assert.ok(!r.ok && r.error.code === 'internal');
   });
   it('an operation past its deadline is timeout and its signal is aborted', async () => {
     let aborted = false;
-    const r = await run((_p, ctx) => new Promise((resolve) => { ctx.signal.addEventListener('abort', () => { aborted = true; resolve('late'); }); }), 20);
+    const r = await run(
+      (_p, ctx) =>
+        new Promise((resolve) => {
+          ctx.signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve('late');
+          });
+        }),
+      20,
+    );
     assert.ok(!r.ok && r.error.code === 'timeout');
     assert.equal(aborted, true);
   });
   it('the error handed to the sandbox carries only code and message', async () => {
-    const r = await run(() => { throw new TypeError('bad'); });
+    const r = await run(() => {
+      throw new TypeError('bad');
+    });
     assert.ok(!r.ok);
     assert.deepEqual(Object.keys(r.error.toWire()).sort(), ['code', 'message']);
   });
@@ -203,13 +307,31 @@ describe('dispatch: prompts (INV-008, remembered answers)', () => {
   });
 
   function prompter(answers: Array<unknown>, asked: string[]): Prompter {
-    return { ask: async (req) => { asked.push(`${req.extensionId}:${req.capability}`); const a = answers.shift(); if (a instanceof Error) throw a; return a as never; } };
+    return {
+      ask: async (req) => {
+        asked.push(`${req.extensionId}:${req.capability}`);
+        const a = answers.shift();
+        if (a instanceof Error) throw a;
+        return a as never;
+      },
+    };
   }
 
   it('"once" allows this call only and is never persisted', async () => {
     const asked: string[] = [];
     const remembered: string[] = [];
-    const d = createDispatcher({ policy: balanced(), operations: ops([]), prompter: prompter([{ decision: 'allow', scope: 'once' }, { decision: 'deny', scope: 'once' }], asked), remember: (e, c, x) => remembered.push(`${e}:${c}:${x}`) });
+    const d = createDispatcher({
+      policy: balanced(),
+      operations: ops([]),
+      prompter: prompter(
+        [
+          { decision: 'allow', scope: 'once' },
+          { decision: 'deny', scope: 'once' },
+        ],
+        asked,
+      ),
+      remember: (e, c, x) => remembered.push(`${e}:${c}:${x}`),
+    });
     assert.ok((await d.dispatch('ext', UI)).ok);
     const second = await d.dispatch('ext', UI);
     assert.ok(!second.ok && second.error.reasonCodes.includes('prompt_user_deny'));
@@ -219,7 +341,17 @@ describe('dispatch: prompts (INV-008, remembered answers)', () => {
 
   it('"session" is remembered in memory for that extension and capability only', async () => {
     const asked: string[] = [];
-    const d = createDispatcher({ policy: balanced(), operations: ops([]), prompter: prompter([{ decision: 'allow', scope: 'session' }, { decision: 'deny', scope: 'once' }], asked) });
+    const d = createDispatcher({
+      policy: balanced(),
+      operations: ops([]),
+      prompter: prompter(
+        [
+          { decision: 'allow', scope: 'session' },
+          { decision: 'deny', scope: 'once' },
+        ],
+        asked,
+      ),
+    });
     assert.ok((await d.dispatch('ext', UI)).ok);
     assert.ok((await d.dispatch('ext', UI)).ok);
     assert.ok(!(await d.dispatch('other', UI)).ok);
@@ -230,7 +362,9 @@ describe('dispatch: prompts (INV-008, remembered answers)', () => {
     const dirs = settingsDirs({ user: { theme: 'dark', extensionPolicy: { profile: 'balanced' } } });
     const asked: string[] = [];
     const d = createDispatcher({
-      policy: resolveIn(dirs).compiled, operations: ops([]), prompter: prompter([{ decision: 'allow', scope: 'always' }], asked),
+      policy: resolveIn(dirs).compiled,
+      operations: ops([]),
+      prompter: prompter([{ decision: 'allow', scope: 'always' }], asked),
       remember: (e, c, x) => rememberPromptAnswer(dirs.userPath, e, c, x),
     });
     assert.ok((await d.dispatch('ext', UI)).ok);
@@ -273,8 +407,18 @@ describe('dispatch: prompts (INV-008, remembered answers)', () => {
   function manualPrompter() {
     const asked: string[] = [];
     const waiting: Array<(v: unknown) => void> = [];
-    const p: Prompter = { ask: (req) => { asked.push(req.method); return new Promise((r) => { waiting.push(r); }) as never; } };
-    const answerNext = async (a: unknown) => { while (waiting.length === 0) await new Promise((r) => setTimeout(r, 1)); (waiting.shift() as (v: unknown) => void)(a); };
+    const p: Prompter = {
+      ask: (req) => {
+        asked.push(req.method);
+        return new Promise((r) => {
+          waiting.push(r);
+        }) as never;
+      },
+    };
+    const answerNext = async (a: unknown) => {
+      while (waiting.length === 0) await new Promise((r) => setTimeout(r, 1));
+      (waiting.shift() as (v: unknown) => void)(a);
+    };
     return { p, asked, answerNext };
   }
 
@@ -304,7 +448,10 @@ describe('dispatch: prompts (INV-008, remembered answers)', () => {
   it('an answer about one method never lets a different method of the same capability through', async () => {
     const m = manualPrompter();
     const calls: string[] = [];
-    const operations = new Map<string, Operation>([['ctx.ui.notify', () => calls.push('notify')], ['ctx.ui.onTerminalInput', () => calls.push('keylogger')]]);
+    const operations = new Map<string, Operation>([
+      ['ctx.ui.notify', () => calls.push('notify')],
+      ['ctx.ui.onTerminalInput', () => calls.push('keylogger')],
+    ]);
     const d = createDispatcher({ policy: balanced(), operations, prompter: m.p });
     const notify = d.dispatch('ext', UI);
     const tap = d.dispatch('ext', hostcall('ctx.ui.onTerminalInput', {}));
@@ -330,7 +477,11 @@ describe('dispatch: prompts (INV-008, remembered answers)', () => {
 
   it('a prompt answer never overrides a deny: exec is denied without asking', async () => {
     const asked: string[] = [];
-    const d = createDispatcher({ policy: balanced(), operations: ops([]), prompter: prompter([{ decision: 'allow', scope: 'always' }], asked) });
+    const d = createDispatcher({
+      policy: balanced(),
+      operations: ops([]),
+      prompter: prompter([{ decision: 'allow', scope: 'always' }], asked),
+    });
     const r = await d.dispatch('ext', EXEC);
     assert.ok(!r.ok && r.error.code === 'denied');
     assert.deepEqual(asked, []);
@@ -341,7 +492,10 @@ describe('MemoryRecorder', () => {
   it('keeps the newest records in order once full', () => {
     const r = new MemoryRecorder(3);
     for (let i = 0; i < 5; i++) r.record({ call_id: String(i) } as never);
-    assert.deepEqual(r.entries.map((e) => e.call_id), ['2', '3', '4']);
+    assert.deepEqual(
+      r.entries.map((e) => e.call_id),
+      ['2', '3', '4'],
+    );
     r.clear();
     assert.deepEqual(r.entries, []);
   });
@@ -352,8 +506,14 @@ describe('dispatchSync', () => {
     let asked = 0;
     const recorder = new MemoryRecorder();
     const d = createDispatcher({
-      policy: policyFor({ user: { extensionPolicy: { profile: 'balanced' } } }).compiled, recorder,
-      prompter: { ask: async () => { asked++; return { decision: 'allow', scope: 'once' }; } },
+      policy: policyFor({ user: { extensionPolicy: { profile: 'balanced' } } }).compiled,
+      recorder,
+      prompter: {
+        ask: async () => {
+          asked++;
+          return { decision: 'allow', scope: 'once' };
+        },
+      },
       operations: new Map([['ctx.ui.notify', () => null]]),
     });
     const r = d.dispatchSync('ext', hostcall('ctx.ui.notify', {}));
@@ -365,8 +525,18 @@ describe('dispatchSync', () => {
   it('runs plugged synchronous stages and refuses when one would wait', () => {
     const seen: string[] = [];
     const d = createDispatcher({
-      policy: policyFor().compiled, operations: new Map([['fs.read', () => 'x']]),
-      stages: [{ name: 'trust', run: () => { seen.push('trust'); return undefined; } }, { name: 'risk', run: async () => undefined }],
+      policy: policyFor().compiled,
+      operations: new Map([['fs.read', () => 'x']]),
+      stages: [
+        {
+          name: 'trust',
+          run: () => {
+            seen.push('trust');
+            return undefined;
+          },
+        },
+        { name: 'risk', run: async () => undefined },
+      ],
     });
     const r = d.dispatchSync('ext', READ);
     assert.deepEqual(seen, ['trust']);

@@ -28,7 +28,13 @@ describe('hostile hostcalls', () => {
 
   it('a params getter cannot show one tool name to the check and another to the operation', async () => {
     let reads = 0;
-    const params = { get name() { reads++; return reads === 1 ? 'summarise' : 'bash'; }, input: {} };
+    const params = {
+      get name() {
+        reads++;
+        return reads === 1 ? 'summarise' : 'bash';
+      },
+      input: {},
+    };
     const seen: unknown[] = [];
     const d = createDispatcher({ policy: permissive(), operations: new Map<string, Operation>([['tool', (p) => seen.push(p.name)]]) });
     const r = await d.dispatch('ext', { call_id: 'c', method: 'tool', params });
@@ -48,20 +54,76 @@ describe('hostile hostcalls', () => {
 
   it('thrown values that cannot be printed still give typed results, never a rejection', async () => {
     const nullProto = Object.create(null) as object;
-    const hostile = { toString() { throw new Error('no'); } };
+    const hostile = {
+      toString() {
+        throw new Error('no');
+      },
+    };
     for (const thrown of [nullProto, hostile]) {
       const viaGetter = createDispatcher({ policy: permissive() });
-      const r1 = await viaGetter.dispatch('ext', { call_id: 'c', get method(): string { throw thrown; }, params: {} });
+      const r1 = await viaGetter.dispatch('ext', {
+        call_id: 'c',
+        get method(): string {
+          throw thrown;
+        },
+        params: {},
+      });
       assert.ok(!r1.ok && r1.error.code === 'invalid_request');
-      const viaOp = createDispatcher({ policy: permissive(), operations: new Map<string, Operation>([['log', () => { throw thrown; }]]) });
+      const viaOp = createDispatcher({
+        policy: permissive(),
+        operations: new Map<string, Operation>([
+          [
+            'log',
+            () => {
+              throw thrown;
+            },
+          ],
+        ]),
+      });
       const r2 = await viaOp.dispatch('ext', { call_id: 'c', method: 'log', params: { level: 'info', message: 'x' } });
       assert.ok(!r2.ok && r2.error.code === 'internal');
-      const viaStage = createDispatcher({ policy: permissive(), stages: [{ name: 'risk', run: () => { throw thrown; } }] });
+      const viaStage = createDispatcher({
+        policy: permissive(),
+        stages: [
+          {
+            name: 'risk',
+            run: () => {
+              throw thrown;
+            },
+          },
+        ],
+      });
       const r3 = await viaStage.dispatch('ext', { call_id: 'c', method: 'log', params: { level: 'info', message: 'x' } });
       assert.ok(!r3.ok && r3.error.code === 'internal');
-      assert.throws(() => decideHostcall(permissive(), 'x', { call_id: 'c', get method(): string { throw thrown; }, params: {} }), (e: unknown) => isWardenError(e) && e.code === 'invalid_request');
+      assert.throws(
+        () =>
+          decideHostcall(permissive(), 'x', {
+            call_id: 'c',
+            get method(): string {
+              throw thrown;
+            },
+            params: {},
+          }),
+        (e: unknown) => isWardenError(e) && e.code === 'invalid_request',
+      );
     }
-    const thenTrap = createDispatcher({ policy: permissive(), stages: [{ name: 'risk', run: () => new Proxy({}, { get() { throw new Error('then trap'); } }) as never }] });
+    const thenTrap = createDispatcher({
+      policy: permissive(),
+      stages: [
+        {
+          name: 'risk',
+          run: () =>
+            new Proxy(
+              {},
+              {
+                get() {
+                  throw new Error('then trap');
+                },
+              },
+            ) as never,
+        },
+      ],
+    });
     const r4 = await thenTrap.dispatch('ext', { call_id: 'c', method: 'log', params: { level: 'info', message: 'x' } });
     assert.ok(!r4.ok && r4.error.code === 'internal');
   });
@@ -71,14 +133,23 @@ describe('hostile hostcalls', () => {
     const d = createDispatcher({ policy: permissive(), recorder });
     await d.dispatch('ext', { call_id: 'c', method: `x${'\u001b[2J'.repeat(100_000)}`, params: {} });
     assert.ok(recorder.entries[0]!.method.length <= 130);
-    const r = await d.dispatch('ext', { call_id: 'c', method: 'log', params: { level: 'info', message: 'x' }, capability: 'c'.repeat(5_000_000) });
+    const r = await d.dispatch('ext', {
+      call_id: 'c',
+      method: 'log',
+      params: { level: 'info', message: 'x' },
+      capability: 'c'.repeat(5_000_000),
+    });
     assert.ok(!r.ok && r.error.code === 'invalid_request');
     assert.equal(recorder.entries[1]!.declared_capability, null);
   });
 
   it('records both the mismatch and the operation error code', async () => {
     const recorder = new MemoryRecorder();
-    const d = createDispatcher({ policy: permissive(), recorder, operations: new Map<string, Operation>([['fs.read', () => readFileSync('/no/such/file')]]) });
+    const d = createDispatcher({
+      policy: permissive(),
+      recorder,
+      operations: new Map<string, Operation>([['fs.read', () => readFileSync('/no/such/file')]]),
+    });
     await d.dispatch('ext', { call_id: 'c', method: 'fs.read', params: { path: '/no/such/file' }, capability: 'write' });
     assert.deepEqual([...recorder.entries[0]!.reason_codes].sort(), ['ENOENT', 'capability_mismatch']);
   });
@@ -98,7 +169,11 @@ describe('hostile settings', () => {
     assert.ok(p.errors.some((e) => /overrides\.__proto__: expected an extension id/.test(e.message)));
     const dirs = settingsDirs();
     for (const id of ['__proto__', 'constructor', 'prototype', 'a\nb', '']) {
-      assert.throws(() => rememberPromptAnswer(dirs.userPath, id, 'ui', 'allow'), (e: unknown) => isWardenError(e) && e.code === 'invalid_request', id);
+      assert.throws(
+        () => rememberPromptAnswer(dirs.userPath, id, 'ui', 'allow'),
+        (e: unknown) => isWardenError(e) && e.code === 'invalid_request',
+        id,
+      );
     }
     assert.equal(({} as Record<string, unknown>).ui, undefined);
     assert.equal(existsSync(dirs.userPath), false);
@@ -107,7 +182,10 @@ describe('hostile settings', () => {
   it('an empty or relative HOME or agent dir never makes a repository file the user settings', () => {
     const dirs = settingsDirs({ project: { extensionPolicy: { profile: 'safe' } } });
     mkdirSync(join(dirs.cwd, '.pi', 'agent'), { recursive: true });
-    writeFileSync(join(dirs.cwd, '.pi', 'agent', 'settings.json'), JSON.stringify({ extensionPolicy: { profile: 'permissive', trustProjectSettings: true } }));
+    writeFileSync(
+      join(dirs.cwd, '.pi', 'agent', 'settings.json'),
+      JSON.stringify({ extensionPolicy: { profile: 'permissive', trustProjectSettings: true } }),
+    );
     for (const env of [{ HOME: '' }, { HOME: '.' }, { PI_CODING_AGENT_DIR: '.pi/agent' }]) {
       const p = resolvePolicy({ cwd: dirs.cwd, env });
       assert.equal(p.profile, 'safe', JSON.stringify(env));
@@ -127,8 +205,14 @@ describe('hostile settings', () => {
   });
 
   it('policy diff grades quota and disclosure changes', () => {
-    const a = policyFor({ user: { extensionPolicy: { quota: { memoryMb: 256 }, overrides: { x: { quota: { hostcallsPerSecond: 10 } } } } } });
-    const b = policyFor({ user: { extensionPolicy: { quota: { memoryMb: 65536 }, overrides: { x: {} } , secretBroker: { disclosureAllowlist: ['OPENAI_API_KEY'] } } } });
+    const a = policyFor({
+      user: { extensionPolicy: { quota: { memoryMb: 256 }, overrides: { x: { quota: { hostcallsPerSecond: 10 } } } } },
+    });
+    const b = policyFor({
+      user: {
+        extensionPolicy: { quota: { memoryMb: 65536 }, overrides: { x: {} }, secretBroker: { disclosureAllowlist: ['OPENAI_API_KEY'] } },
+      },
+    });
     const byField = Object.fromEntries(diffPolicies(a, b).map((c) => [c.field, c.direction]));
     assert.equal(byField['quota.memoryMb'], 'looser');
     assert.equal(byField['extension x: quota.hostcallsPerSecond'], 'looser');

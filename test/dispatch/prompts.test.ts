@@ -11,7 +11,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createDispatcher, type Operation } from '../../src/dispatch/dispatcher.ts';
 import { newContext } from '../../src/dispatch/hostcall.ts';
-import { createPromptBroker, type PromptBroker, type PromptOutcome, type Prompter, type PromptRequest } from '../../src/dispatch/prompts.ts';
+import {
+  createPromptBroker,
+  type PromptBroker,
+  type PromptOutcome,
+  type Prompter,
+  type PromptRequest,
+} from '../../src/dispatch/prompts.ts';
 import { CAPABILITY_PROMPT_REASONS } from '../../src/dispatch/stages/policy.ts';
 import { WardenError } from '../../src/errors.ts';
 import type { DecisionRecord } from '../../src/evidence/sinks.ts';
@@ -23,7 +29,10 @@ import { hostcall } from '../helpers.ts';
 
 const workspace = mkdtempSync(join(tmpdir(), 'pi-warden-prompts-'));
 
-interface Outcome { readonly ok: boolean; readonly reasons: readonly string[] }
+interface Outcome {
+  readonly ok: boolean;
+  readonly reasons: readonly string[];
+}
 
 /** An asker seen from outside: make one call through a broker; `ran` counts the operations that really ran. */
 interface Consumer {
@@ -39,13 +48,22 @@ function policyConsumer(): Consumer {
   const operations = new Map<string, Operation>([['ctx.ui.notify', () => ran.push('notify')]]);
   const policy = compilePolicy(rulesFor('balanced', false));
   return {
-    name: 'the policy stage', reasons: CAPABILITY_PROMPT_REASONS, ran,
+    name: 'the policy stage',
+    reasons: CAPABILITY_PROMPT_REASONS,
+    ran,
     async call(broker, o = {}) {
       // A new dispatcher per call: whatever is remembered lives in the broker, not in the stage.
       let recorded: readonly string[] = [];
-      const recorder = { record: (e: DecisionRecord) => { recorded = e.reason_codes; } };
+      const recorder = {
+        record: (e: DecisionRecord) => {
+          recorded = e.reason_codes;
+        },
+      };
       const d = createDispatcher({ policy, operations, prompts: broker, recorder });
-      const r = o.sync === true ? d.dispatchSync(o.ext ?? 'ext', hostcall('ctx.ui.notify', {})) : await d.dispatch(o.ext ?? 'ext', hostcall('ctx.ui.notify', {}));
+      const r =
+        o.sync === true
+          ? d.dispatchSync(o.ext ?? 'ext', hostcall('ctx.ui.notify', {}))
+          : await d.dispatch(o.ext ?? 'ext', hostcall('ctx.ui.notify', {}));
       return { ok: r.ok, reasons: recorded };
     },
   };
@@ -57,7 +75,9 @@ function execConsumer(): Consumer {
   const params = { cmd: process.execPath, args: ['-e', 'process.stdout.write("inline ran")'] };
   const policy = compilePolicy(rulesFor('balanced', true));
   return {
-    name: 'exec mediation', reasons: EXEC_PROMPT_REASONS, ran,
+    name: 'exec mediation',
+    reasons: EXEC_PROMPT_REASONS,
+    ran,
     async call(broker, o = {}) {
       const stage = createExecStage({ policy, workspace, commandHash: () => 'h', prompts: broker });
       const ctx = Object.assign(newContext(o.ext ?? 'ext', {}), { callId: 'c', method: 'exec', params, sync: o.sync === true });
@@ -87,7 +107,14 @@ function prompter(answers: Array<PromptAnswer | 'hang'>) {
 function manualPrompter() {
   const asked: PromptRequest[] = [];
   const waiting: Array<(a: PromptAnswer) => void> = [];
-  const p: Prompter = { ask: (req) => { asked.push(req); return new Promise((r) => { waiting.push(r); }); } };
+  const p: Prompter = {
+    ask: (req) => {
+      asked.push(req);
+      return new Promise((r) => {
+        waiting.push(r);
+      });
+    },
+  };
   const answerNext = async (a: PromptAnswer) => {
     while (waiting.length === 0) await new Promise((r) => setTimeout(r, 1));
     (waiting.shift() as (a: PromptAnswer) => void)(a);
@@ -132,7 +159,10 @@ for (const make of [policyConsumer, execConsumer]) {
 
     it('lets the call through on allow, and a "once" answer is asked again next time', async () => {
       const c = make();
-      const { p, asked } = prompter([{ decision: 'allow', scope: 'once' }, { decision: 'deny', scope: 'once' }]);
+      const { p, asked } = prompter([
+        { decision: 'allow', scope: 'once' },
+        { decision: 'deny', scope: 'once' },
+      ]);
       const broker = createPromptBroker({ prompter: p });
       const yes = await c.call(broker);
       assert.ok(yes.ok && yes.reasons.includes(c.reasons.user_allow), JSON.stringify(yes));
@@ -144,7 +174,10 @@ for (const make of [policyConsumer, execConsumer]) {
 
     it('does not ask twice for what the user answered for the session, and only for that extension', async () => {
       const c = make();
-      const { p, asked } = prompter([{ decision: 'allow', scope: 'session' }, { decision: 'deny', scope: 'once' }]);
+      const { p, asked } = prompter([
+        { decision: 'allow', scope: 'session' },
+        { decision: 'deny', scope: 'once' },
+      ]);
       const broker = createPromptBroker({ prompter: p });
       assert.ok((await c.call(broker)).ok);
       const again = await c.call(broker);
@@ -173,7 +206,10 @@ for (const make of [policyConsumer, execConsumer]) {
       const pending = [c.call(broker), c.call(broker), c.call(broker)];
       await m.answerNext({ decision: 'allow', scope: 'session' });
       const results = await Promise.all(pending);
-      assert.ok(results.every((r) => r.ok), JSON.stringify(results));
+      assert.ok(
+        results.every((r) => r.ok),
+        JSON.stringify(results),
+      );
       assert.equal(m.asked.length, 1);
       assert.equal(c.ran.length, 3);
     });
@@ -182,11 +218,18 @@ for (const make of [policyConsumer, execConsumer]) {
 
 describe('the prompt broker itself', () => {
   const question = (topic: 'capability' | 'exec_command', key: string, extra: object = {}) => ({
-    topic, key, sync: false, request: { extensionId: 'ext', capability: 'exec' as const, method: 'exec', callId: 'c' }, ...extra,
+    topic,
+    key,
+    sync: false,
+    request: { extensionId: 'ext', capability: 'exec' as const, method: 'exec', callId: 'c' },
+    ...extra,
   });
 
   it('keeps capability answers and exec-command answers apart, even under the same key', async () => {
-    const { p, asked } = prompter([{ decision: 'allow', scope: 'session' }, { decision: 'deny', scope: 'once' }]);
+    const { p, asked } = prompter([
+      { decision: 'allow', scope: 'session' },
+      { decision: 'deny', scope: 'once' },
+    ]);
     const broker = createPromptBroker({ prompter: p });
     assert.equal((await broker.resolve(question('capability', 'k'))).decision, 'allow');
     const exec = await broker.resolve(question('exec_command', 'k'));
@@ -196,19 +239,40 @@ describe('the prompt broker itself', () => {
 
   it('hands an "always" answer to persist once and keeps it for the session; a failing persist is reported, not fatal', async () => {
     const persisted: string[] = [];
-    const { p } = prompter([{ decision: 'allow', scope: 'always' }, { decision: 'allow', scope: 'always' }]);
+    const { p } = prompter([
+      { decision: 'allow', scope: 'always' },
+      { decision: 'allow', scope: 'always' },
+    ]);
     const broker = createPromptBroker({ prompter: p });
-    assert.deepEqual(await broker.resolve(question('capability', 'a', { persist: (d: string) => persisted.push(d) })), { decision: 'allow', outcome: 'user_allow' });
-    assert.deepEqual(await broker.resolve(question('capability', 'a', { persist: (d: string) => persisted.push(d) })), { decision: 'allow', outcome: 'session_allow' });
+    assert.deepEqual(await broker.resolve(question('capability', 'a', { persist: (d: string) => persisted.push(d) })), {
+      decision: 'allow',
+      outcome: 'user_allow',
+    });
+    assert.deepEqual(await broker.resolve(question('capability', 'a', { persist: (d: string) => persisted.push(d) })), {
+      decision: 'allow',
+      outcome: 'session_allow',
+    });
     assert.deepEqual(persisted, ['allow']);
-    const failing = await broker.resolve(question('capability', 'b', { persist: () => { throw new Error('disk full'); } }));
+    const failing = await broker.resolve(
+      question('capability', 'b', {
+        persist: () => {
+          throw new Error('disk full');
+        },
+      }),
+    );
     assert.deepEqual(failing, { decision: 'allow', outcome: 'user_allow', persistFailed: true });
   });
 
   it('drops an answer, unremembered, when the question no longer stands as it arrives', async () => {
-    const { p, asked } = prompter([{ decision: 'allow', scope: 'session' }, { decision: 'allow', scope: 'once' }]);
+    const { p, asked } = prompter([
+      { decision: 'allow', scope: 'session' },
+      { decision: 'allow', scope: 'once' },
+    ]);
     const broker = createPromptBroker({ prompter: p });
-    assert.deepEqual(await broker.resolve(question('capability', 'k', { stillAsked: () => false })), { decision: 'deny', outcome: 'withdrawn' });
+    assert.deepEqual(await broker.resolve(question('capability', 'k', { stillAsked: () => false })), {
+      decision: 'deny',
+      outcome: 'withdrawn',
+    });
     assert.deepEqual(await broker.resolve(question('capability', 'k')), { decision: 'allow', outcome: 'user_allow' });
     assert.equal(asked.length, 2, 'the withdrawn answer was not remembered');
   });
@@ -220,7 +284,10 @@ describe('the prompt broker itself', () => {
     const second = broker.resolve(question('exec_command', 'k'));
     await m.answerNext({ decision: 'allow', scope: 'once' });
     await m.answerNext({ decision: 'deny', scope: 'once' });
-    assert.deepEqual([await first, await second].map((r) => r.decision), ['allow', 'deny']);
+    assert.deepEqual(
+      [await first, await second].map((r) => r.decision),
+      ['allow', 'deny'],
+    );
     assert.equal(m.asked.length, 2);
   });
 });

@@ -31,11 +31,15 @@ const READ = hostcall('fs.read', { path: '/project/a.txt' });
 const WRITE = hostcall('fs.write', { path: '/project/out.txt', data: 'x' });
 
 /** A recorder that logs what it is asked, and fails where the test says. */
-function spyRecorder(events: string[], o: { admitFails?: boolean; down?: boolean } = {}): DecisionRecorder & { records: DecisionRecord[]; admitted: DecisionRecord[] } {
+function spyRecorder(
+  events: string[],
+  o: { admitFails?: boolean; down?: boolean } = {},
+): DecisionRecorder & { records: DecisionRecord[]; admitted: DecisionRecord[] } {
   const records: DecisionRecord[] = [];
   const admitted: DecisionRecord[] = [];
   return {
-    records, admitted,
+    records,
+    admitted,
     failure: () => (o.down === true ? new Error('the store is read-only') : undefined),
     admit(entry: DecisionRecord): void {
       events.push(`admit ${entry.method} ${entry.decision}`);
@@ -51,8 +55,20 @@ function spyRecorder(events: string[], o: { admitFails?: boolean; down?: boolean
 
 function spyOperations(events: string[]): Map<string, Operation> {
   return new Map<string, Operation>([
-    ['fs.read', () => { events.push('operation fs.read'); return 'content'; }],
-    ['fs.write', () => { events.push('operation fs.write'); return null; }],
+    [
+      'fs.read',
+      () => {
+        events.push('operation fs.read');
+        return 'content';
+      },
+    ],
+    [
+      'fs.write',
+      () => {
+        events.push('operation fs.write');
+        return null;
+      },
+    ],
   ]);
 }
 
@@ -70,7 +86,11 @@ describe('dispatch admits the decision before the operation runs', () => {
 
   it('a recorder that does not take the decision stops the call before its operation (dispatch and dispatchSync)', async () => {
     const events: string[] = [];
-    const d = createDispatcher({ policy: policyFor().compiled, operations: spyOperations(events), recorder: spyRecorder(events, { admitFails: true }) });
+    const d = createDispatcher({
+      policy: policyFor().compiled,
+      operations: spyOperations(events),
+      recorder: spyRecorder(events, { admitFails: true }),
+    });
     for (const r of [await d.dispatch('ext', WRITE), d.dispatchSync('ext', WRITE)]) {
       assert.ok(!r.ok, 'a call whose decision was not admitted must not succeed');
       assert.equal(r.error.code, 'internal');
@@ -84,12 +104,38 @@ describe('dispatch admits the decision before the operation runs', () => {
     const events: string[] = [];
     const d = createDispatcher({
       policy: policyFor({ user: { extensionPolicy: { profile: 'balanced' } } }).compiled,
-      operations: new Map([...spyOperations(events), ['ctx.ui.notify', () => { events.push('operation notify'); return null; }]]),
+      operations: new Map([
+        ...spyOperations(events),
+        [
+          'ctx.ui.notify',
+          () => {
+            events.push('operation notify');
+            return null;
+          },
+        ],
+      ]),
       recorder: spyRecorder(events, { down: true }),
-      prompter: { ask: async () => { events.push('prompted'); return { decision: 'allow', scope: 'once' }; } },
-      stages: [{ name: 'trust', run: () => { events.push('trust stage'); return undefined; } }],
+      prompter: {
+        ask: async () => {
+          events.push('prompted');
+          return { decision: 'allow', scope: 'once' };
+        },
+      },
+      stages: [
+        {
+          name: 'trust',
+          run: () => {
+            events.push('trust stage');
+            return undefined;
+          },
+        },
+      ],
     });
-    const results = [await d.dispatch('ext', hostcall('ctx.ui.notify', { args: ['hi'] })), await d.dispatch('ext', WRITE), d.dispatchSync('ext', READ)];
+    const results = [
+      await d.dispatch('ext', hostcall('ctx.ui.notify', { args: ['hi'] })),
+      await d.dispatch('ext', WRITE),
+      d.dispatchSync('ext', READ),
+    ];
     for (const r of results) {
       assert.ok(!r.ok && r.error.code === 'internal' && r.error.reasonCodes.includes('record_failed'), JSON.stringify(r));
       assert.match(r.error.message, /the store is read-only/);
@@ -99,7 +145,11 @@ describe('dispatch admits the decision before the operation runs', () => {
 
   it('without a recorder that admits, calls run as before (observers see the final record only)', async () => {
     const events: string[] = [];
-    const observer: DecisionRecorder = { record: (e) => { events.push(`record ${e.method} ${e.decision}`); } };
+    const observer: DecisionRecorder = {
+      record: (e) => {
+        events.push(`record ${e.method} ${e.decision}`);
+      },
+    };
     const d = createDispatcher({ policy: policyFor().compiled, operations: spyOperations(events), recorder: observer });
     assert.ok((await d.dispatch('ext', READ)).ok);
     assert.deepEqual(events, ['operation fs.read', 'record fs.read allow']);
@@ -114,15 +164,31 @@ mkdirSync(join(PROJECT, 'src'), { recursive: true });
 writeFileSync(join(PROJECT, 'src', 'a.txt'), 'project file');
 
 let homes = 0;
-async function runtime(spy: string[], o: { profile?: string; operations?: Record<string, Operation>; prompter?: Prompter } = {}): Promise<WardenRuntime> {
+async function runtime(
+  spy: string[],
+  o: { profile?: string; operations?: Record<string, Operation>; prompter?: Prompter } = {},
+): Promise<WardenRuntime> {
   const warden = join(ROOT, `warden-${++homes}`);
   mkdirSync(warden, { recursive: true });
   return createRuntime({
-    home: warden, policy: policyFor({ user: { extensionPolicy: { profile: o.profile ?? 'permissive' } } }), heldSecrets: [],
+    home: warden,
+    policy: policyFor({ user: { extensionPolicy: { profile: o.profile ?? 'permissive' } } }),
+    heldSecrets: [],
     operations: new Map<string, Operation>([
-      ...hostOperations(new HeadlessHost({ cwd: PROJECT, home: HOME })), ['log', () => { spy.push('log'); return null; }], ...Object.entries(o.operations ?? {}),
+      ...hostOperations(new HeadlessHost({ cwd: PROJECT, home: HOME })),
+      [
+        'log',
+        () => {
+          spy.push('log');
+          return null;
+        },
+      ],
+      ...Object.entries(o.operations ?? {}),
     ]),
-    workspace: PROJECT, fsLayout: { home: HOME, agentDir: join(HOME, '.pi', 'agent') }, realFs: true, prompter: o.prompter,
+    workspace: PROJECT,
+    fsLayout: { home: HOME, agentDir: join(HOME, '.pi', 'agent') },
+    realFs: true,
+    prompter: o.prompter,
   });
 }
 
@@ -137,11 +203,16 @@ function rejectLedgerWrites(home: string): void {
 /** Records some decisions, then makes the writer fail for real: the next batch is rejected by the store. */
 async function failedWriter(rt: WardenRuntime, home: string): Promise<number> {
   let n = 0;
-  for (const path of ['src/a.txt', 'src/missing.txt']) await rt.dispatcher.dispatch('ext', { call_id: `before-${++n}`, method: 'fs.read', params: { path } });
+  for (const path of ['src/a.txt', 'src/missing.txt'])
+    await rt.dispatcher.dispatch('ext', { call_id: `before-${++n}`, method: 'fs.read', params: { path } });
   await rt.dispatcher.dispatch('ext', { call_id: 'denied', method: 'fs.read', params: { path: '/etc/passwd' } });
   const stored = (await rt.writer.flush()).treeSize;
   rejectLedgerWrites(home);
-  await rt.dispatcher.dispatch('ext', { call_id: 'lost', method: 'log', params: { level: 'info', message: 'in the batch the store rejects' } });
+  await rt.dispatcher.dispatch('ext', {
+    call_id: 'lost',
+    method: 'log',
+    params: { level: 'info', message: 'in the batch the store rejects' },
+  });
   await assert.rejects(rt.writer.flush(), /database or disk is full/);
   assert.ok(rt.writer.failure() !== undefined, 'the writer knows it failed');
   return stored;
@@ -165,7 +236,10 @@ describe('a failed evidence writer runs no new effect', () => {
     assert.ok(!w.ok, 'a write after the writer failed must be refused');
     assert.equal(existsSync(target), false, 'the operation ran although its decision could not be recorded');
     assert.equal(w.error.code, 'internal');
-    assert.ok(w.error.reasonCodes.includes('record_failed') && w.error.reasonCodes.includes('evidence_writer_failed'), JSON.stringify(w.error.reasonCodes));
+    assert.ok(
+      w.error.reasonCodes.includes('record_failed') && w.error.reasonCodes.includes('evidence_writer_failed'),
+      JSON.stringify(w.error.reasonCodes),
+    );
     assert.match(w.error.message, /database or disk is full/);
     const sync = rt.dispatcher.dispatchSync('ext', { call_id: 'ws', method: 'fs.write', params: { path: target, data: 'planted' } });
     assert.ok(!sync.ok && sync.error.code === 'internal');
@@ -195,7 +269,9 @@ describe('a failed evidence writer runs no new effect', () => {
     const home = join(ROOT, `warden-${homes}`);
     const dir = mkdtempSync(join(ROOT, 'ext-'));
     const file = join(dir, 'ext.ts');
-    writeFileSync(file, `
+    writeFileSync(
+      file,
+      `
       import { writeFileSync, promises } from 'node:fs';
       export default function (pi: any) {
         pi.on('write-now', async (p: any) => {
@@ -204,13 +280,23 @@ describe('a failed evidence writer runs no new effect', () => {
           try { await promises.writeFile(p.async, 'planted'); out.async = 'written'; } catch (e: any) { out.async = e.code + ' ' + e.wardenCode; }
           return out;
         });
-      }`);
-    const sandbox = await Sandbox.create({ extensionId: 'guest', dispatcher: rt.dispatcher, boot: hostBoot(PROJECT, HOME), limits: { wallTimeMs: 10_000 } });
+      }`,
+    );
+    const sandbox = await Sandbox.create({
+      extensionId: 'guest',
+      dispatcher: rt.dispatcher,
+      boot: hostBoot(PROJECT, HOME),
+      limits: { wallTimeMs: 10_000 },
+    });
     try {
       await sandbox.load(await bundleEntry(file));
       const before = join(PROJECT, 'src', 'guest-before.txt');
       const [ok] = await sandbox.emit('write-now', { sync: before, async: `${before}.2` });
-      assert.deepEqual((ok?.results[0] as { value?: unknown } | undefined)?.value, { sync: 'written', async: 'written' }, 'writes work while the writer is healthy');
+      assert.deepEqual(
+        (ok?.results[0] as { value?: unknown } | undefined)?.value,
+        { sync: 'written', async: 'written' },
+        'writes work while the writer is healthy',
+      );
       const stored = await failedWriter(rt, home);
       const sync = join(PROJECT, 'src', 'guest-sync.txt');
       const later = join(PROJECT, 'src', 'guest-async.txt');
@@ -234,13 +320,18 @@ describe('the ledger of an allowed call that then fails', () => {
     assert.ok((await rt.dispatcher.dispatch('ext', { call_id: 'ok', method: 'fs.read', params: { path: 'src/a.txt' } })).ok);
     await rt.close();
     const db = new DatabaseSync(join(home, 'warden.db'), { readOnly: true });
-    const entries = (db.prepare('SELECT entry FROM ledger ORDER BY seq').all() as Array<{ entry: string }>).map((row) => JSON.parse(row.entry) as Record<string, unknown>);
+    const entries = (db.prepare('SELECT entry FROM ledger ORDER BY seq').all() as Array<{ entry: string }>).map(
+      (row) => JSON.parse(row.entry) as Record<string, unknown>,
+    );
     db.close();
-    assert.deepEqual(entries.map((e) => [e.call_id, e.decision, e.stage, e.error_code, e.reason_codes]), [
-      ['gone', 'allow', null, null, []],
-      ['gone', 'error', 'execute', 'io', ['ENOENT', OUTCOME_REASON]],
-      ['ok', 'allow', null, null, []],
-    ]);
+    assert.deepEqual(
+      entries.map((e) => [e.call_id, e.decision, e.stage, e.error_code, e.reason_codes]),
+      [
+        ['gone', 'allow', null, null, []],
+        ['gone', 'error', 'execute', 'io', ['ENOENT', OUTCOME_REASON]],
+        ['ok', 'allow', null, null, []],
+      ],
+    );
     verified(home, 3);
     const replay = replayStore(home, { publicKey: loadOrCreateKey(home).publicKey });
     assert.equal(replay.entries_replayed, 2);
@@ -253,7 +344,11 @@ describe('the ledger of an allowed call that then fails', () => {
     const rt = await runtime([], {
       profile: 'balanced',
       prompter: { ask: async () => ({ decision: 'allow', scope: 'once' }) },
-      operations: { 'ctx.ui.notify': () => { throw Object.assign(new Error('EPIPE: the UI went away'), { code: 'EPIPE' }); } },
+      operations: {
+        'ctx.ui.notify': () => {
+          throw Object.assign(new Error('EPIPE: the UI went away'), { code: 'EPIPE' });
+        },
+      },
     });
     const home = join(ROOT, `warden-${homes}`);
     const r = await rt.dispatcher.dispatch('ext', { call_id: 'n', method: 'ctx.ui.notify', params: { args: ['hi'] } });

@@ -14,23 +14,63 @@ import { tempHome } from './fixtures.ts';
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
-const BASE: AlertInput = { extension_id: 'ext', category: 'anomaly', severity: 'high', summary: 's', reason_codes: ['risk:deny'], remediation: 'r' };
+const BASE: AlertInput = {
+  extension_id: 'ext',
+  category: 'anomaly',
+  severity: 'high',
+  summary: 's',
+  reason_codes: ['risk:deny'],
+  remediation: 'r',
+};
 
 describe('insertAlert', () => {
   it('stores every field, derives severity_rank from severity, and returns the seq the query reads back', () => {
     const db = openStore(tempHome());
-    const seqs = SEVERITIES.map((severity, i) => insertAlert(db, { ...BASE, severity, ts_ms: 1000 + i, capability: i === 0 ? 'exec' : null, method: 'exec', call_id: `c${i}` }));
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'seq is monotonic');
+    const seqs = SEVERITIES.map((severity, i) =>
+      insertAlert(db, { ...BASE, severity, ts_ms: 1000 + i, capability: i === 0 ? 'exec' : null, method: 'exec', call_id: `c${i}` }),
+    );
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+      'seq is monotonic',
+    );
     const all = queryAlerts(db);
-    assert.deepEqual(all.map((a) => a.seq), seqs);
-    assert.deepEqual(all[0], { seq: seqs[0], ts_ms: 1000, extension_id: 'ext', category: 'anomaly', severity: 'info', capability: 'exec', method: 'exec', call_id: 'c0', summary: 's', reason_codes: ['risk:deny'], remediation: 'r' });
+    assert.deepEqual(
+      all.map((a) => a.seq),
+      seqs,
+    );
+    assert.deepEqual(all[0], {
+      seq: seqs[0],
+      ts_ms: 1000,
+      extension_id: 'ext',
+      category: 'anomaly',
+      severity: 'info',
+      capability: 'exec',
+      method: 'exec',
+      call_id: 'c0',
+      summary: 's',
+      reason_codes: ['risk:deny'],
+      remediation: 'r',
+    });
     // --min-severity reads severity_rank: each threshold returns exactly the alerts at or above it.
-    for (const [i, min] of SEVERITIES.entries()) assert.deepEqual(queryAlerts(db, { minSeverity: min }).map((a) => a.severity), SEVERITIES.slice(i));
-    const rows = db.prepare('SELECT severity, severity_rank FROM alerts ORDER BY seq').all() as Array<{ severity: string; severity_rank: number }>;
-    assert.deepEqual(rows.map((r) => r.severity_rank), rows.map((r) => SEVERITIES.indexOf(r.severity as never)));
+    for (const [i, min] of SEVERITIES.entries())
+      assert.deepEqual(
+        queryAlerts(db, { minSeverity: min }).map((a) => a.severity),
+        SEVERITIES.slice(i),
+      );
+    const rows = db.prepare('SELECT severity, severity_rank FROM alerts ORDER BY seq').all() as Array<{
+      severity: string;
+      severity_rank: number;
+    }>;
+    assert.deepEqual(
+      rows.map((r) => r.severity_rank),
+      rows.map((r) => SEVERITIES.indexOf(r.severity as never)),
+    );
     db.close();
   });
 
@@ -72,13 +112,26 @@ describe('insertAlert', () => {
     new TrustRegistry(db).transition('ext', 'kill', 'ops', 'test');
     setRollout(db, 'shadow', 'ops', 'test');
     const alerts = queryAlerts(db);
-    assert.deepEqual(alerts.map((a) => [a.category, a.severity]), [['anomaly', 'critical'], ['quarantine', 'critical'], ['profile_transition', 'medium']]);
-    assert.deepEqual(queryAlerts(db, { minSeverity: 'critical' }).map((a) => a.category), ['anomaly', 'quarantine']);
+    assert.deepEqual(
+      alerts.map((a) => [a.category, a.severity]),
+      [
+        ['anomaly', 'critical'],
+        ['quarantine', 'critical'],
+        ['profile_transition', 'medium'],
+      ],
+    );
+    assert.deepEqual(
+      queryAlerts(db, { minSeverity: 'critical' }).map((a) => a.category),
+      ['anomaly', 'quarantine'],
+    );
     db.close();
   });
 
   it('is the only place in src that writes the alerts table', () => {
     const writers = sourceFiles(SRC).filter((f) => /INSERT\s+(OR\s+\w+\s+)?INTO\s+alerts\b/i.test(readFileSync(f, 'utf8')));
-    assert.deepEqual(writers.map((f) => f.slice(SRC.length)), ['evidence/alerts.ts']);
+    assert.deepEqual(
+      writers.map((f) => f.slice(SRC.length)),
+      ['evidence/alerts.ts'],
+    );
   });
 });

@@ -8,8 +8,10 @@ import { EMPTY_ROOT, Frontier, leafHash, merkleRoot, nodeHash } from '../../src/
 
 describe('canonical encoding (docs/ledger-format.md golden vectors)', () => {
   it('sorts keys, keeps array order, writes numbers as ECMAScript does', () => {
-    assert.equal(canonicalJson({ b: [3, 1, { z: true, a: null }], a: 'x\n"y"', c: 1.5, d: 1e21, e: -0, f: 10 }),
-      '{"a":"x\\n\\"y\\"","b":[3,1,{"a":null,"z":true}],"c":1.5,"d":1e+21,"e":0,"f":10}');
+    assert.equal(
+      canonicalJson({ b: [3, 1, { z: true, a: null }], a: 'x\n"y"', c: 1.5, d: 1e21, e: -0, f: 10 }),
+      '{"a":"x\\n\\"y\\"","b":[3,1,{"a":null,"z":true}],"c":1.5,"d":1e+21,"e":0,"f":10}',
+    );
   });
   it('rejects what has no canonical form', () => {
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, () => 1, Symbol('s'), 10n]) assert.throws(() => canonicalJson({ v: bad }));
@@ -23,24 +25,58 @@ describe('canonical encoding (docs/ledger-format.md golden vectors)', () => {
     assert.equal(argsShapeHash('http', { url: 'u', timeoutMs: 1 }), argsShapeHash('http', { url: 'other', timeoutMs: 9 }));
     assert.notEqual(argsShapeHash('http', { url: 'u' }), argsShapeHash('http', { url: 'u', body: 'b' }));
     assert.notEqual(argsShapeHash('http', { url: 'u' }), argsShapeHash('fs.read', { url: 'u' }));
-    assert.equal(paramsHash('log', { level: 'info', message: 'm' }), createHash('sha256').update('{"method":"log","params":{"level":"info","message":"m"}}').digest('hex'));
+    assert.equal(
+      paramsHash('log', { level: 'info', message: 'm' }),
+      createHash('sha256').update('{"method":"log","params":{"level":"info","message":"m"}}').digest('hex'),
+    );
   });
   it('a ledger entry encodes with sorted keys and its links can be read back', () => {
     const text = canonicalEntryText({
-      seq: 7, ts_ms: 1700000000000, extension_id: 'ext', call_id: 'c"1', method: 'exec', capability: 'exec', declared_capability: null,
-      decision: 'deny', rule: 'deny_caps', stage: 'policy', error_code: 'denied', reason_codes: ['deny_caps'], params_hash: 'p', args_shape_hash: 's',
-      risk_score: null, config_hash: null, prev_ledger_hash: 'a'.repeat(64),
+      seq: 7,
+      ts_ms: 1700000000000,
+      extension_id: 'ext',
+      call_id: 'c"1',
+      method: 'exec',
+      capability: 'exec',
+      declared_capability: null,
+      decision: 'deny',
+      rule: 'deny_caps',
+      stage: 'policy',
+      error_code: 'denied',
+      reason_codes: ['deny_caps'],
+      params_hash: 'p',
+      args_shape_hash: 's',
+      risk_score: null,
+      config_hash: null,
+      prev_ledger_hash: 'a'.repeat(64),
     });
-    assert.equal(text, `{"args_shape_hash":"s","call_id":"c\\"1","capability":"exec","config_hash":null,"decision":"deny","declared_capability":null,"error_code":"denied","extension_id":"ext","method":"exec","params_hash":"p","prev_ledger_hash":"${'a'.repeat(64)}","reason_codes":["deny_caps"],"risk_score":null,"rule":"deny_caps","seq":7,"stage":"policy","ts_ms":1700000000000}`);
+    assert.equal(
+      text,
+      `{"args_shape_hash":"s","call_id":"c\\"1","capability":"exec","config_hash":null,"decision":"deny","declared_capability":null,"error_code":"denied","extension_id":"ext","method":"exec","params_hash":"p","prev_ledger_hash":"${'a'.repeat(64)}","reason_codes":["deny_caps"],"risk_score":null,"rule":"deny_caps","seq":7,"stage":"policy","ts_ms":1700000000000}`,
+    );
     assert.deepEqual(Object.keys(JSON.parse(text) as object), Object.keys(JSON.parse(text) as object).sort());
     assert.deepEqual(linksOf(text, 7), { prev: 'a'.repeat(64), findings: [] }, 'seq 7 read where it is (a finding otherwise)');
     assert.deepEqual(linksOf(text, 8).findings, [[0, { seq: 7 }]], 'and a wrong expected seq is reported');
   });
   it('a hostile call_id cannot spoof the link fields', () => {
     const text = canonicalEntryText({
-      seq: 3, ts_ms: 1, extension_id: 'e', call_id: '","prev_ledger_hash":"' + 'f'.repeat(64) + '","seq":99,"x":"', method: 'log', capability: 'log',
-      declared_capability: null, decision: 'allow', rule: null, stage: null, error_code: null, reason_codes: [], params_hash: 'p', args_shape_hash: 's',
-      risk_score: null, config_hash: null, prev_ledger_hash: null,
+      seq: 3,
+      ts_ms: 1,
+      extension_id: 'e',
+      call_id: '","prev_ledger_hash":"' + 'f'.repeat(64) + '","seq":99,"x":"',
+      method: 'log',
+      capability: 'log',
+      declared_capability: null,
+      decision: 'allow',
+      rule: null,
+      stage: null,
+      error_code: null,
+      reason_codes: [],
+      params_hash: 'p',
+      args_shape_hash: 's',
+      risk_score: null,
+      config_hash: null,
+      prev_ledger_hash: null,
     });
     assert.deepEqual(linksOf(text, 3), { prev: null, findings: [] }, 'not the injected prev and seq 99');
   });
@@ -61,9 +97,16 @@ describe('RFC 6962 Merkle tree', () => {
   it('an interior node is SHA-256(0x01 ‖ left ‖ right), computed independently here', () => {
     const a = leafHash('a');
     const b = leafHash('b');
-    const expected = createHash('sha256').update(Buffer.concat([Buffer.from([1]), Buffer.from(a, 'hex'), Buffer.from(b, 'hex')])).digest('hex');
+    const expected = createHash('sha256')
+      .update(Buffer.concat([Buffer.from([1]), Buffer.from(a, 'hex'), Buffer.from(b, 'hex')]))
+      .digest('hex');
     assert.equal(nodeHash(a, b), expected);
-    assert.equal(leafHash('x'), createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from('x')])).digest('hex'));
+    assert.equal(
+      leafHash('x'),
+      createHash('sha256')
+        .update(Buffer.concat([Buffer.from([0]), Buffer.from('x')]))
+        .digest('hex'),
+    );
   });
   it('the incremental frontier equals the recursive definition for every size up to 70', () => {
     const leaves: string[] = [];

@@ -18,9 +18,23 @@ const raw = (hex: string) => Buffer.from(hex, 'hex').toString('latin1');
 
 function entryText(seq: number, prev: string | null, extra: Partial<{ call_id: string; reason_codes: string[] }> = {}): string {
   return canonicalEntryText({
-    seq, prev_ledger_hash: prev, ts_ms: 1_700_000_000_000 + seq, extension_id: 'ext', call_id: extra.call_id ?? `c${seq}`, method: 'fs.read',
-    capability: 'read', declared_capability: null, decision: 'allow', rule: 'default_caps', stage: null, error_code: null,
-    reason_codes: extra.reason_codes ?? [], params_hash: 'a'.repeat(64), args_shape_hash: 'b'.repeat(64), risk_score: null, config_hash: null,
+    seq,
+    prev_ledger_hash: prev,
+    ts_ms: 1_700_000_000_000 + seq,
+    extension_id: 'ext',
+    call_id: extra.call_id ?? `c${seq}`,
+    method: 'fs.read',
+    capability: 'read',
+    declared_capability: null,
+    decision: 'allow',
+    rule: 'default_caps',
+    stage: null,
+    error_code: null,
+    reason_codes: extra.reason_codes ?? [],
+    params_hash: 'a'.repeat(64),
+    args_shape_hash: 'b'.repeat(64),
+    risk_score: null,
+    config_hash: null,
   });
 }
 
@@ -46,17 +60,26 @@ function prng(seed: number): () => number {
 describe('ledger chunks', () => {
   it('encode entries 0x00-separated with hashes alongside, and spans that locate each text', () => {
     const texts = ['{"a":1}', '{"b":"é"}', '{}'];
-    const c = encodeChunk(texts, texts.map((t) => leafHash(t)));
+    const c = encodeChunk(
+      texts,
+      texts.map((t) => leafHash(t)),
+    );
     assert.equal(c.entries.toString('latin1', 0, 1), '\u0000');
     assert.equal(c.hashes.length, 96);
     const spans = JSON.parse(c.spans) as Array<[number, number]>;
-    assert.deepEqual(spans.map(([o, l]) => c.entries.toString('utf8', o, o + l)), texts);
+    assert.deepEqual(
+      spans.map(([o, l]) => c.entries.toString('utf8', o, o + l)),
+      texts,
+    );
     assert.equal(spansOf(c.entries), c.spans);
     // Each 0x00 ‖ text slice is the leaf input: its hash is the stored hash.
     const scan = scanChunk(1, c.entries, c.hashes, c.spans);
     assert.equal(scan.count, 3);
     assert.equal(scan.spansOk, true);
-    assert.deepEqual(scan.findings.filter(([, f]) => f.recomputed !== undefined), []);
+    assert.deepEqual(
+      scan.findings.filter(([, f]) => f.recomputed !== undefined),
+      [],
+    );
   });
 
   it('the scanner reads prev_ledger_hash and seq as the reference does, whatever is done to the entries', () => {
@@ -78,7 +101,8 @@ describe('ledger chunks', () => {
         for (let k = Math.floor(random() * 3); k > 0; k--) {
           const at = Math.floor(random() * s.length);
           const piece = keys[Math.floor(random() * keys.length)] as string;
-          s = random() < 0.7 ? `${s.slice(0, at)}${piece}${s.slice(at)}` : `${s.slice(0, at)}${s.slice(at + 1 + Math.floor(random() * 30))}`;
+          s =
+            random() < 0.7 ? `${s.slice(0, at)}${piece}${s.slice(at)}` : `${s.slice(0, at)}${s.slice(at + 1 + Math.floor(random() * 30))}`;
         }
         return s.replaceAll('\u0000', '');
       });
@@ -139,14 +163,43 @@ describe('ledger chunks', () => {
     const w = await EvidenceWriter.open(home, { telemetry: false });
     const policy = compilePolicy(rulesFor('safe', false));
     for (let i = 0; i < 300; i++) {
-      w.record({ ts_ms: Date.now(), extension_id: 'e', call_id: `c${i}`, method: 'fs.read', capability: 'read', declared_capability: null, decision: 'allow', rule: 'default_caps', error_code: null, reason_codes: [], duration_ms: 0, stage: null, policy, params: { i } });
+      w.record({
+        ts_ms: Date.now(),
+        extension_id: 'e',
+        call_id: `c${i}`,
+        method: 'fs.read',
+        capability: 'read',
+        declared_capability: null,
+        decision: 'allow',
+        rule: 'default_caps',
+        error_code: null,
+        reason_codes: [],
+        duration_ms: 0,
+        stage: null,
+        policy,
+        params: { i },
+      });
       if (i % 7 === 0) await w.flush();
     }
     await w.close();
     const db = openRw(home);
-    assert.deepEqual(readChunks(db).map((c) => [c.first_seq, c.hashes.length / 32]), [[1, 128], [129, 128], [257, 44]]);
-    const view = db.prepare('SELECT seq, entry, ledger_hash FROM ledger ORDER BY seq').all() as Array<{ seq: number; entry: string; ledger_hash: string }>;
-    assert.deepEqual(view.map((r) => ({ ...r })), [...storedEntries(db)].map((e) => ({ ...e })));
+    assert.deepEqual(
+      readChunks(db).map((c) => [c.first_seq, c.hashes.length / 32]),
+      [
+        [1, 128],
+        [129, 128],
+        [257, 44],
+      ],
+    );
+    const view = db.prepare('SELECT seq, entry, ledger_hash FROM ledger ORDER BY seq').all() as Array<{
+      seq: number;
+      entry: string;
+      ledger_hash: string;
+    }>;
+    assert.deepEqual(
+      view.map((r) => ({ ...r })),
+      [...storedEntries(db)].map((e) => ({ ...e })),
+    );
     assert.equal(view.length, 300);
     assert.ok(view.every((r) => leafHash(r.entry) === r.ledger_hash));
     db.close();
@@ -161,10 +214,19 @@ describe('ledger chunks', () => {
     db.close();
     await buildStore(10, { home });
     const after = openRw(home);
-    assert.deepEqual(readChunks(after).map((c) => [c.first_seq, c.hashes.length / 32, c.spans === '[]']), [[1, 20, true], [21, 10, false]]);
+    assert.deepEqual(
+      readChunks(after).map((c) => [c.first_seq, c.hashes.length / 32, c.spans === '[]']),
+      [
+        [1, 20, true],
+        [21, 10, false],
+      ],
+    );
     after.close();
     const r = verifyOneThread(home);
-    assert.deepEqual(r.verification_errors.map((e) => e.kind), ['spans_mismatch']);
+    assert.deepEqual(
+      r.verification_errors.map((e) => e.kind),
+      ['spans_mismatch'],
+    );
   });
 
   it('pruning cuts a chunk that straddles the cut and keeps its tail', async () => {
@@ -172,7 +234,13 @@ describe('ledger chunks', () => {
     assert.equal(await writer.prune(100), 200);
     await writer.close();
     const db = openRw(home);
-    assert.deepEqual(readChunks(db).map((c) => [c.first_seq, c.hashes.length / 32]), [[201, 56], [257, 44]]);
+    assert.deepEqual(
+      readChunks(db).map((c) => [c.first_seq, c.hashes.length / 32]),
+      [
+        [201, 56],
+        [257, 44],
+      ],
+    );
     db.close();
     const r = verifyOneThread(home);
     assert.equal(r.classification, 'intact', JSON.stringify(r.verification_errors));
@@ -209,8 +277,8 @@ describe('the verify helper thread', () => {
       t.skip('no build (npm test builds first)');
       return;
     }
-    const built = await import(new URL('../../dist/evidence/verifyPipeline.js', import.meta.url).href) as typeof Pipeline;
-    const builtVerify = await import(new URL('../../dist/evidence/verify.js', import.meta.url).href) as typeof Verify;
+    const built = (await import(new URL('../../dist/evidence/verifyPipeline.js', import.meta.url).href)) as typeof Pipeline;
+    const builtVerify = (await import(new URL('../../dist/evidence/verify.js', import.meta.url).href)) as typeof Verify;
     const { loadOrCreateKey } = await import('../../src/evidence/keys.ts');
     helperReady(built.Helper.acquire());
     const { home } = await buildStore(1500, { checkpointEvery: 256 });

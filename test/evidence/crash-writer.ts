@@ -11,8 +11,20 @@ for (let i = 0; ; i++) {
   const burst = 1 + (i % 200);
   for (let j = 0; j < burst; j++) {
     writer.record({
-      ts_ms: Date.now(), extension_id: `ext-${j % 3}`, call_id: `c${i}-${j}`, method: 'fs.read', capability: 'read', declared_capability: null,
-      decision: 'allow', rule: 'default_caps', error_code: null, reason_codes: [], duration_ms: 0, stage: null, policy, params: { path: `/p/${i}/${j}` },
+      ts_ms: Date.now(),
+      extension_id: `ext-${j % 3}`,
+      call_id: `c${i}-${j}`,
+      method: 'fs.read',
+      capability: 'read',
+      declared_capability: null,
+      decision: 'allow',
+      rule: 'default_caps',
+      error_code: null,
+      reason_codes: [],
+      duration_ms: 0,
+      stage: null,
+      policy,
+      params: { path: `/p/${i}/${j}` },
     });
   }
   if (i % 3 === 0) {

@@ -29,7 +29,9 @@ function runAndKill(home: string, afterMs: number, afterFlush = false): Promise<
         if ((afterFlush ? m !== null : line === 'ready') && timer === undefined) timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
       }
     });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       if (signal !== 'SIGKILL') reject(new Error(`writer exited on its own (code ${code}): ${stderr}`));

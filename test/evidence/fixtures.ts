@@ -24,15 +24,21 @@ export function tempHome(): string {
 }
 
 /** Writes `n` decisions (a mix of allowed reads and denied execs) through a real dispatcher into a store. */
-export async function buildStore(n: number, options: EvidenceWriterOptions & { home?: string; close?: boolean } = {}): Promise<{ home: string; writer: EvidenceWriter }> {
+export async function buildStore(
+  n: number,
+  options: EvidenceWriterOptions & { home?: string; close?: boolean } = {},
+): Promise<{ home: string; writer: EvidenceWriter }> {
   const home = options.home ?? tempHome();
   const writer = await EvidenceWriter.open(home, options);
   const ops = new Map<string, Operation>([['fs.read', () => 'content']]);
   const d = createDispatcher({ policy: compilePolicy(rulesFor('safe', false)), operations: ops, recorder: writer, alerts: writer });
   for (let i = 0; i < n; i++) {
-    await d.dispatch(i % 3 === 0 ? 'ext-b' : 'ext-a', i % 4 === 0
-      ? { call_id: `c${i}`, method: 'exec', params: { cmd: 'curl', args: ['https://x'] } }
-      : { call_id: `c${i}`, method: 'fs.read', params: { path: `/project/file-${i}.ts` } });
+    await d.dispatch(
+      i % 3 === 0 ? 'ext-b' : 'ext-a',
+      i % 4 === 0
+        ? { call_id: `c${i}`, method: 'exec', params: { cmd: 'curl', args: ['https://x'] } }
+        : { call_id: `c${i}`, method: 'fs.read', params: { path: `/project/file-${i}.ts` } },
+    );
   }
   if (options.close !== false) await writer.close();
   else await writer.flush();
@@ -83,12 +89,21 @@ export interface StoredChunk {
 }
 
 export function readChunks(db: DatabaseSync): StoredChunk[] {
-  return (db.prepare('SELECT id, first_seq, spans, hashes, entries FROM ledger_chunks ORDER BY id').all() as unknown as Array<StoredChunk & { hashes: Uint8Array; entries: Uint8Array }>)
-    .map((c) => ({ ...c, hashes: Buffer.from(c.hashes), entries: Buffer.from(c.entries) }));
+  return (
+    db.prepare('SELECT id, first_seq, spans, hashes, entries FROM ledger_chunks ORDER BY id').all() as unknown as Array<
+      StoredChunk & { hashes: Uint8Array; entries: Uint8Array }
+    >
+  ).map((c) => ({ ...c, hashes: Buffer.from(c.hashes), entries: Buffer.from(c.entries) }));
 }
 
 export function writeChunk(db: DatabaseSync, c: StoredChunk): void {
-  db.prepare('UPDATE ledger_chunks SET first_seq = ?, spans = ?, hashes = ?, entries = ? WHERE id = ?').run(c.first_seq, c.spans, c.hashes, c.entries, c.id);
+  db.prepare('UPDATE ledger_chunks SET first_seq = ?, spans = ?, hashes = ?, entries = ? WHERE id = ?').run(
+    c.first_seq,
+    c.spans,
+    c.hashes,
+    c.entries,
+    c.id,
+  );
 }
 
 /** Verifies with the helper thread doing the scanning (started and ready first, so small ledgers use it too). */
@@ -108,7 +123,11 @@ export function verifyOneThread(home: string): VerificationReport {
 export function downgradeToV5(db: DatabaseSync): void {
   const ddl = /CREATE TABLE ledger \([\s\S]*?\);\s*CREATE INDEX ledger_seq ON ledger\(seq\);/.exec(MIGRATIONS[0] as string)?.[0];
   if (ddl === undefined) throw new Error('the v5 ledger DDL is not in migration 1');
-  const rows = db.prepare('SELECT seq, entry, ledger_hash FROM ledger ORDER BY chunk_id, seq').all() as Array<{ seq: number; entry: string; ledger_hash: string }>;
+  const rows = db.prepare('SELECT seq, entry, ledger_hash FROM ledger ORDER BY chunk_id, seq').all() as Array<{
+    seq: number;
+    entry: string;
+    ledger_hash: string;
+  }>;
   db.exec('DROP VIEW ledger; DROP TABLE ledger_chunks;');
   db.exec(ddl);
   const insert = db.prepare('INSERT INTO ledger (seq, entry, ledger_hash) VALUES (?, ?, ?)');

@@ -4,7 +4,18 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { checkpointText } from '../../src/evidence/checkpoint.ts';
 import { leafHash } from '../../src/evidence/merkle.ts';
-import { buildStore, editAsRows, editStore, openRw, readChunks, verify, verifyInParallel, verifyOneThread, writeChunk, type StoredChunk } from './fixtures.ts';
+import {
+  buildStore,
+  editAsRows,
+  editStore,
+  openRw,
+  readChunks,
+  verify,
+  verifyInParallel,
+  verifyOneThread,
+  writeChunk,
+  type StoredChunk,
+} from './fixtures.ts';
 
 async function tampered(n: number, mutate: (db: ReturnType<typeof openRw>) => void, opts: { checkpointEvery?: number } = {}) {
   const { home } = await buildStore(n, opts);
@@ -34,12 +45,19 @@ describe('ledger verify', () => {
 
   it('modified field: content changed, hash left alone → corruption at that seq', async () => {
     const r = await tampered(30, (db) => {
-      const changed = db.prepare(`UPDATE ledger SET entry = replace(entry, '"decision":"deny"', '"decision":"allow"') WHERE seq = 9 AND entry LIKE '%"decision":"deny"%'`).run();
+      const changed = db
+        .prepare(
+          `UPDATE ledger SET entry = replace(entry, '"decision":"deny"', '"decision":"allow"') WHERE seq = 9 AND entry LIKE '%"decision":"deny"%'`,
+        )
+        .run();
       assert.equal(changed.changes, 1);
     });
     assert.equal(r.classification, 'corruption');
     assert.equal(r.first_break_seq, 9);
-    assert.deepEqual(r.verification_errors.map((e) => e.kind), ['hash_mismatch']);
+    assert.deepEqual(
+      r.verification_errors.map((e) => e.kind),
+      ['hash_mismatch'],
+    );
   });
 
   it('modified hash: the stored hash rewritten → tampering at that seq', async () => {
@@ -91,7 +109,9 @@ describe('ledger verify', () => {
   });
 
   it('duplicated seq → tampering at the duplicate', async () => {
-    const r = await tampered(30, (db) => db.exec('INSERT INTO ledger (seq, entry, ledger_hash) SELECT seq, entry, ledger_hash FROM ledger WHERE seq = 17'));
+    const r = await tampered(30, (db) =>
+      db.exec('INSERT INTO ledger (seq, entry, ledger_hash) SELECT seq, entry, ledger_hash FROM ledger WHERE seq = 17'),
+    );
     assert.equal(r.classification, 'tampering');
     assert.equal(r.first_break_seq, 17);
     assert.ok(r.verification_errors.some((e) => e.kind === 'duplicate_seq'));
@@ -101,7 +121,10 @@ describe('ledger verify', () => {
     const r = await tampered(10, (db) => db.exec('INSERT INTO schema_version (version, applied_ms) VALUES (99, 0)'));
     assert.equal(r.classification, 'corruption');
     assert.equal(r.first_break_seq, 1);
-    assert.deepEqual(r.verification_errors.map((e) => e.kind), ['schema_mismatch']);
+    assert.deepEqual(
+      r.verification_errors.map((e) => e.kind),
+      ['schema_mismatch'],
+    );
   });
 
   it('truncated tail (entries a signed checkpoint covers are gone) → truncation after the last present entry', async () => {
@@ -119,13 +142,26 @@ describe('ledger verify', () => {
   });
 
   it('forged checkpoint signature (root re-signed with another key) → tampering after the last good checkpoint', async () => {
-    const r = await tampered(48, (db) => {
-      const { privateKey } = generateKeyPairSync('ed25519');
-      const cp = db.prepare('SELECT id, tree_size, ts_ms, key_id FROM checkpoints WHERE tree_size = 32').get() as { id: number; tree_size: number; ts_ms: number; key_id: string };
-      const root = 'cd'.repeat(32);
-      const sig = sign(null, Buffer.from(checkpointText({ tree_size: cp.tree_size, root_hash: root, ts_ms: cp.ts_ms, key_id: cp.key_id })), privateKey).toString('base64');
-      db.prepare('UPDATE checkpoints SET root_hash = ?, signature = ? WHERE id = ?').run(root, sig, cp.id);
-    }, { checkpointEvery: 16 });
+    const r = await tampered(
+      48,
+      (db) => {
+        const { privateKey } = generateKeyPairSync('ed25519');
+        const cp = db.prepare('SELECT id, tree_size, ts_ms, key_id FROM checkpoints WHERE tree_size = 32').get() as {
+          id: number;
+          tree_size: number;
+          ts_ms: number;
+          key_id: string;
+        };
+        const root = 'cd'.repeat(32);
+        const sig = sign(
+          null,
+          Buffer.from(checkpointText({ tree_size: cp.tree_size, root_hash: root, ts_ms: cp.ts_ms, key_id: cp.key_id })),
+          privateKey,
+        ).toString('base64');
+        db.prepare('UPDATE checkpoints SET root_hash = ?, signature = ? WHERE id = ?').run(root, sig, cp.id);
+      },
+      { checkpointEvery: 16 },
+    );
     assert.equal(r.classification, 'tampering');
     assert.equal(r.first_break_seq, 17);
     assert.ok(r.verification_errors.some((e) => e.kind === 'forged_checkpoint_signature'));
@@ -137,7 +173,10 @@ describe('ledger verify', () => {
       let prev: string | null = null;
       const rows = db.prepare('SELECT seq, entry FROM ledger ORDER BY seq').all() as Array<{ seq: number; entry: string }>;
       for (const row of rows) {
-        let entry = row.entry.replace(/"prev_ledger_hash":(null|"[0-9a-f]{64}")/, `"prev_ledger_hash":${prev === null ? 'null' : `"${prev}"`}`);
+        let entry = row.entry.replace(
+          /"prev_ledger_hash":(null|"[0-9a-f]{64}")/,
+          `"prev_ledger_hash":${prev === null ? 'null' : `"${prev}"`}`,
+        );
         if (row.seq === 5) entry = entry.replace('"decision":"deny"', '"decision":"allow"');
         const h = leafHash(entry);
         db.prepare('UPDATE ledger SET entry = ?, ledger_hash = ? WHERE seq = ?').run(entry, h, row.seq);
@@ -160,7 +199,9 @@ describe('ledger verify: findings of the second review', () => {
     editAsRows(db, () => {
       let prev: string | null = null;
       for (const row of db.prepare('SELECT seq, entry FROM ledger ORDER BY seq').all() as Array<{ seq: number; entry: string }>) {
-        const entry = row.entry.replace('"decision":"deny"', '"decision":"allow"').replace(/"prev_ledger_hash":(null|"[0-9a-f]{64}")/, `"prev_ledger_hash":${prev === null ? 'null' : `"${prev}"`}`);
+        const entry = row.entry
+          .replace('"decision":"deny"', '"decision":"allow"')
+          .replace(/"prev_ledger_hash":(null|"[0-9a-f]{64}")/, `"prev_ledger_hash":${prev === null ? 'null' : `"${prev}"`}`);
         const h = leafHash(entry);
         db.prepare('UPDATE ledger SET entry = ?, ledger_hash = ? WHERE seq = ?').run(entry, h, row.seq);
         prev = h;
@@ -176,7 +217,10 @@ describe('ledger verify: findings of the second review', () => {
   it('more unsigned entries than the writer ever leaves is tampering at once', async () => {
     const { home } = await buildStore(5000, { checkpointEvery: 1_000_000 });
     const db = openRw(home);
-    assert.ok((db.prepare('SELECT COUNT(*) AS n FROM checkpoints WHERE tree_size = 4096').get() as { n: number }).n === 1, 'the writer caps checkpointEvery at 4096');
+    assert.ok(
+      (db.prepare('SELECT COUNT(*) AS n FROM checkpoints WHERE tree_size = 4096').get() as { n: number }).n === 1,
+      'the writer caps checkpointEvery at 4096',
+    );
     db.exec('DELETE FROM checkpoints');
     db.close();
     const r = verify(home);
@@ -193,8 +237,22 @@ describe('ledger verify: findings of the second review', () => {
 
   it('planted garbage is reported, never thrown', async () => {
     const cases: Array<[string, (db: ReturnType<typeof openRw>) => void]> = [
-      ['null prune record', (db) => { db.exec("INSERT INTO prunes (record) VALUES ('null')"); db.exec('DELETE FROM ledger WHERE seq = 1'); }],
-      ['deeply nested prune frontier', (db) => { db.prepare('INSERT INTO prunes (record) VALUES (?)').run(`{"pruned_through_seq":1,"anchor_hash":"x","signature":"y","frontier":${'['.repeat(70)}${']'.repeat(70)}}`); db.exec('DELETE FROM ledger WHERE seq = 1'); }],
+      [
+        'null prune record',
+        (db) => {
+          db.exec("INSERT INTO prunes (record) VALUES ('null')");
+          db.exec('DELETE FROM ledger WHERE seq = 1');
+        },
+      ],
+      [
+        'deeply nested prune frontier',
+        (db) => {
+          db.prepare('INSERT INTO prunes (record) VALUES (?)').run(
+            `{"pruned_through_seq":1,"anchor_hash":"x","signature":"y","frontier":${'['.repeat(70)}${']'.repeat(70)}}`,
+          );
+          db.exec('DELETE FROM ledger WHERE seq = 1');
+        },
+      ],
       ['huge checkpoint timestamp', (db) => db.exec('UPDATE checkpoints SET ts_ms = 9007199254740993')],
       ['blob ledger hash', (db) => db.exec("UPDATE ledger SET ledger_hash = x'00' WHERE seq = 3")],
       ['text seq', (db) => db.exec("UPDATE ledger SET seq = 'three' WHERE seq = 3")],
@@ -233,7 +291,14 @@ describe('ledger verify: tampering with the chunks themselves', () => {
     const { home } = await buildStore(300, { checkpointEvery });
     const db = openRw(home);
     const chunks = readChunks(db);
-    assert.deepEqual(chunks.map((c) => [c.first_seq, c.hashes.length / 32]), [[1, 128], [129, 128], [257, 44]]);
+    assert.deepEqual(
+      chunks.map((c) => [c.first_seq, c.hashes.length / 32]),
+      [
+        [1, 128],
+        [129, 128],
+        [257, 44],
+      ],
+    );
     mutate(chunks, db);
     db.close();
     return bothWays(home);
@@ -260,7 +325,10 @@ describe('ledger verify: tampering with the chunks themselves', () => {
     });
     assert.equal(r.classification, 'corruption');
     assert.equal(r.first_break_seq, 150);
-    assert.deepEqual(r.verification_errors.map((e) => e.kind), ['hash_mismatch']);
+    assert.deepEqual(
+      r.verification_errors.map((e) => e.kind),
+      ['hash_mismatch'],
+    );
   });
 
   it('a stored hash changed in the hashes blob → tampering at that seq', async () => {
@@ -277,7 +345,7 @@ describe('ledger verify: tampering with the chunks themselves', () => {
 
   // Checkpoints every 128: at chunk boundaries, so each chunk enters the tree as its scan's aligned subtrees
   // (no checkpoint inside a chunk) and the checkpoint roots are computed from those subtrees.
-  it('checkpoints at chunk boundaries verify from the chunks\' subtrees', async () => {
+  it("checkpoints at chunk boundaries verify from the chunks' subtrees", async () => {
     const r = await chunked(() => undefined, 128);
     assert.equal(r.classification, 'intact', JSON.stringify(r.verification_errors.slice(0, 3)));
     assert.equal(r.checkpoints_valid, true);
@@ -293,7 +361,10 @@ describe('ledger verify: tampering with the chunks themselves', () => {
     assert.equal(r.classification, 'tampering');
     assert.equal(r.first_break_seq, 200);
     assert.equal(r.checkpoints_valid, false);
-    assert.ok(r.verification_errors.some((e) => e.kind === 'checkpoint_mismatch' && e.seq === 129), JSON.stringify(r.verification_errors));
+    assert.ok(
+      r.verification_errors.some((e) => e.kind === 'checkpoint_mismatch' && e.seq === 129),
+      JSON.stringify(r.verification_errors),
+    );
   });
 
   it('spans that no longer match the separators (the view would show other bytes) → tampering, the evidence itself intact', async () => {
@@ -305,7 +376,10 @@ describe('ledger verify: tampering with the chunks themselves', () => {
     });
     assert.equal(r.classification, 'tampering');
     assert.equal(r.first_break_seq, 129);
-    assert.deepEqual(r.verification_errors.map((e) => e.kind), ['spans_mismatch']);
+    assert.deepEqual(
+      r.verification_errors.map((e) => e.kind),
+      ['spans_mismatch'],
+    );
     assert.equal(r.chain_valid, true);
     assert.equal(r.checkpoints_valid, true);
   });
@@ -317,7 +391,7 @@ describe('ledger verify: tampering with the chunks themselves', () => {
     assert.ok(r.verification_errors.some((e) => e.kind === 'missing_entry' && e.seq === 129));
   });
 
-  it('two chunks stored in each other\'s place → tampering from seq 1', async () => {
+  it("two chunks stored in each other's place → tampering from seq 1", async () => {
     const r = await chunked((chunks, db) => {
       const [a, b] = chunks as [StoredChunk, StoredChunk];
       writeChunk(db, { ...b, id: a.id });
@@ -326,7 +400,10 @@ describe('ledger verify: tampering with the chunks themselves', () => {
     assert.equal(r.classification, 'tampering');
     assert.equal(r.first_break_seq, 1);
     assert.ok(r.verification_errors.some((e) => e.kind === 'missing_entry' && e.seq === 1));
-    assert.ok(r.verification_errors.some((e) => e.kind === 'duplicate_seq' && e.seq === 1), 'seqs 1–128 come again after 129–256');
+    assert.ok(
+      r.verification_errors.some((e) => e.kind === 'duplicate_seq' && e.seq === 1),
+      'seqs 1–128 come again after 129–256',
+    );
   });
 
   it('a chunk renumbered (first_seq moved) → tampering where its seqs stop matching', async () => {
@@ -341,19 +418,28 @@ describe('ledger verify: tampering with the chunks themselves', () => {
     const cases: Array<[string, (c: StoredChunk) => StoredChunk, number]> = [
       ['hashes blob cut short', (c) => ({ ...c, hashes: c.hashes.subarray(0, c.hashes.length - 5) }), 129],
       ['entries without the leading 0x00', (c) => ({ ...c, entries: c.entries.subarray(1) }), 129],
-      ['an extra separator inside an entry', (c) => {
-        const at = entryStart(c, 5) + 40;
-        return { ...c, entries: Buffer.concat([c.entries.subarray(0, at), Buffer.from([0]), c.entries.subarray(at)]) };
-      }, 129],
+      [
+        'an extra separator inside an entry',
+        (c) => {
+          const at = entryStart(c, 5) + 40;
+          return { ...c, entries: Buffer.concat([c.entries.subarray(0, at), Buffer.from([0]), c.entries.subarray(at)]) };
+        },
+        129,
+      ],
       ['first_seq zero', (c) => ({ ...c, first_seq: 0 }), 129],
     ];
     for (const [name, change, at] of cases) {
       const r = await chunked((chunks, db) => writeChunk(db, change(chunks[1] as StoredChunk)));
       assert.notEqual(r.classification, 'intact', name);
       assert.equal(r.first_break_seq, at, name);
-      assert.ok(r.verification_errors.some((e) => e.kind === 'malformed_entry' && e.seq === 129), name);
+      assert.ok(
+        r.verification_errors.some((e) => e.kind === 'malformed_entry' && e.seq === 129),
+        name,
+      );
     }
-    const garbage = await chunked((_chunks, db) => db.exec("UPDATE ledger_chunks SET hashes = 'text', entries = 42, spans = x'00' WHERE first_seq = 129"));
+    const garbage = await chunked((_chunks, db) =>
+      db.exec("UPDATE ledger_chunks SET hashes = 'text', entries = 42, spans = x'00' WHERE first_seq = 129"),
+    );
     assert.equal(garbage.first_break_seq, 129);
     assert.equal(garbage.classification, 'tampering');
   });

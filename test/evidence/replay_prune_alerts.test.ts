@@ -13,7 +13,8 @@ import { compilePolicy } from '../../src/policy/precedence.ts';
 import { rulesFor } from '../../src/policy/settings.ts';
 import { buildStore, editStore, openRw, tempHome, verify } from './fixtures.ts';
 
-const replay = (home: string, o: { extension?: string; until?: number } = {}) => replayStore(home, { publicKey: loadOrCreateKey(home).publicKey, ...o });
+const replay = (home: string, o: { extension?: string; until?: number } = {}) =>
+  replayStore(home, { publicKey: loadOrCreateKey(home).publicKey, ...o });
 
 describe('ledger replay', () => {
   it('recomputes every decision of an honest ledger and finds them all matching', async () => {
@@ -29,23 +30,73 @@ describe('ledger replay', () => {
     const home = tempHome();
     const w = await EvidenceWriter.open(home);
     const policy = compilePolicy(rulesFor('safe', false));
-    const base = { ts_ms: Date.now(), extension_id: 'sneaky', declared_capability: null, reason_codes: [], duration_ms: 0, policy, params: { cmd: 'sh' } };
-    w.record({ ...base, call_id: 'ok', method: 'exec', capability: 'exec', decision: 'deny', rule: 'deny_caps', stage: 'policy', error_code: 'denied', reason_codes: ['deny_caps'] });
-    w.record({ ...base, call_id: 'bypass', method: 'exec', capability: 'exec', decision: 'allow', rule: 'default_caps', stage: null, error_code: null });
-    w.record({ ...base, call_id: 'relabelled', method: 'exec', capability: 'read', decision: 'allow', rule: 'default_caps', stage: null, error_code: null });
+    const base = {
+      ts_ms: Date.now(),
+      extension_id: 'sneaky',
+      declared_capability: null,
+      reason_codes: [],
+      duration_ms: 0,
+      policy,
+      params: { cmd: 'sh' },
+    };
+    w.record({
+      ...base,
+      call_id: 'ok',
+      method: 'exec',
+      capability: 'exec',
+      decision: 'deny',
+      rule: 'deny_caps',
+      stage: 'policy',
+      error_code: 'denied',
+      reason_codes: ['deny_caps'],
+    });
+    w.record({
+      ...base,
+      call_id: 'bypass',
+      method: 'exec',
+      capability: 'exec',
+      decision: 'allow',
+      rule: 'default_caps',
+      stage: null,
+      error_code: null,
+    });
+    w.record({
+      ...base,
+      call_id: 'relabelled',
+      method: 'exec',
+      capability: 'read',
+      decision: 'allow',
+      rule: 'default_caps',
+      stage: null,
+      error_code: null,
+    });
     await w.close();
     const r = replay(home);
     assert.equal(verify(home).classification, 'intact');
-    assert.deepEqual(r.differences.map((d) => [d.seq, d.recomputed.decision]), [[2, 'deny'], [3, 'deny']]);
+    assert.deepEqual(
+      r.differences.map((d) => [d.seq, d.recomputed.decision]),
+      [
+        [2, 'deny'],
+        [3, 'deny'],
+      ],
+    );
     assert.match(r.differences[1]!.reason, /capability/);
   });
 
   it('replays prompt outcomes from their recorded answers and filters by extension and seq', async () => {
     const home = tempHome();
     const w = await EvidenceWriter.open(home);
-    const answers = [{ decision: 'allow', scope: 'once' }, { decision: 'deny', scope: 'once' }];
+    const answers = [
+      { decision: 'allow', scope: 'once' },
+      { decision: 'deny', scope: 'once' },
+    ];
     const prompter: Prompter = { ask: async () => answers.shift() as never };
-    const d = createDispatcher({ policy: compilePolicy(rulesFor('balanced', false)), operations: new Map<string, Operation>([['ctx.ui.notify', () => 1]]), prompter, recorder: w });
+    const d = createDispatcher({
+      policy: compilePolicy(rulesFor('balanced', false)),
+      operations: new Map<string, Operation>([['ctx.ui.notify', () => 1]]),
+      prompter,
+      recorder: w,
+    });
     await d.dispatch('a', { call_id: '1', method: 'ctx.ui.notify', params: {} });
     await d.dispatch('b', { call_id: '2', method: 'ctx.ui.notify', params: {} });
     await d.dispatch('a', { call_id: '3', method: 'exec', params: { cmd: 'x' } });
@@ -96,11 +147,19 @@ describe('pruning and retention', () => {
   });
 
   it('telemetry is bounded, with a signed checkpoint before rows are dropped', async () => {
-    const { home } = await buildStore(300, { telemetryRetention: 100, checkpointEvery: 100_000, checkpointIntervalMs: 3_600_000, maxBatch: 50 });
+    const { home } = await buildStore(300, {
+      telemetryRetention: 100,
+      checkpointEvery: 100_000,
+      checkpointIntervalMs: 3_600_000,
+      maxBatch: 50,
+    });
     const db = openRw(home);
     const n = (db.prepare('SELECT COUNT(*) AS n FROM telemetry').get() as { n: number }).n;
     const cps = (db.prepare('SELECT COUNT(*) AS n FROM checkpoints').get() as { n: number }).n;
-    const row = db.prepare('SELECT stages, duration_us FROM telemetry ORDER BY id DESC LIMIT 1').get() as { stages: string; duration_us: number };
+    const row = db.prepare('SELECT stages, duration_us FROM telemetry ORDER BY id DESC LIMIT 1').get() as {
+      stages: string;
+      duration_us: number;
+    };
     db.close();
     assert.ok(n <= 200 && n >= 100, `telemetry rows ${n}`);
     assert.ok(cps >= 2, `checkpoints ${cps}: one before pruning, one at close`);
@@ -108,7 +167,10 @@ describe('pruning and retention', () => {
     assert.deepEqual(Object.keys(stages).slice(0, 3), ['validate', 'derive_capability', 'policy']);
     // The row's duration is its stages' times added up (what each took is a measurement, not a test).
     assert.ok(Object.values(stages).every(Number.isFinite), row.stages);
-    assert.equal(row.duration_us, Object.values(stages).reduce((a, b) => a + b, 0));
+    assert.equal(
+      row.duration_us,
+      Object.values(stages).reduce((a, b) => a + b, 0),
+    );
     assert.equal(verify(home).classification, 'intact');
   });
 });
@@ -122,10 +184,20 @@ describe('alerts', () => {
     t.mock.timers.reset();
     const db = openStore(home, { readOnly: true });
     const all = queryAlerts(db);
-    assert.deepEqual(all.map((a) => a.extension_id), ['ext-b', 'ext-a'], 'ten denied execs by two extensions in one second: one alert each');
+    assert.deepEqual(
+      all.map((a) => a.extension_id),
+      ['ext-b', 'ext-a'],
+      'ten denied execs by two extensions in one second: one alert each',
+    );
     assert.ok(all.every((a) => a.category === 'policy_violation' && a.severity === 'high' && a.capability === 'exec'));
-    assert.deepEqual(all.map((a) => a.seq), [...all.map((a) => a.seq)].sort((a, b) => a - b));
-    assert.equal(queryAlerts(db, { extension: 'ext-b' }).every((a) => a.extension_id === 'ext-b'), true);
+    assert.deepEqual(
+      all.map((a) => a.seq),
+      [...all.map((a) => a.seq)].sort((a, b) => a - b),
+    );
+    assert.equal(
+      queryAlerts(db, { extension: 'ext-b' }).every((a) => a.extension_id === 'ext-b'),
+      true,
+    );
     assert.equal(queryAlerts(db, { minSeverity: 'critical' }).length, 0);
     assert.equal(queryAlerts(db, { category: 'quota_breach' }).length, 0);
     assert.equal(queryAlerts(db, { since: Date.now() + 60_000 }).length, 0);
@@ -139,28 +211,32 @@ describe('several writer processes on one store', () => {
     const home = tempHome();
     const child = fileURLToPath(new URL('./crash-writer.ts', import.meta.url));
     // Each child is killed only after it has flushed a few batches of its own, however slow the machine is.
-    const run = () => new Promise<number>((resolve) => {
-      const p = spawn(process.execPath, [child, home], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let last = 0;
-      let flushes = 0;
-      const deadline = setTimeout(() => p.kill('SIGKILL'), 15_000);
-      p.stdout.on('data', (c: Buffer) => {
-        for (const m of c.toString().matchAll(/flushed (\d+)/g)) {
-          last = Number(m[1]);
-          if (++flushes === 20) p.kill('SIGKILL');
-        }
+    const run = () =>
+      new Promise<number>((resolve) => {
+        const p = spawn(process.execPath, [child, home], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let last = 0;
+        let flushes = 0;
+        const deadline = setTimeout(() => p.kill('SIGKILL'), 15_000);
+        p.stdout.on('data', (c: Buffer) => {
+          for (const m of c.toString().matchAll(/flushed (\d+)/g)) {
+            last = Number(m[1]);
+            if (++flushes === 20) p.kill('SIGKILL');
+          }
+        });
+        p.on('exit', () => {
+          clearTimeout(deadline);
+          resolve(last);
+        });
       });
-      p.on('exit', () => {
-        clearTimeout(deadline);
-        resolve(last);
-      });
-    });
     const [a, b] = await Promise.all([run(), run()]);
     const r = verify(home);
     assert.equal(r.classification, 'intact', JSON.stringify(r.verification_errors.slice(0, 3)));
     assert.ok(r.tree_size >= Math.max(a, b));
     const db = openRw(home);
-    const writers = db.prepare("SELECT COUNT(DISTINCT json_extract(entry, '$.call_id')) AS n, COUNT(*) AS total FROM ledger").get() as { n: number; total: number };
+    const writers = db.prepare("SELECT COUNT(DISTINCT json_extract(entry, '$.call_id')) AS n, COUNT(*) AS total FROM ledger").get() as {
+      n: number;
+      total: number;
+    };
     db.close();
     assert.ok(writers.total > writers.n, 'both processes wrote (their call ids overlap)');
   });

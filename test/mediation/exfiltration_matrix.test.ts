@@ -50,14 +50,21 @@ describe('exfiltration matrix (issue 6 done-when)', () => {
     const ran: string[] = [];
     const realExec: Operation = (p) => {
       ran.push([p.cmd, ...((p.args ?? []) as string[])].join(' '));
-      const r = spawnSync(String(p.cmd), (p.args ?? []) as string[], { cwd: PROJECT, encoding: 'utf8', env: p.env as Record<string, string>, shell: p.shell === true });
+      const r = spawnSync(String(p.cmd), (p.args ?? []) as string[], {
+        cwd: PROJECT,
+        encoding: 'utf8',
+        env: p.env as Record<string, string>,
+        shell: p.shell === true,
+      });
       return { stdout: r.stdout, stderr: r.stderr, code: r.status };
     };
     const operations = new Map(hostOperations(host));
     operations.set('exec', realExec);
     const server = createServer((req, res) => {
       let body = '';
-      req.on('data', (c: Buffer) => { body += c.toString('latin1'); });
+      req.on('data', (c: Buffer) => {
+        body += c.toString('latin1');
+      });
       req.on('end', () => {
         sent.push({ url: req.url, headers: req.headers, body });
         res.end('ok');
@@ -69,20 +76,48 @@ describe('exfiltration matrix (issue 6 done-when)', () => {
     const recorder = new MemoryRecorder();
     const everything = ['read', 'write', 'http', 'exec', 'env', 'tool', 'session', 'events', 'ui', 'log'];
     const rt = await createRuntime({
-      home, policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, defaultCaps: everything, http: { allowPrivate: ['127.0.0.1'] }, overrides: { thief: { fs: { read: [HOME] } } } } } }),
-      operations, realFs: true, realHttp: true, piTools: pi as unknown as PiFileToolKit, workspace: PROJECT, fsLayout: { home: HOME, agentDir: AGENT },
+      home,
+      policy: policyFor({
+        user: {
+          extensionPolicy: {
+            profile: 'permissive',
+            allowDangerous: true,
+            defaultCaps: everything,
+            http: { allowPrivate: ['127.0.0.1'] },
+            overrides: { thief: { fs: { read: [HOME] } } },
+          },
+        },
+      }),
+      operations,
+      realFs: true,
+      realHttp: true,
+      piTools: pi as unknown as PiFileToolKit,
+      workspace: PROJECT,
+      fsLayout: { home: HOME, agentDir: AGENT },
       recorders: [recorder],
-      heldSecrets: [...host.honeytokens].map(([name, value]) => ({ name, value, honeytoken: true })), parentEnv: host.env,
+      heldSecrets: [...host.honeytokens].map(([name, value]) => ({ name, value, honeytoken: true })),
+      parentEnv: host.env,
     });
-    const sandbox = await Sandbox.create({ extensionId: 'thief', dispatcher: rt.dispatcher, boot: hostBoot(PROJECT, HOME), limits: { wallTimeMs: 20_000 } });
+    const sandbox = await Sandbox.create({
+      extensionId: 'thief',
+      dispatcher: rt.dispatcher,
+      boot: hostBoot(PROJECT, HOME),
+      limits: { wallTimeMs: 20_000 },
+    });
     let got: Record<string, string>;
     try {
       await sandbox.load(await bundleEntry(fixture('hostile/exfil_matrix.ts')));
       const [outcome] = await sandbox.emit('exfil', {
-        value: anthropic, url: `http://127.0.0.1:${port}/in`,
+        value: anthropic,
+        url: `http://127.0.0.1:${port}/in`,
         paths: {
-          aws: join(HOME, '.aws', 'credentials'), auth: join(AGENT, 'auth.json'), dotenv: join(PROJECT, '.env'), sshLink: join(PROJECT, 'key-link'),
-          drop: join(PROJECT, 'drop.txt'), home: HOME, half: join(PROJECT, 'half.txt'),
+          aws: join(HOME, '.aws', 'credentials'),
+          auth: join(AGENT, 'auth.json'),
+          dotenv: join(PROJECT, '.env'),
+          sshLink: join(PROJECT, 'key-link'),
+          drop: join(PROJECT, 'drop.txt'),
+          home: HOME,
+          half: join(PROJECT, 'half.txt'),
         },
       });
       got = (outcome?.results[0] as { value: Record<string, string> }).value;
@@ -109,7 +144,11 @@ describe('exfiltration matrix (issue 6 done-when)', () => {
     const message = recorder.entries.find((r) => r.method === 'pi.sendMessage');
     assert.equal(message?.decision, 'deny');
     assert.ok(message?.reason_codes.includes('secret_exposure'));
-    assert.deepEqual(sent.map((r) => (r as { url: string }).url), ['/in?clean=1'], 'only the clean request reached the server');
+    assert.deepEqual(
+      sent.map((r) => (r as { url: string }).url),
+      ['/in?clean=1'],
+      'only the clean request reached the server',
+    );
     for (const v of values) assert.equal(JSON.stringify(sent).includes(v), false);
     assert.equal(existsSync(join(PROJECT, 'drop.txt')), false);
     assert.equal(readFileSync(join(PROJECT, 'half.txt'), 'utf8'), `${anthropic.slice(0, 12)}\n`, 'the assembling edit was not written');

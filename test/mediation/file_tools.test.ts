@@ -54,9 +54,14 @@ after(async () => {
 
 async function runtime(overrides: Record<string, unknown> = {}, withKit = true): Promise<WardenRuntime> {
   const rt = await createRuntime({
-    home: join(ROOT, `warden-${runtimes.length}`), policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', overrides } } }),
-    heldSecrets: [{ name: 'TEST_API_KEY', value: SECRET }], operations: new Map([['tool', () => ({ content: [{ type: 'text', text: 'host tool ran' }] })]]),
-    workspace: PROJECT, fsLayout: { home: HOME, agentDir: AGENT }, realFs: true, ...(withKit ? { piTools: kit } : {}),
+    home: join(ROOT, `warden-${runtimes.length}`),
+    policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', overrides } } }),
+    heldSecrets: [{ name: 'TEST_API_KEY', value: SECRET }],
+    operations: new Map([['tool', () => ({ content: [{ type: 'text', text: 'host tool ran' }] })]]),
+    workspace: PROJECT,
+    fsLayout: { home: HOME, agentDir: AGENT },
+    realFs: true,
+    ...(withKit ? { piTools: kit } : {}),
   });
   runtimes.push(rt);
   return rt;
@@ -139,7 +144,15 @@ describe('the tools cannot be turned against what the scope protects', () => {
   });
 
   it('a folder swapped for a link to the outside after the call was decided does not redirect the tool', async () => {
-    const scope = new FsScope({ layout: { projectRoot: PROJECT, home: HOME, agentDir: AGENT, wardenHome: join(ROOT, 'w-swap'), dataRoot: join(ROOT, 'w-swap', 'data') } });
+    const scope = new FsScope({
+      layout: {
+        projectRoot: PROJECT,
+        home: HOME,
+        agentDir: AGENT,
+        wardenHome: join(ROOT, 'w-swap'),
+        dataRoot: join(ROOT, 'w-swap', 'data'),
+      },
+    });
     const fs = createFsOperations({ scope });
     const op = createFileToolOperation({ kit, fs, projectRoot: PROJECT, home: HOME });
     const ctx = { extensionId: 'ext', callId: 'c1', capability: 'write' as const, signal: new AbortController().signal };
@@ -147,10 +160,13 @@ describe('the tools cannot be turned against what the scope protects', () => {
     // The call was decided on <project>/swap/target.txt (inside); now `swap` becomes a link to the outside.
     renameSync(join(PROJECT, 'swap'), join(PROJECT, 'swap.real'));
     symlinkSync(OUTSIDE, join(PROJECT, 'swap'));
-    await assert.rejects(Promise.resolve(op({ name: 'write', input: { path: 'swap/target.txt', content: 'overwritten' } }, ctx)), /refused|out of scope|outside/i);
+    await assert.rejects(
+      Promise.resolve(op({ name: 'write', input: { path: 'swap/target.txt', content: 'overwritten' } }, ctx)),
+      /refused|out of scope|outside/i,
+    );
     assert.equal(readFileSync(join(OUTSIDE, 'target.txt'), 'utf8'), 'outside file needle\n', 'the outside file is untouched');
     await assert.rejects(Promise.resolve(op({ name: 'read', input: { path: 'swap/target.txt' } }, ctx)), /refused|out of scope|outside/i);
-    const g = await op({ name: 'grep', input: { pattern: 'needle', path: PROJECT } }, ctx) as { content: Array<{ text: string }> };
+    const g = (await op({ name: 'grep', input: { pattern: 'needle', path: PROJECT } }, ctx)) as { content: Array<{ text: string }> };
     assert.ok(!g.content[0]?.text.includes('outside file'), 'grep does not follow the link');
   });
 
@@ -175,15 +191,29 @@ describe('the tools cannot be turned against what the scope protects', () => {
 
   it('a catastrophic pattern times out; an invalid one is a clear error; bad input is invalid_request', async () => {
     put(join(PROJECT, 'redos', 'x.txt'), `${'a'.repeat(40)}!\n`);
-    const scope = new FsScope({ layout: { projectRoot: PROJECT, home: HOME, agentDir: AGENT, wardenHome: join(ROOT, 'w-redos'), dataRoot: join(ROOT, 'w-redos', 'data') } });
+    const scope = new FsScope({
+      layout: {
+        projectRoot: PROJECT,
+        home: HOME,
+        agentDir: AGENT,
+        wardenHome: join(ROOT, 'w-redos'),
+        dataRoot: join(ROOT, 'w-redos', 'data'),
+      },
+    });
     const op = createFileToolOperation({ kit, fs: createFsOperations({ scope }), projectRoot: PROJECT, home: HOME, grepDeadlineMs: 300 });
     const ctx = { extensionId: 'ext', callId: 'c2', capability: 'read' as const, signal: new AbortController().signal };
     // The matcher runs in a worker thread: the deadline, a timer on the host's event loop, can only fire because
     // the host kept running while the pattern backtracked (a host-thread regex would never return here).
-    await assert.rejects(Promise.resolve(op({ name: 'grep', input: { pattern: '^(a+)+$', path: 'redos' } }, ctx)), (e: { code?: string; reasonCodes?: string[]; message?: string }) =>
-      e.code === 'timeout' && e.reasonCodes?.includes('grep_deadline') === true && /over 300 ms/.test(e.message ?? ''));
+    await assert.rejects(
+      Promise.resolve(op({ name: 'grep', input: { pattern: '^(a+)+$', path: 'redos' } }, ctx)),
+      (e: { code?: string; reasonCodes?: string[]; message?: string }) =>
+        e.code === 'timeout' && e.reasonCodes?.includes('grep_deadline') === true && /over 300 ms/.test(e.message ?? ''),
+    );
     await assert.rejects(Promise.resolve(op({ name: 'grep', input: { pattern: '(unclosed' } }, ctx)), /invalid pattern/);
-    await assert.rejects(Promise.resolve(op({ name: 'read', input: { path: 42 } }, ctx)), (e: { code?: string }) => e.code === 'invalid_request');
+    await assert.rejects(
+      Promise.resolve(op({ name: 'read', input: { path: 42 } }, ctx)),
+      (e: { code?: string }) => e.code === 'invalid_request',
+    );
   });
 
   it('without pi tool definitions, file tools are refused rather than run unchecked by the host', async () => {
@@ -196,7 +226,10 @@ describe('the tools cannot be turned against what the scope protects', () => {
 
 describe('review findings: one tool call cannot exhaust or stall the host', () => {
   const ctx = (id: string) => ({ extensionId: 'ext', callId: id, capability: 'read' as const, signal: new AbortController().signal });
-  const scopeAt = (w: string) => new FsScope({ layout: { projectRoot: PROJECT, home: HOME, agentDir: AGENT, wardenHome: join(ROOT, w), dataRoot: join(ROOT, w, 'data') } });
+  const scopeAt = (w: string) =>
+    new FsScope({
+      layout: { projectRoot: PROJECT, home: HOME, agentDir: AGENT, wardenHome: join(ROOT, w), dataRoot: join(ROOT, w, 'data') },
+    });
 
   it('grep output is bounded however many context lines a tiny-line file holds under a long path', async () => {
     let deep = join(PROJECT, 'amp');
@@ -204,13 +237,19 @@ describe('review findings: one tool call cannot exhaust or stall the host', () =
     for (let f = 0; f < 4; f++) put(join(deep, `f${f}.txt`), 'b\n'.repeat(60_000));
     const { op, reads } = toolsCountingReads(scopeAt('w-amp'));
     const before = process.memoryUsage().rss;
-    const r = await op({ name: 'grep', input: { pattern: '^b$', path: 'amp', context: 1000, limit: 1_000_000 } }, ctx('amp')) as { content: Array<{ text: string }> };
+    const r = (await op({ name: 'grep', input: { pattern: '^b$', path: 'amp', context: 1000, limit: 1_000_000 } }, ctx('amp'))) as {
+      content: Array<{ text: string }>;
+    };
     const out = r.content[0]?.text ?? '';
     assert.ok(Buffer.byteLength(out) < 60 * 1024, `output ${Buffer.byteLength(out)} bytes`);
     assert.match(out, /50KB limit reached/);
     // The work is bounded by the output budget, not by the input: the first file fills it and the search stops there
     // (how long that takes is bench/results/bounds.json, not a test).
-    assert.deepEqual(reads.map((p) => p.slice(p.lastIndexOf('/') + 1)), ['f0.txt'], 'files read before the output budget ran out');
+    assert.deepEqual(
+      reads.map((p) => p.slice(p.lastIndexOf('/') + 1)),
+      ['f0.txt'],
+      'files read before the output budget ran out',
+    );
     assert.ok(process.memoryUsage().rss - before < 400 * 1024 * 1024, 'memory stayed bounded');
   });
 
@@ -232,21 +271,29 @@ describe('review findings: one tool call cannot exhaust or stall the host', () =
     const cancelled = async (input: Record<string, unknown>) => {
       cancel = new AbortController();
       try {
-        await assert.rejects(Promise.resolve(op({ name: 'find', input }, { ...ctx('cancel'), signal: cancel.signal })),
-          (e: { reasonCodes?: string[]; message?: string }) => e.reasonCodes?.includes('aborted') === true || /\baborted\b/.test(e.message ?? ''));
+        await assert.rejects(
+          Promise.resolve(op({ name: 'find', input }, { ...ctx('cancel'), signal: cancel.signal })),
+          (e: { reasonCodes?: string[]; message?: string }) =>
+            e.reasonCodes?.includes('aborted') === true || /\baborted\b/.test(e.message ?? ''),
+        );
       } finally {
         cancel = undefined;
       }
     };
     // 32 alternatives that all stay alive over a 200-character name: ~1.6M steps a name, the work budget runs out.
     const pathological = `${'{*n,n*}'.repeat(5)}${'*n'.repeat(120)}x`;
-    await assert.rejects(Promise.resolve(op({ name: 'find', input: { pattern: pathological, path: 'globs' } }, ctx('g1'))),
-      (e: { reasonCodes?: string[] }) => e.reasonCodes?.includes('glob_too_complex') === true);
+    await assert.rejects(
+      Promise.resolve(op({ name: 'find', input: { pattern: pathological, path: 'globs' } }, ctx('g1'))),
+      (e: { reasonCodes?: string[] }) => e.reasonCodes?.includes('glob_too_complex') === true,
+    );
     await cancelled({ pattern: pathological, path: 'globs' });
     // A huge .gitignore (another extension may have written it) is read up to its rule cap, and its rules spend the
     // same work budget: the walk ends, with the files or glob_too_complex, and yields meanwhile.
     put(join(PROJECT, 'globs', '.gitignore'), Array.from({ length: 2000 }, (_, i) => `${'*n'.repeat(60)}${i}`).join('\n'));
-    const r = await Promise.resolve(op({ name: 'find', input: { pattern: '*.ts', path: 'globs' } }, ctx('g2'))).then((v) => ({ ok: true, v }), (e: unknown) => ({ ok: false, v: e }));
+    const r = await Promise.resolve(op({ name: 'find', input: { pattern: '*.ts', path: 'globs' } }, ctx('g2'))).then(
+      (v) => ({ ok: true, v }),
+      (e: unknown) => ({ ok: false, v: e }),
+    );
     assert.ok(r.ok || (r.v as { reasonCodes?: string[] }).reasonCodes?.includes('glob_too_complex'), JSON.stringify(r.v).slice(0, 300));
     await cancelled({ pattern: '*.ts', path: 'globs' });
   });
@@ -254,28 +301,43 @@ describe('review findings: one tool call cannot exhaust or stall the host', () =
   it('at most two grep matcher threads run at once; a file over the size cap is never read', async () => {
     put(join(PROJECT, 'conc', 'x.txt'), 'needle\n'.repeat(2000));
     const { op, reads } = toolsCountingReads(scopeAt('w-conc'));
-    const runs = Array.from({ length: 6 }, (_, i) => op({ name: 'grep', input: { pattern: 'needle', path: 'conc', limit: 5 } }, ctx(`c${i}`)));
-    for (const r of await Promise.all(runs)) assert.match((r as { content: Array<{ text: string }> }).content[0]?.text ?? '', /x\.txt:1: needle/);
+    const runs = Array.from({ length: 6 }, (_, i) =>
+      op({ name: 'grep', input: { pattern: 'needle', path: 'conc', limit: 5 } }, ctx(`c${i}`)),
+    );
+    for (const r of await Promise.all(runs))
+      assert.match((r as { content: Array<{ text: string }> }).content[0]?.text ?? '', /x\.txt:1: needle/);
     const { matcherStats } = await import('../../src/mediation/tools/confinedSearch.ts');
     assert.ok(matcherStats().peak <= 2 && matcherStats().running === 0, JSON.stringify(matcherStats()));
     const big = join(PROJECT, 'conc-big', 'big.log');
     put(big, `needle\n${'x'.repeat(17 * 1024 * 1024)}`);
-    const r = await op({ name: 'grep', input: { pattern: 'needle', path: 'conc-big' } }, ctx('big')) as { content: Array<{ text: string }> };
+    const r = (await op({ name: 'grep', input: { pattern: 'needle', path: 'conc-big' } }, ctx('big'))) as {
+      content: Array<{ text: string }>;
+    };
     assert.match(r.content[0]?.text ?? '', /No matches/);
     assert.ok(!reads.includes(big), 'the oversized file was not read');
   });
 
   it('a bash or file tool call whose command or path is not a string is refused, not checked as empty', async () => {
     const rt = await createRuntime({
-      home: join(ROOT, 'w-bash'), policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, overrides: { ext: { allow: ['exec'] } } } } }),
-      heldSecrets: [], operations: new Map([['tool', () => ({ content: [{ type: 'text', text: 'host tool ran' }] })]]),
-      workspace: PROJECT, fsLayout: { home: HOME, agentDir: AGENT }, realFs: true, piTools: kit,
+      home: join(ROOT, 'w-bash'),
+      policy: policyFor({
+        user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, overrides: { ext: { allow: ['exec'] } } } },
+      }),
+      heldSecrets: [],
+      operations: new Map([['tool', () => ({ content: [{ type: 'text', text: 'host tool ran' }] })]]),
+      workspace: PROJECT,
+      fsLayout: { home: HOME, agentDir: AGENT },
+      realFs: true,
+      piTools: kit,
     });
     runtimes.push(rt);
     const r = await tool(rt, 'bash', { command: ['rm -rf ~/x'] });
     assert.ok(!r.ok && r.error.code === 'invalid_request', JSON.stringify(r));
     const plain = await tool(rt, 'bash', { command: 'ls' });
-    assert.ok(plain.ok && JSON.stringify(plain.value).includes('host tool ran'), `the same call with a string command reaches the host: ${JSON.stringify(plain)}`);
+    assert.ok(
+      plain.ok && JSON.stringify(plain.value).includes('host tool ran'),
+      `the same call with a string command reaches the host: ${JSON.stringify(plain)}`,
+    );
     const w = await tool(rt, 'write', { path: ['~/.bashrc'], content: 'x' });
     assert.ok(!w.ok && w.error.code === 'invalid_request', JSON.stringify(w));
     const ok = await tool(rt, 'summarise', { command: ['not mediated: an extension tool'] });

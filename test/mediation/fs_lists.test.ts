@@ -31,8 +31,15 @@ function world(): { root: string; home: string; project: string; dot: string } {
 function scope(w: { home: string; project: string }, grant: FsGrant, env: Record<string, string> = {}): FsScope {
   const agent = join(w.home, '.pi', 'agent');
   return new FsScope({
-    layout: { projectRoot: w.project, home: w.home, agentDir: agent, wardenHome: join(agent, 'warden'), dataRoot: join(agent, 'warden', 'data') },
-    grants: new Map([['ext', grant]]), env,
+    layout: {
+      projectRoot: w.project,
+      home: w.home,
+      agentDir: agent,
+      wardenHome: join(agent, 'warden'),
+      dataRoot: join(agent, 'warden', 'data'),
+    },
+    grants: new Map([['ext', grant]]),
+    env,
   });
 }
 
@@ -80,8 +87,15 @@ describe('stow-style symlinked dotfiles are protected where they really are', ()
     allowed(s, join(w.dot, 'README'), 'write');
     allowed(s, join(w.dot, 'bash', 'notes.txt'), 'write');
     // Deleting or renaming the folder that holds the real file would replace it: refused too.
-    assert.deepEqual(s.checkCall('ext', 'fs.delete', { path: join(w.dot, 'bash') }).map((p) => p.reason), ['fs_protected_descendant']);
-    assert.ok(s.checkCall('ext', 'fs.rename', { from: join(w.dot, 'README'), to: join(w.dot, 'bash', '.bashrc') }).some((p) => p.reason === 'fs_protected_path'));
+    assert.deepEqual(
+      s.checkCall('ext', 'fs.delete', { path: join(w.dot, 'bash') }).map((p) => p.reason),
+      ['fs_protected_descendant'],
+    );
+    assert.ok(
+      s
+        .checkCall('ext', 'fs.rename', { from: join(w.dot, 'README'), to: join(w.dot, 'bash', '.bashrc') })
+        .some((p) => p.reason === 'fs_protected_path'),
+    );
   });
 
   it('a dangling stow link (~/.zshrc → a file not made yet): creating the target is writing the startup file', () => {
@@ -105,7 +119,10 @@ describe('stow-style symlinked dotfiles are protected where they really are', ()
     assert.equal(entry, `~/.aws (symlink ${join(w.home, '.aws', 'credentials')} → ${join(w.dot, 'aws', 'credentials')})`);
     allowed(s, join(w.dot, 'aws', 'notes.md'), 'read');
     allowed(s, join(w.dot, 'README'), 'read');
-    assert.deepEqual(s.checkCall('ext', 'fs.delete', { path: join(w.dot, 'aws') }).map((p) => p.reason), ['fs_sensitive_path']);
+    assert.deepEqual(
+      s.checkCall('ext', 'fs.delete', { path: join(w.dot, 'aws') }).map((p) => p.reason),
+      ['fs_sensitive_path'],
+    );
   });
 
   it('a link inside a list folder that leads to a folder holding the project does not make the project a store', () => {
@@ -133,7 +150,10 @@ describe('list entries moved by environment variables', () => {
     allowed(scope(w, grant), join(xdg, 'gh', 'hosts.yml'), 'read');
     const s = scope(w, grant, { XDG_CONFIG_HOME: xdg });
     assert.equal(refused(s, join(xdg, 'gh', 'hosts.yml'), 'read', 'fs_sensitive_path'), '$XDG_CONFIG_HOME/gh');
-    assert.equal(refused(s, join(w.dot, 'gh', 'hosts.yml'), 'read', 'fs_sensitive_path'), `$XDG_CONFIG_HOME/gh (symlink ${join(xdg, 'gh')} → ${join(w.dot, 'gh')})`);
+    assert.equal(
+      refused(s, join(w.dot, 'gh', 'hosts.yml'), 'read', 'fs_sensitive_path'),
+      `$XDG_CONFIG_HOME/gh (symlink ${join(xdg, 'gh')} → ${join(w.dot, 'gh')})`,
+    );
     refused(s, join(xdg, 'git', 'config'), 'write', 'fs_protected_path');
     refused(s, join(xdg, 'fish', 'config.fish'), 'write', 'fs_protected_path');
     allowed(s, join(xdg, 'notes.txt'), 'read');
@@ -152,7 +172,10 @@ describe('list entries moved by environment variables', () => {
     allowed(scope(w, grant), join(w.dot, 'gnupg', 'private-keys-v1.d', 'k.key'), 'read');
     const s = scope(w, grant, { GNUPGHOME: gnupg });
     refused(s, join(gnupg, 'private-keys-v1.d', 'k.key'), 'read', 'fs_sensitive_path');
-    assert.equal(refused(s, join(w.dot, 'gnupg', 'private-keys-v1.d', 'k.key'), 'read', 'fs_sensitive_path'), `$GNUPGHOME (symlink ${gnupg} → ${join(w.dot, 'gnupg')})`);
+    assert.equal(
+      refused(s, join(w.dot, 'gnupg', 'private-keys-v1.d', 'k.key'), 'read', 'fs_sensitive_path'),
+      `$GNUPGHOME (symlink ${gnupg} → ${join(w.dot, 'gnupg')})`,
+    );
     allowed(s, join(w.dot, 'README'), 'read');
   });
 
@@ -169,8 +192,11 @@ describe('list entries moved by environment variables', () => {
     put(t('other'));
     const grant = { read: [join(w.root, 'tools')], write: [join(w.root, 'tools'), join(w.project, 'bin')] };
     const s = scope(w, grant, {
-      AWS_SHARED_CREDENTIALS_FILE: t('aws-creds'), KUBECONFIG: `${t('kube-a')}:relative/ignored:${t('kube-b')}`, ZDOTDIR: t('zsh'),
-      CARGO_HOME: t('cargo'), PATH: `${t('bin')}:${join(w.project, 'bin')}:relative-bin`,
+      AWS_SHARED_CREDENTIALS_FILE: t('aws-creds'),
+      KUBECONFIG: `${t('kube-a')}:relative/ignored:${t('kube-b')}`,
+      ZDOTDIR: t('zsh'),
+      CARGO_HOME: t('cargo'),
+      PATH: `${t('bin')}:${join(w.project, 'bin')}:relative-bin`,
     });
     refused(s, t('aws-creds'), 'read', 'fs_sensitive_path');
     refused(s, t('kube-a'), 'read', 'fs_sensitive_path');
@@ -188,7 +214,10 @@ describe('list entries moved by environment variables', () => {
 
   it('git configuration: a global core.hooksPath and an included file are never written', () => {
     const w = world();
-    put(join(w.home, '.gitconfig'), '[user]\n\tname = U\n[core]\n\thooksPath = ~/githooks ; shared hooks\n[include]\n\tpath = dotfiles/git/extra.inc\n');
+    put(
+      join(w.home, '.gitconfig'),
+      '[user]\n\tname = U\n[core]\n\thooksPath = ~/githooks ; shared hooks\n[include]\n\tpath = dotfiles/git/extra.inc\n',
+    );
     put(join(w.dot, 'git', 'extra.inc'), '[credential]\n\thelper = store --file /x/creds\n');
     put(join(w.home, 'githooks', 'pre-commit'), '#!/bin/sh\n');
     const s = scope(w, { read: [w.home], write: [w.home] });
@@ -201,22 +230,42 @@ describe('list entries moved by environment variables', () => {
 });
 
 describe('entries added to the lists', () => {
-  it('coding agents\' and CLIs\' tokens are credential stores', () => {
+  it("coding agents' and CLIs' tokens are credential stores", () => {
     const w = world();
     const s = scope(w, { read: [w.home], write: [] });
-    for (const p of ['.claude/.credentials.json', '.claude.json', '.codex/auth.json', '.config/github-copilot/apps.json', '.config/sops/age/keys.txt',
-      '.cache/huggingface/token', '.pulumi/credentials.json', '.config/configstore/firebase-tools.json', '.config/git/credentials', '.ollama/id_ed25519']) {
+    for (const p of [
+      '.claude/.credentials.json',
+      '.claude.json',
+      '.codex/auth.json',
+      '.config/github-copilot/apps.json',
+      '.config/sops/age/keys.txt',
+      '.cache/huggingface/token',
+      '.pulumi/credentials.json',
+      '.config/configstore/firebase-tools.json',
+      '.config/git/credentials',
+      '.ollama/id_ed25519',
+    ]) {
       refused(s, join(w.home, p), 'read', 'fs_sensitive_path');
     }
     allowed(s, join(w.home, '.claude', 'projects', 'x.jsonl'), 'read');
     allowed(s, join(w.home, '.cache', 'pip', 'http'), 'read');
   });
 
-  it('folders on PATH, sourced shell files and agents\' settings are never written', () => {
+  it("folders on PATH, sourced shell files and agents' settings are never written", () => {
     const w = world();
     const s = scope(w, { read: [w.home], write: [w.home] });
-    for (const p of ['.local/bin/git', 'bin/ls', '.bash_aliases', '.bashrc.d/10-path.sh', '.config/bash/env', '.cargo/env', '.claude/settings.json',
-      '.codex/config.toml', '.aws/config', '.kube/config']) {
+    for (const p of [
+      '.local/bin/git',
+      'bin/ls',
+      '.bash_aliases',
+      '.bashrc.d/10-path.sh',
+      '.config/bash/env',
+      '.cargo/env',
+      '.claude/settings.json',
+      '.codex/config.toml',
+      '.aws/config',
+      '.kube/config',
+    ]) {
       refused(s, join(w.home, p), 'write', 'fs_protected_path');
     }
     allowed(s, join(w.home, '.local', 'share', 'notes.txt'), 'write');
@@ -232,16 +281,28 @@ describe('pi-warden fs check', () => {
     const agent = join(w.home, '.pi', 'agent');
     put(join(agent, 'settings.json'), JSON.stringify({ extensionPolicy: { overrides: { tool: { fs: { read: ['~/dotfiles'] } } } } }));
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'pi-warden.js');
-    const run = (args: string[]) => spawnSync(process.execPath, [bin, 'fs', 'check', '--extension', 'tool', ...args], {
-      cwd: w.project, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: w.home, PI_CODING_AGENT_DIR: agent, PI_WARDEN_HOME: join(agent, 'warden'), NO_COLOR: '1' },
-    });
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [bin, 'fs', 'check', '--extension', 'tool', ...args], {
+        cwd: w.project,
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: w.home,
+          PI_CODING_AGENT_DIR: agent,
+          PI_WARDEN_HOME: join(agent, 'warden'),
+          NO_COLOR: '1',
+        },
+      });
     const r = run(['--json', join(w.dot, 'ssh', 'id_ed25519'), join(w.dot, 'README')]);
     assert.equal(r.status, 1, r.stderr);
     const doc = JSON.parse(r.stdout) as { results: Array<{ decision: string; reason: string | null; list_entry: string | null }> };
-    assert.deepEqual(doc.results.map((x) => [x.decision, x.reason, x.list_entry]), [
-      ['deny', 'fs_sensitive_path', `~/.ssh (symlink ${join(w.home, '.ssh')} → ${join(w.dot, 'ssh')})`],
-      ['allow', null, null],
-    ]);
+    assert.deepEqual(
+      doc.results.map((x) => [x.decision, x.reason, x.list_entry]),
+      [
+        ['deny', 'fs_sensitive_path', `~/.ssh (symlink ${join(w.home, '.ssh')} → ${join(w.dot, 'ssh')})`],
+        ['allow', null, null],
+      ],
+    );
     assert.match(run([join(w.dot, 'ssh', 'id_ed25519')]).stdout.replace(/[\s│]+/g, ' '), /list entry .*~\/\.ssh \(symlink/);
   });
 });

@@ -5,7 +5,19 @@
  * in place because the change would reach the other names.
  */
 import assert from 'node:assert/strict';
-import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -54,7 +66,14 @@ async function allowed(ext: string, method: string, params: Record<string, unkno
   assert.ok(r.ok, `${method} ${JSON.stringify(params)} must be allowed: ${JSON.stringify(r)}`);
   return r.value;
 }
-async function refused(ext: string, method: string, params: Record<string, unknown>, reason: ReasonCode, message?: RegExp, d = fs): Promise<void> {
+async function refused(
+  ext: string,
+  method: string,
+  params: Record<string, unknown>,
+  reason: ReasonCode,
+  message?: RegExp,
+  d = fs,
+): Promise<void> {
   const r = await call(ext, method, params, d);
   assert.ok(!r.ok, `${method} ${JSON.stringify(params)}: allowed but must be refused`);
   assert.equal(r.error.code, 'denied', JSON.stringify(r.error));
@@ -67,8 +86,17 @@ describe('deleting or moving a folder judges every entry as its own delete or wr
     put(join(NOTES, 'app', 'readme.md'), 'notes');
     // A `.env` outside the project is a credential store: a grant of ~/notes does not name it.
     put(join(NOTES, 'app', 'deploy', '.env'), 'TOKEN=x');
-    await refused('granted', 'fs.delete', { path: join(NOTES, 'app'), recursive: true }, 'fs_sensitive_path', /it holds deploy\/\.env, which would be deleted/);
-    assert.ok(existsSync(join(NOTES, 'app', 'readme.md')) && existsSync(join(NOTES, 'app', 'deploy', '.env')), 'refused before anything was deleted');
+    await refused(
+      'granted',
+      'fs.delete',
+      { path: join(NOTES, 'app'), recursive: true },
+      'fs_sensitive_path',
+      /it holds deploy\/\.env, which would be deleted/,
+    );
+    assert.ok(
+      existsSync(join(NOTES, 'app', 'readme.md')) && existsSync(join(NOTES, 'app', 'deploy', '.env')),
+      'refused before anything was deleted',
+    );
     // The allowed twin: the same tree without it is deleted, and so is a project folder holding the project's own .env.
     rmSync(join(NOTES, 'app', 'deploy', '.env'));
     await allowed('granted', 'fs.delete', { path: join(NOTES, 'app'), recursive: true });
@@ -93,10 +121,22 @@ describe('deleting or moving a folder judges every entry as its own delete or wr
     put(join(PROJECT, 'kit', 'hooks', 'pre-commit'), '#!/bin/sh\ncurl x | sh\n');
     await refused('ext', 'fs.rename', { from: join(PROJECT, 'kit'), to: join(PROJECT, '.git') }, 'fs_protected_path');
     put(join(PROJECT, 'dotfiles', 'shell', '.envrc'), 'eval "$(curl x)"');
-    await refused('granted', 'fs.rename', { from: join(PROJECT, 'dotfiles'), to: join(NOTES, 'dotfiles') }, 'fs_protected_descendant', /shell\/\.envrc/);
+    await refused(
+      'granted',
+      'fs.rename',
+      { from: join(PROJECT, 'dotfiles'), to: join(NOTES, 'dotfiles') },
+      'fs_protected_descendant',
+      /shell\/\.envrc/,
+    );
     // Created outside the project, a .env is a credential file: a write there needs a grant naming it, so does a move.
     put(join(PROJECT, 'svc2', 'conf', '.env'), 'TOKEN=x');
-    await refused('granted', 'fs.rename', { from: join(PROJECT, 'svc2'), to: join(NOTES, 'svc2') }, 'fs_sensitive_path', /conf\/\.env, which would be moved to/);
+    await refused(
+      'granted',
+      'fs.rename',
+      { from: join(PROJECT, 'svc2'), to: join(NOTES, 'svc2') },
+      'fs_sensitive_path',
+      /conf\/\.env, which would be moved to/,
+    );
     assert.ok(existsSync(join(PROJECT, 'svc2', 'conf', '.env')) && !existsSync(join(NOTES, 'svc2')));
     // The allowed twin: without it the folder moves to the granted place.
     rmSync(join(PROJECT, 'svc2', 'conf', '.env'));
@@ -109,8 +149,20 @@ describe('deleting or moving a folder judges every entry as its own delete or wr
     mkdirSync(join(PROJECT, 'deep', 'a'), { recursive: true });
     await allowed('ext', 'fs.symlink', { path: join(PROJECT, 'deep', 'a', 'rc'), target: '../../home/.bashrc' });
     // One level up, the same link names ~/.bashrc: pi's own tools would write the user's shell startup through it.
-    await refused('ext', 'fs.rename', { from: join(PROJECT, 'deep', 'a'), to: join(PROJECT, 'a') }, 'fs_protected_path', /symlink target: .*\.bashrc/);
-    await refused('ext', 'fs.rename', { from: join(PROJECT, 'deep', 'a', 'rc'), to: join(PROJECT, 'deep', 'rc') }, 'fs_protected_path', /symlink target/);
+    await refused(
+      'ext',
+      'fs.rename',
+      { from: join(PROJECT, 'deep', 'a'), to: join(PROJECT, 'a') },
+      'fs_protected_path',
+      /symlink target: .*\.bashrc/,
+    );
+    await refused(
+      'ext',
+      'fs.rename',
+      { from: join(PROJECT, 'deep', 'a', 'rc'), to: join(PROJECT, 'deep', 'rc') },
+      'fs_protected_path',
+      /symlink target/,
+    );
     assert.ok(lstatSync(join(PROJECT, 'deep', 'a', 'rc')).isSymbolicLink() && !existsSync(join(PROJECT, 'a')));
     // A link made by someone else (git checkout, `ln -s` through exec) to the outside is not carried anywhere either.
     put(join(PROJECT, 'cloned', 'README'), 'x');
@@ -143,7 +195,14 @@ describe('deleting or moving a folder judges every entry as its own delete or wr
     const small = dispatcher(5);
     for (let i = 0; i < 6; i++) put(join(PROJECT, 'big', `f${i}`), 'x');
     await refused('ext', 'fs.delete', { path: join(PROJECT, 'big'), recursive: true }, 'fs_tree_too_large', /more than 5 entries/, small);
-    await refused('ext', 'fs.rename', { from: join(PROJECT, 'big'), to: join(PROJECT, 'big2') }, 'fs_tree_too_large', /delete or move it in parts/, small);
+    await refused(
+      'ext',
+      'fs.rename',
+      { from: join(PROJECT, 'big'), to: join(PROJECT, 'big2') },
+      'fs_tree_too_large',
+      /delete or move it in parts/,
+      small,
+    );
     assert.equal(existsSync(join(PROJECT, 'big', 'f5')), true);
     rmSync(join(PROJECT, 'big', 'f5'));
     rmSync(join(PROJECT, 'big', 'f4'));
@@ -193,7 +252,10 @@ describe('a file with other names (hard links) is never changed in place', () =>
     put(join(STORE, 'v3', 'files', 'ab', 'cdef-index.js'), 'module.exports = 42;');
     mkdirSync(join(PROJECT, 'node_modules', 'dep'), { recursive: true });
     linkSync(join(STORE, 'v3', 'files', 'ab', 'cdef-index.js'), join(PROJECT, 'node_modules', 'dep', 'index.js'));
-    assert.equal(await allowed('ext', 'fs.read', { path: join(PROJECT, 'node_modules', 'dep', 'index.js'), encoding: 'utf8' }), 'module.exports = 42;');
+    assert.equal(
+      await allowed('ext', 'fs.read', { path: join(PROJECT, 'node_modules', 'dep', 'index.js'), encoding: 'utf8' }),
+      'module.exports = 42;',
+    );
     await allowed('ext', 'fs.copy', { from: join(PROJECT, 'node_modules', 'dep', 'index.js'), to: join(PROJECT, 'src', 'dep.js') });
   });
 });

@@ -43,8 +43,15 @@ symlinkSync('/', join(DOT, 'ssh', 'root'));
 const grants = new Map([['ext', { read: [HOME, XDG, KEYS], write: [HOME, XDG] }]]);
 function scope(env: Record<string, string> = {}): FsScope {
   return new FsScope({
-    layout: { projectRoot: PROJECT, home: HOME, agentDir: join(HOME, '.pi', 'agent'), wardenHome: join(HOME, '.pi', 'agent', 'warden'), dataRoot: join(HOME, '.pi', 'agent', 'warden', 'data') },
-    grants, env,
+    layout: {
+      projectRoot: PROJECT,
+      home: HOME,
+      agentDir: join(HOME, '.pi', 'agent'),
+      wardenHome: join(HOME, '.pi', 'agent', 'warden'),
+      dataRoot: join(HOME, '.pi', 'agent', 'warden', 'data'),
+    },
+    grants,
+    env,
   });
 }
 function refused(s: FsScope, path: string, access: FsAccess, reason: string): void {
@@ -71,13 +78,25 @@ describe('list entries are protected where they really are', () => {
     allowed(s, join(PROJECT, 'a.txt'), 'write');
     allowed(s, join(DOT, 'README.md'), 'write');
     const r = s.check('ext', join(DOT, 'ssh', 'id_ed25519'), 'read', true);
-    assert.ok('reason' in r && r.entry === `~/.ssh (symlink ${join(HOME, '.ssh')} → ${join(DOT, 'ssh')})`, 'reason' in r ? String(r.entry) : '');
+    assert.ok(
+      'reason' in r && r.entry === `~/.ssh (symlink ${join(HOME, '.ssh')} → ${join(DOT, 'ssh')})`,
+      'reason' in r ? String(r.entry) : '',
+    );
   });
 
   it('a grant that names the store (by its link) opens it; a grant of the folder holding the real files does not', () => {
     const named = new FsScope({
-      layout: { projectRoot: PROJECT, home: HOME, agentDir: join(HOME, '.pi', 'agent'), wardenHome: join(HOME, '.pi', 'agent', 'warden'), dataRoot: join(HOME, 'data') },
-      grants: new Map([['ext', { read: [join(HOME, '.ssh')], write: [] }], ['broad', { read: [DOT], write: [] }]]),
+      layout: {
+        projectRoot: PROJECT,
+        home: HOME,
+        agentDir: join(HOME, '.pi', 'agent'),
+        wardenHome: join(HOME, '.pi', 'agent', 'warden'),
+        dataRoot: join(HOME, 'data'),
+      },
+      grants: new Map([
+        ['ext', { read: [join(HOME, '.ssh')], write: [] }],
+        ['broad', { read: [DOT], write: [] }],
+      ]),
     });
     assert.ok(!('reason' in named.check('ext', join(DOT, 'ssh', 'id_ed25519'), 'read', true)));
     assert.ok('reason' in named.check('broad', join(DOT, 'ssh', 'id_ed25519'), 'read', true));
@@ -87,7 +106,11 @@ describe('list entries are protected where they really are', () => {
     const plain = scope();
     allowed(plain, join(XDG, 'gh', 'hosts.yml'), 'read');
     allowed(plain, join(GNUPG, 'private-keys-v1.d', 'k.key'), 'read');
-    const s = scope({ XDG_CONFIG_HOME: XDG, GNUPGHOME: GNUPG, KUBECONFIG: `${join(ROOT, 'kube-a')}:relative/ignored:${join(ROOT, 'kube-b')}` });
+    const s = scope({
+      XDG_CONFIG_HOME: XDG,
+      GNUPGHOME: GNUPG,
+      KUBECONFIG: `${join(ROOT, 'kube-a')}:relative/ignored:${join(ROOT, 'kube-b')}`,
+    });
     refused(s, join(XDG, 'gh', 'hosts.yml'), 'read', 'fs_sensitive_path');
     refused(s, join(XDG, 'git', 'config'), 'write', 'fs_protected_path');
     refused(s, join(GNUPG, 'private-keys-v1.d', 'k.key'), 'read', 'fs_sensitive_path');
@@ -97,9 +120,19 @@ describe('list entries are protected where they really are', () => {
     assert.ok('reason' in r && String(r.entry).startsWith('$XDG_CONFIG_HOME'), 'reason' in r ? String(r.entry) : '');
   });
 
-  it('new entries: coding agents\' tokens are credential stores; PATH folders and agent settings are never written', () => {
+  it("new entries: coding agents' tokens are credential stores; PATH folders and agent settings are never written", () => {
     const s = scope();
-    for (const p of ['.claude/.credentials.json', '.codex/auth.json', '.config/github-copilot/apps.json', '.cache/huggingface/token', '.config/sops/age/keys.txt', '.m2/settings.xml', '.gradle/gradle.properties', '.kaggle/kaggle.json', '.databrickscfg']) {
+    for (const p of [
+      '.claude/.credentials.json',
+      '.codex/auth.json',
+      '.config/github-copilot/apps.json',
+      '.cache/huggingface/token',
+      '.config/sops/age/keys.txt',
+      '.m2/settings.xml',
+      '.gradle/gradle.properties',
+      '.kaggle/kaggle.json',
+      '.databrickscfg',
+    ]) {
       refused(s, join(HOME, p), 'read', 'fs_sensitive_path');
     }
     for (const p of ['.bash_aliases', '.local/bin/git', 'bin/ls', '.claude/settings.json', '.codex/config.toml', '.bashrc.d/10-evil.sh']) {
@@ -112,7 +145,9 @@ describe('list entries are protected where they really are', () => {
   it('pi-warden fs check names the list entry that matched', () => {
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'pi-warden.js');
     const r = spawnSync(process.execPath, [bin, 'fs', 'check', '--extension', 'ext', '--json', join(DOT, 'ssh', 'id_ed25519')], {
-      cwd: PROJECT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME, NO_COLOR: '1', PI_WARDEN_HOME: join(HOME, '.pi', 'agent', 'warden') },
+      cwd: PROJECT,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', HOME, NO_COLOR: '1', PI_WARDEN_HOME: join(HOME, '.pi', 'agent', 'warden') },
     });
     assert.equal(r.status, 1, r.stderr);
     const out = JSON.parse(r.stdout) as { results: Array<{ reason: string; list_entry: string }> };
@@ -123,7 +158,11 @@ describe('list entries are protected where they really are', () => {
 
 describe('lists, from the second review: hostile config files, links and variables neither hang nor over-block', () => {
   const layoutFor = (home: string, project: string) => ({
-    projectRoot: project, home, agentDir: join(home, '.pi', 'agent'), wardenHome: join(home, '.pi', 'agent', 'warden'), dataRoot: join(home, '.pi', 'agent', 'warden', 'data'),
+    projectRoot: project,
+    home,
+    agentDir: join(home, '.pi', 'agent'),
+    wardenHome: join(home, '.pi', 'agent', 'warden'),
+    dataRoot: join(home, '.pi', 'agent', 'warden', 'data'),
   });
   const fresh = (name: string) => {
     const home = join(ROOT, name, 'home');
@@ -137,11 +176,20 @@ describe('lists, from the second review: hostile config files, links and variabl
     const { home, project } = fresh('fifo');
     assert.equal(spawnSync('mkfifo', [join(home, '.gitconfig')]).status, 0);
     // In a child process with a time limit: a blocking read of the FIFO would hang this one for good.
-    const build = () => spawnSync(process.execPath, ['--input-type=module', '-e', `
+    const build = () =>
+      spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `
       import { FsScope } from ${JSON.stringify(join(import.meta.dirname, '..', '..', 'src', 'mediation', 'fs', 'scope.ts'))};
       new FsScope({ layout: ${JSON.stringify(layoutFor(home, project))} });
       console.log('built');
-    `], { encoding: 'utf8', timeout: 15_000 });
+    `,
+        ],
+        { encoding: 'utf8', timeout: 15_000 },
+      );
     const fifo = build();
     assert.equal(fifo.stdout.trim(), 'built', `FIFO: ${fifo.error?.message ?? fifo.stderr}`);
     rmSync(join(home, '.gitconfig'));
@@ -150,7 +198,7 @@ describe('lists, from the second review: hostile config files, links and variabl
     assert.equal(zero.stdout.trim(), 'built', `/dev/zero: ${zero.error?.message ?? zero.stderr}`);
   });
 
-  it('git config as git reads it: a key on the header line, continuations, comments; the project\'s own hooksPath (husky)', () => {
+  it("git config as git reads it: a key on the header line, continuations, comments; the project's own hooksPath (husky)", () => {
     const { home, project } = fresh('gitcfg');
     const hooks = join(ROOT, 'gitcfg', 'global-hooks');
     writeFileSync(join(home, '.gitconfig'), `[core] hooksPath = ${hooks}#comment\n`);

@@ -6,7 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -63,9 +74,14 @@ after(async () => {
 async function runtime(extensionPolicy: Record<string, unknown> = {}): Promise<WardenRuntime> {
   mkdirSync(WARDEN, { recursive: true });
   const rt = await createRuntime({
-    home: WARDEN, policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', ...extensionPolicy } } }), heldSecrets: [],
+    home: WARDEN,
+    policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', ...extensionPolicy } } }),
+    heldSecrets: [],
     operations: hostOperations(new HeadlessHost({ cwd: PROJECT, home: HOME })),
-    workspace: PROJECT, fsLayout: { home: HOME, agentDir: AGENT }, realFs: true, piTools: pi as unknown as PiFileToolKit,
+    workspace: PROJECT,
+    fsLayout: { home: HOME, agentDir: AGENT },
+    realFs: true,
+    piTools: pi as unknown as PiFileToolKit,
   });
   runtimes.push(rt);
   return rt;
@@ -108,17 +124,37 @@ describe('filesystem scope: project and data folder only', () => {
     refused(await call(rt, 'ext', 'fs.read', { path: join(PROJECT, '..', 'outside', 'secret.txt') }), 'fs_out_of_scope', '.. escape');
     refused(await call(rt, 'ext', 'fs.read', { path: '../outside/secret.txt' }), 'fs_out_of_scope', 'relative .. escape');
     refused(await call(rt, 'ext', 'fs.read', { path: join(PROJECT, 'link-out', 'secret.txt') }), 'fs_out_of_scope', 'symlinked folder');
-    refused(await call(rt, 'ext', 'fs.write', { path: join(PROJECT, 'link-out', 'planted.txt'), data: 'x' }), 'fs_out_of_scope', 'write through symlink');
+    refused(
+      await call(rt, 'ext', 'fs.write', { path: join(PROJECT, 'link-out', 'planted.txt'), data: 'x' }),
+      'fs_out_of_scope',
+      'write through symlink',
+    );
     assert.equal(existsSync(join(OUTSIDE, 'planted.txt')), false);
     refused(await call(rt, 'ext', 'fs.exists', { path: join(HOME, 'notes', 'todo.txt') }), 'fs_out_of_scope', 'exists outside');
     refused(await call(rt, 'ext', 'fs.stat', { path: '/etc/passwd' }), 'fs_out_of_scope', 'stat outside');
-    refused(await call(rt, 'ext', 'fs.copy', { from: join(PROJECT, 'src', 'a.txt'), to: join(OUTSIDE, 'copy.txt') }), 'fs_out_of_scope', 'copy out');
-    refused(await call(rt, 'ext', 'fs.rename', { from: join(PROJECT, 'src', 'a.txt'), to: join(OUTSIDE, 'moved.txt') }), 'fs_out_of_scope', 'move out');
-    refused(await call(rt, 'ext', 'fs.read', { path: join(rt.fsScope.dataFolder('other'), 'x') }), 'fs_warden_private', 'another extension\'s data folder');
+    refused(
+      await call(rt, 'ext', 'fs.copy', { from: join(PROJECT, 'src', 'a.txt'), to: join(OUTSIDE, 'copy.txt') }),
+      'fs_out_of_scope',
+      'copy out',
+    );
+    refused(
+      await call(rt, 'ext', 'fs.rename', { from: join(PROJECT, 'src', 'a.txt'), to: join(OUTSIDE, 'moved.txt') }),
+      'fs_out_of_scope',
+      'move out',
+    );
+    refused(
+      await call(rt, 'ext', 'fs.read', { path: join(rt.fsScope.dataFolder('other'), 'x') }),
+      'fs_warden_private',
+      "another extension's data folder",
+    );
     assert.equal(existsSync(join(OUTSIDE, 'copy.txt')) || existsSync(join(OUTSIDE, 'moved.txt')), false);
     assert.ok(existsSync(join(PROJECT, 'src', 'a.txt')));
     // A dangling link is followed by hand: writing through it would create a login autostart entry.
-    refused(await call(rt, 'ext', 'fs.write', { path: join(PROJECT, 'dangling'), data: '[Desktop Entry]' }), 'fs_protected_path', 'dangling link');
+    refused(
+      await call(rt, 'ext', 'fs.write', { path: join(PROJECT, 'dangling'), data: '[Desktop Entry]' }),
+      'fs_protected_path',
+      'dangling link',
+    );
     assert.equal(existsSync(join(HOME, '.config', 'autostart', 'evil.desktop')), false);
   });
 
@@ -136,26 +172,36 @@ describe('filesystem scope: project and data folder only', () => {
 
 describe('credential stores need a grant that names them', () => {
   it('~/.ssh, ~/.aws, auth.json and a .env outside the project are refused, even with the whole home granted', async () => {
-    const rt = await runtime({ overrides: { broad: { fs: { read: [HOME], write: [join(HOME, 'notes')] } }, named: { fs: { read: [join(HOME, '.ssh')] } } } });
+    const rt = await runtime({
+      overrides: { broad: { fs: { read: [HOME], write: [join(HOME, 'notes')] } }, named: { fs: { read: [join(HOME, '.ssh')] } } },
+    });
     for (const ext of ['ext', 'broad']) {
       refused(await call(rt, ext, 'fs.read', { path: join(HOME, '.ssh', 'id_rsa') }), 'fs_sensitive_path', `${ext}: ssh key`);
       refused(await call(rt, ext, 'fs.read', { path: join(HOME, '.aws', 'credentials') }), 'fs_sensitive_path', `${ext}: aws`);
       refused(await call(rt, ext, 'fs.read', { path: join(AGENT, 'auth.json') }), 'fs_sensitive_path', `${ext}: pi auth.json`);
       refused(await call(rt, ext, 'fs.read', { path: join(HOME, '.env') }), 'fs_sensitive_path', `${ext}: home .env`);
-      refused(await call(rt, ext, 'fs.read', { path: join(PROJECT, 'link-ssh', 'id_rsa') }), 'fs_sensitive_path', `${ext}: via a project symlink`);
+      refused(
+        await call(rt, ext, 'fs.read', { path: join(PROJECT, 'link-ssh', 'id_rsa') }),
+        'fs_sensitive_path',
+        `${ext}: via a project symlink`,
+      );
       refused(await call(rt, ext, 'fs.list', { path: join(HOME, '.ssh') }), 'fs_sensitive_path', `${ext}: list`);
     }
     const broad = await call(rt, 'broad', 'fs.read', { path: join(HOME, 'notes', 'todo.txt'), encoding: 'utf8' });
     assert.ok(broad.ok, 'the broad grant opens ordinary files');
     const named = await call(rt, 'named', 'fs.read', { path: join(HOME, '.ssh', 'id_rsa'), encoding: 'utf8' });
     assert.ok(named.ok && named.value === 'PRIVATE KEY', 'a grant naming ~/.ssh opens it');
-    refused(await call(rt, 'named', 'fs.write', { path: join(HOME, '.ssh', 'id_rsa'), data: 'x' }), 'fs_sensitive_path', 'a read grant is not a write grant');
+    refused(
+      await call(rt, 'named', 'fs.write', { path: join(HOME, '.ssh', 'id_rsa'), data: 'x' }),
+      'fs_sensitive_path',
+      'a read grant is not a write grant',
+    );
     refused(await call(rt, 'named', 'fs.read', { path: join(HOME, '.aws', 'credentials') }), 'fs_sensitive_path', 'only the named store');
     const local = await call(rt, 'ext', 'fs.read', { path: join(PROJECT, '.env'), encoding: 'utf8' });
-    assert.ok(local.ok, 'the project\'s own .env is project data');
+    assert.ok(local.ok, "the project's own .env is project data");
   });
 
-  it('pi-warden\'s store and keys are never readable, and a refused access is an alert with the right severity', async () => {
+  it("pi-warden's store and keys are never readable, and a refused access is an alert with the right severity", async () => {
     const rt = await runtime({ overrides: { greedy: { fs: { read: [AGENT] } } } });
     refused(await call(rt, 'greedy', 'fs.list', { path: WARDEN }), 'fs_warden_private', 'warden home');
     refused(await call(rt, 'greedy', 'fs.read', { path: join(WARDEN, 'warden.db') }), 'fs_warden_private', 'the store');
@@ -173,11 +219,20 @@ describe('protected places are never written, whatever the grant (SPEC §5.6)', 
   it('settings, auth, extension folders, git internals and startup files', async () => {
     const rt = await runtime({ overrides: { all: { fs: { read: [HOME], write: [HOME, PROJECT, join(HOME, '.ssh')] } } } });
     const targets = [
-      join(PROJECT, '.pi', 'settings.json'), join(PROJECT, '.pi', 'extensions', 'evil.ts'), join(AGENT, 'settings.json'),
-      join(AGENT, 'auth.json'), join(AGENT, 'extensions', 'evil.ts'), join(PROJECT, '.git', 'hooks', 'pre-commit'),
-      join(PROJECT, '.git', 'config'), join(PROJECT, 'node_modules', 'pkg', 'index.js'), join(HOME, '.bashrc'),
-      join(HOME, '.profile'), join(HOME, '.ssh', 'authorized_keys'), join(HOME, '.config', 'systemd', 'user', 'x.service'),
-      join(PROJECT, '.envrc'), join(PROJECT, 'rc-link'),
+      join(PROJECT, '.pi', 'settings.json'),
+      join(PROJECT, '.pi', 'extensions', 'evil.ts'),
+      join(AGENT, 'settings.json'),
+      join(AGENT, 'auth.json'),
+      join(AGENT, 'extensions', 'evil.ts'),
+      join(PROJECT, '.git', 'hooks', 'pre-commit'),
+      join(PROJECT, '.git', 'config'),
+      join(PROJECT, 'node_modules', 'pkg', 'index.js'),
+      join(HOME, '.bashrc'),
+      join(HOME, '.profile'),
+      join(HOME, '.ssh', 'authorized_keys'),
+      join(HOME, '.config', 'systemd', 'user', 'x.service'),
+      join(PROJECT, '.envrc'),
+      join(PROJECT, 'rc-link'),
     ];
     const before = new Map(targets.map((t) => [t, existsSync(t) ? readFileSync(t, 'utf8') : null]));
     for (const ext of ['ext', 'all']) {
@@ -187,14 +242,42 @@ describe('protected places are never written, whatever the grant (SPEC §5.6)', 
       }
       refused(await call(rt, ext, 'fs.delete', { path: join(PROJECT, '.git'), recursive: true }), 'fs_protected_path', 'delete .git');
       refused(await call(rt, ext, 'fs.delete', { path: PROJECT, recursive: true }), 'fs_protected_descendant', 'delete the project');
-      refused(await call(rt, ext, 'fs.rename', { from: PROJECT, to: join(ROOT, 'elsewhere') }), 'fs_protected_descendant', 'move the project');
-      refused(await call(rt, ext, 'fs.rename', { from: join(PROJECT, '.git', 'hooks'), to: join(PROJECT, 'hooks') }), 'fs_protected_path', 'move hooks out');
-      refused(await call(rt, ext, 'fs.rename', { from: join(PROJECT, 'src', 'a.txt'), to: join(PROJECT, '.git', 'hooks', 'post-checkout') }), 'fs_protected_path', 'move into hooks');
-      refused(await call(rt, ext, 'fs.copy', { from: join(PROJECT, 'src', 'a.txt'), to: join(PROJECT, 'node_modules', 'pkg', 'index.js') }), 'fs_protected_path', 'copy over a package');
-      refused(await call(rt, ext, 'fs.symlink', { target: join(HOME, '.bashrc'), path: join(PROJECT, 'innocent.md') }), 'fs_protected_path', 'link to .bashrc');
-      refused(await call(rt, ext, 'fs.symlink', { target: '../.git/hooks/pre-push', path: join(PROJECT, 'src', 'notes.md') }), 'fs_protected_path', 'relative link into hooks');
+      refused(
+        await call(rt, ext, 'fs.rename', { from: PROJECT, to: join(ROOT, 'elsewhere') }),
+        'fs_protected_descendant',
+        'move the project',
+      );
+      refused(
+        await call(rt, ext, 'fs.rename', { from: join(PROJECT, '.git', 'hooks'), to: join(PROJECT, 'hooks') }),
+        'fs_protected_path',
+        'move hooks out',
+      );
+      refused(
+        await call(rt, ext, 'fs.rename', { from: join(PROJECT, 'src', 'a.txt'), to: join(PROJECT, '.git', 'hooks', 'post-checkout') }),
+        'fs_protected_path',
+        'move into hooks',
+      );
+      refused(
+        await call(rt, ext, 'fs.copy', { from: join(PROJECT, 'src', 'a.txt'), to: join(PROJECT, 'node_modules', 'pkg', 'index.js') }),
+        'fs_protected_path',
+        'copy over a package',
+      );
+      refused(
+        await call(rt, ext, 'fs.symlink', { target: join(HOME, '.bashrc'), path: join(PROJECT, 'innocent.md') }),
+        'fs_protected_path',
+        'link to .bashrc',
+      );
+      refused(
+        await call(rt, ext, 'fs.symlink', { target: '../.git/hooks/pre-push', path: join(PROJECT, 'src', 'notes.md') }),
+        'fs_protected_path',
+        'relative link into hooks',
+      );
       refused(await call(rt, ext, 'fs.chmod', { path: join(PROJECT, 'src', 'a.txt'), mode: 0o4755 }), 'fs_setuid_mode', 'setuid');
-      refused(await call(rt, ext, 'fs.mkdir', { path: join(PROJECT, '.pi', 'extensions'), recursive: true }), 'fs_protected_path', 'extensions folder');
+      refused(
+        await call(rt, ext, 'fs.mkdir', { path: join(PROJECT, '.pi', 'extensions'), recursive: true }),
+        'fs_protected_path',
+        'extensions folder',
+      );
     }
     // A folder holding a nested .git is only found by walking it: the operation refuses before deleting anything.
     const nested = await call(rt, 'all', 'fs.delete', { path: join(PROJECT, 'vendor'), recursive: true });
@@ -207,17 +290,24 @@ describe('protected places are never written, whatever the grant (SPEC §5.6)', 
 });
 
 describe('a symlink swapped in while calls run never redirects a write', () => {
-  it('racing child process swaps a project folder for a link to the outside', { skip: !anchoredByKernel && 'needs /proc/self/fd' }, async () => {
-    const raceDir = join(PROJECT, 'race');
-    const target = join(OUTSIDE, 'race-target');
-    // The swapped component is above the folder written in, so O_NOFOLLOW on the last components cannot catch it.
-    mkdirSync(join(target, 'sub'), { recursive: true });
-    mkdirSync(join(raceDir, 'sub'), { recursive: true });
-    const scope = new FsScope({ layout: LAYOUT });
-    const write = createFsOperations({ scope }).get('fs.write')!;
-    const ctx = { extensionId: 'racer', callId: 'c', capability: 'write' as const, signal: new AbortController().signal };
-    // The racer flips `race` between a real folder and a link to the outside as fast as it can.
-    const racer = spawn(process.execPath, ['-e', `
+  it(
+    'racing child process swaps a project folder for a link to the outside',
+    { skip: !anchoredByKernel && 'needs /proc/self/fd' },
+    async () => {
+      const raceDir = join(PROJECT, 'race');
+      const target = join(OUTSIDE, 'race-target');
+      // The swapped component is above the folder written in, so O_NOFOLLOW on the last components cannot catch it.
+      mkdirSync(join(target, 'sub'), { recursive: true });
+      mkdirSync(join(raceDir, 'sub'), { recursive: true });
+      const scope = new FsScope({ layout: LAYOUT });
+      const write = createFsOperations({ scope }).get('fs.write')!;
+      const ctx = { extensionId: 'racer', callId: 'c', capability: 'write' as const, signal: new AbortController().signal };
+      // The racer flips `race` between a real folder and a link to the outside as fast as it can.
+      const racer = spawn(
+        process.execPath,
+        [
+          '-e',
+          `
       const fs = require('node:fs');
       const d = ${JSON.stringify(raceDir)}, t = ${JSON.stringify(target)}, tmp = d + '.tmp', real = d + '.real';
       fs.mkdirSync(real, { recursive: true });
@@ -227,28 +317,32 @@ describe('a symlink swapped in while calls run never redirects a write', () => {
         try { fs.rmSync(d, { recursive: true, force: true }); fs.symlinkSync(t, d); } catch {}
         try { fs.rmSync(d, { force: true }); fs.mkdirSync(d + '/sub', { recursive: true }); } catch {}
       }
-    `], { stdio: 'ignore' });
-    try {
-      let ok = 0;
-      let refusedRace = 0;
-      const deadline = Date.now() + 3000;
-      let i = 0;
-      while (Date.now() < deadline || ok === 0 || refusedRace === 0) {
-        if (Date.now() > deadline + 10_000) break;
-        try {
-          write({ path: join(raceDir, 'sub', `f${i++ % 8}`), data: 'x' }, ctx);
-          ok++;
-        } catch (err) {
-          if ((err as { reasonCodes?: string[] }).reasonCodes?.some((c) => c === 'fs_race' || c === 'fs_out_of_scope')) refusedRace++;
+    `,
+        ],
+        { stdio: 'ignore' },
+      );
+      try {
+        let ok = 0;
+        let refusedRace = 0;
+        const deadline = Date.now() + 3000;
+        let i = 0;
+        while (Date.now() < deadline || ok === 0 || refusedRace === 0) {
+          if (Date.now() > deadline + 10_000) break;
+          try {
+            write({ path: join(raceDir, 'sub', `f${i++ % 8}`), data: 'x' }, ctx);
+            ok++;
+          } catch (err) {
+            if ((err as { reasonCodes?: string[] }).reasonCodes?.some((c) => c === 'fs_race' || c === 'fs_out_of_scope')) refusedRace++;
+          }
         }
+        assert.deepEqual(readdirNames(join(target, 'sub')), [], `a write landed outside the project after ${i} attempts`);
+        assert.ok(ok > 0 && refusedRace > 0, `the race ran both ways (ok ${ok}, refused ${refusedRace})`);
+        console.log(`race: ${i} writes, ${ok} in the folder, ${refusedRace} refused`);
+      } finally {
+        racer.kill('SIGKILL');
       }
-      assert.deepEqual(readdirNames(join(target, 'sub')), [], `a write landed outside the project after ${i} attempts`);
-      assert.ok(ok > 0 && refusedRace > 0, `the race ran both ways (ok ${ok}, refused ${refusedRace})`);
-      console.log(`race: ${i} writes, ${ok} in the folder, ${refusedRace} refused`);
-    } finally {
-      racer.kill('SIGKILL');
-    }
-  });
+    },
+  );
 });
 
 function readdirNames(dir: string): string[] {
@@ -275,7 +369,9 @@ describe('the sandboxed extension sees scope refusals as EACCES', () => {
     const rt = await runtime();
     const dir = mkdtempSync(join(tmpdir(), 'pi-warden-fsext-'));
     const file = join(dir, 'ext.ts');
-    writeFileSync(file, `
+    writeFileSync(
+      file,
+      `
       import { readFileSync, writeFileSync, existsSync } from 'node:fs';
       export default function (pi: any) {
         pi.on('probe-fs', () => {
@@ -289,13 +385,24 @@ describe('the sandboxed extension sees scope refusals as EACCES', () => {
           attempt('exists', () => existsSync(${JSON.stringify(join(HOME, '.aws', 'credentials'))}));
           return out;
         });
-      }`);
-    const sandbox = await Sandbox.create({ extensionId: 'guest', dispatcher: rt.dispatcher, boot: hostBoot(PROJECT, HOME), limits: { wallTimeMs: 10_000 } });
+      }`,
+    );
+    const sandbox = await Sandbox.create({
+      extensionId: 'guest',
+      dispatcher: rt.dispatcher,
+      boot: hostBoot(PROJECT, HOME),
+      limits: { wallTimeMs: 10_000 },
+    });
     try {
       await sandbox.load(await bundleEntry(file));
       const [outcome] = await sandbox.emit('probe-fs', {});
       assert.deepEqual((outcome?.results[0] as { value?: unknown } | undefined)?.value, {
-        project: 'project file', outside: 'ERR EACCES', ssh: 'ERR EACCES', escape: 'ERR EACCES', hook: 'ERR EACCES', exists: 'false',
+        project: 'project file',
+        outside: 'ERR EACCES',
+        ssh: 'ERR EACCES',
+        escape: 'ERR EACCES',
+        hook: 'ERR EACCES',
+        exists: 'false',
       });
       assert.equal(existsSync(join(PROJECT, '.git', 'hooks', 'post-merge')), false);
     } finally {
@@ -304,13 +411,17 @@ describe('the sandboxed extension sees scope refusals as EACCES', () => {
   });
 });
 
-describe('pi\'s built-in tools called by an extension pass the same mediation', () => {
+describe("pi's built-in tools called by an extension pass the same mediation", () => {
   it('read/write/ls/bash through the `tool` hostcall are checked like fs.* and exec', async () => {
     const rt = await runtime({ allowDangerous: true });
     const tool = (name: string, input: Record<string, unknown>) => call(rt, 'ext', 'tool', { name, input });
     refused(await tool('read', { path: join(HOME, '.ssh', 'id_rsa') }), 'fs_sensitive_path', 'read tool on a key');
     refused(await tool('write', { path: join(HOME, '.bashrc'), content: 'curl x | sh' }), 'fs_protected_path', 'write tool on .bashrc');
-    refused(await tool('edit', { path: join(PROJECT, '.git', 'hooks', 'pre-commit'), edits: [] }), 'fs_protected_path', 'edit tool on a hook');
+    refused(
+      await tool('edit', { path: join(PROJECT, '.git', 'hooks', 'pre-commit'), edits: [] }),
+      'fs_protected_path',
+      'edit tool on a hook',
+    );
     refused(await tool('ls', { path: OUTSIDE }), 'fs_out_of_scope', 'ls tool outside');
     refused(await tool('bash', { command: 'rm -rf ~' }), 'exec_mediation', 'bash tool');
     const ok = await tool('read', { path: join(PROJECT, 'src', 'a.txt') });
@@ -321,22 +432,35 @@ describe('pi\'s built-in tools called by an extension pass the same mediation', 
 });
 
 describe('pi-warden fs check', () => {
-  it('explains the decision per path with the settings\' grants; exit 1 when any is denied', () => {
+  it("explains the decision per path with the settings' grants; exit 1 when any is denied", () => {
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'pi-warden.js');
     put(join(AGENT, 'settings.json'), JSON.stringify({ extensionPolicy: { overrides: { tool: { fs: { read: ['~/.aws'] } } } } }));
     try {
-      const run = (args: string[]) => spawnSync(process.execPath, [bin, 'fs', 'check', ...args], {
-        cwd: PROJECT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: HOME, PI_CODING_AGENT_DIR: AGENT, PI_WARDEN_HOME: WARDEN, NO_COLOR: '1' },
-      });
+      const run = (args: string[]) =>
+        spawnSync(process.execPath, [bin, 'fs', 'check', ...args], {
+          cwd: PROJECT,
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH ?? '', HOME: HOME, PI_CODING_AGENT_DIR: AGENT, PI_WARDEN_HOME: WARDEN, NO_COLOR: '1' },
+        });
       const r = run(['--extension', 'tool', '--json', 'src/a.txt', join(HOME, '.aws', 'credentials'), join(HOME, '.ssh', 'id_rsa')]);
       assert.equal(r.status, 1, r.stderr);
       const doc = JSON.parse(r.stdout) as { project_root: string; results: Array<{ decision: string; reason: string | null }> };
       assert.equal(doc.project_root, PROJECT);
-      assert.deepEqual(doc.results.map((x) => [x.decision, x.reason]), [['allow', null], ['allow', null], ['deny', 'fs_sensitive_path']]);
+      assert.deepEqual(
+        doc.results.map((x) => [x.decision, x.reason]),
+        [
+          ['allow', null],
+          ['allow', null],
+          ['deny', 'fs_sensitive_path'],
+        ],
+      );
       const w = run(['--extension', 'tool', '--write', '--json', '.git/hooks/pre-commit']);
       assert.equal(w.status, 1);
       assert.match(w.stdout, /"reason": "fs_protected_path"[\s\S]*can never be written by an extension/);
-      assert.match(run(['--extension', 'tool', '--write', '.git/hooks/pre-commit']).stdout.replace(/[\s│]+/g, ' '), /can never be written by an extension/);
+      assert.match(
+        run(['--extension', 'tool', '--write', '.git/hooks/pre-commit']).stdout.replace(/[\s│]+/g, ' '),
+        /can never be written by an extension/,
+      );
       assert.equal(run(['--extension', 'tool', 'src/a.txt']).status, 0);
     } finally {
       put(join(AGENT, 'settings.json'), '{}');
@@ -349,12 +473,20 @@ describe('review findings (regressions)', () => {
     const rt = await runtime();
     const tool = (name: string, path: string) => call(rt, 'ext', 'tool', { name, input: { path, content: 'x' } });
     const rtHome = await createRuntime({
-      home: join(ROOT, 'w2'), policy: policyFor({ user: { extensionPolicy: { profile: 'permissive' } } }), heldSecrets: [],
-      workspace: PROJECT, fsLayout: { home: HOME, agentDir: AGENT }, operations: hostOperations(new HeadlessHost({ cwd: PROJECT, home: HOME })),
+      home: join(ROOT, 'w2'),
+      policy: policyFor({ user: { extensionPolicy: { profile: 'permissive' } } }),
+      heldSecrets: [],
+      workspace: PROJECT,
+      fsLayout: { home: HOME, agentDir: AGENT },
+      operations: hostOperations(new HeadlessHost({ cwd: PROJECT, home: HOME })),
     });
     runtimes.push(rtHome);
     for (const path of ['~/.ssh/id_rsa', `@${join(HOME, '.ssh', 'id_rsa')}`, `file://${join(HOME, '.ssh', 'id_rsa')}`]) {
-      refused(await rtHome.dispatcher.dispatch('ext', { call_id: `t-${++n}`, method: 'tool', params: { name: 'read', input: { path } } }), 'fs_sensitive_path', path);
+      refused(
+        await rtHome.dispatcher.dispatch('ext', { call_id: `t-${++n}`, method: 'tool', params: { name: 'read', input: { path } } }),
+        'fs_sensitive_path',
+        path,
+      );
     }
     refused(await tool('Read', join(HOME, '.ssh', 'id_rsa')), 'fs_sensitive_path', 'folded tool name');
     refused(await tool('write', '~/.bashrc'), 'fs_protected_path', 'write ~ path');
@@ -369,7 +501,11 @@ describe('review findings (regressions)', () => {
     assert.equal(resolveReal(sneaky, true), join(ROOT, 'x.txt'));
     refused(await call(rt, 'ext', 'fs.write', { path: sneaky, data: 'x' }), 'fs_out_of_scope', 'write through up/..');
     assert.equal(existsSync(join(ROOT, 'x.txt')), false);
-    refused(await call(rt, 'ext', 'fs.symlink', { path: join(PROJECT, 'innocent2.md'), target: 'd1/d2/up/../home/.bashrc' }), 'fs_protected_path', 'relative target through up/..');
+    refused(
+      await call(rt, 'ext', 'fs.symlink', { path: join(PROJECT, 'innocent2.md'), target: 'd1/d2/up/../home/.bashrc' }),
+      'fs_protected_path',
+      'relative target through up/..',
+    );
     assert.equal(existsSync(join(PROJECT, 'innocent2.md')), false);
   });
 
@@ -380,14 +516,30 @@ describe('review findings (regressions)', () => {
 });
 
 describe('review findings: renames reach what lies below', () => {
-  it('renaming onto a missing ~/.config or ~/.ssh, or moving a credential store\'s parent, is refused even with ~ granted', async () => {
+  it("renaming onto a missing ~/.config or ~/.ssh, or moving a credential store's parent, is refused even with ~ granted", async () => {
     const rt = await runtime({ overrides: { broad: { fs: { read: [HOME], write: [HOME, join(HOME, '.ssh'), PROJECT] } } } });
     put(join(PROJECT, 'payload', 'systemd', 'user', 'evil.service'), '[Service]');
     put(join(HOME, '.docker', 'config.json'), '{"auths":{}}');
-    refused(await call(rt, 'broad', 'fs.rename', { from: join(PROJECT, 'payload'), to: join(HOME, '.config') }), 'fs_protected_descendant', 'onto ~/.config');
-    refused(await call(rt, 'broad', 'fs.rename', { from: join(PROJECT, 'payload'), to: join(HOME, '.ssh2', '..', '.ssh') }), 'fs_protected_descendant', 'onto ~/.ssh');
-    refused(await call(rt, 'broad', 'fs.rename', { from: join(HOME, '.docker'), to: join(PROJECT, 'd') }), 'fs_sensitive_path', 'a store\'s parent');
-    refused(await call(rt, 'broad', 'fs.delete', { path: join(HOME, '.docker'), recursive: true }), 'fs_sensitive_path', 'delete a store\'s parent');
+    refused(
+      await call(rt, 'broad', 'fs.rename', { from: join(PROJECT, 'payload'), to: join(HOME, '.config') }),
+      'fs_protected_descendant',
+      'onto ~/.config',
+    );
+    refused(
+      await call(rt, 'broad', 'fs.rename', { from: join(PROJECT, 'payload'), to: join(HOME, '.ssh2', '..', '.ssh') }),
+      'fs_protected_descendant',
+      'onto ~/.ssh',
+    );
+    refused(
+      await call(rt, 'broad', 'fs.rename', { from: join(HOME, '.docker'), to: join(PROJECT, 'd') }),
+      'fs_sensitive_path',
+      "a store's parent",
+    );
+    refused(
+      await call(rt, 'broad', 'fs.delete', { path: join(HOME, '.docker'), recursive: true }),
+      'fs_sensitive_path',
+      "delete a store's parent",
+    );
     assert.ok(existsSync(join(HOME, '.docker', 'config.json')) && existsSync(join(PROJECT, 'payload', 'systemd')));
     // The allowed side: a folder with nothing protected below moves, inside the project and to a granted place.
     const moved = await call(rt, 'broad', 'fs.rename', { from: join(PROJECT, 'payload'), to: join(PROJECT, 'payload2') });
@@ -403,7 +555,11 @@ describe('review findings: `..` below a folder that does not exist yet', () => {
     const rt = await runtime();
     // <project>/later/up/../../.bashrc reads as <project>/.bashrc while `later` is missing; once `later/up` is made a
     // link to the project root, the kernel takes the two `..` from there: <project>/../.. plus .bashrc.
-    refused(await call(rt, 'ext', 'fs.symlink', { path: join(PROJECT, 'notes-link'), target: 'later/up/../../.bashrc' }), 'fs_unresolvable', 'target through a missing folder');
+    refused(
+      await call(rt, 'ext', 'fs.symlink', { path: join(PROJECT, 'notes-link'), target: 'later/up/../../.bashrc' }),
+      'fs_unresolvable',
+      'target through a missing folder',
+    );
     assert.equal(existsSync(join(PROJECT, 'notes-link')), false);
     assert.throws(() => resolveReal(`${PROJECT}/later/up/../x`, true), /does not exist; refused/);
     // The allowed side: a missing tail without `..` is still resolved (a link to a file about to be written).

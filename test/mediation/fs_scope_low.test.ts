@@ -29,7 +29,9 @@ symlinkSync(HIDDEN, join(PROJECT, 'db'));
 symlinkSync(join(HOME, '.ssh'), join(PROJECT, 'keys'));
 
 const WARDEN = join(HOME, '.pi', 'agent', 'warden');
-const scope = new FsScope({ layout: { projectRoot: PROJECT, home: HOME, agentDir: join(HOME, '.pi', 'agent'), wardenHome: WARDEN, dataRoot: join(WARDEN, 'data') } });
+const scope = new FsScope({
+  layout: { projectRoot: PROJECT, home: HOME, agentDir: join(HOME, '.pi', 'agent'), wardenHome: WARDEN, dataRoot: join(WARDEN, 'data') },
+});
 
 describe('low-severity review findings', () => {
   it('a refusal through a symlink does not tell the extension where the link leads (the alert path does)', () => {
@@ -51,7 +53,7 @@ describe('low-severity review findings', () => {
     assert.equal(scope.dataFolder(''), join(root, '%'));
     put(join(root, 'other-ext', 'token.json'), '{}');
     const r = scope.check('', join(root, 'other-ext', 'token.json'), 'read', true);
-    assert.ok('reason' in r, 'another extension\'s data is not readable by the empty id');
+    assert.ok('reason' in r, "another extension's data is not readable by the empty id");
     assert.ok(!('reason' in scope.check('', join(root, '%', 'mine.json'), 'write', true)), 'its own folder is');
   });
 
@@ -66,9 +68,22 @@ describe('low-severity review findings', () => {
     put(join(HOME, 'exts', 'folder-ext', 'index.ts'), '');
     assert.equal(packageRootOf(join(HOME, 'exts', 'folder-ext', 'index.ts'), HOME), join(HOME, 'exts', 'folder-ext'), 'a folder extension');
     put(join(HOME, 'package.json'), '{}');
-    assert.equal(packageRootOf(join(downloads, 'tool.ts'), HOME), join(downloads, 'tool.ts'), 'a package.json in home does not make home the package');
+    assert.equal(
+      packageRootOf(join(downloads, 'tool.ts'), HOME),
+      join(downloads, 'tool.ts'),
+      'a package.json in home does not make home the package',
+    );
     const roots = new Map([['tool', packageRootOf(join(downloads, 'tool.ts'), HOME)]]);
-    const s = new FsScope({ layout: { projectRoot: PROJECT, home: HOME, agentDir: join(HOME, '.pi', 'agent'), wardenHome: WARDEN, dataRoot: join(WARDEN, 'data') }, extensionRoots: roots });
+    const s = new FsScope({
+      layout: {
+        projectRoot: PROJECT,
+        home: HOME,
+        agentDir: join(HOME, '.pi', 'agent'),
+        wardenHome: WARDEN,
+        dataRoot: join(WARDEN, 'data'),
+      },
+      extensionRoots: roots,
+    });
     assert.ok('reason' in s.check('tool', join(downloads, 'tax-return.pdf'), 'read', true));
     assert.ok(!('reason' in s.check('tool', join(downloads, 'tool.ts'), 'read', true)));
   });

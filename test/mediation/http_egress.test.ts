@@ -55,10 +55,23 @@ type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void
 
 const servers: Server[] = [];
 after(async () => {
-  await Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
+  await Promise.all(
+    servers.map(
+      (s) =>
+        new Promise<void>((r) => {
+          s.closeAllConnections();
+          s.close(() => r());
+        }),
+    ),
+  );
 });
 
-async function recorder(handler: Handler = (req, res) => res.end(`ok ${req.method} ${req.url}`), host = '127.0.0.1', port = 0, server?: Server): Promise<Recorder> {
+async function recorder(
+  handler: Handler = (req, res) => res.end(`ok ${req.method} ${req.url}`),
+  host = '127.0.0.1',
+  port = 0,
+  server?: Server,
+): Promise<Recorder> {
   const seen: Seen[] = [];
   const s = server ?? createServer();
   s.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -71,12 +84,22 @@ async function recorder(handler: Handler = (req, res) => res.end(`ok ${req.metho
     });
   });
   servers.push(s);
-  await new Promise<void>((resolve, reject) => { s.once('error', reject); s.listen(port, host, () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(port, host, () => resolve());
+  });
   const actual = (s.address() as net.AddressInfo).port;
   const scheme = server === undefined ? 'http' : 'https';
   return {
-    port: actual, host, seen, origin: `${scheme}://${host}:${actual}`,
-    close: () => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); }),
+    port: actual,
+    host,
+    seen,
+    origin: `${scheme}://${host}:${actual}`,
+    close: () =>
+      new Promise<void>((r) => {
+        s.closeAllConnections();
+        s.close(() => r());
+      }),
   };
 }
 
@@ -100,9 +123,16 @@ before(() => {
     return (originalConnect as (...a: unknown[]) => net.Socket).apply(this, args);
   };
 });
-after(() => { net.Socket.prototype.connect = originalConnect; });
+after(() => {
+  net.Socket.prototype.connect = originalConnect;
+});
 
-const ctx = (extensionId = 'ext', signal: AbortSignal = new AbortController().signal): OperationContext => ({ extensionId, callId: `c${Math.random()}`, capability: 'http', signal });
+const ctx = (extensionId = 'ext', signal: AbortSignal = new AbortController().signal): OperationContext => ({
+  extensionId,
+  callId: `c${Math.random()}`,
+  capability: 'http',
+  signal,
+});
 
 function rulesOf(http: Record<string, unknown> | undefined, overrides: Record<string, unknown> = {}): (id: string) => EgressRules {
   const policy = policyFor({ user: { extensionPolicy: { ...(http === undefined ? {} : { http }), overrides } } });
@@ -111,7 +141,11 @@ function rulesOf(http: Record<string, unknown> | undefined, overrides: Record<st
 }
 
 /** Runs the operation; resolves to the reply or to the refusal `{code, reasons, message}`. */
-async function call(op: Operation, params: Record<string, unknown>, c = ctx()): Promise<HttpReply | { code: string; reasons: readonly string[]; message: string }> {
+async function call(
+  op: Operation,
+  params: Record<string, unknown>,
+  c = ctx(),
+): Promise<HttpReply | { code: string; reasons: readonly string[]; message: string }> {
   try {
     return (await op(params, c)) as HttpReply;
   } catch (err) {
@@ -130,7 +164,9 @@ function replied(r: unknown): asserts r is HttpReply {
 }
 
 const text = (r: HttpReply) => Buffer.from(r.bodyBase64, 'base64').toString('utf8');
-const noResolver: Resolver = () => { throw new Error('the resolver must not be asked'); };
+const noResolver: Resolver = () => {
+  throw new Error('the resolver must not be asked');
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -195,19 +231,37 @@ describe('address classification (URL forms as WHATWG URL normalises them)', () 
       assert.ok(t.ok && t.target.address === undefined, u);
     }
     const op = createHttpOperation({ rules: rulesOf(undefined), resolve: noResolver });
-    for (const u of ['http://localhost:1/', 'http://LOCALHOST./', 'http://api.localhost/', 'http://localhost.localdomain/']) refused(await call(op, { url: u }), 'egress_private_address');
+    for (const u of ['http://localhost:1/', 'http://LOCALHOST./', 'http://api.localhost/', 'http://localhost.localdomain/'])
+      refused(await call(op, { url: u }), 'egress_private_address');
   });
 });
 
 describe('host patterns and CIDR blocks', () => {
   it('patterns are canonicalised like request URLs; bad ones name what was wrong', () => {
-    const ok = (t: string) => { const r = parseHostPattern(t); assert.ok(r.ok, `${t}: ${JSON.stringify(r)}`); return r.value.text; };
+    const ok = (t: string) => {
+      const r = parseHostPattern(t);
+      assert.ok(r.ok, `${t}: ${JSON.stringify(r)}`);
+      return r.value.text;
+    };
     assert.equal(ok('*.Example.COM:8443'), '*.example.com:8443');
     assert.equal(ok('Bücher.example'), 'xn--bcher-kva.example');
     assert.equal(ok('0x7f.1'), '127.0.0.1');
     assert.equal(ok('[::ffff:127.0.0.1]:80'), '127.0.0.1:80');
     assert.equal(ok('example.com.'), 'example.com');
-    for (const bad of ['', 'http://x.example', 'x.example/path', 'user@x.example', '*', 'a.*.example', '*.127.0.0.1', '::1', 'x.example:0', 'x.example:70000', 'x.example?q', ' x.example']) {
+    for (const bad of [
+      '',
+      'http://x.example',
+      'x.example/path',
+      'user@x.example',
+      '*',
+      'a.*.example',
+      '*.127.0.0.1',
+      '::1',
+      'x.example:0',
+      'x.example:70000',
+      'x.example?q',
+      ' x.example',
+    ]) {
       assert.equal(parseHostPattern(bad).ok, false, bad);
     }
     assert.equal(parseCidr('10.0.0.0/8').ok, true);
@@ -243,10 +297,18 @@ describe('egress settings: validation, layering, explain', () => {
       },
     });
     const keys = policy.errors.map((e) => e.key).sort();
-    assert.deepEqual(keys, [
-      'extensionPolicy.http.allowHosts[0]', 'extensionPolicy.http.denyHosts[1]', 'extensionPolicy.http.maxRedirects',
-      'extensionPolicy.overrides.my-ext.http.allowPrivate[0]', 'extensionPolicy.overrides.my-ext.http.allowPrivate[2]', 'extensionPolicy.overrides.my-ext.http.bogus',
-    ].sort(), JSON.stringify(policy.errors, null, 1));
+    assert.deepEqual(
+      keys,
+      [
+        'extensionPolicy.http.allowHosts[0]',
+        'extensionPolicy.http.denyHosts[1]',
+        'extensionPolicy.http.maxRedirects',
+        'extensionPolicy.overrides.my-ext.http.allowPrivate[0]',
+        'extensionPolicy.overrides.my-ext.http.allowPrivate[2]',
+        'extensionPolicy.overrides.my-ext.http.bogus',
+      ].sort(),
+      JSON.stringify(policy.errors, null, 1),
+    );
     const msg = policy.errors.find((e) => e.key === 'extensionPolicy.http.allowHosts[0]')!.message;
     assert.match(msg, /no scheme, path, query or userinfo/);
     assert.match(policy.errors.find((e) => e.key.endsWith('allowPrivate[0]'))!.message, /did you mean 10\.0\.0\.0\/8/);
@@ -255,55 +317,105 @@ describe('egress settings: validation, layering, explain', () => {
   });
 
   it('an override replaces default fields, except denyHosts which adds; allowHosts [] admits nothing', () => {
-    const policy = policyFor({ user: { extensionPolicy: {
-      http: { allowHosts: ['api.example.com'], denyHosts: ['bad.example'], maxResponseBytes: 1000 },
-      overrides: { a: { http: { allowHosts: ['other.example'], denyHosts: ['worse.example'] } }, b: { http: { allowHosts: [] } } },
-    } } });
+    const policy = policyFor({
+      user: {
+        extensionPolicy: {
+          http: { allowHosts: ['api.example.com'], denyHosts: ['bad.example'], maxResponseBytes: 1000 },
+          overrides: { a: { http: { allowHosts: ['other.example'], denyHosts: ['worse.example'] } }, b: { http: { allowHosts: [] } } },
+        },
+      },
+    });
     const a = egressRulesFor(policy.httpEgress, 'a');
-    assert.deepEqual(a.allowHosts.map((l) => l.map((p) => p.text)), [['other.example']]);
-    assert.deepEqual(a.denyHosts.map((p) => p.text), ['bad.example', 'worse.example']);
+    assert.deepEqual(
+      a.allowHosts.map((l) => l.map((p) => p.text)),
+      [['other.example']],
+    );
+    assert.deepEqual(
+      a.denyHosts.map((p) => p.text),
+      ['bad.example', 'worse.example'],
+    );
     assert.equal(a.maxResponseBytes, 1000);
     assert.deepEqual(egressRulesFor(policy.httpEgress, 'b').allowHosts, [[]]);
-    assert.deepEqual(egressRulesFor(policy.httpEgress, 'c').allowHosts.map((l) => l.map((p) => p.text)), [['api.example.com']]);
+    assert.deepEqual(
+      egressRulesFor(policy.httpEgress, 'c').allowHosts.map((l) => l.map((p) => p.text)),
+      [['api.example.com']],
+    );
   });
 
   it('a project file may only tighten: deny adds, allow narrows (both lists must match), limits lower, allowPrivate ignored', () => {
     const policy = policyFor({
       user: { extensionPolicy: { http: { allowHosts: ['*.example.com'], maxRequestBytes: 1000 } } },
-      project: { extensionPolicy: { http: { allowHosts: ['api.example.com', 'evil.test'], denyHosts: ['old.example.com'], allowPrivate: ['127.0.0.1'], maxRequestBytes: 5000, maxRedirects: 1 } } },
+      project: {
+        extensionPolicy: {
+          http: {
+            allowHosts: ['api.example.com', 'evil.test'],
+            denyHosts: ['old.example.com'],
+            allowPrivate: ['127.0.0.1'],
+            maxRequestBytes: 5000,
+            maxRedirects: 1,
+          },
+        },
+      },
     });
     assert.deepEqual(policy.errors, []);
-    assert.ok(policy.warnings.some((w) => w.includes('extensionPolicy.http.allowPrivate ignored')), policy.warnings.join('\n'));
+    assert.ok(
+      policy.warnings.some((w) => w.includes('extensionPolicy.http.allowPrivate ignored')),
+      policy.warnings.join('\n'),
+    );
     const r = egressRulesFor(policy.httpEgress, 'ext');
-    assert.deepEqual(r.allowHosts.map((l) => l.map((p) => p.text)), [['*.example.com'], ['api.example.com', 'evil.test']]);
-    assert.deepEqual(r.denyHosts.map((p) => p.text), ['old.example.com']);
+    assert.deepEqual(
+      r.allowHosts.map((l) => l.map((p) => p.text)),
+      [['*.example.com'], ['api.example.com', 'evil.test']],
+    );
+    assert.deepEqual(
+      r.denyHosts.map((p) => p.text),
+      ['old.example.com'],
+    );
     assert.deepEqual(r.allowPrivate, []);
     assert.equal(r.maxRequestBytes, 1000, 'a project cannot raise a limit');
     assert.equal(r.maxRedirects, 1, 'a project can lower one');
     const stage = createEgressStage({ rules: egressRulesLookup(policy.httpEgress) });
-    const run = (url: string) => stage.run({ method: 'http', params: { url }, extensionId: 'ext', callId: 'c', startedMs: 0 } as never)?.reasonCodes;
+    const run = (url: string) =>
+      stage.run({ method: 'http', params: { url }, extensionId: 'ext', callId: 'c', startedMs: 0 } as never)?.reasonCodes;
     assert.equal(run('https://api.example.com/'), undefined);
     assert.ok(run('https://evil.test/')?.includes('egress_host_not_allowed'), 'the user list still applies');
     assert.ok(run('https://www.example.com/')?.includes('egress_host_not_allowed'), 'the project list narrows');
   });
 
   it('a project override for one extension tightens that extension only', () => {
-    const policy = policyFor({ project: { extensionPolicy: { overrides: { x: { http: { denyHosts: ['*.example.com'], allowPrivate: ['10.0.0.0/8'] } } } } } });
+    const policy = policyFor({
+      project: { extensionPolicy: { overrides: { x: { http: { denyHosts: ['*.example.com'], allowPrivate: ['10.0.0.0/8'] } } } } },
+    });
     assert.ok(policy.warnings.some((w) => w.includes('extensionPolicy.overrides.x.http.allowPrivate ignored')));
-    assert.deepEqual(egressRulesFor(policy.httpEgress, 'x').denyHosts.map((p) => p.text), ['*.example.com']);
+    assert.deepEqual(
+      egressRulesFor(policy.httpEgress, 'x').denyHosts.map((p) => p.text),
+      ['*.example.com'],
+    );
     assert.deepEqual(egressRulesFor(policy.httpEgress, 'y').denyHosts, []);
   });
 
   it('policy explain --json shows the effective rules, per-extension rules and the private blocks', () => {
-    const policy = policyFor({ user: { extensionPolicy: { http: { denyHosts: ['bad.example'] }, overrides: { web: { http: { allowHosts: ['api.example.com'], allowPrivate: ['127.0.0.1', 'localhost:8080'], maxRedirects: 2 } } } } } });
+    const policy = policyFor({
+      user: {
+        extensionPolicy: {
+          http: { denyHosts: ['bad.example'] },
+          overrides: { web: { http: { allowHosts: ['api.example.com'], allowPrivate: ['127.0.0.1', 'localhost:8080'], maxRedirects: 2 } } },
+        },
+      },
+    });
     const global = explainPolicy(policy).http_egress;
     assert.equal(global.allow_hosts, null);
     assert.deepEqual(global.deny_hosts, ['bad.example']);
     assert.deepEqual(global.allow_private, []);
     assert.equal(global.max_redirects, 5);
     assert.deepEqual(global.overrides.web, {
-      schemes: ['http', 'https'], deny_hosts: ['bad.example'], allow_hosts: [['api.example.com']], allow_private: ['127.0.0.1/32', 'localhost:8080'],
-      max_request_bytes: 10 * 1024 * 1024, max_response_bytes: 16 * 1024 * 1024, max_redirects: 2,
+      schemes: ['http', 'https'],
+      deny_hosts: ['bad.example'],
+      allow_hosts: [['api.example.com']],
+      allow_private: ['127.0.0.1/32', 'localhost:8080'],
+      max_request_bytes: 10 * 1024 * 1024,
+      max_response_bytes: 16 * 1024 * 1024,
+      max_redirects: 2,
     });
     assert.ok(global.private_blocks.some((b) => b.cidr === '169.254.169.254/32' && b.class === 'metadata' && !b.never_allowed));
     assert.ok(global.private_blocks.some((b) => b.cidr === '0.0.0.0/8' && b.never_allowed));
@@ -312,8 +424,22 @@ describe('egress settings: validation, layering, explain', () => {
   });
 
   it('policy diff grades egress changes: more private access or fewer denials is looser', () => {
-    const a = policyFor({ user: { extensionPolicy: { http: { denyHosts: ['bad.example'], maxRedirects: 3 }, overrides: { web: { http: { allowHosts: ['api.example.com'] } } } } } });
-    const b = policyFor({ user: { extensionPolicy: { http: { maxRedirects: 1, allowPrivate: ['10.0.0.0/8'] }, overrides: { web: { http: { allowHosts: ['api.example.com'] } } } } } });
+    const a = policyFor({
+      user: {
+        extensionPolicy: {
+          http: { denyHosts: ['bad.example'], maxRedirects: 3 },
+          overrides: { web: { http: { allowHosts: ['api.example.com'] } } },
+        },
+      },
+    });
+    const b = policyFor({
+      user: {
+        extensionPolicy: {
+          http: { maxRedirects: 1, allowPrivate: ['10.0.0.0/8'] },
+          overrides: { web: { http: { allowHosts: ['api.example.com'] } } },
+        },
+      },
+    });
     const changes = Object.fromEntries(diffPolicies(a, b).map((c) => [c.field, c.direction]));
     assert.equal(changes['http.deny_hosts'], 'looser');
     assert.equal(changes['http.allow_private'], 'looser');
@@ -329,8 +455,14 @@ describe('egress settings: validation, layering, explain', () => {
 
   it('policy explain (text) prints the egress section', () => {
     const bin = fileURLToPath(new URL('../../bin/pi-warden.js', import.meta.url));
-    const dirs: SettingsDirs = settingsDirs({ user: { extensionPolicy: { overrides: { web: { http: { allowHosts: ['api.example.com'], allowPrivate: ['127.0.0.1'] } } } } } });
-    const r = spawnSync(process.execPath, [bin, 'policy', 'explain', '--extension', 'web'], { cwd: dirs.cwd, encoding: 'utf8', env: { PATH: process.env.PATH, ...dirs.env, NO_COLOR: '1' } });
+    const dirs: SettingsDirs = settingsDirs({
+      user: { extensionPolicy: { overrides: { web: { http: { allowHosts: ['api.example.com'], allowPrivate: ['127.0.0.1'] } } } } },
+    });
+    const r = spawnSync(process.execPath, [bin, 'policy', 'explain', '--extension', 'web'], {
+      cwd: dirs.cwd,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ...dirs.env, NO_COLOR: '1' },
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /HTTP egress \(extension web\)/);
     assert.match(r.stdout, /allow hosts: +api\.example\.com/);
@@ -344,7 +476,12 @@ describe('the http operation against a real server on 127.0.0.1', () => {
     const srv = await recorder();
     const op = createHttpOperation({ rules: rulesOf(undefined), resolve: noResolver });
     const before = connects.length;
-    for (const url of [`${srv.origin}/x`, `http://2130706433:${srv.port}/`, `http://0x7f.1:${srv.port}/`, `http://[::ffff:127.0.0.1]:${srv.port}/`]) {
+    for (const url of [
+      `${srv.origin}/x`,
+      `http://2130706433:${srv.port}/`,
+      `http://0x7f.1:${srv.port}/`,
+      `http://[::ffff:127.0.0.1]:${srv.port}/`,
+    ]) {
       const r = await call(op, { url });
       refused(r, 'egress_private_address');
       assert.equal(r.code, 'denied');
@@ -355,12 +492,21 @@ describe('the http operation against a real server on 127.0.0.1', () => {
   });
 
   it('allowed when allowPrivate lists it: method, headers and body arrive; the reply carries status, headers, body', async () => {
-    const srv = await recorder((req, res, body) => { res.setHeader('x-answer', '42'); res.setHeader('set-cookie', ['a=1', 'b=2']); res.end(`got ${body}`); });
+    const srv = await recorder((req, res, body) => {
+      res.setHeader('x-answer', '42');
+      res.setHeader('set-cookie', ['a=1', 'b=2']);
+      res.end(`got ${body}`);
+    });
     const op = createHttpOperation({ rules: rulesOf({ allowPrivate: ['127.0.0.1'] }), resolve: noResolver });
     const before = connects.length;
-    const r = await call(op, { url: `${srv.origin}/p?q=1`, method: 'POST', headers: { 'Content-Type': 'text/plain', Host: 'internal.example', 'Accept-Encoding': 'gzip' }, body: 'hello' });
+    const r = await call(op, {
+      url: `${srv.origin}/p?q=1`,
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain', Host: 'internal.example', 'Accept-Encoding': 'gzip' },
+      body: 'hello',
+    });
     replied(r);
-    assert.deepEqual(connects.slice(before), [`127.0.0.1:${srv.port}`], 'the connect log sees the operation\'s socket');
+    assert.deepEqual(connects.slice(before), [`127.0.0.1:${srv.port}`], "the connect log sees the operation's socket");
     assert.equal(r.status, 200);
     assert.equal(text(r), 'got hello');
     assert.equal(r.headers['x-answer'], '42');
@@ -381,7 +527,10 @@ describe('the http operation against a real server on 127.0.0.1', () => {
 
   it('the deny list beats the allow list and allowPrivate', async () => {
     const srv = await recorder();
-    const op = createHttpOperation({ rules: rulesOf({ allowHosts: ['127.0.0.1'], allowPrivate: ['127.0.0.1'], denyHosts: [`127.0.0.1:${srv.port}`] }), resolve: noResolver });
+    const op = createHttpOperation({
+      rules: rulesOf({ allowHosts: ['127.0.0.1'], allowPrivate: ['127.0.0.1'], denyHosts: [`127.0.0.1:${srv.port}`] }),
+      resolve: noResolver,
+    });
     const r = await call(op, { url: `${srv.origin}/` });
     refused(r, 'egress_host_denied');
     assert.equal(srv.seen.length, 0);
@@ -390,7 +539,10 @@ describe('the http operation against a real server on 127.0.0.1', () => {
   it('allowHosts restricts: a host or port not on it is refused', async () => {
     const srv = await recorder();
     const other = await recorder();
-    const op = createHttpOperation({ rules: rulesOf({ allowHosts: [`127.0.0.1:${srv.port}`], allowPrivate: ['127.0.0.0/8'] }), resolve: noResolver });
+    const op = createHttpOperation({
+      rules: rulesOf({ allowHosts: [`127.0.0.1:${srv.port}`], allowPrivate: ['127.0.0.0/8'] }),
+      resolve: noResolver,
+    });
     replied(await call(op, { url: `${srv.origin}/` }));
     refused(await call(op, { url: `${other.origin}/` }), 'egress_host_not_allowed');
     assert.equal(other.seen.length, 0);
@@ -398,7 +550,10 @@ describe('the http operation against a real server on 127.0.0.1', () => {
 
   it('per-extension rules: one extension may reach the server, another may not', async () => {
     const srv = await recorder();
-    const op = createHttpOperation({ rules: rulesOf(undefined, { trusted: { http: { allowPrivate: ['127.0.0.1'] } } }), resolve: noResolver });
+    const op = createHttpOperation({
+      rules: rulesOf(undefined, { trusted: { http: { allowPrivate: ['127.0.0.1'] } } }),
+      resolve: noResolver,
+    });
     replied(await call(op, { url: srv.origin }, ctx('trusted')));
     refused(await call(op, { url: srv.origin }, ctx('other')), 'egress_private_address');
     assert.equal(srv.seen.length, 1);
@@ -406,7 +561,16 @@ describe('the http operation against a real server on 127.0.0.1', () => {
 
   it('non-http schemes and credentials in the URL are refused', async () => {
     const op = createHttpOperation({ rules: rulesOf({ allowPrivate: ['127.0.0.1'] }), resolve: noResolver });
-    for (const url of ['file:///etc/passwd', 'ftp://127.0.0.1/', 'data:text/plain,hi', 'gopher://127.0.0.1:70/_x', 'ws://127.0.0.1/', 'wss://127.0.0.1/', 'javascript:alert(1)', 'blob:http://x/1']) {
+    for (const url of [
+      'file:///etc/passwd',
+      'ftp://127.0.0.1/',
+      'data:text/plain,hi',
+      'gopher://127.0.0.1:70/_x',
+      'ws://127.0.0.1/',
+      'wss://127.0.0.1/',
+      'javascript:alert(1)',
+      'blob:http://x/1',
+    ]) {
       refused(await call(op, { url }), 'egress_scheme');
     }
     refused(await call(op, { url: 'http://user:pw@127.0.0.1:1/' }), 'egress_userinfo');
@@ -425,7 +589,11 @@ describe('the http operation against a real server on 127.0.0.1', () => {
       'http://10.0.0.1/',
     ];
     let i = 0;
-    const first = await recorder((_req, res) => { res.statusCode = 302; res.setHeader('location', targets[i++ % targets.length]!); res.end(); });
+    const first = await recorder((_req, res) => {
+      res.statusCode = 302;
+      res.setHeader('location', targets[i++ % targets.length]!);
+      res.end();
+    });
     const op = createHttpOperation({ rules: rulesOf({ allowPrivate: ['127.0.0.1'] }), resolve: noResolver });
     const before = connects.length;
     for (const t of targets) {
@@ -436,7 +604,11 @@ describe('the http operation against a real server on 127.0.0.1', () => {
     }
     assert.equal(first.seen.length, targets.length);
     assert.equal(second?.seen.length ?? 0, 0);
-    assert.deepEqual(connects.slice(before).filter((c) => !c.endsWith(`:${first.port}`)), [], 'only the first hop was connected');
+    assert.deepEqual(
+      connects.slice(before).filter((c) => !c.endsWith(`:${first.port}`)),
+      [],
+      'only the first hop was connected',
+    );
   });
 
   it('a redirect to another allowed server is followed; credentials are dropped across origins, kept within one', async () => {
@@ -444,7 +616,11 @@ describe('the http operation against a real server on 127.0.0.1', () => {
     const hops = await recorder((req, res) => {
       res.statusCode = 307;
       res.setHeader('location', req.url === '/same' ? '/landed' : req.url === '/landed' ? '' : `${target.origin}/landed`);
-      if (req.url === '/landed') { res.statusCode = 200; res.end('same-origin landing'); return; }
+      if (req.url === '/landed') {
+        res.statusCode = 200;
+        res.end('same-origin landing');
+        return;
+      }
       res.end();
     });
     const op = createHttpOperation({ rules: rulesOf({ allowPrivate: ['127.0.0.1'] }), resolve: noResolver });
@@ -469,12 +645,28 @@ describe('the http operation against a real server on 127.0.0.1', () => {
   it('303 turns a POST into a GET without body; manual returns the redirect; error refuses it; the count is capped', async () => {
     let loops = 0;
     const srv = await recorder((req, res) => {
-      if (req.url === '/see-other') { res.statusCode = 303; res.setHeader('location', '/after'); res.end(); return; }
-      if (req.url?.startsWith('/loop')) { loops++; res.statusCode = 302; res.setHeader('location', `/loop${loops}`); res.end(); return; }
+      if (req.url === '/see-other') {
+        res.statusCode = 303;
+        res.setHeader('location', '/after');
+        res.end();
+        return;
+      }
+      if (req.url?.startsWith('/loop')) {
+        loops++;
+        res.statusCode = 302;
+        res.setHeader('location', `/loop${loops}`);
+        res.end();
+        return;
+      }
       res.end(`${req.method} ${req.url}`);
     });
     const op = createHttpOperation({ rules: rulesOf({ allowPrivate: ['127.0.0.1'], maxRedirects: 3 }), resolve: noResolver });
-    const seeOther = await call(op, { url: `${srv.origin}/see-other`, method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } });
+    const seeOther = await call(op, {
+      url: `${srv.origin}/see-other`,
+      method: 'POST',
+      body: 'x',
+      headers: { 'content-type': 'text/plain' },
+    });
     replied(seeOther);
     assert.equal(text(seeOther), 'GET /after');
     assert.equal(srv.seen.at(-1)?.body, '');
@@ -491,7 +683,11 @@ describe('the http operation against a real server on 127.0.0.1', () => {
   });
 
   it('a redirect to a non-http scheme is refused', async () => {
-    const srv = await recorder((_req, res) => { res.statusCode = 301; res.setHeader('location', 'file:///etc/passwd'); res.end(); });
+    const srv = await recorder((_req, res) => {
+      res.statusCode = 301;
+      res.setHeader('location', 'file:///etc/passwd');
+      res.end();
+    });
     const op = createHttpOperation({ rules: rulesOf({ allowPrivate: ['127.0.0.1'] }), resolve: noResolver });
     refused(await call(op, { url: srv.origin }), 'egress_redirect_scheme');
   });
@@ -500,7 +696,10 @@ describe('the http operation against a real server on 127.0.0.1', () => {
     const rules = rulesOf({ allowPrivate: ['127.0.0.1'] })('ext');
     const from = parseTarget('https://api.example.com/a');
     assert.ok(from.ok);
-    const reason = (loc: string, hop = 1) => { const r = checkRedirect(from.target, loc, hop, rules, 'ext'); return r.ok ? 'ok' : r.refusal.reason; };
+    const reason = (loc: string, hop = 1) => {
+      const r = checkRedirect(from.target, loc, hop, rules, 'ext');
+      return r.ok ? 'ok' : r.refusal.reason;
+    };
     assert.equal(reason('http://api.example.com/b'), 'egress_redirect_downgrade');
     assert.equal(reason('/b'), 'ok');
     assert.equal(reason('https://other.example/b'), 'ok');
@@ -517,11 +716,17 @@ describe('the http operation against a real server on 127.0.0.1', () => {
     const asked: string[] = [];
     const answers: Record<string, Array<{ address: string; family: number }>> = {
       'public.example.com': [{ address: '127.0.0.1', family: 4 }],
-      'mixed.example.com': [{ address: '93.184.215.14', family: 4 }, { address: '127.0.0.1', family: 4 }],
+      'mixed.example.com': [
+        { address: '93.184.215.14', family: 4 },
+        { address: '127.0.0.1', family: 4 },
+      ],
       'v6.example.com': [{ address: '::ffff:169.254.169.254', family: 6 }],
       'nat64.example.com': [{ address: '64:ff9b::a9fe:a9fe', family: 6 }],
     };
-    const resolve: Resolver = async (h) => { asked.push(h); return answers[h] ?? []; };
+    const resolve: Resolver = async (h) => {
+      asked.push(h);
+      return answers[h] ?? [];
+    };
     const op = createHttpOperation({ rules: rulesOf(undefined), resolve });
     const before = connects.length;
     for (const host of Object.keys(answers)) {
@@ -551,7 +756,9 @@ describe('the http operation against a real server on 127.0.0.1', () => {
 
   it('the system resolver: localhost:PORT listed in allowPrivate reaches the server; unlisted it does not', async () => {
     const srv = await recorder();
-    const op = createHttpOperation({ rules: rulesOf(undefined, { dev: { http: { allowHosts: [`localhost:${srv.port}`], allowPrivate: [`localhost:${srv.port}`] } } }) });
+    const op = createHttpOperation({
+      rules: rulesOf(undefined, { dev: { http: { allowHosts: [`localhost:${srv.port}`], allowPrivate: [`localhost:${srv.port}`] } } }),
+    });
     const r = await call(op, { url: `http://localhost:${srv.port}/dev` }, ctx('dev'));
     replied(r);
     assert.equal(srv.seen[0]?.headers.host, `localhost:${srv.port}`);
@@ -563,7 +770,13 @@ describe('the http operation against a real server on 127.0.0.1', () => {
   it('DNS fails closed: resolver errors, empty or malformed answers, unknown families', async () => {
     const srv = await recorder();
     const cases: Array<[Resolver, string, string]> = [
-      [async () => { throw Object.assign(new Error('nope'), { code: 'ENOTFOUND' }); }, 'egress_resolve_failed', 'io'],
+      [
+        async () => {
+          throw Object.assign(new Error('nope'), { code: 'ENOTFOUND' });
+        },
+        'egress_resolve_failed',
+        'io',
+      ],
       [async () => [], 'egress_resolve_invalid', 'denied'],
       [async () => [{ address: 'not-an-ip', family: 4 }], 'egress_resolve_invalid', 'denied'],
       [async () => [{ address: '127.0.0.1', family: 0 }], 'egress_resolve_invalid', 'denied'],
@@ -593,10 +806,20 @@ describe('the http operation against a real server on 127.0.0.1', () => {
     let closed = 0;
     const big = Buffer.alloc(4 * 1024 * 1024, 'a');
     const srv = await recorder((req, res) => {
-      res.on('close', () => { if (!res.writableFinished) closed++; });
-      if (req.url === '/declared') { res.setHeader('content-length', big.length); res.end(big); return; }
+      res.on('close', () => {
+        if (!res.writableFinished) closed++;
+      });
+      if (req.url === '/declared') {
+        res.setHeader('content-length', big.length);
+        res.end(big);
+        return;
+      }
       // Chunked and endless: only an abort ends it.
-      const pump = () => { while (res.write(Buffer.alloc(64 * 1024, 'b'))) { /* fill */ } };
+      const pump = () => {
+        while (res.write(Buffer.alloc(64 * 1024, 'b'))) {
+          /* fill */
+        }
+      };
       res.on('drain', pump);
       pump();
     });
@@ -611,12 +834,14 @@ describe('the http operation against a real server on 127.0.0.1', () => {
   });
 
   it('timeoutMs and the dispatcher signal end a request that hangs', async () => {
-    const srv = await recorder(() => { /* never answers */ });
+    const srv = await recorder(() => {
+      /* never answers */
+    });
     const op = createHttpOperation({ rules: rulesOf({ allowPrivate: ['127.0.0.1'] }), resolve: noResolver });
     const timedOut = await call(op, { url: srv.origin, timeoutMs: 150 });
     refused(timedOut, 'http_timeout');
     assert.equal(timedOut.code, 'timeout');
-    assert.match(timedOut.message, /within 150 ms/, 'the request\'s own timeoutMs ended it');
+    assert.match(timedOut.message, /within 150 ms/, "the request's own timeoutMs ended it");
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     const aborted = await call(op, { url: srv.origin }, ctx('ext', controller.signal));
@@ -628,8 +853,14 @@ describe('the http operation against a real server on 127.0.0.1', () => {
 
   it('bad header names and values are invalid requests', async () => {
     const op = createHttpOperation({ rules: rulesOf({ allowPrivate: ['127.0.0.1'] }), resolve: noResolver });
-    assert.equal((await call(op, { url: 'http://127.0.0.1:1/', headers: { 'bad header': 'x' } }) as { code: string }).code, 'invalid_request');
-    assert.equal((await call(op, { url: 'http://127.0.0.1:1/', headers: { 'x-a': 'a\r\nInjected: 1' } }) as { code: string }).code, 'invalid_request');
+    assert.equal(
+      ((await call(op, { url: 'http://127.0.0.1:1/', headers: { 'bad header': 'x' } })) as { code: string }).code,
+      'invalid_request',
+    );
+    assert.equal(
+      ((await call(op, { url: 'http://127.0.0.1:1/', headers: { 'x-a': 'a\r\nInjected: 1' } })) as { code: string }).code,
+      'invalid_request',
+    );
   });
 });
 
@@ -638,8 +869,29 @@ describe('https: certificates are checked against the name, and https → http i
   let key: string | undefined;
   before(() => {
     const dir = mkdtempSync(join(tmpdir(), 'pi-warden-tls-'));
-    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'),
-      '-days', '2', '-subj', '/CN=egress.test', '-addext', 'subjectAltName=DNS:egress.test,IP:127.0.0.1'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(dir, 'k.pem'),
+        '-out',
+        join(dir, 'c.pem'),
+        '-days',
+        '2',
+        '-subj',
+        '/CN=egress.test',
+        '-addext',
+        'subjectAltName=DNS:egress.test,IP:127.0.0.1',
+      ],
+      { encoding: 'utf8' },
+    );
     if (r.status === 0) {
       cert = readFileSync(join(dir, 'c.pem'), 'utf8');
       key = readFileSync(join(dir, 'k.pem'), 'utf8');
@@ -649,10 +901,20 @@ describe('https: certificates are checked against the name, and https → http i
   it('a pinned https request verifies the certificate for the name; a downgrade redirect never reaches the http server', async (t) => {
     if (cert === undefined || key === undefined) return t.skip('openssl is not available to make a test certificate');
     const plain = await recorder();
-    const tls = await recorder((req, res) => {
-      if (req.url === '/down') { res.statusCode = 302; res.setHeader('location', `${plain.origin}/leak`); res.end(); return; }
-      res.end('secure');
-    }, '127.0.0.1', 0, createTlsServer({ cert, key }));
+    const tls = await recorder(
+      (req, res) => {
+        if (req.url === '/down') {
+          res.statusCode = 302;
+          res.setHeader('location', `${plain.origin}/leak`);
+          res.end();
+          return;
+        }
+        res.end('secure');
+      },
+      '127.0.0.1',
+      0,
+      createTlsServer({ cert, key }),
+    );
     const resolve: Resolver = async () => [{ address: '127.0.0.1', family: 4 }];
     const op = createHttpOperation({ rules: rulesOf({ allowPrivate: ['127.0.0.1'] }), resolve, ca: cert });
     const ok = await call(op, { url: `https://egress.test:${tls.port}/hello` });
@@ -671,14 +933,23 @@ describe('https: certificates are checked against the name, and https → http i
 
 const SECRET = 'sk-ant-api03-egressTestValue-0123456789abcdefXYZ';
 
-async function runtimeWith(extensionPolicy: Record<string, unknown>, resolve: Resolver = noResolver): Promise<{ rt: WardenRuntime; home: string; policy: ResolvedPolicy }> {
+async function runtimeWith(
+  extensionPolicy: Record<string, unknown>,
+  resolve: Resolver = noResolver,
+): Promise<{ rt: WardenRuntime; home: string; policy: ResolvedPolicy }> {
   const home = tempHome();
   const policy = policyFor({ user: { extensionPolicy } });
   assert.deepEqual(policy.errors, []);
   const host = new HeadlessHost({ cwd: tmpdir(), home: '/home/probe' });
   const operations = new Map(hostOperations(host));
   operations.set('http', createHttpOperation({ rules: egressRulesLookup(policy.httpEgress), resolve }));
-  const rt = await createRuntime({ home, policy, operations, heldSecrets: [{ name: 'ANTHROPIC_API_KEY', value: SECRET }], parentEnv: { PATH: '/usr/bin:/bin' } });
+  const rt = await createRuntime({
+    home,
+    policy,
+    operations,
+    heldSecrets: [{ name: 'ANTHROPIC_API_KEY', value: SECRET }],
+    parentEnv: { PATH: '/usr/bin:/bin' },
+  });
   return { rt, home, policy };
 }
 
@@ -686,7 +957,8 @@ describe('egress in the runtime: the mediation stage, secrets, alerts, the ledge
   it('a held secret in the URL, a header or the body never reaches the server, in any encoding', async () => {
     const srv = await recorder();
     const { rt } = await runtimeWith({ http: { allowPrivate: ['127.0.0.1'] } });
-    const dispatch = (params: Record<string, unknown>) => rt.dispatcher.dispatch('ext', { call_id: `c${Math.random()}`, method: 'http', params });
+    const dispatch = (params: Record<string, unknown>) =>
+      rt.dispatcher.dispatch('ext', { call_id: `c${Math.random()}`, method: 'http', params });
     const ok = await dispatch({ url: `${srv.origin}/clean`, method: 'POST', body: 'nothing secret' });
     assert.ok(ok.ok, JSON.stringify(ok));
     const leaks: Array<Record<string, unknown>> = [
@@ -708,9 +980,16 @@ describe('egress in the runtime: the mediation stage, secrets, alerts, the ledge
   });
 
   it('refusals are ledger denials with egress reason codes and policy_violation alerts without path or query', async () => {
-    const srv = await recorder((_req, res) => { res.statusCode = 302; res.setHeader('location', 'http://169.254.169.254/latest/meta-data/'); res.end(); });
-    const { rt, home } = await runtimeWith({ overrides: { ext: { http: { allowPrivate: ['127.0.0.1'] } } } }, async () => [{ address: '10.0.0.5', family: 4 }]);
-    const dispatch = (ext: string, url: string) => rt.dispatcher.dispatch(ext, { call_id: `c${Math.random()}`, method: 'http', params: { url } });
+    const srv = await recorder((_req, res) => {
+      res.statusCode = 302;
+      res.setHeader('location', 'http://169.254.169.254/latest/meta-data/');
+      res.end();
+    });
+    const { rt, home } = await runtimeWith({ overrides: { ext: { http: { allowPrivate: ['127.0.0.1'] } } } }, async () => [
+      { address: '10.0.0.5', family: 4 },
+    ]);
+    const dispatch = (ext: string, url: string) =>
+      rt.dispatcher.dispatch(ext, { call_id: `c${Math.random()}`, method: 'http', params: { url } });
     const loop = await dispatch('other', `${srv.origin}/private-path?token=abc`);
     assert.ok(!loop.ok && loop.error.code === 'denied' && loop.error.reasonCodes.includes('egress_private_address'), JSON.stringify(loop));
     const redirected = await dispatch('ext', `${srv.origin}/start?q=zzz`);
@@ -739,9 +1018,28 @@ describe('egress in the runtime: the mediation stage, secrets, alerts, the ledge
     let ran = 0;
     const home = tempHome();
     const policy = policyFor({ user: { extensionPolicy: { http: { denyHosts: ['*.evil.test'], maxRequestBytes: 4 } } } });
-    const rt = await createRuntime({ home, policy, operations: new Map<string, Operation>([['http', () => { ran++; return { status: 200 }; }]]), heldSecrets: [] });
+    const rt = await createRuntime({
+      home,
+      policy,
+      operations: new Map<string, Operation>([
+        [
+          'http',
+          () => {
+            ran++;
+            return { status: 200 };
+          },
+        ],
+      ]),
+      heldSecrets: [],
+    });
     const go = (params: Record<string, unknown>) => rt.dispatcher.dispatch('ext', { call_id: 'c', method: 'http', params });
-    for (const params of [{ url: 'http://127.0.0.1/' }, { url: 'https://x.evil.test/' }, { url: 'https://ok.test/', body: '12345' }, { url: 'gopher://ok.test/' }, { url: 'http://[::1]/' }]) {
+    for (const params of [
+      { url: 'http://127.0.0.1/' },
+      { url: 'https://x.evil.test/' },
+      { url: 'https://ok.test/', body: '12345' },
+      { url: 'gopher://ok.test/' },
+      { url: 'http://[::1]/' },
+    ]) {
       const r = await go(params);
       assert.ok(!r.ok && r.error.reasonCodes.includes('egress'), JSON.stringify(r));
     }
@@ -753,10 +1051,15 @@ describe('egress in the runtime: the mediation stage, secrets, alerts, the ledge
 
 describe('a guest extension in the real sandbox fetching through the runtime', () => {
   it('fetch to 127.0.0.1 is refused by default and works when allowed; nothing refused reaches the server', async () => {
-    const srv = await recorder((req, res, body) => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ path: req.url, body })); });
+    const srv = await recorder((req, res, body) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ path: req.url, body }));
+    });
     const dir = mkdtempSync(join(tmpdir(), 'pi-warden-guest-'));
     const file = join(dir, 'ext.ts');
-    writeFileSync(file, `
+    writeFileSync(
+      file,
+      `
       export default function (pi: any) {
         pi.on('get', async (e: any) => {
           try {
@@ -767,11 +1070,20 @@ describe('a guest extension in the real sandbox fetching through the runtime', (
           }
         });
       }
-    `);
+    `,
+    );
     const bundle = await bundleEntry(file);
-    for (const [id, allowed] of [['locked', false], ['opened', true]] as const) {
+    for (const [id, allowed] of [
+      ['locked', false],
+      ['opened', true],
+    ] as const) {
       const { rt } = await runtimeWith({ profile: 'balanced', overrides: { opened: { http: { allowPrivate: ['127.0.0.1'] } } } });
-      const sandbox = await Sandbox.create({ extensionId: id, dispatcher: rt.dispatcher, boot: hostBoot(tmpdir(), '/home/probe'), limits: { wallTimeMs: 10_000 } });
+      const sandbox = await Sandbox.create({
+        extensionId: id,
+        dispatcher: rt.dispatcher,
+        boot: hostBoot(tmpdir(), '/home/probe'),
+        limits: { wallTimeMs: 10_000 },
+      });
       await sandbox.load(bundle);
       const [outcome] = await sandbox.emit('get', { url: `${srv.origin}/guest?x=1`, method: 'POST', body: 'from the sandbox' });
       const value = outcome?.results[0]?.value as { status?: number; json?: { path: string; body: string }; error?: string };
@@ -786,6 +1098,6 @@ describe('a guest extension in the real sandbox fetching through the runtime', (
       sandbox.dispose();
       await rt.close();
     }
-    assert.equal(srv.seen.length, 1, 'only the allowed extension\'s clean request arrived');
+    assert.equal(srv.seen.length, 1, "only the allowed extension's clean request arrived");
   });
 });

@@ -38,9 +38,17 @@ async function build(withStage = true) {
   writers.push(writer);
   const policy = policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true } } });
   const m = createMediation({
-    policy, wardenHome: join(ROOT, 'warden'), sinks: writer, nameHashSalt: 'salt', operations: host, withStage,
-    heldSecrets: [{ name: 'PAYMENTS_API_KEY', value: SECRET }], workspace: PROJECT, fsLayout: { home: HOME, agentDir: join(HOME, '.pi', 'agent') },
-    realFs: true, parentEnv: { PATH: '/usr/bin:/bin' },
+    policy,
+    wardenHome: join(ROOT, 'warden'),
+    sinks: writer,
+    nameHashSalt: 'salt',
+    operations: host,
+    withStage,
+    heldSecrets: [{ name: 'PAYMENTS_API_KEY', value: SECRET }],
+    workspace: PROJECT,
+    fsLayout: { home: HOME, agentDir: join(HOME, '.pi', 'agent') },
+    realFs: true,
+    parentEnv: { PATH: '/usr/bin:/bin' },
   });
   const d = createDispatcher({ policy: policy.compiled, operations: m.operations, stages: m.stage === undefined ? [] : [m.stage] });
   let n = 0;

@@ -22,31 +22,47 @@ import { policyFor } from '../helpers.ts';
 const SECRET = 'sk-live-7f3c9a1e5b2d4f60a8c1';
 const DB_URL = 'postgres://app:hunter2hunter2@db.internal/prod';
 const PARENT_ENV: Record<string, string> = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', TERM: 'xterm',
-  PAYMENTS_API_KEY: SECRET, DATABASE_URL: DB_URL, GITHUB_TOKEN: 'ghp_0123456789abcdefghijklmnopqrstuvwxyz', EDITOR_THEME: 'dark',
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  HOME: '/tmp',
+  LANG: 'C.UTF-8',
+  TERM: 'xterm',
+  PAYMENTS_API_KEY: SECRET,
+  DATABASE_URL: DB_URL,
+  GITHUB_TOKEN: 'ghp_0123456789abcdefghijklmnopqrstuvwxyz',
+  EDITOR_THEME: 'dark',
 };
 const GRANTED = { extensionPolicy: { profile: 'permissive', allowDangerous: true } };
 
 /** The real thing, as Node does it: the `env` option, or else the parent's whole environment. */
 const realExec: Operation = (params) => {
   const r = spawnSync(String(params.cmd), (params.args ?? []) as string[], {
-    env: (params.env as Record<string, string> | undefined) ?? PARENT_ENV, encoding: 'utf8', input: typeof params.stdin === 'string' ? params.stdin : '', timeout: 10_000,
+    env: (params.env as Record<string, string> | undefined) ?? PARENT_ENV,
+    encoding: 'utf8',
+    input: typeof params.stdin === 'string' ? params.stdin : '',
+    timeout: 10_000,
   });
   return { stdout: r.stdout, stderr: r.stderr, code: r.status };
 };
 
-const hostOps = (): Map<string, Operation> => new Map<string, Operation>([
-  ['env.get', (p) => PARENT_ENV[String(p.name)] ?? null],
-  ['env.list', () => Object.keys(PARENT_ENV)],
-  ['exec', realExec],
-  ['ctx.modelRegistry.getApiKey', () => SECRET],
-]);
+const hostOps = (): Map<string, Operation> =>
+  new Map<string, Operation>([
+    ['env.get', (p) => PARENT_ENV[String(p.name)] ?? null],
+    ['env.list', () => Object.keys(PARENT_ENV)],
+    ['exec', realExec],
+    ['ctx.modelRegistry.getApiKey', () => SECRET],
+  ]);
 
 async function runtime(settings: unknown = GRANTED, extra: { honeytoken?: boolean } = {}) {
   const home = tempHome();
   const rt = await createRuntime({
-    home, policy: policyFor({ user: settings }), operations: hostOps(), parentEnv: PARENT_ENV,
-    heldSecrets: [{ name: 'PAYMENTS_API_KEY', value: SECRET, honeytoken: extra.honeytoken === true }, { name: 'DATABASE_URL', value: DB_URL }],
+    home,
+    policy: policyFor({ user: settings }),
+    operations: hostOps(),
+    parentEnv: PARENT_ENV,
+    heldSecrets: [
+      { name: 'PAYMENTS_API_KEY', value: SECRET, honeytoken: extra.honeytoken === true },
+      { name: 'DATABASE_URL', value: DB_URL },
+    ],
   });
   return { home, rt };
 }
@@ -64,13 +80,18 @@ describe('secret broker: names on the env paths', () => {
     assert.ok(ok.ok && ok.value === 'dark');
     await rt.close();
     const db = openStore(home, { readOnly: true });
-    const log = db.prepare("SELECT name_hash, path, decision FROM secret_broker_log WHERE path = 'env.get'").all() as Array<{ name_hash: string; decision: string }>;
+    const log = db.prepare("SELECT name_hash, path, decision FROM secret_broker_log WHERE path = 'env.get'").all() as Array<{
+      name_hash: string;
+      decision: string;
+    }>;
     assert.equal(log.length, 4);
     assert.ok(log.every((e) => /^[0-9a-f]{64}$/.test(e.name_hash) && e.decision === 'deny'));
     assert.equal(queryAlerts(db, { category: 'secret_exposure' }).length, 0, 'an ordinary refused read is logged, not alerted');
     db.close();
 
-    const allow = await runtime({ extensionPolicy: { ...GRANTED.extensionPolicy, secretBroker: { disclosureAllowlist: ['GITHUB_TOKEN'] } } });
+    const allow = await runtime({
+      extensionPolicy: { ...GRANTED.extensionPolicy, secretBroker: { disclosureAllowlist: ['GITHUB_TOKEN'] } },
+    });
     const r = await allow.rt.dispatcher.dispatch('ext', { call_id: 'a', method: 'env.get', params: { name: 'GITHUB_TOKEN' } });
     assert.ok(r.ok && typeof r.value === 'string', 'the operator disclosed it by name');
     await allow.rt.close();
@@ -106,20 +127,32 @@ describe('secret broker: names on the env paths', () => {
   });
 
   it('the minimal child environment never carries a secret name, whatever the extension passes (property)', () => {
-    const name = fc.tuple(fc.constantFrom('', 'MY_', 'CI_', 'AWS_', 'X'), fc.stringMatching(/^[A-Z0-9]{1,8}$/), fc.constantFrom('_API_KEY', '_TOKEN', '_SECRET', '_PASSWORD', '_DATABASE_URL', '', '_THEME', '_DIR'))
+    const name = fc
+      .tuple(
+        fc.constantFrom('', 'MY_', 'CI_', 'AWS_', 'X'),
+        fc.stringMatching(/^[A-Z0-9]{1,8}$/),
+        fc.constantFrom('_API_KEY', '_TOKEN', '_SECRET', '_PASSWORD', '_DATABASE_URL', '', '_THEME', '_DIR'),
+      )
       .map(([a, b, c]) => `${a}${b}${c}`);
-    fc.assert(fc.property(fc.dictionary(name, fc.string({ maxLength: 8 })), fc.dictionary(name, fc.string({ maxLength: 8 })), (extEnv, parent) => {
-      const env = childEnvironment(extEnv, { ...parent, ...PARENT_ENV }, { enabled: true, disclosureAllowlist: [] });
-      for (const k of Object.keys(env)) assert.equal(classifySecretName(k).secret, false, k);
-      assert.equal(env.PAYMENTS_API_KEY, undefined);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.dictionary(name, fc.string({ maxLength: 8 })), fc.dictionary(name, fc.string({ maxLength: 8 })), (extEnv, parent) => {
+        const env = childEnvironment(extEnv, { ...parent, ...PARENT_ENV }, { enabled: true, disclosureAllowlist: [] });
+        for (const k of Object.keys(env)) assert.equal(classifySecretName(k).secret, false, k);
+        assert.equal(env.PAYMENTS_API_KEY, undefined);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
 describe('secret broker: names in child processes (real programs)', () => {
   const exec = async (cmd: string, args: string[], env?: Record<string, string>) => {
     const { rt } = await runtime();
-    const r = await rt.dispatcher.dispatch('ext', { call_id: 'x', method: 'exec', params: { cmd, args, ...(env === undefined ? {} : { env }) } });
+    const r = await rt.dispatcher.dispatch('ext', {
+      call_id: 'x',
+      method: 'exec',
+      params: { cmd, args, ...(env === undefined ? {} : { env }) },
+    });
     await rt.close();
     return r;
   };
@@ -147,7 +180,8 @@ describe('secret broker: names in child processes (real programs)', () => {
       const out = output(await exec(cmd, [...args]));
       assert.match(out, /PATH=/);
       assert.match(out, /LANG=/);
-      for (const leaked of [SECRET, DB_URL, 'PAYMENTS_API_KEY', 'GITHUB_TOKEN', 'DATABASE_URL', 'EDITOR_THEME']) assert.equal(out.includes(leaked), false, `${leaked} reached the child`);
+      for (const leaked of [SECRET, DB_URL, 'PAYMENTS_API_KEY', 'GITHUB_TOKEN', 'DATABASE_URL', 'EDITOR_THEME'])
+        assert.equal(out.includes(leaked), false, `${leaked} reached the child`);
     });
   }
 
@@ -168,13 +202,25 @@ describe('secret broker: names in child processes (real programs)', () => {
 describe('secret broker: pi credential calls', () => {
   it('getApiKey needs env granted to that extension by name; a profile-wide grant is not enough', async () => {
     const wide = await runtime();
-    const r = await wide.rt.dispatcher.dispatch('ext', { call_id: 'k', method: 'ctx.modelRegistry.getApiKey', params: { provider: 'anthropic' } });
+    const r = await wide.rt.dispatcher.dispatch('ext', {
+      call_id: 'k',
+      method: 'ctx.modelRegistry.getApiKey',
+      params: { provider: 'anthropic' },
+    });
     assert.ok(!r.ok && r.error.reasonCodes.includes('credential_not_granted'), JSON.stringify(r));
     await wide.rt.close();
     const named = await runtime({ extensionPolicy: { ...GRANTED.extensionPolicy, overrides: { ext: { allow: ['env'] } } } });
-    const ok = await named.rt.dispatcher.dispatch('ext', { call_id: 'k', method: 'ctx.modelRegistry.getApiKey', params: { provider: 'anthropic' } });
+    const ok = await named.rt.dispatcher.dispatch('ext', {
+      call_id: 'k',
+      method: 'ctx.modelRegistry.getApiKey',
+      params: { provider: 'anthropic' },
+    });
     assert.ok(ok.ok && ok.value === SECRET);
-    const other = await named.rt.dispatcher.dispatch('other', { call_id: 'k2', method: 'ctx.modelRegistry.getApiKey', params: { provider: 'anthropic' } });
+    const other = await named.rt.dispatcher.dispatch('other', {
+      call_id: 'k2',
+      method: 'ctx.modelRegistry.getApiKey',
+      params: { provider: 'anthropic' },
+    });
     assert.ok(!other.ok, 'the grant is for ext only');
     await named.rt.close();
   });

@@ -4,7 +4,11 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { BLOCKLIST_COUNTS, classifySecretName } from '../../src/mediation/secrets/names.ts';
 
-const list = (file: string) => readFileSync(new URL(`../fixtures/secrets/${file}`, import.meta.url), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+const list = (file: string) =>
+  readFileSync(new URL(`../fixtures/secrets/${file}`, import.meta.url), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
 
 describe('secret broker: names', () => {
   it('covers ≥ 99% of at least 150 real secret variable names', () => {
@@ -18,7 +22,10 @@ describe('secret broker: names', () => {
   it('flags none of at least 100 ordinary variable names', () => {
     const names = list('ordinary-names.txt');
     assert.ok(names.length >= 100, `${names.length} names`);
-    assert.deepEqual(names.filter((n) => classifySecretName(n).secret).map((n) => `${n} (${classifySecretName(n).rule})`), []);
+    assert.deepEqual(
+      names.filter((n) => classifySecretName(n).secret).map((n) => `${n} (${classifySecretName(n).rule})`),
+      [],
+    );
   });
 
   it('contains the reference blocklist (26 exact, 11 suffixes, 2 prefixes) and more', () => {
@@ -29,7 +36,12 @@ describe('secret broker: names', () => {
   });
 
   it('is case-insensitive and says which rule decided', () => {
-    assert.deepEqual(classifySecretName('openai_api_key'), { name: 'openai_api_key', secret: true, rule: 'exact', matched: 'OPENAI_API_KEY' });
+    assert.deepEqual(classifySecretName('openai_api_key'), {
+      name: 'openai_api_key',
+      secret: true,
+      rule: 'exact',
+      matched: 'OPENAI_API_KEY',
+    });
     assert.equal(classifySecretName('MY_SERVICE_TOKEN').rule, 'suffix');
     assert.equal(classifySecretName('SECRET_SAUCE').rule, 'prefix');
     assert.equal(classifySecretName('APP_SECRET_VALUE').rule, 'secret_word');
@@ -38,9 +50,17 @@ describe('secret broker: names', () => {
   });
 
   it('the disclosure allowlist and a disabled broker are explicit, visible exceptions', () => {
-    assert.deepEqual(classifySecretName('OPENAI_API_KEY', { enabled: true, disclosureAllowlist: ['openai_api_key'] }), { name: 'OPENAI_API_KEY', secret: false, rule: 'disclosure_allowlist' });
+    assert.deepEqual(classifySecretName('OPENAI_API_KEY', { enabled: true, disclosureAllowlist: ['openai_api_key'] }), {
+      name: 'OPENAI_API_KEY',
+      secret: false,
+      rule: 'disclosure_allowlist',
+    });
     assert.equal(classifySecretName('GITHUB_TOKEN', { enabled: true, disclosureAllowlist: ['OPENAI_API_KEY'] }).secret, true);
-    assert.deepEqual(classifySecretName('GITHUB_TOKEN', { enabled: false, disclosureAllowlist: [] }), { name: 'GITHUB_TOKEN', secret: false, rule: 'broker_disabled' });
+    assert.deepEqual(classifySecretName('GITHUB_TOKEN', { enabled: false, disclosureAllowlist: [] }), {
+      name: 'GITHUB_TOKEN',
+      secret: false,
+      rule: 'broker_disabled',
+    });
   });
 
   it('an empty or absurd name fails closed (treated as secret)', () => {
@@ -56,7 +76,11 @@ describe('pi-warden secrets classify', () => {
     const { settingsDirs } = await import('../helpers.ts');
     const dirs = settingsDirs({ user: { extensionPolicy: { secretBroker: { disclosureAllowlist: ['GITHUB_TOKEN'] } } } });
     const bin = fileURLToPath(new URL('../../bin/pi-warden.js', import.meta.url));
-    const r = spawnSync(process.execPath, [bin, 'secrets', 'classify', 'OPENAI_API_KEY', 'GITHUB_TOKEN', 'KEYBOARD_LAYOUT', '--json'], { cwd: dirs.cwd, encoding: 'utf8', env: { PATH: process.env.PATH, ...dirs.env } });
+    const r = spawnSync(process.execPath, [bin, 'secrets', 'classify', 'OPENAI_API_KEY', 'GITHUB_TOKEN', 'KEYBOARD_LAYOUT', '--json'], {
+      cwd: dirs.cwd,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ...dirs.env },
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), [
       { name: 'OPENAI_API_KEY', secret: true, rule: 'exact' },

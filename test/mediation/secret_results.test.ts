@@ -31,23 +31,40 @@ const realExec: Operation = (p) => {
   return { stdout: r.stdout, stderr: r.stderr, code: r.status };
 };
 
-async function runtime(extensionPolicy: Record<string, unknown> = {}, heldSecrets?: Array<{ name: string; value: string; honeytoken?: boolean }>) {
+async function runtime(
+  extensionPolicy: Record<string, unknown> = {},
+  heldSecrets?: Array<{ name: string; value: string; honeytoken?: boolean }>,
+) {
   const home = tempHome();
   const rt = await createRuntime({
-    home, policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, ...extensionPolicy } } }),
-    workspace: project, realFs: true, operations: new Map([['exec', realExec], ['tool', () => ({ content: [{ type: 'text', text: `cat says ${SECRET}` }] })]]),
-    ...(heldSecrets === undefined ? {} : { heldSecrets }), parentEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    home,
+    policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, ...extensionPolicy } } }),
+    workspace: project,
+    realFs: true,
+    operations: new Map([
+      ['exec', realExec],
+      ['tool', () => ({ content: [{ type: 'text', text: `cat says ${SECRET}` }] })],
+    ]),
+    ...(heldSecrets === undefined ? {} : { heldSecrets }),
+    parentEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });
   return { home, rt };
 }
 
 describe('results holding a held secret are withheld', () => {
   it('fs.read (utf8 and base64), command output and a host tool result; alerts by severity; clean reads pass', async () => {
-    const { home, rt } = await runtime({}, [{ name: 'PAYMENTS_API_KEY', value: SECRET }, { name: 'OPENAI_API_KEY', value: HONEY, honeytoken: true }]);
-    const d = (method: string, params: Record<string, unknown>) => rt.dispatcher.dispatch('reader', { call_id: `${method}-${Math.random()}`, method, params });
+    const { home, rt } = await runtime({}, [
+      { name: 'PAYMENTS_API_KEY', value: SECRET },
+      { name: 'OPENAI_API_KEY', value: HONEY, honeytoken: true },
+    ]);
+    const d = (method: string, params: Record<string, unknown>) =>
+      rt.dispatcher.dispatch('reader', { call_id: `${method}-${Math.random()}`, method, params });
     const withheld = async (method: string, params: Record<string, unknown>, what: string) => {
       const r = await d(method, params);
-      assert.ok(!r.ok && r.error.code === 'denied' && r.error.reasonCodes.includes('secret_in_result'), `${what}: ${JSON.stringify(r).slice(0, 300)}`);
+      assert.ok(
+        !r.ok && r.error.code === 'denied' && r.error.reasonCodes.includes('secret_in_result'),
+        `${what}: ${JSON.stringify(r).slice(0, 300)}`,
+      );
       assert.equal(JSON.stringify(r).includes(SECRET), false);
     };
     await withheld('fs.read', { path: '.env', encoding: 'utf8' }, 'utf8 read');
@@ -79,11 +96,19 @@ describe('results holding a held secret are withheld', () => {
     process.env.PIW_RESULT_TEST_API_KEY = SECRET;
     try {
       const held = await runtime();
-      const r = await held.rt.dispatcher.dispatch('reader', { call_id: 'a', method: 'fs.read', params: { path: '.env', encoding: 'utf8' } });
+      const r = await held.rt.dispatcher.dispatch('reader', {
+        call_id: 'a',
+        method: 'fs.read',
+        params: { path: '.env', encoding: 'utf8' },
+      });
       assert.ok(!r.ok && r.error.reasonCodes.includes('secret_in_result'));
       await held.rt.close();
       const allowed = await runtime({ secretBroker: { disclosureAllowlist: ['PIW_RESULT_TEST_API_KEY'] } });
-      const ok = await allowed.rt.dispatcher.dispatch('reader', { call_id: 'b', method: 'fs.read', params: { path: '.env', encoding: 'utf8' } });
+      const ok = await allowed.rt.dispatcher.dispatch('reader', {
+        call_id: 'b',
+        method: 'fs.read',
+        params: { path: '.env', encoding: 'utf8' },
+      });
       assert.ok(ok.ok && String(ok.value).includes(SECRET), JSON.stringify(ok).slice(0, 200));
       await allowed.rt.close();
     } finally {

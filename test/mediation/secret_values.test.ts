@@ -13,19 +13,32 @@ import { policyFor } from '../helpers.ts';
 import { tempHome } from '../evidence/fixtures.ts';
 
 const SECRET = 'sk-live-7f3c9a1e5b2d4f60a8c1';
-const index = new SecretValueIndex([{ name: 'PAYMENTS_API_KEY', value: SECRET }, { name: 'SHORT_TOKEN', value: 'abc' }]);
+const index = new SecretValueIndex([
+  { name: 'PAYMENTS_API_KEY', value: SECRET },
+  { name: 'SHORT_TOKEN', value: 'abc' },
+]);
 const found = (text: string) => index.scan(text).map((h) => h.encoding);
 
 describe('multi-pattern matcher', () => {
   it('finds exactly what a naive search finds (property)', () => {
-    fc.assert(fc.property(fc.array(fc.string({ minLength: 1, maxLength: 6, unit: fc.constantFrom('a', 'b', 'c', 'é', '\u0301') }), { minLength: 1, maxLength: 8 }), fc.string({ maxLength: 60, unit: fc.constantFrom('a', 'b', 'c', 'é', '\u0301', 'x') }), (patterns, text) => {
-      const naive = new Set<string>();
-      patterns.forEach((p, id) => {
-        for (let i = text.indexOf(p); i >= 0; i = text.indexOf(p, i + 1)) naive.add(`${id}@${i + p.length}`);
-      });
-      const got = new Set(new MultiMatcher(patterns).scan(text, 10_000).map((m) => `${m.pattern}@${m.end}`));
-      assert.deepEqual(got, naive);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ minLength: 1, maxLength: 6, unit: fc.constantFrom('a', 'b', 'c', 'é', '\u0301') }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        fc.string({ maxLength: 60, unit: fc.constantFrom('a', 'b', 'c', 'é', '\u0301', 'x') }),
+        (patterns, text) => {
+          const naive = new Set<string>();
+          patterns.forEach((p, id) => {
+            for (let i = text.indexOf(p); i >= 0; i = text.indexOf(p, i + 1)) naive.add(`${id}@${i + p.length}`);
+          });
+          const got = new Set(new MultiMatcher(patterns).scan(text, 10_000).map((m) => `${m.pattern}@${m.end}`));
+          assert.deepEqual(got, naive);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -36,15 +49,26 @@ describe('held secret values', () => {
     for (const pad of ['', 'a', 'ab', 'abc']) {
       assert.ok(found(Buffer.from(`${pad}${SECRET}--trailer`).toString('base64')).includes('base64'), `base64 after ${pad.length} bytes`);
       // Where the base64url text equals the base64 text the hit is labelled base64 (one pattern serves both).
-      assert.ok(found(Buffer.from(`${pad}${SECRET}`).toString('base64url')).some((e) => e === 'base64url' || e === 'base64'), `base64url after ${pad.length} bytes`);
+      assert.ok(
+        found(Buffer.from(`${pad}${SECRET}`).toString('base64url')).some((e) => e === 'base64url' || e === 'base64'),
+        `base64url after ${pad.length} bytes`,
+      );
     }
     const urlOnly = new SecretValueIndex([{ name: 'U', value: '\u00ff\u00fe\u00fd secret?>' }]);
     for (const pad of ['', 'a', 'ab']) {
-      assert.ok(urlOnly.scan(Buffer.from(`${pad}\u00ff\u00fe\u00fd secret?>`).toString('base64url')).some((h) => h.encoding === 'base64url'), `distinct base64url after ${pad.length} bytes`);
+      assert.ok(
+        urlOnly.scan(Buffer.from(`${pad}\u00ff\u00fe\u00fd secret?>`).toString('base64url')).some((h) => h.encoding === 'base64url'),
+        `distinct base64url after ${pad.length} bytes`,
+      );
     }
     assert.deepEqual(found(`x${bytes.toString('hex')}y`), ['hex']);
     assert.deepEqual(found(bytes.toString('hex').toUpperCase()), ['hex']);
-    assert.deepEqual(new SecretValueIndex([{ name: 'P', value: 'pass word&more=1' }]).scan(`q=${encodeURIComponent('pass word&more=1')}`).map((h) => h.encoding), ['url']);
+    assert.deepEqual(
+      new SecretValueIndex([{ name: 'P', value: 'pass word&more=1' }])
+        .scan(`q=${encodeURIComponent('pass word&more=1')}`)
+        .map((h) => h.encoding),
+      ['url'],
+    );
     assert.deepEqual(found(`${SECRET}\u0301`), ['raw'], 'a combining mark after the value does not hide it');
     assert.deepEqual(found('nothing to see'), []);
   });
@@ -79,18 +103,41 @@ describe('outbound payloads through the runtime', () => {
   it('every outbound path carrying the secret is refused, alerted and logged by name hash only', async () => {
     const home = tempHome();
     const ran: string[] = [];
-    const ops = new Map(['http', 'exec', 'fs.write', 'pi.sendMessage', 'tool', 'log'].map((m) => [m, () => { ran.push(m); return 'ok'; }]));
-    const rt = await createRuntime({ home, policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true } } }), operations: ops, heldSecrets: [{ name: 'PAYMENTS_API_KEY', value: SECRET }] });
+    const ops = new Map(
+      ['http', 'exec', 'fs.write', 'pi.sendMessage', 'tool', 'log'].map((m) => [
+        m,
+        () => {
+          ran.push(m);
+          return 'ok';
+        },
+      ]),
+    );
+    const rt = await createRuntime({
+      home,
+      policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true } } }),
+      operations: ops,
+      heldSecrets: [{ name: 'PAYMENTS_API_KEY', value: SECRET }],
+    });
     for (const [method, params] of CALLS) {
       const r = await rt.dispatcher.dispatch('thief', { call_id: method, method, params });
-      assert.ok(!r.ok && r.error.code === 'denied' && r.error.reasonCodes.includes('secret_exposure'), `${method} ${JSON.stringify(params).slice(0, 60)}`);
+      assert.ok(
+        !r.ok && r.error.code === 'denied' && r.error.reasonCodes.includes('secret_exposure'),
+        `${method} ${JSON.stringify(params).slice(0, 60)}`,
+      );
     }
     assert.deepEqual(ran, [], 'no operation ran');
-    assert.ok((await rt.dispatcher.dispatch('thief', { call_id: 'ok', method: 'http', params: { url: 'https://api.example/ok' } })).ok, 'a clean call passes');
+    assert.ok(
+      (await rt.dispatcher.dispatch('thief', { call_id: 'ok', method: 'http', params: { url: 'https://api.example/ok' } })).ok,
+      'a clean call passes',
+    );
     await rt.close();
     const db = openStore(home, { readOnly: true });
     assert.equal(queryAlerts(db, { category: 'secret_exposure' }).length, CALLS.length);
-    const log = db.prepare('SELECT name_hash, path, decision FROM secret_broker_log').all() as Array<{ name_hash: string; path: string; decision: string }>;
+    const log = db.prepare('SELECT name_hash, path, decision FROM secret_broker_log').all() as Array<{
+      name_hash: string;
+      path: string;
+      decision: string;
+    }>;
     assert.ok(log.length >= CALLS.length);
     assert.ok(log.every((e) => /^[0-9a-f]{64}$/.test(e.name_hash) && e.decision === 'deny'));
     assert.ok(new Set(log.map((e) => e.path)).has('http.headers.authorization'));
@@ -104,13 +151,23 @@ describe('outbound payloads through the runtime', () => {
 
   it('a honeytoken on its way out is a critical alert; a disabled broker is an explicit choice that sends', async () => {
     const home = tempHome();
-    const rt = await createRuntime({ home, policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true } } }), operations: new Map([['http', () => 'ok']]), heldSecrets: [{ name: 'OPENAI_API_KEY', value: 'honey-1234567890abcdef', honeytoken: true }] });
+    const rt = await createRuntime({
+      home,
+      policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true } } }),
+      operations: new Map([['http', () => 'ok']]),
+      heldSecrets: [{ name: 'OPENAI_API_KEY', value: 'honey-1234567890abcdef', honeytoken: true }],
+    });
     await rt.dispatcher.dispatch('x', { call_id: 'h', method: 'http', params: { url: 'https://a.example/?q=honey-1234567890abcdef' } });
     await rt.close();
     const db = openStore(home, { readOnly: true });
     assert.equal(queryAlerts(db, { category: 'secret_exposure' })[0]?.severity, 'critical');
     db.close();
-    const off = await createRuntime({ home: tempHome(), policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, secretBroker: { enabled: false } } } }), operations: new Map([['http', () => 'sent']]), heldSecrets: [{ name: 'K', value: SECRET }] });
+    const off = await createRuntime({
+      home: tempHome(),
+      policy: policyFor({ user: { extensionPolicy: { profile: 'permissive', allowDangerous: true, secretBroker: { enabled: false } } } }),
+      operations: new Map([['http', () => 'sent']]),
+      heldSecrets: [{ name: 'K', value: SECRET }],
+    });
     assert.ok((await off.dispatcher.dispatch('x', { call_id: 'o', method: 'http', params: { url: `https://a.example/?q=${SECRET}` } })).ok);
     await off.close();
   });

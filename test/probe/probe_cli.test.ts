@@ -13,7 +13,10 @@ const BIN = fileURLToPath(new URL('../../bin/pi-warden.js', import.meta.url));
 function probe(args: string[], env: Record<string, string> = {}) {
   const home = mkdtempSync(join(tmpdir(), 'pi-warden-probe-home-'));
   const r = spawnSync(process.execPath, [BIN, 'probe', ...args], {
-    cwd: home, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, NO_COLOR: '1', ...env }, timeout: 60_000,
+    cwd: home,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: home, NO_COLOR: '1', ...env },
+    timeout: 60_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -25,12 +28,23 @@ describe('pi-warden probe', () => {
     const report = JSON.parse(r.stdout);
     const ext = report.extensions[0];
     assert.equal(ext.loaded, true);
-    assert.deepEqual(ext.registrations.tools.map((t: { name: string }) => t.name), ['greet']);
+    assert.deepEqual(
+      ext.registrations.tools.map((t: { name: string }) => t.name),
+      ['greet'],
+    );
     assert.deepEqual(ext.registrations.commands, ['whoami']);
     assert.deepEqual(ext.registrations.flags, ['loud']);
     assert.ok(ext.steps.some((s: { step: string; ok: boolean }) => s.step === 'tool greet' && s.ok));
-    assert.ok(ext.steps.some((s: { step: string }) => s.step === 'event session_start (new)'), 'the legacy session_switch subscriber got its session_start');
-    assert.ok(report.hostcalls.some((h: { method: string; capability: string; decision: string }) => h.method === 'pi.registerTool' && h.capability === 'events' && h.decision === 'allow'));
+    assert.ok(
+      ext.steps.some((s: { step: string }) => s.step === 'event session_start (new)'),
+      'the legacy session_switch subscriber got its session_start',
+    );
+    assert.ok(
+      report.hostcalls.some(
+        (h: { method: string; capability: string; decision: string }) =>
+          h.method === 'pi.registerTool' && h.capability === 'events' && h.decision === 'allow',
+      ),
+    );
     assert.equal(report.profile, 'safe');
   });
 
@@ -44,34 +58,68 @@ describe('pi-warden probe', () => {
   });
 
   it('when the policy lets env and http through, the secret broker hides the secret names, refuses the key and the honeytoken read, and the exit code is 1', () => {
-    const r = probe([fixture('hostile/exfiltrate.ts'), '--json', '--extension-policy', 'permissive'], { PI_EXTENSION_ALLOW_DANGEROUS: '1' });
+    const r = probe([fixture('hostile/exfiltrate.ts'), '--json', '--extension-policy', 'permissive'], {
+      PI_EXTENSION_ALLOW_DANGEROUS: '1',
+    });
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout);
     assert.deepEqual(report.honeytokens.leaked, [], 'nothing got out');
-    assert.deepEqual([...new Set(report.honeytokens.blocked.map((b: { method: string }) => b.method))], ['env.get'], 'the direct read of a planted name is the finding');
-    const refused = Object.fromEntries(report.denied.map((d: { method: string; stage: string; reason_codes: string[] }) => [d.method, `${d.stage}:${d.reason_codes.join(',')}`]));
+    assert.deepEqual(
+      [...new Set(report.honeytokens.blocked.map((b: { method: string }) => b.method))],
+      ['env.get'],
+      'the direct read of a planted name is the finding',
+    );
+    const refused = Object.fromEntries(
+      report.denied.map((d: { method: string; stage: string; reason_codes: string[] }) => [
+        d.method,
+        `${d.stage}:${d.reason_codes.join(',')}`,
+      ]),
+    );
     assert.equal(refused['env.get'], 'mediation:secret_name_blocked,honeytoken');
-    assert.equal(refused['ctx.modelRegistry.getApiKey'], 'mediation:credential_not_granted', 'a profile-wide env grant does not hand out keys');
+    assert.equal(
+      refused['ctx.modelRegistry.getApiKey'],
+      'mediation:credential_not_granted',
+      'a profile-wide env grant does not hand out keys',
+    );
     const list = report.hostcalls.find((h: { method: string }) => h.method === 'env.list');
-    assert.equal(list.decision, 'allow', 'enumeration is allowed, but filtered (nothing with KEY/TOKEN reached the payload: http was not blocked)');
+    assert.equal(
+      list.decision,
+      'allow',
+      'enumeration is allowed, but filtered (nothing with KEY/TOKEN reached the payload: http was not blocked)',
+    );
     assert.ok(!report.denied.some((d: { method: string }) => d.method === 'http'));
   });
 
   it('an extension granted env by name gets the key from the registry, and the broker blocks it on the way out', () => {
     const home = mkdtempSync(join(tmpdir(), 'pi-warden-probe-home-'));
     mkdirSync(join(home, '.pi', 'agent'), { recursive: true });
-    writeFileSync(join(home, '.pi', 'agent', 'settings.json'), JSON.stringify({ extensionPolicy: { profile: 'permissive', allowDangerous: true, overrides: { exfiltrate: { allow: ['env', 'http', 'exec'] } } } }));
-    const r = spawnSync(process.execPath, [BIN, 'probe', fixture('hostile/exfiltrate.ts'), '--json'], { cwd: home, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, NO_COLOR: '1' }, timeout: 60_000 });
+    writeFileSync(
+      join(home, '.pi', 'agent', 'settings.json'),
+      JSON.stringify({
+        extensionPolicy: { profile: 'permissive', allowDangerous: true, overrides: { exfiltrate: { allow: ['env', 'http', 'exec'] } } },
+      }),
+    );
+    const r = spawnSync(process.execPath, [BIN, 'probe', fixture('hostile/exfiltrate.ts'), '--json'], {
+      cwd: home,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: home, NO_COLOR: '1' },
+      timeout: 60_000,
+    });
     assert.equal(r.status, 1, r.stderr);
     const report = JSON.parse(r.stdout);
     assert.deepEqual(report.honeytokens.leaked, []);
     const blocked = new Set(report.honeytokens.blocked.map((b: { method: string }) => b.method));
     assert.ok(blocked.has('http') && blocked.has('env.get'), JSON.stringify(report.honeytokens.blocked));
-    assert.ok(!report.denied.some((d: { method: string }) => d.method === 'ctx.modelRegistry.getApiKey'), 'the named grant hands out the key');
+    assert.ok(
+      !report.denied.some((d: { method: string }) => d.method === 'ctx.modelRegistry.getApiKey'),
+      'the named grant hands out the key',
+    );
   });
 
   it('without the evidence store (--no-record, no mediation) the host still sees and reports the leak', () => {
-    const r = probe([fixture('hostile/exfiltrate.ts'), '--json', '--no-record', '--extension-policy', 'permissive'], { PI_EXTENSION_ALLOW_DANGEROUS: '1' });
+    const r = probe([fixture('hostile/exfiltrate.ts'), '--json', '--no-record', '--extension-policy', 'permissive'], {
+      PI_EXTENSION_ALLOW_DANGEROUS: '1',
+    });
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout);
     const leaked = new Set(report.honeytokens.leaked.map((l: { variable: string; method: string }) => `${l.method}:${l.variable}`));

@@ -32,6 +32,9 @@ describe('probe with an evidence store', () => {
     assert.equal(ext.loaded, false, 'its first hostcall (a registration) is refused');
     assert.match(ext.loadError ?? '', /quarantined/);
     assert.ok(report.hostcalls.every((h) => h.decision !== 'allow'));
-    assert.ok(report.sandboxEvents.some((e) => e.type === 'stopped' && e.extensionId === 'benign'), JSON.stringify(report.sandboxEvents));
+    assert.ok(
+      report.sandboxEvents.some((e) => e.type === 'stopped' && e.extensionId === 'benign'),
+      JSON.stringify(report.sandboxEvents),
+    );
   });
 });

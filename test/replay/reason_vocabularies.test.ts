@@ -31,18 +31,31 @@ after(() => rmSync(ROOT, { recursive: true, force: true }));
 const HOME = join(ROOT, 'home');
 const AGENT = join(HOME, '.pi', 'agent');
 const PROJECT = join(ROOT, 'project');
-const put = (path: string, text: string) => { mkdirSync(dirname(path), { recursive: true }); writeFileSync(path, text); };
+const put = (path: string, text: string) => {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+};
 put(join(HOME, '.ssh', 'id_rsa'), 'PRIVATE KEY');
 put(join(HOME, '.bashrc'), '# rc\n');
 put(join(HOME, 'notes.txt'), 'outside the project');
 put(join(PROJECT, 'src', 'a.txt'), 'project file');
 put(join(AGENT, 'settings.json'), '{}');
 
-async function runtime(home: string, extensionPolicy: Record<string, unknown>, extensionRisk?: Record<string, unknown>): Promise<WardenRuntime> {
+async function runtime(
+  home: string,
+  extensionPolicy: Record<string, unknown>,
+  extensionRisk?: Record<string, unknown>,
+): Promise<WardenRuntime> {
   return createRuntime({
-    home, policy: policyFor({ user: { extensionPolicy, ...(extensionRisk === undefined ? {} : { extensionRisk }) } }), heldSecrets: [],
-    operations: hostOperations(new HeadlessHost({ cwd: PROJECT, home: HOME })), workspace: PROJECT, fsLayout: { home: HOME, agentDir: AGENT },
-    realFs: true, realHttp: true, piTools: pi as unknown as PiFileToolKit,
+    home,
+    policy: policyFor({ user: { extensionPolicy, ...(extensionRisk === undefined ? {} : { extensionRisk }) } }),
+    heldSecrets: [],
+    operations: hostOperations(new HeadlessHost({ cwd: PROJECT, home: HOME })),
+    workspace: PROJECT,
+    fsLayout: { home: HOME, agentDir: AGENT },
+    realFs: true,
+    realHttp: true,
+    piTools: pi as unknown as PiFileToolKit,
   });
 }
 
@@ -60,7 +73,9 @@ describe('reason-code vocabularies', () => {
   it('every code a broad run records in the ledger belongs to a vocabulary, and replay finds none unknown', async () => {
     const home = tempHome();
     const errors: string[] = [];
-    const note = (r: HostcallResult) => { if (!r.ok) errors.push(...r.error.reasonCodes); };
+    const note = (r: HostcallResult) => {
+      if (!r.ok) errors.push(...r.error.reasonCodes);
+    };
     let n = 0;
     const call = (rt: WardenRuntime, ext: string, method: string, params: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
       rt.dispatcher.dispatch(ext, { call_id: `c${++n}`, method, params, ...extra }).then(note);
@@ -115,11 +130,35 @@ describe('reason-code vocabularies', () => {
     const recorded = ledgerCodes(home);
     assert.ok(recorded.length >= 60, `the run recorded ${recorded.length} entries`);
     const all = [...new Set([...recorded.flat(), ...errors])];
-    assert.deepEqual(all.filter((c) => !isReasonCode(c)), [], 'codes no vocabulary lists');
+    assert.deepEqual(
+      all.filter((c) => !isReasonCode(c)),
+      [],
+      'codes no vocabulary lists',
+    );
     // The run is broad: these vocabularies each contributed at least one code.
     const seen = new Set<Vocabulary>(all.flatMap((c) => vocabulariesOf(c)));
-    const expected: Vocabulary[] = ['system', 'policy', 'validate', 'deriveCapability', 'prompt', 'trustGate', 'dispatch', 'hostcallQuota', 'fsScope', 'exec', 'egress', 'secretName', 'toolCall', 'risk', 'riskSignal'];
-    assert.deepEqual(expected.filter((v) => !seen.has(v)), [], `vocabularies seen: ${[...seen].join(', ')}`);
+    const expected: Vocabulary[] = [
+      'system',
+      'policy',
+      'validate',
+      'deriveCapability',
+      'prompt',
+      'trustGate',
+      'dispatch',
+      'hostcallQuota',
+      'fsScope',
+      'exec',
+      'egress',
+      'secretName',
+      'toolCall',
+      'risk',
+      'riskSignal',
+    ];
+    assert.deepEqual(
+      expected.filter((v) => !seen.has(v)),
+      [],
+      `vocabularies seen: ${[...seen].join(', ')}`,
+    );
     const report = replayStore(home, { publicKey: loadOrCreateKey(home).publicKey });
     assert.deepEqual(report.unknown_reason_codes, []);
   });
@@ -129,8 +168,28 @@ describe('reason-code vocabularies', () => {
     const w = await EvidenceWriter.open(home);
     const policy = compilePolicy(rulesFor('safe', false));
     const base = { ts_ms: Date.now(), extension_id: 'ext', declared_capability: null, duration_ms: 0, policy, params: {} };
-    w.record({ ...base, call_id: '1', method: 'exec', capability: 'exec', decision: 'deny', rule: 'deny_caps', stage: 'policy', error_code: 'denied', reason_codes: ['deny_caps', 'made_up_code' as never] });
-    w.record({ ...base, call_id: '2', method: 'fs.read', capability: 'read', decision: 'allow', rule: 'default_caps', stage: null, error_code: null, reason_codes: ['risk:sideways' as never] });
+    w.record({
+      ...base,
+      call_id: '1',
+      method: 'exec',
+      capability: 'exec',
+      decision: 'deny',
+      rule: 'deny_caps',
+      stage: 'policy',
+      error_code: 'denied',
+      reason_codes: ['deny_caps', 'made_up_code' as never],
+    });
+    w.record({
+      ...base,
+      call_id: '2',
+      method: 'fs.read',
+      capability: 'read',
+      decision: 'allow',
+      rule: 'default_caps',
+      stage: null,
+      error_code: null,
+      reason_codes: ['risk:sideways' as never],
+    });
     await w.close();
     const report = replayStore(home, { publicKey: loadOrCreateKey(home).publicKey });
     assert.deepEqual(report.unknown_reason_codes, ['made_up_code', 'risk:sideways']);
@@ -138,10 +197,33 @@ describe('reason-code vocabularies', () => {
   });
 
   it('parses the parametrised codes strictly: known classes, actions and signals only', () => {
-    for (const c of ['exec_class_pipe_to_shell', 'exec_credential_access', 'egress_class_metadata', 'risk:deny', 'risk_signal:network_tool:0.150', 'risk_signal:capability_exec:0.300', 'capability_exec', 'ENOENT', 'code.eval']) {
+    for (const c of [
+      'exec_class_pipe_to_shell',
+      'exec_credential_access',
+      'egress_class_metadata',
+      'risk:deny',
+      'risk_signal:network_tool:0.150',
+      'risk_signal:capability_exec:0.300',
+      'capability_exec',
+      'ENOENT',
+      'code.eval',
+    ]) {
       assert.ok(isReasonCode(c), c);
     }
-    for (const c of ['exec_class_teleport', 'exec_', 'egress_class_moon', 'risk:sideways', 'risk_signal:network_tool:', 'risk_signal:made_up:0.1', 'risk_signal::0.1', 'capability_teleport', 'enoent', 'code.nonexistent', 'fs_scope ', '']) {
+    for (const c of [
+      'exec_class_teleport',
+      'exec_',
+      'egress_class_moon',
+      'risk:sideways',
+      'risk_signal:network_tool:',
+      'risk_signal:made_up:0.1',
+      'risk_signal::0.1',
+      'capability_teleport',
+      'enoent',
+      'code.nonexistent',
+      'fs_scope ',
+      '',
+    ]) {
       assert.ok(!isReasonCode(c), JSON.stringify(c));
     }
   });

@@ -17,7 +17,12 @@ describe('replay of prompt outcomes', () => {
     const w = await EvidenceWriter.open(home);
     // balanced prompts for ui: the synchronous path cannot wait for the user and refuses (sync_needs_prompt).
     const prompter: Prompter = { ask: async () => ({ decision: 'allow', scope: 'once' }) };
-    const d = createDispatcher({ policy: compilePolicy(rulesFor('balanced', false)), operations: new Map<string, Operation>([['ctx.ui.notify', () => 1]]), prompter, recorder: w });
+    const d = createDispatcher({
+      policy: compilePolicy(rulesFor('balanced', false)),
+      operations: new Map<string, Operation>([['ctx.ui.notify', () => 1]]),
+      prompter,
+      recorder: w,
+    });
     const r = d.dispatchSync('ext', { call_id: 's1', method: 'ctx.ui.notify', params: {} });
     assert.equal(r.ok, false);
     assert.ok(!r.ok && r.error.reasonCodes.includes('sync_needs_prompt'), 'the refusal names sync_needs_prompt');
@@ -32,10 +37,19 @@ describe('replay of prompt outcomes', () => {
   it('every prompt outcome the policy stage records (answered, remembered, no UI, failed, synchronous) replays as matching', async () => {
     const home = tempHome();
     const w = await EvidenceWriter.open(home);
-    const answers: unknown[] = [{ decision: 'allow', scope: 'once' }, { decision: 'deny', scope: 'once' }, { decision: 'allow', scope: 'session' }, 'garbage'];
+    const answers: unknown[] = [
+      { decision: 'allow', scope: 'once' },
+      { decision: 'deny', scope: 'once' },
+      { decision: 'allow', scope: 'session' },
+      'garbage',
+    ];
     const prompter: Prompter = { ask: async () => answers.shift() as never };
     const policy = compilePolicy(rulesFor('balanced', false));
-    const operations = new Map<string, Operation>([['ctx.ui.notify', () => 1], ['ctx.ui.setStatus', () => 1], ['ctx.ui.setWidget', () => 1]]);
+    const operations = new Map<string, Operation>([
+      ['ctx.ui.notify', () => 1],
+      ['ctx.ui.setStatus', () => 1],
+      ['ctx.ui.setWidget', () => 1],
+    ]);
     const withUi = createDispatcher({ policy, operations, prompter, recorder: w });
     const noUi = createDispatcher({ policy, operations, recorder: w });
     const codes: string[] = [];
@@ -48,7 +62,8 @@ describe('replay of prompt outcomes', () => {
     note(await noUi.dispatch('e', { call_id: '6', method: 'ctx.ui.notify', params: {} }));
     note(withUi.dispatchSync('f', { call_id: '7', method: 'ctx.ui.notify', params: {} }));
     await w.close();
-    for (const c of ['prompt_user_deny', 'prompt_failed', 'prompt_no_ui', 'sync_needs_prompt']) assert.ok(codes.includes(c), `the run produced ${c}`);
+    for (const c of ['prompt_user_deny', 'prompt_failed', 'prompt_no_ui', 'sync_needs_prompt'])
+      assert.ok(codes.includes(c), `the run produced ${c}`);
     const report = replay(home);
     assert.equal(report.entries_replayed, 7);
     assert.equal(report.not_recomputable, 0);

@@ -7,7 +7,14 @@ describe('dispatchSync: the same pipeline for calls the guest waits on', () => {
   it('allows, denies and records exactly as dispatch does', async () => {
     const policy = policyFor().compiled;
     const recorder = new MemoryRecorder();
-    const d = createDispatcher({ policy, recorder, operations: new Map([['fs.read', () => 'text'], ['env.get', () => 'secret']]) });
+    const d = createDispatcher({
+      policy,
+      recorder,
+      operations: new Map([
+        ['fs.read', () => 'text'],
+        ['env.get', () => 'secret'],
+      ]),
+    });
     const ok = d.dispatchSync('ext', hostcall('fs.read', { path: '/x' }));
     assert.deepEqual(ok, { ok: true, callId: 'call-fs.read', value: 'text' });
     const denied = d.dispatchSync('ext', hostcall('env.get', { name: 'HOME' }));
@@ -15,12 +22,30 @@ describe('dispatchSync: the same pipeline for calls the guest waits on', () => {
     assert.equal(!denied.ok && denied.error.code, 'denied');
     const asyncDenied = await d.dispatch('ext', hostcall('env.get', { name: 'HOME' }));
     assert.equal(!asyncDenied.ok && asyncDenied.error.message, !denied.ok && denied.error.message);
-    assert.deepEqual(recorder.entries.map((e) => [e.method, e.decision, e.rule]), [['fs.read', 'allow', 'default_caps'], ['env.get', 'deny', 'deny_caps'], ['env.get', 'deny', 'deny_caps']]);
+    assert.deepEqual(
+      recorder.entries.map((e) => [e.method, e.decision, e.rule]),
+      [
+        ['fs.read', 'allow', 'default_caps'],
+        ['env.get', 'deny', 'deny_caps'],
+        ['env.get', 'deny', 'deny_caps'],
+      ],
+    );
   });
 
   it('invalid params are invalid_request and never reach the operation', () => {
     let ran = false;
-    const d = createDispatcher({ policy: policyFor().compiled, operations: new Map([['fs.read', () => { ran = true; return ''; }]]) });
+    const d = createDispatcher({
+      policy: policyFor().compiled,
+      operations: new Map([
+        [
+          'fs.read',
+          () => {
+            ran = true;
+            return '';
+          },
+        ],
+      ]),
+    });
     const r = d.dispatchSync('ext', hostcall('fs.read', { path: '' }));
     assert.equal(!r.ok && r.error.code, 'invalid_request');
     assert.equal(ran, false);
@@ -30,7 +55,12 @@ describe('dispatchSync: the same pipeline for calls the guest waits on', () => {
     let asked = 0;
     const d = createDispatcher({
       policy: policyFor({ user: { extensionPolicy: { profile: 'balanced' } } }).compiled,
-      prompter: { ask: async () => { asked++; return { decision: 'allow', scope: 'once' }; } },
+      prompter: {
+        ask: async () => {
+          asked++;
+          return { decision: 'allow', scope: 'once' };
+        },
+      },
       operations: new Map([['ctx.ui.notify', () => null]]),
     });
     const r = d.dispatchSync('ext', hostcall('ctx.ui.notify', { args: ['hi'] }));
@@ -48,7 +78,17 @@ describe('dispatchSync: the same pipeline for calls the guest waits on', () => {
   });
 
   it('an operation that throws an errno error is io, like dispatch', () => {
-    const d = createDispatcher({ policy: policyFor().compiled, operations: new Map([['fs.read', () => { throw Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' }); }]]) });
+    const d = createDispatcher({
+      policy: policyFor().compiled,
+      operations: new Map([
+        [
+          'fs.read',
+          () => {
+            throw Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' });
+          },
+        ],
+      ]),
+    });
     const r = d.dispatchSync('ext', hostcall('fs.read', { path: '/x' }));
     assert.equal(!r.ok && r.error.code, 'io');
   });

@@ -22,7 +22,10 @@ describe('escape attempts fail closed', () => {
     assert.match(out.exit ?? '', /^denied: process\.exit\(0\)/);
     assert.equal(out.env, 'undefined', 'env is denied under the safe profile, so PATH reads as undefined');
     const env = h.recorder.entries.filter((e) => e.method === 'env.get');
-    assert.deepEqual(env.map((e) => [e.capability, e.decision]), [['env', 'deny']]);
+    assert.deepEqual(
+      env.map((e) => [e.capability, e.decision]),
+      [['env', 'deny']],
+    );
     h.sandbox.dispose();
   });
 
@@ -51,7 +54,10 @@ describe('escape attempts fail closed', () => {
 
   it('a native addon (*.node) in the extension is bundled as a module that answers denied', async () => {
     const h = await loadFixture('hostile/native/index.ts');
-    assert.match(String(await ask(h, 'load_addon')), /^ERR_ACCESS_DENIED: denied: native addon .*addon\.node cannot be loaded in the sandbox/);
+    assert.match(
+      String(await ask(h, 'load_addon')),
+      /^ERR_ACCESS_DENIED: denied: native addon .*addon\.node cannot be loaded in the sandbox/,
+    );
     assert.doesNotMatch(h.sandbox.bundle?.code ?? '', /not really an addon/, 'the binary is not in the bundle');
     h.sandbox.dispose();
   });
@@ -63,7 +69,11 @@ describe('escape attempts fail closed', () => {
     const reg = h.host.registrationsOf('fixture').find((r) => r.name === 'still-works');
     assert.equal(reg?.kind, 'command');
     assert.equal(({} as Record<string, unknown>).polluted, undefined, 'the host Object.prototype is untouched');
-    assert.equal(h.recorder.entries.some((e) => e.method === 'exec'), false, 'a replaced JSON.stringify could not forge a hostcall');
+    assert.equal(
+      h.recorder.entries.some((e) => e.method === 'exec'),
+      false,
+      'a replaced JSON.stringify could not forge a hostcall',
+    );
     h.sandbox.dispose();
   });
 
@@ -87,7 +97,10 @@ describe('escape attempts fail closed', () => {
     const h = await loadFixture(ESCAPE);
     const out = String(await ask(h, 'huge_hostcall'));
     assert.match(out, /^quota_exceeded:.*exceeds the sandbox limit/);
-    assert.equal(h.recorder.entries.some((e) => e.method === 'pi.appendEntry' || e.method === 'pi.setSessionName'), false);
+    assert.equal(
+      h.recorder.entries.some((e) => e.method === 'pi.appendEntry' || e.method === 'pi.setSessionName'),
+      false,
+    );
     h.sandbox.dispose();
   });
 
@@ -96,7 +109,9 @@ describe('escape attempts fail closed', () => {
     await assert.rejects(h.sandbox.emit('huge_result', {}), (err: Error & { code?: string }) => err.code === 'quota_exceeded');
     assert.equal(h.sandbox.stopped, undefined);
     assert.deepEqual(await ask(h, 'bad_hostcall'), [
-      'exec with an empty command: invalid_request', 'tool with an empty name: invalid_request', 'flag of an unknown type: invalid_request',
+      'exec with an empty command: invalid_request',
+      'tool with an empty name: invalid_request',
+      'flag of an unknown type: invalid_request',
     ]);
     h.sandbox.dispose();
   });

@@ -24,7 +24,9 @@ const EXPLAINED_STEP_FAILURES: Record<string, RegExp> = {};
 
 for (const [pkg, dir] of Object.entries(EXAMPLES)) {
   describe(`probe on every example of ${pkg === 'earendil' ? '@earendil-works' : '@mariozechner'}/pi-coding-agent`, () => {
-    for (const name of readdirSync(dir).filter((n) => n !== 'README.md').sort()) {
+    for (const name of readdirSync(dir)
+      .filter((n) => n !== 'README.md')
+      .sort()) {
       it(name, async () => {
         const report = await probeExtension({ path: join(dir, name), cwd: NO_HOME, env: { HOME: NO_HOME } });
         assert.ok(report.extensions.length > 0);

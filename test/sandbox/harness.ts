@@ -43,19 +43,31 @@ export interface HarnessOptions {
 
 export async function createSandbox(options: HarnessOptions = {}): Promise<Harness> {
   const given = options.policy;
-  const policy = typeof given === 'object' ? given
-    : resolvePolicy({ cliProfile: given === 'safe' ? 'safe' : 'permissive', env: given === 'safe' ? { HOME: NO_HOME } : { HOME: NO_HOME, PI_EXTENSION_ALLOW_DANGEROUS: '1' }, cwd: NO_HOME });
+  const policy =
+    typeof given === 'object'
+      ? given
+      : resolvePolicy({
+          cliProfile: given === 'safe' ? 'safe' : 'permissive',
+          env: given === 'safe' ? { HOME: NO_HOME } : { HOME: NO_HOME, PI_EXTENSION_ALLOW_DANGEROUS: '1' },
+          cwd: NO_HOME,
+        });
   const host = new HeadlessHost({ cwd: tmpdir(), home: '/home/probe' });
   const logs: string[] = [];
   const operations = new Map(hostOperations(host));
-  operations.set('log', (p) => { logs.push(String(p.message)); return null; });
+  operations.set('log', (p) => {
+    logs.push(String(p.message));
+    return null;
+  });
   for (const [k, v] of Object.entries(options.operations ?? {})) operations.set(k, v);
   const recorder = new MemoryRecorder();
   const dispatcher = createDispatcher({ policy: policy.compiled, operations, recorder, operationTimeoutMs: 5000 });
   const events: SandboxEvent[] = [];
   const sandbox = await Sandbox.create({
-    extensionId: options.extensionId ?? 'fixture', dispatcher, boot: hostBoot(tmpdir(), '/home/probe'),
-    limits: { wallTimeMs: 10_000, ...options.limits }, onEvent: (e) => events.push(e),
+    extensionId: options.extensionId ?? 'fixture',
+    dispatcher,
+    boot: hostBoot(tmpdir(), '/home/probe'),
+    limits: { wallTimeMs: 10_000, ...options.limits },
+    onEvent: (e) => events.push(e),
     ...(options.breaches === undefined ? {} : { breaches: options.breaches }),
   });
   return { sandbox, host, recorder, events, logs };

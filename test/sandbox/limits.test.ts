@@ -92,12 +92,17 @@ describe('limits: a runaway extension is stopped with a typed error while anothe
       const h = await loadFixture(RUNAWAY);
       let pending: Promise<unknown> | undefined;
       try {
-        deep(depth, () => { pending = h.sandbox.emit('deep_recursion', {}); });
+        deep(depth, () => {
+          pending = h.sandbox.emit('deep_recursion', {});
+        });
       } catch {
         h.sandbox.dispose();
         continue; // the host recursion itself did not fit; try shallower
       }
-      const outcome = await pending?.then(() => 'guest RangeError', (e: Error & { code?: string }) => `${e.code ?? ''}: ${e.message}`);
+      const outcome = await pending?.then(
+        () => 'guest RangeError',
+        (e: Error & { code?: string }) => `${e.code ?? ''}: ${e.message}`,
+      );
       outcomes.push(String(outcome));
       if (h.sandbox.stopped !== undefined) {
         assert.equal(h.sandbox.stopped.code, 'internal');
@@ -106,7 +111,10 @@ describe('limits: a runaway extension is stopped with a typed error while anothe
       }
       h.sandbox.dispose();
     }
-    assert.ok(outcomes.some((o) => /^internal: .*the engine failed while running the extension: RangeError/.test(o)), outcomes.join(' | '));
+    assert.ok(
+      outcomes.some((o) => /^internal: .*the engine failed while running the extension: RangeError/.test(o)),
+      outcomes.join(' | '),
+    );
   });
 
   it('the guest has no Atomics (so no Atomics.wait that an interrupt could not end)', async () => {
@@ -119,7 +127,10 @@ describe('limits: a runaway extension is stopped with a typed error while anothe
     const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
     const h = await loadFixture(RUNAWAY, { limits: { maxHostcallsPerEntry: 2000, cpuMsPerEntry: 5000 } });
     await assertStopped(h, neighbour, 'sync_flood', 'quota_exceeded');
-    assert.ok(h.recorder.entries.filter((e) => e.method === 'pi.getSessionName').length <= 2000, 'the calls past the cap never reached dispatch');
+    assert.ok(
+      h.recorder.entries.filter((e) => e.method === 'pi.getSessionName').length <= 2000,
+      'the calls past the cap never reached dispatch',
+    );
     neighbour.sandbox.dispose();
   });
 
@@ -163,7 +174,9 @@ describe('limits: a runaway extension is stopped with a typed error while anothe
     const h = await loadFixture(RUNAWAY);
     assert.equal(h.sandbox.limits.memoryMb, 256);
     h.sandbox.dispose();
-    const policy = policyFor({ user: { extensionPolicy: { quota: { memoryMb: 64, cpuMsPerCall: 250 }, overrides: { tight: { quota: { memoryMb: 16 } } } } } });
+    const policy = policyFor({
+      user: { extensionPolicy: { quota: { memoryMb: 64, cpuMsPerCall: 250 }, overrides: { tight: { quota: { memoryMb: 16 } } } } },
+    });
     assert.deepEqual(limitsFromQuota(policy.quota), { memoryMb: 64, cpuMsPerEntry: 250 });
     assert.deepEqual(limitsFromQuota(policy.overrideQuotas.get('tight')), { memoryMb: 16 });
     const limited = await loadFixture(RUNAWAY, { limits: limitsFromQuota(policy.overrideQuotas.get('tight')) });
@@ -175,12 +188,22 @@ describe('limits: a runaway extension is stopped with a typed error while anothe
 describe('limits: every stop by a limit is a quota breach {extension_id, resource, limit, actual, ts_ms}', () => {
   it('CPU deadline and memory cap breaches reach the breach sink', async () => {
     const seen: Array<{ extension_id: string; resource: string; limit: number; actual: number }> = [];
-    const breaches = { recordBreach: (b: { extension_id: string; resource: string; limit: number; actual: number }) => { seen.push(b); } };
+    const breaches = {
+      recordBreach: (b: { extension_id: string; resource: string; limit: number; actual: number }) => {
+        seen.push(b);
+      },
+    };
     const cpu = await loadFixture(RUNAWAY, { extensionId: 'spinner', limits: { cpuMsPerEntry: 100 }, breaches });
     await cpu.sandbox.emit('loop', {}).catch(() => undefined);
     const mem = await loadFixture(RUNAWAY, { extensionId: 'hog', limits: { memoryMb: 32, cpuMsPerEntry: 5000 }, breaches });
     await mem.sandbox.emit('memory_bomb', {}).catch(() => undefined);
-    assert.deepEqual(seen.map((b) => [b.extension_id, b.resource, b.limit]), [['spinner', 'cpu_ms_per_call', 100], ['hog', 'memory_mb', 32]]);
+    assert.deepEqual(
+      seen.map((b) => [b.extension_id, b.resource, b.limit]),
+      [
+        ['spinner', 'cpu_ms_per_call', 100],
+        ['hog', 'memory_mb', 32],
+      ],
+    );
     assert.ok(seen[1]!.actual >= 32);
     const ok = await loadFixture(RUNAWAY, { extensionId: 'calm', breaches });
     assert.equal(await ask(ok, 'ping'), 'pong');
@@ -192,8 +215,17 @@ describe('limits: every stop by a limit is a quota breach {extension_id, resourc
 describe('limits: CPU budget per window', () => {
   it('an extension under the per-entry deadline but never resting is stopped when its window budget is spent', async () => {
     const seen: Array<{ resource: string; limit: number; actual: number }> = [];
-    const burner = "export default function (pi: any) { pi.on('burn', () => { const t = Date.now(); while (Date.now() - t < 40) { /* busy */ } return 'ok'; }); pi.on('ping', () => 'pong'); }\n";
-    const h = await loadSource(burner, { extensionId: 'burner', limits: { cpuMsPerEntry: 1000, cpuMsPerWindow: 150, windowMs: 60_000 }, breaches: { recordBreach: (b) => { seen.push(b); } } });
+    const burner =
+      "export default function (pi: any) { pi.on('burn', () => { const t = Date.now(); while (Date.now() - t < 40) { /* busy */ } return 'ok'; }); pi.on('ping', () => 'pong'); }\n";
+    const h = await loadSource(burner, {
+      extensionId: 'burner',
+      limits: { cpuMsPerEntry: 1000, cpuMsPerWindow: 150, windowMs: 60_000 },
+      breaches: {
+        recordBreach: (b) => {
+          seen.push(b);
+        },
+      },
+    });
     let stoppedAfter = 0;
     for (let i = 1; i <= 10 && h.sandbox.stopped === undefined; i++) {
       await h.sandbox.emit('burn', {}).catch(() => undefined);

@@ -20,8 +20,17 @@ describe('Node shims: every effect is a hostcall', () => {
   it('fs sync reads the host file, writes go through fs.write, errors carry the Node errno', async () => {
     const out = (await ask(h, 'fs_sync', { dir })) as Record<string, unknown>;
     assert.deepEqual(out, {
-      data: 'alpha', bufLen: 5, isBuffer: true, isFile: true, size: 5, exists: true, notExists: false,
-      list: ['a.txt', 'sub'], typed: ['a.txt:false', 'sub:true'], missing: 'ENOENT', reread: 'written+more',
+      data: 'alpha',
+      bufLen: 5,
+      isBuffer: true,
+      isFile: true,
+      size: 5,
+      exists: true,
+      notExists: false,
+      list: ['a.txt', 'sub'],
+      typed: ['a.txt:false', 'sub:true'],
+      missing: 'ENOENT',
+      reread: 'written+more',
     });
     assert.deepEqual(readdirSync(dir).sort(), ['a.txt', 'sub'], 'the headless host keeps writes in its overlay');
     assert.equal(h.host.writes.get(join(dir, 'out.txt'))?.toString(), 'written+more');
@@ -35,7 +44,9 @@ describe('Node shims: every effect is a hostcall', () => {
   });
 
   it('a read the policy denies is EACCES in the extension and a deny record in dispatch', async () => {
-    const denied = await loadFixture('node-shims.ts', { policy: policyFor({ user: { extensionPolicy: { denyCaps: ['read', 'exec', 'env'] } } }) });
+    const denied = await loadFixture('node-shims.ts', {
+      policy: policyFor({ user: { extensionPolicy: { denyCaps: ['read', 'exec', 'env'] } } }),
+    });
     assert.equal(await ask(denied, 'denied_read'), 'EACCES/denied');
     const rec = denied.recorder.entries.find((e) => e.method === 'fs.read');
     assert.deepEqual([rec?.capability, rec?.decision, rec?.rule], ['read', 'deny', 'deny_caps']);
@@ -55,9 +66,24 @@ describe('Node shims: every effect is a hostcall', () => {
   });
 
   it('process, os, path and url answer from the boot data and pure code', async () => {
-    assert.deepEqual(await ask(h, 'process'), { cwd: tmpdir(), platform: process.platform, argv0: 'node', version: true, home: '/home/probe', tmp: tmpdir(), eol: '\n' });
+    assert.deepEqual(await ask(h, 'process'), {
+      cwd: tmpdir(),
+      platform: process.platform,
+      argv0: 'node',
+      version: true,
+      home: '/home/probe',
+      tmp: tmpdir(),
+      eol: '\n',
+    });
     assert.deepEqual(await ask(h, 'path_url'), {
-      join: '/a/c/d.ts', rel: '../../d', ext: '.ts', base: 'y', dir: '/x/y', resolve: '/root/b', url: '/tmp/a b.txt', back: 'file:///tmp/a%20b.txt',
+      join: '/a/c/d.ts',
+      rel: '../../d',
+      ext: '.ts',
+      base: 'y',
+      dir: '/x/y',
+      resolve: '/root/b',
+      url: '/tmp/a b.txt',
+      back: 'file:///tmp/a%20b.txt',
     });
   });
 
@@ -70,8 +96,17 @@ describe('Node shims: every effect is a hostcall', () => {
 
   it('events, buffer, crypto, util, url, timers and TextEncoder work inside the guest', async () => {
     assert.deepEqual(await ask(h, 'misc'), {
-      got: 13, sha1: 'a9993e364706816aba3e25717850c26c9cd0d89d', md5: '900150983cd24fb0d6963f7d28e17f72', b64: 'aGVsbG8=', hex: 2, rnd: 8,
-      uuid: true, fmt: 'a=5 {"b":1}', insp: '{"a":[1]}', url: '1', text: 'é',
+      got: 13,
+      sha1: 'a9993e364706816aba3e25717850c26c9cd0d89d',
+      md5: '900150983cd24fb0d6963f7d28e17f72',
+      b64: 'aGVsbG8=',
+      hex: 2,
+      rnd: 8,
+      uuid: true,
+      fmt: 'a=5 {"b":1}',
+      insp: '{"a":[1]}',
+      url: '1',
+      text: 'é',
     });
   });
 
@@ -81,16 +116,25 @@ describe('Node shims: every effect is a hostcall', () => {
   });
 
   it('fetch reports a redirect the host followed: redirected and the final url, kept by clone()', async () => {
-    const hops = await loadSource(`export default function (pi: any) {
+    const hops = await loadSource(
+      `export default function (pi: any) {
       pi.on('go', async () => {
         const r = await fetch('https://example.com/start', { redirect: 'follow' });
         const c = r.clone();
         const direct = await fetch('https://example.com/start', { redirect: 'manual' });
         return { redirected: r.redirected, url: r.url, clone: [c.redirected, c.url], body: await r.text(), direct: direct.redirected };
       });
-    }`, { operations: { http: (p) => ({ status: 200, url: 'https://example.com/final', redirected: p.redirect === 'follow', body: 'ok' }) } });
+    }`,
+      { operations: { http: (p) => ({ status: 200, url: 'https://example.com/final', redirected: p.redirect === 'follow', body: 'ok' }) } },
+    );
     try {
-      assert.deepEqual(await ask(hops, 'go'), { redirected: true, url: 'https://example.com/final', clone: [true, 'https://example.com/final'], body: 'ok', direct: false });
+      assert.deepEqual(await ask(hops, 'go'), {
+        redirected: true,
+        url: 'https://example.com/final',
+        clone: [true, 'https://example.com/final'],
+        body: 'ok',
+        direct: false,
+      });
     } finally {
       hops.sandbox.dispose();
     }

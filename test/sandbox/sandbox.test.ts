@@ -24,12 +24,18 @@ describe('loading', () => {
     assert.deepEqual(byKind('event').sort(), ['legacy_ctx', 'probe_state', 'session_fork', 'session_start', 'session_switch', 'tool_call']);
     const tool = regs.find((r) => r.kind === 'tool');
     assert.deepEqual(tool?.description.parameters, {
-      type: 'object', required: ['name', 'mood'],
-      properties: { name: { type: 'string', description: 'who' }, mood: { type: 'string', enum: ['happy', 'sad'] }, times: { type: 'integer' } },
+      type: 'object',
+      required: ['name', 'mood'],
+      properties: {
+        name: { type: 'string', description: 'who' },
+        mood: { type: 'string', enum: ['happy', 'sad'] },
+        times: { type: 'integer' },
+      },
     });
     assert.deepEqual(tool?.description.functions, ['execute', 'renderCall']);
     const methods = new Set(h.recorder.entries.map((e) => e.method));
-    for (const m of ['pi.registerTool', 'pi.registerCommand', 'pi.registerFlag', 'pi.registerShortcut', 'pi.on']) assert.ok(methods.has(m), m);
+    for (const m of ['pi.registerTool', 'pi.registerCommand', 'pi.registerFlag', 'pi.registerShortcut', 'pi.on'])
+      assert.ok(methods.has(m), m);
     assert.ok(h.recorder.entries.every((e) => e.extension_id === 'fixture'));
     h.sandbox.dispose();
   });
@@ -37,7 +43,10 @@ describe('loading', () => {
   it('a CommonJS extension whose module.exports is the factory loads', async () => {
     const h = await loadFixture('cjs-ext.cjs');
     const regs = h.host.registrationsOf('fixture');
-    assert.deepEqual(regs.map((r) => r.name), ['cjs_tool']);
+    assert.deepEqual(
+      regs.map((r) => r.name),
+      ['cjs_tool'],
+    );
     assert.equal(regs[0]?.description.description, 'cjs-ext.cjs', '__filename is the entry file');
     h.sandbox.dispose();
   });
@@ -45,12 +54,18 @@ describe('loading', () => {
   it('a folder with package.json pi.extensions, a .js specifier for a .ts file and a JSON import loads', async () => {
     assert.deepEqual(entriesOf(fixture('folder-ext')), [fixture('folder-ext/src/main.ts')]);
     const h = await loadFixture(fixture('folder-ext/src/main.ts'));
-    assert.deepEqual(h.host.registrationsOf('fixture').map((r) => r.name), ['folder-json']);
+    assert.deepEqual(
+      h.host.registrationsOf('fixture').map((r) => r.name),
+      ['folder-json'],
+    );
     h.sandbox.dispose();
   });
 
   it('package.json pi.extensions globs are expanded and !negations remove what they match', () => {
-    assert.deepEqual(entriesOf(fixture('glob-package')), [fixture('glob-package/extensions/a/index.ts'), fixture('glob-package/single.ts')]);
+    assert.deepEqual(entriesOf(fixture('glob-package')), [
+      fixture('glob-package/extensions/a/index.ts'),
+      fixture('glob-package/single.ts'),
+    ]);
   });
 
   it('an extension with its own npm dependency gets it bundled (pi example with-deps)', async () => {
@@ -74,7 +89,10 @@ describe('loading', () => {
 
   it('a factory that throws, or a module without a factory, fails to load with the file and the cause', async () => {
     const h = await createSandbox();
-    await assert.rejects(h.sandbox.load(await bundleEntry(fixture('throws-on-load.ts'))), /throws-on-load\.ts: the extension failed to load: Error: factory refuses to start/);
+    await assert.rejects(
+      h.sandbox.load(await bundleEntry(fixture('throws-on-load.ts'))),
+      /throws-on-load\.ts: the extension failed to load: Error: factory refuses to start/,
+    );
     const h2 = await createSandbox();
     await assert.rejects(h2.sandbox.load(await bundleEntry(fixture('no-factory.ts'))), /no-factory\.ts: .*valid factory function/);
     h.sandbox.dispose();
@@ -123,11 +141,20 @@ describe('pi API shim', () => {
   it('session_start with reason new also fires session_switch, and with reason fork session_fork', async () => {
     const h = await loadFixture('benign.ts');
     const startup = await h.sandbox.emit('session_start', { reason: 'startup' });
-    assert.deepEqual(startup.map((o) => o.event), ['session_start']);
+    assert.deepEqual(
+      startup.map((o) => o.event),
+      ['session_start'],
+    );
     const fresh = await h.sandbox.emit('session_start', { reason: 'new' });
-    assert.deepEqual(fresh.map((o) => o.event), ['session_start', 'session_switch']);
+    assert.deepEqual(
+      fresh.map((o) => o.event),
+      ['session_start', 'session_switch'],
+    );
     const fork = await h.sandbox.emit('session_start', { reason: 'fork' });
-    assert.deepEqual(fork.map((o) => o.event), ['session_start', 'session_fork']);
+    assert.deepEqual(
+      fork.map((o) => o.event),
+      ['session_start', 'session_fork'],
+    );
     const state = (await ask(h, 'probe_state')) as { seen: string[]; firstLine: string };
     assert.deepEqual(state.seen, ['start:startup', 'start:new', 'switch', 'start:fork', 'fork']);
     assert.equal(state.firstLine, '/** Benign fixture: one of each registration, Node shims used the way real extensions use them. */');
@@ -148,8 +175,14 @@ describe('pi API shim', () => {
     assert.equal(out.queued, false);
     assert.match(out.key, /^denied:Capability 'env' denied/);
     const methods = h.recorder.entries.map((e) => [e.method, e.capability, e.decision]);
-    assert.deepEqual(methods.filter(([m]) => m === 'ctx.hasPendingMessages'), [['ctx.hasPendingMessages', 'session', 'allow']]);
-    assert.deepEqual(methods.filter(([m]) => m === 'ctx.modelRegistry.getApiKey'), [['ctx.modelRegistry.getApiKey', 'env', 'deny']]);
+    assert.deepEqual(
+      methods.filter(([m]) => m === 'ctx.hasPendingMessages'),
+      [['ctx.hasPendingMessages', 'session', 'allow']],
+    );
+    assert.deepEqual(
+      methods.filter(([m]) => m === 'ctx.modelRegistry.getApiKey'),
+      [['ctx.modelRegistry.getApiKey', 'env', 'deny']],
+    );
     h.sandbox.dispose();
   });
 
@@ -164,7 +197,8 @@ describe('pi API shim', () => {
   });
 
   it('a wrapped built-in tool executes through the tool hostcall, whose capability follows the tool name (bash → exec)', async () => {
-    const h = await loadSource(`import { createBashToolDefinition, createReadTool } from '@earendil-works/pi-coding-agent';
+    const h = await loadSource(
+      `import { createBashToolDefinition, createReadTool } from '@earendil-works/pi-coding-agent';
       export default function (pi) {
         const bash = createBashToolDefinition('/tmp');
         const read = createReadTool('/tmp');
@@ -173,20 +207,34 @@ describe('pi API shim', () => {
           const b = await read.execute('c2', { path: 'README.md' }).then((r) => r.content[0].text, (e) => e.code);
           return [a, b];
         });
-      }`, { policy: 'safe' });
+      }`,
+      { policy: 'safe' },
+    );
     assert.deepEqual(await ask(h, 'run'), ['denied', 'pi-warden probe: tool read not run']);
-    assert.deepEqual(h.recorder.entries.filter((e) => e.method === 'tool').map((e) => [e.capability, e.decision]), [['exec', 'deny'], ['read', 'allow']]);
+    assert.deepEqual(
+      h.recorder.entries.filter((e) => e.method === 'tool').map((e) => [e.capability, e.decision]),
+      [
+        ['exec', 'deny'],
+        ['read', 'allow'],
+      ],
+    );
     h.sandbox.dispose();
   });
 
-  it('a command\'s argument completions run in the guest and come back as data', async () => {
+  it("a command's argument completions run in the guest and come back as data", async () => {
     const h = await loadSource(`export default function (pi) {
         pi.registerCommand('deploy', { getArgumentCompletions: (p) => ['prod', 'staging'].filter((x) => x.startsWith(p)).map((value) => ({ value, label: value })), handler: async () => undefined });
         pi.registerCommand('plain', { handler: async () => undefined });
       }`);
     assert.deepEqual(await h.sandbox.completeCommand('deploy', 'st'), { ok: true, value: [{ value: 'staging', label: 'staging' }] });
     assert.deepEqual(await h.sandbox.completeCommand('plain', ''), { ok: true, value: null });
-    assert.equal(h.host.registrationsOf('fixture').find((r) => r.name === 'deploy')?.description.functions?.toString(), 'getArgumentCompletions,handler');
+    assert.equal(
+      h.host
+        .registrationsOf('fixture')
+        .find((r) => r.name === 'deploy')
+        ?.description.functions?.toString(),
+      'getArgumentCompletions,handler',
+    );
     h.sandbox.dispose();
   });
 
@@ -204,22 +252,34 @@ describe('pi API shim', () => {
   });
 
   it('the pi.events bus: listeners register through dispatch, the host delivers, emit is a hostcall', async () => {
-    const h = await loadSource(`export default function (pi) {
+    const h = await loadSource(
+      `export default function (pi) {
         const got = [];
         const off = pi.events.on('jobs', (data) => { got.push(data); });
         pi.on('emit', () => { pi.events.emit('jobs', { id: 7 }); off(); return got; });
-      }`, { policy: 'safe' });
+      }`,
+      { policy: 'safe' },
+    );
     assert.equal((await h.sandbox.deliverBus('jobs', { id: 1 })).ok, true);
     assert.deepEqual(await ask(h, 'emit'), [{ id: 1 }]);
     assert.equal((await h.sandbox.deliverBus('jobs', { id: 2 })).ok, true);
     assert.deepEqual(await ask(h, 'emit'), [{ id: 1 }], 'the unsubscribed listener gets nothing more');
-    assert.deepEqual(h.host.registrationsOf('fixture').filter((r) => r.kind === 'busListener').map((r) => r.name), ['jobs']);
+    assert.deepEqual(
+      h.host
+        .registrationsOf('fixture')
+        .filter((r) => r.kind === 'busListener')
+        .map((r) => r.name),
+      ['jobs'],
+    );
     assert.equal(h.recorder.entries.filter((e) => e.method === 'pi.events.emit' && e.decision === 'allow').length, 2);
     h.sandbox.dispose();
   });
 
   it('pi.exec is the exec hostcall, denied by the dangerous gate under the safe profile', async () => {
-    const h = await loadSource(`export default function (pi) { pi.on('run', async () => pi.exec('git', ['status']).then(() => 'ran', (e) => e.code + ':' + e.message)); }`, { policy: 'safe' });
+    const h = await loadSource(
+      `export default function (pi) { pi.on('run', async () => pi.exec('git', ['status']).then(() => 'ran', (e) => e.code + ':' + e.message)); }`,
+      { policy: 'safe' },
+    );
     assert.match(String(await ask(h, 'run')), /^denied:Capability 'exec' denied/);
     const rec = h.recorder.entries.find((e) => e.method === 'exec');
     assert.equal(rec?.decision, 'deny');

@@ -14,9 +14,28 @@ describe('scanner accuracy', () => {
     const samples = maliciousSamples();
     assert.ok(samples.length >= 200, `${samples.length} samples`);
     const techniques = samples.map((s) => s.technique).join(' | ');
-    for (const needle of ['concat', 'template', 'array-join', 'fromCharCode', 'atob', 'buffer-base64', 'buffer-hex', 'unicode-escape', 'hex-escape',
-      'alias', 'destructured', 'globalThis', 'dynamic-import', 'require from', 'constructor', 'module.constructor._load', 'require.cache', '__proto__',
-      'Object.prototype', 'nested base64']) {
+    for (const needle of [
+      'concat',
+      'template',
+      'array-join',
+      'fromCharCode',
+      'atob',
+      'buffer-base64',
+      'buffer-hex',
+      'unicode-escape',
+      'hex-escape',
+      'alias',
+      'destructured',
+      'globalThis',
+      'dynamic-import',
+      'require from',
+      'constructor',
+      'module.constructor._load',
+      'require.cache',
+      '__proto__',
+      'Object.prototype',
+      'nested base64',
+    ]) {
       assert.ok(techniques.includes(needle), `no sample for ${needle}`);
     }
   });
@@ -24,7 +43,8 @@ describe('scanner accuracy', () => {
   it('labels at least one sample with every rule except the scan-input rules and clean constant eval', () => {
     // code.eval-constant marks an eval whose whole input was read and found clean: not an attack to label.
     const labels = new Set(maliciousSamples().map((s) => s.rule));
-    for (const r of listRules()) if (!r.id.startsWith('scan.') && r.id !== 'code.eval-constant') assert.ok(labels.has(r.id), `no sample labelled ${r.id}`);
+    for (const r of listRules())
+      if (!r.id.startsWith('scan.') && r.id !== 'code.eval-constant') assert.ok(labels.has(r.id), `no sample labelled ${r.id}`);
   });
 
   it('detects at least 99% of the adversarial corpus, each by its labelled rule', async () => {
@@ -35,7 +55,10 @@ describe('scanner accuracy', () => {
   it('judges at most 2% of the shipped pi example extensions forbidden', async () => {
     const r = await measureBenign();
     assert.ok(r.extensions >= 100, `only ${r.extensions} example extensions found`);
-    assert.ok(r.forbiddenRate <= 0.02, `benign forbidden ${(r.forbiddenRate * 100).toFixed(1)}%: ${JSON.stringify(r.nonSafe.filter((n) => n.verdict === 'forbidden'))}`);
+    assert.ok(
+      r.forbiddenRate <= 0.02,
+      `benign forbidden ${(r.forbiddenRate * 100).toFixed(1)}%: ${JSON.stringify(r.nonSafe.filter((n) => n.verdict === 'forbidden'))}`,
+    );
   });
 
   it('does not trigger the paired rule on any benign idiom fixture, and judges none forbidden', async () => {

@@ -15,13 +15,23 @@ const SAFE = join(dir, 'hello.ts');
 const FLAGGED = join(dir, 'shell.ts');
 const FORBIDDEN = join(dir, 'evil.ts');
 writeFileSync(SAFE, "export default function (pi) { pi.registerCommand('hi', { handler: async (_a, ctx) => ctx.ui.notify('hi') }); }\n");
-writeFileSync(FLAGGED, "import { execFile } from 'node:child_process';\nexport default function (pi) { pi.on('session_start', () => execFile('git', ['status'])); const h = process.env.HOME; }\n");
+writeFileSync(
+  FLAGGED,
+  "import { execFile } from 'node:child_process';\nexport default function (pi) { pi.on('session_start', () => execFile('git', ['status'])); const h = process.env.HOME; }\n",
+);
 writeFileSync(FORBIDDEN, "export default function () { globalThis['ev' + 'al']('1'); }\n");
 
 async function run(...args: string[]) {
   let out = '';
   let err = '';
-  const code = await main(['node', 'pi-warden', 'scan', ...args], { out: (s) => { out += `${s}\n`; }, err: (s) => { err += `${s}\n`; } });
+  const code = await main(['node', 'pi-warden', 'scan', ...args], {
+    out: (s) => {
+      out += `${s}\n`;
+    },
+    err: (s) => {
+      err += `${s}\n`;
+    },
+  });
   // picocolors decides on colour from the environment (CI=true turns it on): compare the text without it.
   const plain = (s: string) => stripVTControlCharacters(s);
   return { code, out: plain(out), err: plain(err) };
@@ -43,17 +53,33 @@ describe('pi-warden scan', () => {
 
   it('prints JSON with verdicts, findings and capabilities', async () => {
     const r = await run('--format', 'json', FLAGGED);
-    const doc = JSON.parse(r.out) as { extensions: Array<{ id: string; verdict: string; findings: Array<{ ruleId: string; line: number }>; capabilities: Array<{ capability: string }> }> };
+    const doc = JSON.parse(r.out) as {
+      extensions: Array<{
+        id: string;
+        verdict: string;
+        findings: Array<{ ruleId: string; line: number }>;
+        capabilities: Array<{ capability: string }>;
+      }>;
+    };
     assert.equal(doc.extensions[0]!.verdict, 'flagged');
-    assert.deepEqual(doc.extensions[0]!.findings.map((f) => [f.ruleId, f.line]), [['process.spawn', 1]]);
-    assert.deepEqual(doc.extensions[0]!.capabilities.map((c) => c.capability), ['events', 'exec', 'env']);
+    assert.deepEqual(
+      doc.extensions[0]!.findings.map((f) => [f.ruleId, f.line]),
+      [['process.spawn', 1]],
+    );
+    assert.deepEqual(
+      doc.extensions[0]!.capabilities.map((c) => c.capability),
+      ['events', 'exec', 'env'],
+    );
   });
 
   it('--policy prints a minimal overrides snippet using the capability names of the policy', async () => {
     const r = await run('--policy', SAFE, FLAGGED);
     const snippet = JSON.parse(r.out) as { extensionPolicy: { overrides: Record<string, { allow: string[] }> } };
-    assert.deepEqual(snippet, { extensionPolicy: { overrides: { hello: { allow: ['events', 'ui'] }, shell: { allow: ['events', 'exec', 'env'] } } } });
-    for (const o of Object.values(snippet.extensionPolicy.overrides)) for (const c of o.allow) assert.ok((CAPABILITIES as readonly string[]).includes(c));
+    assert.deepEqual(snippet, {
+      extensionPolicy: { overrides: { hello: { allow: ['events', 'ui'] }, shell: { allow: ['events', 'exec', 'env'] } } },
+    });
+    for (const o of Object.values(snippet.extensionPolicy.overrides))
+      for (const c of o.allow) assert.ok((CAPABILITIES as readonly string[]).includes(c));
     assert.deepEqual(validateSettings(snippet), [], 'the snippet is a valid settings.json');
   });
 
@@ -61,7 +87,10 @@ describe('pi-warden scan', () => {
     const r = await run('--format', 'sarif', FORBIDDEN);
     const log = JSON.parse(r.out) as { version: string; runs: Array<{ results: Array<{ ruleId: string; level: string }> }> };
     assert.equal(log.version, '2.1.0');
-    assert.deepEqual(log.runs[0]!.results.map((x) => [x.ruleId, x.level]), [['code.eval', 'error']]);
+    assert.deepEqual(
+      log.runs[0]!.results.map((x) => [x.ruleId, x.level]),
+      [['code.eval', 'error']],
+    );
   });
 
   it('shows progress on stderr when scanning several paths, and not with --quiet', async () => {

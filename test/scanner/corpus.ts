@@ -24,7 +24,10 @@ export function maliciousSamples(): Sample[] {
 export function benignExampleDirs(): Array<{ pkg: string; dir: string }> {
   // The packages do not export ./package.json; they are found where npm installed them, next to this repo's own.
   const root = fileURLToPath(new URL('../../node_modules/', import.meta.url));
-  return ['@earendil-works/pi-coding-agent', '@mariozechner/pi-coding-agent'].map((pkg) => ({ pkg, dir: join(root, pkg, 'examples', 'extensions') }));
+  return ['@earendil-works/pi-coding-agent', '@mariozechner/pi-coding-agent'].map((pkg) => ({
+    pkg,
+    dir: join(root, pkg, 'examples', 'extensions'),
+  }));
 }
 
 export interface DetectionResult {
@@ -77,7 +80,13 @@ export async function measureBenign(): Promise<BenignResult> {
   const forbidden = reports.filter((r) => r.verdict === 'forbidden').length;
   const flagged = reports.filter((r) => r.verdict === 'flagged').length;
   return {
-    extensions: reports.length, forbidden, flagged, forbiddenRate: forbidden / reports.length, flaggedRate: flagged / reports.length,
-    bytes: reports.reduce((a, r) => a + r.bytes, 0), nonSafe, reports,
+    extensions: reports.length,
+    forbidden,
+    flagged,
+    forbiddenRate: forbidden / reports.length,
+    flaggedRate: flagged / reports.length,
+    bytes: reports.reduce((a, r) => a + r.bytes, 0),
+    nonSafe,
+    reports,
   };
 }

@@ -27,7 +27,10 @@ describe('assertScanAllowsLoad', () => {
   it('refuses a forbidden extension with WardenError denied naming the rules', async () => {
     const r = await reportFor('direct eval');
     assert.equal(r.verdict, 'forbidden');
-    assert.throws(() => assertScanAllowsLoad(r, policyFor(), r.id), (e: unknown) => isWardenError(e) && e.code === 'denied' && e.reasonCodes.includes('code.eval'));
+    assert.throws(
+      () => assertScanAllowsLoad(r, policyFor(), r.id),
+      (e: unknown) => isWardenError(e) && e.code === 'denied' && e.reasonCodes.includes('code.eval'),
+    );
   });
 
   it('lets it load when the user settings set allowForbiddenScan for exactly that extension', async () => {
@@ -42,7 +45,10 @@ describe('assertScanAllowsLoad', () => {
     const r = await reportFor('direct eval');
     const policy = policyFor({ project: { extensionPolicy: { overrides: { [r.id]: { allowForbiddenScan: true } } } } });
     assert.throws(() => assertScanAllowsLoad(r, policy, r.id));
-    assert.ok(policy.warnings.some((w) => w.includes('allowForbiddenScan')), policy.warnings.join('\n'));
+    assert.ok(
+      policy.warnings.some((w) => w.includes('allowForbiddenScan')),
+      policy.warnings.join('\n'),
+    );
   });
 
   it('lets flagged and safe extensions load without any override', async () => {
@@ -75,7 +81,10 @@ describe('scannerBypassCheck', () => {
   const bashTool = decideHostcall(policy, 'ext', { call_id: 'c2', method: 'tool', params: { name: 'bash', input: { command: 'id' } } });
 
   it('raises a scanner_bypass alert for an exec hostcall from an extension scanned as not needing exec', async () => {
-    const r = await scanned('notes', "export default function (pi) { pi.registerCommand('note', { handler: async (_a, ctx) => ctx.ui.notify('saved') }); }\n");
+    const r = await scanned(
+      'notes',
+      "export default function (pi) { pi.registerCommand('note', { handler: async (_a, ctx) => ctx.ui.notify('saved') }); }\n",
+    );
     assert.ok(!r.capabilities.some((c) => c.capability === 'exec'));
     for (const call of [execCall, bashTool]) {
       assert.equal(call.capability, 'exec');
@@ -93,14 +102,20 @@ describe('scannerBypassCheck', () => {
   });
 
   it('raises nothing when the scan found that the extension needs exec', async () => {
-    const r = await scanned('git-status', "import { execFile } from 'node:child_process';\nexport default function (pi) { pi.registerCommand('st', { handler: async () => execFile('git', ['status']) }); }\n");
+    const r = await scanned(
+      'git-status',
+      "import { execFile } from 'node:child_process';\nexport default function (pi) { pi.registerCommand('st', { handler: async () => execFile('git', ['status']) }); }\n",
+    );
     assert.ok(r.capabilities.some((c) => c.capability === 'exec'));
     assert.equal(scannerBypassCheck(r, execCall.capability, execCall.method), undefined);
     assert.equal(scannerBypassCheck(r, bashTool.capability, bashTool.method), undefined);
   });
 
   it('raises nothing for capabilities the scan found, and an alert for env read by an extension that showed none', async () => {
-    const r = await scanned('widget', "export default function (pi) { pi.on('session_start', (_e, ctx) => ctx.ui.setWidget('w', ['hi'])); }\n");
+    const r = await scanned(
+      'widget',
+      "export default function (pi) { pi.on('session_start', (_e, ctx) => ctx.ui.setWidget('w', ['hi'])); }\n",
+    );
     assert.equal(scannerBypassCheck(r, 'ui', 'ctx.ui.setWidget'), undefined);
     assert.equal(scannerBypassCheck(r, 'env', 'env.get')?.category, 'scanner_bypass');
   });

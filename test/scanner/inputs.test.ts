@@ -50,7 +50,7 @@ function rawTar(name: string, content: string): Buffer {
 }
 
 describe('scan targets', () => {
-  it('follows package.json pi.extensions, relative imports and the package\'s own dependencies', async () => {
+  it("follows package.json pi.extensions, relative imports and the package's own dependencies", async () => {
     const root = tree({
       'package.json': JSON.stringify({ name: 'my-ext', pi: { extensions: ['./src/main.ts'] } }),
       'src/main.ts': "import { go } from './lib/go.js';\nimport dep from 'dep';\nexport default () => { go(); dep(); };\n",
@@ -70,7 +70,10 @@ describe('scan targets', () => {
   it('scans a folder without an entry of its own as one extension per file or sub-folder', async () => {
     const root = tree({ 'a.ts': HELLO, 'b.js': "require('child_process');\n", 'c/index.ts': HELLO, 'notes.md': '# x' });
     const reports = await scanTarget(root);
-    assert.deepEqual(reports.map((r) => `${r.id}:${r.verdict}`), ['a:safe', 'b:flagged', 'c:safe']);
+    assert.deepEqual(
+      reports.map((r) => `${r.id}:${r.verdict}`),
+      ['a:safe', 'b:flagged', 'c:safe'],
+    );
   });
 
   it('reports install scripts and scans the file a postinstall runs', async () => {
@@ -80,11 +83,17 @@ describe('scan targets', () => {
       'scripts/setup.js': "require('fs').appendFileSync(require('os').homedir() + '/.zshrc', 'x');\n",
     });
     const [r] = await scanTarget(root, { displayBase: root });
-    assert.deepEqual(r!.findings.map((f) => `${f.ruleId}@${f.file}:${f.line}`), ['fs.sensitive-write@scripts/setup.js:1', 'package.install-script@package.json:1']);
+    assert.deepEqual(
+      r!.findings.map((f) => `${f.ruleId}@${f.file}:${f.line}`),
+      ['fs.sensitive-write@scripts/setup.js:1', 'package.install-script@package.json:1'],
+    );
   });
 
   it('scans a .tgz tarball from npm pack layout', async () => {
-    const src = tree({ 'package/package.json': JSON.stringify({ name: 'packed-ext', main: 'index.js' }), 'package/index.js': "require('dgram');\n" });
+    const src = tree({
+      'package/package.json': JSON.stringify({ name: 'packed-ext', main: 'index.js' }),
+      'package/index.js': "require('dgram');\n",
+    });
     const tgz = join(src, 'packed-ext-1.0.0.tgz');
     await create({ gzip: true, file: tgz, cwd: src }, ['package']);
     const [r] = await scanTarget(tgz);
@@ -132,10 +141,13 @@ describe('scan of bad input fails closed with a finding naming the file and caus
     symlinkSync(join(root, 'loop', 'a.js'), join(root, 'loop', 'b.js'));
     const [r] = await scanTarget(root);
     assert.notEqual(r!.verdict, 'safe');
-    assert.ok(r!.findings.some((f) => /loop|resolve/.test(f.message)), JSON.stringify(r!.findings));
+    assert.ok(
+      r!.findings.some((f) => /loop|resolve/.test(f.message)),
+      JSON.stringify(r!.findings),
+    );
   });
 
-  it('source nested deeper than the parser\'s stack allows (a crash in native code otherwise)', async () => {
+  it("source nested deeper than the parser's stack allows (a crash in native code otherwise)", async () => {
     const root = tree({
       'index.js': `x = ${'('.repeat(100_000)}a${')'.repeat(100_000)};\n`,
       'unary.js': `y = ${'!'.repeat(50_000)}a;\n`,
@@ -148,7 +160,9 @@ describe('scan of bad input fails closed with a finding naming the file and caus
 
   it('brackets inside strings, comments, templates and regular expressions do not count as nesting', async () => {
     const many = '('.repeat(5000);
-    const root = tree({ 'index.js': `const a = '${many}';\n// ${many}\nconst b = \`${many}\`;\nconst c = /\\(${'\\('.repeat(3000)}/;\nexport default a + b + c;\n` });
+    const root = tree({
+      'index.js': `const a = '${many}';\n// ${many}\nconst b = \`${many}\`;\nconst c = /\\(${'\\('.repeat(3000)}/;\nexport default a + b + c;\n`,
+    });
     const [r] = await scanTarget(join(root, 'index.js'));
     assert.equal(r!.verdict, 'safe', JSON.stringify(r!.findings));
   });

@@ -29,12 +29,20 @@ describe('SARIF output', () => {
 
   it('lists every rule of the rulebook and points results at them', async () => {
     const sarif = toSarif(await scanTarget(MALICIOUS_DIR, { displayBase: MALICIOUS_DIR }), '0.1.0');
-    const run = (sarif.runs as Array<{ tool: { driver: { rules: Array<{ id: string }> } }; results: Array<{ ruleId: string; ruleIndex: number }> }>)[0]!;
-    assert.deepEqual(run.tool.driver.rules.map((r) => r.id), listRules().map((r) => r.id));
+    const run = (
+      sarif.runs as Array<{ tool: { driver: { rules: Array<{ id: string }> } }; results: Array<{ ruleId: string; ruleIndex: number }> }>
+    )[0]!;
+    assert.deepEqual(
+      run.tool.driver.rules.map((r) => r.id),
+      listRules().map((r) => r.id),
+    );
     for (const r of run.results) assert.equal(run.tool.driver.rules[r.ruleIndex]!.id, r.ruleId);
   });
 
   it('the validator rejects a malformed log, so the check above can fail', () => {
-    assert.equal(validate({ version: '2.1.0', runs: [{ tool: { driver: { name: 'x' } }, results: [{ message: { text: 'm' }, level: 'fatal' }] }] }), false);
+    assert.equal(
+      validate({ version: '2.1.0', runs: [{ tool: { driver: { name: 'x' } }, results: [{ message: { text: 'm' }, level: 'fatal' }] }] }),
+      false,
+    );
   });
 });

@@ -19,7 +19,11 @@ import { tempHome } from '../evidence/fixtures.ts';
 import { until } from '../helpers.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/pi-warden.js', import.meta.url));
-const cli = (home: string, args: string[]) => spawnSync(process.execPath, [BIN, ...args, '--home', home], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, NO_COLOR: '1' } });
+const cli = (home: string, args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args, '--home', home], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: home, NO_COLOR: '1' },
+  });
 const READ = { call_id: 'c', method: 'fs.read', params: { path: '/p' } };
 
 function runtime(home: string, ops: Map<string, Operation>, extra: { prompter?: Prompter; profile?: 'safe' | 'balanced' } = {}) {
@@ -27,16 +31,27 @@ function runtime(home: string, ops: Map<string, Operation>, extra: { prompter?: 
   const registry = new TrustRegistry(db);
   const stopped: string[] = [];
   const gate = createTrustGate(registry, (id) => stopped.push(id));
-  const d = createDispatcher({ policy: compilePolicy(rulesFor(extra.profile ?? 'safe', false)), operations: ops, stages: [gate.stage], recheck: gate.recheck, prompter: extra.prompter });
+  const d = createDispatcher({
+    policy: compilePolicy(rulesFor(extra.profile ?? 'safe', false)),
+    operations: ops,
+    stages: [gate.stage],
+    recheck: gate.recheck,
+    prompter: extra.prompter,
+  });
   return { d, registry, stopped, db };
 }
 
 describe('trust lifecycle', () => {
   it('allows exactly the legal transitions', () => {
     const legal: Record<string, string> = {
-      'unknown/promote': 'probation', 'probation/promote': 'trusted',
-      'unknown/quarantine': 'quarantined', 'probation/quarantine': 'quarantined', 'trusted/quarantine': 'quarantined',
-      'unknown/kill': 'quarantined', 'probation/kill': 'quarantined', 'trusted/kill': 'quarantined',
+      'unknown/promote': 'probation',
+      'probation/promote': 'trusted',
+      'unknown/quarantine': 'quarantined',
+      'probation/quarantine': 'quarantined',
+      'trusted/quarantine': 'quarantined',
+      'unknown/kill': 'quarantined',
+      'probation/kill': 'quarantined',
+      'trusted/kill': 'quarantined',
       'quarantined/lift': 'probation',
     };
     for (const from of TRUST_STATES) {
@@ -56,16 +71,27 @@ describe('trust lifecycle', () => {
     reg.transition('ext', 'promote', 'alice', 'reviewed');
     reg.transition('ext', 'promote', 'alice', 'two weeks clean');
     reg.transition('ext', 'kill', 'bob', 'exfiltration suspected');
-    assert.throws(() => reg.transition('ext', 'promote', 'mallory', 'trust me'), (e: unknown) => isWardenError(e) && /only leave quarantine with `trust lift`/.test(e.message));
+    assert.throws(
+      () => reg.transition('ext', 'promote', 'mallory', 'trust me'),
+      (e: unknown) => isWardenError(e) && /only leave quarantine with `trust lift`/.test(e.message),
+    );
     assert.throws(() => reg.transition('ext', 'lift', 'bob', ''), /actor and a reason/);
     reg.transition('ext', 'lift', 'bob', 'false positive, rotated keys anyway');
     assert.throws(() => reg.transition('ext', 'lift', 'bob', 'again'), /not quarantined/);
-    assert.deepEqual(reg.history('ext').map((t) => [t.from_state, t.to_state, t.kind, t.actor]), [
-      ['unknown', 'probation', 'promote', 'alice'], ['probation', 'trusted', 'promote', 'alice'],
-      ['trusted', 'quarantined', 'kill', 'bob'], ['quarantined', 'probation', 'lift', 'bob'],
-    ]);
+    assert.deepEqual(
+      reg.history('ext').map((t) => [t.from_state, t.to_state, t.kind, t.actor]),
+      [
+        ['unknown', 'probation', 'promote', 'alice'],
+        ['probation', 'trusted', 'promote', 'alice'],
+        ['trusted', 'quarantined', 'kill', 'bob'],
+        ['quarantined', 'probation', 'lift', 'bob'],
+      ],
+    );
     const alerts = queryAlerts(db, { extension: 'ext' });
-    assert.deepEqual(alerts.map((a) => a.category), ['profile_transition', 'profile_transition', 'quarantine', 'kill_switch']);
+    assert.deepEqual(
+      alerts.map((a) => a.category),
+      ['profile_transition', 'profile_transition', 'quarantine', 'kill_switch'],
+    );
     assert.equal(alerts[2]!.severity, 'critical');
     assert.equal(reg.stateOf('ext'), 'probation');
     db.close();
@@ -95,10 +121,19 @@ describe('kill switch', () => {
 
   it('refuses every method, even the ones every profile allows', async () => {
     const home = tempHome();
-    const ops = new Map<string, Operation>([['fs.read', () => 1], ['pi.registerTool', () => 1], ['pi.on', () => 1], ['log', () => 1]]);
+    const ops = new Map<string, Operation>([
+      ['fs.read', () => 1],
+      ['pi.registerTool', () => 1],
+      ['pi.on', () => 1],
+      ['log', () => 1],
+    ]);
     const { d, registry, db } = runtime(home, ops);
     registry.transition('ext', 'quarantine', 'risk-controller', 'three unsafe decisions');
-    for (const call of [READ, { call_id: 'r', method: 'pi.registerTool', params: { name: 't' } }, { call_id: 'o', method: 'pi.on', params: { event: 'session_start' } }]) {
+    for (const call of [
+      READ,
+      { call_id: 'r', method: 'pi.registerTool', params: { name: 't' } },
+      { call_id: 'o', method: 'pi.on', params: { event: 'session_start' } },
+    ]) {
       const r = await d.dispatch('ext', call);
       assert.ok(!r.ok && r.error.code === 'quarantined', call.method);
     }
@@ -109,7 +144,17 @@ describe('kill switch', () => {
     const home = tempHome();
     let release: (v: string) => void = () => undefined;
     const ran: string[] = [];
-    const ops = new Map<string, Operation>([['fs.read', () => { ran.push('read'); return new Promise<string>((r) => { release = r; }); }]]);
+    const ops = new Map<string, Operation>([
+      [
+        'fs.read',
+        () => {
+          ran.push('read');
+          return new Promise<string>((r) => {
+            release = r;
+          });
+        },
+      ],
+    ]);
     const { d, registry, db } = runtime(home, ops);
     const pending = d.dispatch('ext', READ);
     await until(() => ran.length === 1, 'the read to start');
@@ -125,7 +170,12 @@ describe('kill switch', () => {
     const home = tempHome();
     const ran: string[] = [];
     let answer: ((v: unknown) => void) | undefined;
-    const prompter: Prompter = { ask: () => new Promise((r) => { answer = r; }) as never };
+    const prompter: Prompter = {
+      ask: () =>
+        new Promise((r) => {
+          answer = r;
+        }) as never,
+    };
     const { d, registry, db } = runtime(home, new Map([['ctx.ui.notify', () => ran.push('notify')]]), { prompter, profile: 'balanced' });
     const pending = d.dispatch('ext', { call_id: 'u', method: 'ctx.ui.notify', params: {} });
     await until(() => answer !== undefined, 'the prompt to be asked');
@@ -156,12 +206,22 @@ describe('quotas', () => {
     const home = tempHome();
     const writer = await EvidenceWriter.open(home);
     const limits = quotaLookup({ hostcallsPerSecond: 1000 }, new Map([['greedy', { hostcallsPerSecond: 5 }]]));
-    const d = createDispatcher({ policy: compilePolicy(rulesFor('safe', false)), operations: new Map([['fs.read', () => 1]]), stages: [createQuotaStage(limits, writer)], recorder: writer, alerts: writer });
+    const d = createDispatcher({
+      policy: compilePolicy(rulesFor('safe', false)),
+      operations: new Map([['fs.read', () => 1]]),
+      stages: [createQuotaStage(limits, writer)],
+      recorder: writer,
+      alerts: writer,
+    });
     const results = [];
     for (let i = 0; i < 8; i++) results.push(await d.dispatch('greedy', READ));
     for (let i = 0; i < 8; i++) assert.ok((await d.dispatch('polite', READ)).ok, 'another extension is not limited by the greedy one');
     const refused = results.filter((r) => !r.ok);
-    assert.deepEqual(results.map((r) => r.ok), [true, true, true, true, true, false, false, false], 'five a second, the rest refused');
+    assert.deepEqual(
+      results.map((r) => r.ok),
+      [true, true, true, true, true, false, false, false],
+      'five a second, the rest refused',
+    );
     assert.ok(refused.every((r) => !r.ok && r.error.code === 'quota_exceeded'));
     t.mock.timers.tick(1000);
     assert.ok((await d.dispatch('greedy', READ)).ok, 'the next second has a fresh window');
@@ -203,8 +263,16 @@ describe('operation quotas', () => {
     const home = tempHome();
     const { createRuntime } = await import('../../src/runtime/createRuntime.ts');
     const { policyFor } = await import('../helpers.ts');
-    const policy = policyFor({ user: { extensionPolicy: { overrides: { slow: { quota: { wallTimeMs: 20 } }, chatty: { quota: { outputBytes: 100 } } } } } });
-    const rt = await createRuntime({ home, policy, operations: new Map<string, Operation>([['fs.read', (p) => (p.path === 'big' ? 'x'.repeat(1000) : new Promise((r) => setTimeout(() => r('late'), 200)))]]) });
+    const policy = policyFor({
+      user: { extensionPolicy: { overrides: { slow: { quota: { wallTimeMs: 20 } }, chatty: { quota: { outputBytes: 100 } } } } },
+    });
+    const rt = await createRuntime({
+      home,
+      policy,
+      operations: new Map<string, Operation>([
+        ['fs.read', (p) => (p.path === 'big' ? 'x'.repeat(1000) : new Promise((r) => setTimeout(() => r('late'), 200)))],
+      ]),
+    });
     const slow = await rt.dispatcher.dispatch('slow', { call_id: 's', method: 'fs.read', params: { path: 'wait' } });
     assert.ok(!slow.ok && slow.error.code === 'quota_exceeded' && slow.error.reasonCodes.includes('wall_time_ms'));
     const big = await rt.dispatcher.dispatch('chatty', { call_id: 'b', method: 'fs.read', params: { path: 'big' } });
@@ -212,7 +280,13 @@ describe('operation quotas', () => {
     assert.ok((await rt.dispatcher.dispatch('other', { call_id: 'o', method: 'fs.read', params: { path: 'big' } })).ok);
     await rt.close();
     const db = openStore(home, { readOnly: true });
-    assert.deepEqual(queryBreaches(db).map((b) => [b.extension_id, b.resource, b.limit]), [['slow', 'wall_time_ms', 20], ['chatty', 'output_bytes', 100]]);
+    assert.deepEqual(
+      queryBreaches(db).map((b) => [b.extension_id, b.resource, b.limit]),
+      [
+        ['slow', 'wall_time_ms', 20],
+        ['chatty', 'output_bytes', 100],
+      ],
+    );
     db.close();
   });
 });
@@ -223,7 +297,11 @@ describe('kill switch in every risk mode', () => {
     const { policyFor } = await import('../helpers.ts');
     for (const risk of [{ enabled: false }, { enabled: true, enforce: false }, { enabled: true, enforce: true }]) {
       const home = tempHome();
-      const rt = await createRuntime({ home, policy: policyFor({ user: { extensionRisk: risk } }), operations: new Map([['fs.read', () => 'data']]) });
+      const rt = await createRuntime({
+        home,
+        policy: policyFor({ user: { extensionRisk: risk } }),
+        operations: new Map([['fs.read', () => 'data']]),
+      });
       assert.equal(cli(home, ['trust', 'kill', 'ext', '--reason', 'test']).status, 0);
       const r = await rt.dispatcher.dispatch('ext', READ);
       assert.ok(!r.ok && r.error.code === 'quarantined', JSON.stringify(risk));

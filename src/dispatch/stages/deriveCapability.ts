@@ -11,7 +11,9 @@ import type { Stage, StageOutcome } from '../stage.ts';
 export const DERIVE_CAPABILITY_REASONS = ['capability_mismatch'] as const;
 export type DeriveCapabilityReason = (typeof DERIVE_CAPABILITY_REASONS)[number];
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { deriveCapability: DeriveCapabilityReason }
+  interface ReasonVocabularies {
+    deriveCapability: DeriveCapabilityReason;
+  }
 }
 
 export function deriveCapability(ctx: DispatchContext): StageOutcome {

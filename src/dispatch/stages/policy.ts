@@ -12,8 +12,13 @@ import type { Stage, StageOutcome } from '../stage.ts';
 
 /** The reason code this stage records for each way a capability prompt was settled (a withdrawn one: the policy's). */
 export const CAPABILITY_PROMPT_REASONS = {
-  user_allow: 'prompt_user_allow', user_deny: 'prompt_user_deny', session_allow: 'prompt_session_allow', session_deny: 'prompt_session_deny',
-  sync_refused: 'sync_needs_prompt', no_ui: 'prompt_no_ui', failed: 'prompt_failed',
+  user_allow: 'prompt_user_allow',
+  user_deny: 'prompt_user_deny',
+  session_allow: 'prompt_session_allow',
+  session_deny: 'prompt_session_deny',
+  sync_refused: 'sync_needs_prompt',
+  no_ui: 'prompt_no_ui',
+  failed: 'prompt_failed',
 } as const satisfies Record<Exclude<PromptOutcome, 'withdrawn'>, PromptReason>;
 
 export interface PolicyStageOptions {
@@ -28,17 +33,31 @@ export interface PolicyStageOptions {
  * `sync_needs_prompt` is also used by the dispatcher and by the mediation stages that ask.
  */
 export const PROMPT_REASONS = [
-  'prompt_user_allow', 'prompt_session_allow', 'prompt_user_deny', 'prompt_session_deny', 'prompt_no_ui', 'prompt_failed',
-  'sync_needs_prompt', 'prompt_remember_failed', 'prompt_withdrawn',
+  'prompt_user_allow',
+  'prompt_session_allow',
+  'prompt_user_deny',
+  'prompt_session_deny',
+  'prompt_no_ui',
+  'prompt_failed',
+  'sync_needs_prompt',
+  'prompt_remember_failed',
+  'prompt_withdrawn',
 ] as const;
 export type PromptReason = (typeof PROMPT_REASONS)[number];
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { prompt: PromptReason }
+  interface ReasonVocabularies {
+    prompt: PromptReason;
+  }
 }
 
 const PROMPT_OUTCOME: Readonly<Record<PromptReason, 'allow' | 'deny' | undefined>> = {
-  prompt_user_allow: 'allow', prompt_session_allow: 'allow',
-  prompt_user_deny: 'deny', prompt_session_deny: 'deny', prompt_no_ui: 'deny', prompt_failed: 'deny', sync_needs_prompt: 'deny',
+  prompt_user_allow: 'allow',
+  prompt_session_allow: 'allow',
+  prompt_user_deny: 'deny',
+  prompt_session_deny: 'deny',
+  prompt_no_ui: 'deny',
+  prompt_failed: 'deny',
+  sync_needs_prompt: 'deny',
   // The policy turned to deny while the user was being asked: the answer was dropped.
   prompt_withdrawn: 'deny',
   // A note beside an answer ("always" could not be saved), not an answer.
@@ -100,7 +119,10 @@ export function createPolicyStage(options: PolicyStageOptions): Stage {
       // Concurrent calls of one method wait for one question; an answer about one method never answers another's
       // call in flight (a "session" answer is remembered per capability, as the user was told).
       const result = options.prompts.resolve({
-        topic: 'capability', key, flightKey: `${key}\u0000${ctx.method}`, sync: ctx.sync,
+        topic: 'capability',
+        key,
+        flightKey: `${key}\u0000${ctx.method}`,
+        sync: ctx.sync,
         request: { extensionId: ctx.extensionId, capability, method: ctx.method, callId: ctx.callId },
         stillAsked: () => verdictFor(options.policy(), capability, ctx.extensionId).decision !== 'deny',
         ...(remember === undefined ? {} : { persist: (d: 'allow' | 'deny') => remember(ctx.extensionId, capability, d) }),

@@ -12,7 +12,9 @@ import type { Stage, StageOutcome } from '../stage.ts';
 export const VALIDATE_REASONS = ['invalid_request'] as const;
 export type ValidateReason = (typeof VALIDATE_REASONS)[number];
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { validate: ValidateReason }
+  interface ReasonVocabularies {
+    validate: ValidateReason;
+  }
 }
 
 const MAX_CALL_ID = 256;
@@ -47,7 +49,12 @@ function invalid(message: string, where: string): WardenError {
   return decisionError('invalid_request', message, { where, reasonCodes: ['invalid_request'] });
 }
 
-interface SchemaError { instancePath: string; message: string; keyword: string; params: Record<string, unknown> }
+interface SchemaError {
+  instancePath: string;
+  message: string;
+  keyword: string;
+  params: Record<string, unknown>;
+}
 
 function paramsError(spec: MethodSpec, params: unknown, checker: Checker): WardenError {
   let first: SchemaError | undefined;

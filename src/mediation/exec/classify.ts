@@ -8,8 +8,24 @@
 import { has, parseOptions, type Parsed, WRAPPERS, type WrapperSpec } from './options.ts';
 import { interpreterInvocation, shellInvocation, type Invocation } from './interp.ts';
 import {
-  AWKS, BACKGROUND, COMMAND_READERS, DECODERS, DESTRUCTIVE, envEffect, type ExecClass, INTERPRETERS, normalisePath,
-  isKnownProgram, NETWORK, OTHER_SHELLS, PI_BINARIES, POSIX_SHELLS, PRIVILEGE, programName, registerNames, VIMS,
+  AWKS,
+  BACKGROUND,
+  COMMAND_READERS,
+  DECODERS,
+  DESTRUCTIVE,
+  envEffect,
+  type ExecClass,
+  INTERPRETERS,
+  normalisePath,
+  isKnownProgram,
+  NETWORK,
+  OTHER_SHELLS,
+  PI_BINARIES,
+  POSIX_SHELLS,
+  PRIVILEGE,
+  programName,
+  registerNames,
+  VIMS,
 } from './tables.ts';
 import { type ToolCtx, TOOLS } from './tools.ts';
 import { PlaceWords, SECRET_KINDS } from '../../policy/index.ts';
@@ -50,14 +66,36 @@ interface Run {
 }
 
 /** The innermost command after wrappers. */
-interface Inner { readonly prog: string; readonly argv: readonly string[] }
+interface Inner {
+  readonly prog: string;
+  readonly argv: readonly string[];
+}
 
 registerNames([...WRAPPERS.keys(), ...TOOLS.keys(), 'eval', 'source', 'trap', 'npx', 'bunx', 'uvx', 'pnpx']);
 
 const ESCAPES = /\\x[0-9a-f]{2}|\\[0-7]{3}|\\u[0-9a-f]{4}/i;
-const RUNS_SCRIPTS = (p: string) => POSIX_SHELLS.has(p) || OTHER_SHELLS.has(p) || INTERPRETERS.has(p) || p === 'eval' || p === 'source' || p === '.';
+const RUNS_SCRIPTS = (p: string) =>
+  POSIX_SHELLS.has(p) || OTHER_SHELLS.has(p) || INTERPRETERS.has(p) || p === 'eval' || p === 'source' || p === '.';
 /** Network programs that do not fetch files to run (a later `./x` after them is not download-then-run). */
-const DOWNLOAD_PROBES = new Set(['dig', 'nslookup', 'host', 'whois', 'ping', 'traceroute', 'tracepath', 'mtr', 'arping', 'hping3', 'nmap', 'ssh-keyscan', 'kubectl', 'az', 'gcloud', 'gh', 'glab']);
+const DOWNLOAD_PROBES = new Set([
+  'dig',
+  'nslookup',
+  'host',
+  'whois',
+  'ping',
+  'traceroute',
+  'tracepath',
+  'mtr',
+  'arping',
+  'hping3',
+  'nmap',
+  'ssh-keyscan',
+  'kubectl',
+  'az',
+  'gcloud',
+  'gh',
+  'glab',
+]);
 const PACKAGE_MANAGERS = new Set(['npm', 'pnpm', 'yarn', 'pip', 'pip3', 'pipx', 'uv']);
 const PACKAGE_NETWORK = new Set(['install', 'i', 'add', 'publish', 'exec', 'dlx', 'download']);
 /** Programs that, given arguments from xargs' input, may become something else (options from the input). */
@@ -66,8 +104,16 @@ const XARGS_OPTIONS_MATTER = new Set(['rm', 'shred', 'chmod', 'chown', 'chgrp'])
 const WRITERS = new Set(['tee', 'cp', 'mv', 'ln', 'install', 'dd', 'rsync', 'curl', 'wget', 'touch', 'truncate']);
 const XARGS_OPAQUE = new Set(['find', 'tar', 'zip', 'rsync', 'ssh', 'scp', 'make', 'less', ...VIMS]);
 
-const resolve = (s: Stdin, outer: Source): Source => (s.kind === 'inherit' ? outer : s.kind === 'pipe' ? { kind: 'pipe', from: s.from, outer } : s);
-const deeper = (run: Run, stdin: Source = run.stdin, zsh = false): Run => ({ add: run.add, depth: run.depth + 1, stdin, zsh, budget: run.budget, places: run.places });
+const resolve = (s: Stdin, outer: Source): Source =>
+  s.kind === 'inherit' ? outer : s.kind === 'pipe' ? { kind: 'pipe', from: s.from, outer } : s;
+const deeper = (run: Run, stdin: Source = run.stdin, zsh = false): Run => ({
+  add: run.add,
+  depth: run.depth + 1,
+  stdin,
+  zsh,
+  budget: run.budget,
+  places: run.places,
+});
 const zeros = (n: number): number[] => new Array<number>(n).fill(0);
 const quote = (w: string) => `'${w.replace(/'/g, "'\\''")}'`;
 
@@ -94,14 +140,19 @@ function analyseShell(script: string, run: Run): void {
   for (const c of parsed.commands) {
     seen.set(c, classifySimple(c, stdin === run.stdin ? run : { ...run, stdin }));
     // `exec < file` / `exec <<<…` with no command: what every later command reads.
-    if (c.argv.length === 1 && c.argv[0] === 'exec' && c.stdin.kind !== 'inherit' && c.stdin.kind !== 'pipe') stdin = resolve(c.stdin, stdin);
+    if (c.argv.length === 1 && c.argv[0] === 'exec' && c.stdin.kind !== 'inherit' && c.stdin.kind !== 'pipe')
+      stdin = resolve(c.stdin, stdin);
   }
   writtenThenRun(parsed.commands, seen, run);
   const net = (c: SimpleCommand) => seen.get(c)?.classes.has('network_tool') === true;
   // Download, then run: `curl -o f x; sh f`, `wget x && chmod +x f && ./f`.
   const firstNet = parsed.commands.findIndex((c) => {
     const s = seen.get(c);
-    return s !== undefined && ((NETWORK.has(s.prog) && !DOWNLOAD_PROBES.has(s.prog)) || ((POSIX_SHELLS.has(s.prog) || s.prog === 'eval') && s.classes.has('network_tool')));
+    return (
+      s !== undefined &&
+      ((NETWORK.has(s.prog) && !DOWNLOAD_PROBES.has(s.prog)) ||
+        ((POSIX_SHELLS.has(s.prog) || s.prog === 'eval') && s.classes.has('network_tool')))
+    );
   });
   if (firstNet >= 0) {
     const downloader = parsed.commands[firstNet] as SimpleCommand;
@@ -120,7 +171,8 @@ function analyseShell(script: string, run: Run): void {
   // piped in on stdin is stdinScript's; data piped to a script file, `curl … | python3 -m json.tool`, is not code.)
   for (const c of parsed.commands) {
     const prog = seen.get(c)?.prog ?? '';
-    if (RUNS_SCRIPTS(prog) && c.substitutions.some(net)) run.add('pipe_to_shell', `${prog} is fed from the network: ${c.argv.join(' ').slice(0, 100)}`);
+    if (RUNS_SCRIPTS(prog) && c.substitutions.some(net))
+      run.add('pipe_to_shell', `${prog} is fed from the network: ${c.argv.join(' ').slice(0, 100)}`);
   }
 }
 
@@ -142,9 +194,13 @@ function writtenThenRun(commands: readonly SimpleCommand[], seen: ReadonlyMap<Si
     for (const r of c.redirects) {
       if (!WRITE_OPS.has(r.op) || r.fd !== 1 || r.dynamic) continue;
       const key = fileKey(r.target);
-      written.set(key, r.op === '>' || r.op === '>|' || r.op === '&>' ? (written.has(key) ? undefined : staticOutput([c], run.stdin, true)) : undefined);
+      written.set(
+        key,
+        r.op === '>' || r.op === '>|' || r.op === '&>' ? (written.has(key) ? undefined : staticOutput([c], run.stdin, true)) : undefined,
+      );
     }
-    if (prog === 'tee' || prog === 'cp' || prog === 'mv' || prog === 'ln' || prog === 'install') for (const a of argv.slice(1)) if (!a.startsWith('-')) written.set(fileKey(a), undefined);
+    if (prog === 'tee' || prog === 'cp' || prog === 'mv' || prog === 'ln' || prog === 'install')
+      for (const a of argv.slice(1)) if (!a.startsWith('-')) written.set(fileKey(a), undefined);
   }
 }
 
@@ -152,7 +208,12 @@ function writtenThenRun(commands: readonly SimpleCommand[], seen: ReadonlyMap<Si
 function scriptOperand(prog: string, argv: readonly string[]): { word: string; kind: 'posix' | 'code' } | undefined {
   const args = argv.slice(1);
   if (prog === 'source' || prog === '.') return args[0] === undefined ? undefined : { word: args[0], kind: 'posix' };
-  const inv = POSIX_SHELLS.has(prog) || OTHER_SHELLS.has(prog) ? shellInvocation(args) : INTERPRETERS.has(prog) ? interpreterInvocation(prog, args) : undefined;
+  const inv =
+    POSIX_SHELLS.has(prog) || OTHER_SHELLS.has(prog)
+      ? shellInvocation(args)
+      : INTERPRETERS.has(prog)
+        ? interpreterInvocation(prog, args)
+        : undefined;
   if (inv?.kind === 'file') return { word: args[inv.index] ?? '', kind: POSIX_SHELLS.has(prog) ? 'posix' : 'code' };
   if (inv === undefined && (argv[0] ?? '').includes('/')) return { word: argv[0] ?? '', kind: 'posix' };
   return undefined;
@@ -176,7 +237,14 @@ function classifySimple(c: SimpleCommand, outer: Run): Inner & { classes: Set<Ex
     classes.add(k);
     outer.add(k, d);
   };
-  const run: Run = { add, depth: outer.depth, stdin: resolve(c.stdin, outer.stdin), zsh: outer.zsh, budget: outer.budget, places: outer.places };
+  const run: Run = {
+    add,
+    depth: outer.depth,
+    stdin: resolve(c.stdin, outer.stdin),
+    zsh: outer.zsh,
+    budget: outer.budget,
+    places: outer.places,
+  };
   if (c.background) add('background', `runs in the background: ${c.argv.join(' ').slice(0, 120)}`);
   for (const r of c.redirects) {
     if (/^\/dev\/(tcp|udp)\//.test(r.target)) add('network_tool', `redirect to ${r.target}`);
@@ -231,17 +299,30 @@ function classifyWords(argv: readonly string[], flags: readonly number[], run: R
   if (NETWORK.has(prog)) add('network_tool', text);
   if (DESTRUCTIVE.has(prog) || prog.startsWith('mkfs.')) add('destructive_fs', text);
   if ((prog === 'dd' && args.some((a) => a.startsWith('of='))) || prog === 'truncate') add('destructive_fs', text);
-  if (WRITERS.has(prog) && args.some((a) => !a.startsWith('-') && run.places.neverWritten(a.replace(/^of=/, '')))) add('destructive_fs', `writes a place that is never written: ${text}`);
-  if ((PACKAGE_MANAGERS.has(prog) && args.some((a) => PACKAGE_NETWORK.has(a))) || prog === 'npx' || prog === 'bunx' || prog === 'uvx' || prog === 'pnpx') add('network_tool', text);
+  if (WRITERS.has(prog) && args.some((a) => !a.startsWith('-') && run.places.neverWritten(a.replace(/^of=/, ''))))
+    add('destructive_fs', `writes a place that is never written: ${text}`);
+  if (
+    (PACKAGE_MANAGERS.has(prog) && args.some((a) => PACKAGE_NETWORK.has(a))) ||
+    prog === 'npx' ||
+    prog === 'bunx' ||
+    prog === 'uvx' ||
+    prog === 'pnpx'
+  )
+    add('network_tool', text);
   if (PI_BINARIES.has(prog)) add('inline_code', `spawns pi: ${text}`);
-  if ((prog === 'eval' || prog === 'source' || prog === '.') && (subs.length > 0 || args.some((a, i) => a.includes('$') || ((aflags[i] ?? 0) & W_DYNAMIC) !== 0))) add('obfuscated', text);
+  if (
+    (prog === 'eval' || prog === 'source' || prog === '.') &&
+    (subs.length > 0 || args.some((a, i) => a.includes('$') || ((aflags[i] ?? 0) & W_DYNAMIC) !== 0))
+  )
+    add('obfuscated', text);
   // eval and trap run their (literal) arguments as a script; source runs a file (or stdin).
   if (prog === 'eval' && args.length > 0) analyseShell(args.join(' '), deeper(run));
   if (prog === 'trap' && args.length > 0) analyseShell((args[0] === '--' ? args[1] : args[0]) ?? '', deeper(run));
   if ((prog === 'source' || prog === '.') && args.length > 0) scriptFile('posix', prog, args[0] ?? '', run, subs);
   if (POSIX_SHELLS.has(prog) || OTHER_SHELLS.has(prog)) shell(prog, args, aflags, run, subs, text);
   else if (INTERPRETERS.has(prog)) interpreter(prog, args, aflags, run, subs, text);
-  else if (/sh$/.test(prog) && !isKnownProgram(prog) && args.some((a) => /^-[a-zA-Z]*c/.test(a))) add('obfuscated', `${prog} looks like a shell and is given -c: ${text}`);
+  else if (/sh$/.test(prog) && !isKnownProgram(prog) && args.some((a) => /^-[a-zA-Z]*c/.test(a)))
+    add('obfuscated', `${prog} looks like a shell and is given -c: ${text}`);
   if (COMMAND_READERS.has(prog) || (VIMS.has(prog) && (prog === 'ex' || args.some((a) => /^-[a-zA-Z]*[eE]/.test(a))))) {
     if (prog !== 'sqlite3' || args.filter((a) => !a.startsWith('-')).length <= 1) stdinScript('reader', prog, run.stdin, run);
   }
@@ -250,21 +331,41 @@ function classifyWords(argv: readonly string[], flags: readonly number[], run: R
 
 function toolCtx(prog: string, args: readonly string[], flags: readonly number[], text: string, run: Run): ToolCtx {
   return {
-    prog, args, flags, text, add: run.add,
+    prog,
+    args,
+    flags,
+    text,
+    add: run.add,
     shell: (script, what) => {
       if (script === undefined) run.add('unparseable', `${what} without a command`);
-      else if (script !== '' && args.some((a, i) => ((flags[i] ?? 0) & W_DYNAMIC) !== 0 && a.endsWith(script))) run.add('obfuscated', `${what} runs a computed string: ${text}`);
+      else if (script !== '' && args.some((a, i) => ((flags[i] ?? 0) & W_DYNAMIC) !== 0 && a.endsWith(script)))
+        run.add('obfuscated', `${what} runs a computed string: ${text}`);
       else analyseShell(script, deeper(run, { kind: 'fd', target: `${prog}'s output` }));
     },
     argv: (words, wflags) => {
       if (run.depth > 8) run.add('obfuscated', `commands nested too deep: ${text}`);
       // Words taken from an option's value (`--strip-program=$S`) are computed when that value is.
-      else classifyWords(words, wflags ?? words.map((w) => (/[$…]/.test(w) && args.some((a, i) => ((flags[i] ?? 0) & W_DYNAMIC) !== 0 && a.includes(w)) ? W_DYNAMIC : 0)), deeper(run), []);
+      else
+        classifyWords(
+          words,
+          wflags ??
+            words.map((w) => (/[$…]/.test(w) && args.some((a, i) => ((flags[i] ?? 0) & W_DYNAMIC) !== 0 && a.includes(w)) ? W_DYNAMIC : 0)),
+          deeper(run),
+          [],
+        );
     },
   };
 }
 
-function unwrap(prog: string, w: WrapperSpec, args: readonly string[], flags: readonly number[], run: Run, subs: readonly SimpleCommand[], text: string): Inner | undefined {
+function unwrap(
+  prog: string,
+  w: WrapperSpec,
+  args: readonly string[],
+  flags: readonly number[],
+  run: Run,
+  subs: readonly SimpleCommand[],
+  text: string,
+): Inner | undefined {
   const p = parseOptions(args, w.spec);
   const ctx = toolCtx(prog, args, flags, text, run);
   if (w.loose !== true && p.unknown.length > 0) run.add('obfuscated', `${prog}: unknown option ${p.unknown[0] ?? ''}: ${text}`);
@@ -303,19 +404,21 @@ function unwrap(prog: string, w: WrapperSpec, args: readonly string[], flags: re
   if (prog === 'xargs') return xargs(p, args.slice(i), flags.slice(i), run, text);
   const inner = classifyWords(args.slice(i), flags.slice(i), run, subs);
   // An option we do not know may take the next word as its value: every later word could be the command.
-  if (w.loose === true && p.unknown.length > 0) for (let j = i + 1; j < Math.min(args.length, i + 16); j++) classifyWords(args.slice(j), flags.slice(j), run, subs);
+  if (w.loose === true && p.unknown.length > 0)
+    for (let j = i + 1; j < Math.min(args.length, i + 16); j++) classifyWords(args.slice(j), flags.slice(j), run, subs);
   return inner;
 }
 
 /** xargs appends its input to the command (or puts it where `-I` says): input that becomes a program or a script is not seen. */
 function xargs(p: Parsed, inner: readonly string[], flags: readonly number[], run: Run, text: string): Inner {
   const replace = p.opts.findLast((o) => o.name === 'I' || o.name === 'i' || o.name === 'replace');
-  const r = replace === undefined ? undefined : replace.value ?? '{}';
+  const r = replace === undefined ? undefined : (replace.value ?? '{}');
   const prog = programName(inner[0]);
   const scriptish = POSIX_SHELLS.has(prog) || OTHER_SHELLS.has(prog) || INTERPRETERS.has(prog);
   if (r !== undefined && (inner[0] ?? '').includes(r)) run.add('obfuscated', `xargs puts its input into the program name: ${text}`);
   if (scriptish) {
-    if (r !== undefined && inner.slice(1).some((w) => w.includes(r) && w !== r)) run.add('obfuscated', `xargs puts its input into a script: ${text}`);
+    if (r !== undefined && inner.slice(1).some((w) => w.includes(r) && w !== r))
+      run.add('obfuscated', `xargs puts its input into a script: ${text}`);
     const inv = INTERPRETERS.has(prog) ? interpreterInvocation(prog, inner.slice(1)) : shellInvocation(inner.slice(1));
     if (inv.kind === 'stdin' && r === undefined) run.add('obfuscated', `xargs supplies the script ${prog} runs: ${text}`);
   }
@@ -327,18 +430,38 @@ function xargs(p: Parsed, inner: readonly string[], flags: readonly number[], ru
   return classifyWords(inner, flags, { ...run, stdin: { kind: 'none' } }, []);
 }
 
-function shell(prog: string, args: readonly string[], flags: readonly number[], run: Run, subs: readonly SimpleCommand[], text: string): void {
+function shell(
+  prog: string,
+  args: readonly string[],
+  flags: readonly number[],
+  run: Run,
+  subs: readonly SimpleCommand[],
+  text: string,
+): void {
   const posix = POSIX_SHELLS.has(prog);
-  const inv = prog === 'fish' ? shellInvocation(args, 'cC', ['--command', '--init-command']) : prog === 'nu' || prog === 'nushell' ? shellInvocation(args, 'ce', ['--commands', '--execute']) : shellInvocation(args);
+  const inv =
+    prog === 'fish'
+      ? shellInvocation(args, 'cC', ['--command', '--init-command'])
+      : prog === 'nu' || prog === 'nushell'
+        ? shellInvocation(args, 'ce', ['--commands', '--execute'])
+        : shellInvocation(args);
   invoke(posix ? 'posix' : 'code', prog, inv, args, flags, run, subs, text);
 }
 
-function interpreter(prog: string, args: readonly string[], flags: readonly number[], run: Run, subs: readonly SimpleCommand[], text: string): void {
+function interpreter(
+  prog: string,
+  args: readonly string[],
+  flags: readonly number[],
+  run: Run,
+  subs: readonly SimpleCommand[],
+  text: string,
+): void {
   const inv = interpreterInvocation(prog, args);
   if (inv.kind === 'module') {
     const mod = inv.attached ?? args[inv.index] ?? '';
     const rest = args.slice(inv.index + 1);
-    if ((mod === 'pip' && rest.some((a) => a === 'install' || a === 'download')) || mod === 'http.server' || mod === 'SimpleHTTPServer') run.add('network_tool', text);
+    if ((mod === 'pip' && rest.some((a) => a === 'install' || a === 'download')) || mod === 'http.server' || mod === 'SimpleHTTPServer')
+      run.add('network_tool', text);
     if (mod === 'timeit' || mod === 'code') run.add('inline_code', text);
     return;
   }
@@ -346,7 +469,16 @@ function interpreter(prog: string, args: readonly string[], flags: readonly numb
   invoke('code', prog, inv, args, flags, run, subs, text);
 }
 
-function invoke(kind: 'posix' | 'code', prog: string, inv: Invocation, args: readonly string[], flags: readonly number[], run: Run, subs: readonly SimpleCommand[], text: string): void {
+function invoke(
+  kind: 'posix' | 'code',
+  prog: string,
+  inv: Invocation,
+  args: readonly string[],
+  flags: readonly number[],
+  run: Run,
+  subs: readonly SimpleCommand[],
+  text: string,
+): void {
   switch (inv.kind) {
     case 'code': {
       if (kind === 'code') {
@@ -356,12 +488,17 @@ function invoke(kind: 'posix' | 'code', prog: string, inv: Invocation, args: rea
       const script = inv.attached ?? (inv.index === undefined ? undefined : args[inv.index]);
       if (script === undefined) run.add('unparseable', `${prog} -c without a command`);
       // The script is computed (`sh -c "$X"`, `bash -c "$(cat f)"`): what it runs is not on the command line.
-      else if (inv.index !== undefined && ((flags[inv.index] ?? 0) & W_DYNAMIC) !== 0) run.add('obfuscated', `${prog} -c runs a computed string: ${text}`);
+      else if (inv.index !== undefined && ((flags[inv.index] ?? 0) & W_DYNAMIC) !== 0)
+        run.add('obfuscated', `${prog} -c runs a computed string: ${text}`);
       else analyseShell(script, deeper(run, run.stdin, prog === 'zsh'));
       return;
     }
-    case 'stdin': stdinScript(kind, prog, run.stdin, run); return;
-    case 'file': scriptFile(kind, prog, args[inv.index] ?? '', run, subs); return;
+    case 'stdin':
+      stdinScript(kind, prog, run.stdin, run);
+      return;
+    case 'file':
+      scriptFile(kind, prog, args[inv.index] ?? '', run, subs);
+      return;
     default:
   }
 }
@@ -374,7 +511,8 @@ function scriptFile(kind: 'posix' | 'code', prog: string, word: string, run: Run
 
 /** A program that reads what it runs from its stdin: a here-doc or echoed text is classified; anything else is not seen. */
 function stdinScript(kind: 'posix' | 'code' | 'reader', prog: string, source: Source, run: Run): void {
-  const text = source.kind === 'text' && !source.dynamic ? source.text : source.kind === 'pipe' ? staticOutput(source.from, source.outer) : undefined;
+  const text =
+    source.kind === 'text' && !source.dynamic ? source.text : source.kind === 'pipe' ? staticOutput(source.from, source.outer) : undefined;
   if (text !== undefined) {
     if (kind === 'posix') analyseShell(text, deeper(run, { kind: 'none' }, prog === 'zsh'));
     else if (kind === 'code') run.add('inline_code', `${prog} runs code given on stdin`);
@@ -386,8 +524,16 @@ function stdinScript(kind: 'posix' | 'code' | 'reader', prog: string, source: So
     run.add('obfuscated', `${prog} reads a ${source.via} with expansions`);
     return;
   }
-  if (source.kind === 'pipe' && upstream(source.from).some((c) => c.argv.some((a) => DECODERS.has(programName(a))))) run.add('obfuscated', `${prog} runs decoded input`);
-  const from = source.kind === 'pipe' ? 'a pipe' : source.kind === 'file' ? source.target : source.kind === 'fd' ? `descriptor ${source.target}` : 'the stdin the extension writes';
+  if (source.kind === 'pipe' && upstream(source.from).some((c) => c.argv.some((a) => DECODERS.has(programName(a)))))
+    run.add('obfuscated', `${prog} runs decoded input`);
+  const from =
+    source.kind === 'pipe'
+      ? 'a pipe'
+      : source.kind === 'file'
+        ? source.target
+        : source.kind === 'fd'
+          ? `descriptor ${source.target}`
+          : 'the stdin the extension writes';
   run.add('pipe_to_shell', `${prog} reads what it runs from ${from}`);
 }
 
@@ -430,7 +576,14 @@ const NO_ROOTS = new PlaceWords();
  * `places`: the sensitive places with this user's home, agent and pi-warden folders, so `/home/u/bin/x` is `~/bin/x`.
  */
 export function analyseExec(
-  params: { cmd: string; args?: readonly string[]; shell?: boolean; detached?: boolean; stdin?: string; env?: Readonly<Record<string, string>> },
+  params: {
+    cmd: string;
+    args?: readonly string[];
+    shell?: boolean;
+    detached?: boolean;
+    stdin?: string;
+    env?: Readonly<Record<string, string>>;
+  },
   method: 'exec' | 'exec.spawn' = 'exec',
   places: PlaceWords = NO_ROOTS,
 ): ExecAnalysis {
@@ -438,7 +591,12 @@ export function analyseExec(
   const addEvidence: Add = (c, detail) => {
     if (!evidence.some((e) => e.class === c)) evidence.push({ class: c, detail });
   };
-  const stdin: Source = typeof params.stdin === 'string' ? { kind: 'text', via: 'stdin option', text: params.stdin, dynamic: false } : method === 'exec.spawn' ? { kind: 'stream' } : { kind: 'none' };
+  const stdin: Source =
+    typeof params.stdin === 'string'
+      ? { kind: 'text', via: 'stdin option', text: params.stdin, dynamic: false }
+      : method === 'exec.spawn'
+        ? { kind: 'stream' }
+        : { kind: 'none' };
   const run: Run = { add: addEvidence, depth: 0, stdin, zsh: false, budget: { n: 2000 }, places };
   for (const [k, v] of Object.entries(params.env ?? {})) if (typeof v === 'string') environment(k, v, false, run);
   const argv = [params.cmd, ...(params.args ?? [])];

@@ -37,7 +37,8 @@ function gitConfig(c: ToolCtx, kv: string | undefined, what: string): void {
 /** git's own options before the subcommand that take a value as the next word. */
 const GIT_GLOBAL_VALUES = new Set(['-C', '--git-dir', '--work-tree', '--namespace', '--super-prefix', '--list-cmds', '--attr-source']);
 
-const valueAfter = (args: readonly string[], i: number, w: string): string | undefined => (w.includes('=') ? w.slice(w.indexOf('=') + 1) : args[i + 1]);
+const valueAfter = (args: readonly string[], i: number, w: string): string | undefined =>
+  w.includes('=') ? w.slice(w.indexOf('=') + 1) : args[i + 1];
 
 export function gitTool(c: ToolCtx): void {
   const a = c.args;
@@ -65,9 +66,17 @@ export function gitTool(c: ToolCtx): void {
     const w = rest[j] as string;
     const v = () => valueAfter(rest, j, w);
     switch (sub) {
-      case 'config': break;
-      case 'clone': case 'fetch': case 'pull': case 'ls-remote': case 'push': case 'archive': case 'submodule':
-        if (w === '-u' || isLong(w, '--upload-pack', 4) || isLong(w, '--receive-pack', 4) || isLong(w, '--exec', 4)) c.shell(w === '-u' ? rest[j + 1] : v(), `git ${sub} ${w}`);
+      case 'config':
+        break;
+      case 'clone':
+      case 'fetch':
+      case 'pull':
+      case 'ls-remote':
+      case 'push':
+      case 'archive':
+      case 'submodule':
+        if (w === '-u' || isLong(w, '--upload-pack', 4) || isLong(w, '--receive-pack', 4) || isLong(w, '--exec', 4))
+          c.shell(w === '-u' ? rest[j + 1] : v(), `git ${sub} ${w}`);
         if (w === '-c' || isLong(w, '--config', 5)) gitConfig(c, w === '-c' ? rest[j + 1] : v(), `git ${sub} --config`);
         if (isLong(w, '--template', 4)) c.add('obfuscated', `git ${sub} --template installs hooks: ${c.text}`);
         break;
@@ -81,7 +90,8 @@ export function gitTool(c: ToolCtx): void {
         if (/^--(env|tree|index|parent|msg|commit|tag-name)-filter$|^--setup$/.test(w)) c.shell(rest[j + 1], `git filter-branch ${w}`);
         break;
       case 'send-email':
-        if (isLong(w, '--to-cmd', 6) || isLong(w, '--cc-cmd', 6) || isLong(w, '--sendmail-cmd', 6) || isLong(w, '--smtp-server', 7)) c.shell(v(), `git send-email ${w}`);
+        if (isLong(w, '--to-cmd', 6) || isLong(w, '--cc-cmd', 6) || isLong(w, '--sendmail-cmd', 6) || isLong(w, '--smtp-server', 7))
+          c.shell(v(), `git send-email ${w}`);
         break;
       default:
     }
@@ -89,7 +99,14 @@ export function gitTool(c: ToolCtx): void {
   if (sub === 'bisect' && rest[0] === 'run') c.argv(rest.slice(1), c.flags.slice(i + 2));
   if (sub === 'submodule') {
     const k = rest.indexOf('foreach');
-    if (k >= 0) c.shell(rest.slice(k + 1).filter((w) => w !== '--recursive' && w !== '-q' && w !== '--quiet').join(' '), 'git submodule foreach');
+    if (k >= 0)
+      c.shell(
+        rest
+          .slice(k + 1)
+          .filter((w) => w !== '--recursive' && w !== '-q' && w !== '--quiet')
+          .join(' '),
+        'git submodule foreach',
+      );
   }
   if (sub === 'config') {
     // `git config [options] key value` or `git config set [options] key value`: what the key makes git run later.

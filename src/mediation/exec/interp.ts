@@ -12,7 +12,8 @@ export type Invocation =
   | { readonly kind: 'module'; readonly index: number; readonly attached?: string };
 
 const STDIN_FILES = /^(-|\/dev\/stdin|\/dev\/fd\/0|\/proc\/self\/fd\/0)$/;
-const file = (args: readonly string[], i: number): Invocation => (STDIN_FILES.test(args[i] ?? '') ? { kind: 'stdin' } : { kind: 'file', index: i });
+const file = (args: readonly string[], i: number): Invocation =>
+  STDIN_FILES.test(args[i] ?? '') ? { kind: 'stdin' } : { kind: 'file', index: i };
 
 /**
  * A shell's arguments: `-c` anywhere in an option cluster makes the first operand the script; `-s` or no operand
@@ -24,10 +25,18 @@ export function shellInvocation(args: readonly string[], codeLetters = 'c', code
   let stdin = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    if (a === '--' || a === '-') return code ? { kind: 'code', index: i + 1 < args.length ? i + 1 : undefined } : stdin || i + 1 >= args.length ? { kind: 'stdin' } : file(args, i + 1);
+    if (a === '--' || a === '-')
+      return code
+        ? { kind: 'code', index: i + 1 < args.length ? i + 1 : undefined }
+        : stdin || i + 1 >= args.length
+          ? { kind: 'stdin' }
+          : file(args, i + 1);
     if (a.startsWith('--')) {
       const name = a.split('=')[0] as string;
-      if (codeLong.includes(name)) return a.includes('=') ? { kind: 'code', index: i, attached: a.slice(name.length + 1) } : { kind: 'code', index: i + 1 < args.length ? i + 1 : undefined };
+      if (codeLong.includes(name))
+        return a.includes('=')
+          ? { kind: 'code', index: i, attached: a.slice(name.length + 1) }
+          : { kind: 'code', index: i + 1 < args.length ? i + 1 : undefined };
       if (name === '--rcfile' || name === '--init-file') i++;
       continue;
     }
@@ -58,23 +67,71 @@ interface InterpSpec {
 
 const PY: InterpSpec = { code: 'c', values: 'WXm', module: 'm', longValues: ['--check-hash-based-pycs'] };
 const NODE: InterpSpec = {
-  code: 'ep', values: 'rC', codeLong: ['--eval', '--print'],
-  longValues: ['--require', '--import', '--loader', '--experimental-loader', '--conditions', '--input-type', '--env-file', '--env-file-if-exists', '--title', '--openssl-config', '--icu-data-dir', '--redirect-warnings', '--report-dir', '--diagnostic-dir', '--disable-warning', '--watch-path', '--test-reporter', '--test-reporter-destination', '--test-name-pattern', '--test-skip-pattern', '--localstorage-file', '--allow-fs-read', '--allow-fs-write', '--run', '--cwd', '--config', '--preload'],
+  code: 'ep',
+  values: 'rC',
+  codeLong: ['--eval', '--print'],
+  longValues: [
+    '--require',
+    '--import',
+    '--loader',
+    '--experimental-loader',
+    '--conditions',
+    '--input-type',
+    '--env-file',
+    '--env-file-if-exists',
+    '--title',
+    '--openssl-config',
+    '--icu-data-dir',
+    '--redirect-warnings',
+    '--report-dir',
+    '--diagnostic-dir',
+    '--disable-warning',
+    '--watch-path',
+    '--test-reporter',
+    '--test-reporter-destination',
+    '--test-name-pattern',
+    '--test-skip-pattern',
+    '--localstorage-file',
+    '--allow-fs-read',
+    '--allow-fs-write',
+    '--run',
+    '--cwd',
+    '--config',
+    '--preload',
+  ],
 };
 const SPECS: Readonly<Record<string, InterpSpec>> = {
-  python: PY, python2: PY, python3: PY, pypy: PY, pypy3: PY, ipython: { code: 'c', values: 'm', module: 'm' },
-  node: NODE, nodejs: NODE, bun: NODE, 'ts-node': NODE, tsx: NODE,
+  python: PY,
+  python2: PY,
+  python3: PY,
+  pypy: PY,
+  pypy3: PY,
+  ipython: { code: 'c', values: 'm', module: 'm' },
+  node: NODE,
+  nodejs: NODE,
+  bun: NODE,
+  'ts-node': NODE,
+  tsx: NODE,
   perl: { code: 'eE', values: 'I', attached: 'MmlixCdDF0' },
-  ruby: { code: 'e', values: 'IrCE', attached: 'KTWxil0F' }, irb: { code: '' },
+  ruby: { code: 'e', values: 'IrCE', attached: 'KTWxil0F' },
+  irb: { code: '' },
   php: { code: 'rBRE', values: 'cdfzFtS' },
-  lua: { code: 'e', values: 'l' }, luajit: { code: 'e', values: 'lbj' },
-  osascript: { code: 'e', values: 'ls' }, expect: { code: 'c', values: 'f' },
-  tclsh: { code: '' }, wish: { code: '' }, jshell: { code: '' },
-  rscript: { code: 'e' }, r: { code: 'e', values: 'f' },
+  lua: { code: 'e', values: 'l' },
+  luajit: { code: 'e', values: 'lbj' },
+  osascript: { code: 'e', values: 'ls' },
+  expect: { code: 'c', values: 'f' },
+  tclsh: { code: '' },
+  wish: { code: '' },
+  jshell: { code: '' },
+  rscript: { code: 'e' },
+  r: { code: 'e', values: 'f' },
   julia: { code: 'eE', values: 'LJCtp', codeLong: ['--eval', '--print'] },
-  elixir: { code: 'e', values: 'r', codeLong: ['--eval'] }, iex: { code: 'e', values: 'r', codeLong: ['--eval'] },
-  guile: { code: 'c', values: 'Lls' }, racket: { code: 'e', values: 'ftlr', codeLong: ['--eval'] },
-  sbcl: { code: '', codeLong: ['--eval'] }, groovy: { code: 'e' },
+  elixir: { code: 'e', values: 'r', codeLong: ['--eval'] },
+  iex: { code: 'e', values: 'r', codeLong: ['--eval'] },
+  guile: { code: 'c', values: 'Lls' },
+  racket: { code: 'e', values: 'ftlr', codeLong: ['--eval'] },
+  sbcl: { code: '', codeLong: ['--eval'] },
+  groovy: { code: 'e' },
 };
 
 /** How an interpreter (node, python, perl, …) is asked to run code. Unknown interpreters: any `-e`/`-c` is code. */
@@ -84,7 +141,10 @@ export function interpreterInvocation(prog: string, args: readonly string[]): In
   if (data >= 0) return { kind: 'code', index: data };
   if (prog === 'pwsh' || prog === 'powershell') return powershell(args);
   if (prog === 'deno') return deno(args);
-  if (prog === 'erl') return args.some((a) => a === '-eval' || a === '-s' || a === '-run') ? { kind: 'code', index: args.findIndex((a) => a === '-eval') + 1 } : { kind: 'file', index: 0 };
+  if (prog === 'erl')
+    return args.some((a) => a === '-eval' || a === '-s' || a === '-run')
+      ? { kind: 'code', index: args.findIndex((a) => a === '-eval') + 1 }
+      : { kind: 'file', index: 0 };
   const spec = SPECS[prog] ?? { code: 'ce' };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
@@ -92,19 +152,29 @@ export function interpreterInvocation(prog: string, args: readonly string[]): In
     if (a === '-') return { kind: 'stdin' };
     if (a.startsWith('--')) {
       const name = a.split('=')[0] as string;
-      if (spec.codeLong?.includes(name) === true) return { kind: 'code', index: a.includes('=') ? i : i + 1 < args.length ? i + 1 : undefined, ...(a.includes('=') ? { attached: a.slice(name.length + 1) } : {}) };
+      if (spec.codeLong?.includes(name) === true)
+        return {
+          kind: 'code',
+          index: a.includes('=') ? i : i + 1 < args.length ? i + 1 : undefined,
+          ...(a.includes('=') ? { attached: a.slice(name.length + 1) } : {}),
+        };
       if (spec.longValues?.includes(name) === true && !a.includes('=')) i++;
       continue;
     }
     if (a.startsWith('-') && a.length > 1) {
       for (let j = 1; j < a.length; j++) {
         const ch = a[j] as string;
-        if (spec.code.includes(ch)) return j + 1 < a.length ? { kind: 'code', index: i, attached: a.slice(j + 1) } : { kind: 'code', index: i + 1 < args.length ? i + 1 : undefined };
+        if (spec.code.includes(ch))
+          return j + 1 < a.length
+            ? { kind: 'code', index: i, attached: a.slice(j + 1) }
+            : { kind: 'code', index: i + 1 < args.length ? i + 1 : undefined };
         // perl -M'Foo;system(…)' becomes `use Foo;system(…);`: a module name that is not a name is code.
-        if ((ch === 'M' || ch === 'm') && prog === 'perl' && /[^\w:=,\-'"]/.test(a.slice(j + 1))) return { kind: 'code', index: i, attached: a.slice(j + 1) };
+        if ((ch === 'M' || ch === 'm') && prog === 'perl' && /[^\w:=,\-'"]/.test(a.slice(j + 1)))
+          return { kind: 'code', index: i, attached: a.slice(j + 1) };
         if (spec.attached?.includes(ch) === true) break;
         if (spec.values?.includes(ch) === true) {
-          if (spec.module?.includes(ch) === true) return j + 1 < a.length ? { kind: 'module', index: i, attached: a.slice(j + 1) } : { kind: 'module', index: i + 1 };
+          if (spec.module?.includes(ch) === true)
+            return j + 1 < a.length ? { kind: 'module', index: i, attached: a.slice(j + 1) } : { kind: 'module', index: i + 1 };
           if (j + 1 >= a.length) i++;
           break;
         }
@@ -128,9 +198,22 @@ function powershell(args: readonly string[]): Invocation {
       continue;
     }
     if ('encodedcommand'.startsWith(name) || name === 'ec') return { kind: 'code', index: i + 1, encoded: true };
-    if ('command'.startsWith(name) || 'commandwithargs'.startsWith(name) || name === 'cwa') return { kind: 'code', index: i + 1 < args.length ? i + 1 : undefined };
+    if ('command'.startsWith(name) || 'commandwithargs'.startsWith(name) || name === 'cwa')
+      return { kind: 'code', index: i + 1 < args.length ? i + 1 : undefined };
     if ('file'.startsWith(name)) return args[i + 1] === '-' ? { kind: 'stdin' } : file(args, i + 1);
-    if (['configurationname', 'custompipename', 'inputformat', 'outputformat', 'settingsfile', 'workingdirectory', 'windowstyle', 'version'].some((p) => p.startsWith(name))) i++;
+    if (
+      [
+        'configurationname',
+        'custompipename',
+        'inputformat',
+        'outputformat',
+        'settingsfile',
+        'workingdirectory',
+        'windowstyle',
+        'version',
+      ].some((p) => p.startsWith(name))
+    )
+      i++;
   }
   return { kind: 'stdin' };
 }

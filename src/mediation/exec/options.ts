@@ -22,7 +22,10 @@ export interface OptSpec {
   readonly numeric?: boolean;
 }
 
-export interface Opt { readonly name: string; readonly value: string | undefined }
+export interface Opt {
+  readonly name: string;
+  readonly value: string | undefined;
+}
 
 export interface Parsed {
   readonly opts: Opt[];
@@ -36,7 +39,11 @@ export interface Parsed {
 
 /** The long option `name` abbreviates (getopt_long: an exact match, else the only option it is a prefix of). */
 export function resolveLong(name: string, spec: OptSpec): { name: string; kind: 'flag' | 'value' | 'optional' } | undefined {
-  const lists: Array<[readonly string[] | undefined, 'flag' | 'value' | 'optional']> = [[spec.long, 'flag'], [spec.longValues, 'value'], [spec.longOptional, 'optional']];
+  const lists: Array<[readonly string[] | undefined, 'flag' | 'value' | 'optional']> = [
+    [spec.long, 'flag'],
+    [spec.longValues, 'value'],
+    [spec.longOptional, 'optional'],
+  ];
   let found: { name: string; kind: 'flag' | 'value' | 'optional' } | undefined;
   for (const [list, kind] of lists) {
     for (const o of list ?? []) {
@@ -135,62 +142,235 @@ export interface WrapperSpec {
 const W = (spec: OptSpec, more: Omit<WrapperSpec, 'spec'> = {}): WrapperSpec => ({ spec: { stopAtOperand: true, ...spec }, ...more });
 
 export const WRAPPERS: ReadonlyMap<string, WrapperSpec> = new Map<string, WrapperSpec>([
-  ['env', W({
-    flags: 'i0v', values: 'uCS', long: ['ignore-environment', 'null', 'debug', 'list-signal-handling', 'help', 'version'],
-    longValues: ['unset', 'chdir', 'split-string'], longOptional: ['block-signal', 'default-signal', 'ignore-signal'],
-  }, { assignments: true })],
+  [
+    'env',
+    W(
+      {
+        flags: 'i0v',
+        values: 'uCS',
+        long: ['ignore-environment', 'null', 'debug', 'list-signal-handling', 'help', 'version'],
+        longValues: ['unset', 'chdir', 'split-string'],
+        longOptional: ['block-signal', 'default-signal', 'ignore-signal'],
+      },
+      { assignments: true },
+    ),
+  ],
   ['command', W({ flags: 'pvV' }, { noCommand: ['v', 'V'] })],
   ['builtin', W({})],
   ['exec', W({ flags: 'cl', values: 'a' })],
   ['nice', W({ values: 'n', longValues: ['adjustment'], long: ['help', 'version'], numeric: true })],
-  ['ionice', W({ flags: 'tPu', values: 'cnpPu', longValues: ['class', 'classdata', 'pid', 'pgid', 'uid'], long: ['ignore', 'help', 'version'] }, { noCommand: ['p', 'P', 'u', 'pid', 'pgid', 'uid'] })],
-  ['chrt', W({
-    flags: 'abdfimopRrve', values: 'TPD',
-    long: ['all-tasks', 'batch', 'deadline', 'fifo', 'idle', 'max', 'other', 'pid', 'reset-on-fork', 'rr', 'verbose', 'ext', 'help', 'version'],
-    longValues: ['sched-runtime', 'sched-period', 'sched-deadline'],
-  }, { operands: 1, noCommand: ['p', 'pid', 'm', 'max'] })],
+  [
+    'ionice',
+    W(
+      { flags: 'tPu', values: 'cnpPu', longValues: ['class', 'classdata', 'pid', 'pgid', 'uid'], long: ['ignore', 'help', 'version'] },
+      { noCommand: ['p', 'P', 'u', 'pid', 'pgid', 'uid'] },
+    ),
+  ],
+  [
+    'chrt',
+    W(
+      {
+        flags: 'abdfimopRrve',
+        values: 'TPD',
+        long: [
+          'all-tasks',
+          'batch',
+          'deadline',
+          'fifo',
+          'idle',
+          'max',
+          'other',
+          'pid',
+          'reset-on-fork',
+          'rr',
+          'verbose',
+          'ext',
+          'help',
+          'version',
+        ],
+        longValues: ['sched-runtime', 'sched-period', 'sched-deadline'],
+      },
+      { operands: 1, noCommand: ['p', 'pid', 'm', 'max'] },
+    ),
+  ],
   ['taskset', W({ flags: 'acp', long: ['all-tasks', 'cpu-list', 'pid', 'help', 'version'] }, { operands: 1, noCommand: ['p', 'pid'] })],
   ['stdbuf', W({ values: 'ioe', longValues: ['input', 'output', 'error'], long: ['help', 'version'] })],
-  ['timeout', W({ flags: 'v', values: 'ks', long: ['foreground', 'preserve-status', 'verbose', 'help', 'version'], longValues: ['kill-after', 'signal'] }, { operands: 1 })],
-  ['time', W({ flags: 'apqvV', values: 'fo', long: ['append', 'portability', 'quiet', 'verbose', 'version', 'help'], longValues: ['format', 'output'] })],
-  ['xargs', W({
-    flags: '0prtxo', values: 'aEdILnPs', optional: 'eil',
-    long: ['null', 'interactive', 'no-run-if-empty', 'verbose', 'exit', 'show-limits', 'open-tty', 'help', 'version'],
-    longValues: ['arg-file', 'delimiter', 'max-args', 'max-procs', 'max-chars', 'process-slot-var'], longOptional: ['eof', 'replace', 'max-lines'],
-  })],
+  [
+    'timeout',
+    W(
+      {
+        flags: 'v',
+        values: 'ks',
+        long: ['foreground', 'preserve-status', 'verbose', 'help', 'version'],
+        longValues: ['kill-after', 'signal'],
+      },
+      { operands: 1 },
+    ),
+  ],
+  [
+    'time',
+    W({
+      flags: 'apqvV',
+      values: 'fo',
+      long: ['append', 'portability', 'quiet', 'verbose', 'version', 'help'],
+      longValues: ['format', 'output'],
+    }),
+  ],
+  [
+    'xargs',
+    W({
+      flags: '0prtxo',
+      values: 'aEdILnPs',
+      optional: 'eil',
+      long: ['null', 'interactive', 'no-run-if-empty', 'verbose', 'exit', 'show-limits', 'open-tty', 'help', 'version'],
+      longValues: ['arg-file', 'delimiter', 'max-args', 'max-procs', 'max-chars', 'process-slot-var'],
+      longOptional: ['eof', 'replace', 'max-lines'],
+    }),
+  ],
   ['nohup', W({ long: ['help', 'version'] })],
   ['setsid', W({ flags: 'cfw', long: ['ctty', 'fork', 'wait', 'help', 'version'] })],
-  ['flock', W({
-    flags: 'sxeunoFv', values: 'wEc', long: ['shared', 'exclusive', 'unlock', 'nonblock', 'nb', 'no-fork', 'close', 'verbose', 'help', 'version'],
-    longValues: ['wait', 'timeout', 'conflict-exit-code', 'command'],
-  }, { operands: 1, shellOption: ['c', 'command'] })],
+  [
+    'flock',
+    W(
+      {
+        flags: 'sxeunoFv',
+        values: 'wEc',
+        long: ['shared', 'exclusive', 'unlock', 'nonblock', 'nb', 'no-fork', 'close', 'verbose', 'help', 'version'],
+        longValues: ['wait', 'timeout', 'conflict-exit-code', 'command'],
+      },
+      { operands: 1, shellOption: ['c', 'command'] },
+    ),
+  ],
   ['busybox', W({ long: ['list', 'list-full', 'install', 'help'] }, { noCommand: ['list', 'list-full', 'install', 'help'] })],
   ['toybox', W({ long: ['long', 'help', 'version'] }, { noCommand: ['long', 'help', 'version'] })],
-  ['watch', W({
-    flags: 'bcCegptwxr', optional: 'd', values: 'nq',
-    long: ['beep', 'color', 'no-color', 'errexit', 'chgexit', 'precise', 'no-title', 'no-wrap', 'exec', 'no-rerun', 'help', 'version'],
-    longValues: ['interval', 'equexit'], longOptional: ['differences'],
-  }, { joinsShell: { unless: ['x', 'exec'] } })],
+  [
+    'watch',
+    W(
+      {
+        flags: 'bcCegptwxr',
+        optional: 'd',
+        values: 'nq',
+        long: ['beep', 'color', 'no-color', 'errexit', 'chgexit', 'precise', 'no-title', 'no-wrap', 'exec', 'no-rerun', 'help', 'version'],
+        longValues: ['interval', 'equexit'],
+        longOptional: ['differences'],
+      },
+      { joinsShell: { unless: ['x', 'exec'] } },
+    ),
+  ],
   // Privilege changers: denied whatever they run; their command is still classified for the evidence.
-  ['sudo', W({
-    flags: 'AbEeHhiKklnPSsVv', values: 'CDgpRrTtUu',
-    long: ['askpass', 'background', 'edit', 'set-home', 'login', 'remove-timestamp', 'reset-timestamp', 'list', 'non-interactive', 'preserve-groups', 'stdin', 'shell', 'version', 'validate', 'help'],
-    longValues: ['close-from', 'chdir', 'group', 'host', 'prompt', 'role', 'chroot', 'type', 'command-timeout', 'other-user', 'user'], longOptional: ['preserve-env'],
-  }, { noCommand: ['e', 'edit', 'l', 'list', 'v', 'validate', 'k', 'K'] })],
+  [
+    'sudo',
+    W(
+      {
+        flags: 'AbEeHhiKklnPSsVv',
+        values: 'CDgpRrTtUu',
+        long: [
+          'askpass',
+          'background',
+          'edit',
+          'set-home',
+          'login',
+          'remove-timestamp',
+          'reset-timestamp',
+          'list',
+          'non-interactive',
+          'preserve-groups',
+          'stdin',
+          'shell',
+          'version',
+          'validate',
+          'help',
+        ],
+        longValues: ['close-from', 'chdir', 'group', 'host', 'prompt', 'role', 'chroot', 'type', 'command-timeout', 'other-user', 'user'],
+        longOptional: ['preserve-env'],
+      },
+      { noCommand: ['e', 'edit', 'l', 'list', 'v', 'validate', 'k', 'K'] },
+    ),
+  ],
   ['doas', W({ flags: 'Lns', values: 'Cu' })],
-  ['run0', W({ flags: 'uDg', longValues: ['user', 'group', 'unit', 'property', 'description', 'slice', 'nice', 'chdir', 'setenv', 'background'], long: ['slice-inherit', 'no-ask-password', 'help', 'version'] }, { loose: true })],
+  [
+    'run0',
+    W(
+      {
+        flags: 'uDg',
+        longValues: ['user', 'group', 'unit', 'property', 'description', 'slice', 'nice', 'chdir', 'setenv', 'background'],
+        long: ['slice-inherit', 'no-ask-password', 'help', 'version'],
+      },
+      { loose: true },
+    ),
+  ],
   ['pkexec', W({ longValues: ['user'], long: ['disable-internal-agent', 'keep-cwd', 'version', 'help'] })],
   ['gosu', W({}, { operands: 1 })],
   ['su-exec', W({}, { operands: 1 })],
   ['chpst', W({ flags: 'vP012', values: 'uUbe/nlLmdopfcrt' })],
   ['chroot', W({ longValues: ['userspec', 'groups'], long: ['skip-chdir', 'help', 'version'] }, { operands: 1 })],
-  ['setpriv', W({
-    flags: 'd', long: ['clear-groups', 'keep-groups', 'init-groups', 'no-new-privs', 'nnp', 'reset-env', 'dump', 'help', 'version'],
-    longValues: ['reuid', 'ruid', 'euid', 'regid', 'rgid', 'egid', 'groups', 'inh-caps', 'ambient-caps', 'bounding-set', 'securebits', 'pdeathsig', 'selinux-label', 'apparmor-profile', 'landlock-access', 'landlock-rule', 'ptracer'],
-  }, { loose: true })],
-  ['unshare', W({ flags: 'imnpuUCTfrc', long: ['fork', 'map-root-user', 'map-current-user', 'kill-child', 'mount-proc'] }, { loose: true })],
+  [
+    'setpriv',
+    W(
+      {
+        flags: 'd',
+        long: ['clear-groups', 'keep-groups', 'init-groups', 'no-new-privs', 'nnp', 'reset-env', 'dump', 'help', 'version'],
+        longValues: [
+          'reuid',
+          'ruid',
+          'euid',
+          'regid',
+          'rgid',
+          'egid',
+          'groups',
+          'inh-caps',
+          'ambient-caps',
+          'bounding-set',
+          'securebits',
+          'pdeathsig',
+          'selinux-label',
+          'apparmor-profile',
+          'landlock-access',
+          'landlock-rule',
+          'ptracer',
+        ],
+      },
+      { loose: true },
+    ),
+  ],
+  [
+    'unshare',
+    W({ flags: 'imnpuUCTfrc', long: ['fork', 'map-root-user', 'map-current-user', 'kill-child', 'mount-proc'] }, { loose: true }),
+  ],
   ['nsenter', W({ flags: 'amuinpUCTrwFZ', values: 'tSG', longValues: ['target', 'setuid', 'setgid'] }, { loose: true })],
-  ['systemd-run', W({ flags: 'rtPGqdS', values: 'upEHM', longValues: ['unit', 'property', 'description', 'slice', 'uid', 'gid', 'nice', 'working-directory', 'setenv', 'machine', 'host', 'service-type', 'on-active', 'on-boot', 'on-startup', 'on-unit-active', 'on-unit-inactive', 'on-calendar', 'timer-property', 'path-property', 'socket-property'] }, { loose: true })],
+  [
+    'systemd-run',
+    W(
+      {
+        flags: 'rtPGqdS',
+        values: 'upEHM',
+        longValues: [
+          'unit',
+          'property',
+          'description',
+          'slice',
+          'uid',
+          'gid',
+          'nice',
+          'working-directory',
+          'setenv',
+          'machine',
+          'host',
+          'service-type',
+          'on-active',
+          'on-boot',
+          'on-startup',
+          'on-unit-active',
+          'on-unit-inactive',
+          'on-calendar',
+          'timer-property',
+          'path-property',
+          'socket-property',
+        ],
+      },
+      { loose: true },
+    ),
+  ],
   ['strace', W({ flags: 'cCdDfFhiqrtTvVwxyYZk', values: 'abeEIoOpPsSuUX' }, { loose: true })],
   ['ltrace', W({ flags: 'bcCfhiLrStTV', values: 'aAeEflnopsuwxXD' }, { loose: true })],
   ['valgrind', W({}, { loose: true })],

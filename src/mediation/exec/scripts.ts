@@ -74,7 +74,22 @@ export function sedScan(s: string): { commands: string[]; runsInput: boolean; un
     }
     const cmd = s[i++];
     switch (cmd) {
-      case '{': case '}': case '=': case 'd': case 'D': case 'g': case 'G': case 'h': case 'H': case 'n': case 'N': case 'p': case 'P': case 'x': case 'z': case 'F':
+      case '{':
+      case '}':
+      case '=':
+      case 'd':
+      case 'D':
+      case 'g':
+      case 'G':
+      case 'h':
+      case 'H':
+      case 'n':
+      case 'N':
+      case 'p':
+      case 'P':
+      case 'x':
+      case 'z':
+      case 'F':
         break;
       case 'e': {
         ws();
@@ -83,7 +98,8 @@ export function sedScan(s: string): { commands: string[]; runsInput: boolean; un
         else out.commands.push(line);
         break;
       }
-      case 's': case 'y': {
+      case 's':
+      case 'y': {
         const d = s[i++];
         if (d === undefined || d === '\n' || d === '\\') return { ...out, understood: false };
         skipDelimited(d);
@@ -94,16 +110,28 @@ export function sedScan(s: string): { commands: string[]; runsInput: boolean; un
         }
         break;
       }
-      case 'a': case 'i': case 'c':
+      case 'a':
+      case 'i':
+      case 'c':
         while (i < n && s[i] !== '\n') i += s[i] === '\\' ? 2 : 1;
         break;
-      case 'r': case 'R': case 'w': case 'W':
+      case 'r':
+      case 'R':
+      case 'w':
+      case 'W':
         toEol();
         break;
-      case 'b': case 't': case 'T': case ':': case 'v':
+      case 'b':
+      case 't':
+      case 'T':
+      case ':':
+      case 'v':
         while (i < n && s[i] !== '\n' && s[i] !== ';') i++;
         break;
-      case 'l': case 'L': case 'q': case 'Q':
+      case 'l':
+      case 'L':
+      case 'q':
+      case 'Q':
         while (i < n && /[\d ]/.test(s[i] as string)) i++;
         break;
       default:
@@ -114,14 +142,33 @@ export function sedScan(s: string): { commands: string[]; runsInput: boolean; un
 }
 
 const SED: OptSpec = {
-  flags: 'nrsuzEb', values: 'efl', optional: 'i',
-  long: ['quiet', 'silent', 'debug', 'follow-symlinks', 'posix', 'regexp-extended', 'separate', 'sandbox', 'unbuffered', 'null-data', 'zero-terminated', 'binary', 'help', 'version'],
-  longValues: ['expression', 'file', 'line-length'], longOptional: ['in-place'],
+  flags: 'nrsuzEb',
+  values: 'efl',
+  optional: 'i',
+  long: [
+    'quiet',
+    'silent',
+    'debug',
+    'follow-symlinks',
+    'posix',
+    'regexp-extended',
+    'separate',
+    'sandbox',
+    'unbuffered',
+    'null-data',
+    'zero-terminated',
+    'binary',
+    'help',
+    'version',
+  ],
+  longValues: ['expression', 'file', 'line-length'],
+  longOptional: ['in-place'],
 };
 export function sed(c: ToolCtx): void {
   const p = parseOptions(c.args, SED);
   if (has(p, 'sandbox')) return;
-  if (p.opts.some((o) => (o.name === 'f' || o.name === 'file') && STDIN_FILE.test(o.value ?? ''))) c.add('obfuscated', `sed reads its script from stdin: ${c.text}`);
+  if (p.opts.some((o) => (o.name === 'f' || o.name === 'file') && STDIN_FILE.test(o.value ?? '')))
+    c.add('obfuscated', `sed reads its script from stdin: ${c.text}`);
   const scripts = p.opts.filter((o) => o.name === 'e' || o.name === 'expression').map((o) => o.value ?? '');
   if (scripts.length === 0 && !has(p, 'f', 'file') && p.operands[0] !== undefined) scripts.push(c.args[p.operands[0]] ?? '');
   for (const script of scripts) {
@@ -133,20 +180,41 @@ export function sed(c: ToolCtx): void {
 }
 
 const AWK: OptSpec = {
-  flags: 'bcCgMnNOPrsStV', values: 'fFvEeil', optional: 'dDLop', stopAtOperand: true,
+  flags: 'bcCgMnNOPrsStV',
+  values: 'fFvEeil',
+  optional: 'dDLop',
+  stopAtOperand: true,
   longValues: ['file', 'field-separator', 'assign', 'exec', 'source', 'include', 'load'],
-  long: ['characters-as-bytes', 'traditional', 'copyright', 'gen-pot', 'bignum', 'use-lc-numeric', 'non-decimal-data', 'optimize', 'posix', 're-interval', 'no-optimize', 'sandbox', 'lint-old', 'version', 'help'],
+  long: [
+    'characters-as-bytes',
+    'traditional',
+    'copyright',
+    'gen-pot',
+    'bignum',
+    'use-lc-numeric',
+    'non-decimal-data',
+    'optimize',
+    'posix',
+    're-interval',
+    'no-optimize',
+    'sandbox',
+    'lint-old',
+    'version',
+    'help',
+  ],
   longOptional: ['dump-variables', 'debug', 'lint', 'pretty-print', 'profile'],
 };
 export function awk(c: ToolCtx): void {
   const p = parseOptions(c.args, AWK);
   if (has(p, 'l', 'load')) c.add('obfuscated', `awk loads a library: ${c.text}`);
-  if (p.opts.some((o) => (o.name === 'f' || o.name === 'file') && STDIN_FILE.test(o.value ?? ''))) c.add('obfuscated', `awk reads its program from stdin: ${c.text}`);
+  if (p.opts.some((o) => (o.name === 'f' || o.name === 'file') && STDIN_FILE.test(o.value ?? '')))
+    c.add('obfuscated', `awk reads its program from stdin: ${c.text}`);
   const programs = p.opts.filter((o) => o.name === 'e' || o.name === 'source').map((o) => o.value ?? '');
   if (!has(p, 'f', 'file', 'E', 'exec', 'e', 'source') && p.operands[0] !== undefined) programs.push(c.args[p.operands[0]] ?? '');
   for (const program of programs) {
     const code = program.replace(/"(\\.|[^"\\])*"/g, '""');
-    if (/\bsystem\s*\(|\|&|\|\s*getline|\bprintf?\b[^;}]*\||@[A-Za-z_]\w*\s*\(/.test(code)) c.add('obfuscated', `awk runs a command: ${c.text}`);
+    if (/\bsystem\s*\(|\|&|\|\s*getline|\bprintf?\b[^;}]*\||@[A-Za-z_]\w*\s*\(/.test(code))
+      c.add('obfuscated', `awk runs a command: ${c.text}`);
     if (/\bENVIRON\b/.test(code)) c.add('credential_access', `awk reads the environment: ${c.text}`);
   }
 }
@@ -163,8 +231,14 @@ export function zip(c: ToolCtx): void {
 function exCommand(c: ToolCtx, raw: string | undefined): void {
   const t = (raw ?? '').replace(/^[:\s]+/, '');
   if (t.startsWith('!')) return c.shell(t.slice(1), 'vim :!');
-  if (t === '' || /^(\d+|\$|[/?].*)$/.test(t) || /^(w|wq|wqa|wa|x|xa|q|qa|update|up)!?$/.test(t) || /^(se|set|setl|setlocal)\s+[\w=:,.+-]*$/.test(t)
-    || (/^%?s([/#])[^|]*$/.test(t) && !t.includes('\\='))) return;
+  if (
+    t === '' ||
+    /^(\d+|\$|[/?].*)$/.test(t) ||
+    /^(w|wq|wqa|wa|x|xa|q|qa|update|up)!?$/.test(t) ||
+    /^(se|set|setl|setlocal)\s+[\w=:,.+-]*$/.test(t) ||
+    (/^%?s([/#])[^|]*$/.test(t) && !t.includes('\\='))
+  )
+    return;
   c.add('obfuscated', `vim runs an ex command: ${c.text}`);
 }
 export function vim(c: ToolCtx): void {
@@ -192,6 +266,7 @@ export function man(c: ToolCtx): void {
   for (let i = 0; i < c.args.length; i++) {
     const w = c.args[i] as string;
     if (w === '-P' || w === '-H') c.shell(c.args[++i], `man ${w}`);
-    else if (isLong(w, '--pager', 4) || isLong(w, '--html', 4)) c.shell(w.includes('=') ? w.slice(w.indexOf('=') + 1) : c.args[++i], 'man --pager');
+    else if (isLong(w, '--pager', 4) || isLong(w, '--html', 4))
+      c.shell(w.includes('=') ? w.slice(w.indexOf('=') + 1) : c.args[++i], 'man --pager');
   }
 }

@@ -32,7 +32,11 @@ export type Stdin =
   /** The previous stage of a pipe: the commands whose output feeds this one. */
   | { readonly kind: 'pipe'; readonly from: readonly SimpleCommand[] };
 
-export interface Assignment { readonly name: string; readonly value: string; readonly dynamic: boolean }
+export interface Assignment {
+  readonly name: string;
+  readonly value: string;
+  readonly dynamic: boolean;
+}
 
 /** One simple command: argv words (dynamic parts shown as `$NAME`/`$(…)`), and what surrounds it. */
 export interface SimpleCommand {
@@ -69,7 +73,12 @@ const REDIR_OPS = new Map<number, RedirOp>(
 const PROC_OUT = probe('a >(b)').Cmd.Args[1].Parts[0].Op as number;
 const INPUT_OPS = new Set<RedirOp>(['<', '<>', '<&', '<<', '<<-', '<<<']);
 
-interface WordText { text: string; flags: number; subs: SimpleCommand[]; braces: Tok[] | undefined }
+interface WordText {
+  text: string;
+  flags: number;
+  subs: SimpleCommand[];
+  braces: Tok[] | undefined;
+}
 
 function wordText(word: any, depth: number, mode: 'word' | 'heredoc' = 'word'): WordText {
   const out: WordText = { text: '', flags: 0, subs: [], braces: undefined };
@@ -103,15 +112,22 @@ function wordText(word: any, depth: number, mode: 'word' | 'heredoc' = 'word'): 
     for (let i = 0; i < (list?.length ?? 0); i++) {
       const p = list[i];
       switch (syntax.NodeType(p)) {
-        case 'Lit': lit(String(p.Value), quoted ? 'dq' : mode === 'heredoc' ? 'heredoc' : 'plain'); break;
+        case 'Lit':
+          lit(String(p.Value), quoted ? 'dq' : mode === 'heredoc' ? 'heredoc' : 'plain');
+          break;
         case 'SglQuoted':
           // `$'\x72m'` (ANSI-C quoting) decodes escapes we do not evaluate: the word is not what it reads as.
           if (p.Dollar === true && String(p.Value).includes('\\')) out.flags |= W_DYNAMIC;
           lit(String(p.Value), 'raw');
           break;
-        case 'DblQuoted': parts(p.Parts, true); break;
-        case 'ParamExp': dyn(`$${String(p.Param?.Value ?? '?')}`); break;
-        case 'CmdSubst': case 'ProcSubst': {
+        case 'DblQuoted':
+          parts(p.Parts, true);
+          break;
+        case 'ParamExp':
+          dyn(`$${String(p.Param?.Value ?? '?')}`);
+          break;
+        case 'CmdSubst':
+        case 'ProcSubst': {
           dyn('$(…)');
           out.subs.push(...substitution(p, depth).commands);
           break;
@@ -120,7 +136,9 @@ function wordText(word: any, depth: number, mode: 'word' | 'heredoc' = 'word'): 
           out.flags |= W_GLOB | W_EXTGLOB;
           lit(`?(${String(p.Pattern?.Value ?? '')})`, 'raw');
           break;
-        default: dyn('…'); break;
+        default:
+          dyn('…');
+          break;
       }
     }
   };
@@ -128,10 +146,19 @@ function wordText(word: any, depth: number, mode: 'word' | 'heredoc' = 'word'): 
   return out;
 }
 
-interface Collected { commands: SimpleCommand[] }
-interface Ctx { background: boolean; stdin: Stdin; redirects: Redirect[] }
+interface Collected {
+  commands: SimpleCommand[];
+}
+interface Ctx {
+  background: boolean;
+  stdin: Stdin;
+  redirects: Redirect[];
+}
 /** What a statement runs, and the commands whose output is its output (what a pipe after it reads). */
-interface Node { all: SimpleCommand[]; out: SimpleCommand[] }
+interface Node {
+  all: SimpleCommand[];
+  out: SimpleCommand[];
+}
 const EMPTY: Node = { all: [], out: [] };
 
 function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }): Collected {
@@ -157,7 +184,12 @@ function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }):
           const delim = r.Word?.Parts;
           const quoted = (delim?.length ?? 0) !== 1 || syntax.NodeType(delim[0]) !== 'Lit' || String(delim[0].Value).includes('\\');
           const body = wordText(r.Hdoc, depth, quoted ? 'word' : 'heredoc');
-          ctx.stdin = { kind: 'text', via: 'heredoc', text: quoted ? rawHeredoc(r.Hdoc) : body.text, dynamic: !quoted && (body.flags & W_DYNAMIC) !== 0 };
+          ctx.stdin = {
+            kind: 'text',
+            via: 'heredoc',
+            text: quoted ? rawHeredoc(r.Hdoc) : body.text,
+            dynamic: !quoted && (body.flags & W_DYNAMIC) !== 0,
+          };
         } else if (op === '<<<') {
           ctx.stdin = { kind: 'text', via: 'herestring', text: `${w.text}\n`, dynamic: (w.flags & W_DYNAMIC) !== 0 };
         } else if (op === '<&') {
@@ -177,8 +209,13 @@ function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }):
   };
   const make = (argv: string[], flags: number[], ctx: Ctx, assignments: Assignment[], subs: SimpleCommand[]): SimpleCommand => {
     const simple: SimpleCommand = {
-      argv, flags, background: ctx.background,
-      redirects: ctx.redirects, stdin: ctx.stdin, assignments, substitutions: subs,
+      argv,
+      flags,
+      background: ctx.background,
+      redirects: ctx.redirects,
+      stdin: ctx.stdin,
+      assignments,
+      substitutions: subs,
     };
     acc.commands.push(simple);
     return simple;
@@ -206,7 +243,11 @@ function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }):
           const a = assigns[i];
           const v = a.Value ? wordText(a.Value, depth) : undefined;
           if (v !== undefined) subs.push(...v.subs);
-          assignments.push({ name: String(a.Name?.Value ?? ''), value: v?.text ?? '', dynamic: v !== undefined && (v.flags & W_DYNAMIC) !== 0 });
+          assignments.push({
+            name: String(a.Name?.Value ?? ''),
+            value: v?.text ?? '',
+            dynamic: v !== undefined && (v.flags & W_DYNAMIC) !== 0,
+          });
         }
         const budget = { n: 1024 };
         const words = c.Args;
@@ -227,13 +268,17 @@ function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }):
         const right = stmt(c.Y, { ...ctx, stdin: { kind: 'pipe', from: left.out } });
         return { all: [...left.all, ...right.all], out: right.out };
       }
-      case 'Subshell': case 'Block': return list(c.Stmts, ctx);
+      case 'Subshell':
+      case 'Block':
+        return list(c.Stmts, ctx);
       case 'IfClause': {
         const out = join(list(c.Cond, ctx), list(c.Then, ctx));
         return c.Else ? join(out, cmd(c.Else, ctx, [])) : out;
       }
-      case 'WhileClause': return join(list(c.Cond, ctx), list(c.Do, ctx));
-      case 'ForClause': return list(c.Do, ctx);
+      case 'WhileClause':
+        return join(list(c.Cond, ctx), list(c.Do, ctx));
+      case 'ForClause':
+        return list(c.Do, ctx);
       case 'CaseClause': {
         const out: Node = { all: [], out: [] };
         const items = c.Items;
@@ -245,10 +290,13 @@ function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }):
         return out;
       }
       // A function body reads whatever its caller's stdin is (`echo … | f`): not known here.
-      case 'FuncDecl': return cmd(c.Body?.Cmd, { ...ctx, stdin: { kind: 'fd', target: 'the function caller' } }, []);
-      case 'TimeClause': return c.Stmt ? stmt(c.Stmt, ctx) : EMPTY;
+      case 'FuncDecl':
+        return cmd(c.Body?.Cmd, { ...ctx, stdin: { kind: 'fd', target: 'the function caller' } }, []);
+      case 'TimeClause':
+        return c.Stmt ? stmt(c.Stmt, ctx) : EMPTY;
       // A coprocess reads what the script writes to it later.
-      case 'CoprocClause': return c.Stmt ? stmt(c.Stmt, { ...ctx, background: true, stdin: { kind: 'fd', target: 'the coprocess pipe' } }) : EMPTY;
+      case 'CoprocClause':
+        return c.Stmt ? stmt(c.Stmt, { ...ctx, background: true, stdin: { kind: 'fd', target: 'the coprocess pipe' } }) : EMPTY;
       case 'DeclClause': {
         // export/declare/local/readonly: the words are assignments; `export -p` / bare `export` dumps the environment.
         const argv = [String(c.Variant?.Value ?? 'declare')];
@@ -263,7 +311,13 @@ function collect(stmts: any, depth: number, stdin: Stdin = { kind: 'inherit' }):
           if (name !== '' && value !== undefined) assignments.push({ name, value: value.text, dynamic: (value.flags & W_DYNAMIC) !== 0 });
           argv.push(a.Naked && !a.Name && a.Value ? (value?.text ?? '') : value === undefined ? name : `${name}=${value.text}`);
         }
-        const simple = make(argv, argv.map(() => 0), ctx, assignments, subs);
+        const simple = make(
+          argv,
+          argv.map(() => 0),
+          ctx,
+          assignments,
+          subs,
+        );
         return { all: [simple], out: [simple] };
       }
       default:
@@ -303,7 +357,11 @@ function substitution(node: any, depth: number): Collected {
   let got = seen.get(key);
   if (got === undefined) {
     // `>(cmd)` reads what the outer command writes into it.
-    got = collect(node.Stmts, depth + 1, syntax.NodeType(node) === 'ProcSubst' && node.Op === PROC_OUT ? { kind: 'fd', target: '>(…)' } : { kind: 'inherit' });
+    got = collect(
+      node.Stmts,
+      depth + 1,
+      syntax.NodeType(node) === 'ProcSubst' && node.Op === PROC_OUT ? { kind: 'fd', target: '>(…)' } : { kind: 'inherit' },
+    );
     seen.set(key, got);
   }
   return got;
@@ -330,7 +388,32 @@ const cache = new Map<string, ParsedShell | Error>();
 const SIMPLE_SOURCE = /^[A-Za-z0-9_./:,@%+=\- \t|&;]*$/;
 const WORD_CHAR = /[A-Za-z0-9_./:,@%+=-]/;
 /** First words the shell reads as syntax, or as a declaration, rather than as a program to run. */
-const NOT_A_COMMAND = new Set(['if', 'then', 'else', 'elif', 'fi', 'for', 'while', 'until', 'do', 'done', 'case', 'esac', 'in', 'function', 'select', 'time', 'coproc', 'declare', 'export', 'local', 'readonly', 'typeset', 'let', 'nameref']);
+const NOT_A_COMMAND = new Set([
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'for',
+  'while',
+  'until',
+  'do',
+  'done',
+  'case',
+  'esac',
+  'in',
+  'function',
+  'select',
+  'time',
+  'coproc',
+  'declare',
+  'export',
+  'local',
+  'readonly',
+  'typeset',
+  'let',
+  'nameref',
+]);
 
 /**
  * The parse of a string made only of plain words joined by `|`, `&&`, `||` and `;` — most commands extensions run
@@ -351,8 +434,13 @@ export function parseSimple(source: string): ParsedShell | undefined {
   const finish = (pipedInto: boolean): boolean => {
     if (argv.length === 0 || argv[0]!.includes('=') || NOT_A_COMMAND.has(argv[0]!)) return false;
     const simple: SimpleCommand = {
-      argv, flags: argv.map(() => 0), background: false, redirects,
-      stdin: previous === undefined ? inherit : { kind: 'pipe', from: [previous] }, assignments: [], substitutions: [],
+      argv,
+      flags: argv.map(() => 0),
+      background: false,
+      redirects,
+      stdin: previous === undefined ? inherit : { kind: 'pipe', from: [previous] },
+      assignments: [],
+      substitutions: [],
     };
     commands.push(simple);
     previous = pipedInto ? simple : undefined;

@@ -13,7 +13,10 @@ export const W_OVERFLOW = 8;
 export const W_EXTGLOB = 16;
 
 /** One character of a word and whether the shell sees it unquoted (for brace expansion). */
-export interface Tok { c: string; u: boolean }
+export interface Tok {
+  c: string;
+  u: boolean;
+}
 
 /** Bash brace expansion of one word (`a{b,c}d`, `{1..3}`), at most `budget.n` words in all. */
 function braceExpand(toks: Tok[], budget: { n: number }): Tok[][] {
@@ -41,7 +44,13 @@ function braceExpand(toks: Tok[], budget: { n: number }): Tok[][] {
         from = c + 1;
       }
     } else {
-      const seq = sequence(toks.slice(i + 1, close).map((t) => t.c).join(''), budget.n);
+      const seq = sequence(
+        toks
+          .slice(i + 1, close)
+          .map((t) => t.c)
+          .join(''),
+        budget.n,
+      );
       if (seq === undefined) continue;
       alts = seq.map((s) => [...s].map((c) => ({ c, u: false })));
     }
@@ -78,7 +87,10 @@ function sequence(body: string, max: number): string[] | undefined {
 }
 
 /** The words of a command word after brace expansion, each with its flags. */
-export function expand(w: { text: string; flags: number; braces: Tok[] | undefined }, budget: { n: number }): Array<{ text: string; flags: number }> {
+export function expand(
+  w: { text: string; flags: number; braces: Tok[] | undefined },
+  budget: { n: number },
+): Array<{ text: string; flags: number }> {
   if (w.braces === undefined || !w.braces.some((t) => t.u && t.c === '}')) return [{ text: w.text, flags: w.flags }];
   const before = budget.n;
   const words = braceExpand(w.braces, budget);

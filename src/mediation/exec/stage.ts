@@ -8,7 +8,16 @@
  */
 import { realpathSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { addReason, type DispatchContext, type PromptBroker, type PromptOutcome, type PromptRequest, type PromptResult, type Stage, type StageOutcome } from '../../dispatch/index.ts';
+import {
+  addReason,
+  type DispatchContext,
+  type PromptBroker,
+  type PromptOutcome,
+  type PromptRequest,
+  type PromptResult,
+  type Stage,
+  type StageOutcome,
+} from '../../dispatch/index.ts';
 import { decisionError, type ReasonCode } from '../../errors.ts';
 import type { AlertSink, ExecLog } from '../../evidence/index.ts';
 import { isInside } from '../../paths.ts';
@@ -23,21 +32,32 @@ export { analyseExec, EXEC_CLASSES, type ExecAnalysis, type ExecClass } from './
  * answer to an exec prompt (a prompt that could not be asked records the prompt vocabulary's code).
  */
 export const EXEC_REASONS = [
-  'exec_mediation', 'shell_not_allowed', 'cwd_outside_workspace',
-  'exec_prompt_user_allow', 'exec_prompt_user_deny', 'exec_prompt_session_allow', 'exec_prompt_session_deny',
+  'exec_mediation',
+  'shell_not_allowed',
+  'cwd_outside_workspace',
+  'exec_prompt_user_allow',
+  'exec_prompt_user_deny',
+  'exec_prompt_session_allow',
+  'exec_prompt_session_deny',
 ] as const;
 export type ExecReason = (typeof EXEC_REASONS)[number];
 export type ExecRefusalReason = `exec_${ExecClass}`;
 export type ExecClassReason = `exec_class_${ExecClass}`;
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { exec: ExecReason | ExecRefusalReason | ExecClassReason }
+  interface ReasonVocabularies {
+    exec: ExecReason | ExecRefusalReason | ExecClassReason;
+  }
 }
 
 export const execRefusalReason = (c: ExecClass): ExecRefusalReason => `exec_${c}`;
 export const execClassReason = (c: ExecClass): ExecClassReason => `exec_class_${c}`;
 
 export function isExecClassReason(code: string): code is ExecRefusalReason | ExecClassReason {
-  const c = code.startsWith('exec_class_') ? code.slice('exec_class_'.length) : code.startsWith('exec_') ? code.slice('exec_'.length) : undefined;
+  const c = code.startsWith('exec_class_')
+    ? code.slice('exec_class_'.length)
+    : code.startsWith('exec_')
+      ? code.slice('exec_'.length)
+      : undefined;
   return c !== undefined && (EXEC_CLASSES as readonly string[]).includes(c);
 }
 
@@ -56,8 +76,13 @@ export interface ExecStageOptions {
 
 /** The reason code exec mediation records for each way a command prompt was settled (it never withdraws a question). */
 export const EXEC_PROMPT_REASONS = {
-  user_allow: 'exec_prompt_user_allow', user_deny: 'exec_prompt_user_deny', session_allow: 'exec_prompt_session_allow',
-  session_deny: 'exec_prompt_session_deny', sync_refused: 'sync_needs_prompt', no_ui: 'prompt_no_ui', failed: 'prompt_failed',
+  user_allow: 'exec_prompt_user_allow',
+  user_deny: 'exec_prompt_user_deny',
+  session_allow: 'exec_prompt_session_allow',
+  session_deny: 'exec_prompt_session_deny',
+  sync_refused: 'sync_needs_prompt',
+  no_ui: 'prompt_no_ui',
+  failed: 'prompt_failed',
   withdrawn: 'prompt_withdrawn',
 } as const satisfies Record<PromptOutcome, ReasonCode>;
 
@@ -83,7 +108,15 @@ export function createExecStage(o: ExecStageOptions): Stage {
     name: 'mediation',
     run(ctx: DispatchContext): StageOutcome | Promise<StageOutcome> {
       if (ctx.method !== 'exec' && ctx.method !== 'exec.spawn') return undefined;
-      const p = ctx.params as { cmd: string; args?: string[]; shell?: boolean; detached?: boolean; cwd?: string; stdin?: string; env?: Record<string, string> };
+      const p = ctx.params as {
+        cmd: string;
+        args?: string[];
+        shell?: boolean;
+        detached?: boolean;
+        cwd?: string;
+        stdin?: string;
+        env?: Record<string, string>;
+      };
       const analysis = analyseExec(p, ctx.method, places);
       const hard: Array<ExecRefusalReason | ExecReason> = [];
       const askable: Array<ExecRefusalReason | ExecReason> = [];
@@ -107,8 +140,13 @@ export function createExecStage(o: ExecStageOptions): Stage {
         const decision = reasons.length === 0 ? 'allow' : 'deny';
         try {
           o.log?.recordExecEvent({
-            ts_ms: ctx.startedMs, extension_id: ctx.extensionId, call_id: ctx.callId, command_hash: o.commandHash(line),
-            class: analysis.classes.length === 0 ? 'none' : analysis.classes.join(','), decision, reason_codes: [...reasons, ...extra],
+            ts_ms: ctx.startedMs,
+            extension_id: ctx.extensionId,
+            call_id: ctx.callId,
+            command_hash: o.commandHash(line),
+            class: analysis.classes.length === 0 ? 'none' : analysis.classes.join(','),
+            decision,
+            reason_codes: [...reasons, ...extra],
           });
         } catch {
           // the decision stands; the ledger entry carries it
@@ -126,7 +164,14 @@ export function createExecStage(o: ExecStageOptions): Stage {
       if (o.prompts === undefined) return settle(reasons, [EXEC_PROMPT_REASONS.no_ui]);
       const shown = [p.cmd, ...(p.args ?? [])].join(' ');
       const detail = `run ${shown.length > 300 ? `${shown.slice(0, 300)}…` : shown} (${askable.map((r) => r.replace(/^exec_/, '').replace(/_/g, ' ')).join(', ')})`;
-      const request: PromptRequest = { extensionId: ctx.extensionId, capability: 'exec', method: ctx.method, callId: ctx.callId, detail, reasonCodes: askable };
+      const request: PromptRequest = {
+        extensionId: ctx.extensionId,
+        capability: 'exec',
+        method: ctx.method,
+        callId: ctx.callId,
+        detail,
+        reasonCodes: askable,
+      };
       // Exec answers live in the session only: `persist` is not given, an "always" is kept as long as "session".
       const result = o.prompts.resolve({ topic: 'exec_command', key, sync: ctx.sync, request });
       const decide = (r: PromptResult) => settle(r.decision === 'allow' ? [] : reasons, [EXEC_PROMPT_REASONS[r.outcome]]);
@@ -136,11 +181,18 @@ export function createExecStage(o: ExecStageOptions): Stage {
 }
 
 function refuse(
-  ctx: DispatchContext, o: ExecStageOptions, analysis: ReturnType<typeof analyseExec>, p: { cmd: string; cwd?: string },
-  workspace: string, reasons: readonly ReasonCode[], extra: readonly ReasonCode[],
+  ctx: DispatchContext,
+  o: ExecStageOptions,
+  analysis: ReturnType<typeof analyseExec>,
+  p: { cmd: string; cwd?: string },
+  workspace: string,
+  reasons: readonly ReasonCode[],
+  extra: readonly ReasonCode[],
 ): StageOutcome {
   const why = [
-    ...analysis.evidence.filter((e) => reasons.includes(execRefusalReason(e.class))).map((e) => `${e.class.replace(/_/g, ' ')} (${e.detail})`),
+    ...analysis.evidence
+      .filter((e) => reasons.includes(execRefusalReason(e.class)))
+      .map((e) => `${e.class.replace(/_/g, ' ')} (${e.detail})`),
     ...(reasons.includes('shell_not_allowed') ? ['shell: true needs exec granted to this extension by name'] : []),
     ...(reasons.includes('cwd_outside_workspace') ? [`cwd ${p.cwd} is outside the workspace ${workspace}`] : []),
   ];
@@ -148,10 +200,19 @@ function refuse(
   const severe = analysis.classes.some((c) => c === 'pipe_to_shell' || c === 'privilege_escalation' || c === 'credential_access');
   try {
     o.alerts?.raise({
-      ts_ms: ctx.startedMs, extension_id: ctx.extensionId, category: 'exec_mediation', severity: severe ? 'critical' : userSaidNo ? 'medium' : 'high',
-      capability: 'exec', method: ctx.method, call_id: ctx.callId,
+      ts_ms: ctx.startedMs,
+      extension_id: ctx.extensionId,
+      category: 'exec_mediation',
+      severity: severe ? 'critical' : userSaidNo ? 'medium' : 'high',
+      capability: 'exec',
+      method: ctx.method,
+      call_id: ctx.callId,
       // Classes and program names only: a command line can carry a secret, and alerts are stored.
-      summary: `${ctx.extensionId} tried to run ${analysis.programs.join(', ')}: refused${userSaidNo ? ' by the user' : ''} (${reasons.map((r) => r.replace(/^exec_/, '').replace(/_/g, ' ')).join(', ')})`.slice(0, 500),
+      summary:
+        `${ctx.extensionId} tried to run ${analysis.programs.join(', ')}: refused${userSaidNo ? ' by the user' : ''} (${reasons.map((r) => r.replace(/^exec_/, '').replace(/_/g, ' ')).join(', ')})`.slice(
+          0,
+          500,
+        ),
       reason_codes: ['exec_mediation', ...reasons, ...extra],
       remediation: 'Review the extension (`pi-warden scan`), kill it if the command was hostile (`pi-warden trust kill`); runbook INC-1',
     });
@@ -160,5 +221,7 @@ function refuse(
   }
   for (const r of reasons) addReason(ctx, r);
   const asked = extra.length > 0 ? ` [${extra.join(', ')}]` : '';
-  return decisionError('denied', `${ctx.method}: refused by exec mediation: ${why.join('; ')}${asked}`, { reasonCodes: ['exec_mediation', ...reasons, ...extra] });
+  return decisionError('denied', `${ctx.method}: refused by exec mediation: ${why.join('; ')}${asked}`, {
+    reasonCodes: ['exec_mediation', ...reasons, ...extra],
+  });
 }

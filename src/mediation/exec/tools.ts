@@ -5,7 +5,17 @@
  * string; what cannot be read is `obfuscated`.
  */
 import { isLong, parseOptions, valueOf, type OptSpec } from './options.ts';
-import { AWKS, CREDENTIAL_COMMANDS, envEffect, type ExecClass, INTERPRETERS, OTHER_SHELLS, POSIX_SHELLS, programName, VIMS } from './tables.ts';
+import {
+  AWKS,
+  CREDENTIAL_COMMANDS,
+  envEffect,
+  type ExecClass,
+  INTERPRETERS,
+  OTHER_SHELLS,
+  POSIX_SHELLS,
+  programName,
+  VIMS,
+} from './tables.ts';
 import { gitTool } from './git.ts';
 import { awk, man, pager, sed, vim, zip } from './scripts.ts';
 
@@ -46,7 +56,8 @@ function ownerIsPrivileged(spec: string, group: boolean): boolean {
 }
 
 function rm(c: ToolCtx): void {
-  if (c.args.some((a) => /^-[a-zA-Z]*[rRf]/.test(a) || isLong(a, '--recursive') || isLong(a, '--force') || isLong(a, '--no-preserve-root'))) c.add('destructive_fs', c.text);
+  if (c.args.some((a) => /^-[a-zA-Z]*[rRf]/.test(a) || isLong(a, '--recursive') || isLong(a, '--force') || isLong(a, '--no-preserve-root')))
+    c.add('destructive_fs', c.text);
 }
 
 function permissions(c: ToolCtx): void {
@@ -63,7 +74,21 @@ function permissions(c: ToolCtx): void {
 }
 
 const INSTALL: OptSpec = {
-  flags: 'bcCdDpsTvZ', values: 'gmoSt', long: ['backup', 'compare', 'directory', 'preserve-timestamps', 'strip', 'no-target-directory', 'verbose', 'context', 'debug', 'help', 'version'],
+  flags: 'bcCdDpsTvZ',
+  values: 'gmoSt',
+  long: [
+    'backup',
+    'compare',
+    'directory',
+    'preserve-timestamps',
+    'strip',
+    'no-target-directory',
+    'verbose',
+    'context',
+    'debug',
+    'help',
+    'version',
+  ],
   longValues: ['group', 'mode', 'owner', 'suffix', 'target-directory', 'strip-program'],
 };
 function install(c: ToolCtx): void {
@@ -87,7 +112,10 @@ function find(c: ToolCtx): void {
     const prog = programName(words[0]);
     // The found path replaces `{}`: as the program, or inside a script, it is input we cannot see.
     if ((words[0] ?? '').includes('{}')) c.add('obfuscated', `find runs the files it finds: ${c.text}`);
-    else if ((POSIX_SHELLS.has(prog) || OTHER_SHELLS.has(prog) || INTERPRETERS.has(prog)) && words.slice(1).some((w) => w.includes('{}') && w !== '{}')) {
+    else if (
+      (POSIX_SHELLS.has(prog) || OTHER_SHELLS.has(prog) || INTERPRETERS.has(prog)) &&
+      words.slice(1).some((w) => w.includes('{}') && w !== '{}')
+    ) {
       c.add('obfuscated', `find puts a path into a script: ${c.text}`);
     }
     if (words.length > 0) c.argv(words, c.flags.slice(i + 1, end));
@@ -102,7 +130,8 @@ function tar(c: ToolCtx): void {
   const short = (ch: string, v: string | undefined) => {
     if (ch === 'I') c.shell(v, 'tar -I (compress program)');
     if (ch === 'F') c.shell(v, 'tar -F (volume script)');
-    if (ch === 'f' && v !== undefined && /^[^/]*:/.test(v) && !a.includes('--force-local')) c.add('network_tool', `tar archive on a remote host: ${v}`);
+    if (ch === 'f' && v !== undefined && /^[^/]*:/.test(v) && !a.includes('--force-local'))
+      c.add('network_tool', `tar archive on a remote host: ${v}`);
   };
   let i = 0;
   if (a[0] !== undefined && !a[0].startsWith('-')) {
@@ -115,8 +144,15 @@ function tar(c: ToolCtx): void {
     if (w.startsWith('--')) {
       const eq = w.indexOf('=');
       const value = () => (eq >= 0 ? w.slice(eq + 1) : a[++i]);
-      if (isLong(w, '--use-compress-program', 5) || isLong(w, '--to-command', 6) || isLong(w, '--rsh-command', 5) || isLong(w, '--info-script', 5)
-        || isLong(w, '--new-volume-script', 6) || isLong(w, '--rmt-command', 5)) c.shell(value(), `tar ${w.slice(0, eq < 0 ? undefined : eq)}`);
+      if (
+        isLong(w, '--use-compress-program', 5) ||
+        isLong(w, '--to-command', 6) ||
+        isLong(w, '--rsh-command', 5) ||
+        isLong(w, '--info-script', 5) ||
+        isLong(w, '--new-volume-script', 6) ||
+        isLong(w, '--rmt-command', 5)
+      )
+        c.shell(value(), `tar ${w.slice(0, eq < 0 ? undefined : eq)}`);
       else if (isLong(w, '--checkpoint-action', 13)) {
         const v = value() ?? '';
         if (v.startsWith('exec=')) c.shell(v.slice(5), 'tar --checkpoint-action=exec');
@@ -138,8 +174,16 @@ function make(c: ToolCtx): void {
     const w = c.args[i] as string;
     if (w === '-E' || isLong(w, '--eval', 4)) c.add('obfuscated', `make evaluates text as a makefile: ${c.text}`);
     if (/^(SHELL|\.SHELLFLAGS|MAKESHELL)=/.test(w)) c.add('obfuscated', `make with another shell: ${c.text}`);
-    const file = w === '-f' ? c.args[i + 1] : w.startsWith('-f') && !w.startsWith('--') ? w.slice(2) : isLong(w, '--file', 4) || isLong(w, '--makefile', 4) ? w.split('=')[1] ?? c.args[i + 1] : undefined;
-    if (file === '-' || file === '/dev/stdin' || file?.startsWith('/dev/fd/') === true || file?.startsWith('/proc/') === true) c.add('pipe_to_shell', `make reads a makefile from stdin: ${c.text}`);
+    const file =
+      w === '-f'
+        ? c.args[i + 1]
+        : w.startsWith('-f') && !w.startsWith('--')
+          ? w.slice(2)
+          : isLong(w, '--file', 4) || isLong(w, '--makefile', 4)
+            ? (w.split('=')[1] ?? c.args[i + 1])
+            : undefined;
+    if (file === '-' || file === '/dev/stdin' || file?.startsWith('/dev/fd/') === true || file?.startsWith('/proc/') === true)
+      c.add('pipe_to_shell', `make reads a makefile from stdin: ${c.text}`);
   }
 }
 
@@ -148,7 +192,8 @@ function rsync(c: ToolCtx): void {
   for (let i = 0; i < a.length; i++) {
     const w = a[i] as string;
     if (w.startsWith('--')) {
-      if (isLong(w, '--rsh', 5) || isLong(w, '--rsync-path', 5)) c.shell(w.includes('=') ? w.slice(w.indexOf('=') + 1) : a[++i], 'rsync --rsh');
+      if (isLong(w, '--rsh', 5) || isLong(w, '--rsync-path', 5))
+        c.shell(w.includes('=') ? w.slice(w.indexOf('=') + 1) : a[++i], 'rsync --rsh');
       continue;
     }
     if (!w.startsWith('-')) continue;
@@ -160,7 +205,12 @@ function rsync(c: ToolCtx): void {
   }
 }
 
-const SSH_VALUES: Readonly<Record<string, string>> = { ssh: 'BbcDEeFIiJLlmOoPpQRSWw', autossh: 'BbcDEeFIiJLlmMOoPpQRSWw', scp: 'cDFiJloPSX', sftp: 'BbcDFiJloPRsSX' };
+const SSH_VALUES: Readonly<Record<string, string>> = {
+  ssh: 'BbcDEeFIiJLlmOoPpQRSWw',
+  autossh: 'BbcDEeFIiJLlmMOoPpQRSWw',
+  scp: 'cDFiJloPSX',
+  sftp: 'BbcDFiJloPRsSX',
+};
 function ssh(c: ToolCtx): void {
   const values = SSH_VALUES[c.prog] ?? '';
   const a = c.args;
@@ -193,11 +243,14 @@ function sshOption(c: ToolCtx, v: string): void {
 }
 
 function ps(c: ToolCtx): void {
-  if (c.args.some((a) => !a.startsWith('-') && /^[a-zA-Z]+$/.test(a) && a.includes('e'))) c.add('credential_access', `ps shows process environments: ${c.text}`);
+  if (c.args.some((a) => !a.startsWith('-') && /^[a-zA-Z]+$/.test(a) && a.includes('e')))
+    c.add('credential_access', `ps shows process environments: ${c.text}`);
 }
 
 function envDump(c: ToolCtx): void {
-  const dumps = c.prog === 'printenv' || (c.prog === 'set' ? c.args.length === 0 : c.args.length === 0 || c.args.includes('-p') || c.args.every((a) => a.startsWith('-')));
+  const dumps =
+    c.prog === 'printenv' ||
+    (c.prog === 'set' ? c.args.length === 0 : c.args.length === 0 || c.args.includes('-p') || c.args.every((a) => a.startsWith('-')));
   if (dumps) c.add('credential_access', `dumps the environment: ${c.text}`);
 }
 
@@ -225,7 +278,9 @@ function container(c: ToolCtx): void {
   const sub = c.args.find((a) => !a.startsWith('-'));
   if (sub !== 'run' && sub !== 'create' && sub !== 'exec') return;
   const joined = c.args.join(' ');
-  if (/(^| )--privileged\b|--pid[= ]host\b|--cap-add[= ](all|sys_admin)\b|(^| )(-v|--volume)[= ]?\/:|source=\/,|docker\.sock/i.test(joined)) {
+  if (
+    /(^| )--privileged\b|--pid[= ]host\b|--cap-add[= ](all|sys_admin)\b|(^| )(-v|--volume)[= ]?\/:|source=\/,|docker\.sock/i.test(joined)
+  ) {
     c.add('privilege_escalation', `container with host privileges: ${c.text}`);
   }
 }
@@ -236,7 +291,9 @@ function machinectl(c: ToolCtx): void {
 }
 
 const SU: OptSpec = {
-  flags: 'lmpfPT', values: 'cgGsw', long: ['login', 'preserve-environment', 'pty', 'fast', 'help', 'version'],
+  flags: 'lmpfPT',
+  values: 'cgGsw',
+  long: ['login', 'preserve-environment', 'pty', 'fast', 'help', 'version'],
   longValues: ['command', 'session-command', 'group', 'supp-group', 'shell', 'whitelist-environment'],
 };
 function su(c: ToolCtx): void {
@@ -265,8 +322,12 @@ function screen(c: ToolCtx): void {
 }
 
 const SCRIPT: OptSpec = {
-  flags: 'aefqhVr', values: 'cTIOBEmo', optional: 't', long: ['append', 'return', 'flush', 'force', 'quiet', 'help', 'version'],
-  longValues: ['command', 'log-in', 'log-out', 'log-io', 'log-timing', 'echo', 'logging-format', 'output-limit'], longOptional: ['timing'],
+  flags: 'aefqhVr',
+  values: 'cTIOBEmo',
+  optional: 't',
+  long: ['append', 'return', 'flush', 'force', 'quiet', 'help', 'version'],
+  longValues: ['command', 'log-in', 'log-out', 'log-io', 'log-timing', 'echo', 'logging-format', 'output-limit'],
+  longOptional: ['timing'],
 };
 function script(c: ToolCtx): void {
   const cmd = valueOf(parseOptions(c.args, SCRIPT), 'c', 'command');
@@ -302,9 +363,10 @@ function compgen(c: ToolCtx): void {
 
 /** `printf -v NAME`, `read NAME`, `mapfile NAME`: setting a variable that loads code is as good as `NAME=…`. */
 function assignsVariable(c: ToolCtx): void {
-  const names = c.prog === 'printf'
-    ? c.args.flatMap((a, i) => (a === '-v' && i + 1 < c.args.length ? [c.args[i + 1] as string] : /^-v./.test(a) ? [a.slice(2)] : []))
-    : c.args.filter((a) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(a));
+  const names =
+    c.prog === 'printf'
+      ? c.args.flatMap((a, i) => (a === '-v' && i + 1 < c.args.length ? [c.args[i + 1] as string] : /^-v./.test(a) ? [a.slice(2)] : []))
+      : c.args.filter((a) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(a));
   for (const name of names) {
     if (envEffect(name, 'x') !== undefined) c.add('obfuscated', `${c.prog} sets ${name}, which loads code or names a command: ${c.text}`);
   }
@@ -319,13 +381,64 @@ function credentialCommand(c: ToolCtx): void {
 }
 
 export const TOOLS: ReadonlyMap<string, Tool> = new Map<string, Tool>([
-  ['rm', rm], ['chmod', permissions], ['chown', permissions], ['chgrp', permissions], ['install', install], ['find', find], ['git', gitTool],
-  ['tar', tar], ['gtar', tar], ['bsdtar', tar], ['sed', sed], ['gsed', sed], ...[...AWKS].map((n) => [n, awk] as [string, Tool]), ['zip', zip],
-  ...[...VIMS].map((n) => [n, vim] as [string, Tool]), ['less', pager], ['more', pager], ['most', pager], ['man', man], ['make', make], ['gmake', make],
-  ['rsync', rsync], ['ssh', ssh], ['autossh', ssh], ['scp', ssh], ['sftp', ssh], ['ps', ps], ['printenv', envDump], ['export', envDump],
-  ['declare', envDump], ['typeset', envDump], ['readonly', envDump], ['set', envDump], ['compgen', compgen], ['complete', compgen],
-  ['mapfile', mapfile], ['readarray', mapfile], ['printf', assignsVariable], ['read', assignsVariable], ['sqlite3', sqlite], ['psql', dbClient],
-  ['mysql', dbClient], ['mariadb', dbClient], ['gdb', gdb], ['dc', dc], ['docker', container], ['podman', container], ['nerdctl', container],
-  ['machinectl', machinectl], ['alias', alias], ['hash', rebind], ['enable', rebind], ['local', envDump], ['su', su], ['runuser', su], ['sg', sg], ['tmux', tmux], ['screen', screen], ['script', script],
+  ['rm', rm],
+  ['chmod', permissions],
+  ['chown', permissions],
+  ['chgrp', permissions],
+  ['install', install],
+  ['find', find],
+  ['git', gitTool],
+  ['tar', tar],
+  ['gtar', tar],
+  ['bsdtar', tar],
+  ['sed', sed],
+  ['gsed', sed],
+  ...[...AWKS].map((n) => [n, awk] as [string, Tool]),
+  ['zip', zip],
+  ...[...VIMS].map((n) => [n, vim] as [string, Tool]),
+  ['less', pager],
+  ['more', pager],
+  ['most', pager],
+  ['man', man],
+  ['make', make],
+  ['gmake', make],
+  ['rsync', rsync],
+  ['ssh', ssh],
+  ['autossh', ssh],
+  ['scp', ssh],
+  ['sftp', ssh],
+  ['ps', ps],
+  ['printenv', envDump],
+  ['export', envDump],
+  ['declare', envDump],
+  ['typeset', envDump],
+  ['readonly', envDump],
+  ['set', envDump],
+  ['compgen', compgen],
+  ['complete', compgen],
+  ['mapfile', mapfile],
+  ['readarray', mapfile],
+  ['printf', assignsVariable],
+  ['read', assignsVariable],
+  ['sqlite3', sqlite],
+  ['psql', dbClient],
+  ['mysql', dbClient],
+  ['mariadb', dbClient],
+  ['gdb', gdb],
+  ['dc', dc],
+  ['docker', container],
+  ['podman', container],
+  ['nerdctl', container],
+  ['machinectl', machinectl],
+  ['alias', alias],
+  ['hash', rebind],
+  ['enable', rebind],
+  ['local', envDump],
+  ['su', su],
+  ['runuser', su],
+  ['sg', sg],
+  ['tmux', tmux],
+  ['screen', screen],
+  ['script', script],
   ...[...CREDENTIAL_COMMANDS.keys()].filter((n) => n !== 'tmux').map((n) => [n, credentialCommand] as [string, Tool]),
 ]);

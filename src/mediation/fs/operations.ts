@@ -18,8 +18,26 @@
  * which one runs.
  */
 import {
-  closeSync, constants, existsSync, fchmodSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync,
-  readlinkSync, readSync, realpathSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync, type Dirent, type Stats,
+  closeSync,
+  constants,
+  existsSync,
+  fchmodSync,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+  type Dirent,
+  type Stats,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, sep } from 'node:path';
@@ -55,7 +73,9 @@ type Params = Readonly<Record<string, unknown>>;
 export const FS_OPERATION_REASONS = ['fs_race', 'fs_hard_link', 'fs_tree_too_large', 'fs_read_limit'] as const;
 export type FsOperationReason = (typeof FS_OPERATION_REASONS)[number];
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { fsOperation: FsOperationReason }
+  interface ReasonVocabularies {
+    fsOperation: FsOperationReason;
+  }
 }
 
 function errnoOf(err: unknown): SystemErrorReason {
@@ -70,7 +90,9 @@ function ioError(method: string, path: string, err: unknown): WardenError {
 }
 
 function race(method: string, path: string, detail: string): WardenError {
-  return new WardenError('denied', `${method} ${path}: refused: ${detail} (the path changed after it was checked)`, { reasonCodes: ['fs_scope', 'fs_race'] });
+  return new WardenError('denied', `${method} ${path}: refused: ${detail} (the path changed after it was checked)`, {
+    reasonCodes: ['fs_scope', 'fs_race'],
+  });
 }
 
 /** A directory held open and verified: `path` names it for path-taking syscalls until `close`. */
@@ -109,7 +131,8 @@ class Confined {
   /** Resolves and checks like the stage did (a fresh answer: the file system may have changed since). */
   resolve(path: string, access: FsAccess, followFinal: boolean): string {
     const r = this.#scope.check(this.#ext, path, access, followFinal);
-    if ('reason' in r) throw new WardenError('denied', `${this.#method}: refused by filesystem scope: ${r.detail}`, { reasonCodes: ['fs_scope', r.reason] });
+    if ('reason' in r)
+      throw new WardenError('denied', `${this.#method}: refused by filesystem scope: ${r.detail}`, { reasonCodes: ['fs_scope', r.reason] });
     // The extension's data folder exists from its first write on (pi-warden creates it, 0700).
     const data = this.#scope.dataFolder(this.#ext);
     if (access === 'write' && isInside(data, r.real) && r.real !== data) mkdirSync(data, { recursive: true, mode: 0o700 });
@@ -136,7 +159,10 @@ class Confined {
   /** Refuses when `place` (a resolved path about to be created) is not one this extension may write. */
   checkPlace(place: string, shown: string): void {
     const problem = this.#scope.checkResolved(this.#ext, place, place, 'write');
-    if (problem !== undefined) throw new WardenError('denied', `${this.#method} ${shown}: refused by filesystem scope: ${problem.detail}`, { reasonCodes: ['fs_scope', problem.reason] });
+    if (problem !== undefined)
+      throw new WardenError('denied', `${this.#method} ${shown}: refused by filesystem scope: ${problem.detail}`, {
+        reasonCodes: ['fs_scope', problem.reason],
+      });
   }
 
   /**
@@ -191,9 +217,9 @@ class Confined {
     if (!st.isFile() || st.nlink <= 1) return;
     throw new WardenError(
       'denied',
-      `${this.#method} ${shown}: refused: the file has ${st.nlink} names (hard links), and changing it here would change it under the others, `
-        + 'which cannot be known from here and may lie outside the project. To change only this name, copy the file to a new name and rename the copy over it '
-        + '(or delete this name and write a new file)',
+      `${this.#method} ${shown}: refused: the file has ${st.nlink} names (hard links), and changing it here would change it under the others, ` +
+        'which cannot be known from here and may lie outside the project. To change only this name, copy the file to a new name and rename the copy over it ' +
+        '(or delete this name and write a new file)',
       { reasonCodes: ['fs_scope', 'fs_hard_link'] },
     );
   }
@@ -203,7 +229,9 @@ class Confined {
     // An entry below that can never be written is a protected descendant of the folder the call names.
     const reason = problem.reason === 'fs_protected_path' && e.rel !== '' && !linkTarget ? 'fs_protected_descendant' : problem.reason;
     const it = e.rel === '' ? 'it' : `it holds ${e.rel}, which`;
-    return new WardenError('denied', `${this.#method} ${shown}: refused: ${it} would be ${what}: ${problem.detail}`, { reasonCodes: ['fs_scope', reason] });
+    return new WardenError('denied', `${this.#method} ${shown}: refused: ${it} would be ${what}: ${problem.detail}`, {
+      reasonCodes: ['fs_scope', reason],
+    });
   }
 
   /** Refuses when `e` could not be deleted from (or, with `place`, created at) that place by a direct call. */
@@ -265,7 +293,10 @@ class Confined {
       for (const d of entries) {
         if (++seen > this.#maxWalk) throw this.#tooLarge(shown, `more than ${this.#maxWalk} entries`);
         const e: TreeEntry = {
-          dir, name: d.name, rel: rel === '' ? d.name : `${rel}${sep}${d.name}`, real: join(dir.real, d.name),
+          dir,
+          name: d.name,
+          rel: rel === '' ? d.name : `${rel}${sep}${d.name}`,
+          real: join(dir.real, d.name),
           kind: d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'other',
         };
         visit(e);
@@ -295,7 +326,8 @@ class Confined {
   sameFolder(top: Anchor, path: string, shown: string): void {
     const walked = fstatSync(top.fd);
     const now = lstatSync(path);
-    if (walked.dev !== now.dev || walked.ino !== now.ino) throw race(this.#method, shown, `${top.real} was replaced while its entries were checked`);
+    if (walked.dev !== now.dev || walked.ino !== now.ino)
+      throw race(this.#method, shown, `${top.real} was replaced while its entries were checked`);
   }
 }
 
@@ -321,8 +353,20 @@ function readAll(fd: number, offset: number, length: number): Buffer {
 
 function statData(s: Stats) {
   return {
-    size: s.size, mode: s.mode, mtimeMs: s.mtimeMs, atimeMs: s.atimeMs, ctimeMs: s.ctimeMs, birthtimeMs: s.birthtimeMs,
-    isFile: s.isFile(), isDirectory: s.isDirectory(), isSymbolicLink: s.isSymbolicLink(), uid: s.uid, gid: s.gid, ino: s.ino, dev: s.dev, nlink: s.nlink,
+    size: s.size,
+    mode: s.mode,
+    mtimeMs: s.mtimeMs,
+    atimeMs: s.atimeMs,
+    ctimeMs: s.ctimeMs,
+    birthtimeMs: s.birthtimeMs,
+    isFile: s.isFile(),
+    isDirectory: s.isDirectory(),
+    isSymbolicLink: s.isSymbolicLink(),
+    uid: s.uid,
+    gid: s.gid,
+    ino: s.ino,
+    dev: s.dev,
+    nlink: s.nlink,
   };
 }
 
@@ -359,7 +403,10 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
       if (st.isDirectory()) throw new WardenError('io', `EISDIR: fs.read ${path}`, { reasonCodes: ['EISDIR'] });
       const offset = typeof p.offset === 'number' ? p.offset : 0;
       const want = typeof p.length === 'number' ? p.length : Math.max(0, st.size - offset);
-      if (want > maxRead) throw new WardenError('quota_exceeded', `fs.read ${path}: ${want} bytes is over the read limit of ${maxRead}`, { reasonCodes: ['fs_read_limit'] });
+      if (want > maxRead)
+        throw new WardenError('quota_exceeded', `fs.read ${path}: ${want} bytes is over the read limit of ${maxRead}`, {
+          reasonCodes: ['fs_read_limit'],
+        });
       const data = readAll(fd, offset, want);
       return p.encoding === 'utf8' ? data.toString('utf8') : data.toString('base64');
     } finally {
@@ -373,7 +420,10 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
     try {
       const entries = readdirSync(dir.path, { withFileTypes: true });
       return p.withFileTypes === true
-        ? entries.map((e) => ({ name: e.name, type: e.isFile() ? 'file' : e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'symlink' : 'other' }))
+        ? entries.map((e) => ({
+            name: e.name,
+            type: e.isFile() ? 'file' : e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'symlink' : 'other',
+          }))
         : entries.map((e) => e.name);
     } finally {
       dir.close();
@@ -412,7 +462,11 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
     const data = Buffer.from(str(p, 'data'), p.encoding === 'base64' ? 'base64' : 'utf8');
     c.inParent(c.resolve(path, 'write', true), path, 'write', (dir, name) => {
       // No O_TRUNC: a file with other names (hard links) is refused before a byte of it changes.
-      const fd = openSync(join(dir.path, name), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | (p.append === true ? O_APPEND : 0), fileMode(p.mode));
+      const fd = openSync(
+        join(dir.path, name),
+        O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | (p.append === true ? O_APPEND : 0),
+        fileMode(p.mode),
+      );
       try {
         const st = fstatSync(fd);
         if (!st.isFile()) throw new WardenError('io', `EINVAL: fs.write ${path}: not a regular file`, { reasonCodes: ['EINVAL'] });
@@ -501,7 +555,8 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
       try {
         c.walkTree(top, path, (e) => c.checkEntry(e, path));
         c.walkTree(
-          top, path,
+          top,
+          path,
           (e) => {
             c.checkEntry(e, path);
             if (e.kind !== 'dir') ignoreGone(() => unlinkSync(join(e.dir.path, e.name)));
@@ -570,7 +625,7 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
           c.notHardLinked(dstSt, to);
           if (dstSt.size > 0) ftruncateSync(dst, 0);
           const buf = Buffer.allocUnsafe(CHUNK);
-          for (let pos = 0; ; ) {
+          for (let pos = 0; ;) {
             const n = readSync(src, buf, 0, CHUNK, pos);
             if (n === 0) break;
             writeAll(dst, buf.subarray(0, n));
@@ -599,7 +654,10 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
   def('fs.chmod', (c, p) => {
     const path = str(p, 'path');
     const mode = Number(p.mode);
-    if ((mode & 0o6000) !== 0) throw new WardenError('denied', `fs.chmod ${path}: refused: mode ${mode.toString(8)} sets setuid/setgid bits`, { reasonCodes: ['fs_scope', 'fs_setuid_mode'] });
+    if ((mode & 0o6000) !== 0)
+      throw new WardenError('denied', `fs.chmod ${path}: refused: mode ${mode.toString(8)} sets setuid/setgid bits`, {
+        reasonCodes: ['fs_scope', 'fs_setuid_mode'],
+      });
     const fd = c.openFile(c.resolve(path, 'write', true), path, 'write', O_RDONLY);
     try {
       c.notHardLinked(fstatSync(fd), path);

@@ -12,7 +12,14 @@
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, type Dirent } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, normalize as normalizePath, sep } from 'node:path';
 import { isInside, pathKey } from '../../paths.ts';
-import { CONFINED_KINDS, NEVER_WRITTEN_KINDS, SENSITIVE_PLACES, XDG_DIRS, type PlaceKind, type SensitivePlace } from '../../policy/index.ts';
+import {
+  CONFINED_KINDS,
+  NEVER_WRITTEN_KINDS,
+  SENSITIVE_PLACES,
+  XDG_DIRS,
+  type PlaceKind,
+  type SensitivePlace,
+} from '../../policy/index.ts';
 
 export interface FsLayout {
   /** The project root (pi's cwd), realpath'd. */
@@ -43,7 +50,8 @@ export function dataFolder(dataRoot: string, extensionId: string): string {
 
 /** The table's kinds as the two lists here: credential stores (a grant must name them) and never-written places. */
 type Kind = 'sensitive' | 'startup';
-const listOf = (kind: PlaceKind): Kind | undefined => (CONFINED_KINDS.has(kind) ? 'sensitive' : NEVER_WRITTEN_KINDS.has(kind) && kind !== 'warden_private' ? 'startup' : undefined);
+const listOf = (kind: PlaceKind): Kind | undefined =>
+  CONFINED_KINDS.has(kind) ? 'sensitive' : NEVER_WRITTEN_KINDS.has(kind) && kind !== 'warden_private' ? 'startup' : undefined;
 
 /** A list entry placed by an environment variable or a configuration file: its path, how the list names it, and its kind. */
 interface Relocated {
@@ -68,10 +76,17 @@ function relocatedEntries(env: Readonly<Record<string, string | undefined>>): Re
     if (kind === undefined || e.base !== 'home') continue;
     for (const [name, under] of XDG_DIRS) {
       const v = value(name);
-      if (v !== undefined && e.path.startsWith(`${under}/`)) out.push({ path: join(v, e.path.slice(under.length + 1)), entry: `$${name}/${e.path.slice(under.length + 1)}`, kind });
+      if (v !== undefined && e.path.startsWith(`${under}/`))
+        out.push({ path: join(v, e.path.slice(under.length + 1)), entry: `$${name}/${e.path.slice(under.length + 1)}`, kind });
     }
     for (const m of e.movedBy ?? []) {
-      const values = m.list === true ? (env[m.variable] ?? '').split(delimiter).filter((x) => isAbsolute(x)).map(normalize) : [value(m.variable)];
+      const values =
+        m.list === true
+          ? (env[m.variable] ?? '')
+              .split(delimiter)
+              .filter((x) => isAbsolute(x))
+              .map(normalize)
+          : [value(m.variable)];
       for (const v of values) {
         if (v === undefined) continue;
         const path = m.file === undefined ? v : join(v, m.file);
@@ -93,7 +108,8 @@ function gitConfigPlaces(home: string, env: Readonly<Record<string, string | und
   const out: Relocated[] = [];
   const seen = new Set<string>();
   const xdgConfig = env.XDG_CONFIG_HOME !== undefined && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(home, '.config');
-  const global = env.GIT_CONFIG_GLOBAL !== undefined && isAbsolute(env.GIT_CONFIG_GLOBAL) ? env.GIT_CONFIG_GLOBAL : join(home, '.gitconfig');
+  const global =
+    env.GIT_CONFIG_GLOBAL !== undefined && isAbsolute(env.GIT_CONFIG_GLOBAL) ? env.GIT_CONFIG_GLOBAL : join(home, '.gitconfig');
   const expand = (v: string, base: string | undefined): string | undefined => {
     if (v.startsWith('~/')) return join(home, v.slice(2));
     if (isAbsolute(v)) return normalize(v);
@@ -128,7 +144,8 @@ function gitConfigPlaces(home: string, env: Readonly<Record<string, string | und
         if (p !== undefined) {
           out.push({ path: p, entry, kind: 'startup' });
           // husky: hooksPath `.husky/_` runs the scripts in `.husky/`.
-          if (repo !== undefined && basename(p) === '_' && isInside(repo, dirname(p)) && dirname(p) !== repo) out.push({ path: dirname(p), entry, kind: 'startup' });
+          if (repo !== undefined && basename(p) === '_' && isInside(repo, dirname(p)) && dirname(p) !== repo)
+            out.push({ path: dirname(p), entry, kind: 'startup' });
         }
       } else if ((section === 'include' || section === 'includeif') && key.endsWith('.path')) {
         const p = expand(value, dirname(file));
@@ -215,13 +232,13 @@ interface AnyPlace {
   readonly place: SensitivePlace;
 }
 
-
 function anyPlace(place: SensitivePlace): AnyPlace {
   return { parts: place.path.split('/').map(pathKey), place };
 }
 
 /** One component against an entry's: equal, or (a trailing `*`) starting with the rest. */
-const componentMatches = (have: string, want: string): boolean => (want.endsWith('*') ? have.startsWith(want.slice(0, -1)) && have.length >= want.length : have === want);
+const componentMatches = (have: string, want: string): boolean =>
+  want.endsWith('*') ? have.startsWith(want.slice(0, -1)) && have.length >= want.length : have === want;
 
 /** True when `path`'s components hold the entry: as its last components (a file), or anywhere (a folder and what is inside). */
 function holdsAny(parts: readonly string[], a: AnyPlace): boolean {
@@ -333,7 +350,8 @@ export class PathClassifier {
     const env = o.env ?? {};
     const resolveReal = o.resolve;
     const broad = (p: string): boolean =>
-      p.split(sep).filter((c) => c !== '').length < 2 || [home, layout.projectRoot, layout.wardenHome, layout.dataRoot].some((r) => isInside(p, r));
+      p.split(sep).filter((c) => c !== '').length < 2 ||
+      [home, layout.projectRoot, layout.wardenHome, layout.dataRoot].some((r) => isInside(p, r));
     const real = (p: string): string | undefined => {
       if (resolveReal === undefined) return undefined;
       try {
@@ -391,7 +409,8 @@ export class PathClassifier {
       else {
         const list = listOf(e.kind);
         // Home entries are walked for symlinks into them (stow); system and agent ones are named as they are.
-        if (list !== undefined) add(list === 'sensitive' ? this.#sensitive : this.#startup, path, e.base === 'home' ? `~/${e.path}` : path, e.base === 'home');
+        if (list !== undefined)
+          add(list === 'sensitive' ? this.#sensitive : this.#startup, path, e.base === 'home' ? `~/${e.path}` : path, e.base === 'home');
       }
     }
     for (const r of [...relocatedEntries(env), ...gitConfigPlaces(home, env, layout.projectRoot)]) {

@@ -30,14 +30,22 @@ export interface FsGrant {
 
 /** Why a path is refused; every refusal also records `fs_scope`, so one code finds them all. */
 export const FS_SCOPE_REASONS = [
-  'fs_scope', 'fs_out_of_scope', 'fs_sensitive_path', 'fs_protected_path', 'fs_warden_private', 'fs_protected_descendant',
-  'fs_setuid_mode', 'fs_unresolvable',
+  'fs_scope',
+  'fs_out_of_scope',
+  'fs_sensitive_path',
+  'fs_protected_path',
+  'fs_warden_private',
+  'fs_protected_descendant',
+  'fs_setuid_mode',
+  'fs_unresolvable',
 ] as const;
 export type FsScopeReason = (typeof FS_SCOPE_REASONS)[number];
 /** What a single problem is: any code but the `fs_scope` mark. */
 export type FsReason = Exclude<FsScopeReason, 'fs_scope'>;
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { fsScope: FsScopeReason }
+  interface ReasonVocabularies {
+    fsScope: FsScopeReason;
+  }
 }
 
 export interface FsProblem {
@@ -67,7 +75,9 @@ export interface FsScopeOptions {
 const MAX_LINKS = 40;
 
 function errno(err: unknown): string | undefined {
-  return err !== null && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : undefined;
+  return err !== null && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'string'
+    ? (err as { code: string }).code
+    : undefined;
 }
 
 /**
@@ -126,7 +136,10 @@ export function resolveReal(abs: string, followFinal: boolean, view?: PathView):
         const rest = parts.slice(i + 1);
         // `..` below a folder that does not exist yet cannot be taken as text: once the folder is made (as a link,
         // say), the kernel takes `..` where it leads. A link target `new/up/../../x` would change meaning later.
-        if (rest.includes('..')) throw new WardenError('denied', `cannot resolve ${abs}: \`..\` below ${next}, which does not exist; refused`, { reasonCodes: ['fs_unresolvable'] });
+        if (rest.includes('..'))
+          throw new WardenError('denied', `cannot resolve ${abs}: \`..\` below ${next}, which does not exist; refused`, {
+            reasonCodes: ['fs_unresolvable'],
+          });
         return join(next, ...rest);
       }
       throw unresolvable(abs, code);
@@ -175,8 +188,11 @@ export class FsScope {
   constructor(o: FsScopeOptions) {
     const l = o.layout;
     this.layout = {
-      projectRoot: realOrSelf(l.projectRoot), home: realOrSelf(l.home), agentDir: realOrSelf(l.agentDir),
-      wardenHome: realOrSelf(l.wardenHome), dataRoot: realOrSelf(l.dataRoot),
+      projectRoot: realOrSelf(l.projectRoot),
+      home: realOrSelf(l.home),
+      agentDir: realOrSelf(l.agentDir),
+      wardenHome: realOrSelf(l.wardenHome),
+      dataRoot: realOrSelf(l.dataRoot),
     };
     // The lists are resolved like the checked paths, so a stow-managed ~/.bashrc is protected where it really is.
     this.classifier = new PathClassifier(this.layout, { resolve: (p) => resolveReal(p, true), env: o.env ?? process.env });
@@ -229,14 +245,22 @@ export class FsScope {
       }
       if (access === 'write') {
         const hit = this.classifier.protectedMatch(p, data);
-        if (hit !== undefined) return { reason: 'fs_protected_path', path: p, entry: hit.entry, detail: `${shown} can never be written by an extension: ${hit.why}` };
+        if (hit !== undefined)
+          return {
+            reason: 'fs_protected_path',
+            path: p,
+            entry: hit.entry,
+            detail: `${shown} can never be written by an extension: ${hit.why}`,
+          };
       }
       if (v.cls === 'sensitive') {
         const root = v.root!;
         const named = grants.some((g) => g.forms.some((f) => isInside(f, p) && isInside(root, f)));
         if (!named) {
           return {
-            reason: 'fs_sensitive_path', path: p, entry: v.described ?? root,
+            reason: 'fs_sensitive_path',
+            path: p,
+            entry: v.described ?? root,
             detail: `${shown} is a credential store${abs === real ? ` (${v.entry ?? root})` : ''}; it needs extensionPolicy.overrides.${extensionId}.fs.${access} to name it`,
           };
         }
@@ -248,7 +272,8 @@ export class FsScope {
     if (access === 'read' && root !== undefined && isInside(root, real)) return undefined;
     if (grants.some((g) => g.forms.some((f) => isInside(f, real)))) return undefined;
     return {
-      reason: 'fs_out_of_scope', path: real,
+      reason: 'fs_out_of_scope',
+      path: real,
       detail: `${shown} is outside the project (${projectRoot}) and the extension's data folder; grant it in extensionPolicy.overrides.${extensionId}.fs.${access}`,
     };
   }
@@ -284,13 +309,26 @@ export class FsScope {
     const noProtectedInside = (real: string | undefined) => {
       if (real === undefined) return;
       const inside = this.classifier.protectedInside(real, this.dataFolder(extensionId));
-      if (inside !== undefined) problems.push({ reason: 'fs_protected_descendant', path: real, detail: `${real} contains ${inside}, which can never be changed by an extension` });
+      if (inside !== undefined)
+        problems.push({
+          reason: 'fs_protected_descendant',
+          path: real,
+          detail: `${real} contains ${inside}, which can never be changed by an extension`,
+        });
       // Moving or deleting a folder that holds a credential store moves or deletes the store: not through a broad grant.
       const store = this.classifier.sensitiveInside(real);
-      if (store !== undefined) problems.push({ reason: 'fs_sensitive_path', path: real, detail: `${real} contains the credential store ${store}; moving or deleting it is refused` });
+      if (store !== undefined)
+        problems.push({
+          reason: 'fs_sensitive_path',
+          path: real,
+          detail: `${real} contains the credential store ${store}; moving or deleting it is refused`,
+        });
     };
     switch (method) {
-      case 'fs.read': case 'fs.list': case 'fs.exists': case 'fs.realpath':
+      case 'fs.read':
+      case 'fs.list':
+      case 'fs.exists':
+      case 'fs.realpath':
         one('path', 'read', true);
         break;
       case 'fs.stat':
@@ -332,15 +370,21 @@ export class FsScope {
         break;
       }
       default:
-        if (method.startsWith('fs.')) problems.push({ reason: 'fs_unresolvable', path: '', detail: `${method} has no filesystem scope rule; refused` });
+        if (method.startsWith('fs.'))
+          problems.push({ reason: 'fs_unresolvable', path: '', detail: `${method} has no filesystem scope rule; refused` });
     }
     return problems;
   }
 }
 
 const SEVERITY: Record<FsReason, Severity> = {
-  fs_warden_private: 'critical', fs_protected_path: 'high', fs_protected_descendant: 'high', fs_sensitive_path: 'high',
-  fs_setuid_mode: 'high', fs_out_of_scope: 'medium', fs_unresolvable: 'medium',
+  fs_warden_private: 'critical',
+  fs_protected_path: 'high',
+  fs_protected_descendant: 'high',
+  fs_sensitive_path: 'high',
+  fs_setuid_mode: 'high',
+  fs_out_of_scope: 'medium',
+  fs_unresolvable: 'medium',
 };
 const RANK: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
 
@@ -361,19 +405,31 @@ export function createFsScopeStage(o: FsScopeStageOptions): SyncStage {
       const severity = reasons.map((r) => SEVERITY[r]).reduce((a, b) => (RANK.indexOf(b) > RANK.indexOf(a) ? b : a), 'info' as Severity);
       try {
         o.alerts?.raise({
-          ts_ms: ctx.startedMs, extension_id: ctx.extensionId, category: 'policy_violation', severity,
-          capability: ctx.capability ?? null, method: ctx.method, call_id: ctx.callId,
-          summary: `${ctx.extensionId} ${ctx.method} refused by filesystem scope: ${problems.map((p) => `${p.reason.replace(/^fs_/, '').replace(/_/g, ' ')} ${p.path}`).join('; ')}`.slice(0, 500),
+          ts_ms: ctx.startedMs,
+          extension_id: ctx.extensionId,
+          category: 'policy_violation',
+          severity,
+          capability: ctx.capability ?? null,
+          method: ctx.method,
+          call_id: ctx.callId,
+          summary:
+            `${ctx.extensionId} ${ctx.method} refused by filesystem scope: ${problems.map((p) => `${p.reason.replace(/^fs_/, '').replace(/_/g, ' ')} ${p.path}`).join('; ')}`.slice(
+              0,
+              500,
+            ),
           reason_codes: ['fs_scope', ...reasons],
-          remediation: reasons.includes('fs_out_of_scope') && reasons.length === 1
-            ? `If the extension needs this path, grant it in extensionPolicy.overrides.${ctx.extensionId}.fs; otherwise review the extension (runbook INC-2)`
-            : 'Review the extension (`pi-warden scan`); kill it if the access was hostile (`pi-warden trust kill`); runbook INC-2',
+          remediation:
+            reasons.includes('fs_out_of_scope') && reasons.length === 1
+              ? `If the extension needs this path, grant it in extensionPolicy.overrides.${ctx.extensionId}.fs; otherwise review the extension (runbook INC-2)`
+              : 'Review the extension (`pi-warden scan`); kill it if the access was hostile (`pi-warden trust kill`); runbook INC-2',
         });
       } catch {
         // the ledger entry carries the decision
       }
       for (const r of reasons) addReason(ctx, r);
-      return decisionError('denied', `${ctx.method}: refused by filesystem scope: ${problems.map((p) => p.detail).join('; ')}`, { reasonCodes: ['fs_scope', ...reasons] });
+      return decisionError('denied', `${ctx.method}: refused by filesystem scope: ${problems.map((p) => p.detail).join('; ')}`, {
+        reasonCodes: ['fs_scope', ...reasons],
+      });
     },
   };
 }

@@ -13,13 +13,41 @@
 import { addReason, type DispatchContext, type Operation, type StageOutcome, type SyncStage } from '../../dispatch/index.ts';
 import { decisionError, isWardenError, type ReasonCode, type WardenError } from '../../errors.ts';
 import type { AlertSink, Severity } from '../../evidence/index.ts';
-import { type Address, ADDRESS_CLASSES, type AddressClass, classifyAddress, type EgressRules, formatAddress, inPrefix, isLoopbackName, matchesAnyHost, matchHostPattern, NEVER_ALLOWED, parseAddress, type PrivateGrant, sameAddress, urlHost, type UrlHost } from '../../policy/index.ts';
+import {
+  type Address,
+  ADDRESS_CLASSES,
+  type AddressClass,
+  classifyAddress,
+  type EgressRules,
+  formatAddress,
+  inPrefix,
+  isLoopbackName,
+  matchesAnyHost,
+  matchHostPattern,
+  NEVER_ALLOWED,
+  parseAddress,
+  type PrivateGrant,
+  sameAddress,
+  urlHost,
+  type UrlHost,
+} from '../../policy/index.ts';
 
 export const EGRESS_REASONS = [
-  'egress_url_invalid', 'egress_scheme', 'egress_userinfo', 'egress_host_denied', 'egress_host_not_allowed',
-  'egress_private_address', 'egress_size_limit', 'egress_resolve_failed', 'egress_resolve_invalid',
-  'egress_redirect_limit', 'egress_redirect_scheme', 'egress_redirect_downgrade', 'egress_redirect_denied',
-  'egress_redirect_invalid', 'egress_redirect_error',
+  'egress_url_invalid',
+  'egress_scheme',
+  'egress_userinfo',
+  'egress_host_denied',
+  'egress_host_not_allowed',
+  'egress_private_address',
+  'egress_size_limit',
+  'egress_resolve_failed',
+  'egress_resolve_invalid',
+  'egress_redirect_limit',
+  'egress_redirect_scheme',
+  'egress_redirect_downgrade',
+  'egress_redirect_denied',
+  'egress_redirect_invalid',
+  'egress_redirect_error',
 ] as const;
 export type EgressReason = (typeof EGRESS_REASONS)[number];
 
@@ -30,7 +58,9 @@ export type EgressReason = (typeof EGRESS_REASONS)[number];
 export const EGRESS_MARKS = ['egress', 'egress_body_ambiguous'] as const;
 export type EgressClassReason = `egress_class_${AddressClass}`;
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { egress: EgressReason | (typeof EGRESS_MARKS)[number] | EgressClassReason }
+  interface ReasonVocabularies {
+    egress: EgressReason | (typeof EGRESS_MARKS)[number] | EgressClassReason;
+  }
 }
 
 export function egressClassReason(c: AddressClass): EgressClassReason {
@@ -64,7 +94,13 @@ export function parseTarget(raw: string): { ok: true; target: EgressTarget } | {
   try {
     url = new URL(raw);
   } catch {
-    return { ok: false, refusal: { reason: 'egress_url_invalid', message: `the URL does not parse (${JSON.stringify(raw.slice(0, 60))}${raw.length > 60 ? '…' : ''})` } };
+    return {
+      ok: false,
+      refusal: {
+        reason: 'egress_url_invalid',
+        message: `the URL does not parse (${JSON.stringify(raw.slice(0, 60))}${raw.length > 60 ? '…' : ''})`,
+      },
+    };
   }
   return { ok: true, target: targetOf(url) };
 }
@@ -73,7 +109,9 @@ export function parseTarget(raw: string): { ok: true; target: EgressTarget } | {
 function targetOf(url: URL): EgressTarget {
   const { host, port, address } = urlHost(url);
   const shownHost = address !== undefined && url.hostname.startsWith('[') ? `[${host}]` : host.slice(0, 100);
-  const origin = SCHEMES.has(url.protocol) ? `${url.protocol}//${shownHost}:${port}` : `${url.protocol.slice(0, 20)}${shownHost === '' ? '' : `//${shownHost}`}`;
+  const origin = SCHEMES.has(url.protocol)
+    ? `${url.protocol}//${shownHost}:${port}`
+    : `${url.protocol.slice(0, 20)}${shownHost === '' ? '' : `//${shownHost}`}`;
   return { url, host, port, address, origin };
 }
 
@@ -104,12 +142,17 @@ export function checkAddress(t: EgressTarget, address: Address, rules: EgressRul
   if (v.class === undefined) return undefined;
   const via = t.address === undefined ? `${t.host} resolves to ${text}` : `${t.origin} is ${text}`;
   if (NEVER_ALLOWED.has(v.class)) {
-    return { reason: 'egress_private_address', addressClass: v.class, message: `${via}, a ${v.class} address (${v.block ?? ''}); never allowed` };
+    return {
+      reason: 'egress_private_address',
+      addressClass: v.class,
+      message: `${via}, a ${v.class} address (${v.block ?? ''}); never allowed`,
+    };
   }
   const metadata = v.class === 'metadata';
   if (rules.allowPrivate.some((g) => grantAdmits(g, t, address, metadata))) return undefined;
   return {
-    reason: 'egress_private_address', addressClass: v.class,
+    reason: 'egress_private_address',
+    addressClass: v.class,
     message: `${via}, a ${v.class.replace('_', '-')} address (${v.block ?? ''}); refused unless ${hint(extensionId, 'allowPrivate')} lists it${metadata ? ' by itself' : ''}`,
   };
 }
@@ -130,14 +173,23 @@ export function checkTarget(t: EgressTarget, rules: EgressRules, extensionId: st
   }
   for (const list of rules.allowHosts) {
     if (!matchesAnyHost(list, t)) {
-      return { reason: 'egress_host_not_allowed', message: `${t.origin} is not in the allowed hosts (${list.map((p) => p.text).join(', ') || 'none'}); see ${hint(extensionId, 'allowHosts')}` };
+      return {
+        reason: 'egress_host_not_allowed',
+        message: `${t.origin} is not in the allowed hosts (${list.map((p) => p.text).join(', ') || 'none'}); see ${hint(extensionId, 'allowHosts')}`,
+      };
     }
   }
   if (t.address !== undefined) return checkAddress(t, t.address, rules, extensionId);
   if (isLoopbackName(t.host)) {
-    const granted = rules.allowPrivate.some((g) => (g.kind === 'host' ? matchHostPattern(g.pattern, t.host, t.port) : LOOPBACK.some((a) => inPrefix(a, g.cidr.address, g.cidr.bits))));
+    const granted = rules.allowPrivate.some((g) =>
+      g.kind === 'host' ? matchHostPattern(g.pattern, t.host, t.port) : LOOPBACK.some((a) => inPrefix(a, g.cidr.address, g.cidr.bits)),
+    );
     if (!granted) {
-      return { reason: 'egress_private_address', addressClass: 'loopback', message: `${t.origin} is a loopback name; refused unless ${hint(extensionId, 'allowPrivate')} lists it` };
+      return {
+        reason: 'egress_private_address',
+        addressClass: 'loopback',
+        message: `${t.origin} is a loopback name; refused unless ${hint(extensionId, 'allowPrivate')} lists it`,
+      };
     }
   }
   return undefined;
@@ -154,30 +206,68 @@ export function requestBodyBytes(params: Readonly<Record<string, unknown>>): num
 
 export function checkRequestSize(size: number, rules: EgressRules, extensionId: string): EgressRefusal | undefined {
   if (size <= rules.maxRequestBytes) return undefined;
-  return { reason: 'egress_size_limit', message: `the request body is ${size} bytes, over the limit of ${rules.maxRequestBytes} (${hint(extensionId, 'maxRequestBytes')})` };
+  return {
+    reason: 'egress_size_limit',
+    message: `the request body is ${size} bytes, over the limit of ${rules.maxRequestBytes} (${hint(extensionId, 'maxRequestBytes')})`,
+  };
 }
 
 /** The checks on a redirect hop before anything is sent to it. */
-export function checkRedirect(from: EgressTarget, location: string, hop: number, rules: EgressRules, extensionId: string): { ok: true; target: EgressTarget } | { ok: false; refusal: EgressRefusal; cause?: EgressRefusal } {
+export function checkRedirect(
+  from: EgressTarget,
+  location: string,
+  hop: number,
+  rules: EgressRules,
+  extensionId: string,
+): { ok: true; target: EgressTarget } | { ok: false; refusal: EgressRefusal; cause?: EgressRefusal } {
   if (hop > rules.maxRedirects) {
-    return { ok: false, refusal: { reason: 'egress_redirect_limit', message: `${from.origin} redirected more than ${rules.maxRedirects} time(s) (${hint(extensionId, 'maxRedirects')})` } };
+    return {
+      ok: false,
+      refusal: {
+        reason: 'egress_redirect_limit',
+        message: `${from.origin} redirected more than ${rules.maxRedirects} time(s) (${hint(extensionId, 'maxRedirects')})`,
+      },
+    };
   }
   let next: URL;
   try {
     next = new URL(location, from.url);
   } catch {
-    return { ok: false, refusal: { reason: 'egress_redirect_invalid', message: `${from.origin} redirected to a Location that does not parse` } };
+    return {
+      ok: false,
+      refusal: { reason: 'egress_redirect_invalid', message: `${from.origin} redirected to a Location that does not parse` },
+    };
   }
   const to = targetOf(next);
   if (!SCHEMES.has(next.protocol)) {
-    return { ok: false, refusal: { reason: 'egress_redirect_scheme', message: `${from.origin} redirected to the scheme ${next.protocol.slice(0, 20)}; only http: and https: are followed` } };
+    return {
+      ok: false,
+      refusal: {
+        reason: 'egress_redirect_scheme',
+        message: `${from.origin} redirected to the scheme ${next.protocol.slice(0, 20)}; only http: and https: are followed`,
+      },
+    };
   }
   if (from.url.protocol === 'https:' && next.protocol === 'http:') {
-    return { ok: false, refusal: { reason: 'egress_redirect_downgrade', message: `${from.origin} redirected from https to ${to.origin}; a downgrade to plain http is refused` } };
+    return {
+      ok: false,
+      refusal: {
+        reason: 'egress_redirect_downgrade',
+        message: `${from.origin} redirected from https to ${to.origin}; a downgrade to plain http is refused`,
+      },
+    };
   }
   const cause = checkTarget(to, rules, extensionId);
   if (cause !== undefined) {
-    return { ok: false, refusal: { reason: 'egress_redirect_denied', addressClass: cause.addressClass, message: `${from.origin} redirected to a refused destination: ${cause.message}` }, cause };
+    return {
+      ok: false,
+      refusal: {
+        reason: 'egress_redirect_denied',
+        addressClass: cause.addressClass,
+        message: `${from.origin} redirected to a refused destination: ${cause.message}`,
+      },
+      cause,
+    };
   }
   return { ok: true, target: to };
 }
@@ -187,19 +277,32 @@ export function egressError(refusal: EgressRefusal, origin: string | undefined, 
   const codes: ReasonCode[] = ['egress', refusal.reason];
   if (cause !== undefined && cause.reason !== refusal.reason) codes.push(cause.reason);
   if (refusal.addressClass !== undefined) codes.push(egressClassReason(refusal.addressClass));
-  const code = refusal.reason === 'egress_url_invalid' ? 'invalid_request' : refusal.reason === 'egress_resolve_failed' || refusal.reason === 'egress_redirect_error' ? 'io' : 'denied';
+  const code =
+    refusal.reason === 'egress_url_invalid'
+      ? 'invalid_request'
+      : refusal.reason === 'egress_resolve_failed' || refusal.reason === 'egress_redirect_error'
+        ? 'io'
+        : 'denied';
   return decisionError(code, `http: ${refusal.message}`, { reasonCodes: codes, ...(origin === undefined ? {} : { where: origin }) });
 }
 
 function severityOf(codes: readonly string[]): Severity {
   if (codes.includes('egress_class_metadata')) return 'critical';
-  if (codes.includes('egress_private_address') || codes.includes('egress_userinfo') || codes.includes('egress_redirect_denied') || codes.includes('egress_redirect_downgrade')) return 'high';
+  if (
+    codes.includes('egress_private_address') ||
+    codes.includes('egress_userinfo') ||
+    codes.includes('egress_redirect_denied') ||
+    codes.includes('egress_redirect_downgrade')
+  )
+    return 'high';
   if (codes.includes('egress_size_limit') || codes.includes('egress_redirect_limit')) return 'low';
   return 'medium';
 }
 
 /** One `policy_violation` alert per extension and reason per second; the summary names the origin only. */
-export function egressAlerter(alerts: AlertSink | undefined): (ctx: { extensionId: string; callId: string; ts: number }, error: WardenError) => void {
+export function egressAlerter(
+  alerts: AlertSink | undefined,
+): (ctx: { extensionId: string; callId: string; ts: number }, error: WardenError) => void {
   const last = new Map<string, number>();
   return (ctx, error) => {
     if (alerts === undefined || error.code === 'io' || error.code === 'invalid_request') return;
@@ -211,9 +314,18 @@ export function egressAlerter(alerts: AlertSink | undefined): (ctx: { extensionI
     last.set(key, ctx.ts);
     try {
       alerts.raise({
-        ts_ms: ctx.ts, extension_id: ctx.extensionId, category: 'policy_violation', severity: severityOf(error.reasonCodes),
-        capability: 'http', method: 'http', call_id: ctx.callId,
-        summary: `${ctx.extensionId} tried to reach ${error.where ?? 'a refused destination'}: refused (${reasons.map((r) => r.replace(/^egress_/, '').replace(/_/g, ' ')).join(', ')})`.slice(0, 500),
+        ts_ms: ctx.ts,
+        extension_id: ctx.extensionId,
+        category: 'policy_violation',
+        severity: severityOf(error.reasonCodes),
+        capability: 'http',
+        method: 'http',
+        call_id: ctx.callId,
+        summary:
+          `${ctx.extensionId} tried to reach ${error.where ?? 'a refused destination'}: refused (${reasons.map((r) => r.replace(/^egress_/, '').replace(/_/g, ' ')).join(', ')})`.slice(
+            0,
+            500,
+          ),
         reason_codes: error.reasonCodes,
         remediation: error.reasonCodes.includes('egress_class_metadata')
           ? 'A sandboxed extension asked for cloud instance metadata (credentials): kill it (`pi-warden trust kill`) and investigate (runbook INC-2)'
@@ -248,7 +360,10 @@ export function createEgressStage(o: EgressStageOptions): SyncStage {
         refusal = checkTarget(parsed.target, rules, ctx.extensionId);
         if (refusal === undefined) {
           const size = requestBodyBytes(ctx.params);
-          if (size === undefined) return decisionError('invalid_request', 'http: body and bodyBase64 cannot both be given', { reasonCodes: ['egress', 'egress_body_ambiguous'] });
+          if (size === undefined)
+            return decisionError('invalid_request', 'http: body and bodyBase64 cannot both be given', {
+              reasonCodes: ['egress', 'egress_body_ambiguous'],
+            });
           refusal = checkRequestSize(size, rules, ctx.extensionId);
         }
       }
@@ -271,7 +386,8 @@ export function alertEgressRefusals(op: Operation, alerts: AlertSink | undefined
     try {
       return await op(params, ctx);
     } catch (err) {
-      if (isWardenError(err) && err.reasonCodes.includes('egress')) alert({ extensionId: ctx.extensionId, callId: ctx.callId, ts: Date.now() }, err);
+      if (isWardenError(err) && err.reasonCodes.includes('egress'))
+        alert({ extensionId: ctx.extensionId, callId: ctx.callId, ts: Date.now() }, err);
       throw err;
     }
   };

@@ -26,7 +26,14 @@ import type { Operation, OperationContext } from '../../dispatch/index.ts';
 import { decisionError, isWardenError, systemErrorReason, WardenError } from '../../errors.ts';
 import { type EgressRules, isMappedIPv4, parseAddress } from '../../policy/index.ts';
 import {
-  checkAddress, checkRedirect, checkRequestSize, checkTarget, egressError, parseTarget, requestBodyBytes, type EgressRefusal,
+  checkAddress,
+  checkRedirect,
+  checkRequestSize,
+  checkTarget,
+  egressError,
+  parseTarget,
+  requestBodyBytes,
+  type EgressRefusal,
   type EgressTarget,
 } from './egress.ts';
 
@@ -61,8 +68,18 @@ const defaultResolver: Resolver = (hostname) => dnsLookup(hostname, { all: true,
 
 /** Hop-by-hop and framing headers the host sets itself; `host` too, so a request cannot name another vhost. */
 const DROPPED_HEADERS = new Set([
-  'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer',
-  'proxy-connection', 'http2-settings', 'accept-encoding',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+  'proxy-connection',
+  'http2-settings',
+  'accept-encoding',
 ]);
 /** Dropped on a cross-origin redirect (as fetch and curl do). */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'cookie2', 'proxy-authorization'];
@@ -72,7 +89,9 @@ const BODY_HEADERS = ['content-type', 'content-encoding', 'content-language', 'c
 export const HTTP_REASONS = ['http_header_invalid', 'http_aborted', 'http_timeout'] as const;
 export type HttpReason = (typeof HTTP_REASONS)[number];
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { http: HttpReason }
+  interface ReasonVocabularies {
+    http: HttpReason;
+  }
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -83,9 +102,15 @@ function requestHeaders(given: unknown): Record<string, string> {
   if (given === undefined || given === null) return out;
   for (const [name, value] of Object.entries(given as Record<string, unknown>)) {
     const key = name.toLowerCase();
-    if (!TOKEN.test(key)) throw new WardenError('invalid_request', `http: header name ${JSON.stringify(name.slice(0, 40))} is not a valid token`, { reasonCodes: ['http_header_invalid'] });
-    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) throw new WardenError('invalid_request', `http: header ${key} has a value with CR, LF or NUL`, { reasonCodes: ['http_header_invalid'] });
-    if (DROPPED_HEADERS.has(key) || key.startsWith('proxy-') && key !== 'proxy-authorization') continue;
+    if (!TOKEN.test(key))
+      throw new WardenError('invalid_request', `http: header name ${JSON.stringify(name.slice(0, 40))} is not a valid token`, {
+        reasonCodes: ['http_header_invalid'],
+      });
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value))
+      throw new WardenError('invalid_request', `http: header ${key} has a value with CR, LF or NUL`, {
+        reasonCodes: ['http_header_invalid'],
+      });
+    if (DROPPED_HEADERS.has(key) || (key.startsWith('proxy-') && key !== 'proxy-authorization')) continue;
     out[key] = value;
   }
   return out;
@@ -113,7 +138,16 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(abortError(signal));
     signal.addEventListener('abort', onAbort, { once: true });
-    p.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v); }, (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e instanceof Error ? e : new Error(String(e))); });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
   });
 }
 
@@ -121,9 +155,26 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
  * The addresses to connect to, each checked right here, next to the connect (a literal is its own address and
  * is checked again, whatever ran before). Fails closed on anything odd.
  */
-async function resolveChecked(t: EgressTarget, rules: EgressRules, extensionId: string, resolve: Resolver, signal: AbortSignal, hop: number): Promise<LookupAddress[]> {
-  const refuse = (refusal: EgressRefusal) => (hop === 0 ? egressError(refusal, t.origin)
-    : egressError({ reason: 'egress_redirect_denied', addressClass: refusal.addressClass, message: `a redirect led to a refused destination: ${refusal.message}` }, t.origin, refusal));
+async function resolveChecked(
+  t: EgressTarget,
+  rules: EgressRules,
+  extensionId: string,
+  resolve: Resolver,
+  signal: AbortSignal,
+  hop: number,
+): Promise<LookupAddress[]> {
+  const refuse = (refusal: EgressRefusal) =>
+    hop === 0
+      ? egressError(refusal, t.origin)
+      : egressError(
+          {
+            reason: 'egress_redirect_denied',
+            addressClass: refusal.addressClass,
+            message: `a redirect led to a refused destination: ${refusal.message}`,
+          },
+          t.origin,
+          refusal,
+        );
   if (t.address !== undefined) {
     const refusal = checkAddress(t, t.address, rules, extensionId);
     if (refusal !== undefined) throw refuse(refusal);
@@ -131,13 +182,23 @@ async function resolveChecked(t: EgressTarget, rules: EgressRules, extensionId: 
   }
   let answers: readonly ResolvedAddress[];
   try {
-    answers = await raceAbort(Promise.resolve().then(() => resolve(t.host)), signal);
+    answers = await raceAbort(
+      Promise.resolve().then(() => resolve(t.host)),
+      signal,
+    );
   } catch (err) {
     if (signal.aborted) throw abortError(signal);
     const code = systemErrorReason(err);
-    throw new WardenError('io', `http: could not resolve ${t.host.slice(0, 100)} (${code}); nothing was sent`, { reasonCodes: ['egress', 'egress_resolve_failed', code], where: t.origin });
+    throw new WardenError('io', `http: could not resolve ${t.host.slice(0, 100)} (${code}); nothing was sent`, {
+      reasonCodes: ['egress', 'egress_resolve_failed', code],
+      where: t.origin,
+    });
   }
-  const invalid = (what: string) => egressError({ reason: 'egress_resolve_invalid', message: `resolving ${t.host.slice(0, 100)} gave ${what}; nothing was sent` }, t.origin);
+  const invalid = (what: string) =>
+    egressError(
+      { reason: 'egress_resolve_invalid', message: `resolving ${t.host.slice(0, 100)} gave ${what}; nothing was sent` },
+      t.origin,
+    );
   if (!Array.isArray(answers) || answers.length === 0) throw invalid('no address');
   if (answers.length > MAX_ADDRESSES) throw invalid(`${answers.length} addresses (at most ${MAX_ADDRESSES} are checked)`);
   const out: LookupAddress[] = [];
@@ -145,9 +206,11 @@ async function resolveChecked(t: EgressTarget, rules: EgressRules, extensionId: 
     const address = (a as { address?: unknown } | null)?.address;
     const family = (a as { family?: unknown } | null)?.family;
     const bytes = typeof address === 'string' ? parseAddress(address) : undefined;
-    if (typeof address !== 'string' || bytes === undefined || address.includes('%')) throw invalid(`an address that is not an IP address (${JSON.stringify(String(address).slice(0, 60))})`);
+    if (typeof address !== 'string' || bytes === undefined || address.includes('%'))
+      throw invalid(`an address that is not an IP address (${JSON.stringify(String(address).slice(0, 60))})`);
     const isV4 = !address.includes(':');
-    if ((family !== 4 && family !== 6) || (family === 4) !== isV4) throw invalid(`an address of unknown or mismatched family (${JSON.stringify(family)} for ${address})`);
+    if ((family !== 4 && family !== 6) || (family === 4) !== isV4)
+      throw invalid(`an address of unknown or mismatched family (${JSON.stringify(family)} for ${address})`);
     const refusal = checkAddress(t, bytes, rules, extensionId);
     // Every answer must pass: one private answer is enough to refuse the whole name.
     if (refusal !== undefined) throw refuse(refusal);
@@ -156,13 +219,21 @@ async function resolveChecked(t: EgressTarget, rules: EgressRules, extensionId: 
   return out;
 }
 
-type PinnedLookup = (hostname: string, options: { all?: boolean }, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => void;
+type PinnedLookup = (
+  hostname: string,
+  options: { all?: boolean },
+  callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void,
+) => void;
 
 /** A `lookup` that answers only with the checked addresses: the connection cannot go anywhere else. */
 function pinned(addresses: readonly LookupAddress[]): PinnedLookup {
   return (_hostname, options, callback) => {
     const first = addresses[0] as LookupAddress;
-    if (options.all === true) callback(null, addresses.map((a) => ({ ...a })));
+    if (options.all === true)
+      callback(
+        null,
+        addresses.map((a) => ({ ...a })),
+      );
     else callback(null, first.address, first.family);
   };
 }
@@ -170,7 +241,10 @@ function pinned(addresses: readonly LookupAddress[]): PinnedLookup {
 function ioError(t: EgressTarget, err: unknown): WardenError {
   if (isWardenError(err)) return err;
   const code = systemErrorReason(err);
-  return new WardenError('io', `http: ${t.origin}: ${(err as Error | null)?.message ?? String(err)} (${code})`, { reasonCodes: [code], cause: err });
+  return new WardenError('io', `http: ${t.origin}: ${(err as Error | null)?.message ?? String(err)} (${code})`, {
+    reasonCodes: [code],
+    cause: err,
+  });
 }
 
 interface SendInput {
@@ -190,10 +264,17 @@ function send(i: SendInput): Promise<IncomingMessage> {
   const https_ = target.url.protocol === 'https:';
   return new Promise<IncomingMessage>((resolve, reject) => {
     const options: https.RequestOptions = {
-      protocol: target.url.protocol, hostname: target.host, port: target.port, method: i.method,
-      path: `${target.url.pathname}${target.url.search}`, headers, setHost: false,
+      protocol: target.url.protocol,
+      hostname: target.host,
+      port: target.port,
+      method: i.method,
+      path: `${target.url.pathname}${target.url.search}`,
+      headers,
+      setHost: false,
       // A fresh agent per request: no proxy from the environment, no socket shared with another pin.
-      agent: false, lookup: pinned(i.addresses), signal: i.signal,
+      agent: false,
+      lookup: pinned(i.addresses),
+      signal: i.signal,
     };
     if (https_ && i.ca !== undefined) options.ca = i.ca as string | Buffer | Array<string | Buffer>;
     const req = (https_ ? https : http).request(options, resolve);
@@ -203,7 +284,14 @@ function send(i: SendInput): Promise<IncomingMessage> {
 }
 
 function readBody(res: IncomingMessage, limit: number, t: EgressTarget, extensionId: string, signal: AbortSignal): Promise<Buffer> {
-  const tooLarge = (size: string) => egressError({ reason: 'egress_size_limit', message: `the response body from ${t.origin} is ${size}, over the limit of ${limit} bytes (extensionPolicy.overrides.${extensionId}.http.maxResponseBytes); the request was aborted` }, t.origin);
+  const tooLarge = (size: string) =>
+    egressError(
+      {
+        reason: 'egress_size_limit',
+        message: `the response body from ${t.origin} is ${size}, over the limit of ${limit} bytes (extensionPolicy.overrides.${extensionId}.http.maxResponseBytes); the request was aborted`,
+      },
+      t.origin,
+    );
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     res.destroy();
@@ -224,7 +312,13 @@ function readBody(res: IncomingMessage, limit: number, t: EgressTarget, extensio
     });
     res.on('end', () => resolve(Buffer.concat(chunks, total)));
     res.on('error', (err) => reject(signal.aborted ? abortError(signal) : ioError(t, err)));
-    res.on('aborted', () => reject(signal.aborted ? abortError(signal) : new WardenError('io', `http: ${t.origin} closed the connection mid-body`, { reasonCodes: ['ECONNRESET'] })));
+    res.on('aborted', () =>
+      reject(
+        signal.aborted
+          ? abortError(signal)
+          : new WardenError('io', `http: ${t.origin} closed the connection mid-body`, { reasonCodes: ['ECONNRESET'] }),
+      ),
+    );
   });
 }
 
@@ -243,14 +337,21 @@ export function createHttpOperation(o: HttpOperationOptions): Operation {
     const first = checkTarget(target, rules, ctx.extensionId);
     if (first !== undefined) throw egressError(first, target.origin);
     const size = requestBodyBytes(params);
-    if (size === undefined) throw decisionError('invalid_request', 'http: body and bodyBase64 cannot both be given', { reasonCodes: ['egress', 'egress_body_ambiguous'] });
+    if (size === undefined)
+      throw decisionError('invalid_request', 'http: body and bodyBase64 cannot both be given', {
+        reasonCodes: ['egress', 'egress_body_ambiguous'],
+      });
     const tooBig = checkRequestSize(size, rules, ctx.extensionId);
     if (tooBig !== undefined) throw egressError(tooBig, target.origin);
 
     let method = typeof params.method === 'string' ? params.method : 'GET';
     let headers = requestHeaders(params.headers);
-    let body: Buffer | undefined = typeof params.body === 'string' ? Buffer.from(params.body, 'utf8')
-      : typeof params.bodyBase64 === 'string' ? Buffer.from(params.bodyBase64, 'base64') : undefined;
+    let body: Buffer | undefined =
+      typeof params.body === 'string'
+        ? Buffer.from(params.body, 'utf8')
+        : typeof params.bodyBase64 === 'string'
+          ? Buffer.from(params.bodyBase64, 'base64')
+          : undefined;
     const mode = params.redirect === 'manual' || params.redirect === 'error' ? params.redirect : 'follow';
     const timeoutMs = typeof params.timeoutMs === 'number' && params.timeoutMs > 0 ? params.timeoutMs : defaultTimeout;
 
@@ -259,7 +360,13 @@ export function createHttpOperation(o: HttpOperationOptions): Operation {
     const onOuterAbort = () => controller.abort(abortError(ctx.signal));
     if (ctx.signal.aborted) throw abortError(ctx.signal);
     ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
-    const timer = setTimeout(() => controller.abort(new WardenError('timeout', `http: ${target.origin} did not answer within ${timeoutMs} ms`, { reasonCodes: ['http_timeout'] })), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new WardenError('timeout', `http: ${target.origin} did not answer within ${timeoutMs} ms`, { reasonCodes: ['http_timeout'] }),
+        ),
+      timeoutMs,
+    );
     try {
       for (let hop = 0; ; hop++) {
         const addresses = await resolveChecked(target, rules, ctx.extensionId, resolve, signal, hop);
@@ -267,7 +374,14 @@ export function createHttpOperation(o: HttpOperationOptions): Operation {
         const location = res.headers.location;
         if (REDIRECTS.has(res.statusCode ?? 0) && typeof location === 'string' && mode !== 'manual') {
           res.destroy();
-          if (mode === 'error') throw egressError({ reason: 'egress_redirect_error', message: `${target.origin} answered with a redirect and the call asked for redirect: "error"` }, target.origin);
+          if (mode === 'error')
+            throw egressError(
+              {
+                reason: 'egress_redirect_error',
+                message: `${target.origin} answered with a redirect and the call asked for redirect: "error"`,
+              },
+              target.origin,
+            );
           const next = checkRedirect(target, location, hop + 1, rules, ctx.extensionId);
           if (!next.ok) throw egressError(next.refusal, target.origin, next.cause);
           if (!sameOrigin(target.url, next.target.url)) {
@@ -285,10 +399,16 @@ export function createHttpOperation(o: HttpOperationOptions): Operation {
           continue;
         }
         const noBody = method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
-        const bytes = noBody ? (res.resume(), Buffer.alloc(0)) : await readBody(res, rules.maxResponseBytes, target, ctx.extensionId, signal);
+        const bytes = noBody
+          ? (res.resume(), Buffer.alloc(0))
+          : await readBody(res, rules.maxResponseBytes, target, ctx.extensionId, signal);
         return {
-          status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: replyHeaders(res),
-          bodyBase64: bytes.toString('base64'), url: target.url.href, redirected: hop > 0,
+          status: res.statusCode ?? 0,
+          statusText: res.statusMessage ?? '',
+          headers: replyHeaders(res),
+          bodyBase64: bytes.toString('base64'),
+          url: target.url.href,
+          redirected: hop > 0,
         };
       }
     } catch (err) {

@@ -76,16 +76,28 @@ export function readAuthSecrets(path: string, processEnv: Readonly<Record<string
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === 'ENOENT') return { held: [], unheld: [] };
-    return { held: [], unheld: [], problem: `${path}: cannot be read (${typeof code === 'string' ? code : String(err)}); its credentials are not held by the secret broker` };
+    return {
+      held: [],
+      unheld: [],
+      problem: `${path}: cannot be read (${typeof code === 'string' ? code : String(err)}); its credentials are not held by the secret broker`,
+    };
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
-    return { held: [], unheld: [], problem: `${path}: not valid JSON (${err instanceof Error ? err.message : String(err)}); its credentials are not held by the secret broker` };
+    return {
+      held: [],
+      unheld: [],
+      problem: `${path}: not valid JSON (${err instanceof Error ? err.message : String(err)}); its credentials are not held by the secret broker`,
+    };
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    return { held: [], unheld: [], problem: `${path}: expected an object of provider credentials, found ${Array.isArray(data) ? 'an array' : typeof data}` };
+    return {
+      held: [],
+      unheld: [],
+      problem: `${path}: expected an object of provider credentials, found ${Array.isArray(data) ? 'an array' : typeof data}`,
+    };
   }
   const held: HeldSecret[] = [];
   const unheld: string[] = [];

@@ -19,7 +19,9 @@ import type { SecretHit, SecretValueIndex } from './values.ts';
 export const SECRET_RESULT_REASONS = ['secret_in_result'] as const;
 export type SecretResultReason = (typeof SECRET_RESULT_REASONS)[number];
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { secretResult: SecretResultReason }
+  interface ReasonVocabularies {
+    secretResult: SecretResultReason;
+  }
 }
 
 export const SCANNED_RESULTS = ['fs.read', 'exec', 'exec.spawn', 'tool'] as const;
@@ -51,7 +53,16 @@ function check(method: string, result: unknown, ctx: OperationContext, o: Inboun
   const now = Date.now();
   for (const f of found) {
     try {
-      o.log?.recordSecretEvent({ ts_ms: now, extension_id: ctx.extensionId, call_id: ctx.callId, method, name_hash: o.nameHash(f.name), path: f.path, encoding: f.encoding, decision: 'deny' });
+      o.log?.recordSecretEvent({
+        ts_ms: now,
+        extension_id: ctx.extensionId,
+        call_id: ctx.callId,
+        method,
+        name_hash: o.nameHash(f.name),
+        path: f.path,
+        encoding: f.encoding,
+        decision: 'deny',
+      });
     } catch {
       // the result is withheld either way
     }
@@ -59,11 +70,21 @@ function check(method: string, result: unknown, ctx: OperationContext, o: Inboun
   const paths = [...new Set(found.map((f) => f.path))];
   try {
     o.alerts?.raise({
-      ts_ms: now, extension_id: ctx.extensionId, category: 'secret_exposure', severity: honeytoken ? 'critical' : 'high',
-      capability: ctx.capability, method, call_id: ctx.callId,
-      summary: `${ctx.extensionId}: the result of ${method} held ${found.length === 1 ? 'a secret' : `${found.length} secrets`} the broker hides (${[...new Set(found.map((f) => f.encoding))].join(', ')} in ${paths.join(', ')}); withheld${honeytoken ? ' — a planted honeytoken' : ''}`.slice(0, 500),
+      ts_ms: now,
+      extension_id: ctx.extensionId,
+      category: 'secret_exposure',
+      severity: honeytoken ? 'critical' : 'high',
+      capability: ctx.capability,
+      method,
+      call_id: ctx.callId,
+      summary:
+        `${ctx.extensionId}: the result of ${method} held ${found.length === 1 ? 'a secret' : `${found.length} secrets`} the broker hides (${[...new Set(found.map((f) => f.encoding))].join(', ')} in ${paths.join(', ')}); withheld${honeytoken ? ' — a planted honeytoken' : ''}`.slice(
+          0,
+          500,
+        ),
       reason_codes: ['secret_exposure', 'secret_in_result', ...(honeytoken ? ['honeytoken'] : [])],
-      remediation: 'If the extension needs the file, list the variable in extensionPolicy.secretBroker.disclosureAllowlist; if it went looking for credentials, kill it (`pi-warden trust kill`) and investigate (runbook INC-2)',
+      remediation:
+        'If the extension needs the file, list the variable in extensionPolicy.secretBroker.disclosureAllowlist; if it went looking for credentials, kill it (`pi-warden trust kill`) and investigate (runbook INC-2)',
     });
   } catch {
     // the result is withheld either way
@@ -87,7 +108,10 @@ export function scanResults(operations: ReadonlyMap<string, Operation>, o: Inbou
         const all = op(whole, ctx);
         const sliced = () => op(params, ctx);
         return all instanceof Promise
-          ? all.then((v: unknown) => { check(method, v, ctx, o); return sliced(); })
+          ? all.then((v: unknown) => {
+              check(method, v, ctx, o);
+              return sliced();
+            })
           : (check(method, all, ctx, o), sliced());
       }
       const r = op(params, ctx);

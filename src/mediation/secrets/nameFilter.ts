@@ -19,17 +19,34 @@ import { classifySecretName, type SecretBrokerConfig } from './names.ts';
 
 /** pi API calls that return a provider credential. */
 export const CREDENTIAL_METHODS: ReadonlySet<string> = new Set([
-  'ctx.modelRegistry.getApiKey', 'ctx.modelRegistry.getApiKeyAndHeaders', 'ctx.modelRegistry.getApiKeyForProvider',
+  'ctx.modelRegistry.getApiKey',
+  'ctx.modelRegistry.getApiKeyAndHeaders',
+  'ctx.modelRegistry.getApiKeyForProvider',
 ]);
 
 /** What a child process inherits from the host, whatever the extension asks for. Nothing else passes. */
-export const CHILD_ENV_BASE = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TERM', 'TMPDIR', 'TZ', 'NO_COLOR'] as const;
+export const CHILD_ENV_BASE = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TERM',
+  'TMPDIR',
+  'TZ',
+  'NO_COLOR',
+] as const;
 
 /** A secret refused by its name, or a credential method not granted; `honeytoken` marks a planted name or value (also used by the value stages). */
 export const SECRET_NAME_REASONS = ['secret_name_blocked', 'secret_name_in_env', 'credential_not_granted', 'honeytoken'] as const;
 export type SecretNameReason = (typeof SECRET_NAME_REASONS)[number];
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { secretName: SecretNameReason }
+  interface ReasonVocabularies {
+    secretName: SecretNameReason;
+  }
 }
 
 export interface SecretNameStageOptions {
@@ -53,7 +70,11 @@ export function blockedEnvNames(env: unknown, config: SecretBrokerConfig): strin
  * The environment a child gets: the base names from the parent, then the extension's own entries, none of which
  * may be a blocked name (the stage refuses such a call; this drops them again, in case a host calls it directly).
  */
-export function childEnvironment(extensionEnv: unknown, parent: Readonly<Record<string, string | undefined>>, config: SecretBrokerConfig): Record<string, string> {
+export function childEnvironment(
+  extensionEnv: unknown,
+  parent: Readonly<Record<string, string | undefined>>,
+  config: SecretBrokerConfig,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of CHILD_ENV_BASE) {
     const v = parent[name];
@@ -69,11 +90,26 @@ export function childEnvironment(extensionEnv: unknown, parent: Readonly<Record<
 
 export function createSecretNameStage(o: SecretNameStageOptions): SyncStage {
   const honey = new Set([...(o.honeytokens ?? [])].map((n) => n.toUpperCase()));
-  const refuse = (ctx: DispatchContext, names: readonly string[], path: string, reason: Exclude<SecretNameReason, 'honeytoken'>, message: string): StageOutcome => {
+  const refuse = (
+    ctx: DispatchContext,
+    names: readonly string[],
+    path: string,
+    reason: Exclude<SecretNameReason, 'honeytoken'>,
+    message: string,
+  ): StageOutcome => {
     const honeytoken = names.some((n) => honey.has(n.toUpperCase()));
     for (const name of names) {
       try {
-        o.log?.recordSecretEvent({ ts_ms: ctx.startedMs, extension_id: ctx.extensionId, call_id: ctx.callId, method: ctx.method, name_hash: o.nameHash(name), path, encoding: 'name', decision: 'deny' });
+        o.log?.recordSecretEvent({
+          ts_ms: ctx.startedMs,
+          extension_id: ctx.extensionId,
+          call_id: ctx.callId,
+          method: ctx.method,
+          name_hash: o.nameHash(name),
+          path,
+          encoding: 'name',
+          decision: 'deny',
+        });
       } catch {
         // the refusal stands
       }
@@ -81,8 +117,13 @@ export function createSecretNameStage(o: SecretNameStageOptions): SyncStage {
     if (honeytoken) {
       try {
         o.alerts?.raise({
-          ts_ms: ctx.startedMs, extension_id: ctx.extensionId, category: 'secret_exposure', severity: 'critical',
-          capability: ctx.capability ?? null, method: ctx.method, call_id: ctx.callId,
+          ts_ms: ctx.startedMs,
+          extension_id: ctx.extensionId,
+          category: 'secret_exposure',
+          severity: 'critical',
+          capability: ctx.capability ?? null,
+          method: ctx.method,
+          call_id: ctx.callId,
           summary: `${ctx.extensionId} tried to read a planted honeytoken variable (${path})`,
           reason_codes: ['secret_exposure', 'honeytoken', reason],
           remediation: 'Treat the extension as a credential thief: kill it (`pi-warden trust kill`) and investigate (runbook INC-2)',
@@ -103,18 +144,33 @@ export function createSecretNameStage(o: SecretNameStageOptions): SyncStage {
         const name = String(params.name);
         const c = classifySecretName(name, o.config);
         if (!c.secret) return undefined;
-        return refuse(ctx, [name], 'env.get', 'secret_name_blocked',
-          `env.get: ${name} is a secret (${c.rule}${c.matched === undefined ? '' : ` ${c.matched}`}); the secret broker hides it — list it in extensionPolicy.secretBroker.disclosureAllowlist to disclose it`);
+        return refuse(
+          ctx,
+          [name],
+          'env.get',
+          'secret_name_blocked',
+          `env.get: ${name} is a secret (${c.rule}${c.matched === undefined ? '' : ` ${c.matched}`}); the secret broker hides it — list it in extensionPolicy.secretBroker.disclosureAllowlist to disclose it`,
+        );
       }
       if (method === 'exec' || method === 'exec.spawn') {
         const blocked = blockedEnvNames(params.env, o.config);
         if (blocked.length === 0) return undefined;
-        return refuse(ctx, blocked, `${method}.env`, 'secret_name_in_env',
-          `${method}: the env option sets secret variable(s) ${blocked.join(', ')}; children get a minimal environment without secrets`);
+        return refuse(
+          ctx,
+          blocked,
+          `${method}.env`,
+          'secret_name_in_env',
+          `${method}: the env option sets secret variable(s) ${blocked.join(', ')}; children get a minimal environment without secrets`,
+        );
       }
       if (CREDENTIAL_METHODS.has(method) && !grantedByName(o.policy, 'env', ctx.extensionId)) {
-        return refuse(ctx, [], method, 'credential_not_granted',
-          `${method}: provider credentials are only handed to an extension granted env by name (extensionPolicy.overrides.${ctx.extensionId}.allow)`);
+        return refuse(
+          ctx,
+          [],
+          method,
+          'credential_not_granted',
+          `${method}: provider credentials are only handed to an extension granted env by name (extensionPolicy.overrides.${ctx.extensionId}.allow)`,
+        );
       }
       return undefined;
     },
@@ -140,12 +196,15 @@ export function chainStages(name: Stage['name'], parts: readonly Stage[]): Stage
  * `exec`/`exec.spawn` get the minimal child environment in place of the extension's `env` option.
  */
 export function filterEnvOperations(
-  operations: ReadonlyMap<string, Operation>, config: SecretBrokerConfig, parentEnv: Readonly<Record<string, string | undefined>>,
+  operations: ReadonlyMap<string, Operation>,
+  config: SecretBrokerConfig,
+  parentEnv: Readonly<Record<string, string | undefined>>,
 ): ReadonlyMap<string, Operation> {
   const out = new Map(operations);
   const list = operations.get('env.list');
   if (list !== undefined) {
-    const keep = (names: unknown): string[] => (Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string' && !classifySecretName(n, config).secret) : []);
+    const keep = (names: unknown): string[] =>
+      Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string' && !classifySecretName(n, config).secret) : [];
     // Synchronous when the host is: `Object.keys(process.env)` is answered while the guest waits.
     out.set('env.list', (params, ctx) => {
       const names = list(params, ctx);

@@ -8,43 +8,138 @@
 
 /** The reference's 26 exact names. */
 const REFERENCE_EXACT = [
-  'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GOOGLE_API_KEY', 'AZURE_OPENAI_API_KEY', 'COHERE_API_KEY', 'GROQ_API_KEY',
-  'DEEPINFRA_API_KEY', 'CEREBRAS_API_KEY', 'OPENROUTER_API_KEY', 'MISTRAL_API_KEY', 'MOONSHOT_API_KEY', 'DASHSCOPE_API_KEY',
-  'DEEPSEEK_API_KEY', 'FIREWORKS_API_KEY', 'TOGETHER_API_KEY', 'PERPLEXITY_API_KEY', 'XAI_API_KEY', 'DATABASE_URL', 'REDIS_URL',
-  'MONGODB_URI', 'PRIVATE_KEY', 'CARGO_REGISTRY_TOKEN', 'NPM_TOKEN', 'GH_TOKEN', 'GITHUB_TOKEN', 'AWS_ACCESS_KEY_ID',
+  'ANTHROPIC_API_KEY',
+  'OPENAI_API_KEY',
+  'GOOGLE_API_KEY',
+  'AZURE_OPENAI_API_KEY',
+  'COHERE_API_KEY',
+  'GROQ_API_KEY',
+  'DEEPINFRA_API_KEY',
+  'CEREBRAS_API_KEY',
+  'OPENROUTER_API_KEY',
+  'MISTRAL_API_KEY',
+  'MOONSHOT_API_KEY',
+  'DASHSCOPE_API_KEY',
+  'DEEPSEEK_API_KEY',
+  'FIREWORKS_API_KEY',
+  'TOGETHER_API_KEY',
+  'PERPLEXITY_API_KEY',
+  'XAI_API_KEY',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'MONGODB_URI',
+  'PRIVATE_KEY',
+  'CARGO_REGISTRY_TOKEN',
+  'NPM_TOKEN',
+  'GH_TOKEN',
+  'GITHUB_TOKEN',
+  'AWS_ACCESS_KEY_ID',
 ] as const;
 
 /** The reference's 11 suffixes and 2 prefixes. */
-const REFERENCE_SUFFIXES = ['_API_KEY', '_SECRET', '_SECRET_KEY', '_ACCESS_KEY', '_PRIVATE_KEY', '_KEY_ID', '_PASSWORD', '_PASSWD', '_CREDENTIAL', '_CREDENTIALS', '_TOKEN'] as const;
+const REFERENCE_SUFFIXES = [
+  '_API_KEY',
+  '_SECRET',
+  '_SECRET_KEY',
+  '_ACCESS_KEY',
+  '_PRIVATE_KEY',
+  '_KEY_ID',
+  '_PASSWORD',
+  '_PASSWD',
+  '_CREDENTIAL',
+  '_CREDENTIALS',
+  '_TOKEN',
+] as const;
 const REFERENCE_PREFIXES = ['AWS_SECRET_', 'AWS_SESSION_'] as const;
 
 /** Ours: names that carry a credential but fit no pattern below. */
 const EXTRA_EXACT = [
-  'SSH_AUTH_SOCK', 'GPG_AGENT_INFO', 'GNUPGHOME', 'PGPASSWORD', 'PGPASSFILE', 'MYSQL_PWD', 'REDIS_PASSWORD', 'DOCKER_AUTH_CONFIG',
-  'NPM_CONFIG__AUTH', 'NPM_CONFIG__AUTHTOKEN', 'ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_RUNTIME_URL', 'VAULT_TOKEN', 'CONSUL_HTTP_TOKEN',
-  'AWS_WEB_IDENTITY_TOKEN_FILE', 'AZURE_CLIENT_CERTIFICATE_PATH', 'GOOGLE_APPLICATION_CREDENTIALS', 'SENTRY_DSN', 'NETRC',
-  'HEROKU_API_KEY', 'TF_TOKEN_APP_TERRAFORM_IO', 'CLOUDFLARE_API_TOKEN', 'DIGITALOCEAN_ACCESS_TOKEN', 'LINODE_TOKEN',
+  'SSH_AUTH_SOCK',
+  'GPG_AGENT_INFO',
+  'GNUPGHOME',
+  'PGPASSWORD',
+  'PGPASSFILE',
+  'MYSQL_PWD',
+  'REDIS_PASSWORD',
+  'DOCKER_AUTH_CONFIG',
+  'NPM_CONFIG__AUTH',
+  'NPM_CONFIG__AUTHTOKEN',
+  'ACTIONS_ID_TOKEN_REQUEST_URL',
+  'ACTIONS_RUNTIME_URL',
+  'VAULT_TOKEN',
+  'CONSUL_HTTP_TOKEN',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AZURE_CLIENT_CERTIFICATE_PATH',
+  'GOOGLE_APPLICATION_CREDENTIALS',
+  'SENTRY_DSN',
+  'NETRC',
+  'HEROKU_API_KEY',
+  'TF_TOKEN_APP_TERRAFORM_IO',
+  'CLOUDFLARE_API_TOKEN',
+  'DIGITALOCEAN_ACCESS_TOKEN',
+  'LINODE_TOKEN',
 ] as const;
 
 const EXTRA_SUFFIXES = [
-  '_APIKEY', '_API_TOKEN', '_AUTH_TOKEN', '_AUTHTOKEN', '_ACCESS_TOKEN', '_REFRESH_TOKEN', '_ID_TOKEN', '_SESSION_TOKEN',
-  '_CLIENT_SECRET', '_SECRET_ACCESS_KEY', '_PASSPHRASE', '_PASS', '_PWD', '_KEY', '_DSN', '_CONNECTION_STRING', '_CONN_STR',
-  '_CONNSTRING', '_WEBHOOK', '_WEBHOOK_URL', '_SIGNING_KEY', '_SIGNING_SECRET', '_ENCRYPTION_KEY', '_MASTER_KEY', '_SALT',
-  '_COOKIE', '_JWT', '_BEARER', '_OTP', '_PIN', '_LICENSE_KEY', '_SERVICE_ACCOUNT', '_SERVICE_ACCOUNT_JSON', '_KEYFILE',
-  '_AUTH', '_PAT',
+  '_APIKEY',
+  '_API_TOKEN',
+  '_AUTH_TOKEN',
+  '_AUTHTOKEN',
+  '_ACCESS_TOKEN',
+  '_REFRESH_TOKEN',
+  '_ID_TOKEN',
+  '_SESSION_TOKEN',
+  '_CLIENT_SECRET',
+  '_SECRET_ACCESS_KEY',
+  '_PASSPHRASE',
+  '_PASS',
+  '_PWD',
+  '_KEY',
+  '_DSN',
+  '_CONNECTION_STRING',
+  '_CONN_STR',
+  '_CONNSTRING',
+  '_WEBHOOK',
+  '_WEBHOOK_URL',
+  '_SIGNING_KEY',
+  '_SIGNING_SECRET',
+  '_ENCRYPTION_KEY',
+  '_MASTER_KEY',
+  '_SALT',
+  '_COOKIE',
+  '_JWT',
+  '_BEARER',
+  '_OTP',
+  '_PIN',
+  '_LICENSE_KEY',
+  '_SERVICE_ACCOUNT',
+  '_SERVICE_ACCOUNT_JSON',
+  '_KEYFILE',
+  '_AUTH',
+  '_PAT',
 ] as const;
 const EXTRA_PREFIXES = ['SECRET_', 'TOKEN_', 'PASSWORD_', 'PRIVATE_KEY_', 'CREDENTIALS_', 'AUTH_TOKEN_'] as const;
 
 /** Words that mark a secret anywhere in the name, delimited by `_` or the name's ends. */
-const SECRET_WORDS = /(^|_)(SECRET|SECRETS|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|CREDENTIALS|APIKEY|PRIVATE_KEY|ACCESS_KEY|ACCESS_TOKEN|AUTH_TOKEN|REFRESH_TOKEN|SESSION_TOKEN|BEARER_TOKEN|CLIENT_SECRET)(_|$)/;
+const SECRET_WORDS =
+  /(^|_)(SECRET|SECRETS|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|CREDENTIALS|APIKEY|PRIVATE_KEY|ACCESS_KEY|ACCESS_TOKEN|AUTH_TOKEN|REFRESH_TOKEN|SESSION_TOKEN|BEARER_TOKEN|CLIENT_SECRET)(_|$)/;
 /** Database and broker URLs carry passwords: `POSTGRES_URL`, `MY_MONGO_URI`, `AMQP_URL`, … */
-const CONNECTION_URL = /(^|_)(DATABASE|DB|POSTGRES|POSTGRESQL|PG|MYSQL|MARIADB|MONGO|MONGODB|REDIS|AMQP|RABBITMQ|KAFKA|ELASTICSEARCH|ELASTIC|CLICKHOUSE|SUPABASE_DB|NEON|PLANETSCALE|COCKROACH)(_[A-Z0-9]+)*_(URL|URI|DSN)$/;
+const CONNECTION_URL =
+  /(^|_)(DATABASE|DB|POSTGRES|POSTGRESQL|PG|MYSQL|MARIADB|MONGO|MONGODB|REDIS|AMQP|RABBITMQ|KAFKA|ELASTICSEARCH|ELASTIC|CLICKHOUSE|SUPABASE_DB|NEON|PLANETSCALE|COCKROACH)(_[A-Z0-9]+)*_(URL|URI|DSN)$/;
 /** Names ending in PASSWORD with no separator (`PGPASSWORD`). */
 const GLUED_PASSWORD = /PASSWORD$|PASSWD$/;
 
 export type NameRule =
-  | 'exact' | 'suffix' | 'prefix' | 'secret_word' | 'connection_url' | 'glued_password'
-  | 'disclosure_allowlist' | 'broker_disabled' | 'not_secret' | 'invalid_name';
+  | 'exact'
+  | 'suffix'
+  | 'prefix'
+  | 'secret_word'
+  | 'connection_url'
+  | 'glued_password'
+  | 'disclosure_allowlist'
+  | 'broker_disabled'
+  | 'not_secret'
+  | 'invalid_name';
 
 export interface NameClassification {
   readonly name: string;
@@ -72,8 +167,12 @@ export const BLOCKLIST_COUNTS = {
  * Classifies one variable name. A disabled broker hides nothing (the operator's explicit choice, shown by
  * `policy explain`); the disclosure allowlist is exact and case-insensitive and beats every rule.
  */
-export function classifySecretName(name: string, config: SecretBrokerConfig = { enabled: true, disclosureAllowlist: [] }): NameClassification {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 1024) return { name: String(name), secret: true, rule: 'invalid_name' };
+export function classifySecretName(
+  name: string,
+  config: SecretBrokerConfig = { enabled: true, disclosureAllowlist: [] },
+): NameClassification {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 1024)
+    return { name: String(name), secret: true, rule: 'invalid_name' };
   const upper = name.toUpperCase();
   if (!config.enabled) return { name, secret: false, rule: 'broker_disabled' };
   if (config.disclosureAllowlist.some((a) => a.toUpperCase() === upper)) return { name, secret: false, rule: 'disclosure_allowlist' };

@@ -15,7 +15,9 @@ import { tokenFormatHits, type SecretValueIndex } from './values.ts';
 export const SECRET_VALUE_REASONS = ['secret_exposure'] as const;
 export type SecretValueReason = (typeof SECRET_VALUE_REASONS)[number];
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { secretValue: SecretValueReason }
+  interface ReasonVocabularies {
+    secretValue: SecretValueReason;
+  }
 }
 
 export function outboundStrings(method: string, params: Readonly<Record<string, unknown>>): Array<[string, string]> {
@@ -47,7 +49,12 @@ export function outboundStrings(method: string, params: Readonly<Record<string, 
       break;
     case 'fs.write':
       add('fs.write.path', params.path);
-      add('fs.write.data', params.encoding === 'base64' && typeof params.data === 'string' ? Buffer.from(params.data, 'base64').toString('latin1') : params.data);
+      add(
+        'fs.write.data',
+        params.encoding === 'base64' && typeof params.data === 'string'
+          ? Buffer.from(params.data, 'base64').toString('latin1')
+          : params.data,
+      );
       break;
     case 'pi.sendMessage':
     case 'pi.sendUserMessage':
@@ -86,13 +93,23 @@ export function createOutboundStage(o: OutboundStageOptions): SyncStage {
       const found: Array<{ name: string; path: string; encoding: string; honeytoken: boolean }> = [];
       for (const [path, text] of strings) {
         for (const h of index.scan(text)) found.push({ ...h, path });
-        if (o.tokenFormats !== false) for (const f of tokenFormatHits(text)) found.push({ name: `token_format:${f}`, encoding: 'format', honeytoken: false, path });
+        if (o.tokenFormats !== false)
+          for (const f of tokenFormatHits(text)) found.push({ name: `token_format:${f}`, encoding: 'format', honeytoken: false, path });
       }
       if (found.length === 0) return undefined;
       const honeytoken = found.some((f) => f.honeytoken);
       for (const f of found) {
         try {
-          o.log?.recordSecretEvent({ ts_ms: ctx.startedMs, extension_id: ctx.extensionId, call_id: ctx.callId, method: ctx.method, name_hash: nameHash(f.name), path: f.path, encoding: f.encoding, decision: 'deny' });
+          o.log?.recordSecretEvent({
+            ts_ms: ctx.startedMs,
+            extension_id: ctx.extensionId,
+            call_id: ctx.callId,
+            method: ctx.method,
+            name_hash: nameHash(f.name),
+            path: f.path,
+            encoding: f.encoding,
+            decision: 'deny',
+          });
         } catch {
           // the refusal stands
         }
@@ -100,17 +117,25 @@ export function createOutboundStage(o: OutboundStageOptions): SyncStage {
       const paths = [...new Set(found.map((f) => f.path))];
       try {
         o.alerts?.raise({
-          ts_ms: ctx.startedMs, extension_id: ctx.extensionId, category: 'secret_exposure', severity: honeytoken ? 'critical' : 'high',
-          capability: ctx.capability ?? null, method: ctx.method, call_id: ctx.callId,
+          ts_ms: ctx.startedMs,
+          extension_id: ctx.extensionId,
+          category: 'secret_exposure',
+          severity: honeytoken ? 'critical' : 'high',
+          capability: ctx.capability ?? null,
+          method: ctx.method,
+          call_id: ctx.callId,
           summary: `${ctx.extensionId} tried to send ${found.length === 1 ? 'a secret' : `${found.length} secrets`} (${[...new Set(found.map((f) => f.encoding))].join(', ')}) in ${paths.join(', ')}${honeytoken ? ' — a planted honeytoken' : ''}`,
           reason_codes: ['secret_exposure', ...(honeytoken ? ['honeytoken'] : []), ...new Set(found.map((f) => f.encoding))],
-          remediation: 'Rotate the exposed credentials if the call got through anywhere else; kill the extension (`pi-warden trust kill`) and investigate (runbook INC-2)',
+          remediation:
+            'Rotate the exposed credentials if the call got through anywhere else; kill the extension (`pi-warden trust kill`) and investigate (runbook INC-2)',
         });
       } catch {
         // the ledger entry carries the decision
       }
       addReason(ctx, 'secret_exposure');
-      return decisionError('denied', `${ctx.method}: the payload contains a secret (${paths.join(', ')}); refused`, { reasonCodes: honeytoken ? ['secret_exposure', 'honeytoken'] : ['secret_exposure'] });
+      return decisionError('denied', `${ctx.method}: the payload contains a secret (${paths.join(', ')}); refused`, {
+        reasonCodes: honeytoken ? ['secret_exposure', 'honeytoken'] : ['secret_exposure'],
+      });
     },
   };
 }

@@ -21,7 +21,9 @@ import { compileGlob, GlobBudget, type Glob } from './glob.ts';
 export const SEARCH_REASONS = ['aborted', 'grep_busy', 'grep_pattern', 'grep_deadline'] as const;
 export type SearchReason = (typeof SEARCH_REASONS)[number];
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { search: SearchReason }
+  interface ReasonVocabularies {
+    search: SearchReason;
+  }
 }
 
 export type FsCall = (method: string, params: Record<string, unknown>) => unknown;
@@ -100,7 +102,12 @@ function ignored(rules: readonly IgnoreRule[], rel: string, isDir: boolean): boo
  * directories and symlinks (not followed); skips `.git`, `node_modules` and ignored paths.
  */
 export async function* walk(
-  call: FsCall, root: string, counts: WalkCounts, signal?: AbortSignal, budget: GlobBudget = new GlobBudget(), maxEntries = MAX_WALK_ENTRIES,
+  call: FsCall,
+  root: string,
+  counts: WalkCounts,
+  signal?: AbortSignal,
+  budget: GlobBudget = new GlobBudget(),
+  maxEntries = MAX_WALK_ENTRIES,
 ): AsyncGenerator<WalkEntry> {
   const stack: Array<{ abs: string; rel: string; rules: readonly IgnoreRule[] }> = [{ abs: root, rel: '', rules: [] }];
   let seen = 0;
@@ -154,7 +161,14 @@ export async function* walk(
  * matches the name, with `/` the path, prefixed by `**∕` unless it starts with `/` or `**∕`; an all-lowercase
  * pattern matches case-insensitively), at most `limit`.
  */
-export async function findFiles(call: FsCall, pattern: string, root: string, limit: number, counts: WalkCounts, signal?: AbortSignal): Promise<string[]> {
+export async function findFiles(
+  call: FsCall,
+  pattern: string,
+  root: string,
+  limit: number,
+  counts: WalkCounts,
+  signal?: AbortSignal,
+): Promise<string[]> {
   const isPath = pattern.includes('/');
   let effective = pattern;
   if (isPath && !pattern.startsWith('/') && !pattern.startsWith('**/') && pattern !== '**') effective = `**/${pattern}`;
@@ -265,7 +279,11 @@ function acquireMatcher(waitMs: number): Promise<void> {
     const timer = setTimeout(() => {
       const at = matcherQueue.indexOf(go);
       if (at >= 0) matcherQueue.splice(at, 1);
-      reject(new WardenError('timeout', `grep: waited over ${waitMs} ms for a matcher thread (other searches are running)`, { reasonCodes: ['grep_busy'] }));
+      reject(
+        new WardenError('timeout', `grep: waited over ${waitMs} ms for a matcher thread (other searches are running)`, {
+          reasonCodes: ['grep_busy'],
+        }),
+      );
     }, waitMs);
     matcherQueue.push(go);
   });
@@ -283,7 +301,11 @@ class Matcher {
   readonly #waiting = new Map<number, { resolve: (v: MatchReply) => void; reject: (e: Error) => void }>();
 
   constructor(source: string, flags: string, context: number) {
-    this.#worker = new Worker(MATCHER_SOURCE, { eval: true, workerData: { source, flags, context, maxLine: GREP_MAX_LINE }, resourceLimits: { maxOldGenerationSizeMb: 256 } });
+    this.#worker = new Worker(MATCHER_SOURCE, {
+      eval: true,
+      workerData: { source, flags, context, maxLine: GREP_MAX_LINE },
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
+    });
     this.#worker.unref();
     this.#worker.on('message', (m: MatchReply & { id: number }) => {
       this.#waiting.get(m.id)?.resolve(m);
@@ -326,7 +348,11 @@ function compilePattern(p: GrepParams): { source: string; flags: string } {
   try {
     new RegExp(source);
   } catch (err) {
-    throw new WardenError('invalid_request', `grep: invalid pattern ${JSON.stringify(p.pattern.slice(0, 200))}: ${(err as Error).message}`, { reasonCodes: ['grep_pattern'] });
+    throw new WardenError(
+      'invalid_request',
+      `grep: invalid pattern ${JSON.stringify(p.pattern.slice(0, 200))}: ${(err as Error).message}`,
+      { reasonCodes: ['grep_pattern'] },
+    );
   }
   return { source, flags: '' };
 }
@@ -336,7 +362,15 @@ function compilePattern(p: GrepParams): { source: string; flags: string } {
  * reading each through the confined operations. Rejects with `timeout` when the matching (or waiting for a matcher
  * thread) runs past `deadlineMs`. Collects at most GREP_OUTPUT_BUDGET bytes of lines (`limitReached` past it).
  */
-export async function grepFiles(call: FsCall, p: GrepParams, root: string, isDirectory: boolean, counts: WalkCounts, deadlineMs: number, signal?: AbortSignal): Promise<GrepOutcome> {
+export async function grepFiles(
+  call: FsCall,
+  p: GrepParams,
+  root: string,
+  isDirectory: boolean,
+  counts: WalkCounts,
+  deadlineMs: number,
+  signal?: AbortSignal,
+): Promise<GrepOutcome> {
   const { source, flags } = compilePattern(p);
   const budget = new GlobBudget();
   const filter = p.glob !== undefined && p.glob !== '' ? p.glob.replace(/^(!?)(?:\.\/)+/, '$1') : undefined;
@@ -375,7 +409,17 @@ export async function grepFiles(call: FsCall, p: GrepParams, root: string, isDir
       const left = deadlineMs - (Date.now() - started);
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new WardenError('timeout', `grep: the pattern ran for over ${deadlineMs} ms (a pattern that backtracks heavily, e.g. nested repeats?); narrow it or the path`, { reasonCodes: ['grep_deadline'] })), Math.max(1, left));
+        timer = setTimeout(
+          () =>
+            reject(
+              new WardenError(
+                'timeout',
+                `grep: the pattern ran for over ${deadlineMs} ms (a pattern that backtracks heavily, e.g. nested repeats?); narrow it or the path`,
+                { reasonCodes: ['grep_deadline'] },
+              ),
+            ),
+          Math.max(1, left),
+        );
       });
       let r: MatchReply;
       try {

@@ -25,7 +25,9 @@ import { findFiles, grepFiles, type FsCall, type WalkCounts } from './confinedSe
 export const FILE_TOOL_REASONS = ['tool_unconfined', 'tool_unavailable', 'tool_failed'] as const;
 export type FileToolReason = (typeof FILE_TOOL_REASONS)[number];
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { fileTool: FileToolReason }
+  interface ReasonVocabularies {
+    fileTool: FileToolReason;
+  }
 }
 
 export interface PiToolDefinition {
@@ -89,7 +91,9 @@ function withNotice(result: unknown, counts: WalkCounts): unknown {
   const text = notice(counts);
   if (text === '' || result === null || typeof result !== 'object') return result;
   const r = result as { content?: Array<{ type: string; text?: string }>; details?: Record<string, unknown> };
-  const content = (r.content ?? []).map((c, i, all) => (i === all.length - 1 && c.type === 'text' ? { ...c, text: `${c.text ?? ''}${text}` } : c));
+  const content = (r.content ?? []).map((c, i, all) =>
+    i === all.length - 1 && c.type === 'text' ? { ...c, text: `${c.text ?? ''}${text}` } : c,
+  );
   return { ...r, content, details: { ...(r.details ?? {}), wardenWithheld: counts.withheld } };
 }
 
@@ -102,14 +106,17 @@ function operationsFor(call: FsCall, o: FileToolOptions, ctx: OperationContext) 
   const stat = (abs: string) => call('fs.stat', { path: abs }) as { isDirectory: boolean };
   const access = (abs: string): Promise<void> => later(() => void stat(abs));
   const exists = (abs: string): boolean => call('fs.exists', { path: abs }) === true;
-  const writeFile = (abs: string, content: string): Promise<void> => later(() => {
-    o.checkWrite?.(content, abs, ctx);
-    call('fs.write', { path: abs, data: content });
-  });
+  const writeFile = (abs: string, content: string): Promise<void> =>
+    later(() => {
+      o.checkWrite?.(content, abs, ctx);
+      call('fs.write', { path: abs, data: content });
+    });
   return {
     read: {
-      readFile, access,
-      detectImageMimeType: (abs: string) => later(() => imageType(Buffer.from(String(call('fs.read', { path: abs, offset: 0, length: 16 })), 'base64'))),
+      readFile,
+      access,
+      detectImageMimeType: (abs: string) =>
+        later(() => imageType(Buffer.from(String(call('fs.read', { path: abs, offset: 0, length: 16 })), 'base64'))),
     },
     write: { writeFile, mkdir: (dir: string) => later(() => void call('fs.mkdir', { path: dir, recursive: true })) },
     edit: { readFile, writeFile, access },
@@ -137,7 +144,11 @@ function checkInput(def: PiToolDefinition, input: unknown): void {
   }
   if (checker.Check(input)) return;
   const first = [...checker.Errors(input)][0] as { instancePath?: string; message?: string } | undefined;
-  throw new WardenError('invalid_request', `tool ${def.name}: input${first?.instancePath ?? ''} ${first?.message ?? 'does not match the tool schema'}`, { reasonCodes: ['tool_input'] });
+  throw new WardenError(
+    'invalid_request',
+    `tool ${def.name}: input${first?.instancePath ?? ''} ${first?.message ?? 'does not match the tool schema'}`,
+    { reasonCodes: ['tool_input'] },
+  );
 }
 
 /** The `tool` operation: pi's file tools on the confined operations, anything else to `fallback`. */
@@ -147,17 +158,25 @@ export function createFileToolOperation(o: FileToolOptions): Operation {
     const name = foldToolName(params.name);
     if (name !== undefined && isPiFileTool(name)) {
       if (run === undefined) {
-        throw new WardenError('denied', `tool ${String(params.name)}: pi's file tools run only on pi-warden's confined file operations, and this runtime was given no pi tool definitions (RuntimeOptions.piTools)`, { reasonCodes: ['tool_unconfined'] });
+        throw new WardenError(
+          'denied',
+          `tool ${String(params.name)}: pi's file tools run only on pi-warden's confined file operations, and this runtime was given no pi tool definitions (RuntimeOptions.piTools)`,
+          { reasonCodes: ['tool_unconfined'] },
+        );
       }
       return run(name as PiFileTool, params, ctx);
     }
-    if (o.fallback === undefined) throw new WardenError('io', `tool ${String(params.name)}: no host runs this tool`, { reasonCodes: ['tool_unavailable'] });
+    if (o.fallback === undefined)
+      throw new WardenError('io', `tool ${String(params.name)}: no host runs this tool`, { reasonCodes: ['tool_unavailable'] });
     return o.fallback(params, ctx);
   };
 }
 
 /** Runs one of pi's file tools, built from `kit` with the confined operations of the calling extension. */
-function fileToolRunner(o: FileToolOptions, kit: PiFileToolKit): (name: PiFileTool, params: Readonly<Record<string, unknown>>, ctx: OperationContext) => Promise<unknown> {
+function fileToolRunner(
+  o: FileToolOptions,
+  kit: PiFileToolKit,
+): (name: PiFileTool, params: Readonly<Record<string, unknown>>, ctx: OperationContext) => Promise<unknown> {
   const cwd = o.projectRoot;
   for (const m of ['fs.read', 'fs.write', 'fs.list', 'fs.stat', 'fs.exists', 'fs.mkdir']) {
     if (o.fs.get(m) === undefined) throw new WardenError('internal', `pi's file tools need the confined ${m} operation`);
@@ -170,10 +189,18 @@ function fileToolRunner(o: FileToolOptions, kit: PiFileToolKit): (name: PiFileTo
     const toolCtx = { cwd } as never;
     let def: PiToolDefinition;
     switch (name) {
-      case 'read': def = kit.createReadToolDefinition(cwd, { operations: ops.read, autoResizeImages: false }); break;
-      case 'write': def = kit.createWriteToolDefinition(cwd, { operations: ops.write }); break;
-      case 'edit': def = kit.createEditToolDefinition(cwd, { operations: ops.edit }); break;
-      case 'ls': def = kit.createLsToolDefinition(cwd, { operations: ops.ls }); break;
+      case 'read':
+        def = kit.createReadToolDefinition(cwd, { operations: ops.read, autoResizeImages: false });
+        break;
+      case 'write':
+        def = kit.createWriteToolDefinition(cwd, { operations: ops.write });
+        break;
+      case 'edit':
+        def = kit.createEditToolDefinition(cwd, { operations: ops.edit });
+        break;
+      case 'ls':
+        def = kit.createLsToolDefinition(cwd, { operations: ops.ls });
+        break;
       case 'find':
         def = kit.createFindToolDefinition(cwd, {
           operations: {
@@ -189,19 +216,28 @@ function fileToolRunner(o: FileToolOptions, kit: PiFileToolKit): (name: PiFileTo
     checkInput(def, input);
     // pi reads `~` with the process's home; the scope checked it with the layout's. One reading: absolute here.
     const given = input as Record<string, unknown>;
-    const absolute = typeof given.path === 'string' && given.path !== '' ? { ...given, path: resolve(cwd, piToolPath(given.path, o.home)) } : given;
+    const absolute =
+      typeof given.path === 'string' && given.path !== '' ? { ...given, path: resolve(cwd, piToolPath(given.path, o.home)) } : given;
     try {
       if (name === 'grep') return withNotice(await grep(call, absolute, o, counts, ctx), counts);
       return withNotice(await def.execute(ctx.callId, absolute as never, ctx.signal, undefined, toolCtx), counts);
     } catch (err) {
       if (err instanceof WardenError) throw err;
-      throw new WardenError('io', `tool ${name}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 1000), { reasonCodes: ['tool_failed'] });
+      throw new WardenError('io', `tool ${name}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 1000), {
+        reasonCodes: ['tool_failed'],
+      });
     }
   };
 }
 
 /** pi's grep tool's behaviour and output (`path:line: text`, `path-line- text` for context), on confinedSearch. */
-async function grep(call: FsCall, input: Record<string, unknown>, o: FileToolOptions, counts: WalkCounts, ctx: OperationContext): Promise<unknown> {
+async function grep(
+  call: FsCall,
+  input: Record<string, unknown>,
+  o: FileToolOptions,
+  counts: WalkCounts,
+  ctx: OperationContext,
+): Promise<unknown> {
   const root = resolve(o.projectRoot, piToolPath(typeof input.path === 'string' && input.path !== '' ? input.path : '.', o.home));
   let isDirectory: boolean;
   try {
@@ -211,10 +247,22 @@ async function grep(call: FsCall, input: Record<string, unknown>, o: FileToolOpt
     throw new WardenError('io', `Path not found: ${root}`, { reasonCodes: ['ENOENT'] });
   }
   const limit = Math.max(1, Math.floor(typeof input.limit === 'number' ? input.limit : DEFAULT_GREP_LIMIT));
-  const r = await grepFiles(call, {
-    pattern: String(input.pattern), glob: input.glob as string | undefined, ignoreCase: input.ignoreCase === true, literal: input.literal === true,
-    context: typeof input.context === 'number' ? input.context : 0, limit,
-  }, root, isDirectory, counts, o.grepDeadlineMs ?? 20_000, ctx.signal);
+  const r = await grepFiles(
+    call,
+    {
+      pattern: String(input.pattern),
+      glob: input.glob as string | undefined,
+      ignoreCase: input.ignoreCase === true,
+      literal: input.literal === true,
+      context: typeof input.context === 'number' ? input.context : 0,
+      limit,
+    },
+    root,
+    isDirectory,
+    counts,
+    o.grepDeadlineMs ?? 20_000,
+    ctx.signal,
+  );
   if (r.matches === 0) return { content: [{ type: 'text', text: 'No matches found' }], details: undefined };
   let text = r.lines.join('\n');
   const notices: string[] = [];

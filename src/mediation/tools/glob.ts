@@ -13,7 +13,9 @@ import { WardenError } from '../../errors.ts';
 export const GLOB_REASONS = ['glob_too_complex'] as const;
 export type GlobReason = (typeof GLOB_REASONS)[number];
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { glob: GlobReason }
+  interface ReasonVocabularies {
+    glob: GlobReason;
+  }
 }
 
 type Token =
@@ -41,7 +43,11 @@ export class GlobBudget {
   spend(steps: number, pattern: string): void {
     this.left -= steps;
     if (this.left < 0) {
-      throw new WardenError('quota_exceeded', `glob matching ran out of its work budget (pattern ${JSON.stringify(pattern.slice(0, 60))}, or .gitignore rules): use a simpler pattern or a narrower path`, { reasonCodes: ['glob_too_complex'] });
+      throw new WardenError(
+        'quota_exceeded',
+        `glob matching ran out of its work budget (pattern ${JSON.stringify(pattern.slice(0, 60))}, or .gitignore rules): use a simpler pattern or a narrower path`,
+        { reasonCodes: ['glob_too_complex'] },
+      );
     }
   }
 }
@@ -76,7 +82,12 @@ function expandBraces(p: string, out: string[]): void {
       parts.push(body.slice(from));
       for (const part of parts) {
         expandBraces(p.slice(0, open) + part + p.slice(i + 1), out);
-        if (out.length > MAX_ALTERNATIVES) throw new WardenError('invalid_request', `glob ${JSON.stringify(p.slice(0, 80))}: more than ${MAX_ALTERNATIVES} {…} alternatives`, { reasonCodes: ['glob_too_complex'] });
+        if (out.length > MAX_ALTERNATIVES)
+          throw new WardenError(
+            'invalid_request',
+            `glob ${JSON.stringify(p.slice(0, 80))}: more than ${MAX_ALTERNATIVES} {…} alternatives`,
+            { reasonCodes: ['glob_too_complex'] },
+          );
       }
       return;
     }
@@ -185,7 +196,10 @@ export interface Glob {
  * `quota_exceeded` from `matches` once `budget` is spent.
  */
 export function compileGlob(pattern: string, nocase = false, budget: GlobBudget = new GlobBudget()): Glob {
-  if (pattern.length > MAX_PATTERN) throw new WardenError('invalid_request', `glob is ${pattern.length} characters (at most ${MAX_PATTERN})`, { reasonCodes: ['glob_too_complex'] });
+  if (pattern.length > MAX_PATTERN)
+    throw new WardenError('invalid_request', `glob is ${pattern.length} characters (at most ${MAX_PATTERN})`, {
+      reasonCodes: ['glob_too_complex'],
+    });
   const alternatives: string[] = [];
   expandBraces(nocase ? pattern.toLowerCase() : pattern, alternatives);
   const compiled = alternatives.map(tokenize);

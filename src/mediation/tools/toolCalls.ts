@@ -16,7 +16,9 @@ import { fileURLToPath } from 'node:url';
 export const TOOL_CALL_REASONS = ['tool_input'] as const;
 export type ToolCallReason = (typeof TOOL_CALL_REASONS)[number];
 declare module '../../errors.ts' {
-  interface ReasonVocabularies { toolCall: ToolCallReason }
+  interface ReasonVocabularies {
+    toolCall: ToolCallReason;
+  }
 }
 
 type Equivalent = { method: string; params: Record<string, unknown> };
@@ -54,7 +56,8 @@ export function foldToolName(name: unknown): string | undefined {
   return typeof name === 'string' ? name.trim().toLowerCase() : undefined;
 }
 
-const inputOf = (input: unknown): Record<string, unknown> => (input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : {});
+const inputOf = (input: unknown): Record<string, unknown> =>
+  input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : {};
 
 function pathOf(input: Record<string, unknown>, home: string): string {
   return typeof input.path === 'string' && input.path !== '' ? piToolPath(input.path, home) : '.';
@@ -65,12 +68,20 @@ export function equivalentCall(name: unknown, input: unknown, home: string = hom
   const i = inputOf(input);
   // Folded, so `Read` cannot skip the check the capability lookup (which folds too) applies.
   switch (foldToolName(name)) {
-    case 'bash': return { method: 'exec', params: { cmd: 'bash', args: ['-c', typeof i.command === 'string' ? i.command : ''] } };
-    case 'read': case 'grep': case 'find': return { method: 'fs.read', params: { path: pathOf(i, home) } };
-    case 'ls': return { method: 'fs.list', params: { path: pathOf(i, home) } };
-    case 'write': return { method: 'fs.write', params: { path: pathOf(i, home), data: typeof i.content === 'string' ? i.content : '' } };
-    case 'edit': return { method: 'fs.write', params: { path: pathOf(i, home), data: '' } };
-    default: return undefined;
+    case 'bash':
+      return { method: 'exec', params: { cmd: 'bash', args: ['-c', typeof i.command === 'string' ? i.command : ''] } };
+    case 'read':
+    case 'grep':
+    case 'find':
+      return { method: 'fs.read', params: { path: pathOf(i, home) } };
+    case 'ls':
+      return { method: 'fs.list', params: { path: pathOf(i, home) } };
+    case 'write':
+      return { method: 'fs.write', params: { path: pathOf(i, home), data: typeof i.content === 'string' ? i.content : '' } };
+    case 'edit':
+      return { method: 'fs.write', params: { path: pathOf(i, home), data: '' } };
+    default:
+      return undefined;
   }
 }
 
@@ -83,12 +94,22 @@ export function toolInputProblem(name: unknown, input: unknown): string | undefi
   const tool = foldToolName(name);
   const i = inputOf(input);
   const must = (key: string, required: boolean) =>
-    (required ? typeof i[key] !== 'string' : i[key] !== undefined && typeof i[key] !== 'string') ? `tool ${tool}: input.${key} must be a string` : undefined;
+    (required ? typeof i[key] !== 'string' : i[key] !== undefined && typeof i[key] !== 'string')
+      ? `tool ${tool}: input.${key} must be a string`
+      : undefined;
   switch (tool) {
-    case 'bash': return must('command', true);
-    case 'read': case 'grep': case 'find': case 'ls': case 'edit': return must('path', tool === 'read' || tool === 'edit');
-    case 'write': return must('path', true) ?? must('content', true);
-    default: return undefined;
+    case 'bash':
+      return must('command', true);
+    case 'read':
+    case 'grep':
+    case 'find':
+    case 'ls':
+    case 'edit':
+      return must('path', tool === 'read' || tool === 'edit');
+    case 'write':
+      return must('path', true) ?? must('content', true);
+    default:
+      return undefined;
   }
 }
 

@@ -32,20 +32,29 @@ const MAX_DEPTH = 64;
 function plainJson(value: unknown, depth: number, seen: object[]): string | undefined {
   if (value === null) return 'null';
   switch (typeof value) {
-    case 'string': return stringify(value);
-    case 'number': return Number.isFinite(value) ? String(value) : 'null';
-    case 'boolean': return value ? 'true' : 'false';
-    case 'undefined': case 'function': case 'symbol': return undefined;
-    case 'bigint': throw new TypeError('Do not know how to serialize a BigInt');
-    default: break;
+    case 'string':
+      return stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+    case 'bigint':
+      throw new TypeError('Do not know how to serialize a BigInt');
+    default:
+      break;
   }
   const obj = value as Record<string, unknown>;
   if (depth > MAX_DEPTH) throw new TypeError('value is nested too deeply to cross the sandbox boundary');
   for (let i = 0; i < seen.length; i++) if (seen[i] === obj) throw new TypeError('Converting circular structure to JSON');
   if (isDate(obj)) return stringify(dateToJSON.call(obj));
   const toJSON = obj.toJSON;
-  const planted = (hasOwn(ObjectProto, 'toJSON') && toJSON === (ObjectProto as Record<string, unknown>).toJSON)
-    || (hasOwn(ArrayProto, 'toJSON') && toJSON === (ArrayProto as unknown as Record<string, unknown>).toJSON);
+  const planted =
+    (hasOwn(ObjectProto, 'toJSON') && toJSON === (ObjectProto as Record<string, unknown>).toJSON) ||
+    (hasOwn(ArrayProto, 'toJSON') && toJSON === (ArrayProto as unknown as Record<string, unknown>).toJSON);
   if (typeof toJSON === 'function' && !planted) return plainJson((toJSON as () => unknown).call(obj), depth + 1, seen);
   seen[seen.length] = obj;
   let out: string;
@@ -70,7 +79,10 @@ function plainJson(value: unknown, depth: number, seen: object[]): string | unde
   return out;
 }
 
-export interface WireError { code: string; message: string }
+export interface WireError {
+  code: string;
+  message: string;
+}
 type Reply = { ok: true; value?: unknown; ticket?: number } | { ok: false; error: WireError };
 
 /** An error the host returned: `code` is a WardenError code (`denied`, `invalid_request`, `io`, ...). */
@@ -160,7 +172,8 @@ export function hostLog(level: 'debug' | 'info' | 'warn' | 'error', message: str
 export function errorToWire(err: unknown): WireError {
   if (err instanceof HostError) return { code: err.code, message: err.message };
   // QuickJS raises InternalError('out of memory') at the cap; the host stops the sandbox on this code.
-  if (err instanceof Error && err.name === 'InternalError' && /out of memory/.test(err.message)) return { code: 'out_of_memory', message: err.message };
+  if (err instanceof Error && err.name === 'InternalError' && /out of memory/.test(err.message))
+    return { code: 'out_of_memory', message: err.message };
   if (err instanceof Error) return { code: 'extension_error', message: `${err.name}: ${err.message}` };
   return { code: 'extension_error', message: String(err) };
 }

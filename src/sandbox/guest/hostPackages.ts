@@ -17,7 +17,9 @@ type Opts = Record<string, unknown>;
 
 /** A value that tolerates any use: call, new, property access, string conversion. Never thenable. */
 export function inert(name: string): unknown {
-  const target = function inertValue(): void { /* inert */ };
+  const target = function inertValue(): void {
+    /* inert */
+  };
   return new Proxy(target, {
     get(_t, key) {
       if (key === 'then' || key === '__esModule') return undefined;
@@ -67,22 +69,31 @@ function wrapTextWithAnsi(text: string, width: number): string[] {
   return out;
 }
 
-const Key = new Proxy({}, {
-  get: (_t, key) => {
-    if (typeof key === 'symbol') return undefined;
-    const k = String(key);
-    if (['ctrl', 'alt', 'shift', 'meta', 'super', 'ctrlShift', 'ctrlAlt', 'shiftAlt'].includes(k)) {
-      return (sub: string) => `${k.replace(/([A-Z])/g, '+$1').toLowerCase()}+${sub}`;
-    }
-    return k.replace(/([A-Z])/g, (m) => `_${m.toLowerCase()}`);
+const Key = new Proxy(
+  {},
+  {
+    get: (_t, key) => {
+      if (typeof key === 'symbol') return undefined;
+      const k = String(key);
+      if (['ctrl', 'alt', 'shift', 'meta', 'super', 'ctrlShift', 'ctrlAlt', 'shiftAlt'].includes(k)) {
+        return (sub: string) => `${k.replace(/([A-Z])/g, '+$1').toLowerCase()}+${sub}`;
+      }
+      return k.replace(/([A-Z])/g, (m) => `_${m.toLowerCase()}`);
+    },
   },
-});
+);
 
 function builtinTool(name: string, description: string): (cwd?: unknown, options?: unknown) => Opts {
   return () => ({
-    name, label: name, description, parameters: boot.builtinTools?.[name]?.parameters ?? Type.Object!({} as never),
-    ...(boot.builtinTools?.[name] === undefined ? {} : { label: boot.builtinTools[name].label, description: boot.builtinTools[name].description }),
-    execute: (_id: unknown, params: unknown) => callAsync('tool', { name, input: params !== null && typeof params === 'object' ? params : {} }),
+    name,
+    label: name,
+    description,
+    parameters: boot.builtinTools?.[name]?.parameters ?? Type.Object!({} as never),
+    ...(boot.builtinTools?.[name] === undefined
+      ? {}
+      : { label: boot.builtinTools[name].label, description: boot.builtinTools[name].description }),
+    execute: (_id: unknown, params: unknown) =>
+      callAsync('tool', { name, input: params !== null && typeof params === 'object' ? params : {} }),
   });
 }
 
@@ -92,7 +103,11 @@ function parseFrontmatter(text: string): { frontmatter: Opts; body: string } {
   const frontmatter: Opts = {};
   for (const line of (m[1] ?? '').split(/\r?\n/)) {
     const i = line.indexOf(':');
-    if (i > 0) frontmatter[line.slice(0, i).trim()] = line.slice(i + 1).trim().replace(/^["']|["']$/g, '');
+    if (i > 0)
+      frontmatter[line.slice(0, i).trim()] = line
+        .slice(i + 1)
+        .trim()
+        .replace(/^["']|["']$/g, '');
   }
   return { frontmatter, body: String(text).slice(m[0].length) };
 }
@@ -103,20 +118,37 @@ function truncate(fromTail: boolean) {
     const max = opts?.maxLines ?? 2000;
     const kept = lines.length <= max ? lines : fromTail ? lines.slice(-max) : lines.slice(0, max);
     const content = kept.join('\n');
-    return { content, truncated: kept.length < lines.length, totalLines: lines.length, outputLines: kept.length, totalBytes: content.length, outputBytes: content.length, truncatedBy: kept.length < lines.length ? 'lines' : null };
+    return {
+      content,
+      truncated: kept.length < lines.length,
+      totalLines: lines.length,
+      outputLines: kept.length,
+      totalBytes: content.length,
+      outputBytes: content.length,
+      truncatedBy: kept.length < lines.length ? 'lines' : null,
+    };
   };
 }
 
 /** pi's built-in tools; `parameters` come from the host at boot when it knows them (partial: else an open object). */
 const BUILTIN_TOOLS: Record<string, () => Opts> = {
-  read: builtinTool('read', 'Read a file'), bash: builtinTool('bash', 'Run a shell command'), edit: builtinTool('edit', 'Edit a file'),
-  write: builtinTool('write', 'Write a file'), grep: builtinTool('grep', 'Search files'), find: builtinTool('find', 'Find files'),
+  read: builtinTool('read', 'Read a file'),
+  bash: builtinTool('bash', 'Run a shell command'),
+  edit: builtinTool('edit', 'Edit a file'),
+  write: builtinTool('write', 'Write a file'),
+  grep: builtinTool('grep', 'Search files'),
+  find: builtinTool('find', 'Find files'),
   ls: builtinTool('ls', 'List a directory'),
 };
-const BUILTIN_TOOL_FACTORIES: Opts = Object.fromEntries(Object.entries(BUILTIN_TOOLS).flatMap(([name, make]) => {
-  const cap = name === 'ls' ? 'Ls' : name[0]!.toUpperCase() + name.slice(1);
-  return [[`create${cap}Tool`, make], [`create${cap}ToolDefinition`, make]];
-}));
+const BUILTIN_TOOL_FACTORIES: Opts = Object.fromEntries(
+  Object.entries(BUILTIN_TOOLS).flatMap(([name, make]) => {
+    const cap = name === 'ls' ? 'Ls' : name[0]!.toUpperCase() + name.slice(1);
+    return [
+      [`create${cap}Tool`, make],
+      [`create${cap}ToolDefinition`, make],
+    ];
+  }),
+);
 
 const isToolResult = (name: string) => (r: unknown) => (r as Opts | null)?.toolName === name;
 
@@ -124,15 +156,22 @@ function codingAgent(scope: string): Opts {
   return moduleOf(`${scope}/pi-coding-agent`, {
     defineTool: <T>(def: T) => def,
     isToolCallEventType: (name: string, event: unknown) => (event as Opts | null)?.toolName === name,
-    isBashToolResult: isToolResult('bash'), isReadToolResult: isToolResult('read'), isEditToolResult: isToolResult('edit'),
-    isWriteToolResult: isToolResult('write'), isGrepToolResult: isToolResult('grep'), isFindToolResult: isToolResult('find'), isLsToolResult: isToolResult('ls'),
+    isBashToolResult: isToolResult('bash'),
+    isReadToolResult: isToolResult('read'),
+    isEditToolResult: isToolResult('edit'),
+    isWriteToolResult: isToolResult('write'),
+    isGrepToolResult: isToolResult('grep'),
+    isFindToolResult: isToolResult('find'),
+    isLsToolResult: isToolResult('ls'),
     ...BUILTIN_TOOL_FACTORIES,
     createCodingTools: () => ['read', 'bash', 'edit', 'write'].map((n) => BUILTIN_TOOLS[n]!()),
     createReadOnlyTools: () => ['read', 'grep', 'find', 'ls'].map((n) => BUILTIN_TOOLS[n]!()),
     getAgentDir: () => `${boot.home}/.pi/agent`,
     parseFrontmatter,
-    truncateHead: truncate(false), truncateTail: truncate(true),
-    DEFAULT_MAX_LINES: 2000, DEFAULT_MAX_BYTES: 50 * 1024,
+    truncateHead: truncate(false),
+    truncateTail: truncate(true),
+    DEFAULT_MAX_LINES: 2000,
+    DEFAULT_MAX_BYTES: 50 * 1024,
     formatSize: (n: number) => (n < 1024 ? `${n}B` : n < 1048576 ? `${(n / 1024).toFixed(1)}KB` : `${(n / 1048576).toFixed(1)}MB`),
     keyHint: (key: string, description?: string) => `${key}${description === undefined ? '' : ` ${description}`}`,
     VERSION: '0.0.0-sandbox',
@@ -140,29 +179,42 @@ function codingAgent(scope: string): Opts {
 }
 
 function modelCallDenied(): Promise<never> {
-  return Promise.reject(Object.assign(new Error('denied: direct model calls from an extension are not available in the sandbox'), { code: 'denied' }));
+  return Promise.reject(
+    Object.assign(new Error('denied: direct model calls from an extension are not available in the sandbox'), { code: 'denied' }),
+  );
 }
 
 function piAi(scope: string): Opts {
   return moduleOf(`${scope}/pi-ai`, {
     Type,
     StringEnum: (values: readonly string[], options?: { description?: string; default?: string }) => ({
-      type: 'string', enum: values, ...(options?.description ? { description: options.description } : {}), ...(options?.default ? { default: options.default } : {}),
+      type: 'string',
+      enum: values,
+      ...(options?.description ? { description: options.description } : {}),
+      ...(options?.default ? { default: options.default } : {}),
     }),
-    complete: modelCallDenied, completeSimple: modelCallDenied, stream: modelCallDenied, streamSimple: modelCallDenied,
+    complete: modelCallDenied,
+    completeSimple: modelCallDenied,
+    stream: modelCallDenied,
+    streamSimple: modelCallDenied,
     getModel: (provider: string, id: string) => ({ provider, id, name: id, api: 'unknown' }),
-    getModels: () => [], getProviders: () => [],
+    getModels: () => [],
+    getProviders: () => [],
   });
 }
 
 function piTui(scope: string): Opts {
   return moduleOf(`${scope}/pi-tui`, {
-    visibleWidth, truncateToWidth, wrapTextWithAnsi, Key,
+    visibleWidth,
+    truncateToWidth,
+    wrapTextWithAnsi,
+    Key,
     matchesKey: (data: unknown, key: unknown) => String(data) === String(key),
     isKeyRelease: () => false,
     parseKey: (data: unknown) => String(data),
     fuzzyMatch: (query: string, text: string) => ({ matches: String(text).toLowerCase().includes(String(query).toLowerCase()), score: 0 }),
-    fuzzyFilter: <T>(items: T[], query: string, get: (t: T) => string = String) => items.filter((i) => get(i).toLowerCase().includes(String(query).toLowerCase())),
+    fuzzyFilter: <T>(items: T[], query: string, get: (t: T) => string = String) =>
+      items.filter((i) => get(i).toLowerCase().includes(String(query).toLowerCase())),
     CURSOR_MARKER: '\u001b_pi:c\u0007',
   });
 }
@@ -172,9 +224,13 @@ export function hostPackage(name: string): Opts | undefined {
   if (m === null) return undefined;
   const scope = `@${m[1] ?? ''}`;
   switch (m[2]) {
-    case 'pi-coding-agent': return codingAgent(scope);
-    case 'pi-ai': return piAi(scope);
-    case 'pi-tui': return piTui(scope);
-    default: return moduleOf(`${scope}/pi-agent-core`, {});
+    case 'pi-coding-agent':
+      return codingAgent(scope);
+    case 'pi-ai':
+      return piAi(scope);
+    case 'pi-tui':
+      return piTui(scope);
+    default:
+      return moduleOf(`${scope}/pi-agent-core`, {});
   }
 }

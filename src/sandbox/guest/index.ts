@@ -37,8 +37,12 @@ class SandboxEvent {
 
 class SandboxEventTarget {
   readonly #emitter = new EventEmitter();
-  addEventListener(type: string, fn: Fn): void { this.#emitter.on(type, fn); }
-  removeEventListener(type: string, fn: Fn): void { this.#emitter.off(type, fn); }
+  addEventListener(type: string, fn: Fn): void {
+    this.#emitter.on(type, fn);
+  }
+  removeEventListener(type: string, fn: Fn): void {
+    this.#emitter.off(type, fn);
+  }
   dispatchEvent(event: SandboxEvent): boolean {
     const handler = (this as unknown as Opts)[`on${event.type}`];
     if (typeof handler === 'function') (handler as Fn).call(this, event);
@@ -81,15 +85,41 @@ class AbortController {
   }
 }
 
-const consoleLevel = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) => hostLog(level, format(...(args as [unknown, ...unknown[]])));
+const consoleLevel =
+  (level: 'debug' | 'info' | 'warn' | 'error') =>
+  (...args: unknown[]) =>
+    hostLog(level, format(...(args as [unknown, ...unknown[]])));
 
 Object.assign(g, {
-  global: g, process, Buffer, fetch, Response, AbortController, AbortSignal, EventTarget: SandboxEventTarget, Event: SandboxEvent,
-  setTimeout, setInterval, setImmediate, clearTimeout, clearInterval, clearImmediate,
+  global: g,
+  process,
+  Buffer,
+  fetch,
+  Response,
+  AbortController,
+  AbortSignal,
+  EventTarget: SandboxEventTarget,
+  Event: SandboxEvent,
+  setTimeout,
+  setInterval,
+  setImmediate,
+  clearTimeout,
+  clearInterval,
+  clearImmediate,
   console: {
-    log: consoleLevel('info'), info: consoleLevel('info'), debug: consoleLevel('debug'), trace: consoleLevel('debug'),
-    warn: consoleLevel('warn'), error: consoleLevel('error'), dir: consoleLevel('info'), table: consoleLevel('info'),
-    time: () => undefined, timeEnd: () => undefined, group: () => undefined, groupEnd: () => undefined, assert: () => undefined,
+    log: consoleLevel('info'),
+    info: consoleLevel('info'),
+    debug: consoleLevel('debug'),
+    trace: consoleLevel('debug'),
+    warn: consoleLevel('warn'),
+    error: consoleLevel('error'),
+    dir: consoleLevel('info'),
+    table: consoleLevel('info'),
+    time: () => undefined,
+    timeEnd: () => undefined,
+    group: () => undefined,
+    groupEnd: () => undefined,
+    assert: () => undefined,
   },
   require: guestRequire,
 });
@@ -98,7 +128,9 @@ Object.assign(g, {
 if (typeof URL === 'function' && !('searchParams' in URL.prototype)) {
   Object.defineProperty(URL.prototype, 'searchParams', {
     configurable: true,
-    get(this: URL) { return new URLSearchParams(this.search); },
+    get(this: URL) {
+      return new URLSearchParams(this.search);
+    },
   });
 }
 
@@ -109,7 +141,10 @@ g.__wardenDefine = (fn: ModuleFactory) => {
   moduleFactory = fn;
 };
 
-interface Target extends Opts { type: string; ctx?: HostContext }
+interface Target extends Opts {
+  type: string;
+  ctx?: HostContext;
+}
 
 function resolveFactory(exported: unknown): Fn {
   const e = exported as Opts | Fn | null;
@@ -156,7 +191,15 @@ async function runTool(t: Target, ticket: number): Promise<unknown> {
   try {
     let params = t.params;
     if (typeof tool.prepareArguments === 'function') params = (tool.prepareArguments as Fn)(params);
-    const result = await (tool.execute as Fn)(String(t.toolCallId ?? 'call'), params, controller.signal, (u: unknown) => { updates.push(u); }, makeContext(t.ctx ?? {}, 'event'));
+    const result = await (tool.execute as Fn)(
+      String(t.toolCallId ?? 'call'),
+      params,
+      controller.signal,
+      (u: unknown) => {
+        updates.push(u);
+      },
+      makeContext(t.ctx ?? {}, 'event'),
+    );
     return { result, updates };
   } finally {
     running.delete(ticket);
@@ -190,7 +233,13 @@ async function runBus(t: Target): Promise<unknown> {
 }
 
 const RUNNERS: Record<string, (t: Target, ticket: number) => Promise<unknown>> = {
-  load, event: runEvent, tool: runTool, command: runCommand, completions: runCompletions, shortcut: runShortcut, bus: runBus,
+  load,
+  event: runEvent,
+  tool: runTool,
+  command: runCommand,
+  completions: runCompletions,
+  shortcut: runShortcut,
+  bus: runBus,
 };
 
 g.__wardenEnter = (kind: string, payload: string): string => {
@@ -220,7 +269,10 @@ g.__wardenEnter = (kind: string, payload: string): string => {
         settle(ticket, false, { code: 'invalid_request', message: `unknown target ${String(target.type)}` });
         return '';
       }
-      run(target, ticket).then((v) => settle(ticket, true, v), (err) => settle(ticket, false, errorToWire(err)));
+      run(target, ticket).then(
+        (v) => settle(ticket, true, v),
+        (err) => settle(ticket, false, errorToWire(err)),
+      );
       return '';
     }
     default:

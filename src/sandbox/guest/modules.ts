@@ -9,7 +9,21 @@ import crypto from './node/crypto.ts';
 import events from './node/events.ts';
 import fs, { fsPromises } from './node/fs.ts';
 import { http, https } from './node/http.ts';
-import { assert, DENIED, deniedModule, os, perfHooks, querystring, readline, stream, StringDecoder, tty, types, url, util } from './node/misc.ts';
+import {
+  assert,
+  DENIED,
+  deniedModule,
+  os,
+  perfHooks,
+  querystring,
+  readline,
+  stream,
+  StringDecoder,
+  tty,
+  types,
+  url,
+  util,
+} from './node/misc.ts';
 import path from './node/path.ts';
 import { process } from './node/process.ts';
 import timers, { promises as timerPromises } from './node/timers.ts';
@@ -18,12 +32,33 @@ import { compileModule, typeboxModule, valueModule } from './typebox.ts';
 let requireFn: (name: string) => unknown = () => undefined;
 
 const NODE: Record<string, () => unknown> = {
-  fs: () => fs, 'fs/promises': () => fsPromises, path: () => path, 'path/posix': () => path, os: () => ({ ...os, default: os }),
-  child_process: () => childProcess, process: () => process, url: () => ({ ...url, default: url }), util: () => ({ ...util, default: util }),
-  'util/types': () => types, events: () => events, buffer: () => buffer, crypto: () => crypto, timers: () => timers,
-  'timers/promises': () => timerPromises, stream: () => stream, 'stream/promises': () => stream.promises, readline: () => readline,
-  'readline/promises': () => readline, http: () => http, https: () => https, string_decoder: () => ({ StringDecoder }),
-  assert: () => assert, 'assert/strict': () => assert, querystring: () => querystring, tty: () => tty, perf_hooks: () => perfHooks,
+  fs: () => fs,
+  'fs/promises': () => fsPromises,
+  path: () => path,
+  'path/posix': () => path,
+  os: () => ({ ...os, default: os }),
+  child_process: () => childProcess,
+  process: () => process,
+  url: () => ({ ...url, default: url }),
+  util: () => ({ ...util, default: util }),
+  'util/types': () => types,
+  events: () => events,
+  buffer: () => buffer,
+  crypto: () => crypto,
+  timers: () => timers,
+  'timers/promises': () => timerPromises,
+  stream: () => stream,
+  'stream/promises': () => stream.promises,
+  readline: () => readline,
+  'readline/promises': () => readline,
+  http: () => http,
+  https: () => https,
+  string_decoder: () => ({ StringDecoder }),
+  assert: () => assert,
+  'assert/strict': () => assert,
+  querystring: () => querystring,
+  tty: () => tty,
+  perf_hooks: () => perfHooks,
   module: () => ({
     createRequire: () => requireFn,
     builtinModules: Object.keys(NODE),
@@ -34,7 +69,10 @@ const NODE: Record<string, () => unknown> = {
 const cache = new Map<string, unknown>();
 
 function notFound(name: string): never {
-  throw Object.assign(new Error(`Cannot find module '${name}': only bundled files, Node built-ins and pi's host packages exist in the sandbox`), { code: 'MODULE_NOT_FOUND' });
+  throw Object.assign(
+    new Error(`Cannot find module '${name}': only bundled files, Node built-ins and pi's host packages exist in the sandbox`),
+    { code: 'MODULE_NOT_FOUND' },
+  );
 }
 
 export function requireModule(name: string): unknown {

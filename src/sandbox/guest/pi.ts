@@ -4,8 +4,15 @@
  * plain-data description through a registration hostcall and calls back by name.
  */
 import {
-  COMMAND_CONTEXT_MEMBERS, CONTEXT_MEMBERS, MODEL_REGISTRY_MEMBERS, PI_ACTIONS, REGISTRATIONS, SESSION_MANAGER_MEMBERS,
-  UI_MEMBERS, type CallMode, type RegistrationMember,
+  COMMAND_CONTEXT_MEMBERS,
+  CONTEXT_MEMBERS,
+  MODEL_REGISTRY_MEMBERS,
+  PI_ACTIONS,
+  REGISTRATIONS,
+  SESSION_MANAGER_MEMBERS,
+  UI_MEMBERS,
+  type CallMode,
+  type RegistrationMember,
 } from '../contract.ts';
 import { callAsync, callSync } from './abi.ts';
 
@@ -21,7 +28,12 @@ export interface Registry {
 }
 
 export const registry: Registry = {
-  handlers: new Map(), tools: new Map(), commands: new Map(), shortcuts: new Map(), renderers: new Map(), bus: new Map(),
+  handlers: new Map(),
+  tools: new Map(),
+  commands: new Map(),
+  shortcuts: new Map(),
+  renderers: new Map(),
+  bus: new Map(),
 };
 
 function call(method: string, mode: CallMode, params: Record<string, unknown>): unknown {
@@ -53,9 +65,21 @@ function asObject(value: unknown, what: string): Record<string, unknown> {
 /** Identity styling: renderers and widgets get a theme whose every colour function returns the text. */
 function inertTheme(): Record<string, unknown> {
   const text = (_c: unknown, s?: unknown) => String(s ?? _c ?? '');
-  return new Proxy({ fg: text, bg: text, bold: (s: unknown) => String(s), italic: (s: unknown) => String(s), underline: (s: unknown) => String(s), strikethrough: (s: unknown) => String(s), inverse: (s: unknown) => String(s), name: 'sandbox' }, {
-    get: (t, k) => (k in t ? (t as Record<string | symbol, unknown>)[k] : typeof k === 'string' ? text : undefined),
-  });
+  return new Proxy(
+    {
+      fg: text,
+      bg: text,
+      bold: (s: unknown) => String(s),
+      italic: (s: unknown) => String(s),
+      underline: (s: unknown) => String(s),
+      strikethrough: (s: unknown) => String(s),
+      inverse: (s: unknown) => String(s),
+      name: 'sandbox',
+    },
+    {
+      get: (t, k) => (k in t ? (t as Record<string | symbol, unknown>)[k] : typeof k === 'string' ? text : undefined),
+    },
+  );
 }
 
 export interface HostContext {
@@ -94,8 +118,16 @@ function sharedMembers(): { event: Record<string, unknown>; command: Record<stri
   }
   const modelRegistry: Record<string, unknown> = {};
   for (const [name, [method, mode]] of Object.entries(MODEL_REGISTRY_MEMBERS)) {
-    modelRegistry[name] = (...args: unknown[]) => call(method, mode, name === 'unregisterProvider' ? { name: String(args[0]) }
-      : name === 'registerProvider' ? { name: String(args[0]), args: plain(args) } : { args: plain(args) });
+    modelRegistry[name] = (...args: unknown[]) =>
+      call(
+        method,
+        mode,
+        name === 'unregisterProvider'
+          ? { name: String(args[0]) }
+          : name === 'registerProvider'
+            ? { name: String(args[0]), args: plain(args) }
+            : { args: plain(args) },
+      );
   }
   const event: Record<string, unknown> = { ui, sessionManager, modelRegistry };
   memberTable(CONTEXT_MEMBERS, event);
@@ -109,8 +141,13 @@ function sharedMembers(): { event: Record<string, unknown>; command: Record<stri
 export function makeContext(host: HostContext, kind: 'event' | 'command'): Record<string, unknown> {
   return {
     ...sharedMembers()[kind],
-    cwd: host.cwd ?? '/', hasUI: host.hasUI === true, mode: host.mode ?? 'print', model: host.model,
-    thinkingLevel: host.thinkingLevel, signal: undefined, scopedModels: [],
+    cwd: host.cwd ?? '/',
+    hasUI: host.hasUI === true,
+    mode: host.mode ?? 'print',
+    model: host.model,
+    thinkingLevel: host.thinkingLevel,
+    signal: undefined,
+    scopedModels: [],
     isProjectTrusted: () => host.projectTrusted === true,
   };
 }

@@ -19,7 +19,8 @@ function withOptions(schema: Schema, options?: unknown): Schema {
 function mark(schema: Schema, key: symbol): Schema {
   const copy = { ...schema };
   Object.defineProperty(copy, key, { value: true, enumerable: false });
-  if ((schema as Record<symbol, unknown>)[OPTIONAL] === true && key !== OPTIONAL) Object.defineProperty(copy, OPTIONAL, { value: true, enumerable: false });
+  if ((schema as Record<symbol, unknown>)[OPTIONAL] === true && key !== OPTIONAL)
+    Object.defineProperty(copy, OPTIONAL, { value: true, enumerable: false });
   return copy;
 }
 
@@ -36,7 +37,10 @@ function object(properties: Record<string, Schema>, options?: unknown): Schema {
 }
 
 function literal(value: unknown, options?: unknown): Schema {
-  return withOptions({ type: typeof value === 'number' ? 'number' : typeof value === 'boolean' ? 'boolean' : 'string', const: value }, options);
+  return withOptions(
+    { type: typeof value === 'number' ? 'number' : typeof value === 'boolean' ? 'boolean' : 'string', const: value },
+    options,
+  );
 }
 
 function props(s: Schema): Record<string, Schema> {
@@ -63,7 +67,19 @@ export const Type: Record<string, (...args: never[]) => unknown> = {
   Intersect: (allOf: Schema[], o?: unknown) => withOptions({ allOf }, o),
   Tuple: (items: Schema[], o?: unknown) => withOptions({ type: 'array', additionalItems: false, items, minItems: items.length }, o),
   Record: (_key: Schema, value: Schema, o?: unknown) => withOptions({ type: 'object', patternProperties: { '^.*$': value } }, o),
-  Enum: (e: Record<string, unknown>, o?: unknown) => withOptions({ enum: [...new Set(Object.keys(e).filter((k) => !/^\d+$/.test(k)).map((k) => e[k]))] }, o),
+  Enum: (e: Record<string, unknown>, o?: unknown) =>
+    withOptions(
+      {
+        enum: [
+          ...new Set(
+            Object.keys(e)
+              .filter((k) => !/^\d+$/.test(k))
+              .map((k) => e[k]),
+          ),
+        ],
+      },
+      o,
+    ),
   Optional: (s: Schema) => mark(s, OPTIONAL),
   Readonly: (s: Schema) => mark(s, READONLY),
   ReadonlyOptional: (s: Schema) => mark(mark(s, READONLY), OPTIONAL),
@@ -111,11 +127,16 @@ export function check(schema: Schema, value: unknown): boolean {
   if (Array.isArray(schema.anyOf) && !schema.anyOf.some((s) => check(s as Schema, value))) return false;
   if (Array.isArray(schema.allOf) && !schema.allOf.every((s) => check(s as Schema, value))) return false;
   switch (schema.type) {
-    case 'string': return typeof value === 'string';
-    case 'number': return typeof value === 'number';
-    case 'integer': return Number.isInteger(value);
-    case 'boolean': return typeof value === 'boolean';
-    case 'null': return value === null;
+    case 'string':
+      return typeof value === 'string';
+    case 'number':
+      return typeof value === 'number';
+    case 'integer':
+      return Number.isInteger(value);
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'null':
+      return value === null;
     case 'array':
       if (!Array.isArray(value)) return false;
       if (Array.isArray(schema.items)) return schema.items.every((s, i) => check(s as Schema, value[i]));
@@ -126,7 +147,8 @@ export function check(schema: Schema, value: unknown): boolean {
       if (Array.isArray(schema.required) && !schema.required.every((k) => Object.hasOwn(v, String(k)))) return false;
       return Object.entries(props(schema)).every(([k, s]) => !Object.hasOwn(v, k) || check(s, v[k]));
     }
-    default: return true;
+    default:
+      return true;
   }
 }
 
@@ -137,13 +159,23 @@ export const Value = {
   Default: (_s: Schema, v: unknown) => v,
   Convert: (_s: Schema, v: unknown) => v,
   Clean: (_s: Schema, v: unknown) => v,
-  Parse: (s: Schema, v: unknown) => { if (!check(s, v)) throw new Error('value does not match the schema'); return v; },
+  Parse: (s: Schema, v: unknown) => {
+    if (!check(s, v)) throw new Error('value does not match the schema');
+    return v;
+  },
 };
 
 export function Compile(schema: Schema): { Check(v: unknown): boolean; Errors(v: unknown): unknown[] } {
   return { Check: (v) => check(schema, v), Errors: (v) => Value.Errors(schema, v) };
 }
 
-export const typeboxModule: Record<string, unknown> = { ...Type, Type, Kind, OptionalKind: OPTIONAL, ReadonlyKind: READONLY, default: Type };
+export const typeboxModule: Record<string, unknown> = {
+  ...Type,
+  Type,
+  Kind,
+  OptionalKind: OPTIONAL,
+  ReadonlyKind: READONLY,
+  default: Type,
+};
 export const compileModule: Record<string, unknown> = { Compile, TypeCompiler: { Compile }, default: { Compile } };
 export const valueModule: Record<string, unknown> = { Value, ...Value, default: Value };

@@ -14,7 +14,8 @@ export function toBase64(bytes: Uint8Array): string {
     const b = bytes[i + 1];
     const c = bytes[i + 2];
     const n = (a << 16) | ((b ?? 0) << 8) | (c ?? 0);
-    out += B64[(n >> 18) & 63]! + B64[(n >> 12) & 63]! + (b === undefined ? '=' : B64[(n >> 6) & 63]!) + (c === undefined ? '=' : B64[n & 63]!);
+    out +=
+      B64[(n >> 18) & 63]! + B64[(n >> 12) & 63]! + (b === undefined ? '=' : B64[(n >> 6) & 63]!) + (c === undefined ? '=' : B64[n & 63]!);
   }
   return out;
 }
@@ -76,11 +77,19 @@ function decodeBytes(bytes: Uint8Array, encoding: string): string {
 
 export class Buffer extends Uint8Array {
   static override from(value: unknown, encodingOrOffset?: unknown, length?: number): Buffer {
-    if (typeof value === 'string') return Buffer.#wrap(encodeString(value, typeof encodingOrOffset === 'string' ? encodingOrOffset : 'utf8'));
-    if (value instanceof ArrayBuffer) return new Buffer(value, typeof encodingOrOffset === 'number' ? encodingOrOffset : 0, length ?? value.byteLength - (typeof encodingOrOffset === 'number' ? encodingOrOffset : 0));
-    if (ArrayBuffer.isView(value)) return Buffer.#wrap(new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength)));
+    if (typeof value === 'string')
+      return Buffer.#wrap(encodeString(value, typeof encodingOrOffset === 'string' ? encodingOrOffset : 'utf8'));
+    if (value instanceof ArrayBuffer)
+      return new Buffer(
+        value,
+        typeof encodingOrOffset === 'number' ? encodingOrOffset : 0,
+        length ?? value.byteLength - (typeof encodingOrOffset === 'number' ? encodingOrOffset : 0),
+      );
+    if (ArrayBuffer.isView(value))
+      return Buffer.#wrap(new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength)));
     if (Array.isArray(value)) return Buffer.#wrap(Uint8Array.from(value as number[]));
-    if (value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer') return Buffer.from((value as { data: number[] }).data);
+    if (value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer')
+      return Buffer.from((value as { data: number[] }).data);
     throw new TypeError('Buffer.from: unsupported value');
   }
 
@@ -170,5 +179,11 @@ export class Buffer extends Uint8Array {
 }
 
 export const constants = { MAX_LENGTH: 2 ** 31 - 1, MAX_STRING_LENGTH: 2 ** 29 - 24 };
-const buffer = { Buffer, constants, kMaxLength: constants.MAX_LENGTH, atob: (s: string) => Buffer.from(s, 'base64').toString('latin1'), btoa: (s: string) => Buffer.from(s, 'latin1').toString('base64') };
+const buffer = {
+  Buffer,
+  constants,
+  kMaxLength: constants.MAX_LENGTH,
+  atob: (s: string) => Buffer.from(s, 'base64').toString('latin1'),
+  btoa: (s: string) => Buffer.from(s, 'latin1').toString('base64'),
+};
 export default buffer;

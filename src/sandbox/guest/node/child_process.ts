@@ -10,7 +10,13 @@ import { EventEmitter } from './events.ts';
 import { currentCwd } from './state.ts';
 
 type Opts = Record<string, unknown>;
-interface ExecResult { stdout: string; stderr: string; code: number | null; killed?: boolean; signal?: string | null }
+interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  killed?: boolean;
+  signal?: string | null;
+}
 
 function params(cmd: string, args: readonly unknown[], options: unknown, shell: boolean): Opts {
   const o = options !== null && typeof options === 'object' ? (options as Opts) : {};
@@ -74,21 +80,24 @@ export function spawn(command: unknown, args?: unknown, options?: unknown): Chil
   const opts = Array.isArray(args) ? options : args;
   const child = new ChildProcess();
   const cmd = String(command);
-  callAsync('exec', params(cmd, list, opts, false)).then((raw) => {
-    const r = raw as ExecResult;
-    child.exitCode = r.code;
-    child.emit('spawn');
-    if (r.stdout !== '') child.stdout.emit('data', Buffer.from(r.stdout));
-    if (r.stderr !== '') child.stderr.emit('data', Buffer.from(r.stderr));
-    child.stdout.emit('end');
-    child.stderr.emit('end');
-    child.emit('exit', r.code, r.signal ?? null);
-    child.emit('close', r.code, r.signal ?? null);
-  }, (err) => {
-    // Node reports a spawn failure as 'error'; with no listener it would be an uncaught exception.
-    if (child.listenerCount('error') > 0) child.emit('error', processError(err, cmd));
-    child.emit('close', -1, null);
-  });
+  callAsync('exec', params(cmd, list, opts, false)).then(
+    (raw) => {
+      const r = raw as ExecResult;
+      child.exitCode = r.code;
+      child.emit('spawn');
+      if (r.stdout !== '') child.stdout.emit('data', Buffer.from(r.stdout));
+      if (r.stderr !== '') child.stderr.emit('data', Buffer.from(r.stderr));
+      child.stdout.emit('end');
+      child.stderr.emit('end');
+      child.emit('exit', r.code, r.signal ?? null);
+      child.emit('close', r.code, r.signal ?? null);
+    },
+    (err) => {
+      // Node reports a spawn failure as 'error'; with no listener it would be an uncaught exception.
+      if (child.listenerCount('error') > 0) child.emit('error', processError(err, cmd));
+      child.emit('close', -1, null);
+    },
+  );
   return child;
 }
 
@@ -104,23 +113,40 @@ export function exec(command: unknown, ...rest: unknown[]): ChildProcess {
   return run(String(command), [], rest[0], true, cb);
 }
 
-function run(cmd: string, args: unknown[], options: unknown, shell: boolean, cb?: (e: unknown, out: unknown, err: unknown) => void): ChildProcess {
+function run(
+  cmd: string,
+  args: unknown[],
+  options: unknown,
+  shell: boolean,
+  cb?: (e: unknown, out: unknown, err: unknown) => void,
+): ChildProcess {
   const child = new ChildProcess();
   const enc = encodingOf(options) ?? 'utf8';
-  callAsync('exec', params(cmd, args, options, shell)).then((raw) => {
-    const r = raw as ExecResult;
-    child.exitCode = r.code;
-    if (r.stdout !== '') child.stdout.emit('data', r.stdout);
-    if (r.stderr !== '') child.stderr.emit('data', r.stderr);
-    child.emit('exit', r.code, null);
-    child.emit('close', r.code, null);
-    const err = r.code === 0 ? null : Object.assign(new Error(`Command failed: ${cmd}\n${r.stderr}`), { code: r.code, killed: r.killed === true, stdout: r.stdout, stderr: r.stderr });
-    cb?.(err, out(r.stdout, enc), out(r.stderr, enc));
-  }, (err) => {
-    const e = processError(err, cmd);
-    cb?.(e, '', '');
-    if (child.listenerCount('error') > 0) child.emit('error', e);
-  });
+  callAsync('exec', params(cmd, args, options, shell)).then(
+    (raw) => {
+      const r = raw as ExecResult;
+      child.exitCode = r.code;
+      if (r.stdout !== '') child.stdout.emit('data', r.stdout);
+      if (r.stderr !== '') child.stderr.emit('data', r.stderr);
+      child.emit('exit', r.code, null);
+      child.emit('close', r.code, null);
+      const err =
+        r.code === 0
+          ? null
+          : Object.assign(new Error(`Command failed: ${cmd}\n${r.stderr}`), {
+              code: r.code,
+              killed: r.killed === true,
+              stdout: r.stdout,
+              stderr: r.stderr,
+            });
+      cb?.(err, out(r.stdout, enc), out(r.stderr, enc));
+    },
+    (err) => {
+      const e = processError(err, cmd);
+      cb?.(e, '', '');
+      if (child.listenerCount('error') > 0) child.emit('error', e);
+    },
+  );
   return child;
 }
 
@@ -134,7 +160,12 @@ function runSync(cmd: string, args: unknown[], options: unknown, shell: boolean)
 
 export function execSync(command: unknown, options?: unknown): string | Buffer {
   const r = runSync(String(command), [], options, true);
-  if (r.code !== 0) throw Object.assign(new Error(`Command failed: ${String(command)}\n${r.stderr}`), { status: r.code, stdout: r.stdout, stderr: r.stderr });
+  if (r.code !== 0)
+    throw Object.assign(new Error(`Command failed: ${String(command)}\n${r.stderr}`), {
+      status: r.code,
+      stdout: r.stdout,
+      stderr: r.stderr,
+    });
   return out(r.stdout, encodingOf(options));
 }
 
@@ -142,7 +173,8 @@ export function execFileSync(file: unknown, args?: unknown, options?: unknown): 
   const list = Array.isArray(args) ? args : [];
   const opts = Array.isArray(args) ? options : args;
   const r = runSync(String(file), list, opts, false);
-  if (r.code !== 0) throw Object.assign(new Error(`Command failed: ${String(file)}\n${r.stderr}`), { status: r.code, stdout: r.stdout, stderr: r.stderr });
+  if (r.code !== 0)
+    throw Object.assign(new Error(`Command failed: ${String(file)}\n${r.stderr}`), { status: r.code, stdout: r.stdout, stderr: r.stderr });
   return out(r.stdout, encodingOf(opts));
 }
 
@@ -152,7 +184,14 @@ export function spawnSync(command: unknown, args?: unknown, options?: unknown): 
   try {
     const r = runSync(String(command), list, opts, false);
     const enc = encodingOf(opts);
-    return { pid: 0, status: r.code, signal: r.signal ?? null, stdout: out(r.stdout, enc), stderr: out(r.stderr, enc), output: [null, out(r.stdout, enc), out(r.stderr, enc)] };
+    return {
+      pid: 0,
+      status: r.code,
+      signal: r.signal ?? null,
+      stdout: out(r.stdout, enc),
+      stderr: out(r.stderr, enc),
+      output: [null, out(r.stdout, enc), out(r.stderr, enc)],
+    };
   } catch (err) {
     return { pid: 0, status: null, signal: null, stdout: '', stderr: '', output: [null, '', ''], error: err };
   }

@@ -17,7 +17,7 @@ type Opts = Record<string, unknown>;
 function nodeError(err: unknown, syscall: string, path: string): unknown {
   if (!(err instanceof HostError)) return err;
   const errno = /\b(E[A-Z]{2,})\b/.exec(err.message)?.[1];
-  const code = err.code === 'denied' ? 'EACCES' : errno ?? 'EIO';
+  const code = err.code === 'denied' ? 'EACCES' : (errno ?? 'EIO');
   const e = new Error(`${code}: ${err.message}, ${syscall} '${path}'`) as Error & Opts;
   e.code = code;
   e.syscall = syscall;
@@ -85,13 +85,38 @@ function dataParams(path: string, data: unknown, options: unknown, append: boole
 }
 
 interface StatData {
-  size: number; mode: number; mtimeMs: number; atimeMs: number; ctimeMs: number; birthtimeMs: number;
-  isFile: boolean; isDirectory: boolean; isSymbolicLink: boolean; uid?: number; gid?: number; ino?: number; dev?: number; nlink?: number;
+  size: number;
+  mode: number;
+  mtimeMs: number;
+  atimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
+  isFile: boolean;
+  isDirectory: boolean;
+  isSymbolicLink: boolean;
+  uid?: number;
+  gid?: number;
+  ino?: number;
+  dev?: number;
+  nlink?: number;
 }
 
 class Stats {
-  size: number; mode: number; mtimeMs: number; atimeMs: number; ctimeMs: number; birthtimeMs: number;
-  mtime: Date; atime: Date; ctime: Date; birthtime: Date; uid: number; gid: number; ino: number; dev: number; nlink: number;
+  size: number;
+  mode: number;
+  mtimeMs: number;
+  atimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
+  mtime: Date;
+  atime: Date;
+  ctime: Date;
+  birthtime: Date;
+  uid: number;
+  gid: number;
+  ino: number;
+  dev: number;
+  nlink: number;
   readonly #d: StatData;
   constructor(d: StatData) {
     this.#d = d;
@@ -111,13 +136,27 @@ class Stats {
     this.dev = d.dev ?? 0;
     this.nlink = d.nlink ?? 1;
   }
-  isFile(): boolean { return this.#d.isFile; }
-  isDirectory(): boolean { return this.#d.isDirectory; }
-  isSymbolicLink(): boolean { return this.#d.isSymbolicLink; }
-  isFIFO(): boolean { return false; }
-  isSocket(): boolean { return false; }
-  isBlockDevice(): boolean { return false; }
-  isCharacterDevice(): boolean { return false; }
+  isFile(): boolean {
+    return this.#d.isFile;
+  }
+  isDirectory(): boolean {
+    return this.#d.isDirectory;
+  }
+  isSymbolicLink(): boolean {
+    return this.#d.isSymbolicLink;
+  }
+  isFIFO(): boolean {
+    return false;
+  }
+  isSocket(): boolean {
+    return false;
+  }
+  isBlockDevice(): boolean {
+    return false;
+  }
+  isCharacterDevice(): boolean {
+    return false;
+  }
 }
 
 type DirEntryData = { name: string; type: 'file' | 'dir' | 'symlink' | 'other' };
@@ -132,26 +171,43 @@ class Dirent {
     this.path = parent;
     this.#type = d.type;
   }
-  isFile(): boolean { return this.#type === 'file'; }
-  isDirectory(): boolean { return this.#type === 'dir'; }
-  isSymbolicLink(): boolean { return this.#type === 'symlink'; }
-  isFIFO(): boolean { return false; }
-  isSocket(): boolean { return false; }
-  isBlockDevice(): boolean { return false; }
-  isCharacterDevice(): boolean { return false; }
+  isFile(): boolean {
+    return this.#type === 'file';
+  }
+  isDirectory(): boolean {
+    return this.#type === 'dir';
+  }
+  isSymbolicLink(): boolean {
+    return this.#type === 'symlink';
+  }
+  isFIFO(): boolean {
+    return false;
+  }
+  isSocket(): boolean {
+    return false;
+  }
+  isBlockDevice(): boolean {
+    return false;
+  }
+  isCharacterDevice(): boolean {
+    return false;
+  }
 }
 
 function listResult(raw: unknown, options: unknown, parent: string): unknown {
   const withTypes = options !== null && typeof options === 'object' && (options as Opts).withFileTypes === true;
   const entries = raw as Array<string | DirEntryData>;
-  return withTypes ? entries.map((e) => new Dirent(typeof e === 'string' ? { name: e, type: 'other' } : e, parent)) : entries.map((e) => (typeof e === 'string' ? e : e.name));
+  return withTypes
+    ? entries.map((e) => new Dirent(typeof e === 'string' ? { name: e, type: 'other' } : e, parent))
+    : entries.map((e) => (typeof e === 'string' ? e : e.name));
 }
 
 function statOrNull(path: string, follow: boolean, options: unknown): Stats | undefined {
   try {
     return new Stats(sync<StatData>('fs.stat', follow ? 'stat' : 'lstat', path, { path, followSymlinks: follow }));
   } catch (err) {
-    if (options !== null && typeof options === 'object' && (options as Opts).throwIfNoEntry === false && (err as Opts).code === 'ENOENT') return undefined;
+    if (options !== null && typeof options === 'object' && (options as Opts).throwIfNoEntry === false && (err as Opts).code === 'ENOENT')
+      return undefined;
     throw err;
   }
 }
@@ -246,10 +302,22 @@ export const promises = {
     const enc = encodingOf(options);
     return readResult(await later<string>('fs.read', 'open', abs, readParams(abs, enc)), enc);
   },
-  writeFile: (path: unknown, data: unknown, options?: unknown) => { const abs = p(path); return later<void>('fs.write', 'open', abs, dataParams(abs, data, options, false)).then(() => undefined); },
-  appendFile: (path: unknown, data: unknown, options?: unknown) => { const abs = p(path); return later<void>('fs.write', 'open', abs, dataParams(abs, data, options, true)).then(() => undefined); },
-  stat: async (path: unknown) => { const abs = p(path); return new Stats(await later<StatData>('fs.stat', 'stat', abs, { path: abs, followSymlinks: true })); },
-  lstat: async (path: unknown) => { const abs = p(path); return new Stats(await later<StatData>('fs.stat', 'lstat', abs, { path: abs, followSymlinks: false })); },
+  writeFile: (path: unknown, data: unknown, options?: unknown) => {
+    const abs = p(path);
+    return later<void>('fs.write', 'open', abs, dataParams(abs, data, options, false)).then(() => undefined);
+  },
+  appendFile: (path: unknown, data: unknown, options?: unknown) => {
+    const abs = p(path);
+    return later<void>('fs.write', 'open', abs, dataParams(abs, data, options, true)).then(() => undefined);
+  },
+  stat: async (path: unknown) => {
+    const abs = p(path);
+    return new Stats(await later<StatData>('fs.stat', 'stat', abs, { path: abs, followSymlinks: true }));
+  },
+  lstat: async (path: unknown) => {
+    const abs = p(path);
+    return new Stats(await later<StatData>('fs.stat', 'lstat', abs, { path: abs, followSymlinks: false }));
+  },
   readdir: async (path: unknown, options?: unknown) => {
     const abs = p(path);
     const withFileTypes = options !== null && typeof options === 'object' && (options as Opts).withFileTypes === true;
@@ -261,17 +329,37 @@ export const promises = {
     await later('fs.mkdir', 'mkdir', abs, { path: abs, recursive: o.recursive === true });
     return o.recursive === true ? abs : undefined;
   },
-  mkdtemp: (prefix: unknown) => { const abs = p(prefix); return later<string>('fs.mkdtemp', 'mkdtemp', abs, { prefix: abs }); },
+  mkdtemp: (prefix: unknown) => {
+    const abs = p(prefix);
+    return later<string>('fs.mkdtemp', 'mkdtemp', abs, { prefix: abs });
+  },
   rm: (path: unknown, options?: unknown) => {
     const abs = p(path);
     const o = options !== null && typeof options === 'object' ? (options as Opts) : {};
-    return later<void>('fs.delete', 'rm', abs, { path: abs, recursive: o.recursive === true, force: o.force === true }).then(() => undefined);
+    return later<void>('fs.delete', 'rm', abs, { path: abs, recursive: o.recursive === true, force: o.force === true }).then(
+      () => undefined,
+    );
   },
-  unlink: (path: unknown) => { const abs = p(path); return later<void>('fs.delete', 'unlink', abs, { path: abs }).then(() => undefined); },
-  rename: (from: unknown, to: unknown) => { const a = p(from); return later<void>('fs.rename', 'rename', a, { from: a, to: p(to) }).then(() => undefined); },
-  copyFile: (from: unknown, to: unknown) => { const a = p(from); return later<void>('fs.copy', 'copyfile', a, { from: a, to: p(to) }).then(() => undefined); },
-  realpath: (path: unknown) => { const abs = p(path); return later<string>('fs.realpath', 'realpath', abs, { path: abs }); },
-  chmod: (path: unknown, mode: unknown) => { const abs = p(path); return later<void>('fs.chmod', 'chmod', abs, { path: abs, mode: Number(mode) }).then(() => undefined); },
+  unlink: (path: unknown) => {
+    const abs = p(path);
+    return later<void>('fs.delete', 'unlink', abs, { path: abs }).then(() => undefined);
+  },
+  rename: (from: unknown, to: unknown) => {
+    const a = p(from);
+    return later<void>('fs.rename', 'rename', a, { from: a, to: p(to) }).then(() => undefined);
+  },
+  copyFile: (from: unknown, to: unknown) => {
+    const a = p(from);
+    return later<void>('fs.copy', 'copyfile', a, { from: a, to: p(to) }).then(() => undefined);
+  },
+  realpath: (path: unknown) => {
+    const abs = p(path);
+    return later<string>('fs.realpath', 'realpath', abs, { path: abs });
+  },
+  chmod: (path: unknown, mode: unknown) => {
+    const abs = p(path);
+    return later<void>('fs.chmod', 'chmod', abs, { path: abs, mode: Number(mode) }).then(() => undefined);
+  },
   access: async (path: unknown) => {
     const abs = p(path);
     const ok = await later<boolean>('fs.exists', 'access', abs, { path: abs });
@@ -284,7 +372,10 @@ function callbackify(fn: (...args: unknown[]) => Promise<unknown>) {
   return (...args: unknown[]) => {
     const cb = args[args.length - 1];
     const rest = typeof cb === 'function' ? args.slice(0, -1) : args;
-    fn(...rest).then((v) => typeof cb === 'function' && (cb as (e: unknown, v?: unknown) => void)(null, v), (e) => typeof cb === 'function' && (cb as (e: unknown) => void)(e));
+    fn(...rest).then(
+      (v) => typeof cb === 'function' && (cb as (e: unknown, v?: unknown) => void)(null, v),
+      (e) => typeof cb === 'function' && (cb as (e: unknown) => void)(e),
+    );
   };
 }
 
@@ -298,23 +389,35 @@ function inertWatcher(): EventEmitter {
 
 export function createReadStream(path: unknown, options?: unknown): EventEmitter {
   const s = new EventEmitter();
-  promises.readFile(path, options).then((data) => {
-    s.emit('open');
-    s.emit('data', data);
-    s.emit('end');
-    s.emit('close');
-  }, (err) => s.emit('error', err));
+  promises.readFile(path, options).then(
+    (data) => {
+      s.emit('open');
+      s.emit('data', data);
+      s.emit('end');
+      s.emit('close');
+    },
+    (err) => s.emit('error', err),
+  );
   return s;
 }
 
 export function createWriteStream(path: unknown, options?: unknown): EventEmitter & Opts {
   const s = new EventEmitter() as EventEmitter & Opts;
   const chunks: string[] = [];
-  s.write = (chunk: unknown) => { chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()); return true; };
+  s.write = (chunk: unknown) => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+    return true;
+  };
   s.end = (chunk?: unknown) => {
     if (chunk !== undefined) (s.write as (c: unknown) => boolean)(chunk);
     const append = options !== null && typeof options === 'object' && (options as Opts).flags === 'a';
-    (append ? promises.appendFile : promises.writeFile)(path, chunks.join('')).then(() => { s.emit('finish'); s.emit('close'); }, (err) => s.emit('error', err));
+    (append ? promises.appendFile : promises.writeFile)(path, chunks.join('')).then(
+      () => {
+        s.emit('finish');
+        s.emit('close');
+      },
+      (err) => s.emit('error', err),
+    );
   };
   return s;
 }
@@ -325,16 +428,58 @@ function noDescriptors(): never {
   throw e;
 }
 
-export const constants = { F_OK: 0, R_OK: 4, W_OK: 2, X_OK: 1, O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_CREAT: 64, O_EXCL: 128, O_TRUNC: 512, O_APPEND: 1024 };
+export const constants = {
+  F_OK: 0,
+  R_OK: 4,
+  W_OK: 2,
+  X_OK: 1,
+  O_RDONLY: 0,
+  O_WRONLY: 1,
+  O_RDWR: 2,
+  O_CREAT: 64,
+  O_EXCL: 128,
+  O_TRUNC: 512,
+  O_APPEND: 1024,
+};
 
 const fs: Opts = {
-  readFileSync, writeFileSync, appendFileSync, existsSync, statSync, lstatSync, readdirSync, mkdirSync, mkdtempSync, rmSync,
-  unlinkSync, rmdirSync, renameSync, copyFileSync, realpathSync, chmodSync, symlinkSync, accessSync, promises, constants,
-  createReadStream, createWriteStream, Stats, Dirent,
-  watch: () => inertWatcher(), watchFile: () => inertWatcher(), unwatchFile: () => undefined,
-  openSync: noDescriptors, readSync: noDescriptors, writeSync: noDescriptors, closeSync: noDescriptors, fstatSync: noDescriptors,
+  readFileSync,
+  writeFileSync,
+  appendFileSync,
+  existsSync,
+  statSync,
+  lstatSync,
+  readdirSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  unlinkSync,
+  rmdirSync,
+  renameSync,
+  copyFileSync,
+  realpathSync,
+  chmodSync,
+  symlinkSync,
+  accessSync,
+  promises,
+  constants,
+  createReadStream,
+  createWriteStream,
+  Stats,
+  Dirent,
+  watch: () => inertWatcher(),
+  watchFile: () => inertWatcher(),
+  unwatchFile: () => undefined,
+  openSync: noDescriptors,
+  readSync: noDescriptors,
+  writeSync: noDescriptors,
+  closeSync: noDescriptors,
+  fstatSync: noDescriptors,
 };
-for (const name of Object.keys(promises)) fs[name] = callbackify((promises as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!);
-fs.exists = (path: unknown, cb: unknown) => { if (typeof cb === 'function') (cb as (ok: boolean) => void)(existsSync(path)); };
+for (const name of Object.keys(promises))
+  fs[name] = callbackify((promises as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!);
+fs.exists = (path: unknown, cb: unknown) => {
+  if (typeof cb === 'function') (cb as (ok: boolean) => void)(existsSync(path));
+};
 export default fs;
 export const fsPromises: Opts = { ...promises, constants, default: promises };

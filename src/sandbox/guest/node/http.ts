@@ -7,13 +7,23 @@ import { Buffer } from './buffer.ts';
 import { EventEmitter } from './events.ts';
 
 type Opts = Record<string, unknown>;
-interface HttpReply { status: number; statusText?: string; headers?: Record<string, string>; bodyBase64?: string; body?: string; url?: string; redirected?: boolean }
+interface HttpReply {
+  status: number;
+  statusText?: string;
+  headers?: Record<string, string>;
+  bodyBase64?: string;
+  body?: string;
+  url?: string;
+  redirected?: boolean;
+}
 
 function headerRecord(h: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (h === null || h === undefined) return out;
   if (typeof (h as { forEach?: unknown }).forEach === 'function' && !Array.isArray(h)) {
-    (h as { forEach(fn: (v: string, k: string) => void): void }).forEach((v, k) => { out[k.toLowerCase()] = String(v); });
+    (h as { forEach(fn: (v: string, k: string) => void): void }).forEach((v, k) => {
+      out[k.toLowerCase()] = String(v);
+    });
     return out;
   }
   const entries = Array.isArray(h) ? (h as Array<[string, unknown]>) : Object.entries(h as Opts);
@@ -64,7 +74,17 @@ class SandboxResponse {
     return Promise.resolve(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
   }
   clone(): SandboxResponse {
-    return new SandboxResponse({ status: this.status, statusText: this.statusText, headers: headerRecord(this.headers), bodyBase64: this.#bytes.toString('base64'), url: this.url, redirected: this.redirected }, this.url);
+    return new SandboxResponse(
+      {
+        status: this.status,
+        statusText: this.statusText,
+        headers: headerRecord(this.headers),
+        bodyBase64: this.#bytes.toString('base64'),
+        url: this.url,
+        redirected: this.redirected,
+      },
+      this.url,
+    );
   }
 }
 
@@ -118,31 +138,41 @@ function clientModule(scheme: 'http' | 'https'): Opts {
     req.setTimeout = () => req;
     req.destroy = () => req;
     req.abort = () => undefined;
-    req.write = (c: unknown) => { chunks.push(typeof c === 'string' ? c : Buffer.from(c).toString()); return true; };
+    req.write = (c: unknown) => {
+      chunks.push(typeof c === 'string' ? c : Buffer.from(c).toString());
+      return true;
+    };
     req.end = (c?: unknown) => {
       if (c !== undefined && typeof c !== 'function') (req.write as (x: unknown) => boolean)(c);
       const method = String(o.method ?? 'GET').toUpperCase();
       const params: Opts = { url, method, headers: headerRecord(o.headers) };
       if (chunks.length > 0) params.body = chunks.join('');
-      callAsync('http', params).then((raw) => {
-        const r = raw as HttpReply;
-        const res = new EventEmitter() as EventEmitter & Opts;
-        res.statusCode = r.status;
-        res.statusMessage = r.statusText ?? '';
-        res.headers = r.headers ?? {};
-        res.setEncoding = () => res;
-        res.resume = () => res;
-        cb?.(res);
-        req.emit('response', res);
-        const bytes = replyBytes(r);
-        if (bytes.length > 0) res.emit('data', bytes);
-        res.emit('end');
-      }, (err) => {
-        const e: unknown = err instanceof HostError
-          ? Object.assign(new Error(err.message), { code: err.code === 'denied' ? 'EACCES' : /\b(E[A-Z]{2,})\b/.exec(err.message)?.[1] ?? 'ECONNREFUSED', wardenCode: err.code })
-          : err;
-        if (req.listenerCount('error') > 0) req.emit('error', e);
-      });
+      callAsync('http', params).then(
+        (raw) => {
+          const r = raw as HttpReply;
+          const res = new EventEmitter() as EventEmitter & Opts;
+          res.statusCode = r.status;
+          res.statusMessage = r.statusText ?? '';
+          res.headers = r.headers ?? {};
+          res.setEncoding = () => res;
+          res.resume = () => res;
+          cb?.(res);
+          req.emit('response', res);
+          const bytes = replyBytes(r);
+          if (bytes.length > 0) res.emit('data', bytes);
+          res.emit('end');
+        },
+        (err) => {
+          const e: unknown =
+            err instanceof HostError
+              ? Object.assign(new Error(err.message), {
+                  code: err.code === 'denied' ? 'EACCES' : (/\b(E[A-Z]{2,})\b/.exec(err.message)?.[1] ?? 'ECONNREFUSED'),
+                  wardenCode: err.code,
+                })
+              : err;
+          if (req.listenerCount('error') > 0) req.emit('error', e);
+        },
+      );
       return req;
     };
     return req;
@@ -153,8 +183,16 @@ function clientModule(scheme: 'http' | 'https'): Opts {
     return req;
   }
   return {
-    request, get, createServer: () => denied(`${scheme}.createServer`), Server: function Server() { denied(`${scheme}.Server`); },
-    Agent: class Agent {}, globalAgent: {}, STATUS_CODES: { 200: 'OK', 404: 'Not Found', 500: 'Internal Server Error' }, METHODS: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    request,
+    get,
+    createServer: () => denied(`${scheme}.createServer`),
+    Server: function Server() {
+      denied(`${scheme}.Server`);
+    },
+    Agent: class Agent {},
+    globalAgent: {},
+    STATUS_CODES: { 200: 'OK', 404: 'Not Found', 500: 'Internal Server Error' },
+    METHODS: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
   };
 }
 

@@ -43,8 +43,25 @@ export function pathToFileURL(path: string): URL {
 }
 
 export const url = {
-  URL, URLSearchParams, fileURLToPath, pathToFileURL,
-  parse: (s: string) => { const u = new URL(s); return { protocol: u.protocol, host: u.host, hostname: u.hostname, port: u.port, pathname: u.pathname, search: u.search, hash: u.hash, href: u.href, path: u.pathname + u.search, query: u.search.slice(1) }; },
+  URL,
+  URLSearchParams,
+  fileURLToPath,
+  pathToFileURL,
+  parse: (s: string) => {
+    const u = new URL(s);
+    return {
+      protocol: u.protocol,
+      host: u.host,
+      hostname: u.hostname,
+      port: u.port,
+      pathname: u.pathname,
+      search: u.search,
+      hash: u.hash,
+      href: u.href,
+      path: u.pathname + u.search,
+      query: u.search.slice(1),
+    };
+  },
   format: (u: unknown) => (u instanceof URL ? u.href : String((u as Opts).href ?? '')),
 };
 
@@ -54,15 +71,17 @@ export function inspect(value: unknown, _opts?: unknown): string {
   if (value instanceof Error) return value.stack ?? `${value.name}: ${value.message}`;
   try {
     const seen = new WeakSet<object>();
-    return JSON.stringify(value, (_k, v: unknown) => {
-      if (typeof v === 'bigint') return `${v}n`;
-      if (typeof v === 'function') return `[Function: ${(v as { name?: string }).name ?? ''}]`;
-      if (v !== null && typeof v === 'object') {
-        if (seen.has(v)) return '[Circular]';
-        seen.add(v);
-      }
-      return v;
-    }) ?? String(value);
+    return (
+      JSON.stringify(value, (_k, v: unknown) => {
+        if (typeof v === 'bigint') return `${v}n`;
+        if (typeof v === 'function') return `[Function: ${(v as { name?: string }).name ?? ''}]`;
+        if (v !== null && typeof v === 'object') {
+          if (seen.has(v)) return '[Circular]';
+          seen.add(v);
+        }
+        return v;
+      }) ?? String(value)
+    );
   } catch {
     return String(value);
   }
@@ -76,12 +95,19 @@ export function format(fmt: unknown, ...args: unknown[]): string {
     if (i >= args.length) return m;
     const a = args[i++];
     switch (m) {
-      case '%s': return typeof a === 'string' ? a : inspect(a);
-      case '%d': case '%i': return String(m === '%i' ? Math.trunc(Number(a)) : Number(a));
-      case '%f': return String(Number(a));
-      case '%j': return JSON.stringify(a) ?? 'undefined';
-      case '%c': return '';
-      default: return inspect(a);
+      case '%s':
+        return typeof a === 'string' ? a : inspect(a);
+      case '%d':
+      case '%i':
+        return String(m === '%i' ? Math.trunc(Number(a)) : Number(a));
+      case '%f':
+        return String(Number(a));
+      case '%j':
+        return JSON.stringify(a) ?? 'undefined';
+      case '%c':
+        return '';
+      default:
+        return inspect(a);
     }
   });
   return [out, ...args.slice(i).map((a) => (typeof a === 'string' ? a : inspect(a)))].join(' ');
@@ -90,9 +116,10 @@ export function format(fmt: unknown, ...args: unknown[]): string {
 function promisify(fn: (...a: unknown[]) => unknown): (...a: unknown[]) => Promise<unknown> {
   const custom = (fn as unknown as Record<symbol, unknown>)[promisify.custom];
   if (typeof custom === 'function') return custom as (...a: unknown[]) => Promise<unknown>;
-  return (...args: unknown[]) => new Promise((resolve, reject) => {
-    fn(...args, (err: unknown, ...values: unknown[]) => (err ? reject(err) : resolve(values.length > 1 ? values : values[0])));
-  });
+  return (...args: unknown[]) =>
+    new Promise((resolve, reject) => {
+      fn(...args, (err: unknown, ...values: unknown[]) => (err ? reject(err) : resolve(values.length > 1 ? values : values[0])));
+    });
 }
 promisify.custom = Symbol.for('nodejs.util.promisify.custom');
 
@@ -118,14 +145,30 @@ export const types = {
 };
 
 export const util = {
-  format, inspect, promisify, isDeepStrictEqual, types,
-  inherits: (ctor: { prototype: object; super_?: unknown }, superCtor: { prototype: object }) => { Object.setPrototypeOf(ctor.prototype, superCtor.prototype); ctor.super_ = superCtor; },
+  format,
+  inspect,
+  promisify,
+  isDeepStrictEqual,
+  types,
+  inherits: (ctor: { prototype: object; super_?: unknown }, superCtor: { prototype: object }) => {
+    Object.setPrototypeOf(ctor.prototype, superCtor.prototype);
+    ctor.super_ = superCtor;
+  },
   deprecate: <T>(fn: T) => fn,
   debuglog: () => () => undefined,
-  callbackify: (fn: (...a: unknown[]) => Promise<unknown>) => (...args: unknown[]) => { const cb = args.pop() as (e: unknown, v?: unknown) => void; fn(...args).then((v) => cb(null, v), (e) => cb(e)); },
+  callbackify:
+    (fn: (...a: unknown[]) => Promise<unknown>) =>
+    (...args: unknown[]) => {
+      const cb = args.pop() as (e: unknown, v?: unknown) => void;
+      fn(...args).then(
+        (v) => cb(null, v),
+        (e) => cb(e),
+      );
+    },
   stripVTControlCharacters: (s: string) => String(s).replace(/\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*(\u0007|\u001b\\)/g, ''),
   isArray: Array.isArray,
-  TextEncoder, TextDecoder,
+  TextEncoder,
+  TextDecoder,
   styleText: (_f: unknown, text: string) => text,
 };
 
@@ -145,10 +188,19 @@ export class Readable extends Stream {
     else this.emit('data', chunk);
     return true;
   }
-  setEncoding(): this { return this; }
-  resume(): this { return this; }
-  pause(): this { return this; }
-  destroy(): this { this.emit('close'); return this; }
+  setEncoding(): this {
+    return this;
+  }
+  resume(): this {
+    return this;
+  }
+  pause(): this {
+    return this;
+  }
+  destroy(): this {
+    this.emit('close');
+    return this;
+  }
   static from(iterable: Iterable<unknown>): Readable {
     const r = new Readable();
     queueMicrotask(() => {
@@ -177,7 +229,10 @@ export class Writable extends Stream {
     this.emit('close');
     return this;
   }
-  destroy(): this { this.emit('close'); return this; }
+  destroy(): this {
+    this.emit('close');
+    return this;
+  }
 }
 
 export class PassThrough extends Writable {
@@ -194,8 +249,16 @@ export class PassThrough extends Writable {
 }
 
 export const stream = Object.assign(Stream, {
-  Stream, Readable, Writable, PassThrough, Transform: PassThrough, Duplex: PassThrough,
-  pipeline: (...s: unknown[]) => { const cb = s[s.length - 1]; if (typeof cb === 'function') queueMicrotask(() => (cb as (e: null) => void)(null)); },
+  Stream,
+  Readable,
+  Writable,
+  PassThrough,
+  Transform: PassThrough,
+  Duplex: PassThrough,
+  pipeline: (...s: unknown[]) => {
+    const cb = s[s.length - 1];
+    if (typeof cb === 'function') queueMicrotask(() => (cb as (e: null) => void)(null));
+  },
   finished: (_s: unknown, cb: (e: null) => void) => queueMicrotask(() => cb(null)),
   promises: { pipeline: () => Promise.resolve(), finished: () => Promise.resolve() },
 });
@@ -204,11 +267,16 @@ export const stream = Object.assign(Stream, {
 export const readline = {
   createInterface: () => {
     const rl = new EventEmitter() as EventEmitter & Opts;
-    rl.question = (_q: string, cb?: (a: string) => void) => { if (cb) queueMicrotask(() => cb('')); return Promise.resolve(''); };
+    rl.question = (_q: string, cb?: (a: string) => void) => {
+      if (cb) queueMicrotask(() => cb(''));
+      return Promise.resolve('');
+    };
     rl.close = () => rl.emit('close');
     rl.setPrompt = () => undefined;
     rl.prompt = () => undefined;
-    (rl as unknown as Record<symbol, unknown>)[Symbol.asyncIterator] = async function* lines() { /* no input in the sandbox */ };
+    (rl as unknown as Record<symbol, unknown>)[Symbol.asyncIterator] = async function* lines() {
+      /* no input in the sandbox */
+    };
     return rl;
   },
   emitKeypressEvents: () => undefined,
@@ -222,8 +290,12 @@ export class StringDecoder {
   constructor(enc = 'utf8') {
     this.#enc = enc;
   }
-  write(b: Uint8Array): string { return Buffer.from(b).toString(this.#enc); }
-  end(b?: Uint8Array): string { return b === undefined ? '' : this.write(b); }
+  write(b: Uint8Array): string {
+    return Buffer.from(b).toString(this.#enc);
+  }
+  end(b?: Uint8Array): string {
+    return b === undefined ? '' : this.write(b);
+  }
 }
 
 class AssertionError extends Error {
@@ -239,14 +311,25 @@ function ok(value: unknown, message?: string): void {
 }
 
 export const assert = Object.assign(ok, {
-  ok, AssertionError,
+  ok,
+  AssertionError,
   equal: (a: unknown, b: unknown, m?: string) => ok(a == b, m ?? `${inspect(a)} == ${inspect(b)}`),
-  strictEqual: (a: unknown, b: unknown, m?: string) => ok(Object.is(a, b), m ?? `Expected values to be strictly equal: ${inspect(a)} !== ${inspect(b)}`),
+  strictEqual: (a: unknown, b: unknown, m?: string) =>
+    ok(Object.is(a, b), m ?? `Expected values to be strictly equal: ${inspect(a)} !== ${inspect(b)}`),
   notStrictEqual: (a: unknown, b: unknown, m?: string) => ok(!Object.is(a, b), m),
   deepStrictEqual: (a: unknown, b: unknown, m?: string) => ok(isDeepStrictEqual(a, b), m ?? 'Expected values to be deeply equal'),
   deepEqual: (a: unknown, b: unknown, m?: string) => ok(isDeepStrictEqual(a, b), m),
-  fail: (m?: string) => { throw new AssertionError(m ?? 'Failed'); },
-  throws: (fn: () => unknown, _e?: unknown, m?: string) => { try { fn(); } catch { return; } throw new AssertionError(m ?? 'Missing expected exception.'); },
+  fail: (m?: string) => {
+    throw new AssertionError(m ?? 'Failed');
+  },
+  throws: (fn: () => unknown, _e?: unknown, m?: string) => {
+    try {
+      fn();
+    } catch {
+      return;
+    }
+    throw new AssertionError(m ?? 'Missing expected exception.');
+  },
 });
 (assert as unknown as Opts).strict = assert;
 
@@ -262,13 +345,19 @@ export const perfHooks = { performance };
 
 export function deniedModule(name: string): Opts {
   // A plain function, so that `new Worker(...)` fails with the denial too, not with "not a constructor".
-  const fail = (member: string) => function deniedMember(): never {
-    throw Object.assign(new Error(`denied: node:${name}${member === '' ? '' : `.${member}`} is not available in the sandbox`), { code: 'ERR_ACCESS_DENIED' });
-  };
+  const fail = (member: string) =>
+    function deniedMember(): never {
+      throw Object.assign(new Error(`denied: node:${name}${member === '' ? '' : `.${member}`} is not available in the sandbox`), {
+        code: 'ERR_ACCESS_DENIED',
+      });
+    };
   // Importing succeeds (extensions often import at top level and use the module on one path only); every use fails.
-  return new Proxy({}, {
-    get: (_t, key) => (key === '__esModule' || key === 'then' || typeof key === 'symbol' ? undefined : fail(String(key))),
-  });
+  return new Proxy(
+    {},
+    {
+      get: (_t, key) => (key === '__esModule' || key === 'then' || typeof key === 'symbol' ? undefined : fail(String(key))),
+    },
+  );
 }
 
 export const DENIED = new Set(DENIED_NODE_MODULES);

@@ -76,7 +76,13 @@ export function relative(from: string, to: string): string {
 export function parse(path: string): { root: string; dir: string; base: string; ext: string; name: string } {
   const base = basename(path);
   const ext = extname(path);
-  return { root: path.startsWith('/') ? '/' : '', dir: path.includes('/') ? dirname(path) : '', base, ext, name: ext === '' ? base : base.slice(0, -ext.length) };
+  return {
+    root: path.startsWith('/') ? '/' : '',
+    dir: path.includes('/') ? dirname(path) : '',
+    base,
+    ext,
+    name: ext === '' ? base : base.slice(0, -ext.length),
+  };
 }
 
 export function format(p: { root?: string; dir?: string; base?: string; name?: string; ext?: string }): string {
@@ -93,7 +99,19 @@ export const sep = '/';
 export const delimiter = ':';
 
 const path: Record<string, unknown> = {
-  normalize, isAbsolute, join, resolve, dirname, basename, extname, relative, parse, format, toNamespacedPath, sep, delimiter,
+  normalize,
+  isAbsolute,
+  join,
+  resolve,
+  dirname,
+  basename,
+  extname,
+  relative,
+  parse,
+  format,
+  toNamespacedPath,
+  sep,
+  delimiter,
 };
 path.posix = path;
 path.win32 = path;

@@ -39,24 +39,27 @@ function envKeys(): string[] {
   return keys;
 }
 
-export const env: Record<string, string | undefined> = new Proxy({}, {
-  get: (_t, key) => (typeof key === 'string' ? envGet(key) : undefined),
-  set: (_t, key, value) => {
-    if (typeof key === 'string') local.set(key, String(value));
-    return true;
+export const env: Record<string, string | undefined> = new Proxy(
+  {},
+  {
+    get: (_t, key) => (typeof key === 'string' ? envGet(key) : undefined),
+    set: (_t, key, value) => {
+      if (typeof key === 'string') local.set(key, String(value));
+      return true;
+    },
+    deleteProperty: (_t, key) => {
+      if (typeof key === 'string') local.set(key, undefined);
+      return true;
+    },
+    has: (_t, key) => typeof key === 'string' && envGet(key) !== undefined,
+    ownKeys: () => envKeys(),
+    getOwnPropertyDescriptor: (_t, key) => {
+      if (typeof key !== 'string') return undefined;
+      const value = envGet(key);
+      return value === undefined ? undefined : { value, writable: true, enumerable: true, configurable: true };
+    },
   },
-  deleteProperty: (_t, key) => {
-    if (typeof key === 'string') local.set(key, undefined);
-    return true;
-  },
-  has: (_t, key) => typeof key === 'string' && envGet(key) !== undefined,
-  ownKeys: () => envKeys(),
-  getOwnPropertyDescriptor: (_t, key) => {
-    if (typeof key !== 'string') return undefined;
-    const value = envGet(key);
-    return value === undefined ? undefined : { value, writable: true, enumerable: true, configurable: true };
-  },
-});
+);
 
 const startedAt = Date.now();
 
@@ -98,14 +101,26 @@ stdin.setEncoding = () => stdin;
 
 export const process: Record<string, unknown> = {
   env,
-  get argv() { return ['node', boot.extensionPath]; },
+  get argv() {
+    return ['node', boot.extensionPath];
+  },
   argv0: 'node',
   execArgv: [],
-  get execPath() { return '/usr/bin/node'; },
-  get platform() { return boot.platform; },
-  get arch() { return boot.arch; },
-  get version() { return boot.nodeVersion; },
-  get versions() { return { node: boot.nodeVersion.replace(/^v/, ''), quickjs: 'ng' }; },
+  get execPath() {
+    return '/usr/bin/node';
+  },
+  get platform() {
+    return boot.platform;
+  },
+  get arch() {
+    return boot.arch;
+  },
+  get version() {
+    return boot.nodeVersion;
+  },
+  get versions() {
+    return { node: boot.nodeVersion.replace(/^v/, ''), quickjs: 'ng' };
+  },
   release: { name: 'node' },
   pid: 1,
   ppid: 0,
@@ -132,10 +147,22 @@ export const process: Record<string, unknown> = {
   binding: (name: string) => denied(`process.binding(${JSON.stringify(name)})`),
   _linkedBinding: () => denied('process._linkedBinding()'),
   dlopen: () => denied('native addons (process.dlopen)'),
-  on: (n: string, f: (...a: unknown[]) => void) => { emitter.on(n, f); return process; },
-  once: (n: string, f: (...a: unknown[]) => void) => { emitter.once(n, f); return process; },
-  off: (n: string, f: (...a: unknown[]) => void) => { emitter.off(n, f); return process; },
-  removeListener: (n: string, f: (...a: unknown[]) => void) => { emitter.off(n, f); return process; },
+  on: (n: string, f: (...a: unknown[]) => void) => {
+    emitter.on(n, f);
+    return process;
+  },
+  once: (n: string, f: (...a: unknown[]) => void) => {
+    emitter.once(n, f);
+    return process;
+  },
+  off: (n: string, f: (...a: unknown[]) => void) => {
+    emitter.off(n, f);
+    return process;
+  },
+  removeListener: (n: string, f: (...a: unknown[]) => void) => {
+    emitter.off(n, f);
+    return process;
+  },
   removeAllListeners: () => process,
   listeners: (n: string) => emitter.listeners(n),
   listenerCount: (n: string) => emitter.listenerCount(n),

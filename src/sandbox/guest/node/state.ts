@@ -13,7 +13,14 @@ export interface Boot {
 }
 
 export const boot: Boot = {
-  cwd: '/', home: '/', tmpdir: '/tmp', platform: 'linux', arch: 'x64', nodeVersion: 'v24.0.0', extensionPath: '/extension.js', username: 'user',
+  cwd: '/',
+  home: '/',
+  tmpdir: '/tmp',
+  platform: 'linux',
+  arch: 'x64',
+  nodeVersion: 'v24.0.0',
+  extensionPath: '/extension.js',
+  username: 'user',
 };
 
 let cwd = '/';

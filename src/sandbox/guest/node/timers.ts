@@ -4,7 +4,11 @@
  */
 import { hostTimer } from '../abi.ts';
 
-interface Timer { fn: (...a: unknown[]) => unknown; args: unknown[]; repeat: number | undefined }
+interface Timer {
+  fn: (...a: unknown[]) => unknown;
+  args: unknown[];
+  repeat: number | undefined;
+}
 const timers = new Map<number, Timer>();
 let nextId = 1;
 
@@ -13,11 +17,21 @@ class Timeout {
   constructor(id: number) {
     this.id = id;
   }
-  ref(): this { return this; }
-  unref(): this { return this; }
-  hasRef(): boolean { return true; }
-  refresh(): this { return this; }
-  [Symbol.toPrimitive](): number { return this.id; }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+  hasRef(): boolean {
+    return true;
+  }
+  refresh(): this {
+    return this;
+  }
+  [Symbol.toPrimitive](): number {
+    return this.id;
+  }
 }
 
 function schedule(fn: unknown, ms: unknown, args: unknown[], repeat: boolean): Timeout {
