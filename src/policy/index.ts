@@ -26,6 +26,7 @@ export {
 export {
   RISK_DEFAULTS,
   agentDir,
+  assertLoadAllowed,
   loadSettingsFile,
   projectSettingsPath,
   resolvePolicy,
@@ -36,6 +37,7 @@ export {
   type ResolveOptions,
   type RiskSettings,
   type SettingsError,
+  type SettingsScope,
 } from './settings.ts';
 export { explainPolicy, EXPLANATION_SCHEMA, type PolicyExplanation } from './explain.ts';
 export { diffPolicies, type PolicyChange } from './diff.ts';

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { WardenError } from '../errors.ts';
 import { isCapability, type Capability } from './capabilities.ts';
 import { isValidExtensionId } from './extensionId.ts';
+import { parseSettingsText } from './settingsSchema.ts';
 
 /** How far an answer reaches: this call, this dispatcher's lifetime, or persisted. */
 export type PromptScope = 'once' | 'session' | 'always';
@@ -28,14 +29,14 @@ function readSettingsObject(path: string): Json {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new WardenError('io', `cannot read ${path}: ${(err as Error).message}`, { where: path, cause: err });
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new WardenError('settings_invalid', `${path}: (file): expected valid JSON, found ${(err as Error).message}; not rewriting it`, {
+  const json = parseSettingsText(text);
+  if (!json.ok) {
+    const p = json.problem;
+    throw new WardenError('settings_invalid', `${path}: ${p.key}: expected ${p.expected}, found ${p.actual}; not rewriting it`, {
       where: path,
     });
   }
+  const parsed = json.value;
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new WardenError('settings_invalid', `${path}: (top level): expected a JSON object; not rewriting it`, { where: path });
   }

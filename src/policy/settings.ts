@@ -3,8 +3,10 @@
  * `.pi/settings.json` > user `<agentDir>/settings.json` > `safe`.
  *
  * Two rules the reference lacks:
- * - An invalid settings file is an error naming the file, the key and what was expected, and the whole policy
- *   then falls back to `safe` (never more open).
+ * - An invalid settings file is an error naming the file, the key and what was expected. An invalid project file
+ *   is ignored and the user's policy stands in full: a repository must not be able to drop the user's denials by
+ *   committing a broken file. An invalid user file blocks loading (`loadBlocked`) until it is fixed: what the user
+ *   meant cannot be known, and guessing (e.g. plain `safe`) may be looser than what they wrote.
  * - A project file lives in the repository, where a hostile commit or the agent itself can edit it, so by default
  *   it may only tighten: a stricter profile, allowDangerous false, more denied capabilities, stricter risk switches.
  *   Anything else it says is ignored with a warning, unless the user file sets `trustProjectSettings: true`.
@@ -12,11 +14,13 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { WardenError } from '../errors.ts';
 import type { Capability } from './capabilities.ts';
 import { NO_EGRESS_SETTINGS, type EgressLayer, type HttpEgressPolicy, type HttpEgressSettings } from './egressSettings.ts';
 import { compilePolicy, type CompiledPolicy, type ExtensionOverride, type PolicyRules } from './precedence.ts';
 import { PROFILE_PRESETS, PROFILE_STRICTNESS, parseProfile, type Profile } from './profiles.ts';
 import {
+  parseSettingsText,
   validateSettings,
   type ExtensionPolicySettings,
   type ExtensionRiskSettings,
@@ -35,6 +39,7 @@ export interface SettingsSourceStatus {
 }
 
 export interface SettingsError {
+  readonly scope: SettingsScope;
   readonly path: string;
   readonly key: string;
   readonly expected: string;
@@ -124,8 +129,13 @@ export interface ResolvedPolicy {
   readonly sources: readonly SettingsSourceStatus[];
   /** Non-fatal: unknown profile names, ignored project keys. */
   readonly warnings: readonly string[];
-  /** Fatal for the settings: when non-empty the policy is the `safe` fallback. */
+  /** Invalid settings files, both scopes: a project file's are ignored with the file, a user file's block loading. */
   readonly errors: readonly SettingsError[];
+  /**
+   * The user settings file is invalid: no extension may load until it is fixed (`assertLoadAllowed`). The rest of
+   * this policy is then the `safe` fallback, for the operator commands that print or check it.
+   */
+  readonly loadBlocked: boolean;
   readonly userSettingsPath: string;
 }
 
@@ -170,8 +180,8 @@ interface LoadedFile {
   readonly errors: SettingsError[];
 }
 
-function settingsError(path: string, p: SettingsProblem): SettingsError {
-  return { path, ...p, message: `${path}: ${p.key}: expected ${p.expected}, found ${p.actual}` };
+function settingsError(scope: SettingsScope, path: string, p: SettingsProblem): SettingsError {
+  return { scope, path, ...p, message: `${path}: ${p.key}: expected ${p.expected}, found ${p.actual}` };
 }
 
 /** Reads and validates one file. A missing file is not an error; anything unreadable or invalid is. */
@@ -194,20 +204,16 @@ export function loadSettingsFile(scope: SettingsScope, path: string): LoadedFile
       expected: 'a readable regular file of at most 1 MiB',
       actual: `${code ?? 'error'}: ${(err as Error).message}`,
     };
-    return { scope, path, settings: undefined, status: 'invalid', errors: [settingsError(path, problem)] };
+    return { scope, path, settings: undefined, status: 'invalid', errors: [settingsError(scope, path, problem)] };
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    const problem = { key: '(file)', expected: 'valid JSON', actual: (err as Error).message };
-    return { scope, path, settings: undefined, status: 'invalid', errors: [settingsError(path, problem)] };
-  }
+  const json = parseSettingsText(text);
+  if (!json.ok) return { scope, path, settings: undefined, status: 'invalid', errors: [settingsError(scope, path, json.problem)] };
+  const parsed = json.value;
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     const problem = { key: '(top level)', expected: 'a JSON object', actual: Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed) };
-    return { scope, path, settings: undefined, status: 'invalid', errors: [settingsError(path, problem)] };
+    return { scope, path, settings: undefined, status: 'invalid', errors: [settingsError(scope, path, problem)] };
   }
   const problems = validateSettings(parsed);
   for (const legacy of ['extension_policy', 'extension_risk'] as const) {
@@ -217,7 +223,7 @@ export function loadSettingsFile(scope: SettingsScope, path: string): LoadedFile
     }
   }
   if (problems.length > 0) {
-    return { scope, path, settings: undefined, status: 'invalid', errors: problems.map((p) => settingsError(path, p)) };
+    return { scope, path, settings: undefined, status: 'invalid', errors: problems.map((p) => settingsError(scope, path, p)) };
   }
   return { scope, path, settings: parsed, status: 'loaded', errors: [] };
 }
@@ -402,7 +408,10 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
   const user = loaded.find((l) => l.scope === 'user');
   const project = loaded.find((l) => l.scope === 'project');
 
-  if (errors.length > 0) {
+  if (project?.status === 'invalid') {
+    warnings.push(`${project.path} is invalid and ignored until it is fixed: the user settings apply without it`);
+  }
+  if (user?.status === 'invalid') {
     const rules = rulesFor('safe', false);
     return {
       requestedProfile: undefined,
@@ -419,8 +428,9 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
       httpEgress: NO_EGRESS_SETTINGS,
       risk: RISK_DEFAULTS,
       sources,
-      warnings: [...warnings, 'settings are invalid: running with the safe profile and default settings until they are fixed'],
+      warnings: [...warnings, `${user.path} is invalid: no extension loads until it is fixed`],
       errors,
+      loadBlocked: true,
       userSettingsPath: userPath,
     };
   }
@@ -500,6 +510,19 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
     sources,
     warnings,
     errors,
+    loadBlocked: false,
     userSettingsPath: userPath,
   };
+}
+
+/** The load gate for invalid user settings: every load path calls this before it bundles or runs an extension. */
+export function assertLoadAllowed(policy: ResolvedPolicy): void {
+  if (!policy.loadBlocked) return;
+  const errors = policy.errors.filter((e) => e.scope === 'user');
+  const path = errors[0]?.path ?? policy.userSettingsPath;
+  throw new WardenError(
+    'settings_invalid',
+    `no extension loads while the user settings are invalid; fix ${path}: ${errors.map((e) => `${e.key}: expected ${e.expected}, found ${e.actual}`).join('; ')}`,
+    { where: path },
+  );
 }

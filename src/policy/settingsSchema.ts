@@ -211,6 +211,27 @@ function riskHostProblems(settings: unknown): SettingsProblem[] {
   return out;
 }
 
+/**
+ * JSON.parse's message without the text it quotes: a settings path can be a link to a credential file, and its
+ * contents must not reach an error message (issue 15).
+ */
+function jsonSyntaxError(message: string): string {
+  if (message.startsWith('Unexpected end of JSON input')) return 'the end of the file before the JSON was complete';
+  const at = /^Expected (.*?) in JSON at position (\d+)(?: \(line (\d+) column (\d+)\))?/.exec(message);
+  if (at !== null)
+    return `something else where JSON needs ${at[1]} (${at[3] === undefined ? `offset ${at[2]}` : `line ${at[3]} column ${at[4]}`})`;
+  return 'a character that cannot appear in JSON there';
+}
+
+/** The text of a settings file as JSON, as pi reads it: a leading UTF-8 byte order mark is allowed (pi strips it). */
+export function parseSettingsText(text: string): { ok: true; value: unknown } | { ok: false; problem: SettingsProblem } {
+  try {
+    return { ok: true, value: JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text) };
+  } catch (err) {
+    return { ok: false, problem: { key: '(file)', expected: 'valid JSON', actual: jsonSyntaxError((err as Error).message) } };
+  }
+}
+
 /** Validates a parsed settings file. Returns one problem per offending key, in document order. */
 export function validateSettings(value: unknown): SettingsProblem[] {
   // Host patterns and CIDRs are parsed for real: a pattern is only valid if the egress check can use it.

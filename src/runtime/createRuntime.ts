@@ -15,7 +15,7 @@ import {
   openStore,
 } from '../evidence/index.ts';
 import { createMediation, type FsScope, type MediationOptions } from '../mediation/index.ts';
-import { hostListMatcher, type ResolvedPolicy } from '../policy/index.ts';
+import { assertLoadAllowed, hostListMatcher, type ResolvedPolicy } from '../policy/index.ts';
 import { COOLDOWN_CALLS, DE_ESCALATION_MARGIN, RiskController } from '../risk/controller.ts';
 import { RolloutMonitor, automaticRollbackTarget, readRollout, setRollout, type RolloutPhase } from '../risk/rollout.ts';
 import { createRiskStage } from '../risk/stage.ts';
@@ -84,6 +84,8 @@ export interface WardenRuntime {
 }
 
 export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
+  // Before the store opens: a runtime exists to run extensions, and none may run under invalid user settings.
+  assertLoadAllowed(o.policy);
   const writer = await EvidenceWriter.open(o.home, o.writer);
   let db: DatabaseSync;
   try {

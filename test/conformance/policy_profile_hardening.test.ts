@@ -309,12 +309,14 @@ describe('policy_profile_hardening: invalid settings', () => {
       assert.equal(p.profile, 'safe');
       assert.equal(p.rules.allowDangerous, false);
       assert.deepEqual(decisions(p), decisions(policyFor()));
+      assert.equal(p.loadBlocked, true, 'an invalid user file blocks loading');
     });
   }
 
-  it('an invalid project file also forces the safe fallback, even under a permissive user file', () => {
+  it('an invalid project file is ignored: the user policy applies without it (issue 15: never the safe fallback)', () => {
     const p = resolveIn(settingsDirs({ user: { extensionPolicy: { profile: 'permissive' } }, project: '{oops' }));
-    assert.equal(p.profile, 'safe');
+    assert.equal(p.profile, 'permissive');
+    assert.equal(p.loadBlocked, false);
     assert.equal(p.sources.find((s) => s.scope === 'project')?.status, 'invalid');
   });
 
