@@ -11,6 +11,7 @@ import { wardenHome } from '../evidence/index.ts';
 import { FsScope, type FsAccess } from '../mediation/index.ts';
 import { agentDir, resolvePolicy } from '../policy/index.ts';
 import { colours as pc, printJson, table, type Io } from './output.ts';
+import { reportSettingsErrors } from './settingsErrors.ts';
 
 export interface FsCheckOptions {
   readonly extension: string;
@@ -67,7 +68,6 @@ export function runFsCheck(io: Io, paths: readonly string[], o: FsCheckOptions):
       ),
     );
   }
-  for (const e of resolved.errors) io.err(`error: ${e.message} (checked without the settings' grants)`);
-  if (resolved.errors.length > 0) return 2;
+  if (reportSettingsErrors(io, resolved.errors)) return 2;
   return rows.some((r) => r.decision === 'deny') ? 1 : 0;
 }

@@ -226,7 +226,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         'fire the session lifecycle, invoke its commands, tools and shortcuts with sample input, and print what it ' +
         'registered, every hostcall with its derived capability and decision, and what was denied. ' +
         'Nothing it asks for is run: no program, no network, writes stay in memory.\n\n' +
-        'Exit code 0 when it loaded cleanly, 1 on a finding (load failure, stopped sandbox, leaked honeytoken), 2 on error.',
+        'Exit code 0 when it loaded cleanly, 1 on a finding (load failure, stopped sandbox, leaked honeytoken), 2 on error ' +
+        '(an invalid settings file included; an invalid user settings file loads nothing).',
     )
     .argument(
       '<extension>',

@@ -12,6 +12,7 @@ import {
 } from '../policy/index.ts';
 import { WardenError } from '../errors.ts';
 import { colourDecision, colours as pc, printJson, table, type Io } from './output.ts';
+import { reportSettingsErrors } from './settingsErrors.ts';
 
 export interface ExplainOptions {
   readonly extension?: string;
@@ -23,6 +24,7 @@ export interface ExplainOptions {
 function renderExplanation(e: PolicyExplanation): string {
   const lines: string[] = [];
   const scope = e.extension_id === null ? 'global' : `extension ${e.extension_id}`;
+  if (e.load_blocked) lines.push(pc.red('LOADING BLOCKED: the user settings are invalid, so no extension loads until they are fixed'));
   lines.push(pc.bold(`Effective extension policy (${scope})`));
   lines.push(
     `  profile:          ${e.profile} (from ${e.profile_source}${e.requested_profile !== null && e.requested_profile !== e.profile ? `, requested "${e.requested_profile}"` : ''})`,
@@ -168,15 +170,18 @@ function renderEgress(e: PolicyExplanation): string[] {
   return lines;
 }
 
-/** Returns the exit code: 0, or 2 when settings are invalid (the printed policy is then the safe fallback). */
+/**
+ * Returns the exit code: 0, or 2 when a settings file is invalid (an invalid project file is left out of the
+ * printed policy; an invalid user file blocks loading and the safe fallback is printed).
+ */
 export function runExplain(io: Io, options: ExplainOptions): number {
   const resolved = resolvePolicy({ cliProfile: options.extensionPolicy, cwd: options.cwd });
   const explanation = explainPolicy(resolved, options.extension);
   if (options.json === true) printJson(io, explanation);
   else io.out(renderExplanation(explanation));
-  for (const e of explanation.errors) io.err(`error: ${e}`);
+  const invalid = reportSettingsErrors(io, resolved.errors);
   if (!options.json) for (const w of explanation.warnings) io.err(`warning: ${w}`);
-  return explanation.errors.length > 0 ? 2 : 0;
+  return invalid ? 2 : 0;
 }
 
 /** Exit code like diff(1): 0 same, 1 different, 2 trouble. */

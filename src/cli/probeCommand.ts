@@ -1,12 +1,13 @@
 /**
  * `pi-warden probe EXT`: what an extension registers and tries to do, run in the sandbox against a simulated pi
  * session with honeytoken secrets. Exit 0 when every entry loaded and nothing leaked, 1 on a finding (load failure,
- * stopped sandbox, honeytoken in an allowed call), 2 on a usage error.
+ * stopped sandbox, honeytoken in an allowed call), 2 on a usage error or an invalid settings file.
  */
 import { WardenError } from '../errors.ts';
 import { probeExtension, type ProbeReport } from '../probe/index.ts';
 import { wardenHome } from '../evidence/index.ts';
 import { colourDecision, colours as pc, printJson, table, type Io } from './output.ts';
+import { reportSettingsErrors } from './settingsErrors.ts';
 
 export interface ProbeCliOptions {
   readonly json?: boolean;
@@ -116,5 +117,6 @@ export async function runProbe(io: Io, path: string, options: ProbeCliOptions): 
   }
   if (options.json === true) printJson(io, report);
   else io.out(render(report));
+  if (reportSettingsErrors(io, report.settingsErrors)) return 2;
   return findings(report) > 0 ? 1 : 0;
 }

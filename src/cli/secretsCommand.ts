@@ -2,6 +2,7 @@
 import { classifySecretName } from '../mediation/index.ts';
 import { resolvePolicy } from '../policy/index.ts';
 import { colours as pc, printJson, table, type Io } from './output.ts';
+import { reportSettingsErrors } from './settingsErrors.ts';
 
 export function runClassify(io: Io, names: readonly string[], o: { json?: boolean; cwd?: string }): number {
   const resolved = resolvePolicy({ cwd: o.cwd });
@@ -18,6 +19,5 @@ export function runClassify(io: Io, names: readonly string[], o: { json?: boolea
         results.map((r) => [r.name, r.secret ? pc.red('secret') : 'no', r.matched === undefined ? r.rule : `${r.rule} (${r.matched})`]),
       ),
     );
-  for (const e of resolved.errors) io.err(`error: ${e.message} (classified with the broker enabled and no allowlist)`);
-  return resolved.errors.length > 0 ? 2 : 0;
+  return reportSettingsErrors(io, resolved.errors) ? 2 : 0;
 }

@@ -81,6 +81,8 @@ export interface PolicyExplanation {
   readonly sources: ReadonlyArray<{ readonly scope: string; readonly path: string; readonly status: string }>;
   readonly warnings: readonly string[];
   readonly errors: readonly string[];
+  /** The user settings file is invalid: no extension loads until it is fixed. */
+  readonly load_blocked: boolean;
 }
 
 /** An override that grants a capability a stronger rule still denies is a configuration mistake worth saying. */
@@ -190,6 +192,7 @@ export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): P
     sources: resolved.sources,
     warnings: [...resolved.warnings, ...shadowedGrants(resolved)],
     errors: resolved.errors.map((e) => e.message),
+    load_blocked: resolved.loadBlocked,
   };
 }
 

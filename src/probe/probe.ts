@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createDispatcher, MemoryRecorder } from '../dispatch/index.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import { locateExtensions } from '../extensions/index.ts';
-import { resolvePolicy, type ResolvedPolicy } from '../policy/index.ts';
+import { assertLoadAllowed, resolvePolicy, type ResolvedPolicy, type SettingsError } from '../policy/index.ts';
 import {
   bundleEntry,
   hostBoot,
@@ -92,6 +92,8 @@ export interface ProbeReport {
     readonly blocked: ReadonlyArray<{ readonly method: string; readonly call_id: string }>;
   };
   readonly sandboxEvents: readonly SandboxEvent[];
+  /** Invalid settings files that did not block loading (a project file, ignored): the CLI reports them and exits 2. */
+  readonly settingsErrors: readonly SettingsError[];
   /** Where the decisions were recorded, when the probe ran against an evidence store. */
   readonly store?: { readonly home: string; readonly ledger_size: number };
 }
@@ -212,6 +214,7 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const policy: ResolvedPolicy = resolvePolicy({ ...(options.profile === undefined ? {} : { cliProfile: options.profile }), env, cwd });
+  assertLoadAllowed(policy);
   const boot = hostBoot(cwd);
   const host = new HeadlessHost({ cwd, home: boot.home });
   const recorder = new MemoryRecorder(100_000);
@@ -364,6 +367,7 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
       blocked: recorder.entries.filter((r) => r.reason_codes.includes('honeytoken')).map((r) => ({ method: r.method, call_id: r.call_id })),
     },
     sandboxEvents: sandboxEvents.filter((e) => e.type !== 'stopped' || !e.reason.includes('was disposed')),
+    settingsErrors: policy.errors,
     ...(flushed === undefined ? {} : { store: { home: options.home as string, ledger_size: flushed.treeSize } }),
   };
 }
