@@ -184,6 +184,39 @@ function settingsError(scope: SettingsScope, path: string, p: SettingsProblem): 
   return { scope, path, ...p, message: `${path}: ${p.key}: expected ${p.expected}, found ${p.actual}` };
 }
 
+const SECTIONS = ['extensionPolicy', 'extensionRisk'] as const;
+
+/** Edit distance, for names of a dozen characters. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * Top-level keys are pi's and are left alone, except one that looks like our sections but is not (`extension_policy`,
+ * `extensionPolicey`, `ExtensionRisk`): read as absent it would silently drop the policy it was meant to hold.
+ */
+function sectionLookalikes(parsed: object): SettingsProblem[] {
+  const out: SettingsProblem[] = [];
+  for (const key of Object.keys(parsed)) {
+    if ((SECTIONS as readonly string[]).includes(key)) continue;
+    const folded = key.toLowerCase().replace(/[-_\s]/g, '');
+    const meant = SECTIONS.find((s) => editDistance(folded, s.toLowerCase()) <= 2);
+    if (meant === undefined) continue;
+    out.push(
+      /[-_]/.test(key) && folded === meant.toLowerCase()
+        ? { key, expected: `the camelCase key "${meant}" (snake_case is not read)`, actual: 'snake_case key' }
+        : { key, expected: `the key "${meant}" (a misspelt section is not read)`, actual: JSON.stringify(key) },
+    );
+  }
+  return out;
+}
+
 /** Reads and validates one file. A missing file is not an error; anything unreadable or invalid is. */
 export function loadSettingsFile(scope: SettingsScope, path: string): LoadedFile {
   let text: string;
@@ -212,16 +245,15 @@ export function loadSettingsFile(scope: SettingsScope, path: string): LoadedFile
   if (!json.ok) return { scope, path, settings: undefined, status: 'invalid', errors: [settingsError(scope, path, json.problem)] };
   const parsed = json.value;
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    const problem = { key: '(top level)', expected: 'a JSON object', actual: Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed) };
+    // The kind only, never the value: the file may be a link to something that is not settings.
+    const problem = {
+      key: '(top level)',
+      expected: 'a JSON object',
+      actual: Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`,
+    };
     return { scope, path, settings: undefined, status: 'invalid', errors: [settingsError(scope, path, problem)] };
   }
-  const problems = validateSettings(parsed);
-  for (const legacy of ['extension_policy', 'extension_risk'] as const) {
-    if (Object.hasOwn(parsed, legacy)) {
-      const right = legacy === 'extension_policy' ? 'extensionPolicy' : 'extensionRisk';
-      problems.push({ key: legacy, expected: `the camelCase key "${right}" (snake_case is not read)`, actual: 'snake_case key' });
-    }
-  }
+  const problems = [...validateSettings(parsed), ...sectionLookalikes(parsed)];
   if (problems.length > 0) {
     return { scope, path, settings: undefined, status: 'invalid', errors: problems.map((p) => settingsError(scope, path, p)) };
   }

@@ -83,6 +83,7 @@ describe('an invalid project settings file is ignored and the user policy stands
   for (const [name, project, key, expected] of [
     ['a misspelt key', { extensionPolicy: { denyCapz: ['read'] } }, 'extensionPolicy.denyCapz', /no such key/],
     ['a wrong type', { extensionPolicy: { denyCaps: 'read' } }, 'extensionPolicy.denyCaps', /type array/],
+    ['a misspelt section', { extensionPolicey: { profile: 'permissive' } }, 'extensionPolicey', /the key "extensionPolicy"/],
   ] as const) {
     it(`${name} in the project file: the user policy stands and the error names key and expectation`, () => {
       const dirs = settingsDirs({ user: STRICT_USER, project: project });
@@ -163,6 +164,28 @@ describe('an invalid user settings file blocks loading until it is fixed', () =>
         e.where === dirs.userPath &&
         e.message.includes(`fix ${dirs.userPath}: extensionPolicy.allowDangerus: expected no such key`),
     );
+  });
+
+  it('a misspelt section in the user file blocks instead of silently dropping the policy it holds', () => {
+    const dirs = settingsDirs({ user: { extensionRisk: { enabled: true }, ExtensionPolicy: STRICT_USER.extensionPolicy } });
+    const p = resolveIn(dirs);
+    assert.equal(p.loadBlocked, true);
+    assert.deepEqual(
+      p.errors.map((e) => [e.key, e.expected]),
+      [['ExtensionPolicy', 'the key "extensionPolicy" (a misspelt section is not read)']],
+    );
+  });
+
+  it("pi's own top-level keys, even ones that start like ours, are not lookalikes", () => {
+    const p = resolveIn(settingsDirs({ user: { ...STRICT_USER, extensions: ['./x.ts'], enabledModels: [], theme: 'dark' } }));
+    assert.deepEqual(p.errors, []);
+  });
+
+  it('a user file that is JSON but not an object: the error gives its kind, never its value', () => {
+    const p = resolveIn(settingsDirs({ user: '"AKIAIOSFODNN7EXAMPLE"' }));
+    assert.equal(p.loadBlocked, true);
+    assert.equal(p.errors[0]!.actual, 'a string');
+    assert.doesNotMatch(JSON.stringify(p.errors), /AKIA/);
   });
 
   it('a valid user file does not block, and an invalid project file alone does not block', () => {
