@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BUNDLE_LIMITS, bundleEntry, clearBundleCache } from '../../src/sandbox/index.ts';
+import { isScanRuleReason, RULES, scanTarget } from '../../src/scanner/index.ts';
 import { fixture } from './harness.ts';
 
 const SECRET = `sk-ant-api03-${Math.random().toString(36).slice(2)}-never-bundled`;
@@ -199,5 +200,39 @@ describe('bundling reads only the extension package', () => {
       assert.ok(!err.message.includes(token), `the error quotes no file content: ${err.message}`);
       return true;
     });
+  });
+});
+
+describe('the scanner reports an import that leaves the package', () => {
+  it('the hostile fixture is forbidden, with load.outside-package at each import of a host file', async () => {
+    const { ext } = layout({});
+    cpSync(fixture('hostile/bundle-reads-host'), ext, { recursive: true });
+    const [report] = await scanTarget(ext);
+    assert.equal(report?.verdict, 'forbidden');
+    const leaving = (report?.findings ?? []).filter((f) => f.ruleId === 'load.outside-package');
+    for (const spec of ['../../auth.json', '../../notes.md', '../../id_rsa', '../../../../.aws/credentials.json'])
+      assert.ok(
+        leaving.some((f) => f.message.includes(`'${spec}'`)),
+        `expected a load.outside-package finding for ${spec}, found ${JSON.stringify(leaving.map((f) => f.message))}`,
+      );
+    assert.ok(!JSON.stringify(report).includes(SECRET), 'the report quotes no file content');
+    assert.equal(RULES.get('load.outside-package')?.classification, 'forbidden');
+    assert.ok(isScanRuleReason('load.outside-package'), 'the rule id is a reason code of the scanner vocabulary');
+  });
+
+  it('a symlink inside the package pointing out of it is reported; an import inside the package is not', async () => {
+    const { ext, home } = layout({
+      'package.json': '{"name":"x"}',
+      'index.ts': `import k from './key.json';\nimport d from './data.json';\nexport const x = [k, d];\n${FACTORY}`,
+      'data.json': '{"ok":1}',
+    });
+    symlinkSync(join(home, '.aws', 'credentials.json'), join(ext, 'key.json'));
+    const [report] = await scanTarget(ext);
+    const leaving = (report?.findings ?? []).filter((f) => f.ruleId === 'load.outside-package');
+    assert.deepEqual(
+      leaving.map((f) => f.message.split(' resolves')[0]),
+      ["'./key.json'"],
+    );
+    assert.equal(report?.verdict, 'forbidden');
   });
 });
