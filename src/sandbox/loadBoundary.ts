@@ -8,8 +8,8 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
-import { WardenError } from '../errors.ts';
-import { wardenHome } from '../evidence/index.ts';
+import { isWardenError, WardenError } from '../errors.ts';
+import { type AlertInput, wardenHome } from '../evidence/index.ts';
 import { agentDir, PlaceWords } from '../policy/index.ts';
 import { isInside } from '../paths.ts';
 
@@ -161,4 +161,23 @@ export class LoadBoundary {
       closeSync(fd);
     }
   }
+}
+
+/**
+ * The alert a load boundary refusal raises where the load has an alert sink (probe with a store, the runtime):
+ * an extension that tried to build host files into itself is hostile or broken either way. Undefined for any
+ * other load failure (a syntax error is the author's problem, not an alert).
+ */
+export function loadRefusalAlert(extensionId: string, err: unknown): AlertInput | undefined {
+  if (!isWardenError(err)) return undefined;
+  const refusal = err.reasonCodes.find((c): c is LoadRefusal => (LOAD_REFUSALS as readonly string[]).includes(c));
+  if (refusal === undefined || refusal === 'bundle_timeout') return undefined;
+  return {
+    extension_id: extensionId,
+    category: 'policy_violation',
+    severity: refusal === 'outside_package' || refusal === 'sensitive_place' ? 'high' : 'medium',
+    summary: err.message,
+    reason_codes: err.reasonCodes,
+    remediation: `Do not load ${extensionId} until its author removes the import (\`pi-warden scan\` reports it as load.outside-package); an extension's code and data must come from its own package`,
+  };
 }

@@ -12,6 +12,10 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BUNDLE_LIMITS, bundleEntry, clearBundleCache } from '../../src/sandbox/index.ts';
 import { isScanRuleReason, RULES, scanTarget } from '../../src/scanner/index.ts';
+import { queryAlerts } from '../../src/evidence/alerts.ts';
+import { openStore } from '../../src/evidence/store.ts';
+import { probeExtension } from '../../src/probe/probe.ts';
+import { tempHome } from '../evidence/fixtures.ts';
 import { fixture } from './harness.ts';
 
 const SECRET = `sk-ant-api03-${Math.random().toString(36).slice(2)}-never-bundled`;
@@ -234,5 +238,32 @@ describe('the scanner reports an import that leaves the package', () => {
       ["'./key.json'"],
     );
     assert.equal(report?.verdict, 'forbidden');
+  });
+});
+
+describe('a refused load is reported where the load happens', () => {
+  it('probe with a store: the hostile fixture does not load, an alert names the import, and nothing quotes a file', async () => {
+    const { ext, home } = layout({});
+    cpSync(fixture('hostile/bundle-reads-host'), ext, { recursive: true });
+    const store = tempHome();
+    clearBundleCache();
+    const report = await probeExtension({ path: ext, cwd: home, env: { HOME: home }, home: store });
+    const [only] = report.extensions;
+    assert.equal(only?.loaded, false);
+    assert.match(only?.loadError ?? '', /"\.\.\/\.\.\/auth\.json"/);
+    assert.ok(!JSON.stringify(report).includes(SECRET), 'the probe report quotes no file content');
+    const db = openStore(store, { readOnly: true });
+    try {
+      const alerts = queryAlerts(db, {});
+      const refused = alerts.filter((a) => a.reason_codes.includes('outside_package'));
+      assert.equal(refused.length, 1, `expected one load refusal alert, found ${JSON.stringify(alerts)}`);
+      assert.equal(refused[0]?.category, 'policy_violation');
+      assert.match(refused[0]?.summary ?? '', /"\.\.\/\.\.\/auth\.json" in .*index\.ts/);
+      const everything =
+        JSON.stringify(db.prepare('SELECT * FROM alerts').all()) + JSON.stringify(db.prepare('SELECT * FROM ledger').all());
+      assert.ok(!everything.includes(SECRET), 'no alert or ledger entry quotes a file');
+    } finally {
+      db.close();
+    }
   });
 });
