@@ -13,6 +13,7 @@ import {
   bundleEntry,
   hostBoot,
   limitsFromQuota,
+  loadRefusalAlert,
   Sandbox,
   type ExtensionBundle,
   type InvocationContext,
@@ -245,14 +246,18 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
   let flushed: { treeSize: number } | undefined;
   try {
     // Each entry runs in a sandbox of its own, under its extension's id: policy, quotas and quarantine are per id.
-    for (const { id: extensionId, entry } of located.flatMap((e) => e.entries.map((entry) => ({ id: e.id, entry })))) {
+    for (const { id: extensionId, entry, packageRoot } of located.flatMap((e) =>
+      e.entries.map((entry) => ({ id: e.id, entry, packageRoot: e.packageRoot })),
+    )) {
       const steps: ProbeStep[] = [];
       // An earlier entry of the same extension registered under the same id; this entry's are the ones after.
       const earlier = host.registrationsOf(extensionId).length;
       let bundle: ExtensionBundle;
       try {
-        bundle = await bundleEntry(entry);
+        bundle = await bundleEntry(entry, { packageRoot, env });
       } catch (err) {
+        const alert = loadRefusalAlert(extensionId, err);
+        if (alert !== undefined) runtime?.writer.raise(alert);
         // A bundle failure (syntax error, a dependency that is not installed) is a load failure of this entry.
         reports.push({ extensionId, entry, bundleHash: null, loaded: false, loadError: message(err), registrations: summarise([]), steps });
         continue;

@@ -4,25 +4,34 @@
  * dependencies. TS/TSX, ESM/CJS interop, JSON imports and `.js` → `.ts` specifiers are esbuild's; Node built-ins
  * and pi's host packages stay external and are served inside the sandbox; `import.meta.url`/`dirname`/`filename`
  * are replaced per file with the file's own location; a native addon (`*.node`) becomes a module that throws
- * `denied`. Bundles are cached by the content hash of every input file.
+ * `denied`. Every file esbuild would read passes the load boundary first (loadBoundary.ts: the package root only,
+ * no credential store, regular files within size and time limits). Bundles are cached by the content hash of every
+ * input file.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, type Loader, type Message, type Plugin } from 'esbuild';
-import { WardenError } from '../errors.ts';
+import { context, type Loader, type Message, type Plugin } from 'esbuild';
+import { isWardenError, WardenError } from '../errors.ts';
 import { locateExtensions, nearestPackageFolder } from '../extensions/index.ts';
 import { isInside } from '../paths.ts';
 import { HOST_PACKAGES } from './contract.ts';
+import { LOAD_REFUSALS, LoadBoundary, type BundleLimits, type ImportSite } from './loadBoundary.ts';
 
-/** Why an extension could not be turned into a bundle. */
-export const BUNDLE_REASONS = ['bundle_failed'] as const;
+/** Why an extension could not be turned into a bundle: `bundle_failed`, with the load boundary's refusal when it refused. */
+export const BUNDLE_REASONS = ['bundle_failed', ...LOAD_REFUSALS] as const;
 export type BundleReason = (typeof BUNDLE_REASONS)[number];
 declare module '../errors.ts' {
   interface ReasonVocabularies {
     bundle: BundleReason;
   }
+}
+
+export interface BundleOptions {
+  /** What the extension may read as its package (`LocatedExtension.packageRoot`); default: the entry's, as located. */
+  readonly packageRoot?: string;
+  readonly limits?: Partial<BundleLimits>;
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface ExtensionBundle {
@@ -67,20 +76,98 @@ const sandboxModules: Plugin = {
       contents: `throw Object.assign(new Error(${JSON.stringify(`denied: native addon ${args.path} cannot be loaded in the sandbox`)}), { code: 'ERR_ACCESS_DENIED' });`,
       loader: 'js',
     }));
-    // import.meta.* has no meaning in the CommonJS bundle; give each file its own location.
-    b.onLoad({ filter: SOURCE_RE }, (args) => {
-      const text = readFileSync(args.path, 'utf8');
-      const loader = LOADERS[extname(args.path)] ?? 'js';
-      if (!text.includes('import.meta')) return { contents: text, loader };
-      const contents = text
-        .replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(args.path).href))
-        .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(dirname(args.path)))
-        .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(args.path))
-        .replace(/\bimport\.meta\.resolve\b/g, '((s) => s)');
-      return { contents, loader };
-    });
   },
 };
+
+/** What an import attribute (`with { type }`) asks esbuild to make of a file. */
+const ATTRIBUTE_LOADERS: Record<string, Loader> = { json: 'json', text: 'text', bytes: 'binary' };
+/** What esbuild makes of a file by its extension, as configured before the boundary read files itself. */
+const DATA_LOADERS: Record<string, Loader> = { '.json': 'json', '.txt': 'text', '.md': 'text', '.wasm': 'binary' };
+
+const INNER = 'pi-warden-load-boundary-inner';
+
+/**
+ * The load boundary as an esbuild plugin: every import is resolved here first (through esbuild's own resolver) so
+ * a refusal can name the import and its importer, and every file is read here, never by esbuild.
+ */
+function loadBoundary(boundary: LoadBoundary): Plugin {
+  return {
+    name: 'pi-warden-load-boundary',
+    setup(b) {
+      const sites = new Map<string, ImportSite>();
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if ((args.pluginData as Record<string, unknown> | undefined)?.[INNER] === true) return undefined;
+        const site: ImportSite = { specifier: args.path, importer: args.importer === '' ? '(entry point)' : args.importer };
+        try {
+          boundary.checkTime(site);
+        } catch (err) {
+          return { errors: [{ text: message(err) }] };
+        }
+        const r = await b.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          namespace: args.namespace,
+          with: args.with,
+          pluginData: { [INNER]: true },
+        });
+        // Unresolvable: esbuild's own resolver reports it (a `require` in try/catch stays a run-time failure).
+        if (r.errors.length > 0) return undefined;
+        if (r.external || r.namespace !== 'file') return { path: r.path, external: r.external, namespace: r.namespace };
+        try {
+          boundary.check(r.path, site);
+        } catch (err) {
+          return { errors: [{ text: message(err) }] };
+        }
+        if (!sites.has(r.path)) sites.set(r.path, site);
+        return { path: r.path, namespace: r.namespace, sideEffects: r.sideEffects, suffix: r.suffix };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'file' }, (args) => {
+        const site = sites.get(args.path);
+        let bytes: Buffer;
+        try {
+          bytes = boundary.read(args.path, site);
+        } catch (err) {
+          return { errors: [{ text: message(err) }] };
+        }
+        const ext = extname(args.path);
+        const asked = args.with.type;
+        const loader = asked !== undefined ? ATTRIBUTE_LOADERS[asked] : (LOADERS[ext] ?? DATA_LOADERS[ext]);
+        if (loader === undefined) {
+          const what = site === undefined ? args.path : `import ${JSON.stringify(site.specifier)} in ${site.importer}`;
+          return {
+            errors: [{ text: `cannot bundle ${what}: expected a source, JSON, text or wasm file, found ${ext || 'no extension'}` }],
+          };
+        }
+        if (loader === 'binary') return { contents: bytes, loader };
+        const text = bytes.toString('utf8');
+        if (!SOURCE_RE.test(args.path) || !text.includes('import.meta')) return { contents: text, loader };
+        // import.meta.* has no meaning in the CommonJS bundle; give each file its own location.
+        const contents = text
+          .replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(args.path).href))
+          .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(dirname(args.path)))
+          .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(args.path))
+          .replace(/\bimport\.meta\.resolve\b/g, '((s) => s)');
+        return { contents, loader };
+      });
+    },
+  };
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * esbuild's texts quote what they found in a file (`Expected ";" but found "sk-live-…"`); a load error is printed,
+ * reported and recorded, so quoted fragments are dropped. What `Could not resolve` quotes is the specifier.
+ */
+export function withoutQuotes(text: string): string {
+  const firstLine = text.split('\n', 1)[0] ?? '';
+  const resolveFailure = /^Could not resolve ("[^"\n]{0,300}")/.exec(firstLine);
+  if (resolveFailure !== null) return `Could not resolve ${resolveFailure[1]}`;
+  return firstLine.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`\n]*`/g, '"…"').slice(0, 500);
+}
 
 function describeError(entry: string, errors: readonly Message[]): WardenError {
   const first = errors[0];
@@ -89,7 +176,8 @@ function describeError(entry: string, errors: readonly Message[]): WardenError {
       ? entry
       : `${first.location.file}:${first.location.line}:${first.location.column}`;
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-  return new WardenError('invalid_request', `cannot bundle ${entry}: ${where}: ${first?.text ?? 'unknown error'}${more}`, {
+  const text = first === undefined ? 'unknown error' : first.pluginName !== '' ? first.text : withoutQuotes(first.text);
+  return new WardenError('invalid_request', `cannot bundle ${entry}: ${where}: ${text}${more}`, {
     where,
     reasonCodes: ['bundle_failed'],
   });
@@ -105,49 +193,52 @@ function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function fileHash(path: string): string | undefined {
+/** The hash of a cached input, read through the boundary: a file since swapped for a FIFO is a cache miss, not a hang. */
+function fileHash(boundary: LoadBoundary, path: string): string | undefined {
   try {
-    return sha256(readFileSync(path));
+    return sha256(boundary.read(path));
   } catch {
     return undefined;
   }
 }
 
-/** Bundles one entry file. Throws WardenError `invalid_request` naming the file and the cause. */
-export async function bundleEntry(entryPath: string): Promise<ExtensionBundle> {
+/**
+ * Bundles one entry file. Throws WardenError `invalid_request` naming the file and the cause, `denied` naming the
+ * import and its importer when the load boundary refused a file, `timeout` past the time limit.
+ */
+export async function bundleEntry(entryPath: string, options: BundleOptions = {}): Promise<ExtensionBundle> {
   const entry = resolve(entryPath);
-  const cached = cache.get(entry);
-  if (cached !== undefined && [...cached.inputs].every(([file, hash]) => fileHash(file) === hash))
-    return { ...cached.bundle, fromCache: true };
+  const packageRoot = resolve(options.packageRoot ?? locateExtensions(entry)[0]?.packageRoot ?? entry);
+  const boundaryOptions = {
+    packageRoot,
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.env === undefined ? {} : { env: options.env }),
+  };
+  const key = `${entry}\u0000${packageRoot}`;
+  const cached = cache.get(key);
+  if (cached !== undefined) {
+    const check = new LoadBoundary(boundaryOptions);
+    if ([...cached.inputs].every(([file, hash]) => fileHash(check, file) === hash)) return { ...cached.bundle, fromCache: true };
+  }
   const root = nearestPackageFolder(dirname(entry)) ?? dirname(entry);
+  const boundary = new LoadBoundary(boundaryOptions);
   let result;
   try {
-    result = await build({
-      entryPoints: [entry],
-      bundle: true,
-      write: false,
-      metafile: true,
-      format: 'cjs',
-      platform: 'node',
-      target: 'es2023',
-      absWorkingDir: root,
-      logLevel: 'silent',
-      legalComments: 'none',
-      plugins: [sandboxModules],
-      loader: { '.json': 'json', '.txt': 'text', '.md': 'text', '.wasm': 'binary' },
-      mainFields: ['module', 'main'],
-      conditions: ['node', 'import', 'require', 'default'],
-    });
+    result = await runBuild(entry, root, boundary);
   } catch (err) {
+    // The boundary's refusal is the cause, whatever esbuild made of it (an error, or a try/catch warning).
+    if (boundary.refusal !== undefined) throw boundary.refusal;
+    if (isWardenError(err)) throw err;
     const errors = (err as { errors?: Message[] }).errors;
     if (Array.isArray(errors) && errors.length > 0) throw describeError(entry, errors);
-    throw new WardenError('invalid_request', `cannot bundle ${entry}: ${err instanceof Error ? err.message : String(err)}`, {
+    throw new WardenError('invalid_request', `cannot bundle ${entry}: ${withoutQuotes(message(err))}`, {
       where: entry,
       reasonCodes: ['bundle_failed'],
     });
   }
-  const code = result.outputFiles[0]?.text ?? '';
-  const inputFiles = Object.keys(result.metafile.inputs)
+  if (boundary.refusal !== undefined) throw boundary.refusal;
+  const code = result.outputFiles?.[0]?.text ?? '';
+  const inputFiles = Object.keys(result.metafile?.inputs ?? {})
     .filter((f) => !f.startsWith('native-addon:'))
     .map((f) => resolve(root, f));
   const bundle: ExtensionBundle = {
@@ -157,16 +248,54 @@ export async function bundleEntry(entryPath: string): Promise<ExtensionBundle> {
     bundleHash: sha256(code),
     fromCache: false,
     inputs: inputFiles.map((f) => (isInside(root, f) ? relative(root, f) : f)),
-    warnings: result.warnings.map((w) => `${w.location?.file ?? entry}: ${w.text}`),
+    warnings: result.warnings.map((w) => `${w.location?.file ?? entry}: ${w.pluginName !== '' ? w.text : withoutQuotes(w.text)}`),
   };
-  cache.set(entry, { inputs: new Map(inputFiles.map((f) => [f, fileHash(f) ?? ''])), bundle });
+  const hashes = new LoadBoundary(boundaryOptions);
+  cache.set(key, { inputs: new Map(inputFiles.map((f) => [f, fileHash(hashes, f) ?? ''])), bundle });
   return bundle;
 }
 
-/** Every entry of every extension a path holds, bundled. */
+/** One esbuild run under the boundary, cancelled when the time limit passes (a resolver stuck on the host included). */
+async function runBuild(entry: string, root: string, boundary: LoadBoundary) {
+  const ctx = await context({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    metafile: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'es2023',
+    absWorkingDir: root,
+    logLevel: 'silent',
+    legalComments: 'none',
+    plugins: [sandboxModules, loadBoundary(boundary)],
+    mainFields: ['module', 'main'],
+    conditions: ['node', 'import', 'require', 'default'],
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void ctx.cancel();
+      reject(
+        new WardenError('timeout', `cannot bundle ${entry}: expected bundling to finish within ${boundary.limits.timeMs} ms, it did not`, {
+          where: entry,
+          reasonCodes: ['bundle_failed', 'bundle_timeout'],
+        }),
+      );
+    }, boundary.limits.timeMs + 1);
+  });
+  try {
+    return await Promise.race([ctx.rebuild(), expired]);
+  } finally {
+    clearTimeout(timer);
+    void ctx.dispose();
+  }
+}
+
+/** Every entry of every extension a path holds, bundled, each within its extension's package root. */
 export async function bundleExtension(path: string): Promise<ExtensionBundle[]> {
   const out: ExtensionBundle[] = [];
-  for (const entry of locateExtensions(path).flatMap((e) => e.entries)) out.push(await bundleEntry(entry));
+  for (const e of locateExtensions(path)) for (const entry of e.entries) out.push(await bundleEntry(entry, { packageRoot: e.packageRoot }));
   return out;
 }
 

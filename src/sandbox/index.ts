@@ -1,5 +1,6 @@
 /** The sandbox runtime (issue 5): one QuickJS-WASM instance per extension, pi API and Node shims as hostcalls. */
-export { bundleEntry, bundleExtension, clearBundleCache, type ExtensionBundle } from './bundle.ts';
+export { bundleEntry, bundleExtension, clearBundleCache, type BundleOptions, type ExtensionBundle } from './bundle.ts';
+export { BUNDLE_LIMITS, loadRefusalAlert, type BundleLimits } from './loadBoundary.ts';
 export {
   COMMAND_CONTEXT_MEMBERS,
   CONTEXT_MEMBERS,

@@ -66,6 +66,13 @@ const TABLE: readonly RuleSpec[] = [
   ),
   R('proto.pollution', 'forbidden', null, 'high', 'writes to a shared prototype (__proto__, constructor.prototype, Object.prototype)'),
   R('package.install-script', 'flagged', 'exec', 'high', 'package.json runs an install script (preinstall/install/postinstall/prepare)'),
+  R(
+    'load.outside-package',
+    'forbidden',
+    null,
+    'high',
+    "imports a file outside the extension's package (a host file would be built into it); the loader refuses it",
+  ),
   R('scan.input', 'forbidden', null, 'high', 'a file could not be read or parsed; unscanned code is not safe'),
   R('scan.unresolved-import', 'flagged', null, 'low', 'a relative import could not be resolved, so its code was not scanned'),
 ];

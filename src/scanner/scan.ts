@@ -93,6 +93,12 @@ function scanExtension(entry: LocatedExtension, target: string, options: Display
   const queue: string[] = [];
   const visited = new Set<string>();
   const packagesSeen = new Set<string>();
+  const packageRoot = realOrSelf(entry.packageRoot);
+  /** The real path of a file outside the extension's package, or undefined when it lies inside. */
+  const outsidePackage = (p: string): string | undefined => {
+    const real = realOrSelf(p);
+    return isInside(packageRoot, real) ? undefined : real;
+  };
   const enqueue = (p: string) => {
     let real: string;
     try {
@@ -155,8 +161,12 @@ function scanExtension(entry: LocatedExtension, target: string, options: Display
     evidence.push(...result.evidence);
     for (const spec of result.imports) {
       if (spec.startsWith('.') || spec.startsWith('/')) {
-        const resolved = resolveFile(resolve(dirname(file), spec));
-        if (resolved !== undefined) enqueue(resolved);
+        const wanted = resolve(dirname(file), spec);
+        const resolved = resolveFile(wanted);
+        // The loader refuses it (src/sandbox/loadBoundary.ts); absent here, it may exist where the extension is loaded.
+        const leaves = outsidePackage(resolved ?? wanted);
+        if (leaves !== undefined) findings.push(leavesPackage(shown, source, spec, leaves, packageRoot));
+        else if (resolved !== undefined) enqueue(resolved);
         else if (!/\.(css|svg|png|jpg|md|txt|wasm)$/i.test(spec)) findings.push(unresolved(shown, source, spec));
         continue;
       }
@@ -177,10 +187,33 @@ function scanExtension(entry: LocatedExtension, target: string, options: Display
         }
         target = packageMain(pkgDir, pkg);
       }
-      if (target !== undefined) enqueue(target);
+      if (target === undefined) continue;
+      const leaves = outsidePackage(target);
+      if (leaves !== undefined) findings.push(leavesPackage(shown, source, spec, leaves, packageRoot));
+      else enqueue(target);
     }
   }
   return report(entry.id, target, findings, evidence, files, bytes);
+}
+
+function realOrSelf(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+function leavesPackage(file: string, source: string, spec: string, real: string, packageRoot: string): Finding {
+  const at = Math.max(0, source.indexOf(spec));
+  const { line, column } = position(lineIndex(source), at);
+  return makeFinding(
+    'load.outside-package',
+    file,
+    line,
+    column,
+    `'${spec}' resolves to ${real}, outside the extension's package ${packageRoot}; the loader refuses to bundle it`,
+  );
 }
 
 function unresolved(file: string, source: string, spec: string): Finding {

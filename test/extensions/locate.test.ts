@@ -171,8 +171,8 @@ describe('the scanner scans what the sandbox runs', () => {
   const LAYOUTS: Record<string, () => { path: string; root: string }> = {
     'a lone file': () => {
       const root = tree({
-        'tool.ts': ext('tool', "import { helper } from './lib/helper.js';\nhelper();\n"),
-        'lib/helper.ts': 'export const helper = () => 1;\n',
+        // A lone file's package is the file alone (ADR 0026): it imports nothing of its folder.
+        'tool.ts': ext('tool'),
       });
       return { path: join(root, 'tool.ts'), root };
     },

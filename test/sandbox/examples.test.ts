@@ -13,9 +13,13 @@ import { EXAMPLES, NO_HOME } from './harness.ts';
 const EXPLAINED_LOAD_FAILURES: Record<string, RegExp> = {
   gondolin: /Could not resolve "@earendil-works\/gondolin"/, // its npm dependency is not installed in the package
   sandbox: /Could not resolve "@anthropic-ai\/sandbox-runtime"/, // same
+  // Their npm dependency is not installed in the example's own node_modules either; here it resolves to this
+  // repository's hoisted copy, outside the example's package, which the loader refuses (ADR 0021). with-deps loads
+  // with the dependency in its own node_modules in test/sandbox/sandbox.test.ts.
+  'with-deps': /refused to bundle import "ms" .*outside the extension's package root/,
+  'custom-provider-anthropic': /refused to bundle import "@anthropic-ai\/sdk" .*outside the extension's package root/,
   // pi.registerProvider re-points model traffic and receives the API key, so it needs env (ADR 0005); under the
   // safe profile the factory's registration is refused and the extension does not load. A deliberate denial.
-  'custom-provider-anthropic': /Capability 'env' denied by policy/,
   'custom-provider-gitlab-duo': /Capability 'env' denied by policy/,
 };
 

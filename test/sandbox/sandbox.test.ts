@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { bundleEntry } from '../../src/sandbox/index.ts';
 import { locateExtensions } from '../../src/extensions/index.ts';
 
 const entriesOf = (path: string) => locateExtensions(path).flatMap((e) => e.entries);
 import { ask, createSandbox, EXAMPLES, fixture, loadFixture, loadSource } from './harness.ts';
+
+const require = createRequire(import.meta.url);
 
 const examples = EXAMPLES.earendil;
 
@@ -68,8 +71,12 @@ describe('loading', () => {
     ]);
   });
 
-  it('an extension with its own npm dependency gets it bundled (pi example with-deps)', async () => {
-    const entries = entriesOf(join(examples, 'with-deps'));
+  it('an extension with its own npm dependency gets it bundled (pi example with-deps, installed in its own node_modules)', async () => {
+    // Installed, the dependency is in the package's own node_modules; bundling reads nothing outside the package.
+    const pkg = join(mkdtempSync(join(tmpdir(), 'pi-warden-with-deps-')), 'with-deps');
+    cpSync(join(examples, 'with-deps'), pkg, { recursive: true, dereference: true });
+    cpSync(dirname(require.resolve('ms/package.json')), join(pkg, 'node_modules', 'ms'), { recursive: true, dereference: true });
+    const entries = entriesOf(pkg);
     const h = await loadFixture(entries[0]!);
     const tool = h.host.registrationsOf('fixture').find((r) => r.kind === 'tool');
     assert.equal(tool?.name, 'parse_duration');
@@ -102,6 +109,7 @@ describe('loading', () => {
   it('bundles are cached by content hash and rebuilt when a file changes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pi-warden-cache-'));
     const file = join(dir, 'ext.ts');
+    writeFileSync(join(dir, 'package.json'), '{"name":"cached"}');
     copyFileSync(fixture('cjs-ext.cjs'), join(dir, 'dep.cjs'));
     writeFileSync(file, 'import f from "./dep.cjs"; export default f;');
     const first = await bundleEntry(file);
@@ -115,14 +123,18 @@ describe('loading', () => {
     assert.notEqual(third.bundleHash, first.bundleHash);
   });
 
-  it('lists its inputs relative to the extension root only when inside it (a sibling sharing the prefix is not)', async () => {
+  it('refuses an import from a sibling folder sharing the package name as prefix (containment is per component)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pi-warden-inputs-'));
     mkdirSync(join(dir, 'ext'));
     mkdirSync(join(dir, 'ext-lib'));
     copyFileSync(fixture('cjs-ext.cjs'), join(dir, 'ext-lib', 'dep.cjs'));
     writeFileSync(join(dir, 'ext', 'ext.ts'), 'import f from "../ext-lib/dep.cjs"; export default f;');
-    const bundle = await bundleEntry(join(dir, 'ext', 'ext.ts'));
-    assert.deepEqual([...bundle.inputs].sort(), [join(dir, 'ext-lib', 'dep.cjs'), 'ext.ts'].sort());
+    writeFileSync(join(dir, 'ext', 'package.json'), '{"name":"ext"}');
+    await assert.rejects(bundleEntry(join(dir, 'ext', 'ext.ts')), (err: Error & { reasonCodes?: string[] }) => {
+      assert.deepEqual(err.reasonCodes, ['bundle_failed', 'outside_package']);
+      assert.match(err.message, /"\.\.\/ext-lib\/dep\.cjs" in .*ext\.ts/);
+      return true;
+    });
   });
 });
 
