@@ -17,6 +17,9 @@ const EXPLAINED_LOAD_FAILURES: Record<string, RegExp> = {
   // safe profile the factory's registration is refused and the extension does not load. A deliberate denial.
   'custom-provider-anthropic': /Capability 'env' denied by policy/,
   'custom-provider-gitlab-duo': /Capability 'env' denied by policy/,
+  // The scan gate (issue 15 item 2): a forbidden verdict is not loaded without the user's allowForbiddenScan.
+  'doom-overlay': /scan verdict is forbidden \(code\.function-constructor\)/, // the WASM glue builds code with Function
+  'provider-payload': /scan verdict is forbidden \(fs\.sensitive-write\)/, // it writes outside the project
 };
 
 /** Example/step → why the step fails for a reason other than a policy denial. */
