@@ -226,8 +226,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         'fire the session lifecycle, invoke its commands, tools and shortcuts with sample input, and print what it ' +
         'registered, every hostcall with its derived capability and decision, and what was denied. ' +
         'Nothing it asks for is run: no program, no network, writes stay in memory.\n\n' +
-        'Exit code 0 when it loaded cleanly, 1 on a finding (load failure, stopped sandbox, leaked honeytoken), 2 on error ' +
-        '(an invalid settings file included; an invalid user settings file loads nothing).',
+        'Each extension is scanned first; a forbidden verdict is not loaded unless the user settings set ' +
+        'extensionPolicy.overrides.<id>.allowForbiddenScan. Every mediation stage runs also with --no-record.\n\n' +
+        'Exit code 0 when every entry loaded and nothing reached --fail-on, 1 when something did or an entry was refused ' +
+        'by its scan, failed to load or was stopped, 2 on error (an invalid settings file included; an invalid user settings file loads nothing).',
     )
     .argument(
       '<extension>',
@@ -237,7 +239,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--cwd <dir>', 'the simulated session cwd and the project whose .pi/settings.json to read')
     .option('--no-invoke', 'only load and fire lifecycle events; do not run commands, tools or shortcuts')
     .addOption(homeOption())
-    .option('--no-record', 'do not record decisions in the evidence store (memory only)')
+    .option('--no-record', 'record decisions into a temporary store removed afterwards; every check still runs')
+    .option(
+      '--fail-on <kinds>',
+      'exit 1 when any of these is found (comma-separated): honeytoken (seen leaving or blocked), denied (a refused ' +
+        'hostcall), contacted (a network destination), read_outside (a read outside the project and its package)',
+      'honeytoken',
+    )
     .option('--json', 'machine-readable output')
     .action(async (extension: string, _opts: unknown, cmd: Command) => {
       setExit(
@@ -251,6 +259,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
             invoke?: boolean;
             home?: string;
             record?: boolean;
+            failOn?: string;
           }>(),
         ),
       );

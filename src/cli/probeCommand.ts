@@ -1,7 +1,7 @@
 /**
  * `pi-warden probe EXT`: what an extension registers and tries to do, run in the sandbox against a simulated pi
- * session with honeytoken secrets. Exit 0 when every entry loaded and nothing leaked, 1 on a finding (load failure,
- * stopped sandbox, honeytoken in an allowed call), 2 on a usage error or an invalid settings file.
+ * session with honeytoken secrets. Exit 0 when every entry loaded and nothing reached `--fail-on`, 1 when one
+ * did or an entry did not load (a forbidden scan verdict, a load failure, a stopped sandbox), 2 on a usage error or an invalid settings file.
  */
 import { WardenError } from '../errors.ts';
 import { probeExtension, type ProbeReport } from '../probe/index.ts';
@@ -17,14 +17,34 @@ export interface ProbeCliOptions {
   /** The evidence store (default $PI_WARDEN_HOME or ~/.pi/agent/warden); `--no-record` keeps decisions in memory. */
   readonly home?: string;
   readonly record?: boolean;
+  /** Comma-separated PROBE_FAIL_ON kinds (default `honeytoken`). */
+  readonly failOn?: string;
 }
 
-function findings(report: ProbeReport): number {
+/**
+ * What exits 1, besides an entry that did not load or a stopped sandbox (always): a honeytoken seen leaving or
+ * blocked, any refused hostcall, any network destination, any read outside the project and the extension's package.
+ */
+export const PROBE_FAIL_ON = ['honeytoken', 'denied', 'contacted', 'read_outside'] as const;
+export type ProbeFailOn = (typeof PROBE_FAIL_ON)[number];
+
+export function parseFailOn(value: string | undefined): ReadonlySet<ProbeFailOn> {
+  const kinds = (value ?? 'honeytoken').split(',').map((k) => k.trim());
+  const unknown = kinds.filter((k) => !(PROBE_FAIL_ON as readonly string[]).includes(k));
+  if (unknown.length > 0 || kinds.length === 0)
+    throw new WardenError('usage', `--fail-on takes a comma-separated list of ${PROBE_FAIL_ON.join(', ')}; found '${value ?? ''}'`);
+  return new Set(kinds as ProbeFailOn[]);
+}
+
+function failures(report: ProbeReport, failOn: ReadonlySet<ProbeFailOn>): number {
+  const f = report.findings;
   return (
     report.extensions.filter((e) => !e.loaded).length +
     report.sandboxEvents.filter((e) => e.type === 'stopped').length +
-    report.honeytokens.leaked.length +
-    report.honeytokens.blocked.length
+    (failOn.has('honeytoken') ? report.honeytokens.leaked.length + report.honeytokens.blocked.length : 0) +
+    (failOn.has('denied') ? f.denied : 0) +
+    (failOn.has('contacted') ? f.contacted.length : 0) +
+    (failOn.has('read_outside') ? f.read_outside_project.length : 0)
   );
 }
 
@@ -33,6 +53,7 @@ function render(report: ProbeReport): string {
   for (const e of report.extensions) {
     lines.push(pc.bold(`Extension ${e.extensionId}`) + `  ${e.loaded ? pc.green('loaded') : pc.red('FAILED TO LOAD')}  ${e.entry}`);
     if (e.loadError !== null) lines.push(`  ${pc.red(e.loadError)}`);
+    if (e.scan !== null) lines.push(`  scan verdict: ${e.scan.verdict}${e.scan.refused ? pc.red(' (refused by the scan gate)') : ''}`);
     if (e.bundleHash !== null) lines.push(`  bundle sha256: ${e.bundleHash}`);
     const r = e.registrations;
     lines.push(`  tools:     ${r.tools.map((t) => t.name).join(', ') || '-'}`);
@@ -76,6 +97,10 @@ function render(report: ProbeReport): string {
     for (const a of act.slice(0, 40)) lines.push(`  ${a.method} ${a.summary}`);
     if (act.length > 40) lines.push(`  … ${act.length - 40} more (--json for all)`);
   }
+  lines.push('', pc.bold('Findings'));
+  lines.push(`  network destinations: ${report.findings.contacted.join(', ') || 'none'}`);
+  lines.push(`  read outside the project: ${report.findings.read_outside_project.slice(0, 20).join(', ') || 'none'}`);
+  lines.push(`  refused hostcalls: ${report.findings.denied}`);
   lines.push('', pc.bold('Honeytokens'), `  planted: ${report.honeytokens.planted.join(', ')}`);
   lines.push(
     report.honeytokens.leaked.length === 0
@@ -99,7 +124,9 @@ function render(report: ProbeReport): string {
 
 export async function runProbe(io: Io, path: string, options: ProbeCliOptions): Promise<number> {
   let report: ProbeReport;
+  let failOn: ReadonlySet<ProbeFailOn>;
   try {
+    failOn = parseFailOn(options.failOn);
     report = await probeExtension({
       path,
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
@@ -118,5 +145,5 @@ export async function runProbe(io: Io, path: string, options: ProbeCliOptions): 
   if (options.json === true) printJson(io, report);
   else io.out(render(report));
   if (reportSettingsErrors(io, report.settingsErrors)) return 2;
-  return findings(report) > 0 ? 1 : 0;
+  return failures(report, failOn) > 0 ? 1 : 0;
 }

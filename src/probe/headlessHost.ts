@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, realpathSync, statSync, existsSync, lstatSyn
 import type { OperationContext } from '../dispatch/index.ts';
 import { WardenError } from '../errors.ts';
 import type { ExtensionHost, Registration } from '../pi/index.ts';
+import { newDisguise, type SessionDisguise } from './disguise.ts';
 
 export interface HostActivity {
   readonly extensionId: string;
@@ -29,19 +30,11 @@ export interface HeadlessHostOptions {
   /** Extra planted environment (beyond PATH/HOME/USER and the honeytokens). */
   readonly env?: Readonly<Record<string, string>>;
   readonly flags?: Readonly<Record<string, string | boolean>>;
+  /** The login name the sandbox's `os.userInfo()` reports; `USER` says the same. */
+  readonly user?: string;
+  /** The per-run values the session shows (default: a fresh one). */
+  readonly disguise?: SessionDisguise;
 }
-
-/** Names a credential thief looks for first; each gets a unique fake value per probe. */
-export const HONEYTOKEN_NAMES = [
-  'OPENAI_API_KEY',
-  'ANTHROPIC_API_KEY',
-  'GEMINI_API_KEY',
-  'GITHUB_TOKEN',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'NPM_TOKEN',
-  'OPENROUTER_API_KEY',
-] as const;
 
 function summarise(method: string, p: Readonly<Record<string, unknown>>): string {
   const pick = (k: string) => (typeof p[k] === 'string' ? p[k].slice(0, 200) : undefined);
@@ -56,6 +49,16 @@ function summarise(method: string, p: Readonly<Record<string, unknown>>): string
   return pick('customType') ?? pick('name') ?? '';
 }
 
+/** `host:port` of a URL, as Node's connection error names it. */
+function httpTarget(url: unknown): string {
+  try {
+    const u = new URL(String(url));
+    return `${u.hostname}:${u.port === '' ? (u.protocol === 'http:' ? '80' : '443') : u.port}`;
+  } catch {
+    return String(url).slice(0, 200);
+  }
+}
+
 export class HeadlessHost implements ExtensionHost {
   readonly registrations = new Map<string, Registration[]>();
   readonly activity: HostActivity[] = [];
@@ -64,21 +67,21 @@ export class HeadlessHost implements ExtensionHost {
   readonly writes = new Map<string, Buffer>();
   readonly env: Readonly<Record<string, string>>;
   readonly honeytokens: ReadonlyMap<string, string>;
+  readonly disguise: SessionDisguise;
   readonly #options: HeadlessHostOptions;
   #activeTools: string[] | undefined;
   #sessionName: string | undefined;
 
   constructor(options: HeadlessHostOptions) {
     this.#options = options;
-    const tokens = new Map<string, string>(
-      HONEYTOKEN_NAMES.map((n) => [n, `pwhoney_${n.toLowerCase()}_${randomBytes(12).toString('hex')}`]),
-    );
+    this.disguise = options.disguise ?? newDisguise();
+    const tokens = this.disguise.honeytokens;
     this.honeytokens = tokens;
     this.env = {
-      PATH: '/usr/bin:/bin',
+      PATH: '/usr/local/bin:/usr/bin:/bin',
       HOME: options.home,
-      USER: 'probe',
-      SHELL: '/bin/sh',
+      USER: options.user ?? 'user',
+      SHELL: this.disguise.shell,
       ...Object.fromEntries(tokens),
       ...options.env,
     };
@@ -152,7 +155,7 @@ export class HeadlessHost implements ExtensionHost {
         return null;
       }
       case 'fs.mkdtemp':
-        return `${String(params.prefix)}probe${randomBytes(3).toString('hex')}`;
+        return `${String(params.prefix)}${randomBytes(4).toString('base64url').slice(0, 6)}`;
       case 'fs.mkdir':
       case 'fs.delete':
       case 'fs.rename':
@@ -166,16 +169,22 @@ export class HeadlessHost implements ExtensionHost {
         return Object.keys(this.env);
       case 'exec':
       case 'exec.spawn':
-        return { stdout: '', stderr: 'pi-warden probe: programs are not run', code: 127, killed: false };
+        // What a shell says for a program that is not installed: nothing here names the probe.
+        return {
+          stdout: '',
+          stderr: `${this.disguise.shell}: ${typeof params.cmd === 'string' ? params.cmd : ''}: command not found\n`,
+          code: 127,
+          killed: false,
+        };
       case 'exec.write':
       case 'exec.kill':
         return null;
       case 'http':
-        throw new WardenError('io', 'pi-warden probe: the network is not used (ECONNREFUSED)', { reasonCodes: ['ECONNREFUSED'] });
+        throw new WardenError('io', `connect ECONNREFUSED ${httpTarget(params.url)}`, { reasonCodes: ['ECONNREFUSED'] });
       case 'log':
         return null;
       case 'tool':
-        return { content: [{ type: 'text', text: `pi-warden probe: tool ${String(params.name)} not run` }], details: {} };
+        return { content: [{ type: 'text', text: '' }], details: {} };
       // ---- pi.*
       case 'pi.getFlag': {
         const flags = this.#options.flags ?? {};
@@ -219,9 +228,9 @@ export class HeadlessHost implements ExtensionHost {
       case 'ctx.ui.confirm':
         return true;
       case 'ctx.ui.input':
-        return 'probe';
+        return this.disguise.answer;
       case 'ctx.ui.editor':
-        return typeof args[1] === 'string' ? args[1] : 'probe';
+        return typeof args[1] === 'string' ? args[1] : this.disguise.answer;
       case 'ctx.ui.custom':
         return null;
       case 'ctx.ui.getEditorText':
@@ -240,7 +249,7 @@ export class HeadlessHost implements ExtensionHost {
       case 'ctx.sessionManager.getCwd':
         return this.#options.cwd;
       case 'ctx.sessionManager.getSessionId':
-        return 'probe-session';
+        return this.disguise.sessionId;
       case 'ctx.sessionManager.getSessionFile':
         return null;
       case 'ctx.sessionManager.getSessionDir':
@@ -250,7 +259,7 @@ export class HeadlessHost implements ExtensionHost {
       case 'ctx.sessionManager.getTree':
         return [];
       case 'ctx.sessionManager.getHeader':
-        return { type: 'session', id: 'probe-session', cwd: this.#options.cwd };
+        return { type: 'session', id: this.disguise.sessionId, cwd: this.#options.cwd };
       // ---- ctx.modelRegistry.*: a key request returns a honeytoken (it is a credential)
       case 'ctx.modelRegistry.getApiKey':
       case 'ctx.modelRegistry.getApiKeyForProvider':

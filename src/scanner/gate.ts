@@ -3,11 +3,13 @@
  * the boundary (peers.md §3, the vm2 lesson): a forbidden verdict stops the load unless the operator explicitly
  * overrides it for that one extension, and a hostcall needing a capability the scan did not find is a
  * `scanner_bypass` alert — the extension does something its source did not show, so the scan was evaded.
- * No load path calls `assertScanAllowsLoad` yet (the load-time issue, 15).
+ * Every load path goes through `scanBeforeLoad` (issue 15 item 2): scan, then refuse a forbidden verdict.
  */
 import { WardenError } from '../errors.ts';
+import type { LocatedExtension } from '../extensions/index.ts';
 import type { Capability, ResolvedPolicy } from '../policy/index.ts';
 import { RULES } from './rules.ts';
+import { scanLocated } from './scan.ts';
 import type { ExtensionReport } from './types.ts';
 
 /** A load refused for its scan: `scan_forbidden`, then the rule id of each forbidden finding (`code.eval`). */
@@ -44,6 +46,46 @@ export function assertScanAllowsLoad(
       where: report.target,
     },
   );
+}
+
+/**
+ * Scan reports by extension id and bundle hash: a bundle that did not change is not scanned again. The hash is
+ * of what the sandbox runs, so an edited file (or a swapped dependency) is a new key and a new scan.
+ */
+export class ScanVerdictCache {
+  readonly #reports = new Map<string, ExtensionReport>();
+
+  get(extensionId: string, bundleHash: string): ExtensionReport | undefined {
+    return this.#reports.get(`${extensionId}\u0000${bundleHash}`);
+  }
+
+  set(extensionId: string, bundleHash: string, report: ExtensionReport): void {
+    this.#reports.set(`${extensionId}\u0000${bundleHash}`, report);
+  }
+}
+
+export interface ScanGateResult {
+  readonly report: ExtensionReport;
+  /** True when the report came from the cache (the same bundle was scanned before). */
+  readonly cached: boolean;
+}
+
+/**
+ * The one load gate (probe, bridge, launcher): the extension's scan report for this bundle (from the cache, else
+ * a fresh scan), then `assertScanAllowsLoad`. The override is read from the policy every time, never cached, so
+ * removing `allowForbiddenScan` takes effect on the next load. Throws `denied` (reason `scan_forbidden`).
+ */
+export function scanBeforeLoad(
+  extension: LocatedExtension,
+  bundleHash: string,
+  policy: Pick<ResolvedPolicy, 'allowForbiddenScan'>,
+  cache: ScanVerdictCache,
+): ScanGateResult {
+  const hit = cache.get(extension.id, bundleHash);
+  const report = hit ?? scanLocated(extension);
+  if (hit === undefined) cache.set(extension.id, bundleHash, report);
+  assertScanAllowsLoad(report, policy, extension.id);
+  return { report, cached: hit !== undefined };
 }
 
 export interface ScannerBypassAlert {

@@ -81,6 +81,11 @@ async function scanTarball(target: string, abs: string, options: ScanOptions): P
 
 type DisplayOptions = ScanOptions & { displayPrefix?: string };
 
+/** Scans one extension already located (a load path has it from `locateExtensions`; no second lookup). */
+export function scanLocated(extension: LocatedExtension, options: ScanOptions = {}): ExtensionReport {
+  return scanExtension(extension, extension.packageRoot, options);
+}
+
 function scanExtension(entry: LocatedExtension, target: string, options: DisplayOptions): ExtensionReport {
   const maxFileBytes = options.maxFileBytes ?? SCAN_LIMITS.maxFileBytes;
   const maxFiles = options.maxFiles ?? SCAN_LIMITS.maxFiles;

@@ -116,15 +116,15 @@ describe('pi-warden probe', () => {
     );
   });
 
-  it('without the evidence store (--no-record, no mediation) the host still sees and reports the leak', () => {
+  it('without a lasting store (--no-record) the secret broker still blocks the honeytokens, and the exit code is 1', () => {
     const r = probe([fixture('hostile/exfiltrate.ts'), '--json', '--no-record', '--extension-policy', 'permissive'], {
       PI_EXTENSION_ALLOW_DANGEROUS: '1',
     });
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout);
-    const leaked = new Set(report.honeytokens.leaked.map((l: { variable: string; method: string }) => `${l.method}:${l.variable}`));
-    assert.ok(leaked.has('http:OPENAI_API_KEY'));
-    assert.ok(leaked.has('exec:OPENAI_API_KEY'));
+    assert.deepEqual(report.honeytokens.leaked, [], 'mediation runs: nothing leaves');
+    assert.ok(report.honeytokens.blocked.length > 0, JSON.stringify(report.honeytokens));
+    assert.equal(report.store, undefined);
   });
 
   it('human output names the extension, the denied calls and the honeytoken verdict', () => {

@@ -9,7 +9,10 @@ import { describe, it } from 'node:test';
 import { probeExtension } from '../../src/probe/probe.ts';
 import { EXAMPLES, NO_HOME } from './harness.ts';
 
-/** Example → why it cannot load anywhere from the published package (pi's own loader fails the same way). */
+/**
+ * Example (or `package:example` where the two packages differ) → why it cannot load from the published package
+ * (pi's own loader fails the same way, or pi-warden's scan gate refuses it).
+ */
 const EXPLAINED_LOAD_FAILURES: Record<string, RegExp> = {
   gondolin: /Could not resolve "@earendil-works\/gondolin"/, // its npm dependency is not installed in the package
   sandbox: /Could not resolve "@anthropic-ai\/sandbox-runtime"/, // same
@@ -21,6 +24,9 @@ const EXPLAINED_LOAD_FAILURES: Record<string, RegExp> = {
   // pi.registerProvider re-points model traffic and receives the API key, so it needs env (ADR 0005); under the
   // safe profile the factory's registration is refused and the extension does not load. A deliberate denial.
   'custom-provider-gitlab-duo': /Capability 'env' denied by policy/,
+  // The scan gate (issue 15 item 2): a forbidden verdict is not loaded without the user's allowForbiddenScan.
+  'doom-overlay': /scan verdict is forbidden \(code\.function-constructor\)/, // the WASM glue builds code with Function
+  'mariozechner:provider-payload': /scan verdict is forbidden \(fs\.sensitive-write\)/, // writes outside the project; earendil's does not
 };
 
 /** Example/step → why the step fails for a reason other than a policy denial. */
@@ -35,7 +41,8 @@ for (const [pkg, dir] of Object.entries(EXAMPLES)) {
         const report = await probeExtension({ path: join(dir, name), cwd: NO_HOME, env: { HOME: NO_HOME } });
         assert.ok(report.extensions.length > 0);
         for (const ext of report.extensions) {
-          const key = name.replace(/\.ts$/, '');
+          const stem = name.replace(/\.ts$/, '');
+          const key = `${pkg}:${stem}` in EXPLAINED_LOAD_FAILURES ? `${pkg}:${stem}` : stem;
           if (!ext.loaded) {
             assert.match(ext.loadError ?? '', EXPLAINED_LOAD_FAILURES[key] ?? /^(?!)/, `unexplained load failure: ${ext.loadError}`);
             continue;

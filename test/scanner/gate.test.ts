@@ -10,7 +10,15 @@ import { after, describe, it } from 'node:test';
 import { decideHostcall } from '../../src/dispatch/index.ts';
 import { isWardenError } from '../../src/errors.ts';
 import { explainPolicy } from '../../src/policy/explain.ts';
-import { assertScanAllowsLoad, scannerBypassCheck, scanTarget, type ExtensionReport } from '../../src/scanner/index.ts';
+import { locateExtensions } from '../../src/extensions/index.ts';
+import {
+  assertScanAllowsLoad,
+  scanBeforeLoad,
+  scannerBypassCheck,
+  scanTarget,
+  ScanVerdictCache,
+  type ExtensionReport,
+} from '../../src/scanner/index.ts';
 import { policyFor } from '../helpers.ts';
 import { MALICIOUS_DIR, maliciousSamples } from './corpus.ts';
 
@@ -118,5 +126,39 @@ describe('scannerBypassCheck', () => {
     );
     assert.equal(scannerBypassCheck(r, 'ui', 'ctx.ui.setWidget'), undefined);
     assert.equal(scannerBypassCheck(r, 'env', 'env.get')?.category, 'scanner_bypass');
+  });
+});
+
+describe('scanBeforeLoad (issue 15 item 2: the one load gate)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pi-warden-load-gate-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const extension = (name: string, source: string) => {
+    const path = join(dir, `${name}.ts`);
+    writeFileSync(path, source);
+    return locateExtensions(path)[0]!;
+  };
+
+  it('scans once per bundle hash: the same hash is answered from the cache, a new hash is scanned again', () => {
+    const ext = extension('cached', 'export default function (pi: any) { pi.on("x", (s: string) => eval(s)); }');
+    const cache = new ScanVerdictCache();
+    const none = policyFor({});
+    assert.throws(() => scanBeforeLoad(ext, 'hash-1', none, cache), /cached was not loaded: its scan verdict is forbidden \(code\.eval\)/);
+    // The file no longer evals, but the bundle hash is unchanged: the cached verdict stands (no second scan).
+    writeFileSync(ext.entries[0]!, 'export default function () {}');
+    assert.throws(() => scanBeforeLoad(ext, 'hash-1', none, cache), /forbidden/);
+    const fresh = scanBeforeLoad(ext, 'hash-2', none, cache);
+    assert.deepEqual([fresh.report.verdict, fresh.cached], ['safe', false]);
+    assert.equal(scanBeforeLoad(ext, 'hash-2', none, cache).cached, true);
+  });
+
+  it('reads the override on every load, never from the cache', () => {
+    const ext = extension('overridden', 'export default function (pi: any) { pi.on("x", (s: string) => eval(s)); }');
+    const cache = new ScanVerdictCache();
+    const allowed = policyFor({ user: { extensionPolicy: { overrides: { overridden: { allowForbiddenScan: true } } } } });
+    assert.equal(scanBeforeLoad(ext, 'h', allowed, cache).report.verdict, 'forbidden');
+    assert.throws(
+      () => scanBeforeLoad(ext, 'h', policyFor({}), cache),
+      (err: unknown) => isWardenError(err) && err.code === 'denied',
+    );
   });
 });
