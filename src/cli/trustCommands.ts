@@ -22,7 +22,15 @@ function defaultActor(): string {
 export function runTransition(io: Io, kind: TransitionKind, id: string, o: Common & { reason: string; actor?: string }): number {
   const db = openStore(o.home ?? wardenHome());
   try {
-    const t = new TrustRegistry(db).transition(id, kind, o.actor ?? defaultActor(), o.reason);
+    const registry = new TrustRegistry(db);
+    // The kill switch is what an operator reaches for in a hurry, maybe twice: a second kill is not an error.
+    if (kind === 'kill' && registry.stateOf(id) === 'quarantined') {
+      if (o.json === true)
+        printJson(io, { schema: 'pi-warden.trust.transition.v1', extension_id: id, state: 'quarantined', already: true });
+      else io.out(`${id}: already quarantined; nothing changed (lift it with \`pi-warden trust lift ${id} --reason …\`)`);
+      return 0;
+    }
+    const t = registry.transition(id, kind, o.actor ?? defaultActor(), o.reason);
     if (o.json === true) printJson(io, t);
     else
       io.out(
@@ -36,7 +44,8 @@ export function runTransition(io: Io, kind: TransitionKind, id: string, o: Commo
 }
 
 export function runStatus(io: Io, id: string | undefined, o: Common): number {
-  const db = openStore(o.home ?? wardenHome(), { readOnly: false });
+  // Read-only: a status look must work on a forensic copy and must not create a store where there is none.
+  const db = openStore(o.home ?? wardenHome(), { readOnly: true });
   try {
     const reg = new TrustRegistry(db);
     if (id !== undefined) {
@@ -95,7 +104,8 @@ export function runRollout(
   action: 'status' | 'advance' | 'rollback',
   o: Common & { reason?: string; actor?: string; to?: string },
 ): number {
-  const db = openStore(o.home ?? wardenHome());
+  // `status` only reads: it must not create a store where there is none.
+  const db = openStore(o.home ?? wardenHome(), { readOnly: action === 'status' });
   try {
     if (action === 'status') {
       const s = readRollout(db);
