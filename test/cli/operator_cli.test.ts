@@ -146,3 +146,47 @@ describe('ledger verify with a wrong --public-key', () => {
     assert.equal((await run(['ledger', 'verify', '--home', home, '--public-key', right])).code, 0);
   });
 });
+
+describe('policy diff compares every part of the policy', () => {
+  /** Writes two settings files whose extensionPolicy differ only by `b`'s additions, and returns the diff rows by field. */
+  async function diff(a: unknown, b: unknown): Promise<{ code: number; rows: Map<string, { a: string; b: string; direction: string }> }> {
+    const dir = tempHome();
+    const fa = join(dir, 'a.json');
+    const fb = join(dir, 'b.json');
+    writeFileSync(fa, JSON.stringify(a));
+    writeFileSync(fb, JSON.stringify(b));
+    const r = await run(['policy', 'diff', fa, fb, '--json']);
+    const out = JSON.parse(r.out) as { changes: Array<{ field: string; a: string; b: string; direction: string }> };
+    return { code: r.code, rows: new Map(out.changes.map((c) => [c.field, c])) };
+  }
+  const base = { extensionPolicy: { profile: 'balanced' } };
+
+  it('filesystem grants: ~ for writes and ~/.ssh for reads are looser, removing them tighter', async () => {
+    const granted = {
+      extensionPolicy: { profile: 'balanced', overrides: { 'notes-sync': { fs: { read: ['~/.ssh'], write: ['~'] } } } },
+    };
+    const d = await diff(base, granted);
+    assert.equal(d.code, 1, 'a difference exits 1');
+    assert.equal(d.rows.get('extension notes-sync: fs.write')?.direction, 'looser');
+    assert.equal(d.rows.get('extension notes-sync: fs.read')?.direction, 'looser');
+    assert.match(d.rows.get('extension notes-sync: fs.read')?.b ?? '', /\.ssh$/);
+    const back = await diff(granted, base);
+    assert.equal(back.rows.get('extension notes-sync: fs.write')?.direction, 'tighter');
+  });
+
+  it('exec rules of the profile, risk allowed hosts and rollout thresholds are compared', async () => {
+    const d = await diff({ extensionPolicy: { profile: 'safe' } }, { extensionPolicy: { profile: 'permissive' } });
+    const exec = [...d.rows.keys()].filter((k) => k.startsWith('exec.'));
+    assert.ok(exec.length > 0, 'exec mediation rows differ between safe and permissive');
+    assert.ok(
+      exec.every((k) => d.rows.get(k)?.direction === 'looser'),
+      exec.join(', '),
+    );
+    const r = await diff(
+      { ...base, extensionRisk: { enabled: true } },
+      { ...base, extensionRisk: { enabled: true, allowedHosts: ['api.example.com'], windowSize: 32 } },
+    );
+    assert.equal(r.rows.get('risk.allowed_hosts')?.direction, 'looser');
+    assert.equal(r.rows.get('risk.window_size')?.direction, 'changed');
+  });
+});
