@@ -120,7 +120,7 @@ export function runVerify(io: Io, o: StoreOptions & { publicKey?: string }): num
   }
   const alert = report.classification === 'intact' ? undefined : raiseIntegrityAlert(dir, report, io);
   if (o.json === true) {
-    printJson(io, alert === undefined ? report : { ...report, alert });
+    printJson(io, 'pi-warden.ledger_verification.v1', alert === undefined ? report : { ...report, alert });
   } else {
     const status = report.classification === 'intact' ? pc.green('INTACT') : pc.red(report.classification.toUpperCase());
     io.out(
@@ -151,7 +151,7 @@ export function runReplay(io: Io, o: StoreOptions & { publicKey?: string; extens
     throw new WardenError('usage', `--until must be a positive sequence number, found "${o.until}"`);
   const r = replayStore(dir, { publicKey: trustedKey(dir, o.publicKey), extension: o.extension, until });
   if (o.json === true) {
-    printJson(io, r);
+    printJson(io, 'pi-warden.ledger_replay.v1', r);
   } else {
     io.out(
       `Replayed ${r.entries_replayed} entries under their recorded policy: ${r.matching} match, ${r.differences.length} differ, ${r.not_recomputable} not recomputable` +
@@ -215,7 +215,7 @@ export function runAlerts(
       minSeverity: o.minSeverity as Severity | undefined,
       limit,
     });
-    if (o.json === true) printJson(io, { schema: 'pi-warden.alerts.v1', count: alerts.length, alerts });
+    if (o.json === true) printJson(io, 'pi-warden.alerts.v1', { count: alerts.length, alerts });
     else if (alerts.length === 0) io.out('No alerts match.');
     else
       io.out(
@@ -234,7 +234,12 @@ export function runKeysExport(io: Io, o: StoreOptions): number {
   const dir = home(o);
   const key = loadOrCreateKey(dir);
   if (o.json === true)
-    printJson(io, { key_id: key.keyId, algorithm: 'ed25519', public_key_pem: key.publicKeyPem, private_key_path: keyPath(dir) });
+    printJson(io, 'pi-warden.public_key.v1', {
+      key_id: key.keyId,
+      algorithm: 'ed25519',
+      public_key_pem: key.publicKeyPem,
+      private_key_path: keyPath(dir),
+    });
   else io.out(`# key_id ${key.keyId} (Ed25519; private key ${keyPath(dir)}, mode 0600)\n${key.publicKeyPem}`);
   return 0;
 }

@@ -25,13 +25,12 @@ export function runTransition(io: Io, kind: TransitionKind, id: string, o: Commo
     const registry = new TrustRegistry(db);
     // The kill switch is what an operator reaches for in a hurry, maybe twice: a second kill is not an error.
     if (kind === 'kill' && registry.stateOf(id) === 'quarantined') {
-      if (o.json === true)
-        printJson(io, { schema: 'pi-warden.trust.transition.v1', extension_id: id, state: 'quarantined', already: true });
+      if (o.json === true) printJson(io, 'pi-warden.trust_transition.v1', { extension_id: id, state: 'quarantined', already: true });
       else io.out(`${id}: already quarantined; nothing changed (lift it with \`pi-warden trust lift ${id} --reason …\`)`);
       return 0;
     }
     const t = registry.transition(id, kind, o.actor ?? defaultActor(), o.reason);
-    if (o.json === true) printJson(io, t);
+    if (o.json === true) printJson(io, 'pi-warden.trust_transition.v1', { ...t, already: false });
     else
       io.out(
         `${id}: ${t.from_state} → ${t.to_state === 'quarantined' ? pc.red(t.to_state) : t.to_state} (${kind} by ${t.actor}, reason: ${t.reason})` +
@@ -51,7 +50,7 @@ export function runStatus(io: Io, id: string | undefined, o: Common): number {
     if (id !== undefined) {
       const state = reg.stateOf(id);
       const history = reg.history(id);
-      if (o.json === true) printJson(io, { extension_id: id, state, history });
+      if (o.json === true) printJson(io, 'pi-warden.trust_status.v1', { extension_id: id, state, history });
       else {
         io.out(`${id}: ${state === 'quarantined' ? pc.red(state) : state}`);
         if (history.length > 0)
@@ -65,7 +64,7 @@ export function runStatus(io: Io, id: string | undefined, o: Common): number {
       return 0;
     }
     const all = reg.all();
-    if (o.json === true) printJson(io, { extensions: all });
+    if (o.json === true) printJson(io, 'pi-warden.trust_status.v1', { extensions: all });
     else if (all.length === 0) io.out('No extension has a recorded trust state (all are unknown).');
     else
       io.out(
@@ -84,7 +83,7 @@ export function runBreaches(io: Io, o: Common & { extension?: string }): number 
   const db = openStore(o.home ?? wardenHome(), { readOnly: true });
   try {
     const breaches = queryBreaches(db, o.extension);
-    if (o.json === true) printJson(io, { count: breaches.length, breaches });
+    if (o.json === true) printJson(io, 'pi-warden.quota_breaches.v1', { count: breaches.length, breaches });
     else if (breaches.length === 0) io.out('No quota breaches recorded.');
     else
       io.out(
@@ -109,7 +108,7 @@ export function runRollout(
   try {
     if (action === 'status') {
       const s = readRollout(db);
-      if (o.json === true) printJson(io, { ...s, phases: PHASES });
+      if (o.json === true) printJson(io, 'pi-warden.rollout.v1', { ...s, phases: PHASES });
       else
         io.out(
           `risk rollout phase: ${s.phase}${s.updated_ms === null ? ' (default: nothing stored)' : ` (since ${new Date(s.updated_ms).toISOString()}, by ${String(s.actor)}: ${String(s.reason)})`}\nphases: ${PHASES.join(' → ')}`,
@@ -122,7 +121,7 @@ export function runRollout(
       throw new WardenError('usage', `--to must be one of ${PHASES.join(', ')}, found "${to}"`);
     if (to === from) throw new WardenError('usage', `already at ${from}: nothing to ${action}`);
     const r = setRollout(db, to as RolloutPhase, o.actor ?? defaultActor(), o.reason ?? '');
-    if (o.json === true) printJson(io, r);
+    if (o.json === true) printJson(io, 'pi-warden.rollout.v1', r);
     else io.out(`risk rollout: ${r.from} → ${r.to}`);
     return 0;
   } finally {
