@@ -7,8 +7,11 @@ import {
   ALERT_CATEGORIES,
   type AlertCategory,
   insertAlert,
+  isReadOnlyStore,
+  keyIdOf,
   keyPath,
   loadOrCreateKey,
+  onlyOtherKeySignatures,
   openStore,
   queryAlerts,
   SEVERITIES,
@@ -47,7 +50,9 @@ function trustedKey(dir: string, publicKeyFile?: string): KeyObject {
   return loadOrCreateKey(dir).publicKey;
 }
 
-function raiseIntegrityAlert(dir: string, r: VerificationReport, io: Io): void {
+/** Records the failure as a ledger_integrity alert; returns what happened, for the report. */
+function raiseIntegrityAlert(dir: string, r: VerificationReport, io: Io): string {
+  if (isReadOnlyStore(dir)) return 'not recorded: the store is read-only (a forensic copy is never written)';
   try {
     const db = openStore(dir);
     const severity: Severity = r.classification === 'tampering' ? 'critical' : 'high';
@@ -59,12 +64,14 @@ function raiseIntegrityAlert(dir: string, r: VerificationReport, io: Io): void {
       reason_codes: [...new Set(r.verification_errors.map((e) => e.kind))],
       remediation:
         r.classification === 'tampering'
-          ? 'Critical: preserve the store (copy warden.db*), export a bundle, run a full security audit (runbook INC-3)'
+          ? 'Critical: preserve the store (copy the whole store folder, warden.db* and keys/, then chmod it read-only), verify the copy with `pi-warden ledger verify --home COPY --public-key KEY` using the key exported before the incident, and audit the extensions that ran (runbook INC-3)'
           : 'Preserve the store, replay up to the break (`pi-warden ledger replay --until`), investigate storage or crashes (runbook INC-3)',
     });
     db.close();
+    return 'recorded as a ledger_integrity alert';
   } catch (err) {
     io.err(`warning: could not record the ledger_integrity alert: ${(err as Error).message}`);
+    return `not recorded: ${(err as Error).message}`;
   }
 }
 
@@ -93,17 +100,27 @@ export function runVerify(io: Io, o: StoreOptions & { publicKey?: string }): num
   } catch (err) {
     bar?.stop();
     // A store verify cannot even read is an integrity event too: record it, then report the error.
-    raiseIntegrityAlert(
+    const alert = raiseIntegrityAlert(
       dir,
       { classification: 'corruption', first_break_seq: null, verification_errors: [] } as unknown as VerificationReport,
       io,
     );
+    io.err(`ledger_integrity alert ${alert}`);
     throw err;
   }
   bar?.stop();
-  if (report.classification !== 'intact') raiseIntegrityAlert(dir, report, io);
+  if (o.publicKey !== undefined && onlyOtherKeySignatures(report, publicKey)) {
+    // A wrong key is an operator error, not evidence: no alert. Not "intact" either, since checkpoints re-signed
+    // by another key look the same.
+    throw new WardenError(
+      'usage',
+      `--public-key ${o.publicKey}: expected the key that signed this store's checkpoints, found a key (id ${keyIdOf(publicKey)}) that signed none of them; nothing was recorded. ` +
+        'Pass the key exported from this store (`pi-warden keys export`); if you are sure this is that key, the checkpoints were re-signed: treat it as tampering (runbook INC-3)',
+    );
+  }
+  const alert = report.classification === 'intact' ? undefined : raiseIntegrityAlert(dir, report, io);
   if (o.json === true) {
-    printJson(io, report);
+    printJson(io, 'pi-warden.ledger_verification.v1', alert === undefined ? report : { ...report, alert });
   } else {
     const status = report.classification === 'intact' ? pc.green('INTACT') : pc.red(report.classification.toUpperCase());
     io.out(
@@ -122,6 +139,7 @@ export function runVerify(io: Io, o: StoreOptions & { publicKey?: string }): num
       );
       if (report.verification_errors.length > 20) io.out(`  … ${report.verification_errors.length - 20} more (use --json)`);
     }
+    if (alert !== undefined) io.out(`  alert: ${alert}`);
   }
   return report.classification === 'intact' ? 0 : 1;
 }
@@ -133,7 +151,7 @@ export function runReplay(io: Io, o: StoreOptions & { publicKey?: string; extens
     throw new WardenError('usage', `--until must be a positive sequence number, found "${o.until}"`);
   const r = replayStore(dir, { publicKey: trustedKey(dir, o.publicKey), extension: o.extension, until });
   if (o.json === true) {
-    printJson(io, r);
+    printJson(io, 'pi-warden.ledger_replay.v1', r);
   } else {
     io.out(
       `Replayed ${r.entries_replayed} entries under their recorded policy: ${r.matching} match, ${r.differences.length} differ, ${r.not_recomputable} not recomputable` +
@@ -182,17 +200,22 @@ export function runAlerts(
   if (o.minSeverity !== undefined && !(SEVERITIES as readonly string[]).includes(o.minSeverity)) {
     throw new WardenError('usage', `--min-severity must be one of ${SEVERITIES.join(', ')}, found "${o.minSeverity}"`);
   }
+  const limit = o.limit === undefined ? undefined : Number(o.limit);
+  if (limit !== undefined && (!/^\d+$/.test(o.limit ?? '') || !Number.isSafeInteger(limit) || limit < 1))
+    throw new WardenError('usage', `--limit must be a positive whole number, found "${o.limit}"`);
+  const since = parseTime('--since', o.since);
+  const until = parseTime('--until', o.until);
   const db = openStore(home(o), { readOnly: true });
   try {
     const alerts = queryAlerts(db, {
-      since: parseTime('--since', o.since),
-      until: parseTime('--until', o.until),
+      since,
+      until,
       extension: o.extension,
       category: o.category as AlertCategory | undefined,
       minSeverity: o.minSeverity as Severity | undefined,
-      limit: o.limit === undefined ? undefined : Number(o.limit),
+      limit,
     });
-    if (o.json === true) printJson(io, { schema: 'pi-warden.alerts.v1', count: alerts.length, alerts });
+    if (o.json === true) printJson(io, 'pi-warden.alerts.v1', { count: alerts.length, alerts });
     else if (alerts.length === 0) io.out('No alerts match.');
     else
       io.out(
@@ -211,7 +234,12 @@ export function runKeysExport(io: Io, o: StoreOptions): number {
   const dir = home(o);
   const key = loadOrCreateKey(dir);
   if (o.json === true)
-    printJson(io, { key_id: key.keyId, algorithm: 'ed25519', public_key_pem: key.publicKeyPem, private_key_path: keyPath(dir) });
+    printJson(io, 'pi-warden.public_key.v1', {
+      key_id: key.keyId,
+      algorithm: 'ed25519',
+      public_key_pem: key.publicKeyPem,
+      private_key_path: keyPath(dir),
+    });
   else io.out(`# key_id ${key.keyId} (Ed25519; private key ${keyPath(dir)}, mode 0600)\n${key.publicKeyPem}`);
   return 0;
 }

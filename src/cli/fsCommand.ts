@@ -53,7 +53,7 @@ export function runFsCheck(io: Io, paths: readonly string[], o: FsCheckOptions):
         };
   });
   if (o.json === true)
-    printJson(io, {
+    printJson(io, 'pi-warden.fs_check.v1', {
       extension_id: o.extension,
       project_root: scope.layout.projectRoot,
       data_folder: scope.dataFolder(o.extension),

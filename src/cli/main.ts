@@ -5,7 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isWardenError, WardenError } from '../errors.ts';
 import { PROFILES } from '../policy/index.ts';
-import { processIo, type Io } from './output.ts';
+import { printJsonError, processIo, type Io } from './output.ts';
 import { runDiff, runExplain, runForget } from './policyCommands.ts';
 import { runAlerts, runKeysExport, runReplay, runVerify } from './evidenceCommands.ts';
 import { runBreaches, runRollout, runStatus, runTransition } from './trustCommands.ts';
@@ -32,7 +32,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(new Option('--extension-policy <profile>', `policy profile for this run (${PROFILES.join(', ')}); beats env and settings`))
     .option('--explain-extension-policy', 'print the effective policy and exit (alias of `policy explain`)')
     .option('--extension <id>', 'with --explain-extension-policy: explain for one extension')
-    .option('--json', 'machine-readable output (with --explain-extension-policy)')
+    .option('--json', 'machine-readable output (with --explain-extension-policy); with any command, errors are JSON too')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride()
     .showSuggestionAfterError(true)
@@ -91,8 +91,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .command('verify')
     .description(
       'recompute every hash, the chain, seq continuity, signed checkpoints and prune records; classify the\n' +
-        'first break as corruption, tampering or truncation. Exit code 0 only when intact; a failure is also\n' +
-        'recorded as a ledger_integrity alert',
+        'first break as corruption, tampering or truncation. Exit code 0 only when intact, 1 on a break, 2 on\n' +
+        'an error (a --public-key that signed none of the checkpoints is one: no alert). A break is also recorded\n' +
+        'as a ledger_integrity alert, except in a read-only store (a forensic copy), which is never written',
     )
     .addOption(homeOption())
     .option('--public-key <file>', 'trusted public key (PEM) for checkpoint signatures (default: the local signing key)')
@@ -146,13 +147,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   transition(
     'kill',
     'quarantine an extension now: every process using this store refuses its next hostcall and stops its\n' +
-      'sandbox, whatever the risk controller settings; survives restarts',
+      'sandbox, whatever the risk controller settings; survives restarts. Killing a quarantined extension\n' +
+      'again succeeds and changes nothing',
   );
   transition('lift', 'the only way out of quarantine: back to probation, with actor and reason recorded');
   transition('promote', 'one step up: unknown → probation → trusted');
   trust
     .command('status')
-    .description('trust state of one extension with its history, or of all')
+    .description('trust state of one extension with its history, or of all (read-only; exit 2 when there is no store)')
     .argument('[extension]', 'extension id')
     .addOption(homeOption())
     .option('--json', 'machine-readable output')
@@ -162,7 +164,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('graduated rollout of risk enforcement: shadow → log_only → enforce_new → enforce_all');
   rollout
     .command('status')
-    .description('the phase in force and who set it')
+    .description('the phase in force and who set it (read-only; exit 2 when there is no store)')
     .addOption(homeOption())
     .option('--json', 'machine-readable output')
     .action((_o: unknown, cmd: Command) => setExit(runRollout(io, 'status', cmd.optsWithGlobals())));
@@ -198,7 +200,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         "(the settings' secretBroker.enabled and disclosureAllowlist apply)",
     )
     .argument('<names...>', 'environment variable names')
-    .option('--json', 'machine-readable output: [{name, secret, rule}]')
+    .option('--json', 'machine-readable output: {schema, results: [{name, secret, rule}]}')
     .action((names: string[], _o: unknown, cmd: Command) => setExit(runClassify(io, names, cmd.optsWithGlobals())));
   program
     .command('fs')
@@ -215,7 +217,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(homeOption())
     .option(
       '--json',
-      'machine-readable output: {extension_id, project_root, data_folder, results: [{path, resolved, access, decision, reason, detail}]}',
+      'machine-readable output: {schema, extension_id, project_root, data_folder, results: [{path, resolved, access, decision, reason, detail}]}',
     )
     .action((paths: string[], _o: unknown, cmd: Command) => setExit(runFsCheck(io, paths, cmd.optsWithGlobals())));
   registerScan(program, io, setExit, VERSION);
@@ -273,18 +275,27 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   const program = buildProgram(io, (code) => {
     exit = code;
   });
+  // With --json (or scan's --format json) an error is a JSON document on stdout too, so a script parsing the
+  // output gets {schema, error} instead of nothing; the one-line message stays on stderr for people.
+  const json = argv.some((a, i) => a === '--json' || a === '--format=json' || (a === '--format' && argv[i + 1] === 'json'));
+  const fail = (code: string, message: string): number => {
+    if (json) printJsonError(io, code, message);
+    return 2;
+  };
   try {
     await program.parseAsync([...argv]);
     return exit;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return fail('usage', err.message.replace(/^error: /, ''));
     }
     if (isWardenError(err)) {
       io.err(`pi-warden: ${err.code}: ${err.message}`);
-      return 2;
+      return fail(err.code, err.message);
     }
-    io.err(`pi-warden: internal error: ${err instanceof Error ? err.message : String(err)}`);
-    return 2;
+    const message = err instanceof Error ? err.message : String(err);
+    io.err(`pi-warden: internal error: ${message}`);
+    return fail('internal', message);
   }
 }

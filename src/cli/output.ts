@@ -13,8 +13,54 @@ export const processIo: Io = {
   err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
 };
 
-export function printJson(io: Io, value: unknown): void {
-  io.out(JSON.stringify(value, null, 2));
+/**
+ * What each command's `--json` output is, named in its `schema` field (closed: a new output shape gets a new name
+ * here, and the every-command test checks that each output carries one of these).
+ */
+export const JSON_SCHEMAS = [
+  'pi-warden.policy_explanation.v1',
+  'pi-warden.policy_diff.v1',
+  'pi-warden.policy_forget.v1',
+  'pi-warden.ledger_verification.v1',
+  'pi-warden.ledger_replay.v1',
+  'pi-warden.alerts.v1',
+  'pi-warden.public_key.v1',
+  'pi-warden.trust_transition.v1',
+  'pi-warden.trust_status.v1',
+  'pi-warden.rollout.v1',
+  'pi-warden.quota_breaches.v1',
+  'pi-warden.secrets_classification.v1',
+  'pi-warden.fs_check.v1',
+  'pi-warden.scan.v1',
+  'pi-warden.probe.v1',
+  'pi-warden.error.v1',
+] as const;
+export type JsonSchema = (typeof JSON_SCHEMAS)[number];
+
+/** Prints one JSON document with `schema` first; a value that names its own schema (a library report) keeps it. */
+export function printJson(io: Io, schema: JsonSchema, value: object): void {
+  const { schema: own, ...rest } = value as { schema?: unknown };
+  io.out(JSON.stringify({ schema: own ?? schema, ...rest }, null, 2));
+}
+
+/**
+ * Field names as the JSON outputs spell them: `camelCase` becomes `snake_case`. For reports built outside the CLI
+ * in camelCase (the probe's); names that are data, not fields (`GITHUB_TOKEN`, `a-b`), are left as they are.
+ */
+export function snakeCaseKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeCaseKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      /^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+$/.test(k) ? k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) : k,
+      snakeCaseKeys(v),
+    ]),
+  );
+}
+
+/** An error as JSON (with `--json`): `{schema, error: {code, message}}`. */
+export function printJsonError(io: Io, code: string, message: string): void {
+  printJson(io, 'pi-warden.error.v1', { error: { code, message } });
 }
 
 /** Terminal width for wrapping; 120 when not a terminal so piped output stays stable. */

@@ -177,7 +177,7 @@ function renderEgress(e: PolicyExplanation): string[] {
 export function runExplain(io: Io, options: ExplainOptions): number {
   const resolved = resolvePolicy({ cliProfile: options.extensionPolicy, cwd: options.cwd });
   const explanation = explainPolicy(resolved, options.extension);
-  if (options.json === true) printJson(io, explanation);
+  if (options.json === true) printJson(io, 'pi-warden.policy_explanation.v1', explanation);
   else io.out(renderExplanation(explanation));
   const invalid = reportSettingsErrors(io, resolved.errors);
   if (!options.json) for (const w of explanation.warnings) io.err(`warning: ${w}`);
@@ -199,7 +199,7 @@ export function runDiff(io: Io, fileA: string, fileB: string, options: { json?: 
   const errors = [...a.errors, ...b.errors].map((e) => e.message);
   const changes = diffPolicies(a, b);
   if (options.json === true) {
-    printJson(io, {
+    printJson(io, 'pi-warden.policy_diff.v1', {
       a: fileA,
       b: fileB,
       identical: changes.length === 0,
@@ -235,7 +235,12 @@ export function runForget(io: Io, options: { extension: string; capability?: str
   const path = resolvePolicy().userSettingsPath;
   const removed = forgetPromptAnswers(path, options.extension, options.capability);
   if (options.json === true)
-    printJson(io, { settings: path, extension_id: options.extension, capability: options.capability ?? null, removed });
+    printJson(io, 'pi-warden.policy_forget.v1', {
+      settings: path,
+      extension_id: options.extension,
+      capability: options.capability ?? null,
+      removed,
+    });
   else io.out(`Removed ${removed} remembered prompt answer(s) for ${options.extension} from ${path}.`);
   return 0;
 }

@@ -6,7 +6,7 @@
 import { WardenError } from '../errors.ts';
 import { probeExtension, type ProbeReport } from '../probe/index.ts';
 import { wardenHome } from '../evidence/index.ts';
-import { colourDecision, colours as pc, printJson, table, type Io } from './output.ts';
+import { colourDecision, colours as pc, printJson, snakeCaseKeys, table, type Io } from './output.ts';
 import { reportSettingsErrors } from './settingsErrors.ts';
 
 export interface ProbeCliOptions {
@@ -136,13 +136,14 @@ export async function runProbe(io: Io, path: string, options: ProbeCliOptions): 
     });
   } catch (err) {
     if (err instanceof WardenError && err.code !== 'internal') {
-      if (options.json === true) printJson(io, { path, error: { code: err.code, message: err.message, where: err.where ?? null } });
+      if (options.json === true)
+        printJson(io, 'pi-warden.error.v1', { path, error: { code: err.code, message: err.message, where: err.where ?? null } });
       else io.err(`pi-warden: ${err.code}: ${err.message}`);
       return 2;
     }
     throw err;
   }
-  if (options.json === true) printJson(io, report);
+  if (options.json === true) printJson(io, 'pi-warden.probe.v1', snakeCaseKeys(report) as object);
   else io.out(render(report));
   if (reportSettingsErrors(io, report.settingsErrors)) return 2;
   return failures(report, failOn) > 0 ? 1 : 0;

@@ -63,9 +63,11 @@ export async function runScan(io: Io, paths: readonly string[], opts: ScanCliOpt
       );
     reports.push(...found);
   }
-  if (opts.policy === true) printJson(io, policySnippet(reports));
-  else if (format === 'json') printJson(io, { version: 1, extensions: reports });
-  else if (format === 'sarif') printJson(io, toSarif(reports, version));
+  if (opts.policy === true)
+    io.out(JSON.stringify(policySnippet(reports), null, 2)); // a settings snippet to paste, not a report
+  else if (format === 'json') printJson(io, 'pi-warden.scan.v1', { version: 1, extensions: reports });
+  else if (format === 'sarif')
+    io.out(JSON.stringify(toSarif(reports, version), null, 2)); // SARIF 2.1.0 has its own $schema
   else io.out(renderText(reports));
   const failing = reports.filter((r) => r.verdict === 'forbidden' || (failOn === 'flagged' && r.verdict === 'flagged'));
   return failing.length > 0 ? 1 : 0;

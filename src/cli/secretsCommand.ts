@@ -8,10 +8,7 @@ export function runClassify(io: Io, names: readonly string[], o: { json?: boolea
   const resolved = resolvePolicy({ cwd: o.cwd });
   const results = names.map((n) => classifySecretName(n, resolved.secretBroker));
   if (o.json === true)
-    printJson(
-      io,
-      results.map(({ name, secret, rule }) => ({ name, secret, rule })),
-    );
+    printJson(io, 'pi-warden.secrets_classification.v1', { results: results.map(({ name, secret, rule }) => ({ name, secret, rule })) });
   else
     io.out(
       table(

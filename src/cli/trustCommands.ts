@@ -22,8 +22,15 @@ function defaultActor(): string {
 export function runTransition(io: Io, kind: TransitionKind, id: string, o: Common & { reason: string; actor?: string }): number {
   const db = openStore(o.home ?? wardenHome());
   try {
-    const t = new TrustRegistry(db).transition(id, kind, o.actor ?? defaultActor(), o.reason);
-    if (o.json === true) printJson(io, t);
+    const registry = new TrustRegistry(db);
+    // The kill switch is what an operator reaches for in a hurry, maybe twice: a second kill is not an error.
+    if (kind === 'kill' && registry.stateOf(id) === 'quarantined') {
+      if (o.json === true) printJson(io, 'pi-warden.trust_transition.v1', { extension_id: id, state: 'quarantined', already: true });
+      else io.out(`${id}: already quarantined; nothing changed (lift it with \`pi-warden trust lift ${id} --reason …\`)`);
+      return 0;
+    }
+    const t = registry.transition(id, kind, o.actor ?? defaultActor(), o.reason);
+    if (o.json === true) printJson(io, 'pi-warden.trust_transition.v1', { ...t, already: false });
     else
       io.out(
         `${id}: ${t.from_state} → ${t.to_state === 'quarantined' ? pc.red(t.to_state) : t.to_state} (${kind} by ${t.actor}, reason: ${t.reason})` +
@@ -36,13 +43,14 @@ export function runTransition(io: Io, kind: TransitionKind, id: string, o: Commo
 }
 
 export function runStatus(io: Io, id: string | undefined, o: Common): number {
-  const db = openStore(o.home ?? wardenHome(), { readOnly: false });
+  // Read-only: a status look must work on a forensic copy and must not create a store where there is none.
+  const db = openStore(o.home ?? wardenHome(), { readOnly: true });
   try {
     const reg = new TrustRegistry(db);
     if (id !== undefined) {
       const state = reg.stateOf(id);
       const history = reg.history(id);
-      if (o.json === true) printJson(io, { extension_id: id, state, history });
+      if (o.json === true) printJson(io, 'pi-warden.trust_status.v1', { extension_id: id, state, history });
       else {
         io.out(`${id}: ${state === 'quarantined' ? pc.red(state) : state}`);
         if (history.length > 0)
@@ -56,7 +64,7 @@ export function runStatus(io: Io, id: string | undefined, o: Common): number {
       return 0;
     }
     const all = reg.all();
-    if (o.json === true) printJson(io, { extensions: all });
+    if (o.json === true) printJson(io, 'pi-warden.trust_status.v1', { extensions: all });
     else if (all.length === 0) io.out('No extension has a recorded trust state (all are unknown).');
     else
       io.out(
@@ -75,7 +83,7 @@ export function runBreaches(io: Io, o: Common & { extension?: string }): number 
   const db = openStore(o.home ?? wardenHome(), { readOnly: true });
   try {
     const breaches = queryBreaches(db, o.extension);
-    if (o.json === true) printJson(io, { count: breaches.length, breaches });
+    if (o.json === true) printJson(io, 'pi-warden.quota_breaches.v1', { count: breaches.length, breaches });
     else if (breaches.length === 0) io.out('No quota breaches recorded.');
     else
       io.out(
@@ -95,11 +103,12 @@ export function runRollout(
   action: 'status' | 'advance' | 'rollback',
   o: Common & { reason?: string; actor?: string; to?: string },
 ): number {
-  const db = openStore(o.home ?? wardenHome());
+  // `status` only reads: it must not create a store where there is none.
+  const db = openStore(o.home ?? wardenHome(), { readOnly: action === 'status' });
   try {
     if (action === 'status') {
       const s = readRollout(db);
-      if (o.json === true) printJson(io, { ...s, phases: PHASES });
+      if (o.json === true) printJson(io, 'pi-warden.rollout.v1', { ...s, phases: PHASES });
       else
         io.out(
           `risk rollout phase: ${s.phase}${s.updated_ms === null ? ' (default: nothing stored)' : ` (since ${new Date(s.updated_ms).toISOString()}, by ${String(s.actor)}: ${String(s.reason)})`}\nphases: ${PHASES.join(' → ')}`,
@@ -112,7 +121,7 @@ export function runRollout(
       throw new WardenError('usage', `--to must be one of ${PHASES.join(', ')}, found "${to}"`);
     if (to === from) throw new WardenError('usage', `already at ${from}: nothing to ${action}`);
     const r = setRollout(db, to as RolloutPhase, o.actor ?? defaultActor(), o.reason ?? '');
-    if (o.json === true) printJson(io, r);
+    if (o.json === true) printJson(io, 'pi-warden.rollout.v1', r);
     else io.out(`risk rollout: ${r.from} → ${r.to}`);
     return 0;
   } finally {

@@ -13,7 +13,7 @@
  */
 import { describeValue } from '../describe.ts';
 import { isSystemErrorReason, isWardenError, WardenError, type ReasonCode, type SystemErrorReason } from '../errors.ts';
-import { type Capability, type CompiledPolicy, isDangerous } from '../policy/index.ts';
+import { type Capability, type CompiledPolicy, isDangerous, liftDenial, POLICY_REASONS, type PolicyReason } from '../policy/index.ts';
 import type { AlertSink, BreachSink, DecisionRecord, DecisionRecorder, RecordedDecision } from '../evidence/index.ts';
 
 import { newContext, type DispatchContext, type HostcallResult } from './hostcall.ts';
@@ -218,11 +218,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         call_id: ctx.callId,
         summary: `${ctx.extensionId} called ${ctx.method}, which needs ${ctx.capability}: ${error.message}`,
         reason_codes: error.reasonCodes,
-        remediation: `If this is expected, grant it with extensionPolicy.overrides.${ctx.extensionId}.allow (check \`pi-warden policy explain --extension ${ctx.extensionId}\`); otherwise investigate the extension (runbook INC-1).`,
+        remediation: `${liftDenial(policy().rules, policyReason(error.reasonCodes), ctx.capability, ctx.extensionId)} (check \`pi-warden policy explain --extension ${ctx.extensionId}\`); otherwise investigate the extension (runbook INC-1).`,
       });
     } catch {
       // The ledger entry for this call is the evidence; a failing alert sink must not change the decision.
     }
+  }
+
+  /** The policy rule that denied the call (the first policy reason code), for the remediation. */
+  function policyReason(codes: readonly string[]): PolicyReason {
+    return (codes.find((c) => (POLICY_REASONS as readonly string[]).includes(c)) as PolicyReason | undefined) ?? 'not_in_default_caps';
   }
 
   function breach(ctx: DispatchContext, resource: 'output_bytes' | 'wall_time_ms', limit: number, actual: number): WardenError {

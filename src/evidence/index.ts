@@ -14,10 +14,17 @@ export {
 export { argsShapeHash, canonicalJson, paramsHash } from './canonical.ts';
 export { type Checkpoint, type PruneRecord } from './checkpoint.ts';
 export { canonicalEntryText, OUTCOME_REASON, type LedgerEntry } from './entry.ts';
-export { keyPath, loadOrCreateKey, type SigningKey } from './keys.ts';
+export { keyIdOf, keyPath, loadOrCreateKey, type SigningKey } from './keys.ts';
 export { EMPTY_ROOT, Frontier, leafHash, merkleRoot, nodeHash } from './merkle.ts';
-export { openStore, STORE_SCHEMA_VERSION, wardenHome } from './store.ts';
-export { verifyLedger, verifyStore, type Classification, type VerificationError, type VerificationReport } from './verify.ts';
+export { isReadOnlyStore, openDatabaseReadOnly, openStore, STORE_SCHEMA_VERSION, wardenHome } from './store.ts';
+export {
+  onlyOtherKeySignatures,
+  verifyLedger,
+  verifyStore,
+  type Classification,
+  type VerificationError,
+  type VerificationReport,
+} from './verify.ts';
 export { EvidenceWriter, type EvidenceWriterOptions, type FlushResult } from './writer.ts';
 export type {
   BreachSink,

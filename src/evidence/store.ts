@@ -4,10 +4,11 @@
  * Errors name the path and the cause: a file that is not a database, a directory that cannot be written,
  * a schema newer than this build.
  */
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { pathToFileURL } from 'node:url';
 import { describeValue } from '../describe.ts';
 import { WardenError } from '../errors.ts';
 import { CHUNK_ENTRIES, encodeChunk } from './chunks.ts';
@@ -225,6 +226,50 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: DatabaseSync) => void)> = 
   chunkLedger,
 ];
 
+/**
+ * A store marked read-only (a forensic copy: `chmod a-w` on the folder or the database, or a folder this process
+ * cannot write) is evidence nobody may change, root included: commands read it and write nothing, not even
+ * SQLite's -wal/-shm side files.
+ */
+export function isReadOnlyStore(home: string): boolean {
+  const path = join(home, DB_FILE);
+  for (const p of [home, path]) {
+    try {
+      if ((statSync(p).mode & 0o222) === 0) return true;
+      accessSync(p, constants.W_OK);
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Opens the database for reading. A read-only store is opened immutable (SQLite then takes no locks and creates
+ * no side files); one with a non-empty -wal cannot be read that way without missing its last commits, so it is
+ * refused with what to do instead.
+ */
+export function openDatabaseReadOnly(home: string): DatabaseSync {
+  const path = join(home, DB_FILE);
+  if (!isReadOnlyStore(home)) return new DatabaseSync(path, { readOnly: true });
+  let walBytes = 0;
+  try {
+    walBytes = statSync(`${path}-wal`).size;
+  } catch {
+    // no -wal: everything is in the database file
+  }
+  if (walBytes > 0)
+    throw new WardenError(
+      'io',
+      `${path}: the read-only store has ${walBytes} bytes of uncheckpointed -wal, expected none; reading it would need SQLite to write a -shm file: verify a writable copy of the folder instead`,
+      { where: path },
+    );
+  const url = pathToFileURL(path);
+  url.searchParams.set('mode', 'ro');
+  url.searchParams.set('immutable', '1');
+  return new DatabaseSync(url, { readOnly: true });
+}
+
 export interface OpenOptions {
   readonly readOnly?: boolean;
 }
@@ -260,8 +305,9 @@ export function openStore(home: string, options: OpenOptions = {}): DatabaseSync
   }
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(path, { readOnly: options.readOnly === true });
+    db = options.readOnly === true ? openDatabaseReadOnly(home) : new DatabaseSync(path);
   } catch (err) {
+    if (err instanceof WardenError) throw err;
     throw ioError(path, 'cannot open the store', err);
   }
   try {

@@ -26,13 +26,14 @@ import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { describeValue } from '../describe.ts';
 import { WardenError } from '../errors.ts';
 import { checkpointSignatureValid, pruneSignatureValid, type Checkpoint, type PruneRecord } from './checkpoint.ts';
 import { storedEntryAt, type EntryFinding } from './chunks.ts';
+import { keyIdOf } from './keys.ts';
 import { Frontier, RawFrontier } from './merkle.ts';
-import { DB_FILE, schemaVersion, STORE_SCHEMA_VERSION } from './store.ts';
+import { DB_FILE, openDatabaseReadOnly, schemaVersion, STORE_SCHEMA_VERSION } from './store.ts';
 import { ChunkSource, Helper } from './verifyPipeline.ts';
 
 export type Classification = 'intact' | 'corruption' | 'tampering' | 'truncation';
@@ -109,10 +110,11 @@ export function verifyStore(home: string, options: VerifyOptions): VerificationR
   if (!existsSync(path)) throw new WardenError('io', `${path}: no evidence store here`, { where: path });
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(path, { readOnly: true });
+    db = openDatabaseReadOnly(home);
     db.exec('PRAGMA busy_timeout = 5000');
     db.exec('PRAGMA mmap_size = 1073741824');
   } catch (err) {
+    if (err instanceof WardenError) throw err;
     throw new WardenError('io', `${path}: cannot open the store: ${describeValue(err)}`, { where: path, cause: err });
   }
   try {
@@ -483,6 +485,23 @@ function findPrune(
     return rec;
   }
   return undefined;
+}
+
+const FORGED_KEY = / \(key ([^)]*)\)$/;
+
+/**
+ * True when the only failures are checkpoint signatures and none of those checkpoints names the trusted key:
+ * the operator most likely passed the wrong `--public-key`. It cannot be told apart from checkpoints re-signed
+ * by another key, so the caller reports it as "not verified", never as intact.
+ */
+export function onlyOtherKeySignatures(r: VerificationReport, publicKey: KeyObject): boolean {
+  if (r.verification_errors.length === 0) return false;
+  const trusted = keyIdOf(publicKey);
+  return r.verification_errors.every((e) => {
+    if (e.kind !== 'forged_checkpoint_signature') return false;
+    const named = FORGED_KEY.exec(e.actual)?.[1];
+    return named !== undefined && named !== trusted;
+  });
 }
 
 function checkCheckpoint(

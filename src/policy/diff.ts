@@ -6,7 +6,8 @@
 import { CAPABILITIES } from './capabilities.ts';
 import { egressOverrideIds, egressRulesFor, explainEgressRules } from './egressSettings.ts';
 import { evaluateCapability, type Decision } from './precedence.ts';
-import { PROFILE_STRICTNESS } from './profiles.ts';
+import { explainExecRules } from './explain.ts';
+import { PROFILE_PRESETS, PROFILE_STRICTNESS } from './profiles.ts';
 import type { ResolvedPolicy } from './settings.ts';
 
 export type Direction = 'looser' | 'tighter' | 'changed';
@@ -99,6 +100,60 @@ function egressChanges(a: ResolvedPolicy, b: ResolvedPolicy, out: PolicyChange[]
   }
 }
 
+/** Filesystem grants beyond the project and data folder: a path added to an extension's read or write list loosens. */
+function fsGrantChanges(a: ResolvedPolicy, b: ResolvedPolicy, out: PolicyChange[]): void {
+  const none = { read: [], write: [] };
+  for (const id of [...new Set([...a.fsGrants.keys(), ...b.fsGrants.keys()])].sort()) {
+    const ga = a.fsGrants.get(id) ?? none;
+    const gb = b.fsGrants.get(id) ?? none;
+    setChange(`extension ${id}: fs.read`, ga.read, gb.read, true, out);
+    setChange(`extension ${id}: fs.write`, ga.write, gb.write, true, out);
+  }
+}
+
+/** Exec mediation's rows (command classes, shell, cwd) as each profile enforces them, with and without exec granted by name. */
+function execRuleChanges(a: ResolvedPolicy, b: ResolvedPolicy, out: PolicyChange[]): void {
+  const rowsB = new Map(explainExecRules(PROFILE_PRESETS[b.profile].exec).map((r) => [r.subject, r]));
+  for (const ra of explainExecRules(PROFILE_PRESETS[a.profile].exec)) {
+    const rb = rowsB.get(ra.subject);
+    if (rb === undefined) continue;
+    for (const column of ['granted', 'ungranted'] as const) {
+      if (ra[column] === rb[column]) continue;
+      out.push({
+        field: `exec.${ra.subject} (${column === 'granted' ? 'exec granted by name' : 'exec not granted by name'})`,
+        a: ra[column],
+        b: rb[column],
+        direction: direction(DECISION_STRICTNESS[ra[column]], DECISION_STRICTNESS[rb[column]]),
+      });
+    }
+  }
+}
+
+/** The risk controller: on, enforcing and failing closed are tighter; its allowed hosts skip scoring (adding loosens). */
+function riskChanges(a: ResolvedPolicy, b: ResolvedPolicy, out: PolicyChange[]): void {
+  boolChange('risk.enabled', a.risk.enabled, b.risk.enabled, false, out);
+  boolChange('risk.enforce', a.risk.enforce, b.risk.enforce, false, out);
+  boolChange('risk.fail_closed', a.risk.failClosed, b.risk.failClosed, false, out);
+  setChange('risk.allowed_hosts', a.risk.allowedHosts, b.risk.allowedHosts, true, out);
+  for (const key of ['alpha', 'windowSize', 'decisionTimeoutMs', 'ledgerLimit', 'consecutiveUnsafe'] as const) {
+    if (a.risk[key] !== b.risk[key])
+      out.push({ field: `risk.${snake(key)}`, a: String(a.risk[key]), b: String(b.risk[key]), direction: 'changed' });
+  }
+  for (const key of ['sampleWindow', 'maxFalsePositiveRate', 'maxErrorRate', 'maxAvgLatencyUs'] as const) {
+    if (a.risk.rollout[key] !== b.risk.rollout[key])
+      out.push({
+        field: `risk.rollout.${snake(key)}`,
+        a: String(a.risk.rollout[key]),
+        b: String(b.risk.rollout[key]),
+        direction: 'changed',
+      });
+  }
+}
+
+function snake(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
 export function diffPolicies(a: ResolvedPolicy, b: ResolvedPolicy): PolicyChange[] {
   const out: PolicyChange[] = [];
   if (a.profile !== b.profile) {
@@ -137,13 +192,9 @@ export function diffPolicies(a: ResolvedPolicy, b: ResolvedPolicy): PolicyChange
     quotaChanges(`extension ${id}: quota`, a.overrideQuotas.get(id) ?? {}, b.overrideQuotas.get(id) ?? {}, out);
   boolChange('secret_broker_enabled', a.secretBroker.enabled, b.secretBroker.enabled, false, out);
   egressChanges(a, b, out);
-  boolChange('risk.enabled', a.risk.enabled, b.risk.enabled, false, out);
-  boolChange('risk.enforce', a.risk.enforce, b.risk.enforce, false, out);
-  boolChange('risk.fail_closed', a.risk.failClosed, b.risk.failClosed, false, out);
-  for (const key of ['alpha', 'windowSize', 'decisionTimeoutMs', 'ledgerLimit'] as const) {
-    if (a.risk[key] !== b.risk[key])
-      out.push({ field: `risk.${key}`, a: String(a.risk[key]), b: String(b.risk[key]), direction: 'changed' });
-  }
+  riskChanges(a, b, out);
+  fsGrantChanges(a, b, out);
+  execRuleChanges(a, b, out);
 
   for (const id of [...new Set([...a.allowForbiddenScan, ...b.allowForbiddenScan])].sort()) {
     boolChange(`extension ${id}: allow_forbidden_scan`, a.allowForbiddenScan.has(id), b.allowForbiddenScan.has(id), true, out);

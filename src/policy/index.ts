@@ -62,7 +62,7 @@ export {
 } from './places.ts';
 export { type RolloutSettings } from './settings.ts';
 export { type ExecRule } from './profiles.ts';
-export { grantedByName } from './precedence.ts';
+export { grantedByName, liftDenial } from './precedence.ts';
 export { EXEC_CLASSES, type ExecClass } from './execClasses.ts';
 export { ADDRESS_CLASSES, type AddressClass, classifyAddress, classifyHost, isLoopbackName, NEVER_ALLOWED } from './addressClasses.ts';
 export { type EgressRules, egressRulesLookup } from './egressSettings.ts';

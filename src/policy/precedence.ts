@@ -98,6 +98,29 @@ export function evaluateCapability(rules: PolicyRules, capability: Capability, e
 }
 
 /**
+ * What lifts a denial, by the rule that made it: the chain above is checked in order, so a per-extension allow
+ * cannot lift a global deny (`deny_caps`) or the dangerous gate. Alert remediations quote this, so they name an
+ * action that works.
+ */
+export function liftDenial(rules: PolicyRules, reason: PolicyReason, capability: Capability, extensionId: string): string {
+  const grant = `extensionPolicy.overrides.${extensionId}.allow`;
+  // The presets deny exec/env through denyCaps; allowDangerous is what removes them from there.
+  if (reason === 'deny_caps' && isDangerous(capability) && !rules.allowDangerous) reason = 'dangerous_not_allowed';
+  switch (reason) {
+    case 'extension_deny':
+      return `The user settings deny ${capability} to ${extensionId} (extensionPolicy.overrides.${extensionId}.deny); remove it there only if the extension needs it`;
+    case 'deny_caps':
+      return `${capability} is denied to every extension by extensionPolicy.denyCaps or the profile's preset; a per-extension allow cannot lift it: remove ${capability} from denyCaps or choose a profile that does not deny it (this opens it to all extensions), then add it to ${grant}`;
+    case 'dangerous_not_allowed':
+      return `${capability} is dangerous and closed to every extension until extensionPolicy.allowDangerous is true; a per-extension allow alone cannot lift it: set allowDangerous (and remove ${capability} from extensionPolicy.denyCaps if listed there) and add ${capability} to ${grant}`;
+    case 'prompt_remembered_deny':
+      return `A remembered answer denies it: \`pi-warden policy forget --extension ${extensionId} --capability ${capability}\` to be asked again, or add ${capability} to ${grant}`;
+    default:
+      return `If this is expected, add ${capability} to ${grant}`;
+  }
+}
+
+/**
  * The compiled form used on the dispatch hot path: one frozen verdict per capability, for the global policy and
  * for each extension that has an override or remembered answers. Lookups allocate nothing.
  */

@@ -14,13 +14,14 @@
 import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { WardenError } from '../errors.ts';
 import { promptOutcome } from '../dispatch/index.ts';
 import { evaluateCapability, isCapability, METHOD_TABLE, type PolicyRules } from '../policy/index.ts';
 import {
   DB_FILE,
   type LedgerEntry,
+  openDatabaseReadOnly,
   OUTCOME_REASON,
   parseEntry,
   rulesFromSnapshot,
@@ -71,7 +72,7 @@ export interface ReplayOptions {
 export function replayStore(home: string, options: ReplayOptions): ReplayReport {
   const path = join(home, DB_FILE);
   if (!existsSync(path)) throw new WardenError('io', `${path}: no evidence store here`, { where: path });
-  const db = new DatabaseSync(path, { readOnly: true });
+  const db = openDatabaseReadOnly(home);
   try {
     return replayLedger(db, options);
   } finally {

@@ -175,6 +175,8 @@ export class Sandbox {
   readonly #breaches: BreachSink | undefined;
   #windowStart = Date.now();
   #windowCpuMs = 0;
+  /** How long the entry that ran past its CPU deadline really ran. */
+  #overrunMs: number | undefined;
   #engine: GuestEngine | undefined;
   #stopped: WardenError | undefined;
   #inGuest = false;
@@ -322,15 +324,17 @@ export class Sandbox {
       inv.reject(error);
     }
     this.#pendingCalls.clear();
-    this.#recordBreach(error);
+    this.#recordBreach(error, this.#overrunMs);
     this.#onEvent?.({ type: 'stopped', extensionId: this.extensionId, code: error.code, reason: error.message, ts_ms: Date.now() });
   }
 
   /**
-   * A stop or failure caused by a limit is a quota breach. `actual` is what was measured where the engine tells
-   * (memory in use); for a deadline or a count it is the limit itself, a lower bound of what the guest wanted.
+   * A stop or failure caused by a limit is a quota breach. `actual` is what was measured: memory in use, the time
+   * the entry or invocation really ran (`measuredMs`; at least the limit), the count that went over.
    */
-  #recordBreach(error: WardenError): void {
+  #recordBreach(error: WardenError, measuredMs?: number): void {
+    // Timers may fire a fraction of a millisecond early against performance.now(): never report under the limit.
+    const ms = (limit: number) => (measuredMs === undefined ? limit : Math.max(limit, Math.ceil(measuredMs * 10) / 10));
     const codes = error.reasonCodes;
     let breach: { resource: string; limit: number; actual: number } | undefined;
     if (codes.includes('memory_cap')) {
@@ -342,11 +346,11 @@ export class Sandbox {
       }
       breach = { resource: 'memory_mb', limit: this.limits.memoryMb, actual: Math.round(used * 10) / 10 };
     } else if (codes.includes('cpu_deadline'))
-      breach = { resource: 'cpu_ms_per_call', limit: this.limits.cpuMsPerEntry, actual: this.limits.cpuMsPerEntry };
+      breach = { resource: 'cpu_ms_per_call', limit: this.limits.cpuMsPerEntry, actual: ms(this.limits.cpuMsPerEntry) };
     else if (codes.includes('hostcall_flood'))
       breach = { resource: 'hostcalls_per_entry', limit: this.limits.maxHostcallsPerEntry, actual: this.limits.maxHostcallsPerEntry + 1 };
     else if (codes.includes('wall_time'))
-      breach = { resource: 'wall_time_ms', limit: this.limits.wallTimeMs, actual: this.limits.wallTimeMs };
+      breach = { resource: 'wall_time_ms', limit: this.limits.wallTimeMs, actual: ms(this.limits.wallTimeMs) };
     else if (codes.includes('cpu_window'))
       breach = { resource: 'cpu_ms_per_window', limit: this.limits.cpuMsPerWindow, actual: Math.round(this.#windowCpuMs) };
     if (breach === undefined) return;
@@ -378,11 +382,13 @@ export class Sandbox {
       return fn();
     } catch (err) {
       if (err instanceof GuestFailure) {
-        if (err.kind === 'interrupted')
+        if (err.kind === 'interrupted') {
+          // What the entry really ran, recorded with the breach (the interrupt fires some time after the deadline).
+          this.#overrunMs = performance.now() - entered;
           this.stop(
             new WardenError('timeout', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, { reasonCodes: ['cpu_deadline'] }),
           );
-        else if (err.kind === 'out_of_memory')
+        } else if (err.kind === 'out_of_memory')
           this.stop(
             new WardenError('quota_exceeded', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, {
               reasonCodes: ['memory_cap'],
@@ -433,6 +439,7 @@ export class Sandbox {
   #invoke(target: Record<string, unknown>, budgetMs = this.limits.cpuMsPerEntry, signal?: AbortSignal): Promise<Settled> {
     if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
     const ticket = ++this.#ticketSeq;
+    const invoked = performance.now();
     const result = new Promise<Settled>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.#invocations.delete(ticket)) return;
@@ -441,7 +448,7 @@ export class Sandbox {
           `${this.extensionId}: ${String(target.type)} did not settle within ${this.limits.wallTimeMs} ms`,
           { reasonCodes: ['wall_time'] },
         );
-        this.#recordBreach(error);
+        this.#recordBreach(error, performance.now() - invoked);
         this.#onEvent?.({
           type: 'invocation_failed',
           extensionId: this.extensionId,

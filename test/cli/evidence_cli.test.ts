@@ -40,7 +40,7 @@ describe('pi-warden ledger verify', () => {
     assert.equal(alerts.alerts[0].severity, 'critical');
   });
 
-  it('checks signatures against an exported public key, and a wrong key fails', async () => {
+  it('checks signatures against an exported public key, and a wrong key is refused as an operator error', async () => {
     const { home } = await buildStore(10);
     const exported = JSON.parse(cli(home, ['keys', 'export', '--json']).stdout);
     assert.match(exported.key_id, /^[0-9a-f]{16}$/);
@@ -51,9 +51,12 @@ describe('pi-warden ledger verify', () => {
     const otherKey = JSON.parse(cli(other, ['keys', 'export', '--json']).stdout);
     const wrong = join(home, 'wrong.pem');
     writeFileSync(wrong, otherKey.public_key_pem);
-    const r = JSON.parse(cli(home, ['ledger', 'verify', '--public-key', wrong, '--json']).stdout);
-    assert.equal(r.classification, 'tampering');
-    assert.ok(r.verification_errors.some((e: { kind: string }) => e.kind === 'forged_checkpoint_signature'));
+    // A key that signed none of the checkpoints is an operator error (exit 2), reported as JSON with --json.
+    const raw = cli(home, ['ledger', 'verify', '--public-key', wrong, '--json']);
+    assert.equal(raw.code, 2);
+    const r = JSON.parse(raw.stdout);
+    assert.equal(r.schema, 'pi-warden.error.v1');
+    assert.match(r.error.message, /signed none of them/);
   });
 
   it('a missing store or a corrupt database file is a clear error with exit 2', () => {

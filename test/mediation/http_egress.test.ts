@@ -1014,6 +1014,21 @@ describe('egress in the runtime: the mediation stage, secrets, alerts, the ledge
     assert.match(alerts[0]!.summary, new RegExp(`http://127\\.0\\.0\\.1:${srv.port}`));
   });
 
+  it('a denyHosts refusal advises removing the deny entry, since an allowHosts entry cannot lift it', async () => {
+    const { rt, home } = await runtimeWith({
+      http: { denyHosts: ['bad.example'] },
+      overrides: { ext: { http: { allowHosts: ['bad.example'] } } },
+    });
+    const r = await rt.dispatcher.dispatch('ext', { call_id: 'c1', method: 'http', params: { url: 'https://bad.example/' } });
+    assert.ok(!r.ok && r.error.reasonCodes.includes('egress_host_denied'), 'the per-extension allowHosts did not lift the deny');
+    await rt.close();
+    const db = openStore(home, { readOnly: true });
+    const [alert] = queryAlerts(db, { category: 'policy_violation' });
+    db.close();
+    assert.match(alert!.remediation, /denyHosts/);
+    assert.match(alert!.remediation, /allowHosts cannot lift it/);
+  });
+
   it('the stage refuses before the operation runs: the operation is never called for a refused URL', async () => {
     let ran = 0;
     const home = tempHome();

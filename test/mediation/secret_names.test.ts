@@ -82,7 +82,7 @@ describe('pi-warden secrets classify', () => {
       env: { PATH: process.env.PATH, ...dirs.env },
     });
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), [
+    assert.deepEqual(JSON.parse(r.stdout).results, [
       { name: 'OPENAI_API_KEY', secret: true, rule: 'exact' },
       { name: 'GITHUB_TOKEN', secret: false, rule: 'disclosure_allowlist' },
       { name: 'KEYBOARD_LAYOUT', secret: false, rule: 'not_secret' },

@@ -146,6 +146,6 @@ describe('pi-warden probe', () => {
     const r = probe([fixture('throws-on-load.ts'), '--json']);
     assert.equal(r.code, 1);
     const report = JSON.parse(r.stdout);
-    assert.match(report.extensions[0].loadError, /throws-on-load\.ts: the extension failed to load: Error: factory refuses to start/);
+    assert.match(report.extensions[0].load_error, /throws-on-load\.ts: the extension failed to load: Error: factory refuses to start/);
   });
 });

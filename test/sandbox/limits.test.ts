@@ -205,10 +205,33 @@ describe('limits: every stop by a limit is a quota breach {extension_id, resourc
       ],
     );
     assert.ok(seen[1]!.actual >= 32);
+    // What the entry really ran, not the limit copied: the interrupt can only fire after the deadline.
+    assert.ok(seen[0]!.actual > 100, `cpu_ms_per_call actual ${seen[0]!.actual} is the measured run, above the limit 100`);
     const ok = await loadFixture(RUNAWAY, { extensionId: 'calm', breaches });
     assert.equal(await ask(ok, 'ping'), 'pong');
     ok.sandbox.dispose();
     assert.equal(seen.length, 2, 'a disposal is not a breach');
+  });
+});
+
+describe('limits: a wall-time breach records how long the invocation really waited', () => {
+  it('actual is the measured wait, not the limit copied', async () => {
+    const seen: Array<{ resource: string; limit: number; actual: number }> = [];
+    const h = await loadFixture(RUNAWAY, {
+      extensionId: 'sleeper',
+      limits: { wallTimeMs: 30 },
+      breaches: { recordBreach: (b) => seen.push(b) },
+    });
+    const pending = assert.rejects(h.sandbox.emit('hang', {}), /did not settle within 30 ms/);
+    // Hold the host's event loop for 80 ms (at least): the 30 ms timer can only fire after that, so the real wait is
+    // known to be at least 80 ms whatever this machine's speed.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 80);
+    await pending;
+    h.sandbox.dispose();
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.resource, 'wall_time_ms');
+    assert.equal(seen[0]!.limit, 30);
+    assert.ok(seen[0]!.actual >= 80, `wall_time_ms actual ${seen[0]!.actual} is the measured wait (at least 80 ms), not the limit 30`);
   });
 });
 

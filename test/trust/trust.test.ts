@@ -249,8 +249,9 @@ describe('quotas', () => {
 describe('rollout CLI', () => {
   it('status, rollback and advance move through the phases with a reason', () => {
     const home = tempHome();
-    assert.equal(JSON.parse(cli(home, ['rollout', 'status', '--json']).stdout).phase, 'enforce_all');
+    assert.equal(cli(home, ['rollout', 'status', '--json']).status, 2, 'status does not create a store');
     assert.equal(cli(home, ['rollout', 'advance', '--reason', 'x']).status, 2, 'already at the last phase');
+    assert.equal(JSON.parse(cli(home, ['rollout', 'status', '--json']).stdout).phase, 'enforce_all', 'the default phase');
     assert.equal(JSON.parse(cli(home, ['rollout', 'rollback', '--to', 'shadow', '--reason', 'start over', '--json']).stdout).to, 'shadow');
     assert.equal(JSON.parse(cli(home, ['rollout', 'advance', '--reason', 'clean week', '--json']).stdout).to, 'log_only');
     assert.notEqual(cli(home, ['rollout', 'advance']).status, 0, '--reason is required');

@@ -329,7 +329,10 @@ export function egressAlerter(
         reason_codes: error.reasonCodes,
         remediation: error.reasonCodes.includes('egress_class_metadata')
           ? 'A sandboxed extension asked for cloud instance metadata (credentials): kill it (`pi-warden trust kill`) and investigate (runbook INC-2)'
-          : `If the destination is expected, add it to extensionPolicy.overrides.${ctx.extensionId}.http (allowHosts / allowPrivate) and check \`pi-warden policy explain --extension ${ctx.extensionId}\`; otherwise investigate the extension (runbook INC-1)`,
+          : error.reasonCodes.includes('egress_host_denied')
+            ? // Deny lists are consulted before allow lists: an allowHosts entry cannot lift a denyHosts match.
+              `The destination is on a denyHosts list (extensionPolicy.http.denyHosts, overrides.${ctx.extensionId}.http.denyHosts or the project's); allowHosts cannot lift it: remove it from that list only if the destination is trusted, and check \`pi-warden policy explain --extension ${ctx.extensionId}\`; otherwise investigate the extension (runbook INC-1)`
+            : `If the destination is expected, add it to extensionPolicy.overrides.${ctx.extensionId}.http (allowHosts / allowPrivate) and check \`pi-warden policy explain --extension ${ctx.extensionId}\`; otherwise investigate the extension (runbook INC-1)`,
       });
     } catch {
       // the ledger entry carries the decision
