@@ -65,7 +65,7 @@ describe('commands report an invalid project file, exit 2 and use the user polic
     const r = cli(dirs, ['secrets', 'classify', 'MY_PUBLIC_TOKEN', '--json']);
     assert.equal(r.code, 2, r.stderr);
     assert.ok(r.stderr.includes(`error: ${projectError}`), r.stderr);
-    assert.equal(JSON.parse(r.stdout)[0].secret, false);
+    assert.equal(JSON.parse(r.stdout).results[0].secret, false);
   });
 
   it('probe: the hostile extension runs under the user policy (its POST to the denied host refused) and the exit code is 2', () => {

@@ -74,7 +74,7 @@ describe('probe: the scan gate (issue 15 item 2)', () => {
     const ext = report.extensions[0];
     assert.equal(ext.loaded, false);
     assert.deepEqual(ext.scan, { verdict: 'forbidden', forbidden_rules: ['code.eval'], refused: true });
-    assert.match(ext.loadError, /forbidden_eval was not loaded: its scan verdict is forbidden \(code\.eval\).*allowForbiddenScan/);
+    assert.match(ext.load_error, /forbidden_eval was not loaded: its scan verdict is forbidden \(code\.eval\).*allowForbiddenScan/);
     assert.deepEqual(report.hostcalls, [], 'its factory never ran');
     const db = openStore(store);
     const alerts = db.prepare('SELECT category, reason_codes FROM alerts WHERE extension_id = ?').all('forbidden_eval');
@@ -96,7 +96,7 @@ describe('probe: the scan gate (issue 15 item 2)', () => {
     const w = world({ extensionPolicy: { overrides: { forbidden_eval: { allowForbiddenScan: true } } } });
     const r = await probe(w, [fixture('hostile/forbidden_eval.ts'), '--json', '--no-record']);
     const ext = JSON.parse(r.stdout).extensions[0];
-    assert.equal(ext.loaded, true, ext.loadError);
+    assert.equal(ext.loaded, true, ext.load_error);
     assert.equal(ext.scan.refused, false);
     assert.equal(r.code, 0, r.stderr);
   });
