@@ -11,6 +11,7 @@ import type { AlertSink, ExecLog, SecretBrokerLog } from '../evidence/index.ts';
 import { agentDir, egressRulesLookup, type ResolvedPolicy } from '../policy/index.ts';
 import { createExecStage } from './exec/stage.ts';
 import { createFsOperations } from './fs/operations.ts';
+export { statData } from './fs/operations.ts';
 import type { FsLayout } from './fs/paths.ts';
 import { createFsScopeStage, FsScope } from './fs/scope.ts';
 import { alertEgressRefusals, createEgressStage } from './http/egress.ts';

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, realpathSync, statSync, existsSync, lstatSync } from 'node:fs';
 import type { OperationContext } from '../dispatch/index.ts';
 import { WardenError } from '../errors.ts';
+import { statData } from '../mediation/index.ts';
 import type { ExtensionHost, Registration } from '../pi/index.ts';
 import { newDisguise, type SessionDisguise } from './disguise.ts';
 
@@ -120,22 +121,7 @@ export class HeadlessHost implements ExtensionHost {
         return this.writes.has(String(params.path)) || existsSync(String(params.path));
       case 'fs.stat': {
         const s = params.followSymlinks === false ? lstatSync(String(params.path)) : statSync(String(params.path));
-        return {
-          size: s.size,
-          mode: s.mode,
-          mtimeMs: s.mtimeMs,
-          atimeMs: s.atimeMs,
-          ctimeMs: s.ctimeMs,
-          birthtimeMs: s.birthtimeMs,
-          isFile: s.isFile(),
-          isDirectory: s.isDirectory(),
-          isSymbolicLink: s.isSymbolicLink(),
-          uid: s.uid,
-          gid: s.gid,
-          ino: s.ino,
-          dev: s.dev,
-          nlink: s.nlink,
-        };
+        return statData(s);
       }
       case 'fs.list': {
         const entries = readdirSync(String(params.path), { withFileTypes: true });

@@ -351,7 +351,8 @@ function readAll(fd: number, offset: number, length: number): Buffer {
   return out.subarray(0, got);
 }
 
-function statData(s: Stats) {
+/** What an `fs.stat` hostcall returns: the fields of Node's Stats the guest's `fs` shim rebuilds a Stats from. */
+export function statData(s: Stats) {
   return {
     size: s.size,
     mode: s.mode,
