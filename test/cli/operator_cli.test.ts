@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { describe, it } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { buildStore, editStore, tempHome } from '../evidence/fixtures.ts';
@@ -10,7 +11,8 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
   let out = '';
   let err = '';
   const code = await main(['node', 'pi-warden', ...args], { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
-  return { code, out, err };
+  // Colours follow the environment (CI=true turns them on): the assertions read the text.
+  return { code, out: stripVTControlCharacters(out), err: stripVTControlCharacters(err) };
 }
 
 /** Every file of the store with its size and modification time. */
