@@ -132,7 +132,7 @@ export function sampleFor(schema: unknown, depth = 0): unknown {
   if (Array.isArray(s.anyOf) && s.anyOf.length > 0) return sampleFor(s.anyOf[0], depth + 1);
   switch (s.type) {
     case 'string': {
-      // A quoted example in the description ("like '1h', '5m'") is a better guess than a placeholder.
+      // A quoted example in the description ("like '1h', '5m'") is a better sample value than a made-up string.
       const example = typeof s.description === 'string' ? /['"`]([^'"`]{1,80})['"`]/.exec(s.description)?.[1] : undefined;
       return example ?? 'sample';
     }

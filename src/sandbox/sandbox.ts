@@ -116,6 +116,11 @@ export interface SandboxOptions {
   readonly onEvent?: (event: SandboxEvent) => void;
   /** Where resource breaches go as `{extension_id, resource, limit, actual, ts_ms}` (SPEC §7.4). */
   readonly breaches?: BreachSink;
+  /**
+   * The clock guest entries and invocations are timed with, in ms (default `performance.now`): what a breach records
+   * as measured and what the CPU window charges. The limits themselves fire on the engine's interrupt and on timers.
+   */
+  readonly clock?: () => number;
 }
 
 /** The host context an invocation carries into `ctx` (data only). */
@@ -173,6 +178,7 @@ export class Sandbox {
   readonly #dispatcher: Dispatcher;
   readonly #onEvent: ((e: SandboxEvent) => void) | undefined;
   readonly #breaches: BreachSink | undefined;
+  readonly #clock: () => number;
   #windowStart = Date.now();
   #windowCpuMs = 0;
   /** How long the entry that ran past its CPU deadline really ran. */
@@ -196,6 +202,7 @@ export class Sandbox {
     this.#dispatcher = options.dispatcher;
     this.#onEvent = options.onEvent;
     this.#breaches = options.breaches;
+    this.#clock = options.clock ?? (() => performance.now());
   }
 
   /** Creates the instance and installs the guest runtime. */
@@ -333,7 +340,7 @@ export class Sandbox {
    * the entry or invocation really ran (`measuredMs`; at least the limit), the count that went over.
    */
   #recordBreach(error: WardenError, measuredMs?: number): void {
-    // Timers may fire a fraction of a millisecond early against performance.now(): never report under the limit.
+    // Timers may fire a fraction of a millisecond early against the clock: never report under the limit.
     const ms = (limit: number) => (measuredMs === undefined ? limit : Math.max(limit, Math.ceil(measuredMs * 10) / 10));
     const codes = error.reasonCodes;
     let breach: { resource: string; limit: number; actual: number } | undefined;
@@ -377,14 +384,14 @@ export class Sandbox {
     }
     this.#inGuest = true;
     this.#hostcallsThisEntry = 0;
-    const entered = performance.now();
+    const entered = this.#clock();
     try {
       return fn();
     } catch (err) {
       if (err instanceof GuestFailure) {
         if (err.kind === 'interrupted') {
           // What the entry really ran, recorded with the breach (the interrupt fires some time after the deadline).
-          this.#overrunMs = performance.now() - entered;
+          this.#overrunMs = this.#clock() - entered;
           this.stop(
             new WardenError('timeout', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, { reasonCodes: ['cpu_deadline'] }),
           );
@@ -406,7 +413,7 @@ export class Sandbox {
       throw err;
     } finally {
       this.#inGuest = false;
-      this.#chargeCpu(performance.now() - entered);
+      this.#chargeCpu(this.#clock() - entered);
       // A flood or an out-of-memory seen inside the entry stops the sandbox once the guest has returned control.
       const pending = this.#pendingStop;
       this.#pendingStop = undefined;
@@ -439,7 +446,7 @@ export class Sandbox {
   #invoke(target: Record<string, unknown>, budgetMs = this.limits.cpuMsPerEntry, signal?: AbortSignal): Promise<Settled> {
     if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
     const ticket = ++this.#ticketSeq;
-    const invoked = performance.now();
+    const invoked = this.#clock();
     const result = new Promise<Settled>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.#invocations.delete(ticket)) return;
@@ -448,7 +455,7 @@ export class Sandbox {
           `${this.extensionId}: ${String(target.type)} did not settle within ${this.limits.wallTimeMs} ms`,
           { reasonCodes: ['wall_time'] },
         );
-        this.#recordBreach(error, performance.now() - invoked);
+        this.#recordBreach(error, this.#clock() - invoked);
         this.#onEvent?.({
           type: 'invocation_failed',
           extensionId: this.extensionId,

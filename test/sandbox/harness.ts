@@ -39,6 +39,8 @@ export interface HarnessOptions {
   /** Replace or add host operations (e.g. a hostile host). */
   readonly operations?: Record<string, Operation>;
   readonly breaches?: BreachSink;
+  /** The sandbox's clock (default `performance.now`): a test holds it to know what a breach measured. */
+  readonly clock?: () => number;
 }
 
 export async function createSandbox(options: HarnessOptions = {}): Promise<Harness> {
@@ -69,6 +71,7 @@ export async function createSandbox(options: HarnessOptions = {}): Promise<Harne
     limits: { wallTimeMs: 10_000, ...options.limits },
     onEvent: (e) => events.push(e),
     ...(options.breaches === undefined ? {} : { breaches: options.breaches }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   return { sandbox, host, recorder, events, logs };
 }
