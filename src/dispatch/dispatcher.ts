@@ -316,6 +316,25 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return entry;
   }
 
+  /**
+   * The call's operation, with its decision admitted by the recorder; or the result that ends the call without
+   * running anything (no such operation here, or a decision the recorder would not take).
+   */
+  function admitOperation(ctx: DispatchContext): { op: Operation; admitted: DecisionRecord | undefined } | HostcallResult {
+    const op = operations.get(ctx.method);
+    if (op === undefined) {
+      return fail(
+        ctx,
+        new WardenError('invalid_request', `${ctx.method} is not available in this host`, { reasonCodes: ['not_available'] }),
+      );
+    }
+    try {
+      return { op, admitted: admit(ctx) };
+    } catch (err) {
+      return unrecorded(ctx, err);
+    }
+  }
+
   function finish(ctx: DispatchContext, result: HostcallResult, admitted?: DecisionRecord): HostcallResult {
     if (recorder !== undefined) {
       const error = result.ok ? undefined : result.error;
@@ -355,19 +374,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const stop = options.recheck(ctx.extensionId);
       if (stop !== undefined) return fail(ctx, stop);
     }
-    const op = operations.get(ctx.method);
-    if (op === undefined) {
-      return fail(
-        ctx,
-        new WardenError('invalid_request', `${ctx.method} is not available in this host`, { reasonCodes: ['not_available'] }),
-      );
-    }
-    let admitted: DecisionRecord | undefined;
-    try {
-      admitted = admit(ctx);
-    } catch (err) {
-      return unrecorded(ctx, err);
-    }
+    const ready = admitOperation(ctx);
+    if ('ok' in ready) return ready;
+    const { op, admitted } = ready;
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const quota = options.operationQuota?.(ctx.extensionId);
@@ -415,19 +424,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   function executeSync(ctx: DispatchContext): HostcallResult {
     ctx.stage = 'execute';
     ctx.marks?.push(performance.now());
-    const op = operations.get(ctx.method);
-    if (op === undefined) {
-      return fail(
-        ctx,
-        new WardenError('invalid_request', `${ctx.method} is not available in this host`, { reasonCodes: ['not_available'] }),
-      );
-    }
-    let admitted: DecisionRecord | undefined;
-    try {
-      admitted = admit(ctx);
-    } catch (err) {
-      return unrecorded(ctx, err);
-    }
+    const ready = admitOperation(ctx);
+    if ('ok' in ready) return ready;
+    const { op, admitted } = ready;
     try {
       const value = op(ctx.params, {
         extensionId: ctx.extensionId,
