@@ -13,6 +13,7 @@ import type { Operation, OperationContext } from '../../dispatch/index.ts';
 import { WardenError } from '../../errors.ts';
 import type { AlertSink, SecretBrokerLog } from '../../evidence/index.ts';
 
+import { logSecretEvents } from './outbound.ts';
 import type { SecretHit, SecretValueIndex } from './values.ts';
 
 /** A result withheld because it carries a secret value (after `secret_exposure`). */
@@ -51,22 +52,11 @@ function check(method: string, result: unknown, ctx: OperationContext, o: Inboun
   if (found.length === 0) return result;
   const honeytoken = found.some((f) => f.honeytoken);
   const now = Date.now();
-  for (const f of found) {
-    try {
-      o.log?.recordSecretEvent({
-        ts_ms: now,
-        extension_id: ctx.extensionId,
-        call_id: ctx.callId,
-        method,
-        name_hash: o.nameHash(f.name),
-        path: f.path,
-        encoding: f.encoding,
-        decision: 'deny',
-      });
-    } catch {
-      // the result is withheld either way
-    }
-  }
+  logSecretEvents(
+    o.log,
+    { ts_ms: now, extension_id: ctx.extensionId, call_id: ctx.callId, method },
+    found.map((f) => ({ nameHash: o.nameHash(f.name), path: f.path, encoding: f.encoding })),
+  );
   const paths = [...new Set(found.map((f) => f.path))];
   try {
     o.alerts?.raise({

@@ -15,6 +15,7 @@ import { decisionError } from '../../errors.ts';
 import type { AlertSink, SecretBrokerLog } from '../../evidence/index.ts';
 import { grantedByName, type CompiledPolicy } from '../../policy/index.ts';
 
+import { logSecretEvents } from './outbound.ts';
 import { classifySecretName, type SecretBrokerConfig } from './names.ts';
 
 /** pi API calls that return a provider credential. */
@@ -98,22 +99,11 @@ export function createSecretNameStage(o: SecretNameStageOptions): SyncStage {
     message: string,
   ): StageOutcome => {
     const honeytoken = names.some((n) => honey.has(n.toUpperCase()));
-    for (const name of names) {
-      try {
-        o.log?.recordSecretEvent({
-          ts_ms: ctx.startedMs,
-          extension_id: ctx.extensionId,
-          call_id: ctx.callId,
-          method: ctx.method,
-          name_hash: o.nameHash(name),
-          path,
-          encoding: 'name',
-          decision: 'deny',
-        });
-      } catch {
-        // the refusal stands
-      }
-    }
+    logSecretEvents(
+      o.log,
+      { ts_ms: ctx.startedMs, extension_id: ctx.extensionId, call_id: ctx.callId, method: ctx.method },
+      names.map((name) => ({ nameHash: o.nameHash(name), path, encoding: 'name' })),
+    );
     if (honeytoken) {
       try {
         o.alerts?.raise({

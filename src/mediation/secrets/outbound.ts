@@ -10,6 +10,24 @@ import type { AlertSink, SecretBrokerLog } from '../../evidence/index.ts';
 import { addReason, type DispatchContext, type SyncStage } from '../../dispatch/index.ts';
 import { tokenFormatHits, type SecretValueIndex } from './values.ts';
 
+/**
+ * One secret_broker_log entry per secret found (name hashed, never the value). A log that fails does not change the
+ * decision: the call is refused, or its result withheld, either way.
+ */
+export function logSecretEvents(
+  log: SecretBrokerLog | undefined,
+  at: { readonly ts_ms: number; readonly extension_id: string; readonly call_id: string; readonly method: string },
+  found: ReadonlyArray<{ readonly nameHash: string; readonly path: string; readonly encoding: string }>,
+): void {
+  for (const f of found) {
+    try {
+      log?.recordSecretEvent({ ...at, name_hash: f.nameHash, path: f.path, encoding: f.encoding, decision: 'deny' });
+    } catch {
+      // the decision stands
+    }
+  }
+}
+
 /** The strings a method sends out, with where each comes from. */
 /** A payload that carries a known secret value (with `honeytoken` when it is a planted one). */
 export const SECRET_VALUE_REASONS = ['secret_exposure'] as const;
@@ -98,22 +116,11 @@ export function createOutboundStage(o: OutboundStageOptions): SyncStage {
       }
       if (found.length === 0) return undefined;
       const honeytoken = found.some((f) => f.honeytoken);
-      for (const f of found) {
-        try {
-          o.log?.recordSecretEvent({
-            ts_ms: ctx.startedMs,
-            extension_id: ctx.extensionId,
-            call_id: ctx.callId,
-            method: ctx.method,
-            name_hash: nameHash(f.name),
-            path: f.path,
-            encoding: f.encoding,
-            decision: 'deny',
-          });
-        } catch {
-          // the refusal stands
-        }
-      }
+      logSecretEvents(
+        o.log,
+        { ts_ms: ctx.startedMs, extension_id: ctx.extensionId, call_id: ctx.callId, method: ctx.method },
+        found.map((f) => ({ nameHash: nameHash(f.name), path: f.path, encoding: f.encoding })),
+      );
       const paths = [...new Set(found.map((f) => f.path))];
       try {
         o.alerts?.raise({
