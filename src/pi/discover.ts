@@ -14,7 +14,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { WardenError } from '../errors.ts';
 import { locateExtensions } from '../extensions/index.ts';
 import type { PiModule, PiPackageManager, PiResolvedResource } from './piModule.ts';
-import { assertPiSettingsReadable, piBaseDir, type PiPlaces, type PiScope } from './piSettings.ts';
+import { assertPiSettingsReadable, piBaseDir, piSettingsPath, type PiPlaces, type PiScope } from './piSettings.ts';
 
 export interface DiscoveredExtension {
   /** The pi source identity: `npm:name`, `git:host/path`, or an absolute real path. */
@@ -65,6 +65,12 @@ export async function discoverExtensions(options: DiscoverOptions): Promise<Disc
   const places = { cwd: resolve(options.cwd), agentDir: resolve(options.agentDir) };
   assertPiSettingsReadable(places);
   const settings = options.pi.SettingsManager.create(places.cwd, places.agentDir);
+  // pi reads a file it cannot lock or parse as empty settings; discovery would then miss every filter.
+  const loadError = settings.drainErrors()[0];
+  if (loadError !== undefined) {
+    const path = piSettingsPath(loadError.scope === 'project' ? 'project' : 'user', places);
+    throw new WardenError('io', `pi could not read its settings ${path}: ${loadError.error.message}`, { where: path });
+  }
   const manager = new options.pi.DefaultPackageManager({ ...places, settingsManager: settings });
   // A configured package that is not installed is skipped, as offline pi does: discovery never fetches.
   const resolved = await manager.resolve(() => Promise.resolve('skip'));
