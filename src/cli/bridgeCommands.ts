@@ -4,7 +4,7 @@
  * (`$PI_CODING_AGENT_DIR` or `~/.pi/agent`), the project is `--cwd` or the current directory.
  */
 import { resolve } from 'node:path';
-import type { Command} from 'commander';
+import type { Command } from 'commander';
 import { Option } from 'commander';
 import { wardenHome } from '../evidence/index.ts';
 import { WardenError } from '../errors.ts';
