@@ -241,6 +241,22 @@ describe('pins and status', () => {
     assert.equal(s.get(realpathSync(w.packageDir))?.state, 'unsandboxed');
     assert.equal(s.get(realpathSync(w.packageDir))?.reason, 're_enabled');
 
+    // Adopting again re-pins the grown one and writes the filter removed by hand once more.
+    const again = await adopt([realpathSync(w.userFile), realpathSync(w.packageDir)], opts(w, pi));
+    assert.deepEqual(
+      again.map((o) => o.result),
+      ['repinned', 'repinned'],
+    );
+    assert.ok(
+      listAdopted(w.home)
+        .find((a) => a.id === realpathSync(w.userFile))
+        ?.capabilities.includes('exec'),
+    );
+    s = await stateOf();
+    assert.equal(s.get(realpathSync(w.userFile))?.state, 'sandboxed');
+    assert.equal(s.get(realpathSync(w.packageDir))?.state, 'sandboxed');
+    assert.equal(await piEnabled(pi, w, join(w.packageDir, 'index.ts')), false);
+
     setAdoptionDisabled(w.home, true);
     assert.equal(readAdoptionList(w.home).disabled, true);
     s = await stateOf();
