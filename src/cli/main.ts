@@ -13,6 +13,7 @@ import { registerScan } from './scanCommand.ts';
 import { runClassify } from './secretsCommand.ts';
 import { runFsCheck } from './fsCommand.ts';
 import { runProbe } from './probeCommand.ts';
+import { registerBridge } from './bridgeCommands.ts';
 
 const VERSION = '0.1.0';
 
@@ -266,6 +267,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         ),
       );
     });
+  registerBridge(program, io, setExit);
   return program;
 }
 

@@ -33,6 +33,11 @@ export const JSON_SCHEMAS = [
   'pi-warden.fs_check.v1',
   'pi-warden.scan.v1',
   'pi-warden.probe.v1',
+  'pi-warden.adopt.v1',
+  'pi-warden.unadopt.v1',
+  'pi-warden.adoption_switch.v1',
+  'pi-warden.bridge_status.v1',
+  'pi-warden.install.v1',
   'pi-warden.error.v1',
 ] as const;
 export type JsonSchema = (typeof JSON_SCHEMAS)[number];

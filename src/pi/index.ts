@@ -1,2 +1,32 @@
 /** The bridge into pi (SPEC §3, §10): the ExtensionHost interface that a live pi session or the probe's headless host implements. */
 export { REGISTRATION_KINDS, hostOperations, type ExtensionHost, type Registration, type RegistrationKind } from './host.ts';
+export { loadPiModule, PI_PACKAGE_NAMES, type PiModule } from './piModule.ts';
+export { discoverExtensions, type DiscoveredExtension, type Discovery, type DiscoveryConflict } from './discover.ts';
+export {
+  ADOPTION_FILE,
+  PIN_STATES,
+  adoptionPath,
+  checkPin,
+  listAdopted,
+  readAdoptionList,
+  type AdoptedExtension,
+  type AdoptionList,
+  type PinState,
+  type SettingsChange,
+} from './adoption.ts';
+export {
+  ADOPT_SKIP_REASONS,
+  adopt,
+  adoptionBundleHash,
+  install,
+  isPiWarden,
+  pinExtension,
+  setAdoptionDisabled,
+  unadopt,
+  type AdoptionOptions,
+  type AdoptOutcome,
+  type InstallOutcome,
+  type RevertResult,
+  type UnadoptOutcome,
+} from './adopt.ts';
+export { EXTENSION_STATES, STATUS_REASONS, status, type BridgeStatus, type ExtensionState, type ExtensionStatus } from './status.ts';

@@ -1,6 +1,6 @@
 /** Every command's --json output: one JSON document with a known `schema`, snake_case keys, and errors as JSON too. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -54,6 +54,11 @@ describe('--json on every command', () => {
     const { home, writer } = await buildStore(12);
     await writer.close();
     const trustHome = tempHome();
+    const bridgeHome = tempHome();
+    const pkg = join(agent, 'pkg');
+    mkdirSync(pkg);
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'pkg', pi: { extensions: ['./index.ts'] } }));
+    writeFileSync(join(pkg, 'index.ts'), 'export default function (pi) {}\n');
     const commands: string[][] = [
       ['policy', 'explain'],
       ['policy', 'explain', '--extension', 'ext_a'],
@@ -77,6 +82,12 @@ describe('--json on every command', () => {
       ['fs', 'check', agent, '--extension', 'ext_a', '--home', trustHome],
       ['scan', FIXTURE],
       ['probe', FIXTURE, '--no-record'],
+      ['install', pkg, '--cwd', agent, '--home', bridgeHome],
+      ['adopt', '--all', '--cwd', agent, '--home', bridgeHome],
+      ['status', '--cwd', agent, '--home', bridgeHome],
+      ['disable', '--home', bridgeHome],
+      ['enable', '--home', bridgeHome],
+      ['unadopt', '--all', '--cwd', agent, '--home', bridgeHome],
     ];
     const seen = new Set<unknown>();
     for (const args of commands) {
