@@ -24,6 +24,7 @@ import { createOutboundStage, secretNameHasher } from './secrets/outbound.ts';
 import { SecretValueIndex, type HeldSecret } from './secrets/values.ts';
 import { createFileToolOperation, type PiFileToolKit } from './tools/fileTools.ts';
 import { createToolCallStage } from './tools/toolCalls.ts';
+import { createResultStage } from './results.ts';
 
 export { classifySecretName } from './secrets/names.ts';
 export { FsScope, type FsAccess } from './fs/scope.ts';
@@ -130,7 +131,7 @@ export function createMediation(o: MediationOptions): Mediation {
   if (o.withStage !== false) {
     const salt = o.nameHashSalt;
     const hash = secretNameHasher(salt);
-    const parts: Stage[] = [];
+    const parts: Stage[] = [createResultStage()];
     if (o.policy.secretBroker.enabled) {
       const held = heldSecrets(o, warnings);
       const index = new SecretValueIndex(held);
@@ -213,3 +214,4 @@ export { SEARCH_REASONS } from './tools/confinedSearch.ts';
 export { FILE_TOOL_REASONS } from './tools/fileTools.ts';
 export { GLOB_REASONS } from './tools/glob.ts';
 export { TOOL_CALL_REASONS } from './tools/toolCalls.ts';
+export { RESULT_REASONS } from './results.ts';

@@ -244,6 +244,25 @@ const TABLE: readonly MethodSpec[] = [
     }),
   ),
 
+  // What a sandboxed extension hands back that pi acts on (the bridge makes these calls for it, SPEC §10): a
+  // tool_call handler's change to the tool's input is the tool call it amounts to (capability by tool name, then
+  // exec mediation or filesystem scope); any other result pi uses (tool output, tool_result patches, input
+  // transforms, prompt and context changes) goes to the session and through the secret scan.
+  spec(
+    'tool.input',
+    'by_tool_name',
+    'tool',
+    'change the input of a tool call pi is about to run (a tool_call handler)',
+    Closed({ name: Str, input: Opt(AnyObject) }),
+  ),
+  spec(
+    'pi.result',
+    'session',
+    'pi',
+    'hand pi a value it acts on: tool output, or a handler result (tool_result patch, input transform, prompt change)',
+    Closed({ kind: Type.Union(['tool', 'event', 'command'].map((k) => Type.Literal(k))), name: Str, value: Opt(Type.Unknown()) }),
+  ),
+
   // ExtensionAPI (pi.*): registration and the event bus.
   spec('pi.on', 'events', 'pi', 'subscribe to a lifecycle event', Closed({ event: Str })),
   spec(

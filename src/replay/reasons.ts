@@ -23,6 +23,7 @@ import {
   SECRET_RESULT_REASONS,
   SECRET_VALUE_REASONS,
   TOOL_CALL_REASONS,
+  RESULT_REASONS,
 } from '../mediation/index.ts';
 import { POLICY_REASONS } from '../policy/index.ts';
 import { isSignalCode } from '../risk/controller.ts';
@@ -64,6 +65,7 @@ const VOCABULARIES: { readonly [V in Vocabulary]: (code: string) => code is Reas
   secretValue: oneOf(SECRET_VALUE_REASONS),
   secretResult: oneOf(SECRET_RESULT_REASONS),
   toolCall: oneOf(TOOL_CALL_REASONS),
+  result: oneOf(RESULT_REASONS),
   fileTool: oneOf(FILE_TOOL_REASONS),
   search: oneOf(SEARCH_REASONS),
   glob: oneOf(GLOB_REASONS),

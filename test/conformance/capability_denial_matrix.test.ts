@@ -40,6 +40,9 @@ const EXPECTED: Record<string, Capability> = {
   'ctx.modelRegistry.registerProvider': 'env',
   log: 'log',
   tool: 'tool',
+  // The bridge's calls for what a handler hands pi: a rewritten tool input needs the tool's capability (no name: tool).
+  'tool.input': 'tool',
+  'pi.result': 'session',
 };
 for (const m of [
   'pi.on',

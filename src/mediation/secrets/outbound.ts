@@ -78,7 +78,11 @@ export function outboundStrings(method: string, params: Readonly<Record<string, 
     case 'pi.sendUserMessage':
     case 'pi.appendEntry':
     case 'tool':
+    case 'tool.input':
       add(`${method}.params`, params);
+      break;
+    case 'pi.result':
+      add(`pi.result.${String(params.kind)}.${String(params.name)}`, params.value);
       break;
     default:
       break;

@@ -122,7 +122,8 @@ export function createToolCallStage(inner: readonly Stage[], home: string = home
   return {
     name: 'mediation',
     run(ctx: DispatchContext): StageOutcome | Promise<StageOutcome> {
-      if (ctx.method !== 'tool') return undefined;
+      // `tool.input`: a tool_call handler's rewrite of the input pi's own tool will run (the bridge, SPEC §10).
+      if (ctx.method !== 'tool' && ctx.method !== 'tool.input') return undefined;
       const eq = equivalentCall(ctx.params.name, ctx.params.input, home);
       if (eq === undefined) return undefined;
       const bad = toolInputProblem(ctx.params.name, ctx.params.input);
