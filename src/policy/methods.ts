@@ -245,7 +245,8 @@ const TABLE: readonly MethodSpec[] = [
   ),
 
   // ExtensionAPI (pi.*): registration and the event bus.
-  spec('pi.on', 'events', 'pi', 'subscribe to a lifecycle event', Closed({ event: Str })),
+  spec('pi.on', 'events', 'pi', 'subscribe to a lifecycle event', Closed({ event: Str, handlerId: Opt(Type.Number()) })),
+  spec('pi.off', 'events', 'pi', 'unsubscribe one lifecycle event handler', Closed({ event: Str, handlerId: Type.Number() })),
   spec(
     'pi.registerTool',
     'events',

@@ -81,6 +81,11 @@ export const REGISTRATIONS = {
 } as const;
 export type RegistrationMember = keyof typeof REGISTRATIONS;
 
+/** What the unsubscribe function `pi.on` returns calls (fire-and-forget): the host drops that handler's proxy. */
+export const UNREGISTRATIONS = {
+  on: 'pi.off',
+} as const;
+
 /** `ctx.ui.*`: member → mode. Params are `{args: [...]}`; functions (component factories) arrive as null. */
 export const UI_MEMBERS: Readonly<Record<string, CallMode>> = {
   select: 'async',

@@ -143,6 +143,11 @@ export interface HandlerOutcome {
   readonly value?: unknown;
   readonly error?: { code: string; message: string };
 }
+/** What one handler did (`emitHandler`): its return value or error, and the payload as it left the handler. */
+export type HandlerRun =
+  | { readonly ok: true; readonly value: unknown; readonly payload: Record<string, unknown> }
+  | { readonly ok: false; readonly error: { readonly code: string; readonly message: string }; readonly payload: Record<string, unknown> };
+
 export interface EventOutcome {
   readonly event: string;
   readonly results: readonly HandlerOutcome[];
@@ -275,21 +280,44 @@ export class Sandbox {
     });
   }
 
-  /** Fires one event to this extension's handlers; also the legacy events derived from it (session_switch/fork). */
+  /** Fires one event to all this extension's handlers as one batch; also the legacy events derived from it (session_switch/fork). */
   async emit(event: string, payload: Record<string, unknown>, ctx: InvocationContext = {}): Promise<EventOutcome[]> {
     const out: EventOutcome[] = [];
     for (const e of [{ event, payload: { type: event, ...payload } }, ...legacyEventsFor(event, payload)]) {
       const settled = await this.#invoke({ type: 'event', event: e.event, payload: e.payload, ctx });
-      if (!settled.ok) {
-        const code = (EXTENSION_ERROR_CODES as readonly string[]).includes(settled.error.code)
-          ? (settled.error.code as WardenErrorCode)
-          : 'internal';
-        throw new WardenError(code, `event ${e.event}: ${settled.error.message}`);
-      }
+      if (!settled.ok) throw this.#eventError(e.event, settled.error);
       const value = settled.value as { results: HandlerOutcome[]; input?: unknown };
       out.push({ event: e.event, results: value.results, ...(value.input === undefined ? {} : { input: value.input }) });
     }
     return out;
+  }
+
+  /**
+   * Runs exactly one handler, by the `handlerId` its `pi.on` registration carried (the bridge registers one pi
+   * handler per guest handler, in that order). Returns the handler's value, or the error it threw, with the payload
+   * as it is after the handler ran (pi lets a `tool_call` handler edit `input` in place; the caller copies it back).
+   * A handler the extension unsubscribed gives `{ok: true, value: undefined}` and the payload unchanged. A stopped
+   * sandbox, a wall-time overrun or a handler id of another event rejects with WardenError.
+   */
+  async emitHandler(event: string, handlerId: number, payload: Record<string, unknown>, ctx: InvocationContext = {}): Promise<HandlerRun> {
+    const sent = { type: event, ...payload };
+    const settled = await this.#invoke({ type: 'handler', event, handlerId, payload: sent, ctx });
+    if (!settled.ok) {
+      // A return value that is not plain data fails the whole settle: the handler failed, its edits are unknown.
+      if (settled.error.code === 'invalid_request' && settled.error.message.startsWith('result is not plain data'))
+        return { ok: false, error: settled.error, payload: sent };
+      throw this.#eventError(event, settled.error);
+    }
+    const run = settled.value as { ok?: unknown; value?: unknown; error?: { code: string; message: string }; payload?: unknown };
+    const after = run.payload !== null && typeof run.payload === 'object' ? (run.payload as Record<string, unknown>) : sent;
+    return run.ok === true
+      ? { ok: true, value: run.value, payload: after }
+      : { ok: false, error: run.error ?? { code: 'extension_error', message: 'failed' }, payload: after };
+  }
+
+  #eventError(event: string, error: { code: string; message: string }): WardenError {
+    const code = (EXTENSION_ERROR_CODES as readonly string[]).includes(error.code) ? (error.code as WardenErrorCode) : 'internal';
+    return new WardenError(code, `event ${event}: ${error.message}`);
   }
 
   /**

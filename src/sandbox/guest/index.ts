@@ -3,7 +3,8 @@
  * bundled module (`__wardenDefine`) and answers the host's entries (`__wardenEnter(kind, payload)`):
  *
  * - `boot`   {cwd, home, ...}                    — the host's world as plain data
- * - `invoke` {ticket, target}                    — load / event / tool / command / shortcut / bus; finishes with settle
+ * - `invoke` {ticket, target}                    — load / event / handler / tool / command / shortcut / bus; finishes
+ *                                                  with settle
  * - `resume` {ticket, reply}                     — an async hostcall's result
  * - `timer`  {id}                                — a timer is due
  * - `abort`  {ticket}                            — the host cancels a running tool call (its AbortSignal fires)
@@ -168,15 +169,33 @@ async function runEvent(t: Target): Promise<unknown> {
   const event = (t.payload ?? {}) as Opts;
   const ctx = makeContext(t.ctx ?? {}, 'event');
   const results: unknown[] = [];
+  // a snapshot, as pi's emit takes one: a handler unsubscribed during this batch still runs in it
   for (const h of [...handlers]) {
     try {
-      results.push({ ok: true, value: await h(event, ctx) });
+      results.push({ ok: true, value: await h.fn(event, ctx) });
     } catch (err) {
       results.push({ ok: false, error: errorToWire(err) });
     }
   }
   // tool_call handlers may mutate event.input in place (pi lets later handlers and the tool see it)
   return t.event === 'tool_call' ? { results, input: event.input } : { results };
+}
+
+/**
+ * Exactly one handler, by the id `pi.on` gave it: its return value and the payload as it is after the handler ran
+ * (pi lets a handler edit the event in place; the host copies that back). A removed handler leaves it unchanged.
+ */
+async function runHandler(t: Target): Promise<unknown> {
+  const payload = (t.payload ?? {}) as Opts;
+  const entry = registry.handlerById.get(Number(t.handlerId));
+  if (entry === undefined) return { ok: true, payload };
+  if (entry.event !== String(t.event))
+    throw new Error(`handler ${String(t.handlerId)} listens to ${entry.event}, not to ${String(t.event)}`);
+  try {
+    return { ok: true, value: await entry.fn(payload, makeContext(t.ctx ?? {}, 'event')), payload };
+  } catch (err) {
+    return { ok: false, error: errorToWire(err), payload };
+  }
 }
 
 /** Abort controllers of running tool calls, by the host's invocation ticket. */
@@ -235,6 +254,7 @@ async function runBus(t: Target): Promise<unknown> {
 const RUNNERS: Record<string, (t: Target, ticket: number) => Promise<unknown>> = {
   load,
   event: runEvent,
+  handler: runHandler,
   tool: runTool,
   command: runCommand,
   completions: runCompletions,

@@ -11,6 +11,7 @@ import {
   REGISTRATIONS,
   SESSION_MANAGER_MEMBERS,
   UI_MEMBERS,
+  UNREGISTRATIONS,
   type CallMode,
   type RegistrationMember,
 } from '../contract.ts';
@@ -18,8 +19,17 @@ import { callAsync, callSync } from './abi.ts';
 
 type Fn = (...args: unknown[]) => unknown;
 
+/** One `pi.on` registration: the id the host calls it by (per sandbox, increasing) and the event it listens to. */
+export interface HandlerEntry {
+  readonly id: number;
+  readonly event: string;
+  readonly fn: Fn;
+}
+
 export interface Registry {
-  handlers: Map<string, Fn[]>;
+  /** By event, in registration order (pi runs an extension's handlers in that order). */
+  handlers: Map<string, HandlerEntry[]>;
+  handlerById: Map<number, HandlerEntry>;
   tools: Map<string, Record<string, unknown>>;
   commands: Map<string, Record<string, unknown>>;
   shortcuts: Map<string, Record<string, unknown>>;
@@ -29,6 +39,7 @@ export interface Registry {
 
 export const registry: Registry = {
   handlers: new Map(),
+  handlerById: new Map(),
   tools: new Map(),
   commands: new Map(),
   shortcuts: new Map(),
@@ -153,6 +164,26 @@ export function makeContext(host: HostContext, kind: 'event' | 'command'): Recor
 }
 
 const flagDefaults = new Map<string, unknown>();
+let lastHandlerId = 0;
+
+/** `pi.on`: the host learns the handler's id; the returned function unsubscribes it (pi 1.5.2+ returns `() => void`). */
+function subscribe(event: unknown, handler: unknown): () => void {
+  if (typeof handler !== 'function') throw new TypeError(`pi.on: handler must be a function, got ${typeof handler}`);
+  const entry: HandlerEntry = { id: ++lastHandlerId, event: String(event), fn: handler as Fn };
+  register('on', { event: entry.event, handlerId: entry.id });
+  const list = registry.handlers.get(entry.event) ?? [];
+  list.push(entry);
+  registry.handlers.set(entry.event, list);
+  registry.handlerById.set(entry.id, entry);
+  return () => {
+    if (!registry.handlerById.delete(entry.id)) return;
+    const l = registry.handlers.get(entry.event) ?? [];
+    const i = l.indexOf(entry);
+    if (i >= 0) l.splice(i, 1);
+    // the host drops its proxy; if this is refused the handler is still gone here, so it never runs again
+    call(UNREGISTRATIONS.on, 'fire', { event: entry.event, handlerId: entry.id });
+  };
+}
 
 function register(member: RegistrationMember, params: Record<string, unknown>): void {
   callSync(REGISTRATIONS[member], params);
@@ -181,14 +212,7 @@ function eventBus(): Record<string, unknown> {
 
 export function makePi(): Record<string, unknown> {
   const pi: Record<string, unknown> = {
-    on(event: unknown, handler: unknown) {
-      if (typeof handler !== 'function') throw new TypeError('pi.on: handler must be a function');
-      const name = String(event);
-      register('on', { event: name });
-      const list = registry.handlers.get(name) ?? [];
-      list.push(handler as Fn);
-      registry.handlers.set(name, list);
-    },
+    on: subscribe,
     registerTool(def: unknown) {
       const d = asObject(def, 'pi.registerTool: tool');
       if (typeof d.execute !== 'function') throw new TypeError(`pi.registerTool: tool ${String(d.name)} has no execute function`);
