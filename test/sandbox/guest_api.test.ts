@@ -1,6 +1,6 @@
 /**
  * The guest API the bridge into real pi needs (issue 14 items 3 and 7): one handler at a time by id, with its edits
- * to the payload copied back; `pi.on` returning an unsubscribe.
+ * to the payload copied back; `pi.on` returning an unsubscribe; `ctx.signal`.
  * Everything runs in a real sandbox against a real dispatcher.
  */
 import assert from 'node:assert/strict';
@@ -129,5 +129,59 @@ describe('per-handler invocation', () => {
       [['events', 'allow']],
     );
     h.sandbox.dispose();
+  });
+});
+
+describe('ctx.signal', () => {
+  const source = `export default function (pi) {
+      const waitForAbort = (ctx) => new Promise((resolve) => {
+        ctx.signal.addEventListener('abort', () => resolve('aborted:' + ctx.signal.aborted));
+        ctx.ui.notify('waiting');
+      });
+      pi.on('agent_start', (_e, ctx) => (ctx.signal === undefined ? 'no signal' : waitForAbort(ctx)));
+      pi.registerCommand('long', { handler: async (_args, ctx) => { await waitForAbort(ctx); ctx.ui.setStatus('long', 'stopped'); } });
+    }`;
+
+  it('is undefined without a host signal, as pi has none while idle', async () => {
+    const h = await loadSource(source);
+    assert.deepEqual(await h.sandbox.emitHandler('agent_start', 1, {}), { ok: true, value: 'no signal', payload: { type: 'agent_start' } });
+    const [o] = await h.sandbox.emit('agent_start', {});
+    assert.deepEqual(o?.results, [{ ok: true, value: 'no signal' }]);
+    h.sandbox.dispose();
+  });
+
+  it('is a guest AbortSignal the host aborts, for a handler and for a command', async () => {
+    const controller = new AbortController();
+    const notify = watch();
+    const status = watch();
+    const h = await loadSource(source, {
+      operations: {
+        'ctx.ui.notify': (p, c) => {
+          controller.abort();
+          return notify.op(p, c);
+        },
+        'ctx.ui.setStatus': status.op,
+      },
+    });
+    assert.deepEqual(await h.sandbox.emitHandler('agent_start', 1, {}, {}, controller.signal), {
+      ok: true,
+      value: 'aborted:true',
+      payload: { type: 'agent_start' },
+    });
+    const second = new AbortController();
+    const h2 = await loadSource(source, {
+      operations: {
+        'ctx.ui.notify': () => {
+          second.abort();
+          return null;
+        },
+        'ctx.ui.setStatus': status.op,
+      },
+    });
+    assert.deepEqual(await h2.sandbox.runCommand('long', '', {}, second.signal), { ok: true, value: null });
+    await status.seen;
+    assert.deepEqual(status.calls[0]?.args, ['long', 'stopped']);
+    h.sandbox.dispose();
+    h2.sandbox.dispose();
   });
 });

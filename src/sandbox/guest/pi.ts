@@ -100,6 +100,8 @@ export interface HostContext {
   model?: unknown;
   thinkingLevel?: string;
   projectTrusted?: boolean;
+  /** The invocation has an AbortSignal the host can abort (pi's `ctx.signal` while the agent streams). */
+  signal?: boolean;
 }
 
 function memberTable(table: Readonly<Record<string, readonly [string, CallMode]>>, target: Record<string, unknown>): void {
@@ -148,8 +150,11 @@ function sharedMembers(): { event: Record<string, unknown>; command: Record<stri
   return shared;
 }
 
-/** A fresh ctx per call: the host's view of the session (cwd, hasUI, model) is data; every action is a hostcall. */
-export function makeContext(host: HostContext, kind: 'event' | 'command'): Record<string, unknown> {
+/**
+ * A fresh ctx per call: the host's view of the session (cwd, hasUI, model) is data; every action is a hostcall.
+ * `signal` is the invocation's AbortSignal (undefined unless the host gave one, as pi's is while idle).
+ */
+export function makeContext(host: HostContext, kind: 'event' | 'command', signal?: unknown): Record<string, unknown> {
   return {
     ...sharedMembers()[kind],
     cwd: host.cwd ?? '/',
@@ -157,7 +162,7 @@ export function makeContext(host: HostContext, kind: 'event' | 'command'): Recor
     mode: host.mode ?? 'print',
     model: host.model,
     thinkingLevel: host.thinkingLevel,
-    signal: undefined,
+    signal,
     scopedModels: [],
     isProjectTrusted: () => host.projectTrusted === true,
   };
