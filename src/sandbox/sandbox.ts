@@ -136,6 +136,8 @@ export interface InvocationContext {
    * the call is given a host AbortSignal, whose abort then fires the guest's; without either `ctx.signal` is undefined.
    */
   readonly signal?: boolean;
+  /** A tool's `ctx.tools` (pi 1.5.2+): the tools its `ctx.executeTool` can call, as data. */
+  readonly tools?: readonly unknown[];
 }
 
 /** The guest's answer to an invocation: its value, or the error the extension's code threw. */

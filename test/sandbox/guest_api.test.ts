@@ -1,6 +1,7 @@
 /**
  * The guest API the bridge into real pi needs (issue 14 items 3 and 7): one handler at a time by id, with its edits
- * to the payload copied back; `pi.on` returning an unsubscribe; `ctx.signal`.
+ * to the payload copied back; `pi.on` returning an unsubscribe; `ctx.signal`; and the pi 1.5.2+/1.6.0 members
+ * (`registerToolRenderer(resolver)`, native `Provider` objects, session projections, `ctx.tools`/`executeTool`).
  * Everything runs in a real sandbox against a real dispatcher.
  */
 import assert from 'node:assert/strict';
@@ -183,5 +184,185 @@ describe('ctx.signal', () => {
     assert.deepEqual(status.calls[0]?.args, ['long', 'stopped']);
     h.sandbox.dispose();
     h2.sandbox.dispose();
+  });
+});
+
+describe('pi 1.5.2 / 1.6.0 members', () => {
+  it('registerToolRenderer takes a resolver (1.5.2+) or the older (toolName, renderer); a markdown transformer keeps its options', async () => {
+    const h = await loadSource(`export default function (pi) {
+        pi.registerToolRenderer((toolName, next) => next());
+        pi.registerToolRenderer('bash', { renderCall: () => null, renderShell: 'self' });
+        pi.registerMarkdownTransformer((markdown) => markdown, { messageTypes: ['assistant'] });
+      }`);
+    assert.deepEqual(h.host.registrationsOf('fixture').find((r) => r.kind === 'markdownTransformer')?.description, {
+      messageTypes: ['assistant'],
+      functions: ['transform'],
+    });
+    const renderers = h.host.registrationsOf('fixture').filter((r) => r.kind === 'toolRenderer');
+    assert.deepEqual(
+      renderers.map((r) => [r.name, r.description]),
+      [
+        ['toolRenderer', { resolver: true, functions: ['resolver'] }],
+        ['bash', { renderShell: 'self', functions: ['renderCall'], toolName: 'bash' }],
+      ],
+    );
+    h.sandbox.dispose();
+  });
+
+  it('registerProvider takes a native Provider object (1.5.2+), described as data under its id', async () => {
+    const h = await loadSource(`export default function (pi) {
+        const provider = {
+          id: 'faux', name: 'Faux AI', baseUrl: 'http://127.0.0.1:9',
+          auth: { apiKey: { resolve: async () => ({ configured: true }) } },
+          getModels: () => [{ id: 'faux-1', name: 'Faux 1', provider: 'faux' }],
+          stream: () => { throw new Error('never called here'); },
+          streamSimple: () => { throw new Error('never called here'); },
+        };
+        pi.registerProvider(provider);
+        pi.registerProvider('proxy', { baseUrl: 'http://127.0.0.1:8' });
+        pi.on('later', (_e, ctx) => { ctx.modelRegistry.registerProvider({ ...provider, id: 'late' }); });
+        pi.on('bad', () => pi.registerProvider({ name: 'no id' }));
+      }`);
+    const provider = () => h.host.registrationsOf('fixture').filter((r) => r.kind === 'provider');
+    assert.deepEqual(
+      provider().map((r) => [r.name, r.description]),
+      [
+        [
+          'faux',
+          {
+            baseUrl: 'http://127.0.0.1:9',
+            auth: ['apiKey'],
+            functions: ['getModels', 'stream', 'streamSimple'],
+            native: true,
+            name: 'faux',
+            displayName: 'Faux AI',
+            models: [{ id: 'faux-1', name: 'Faux 1', provider: 'faux' }],
+          },
+        ],
+        ['proxy', { baseUrl: 'http://127.0.0.1:8', name: 'proxy' }],
+      ],
+    );
+    const reg = watch();
+    const h2 = await loadSource(
+      `export default function (pi) {
+        pi.on('later', (_e, ctx) => { ctx.modelRegistry.registerProvider({ id: 'late', name: 'Late', getModels: () => [] }); });
+      }`,
+      { operations: { 'ctx.modelRegistry.registerProvider': reg.op } },
+    );
+    await h2.sandbox.emit('later', {});
+    await reg.seen;
+    assert.equal(reg.calls[0]?.name, 'late');
+    assert.equal(reg.calls[0]?.native, true);
+    const h3 = await loadSource(`export default function (pi) {
+        class ProxyProvider {
+          constructor() { this.id = 'classy'; }
+          get name() { return 'Classy'; }
+          getModels() { return []; }
+          streamSimple() { throw new Error('never called here'); }
+        }
+        pi.registerProvider(new ProxyProvider());
+      }`);
+    assert.deepEqual(h3.host.registrationsOf('fixture').find((r) => r.kind === 'provider')?.description, {
+      functions: ['getModels', 'streamSimple'],
+      native: true,
+      name: 'classy',
+      displayName: 'Classy',
+      models: [],
+    });
+    h3.sandbox.dispose();
+    const [bad] = await h.sandbox.emit('bad', {});
+    assert.match(String(bad?.results[0]?.error?.message), /a provider object needs a non-empty string id, got undefined/);
+    h.sandbox.dispose();
+    h2.sandbox.dispose();
+  });
+
+  it('ctx.sessionManager has the 1.5.2+ projections buildContextEntries and buildSessionProjection', async () => {
+    const h = await loadSource(
+      `export default function (pi) {
+        pi.on('read', (_e, ctx) => [ctx.sessionManager.buildContextEntries(), ctx.sessionManager.buildSessionProjection()]);
+      }`,
+      {
+        operations: {
+          'ctx.sessionManager.buildContextEntries': () => [{ type: 'message', id: 'e1' }],
+          'ctx.sessionManager.buildSessionProjection': () => ({ entries: [], messages: [], thinkingLevel: 'off', model: null }),
+        },
+      },
+    );
+    const [o] = await h.sandbox.emit('read', {});
+    assert.deepEqual(o?.results[0]?.value, [
+      [{ type: 'message', id: 'e1' }],
+      { entries: [], messages: [], thinkingLevel: 'off', model: null },
+    ]);
+    assert.deepEqual(
+      h.recorder.entries.filter((e) => e.method.startsWith('ctx.sessionManager.build')).map((e) => [e.method, e.capability, e.decision]),
+      [
+        ['ctx.sessionManager.buildContextEntries', 'session', 'allow'],
+        ['ctx.sessionManager.buildSessionProjection', 'session', 'allow'],
+      ],
+    );
+    h.sandbox.dispose();
+  });
+
+  it("a tool's ctx has tools and executeTool (1.5.2+): a nested call is the tool hostcall, and a denial resolves isError", async () => {
+    const h = await loadSource(
+      `export default function (pi) {
+        pi.registerTool({ name: 'orchestrate', label: 'o', description: 'calls other tools', parameters: {},
+          async execute(id, _params, _signal, _onUpdate, ctx) {
+            const read = await ctx.executeTool('read', { path: 'README.md' });
+            const bash = await ctx.executeTool('bash', { command: 'id' });
+            const bad = await ctx.executeTool('read', 'README.md');
+            return { content: [], details: { tools: ctx.tools.map((t) => t.name), read, bash, bad } };
+          } });
+      }`,
+      { policy: 'safe' },
+    );
+    const tools = [{ name: 'read', label: 'read', description: 'Read a file', parameters: {} }];
+    const out = await h.sandbox.runTool('orchestrate', 'call-7', {}, { tools });
+    assert.equal(out.ok, true);
+    const details = (out.ok ? (out.value as { result: { details: Record<string, unknown> } }).result.details : {}) as Record<
+      string,
+      { toolCall: { id: string }; isError: boolean; result: { content: Array<{ text: string }> } }
+    > & { tools: string[] };
+    assert.deepEqual(details.tools, ['read']);
+    assert.deepEqual([details.read?.toolCall.id, details.read?.isError], ['call-7/0', false]);
+    assert.deepEqual([details.bash?.toolCall.id, details.bash?.isError], ['call-7/1', true]);
+    assert.match(String(details.bash?.result.content[0]?.text), /Capability 'exec' denied/);
+    assert.match(String(details.bad?.result.content[0]?.text), /arguments of read must be an object, got string/);
+    assert.deepEqual(
+      h.recorder.entries.filter((e) => e.method === 'tool').map((e) => [e.capability, e.decision]),
+      [
+        ['read', 'allow'],
+        ['exec', 'deny'],
+      ],
+    );
+    h.sandbox.dispose();
+  });
+
+  it('an extension written the 0.73.1 way still loads and runs: on() used as a statement, (name, config) providers', async () => {
+    const h = await loadSource(`import { Type } from '@sinclair/typebox';
+      export default function (pi) {
+        pi.on('session_start', async (_event, ctx) => { ctx.ui.notify('hello'); });
+        pi.on('tool_call', async (event) => (event.toolName === 'bash' ? { block: true, reason: 'no' } : undefined));
+        pi.registerProvider('my-proxy', { baseUrl: 'http://127.0.0.1:7', apiKey: 'MY_KEY', api: 'openai-completions', models: [] });
+        pi.registerTool({ name: 'echo', label: 'Echo', description: 'echo', parameters: Type.Object({ text: Type.String() }),
+          async execute(_id, params, _signal, _onUpdate, ctx) { return { content: [{ type: 'text', text: params.text + ':' + typeof ctx.signal }], details: {} }; } });
+      }`);
+    const [o] = await h.sandbox.emit('tool_call', { toolCallId: 't', toolName: 'bash', input: {} });
+    assert.deepEqual(o?.results, [{ ok: true, value: { block: true, reason: 'no' } }]);
+    const out = await h.sandbox.runTool('echo', 'c', { text: 'hi' });
+    assert.deepEqual(out.ok && (out.value as { result: unknown }).result, { content: [{ type: 'text', text: 'hi:object' }], details: {} });
+    assert.deepEqual(
+      h.host
+        .registrationsOf('fixture')
+        .map((r) => [r.kind, r.name])
+        .sort(),
+      [
+        ['event', 'session_start'],
+        ['event', 'tool_call'],
+        ['provider', 'my-proxy'],
+        ['tool', 'echo'],
+      ],
+    );
+    h.sandbox.dispose();
   });
 });

@@ -235,7 +235,7 @@ async function runTool(t: Target, ticket: number): Promise<unknown> {
       (u: unknown) => {
         updates.push(u);
       },
-      makeContext(t.ctx ?? {}, 'event', signal),
+      makeContext(t.ctx ?? {}, 'tool', signal, String(t.toolCallId ?? 'call')),
     );
     return { result, updates };
   });

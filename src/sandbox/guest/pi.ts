@@ -7,6 +7,7 @@ import {
   COMMAND_CONTEXT_MEMBERS,
   CONTEXT_MEMBERS,
   MODEL_REGISTRY_MEMBERS,
+  NATIVE_PROVIDER_FUNCTIONS,
   PI_ACTIONS,
   REGISTRATIONS,
   SESSION_MANAGER_MEMBERS,
@@ -68,6 +69,33 @@ function describe(def: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/**
+ * A pi 1.5.2+ native `Provider` object as data: registered under its `id` (pi's provider key), its display name as
+ * `displayName`, its model catalogue from `getModels()` (synchronous, data), its auth kinds, and which functions it
+ * has (`stream`, `streamSimple`, ... stay in the guest; the host decides whether it can proxy them).
+ */
+function nativeProvider(p: Record<string, unknown>, what: string): Record<string, unknown> {
+  if (typeof p.id !== 'string' || p.id === '')
+    throw new TypeError(`${what}: a provider object needs a non-empty string id, got ${typeof p.id}`);
+  const id = p.id;
+  const rest = describe(p);
+  delete rest.id;
+  delete rest.name;
+  const own = Array.isArray(rest.functions) ? (rest.functions as string[]) : [];
+  const inherited = NATIVE_PROVIDER_FUNCTIONS.filter((k) => !own.includes(k) && typeof p[k] === 'function');
+  if (own.length + inherited.length > 0) rest.functions = [...own, ...inherited];
+  let models: unknown = [];
+  try {
+    if (typeof p.getModels === 'function') models = (p.getModels as Fn).call(p) ?? [];
+  } catch {
+    // pi's contract: getModels must not throw, and a provider whose getModels throws has no models
+  }
+  // ProviderAuth holds functions only (resolve, login, refresh): the host learns which kinds exist
+  const auth =
+    p.auth !== null && typeof p.auth === 'object' ? { auth: Object.keys(p.auth).filter((k) => k === 'apiKey' || k === 'oauth') } : {};
+  return { ...rest, ...auth, native: true, name: id, displayName: typeof p.name === 'string' ? p.name : id, models };
+}
+
 function asObject(value: unknown, what: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object') throw new TypeError(`${what} must be an object`);
   return value as Record<string, unknown>;
@@ -102,6 +130,8 @@ export interface HostContext {
   projectTrusted?: boolean;
   /** The invocation has an AbortSignal the host can abort (pi's `ctx.signal` while the agent streams). */
   signal?: boolean;
+  /** The tools a tool's `ctx.executeTool` can call, as data (pi 1.5.2+ `ExtensionToolContext.tools`). */
+  tools?: unknown[];
 }
 
 function memberTable(table: Readonly<Record<string, readonly [string, CallMode]>>, target: Record<string, unknown>): void {
@@ -138,7 +168,9 @@ function sharedMembers(): { event: Record<string, unknown>; command: Record<stri
         name === 'unregisterProvider'
           ? { name: String(args[0]) }
           : name === 'registerProvider'
-            ? { name: String(args[0]), args: plain(args) }
+            ? args[0] !== null && typeof args[0] === 'object'
+              ? nativeProvider(args[0] as Record<string, unknown>, 'ctx.modelRegistry.registerProvider')
+              : { name: String(args[0]), args: plain(args) }
             : { args: plain(args) },
       );
   }
@@ -151,12 +183,38 @@ function sharedMembers(): { event: Record<string, unknown>; command: Record<stri
 }
 
 /**
- * A fresh ctx per call: the host's view of the session (cwd, hasUI, model) is data; every action is a hostcall.
- * `signal` is the invocation's AbortSignal (undefined unless the host gave one, as pi's is while idle).
+ * pi 1.5.2+ `ctx.executeTool(name, args)` on a tool's ctx: the `tool` hostcall, so the nested call is checked as if
+ * the extension made it. Like pi it never rejects for a tool failure (a denial included): it resolves `isError`.
  */
-export function makeContext(host: HostContext, kind: 'event' | 'command', signal?: unknown): Record<string, unknown> {
-  return {
-    ...sharedMembers()[kind],
+function toolExecutor(toolCallId: string): (name: unknown, args: unknown) => Promise<unknown> {
+  let nested = 0;
+  return async (name: unknown, args: unknown) => {
+    const toolCall = { type: 'toolCall', id: `${toolCallId}/${nested++}`, name: String(name), arguments: args ?? {} };
+    const failed = (text: string) => ({ toolCall, result: { content: [{ type: 'text', text }], details: {} }, isError: true });
+    if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args)))
+      return failed(`executeTool: arguments of ${String(name)} must be an object, got ${args === null ? 'null' : typeof args}`);
+    try {
+      const result = (await callAsync('tool', { name: String(name), input: args ?? {} })) as Record<string, unknown> | null;
+      return { toolCall, result, isError: result?.isError === true };
+    } catch (err) {
+      return failed(err instanceof Error ? err.message : String(err));
+    }
+  };
+}
+
+/**
+ * A fresh ctx per call: the host's view of the session (cwd, hasUI, model) is data; every action is a hostcall.
+ * `signal` is the invocation's AbortSignal (undefined unless the host gave one, as pi's is while idle); a tool's
+ * ctx also has pi 1.5.2+'s `tools` and `executeTool`.
+ */
+export function makeContext(
+  host: HostContext,
+  kind: 'event' | 'command' | 'tool',
+  signal?: unknown,
+  toolCallId = 'call',
+): Record<string, unknown> {
+  const ctx: Record<string, unknown> = {
+    ...sharedMembers()[kind === 'command' ? 'command' : 'event'],
     cwd: host.cwd ?? '/',
     hasUI: host.hasUI === true,
     mode: host.mode ?? 'print',
@@ -166,6 +224,11 @@ export function makeContext(host: HostContext, kind: 'event' | 'command', signal
     scopedModels: [],
     isProjectTrusted: () => host.projectTrusted === true,
   };
+  if (kind === 'tool') {
+    ctx.tools = Array.isArray(host.tools) ? host.tools : [];
+    ctx.executeTool = toolExecutor(toolCallId);
+  }
+  return ctx;
 }
 
 const flagDefaults = new Map<string, unknown>();
@@ -251,15 +314,26 @@ export function makePi(): Record<string, unknown> {
       register('registerEntryRenderer', { customType: String(customType) });
       if (typeof renderer === 'function') registry.renderers.set(`entry:${String(customType)}`, renderer as Fn);
     },
-    registerToolRenderer(toolName: unknown, renderer: unknown) {
+    registerToolRenderer(first: unknown, renderer: unknown) {
+      if (typeof first === 'function') {
+        // pi 1.5.2+: one resolver `(toolName, next) => renderers` for every tool; it stays in the guest
+        registry.renderers.set(`toolResolver:${registry.renderers.size}`, first as Fn);
+        register('registerToolRenderer', { resolver: true, functions: ['resolver'] });
+        return;
+      }
       const r = renderer !== null && typeof renderer === 'object' ? describe(renderer as Record<string, unknown>) : {};
-      register('registerToolRenderer', { ...r, toolName: String(toolName) });
+      register('registerToolRenderer', { ...r, toolName: String(first) });
     },
-    registerMarkdownTransformer(transformer: unknown) {
-      register('registerMarkdownTransformer', { functions: typeof transformer === 'function' ? ['transform'] : [] });
+    registerMarkdownTransformer(transformer: unknown, options: unknown) {
+      const o = options !== null && typeof options === 'object' ? describe(options as Record<string, unknown>) : {};
+      register('registerMarkdownTransformer', { ...o, functions: typeof transformer === 'function' ? ['transform'] : [] });
     },
-    registerProvider(name: unknown, config: unknown) {
-      register('registerProvider', { ...describe(asObject(config ?? {}, 'pi.registerProvider: config')), name: String(name) });
+    registerProvider(first: unknown, config: unknown) {
+      if (first !== null && typeof first === 'object') {
+        register('registerProvider', nativeProvider(first as Record<string, unknown>, 'pi.registerProvider'));
+        return;
+      }
+      register('registerProvider', { ...describe(asObject(config ?? {}, 'pi.registerProvider: config')), name: String(first) });
     },
     registerMcpServer(name: unknown, config: unknown) {
       register('registerMcpServer', { ...describe(asObject(config ?? {}, 'pi.registerMcpServer: config')), name: String(name) });
