@@ -84,6 +84,9 @@ const SESSION_MANAGER_MEMBERS = [
   'getEntry',
   'getLabel',
   'getBranch',
+  // pi 1.5.2+
+  'buildContextEntries',
+  'buildSessionProjection',
   'getHeader',
   'getEntries',
   'getTree',
@@ -264,7 +267,8 @@ const TABLE: readonly MethodSpec[] = [
   ),
 
   // ExtensionAPI (pi.*): registration and the event bus.
-  spec('pi.on', 'events', 'pi', 'subscribe to a lifecycle event', Closed({ event: Str })),
+  spec('pi.on', 'events', 'pi', 'subscribe to a lifecycle event', Closed({ event: Str, handlerId: Opt(Type.Number()) })),
+  spec('pi.off', 'events', 'pi', 'unsubscribe one lifecycle event handler', Closed({ event: Str, handlerId: Type.Number() })),
   spec(
     'pi.registerTool',
     'events',
@@ -284,7 +288,13 @@ const TABLE: readonly MethodSpec[] = [
   spec('pi.getFlag', 'events', 'pi', 'read a flag this extension registered', Closed({ name: Str })),
   spec('pi.registerMessageRenderer', 'events', 'pi', 'render a custom message type', Closed({ customType: Str })),
   spec('pi.registerEntryRenderer', 'events', 'pi', 'render a custom entry type (pi 1.5)', Open({ customType: Str })),
-  spec('pi.registerToolRenderer', 'events', 'pi', 'render a tool call/result (pi 1.5)', Open({ toolName: Str })),
+  spec(
+    'pi.registerToolRenderer',
+    'events',
+    'pi',
+    'render a tool call/result: one tool by name, or a resolver for every tool (pi 1.5.2+)',
+    Open({ toolName: Opt(Str), resolver: Opt(Type.Boolean()) }),
+  ),
   spec('pi.registerMarkdownTransformer', 'events', 'pi', 'transform rendered markdown (pi 1.5)', AnyObject),
   spec('pi.events.emit', 'events', 'pi', 'emit on the shared extension event bus', Closed({ channel: Str, data: Opt(Type.Unknown()) })),
   spec('pi.events.on', 'events', 'pi', 'listen on the shared extension event bus', Closed({ channel: Str })),

@@ -1,9 +1,9 @@
 /**
  * The pi API contract as the sandbox implements it: every member of `pi` (ExtensionAPI), `ctx`
  * (ExtensionContext / ExtensionCommandContext), `ctx.ui`, `ctx.sessionManager` and `ctx.modelRegistry`, with the
- * hostcall method it becomes and how it is called. Names mirror pi 0.73.1 / 1.5.2 (`dist/core/extensions/types.d.ts`)
- * plus the older names most published extensions use (research digest §1.7). Extension authors read this file
- * to know what works in the sandbox.
+ * hostcall method it becomes and how it is called. Names mirror pi 0.73.1, 1.5.2 and 1.6.0 (`dist/core/extensions/
+ * types.d.ts`; 1.6.0's extension API is 1.5.2's) plus the older names most published extensions use (research digest
+ * §1.7). Extension authors read this file to know what works in the sandbox.
  *
  * This file is pure data and small pure functions: it is bundled into the guest runtime as well as read by the host.
  *
@@ -81,6 +81,29 @@ export const REGISTRATIONS = {
 } as const;
 export type RegistrationMember = keyof typeof REGISTRATIONS;
 
+/** What the unsubscribe function `pi.on` returns calls (fire-and-forget): the host drops that handler's proxy. */
+export const UNREGISTRATIONS = {
+  on: 'pi.off',
+} as const;
+
+/**
+ * The function members of a pi 1.5.2+ native `Provider` (`@earendil-works/pi-ai` `Provider`): they stay in the guest,
+ * and a registration names those a provider has, own or inherited, so the host knows what it would have to proxy.
+ */
+export const NATIVE_PROVIDER_FUNCTIONS: readonly string[] = [
+  'getModels',
+  'getAllModels',
+  'refreshModels',
+  'filterModels',
+  'filterAllModels',
+  'stream',
+  'streamSimple',
+  'fetchDeferred',
+  'cancelDeferred',
+  'generateImages',
+  'classify',
+];
+
 /** `ctx.ui.*`: member → mode. Params are `{args: [...]}`; functions (component factories) arrive as null. */
 export const UI_MEMBERS: Readonly<Record<string, CallMode>> = {
   select: 'async',
@@ -122,6 +145,9 @@ export const SESSION_MANAGER_MEMBERS: readonly string[] = [
   'getEntry',
   'getLabel',
   'getBranch',
+  // pi 1.5.2+
+  'buildContextEntries',
+  'buildSessionProjection',
   'getHeader',
   'getEntries',
   'getTree',
@@ -169,7 +195,7 @@ export const COMMAND_CONTEXT_MEMBERS: Readonly<Record<string, readonly [string, 
   getSystemPromptOptions: ['ctx.getSystemPromptOptions', 'sync'],
 };
 
-/** Event names of pi 0.73.1 and 1.5.2. An unknown name is accepted (as pi does) and never fires. */
+/** Event names of pi 0.73.1, 1.5.2 and 1.6.0 (which adds none). An unknown name is accepted (as pi does) and never fires. */
 export const PI_EVENTS: readonly string[] = [
   'resources_discover',
   'session_start',

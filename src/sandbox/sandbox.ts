@@ -131,6 +131,13 @@ export interface InvocationContext {
   readonly model?: unknown;
   readonly thinkingLevel?: string;
   readonly projectTrusted?: boolean;
+  /**
+   * The guest ctx gets an AbortSignal (pi's `ctx.signal`, defined while the agent streams). Set by the sandbox when
+   * the call is given a host AbortSignal, whose abort then fires the guest's; without either `ctx.signal` is undefined.
+   */
+  readonly signal?: boolean;
+  /** A tool's `ctx.tools` (pi 1.5.2+): the tools its `ctx.executeTool` can call, as data. */
+  readonly tools?: readonly unknown[];
 }
 
 /** The guest's answer to an invocation: its value, or the error the extension's code threw. */
@@ -143,6 +150,11 @@ export interface HandlerOutcome {
   readonly value?: unknown;
   readonly error?: { code: string; message: string };
 }
+/** What one handler did (`emitHandler`): its return value or error, and the payload as it left the handler. */
+export type HandlerRun =
+  | { readonly ok: true; readonly value: unknown; readonly payload: Record<string, unknown> }
+  | { readonly ok: false; readonly error: { readonly code: string; readonly message: string }; readonly payload: Record<string, unknown> };
+
 export interface EventOutcome {
   readonly event: string;
   readonly results: readonly HandlerOutcome[];
@@ -153,6 +165,11 @@ interface PendingInvocation {
   readonly resolve: (s: Settled) => void;
   readonly reject: (e: WardenError) => void;
   readonly timer: NodeJS.Timeout;
+}
+
+/** The ctx as the guest receives it: `signal: true` when the host can abort the invocation. */
+function withSignal(ctx: InvocationContext, signal: AbortSignal | undefined): InvocationContext {
+  return signal === undefined ? ctx : { ...ctx, signal: true };
 }
 
 function reply(result: HostcallResult): string {
@@ -275,17 +292,19 @@ export class Sandbox {
     });
   }
 
-  /** Fires one event to this extension's handlers; also the legacy events derived from it (session_switch/fork). */
-  async emit(event: string, payload: Record<string, unknown>, ctx: InvocationContext = {}): Promise<EventOutcome[]> {
+  /**
+   * Fires one event to all this extension's handlers as one batch; also the legacy events derived from it
+   * (session_switch/fork). `signal` becomes the handlers' `ctx.signal`.
+   */
+  async emit(event: string, payload: Record<string, unknown>, ctx: InvocationContext = {}, signal?: AbortSignal): Promise<EventOutcome[]> {
     const out: EventOutcome[] = [];
     for (const e of [{ event, payload: { type: event, ...payload } }, ...legacyEventsFor(event, payload)]) {
-      const settled = await this.#invoke({ type: 'event', event: e.event, payload: e.payload, ctx });
-      if (!settled.ok) {
-        const code = (EXTENSION_ERROR_CODES as readonly string[]).includes(settled.error.code)
-          ? (settled.error.code as WardenErrorCode)
-          : 'internal';
-        throw new WardenError(code, `event ${e.event}: ${settled.error.message}`);
-      }
+      const settled = await this.#invoke(
+        { type: 'event', event: e.event, payload: e.payload, ctx: withSignal(ctx, signal) },
+        this.limits.cpuMsPerEntry,
+        signal,
+      );
+      if (!settled.ok) throw this.#eventError(e.event, settled.error);
       const value = settled.value as { results: HandlerOutcome[]; input?: unknown };
       out.push({ event: e.event, results: value.results, ...(value.input === undefined ? {} : { input: value.input }) });
     }
@@ -293,15 +312,55 @@ export class Sandbox {
   }
 
   /**
+   * Runs exactly one handler, by the `handlerId` its `pi.on` registration carried (the bridge registers one pi
+   * handler per guest handler, in that order). Returns the handler's value, or the error it threw, with the payload
+   * as it is after the handler ran (pi lets a `tool_call` handler edit `input` in place; the caller copies it back).
+   * A handler the extension unsubscribed gives `{ok: true, value: undefined}` and the payload unchanged. A stopped
+   * sandbox, a wall-time overrun or a handler id of another event rejects with WardenError.
+   */
+  async emitHandler(
+    event: string,
+    handlerId: number,
+    payload: Record<string, unknown>,
+    ctx: InvocationContext = {},
+    signal?: AbortSignal,
+  ): Promise<HandlerRun> {
+    const sent = { type: event, ...payload };
+    const settled = await this.#invoke(
+      { type: 'handler', event, handlerId, payload: sent, ctx: withSignal(ctx, signal) },
+      this.limits.cpuMsPerEntry,
+      signal,
+    );
+    if (!settled.ok) {
+      // A return value that is not plain data fails the whole settle: the handler failed, its edits are unknown.
+      if (settled.error.code === 'invalid_request' && settled.error.message.startsWith('result is not plain data'))
+        return { ok: false, error: settled.error, payload: sent };
+      throw this.#eventError(event, settled.error);
+    }
+    const run = settled.value as { ok?: unknown; value?: unknown; error?: { code: string; message: string }; payload?: unknown };
+    const after = run.payload !== null && typeof run.payload === 'object' ? (run.payload as Record<string, unknown>) : sent;
+    return run.ok === true
+      ? { ok: true, value: run.value, payload: after }
+      : { ok: false, error: run.error ?? { code: 'extension_error', message: 'failed' }, payload: after };
+  }
+
+  #eventError(event: string, error: { code: string; message: string }): WardenError {
+    const code = (EXTENSION_ERROR_CODES as readonly string[]).includes(error.code) ? (error.code as WardenErrorCode) : 'internal';
+    return new WardenError(code, `event ${event}: ${error.message}`);
+  }
+
+  /**
    * Runs a registered tool's `execute`. An extension that throws gives `{ok: false}` (pi: an isError result).
-   * When `signal` aborts, the tool's own AbortSignal fires inside the sandbox (pi's Esc); the tool decides how to end.
+   * When `signal` aborts, the tool's own AbortSignal (also its `ctx.signal`) fires inside the sandbox (pi's Esc);
+   * the tool decides how to end.
    */
   runTool(name: string, toolCallId: string, params: unknown, ctx: InvocationContext = {}, signal?: AbortSignal): Promise<Settled> {
     return this.#invoke({ type: 'tool', name, toolCallId, params, ctx }, this.limits.cpuMsPerEntry, signal);
   }
 
-  runCommand(name: string, args: string, ctx: InvocationContext = {}): Promise<Settled> {
-    return this.#invoke({ type: 'command', name, args, ctx });
+  /** Runs a command's handler; `signal` becomes its `ctx.signal`. */
+  runCommand(name: string, args: string, ctx: InvocationContext = {}, signal?: AbortSignal): Promise<Settled> {
+    return this.#invoke({ type: 'command', name, args, ctx: withSignal(ctx, signal) }, this.limits.cpuMsPerEntry, signal);
   }
 
   /** A command's `getArgumentCompletions(prefix)`: its items, or null when it has none. */
@@ -309,8 +368,8 @@ export class Sandbox {
     return this.#invoke({ type: 'completions', name, prefix });
   }
 
-  runShortcut(key: string, ctx: InvocationContext = {}): Promise<Settled> {
-    return this.#invoke({ type: 'shortcut', key, ctx });
+  runShortcut(key: string, ctx: InvocationContext = {}, signal?: AbortSignal): Promise<Settled> {
+    return this.#invoke({ type: 'shortcut', key, ctx: withSignal(ctx, signal) }, this.limits.cpuMsPerEntry, signal);
   }
 
   /** Delivers a message of the shared `pi.events` bus to this extension's listeners. */

@@ -46,6 +46,7 @@ const EXPECTED: Record<string, Capability> = {
 };
 for (const m of [
   'pi.on',
+  'pi.off',
   'pi.registerTool',
   'pi.registerCommand',
   'pi.registerShortcut',

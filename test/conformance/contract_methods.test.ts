@@ -12,8 +12,10 @@ import {
   CONTEXT_MEMBERS,
   MODEL_REGISTRY_MEMBERS,
   PI_ACTIONS,
+  REGISTRATIONS,
   SESSION_MANAGER_MEMBERS,
   UI_MEMBERS,
+  UNREGISTRATIONS,
 } from '../../src/sandbox/contract.ts';
 
 const table = new Set(METHOD_TABLE.keys());
@@ -23,6 +25,8 @@ describe('the guest contract and the method table name the same hostcalls', () =
   it('every method a guest member calls has a capability in the table', () => {
     const called = [
       ...Object.values(PI_ACTIONS).map((a) => a.method),
+      ...Object.values(REGISTRATIONS),
+      ...Object.values(UNREGISTRATIONS),
       ...Object.keys(UI_MEMBERS).map((m) => `ctx.ui.${m}`),
       ...SESSION_MANAGER_MEMBERS.map((m) => `ctx.sessionManager.${m}`),
       ...[MODEL_REGISTRY_MEMBERS, CONTEXT_MEMBERS, COMMAND_CONTEXT_MEMBERS].flatMap((g) => Object.values(g).map(([method]) => method)),

@@ -3,10 +3,11 @@
  * bundled module (`__wardenDefine`) and answers the host's entries (`__wardenEnter(kind, payload)`):
  *
  * - `boot`   {cwd, home, ...}                    — the host's world as plain data
- * - `invoke` {ticket, target}                    — load / event / tool / command / shortcut / bus; finishes with settle
+ * - `invoke` {ticket, target}                    — load / event / handler / tool / command / shortcut / bus; finishes
+ *                                                  with settle
  * - `resume` {ticket, reply}                     — an async hostcall's result
  * - `timer`  {id}                                — a timer is due
- * - `abort`  {ticket}                            — the host cancels a running tool call (its AbortSignal fires)
+ * - `abort`  {ticket}                            — the host cancels a running invocation (its AbortSignal fires)
  */
 import { errorToWire, hostLog, resume, settle } from './abi.ts';
 import { guestRequire } from './modules.ts';
@@ -163,53 +164,89 @@ async function load(): Promise<unknown> {
   return null;
 }
 
-async function runEvent(t: Target): Promise<unknown> {
-  const handlers = registry.handlers.get(String(t.event)) ?? [];
-  const event = (t.payload ?? {}) as Opts;
-  const ctx = makeContext(t.ctx ?? {}, 'event');
-  const results: unknown[] = [];
-  for (const h of [...handlers]) {
-    try {
-      results.push({ ok: true, value: await h(event, ctx) });
-    } catch (err) {
-      results.push({ ok: false, error: errorToWire(err) });
-    }
-  }
-  // tool_call handlers may mutate event.input in place (pi lets later handlers and the tool see it)
-  return t.event === 'tool_call' ? { results, input: event.input } : { results };
-}
-
-/** Abort controllers of running tool calls, by the host's invocation ticket. */
+/** Abort controllers of running invocations (tool calls, and events/commands whose ctx has a signal), by ticket. */
 const running = new Map<number, AbortController>();
 
-async function runTool(t: Target, ticket: number): Promise<unknown> {
-  const tool = registry.tools.get(String(t.name));
-  if (tool === undefined) throw new Error(`no tool ${String(t.name)} is registered`);
-  const updates: unknown[] = [];
+/**
+ * The AbortSignal of one invocation: always for a tool call (its `execute` signal), and for an event, handler,
+ * command or shortcut when the host sent `ctx.signal: true` (pi's `ctx.signal` while the agent streams). The host
+ * aborts it with the `abort` entry.
+ */
+async function withSignal<T>(t: Target, ticket: number, always: boolean, run: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  if (!always && t.ctx?.signal !== true) return run(undefined);
   const controller = new AbortController();
   running.set(ticket, controller);
   try {
-    let params = t.params;
-    if (typeof tool.prepareArguments === 'function') params = (tool.prepareArguments as Fn)(params);
-    const result = await (tool.execute as Fn)(
-      String(t.toolCallId ?? 'call'),
-      params,
-      controller.signal,
-      (u: unknown) => {
-        updates.push(u);
-      },
-      makeContext(t.ctx ?? {}, 'event'),
-    );
-    return { result, updates };
+    return await run(controller.signal);
   } finally {
     running.delete(ticket);
   }
 }
 
-async function runCommand(t: Target): Promise<unknown> {
+async function runEvent(t: Target, ticket: number): Promise<unknown> {
+  const handlers = registry.handlers.get(String(t.event)) ?? [];
+  const event = (t.payload ?? {}) as Opts;
+  return withSignal(t, ticket, false, async (signal) => {
+    const ctx = makeContext(t.ctx ?? {}, 'event', signal);
+    const results: unknown[] = [];
+    // a snapshot, as pi's emit takes one: a handler unsubscribed during this batch still runs in it
+    for (const h of [...handlers]) {
+      try {
+        results.push({ ok: true, value: await h.fn(event, ctx) });
+      } catch (err) {
+        results.push({ ok: false, error: errorToWire(err) });
+      }
+    }
+    // tool_call handlers may mutate event.input in place (pi lets later handlers and the tool see it)
+    return t.event === 'tool_call' ? { results, input: event.input } : { results };
+  });
+}
+
+/**
+ * Exactly one handler, by the id `pi.on` gave it: its return value and the payload as it is after the handler ran
+ * (pi lets a handler edit the event in place; the host copies that back). A removed handler leaves it unchanged.
+ */
+async function runHandler(t: Target, ticket: number): Promise<unknown> {
+  const payload = (t.payload ?? {}) as Opts;
+  const entry = registry.handlerById.get(Number(t.handlerId));
+  if (entry === undefined) return { ok: true, payload };
+  if (entry.event !== String(t.event))
+    throw new Error(`handler ${String(t.handlerId)} listens to ${entry.event}, not to ${String(t.event)}`);
+  return withSignal(t, ticket, false, async (signal) => {
+    try {
+      return { ok: true, value: await entry.fn(payload, makeContext(t.ctx ?? {}, 'event', signal)), payload };
+    } catch (err) {
+      return { ok: false, error: errorToWire(err), payload };
+    }
+  });
+}
+
+async function runTool(t: Target, ticket: number): Promise<unknown> {
+  const tool = registry.tools.get(String(t.name));
+  if (tool === undefined) throw new Error(`no tool ${String(t.name)} is registered`);
+  const updates: unknown[] = [];
+  return withSignal(t, ticket, true, async (signal) => {
+    let params = t.params;
+    if (typeof tool.prepareArguments === 'function') params = (tool.prepareArguments as Fn)(params);
+    const result = await (tool.execute as Fn)(
+      String(t.toolCallId ?? 'call'),
+      params,
+      signal,
+      (u: unknown) => {
+        updates.push(u);
+      },
+      makeContext(t.ctx ?? {}, 'tool', signal, String(t.toolCallId ?? 'call')),
+    );
+    return { result, updates };
+  });
+}
+
+async function runCommand(t: Target, ticket: number): Promise<unknown> {
   const cmd = registry.commands.get(String(t.name));
   if (cmd === undefined || typeof cmd.handler !== 'function') throw new Error(`no command ${String(t.name)} is registered`);
-  await (cmd.handler as Fn)(String(t.args ?? ''), makeContext(t.ctx ?? {}, 'command'));
+  await withSignal(t, ticket, false, async (signal) => {
+    await (cmd.handler as Fn)(String(t.args ?? ''), makeContext(t.ctx ?? {}, 'command', signal));
+  });
   return null;
 }
 
@@ -220,10 +257,12 @@ async function runCompletions(t: Target): Promise<unknown> {
   return (await (cmd.getArgumentCompletions as Fn)(String(t.prefix ?? ''))) ?? null;
 }
 
-async function runShortcut(t: Target): Promise<unknown> {
+async function runShortcut(t: Target, ticket: number): Promise<unknown> {
   const s = registry.shortcuts.get(String(t.key));
   if (s === undefined || typeof s.handler !== 'function') throw new Error(`no shortcut ${String(t.key)} is registered`);
-  await (s.handler as Fn)(makeContext(t.ctx ?? {}, 'event'));
+  await withSignal(t, ticket, false, async (signal) => {
+    await (s.handler as Fn)(makeContext(t.ctx ?? {}, 'event', signal));
+  });
   return null;
 }
 
@@ -235,6 +274,7 @@ async function runBus(t: Target): Promise<unknown> {
 const RUNNERS: Record<string, (t: Target, ticket: number) => Promise<unknown>> = {
   load,
   event: runEvent,
+  handler: runHandler,
   tool: runTool,
   command: runCommand,
   completions: runCompletions,

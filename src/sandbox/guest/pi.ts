@@ -7,10 +7,12 @@ import {
   COMMAND_CONTEXT_MEMBERS,
   CONTEXT_MEMBERS,
   MODEL_REGISTRY_MEMBERS,
+  NATIVE_PROVIDER_FUNCTIONS,
   PI_ACTIONS,
   REGISTRATIONS,
   SESSION_MANAGER_MEMBERS,
   UI_MEMBERS,
+  UNREGISTRATIONS,
   type CallMode,
   type RegistrationMember,
 } from '../contract.ts';
@@ -18,8 +20,17 @@ import { callAsync, callSync } from './abi.ts';
 
 type Fn = (...args: unknown[]) => unknown;
 
+/** One `pi.on` registration: the id the host calls it by (per sandbox, increasing) and the event it listens to. */
+export interface HandlerEntry {
+  readonly id: number;
+  readonly event: string;
+  readonly fn: Fn;
+}
+
 export interface Registry {
-  handlers: Map<string, Fn[]>;
+  /** By event, in registration order (pi runs an extension's handlers in that order). */
+  handlers: Map<string, HandlerEntry[]>;
+  handlerById: Map<number, HandlerEntry>;
   tools: Map<string, Record<string, unknown>>;
   commands: Map<string, Record<string, unknown>>;
   shortcuts: Map<string, Record<string, unknown>>;
@@ -29,6 +40,7 @@ export interface Registry {
 
 export const registry: Registry = {
   handlers: new Map(),
+  handlerById: new Map(),
   tools: new Map(),
   commands: new Map(),
   shortcuts: new Map(),
@@ -55,6 +67,33 @@ function describe(def: Record<string, unknown>): Record<string, unknown> {
   }
   if (functions.length > 0) out.functions = functions;
   return out;
+}
+
+/**
+ * A pi 1.5.2+ native `Provider` object as data: registered under its `id` (pi's provider key), its display name as
+ * `displayName`, its model catalogue from `getModels()` (synchronous, data), its auth kinds, and which functions it
+ * has (`stream`, `streamSimple`, ... stay in the guest; the host decides whether it can proxy them).
+ */
+function nativeProvider(p: Record<string, unknown>, what: string): Record<string, unknown> {
+  if (typeof p.id !== 'string' || p.id === '')
+    throw new TypeError(`${what}: a provider object needs a non-empty string id, got ${typeof p.id}`);
+  const id = p.id;
+  const rest = describe(p);
+  delete rest.id;
+  delete rest.name;
+  const own = Array.isArray(rest.functions) ? (rest.functions as string[]) : [];
+  const inherited = NATIVE_PROVIDER_FUNCTIONS.filter((k) => !own.includes(k) && typeof p[k] === 'function');
+  if (own.length + inherited.length > 0) rest.functions = [...own, ...inherited];
+  let models: unknown = [];
+  try {
+    if (typeof p.getModels === 'function') models = (p.getModels as Fn).call(p) ?? [];
+  } catch {
+    // pi's contract: getModels must not throw, and a provider whose getModels throws has no models
+  }
+  // ProviderAuth holds functions only (resolve, login, refresh): the host learns which kinds exist
+  const auth =
+    p.auth !== null && typeof p.auth === 'object' ? { auth: Object.keys(p.auth).filter((k) => k === 'apiKey' || k === 'oauth') } : {};
+  return { ...rest, ...auth, native: true, name: id, displayName: typeof p.name === 'string' ? p.name : id, models };
 }
 
 function asObject(value: unknown, what: string): Record<string, unknown> {
@@ -89,6 +128,10 @@ export interface HostContext {
   model?: unknown;
   thinkingLevel?: string;
   projectTrusted?: boolean;
+  /** The invocation has an AbortSignal the host can abort (pi's `ctx.signal` while the agent streams). */
+  signal?: boolean;
+  /** The tools a tool's `ctx.executeTool` can call, as data (pi 1.5.2+ `ExtensionToolContext.tools`). */
+  tools?: unknown[];
 }
 
 function memberTable(table: Readonly<Record<string, readonly [string, CallMode]>>, target: Record<string, unknown>): void {
@@ -125,7 +168,9 @@ function sharedMembers(): { event: Record<string, unknown>; command: Record<stri
         name === 'unregisterProvider'
           ? { name: String(args[0]) }
           : name === 'registerProvider'
-            ? { name: String(args[0]), args: plain(args) }
+            ? args[0] !== null && typeof args[0] === 'object'
+              ? nativeProvider(args[0] as Record<string, unknown>, 'ctx.modelRegistry.registerProvider')
+              : { name: String(args[0]), args: plain(args) }
             : { args: plain(args) },
       );
   }
@@ -137,22 +182,76 @@ function sharedMembers(): { event: Record<string, unknown>; command: Record<stri
   return shared;
 }
 
-/** A fresh ctx per call: the host's view of the session (cwd, hasUI, model) is data; every action is a hostcall. */
-export function makeContext(host: HostContext, kind: 'event' | 'command'): Record<string, unknown> {
-  return {
-    ...sharedMembers()[kind],
+/**
+ * pi 1.5.2+ `ctx.executeTool(name, args)` on a tool's ctx: the `tool` hostcall, so the nested call is checked as if
+ * the extension made it. Like pi it never rejects for a tool failure (a denial included): it resolves `isError`.
+ */
+function toolExecutor(toolCallId: string): (name: unknown, args: unknown) => Promise<unknown> {
+  let nested = 0;
+  return async (name: unknown, args: unknown) => {
+    const toolCall = { type: 'toolCall', id: `${toolCallId}/${nested++}`, name: String(name), arguments: args ?? {} };
+    const failed = (text: string) => ({ toolCall, result: { content: [{ type: 'text', text }], details: {} }, isError: true });
+    if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args)))
+      return failed(`executeTool: arguments of ${String(name)} must be an object, got ${args === null ? 'null' : typeof args}`);
+    try {
+      const result = (await callAsync('tool', { name: String(name), input: args ?? {} })) as Record<string, unknown> | null;
+      return { toolCall, result, isError: result?.isError === true };
+    } catch (err) {
+      return failed(err instanceof Error ? err.message : String(err));
+    }
+  };
+}
+
+/**
+ * A fresh ctx per call: the host's view of the session (cwd, hasUI, model) is data; every action is a hostcall.
+ * `signal` is the invocation's AbortSignal (undefined unless the host gave one, as pi's is while idle); a tool's
+ * ctx also has pi 1.5.2+'s `tools` and `executeTool`.
+ */
+export function makeContext(
+  host: HostContext,
+  kind: 'event' | 'command' | 'tool',
+  signal?: unknown,
+  toolCallId = 'call',
+): Record<string, unknown> {
+  const ctx: Record<string, unknown> = {
+    ...sharedMembers()[kind === 'command' ? 'command' : 'event'],
     cwd: host.cwd ?? '/',
     hasUI: host.hasUI === true,
     mode: host.mode ?? 'print',
     model: host.model,
     thinkingLevel: host.thinkingLevel,
-    signal: undefined,
+    signal,
     scopedModels: [],
     isProjectTrusted: () => host.projectTrusted === true,
   };
+  if (kind === 'tool') {
+    ctx.tools = Array.isArray(host.tools) ? host.tools : [];
+    ctx.executeTool = toolExecutor(toolCallId);
+  }
+  return ctx;
 }
 
 const flagDefaults = new Map<string, unknown>();
+let lastHandlerId = 0;
+
+/** `pi.on`: the host learns the handler's id; the returned function unsubscribes it (pi 1.5.2+ returns `() => void`). */
+function subscribe(event: unknown, handler: unknown): () => void {
+  if (typeof handler !== 'function') throw new TypeError(`pi.on: handler must be a function, got ${typeof handler}`);
+  const entry: HandlerEntry = { id: ++lastHandlerId, event: String(event), fn: handler as Fn };
+  register('on', { event: entry.event, handlerId: entry.id });
+  const list = registry.handlers.get(entry.event) ?? [];
+  list.push(entry);
+  registry.handlers.set(entry.event, list);
+  registry.handlerById.set(entry.id, entry);
+  return () => {
+    if (!registry.handlerById.delete(entry.id)) return;
+    const l = registry.handlers.get(entry.event) ?? [];
+    const i = l.indexOf(entry);
+    if (i >= 0) l.splice(i, 1);
+    // the host drops its proxy; if this is refused the handler is still gone here, so it never runs again
+    call(UNREGISTRATIONS.on, 'fire', { event: entry.event, handlerId: entry.id });
+  };
+}
 
 function register(member: RegistrationMember, params: Record<string, unknown>): void {
   callSync(REGISTRATIONS[member], params);
@@ -181,14 +280,7 @@ function eventBus(): Record<string, unknown> {
 
 export function makePi(): Record<string, unknown> {
   const pi: Record<string, unknown> = {
-    on(event: unknown, handler: unknown) {
-      if (typeof handler !== 'function') throw new TypeError('pi.on: handler must be a function');
-      const name = String(event);
-      register('on', { event: name });
-      const list = registry.handlers.get(name) ?? [];
-      list.push(handler as Fn);
-      registry.handlers.set(name, list);
-    },
+    on: subscribe,
     registerTool(def: unknown) {
       const d = asObject(def, 'pi.registerTool: tool');
       if (typeof d.execute !== 'function') throw new TypeError(`pi.registerTool: tool ${String(d.name)} has no execute function`);
@@ -222,15 +314,26 @@ export function makePi(): Record<string, unknown> {
       register('registerEntryRenderer', { customType: String(customType) });
       if (typeof renderer === 'function') registry.renderers.set(`entry:${String(customType)}`, renderer as Fn);
     },
-    registerToolRenderer(toolName: unknown, renderer: unknown) {
+    registerToolRenderer(first: unknown, renderer: unknown) {
+      if (typeof first === 'function') {
+        // pi 1.5.2+: one resolver `(toolName, next) => renderers` for every tool; it stays in the guest
+        registry.renderers.set(`toolResolver:${registry.renderers.size}`, first as Fn);
+        register('registerToolRenderer', { resolver: true, functions: ['resolver'] });
+        return;
+      }
       const r = renderer !== null && typeof renderer === 'object' ? describe(renderer as Record<string, unknown>) : {};
-      register('registerToolRenderer', { ...r, toolName: String(toolName) });
+      register('registerToolRenderer', { ...r, toolName: String(first) });
     },
-    registerMarkdownTransformer(transformer: unknown) {
-      register('registerMarkdownTransformer', { functions: typeof transformer === 'function' ? ['transform'] : [] });
+    registerMarkdownTransformer(transformer: unknown, options: unknown) {
+      const o = options !== null && typeof options === 'object' ? describe(options as Record<string, unknown>) : {};
+      register('registerMarkdownTransformer', { ...o, functions: typeof transformer === 'function' ? ['transform'] : [] });
     },
-    registerProvider(name: unknown, config: unknown) {
-      register('registerProvider', { ...describe(asObject(config ?? {}, 'pi.registerProvider: config')), name: String(name) });
+    registerProvider(first: unknown, config: unknown) {
+      if (first !== null && typeof first === 'object') {
+        register('registerProvider', nativeProvider(first as Record<string, unknown>, 'pi.registerProvider'));
+        return;
+      }
+      register('registerProvider', { ...describe(asObject(config ?? {}, 'pi.registerProvider: config')), name: String(first) });
     },
     registerMcpServer(name: unknown, config: unknown) {
       register('registerMcpServer', { ...describe(asObject(config ?? {}, 'pi.registerMcpServer: config')), name: String(name) });

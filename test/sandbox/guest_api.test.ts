@@ -1,0 +1,368 @@
+/**
+ * The guest API the bridge into real pi needs (issue 14 items 3 and 7): one handler at a time by id, with its edits
+ * to the payload copied back; `pi.on` returning an unsubscribe; `ctx.signal`; and the pi 1.5.2+/1.6.0 members
+ * (`registerToolRenderer(resolver)`, native `Provider` objects, session projections, `ctx.tools`/`executeTool`).
+ * Everything runs in a real sandbox against a real dispatcher.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Operation } from '../../src/dispatch/index.ts';
+import { loadSource } from './harness.ts';
+
+/** Event-loop turns (not time): dispatching a fire-and-forget hostcall with no I/O completes within a few. */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+/**
+ * An operation that records its params; `seen` resolves the first time it runs, or after enough event-loop turns that
+ * a call which was never made shows as missing instead of hanging the test.
+ */
+function watch(result: unknown = null): { op: Operation; calls: Array<Readonly<Record<string, unknown>>>; seen: Promise<void> } {
+  const calls: Array<Readonly<Record<string, unknown>>> = [];
+  let resolve = () => undefined as void;
+  const seen = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return {
+    calls,
+    seen: Promise.race([seen, turns(50)]),
+    op: (params) => {
+      calls.push(params);
+      resolve();
+      return result;
+    },
+  };
+}
+
+describe('per-handler invocation', () => {
+  it('pi.on gives each handler an increasing id in registration order, and the registration carries it', async () => {
+    const h = await loadSource(`export default function (pi) {
+        pi.on('tool_call', () => 'first');
+        pi.on('session_start', () => 'start');
+        pi.on('tool_call', () => 'second');
+      }`);
+    const events = h.host.registrationsOf('fixture').filter((r) => r.kind === 'event');
+    assert.deepEqual(
+      events.map((r) => [r.name, r.description.handlerId]),
+      [
+        ['tool_call', 1],
+        ['session_start', 2],
+        ['tool_call', 3],
+      ],
+    );
+    const payload = { toolCallId: 't', toolName: 'bash', input: { command: 'ls' } };
+    assert.deepEqual(await h.sandbox.emitHandler('tool_call', 3, payload), {
+      ok: true,
+      value: 'second',
+      payload: { type: 'tool_call', ...payload },
+    });
+    assert.equal((await h.sandbox.emitHandler('tool_call', 1, payload)).ok && 'first', 'first');
+    await assert.rejects(h.sandbox.emitHandler('tool_call', 2, payload), /handler 2 listens to session_start, not to tool_call/);
+    h.sandbox.dispose();
+  });
+
+  it('emitHandler copies back an in-place edit of input and of nested fields', async () => {
+    const h = await loadSource(`export default function (pi) {
+        pi.on('tool_call', (event) => {
+          event.input.command = 'echo ' + event.input.command;
+          event.input.options.env.PATH = '/evil';
+          event.input.options.list.push('added');
+          delete event.input.drop;
+        });
+        pi.on('tool_call', (event) => ({ sawCommand: event.input.command }));
+      }`);
+    const input = { command: 'ls', drop: 1, options: { env: { PATH: '/usr/bin' }, list: ['a'] } };
+    const first = await h.sandbox.emitHandler('tool_call', 1, { toolCallId: 't', toolName: 'bash', input });
+    assert.equal(first.ok, true);
+    assert.deepEqual(first.payload.input, { command: 'echo ls', options: { env: { PATH: '/evil' }, list: ['a', 'added'] } });
+    assert.deepEqual(input.options.env, { PATH: '/usr/bin' }, "the caller's object is not touched: the copy is data");
+    // the bridge hands the edited payload to the next handler, as pi hands the same object on
+    const second = await h.sandbox.emitHandler('tool_call', 2, first.payload);
+    assert.deepEqual(second.ok && second.value, { sawCommand: 'echo ls' });
+    h.sandbox.dispose();
+  });
+
+  it('a throwing handler gives ok:false with its error and the payload as it left it', async () => {
+    const h = await loadSource(`export default function (pi) {
+        pi.on('input', (event) => { event.text = 'half-done'; throw new Error('gate failed'); });
+        pi.on('input', () => { const a = {}; a.self = a; return a; });
+      }`);
+    const thrown = await h.sandbox.emitHandler('input', 1, { text: 'hello', source: 'interactive' });
+    assert.deepEqual(thrown, {
+      ok: false,
+      error: { code: 'extension_error', message: 'Error: gate failed' },
+      payload: { type: 'input', text: 'half-done', source: 'interactive' },
+    });
+    const cyclic = await h.sandbox.emitHandler('input', 2, { text: 'hello' });
+    assert.equal(cyclic.ok, false);
+    assert.match(cyclic.ok ? '' : cyclic.error.message, /not plain data/);
+    assert.deepEqual(cyclic.payload, { type: 'input', text: 'hello' });
+    h.sandbox.dispose();
+  });
+
+  it('the unsubscribe pi.on returns stops the handler and tells the host with pi.off, once', async () => {
+    const off = watch();
+    const h = await loadSource(
+      `export default function (pi) {
+        let runs = 0;
+        const unsubscribe = pi.on('turn_start', () => { runs++; return runs; });
+        pi.on('stop', () => { unsubscribe(); unsubscribe(); return typeof unsubscribe; });
+        pi.on('count', () => runs);
+      }`,
+      { operations: { 'pi.off': off.op } },
+    );
+    assert.deepEqual((await h.sandbox.emitHandler('turn_start', 1, {})).ok && 'ran', 'ran');
+    assert.deepEqual(await h.sandbox.emitHandler('stop', 2, {}), { ok: true, value: 'function', payload: { type: 'stop' } });
+    await off.seen;
+    assert.deepEqual(await h.sandbox.emitHandler('turn_start', 1, { turnIndex: 4 }), {
+      ok: true,
+      value: undefined,
+      payload: { type: 'turn_start', turnIndex: 4 },
+    });
+    const [batch] = await h.sandbox.emit('turn_start', {});
+    assert.deepEqual(batch?.results, [], 'emit no longer runs it either');
+    const [count] = await h.sandbox.emit('count', {});
+    assert.deepEqual(count?.results, [{ ok: true, value: 1 }]);
+    assert.deepEqual(off.calls, [{ event: 'turn_start', handlerId: 1 }]);
+    assert.deepEqual(
+      h.recorder.entries.filter((e) => e.method === 'pi.off').map((e) => [e.capability, e.decision]),
+      [['events', 'allow']],
+    );
+    h.sandbox.dispose();
+  });
+});
+
+describe('ctx.signal', () => {
+  const source = `export default function (pi) {
+      const waitForAbort = (ctx) => new Promise((resolve) => {
+        ctx.signal.addEventListener('abort', () => resolve('aborted:' + ctx.signal.aborted));
+        ctx.ui.notify('waiting');
+      });
+      pi.on('agent_start', (_e, ctx) => (ctx.signal === undefined ? 'no signal' : waitForAbort(ctx)));
+      pi.registerCommand('long', { handler: async (_args, ctx) => { await waitForAbort(ctx); ctx.ui.setStatus('long', 'stopped'); } });
+    }`;
+
+  it('is undefined without a host signal, as pi has none while idle', async () => {
+    const h = await loadSource(source);
+    assert.deepEqual(await h.sandbox.emitHandler('agent_start', 1, {}), { ok: true, value: 'no signal', payload: { type: 'agent_start' } });
+    const [o] = await h.sandbox.emit('agent_start', {});
+    assert.deepEqual(o?.results, [{ ok: true, value: 'no signal' }]);
+    h.sandbox.dispose();
+  });
+
+  it('is a guest AbortSignal the host aborts, for a handler and for a command', async () => {
+    const controller = new AbortController();
+    const notify = watch();
+    const status = watch();
+    const h = await loadSource(source, {
+      operations: {
+        'ctx.ui.notify': (p, c) => {
+          controller.abort();
+          return notify.op(p, c);
+        },
+        'ctx.ui.setStatus': status.op,
+      },
+    });
+    assert.deepEqual(await h.sandbox.emitHandler('agent_start', 1, {}, {}, controller.signal), {
+      ok: true,
+      value: 'aborted:true',
+      payload: { type: 'agent_start' },
+    });
+    const second = new AbortController();
+    const h2 = await loadSource(source, {
+      operations: {
+        'ctx.ui.notify': () => {
+          second.abort();
+          return null;
+        },
+        'ctx.ui.setStatus': status.op,
+      },
+    });
+    assert.deepEqual(await h2.sandbox.runCommand('long', '', {}, second.signal), { ok: true, value: null });
+    await status.seen;
+    assert.deepEqual(status.calls[0]?.args, ['long', 'stopped']);
+    h.sandbox.dispose();
+    h2.sandbox.dispose();
+  });
+});
+
+describe('pi 1.5.2 / 1.6.0 members', () => {
+  it('registerToolRenderer takes a resolver (1.5.2+) or the older (toolName, renderer); a markdown transformer keeps its options', async () => {
+    const h = await loadSource(`export default function (pi) {
+        pi.registerToolRenderer((toolName, next) => next());
+        pi.registerToolRenderer('bash', { renderCall: () => null, renderShell: 'self' });
+        pi.registerMarkdownTransformer((markdown) => markdown, { messageTypes: ['assistant'] });
+      }`);
+    assert.deepEqual(h.host.registrationsOf('fixture').find((r) => r.kind === 'markdownTransformer')?.description, {
+      messageTypes: ['assistant'],
+      functions: ['transform'],
+    });
+    const renderers = h.host.registrationsOf('fixture').filter((r) => r.kind === 'toolRenderer');
+    assert.deepEqual(
+      renderers.map((r) => [r.name, r.description]),
+      [
+        ['toolRenderer', { resolver: true, functions: ['resolver'] }],
+        ['bash', { renderShell: 'self', functions: ['renderCall'], toolName: 'bash' }],
+      ],
+    );
+    h.sandbox.dispose();
+  });
+
+  it('registerProvider takes a native Provider object (1.5.2+), described as data under its id', async () => {
+    const h = await loadSource(`export default function (pi) {
+        const provider = {
+          id: 'faux', name: 'Faux AI', baseUrl: 'http://127.0.0.1:9',
+          auth: { apiKey: { resolve: async () => ({ configured: true }) } },
+          getModels: () => [{ id: 'faux-1', name: 'Faux 1', provider: 'faux' }],
+          stream: () => { throw new Error('never called here'); },
+          streamSimple: () => { throw new Error('never called here'); },
+        };
+        pi.registerProvider(provider);
+        pi.registerProvider('proxy', { baseUrl: 'http://127.0.0.1:8' });
+        pi.on('later', (_e, ctx) => { ctx.modelRegistry.registerProvider({ ...provider, id: 'late' }); });
+        pi.on('bad', () => pi.registerProvider({ name: 'no id' }));
+      }`);
+    const provider = () => h.host.registrationsOf('fixture').filter((r) => r.kind === 'provider');
+    assert.deepEqual(
+      provider().map((r) => [r.name, r.description]),
+      [
+        [
+          'faux',
+          {
+            baseUrl: 'http://127.0.0.1:9',
+            auth: ['apiKey'],
+            functions: ['getModels', 'stream', 'streamSimple'],
+            native: true,
+            name: 'faux',
+            displayName: 'Faux AI',
+            models: [{ id: 'faux-1', name: 'Faux 1', provider: 'faux' }],
+          },
+        ],
+        ['proxy', { baseUrl: 'http://127.0.0.1:8', name: 'proxy' }],
+      ],
+    );
+    const reg = watch();
+    const h2 = await loadSource(
+      `export default function (pi) {
+        pi.on('later', (_e, ctx) => { ctx.modelRegistry.registerProvider({ id: 'late', name: 'Late', getModels: () => [] }); });
+      }`,
+      { operations: { 'ctx.modelRegistry.registerProvider': reg.op } },
+    );
+    await h2.sandbox.emit('later', {});
+    await reg.seen;
+    assert.equal(reg.calls[0]?.name, 'late');
+    assert.equal(reg.calls[0]?.native, true);
+    const h3 = await loadSource(`export default function (pi) {
+        class ProxyProvider {
+          constructor() { this.id = 'classy'; }
+          get name() { return 'Classy'; }
+          getModels() { return []; }
+          streamSimple() { throw new Error('never called here'); }
+        }
+        pi.registerProvider(new ProxyProvider());
+      }`);
+    assert.deepEqual(h3.host.registrationsOf('fixture').find((r) => r.kind === 'provider')?.description, {
+      functions: ['getModels', 'streamSimple'],
+      native: true,
+      name: 'classy',
+      displayName: 'Classy',
+      models: [],
+    });
+    h3.sandbox.dispose();
+    const [bad] = await h.sandbox.emit('bad', {});
+    assert.match(String(bad?.results[0]?.error?.message), /a provider object needs a non-empty string id, got undefined/);
+    h.sandbox.dispose();
+    h2.sandbox.dispose();
+  });
+
+  it('ctx.sessionManager has the 1.5.2+ projections buildContextEntries and buildSessionProjection', async () => {
+    const h = await loadSource(
+      `export default function (pi) {
+        pi.on('read', (_e, ctx) => [ctx.sessionManager.buildContextEntries(), ctx.sessionManager.buildSessionProjection()]);
+      }`,
+      {
+        operations: {
+          'ctx.sessionManager.buildContextEntries': () => [{ type: 'message', id: 'e1' }],
+          'ctx.sessionManager.buildSessionProjection': () => ({ entries: [], messages: [], thinkingLevel: 'off', model: null }),
+        },
+      },
+    );
+    const [o] = await h.sandbox.emit('read', {});
+    assert.deepEqual(o?.results[0]?.value, [
+      [{ type: 'message', id: 'e1' }],
+      { entries: [], messages: [], thinkingLevel: 'off', model: null },
+    ]);
+    assert.deepEqual(
+      h.recorder.entries.filter((e) => e.method.startsWith('ctx.sessionManager.build')).map((e) => [e.method, e.capability, e.decision]),
+      [
+        ['ctx.sessionManager.buildContextEntries', 'session', 'allow'],
+        ['ctx.sessionManager.buildSessionProjection', 'session', 'allow'],
+      ],
+    );
+    h.sandbox.dispose();
+  });
+
+  it("a tool's ctx has tools and executeTool (1.5.2+): a nested call is the tool hostcall, and a denial resolves isError", async () => {
+    const h = await loadSource(
+      `export default function (pi) {
+        pi.registerTool({ name: 'orchestrate', label: 'o', description: 'calls other tools', parameters: {},
+          async execute(id, _params, _signal, _onUpdate, ctx) {
+            const read = await ctx.executeTool('read', { path: 'README.md' });
+            const bash = await ctx.executeTool('bash', { command: 'id' });
+            const bad = await ctx.executeTool('read', 'README.md');
+            return { content: [], details: { tools: ctx.tools.map((t) => t.name), read, bash, bad } };
+          } });
+      }`,
+      { policy: 'safe' },
+    );
+    const tools = [{ name: 'read', label: 'read', description: 'Read a file', parameters: {} }];
+    const out = await h.sandbox.runTool('orchestrate', 'call-7', {}, { tools });
+    assert.equal(out.ok, true);
+    const details = (out.ok ? (out.value as { result: { details: Record<string, unknown> } }).result.details : {}) as Record<
+      string,
+      { toolCall: { id: string }; isError: boolean; result: { content: Array<{ text: string }> } }
+    > & { tools: string[] };
+    assert.deepEqual(details.tools, ['read']);
+    assert.deepEqual([details.read?.toolCall.id, details.read?.isError], ['call-7/0', false]);
+    assert.deepEqual([details.bash?.toolCall.id, details.bash?.isError], ['call-7/1', true]);
+    assert.match(String(details.bash?.result.content[0]?.text), /Capability 'exec' denied/);
+    assert.match(String(details.bad?.result.content[0]?.text), /arguments of read must be an object, got string/);
+    assert.deepEqual(
+      h.recorder.entries.filter((e) => e.method === 'tool').map((e) => [e.capability, e.decision]),
+      [
+        ['read', 'allow'],
+        ['exec', 'deny'],
+      ],
+    );
+    h.sandbox.dispose();
+  });
+
+  it('an extension written the 0.73.1 way still loads and runs: on() used as a statement, (name, config) providers', async () => {
+    const h = await loadSource(`import { Type } from '@sinclair/typebox';
+      export default function (pi) {
+        pi.on('session_start', async (_event, ctx) => { ctx.ui.notify('hello'); });
+        pi.on('tool_call', async (event) => (event.toolName === 'bash' ? { block: true, reason: 'no' } : undefined));
+        pi.registerProvider('my-proxy', { baseUrl: 'http://127.0.0.1:7', apiKey: 'MY_KEY', api: 'openai-completions', models: [] });
+        pi.registerTool({ name: 'echo', label: 'Echo', description: 'echo', parameters: Type.Object({ text: Type.String() }),
+          async execute(_id, params, _signal, _onUpdate, ctx) { return { content: [{ type: 'text', text: params.text + ':' + typeof ctx.signal }], details: {} }; } });
+      }`);
+    const [o] = await h.sandbox.emit('tool_call', { toolCallId: 't', toolName: 'bash', input: {} });
+    assert.deepEqual(o?.results, [{ ok: true, value: { block: true, reason: 'no' } }]);
+    const out = await h.sandbox.runTool('echo', 'c', { text: 'hi' });
+    assert.deepEqual(out.ok && (out.value as { result: unknown }).result, { content: [{ type: 'text', text: 'hi:object' }], details: {} });
+    assert.deepEqual(
+      h.host
+        .registrationsOf('fixture')
+        .map((r) => [r.kind, r.name])
+        .sort(),
+      [
+        ['event', 'session_start'],
+        ['event', 'tool_call'],
+        ['provider', 'my-proxy'],
+        ['tool', 'echo'],
+      ],
+    );
+    h.sandbox.dispose();
+  });
+});
