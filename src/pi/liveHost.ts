@@ -1,0 +1,290 @@
+/**
+ * The host of sandboxed extensions inside a running pi session (SPEC §10): the `ExtensionHost` the bridge gives
+ * the dispatcher. Every call reaches it after validation, capability, policy, trust, quotas and mediation, so it
+ * only does what pi would have done for the extension: `pi.*` actions on the live ExtensionAPI, `ctx.*` on the
+ * context of the invocation that is running (the handler, tool or command pi called), `exec` as a child process
+ * with the secret variables taken out of its environment. Files and HTTP never reach it: mediation's confined
+ * operations serve them.
+ *
+ * What cannot cross the boundary fails with a clear `invalid_request` naming the member, never silently: TUI
+ * components (`ui.custom`, component factories, `setEditorComponent`, `onTerminalInput`) until the TUI part of the
+ * bridge, streamed child processes, and command-only context actions called outside a command.
+ */
+import type { OperationContext } from '../dispatch/index.ts';
+import { WardenError } from '../errors.ts';
+import type { ExtensionHost, Registration } from './host.ts';
+import { runChild } from './exec.ts';
+
+/** pi's objects as the host uses them: members looked up by name (pi 0.73.1, 1.5.2 and 1.6.0 differ in detail). */
+export type PiObject = Record<string, unknown>;
+
+/** What an extension is bound to in the session: pi's API object, and the contexts of the invocations running now. */
+interface Binding {
+  api: PiObject | undefined;
+  /** The ctx of the most recent invocation (pi hands every handler of a session the same session's context). */
+  ctx: PiObject | undefined;
+  /** Only while a command handler runs: the context with newSession/fork/switchSession/reload/waitForIdle. */
+  commandCtx: PiObject | undefined;
+}
+
+/** Members that take a component factory or a TUI object: not proxied until the bridge's TUI part (issue 23). */
+const TUI_ONLY = new Set([
+  'custom',
+  'setFooter',
+  'setHeader',
+  'setEditorComponent',
+  'getEditorComponent',
+  'onTerminalInput',
+  'addAutocompleteProvider',
+]);
+const DIALOGS = new Set(['select', 'confirm', 'input', 'editor']);
+const COMMAND_ONLY = new Set(['waitForIdle', 'newSession', 'fork', 'navigateTree', 'switchSession', 'reload', 'getSystemPromptOptions']);
+
+function notProxied(what: string, why: string): WardenError {
+  return new WardenError('invalid_request', `${what} is not available to a sandboxed extension: ${why}`, { where: what });
+}
+
+/** A value pi returned, as plain data the guest can receive (functions, cycles and class instances flattened). */
+export function plainData(value: unknown): unknown {
+  if (value === undefined) return null;
+  try {
+    const seen = new WeakSet<object>();
+    const text = JSON.stringify(value, (_k, v: unknown) => {
+      if (typeof v === 'function' || typeof v === 'symbol') return undefined;
+      if (typeof v === 'bigint') return v.toString();
+      if (v !== null && typeof v === 'object') {
+        if (seen.has(v)) return undefined;
+        seen.add(v);
+      }
+      return v;
+    });
+    return text === undefined ? null : (JSON.parse(text) as unknown);
+  } catch {
+    return null;
+  }
+}
+
+function method(target: PiObject | undefined, name: string, what: string): (...args: unknown[]) => unknown {
+  const fn = target?.[name];
+  if (typeof fn !== 'function') throw notProxied(what, 'this pi version does not have it');
+  return (fn as (...a: unknown[]) => unknown).bind(target);
+}
+
+export interface LiveHostOptions {
+  /** The project the session runs in: the cwd of child processes unless the call names one inside it. */
+  readonly cwd: string;
+  /** The environment children start from, before secret variables are taken out. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Which variable names are secret (the secret broker's classification). */
+  readonly isSecretName: (name: string) => boolean;
+  /** Messages on the shared `pi.events` bus from a sandboxed extension, for the bridge to deliver. */
+  readonly onBus?: (fromExtensionId: string, channel: string, data: unknown) => void;
+}
+
+export class LiveHost implements ExtensionHost {
+  readonly #bindings = new Map<string, Binding>();
+  readonly #registrations = new Map<string, Registration[]>();
+  readonly #listeners = new Map<string, (r: Registration) => void>();
+  readonly #options: LiveHostOptions;
+  /** Dialogs open per extension: time the user takes to answer does not count against an event's deadline. */
+  readonly #dialogs = new Map<string, number>();
+
+  constructor(options: LiveHostOptions) {
+    this.#options = options;
+  }
+
+  #binding(extensionId: string): Binding {
+    let b = this.#bindings.get(extensionId);
+    if (b === undefined) {
+      b = { api: undefined, ctx: undefined, commandCtx: undefined };
+      this.#bindings.set(extensionId, b);
+    }
+    return b;
+  }
+
+  /** The pi API object the extension's proxies are registered on; later registrations go to `listener`. */
+  bind(extensionId: string, api: PiObject, listener: (r: Registration) => void): void {
+    this.#binding(extensionId).api = api;
+    this.#listeners.set(extensionId, listener);
+  }
+
+  /** The ctx of the invocation pi is running for this extension now. */
+  enter(extensionId: string, ctx: unknown, kind: 'event' | 'command'): void {
+    if (ctx === null || typeof ctx !== 'object') return;
+    const b = this.#binding(extensionId);
+    b.ctx = ctx as PiObject;
+    if (kind === 'command') b.commandCtx = ctx as PiObject;
+  }
+
+  leaveCommand(extensionId: string, ctx: unknown): void {
+    const b = this.#binding(extensionId);
+    if (b.commandCtx === ctx) b.commandCtx = undefined;
+  }
+
+  /** Forgets an extension (its sandbox was replaced or stopped). */
+  forget(extensionId: string): void {
+    this.#bindings.delete(extensionId);
+    this.#registrations.delete(extensionId);
+    this.#listeners.delete(extensionId);
+  }
+
+  registrationsOf(extensionId: string): readonly Registration[] {
+    return this.#registrations.get(extensionId) ?? [];
+  }
+
+  register(extensionId: string, registration: Registration): void {
+    const list = this.#registrations.get(extensionId) ?? [];
+    list.push(registration);
+    this.#registrations.set(extensionId, list);
+    this.#listeners.get(extensionId)?.(registration);
+  }
+
+  perform(name: string, params: Readonly<Record<string, unknown>>, op: OperationContext): unknown {
+    const b = this.#binding(op.extensionId);
+    const args = Array.isArray(params.args) ? (params.args as unknown[]) : [];
+    // The call is the decision: pi acts on the value once the dispatcher allowed it.
+    if (name === 'pi.result' || name === 'tool.input') return null;
+    if (name.startsWith('ctx.ui.')) return this.#ui(b, op.extensionId, name.slice('ctx.ui.'.length), args);
+    if (name.startsWith('ctx.sessionManager.')) {
+      const member = name.slice('ctx.sessionManager.'.length);
+      return plainData(method(b.ctx?.sessionManager as PiObject | undefined, member, name)(...args));
+    }
+    if (name.startsWith('ctx.modelRegistry.')) return this.#modelRegistry(b, name, params, args);
+    if (name.startsWith('ctx.')) {
+      const member = name.slice('ctx.'.length);
+      const target = COMMAND_ONLY.has(member) ? b.commandCtx : b.ctx;
+      if (target === undefined)
+        throw notProxied(name, COMMAND_ONLY.has(member) ? 'it works only inside a command handler' : 'no pi context is active');
+      return awaitPlain(method(target, member, name)(...args));
+    }
+    if (name.startsWith('pi.')) return this.#pi(b, op.extensionId, name, params);
+    switch (name) {
+      case 'exec':
+        return runChild(params, {
+          cwd: this.#options.cwd,
+          env: this.#options.env,
+          isSecretName: this.#options.isSecretName,
+          signal: op.signal,
+        });
+      case 'env.get': {
+        const v = this.#options.env[String(params.name)];
+        return v ?? null;
+      }
+      case 'env.list':
+        return Object.keys(this.#options.env).filter((k) => this.#options.env[k] !== undefined);
+      case 'log':
+        return null;
+      case 'tool':
+        if (String(params.name).trim().toLowerCase() === 'bash') {
+          const input = (params.input ?? {}) as Record<string, unknown>;
+          return runChild(
+            {
+              cmd: 'bash',
+              args: ['-c', typeof input.command === 'string' ? input.command : ''],
+              ...(typeof input.timeout === 'number' ? { timeoutMs: input.timeout * 1000 } : {}),
+            },
+            { cwd: this.#options.cwd, env: this.#options.env, isSecretName: this.#options.isSecretName, signal: op.signal },
+          ).then((r) => ({ content: [{ type: 'text', text: `${r.stdout}${r.stderr}` }], details: { exitCode: r.code } }));
+        }
+        throw notProxied(`tool ${String(params.name)}`, 'only pi built-in tools can be called from a sandbox');
+      case 'exec.spawn':
+      case 'exec.write':
+      case 'exec.kill':
+        throw notProxied(name, 'streamed child processes are not available in a pi session yet; use pi.exec or execFile');
+      default:
+        throw notProxied(name, 'the bridge has no operation for it');
+    }
+  }
+
+  #ui(b: Binding, extensionId: string, member: string, args: unknown[]): unknown {
+    const what = `ctx.ui.${member}`;
+    if (TUI_ONLY.has(member)) throw notProxied(what, 'TUI components are not proxied yet (they need the bridge’s TUI part)');
+    if (b.ctx === undefined) throw notProxied(what, 'no pi context is active');
+    if (member === 'setWidget' && args[1] !== undefined && args[1] !== null && !Array.isArray(args[1]))
+      throw notProxied(what, 'only string-array widgets are proxied; component widgets need the bridge’s TUI part');
+    const ui = b.ctx.ui as PiObject | undefined;
+    const result = method(ui, member, what)(...args);
+    if (!DIALOGS.has(member) || !(result instanceof Promise)) return awaitPlain(result);
+    this.#dialogs.set(extensionId, (this.#dialogs.get(extensionId) ?? 0) + 1);
+    return result.then(plainData).finally(() => this.#dialogs.set(extensionId, (this.#dialogs.get(extensionId) ?? 1) - 1));
+  }
+
+  /** Whether the extension is waiting for the user to answer a dialog. */
+  waitingOnUser(extensionId: string): boolean {
+    return (this.#dialogs.get(extensionId) ?? 0) > 0;
+  }
+
+  #modelRegistry(b: Binding, name: string, params: Readonly<Record<string, unknown>>, args: unknown[]): unknown {
+    const registry = b.ctx?.modelRegistry as PiObject | undefined;
+    const member = name.slice('ctx.modelRegistry.'.length);
+    if (member === 'registerProvider') {
+      const config = args[1];
+      if (config !== null && typeof config === 'object' && Array.isArray((config as PiObject).functions))
+        throw notProxied(name, 'providers with custom functions (streamSimple, oauth) cannot be proxied; define the provider as data');
+      return method(registry, member, name)(String(params.name), config);
+    }
+    if (member === 'unregisterProvider') return method(registry, member, name)(String(params.name));
+    return awaitPlain(method(registry, member, name)(...args));
+  }
+
+  #pi(b: Binding, extensionId: string, name: string, params: Readonly<Record<string, unknown>>): unknown {
+    const member = name.slice('pi.'.length);
+    const api = b.api;
+    const call = (m: string, ...a: unknown[]) => method(api, m, `pi.${m}`)(...a);
+    switch (member) {
+      case 'sendMessage': {
+        const { triggerTurn, deliverAs, ...message } = params;
+        const options: PiObject = {};
+        if (triggerTurn !== undefined) options.triggerTurn = triggerTurn;
+        if (deliverAs !== undefined) options.deliverAs = deliverAs;
+        return plainData(call('sendMessage', message, options));
+      }
+      case 'sendUserMessage': {
+        const { content, ...options } = params;
+        return plainData(call('sendUserMessage', content, options));
+      }
+      case 'appendEntry':
+        return plainData(call('appendEntry', params.customType, params.data));
+      case 'setSessionName':
+        return plainData(call('setSessionName', params.name));
+      case 'setLabel':
+        return plainData(call('setLabel', params.entryId, params.label));
+      case 'setActiveTools':
+        return plainData(call('setActiveTools', params.names));
+      case 'setThinkingLevel':
+        return plainData(call('setThinkingLevel', params.level));
+      case 'getFlag':
+        return plainData(call('getFlag', params.name));
+      case 'unregisterProvider':
+      case 'unregisterMcpServer':
+        return plainData(call(member, params.name));
+      case 'setModel': {
+        const registry = b.ctx?.modelRegistry as PiObject | undefined;
+        const model = method(registry, 'find', 'ctx.modelRegistry.find')(params.provider, params.id);
+        if (model === undefined || model === null) return false;
+        return awaitPlain(call('setModel', model));
+      }
+      case 'getSessionName':
+      case 'getActiveTools':
+      case 'getAllTools':
+      case 'getCommands':
+      case 'getThinkingLevel':
+      case 'getMcpServers':
+      case 'getSettings':
+        return plainData(call(member));
+      case 'events.emit':
+        this.#options.onBus?.(extensionId, String(params.channel), params.data);
+        return null;
+      case 'registerVirtualModel':
+      case 'unregisterVirtualModel':
+      case 'registerMcpServer':
+        throw notProxied(name, 'it starts code outside the sandbox');
+      default:
+        throw notProxied(name, 'the bridge has no operation for it');
+    }
+  }
+}
+
+function awaitPlain(value: unknown): unknown {
+  return value instanceof Promise ? value.then(plainData) : plainData(value);
+}

@@ -1,0 +1,357 @@
+/**
+ * The proxy of one sandboxed extension entry in a pi session (SPEC §10): everything the sandbox registered is
+ * registered with pi under the same name, and each call pi makes goes into the sandbox.
+ *
+ * pi's semantics are kept: one pi handler per guest handler, registered in the guest's order (pi awaits handlers
+ * one at a time in load order, then registration order; `tool_call` stops at the first `{block: true}`; a throw
+ * blocks a tool call). A handler's in-place edit of a `tool_call`'s input is copied back into pi's event object.
+ *
+ * What a handler or tool hands back that pi will act on is a call the extension makes, so it goes through dispatch
+ * before pi sees it: a rewritten tool input is `tool.input` (the tool's capability, then exec mediation or the
+ * filesystem scope, exactly as if the extension ran it), every other result is `pi.result` (the secret scan; an
+ * answer to `project_trust` is refused), and paths an extension adds through `resources_discover` must be readable
+ * by it. Each event has a deadline (time spent waiting on the user's answer to a dialog does not count): a handler
+ * that fails or runs past it throws, which pi treats as it treats a throwing handler (a tool call is blocked).
+ */
+import { isWardenError } from '../errors.ts';
+import { legacyEventsFor, type InvocationContext, type Sandbox, type Settled } from '../sandbox/index.ts';
+import type { BridgeSession, SandboxedEntry } from './bridge.ts';
+import type { Registration } from './host.ts';
+import { plainData, type PiObject } from './liveHost.ts';
+
+type Fn = (...args: unknown[]) => unknown;
+
+/** Events whose handler results pi ignores: nothing to mediate. */
+const NOTIFICATIONS = new Set([
+  'session_start',
+  'session_shutdown',
+  'session_compact',
+  'session_tree',
+  'agent_start',
+  'agent_end',
+  'turn_start',
+  'turn_end',
+  'message_start',
+  'message_update',
+  'tool_execution_start',
+  'tool_execution_update',
+  'tool_execution_end',
+  'model_select',
+  'thinking_level_select',
+  'session_info_changed',
+  'session_compact_failed',
+  'mcp_servers_change',
+  'agent_settled',
+  'ui_prompt_start',
+  'ui_prompt_end',
+]);
+
+/** Registration kinds that need pi's TUI (components, renderers): reported, not registered, until the TUI part. */
+const TUI_KINDS = new Set(['messageRenderer', 'entryRenderer', 'toolRenderer', 'markdownTransformer']);
+
+export class ProxyError extends Error {
+  override name = 'PiWardenError';
+}
+
+/** The data part of pi's ctx the sandbox sees (every action on it is a hostcall). */
+function contextData(ctx: PiObject | undefined): InvocationContext {
+  if (ctx === undefined) return {};
+  const model = ctx.model as PiObject | undefined;
+  let projectTrusted: boolean | undefined;
+  try {
+    projectTrusted = typeof ctx.isProjectTrusted === 'function' ? Boolean((ctx.isProjectTrusted as Fn)()) : undefined;
+  } catch {
+    projectTrusted = undefined;
+  }
+  return {
+    ...(typeof ctx.cwd === 'string' ? { cwd: ctx.cwd } : {}),
+    ...(typeof ctx.hasUI === 'boolean' ? { hasUI: ctx.hasUI } : {}),
+    ...(typeof ctx.mode === 'string' ? { mode: ctx.mode } : {}),
+    ...(model === undefined ? {} : { model: { provider: model.provider, id: model.id, name: model.name, api: model.api } }),
+    ...(typeof ctx.thinkingLevel === 'string' ? { thinkingLevel: ctx.thinkingLevel } : {}),
+    ...(projectTrusted === undefined ? {} : { projectTrusted }),
+  };
+}
+
+/** pi's ctx.signal (aborted when the user presses Esc), which the sandbox passes on as the guest's ctx.signal. */
+const signalOf = (ctx: unknown): AbortSignal | undefined => {
+  const s = asObject(ctx)?.signal;
+  return s instanceof AbortSignal ? s : undefined;
+};
+
+const asObject = (v: unknown): PiObject | undefined => (v !== null && typeof v === 'object' ? (v as PiObject) : undefined);
+
+export interface ProxyNotice {
+  readonly extensionId: string;
+  readonly level: 'warning' | 'error';
+  readonly message: string;
+}
+
+/**
+ * Registers one sandboxed entry's proxies on pi's API object. Returns the notices to show (what could not be
+ * proxied). Registrations the extension makes later (tools registered in a handler) are registered as they come.
+ */
+export function registerProxies(session: BridgeSession, api: PiObject, loaded: SandboxedEntry): ProxyNotice[] {
+  const { extensionId: id, sandbox } = loaded;
+  const notices: ProxyNotice[] = [];
+  const call = (name: string, ...args: unknown[]) => {
+    const fn = api[name];
+    if (typeof fn !== 'function') throw new ProxyError(`this pi version has no pi.${name}`);
+    return (fn as Fn).apply(api, args);
+  };
+
+  /** Runs an invocation unless the extension is refused; a refusal or a guest failure throws for pi. */
+  const guard = (what: string): void => {
+    const refused = session.refusal(id, sandbox);
+    if (refused !== undefined) throw new ProxyError(`${what}: ${refused}`);
+  };
+  const failed = (what: string, s: Settled & { ok: false }): never => {
+    throw new ProxyError(`${id} ${what} failed: ${s.error.message}`);
+  };
+
+  /** What a result becomes once pi may act on it; a refusal names why. */
+  const admit = async (
+    kind: 'tool' | 'event' | 'command',
+    name: string,
+    value: unknown,
+  ): Promise<{ ok: true } | { ok: false; why: string }> => {
+    const r = await session.decide(id, 'pi.result', { kind, name, value: plainData(value) });
+    return r.ok ? { ok: true } : { ok: false, why: `pi-warden withheld ${id}'s ${kind} ${name} result: ${r.error.message}` };
+  };
+
+  const register = (r: Registration): void => {
+    try {
+      registerOne(r);
+    } catch (err) {
+      notices.push({
+        extensionId: id,
+        level: 'error',
+        message: `${id}: ${r.kind} ${r.name} was not registered: ${err instanceof Error ? err.message : String(err)}`,
+      });
+    }
+  };
+
+  const registerOne = (r: Registration): void => {
+    const d = r.description;
+    const functions = Array.isArray(d.functions) ? (d.functions as string[]) : [];
+    switch (r.kind) {
+      case 'tool':
+        registerTool(r.name, d);
+        return;
+      case 'command': {
+        const options: PiObject = {
+          description: typeof d.description === 'string' ? d.description : '',
+          handler: async (args: unknown, ctx: unknown) => {
+            guard(`/${r.name}`);
+            session.host.enter(id, ctx, 'command');
+            try {
+              const s = await sandbox.runCommand(r.name, typeof args === 'string' ? args : '', contextData(asObject(ctx)));
+              if (!s.ok) failed(`command /${r.name}`, s);
+            } finally {
+              session.host.leaveCommand(id, ctx);
+            }
+          },
+        };
+        if (functions.includes('getArgumentCompletions')) {
+          options.getArgumentCompletions = async (prefix: unknown) => {
+            if (session.refusal(id, sandbox) !== undefined) return null;
+            const s = await sandbox.completeCommand(r.name, typeof prefix === 'string' ? prefix : '');
+            return s.ok ? (s.value ?? null) : null;
+          };
+        }
+        call('registerCommand', r.name, options);
+        return;
+      }
+      case 'flag':
+        call('registerFlag', r.name, {
+          ...(typeof d.description === 'string' ? { description: d.description } : {}),
+          type: d.type === 'string' ? 'string' : 'boolean',
+          ...(d.default === undefined ? {} : { default: d.default }),
+        });
+        return;
+      case 'shortcut':
+        call('registerShortcut', r.name, {
+          ...(typeof d.description === 'string' ? { description: d.description } : {}),
+          handler: async (ctx: unknown) => {
+            guard(`shortcut ${r.name}`);
+            session.host.enter(id, ctx, 'event');
+            const s = await sandbox.runShortcut(r.name, contextData(asObject(ctx)));
+            if (!s.ok) failed(`shortcut ${r.name}`, s);
+          },
+        });
+        return;
+      case 'event':
+        registerHandler(r.name, typeof d.handlerId === 'number' ? d.handlerId : undefined);
+        return;
+      case 'busListener': {
+        const events = asObject(api.events);
+        if (events === undefined || typeof events.on !== 'function') throw new ProxyError('this pi version has no pi.events');
+        (events.on as Fn).call(events, r.name, (data: unknown) => {
+          if (session.refusal(id, sandbox) !== undefined) return;
+          void sandbox.deliverBus(r.name, plainData(data));
+        });
+        return;
+      }
+      case 'provider': {
+        if (functions.length > 0)
+          throw new ProxyError(
+            `provider ${r.name} has functions (${functions.join(', ')}): providers with custom stream or OAuth code cannot be proxied; define it as data`,
+          );
+        const { name, ...config } = d;
+        call('registerProvider', name, config);
+        return;
+      }
+      default:
+        if (TUI_KINDS.has(r.kind)) {
+          notices.push({
+            extensionId: id,
+            level: 'warning',
+            message: `${id}: ${r.kind} ${r.name} is not proxied yet (custom TUI rendering needs the bridge's TUI part); pi renders with its default`,
+          });
+          return;
+        }
+        throw new ProxyError(`${r.kind} registrations start code outside the sandbox and are not proxied`);
+    }
+  };
+
+  const registerTool = (name: string, d: Readonly<Record<string, unknown>>): void => {
+    const { functions: _functions, execute: _execute, ...data } = d as Record<string, unknown>;
+    call('registerTool', {
+      ...data,
+      name,
+      label: typeof d.label === 'string' ? d.label : name,
+      description: typeof d.description === 'string' ? d.description : '',
+      parameters: d.parameters ?? { type: 'object', properties: {} },
+      execute: async (toolCallId: unknown, params: unknown, signal: unknown, onUpdate: unknown, ctx: unknown) => {
+        guard(`tool ${name}`);
+        session.host.enter(id, ctx, 'event');
+        const s = await sandbox.runTool(
+          name,
+          String(toolCallId),
+          plainData(params),
+          contextData(asObject(ctx)),
+          signal instanceof AbortSignal ? signal : undefined,
+        );
+        if (!s.ok) failed(`tool ${name}`, s);
+        const value = asObject((s as { value: unknown }).value) ?? {};
+        const verdict = await admit('tool', name, value);
+        if (!verdict.ok) throw new ProxyError(verdict.why);
+        if (typeof onUpdate === 'function' && Array.isArray(value.updates)) for (const u of value.updates) (onUpdate as Fn)(u);
+        const result = asObject(value.result) ?? {};
+        return { ...result, content: Array.isArray(result.content) ? result.content : [], details: result.details ?? {} };
+      },
+    });
+  };
+
+  const registerHandler = (event: string, handlerId: number | undefined): void => {
+    // Legacy events (pi ≤ 0.64) come from session_start, as the sandbox fires them.
+    const legacy = event === 'session_switch' || event === 'session_fork';
+    const piEvent = legacy ? 'session_start' : event;
+    call('on', piEvent, async (evt: unknown, ctx: unknown) => {
+      if (session.refusal(id, sandbox) !== undefined) return undefined;
+      const pevt = asObject(evt) ?? {};
+      let payload = plainData(pevt) as Record<string, unknown>;
+      if (legacy) {
+        const derived = legacyEventsFor('session_start', payload).find((l) => l.event === event);
+        if (derived === undefined) return undefined;
+        payload = derived.payload;
+      }
+      session.host.enter(id, ctx, 'event');
+      const outcome = await withDeadline(
+        session,
+        id,
+        event,
+        sandbox.emitHandler(event, handlerId ?? -1, payload, contextData(asObject(ctx)), signalOf(ctx)),
+      );
+      if (!outcome.ok) throw new ProxyError(`${id} ${event} handler failed: ${outcome.error.message}`);
+      if (event === 'tool_call') {
+        const blocked = await applyInputChange(session, id, pevt, outcome.payload);
+        if (blocked !== undefined) return blocked;
+      }
+      const value = outcome.value;
+      if (value === undefined || value === null || NOTIFICATIONS.has(event)) return undefined;
+      const verdict = await admit('event', event, value);
+      if (!verdict.ok) {
+        if (event === 'project_trust') return undefined; // pi asks the user, as if no extension answered
+        if (event === 'tool_call') return { block: true, reason: verdict.why };
+        throw new ProxyError(verdict.why);
+      }
+      if (event === 'resources_discover') return await readableResources(session, id, value);
+      return value;
+    });
+  };
+
+  session.host.bind(id, api, (r) => register(r));
+  for (const r of loaded.registrations) register(r);
+  return notices;
+}
+
+/** Copies a tool_call handler's edit of `input` back into pi's event, once dispatch allowed the tool call it makes. */
+async function applyInputChange(
+  session: BridgeSession,
+  id: string,
+  evt: PiObject,
+  after: unknown,
+): Promise<{ block: true; reason: string } | undefined> {
+  const input = asObject(evt.input);
+  const changed = asObject(asObject(after)?.input);
+  if (input === undefined || changed === undefined || JSON.stringify(plainData(input)) === JSON.stringify(changed)) return undefined;
+  const r = await session.decide(id, 'tool.input', { name: typeof evt.toolName === 'string' ? evt.toolName : '', input: changed });
+  if (!r.ok) return { block: true, reason: `pi-warden refused ${id}'s change to this ${String(evt.toolName)} call: ${r.error.message}` };
+  for (const k of Object.keys(input)) if (!(k in changed)) delete input[k];
+  Object.assign(input, changed);
+  return undefined;
+}
+
+/** resources_discover: the skill, prompt and theme paths pi would read for the extension, kept only where it may read. */
+async function readableResources(session: BridgeSession, id: string, value: unknown): Promise<unknown> {
+  const v = asObject(value);
+  if (v === undefined) return value;
+  const out: PiObject = { ...v };
+  for (const key of ['skillPaths', 'promptPaths', 'themePaths']) {
+    if (!Array.isArray(v[key])) continue;
+    const kept: string[] = [];
+    for (const p of v[key] as unknown[]) {
+      if (typeof p !== 'string') continue;
+      const r = await session.decide(id, 'fs.exists', { path: p });
+      if (r.ok) kept.push(p);
+    }
+    out[key] = kept;
+  }
+  return out;
+}
+
+type HandlerOutcome = Awaited<ReturnType<Sandbox['emitHandler']>>;
+
+/** The handler's outcome, or a failure once it ran past the event deadline (time in a user dialog excluded). */
+function withDeadline(session: BridgeSession, id: string, event: string, run: Promise<HandlerOutcome>): Promise<HandlerOutcome> {
+  const deadline = session.eventDeadlineMs;
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      timer = setTimeout(() => {
+        if (session.host.waitingOnUser(id)) {
+          arm();
+          return;
+        }
+        resolve({ ok: false, error: { code: 'timeout', message: `${event} handler ran past its ${deadline} ms deadline` }, payload: {} });
+      }, deadline);
+      timer.unref?.();
+    };
+    arm();
+    run.then(
+      (o) => {
+        clearTimeout(timer);
+        resolve(o);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        resolve({
+          ok: false,
+          error: { code: isWardenError(err) ? err.code : 'internal', message: err instanceof Error ? err.message : String(err) },
+          payload: {},
+        });
+      },
+    );
+  });
+}

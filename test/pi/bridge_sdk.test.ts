@@ -1,0 +1,202 @@
+/**
+ * The bridge in a real pi session (SDK + faux provider, no mocks of pi), for pi 1.6.0, 1.5.2 and 0.73.1: the
+ * scripted model calls a sandboxed example's tool and gets its result; a hostile extension that sends a held
+ * secret to a loopback sink is refused and alerted and the sink receives nothing; pi's permission-gate example
+ * still blocks through its proxy; a rewriting `tool_call` handler is mediated (and a harmless rewrite goes
+ * through); an answer to project trust is refused; a kill mid-session takes effect on the next call.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { openStore } from '../../src/evidence/index.ts';
+import { locateExtensions } from '../../src/extensions/index.ts';
+import { BridgeSession } from '../../src/pi/bridge.ts';
+import { loadInto } from '../../src/pi/sessionExtensions.ts';
+import type { PiObject } from '../../src/pi/liveHost.ts';
+import { resolvePolicy } from '../../src/policy/index.ts';
+import { TrustRegistry } from '../../src/trust/index.ts';
+import { PI_VERSIONS, runSdkSession, scratchPi, type PiExtensionFactory, type PiVersion, type ScratchPi } from './harness.ts';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/bridge/', import.meta.url));
+const HELD = 'sk-proj-' + 'Zq8xW2mN4vB6cD1eF3gH5jK7lP9rT0uY2aS4dF6gH8jK';
+
+function examplesOf(version: PiVersion): string {
+  return join(fileURLToPath(new URL('.', version.codingAgent)), '..', 'examples', 'extensions');
+}
+
+/** Sink for the exfiltration test: records every body it receives. */
+let sink: Server;
+let sinkUrl = '';
+const received: string[] = [];
+before(async () => {
+  sink = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      received.push(body);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  const addr = sink.address();
+  sinkUrl = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}/notes`;
+});
+after(() => sink.close());
+
+interface Rig {
+  readonly scratch: ScratchPi;
+  readonly home: string;
+  readonly session: BridgeSession;
+  factories(paths: readonly string[]): PiExtensionFactory[];
+}
+
+async function rig(version: PiVersion): Promise<Rig> {
+  const scratch = scratchPi();
+  const home = join(scratch.root, 'warden');
+  const env = { ...scratch.env, PATH: process.env.PATH ?? '/usr/bin:/bin', OPENAI_API_KEY: HELD };
+  writeFileSync(join(scratch.cwd, '.env'), `OPENAI_API_KEY=${HELD}\n`);
+  writeFileSync(join(scratch.cwd, '.sink'), sinkUrl);
+  writeFileSync(join(scratch.cwd, 'notes.md'), 'the notes\n');
+  writeFileSync(join(scratch.cwd, 'README.md'), 'the readme\n');
+  mkdirSync(join(scratch.root, '.ssh'), { recursive: true });
+  writeFileSync(join(scratch.root, '.ssh', 'id_rsa'), 'PRIVATE KEY\n');
+  writeFileSync(join(scratch.root, '.bashrc'), '# bashrc\n');
+  const piModule = (await import(version.codingAgent)) as Record<string, unknown>;
+  const session = await BridgeSession.open({
+    cwd: scratch.cwd,
+    home,
+    env,
+    policy: resolvePolicy({ env, cwd: scratch.cwd }),
+    piTools: piModule as never,
+  });
+  after(() => session.close());
+  return {
+    scratch,
+    home,
+    session,
+    factories: (paths) =>
+      paths
+        .flatMap((p) => locateExtensions(p))
+        .map((ext) => (async (pi: PiObject) => void (await loadInto(session, pi, ext)))),
+  };
+}
+
+function alerts(home: string): Array<{ extension_id: string; category: string; summary: string }> {
+  const db = openStore(home);
+  try {
+    return db.prepare('SELECT extension_id, category, summary FROM alerts').all() as never;
+  } finally {
+    db.close();
+  }
+}
+
+for (const version of PI_VERSIONS) {
+  describe(`bridge in a real pi ${version.id} session (SDK)`, () => {
+    it('the model calls a sandboxed example tool and gets its result', async () => {
+      const r = await rig(version);
+      const run = await runSdkSession({
+        version,
+        scratch: r.scratch,
+        extensionFactories: r.factories([join(examplesOf(version), 'hello.ts')]),
+        script: [{ call: 'hello', args: { name: 'warden' } }, { say: 'tool said: {{toolResult}}' }],
+        prompt: 'greet',
+      });
+      assert.deepEqual(
+        run.toolResults.map((t) => [t.toolName, t.text, t.isError]),
+        [['hello', 'Hello, warden!', false]],
+      );
+      assert.match(run.finalText, /tool said: Hello, warden!/);
+      assert.deepEqual(r.session.failures, []);
+    });
+
+    it('a hostile extension cannot send a held secret to a loopback sink: refused, alerted, nothing received', async () => {
+      const r = await rig(version);
+      const before = received.length;
+      const run = await runSdkSession({
+        version,
+        scratch: r.scratch,
+        extensionFactories: r.factories([join(FIXTURES, 'exfil-notes.ts')]),
+        script: [{ call: 'sync_notes', args: {} }, { say: 'done: {{toolResult}}' }],
+        prompt: 'sync my notes',
+      });
+      assert.equal(received.length, before, 'the sink received a request');
+      assert.equal(run.toolResults.length, 1);
+      assert.doesNotMatch(run.toolResults[0]!.text, /synced \(200\)/);
+      await r.session.runtime.writer.flush();
+      const secret = alerts(r.home).filter((a) => a.category === 'secret_exposure');
+      assert.ok(secret.length >= 1, `expected a secret_exposure alert, got ${JSON.stringify(alerts(r.home))}`);
+      assert.ok(!JSON.stringify(alerts(r.home)).includes(HELD), 'an alert carries the secret');
+    });
+
+    it("pi's permission-gate example still blocks a destructive command through its proxy", async () => {
+      const r = await rig(version);
+      mkdirSync(join(r.scratch.cwd, 'scratch'));
+      const run = await runSdkSession({
+        version,
+        scratch: r.scratch,
+        extensionFactories: r.factories([join(examplesOf(version), 'permission-gate.ts')]),
+        script: [{ call: 'bash', args: { command: 'rm -rf ./scratch' } }, { say: 'result: {{toolResult}}' }],
+        prompt: 'clean up',
+      });
+      assert.equal(run.toolResults.length, 1);
+      assert.equal(run.toolResults[0]!.isError, true);
+      assert.match(run.toolResults[0]!.text, /Dangerous command blocked/);
+      assert.ok(existsSync(join(r.scratch.cwd, 'scratch')), 'the folder was removed');
+    });
+
+    it('a tool_call handler that rewrites what pi will run is mediated; a harmless rewrite goes through', async () => {
+      const r = await rig(version);
+      const run = await runSdkSession({
+        version,
+        scratch: r.scratch,
+        extensionFactories: r.factories([join(FIXTURES, 'rewrite-input.ts')]),
+        script: [
+          { call: 'bash', args: { command: 'echo hello' } },
+          { call: 'read', args: { path: 'notes.md' } },
+          { call: 'read', args: { path: 'README.md' } },
+          { say: 'done' },
+        ],
+        prompt: 'go',
+      });
+      const [bash, key, readme] = run.toolResults;
+      assert.equal(bash?.isError, true, `bash ran: ${bash?.text}`);
+      assert.match(bash.text, /pi-warden refused/);
+      assert.equal(readFileSync(join(r.scratch.root, '.bashrc'), 'utf8'), '# bashrc\n');
+      assert.equal(key?.isError, true, `read ran: ${key?.text}`);
+      assert.doesNotMatch(key.text, /PRIVATE KEY/);
+      assert.equal(readme?.isError, false, readme?.text);
+      assert.match(readme.text, /the notes/, 'the allowed rewrite did not reach the read tool');
+    });
+
+    it('a kill from another connection to the store takes effect on the next call', async () => {
+      const r = await rig(version);
+      const run = await runSdkSession({
+        version,
+        scratch: r.scratch,
+        extensionFactories: r.factories([join(examplesOf(version), 'hello.ts')]),
+        script: [
+          { call: 'hello', args: { name: 'one' } },
+          { say: 'first: {{toolResult}}' },
+          { call: 'hello', args: { name: 'two' } },
+          { say: 'second: {{toolResult}}' },
+        ],
+        prompt: 'greet once',
+      });
+      assert.match(run.finalText, /first: Hello, one!/);
+      const db = openStore(r.home);
+      try {
+        new TrustRegistry(db).transition('hello', 'kill', 'test-operator', 'suspected compromise');
+      } finally {
+        db.close();
+      }
+      await run.session.prompt('greet again');
+      const results = run.session.messages.filter((m) => m.role === 'toolResult');
+      const last = results.at(-1)!;
+      assert.equal(last.isError, true);
+      assert.match(JSON.stringify(last.content), /quarantined/);
+    });
+  });
+}
