@@ -14,6 +14,7 @@ import { runClassify } from './secretsCommand.ts';
 import { runFsCheck } from './fsCommand.ts';
 import { runProbe } from './probeCommand.ts';
 import { registerBridge } from './bridgeCommands.ts';
+import { runLauncher } from '../pi/index.ts';
 
 const VERSION = '0.1.0';
 
@@ -268,6 +269,23 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       );
     });
   registerBridge(program, io, setExit);
+  program
+    .command('pi')
+    .description(
+      'the launcher route (strict): start pi with every extension it would load running in pi-warden sandboxes\n' +
+        '(pi runs with --no-extensions plus one sandboxed proxy per extension; nothing pi discovers is imported)\n' +
+        'everything after `pi` goes to pi unchanged, e.g. `pi-warden pi -p "hello"`; pi is found like `adopt` finds it\n' +
+        "exit code: pi's own; 2 when pi-warden cannot start (invalid settings, pi not found)",
+    )
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .passThroughOptions(true)
+    .argument('[pi-args...]', "pi's arguments")
+    .action(async (args: string[]) => {
+      await runLauncher({ args });
+      setExit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    });
   return program;
 }
 

@@ -30,3 +30,15 @@ export {
   type UnadoptOutcome,
 } from './adopt.ts';
 export { EXTENSION_STATES, STATUS_REASONS, status, type BridgeStatus, type ExtensionState, type ExtensionStatus } from './status.ts';
+export {
+  BridgeSession,
+  DEFAULT_EVENT_DEADLINE_MS,
+  type BridgeExtension,
+  type BridgeOptions,
+  type LoadFailure,
+  type SandboxedEntry,
+} from './bridge.ts';
+export { LiveHost, type LiveHostOptions } from './liveHost.ts';
+export { registerProxies, type ProxyNotice } from './proxy.ts';
+export { loadInto, showNotices } from './sessionExtensions.ts';
+export { runLauncher, startPackageRoute, type LauncherOptions, type RouteOptions } from './routes.ts';
