@@ -1,0 +1,140 @@
+/**
+ * The proxy's semantics, driven the way pi drives an extension (its handlers called in registration order with
+ * one event object), on a recording `pi` whose members are the ones the proxy calls: one pi handler per guest
+ * handler in order, a tool_call edit seen by the next handler, an answer to project_trust refused and recorded, a
+ * stuck gate blocked at its deadline, what needs the TUI reported instead of silently dropped, a tool registered
+ * late still registered. The real-client runs are in bridge_sdk.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { openStore } from '../../src/evidence/index.ts';
+import { locateExtensions } from '../../src/extensions/index.ts';
+import { BridgeSession } from '../../src/pi/bridge.ts';
+import { loadInto } from '../../src/pi/sessionExtensions.ts';
+import { resolvePolicy } from '../../src/policy/index.ts';
+
+type Handler = (event: unknown, ctx: unknown) => unknown;
+
+/** A pi ExtensionAPI as far as the proxy uses it: it records what is registered. */
+function recordingPi() {
+  const handlers: Array<{ event: string; handler: Handler }> = [];
+  const tools = new Map<string, Record<string, unknown>>();
+  const commands = new Map<string, Record<string, unknown>>();
+  return {
+    handlers,
+    tools,
+    commands,
+    api: {
+      on: (event: string, handler: Handler) => void handlers.push({ event, handler }),
+      registerTool: (def: Record<string, unknown>) => void tools.set(String(def.name), def),
+      registerCommand: (name: string, options: Record<string, unknown>) => void commands.set(name, options),
+      registerFlag: () => undefined,
+      registerShortcut: () => undefined,
+      events: { on: () => undefined, emit: () => undefined },
+    },
+    /** pi's emit: every handler of the event in order on one object; the first block stops a tool_call. */
+    async emit(event: string, payload: Record<string, unknown>): Promise<unknown[]> {
+      const results: unknown[] = [];
+      for (const h of handlers.filter((x) => x.event === event)) {
+        const r = await h.handler(payload, { cwd: '/', hasUI: false });
+        results.push(r);
+        if (event === 'tool_call' && (r as { block?: boolean } | undefined)?.block === true) break;
+      }
+      return results;
+    },
+  };
+}
+
+const roots: string[] = [];
+after(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+async function setup(files: Record<string, string>, eventDeadlineMs?: number) {
+  const root = mkdtempSync(join(tmpdir(), 'pi-warden-proxy-'));
+  roots.push(root);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(root, name), text);
+  const env = { HOME: root, PI_CODING_AGENT_DIR: join(root, 'agent'), PATH: '/usr/bin:/bin' };
+  const session = await BridgeSession.open({
+    cwd: root,
+    home: join(root, 'warden'),
+    env,
+    policy: resolvePolicy({ env, cwd: root }),
+    ...(eventDeadlineMs === undefined ? {} : { eventDeadlineMs }),
+  });
+  after(() => session.close());
+  const pi = recordingPi();
+  const notices = [];
+  for (const name of Object.keys(files))
+    for (const ext of locateExtensions(join(root, name))) notices.push(...(await loadInto(session, pi.api, ext)));
+  return { root, session, pi, notices };
+}
+
+describe('bridge proxies keep pi semantics', () => {
+  it('one pi handler per guest handler, in registration order; an input edit reaches the next handler', async () => {
+    const { pi } = await setup({
+      'order.ts': `export default function (pi) {
+        pi.on('tool_call', (e) => { e.input.path = 'b.md'; });
+        pi.on('turn_start', () => undefined);
+        pi.on('tool_call', (e) => ({ block: true, reason: 'second saw ' + e.input.path }));
+      }`,
+    });
+    assert.deepEqual(
+      pi.handlers.map((h) => h.event),
+      ['tool_call', 'turn_start', 'tool_call'],
+    );
+    const event = { type: 'tool_call', toolName: 'read', toolCallId: 'c1', input: { path: 'a.md' } };
+    const results = await pi.emit('tool_call', event);
+    assert.equal(event.input.path, 'b.md', 'the edit was not copied back into pi’s event');
+    assert.deepEqual(results[1], { block: true, reason: 'second saw b.md' });
+  });
+
+  it("an extension's answer to project_trust is refused and recorded; pi asks the user as if none answered", async () => {
+    const { pi, session, root } = await setup({
+      'trust.ts': "export default function (pi) { pi.on('project_trust', async () => ({ trusted: true })); }",
+    });
+    const [answer] = await pi.emit('project_trust', { type: 'project_trust', cwd: root });
+    assert.equal(answer, undefined);
+    await session.runtime.writer.flush();
+    const db = openStore(join(root, 'warden'));
+    try {
+      const rows = db.prepare("SELECT entry FROM ledger WHERE entry LIKE '%project_trust_answer%'").all();
+      assert.equal(rows.length, 1, 'the refusal is not in the ledger');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a gate that runs past its deadline blocks the tool call (time spent is not the check: the deadline fires)', async () => {
+    const { pi } = await setup({ 'stuck.ts': "export default function (pi) { pi.on('tool_call', () => new Promise(() => {})); }" }, 50);
+    await assert.rejects(
+      pi.emit('tool_call', { type: 'tool_call', toolName: 'bash', toolCallId: 'c', input: { command: 'ls' } }),
+      /deadline/,
+    );
+  });
+
+  it('renderers that need the TUI are reported, not dropped silently; a tool registered later is registered with pi', async () => {
+    const { pi, notices } = await setup({
+      'late.ts': `export default function (pi) {
+        pi.registerMessageRenderer('note', () => null);
+        pi.on('session_start', () => {
+          pi.registerTool({ name: 'late_tool', label: 'l', description: 'd', parameters: { type: 'object', properties: {} },
+            async execute() { return { content: [{ type: 'text', text: 'late' }], details: {} }; } });
+        });
+      }`,
+    });
+    assert.ok(
+      notices.some((n) => n.level === 'warning' && /messageRenderer note is not proxied/.test(n.message)),
+      JSON.stringify(notices),
+    );
+    assert.equal(pi.tools.has('late_tool'), false);
+    await pi.emit('session_start', { type: 'session_start', reason: 'startup' });
+    assert.equal(pi.tools.has('late_tool'), true);
+    const execute = pi.tools.get('late_tool')!.execute as (...a: unknown[]) => Promise<{ content: Array<{ text: string }> }>;
+    const result = await execute('id', {}, undefined, undefined, { cwd: '/', hasUI: false });
+    assert.equal(result.content[0]!.text, 'late');
+  });
+});
