@@ -186,7 +186,13 @@ export class LiveHost implements ExtensionHost {
             { cwd: this.#options.cwd, env: this.#options.env, isSecretName: this.#options.isSecretName, signal: op.signal },
           ).then((r) => ({ content: [{ type: 'text', text: `${r.stdout}${r.stderr}` }], details: { exitCode: r.code } }));
         }
-        throw notProxied(`tool ${String(params.name)}`, 'only pi built-in tools can be called from a sandbox');
+        // Any other tool (another extension's): pi's own executeTool (1.5.2+), so pi's tool_call gates see it.
+        if (typeof b.ctx?.executeTool === 'function')
+          return awaitPlain((b.ctx.executeTool as (n: unknown, a: unknown) => unknown)(params.name, params.input ?? {}));
+        throw notProxied(
+          `tool ${String(params.name)}`,
+          'this pi version cannot run another tool for an extension (ctx.executeTool is pi 1.5.2+)',
+        );
       case 'exec.spawn':
       case 'exec.write':
       case 'exec.kill':

@@ -126,13 +126,37 @@ export async function loadPiModule(options: LoadPiModuleOptions = {}): Promise<P
   );
 }
 
+/** Where each loaded pi module came from (its dist/index.js URL). */
+const origins = new WeakMap<PiModule, string>();
+
 function importOnce(url: string): Promise<PiModule> {
   let p = loaded.get(url);
   if (p === undefined) {
-    p = import(url).then((m: unknown) => asPiModule(m, url));
+    p = import(url).then((m: unknown) => {
+      const mod = asPiModule(m, url);
+      origins.set(mod, url);
+      return mod;
+    });
     loaded.set(url, p);
   }
   return p;
+}
+
+/**
+ * The names of pi's built-in extensions (pi 1.5.2+: `dist/extensions/index.js` `builtInExtensions`; none in 0.73.1
+ * or when the module's origin is unknown). pi's `main` adds them itself; `--no-extensions` drops them.
+ */
+export async function piBuiltinExtensions(pi: PiModule): Promise<string[]> {
+  const origin = origins.get(pi);
+  if (origin === undefined) return [];
+  try {
+    const m = (await import(new URL('./extensions/index.js', origin).href)) as { builtInExtensions?: unknown };
+    return Array.isArray(m.builtInExtensions)
+      ? m.builtInExtensions.map((b: unknown) => (b as { name?: unknown }).name).filter((n): n is string => typeof n === 'string')
+      : [];
+  } catch {
+    return [];
+  }
 }
 
 /** Checks the members pi-warden calls, so a pi without them fails here and not half-way through a settings write. */

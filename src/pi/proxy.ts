@@ -70,6 +70,15 @@ function contextData(ctx: PiObject | undefined): InvocationContext {
     ...(model === undefined ? {} : { model: { provider: model.provider, id: model.id, name: model.name, api: model.api } }),
     ...(typeof ctx.thinkingLevel === 'string' ? { thinkingLevel: ctx.thinkingLevel } : {}),
     ...(projectTrusted === undefined ? {} : { projectTrusted }),
+    // A tool's ctx (pi 1.5.2+): the tools its executeTool can call, as data.
+    ...(Array.isArray(ctx.tools)
+      ? {
+          tools: (ctx.tools as unknown[]).map((t) => {
+            const o = asObject(t) ?? {};
+            return plainData({ name: o.name, label: o.label, description: o.description, parameters: o.parameters });
+          }),
+        }
+      : {}),
   };
 }
 

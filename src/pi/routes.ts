@@ -16,7 +16,7 @@ import { checkPin, readAdoptionList, type AdoptedExtension } from './adoption.ts
 import { BridgeSession, type BridgeExtension } from './bridge.ts';
 import { discoverExtensions, type DiscoveredExtension } from './discover.ts';
 import type { PiObject } from './liveHost.ts';
-import { loadPiModule, type PiModule } from './piModule.ts';
+import { loadPiModule, piBuiltinExtensions, type PiModule } from './piModule.ts';
 import type { ProxyNotice } from './proxy.ts';
 import { loadInto, showNotices } from './sessionExtensions.ts';
 import type { PiFileToolKit } from '../mediation/index.ts';
@@ -145,6 +145,23 @@ function wireSession(pi: PiObject, session: BridgeSession): void {
     });
 }
 
+/**
+ * pi's built-in extensions (codemode, mcp, ... in 1.5.2+) as the user's settings enable them, as `builtin:<name>`
+ * sources: they are pi's own code, which `--no-extensions` would drop, so the launcher asks pi for them by name.
+ */
+export async function enabledBuiltins(pi: PiModule, p: { cwd: string; agentDir: string }): Promise<string[]> {
+  const names = await piBuiltinExtensions(pi);
+  if (names.length === 0) return [];
+  const settingsManager = pi.SettingsManager.create(p.cwd, p.agentDir);
+  const Manager = pi.DefaultPackageManager as unknown as new (o: object) => {
+    resolve(onMissing: () => Promise<string>): Promise<{ extensions: Array<{ path: string; enabled: boolean }> }>;
+  };
+  const resolved = await new Manager({ cwd: p.cwd, agentDir: p.agentDir, settingsManager, builtinExtensions: names }).resolve(() =>
+    Promise.resolve('skip'),
+  );
+  return resolved.extensions.filter((r) => r.enabled && r.path.startsWith('builtin:')).map((r) => r.path);
+}
+
 export interface LauncherOptions extends RouteOptions {
   /** pi's arguments (everything after `pi-warden pi`). */
   readonly args: readonly string[];
@@ -207,8 +224,9 @@ export async function runLauncher(o: LauncherOptions): Promise<void> {
         : (pi: PiObject) => showNotices(pi, notices)) as never,
     );
   }
+  const builtins = list.disabled ? [] : await enabledBuiltins(piModule, p);
   try {
-    await main(['--no-extensions', ...o.args], { extensionFactories: factories });
+    await main(['--no-extensions', ...builtins.flatMap((b) => ['-e', b]), ...o.args], { extensionFactories: factories });
   } finally {
     await session.close();
   }
