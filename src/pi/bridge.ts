@@ -59,7 +59,10 @@ export interface BridgeOptions {
   readonly piTools?: PiFileToolKit;
   /** pi's built-in tool descriptions, for extensions that wrap them. */
   readonly builtinTools?: Readonly<Record<string, BuiltinToolDescription>>;
-  /** How long one event handler may run before pi goes on without it (a gate blocks). Default 3000 ms. */
+  /**
+   * How long one event handler may run before pi goes on without it (a gate blocks). Default 3000 ms; the settings'
+   * `quota.eventDeadlineMs` (global or per extension) takes precedence.
+   */
   readonly eventDeadlineMs?: number;
   /** Messages on the shared bus from a sandbox, to hand to pi's `pi.events` (the proxy sets it). */
   readonly onBus?: (fromExtensionId: string, channel: string, data: unknown) => void;
@@ -229,6 +232,11 @@ export class BridgeSession {
 
   #fail(extensionId: string, entry: string, code: string, message: string): void {
     this.failures.push({ extensionId, entry, code, message });
+  }
+
+  /** The event deadline of one extension: its quota's `eventDeadlineMs`, else the global quota's, else the session's. */
+  deadlineFor(extensionId: string): number {
+    return this.policy.overrideQuotas.get(extensionId)?.eventDeadlineMs ?? this.policy.quota.eventDeadlineMs ?? this.eventDeadlineMs;
   }
 
   /** Why the extension's proxies must not run now (killed, quarantined, stopped), or undefined. */

@@ -334,7 +334,7 @@ type HandlerOutcome = Awaited<ReturnType<Sandbox['emitHandler']>>;
 
 /** The handler's outcome, or a failure once it ran past the event deadline (time in a user dialog excluded). */
 function withDeadline(session: BridgeSession, id: string, event: string, run: Promise<HandlerOutcome>): Promise<HandlerOutcome> {
-  const deadline = session.eventDeadlineMs;
+  const deadline = session.deadlineFor(id);
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {

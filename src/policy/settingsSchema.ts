@@ -25,6 +25,8 @@ export const QuotaSettings = Type.Object(
     hostcallsPerMinute: Type.Optional(PositiveInt),
     wallTimeMs: Type.Optional(PositiveInt),
     outputBytes: Type.Optional(PositiveInt),
+    /** In a pi session: how long one event handler may run before pi goes on without it (a gate blocks). */
+    eventDeadlineMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
   },
   { additionalProperties: false },
 );

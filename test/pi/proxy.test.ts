@@ -6,7 +6,7 @@
  * late still registered. The real-client runs are in bridge_sdk.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -74,6 +74,22 @@ async function setup(files: Record<string, string>, eventDeadlineMs?: number) {
 }
 
 describe('bridge proxies keep pi semantics', () => {
+  it("the event deadline comes from the settings' quota, per extension before global", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pi-warden-deadline-'));
+    roots.push(root);
+    const agent = join(root, 'agent');
+    mkdirSync(agent, { recursive: true });
+    writeFileSync(
+      join(agent, 'settings.json'),
+      JSON.stringify({ extensionPolicy: { quota: { eventDeadlineMs: 700 }, overrides: { slow: { quota: { eventDeadlineMs: 9000 } } } } }),
+    );
+    const env = { HOME: root, PI_CODING_AGENT_DIR: agent, PATH: '/usr/bin:/bin' };
+    const session = await BridgeSession.open({ cwd: root, home: join(root, 'warden'), env, policy: resolvePolicy({ env, cwd: root }) });
+    after(() => session.close());
+    assert.equal(session.deadlineFor('slow'), 9000);
+    assert.equal(session.deadlineFor('other'), 700);
+  });
+
   it('one pi handler per guest handler, in registration order; an input edit reaches the next handler', async () => {
     const { pi } = await setup({
       'order.ts': `export default function (pi) {
