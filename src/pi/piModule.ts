@@ -150,7 +150,9 @@ export async function piBuiltinExtensions(pi: PiModule): Promise<string[]> {
   const origin = origins.get(pi);
   if (origin === undefined) return [];
   try {
-    const m = (await import(new URL('./extensions/index.js', origin).href)) as { builtInExtensions?: unknown };
+    // pi's file beside its index, not a module of ours: the URL is computed from where pi was loaded.
+    const builtinsUrl = new URL('extensions/index.js', origin).href;
+    const m = (await import(builtinsUrl)) as { builtInExtensions?: unknown };
     return Array.isArray(m.builtInExtensions)
       ? m.builtInExtensions.map((b: unknown) => (b as { name?: unknown }).name).filter((n): n is string => typeof n === 'string')
       : [];
