@@ -138,6 +138,9 @@ for (const version of PI_VERSIONS) {
         rows.some((r) => r.method.startsWith('fs.') && r.decision !== 'allow'),
         `expected the ledger to record the refused write, found ${JSON.stringify(rows.map((r) => [r.method, r.decision]))}`,
       );
+      // Handing pi a tool's output is the bridge's call (pi.result), not something the extension's source shows.
+      const bypass = alerts(w.home).filter((a) => a.category === 'scanner_bypass');
+      assert.deepEqual(bypass, [], 'a benign tool result raised scanner_bypass');
     });
 
     it('RPC mode: the sandboxed tool result reaches the model', async () => {
