@@ -5,7 +5,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // Extension fixtures are guest code, some deliberately broken or hostile: never linted or type-checked.
-  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'test/fixtures/scanner/**', 'test/fixtures/extensions/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'bench/results/**',
+      'test/fixtures/scanner/**',
+      'test/fixtures/extensions/**',
+      'test/fixtures/bridge/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

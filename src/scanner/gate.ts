@@ -100,11 +100,19 @@ export interface ScannerBypassAlert {
 }
 
 /**
+ * Calls the bridge makes for every extension, not code in its source: `pi.result` hands pi each value an extension
+ * returns (a tool's output, a handler's result), so its capability shows in no scan and proves no evasion.
+ * (`tool.input` is not here: a rewritten tool input is a command or path the extension chose, and counts.)
+ */
+const BRIDGE_CALLS: ReadonlySet<string> = new Set(['pi.result']);
+
+/**
  * Called with the capability dispatch derived for a hostcall. Returns an alert when the scan did not list that
  * capability (dynamic code, an encoded payload or a loader trick the scanner missed), otherwise undefined.
  */
 export function scannerBypassCheck(report: ExtensionReport, capability: Capability, method: string): ScannerBypassAlert | undefined {
   if (report.capabilities.some((c) => c.capability === capability)) return undefined;
+  if (BRIDGE_CALLS.has(method)) return undefined;
   return {
     category: 'scanner_bypass',
     severity: 'high',

@@ -78,9 +78,7 @@ async function rig(version: PiVersion): Promise<Rig> {
     home,
     session,
     factories: (paths) =>
-      paths
-        .flatMap((p) => locateExtensions(p))
-        .map((ext) => (async (pi: PiObject) => void (await loadInto(session, pi, ext)))),
+      paths.flatMap((p) => locateExtensions(p)).map((ext) => async (pi: PiObject) => void (await loadInto(session, pi, ext))),
   };
 }
 

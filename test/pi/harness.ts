@@ -385,11 +385,13 @@ export async function runCli(options: {
   args: readonly string[];
   env?: Readonly<Record<string, string>>;
   stdin?: string;
+  /** what node runs instead of the version's `pi` bin, e.g. `[PI_WARDEN_BIN, 'pi']` (the launcher route) */
+  command?: readonly string[];
 }): Promise<CliRun> {
   const { version, scratch } = options;
   const model = modelScript(scratch, version, options.script);
   const child = spawnPi(
-    [version.cli, '-e', FAUX_EXTENSION_FILE, '--provider', FAUX_PROVIDER, '--model', FAUX_MODEL, ...options.args],
+    [...(options.command ?? [version.cli]), '-e', FAUX_EXTENSION_FILE, '--provider', FAUX_PROVIDER, '--model', FAUX_MODEL, ...options.args],
     scratch,
     { ...options.env, [FAUX_SCRIPT_ENV]: model.file },
   );
@@ -412,11 +414,24 @@ export async function runRpc(options: {
   prompt: string;
   args?: readonly string[];
   env?: Readonly<Record<string, string>>;
+  /** as for runCli */
+  command?: readonly string[];
 }): Promise<RpcRun> {
   const { version, scratch } = options;
   const model = modelScript(scratch, version, options.script);
   const child = spawnPi(
-    [version.cli, '-e', FAUX_EXTENSION_FILE, '--provider', FAUX_PROVIDER, '--model', FAUX_MODEL, '--mode', 'rpc', ...(options.args ?? [])],
+    [
+      ...(options.command ?? [version.cli]),
+      '-e',
+      FAUX_EXTENSION_FILE,
+      '--provider',
+      FAUX_PROVIDER,
+      '--model',
+      FAUX_MODEL,
+      '--mode',
+      'rpc',
+      ...(options.args ?? []),
+    ],
     scratch,
     { ...options.env, [FAUX_SCRIPT_ENV]: model.file },
   );

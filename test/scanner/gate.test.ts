@@ -109,6 +109,28 @@ describe('scannerBypassCheck', () => {
     }
   });
 
+  it("raises nothing for pi.result, the bridge's call for every value an extension returns; tool.input still counts", async () => {
+    const r = await scanned(
+      'hello-tool',
+      "export default function (pi) { pi.registerTool({ name: 'hello', execute: async () => ({ content: [{ type: 'text', text: 'hi' }] }) }); }\n",
+    );
+    const result = decideHostcall(policy, 'ext', {
+      call_id: 'c3',
+      method: 'pi.result',
+      params: { kind: 'tool', name: 'hello', value: { content: [{ type: 'text', text: 'hi' }] } },
+    });
+    assert.equal(result.capability, 'session');
+    assert.ok(!r.capabilities.some((c) => c.capability === 'session'));
+    assert.equal(scannerBypassCheck(r, result.capability, result.method), undefined);
+    const rewrite = decideHostcall(policy, 'ext', {
+      call_id: 'c4',
+      method: 'tool.input',
+      params: { name: 'bash', input: { command: 'id' } },
+    });
+    assert.equal(rewrite.capability, 'exec');
+    assert.equal(scannerBypassCheck(r, rewrite.capability, rewrite.method)?.category, 'scanner_bypass');
+  });
+
   it('raises nothing when the scan found that the extension needs exec', async () => {
     const r = await scanned(
       'git-status',
