@@ -27,6 +27,7 @@ import {
 import { scanBeforeLoad, ScanVerdictCache, type ExtensionReport } from '../scanner/index.ts';
 import { hostOperations, type Registration } from './host.ts';
 import { LiveHost } from './liveHost.ts';
+import { overrideKey } from '../policy/index.ts';
 
 /** An extension to run sandboxed: where it is and the id its source gives it. */
 export type BridgeExtension = LocatedExtension;
@@ -287,6 +288,6 @@ function scanRefusal(id: string, root: string, rules: readonly string[]): AlertI
     severity: 'high',
     summary: `${id} was not loaded: its scan verdict is forbidden (${rules.join(', ')})`,
     reason_codes: ['scan_forbidden', ...rules],
-    remediation: `review \`pi-warden scan ${root}\`; only if you accept the risk set extensionPolicy.overrides.${id}.allowForbiddenScan: true in your user settings`,
+    remediation: `review \`pi-warden scan ${root}\`; only if you accept the risk set ${overrideKey(id)}.allowForbiddenScan: true in your user settings`,
   };
 }

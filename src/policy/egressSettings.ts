@@ -9,6 +9,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { grantText, parseHostPattern, parsePrivateGrant, type HostPattern, type ParseResult, type PrivateGrant } from './hostPatterns.ts';
+import { overrideKey } from './extensionId.ts';
 
 const HostList = Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, maxItems: 1000 });
 
@@ -142,7 +143,7 @@ export function egressSettingsProblems(settings: unknown): Array<{ key: string; 
   const overrides = (policy as Record<string, unknown>).overrides;
   if (overrides !== null && typeof overrides === 'object') {
     for (const [id, o] of Object.entries(overrides)) {
-      if (o !== null && typeof o === 'object') check(`extensionPolicy.overrides.${id}.http`, (o as Record<string, unknown>).http);
+      if (o !== null && typeof o === 'object') check(`${overrideKey(id)}.http`, (o as Record<string, unknown>).http);
     }
   }
   return out;

@@ -10,6 +10,7 @@ import { EXEC_CLASSES, EXEC_CLASS_MEANING } from './execClasses.ts';
 import { evaluateCapability, grantedByName, RULE_DESCRIPTIONS, RULES, type Decision, type PolicyReason, type Rule } from './precedence.ts';
 import { PROFILE_PRESETS, type ExecRules, type ExecVerdict } from './profiles.ts';
 import type { ResolvedPolicy } from './settings.ts';
+import { overrideKey } from './extensionId.ts';
 
 export const EXPLANATION_SCHEMA = 'pi-warden.policy_explanation.v1';
 
@@ -92,9 +93,7 @@ function shadowedGrants(resolved: ResolvedPolicy): string[] {
     for (const cap of o.allow) {
       const v = evaluateCapability(resolved.rules, cap, id);
       if (v.rule !== 'extension_allow' && v.decision !== 'allow') {
-        out.push(
-          `extensionPolicy.overrides.${id}.allow grants ${cap}, but ${v.rule} still decides ${v.decision}: ${RULE_DESCRIPTIONS[v.rule]}`,
-        );
+        out.push(`${overrideKey(id)}.allow grants ${cap}, but ${v.rule} still decides ${v.decision}: ${RULE_DESCRIPTIONS[v.rule]}`);
       }
     }
   }

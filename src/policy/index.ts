@@ -81,4 +81,4 @@ export {
   type UrlHost,
 } from './hostPatterns.ts';
 export { type QuotaSettings } from './settingsSchema.ts';
-export { isValidExtensionId } from './extensionId.ts';
+export { isValidExtensionId, overrideKey } from './extensionId.ts';

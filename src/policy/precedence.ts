@@ -9,6 +9,7 @@
  */
 import { CAPABILITIES, CAPABILITY_INDEX, isDangerous, type Capability } from './capabilities.ts';
 import type { Mode, Profile } from './profiles.ts';
+import { overrideKey } from './extensionId.ts';
 
 export type Decision = 'allow' | 'deny' | 'prompt';
 
@@ -103,12 +104,12 @@ export function evaluateCapability(rules: PolicyRules, capability: Capability, e
  * action that works.
  */
 export function liftDenial(rules: PolicyRules, reason: PolicyReason, capability: Capability, extensionId: string): string {
-  const grant = `extensionPolicy.overrides.${extensionId}.allow`;
+  const grant = `${overrideKey(extensionId)}.allow`;
   // The presets deny exec/env through denyCaps; allowDangerous is what removes them from there.
   if (reason === 'deny_caps' && isDangerous(capability) && !rules.allowDangerous) reason = 'dangerous_not_allowed';
   switch (reason) {
     case 'extension_deny':
-      return `The user settings deny ${capability} to ${extensionId} (extensionPolicy.overrides.${extensionId}.deny); remove it there only if the extension needs it`;
+      return `The user settings deny ${capability} to ${extensionId} (${overrideKey(extensionId)}.deny); remove it there only if the extension needs it`;
     case 'deny_caps':
       return `${capability} is denied to every extension by extensionPolicy.denyCaps or the profile's preset; a per-extension allow cannot lift it: remove ${capability} from denyCaps or choose a profile that does not deny it (this opens it to all extensions), then add it to ${grant}`;
     case 'dangerous_not_allowed':

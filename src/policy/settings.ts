@@ -28,6 +28,7 @@ import {
   type SettingsFile,
   type SettingsProblem,
 } from './settingsSchema.ts';
+import { overrideKey } from './extensionId.ts';
 
 export type ProfileSource = 'cli' | 'env' | 'project' | 'user' | 'default';
 export type SettingsScope = 'project' | 'user';
@@ -341,12 +342,11 @@ function mergeLayers(user: SettingsFile | undefined, project: SettingsFile | und
   if (p.overrides !== undefined) {
     const merged: Record<string, NonNullable<ExtensionPolicySettings['overrides']>[string]> = { ...u.overrides };
     for (const [id, o] of Object.entries(p.overrides)) {
-      if (o.http !== undefined) egressOverrides[id] = tightenEgress(`extensionPolicy.overrides.${id}.http`, o.http);
-      if (o.allow !== undefined) ignore(`extensionPolicy.overrides.${id}.allow`, 'it grants capabilities');
-      if (o.quota !== undefined) ignore(`extensionPolicy.overrides.${id}.quota`, 'it can raise limits');
-      if (o.allowForbiddenScan !== undefined)
-        ignore(`extensionPolicy.overrides.${id}.allowForbiddenScan`, 'it lets a forbidden scan verdict load');
-      if (o.fs !== undefined) ignore(`extensionPolicy.overrides.${id}.fs`, 'it grants file access');
+      if (o.http !== undefined) egressOverrides[id] = tightenEgress(`${overrideKey(id)}.http`, o.http);
+      if (o.allow !== undefined) ignore(`${overrideKey(id)}.allow`, 'it grants capabilities');
+      if (o.quota !== undefined) ignore(`${overrideKey(id)}.quota`, 'it can raise limits');
+      if (o.allowForbiddenScan !== undefined) ignore(`${overrideKey(id)}.allowForbiddenScan`, 'it lets a forbidden scan verdict load');
+      if (o.fs !== undefined) ignore(`${overrideKey(id)}.fs`, 'it grants file access');
       if (o.deny !== undefined) merged[id] = { ...merged[id], deny: union(merged[id]?.deny, o.deny) };
     }
     out.policy.overrides = merged;

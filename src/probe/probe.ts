@@ -30,6 +30,7 @@ import { hostOperations, type Registration } from '../pi/index.ts';
 import { createRuntime } from '../runtime/createRuntime.ts';
 import type { DecisionRecord } from '../evidence/index.ts';
 import { scanBeforeLoad, ScanVerdictCache, type ExtensionReport } from '../scanner/index.ts';
+import { overrideKey } from '../policy/index.ts';
 
 export interface ProbeOptions {
   readonly path: string;
@@ -353,7 +354,7 @@ export async function probeExtension(options: ProbeOptions): Promise<ProbeReport
           severity: 'high',
           summary: `${extensionId} was not loaded: its scan verdict is forbidden (${rules.join(', ')})`,
           reason_codes: err.reasonCodes,
-          remediation: `review \`pi-warden scan ${extension.root}\`; only if you accept the risk set extensionPolicy.overrides.${extensionId}.allowForbiddenScan: true in your user settings`,
+          remediation: `review \`pi-warden scan ${extension.root}\`; only if you accept the risk set ${overrideKey(extensionId)}.allowForbiddenScan: true in your user settings`,
         });
         reports.push({
           extensionId,

@@ -11,6 +11,7 @@ import type { Capability, ResolvedPolicy } from '../policy/index.ts';
 import { RULES } from './rules.ts';
 import { scanLocated } from './scan.ts';
 import type { ExtensionReport } from './types.ts';
+import { overrideKey } from '../policy/index.ts';
 
 /** A load refused for its scan: `scan_forbidden`, then the rule id of each forbidden finding (`code.eval`). */
 export const SCAN_GATE_REASONS = ['scan_forbidden'] as const;
@@ -40,7 +41,7 @@ export function assertScanAllowsLoad(
   throw new WardenError(
     'denied',
     `extension ${extensionId} was not loaded: its scan verdict is forbidden (${rules.join(', ')}); ` +
-      `review \`pi-warden scan\` and, only if you accept the risk, set extensionPolicy.overrides.${extensionId}.allowForbiddenScan: true`,
+      `review \`pi-warden scan\` and, only if you accept the risk, set ${overrideKey(extensionId)}.allowForbiddenScan: true`,
     {
       reasonCodes: ['scan_forbidden', ...rules.filter(isScanRuleReason)],
       where: report.target,
