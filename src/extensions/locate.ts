@@ -12,11 +12,14 @@
  * that only the other route would run is harmless inside the sandbox. Hiding code from the scan by choosing a route
  * is exactly the drift this module removes.
  *
- * Identity: a package's id is its package.json `name`; a folder's id is the folder's name; a lone file's id is its
- * stem, except an `index.*` file, which is its folder's extension. A folder with no entry of its own holds one
- * extension per top-level file and sub-folder, each with its own id.
+ * Identity (issue 15 item 6): an id is the extension's source, never a name an extension can pick for itself. A
+ * package installed from npm (a folder under `node_modules` with a package.json `name`) is `npm:<name>`, the name
+ * npm vouches for; anything else is the real path of the extension's folder, or of a lone file (an `index.*` file
+ * is its folder's extension). The bridge names adopted extensions the same way (src/pi/discover.ts), so a grant
+ * written for `/home/u/ext/notes-sync.ts` is never handed to a `notes-sync.ts` elsewhere. A folder with no entry of
+ * its own holds one extension per top-level file and sub-folder, each with its own id.
  */
-import { existsSync, globSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, globSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join, matchesGlob, relative, resolve, sep } from 'node:path';
 import { WardenError } from '../errors.ts';
@@ -69,14 +72,14 @@ export function locateExtensions(path: string, options: LocateOptions = {}): Loc
   if (file) {
     const folder = dirname(abs);
     const isIndex = basename(abs, extname(abs)) === 'index';
-    const id = isIndex ? folderId(folder) : basename(abs, extname(abs));
+    const id = isIndex ? folderId(folder) : sourceId(abs, undefined);
     return [extension(id, folder, [abs], home, { lone: !isIndex, packageJson: isIndex ? manifestPath(folder) : undefined })];
   }
   const own = ownEntries(abs, true);
   if (own.length > 0) return [extension(folderId(abs), abs, own, home, { lone: false, packageJson: manifestPath(abs) })];
   const held = topLevel(abs).map((p) =>
     isFile(p)
-      ? extension(basename(p, extname(p)), abs, [p], home, { lone: true, packageJson: undefined })
+      ? extension(sourceId(p, undefined), abs, [p], home, { lone: true, packageJson: undefined })
       : extension(folderId(p), p, ownEntries(p, false), home, { lone: false, packageJson: manifestPath(p) }),
   );
   if (held.length === 0) {
@@ -153,7 +156,19 @@ function manifestPath(dir: string): string | undefined {
 }
 
 function folderId(dir: string): string {
-  return readManifest(dir)?.name ?? basename(dir);
+  return sourceId(dir, readManifest(dir)?.name);
+}
+
+/** `npm:<name>` for a package npm installed, else the real path (see Identity above). */
+function sourceId(path: string, packageName: string | undefined): string {
+  let real = path;
+  try {
+    real = realpathSync(path);
+  } catch {
+    // not resolvable: the absolute path names it
+  }
+  if (packageName !== undefined && real.split(sep).includes('node_modules')) return `npm:${packageName}`;
+  return real;
 }
 
 // ---------------------------------------------------------------- entries

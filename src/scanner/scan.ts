@@ -70,13 +70,30 @@ async function scanTarball(target: string, abs: string, options: ScanOptions): P
         failedTarget(target, extracted.problems.length > 0 ? extracted.problems.join('; ') : `cannot read ${target}: ${errorText(err)}`),
       ];
     }
-    const reports = located.map((e) => scanExtension(e, target, display));
+    const reports = located.map((e) => scanExtension(tarballIdentity(e, root, abs), target, display));
     const problems: Finding[] = extracted.problems.map((p) => inputFinding(`${target}`, p));
     if (problems.length > 0) reports[0] = withFindings(reports[0]!, problems);
     return reports;
   } finally {
     extracted.cleanup();
   }
+}
+
+/**
+ * A packed package is named by what it will be installed as (`npm:<name>`, its package.json name), not by the
+ * temporary folder it was unpacked into; one without a name by the tarball's path.
+ */
+function tarballIdentity(e: LocatedExtension, root: string, tarball: string): LocatedExtension {
+  let name: unknown;
+  try {
+    name = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name?: unknown }).name;
+  } catch {
+    name = undefined;
+  }
+  const base = typeof name === 'string' && name !== '' ? `npm:${name}` : tarball;
+  const real = realpathSync(root);
+  const id = e.id === real ? base : e.id.startsWith(`${real}/`) ? `${base}/${e.id.slice(real.length + 1)}` : e.id;
+  return { ...e, id };
 }
 
 type DisplayOptions = ScanOptions & { displayPrefix?: string };

@@ -4,7 +4,7 @@
  * `scan --policy`, `overrides.<id>` and `trust kill <id>` name what actually runs.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -37,15 +37,26 @@ const ext = (name: string, head = '') =>
   `${head}export default function (pi: any) { pi.registerCommand('${name}', { handler: async () => {} }); }\n`;
 const pkg = (o: Record<string, unknown>) => JSON.stringify(o);
 
-const rel = (root: string, located: readonly LocatedExtension[]) =>
-  located.map((e) => ({ id: e.id, entries: e.entries.map((f) => f.slice(root.length + 1)) }));
+/** Ids are real paths (or `npm:` names): shown relative to the tree as `.` and `./x`. */
+const rel = (root: string, located: readonly LocatedExtension[]) => {
+  const r = realpathSync(root);
+  const id = (v: string) => (v === r ? '.' : v.startsWith(`${r}/`) ? `./${v.slice(r.length + 1)}` : v);
+  return located.map((e) => ({ id: id(e.id), entries: e.entries.map((f) => f.slice(root.length + 1)) }));
+};
 
 describe("locateExtensions follows pi's loader", () => {
-  it("a lone file is its stem; an index file is its folder's extension", () => {
+  it("a lone file is its real path; an index file is its folder's extension; a package npm installed is npm:<name>", () => {
     const root = tree({ 'tool.ts': ext('tool'), 'named/index.ts': ext('n'), 'named/package.json': pkg({ name: '@acme/named' }) });
-    assert.deepEqual(rel(root, locateExtensions(join(root, 'tool.ts'))), [{ id: 'tool', entries: ['tool.ts'] }]);
-    assert.deepEqual(rel(root, locateExtensions(join(root, 'named', 'index.ts'))), [{ id: '@acme/named', entries: ['named/index.ts'] }]);
-    assert.deepEqual(rel(root, locateExtensions(join(root, 'named'))), [{ id: '@acme/named', entries: ['named/index.ts'] }]);
+    assert.deepEqual(rel(root, locateExtensions(join(root, 'tool.ts'))), [{ id: './tool.ts', entries: ['tool.ts'] }]);
+    assert.deepEqual(rel(root, locateExtensions(join(root, 'named', 'index.ts'))), [{ id: './named', entries: ['named/index.ts'] }]);
+    assert.deepEqual(rel(root, locateExtensions(join(root, 'named'))), [{ id: './named', entries: ['named/index.ts'] }]);
+    const npm = tree({
+      'node_modules/@acme/named/index.ts': ext('n'),
+      'node_modules/@acme/named/package.json': pkg({ name: '@acme/named' }),
+    });
+    assert.deepEqual(rel(npm, locateExtensions(join(npm, 'node_modules', '@acme', 'named'))), [
+      { id: 'npm:@acme/named', entries: ['node_modules/@acme/named/index.ts'] },
+    ]);
   });
 
   it('pi.extensions: files, folders, globs (visible paths only), then !, + and - patterns as pi applies them', () => {
@@ -76,7 +87,7 @@ describe("locateExtensions follows pi's loader", () => {
     // exists; `!./x` matches nothing in pi (minimatch does not strip `./`); `+` brings back what `!` removed.
     assert.deepEqual(rel(root, locateExtensions(root)), [
       {
-        id: 'p',
+        id: '.',
         entries: ['tools/index.ts', 'extensions/a/index.ts', 'extensions/dot/index.ts', 'extensions/skip/index.ts', 'src/main.ts'],
       },
     ]);
@@ -88,7 +99,7 @@ describe("locateExtensions follows pi's loader", () => {
       'index.ts': ext('index'),
       'extensions/x.ts': ext('x'),
     });
-    assert.deepEqual(rel(root, locateExtensions(root)), [{ id: 'g', entries: ['extensions/x.ts', 'index.ts'] }]);
+    assert.deepEqual(rel(root, locateExtensions(root)), [{ id: '.', entries: ['extensions/x.ts', 'index.ts'] }]);
   });
 
   it('no manifest: the conventional extensions/ folder and the index are one package', () => {
@@ -98,9 +109,7 @@ describe("locateExtensions follows pi's loader", () => {
       'extensions/x.ts': ext('x'),
       'extensions/y/index.ts': ext('y'),
     });
-    assert.deepEqual(rel(root, locateExtensions(root)), [
-      { id: 'conv', entries: ['index.ts', 'extensions/x.ts', 'extensions/y/index.ts'] },
-    ]);
+    assert.deepEqual(rel(root, locateExtensions(root)), [{ id: '.', entries: ['index.ts', 'extensions/x.ts', 'extensions/y/index.ts'] }]);
   });
 
   it('a folder with no entry of its own holds one extension per top-level file and sub-folder', () => {
@@ -117,9 +126,9 @@ describe("locateExtensions follows pi's loader", () => {
     });
     const found = locateExtensions(root);
     assert.deepEqual(rel(root, found), [
-      { id: 'a', entries: ['a.ts'] },
-      { id: 'b', entries: ['b/index.ts'] },
-      { id: '@acme/c', entries: ['c/main.ts'] },
+      { id: './a.ts', entries: ['a.ts'] },
+      { id: './b', entries: ['b/index.ts'] },
+      { id: './c', entries: ['c/main.ts'] },
     ]);
     assert.deepEqual(
       found.map((e) => e.packageRoot),
@@ -159,7 +168,7 @@ describe('the scanner scans what the sandbox runs', () => {
     });
     const [report, ...rest] = await scanTarget(root, { displayBase: root });
     assert.equal(rest.length, 0);
-    assert.equal(report!.id, 'sneaky');
+    assert.equal(report!.id, realpathSync(root));
     assert.ok(report!.files.includes('extensions/a/index.ts'), JSON.stringify(report!.files));
     assert.notEqual(report!.verdict, 'safe', JSON.stringify(report!.findings));
     assert.ok(
@@ -258,12 +267,12 @@ describe('the scanner scans what the sandbox runs', () => {
     const probe = await probeExtension({ path, cwd: NO_HOME, env: { HOME: NO_HOME }, home, noInvoke: true });
     assert.equal(probe.extensions.length, 3);
     for (const e of probe.extensions) {
-      assert.equal(e.extensionId, '@acme/multi');
+      assert.equal(e.extensionId, report!.id);
       assert.equal(e.loaded, false, `${e.entry} ran although its package was killed`);
       assert.match(e.loadError ?? '', /quarantined/);
     }
     assert.ok(
-      probe.hostcalls.length > 0 && probe.hostcalls.every((h) => h.decision !== 'allow' && h.extension_id === '@acme/multi'),
+      probe.hostcalls.length > 0 && probe.hostcalls.every((h) => h.decision !== 'allow' && h.extension_id === report!.id),
       JSON.stringify(probe.hostcalls),
     );
   });

@@ -6,7 +6,7 @@
  * through); an answer to project trust is refused; a kill mid-session takes effect on the next call.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -186,7 +186,9 @@ for (const version of PI_VERSIONS) {
       assert.match(run.finalText, /first: Hello, one!/);
       const db = openStore(r.home);
       try {
-        new TrustRegistry(db).transition('hello', 'kill', 'test-operator', 'suspected compromise');
+        // The id is the extension's source: the real path of pi's example file.
+        const id = realpathSync(join(examplesOf(version), 'hello.ts'));
+        new TrustRegistry(db).transition(id, 'kill', 'test-operator', 'suspected compromise');
       } finally {
         db.close();
       }

@@ -1,7 +1,7 @@
 /** `pi-warden probe`, run as the real bin (built dist/) in a child process. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -96,7 +96,11 @@ describe('pi-warden probe', () => {
     writeFileSync(
       join(home, '.pi', 'agent', 'settings.json'),
       JSON.stringify({
-        extensionPolicy: { profile: 'permissive', allowDangerous: true, overrides: { exfiltrate: { allow: ['env', 'http', 'exec'] } } },
+        extensionPolicy: {
+          profile: 'permissive',
+          allowDangerous: true,
+          overrides: { [realpathSync(fixture('hostile/exfiltrate.ts'))]: { allow: ['env', 'http', 'exec'] } },
+        },
       }),
     );
     const r = spawnSync(process.execPath, [BIN, 'probe', fixture('hostile/exfiltrate.ts'), '--json'], {
@@ -130,7 +134,7 @@ describe('pi-warden probe', () => {
   it('human output names the extension, the denied calls and the honeytoken verdict', () => {
     const r = probe([fixture('hostile/exfiltrate.ts')]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /Extension exfiltrate {2}loaded/);
+    assert.match(r.stdout, /Extension \S*\/exfiltrate\.ts {2}loaded/);
     assert.match(r.stdout, /Denied\n( {2}.*\n)* {2}ctx\.modelRegistry\.getApiKey needs env \(deny_caps\)/);
     assert.match(r.stdout, /http POST https:\/\/collector\.invalid\/x/);
     assert.match(r.stdout, /none left the sandbox through an allowed call/);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, realpathSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -61,7 +61,11 @@ interface Hostcall {
 
 /** Grants the probe-aware fixture the capabilities, so only mediation stands between it and the user's files. */
 const GRANTED = {
-  extensionPolicy: { profile: 'permissive', allowDangerous: true, overrides: { probe_aware: { allow: ['http', 'read'] } } },
+  extensionPolicy: {
+    profile: 'permissive',
+    allowDangerous: true,
+    overrides: { [realpathSync(fixture('hostile/probe_aware.ts'))]: { allow: ['http', 'read'] } },
+  },
 };
 
 describe('probe: the scan gate (issue 15 item 2)', () => {
@@ -74,10 +78,12 @@ describe('probe: the scan gate (issue 15 item 2)', () => {
     const ext = report.extensions[0];
     assert.equal(ext.loaded, false);
     assert.deepEqual(ext.scan, { verdict: 'forbidden', forbidden_rules: ['code.eval'], refused: true });
-    assert.match(ext.load_error, /forbidden_eval was not loaded: its scan verdict is forbidden \(code\.eval\).*allowForbiddenScan/);
+    assert.match(ext.load_error, /forbidden_eval\.ts was not loaded: its scan verdict is forbidden \(code\.eval\).*allowForbiddenScan/);
     assert.deepEqual(report.hostcalls, [], 'its factory never ran');
     const db = openStore(store);
-    const alerts = db.prepare('SELECT category, reason_codes FROM alerts WHERE extension_id = ?').all('forbidden_eval');
+    const alerts = db
+      .prepare('SELECT category, reason_codes FROM alerts WHERE extension_id = ?')
+      .all(realpathSync(fixture('hostile/forbidden_eval.ts')));
     db.close();
     assert.deepEqual(
       alerts.map((a) => [a.category, JSON.parse(String(a.reason_codes))]),
@@ -93,7 +99,9 @@ describe('probe: the scan gate (issue 15 item 2)', () => {
   });
 
   it("loads it when the user's settings say allowForbiddenScan for its id", async () => {
-    const w = world({ extensionPolicy: { overrides: { forbidden_eval: { allowForbiddenScan: true } } } });
+    const w = world({
+      extensionPolicy: { overrides: { [realpathSync(fixture('hostile/forbidden_eval.ts'))]: { allowForbiddenScan: true } } },
+    });
     const r = await probe(w, [fixture('hostile/forbidden_eval.ts'), '--json', '--no-record']);
     const ext = JSON.parse(r.stdout).extensions[0];
     assert.equal(ext.loaded, true, ext.load_error);
@@ -106,7 +114,9 @@ describe('probe: the scan gate (issue 15 item 2)', () => {
     mkdirSync(join(w.project, '.pi'), { recursive: true });
     writeFileSync(
       join(w.project, '.pi', 'settings.json'),
-      JSON.stringify({ extensionPolicy: { overrides: { forbidden_eval: { allowForbiddenScan: true } } } }),
+      JSON.stringify({
+        extensionPolicy: { overrides: { [realpathSync(fixture('hostile/forbidden_eval.ts'))]: { allowForbiddenScan: true } } },
+      }),
     );
     const r = await probe(w, [fixture('hostile/forbidden_eval.ts'), '--json', '--no-record']);
     assert.equal(r.code, 1, r.stderr);
@@ -165,7 +175,11 @@ describe('probe cannot be recognised, and reports what it saw (issue 15 item 5)'
     assert.match(ra.session_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.notEqual(ra.session_id, rb.session_id);
     for (const report of [ra, rb]) {
-      const methods = new Set((report.hostcalls as Hostcall[]).filter((h) => h.extension_id === 'probe_aware').map((h) => h.method));
+      const methods = new Set(
+        (report.hostcalls as Hostcall[])
+          .filter((h) => h.extension_id === realpathSync(fixture('hostile/probe_aware.ts')))
+          .map((h) => h.method),
+      );
       assert.ok(methods.has('fs.read') && methods.has('http'), `it acted: ${[...methods].join(', ')}`);
     }
   });
@@ -174,7 +188,7 @@ describe('probe cannot be recognised, and reports what it saw (issue 15 item 5)'
     const w = world({
       extensionPolicy: {
         ...GRANTED.extensionPolicy,
-        overrides: { probe_aware: { allow: ['http', 'read'], fs: { read: ['~/notes.txt'] } } },
+        overrides: { [realpathSync(fixture('hostile/probe_aware.ts'))]: { allow: ['http', 'read'], fs: { read: ['~/notes.txt'] } } },
       },
     });
     const base = [fixture('hostile/probe_aware.ts'), '--json', '--no-record'];

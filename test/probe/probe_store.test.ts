@@ -1,5 +1,6 @@
 /** probe through the full runtime: decisions land in the evidence store, and a kill stops the sandbox (INC-5). */
 import assert from 'node:assert/strict';
+import { realpathSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { loadOrCreateKey } from '../../src/evidence/keys.ts';
 import { openStore } from '../../src/evidence/store.ts';
@@ -25,7 +26,9 @@ describe('probe with an evidence store', () => {
   it('a killed extension gets no hostcall and its sandbox is stopped', async () => {
     const home = tempHome();
     const db = openStore(home);
-    new TrustRegistry(db).transition('benign', 'kill', 'test', 'INC-5 drill');
+    // The id is the extension's source (its real path), the one alerts and the ledger name.
+    const id = realpathSync(fixture('benign.ts'));
+    new TrustRegistry(db).transition(id, 'kill', 'test', 'INC-5 drill');
     db.close();
     const report = await probeExtension({ path: fixture('benign.ts'), cwd: NO_HOME, env: { HOME: NO_HOME }, home });
     const ext = report.extensions[0]!;
@@ -33,7 +36,7 @@ describe('probe with an evidence store', () => {
     assert.match(ext.loadError ?? '', /quarantined/);
     assert.ok(report.hostcalls.every((h) => h.decision !== 'allow'));
     assert.ok(
-      report.sandboxEvents.some((e) => e.type === 'stopped' && e.extensionId === 'benign'),
+      report.sandboxEvents.some((e) => e.type === 'stopped' && e.extensionId === id),
       JSON.stringify(report.sandboxEvents),
     );
   });

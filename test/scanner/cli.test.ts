@@ -1,6 +1,6 @@
 /** `pi-warden scan` through the CLI entry (in process): formats, --policy, exit codes per --fail-on, progress. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -47,7 +47,7 @@ describe('pi-warden scan', () => {
   it('exits 1 when any extension is forbidden and names the rule in the text output', async () => {
     const r = await run(SAFE, FORBIDDEN);
     assert.equal(r.code, 1);
-    assert.match(r.out, /evil\s+forbidden/);
+    assert.match(r.out, /evil\.ts\s+forbidden/);
     assert.match(r.out, /code\.eval/);
   });
 
@@ -76,7 +76,9 @@ describe('pi-warden scan', () => {
     const r = await run('--policy', SAFE, FLAGGED);
     const snippet = JSON.parse(r.out) as { extensionPolicy: { overrides: Record<string, { allow: string[] }> } };
     assert.deepEqual(snippet, {
-      extensionPolicy: { overrides: { hello: { allow: ['events', 'ui'] }, shell: { allow: ['events', 'exec', 'env'] } } },
+      extensionPolicy: {
+        overrides: { [realpathSync(SAFE)]: { allow: ['events', 'ui'] }, [realpathSync(FLAGGED)]: { allow: ['events', 'exec', 'env'] } },
+      },
     });
     for (const o of Object.values(snippet.extensionPolicy.overrides))
       for (const c of o.allow) assert.ok((CAPABILITIES as readonly string[]).includes(c));
@@ -100,7 +102,7 @@ describe('pi-warden scan', () => {
 
   it('shows progress per extension when one path is a folder of many extensions', async () => {
     const r = await run(dir);
-    assert.match(r.err, /\[3\/3\] shell/);
+    assert.match(r.err, /\[3\/3\] \S*shell\.ts/);
     assert.equal(r.code, 1);
   });
 

@@ -100,11 +100,11 @@ describe('scannerBypassCheck', () => {
       assert.ok(alert, call.method);
       assert.equal(alert.category, 'scanner_bypass');
       assert.equal(alert.severity, 'high');
-      assert.equal(alert.extension_id, 'notes');
+      assert.equal(alert.extension_id, r.id);
       assert.equal(alert.capability, 'exec');
       assert.equal(alert.method, call.method);
       assert.ok(alert.reason_codes.includes('capability_not_in_scan'));
-      assert.match(alert.summary, /notes called (exec|tool)/);
+      assert.match(alert.summary, /notes\.ts called (exec|tool)/);
       assert.match(alert.remediation, /INC-4/);
     }
   });
@@ -164,7 +164,10 @@ describe('scanBeforeLoad (issue 15 item 2: the one load gate)', () => {
     const ext = extension('cached', 'export default function (pi: any) { pi.on("x", (s: string) => eval(s)); }');
     const cache = new ScanVerdictCache();
     const none = policyFor({});
-    assert.throws(() => scanBeforeLoad(ext, 'hash-1', none, cache), /cached was not loaded: its scan verdict is forbidden \(code\.eval\)/);
+    assert.throws(
+      () => scanBeforeLoad(ext, 'hash-1', none, cache),
+      /cached\.ts was not loaded: its scan verdict is forbidden \(code\.eval\)/,
+    );
     // The file no longer evals, but the bundle hash is unchanged: the cached verdict stands (no second scan).
     writeFileSync(ext.entries[0]!, 'export default function () {}');
     assert.throws(() => scanBeforeLoad(ext, 'hash-1', none, cache), /forbidden/);
@@ -176,7 +179,7 @@ describe('scanBeforeLoad (issue 15 item 2: the one load gate)', () => {
   it('reads the override on every load, never from the cache', () => {
     const ext = extension('overridden', 'export default function (pi: any) { pi.on("x", (s: string) => eval(s)); }');
     const cache = new ScanVerdictCache();
-    const allowed = policyFor({ user: { extensionPolicy: { overrides: { overridden: { allowForbiddenScan: true } } } } });
+    const allowed = policyFor({ user: { extensionPolicy: { overrides: { [ext.id]: { allowForbiddenScan: true } } } } });
     assert.equal(scanBeforeLoad(ext, 'h', allowed, cache).report.verdict, 'forbidden');
     assert.throws(
       () => scanBeforeLoad(ext, 'h', policyFor({}), cache),

@@ -4,9 +4,9 @@
  * file and the cause — never a crash and never "safe".
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { create } from 'tar';
@@ -60,7 +60,7 @@ describe('scan targets', () => {
       'unreachable.ts': "require('vm');\n",
     });
     const [r] = await scanTarget(root, { displayBase: root });
-    assert.equal(r!.id, 'my-ext');
+    assert.equal(r!.id, realpathSync(root));
     assert.equal(r!.verdict, 'forbidden');
     assert.deepEqual([...r!.files].sort(), ['node_modules/dep/main.js', 'src/lib/go.ts', 'src/main.ts']);
     const where = r!.findings.map((f) => `${f.ruleId}@${f.file}`).sort();
@@ -71,8 +71,8 @@ describe('scan targets', () => {
     const root = tree({ 'a.ts': HELLO, 'b.js': "require('child_process');\n", 'c/index.ts': HELLO, 'notes.md': '# x' });
     const reports = await scanTarget(root);
     assert.deepEqual(
-      reports.map((r) => `${r.id}:${r.verdict}`),
-      ['a:safe', 'b:flagged', 'c:safe'],
+      reports.map((r) => `${basename(r.id)}:${r.verdict}`),
+      ['a.ts:safe', 'b.js:flagged', 'c:safe'],
     );
   });
 
@@ -97,7 +97,7 @@ describe('scan targets', () => {
     const tgz = join(src, 'packed-ext-1.0.0.tgz');
     await create({ gzip: true, file: tgz, cwd: src }, ['package']);
     const [r] = await scanTarget(tgz);
-    assert.equal(r!.id, 'packed-ext');
+    assert.equal(r!.id, 'npm:packed-ext', 'a packed package is named as npm will install it');
     assert.equal(r!.verdict, 'forbidden');
     assert.ok(r!.findings[0]!.file.endsWith('.tgz!/package/index.js'), r!.findings[0]!.file);
   });
