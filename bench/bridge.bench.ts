@@ -23,12 +23,14 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as piAi from '@earendil-works/pi-ai';
 import * as pi from '@earendil-works/pi-coding-agent';
 import { locateExtensions, type LocatedExtension } from '../src/extensions/index.ts';
-import { BridgeSession, loadInto } from '../src/pi/index.ts';
+import { BridgeSession, loadInto, registerProxies } from '../src/pi/index.ts';
+import { plainData, type PiObject } from '../src/pi/liveHost.ts';
 import { resolvePolicy } from '../src/policy/index.ts';
 import { printResults, writeResults, type BenchResult } from './harness.ts';
 
@@ -52,6 +54,20 @@ const ROUNDS = 24;
 const PROMPTS_PER_ROUND = 10;
 const TOOL_PROMPTS = 400;
 const TARGET_ADDED_P50_MS = 2;
+const QUOTA_PACE_MS = 12;
+/** The events the 10 extensions subscribe to, whose calls the attribution replays. */
+const ATTRIBUTED_EVENTS = [
+  'input',
+  'before_agent_start',
+  'agent_start',
+  'agent_end',
+  'turn_start',
+  'turn_end',
+  'context',
+  'message_end',
+  'tool_call',
+  'tool_result',
+];
 
 type Arm = 'direct' | 'sandboxed';
 const STARTUP_PHASES = ['bridge_open', 'factories', 'create_session', 'session_start'] as const;
@@ -126,7 +142,13 @@ interface Opened {
 const located = (files: readonly string[]): LocatedExtension[] => files.flatMap((f) => locateExtensions(f));
 
 /** A pi session with `files` loaded by pi directly or through the bridge, and the driver; ready for a prompt. */
-async function openSession(arm: Arm, s: Scratch, files: readonly string[], drive: Factory): Promise<Opened> {
+async function openSession(
+  arm: Arm,
+  s: Scratch,
+  files: readonly string[],
+  drive: Factory,
+  extra: readonly Factory[] = [],
+): Promise<Opened> {
   const t0 = process.hrtime.bigint();
   let mark = t0;
   const lap = () => {
@@ -155,7 +177,7 @@ async function openSession(arm: Arm, s: Scratch, files: readonly string[], drive
     agentDir: s.agentDir,
     settingsManager,
     noExtensions: true,
-    extensionFactories: [drive, ...factories] as never,
+    extensionFactories: [drive, ...factories, ...extra] as never,
   });
   await resourceLoader.reload();
   const factoriesMs = lap();
@@ -233,6 +255,8 @@ interface Distribution {
 }
 
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
+const p50 = (samples: readonly number[]): number => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)] ?? 0;
 
 function distribution(samples: readonly number[]): Distribution {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -459,6 +483,127 @@ async function memoryOfSandboxes(root: string): Promise<Record<string, unknown>>
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Where the added time goes
+
+/**
+ * An unsandboxed recorder: how often pi fires each event per prompt, and each event's payload in the middle prompt
+ * of a session (payloads that carry the conversation grow with it), as the proxies copy it (`plainData`). It keeps pi's API object, so
+ * the replayed sandboxes can be bound to a live pi as the proxies bind them.
+ */
+interface Recording {
+  readonly events: Map<string, { count: number; payload?: Record<string, unknown> }>;
+  prompt: number;
+  api?: unknown;
+}
+
+function recorder(into: Recording): Factory {
+  return (api: { on(event: string, handler: (e: unknown) => undefined): void }) => {
+    into.api = api;
+    for (const event of ATTRIBUTED_EVENTS)
+      api.on(event, (e) => {
+        const entry = into.events.get(event) ?? { count: 0 };
+        entry.count += 1;
+        if (into.prompt === PROMPTS_PER_ROUND / 2) entry.payload ??= plainData(e) as Record<string, unknown>;
+        into.events.set(event, entry);
+        return undefined;
+      });
+  };
+}
+
+/**
+ * Replays pi's real payloads (recorded in a direct session) into the 10 sandboxes, one timed handler call at a time
+ * as the proxies make them, plus the `pi.result` check of each value pi acts on; multiplied by how often pi fires
+ * each event per prompt, this is the proxies' share of a prompt. Replayed outside a session, with the sandbox hot
+ * in the caches, so it is a lower figure than the same calls inside a session.
+ */
+async function attribution(root: string, measuredAddedPerPromptMs: number): Promise<Record<string, unknown>> {
+  const seen: Recording = { events: new Map(), prompt: 0 };
+  const s = scratch(root, 'attribution-record');
+  const recording = await openSession('direct', s, TURN_EXTENSIONS, driver('noop', {}, PROMPTS_PER_ROUND), [recorder(seen)]);
+  for (seen.prompt = 0; seen.prompt < PROMPTS_PER_ROUND; seen.prompt++) await timedPrompt(recording, `step ${seen.prompt}`);
+  const bridge = await openBridge(scratch(root, 'attribution'));
+  const ctx = {
+    cwd: s.cwd,
+    hasUI: false,
+    mode: 'print',
+    model: { provider: 'faux', id: 'faux-1' },
+    thinkingLevel: 'off',
+    projectTrusted: true,
+  };
+  const perEvent: Record<
+    string,
+    { calls_per_prompt: number; payload_bytes: number; p50_us_per_handler_call: number; failed_calls: number }
+  > = {};
+  const results: Record<string, { checks_per_prompt: number; p50_us: number }> = {};
+  let explainedUs = 0;
+  try {
+    for (const ext of located(TURN_EXTENSIONS))
+      for (const entry of await bridge.load(ext)) {
+        registerProxies(bridge, seen.api as PiObject, entry);
+        for (const r of entry.registrations) {
+          if (r.kind !== 'event' || r.name === 'session_start') continue;
+          const rec = seen.events.get(r.name);
+          if (rec?.payload === undefined) continue;
+          const handlerId = typeof r.description.handlerId === 'number' ? r.description.handlerId : -1;
+          let failed = 0;
+          let value: unknown;
+          const samples: number[] = [];
+          for (let i = -20; i < 200; i++) {
+            const t0 = process.hrtime.bigint();
+            const out = await entry.sandbox.emitHandler(r.name, handlerId, rec.payload, ctx);
+            if (i >= 0) samples.push(Number(process.hrtime.bigint() - t0) / 1e3);
+            if (!out.ok) failed += 1;
+            value = out.ok ? out.value : undefined;
+          }
+          const perPrompt = rec.count / PROMPTS_PER_ROUND;
+          const us = p50(samples);
+          const e = (perEvent[r.name] ??= {
+            calls_per_prompt: 0,
+            payload_bytes: JSON.stringify(rec.payload).length,
+            p50_us_per_handler_call: 0,
+            failed_calls: 0,
+          });
+          e.p50_us_per_handler_call = round(
+            (e.p50_us_per_handler_call * e.calls_per_prompt + us * perPrompt) / (e.calls_per_prompt + perPrompt),
+            1,
+          );
+          e.calls_per_prompt = round(e.calls_per_prompt + perPrompt, 2);
+          e.failed_calls += failed;
+          explainedUs += us * perPrompt;
+          if (
+            value === undefined ||
+            value === null ||
+            !['context', 'before_agent_start', 'input', 'tool_call', 'tool_result'].includes(r.name)
+          )
+            continue;
+          const checks: number[] = [];
+          // Paced under the default quota (100 hostcalls/s per extension), which counts these checks.
+          for (let i = -5; i < 60; i++) {
+            await sleep(QUOTA_PACE_MS);
+            const t0 = process.hrtime.bigint();
+            const d = await bridge.decide(entry.extensionId, 'pi.result', { kind: 'event', name: r.name, value });
+            if (i >= 0) checks.push(Number(process.hrtime.bigint() - t0) / 1e3);
+            if (!d.ok) throw new Error(`expected ${entry.extensionId}'s ${r.name} result to pass pi.result, found ${d.error.message}`);
+          }
+          const cus = p50(checks);
+          results[`${entry.extensionId} ${r.name}`] = { checks_per_prompt: round(perPrompt, 2), p50_us: round(cus, 1) };
+          explainedUs += cus * perPrompt;
+        }
+      }
+  } finally {
+    await bridge.close();
+    await recording.close();
+  }
+  return {
+    method: 'pi 1.6.0 payloads recorded in a direct session, replayed into the 10 sandboxes outside a session (hot caches): a lower figure',
+    per_event: perEvent,
+    pi_result_checks: results,
+    explained_ms_per_prompt: round(explainedUs / 1000),
+    measured_added_ms_per_prompt: measuredAddedPerPromptMs,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 export async function run(): Promise<string> {
   const root = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-bench-bridge-')));
@@ -472,6 +617,7 @@ export async function run(): Promise<string> {
     const mem = await memoryOfSandboxes(root);
     const { turns, prompts, startup, phases } = await turnsAndStartup(root);
     const tool = await toolCall(root);
+    const where = await attribution(root, round(prompts.added_p50_ms));
     const loadAfter = loadavg();
     const results = [
       row('model turn, 10 extensions loaded by pi (baseline)', turns.direct),
@@ -510,6 +656,7 @@ export async function run(): Promise<string> {
           'resource loader reload (factories: imports, or BridgeSession.open + sandbox creation and load) + createAgentSession + setModel + bindExtensions (session_start)',
         event_deadline_ms: 'default (3000)',
       },
+      attribution: where,
       model_turn: { ...turns, target_added_p50_ms: TARGET_ADDED_P50_MS, meets_target: turns.added_p50_ms <= TARGET_ADDED_P50_MS },
       tool_round: prompts,
       tool_call: tool,
