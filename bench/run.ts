@@ -1,5 +1,6 @@
 /** `npm run bench`: runs every suite and writes bench/results/<suite>.json. `npm run bench -- policy` runs one. */
 import { run as bounds } from './bounds.bench.ts';
+import { run as bridge } from './bridge.bench.ts';
 import { run as compat } from './compat.ts';
 import { run as fsScope } from './fsScope.bench.ts';
 import { run as ledger } from './ledger.bench.ts';
@@ -19,6 +20,7 @@ const suites: Record<string, () => Promise<string>> = {
   mediation,
   'fs-scope': fsScope,
   bounds,
+  bridge,
 };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {
