@@ -13,7 +13,7 @@ import { isWardenError, WardenError } from '../errors.ts';
 import type { AlertInput } from '../evidence/index.ts';
 import type { LocatedExtension } from '../extensions/index.ts';
 import { classifySecretName, type PiFileToolKit } from '../mediation/index.ts';
-import { assertLoadAllowed, resolvePolicy, type ResolvedPolicy } from '../policy/index.ts';
+import { assertLoadAllowed, overrideKey, resolvePolicy, type ResolvedPolicy } from '../policy/index.ts';
 import { createRuntime, type WardenRuntime } from '../runtime/createRuntime.ts';
 import {
   bundleEntry,
@@ -27,7 +27,6 @@ import {
 import { scanBeforeLoad, ScanVerdictCache, type ExtensionReport } from '../scanner/index.ts';
 import { hostOperations, type Registration } from './host.ts';
 import { LiveHost } from './liveHost.ts';
-import { overrideKey } from '../policy/index.ts';
 
 /** An extension to run sandboxed: where it is and the id its source gives it. */
 export type BridgeExtension = LocatedExtension;

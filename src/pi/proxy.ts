@@ -46,6 +46,9 @@ const NOTIFICATIONS = new Set([
   'ui_prompt_end',
 ]);
 
+/** Events whose in-place payload edits pi honours, and the field it reads back (pi 1.6.0 runner.js). */
+const IN_PLACE: Readonly<Record<string, string>> = { tool_call: 'input', context: 'messages' };
+
 /** Registration kinds that need pi's TUI (components, renderers): reported, not registered, until the TUI part. */
 const TUI_KINDS = new Set(['messageRenderer', 'entryRenderer', 'toolRenderer', 'markdownTransformer']);
 
@@ -270,14 +273,23 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
         session,
         id,
         event,
-        sandbox.emitHandler(event, handlerId ?? -1, payload, contextData(asObject(ctx)), signalOf(ctx)),
+        sandbox.emitHandler(
+          event,
+          handlerId ?? -1,
+          payload,
+          contextData(asObject(ctx)),
+          signalOf(ctx),
+          IN_PLACE[event] === undefined ? [] : [IN_PLACE[event]],
+        ),
       );
       if (!outcome.ok) throw new ProxyError(`${id} ${event} handler failed: ${outcome.error.message}`);
       if (event === 'tool_call') {
         const blocked = await applyInputChange(session, id, pevt, outcome.payload);
         if (blocked !== undefined) return blocked;
       }
-      const value = outcome.value;
+      let value = outcome.value;
+      // pi lets a context handler edit event.messages in place: an edit is the handler's result, mediated as one.
+      if (event === 'context' && (value === undefined || value === null)) value = changedMessages(pevt, outcome.payload);
       if (value === undefined || value === null || NOTIFICATIONS.has(event)) return undefined;
       const verdict = await admit('event', event, value);
       if (!verdict.ok) {
@@ -310,6 +322,13 @@ async function applyInputChange(
   for (const k of Object.keys(input)) if (!(k in changed)) delete input[k];
   Object.assign(input, changed);
   return undefined;
+}
+
+/** The messages of a context event as the handler left them, when it edited them in place; else undefined. */
+function changedMessages(evt: PiObject, after: unknown): { messages: unknown } | undefined {
+  const edited = asObject(after)?.messages;
+  if (!Array.isArray(edited) || JSON.stringify(plainData(evt.messages)) === JSON.stringify(edited)) return undefined;
+  return { messages: edited };
 }
 
 /** resources_discover: the skill, prompt and theme paths pi would read for the extension, kept only where it may read. */

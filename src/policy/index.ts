@@ -1,6 +1,7 @@
 export { CAPABILITIES, DANGEROUS_CAPABILITIES, CAPABILITY_MEANING, isCapability, isDangerous, type Capability } from './capabilities.ts';
 export {
   METHOD_TABLE,
+  PACED_BY_PI,
   TOOL_NAME_CAPABILITY,
   listMethods,
   toolNameCapability,

@@ -381,6 +381,13 @@ export function toolNameCapability(name: string): Capability {
   return TOOL_NAME_CAPABILITY.get(folded) ?? 'tool';
 }
 
+/**
+ * Calls the bridge makes for every sandboxed extension, paced by pi rather than by the extension: `pi.result` hands pi
+ * each value a tool or handler returns. No scan of the extension's source shows them (no scanner_bypass) and their
+ * rate is pi's event rate (no hostcall rate quota). `tool.input` is not one: a rewritten input is the extension's choice.
+ */
+export const PACED_BY_PI: ReadonlySet<string> = new Set(['pi.result']);
+
 export const METHOD_TABLE: ReadonlyMap<string, MethodSpec> = new Map(TABLE.map((s) => [s.method, s]));
 
 export function listMethods(): readonly MethodSpec[] {

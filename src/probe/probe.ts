@@ -12,7 +12,7 @@ import { MemoryRecorder } from '../dispatch/index.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import { locateExtensions } from '../extensions/index.ts';
 import { isInside } from '../paths.ts';
-import { assertLoadAllowed, resolvePolicy, type ResolvedPolicy, type SettingsError } from '../policy/index.ts';
+import { assertLoadAllowed, overrideKey, resolvePolicy, type ResolvedPolicy, type SettingsError } from '../policy/index.ts';
 import {
   bundleEntry,
   hostBoot,
@@ -30,7 +30,6 @@ import { hostOperations, type Registration } from '../pi/index.ts';
 import { createRuntime } from '../runtime/createRuntime.ts';
 import type { DecisionRecord } from '../evidence/index.ts';
 import { scanBeforeLoad, ScanVerdictCache, type ExtensionReport } from '../scanner/index.ts';
-import { overrideKey } from '../policy/index.ts';
 
 export interface ProbeOptions {
   readonly path: string;

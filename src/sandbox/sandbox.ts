@@ -316,7 +316,8 @@ export class Sandbox {
    * handler per guest handler, in that order). Returns the handler's value, or the error it threw, with the payload
    * as it is after the handler ran (pi lets a `tool_call` handler edit `input` in place; the caller copies it back).
    * A handler the extension unsubscribed gives `{ok: true, value: undefined}` and the payload unchanged. A stopped
-   * sandbox, a wall-time overrun or a handler id of another event rejects with WardenError.
+   * sandbox, a wall-time overrun or a handler id of another event rejects with WardenError. `keep` names the payload
+   * fields to bring back (the caller copies only those); without it the whole payload comes back.
    */
   async emitHandler(
     event: string,
@@ -324,10 +325,11 @@ export class Sandbox {
     payload: Record<string, unknown>,
     ctx: InvocationContext = {},
     signal?: AbortSignal,
+    keep?: readonly string[],
   ): Promise<HandlerRun> {
     const sent = { type: event, ...payload };
     const settled = await this.#invoke(
-      { type: 'handler', event, handlerId, payload: sent, ctx: withSignal(ctx, signal) },
+      { type: 'handler', event, handlerId, payload: sent, ctx: withSignal(ctx, signal), ...(keep === undefined ? {} : { keep }) },
       this.limits.cpuMsPerEntry,
       signal,
     );
@@ -338,7 +340,9 @@ export class Sandbox {
       throw this.#eventError(event, settled.error);
     }
     const run = settled.value as { ok?: unknown; value?: unknown; error?: { code: string; message: string }; payload?: unknown };
-    const after = run.payload !== null && typeof run.payload === 'object' ? (run.payload as Record<string, unknown>) : sent;
+    const returned = run.payload !== null && typeof run.payload === 'object' ? (run.payload as Record<string, unknown>) : undefined;
+    // With `keep`, only those fields came back: the rest is as it was sent.
+    const after = returned === undefined ? sent : keep === undefined ? returned : { ...sent, ...returned };
     return run.ok === true
       ? { ok: true, value: run.value, payload: after }
       : { ok: false, error: run.error ?? { code: 'extension_error', message: 'failed' }, payload: after };

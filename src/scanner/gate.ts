@@ -7,11 +7,10 @@
  */
 import { WardenError } from '../errors.ts';
 import type { LocatedExtension } from '../extensions/index.ts';
-import type { Capability, ResolvedPolicy } from '../policy/index.ts';
+import { overrideKey, PACED_BY_PI, type Capability, type ResolvedPolicy } from '../policy/index.ts';
 import { RULES } from './rules.ts';
 import { scanLocated } from './scan.ts';
 import type { ExtensionReport } from './types.ts';
-import { overrideKey } from '../policy/index.ts';
 
 /** A load refused for its scan: `scan_forbidden`, then the rule id of each forbidden finding (`code.eval`). */
 export const SCAN_GATE_REASONS = ['scan_forbidden'] as const;
@@ -101,19 +100,13 @@ export interface ScannerBypassAlert {
 }
 
 /**
- * Calls the bridge makes for every extension, not code in its source: `pi.result` hands pi each value an extension
- * returns (a tool's output, a handler's result), so its capability shows in no scan and proves no evasion.
- * (`tool.input` is not here: a rewritten tool input is a command or path the extension chose, and counts.)
- */
-const BRIDGE_CALLS: ReadonlySet<string> = new Set(['pi.result']);
-
-/**
  * Called with the capability dispatch derived for a hostcall. Returns an alert when the scan did not list that
  * capability (dynamic code, an encoded payload or a loader trick the scanner missed), otherwise undefined.
  */
 export function scannerBypassCheck(report: ExtensionReport, capability: Capability, method: string): ScannerBypassAlert | undefined {
   if (report.capabilities.some((c) => c.capability === capability)) return undefined;
-  if (BRIDGE_CALLS.has(method)) return undefined;
+  // What the bridge makes for every extension (PACED_BY_PI) shows in no scan and proves no evasion.
+  if (PACED_BY_PI.has(method)) return undefined;
   return {
     category: 'scanner_bypass',
     severity: 'high',

@@ -7,7 +7,7 @@
  */
 import { decisionError } from '../errors.ts';
 import type { Stage } from '../dispatch/index.ts';
-import type { QuotaSettings } from '../policy/index.ts';
+import { PACED_BY_PI, type QuotaSettings } from '../policy/index.ts';
 import type { BreachSink } from '../evidence/index.ts';
 
 /** The rate that was exceeded, recorded after the dispatcher's `quota_exceeded`. */
@@ -63,6 +63,8 @@ export function createQuotaStage(limits: (extensionId: string) => QuotaSettings,
   return {
     name: 'quota',
     run(ctx) {
+      // Paced by pi's events, not by the extension (PACED_BY_PI): counting them would refuse results of a busy turn.
+      if (PACED_BY_PI.has(ctx.method)) return undefined;
       const q = limits(ctx.extensionId);
       const now = ctx.startedMs;
       const second = Math.floor(now / 1000);

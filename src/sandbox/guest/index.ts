@@ -212,11 +212,20 @@ async function runHandler(t: Target, ticket: number): Promise<unknown> {
   if (entry === undefined) return { ok: true, payload };
   if (entry.event !== String(t.event))
     throw new Error(`handler ${String(t.handlerId)} listens to ${entry.event}, not to ${String(t.event)}`);
+  // Only the fields whose in-place edits the host copies back travel home (a turn_end payload can be 50 KB).
+  const keep = Array.isArray(t.keep) ? (t.keep as unknown[]).map(String) : undefined;
+  const back = (): Opts => {
+    if (keep === undefined) return payload;
+    const out: Opts = {};
+    for (const k of keep) if (k in payload) out[k] = payload[k];
+    return out;
+  };
   return withSignal(t, ticket, false, async (signal) => {
     try {
-      return { ok: true, value: await entry.fn(payload, makeContext(t.ctx ?? {}, 'event', signal)), payload };
+      const value = await entry.fn(payload, makeContext(t.ctx ?? {}, 'event', signal));
+      return { ok: true, value, payload: back() };
     } catch (err) {
-      return { ok: false, error: errorToWire(err), payload };
+      return { ok: false, error: errorToWire(err), payload: back() };
     }
   });
 }
