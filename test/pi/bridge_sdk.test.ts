@@ -53,8 +53,9 @@ interface Rig {
   factories(paths: readonly string[]): PiExtensionFactory[];
 }
 
-async function rig(version: PiVersion): Promise<Rig> {
+async function rig(version: PiVersion, settings?: object): Promise<Rig> {
   const scratch = scratchPi();
+  if (settings !== undefined) writeFileSync(join(scratch.agentDir, 'settings.json'), JSON.stringify(settings));
   const home = join(scratch.root, 'warden');
   const env = { ...scratch.env, PATH: process.env.PATH ?? '/usr/bin:/bin', OPENAI_API_KEY: HELD };
   writeFileSync(join(scratch.cwd, '.env'), `OPENAI_API_KEY=${HELD}\n`);
@@ -167,6 +168,50 @@ for (const version of PI_VERSIONS) {
       assert.doesNotMatch(key.text, /PRIVATE KEY/);
       assert.equal(readme?.isError, false, readme?.text);
       assert.match(readme.text, /the notes/, 'the allowed rewrite did not reach the read tool');
+    });
+
+    it('ctx data, sessionManager and pi reads reach the sandbox from the live session', async () => {
+      const r = await rig(version);
+      const run = await runSdkSession({
+        version,
+        scratch: r.scratch,
+        extensionFactories: r.factories([join(FIXTURES, 'session-facts.ts')]),
+        script: [{ call: 'session_facts', args: {} }, { say: 'facts: {{toolResult}}' }],
+        prompt: 'what do you see',
+      });
+      assert.equal(run.toolResults[0]?.isError, false, run.toolResults[0]?.text);
+      const facts = JSON.parse(run.toolResults[0]!.text) as { sessionId: string; cwd: string; model: string; active: string[] };
+      const session = run.session as unknown as { sessionManager?: { getSessionId(): string }; sessionId?: string };
+      assert.equal(facts.sessionId, session.sessionManager?.getSessionId() ?? session.sessionId);
+      assert.equal(facts.cwd, r.scratch.cwd);
+      assert.equal(facts.model, 'faux-1');
+      assert.ok(facts.active.includes('session_facts'), JSON.stringify(facts.active));
+    });
+
+    it('a provider defined as data registers with pi once its capability (env) is granted, and is refused without', async () => {
+      const id = realpathSync(join(FIXTURES, 'data-provider.ts'));
+      const find = (run: Awaited<ReturnType<typeof runSdkSession>>) =>
+        run.session.modelRuntime?.getModel('warden-local', 'local-1') ?? run.session.modelRegistry?.find('warden-local', 'local-1');
+      const script = [{ say: 'ok' }];
+      const refused = await rig(version);
+      const without = await runSdkSession({
+        version,
+        scratch: refused.scratch,
+        extensionFactories: refused.factories([join(FIXTURES, 'data-provider.ts')]),
+        script,
+        prompt: 'hi',
+      });
+      assert.equal(find(without), undefined);
+      assert.match(refused.session.failures[0]?.message ?? '', /registerProvider|denied/);
+      const granted = await rig(version, { extensionPolicy: { allowDangerous: true, overrides: { [id]: { allow: ['env'] } } } });
+      const run = await runSdkSession({
+        version,
+        scratch: granted.scratch,
+        extensionFactories: granted.factories([join(FIXTURES, 'data-provider.ts')]),
+        script,
+        prompt: 'hi',
+      });
+      assert.ok(find(run), 'the provider the sandboxed extension defined as data is not in pi');
     });
 
     it('a kill from another connection to the store takes effect on the next call', async () => {
