@@ -89,6 +89,26 @@ export function policyFor(options: Pick<AdoptionOptions, 'cwd' | 'agentDir' | 'e
   return resolvePolicy({ cwd: options.cwd, env: options.env ?? { ...process.env, PI_CODING_AGENT_DIR: options.agentDir } });
 }
 
+/** What adopted.json keeps of an extension: where it is, its pin, and what was written into pi's settings. */
+function adoptionRecord(
+  e: DiscoveredExtension,
+  pin: { bundleHash: string; capabilities: Capability[] },
+  settingsChange: SettingsChange,
+): AdoptedExtension {
+  return {
+    id: e.id,
+    source: e.source,
+    scope: e.scope,
+    origin: e.origin,
+    entries: e.entries,
+    packageRoot: e.packageRoot,
+    bundleHash: pin.bundleHash,
+    capabilities: pin.capabilities,
+    adoptedAt: new Date().toISOString(),
+    settingsChange,
+  };
+}
+
 // ---------------------------------------------------------------- pi-warden itself
 
 let ownRoot: string | undefined;
@@ -185,18 +205,7 @@ async function adoptOne(
     settingsChange = await writeDisableFilter(options.pi, places, e);
     await assertPiDisabled(options.pi, places, e, settingsChange);
   }
-  const record: AdoptedExtension = {
-    id: e.id,
-    source: e.source,
-    scope: e.scope,
-    origin: e.origin,
-    entries: e.entries,
-    packageRoot: e.packageRoot,
-    bundleHash: pin.bundleHash,
-    capabilities: pin.capabilities,
-    adoptedAt: new Date().toISOString(),
-    settingsChange: settingsChange as SettingsChange,
-  };
+  const record = adoptionRecord(e, pin, settingsChange as SettingsChange);
   saveRecord(options.home, record);
   return { id: e.id, result: previous === undefined ? 'adopted' : 'repinned', extension: record };
 }
@@ -481,18 +490,7 @@ export async function install(source: string, options: InstallOptions): Promise<
     await removeAgain(err.code === 'denied' ? 'its scan verdict is forbidden' : 'it does not bundle');
     return { source, result: 'refused', id: e.id, message: err.message };
   }
-  const record: AdoptedExtension = {
-    id: e.id,
-    source: e.source,
-    scope: e.scope,
-    origin: e.origin,
-    entries: e.entries,
-    packageRoot: e.packageRoot,
-    bundleHash: pin.bundleHash,
-    capabilities: pin.capabilities,
-    adoptedAt: new Date().toISOString(),
-    settingsChange: change,
-  };
+  const record = adoptionRecord(e, pin, change);
   saveRecord(options.home, record);
   return { source, result: 'adopted', id: e.id, extension: record };
 }

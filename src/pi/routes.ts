@@ -35,6 +35,19 @@ function places(o: RouteOptions): { cwd: string; agentDir: string; home: string;
   return { cwd: resolve(o.cwd ?? process.cwd()), agentDir: piAgentDir(env), home: wardenHome(env), env };
 }
 
+/** The bridge session of one pi session: this pi's file tools, the caller's policy and deadline if given. */
+function openSession(o: RouteOptions, p: ReturnType<typeof places>, piModule: PiModule): Promise<BridgeSession> {
+  const kit = toolKit(piModule);
+  return BridgeSession.open({
+    cwd: p.cwd,
+    home: p.home,
+    env: p.env,
+    ...(o.policy === undefined ? {} : { policy: o.policy }),
+    ...(kit === undefined ? {} : { piTools: kit }),
+    ...(o.eventDeadlineMs === undefined ? {} : { eventDeadlineMs: o.eventDeadlineMs }),
+  });
+}
+
 /** pi's file-tool factories, when this pi has them (every supported version does). */
 function toolKit(pi: PiModule): PiFileToolKit | undefined {
   const m = pi as unknown as Record<string, unknown>;
@@ -88,15 +101,7 @@ export async function startPackageRoute(pi: PiObject, o: RouteOptions = {}): Pro
   const list = readAdoptionList(p.home);
   const notices: ProxyNotice[] = [];
   const piModule = o.pi ?? (await loadPiModule({ env: p.env }));
-  const kit = toolKit(piModule);
-  const session = await BridgeSession.open({
-    cwd: p.cwd,
-    home: p.home,
-    env: p.env,
-    ...(o.policy === undefined ? {} : { policy: o.policy }),
-    ...(kit === undefined ? {} : { piTools: kit }),
-    ...(o.eventDeadlineMs === undefined ? {} : { eventDeadlineMs: o.eventDeadlineMs }),
-  });
+  const session = await openSession(o, p, piModule);
   wireSession(pi, session);
   try {
     const discovery = await discoverExtensions({ cwd: p.cwd, agentDir: p.agentDir, pi: piModule });
@@ -178,15 +183,7 @@ export async function runLauncher(o: LauncherOptions): Promise<void> {
   if (typeof main !== 'function')
     throw new WardenError('invalid_request', `this pi (${piModule.VERSION}) does not export main(args, options)`);
   const list = readAdoptionList(p.home);
-  const kit = toolKit(piModule);
-  const session = await BridgeSession.open({
-    cwd: p.cwd,
-    home: p.home,
-    env: p.env,
-    ...(o.policy === undefined ? {} : { policy: o.policy }),
-    ...(kit === undefined ? {} : { piTools: kit }),
-    ...(o.eventDeadlineMs === undefined ? {} : { eventDeadlineMs: o.eventDeadlineMs }),
-  });
+  const session = await openSession(o, p, piModule);
   const notices: ProxyNotice[] = [];
   let extensions: BridgeExtension[] = [];
   if (list.disabled) {
