@@ -180,7 +180,7 @@ for (const version of PI_VERSIONS) {
         prompt: 'what do you see',
       });
       assert.equal(run.toolResults[0]?.isError, false, run.toolResults[0]?.text);
-      const facts = JSON.parse(run.toolResults[0]!.text) as { sessionId: string; cwd: string; model: string; active: string[] };
+      const facts = JSON.parse(run.toolResults[0].text) as { sessionId: string; cwd: string; model: string; active: string[] };
       const session = run.session as unknown as { sessionManager?: { getSessionId(): string }; sessionId?: string };
       assert.equal(facts.sessionId, session.sessionManager?.getSessionId() ?? session.sessionId);
       assert.equal(facts.cwd, r.scratch.cwd);
