@@ -249,6 +249,11 @@ export class BridgeSession {
     return undefined;
   }
 
+  /** The live sandboxes of an extension, one per entry (for status and tests). */
+  sandboxesOf(extensionId: string): readonly Sandbox[] {
+    return this.#sandboxes.get(extensionId) ?? [];
+  }
+
   /** Stops and forgets an extension's sandboxes (before it is loaded again: `/reload`, a session switch). */
   unload(extensionId: string, error: WardenError): void {
     this.stopExtension(extensionId, error);

@@ -214,6 +214,32 @@ for (const version of PI_VERSIONS) {
       assert.ok(find(run), 'the provider the sandboxed extension defined as data is not in pi');
     });
 
+    it('/reload re-creates the sandboxes: the old generation stops, the new one starts fresh', async () => {
+      const r = await rig(version);
+      const id = realpathSync(join(FIXTURES, 'counter.ts'));
+      const run = await runSdkSession({
+        version,
+        scratch: r.scratch,
+        extensionFactories: r.factories([join(FIXTURES, 'counter.ts')]),
+        script: [{ call: 'count', args: {} }, { say: 'first' }],
+        prompt: 'count',
+      });
+      assert.deepEqual(
+        run.toolResults.map((t) => t.text),
+        ['call 1'],
+      );
+      const [before] = r.session.sandboxesOf(id);
+      assert.ok(before !== undefined && before.stopped === undefined);
+      // pi's own reload: session_shutdown, then its resource loader runs every extension factory again.
+      await (run.session as unknown as { reload(): Promise<void> }).reload();
+      const [after] = r.session.sandboxesOf(id);
+      assert.ok(after !== undefined && after !== before, 'no new sandbox after reload');
+      assert.equal(after.stopped, undefined);
+      const stopped = before.stopped as unknown as Error | undefined; // narrowed before the reload
+      assert.match(stopped?.message ?? '', /reloaded/, 'the old generation still runs');
+      assert.deepEqual(r.session.failures, []);
+    });
+
     it('a kill from another connection to the store takes effect on the next call', async () => {
       const r = await rig(version);
       const run = await runSdkSession({
