@@ -104,6 +104,8 @@ export class LiveHost implements ExtensionHost {
   readonly #options: LiveHostOptions;
   /** Dialogs open per extension: time the user takes to answer does not count against an event's deadline. */
   readonly #dialogs = new Map<string, number>();
+  /** What was already told to the user (extension, member): once is enough. */
+  readonly #told = new Set<string>();
 
   constructor(options: LiveHostOptions) {
     this.#options = options;
@@ -220,7 +222,12 @@ export class LiveHost implements ExtensionHost {
 
   #ui(b: Binding, extensionId: string, member: string, args: unknown[]): unknown {
     const what = `ctx.ui.${member}`;
-    if (TUI_ONLY.has(member)) throw notProxied(what, 'TUI components are not proxied yet (they need the bridge’s TUI part)');
+    if (TUI_ONLY.has(member)) {
+      const err = notProxied(what, 'TUI components are not proxied yet (they need the bridge’s TUI part)');
+      // Most of these are fire-and-forget for the extension, which never sees the error: the user must.
+      this.#tell(b, extensionId, what, err.message);
+      throw err;
+    }
     if (b.ctx === undefined) throw notProxied(what, 'no pi context is active');
     if (member === 'setWidget' && args[1] !== undefined && args[1] !== null && !Array.isArray(args[1]))
       throw notProxied(what, 'only string-array widgets are proxied; component widgets need the bridge’s TUI part');
@@ -229,6 +236,22 @@ export class LiveHost implements ExtensionHost {
     if (!DIALOGS.has(member) || !(result instanceof Promise)) return awaitPlain(result);
     this.#dialogs.set(extensionId, (this.#dialogs.get(extensionId) ?? 0) + 1);
     return result.then(plainData).finally(() => this.#dialogs.set(extensionId, (this.#dialogs.get(extensionId) ?? 1) - 1));
+  }
+
+  /** Says once per extension and member what could not be done: a warning in pi's UI, else on stderr. */
+  #tell(b: Binding, extensionId: string, what: string, message: string): void {
+    const key = `${extensionId}\u0000${what}`;
+    if (this.#told.has(key)) return;
+    this.#told.add(key);
+    const ui = b.ctx?.ui as PiObject | undefined;
+    const text = `pi-warden: ${extensionId}: ${message}`;
+    try {
+      if (b.ctx?.hasUI === true && typeof ui?.notify === 'function')
+        (ui.notify as (m: string, l: string) => void).call(ui, text, 'warning');
+      else process.stderr.write(`${text}\n`);
+    } catch {
+      process.stderr.write(`${text}\n`);
+    }
   }
 
   /** Whether the extension is waiting for the user to answer a dialog. */

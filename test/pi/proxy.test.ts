@@ -6,7 +6,7 @@
  * late still registered. The real-client runs are in bridge_sdk.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -54,10 +54,14 @@ after(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-async function setup(files: Record<string, string>, eventDeadlineMs?: number) {
+async function setup(files: Record<string, string>, eventDeadlineMs?: number, settings?: (root: string) => object) {
   const root = mkdtempSync(join(tmpdir(), 'pi-warden-proxy-'));
   roots.push(root);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(root, name), text);
+  if (settings !== undefined) {
+    mkdirSync(join(root, 'agent'), { recursive: true });
+    writeFileSync(join(root, 'agent', 'settings.json'), JSON.stringify(settings(realpathSync(root))));
+  }
   const env = { HOME: root, PI_CODING_AGENT_DIR: join(root, 'agent'), PATH: '/usr/bin:/bin' };
   const session = await BridgeSession.open({
     cwd: root,
@@ -153,6 +157,26 @@ describe('bridge proxies keep pi semantics', () => {
     const execute = pi.tools.get('late_tool')!.execute as (...a: unknown[]) => Promise<{ content: Array<{ text: string }> }>;
     const result = await execute('id', {}, undefined, undefined, { cwd: '/', hasUI: false });
     assert.equal(result.content[0]!.text, 'late');
+  });
+
+  it('a TUI-only call the extension fires and forgets is still told to the user, once', async () => {
+    const { pi } = await setup(
+      {
+        'editor.ts': `export default function (pi) {
+        pi.on('session_start', (_e, ctx) => { ctx.ui.setEditorComponent(() => null); ctx.ui.setEditorComponent(() => null); });
+      }`,
+      },
+      undefined,
+      (root) => ({ extensionPolicy: { overrides: { [join(root, 'editor.ts')]: { allow: ['ui'] } } } }),
+    );
+    const told: string[] = [];
+    const ctx = { cwd: '/', hasUI: true, ui: { notify: (m: string) => told.push(m) } };
+    for (const h of pi.handlers.filter((x) => x.event === 'session_start'))
+      await h.handler({ type: 'session_start', reason: 'startup' }, ctx);
+    // The fire-and-forget call settles after the handler: wait until the notice arrives (no clock involved).
+    for (let i = 0; i < 200 && told.length === 0; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(told.length, 1, JSON.stringify(told));
+    assert.match(told[0]!, /ctx\.ui\.setEditorComponent is not available to a sandboxed extension: TUI components are not proxied yet/);
   });
 
   it('a context handler that edits event.messages in place is honoured as its result, and mediated as one', async () => {
