@@ -262,34 +262,30 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
     call('on', piEvent, async (evt: unknown, ctx: unknown) => {
       if (session.refusal(id, sandbox) !== undefined) return undefined;
       const pevt = asObject(evt) ?? {};
-      let payload = plainData(pevt) as Record<string, unknown>;
+      let payload = eventData(event, pevt);
       if (legacy) {
         const derived = legacyEventsFor('session_start', payload).find((l) => l.event === event);
         if (derived === undefined) return undefined;
         payload = derived.payload;
       }
       session.host.enter(id, ctx, 'event');
+      // What the handler may edit in place, as it was sent: the edit is whatever differs from this.
+      const field = IN_PLACE[event];
+      const sent = field === undefined ? undefined : JSON.stringify(payload[field]);
       const outcome = await withDeadline(
         session,
         id,
         event,
-        sandbox.emitHandler(
-          event,
-          handlerId ?? -1,
-          payload,
-          contextData(asObject(ctx)),
-          signalOf(ctx),
-          IN_PLACE[event] === undefined ? [] : [IN_PLACE[event]],
-        ),
+        sandbox.emitHandler(event, handlerId ?? -1, payload, contextData(asObject(ctx)), signalOf(ctx), field === undefined ? [] : [field]),
       );
       if (!outcome.ok) throw new ProxyError(`${id} ${event} handler failed: ${outcome.error.message}`);
       if (event === 'tool_call') {
-        const blocked = await applyInputChange(session, id, pevt, outcome.payload);
+        const blocked = await applyInputChange(session, id, pevt, sent, outcome.payload);
         if (blocked !== undefined) return blocked;
       }
       let value = outcome.value;
       // pi lets a context handler edit event.messages in place: an edit is the handler's result, mediated as one.
-      if (event === 'context' && (value === undefined || value === null)) value = changedMessages(pevt, outcome.payload);
+      if (event === 'context' && (value === undefined || value === null)) value = changedMessages(sent, outcome.payload);
       if (value === undefined || value === null || NOTIFICATIONS.has(event)) return undefined;
       const verdict = await admit('event', event, value);
       if (!verdict.ok) {
@@ -312,11 +308,12 @@ async function applyInputChange(
   session: BridgeSession,
   id: string,
   evt: PiObject,
+  sent: string | undefined,
   after: unknown,
 ): Promise<{ block: true; reason: string } | undefined> {
   const input = asObject(evt.input);
   const changed = asObject(asObject(after)?.input);
-  if (input === undefined || changed === undefined || JSON.stringify(plainData(input)) === JSON.stringify(changed)) return undefined;
+  if (input === undefined || changed === undefined || sent === JSON.stringify(changed)) return undefined;
   const r = await session.decide(id, 'tool.input', { name: typeof evt.toolName === 'string' ? evt.toolName : '', input: changed });
   if (!r.ok) return { block: true, reason: `pi-warden refused ${id}'s change to this ${String(evt.toolName)} call: ${r.error.message}` };
   for (const k of Object.keys(input)) if (!(k in changed)) delete input[k];
@@ -324,10 +321,26 @@ async function applyInputChange(
   return undefined;
 }
 
+/**
+ * pi's event as data for a sandbox. pi hands every handler of one emit the same event object; where no handler may
+ * edit it in place (every event but tool_call and context) one copy serves all proxies of that emit, so a 50 KB
+ * turn_end is copied once per turn, not once per subscribed extension.
+ */
+const shared = new WeakMap<object, Record<string, unknown>>();
+function eventData(event: string, evt: PiObject): Record<string, unknown> {
+  if (IN_PLACE[event] !== undefined) return plainData(evt) as Record<string, unknown>;
+  let copy = shared.get(evt);
+  if (copy === undefined) {
+    copy = plainData(evt) as Record<string, unknown>;
+    shared.set(evt, copy);
+  }
+  return copy;
+}
+
 /** The messages of a context event as the handler left them, when it edited them in place; else undefined. */
-function changedMessages(evt: PiObject, after: unknown): { messages: unknown } | undefined {
+function changedMessages(sent: string | undefined, after: unknown): { messages: unknown } | undefined {
   const edited = asObject(after)?.messages;
-  if (!Array.isArray(edited) || JSON.stringify(plainData(evt.messages)) === JSON.stringify(edited)) return undefined;
+  if (!Array.isArray(edited) || sent === JSON.stringify(edited)) return undefined;
   return { messages: edited };
 }
 
