@@ -1,8 +1,10 @@
 /**
  * Trust lifecycle and kill switch (SPEC §7.2–7.3, runbook INC-5). States: unknown → probation → trusted, and
- * quarantined from any state. The store is the source of truth: every process sees a kill issued by another
- * on its next hostcall (checked through SQLite's data_version, no polling thread). Leaving quarantine has one
- * path only: `lift`, with actor and reason, to probation.
+ * quarantined from any state. The store is the source of truth. A transition made in this process is seen by
+ * the next hostcall; one made by another process (the operator's `pi-warden trust kill`) within
+ * `TRUST_STALE_MS`: SQLite's data_version is read at most that often, not per hostcall (it cost ~2 µs, twice
+ * per async call). No polling thread. Leaving quarantine has one path only: `lift`, with actor and reason, to
+ * probation.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { WardenError } from '../errors.ts';
@@ -11,6 +13,22 @@ import { isValidExtensionId } from '../policy/index.ts';
 
 export const TRUST_STATES = ['unknown', 'probation', 'trusted', 'quarantined'] as const;
 export type TrustState = (typeof TRUST_STATES)[number];
+
+/** How long a state read from the store may be served before another process's change must be looked for. */
+export const TRUST_STALE_MS = 250;
+
+/**
+ * Bumped by every transition any registry of this process commits: a registry on the same connection (where
+ * data_version does not move) or on another connection of this process sees it on the next hostcall.
+ */
+let generation = 0;
+
+export interface TrustRegistryOptions {
+  /** Default TRUST_STALE_MS; 0 reads data_version on every hostcall. */
+  readonly staleMs?: number;
+  /** Monotonic ms (default performance.now), injectable for the staleness test. */
+  readonly clock?: () => number;
+}
 
 export type TransitionKind = 'promote' | 'quarantine' | 'kill' | 'lift';
 
@@ -65,20 +83,37 @@ export class TrustRegistry {
   readonly #getState: StatementSync;
   readonly #dataVersion: StatementSync;
   readonly #cache = new Map<string, TrustState>();
+  readonly #staleMs: number;
+  readonly #clock: () => number;
   #seenVersion = -1;
+  #seenGeneration = -1;
+  /** When data_version was last read; -Infinity forces the next read. */
+  #checkedAt = Number.NEGATIVE_INFINITY;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: DatabaseSync, options: TrustRegistryOptions = {}) {
     this.#db = db;
     this.#getState = db.prepare('SELECT state FROM trust_state WHERE extension_id = ?');
     this.#dataVersion = db.prepare('PRAGMA data_version');
+    this.#dataVersion.setReturnArrays(true);
+    this.#staleMs = options.staleMs ?? TRUST_STALE_MS;
+    this.#clock = options.clock ?? (() => performance.now());
   }
 
-  /** The current state; re-read when any connection (any process) has changed the store since the last look. */
+  /**
+   * The current state: a transition of this process is seen at once, another process's within `staleMs` (the
+   * store is asked again once that long has passed since it was last asked, or the clock went backwards).
+   */
   stateOf(extensionId: string): TrustState {
-    const v = (this.#dataVersion.get() as { data_version: number }).data_version;
-    if (v !== this.#seenVersion) {
-      this.#cache.clear();
-      this.#seenVersion = v;
+    const now = this.#clock();
+    const age = now - this.#checkedAt;
+    if (this.#seenGeneration !== generation || !(age >= 0 && age < this.#staleMs)) {
+      const v = (this.#dataVersion.get() as unknown as [number])[0];
+      if (v !== this.#seenVersion || this.#seenGeneration !== generation) {
+        this.#cache.clear();
+        this.#seenVersion = v;
+        this.#seenGeneration = generation;
+      }
+      this.#checkedAt = now;
     }
     let s = this.#cache.get(extensionId);
     if (s === undefined) {
@@ -123,7 +158,7 @@ export class TrustRegistry {
             : 'Review with `pi-warden trust status`',
       });
       this.#db.exec('COMMIT');
-      this.#cache.delete(extensionId);
+      generation++;
       return {
         id: Number(info.lastInsertRowid),
         ts_ms: now,

@@ -13,7 +13,7 @@ import { compilePolicy } from '../../src/policy/precedence.ts';
 import { rulesFor } from '../../src/policy/settings.ts';
 import { queryBreaches } from '../../src/trust/breaches.ts';
 import { createTrustGate } from '../../src/trust/gate.ts';
-import { nextState, TRUST_STATES, TrustRegistry, type TransitionKind } from '../../src/trust/lifecycle.ts';
+import { nextState, TRUST_STALE_MS, TRUST_STATES, TrustRegistry, type TransitionKind } from '../../src/trust/lifecycle.ts';
 import { createQuotaStage, quotaLookup } from '../../src/trust/quota.ts';
 import { tempHome } from '../evidence/fixtures.ts';
 import { until } from '../helpers.ts';
@@ -26,9 +26,13 @@ const cli = (home: string, args: string[]) =>
   });
 const READ = { call_id: 'c', method: 'fs.read', params: { path: '/p' } };
 
-function runtime(home: string, ops: Map<string, Operation>, extra: { prompter?: Prompter; profile?: 'safe' | 'balanced' } = {}) {
+function runtime(
+  home: string,
+  ops: Map<string, Operation>,
+  extra: { prompter?: Prompter; profile?: 'safe' | 'balanced'; clock?: () => number } = {},
+) {
   const db = openStore(home);
-  const registry = new TrustRegistry(db);
+  const registry = new TrustRegistry(db, extra.clock === undefined ? {} : { clock: extra.clock });
   const stopped: string[] = [];
   const gate = createTrustGate(registry, (id) => stopped.push(id));
   const d = createDispatcher({
@@ -99,13 +103,19 @@ describe('trust lifecycle', () => {
 });
 
 describe('kill switch', () => {
-  it('a kill issued by another process stops the next hostcall of a running dispatcher, and survives restart', async () => {
+  it('a kill issued by another process stops the hostcalls of a running dispatcher within TRUST_STALE_MS, and survives restart', async () => {
     const home = tempHome();
-    const { d, stopped, db } = runtime(home, new Map([['fs.read', () => 'data']]));
+    let now = 1000;
+    const { d, stopped, db } = runtime(home, new Map([['fs.read', () => 'data']]), { clock: () => now });
     assert.ok((await d.dispatch('ext', READ)).ok);
     const kill = cli(home, ['trust', 'kill', 'ext', '--reason', 'INC-5 drill', '--json']);
     assert.equal(kill.status, 0, kill.stderr);
     assert.equal(JSON.parse(kill.stdout).to_state, 'quarantined');
+    // The store is not asked per hostcall: within the bound the state read last is served...
+    now += TRUST_STALE_MS - 1;
+    assert.ok((await d.dispatch('ext', READ)).ok, 'the state is cached, not queried per hostcall');
+    // ...and once the bound has passed since the store was last asked, the kill holds.
+    now += 1;
     const r = await d.dispatch('ext', READ);
     assert.ok(!r.ok && r.error.code === 'quarantined');
     assert.deepEqual(stopped, ['ext']);
@@ -117,6 +127,36 @@ describe('kill switch', () => {
     assert.equal(cli(home, ['trust', 'lift', 'ext', '--reason', 'drill over']).status, 0);
     assert.ok((await restarted.d.dispatch('ext', READ)).ok);
     restarted.db.close();
+  });
+
+  it('a transition made in this process holds from the next hostcall, whichever registry or connection made it', async () => {
+    const home = tempHome();
+    const now = 1000;
+    const { d, db } = runtime(home, new Map([['fs.read', () => 'data']]), { clock: () => now });
+    assert.ok((await d.dispatch('ext', READ)).ok);
+    // Same connection: SQLite's data_version does not move for a connection's own writes.
+    new TrustRegistry(db).transition('ext', 'kill', 'op', 'same connection');
+    const r = await d.dispatch('ext', READ);
+    assert.ok(!r.ok && r.error.code === 'quarantined', 'a kill on the same connection, clock not advanced');
+    assert.ok((await d.dispatch('other', READ)).ok);
+    const second = openStore(home);
+    new TrustRegistry(second).transition('other', 'kill', 'op', 'another connection');
+    const o = await d.dispatch('other', READ);
+    assert.ok(!o.ok && o.error.code === 'quarantined', 'a kill on another connection of this process, clock not advanced');
+    second.close();
+    db.close();
+  });
+
+  it('a clock that goes backwards makes the store be asked again (fails closed)', async () => {
+    const home = tempHome();
+    let now = 1000;
+    const { d, db } = runtime(home, new Map([['fs.read', () => 'data']]), { clock: () => now });
+    assert.ok((await d.dispatch('ext', READ)).ok);
+    assert.equal(cli(home, ['trust', 'kill', 'ext', '--reason', 'drill']).status, 0);
+    now -= 1;
+    const r = await d.dispatch('ext', READ);
+    assert.ok(!r.ok && r.error.code === 'quarantined');
+    db.close();
   });
 
   it('refuses every method, even the ones every profile allows', async () => {
