@@ -29,7 +29,7 @@ import { runInNewContext } from 'node:vm';
 import * as piAi from '@earendil-works/pi-ai';
 import * as pi from '@earendil-works/pi-coding-agent';
 import { locateExtensions, type LocatedExtension } from '../src/extensions/index.ts';
-import { BridgeSession, loadInto, registerProxies } from '../src/pi/index.ts';
+import { BridgeSession, inPlaceFields, loadInto, registerProxies } from '../src/pi/index.ts';
 import { plainData, type PiObject } from '../src/pi/liveHost.ts';
 import { resolvePolicy } from '../src/policy/index.ts';
 import { printResults, writeResults, type BenchResult } from './harness.ts';
@@ -550,7 +550,7 @@ async function attribution(root: string, measuredAddedPerPromptMs: number): Prom
           const samples: number[] = [];
           for (let i = -20; i < 200; i++) {
             const t0 = process.hrtime.bigint();
-            const out = await entry.sandbox.emitHandler(r.name, handlerId, rec.payload, ctx);
+            const out = await entry.sandbox.emitHandler(r.name, handlerId, rec.payload, ctx, undefined, inPlaceFields(r.name));
             if (i >= 0) samples.push(Number(process.hrtime.bigint() - t0) / 1e3);
             if (!out.ok) failed += 1;
             value = out.ok ? out.value : undefined;

@@ -39,6 +39,6 @@ export {
   type SandboxedEntry,
 } from './bridge.ts';
 export { LiveHost, type LiveHostOptions } from './liveHost.ts';
-export { registerProxies, type ProxyNotice } from './proxy.ts';
+export { inPlaceFields, registerProxies, type ProxyNotice } from './proxy.ts';
 export { loadInto, showNotices } from './sessionExtensions.ts';
 export { runLauncher, startPackageRoute, type LauncherOptions, type RouteOptions } from './routes.ts';

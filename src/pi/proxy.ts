@@ -49,6 +49,12 @@ const NOTIFICATIONS = new Set([
 /** Events whose in-place payload edits pi honours, and the field it reads back (pi 1.6.0 runner.js). */
 const IN_PLACE: Readonly<Record<string, string>> = { tool_call: 'input', context: 'messages' };
 
+/** The payload fields a handler of `event` may edit in place for pi: what `emitHandler` brings back (`keep`). */
+export function inPlaceFields(event: string): readonly string[] {
+  const field = IN_PLACE[event];
+  return field === undefined ? [] : [field];
+}
+
 /** Registration kinds that need pi's TUI (components, renderers): reported, not registered, until the TUI part. */
 const TUI_KINDS = new Set(['messageRenderer', 'entryRenderer', 'toolRenderer', 'markdownTransformer']);
 
@@ -276,7 +282,7 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
         session,
         id,
         event,
-        sandbox.emitHandler(event, handlerId ?? -1, payload, contextData(asObject(ctx)), signalOf(ctx), field === undefined ? [] : [field]),
+        sandbox.emitHandler(event, handlerId ?? -1, payload, contextData(asObject(ctx)), signalOf(ctx), inPlaceFields(event)),
       );
       if (!outcome.ok) throw new ProxyError(`${id} ${event} handler failed: ${outcome.error.message}`);
       if (event === 'tool_call') {

@@ -211,6 +211,9 @@ export class Sandbox {
   readonly #pendingCalls = new Set<number>();
   readonly #invocations = new Map<number, PendingInvocation>();
   readonly #timers = new Map<number, NodeJS.Timeout>();
+  /** Payloads of running handlers whose object fields the guest reads on demand (`field`), by lazy id. */
+  readonly #lazy = new Map<number, Record<string, unknown>>();
+  #lazySeq = 0;
   #bundle: ExtensionBundle | undefined;
 
   private constructor(options: SandboxOptions) {
@@ -328,11 +331,42 @@ export class Sandbox {
     keep?: readonly string[],
   ): Promise<HandlerRun> {
     const sent = { type: event, ...payload };
-    const settled = await this.#invoke(
-      { type: 'handler', event, handlerId, payload: sent, ctx: withSignal(ctx, signal), ...(keep === undefined ? {} : { keep }) },
-      this.limits.cpuMsPerEntry,
-      signal,
-    );
+    // Object fields the handler cannot edit in place for pi cross only if it reads them (a turn_end carries the
+    // whole conversation; most handlers never look). Without `keep` the whole payload comes back: all eager.
+    let lazy: { id: number; fields: string[] } | undefined;
+    let eager: Record<string, unknown> = sent;
+    if (keep !== undefined) {
+      for (const [k, v] of Object.entries(sent)) {
+        if (v === null || typeof v !== 'object' || keep.includes(k)) continue;
+        if (lazy === undefined) {
+          lazy = { id: ++this.#lazySeq, fields: [] };
+          eager = { ...sent };
+        }
+        lazy.fields.push(k);
+        // The key stays where pi put it (key order), the guest replaces it by an accessor.
+        eager[k] = null;
+      }
+    }
+    if (lazy !== undefined) this.#lazy.set(lazy.id, sent);
+    let settled: Settled;
+    try {
+      settled = await this.#invoke(
+        {
+          type: 'handler',
+          event,
+          handlerId,
+          payload: eager,
+          ctx: withSignal(ctx, signal),
+          keep,
+          ...(lazy === undefined ? {} : { lazy }),
+        },
+        this.limits.cpuMsPerEntry,
+        signal,
+      );
+    } finally {
+      // A field read after the handler settled is refused in the guest: the host keeps no event past its handler.
+      if (lazy !== undefined) this.#lazy.delete(lazy.id);
+    }
     if (!settled.ok) {
       // A return value that is not plain data fails the whole settle: the handler failed, its edits are unknown.
       if (settled.error.code === 'invalid_request' && settled.error.message.startsWith('result is not plain data'))
@@ -579,6 +613,8 @@ export class Sandbox {
         return this.#settle(payload);
       case 'timer':
         return this.#timer(payload);
+      case 'field':
+        return this.#field(payload);
       default:
         return errorReply('invalid_request', `unknown host operation ${JSON.stringify(op.slice(0, 40))}`);
     }
@@ -687,6 +723,29 @@ export class Sandbox {
     const text = typeof e?.message === 'string' ? e.message : 'failed';
     inv.resolve(msg.ok === true ? { ok: true, value: msg.value ?? null } : { ok: false, error: { code, message: text } });
     return JSON.stringify({ ok: true });
+  }
+
+  /** A lazy payload field the guest reads (`{id, name}`): its JSON, only while the handler that got it runs. */
+  #field(payload: string): string {
+    const flood = this.#countHostcall();
+    if (flood !== undefined) return flood;
+    let msg: { id?: unknown; name?: unknown };
+    try {
+      msg = parseGuest(payload) as typeof msg;
+    } catch {
+      return errorReply('invalid_request', 'field is not valid JSON');
+    }
+    const held = this.#lazy.get(Number(msg.id));
+    const name = String(msg.name);
+    if (held === undefined || !Object.hasOwn(held, name))
+      return errorReply('invalid_request', `event field ${JSON.stringify(name.slice(0, 80))} is only readable while its handler runs`);
+    let text: string;
+    try {
+      text = JSON.stringify(held[name]) ?? 'null';
+    } catch (err) {
+      return errorReply('internal', `event field ${name} is not plain data: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return this.#bounded(`{"ok":true,"value":${text}}`);
   }
 
   #timer(payload: string): string {

@@ -83,6 +83,53 @@ describe('per-handler invocation', () => {
     h.sandbox.dispose();
   });
 
+  it('with keep, an object field the handler does not edit for pi crosses into the guest only when the handler reads it', async () => {
+    const h = await loadSource(`export default function (pi) {
+        let saved;
+        pi.on('turn_end', (event) => {
+          saved = event;
+          return { keys: Object.keys(event), index: event.turnIndex };
+        });
+        pi.on('turn_end', (event) => {
+          const first = event.context;
+          first.seen = true;
+          return { same: event.context === first && event.context.seen, messages: event.context.messages, text: JSON.stringify(event) };
+        });
+        pi.on('turn_end', () => saved.context);
+        pi.on('turn_end', (event) => { event.context = 'replaced'; return event.context; });
+      }`);
+    let reads = 0;
+    const payload = () => ({
+      turnIndex: 2,
+      context: {
+        get messages() {
+          reads++;
+          return [{ role: 'user', content: 'hi' }];
+        },
+      },
+      outcome: 'completed',
+    });
+    const untouched = await h.sandbox.emitHandler('turn_end', 1, payload(), {}, undefined, []);
+    assert.deepEqual(untouched.ok && untouched.value, { keys: ['type', 'turnIndex', 'context', 'outcome'], index: 2 }, 'key order kept');
+    assert.equal(reads, 0, 'a handler that never reads the field never gets it');
+    const read = await h.sandbox.emitHandler('turn_end', 2, payload(), {}, undefined, []);
+    assert.deepEqual(read.ok && read.value, {
+      same: true,
+      messages: [{ role: 'user', content: 'hi' }],
+      text: '{"type":"turn_end","turnIndex":2,"context":{"messages":[{"role":"user","content":"hi"}],"seen":true},"outcome":"completed"}',
+    });
+    assert.equal(reads, 1, 'read once, then an ordinary object in the guest');
+    const late = await h.sandbox.emitHandler('turn_end', 3, payload(), {}, undefined, []);
+    assert.equal(late.ok, false);
+    assert.match(late.ok ? '' : late.error.message, /"context" is only readable while its handler runs/);
+    const assigned = await h.sandbox.emitHandler('turn_end', 4, payload(), {}, undefined, []);
+    assert.equal(assigned.ok && assigned.value, 'replaced');
+    assert.equal(reads, 1, 'assigning before reading fetches nothing');
+    await h.sandbox.emitHandler('turn_end', 1, payload());
+    assert.equal(reads, 2, 'without keep the whole payload crosses (and comes back)');
+    h.sandbox.dispose();
+  });
+
   it('a throwing handler gives ok:false with its error and the payload as it left it', async () => {
     const h = await loadSource(`export default function (pi) {
         pi.on('input', (event) => { event.text = 'half-done'; throw new Error('gate failed'); });

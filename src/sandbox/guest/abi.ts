@@ -119,6 +119,11 @@ export function callSync(method: string, params: Record<string, unknown>): unkno
   return unwrap(decode(hostFn('call', encode({ method, params }))));
 }
 
+/** A lazily sent event field (see runHandler): its value, read from the host while the handler runs. */
+export function readField(id: number, name: string): unknown {
+  return unwrap(decode(hostFn('field', encode({ id, name }))));
+}
+
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
 
 /** A hostcall whose result arrives later (exec, http, dialogs, fs/promises). */

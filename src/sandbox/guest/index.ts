@@ -9,7 +9,7 @@
  * - `timer`  {id}                                — a timer is due
  * - `abort`  {ticket}                            — the host cancels a running invocation (its AbortSignal fires)
  */
-import { errorToWire, hostLog, resume, settle } from './abi.ts';
+import { errorToWire, hostLog, readField, resume, settle } from './abi.ts';
 import { guestRequire } from './modules.ts';
 import { Buffer } from './node/buffer.ts';
 import { EventEmitter } from './node/events.ts';
@@ -23,6 +23,7 @@ import { makeContext, makePi, registry, type HostContext } from './pi.ts';
 type Opts = Record<string, unknown>;
 type Fn = (...args: unknown[]) => unknown;
 const parse = JSON.parse;
+const defineProperty = Object.defineProperty;
 const g = globalThis as unknown as Opts;
 
 class SandboxEvent {
@@ -203,11 +204,33 @@ async function runEvent(t: Target, ticket: number): Promise<unknown> {
 }
 
 /**
+ * An event field the host sends on first read: an accessor that fetches the value and becomes a plain data property
+ * (so later reads and in-place edits see one object); assigning before reading replaces it without a fetch.
+ */
+function lazyField(payload: Opts, name: string, id: number): void {
+  const become = (value: unknown) => defineProperty(payload, name, { value, writable: true, enumerable: true, configurable: true });
+  defineProperty(payload, name, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const value = readField(id, name);
+      become(value);
+      return value;
+    },
+    set(value: unknown) {
+      become(value);
+    },
+  });
+}
+
+/**
  * Exactly one handler, by the id `pi.on` gave it: its return value and the payload as it is after the handler ran
  * (pi lets a handler edit the event in place; the host copies that back). A removed handler leaves it unchanged.
  */
 async function runHandler(t: Target, ticket: number): Promise<unknown> {
   const payload = (t.payload ?? {}) as Opts;
+  const lazy = t.lazy as { id: number; fields: string[] } | undefined;
+  if (lazy !== undefined) for (const name of lazy.fields) lazyField(payload, name, lazy.id);
   const entry = registry.handlerById.get(Number(t.handlerId));
   if (entry === undefined) return { ok: true, payload };
   if (entry.event !== String(t.event))
