@@ -609,6 +609,8 @@ export class Sandbox {
         return this.#callSync(payload);
       case 'callAsync':
         return this.#callAsync(payload);
+      case 'fire':
+        return this.#callFire(payload);
       case 'settle':
         return this.#settle(payload);
       case 'timer':
@@ -676,6 +678,24 @@ export class Sandbox {
       this.#resume(ticket, text);
     });
     return JSON.stringify({ ok: true, ticket });
+  }
+
+  /**
+   * A fire-and-forget call: the same dispatch as an async call (so a prompt can still be asked, and the ledger
+   * records it), bounded by the same pending cap, but the guest is not entered again with the result.
+   */
+  #callFire(payload: string): string {
+    const flood = this.#countHostcall();
+    if (flood !== undefined) return flood;
+    if (this.#pendingCalls.size >= this.limits.maxPendingHostcalls) {
+      return errorReply('quota_exceeded', `more than ${this.limits.maxPendingHostcalls} hostcalls pending`);
+    }
+    const envelope = this.#envelope(payload);
+    if (typeof envelope === 'string') return envelope;
+    const ticket = ++this.#ticketSeq;
+    this.#pendingCalls.add(ticket);
+    void this.#dispatcher.dispatch(this.extensionId, envelope).then(() => this.#pendingCalls.delete(ticket));
+    return '{"ok":true}';
   }
 
   #resume(ticket: number, replyText: string): void {

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Operation } from '../../src/dispatch/index.ts';
+import { GuestEngine } from '../../src/sandbox/engine.ts';
 import { loadSource } from './harness.ts';
 
 /** Event-loop turns (not time): dispatching a fire-and-forget hostcall with no I/O completes within a few. */
@@ -176,6 +177,71 @@ describe('per-handler invocation', () => {
       h.recorder.entries.filter((e) => e.method === 'pi.off').map((e) => [e.capability, e.decision]),
       [['events', 'allow']],
     );
+    h.sandbox.dispose();
+  });
+});
+
+describe('fire-and-forget calls', () => {
+  it('ctx.ui.notify and setStatus are dispatched and recorded, a refusal included, without a second entry into the guest', async () => {
+    const notify = watch();
+    const h = await loadSource(
+      `export default function (pi) {
+        pi.on('agent_start', (_e, ctx) => {
+          const a = ctx.ui.notify('hello', 'info');
+          const b = ctx.ui.setStatus('key', 'busy');
+          ctx.ui.setTitle('refused');
+          return [a, b];
+        });
+      }`,
+      {
+        operations: {
+          'ctx.ui.notify': notify.op,
+          'ctx.ui.setStatus': () => null,
+          'ctx.ui.setTitle': () => Promise.reject(new Error('no title')),
+        },
+      },
+    );
+    const kinds: string[] = [];
+    const enter = GuestEngine.prototype.enter;
+    GuestEngine.prototype.enter = function (this: GuestEngine, kind: string, payload: string, budgetMs: number): string {
+      kinds.push(kind);
+      return enter.call(this, kind, payload, budgetMs);
+    };
+    try {
+      assert.deepEqual(await h.sandbox.emitHandler('agent_start', 1, {}), {
+        ok: true,
+        value: [null, null],
+        payload: { type: 'agent_start' },
+      });
+      await notify.seen;
+      await turns(10);
+    } finally {
+      GuestEngine.prototype.enter = enter;
+    }
+    assert.deepEqual(kinds, ['invoke'], 'no resume entry for the results of fire-and-forget calls');
+    assert.deepEqual(notify.calls, [{ args: ['hello', 'info'] }]);
+    assert.deepEqual(
+      h.recorder.entries.filter((e) => e.method.startsWith('ctx.ui.')).map((e) => [e.method, e.decision]),
+      [
+        ['ctx.ui.notify', 'allow'],
+        ['ctx.ui.setStatus', 'allow'],
+        ['ctx.ui.setTitle', 'error'],
+      ],
+    );
+    h.sandbox.dispose();
+  });
+
+  it('count against the cap on pending hostcalls while their operations run', async () => {
+    const started: unknown[] = [];
+    const h = await loadSource(
+      `export default function (pi) {
+        pi.on('agent_start', (_e, ctx) => { for (let i = 0; i < 5; i++) ctx.ui.notify('n' + i); });
+      }`,
+      { limits: { maxPendingHostcalls: 2 }, operations: { 'ctx.ui.notify': (p) => (started.push(p.args), new Promise(() => undefined)) } },
+    );
+    assert.equal((await h.sandbox.emitHandler('agent_start', 1, {})).ok, true);
+    await turns(10);
+    assert.deepEqual(started, [['n0'], ['n1']]);
     h.sandbox.dispose();
   });
 });

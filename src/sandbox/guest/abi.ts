@@ -1,6 +1,7 @@
 /**
  * GUEST CODE: runs inside the QuickJS sandbox, bundled by esbuild (see ../runtime.ts); it imports nothing outside
- * `src/sandbox/guest/`. The string ABI to the host: hostcalls (sync and async), timers, settling host entries.
+ * `src/sandbox/guest/`. The string ABI to the host: hostcalls (sync, async and fire-and-forget), lazily sent event
+ * fields, timers, settling host entries.
  *
  * The one host function is captured here and removed from the global object before any extension code runs.
  */
@@ -138,6 +139,20 @@ export function callAsync(method: string, params: Record<string, unknown>): Prom
   if (!reply.ok) return Promise.reject(new HostError(reply.error));
   const ticket = reply.ticket as number;
   return new Promise((resolve, reject) => pending.set(ticket, { resolve, reject }));
+}
+
+/**
+ * A fire-and-forget hostcall (ui.notify, setStatus, ...): dispatched and recorded by the host like any call, with
+ * no promise here and no entry back into the guest for its result; a refusal (over the pending cap) is dropped.
+ */
+export function callFire(method: string, params: Record<string, unknown>): void {
+  let body: string;
+  try {
+    body = encode({ method, params });
+  } catch {
+    return;
+  }
+  hostFn('fire', body);
 }
 
 /** The host delivers an async hostcall's result. */

@@ -16,7 +16,7 @@ import {
   type CallMode,
   type RegistrationMember,
 } from '../contract.ts';
-import { callAsync, callSync } from './abi.ts';
+import { callAsync, callFire, callSync } from './abi.ts';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -52,7 +52,7 @@ function call(method: string, mode: CallMode, params: Record<string, unknown>): 
   if (mode === 'sync') return callSync(method, params);
   if (mode === 'async') return callAsync(method, params);
   // fire: the denial is recorded by dispatch; the extension's handler carries on, as with a UI that is absent
-  callAsync(method, params).catch(() => undefined);
+  callFire(method, params);
   return undefined;
 }
 
