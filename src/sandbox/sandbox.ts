@@ -182,9 +182,15 @@ function errorReply(code: WardenErrorCode, message: string): string {
   return JSON.stringify({ ok: false, error: { code, message } });
 }
 
+/**
+ * Text that may hold a `__proto__` key: literally, or with one of its letters as a \u escape (`"\u005f_proto__"`
+ * is the same key to JSON.parse). One scan; JSON.parse with a reviver on every payload measured 5-7x slower.
+ */
+const PROTO_KEY = /__proto__|\\u00(?:5[fF]|6[fF]|7[024])/;
+
 /** JSON from the guest: `__proto__` keys are dropped so no host object can get a guest-chosen prototype. */
-function parseGuest(text: string): unknown {
-  return text.includes('"__proto__"') ? JSON.parse(text, (k, v: unknown) => (k === '__proto__' ? undefined : v)) : JSON.parse(text);
+export function parseGuest(text: string): unknown {
+  return PROTO_KEY.test(text) ? JSON.parse(text, (k, v: unknown) => (k === '__proto__' ? undefined : v)) : JSON.parse(text);
 }
 
 let runtimeBytecode: Uint8Array | undefined;
