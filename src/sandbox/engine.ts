@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { JSException, QuickJS, type JSValueHandle } from 'quickjs-wasi';
+import { CompileFlags, JSException, QuickJS, type JSValueHandle } from 'quickjs-wasi';
 import { WardenError } from '../errors.ts';
 
 const require = createRequire(import.meta.url);
@@ -187,10 +187,14 @@ export class GuestEngine {
     );
   }
 
-  /** Compiles a script to QuickJS bytecode without running it (the runtime is compiled once per process). */
+  /**
+   * Compiles a script to QuickJS bytecode without running it (the runtime is compiled once per process). Without
+   * the functions' source text, which only `Function.prototype.toString` reads: every instance's heap is 116 KiB
+   * smaller and its WASM memory stops at 2.0 MiB instead of 2.5 (line numbers stay for stack traces).
+   */
   compileScript(code: string, filename: string): Uint8Array {
     try {
-      return this.#vm.compile(code, filename);
+      return this.#vm.compile(code, filename, 0, CompileFlags.STRIP_SOURCE);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       throw new GuestFailure(/out of memory/i.test(message) ? 'out_of_memory' : 'exception', message);
