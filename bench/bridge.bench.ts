@@ -635,8 +635,14 @@ export async function run(): Promise<string> {
         `tool call +${tool.added_p50_ms} ms p50; start-up +${startup.added_p50_ms} ms p50; ` +
         `10 sandboxes +${(mem.delta as Memory).rss_mib} MiB RSS\n`,
     );
+    const perSandbox = mem.delta_per_sandbox_mib as { rss: number; external: number };
     return writeResults('bridge', results, {
       pi: '@earendil-works/pi-coding-agent 1.6.0, SDK (createAgentSession) + pi-ai faux provider',
+      // The issue 18 targets: turn ≤ 500 µs added with 10 extensions, tool execute ≤ 5x pi's, ≤ 1 MiB RSS per idle extension.
+      turn_added_us_p50: Math.round(turns.added_p50_ms * 1000),
+      call_ratio_p50: tool.ratio_p50,
+      idle_rss_mib_per_extension: perSandbox.rss,
+      idle_wasm_mib_per_extension: perSandbox.external,
       machine: {
         cpus: cpus().length,
         cpu_model: cpus()[0]?.model ?? 'unknown',
