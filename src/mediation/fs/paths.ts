@@ -409,12 +409,7 @@ export class PathClassifier {
       if (broad(r.path)) continue;
       add(r.kind === 'sensitive' ? this.#sensitive : this.#startup, r.path, r.entry, true);
     }
-    for (const dir of pathFolders(env, layout)) {
-      // Named through a link, a PATH folder may really be inside the project (direnv's `PATH_add bin`).
-      const r = real(dir);
-      if (r !== undefined && isInside(layout.projectRoot, r)) continue;
-      add(this.#startup, dir, '$PATH', false);
-    }
+    for (const dir of pathFolders(env, layout)) add(this.#startup, dir, '$PATH', false);
   }
 
   /**
@@ -514,15 +509,17 @@ export class PathClassifier {
 }
 
 /**
- * The absolute folders on PATH: a file planted in one runs in place of a command. Not those inside the project (a
- * direnv `PATH_add bin` would make the project's own scripts unwritable) or holding the home or the project.
+ * The folders on PATH: a file planted in one runs in place of a command. Those inside the project too (a planted
+ * `bin/git` runs at the user's next `git`); a relative entry is taken from the project root, where pi runs
+ * commands. Not a folder that is or holds the home or the project root (that would freeze the whole project: a
+ * limit the README states).
  */
 function pathFolders(env: Readonly<Record<string, string | undefined>>, layout: FsLayout): string[] {
   const out: string[] = [];
   for (const raw of (env.PATH ?? '').split(delimiter)) {
-    if (!isAbsolute(raw)) continue;
-    const dir = normalize(raw);
-    if (isInside(layout.projectRoot, dir) || isInside(dir, layout.home) || isInside(dir, layout.projectRoot)) continue;
+    if (raw === '') continue;
+    const dir = normalize(isAbsolute(raw) ? raw : join(layout.projectRoot, raw));
+    if (isInside(dir, layout.home) || isInside(dir, layout.projectRoot)) continue;
     out.push(dir);
   }
   return out;
