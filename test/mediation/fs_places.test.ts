@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -249,8 +249,34 @@ describe("git's object store and index are read only with a grant naming them (i
   });
 });
 
+describe('hard links to credential files (issue 17 item 5)', () => {
+  it('a project name of ~/.ssh/id_rsa made by a child is refused, also for a key made after the first lookup; ordinary hard links read', async () => {
+    put(join(HOME, '.ssh', 'id_rsa'), 'PRIVATE KEY 1\n');
+    put(join(ROOT, 'store', 'dep.js'), 'module.exports = 1;\n');
+    // As `ln` run through exec would: the test makes the links outside the sandbox.
+    linkSync(join(HOME, '.ssh', 'id_rsa'), join(PROJECT, 'notes.txt'));
+    linkSync(join(ROOT, 'store', 'dep.js'), join(PROJECT, 'dep.js'));
+    const r = await plant('planter', [
+      ['read', join(PROJECT, 'notes.txt')],
+      ['copy', join(PROJECT, 'notes.txt'), join(PROJECT, 'notes-copy.txt')],
+      ['read', join(PROJECT, 'dep.js')],
+      ['tool.read', join(PROJECT, 'notes.txt')],
+    ]);
+    refused(r[0], /hard link/, 'read');
+    refused(r[1], /hard link/, 'copy from');
+    assert.equal(r[2], 'GOT module.exports = 1;\n', 'a pnpm-style hard link to an ordinary file');
+    refused(r[3], /hard link|denied/, "pi's read tool");
+    assert.equal(existsSync(join(PROJECT, 'notes-copy.txt')), false);
+    // A key created after the index was built: its folder changed, so the index is rebuilt.
+    put(join(HOME, '.ssh', 'id_ed25519'), 'PRIVATE KEY 2\n');
+    linkSync(join(HOME, '.ssh', 'id_ed25519'), join(PROJECT, 'later.txt'));
+    const later = await plant('planter', [['read', join(PROJECT, 'later.txt')]]);
+    refused(later[0], /hard link/, 'a key made later');
+  });
+});
+
 describe('fs check names the rule (what `pi-warden fs check` prints)', () => {
-  it('git internals, an auto-run place, a PATH folder and a git layout each name their entry', () => {
+  it('git internals, an auto-run place, a PATH folder, a hard link and a git layout each name their entry', () => {
     const scope = new FsScope({
       layout: {
         projectRoot: PROJECT,
@@ -268,6 +294,10 @@ describe('fs check names the rule (what `pi-warden fs check` prints)', () => {
     assert.equal(entry(join(PROJECT, '.git', 'index'), 'read'), `fs_sensitive_path index of a git directory (${join(PROJECT, '.git')})`);
     assert.equal(entry(join(PROJECT, '.vscode', 'tasks.json'), 'write'), 'fs_auto_run .vscode/tasks.json in any folder');
     assert.equal(entry(join(PATH_BIN, 'git'), 'write'), 'fs_protected_path $PATH');
+    assert.match(
+      entry(join(PROJECT, 'notes.txt'), 'read'),
+      /^fs_sensitive_path ~\/\.ssh \(hard link: .*notes\.txt is the same file as .*id_rsa\)$/,
+    );
     assert.equal(
       entry(join(PROJECT, 'vendor', 'lib', 'objects'), 'write'),
       'fs_git_layout a git directory layout (HEAD, objects/, refs/, .git)',

@@ -22,6 +22,7 @@ import {
   type SensitivePlace,
 } from '../../policy/index.ts';
 import { gitInternals, gitLayoutWrite, gitValue } from './git.ts';
+import { PlaceInodes, type IndexedPlace, type InodeHit } from './inodes.ts';
 
 export interface FsLayout {
   /** The project root (pi's cwd), realpath'd. */
@@ -322,6 +323,8 @@ export class PathClassifier {
   readonly #anyNeverWritten: AnyPlace[] = [];
   /** Entries found in any folder that are written only with a grant naming them (what other tools run by themselves). */
   readonly #anyGrantedWrite: AnyPlace[] = [];
+  /** The files of the lists by identity, for hard links (./inodes.ts). */
+  readonly #inodes: PlaceInodes;
 
   /**
    * Builds the lists for `layout` (file system reads here, none per check). Every entry is kept where it is named
@@ -410,6 +413,22 @@ export class PathClassifier {
       add(r.kind === 'sensitive' ? this.#sensitive : this.#startup, r.path, r.entry, true);
     }
     for (const dir of pathFolders(env, layout)) add(this.#startup, dir, '$PATH', false);
+    // Secret places first: a file in both (`~/.ssh/config`) is found as the secret one.
+    this.#inodes = new PlaceInodes(
+      (): IndexedPlace[] => [
+        ...[...this.#sensitive.all, ...this.#private.map((path) => ({ path, entry: path }))].map((p) => ({ ...p, secret: true })),
+        ...[...this.#startup.all, ...this.#piOwn.map((path) => ({ path, entry: path }))].map((p) => ({ ...p, secret: false })),
+      ],
+      [layout.dataRoot],
+    );
+  }
+
+  /**
+   * The listed file that `st` (a stat of a file about to be read) is another name of: a hard link to a credential
+   * store's or a never-written file (issue 17 item 5), or undefined.
+   */
+  hardLinkOf(st: Parameters<PlaceInodes['find']>[0]): InodeHit | undefined {
+    return this.#inodes.find(st);
   }
 
   /**

@@ -17,7 +17,7 @@
  * The check here is the first of two: the operations (src/mediation/fs/operations.ts) resolve again and verify the object they
  * actually opened, so a symlink swapped in between cannot redirect the access.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { addReason, type DispatchContext, type StageOutcome, type SyncStage } from '../../dispatch/index.ts';
 import { decisionError, WardenError } from '../../errors.ts';
@@ -269,7 +269,40 @@ export class FsScope {
     }
     // The written form is checked too (with `..` taken textually) for the never-writable and credential lists.
     const problem = this.checkResolved(extensionId, resolve(abs), real, access);
-    return problem ?? { real };
+    if (problem !== undefined) return problem;
+    if (access !== 'read') return { real };
+    let st;
+    try {
+      st = statSync(real, { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
+    return (st === undefined ? undefined : this.checkIdentity(extensionId, abs, st, access)) ?? { real };
+  }
+
+  /**
+   * The hard-link rule for reads (issue 17 item 5): a file with other names whose (device, inode) is a credential
+   * store's file is read only as that store would be, with a grant naming the store. Writes need no lookup: the
+   * operations refuse to change any file with other names (its other names may be anywhere). `st`: a stat of the
+   * very file about to be read (the operations pass the fstat of the descriptor they opened).
+   */
+  checkIdentity(
+    extensionId: string,
+    shown: string,
+    st: Parameters<PathClassifier['hardLinkOf']>[0],
+    access: FsAccess,
+  ): FsProblem | undefined {
+    if (access !== 'read') return undefined;
+    const hit = this.classifier.hardLinkOf(st);
+    if (hit === undefined || !hit.place.secret) return undefined;
+    const grants = this.#grants.get(extensionId)?.read ?? [];
+    if (grants.some((g) => g.forms.some((f) => isInside(f, hit.file) && isInside(hit.place.path, f)))) return undefined;
+    return {
+      reason: 'fs_sensitive_path',
+      path: hit.file,
+      entry: `${hit.place.entry} (hard link: ${shown} is the same file as ${hit.file})`,
+      detail: `${shown} is another name (a hard link) of a file in a credential store; it needs extensionPolicy.overrides.${extensionId}.fs.read to name the store`,
+    };
   }
 
   /** The checks of `check` on an already resolved path (the operations call this again on what they opened). */
