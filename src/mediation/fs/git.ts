@@ -137,7 +137,8 @@ export function parseGitConfig(text: string): Array<{ readonly key: string; read
   const next = (): string | undefined => {
     if (at > text.length) return undefined;
     const end = text.indexOf('\n', at);
-    const line = text.slice(at, end < 0 ? text.length : end).replace(/\r$/, '');
+    let line = text.slice(at, end < 0 ? text.length : end);
+    if (line.endsWith('\r')) line = line.slice(0, -1);
     at = end < 0 ? text.length + 1 : end + 1;
     return line;
   };
@@ -151,8 +152,9 @@ export function parseGitConfig(text: string): Array<{ readonly key: string; read
       line = line.slice(h[0].length).trim();
       if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     }
+    if (section === undefined) return undefined;
     const kv = /^([A-Za-z][A-Za-z0-9-]*)\s*(?:=(.*))?$/.exec(line);
-    if (section === undefined || kv === null) return undefined;
+    if (kv === null) return undefined;
     let value = kv[2] ?? '';
     // A value continues on the next line after an odd number of trailing backslashes.
     for (let more: string | undefined; /(^|[^\\])(\\\\)*\\$/.test(value) && (more = next()) !== undefined;)
@@ -162,17 +164,19 @@ export function parseGitConfig(text: string): Array<{ readonly key: string; read
   return section === undefined ? undefined : out;
 }
 
-const PROGRAM_KEYS = GIT_PROGRAM_KEYS.map(({ key, value }) => ({
-  key,
-  value,
-  re: new RegExp(
+/** GIT_PROGRAM_KEYS by section (`core`, `diff`, ...): a pair is tried against its own section's entries only. */
+const PROGRAM_KEYS = new Map<string, Array<{ readonly key: string; readonly value: string | undefined; readonly re: RegExp }>>();
+for (const { key, value } of GIT_PROGRAM_KEYS) {
+  const section = key.slice(0, key.indexOf('.')).toLowerCase();
+  const re = new RegExp(
     `^${key
       .split('*')
       .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
       .join('.+')}$`,
     'i',
-  ),
-}));
+  );
+  PROGRAM_KEYS.set(section, [...(PROGRAM_KEYS.get(section) ?? []), { key, value, re }]);
+}
 
 /**
  * Why git would obey `text` as written, or undefined: a `gitdir:` pointer (a `.git` file's content), or git
@@ -191,7 +195,8 @@ export function gitContentProblem(text: string): string | undefined {
   const pairs = parseGitConfig(text);
   if (pairs === undefined) return undefined;
   for (const { key, value } of pairs) {
-    const hit = PROGRAM_KEYS.find((k) => k.re.test(key) && (k.value === undefined || value.startsWith(k.value)));
+    const candidates = PROGRAM_KEYS.get(key.slice(0, key.indexOf('.'))) ?? [];
+    const hit = candidates.find((k) => k.re.test(key) && (k.value === undefined || value.startsWith(k.value)));
     if (hit !== undefined)
       return `git configuration setting ${key} (${hit.key}${hit.value === undefined ? '' : ` = ${hit.value}…`}: git runs it)`;
   }

@@ -25,6 +25,9 @@ export interface InodeHit {
 /** How many entries one place's walk visits, and how deep: browser profiles are large; keys and tokens are near the top. */
 const PLACE_ENTRIES = 2000;
 const DEPTH = 6;
+/** Pseudo file systems no hard link reaches (a link cannot cross devices), and folders whose mtime moves all the time. */
+const NOT_WALKED = ['/proc', '/sys', '/dev'];
+const NOT_WATCHED = new Set(['/', '/run', '/var/run', '/tmp', ...NOT_WALKED]);
 
 const key = (dev: bigint | number, ino: bigint | number): string => `${dev}:${ino}`;
 
@@ -77,13 +80,14 @@ export class PlaceInodes {
     const files = new Map<string, InodeHit>();
     const folders = new Map<string, string>();
     const note = (dir: string): void => {
-      if (folders.has(dir)) return;
+      if (folders.has(dir) || NOT_WATCHED.has(dir)) return;
       const s = lstat(dir);
       folders.set(dir, s === undefined ? '' : `${s.mtimeNs}:${s.ino}`);
     };
     const uid = typeof process.getuid === 'function' ? BigInt(process.getuid()) : undefined;
     for (const place of this.#places()) {
-      // A missing place may appear later: its folder's mtime says when.
+      if (NOT_WALKED.some((d) => isInside(d, place.path))) continue;
+      // A missing place may appear later, a file may be replaced: its folder's mtime says when.
       note(dirname(place.path));
       const top = lstat(place.path);
       if (top === undefined) continue;

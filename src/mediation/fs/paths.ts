@@ -413,19 +413,23 @@ export class PathClassifier {
       add(r.kind === 'sensitive' ? this.#sensitive : this.#startup, r.path, r.entry, true);
     }
     for (const dir of pathFolders(env, layout)) add(this.#startup, dir, '$PATH', false);
-    // Secret places first: a file in both (`~/.ssh/config`) is found as the secret one.
+    // Only the secret places: reading a never-written file by another name reveals nothing, and writing any file
+    // with other names is refused by the operations.
+    // System places (/etc/shadow, /root) aside: root's files cannot be linked by the user's processes (Linux
+    // protected_hardlinks), and walking /root or /etc at each change would cost more than it guards (README limits).
+    const system = SENSITIVE_PLACES.filter((e) => e.base === 'system' && !e.path.includes('*')).map((e) => e.path);
     this.#inodes = new PlaceInodes(
-      (): IndexedPlace[] => [
-        ...[...this.#sensitive.all, ...this.#private.map((path) => ({ path, entry: path }))].map((p) => ({ ...p, secret: true })),
-        ...[...this.#startup.all, ...this.#piOwn.map((path) => ({ path, entry: path }))].map((p) => ({ ...p, secret: false })),
-      ],
+      (): IndexedPlace[] =>
+        [...this.#sensitive.all, ...this.#private.map((path) => ({ path, entry: path }))]
+          .filter((p) => isInside(home, p.path) || !system.some((r) => isInside(r, p.path)))
+          .map((p) => ({ ...p, secret: true })),
       [layout.dataRoot],
     );
   }
 
   /**
-   * The listed file that `st` (a stat of a file about to be read) is another name of: a hard link to a credential
-   * store's or a never-written file (issue 17 item 5), or undefined.
+   * The credential store's (or pi-warden's) file that `st`, a stat of a file about to be read, is another name of:
+   * a hard link (issue 17 item 5), or undefined.
    */
   hardLinkOf(st: Parameters<PlaceInodes['find']>[0]): InodeHit | undefined {
     return this.#inodes.find(st);
