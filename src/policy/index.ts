@@ -46,6 +46,11 @@ export { forgetPromptAnswers, rememberPromptAnswer, type PromptAnswer, type Prom
 export {
   BASE_IN_HOME,
   CONFINED_KINDS,
+  GIT_DIR_MARKERS,
+  GIT_DIR_NAMES,
+  GIT_PROGRAM_KEYS,
+  GITDIR_FILE_PREFIX,
+  GRANTED_WRITE_KINDS,
   NEVER_WRITTEN_KINDS,
   PLACE_BASES,
   PLACE_KIND_MEANING,

@@ -10,13 +10,15 @@
 import { posix } from 'node:path';
 
 /** What being in a place means. The consequences per consumer are the sets below, not ad-hoc lists. */
-export const PLACE_KINDS = ['credential', 'system', 'runs_later', 'tool_state', 'warden_private'] as const;
+export const PLACE_KINDS = ['credential', 'system', 'runs_later', 'auto_run', 'tool_state', 'warden_private'] as const;
 export type PlaceKind = (typeof PLACE_KINDS)[number];
 
 export const PLACE_KIND_MEANING: Readonly<Record<PlaceKind, string>> = {
   credential: 'holds secrets (keys, tokens, passwords, histories that record typed secrets): any access needs a grant naming it',
   system: "devices and other processes' state: any file access needs a grant naming it (a command reading /proc/cpuinfo is ordinary)",
   runs_later: 'code or configuration run or read later outside the sandbox (startup files, PATH folders, command settings): never written',
+  auto_run:
+    'configuration another tool runs by itself when it opens the folder (editor tasks, agent hooks, git hook managers, CI workflows, direnv, npm): written only with a grant naming it',
   tool_state: "a tool's own state folder, trusted by the tool when it reads it back (.git, .pi): never written",
   warden_private: "pi-warden's store, keys and ledger: never read or written (an extension's data folder below it aside)",
 };
@@ -27,9 +29,11 @@ export const SECRET_KINDS: ReadonlySet<PlaceKind> = new Set(['credential', 'ward
 export const CONFINED_KINDS: ReadonlySet<PlaceKind> = new Set(['credential', 'system']);
 /** Kinds never written by an extension, whatever the grants; exec classifies a write to one destructive_fs. */
 export const NEVER_WRITTEN_KINDS: ReadonlySet<PlaceKind> = new Set(['runs_later', 'tool_state', 'warden_private']);
+/** Kinds the filesystem scope lets an extension write only with a write grant that names the place (reading stays ordinary). */
+export const GRANTED_WRITE_KINDS: ReadonlySet<PlaceKind> = new Set(['auto_run']);
 
 /** Where an entry's path is taken from. */
-export const PLACE_BASES = ['home', 'system', 'agent', 'warden', 'any'] as const;
+export const PLACE_BASES = ['home', 'system', 'agent', 'warden', 'any', 'git'] as const;
 export type PlaceBase = (typeof PLACE_BASES)[number];
 
 /** An environment variable that moves an entry: its value is the entry itself or, with `file`, the folder holding `file`. */
@@ -46,10 +50,11 @@ export interface SensitivePlace {
   /**
    * home, agent, warden: relative to that folder (`''`: the folder itself). system: absolute; `*` stands for one or
    * more components (`/proc/*\/environ`). any: a name or a short relative path found in any folder (`.git/hooks`);
-   * a trailing `*` in the last component is any suffix (`.env.*`).
+   * a trailing `*` in the last component is any suffix (`.env.*`). git: a name inside any git directory (a `.git`
+   * folder, a bare repository, a submodule's or linked worktree's git directory; recognised by GIT_DIR_MARKERS).
    */
   readonly path: string;
-  /** any: the place is a folder (it and everything inside) or a file of that name only (a folder named `.env` is not). */
+  /** any, git: the place is a folder (it and everything inside) or a file of that name only (a folder named `.env` is not). */
   readonly holds?: 'folder' | 'file';
   readonly movedBy?: readonly Relocation[];
   /**
@@ -282,11 +287,89 @@ export const SENSITIVE_PLACES: readonly SensitivePlace[] = [
 
   // ---- Never written, in any folder: what tools run or load when they enter it.
   ...['node_modules', '.git/hooks', '.pi/extensions'].map((p) => entry('runs_later', 'any')(p, { holds: 'folder' })),
-  ...['.envrc', '.npmrc', '.gitmodules', '.git/config', '.pi/settings.json'].map((p) => entry('runs_later', 'any')(p, { holds: 'file' })),
+  // `.gitconfig` anywhere: `git config --file`, `include.path` and GIT_CONFIG_GLOBAL all take one from any folder.
+  ...['.gitmodules', '.gitconfig', '.git/config', '.pi/settings.json'].map((p) => entry('runs_later', 'any')(p, { holds: 'file' })),
   ...['.git', '.pi'].map((p) => entry('tool_state', 'any')(p, { holds: 'folder' })),
+
+  // ---- Written only with a grant naming them, in any folder: what other tools run by themselves on entering it
+  // (VS Code's folder tasks and settings, Claude Code's hooks, husky, CI, direnv, pre-commit, npm's script-shell, dev containers).
+  ...['.vscode/tasks.json', '.vscode/settings.json', '.claude/settings.json', '.claude/settings.local.json', '.envrc'].map((p) =>
+    entry('auto_run', 'any')(p, { holds: 'file' }),
+  ),
+  ...['.pre-commit-config.yaml', '.npmrc'].map((p) => entry('auto_run', 'any')(p, { holds: 'file' })),
+  ...['.husky', '.github/workflows', '.devcontainer'].map((p) => entry('auto_run', 'any')(p, { holds: 'folder' })),
+
+  // ---- git's object store and index, in any git directory: zlib copies of every committed or staged file (a `.env`
+  // withheld by name is readable there). HEAD, refs, config and logs stay ordinary (branch names, remotes).
+  ...['objects', 'lfs'].map((p) => entry('credential', 'git')(p, { holds: 'folder' })),
+  ...['index', 'sharedindex.*'].map((p) => entry('credential', 'git')(p, { holds: 'file' })),
 
   // ---- pi-warden's own store, keys and ledger.
   entry('warden_private', 'warden')(''),
+];
+
+/**
+ * What makes a folder a git directory to git's own discovery (setup.c `is_git_directory`): a `HEAD`, and `objects/`
+ * with `refs/`, or a `commondir` file (a linked worktree's). `HEAD` is the keystone: without it git passes the folder by.
+ */
+export const GIT_DIR_MARKERS = { head: 'HEAD', others: ['objects', 'refs', 'commondir'] } as const;
+/**
+ * Names that, written into a folder holding a `HEAD`, make or arm a git directory there (the markers, its config,
+ * hooks and the files git reads on entering it); `HEAD` is refused in a folder holding any of the markers' others.
+ */
+export const GIT_DIR_NAMES: readonly string[] = [
+  ...GIT_DIR_MARKERS.others,
+  'config',
+  'config.worktree',
+  'hooks',
+  'info',
+  'packed-refs',
+  'index',
+  'gitdir',
+];
+/** How a `.git` file (a submodule's or worktree's) points git elsewhere: its content starts with this (gitdir.c `read_gitfile`). */
+export const GITDIR_FILE_PREFIX = 'gitdir:';
+
+/**
+ * git configuration keys whose value is a program git runs (or, for `include`, more configuration read): a file whose
+ * content parses as git configuration setting one is refused anywhere, whatever its name. `*` is a subsection
+ * (`diff.<driver>.textconv`); `value` narrows an entry to values starting with it (`alias.x = !sh`).
+ */
+export const GIT_PROGRAM_KEYS: ReadonlyArray<{ readonly key: string; readonly value?: string }> = [
+  ...[
+    'core.fsmonitor',
+    'core.hooksPath',
+    'core.sshCommand',
+    'core.pager',
+    'core.editor',
+    'core.askPass',
+    'core.gitProxy',
+    'diff.external',
+    'diff.*.textconv',
+    'diff.*.command',
+    'filter.*.clean',
+    'filter.*.smudge',
+    'filter.*.process',
+    'merge.*.driver',
+    'credential.helper',
+    'credential.*.helper',
+    'sequence.editor',
+    'pager.*',
+    'gpg.program',
+    'gpg.*.program',
+    'difftool.*.cmd',
+    'mergetool.*.cmd',
+    'uploadpack.packObjectsHook',
+    'remote.*.uploadpack',
+    'remote.*.receivepack',
+    'sendemail.sendmailCmd',
+    'init.templateDir',
+    'include.path',
+    'includeIf.*.path',
+  ].map((key) => ({ key })),
+  { key: 'alias.*', value: '!' },
+  { key: 'remote.*.url', value: 'ext::' },
+  { key: 'protocol.ext.allow' },
 ];
 
 /** The absolute and user-specific roots words are matched against, when known. */
@@ -332,7 +415,9 @@ function wordParts(e: SensitivePlace): readonly [string, string, string] {
     return anywhere ? [LEAD_ANYWHERE, escape(rel), TAIL_INSIDE] : [LEAD_ANCHORED, `~/${escape(rel)}`, TAIL_INSIDE];
   }
   if (e.base === 'system') return [LEAD_ANCHORED, systemPattern(e.path), TAIL_INSIDE];
-  return [LEAD_ANYWHERE, namePattern(e.path), e.holds === 'file' ? '$' : TAIL_INSIDE];
+  // A word can only show a git directory by its usual name: `.git/objects/…` (a bare repository is the fs scope's to see).
+  const body = e.base === 'git' ? `\\.git/${namePattern(e.path)}` : namePattern(e.path);
+  return [LEAD_ANYWHERE, body, e.holds === 'file' ? '$' : TAIL_INSIDE];
 }
 
 /** One regular expression for many entries: their patterns grouped by lead and tail (much faster than one alternation each). */
@@ -355,7 +440,7 @@ function sampleWord(e: SensitivePlace): string {
   const rel = homeForm(e);
   if (rel !== undefined) return rel === '' ? '~' : `~/${rel}`;
   if (e.base === 'system') return e.path.replace(/\*/g, 'self');
-  return e.path.replace(/\*$/, 'local');
+  return `${e.base === 'git' ? '.git/' : ''}${e.path.replace(/\*$/, 'local')}`;
 }
 
 /** Variables a word may name a place through, and the home-relative path each stands for (`$CODEX_HOME` → `.codex`). */

@@ -87,6 +87,7 @@ const PLACE_WEIGHT: Readonly<Record<PlaceKind, { readonly read: number; readonly
   credential: { read: 0.3, write: 0.7 },
   warden_private: { read: 0.3, write: 0.7 },
   runs_later: { read: 0, write: 0.7 },
+  auto_run: { read: 0, write: 0.4 },
   tool_state: { read: 0, write: 0.15 },
   system: { read: 0, write: 0 },
 };

@@ -15,7 +15,14 @@ import { newContext } from '../../src/dispatch/hostcall.ts';
 import { WardenError } from '../../src/errors.ts';
 import { createExecStage } from '../../src/mediation/exec/stage.ts';
 import { FsScope } from '../../src/mediation/fs/scope.ts';
-import { NEVER_WRITTEN_KINDS, PlaceWords, SECRET_KINDS, SENSITIVE_PLACES, type SensitivePlace } from '../../src/policy/places.ts';
+import {
+  GRANTED_WRITE_KINDS,
+  NEVER_WRITTEN_KINDS,
+  PlaceWords,
+  SECRET_KINDS,
+  SENSITIVE_PLACES,
+  type SensitivePlace,
+} from '../../src/policy/places.ts';
 import { callSignals } from '../../src/risk/features.ts';
 import { analyzeSource } from '../../src/scanner/index.ts';
 import { policyFor } from '../helpers.ts';
@@ -49,6 +56,8 @@ function placeOf(e: SensitivePlace): string {
       return e.path.replace(/\*/g, 'self');
     case 'any':
       return join(SECRET_KINDS.has(e.kind) ? join(home, 'downloads') : project, e.path.replace(/\*$/, 'local'));
+    case 'git':
+      return join(project, '.git', e.path.replace(/\*$/, 'local'));
   }
 }
 
@@ -157,6 +166,34 @@ describe('sensitive places: every never-written entry is refused for writing by 
 
   it('risk scores writing each as sensitive_path_write', () => {
     const missed = neverWritten.filter(
+      (e) => !callSignals('write', 'fs.write', { path: placeOf(e) }, () => true, riskPlaces).some((s) => s.code === 'sensitive_path_write'),
+    );
+    assert.deepEqual(missed.map(name), []);
+  });
+});
+
+describe('sensitive places: every place written only with a grant naming it is refused by fs without one, and seen by risk', () => {
+  const grantedWrite = SENSITIVE_PLACES.filter((e) => GRANTED_WRITE_KINDS.has(e.kind));
+  // `/` granted for writing does not name `.vscode/tasks.json`; a grant of the place itself does.
+  const named = new FsScope({
+    layout,
+    env: {},
+    grants: new Map([['ext', { read: [], write: grantedWrite.map(placeOf) }]]),
+  });
+
+  it('fs.write of each is refused as auto_run although / is granted, and allowed with a grant naming it', () => {
+    assert.ok(grantedWrite.length >= 9, `${grantedWrite.length} entries`);
+    const missed = grantedWrite.filter((e) => {
+      const at = e.holds === 'folder' ? join(placeOf(e), 'x') : placeOf(e);
+      const without = scope.checkCall('ext', 'fs.write', { path: at, data: 'x' }).map((p) => p.reason);
+      const withGrant = named.checkCall('ext', 'fs.write', { path: at, data: 'x' });
+      return !without.includes('fs_auto_run') || withGrant.length > 0;
+    });
+    assert.deepEqual(missed.map(name), []);
+  });
+
+  it('risk scores writing each as sensitive_path_write', () => {
+    const missed = grantedWrite.filter(
       (e) => !callSignals('write', 'fs.write', { path: placeOf(e) }, () => true, riskPlaces).some((s) => s.code === 'sensitive_path_write'),
     );
     assert.deepEqual(missed.map(name), []);

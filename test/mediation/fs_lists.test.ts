@@ -208,8 +208,11 @@ describe('list entries moved by environment variables', () => {
     allowed(s, t('bin/mytool'), 'read');
     allowed(s, t('zsh/notes'), 'write');
     allowed(s, t('other'), 'read');
-    // A PATH folder inside the project (direnv's PATH_add) stays the project's.
-    allowed(s, join(w.project, 'bin', 'script.sh'), 'write');
+    // A PATH folder inside the project (direnv's PATH_add) is one too: a planted `bin/git` runs at the next `git`;
+    // a relative entry is taken from the project root, where pi runs commands.
+    assert.equal(refused(s, join(w.project, 'bin', 'script.sh'), 'write', 'fs_protected_path'), '$PATH');
+    assert.equal(refused(s, join(w.project, 'relative-bin', 'git'), 'write', 'fs_protected_path'), '$PATH');
+    allowed(s, join(w.project, 'src', 'script.sh'), 'write');
   });
 
   it('git configuration: a global core.hooksPath and an included file are never written', () => {

@@ -125,7 +125,7 @@ describe('deleting or moving a folder judges every entry as its own delete or wr
       'granted',
       'fs.rename',
       { from: join(PROJECT, 'dotfiles'), to: join(NOTES, 'dotfiles') },
-      'fs_protected_descendant',
+      'fs_auto_run',
       /shell\/\.envrc/,
     );
     // Created outside the project, a .env is a credential file: a write there needs a grant naming it, so does a move.

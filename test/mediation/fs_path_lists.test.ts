@@ -212,14 +212,14 @@ describe('lists, from the second review: hostile config files, links and variabl
     assert.ok(!('reason' in s.check('ext', join(project, 'src', 'a.ts'), 'write', true)), 'the rest of the project is writable');
   });
 
-  it('a PATH folder named through a link into the project, or a variable naming a folder that holds the project, protects nothing there', () => {
+  it('a PATH folder named through a link into the project protects it where it really is; a variable naming a folder that holds the project, or the project itself on PATH, protects nothing there', () => {
     const { home, project } = fresh('over');
     mkdirSync(join(project, 'bin'), { recursive: true });
     symlinkSync(project, join(ROOT, 'over', 'project-link'));
-    const env = { PATH: `${join(ROOT, 'over', 'project-link', 'bin')}:/usr/bin`, CODEX_HOME: ROOT, HISTFILE: '/' };
+    const env = { PATH: `${join(ROOT, 'over', 'project-link', 'bin')}:${project}:.:/usr/bin`, CODEX_HOME: ROOT, HISTFILE: '/' };
     const s = new FsScope({ layout: layoutFor(home, project), env });
-    for (const p of [join(project, 'bin', 'build.sh'), join(project, 'notes.md')]) {
-      assert.ok(!('reason' in s.check('ext', p, 'write', true)), p);
-    }
+    const planted = s.check('ext', join(project, 'bin', 'git'), 'write', true);
+    assert.ok('reason' in planted && planted.reason === 'fs_protected_path', JSON.stringify(planted));
+    assert.ok(!('reason' in s.check('ext', join(project, 'notes.md'), 'write', true)), 'the project itself on PATH does not freeze it');
   });
 });

@@ -231,7 +231,6 @@ describe('protected places are never written, whatever the grant (SPEC §5.6)', 
       join(HOME, '.profile'),
       join(HOME, '.ssh', 'authorized_keys'),
       join(HOME, '.config', 'systemd', 'user', 'x.service'),
-      join(PROJECT, '.envrc'),
       join(PROJECT, 'rc-link'),
     ];
     const before = new Map(targets.map((t) => [t, existsSync(t) ? readFileSync(t, 'utf8') : null]));
@@ -240,6 +239,8 @@ describe('protected places are never written, whatever the grant (SPEC §5.6)', 
         refused(await call(rt, ext, 'fs.write', { path: t, data: 'persist' }), 'fs_protected_path', `${ext}: write ${t}`);
         refused(await call(rt, ext, 'fs.write', { path: t, data: 'persist', append: true }), 'fs_protected_path', `${ext}: append ${t}`);
       }
+      // direnv runs a project's .envrc by itself: written only with a grant naming it (a grant of the project is not one).
+      refused(await call(rt, ext, 'fs.write', { path: join(PROJECT, '.envrc'), data: 'persist' }), 'fs_auto_run', `${ext}: write .envrc`);
       refused(await call(rt, ext, 'fs.delete', { path: join(PROJECT, '.git'), recursive: true }), 'fs_protected_path', 'delete .git');
       refused(await call(rt, ext, 'fs.delete', { path: PROJECT, recursive: true }), 'fs_protected_descendant', 'delete the project');
       refused(

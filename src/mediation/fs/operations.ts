@@ -224,6 +224,18 @@ class Confined {
     );
   }
 
+  /**
+   * Refuses a file that is another name (a hard link) of a credential store's or never-written file (issue 17 item
+   * 5): the descriptor's own identity, so a link swapped in after the stage's check is judged too.
+   */
+  notSensitiveIdentity(st: Stats, shown: string, access: FsAccess): void {
+    const problem = this.#scope.checkIdentity(this.#ext, shown, st, access);
+    if (problem !== undefined)
+      throw new WardenError('denied', `${this.#method}: refused by filesystem scope: ${problem.detail}`, {
+        reasonCodes: ['fs_scope', problem.reason, 'fs_hard_link'],
+      });
+  }
+
   /** An entry problem as the refusal of the whole delete or move. */
   #entryRefused(shown: string, e: TreeEntry, what: string, problem: FsProblem, linkTarget = false): WardenError {
     // An entry below that can never be written is a protected descendant of the folder the call names.
@@ -402,6 +414,7 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
     try {
       const st = fstatSync(fd);
       if (st.isDirectory()) throw new WardenError('io', `EISDIR: fs.read ${path}`, { reasonCodes: ['EISDIR'] });
+      c.notSensitiveIdentity(st, path, 'read');
       const offset = typeof p.offset === 'number' ? p.offset : 0;
       const want = typeof p.length === 'number' ? p.length : Math.max(0, st.size - offset);
       if (want > maxRead)
@@ -617,6 +630,7 @@ export function createFsOperations(o: FsOperationsOptions): Map<string, Operatio
     try {
       const st = fstatSync(src);
       if (!st.isFile()) throw new WardenError('io', `EINVAL: fs.copy ${from}: not a regular file`, { reasonCodes: ['EINVAL'] });
+      c.notSensitiveIdentity(st, from, 'read');
       c.inParent(c.resolve(to, 'write', true), to, 'write', (dir, name) => {
         // No O_TRUNC: a destination with other names (hard links) is refused before a byte of it changes.
         const dst = openSync(join(dir.path, name), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, st.mode & 0o777);

@@ -14,12 +14,15 @@ import { basename, delimiter, dirname, isAbsolute, join, normalize as normalizeP
 import { isInside, pathKey } from '../../paths.ts';
 import {
   CONFINED_KINDS,
+  GRANTED_WRITE_KINDS,
   NEVER_WRITTEN_KINDS,
   SENSITIVE_PLACES,
   XDG_DIRS,
   type PlaceKind,
   type SensitivePlace,
 } from '../../policy/index.ts';
+import { gitInternals, gitLayoutWrite, gitValue } from './git.ts';
+import { PlaceInodes, type IndexedPlace, type InodeHit } from './inodes.ts';
 
 export interface FsLayout {
   /** The project root (pi's cwd), realpath'd. */
@@ -170,33 +173,6 @@ function gitConfigPlaces(home: string, env: Readonly<Record<string, string | und
   return out;
 }
 
-/** A git config value as git reads it: quotes removed, `\\` escapes, a `#` or `;` outside quotes starts a comment. */
-function gitValue(raw: string): string {
-  let out = '';
-  let quoted = false;
-  let pending = '';
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i]!;
-    if (c === '\\' && i + 1 < raw.length) {
-      const n = raw[++i]!;
-      out += pending + (n === 'n' ? '\n' : n === 't' ? '\t' : n);
-      pending = '';
-    } else if (c === '"') {
-      out += pending;
-      pending = '';
-      quoted = !quoted;
-    } else if (!quoted && (c === '#' || c === ';')) {
-      break;
-    } else if (!quoted && (c === ' ' || c === '\t')) {
-      if (out !== '') pending += c; // inner spaces kept, trailing ones dropped
-    } else {
-      out += pending + c;
-      pending = '';
-    }
-  }
-  return out;
-}
-
 /**
  * A configuration file's text, at most 1 MiB, or undefined: only a regular file is read (a FIFO or a link to
  * /dev/zero or /dev/stdin at ~/.gitconfig must not hang or exhaust the process at startup).
@@ -247,6 +223,14 @@ function holdsAny(parts: readonly string[], a: AnyPlace): boolean {
   return starts.some((i) => i >= 0 && a.parts.every((w, j) => componentMatches(pathKey(parts[i + j] ?? ''), w)));
 }
 
+/** The path of the entry's place within `parts` (the file, or the folder the path lies in), or undefined. */
+function placeAt(parts: readonly string[], a: AnyPlace): string | undefined {
+  const k = a.parts.length;
+  const starts = a.place.holds === 'file' ? [parts.length - k] : Array.from({ length: parts.length - k + 1 }, (_, i) => i);
+  const i = starts.find((i) => i >= 0 && a.parts.every((w, j) => componentMatches(pathKey(parts[i + j] ?? ''), w)));
+  return i === undefined ? undefined : parts.slice(0, i + k).join(sep);
+}
+
 export type PathClass =
   /** pi-warden's own store, keys and ledger: no access at all (an extension's data folder aside). */
   | 'warden_private'
@@ -262,6 +246,8 @@ export interface PathVerdict {
   readonly entry?: string;
   /** `entry` with the symlink it was reached through, for the operator (see `describe`). */
   readonly described?: string;
+  /** What the place is, when not a credential store (git's object store). */
+  readonly what?: string;
 }
 
 /** One place a list entry occupies: where it is named, where a symlink of it leads, or where a variable moves it. */
@@ -335,6 +321,10 @@ export class PathClassifier {
   /** Entries found in any folder: credential files (outside the project) and never-written folders and files. */
   readonly #anyCredential: AnyPlace[] = [];
   readonly #anyNeverWritten: AnyPlace[] = [];
+  /** Entries found in any folder that are written only with a grant naming them (what other tools run by themselves). */
+  readonly #anyGrantedWrite: AnyPlace[] = [];
+  /** The files of the lists by identity, for hard links (./inodes.ts). */
+  readonly #inodes: PlaceInodes;
 
   /**
    * Builds the lists for `layout` (file system reads here, none per check). Every entry is kept where it is named
@@ -395,9 +385,12 @@ export class PathClassifier {
       if (walk) scan(index, r ?? path, entry);
     };
     for (const e of SENSITIVE_PLACES) {
+      // git entries are found on disk, by the layout of the folder holding them (./git.ts).
+      if (e.base === 'git') continue;
       if (e.base === 'any') {
         if (CONFINED_KINDS.has(e.kind)) this.#anyCredential.push(anyPlace(e));
         else if (NEVER_WRITTEN_KINDS.has(e.kind)) this.#anyNeverWritten.push(anyPlace(e));
+        else if (GRANTED_WRITE_KINDS.has(e.kind)) this.#anyGrantedWrite.push(anyPlace(e));
         continue;
       }
       // `/proc/*\/environ` is inside `/proc`, which is confined whole: patterns are for the word matchers.
@@ -419,12 +412,49 @@ export class PathClassifier {
       if (broad(r.path)) continue;
       add(r.kind === 'sensitive' ? this.#sensitive : this.#startup, r.path, r.entry, true);
     }
-    for (const dir of pathFolders(env, layout)) {
-      // Named through a link, a PATH folder may really be inside the project (direnv's `PATH_add bin`).
-      const r = real(dir);
-      if (r !== undefined && isInside(layout.projectRoot, r)) continue;
-      add(this.#startup, dir, '$PATH', false);
+    for (const dir of pathFolders(env, layout)) add(this.#startup, dir, '$PATH', false);
+    // Only the secret places: reading a never-written file by another name reveals nothing, and writing any file
+    // with other names is refused by the operations.
+    // System places (/etc/shadow, /root) aside: root's files cannot be linked by the user's processes (Linux
+    // protected_hardlinks), and walking /root or /etc at each change would cost more than it guards (README limits).
+    const system = SENSITIVE_PLACES.filter((e) => e.base === 'system' && !e.path.includes('*')).map((e) => e.path);
+    this.#inodes = new PlaceInodes(
+      (): IndexedPlace[] =>
+        [...this.#sensitive.all, ...this.#private.map((path) => ({ path, entry: path }))]
+          .filter((p) => isInside(home, p.path) || !system.some((r) => isInside(r, p.path)))
+          .map((p) => ({ ...p, secret: true })),
+      [layout.dataRoot],
+    );
+  }
+
+  /**
+   * The credential store's (or pi-warden's) file that `st`, a stat of a file about to be read, is another name of:
+   * a hard link (issue 17 item 5), or undefined.
+   */
+  hardLinkOf(st: Parameters<PlaceInodes['find']>[0]): InodeHit | undefined {
+    return this.#inodes.find(st);
+  }
+
+  /**
+   * Why writing `real` would make or arm a git directory (./git.ts), or undefined. Anywhere, the extension's data
+   * folder included: a repository made there runs its configuration at the first `git` inside it.
+   */
+  gitLayoutMatch(real: string): { readonly why: string; readonly entry: string } | undefined {
+    const why = gitLayoutWrite(real);
+    return why === undefined ? undefined : { why, entry: 'a git directory layout (HEAD, objects/, refs/, .git)' };
+  }
+
+  /**
+   * The place `real` is or lies in that other tools run by themselves (`.vscode/tasks.json`, `.husky/`), written only
+   * with a grant naming it: its path (a grant must be it or lie inside it) and the table's entry.
+   */
+  autoRunMatch(real: string): { readonly root: string; readonly entry: string } | undefined {
+    const parts = real.split(sep);
+    for (const a of this.#anyGrantedWrite) {
+      const at = placeAt(parts, a);
+      if (at !== undefined) return { root: at, entry: `${a.place.path} in any folder` };
     }
+    return undefined;
   }
 
   /** What kind of place `real` is, for an extension whose data folder is `data`. */
@@ -442,6 +472,18 @@ export class PathClassifier {
         const entry = `${named.place.path} outside the project`;
         return { cls: 'sensitive', root: real, entry, described: entry };
       }
+    }
+    // git's object store and index, in the project too: a grant naming the git directory (or inside it) opens them.
+    const git = gitInternals(real);
+    if (git !== undefined) {
+      const entry = `${git.place.path} of a git directory`;
+      return {
+        cls: 'sensitive',
+        root: git.gitDir,
+        entry,
+        described: `${entry} (${git.gitDir})`,
+        what: `git's ${git.place.holds === 'file' ? 'index' : 'object store'} (compressed copies of committed and staged files)`,
+      };
     }
     return { cls: 'ordinary' };
   }
@@ -490,15 +532,17 @@ export class PathClassifier {
 }
 
 /**
- * The absolute folders on PATH: a file planted in one runs in place of a command. Not those inside the project (a
- * direnv `PATH_add bin` would make the project's own scripts unwritable) or holding the home or the project.
+ * The folders on PATH: a file planted in one runs in place of a command. Those inside the project too (a planted
+ * `bin/git` runs at the user's next `git`); a relative entry is taken from the project root, where pi runs
+ * commands. Not a folder that is or holds the home or the project root (that would freeze the whole project: a
+ * limit the README states).
  */
 function pathFolders(env: Readonly<Record<string, string | undefined>>, layout: FsLayout): string[] {
   const out: string[] = [];
   for (const raw of (env.PATH ?? '').split(delimiter)) {
-    if (!isAbsolute(raw)) continue;
-    const dir = normalize(raw);
-    if (isInside(layout.projectRoot, dir) || isInside(dir, layout.home) || isInside(dir, layout.projectRoot)) continue;
+    if (raw === '') continue;
+    const dir = normalize(isAbsolute(raw) ? raw : join(layout.projectRoot, raw));
+    if (isInside(dir, layout.home) || isInside(dir, layout.projectRoot)) continue;
     out.push(dir);
   }
   return out;

@@ -5,20 +5,25 @@
  *
  * 1. pi-warden's own store and keys: never (an extension's data folder, kept below them, aside);
  * 2. writes to never-written places (src/policy/places.ts, placed by src/mediation/fs/paths.ts): never, whatever the grants;
- * 3. credential stores (`~/.ssh`, `~/.aws`, `auth.json`, `.env` outside the project, ...): only with a grant
- *    that names the store or something inside it (a grant of `~` does not open `~/.ssh`);
+ *    nor writes that make or arm a git directory anywhere, or whose content git would obey (a `gitdir:` pointer,
+ *    configuration that runs a program; src/mediation/fs/git.ts);
+ * 3. credential stores (`~/.ssh`, `~/.aws`, `auth.json`, `.env` outside the project, git's object store and index,
+ *    a hard link to any of their files, ...): only with a grant that names the store or something inside it (a
+ *    grant of `~` does not open `~/.ssh`); writes to what other tools run by themselves (`.vscode/tasks.json`,
+ *    `.husky/`): only with a write grant naming it;
  * 4. otherwise the path must lie in the project root, the extension's data folder, its own package folder
  *    (reads only) or a path granted in `extensionPolicy.overrides.<id>.fs.read|write` (write implies read).
  *
  * The check here is the first of two: the operations (src/mediation/fs/operations.ts) resolve again and verify the object they
  * actually opened, so a symlink swapped in between cannot redirect the access.
  */
-import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { addReason, type DispatchContext, type StageOutcome, type SyncStage } from '../../dispatch/index.ts';
 import { decisionError, WardenError } from '../../errors.ts';
 import type { AlertSink, Severity } from '../../evidence/index.ts';
 import { isInside } from '../../paths.ts';
+import { gitContentProblem, isGitDir, parseGitConfig } from './git.ts';
 import { dataFolder, PathClassifier, type FsLayout } from './paths.ts';
 
 export type FsAccess = 'read' | 'write';
@@ -36,6 +41,9 @@ export const FS_SCOPE_REASONS = [
   'fs_protected_path',
   'fs_warden_private',
   'fs_protected_descendant',
+  'fs_auto_run',
+  'fs_git_layout',
+  'fs_git_content',
   'fs_setuid_mode',
   'fs_unresolvable',
 ] as const;
@@ -175,6 +183,39 @@ function realOrSelf(path: string): string {
   }
 }
 
+/** How much of a file is judged as git would read it (a config larger than this is refused only if its start is one). */
+const MAX_CONTENT = 16 * 1024 * 1024;
+
+/** The first MAX_CONTENT + 1 bytes of a regular file, or undefined (missing, not a regular file, unreadable). */
+function head(path: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return undefined;
+    const buf = Buffer.alloc(Math.min(st.size, MAX_CONTENT) + 1);
+    let got = 0;
+    for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, got);
+    return buf.subarray(0, got);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function isDir(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 interface ResolvedGrant {
   readonly forms: readonly string[];
 }
@@ -228,7 +269,40 @@ export class FsScope {
     }
     // The written form is checked too (with `..` taken textually) for the never-writable and credential lists.
     const problem = this.checkResolved(extensionId, resolve(abs), real, access);
-    return problem ?? { real };
+    if (problem !== undefined) return problem;
+    if (access !== 'read') return { real };
+    let st;
+    try {
+      st = statSync(real, { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
+    return (st === undefined ? undefined : this.checkIdentity(extensionId, abs, st, access)) ?? { real };
+  }
+
+  /**
+   * The hard-link rule for reads (issue 17 item 5): a file with other names whose (device, inode) is a credential
+   * store's file is read only as that store would be, with a grant naming the store. Writes need no lookup: the
+   * operations refuse to change any file with other names (its other names may be anywhere). `st`: a stat of the
+   * very file about to be read (the operations pass the fstat of the descriptor they opened).
+   */
+  checkIdentity(
+    extensionId: string,
+    shown: string,
+    st: Parameters<PathClassifier['hardLinkOf']>[0],
+    access: FsAccess,
+  ): FsProblem | undefined {
+    if (access !== 'read') return undefined;
+    const hit = this.classifier.hardLinkOf(st);
+    if (hit === undefined || !hit.place.secret) return undefined;
+    const grants = this.#grants.get(extensionId)?.read ?? [];
+    if (grants.some((g) => g.forms.some((f) => isInside(f, hit.file) && isInside(hit.place.path, f)))) return undefined;
+    return {
+      reason: 'fs_sensitive_path',
+      path: hit.file,
+      entry: `${hit.place.entry} (hard link: ${shown} is the same file as ${hit.file})`,
+      detail: `${shown} is another name (a hard link) of a file in a credential store; it needs extensionPolicy.overrides.${extensionId}.fs.read to name the store`,
+    };
   }
 
   /** The checks of `check` on an already resolved path (the operations call this again on what they opened). */
@@ -252,6 +326,22 @@ export class FsScope {
             entry: hit.entry,
             detail: `${shown} can never be written by an extension: ${hit.why}`,
           };
+        const git = this.classifier.gitLayoutMatch(p);
+        if (git !== undefined)
+          return {
+            reason: 'fs_git_layout',
+            path: p,
+            entry: git.entry,
+            detail: `${shown} can never be written by an extension: ${git.why}; git would run what such a folder configures`,
+          };
+        const auto = this.classifier.autoRunMatch(p);
+        if (auto !== undefined && !grants.some((g) => g.forms.some((f) => isInside(f, p) && isInside(auto.root, f))))
+          return {
+            reason: 'fs_auto_run',
+            path: p,
+            entry: auto.entry,
+            detail: `${shown} is run by other tools by themselves (${auto.entry}); writing it needs extensionPolicy.overrides.${extensionId}.fs.write to name ${auto.root}`,
+          };
       }
       if (v.cls === 'sensitive') {
         const root = v.root!;
@@ -261,7 +351,7 @@ export class FsScope {
             reason: 'fs_sensitive_path',
             path: p,
             entry: v.described ?? root,
-            detail: `${shown} is a credential store${abs === real ? ` (${v.entry ?? root})` : ''}; it needs extensionPolicy.overrides.${extensionId}.fs.${access} to name it`,
+            detail: `${shown} is ${v.what ?? 'a credential store'}${abs === real ? ` (${v.entry ?? root})` : ''}; it needs extensionPolicy.overrides.${extensionId}.fs.${access} to name it`,
           };
         }
       }
@@ -306,6 +396,22 @@ export class FsScope {
         problems.push({ reason: 'fs_setuid_mode', path: String(params.path), detail: `mode ${mode.toString(8)} sets setuid/setgid bits` });
       }
     };
+    const content = (real: string, bytes: Buffer) => {
+      // Past MAX_CONTENT, a start that parses as git configuration is refused unjudged (fails closed).
+      const why =
+        bytes.length > MAX_CONTENT
+          ? parseGitConfig(bytes.subarray(0, MAX_CONTENT).toString('utf8')) === undefined
+            ? gitContentProblem(bytes.subarray(0, 64).toString('utf8'))
+            : `git configuration over ${MAX_CONTENT} bytes, too large to judge`
+          : gitContentProblem(bytes.toString('utf8'));
+      if (why !== undefined)
+        problems.push({
+          reason: 'fs_git_content',
+          path: real,
+          entry: 'content git obeys (a gitdir: pointer, git configuration running a program)',
+          detail: `${real} would hold ${why}; refused in any file`,
+        });
+    };
     const noProtectedInside = (real: string | undefined) => {
       if (real === undefined) return;
       const inside = this.classifier.protectedInside(real, this.dataFolder(extensionId));
@@ -334,10 +440,16 @@ export class FsScope {
       case 'fs.stat':
         one('path', 'read', params.followSymlinks !== false);
         break;
-      case 'fs.write':
-        one('path', 'write', true);
+      case 'fs.write': {
+        const real = one('path', 'write', true);
         setuid(params.mode);
+        if (real !== undefined && typeof params.data === 'string') {
+          const data = Buffer.from(params.data, params.encoding === 'base64' ? 'base64' : 'utf8');
+          // An append is judged as the file it leaves: `[core]` first and `fsmonitor = …` later make one config.
+          content(real, params.append === true ? Buffer.concat([head(real) ?? Buffer.alloc(0), data]) : data);
+        }
         break;
+      }
       case 'fs.mkdir':
         one('path', 'write', false);
         setuid(params.mode);
@@ -352,15 +464,29 @@ export class FsScope {
       case 'fs.delete':
         noProtectedInside(one('path', 'write', false));
         break;
-      case 'fs.rename':
-        noProtectedInside(one('from', 'write', false));
+      case 'fs.rename': {
+        const from = one('from', 'write', false);
+        // A git directory made elsewhere is one wherever it lands (one deeper is refused by the operation's walk: every
+        // entry inside a git directory is never written, so never moved).
+        if (from !== undefined && isGitDir(from) && isDir(from))
+          problems.push({
+            reason: 'fs_git_layout',
+            path: from,
+            entry: 'a git directory layout (HEAD, objects/, refs/, .git)',
+            detail: `${from} is laid out as a git directory; moving it is refused`,
+          });
+        noProtectedInside(from);
         // The destination too: renaming onto an empty or missing ~/.config or ~/.ssh would plant what lies below.
         noProtectedInside(one('to', 'write', false));
         break;
-      case 'fs.copy':
-        one('from', 'read', true);
-        one('to', 'write', true);
+      }
+      case 'fs.copy': {
+        const from = one('from', 'read', true);
+        const to = one('to', 'write', true);
+        const text = from === undefined || to === undefined ? undefined : head(from);
+        if (text !== undefined && to !== undefined) content(to, text);
         break;
+      }
       case 'fs.symlink': {
         const link = one('path', 'write', false);
         if (typeof params.target === 'string' && link !== undefined) {
@@ -381,6 +507,9 @@ const SEVERITY: Record<FsReason, Severity> = {
   fs_warden_private: 'critical',
   fs_protected_path: 'high',
   fs_protected_descendant: 'high',
+  fs_auto_run: 'high',
+  fs_git_layout: 'high',
+  fs_git_content: 'high',
   fs_sensitive_path: 'high',
   fs_setuid_mode: 'high',
   fs_out_of_scope: 'medium',
