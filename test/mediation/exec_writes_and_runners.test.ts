@@ -162,6 +162,7 @@ describe('exec classification: what feeds a shell, writes outside the project, o
     'nice -n 10 make -j2',
     'stdbuf -oL make',
     'openssl rand -hex 16 -out key.txt',
+    'openssl x509 -in /etc/ssl/certs/ca-certificates.crt -noout -subject',
     'split -l 1000 big.csv parts/part-',
     'csplit -f chunks/c input.txt 10',
     "sqlite3 app.db '.output report.txt' 'select * from t;'",

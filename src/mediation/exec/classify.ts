@@ -130,7 +130,6 @@ const WRITERS = new Set([
   'red',
   'ex',
   'sqlite3',
-  'openssl',
   'patch',
   'sponge',
 ]);
