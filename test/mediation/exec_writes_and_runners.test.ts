@@ -199,6 +199,11 @@ describe('exec classification: deleting inside the project is not refused only w
     'git -C ~ clean -fdx',
     'git --work-tree=/ clean -fdx',
     'find . | xargs rm -rf',
+    'cd ~ && rm -rf .cache',
+    'rm -rf dist; cd /; rm -rf home',
+    'pushd /etc; rm -rf ssl',
+    'env -C / rm -rf home',
+    'env --chdir=/ rm -rf home',
   ];
   for (const script of inside) {
     it(`${script}: refused by default, not refused when confined`, () => {

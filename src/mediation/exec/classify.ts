@@ -62,6 +62,8 @@ interface Run {
   readonly zsh: boolean;
   /** Commands left to classify in this call (shared): a bound on nested wrappers, tools and strings. */
   readonly budget: { n: number };
+  /** Shared: the call changes its working folder somewhere (`cd`, `pushd`, `env -C`), so relative words may lie anywhere. */
+  readonly cwd: { moved: boolean };
   /** How words name the sensitive places (src/policy/places.ts): credential stores, places that run later. */
   readonly places: PlaceWords;
   readonly scope: ExecScope;
@@ -142,6 +144,7 @@ const XARGS_OPAQUE = new Set(['find', 'tar', 'zip', 'rsync', 'ssh', 'scp', 'make
  * Places an OS-confined `rm -rf` inside the project still may not delete: the repository's own state and secrets.
  * Deleting what runs later (`node_modules`, a hook) plants nothing; writing it is what stays refused.
  */
+const CHANGES_DIRECTORY = new Set(['cd', 'pushd', 'popd', 'chdir']);
 const KEPT_FROM_DELETION: ReadonlySet<PlaceKind> = new Set(['tool_state', 'warden_private', 'credential', 'system']);
 
 const resolve = (s: Stdin, outer: Source): Source =>
@@ -152,6 +155,7 @@ const deeper = (run: Run, stdin: Source = run.stdin, zsh = false): Run => ({
   stdin,
   zsh,
   budget: run.budget,
+  cwd: run.cwd,
   places: run.places,
   scope: run.scope,
 });
@@ -176,6 +180,8 @@ function analyseShell(script: string, run: Run): void {
     run.add('unparseable', err instanceof Error ? err.message : String(err));
     return;
   }
+  // Before any command is judged: `rm -rf dist` after `cd ~` is not inside the project.
+  if (parsed.commands.some((c) => CHANGES_DIRECTORY.has(programName(c.argv[0])))) run.cwd.moved = true;
   const seen = new Map<SimpleCommand, Inner & { classes: Set<ExecClass> }>();
   let stdin = run.stdin;
   for (const c of parsed.commands) {
@@ -284,6 +290,7 @@ function classifySimple(c: SimpleCommand, outer: Run): Inner & { classes: Set<Ex
     stdin: resolve(c.stdin, outer.stdin),
     zsh: outer.zsh,
     budget: outer.budget,
+    cwd: outer.cwd,
     places: outer.places,
     scope: outer.scope,
   };
@@ -393,6 +400,7 @@ function toolCtx(prog: string, args: readonly string[], flags: readonly number[]
     },
     deletableInProject: (word, f) =>
       (f & W_DYNAMIC) === 0 &&
+      !(run.cwd.moved && !word.startsWith('/')) &&
       locate(word, run.scope.project, run.places.roots.home) === 'project' &&
       !isProjectRoot(word, run.scope.project) &&
       !run.places.names(word, KEPT_FROM_DELETION) &&
@@ -428,6 +436,7 @@ function unwrap(
   if (w.loose !== true && p.unknown.length > 0) run.add('obfuscated', `${prog}: unknown option ${p.unknown[0] ?? ''}: ${text}`);
   if (w.noCommand !== undefined && has(p, ...w.noCommand)) return undefined;
   if (prog === 'chpst' && has(p, 'u', 'U')) run.add('privilege_escalation', text);
+  if (has(p, 'C', 'chdir', 'D', 'working-directory', 'w', 'wd', '/')) run.cwd.moved = true;
   for (const o of p.opts) if (w.shellOption?.includes(o.name) === true) ctx.shell(o.value, `${prog} -c`);
   const split = p.opts.findLast((o) => o.name === 'S' || o.name === 'split-string');
   if (prog === 'env' && split !== undefined) {
@@ -660,7 +669,7 @@ export function analyseExec(
       : method === 'exec.spawn'
         ? { kind: 'stream' }
         : { kind: 'none' };
-  const run: Run = { add: addEvidence, depth: 0, stdin, zsh: false, budget: { n: 2000 }, places, scope };
+  const run: Run = { add: addEvidence, depth: 0, stdin, zsh: false, budget: { n: 2000 }, cwd: { moved: false }, places, scope };
   for (const [k, v] of Object.entries(params.env ?? {})) if (typeof v === 'string') environment(k, v, false, run);
   const argv = [params.cmd, ...(params.args ?? [])];
   if (params.shell === true) analyseShell(argv.join(' '), run);
