@@ -204,6 +204,7 @@ describe('exec classification: deleting inside the project is not refused only w
     'pushd /etc; rm -rf ssl',
     'env -C / rm -rf home',
     'env --chdir=/ rm -rf home',
+    'cd ~ && git clean -fdx',
   ];
   for (const script of inside) {
     it(`${script}: refused by default, not refused when confined`, () => {

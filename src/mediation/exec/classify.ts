@@ -405,6 +405,7 @@ function toolCtx(prog: string, args: readonly string[], flags: readonly number[]
       !isProjectRoot(word, run.scope.project) &&
       !run.places.names(word, KEPT_FROM_DELETION) &&
       !((f & W_GLOB) !== 0 && run.places.globMayName(word, KEPT_FROM_DELETION)),
+    workingFolderInProject: () => !run.cwd.moved,
     osConfined: run.scope.osConfined === true,
     stdinScript: () => stdinScript('posix', prog, run.stdin, run),
     argv: (words, wflags) => {

@@ -42,6 +42,7 @@ const valueAfter = (args: readonly string[], i: number, w: string): string | und
 
 /** The global options before the subcommand leave git in the project (`-C`, `--git-dir`, `--work-tree` inside it, or absent). */
 function workTreeInProject(c: ToolCtx, globals: readonly string[]): boolean {
+  if (!c.workingFolderInProject()) return false;
   for (let i = 0; i < globals.length; i++) {
     const w = globals[i] as string;
     const named =

@@ -39,6 +39,8 @@ export interface ToolCtx {
   writes(target: string | undefined, into?: boolean): void;
   /** The word names a place inside the project other than its root, not never-written: what an OS-confined child may delete. */
   deletableInProject(word: string, flags: number): boolean;
+  /** The call has not moved its working folder (`cd`, `env -C`): it lies in the project, where exec mediation starts it. */
+  workingFolderInProject(): boolean;
   /** The child is confined by the OS to the project (ExecScope.osConfined). */
   readonly osConfined: boolean;
   /** The program runs what it reads on stdin as a shell script (`at now <<< …`): classified when static, else refused. */
