@@ -9,6 +9,7 @@ import { run as policy } from './policy.bench.ts';
 import { run as risk } from './risk.bench.ts';
 import { run as sandbox } from './sandbox.bench.ts';
 import { run as scanner } from './scanner.bench.ts';
+import { run as shellParse } from './shellParse.bench.ts';
 
 const suites: Record<string, () => Promise<string>> = {
   policy,
@@ -21,6 +22,7 @@ const suites: Record<string, () => Promise<string>> = {
   'fs-scope': fsScope,
   bounds,
   bridge,
+  'shell-parse': shellParse,
 };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {

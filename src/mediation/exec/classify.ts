@@ -28,7 +28,8 @@ import {
   VIMS,
 } from './tables.ts';
 import { type ToolCtx, TOOLS } from './tools.ts';
-import { PlaceWords, SECRET_KINDS } from '../../policy/index.ts';
+import { type PlaceKind, PlaceWords, SECRET_KINDS } from '../../policy/index.ts';
+import { isProjectRoot, locate } from './targets.ts';
 import { parseShell, type SimpleCommand, type Stdin, W_BRACE, W_DYNAMIC, W_EXTGLOB, W_GLOB, W_OVERFLOW } from './shellParse.ts';
 
 export { EXEC_CLASSES, type ExecClass } from './tables.ts';
@@ -61,8 +62,22 @@ interface Run {
   readonly zsh: boolean;
   /** Commands left to classify in this call (shared): a bound on nested wrappers, tools and strings. */
   readonly budget: { n: number };
+  /** Shared: the call changes its working folder somewhere (`cd`, `pushd`, `env -C`), so relative words may lie anywhere. */
+  readonly cwd: { moved: boolean };
   /** How words name the sensitive places (src/policy/places.ts): credential stores, places that run later. */
   readonly places: PlaceWords;
+  readonly scope: ExecScope;
+}
+
+/** Where the command runs: the project it may change, and whether the OS confines the child to it. */
+export interface ExecScope {
+  /** The project root (absolute, real); unknown: every absolute or home path is outside it. */
+  readonly project?: string | undefined;
+  /**
+   * The child runs in an OS sandbox that keeps its writes inside the project (and off the never-written places):
+   * deleting inside the project (`rm -rf dist`, `git clean -fd`) is then not refused. Off unless the caller says so.
+   */
+  readonly osConfined?: boolean | undefined;
 }
 
 /** The innermost command after wrappers. */
@@ -101,8 +116,36 @@ const PACKAGE_NETWORK = new Set(['install', 'i', 'add', 'publish', 'exec', 'dlx'
 /** Programs that, given arguments from xargs' input, may become something else (options from the input). */
 const XARGS_OPTIONS_MATTER = new Set(['rm', 'shred', 'chmod', 'chown', 'chgrp']);
 /** Programs that write the files they are given (a persistence path among them is a write to it). */
-const WRITERS = new Set(['tee', 'cp', 'mv', 'ln', 'install', 'dd', 'rsync', 'curl', 'wget', 'touch', 'truncate']);
+const WRITERS = new Set([
+  'tee',
+  'cp',
+  'mv',
+  'ln',
+  'install',
+  'dd',
+  'rsync',
+  'curl',
+  'wget',
+  'touch',
+  'truncate',
+  'ed',
+  'red',
+  'ex',
+  'sqlite3',
+  'patch',
+  'sponge',
+]);
+/** The path a writer's word names: an operand, `of=F`, or the value of `--opt=F`. */
+const writtenWord = (a: string): string | undefined =>
+  a.startsWith('-') ? (a.includes('=') ? a.slice(a.indexOf('=') + 1) : undefined) : a.replace(/^of=/, '');
 const XARGS_OPAQUE = new Set(['find', 'tar', 'zip', 'rsync', 'ssh', 'scp', 'make', 'less', ...VIMS]);
+
+/**
+ * Places an OS-confined `rm -rf` inside the project still may not delete: the repository's own state and secrets.
+ * Deleting what runs later (`node_modules`, a hook) plants nothing; writing it is what stays refused.
+ */
+const CHANGES_DIRECTORY = new Set(['cd', 'pushd', 'popd', 'chdir']);
+const KEPT_FROM_DELETION: ReadonlySet<PlaceKind> = new Set(['tool_state', 'warden_private', 'credential', 'system']);
 
 const resolve = (s: Stdin, outer: Source): Source =>
   s.kind === 'inherit' ? outer : s.kind === 'pipe' ? { kind: 'pipe', from: s.from, outer } : s;
@@ -112,7 +155,9 @@ const deeper = (run: Run, stdin: Source = run.stdin, zsh = false): Run => ({
   stdin,
   zsh,
   budget: run.budget,
+  cwd: run.cwd,
   places: run.places,
+  scope: run.scope,
 });
 const zeros = (n: number): number[] => new Array<number>(n).fill(0);
 const quote = (w: string) => `'${w.replace(/'/g, "'\\''")}'`;
@@ -135,6 +180,8 @@ function analyseShell(script: string, run: Run): void {
     run.add('unparseable', err instanceof Error ? err.message : String(err));
     return;
   }
+  // Before any command is judged: `rm -rf dist` after `cd ~` is not inside the project.
+  if (parsed.commands.some((c) => CHANGES_DIRECTORY.has(programName(c.argv[0])))) run.cwd.moved = true;
   const seen = new Map<SimpleCommand, Inner & { classes: Set<ExecClass> }>();
   let stdin = run.stdin;
   for (const c of parsed.commands) {
@@ -243,7 +290,9 @@ function classifySimple(c: SimpleCommand, outer: Run): Inner & { classes: Set<Ex
     stdin: resolve(c.stdin, outer.stdin),
     zsh: outer.zsh,
     budget: outer.budget,
+    cwd: outer.cwd,
     places: outer.places,
+    scope: outer.scope,
   };
   if (c.background) add('background', `runs in the background: ${c.argv.join(' ').slice(0, 120)}`);
   for (const r of c.redirects) {
@@ -299,7 +348,7 @@ function classifyWords(argv: readonly string[], flags: readonly number[], run: R
   if (NETWORK.has(prog)) add('network_tool', text);
   if (DESTRUCTIVE.has(prog) || prog.startsWith('mkfs.')) add('destructive_fs', text);
   if ((prog === 'dd' && args.some((a) => a.startsWith('of='))) || prog === 'truncate') add('destructive_fs', text);
-  if (WRITERS.has(prog) && args.some((a) => !a.startsWith('-') && run.places.neverWritten(a.replace(/^of=/, ''))))
+  if (WRITERS.has(prog) && args.some((a) => run.places.neverWritten(writtenWord(a) ?? '')))
     add('destructive_fs', `writes a place that is never written: ${text}`);
   if (
     (PACKAGE_MANAGERS.has(prog) && args.some((a) => PACKAGE_NETWORK.has(a))) ||
@@ -342,6 +391,23 @@ function toolCtx(prog: string, args: readonly string[], flags: readonly number[]
         run.add('obfuscated', `${what} runs a computed string: ${text}`);
       else analyseShell(script, deeper(run, { kind: 'fd', target: `${prog}'s output` }));
     },
+    writes: (target, into = false) => {
+      if (target === undefined) return;
+      const where = locate(target, run.scope.project, run.places.roots.home);
+      if (run.places.neverWritten(target)) run.add('destructive_fs', `${prog} writes ${target}, which is never written: ${text}`);
+      else if (where === 'outside')
+        run.add('destructive_fs', `${prog} writes ${into ? 'into ' : ''}${target}, outside the project: ${text}`);
+    },
+    deletableInProject: (word, f) =>
+      (f & W_DYNAMIC) === 0 &&
+      !(run.cwd.moved && !word.startsWith('/')) &&
+      locate(word, run.scope.project, run.places.roots.home) === 'project' &&
+      !isProjectRoot(word, run.scope.project) &&
+      !run.places.names(word, KEPT_FROM_DELETION) &&
+      !((f & W_GLOB) !== 0 && run.places.globMayName(word, KEPT_FROM_DELETION)),
+    workingFolderInProject: () => !run.cwd.moved,
+    osConfined: run.scope.osConfined === true,
+    stdinScript: () => stdinScript('posix', prog, run.stdin, run),
     argv: (words, wflags) => {
       if (run.depth > 8) run.add('obfuscated', `commands nested too deep: ${text}`);
       // Words taken from an option's value (`--strip-program=$S`) are computed when that value is.
@@ -366,11 +432,12 @@ function unwrap(
   subs: readonly SimpleCommand[],
   text: string,
 ): Inner | undefined {
-  const p = parseOptions(args, w.spec);
+  const p = parseOptions(args, w.spec, (args[0] ?? '-').startsWith('-') ? 0 : (w.leading ?? 0));
   const ctx = toolCtx(prog, args, flags, text, run);
   if (w.loose !== true && p.unknown.length > 0) run.add('obfuscated', `${prog}: unknown option ${p.unknown[0] ?? ''}: ${text}`);
   if (w.noCommand !== undefined && has(p, ...w.noCommand)) return undefined;
   if (prog === 'chpst' && has(p, 'u', 'U')) run.add('privilege_escalation', text);
+  if (has(p, 'C', 'chdir', 'D', 'working-directory', 'w', 'wd', '/')) run.cwd.moved = true;
   for (const o of p.opts) if (w.shellOption?.includes(o.name) === true) ctx.shell(o.value, `${prog} -c`);
   const split = p.opts.findLast((o) => o.name === 'S' || o.name === 'split-string');
   if (prog === 'env' && split !== undefined) {
@@ -417,9 +484,13 @@ function xargs(p: Parsed, inner: readonly string[], flags: readonly number[], ru
   const scriptish = POSIX_SHELLS.has(prog) || OTHER_SHELLS.has(prog) || INTERPRETERS.has(prog);
   if (r !== undefined && (inner[0] ?? '').includes(r)) run.add('obfuscated', `xargs puts its input into the program name: ${text}`);
   if (scriptish) {
-    if (r !== undefined && inner.slice(1).some((w) => w.includes(r) && w !== r))
-      run.add('obfuscated', `xargs puts its input into a script: ${text}`);
     const inv = INTERPRETERS.has(prog) ? interpreterInvocation(prog, inner.slice(1)) : shellInvocation(inner.slice(1));
+    const script = inv.kind === 'code' && inv.attached === undefined && inv.index !== undefined ? inner[inv.index + 1] : undefined;
+    // `xargs -I{} sh -c '{}'`: each input line is the script; `… sh -c 'echo {}'`: input spliced into one.
+    if (r !== undefined && script !== undefined && script.trim() === r)
+      run.add('pipe_to_shell', `xargs runs its input as a script: ${text}`);
+    else if (r !== undefined && inner.slice(1).some((w) => w.includes(r) && w !== r))
+      run.add('obfuscated', `xargs puts its input into a script: ${text}`);
     if (inv.kind === 'stdin' && r === undefined) run.add('obfuscated', `xargs supplies the script ${prog} runs: ${text}`);
   }
   if (r === undefined && XARGS_OPTIONS_MATTER.has(prog)) run.add('destructive_fs', `xargs gives ${prog} arguments from its input: ${text}`);
@@ -574,6 +645,7 @@ const NO_ROOTS = new PlaceWords();
 /**
  * Classifies an exec call as it would run (Node semantics: `shell: true` joins cmd and args into one string).
  * `places`: the sensitive places with this user's home, agent and pi-warden folders, so `/home/u/bin/x` is `~/bin/x`.
+ * `scope`: the project the command may change and whether the OS confines the child to it.
  */
 export function analyseExec(
   params: {
@@ -586,6 +658,7 @@ export function analyseExec(
   },
   method: 'exec' | 'exec.spawn' = 'exec',
   places: PlaceWords = NO_ROOTS,
+  scope: ExecScope = {},
 ): ExecAnalysis {
   const evidence: Array<{ class: ExecClass; detail: string }> = [];
   const addEvidence: Add = (c, detail) => {
@@ -597,7 +670,7 @@ export function analyseExec(
       : method === 'exec.spawn'
         ? { kind: 'stream' }
         : { kind: 'none' };
-  const run: Run = { add: addEvidence, depth: 0, stdin, zsh: false, budget: { n: 2000 }, places };
+  const run: Run = { add: addEvidence, depth: 0, stdin, zsh: false, budget: { n: 2000 }, cwd: { moved: false }, places, scope };
   for (const [k, v] of Object.entries(params.env ?? {})) if (typeof v === 'string') environment(k, v, false, run);
   const argv = [params.cmd, ...(params.args ?? [])];
   if (params.shell === true) analyseShell(argv.join(' '), run);

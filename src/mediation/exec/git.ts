@@ -40,6 +40,22 @@ const GIT_GLOBAL_VALUES = new Set(['-C', '--git-dir', '--work-tree', '--namespac
 const valueAfter = (args: readonly string[], i: number, w: string): string | undefined =>
   w.includes('=') ? w.slice(w.indexOf('=') + 1) : args[i + 1];
 
+/** The global options before the subcommand leave git in the project (`-C`, `--git-dir`, `--work-tree` inside it, or absent). */
+function workTreeInProject(c: ToolCtx, globals: readonly string[]): boolean {
+  if (!c.workingFolderInProject()) return false;
+  for (let i = 0; i < globals.length; i++) {
+    const w = globals[i] as string;
+    const named =
+      w === '-C' || w === '--git-dir' || w === '--work-tree'
+        ? globals[++i]
+        : /^--(git-dir|work-tree)=/.test(w)
+          ? w.slice(w.indexOf('=') + 1)
+          : undefined;
+    if (named !== undefined && !c.deletableInProject(named, 0) && !(w === '-C' && named === '.')) return false;
+  }
+  return true;
+}
+
 export function gitTool(c: ToolCtx): void {
   const a = c.args;
   let i = 0;
@@ -59,12 +75,19 @@ export function gitTool(c: ToolCtx): void {
   const rest = a.slice(i + 1);
   if (sub === undefined) return;
   if (GIT_NETWORK.has(sub) || (sub === 'archive' && rest.some((r) => isLong(r, '--remote', 5)))) c.add('network_tool', c.text);
-  if (sub === 'clean' || (sub === 'reset' && rest.includes('--hard'))) c.add('destructive_fs', c.text);
+  // Confined by the OS to the project, cleaning its own work tree is not refused; another tree (`-C ~`) still is.
+  if ((sub === 'clean' || (sub === 'reset' && rest.includes('--hard'))) && !(c.osConfined && workTreeInProject(c, a.slice(0, i))))
+    c.add('destructive_fs', c.text);
   if (sub === 'credential' || sub.startsWith('credential-')) c.add('credential_access', `git credential: ${c.text}`);
   if (rest.some((r) => /(^|=)ext::/.test(r))) c.add('obfuscated', `git ext:: transport runs a command: ${c.text}`);
   for (let j = 0; j < rest.length; j++) {
     const w = rest[j] as string;
     const v = () => valueAfter(rest, j, w);
+    // Files and folders it writes: `log --output=F`, `archive -o F`, `format-patch -o DIR`, `bundle create F`.
+    if (isLong(w, '--output', 8)) c.writes(v());
+    else if (isLong(w, '--output-directory', 9) || (w === '-o' && sub === 'format-patch')) c.writes(w === '-o' ? rest[j + 1] : v(), true);
+    else if (w === '-o' && sub === 'archive') c.writes(rest[j + 1]);
+    else if (w.startsWith('-o') && !w.startsWith('--') && sub === 'archive') c.writes(w.slice(2));
     switch (sub) {
       case 'config':
         break;
@@ -96,6 +119,7 @@ export function gitTool(c: ToolCtx): void {
       default:
     }
   }
+  if (sub === 'bundle' && rest[0] === 'create') c.writes(rest.slice(1).find((r) => !r.startsWith('-')));
   if (sub === 'bisect' && rest[0] === 'run') c.argv(rest.slice(1), c.flags.slice(i + 2));
   if (sub === 'submodule') {
     const k = rest.indexOf('foreach');

@@ -127,6 +127,8 @@ export interface WrapperSpec {
   readonly spec: OptSpec;
   /** Operands before the command (`timeout DURATION`, `taskset MASK`, `chrt PRIORITY`, `flock FILE`, `gosu USER`). */
   readonly operands?: number;
+  /** Operands before the options, unless the first word is an option (`setarch ARCH -R cmd`, `setarch -R cmd`). */
+  readonly leading?: number;
   /** Options after which no command runs (`command -v`, `taskset -p`, `ionice -p`). */
   readonly noCommand?: readonly string[];
   /** Options whose value is a shell command string (`flock -c`, `su -c`). */
@@ -228,6 +230,35 @@ export const WRAPPERS: ReadonlyMap<string, WrapperSpec> = new Map<string, Wrappe
     }),
   ],
   ['nohup', W({ long: ['help', 'version'] })],
+  // `setarch [ARCH] [options] cmd` (util-linux reads the architecture first); linux32, linux64, i386 and x86_64 take none.
+  ...['setarch', 'linux32', 'linux64', 'i386', 'x86_64'].map(
+    (name) =>
+      [
+        name,
+        W(
+          {
+            flags: '3BFILRSTXZv',
+            long: [
+              'addr-no-randomize',
+              'fdpic-funcptrs',
+              'mmap-page-zero',
+              'addr-compat-layout',
+              'read-implies-exec',
+              '32bit',
+              'short-inode',
+              'whole-seconds',
+              'sticky-timeouts',
+              'uname-2.6',
+              'verbose',
+              'list',
+              'help',
+              'version',
+            ],
+          },
+          { leading: name === 'setarch' ? 1 : 0, noCommand: ['list', 'help', 'version'] },
+        ),
+      ] as [string, WrapperSpec],
+  ),
   ['setsid', W({ flags: 'cfw', long: ['ctty', 'fork', 'wait', 'help', 'version'] })],
   [
     'flock',

@@ -170,7 +170,10 @@ export function sed(c: ToolCtx): void {
   if (p.opts.some((o) => (o.name === 'f' || o.name === 'file') && STDIN_FILE.test(o.value ?? '')))
     c.add('obfuscated', `sed reads its script from stdin: ${c.text}`);
   const scripts = p.opts.filter((o) => o.name === 'e' || o.name === 'expression').map((o) => o.value ?? '');
-  if (scripts.length === 0 && !has(p, 'f', 'file') && p.operands[0] !== undefined) scripts.push(c.args[p.operands[0]] ?? '');
+  const scriptOperand = scripts.length === 0 && !has(p, 'f', 'file') && p.operands[0] !== undefined;
+  if (scriptOperand) scripts.push(c.args[p.operands[0] ?? 0] ?? '');
+  // In place (`-i`), the files it reads are the files it writes.
+  if (has(p, 'i', 'in-place')) for (const k of p.operands.slice(scriptOperand ? 1 : 0)) c.writes(c.args[k]);
   for (const script of scripts) {
     const got = sedScan(script);
     if (!got.understood) c.add('obfuscated', `sed script not understood: ${c.text}`);

@@ -128,8 +128,12 @@ function wordText(word: any, depth: number, mode: 'word' | 'heredoc' = 'word'): 
           break;
         case 'CmdSubst':
         case 'ProcSubst': {
-          dyn('$(…)');
-          out.subs.push(...substitution(p, depth).commands);
+          const inner = substitution(p, depth).commands;
+          // `$(pwd)` is the working folder, as `$PWD` is (what `-v $(pwd):/app` mounts): read alike.
+          const only = inner.length === 1 ? inner[0] : undefined;
+          const pwd = syntax.NodeType(p) === 'CmdSubst' && only?.argv.length === 1 && only.argv[0] === 'pwd' && only.redirects.length === 0;
+          dyn(pwd ? '$PWD' : '$(…)');
+          out.subs.push(...inner);
           break;
         }
         case 'ExtGlob':

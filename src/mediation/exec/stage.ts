@@ -24,7 +24,7 @@ import { isInside } from '../../paths.ts';
 import { type CompiledPolicy, type ExecRule, grantedByName, type PlaceRoots, PlaceWords, PROFILE_PRESETS } from '../../policy/index.ts';
 import { analyseExec, EXEC_CLASSES, type ExecClass } from './classify.ts';
 
-export { analyseExec, EXEC_CLASSES, type ExecAnalysis, type ExecClass } from './classify.ts';
+export { analyseExec, EXEC_CLASSES, type ExecAnalysis, type ExecClass, type ExecScope } from './classify.ts';
 
 /**
  * What exec mediation records: `exec_class_<class>` for each class found, `exec_<class>` for each class that
@@ -72,6 +72,11 @@ export interface ExecStageOptions {
   readonly prompts?: PromptBroker | undefined;
   /** This user's home, agent and pi-warden folders, so absolute words name the sensitive places too (`/home/u/bin/x`). */
   readonly places?: PlaceRoots | undefined;
+  /**
+   * Children run in an OS sandbox confined to the workspace: deleting inside it (`rm -rf dist`, `git clean -fd`) is
+   * not refused. Default false: only the OS sandbox may set it, or deletion inside the project would run unconfined.
+   */
+  readonly osConfined?: boolean | undefined;
 }
 
 /** The reason code exec mediation records for each way a command prompt was settled (it never withdraws a question). */
@@ -104,6 +109,7 @@ function real(path: string): string {
 export function createExecStage(o: ExecStageOptions): Stage {
   const workspace = real(o.workspace);
   const places = new PlaceWords(o.places ?? {});
+  const scope = { project: workspace, osConfined: o.osConfined === true };
   return {
     name: 'mediation',
     run(ctx: DispatchContext): StageOutcome | Promise<StageOutcome> {
@@ -117,7 +123,7 @@ export function createExecStage(o: ExecStageOptions): Stage {
         stdin?: string;
         env?: Record<string, string>;
       };
-      const analysis = analyseExec(p, ctx.method, places);
+      const analysis = analyseExec(p, ctx.method, places, scope);
       const hard: Array<ExecRefusalReason | ExecReason> = [];
       const askable: Array<ExecRefusalReason | ExecReason> = [];
       // Looked up per call, so the stage cannot keep a copy of the rules that `policy explain` prints.

@@ -18,6 +18,8 @@ import {
 } from './tables.ts';
 import { gitTool } from './git.ts';
 import { awk, man, pager, sed, vim, zip } from './scripts.ts';
+import { at, crontab, csplit, launchctl, packageConfig, sort, split, systemctl, unzip } from './outputs.ts';
+import { runner, RUNNER_NAMES } from './runners.ts';
 
 export interface ToolCtx {
   readonly prog: string;
@@ -30,6 +32,19 @@ export interface ToolCtx {
   shell(script: string | undefined, what: string): void;
   /** An argv the program runs, with its words' W_* flags (omitted: derived from the argument the words came from). */
   argv(words: readonly string[], flags?: readonly number[]): void;
+  /**
+   * A file (`into: false`) or folder the program writes into, named by an option or operand: `destructive_fs` when it
+   * is a never-written place or lies outside the project (the temporary folder aside). Undefined: nothing named.
+   */
+  writes(target: string | undefined, into?: boolean): void;
+  /** The word names a place inside the project other than its root, not never-written: what an OS-confined child may delete. */
+  deletableInProject(word: string, flags: number): boolean;
+  /** The call has not moved its working folder (`cd`, `env -C`): it lies in the project, where exec mediation starts it. */
+  workingFolderInProject(): boolean;
+  /** The child is confined by the OS to the project (ExecScope.osConfined). */
+  readonly osConfined: boolean;
+  /** The program runs what it reads on stdin as a shell script (`at now <<< …`): classified when static, else refused. */
+  stdinScript(): void;
 }
 export type Tool = (c: ToolCtx) => void;
 
@@ -56,8 +71,25 @@ function ownerIsPrivileged(spec: string, group: boolean): boolean {
 }
 
 function rm(c: ToolCtx): void {
-  if (c.args.some((a) => /^-[a-zA-Z]*[rRf]/.test(a) || isLong(a, '--recursive') || isLong(a, '--force') || isLong(a, '--no-preserve-root')))
-    c.add('destructive_fs', c.text);
+  if (
+    !c.args.some((a) => /^-[a-zA-Z]*[rRf]/.test(a) || isLong(a, '--recursive') || isLong(a, '--force') || isLong(a, '--no-preserve-root'))
+  )
+    return;
+  // Confined by the OS to the project, deleting inside it (`rm -rf dist`) harms nothing the policy protects.
+  if (c.osConfined && !c.args.some((a) => isLong(a, '--no-preserve-root'))) {
+    let operands = false;
+    let outside = false;
+    for (let i = 0, options = true; i < c.args.length; i++) {
+      const a = c.args[i] as string;
+      if (options && a === '--') options = false;
+      else if (!(options && a.startsWith('-') && a !== '-')) {
+        operands = true;
+        if (!c.deletableInProject(a, c.flags[i] ?? 0)) outside = true;
+      }
+    }
+    if (operands && !outside) return;
+  }
+  c.add('destructive_fs', c.text);
 }
 
 function permissions(c: ToolCtx): void {
@@ -105,6 +137,7 @@ function find(c: ToolCtx): void {
   const a = c.args;
   for (let i = 0; i < a.length; i++) {
     if (a[i] === '-delete') c.add('destructive_fs', c.text);
+    if (a[i] === '-fprint' || a[i] === '-fprint0' || a[i] === '-fprintf' || a[i] === '-fls') c.writes(a[++i]);
     if (!['-exec', '-execdir', '-ok', '-okdir'].includes(a[i] as string)) continue;
     let end = i + 1;
     while (end < a.length && a[end] !== ';' && !(a[end] === '+' && a[end - 1] === '{}')) end++;
@@ -125,14 +158,34 @@ function find(c: ToolCtx): void {
 
 /** GNU tar: short options that take a value, in clusters and in the old bundled form (`tar xIf prog a.tar`). */
 const TAR_VALUES = 'bCfFgHIKLNTVX';
+/** Modes in which tar writes files (extract) or writes the archive (create, append, update, concatenate). */
+const TAR_EXTRACT = /^(x|--extract|--get)$/;
+const TAR_CREATE = /^(c|r|u|A|--create|--append|--update|--catenate|--concatenate)$/;
 function tar(c: ToolCtx): void {
   const a = c.args;
+  const dirs: Array<string | undefined> = [];
+  let archive: string | undefined;
+  let mode = '';
   const short = (ch: string, v: string | undefined) => {
     if (ch === 'I') c.shell(v, 'tar -I (compress program)');
     if (ch === 'F') c.shell(v, 'tar -F (volume script)');
+    if (ch === 'C') dirs.push(v);
+    if (ch === 'f') archive = v;
     if (ch === 'f' && v !== undefined && /^[^/]*:/.test(v) && !a.includes('--force-local'))
       c.add('network_tool', `tar archive on a remote host: ${v}`);
   };
+  for (const w of a) {
+    const letters = w.startsWith('--') ? [w.split('=')[0] as string] : [...w.replace(/^-/, '')];
+    if (w === a[0] || (w.startsWith('-') && !w.startsWith('--')) || w.startsWith('--'))
+      for (const l of letters) if (TAR_EXTRACT.test(l) || TAR_CREATE.test(l)) mode = TAR_EXTRACT.test(l) ? 'extract' : 'create';
+  }
+  tarOptions(c, a, short);
+  // Extracting writes under each -C folder (or the working folder); creating writes the archive file.
+  if (mode === 'extract') for (const d of dirs) c.writes(d, true);
+  if (mode === 'create' && archive !== '-') c.writes(archive);
+}
+
+function tarOptions(c: ToolCtx, a: readonly string[], short: (ch: string, v: string | undefined) => void): void {
   let i = 0;
   if (a[0] !== undefined && !a[0].startsWith('-')) {
     let next = 1;
@@ -157,6 +210,7 @@ function tar(c: ToolCtx): void {
         const v = value() ?? '';
         if (v.startsWith('exec=')) c.shell(v.slice(5), 'tar --checkpoint-action=exec');
       } else if (isLong(w, '--file', 4)) short('f', value());
+      else if (isLong(w, '--directory', 5)) short('C', value());
       continue;
     }
     if (!w.startsWith('-')) continue;
@@ -259,6 +313,10 @@ function sqlite(c: ToolCtx): void {
     const m = /^\s*\.(shell|system)\b\s*([\s\S]*)$/.exec(w);
     if (m !== null) c.shell(m[2], 'sqlite3 .shell');
     if (/^\s*\.(output|once|import|read)\s+['"]?\|/.test(w)) c.add('obfuscated', `sqlite3 pipes through a command: ${c.text}`);
+    // The files it writes: `.output F`, `.once F`, `.save F`, `.backup [DB] F`, `.dump` to them, `VACUUM INTO 'F'`, `ATTACH 'F'`.
+    for (const m of w.matchAll(/(?:^|\n|;)\s*\.(?:output|once|save|backup(?:\s+\S+(?=\s+\S))?)\s+(['"]?)([^\s'";|][^\s'";]*)\1/g))
+      c.writes(m[2]);
+    for (const m of w.matchAll(/\b(?:into|attach(?:\s+database)?)\s+(['"])([^'"]+)\1/gi)) c.writes(m[2]);
   }
 }
 
@@ -267,7 +325,23 @@ function dbClient(c: ToolCtx): void {
 }
 
 function gdb(c: ToolCtx): void {
-  if (c.args.some((w) => /^--?(ex|iex|eval-command|init-eval-command)\b/.test(w))) c.add('inline_code', `gdb runs commands: ${c.text}`);
+  for (let i = 0; i < c.args.length; i++) {
+    const w = c.args[i] as string;
+    if (!/^--?(ex|iex|eval-command|init-eval-command)\b/.test(w)) continue;
+    c.add('inline_code', `gdb runs commands: ${c.text}`);
+    const cmd = (w.includes('=') ? w.slice(w.indexOf('=') + 1) : c.args[++i]) ?? '';
+    // `shell CMD` / `!CMD` / `pipe … | CMD` run a shell; `dump … FILE`, `set logging file F` write a file.
+    const sh = /^\s*(?:shell\b|!|pipe\b[^|]*\||\|[^|]*\|)\s*([\s\S]*)$/.exec(cmd);
+    if (sh !== null) c.shell(sh[1], 'gdb shell');
+    const words = cmd.trim().split(/\s+/);
+    if (/^(dump|append|save|gcore|generate-core-file|set)$/.test(words[0] ?? ''))
+      for (const word of words.slice(1)) if (/^[~/.]|\//.test(word)) c.writes(word);
+  }
+}
+
+/** openssl writes its output (`-out F`, `-keyout F`) where it is told. */
+function openssl(c: ToolCtx): void {
+  for (let i = 0; i < c.args.length; i++) if (/^-(out|keyout)$/.test(c.args[i] as string)) c.writes(c.args[++i]);
 }
 
 function dc(c: ToolCtx): void {
@@ -283,6 +357,31 @@ function container(c: ToolCtx): void {
   ) {
     c.add('privilege_escalation', `container with host privileges: ${c.text}`);
   }
+  // A bind mount gives the container what it names, to write as the container pleases: home, `/`, or the like.
+  for (const source of bindSources(c.args)) c.writes(source, true);
+}
+
+/** The host paths of `-v SRC:DST[:opts]`, `--volume`, `--mount type=bind,source=SRC,…` (named volumes have no `/`). */
+function bindSources(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const w = args[i] as string;
+    const v =
+      w === '-v' || w === '--volume' || w === '--mount'
+        ? args[++i]
+        : /^(-v|--volume=|--mount=)/.test(w)
+          ? w.replace(/^(-v=?|--volume=|--mount=)/, '')
+          : undefined;
+    if (v === undefined) continue;
+    if (w.startsWith('--mount')) {
+      const src = /(?:^|,)(?:source|src)=([^,]*)/.exec(v)?.[1];
+      if (src !== undefined && /(?:^|,)type=bind(?:,|$)/.test(v)) out.push(src);
+      continue;
+    }
+    const src = v.split(':')[0] ?? '';
+    if (/[/~$.]/.test(src[0] ?? '')) out.push(src);
+  }
+  return out;
 }
 
 function machinectl(c: ToolCtx): void {
@@ -441,4 +540,17 @@ export const TOOLS: ReadonlyMap<string, Tool> = new Map<string, Tool>([
   ['screen', screen],
   ['script', script],
   ...[...CREDENTIAL_COMMANDS.keys()].filter((n) => n !== 'tmux').map((n) => [n, credentialCommand] as [string, Tool]),
+  ['openssl', openssl],
+  ['sort', sort],
+  ['split', split],
+  ['csplit', csplit],
+  ['unzip', unzip],
+  ['crontab', crontab],
+  ['at', at],
+  ['batch', at],
+  ['systemctl', (c) => (credentialCommand(c), systemctl(c))],
+  ['launchctl', (c) => (credentialCommand(c), launchctl(c))],
+  ...RUNNER_NAMES.map((n) => [n, runner] as [string, Tool]),
+  ['npm', (c) => (runner(c), packageConfig(c))],
+  ['pnpm', (c) => (runner(c), packageConfig(c))],
 ]);
