@@ -1,11 +1,13 @@
 /**
  * The channel table (policy/channels.ts) against METHOD_TABLE, and its consumers against the table: every hostcall
  * method says what it sends out and where, or why it sends nothing; every path it names is a param of the method;
- * the outbound secret scan reads every path the table lists. A new hostcall without a channel entry fails here.
+ * the outbound secret scan reads every path the table lists, and the terminal strip rewrites every path that
+ * reaches the terminal. A new hostcall without a channel entry fails here.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { outboundStrings } from '../../src/mediation/secrets/channels.ts';
+import { forTerminal } from '../../src/mediation/index.ts';
 import { CHANNEL_SINKS, CHANNEL_TABLE, duplicateChannels, METHOD_TABLE, type Channel, type ChannelOut } from '../../src/policy/index.ts';
 
 /** Methods of `methods` that have no channel entry. */
@@ -28,7 +30,7 @@ function paramsWith(o: ChannelOut, marker: string): Record<string, unknown> {
 
 const sends = (c: Channel): readonly ChannelOut[] => ('sends' in c ? c.sends : []);
 
-describe('channels: every way extension data leaves is listed and scanned', () => {
+describe('channels: every way extension data leaves is listed, scanned and, for the terminal, stripped', () => {
   it('every METHOD_TABLE method has one channel entry, and every entry is a method', () => {
     assert.deepEqual(unlisted(METHOD_TABLE.keys()), [], 'methods without a channel entry');
     assert.deepEqual(
@@ -86,5 +88,31 @@ describe('channels: every way extension data leaves is listed and scanned', () =
 
   it('an unlisted method is scanned whole (fail closed)', () => {
     assert.deepEqual(outboundStrings('pi.plantedNewHostcall', { x: 'abc' }), [['pi.plantedNewHostcall.params', '{"x":"abc"}']]);
+  });
+
+  it('every path that reaches the terminal is stripped of terminal control; other paths are left as sent', () => {
+    const osc52 = 'copy\u001b]52;c;c2VjcmV0\u0007me';
+    let terminalPaths = 0;
+    for (const [method, c] of CHANNEL_TABLE) {
+      for (const o of sends(c)) {
+        const shown = JSON.stringify(forTerminal(method, paramsWith(o, osc52)));
+        if (o.to.includes('terminal')) {
+          terminalPaths++;
+          assert.equal(shown.includes('\\u001b'), false, `${method}.${o.path}: ESC reaches the terminal`);
+          assert.ok(shown.includes('copyme'), `${method}.${o.path}: the text itself was lost: ${shown}`);
+        } else if (o.decode === undefined && !sends(c).some((x) => x.to.includes('terminal'))) {
+          assert.ok(shown.includes('\\u001b'), `${method}.${o.path}: changed though it does not reach the terminal`);
+        }
+      }
+    }
+    assert.ok(terminalPaths >= 20, `only ${terminalPaths} terminal paths: the table lost its UI entries`);
+  });
+
+  it('text shown on the terminal is scanned as shown: control characters cannot split a value past the scan', () => {
+    const strings = outboundStrings('ctx.ui.notify', { args: ['sk-ab\u0007cd\u001b[0mef'] });
+    assert.ok(
+      strings.some(([label, text]) => label.endsWith('(as shown)') && text.includes('sk-abcdef')),
+      JSON.stringify(strings),
+    );
   });
 });
