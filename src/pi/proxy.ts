@@ -14,12 +14,16 @@
  * that fails or runs past it throws, which pi treats as it treats a throwing handler (a tool call is blocked).
  */
 import { isWardenError } from '../errors.ts';
+import { forTerminal, stripTerminalControls } from '../mediation/index.ts';
 import { legacyEventsFor, type InvocationContext, type Sandbox, type Settled } from '../sandbox/index.ts';
 import type { BridgeSession, SandboxedEntry } from './bridge.ts';
 import type { Registration } from './host.ts';
 import { plainData, type PiObject } from './liveHost.ts';
 
 type Fn = (...args: unknown[]) => unknown;
+
+/** A result as pi may render it: without terminal control (pi shows tool output and handler text as it gets them). */
+const shown = (value: unknown): unknown => forTerminal('pi.result', { value }).value;
 
 /** Events whose handler results pi ignores: nothing to mediate. */
 const NOTIFICATIONS = new Set([
@@ -133,7 +137,7 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
    */
   const failed = async (kind: 'tool' | 'event' | 'command', name: string, what: string, s: Settled & { ok: false }): Promise<never> => {
     const verdict = await admit(kind, name, { error: s.error.message });
-    throw new ProxyError(verdict.ok ? `${id} ${what} failed: ${s.error.message}` : verdict.why);
+    throw new ProxyError(verdict.ok ? `${id} ${what} failed: ${stripTerminalControls(s.error.message)}` : verdict.why);
   };
 
   const register = (r: Registration): void => {
@@ -250,9 +254,9 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
           signal instanceof AbortSignal ? signal : undefined,
         );
         if (!s.ok) return await failed('tool', name, `tool ${name}`, s);
-        const value = asObject((s as { value: unknown }).value) ?? {};
-        const verdict = await admit('tool', name, value);
+        const verdict = await admit('tool', name, (s as { value: unknown }).value);
         if (!verdict.ok) throw new ProxyError(verdict.why);
+        const value = asObject(shown((s as { value: unknown }).value)) ?? {};
         if (typeof onUpdate === 'function' && Array.isArray(value.updates)) for (const u of value.updates) (onUpdate as Fn)(u);
         const result = asObject(value.result) ?? {};
         return { ...result, content: Array.isArray(result.content) ? result.content : [], details: result.details ?? {} };
@@ -299,7 +303,7 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
         throw new ProxyError(verdict.why);
       }
       if (event === 'resources_discover') return await readableResources(session, id, value);
-      return value;
+      return shown(value);
     });
   };
 
