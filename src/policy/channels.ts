@@ -281,11 +281,15 @@ export function mapSent(
   return result as Readonly<Record<string, unknown>>;
 }
 
+/** Copy on write: a value in which `fn` changes nothing is returned as it is (the caller can tell by identity). */
 function deepMap(value: unknown, fn: (text: string) => string): unknown {
   if (typeof value === 'string') return fn(value);
-  if (Array.isArray(value)) return value.map((v) => deepMap(v, fn));
-  if (value !== null && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [fn(k), deepMap(v, fn)]));
+  if (Array.isArray(value))
+    return sameOr(
+      value,
+      value.map((v) => deepMap(v, fn)),
+    );
+  if (value !== null && typeof value === 'object') return entriesOr(value, ([k, v]) => [fn(k), deepMap(v, fn)]);
   return value;
 }
 
@@ -293,11 +297,26 @@ function mapAt(value: unknown, path: readonly string[], fn: (text: string) => st
   const [head, ...tail] = path;
   if (head === undefined) return deepMap(value, fn);
   if (value === null || typeof value !== 'object') return value;
-  if (head === '$keys') return Object.fromEntries(Object.entries(value).map(([k, v]) => [fn(k), v]));
+  if (head === '$keys') return entriesOr(value, ([k, v]) => [fn(k), v]);
   if (head === '*')
     return Array.isArray(value)
-      ? value.map((v) => mapAt(v, tail, fn))
-      : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapAt(v, tail, fn)]));
+      ? sameOr(
+          value,
+          value.map((v) => mapAt(v, tail, fn)),
+        )
+      : entriesOr(value, ([k, v]) => [k, mapAt(v, tail, fn)]);
   if (!Object.hasOwn(value, head)) return value;
-  return { ...(value as Record<string, unknown>), [head]: mapAt((value as Record<string, unknown>)[head], tail, fn) };
+  const before = (value as Record<string, unknown>)[head];
+  const after = mapAt(before, tail, fn);
+  return after === before ? value : { ...(value as Record<string, unknown>), [head]: after };
+}
+
+function sameOr(before: readonly unknown[], after: unknown[]): readonly unknown[] {
+  return after.every((v, i) => v === before[i]) ? before : after;
+}
+
+function entriesOr(value: object, f: (e: [string, unknown]) => [string, unknown]): object {
+  const before = Object.entries(value);
+  const after = before.map(f);
+  return after.every(([k, v], i) => k === before[i]?.[0] && v === before[i]?.[1]) ? value : Object.fromEntries(after);
 }

@@ -108,6 +108,14 @@ describe('channels: every way extension data leaves is listed, scanned and, for 
     assert.ok(terminalPaths >= 20, `only ${terminalPaths} terminal paths: the table lost its UI entries`);
   });
 
+  it('params without terminal control are passed on as they are (no copy of a large result)', () => {
+    const params = { kind: 'tool', name: 't', value: { content: [{ type: 'text', text: 'plain\n\ttext' }], details: { n: 1 } } };
+    assert.equal(forTerminal('pi.result', params), params);
+    const changed = forTerminal('pi.result', { ...params, value: { ...params.value, details: { s: 'a\u0007b' } } }) as typeof params;
+    assert.deepEqual(changed.value, { content: params.value.content, details: { s: 'ab' } });
+    assert.equal(changed.value.content, params.value.content, 'an unchanged branch is shared, not copied');
+  });
+
   it('text shown on the terminal is scanned as shown: control characters cannot split a value past the scan', () => {
     const strings = outboundStrings('ctx.ui.notify', { args: ['sk-ab\u0007cd\u001b[0mef'] });
     assert.ok(
