@@ -31,6 +31,7 @@ export { FsScope, type FsAccess } from './fs/scope.ts';
 export type { FsLayout } from './fs/paths.ts';
 export type { HeldSecret } from './secrets/values.ts';
 export type { PiFileToolKit } from './tools/fileTools.ts';
+export { forTerminal, stripTerminalControls } from './terminal.ts';
 
 export interface MediationOptions {
   readonly policy: ResolvedPolicy;

@@ -6,6 +6,7 @@
  * capability derivation and policy, so a host implements behaviour only, never decisions.
  */
 import type { Operation, OperationContext } from '../dispatch/index.ts';
+import { forTerminal } from '../mediation/index.ts';
 import { listMethods } from '../policy/index.ts';
 
 /** Registrations by kind; the method `pi.registerTool` registers a `tool`, `pi.on` an `event`, and so on. */
@@ -65,7 +66,9 @@ export function hostOperations(host: ExtensionHost): ReadonlyMap<string, Operati
     const kind = (REGISTRATION_KINDS as Record<string, RegistrationKind | undefined>)[spec.method];
     if (kind !== undefined) {
       ops.set(spec.method, (params, ctx) => {
-        host.register(ctx.extensionId, { kind, name: registrationName(kind, params), description: params });
+        // Descriptions are shown (command lists, --help, tool lists): without terminal control. The name is kept as
+        // sent, since pi calls the extension back by it.
+        host.register(ctx.extensionId, { kind, name: registrationName(kind, params), description: forTerminal(spec.method, params) });
         return null;
       });
     } else {

@@ -12,6 +12,7 @@
  */
 import type { OperationContext } from '../dispatch/index.ts';
 import { WardenError } from '../errors.ts';
+import { forTerminal } from '../mediation/index.ts';
 import type { ExtensionHost, Registration } from './host.ts';
 import { runChild } from './exec.ts';
 
@@ -157,7 +158,9 @@ export class LiveHost implements ExtensionHost {
     this.#listeners.get(extensionId)?.(registration);
   }
 
-  perform(name: string, params: Readonly<Record<string, unknown>>, op: OperationContext): unknown {
+  perform(name: string, sent: Readonly<Record<string, unknown>>, op: OperationContext): unknown {
+    // What pi shows the user carries no terminal control (OSC 52 clipboard writes, OSC 8 links, cursor moves).
+    const params = forTerminal(name, sent);
     const b = this.#binding(op.extensionId);
     const args = Array.isArray(params.args) ? (params.args as unknown[]) : [];
     // The call is the decision: pi acts on the value once the dispatcher allowed it.

@@ -14,12 +14,16 @@
  * that fails or runs past it throws, which pi treats as it treats a throwing handler (a tool call is blocked).
  */
 import { isWardenError } from '../errors.ts';
+import { forTerminal, stripTerminalControls } from '../mediation/index.ts';
 import { legacyEventsFor, type InvocationContext, type Sandbox, type Settled } from '../sandbox/index.ts';
 import type { BridgeSession, SandboxedEntry } from './bridge.ts';
 import type { Registration } from './host.ts';
 import { plainData, type PiObject } from './liveHost.ts';
 
 type Fn = (...args: unknown[]) => unknown;
+
+/** A result as pi may render it: without terminal control (pi shows tool output and handler text as it gets them). */
+const shown = (value: unknown): unknown => forTerminal('pi.result', { value }).value;
 
 /** Events whose handler results pi ignores: nothing to mediate. */
 const NOTIFICATIONS = new Set([
@@ -123,10 +127,6 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
     const refused = session.refusal(id, sandbox);
     if (refused !== undefined) throw new ProxyError(`${what}: ${refused}`);
   };
-  const failed = (what: string, s: Settled & { ok: false }): never => {
-    throw new ProxyError(`${id} ${what} failed: ${s.error.message}`);
-  };
-
   /** What a result becomes once pi may act on it; a refusal names why. */
   const admit = async (
     kind: 'tool' | 'event' | 'command',
@@ -135,6 +135,15 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
   ): Promise<{ ok: true } | { ok: false; why: string }> => {
     const r = await session.decide(id, 'pi.result', { kind, name, value: plainData(value) });
     return r.ok ? { ok: true } : { ok: false, why: `pi-warden withheld ${id}'s ${kind} ${name} result: ${r.error.message}` };
+  };
+
+  /**
+   * A guest failure's message is extension data pi passes on (a tool's to the model as its result, a handler's or
+   * command's to the user), so it is mediated as a result: one that carries a secret is replaced by the refusal.
+   */
+  const failed = async (kind: 'tool' | 'event' | 'command', name: string, what: string, s: Settled & { ok: false }): Promise<never> => {
+    const verdict = await admit(kind, name, { error: s.error.message });
+    throw new ProxyError(verdict.ok ? `${id} ${what} failed: ${stripTerminalControls(s.error.message)}` : verdict.why);
   };
 
   const register = (r: Registration): void => {
@@ -164,7 +173,7 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
             session.host.enter(id, ctx, 'command');
             try {
               const s = await sandbox.runCommand(r.name, typeof args === 'string' ? args : '', contextData(asObject(ctx)));
-              if (!s.ok) failed(`command /${r.name}`, s);
+              if (!s.ok) return await failed('command', r.name, `command /${r.name}`, s);
             } finally {
               session.host.leaveCommand(id, ctx);
             }
@@ -194,7 +203,7 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
             guard(`shortcut ${r.name}`);
             session.host.enter(id, ctx, 'event');
             const s = await sandbox.runShortcut(r.name, contextData(asObject(ctx)));
-            if (!s.ok) failed(`shortcut ${r.name}`, s);
+            if (!s.ok) return await failed('event', `shortcut ${r.name}`, `shortcut ${r.name}`, s);
           },
         });
         return;
@@ -250,10 +259,10 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
           contextData(asObject(ctx)),
           signal instanceof AbortSignal ? signal : undefined,
         );
-        if (!s.ok) failed(`tool ${name}`, s);
-        const value = asObject((s as { value: unknown }).value) ?? {};
-        const verdict = await admit('tool', name, value);
+        if (!s.ok) return await failed('tool', name, `tool ${name}`, s);
+        const verdict = await admit('tool', name, (s as { value: unknown }).value);
         if (!verdict.ok) throw new ProxyError(verdict.why);
+        const value = asObject(shown((s as { value: unknown }).value)) ?? {};
         if (typeof onUpdate === 'function' && Array.isArray(value.updates)) for (const u of value.updates) (onUpdate as Fn)(u);
         const result = asObject(value.result) ?? {};
         return { ...result, content: Array.isArray(result.content) ? result.content : [], details: result.details ?? {} };
@@ -284,7 +293,7 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
         event,
         sandbox.emitHandler(event, handlerId ?? -1, payload, contextData(asObject(ctx)), signalOf(ctx), inPlaceFields(event)),
       );
-      if (!outcome.ok) throw new ProxyError(`${id} ${event} handler failed: ${outcome.error.message}`);
+      if (!outcome.ok) return await failed('event', event, `${event} handler`, outcome);
       if (event === 'tool_call') {
         const blocked = await applyInputChange(session, id, pevt, sent, outcome.payload);
         if (blocked !== undefined) return blocked;
@@ -300,7 +309,7 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
         throw new ProxyError(verdict.why);
       }
       if (event === 'resources_discover') return await readableResources(session, id, value);
-      return value;
+      return shown(value);
     });
   };
 

@@ -8,6 +8,17 @@ export {
   type MethodSpec,
   type RequiredCapability,
 } from './methods.ts';
+export {
+  CHANNEL_SINKS,
+  CHANNEL_TABLE,
+  duplicateChannels,
+  mapSent,
+  sentStrings,
+  type Channel,
+  type ChannelOut,
+  type ChannelSink,
+  type SentString,
+} from './channels.ts';
 export { PROFILES, PROFILE_PRESETS, MODES, parseProfile, type Mode, type Profile } from './profiles.ts';
 export {
   POLICY_REASONS,

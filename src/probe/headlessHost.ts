@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, realpathSync, statSync, existsSync, lstatSync } from 'node:fs';
 import type { OperationContext } from '../dispatch/index.ts';
 import { WardenError } from '../errors.ts';
-import { statData } from '../mediation/index.ts';
+import { forTerminal, statData, stripTerminalControls } from '../mediation/index.ts';
 import type { ExtensionHost, Registration } from '../pi/index.ts';
 import { newDisguise, type SessionDisguise } from './disguise.ts';
 
@@ -37,7 +37,12 @@ export interface HeadlessHostOptions {
   readonly disguise?: SessionDisguise;
 }
 
-function summarise(method: string, p: Readonly<Record<string, unknown>>): string {
+/** The activity summary is printed by `probe`: what the extension wanted shown, without terminal control. */
+function summarise(method: string, sent: Readonly<Record<string, unknown>>): string {
+  return stripTerminalControls(summary(method, forTerminal(method, sent)));
+}
+
+function summary(method: string, p: Readonly<Record<string, unknown>>): string {
   const pick = (k: string) => (typeof p[k] === 'string' ? p[k].slice(0, 200) : undefined);
   if (method === 'exec' || method === 'exec.spawn')
     return [pick('cmd'), ...(Array.isArray(p.args) ? (p.args as unknown[]).map(String) : [])].join(' ').slice(0, 200);

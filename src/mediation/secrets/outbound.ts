@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { decisionError } from '../../errors.ts';
 import type { AlertSink, SecretBrokerLog } from '../../evidence/index.ts';
 import { addReason, type DispatchContext, type SyncStage } from '../../dispatch/index.ts';
+// What is scanned is every string the channel table says a call sends out (./channels.ts).
+import { outboundStrings } from './channels.ts';
 import { tokenFormatHits, type SecretValueIndex } from './values.ts';
 
 /**
@@ -28,7 +30,6 @@ export function logSecretEvents(
   }
 }
 
-/** The strings a method sends out, with where each comes from. */
 /** A payload that carries a known secret value (with `honeytoken` when it is a planted one). */
 export const SECRET_VALUE_REASONS = ['secret_exposure'] as const;
 export type SecretValueReason = (typeof SECRET_VALUE_REASONS)[number];
@@ -36,58 +37,6 @@ declare module '../../errors.ts' {
   interface ReasonVocabularies {
     secretValue: SecretValueReason;
   }
-}
-
-export function outboundStrings(method: string, params: Readonly<Record<string, unknown>>): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  const add = (path: string, v: unknown) => {
-    if (typeof v === 'string') out.push([path, v]);
-    else if (v !== undefined && v !== null) out.push([path, JSON.stringify(v)]);
-  };
-  switch (method) {
-    case 'http': {
-      add('http.url', params.url);
-      for (const [k, v] of Object.entries((params.headers ?? {}) as Record<string, unknown>)) {
-        add(`http.headers.${k.toLowerCase()}`, v);
-        add(`http.header_names`, k);
-      }
-      add('http.body', params.body);
-      if (typeof params.bodyBase64 === 'string') add('http.body', Buffer.from(params.bodyBase64, 'base64').toString('latin1'));
-      break;
-    }
-    case 'exec':
-    case 'exec.spawn':
-      add('exec.cmd', params.cmd);
-      ((params.args ?? []) as unknown[]).forEach((a, i) => add(`exec.args[${i}]`, a));
-      add('exec.stdin', params.stdin);
-      for (const [k, v] of Object.entries((params.env ?? {}) as Record<string, unknown>)) add(`exec.env.${k}`, v);
-      break;
-    case 'exec.write':
-      add('exec.stdin', params.data);
-      break;
-    case 'fs.write':
-      add('fs.write.path', params.path);
-      add(
-        'fs.write.data',
-        params.encoding === 'base64' && typeof params.data === 'string'
-          ? Buffer.from(params.data, 'base64').toString('latin1')
-          : params.data,
-      );
-      break;
-    case 'pi.sendMessage':
-    case 'pi.sendUserMessage':
-    case 'pi.appendEntry':
-    case 'tool':
-    case 'tool.input':
-      add(`${method}.params`, params);
-      break;
-    case 'pi.result':
-      add(`pi.result.${String(params.kind)}.${String(params.name)}`, params.value);
-      break;
-    default:
-      break;
-  }
-  return out;
 }
 
 export interface OutboundStageOptions {
