@@ -32,6 +32,7 @@ import { locateExtensions, type LocatedExtension } from '../src/extensions/index
 import { BridgeSession, loadInto, registerProxies } from '../src/pi/index.ts';
 import { plainData, type PiObject } from '../src/pi/liveHost.ts';
 import { resolvePolicy } from '../src/policy/index.ts';
+import { loadFigures } from './bridgeLoad.ts';
 import { printResults, writeResults, type BenchResult } from './harness.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/bridge/', import.meta.url));
@@ -614,6 +615,8 @@ export async function run(): Promise<string> {
   process.env.PI_OFFLINE = '1';
   const loadBefore = loadavg();
   try {
+    // In child processes of its own (fresh processes are what it measures), before this process loads anything.
+    const load = loadFigures(root, TURN_EXTENSIONS);
     const mem = await memoryOfSandboxes(root);
     const { turns, prompts, startup, phases } = await turnsAndStartup(root);
     const tool = await toolCall(root);
@@ -635,7 +638,12 @@ export async function run(): Promise<string> {
         `tool call +${tool.added_p50_ms} ms p50; start-up +${startup.added_p50_ms} ms p50; ` +
         `10 sandboxes +${(mem.delta as Memory).rss_mib} MiB RSS\n`,
     );
+    process.stdout.write(
+      `  load: first ${String(load.first_extension_load_ms)} ms, each further ${String(load.load_ms_per_extension_warm)} ms, ` +
+        `150 in ${String(load.load_150_s)} s (pi: ${JSON.stringify((load.load as { baseline_pi: unknown }).baseline_pi)})\n`,
+    );
     return writeResults('bridge', results, {
+      ...load,
       pi: '@earendil-works/pi-coding-agent 1.6.0, SDK (createAgentSession) + pi-ai faux provider',
       machine: {
         cpus: cpus().length,
