@@ -32,6 +32,7 @@ import { locateExtensions, type LocatedExtension } from '../src/extensions/index
 import { BridgeSession, inPlaceFields, loadInto, registerProxies } from '../src/pi/index.ts';
 import { plainData, type PiObject } from '../src/pi/liveHost.ts';
 import { resolvePolicy } from '../src/policy/index.ts';
+import { loadFigures } from './bridgeLoad.ts';
 import { printResults, writeResults, type BenchResult } from './harness.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/bridge/', import.meta.url));
@@ -614,6 +615,8 @@ export async function run(): Promise<string> {
   process.env.PI_OFFLINE = '1';
   const loadBefore = loadavg();
   try {
+    // In child processes of its own (fresh processes are what it measures), before this process loads anything.
+    const load = loadFigures(root, TURN_EXTENSIONS);
     const mem = await memoryOfSandboxes(root);
     const { turns, prompts, startup, phases } = await turnsAndStartup(root);
     const tool = await toolCall(root);
@@ -636,7 +639,12 @@ export async function run(): Promise<string> {
         `10 sandboxes +${(mem.delta as Memory).rss_mib} MiB RSS\n`,
     );
     const perSandbox = mem.delta_per_sandbox_mib as { rss: number; external: number };
+    process.stdout.write(
+      `  load: first ${String(load.first_extension_load_ms)} ms, each further ${String(load.load_ms_per_extension_warm)} ms, ` +
+        `150 in ${String(load.load_150_s)} s (pi: ${JSON.stringify((load.load as { baseline_pi: unknown }).baseline_pi)})\n`,
+    );
     return writeResults('bridge', results, {
+      ...load,
       pi: '@earendil-works/pi-coding-agent 1.6.0, SDK (createAgentSession) + pi-ai faux provider',
       // The issue 18 targets: turn ≤ 500 µs added with 10 extensions, tool execute ≤ 5x pi's, ≤ 1 MiB RSS per idle extension.
       turn_added_us_p50: Math.round(turns.added_p50_ms * 1000),

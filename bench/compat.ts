@@ -16,6 +16,7 @@ import { builtinToolDescriptions, HeadlessHost, usesBuiltinTools } from '../src/
 import { resolvePolicy } from '../src/policy/settings.ts';
 import { locateExtensions } from '../src/extensions/index.ts';
 import { bundleEntry, hostBoot, Sandbox } from '../src/sandbox/index.ts';
+import { machine } from './harness.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PACKAGES = [
@@ -221,6 +222,7 @@ export async function run(): Promise<string> {
     built_in_tool_schemas:
       'extensions that wrap pi built-ins get the descriptions from the pi package under test, as the bridge into real pi provides them; without pi installed the sandbox registers an open object schema for those (8 of 150 examples would then differ)',
     mismatches: rows.filter((r) => r.parity !== true),
+    machine: machine(),
     results: rows,
   };
   const file = join(ROOT, 'bench', 'results', 'compat.json');

@@ -4,6 +4,7 @@
  * suite also measures a baseline in the same process and reports the ratio.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -95,6 +96,20 @@ export function relativeTo(result: BenchResult, baseline: BenchResult): BenchRes
   };
 }
 
+/** The load average when this suite's process started (each suite runs in its own process: bench/run.ts). */
+const loadAtStart = loadavg();
+
+/** The machine a result was measured on and how busy it was, start and end of the suite (1, 5, 15 min averages). */
+export function machine(): Record<string, unknown> {
+  const two = (xs: number[]) => xs.map((x) => round(x, 2));
+  return {
+    cpus: cpus().length,
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    load_average_start: two(loadAtStart),
+    load_average_end: two(loadavg()),
+  };
+}
+
 export function writeResults(suite: string, results: BenchResult[], extra: Record<string, unknown> = {}): string {
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
@@ -105,6 +120,8 @@ export function writeResults(suite: string, results: BenchResult[], extra: Recor
     platform: `${process.platform}-${process.arch}`,
     date: new Date().toISOString(),
     ...extra,
+    // A suite's own machine fields (e.g. load around one phase) are added to these, never instead of them.
+    machine: { ...machine(), ...(extra.machine as Record<string, unknown> | undefined) },
     results,
   };
   writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);

@@ -1,32 +1,58 @@
-/** `npm run bench`: runs every suite and writes bench/results/<suite>.json. `npm run bench -- policy` runs one. */
-import { run as bounds } from './bounds.bench.ts';
-import { run as bridge } from './bridge.bench.ts';
-import { run as compat } from './compat.ts';
-import { run as fsScope } from './fsScope.bench.ts';
-import { run as ledger } from './ledger.bench.ts';
-import { run as mediation } from './mediation.bench.ts';
-import { run as policy } from './policy.bench.ts';
-import { run as risk } from './risk.bench.ts';
-import { run as sandbox } from './sandbox.bench.ts';
-import { run as scanner } from './scanner.bench.ts';
-import { run as shellParse } from './shellParse.bench.ts';
+/**
+ * `npm run bench`: runs every suite, each in its own Node process (a crash or a leak in one cannot lose or skew the
+ * others), writing bench/results/<suite>.json, then regenerates docs/benchmarks.md from the results (report.ts).
+ * `npm run bench -- policy bridge` runs some. Exits non-zero, naming them, when any suite failed; the results of the
+ * others are kept.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { writeReport } from './report.ts';
 
-const suites: Record<string, () => Promise<string>> = {
-  policy,
-  ledger,
-  risk,
-  scanner,
-  sandbox,
-  compat,
-  mediation,
-  'fs-scope': fsScope,
-  bounds,
-  bridge,
-  'shell-parse': shellParse,
+/** Each suite's module (exporting `run(): Promise<string>`), imported only in the suite's own process. */
+const SUITES: Record<string, string> = {
+  policy: './policy.bench.ts',
+  ledger: './ledger.bench.ts',
+  risk: './risk.bench.ts',
+  scanner: './scanner.bench.ts',
+  sandbox: './sandbox.bench.ts',
+  compat: './compat.ts',
+  mediation: './mediation.bench.ts',
+  'fs-scope': './fsScope.bench.ts',
+  bounds: './bounds.bench.ts',
+  bridge: './bridge.bench.ts',
+  'shell-parse': './shellParse.bench.ts',
 };
-const wanted = process.argv.slice(2);
-for (const [name, run] of Object.entries(suites)) {
-  if (wanted.length > 0 && !wanted.includes(name)) continue;
-  const file = await run();
-  process.stdout.write(`  → ${file}\n`);
+
+const ONE = '--module';
+const here = fileURLToPath(import.meta.url);
+
+/**
+ * Runs each suite module in a child process of its own, one after the other; returns the suites that failed, each
+ * with its exit code or signal. A failure does not stop the rest.
+ */
+export function runEach(suites: readonly (readonly [name: string, module: string])[]): string[] {
+  const failed: string[] = [];
+  for (const [name, module] of suites) {
+    const child = spawnSync(process.execPath, [...process.execArgv, here, ONE, module], { stdio: 'inherit' });
+    if (child.status === 0) continue;
+    const how = child.signal ?? `exit ${String(child.status)}`;
+    failed.push(`${name} (${how})`);
+    process.stderr.write(`bench: suite ${name} failed (${how}); going on with the others\n`);
+  }
+  return failed;
+}
+
+if (process.argv[1] === here && process.argv[2] === ONE) {
+  const { run } = (await import(new URL(process.argv[3] ?? '', import.meta.url).href)) as { run: () => Promise<string> };
+  process.stdout.write(`  → ${await run()}\n`);
+} else if (process.argv[1] === here) {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !(w in SUITES));
+  if (unknown.length > 0) throw new Error(`expected suites among ${Object.keys(SUITES).join(', ')}, found ${unknown.join(', ')}`);
+  const failed = runEach(Object.entries(SUITES).filter(([name]) => wanted.length === 0 || wanted.includes(name)));
+  process.stdout.write(`  → ${writeReport()}\n`);
+  if (failed.length > 0) {
+    process.stderr.write(`bench: ${failed.length} suite(s) failed, their earlier results (if any) are unchanged: ${failed.join(', ')}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -180,7 +180,11 @@ export class BridgeSession {
     const env = this.#options.env ?? process.env;
     let bundle;
     try {
-      bundle = await bundleEntry(entry, { packageRoot: extension.packageRoot, env });
+      bundle = await bundleEntry(entry, {
+        packageRoot: extension.packageRoot,
+        env,
+        cacheDir: join(this.#options.home, 'cache', 'bundles'),
+      });
     } catch (err) {
       const alert = loadRefusalAlert(id, err);
       if (alert !== undefined) this.runtime.writer.raise(alert);

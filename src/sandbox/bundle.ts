@@ -6,15 +6,17 @@
  * are replaced per file with the file's own location; a native addon (`*.node`) becomes a module that throws
  * `denied`. Every file esbuild would read passes the load boundary first (loadBoundary.ts: the package root only,
  * no credential store, regular files within size and time limits). Bundles are cached by the content hash of every
- * input file.
+ * input file, in memory and, given a `cacheDir`, on disk
+ * (bundleCache.ts).
  */
-import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { context, type Loader, type Message, type Plugin } from 'esbuild';
+import { context, version as esbuildVersion, type Loader, type Message, type Plugin } from 'esbuild';
 import { isWardenError, WardenError } from '../errors.ts';
 import { locateExtensions, nearestPackageFolder } from '../extensions/index.ts';
 import { isInside } from '../paths.ts';
+import { readCachedBundle, sha256, writeCachedBundle, type CachedBundle } from './bundleCache.ts';
 import { HOST_PACKAGES } from './contract.ts';
 import { LOAD_REFUSALS, LoadBoundary, type BundleLimits, type ImportSite } from './loadBoundary.ts';
 
@@ -32,6 +34,8 @@ export interface BundleOptions {
   readonly packageRoot?: string;
   readonly limits?: Partial<BundleLimits>;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Where bundles are kept across processes (the bridge: `<home>/cache/bundles`); default: this process only. */
+  readonly cacheDir?: string;
 }
 
 export interface ExtensionBundle {
@@ -183,14 +187,16 @@ function describeError(entry: string, errors: readonly Message[]): WardenError {
   });
 }
 
-interface CacheEntry {
-  readonly inputs: ReadonlyMap<string, string>;
-  readonly bundle: ExtensionBundle;
-}
-const cache = new Map<string, CacheEntry>();
+const cache = new Map<string, CachedBundle>();
 
-function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+/**
+ * What else decides a bundle besides its input files: esbuild's version and this module's own code (the build
+ * options and plugins). A new pi-warden or esbuild misses every old entry.
+ */
+let fingerprint: string | undefined;
+function bundlerFingerprint(): string {
+  fingerprint ??= sha256(`${esbuildVersion}\u0000${readFileSync(new URL(import.meta.url), 'utf8')}`);
+  return fingerprint;
 }
 
 /** The hash of a cached input, read through the boundary: a file since swapped for a FIFO is a cache miss, not a hang. */
@@ -200,6 +206,21 @@ function fileHash(boundary: LoadBoundary, path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A cached bundle whose every input still has the content it was built from (read through a fresh boundary). */
+function current(cached: CachedBundle | undefined, boundary: LoadBoundary): ExtensionBundle | undefined {
+  if (cached === undefined || !cached.inputs.every(([file, hash]) => fileHash(boundary, file) === hash)) return undefined;
+  const { entry, root, code, bundleHash, warnings } = cached;
+  return {
+    entry,
+    root,
+    code,
+    bundleHash,
+    warnings,
+    inputs: cached.inputs.map(([f]) => (isInside(root, f) ? relative(root, f) : f)),
+    fromCache: true,
+  };
 }
 
 /**
@@ -214,11 +235,16 @@ export async function bundleEntry(entryPath: string, options: BundleOptions = {}
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.env === undefined ? {} : { env: options.env }),
   };
-  const key = `${entry}\u0000${packageRoot}`;
-  const cached = cache.get(key);
-  if (cached !== undefined) {
-    const check = new LoadBoundary(boundaryOptions);
-    if ([...cached.inputs].every(([file, hash]) => fileHash(check, file) === hash)) return { ...cached.bundle, fromCache: true };
+  const key = `${bundlerFingerprint()}\u0000${entry}\u0000${packageRoot}`;
+  const inMemory = current(cache.get(key), new LoadBoundary(boundaryOptions));
+  if (inMemory !== undefined) return inMemory;
+  if (options.cacheDir !== undefined) {
+    const onDisk = readCachedBundle(options.cacheDir, key);
+    const hit = current(onDisk, new LoadBoundary(boundaryOptions));
+    if (hit !== undefined && onDisk !== undefined) {
+      cache.set(key, onDisk);
+      return hit;
+    }
   }
   const root = nearestPackageFolder(dirname(entry)) ?? dirname(entry);
   const boundary = new LoadBoundary(boundaryOptions);
@@ -251,7 +277,16 @@ export async function bundleEntry(entryPath: string, options: BundleOptions = {}
     warnings: result.warnings.map((w) => `${w.location?.file ?? entry}: ${w.pluginName !== '' ? w.text : withoutQuotes(w.text)}`),
   };
   const hashes = new LoadBoundary(boundaryOptions);
-  cache.set(key, { inputs: new Map(inputFiles.map((f) => [f, fileHash(hashes, f) ?? ''])), bundle });
+  const entryOf: CachedBundle = {
+    entry,
+    root,
+    code,
+    bundleHash: bundle.bundleHash,
+    warnings: bundle.warnings,
+    inputs: inputFiles.map((f) => [f, fileHash(hashes, f) ?? ''] as const),
+  };
+  cache.set(key, entryOf);
+  if (options.cacheDir !== undefined) writeCachedBundle(options.cacheDir, key, entryOf);
   return bundle;
 }
 

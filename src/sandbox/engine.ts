@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { CompileFlags, JSException, QuickJS, type JSValueHandle } from 'quickjs-wasi';
+import { CompileFlags, JSException, QuickJS, type JSValueHandle, type Snapshot } from 'quickjs-wasi';
 import { WardenError } from '../errors.ts';
 
 const require = createRequire(import.meta.url);
@@ -38,12 +38,49 @@ function compiledModules(): Compiled {
   return compiled;
 }
 
+/**
+ * QuickJS seeds `Math.random` once per context, so every instance restored from one snapshot would draw the same
+ * sequence (one extension could predict another's). After a restore `Math.random` draws from the instance's own
+ * `crypto.getRandomValues` (host entropy on every refill), 53 bits per value like V8's.
+ */
+const OWN_MATH_RANDOM = `(() => {
+  const fill = crypto.getRandomValues.bind(crypto);
+  const words = new Uint32Array(512);
+  let next = words.length;
+  const random = { random() {
+    if (next + 2 > words.length) { fill(words); next = 0; }
+    const hi = words[next++] >>> 5, lo = words[next++] >>> 6;
+    return (hi * 67108864 + lo) / 9007199254740992;
+  } }.random;
+  Object.defineProperty(Math, 'random', { value: random, writable: true, enumerable: false, configurable: true });
+})();`;
+
 export type HostFunction = (op: string, payload: string) => string;
 
 export interface EngineOptions {
   readonly memoryLimitBytes: number;
   readonly maxStackBytes?: number;
   readonly host: HostFunction;
+  /** Start from this booted guest's memory instead of a fresh runtime (`GuestEngine.snapshot`). */
+  readonly from?: GuestSnapshot;
+}
+
+/**
+ * A guest's whole linear memory at one moment, to start further instances from: restoring copies the memory into a
+ * new instance (its own memory, shared with nothing), skipping what the snapshotted guest already ran.
+ */
+export class GuestSnapshot {
+  readonly #snapshot: Snapshot;
+  constructor(snapshot: Snapshot) {
+    this.#snapshot = snapshot;
+  }
+  /** Bytes of linear memory each restore copies. */
+  get bytes(): number {
+    return this.#snapshot.memory.byteLength;
+  }
+  static unwrap(s: GuestSnapshot): Snapshot {
+    return s.#snapshot;
+  }
 }
 
 /** Why a guest entry failed. `interrupted` and `out_of_memory` end the sandbox; `exception` is the guest's own. */
@@ -87,7 +124,7 @@ export class GuestEngine {
   static async create(options: EngineOptions): Promise<GuestEngine> {
     const { module, extensions } = compiledModules();
     const holder: { engine?: GuestEngine } = {};
-    const vm = await QuickJS.create({
+    const vmOptions = {
       wasm: module as never,
       extensions: extensions as never,
       memoryLimit: options.memoryLimitBytes,
@@ -114,11 +151,13 @@ export class GuestEngine {
           throw `denied: import(${JSON.stringify(name.slice(0, 200))}) is not available in the sandbox; modules are bundled at load time`;
         },
       },
-    });
+    };
+    const vm =
+      options.from === undefined ? await QuickJS.create(vmOptions) : await QuickJS.restore(GuestSnapshot.unwrap(options.from), vmOptions);
     const engine = new GuestEngine(vm, options.memoryLimitBytes);
     holder.engine = engine;
     const host = options.host;
-    const fn = vm.newFunction('__wardenHost', (...args: JSValueHandle[]) => {
+    const hostFunction = (...args: JSValueHandle[]) => {
       const op = args[0]?.toString() ?? '';
       const payload = args[1]?.toString() ?? '';
       let reply: string;
@@ -132,7 +171,14 @@ export class GuestEngine {
         });
       }
       return vm.newString(reply);
-    });
+    };
+    if (options.from !== undefined) {
+      // The function object is in the restored memory; only the host side of it is new.
+      vm.registerHostCallback('__wardenHost', hostFunction);
+      vm.evalCode(OWN_MATH_RANDOM, 'pi-warden-random.js').dispose();
+      return engine;
+    }
+    const fn = vm.newFunction('__wardenHost', hostFunction);
     vm.setProp(vm.global, '__wardenHost', fn);
     fn.dispose();
     return engine;
@@ -229,6 +275,12 @@ export class GuestEngine {
         p.dispose();
       }
     });
+  }
+
+  /** This guest's memory as it is now, to start others from (only between entries: no guest code is running). */
+  snapshot(): GuestSnapshot {
+    if (this.#disposed) throw new WardenError('quarantined', 'the sandbox has been stopped');
+    return new GuestSnapshot(this.#vm.snapshot());
   }
 
   /** QuickJS heap in use, bytes. */

@@ -13,7 +13,7 @@ import { EXTENSION_ERROR_CODES, WardenError, type WardenErrorCode } from '../err
 import type { ExtensionBundle } from './bundle.ts';
 import { legacyEventsFor } from './contract.ts';
 import { GuestEngine, GuestFailure } from './engine.ts';
-import { guestRuntimeSource } from './runtime.ts';
+import { bootedGuest } from './boot.ts';
 import type { BreachSink } from '../evidence/index.ts';
 
 /**
@@ -193,8 +193,6 @@ export function parseGuest(text: string): unknown {
   return PROTO_KEY.test(text) ? JSON.parse(text, (k, v: unknown) => (k === '__proto__' ? undefined : v)) : JSON.parse(text);
 }
 
-let runtimeBytecode: Uint8Array | undefined;
-
 export class Sandbox {
   readonly extensionId: string;
   readonly limits: SandboxLimits;
@@ -234,17 +232,15 @@ export class Sandbox {
   /** Creates the instance and installs the guest runtime. */
   static async create(options: SandboxOptions): Promise<Sandbox> {
     const sandbox = new Sandbox(options);
-    const runtime = await guestRuntimeSource();
     sandbox.#engine = await GuestEngine.create({
       memoryLimitBytes: sandbox.limits.memoryMb * 1024 * 1024,
       host: (op, payload) => sandbox.#host(op, payload),
+      // The runtime is already evaluated in this memory (boot.ts): a restore, not a parse and run.
+      from: await bootedGuest(),
     });
     try {
       sandbox.#guard('install the runtime', () => {
         const engine = sandbox.#engine as GuestEngine;
-        // Parsed once per process: later sandboxes run the same bytecode (halves the cold start).
-        runtimeBytecode ??= engine.compileScript(runtime, 'pi-warden-runtime.js');
-        engine.evalBytecode(runtimeBytecode, sandbox.limits.loadCpuMs);
         engine.enter('boot', JSON.stringify({ ...options.boot, extensionPath: '/extension.js' }), sandbox.limits.cpuMsPerEntry);
       });
     } catch (err) {

@@ -19,8 +19,8 @@ declare module '../errors.ts' {
   }
 }
 
-/** Defaults when settings say nothing (the reference's "prompt" preset values). */
-export const QUOTA_DEFAULTS = { memoryMb: 256, hostcallsPerSecond: 100, hostcallsPerMinute: 2000 } as const;
+/** Defaults when settings say nothing: calibrated on pi's shipped examples and a file-reading tool in real sessions (ADR 0030). */
+export const QUOTA_DEFAULTS = { memoryMb: 256, hostcallsPerSecond: 5000, hostcallsPerMinute: 60_000 } as const;
 
 export function effectiveQuota(global: QuotaSettings, override: QuotaSettings | undefined): QuotaSettings {
   return { ...QUOTA_DEFAULTS, ...global, ...override };

@@ -14,7 +14,7 @@ import { rulesFor } from '../../src/policy/settings.ts';
 import { queryBreaches } from '../../src/trust/breaches.ts';
 import { createTrustGate } from '../../src/trust/gate.ts';
 import { nextState, TRUST_STALE_MS, TRUST_STATES, TrustRegistry, type TransitionKind } from '../../src/trust/lifecycle.ts';
-import { createQuotaStage, quotaLookup } from '../../src/trust/quota.ts';
+import { createQuotaStage, QUOTA_DEFAULTS, quotaLookup } from '../../src/trust/quota.ts';
 import { tempHome } from '../evidence/fixtures.ts';
 import { until } from '../helpers.ts';
 
@@ -282,7 +282,7 @@ describe('quotas', () => {
   it('per-extension quota overrides apply field by field over the defaults', () => {
     const limits = quotaLookup({ hostcallsPerMinute: 50 }, new Map([['x', { hostcallsPerSecond: 7 }]]));
     assert.deepEqual({ ...limits('x') }, { memoryMb: 256, hostcallsPerSecond: 7, hostcallsPerMinute: 50 });
-    assert.deepEqual({ ...limits('y') }, { memoryMb: 256, hostcallsPerSecond: 100, hostcallsPerMinute: 50 });
+    assert.deepEqual({ ...limits('y') }, { memoryMb: 256, hostcallsPerSecond: QUOTA_DEFAULTS.hostcallsPerSecond, hostcallsPerMinute: 50 });
   });
 });
 
