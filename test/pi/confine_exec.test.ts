@@ -13,8 +13,9 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AlertInput, DecisionRecord } from '../../src/evidence/index.ts';
 import { FsScope } from '../../src/mediation/index.ts';
-import { egressRulesLookup, type EgressRules } from '../../src/policy/index.ts';
+import { egressRulesLookup, resolvePolicy, type EgressRules } from '../../src/policy/index.ts';
 import { probeBubblewrap, type Confinement } from '../../src/pi/confine/index.ts';
+import { BridgeSession } from '../../src/pi/bridge.ts';
 import { runChild, type ChildResult } from '../../src/pi/exec.ts';
 
 const put = (p: string, text = 'x') => {
@@ -153,6 +154,15 @@ describe('a confined child cannot reach what the policy protects', { skip: !bwra
     assert.equal(existsSync(join(w.project, '.envrc')), false);
   });
 
+  it("pi-warden's store is hidden, and the extension's data folder inside it is writable", async () => {
+    put(join(w.home, '.pi', 'agent', 'warden', 'keys', 'ledger.key'), 'LEDGER-KEY');
+    const data = w.scope.dataFolder('ext');
+    const r = await run(w, `cat ~/.pi/agent/warden/keys/ledger.key; echo kept > '${data}/f'; echo planted > ~/.pi/agent/warden/x; true`);
+    assert.doesNotMatch(r.stdout, /LEDGER-KEY/);
+    assert.equal(readFileSync(join(data, 'f'), 'utf8'), 'kept\n');
+    assert.equal(existsSync(join(w.home, '.pi', 'agent', 'warden', 'x')), false);
+  });
+
   it('the ssh key, cloud credentials and the parent environment cannot be read', async () => {
     const r = await run(w, 'cat ~/.ssh/id_rsa; cat ~/.aws/credentials; tr "\\0" "\\n" < /proc/$PPID/environ; cat /proc/1/environ; true');
     assert.doesNotMatch(r.stdout, /PRIVATE KEY|aws_secret_access_key/);
@@ -243,3 +253,46 @@ describe('without an OS sandbox', () => {
     }
   });
 });
+
+describe(
+  'the bridge confines the children of its extensions by the policy it resolved',
+  { skip: !bwrap.available && 'bubblewrap cannot run here' },
+  () => {
+    async function bridgeExec(userSettings: object | undefined): Promise<{ bashrc: string; stdout: string }> {
+      const root = realpathSync(mkdtempSync(join(tmpdir(), 'pw-confine-bridge-')));
+      try {
+        const agentDir = join(root, '.pi', 'agent');
+        const cwd = join(root, 'project');
+        mkdirSync(cwd, { recursive: true });
+        put(join(root, '.bashrc'), '# rc\n');
+        if (userSettings !== undefined) put(join(agentDir, 'settings.json'), JSON.stringify(userSettings));
+        const env = { HOME: root, PI_CODING_AGENT_DIR: agentDir, PATH: process.env.PATH ?? '/usr/bin:/bin' };
+        const session = await BridgeSession.open({ cwd, home: join(agentDir, 'warden'), env, policy: resolvePolicy({ env, cwd }) });
+        try {
+          const op = { extensionId: 'ext', callId: 'c1', capability: 'exec' as const, signal: new AbortController().signal };
+          const r = (await session.host.perform(
+            'exec',
+            { cmd: 'bash', args: ['-c', 'echo planted >> ~/.bashrc; echo ran'] },
+            op,
+          )) as ChildResult;
+          return { bashrc: readFileSync(join(root, '.bashrc'), 'utf8'), stdout: r.stdout };
+        } finally {
+          await session.close();
+        }
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    }
+
+    it('on by default: the child runs and its write to ~/.bashrc does not reach the host', async () => {
+      assert.deepEqual(await bridgeExec(undefined), { bashrc: '# rc\n', stdout: 'ran\n' });
+    });
+
+    it('off in the user settings: the child runs unconfined', async () => {
+      assert.deepEqual(await bridgeExec({ extensionPolicy: { exec: { osSandbox: 'off' } } }), {
+        bashrc: '# rc\nplanted\n',
+        stdout: 'ran\n',
+      });
+    });
+  },
+);

@@ -16,7 +16,8 @@ export interface BwrapCommand {
   readonly proxySocket?: string;
 }
 
-const hide = (h: ViewPath): string[] => (h.folder ? ['--tmpfs', h.path, '--remount-ro', h.path] : ['--ro-bind', '/dev/null', h.path]);
+/** A hidden folder is an empty tmpfs, made read-only at the end (mount points inside it are made first); a file, /dev/null. */
+const hide = (h: ViewPath): string[] => (h.folder ? ['--tmpfs', h.path] : ['--ro-bind', '/dev/null', h.path]);
 
 /** bwrap's arguments for one child: namespaces, mounts, then `--` and the program. Pure. */
 export function bwrapArgs(view: OsView, c: BwrapCommand): string[] {
@@ -49,6 +50,8 @@ export function bwrapArgs(view: OsView, c: BwrapCommand): string[] {
   for (const r of view.readOnly) args.push('--ro-bind', r.path, r.path);
   for (const h of view.hidden) if (under(h.path)) args.push(...hide(h));
   if (view.network === 'proxy' && c.proxySocket !== undefined) args.push('--bind', c.proxySocket, c.proxySocket);
+  // Not recursive: the data folder bound inside pi-warden's hidden store stays writable.
+  for (const h of view.hidden) if (h.folder) args.push('--remount-ro', h.path);
   args.push('--chdir', c.cwd, '--', ...c.argv);
   return args;
 }

@@ -95,6 +95,8 @@ export async function confine(argv: readonly string[], cwd: string, c: Confineme
   if (c.setting === 'off') return { cmd: argv[0]!, args: argv.slice(1), confined: false, release: async () => {} };
   const a = c.availability ?? osSandboxAvailability();
   if (!a.available) throw unavailableError(a.why);
+  // Its data folder is the child's to write: made here when the extension has not used it yet.
+  mkdirSync(c.scope.dataFolder(c.extensionId), { recursive: true });
   const view = osView({ scope: c.scope, extensionId: c.extensionId, network: c.http === undefined ? 'none' : 'proxy' });
   const proxy =
     c.http === undefined ? undefined : await EgressProxy.start({ extensionId: c.extensionId, rules: c.http, evidence: c.evidence });

@@ -122,7 +122,8 @@ export function osView(input: ViewInput): OsView {
   const readable = [...new Set([...grants.read, ...(root === undefined ? [] : [root])])].filter((p) => kindOf(p) !== undefined);
   const inWritable = (p: string) => writable.some((w) => isInside(w, p));
   // A place holding a folder the child needs (the project, the home, the data folder) is not hidden whole.
-  const holdsNeeded = (p: string) => [layout.projectRoot, layout.home, data, ...writable].some((n) => isInside(p, n) && n !== p);
+  const holdsNeeded = (p: string) =>
+    [layout.projectRoot, layout.home, data, ...writable, ...readable].some((n) => isInside(p, n) && n !== p);
   const named = (p: string) => [...grants.read, ...grants.write].some((g) => isInside(p, g) || isInside(g, p));
 
   const hidden: ViewPath[] = [];
@@ -145,7 +146,12 @@ export function osView(input: ViewInput): OsView {
   const anyPlaces = lists.anyNeverWritten.filter((p) => p.kind !== 'tool_state');
   for (const w of writable) if (w !== data) readOnly.push(...neverWrittenInside(w, anyPlaces));
 
-  const seen = new Set<string>();
+  // Inside a hidden folder (an empty read-only tmpfs) nothing more is mounted: it is hidden already, and bubblewrap
+  // could not make the mount point there.
+  const covered = (p: string) => hidden.some((h) => h.folder && h.path !== p && isInside(h.path, p)) && !inWritable(p);
+  const seen = new Set<string>(hidden.filter((h) => covered(h.path)).map((h) => h.path));
+  for (const r of readOnly) if (covered(r.path)) seen.add(r.path);
+
   const unique = <T extends ViewPath>(xs: T[]): T[] => xs.filter((x) => !seen.has(x.path) && seen.add(x.path));
   return {
     writable,
