@@ -1,8 +1,8 @@
 /**
  * The view (view.ts) as a macOS `sandbox-exec` profile (SBPL). Pure: the text is unit-tested here; it runs only on
  * macOS. In SBPL the last matching rule wins, so the order is the policy, as with bubblewrap's mounts: read
- * everything, write nothing; write the writable folders; never write the never-written places; neither read nor
- * write the hidden ones. macOS has no network namespace: without `http` every socket is refused; with it, only
+ * everything, write nothing; neither read nor write the hidden places; read the granted ones; write the writable
+ * folders; never write the never-written places; hide again the hidden places a writable folder holds. macOS has no network namespace: without `http` every socket is refused; with it, only
  * the egress proxy's socket and the forwarder's loopback port.
  */
 import type { OsView } from './view.ts';
@@ -33,10 +33,13 @@ export function seatbeltProfile(view: OsView, o: SeatbeltOptions = {}): string {
     '(allow file-read*)',
     `(allow file-write* ${subpath('/private/tmp')} ${subpath('/private/var/folders')} ${literal('/dev/null')} ${literal('/dev/tty')})`,
   ];
-  if (view.writable.length > 0) lines.push(`(allow file-write* ${view.writable.map(subpath).join(' ')})`);
-  if (view.readOnly.length > 0) lines.push(`(deny file-write* ${view.readOnly.map(place).join(' ')})`);
-  if (view.readable.length > 0) lines.push(`(allow file-read* ${view.readable.map(subpath).join(' ')})`);
+  const inside = (p: string) => [...view.writable, ...view.readable].some((w) => p === w || p.startsWith(`${w}/`));
+  const hiddenAgain = view.hidden.filter((h) => inside(h.path));
   if (view.hidden.length > 0) lines.push(`(deny file-read* file-write* ${view.hidden.map(place).join(' ')})`);
+  if (view.readable.length > 0) lines.push(`(allow file-read* ${view.readable.map(subpath).join(' ')})`);
+  if (view.writable.length > 0) lines.push(`(allow file-read* file-write* ${view.writable.map(subpath).join(' ')})`);
+  if (view.readOnly.length > 0) lines.push(`(deny file-write* ${view.readOnly.map(place).join(' ')})`);
+  if (hiddenAgain.length > 0) lines.push(`(deny file-read* file-write* ${hiddenAgain.map(place).join(' ')})`);
   if (view.network === 'proxy' && o.proxySocket !== undefined) {
     lines.push(
       '(allow network-bind network-inbound (local ip "localhost:*"))',

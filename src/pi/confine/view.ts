@@ -117,14 +117,16 @@ export function osView(input: ViewInput): OsView {
   const lists = scope.classifier.lists();
   const data = scope.dataFolder(extensionId);
   const grants = scope.grantsOf(extensionId);
-  const writable = [...new Set([layout.projectRoot, data, ...grants.write])].filter((p) => kindOf(p) === 'folder');
+  const writable = [...new Set([layout.projectRoot, data, ...grants.write])].filter((p) => kindOf(p) !== undefined);
   const root = scope.extensionRoot(extensionId);
   const readable = [...new Set([...grants.read, ...(root === undefined ? [] : [root])])].filter((p) => kindOf(p) !== undefined);
   const inWritable = (p: string) => writable.some((w) => isInside(w, p));
-  // A place holding a folder the child needs (the project, the home, the data folder) is not hidden whole.
-  const holdsNeeded = (p: string) =>
-    [layout.projectRoot, layout.home, data, ...writable, ...readable].some((n) => isInside(p, n) && n !== p);
-  const named = (p: string) => [...grants.read, ...grants.write].some((g) => isInside(p, g) || isInside(g, p));
+  // A place holding the home or the project (`/root`, a system credential place, when the home is /root) is not
+  // hidden whole; writable and readable paths inside a hidden one are mounted after it.
+  const holdsNeeded = (p: string) => [layout.projectRoot, layout.home].some((n) => isInside(p, n));
+  // As the fs scope has it: a grant of `~` does not open `~/.ssh`. A grant of the store itself shows it; one inside
+  // it shows only what it names (mounted after the hidden stores).
+  const named = (p: string) => [...grants.read, ...grants.write].some((g) => isInside(g, p) && isInside(p, g));
 
   const hidden: ViewPath[] = [];
   for (const place of lists.credential) {
@@ -144,7 +146,7 @@ export function osView(input: ViewInput): OsView {
   }
   // `.git` and `.pi` are tool state: the child's tools keep them (git commit); what in them runs later stays read-only.
   const anyPlaces = lists.anyNeverWritten.filter((p) => p.kind !== 'tool_state');
-  for (const w of writable) if (w !== data) readOnly.push(...neverWrittenInside(w, anyPlaces));
+  for (const w of writable) if (w !== data && kindOf(w) === 'folder') readOnly.push(...neverWrittenInside(w, anyPlaces));
 
   // Inside a hidden folder (an empty read-only tmpfs) nothing more is mounted: it is hidden already, and bubblewrap
   // could not make the mount point there.
