@@ -4,7 +4,7 @@
  * sandbox-exec profile, whose text is checked here because it cannot run on this machine.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -56,6 +56,17 @@ describe('the view derived from the fs scope', () => {
     assert.ok(v.readOnly.find((r) => r.path === join(w.project, '.envrc'))?.placeholder, '.envrc does not exist: a placeholder holds it');
     assert.equal(ro.includes(join(w.project, '.git')), false, '.git stays writable: git commit writes objects and refs');
     assert.equal(ro.includes(join(w.home, '.bashrc')), false, 'home is read-only as a whole: nothing to cover');
+  });
+
+  it('a never-written name that is a symlink covers where it leads inside the project; one leading outside is read-only already', () => {
+    const w = scratch();
+    put(join(w.project, 'envrc.real'), 'export A=1');
+    symlinkSync('envrc.real', join(w.project, '.envrc'));
+    symlinkSync(join(w.home, 'nm'), join(w.project, 'node_modules'));
+    const ro = paths(osView({ scope: w.scope, extensionId: 'ext', network: 'none' }).readOnly);
+    assert.ok(ro.includes(join(w.project, 'envrc.real')), ro.join(', '));
+    assert.equal(ro.includes(join(w.project, '.envrc')), false);
+    assert.equal(ro.includes(join(w.project, 'node_modules')), false);
   });
 
   it('hidden: the credential stores and pi-warden store, unless a grant names a store', () => {
@@ -110,7 +121,6 @@ describe('bubblewrap arguments', () => {
       ...['--ro-bind', '/w/pkg', '/w/pkg'],
       ...['--bind', '/w/project', '/w/project', '--bind', '/w/data', '/w/data'],
       ...['--ro-bind', '/w/project/.git/hooks', '/w/project/.git/hooks'],
-      ...['--remount-ro', '/h/.ssh'],
       ...['--chdir', '/w/project', '--', 'git', 'status'],
     ]);
   });

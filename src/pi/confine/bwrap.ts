@@ -2,6 +2,7 @@
  * The view (view.ts) as bubblewrap arguments (docs/adr/0028-os-sandbox.md). Later mounts cover earlier ones, so
  * the order is the policy: system read-only, private /tmp, hidden stores, readable grants, writable folders, the
  * never-written places read-only over them, then the hidden stores again where a writable folder uncovered one.
+ * Every mount costs time on every spawn (bench/exec.bench.ts), so there is none that protects nothing.
  */
 import { isInside } from '../../paths.ts';
 import type { OsView, ViewPath } from './view.ts';
@@ -16,7 +17,10 @@ export interface BwrapCommand {
   readonly proxySocket?: string;
 }
 
-/** A hidden folder is an empty tmpfs, made read-only at the end (mount points inside it are made first); a file, /dev/null. */
+/**
+ * A hidden folder is an empty tmpfs of the child's own (what it writes there is gone when it exits; not made
+ * read-only, which would cost a mount per folder on every spawn and protect nothing); a hidden file, /dev/null.
+ */
 const hide = (h: ViewPath): string[] => (h.folder ? ['--tmpfs', h.path] : ['--ro-bind', '/dev/null', h.path]);
 
 /** bwrap's arguments for one child: namespaces, mounts, then `--` and the program. Pure. */
@@ -50,8 +54,6 @@ export function bwrapArgs(view: OsView, c: BwrapCommand): string[] {
   for (const r of view.readOnly) args.push('--ro-bind', r.path, r.path);
   for (const h of view.hidden) if (under(h.path)) args.push(...hide(h));
   if (view.network === 'proxy' && c.proxySocket !== undefined) args.push('--bind', c.proxySocket, c.proxySocket);
-  // Not recursive: the data folder bound inside pi-warden's hidden store stays writable.
-  for (const h of view.hidden) if (h.folder) args.push('--remount-ro', h.path);
   args.push('--chdir', c.cwd, '--', ...c.argv);
   return args;
 }

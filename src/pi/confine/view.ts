@@ -13,7 +13,7 @@
  * `.git` itself (tool state) stays writable inside the project, its hooks and config aside: `git commit` writes
  * objects and refs, and what of `.git` runs later is the hooks and the config.
  */
-import { lstatSync, readdirSync, type Dirent } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, type Dirent } from 'node:fs';
 import { join, sep } from 'node:path';
 import type { FsScope } from '../../mediation/index.ts';
 import { SENSITIVE_PLACES, type SensitivePlace } from '../../policy/index.ts';
@@ -64,6 +64,22 @@ function kindOf(path: string): 'folder' | 'file' | undefined {
   }
 }
 
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function realOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether `parts` (a path's components from a writable root) end with an `any` entry's components. */
 function endsWith(parts: readonly string[], place: SensitivePlace): boolean {
   const want = place.path.split('/');
@@ -72,12 +88,16 @@ function endsWith(parts: readonly string[], place: SensitivePlace): boolean {
   return want.every((w, i) => (w.endsWith('*') ? tail[i]!.startsWith(w.slice(0, -1)) : tail[i] === w));
 }
 
-/**
- * The never-written names found inside one writable folder (within WALK_DEPTH and WALK_ENTRIES), and the ones at
- * its top that do not exist yet (placeholders), so a child cannot create `.envrc` or `.git/hooks` there either.
- */
-function neverWrittenInside(root: string, places: readonly SensitivePlace[]): Array<ViewPath & { placeholder?: true }> {
-  const out: Array<ViewPath & { placeholder?: true }> = [];
+/** The walk below the top of a writable folder, per folder, reused for WALK_REUSE_MS (it costs milliseconds in a real project). */
+const walks = new Map<string, { readonly at: number; readonly found: ReadonlyArray<ViewPath> }>();
+const WALK_REUSE_MS = 5000;
+
+/** The never-written names below the top of `root` (within WALK_DEPTH and WALK_ENTRIES). */
+function walkBelowTop(root: string, places: readonly SensitivePlace[], top: ReadonlySet<string>): ReadonlyArray<ViewPath> {
+  const now = Date.now();
+  const cached = walks.get(root);
+  if (cached !== undefined && now - cached.at < WALK_REUSE_MS) return cached.found;
+  const out: ViewPath[] = [];
   let budget = WALK_ENTRIES;
   const walk = (dir: string, rel: readonly string[]): void => {
     if (rel.length > WALK_DEPTH || budget <= 0) return;
@@ -93,21 +113,47 @@ function neverWrittenInside(root: string, places: readonly SensitivePlace[]): Ar
       const path = join(dir, d.name);
       const hit = places.find((p) => endsWith(parts, p) && (p.holds === 'file' ? !d.isDirectory() : d.isDirectory()));
       if (hit !== undefined) {
-        if (!d.isSymbolicLink()) out.push({ path, folder: d.isDirectory() });
+        if (!d.isSymbolicLink() && !top.has(path)) out.push({ path, folder: d.isDirectory() });
         continue;
       }
       if (d.isDirectory()) walk(path, parts);
     }
   };
   walk(root, []);
-  // At the top (and inside a `.git` or `.pi` folder there): what does not exist yet is held by an empty placeholder.
-  for (const p of places) {
-    const path = join(root, p.path);
-    const parent = p.path.includes('/') ? join(root, p.path.slice(0, p.path.lastIndexOf('/'))) : root;
-    if (p.path.includes('*') || kindOf(path) !== undefined || kindOf(parent) !== 'folder') continue;
-    out.push({ path, folder: p.holds === 'folder', placeholder: true });
-  }
+  if (walks.size > 64) walks.clear();
+  walks.set(root, { at: now, found: out });
   return out;
+}
+
+/**
+ * The never-written names inside one writable folder: at its top (and in a `.git` or `.pi` folder there) looked at
+ * on every spawn, an empty placeholder holding each that does not exist yet, so a child cannot create `.envrc` or
+ * `.git/hooks` either; below the top, those found by a walk (reused for a few seconds: a name that appears deeper
+ * in the meantime is not covered until the next walk).
+ */
+function neverWrittenInside(root: string, places: readonly SensitivePlace[]): Array<ViewPath & { placeholder?: true }> {
+  const out: Array<ViewPath & { placeholder?: true }> = [];
+  const top = new Set<string>();
+  for (const p of places) {
+    if (p.path.includes('*')) continue;
+    const path = join(root, p.path);
+    top.add(path);
+    if (isLink(path)) {
+      // Written through, a link writes where it leads: that place is covered when it lies in a writable folder.
+      const real = realOrUndefined(path);
+      const kind = real === undefined ? undefined : kindOf(real);
+      if (real !== undefined && kind !== undefined) out.push({ path: real, folder: kind === 'folder' });
+      continue;
+    }
+    const kind = kindOf(path);
+    if (kind !== undefined) {
+      if ((kind === 'folder') === (p.holds === 'folder')) out.push({ path, folder: kind === 'folder' });
+      continue;
+    }
+    const parent = p.path.includes('/') ? join(root, p.path.slice(0, p.path.lastIndexOf('/'))) : root;
+    if (kindOf(parent) === 'folder') out.push({ path, folder: p.holds === 'folder', placeholder: true });
+  }
+  return [...out, ...walkBelowTop(root, places, top)];
 }
 
 /** The view of one extension's child processes. Reads the file system (what exists, what is a folder); no writes. */
@@ -146,10 +192,10 @@ export function osView(input: ViewInput): OsView {
   }
   // `.git` and `.pi` are tool state: the child's tools keep them (git commit); what in them runs later stays read-only.
   const anyPlaces = lists.anyNeverWritten.filter((p) => p.kind !== 'tool_state');
-  for (const w of writable) if (w !== data && kindOf(w) === 'folder') readOnly.push(...neverWrittenInside(w, anyPlaces));
+  for (const w of writable)
+    if (w !== data && kindOf(w) === 'folder') readOnly.push(...neverWrittenInside(w, anyPlaces).filter((r) => inWritable(r.path)));
 
-  // Inside a hidden folder (an empty read-only tmpfs) nothing more is mounted: it is hidden already, and bubblewrap
-  // could not make the mount point there.
+  // Inside a hidden folder (an empty tmpfs of the child's) nothing more is mounted: it is hidden already.
   const covered = (p: string) => hidden.some((h) => h.folder && h.path !== p && isInside(h.path, p)) && !inWritable(p);
   const seen = new Set<string>(hidden.filter((h) => covered(h.path)).map((h) => h.path));
   for (const r of readOnly) if (covered(r.path)) seen.add(r.path);
