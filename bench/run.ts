@@ -2,6 +2,7 @@
 import { run as bounds } from './bounds.bench.ts';
 import { run as bridge } from './bridge.bench.ts';
 import { run as compat } from './compat.ts';
+import { run as exec } from './exec.bench.ts';
 import { run as fsScope } from './fsScope.bench.ts';
 import { run as ledger } from './ledger.bench.ts';
 import { run as mediation } from './mediation.bench.ts';
@@ -21,6 +22,7 @@ const suites: Record<string, () => Promise<string>> = {
   'fs-scope': fsScope,
   bounds,
   bridge,
+  exec,
 };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {
