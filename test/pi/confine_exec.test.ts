@@ -163,6 +163,11 @@ describe('a confined child cannot reach what the policy protects', { skip: !bwra
     assert.equal(existsSync(join(w.home, '.pi', 'agent', 'warden', 'x')), false);
   });
 
+  it('a child cannot make a user namespace of its own to unmount what hides a store', async () => {
+    const r = await run(w, 'unshare -Ur true && echo nested-userns; unshare -Urm sh -c "umount ~/.ssh; cat ~/.ssh/id_rsa"; true');
+    assert.doesNotMatch(r.stdout, /nested-userns|PRIVATE KEY/);
+  });
+
   it('the ssh key, cloud credentials and the parent environment cannot be read', async () => {
     const r = await run(w, 'cat ~/.ssh/id_rsa; cat ~/.aws/credentials; tr "\\0" "\\n" < /proc/$PPID/environ; cat /proc/1/environ; true');
     assert.doesNotMatch(r.stdout, /PRIVATE KEY|aws_secret_access_key/);

@@ -114,7 +114,7 @@ describe('bubblewrap arguments', () => {
 
   it('new namespaces, no network, no terminal, the system read-only, then the view in order, then the program', () => {
     assert.deepEqual(bwrapArgs(view, { cwd: '/w/project', argv: ['git', 'status'], home: '/h' }), [
-      ...['--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--unshare-net'],
+      ...['--unshare-user', '--disable-userns', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--unshare-net'],
       ...['--die-with-parent', '--new-session'],
       ...['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'],
       ...['--tmpfs', '/h/.ssh', '--ro-bind', '/dev/null', '/h/.netrc'],

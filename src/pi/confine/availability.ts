@@ -12,7 +12,15 @@ export type Availability =
   | { readonly available: true; readonly kind: OsSandboxKind; readonly program: string }
   | { readonly available: false; readonly why: string };
 
-const PROBE_ARGS = ['--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--die-with-parent'];
+const PROBE_ARGS = [
+  '--unshare-user',
+  '--disable-userns',
+  '--unshare-pid',
+  '--unshare-ipc',
+  '--unshare-uts',
+  '--unshare-net',
+  '--die-with-parent',
+];
 
 /** Probes `bwrap` (from PATH, or `program`). Uncached: `osSandboxAvailability` caches it. */
 export function probeBubblewrap(program = 'bwrap'): Availability {

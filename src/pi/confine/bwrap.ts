@@ -27,6 +27,8 @@ const hide = (h: ViewPath): string[] => (h.folder ? ['--tmpfs', h.path] : ['--ro
 export function bwrapArgs(view: OsView, c: BwrapCommand): string[] {
   const args = [
     '--unshare-user',
+    // No user namespace inside: the child cannot gain capabilities there to unmount what hides a store.
+    '--disable-userns',
     '--unshare-pid',
     '--unshare-ipc',
     '--unshare-uts',
