@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { diffPolicies } from '../../src/policy/index.ts';
 import { policyFor } from '../helpers.ts';
 
 const off = { extensionPolicy: { exec: { osSandbox: 'off' } } };
@@ -29,6 +30,16 @@ describe('extensionPolicy.exec.osSandbox', () => {
   it('nor can a project file the user trusts', () => {
     const p = policyFor({ user: { extensionPolicy: { trustProjectSettings: true } }, project: off });
     assert.equal(p.osSandbox, 'on');
+  });
+
+  it('policy diff marks turning it off as looser, and back on as tighter', () => {
+    const on = policyFor();
+    const offPolicy = policyFor({ user: off });
+    assert.deepEqual(
+      diffPolicies(on, offPolicy).find((c) => c.field === 'exec_os_sandbox'),
+      { field: 'exec_os_sandbox', a: 'true', b: 'false', direction: 'looser' },
+    );
+    assert.equal(diffPolicies(offPolicy, on).find((c) => c.field === 'exec_os_sandbox')?.direction, 'tighter');
   });
 
   it('a value other than on or off makes the user file invalid (loading blocked), not silently off', () => {
