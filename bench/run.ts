@@ -21,6 +21,7 @@ const SUITES: Record<string, string> = {
   bounds: './bounds.bench.ts',
   bridge: './bridge.bench.ts',
   'shell-parse': './shellParse.bench.ts',
+  exec: './exec.bench.ts',
 };
 
 const ONE = '--module';

@@ -7,9 +7,11 @@ import {
   forgetPromptAnswers,
   isCapability,
   listMethods,
+  OS_SANDBOX_REMEDY,
   type PolicyExplanation,
   resolvePolicy,
 } from '../policy/index.ts';
+import { osSandboxAvailability, type Availability } from '../pi/index.ts';
 import { WardenError } from '../errors.ts';
 import { colourDecision, colours as pc, printJson, table, type Io } from './output.ts';
 import { reportSettingsErrors } from './settingsErrors.ts';
@@ -106,11 +108,20 @@ function renderExplanation(e: PolicyExplanation): string {
   return lines.join('\n');
 }
 
+/** Which applies to child processes: the OS sandbox, the refusal when it cannot run here, or the user's `off`. */
+function osSandboxApplies(e: PolicyExplanation, a: Availability): string {
+  if (e.exec_mediation.os_sandbox.setting === 'off')
+    return 'off (user settings extensionPolicy.exec.osSandbox): children run unconfined, with your rights';
+  if (a.available) return `on: children run in ${a.kind} (no network unless http is granted, then only through the egress proxy)`;
+  return `on, but unavailable here (${a.why}): exec is refused; to enable it, ${OS_SANDBOX_REMEDY}`;
+}
+
 function renderExec(e: PolicyExplanation): string[] {
   const x = e.exec_mediation;
   const granted =
     x.granted_by_name === null ? '' : `; exec granted to ${e.extension_id ?? '?'} by name: ${x.granted_by_name ? 'yes' : 'no'}`;
   return [
+    `${pc.bold('OS sandbox of child processes:')} ${e.exec_mediation.os_sandbox.applies ?? e.exec_mediation.os_sandbox.setting}`,
     pc.bold(`Exec mediation (profile ${x.profile}${granted}; the strictest verdict among what a command shows decides)`),
     table(
       ['what the command shows', 'exec granted by name', 'otherwise', 'meaning'],
@@ -176,7 +187,15 @@ function renderEgress(e: PolicyExplanation): string[] {
  */
 export function runExplain(io: Io, options: ExplainOptions): number {
   const resolved = resolvePolicy({ cliProfile: options.extensionPolicy, cwd: options.cwd });
-  const explanation = explainPolicy(resolved, options.extension);
+  const explained = explainPolicy(resolved, options.extension);
+  const a = osSandboxAvailability();
+  const osSandbox = {
+    ...explained.exec_mediation.os_sandbox,
+    available: a.available,
+    ...(a.available ? { kind: a.kind } : { why: a.why }),
+    applies: osSandboxApplies(explained, a),
+  };
+  const explanation = { ...explained, exec_mediation: { ...explained.exec_mediation, os_sandbox: osSandbox } };
   if (options.json === true) printJson(io, 'pi-warden.policy_explanation.v1', explanation);
   else io.out(renderExplanation(explanation));
   const invalid = reportSettingsErrors(io, resolved.errors);

@@ -28,7 +28,7 @@ import { createResultStage } from './results.ts';
 
 export { classifySecretName } from './secrets/names.ts';
 export { FsScope, type FsAccess } from './fs/scope.ts';
-export type { FsLayout } from './fs/paths.ts';
+export type { FsLayout, Place } from './fs/paths.ts';
 export type { HeldSecret } from './secrets/values.ts';
 export type { PiFileToolKit } from './tools/fileTools.ts';
 export { forTerminal, stripTerminalControls } from './terminal.ts';
@@ -206,7 +206,16 @@ export function createMediation(o: MediationOptions): Mediation {
 export { EXEC_REASONS, isExecClassReason } from './exec/stage.ts';
 export { FS_OPERATION_REASONS } from './fs/operations.ts';
 export { FS_SCOPE_REASONS } from './fs/scope.ts';
-export { EGRESS_MARKS, EGRESS_REASONS, isEgressClassReason } from './http/egress.ts';
+export {
+  EGRESS_MARKS,
+  EGRESS_REASONS,
+  checkAddress,
+  checkTarget,
+  egressAlerter,
+  egressError,
+  isEgressClassReason,
+  parseTarget,
+} from './http/egress.ts';
 export { HTTP_REASONS } from './http/operation.ts';
 export { SECRET_RESULT_REASONS } from './secrets/inbound.ts';
 export { SECRET_NAME_REASONS } from './secrets/nameFilter.ts';

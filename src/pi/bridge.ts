@@ -13,7 +13,7 @@ import { isWardenError, WardenError } from '../errors.ts';
 import type { AlertInput } from '../evidence/index.ts';
 import type { LocatedExtension } from '../extensions/index.ts';
 import { classifySecretName, type PiFileToolKit } from '../mediation/index.ts';
-import { assertLoadAllowed, overrideKey, resolvePolicy, type ResolvedPolicy } from '../policy/index.ts';
+import { assertLoadAllowed, egressRulesLookup, overrideKey, resolvePolicy, verdictFor, type ResolvedPolicy } from '../policy/index.ts';
 import { createRuntime, type WardenRuntime } from '../runtime/createRuntime.ts';
 import {
   bundleEntry,
@@ -114,11 +114,19 @@ export class BridgeSession {
     const roots = new Map<string, string>();
     // Filled once the runtime exists; the host and the trust gate call into it only after that.
     const ref: { session?: BridgeSession } = {};
+    const egress = egressRulesLookup(policy.httpEgress);
     const host = new LiveHost({
       cwd: options.cwd,
       env,
       isSecretName: (name) => classifySecretName(name, policy.secretBroker).secret,
       onBus: (from, channel, data) => ref.session?.deliverBus(from, channel, data),
+      confinement: (id) => {
+        const runtime = ref.session?.runtime;
+        if (runtime === undefined) throw new WardenError('internal', `exec for ${id} before the session's runtime exists`);
+        // The network only through the egress proxy, and only when `http` is granted (a prompt is not a grant).
+        const http = verdictFor(policy.compiled, 'http', id).decision === 'allow' ? egress(id) : undefined;
+        return { setting: policy.osSandbox, scope: runtime.fsScope, extensionId: id, http, evidence: runtime.writer };
+      },
     });
     const runtime = await createRuntime({
       home: options.home,

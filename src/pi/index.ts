@@ -1,4 +1,5 @@
 /** The bridge into pi (SPEC §3, §10): the ExtensionHost interface that a live pi session or the probe's headless host implements. */
+export { osSandboxAvailability, type Availability, type OsSandboxKind } from './confine/index.ts';
 export { REGISTRATION_KINDS, hostOperations, type ExtensionHost, type Registration, type RegistrationKind } from './host.ts';
 export { loadPiModule, PI_PACKAGE_NAMES, type PiModule } from './piModule.ts';
 export { discoverExtensions, type DiscoveredExtension, type Discovery, type DiscoveryConflict } from './discover.ts';

@@ -14,6 +14,7 @@ import type { OperationContext } from '../dispatch/index.ts';
 import { WardenError } from '../errors.ts';
 import { forTerminal } from '../mediation/index.ts';
 import type { ExtensionHost, Registration } from './host.ts';
+import type { Confinement } from './confine/index.ts';
 import { runChild } from './exec.ts';
 
 /** pi's objects as the host uses them: members looked up by name (pi 0.73.1, 1.5.2 and 1.6.0 differ in detail). */
@@ -94,6 +95,8 @@ export interface LiveHostOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Which variable names are secret (the secret broker's classification). */
   readonly isSecretName: (name: string) => boolean;
+  /** The OS sandbox an extension's children run in (src/pi/confine). */
+  readonly confinement: (extensionId: string) => Confinement;
   /** Messages on the shared `pi.events` bus from a sandboxed extension, for the bridge to deliver. */
   readonly onBus?: (fromExtensionId: string, channel: string, data: unknown) => void;
 }
@@ -186,6 +189,7 @@ export class LiveHost implements ExtensionHost {
           env: this.#options.env,
           isSecretName: this.#options.isSecretName,
           signal: op.signal,
+          confinement: this.#options.confinement(op.extensionId),
         });
       case 'env.get': {
         const v = this.#options.env[String(params.name)];
@@ -204,7 +208,13 @@ export class LiveHost implements ExtensionHost {
               args: ['-c', typeof input.command === 'string' ? input.command : ''],
               ...(typeof input.timeout === 'number' ? { timeoutMs: input.timeout * 1000 } : {}),
             },
-            { cwd: this.#options.cwd, env: this.#options.env, isSecretName: this.#options.isSecretName, signal: op.signal },
+            {
+              cwd: this.#options.cwd,
+              env: this.#options.env,
+              isSecretName: this.#options.isSecretName,
+              signal: op.signal,
+              confinement: this.#options.confinement(op.extensionId),
+            },
           ).then((r) => ({ content: [{ type: 'text', text: `${r.stdout}${r.stderr}` }], details: { exitCode: r.code } }));
         }
         // Any other tool (another extension's): pi's own executeTool (1.5.2+), so pi's tool_call gates see it.

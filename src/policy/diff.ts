@@ -191,6 +191,7 @@ export function diffPolicies(a: ResolvedPolicy, b: ResolvedPolicy): PolicyChange
   for (const id of [...quotaIds].sort())
     quotaChanges(`extension ${id}: quota`, a.overrideQuotas.get(id) ?? {}, b.overrideQuotas.get(id) ?? {}, out);
   boolChange('secret_broker_enabled', a.secretBroker.enabled, b.secretBroker.enabled, false, out);
+  boolChange('exec_os_sandbox', a.osSandbox === 'on', b.osSandbox === 'on', false, out);
   egressChanges(a, b, out);
   riskChanges(a, b, out);
   fsGrantChanges(a, b, out);

@@ -9,6 +9,7 @@ import { listMethods } from './methods.ts';
 import { EXEC_CLASSES, EXEC_CLASS_MEANING } from './execClasses.ts';
 import { evaluateCapability, grantedByName, RULE_DESCRIPTIONS, RULES, type Decision, type PolicyReason, type Rule } from './precedence.ts';
 import { PROFILE_PRESETS, type ExecRules, type ExecVerdict } from './profiles.ts';
+import type { OsSandboxSetting } from './osSandbox.ts';
 import type { ResolvedPolicy } from './settings.ts';
 import { overrideKey } from './extensionId.ts';
 
@@ -75,6 +76,16 @@ export interface PolicyExplanation {
     /** For the extension asked about, whether exec is granted to it by name (which column applies); null for the global view. */
     readonly granted_by_name: boolean | null;
     readonly rules: readonly ExecRuleExplanation[];
+    /**
+     * The OS sandbox of child processes: the setting (`off` only from the user settings file). Whether this machine
+     * can run it is the CLI's to add (src/pi/confine probes it).
+     */
+    readonly os_sandbox: {
+      readonly setting: OsSandboxSetting;
+      readonly source: 'user' | 'default';
+      /** Added by the CLI: what applies on this machine, in words. */
+      readonly applies?: string;
+    };
   };
   readonly precedence: ReadonlyArray<{ readonly rule: Rule; readonly description: string }>;
   readonly methods: ReadonlyArray<{ readonly method: string; readonly capability: string; readonly summary: string }>;
@@ -184,6 +195,7 @@ export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): P
       profile: resolved.profile,
       granted_by_name: extensionId === undefined ? null : grantedByName(resolved.compiled, 'exec', extensionId),
       rules: explainExecRules(PROFILE_PRESETS[resolved.profile].exec),
+      os_sandbox: { setting: resolved.osSandbox, source: resolved.osSandbox === 'off' ? 'user' : 'default' },
     },
     precedence: RULES.map((rule) => ({ rule, description: RULE_DESCRIPTIONS[rule] })),
     methods: listMethods().map((m) => ({ method: m.method, capability: m.capability, summary: m.summary })),

@@ -51,6 +51,7 @@ export {
   type SettingsError,
   type SettingsScope,
 } from './settings.ts';
+export { OS_SANDBOX_REASONS, OS_SANDBOX_REMEDY, OS_SANDBOX_SETTINGS, type OsSandboxReason, type OsSandboxSetting } from './osSandbox.ts';
 export { explainPolicy, EXPLANATION_SCHEMA, type PolicyExplanation } from './explain.ts';
 export { diffPolicies, type PolicyChange } from './diff.ts';
 export { forgetPromptAnswers, rememberPromptAnswer, type PromptAnswer, type PromptScope } from './promptAnswers.ts';

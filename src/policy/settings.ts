@@ -29,6 +29,7 @@ import {
   type SettingsProblem,
 } from './settingsSchema.ts';
 import { overrideKey } from './extensionId.ts';
+import type { OsSandboxSetting } from './osSandbox.ts';
 
 export type ProfileSource = 'cli' | 'env' | 'project' | 'user' | 'default';
 export type SettingsScope = 'project' | 'user';
@@ -138,6 +139,11 @@ export interface ResolvedPolicy {
    */
   readonly loadBlocked: boolean;
   readonly userSettingsPath: string;
+  /**
+   * Whether children run inside the OS sandbox (`on`, the default) or without it (`off`): from the user file's
+   * `extensionPolicy.exec.osSandbox` only, since turning it off loosens and a project file may not (even trusted).
+   */
+  readonly osSandbox: OsSandboxSetting;
 }
 
 export interface ResolveOptions {
@@ -464,11 +470,14 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
       errors,
       loadBlocked: true,
       userSettingsPath: userPath,
+      osSandbox: 'on',
     };
   }
 
   const layered = mergeLayers(user?.settings, project?.settings, project?.path ?? '(project)', warnings);
   const settings = layered.policy;
+  if (project?.settings?.extensionPolicy?.exec?.osSandbox === 'off')
+    warnings.push(`${project.path}: extensionPolicy.exec.osSandbox "off" ignored: only the user settings file can turn the OS sandbox off`);
 
   let requestedProfile: string | undefined;
   let profileSource: ProfileSource = 'default';
@@ -544,6 +553,7 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
     errors,
     loadBlocked: false,
     userSettingsPath: userPath,
+    osSandbox: user?.settings?.extensionPolicy?.exec?.osSandbox ?? 'on',
   };
 }
 

@@ -66,6 +66,10 @@ export const ExtensionPolicySettings = Type.Object(
     quota: Type.Optional(QuotaSettings),
     /** HTTP egress defaults for every extension (SPEC §5.5). */
     http: Type.Optional(HttpEgressSettings),
+    /** Child processes (SPEC §5.4): `osSandbox: "off"` runs them without OS confinement; honoured in the user file only. */
+    exec: Type.Optional(
+      Type.Object({ osSandbox: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])) }, { additionalProperties: false }),
+    ),
     secretBroker: Type.Optional(
       Type.Object(
         {

@@ -25,7 +25,7 @@ import {
   TOOL_CALL_REASONS,
   RESULT_REASONS,
 } from '../mediation/index.ts';
-import { POLICY_REASONS } from '../policy/index.ts';
+import { OS_SANDBOX_REASONS, POLICY_REASONS } from '../policy/index.ts';
 import { isSignalCode } from '../risk/controller.ts';
 import { isRiskSignalReason, parseRiskActionReason, RISK_REASONS } from '../risk/stage.ts';
 import { BUNDLE_REASONS, SANDBOX_REASONS } from '../sandbox/index.ts';
@@ -42,6 +42,7 @@ const oneOf =
 const VOCABULARIES: { readonly [V in Vocabulary]: (code: string) => code is ReasonVocabularies[V] } = {
   system: isSystemErrorReason,
   policy: oneOf(POLICY_REASONS),
+  osSandbox: oneOf(OS_SANDBOX_REASONS),
   validate: oneOf(VALIDATE_REASONS),
   deriveCapability: oneOf(DERIVE_CAPABILITY_REASONS),
   prompt: oneOf(PROMPT_REASONS),

@@ -152,6 +152,26 @@ describe('pi-warden policy explain', () => {
     assert.deepEqual(rows.get('network_tool'), ['allow', 'prompt']);
   });
 
+  it('says which applies to child processes: the OS sandbox, the refusal when it cannot run, or the user setting off', () => {
+    const on = cli(settingsDirs(), ['policy', 'explain'], { PATH: '/nonexistent' });
+    assert.match(
+      on.stdout,
+      /OS sandbox of child processes: on, but unavailable here \(bwrap \(bubblewrap\) is not installed\): exec is refused/,
+    );
+    assert.match(on.stdout, /apt-get install bubblewrap/);
+    const json = JSON.parse(cli(settingsDirs(), ['policy', 'explain', '--json'], { PATH: '/nonexistent' }).stdout).exec_mediation
+      .os_sandbox;
+    assert.equal(json.setting, 'on');
+    assert.equal(json.available, false);
+    const off = settingsDirs({ user: { extensionPolicy: { exec: { osSandbox: 'off' } } } });
+    assert.match(
+      cli(off, ['policy', 'explain']).stdout,
+      /OS sandbox of child processes: off \(user settings extensionPolicy\.exec\.osSandbox\)/,
+    );
+    const projectOff = settingsDirs({ project: { extensionPolicy: { exec: { osSandbox: 'off' } } } });
+    assert.equal(JSON.parse(cli(projectOff, ['policy', 'explain', '--json']).stdout).exec_mediation.os_sandbox.setting, 'on');
+  });
+
   it('--help explains the commands', () => {
     const r = cli(settingsDirs(), ['policy', 'explain', '--help']);
     assert.equal(r.code, 0);

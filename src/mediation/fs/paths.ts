@@ -457,6 +457,27 @@ export class PathClassifier {
     return undefined;
   }
 
+  /**
+   * The lists at their places in this layout, for the OS sandbox of child processes (src/pi/confine), which mounts
+   * the same places the checks here protect: credential stores, never-written places, pi-warden's store, pi's own
+   * folders, and the names that are never written in any folder.
+   */
+  lists(): {
+    readonly credential: readonly Place[];
+    readonly neverWritten: readonly Place[];
+    readonly wardenPrivate: readonly string[];
+    readonly piOwn: readonly string[];
+    readonly anyNeverWritten: readonly SensitivePlace[];
+  } {
+    return {
+      credential: this.#sensitive.all,
+      neverWritten: this.#startup.all,
+      wardenPrivate: this.#private,
+      piOwn: this.#piOwn,
+      anyNeverWritten: this.#anyNeverWritten.map((a) => a.place),
+    };
+  }
+
   /** What kind of place `real` is, for an extension whose data folder is `data`. */
   classify(real: string, data: string): PathVerdict {
     const { projectRoot } = this.layout;

@@ -249,6 +249,17 @@ export class FsScope {
     return dataFolder(this.layout.dataRoot, extensionId);
   }
 
+  /** The paths granted to an extension (as written, and where they really are), for the OS sandbox's mounts. */
+  grantsOf(extensionId: string): FsGrant {
+    const g = this.#grants.get(extensionId);
+    return { read: g?.read.flatMap((r) => r.forms) ?? [], write: g?.write.flatMap((r) => r.forms) ?? [] };
+  }
+
+  /** An extension's own package folder (readable), if known. */
+  extensionRoot(extensionId: string): string | undefined {
+    return this.#roots.get(extensionId);
+  }
+
   /** Absolute form of a hostcall path (relative ones are taken from the project root). */
   absolute(path: string): string {
     // Not `path.resolve`: collapsing `x/link/..` as text would name a different place than the kernel reaches.
