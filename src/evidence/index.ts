@@ -40,5 +40,6 @@ export type {
 export { DB_FILE, STORE_REASONS } from './store.ts';
 export { WRITER_REASONS } from './writer.ts';
 export { OUTCOME_REASONS, parseEntry } from './entry.ts';
+export { BURST_REASONS, DEFAULT_BURSTS, SUMMARY_REASON, summarisedCount, type BurstSettings } from './bursts.ts';
 export { storedEntries } from './chunks.ts';
 export { rulesFromSnapshot } from './configSnapshot.ts';
