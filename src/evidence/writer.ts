@@ -41,7 +41,17 @@ export interface EvidenceWriterOptions {
   readonly telemetryRetention?: number;
   /** When repeated identical refusals and breaches are summarised (bursts.ts). */
   readonly bursts?: Partial<BurstSettings>;
+  /**
+   * Bytes of ledger entries and breach rows one extension may add to the store per `storeWindowMs` (default 32 MiB
+   * per hour). Going over is a `store_bytes` breach, reported once per window (to `onStoreBudget` when set, which
+   * quarantines; else recorded here).
+   */
+  readonly storeBytesPerWindow?: number;
+  readonly storeWindowMs?: number;
 }
+
+/** Default store budget per extension: 32 MiB of evidence an hour (≈ 60,000 distinct ledger entries). */
+export const DEFAULT_STORE_BYTES_PER_HOUR = 32 * 1024 * 1024;
 
 /** A refusal counted into a summary: the record and its hashes. */
 interface CountedRefusal {
@@ -98,6 +108,12 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   readonly #breachBursts: BurstCounter<QuotaBreach>;
   readonly #burstCheckMs: number;
   #burstTimer: NodeJS.Timeout | undefined;
+  readonly #storeBudget: number;
+  readonly #storeWindowMs: number;
+  /** Bytes each extension added in the current store window, and whether its breach was reported. */
+  readonly #storeUse = new Map<string, { start: number; bytes: number; reported: boolean }>();
+  /** Where a store-budget breach goes (the runtime's quarantining sink); undefined: recorded by this writer. */
+  onStoreBudget: ((breach: QuotaBreach) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
@@ -120,6 +136,8 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     this.wantsStageTimings = options.telemetry !== false;
     this.#refusalBursts = new BurstCounter(options.bursts);
     this.#breachBursts = new BurstCounter(options.bursts);
+    this.#storeBudget = options.storeBytesPerWindow ?? DEFAULT_STORE_BYTES_PER_HOUR;
+    this.#storeWindowMs = options.storeWindowMs ?? 3_600_000;
     this.#burstCheckMs = Math.max(10, Math.min(options.bursts?.quietMs ?? 1000, options.bursts?.summaryEveryMs ?? 5000));
     worker.on('message', (m: FromWorker) => this.#onMessage(m));
     worker.on('error', (err: Error) => this.#fail(`the evidence writer thread failed: ${err.message}`));
@@ -203,26 +221,52 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     return h;
   }
 
+  /** Charges evidence bytes to the extension's store budget; the first time over in a window is a breach. */
+  #chargeStore(extensionId: string, bytes: number, ts: number): void {
+    let use = this.#storeUse.get(extensionId);
+    if (use === undefined || ts - use.start >= this.#storeWindowMs) {
+      if (this.#storeUse.size > 10_000) this.#storeUse.clear();
+      use = { start: ts, bytes: 0, reported: false };
+      this.#storeUse.set(extensionId, use);
+    }
+    use.bytes += bytes;
+    if (use.bytes <= this.#storeBudget || use.reported) return;
+    use.reported = true;
+    const breach: QuotaBreach = {
+      extension_id: extensionId,
+      resource: 'store_bytes',
+      limit: this.#storeBudget,
+      actual: use.bytes,
+      ts_ms: ts,
+    };
+    // After this entry is queued: the breach (and the quarantine it brings) never loses the entry that caused it.
+    queueMicrotask(() => {
+      if (this.failure() !== undefined) return;
+      if (this.onStoreBudget !== undefined) this.onStoreBudget(breach);
+      else this.recordBreach(breach);
+    });
+  }
+
   #entry(r: DecisionRecord, reasonCodes: readonly string[], ph: string, sh: string): void {
-    this.#ledger.push(
-      encodeBodyParts({
-        ts_ms: r.ts_ms,
-        extension_id: r.extension_id,
-        call_id: r.call_id,
-        method: r.method,
-        capability: r.capability,
-        declared_capability: r.declared_capability,
-        decision: r.decision,
-        rule: r.rule,
-        stage: r.stage,
-        error_code: r.error_code,
-        reason_codes: reasonCodes,
-        params_hash: ph,
-        args_shape_hash: sh,
-        risk_score: r.risk_score ?? null,
-        config_hash: r.policy === undefined ? null : this.#configHash(r.policy),
-      }),
-    );
+    const parts = encodeBodyParts({
+      ts_ms: r.ts_ms,
+      extension_id: r.extension_id,
+      call_id: r.call_id,
+      method: r.method,
+      capability: r.capability,
+      declared_capability: r.declared_capability,
+      decision: r.decision,
+      rule: r.rule,
+      stage: r.stage,
+      error_code: r.error_code,
+      reason_codes: reasonCodes,
+      params_hash: ph,
+      args_shape_hash: sh,
+      risk_score: r.risk_score ?? null,
+      config_hash: r.policy === undefined ? null : this.#configHash(r.policy),
+    });
+    this.#ledger.push(parts);
+    this.#chargeStore(r.extension_id, parts.length, r.ts_ms);
   }
 
   /** An allowed call's decision, queued before its operation runs; throws once the writer has failed. */
@@ -292,6 +336,7 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
       return;
     }
     this.#breaches.push(b);
+    this.#chargeStore(b.extension_id, 64 + b.extension_id.length + b.resource.length, b.ts_ms);
     const key = `${b.extension_id}\u0000${b.resource}`;
     const last = this.#lastBreachAlert.get(key);
     if (last === undefined || b.ts_ms - last >= 10_000) {

@@ -120,6 +120,8 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     built.dispatcher?.abortExtension(id);
     o.onQuarantined?.(id);
   });
+  // Over its store budget (evidence bytes per hour), an extension is quarantined like over any other budget.
+  writer.onStoreBudget = (b) => breaches.recordBreach(b);
   const hostBytes = new HostBytes(o.hostBytesPerExtension ?? DEFAULT_HOST_BYTES, breaches);
   const risk = o.policy.risk;
   let phaseCache: { phase: RolloutPhase; at: number } = { phase: readRollout(db).phase, at: Date.now() };

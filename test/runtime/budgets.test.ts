@@ -129,3 +129,35 @@ describe('budgets: an extension over its CPU window is quarantined, not only sto
     }
   });
 });
+
+describe('budgets: evidence bytes one extension adds to the store', () => {
+  it('a flood of distinct refusals passes the store budget: a store_bytes breach with an alert, and the extension is quarantined', async () => {
+    const home = tempHome();
+    const rt = await createRuntime({ home, policy: policyFor({}), writer: { storeBytesPerWindow: 50_000 } });
+    try {
+      let calls = 0;
+      while (rt.trust.stateOf('noisy') !== 'quarantined' && calls < 10_000) {
+        await rt.dispatcher.dispatch('noisy', { call_id: `n${calls}`, method: 'exec', params: { cmd: `tool-${calls}` } });
+        calls++;
+      }
+      assert.equal(rt.trust.stateOf('noisy'), 'quarantined');
+      assert.equal(rt.trust.stateOf('quiet'), 'unknown', 'only the extension over its budget');
+    } finally {
+      await rt.close();
+    }
+    const db = openStore(home, { readOnly: true });
+    try {
+      const breaches = queryBreaches(db, 'noisy').filter((b) => b.resource === 'store_bytes');
+      assert.equal(breaches.length, 1, 'one breach per window');
+      assert.equal(breaches[0]!.limit, 50_000);
+      assert.ok(breaches[0]!.actual > 50_000);
+      const alerts = db.prepare("SELECT category FROM alerts WHERE extension_id = 'noisy'").all() as Array<{ category: string }>;
+      assert.ok(
+        alerts.some((a) => a.category === 'quota_breach'),
+        'the breach is alerted',
+      );
+    } finally {
+      db.close();
+    }
+  });
+});
