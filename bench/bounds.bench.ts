@@ -6,13 +6,17 @@
  * machine, so a regression shows as a ratio rather than as a flaky test.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as pi from '@earendil-works/pi-coding-agent';
-import { createDispatcher } from '../src/dispatch/index.ts';
+import { createDispatcher, DEFAULT_HOST_BYTES } from '../src/dispatch/index.ts';
+import { openStore } from '../src/evidence/index.ts';
+import { createRuntime } from '../src/runtime/createRuntime.ts';
+import { policyFor } from '../test/helpers.ts';
 import { analyseExec } from '../src/mediation/exec/stage.ts';
 import { parseShell } from '../src/mediation/exec/shellParse.ts';
 import { createFsOperations } from '../src/mediation/fs/operations.ts';
@@ -206,6 +210,86 @@ async function fifoSettings(root: string): Promise<BenchResult[]> {
   return [plain, fifo];
 }
 
+/**
+ * What one hostile extension costs the host under the default budgets (issue 16 item 5): the event loop's delay
+ * next to 20 timers each busy 900 ms (vs a calm neighbour), bytes held under 90 stalled 15 MiB downloads, and store
+ * growth under a flood of identical refusals. The tests assert the bounds by counts; the times and sizes are here.
+ */
+export async function hostBudgets(root: string): Promise<Record<string, unknown>> {
+  const loopDelay = async (busyMs: number): Promise<{ max_ms: number; p99_ms: number; stopped: string | null }> => {
+    const dir = mkdtempSync(join(root, 'loop-'));
+    const file = join(dir, 'ext.ts');
+    writeFileSync(
+      file,
+      `export default function (pi: any) { pi.on('go', () => { for (let i = 0; i < 20; i++) setTimeout(() => { const t = Date.now(); while (Date.now() - t < ${busyMs}) {} }, 10 * i); }); }\n`,
+    );
+    const host = new HeadlessHost({ cwd: dir, home: dir });
+    const policy = resolvePolicy({ cliProfile: 'permissive', env: { HOME: dir }, cwd: dir });
+    const d = createDispatcher({ policy: policy.compiled, operations: new Map(hostOperations(host)) });
+    const s = await Sandbox.create({ extensionId: 'neighbour', dispatcher: d, boot: hostBoot(dir, dir) });
+    await s.load(await bundleEntry(file));
+    const h = monitorEventLoopDelay({ resolution: 1 });
+    h.enable();
+    await s.emit('go', {});
+    await new Promise((r) => setTimeout(r, 20 * 10 + 2000));
+    h.disable();
+    const out = { max_ms: round1(h.max / 1e6), p99_ms: round1(h.percentile(99) / 1e6), stopped: s.stopped?.reasonCodes[0] ?? null };
+    s.dispose();
+    return out;
+  };
+  const hostile = await loopDelay(900);
+  const calm = await loopDelay(1);
+
+  const server = createServer((_req, res) => {
+    res.writeHead(200);
+    const chunk = Buffer.alloc(1024 * 1024, 0x61);
+    for (let i = 0; i < 15; i++) res.write(chunk);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const home = mkdtempSync(join(root, 'rt-'));
+  const rt = await createRuntime({
+    home,
+    policy: policyFor({
+      user: { extensionPolicy: { profile: 'permissive', defaultCaps: ['http'], http: { allowPrivate: ['127.0.0.1'] } } },
+    }),
+    realHttp: true,
+  });
+  const rssBefore = process.memoryUsage().rss;
+  const calls = Array.from({ length: 90 }, (_, i) => rt.dispatcher.dispatch('hog', { call_id: `d${i}`, method: 'http', params: { url } }));
+  await Promise.all(calls);
+  const download = {
+    calls: 90,
+    bytes_held_peak: rt.hostBytes.peak('hog'),
+    budget_bytes: DEFAULT_HOST_BYTES,
+    rss_growth_mib: round1((process.memoryUsage().rss - rssBefore) / 1048576),
+    quarantined: rt.trust.stateOf('hog') === 'quarantined',
+  };
+  server.closeAllConnections();
+  server.close();
+
+  const FLOOD = 20_000;
+  const started = performance.now();
+  for (let i = 0; i < FLOOD; i++) await rt.dispatcher.dispatch('flooder', { call_id: `f${i}`, method: 'exec', params: { cmd: 'curl' } });
+  const floodMs = performance.now() - started;
+  await rt.close();
+  const db = openStore(home, { readOnly: true });
+  const rows = (db.prepare('SELECT COUNT(*) AS n FROM ledger WHERE entry LIKE \'%"extension_id":"flooder"%\'').get() as { n: number }).n;
+  db.close();
+  return {
+    event_loop_delay: { hostile_neighbour: hostile, calm_neighbour: calm },
+    stalled_downloads: download,
+    refusal_flood: {
+      refusals: FLOOD,
+      seconds: round1(floodMs / 1000),
+      ledger_rows: rows,
+      store_bytes: statSync(join(home, 'warden.db')).size,
+    },
+  };
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
 export async function run(): Promise<string> {
   const root = realpathSync(mkdtempSync(join(tmpdir(), 'pi-warden-bench-bounds-')));
   try {
@@ -217,8 +301,11 @@ export async function run(): Promise<string> {
       ...(await fifoSettings(root)),
     ];
     printResults('bounds', results);
+    const budgets = await hostBudgets(root);
+    process.stdout.write(`  host budgets: ${JSON.stringify(budgets)}\n`);
     return writeResults('bounds', results, {
       note: 'times of the work bounds the tests check by behaviour; ratios are to the baseline named in each row',
+      host_budgets: budgets,
     });
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -17,6 +17,7 @@ import { type Capability, type CompiledPolicy, isDangerous, liftDenial, POLICY_R
 import type { AlertSink, BreachSink, DecisionRecord, DecisionRecorder, RecordedDecision } from '../evidence/index.ts';
 
 import { newContext, type DispatchContext, type HostcallResult } from './hostcall.ts';
+import type { HostBytes } from './hostBytes.ts';
 
 import { STAGE_ORDER, type Stage, type StageOutcome } from './stage.ts';
 import { deriveCapabilityStage } from './stages/deriveCapability.ts';
@@ -52,6 +53,11 @@ export interface OperationContext {
   readonly callId: string;
   readonly capability: Capability;
   readonly signal: AbortSignal;
+  /**
+   * Charges bytes the operation buffers for the extension (hostBytes.ts); throws `quota_exceeded` over the budget.
+   * What one call charged is released when its operation ends.
+   */
+  readonly hold?: (bytes: number) => void;
 }
 
 /** Performs an allowed call. Receives params that passed the method's schema. */
@@ -84,6 +90,8 @@ export interface DispatcherOptions {
   readonly operationQuota?:
     ((extensionId: string) => { readonly wallTimeMs?: number | undefined; readonly outputBytes?: number | undefined }) | undefined;
   readonly breaches?: BreachSink | undefined;
+  /** The account of bytes held per extension; without one, operations hold without a budget. */
+  readonly hostBytes?: HostBytes | undefined;
 }
 
 /** Size of a result as it would cross into the sandbox: string length, byte length, or JSON length. */
@@ -109,6 +117,11 @@ export interface Dispatcher {
   dispatchSync(extensionId: string, hostcall: unknown): HostcallResult;
   /** The stage names in the order they run, ending with execute and record. */
   readonly pipeline: readonly string[];
+  /**
+   * Aborts every operation of the extension still in flight (it was quarantined: what it started must not keep
+   * holding the host's sockets and memory). Its calls end with `quarantined`.
+   */
+  abortExtension(extensionId: string): void;
 }
 
 const CORE: ReadonlySet<string> = new Set(['validate', 'derive_capability', 'policy']);
@@ -228,6 +241,25 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   /** The policy rule that denied the call (the first policy reason code), for the remediation. */
   function policyReason(codes: readonly string[]): PolicyReason {
     return (codes.find((c) => (POLICY_REASONS as readonly string[]).includes(c)) as PolicyReason | undefined) ?? 'not_in_default_caps';
+  }
+
+  /** AbortControllers of the asynchronous operations in flight, by extension (`abortExtension`). */
+  const inflight = new Map<string, Set<AbortController>>();
+
+  /** One call's charge on the host-bytes account: what it held, released in one step when the operation ends. */
+  function holder(extensionId: string): { hold: (bytes: number) => void; release: () => void } {
+    const account = options.hostBytes;
+    let total = 0;
+    return {
+      hold: (bytes) => {
+        account?.hold(extensionId, bytes);
+        total += bytes;
+      },
+      release: () => {
+        account?.release(extensionId, total);
+        total = 0;
+      },
+    };
   }
 
   function breach(ctx: DispatchContext, resource: 'output_bytes' | 'wall_time_ms', limit: number, actual: number): WardenError {
@@ -378,6 +410,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if ('ok' in ready) return ready;
     const { op, admitted } = ready;
     const controller = new AbortController();
+    const running = inflight.get(ctx.extensionId) ?? new Set<AbortController>();
+    running.add(controller);
+    inflight.set(ctx.extensionId, running);
     let timer: NodeJS.Timeout | undefined;
     const quota = options.operationQuota?.(ctx.extensionId);
     const wall = quota?.wallTimeMs !== undefined && quota.wallTimeMs < timeoutMs ? quota.wallTimeMs : undefined;
@@ -390,12 +425,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       }
       return finish(ctx, { ok: true, callId: ctx.callId, value }, admitted);
     };
+    const held = holder(ctx.extensionId);
     try {
       const pending = op(ctx.params, {
         extensionId: ctx.extensionId,
         callId: ctx.callId,
         capability: ctx.capability as Capability,
         signal: controller.signal,
+        hold: held.hold,
       });
       if (!isThenable(pending)) return checked(pending);
       const started = Date.now();
@@ -418,6 +455,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       return fail(ctx, operationFailure(ctx.method, err), admitted);
     } finally {
       clearTimeout(timer);
+      held.release();
+      running.delete(controller);
+      if (running.size === 0 && inflight.get(ctx.extensionId) === running) inflight.delete(ctx.extensionId);
     }
   }
 
@@ -427,12 +467,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const ready = admitOperation(ctx);
     if ('ok' in ready) return ready;
     const { op, admitted } = ready;
+    const held = holder(ctx.extensionId);
     try {
       const value = op(ctx.params, {
         extensionId: ctx.extensionId,
         callId: ctx.callId,
         capability: ctx.capability as Capability,
         signal: new AbortController().signal,
+        hold: held.hold,
       });
       if (isThenable(value)) {
         Promise.resolve(value).catch(() => undefined);
@@ -452,6 +494,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       return finish(ctx, { ok: true, callId: ctx.callId, value }, admitted);
     } catch (err) {
       return fail(ctx, operationFailure(ctx.method, err), admitted);
+    } finally {
+      held.release();
     }
   }
 
@@ -515,6 +559,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         if (outcome !== undefined) return fail(ctx, isWardenError(outcome) ? outcome : stageFailure(name, outcome));
       }
       return executeSync(ctx);
+    },
+    abortExtension(extensionId: string): void {
+      for (const c of inflight.get(extensionId) ?? [])
+        c.abort(new WardenError('quarantined', `${extensionId} was quarantined: its operations in flight were aborted`));
     },
     async dispatch(extensionId: string, hostcall: unknown): Promise<HostcallResult> {
       const ctx = newContext(extensionId, hostcall);

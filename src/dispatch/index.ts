@@ -8,6 +8,7 @@ export { addReason, newContext } from './hostcall.ts';
 export { type SyncStage } from './stage.ts';
 export { type PromptOutcome, type PromptResult } from './prompts.ts';
 export { DISPATCH_REASONS } from './dispatcher.ts';
+export { DEFAULT_HOST_BYTES, HOST_BYTES_REASONS, HostBytes } from './hostBytes.ts';
 export { DERIVE_CAPABILITY_REASONS } from './stages/deriveCapability.ts';
 export { PROMPT_REASONS, promptOutcome } from './stages/policy.ts';
 export { VALIDATE_REASONS } from './stages/validate.ts';

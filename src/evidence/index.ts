@@ -40,5 +40,7 @@ export type {
 export { DB_FILE, STORE_REASONS } from './store.ts';
 export { WRITER_REASONS } from './writer.ts';
 export { OUTCOME_REASONS, parseEntry } from './entry.ts';
+export { DEFAULT_STORE_BYTES_PER_HOUR } from './writer.ts';
+export { BURST_REASONS, DEFAULT_BURSTS, SUMMARY_REASON, summarisedCount, type BurstSettings } from './bursts.ts';
 export { storedEntries } from './chunks.ts';
 export { rulesFromSnapshot } from './configSnapshot.ts';

@@ -65,6 +65,8 @@ export interface QuotaBreach {
   readonly limit: number;
   readonly actual: number;
   readonly ts_ms: number;
+  /** How many identical breaches this row stands for (a burst summary, evidence/bursts.ts); 1 when absent. */
+  readonly repeats?: number;
 }
 
 export interface BreachSink {

@@ -13,7 +13,7 @@ import { describeValue } from '../describe.ts';
 import { WardenError } from '../errors.ts';
 import { CHUNK_ENTRIES, encodeChunk } from './chunks.ts';
 
-export const STORE_SCHEMA_VERSION = 6;
+export const STORE_SCHEMA_VERSION = 7;
 export const DB_FILE = 'warden.db';
 
 export const STORE_REASONS = ['schema_mismatch'] as const;
@@ -224,6 +224,12 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: DatabaseSync) => void)> = 
    );
    CREATE INDEX exec_log_ext ON exec_log(extension_id, id);`,
   chunkLedger,
+  // 7: a breach row may stand for a burst of identical breaches (evidence/bursts.ts): how many. Idempotent: a store
+  // taken back to an older version keeps the column.
+  (db: DatabaseSync) => {
+    const columns = db.prepare('PRAGMA table_info(quota_breaches)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'repeats')) db.exec('ALTER TABLE quota_breaches ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1');
+  },
 ];
 
 /**

@@ -15,6 +15,7 @@ import type { AlertInput, AlertSink } from './alerts.ts';
 
 import { argsShapeHash, paramsHash, sha256Hex } from './canonical.ts';
 import { snapshotOf } from './configSnapshot.ts';
+import { BurstCounter, type BurstSettings, SUMMARY_REASON, summaryCallId } from './bursts.ts';
 import { encodeBodyParts, OUTCOME_REASON } from './entry.ts';
 import type { FromWorker, ToWorker, WriterConfig } from './writerWorker.ts';
 import type {
@@ -38,6 +39,25 @@ export interface EvidenceWriterOptions {
   readonly checkpointIntervalMs?: number;
   readonly telemetry?: boolean;
   readonly telemetryRetention?: number;
+  /** When repeated identical refusals and breaches are summarised (bursts.ts). */
+  readonly bursts?: Partial<BurstSettings>;
+  /**
+   * Bytes of ledger entries and breach rows one extension may add to the store per `storeWindowMs` (default 32 MiB
+   * per hour). Going over is a `store_bytes` breach, reported once per window (to `onStoreBudget` when set, which
+   * quarantines; else recorded here).
+   */
+  readonly storeBytesPerWindow?: number;
+  readonly storeWindowMs?: number;
+}
+
+/** Default store budget per extension: 32 MiB of evidence an hour (≈ 60,000 distinct ledger entries). */
+export const DEFAULT_STORE_BYTES_PER_HOUR = 32 * 1024 * 1024;
+
+/** A refusal counted into a summary: the record and its hashes. */
+interface CountedRefusal {
+  readonly r: DecisionRecord;
+  readonly ph: string;
+  readonly sh: string;
 }
 
 export interface FlushResult {
@@ -84,6 +104,16 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   #secrets: SecretBrokerLogEntry[] = [];
   #execs: ExecLogEntry[] = [];
   readonly #lastBreachAlert = new Map<string, number>();
+  readonly #refusalBursts: BurstCounter<CountedRefusal>;
+  readonly #breachBursts: BurstCounter<QuotaBreach>;
+  readonly #burstCheckMs: number;
+  #burstTimer: NodeJS.Timeout | undefined;
+  readonly #storeBudget: number;
+  readonly #storeWindowMs: number;
+  /** Bytes each extension added in the current store window, and whether its breach was reported. */
+  readonly #storeUse = new Map<string, { start: number; bytes: number; reported: boolean }>();
+  /** Where a store-budget breach goes (the runtime's quarantining sink); undefined: recorded by this writer. */
+  onStoreBudget: ((breach: QuotaBreach) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
@@ -104,6 +134,11 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     this.#groupCommitMs = options.groupCommitMs ?? 5;
     this.#maxBatch = options.maxBatch ?? 2048;
     this.wantsStageTimings = options.telemetry !== false;
+    this.#refusalBursts = new BurstCounter(options.bursts);
+    this.#breachBursts = new BurstCounter(options.bursts);
+    this.#storeBudget = options.storeBytesPerWindow ?? DEFAULT_STORE_BYTES_PER_HOUR;
+    this.#storeWindowMs = options.storeWindowMs ?? 3_600_000;
+    this.#burstCheckMs = Math.max(10, Math.min(options.bursts?.quietMs ?? 1000, options.bursts?.summaryEveryMs ?? 5000));
     worker.on('message', (m: FromWorker) => this.#onMessage(m));
     worker.on('error', (err: Error) => this.#fail(`the evidence writer thread failed: ${err.message}`));
     worker.on('exit', (code) => {
@@ -186,26 +221,52 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     return h;
   }
 
+  /** Charges evidence bytes to the extension's store budget; the first time over in a window is a breach. */
+  #chargeStore(extensionId: string, bytes: number, ts: number): void {
+    let use = this.#storeUse.get(extensionId);
+    if (use === undefined || ts - use.start >= this.#storeWindowMs) {
+      if (this.#storeUse.size > 10_000) this.#storeUse.clear();
+      use = { start: ts, bytes: 0, reported: false };
+      this.#storeUse.set(extensionId, use);
+    }
+    use.bytes += bytes;
+    if (use.bytes <= this.#storeBudget || use.reported) return;
+    use.reported = true;
+    const breach: QuotaBreach = {
+      extension_id: extensionId,
+      resource: 'store_bytes',
+      limit: this.#storeBudget,
+      actual: use.bytes,
+      ts_ms: ts,
+    };
+    // After this entry is queued: the breach (and the quarantine it brings) never loses the entry that caused it.
+    queueMicrotask(() => {
+      if (this.failure() !== undefined) return;
+      if (this.onStoreBudget !== undefined) this.onStoreBudget(breach);
+      else this.recordBreach(breach);
+    });
+  }
+
   #entry(r: DecisionRecord, reasonCodes: readonly string[], ph: string, sh: string): void {
-    this.#ledger.push(
-      encodeBodyParts({
-        ts_ms: r.ts_ms,
-        extension_id: r.extension_id,
-        call_id: r.call_id,
-        method: r.method,
-        capability: r.capability,
-        declared_capability: r.declared_capability,
-        decision: r.decision,
-        rule: r.rule,
-        stage: r.stage,
-        error_code: r.error_code,
-        reason_codes: reasonCodes,
-        params_hash: ph,
-        args_shape_hash: sh,
-        risk_score: r.risk_score ?? null,
-        config_hash: r.policy === undefined ? null : this.#configHash(r.policy),
-      }),
-    );
+    const parts = encodeBodyParts({
+      ts_ms: r.ts_ms,
+      extension_id: r.extension_id,
+      call_id: r.call_id,
+      method: r.method,
+      capability: r.capability,
+      declared_capability: r.declared_capability,
+      decision: r.decision,
+      rule: r.rule,
+      stage: r.stage,
+      error_code: r.error_code,
+      reason_codes: reasonCodes,
+      params_hash: ph,
+      args_shape_hash: sh,
+      risk_score: r.risk_score ?? null,
+      config_hash: r.policy === undefined ? null : this.#configHash(r.policy),
+    });
+    this.#ledger.push(parts);
+    this.#chargeStore(r.extension_id, parts.length, r.ts_ms);
   }
 
   /** An allowed call's decision, queued before its operation runs; throws once the writer has failed. */
@@ -230,6 +291,14 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     const known = admitted !== undefined && admitted === this.#lastAdmitted;
     const ph = known ? this.#lastParamsHash : safeHash(paramsHash, r.method, r.params);
     const sh = known ? this.#lastShapeHash : safeHash(argsShapeHash, r.method, r.params);
+    if (admitted === undefined && r.decision !== 'allow') {
+      // The same refusal of the same target again and again: past the burst it is counted into a summary entry.
+      const key = [r.extension_id, r.method, r.decision, r.stage, r.error_code, r.rule, r.reason_codes.join(','), ph].join('\u0000');
+      if (this.#refusalBursts.admit(key, { r, ph, sh }, r.ts_ms) === 'counted') {
+        this.#armBursts();
+        return;
+      }
+    }
     if (admitted === undefined) this.#entry(r, r.reason_codes, ph, sh);
     else if (r.decision !== 'allow')
       this.#entry(r, [...r.reason_codes.filter((c) => !admitted.reason_codes.includes(c)), OUTCOME_REASON], ph, sh);
@@ -262,7 +331,12 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   /** A quota breach (SPEC §7.4): always stored; a quota_breach alert at most every 10 s per extension and resource. */
   recordBreach(b: QuotaBreach): void {
     this.#check();
+    if (this.#breachBursts.admit(`${b.extension_id}\u0000${b.resource}\u0000${b.limit}`, b, b.ts_ms) === 'counted') {
+      this.#armBursts();
+      return;
+    }
     this.#breaches.push(b);
+    this.#chargeStore(b.extension_id, 64 + b.extension_id.length + b.resource.length, b.ts_ms);
     const key = `${b.extension_id}\u0000${b.resource}`;
     const last = this.#lastBreachAlert.get(key);
     if (last === undefined || b.ts_ms - last >= 10_000) {
@@ -293,6 +367,32 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     this.#check();
     this.#execs.push(e);
     this.#schedule();
+  }
+
+  /** Checks for due summaries while counts are pending (an idle writer has no timer). */
+  #armBursts(): void {
+    if (this.#burstTimer !== undefined) return;
+    this.#burstTimer = setTimeout(() => {
+      this.#burstTimer = undefined;
+      if (this.failure() !== undefined) return;
+      this.#summarise(this.#refusalBursts.due(Date.now()), this.#breachBursts.due(Date.now()));
+      if (this.#refusalBursts.pending + this.#breachBursts.pending > 0) this.#armBursts();
+    }, this.#burstCheckMs);
+    this.#burstTimer.unref();
+  }
+
+  /** Writes summaries: one ledger entry per refusal burst (exact count in its call id), one breach row per breach burst. */
+  #summarise(refusals: ReturnType<BurstCounter<CountedRefusal>['due']>, breaches: ReturnType<BurstCounter<QuotaBreach>['due']>): void {
+    for (const s of refusals) {
+      this.#entry(
+        { ...s.last.r, call_id: summaryCallId(s.count, s.first.r.call_id, s.last.r.call_id) },
+        [...s.last.r.reason_codes, SUMMARY_REASON],
+        s.last.ph,
+        s.last.sh,
+      );
+    }
+    for (const s of breaches) this.#breaches.push({ ...s.last, repeats: s.count });
+    if (refusals.length + breaches.length > 0) this.#schedule();
   }
 
   #schedule(): void {
@@ -349,6 +449,7 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   /** Durability barrier: resolves when every record and alert given before this call is committed. */
   async flush(): Promise<FlushResult> {
     this.#check();
+    this.#summarise(this.#refusalBursts.drain(), this.#breachBursts.drain());
     const ack = await this.#send();
     return { treeSize: ack.treeSize, checkpointSize: ack.checkpointSize };
   }

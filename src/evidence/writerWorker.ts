@@ -102,7 +102,7 @@ class ChainWriter {
              json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]')
       FROM json_each(?)`);
     this.#insertBreach = db.prepare(
-      'INSERT INTO quota_breaches (ts_ms, extension_id, resource, limit_value, actual) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO quota_breaches (ts_ms, extension_id, resource, limit_value, actual, repeats) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.#insertSecret = db.prepare(
       'INSERT INTO secret_broker_log (ts_ms, extension_id, call_id, method, name_hash, path, encoding, decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -307,7 +307,7 @@ class ChainWriter {
         this.#writeChunk(chunk);
       }
       for (const a of m.alerts) this.#alert(a);
-      for (const b of m.breaches) this.#insertBreach.run(b.ts_ms, b.extension_id, b.resource, b.limit, b.actual);
+      for (const b of m.breaches) this.#insertBreach.run(b.ts_ms, b.extension_id, b.resource, b.limit, b.actual, b.repeats ?? 1);
       for (const e of m.secrets)
         this.#insertSecret.run(e.ts_ms, e.extension_id, e.call_id, e.method, e.name_hash, e.path, e.encoding, e.decision);
       for (const e of m.execs)

@@ -220,7 +220,7 @@ export class BridgeSession {
       },
       limits: limitsFromQuota(quota),
       onEvent: (e) => this.sandboxEvents.push(e),
-      breaches: this.runtime.writer,
+      breaches: this.runtime.breaches,
     });
     const before = this.host.registrationsOf(id).length;
     try {

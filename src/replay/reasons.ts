@@ -4,8 +4,8 @@
  * registry, so a vocabulary added there and not here does not compile.
  */
 import { isSystemErrorReason, type ReasonCode, type ReasonVocabularies } from '../errors.ts';
-import { DERIVE_CAPABILITY_REASONS, DISPATCH_REASONS, PROMPT_REASONS, VALIDATE_REASONS } from '../dispatch/index.ts';
-import { OUTCOME_REASONS, STORE_REASONS, WRITER_REASONS } from '../evidence/index.ts';
+import { DERIVE_CAPABILITY_REASONS, DISPATCH_REASONS, HOST_BYTES_REASONS, PROMPT_REASONS, VALIDATE_REASONS } from '../dispatch/index.ts';
+import { BURST_REASONS, OUTCOME_REASONS, STORE_REASONS, WRITER_REASONS } from '../evidence/index.ts';
 import { LOCATE_REASON_CODES } from '../extensions/index.ts';
 import {
   EGRESS_MARKS,
@@ -47,12 +47,14 @@ const VOCABULARIES: { readonly [V in Vocabulary]: (code: string) => code is Reas
   deriveCapability: oneOf(DERIVE_CAPABILITY_REASONS),
   prompt: oneOf(PROMPT_REASONS),
   dispatch: oneOf(DISPATCH_REASONS),
+  hostBytes: oneOf(HOST_BYTES_REASONS),
   trustGate: oneOf(TRUST_GATE_REASONS),
   trust: oneOf(TRUST_REASONS),
   hostcallQuota: oneOf(HOSTCALL_QUOTA_REASONS),
   store: oneOf(STORE_REASONS),
   writer: oneOf(WRITER_REASONS),
   outcome: oneOf(OUTCOME_REASONS),
+  bursts: oneOf(BURST_REASONS),
   locate: oneOf(LOCATE_REASON_CODES),
   bundle: oneOf(BUNDLE_REASONS),
   sandbox: oneOf(SANDBOX_REASONS),

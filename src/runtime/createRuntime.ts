@@ -5,9 +5,19 @@
  * and the pi bridge call `dispatch`; the CLI reads the same store.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import { combineRecorders, createDispatcher, createPromptBroker, type Dispatcher, type Prompter, type Stage } from '../dispatch/index.ts';
+import {
+  combineRecorders,
+  createDispatcher,
+  createPromptBroker,
+  DEFAULT_HOST_BYTES,
+  type Dispatcher,
+  HostBytes,
+  type Prompter,
+  type Stage,
+} from '../dispatch/index.ts';
 import {
   type AlertSink,
+  type BreachSink,
   type DecisionRecord,
   type DecisionRecorder,
   EvidenceWriter,
@@ -21,6 +31,7 @@ import { RolloutMonitor, automaticRollbackTarget, readRollout, setRollout, type 
 import { createRiskStage } from '../risk/stage.ts';
 import { type ExtensionReport, scannerBypassCheck } from '../scanner/index.ts';
 import { createQuotaStage, createTrustGate, quotaLookup, TrustRegistry } from '../trust/index.ts';
+import { quarantiningBreaches } from './budgets.ts';
 
 /** What the runtime passes through to mediation unchanged (documented on MediationOptions). */
 type MediationSetup = Pick<
@@ -52,6 +63,8 @@ export interface RuntimeOptions extends MediationSetup {
   /** More recorders that see every decision after the evidence writer (e.g. a probe's summary). */
   readonly recorders?: readonly DecisionRecorder[];
   readonly operationTimeoutMs?: number;
+  /** Bytes the host may hold for one extension (response bodies in flight); default 64 MiB. Over it: quarantined. */
+  readonly hostBytesPerExtension?: number;
 }
 
 /** scanner_bypass alerts (issue 8 item 6), at most one per extension and capability per process. */
@@ -75,6 +88,10 @@ export interface WardenRuntime {
   readonly dispatcher: Dispatcher;
   readonly writer: EvidenceWriter;
   readonly trust: TrustRegistry;
+  /** Where sandboxes report breaches: recorded, and an extension over a quarantining budget is quarantined. */
+  readonly breaches: BreachSink;
+  /** Bytes held per extension now and at peak (response bodies in flight). */
+  readonly hostBytes: HostBytes;
   readonly fsScope: FsScope;
   /** Non-fatal set-up problems (e.g. an unreadable auth.json whose credentials are therefore not held). */
   readonly warnings: readonly string[];
@@ -96,6 +113,16 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   }
   const trust = new TrustRegistry(db);
   const gate = createTrustGate(trust, o.onQuarantined);
+  // Quarantined over a budget: its operations in flight are aborted and its sandboxes stopped (the dispatcher is
+  // built below; a breach can only come once it exists).
+  const built: { dispatcher?: Dispatcher } = {};
+  const breaches = quarantiningBreaches(writer, trust, (id) => {
+    built.dispatcher?.abortExtension(id);
+    o.onQuarantined?.(id);
+  });
+  // Over its store budget (evidence bytes per hour), an extension is quarantined like over any other budget.
+  writer.onStoreBudget = (b) => breaches.recordBreach(b);
+  const hostBytes = new HostBytes(o.hostBytesPerExtension ?? DEFAULT_HOST_BYTES, breaches);
   const risk = o.policy.risk;
   let phaseCache: { phase: RolloutPhase; at: number } = { phase: readRollout(db).phase, at: Date.now() };
   const phase = (): RolloutPhase => {
@@ -168,12 +195,16 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     alerts: writer,
     operationQuota: quota,
     breaches: writer,
+    hostBytes,
     operationTimeoutMs: o.operationTimeoutMs,
   });
+  built.dispatcher = dispatcher;
   return {
     dispatcher,
     writer,
     trust,
+    breaches,
+    hostBytes,
     phase,
     fsScope: mediation.fsScope,
     warnings: mediation.warnings,

@@ -36,6 +36,9 @@ export function bootedGuest(): Promise<GuestSnapshot> {
   return booted;
 }
 
+/** Wall-clock hang limit of booting the template: generous, the CPU limit is the one that applies. */
+const TEMPLATE_HANG_MS = 30_000;
+
 async function bootTemplate(): Promise<GuestSnapshot> {
   const runtime = await guestRuntimeSource();
   const template = await GuestEngine.create({
@@ -44,7 +47,7 @@ async function bootTemplate(): Promise<GuestSnapshot> {
     host: (op) => JSON.stringify({ ok: false, error: { code: 'internal', message: `no hostcall while booting (${op})` } }),
   });
   try {
-    template.evalBytecode(template.compileScript(runtime, 'pi-warden-runtime.js'), TEMPLATE_CPU_MS);
+    template.evalBytecode(template.compileScript(runtime, 'pi-warden-runtime.js'), TEMPLATE_CPU_MS, TEMPLATE_HANG_MS);
     return template.snapshot();
   } catch (err) {
     throw new WardenError('internal', `cannot boot the guest runtime: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,4 +1,4 @@
-/** Sandbox limits from the policy's quota settings (SPEC §7): memory cap, CPU per entry, wall time per call. */
+/** Sandbox limits from the policy's quota settings (SPEC §7): memory cap, CPU time per entry and per window, wall time per call. */
 import type { QuotaSettings } from '../policy/index.ts';
 import type { SandboxLimits } from './sandbox.ts';
 

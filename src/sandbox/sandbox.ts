@@ -3,8 +3,10 @@
  * hostcall through the dispatcher with the extension id this sandbox was created for (never one the guest
  * names), every value crossing is JSON with a size cap, and every entry into the guest runs under a CPU deadline.
  *
- * Limits (SPEC §7, issue item 5): memory cap (`memoryMb`, default 256 MiB); CPU deadline per entry; a cap on
- * hostcalls per entry (flood) and on pending async hostcalls and timers; a wall-clock cap per invocation.
+ * Limits (SPEC §7, issue item 5): memory cap (`memoryMb`, default 256 MiB); CPU budget per entry and per window, in
+ * CPU time of the host thread (ADR 0031: a busy machine never stops an honest extension), with a generous wall-clock
+ * hang limit per entry; a cap on hostcalls per entry (flood) and on pending async hostcalls and timers; a wall-clock
+ * cap per invocation.
  * A runaway guest (deadline, memory, flood) stops the sandbox: the instance is disposed, pending work fails with
  * the typed error, and a `stopped` event is reported. Other sandboxes are separate instances and keep working.
  */
@@ -12,7 +14,7 @@ import type { Dispatcher, HostcallResult } from '../dispatch/index.ts';
 import { EXTENSION_ERROR_CODES, WardenError, type WardenErrorCode } from '../errors.ts';
 import type { ExtensionBundle } from './bundle.ts';
 import { legacyEventsFor } from './contract.ts';
-import { GuestEngine, GuestFailure } from './engine.ts';
+import { GuestEngine, GuestFailure, threadCpuMs } from './engine.ts';
 import { bootedGuest } from './boot.ts';
 import type { BreachSink } from '../evidence/index.ts';
 
@@ -27,6 +29,7 @@ export const SANDBOX_REASONS = [
   'engine_fault',
   'cpu_deadline',
   'cpu_window',
+  'entry_hang',
   'memory_cap',
   'wall_time',
   'hostcall_flood',
@@ -41,10 +44,12 @@ declare module '../errors.ts' {
 export interface SandboxLimits {
   /** Memory cap of the guest heap. Default 256 (SPEC §7; `QuotaSettings.memoryMb`). */
   readonly memoryMb: number;
-  /** CPU deadline of one entry into the guest (an event, a tool call, a timer, a hostcall result). */
+  /** CPU time one entry into the guest may use (an event, a tool call, a timer, a hostcall result). */
   readonly cpuMsPerEntry: number;
-  /** CPU deadline of evaluating the bundle and running the factory. */
+  /** CPU time evaluating the bundle and running the factory may use. */
   readonly loadCpuMs: number;
+  /** Wall-clock time one entry may run whatever its CPU use (a hang, not work): far above any CPU budget. */
+  readonly entryHangMs: number;
   /** Wall-clock cap for one invocation (load, event, tool, command) to settle. */
   readonly wallTimeMs: number;
   /** Hostcalls one entry may make before the sandbox is stopped as flooding. */
@@ -53,7 +58,10 @@ export interface SandboxLimits {
   readonly maxPendingTimers: number;
   /** Largest JSON payload accepted from or sent to the guest, in bytes (UTF-16 units). */
   readonly maxPayloadBytes: number;
-  /** CPU time all entries into the guest may use within one `windowMs` (SPEC §7.4); 0 = no window budget. */
+  /**
+   * CPU time all entries into the guest may use within one `windowMs` (SPEC §7.4), counted once the extension has
+   * loaded: how long one extension may hold the host's event loop per window. 0 = no window budget.
+   */
   readonly cpuMsPerWindow: number;
   readonly windowMs: number;
 }
@@ -62,13 +70,14 @@ export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({
   memoryMb: 256,
   cpuMsPerEntry: 1000,
   loadCpuMs: 5000,
+  entryHangMs: 30_000,
   wallTimeMs: 60_000,
   maxHostcallsPerEntry: 100_000,
   maxPendingHostcalls: 1024,
   maxPendingTimers: 1000,
   maxPayloadBytes: 8 * 1024 * 1024,
-  cpuMsPerWindow: 0,
-  windowMs: 60_000,
+  cpuMsPerWindow: 250,
+  windowMs: 1000,
 });
 
 /** One of pi's built-in tools, as data (see src/probe/builtinTools.ts). */
@@ -116,11 +125,13 @@ export interface SandboxOptions {
   readonly onEvent?: (event: SandboxEvent) => void;
   /** Where resource breaches go as `{extension_id, resource, limit, actual, ts_ms}` (SPEC §7.4). */
   readonly breaches?: BreachSink;
-  /**
-   * The clock guest entries and invocations are timed with, in ms (default `performance.now`): what a breach records
-   * as measured and what the CPU window charges. The limits themselves fire on the engine's interrupt and on timers.
-   */
+  /** The wall clock invocations are timed with, in ms (default `performance.now`): what a wall-time breach records. */
   readonly clock?: () => number;
+  /**
+   * The CPU clock guest entries are charged with, in ms (default: CPU time of the host thread): what a CPU breach
+   * records and what the CPU window charges. The per-entry budget itself fires on the engine's interrupt.
+   */
+  readonly cpuClock?: () => number;
 }
 
 /** The host context an invocation carries into `ctx` (data only). */
@@ -200,8 +211,11 @@ export class Sandbox {
   readonly #onEvent: ((e: SandboxEvent) => void) | undefined;
   readonly #breaches: BreachSink | undefined;
   readonly #clock: () => number;
+  readonly #cpuClock: () => number;
   #windowStart = Date.now();
   #windowCpuMs = 0;
+  /** The window budget counts from the end of the load (the load has its own `loadCpuMs`). */
+  #windowOpen = false;
   /** How long the entry that ran past its CPU deadline really ran. */
   #overrunMs: number | undefined;
   #engine: GuestEngine | undefined;
@@ -227,6 +241,7 @@ export class Sandbox {
     this.#onEvent = options.onEvent;
     this.#breaches = options.breaches;
     this.#clock = options.clock ?? (() => performance.now());
+    this.#cpuClock = options.cpuClock ?? threadCpuMs;
   }
 
   /** Creates the instance and installs the guest runtime. */
@@ -241,7 +256,12 @@ export class Sandbox {
     try {
       sandbox.#guard('install the runtime', () => {
         const engine = sandbox.#engine as GuestEngine;
-        engine.enter('boot', JSON.stringify({ ...options.boot, extensionPath: '/extension.js' }), sandbox.limits.cpuMsPerEntry);
+        engine.enter(
+          'boot',
+          JSON.stringify({ ...options.boot, extensionPath: '/extension.js' }),
+          sandbox.limits.cpuMsPerEntry,
+          sandbox.limits.entryHangMs,
+        );
       });
     } catch (err) {
       sandbox.#engine.dispose();
@@ -270,11 +290,18 @@ export class Sandbox {
     this.#bundle = bundle;
     const dir = bundle.entry.slice(0, bundle.entry.lastIndexOf('/'));
     this.#guard('boot', () =>
-      this.#engine?.enter('boot', JSON.stringify({ extensionPath: bundle.entry, entryDir: dir }), this.limits.cpuMsPerEntry),
+      this.#engine?.enter(
+        'boot',
+        JSON.stringify({ extensionPath: bundle.entry, entryDir: dir }),
+        this.limits.cpuMsPerEntry,
+        this.limits.entryHangMs,
+      ),
     );
     const wrapped = `__wardenDefine(function (module, exports, require, __filename, __dirname) {\n${bundle.code}\n});`;
     try {
-      this.#guard('evaluate the bundle', () => this.#engine?.evalScript(wrapped, bundle.entry, this.limits.loadCpuMs));
+      this.#guard('evaluate the bundle', () =>
+        this.#engine?.evalScript(wrapped, bundle.entry, this.limits.loadCpuMs, this.limits.entryHangMs),
+      );
     } catch (err) {
       throw this.#loadError(bundle, err);
     }
@@ -285,6 +312,9 @@ export class Sandbox {
         reasonCodes: ['load_failed'],
       });
     }
+    this.#windowOpen = true;
+    this.#windowStart = Date.now();
+    this.#windowCpuMs = 0;
   }
 
   #loadError(bundle: ExtensionBundle, err: unknown): WardenError {
@@ -457,6 +487,8 @@ export class Sandbox {
       breach = { resource: 'hostcalls_per_entry', limit: this.limits.maxHostcallsPerEntry, actual: this.limits.maxHostcallsPerEntry + 1 };
     else if (codes.includes('wall_time'))
       breach = { resource: 'wall_time_ms', limit: this.limits.wallTimeMs, actual: ms(this.limits.wallTimeMs) };
+    else if (codes.includes('entry_hang'))
+      breach = { resource: 'entry_hang_ms', limit: this.limits.entryHangMs, actual: this.limits.entryHangMs };
     else if (codes.includes('cpu_window'))
       breach = { resource: 'cpu_ms_per_window', limit: this.limits.cpuMsPerWindow, actual: Math.round(this.#windowCpuMs) };
     if (breach === undefined) return;
@@ -483,18 +515,22 @@ export class Sandbox {
     }
     this.#inGuest = true;
     this.#hostcallsThisEntry = 0;
-    const entered = this.#clock();
+    const entered = this.#cpuClock();
     try {
       return fn();
     } catch (err) {
       if (err instanceof GuestFailure) {
         if (err.kind === 'interrupted') {
-          // What the entry really ran, recorded with the breach (the interrupt fires some time after the deadline).
-          this.#overrunMs = this.#clock() - entered;
+          // What the entry really used, recorded with the breach (the interrupt fires some time after the budget).
+          this.#overrunMs = this.#cpuClock() - entered;
           this.stop(
             new WardenError('timeout', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, { reasonCodes: ['cpu_deadline'] }),
           );
-        } else if (err.kind === 'out_of_memory')
+        } else if (err.kind === 'hung')
+          this.stop(
+            new WardenError('timeout', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, { reasonCodes: ['entry_hang'] }),
+          );
+        else if (err.kind === 'out_of_memory')
           this.stop(
             new WardenError('quota_exceeded', `${this.extensionId}: ${err.message} (${what}); sandbox stopped`, {
               reasonCodes: ['memory_cap'],
@@ -512,7 +548,7 @@ export class Sandbox {
       throw err;
     } finally {
       this.#inGuest = false;
-      this.#chargeCpu(this.#clock() - entered);
+      this.#chargeCpu(this.#cpuClock() - entered);
       // A flood or an out-of-memory seen inside the entry stops the sandbox once the guest has returned control.
       const pending = this.#pendingStop;
       this.#pendingStop = undefined;
@@ -521,12 +557,13 @@ export class Sandbox {
   }
 
   /**
-   * CPU budget per window: time spent inside the guest is summed per fixed window; going over stops the sandbox
-   * (`quota_exceeded`, `cpu_window`). Bounds an extension that stays under the per-entry deadline but never rests.
+   * CPU budget per window: CPU time spent inside the guest is summed per fixed window of wall time; going over stops
+   * the sandbox (`quota_exceeded`, `cpu_window`). Bounds an extension that stays under the per-entry budget but never
+   * rests (20 timers each busy 900 ms held the host's event loop 18 s of every 20).
    */
   #chargeCpu(ms: number): void {
     const budget = this.limits.cpuMsPerWindow;
-    if (budget <= 0 || this.#stopped !== undefined) return;
+    if (budget <= 0 || !this.#windowOpen || this.#stopped !== undefined) return;
     const now = Date.now();
     if (now - this.#windowStart >= this.limits.windowMs) {
       this.#windowStart = now;
@@ -567,7 +604,9 @@ export class Sandbox {
       }, this.limits.wallTimeMs);
       this.#invocations.set(ticket, { resolve, reject, timer });
       try {
-        this.#guard(String(target.type), () => this.#engine?.enter('invoke', JSON.stringify({ ticket, target }), budgetMs));
+        this.#guard(String(target.type), () =>
+          this.#engine?.enter('invoke', JSON.stringify({ ticket, target }), budgetMs, this.limits.entryHangMs),
+        );
       } catch (err) {
         clearTimeout(timer);
         this.#invocations.delete(ticket);
@@ -581,7 +620,9 @@ export class Sandbox {
         setImmediate(() => {
           if (!this.#invocations.has(ticket) || this.#stopped !== undefined) return;
           try {
-            this.#guard('abort', () => this.#engine?.enter('abort', `{"ticket":${ticket}}`, this.limits.cpuMsPerEntry));
+            this.#guard('abort', () =>
+              this.#engine?.enter('abort', `{"ticket":${ticket}}`, this.limits.cpuMsPerEntry, this.limits.entryHangMs),
+            );
           } catch {
             // a runaway abort handler stops the sandbox inside #guard
           }
@@ -703,7 +744,7 @@ export class Sandbox {
   #resume(ticket: number, replyText: string): void {
     try {
       this.#guard('hostcall result', () =>
-        this.#engine?.enter('resume', `{"ticket":${ticket},"reply":${replyText}}`, this.limits.cpuMsPerEntry),
+        this.#engine?.enter('resume', `{"ticket":${ticket},"reply":${replyText}}`, this.limits.cpuMsPerEntry, this.limits.entryHangMs),
       );
     } catch (err) {
       if (this.#inGuest) {
@@ -791,7 +832,7 @@ export class Sandbox {
       this.#timers.delete(id);
       if (this.#stopped !== undefined) return;
       try {
-        this.#guard('timer', () => this.#engine?.enter('timer', `{"id":${id}}`, this.limits.cpuMsPerEntry));
+        this.#guard('timer', () => this.#engine?.enter('timer', `{"id":${id}}`, this.limits.cpuMsPerEntry, this.limits.entryHangMs));
       } catch {
         // a runaway timer stops the sandbox inside #guard; nothing else to do here
       }

@@ -203,9 +203,9 @@ describe('fire-and-forget calls', () => {
     );
     const kinds: string[] = [];
     const enter = GuestEngine.prototype.enter;
-    GuestEngine.prototype.enter = function (this: GuestEngine, kind: string, payload: string, budgetMs: number): string {
+    GuestEngine.prototype.enter = function (this: GuestEngine, kind: string, payload: string, budgetMs: number, hangMs: number): string {
       kinds.push(kind);
-      return enter.call(this, kind, payload, budgetMs);
+      return enter.call(this, kind, payload, budgetMs, hangMs);
     };
     try {
       assert.deepEqual(await h.sandbox.emitHandler('agent_start', 1, {}), {

@@ -39,8 +39,10 @@ export interface HarnessOptions {
   /** Replace or add host operations (e.g. a hostile host). */
   readonly operations?: Record<string, Operation>;
   readonly breaches?: BreachSink;
-  /** The sandbox's clock (default `performance.now`): a test holds it to know what a breach measured. */
+  /** The sandbox's wall clock (default `performance.now`): a test holds it to know what a breach measured. */
   readonly clock?: () => number;
+  /** The sandbox's CPU clock (default: thread CPU time): a test holds it to know what a CPU breach measured. */
+  readonly cpuClock?: () => number;
 }
 
 export async function createSandbox(options: HarnessOptions = {}): Promise<Harness> {
@@ -72,6 +74,7 @@ export async function createSandbox(options: HarnessOptions = {}): Promise<Harne
     onEvent: (e) => events.push(e),
     ...(options.breaches === undefined ? {} : { breaches: options.breaches }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.cpuClock === undefined ? {} : { cpuClock: options.cpuClock }),
   });
   return { sandbox, host, recorder, events, logs };
 }

@@ -193,14 +193,14 @@ describe('limits: every stop by a limit is a quota breach {extension_id, resourc
         seen.push(b);
       },
     };
-    // The sandbox's clock is held: each reading moves it 250 ms, so the entry that was interrupted measured exactly one
-    // step between entering and being stopped (the interrupt itself fires on the engine's own deadline).
+    // The sandbox's CPU clock is held: each reading moves it 250 ms, so the entry that was interrupted measured exactly
+    // one step between entering and being stopped (the interrupt itself fires on the engine's own CPU budget).
     let cpuClock = 0;
     const cpu = await loadFixture(RUNAWAY, {
       extensionId: 'spinner',
-      limits: { cpuMsPerEntry: 100 },
+      limits: { cpuMsPerEntry: 100, cpuMsPerWindow: 0 },
       breaches,
-      clock: () => (cpuClock += 250),
+      cpuClock: () => (cpuClock += 250),
     });
     await cpu.sandbox.emit('loop', {}).catch(() => undefined);
     const mem = await loadFixture(RUNAWAY, { extensionId: 'hog', limits: { memoryMb: 32, cpuMsPerEntry: 5000 }, breaches });
@@ -248,8 +248,8 @@ describe('limits: CPU budget per window', () => {
   it('an extension under the per-entry deadline but never resting is stopped when its window budget is spent', async () => {
     const seen: Array<{ resource: string; limit: number; actual: number }> = [];
     const handler = "export default function (pi: any) { pi.on('burn', () => 'ok'); }\n";
-    // The sandbox's clock is held: still while the extension loads, then each reading moves it 40 ms, so every guest
-    // entry is charged exactly 40 ms (one reading on entering, one on leaving).
+    // The sandbox's CPU clock is held: still while the extension loads, then each reading moves it 40 ms, so every
+    // guest entry is charged exactly 40 ms (one reading on entering, one on leaving).
     const heldClock = () => {
       let t = 0;
       const clock = { step: 0, read: () => (t += clock.step) };
@@ -264,7 +264,7 @@ describe('limits: CPU budget per window', () => {
           seen.push(b);
         },
       },
-      clock: () => clock.read(),
+      cpuClock: () => clock.read(),
     });
     clock.step = 40;
     let stoppedAfter = 0;
@@ -281,7 +281,7 @@ describe('limits: CPU budget per window', () => {
       [['cpu_ms_per_window', 150, 160]],
     );
     const calmClock = heldClock();
-    const calm = await loadSource(handler, { extensionId: 'calm', limits: { cpuMsPerWindow: 10_000 }, clock: () => calmClock.read() });
+    const calm = await loadSource(handler, { extensionId: 'calm', limits: { cpuMsPerWindow: 10_000 }, cpuClock: () => calmClock.read() });
     calmClock.step = 40;
     for (let i = 0; i < 5; i++) await calm.sandbox.emit('burn', {});
     assert.equal(calm.sandbox.stopped, undefined, 'within its budget nothing happens');

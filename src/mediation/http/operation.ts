@@ -10,6 +10,8 @@
  *   Proxy-Authorization are dropped when the origin changes.
  * - The request body limit is checked before anything is sent; the response body limit while it streams (the
  *   request is aborted at the first byte over, and a Content-Length over the limit is refused unread).
+ * - Every buffered chunk is charged to the extension's host-bytes budget (dispatch/hostBytes.ts) across all its calls
+ *   in flight: over it, the request is aborted and the call fails with `quota_exceeded` (`host_bytes`).
  * - The call's `timeoutMs` and the dispatcher's abort signal end the request, DNS included.
  * - No proxy (HTTP_PROXY and friends are ignored), no connection reuse between calls, no automatic
  *   decompression (`Accept-Encoding` from the extension is dropped, so servers answer uncompressed and the
@@ -283,7 +285,8 @@ function send(i: SendInput): Promise<IncomingMessage> {
   });
 }
 
-function readBody(res: IncomingMessage, limit: number, t: EgressTarget, extensionId: string, signal: AbortSignal): Promise<Buffer> {
+function readBody(res: IncomingMessage, limit: number, t: EgressTarget, ctx: OperationContext, signal: AbortSignal): Promise<Buffer> {
+  const extensionId = ctx.extensionId;
   const tooLarge = (size: string) =>
     egressError(
       {
@@ -305,6 +308,15 @@ function readBody(res: IncomingMessage, limit: number, t: EgressTarget, extensio
       if (total > limit) {
         // Reject first: destroying emits 'aborted', which must not win with a vaguer error.
         reject(tooLarge(`more than ${limit} bytes`));
+        res.destroy();
+        return;
+      }
+      try {
+        ctx.hold?.(chunk.length);
+      } catch (err) {
+        // Over the extension's host-bytes budget: drop what was buffered (released when the call ends) and stop reading.
+        chunks.length = 0;
+        reject(err instanceof Error ? err : new Error(String(err)));
         res.destroy();
         return;
       }
@@ -399,9 +411,7 @@ export function createHttpOperation(o: HttpOperationOptions): Operation {
           continue;
         }
         const noBody = method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
-        const bytes = noBody
-          ? (res.resume(), Buffer.alloc(0))
-          : await readBody(res, rules.maxResponseBytes, target, ctx.extensionId, signal);
+        const bytes = noBody ? (res.resume(), Buffer.alloc(0)) : await readBody(res, rules.maxResponseBytes, target, ctx, signal);
         return {
           status: res.statusCode ?? 0,
           statusText: res.statusMessage ?? '',
