@@ -114,11 +114,11 @@ export interface WindowHit extends SecretHit {
 export class OutboundWindow {
   readonly #streams = new Map<string, Map<string, Stream>>();
 
-  /** What the window keeps for one extension: streams, code units in all, the longest tail. */
-  kept(extensionId: string): { streams: number; units: number; longestTail: number } {
+  /** What the window keeps for one extension: how many streams, code units in all, the longest tail. */
+  kept(extensionId: string): { count: number; units: number; longestTail: number } {
     const streams = [...(this.#streams.get(extensionId)?.values() ?? [])];
     return {
-      streams: streams.length,
+      count: streams.length,
       units: streams.reduce((n, s) => n + s.tail.length, 0),
       longestTail: streams.reduce((n, s) => Math.max(n, s.tail.length), 0),
     };
