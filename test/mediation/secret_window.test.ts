@@ -9,6 +9,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { queryAlerts } from '../../src/evidence/alerts.ts';
 import { openStore } from '../../src/evidence/store.ts';
 import { outboundStrings } from '../../src/mediation/secrets/outbound.ts';
@@ -99,7 +101,25 @@ describe('the rolling window of outbound calls', () => {
     const kept = w.kept('thief');
     assert.ok(kept.count <= WINDOW_STREAMS_PER_EXTENSION, `${kept.count} streams`);
     assert.ok(kept.units <= WINDOW_STREAMS_PER_EXTENSION * WINDOW_MAX_TAIL, `${kept.units} code units kept`);
-    assert.ok(kept.longestTail <= Math.min(WINDOW_MAX_TAIL, index.longestPattern + 1024), `${kept.longestTail} units in one stream`);
+    assert.ok(kept.longestTail <= Math.min(WINDOW_MAX_TAIL, 2 * index.longestPattern), `${kept.longestTail} units in one stream`);
+  });
+
+  it('a kept tail does not keep the payload it was cut from alive (200 bodies of 1 MiB)', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const w = new OutboundWindow();
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 200; i++) {
+      const params = { url: `https://h${i}.example/`, method: 'POST', body: String(i).padEnd(1024 * 1024, 'x') };
+      w.check(index, 'thief', 'http', params, outboundStrings('http', params), i);
+    }
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    assert.ok(
+      grown < 32 * 1024 * 1024,
+      `the heap grew by ${(grown / 1048576).toFixed(1)} MiB for ${w.kept('thief').units} kept code units`,
+    );
   });
 
   it('names the destination per channel', () => {

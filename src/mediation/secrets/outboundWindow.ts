@@ -7,7 +7,7 @@
  * scanned together with the tail its stream keeps; a piece that completes a value is refused and not kept, so a
  * kept tail never holds a whole value.
  *
- * Bounds: a stream keeps the last (longest pattern + 1 KiB) code units, at most 16 Ki; an extension has at most
+ * Bounds: a stream keeps the last 2 × (longest pattern) code units, at most 16 Ki; an extension has at most
  * 256 streams (the least recently used go first); a stream idle for 10 minutes is forgotten. A call contributes
  * at most 64 decoded values. Pieces spread over destinations, over more streams than that, interleaved with noise
  * in the same field, or encoded one by one (base64 of each half) are not joined (README, "Limits of the value scan").
@@ -44,17 +44,20 @@ export function outboundDestination(method: string, params: Readonly<Record<stri
   }
 }
 
-/** A field of a payload: its name, its text, and whether the text was decoded out of an outbound string. */
-export type OutboundField = readonly [field: string, text: string, decoded: boolean];
+/**
+ * A field of a payload: its name, its text, whether it was decoded out of an outbound string, and whether it must
+ * be scanned on its own (a decoded value that does not appear verbatim in the string the stage already scanned).
+ */
+export type OutboundField = readonly [field: string, text: string, decoded: boolean, alone: boolean];
 
 /** The fields of one outbound string: itself, and the values it carries once decoded (query, path, JSON, form). */
 export function outboundFields(path: string, text: string, out: OutboundField[], budget: { values: number }): void {
-  out.push([path, text, false]);
+  out.push([path, text, false, false]);
   if (text.length > MAX_DECODED_TEXT) return;
   const value = (field: string, v: string) => {
     if (budget.values <= 0 || v.length === 0) return;
     budget.values--;
-    out.push([field, v, true]);
+    out.push([field, v, true, !text.includes(v)]);
   };
   if (path === 'http.url') {
     let url: URL;
@@ -83,6 +86,14 @@ export function outboundFields(path: string, text: string, out: OutboundField[],
     return;
   }
   if (/^[^=&\s]+=[^&]*(&[^=&\s]+=[^&]*)*$/.test(text)) for (const [k, v] of new URLSearchParams(text)) value(`${path}?${k}`, v);
+}
+
+/**
+ * A copy of `s` that does not share memory with the string it was sliced from: V8 keeps a sliced string's parent
+ * alive, so a 300-character tail sliced from an 8 MiB body would keep the body.
+ */
+function detached(s: string): string {
+  return Buffer.from(s, 'utf16le').toString('utf16le');
 }
 
 function decoded(s: string): string {
@@ -141,15 +152,21 @@ export class OutboundWindow {
     const fields: OutboundField[] = [];
     const budget = { values: WINDOW_VALUES_PER_CALL };
     for (const [path, text] of strings) outboundFields(path, text, fields, budget);
-    const star = fields.filter((f) => f[2]).map((f) => f[1]);
-    if (star.length > 0) fields.push(['*', star.join(''), true]);
-    const tailLength = Math.min(WINDOW_MAX_TAIL, index.longestPattern + 1024);
+    // A value held in pieces needs at most its longest encoding on each side of a boundary; twice that leaves room
+    // for ignorable code points inside.
+    const reach = Math.min(WINDOW_MAX_TAIL, 2 * index.longestPattern);
+    // '*' joins the decoded values; a long one contributes only its ends (its middle was scanned with it).
+    const star = fields
+      .filter((f) => f[2])
+      .map(([, v]) => (v.length > 2 * reach ? `${v.slice(0, reach)}\u0000${v.slice(-reach)}` : v))
+      .join('');
+    if (star.length > 0) fields.push(['*', star, true, true]);
     let streams = this.#streams.get(extensionId);
     if (streams === undefined) this.#streams.set(extensionId, (streams = new Map<string, Stream>()));
-    for (const [field, text, decoded] of fields) {
+    for (const [field, text, , alone] of fields) {
       const key = `${destination}\u0000${field}`;
       // The raw strings were scanned whole by the stage; decoded values and their concatenation were not.
-      if (decoded) {
+      if (alone) {
         const alone = index.scan(text);
         if (alone.length > 0)
           return alone.map((h) =>
@@ -161,11 +178,11 @@ export class OutboundWindow {
       const stream = streams.get(key);
       const tail = stream !== undefined && nowMs - stream.lastMs <= WINDOW_IDLE_MS ? stream.tail : '';
       if (tail.length > 0) {
-        const hits = index.scan(tail + text.slice(0, tailLength));
+        const hits = index.scan(tail + text.slice(0, reach));
         if (hits.length > 0) return hits.map((h) => ({ ...h, encoding: 'split', path: `${field} (split across calls to ${destination})` }));
       }
       streams.delete(key);
-      streams.set(key, { tail: (tail + text.slice(-tailLength)).slice(-tailLength), lastMs: nowMs });
+      streams.set(key, { tail: detached((tail + text.slice(-reach)).slice(-reach)), lastMs: nowMs });
       if (streams.size > WINDOW_STREAMS_PER_EXTENSION) streams.delete(streams.keys().next().value as string);
     }
     return [];
