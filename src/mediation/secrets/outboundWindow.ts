@@ -115,6 +115,8 @@ function leaves(v: unknown, path: string, value: (field: string, v: string) => v
 interface Stream {
   tail: string;
   lastMs: number;
+  /** What the last piece looked like at its ends: a piece sent again unchanged adds nothing to join. */
+  last: string;
 }
 
 export interface WindowHit extends SecretHit {
@@ -176,13 +178,23 @@ export class OutboundWindow {
           );
       }
       const stream = streams.get(key);
-      const tail = stream !== undefined && nowMs - stream.lastMs <= WINDOW_IDLE_MS ? stream.tail : '';
+      const live = stream !== undefined && nowMs - stream.lastMs <= WINDOW_IDLE_MS;
+      const tail = live ? stream.tail : '';
+      // A long field sent again unchanged (a request body) is not probed again: its ends are what they were. A short
+      // one is, whatever it was before: one character per request repeats characters ('aa' in a value).
+      const last = text.length <= 2 * reach ? text : `${text.slice(0, reach)}\u0000${text.length}\u0000${text.slice(-reach)}`;
+      if (live && text.length >= reach && stream.last === last) {
+        stream.lastMs = nowMs;
+        streams.delete(key);
+        streams.set(key, stream);
+        continue;
+      }
       if (tail.length > 0) {
         const hits = index.scan(tail + text.slice(0, reach));
         if (hits.length > 0) return hits.map((h) => ({ ...h, encoding: 'split', path: `${field} (split across calls to ${destination})` }));
       }
       streams.delete(key);
-      streams.set(key, { tail: detached((tail + text.slice(-reach)).slice(-reach)), lastMs: nowMs });
+      streams.set(key, { tail: detached((tail + text.slice(-reach)).slice(-reach)), lastMs: nowMs, last: detached(last) });
       if (streams.size > WINDOW_STREAMS_PER_EXTENSION) streams.delete(streams.keys().next().value as string);
     }
     return [];
