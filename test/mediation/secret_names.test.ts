@@ -35,6 +35,30 @@ describe('secret broker: names', () => {
     for (const n of ['AWS_ACCESS_KEY_ID', 'MONGODB_URI', 'STRIPE_KEY_ID']) assert.equal(classifySecretName(n).secret, true, n);
   });
 
+  it('numbered and qualified copies of a secret name and the short forms _SK, _PAT are secrets; _PK is not (issue 16 item 6)', () => {
+    for (const n of [
+      'OPENAI_API_KEY_2',
+      'ANTHROPIC_API_KEY2',
+      'GITHUB_TOKEN_3',
+      'SLACK_TOKEN_PROD',
+      'NPM_TOKEN_V2',
+      'MISTRAL_API_KEY_BACKUP',
+    ])
+      assert.equal(classifySecretName(n).rule, 'qualified', n);
+    assert.deepEqual(classifySecretName('OPENAI_API_KEY_2'), {
+      name: 'OPENAI_API_KEY_2',
+      secret: true,
+      rule: 'qualified',
+      matched: 'OPENAI_API_KEY: exact OPENAI_API_KEY',
+    });
+    for (const n of ['STRIPE_SK', 'STRIPE_LIVE_SK', 'GH_PAT', 'SSH_PRIVKEY', 'DEPLOY_PRIV_KEY'])
+      assert.equal(classifySecretName(n).rule, 'suffix', n);
+    assert.equal(classifySecretName('STRIPE_SK_LIVE').secret, true);
+    // Publishable (Stripe's pk_live_ goes into web pages) or a primary key: not hidden, so not held.
+    for (const n of ['STRIPE_PK', 'STRIPE_PK_LIVE', 'PK', 'SK', 'TASK_2', 'PATH_2', 'DISK_2', 'ASK_TIMEOUT', 'PKG_NAME', 'SKIP_TESTS'])
+      assert.equal(classifySecretName(n).secret, false, n);
+  });
+
   it('is case-insensitive and says which rule decided', () => {
     assert.deepEqual(classifySecretName('openai_api_key'), {
       name: 'openai_api_key',

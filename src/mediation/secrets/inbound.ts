@@ -6,6 +6,10 @@
  * planted honeytoken). A project `.env` whose values are also in the environment is therefore not readable by an
  * extension; list the names in `extensionPolicy.secretBroker.disclosureAllowlist` to allow it.
  *
+ * Decoded copies are scanned too (resultCopies.ts): UTF-16 text, and a file read as bytes that is one zlib or
+ * gzip stream (a git loose object, a `.tgz`), inflated up to a cap. A compressed file that cannot be checked —
+ * over the cap, or broken — is withheld as well (`secret_scan_limit`), since the extension could still inflate it.
+ *
  * Provider token formats are not used here: files and command output legitimately contain token-shaped test
  * fixtures, and the outbound check still stops them leaving.
  */
@@ -14,10 +18,14 @@ import { WardenError } from '../../errors.ts';
 import type { AlertSink, SecretBrokerLog } from '../../evidence/index.ts';
 
 import { logSecretEvents } from './outbound.ts';
+import { resultCopies } from './resultCopies.ts';
 import type { SecretHit, SecretValueIndex } from './values.ts';
 
-/** A result withheld because it carries a secret value (after `secret_exposure`). */
-export const SECRET_RESULT_REASONS = ['secret_in_result'] as const;
+/**
+ * A result withheld because it carries a secret value (after `secret_exposure`), or because a compressed copy in it
+ * cannot be checked (inflates past the cap, or is broken).
+ */
+export const SECRET_RESULT_REASONS = ['secret_in_result', 'secret_scan_limit'] as const;
 export type SecretResultReason = (typeof SECRET_RESULT_REASONS)[number];
 declare module '../../errors.ts' {
   interface ReasonVocabularies {
@@ -43,12 +51,42 @@ function strings(value: unknown, path: string, out: Array<[string, string]>, dep
   }
 }
 
-function check(method: string, result: unknown, ctx: OperationContext, o: InboundOptions): unknown {
+/** Hits in the decoded copies of the result's strings; throws when a compressed copy cannot be checked. */
+function decodedHits(
+  method: string,
+  params: Readonly<Record<string, unknown>>,
+  texts: ReadonlyArray<[string, string]>,
+  index: SecretValueIndex,
+): Array<SecretHit & { path: string }> {
+  const found: Array<SecretHit & { path: string }> = [];
+  for (const [path, text] of texts) {
+    // fs.read answers base64 unless asked for utf8 (fs/operations.ts): those are the file's own bytes.
+    const bytes = method === 'fs.read' && path === `result.${method}` && params.encoding !== 'utf8';
+    if (!bytes && !text.includes('\u0000')) continue;
+    const r = resultCopies(Buffer.from(text, bytes ? 'base64' : 'utf8'), { text: !bytes });
+    if ('uncheckable' in r)
+      throw new WardenError('denied', `${method}: the result cannot be checked for held secrets (${path}: ${r.uncheckable}); withheld`, {
+        reasonCodes: ['secret_scan_limit'],
+      });
+    for (const [how, copy] of r.copies)
+      for (const h of index.scan(copy)) found.push({ ...h, encoding: `${h.encoding}+${how}`, path: `${path} (${how})` });
+  }
+  return found;
+}
+
+function check(
+  method: string,
+  params: Readonly<Record<string, unknown>>,
+  result: unknown,
+  ctx: OperationContext,
+  o: InboundOptions,
+): unknown {
   const found: Array<SecretHit & { path: string }> = [];
   const texts: Array<[string, string]> = [];
   strings(result, `result.${method}`, texts);
   const index = o.index();
   for (const [path, text] of texts) for (const h of index.scan(text)) found.push({ ...h, path });
+  if (found.length === 0 && index.held.length > 0) found.push(...decodedHits(method, params, texts, index));
   if (found.length === 0) return result;
   const honeytoken = found.some((f) => f.honeytoken);
   const now = Date.now();
@@ -99,13 +137,13 @@ export function scanResults(operations: ReadonlyMap<string, Operation>, o: Inbou
         const sliced = () => op(params, ctx);
         return all instanceof Promise
           ? all.then((v: unknown) => {
-              check(method, v, ctx, o);
+              check(method, whole, v, ctx, o);
               return sliced();
             })
-          : (check(method, all, ctx, o), sliced());
+          : (check(method, whole, all, ctx, o), sliced());
       }
       const r = op(params, ctx);
-      return r instanceof Promise ? r.then((v: unknown) => check(method, v, ctx, o)) : check(method, r, ctx, o);
+      return r instanceof Promise ? r.then((v: unknown) => check(method, params, v, ctx, o)) : check(method, params, r, ctx, o);
     });
   }
   return out;

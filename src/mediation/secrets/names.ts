@@ -3,7 +3,12 @@
  * reference's original 26 exact names, 11 suffixes and 2 prefixes (research: anchor-policy-dispatch.md §4.1,
  * before its regression) and extends them with provider, cloud, CI, database-URL, registry and SSH/GPG names,
  * plus word rules (`…_SECRET_…`, `…PASSWORD`) that catch what suffixes miss. Names are compared upper-cased.
- * Every answer says which rule decided, so an operator can see why a name is hidden.
+ * A numbered or qualified copy of a secret name (`OPENAI_API_KEY_2`, `GITHUB_TOKEN2`, `SLACK_TOKEN_PROD`) is a
+ * secret too. Every answer says which rule decided, so an operator can see why a name is hidden.
+ *
+ * Short forms: `_SK` (a secret key, Stripe's `sk_live_…`) and `_PAT` (a personal access token) are secrets. `_PK`
+ * is not: where it names a key it is a public or publishable one (Stripe's `pk_live_…`, meant for web pages), and
+ * elsewhere it is a primary key; a private key is `_PRIVATE_KEY`/`_PRIV_KEY`/`_PRIVKEY`.
  */
 
 /** The reference's 26 exact names. */
@@ -117,6 +122,9 @@ const EXTRA_SUFFIXES = [
   '_KEYFILE',
   '_AUTH',
   '_PAT',
+  '_SK',
+  '_PRIV_KEY',
+  '_PRIVKEY',
 ] as const;
 const EXTRA_PREFIXES = ['SECRET_', 'TOKEN_', 'PASSWORD_', 'PRIVATE_KEY_', 'CREDENTIALS_', 'AUTH_TOKEN_'] as const;
 
@@ -128,6 +136,12 @@ const CONNECTION_URL =
   /(^|_)(DATABASE|DB|POSTGRES|POSTGRESQL|PG|MYSQL|MARIADB|MONGO|MONGODB|REDIS|AMQP|RABBITMQ|KAFKA|ELASTICSEARCH|ELASTIC|CLICKHOUSE|SUPABASE_DB|NEON|PLANETSCALE|COCKROACH)(_[A-Z0-9]+)*_(URL|URI|DSN)$/;
 /** Names ending in PASSWORD with no separator (`PGPASSWORD`). */
 const GLUED_PASSWORD = /PASSWORD$|PASSWD$/;
+/**
+ * What a second copy of a name is called: a number (`_2`, `2`) or a version, environment or rotation word. Taken
+ * off the end (repeatedly) before the rules are tried again on what is left.
+ */
+const QUALIFIER =
+  /(?:_?[0-9]+|_V[0-9]+|_(?:OLD|NEW|PREV|PREVIOUS|NEXT|CURRENT|BACKUP|PRIMARY|SECONDARY|ALT|PROD|PRODUCTION|DEV|DEVELOPMENT|STAGING|STAGE|TEST|TESTING|LIVE|LOCAL|CI))$/;
 
 export type NameRule =
   | 'exact'
@@ -136,6 +150,7 @@ export type NameRule =
   | 'secret_word'
   | 'connection_url'
   | 'glued_password'
+  | 'qualified'
   | 'disclosure_allowlist'
   | 'broker_disabled'
   | 'not_secret'
@@ -176,6 +191,19 @@ export function classifySecretName(
   const upper = name.toUpperCase();
   if (!config.enabled) return { name, secret: false, rule: 'broker_disabled' };
   if (config.disclosureAllowlist.some((a) => a.toUpperCase() === upper)) return { name, secret: false, rule: 'disclosure_allowlist' };
+  const direct = byRules(name, upper);
+  if (direct.secret) return direct;
+  // `OPENAI_API_KEY_2`: the rules again on the name without its qualifiers.
+  for (let base = upper, m = QUALIFIER.exec(base); m !== null && m.index > 0; m = QUALIFIER.exec(base)) {
+    base = base.slice(0, m.index);
+    const c = byRules(name, base);
+    if (c.secret)
+      return { name, secret: true, rule: 'qualified', matched: `${base}: ${c.rule}${c.matched === undefined ? '' : ` ${c.matched}`}` };
+  }
+  return direct;
+}
+
+function byRules(name: string, upper: string): NameClassification {
   if (EXACT.has(upper)) return { name, secret: true, rule: 'exact', matched: upper };
   for (const s of SUFFIXES) if (upper.endsWith(s) && upper.length > s.length) return { name, secret: true, rule: 'suffix', matched: s };
   for (const p of PREFIXES) if (upper.startsWith(p)) return { name, secret: true, rule: 'prefix', matched: p };

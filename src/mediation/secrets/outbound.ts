@@ -1,8 +1,10 @@
 /**
  * The outbound-payload check (SPEC §5.2) as the `mediation` dispatch stage: http url/headers/body, exec argv and
  * stdin, fs write content and paths, and messages to the model are scanned for held secret values (any
- * encoding) and provider token formats. A hit denies the call, raises `secret_exposure` (critical for a
- * honeytoken) and writes a secret broker log entry with a salted name hash, the payload path and the decision.
+ * encoding) and provider token formats, then, with the rolling window of the extension's recent calls to the
+ * same destination, for a value sent in pieces (outboundWindow.ts; encoding `split`). A hit denies the call,
+ * raises `secret_exposure` (critical for a honeytoken) and writes a secret broker log entry with a salted name
+ * hash, the payload path and the decision.
  */
 import { createHash } from 'node:crypto';
 import { decisionError } from '../../errors.ts';
@@ -10,6 +12,7 @@ import type { AlertSink, SecretBrokerLog } from '../../evidence/index.ts';
 import { addReason, type DispatchContext, type SyncStage } from '../../dispatch/index.ts';
 // What is scanned is every string the channel table says a call sends out (./channels.ts).
 import { outboundStrings } from './channels.ts';
+import { OutboundWindow } from './outboundWindow.ts';
 import { tokenFormatHits, type SecretValueIndex } from './values.ts';
 
 /**
@@ -46,6 +49,8 @@ export interface OutboundStageOptions {
   readonly log?: SecretBrokerLog | undefined;
   /** Provider token formats as a second filter (default on). */
   readonly tokenFormats?: boolean;
+  /** Join each extension's recent calls to one destination to find a value sent in pieces (default on). */
+  readonly window?: boolean;
 }
 
 /** SHA-256(salt ‖ NUL ‖ name): the `name_hash` of secret broker log entries. */
@@ -55,6 +60,7 @@ export function secretNameHasher(salt: string): (name: string) => string {
 
 export function createOutboundStage(o: OutboundStageOptions): SyncStage {
   const nameHash = secretNameHasher(o.salt);
+  const window = o.window === false ? undefined : new OutboundWindow();
   return {
     name: 'mediation',
     run(ctx: DispatchContext) {
@@ -67,6 +73,8 @@ export function createOutboundStage(o: OutboundStageOptions): SyncStage {
         if (o.tokenFormats !== false)
           for (const f of tokenFormatHits(text)) found.push({ name: `token_format:${f}`, encoding: 'format', honeytoken: false, path });
       }
+      if (found.length === 0 && window !== undefined)
+        found.push(...window.check(index, ctx.extensionId, ctx.method, ctx.params, strings, ctx.startedMs));
       if (found.length === 0) return undefined;
       const honeytoken = found.some((f) => f.honeytoken);
       logSecretEvents(
