@@ -13,7 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { queryAlerts } from '../../src/evidence/alerts.ts';
 import { openStore } from '../../src/evidence/store.ts';
-import { outboundStrings } from '../../src/mediation/secrets/outbound.ts';
+import { outboundStrings } from '../../src/mediation/secrets/channels.ts';
 import { hostOperations } from '../../src/pi/index.ts';
 import { HeadlessHost } from '../../src/probe/index.ts';
 import {
