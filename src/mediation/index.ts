@@ -57,6 +57,12 @@ export interface MediationOptions {
   readonly parentEnv?: Readonly<Record<string, string | undefined>> | undefined;
   /** Where child processes may run (their cwd must lie inside; default: this process's cwd); the project root. */
   readonly workspace?: string | undefined;
+  /**
+   * Every child process runs inside an OS sandbox confined to the project (the bridge, with bubblewrap or
+   * sandbox-exec available and `exec.osSandbox` on): destructive commands inside the project are then left to that
+   * confinement instead of refused. Default false: classification alone, as strict as without a sandbox.
+   */
+  readonly osConfined?: boolean | undefined;
   /** Filesystem scope (SPEC §5.5): these default to the user's home, pi's agent dir and `<wardenHome>/data`. */
   readonly fsLayout?: Partial<Omit<FsLayout, 'projectRoot' | 'wardenHome'>> | undefined;
   /** The environment whose variables move the filesystem lists' entries (XDG_CONFIG_HOME, GNUPGHOME, PATH, ...; default: this process's). */
@@ -182,6 +188,7 @@ export function createMediation(o: MediationOptions): Mediation {
       log: sinks,
       prompts: o.prompts,
       places: fsScope.layout,
+      osConfined: o.osConfined === true,
     });
     parts.push(fsStage, execStage, createToolCallStage([fsStage, execStage], fsScope.layout.home));
     stage = chainStages('mediation', parts);

@@ -26,6 +26,7 @@ import {
 } from '../sandbox/index.ts';
 import { scanBeforeLoad, ScanVerdictCache, type ExtensionReport } from '../scanner/index.ts';
 import { hostOperations, type Registration } from './host.ts';
+import { osSandboxAvailability } from './confine/index.ts';
 import { LiveHost } from './liveHost.ts';
 
 /** An extension to run sandboxed: where it is and the id its source gives it. */
@@ -133,6 +134,9 @@ export class BridgeSession {
       policy,
       operations: hostOperations(host),
       workspace: options.cwd,
+      // Children run confined only with the sandbox on and present; otherwise exec is refused or (user's `off`)
+      // unconfined, and classification stays as strict as without one.
+      osConfined: policy.osSandbox === 'on' && osSandboxAvailability().available,
       extensionRoots: roots,
       scans,
       realFs: true,

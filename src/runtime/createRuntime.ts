@@ -40,6 +40,7 @@ type MediationSetup = Pick<
   | 'heldSecrets'
   | 'parentEnv'
   | 'workspace'
+  | 'osConfined'
   | 'fsLayout'
   | 'fsEnv'
   | 'extensionRoots'
@@ -147,6 +148,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     heldSecrets: o.heldSecrets,
     parentEnv: o.parentEnv,
     workspace: o.workspace,
+    osConfined: o.osConfined,
     fsLayout: o.fsLayout,
     fsEnv: o.fsEnv,
     extensionRoots: o.extensionRoots,

@@ -301,3 +301,52 @@ describe(
     });
   },
 );
+
+describe(
+  'with the OS sandbox confining children, classification leaves destruction inside the project to it',
+  { skip: !bwrap.available && 'bubblewrap cannot run here' },
+  () => {
+    // Through the bridge's own dispatcher: exec granted by name, `rm -rf dist` in the project, and outside it.
+    async function decisions(osSandbox: 'on' | 'off'): Promise<{ inside: string; outside: string; distLeft: boolean }> {
+      const root = realpathSync(mkdtempSync(join(tmpdir(), 'pw-confine-rm-')));
+      try {
+        const agentDir = join(root, '.pi', 'agent');
+        const cwd = join(root, 'project');
+        put(join(cwd, 'dist', 'out.js'));
+        put(join(root, 'notes', 'keep.txt'));
+        put(
+          join(agentDir, 'settings.json'),
+          JSON.stringify({ extensionPolicy: { allowDangerous: true, exec: { osSandbox }, overrides: { ext: { allow: ['exec'] } } } }),
+        );
+        const env = { HOME: root, PI_CODING_AGENT_DIR: agentDir, PATH: process.env.PATH ?? '/usr/bin:/bin' };
+        const session = await BridgeSession.open({ cwd, home: join(agentDir, 'warden'), env, policy: resolvePolicy({ env, cwd }) });
+        try {
+          const run = async (callId: string, cmd: string) => {
+            const r = await session.runtime.dispatcher.dispatch('ext', {
+              call_id: callId,
+              method: 'exec',
+              params: { cmd: 'sh', args: ['-c', cmd] },
+            });
+            return r.ok ? 'ran' : `refused (${r.error.code})`;
+          };
+          const inside = await run('c1', 'rm -rf dist');
+          const outside = await run('c2', `rm -rf ${join(root, 'notes')}`);
+          assert.ok(existsSync(join(root, 'notes', 'keep.txt')), 'the folder outside the project is untouched');
+          return { inside, outside, distLeft: existsSync(join(cwd, 'dist')) };
+        } finally {
+          await session.close();
+        }
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    }
+
+    it('on: `rm -rf dist` runs (confined to the project); outside the project it is refused', async () => {
+      assert.deepEqual(await decisions('on'), { inside: 'ran', outside: 'refused (denied)', distLeft: false });
+    });
+
+    it('off: without the OS sandbox the same command is refused, as classification alone decides', async () => {
+      assert.deepEqual(await decisions('off'), { inside: 'refused (denied)', outside: 'refused (denied)', distLeft: true });
+    });
+  },
+);
