@@ -8,6 +8,7 @@
  * the host calls exactly one guest function, `__wardenEnter(kind, payload) → string`. No handle to a host object
  * ever reaches the guest.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { CompileFlags, JSException, QuickJS, type JSValueHandle, type Snapshot } from 'quickjs-wasi';
@@ -29,14 +30,40 @@ interface Compiled {
   readonly extensions: ReadonlyArray<{ name: string; wasm: object }>;
 }
 let compiled: Compiled | undefined;
+let engineBytes: { readonly module: Buffer; readonly extensions: readonly Buffer[] } | undefined;
+
+function wasmFiles(): { readonly module: Buffer; readonly extensions: readonly Buffer[] } {
+  engineBytes ??= {
+    module: readFileSync(require.resolve('quickjs-wasi/quickjs.wasm')),
+    extensions: EXTENSIONS.map((name) => readFileSync(require.resolve(`quickjs-wasi/${name}.so`))),
+  };
+  return engineBytes;
+}
 
 /** Compiled once per process: every instance shares the code, never the memory. */
 function compiledModules(): Compiled {
+  const files = wasmFiles();
   compiled ??= {
-    module: new wasm.Module(readFileSync(require.resolve('quickjs-wasi/quickjs.wasm'))),
-    extensions: EXTENSIONS.map((name) => ({ name, wasm: new wasm.Module(readFileSync(require.resolve(`quickjs-wasi/${name}.so`))) })),
+    module: new wasm.Module(files.module),
+    extensions: EXTENSIONS.map((name, i) => ({ name, wasm: new wasm.Module(files.extensions[i] as Buffer) })),
   };
   return compiled;
+}
+
+let fingerprint: string | undefined;
+
+/**
+ * What a guest's memory is only valid for: this engine build (the WASM code and its extensions, byte for byte) and
+ * this wrapper (how an instance is set up). A snapshot taken under another fingerprint is never restored.
+ */
+export function engineFingerprint(): string {
+  if (fingerprint === undefined) {
+    const h = createHash('sha256').update(readFileSync(new URL(import.meta.url)));
+    const files = wasmFiles();
+    for (const b of [files.module, ...files.extensions]) h.update(createHash('sha256').update(b).digest());
+    fingerprint = h.digest('hex');
+  }
+  return fingerprint;
 }
 
 /**
@@ -94,6 +121,14 @@ export class GuestSnapshot {
   }
   static unwrap(s: GuestSnapshot): Snapshot {
     return s.#snapshot;
+  }
+  /** quickjs-wasi's versioned binary form, to keep on disk (boot.ts). */
+  serialize(): Uint8Array {
+    return QuickJS.serializeSnapshot(this.#snapshot);
+  }
+  /** Throws when the bytes are not a snapshot of this format; whether they may be trusted is the caller's check. */
+  static deserialize(bytes: Uint8Array): GuestSnapshot {
+    return new GuestSnapshot(QuickJS.deserializeSnapshot(bytes));
   }
 }
 
