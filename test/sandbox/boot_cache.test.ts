@@ -42,6 +42,20 @@ describe('the booted guest on disk (sealed, keyed by engine and runtime fingerpr
     assert.equal(await inspect(again.snapshot), 'function/undefined');
   });
 
+  it('two guests restored from the kept snapshot draw different Math.random sequences', async () => {
+    const dir = join(root, 'random');
+    await loadBootedGuest(dir);
+    const kept = await loadBootedGuest(dir);
+    assert.equal(kept.fromCache, true);
+    const draws: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const engine = await GuestEngine.create({ memoryLimitBytes: 64 * 1048576, host: noHost, from: kept.snapshot });
+      draws.push(engine.evalScript('JSON.stringify([Math.random(), Math.random(), Math.random()])', 'draw.js', 1000, 10_000));
+      engine.dispose();
+    }
+    assert.notEqual(draws[0], draws[1], 'expected each restored guest to draw from its own entropy');
+  });
+
   it('a guest planted in the entry (data swapped, MAC kept) is never restored: booted again and the entry replaced', async () => {
     const dir = join(root, 'planted');
     await loadBootedGuest(dir);
