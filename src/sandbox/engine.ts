@@ -355,6 +355,12 @@ export class GuestEngine {
     return new GuestSnapshot(this.#vm.snapshot());
   }
 
+  /** Bytes of WASM linear memory this instance holds (it grows with the heap's peak and never shrinks). */
+  linearMemoryBytes(): number {
+    if (this.#disposed) return 0;
+    return (this.#vm as unknown as { exports: { memory: { buffer: ArrayBuffer } } }).exports.memory.buffer.byteLength;
+  }
+
   /** QuickJS heap in use, bytes. */
   memoryUsed(): number {
     if (this.#disposed) return 0;

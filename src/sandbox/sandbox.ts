@@ -285,6 +285,11 @@ export class Sandbox {
     return this.#engine?.memoryUsed() ?? 0;
   }
 
+  /** Bytes of WASM linear memory the instance holds (the restored template's, plus whatever the extension grew it by). */
+  linearMemoryBytes(): number {
+    return this.#engine?.linearMemoryBytes() ?? 0;
+  }
+
   /** Evaluates the bundle and runs the extension's factory with the `pi` shim. Throws WardenError naming the file. */
   async load(bundle: ExtensionBundle): Promise<void> {
     if (this.#bundle !== undefined)

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadBootedGuest } from '../../src/sandbox/boot.ts';
 import { GuestEngine, type GuestSnapshot } from '../../src/sandbox/engine.ts';
+import { guestRuntimeSource } from '../../src/sandbox/runtime.ts';
 
 const noHost = () => JSON.stringify({ ok: false, error: { code: 'internal', message: 'no host in this test' } });
 
@@ -83,5 +84,22 @@ describe('the booted guest on disk (sealed, keyed by engine and runtime fingerpr
     const rebooted = await loadBootedGuest(dir);
     assert.equal(rebooted.fromCache, false);
     assert.equal(await inspect(rebooted.snapshot), 'function/undefined');
+  });
+});
+
+describe('the booted guest is small (issue 18 item 5: each restore copies it)', () => {
+  it("is smaller than a guest that compiled the runtime itself: the parser's peak is not in it", async () => {
+    const { snapshot } = await loadBootedGuest();
+    const compiler = await GuestEngine.create({ memoryLimitBytes: 64 * 1048576, host: noHost });
+    compiler.compileScript(await guestRuntimeSource(), 'runtime.js');
+    const withParserPeak = compiler.linearMemoryBytes();
+    compiler.dispose();
+    assert.ok(
+      snapshot.bytes < withParserPeak,
+      `expected the booted guest below ${withParserPeak} bytes (an instance that compiled the runtime), found ${snapshot.bytes}`,
+    );
+    const restored = await GuestEngine.create({ memoryLimitBytes: 64 * 1048576, host: noHost, from: snapshot });
+    assert.equal(restored.linearMemoryBytes(), snapshot.bytes, 'expected a restore to hold exactly the snapshot, no more');
+    restored.dispose();
   });
 });
