@@ -66,6 +66,8 @@ export async function loadBootedGuest(cacheDir?: string): Promise<BootedGuest> {
   }
   const snapshot = await bootTemplate();
   cache.write(lookup, snapshot.serialize());
+  // A booted guest of an earlier engine or runtime is never restored again: 2 MiB each, not left to pile up.
+  cache.keepOnly(lookup);
   return { snapshot, fromCache: false };
 }
 

@@ -10,7 +10,7 @@
  * guest (boot.ts) and scan verdicts (the bridge).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What a cache entry holds: the bundle, and the content hash of every file it was built from (absolute paths). */
@@ -127,6 +127,16 @@ export class SealedCache {
       return timingSafeEqual(file.subarray(0, 32), expected) ? data : undefined;
     } catch {
       return undefined;
+    }
+  }
+
+  /** Removes every entry but the one under `lookup` (a folder that holds one thing, replaced on an update). */
+  keepOnly(lookup: string): void {
+    const kept = `${sha256(lookup)}.bin`;
+    try {
+      for (const f of readdirSync(this.dir)) if (f.endsWith('.bin') && f !== kept) rmSync(join(this.dir, f), { force: true });
+    } catch {
+      // nothing to remove, or not ours to remove: only disk space
     }
   }
 

@@ -74,6 +74,17 @@ describe('the booted guest on disk (sealed, keyed by engine and runtime fingerpr
     assert.equal((await loadBootedGuest(dir)).fromCache, true, 'expected the replaced entry to be restored next time');
   });
 
+  it('an entry of another engine or runtime is removed when the current one is stored', async () => {
+    const dir = join(root, 'stale');
+    await loadBootedGuest(dir);
+    const current = entryFile(dir);
+    const stale = join(dir, `${'0'.repeat(64)}.bin`);
+    writeFileSync(stale, readFileSync(current));
+    writeFileSync(current, 'damaged');
+    assert.equal((await loadBootedGuest(dir)).fromCache, false);
+    assert.equal(entryFile(dir), current, 'expected only the current entry to remain');
+  });
+
   it('a truncated entry, or one under a replaced key, is booted again', async () => {
     const dir = join(root, 'damaged');
     await loadBootedGuest(dir);
