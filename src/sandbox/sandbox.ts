@@ -132,6 +132,8 @@ export interface SandboxOptions {
    * records and what the CPU window charges. The per-entry budget itself fires on the engine's interrupt.
    */
   readonly cpuClock?: () => number;
+  /** Where the booted guest is kept across processes (boot.ts; the bridge: `<home>/cache/boot`); default: this process only. */
+  readonly bootCacheDir?: string;
 }
 
 /** The host context an invocation carries into `ctx` (data only). */
@@ -251,7 +253,7 @@ export class Sandbox {
       memoryLimitBytes: sandbox.limits.memoryMb * 1024 * 1024,
       host: (op, payload) => sandbox.#host(op, payload),
       // The runtime is already evaluated in this memory (boot.ts): a restore, not a parse and run.
-      from: await bootedGuest(),
+      from: await bootedGuest(options.bootCacheDir),
     });
     try {
       sandbox.#guard('install the runtime', () => {
@@ -281,6 +283,11 @@ export class Sandbox {
   /** Guest heap in use, bytes (0 once stopped). */
   memoryUsed(): number {
     return this.#engine?.memoryUsed() ?? 0;
+  }
+
+  /** Bytes of WASM linear memory the instance holds (the restored template's, plus whatever the extension grew it by). */
+  linearMemoryBytes(): number {
+    return this.#engine?.linearMemoryBytes() ?? 0;
   }
 
   /** Evaluates the bundle and runs the extension's factory with the `pi` shim. Throws WardenError naming the file. */
