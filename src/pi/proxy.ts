@@ -25,7 +25,10 @@ type Fn = (...args: unknown[]) => unknown;
 /** A result as pi may render it: without terminal control (pi shows tool output and handler text as it gets them). */
 const shown = (value: unknown): unknown => forTerminal('pi.result', { value }).value;
 
-/** Events whose handler results pi ignores: nothing to mediate. */
+/**
+ * Events whose handler results pi ignores: nothing to mediate. (`turn_end` is not one: pi 1.6.0 makes it a boundary
+ * whose handlers' `entries` and `continue` it honours, runner.js emitBoundary.)
+ */
 const NOTIFICATIONS = new Set([
   'session_start',
   'session_shutdown',
@@ -34,7 +37,6 @@ const NOTIFICATIONS = new Set([
   'agent_start',
   'agent_end',
   'turn_start',
-  'turn_end',
   'message_start',
   'message_update',
   'tool_execution_start',

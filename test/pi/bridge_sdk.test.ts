@@ -269,5 +269,20 @@ for (const version of PI_VERSIONS) {
       assert.equal(last.isError, true);
       assert.match(JSON.stringify(last.content), /quarantined/);
     });
+
+    if (version.id === '1.6.0')
+      it("a turn_end handler's entries and continue reach pi (a boundary in 1.6.0): pi adds the message and goes on", async () => {
+        const r = await rig(version);
+        const run = await runSdkSession({
+          version,
+          scratch: r.scratch,
+          extensionFactories: r.factories([join(FIXTURES, 'turn-continue.ts')]),
+          script: [{ say: 'first answer' }, { say: 'second answer' }],
+          prompt: 'hello',
+        });
+        assert.equal(run.requests.length, 2, 'pi went on for another turn');
+        assert.match(JSON.stringify(run.requests[1]?.messages), /one more thing/);
+        assert.match(run.finalText, /second answer/);
+      });
   });
 }
