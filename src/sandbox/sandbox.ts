@@ -412,7 +412,9 @@ export class Sandbox {
    * as it is after the handler ran (pi lets a `tool_call` handler edit `input` in place; the caller copies it back).
    * A handler the extension unsubscribed gives `{ok: true, value: undefined}` and the payload unchanged. A stopped
    * sandbox, a wall-time overrun or a handler id of another event rejects with WardenError. `keep` names the payload
-   * fields to bring back (the caller copies only those); without it the whole payload comes back.
+   * fields to bring back (the caller copies only those); without it the whole payload comes back. A kept field that
+   * holds an array crosses as changes against the guest's copy: unchanged, the payload holds the very array sent; changed,
+   * another array whose unchanged elements are the objects sent (so is such an array in the handler's returned value).
    */
   async emitHandler(
     event: string,

@@ -44,6 +44,7 @@ export function syncedView(key: string, update: SyncedUpdate): SyncedView {
   const getterIndex = new Map<unknown, number>();
   /** The object each read produced, by index: an element the handler got from us and may have edited. */
   const handedOut = new Map<unknown, number>();
+  const unchanged = new Map<number, boolean>();
   for (let i = 0; i < json.length; i++) {
     const become = (value: unknown) => defineProperty(array, i, { value, writable: true, enumerable: true, configurable: true });
     const get = () => {
@@ -66,9 +67,15 @@ export function syncedView(key: string, update: SyncedUpdate): SyncedView {
     }
     const value = a[i];
     const from = handedOut.get(value);
-    // Read, and its JSON is still what was sent: unchanged (an in-place edit changes the JSON).
-    if (from !== undefined && stringify(value) === json[from]) return from;
-    return { value };
+    if (from === undefined) return { value };
+    // Read, and its JSON is still what was sent: unchanged (an in-place edit changes the JSON). Asked once per
+    // element: the handler has finished when anything is encoded, and its list and its payload share elements.
+    let same = unchanged.get(from);
+    if (same === undefined) {
+      same = stringify(value) === json[from];
+      unchanged.set(from, same);
+    }
+    return same ? from : { value };
   };
   const encode = (a: unknown[]): SyncedElement[] => {
     const out: SyncedElement[] = [];
