@@ -287,4 +287,33 @@ describe('limits: CPU budget per window', () => {
     assert.equal(calm.sandbox.stopped, undefined, 'within its budget nothing happens');
     calm.sandbox.dispose();
   });
+
+  it("the host's side of the extension's hostcalls (policy, mediation, the ledger) is not charged to its window", async () => {
+    const seen: Array<{ resource: string; limit: number; actual: number }> = [];
+    // Three synchronous hostcalls (console.log) per entry. The held clock moves 40 ms per reading: entering and
+    // leaving the entry, and before and after each hostcall's host side. An entry is 7 steps (280 ms), 3 of them
+    // the host's: the window is charged 160 ms an entry, so a 200 ms budget stops it at the second entry, not the first.
+    const handler =
+      "export default function (pi: any) { pi.on('chatty', () => { console.log('a'); console.log('b'); console.log('c'); return 'ok'; }); }\n";
+    let t = 0;
+    let step = 0;
+    const h = await loadSource(handler, {
+      extensionId: 'chatty',
+      limits: { cpuMsPerEntry: 1000, cpuMsPerWindow: 200, windowMs: 60_000 },
+      breaches: { recordBreach: (b) => void seen.push(b) },
+      cpuClock: () => (t += step),
+    });
+    step = 40;
+    let stoppedAfter = 0;
+    for (let i = 1; i <= 5 && h.sandbox.stopped === undefined; i++) {
+      await h.sandbox.emit('chatty', {}).catch(() => undefined);
+      stoppedAfter = i;
+    }
+    assert.deepEqual(h.sandbox.stopped?.reasonCodes, ['cpu_window']);
+    assert.equal(stoppedAfter, 2);
+    assert.deepEqual(
+      seen.map((b) => [b.resource, b.limit, b.actual]),
+      [['cpu_ms_per_window', 200, 320]],
+    );
+  });
 });
