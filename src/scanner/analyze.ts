@@ -440,7 +440,8 @@ class SourceScan {
     const name = normalizeModule(specifier);
     const ruleId = MODULE_RULES.get(name) ?? (name.endsWith('.node') ? 'native.addon' : undefined);
     if (ruleId !== undefined) {
-      const refused = ruleId === 'net.raw-socket' ? '; refused at runtime: the sandbox denies this module' : '';
+      const refused =
+        ruleId === 'net.raw-socket' || ruleId === 'process.worker' ? '; refused at runtime: the sandbox denies this module' : '';
       this.report(ruleId, node, `loads '${specifier}'${via.length > 0 ? ` (computed via ${via.join(', ')})` : ''}${refused}`, via);
     }
     if (HTTP_MODULES.has(name)) this.evidence('http', node.start, `imports ${name}`);

@@ -134,7 +134,10 @@ const PI_ALWAYS_FORBIDDEN = [`${AGENT_DIR}/extensions`, `~/${BASE_IN_HOME.warden
  * extension's code (`~/.pi/agent/extensions`) or pi-warden's store stays persistence.
  */
 export function isPiAgentWrite(written: string): boolean {
-  const path = written.replace(new RegExp(`^\\$${BASE_IN_HOME.agent.variable}(?=/|$)`), AGENT_DIR);
+  let path = written.replace(new RegExp(`^\\$${BASE_IN_HOME.agent.variable}(?=/|$)`), AGENT_DIR);
+  // A root the scanner cannot compute (pi's getAgentDir(), a variable) followed by `.pi/…` is pi's folder all the same.
+  const below = /^(?:…|\$[A-Za-z_]\w*)(?:\/…)*\/(\.pi(?:\/.*)?)$/.exec(path);
+  if (below !== null) path = below[1]!.startsWith(`${BASE_IN_HOME.agent.path}`) ? `~/${below[1]!}` : below[1]!;
   if (![AGENT_DIR, PROJECT_PI].some((dir) => path === dir || path.startsWith(`${dir}/`))) return false;
   if (PI_ALWAYS_FORBIDDEN.some((p) => path === p || path.startsWith(`${p}/`))) return false;
   return !path.split('/').includes('..');

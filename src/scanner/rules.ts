@@ -46,7 +46,13 @@ const TABLE: readonly RuleSpec[] = [
     'high',
     'runs a command that pipes a download or other data into a shell, or destroys files outside its folder (exec classifier, SPEC §5.4)',
   ),
-  R('process.worker', 'forbidden', null, 'high', 'worker_threads / cluster start code outside the sandbox'),
+  R(
+    'process.worker',
+    'flagged',
+    null,
+    'high',
+    'worker_threads / cluster would start code outside the sandbox; the sandbox refuses the import at runtime',
+  ),
   R('debug.inspector', 'forbidden', null, 'high', 'node:inspector can read and rewrite any code in the process'),
   R(
     'net.raw-socket',

