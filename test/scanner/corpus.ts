@@ -90,3 +90,47 @@ export async function measureBenign(): Promise<BenignResult> {
     reports,
   };
 }
+
+/** The real-package corpus of issue 19 item 5, fetched by bench/fixtures/fetch-pi-packages.ts (never committed). */
+export const REAL_CORPUS_DIR = fileURLToPath(new URL('../../bench/.corpus/', import.meta.url));
+
+export interface RealCorpusResult extends Omit<BenignResult, 'reports'> {
+  readonly source: string;
+  readonly packages: number;
+  readonly skipped: ReadonlyArray<{ name: string; why: string }>;
+}
+
+/** Scans every kept package of the fetched corpus; undefined when it has not been fetched. */
+export async function measureRealPackages(dir: string = REAL_CORPUS_DIR): Promise<RealCorpusResult | undefined> {
+  let manifest: { source: string; packages: Array<{ name: string; dir?: string; kept: boolean; why: string }> };
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, 'corpus.json'), 'utf8')) as typeof manifest;
+  } catch {
+    return undefined;
+  }
+  const reports: ExtensionReport[] = [];
+  const nonSafe: Array<{ pkg: string; id: string; verdict: string; rules: string[] }> = [];
+  const kept = manifest.packages.filter((p) => p.kept && p.dir !== undefined);
+  for (const p of kept) {
+    const root = join(dir, p.dir!);
+    for (const r of await scanTarget(root, { displayBase: root })) {
+      reports.push(r);
+      if (r.verdict !== 'safe')
+        nonSafe.push({ pkg: p.name, id: r.id, verdict: r.verdict, rules: [...new Set(r.findings.map((f) => f.ruleId))] });
+    }
+  }
+  const forbidden = reports.filter((r) => r.verdict === 'forbidden').length;
+  const flagged = reports.filter((r) => r.verdict === 'flagged').length;
+  return {
+    source: manifest.source,
+    packages: kept.length,
+    skipped: manifest.packages.filter((p) => !p.kept).map((p) => ({ name: p.name, why: p.why })),
+    extensions: reports.length,
+    forbidden,
+    flagged,
+    forbiddenRate: reports.length === 0 ? 0 : forbidden / reports.length,
+    flaggedRate: reports.length === 0 ? 0 : flagged / reports.length,
+    bytes: reports.reduce((a, r) => a + r.bytes, 0),
+    nonSafe,
+  };
+}
