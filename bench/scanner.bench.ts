@@ -146,6 +146,7 @@ export async function run(): Promise<string> {
             forbidden_target: 0.02,
             not_safe: real.nonSafe,
             skipped: real.skipped,
+            not_measured: real.notMeasured,
             note: 'each package with its runtime dependencies (npm install --ignore-scripts), scanned from its pi entries as the loader finds them',
           },
   });
