@@ -463,6 +463,7 @@ async function memoryOfSandboxes(root: string): Promise<Record<string, unknown>>
       );
     const delta = minus(after, before);
     const guest = loaded.map((e) => round(e.sandbox.memoryUsed() / 1024, 1));
+    const linear = loaded.map((e) => e.sandbox.linearMemoryBytes() / 1048576);
     return {
       process_start: fresh,
       one_time_first_sandbox: minus(before, fresh),
@@ -476,6 +477,8 @@ async function memoryOfSandboxes(root: string): Promise<Record<string, unknown>>
       },
       guest_memory_kib: Object.fromEntries(TURN_EXTENSIONS.map((f, i) => [f.slice(FIXTURES.length).replace(/\.ts$/, ''), guest[i]])),
       guest_memory_kib_mean: round(guest.reduce((a, b) => a + b, 0) / guest.length, 1),
+      // What each instance holds of WASM memory: the restored template's, plus whatever its extension grew it by.
+      guest_linear_memory_mib_mean: round(linear.reduce((a, b) => a + b, 0) / linear.length, 2),
     };
   } finally {
     await measured.close();

@@ -7,8 +7,8 @@
  *   Opening the BridgeSession (runtime, evidence store) is timed apart (`bridge_open_ms`), as pi's own start-up is;
  * - warm: each further extension in the same process (the 10 bench fixtures after a first one);
  * - 150: 150 extensions (15 copies of each bench fixture, each its own folder and id) loaded one after the other.
- * The sandboxed arm runs with the bundle cache on disk as an earlier session left it (a warm-up child fills it);
- * the same with an empty cache is reported as `*_cold_cache`.
+ * The sandboxed arm runs with the caches on disk (bundles, the booted guest, scan verdicts) as an earlier session
+ * left them (a warm-up child fills them); the same with empty caches is reported as `*_cold_cache`.
  *   child: node bench/bridgeLoad.ts <pi|sandboxed> <home> <cwd> <first> <path>...
  */
 import { spawnSync } from 'node:child_process';
@@ -134,7 +134,7 @@ export function loadFigures(root: string, fixtures: readonly string[]): Record<s
     load_150_s: total(armsMany.sandboxed),
     load: {
       method:
-        'fresh child processes, the arms alternating, median of runs; pi = discoverAndLoadExtensions (jiti), sandboxed = BridgeSession.load (bundle, scan, boot, sandbox, factory) with the bundle cache on disk as an earlier session left it; cold_cache = an empty cache',
+        'fresh child processes, the arms alternating, median of runs; pi = discoverAndLoadExtensions (jiti), sandboxed = BridgeSession.load (bundle, scan, boot, sandbox, factory) with the caches on disk (bundles, booted guest, scan verdicts) as an earlier session left them; cold_cache = empty caches',
       runs: RUNS,
       runs_150: Math.min(RUNS, 3),
       baseline_pi: {

@@ -21,6 +21,7 @@ import {
   limitsFromQuota,
   loadRefusalAlert,
   Sandbox,
+  SealedCache,
   type BuiltinToolDescription,
   type SandboxEvent,
 } from '../sandbox/index.ts';
@@ -83,7 +84,7 @@ export class BridgeSession {
   /** Which source each loaded id came from: a second source with the same id is refused. */
   readonly #sources = new Map<string, string>();
   readonly #scans: Map<string, ExtensionReport>;
-  readonly #scanCache = new ScanVerdictCache();
+  readonly #scanCache: ScanVerdictCache;
   readonly #options: BridgeOptions;
   readonly #roots: Map<string, string>;
   #seq = 0;
@@ -105,6 +106,7 @@ export class BridgeSession {
     this.eventDeadlineMs = options.eventDeadlineMs ?? DEFAULT_EVENT_DEADLINE_MS;
     this.#scans = scans;
     this.#roots = roots;
+    this.#scanCache = new ScanVerdictCache(new SealedCache(join(options.home, 'cache', 'scans')));
   }
 
   static async open(options: BridgeOptions): Promise<BridgeSession> {
@@ -225,6 +227,7 @@ export class BridgeSession {
       limits: limitsFromQuota(quota),
       onEvent: (e) => this.sandboxEvents.push(e),
       breaches: this.runtime.breaches,
+      bootCacheDir: join(this.#options.home, 'cache', 'boot'),
     });
     const before = this.host.registrationsOf(id).length;
     try {

@@ -25,7 +25,10 @@ type Fn = (...args: unknown[]) => unknown;
 /** A result as pi may render it: without terminal control (pi shows tool output and handler text as it gets them). */
 const shown = (value: unknown): unknown => forTerminal('pi.result', { value }).value;
 
-/** Events whose handler results pi ignores: nothing to mediate. */
+/**
+ * Events whose handler results pi ignores: nothing to mediate. (`turn_end` is not one: pi 1.6.0 makes it a boundary
+ * whose handlers' `entries` and `continue` it honours, runner.js emitBoundary.)
+ */
 const NOTIFICATIONS = new Set([
   'session_start',
   'session_shutdown',
@@ -34,7 +37,6 @@ const NOTIFICATIONS = new Set([
   'agent_start',
   'agent_end',
   'turn_start',
-  'turn_end',
   'message_start',
   'message_update',
   'tool_execution_start',
@@ -144,6 +146,21 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
   const failed = async (kind: 'tool' | 'event' | 'command', name: string, what: string, s: Settled & { ok: false }): Promise<never> => {
     const verdict = await admit(kind, name, { error: s.error.message });
     throw new ProxyError(verdict.ok ? `${id} ${what} failed: ${stripTerminalControls(s.error.message)}` : verdict.why);
+  };
+
+  /**
+   * A context handler's messages as pi may use them: the messages that are pi's own (sent, handed back unchanged)
+   * carry nothing of the extension's and pass as they are; the rest is mediated as the handler's result.
+   */
+  const admitMessages = async (value: unknown, sent: unknown): Promise<unknown> => {
+    const v = asObject(value) ?? {};
+    const own = new Set(Array.isArray(sent) ? (sent as unknown[]) : []);
+    const list = Array.isArray(v.messages) ? (v.messages as unknown[]) : undefined;
+    const added = list === undefined ? v : { ...v, messages: list.filter((m) => !own.has(m)) };
+    const verdict = await admit('event', 'context', added);
+    if (!verdict.ok) throw new ProxyError(verdict.why);
+    if (list === undefined) return shown(value);
+    return { ...(asObject(shown({ ...v, messages: [] })) ?? {}), messages: list.map((m) => (own.has(m) ? m : shown(m))) };
   };
 
   const register = (r: Registration): void => {
@@ -284,9 +301,10 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
         payload = derived.payload;
       }
       session.host.enter(id, ctx, 'event');
-      // What the handler may edit in place, as it was sent: the edit is whatever differs from this.
+      // What the handler may edit in place, as it was sent: the edit is whatever differs from this (a context event's
+      // messages cross as changes, see Sandbox.emitHandler: an edit comes back as another array).
       const field = IN_PLACE[event];
-      const sent = field === undefined ? undefined : JSON.stringify(payload[field]);
+      const sent = field === undefined || event === 'context' ? undefined : JSON.stringify(payload[field]);
       const outcome = await withDeadline(
         session,
         id,
@@ -300,8 +318,10 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
       }
       let value = outcome.value;
       // pi lets a context handler edit event.messages in place: an edit is the handler's result, mediated as one.
-      if (event === 'context' && (value === undefined || value === null)) value = changedMessages(sent, outcome.payload);
+      if (event === 'context' && (value === undefined || value === null) && outcome.payload.messages !== payload.messages)
+        value = { messages: outcome.payload.messages };
       if (value === undefined || value === null || NOTIFICATIONS.has(event)) return undefined;
+      if (event === 'context') return await admitMessages(value, payload.messages);
       const verdict = await admit('event', event, value);
       if (!verdict.ok) {
         if (event === 'project_trust') return undefined; // pi asks the user, as if no extension answered
@@ -337,26 +357,24 @@ async function applyInputChange(
 }
 
 /**
- * pi's event as data for a sandbox. pi hands every handler of one emit the same event object; where no handler may
- * edit it in place (every event but tool_call and context) one copy serves all proxies of that emit, so a 50 KB
- * turn_end is copied once per turn, not once per subscribed extension.
+ * pi's event as data for a sandbox. A field the handler may edit in place is copied, except an array (a context
+ * event's messages), which the sandbox sends by element, each serialized once per emit (Sandbox.emitHandler). Every
+ * other object field is copied only if the handler reads it: the sandbox serializes it on the guest's first read,
+ * which runs the copy (`toJSON`). pi builds a new turn_end object per handler, so nothing is copied per event object.
  */
-const shared = new WeakMap<object, Record<string, unknown>>();
 function eventData(event: string, evt: PiObject): Record<string, unknown> {
-  if (IN_PLACE[event] !== undefined) return plainData(evt) as Record<string, unknown>;
-  let copy = shared.get(evt);
-  if (copy === undefined) {
-    copy = plainData(evt) as Record<string, unknown>;
-    shared.set(evt, copy);
+  const field = IN_PLACE[event];
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(evt)) {
+    const v = evt[k];
+    if (k === '__proto__') continue;
+    if (v === null || typeof v !== 'object') {
+      const p = plainData(v);
+      if (v !== undefined && typeof v !== 'function' && typeof v !== 'symbol') out[k] = p;
+    } else if (k === field) out[k] = Array.isArray(v) ? v : plainData(v);
+    else out[k] = { toJSON: () => plainData(v) };
   }
-  return copy;
-}
-
-/** The messages of a context event as the handler left them, when it edited them in place; else undefined. */
-function changedMessages(sent: string | undefined, after: unknown): { messages: unknown } | undefined {
-  const edited = asObject(after)?.messages;
-  if (!Array.isArray(edited) || sent === JSON.stringify(edited)) return undefined;
-  return { messages: edited };
+  return out;
 }
 
 /** resources_discover: the skill, prompt and theme paths pi would read for the extension, kept only where it may read. */

@@ -6,10 +6,11 @@
  * authenticated with an HMAC keyed by a random key kept next to it, and its `bundleHash` must be the hash of its code:
  * a corrupted, truncated or edited entry is a miss, rebuilt and overwritten, never run. Whoever can read the key (the
  * user's own account) can forge an entry; the cache is as trusted as pi-warden's home, and what runs is still the
- * code the scanner scans.
+ * code the scanner scans. The same authentication seals the other caches of a load (`SealedCache`): the booted
+ * guest (boot.ts) and scan verdicts (the bridge).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What a cache entry holds: the bundle, and the content hash of every file it was built from (absolute paths). */
@@ -95,4 +96,64 @@ export function writeCachedBundle(dir: string, lookup: string, bundle: CachedBun
   } catch {
     // read-only home, full disk: bundling still worked
   }
+}
+
+/**
+ * A binary entry authenticated the same way (the booted guest's memory, scan verdicts): stored as its 32-byte HMAC
+ * over the lookup and the data, then the data. Whatever does not authenticate (edited, truncated, another lookup's
+ * file copied over, a key replaced) reads as absent: the caller rebuilds and overwrites it.
+ */
+export class SealedCache {
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  #path(lookup: string): string {
+    return join(this.dir, `${sha256(lookup)}.bin`);
+  }
+
+  read(lookup: string): Buffer | undefined {
+    let file: Buffer;
+    try {
+      file = readFileSync(this.#path(lookup));
+    } catch {
+      return undefined;
+    }
+    try {
+      if (file.length < 32) return undefined;
+      const data = file.subarray(32);
+      const expected = sealMac(cacheKey(this.dir), lookup, data);
+      return timingSafeEqual(file.subarray(0, 32), expected) ? data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Removes every entry but the one under `lookup` (a folder that holds one thing, replaced on an update). */
+  keepOnly(lookup: string): void {
+    const kept = `${sha256(lookup)}.bin`;
+    try {
+      for (const f of readdirSync(this.dir)) if (f.endsWith('.bin') && f !== kept) rmSync(join(this.dir, f), { force: true });
+    } catch {
+      // nothing to remove, or not ours to remove: only disk space
+    }
+  }
+
+  /** Stores an entry; a cache that cannot be written is only a slower next start, never a failure. */
+  write(lookup: string, data: Uint8Array): void {
+    try {
+      writeAtomic(this.#path(lookup), Buffer.concat([sealMac(cacheKey(this.dir), lookup, data), data]));
+    } catch {
+      // read-only home, full disk: the caller already has what it built
+    }
+  }
+}
+
+function sealMac(key: Buffer, lookup: string, data: Uint8Array): Buffer {
+  // The lookup's length first: no (lookup, data) pair can be re-split into another with the same MAC input.
+  const head = Buffer.from(lookup, 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(head.length);
+  return createHmac('sha256', key).update(len).update(head).update(data).digest();
 }

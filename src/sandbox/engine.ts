@@ -8,6 +8,7 @@
  * the host calls exactly one guest function, `__wardenEnter(kind, payload) → string`. No handle to a host object
  * ever reaches the guest.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { CompileFlags, JSException, QuickJS, type JSValueHandle, type Snapshot } from 'quickjs-wasi';
@@ -29,20 +30,48 @@ interface Compiled {
   readonly extensions: ReadonlyArray<{ name: string; wasm: object }>;
 }
 let compiled: Compiled | undefined;
+let engineBytes: { readonly module: Buffer; readonly extensions: readonly Buffer[] } | undefined;
+
+function wasmFiles(): { readonly module: Buffer; readonly extensions: readonly Buffer[] } {
+  engineBytes ??= {
+    module: readFileSync(require.resolve('quickjs-wasi/quickjs.wasm')),
+    extensions: EXTENSIONS.map((name) => readFileSync(require.resolve(`quickjs-wasi/${name}.so`))),
+  };
+  return engineBytes;
+}
 
 /** Compiled once per process: every instance shares the code, never the memory. */
 function compiledModules(): Compiled {
+  const files = wasmFiles();
   compiled ??= {
-    module: new wasm.Module(readFileSync(require.resolve('quickjs-wasi/quickjs.wasm'))),
-    extensions: EXTENSIONS.map((name) => ({ name, wasm: new wasm.Module(readFileSync(require.resolve(`quickjs-wasi/${name}.so`))) })),
+    module: new wasm.Module(files.module),
+    extensions: EXTENSIONS.map((name, i) => ({ name, wasm: new wasm.Module(files.extensions[i] as Buffer) })),
   };
   return compiled;
 }
 
+let fingerprint: string | undefined;
+
+/**
+ * What a guest's memory is only valid for: this engine build (the WASM code and its extensions, byte for byte) and
+ * this wrapper (how an instance is set up). A snapshot taken under another fingerprint is never restored.
+ */
+export function engineFingerprint(): string {
+  if (fingerprint === undefined) {
+    const h = createHash('sha256').update(readFileSync(new URL(import.meta.url)));
+    const files = wasmFiles();
+    for (const b of [files.module, ...files.extensions]) h.update(createHash('sha256').update(b).digest());
+    fingerprint = h.digest('hex');
+  }
+  return fingerprint;
+}
+
 /**
  * QuickJS seeds `Math.random` once per context, so every instance restored from one snapshot would draw the same
- * sequence (one extension could predict another's). After a restore `Math.random` draws from the instance's own
- * `crypto.getRandomValues` (host entropy on every refill), 53 bits per value like V8's.
+ * sequence (one extension could predict another's). A snapshot is taken with `Math.random` drawing from the
+ * instance's own `crypto.getRandomValues` (host entropy on every refill), 53 bits per value like V8's, and its buffer
+ * empty: each restored instance fills it from its own draw. Installed at snapshot time, not at every restore (that
+ * evaluation was about 1 ms of each sandbox's creation).
  */
 const OWN_MATH_RANDOM = `(() => {
   const fill = crypto.getRandomValues.bind(crypto);
@@ -94,6 +123,14 @@ export class GuestSnapshot {
   }
   static unwrap(s: GuestSnapshot): Snapshot {
     return s.#snapshot;
+  }
+  /** quickjs-wasi's versioned binary form, to keep on disk (boot.ts). */
+  serialize(): Uint8Array {
+    return QuickJS.serializeSnapshot(this.#snapshot);
+  }
+  /** Throws when the bytes are not a snapshot of this format; whether they may be trusted is the caller's check. */
+  static deserialize(bytes: Uint8Array): GuestSnapshot {
+    return new GuestSnapshot(QuickJS.deserializeSnapshot(bytes));
   }
 }
 
@@ -197,7 +234,6 @@ export class GuestEngine {
     if (options.from !== undefined) {
       // The function object is in the restored memory; only the host side of it is new.
       vm.registerHostCallback('__wardenHost', hostFunction);
-      vm.evalCode(OWN_MATH_RANDOM, 'pi-warden-random.js').dispose();
       return engine;
     }
     const fn = vm.newFunction('__wardenHost', hostFunction);
@@ -314,7 +350,15 @@ export class GuestEngine {
   /** This guest's memory as it is now, to start others from (only between entries: no guest code is running). */
   snapshot(): GuestSnapshot {
     if (this.#disposed) throw new WardenError('quarantined', 'the sandbox has been stopped');
+    // Last before the memory is taken: nothing may draw from the buffer the restored instances would then share.
+    this.#vm.evalCode(OWN_MATH_RANDOM, 'pi-warden-random.js').dispose();
     return new GuestSnapshot(this.#vm.snapshot());
+  }
+
+  /** Bytes of WASM linear memory this instance holds (it grows with the heap's peak and never shrinks). */
+  linearMemoryBytes(): number {
+    if (this.#disposed) return 0;
+    return (this.#vm as unknown as { exports: { memory: { buffer: ArrayBuffer } } }).exports.memory.buffer.byteLength;
   }
 
   /** QuickJS heap in use, bytes. */

@@ -33,6 +33,7 @@ export {
   type Settled,
 } from './sandbox.ts';
 export { hostBoot } from './boot.ts';
+export { SealedCache } from './bundleCache.ts';
 export { limitsFromQuota } from './limits.ts';
 export { BUNDLE_REASONS } from './bundle.ts';
 export { SANDBOX_REASONS } from './sandbox.ts';

@@ -58,6 +58,22 @@ function describeType(st: Stats): string {
 }
 
 /** One bundling's view of what it may read; counts what it has read against the limits. */
+const placeWordsByRoots = new Map<string, PlaceWords>();
+
+/**
+ * The sensitive places' patterns for these roots, built once per process: building them took about 2 ms, and a
+ * load makes a boundary for each cache check and for the build. A PlaceWords is immutable (no global regexes).
+ */
+function placeWords(home: string, agent: string, warden: string): PlaceWords {
+  const key = JSON.stringify([home, agent, warden]);
+  let words = placeWordsByRoots.get(key);
+  if (words === undefined) {
+    words = new PlaceWords({ home, agentDir: agent, wardenHome: warden });
+    placeWordsByRoots.set(key, words);
+  }
+  return words;
+}
+
 export class LoadBoundary {
   readonly packageRoot: string;
   readonly limits: BundleLimits;
@@ -79,7 +95,7 @@ export class LoadBoundary {
     }
     this.packageRoot = root;
     const home = env.HOME !== undefined && env.HOME.startsWith('/') ? env.HOME : homedir();
-    this.#places = new PlaceWords({ home, agentDir: agentDir(env), wardenHome: wardenHome(env) });
+    this.#places = placeWords(home, agentDir(env), wardenHome(env));
   }
 
   #refuse(reason: LoadRefusal, site: ImportSite | undefined, path: string, why: string): WardenError {

@@ -3,9 +3,11 @@
  * once per process. The bundle may import only files under `guest/` and the pure `contract.ts`; anything else
  * (a Node module, a host file) is a build error, so host code cannot leak into the sandbox by an import.
  */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, version as esbuildVersion, type Plugin } from 'esbuild';
 import { WardenError } from '../errors.ts';
 import { isInside } from '../paths.ts';
 
@@ -46,4 +48,25 @@ export function guestRuntimeSource(): Promise<string> {
     return file.text;
   });
   return source;
+}
+
+/**
+ * What decides the runtime's source without building it: esbuild's version, this file, and every file the bundle
+ * may import (all of `guest/`, `contract`). A booted guest kept on disk is found by it (boot.ts), so a fresh process
+ * does not start esbuild to learn whether its snapshot is still current.
+ */
+export function guestRuntimeFingerprint(): string {
+  const h = createHash('sha256')
+    .update(esbuildVersion)
+    .update('\u0000')
+    .update(readFileSync(fileURLToPath(import.meta.url)));
+  const files = [join(here, `contract${ext}`), ...listFiles(join(here, 'guest'))].sort();
+  for (const f of files) h.update(`\u0000${relative(here, f)}\u0000`).update(readFileSync(f));
+  return h.digest('hex');
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? listFiles(join(dir, d.name)) : d.isFile() ? [join(dir, d.name)] : [],
+  );
 }

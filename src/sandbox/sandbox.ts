@@ -132,6 +132,13 @@ export interface SandboxOptions {
    * records and what the CPU window charges. The per-entry budget itself fires on the engine's interrupt.
    */
   readonly cpuClock?: () => number;
+  /** Where the booted guest is kept across processes (boot.ts; the bridge: `<home>/cache/boot`); default: this process only. */
+  readonly bootCacheDir?: string;
+  /**
+   * Told the length of every text that crosses the boundary: into the guest (`in`: invocations, hostcall
+   * replies, async results) and out of it (`out`: hostcalls, settles). For measurement; no effect on the sandbox.
+   */
+  readonly meter?: (direction: 'in' | 'out', what: string, chars: number) => void;
 }
 
 /** The host context an invocation carries into `ctx` (data only). */
@@ -204,6 +211,49 @@ export function parseGuest(text: string): unknown {
   return PROTO_KEY.test(text) ? JSON.parse(text, (k, v: unknown) => (k === '__proto__' ? undefined : v)) : JSON.parse(text);
 }
 
+/**
+ * JSON of an element of a synced array, kept per element object: pi hands every handler of one emit the same message
+ * objects (a fresh clone per emit), so each is serialized once per emit, not once per extension.
+ */
+const elementTexts = new WeakMap<object, string>();
+function elementJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  let text = elementTexts.get(v);
+  if (text === undefined) {
+    text = JSON.stringify(v) ?? 'null';
+    elementTexts.set(v, text);
+  }
+  return text;
+}
+
+/**
+ * Puts back the synced arrays a handler changed into `into` (its payload or its returned value): each element the
+ * guest names by index is the one sent, any other is the guest's value. Undefined when the changes are malformed.
+ */
+function rebuildSynced(
+  sent: Record<string, unknown>,
+  changes: unknown,
+  into: Record<string, unknown>,
+): Record<string, unknown> | undefined {
+  if (changes === undefined || changes === null) return into;
+  if (typeof changes !== 'object') return undefined;
+  for (const [k, list] of Object.entries(changes)) {
+    const original = sent[k];
+    if (!Array.isArray(list) || !Array.isArray(original)) return undefined;
+    const out: unknown[] = [];
+    for (const e of list as unknown[]) {
+      if (typeof e === 'number') {
+        if (!Number.isInteger(e) || e < 0 || e >= original.length) return undefined;
+        out.push(original[e]);
+      } else if (e !== null && typeof e === 'object' && Object.hasOwn(e, 'value')) out.push((e as { value: unknown }).value);
+      else if (e !== null && typeof e === 'object') out.push(undefined);
+      else return undefined;
+    }
+    into[k] = out;
+  }
+  return into;
+}
+
 export class Sandbox {
   readonly extensionId: string;
   readonly limits: SandboxLimits;
@@ -212,6 +262,7 @@ export class Sandbox {
   readonly #breaches: BreachSink | undefined;
   readonly #clock: () => number;
   readonly #cpuClock: () => number;
+  readonly #meter: SandboxOptions['meter'];
   #windowStart = Date.now();
   #windowCpuMs = 0;
   /** The window budget counts from the end of the load (the load has its own `loadCpuMs`). */
@@ -232,6 +283,8 @@ export class Sandbox {
   /** Payloads of running handlers whose object fields the guest reads on demand (`field`), by lazy id. */
   readonly #lazy = new Map<number, Record<string, unknown>>();
   #lazySeq = 0;
+  /** Per `event.field`, the JSON of each element of the array the guest holds (see emitHandler's synced fields). */
+  readonly #synced = new Map<string, string[]>();
   #bundle: ExtensionBundle | undefined;
 
   private constructor(options: SandboxOptions) {
@@ -242,6 +295,7 @@ export class Sandbox {
     this.#breaches = options.breaches;
     this.#clock = options.clock ?? (() => performance.now());
     this.#cpuClock = options.cpuClock ?? threadCpuMs;
+    this.#meter = options.meter;
   }
 
   /** Creates the instance and installs the guest runtime. */
@@ -249,9 +303,17 @@ export class Sandbox {
     const sandbox = new Sandbox(options);
     sandbox.#engine = await GuestEngine.create({
       memoryLimitBytes: sandbox.limits.memoryMb * 1024 * 1024,
-      host: (op, payload) => sandbox.#host(op, payload),
+      host:
+        options.meter === undefined
+          ? (op, payload) => sandbox.#host(op, payload)
+          : (op, payload) => {
+              options.meter?.('out', op, payload.length);
+              const answer = sandbox.#host(op, payload);
+              options.meter?.('in', op, answer.length);
+              return answer;
+            },
       // The runtime is already evaluated in this memory (boot.ts): a restore, not a parse and run.
-      from: await bootedGuest(),
+      from: await bootedGuest(options.bootCacheDir),
     });
     try {
       sandbox.#guard('install the runtime', () => {
@@ -281,6 +343,11 @@ export class Sandbox {
   /** Guest heap in use, bytes (0 once stopped). */
   memoryUsed(): number {
     return this.#engine?.memoryUsed() ?? 0;
+  }
+
+  /** Bytes of WASM linear memory the instance holds (the restored template's, plus whatever the extension grew it by). */
+  linearMemoryBytes(): number {
+    return this.#engine?.linearMemoryBytes() ?? 0;
   }
 
   /** Evaluates the bundle and runs the extension's factory with the `pi` shim. Throws WardenError naming the file. */
@@ -352,7 +419,9 @@ export class Sandbox {
    * as it is after the handler ran (pi lets a `tool_call` handler edit `input` in place; the caller copies it back).
    * A handler the extension unsubscribed gives `{ok: true, value: undefined}` and the payload unchanged. A stopped
    * sandbox, a wall-time overrun or a handler id of another event rejects with WardenError. `keep` names the payload
-   * fields to bring back (the caller copies only those); without it the whole payload comes back.
+   * fields to bring back (the caller copies only those); without it the whole payload comes back. A kept field that
+   * holds an array crosses as changes against the guest's copy: unchanged, the payload holds the very array sent; changed,
+   * another array whose unchanged elements are the objects sent (so is such an array in the handler's returned value).
    */
   async emitHandler(
     event: string,
@@ -367,16 +436,24 @@ export class Sandbox {
     // whole conversation; most handlers never look). Without `keep` the whole payload comes back: all eager.
     let lazy: { id: number; fields: string[] } | undefined;
     let eager: Record<string, unknown> = sent;
+    // Arrays the handler may edit in place (a context event's messages) cross as changes against the guest's copy.
+    let synced: Record<string, { keep: number; tail: string[] }> | undefined;
+    const syncKeys: string[] = [];
     if (keep !== undefined) {
       for (const [k, v] of Object.entries(sent)) {
-        if (v === null || typeof v !== 'object' || keep.includes(k)) continue;
-        if (lazy === undefined) {
-          lazy = { id: ++this.#lazySeq, fields: [] };
-          eager = { ...sent };
-        }
-        lazy.fields.push(k);
-        // The key stays where pi put it (key order), the guest replaces it by an accessor.
+        if (v === null || typeof v !== 'object') continue;
+        if (eager === sent) eager = { ...sent };
+        // The key stays where pi put it (key order), the guest replaces it.
         eager[k] = null;
+        if (!keep.includes(k)) {
+          lazy ??= { id: ++this.#lazySeq, fields: [] };
+          lazy.fields.push(k);
+        } else if (Array.isArray(v)) {
+          const update = this.#syncUpdate(`${event}.${k}`, v);
+          if (typeof update === 'string') return { ok: false, error: { code: 'invalid_request', message: update }, payload: sent };
+          (synced ??= {})[k] = update;
+          syncKeys.push(`${event}.${k}`);
+        } else eager[k] = v;
       }
     }
     if (lazy !== undefined) this.#lazy.set(lazy.id, sent);
@@ -391,27 +468,75 @@ export class Sandbox {
           ctx: withSignal(ctx, signal),
           keep,
           ...(lazy === undefined ? {} : { lazy }),
+          ...(synced === undefined ? {} : { synced }),
         },
         this.limits.cpuMsPerEntry,
         signal,
       );
+    } catch (err) {
+      // Whether the guest took the update is unknown: the next emit sends the whole array.
+      for (const key of syncKeys) this.#synced.delete(key);
+      throw err;
     } finally {
       // A field read after the handler settled is refused in the guest: the host keeps no event past its handler.
       if (lazy !== undefined) this.#lazy.delete(lazy.id);
     }
     if (!settled.ok) {
+      for (const key of syncKeys) this.#synced.delete(key);
       // A return value that is not plain data fails the whole settle: the handler failed, its edits are unknown.
       if (settled.error.code === 'invalid_request' && settled.error.message.startsWith('result is not plain data'))
         return { ok: false, error: settled.error, payload: sent };
       throw this.#eventError(event, settled.error);
     }
-    const run = settled.value as { ok?: unknown; value?: unknown; error?: { code: string; message: string }; payload?: unknown };
+    const run = settled.value as {
+      ok?: unknown;
+      value?: unknown;
+      valueSynced?: unknown;
+      error?: { code: string; message: string };
+      payload?: unknown;
+      synced?: unknown;
+    };
     const returned = run.payload !== null && typeof run.payload === 'object' ? (run.payload as Record<string, unknown>) : undefined;
     // With `keep`, only those fields came back: the rest is as it was sent.
     const after = returned === undefined ? sent : keep === undefined ? returned : { ...sent, ...returned };
+    let value = run.value;
+    if (synced !== undefined) {
+      const rebuilt = rebuildSynced(sent, run.synced, after);
+      const rebuiltValue =
+        value !== null && typeof value === 'object' ? rebuildSynced(sent, run.valueSynced, { ...(value as Record<string, unknown>) }) : {};
+      if (rebuilt === undefined || rebuiltValue === undefined) {
+        for (const key of syncKeys) this.#synced.delete(key);
+        return {
+          ok: false,
+          error: { code: 'invalid_request', message: `${event} handler: edits of the event came back malformed` },
+          payload: sent,
+        };
+      }
+      if (value !== null && typeof value === 'object') value = rebuiltValue;
+    }
     return run.ok === true
-      ? { ok: true, value: run.value, payload: after }
+      ? { ok: true, value, payload: after }
       : { ok: false, error: run.error ?? { code: 'extension_error', message: 'failed' }, payload: after };
+  }
+
+  /**
+   * What the guest needs to hold `array` as the elements' JSON: how many of the elements it holds for `key` are still
+   * right, and the JSON of the rest. Recorded as what the guest holds once it has this (taken back if the entry fails).
+   * A string when the array is not plain data.
+   */
+  #syncUpdate(key: string, array: readonly unknown[]): { keep: number; tail: string[] } | string {
+    const json: string[] = new Array<string>(array.length);
+    try {
+      for (let i = 0; i < array.length; i++) json[i] = elementJson(array[i]);
+    } catch (err) {
+      this.#synced.delete(key);
+      return `event field ${key} is not plain data: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    const held = this.#synced.get(key) ?? [];
+    let same = 0;
+    while (same < held.length && same < json.length && held[same] === json[same]) same++;
+    this.#synced.set(key, json);
+    return { keep: same, tail: json.slice(same) };
   }
 
   #eventError(event: string, error: { code: string; message: string }): WardenError {
@@ -604,9 +729,9 @@ export class Sandbox {
       }, this.limits.wallTimeMs);
       this.#invocations.set(ticket, { resolve, reject, timer });
       try {
-        this.#guard(String(target.type), () =>
-          this.#engine?.enter('invoke', JSON.stringify({ ticket, target }), budgetMs, this.limits.entryHangMs),
-        );
+        const text = JSON.stringify({ ticket, target });
+        this.#meter?.('in', String(target.type), text.length);
+        this.#guard(String(target.type), () => this.#engine?.enter('invoke', text, budgetMs, this.limits.entryHangMs));
       } catch (err) {
         clearTimeout(timer);
         this.#invocations.delete(ticket);
@@ -742,6 +867,7 @@ export class Sandbox {
   }
 
   #resume(ticket: number, replyText: string): void {
+    this.#meter?.('in', 'resume', replyText.length);
     try {
       this.#guard('hostcall result', () =>
         this.#engine?.enter('resume', `{"ticket":${ticket},"reply":${replyText}}`, this.limits.cpuMsPerEntry, this.limits.entryHangMs),

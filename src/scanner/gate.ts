@@ -5,12 +5,16 @@
  * `scanner_bypass` alert — the extension does something its source did not show, so the scan was evaded.
  * Every load path goes through `scanBeforeLoad` (issue 15 item 2): scan, then refuse a forbidden verdict.
  */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { WardenError } from '../errors.ts';
 import type { LocatedExtension } from '../extensions/index.ts';
 import { overrideKey, PACED_BY_PI, type Capability, type ResolvedPolicy } from '../policy/index.ts';
-import { RULES } from './rules.ts';
+import { CLASSIFICATIONS, RULES } from './rules.ts';
 import { scanLocated } from './scan.ts';
-import type { ExtensionReport } from './types.ts';
+import type { ExtensionReport, Finding } from './types.ts';
 
 /** A load refused for its scan: `scan_forbidden`, then the rule id of each forbidden finding (`code.eval`). */
 export const SCAN_GATE_REASONS = ['scan_forbidden'] as const;
@@ -49,18 +53,80 @@ export function assertScanAllowsLoad(
 }
 
 /**
+ * Where verdicts are kept across processes: bytes under a lookup, authenticated by the store (the bridge passes
+ * sandbox's `SealedCache`, HMAC-keyed like the bundle cache). What does not authenticate reads as absent.
+ */
+export interface VerdictStore {
+  read(lookup: string): Uint8Array | undefined;
+  write(lookup: string, data: Uint8Array): void;
+}
+
+/**
  * Scan reports by extension id and bundle hash: a bundle that did not change is not scanned again. The hash is
- * of what the sandbox runs, so an edited file (or a swapped dependency) is a new key and a new scan.
+ * of what the sandbox runs, so an edited file (or a swapped dependency) is a new key and a new scan. Given a store,
+ * reports are kept there too, under this scanner's fingerprint as well: a new scanner rescans everything, and a kept
+ * report that is not one (any doubt) is a miss, so the extension is scanned again.
  */
 export class ScanVerdictCache {
   readonly #reports = new Map<string, ExtensionReport>();
+  readonly #store: VerdictStore | undefined;
+
+  constructor(store?: VerdictStore) {
+    this.#store = store;
+  }
 
   get(extensionId: string, bundleHash: string): ExtensionReport | undefined {
-    return this.#reports.get(`${extensionId}\u0000${bundleHash}`);
+    const key = `${extensionId}\u0000${bundleHash}`;
+    const known = this.#reports.get(key);
+    if (known !== undefined || this.#store === undefined) return known;
+    const kept = keptReport(this.#store.read(storeLookup(extensionId, bundleHash)), extensionId);
+    if (kept !== undefined) this.#reports.set(key, kept);
+    return kept;
   }
 
   set(extensionId: string, bundleHash: string, report: ExtensionReport): void {
     this.#reports.set(`${extensionId}\u0000${bundleHash}`, report);
+    this.#store?.write(storeLookup(extensionId, bundleHash), Buffer.from(JSON.stringify(report), 'utf8'));
+  }
+}
+
+let fingerprint: string | undefined;
+/** This scanner: every file of its folder (rules, analysis) and its parser's version. */
+function scannerFingerprint(): string {
+  if (fingerprint === undefined) {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const h = createHash('sha256');
+    const files = readdirSync(here, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
+    for (const f of files.map((d) => join(d.parentPath, d.name)).sort())
+      h.update(`\u0000${f.slice(here.length)}\u0000`).update(readFileSync(f));
+    const parser = fileURLToPath(import.meta.resolve('oxc-parser'));
+    h.update(readFileSync(join(dirname(parser), '..', 'package.json')));
+    fingerprint = h.digest('hex');
+  }
+  return fingerprint;
+}
+
+function storeLookup(extensionId: string, bundleHash: string): string {
+  return `scan-verdict\u0000${scannerFingerprint()}\u0000${extensionId}\u0000${bundleHash}`;
+}
+
+const CLASSES = new Set<string>(CLASSIFICATIONS);
+
+/** A kept report, only if it has the shape the gate reads (its id, a known verdict, findings, capabilities). */
+function keptReport(bytes: Uint8Array | undefined, extensionId: string): ExtensionReport | undefined {
+  if (bytes === undefined) return undefined;
+  try {
+    const r = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<ExtensionReport>;
+    if (r.id !== extensionId || typeof r.verdict !== 'string' || !CLASSES.has(r.verdict)) return undefined;
+    if (!Array.isArray(r.findings) || !Array.isArray(r.capabilities) || !Array.isArray(r.files)) return undefined;
+    const findings = r.findings as readonly Partial<Finding>[];
+    if (!findings.every((f) => typeof f.ruleId === 'string' && typeof f.classification === 'string' && CLASSES.has(f.classification)))
+      return undefined;
+    // A forbidden finding under any other verdict is a report the scanner never makes.
+    if (findings.some((f) => f.classification === 'forbidden') && r.verdict !== 'forbidden') return undefined;
+    return r as ExtensionReport;
+  } catch {
+    return undefined;
   }
 }
 

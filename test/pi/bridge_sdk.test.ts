@@ -269,5 +269,38 @@ for (const version of PI_VERSIONS) {
       assert.equal(last.isError, true);
       assert.match(JSON.stringify(last.content), /quarantined/);
     });
+
+    it('a context handler that edits a message in place is honoured on every turn, also once the message was sent before', async () => {
+      const r = await rig(version);
+      const run = await runSdkSession({
+        version,
+        scratch: r.scratch,
+        extensionFactories: r.factories([join(FIXTURES, 'context-redact.ts'), join(examplesOf(version), 'hello.ts')]),
+        script: [{ call: 'hello', args: { name: 'plum' } }, { say: 'done: {{toolResult}}' }],
+        prompt: 'say hello to the plum tree',
+      });
+      assert.equal(run.requests.length, 2, 'two model turns: the tool call, then the answer');
+      for (const request of run.requests) {
+        const user = JSON.stringify(request.messages.filter((m) => m.role === 'user'));
+        assert.match(user, /say hello to the \[fruit\] tree/, `turn ${request.turn}: the edit reached the model`);
+        assert.doesNotMatch(user, /plum/, `turn ${request.turn}: no unedited copy reached the model`);
+      }
+      assert.deepEqual(r.session.failures, []);
+    });
+
+    if (version.id === '1.6.0')
+      it("a turn_end handler's entries and continue reach pi (a boundary in 1.6.0): pi adds the message and goes on", async () => {
+        const r = await rig(version);
+        const run = await runSdkSession({
+          version,
+          scratch: r.scratch,
+          extensionFactories: r.factories([join(FIXTURES, 'turn-continue.ts')]),
+          script: [{ say: 'first answer' }, { say: 'second answer' }],
+          prompt: 'hello',
+        });
+        assert.equal(run.requests.length, 2, 'pi went on for another turn');
+        assert.match(JSON.stringify(run.requests[1]?.messages), /one more thing/);
+        assert.match(run.finalText, /second answer/);
+      });
   });
 }

@@ -69,6 +69,32 @@ describe('the view derived from the fs scope', () => {
     assert.equal(ro.includes(join(w.project, 'node_modules')), false);
   });
 
+  it('what other tools run by themselves is read-only to children unless a write grant names it exactly', () => {
+    const w = scratch();
+    const ro = paths(osView({ scope: w.scope, extensionId: 'ext', network: 'none' }).readOnly);
+    for (const p of ['.vscode/tasks.json', '.claude/settings.json', '.github/workflows'])
+      assert.equal(ro.includes(join(w.project, p)), false, `${p}: its parent folder does not exist, no placeholder needed`);
+    put(join(w.project, '.vscode', 'tasks.json'), '{}');
+    mkdirSync(join(w.project, '.husky'), { recursive: true });
+    const ro2 = paths(osView({ scope: w.scope, extensionId: 'ext', network: 'none' }).readOnly);
+    for (const p of ['.vscode/tasks.json', '.husky', '.envrc'])
+      assert.ok(ro2.includes(join(w.project, p)), `${p} is not read-only: ${ro2.join(', ')}`);
+    const granted = scratch();
+    const ro3 = paths(
+      osView({
+        scope: new FsScope({
+          layout: granted.scope.layout,
+          grants: new Map([['ext', { read: [], write: [join(granted.project, '.envrc')] }]]),
+          env: { HOME: granted.home },
+        }),
+        extensionId: 'ext',
+        network: 'none',
+      }).readOnly,
+    );
+    assert.equal(ro3.includes(join(granted.project, '.envrc')), false, 'a grant naming .envrc lets children write it');
+    assert.ok(ro3.includes(join(granted.project, '.npmrc')), 'the grant names .envrc only');
+  });
+
   it('hidden: the credential stores and pi-warden store, unless a grant names a store', () => {
     const w = scratch();
     const hidden = paths(osView({ scope: w.scope, extensionId: 'ext', network: 'none' }).hidden);

@@ -43,6 +43,8 @@ export interface HarnessOptions {
   readonly clock?: () => number;
   /** The sandbox's CPU clock (default: thread CPU time): a test holds it to know what a CPU breach measured. */
   readonly cpuClock?: () => number;
+  /** Told the length of every text crossing the boundary (SandboxOptions.meter). */
+  readonly meter?: (direction: 'in' | 'out', what: string, chars: number) => void;
 }
 
 export async function createSandbox(options: HarnessOptions = {}): Promise<Harness> {
@@ -75,6 +77,7 @@ export async function createSandbox(options: HarnessOptions = {}): Promise<Harne
     ...(options.breaches === undefined ? {} : { breaches: options.breaches }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.cpuClock === undefined ? {} : { cpuClock: options.cpuClock }),
+    ...(options.meter === undefined ? {} : { meter: options.meter }),
   });
   return { sandbox, host, recorder, events, logs };
 }

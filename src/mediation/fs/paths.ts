@@ -468,6 +468,7 @@ export class PathClassifier {
     readonly wardenPrivate: readonly string[];
     readonly piOwn: readonly string[];
     readonly anyNeverWritten: readonly SensitivePlace[];
+    readonly anyGrantedWrite: readonly SensitivePlace[];
   } {
     return {
       credential: this.#sensitive.all,
@@ -475,6 +476,7 @@ export class PathClassifier {
       wardenPrivate: this.#private,
       piOwn: this.#piOwn,
       anyNeverWritten: this.#anyNeverWritten.map((a) => a.place),
+      anyGrantedWrite: this.#anyGrantedWrite.map((a) => a.place),
     };
   }
 

@@ -188,9 +188,27 @@ export class EgressProxy {
 }
 
 /**
- * The forwarder inside the sandbox (run by the bundled node): listens on the child's loopback, passes every
- * connection to the proxy's unix socket, points HTTP_PROXY/HTTPS_PROXY/ALL_PROXY at itself, runs the program and
- * exits with its status. argv: socket, program, arguments.
+ * The same forwarder with Debian's socat (about 1 ms to start, against tens of ms for node), in the child's own
+ * network namespace, where the port is the child's alone: socat listens, the shell waits (builtins only, no process
+ * per try) until the port is listening in /proc/net/tcp, sets the proxy variables and becomes the program (its exit
+ * status is the child's; socat dies with the sandbox's PID namespace). argv after the script: socket, program, args.
+ */
+export const SOCAT_PORT = 3128;
+export const SOCAT_FORWARDER = `sock=$1; shift
+socat TCP-LISTEN:${SOCAT_PORT},bind=127.0.0.1,fork,reuseaddr "UNIX-CONNECT:$sock" 2>/dev/null &
+up() { while read -r _ l _ st _; do [ "$l" = 0100007F:${SOCAT_PORT.toString(16).toUpperCase().padStart(4, '0')} ] && [ "$st" = 0A ] && return 0; done </proc/net/tcp; return 1; }
+n=0
+until up; do
+  n=$((n + 1)); [ "$n" -gt 20000 ] && { echo 'pi-warden: the egress forwarder did not start' >&2; exit 126; }
+done
+p=http://127.0.0.1:${SOCAT_PORT}
+export HTTP_PROXY=$p HTTPS_PROXY=$p ALL_PROXY=$p http_proxy=$p https_proxy=$p all_proxy=$p NO_PROXY= no_proxy=
+exec "$@"`;
+
+/**
+ * The forwarder inside the sandbox (run by the bundled node when socat is not installed): listens on the child's
+ * loopback, passes every connection to the proxy's unix socket, points HTTP_PROXY/HTTPS_PROXY/ALL_PROXY at itself,
+ * runs the program and exits with its status. argv: socket, program, arguments.
  */
 export const FORWARDER = `
 const net = require('node:net'), cp = require('node:child_process');

@@ -3,14 +3,14 @@
  * runs in bubblewrap (Linux) or sandbox-exec (macOS) built from the fs scope and the egress rules, or is refused when
  * neither can run, unless the user settings turn it off. src/pi/exec.ts is its only caller.
  */
-import { mkdirSync, readdirSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { WardenError } from '../../errors.ts';
 import type { AlertSink, DecisionRecorder } from '../../evidence/index.ts';
 import type { FsScope } from '../../mediation/index.ts';
 import { OS_SANDBOX_REMEDY, type EgressRules, type OsSandboxSetting } from '../../policy/index.ts';
 import { osSandboxAvailability, type Availability } from './availability.ts';
 import { bwrapArgs } from './bwrap.ts';
-import { EgressProxy, FORWARDER } from './egressProxy.ts';
+import { EgressProxy, FORWARDER, SOCAT_FORWARDER } from './egressProxy.ts';
 import { seatbeltProfile } from './seatbelt.ts';
 import { osView, type OsView } from './view.ts';
 
@@ -91,6 +91,13 @@ export function unavailableError(why: string): WardenError {
 }
 
 /** Wraps `argv` (program and arguments) in the OS sandbox for `c`, or refuses. */
+let socat: { path: string | undefined } | undefined;
+/** Debian's socat (`apt-get install socat`), looked up once: the cheap forwarder; without it the bundled node forwards. */
+function socatPath(): string | undefined {
+  socat ??= { path: ['/usr/bin/socat', '/bin/socat', '/usr/local/bin/socat'].find((p) => existsSync(p)) };
+  return socat.path;
+}
+
 export async function confine(argv: readonly string[], cwd: string, c: Confinement): Promise<ConfinedCommand> {
   if (c.setting === 'off') return { cmd: argv[0]!, args: argv.slice(1), confined: false, release: async () => {} };
   const a = c.availability ?? osSandboxAvailability();
@@ -105,7 +112,12 @@ export async function confine(argv: readonly string[], cwd: string, c: Confineme
     unhold(made);
     await proxy?.close();
   };
-  const inner = proxy === undefined ? argv : [process.execPath, '-e', FORWARDER, '--', proxy.socket, ...argv];
+  const inner =
+    proxy === undefined
+      ? argv
+      : a.kind === 'bubblewrap' && socatPath() !== undefined
+        ? ['/bin/sh', '-c', SOCAT_FORWARDER, 'pi-warden-forwarder', proxy.socket, ...argv]
+        : [process.execPath, '-e', FORWARDER, '--', proxy.socket, ...argv];
   if (a.kind === 'sandbox-exec') {
     const profile = seatbeltProfile(view, proxy === undefined ? {} : { proxySocket: proxy.socket });
     return { cmd: a.program, args: ['-p', profile, ...inner], confined: true, release };

@@ -191,9 +191,13 @@ export function osView(input: ViewInput): OsView {
     if (kind !== undefined && inWritable(p) && !isInside(data, p)) readOnly.push({ path: p, folder: kind === 'folder' });
   }
   // `.git` and `.pi` are tool state: the child's tools keep them (git commit); what in them runs later stays read-only.
-  const anyPlaces = lists.anyNeverWritten.filter((p) => p.kind !== 'tool_state');
+  // What other tools run by themselves (`.envrc`, `.vscode/tasks.json`, `.husky/`) is read-only too unless a write
+  // grant names it exactly (the fs scope's rule; a grant inside such a folder stays shadowed here: stricter).
+  const anyPlaces = [...lists.anyNeverWritten.filter((p) => p.kind !== 'tool_state'), ...lists.anyGrantedWrite];
+  const grantedExactly = (p: string) => grants.write.includes(p);
   for (const w of writable)
-    if (w !== data && kindOf(w) === 'folder') readOnly.push(...neverWrittenInside(w, anyPlaces).filter((r) => inWritable(r.path)));
+    if (w !== data && kindOf(w) === 'folder')
+      readOnly.push(...neverWrittenInside(w, anyPlaces).filter((r) => inWritable(r.path) && !grantedExactly(r.path)));
 
   // Inside a hidden folder (an empty tmpfs of the child's) nothing more is mounted: it is hidden already.
   const covered = (p: string) => hidden.some((h) => h.folder && h.path !== p && isInside(h.path, p)) && !inWritable(p);

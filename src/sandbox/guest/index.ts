@@ -19,6 +19,7 @@ import { process } from './node/process.ts';
 import { boot, setBoot } from './node/state.ts';
 import { clearImmediate, clearInterval, clearTimeout, fireTimer, setImmediate, setInterval, setTimeout } from './node/timers.ts';
 import { makeContext, makePi, registry, type HostContext } from './pi.ts';
+import { syncedView, type SyncedUpdate, type SyncedView } from './synced.ts';
 
 type Opts = Record<string, unknown>;
 type Fn = (...args: unknown[]) => unknown;
@@ -226,29 +227,63 @@ function lazyField(payload: Opts, name: string, id: number): void {
 /**
  * Exactly one handler, by the id `pi.on` gave it: its return value and the payload as it is after the handler ran
  * (pi lets a handler edit the event in place; the host copies that back). A removed handler leaves it unchanged.
+ * Synced fields (see synced.ts) come back as changes only, and an array of one returned under the same name names the
+ * elements it kept unchanged by index.
  */
 async function runHandler(t: Target, ticket: number): Promise<unknown> {
   const payload = (t.payload ?? {}) as Opts;
+  // Applied before anything else in this entry: the host counts on the guest's copy being up to date once it returns.
+  const views = new Map<string, SyncedView>();
+  const synced = t.synced as Record<string, SyncedUpdate> | undefined;
+  if (synced !== undefined)
+    for (const name of Object.keys(synced)) {
+      const view = syncedView(`${String(t.event)}.${name}`, synced[name] as SyncedUpdate);
+      views.set(name, view);
+      payload[name] = view.array;
+    }
   const lazy = t.lazy as { id: number; fields: string[] } | undefined;
   if (lazy !== undefined) for (const name of lazy.fields) lazyField(payload, name, lazy.id);
-  const entry = registry.handlerById.get(Number(t.handlerId));
-  if (entry === undefined) return { ok: true, payload };
-  if (entry.event !== String(t.event))
-    throw new Error(`handler ${String(t.handlerId)} listens to ${entry.event}, not to ${String(t.event)}`);
-  // Only the fields whose in-place edits the host copies back travel home (a turn_end payload can be 50 KB).
+  // Only the fields whose in-place edits the host copies back travel home (a turn_end payload can be 50 KB); a synced
+  // field travels as its changes, if any.
   const keep = Array.isArray(t.keep) ? (t.keep as unknown[]).map(String) : undefined;
   const back = (): Opts => {
-    if (keep === undefined) return payload;
+    if (keep === undefined) return { payload };
     const out: Opts = {};
-    for (const k of keep) if (k in payload) out[k] = payload[k];
-    return out;
+    const changed: Opts = {};
+    for (const k of keep) {
+      if (!(k in payload)) continue;
+      const view = views.get(k);
+      const now = payload[k];
+      if (view === undefined || !Array.isArray(now)) out[k] = now;
+      else {
+        const c = view.changes(now);
+        if (c !== undefined) changed[k] = c;
+      }
+    }
+    return views.size === 0 ? { payload: out } : { payload: out, synced: changed };
   };
+  const returned = (value: unknown): Opts => {
+    if (views.size === 0 || value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype)
+      return { value };
+    const v = { ...(value as Opts) };
+    const refs: Opts = {};
+    for (const [name, view] of views) {
+      if (!Array.isArray(v[name])) continue;
+      refs[name] = view.encode(v[name] as unknown[]);
+      v[name] = null;
+    }
+    return { value: v, valueSynced: refs };
+  };
+  const entry = registry.handlerById.get(Number(t.handlerId));
+  if (entry === undefined) return { ok: true, ...back() };
+  if (entry.event !== String(t.event))
+    throw new Error(`handler ${String(t.handlerId)} listens to ${entry.event}, not to ${String(t.event)}`);
   return withSignal(t, ticket, false, async (signal) => {
     try {
       const value = await entry.fn(payload, makeContext(t.ctx ?? {}, 'event', signal));
-      return { ok: true, value, payload: back() };
+      return { ok: true, ...returned(value), ...back() };
     } catch (err) {
-      return { ok: false, error: errorToWire(err), payload: back() };
+      return { ok: false, error: errorToWire(err), ...back() };
     }
   });
 }

@@ -1,0 +1,147 @@
+/**
+ * A context event's messages cross into a sandbox incrementally (issue 18 item 3): the guest keeps the conversation
+ * it was sent, the next emit sends only what is new, and only the messages a handler changed come back. pi hands
+ * every emit a fresh clone of the conversation, as these tests do (structuredClone). Counted with the sandbox's meter
+ * on a real sandbox.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadSource, type HarnessOptions } from './harness.ts';
+
+/** A conversation of `n` messages of about 2 KB each, as pi's context event carries it. */
+function conversation(n: number, from = 0): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => ({
+    role: (from + i) % 2 === 0 ? 'user' : 'assistant',
+    content: [{ type: 'text', text: `message ${from + i} `.padEnd(2000, 'x') }],
+    timestamp: 1_700_000_000_000 + from + i,
+  }));
+}
+
+const MESSAGE_CHARS = JSON.stringify(conversation(1)[0]).length;
+
+/** A sandbox whose meter counts what crosses per direction; `reset()` starts a new count. */
+async function metered(source: string, options: HarnessOptions = {}) {
+  const count = { in: 0, out: 0 };
+  const h = await loadSource(source, {
+    ...options,
+    meter: (direction, _what, chars) => {
+      count[direction] += chars;
+    },
+  });
+  return {
+    ...h,
+    count,
+    reset() {
+      count.in = 0;
+      count.out = 0;
+    },
+    context: (handlerId: number, messages: unknown[]) =>
+      h.sandbox.emitHandler('context', handlerId, { messages }, {}, undefined, ['messages']),
+  };
+}
+
+describe('context messages cross incrementally', () => {
+  it('an unchanged conversation is not sent again, a grown one sends only its new messages, and reading sends nothing back', async () => {
+    const h = await metered(`export default function (pi) {
+        pi.on('context', (event) => event.messages.map((m) => m.timestamp).join(','));
+      }`);
+    const first = conversation(20);
+    const one = await h.context(1, first);
+    assert.equal(one.ok && one.value, first.map((m) => m.timestamp).join(','));
+    assert.ok(h.count.in > 20 * MESSAGE_CHARS, `the first emit sends the conversation (${h.count.in} chars in)`);
+
+    h.reset();
+    const again = structuredClone(first);
+    const two = await h.context(1, again);
+    assert.equal(two.ok && two.value, first.map((m) => m.timestamp).join(','));
+    assert.ok(h.count.in < MESSAGE_CHARS, `expected less than one message (${MESSAGE_CHARS} chars) in, found ${h.count.in}`);
+    assert.ok(h.count.out < MESSAGE_CHARS, `expected less than one message out for a handler that only read, found ${h.count.out}`);
+    assert.equal(two.payload.messages, again, 'unchanged: the payload holds the very array sent');
+
+    h.reset();
+    const grown = [...structuredClone(first), ...conversation(2, 20)];
+    const three = await h.context(1, grown);
+    assert.equal(three.ok && three.value, grown.map((m) => m.timestamp).join(','));
+    assert.ok(
+      h.count.in > 2 * MESSAGE_CHARS && h.count.in < 3 * MESSAGE_CHARS,
+      `expected the two new messages in (${2 * MESSAGE_CHARS}..${3 * MESSAGE_CHARS} chars), found ${h.count.in}`,
+    );
+    h.sandbox.dispose();
+  });
+
+  it('an in-place edit in turn 2 of a message sent in turn 1 comes back, the other messages as the objects sent', async () => {
+    const h = await metered(`export default function (pi) {
+        let turn = 0;
+        pi.on('context', (event) => {
+          turn++;
+          if (turn === 2) event.messages[1].content[0].text = 'edited in turn 2';
+        });
+      }`);
+    const turn1 = conversation(3);
+    const one = await h.context(1, turn1);
+    assert.equal(one.payload.messages, turn1, 'turn 1: nothing edited');
+    h.reset();
+    const turn2 = [...structuredClone(turn1), ...conversation(1, 3)];
+    const two = await h.context(1, turn2);
+    const after = two.payload.messages as Record<string, unknown>[];
+    assert.notEqual(after, turn2, 'an edit gives another array');
+    assert.equal(after.length, 4);
+    assert.deepEqual(after[1], { ...turn2[1], content: [{ type: 'text', text: 'edited in turn 2' }] });
+    for (const i of [0, 2, 3]) assert.equal(after[i], turn2[i], `message ${i} is the object sent`);
+    assert.ok(h.count.out < 2 * MESSAGE_CHARS, `only the edited message comes back, found ${h.count.out} chars out`);
+    assert.equal((turn2[1] as { content: { text: string }[] }).content[0]?.text.startsWith('message 1'), true, "pi's object untouched");
+    h.sandbox.dispose();
+  });
+
+  it('a shorter or different conversation (pi compacted or replaced it) is resent in full and seen exactly', async () => {
+    const h = await metered(`export default function (pi) {
+        pi.on('context', (event) => JSON.stringify(event.messages));
+      }`);
+    const long = conversation(10);
+    await h.context(1, long);
+    h.reset();
+    const compacted = [{ role: 'compactionSummary', summary: 'earlier turns', timestamp: 1 }, ...structuredClone(long.slice(8))];
+    const r = await h.context(1, compacted);
+    assert.equal(r.ok && r.value, JSON.stringify(compacted));
+    assert.ok(h.count.in > 2 * MESSAGE_CHARS, `the compacted conversation crosses whole, found ${h.count.in} chars in`);
+    const replaced = conversation(2, 50);
+    const r2 = await h.context(1, replaced);
+    assert.equal(r2.ok && r2.value, JSON.stringify(replaced));
+    h.sandbox.dispose();
+  });
+
+  it('a returned list names the messages it kept: they come back as the objects sent, a new one as its value', async () => {
+    const h = await metered(`export default function (pi) {
+        pi.on('context', (event) => ({
+          messages: [...event.messages.filter((m) => m.role === 'user'), { role: 'user', content: 'added', timestamp: 9 }],
+        }));
+      }`);
+    const sent = conversation(6);
+    await h.context(1, sent);
+    h.reset();
+    const again = structuredClone(sent);
+    const r = await h.context(1, again);
+    const messages = r.ok ? (r.value as { messages: unknown[] }).messages : [];
+    assert.deepEqual(messages.slice(0, 3), [again[0], again[2], again[4]]);
+    for (const [i, at] of [0, 2, 4].entries()) assert.equal(messages[i], again[at], `kept message ${at} is the object sent`);
+    assert.deepEqual(messages[3], { role: 'user', content: 'added', timestamp: 9 });
+    assert.ok(h.count.out < MESSAGE_CHARS, `kept messages do not come back as data, found ${h.count.out} chars out`);
+    h.sandbox.dispose();
+  });
+
+  it('a handler that throws leaves the guest in step: the next emit sends only what is new and is seen exactly', async () => {
+    const h = await metered(`export default function (pi) {
+        let calls = 0;
+        pi.on('context', (event) => { if (++calls === 2) throw new Error('no'); return JSON.stringify(event.messages); });
+      }`);
+    await h.context(1, conversation(2));
+    const failed = await h.context(1, conversation(3));
+    assert.equal(failed.ok, false);
+    h.reset();
+    const next = conversation(4);
+    const r = await h.context(1, next);
+    assert.equal(r.ok && r.value, JSON.stringify(next));
+    assert.ok(h.count.in < 2 * MESSAGE_CHARS, `expected one new message in, found ${h.count.in} chars`);
+    h.sandbox.dispose();
+  });
+});
