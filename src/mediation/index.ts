@@ -27,6 +27,7 @@ import { createToolCallStage } from './tools/toolCalls.ts';
 import { createResultStage } from './results.ts';
 
 export { classifySecretName } from './secrets/names.ts';
+export { analyseExec, type ExecAnalysis } from './exec/classify.ts';
 export { FsScope, type FsAccess } from './fs/scope.ts';
 export type { FsLayout, Place } from './fs/paths.ts';
 export type { HeldSecret } from './secrets/values.ts';

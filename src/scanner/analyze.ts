@@ -5,11 +5,12 @@
  * reported at the outer location with the decoding chain in `via`.
  */
 import { parseSync, rawTransferSupported, type ParserOptions } from 'oxc-parser';
-import { type Capability, METHOD_TABLE } from '../policy/index.ts';
+import { analyseExec } from '../mediation/index.ts';
+import { type Capability, METHOD_TABLE, sentToIssuer } from '../policy/index.ts';
 import { child, children, lineIndex, position, text, unwrap, walk, type AstNode } from './ast.ts';
 import { collectBindings, Evaluator, looksBase64, normalizeModule, str, type Value } from './fold.ts';
 import { MAX_NESTING, nestingDepth } from './nesting.ts';
-import { foldPath, isCredentialPath, isSensitiveWriteTarget } from './paths.ts';
+import { foldCallPath, foldPathExpression, isCredentialPath, isPiAgentWrite, isSensitiveWriteTarget } from './paths.ts';
 import {
   BINDING_PATHS,
   BUILTIN_PROTOTYPES,
@@ -44,6 +45,9 @@ const PARSE_OPTIONS = Object.fromEntries(
 const DECODING_STEPS = new Set(['base64', 'base64url', 'hex', 'charcode', 'uri', 'escape']);
 
 type TaintKind = 'env-one' | 'env-bulk' | 'secret';
+/** A taint with its source: `env-bulk`, `env-one:NAME` (`env-one:` when the name is computed), `secret:PATH`. */
+type Taint = 'env-bulk' | `env-one:${string}` | `secret:${string}`;
+const kindOf = (t: Taint): TaintKind => t.slice(0, t.indexOf(':') < 0 ? t.length : t.indexOf(':')) as TaintKind;
 
 export interface Location {
   line: number;
@@ -78,7 +82,7 @@ class SourceScan {
   private readonly evidenceSeen = new Set<string>();
   private readonly ev = new Evaluator();
   private readonly parents = new Map<AstNode, AstNode>();
-  private readonly taint = new Map<string, Set<TaintKind>>();
+  private readonly taint = new Map<string, Set<Taint>>();
   /** Taint is computed on the first network send: most files have none, and it walks every initializer. */
   private taintReady = false;
   private readonly source: string;
@@ -233,9 +237,9 @@ class SourceScan {
   private computeTaint(): void {
     for (let round = 0; round < 3; round++) {
       let changed = false;
-      const add = (name: string, kinds: Set<TaintKind>) => {
+      const add = (name: string, kinds: Set<Taint>) => {
         if (kinds.size === 0) return;
-        const cur = this.taint.get(name) ?? new Set<TaintKind>();
+        const cur = this.taint.get(name) ?? new Set<Taint>();
         const before = cur.size;
         for (const k of kinds) cur.add(k);
         this.taint.set(name, cur);
@@ -254,7 +258,7 @@ class SourceScan {
           const kinds = this.taintOf(source);
           if (key !== undefined && kinds.has('env-bulk')) {
             kinds.delete('env-bulk');
-            kinds.add('env-one');
+            kinds.add(`env-one:${String(key)}`);
           }
           add(name, kinds);
         }
@@ -263,8 +267,8 @@ class SourceScan {
     }
   }
 
-  private taintOf(root: AstNode): Set<TaintKind> {
-    const kinds = new Set<TaintKind>();
+  private taintOf(root: AstNode): Set<Taint> {
+    const kinds = new Set<Taint>();
     let budget = 500;
     walk(root, (node, parent) => {
       if (--budget < 0) return false;
@@ -276,12 +280,17 @@ class SourceScan {
         if (t !== undefined) for (const k of t) kinds.add(k);
       } else if (node.type === 'MemberExpression' && this.isProcessEnv(node)) {
         const whole = parent === undefined || parent.type !== 'MemberExpression' || child(parent, 'object') !== node;
-        kinds.add(whole && node === root ? 'env-bulk' : whole ? 'env-bulk' : 'env-one');
+        if (whole) kinds.add('env-bulk');
+        else {
+          const prop = child(parent, 'property')!;
+          kinds.add(`env-one:${(parent.computed === true ? this.ev.constant(prop) : text(prop, 'name')) ?? ''}`);
+        }
         return false;
       } else if (node.type === 'CallExpression' && FS_READS.has(calleeName(node))) {
         const target = this.ev.value(child(node, 'callee')!);
         if (target?.k === 'ref' && this.fsMethod(target.path) !== undefined && FS_READS.has(this.fsMethod(target.path)!)) {
-          if (isCredentialPath(this.pathOf(children(node, 'arguments')))) kinds.add('secret');
+          const path = this.pathOf(children(node, 'arguments'));
+          if (isCredentialPath(path)) kinds.add(`secret:${path}`);
         }
       }
       return true;
@@ -297,55 +306,9 @@ class SourceScan {
     return v?.k === 'ref' && v.path === 'process.env';
   }
 
-  /** The path a filesystem call builds, from the string parts of its arguments. */
-  private pathOf(args: readonly AstNode[], depth = 0): string {
-    const parts: string[] = [];
-    if (depth > 3) return '';
-    for (const a of args.slice(0, 2)) {
-      walk(a, (n) => {
-        if (parts.length > 40) return false;
-        if (n.type === 'ObjectExpression' || n.type === 'ArrowFunctionExpression' || n.type === 'FunctionExpression') return false;
-        if (n.type === 'TemplateLiteral') {
-          // Quasis and expressions interleave: `${homedir()}/.bashrc` is home, then the file.
-          const quasis = children(n, 'quasis');
-          const exprs = children(n, 'expressions');
-          quasis.forEach((quasi, i) => {
-            const cooked = (quasi.value as { cooked?: string | null }).cooked;
-            if (typeof cooked === 'string') parts.push(cooked);
-            if (exprs[i] !== undefined) parts.push(this.pathOf([exprs[i]], depth + 1));
-          });
-          return false;
-        }
-        if (n.type === 'Identifier' || n.type === 'MemberExpression' || n.type === 'CallExpression' || n.type === 'BinaryExpression') {
-          const v = this.ev.value(n);
-          if (v?.k === 'str') {
-            parts.push(v.v);
-            return false;
-          }
-          if (n.type === 'Identifier') {
-            for (const init of this.ev.bindings.get(text(n, 'name')!) ?? []) if (init !== n) parts.push(this.pathOf([init], depth + 1));
-            return false;
-          }
-          if (v?.k === 'ref' && /^(mod:os\.homedir\(\)|mod:os\.userInfo\(\)\.homedir|process\.env\.(HOME|USERPROFILE))$/.test(v.path)) {
-            parts.push('~');
-            return false;
-          }
-          // Another variable stays named: the table knows those that move a place (`$CODEX_HOME`, `$XDG_CONFIG_HOME`).
-          const variable = v?.k === 'ref' ? /^process\.env\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(v.path) : null;
-          if (variable !== null) {
-            parts.push(`$${variable[1]!}`);
-            return false;
-          }
-        }
-        if (n.type === 'Literal' && typeof n.value === 'string') parts.push(n.value);
-        if (n.type === 'TemplateElement') {
-          const cooked = (n.value as { cooked?: string | null }).cooked;
-          if (typeof cooked === 'string') parts.push(cooked);
-        }
-        return true;
-      });
-    }
-    return foldPath(parts.filter((p) => p !== ''));
+  /** The path a filesystem call names, folded as a reader would write it (`paths.ts`). */
+  private pathOf(args: readonly AstNode[]): string {
+    return foldCallPath(this.ev, args);
   }
 
   private fsMethod(path: string): string | undefined {
@@ -476,8 +439,11 @@ class SourceScan {
     this.out.imports.push(specifier);
     const name = normalizeModule(specifier);
     const ruleId = MODULE_RULES.get(name) ?? (name.endsWith('.node') ? 'native.addon' : undefined);
-    if (ruleId !== undefined)
-      this.report(ruleId, node, `loads '${specifier}'${via.length > 0 ? ` (computed via ${via.join(', ')})` : ''}`, via);
+    if (ruleId !== undefined) {
+      const refused =
+        ruleId === 'net.raw-socket' || ruleId === 'process.worker' ? '; refused at runtime: the sandbox denies this module' : '';
+      this.report(ruleId, node, `loads '${specifier}'${via.length > 0 ? ` (computed via ${via.join(', ')})` : ''}${refused}`, via);
+    }
     if (HTTP_MODULES.has(name)) this.evidence('http', node.start, `imports ${name}`);
   }
 
@@ -596,6 +562,7 @@ class SourceScan {
     if (path.startsWith('mod:vm.')) return;
     if (SPAWN_GLOBALS.has(path)) {
       this.report('process.spawn', node, `${path} starts a process`, via);
+      this.classifyCommand(path, values(), node);
       return;
     }
     if (
@@ -605,7 +572,9 @@ class SourceScan {
       path.startsWith('mod:shelljs')
     ) {
       this.evidence('exec', node.start, `calls ${path.slice(4)}`);
-      this.scanShellPayload(values(), node);
+      const all = values();
+      this.scanShellPayload(all, node);
+      this.classifyCommand(path.slice(4), all, node);
       return;
     }
     const fsm = this.fsMethod(path);
@@ -623,7 +592,18 @@ class SourceScan {
             ? args.slice(1, 2)
             : args.slice(0, 1),
         );
-        if (isSensitiveWriteTarget(p)) this.report('fs.sensitive-write', node, `fs.${fsm} writes to ${p}`, via);
+        if (isSensitiveWriteTarget(p)) {
+          // Rewriting pi-warden's own policy is self-service escalation, not a setting: that stays forbidden.
+          const data = args[1] === undefined ? '' : this.source.slice(args[1].start, args[1].end);
+          if (isPiAgentWrite(p) && !/extensionPolicy|warden/i.test(data))
+            this.report(
+              'fs.refused-write',
+              node,
+              `fs.${fsm} writes to ${p}: refused at runtime: SPEC §5.6 (pi's settings, logins and state are never written)`,
+              via,
+            );
+          else this.report('fs.sensitive-write', node, `fs.${fsm} writes to ${p}`, via);
+        }
       } else if (FS_READS.has(fsm)) {
         this.evidence('read', node.start, `fs.${fsm}`);
         const p = this.pathOf(args.slice(0, 1));
@@ -667,6 +647,21 @@ class SourceScan {
       this.report('obfuscation.encoded-code', node, `command line built from ${first.via.join(' → ')} decoding`, first.via);
   }
 
+  /**
+   * The command an exec call runs, classified by exec mediation's own classifier (src/mediation/exec, SPEC §5.4):
+   * `pi.exec(cmd, args)`, `child_process.exec(line)` and `spawn(cmd, args, { shell })`, `Bun.spawn([cmd, …])`,
+   * `execa(cmd, args)`. Only what the scanner can compute is classified; a pipe into a shell or a destructive command
+   * harms the user whatever the policy, so it is forbidden (ADR 0011).
+   */
+  private classifyCommand(callee: string, values: readonly (Value | undefined)[], node: AstNode): void {
+    const call = commandOf(callee, values);
+    if (call === undefined) return;
+    const analysis = analyseExec(call, 'exec', undefined, COMMAND_SCOPE);
+    for (const e of analysis.evidence)
+      if (e.class === 'pipe_to_shell' || e.class === 'destructive_fs')
+        this.report('exec.dangerous-command', node, `${callee} runs a ${e.class} command (${e.detail})`);
+  }
+
   private checkNetworkSend(node: AstNode, path: string, args: readonly AstNode[]): void {
     // Most calls are on pi's API or local objects; only these roots can reach the network.
     if (
@@ -701,10 +696,10 @@ class SourceScan {
       this.taintReady = true;
       this.computeTaint();
     }
-    const kinds = new Set<TaintKind>();
+    const kinds = new Set<Taint>();
     const collect = (n: AstNode | undefined, include: (k: TaintKind) => boolean) => {
       if (n === undefined) return;
-      for (const k of this.taintOf(n)) if (include(k)) kinds.add(k);
+      for (const k of this.taintOf(n)) if (include(kindOf(k))) kinds.add(k);
     };
     const strong = (k: TaintKind) => k !== 'env-one';
     if (isFetch) {
@@ -729,11 +724,44 @@ class SourceScan {
       for (const a of args) collect(a, strong);
     }
     if (kinds.size > 0) {
-      const what = [...kinds]
-        .map((k) => (k === 'secret' ? 'credential file content' : k === 'env-bulk' ? 'the whole environment' : 'an environment variable'))
-        .join(' and ');
-      this.report('net.exfiltration', node, `${base.replace(/^mod:/, '')} sends ${what}`);
+      const what = [...new Set([...kinds].map(describeTaint))].join(' and ');
+      const host = this.destinationHost(args[0]);
+      // A credential going back to the host that issued it is how a provider extension works (ADR 0011).
+      const toIssuer = [...kinds].every((t) => {
+        const kind = kindOf(t);
+        const source = t.slice(kind.length + 1);
+        if (kind === 'env-bulk' || source === '') return false;
+        return sentToIssuer(kind === 'secret' ? { file: source } : { env: source }, host);
+      });
+      if (toIssuer) this.report('net.credential-to-issuer', node, `${base.replace(/^mod:/, '')} sends ${what} to its issuer ${host!}`);
+      else
+        this.report(
+          'net.exfiltration',
+          node,
+          `${base.replace(/^mod:/, '')} sends ${what} to ${host ?? 'a host the scanner cannot compute'}`,
+        );
     }
+  }
+
+  /** The host a send goes to, from its URL argument (a constant prefix is enough) or its `host`/`hostname` option. */
+  private destinationHost(arg: AstNode | undefined): string | undefined {
+    if (arg === undefined) return undefined;
+    const a = unwrap(arg);
+    if (a.type === 'ObjectExpression') {
+      for (const p of children(a, 'properties')) {
+        const key = text(child(p, 'key') ?? p, 'name');
+        const value = child(p, 'value');
+        if ((key === 'hostname' || key === 'host') && value !== undefined) {
+          const h = this.ev.value(value);
+          if (h?.k === 'str') return h.v.toLowerCase();
+        }
+        if (key === 'url' && value !== undefined) return this.destinationHost(value);
+      }
+      return undefined;
+    }
+    const url = foldPathExpression(this.ev, a);
+    const m = url === undefined ? null : /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/:?#…$]+)(?=[/:?#]|$)/i.exec(url);
+    return m === null ? undefined : m[1]!.toLowerCase();
   }
 
   private checkMember(node: AstNode): void {
@@ -856,6 +884,12 @@ class SourceScan {
     if (method === undefined) return;
     const spec = METHOD_TABLE.get(method);
     if (spec === undefined) return;
+    if (method === 'exec')
+      this.classifyCommand(
+        names.join('.'),
+        children(node, 'arguments').map((a) => this.ev.value(a)),
+        node,
+      );
     const cap = spec.capability === 'by_tool_name' ? 'tool' : spec.capability;
     this.evidence(cap, node.start, `calls ${names.join('.')}`);
   }
@@ -875,6 +909,44 @@ function needsParent(node: AstNode): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * Where a command may write without harming the user: relative paths (its working folder), as exec mediation sees
+ * them when the OS sandbox confines a child to the project. Absolute and home paths stay outside.
+ */
+const COMMAND_SCOPE = { osConfined: true } as const;
+
+type CommandCall = { cmd: string; args?: readonly string[]; shell?: boolean };
+
+/** The command line of an exec call, when every part of it folds to a string. */
+function commandOf(callee: string, values: readonly (Value | undefined)[]): CommandCall | undefined {
+  const strings = (v: Value | undefined): string[] | undefined =>
+    v === undefined ? [] : v.k === 'arr' && v.items.every((x) => x?.k === 'str') ? v.items.map((x) => (x as { v: string }).v) : undefined;
+  const method = callee.slice(callee.lastIndexOf('.') + 1);
+  const [first, second] = values;
+  if (callee.startsWith('Bun.') || callee.startsWith('Deno.')) {
+    const argv = first?.k === 'arr' ? strings(first) : undefined;
+    return argv === undefined || argv.length === 0 ? undefined : { cmd: argv[0]!, args: argv.slice(1) };
+  }
+  if (first?.k !== 'str') return undefined;
+  // exec/execSync and shelljs.exec, execaCommand: one shell line.
+  const module = /^(child_process|execa|shelljs)\b/.test(callee);
+  if (module && (/^(exec|execSync|execaCommand|execaCommandSync|command|commandSync)$/.test(method) || callee.startsWith('shelljs')))
+    return { cmd: first.v, shell: true };
+  const args = second?.k === 'arr' ? strings(second) : second === undefined || second.k === 'obj' ? [] : undefined;
+  if (args === undefined) return undefined;
+  const opts = second?.k === 'obj' ? second : values[2];
+  const shell = opts?.k === 'obj' && opts.props.has('shell');
+  return { cmd: first.v, args, shell };
+}
+
+function describeTaint(t: Taint): string {
+  const kind = kindOf(t);
+  const source = t.slice(kind.length + 1);
+  if (kind === 'secret') return `credential file content (${source})`;
+  if (kind === 'env-bulk') return 'the whole environment';
+  return source === '' ? 'an environment variable' : `the environment variable ${source}`;
 }
 
 /** The last name of a callee (`readFileSync` of `fs.readFileSync(...)`), or '' when computed. */

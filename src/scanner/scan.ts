@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { locateExtensions, type LocatedExtension } from '../extensions/index.ts';
 import { isInside } from '../paths.ts';
 import { CAPABILITIES, type Capability } from '../policy/index.ts';
@@ -182,8 +183,10 @@ function scanExtension(entry: LocatedExtension, target: string, options: Display
     findings.push(...result.findings);
     evidence.push(...result.evidence);
     for (const spec of result.imports) {
-      if (spec.startsWith('.') || spec.startsWith('/')) {
-        const wanted = resolve(dirname(file), spec);
+      // A file: URL names a path like an absolute specifier does (`import('file:///home/u/.ssh/id_rsa')`).
+      const fileUrl = /^file:/i.test(spec) ? filePathOf(spec) : undefined;
+      if (spec.startsWith('.') || spec.startsWith('/') || fileUrl !== undefined) {
+        const wanted = fileUrl ?? resolve(dirname(file), spec);
         const resolved = resolveFile(wanted);
         // The loader refuses it (src/sandbox/loadBoundary.ts); absent here, it may exist where the extension is loaded.
         const leaves = outsidePackage(resolved ?? wanted);
@@ -216,6 +219,15 @@ function scanExtension(entry: LocatedExtension, target: string, options: Display
     }
   }
   return report(entry.id, target, findings, evidence, files, bytes);
+}
+
+/** The path of a `file:` URL; a URL that does not parse names no file the scan can check, so it stays outside. */
+function filePathOf(spec: string): string {
+  try {
+    return fileURLToPath(spec);
+  } catch {
+    return `/${spec}`;
+  }
 }
 
 function realOrSelf(p: string): string {

@@ -49,7 +49,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   dispatch: ['policy', 'evidence'],
   trust: ['policy', 'evidence', 'dispatch'],
   mediation: ['policy', 'evidence', 'dispatch'],
-  scanner: ['policy', 'extensions'],
+  // The scanner classifies commands in exec calls with exec mediation's own classifier (one implementation, issue 19).
+  scanner: ['policy', 'mediation', 'extensions'],
   risk: ['policy', 'evidence', 'dispatch', 'trust'],
   sandbox: ['policy', 'evidence', 'dispatch', 'extensions'],
   runtime: ['policy', 'evidence', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'extensions'],

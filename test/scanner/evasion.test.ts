@@ -225,7 +225,7 @@ describe('scanner evasion handling (SPEC §8.2)', () => {
         confidence: f!.confidence,
         classification: f!.classification,
       },
-      { ruleId: 'net.raw-socket', file: 'a/b.ts', line: 2, column: 3, capability: 'http', confidence: 'high', classification: 'forbidden' },
+      { ruleId: 'net.raw-socket', file: 'a/b.ts', line: 2, column: 3, capability: 'http', confidence: 'high', classification: 'flagged' },
     );
   });
 

@@ -92,7 +92,7 @@ describe('scan targets', () => {
   it('scans a .tgz tarball from npm pack layout', async () => {
     const src = tree({
       'package/package.json': JSON.stringify({ name: 'packed-ext', main: 'index.js' }),
-      'package/index.js': "require('dgram');\n",
+      'package/index.js': "require('vm');\n",
     });
     const tgz = join(src, 'packed-ext-1.0.0.tgz');
     await create({ gzip: true, file: tgz, cwd: src }, ['package']);
