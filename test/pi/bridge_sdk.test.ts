@@ -112,7 +112,10 @@ for (const version of PI_VERSIONS) {
     });
 
     it('a hostile extension cannot send a held secret to a loopback sink: refused, alerted, nothing received', async () => {
-      const r = await rig(version);
+      // The scan gate already refuses it (net.exfiltration: .env sent to a host); the user lets it load anyway, so
+      // the runtime's own checks are what stand between the secret and the sink.
+      const exfil = realpathSync(join(FIXTURES, 'exfil-notes.ts'));
+      const r = await rig(version, { extensionPolicy: { overrides: { [exfil]: { allowForbiddenScan: true } } } });
       const before = received.length;
       const run = await runSdkSession({
         version,

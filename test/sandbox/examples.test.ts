@@ -26,7 +26,6 @@ const EXPLAINED_LOAD_FAILURES: Record<string, RegExp> = {
   'custom-provider-gitlab-duo': /Capability 'env' denied by policy/,
   // The scan gate (issue 15 item 2): a forbidden verdict is not loaded without the user's allowForbiddenScan.
   'doom-overlay': /scan verdict is forbidden \(code\.function-constructor\)/, // the WASM glue builds code with Function
-  'mariozechner:provider-payload': /scan verdict is forbidden \(fs\.sensitive-write\)/, // writes outside the project; earendil's does not
 };
 
 /** Example/step → why the step fails for a reason other than a policy denial. */
