@@ -848,7 +848,8 @@ export class Sandbox {
     return this.#bounded(reply(this.#dispatcher.dispatchSync(this.extensionId, envelope)));
   }
 
-  #callAsync(payload: string): string {
+  /** Counts an async or fire-and-forget call against the flood and pending caps and starts its dispatch, or refuses it. */
+  #startDispatch(payload: string): { readonly ticket: number; readonly result: Promise<HostcallResult> } | string {
     const flood = this.#countHostcall();
     if (flood !== undefined) return flood;
     if (this.#pendingCalls.size >= this.limits.maxPendingHostcalls) {
@@ -858,7 +859,14 @@ export class Sandbox {
     if (typeof envelope === 'string') return envelope;
     const ticket = ++this.#ticketSeq;
     this.#pendingCalls.add(ticket);
-    void this.#dispatcher.dispatch(this.extensionId, envelope).then((result) => {
+    return { ticket, result: this.#dispatcher.dispatch(this.extensionId, envelope) };
+  }
+
+  #callAsync(payload: string): string {
+    const started = this.#startDispatch(payload);
+    if (typeof started === 'string') return started;
+    const { ticket } = started;
+    void started.result.then((result) => {
       if (!this.#pendingCalls.delete(ticket) || this.#stopped !== undefined) return;
       const text = this.#bounded(reply(result));
       this.#resume(ticket, text);
@@ -871,16 +879,9 @@ export class Sandbox {
    * records it), bounded by the same pending cap, but the guest is not entered again with the result.
    */
   #callFire(payload: string): string {
-    const flood = this.#countHostcall();
-    if (flood !== undefined) return flood;
-    if (this.#pendingCalls.size >= this.limits.maxPendingHostcalls) {
-      return errorReply('quota_exceeded', `more than ${this.limits.maxPendingHostcalls} hostcalls pending`);
-    }
-    const envelope = this.#envelope(payload);
-    if (typeof envelope === 'string') return envelope;
-    const ticket = ++this.#ticketSeq;
-    this.#pendingCalls.add(ticket);
-    void this.#dispatcher.dispatch(this.extensionId, envelope).then(() => this.#pendingCalls.delete(ticket));
+    const started = this.#startDispatch(payload);
+    if (typeof started === 'string') return started;
+    void started.result.then(() => this.#pendingCalls.delete(started.ticket));
     return '{"ok":true}';
   }
 
