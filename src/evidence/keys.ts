@@ -2,8 +2,8 @@
  * The checkpoint signing key (Ed25519, node:crypto). Created on first use under `<home>/keys/` with mode 0600;
  * `key_id` = first 16 hex characters of SHA-256 of the raw 32-byte public key.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, mkdirSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { chmodSync, closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { WardenError } from '../errors.ts';
 
@@ -48,15 +48,25 @@ export function loadOrCreateKey(home: string): SigningKey {
   mkdirSync(join(home, 'keys'), { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync('ed25519');
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  // Written whole under a name of this process's, then linked into place: the link fails if another process got
+  // there first, and nobody ever reads a key file half written (a second process opening a new store at the same
+  // moment read the empty file another had just created and refused it as "not a readable private key").
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    const fd = openSync(path, 'wx', 0o600);
-    writeSync(fd, pem);
-    closeSync(fd);
-    chmodSync(path, 0o600);
+    const fd = openSync(tmp, 'wx', 0o600);
+    try {
+      writeSync(fd, pem);
+    } finally {
+      closeSync(fd);
+    }
+    chmodSync(tmp, 0o600);
+    linkSync(tmp, path);
   } catch (err) {
     // Another process created it first: use theirs.
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return fromPem(readFileSync(path, 'utf8'), path);
     throw new WardenError('io', `${path}: cannot create the signing key (${(err as Error).message})`, { cause: err });
+  } finally {
+    rmSync(tmp, { force: true });
   }
   return fromPem(pem, path);
 }

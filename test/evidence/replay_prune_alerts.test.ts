@@ -241,3 +241,26 @@ describe('several writer processes on one store', () => {
     assert.ok(writers.total > writers.n, 'both processes wrote (their call ids overlap)');
   });
 });
+
+describe('the signing key of a new store', () => {
+  it('eight processes creating it at once all get the one key, none reads it half written', async () => {
+    const home = tempHome();
+    const keys = new URL('../../src/evidence/keys.ts', import.meta.url).href;
+    const script = `const { loadOrCreateKey } = await import(${JSON.stringify(keys)}); process.stdout.write(loadOrCreateKey(process.argv[1]).keyId);`;
+    const one = () =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const p = spawn(process.execPath, ['--input-type=module', '-e', script, home], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        p.stderr.on('data', (c: Buffer) => (err += c.toString()));
+        p.on('exit', (code) => resolve({ code, out, err }));
+      });
+    const runs = await Promise.all(Array.from({ length: 8 }, one));
+    assert.deepEqual(
+      runs.map((r) => [r.code, r.err.includes('not a readable private key')]),
+      runs.map(() => [0, false]),
+    );
+    assert.equal(new Set(runs.map((r) => r.out)).size, 1, 'one key for the store');
+  });
+});
