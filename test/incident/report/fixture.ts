@@ -139,6 +139,9 @@ export async function buildFixture(hostileCalls = 24): Promise<ReportFixture> {
     reason_codes: ['fs_scope', reason],
     remediation: `${summary} review`,
   });
+  // Another extension's alert stays out of this incident's report; a store-wide one (no extension) is in it.
+  writer.raise({ extension_id: BYSTANDER, category: 'anomaly', severity: 'low', summary: 'bystander', reason_codes: [], remediation: '-' });
+  writer.raise({ extension_id: '', category: 'ledger_integrity', severity: 'high', summary: 'store', reason_codes: [], remediation: '-' });
   await writer.close();
   const db = openStore(home);
   try {

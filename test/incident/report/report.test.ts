@@ -23,6 +23,8 @@ describe('collectReportData', () => {
     assert.equal(data.trust.length, counts.trust);
     assert.deepEqual(data.extensions, [EXT]);
     assert.ok(data.decisions.every((d) => d.extension_id === EXT));
+    assert.ok(data.alerts.every((a) => a.extension_id === EXT || a.extension_id === ''));
+    assert.ok(data.alerts.some((a) => a.extension_id === '' && a.category === 'ledger_integrity'));
     assert.deepEqual(
       data.decisions.filter((d) => d.risk_score !== null).map((d) => d.risk_score),
       [12, 40, 75],
