@@ -35,10 +35,10 @@ export function reportCommand(program: Command, io: Io, setExit: (code: number) 
   incidentCommand(program)
     .command('report')
     .description(
-      "the incident's report: a timeline of decisions, alerts, risk scores and trust transitions per extension, phase\n" +
-        'timings against their SLAs, evidence hashes and a postmortem skeleton. --html FILE writes one self-contained page\n' +
-        '(no script, no network, a strict Content-Security-Policy); --format md prints markdown for a ticket.\n' +
-        'No hostcall params and no alert summaries are included: the report can be shared.',
+      "the incident's report: a timeline of decisions, alerts, risk scores and trust transitions per extension, phase " +
+        'timings against their SLAs, evidence hashes and a postmortem skeleton. --html FILE writes one self-contained page ' +
+        '(no script, no network, a strict Content-Security-Policy); --format md prints markdown for a ticket. ' +
+        'No hostcall params and no alert summaries are included, so the report can be shared.',
     )
     .argument('<id>', 'incident id')
     .option('--html <file>', 'write the HTML report to FILE')
