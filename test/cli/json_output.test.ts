@@ -59,6 +59,13 @@ describe('--json on every command', () => {
     mkdirSync(pkg);
     writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'pkg', pi: { extensions: ['./index.ts'] } }));
     writeFileSync(join(pkg, 'index.ts'), 'export default function (pi) {}\n');
+    const incident = join(agent, 'incident.json');
+    writeFileSync(
+      incident,
+      JSON.stringify({
+        incident: { id: 'INC-T', type: 'INC-1', openedAt: new Date().toISOString(), phases: [], evidence: [], remediations: [] },
+      }),
+    );
     const commands: string[][] = [
       ['policy', 'explain'],
       ['policy', 'explain', '--extension', 'ext_a'],
@@ -88,6 +95,7 @@ describe('--json on every command', () => {
       ['disable', '--home', bridgeHome],
       ['enable', '--home', bridgeHome],
       ['unadopt', '--all', '--cwd', agent, '--home', bridgeHome],
+      ['incident', 'report', 'INC-T', '--format', 'md', '--from-json', incident, '--home', home],
     ];
     const seen = new Set<unknown>();
     for (const args of commands) {
