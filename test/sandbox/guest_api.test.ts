@@ -416,6 +416,36 @@ describe('pi 1.5.2 / 1.6.0 members', () => {
     h.sandbox.dispose();
   });
 
+  it("a tool's ctx.tools crosses when it changed, is parsed when read, and stays in step after a failed call", async () => {
+    let chars = 0;
+    const h = await loadSource(
+      `export default function (pi) {
+        pi.registerTool({ name: 'names', label: 'n', description: 'lists tools', parameters: {},
+          async execute(_id, _p, _s, _u, ctx) { const t = ctx.tools; t.push({ name: 'mine' }); return { content: [], details: t.map((x) => x.name) }; } });
+        pi.registerTool({ name: 'quiet', label: 'q', description: 'reads nothing', parameters: {},
+          async execute() { return { content: [], details: {} }; } });
+      }`,
+      { meter: (direction, what, n) => void (direction === 'in' && what === 'tool' ? (chars += n) : undefined) },
+    );
+    const tool = (name: string, description: string) => ({ name, label: name, description: description.padEnd(4000, '.'), parameters: {} });
+    const first = [tool('read', 'Read a file'), tool('bash', 'Run a command')];
+    const names = async (tools: unknown[]) => {
+      const out = await h.sandbox.runTool('names', 'c', {}, { tools });
+      return out.ok ? (out.value as { result: { details: unknown } }).result.details : out.error.message;
+    };
+    assert.deepEqual(await names(first), ['read', 'bash', 'mine']);
+    chars = 0;
+    assert.deepEqual(await names(structuredClone(first)), ['read', 'bash', 'mine'], "the guest's edit of one ctx is not the next one's");
+    assert.ok(chars < 1000, `an unchanged list is not sent again: expected under 1000 chars in, found ${chars}`);
+    const second = [tool('grep', 'Search files')];
+    const failed = await h.sandbox.runTool('no-such-tool', 'c', {}, { tools: second });
+    assert.equal(failed.ok, false);
+    assert.deepEqual(await names(second), ['grep', 'mine'], 'a changed list is seen, even after a call that failed');
+    assert.equal((await h.sandbox.runTool('quiet', 'c', {}, { tools: second })).ok, true);
+    assert.deepEqual(await names([]), ['mine']);
+    h.sandbox.dispose();
+  });
+
   it("a tool's ctx has tools and executeTool (1.5.2+): a nested call is the tool hostcall, and a denial resolves isError", async () => {
     const h = await loadSource(
       `export default function (pi) {
