@@ -200,6 +200,9 @@ function errorReply(code: WardenErrorCode, message: string): string {
   return JSON.stringify({ ok: false, error: { code, message } });
 }
 
+/** Payload text longer than this crosses into a handler only if it reads it (see Sandbox.emitHandler). */
+const LAZY_TEXT_CHARS = 1024;
+
 /**
  * Text that may hold a `__proto__` key: literally, or with one of its letters as a \u escape (`"\u005f_proto__"`
  * is the same key to JSON.parse). One scan; JSON.parse with a reviver on every payload measured 5-7x slower.
@@ -445,7 +448,10 @@ export class Sandbox {
     const syncKeys: string[] = [];
     if (keep !== undefined) {
       for (const [k, v] of Object.entries(sent)) {
-        if (v === null || typeof v !== 'object') continue;
+        // Long text (a before_agent_start's system prompt, 10-20 KB in a real session) crosses only if read, as an
+        // object does: the guest parses what it is sent at about 45 MB/s.
+        const longText = typeof v === 'string' && v.length > LAZY_TEXT_CHARS && !keep.includes(k);
+        if (!longText && (v === null || typeof v !== 'object')) continue;
         if (eager === sent) eager = { ...sent };
         // The key stays where pi put it (key order), the guest replaces it.
         eager[k] = null;

@@ -131,6 +131,40 @@ describe('per-handler invocation', () => {
     h.sandbox.dispose();
   });
 
+  it('with keep, text over 1 KB crosses only when the handler reads it; shorter text always does', async () => {
+    let chars = 0;
+    const h = await loadSource(
+      `export default function (pi) {
+        let kept;
+        pi.on('before_agent_start', (e) => { kept = e; return e.prompt.length; });
+        pi.on('before_agent_start', (e) => ({ systemPrompt: e.systemPrompt + '!' }));
+        pi.on('before_agent_start', () => {
+          try {
+            return [kept.prompt, kept.systemPrompt];
+          } catch (err) {
+            return [kept.prompt, err.message];
+          }
+        });
+      }`,
+      { meter: (direction, what, n) => void (direction === 'in' ? (chars += n) : undefined) },
+    );
+    const systemPrompt = 'You are a careful coding agent. '.repeat(400);
+    const payload = () => ({ prompt: 'fix the bug', systemPrompt });
+    const run = async (id: number) => {
+      chars = 0;
+      const out = await h.sandbox.emitHandler('before_agent_start', id, payload(), {}, undefined, []);
+      return out.ok ? out.value : out.error.message;
+    };
+    assert.equal(await run(1), 'fix the bug'.length);
+    assert.ok(chars < systemPrompt.length / 4, `a handler that never reads the prompt is not sent it: ${chars} chars in`);
+    assert.deepEqual(await run(2), { systemPrompt: `${systemPrompt}!` });
+    assert.ok(chars > systemPrompt.length, `read, it crosses: ${chars} chars in`);
+    const [prompt, late] = (await run(3)) as [string, string];
+    assert.equal(prompt, 'fix the bug', 'short text crossed with the event, readable later');
+    assert.match(late, /"systemPrompt" is only readable while its handler runs/);
+    h.sandbox.dispose();
+  });
+
   it('a throwing handler gives ok:false with its error and the payload as it left it', async () => {
     const h = await loadSource(`export default function (pi) {
         pi.on('input', (event) => { event.text = 'half-done'; throw new Error('gate failed'); });
