@@ -321,7 +321,7 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
       if (event === 'context' && (value === undefined || value === null) && outcome.payload.messages !== payload.messages)
         value = { messages: outcome.payload.messages };
       if (value === undefined || value === null || NOTIFICATIONS.has(event)) return undefined;
-      if (event === 'context') return await admitMessages(value, payload.messages);
+      if (event === 'context') return returnsSent(value, payload.messages) ? undefined : await admitMessages(value, payload.messages);
       const verdict = await admit('event', event, value);
       if (!verdict.ok) {
         if (event === 'project_trust') return undefined; // pi asks the user, as if no extension answered
@@ -336,6 +336,19 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
   session.host.bind(id, api, (r) => register(r));
   for (const r of loaded.registrations) register(r);
   return notices;
+}
+
+/**
+ * A context result that is exactly `{messages}` holding the very message objects pi sent, all of them, in pi's order
+ * (a filter that dropped nothing this turn): pi's context stays as it was and nothing of the extension's reaches pi,
+ * so there is nothing to mediate, and pi is told nothing (undefined: it keeps its own list). Anything else, one
+ * other key, one message dropped, moved, edited or added, is the extension's result and goes through `pi.result`.
+ */
+function returnsSent(value: unknown, sent: unknown): boolean {
+  const v = asObject(value);
+  if (v === undefined || !Array.isArray(sent) || Object.keys(v).length !== 1 || !Array.isArray(v.messages)) return false;
+  const list = v.messages as unknown[];
+  return list.length === sent.length && list.every((m, i) => m === sent[i]);
 }
 
 /** Copies a tool_call handler's edit of `input` back into pi's event, once dispatch allowed the tool call it makes. */

@@ -173,6 +173,12 @@ export class GuestEngine {
   #lastEntryCpuMs = 0;
   #outOfMemory = false;
   #enter: JSValueHandle | undefined;
+  /**
+   * The last hostcall's reply. quickjs-wasi hands the guest a duplicate of what a host function returns and leaves
+   * the returned handle to its creator: never disposed, every reply stayed in the guest's memory for good (48 bytes
+   * for `{"ok":true}`, a whole event field for a field read), counted against the memory cap and walked by every GC.
+   */
+  #reply: JSValueHandle | undefined;
   #disposed = false;
 
   private constructor(vm: QuickJS, memoryLimit: number) {
@@ -217,6 +223,8 @@ export class GuestEngine {
     holder.engine = engine;
     const host = options.host;
     const hostFunction = (...args: JSValueHandle[]) => {
+      // The previous reply has reached the guest by now (no hostcall runs inside another): ours can go.
+      engine.#releaseReply();
       const op = args[0]?.toString() ?? '';
       const payload = args[1]?.toString() ?? '';
       let reply: string;
@@ -229,7 +237,8 @@ export class GuestEngine {
           error: { code: 'internal', message: `host failure in ${op}: ${err instanceof Error ? err.message : String(err)}` },
         });
       }
-      return vm.newString(reply);
+      engine.#reply = vm.newString(reply);
+      return engine.#reply;
     };
     if (options.from !== undefined) {
       // The function object is in the restored memory; only the host side of it is new.
@@ -240,6 +249,13 @@ export class GuestEngine {
     vm.setProp(vm.global, '__wardenHost', fn);
     fn.dispose();
     return engine;
+  }
+
+  #releaseReply(): void {
+    const reply = this.#reply;
+    this.#reply = undefined;
+    // A disposed instance freed its memory whole; the handle's memory is gone with it.
+    if (!this.#disposed) reply?.dispose();
   }
 
   #checkDeadline(): boolean {
@@ -290,6 +306,7 @@ export class GuestEngine {
       }
       throw new GuestFailure('exception', message);
     } finally {
+      this.#releaseReply();
       this.#lastEntryCpuMs = threadCpuMs() - this.#entryCpuStart;
       this.#cpuDeadline = Number.POSITIVE_INFINITY;
       this.#hangDeadline = Number.POSITIVE_INFINITY;

@@ -200,6 +200,9 @@ function errorReply(code: WardenErrorCode, message: string): string {
   return JSON.stringify({ ok: false, error: { code, message } });
 }
 
+/** Payload text longer than this crosses into a handler only if it reads it (see Sandbox.emitHandler). */
+const LAZY_TEXT_CHARS = 1024;
+
 /**
  * Text that may hold a `__proto__` key: literally, or with one of its letters as a \u escape (`"\u005f_proto__"`
  * is the same key to JSON.parse). One scan; JSON.parse with a reviver on every payload measured 5-7x slower.
@@ -288,6 +291,8 @@ export class Sandbox {
   /** Per `event.field`, the JSON of each element of the array the guest holds (see emitHandler's synced fields). */
   readonly #synced = new Map<string, string[]>();
   #bundle: ExtensionBundle | undefined;
+  /** The JSON of the last `ctx.tools` sent; the guest takes it first thing in a tool entry (see #toolsOnce). */
+  #toolsHeld: string | undefined;
 
   private constructor(options: SandboxOptions) {
     this.extensionId = options.extensionId;
@@ -443,7 +448,10 @@ export class Sandbox {
     const syncKeys: string[] = [];
     if (keep !== undefined) {
       for (const [k, v] of Object.entries(sent)) {
-        if (v === null || typeof v !== 'object') continue;
+        // Long text (a before_agent_start's system prompt, 10-20 KB in a real session) crosses only if read, as an
+        // object does: the guest parses what it is sent at about 45 MB/s.
+        const longText = typeof v === 'string' && v.length > LAZY_TEXT_CHARS && !keep.includes(k);
+        if (!longText && (v === null || typeof v !== 'object')) continue;
         if (eager === sent) eager = { ...sent };
         // The key stays where pi put it (key order), the guest replaces it.
         eager[k] = null;
@@ -552,7 +560,21 @@ export class Sandbox {
    * the tool decides how to end.
    */
   runTool(name: string, toolCallId: string, params: unknown, ctx: InvocationContext = {}, signal?: AbortSignal): Promise<Settled> {
-    return this.#invoke({ type: 'tool', name, toolCallId, params, ctx }, this.limits.cpuMsPerEntry, signal);
+    return this.#invoke({ type: 'tool', name, toolCallId, params, ctx: this.#toolsOnce(ctx) }, this.limits.cpuMsPerEntry, signal);
+  }
+
+  /**
+   * A tool's `ctx.tools` as it crosses: its JSON text when it differs from the list the guest holds, else only
+   * `toolsHeld` (pi's built-in tools alone are 5 KB, parsed in the guest on every call: 65 µs of a 118 µs echo call,
+   * measured). The guest keeps the text and parses it only for a tool that reads `ctx.tools`.
+   */
+  #toolsOnce(ctx: InvocationContext): Record<string, unknown> {
+    if (ctx.tools === undefined) return { ...ctx };
+    const { tools, ...rest } = ctx;
+    const text = JSON.stringify(tools);
+    if (text === this.#toolsHeld) return { ...rest, toolsHeld: true };
+    this.#toolsHeld = text;
+    return { ...rest, toolsJson: text };
   }
 
   /** Runs a command's handler; `signal` becomes its `ctx.signal`. */

@@ -131,6 +131,40 @@ describe('per-handler invocation', () => {
     h.sandbox.dispose();
   });
 
+  it('with keep, text over 1 KB crosses only when the handler reads it; shorter text always does', async () => {
+    let chars = 0;
+    const h = await loadSource(
+      `export default function (pi) {
+        let kept;
+        pi.on('before_agent_start', (e) => { kept = e; return e.prompt.length; });
+        pi.on('before_agent_start', (e) => ({ systemPrompt: e.systemPrompt + '!' }));
+        pi.on('before_agent_start', () => {
+          try {
+            return [kept.prompt, kept.systemPrompt];
+          } catch (err) {
+            return [kept.prompt, err.message];
+          }
+        });
+      }`,
+      { meter: (direction, what, n) => void (direction === 'in' ? (chars += n) : undefined) },
+    );
+    const systemPrompt = 'You are a careful coding agent. '.repeat(400);
+    const payload = () => ({ prompt: 'fix the bug', systemPrompt });
+    const run = async (id: number) => {
+      chars = 0;
+      const out = await h.sandbox.emitHandler('before_agent_start', id, payload(), {}, undefined, []);
+      return out.ok ? out.value : out.error.message;
+    };
+    assert.equal(await run(1), 'fix the bug'.length);
+    assert.ok(chars < systemPrompt.length / 4, `a handler that never reads the prompt is not sent it: ${chars} chars in`);
+    assert.deepEqual(await run(2), { systemPrompt: `${systemPrompt}!` });
+    assert.ok(chars > systemPrompt.length, `read, it crosses: ${chars} chars in`);
+    const [prompt, late] = (await run(3)) as [string, string];
+    assert.equal(prompt, 'fix the bug', 'short text crossed with the event, readable later');
+    assert.match(late, /"systemPrompt" is only readable while its handler runs/);
+    h.sandbox.dispose();
+  });
+
   it('a throwing handler gives ok:false with its error and the payload as it left it', async () => {
     const h = await loadSource(`export default function (pi) {
         pi.on('input', (event) => { event.text = 'half-done'; throw new Error('gate failed'); });
@@ -413,6 +447,36 @@ describe('pi 1.5.2 / 1.6.0 members', () => {
         ['ctx.sessionManager.buildSessionProjection', 'session', 'allow'],
       ],
     );
+    h.sandbox.dispose();
+  });
+
+  it("a tool's ctx.tools crosses when it changed, is parsed when read, and stays in step after a failed call", async () => {
+    let chars = 0;
+    const h = await loadSource(
+      `export default function (pi) {
+        pi.registerTool({ name: 'names', label: 'n', description: 'lists tools', parameters: {},
+          async execute(_id, _p, _s, _u, ctx) { const t = ctx.tools; t.push({ name: 'mine' }); return { content: [], details: t.map((x) => x.name) }; } });
+        pi.registerTool({ name: 'quiet', label: 'q', description: 'reads nothing', parameters: {},
+          async execute() { return { content: [], details: {} }; } });
+      }`,
+      { meter: (direction, what, n) => void (direction === 'in' && what === 'tool' ? (chars += n) : undefined) },
+    );
+    const tool = (name: string, description: string) => ({ name, label: name, description: description.padEnd(4000, '.'), parameters: {} });
+    const first = [tool('read', 'Read a file'), tool('bash', 'Run a command')];
+    const names = async (tools: unknown[]) => {
+      const out = await h.sandbox.runTool('names', 'c', {}, { tools });
+      return out.ok ? (out.value as { result: { details: unknown } }).result.details : out.error.message;
+    };
+    assert.deepEqual(await names(first), ['read', 'bash', 'mine']);
+    chars = 0;
+    assert.deepEqual(await names(structuredClone(first)), ['read', 'bash', 'mine'], "the guest's edit of one ctx is not the next one's");
+    assert.ok(chars < 1000, `an unchanged list is not sent again: expected under 1000 chars in, found ${chars}`);
+    const second = [tool('grep', 'Search files')];
+    const failed = await h.sandbox.runTool('no-such-tool', 'c', {}, { tools: second });
+    assert.equal(failed.ok, false);
+    assert.deepEqual(await names(second), ['grep', 'mine'], 'a changed list is seen, even after a call that failed');
+    assert.equal((await h.sandbox.runTool('quiet', 'c', {}, { tools: second })).ok, true);
+    assert.deepEqual(await names([]), ['mine']);
     h.sandbox.dispose();
   });
 

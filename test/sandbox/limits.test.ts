@@ -317,3 +317,24 @@ describe('limits: CPU budget per window', () => {
     );
   });
 });
+
+describe('limits: what crosses into the guest is freed once the guest has it', () => {
+  it('an honest handler that reads a 256 KiB event field 120 times stays under a 16 MiB memory cap', async () => {
+    // Each read is one hostcall whose reply (the field's JSON) the engine hands the guest. Kept for good, 120 replies
+    // are 30 MiB: the cap stopped the extension at about the 60th read.
+    const h = await loadSource(`export default function (pi) { pi.on('turn_end', (event) => event.result.text.length); }`, {
+      limits: { memoryMb: 16, cpuMsPerWindow: 0 },
+    });
+    const text = 'x'.repeat(256 * 1024);
+    for (let i = 0; i < 120; i++) {
+      const run = await h.sandbox.emitHandler('turn_end', 1, { turnIndex: i, result: { text } }, {}, undefined, []);
+      assert.equal(run.ok && run.value, text.length, `read ${i + 1}`);
+    }
+    assert.equal(h.sandbox.stopped, undefined);
+    assert.ok(
+      h.sandbox.linearMemoryBytes() < 16 * 1024 * 1024,
+      `expected the guest's memory under the cap, found ${h.sandbox.linearMemoryBytes()} bytes`,
+    );
+    h.sandbox.dispose();
+  });
+});

@@ -18,7 +18,7 @@ import { format } from './node/misc.ts';
 import { process } from './node/process.ts';
 import { boot, setBoot } from './node/state.ts';
 import { clearImmediate, clearInterval, clearTimeout, fireTimer, setImmediate, setInterval, setTimeout } from './node/timers.ts';
-import { makeContext, makePi, registry, type HostContext } from './pi.ts';
+import { holdTools, makeContext, makePi, registry, type HostContext } from './pi.ts';
 import { syncedView, type SyncedUpdate, type SyncedView } from './synced.ts';
 
 type Opts = Record<string, unknown>;
@@ -289,6 +289,7 @@ async function runHandler(t: Target, ticket: number): Promise<unknown> {
 }
 
 async function runTool(t: Target, ticket: number): Promise<unknown> {
+  holdTools(t.ctx ?? {});
   const tool = registry.tools.get(String(t.name));
   if (tool === undefined) throw new Error(`no tool ${String(t.name)} is registered`);
   const updates: unknown[] = [];

@@ -19,6 +19,9 @@ import {
 import { callAsync, callFire, callSync } from './abi.ts';
 
 type Fn = (...args: unknown[]) => unknown;
+// Captured before extension code runs (it may replace them; then only its own reads are confused).
+const parseJson = JSON.parse;
+const defineProperty = Object.defineProperty;
 
 /** One `pi.on` registration: the id the host calls it by (per sandbox, increasing) and the event it listens to. */
 export interface HandlerEntry {
@@ -132,6 +135,39 @@ export interface HostContext {
   signal?: boolean;
   /** The tools a tool's `ctx.executeTool` can call, as data (pi 1.5.2+ `ExtensionToolContext.tools`). */
   tools?: unknown[];
+  /** The same as JSON text, sent when it differs from the list held (`holdTools`); else `toolsHeld`. */
+  toolsJson?: string;
+  toolsHeld?: boolean;
+}
+
+/** The JSON of the tool list the host sent last: a tool's ctx parses it only when the tool reads `ctx.tools`. */
+let heldTools = '[]';
+
+/** First thing in a tool entry (nothing may throw before it): the host counts on the guest holding what it sent. */
+export function holdTools(host: HostContext): void {
+  if (typeof host.toolsJson === 'string') heldTools = host.toolsJson;
+}
+
+/** `ctx.tools`, parsed from the held text on first read; then an ordinary property of this ctx. */
+function lazyTools(ctx: Record<string, unknown>, host: HostContext): void {
+  if (Array.isArray(host.tools) || (host.toolsHeld !== true && typeof host.toolsJson !== 'string')) {
+    ctx.tools = Array.isArray(host.tools) ? host.tools : [];
+    return;
+  }
+  const text = heldTools;
+  const become = (value: unknown) => defineProperty(ctx, 'tools', { value, writable: true, enumerable: true, configurable: true });
+  defineProperty(ctx, 'tools', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const value: unknown = parseJson(text);
+      become(value);
+      return value;
+    },
+    set(value: unknown) {
+      become(value);
+    },
+  });
 }
 
 function memberTable(table: Readonly<Record<string, readonly [string, CallMode]>>, target: Record<string, unknown>): void {
@@ -225,7 +261,7 @@ export function makeContext(
     isProjectTrusted: () => host.projectTrusted === true,
   };
   if (kind === 'tool') {
-    ctx.tools = Array.isArray(host.tools) ? host.tools : [];
+    lazyTools(ctx, host);
     ctx.executeTool = toolExecutor(toolCallId);
   }
   return ctx;
