@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { WardenError } from '../../errors.ts';
 import type { DecisionRecord } from '../../evidence/index.ts';
+import { hostOperations } from '../../pi/index.ts';
 import { resolvePolicy } from '../../policy/index.ts';
+import { HeadlessHost } from '../../probe/index.ts';
 import { createRuntime } from '../../runtime/createRuntime.ts';
 import { bundleEntry, hostBoot, Sandbox } from '../../sandbox/index.ts';
 import { TrustRegistry } from '../../trust/index.ts';
@@ -68,6 +70,8 @@ export async function isolationCheck(home: string, extensionId: string): Promise
     home,
     policy,
     workspace: scratch,
+    // A simulated pi session, so that what is not refused is served as in pi.
+    operations: hostOperations(new HeadlessHost({ cwd: scratch, home: scratch })),
     recorders: [{ record: (r) => void (r.extension_id === extensionId && seen.push(r)) }],
   });
   let sandbox: Sandbox | undefined;
