@@ -20,8 +20,8 @@ const sha256 = (data: string | Buffer): string => createHash('sha256').update(da
 export const evidenceTools: EvidenceTools = {
   exportBundle: () => Promise.reject(unavailable('export')),
   verifyBundle: () => Promise.reject(unavailable('verification')),
-  snapshotConfig({ out, extension, cwd }) {
-    const resolved = resolvePolicy({ cwd: cwd ?? process.cwd() });
+  snapshotConfig({ out, extension, cwd, env }) {
+    const resolved = resolvePolicy({ cwd: cwd ?? process.cwd(), ...(env === undefined ? {} : { env }) });
     const snapshot = {
       schema: 'pi-warden.config_snapshot.v1',
       taken_at: new Date().toISOString(),

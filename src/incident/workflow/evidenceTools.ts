@@ -46,7 +46,13 @@ export interface EvidenceTools {
   exportBundle(opts: BundleExportOptions): Promise<BundleExport>;
   verifyBundle(file: string, opts?: { publicKey?: KeyObject }): Promise<BundleCheck>;
   /** Writes the configuration as it is now (policy explanation, settings files' hashes) into `out`. */
-  snapshotConfig(opts: { home: string; out: string; extension?: string; cwd?: string }): ConfigSnapshot;
+  snapshotConfig(opts: {
+    home: string;
+    out: string;
+    extension?: string;
+    cwd?: string;
+    env?: Readonly<Record<string, string | undefined>>;
+  }): ConfigSnapshot;
   /** The ledger's verification report (`pi-warden ledger verify`), read-only. */
   verifyLedger(home: string): VerificationReport;
 }

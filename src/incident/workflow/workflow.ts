@@ -63,6 +63,8 @@ export interface WorkflowOptions {
   readonly actor: string;
   /** The project whose settings the config snapshot explains (default: the current directory). */
   readonly cwd?: string;
+  /** The environment the config snapshot resolves settings under (default: the process's). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** Wall clock, epoch ms (default Date.now). */
   readonly clock?: () => number;
 }
@@ -188,6 +190,7 @@ export class IncidentWorkflow {
         out: dir,
         ...(inc.extension_id === null ? {} : { extension: inc.extension_id }),
         ...(this.#o.cwd === undefined ? {} : { cwd: this.#o.cwd }),
+        ...(this.#o.env === undefined ? {} : { env: this.#o.env }),
       });
       const bundle = await this.#o.tools.exportBundle({
         home: this.#o.home,
