@@ -5,7 +5,8 @@ import { colours as pc, printJson, table, type Io } from './output.ts';
 
 function run(io: Io, target: RollbackTarget, o: { json?: boolean; cwd?: string }): number {
   const r = rollback(target, o.cwd === undefined ? {} : { cwd: o.cwd });
-  if (o.json === true) printJson(io, 'pi-warden.rollback.v1', r);
+  // `written` as JSON text: its keys are the settings file's (camelCase), data rather than fields of this output.
+  if (o.json === true) printJson(io, 'pi-warden.rollback.v1', { ...r, written: JSON.stringify(r.written) });
   else {
     io.out(
       `wrote ${JSON.stringify(r.written)} into ${r.settings}${r.backup === null ? ' (there was no file before)' : `; the file as it was: ${r.backup}`}`,
