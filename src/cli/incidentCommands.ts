@@ -62,6 +62,7 @@ function printDrills(io: Io, json: boolean | undefined, reports: readonly DrillR
   else {
     for (const r of reports) {
       io.out(`${r.type} ${r.title}: ${r.ok ? pc.green('PASS') : pc.red('FAIL')}${r.error === null ? '' : ` (${r.error})`}`);
+      if (r.store !== null) io.out(`  scratch store kept: ${r.store} (incident ${String(r.incident_id)})`);
       io.out(
         table(
           ['check', 'result', 'detail'],
