@@ -231,8 +231,9 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: DatabaseSync) => void)> = 
     if (!columns.some((c) => c.name === 'repeats')) db.exec('ALTER TABLE quota_breaches ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1');
   },
   // 8: incident records (SPEC §9, runbook General Incident Workflow): one row per incident, one per step begun; a
-  // step whose done_ms is null was interrupted and runs again (src/incident/workflow/).
-  `CREATE TABLE incidents (
+  // step whose done_ms is null was interrupted and runs again (src/incident/workflow/). Idempotent, like 7: a store
+  // taken back to an older version keeps its incidents.
+  `CREATE TABLE IF NOT EXISTS incidents (
      id TEXT PRIMARY KEY,
      type TEXT NOT NULL,
      extension_id TEXT,
@@ -240,7 +241,7 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: DatabaseSync) => void)> = 
      actor TEXT NOT NULL,
      summary TEXT NOT NULL
    );
-   CREATE TABLE incident_steps (
+   CREATE TABLE IF NOT EXISTS incident_steps (
      incident_id TEXT NOT NULL REFERENCES incidents(id),
      step TEXT NOT NULL,
      started_ms INTEGER NOT NULL,
