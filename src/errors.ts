@@ -8,7 +8,13 @@ export const EXTENSION_ERROR_CODES = ['invalid_request', 'denied', 'timeout', 'i
 export type ExtensionErrorCode = (typeof EXTENSION_ERROR_CODES)[number];
 
 /** Codes only an operator sees (CLI, library callers). */
-export const OPERATOR_ERROR_CODES = ['settings_invalid', 'usage', 'ledger_chain_broken'] as const;
+export const OPERATOR_ERROR_CODES = [
+  'settings_invalid',
+  'usage',
+  'ledger_chain_broken',
+  'incident_out_of_order',
+  'containment_failed',
+] as const;
 export type OperatorErrorCode = (typeof OPERATOR_ERROR_CODES)[number];
 
 export type WardenErrorCode = ExtensionErrorCode | OperatorErrorCode;

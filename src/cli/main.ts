@@ -14,6 +14,8 @@ import { runClassify } from './secretsCommand.ts';
 import { runFsCheck } from './fsCommand.ts';
 import { runProbe } from './probeCommand.ts';
 import { registerBridge } from './bridgeCommands.ts';
+import { registerIncident } from './incidentCommands.ts';
+import { registerRollback } from './rollbackCommands.ts';
 import { reportCommand } from './reportCommands.ts';
 import { runLauncher } from '../pi/index.ts';
 
@@ -270,6 +272,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       );
     });
   registerBridge(program, io, setExit);
+  registerIncident(program, io, setExit);
+  registerRollback(program, io, setExit);
   reportCommand(program, io, setExit);
   program
     .command('pi')

@@ -39,6 +39,10 @@ export const JSON_SCHEMAS = [
   'pi-warden.bridge_status.v1',
   'pi-warden.install.v1',
   'pi-warden.incident_report.v1',
+  'pi-warden.incident.v1',
+  'pi-warden.incident_list.v1',
+  'pi-warden.drill.v1',
+  'pi-warden.rollback.v1',
   'pi-warden.error.v1',
 ] as const;
 export type JsonSchema = (typeof JSON_SCHEMAS)[number];

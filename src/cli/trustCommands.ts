@@ -11,7 +11,8 @@ interface Common {
   json?: boolean;
 }
 
-function defaultActor(): string {
+/** Who runs an operator command: user@host, for audit records. */
+export function defaultActor(): string {
   try {
     return `${userInfo().username}@${hostname()}`;
   } catch {

@@ -41,6 +41,19 @@ declare module '../errors.ts' {
   }
 }
 
+/**
+ * The stage of an operator action's entry (an incident workflow step: contain, collect, ...): no hostcall, so
+ * nothing to recompute; it is in the chain so the action is covered by the signed checkpoints. Replay skips it.
+ */
+export const OPERATOR_STAGE = 'operator';
+/** The reason code of an operator action's entry. */
+export const OPERATOR_REASONS = ['incident_step'] as const;
+declare module '../errors.ts' {
+  interface ReasonVocabularies {
+    operator: (typeof OPERATOR_REASONS)[number];
+  }
+}
+
 export interface LedgerEntry {
   readonly seq: number;
   readonly ts_ms: number;

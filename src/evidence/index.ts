@@ -13,7 +13,7 @@ export {
 } from './alerts.ts';
 export { argsShapeHash, canonicalJson, paramsHash } from './canonical.ts';
 export { type Checkpoint, type PruneRecord } from './checkpoint.ts';
-export { canonicalEntryText, OUTCOME_REASON, type LedgerEntry } from './entry.ts';
+export { canonicalEntryText, OPERATOR_STAGE, OUTCOME_REASON, type LedgerEntry } from './entry.ts';
 export { keyIdOf, keyPath, loadOrCreateKey, type SigningKey } from './keys.ts';
 export { EMPTY_ROOT, Frontier, leafHash, merkleRoot, nodeHash } from './merkle.ts';
 export { isReadOnlyStore, openDatabaseReadOnly, openStore, STORE_SCHEMA_VERSION, wardenHome } from './store.ts';
@@ -39,7 +39,7 @@ export type {
 } from './sinks.ts';
 export { DB_FILE, STORE_REASONS } from './store.ts';
 export { WRITER_REASONS } from './writer.ts';
-export { OUTCOME_REASONS, parseEntry } from './entry.ts';
+export { OPERATOR_REASONS, OUTCOME_REASONS, parseEntry } from './entry.ts';
 export { DEFAULT_STORE_BYTES_PER_HOUR } from './writer.ts';
 export { BURST_REASONS, DEFAULT_BURSTS, SUMMARY_REASON, summarisedCount, type BurstSettings } from './bursts.ts';
 export { storedEntries } from './chunks.ts';

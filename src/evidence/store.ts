@@ -13,7 +13,7 @@ import { describeValue } from '../describe.ts';
 import { WardenError } from '../errors.ts';
 import { CHUNK_ENTRIES, encodeChunk } from './chunks.ts';
 
-export const STORE_SCHEMA_VERSION = 7;
+export const STORE_SCHEMA_VERSION = 8;
 export const DB_FILE = 'warden.db';
 
 export const STORE_REASONS = ['schema_mismatch'] as const;
@@ -230,6 +230,27 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: DatabaseSync) => void)> = 
     const columns = db.prepare('PRAGMA table_info(quota_breaches)').all() as Array<{ name: string }>;
     if (!columns.some((c) => c.name === 'repeats')) db.exec('ALTER TABLE quota_breaches ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1');
   },
+  // 8: incident records (SPEC §9, runbook General Incident Workflow): one row per incident, one per step begun; a
+  // step whose done_ms is null was interrupted and runs again (src/incident/workflow/). Idempotent, like 7: a store
+  // taken back to an older version keeps its incidents.
+  `CREATE TABLE IF NOT EXISTS incidents (
+     id TEXT PRIMARY KEY,
+     type TEXT NOT NULL,
+     extension_id TEXT,
+     opened_ms INTEGER NOT NULL,
+     actor TEXT NOT NULL,
+     summary TEXT NOT NULL
+   );
+   CREATE TABLE IF NOT EXISTS incident_steps (
+     incident_id TEXT NOT NULL REFERENCES incidents(id),
+     step TEXT NOT NULL,
+     started_ms INTEGER NOT NULL,
+     done_ms INTEGER,
+     actor TEXT NOT NULL,
+     detail TEXT NOT NULL,
+     ledger_seq INTEGER,
+     PRIMARY KEY (incident_id, step)
+   );`,
 ];
 
 /**

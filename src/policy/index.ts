@@ -54,7 +54,14 @@ export {
 export { OS_SANDBOX_REASONS, OS_SANDBOX_REMEDY, OS_SANDBOX_SETTINGS, type OsSandboxReason, type OsSandboxSetting } from './osSandbox.ts';
 export { explainPolicy, EXPLANATION_SCHEMA, type PolicyExplanation } from './explain.ts';
 export { diffPolicies, type PolicyChange } from './diff.ts';
-export { forgetPromptAnswers, rememberPromptAnswer, type PromptAnswer, type PromptScope } from './promptAnswers.ts';
+export {
+  forgetPromptAnswers,
+  readSettingsObject,
+  rememberPromptAnswer,
+  writeSettingsObject,
+  type PromptAnswer,
+  type PromptScope,
+} from './promptAnswers.ts';
 export {
   BASE_IN_HOME,
   CONFINED_KINDS,

@@ -21,7 +21,8 @@ export interface PromptAnswer {
 
 type Json = Record<string, unknown>;
 
-function readSettingsObject(path: string): Json {
+/** A settings file as an object ({} when absent); refuses, naming the key, a file it would have to rewrite blind. */
+export function readSettingsObject(path: string): Json {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -44,7 +45,7 @@ function readSettingsObject(path: string): Json {
 }
 
 /** Writes through a temporary file and rename, keeping the file's mode, so a crash never leaves half a file. */
-function writeSettingsObject(path: string, value: Json): void {
+export function writeSettingsObject(path: string, value: Json): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   let mode = 0o600;
   try {

@@ -5,7 +5,7 @@
  */
 import { isSystemErrorReason, type ReasonCode, type ReasonVocabularies } from '../errors.ts';
 import { DERIVE_CAPABILITY_REASONS, DISPATCH_REASONS, HOST_BYTES_REASONS, PROMPT_REASONS, VALIDATE_REASONS } from '../dispatch/index.ts';
-import { BURST_REASONS, OUTCOME_REASONS, STORE_REASONS, WRITER_REASONS } from '../evidence/index.ts';
+import { BURST_REASONS, OPERATOR_REASONS, OUTCOME_REASONS, STORE_REASONS, WRITER_REASONS } from '../evidence/index.ts';
 import { LOCATE_REASON_CODES } from '../extensions/index.ts';
 import {
   EGRESS_MARKS,
@@ -54,6 +54,7 @@ const VOCABULARIES: { readonly [V in Vocabulary]: (code: string) => code is Reas
   store: oneOf(STORE_REASONS),
   writer: oneOf(WRITER_REASONS),
   outcome: oneOf(OUTCOME_REASONS),
+  operator: oneOf(OPERATOR_REASONS),
   bursts: oneOf(BURST_REASONS),
   locate: oneOf(LOCATE_REASON_CODES),
   bundle: oneOf(BUNDLE_REASONS),

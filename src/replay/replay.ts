@@ -22,6 +22,7 @@ import {
   DB_FILE,
   type LedgerEntry,
   openDatabaseReadOnly,
+  OPERATOR_STAGE,
   OUTCOME_REASON,
   parseEntry,
   rulesFromSnapshot,
@@ -48,6 +49,8 @@ export interface ReplayReport {
   readonly entries_replayed: number;
   /** Entries that record how an admitted call ended (reason code `outcome_after_allow`): outcomes, not replayed. */
   readonly outcomes: number;
+  /** Operator actions in the chain (incident workflow steps, stage `operator`): no decision, not replayed. */
+  readonly operator_actions: number;
   readonly matching: number;
   readonly not_recomputable: number;
   /** Entries whose risk decision was recomputed from their recorded signals. */
@@ -127,6 +130,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
   let matching = 0;
   let notRecomputable = 0;
   let outcomes = 0;
+  let operatorActions = 0;
   let untrusted = 0;
   const until = options.until ?? Number.MAX_SAFE_INTEGER;
   const risk = new RiskReplayer();
@@ -148,6 +152,10 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
     // How an admitted call ended, not a decision: its decision is the allow entry before it.
     if (e.stage === 'execute' && e.reason_codes.includes(OUTCOME_REASON)) {
       outcomes++;
+      continue;
+    }
+    if (e.stage === OPERATOR_STAGE) {
+      operatorActions++;
       continue;
     }
     replayed++;
@@ -208,6 +216,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
     },
     entries_replayed: replayed,
     outcomes,
+    operator_actions: operatorActions,
     matching,
     not_recomputable: notRecomputable,
     risk_decisions_replayed: riskReplayed,

@@ -96,6 +96,11 @@ describe('--json on every command', () => {
       ['enable', '--home', bridgeHome],
       ['unadopt', '--all', '--cwd', agent, '--home', bridgeHome],
       ['incident', 'report', 'INC-T', '--format', 'md', '--from-json', incident, '--home', home],
+      ['incident', 'open', '--type', 'INC-1', '--extension', 'ext_a', '--home', trustHome],
+      ['incident', 'list', '--home', trustHome],
+      ['drill', 'INC-1'],
+      // Last: it rewrites the user settings the commands above read.
+      ['rollback', 'policy', '--cwd', agent],
     ];
     const seen = new Set<unknown>();
     for (const args of commands) {
