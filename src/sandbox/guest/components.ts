@@ -3,7 +3,7 @@
  * through the synchronous `component` entry (render, handleInput, invalidate, dispose). Factories (`ui.custom`,
  * `setWidget`/`setHeader`/`setFooter`) and renderers (message, tool, markdown) are kept by id too; the host asks for a
  * component when pi would call the factory. What pi's TUI hands a component crosses as data: the theme's escape codes,
- * the key pressed (with pi's own name for it), the terminal's size; `tui.requestRender` and `done` are signals.
+ * the key's bytes, the terminal's size; `tui.requestRender` and `done` are signals.
  */
 import { componentSignal } from './abi.ts';
 
@@ -63,12 +63,6 @@ export function themeOf(data: ThemeData | undefined): Opts {
   };
 }
 
-/** pi's name for the key of the input being handled now (the host parses it with pi-tui), for `matchesKey`. */
-let currentKey: { data: string; key: string | undefined } | undefined;
-export function keyOf(data: string): string | undefined {
-  return currentKey !== undefined && currentKey.data === data ? currentKey.key : undefined;
-}
-
 /** The terminal's size as the host last told it. */
 const terminal = { rows: 24, columns: 80 };
 
@@ -90,9 +84,7 @@ function tuiFor(id: number): Opts {
 const keybindings = { matches: () => false, getKeys: () => [], getBinding: () => undefined };
 
 function asComponent(value: unknown): Component | undefined {
-  return value !== null && typeof value === 'object' && typeof (value as Component).render === 'function'
-    ? (value)
-    : undefined;
+  return value !== null && typeof value === 'object' && typeof (value as Component).render === 'function' ? value : undefined;
 }
 
 /** Keeps what a factory or renderer returned as a live component (a promise: once it resolves). Its id, or null. */
@@ -124,6 +116,11 @@ function heldFunction(msg: Opts): Fn {
   return fn;
 }
 
+function toolRenderers(msg: Opts): Opts | undefined {
+  const r = heldFunction(msg)(String(msg.toolName), () => undefined);
+  return r !== null && typeof r === 'object' ? (r as Opts) : undefined;
+}
+
 function component(msg: Opts): Component | undefined {
   const c = live.get(Number(msg.id));
   return c === 'pending' ? undefined : c;
@@ -150,12 +147,26 @@ export function runComponent(msg: Opts): unknown {
     case 'message':
       // registerMessageRenderer: (message, options, theme) => Component | undefined
       return adopt(heldFunction(msg)(msg.message, msg.options ?? {}, themeOf(msg.theme as ThemeData | undefined)));
+    case 'resolve': {
+      // a tool renderer resolver (pi 1.5.2+): which renderers it gives this tool, as data
+      const renderers = toolRenderers(msg);
+      if (renderers === undefined) return null;
+      return {
+        functions: ['renderCall', 'renderResult'].filter((k) => typeof renderers[k] === 'function'),
+        ...(typeof renderers.renderShell === 'string' ? { renderShell: renderers.renderShell } : {}),
+      };
+    }
     case 'tool': {
-      // a tool renderer resolver's renderCall/renderResult: (args|result, options, theme, context) => Component
-      const renderers = heldFunction(msg)(String(msg.toolName), () => undefined) as Opts | undefined;
-      const render = renderers?.[String(msg.which)];
+      // renderCall(args, theme, context) or renderResult(result, options, theme, context) => Component
+      const render = toolRenderers(msg)?.[String(msg.which)];
       if (typeof render !== 'function') return null;
-      return adopt((render as Fn)(msg.value, msg.options ?? {}, themeOf(msg.theme as ThemeData | undefined), msg.context ?? {}));
+      const theme = themeOf(msg.theme as ThemeData | undefined);
+      const context = { ...((msg.context as Opts | undefined) ?? {}), invalidate: () => componentSignal('requestRender', 0) };
+      return adopt(
+        msg.which === 'renderCall'
+          ? (render as Fn)(msg.value, theme, context)
+          : (render as Fn)(msg.value, msg.options ?? {}, theme, context),
+      );
     }
     case 'markdown':
       return String(heldFunction(msg)(String(msg.markdown ?? ''), msg.context ?? {}));
@@ -166,13 +177,7 @@ export function runComponent(msg: Opts): unknown {
     }
     case 'input': {
       const c = component(msg);
-      const data = String(msg.data);
-      currentKey = { data, key: typeof msg.key === 'string' ? msg.key : undefined };
-      try {
-        c?.handleInput?.(data);
-      } finally {
-        currentKey = undefined;
-      }
+      c?.handleInput?.(String(msg.data));
       return null;
     }
     case 'invalidate':
