@@ -197,7 +197,8 @@ export interface EventOutcome {
 export type ComponentCall = Readonly<Record<string, unknown>> & { readonly op: string };
 
 /**
- * The answer to a component call. `overrun` names the limit a call went over (the component must be replaced by a
+ * The answer to a component call. A render's value is its lines, or `'unchanged'` when the component returned the
+ * very array of its previous render at the same width (pi-tui's components cache theirs). `overrun` names the limit a call went over (the component must be replaced by a
  * notice: a quota breach is recorded); a failure without it is the extension's own exception, or a stopped sandbox.
  */
 export type ComponentAnswer =
@@ -741,8 +742,9 @@ export class Sandbox {
     return call.op === 'render' ? this.#renderedLines(answer.value) : { ok: true, value: answer.value ?? null };
   }
 
-  /** A render's lines within the output caps, as strings; over a cap: a breach and `overrun`. */
+  /** A render's lines within the output caps, as strings; over a cap: a breach and `overrun`. `unchanged` passes. */
   #renderedLines(value: unknown): ComponentAnswer {
+    if (value === 'unchanged') return { ok: true, value };
     const lines = Array.isArray(value) ? (value as unknown[]) : [];
     const { frameMaxLines: maxLines, frameMaxBytes: maxBytes } = this.limits;
     if (lines.length > maxLines) {

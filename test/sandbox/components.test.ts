@@ -69,6 +69,57 @@ describe('the synchronous component entry', () => {
     h.sandbox.dispose();
   });
 
+  it("a render that returns what the last one did answers 'unchanged'; a refilled array or another width is sent again", async () => {
+    const h = await loadSource(`export default function (pi) {
+      const lines = ['a', 'b'];
+      pi.registerMessageRenderer('same', () => ({ render: () => lines, handleInput: (d) => { lines[1] = d; } }));
+    }`);
+    const fn = h.host.registrationsOf('fixture').find((r) => r.kind === 'messageRenderer')?.description.fn;
+    const made = h.sandbox.component({ op: 'message', fn, message: {}, options: {}, theme: {} });
+    const id = made.ok ? (made.value as number) : -1;
+    assert.deepEqual(h.sandbox.component({ op: 'render', id, width: 10 }), { ok: true, value: ['a', 'b'] });
+    assert.deepEqual(h.sandbox.component({ op: 'render', id, width: 10 }), { ok: true, value: 'unchanged' });
+    h.sandbox.component({ op: 'input', id, data: 'z' });
+    assert.deepEqual(h.sandbox.component({ op: 'render', id, width: 10 }), { ok: true, value: ['a', 'z'] });
+    assert.deepEqual(h.sandbox.component({ op: 'render', id, width: 11 }), { ok: true, value: ['a', 'z'] });
+    h.sandbox.dispose();
+  });
+
+  it("pi-tui's matchesKey in the sandbox names keys from their bytes (legacy and kitty sequences)", async () => {
+    const h = await loadSource(`import { matchesKey, Key } from '@earendil-works/pi-tui';
+    export default function (pi) {
+      const names = ['escape', 'enter', 'up', 'left', Key.ctrl('c'), 'shift+tab', 'ctrl+up', 'pageUp', 'q'];
+      let seen = [];
+      pi.registerMessageRenderer('keys', () => ({
+        render: () => [seen.join(' ')],
+        handleInput: (d) => { seen.push(names.filter((n) => matchesKey(d, n)).join('|') || '-'); },
+      }));
+    }`);
+    const fn = h.host.registrationsOf('fixture').find((r) => r.kind === 'messageRenderer')?.description.fn;
+    const made = h.sandbox.component({ op: 'message', fn, message: {}, options: {}, theme: {} });
+    const id = made.ok ? (made.value as number) : -1;
+    for (const data of [
+      '\u001b',
+      '\r',
+      '\u001b[A',
+      '\u001bOD',
+      '\u0003',
+      '\u001b[Z',
+      '\u001b[1;5A',
+      '\u001b[5~',
+      'q',
+      '\u001b[27u',
+      '\u001b[99;5u',
+      'x',
+    ])
+      h.sandbox.component({ op: 'input', id, data });
+    assert.deepEqual(h.sandbox.component({ op: 'render', id, width: 200 }), {
+      ok: true,
+      value: ['escape enter up left ctrl+c shift+tab ctrl+up pageUp q escape ctrl+c -'],
+    });
+    h.sandbox.dispose();
+  });
+
   it('a render that loops is interrupted at the frame deadline: overrun, a cpu_ms_per_frame breach, the sandbox keeps running', async () => {
     const seen: Breach[] = [];
     const h = await loadSource(SOURCE, { breaches: { recordBreach: (b) => void seen.push(b) }, limits: { frameCpuMs: 20 } });

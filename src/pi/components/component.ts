@@ -31,6 +31,7 @@ export class SandboxedComponent {
   #failed: string | undefined;
   /** The last lines drawn: what a frame shows while the guest is busy (a render asked for from inside a hostcall). */
   #last: string[] = [];
+  #lastWidth = -1;
   #disposed = false;
   /** The renderer made nothing: pi draws nothing for it. */
   #empty = false;
@@ -115,8 +116,11 @@ export class SandboxedComponent {
     if (this.#empty) return [];
     if (a === undefined || (!a.ok && a.busy === true)) return this.#failed !== undefined ? this.render(w) : this.#last;
     if (!a.ok) return this.render(w);
+    if (a.value === 'unchanged' && this.#lastWidth === w) return this.#last;
+    if (!Array.isArray(a.value)) return this.#last;
     const lines = (a.value as string[]).map((l) => fitLine(stripTerminalControls(l, 'styling'), w));
     this.#last = lines;
+    this.#lastWidth = w;
     return lines;
   }
 

@@ -24,6 +24,17 @@ let lastHeld = 0;
 const live = new Map<number, Component | 'pending'>();
 let lastLive = 0;
 
+/** What each component's last render returned (the array itself), and at which width. */
+const drawn = new Map<number, { lines: unknown[]; width: number }>();
+
+function sameLines(before: unknown[], now: unknown): boolean {
+  if (!Array.isArray(now) || now.length !== before.length) return false;
+  for (let i = 0; i < now.length; i++) if (now[i] !== before[i]) return false;
+  return true;
+}
+/** A render's answer when the component returned the very array it returned last time, at the same width. */
+const UNCHANGED = 'unchanged';
+
 /** Keeps a factory or renderer; its id replaces the function in what crosses to the host. */
 export function holdFunction(fn: Fn): number {
   held.set(++lastHeld, fn);
@@ -173,7 +184,14 @@ export function runComponent(msg: Opts): unknown {
     case 'render': {
       const c = component(msg);
       if (c === undefined) return [];
-      return c.render?.(Number(msg.width)) ?? [];
+      const width = Number(msg.width);
+      const lines = c.render?.(width) ?? [];
+      // Most frames draw what the last one did (pi-tui's components cache their lines): the host keeps its copy.
+      // Compared by content, as a component may refill the array it returned before.
+      const last = drawn.get(Number(msg.id));
+      if (last !== undefined && last.width === width && sameLines(last.lines, lines)) return UNCHANGED;
+      drawn.set(Number(msg.id), { lines: Array.isArray(lines) ? [...(lines as unknown[])] : [], width });
+      return lines;
     }
     case 'input': {
       const c = component(msg);
@@ -181,6 +199,7 @@ export function runComponent(msg: Opts): unknown {
       return null;
     }
     case 'invalidate':
+      drawn.delete(Number(msg.id));
       component(msg)?.invalidate?.();
       return null;
     case 'dispose':
@@ -197,6 +216,7 @@ export function runComponent(msg: Opts): unknown {
 function disposeLive(id: number): void {
   const c = live.get(id);
   live.delete(id);
+  drawn.delete(id);
   if (c === undefined || c === 'pending') return;
   try {
     c.dispose?.();
