@@ -16,12 +16,13 @@ const C1_STRINGS = new Set([0x90, 0x98, 0x9d, 0x9e, 0x9f]);
 const ESC_STRINGS = new Set(['P', 'X', ']', '^', '_']);
 
 /**
- * The text without terminal control: ESC sequences (CSI, OSC incl. OSC 52 and OSC 8, DCS, SOS, PM, APC and the
+ * The text without terminal control (with `keep: 'styling'`, SGR colour and attribute sequences stay: what a TUI
+ * component may draw with): ESC sequences (CSI, OSC incl. OSC 52 and OSC 8, DCS, SOS, PM, APC and the
  * two-character ones), their 8-bit C1 forms, every other C1 and C0 control (BEL, CR, backspace, ...) and DEL, but
  * not `\n` or `\t`. A control string that never ends is dropped to the end of the text: a terminal would swallow
  * what follows until some later terminator, so nothing after it is safe to pass on.
  */
-export function stripTerminalControls(text: string): string {
+export function stripTerminalControls(text: string, keep: 'text' | 'styling' = 'text'): string {
   let out = '';
   let start = 0;
   let i = 0;
@@ -33,7 +34,12 @@ export function stripTerminalControls(text: string): string {
       continue;
     }
     out += text.slice(start, i);
-    if (c === ESC) i = afterEscape(text, i + 1);
+    if (keep === 'styling' && c === ESC && text[i + 1] === '[') {
+      const end = afterCsi(text, i + 2);
+      // SGR only (ECMA-48 §8.3.117): colours and attributes, which cannot move the cursor or talk to the terminal.
+      if (isSgr(text, i + 2, end)) out += text.slice(i, end);
+      i = end;
+    } else if (c === ESC) i = afterEscape(text, i + 1);
     else if (c === C1_CSI) i = afterCsi(text, i + 1);
     else if (C1_STRINGS.has(c)) i = afterString(text, i + 1);
     else i++;
@@ -73,6 +79,16 @@ function afterString(text: string, i: number): number {
 }
 
 const inRange = (c: number, lo: number, hi: number) => c >= lo && c <= hi;
+
+/** Whether the CSI between `from` and `end` is `ESC [ <digits ; :> m`: Select Graphic Rendition and nothing else. */
+function isSgr(text: string, from: number, end: number): boolean {
+  if (end - from > 64 || text[end - 1] !== 'm') return false;
+  for (let j = from; j < end - 1; j++) {
+    const c = text.charCodeAt(j);
+    if (!(inRange(c, 0x30, 0x39) || c === 0x3b || c === 0x3a)) return false;
+  }
+  return true;
+}
 
 /** A call's params with every string the channel table says reaches the terminal stripped of terminal control. */
 export function forTerminal(method: string, params: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {

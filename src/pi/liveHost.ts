@@ -6,14 +6,16 @@
  * with the secret variables taken out of its environment. Files and HTTP never reach it: mediation's confined
  * operations serve them.
  *
- * What cannot cross the boundary fails with a clear `invalid_request` naming the member, never silently: TUI
- * components (`ui.custom`, component factories, `setEditorComponent`, `onTerminalInput`) until the TUI part of the
- * bridge, streamed child processes, and command-only context actions called outside a command.
+ * TUI component factories (`ui.custom`, `setWidget`/`setHeader`/`setFooter`) become factories of sandboxed
+ * components (src/pi/components). What cannot cross the boundary fails with a clear `invalid_request` naming the
+ * member, never silently: `setEditorComponent` and `onTerminalInput` (see REFUSED_TUI), streamed child processes,
+ * and command-only context actions called outside a command.
  */
 import type { OperationContext } from '../dispatch/index.ts';
 import { WardenError } from '../errors.ts';
 import { forTerminal } from '../mediation/index.ts';
 import type { ExtensionHost, Registration } from './host.ts';
+import { FACTORY_MEMBERS, type ExtensionComponents } from './components/index.ts';
 import type { Confinement } from './confine/index.ts';
 import { runChild } from './exec.ts';
 
@@ -29,17 +31,19 @@ interface Binding {
   commandCtx: PiObject | undefined;
 }
 
-/** Members that take a component factory or a TUI object: not proxied until the bridge's TUI part (issue 23). */
-const TUI_ONLY = new Set([
-  'custom',
-  'setFooter',
-  'setHeader',
-  'setEditorComponent',
-  'getEditorComponent',
-  'onTerminalInput',
-  'addAutocompleteProvider',
-]);
-const DIALOGS = new Set(['select', 'confirm', 'input', 'editor']);
+/**
+ * Members refused, and why (the README lists them). pi's editor is a class an extension subclasses (`CustomEditor`,
+ * with pi's own keybindings and text state inside it), and a terminal input listener sees every key the user types,
+ * the other extensions' and pi's own included, before pi does.
+ */
+const REFUSED_TUI: Readonly<Record<string, string>> = {
+  setEditorComponent: 'a custom editor subclasses pi’s own editor class, which cannot cross into the sandbox; pi keeps its editor',
+  getEditorComponent: 'editor components are pi’s objects and do not cross into the sandbox',
+  onTerminalInput: 'a raw terminal listener would see every key typed in pi, not only its own component’s; use a shortcut or ui.custom',
+  addAutocompleteProvider: 'an autocomplete provider is pi’s object wrapped around pi’s own provider and does not cross into the sandbox',
+};
+/** Members that wait for the user: the time does not count against an event's deadline. */
+const DIALOGS = new Set(['select', 'confirm', 'input', 'editor', 'custom']);
 const COMMAND_ONLY = new Set(['waitForIdle', 'newSession', 'fork', 'navigateTree', 'switchSession', 'reload', 'getSystemPromptOptions']);
 
 function notProxied(what: string, why: string): WardenError {
@@ -110,6 +114,8 @@ export class LiveHost implements ExtensionHost {
   readonly #dialogs = new Map<string, number>();
   /** What was already told to the user (extension, member): once is enough. */
   readonly #told = new Set<string>();
+  /** Each extension's TUI components (set by the proxy, which holds the sandbox). */
+  readonly #components = new Map<string, ExtensionComponents>();
 
   constructor(options: LiveHostOptions) {
     this.#options = options;
@@ -143,8 +149,19 @@ export class LiveHost implements ExtensionHost {
     if (b.commandCtx === ctx) b.commandCtx = undefined;
   }
 
+  /** Where the extension's component factories and renderers are proxied (src/pi/components). */
+  bindComponents(extensionId: string, components: ExtensionComponents): void {
+    this.#components.set(extensionId, components);
+  }
+
+  /** Says once to the user, in pi's UI (else on stderr), what pi-warden did to an extension (a component replaced). */
+  tellUser(extensionId: string, what: string, message: string): void {
+    this.#tell(this.#binding(extensionId), extensionId, what, message);
+  }
+
   /** Forgets an extension (its sandbox was replaced or stopped). */
   forget(extensionId: string): void {
+    this.#components.delete(extensionId);
     this.#bindings.delete(extensionId);
     this.#registrations.delete(extensionId);
     this.#listeners.delete(extensionId);
@@ -233,17 +250,24 @@ export class LiveHost implements ExtensionHost {
     }
   }
 
-  #ui(b: Binding, extensionId: string, member: string, args: unknown[]): unknown {
+  #ui(b: Binding, extensionId: string, member: string, sent: unknown[]): unknown {
     const what = `ctx.ui.${member}`;
-    if (TUI_ONLY.has(member)) {
-      const err = notProxied(what, 'TUI components are not proxied yet (they need the bridge’s TUI part)');
+    const refused = REFUSED_TUI[member];
+    if (refused !== undefined) {
+      const err = notProxied(what, refused);
       // Most of these are fire-and-forget for the extension, which never sees the error: the user must.
       this.#tell(b, extensionId, what, err.message);
       throw err;
     }
     if (b.ctx === undefined) throw notProxied(what, 'no pi context is active');
-    if (member === 'setWidget' && args[1] !== undefined && args[1] !== null && !Array.isArray(args[1]))
-      throw notProxied(what, 'only string-array widgets are proxied; component widgets need the bridge’s TUI part');
+    let args = sent;
+    if (FACTORY_MEMBERS[member] !== undefined) {
+      const components = this.#components.get(extensionId);
+      if (components === undefined) throw notProxied(what, 'the extension’s components are not bound in this session');
+      args = components.uiArgs(member, sent);
+    }
+    if (member === 'setWidget' && args[1] !== undefined && args[1] !== null && !Array.isArray(args[1]) && typeof args[1] !== 'function')
+      throw notProxied(what, 'a widget is a string array or a component factory');
     const ui = b.ctx.ui as PiObject | undefined;
     const result = method(ui, member, what)(...args);
     if (!DIALOGS.has(member) || !(result instanceof Promise)) return awaitPlain(result);

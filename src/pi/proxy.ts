@@ -18,6 +18,7 @@ import { forTerminal, stripTerminalControls } from '../mediation/index.ts';
 import { legacyEventsFor, type InvocationContext, type Sandbox, type Settled } from '../sandbox/index.ts';
 import type { BridgeSession, SandboxedEntry } from './bridge.ts';
 import type { Registration } from './host.ts';
+import { ExtensionComponents } from './components/index.ts';
 import { plainData, type PiObject } from './liveHost.ts';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -60,9 +61,6 @@ export function inPlaceFields(event: string): readonly string[] {
   const field = IN_PLACE[event];
   return field === undefined ? [] : [field];
 }
-
-/** Registration kinds that need pi's TUI (components, renderers): reported, not registered, until the TUI part. */
-const TUI_KINDS = new Set(['messageRenderer', 'entryRenderer', 'toolRenderer', 'markdownTransformer']);
 
 export class ProxyError extends Error {
   override name = 'PiWardenError';
@@ -163,6 +161,12 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
     return { ...(asObject(shown({ ...v, messages: [] })) ?? {}), messages: list.map((m) => (own.has(m) ? m : shown(m))) };
   };
 
+  const components = new ExtensionComponents(id, sandbox, (message) => session.host.tellUser(id, 'component', message));
+  session.host.bindComponents(id, components);
+  /** The held id of a renderer or transformer (guest/components.ts), or undefined when the guest gave none. */
+  const heldFn = (d: Readonly<Record<string, unknown>>): number | undefined =>
+    typeof d.fn === 'number' && Number.isInteger(d.fn) && d.fn > 0 ? d.fn : undefined;
+
   const register = (r: Registration): void => {
     try {
       registerOne(r);
@@ -245,15 +249,35 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
         call('registerProvider', name, config);
         return;
       }
+      case 'messageRenderer': {
+        const fn = heldFn(d);
+        if (fn === undefined) throw new ProxyError(`message renderer ${r.name} has no renderer function`);
+        call('registerMessageRenderer', r.name, components.messageRenderer(fn));
+        return;
+      }
+      case 'toolRenderer': {
+        const fn = heldFn(d);
+        // pi 1.5.2+'s resolver form; the older per-tool object form has no function pi could call here
+        if (d.resolver !== true || fn === undefined)
+          throw new ProxyError(`tool renderer ${r.name}: only the resolver form registerToolRenderer((toolName, next) => ...) is proxied`);
+        call('registerToolRenderer', components.toolResolver(fn));
+        return;
+      }
+      case 'markdownTransformer': {
+        const fn = heldFn(d);
+        if (fn === undefined) throw new ProxyError('markdown transformer has no function');
+        const { functions: _f, fn: _fn, ...options } = d as Record<string, unknown>;
+        call('registerMarkdownTransformer', components.markdownTransformer(fn), options);
+        return;
+      }
+      case 'entryRenderer':
+        notices.push({
+          extensionId: id,
+          level: 'warning',
+          message: `${id}: entry renderer ${r.name} is not proxied; pi renders the entry with its default`,
+        });
+        return;
       default:
-        if (TUI_KINDS.has(r.kind)) {
-          notices.push({
-            extensionId: id,
-            level: 'warning',
-            message: `${id}: ${r.kind} ${r.name} is not proxied yet (custom TUI rendering needs the bridge's TUI part); pi renders with its default`,
-          });
-          return;
-        }
         throw new ProxyError(`${r.kind} registrations start code outside the sandbox and are not proxied`);
     }
   };

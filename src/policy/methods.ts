@@ -286,7 +286,7 @@ const TABLE: readonly MethodSpec[] = [
     Open({ name: Str, type: Type.Union([Type.Literal('boolean'), Type.Literal('string')]), description: Opt(Type.String()) }),
   ),
   spec('pi.getFlag', 'events', 'pi', 'read a flag this extension registered', Closed({ name: Str })),
-  spec('pi.registerMessageRenderer', 'events', 'pi', 'render a custom message type', Closed({ customType: Str })),
+  spec('pi.registerMessageRenderer', 'events', 'pi', 'render a custom message type', Closed({ customType: Str, fn: Opt(NonNegInt) })),
   spec('pi.registerEntryRenderer', 'events', 'pi', 'render a custom entry type (pi 1.5)', Open({ customType: Str })),
   spec(
     'pi.registerToolRenderer',

@@ -31,6 +31,9 @@ export {
   type SandboxLimits,
   type SandboxOptions,
   type Settled,
+  type ComponentAnswer,
+  type ComponentCall,
+  type ComponentSignal,
 } from './sandbox.ts';
 export { hostBoot } from './boot.ts';
 export { SealedCache } from './bundleCache.ts';

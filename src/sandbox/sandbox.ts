@@ -33,6 +33,8 @@ export const SANDBOX_REASONS = [
   'memory_cap',
   'wall_time',
   'hostcall_flood',
+  'frame_deadline',
+  'frame_output',
 ] as const;
 export type SandboxReason = (typeof SANDBOX_REASONS)[number];
 declare module '../errors.ts' {
@@ -64,6 +66,14 @@ export interface SandboxLimits {
    */
   readonly cpuMsPerWindow: number;
   readonly windowMs: number;
+  /** CPU time one TUI component call (a frame's render, a key, an invalidate) may use (see `component`). */
+  readonly frameCpuMs: number;
+  /** Wall-clock time one component call may run whatever its CPU use. */
+  readonly frameHangMs: number;
+  /** Lines one render may return. */
+  readonly frameMaxLines: number;
+  /** Characters (UTF-16 units) one render may return, escape codes included. */
+  readonly frameMaxBytes: number;
 }
 
 export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({
@@ -78,6 +88,10 @@ export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({
   maxPayloadBytes: 8 * 1024 * 1024,
   cpuMsPerWindow: 250,
   windowMs: 1000,
+  frameCpuMs: 50,
+  frameHangMs: 1000,
+  frameMaxLines: 2000,
+  frameMaxBytes: 1024 * 1024,
 });
 
 /** One of pi's built-in tools, as data (see src/probe/builtinTools.ts). */
@@ -178,6 +192,27 @@ export interface EventOutcome {
   readonly results: readonly HandlerOutcome[];
   readonly input?: unknown;
 }
+
+/** A call pi makes on a component synchronously (render, input, invalidate, ...), as data; see guest/components.ts. */
+export type ComponentCall = Readonly<Record<string, unknown>> & { readonly op: string };
+
+/**
+ * The answer to a component call. A render's value is its lines, or `'unchanged'` when the component returned the
+ * very array of its previous render at the same width (pi-tui's components cache theirs). `overrun` names the limit a call went over (the component must be replaced by a
+ * notice: a quota breach is recorded); a failure without it is the extension's own exception, or a stopped sandbox.
+ */
+export type ComponentAnswer =
+  | { readonly ok: true; readonly value: unknown }
+  | {
+      readonly ok: false;
+      readonly overrun?: 'frame_deadline' | 'frame_output';
+      readonly busy?: true;
+      readonly error: { readonly code: string; readonly message: string };
+    };
+
+/** What a component tells the host between calls: redraw, or a `ui.custom` overlay is done with this value. */
+export type ComponentSignal =
+  { readonly signal: 'requestRender'; readonly id: number } | { readonly signal: 'done'; readonly id: number; readonly value: unknown };
 
 interface PendingInvocation {
   readonly resolve: (s: Settled) => void;
@@ -293,6 +328,10 @@ export class Sandbox {
   #bundle: ExtensionBundle | undefined;
   /** The JSON of the last `ctx.tools` sent; the guest takes it first thing in a tool entry (see #toolsOnce). */
   #toolsHeld: string | undefined;
+  /** Components the host no longer holds: disposed in the guest at the next component call. */
+  #goneComponents: number[] = [];
+  #onComponentSignal: ((s: ComponentSignal) => void) | undefined;
+  readonly #componentSignals: ComponentSignal[] = [];
 
   private constructor(options: SandboxOptions) {
     this.extensionId = options.extensionId;
@@ -652,6 +691,178 @@ export class Sandbox {
     this.stop(new WardenError('quarantined', `sandbox ${this.extensionId} was disposed`));
   }
 
+  // ---------------------------------------------------------------- TUI components
+
+  /** Where `requestRender` and `done` of this extension's components go (the bridge's component layer). */
+  set onComponentSignal(fn: ((s: ComponentSignal) => void) | undefined) {
+    this.#onComponentSignal = fn;
+  }
+
+  /** A component the host dropped without disposing (pi forgot a rendered message): disposed at the next call. */
+  forgetComponent(id: number): void {
+    if (this.#goneComponents.length < 10_000) this.#goneComponents.push(id);
+  }
+
+  /**
+   * The synchronous entry for pi's TUI (issue 23): one component call answered before it returns, as pi's `render`,
+   * `handleInput` and `invalidate` are synchronous. Bounded per call by `frameCpuMs` of CPU time (and `frameHangMs` of
+   * wall time), and a render by `frameMaxLines` and `frameMaxBytes`: a call over one of them records a quota breach and
+   * answers `overrun`, and the caller replaces the component; the sandbox keeps running (QuickJS's interrupt unwinds
+   * the guest cleanly, and nothing of the overrunning call is kept). Memory, flood and engine faults stop the sandbox
+   * as in every other entry. A call while the guest runs (a component asked for from inside a hostcall) is refused
+   * as `busy`, never nested.
+   */
+  component(call: ComponentCall): ComponentAnswer {
+    if (this.#stopped !== undefined) return { ok: false, error: { code: this.#stopped.code, message: this.#stopped.message } };
+    const engine = this.#engine;
+    if (engine === undefined || this.#inGuest)
+      return {
+        ok: false,
+        busy: true,
+        error: { code: 'invalid_request', message: `sandbox ${this.extensionId} is running; component call deferred` },
+      };
+    const gone = this.#goneComponents;
+    this.#goneComponents = [];
+    const payload = JSON.stringify(gone.length === 0 ? call : { ...call, gone });
+    this.#inGuest = true;
+    this.#hostcallsThisEntry = 0;
+    this.#hostCpuThisEntryMs = 0;
+    const entered = this.#cpuClock();
+    let text: string;
+    try {
+      text = engine.enter('component', payload, this.limits.frameCpuMs, this.limits.frameHangMs);
+    } catch (err) {
+      return this.#componentFailure(call.op, err, entered);
+    } finally {
+      this.#inGuest = false;
+      this.#chargeCpu(Math.max(0, this.#cpuClock() - entered - this.#hostCpuThisEntryMs));
+      const pending = this.#pendingStop;
+      this.#pendingStop = undefined;
+      if (pending !== undefined) this.stop(pending);
+      this.#deliverComponentSignals();
+    }
+    const stopped = this.stopped;
+    if (stopped !== undefined) return { ok: false, error: { code: stopped.code, message: stopped.message } };
+    let answer: { ok?: unknown; value?: unknown; error?: { code?: unknown; message?: unknown } };
+    try {
+      answer = parseGuest(text) as typeof answer;
+    } catch {
+      return { ok: false, error: { code: 'internal', message: `${call.op}: the guest's answer is not JSON` } };
+    }
+    if (answer.ok !== true) {
+      const code = typeof answer.error?.code === 'string' ? answer.error.code : 'extension_error';
+      const message = typeof answer.error?.message === 'string' ? answer.error.message : 'failed';
+      if (code === 'out_of_memory') {
+        this.stop(
+          new WardenError('quota_exceeded', `${this.extensionId}: ${message} (component ${call.op}); sandbox stopped`, {
+            reasonCodes: ['memory_cap'],
+          }),
+        );
+      }
+      return { ok: false, error: { code, message } };
+    }
+    return call.op === 'render' ? this.#renderedLines(answer.value) : { ok: true, value: answer.value ?? null };
+  }
+
+  /** A render's lines within the output caps, as strings; over a cap: a breach and `overrun`. `unchanged` passes. */
+  #renderedLines(value: unknown): ComponentAnswer {
+    if (value === 'unchanged') return { ok: true, value };
+    const lines = Array.isArray(value) ? (value as unknown[]) : [];
+    const { frameMaxLines: maxLines, frameMaxBytes: maxBytes } = this.limits;
+    if (lines.length > maxLines) {
+      this.#frameBreach('frame_lines', maxLines, lines.length);
+      return {
+        ok: false,
+        overrun: 'frame_output',
+        error: { code: 'quota_exceeded', message: `render returned ${lines.length} lines, more than the limit of ${maxLines}` },
+      };
+    }
+    const out = new Array<string>(lines.length);
+    let chars = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      // pi's TUI takes strings only: anything else renders as an empty line
+      out[i] = typeof line === 'string' ? line : '';
+      chars += out[i]!.length;
+    }
+    if (chars > maxBytes) {
+      this.#frameBreach('frame_bytes', maxBytes, chars);
+      return {
+        ok: false,
+        overrun: 'frame_output',
+        error: { code: 'quota_exceeded', message: `render returned ${chars} characters, more than the limit of ${maxBytes}` },
+      };
+    }
+    return { ok: true, value: out };
+  }
+
+  #componentFailure(op: string, err: unknown, entered: number): ComponentAnswer {
+    if (err instanceof GuestFailure && (err.kind === 'interrupted' || err.kind === 'hung')) {
+      const used = Math.ceil((this.#cpuClock() - entered) * 10) / 10;
+      if (err.kind === 'interrupted') this.#frameBreach('cpu_ms_per_frame', this.limits.frameCpuMs, Math.max(this.limits.frameCpuMs, used));
+      else this.#frameBreach('frame_hang_ms', this.limits.frameHangMs, this.limits.frameHangMs);
+      return { ok: false, overrun: 'frame_deadline', error: { code: 'timeout', message: `component ${op}: ${err.message}` } };
+    }
+    // Memory, an engine fault, or an exception outside the guest's own handling: as in every other entry.
+    const reason = err instanceof GuestFailure && err.kind === 'out_of_memory' ? 'memory_cap' : 'engine_fault';
+    const message = err instanceof Error ? err.message : String(err);
+    this.stop(
+      new WardenError(
+        reason === 'memory_cap' ? 'quota_exceeded' : 'internal',
+        `${this.extensionId}: ${message} (component ${op}); sandbox stopped`,
+        {
+          reasonCodes: [reason],
+        },
+      ),
+    );
+    return { ok: false, error: { code: this.#stopped?.code ?? 'internal', message } };
+  }
+
+  #frameBreach(resource: string, limit: number, actual: number): void {
+    try {
+      this.#breaches?.recordBreach({ extension_id: this.extensionId, resource, limit, actual, ts_ms: Date.now() });
+    } catch {
+      // the component is replaced even if the breach cannot be recorded
+    }
+  }
+
+  /** A component's signal from inside an entry: kept, and handed on once the guest has returned (never nested). */
+  #componentSignal(payload: string): string {
+    const flood = this.#countHostcall();
+    if (flood !== undefined) return flood;
+    let msg: { signal?: unknown; id?: unknown; value?: unknown };
+    try {
+      msg = parseGuest(payload) as typeof msg;
+    } catch {
+      return errorReply('invalid_request', 'component signal is not valid JSON');
+    }
+    const id = Number(msg.id);
+    if (msg.signal === 'requestRender') {
+      if (!this.#componentSignals.some((s) => s.signal === 'requestRender' && s.id === id))
+        this.#componentSignals.push({ signal: 'requestRender', id });
+    } else if (msg.signal === 'done') this.#componentSignals.push({ signal: 'done', id, value: msg.value ?? null });
+    else return errorReply('invalid_request', `unknown component signal ${JSON.stringify(String(msg.signal).slice(0, 40))}`);
+    if (!this.#inGuest) this.#deliverComponentSignals();
+    return '{"ok":true}';
+  }
+
+  #deliverComponentSignals(): void {
+    if (this.#componentSignals.length === 0) return;
+    const signals = this.#componentSignals.splice(0);
+    const to = this.#onComponentSignal;
+    if (to === undefined || this.#stopped !== undefined) return;
+    // After the entry and outside it: pi's done() disposes the overlay, which is itself a component call.
+    queueMicrotask(() => {
+      for (const s of signals) {
+        try {
+          to(s);
+        } catch {
+          // pi's side of a redraw failing is pi's; the guest is not affected
+        }
+      }
+    });
+  }
+
   // ---------------------------------------------------------------- entries into the guest
 
   /** One synchronous entry: refuses re-entry, applies the deadline, stops the sandbox on a runaway guest. */
@@ -703,6 +914,7 @@ export class Sandbox {
       const pending = this.#pendingStop;
       this.#pendingStop = undefined;
       if (pending !== undefined) this.stop(pending);
+      this.#deliverComponentSignals();
     }
   }
 
@@ -825,6 +1037,8 @@ export class Sandbox {
         return this.#timer(payload);
       case 'field':
         return this.#field(payload);
+      case 'component':
+        return this.#componentSignal(payload);
       default:
         return errorReply('invalid_request', `unknown host operation ${JSON.stringify(op.slice(0, 40))}`);
     }

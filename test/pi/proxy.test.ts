@@ -24,11 +24,14 @@ function recordingPi() {
   const handlers: Array<{ event: string; handler: Handler }> = [];
   const tools = new Map<string, Record<string, unknown>>();
   const commands = new Map<string, Record<string, unknown>>();
+  const messageRenderers = new Map<string, (...a: unknown[]) => unknown>();
   return {
     handlers,
     tools,
     commands,
+    messageRenderers,
     api: {
+      registerMessageRenderer: (type: string, r: (...a: unknown[]) => unknown) => void messageRenderers.set(type, r),
       on: (event: string, handler: Handler) => void handlers.push({ event, handler }),
       registerTool: (def: Record<string, unknown>) => void tools.set(String(def.name), def),
       registerCommand: (name: string, options: Record<string, unknown>) => void commands.set(name, options),
@@ -137,10 +140,11 @@ describe('bridge proxies keep pi semantics', () => {
     );
   });
 
-  it('renderers that need the TUI are reported, not dropped silently; a tool registered later is registered with pi', async () => {
+  it('a message renderer is registered with pi, an entry renderer is reported; a tool registered later is registered with pi', async () => {
     const { pi, notices } = await setup({
       'late.ts': `export default function (pi) {
-        pi.registerMessageRenderer('note', () => null);
+        pi.registerMessageRenderer('note', (m) => (m.content === 'none' ? undefined : { render: (w) => ['note ' + m.content + ' ' + w] }));
+        pi.registerEntryRenderer('entry', () => null);
         pi.on('session_start', () => {
           pi.registerTool({ name: 'late_tool', label: 'l', description: 'd', parameters: { type: 'object', properties: {} },
             async execute() { return { content: [{ type: 'text', text: 'late' }], details: {} }; } });
@@ -148,9 +152,15 @@ describe('bridge proxies keep pi semantics', () => {
       }`,
     });
     assert.ok(
-      notices.some((n) => n.level === 'warning' && /messageRenderer note is not proxied/.test(n.message)),
+      notices.some((n) => n.level === 'warning' && /entry renderer entry is not proxied/.test(n.message)),
       JSON.stringify(notices),
     );
+    const render = pi.messageRenderers.get('note')!;
+    const component = render({ role: 'custom', customType: 'note', content: 'hi' }, { expanded: false }, {}) as {
+      render(w: number): string[];
+    };
+    assert.deepEqual(component.render(30), ['note hi 30']);
+    assert.equal(render({ content: 'none' }, {}, {}), undefined, 'a renderer that returns nothing: pi draws its default');
     assert.equal(pi.tools.has('late_tool'), false);
     await pi.emit('session_start', { type: 'session_start', reason: 'startup' });
     assert.equal(pi.tools.has('late_tool'), true);
@@ -176,7 +186,48 @@ describe('bridge proxies keep pi semantics', () => {
     // The fire-and-forget call settles after the handler: wait until the notice arrives (no clock involved).
     for (let i = 0; i < 200 && told.length === 0; i++) await new Promise((r) => setImmediate(r));
     assert.equal(told.length, 1, JSON.stringify(told));
-    assert.match(told[0]!, /ctx\.ui\.setEditorComponent is not available to a sandboxed extension: TUI components are not proxied yet/);
+    assert.match(
+      told[0]!,
+      /ctx\.ui\.setEditorComponent is not available to a sandboxed extension: a custom editor subclasses pi’s own editor class/,
+    );
+  });
+
+  it("ctx.ui.custom gives pi a factory of a sandboxed component: it renders, takes keys, and done's value returns to the extension", async () => {
+    const { pi } = await setup(
+      {
+        'game.ts': `export default function (pi) {
+        pi.registerCommand('game', { handler: async (_a, ctx) => {
+          const v = await ctx.ui.custom((tui, theme, kb, done) => ({
+            render: (w) => [theme.fg('accent', 'board') + ' ' + w + ' ' + tui.terminal.rows, '\u001b]52;c;eA==\u0007clip'],
+            handleInput: (d) => done('pressed ' + d),
+          }));
+          ctx.ui.setStatus('game', String(v));
+        } });
+      }`,
+      },
+      undefined,
+      (root) => ({ extensionPolicy: { overrides: { [join(root, 'game.ts')]: { allow: ['ui'] } } } }),
+    );
+    const shown: { component?: { render(w: number): string[]; handleInput(d: string): void }; status?: string } = {};
+    const theme = { fgAnsi: new Map([['accent', '\u001b[36m']]), getFgAnsi: () => '\u001b[36m' };
+    const ctx = {
+      cwd: '/',
+      hasUI: true,
+      ui: {
+        notify: () => undefined,
+        setStatus: (_k: string, text: string) => void (shown.status = text),
+        custom: (factory: (...a: unknown[]) => { render(w: number): string[]; handleInput(d: string): void }) =>
+          new Promise((resolve) => {
+            shown.component = factory({ requestRender: () => undefined, terminal: { rows: 33, columns: 90 } }, theme, {}, resolve);
+          }),
+      },
+    };
+    const running = (pi.commands.get('game')!.handler as (a: string, c: unknown) => Promise<void>)('', ctx);
+    for (let i = 0; i < 500 && shown.component === undefined; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(shown.component?.render(40), ['\u001b[36mboard\u001b[39m 40 33', 'clip'], 'styling kept, OSC 52 removed');
+    shown.component?.handleInput('x');
+    await running;
+    assert.equal(shown.status, 'pressed x');
   });
 
   it('a context handler that edits event.messages in place is honoured as its result, and mediated as one', async () => {

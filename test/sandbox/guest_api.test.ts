@@ -344,12 +344,13 @@ describe('pi 1.5.2 / 1.6.0 members', () => {
     assert.deepEqual(h.host.registrationsOf('fixture').find((r) => r.kind === 'markdownTransformer')?.description, {
       messageTypes: ['assistant'],
       functions: ['transform'],
+      fn: 2,
     });
     const renderers = h.host.registrationsOf('fixture').filter((r) => r.kind === 'toolRenderer');
     assert.deepEqual(
       renderers.map((r) => [r.name, r.description]),
       [
-        ['toolRenderer', { resolver: true, functions: ['resolver'] }],
+        ['toolRenderer', { resolver: true, fn: 1, functions: ['resolver'] }],
         ['bash', { renderShell: 'self', functions: ['renderCall'], toolName: 'bash' }],
       ],
     );

@@ -197,3 +197,26 @@ export function errorToWire(err: unknown): WireError {
   if (err instanceof Error) return { code: 'extension_error', message: `${err.name}: ${err.message}` };
   return { code: 'extension_error', message: String(err) };
 }
+
+/**
+ * Tells the host something about a TUI component it proxies (`requestRender`, a `ui.custom` overlay's `done(value)`).
+ * Not a hostcall: it asks for nothing, and the host only redraws or hands the value back to this guest.
+ */
+export function componentSignal(signal: 'requestRender' | 'done', id: number, value?: unknown): void {
+  let body: string;
+  try {
+    body = encode({ signal, id, value });
+  } catch (err) {
+    body = encode({ signal, id, error: `result is not plain data: ${String(err)}` });
+  }
+  hostFn('component', body);
+}
+
+/** The text a synchronous entry returns to the host: `{ok, value}` or `{ok: false, error}`. */
+export function entryAnswer(ok: boolean, value: unknown): string {
+  try {
+    return encode(ok ? { ok, value } : { ok, error: value });
+  } catch (err) {
+    return encode({ ok: false, error: { code: 'invalid_request', message: `result is not plain data: ${String(err)}` } });
+  }
+}

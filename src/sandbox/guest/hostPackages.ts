@@ -5,12 +5,13 @@
  * helpers of pi-tui. Everything else is an inert value (callable, constructible, every property another inert
  * value) so that imports and module-level code work.
  *
- * Partial (said here and in the README): TUI components (`Text`, `Container`, `SelectList`, ...) are inert and
- * render nothing; `ui.custom` needs a host-side component model that does not exist yet; pi-ai's direct model
- * calls (`complete`, `stream`) reject with `denied`.
+ * Partial (said here and in the README): pi-tui's basic components (`Text`, `Box`, `Container`, `Spacer`,
+ * `TruncatedText`) and key matching are real (tui.ts); the others (`SelectList`, `Markdown`, `Editor`, ...) are inert
+ * and render nothing; pi-ai's direct model calls (`complete`, `stream`) reject with `denied`.
  */
 import { callAsync } from './abi.ts';
 import { boot } from './node/state.ts';
+import { TUI_MEMBERS } from './tui.ts';
 import { Type } from './typebox.ts';
 
 type Opts = Record<string, unknown>;
@@ -48,25 +49,6 @@ function moduleOf(name: string, members: Opts): Opts {
     has: () => true,
   });
   return mod;
-}
-
-const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*(\u0007|\u001b\\)/g;
-const visibleWidth = (s: string) => [...String(s).replace(ANSI, '')].length;
-
-function truncateToWidth(text: string, width: number, ellipsis = '...'): string {
-  const plain = String(text).replace(ANSI, '');
-  if ([...plain].length <= width) return String(text);
-  return [...plain].slice(0, Math.max(0, width - ellipsis.length)).join('') + ellipsis;
-}
-
-function wrapTextWithAnsi(text: string, width: number): string[] {
-  const out: string[] = [];
-  for (const line of String(text).split('\n')) {
-    const chars = [...line.replace(ANSI, '')];
-    if (chars.length === 0) out.push('');
-    for (let i = 0; i < chars.length; i += Math.max(1, width)) out.push(chars.slice(i, i + Math.max(1, width)).join(''));
-  }
-  return out;
 }
 
 const Key = new Proxy(
@@ -205,13 +187,9 @@ function piAi(scope: string): Opts {
 
 function piTui(scope: string): Opts {
   return moduleOf(`${scope}/pi-tui`, {
-    visibleWidth,
-    truncateToWidth,
-    wrapTextWithAnsi,
+    ...TUI_MEMBERS,
     Key,
-    matchesKey: (data: unknown, key: unknown) => String(data) === String(key),
     isKeyRelease: () => false,
-    parseKey: (data: unknown) => String(data),
     fuzzyMatch: (query: string, text: string) => ({ matches: String(text).toLowerCase().includes(String(query).toLowerCase()), score: 0 }),
     fuzzyFilter: <T>(items: T[], query: string, get: (t: T) => string = String) =>
       items.filter((i) => get(i).toLowerCase().includes(String(query).toLowerCase())),

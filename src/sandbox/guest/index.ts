@@ -8,8 +8,11 @@
  * - `resume` {ticket, reply}                     — an async hostcall's result
  * - `timer`  {id}                                — a timer is due
  * - `abort`  {ticket}                            — the host cancels a running invocation (its AbortSignal fires)
+ * - `component` {op, ...}                        — a TUI component call pi makes synchronously (render, input, ...);
+ *                                                  answered in the entry's return value, not with settle
  */
-import { errorToWire, hostLog, readField, resume, settle } from './abi.ts';
+import { entryAnswer, errorToWire, hostLog, readField, resume, settle } from './abi.ts';
+import { runComponent } from './components.ts';
 import { guestRequire } from './modules.ts';
 import { Buffer } from './node/buffer.ts';
 import { EventEmitter } from './node/events.ts';
@@ -369,6 +372,12 @@ g.__wardenEnter = (kind: string, payload: string): string => {
     case 'abort':
       running.get(Number(msg.ticket))?.abort();
       return '';
+    case 'component':
+      try {
+        return entryAnswer(true, runComponent(msg));
+      } catch (err) {
+        return entryAnswer(false, errorToWire(err));
+      }
     case 'invoke': {
       const ticket = Number(msg.ticket);
       const target = msg.target as Target;

@@ -17,6 +17,7 @@ import {
   type RegistrationMember,
 } from '../contract.ts';
 import { callAsync, callFire, callSync } from './abi.ts';
+import { holdFunction } from './components.ts';
 
 type Fn = (...args: unknown[]) => unknown;
 // Captured before extension code runs (it may replace them; then only its own reads are confused).
@@ -176,9 +177,17 @@ function memberTable(table: Readonly<Record<string, readonly [string, CallMode]>
   }
 }
 
-/** Arguments become plain data; a function argument (a component factory, a callback) becomes null. */
+/** Arguments become plain data; a function argument (a callback) becomes null. */
 function plain(args: unknown[]): unknown[] {
   return args.map((a) => (typeof a === 'function' ? null : a));
+}
+
+/** `ui.*` members whose function argument is a component factory the host proxies (see components.ts). */
+const FACTORY_MEMBERS = new Set(['custom', 'setWidget', 'setHeader', 'setFooter']);
+
+/** A factory stays in the guest; the host gets `{factory: id}` and asks for components by it. */
+function withFactories(args: unknown[]): unknown[] {
+  return args.map((a) => (typeof a === 'function' ? { factory: holdFunction(a as Fn) } : a));
 }
 
 let shared: { event: Record<string, unknown>; command: Record<string, unknown> } | undefined;
@@ -188,7 +197,8 @@ function sharedMembers(): { event: Record<string, unknown>; command: Record<stri
   if (shared !== undefined) return shared;
   const ui: Record<string, unknown> = {};
   for (const [name, mode] of Object.entries(UI_MEMBERS)) {
-    ui[name] = (...args: unknown[]) => call(`ctx.ui.${name}`, mode, { args: plain(args) });
+    ui[name] = (...args: unknown[]) =>
+      call(`ctx.ui.${name}`, mode, { args: FACTORY_MEMBERS.has(name) ? withFactories(args) : plain(args) });
   }
   ui.theme = inertTheme();
   const sessionManager: Record<string, unknown> = {};
@@ -343,7 +353,9 @@ export function makePi(): Record<string, unknown> {
       return v === undefined || v === null ? flagDefaults.get(String(name)) : v;
     },
     registerMessageRenderer(customType: unknown, renderer: unknown) {
-      register('registerMessageRenderer', { customType: String(customType) });
+      // the renderer stays here; the host asks for its components by this id (components.ts)
+      const held = typeof renderer === 'function' ? { fn: holdFunction(renderer as Fn) } : {};
+      register('registerMessageRenderer', { customType: String(customType), ...held });
       if (typeof renderer === 'function') registry.renderers.set(`message:${String(customType)}`, renderer as Fn);
     },
     registerEntryRenderer(customType: unknown, renderer: unknown) {
@@ -354,7 +366,7 @@ export function makePi(): Record<string, unknown> {
       if (typeof first === 'function') {
         // pi 1.5.2+: one resolver `(toolName, next) => renderers` for every tool; it stays in the guest
         registry.renderers.set(`toolResolver:${registry.renderers.size}`, first as Fn);
-        register('registerToolRenderer', { resolver: true, functions: ['resolver'] });
+        register('registerToolRenderer', { resolver: true, fn: holdFunction(first as Fn), functions: ['resolver'] });
         return;
       }
       const r = renderer !== null && typeof renderer === 'object' ? describe(renderer as Record<string, unknown>) : {};
@@ -362,7 +374,11 @@ export function makePi(): Record<string, unknown> {
     },
     registerMarkdownTransformer(transformer: unknown, options: unknown) {
       const o = options !== null && typeof options === 'object' ? describe(options as Record<string, unknown>) : {};
-      register('registerMarkdownTransformer', { ...o, functions: typeof transformer === 'function' ? ['transform'] : [] });
+      register('registerMarkdownTransformer', {
+        ...o,
+        functions: typeof transformer === 'function' ? ['transform'] : [],
+        ...(typeof transformer === 'function' ? { fn: holdFunction(transformer as Fn) } : {}),
+      });
     },
     registerProvider(first: unknown, config: unknown) {
       if (first !== null && typeof first === 'object') {

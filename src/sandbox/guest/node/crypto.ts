@@ -1,7 +1,8 @@
 /**
  * GUEST CODE. `node:crypto` basics: `randomUUID`, `randomBytes`, `getRandomValues` (from the engine's WASI entropy,
  * no hostcall), `createHash` for sha256, sha1 and md5 (computed in the guest; FIPS 180-4 / RFC 1321), and
- * `timingSafeEqual`. Partial: no HMAC, ciphers, key derivation or signatures (they throw `ERR_FEATURE_UNAVAILABLE`).
+ * `createHmac` over those hashes, and `timingSafeEqual`. Partial: no ciphers, key derivation or signatures (they throw
+ * `ERR_FEATURE_UNAVAILABLE`).
  */
 import { Buffer } from './buffer.ts';
 
@@ -188,6 +189,39 @@ export function createHash(algorithm: string): { update(d: unknown, enc?: string
   return hash;
 }
 
+/** Bytes of a hash input as Node takes them: a string in its encoding (utf8 by default), or bytes. */
+function bytesOf(data: unknown, enc?: string): Uint8Array {
+  return typeof data === 'string' ? Buffer.from(data, enc ?? 'utf8') : data instanceof Uint8Array ? data : Buffer.from(String(data));
+}
+
+/** HMAC (RFC 2104 §2) over the hashes above, all with 64-byte blocks: H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)). */
+export function createHmac(
+  algorithm: string,
+  key: unknown,
+): { update(d: unknown, enc?: string): unknown; digest(enc?: string): string | Buffer } {
+  const fn = HASHES[String(algorithm).toLowerCase()];
+  if (fn === undefined) unavailable(`createHmac(${JSON.stringify(algorithm)})`);
+  const BLOCK = 64;
+  let k = bytesOf(key);
+  if (k.length > BLOCK) k = fn(k);
+  const padded = new Uint8Array(BLOCK);
+  padded.set(k);
+  const inner = padded.map((b) => b ^ 0x36);
+  const outer = padded.map((b) => b ^ 0x5c);
+  const parts: Uint8Array[] = [inner];
+  const hmac = {
+    update(data: unknown, enc?: string) {
+      parts.push(bytesOf(data, enc));
+      return hmac;
+    },
+    digest(enc?: string) {
+      const d = Buffer.from(fn(Buffer.concat([outer, fn(Buffer.concat(parts))])));
+      return enc === undefined ? d : d.toString(enc);
+    },
+  };
+  return hmac;
+}
+
 export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) throw new RangeError('Input buffers must have the same byte length');
   let diff = 0;
@@ -205,7 +239,7 @@ export default {
   subtle: webcrypto.subtle,
   getRandomValues: <T extends Uint8Array>(a: T) => webcrypto.getRandomValues(a),
   getHashes: () => Object.keys(HASHES),
-  createHmac: () => unavailable('createHmac'),
+  createHmac,
   pbkdf2Sync: () => unavailable('pbkdf2Sync'),
   pbkdf2: () => unavailable('pbkdf2'),
   createCipheriv: () => unavailable('createCipheriv'),
