@@ -13,7 +13,7 @@ import { describeValue } from '../describe.ts';
 import { WardenError } from '../errors.ts';
 import { CHUNK_ENTRIES, encodeChunk } from './chunks.ts';
 
-export const STORE_SCHEMA_VERSION = 7;
+export const STORE_SCHEMA_VERSION = 8;
 export const DB_FILE = 'warden.db';
 
 export const STORE_REASONS = ['schema_mismatch'] as const;
@@ -230,6 +230,19 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: DatabaseSync) => void)> = 
     const columns = db.prepare('PRAGMA table_info(quota_breaches)').all() as Array<{ name: string }>;
     if (!columns.some((c) => c.name === 'repeats')) db.exec('ALTER TABLE quota_breaches ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1');
   },
+  // 8: fleet export (SPEC §11, src/export): records waiting for the collector, in order, and the exporter's cursors,
+  // counters and lease.
+  `CREATE TABLE export_spool (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     kind TEXT NOT NULL,
+     ts_ms INTEGER NOT NULL,
+     record TEXT NOT NULL,
+     bytes INTEGER NOT NULL
+   );
+   CREATE TABLE export_state (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );`,
 ];
 
 /**

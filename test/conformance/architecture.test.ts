@@ -25,6 +25,7 @@ const GROUND = new Set(['errors.ts', 'describe.ts', 'paths.ts', 'types']);
 const EVERY_AREA = [
   'policy',
   'evidence',
+  'export',
   'dispatch',
   'trust',
   'mediation',
@@ -46,6 +47,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   extensions: [],
   policy: [],
   evidence: ['policy'],
+  // Fleet export (SPEC §11) reads the store and sends what it holds; the runtime starts it, the CLI reports on it.
+  export: ['policy', 'evidence'],
   dispatch: ['policy', 'evidence'],
   trust: ['policy', 'evidence', 'dispatch'],
   mediation: ['policy', 'evidence', 'dispatch'],
@@ -53,11 +56,11 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   scanner: ['policy', 'mediation', 'extensions'],
   risk: ['policy', 'evidence', 'dispatch', 'trust'],
   sandbox: ['policy', 'evidence', 'dispatch', 'extensions'],
-  runtime: ['policy', 'evidence', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'extensions'],
+  runtime: ['policy', 'evidence', 'export', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'extensions'],
   // Replay recomputes decisions, and knows every reason-code vocabulary (each lives with the stage that emits it).
   replay: ['policy', 'evidence', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'sandbox', 'extensions'],
-  pi: ['policy', 'evidence', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'sandbox', 'runtime', 'extensions'],
-  probe: ['policy', 'evidence', 'dispatch', 'mediation', 'sandbox', 'runtime', 'pi', 'extensions', 'scanner'],
+  pi: ['policy', 'evidence', 'export', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'sandbox', 'runtime', 'extensions'],
+  probe: ['policy', 'evidence', 'export', 'dispatch', 'mediation', 'sandbox', 'runtime', 'pi', 'extensions', 'scanner'],
   cli: EVERY_AREA,
   // The package's own face re-exports the public API.
   'index.ts': EVERY_AREA,
