@@ -5,19 +5,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { insertAlert, openStore, queryAlerts } from '../../src/evidence/index.ts';
-import { FleetExporter, type FleetExporterOptions, type OtlpConfig } from '../../src/export/index.ts';
+import { FleetExporter } from '../../src/export/index.ts';
 import { TrustRegistry } from '../../src/trust/index.ts';
 import { buildStore, tempHome } from '../evidence/fixtures.ts';
-import { OtlpReceiver, waitFor } from './receiver.ts';
+import { FAST, OtlpReceiver, otlpConfig, waitFor } from './receiver.ts';
 
 const CANARY = 'sk-canary-7f3a9c1e5b2d4f60';
-
-export function otlpConfig(url: string, over: Partial<OtlpConfig> = {}): OtlpConfig {
-  return { url, headers: {}, protocol: 'http/json', batch: 50, spoolBytes: 4 * 1024 * 1024, source: 'settings', ...over };
-}
-
-/** Fast timings so a test's outage and recovery take milliseconds, not the production seconds. */
-export const FAST: Partial<FleetExporterOptions> = { pollMs: 20, retryMinMs: 20, retryMaxMs: 200, requestTimeoutMs: 2000 };
 
 const open: Array<{ close(): Promise<unknown> }> = [];
 after(async () => {
@@ -184,7 +177,7 @@ describe('fleet export to an OTLP collector', () => {
     open.push(exporter);
     addAlerts(home, 40);
     assert.ok(
-      await waitFor(() => exporter.status().dropped > 0 && exporter.status().cursors.alerts >= 40),
+      await waitFor(() => exporter.status().dropped > 0 && (exporter.status().cursors.alerts ?? 0) >= 40),
       JSON.stringify(exporter.status()),
     );
     const full = exporter.status();

@@ -5,6 +5,14 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FleetExporterOptions, OtlpConfig } from '../../src/export/index.ts';
+
+export function otlpConfig(url: string, over: Partial<OtlpConfig> = {}): OtlpConfig {
+  return { url, headers: {}, protocol: 'http/json', batch: 50, spoolBytes: 4 * 1024 * 1024, source: 'settings', ...over };
+}
+
+/** Fast timings so a test's outage and recovery take milliseconds, not the production seconds. */
+export const FAST: Partial<FleetExporterOptions> = { pollMs: 20, retryMinMs: 20, retryMaxMs: 200, requestTimeoutMs: 2000 };
 
 export interface ReceivedRecord {
   readonly eventName: string | undefined;
