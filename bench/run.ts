@@ -22,6 +22,7 @@ const SUITES: Record<string, string> = {
   bridge: './bridge.bench.ts',
   'shell-parse': './shellParse.bench.ts',
   exec: './exec.bench.ts',
+  export: './export.bench.ts',
 };
 
 const ONE = '--module';

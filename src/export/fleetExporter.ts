@@ -1,46 +1,21 @@
 /**
- * The background side of fleet export (SPEC §11). Dispatch only reaches `record()`, which bumps a counter in a
- * bounded map; everything else runs on a timer: new store rows and due decision summaries go into the spool, and
- * the spool goes to the collector batch by batch, oldest first, with exponential backoff while the collector is
- * away. A batch leaves the spool only once the collector acknowledged it, so a restart (or a kill -9) resumes with
- * the first record not yet taken. Delivery is at least once: a crash between the collector's answer and the
- * spool's delete resends that one batch, which carries the same `pi_warden.export.seq` values.
+ * Fleet export as the runtime sees it (SPEC §11). Dispatch only reaches `record()`, which bumps a counter in a
+ * bounded map; the counts go to the export thread as a decision summary every `summaryEveryMs`. Everything else
+ * (spool, batches, retries: exportLoop.ts) runs in that thread, so a slow collector or a busy store never delays a
+ * hostcall. The thread is unreferenced while idle: an exporter never keeps a process alive.
  */
-import { randomUUID } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
 import { WardenError } from '../errors.ts';
 import { openStore, type DecisionRecord, type DecisionRecorder } from '../evidence/index.ts';
-import { OtlpSender } from './otlp.ts';
+import type { ExportLoopOptions } from './exportLoop.ts';
+import type { FromExportWorker, ToExportWorker } from './exportWorker.ts';
 import { decisionSummaryRecord } from './records.ts';
-import type { OtlpConfig } from './settings.ts';
-import {
-  acknowledge,
-  peekSpool,
-  recordFailure,
-  releaseLease,
-  spoolFromStore,
-  spoolRecords,
-  spoolStatus,
-  takeLease,
-  type SpoolStatus,
-} from './spool.ts';
+import { spoolStatus, type SpoolStatus } from './spool.ts';
 
-export interface FleetExporterOptions {
-  readonly home: string;
-  readonly config: OtlpConfig;
-  /** How often new store rows are looked for (ms). */
-  readonly pollMs?: number;
-  /** Retry delays while the collector fails: doubling from `retryMinMs` up to `retryMaxMs`. */
-  readonly retryMinMs?: number;
-  readonly retryMaxMs?: number;
+export interface FleetExporterOptions extends ExportLoopOptions {
   /** How often the decision summary is spooled (ms). */
   readonly summaryEveryMs?: number;
-  /** One export request's time limit (ms). */
-  readonly requestTimeoutMs?: number;
-  /** How long the lease on the store's export lasts without renewal (ms). */
-  readonly leaseMs?: number;
-  /** Resource attributes (e.g. the store's key id, so a collector can tell machines apart). */
-  readonly resource?: Readonly<Record<string, string>>;
 }
 
 /** Distinct (extension, capability, decision) keys one summary window counts; past it, decisions are only totalled. */
@@ -51,45 +26,66 @@ export interface ExportStatus extends SpoolStatus {
   readonly protocol: string;
   /** Decisions counted in memory, not yet in a spooled summary. */
   readonly queued: number;
+  /** Whether this exporter holds the store's export lease (one exporter per store sends). */
   readonly leader: boolean;
 }
 
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './exportWorker.ts' : './exportWorker.js', import.meta.url);
+
 export class FleetExporter implements DecisionRecorder {
-  readonly #db: DatabaseSync;
-  readonly #config: OtlpConfig;
-  readonly #sender: OtlpSender;
-  readonly #owner = randomUUID();
-  readonly #pollMs: number;
-  readonly #retryMinMs: number;
-  readonly #retryMaxMs: number;
-  readonly #summaryEveryMs: number;
-  readonly #leaseMs: number;
+  readonly #worker: Worker;
+  readonly #options: FleetExporterOptions;
+  readonly #pending = new Map<number, { resolve(): void; reject(e: Error): void }>();
+  #nextId = 1;
   #counts = new Map<string, number>();
   #uncounted = 0;
   #windowStart = Date.now();
-  #retryMs: number;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #closed = false;
+  readonly #summaryTimer: NodeJS.Timeout;
   #leader = false;
+  #failed: string | undefined;
+  #closed = false;
+  /** A read connection for status(), opened when first asked. */
+  #statusDb: DatabaseSync | undefined;
 
-  private constructor(db: DatabaseSync, o: FleetExporterOptions) {
-    this.#db = db;
-    this.#config = o.config;
-    this.#sender = new OtlpSender(o.config, { timeoutMs: o.requestTimeoutMs ?? 10_000, resource: o.resource ?? {} });
-    this.#pollMs = o.pollMs ?? 1000;
-    this.#retryMinMs = o.retryMinMs ?? 500;
-    this.#retryMaxMs = o.retryMaxMs ?? 60_000;
-    this.#summaryEveryMs = o.summaryEveryMs ?? 60_000;
-    this.#leaseMs = o.leaseMs ?? 30_000;
-    this.#retryMs = this.#retryMinMs;
+  private constructor(worker: Worker, o: FleetExporterOptions) {
+    this.#worker = worker;
+    this.#options = o;
+    worker.on('message', (m: FromExportWorker) => {
+      if (m.t === 'ready') return;
+      if (m.t === 'done') this.#leader = m.leader;
+      if (m.id === null) {
+        if (m.t === 'error') this.#failed = m.message;
+        return;
+      }
+      const p = this.#pending.get(m.id);
+      this.#pending.delete(m.id);
+      if (this.#pending.size === 0) worker.unref();
+      if (m.t === 'error') p?.reject(new WardenError('io', `fleet export: ${m.message}`));
+      else p?.resolve();
+    });
+    worker.on('error', (err: Error) => {
+      this.#failed = err.message;
+      for (const p of this.#pending.values()) p.reject(new WardenError('io', `fleet export thread failed: ${err.message}`));
+      this.#pending.clear();
+    });
+    worker.unref();
+    this.#summaryTimer = setInterval(() => this.#sendSummary(), o.summaryEveryMs ?? 60_000);
+    this.#summaryTimer.unref();
   }
 
-  /** Opens its own connection to the store and starts the timer. */
-  static start(o: FleetExporterOptions): FleetExporter {
-    const exporter = new FleetExporter(openStore(o.home), o);
-    exporter.#arm(0);
-    return exporter;
+  /** Starts the export thread over the store at `o.home`; rejects with the thread's reason when it cannot start. */
+  static async start(o: FleetExporterOptions): Promise<FleetExporter> {
+    const { summaryEveryMs: _, ...loop } = o;
+    const worker = new Worker(WORKER_URL, { workerData: loop, execArgv: [] });
+    const first = await new Promise<FromExportWorker>((resolve) => {
+      worker.once('message', resolve);
+      worker.once('error', (err: Error) => resolve({ t: 'error', id: null, message: err.message }));
+    });
+    if (first.t !== 'ready') {
+      await worker.terminate();
+      throw new WardenError('io', `fleet export did not start: ${first.t === 'error' ? first.message : 'no answer'}`, { where: o.home });
+    }
+    return new FleetExporter(worker, o);
   }
 
   /** Counts one decision (dispatch's only cost). */
@@ -102,113 +98,54 @@ export class FleetExporter implements DecisionRecorder {
     else this.#uncounted++;
   }
 
-  #arm(delayMs: number): void {
-    if (this.#closed) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#running = this.#pass().finally(() => {
-        this.#running = undefined;
-      });
-    }, delayMs);
-    this.#timer.unref();
-  }
-
-  #spoolSummary(now: number): void {
+  #sendSummary(): void {
     if (this.#counts.size === 0 && this.#uncounted === 0) return;
-    spoolRecords(this.#db, [decisionSummaryRecord(this.#counts, this.#windowStart, now, this.#uncounted)], this.#config.spoolBytes, now);
+    const now = Date.now();
+    const message: ToExportWorker = { t: 'spool', records: [decisionSummaryRecord(this.#counts, this.#windowStart, now, this.#uncounted)] };
     this.#counts = new Map();
     this.#uncounted = 0;
     this.#windowStart = now;
+    this.#worker.postMessage(message);
   }
 
-  /** One pass: collect, then send until the spool is empty or the collector fails; then re-arm. */
-  async #pass(send = true): Promise<void> {
-    let next = this.#pollMs;
-    try {
-      const now = Date.now();
-      this.#leader = takeLease(this.#db, this.#owner, process.pid, now, this.#leaseMs);
-      if (this.#leader) {
-        spoolFromStore(this.#db, this.#config.spoolBytes, now);
-        if (now - this.#windowStart >= this.#summaryEveryMs) this.#spoolSummary(now);
-        const failed = send ? await this.#sendAll() : undefined;
-        if (failed === undefined) this.#retryMs = this.#retryMinMs;
-        else {
-          next = this.#retryMs;
-          this.#retryMs = Math.min(this.#retryMaxMs, this.#retryMs * 2);
-        }
-      }
-    } catch (err) {
-      // A busy or closed store: try again later; dispatch never sees it.
-      next = this.#retryMs;
-      if (this.#closed) return;
-      try {
-        recordFailure(this.#db, `exporter: ${(err as Error).message}`, Date.now());
-      } catch {
-        /* the store is unavailable: nothing to record it in */
-      }
-    }
-    this.#arm(next);
+  #request(t: 'flush' | 'close'): Promise<void> {
+    if (this.#failed !== undefined) return Promise.reject(new WardenError('io', `fleet export thread failed: ${this.#failed}`));
+    return new Promise((resolve, reject) => {
+      const id = this.#nextId++;
+      if (this.#pending.size === 0) this.#worker.ref();
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ t, id } satisfies ToExportWorker);
+    });
   }
 
-  /** Sends spooled batches in order until the spool is empty; returns the failure that stopped it, if any. */
-  async #sendAll(): Promise<string | undefined> {
-    for (;;) {
-      const batch = peekSpool(this.#db, this.#sender.batchSize);
-      if (batch.length === 0) return undefined;
-      const failed = await this.#sender.send(batch);
-      if (failed !== undefined) {
-        recordFailure(this.#db, failed, Date.now());
-        return failed;
-      }
-      acknowledge(this.#db, (batch[batch.length - 1] as { seq: number }).seq, batch.length, Date.now());
-      if (this.#closed) return undefined;
-    }
-  }
-
-  /**
-   * Runs one pass now (after the one in flight) and resolves when it is done: everything in the store is spooled,
-   * and sent if the collector answers. Tests and `close()` use it.
-   */
-  async flushNow(send = true): Promise<void> {
-    if (this.#running !== undefined) await this.#running;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#spoolSummary(Date.now());
-    const p = this.#pass(send);
-    this.#running = p;
-    await p;
+  /** A barrier: the counts so far and everything in the store are spooled, and sent if the collector answers. */
+  async flushNow(): Promise<void> {
+    this.#sendSummary();
+    await this.#request('flush');
   }
 
   status(): ExportStatus {
+    this.#statusDb ??= openStore(this.#options.home);
     return {
-      ...spoolStatus(this.#db),
-      endpoint: this.#config.url,
-      protocol: this.#config.protocol,
+      ...spoolStatus(this.#statusDb),
+      endpoint: this.#options.config.url,
+      protocol: this.#options.config.protocol,
       queued: [...this.#counts.values()].reduce((a, b) => a + b, 0) + this.#uncounted,
       leader: this.#leader,
     };
   }
 
-  /**
-   * A last pass, then stop: what the store holds is spooled, and sent unless the collector is failing already (a
-   * session does not wait out a request timeout at exit; the next exporter sends it).
-   */
+  /** Spools what is left and sends it if the collector answers within `closeMs` (exportLoop.ts), then stops the thread. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#sendSummary();
+    this.#closed = true;
+    clearInterval(this.#summaryTimer);
     try {
-      await this.flushNow(this.#retryMs === this.#retryMinMs);
-    } catch (err) {
-      throw new WardenError('io', `fleet export: the last pass failed: ${(err as Error).message}`, { cause: err });
+      await this.#request('close');
     } finally {
-      this.#closed = true;
-      clearTimeout(this.#timer);
-      if (this.#running !== undefined) await this.#running.catch(() => undefined);
-      await this.#sender.shutdown();
-      try {
-        releaseLease(this.#db, this.#owner);
-      } finally {
-        this.#db.close();
-      }
+      await this.#worker.terminate();
+      this.#statusDb?.close();
     }
   }
 }

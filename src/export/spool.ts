@@ -69,6 +69,8 @@ function spoolBytes(db: DatabaseSync): number {
 export interface AppendResult {
   readonly spooled: number;
   readonly dropped: number;
+  /** A source had more rows than one call takes: call again. */
+  readonly more?: boolean;
 }
 
 /**
@@ -125,10 +127,12 @@ export function spoolFromStore(db: DatabaseSync, boundBytes: number, nowMs: numb
   return inTransaction(db, () => {
     let spooled = 0;
     let dropped = 0;
+    let more = false;
     for (const source of SOURCES) {
       const key = `cursor.${source.table}`;
       const rows = source.read(db, numState(db, key), limit);
       if (rows.length === 0) continue;
+      if (rows.length === limit) more = true;
       const r = appendWithin(
         db,
         rows.map((x) => x.record),
@@ -139,7 +143,7 @@ export function spoolFromStore(db: DatabaseSync, boundBytes: number, nowMs: numb
       dropped += r.dropped;
       setState(db, key, (rows[rows.length - 1] as { id: number }).id);
     }
-    return { spooled, dropped };
+    return { spooled, dropped, more };
   });
 }
 

@@ -121,7 +121,7 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   try {
     const config = resolveOtlpConfig(o.policy.export);
     if (config !== undefined)
-      fleet = FleetExporter.start({
+      fleet = await FleetExporter.start({
         home: o.home,
         config,
         resource: { 'pi_warden.store.key_id': loadOrCreateKey(o.home).keyId },

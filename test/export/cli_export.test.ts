@@ -68,7 +68,7 @@ describe('export status', () => {
       assert.equal(before.last_success_ms, null);
       assert.ok(!JSON.stringify(before).includes('secret-header-value'), 'header values are never shown');
 
-      const exporter = FleetExporter.start({ home, config: otlpConfig(rx.url), ...FAST });
+      const exporter = await FleetExporter.start({ home, config: otlpConfig(rx.url), ...FAST });
       assert.ok(await waitFor(() => exporter.status().exported === 6));
       await exporter.close();
       const done = JSON.parse((await cli(['export', 'status', '--home', home, '--json'])).out) as Record<string, unknown>;

@@ -52,7 +52,7 @@ describe('fleet export survives kill -9', () => {
     assert.ok(spooled.length >= 30);
 
     await rx.start();
-    const exporter = FleetExporter.start({ home, config: otlpConfig(rx.url), ...FAST });
+    const exporter = await FleetExporter.start({ home, config: otlpConfig(rx.url), ...FAST });
     const all = read(home, (db) => queryAlerts(db).map((a) => a.seq));
     assert.ok(await waitFor(() => received().length >= all.length), `received ${received().length} of ${all.length}`);
     await exporter.close();

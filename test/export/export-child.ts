@@ -3,7 +3,7 @@ import { insertAlert, openStore } from '../../src/evidence/index.ts';
 import { FleetExporter } from '../../src/export/index.ts';
 
 const [home, url] = process.argv.slice(2) as [string, string];
-FleetExporter.start({
+await FleetExporter.start({
   home,
   config: { url, headers: {}, protocol: 'http/json', batch: 8, spoolBytes: 4 * 1024 * 1024, source: 'settings' },
   pollMs: 10,

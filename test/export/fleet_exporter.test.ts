@@ -77,7 +77,7 @@ describe('fleet export to an OTLP collector', () => {
       400,
     );
     db.close();
-    const exporter = FleetExporter.start({ home, config: otlpConfig(rx.url), ...FAST });
+    const exporter = await FleetExporter.start({ home, config: otlpConfig(rx.url), ...FAST });
     open.push(exporter);
     exporter.record({
       ts_ms: Date.now(),
@@ -132,7 +132,7 @@ describe('fleet export to an OTLP collector', () => {
     const rx = await receiver();
     const home = tempHome();
     addAlerts(home, 30);
-    const exporter = FleetExporter.start({ home, config: otlpConfig(rx.url, { batch: 7 }), ...FAST });
+    const exporter = await FleetExporter.start({ home, config: otlpConfig(rx.url, { batch: 7 }), ...FAST });
     open.push(exporter);
     assert.ok(await waitFor(() => alertSeqs(rx).length === 30), 'the first 30 arrive');
     await rx.stop();
@@ -159,7 +159,7 @@ describe('fleet export to an OTLP collector', () => {
     const home = tempHome();
     rx.failWith = 503;
     addAlerts(home, 5);
-    const exporter = FleetExporter.start({ home, config: otlpConfig(rx.url), ...FAST });
+    const exporter = await FleetExporter.start({ home, config: otlpConfig(rx.url), ...FAST });
     open.push(exporter);
     assert.ok(await waitFor(() => exporter.status().last_error !== null));
     assert.equal(alertSeqs(rx).length, 0);
@@ -173,7 +173,7 @@ describe('fleet export to an OTLP collector', () => {
     await rx.stop();
     const home = tempHome();
     // Room for about ten alert records.
-    const exporter = FleetExporter.start({ home, config: otlpConfig(rx.url, { spoolBytes: 4000 }), ...FAST });
+    const exporter = await FleetExporter.start({ home, config: otlpConfig(rx.url, { spoolBytes: 4000 }), ...FAST });
     open.push(exporter);
     addAlerts(home, 40);
     assert.ok(

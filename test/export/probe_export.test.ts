@@ -72,7 +72,7 @@ describe('a hostile probe exported over OTLP', () => {
     assert.deepEqual(alertsAt(), first.alerts, 'nothing new arrived while the collector was away');
 
     await rx.start();
-    const exporter = FleetExporter.start({ home, config: otlpConfig(rx.url), ...FAST });
+    const exporter = await FleetExporter.start({ home, config: otlpConfig(rx.url), ...FAST });
     assert.ok(await waitFor(() => alertsAt().length >= second.alerts.length && cpsAt().length >= second.checkpoints.length));
     await exporter.close();
     assert.deepEqual(alertsAt(), second.alerts, 'every alert of both runs, exactly once, in order');

@@ -49,7 +49,7 @@ describe('ledger verify --remote-checkpoints', () => {
     const home = tempHome();
     await buildStore(12, { home });
     await buildStore(12, { home });
-    const exporter = FleetExporter.start({ home, config: otlpConfig(rx.url), ...FAST });
+    const exporter = await FleetExporter.start({ home, config: otlpConfig(rx.url), ...FAST });
     assert.ok(await waitFor(() => rx.of('pi_warden.checkpoint').some((r) => r.attributes.get('pi_warden.checkpoint.tree_size') === 24)));
     await exporter.close();
     // What the collector kept, as its file exporter writes it: one OTLP/JSON request per line.
