@@ -231,15 +231,15 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: DatabaseSync) => void)> = 
     if (!columns.some((c) => c.name === 'repeats')) db.exec('ALTER TABLE quota_breaches ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1');
   },
   // 8: fleet export (SPEC §11, src/export): records waiting for the collector, in order, and the exporter's cursors,
-  // counters and lease.
-  `CREATE TABLE export_spool (
+  // counters and lease. Idempotent: a store taken back to an older version keeps the tables.
+  `CREATE TABLE IF NOT EXISTS export_spool (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      kind TEXT NOT NULL,
      ts_ms INTEGER NOT NULL,
      record TEXT NOT NULL,
      bytes INTEGER NOT NULL
    );
-   CREATE TABLE export_state (
+   CREATE TABLE IF NOT EXISTS export_state (
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL
    );`,
