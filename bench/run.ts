@@ -23,6 +23,7 @@ const SUITES: Record<string, string> = {
   'shell-parse': './shellParse.bench.ts',
   exec: './exec.bench.ts',
   tui: './tui.bench.ts',
+  export: './export.bench.ts',
 };
 
 const ONE = '--module';

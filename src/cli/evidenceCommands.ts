@@ -20,6 +20,7 @@ import {
   verifyStore,
   wardenHome,
 } from '../evidence/index.ts';
+import { alertToOcsf, readRemoteCheckpoints } from '../export/index.ts';
 import { replayStore } from '../replay/index.ts';
 import { colours as pc, printJson, table, type Io } from './output.ts';
 
@@ -75,14 +76,24 @@ function raiseIntegrityAlert(dir: string, r: VerificationReport, io: Io): string
   }
 }
 
-export function runVerify(io: Io, o: StoreOptions & { publicKey?: string }): number {
+export function runVerify(io: Io, o: StoreOptions & { publicKey?: string; remoteCheckpoints?: string }): number {
   const dir = home(o);
   const publicKey = trustedKey(dir, o.publicKey);
+  // Checkpoints of other machines in the same dump are not this ledger's: only this key's are checked.
+  const remote = o.remoteCheckpoints === undefined ? undefined : readRemoteCheckpoints(o.remoteCheckpoints);
+  const ownKeyId = keyIdOf(publicKey);
+  const extraCheckpoints = remote?.checkpoints.filter((c) => c.key_id === ownKeyId);
+  if (remote !== undefined && (extraCheckpoints ?? []).length === 0)
+    throw new WardenError(
+      'usage',
+      `--remote-checkpoints ${o.remoteCheckpoints}: expected checkpoints signed by key ${ownKeyId}, found ${remote.checkpoints.length} checkpoint(s) of other keys${remote.malformed > 0 ? ` and ${remote.malformed} malformed` : ''}`,
+    );
   let bar: SingleBar | undefined;
   let report: VerificationReport;
   try {
     report = verifyStore(dir, {
       publicKey,
+      ...(extraCheckpoints === undefined ? {} : { extraCheckpoints }),
       onProgress: (done, total) => {
         if (total <= 100_000) return;
         if (bar === undefined) {
@@ -119,8 +130,18 @@ export function runVerify(io: Io, o: StoreOptions & { publicKey?: string }): num
     );
   }
   const alert = report.classification === 'intact' ? undefined : raiseIntegrityAlert(dir, report, io);
+  const remoteNote =
+    remote === undefined
+      ? {}
+      : {
+          remote_checkpoints: {
+            checked: extraCheckpoints?.length ?? 0,
+            other_keys: remote.checkpoints.length - (extraCheckpoints?.length ?? 0),
+            malformed: remote.malformed,
+          },
+        };
   if (o.json === true) {
-    printJson(io, 'pi-warden.ledger_verification.v1', alert === undefined ? report : { ...report, alert });
+    printJson(io, 'pi-warden.ledger_verification.v1', { ...report, ...remoteNote, ...(alert === undefined ? {} : { alert }) });
   } else {
     const status = report.classification === 'intact' ? pc.green('INTACT') : pc.red(report.classification.toUpperCase());
     io.out(
@@ -129,6 +150,8 @@ export function runVerify(io: Io, o: StoreOptions & { publicKey?: string }): num
     io.out(
       `  chain valid: ${String(report.chain_valid)}   checkpoints valid: ${String(report.checkpoints_valid)}   entries not yet under a signed checkpoint: ${report.unsigned_tail}`,
     );
+    if (remote !== undefined)
+      io.out(`  remote checkpoints (${o.remoteCheckpoints}): ${extraCheckpoints?.length ?? 0} of this key checked with the local ones`);
     if (report.first_break_seq !== null) {
       io.out(`  first break at seq ${report.first_break_seq}`);
       io.out(
@@ -192,8 +215,20 @@ function parseTime(flag: string, value: string | undefined): number | undefined 
 
 export function runAlerts(
   io: Io,
-  o: StoreOptions & { since?: string; until?: string; extension?: string; category?: string; minSeverity?: string; limit?: string },
+  o: StoreOptions & {
+    since?: string;
+    until?: string;
+    extension?: string;
+    category?: string;
+    minSeverity?: string;
+    limit?: string;
+    format?: string;
+    version?: string;
+  },
 ): number {
+  if (o.format !== undefined && o.format !== 'pi-warden' && o.format !== 'ocsf')
+    throw new WardenError('usage', `--format must be pi-warden or ocsf, found "${o.format}"`);
+  if (o.format === 'ocsf' && o.json !== true) throw new WardenError('usage', '--format ocsf is a JSON format: add --json');
   if (o.category !== undefined && !(ALERT_CATEGORIES as readonly string[]).includes(o.category)) {
     throw new WardenError('usage', `--category must be one of ${ALERT_CATEGORIES.join(', ')}, found "${o.category}"`);
   }
@@ -215,7 +250,9 @@ export function runAlerts(
       minSeverity: o.minSeverity as Severity | undefined,
       limit,
     });
-    if (o.json === true) printJson(io, 'pi-warden.alerts.v1', { count: alerts.length, alerts });
+    if (o.format === 'ocsf')
+      printJson(io, 'pi-warden.alerts_ocsf.v1', { count: alerts.length, events: alerts.map((a) => alertToOcsf(a, o.version ?? '0.0.0')) });
+    else if (o.json === true) printJson(io, 'pi-warden.alerts.v1', { count: alerts.length, alerts });
     else if (alerts.length === 0) io.out('No alerts match.');
     else
       io.out(

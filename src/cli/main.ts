@@ -17,6 +17,7 @@ import { registerBridge } from './bridgeCommands.ts';
 import { registerIncident } from './incidentCommands.ts';
 import { registerRollback } from './rollbackCommands.ts';
 import { reportCommand } from './reportCommands.ts';
+import { registerExport } from './exportCommands.ts';
 import { runLauncher } from '../pi/index.ts';
 
 const VERSION = '0.1.0';
@@ -102,6 +103,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .addOption(homeOption())
     .option('--public-key <file>', 'trusted public key (PEM) for checkpoint signatures (default: the local signing key)')
+    .option('--remote-checkpoints <file>', "also check against checkpoints that left the machine (the collector's OTLP/JSON records)")
     .option('--json', 'machine-readable report')
     .action((_o: unknown, cmd: Command) => setExit(runVerify(io, cmd.optsWithGlobals())));
   ledger
@@ -127,8 +129,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--category <name>', 'only this category')
     .option('--min-severity <level>', 'info, low, medium, high or critical')
     .option('--limit <n>', 'at most this many')
+    .option('--format <format>', 'with --json: pi-warden (default) or ocsf (Detection Finding 2004, Incident Finding 2005)')
     .option('--json', 'machine-readable output')
-    .action((_o: unknown, cmd: Command) => setExit(runAlerts(io, cmd.optsWithGlobals())));
+    .action((_o: unknown, cmd: Command) => setExit(runAlerts(io, { ...cmd.optsWithGlobals(), version: VERSION })));
   const keys = program.command('keys').description('the checkpoint signing key');
   keys
     .command('export')
@@ -275,6 +278,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerIncident(program, io, setExit);
   registerRollback(program, io, setExit);
   reportCommand(program, io, setExit);
+  registerExport(program, io, setExit);
   program
     .command('pi')
     .description(

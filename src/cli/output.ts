@@ -24,6 +24,8 @@ export const JSON_SCHEMAS = [
   'pi-warden.ledger_verification.v1',
   'pi-warden.ledger_replay.v1',
   'pi-warden.alerts.v1',
+  'pi-warden.alerts_ocsf.v1',
+  'pi-warden.export_status.v1',
   'pi-warden.public_key.v1',
   'pi-warden.trust_transition.v1',
   'pi-warden.trust_status.v1',

@@ -17,6 +17,7 @@ export const ALERT_CATEGORIES = [
   'anomaly',
   'profile_transition',
   'kill_switch',
+  'fleet_export',
 ] as const;
 export type AlertCategory = (typeof ALERT_CATEGORIES)[number];
 

@@ -13,7 +13,7 @@ import { describeValue } from '../describe.ts';
 import { WardenError } from '../errors.ts';
 import { CHUNK_ENTRIES, encodeChunk } from './chunks.ts';
 
-export const STORE_SCHEMA_VERSION = 8;
+export const STORE_SCHEMA_VERSION = 9;
 export const DB_FILE = 'warden.db';
 
 export const STORE_REASONS = ['schema_mismatch'] as const;
@@ -250,6 +250,19 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: DatabaseSync) => void)> = 
      detail TEXT NOT NULL,
      ledger_seq INTEGER,
      PRIMARY KEY (incident_id, step)
+   );`,
+  // 9: fleet export (SPEC §11, src/export): records waiting for the collector, in order, and the exporter's cursors,
+  // counters and lease. Idempotent: a store taken back to an older version keeps the tables.
+  `CREATE TABLE IF NOT EXISTS export_spool (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     kind TEXT NOT NULL,
+     ts_ms INTEGER NOT NULL,
+     record TEXT NOT NULL,
+     bytes INTEGER NOT NULL
+   );
+   CREATE TABLE IF NOT EXISTS export_state (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
    );`,
 ];
 

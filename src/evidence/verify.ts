@@ -91,6 +91,11 @@ export interface VerifyOptions {
   readonly publicKey: KeyObject;
   readonly onProgress?: (checked: number, total: number) => void;
   /**
+   * Checkpoints kept off this machine (exported to a collector, `ledger verify --remote-checkpoints`): checked like
+   * the stored ones, so a tail rewritten after its local checkpoints were deleted no longer matches them.
+   */
+  readonly extraCheckpoints?: readonly Checkpoint[];
+  /**
    * 2 (the default on a machine with two cores or more): a helper thread scans chunks while this one reads
    * the store and scans chunks too, whenever it would otherwise wait. 1: everything on this thread.
    */
@@ -170,6 +175,10 @@ function verifyInTransaction(
     )
     .all() as unknown as Checkpoint[];
   const checkpoints: Checkpoint[] = [];
+  if (options.extraCheckpoints !== undefined) {
+    rawCheckpoints.push(...options.extraCheckpoints);
+    rawCheckpoints.sort((a, b) => a.tree_size - b.tree_size);
+  }
   for (const c of rawCheckpoints) {
     if (c.tree_size < 1 || c.ts_ms < 0 || !/^[0-9a-f]{64}$/.test(c.root_hash)) {
       push({

@@ -106,5 +106,5 @@ export {
   urlHost,
   type UrlHost,
 } from './hostPatterns.ts';
-export { type QuotaSettings } from './settingsSchema.ts';
+export { type ExportSettings, type QuotaSettings } from './settingsSchema.ts';
 export { isValidExtensionId, overrideKey } from './extensionId.ts';

@@ -25,6 +25,7 @@ import {
   type ExtensionPolicySettings,
   type ExtensionRiskSettings,
   type QuotaSettings,
+  type ExportSettings,
   type SettingsFile,
   type SettingsProblem,
 } from './settingsSchema.ts';
@@ -144,6 +145,8 @@ export interface ResolvedPolicy {
    * `extensionPolicy.exec.osSandbox` only, since turning it off loosens and a project file may not (even trusted).
    */
   readonly osSandbox: OsSandboxSetting;
+  /** `extensionPolicy.export` from the user file only (src/export resolves it with OTEL_EXPORTER_OTLP_*). */
+  readonly export: ExportSettings | undefined;
 }
 
 export interface ResolveOptions {
@@ -471,11 +474,14 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
       loadBlocked: true,
       userSettingsPath: userPath,
       osSandbox: 'on',
+      export: undefined,
     };
   }
 
   const layered = mergeLayers(user?.settings, project?.settings, project?.path ?? '(project)', warnings);
   const settings = layered.policy;
+  if (project?.settings?.extensionPolicy?.export !== undefined)
+    warnings.push(`${project.path}: extensionPolicy.export ignored: only the user settings file can send evidence off the machine`);
   if (project?.settings?.extensionPolicy?.exec?.osSandbox === 'off')
     warnings.push(`${project.path}: extensionPolicy.exec.osSandbox "off" ignored: only the user settings file can turn the OS sandbox off`);
 
@@ -554,6 +560,7 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
     loadBlocked: false,
     userSettingsPath: userPath,
     osSandbox: user?.settings?.extensionPolicy?.exec?.osSandbox ?? 'on',
+    export: user?.settings?.extensionPolicy?.export,
   };
 }
 

@@ -70,6 +70,27 @@ export const ExtensionPolicySettings = Type.Object(
     exec: Type.Optional(
       Type.Object({ osSandbox: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])) }, { additionalProperties: false }),
     ),
+    /** Fleet export (SPEC §11, src/export): honoured in the user file only, since it sends evidence off the machine. */
+    export: Type.Optional(
+      Type.Object(
+        {
+          otlp: Type.Optional(
+            Type.Object(
+              {
+                endpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+                /** Values may name environment variables as `${VAR}`: resolved when the exporter starts, never stored. */
+                headers: Type.Optional(Type.Record(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }), Type.String())),
+                protocol: Type.Optional(Type.Union([Type.Literal('http/json'), Type.Literal('http/protobuf')])),
+                batch: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+                spoolMb: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 4096 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     secretBroker: Type.Optional(
       Type.Object(
         {
@@ -132,6 +153,7 @@ export const SettingsFile = Type.Object({
 export type QuotaSettings = Static<typeof QuotaSettings>;
 export type OverrideSettings = Static<typeof OverrideSettings>;
 export type ExtensionPolicySettings = Static<typeof ExtensionPolicySettings>;
+export type ExportSettings = NonNullable<ExtensionPolicySettings['export']>;
 export type ExtensionRiskSettings = Static<typeof ExtensionRiskSettings>;
 export type SettingsFile = Static<typeof SettingsFile>;
 

@@ -22,8 +22,10 @@ import {
   type DecisionRecorder,
   EvidenceWriter,
   type EvidenceWriterOptions,
+  loadOrCreateKey,
   openStore,
 } from '../evidence/index.ts';
+import { FleetExporter, type FleetExporterOptions, resolveOtlpConfig } from '../export/index.ts';
 import { createMediation, type FsScope, type MediationOptions } from '../mediation/index.ts';
 import { assertLoadAllowed, hostListMatcher, type ResolvedPolicy } from '../policy/index.ts';
 import { COOLDOWN_CALLS, DE_ESCALATION_MARGIN, RiskController } from '../risk/controller.ts';
@@ -66,6 +68,8 @@ export interface RuntimeOptions extends MediationSetup {
   readonly operationTimeoutMs?: number;
   /** Bytes the host may hold for one extension (response bodies in flight); default 64 MiB. Over it: quarantined. */
   readonly hostBytesPerExtension?: number;
+  /** Fleet export timing (tests); where it sends comes from the user settings and OTEL_EXPORTER_OTLP_* (src/export). */
+  readonly fleetExport?: Pick<FleetExporterOptions, 'pollMs' | 'retryMinMs' | 'retryMaxMs' | 'summaryEveryMs' | 'requestTimeoutMs'>;
 }
 
 /** scanner_bypass alerts (issue 8 item 6), at most one per extension and capability per process. */
@@ -111,6 +115,21 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
   } catch (err) {
     await writer.close();
     throw err;
+  }
+  const exportWarnings: string[] = [];
+  let fleet: FleetExporter | undefined;
+  try {
+    const config = resolveOtlpConfig(o.policy.export);
+    if (config !== undefined)
+      fleet = await FleetExporter.start({
+        home: o.home,
+        config,
+        resource: { 'pi_warden.store.key_id': loadOrCreateKey(o.home).keyId },
+        ...o.fleetExport,
+      });
+  } catch (err) {
+    // Export is reporting, not a decision: extensions still run, and the operator is told why nothing leaves.
+    exportWarnings.push(`fleet export is off: ${(err as Error).message}`);
   }
   const trust = new TrustRegistry(db);
   const gate = createTrustGate(trust, o.onQuarantined);
@@ -193,7 +212,13 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     stages,
     recheck: gate.recheck,
     prompts,
-    recorder: combineRecorders(writer, observer, o.scans === undefined ? undefined : scanObserver(o.scans, writer), ...(o.recorders ?? [])),
+    recorder: combineRecorders(
+      writer,
+      observer,
+      o.scans === undefined ? undefined : scanObserver(o.scans, writer),
+      fleet,
+      ...(o.recorders ?? []),
+    ),
     alerts: writer,
     operationQuota: quota,
     breaches: writer,
@@ -209,10 +234,15 @@ export async function createRuntime(o: RuntimeOptions): Promise<WardenRuntime> {
     hostBytes,
     phase,
     fsScope: mediation.fsScope,
-    warnings: mediation.warnings,
+    warnings: [...mediation.warnings, ...exportWarnings],
     async close() {
-      await writer.close();
-      db.close();
+      try {
+        await writer.close();
+      } finally {
+        db.close();
+        // After the writer: its final checkpoint is in the store for the exporter's last pass.
+        await fleet?.close();
+      }
     },
   };
 }

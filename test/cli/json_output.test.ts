@@ -74,6 +74,8 @@ describe('--json on every command', () => {
       ['ledger', 'verify', '--home', home],
       ['ledger', 'replay', '--home', home],
       ['alerts', '--home', home],
+      ['alerts', '--home', home, '--format', 'ocsf'],
+      ['export', 'status', '--home', home],
       ['keys', 'export', '--home', home],
       ['quota', 'breaches', '--home', home],
       ['trust', 'kill', 'ext_a', '--reason', 'test', '--home', trustHome],

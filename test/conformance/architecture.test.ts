@@ -25,6 +25,7 @@ const GROUND = new Set(['errors.ts', 'describe.ts', 'paths.ts', 'types']);
 const EVERY_AREA = [
   'policy',
   'evidence',
+  'export',
   'dispatch',
   'trust',
   'mediation',
@@ -47,6 +48,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   extensions: [],
   policy: [],
   evidence: ['policy'],
+  // Fleet export (SPEC §11) reads the store and sends what it holds; the runtime starts it, the CLI reports on it.
+  export: ['policy', 'evidence'],
   dispatch: ['policy', 'evidence'],
   trust: ['policy', 'evidence', 'dispatch'],
   mediation: ['policy', 'evidence', 'dispatch'],
@@ -54,15 +57,16 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   scanner: ['policy', 'mediation', 'extensions'],
   risk: ['policy', 'evidence', 'dispatch', 'trust'],
   sandbox: ['policy', 'evidence', 'dispatch', 'extensions'],
-  runtime: ['policy', 'evidence', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'extensions'],
+  runtime: ['policy', 'evidence', 'export', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'extensions'],
   // Replay recomputes decisions, and knows every reason-code vocabulary (each lives with the stage that emits it).
   replay: ['policy', 'evidence', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'sandbox', 'extensions'],
-  pi: ['policy', 'evidence', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'sandbox', 'runtime', 'extensions'],
-  probe: ['policy', 'evidence', 'dispatch', 'mediation', 'sandbox', 'runtime', 'pi', 'extensions', 'scanner'],
+  pi: ['policy', 'evidence', 'export', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'sandbox', 'runtime', 'extensions'],
+  probe: ['policy', 'evidence', 'export', 'dispatch', 'mediation', 'sandbox', 'runtime', 'pi', 'extensions', 'scanner'],
   // Incident response (issue 21) reads everything below it: the store, replay, trust, policy.
   incident: [
     'policy',
     'evidence',
+    'export',
     'dispatch',
     'trust',
     'mediation',
