@@ -387,7 +387,7 @@ class SourceScan {
     if (p === undefined) return false;
     switch (p.type) {
       case 'MemberExpression':
-        return child(p, 'object') === node;
+        return child(p, 'object') === node && !(text(node, 'name') === 'Function' && this.isPrototypeMethod(p));
       case 'Property':
       case 'PropertyDefinition':
       case 'MethodDefinition':
@@ -418,6 +418,19 @@ class SourceScan {
       default:
         return true;
     }
+  }
+
+  /**
+   * `Function.prototype…`, and `Function.call.bind(…)` (the same inherited method, not called on Function): these
+   * reach the methods every function has, not the constructor. `Function.call(…)`, `Function.bind(…)` stay uses.
+   */
+  private isPrototypeMethod(member: AstNode): boolean {
+    const prop = child(member, 'property')!;
+    const key = member.computed === true ? this.ev.constant(prop) : text(prop, 'name');
+    if (key === 'prototype') return true;
+    if (key !== 'call' && key !== 'apply' && key !== 'bind') return false;
+    const outer = this.parents.get(member);
+    return outer?.type === 'MemberExpression' && child(outer, 'object') === member;
   }
 
   private moduleLoaded(specifier: string, node: AstNode, via: readonly string[]): void {
@@ -902,7 +915,11 @@ function needsParent(node: AstNode): boolean {
       return name === 'eval' || name === 'Function';
     }
     case 'MemberExpression':
-      return node.computed === true || (node.property as AstNode).name === 'env';
+      return (
+        node.computed === true ||
+        (node.property as AstNode).name === 'env' ||
+        ((node.object as AstNode).type === 'Identifier' && (node.object as AstNode).name === 'Function')
+      );
     case 'SpreadElement':
     case 'ObjectExpression':
       return true;
