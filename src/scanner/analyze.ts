@@ -855,10 +855,16 @@ class SourceScan {
       (basePath !== undefined && BUILTIN_PROTOTYPES.has(basePath) && keys[0] === 'prototype' && keys.length >= 2) ||
       (basePath !== undefined && /^(Object|Array|Function|String)\.prototype$/.test(basePath) && keys.length >= 1) ||
       (basePath === 'FunctionPrototype' && keys.length >= 1);
+    // `x.__proto__ = y` on an object that is not a shared prototype is Object.setPrototypeOf(x, y): the setPrototypeOf
+    // fallback of TypeScript's class helpers and DOM libraries wiring their classes. Only x changes.
     if (polluted)
       this.report('proto.pollution', node, `assignment to ${[basePath ?? '(object)', ...keys].join('.')} changes a shared prototype`);
-    if (keys[keys.length - 1] === '__proto__')
-      this.report('proto.pollution', node, "assignment to __proto__ replaces an object's prototype");
+    else if (keys[keys.length - 1] === '__proto__')
+      this.report(
+        'proto.replace',
+        node,
+        `assignment to ${[basePath ?? '(object)', ...keys].join('.')} replaces that object's own prototype; no shared prototype changes`,
+      );
   }
 
   private checkLiteral(node: AstNode): void {

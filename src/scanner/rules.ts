@@ -98,6 +98,13 @@ const TABLE: readonly RuleSpec[] = [
     'tampers with the module loader (require.cache, Module._load, Module.prototype.require)',
   ),
   R('proto.pollution', 'forbidden', null, 'high', 'writes to a shared prototype (__proto__, constructor.prototype, Object.prototype)'),
+  R(
+    'proto.replace',
+    'flagged',
+    null,
+    'low',
+    "replaces one object's own prototype (x.__proto__ = …, what Object.setPrototypeOf does); no shared prototype changes",
+  ),
   R('package.install-script', 'flagged', 'exec', 'high', 'package.json runs an install script (preinstall/install/postinstall/prepare)'),
   R(
     'load.outside-package',

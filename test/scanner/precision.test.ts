@@ -54,3 +54,22 @@ describe("Function.prototype's methods are not the Function constructor", () => 
     assert.deepEqual(rules('var mk = Function.call.bind(Function);'), ['code.function-constructor']);
   });
 });
+
+describe("replacing one object's own prototype is proto.replace (flagged), not pollution", () => {
+  it("the setPrototypeOf fallback of class helpers and a DOM library's class wiring are flagged, not forbidden", () => {
+    const helpers = [
+      'var setProto = Object.setPrototypeOf || ({ __proto__: [] } instanceof Array && function (d, b) { d.__proto__ = b; });',
+      'function DOMError(msg) { this.message = msg; }',
+      'DOMError.prototype.__proto__ = Error.prototype;',
+      'module.exports = { setProto, DOMError };',
+    ].join('\n');
+    assert.deepEqual([...new Set(rules(helpers))], ['proto.replace']);
+    assert.equal(verdict(helpers), 'flagged');
+  });
+
+  it('replacing or writing through the prototype of a shared prototype stays proto.pollution (forbidden)', () => {
+    assert.deepEqual(rules('Array.prototype.__proto__ = new Proxy({}, {});'), ['proto.pollution']);
+    assert.deepEqual(rules('const o = {};\no.__proto__.__proto__ = null;'), ['proto.pollution']);
+    assert.deepEqual(rules('const o = {};\no.__proto__.isAdmin = true;'), ['proto.pollution']);
+  });
+});
