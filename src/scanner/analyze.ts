@@ -10,7 +10,7 @@ import { type Capability, METHOD_TABLE, sentToIssuer } from '../policy/index.ts'
 import { child, children, lineIndex, position, text, unwrap, walk, type AstNode } from './ast.ts';
 import { collectBindings, Evaluator, looksBase64, normalizeModule, str, type Value } from './fold.ts';
 import { MAX_NESTING, nestingDepth } from './nesting.ts';
-import { foldCallPath, foldPathExpression, isCredentialPath, isPiAgentWrite, isSensitiveWriteTarget } from './paths.ts';
+import { foldCallPath, foldPathExpression, isCredentialPath, isPiAgentWrite, isSensitiveWriteTarget, linksLikeToLike } from './paths.ts';
 import {
   BINDING_PATHS,
   BUILTIN_PROTOTYPES,
@@ -605,14 +605,28 @@ class SourceScan {
             ? args.slice(1, 2)
             : args.slice(0, 1),
         );
+        // A copy reads its source: copying a credential file is reading it.
+        const source = fsm.startsWith('copy') || fsm.startsWith('cp') ? this.pathOf(args.slice(0, 1)) : '';
+        if (isCredentialPath(source)) this.report('fs.credential-read', node, `fs.${fsm} copies ${source}`, via);
         if (isSensitiveWriteTarget(p)) {
           // Rewriting pi-warden's own policy is self-service escalation, not a setting: that stays forbidden.
           const data = args[1] === undefined ? '' : this.source.slice(args[1].start, args[1].end);
+          const linked = /^(symlink|link)/.test(fsm) ? this.pathOf(args.slice(0, 1)) : undefined;
           if (isPiAgentWrite(p) && !/extensionPolicy|warden/i.test(data))
             this.report(
               'fs.refused-write',
               node,
               `fs.${fsm} writes to ${p}: refused at runtime: SPEC §5.6 (pi's settings, logins and state are never written)`,
+              via,
+            );
+          // An empty folder runs nothing and holds nothing; what is written into it later is judged there.
+          else if (/^mk(dir|dtemp)(Sync)?$/.test(fsm))
+            this.report('fs.refused-write', node, `fs.${fsm} creates the folder ${p}: refused at runtime (a never-written place)`, via);
+          else if (linked !== undefined && linksLikeToLike(p, linked))
+            this.report(
+              'fs.refused-write',
+              node,
+              `fs.${fsm} links ${p} to ${linked}, a folder of the same kind: refused at runtime (a never-written place)`,
               via,
             );
           else this.report('fs.sensitive-write', node, `fs.${fsm} writes to ${p}`, via);

@@ -73,7 +73,7 @@ const TABLE: readonly RuleSpec[] = [
     'flagged',
     'write',
     'high',
-    "writes pi's settings or logins under the agent folder; refused at runtime (SPEC §5.6), so the feature will not work",
+    "writes pi's settings or logins, or only creates or links a never-written folder; refused at runtime (SPEC §5.6), so the feature will not work",
   ),
   R('fs.credential-read', 'flagged', 'read', 'medium', 'reads a credential file (ssh keys, cloud credentials, pi auth)'),
   R('env.bulk-read', 'flagged', 'env', 'medium', 'reads the whole environment (process.env as a value)'),

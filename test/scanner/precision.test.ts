@@ -73,3 +73,54 @@ describe("replacing one object's own prototype is proto.replace (flagged), not p
     assert.deepEqual(rules('const o = {};\no.__proto__.isAdmin = true;'), ['proto.pollution']);
   });
 });
+
+const FS =
+  "import { writeFileSync, mkdirSync, symlinkSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';\n" +
+  "import { join } from 'node:path';\nimport { tmpdir, homedir } from 'node:os';\n";
+const tsFindings = (source: string): Finding[] => analyzeSource(FS + source, { file: 'index.ts' }).findings;
+const tsRules = (source: string): string[] => tsFindings(source).map((f) => f.ruleId);
+
+describe('writes that name a never-written folder without putting code in it', () => {
+  it("the project's .pi/agents folder is pi's folder (refused at runtime, flagged), not the agent folder's prefix", () => {
+    const f = tsFindings("export function clean(cwd: string) { rmSync(join(cwd, '.pi', 'agents'), { recursive: true }); }");
+    assert.deepEqual(
+      f.map((x) => x.ruleId),
+      ['fs.refused-write'],
+    );
+    assert.match(f[0]!.message, /\.pi\/agents: refused at runtime/);
+  });
+
+  it('creating an empty node_modules folder, and linking a worktree node_modules to the repository one, are flagged', () => {
+    assert.deepEqual(tsRules("export function f(dir: string) { mkdirSync(join(dir, 'node_modules'), { recursive: true }); }"), [
+      'fs.refused-write',
+    ]);
+    assert.deepEqual(
+      tsRules("export function f(top: string, wt: string) { symlinkSync(join(top, 'node_modules'), join(wt, 'node_modules')); }"),
+      ['fs.refused-write'],
+    );
+  });
+
+  it('a link planting another folder as node_modules, and a file written into one, stay forbidden', () => {
+    assert.deepEqual(tsRules("export function f(wt: string) { symlinkSync('/tmp/payload', join(wt, 'node_modules')); }"), [
+      'fs.sensitive-write',
+    ]);
+    assert.deepEqual(tsRules("export function f(dir: string) { writeFileSync(join(dir, 'node_modules', 'x', 'index.js'), 'p'); }"), [
+      'fs.sensitive-write',
+    ]);
+  });
+});
+
+describe('a folder made by mkdtemp holds nothing of the user', () => {
+  it("a browser cookie database copied into a fresh temporary folder is a credential read (flagged), not a write to the user's store", () => {
+    const src =
+      "const d = mkdtempSync(join(tmpdir(), 'cookies-'));\ncopyFileSync(join(homedir(), 'Library', 'Cookies'), join(d, 'Cookies'));";
+    assert.deepEqual(tsRules(src), ['fs.credential-read']);
+  });
+
+  it('a cookie database written elsewhere, or code written into a temporary folder made inside pi extensions, is forbidden', () => {
+    assert.deepEqual(tsRules("export function f(dir: string) { writeFileSync(join(dir, 'Cookies'), 'x'); }"), ['fs.sensitive-write']);
+    const planted = "const d = mkdtempSync(join(homedir(), '.pi', 'agent', 'extensions', 'x-'));\nwriteFileSync(join(d, 'index.ts'), 'x');";
+    assert.ok(tsRules(planted).includes('fs.sensitive-write'));
+    assert.match(tsFindings(planted).find((f) => f.ruleId === 'fs.sensitive-write')!.message, /extensions\/x-…\(new folder\)\/index\.ts/);
+  });
+});
