@@ -156,7 +156,15 @@ function scanExtension(entry: LocatedExtension, target: string, options: Display
     files.push(shown);
     const ext = extname(file).toLowerCase();
     if (ext === '.node') {
-      findings.push(makeFinding('native.addon', shown, 1, 1, 'a native addon binary is reachable from the entry'));
+      findings.push(
+        makeFinding(
+          'native.addon',
+          shown,
+          1,
+          1,
+          'a native addon binary is reachable from the entry; refused at runtime: the sandbox cannot load native code',
+        ),
+      );
       continue;
     }
     const lang = SOURCE_EXT[ext];

