@@ -25,7 +25,12 @@ export const CREDENTIAL_ISSUERS: readonly CredentialIssuer[] = [
     hosts: ANTHROPIC,
   },
   { files: ['~/.codex/auth.json'], env: ['OPENAI_API_KEY'], hosts: OPENAI },
-  { files: ['~/.config/gcloud'], env: ['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GOOGLE_GENERATIVE_AI_API_KEY'], hosts: GOOGLE },
+  {
+    files: ['~/.config/gcloud'],
+    // GOOGLE_APPLICATION_CREDENTIALS names the service-account or ADC file whose tokens Google's OAuth endpoint takes.
+    env: ['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GOOGLE_GENERATIVE_AI_API_KEY', 'GOOGLE_APPLICATION_CREDENTIALS'],
+    hosts: GOOGLE,
+  },
   {
     files: ['~/.config/gh', '~/.config/github-copilot', '~/.git-credentials'],
     env: ['GITHUB_TOKEN', 'GH_TOKEN', 'COPILOT_GITHUB_TOKEN'],
@@ -39,6 +44,11 @@ export const CREDENTIAL_ISSUERS: readonly CredentialIssuer[] = [
   { files: [], env: ['DEEPSEEK_API_KEY'], hosts: ['deepseek.com'] },
   { files: [], env: ['CEREBRAS_API_KEY'], hosts: ['cerebras.ai'] },
   { files: [], env: ['ZAI_API_KEY'], hosts: ['z.ai'] },
+  { files: [], env: ['BRIGHTDATA_API_KEY', 'BRIGHTDATA_API_TOKEN'], hosts: ['brightdata.com'] },
+  { files: [], env: ['BRAVE_API_KEY'], hosts: ['brave.com'] },
+  { files: [], env: ['EXA_API_KEY'], hosts: ['exa.ai'] },
+  { files: [], env: ['TAVILY_API_KEY'], hosts: ['tavily.com'] },
+  { files: [], env: ['PERPLEXITY_API_KEY'], hosts: ['perplexity.ai'] },
   // pi's own logins hold a token per provider it logs in to; each goes back to its provider.
   { files: ['~/.pi/agent/auth.json'], env: [], hosts: [...ANTHROPIC, ...OPENAI, ...GOOGLE, ...GITHUB] },
 ];
@@ -64,4 +74,15 @@ export function sentToIssuer(credential: { readonly file: string } | { readonly 
       ? fileIssuers(credential.file)
       : CREDENTIAL_ISSUERS.filter((e) => e.env.includes(credential.env)).flatMap((e) => e.hosts);
   return hosts.length > 0 && hostMatches(host, hosts);
+}
+
+/**
+ * Whether one environment variable holds a secret, by its name: a key, token, secret, password, credential, cookie
+ * or session. A model name, region or zone sent in a request body is configuration (`SERPDIVE_MODEL`); the whole
+ * environment, and a name the scanner cannot compute, count as secrets all the same (fail closed).
+ */
+export function isSecretEnvName(name: string): boolean {
+  if (name === '') return true;
+  if (CREDENTIAL_ISSUERS.some((e) => e.env.includes(name))) return true;
+  return /(^|_)(KEY|APIKEY|TOKEN|SECRET|SECRETS|PASSWORD|PASSWD|PASS|PWD|CREDENTIALS?|COOKIES?|SESSION|AUTH|PAT|PRIVATE)(_|$)/i.test(name);
 }

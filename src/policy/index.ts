@@ -85,7 +85,7 @@ export {
   type Relocation,
   type SensitivePlace,
 } from './places.ts';
-export { CREDENTIAL_ISSUERS, sentToIssuer, type CredentialIssuer } from './credentialIssuers.ts';
+export { CREDENTIAL_ISSUERS, isSecretEnvName, sentToIssuer, type CredentialIssuer } from './credentialIssuers.ts';
 export { type RolloutSettings } from './settings.ts';
 export { type ExecRule } from './profiles.ts';
 export { grantedByName, liftDenial } from './precedence.ts';

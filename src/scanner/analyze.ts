@@ -6,11 +6,11 @@
  */
 import { parseSync, rawTransferSupported, type ParserOptions } from 'oxc-parser';
 import { analyseExec } from '../mediation/index.ts';
-import { type Capability, METHOD_TABLE, sentToIssuer } from '../policy/index.ts';
+import { type Capability, isSecretEnvName, METHOD_TABLE, sentToIssuer } from '../policy/index.ts';
 import { child, children, lineIndex, position, text, unwrap, walk, type AstNode } from './ast.ts';
 import { collectBindings, Evaluator, looksBase64, normalizeModule, str, type Value } from './fold.ts';
 import { MAX_NESTING, nestingDepth } from './nesting.ts';
-import { foldCallPath, foldPathExpression, isCredentialPath, isPiAgentWrite, isSensitiveWriteTarget } from './paths.ts';
+import { foldCallPath, foldPathExpression, isCredentialPath, isPiAgentWrite, isSensitiveWriteTarget, linksLikeToLike } from './paths.ts';
 import {
   BINDING_PATHS,
   BUILTIN_PROTOTYPES,
@@ -31,6 +31,8 @@ import { rule } from './rules.ts';
 import type { CapabilityEvidence, Finding } from './types.ts';
 
 export const MAX_PAYLOAD_DEPTH = 4;
+/** Globals a compiler builds source with; any other unbound name in a Function argument is source from elsewhere. */
+const SOURCE_BUILDERS = new Set(['String', 'JSON', 'Array', 'Object', 'Math', 'Number', 'Boolean', 'undefined', 'arguments']);
 /**
  * Raw transfer hands the AST from Rust to JS through shared memory instead of a JSON string; on the pi examples it
  * parses about twice as fast (ADR 0010). It needs a 64-bit little-endian platform; elsewhere the JSON path is used.
@@ -83,6 +85,8 @@ class SourceScan {
   private readonly ev = new Evaluator();
   private readonly parents = new Map<AstNode, AstNode>();
   private readonly taint = new Map<string, Set<Taint>>();
+  /** Names declared as function parameters anywhere in the source: what a caller hands in. */
+  private readonly params = new Set<string>();
   /** Taint is computed on the first network send: most files have none, and it walks every initializer. */
   private taintReady = false;
   private readonly source: string;
@@ -131,6 +135,12 @@ class SourceScan {
       // Parents are kept only where a rule looks up: eval/Function identifiers, `process.env`, spreads.
       if (parent !== undefined && needsParent(node)) this.parents.set(node, parent);
       collectBindings(this.ev, node);
+      if (node.type === 'FunctionDeclaration' || node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression')
+        for (const param of children(node, 'params'))
+          walk(param, (n) => {
+            if (n.type === 'Identifier') this.params.add(text(n, 'name')!);
+            return true;
+          });
     });
     this.checkText();
     const mangled = new Set<string>();
@@ -364,11 +374,20 @@ class SourceScan {
         const name = text(node, 'name');
         if ((name === 'eval' || name === 'Function') && this.isValueUse(node)) {
           const v = this.ev.value(node);
+          const p = this.parents.get(node);
+          // Handed to a call (`.then(eval)`, `Reflect.construct(Function, …)`) or bound (`Function.bind(…)`), it runs
+          // data the scan cannot see.
+          // Kept (an intrinsics table, an alias), every call the scan can follow is judged by what it compiles.
+          const handedOn =
+            ((p?.type === 'CallExpression' || p?.type === 'NewExpression') && child(p, 'callee') !== node) ||
+            p?.type === 'MemberExpression';
           if (v?.k === 'ref' && v.path === name)
             this.report(
-              name === 'eval' ? 'code.eval' : 'code.function-constructor',
+              handedOn ? (name === 'eval' ? 'code.eval' : 'code.function-constructor') : 'code.eval-reference',
               node,
-              `${name} referenced as a value (aliased or passed on)`,
+              handedOn
+                ? `${name} passed to a call, which runs it on data the scanner cannot see`
+                : `${name} kept as a value (a table entry, an alias); calls the scanner can follow are judged where they are made`,
             );
         }
         break;
@@ -387,7 +406,7 @@ class SourceScan {
     if (p === undefined) return false;
     switch (p.type) {
       case 'MemberExpression':
-        return child(p, 'object') === node;
+        return child(p, 'object') === node && !(text(node, 'name') === 'Function' && this.isPrototypeMethod(p));
       case 'Property':
       case 'PropertyDefinition':
       case 'MethodDefinition':
@@ -397,6 +416,8 @@ class SourceScan {
         return child(p, 'callee') !== node;
       case 'UnaryExpression':
         return text(p, 'operator') !== 'typeof';
+      case 'BinaryExpression':
+        return !(text(p, 'operator') === 'instanceof' && child(p, 'right') === node);
       case 'VariableDeclarator':
         return child(p, 'init') === node;
       case 'ImportSpecifier':
@@ -420,6 +441,19 @@ class SourceScan {
     }
   }
 
+  /**
+   * `Function.prototype…`, and `Function.call.bind(…)` (the same inherited method, not called on Function): these
+   * reach the methods every function has, not the constructor. `Function.call(…)`, `Function.bind(…)` stay uses.
+   */
+  private isPrototypeMethod(member: AstNode): boolean {
+    const prop = child(member, 'property')!;
+    const key = member.computed === true ? this.ev.constant(prop) : text(prop, 'name');
+    if (key === 'prototype') return true;
+    if (key !== 'call' && key !== 'apply' && key !== 'bind') return false;
+    const outer = this.parents.get(member);
+    return outer?.type === 'MemberExpression' && child(outer, 'object') === member;
+  }
+
   private moduleLoaded(specifier: string, node: AstNode, via: readonly string[]): void {
     if (/^data:/i.test(specifier)) {
       // `import('data:text/javascript,…')` runs the URL's content as a module: eval by another name.
@@ -441,7 +475,9 @@ class SourceScan {
     const ruleId = MODULE_RULES.get(name) ?? (name.endsWith('.node') ? 'native.addon' : undefined);
     if (ruleId !== undefined) {
       const refused =
-        ruleId === 'net.raw-socket' || ruleId === 'process.worker' ? '; refused at runtime: the sandbox denies this module' : '';
+        ruleId === 'net.raw-socket' || ruleId === 'process.worker' || ruleId === 'native.addon'
+          ? '; refused at runtime: the sandbox denies this module'
+          : '';
       this.report(ruleId, node, `loads '${specifier}'${via.length > 0 ? ` (computed via ${via.join(', ')})` : ''}${refused}`, via);
     }
     if (HTTP_MODULES.has(name)) this.evidence('http', node.start, `imports ${name}`);
@@ -489,14 +525,9 @@ class SourceScan {
     if (target.k === 'fn' || target.k === 'obj' || target.k === 'str' || target.k === 'num' || target.k === 'arr') return;
     const path = target.path;
     const via = target.via;
-    if (
-      path === 'eval' ||
-      path === 'Function' ||
-      path === 'setTimeout' ||
-      path === 'setInterval' ||
-      path === 'setImmediate' ||
-      path.endsWith('Function#instance')
-    ) {
+    // Calling what `new Function(…)` returned runs the code compiled there, and that is judged at the `new`.
+    if (path.endsWith('Function#instance')) return;
+    if (path === 'eval' || path === 'Function' || path === 'setTimeout' || path === 'setInterval' || path === 'setImmediate') {
       const all = values();
       const timer = path.startsWith('set');
       if (timer && all[0]?.k !== 'str') return;
@@ -509,8 +540,8 @@ class SourceScan {
       // A plainly spelled call on a constant string that was read in full and found clean hides nothing: flagged.
       // Any other spelling, computed or decoded input, or a finding inside stays forbidden.
       const callee = unwrap(child(node, 'callee')!);
-      const plain =
-        callee.type === 'Identifier' && via.length === 0 && this.source.slice(callee.start, callee.end) === text(callee, 'name');
+      // Spelled as itself: not an alias (`const F = Function`), not escaped (`\u0065val`).
+      const plain = callee.type === 'Identifier' && via.length === 0 && this.source.slice(callee.start, callee.end) === path;
       const constant =
         code.length === 1 &&
         code[0]?.k === 'str' &&
@@ -524,6 +555,18 @@ class SourceScan {
         );
         return;
       }
+      // A template or schema compiler builds its source from its own strings and its caller's values; decode-and-eval
+      // and download-and-run feed Function from decoding, a read or a download. Only the first is flagged (ADR 0011).
+      const loaded = isFunction ? this.loadedFrom(args) : undefined;
+      const decoded = all.some((v) => v?.k === 'str' && v.via.some((x) => DECODING_STEPS.has(x)));
+      if (isFunction && via.length === 0 && this.literalFunction(callee) && !decoded && loaded === undefined && result.found === 0) {
+        this.report(
+          'code.generated',
+          node,
+          'Function compiles source this code builds from its own strings and arguments (a template compiler)',
+        );
+        return;
+      }
       const ruleId = timer || path === 'eval' ? 'code.eval' : 'code.function-constructor';
       this.report(
         ruleId,
@@ -532,7 +575,7 @@ class SourceScan {
           ? `${path} with a string argument evaluates it as code`
           : path === 'eval'
             ? 'eval of a string'
-            : 'Function constructor compiles a string into code',
+            : `Function constructor compiles a string into code${loaded === undefined ? '' : ` (from ${loaded})`}`,
         via,
       );
       return;
@@ -592,14 +635,28 @@ class SourceScan {
             ? args.slice(1, 2)
             : args.slice(0, 1),
         );
+        // A copy reads its source: copying a credential file is reading it.
+        const source = fsm.startsWith('copy') || fsm.startsWith('cp') ? this.pathOf(args.slice(0, 1)) : '';
+        if (isCredentialPath(source)) this.report('fs.credential-read', node, `fs.${fsm} copies ${source}`, via);
         if (isSensitiveWriteTarget(p)) {
           // Rewriting pi-warden's own policy is self-service escalation, not a setting: that stays forbidden.
           const data = args[1] === undefined ? '' : this.source.slice(args[1].start, args[1].end);
+          const linked = /^(symlink|link)/.test(fsm) ? this.pathOf(args.slice(0, 1)) : undefined;
           if (isPiAgentWrite(p) && !/extensionPolicy|warden/i.test(data))
             this.report(
               'fs.refused-write',
               node,
               `fs.${fsm} writes to ${p}: refused at runtime: SPEC §5.6 (pi's settings, logins and state are never written)`,
+              via,
+            );
+          // An empty folder runs nothing and holds nothing; what is written into it later is judged there.
+          else if (/^mk(dir|dtemp)(Sync)?$/.test(fsm))
+            this.report('fs.refused-write', node, `fs.${fsm} creates the folder ${p}: refused at runtime (a never-written place)`, via);
+          else if (linked !== undefined && linksLikeToLike(p, linked))
+            this.report(
+              'fs.refused-write',
+              node,
+              `fs.${fsm} links ${p} to ${linked}, a folder of the same kind: refused at runtime (a never-written place)`,
               via,
             );
           else this.report('fs.sensitive-write', node, `fs.${fsm} writes to ${p}`, via);
@@ -620,6 +677,54 @@ class SourceScan {
       }
     }
     this.checkNetworkSend(node, path, args);
+  }
+
+  /** `Function` spelled out: the global name, or `globalThis.Function` (and window/global/self) written as such. */
+  private literalFunction(callee: AstNode): boolean {
+    const written = this.source.slice(callee.start, callee.end);
+    return /^(?:(?:globalThis|window|global|self)\s*\.\s*)?Function$/.test(written);
+  }
+
+  /**
+   * Where the source a Function call compiles comes from, when it is loaded rather than built: a file read, a download
+   * (fetch, an http or socket module, a response body), the environment, a child process or decoding. Follows names
+   * to what they are bound to, and functions called there into their bodies, a few levels deep.
+   */
+  private loadedFrom(args: readonly AstNode[]): string | undefined {
+    const seen = new Set<AstNode>();
+    let budget = 2000;
+    let found: string | undefined;
+    const visit = (root: AstNode, depth: number): void => {
+      walk(root, (n, parent) => {
+        if (found !== undefined || --budget < 0) return false;
+        if (n.type === 'Identifier' && depth < 4 && !isPropertyName(n, parent)) {
+          const name = text(n, 'name')!;
+          const inits = this.ev.bindings.get(name);
+          // A name neither bound here nor a parameter (a global, an import) holds source from somewhere unseen.
+          if (inits === undefined && !this.params.has(name) && !SOURCE_BUILDERS.has(name)) found = `${name}, a name bound elsewhere`;
+          for (const init of inits ?? [])
+            if (!seen.has(init)) {
+              seen.add(init);
+              visit(init, depth + 1);
+            }
+        } else if (n.type === 'MemberExpression' && this.isProcessEnv(n)) found = 'the environment';
+        else if (n.type === 'CallExpression' || n.type === 'NewExpression') {
+          const callee = this.ev.value(child(n, 'callee')!);
+          const path = callee?.k === 'ref' ? callee.path : '';
+          const name = calleeName(n);
+          const fsm = this.fsMethod(path);
+          if ((fsm !== undefined && FS_READS.has(fsm)) || /^read(File|FileSync)$/.test(name)) found = 'a file it reads';
+          else if (/^(fetch|XMLHttpRequest|WebSocket|mod:(node-fetch|undici|axios|https?|http2|net|tls|dgram|ws|got)\b)/.test(path))
+            found = 'a download';
+          else if (/^(text|json|arrayBuffer|blob)$/.test(name)) found = 'a response body';
+          else if (path.startsWith('mod:child_process')) found = 'a child process';
+          else if (/^(atob|Buffer\.from|String\.fromCharCode|decodeURIComponent|decodeURI|unescape)$/.test(path)) found = 'decoded data';
+        }
+        return true;
+      });
+    };
+    for (const a of args) visit(a, 0);
+    return found;
   }
 
   private scanPayloads(
@@ -699,7 +804,11 @@ class SourceScan {
     const kinds = new Set<Taint>();
     const collect = (n: AstNode | undefined, include: (k: TaintKind) => boolean) => {
       if (n === undefined) return;
-      for (const k of this.taintOf(n)) if (include(kindOf(k))) kinds.add(k);
+      for (const k of this.taintOf(n)) {
+        // One variable named like configuration (a model, a zone) is not a secret; the whole environment always is.
+        if (kindOf(k) === 'env-one' && !isSecretEnvName(k.slice('env-one:'.length))) continue;
+        if (include(kindOf(k))) kinds.add(k);
+      }
     };
     const strong = (k: TaintKind) => k !== 'env-one';
     if (isFetch) {
@@ -842,10 +951,16 @@ class SourceScan {
       (basePath !== undefined && BUILTIN_PROTOTYPES.has(basePath) && keys[0] === 'prototype' && keys.length >= 2) ||
       (basePath !== undefined && /^(Object|Array|Function|String)\.prototype$/.test(basePath) && keys.length >= 1) ||
       (basePath === 'FunctionPrototype' && keys.length >= 1);
+    // `x.__proto__ = y` on an object that is not a shared prototype is Object.setPrototypeOf(x, y): the setPrototypeOf
+    // fallback of TypeScript's class helpers and DOM libraries wiring their classes. Only x changes.
     if (polluted)
       this.report('proto.pollution', node, `assignment to ${[basePath ?? '(object)', ...keys].join('.')} changes a shared prototype`);
-    if (keys[keys.length - 1] === '__proto__')
-      this.report('proto.pollution', node, "assignment to __proto__ replaces an object's prototype");
+    else if (keys[keys.length - 1] === '__proto__')
+      this.report(
+        'proto.replace',
+        node,
+        `assignment to ${[basePath ?? '(object)', ...keys].join('.')} replaces that object's own prototype; no shared prototype changes`,
+      );
   }
 
   private checkLiteral(node: AstNode): void {
@@ -895,6 +1010,14 @@ class SourceScan {
   }
 }
 
+/** `x` in `o.x` or `{ x: 1 }`: a name, not a variable. */
+function isPropertyName(node: AstNode, parent: AstNode | undefined): boolean {
+  if (parent === undefined) return false;
+  if (parent.type === 'MemberExpression') return parent.computed !== true && child(parent, 'property') === node;
+  if (parent.type === 'Property') return parent.computed !== true && parent.shorthand !== true && child(parent, 'key') === node;
+  return false;
+}
+
 function needsParent(node: AstNode): boolean {
   switch (node.type) {
     case 'Identifier': {
@@ -902,7 +1025,11 @@ function needsParent(node: AstNode): boolean {
       return name === 'eval' || name === 'Function';
     }
     case 'MemberExpression':
-      return node.computed === true || (node.property as AstNode).name === 'env';
+      return (
+        node.computed === true ||
+        (node.property as AstNode).name === 'env' ||
+        ((node.object as AstNode).type === 'Identifier' && (node.object as AstNode).name === 'Function')
+      );
     case 'SpreadElement':
     case 'ObjectExpression':
       return true;

@@ -24,9 +24,9 @@ export const MODULE_RULES: ReadonlyMap<string, string> = new Map([
   ['tls', 'net.raw-socket'],
   ['bindings', 'native.addon'],
   ['node-gyp-build', 'native.addon'],
-  ['ffi-napi', 'native.addon'],
-  ['koffi', 'native.addon'],
-  ['ffi-rs', 'native.addon'],
+  ['ffi-napi', 'native.ffi'],
+  ['koffi', 'native.ffi'],
+  ['ffi-rs', 'native.ffi'],
   ['v8', 'native.process-binding'],
 ]);
 export const HTTP_MODULES = new Set(['http', 'https', 'http2', 'undici', 'axios', 'node-fetch', 'got', 'ky', 'superagent', 'ws']);

@@ -294,11 +294,15 @@ export class Evaluator {
       case 'ref': {
         if (key === 'constructor' && (obj.path.endsWith('.constructor') || BUILTIN_CTORS.has(obj.path) || obj.path === 'FunctionPrototype'))
           return ref('Function', obj.via);
+        // `X.prototype.constructor` is X itself (`Function.prototype.constructor` is Function).
+        if (key === 'constructor' && obj.path.endsWith('.prototype')) return ref(obj.path.slice(0, -'.prototype'.length), obj.via);
         if (obj.path === 'globalThis') return ref(GLOBAL_ALIASES.has(key) ? 'globalThis' : key, obj.via);
         return ref(`${obj.path}.${key}`, obj.via);
       }
       case 'fn':
-        return key === 'constructor' ? ref('Function') : key === 'prototype' ? ref('FunctionPrototype') : undefined;
+        // `f.prototype` is the object f's instances inherit from, f's own: not Function.prototype (that is
+        // Object.getPrototypeOf(f)). A library defining its classes writes there all the time.
+        return key === 'constructor' ? ref('Function') : undefined;
       case 'str': {
         if (key === 'constructor') return ref('String');
         if (key === 'length') return { k: 'num', v: obj.v.length };

@@ -13,6 +13,12 @@ const PLACES = new PlaceWords();
 const WRITE_TARGETS: ReadonlySet<PlaceKind> = new Set([...SECRET_KINDS, ...NEVER_WRITTEN_KINDS]);
 /** A part the scanner cannot compute: kept as one segment so the parts around it stay where they were. */
 export const UNKNOWN_PART = '…';
+/**
+ * The random end of a folder `mkdtemp(prefix)` creates: nothing of the user's is below it (no credential store, nothing
+ * a tool runs), so only the folder itself is matched against the places table (`~/.pi/agent/extensions/x-…` still is).
+ */
+export const NEW_FOLDER_PART = '…(new folder)';
+const MKDTEMP_CALLS = /^mod:fs(\.promises|\/promises)?\.mkdtemp(Sync)?(\(\))?$/;
 const HOME_REFS = /^(mod:os\.homedir\(\)|mod:os\.userInfo\(\)\.homedir|process\.env\.(HOME|USERPROFILE))$/;
 const PATH_CALLS = /^mod:path(\.posix|\.win32)?\.(join|resolve|normalize)(\(\))?$/;
 const DIRNAME_REFS = /^(__dirname|import\.meta\.dirname|__filename|import\.meta\.filename)$/;
@@ -83,8 +89,15 @@ export function foldPathExpression(ev: Evaluator, node: AstNode, depth = 0): str
       }
       return undefined;
     }
+    case 'AwaitExpression':
+      return foldPathExpression(ev, child(n, 'argument')!, depth + 1);
     case 'CallExpression': {
       const callee = ev.value(child(n, 'callee')!);
+      if (callee?.k === 'ref' && MKDTEMP_CALLS.test(callee.path)) {
+        const arg = children(n, 'arguments')[0];
+        const prefix = arg === undefined ? undefined : foldPathExpression(ev, arg, depth + 1);
+        return `${prefix ?? UNKNOWN_PART}${NEW_FOLDER_PART}`;
+      }
       if (callee?.k !== 'ref' || !PATH_CALLS.test(callee.path)) return undefined;
       const parts = children(n, 'arguments').map((a) => (a.type === 'SpreadElement' ? undefined : foldPathExpression(ev, a, depth + 1)));
       if (parts.every((p) => p === undefined)) return undefined;
@@ -116,7 +129,18 @@ function normalise(p: string): string {
 }
 
 export function isSensitiveWriteTarget(path: string): boolean {
-  return PLACES.names(path, WRITE_TARGETS);
+  const fresh = path.lastIndexOf(NEW_FOLDER_PART);
+  return PLACES.names(fresh < 0 ? path : path.slice(0, fresh + NEW_FOLDER_PART.length), WRITE_TARGETS);
+}
+
+/**
+ * A link that makes one never-written folder stand for another of the same name (`wt/node_modules` → `repo/node_modules`,
+ * how worktree tools share dependencies): what runs from it is what that folder holds, and every write into such a
+ * folder is judged where it happens. A link to anything else plants its target there.
+ */
+export function linksLikeToLike(link: string, target: string): boolean {
+  const name = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+  return name(link) !== UNKNOWN_PART && name(link) === name(target) && isSensitiveWriteTarget(target);
 }
 
 export function isCredentialPath(path: string): boolean {
@@ -137,7 +161,11 @@ export function isPiAgentWrite(written: string): boolean {
   let path = written.replace(new RegExp(`^\\$${BASE_IN_HOME.agent.variable}(?=/|$)`), AGENT_DIR);
   // A root the scanner cannot compute (pi's getAgentDir(), a variable) followed by `.pi/…` is pi's folder all the same.
   const below = /^(?:…|\$[A-Za-z_]\w*)(?:\/…)*\/(\.pi(?:\/.*)?)$/.exec(path);
-  if (below !== null) path = below[1]!.startsWith(`${BASE_IN_HOME.agent.path}`) ? `~/${below[1]!}` : below[1]!;
+  if (below !== null) {
+    const agent = BASE_IN_HOME.agent.path;
+    // `.pi/agents` (a project folder) is not below `.pi/agent`: the prefix must end at a segment.
+    path = below[1] === agent || below[1]!.startsWith(`${agent}/`) ? `~/${below[1]!}` : below[1]!;
+  }
   if (![AGENT_DIR, PROJECT_PI].some((dir) => path === dir || path.startsWith(`${dir}/`))) return false;
   if (PI_ALWAYS_FORBIDDEN.some((p) => path === p || path.startsWith(`${p}/`))) return false;
   return !path.split('/').includes('..');

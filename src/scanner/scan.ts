@@ -107,7 +107,8 @@ export function scanLocated(extension: LocatedExtension, options: ScanOptions = 
 function scanExtension(entry: LocatedExtension, target: string, options: DisplayOptions): ExtensionReport {
   const maxFileBytes = options.maxFileBytes ?? SCAN_LIMITS.maxFileBytes;
   const maxFiles = options.maxFiles ?? SCAN_LIMITS.maxFiles;
-  const base = options.displayBase ?? process.cwd();
+  // A relative base (`scan --display-base .`) is taken from the working folder, as the targets are.
+  const base = resolve(options.displayBase ?? process.cwd());
   const show = (abs: string) => (options.displayPrefix ?? '') + (isInside(base, abs) ? relative(base, abs) : abs);
   const findings: Finding[] = [];
   const evidence: CapabilityEvidence[] = [];
@@ -156,7 +157,15 @@ function scanExtension(entry: LocatedExtension, target: string, options: Display
     files.push(shown);
     const ext = extname(file).toLowerCase();
     if (ext === '.node') {
-      findings.push(makeFinding('native.addon', shown, 1, 1, 'a native addon binary is reachable from the entry'));
+      findings.push(
+        makeFinding(
+          'native.addon',
+          shown,
+          1,
+          1,
+          'a native addon binary is reachable from the entry; refused at runtime: the sandbox cannot load native code',
+        ),
+      );
       continue;
     }
     const lang = SOURCE_EXT[ext];

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { create } from 'tar';
@@ -65,6 +65,12 @@ describe('scan targets', () => {
     assert.deepEqual([...r!.files].sort(), ['node_modules/dep/main.js', 'src/lib/go.ts', 'src/main.ts']);
     const where = r!.findings.map((f) => `${f.ruleId}@${f.file}`).sort();
     assert.deepEqual(where, ['code.eval@src/lib/go.ts', 'net.raw-socket@node_modules/dep/main.js']);
+  });
+
+  it('takes a relative display base from the working folder instead of failing', async () => {
+    const root = tree({ 'package.json': JSON.stringify({ name: 'x', pi: { extensions: ['./index.ts'] } }), 'index.ts': HELLO });
+    const [r] = await scanTarget(root, { displayBase: relative(process.cwd(), root) });
+    assert.deepEqual([...r!.files], ['index.ts']);
   });
 
   it('scans a folder without an entry of its own as one extension per file or sub-folder', async () => {
