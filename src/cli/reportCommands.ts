@@ -1,6 +1,7 @@
 /**
  * `incident report ID --html FILE | --format md [--out FILE]` (issue 21 item 2): the incident's report from the
- * store. The incident comes from `--from-json FILE` (an IncidentReportInput) until the workflow's record is wired in.
+ * store: the incident's record (`incident open` and its steps), or `--from-json FILE` (an IncidentReportInput) for an
+ * incident handled outside pi-warden's workflow.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,10 @@ import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { WardenError } from '../errors.ts';
 import { wardenHome } from '../evidence/index.ts';
+import { evidenceTools } from '../incident/evidenceTools.ts';
 import type { IncidentReportInput } from '../incident/report/index.ts';
+import { reportInputOf } from '../incident/reportInput.ts';
+import { IncidentWorkflow } from '../incident/workflow/index.ts';
 import { printJson, type Io } from './output.ts';
 
 export const REPORT_FORMATS = ['html', 'md'] as const;
@@ -44,7 +48,7 @@ export function reportCommand(program: Command, io: Io, setExit: (code: number) 
     .option('--html <file>', 'write the HTML report to FILE')
     .option('--format <format>', `${REPORT_FORMATS.join(' | ')} (md is printed unless --out is given)`)
     .option('--out <file>', 'write the report to FILE')
-    .option('--from-json <file>', 'the incident as an IncidentReportInput JSON document')
+    .option('--from-json <file>', "the incident as an IncidentReportInput JSON document, instead of the store's incident record")
     .option('--home <dir>', 'the evidence store (default: $PI_WARDEN_HOME or ~/.pi/agent/warden)')
     .option('--json', 'print what was written as JSON')
     .action(async (id: string, _o: unknown, cmd: Command) => {
@@ -71,6 +75,12 @@ async function readInput(file: string): Promise<IncidentReportInput> {
   }
 }
 
+/** The workflow's record of incident `id` in the store at `home` (read only: the status reads rows, it runs no step). */
+function recordOf(home: string, id: string): IncidentReportInput {
+  const status = new IncidentWorkflow({ home, tools: evidenceTools, actor: 'report' }).status(id);
+  return reportInputOf(status);
+}
+
 /** Written under a temporary name and renamed, 0600: a report is evidence, and a half-written one is none. */
 function writeReport(file: string, text: string): void {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
@@ -93,13 +103,12 @@ export async function runReport(io: Io, id: string, o: ReportOptions): Promise<n
   const out = o.html ?? o.out;
   if (format === 'html' && out === undefined)
     throw new WardenError('usage', '--format html needs --out FILE (a page is not for the terminal)');
-  if (o.fromJson === undefined)
-    throw new WardenError('usage', `incident ${id}: no incident record to read in this build; pass the incident with --from-json FILE`);
-  const input = await readInput(o.fromJson);
+  const home = o.home ?? wardenHome();
+  const input = o.fromJson === undefined ? recordOf(home, id) : await readInput(o.fromJson);
   if (input.incident.id !== id)
     throw new WardenError('usage', `--from-json ${o.fromJson}: expected incident ${id}, found ${input.incident.id}`);
   const report = await reportModule();
-  const data = report.collectReportData(o.home ?? wardenHome(), input);
+  const data = report.collectReportData(home, input);
   const text = format === 'html' ? report.renderHtml(data) : report.renderMarkdown(data);
   const sha256 = createHash('sha256').update(text).digest('hex');
   if (out !== undefined) writeReport(out, text);

@@ -155,8 +155,8 @@ export function renderCharts(data: ReportData): Charts {
     .filter((t) => t.elapsedMs !== null)
     .map((t) => ({
       name: t.phase.name,
-      elapsedMin: (t.elapsedMs as number) / 60_000,
-      slaMin: t.phase.slaMs / 60_000,
+      elapsedMin: (t.slaElapsedMs as number) / 60_000,
+      slaMin: t.phase.slaMs === null ? null : t.phase.slaMs / 60_000,
       breached: t.status === 'breached',
     }));
   const phaseChart =
@@ -165,7 +165,7 @@ export function renderCharts(data: ReportData): Charts {
       : plot({
           ...base,
           height: 40 + 30 * phaseRows.length,
-          x: { label: 'minutes (bar: elapsed, tick: SLA)', grid: true },
+          x: { label: 'minutes since the SLA started counting (bar: taken, tick: SLA)', grid: true },
           y: { domain: phaseRows.map((p) => p.name), label: null },
           marks: [
             Plot.barX(phaseRows, {
@@ -173,7 +173,10 @@ export function renderCharts(data: ReportData): Charts {
               y: 'name',
               fill: (p: (typeof phaseRows)[number]) => (p.breached ? '#d62828' : '#2a9d4b'),
             }),
-            Plot.tickX(phaseRows, { x: 'slaMin', y: 'name', stroke: 'black', strokeWidth: 3 }),
+            Plot.tickX(
+              phaseRows.filter((p) => p.slaMin !== null),
+              { x: 'slaMin', y: 'name', stroke: 'black', strokeWidth: 3 },
+            ),
           ],
         });
   return {

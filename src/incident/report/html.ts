@@ -82,7 +82,7 @@ export function renderHtml(data: ReportData): string {
         e(t.phase.startedAt ?? '-'),
         e(t.phase.endedAt ?? '-'),
         t.elapsedMs === null ? '-' : formatDuration(t.elapsedMs),
-        formatDuration(t.phase.slaMs),
+        t.phase.slaMs === null ? 'none' : formatDuration(t.phase.slaMs),
         t.remainingMs === null ? '-' : formatDuration(t.remainingMs),
         `<span class="${t.status.replace(' ', '-')}">${e(t.status)}</span>`,
       ]),

@@ -44,8 +44,9 @@ function list(v: unknown, where: string): unknown[] {
 function phase(v: unknown, where: string): IncidentPhase {
   const p = record(v, where);
   const slaMs = p.slaMs;
-  if (typeof slaMs !== 'number' || !Number.isSafeInteger(slaMs) || slaMs <= 0)
-    bad(`${where}.slaMs`, 'a positive whole number of ms', slaMs);
+  if (slaMs !== null && (typeof slaMs !== 'number' || !Number.isSafeInteger(slaMs) || slaMs <= 0))
+    bad(`${where}.slaMs`, 'a positive whole number of ms, or null for no SLA', slaMs);
+  const slaFrom = optional(p.slaFrom, (t) => time(t, `${where}.slaFrom`));
   const startedAt = optional(p.startedAt, (t) => time(t, `${where}.startedAt`));
   const endedAt = optional(p.endedAt, (t) => time(t, `${where}.endedAt`));
   if (endedAt !== undefined && startedAt === undefined) bad(`${where}.endedAt`, 'no end before the phase started', endedAt);
@@ -58,6 +59,7 @@ function phase(v: unknown, where: string): IncidentPhase {
     ...(startedAt === undefined ? {} : { startedAt }),
     ...(endedAt === undefined ? {} : { endedAt }),
     slaMs,
+    ...(slaFrom === undefined ? {} : { slaFrom }),
   };
 }
 

@@ -58,7 +58,7 @@ export function renderMarkdown(data: ReportData): string {
         t.phase.startedAt ?? '-',
         t.phase.endedAt ?? '-',
         t.elapsedMs === null ? '-' : formatDuration(t.elapsedMs),
-        formatDuration(t.phase.slaMs),
+        t.phase.slaMs === null ? 'none' : formatDuration(t.phase.slaMs),
         t.remainingMs === null ? '-' : formatDuration(t.remainingMs),
         t.status,
       ]),

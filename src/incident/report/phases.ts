@@ -8,7 +8,9 @@ export interface PhaseTiming {
   readonly phase: IncidentPhase;
   /** Elapsed so far (running) or in all (ended); null before the phase starts. */
   readonly elapsedMs: number | null;
-  /** SLA minus elapsed: negative once breached; null before the phase starts. */
+  /** Time since the SLA started counting (`slaFrom`, else the phase's start) to the phase's end or now. */
+  readonly slaElapsedMs: number | null;
+  /** SLA minus the time since the SLA started counting: negative once breached; null before the phase starts or without an SLA. */
   readonly remainingMs: number | null;
   readonly status: PhaseStatus;
 }
@@ -16,12 +18,13 @@ export interface PhaseTiming {
 /** A running phase is measured up to the time the data was collected. */
 export function phaseTimings(data: ReportData): PhaseTiming[] {
   return data.input.incident.phases.map((phase) => {
-    if (phase.startedAt === undefined) return { phase, elapsedMs: null, remainingMs: null, status: 'not started' };
+    if (phase.startedAt === undefined) return { phase, elapsedMs: null, slaElapsedMs: null, remainingMs: null, status: 'not started' };
     const end = phase.endedAt !== undefined ? Date.parse(phase.endedAt) : data.generatedMs;
     const elapsedMs = Math.max(0, end - Date.parse(phase.startedAt));
-    const remainingMs = phase.slaMs - elapsedMs;
-    const status: PhaseStatus = remainingMs < 0 ? 'breached' : phase.endedAt === undefined ? 'running' : 'met';
-    return { phase, elapsedMs, remainingMs, status };
+    const slaElapsedMs = Math.max(0, end - Date.parse(phase.slaFrom ?? phase.startedAt));
+    const remainingMs = phase.slaMs === null ? null : phase.slaMs - slaElapsedMs;
+    const status: PhaseStatus = remainingMs !== null && remainingMs < 0 ? 'breached' : phase.endedAt === undefined ? 'running' : 'met';
+    return { phase, elapsedMs, slaElapsedMs, remainingMs, status };
   });
 }
 

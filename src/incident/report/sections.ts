@@ -81,7 +81,8 @@ export function postmortemSections(data: ReportData): PostmortemSection[] {
     {
       title: 'Response against the SLAs',
       lines: breached.map(
-        (t) => `${t.phase.name} breached its SLA of ${formatDuration(t.phase.slaMs)} by ${formatDuration(-(t.remainingMs as number))}`,
+        (t) =>
+          `${t.phase.name} breached its SLA of ${formatDuration(t.phase.slaMs as number)} by ${formatDuration(-(t.remainingMs as number))}`,
       ),
       prompt:
         breached.length === 0

@@ -4,9 +4,10 @@
  * adds from the store is listed in ReportData. Nothing here holds a hostcall's params: the ledger never stored them.
  */
 
-/** The runbook's incident types. */
-export const INCIDENT_TYPES = ['INC-1', 'INC-2', 'INC-3', 'INC-4', 'INC-5', 'INC-6'] as const;
-export type IncidentType = (typeof INCIDENT_TYPES)[number];
+import type { IncidentType } from '../workflow/index.ts';
+
+/** The runbook's incident types: the workflow's own list. */
+export { INCIDENT_TYPES, type IncidentType } from '../workflow/index.ts';
 
 /** One phase of the runbook's General Incident Workflow, with the NIST SP 800-61r3 / CSF 2.0 and SANS names beside it. */
 export interface IncidentPhase {
@@ -17,8 +18,13 @@ export interface IncidentPhase {
   readonly startedAt?: string;
   /** ISO 8601 UTC; absent while the phase runs. */
   readonly endedAt?: string;
-  /** The runbook's SLA for the phase. */
-  readonly slaMs: number;
+  /** The runbook's SLA for the phase; null where the runbook sets none ("Automatic", "Varies"). */
+  readonly slaMs: number | null;
+  /**
+   * ISO 8601 UTC: when the SLA starts counting. The runbook counts every phase's SLA from detection (the incident's
+   * opening), so the workflow's record sets it to `openedAt`; absent: from the phase's own start.
+   */
+  readonly slaFrom?: string;
 }
 
 export interface IncidentReportInput {

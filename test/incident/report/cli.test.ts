@@ -7,6 +7,8 @@ import { describe, it } from 'node:test';
 import { Command } from 'commander';
 import { main } from '../../../src/cli/main.ts';
 import { reportCommand } from '../../../src/cli/reportCommands.ts';
+import { evidenceTools } from '../../../src/incident/evidenceTools.ts';
+import { IncidentWorkflow } from '../../../src/incident/workflow/index.ts';
 import { buildFixture, tempDir } from './fixture.ts';
 
 process.env.NO_COLOR = '1';
@@ -70,13 +72,31 @@ describe('pi-warden incident report', () => {
     }
   });
 
+  it("without --from-json reports the store's incident record: its phases, SLAs from detection, evidence and remediations", async () => {
+    const f = await withInput(4);
+    const wf = new IncidentWorkflow({ home: f.home, tools: evidenceTools, actor: 'tester' });
+    const opened = await wf.open({ type: 'INC-2', extension: 'hostile-ext' });
+    const id = opened.incident.id;
+    const r = await run(['incident', 'report', id, '--format', 'md', '--home', f.home]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, new RegExp(`^# Incident ${id} \\(INC-2\\)`));
+    // Detect has no SLA in the runbook ("Automatic"); Contain's SLA is shown and has not started.
+    assert.match(r.out, /\| Detect \|[^\n]*\| none \|/);
+    assert.match(r.out, /\| Contain \|[^\n]*not started/);
+    for (const c of f.canaries) assert.ok(!r.out.includes(c), `markdown contains ${c}`);
+    const j = JSON.parse((await run(['incident', 'report', id, '--format', 'md', '--home', f.home, '--json'])).out) as {
+      extensions: string[];
+    };
+    assert.deepEqual(j.extensions, ['hostile-ext']);
+  });
+
   it('refuses with what it expected and what it found', async () => {
     const f = await withInput(2);
     const cases: Array<[string[], RegExp]> = [
       [['incident', 'report', f.id, '--from-json', f.inputFile], /expected --html FILE or --format md, found neither/],
       [['incident', 'report', f.id, '--format', 'pdf', '--from-json', f.inputFile], /--format must be one of html, md, found "pdf"/],
       [['incident', 'report', f.id, '--format', 'html', '--from-json', f.inputFile], /--format html needs --out FILE/],
-      [['incident', 'report', f.id, '--format', 'md'], /no incident record to read in this build; pass the incident with --from-json FILE/],
+      [['incident', 'report', f.id, '--format', 'md'], /no incident "INC-20261206-001" in this store \(see `pi-warden incident list`\)/],
       [
         ['incident', 'report', 'INC-OTHER', '--format', 'md', '--from-json', f.inputFile],
         /expected incident INC-OTHER, found INC-20261206-001/,
