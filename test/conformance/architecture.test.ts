@@ -35,6 +35,7 @@ const EVERY_AREA = [
   'replay',
   'pi',
   'probe',
+  'incident',
   'extensions',
 ];
 
@@ -58,6 +59,22 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   replay: ['policy', 'evidence', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'sandbox', 'extensions'],
   pi: ['policy', 'evidence', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'sandbox', 'runtime', 'extensions'],
   probe: ['policy', 'evidence', 'dispatch', 'mediation', 'sandbox', 'runtime', 'pi', 'extensions', 'scanner'],
+  // Incident work (issues 20–21) collects from every area below: store, replay, trust, policy.
+  incident: [
+    'policy',
+    'evidence',
+    'dispatch',
+    'trust',
+    'mediation',
+    'scanner',
+    'risk',
+    'sandbox',
+    'runtime',
+    'replay',
+    'pi',
+    'probe',
+    'extensions',
+  ],
   cli: EVERY_AREA,
   // The package's own face re-exports the public API.
   'index.ts': EVERY_AREA,
