@@ -14,6 +14,7 @@ import { runClassify } from './secretsCommand.ts';
 import { runFsCheck } from './fsCommand.ts';
 import { runProbe } from './probeCommand.ts';
 import { registerBridge } from './bridgeCommands.ts';
+import { registerBundle } from './bundleCommands.ts';
 import { runLauncher } from '../pi/index.ts';
 
 const VERSION = '0.1.0';
@@ -269,6 +270,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       );
     });
   registerBridge(program, io, setExit);
+  registerBundle(program, io, setExit);
   program
     .command('pi')
     .description(

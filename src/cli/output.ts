@@ -38,6 +38,9 @@ export const JSON_SCHEMAS = [
   'pi-warden.adoption_switch.v1',
   'pi-warden.bridge_status.v1',
   'pi-warden.install.v1',
+  'pi-warden.bundle_export.v1',
+  'pi-warden.bundle_verification.v1',
+  'pi-warden.bundle_disclosure.v1',
   'pi-warden.error.v1',
 ] as const;
 export type JsonSchema = (typeof JSON_SCHEMAS)[number];
