@@ -66,7 +66,7 @@ export async function buildIncidentStore(
     command_hash: CANARIES.command,
     class: 'network',
     decision: 'deny',
-    reason_codes: ['exec_mediation' as ReasonCode],
+    reason_codes: ['exec_mediation'],
   });
   writer.recordSecretEvent({
     ts_ms: ts,
