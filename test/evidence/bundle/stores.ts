@@ -7,7 +7,6 @@ import { createDispatcher, type Operation } from '../../../src/dispatch/dispatch
 import { loadOrCreateKey, type SigningKey } from '../../../src/evidence/keys.ts';
 import { EvidenceWriter } from '../../../src/evidence/writer.ts';
 import { bundleHashOf, signEnvelope, statementFor, type BundleDocument } from '../../../src/evidence/bundle/index.ts';
-import type { ReasonCode } from '../../../src/errors.ts';
 import { compilePolicy } from '../../../src/policy/precedence.ts';
 import { rulesFor } from '../../../src/policy/settings.ts';
 import { TrustRegistry } from '../../../src/trust/index.ts';
