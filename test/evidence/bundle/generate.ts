@@ -6,13 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  summarise,
-  type BundleDocument,
-  type BundleEntry,
-  type BundleReason,
-  type LedgerSection,
-} from '../../../src/evidence/bundle/index.ts';
+import { summarise, type BundleDocument, type BundleReason } from '../../../src/evidence/bundle/index.ts';
 import { exportBundle } from '../../../src/incident/bundle/index.ts';
 import { buildIncidentStore, rehash, reseal } from './stores.ts';
 
@@ -22,19 +16,24 @@ export const FIXTURES = fileURLToPath(new URL('../../fixtures/bundles/', import.
 const NOW = Date.parse('2026-12-06T12:00:00Z');
 
 type Edit = (doc: BundleDocument) => void;
-const ledger = (d: BundleDocument): LedgerSection & { entries: BundleEntry[]; inclusion_proof: string[] } =>
-  d.sections.ledger as LedgerSection & { entries: BundleEntry[]; inclusion_proof: string[] };
+interface LooseLedger {
+  entries: Array<Record<string, unknown> & { ts_ms: number }>;
+  inclusion_proof: string[];
+  checkpoints: Array<{ root_hash: string; signature: string }>;
+  consistency: string[][];
+}
+const ledger = (d: BundleDocument): LooseLedger => d.sections.ledger as LooseLedger;
 const flipHex = (h: string): string => (h[0] === '0' ? '1' : '0') + h.slice(1);
 const clone = (d: BundleDocument): BundleDocument => JSON.parse(JSON.stringify(d)) as BundleDocument;
 
 /** name → [source bundle, edit, how it is sealed afterwards, the reasons verify must give]. */
 function variants(): Array<[string, 'good' | 'redacted', Edit, 'reseal' | 'rehash' | 'none', BundleReason[]]> {
   return [
-    ['entry_text_fail', 'good', (d) => (ledger(d).entries[1] as Record<string, unknown>)['ts_ms']++, 'reseal', ['entry_hash_mismatch']],
+    ['entry_text_fail', 'good', (d) => ledger(d).entries[1]!.ts_ms++, 'reseal', ['entry_hash_mismatch']],
     [
       'entry_text_unsealed_fail',
       'good',
-      (d) => (ledger(d).entries[1] as Record<string, unknown>)['ts_ms']++,
+      (d) => ledger(d).entries[1]!.ts_ms++,
       'none',
       ['bundle_hash_mismatch', 'statement_mismatch', 'entry_hash_mismatch'],
     ],
@@ -49,7 +48,7 @@ function variants(): Array<[string, 'good' | 'redacted', Edit, 'reseal' | 'rehas
       'checkpoint_root_fail',
       'good',
       (d) => {
-        const cps = ledger(d).checkpoints as Array<{ root_hash: string }>;
+        const cps = ledger(d).checkpoints;
         const last = cps[cps.length - 1] as { root_hash: string };
         last.root_hash = flipHex(last.root_hash);
       },
@@ -60,7 +59,7 @@ function variants(): Array<[string, 'good' | 'redacted', Edit, 'reseal' | 'rehas
       'checkpoint_signature_fail',
       'good',
       (d) => {
-        const cps = ledger(d).checkpoints as Array<{ signature: string }>;
+        const cps = ledger(d).checkpoints;
         (cps[0] as { signature: string }).signature = (cps[1] as { signature: string }).signature;
       },
       'reseal',
@@ -70,7 +69,7 @@ function variants(): Array<[string, 'good' | 'redacted', Edit, 'reseal' | 'rehas
       'consistency_proof_fail',
       'good',
       (d) => {
-        const c = ledger(d).consistency as string[][];
+        const c = ledger(d).consistency;
         (c[0] as string[])[0] = flipHex((c[0] as string[])[0] as string);
       },
       'reseal',
@@ -104,7 +103,7 @@ function variants(): Array<[string, 'good' | 'redacted', Edit, 'reseal' | 'rehas
       'good',
       (d) => {
         const e = ledger(d).entries;
-        [e[1], e[2]] = [e[2] as BundleEntry, e[1] as BundleEntry];
+        [e[1], e[2]] = [e[2] as LooseLedger['entries'][number], e[1] as LooseLedger['entries'][number]];
       },
       'reseal',
       ['entry_order'],
@@ -131,7 +130,7 @@ function variants(): Array<[string, 'good' | 'redacted', Edit, 'reseal' | 'rehas
       'redacted_value_swapped_fail',
       'redacted',
       (d) => {
-        const e = ledger(d).entries as Array<Record<string, unknown>>;
+        const e = ledger(d).entries;
         const a = e.find((x) => x['method'] === 'exec') as Record<string, unknown>;
         const b = e.find((x) => x['method'] === 'fs.read') as Record<string, unknown>;
         [a['params_hash'], b['params_hash']] = [b['params_hash'], a['params_hash']];
