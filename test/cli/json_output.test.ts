@@ -88,6 +88,9 @@ describe('--json on every command', () => {
       ['disable', '--home', bridgeHome],
       ['enable', '--home', bridgeHome],
       ['unadopt', '--all', '--cwd', agent, '--home', bridgeHome],
+      ['bundle', 'export', '--home', home, '--out', join(agent, 'bundle.json'), '--redact', 'params'],
+      ['bundle', 'verify', join(agent, 'bundle.json'), '--home', home],
+      ['bundle', 'disclose', join(agent, 'bundle.json'), '--home', home, '--section', 'ledger', '--entry', '1', '--field', 'params_hash'],
     ];
     const seen = new Set<unknown>();
     for (const args of commands) {

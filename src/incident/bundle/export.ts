@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { link, rm, writeFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
@@ -134,13 +134,23 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
     db.close();
   }
   const text = `${JSON.stringify(doc)}\n`;
+  // Written whole under a temporary name, then linked into place: never a half-written bundle, never over a file.
   const tmp = `${opts.out}.${process.pid}.tmp`;
   try {
     await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
-    await rename(tmp, opts.out);
+    await link(tmp, opts.out);
   } catch (err) {
+    const exists = (err as NodeJS.ErrnoException).code === 'EEXIST';
+    throw new WardenError(
+      exists ? 'usage' : 'io',
+      `${opts.out}: cannot write the bundle (${exists ? 'expected a new file, found one there' : (err as Error).message})`,
+      {
+        where: opts.out,
+        cause: err,
+      },
+    );
+  } finally {
     await rm(tmp, { force: true });
-    throw new WardenError('io', `${opts.out}: cannot write the bundle (${(err as Error).message})`, { where: opts.out, cause: err });
   }
   const ledger = doc.sections.ledger as LedgerSection;
   return {
