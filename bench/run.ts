@@ -22,6 +22,7 @@ const SUITES: Record<string, string> = {
   bridge: './bridge.bench.ts',
   'shell-parse': './shellParse.bench.ts',
   exec: './exec.bench.ts',
+  bundle: './bundle.bench.ts',
 };
 
 const ONE = '--module';
