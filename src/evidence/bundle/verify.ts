@@ -54,7 +54,30 @@ export function bundleHashOf(sections: unknown): string {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Fails closed: a file shaped so that a check throws is reported as malformed, never as verified. */
 export function verifyBundleText(text: string, options: BundleVerifyOptions = {}): BundleVerification {
+  try {
+    return verifyUnguarded(text, options);
+  } catch (err) {
+    return {
+      ok: false,
+      bundle_hash: null,
+      key_id: null,
+      key_source: null,
+      entries: 0,
+      redaction: [],
+      failures: [
+        {
+          section: 'bundle',
+          reason: 'malformed',
+          detail: `expected the structure of docs/bundle-format.md, found one a check could not read (${(err as Error).message})`,
+        },
+      ],
+    };
+  }
+}
+
+function verifyUnguarded(text: string, options: BundleVerifyOptions): BundleVerification {
   const failures: BundleFailure[] = [];
   const fail = (section: string, reason: BundleReason, detail: string, entry?: string): void => {
     failures.push(entry === undefined ? { section, reason, detail } : { section, entry, reason, detail });
@@ -115,7 +138,8 @@ export function verifyBundleText(text: string, options: BundleVerifyOptions = {}
   const classes = redaction.filter(isRedactionClass);
 
   // The signature: DSSE over the Statement, whose subject digest must be the recomputed hash.
-  if (key !== undefined) {
+  if (key !== undefined && !isObject(doc['envelope'])) fail('envelope', 'signature_invalid', 'expected a DSSE envelope, found none');
+  else if (key !== undefined) {
     const opened = openEnvelope(doc['envelope'] as DsseEnvelope, key);
     if ('problem' in opened) fail('envelope', 'signature_invalid', opened.problem);
     else {

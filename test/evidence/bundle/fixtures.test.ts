@@ -48,3 +48,29 @@ describe('bundle fixtures', () => {
     ]);
   });
 });
+
+describe('bundle verify on malformed input', () => {
+  it('fails, never throws, on text that is not a bundle', async () => {
+    const { verifyBundleText } = await import('../../../src/evidence/bundle/index.ts');
+    const good = JSON.parse(readFileSync(join(FIXTURES, 'good.json'), 'utf8')) as Record<string, unknown> & {
+      sections: Record<string, unknown>;
+    };
+    const variants: string[] = [
+      'not json',
+      '[]',
+      'null',
+      JSON.stringify({ ...good, envelope: undefined }),
+      JSON.stringify({ ...good, sections: null }),
+      JSON.stringify({ ...good, sections: { ...good.sections, ledger: { ...(good.sections['ledger'] as object), entries: ['x', 3] } } }),
+      JSON.stringify({ ...good, sections: { ...good.sections, gaps: { prunes: [null] } } }),
+      JSON.stringify({ ...good, sections: { ...good.sections, ledger: { ...(good.sections['ledger'] as object), checkpoints: [null] } } }),
+      JSON.stringify({ ...good, sections: { ...good.sections, alerts: 'none' } }),
+    ];
+    const key = (await import('node:crypto')).createPublicKey(readFileSync(publicKey, 'utf8'));
+    for (const v of variants) {
+      const r = verifyBundleText(v, { publicKey: key });
+      assert.equal(r.ok, false, v.slice(0, 80));
+      assert.ok(r.failures.length > 0);
+    }
+  });
+});
