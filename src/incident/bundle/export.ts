@@ -42,6 +42,7 @@ import {
   summarise,
   type BundleDocument,
   type BundleEntry,
+  type Commitment,
   type GapsSection,
   type LedgerSection,
   type ProvableTree,
@@ -115,7 +116,17 @@ function redactRows(
 ): void {
   const fields = classes.flatMap((c) => REDACTED_FIELDS[c].filter(([s]) => s === section).map(([, f]) => f));
   if (fields.length === 0) return;
-  for (const row of rows) for (const f of fields) if (f in row) row[f] = commit(k, `${section}.${f}`, row[f]);
+  // Values repeat (one args shape for thousands of reads): each distinct one is committed once.
+  const seen = new Map<string, Commitment>();
+  for (const row of rows)
+    for (const f of fields) {
+      if (!(f in row)) continue;
+      const label = `${section}.${f}`;
+      const memo = `${label}\n${JSON.stringify(row[f])}`;
+      let c = seen.get(memo);
+      if (c === undefined) seen.set(memo, (c = commit(k, label, row[f])));
+      row[f] = c;
+    }
 }
 
 export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
