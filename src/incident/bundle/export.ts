@@ -5,7 +5,7 @@
  * (the reference's export drained them).
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { link, rm, writeFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +81,11 @@ export interface ExportResult {
 /** At most this many checkpoints are carried (the last always), each with a consistency proof to the next. */
 const MAX_CHECKPOINTS = 64;
 
-export const TOOL = { name: 'pi-warden', version: '0.1.0' } as const;
+/** The collecting tool for the custody record: name and version as the package declares them (src/ and dist/ alike sit three folders below it). */
+export const TOOL = (() => {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+  return { name: pkg.name, version: pkg.version };
+})();
 
 const inWindow = (f: BundleFilter, ts: number): boolean =>
   (f.start_ms === null || ts >= f.start_ms) && (f.end_ms === null || ts <= f.end_ms);

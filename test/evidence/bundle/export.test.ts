@@ -63,6 +63,25 @@ describe('bundle export from a live store', () => {
     assert.deepEqual(storeBytes(home), before);
   });
 
+  it('records chain of custody: collector, tool and version, command line, UTC time with its clock source, the store state', async () => {
+    const { home } = await buildIncidentStore(3);
+    const file = join(tempHome(), 'c.json');
+    await exportBundle({
+      home,
+      out: file,
+      commandLine: ['pi-warden', 'bundle', 'export', '--out', file],
+      nowMs: Date.parse('2026-12-06T10:00:00Z'),
+    });
+    const c = read(file).sections.custody as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(c.tool.version, pkg.version);
+    assert.deepEqual(c.command_line, ['pi-warden', 'bundle', 'export', '--out', file]);
+    assert.equal(c.collected_at, '2026-12-06T10:00:00.000Z');
+    assert.match(c.clock_source, /UTC/);
+    assert.ok(typeof c.collector.host === 'string' && c.collector.host.length > 0);
+    assert.equal(c.store.verification.classification, 'intact');
+  });
+
   it('a per-extension bundle of an interleaved two-extension ledger verifies, with only that extension in it', async () => {
     const { home, key } = await buildIncidentStore(20, { checkpointEvery: 6 });
     const file = join(tempHome(), 'ext-b.json');
