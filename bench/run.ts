@@ -24,6 +24,7 @@ const SUITES: Record<string, string> = {
   exec: './exec.bench.ts',
   tui: './tui.bench.ts',
   export: './export.bench.ts',
+  bundle: './bundle.bench.ts',
 };
 
 const ONE = '--module';

@@ -18,6 +18,7 @@ import { registerIncident } from './incidentCommands.ts';
 import { registerRollback } from './rollbackCommands.ts';
 import { reportCommand } from './reportCommands.ts';
 import { registerExport } from './exportCommands.ts';
+import { registerBundle } from './bundleCommands.ts';
 import { runLauncher } from '../pi/index.ts';
 
 const VERSION = '0.1.0';
@@ -279,6 +280,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerRollback(program, io, setExit);
   reportCommand(program, io, setExit);
   registerExport(program, io, setExit);
+  registerBundle(program, io, setExit);
   program
     .command('pi')
     .description(

@@ -45,6 +45,9 @@ export const JSON_SCHEMAS = [
   'pi-warden.incident_list.v1',
   'pi-warden.drill.v1',
   'pi-warden.rollback.v1',
+  'pi-warden.bundle_export.v1',
+  'pi-warden.bundle_verification.v1',
+  'pi-warden.bundle_disclosure.v1',
   'pi-warden.error.v1',
 ] as const;
 export type JsonSchema = (typeof JSON_SCHEMAS)[number];

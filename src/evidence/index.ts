@@ -44,3 +44,5 @@ export { DEFAULT_STORE_BYTES_PER_HOUR } from './writer.ts';
 export { BURST_REASONS, DEFAULT_BURSTS, SUMMARY_REASON, summarisedCount, type BurstSettings } from './bursts.ts';
 export { storedEntries } from './chunks.ts';
 export { rulesFromSnapshot } from './configSnapshot.ts';
+// Incident evidence bundles (issue 20): their own face is evidence/bundle/index.ts, re-exported here whole.
+export * from './bundle/index.ts';

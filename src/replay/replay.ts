@@ -116,12 +116,56 @@ function recordedPolicyDecision(e: LedgerEntry): string {
 export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayReport {
   const v = verifyLedger(db, { publicKey: options.publicKey });
   const breakAt = v.first_break_seq;
+  const read = db.prepare('SELECT config FROM config_snapshots WHERE config_hash = ?');
+  const until = options.until ?? Number.MAX_SAFE_INTEGER;
+  let untrusted = 0;
+  let unparsable = 0;
+  function* trusted(): Generator<LedgerEntry> {
+    for (const row of storedEntries(db, until)) {
+      if (breakAt !== null && row.seq >= breakAt) {
+        untrusted++;
+        continue;
+      }
+      try {
+        yield parseEntry(row.entry, row.ledger_hash);
+      } catch {
+        unparsable++;
+      }
+    }
+  }
+  const r = replayEntries(trusted(), (hash) => (read.get(hash) as { config: string } | undefined)?.config, options.extension);
+  return {
+    schema: 'pi-warden.ledger_replay.v1',
+    verification: {
+      classification: v.classification,
+      first_break_seq: breakAt,
+      chain_valid: v.chain_valid,
+      checkpoints_valid: v.checkpoints_valid,
+    },
+    ...r,
+    not_recomputable: r.not_recomputable + unparsable,
+    untrusted: { from_seq: breakAt, count: untrusted },
+  };
+}
+
+export type EntriesReplay = Omit<ReplayReport, 'schema' | 'verification' | 'untrusted'>;
+
+/**
+ * Replays entries already verified (a store's up to its first break, a bundle's after `bundle verify`), with the
+ * policy snapshots `snapshot` gives by config hash. Reads only the fields a decision depends on, never the params
+ * hashes, so a bundle whose hashes are redacted by commitments replays to the same decisions.
+ */
+export function replayEntries(
+  entries: Iterable<LedgerEntry>,
+  snapshot: (configHash: string) => string | undefined,
+  extension?: string,
+): EntriesReplay {
   const snapshots = new Map<string, PolicyRules | undefined>();
   const rulesFor = (hash: string | null): PolicyRules | undefined => {
     if (hash === null) return undefined;
     if (!snapshots.has(hash)) {
-      const row = db.prepare('SELECT config FROM config_snapshots WHERE config_hash = ?').get(hash) as { config: string } | undefined;
-      snapshots.set(hash, row === undefined ? undefined : rulesFromSnapshot(row.config));
+      const text = snapshot(hash);
+      snapshots.set(hash, text === undefined ? undefined : rulesFromSnapshot(text));
     }
     return snapshots.get(hash);
   };
@@ -131,24 +175,11 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
   let notRecomputable = 0;
   let outcomes = 0;
   let operatorActions = 0;
-  let untrusted = 0;
-  const until = options.until ?? Number.MAX_SAFE_INTEGER;
   const risk = new RiskReplayer();
   const unknownCodes = new Set<string>();
   let riskReplayed = 0;
-  for (const row of storedEntries(db, until)) {
-    if (breakAt !== null && row.seq >= breakAt) {
-      untrusted++;
-      continue;
-    }
-    let e: LedgerEntry;
-    try {
-      e = parseEntry(row.entry, row.ledger_hash);
-    } catch {
-      notRecomputable++;
-      continue;
-    }
-    if (options.extension !== undefined && e.extension_id !== options.extension) continue;
+  for (const e of entries) {
+    if (extension !== undefined && e.extension_id !== extension) continue;
     // How an admitted call ended, not a decision: its decision is the allow entry before it.
     if (e.stage === 'execute' && e.reason_codes.includes(OUTCOME_REASON)) {
       outcomes++;
@@ -167,7 +198,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
       const scoreDiffers = e.risk_score !== null && Math.abs(e.risk_score - rr.recomputed.score) > 0.005;
       if (rr.recorded !== rr.recomputed.action || scoreDiffers) {
         differences.push({
-          seq: row.seq,
+          seq: e.seq,
           extension_id: e.extension_id,
           method: e.method,
           capability: e.capability,
@@ -193,7 +224,7 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
       continue;
     }
     differences.push({
-      seq: row.seq,
+      seq: e.seq,
       extension_id: e.extension_id,
       method: e.method,
       capability: e.capability,
@@ -207,13 +238,6 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
     });
   }
   return {
-    schema: 'pi-warden.ledger_replay.v1',
-    verification: {
-      classification: v.classification,
-      first_break_seq: breakAt,
-      chain_valid: v.chain_valid,
-      checkpoints_valid: v.checkpoints_valid,
-    },
     entries_replayed: replayed,
     outcomes,
     operator_actions: operatorActions,
@@ -222,6 +246,5 @@ export function replayLedger(db: DatabaseSync, options: ReplayOptions): ReplayRe
     risk_decisions_replayed: riskReplayed,
     differences,
     unknown_reason_codes: [...unknownCodes].sort(),
-    untrusted: { from_seq: breakAt, count: untrusted },
   };
 }

@@ -101,6 +101,9 @@ describe('--json on every command', () => {
       ['incident', 'open', '--type', 'INC-1', '--extension', 'ext_a', '--home', trustHome],
       ['incident', 'list', '--home', trustHome],
       ['drill', 'INC-1'],
+      ['bundle', 'export', '--home', home, '--out', join(agent, 'bundle.json'), '--redact', 'params'],
+      ['bundle', 'verify', join(agent, 'bundle.json'), '--home', home],
+      ['bundle', 'disclose', join(agent, 'bundle.json'), '--home', home, '--section', 'ledger', '--entry', '1', '--field', 'params_hash'],
       // Last: it rewrites the user settings the commands above read.
       ['rollback', 'policy', '--cwd', agent],
     ];
