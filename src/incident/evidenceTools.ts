@@ -1,25 +1,34 @@
 /**
- * The evidence tools the CLI gives the incident workflow. This build has no evidence bundle yet (issue 20): the
- * config snapshot and the ledger verification are real, the bundle export and verification refuse with a clear
- * error, so `incident collect` fails closed instead of recording a bundle that does not exist. The bundle's
- * merge replaces this one module.
+ * The evidence tools the CLI and the drills give the incident workflow: the evidence bundle's export and verification
+ * (issue 20, src/incident/bundle), the config snapshot and the ledger verification.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WardenError } from '../errors.ts';
 import { loadOrCreateKey, verifyStore } from '../evidence/index.ts';
 import { explainPolicy, resolvePolicy } from '../policy/index.ts';
+import { exportBundle, verifyBundle } from './bundle/index.ts';
 import type { EvidenceTools } from './workflow/index.ts';
-
-const unavailable = (what: string): WardenError =>
-  new WardenError('internal', `bundle ${what} not available in this build: expected the evidence bundle (issue 20), found none`);
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
 export const evidenceTools: EvidenceTools = {
-  exportBundle: () => Promise.reject(unavailable('export')),
-  verifyBundle: () => Promise.reject(unavailable('verification')),
+  async exportBundle({ start, end, ...o }) {
+    const r = await exportBundle({
+      ...o,
+      ...(start === undefined ? {} : { start: new Date(start).toISOString() }),
+      ...(end === undefined ? {} : { end: new Date(end).toISOString() }),
+    });
+    return { path: r.path, bundleHash: r.bundleHash, fileSha256: r.fileSha256, entries: r.entries };
+  },
+  async verifyBundle(file, o = {}) {
+    const publicKey = o.publicKey?.export({ type: 'spki', format: 'pem' }).toString();
+    const r = await verifyBundle(file, {
+      ...(publicKey === undefined ? {} : { publicKey }),
+      ...(o.home === undefined ? {} : { home: o.home }),
+    });
+    return { ok: r.ok, failures: r.failures };
+  },
   snapshotConfig({ out, extension, cwd, env }) {
     const resolved = resolvePolicy({ cwd: cwd ?? process.cwd(), ...(env === undefined ? {} : { env }) });
     const snapshot = {

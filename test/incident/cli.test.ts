@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { JSON_SCHEMAS } from '../../src/cli/output.ts';
-import { NEEDS_BUNDLE, scratch } from './tools.ts';
+import { scratch } from './tools.ts';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -78,29 +78,29 @@ describe('pi-warden incident, drill, rollback', () => {
     });
     const again = doc(await run(['incident', 'contain', incident.id, '--home', home, '--json']), 'contain again');
     assert.equal(again.already, true);
-    const collect = await run(['incident', 'collect', incident.id, '--home', home, '--json']);
-    assert.equal(collect.code, 2);
-    const e = doc(collect, 'collect') as { error: { code: string; message: string } };
-    assert.match(e.error.message, /bundle export not available in this build/);
+    const collect = doc(await run(['incident', 'collect', incident.id, '--home', home, '--json']), 'collect');
+    const bundle = (collect.detail as { bundle: { path: string; file_sha256: string } }).bundle;
+    assert.match(bundle.file_sha256, /^[0-9a-f]{64}$/);
     const status = doc(await run(['incident', 'status', incident.id, '--home', home, '--json']), 'status');
     const phases = (status.incident as { phases: Array<{ phase: string; state: string; remaining_ms: number | null; breached: boolean }> })
       .phases;
     assert.deepEqual(
-      phases.slice(0, 3).map((p) => [p.phase, p.state]),
+      phases.slice(0, 4).map((p) => [p.phase, p.state]),
       [
         ['detect', 'done'],
         ['contain', 'done'],
-        ['collect', 'begun'],
+        ['collect', 'done'],
+        ['verify', 'pending'],
       ],
     );
     const human = await run(['incident', 'status', incident.id, '--home', home]);
     assert.match(human.out, /Contain\s+│ Respond \(RS\.MI-01: contained\)\s+│ Containment\s+│ < 5 min\s+│ done/);
-    assert.match(human.out, /next: pi-warden incident collect /);
+    assert.match(human.out, /next: pi-warden incident verify /);
     const list = doc(await run(['incident', 'list', '--home', home, '--json']), 'list');
     assert.equal((list.incidents as unknown[]).length, 1);
     const analyze = await run(['incident', 'analyze', incident.id, '--home', home]);
     assert.equal(analyze.code, 2);
-    assert.match(analyze.err, /incident_out_of_order: cannot analyze .*: expected phase Collect to be done first/);
+    assert.match(analyze.err, /incident_out_of_order: cannot analyze .*: expected phase Verify to be done first/);
   });
 
   it('usage errors say what was expected', async () => {
@@ -123,7 +123,7 @@ describe('pi-warden incident, drill, rollback', () => {
     assert.deepEqual(settings, { extensionPolicy: { profile: 'safe', allowDangerous: false } });
   });
 
-  it('drill INC-1 --json passes end to end', { skip: NEEDS_BUNDLE }, async () => {
+  it('drill INC-1 --json passes end to end', async () => {
     const r = await run(['drill', 'INC-1', '--json']);
     assert.equal(r.code, 0, r.out);
     assert.equal(doc(r, 'drill').ok, true);

@@ -1,14 +1,15 @@
 /**
  * Every runbook drill, end to end: the hostile fixture runs in the sandbox into a scratch store, the workflow runs
- * open → close, and every "Expected Artifacts" line is checked. The bundle is the stand-in (tools.ts) until the
- * evidence bundle (issue 20) is merged; the artifact lines that are bundle sections report themselves skipped.
+ * open → close with the real evidence tools (the bundle's export and verification), and every "Expected Artifacts"
+ * line is checked, the bundle's sections included. Only INC-4's source line is the operator's.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { DRILL_TYPES, NEEDS_BUNDLE, runDrill } from '../../src/incident/drills/index.ts';
+import { DRILL_TYPES, runDrill, SOURCE_NOT_KEPT } from '../../src/incident/drills/index.ts';
 import { evidenceTools } from '../../src/incident/evidenceTools.ts';
 import { PHASE_TABLE } from '../../src/incident/workflow/index.ts';
-import { standInTools } from './tools.ts';
 
 /** The runbook's Expected Artifacts lines, verbatim, per incident. */
 const RUNBOOK_ARTIFACTS = {
@@ -43,7 +44,7 @@ const RUNBOOK_ARTIFACTS = {
 describe('runbook drills', () => {
   for (const type of DRILL_TYPES) {
     it(`${type}: the fixture, every phase open to close, and every Expected Artifacts line`, async () => {
-      const r = await runDrill(type, { tools: standInTools });
+      const r = await runDrill(type, { tools: evidenceTools });
       assert.equal(r.error, null);
       assert.deepEqual(
         r.phases.map((p) => [p.phase, p.ok]),
@@ -54,28 +55,29 @@ describe('runbook drills', () => {
         RUNBOOK_ARTIFACTS[type],
       );
       for (const a of r.artifacts) {
-        if (a.skipped !== null) assert.ok(a.skipped.startsWith(NEEDS_BUNDLE), `${a.artifact}: only bundle sections are skipped`);
+        if (a.skipped !== null) assert.equal(a.skipped, SOURCE_NOT_KEPT, `${a.artifact}: only INC-4's source line is not checked`);
         else assert.ok(a.ok, `${a.artifact}: ${a.detail}`);
       }
       assert.equal(r.ok, true);
     });
   }
 
-  it("with this build's evidence tools a drill stops at collect and says why", async () => {
-    const r = await runDrill('INC-1', { tools: evidenceTools });
+  it('a bundle line fails when the bundle lacks the section: INC-6 with a bundle that carries no quota breaches', async () => {
+    const r = await runDrill('INC-6', {
+      tools: {
+        ...evidenceTools,
+        // The real export, then the quota breaches dropped and the recorded hash made to match: only the section is missing.
+        async exportBundle(o) {
+          const b = await evidenceTools.exportBundle(o);
+          const doc = JSON.parse(readFileSync(b.path, 'utf8')) as { sections: Record<string, unknown> };
+          doc.sections.quota_breaches = [];
+          writeFileSync(b.path, JSON.stringify(doc));
+          return { ...b, fileSha256: createHash('sha256').update(readFileSync(b.path)).digest('hex') };
+        },
+      },
+    });
+    const line = r.artifacts.find((a) => a.artifact === 'Quota breach events in incident evidence bundle');
+    assert.equal(line?.ok, false, line?.detail);
     assert.equal(r.ok, false);
-    assert.match(String(r.error), /bundle export not available in this build/);
-    assert.deepEqual(
-      r.phases.map((p) => [p.phase, p.ok]),
-      [
-        ['detect', true],
-        ['contain', true],
-        ['collect', false],
-      ],
-    );
-  });
-
-  it('the bundle sections of INC-2, INC-3, INC-4 and INC-6', { skip: NEEDS_BUNDLE }, () => {
-    // The lead replaces the stand-in with the bundle's exporter and checks these lines against its sections.
   });
 });

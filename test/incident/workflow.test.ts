@@ -6,20 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isWardenError } from '../../src/errors.ts';
 import { loadOrCreateKey, openStore, parseEntry, storedEntries, verifyStore } from '../../src/evidence/index.ts';
 import { evidenceTools } from '../../src/incident/evidenceTools.ts';
-import { IncidentWorkflow, isolationCheck, STEPS, type Step } from '../../src/incident/workflow/index.ts';
+import { IncidentWorkflow, isolationCheck, sha256File, STEPS, type Step } from '../../src/incident/workflow/index.ts';
 import { replayStore } from '../../src/replay/index.ts';
 import { TrustRegistry } from '../../src/trust/index.ts';
 import { until } from '../helpers.ts';
-import { scratch, standInTools } from './tools.ts';
+import { scratch } from './tools.ts';
 
 function workflow(home: string, clock?: () => number): IncidentWorkflow {
-  return new IncidentWorkflow({ home, tools: standInTools, actor: 'tester', cwd: home, ...(clock === undefined ? {} : { clock }) });
+  return new IncidentWorkflow({ home, tools: evidenceTools, actor: 'tester', cwd: home, ...(clock === undefined ? {} : { clock }) });
 }
 
 async function run(wf: IncidentWorkflow, id: string, step: Step) {
@@ -137,16 +137,40 @@ describe('incident workflow', () => {
     assert.equal(wf.status(incident.id).phases[1]?.state, 'begun');
   });
 
-  it("collect with this build's evidence tools fails closed: no bundle, the phase stays unfinished, verify is refused", async () => {
+  it('collect fails closed when the bundle export fails: no bundle recorded, the phase stays unfinished, verify is refused', async () => {
     const home = scratch();
-    const wf = new IncidentWorkflow({ home, tools: evidenceTools, actor: 'tester', cwd: home });
+    const failing = { ...evidenceTools, exportBundle: () => Promise.reject(new Error('disk full while writing the bundle')) };
+    const wf = new IncidentWorkflow({ home, tools: failing, actor: 'tester', cwd: home });
     const { incident } = await wf.open({ type: 'INC-2', extension: 'leaky' });
     await wf.contain(incident.id);
-    await assert.rejects(wf.collect(incident.id), /bundle export not available in this build/);
+    await assert.rejects(wf.collect(incident.id), /disk full while writing the bundle/);
     const collect = wf.status(incident.id).phases[2];
     assert.equal(collect?.state, 'begun');
     assert.equal(collect?.ledger_seq, null);
     await assert.rejects(wf.verify(incident.id), /expected phase Collect to be done first .* found it begun but not finished/);
+  });
+
+  it('collect and verify with the real evidence bundle: the signed bundle verifies, and a bundle altered after collect does not', async () => {
+    const home = scratch();
+    const wf = new IncidentWorkflow({ home, tools: evidenceTools, actor: 'tester', cwd: home });
+    const { incident } = await wf.open({ type: 'INC-2', extension: 'leaky' });
+    await wf.contain(incident.id);
+    const c = await wf.collect(incident.id);
+    const bundle = c.detail.bundle as { path: string; file_sha256: string; bundle_hash: string };
+    assert.equal(sha256File(bundle.path), bundle.file_sha256);
+    const v = await wf.verify(incident.id);
+    assert.deepEqual(v.detail.bundle, { ok: true, file_unchanged: true, failures: [] });
+    // A second incident whose bundle is edited between collect and verify: verify reports it, naming the section.
+    const other = (await wf.open({ type: 'INC-2', extension: 'leaky' })).incident.id;
+    await wf.contain(other);
+    const b2 = (await wf.collect(other)).detail.bundle as { path: string };
+    const doc = JSON.parse(readFileSync(b2.path, 'utf8')) as { sections: { alerts: unknown[] } };
+    doc.sections.alerts = [];
+    writeFileSync(b2.path, JSON.stringify(doc));
+    const v2 = (await wf.verify(other)).detail.bundle as { ok: boolean; file_unchanged: boolean; failures: Array<{ section: string }> };
+    assert.equal(v2.ok, false);
+    assert.equal(v2.file_unchanged, false);
+    assert.ok(v2.failures.length > 0, 'the recomputation names what differs');
   });
 
   it('a step killed mid-way shows as begun, runs again from the start, and the workflow goes on to close', async () => {

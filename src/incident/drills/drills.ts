@@ -28,8 +28,9 @@ import { DRILL_FIXTURES } from './fixtures.ts';
 
 export const DRILL_TYPES = INCIDENT_TYPES;
 
-/** Why an artifact line is not checked in this build: it is a section of the evidence bundle. */
-export const NEEDS_BUNDLE = 'needs bundle (issue 20)';
+/** Why INC-4's source line is not checked by the drill: pi-warden keeps no copy of an extension's source. */
+export const SOURCE_NOT_KEPT =
+  "the operator's: pi-warden keeps no copy of an extension's source (the bundle's ledger holds its calls, the scan verdict its hash)";
 
 export interface ArtifactCheck {
   /** The runbook's line, verbatim. */
@@ -80,7 +81,28 @@ interface Scene {
 }
 
 const check = (artifact: string, ok: boolean, detail: string): ArtifactCheck => ({ artifact, ok, detail, skipped: null });
-const skip = (artifact: string, why = NEEDS_BUNDLE): ArtifactCheck => ({ artifact, ok: true, detail: '', skipped: why });
+const skip = (artifact: string, why: string): ArtifactCheck => ({ artifact, ok: true, detail: '', skipped: why });
+
+/** The bundle `collect` wrote, checked against the hash it recorded, or undefined. */
+function collectedBundle(s: Scene): { sections?: Record<string, unknown> } | undefined {
+  const b = detailOf(s, 'collect').bundle as { path?: string; file_sha256?: string } | undefined;
+  return recordedFile(b?.path, b?.file_sha256) as { sections?: Record<string, unknown> } | undefined;
+}
+
+/** A section of the collected bundle with rows of the extension: a check on the runbook's line. */
+function bundleRows(s: Scene, artifact: string, section: string, note?: string): ArtifactCheck {
+  const doc = collectedBundle(s);
+  if (doc === undefined) return check(artifact, false, 'no bundle matching its recorded hash');
+  const value = doc.sections?.[section];
+  const rows = (section === 'ledger' ? (value as { entries?: unknown[] } | undefined)?.entries : value) as
+    Array<{ extension_id?: unknown }> | undefined;
+  const mine = Array.isArray(rows) ? rows.filter((r) => r.extension_id === s.extensionId).length : 0;
+  return check(
+    artifact,
+    mine > 0,
+    `${mine} row(s) of ${s.extensionId} in the bundle's ${section} section${note === undefined ? '' : `; ${note}`}`,
+  );
+}
 
 function withStore<T>(home: string, fn: (db: DatabaseSync) => T): T {
   const db = openStore(home, { readOnly: true });
@@ -149,7 +171,7 @@ const ARTIFACTS: Readonly<Record<IncidentType, (s: Scene) => ArtifactCheck[]>> =
           `${hashed.length} secret broker entr(ies), names hashed`,
         ),
         check('Alert with category secret_exposure', alerts.length > 0, `${alerts.length} alert(s)`),
-        skip('Incident evidence bundle with secret_broker section populated'),
+        bundleRows(s, 'Incident evidence bundle with secret_broker section populated', 'secret_broker_log'),
       ];
     }),
   'INC-3': (s) => {
@@ -171,7 +193,7 @@ const ARTIFACTS: Readonly<Record<IncidentType, (s: Scene) => ArtifactCheck[]>> =
           .map((e) => `seq ${e.seq}: ${e.kind}`)
           .join('; '),
       ),
-      skip('Evidence bundle with risk_ledger section'),
+      bundleRows(s, 'Evidence bundle with risk_ledger section', 'ledger'),
     ];
   },
   'INC-4': (s) =>
@@ -180,7 +202,7 @@ const ARTIFACTS: Readonly<Record<IncidentType, (s: Scene) => ArtifactCheck[]>> =
       const executed = entriesOf(db, s.extensionId).filter((e) => e.method === 'exec' && e.stage !== 'operator');
       return [
         check('Scanner results for the extension (compat ledger)', bypass.length > 0, bypass[0]?.summary ?? 'no scanner_bypass alert'),
-        skip('The extension source code'),
+        skip('The extension source code', SOURCE_NOT_KEPT),
         check('Evidence of what the extension actually executed', executed.length > 0, `${executed.length} exec entr(ies) in the ledger`),
       ];
     }),
@@ -214,7 +236,7 @@ const ARTIFACTS: Readonly<Record<IncidentType, (s: Scene) => ArtifactCheck[]>> =
       const telemetry = db.prepare('SELECT COUNT(*) AS n FROM telemetry WHERE extension_id = ?').get(s.extensionId) as { n: number };
       const alerts = queryAlerts(db, { extension: s.extensionId, category: 'quota_breach' });
       return [
-        skip('Quota breach events in incident evidence bundle', `${NEEDS_BUNDLE}; ${breaches.n} breach event(s) in the store`),
+        bundleRows(s, 'Quota breach events in incident evidence bundle', 'quota_breaches', `${breaches.n} breach event(s) in the store`),
         check('Memory/resource usage telemetry', telemetry.n > 0, `${telemetry.n} telemetry row(s)`),
         check('Alert with category quota_breach', alerts.length > 0, `${alerts.length} alert(s)`),
       ];

@@ -1,8 +1,7 @@
 /**
  * What the workflow needs from the evidence side, injected so the workflow does not depend on how a bundle is
  * built: `collect` exports the evidence bundle and snapshots the configuration, `verify` checks the bundle and the
- * ledger. The CLI wires src/incident/evidenceTools.ts; the bundle's exporter and verifier (issue 20) fill the
- * first two.
+ * ledger. The CLI wires src/incident/evidenceTools.ts: the evidence bundle's exporter and verifier (issue 20).
  */
 import type { KeyObject } from 'node:crypto';
 import type { VerificationReport } from '../../evidence/index.ts';
@@ -44,7 +43,8 @@ export interface ConfigSnapshot {
 
 export interface EvidenceTools {
   exportBundle(opts: BundleExportOptions): Promise<BundleExport>;
-  verifyBundle(file: string, opts?: { publicKey?: KeyObject }): Promise<BundleCheck>;
+  /** `home`: the store whose original values of redacted fields must not appear in the file. */
+  verifyBundle(file: string, opts?: { publicKey?: KeyObject; home?: string }): Promise<BundleCheck>;
   /** Writes the configuration as it is now (policy explanation, settings files' hashes) into `out`. */
   snapshotConfig(opts: {
     home: string;

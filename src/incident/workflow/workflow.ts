@@ -211,7 +211,7 @@ export class IncidentWorkflow {
       const collected = steps.get('collect')?.detail as { dir: string; bundle: { path: string; file_sha256: string } };
       const fileNow = sha256File(collected.bundle.path);
       const publicKey = loadOrCreateKey(this.#o.home).publicKey;
-      const bundle = await this.#o.tools.verifyBundle(collected.bundle.path, { publicKey });
+      const bundle = await this.#o.tools.verifyBundle(collected.bundle.path, { publicKey, home: this.#o.home });
       const ledger = this.#o.tools.verifyLedger(this.#o.home);
       const report = writeEvidence(collected.dir, 'ledger-verification.json', ledger);
       const alerts = this.#withDb((db) => queryAlerts(db, inc.extension_id === null ? {} : { extension: inc.extension_id }));
