@@ -86,7 +86,7 @@ const skip = (artifact: string, why: string): ArtifactCheck => ({ artifact, ok: 
 /** The bundle `collect` wrote, checked against the hash it recorded, or undefined. */
 function collectedBundle(s: Scene): { sections?: Record<string, unknown> } | undefined {
   const b = detailOf(s, 'collect').bundle as { path?: string; file_sha256?: string } | undefined;
-  return recordedFile(b?.path, b?.file_sha256) as { sections?: Record<string, unknown> } | undefined;
+  return recordedFile(b?.path, b?.file_sha256);
 }
 
 /** A section of the collected bundle with rows of the extension: a check on the runbook's line. */
