@@ -63,22 +63,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   pi: ['policy', 'evidence', 'export', 'dispatch', 'trust', 'mediation', 'scanner', 'risk', 'sandbox', 'runtime', 'extensions'],
   probe: ['policy', 'evidence', 'export', 'dispatch', 'mediation', 'sandbox', 'runtime', 'pi', 'extensions', 'scanner'],
   // Incident response (issue 21) reads everything below it: the store, replay, trust, policy.
-  incident: [
-    'policy',
-    'evidence',
-    'export',
-    'dispatch',
-    'trust',
-    'mediation',
-    'scanner',
-    'risk',
-    'sandbox',
-    'runtime',
-    'replay',
-    'pi',
-    'probe',
-    'extensions',
-  ],
+  incident: EVERY_AREA.filter((a) => a !== 'incident'),
   cli: EVERY_AREA,
   // The package's own face re-exports the public API.
   'index.ts': EVERY_AREA,
