@@ -1,11 +1,13 @@
 /**
  * The guest runtime as one script: `src/sandbox/guest/index.ts` (or its compiled `dist/` twin) bundled by esbuild
- * once per process. The bundle may import only files under `guest/` and the pure `contract.ts`; anything else
- * (a Node module, a host file) is a build error, so host code cannot leak into the sandbox by an import.
+ * once per process. The bundle may import only files under `guest/`, the pure `contract.ts` and the pure-JS
+ * cryptography packages of GUEST_PACKAGES; anything else (a Node module, a host file) is a build error, so host code
+ * cannot leak into the sandbox by an import.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { build, version as esbuildVersion, type Plugin } from 'esbuild';
 import { WardenError } from '../errors.ts';
@@ -14,13 +16,33 @@ import { isInside } from '../paths.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
+/**
+ * The npm packages guest code may import: audited pure-JS cryptography without dependencies outside this list
+ * (ADR 0037). They run inside the sandbox like the guest's own code; no host surface comes with them.
+ */
+const GUEST_PACKAGES = ['@noble/hashes', '@noble/ciphers', '@noble/curves'] as const;
+const requireHere = createRequire(import.meta.url);
+/** Each guest package's folder: found by its entry point, `index.js` at its root (`package.json` is not among its exports). */
+const guestPackageDirs = (): string[] => GUEST_PACKAGES.map((p) => dirname(requireHere.resolve(p)));
+const isGuestPackage = (spec: string) => GUEST_PACKAGES.some((p) => spec === p || spec.startsWith(`${p}/`));
+
 const onlyGuestCode: Plugin = {
   name: 'only-guest-code',
   setup(b) {
+    const packageDirs = guestPackageDirs();
     b.onResolve({ filter: /.*/ }, (args) => {
       if (args.kind === 'entry-point') return undefined;
-      if (!args.path.startsWith('.')) return { errors: [{ text: `guest runtime may not import ${args.path}` }] };
+      if (!args.path.startsWith('.')) {
+        if (isGuestPackage(args.path)) return undefined;
+        return { errors: [{ text: `guest runtime may not import ${args.path}` }] };
+      }
       const target = join(args.resolveDir, args.path);
+      // A guest package's own files import each other relatively; they may not reach out of their package.
+      const inPackage = packageDirs.find((d) => isInside(d, args.resolveDir));
+      if (inPackage !== undefined) {
+        if (isInside(inPackage, target)) return undefined;
+        return { errors: [{ text: `guest package file may not import ${target}` }] };
+      }
       const rel = relative(here, target);
       const allowed = isInside(join(here, 'guest'), target) || rel === `contract${ext}` || rel === 'contract.ts';
       if (!allowed) return { errors: [{ text: `guest runtime may not import ${rel}` }] };
@@ -52,7 +74,7 @@ export function guestRuntimeSource(): Promise<string> {
 
 /**
  * What decides the runtime's source without building it: esbuild's version, this file, and every file the bundle
- * may import (all of `guest/`, `contract`). A booted guest kept on disk is found by it (boot.ts), so a fresh process
+ * may import (all of `guest/`, `contract`, the guest packages' manifests: a version is immutable). A booted guest kept on disk is found by it (boot.ts), so a fresh process
  * does not start esbuild to learn whether its snapshot is still current.
  */
 export function guestRuntimeFingerprint(): string {
@@ -62,6 +84,7 @@ export function guestRuntimeFingerprint(): string {
     .update(readFileSync(fileURLToPath(import.meta.url)));
   const files = [join(here, `contract${ext}`), ...listFiles(join(here, 'guest'))].sort();
   for (const f of files) h.update(`\u0000${relative(here, f)}\u0000`).update(readFileSync(f));
+  for (const d of guestPackageDirs()) h.update('\u0000').update(readFileSync(join(d, 'package.json')));
   return h.digest('hex');
 }
 
