@@ -26,7 +26,7 @@ const requireHere = createRequire(import.meta.url);
 const guestPackageDirs = (): string[] => GUEST_PACKAGES.map((p) => dirname(requireHere.resolve(p)));
 const isGuestPackage = (spec: string) => GUEST_PACKAGES.some((p) => spec === p || spec.startsWith(`${p}/`));
 
-const onlyGuestCode: Plugin = {
+export const onlyGuestCode: Plugin = {
   name: 'only-guest-code',
   setup(b) {
     const packageDirs = guestPackageDirs();
