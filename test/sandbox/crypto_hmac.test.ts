@@ -37,7 +37,7 @@ describe('crypto.createHmac in the sandbox', () => {
   it('an HMAC over a hash the sandbox does not have throws ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', async () => {
     const h = await loadSource(`import { createHmac } from 'node:crypto';
       export default function (pi) {
-        pi.on('mac', () => { try { createHmac('sha512', 'k'); return 'made'; } catch (e) { return e.code; } });
+        pi.on('mac', () => { try { createHmac('whirlpool', 'k'); return 'made'; } catch (e) { return e.code; } });
       }`);
     assert.equal(await ask(h, 'mac'), 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM');
     h.sandbox.dispose();
