@@ -81,6 +81,7 @@ export default function (pi) {
 }`;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const rndHex = (n: number) => hex(nc.randomBytes(n));
 /** `data` cut into pieces at random points (empty pieces included), as a caller's updates may be. */
 function chunksOf(data: Buffer): string[] {
   const out: string[] = [];
@@ -186,6 +187,14 @@ describe('createCipheriv / createDecipheriv in the sandbox', () => {
       noPadding: true,
     })) as { outs: string[] };
     assert.equal(cbc.outs.join(''), 'f58c4c04d6e5f1ba779eabfb5f7bfbd6');
+    const back = (await guest('decipher', {
+      alg: 'aes-256-cbc',
+      key,
+      iv: '000102030405060708090a0b0c0d0e0f',
+      chunks: ['f58c4c04d6e5f1ba779eabfb5f7bfbd6'],
+      noPadding: true,
+    })) as { outs: string[] };
+    assert.equal(back.outs.join(''), pt);
     const ctr = (await guest('cipher', { alg: 'aes-256-ctr', key, iv: 'f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff', chunks: [pt] })) as {
       outs: string[];
     };
@@ -262,6 +271,13 @@ describe('createCipheriv / createDecipheriv in the sandbox', () => {
       const r = (await guest('decipher', { ...base, ...args })) as { error?: string; message?: string };
       assert.equal(r.message, 'Unsupported state or unable to authenticate data', what);
     }
+  });
+
+  it('without padding, a CBC input that is not whole blocks throws wrong final block length', async () => {
+    const r = (await guest('cipher', { alg: 'aes-128-cbc', key: rndHex(16), iv: rndHex(16), chunks: [rndHex(20)], noPadding: true }).catch(
+      (e: Error) => ({ error: e.message }),
+    )) as { error?: string };
+    assert.match(String(r.error), /ERR_OSSL_WRONG_FINAL_BLOCK_LENGTH|wrong final block length/);
   });
 
   it('a CBC decipher of a truncated ciphertext throws bad decrypt', async () => {

@@ -161,19 +161,15 @@ class AesCipher {
   }
 
   #cbcFinal(): Uint8Array {
-    if (!this.#padding || !this.#decrypt) {
-      if (!this.#padding && this.#pending.length % BLOCK !== 0) {
-        throw nodeError(
-          'wrong final block length: without padding the input must be whole 16-byte blocks',
-          'ERR_OSSL_WRONG_FINAL_BLOCK_LENGTH',
-        );
-      }
-      if (!this.#padding)
-        return this.#pending.length === 0
-          ? new Uint8Array(0)
-          : aes().cbc(this.#key, this.#chain, { disablePadding: true }).encrypt(this.#pending);
-      return aes().cbc(this.#key, this.#chain).encrypt(this.#pending);
+    // Without padding every whole block went out at update: what is left is a partial block, or nothing.
+    if (!this.#padding) {
+      if (this.#pending.length === 0) return new Uint8Array(0);
+      throw nodeError(
+        `wrong final block length: without padding the input must be whole 16-byte blocks; ${this.#pending.length} bytes are left`,
+        'ERR_OSSL_WRONG_FINAL_BLOCK_LENGTH',
+      );
     }
+    if (!this.#decrypt) return aes().cbc(this.#key, this.#chain).encrypt(this.#pending);
     if (this.#pending.length !== BLOCK) throw nodeError('bad decrypt: the ciphertext is not whole 16-byte blocks', 'ERR_OSSL_BAD_DECRYPT');
     try {
       return aes().cbc(this.#key, this.#chain).decrypt(this.#pending);
