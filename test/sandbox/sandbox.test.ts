@@ -310,8 +310,9 @@ describe('idle memory', () => {
     const sources = (await ask(h, 'sources')) as { runtime: string; own: string };
     assert.doesNotMatch(sources.runtime, /this\.|return|listener/, sources.runtime);
     assert.match(sources.own, /body of mine/);
-    // Stripping is what takes an idle instance's heap from about 458 KiB to about 342 KiB.
-    assert.ok(h.sandbox.memoryUsed() < 400 * 1024, `idle guest heap ${Math.round(h.sandbox.memoryUsed() / 1024)} KiB`);
+    // Stripping is what took an idle instance's heap from about 458 KiB to about 342 KiB; the guest's crypto
+    // (ADR 0037) adds about 340 KiB of compiled @noble code, AES and curves compiled but evaluated on first use.
+    assert.ok(h.sandbox.memoryUsed() < 750 * 1024, `idle guest heap ${Math.round(h.sandbox.memoryUsed() / 1024)} KiB`);
     h.sandbox.dispose();
   });
 });
