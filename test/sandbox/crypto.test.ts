@@ -38,6 +38,11 @@ const ops = {
   },
   digest: async ({ alg, data }) => hex(await crypto.subtle.digest(alg, un(data))),
   sameSubtle: () => globalThis.crypto.subtle === c.webcrypto.subtle && c.subtle === c.webcrypto.subtle,
+  globalRandom: () => ({
+    uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(globalThis.crypto.randomUUID()),
+    filled: globalThis.crypto.getRandomValues(new Uint8Array(64)).some((b) => b !== 0),
+    distinct: hex(globalThis.crypto.getRandomValues(new Uint8Array(16))) !== hex(globalThis.crypto.getRandomValues(new Uint8Array(16))),
+  }),
   hmacKey: async ({ hash, key, data, mac }) => {
     const k = await crypto.subtle.importKey('raw', un(key), { name: 'HMAC', hash }, false, ['sign', 'verify']);
     return { sig: hex(await crypto.subtle.sign('HMAC', k, un(data))), ok: await crypto.subtle.verify('HMAC', k, un(mac), un(data)) };
@@ -295,6 +300,10 @@ describe('createCipheriv / createDecipheriv in the sandbox', () => {
 describe('crypto.subtle in the sandbox', () => {
   it('is one object: globalThis.crypto.subtle, require("crypto").subtle and webcrypto.subtle', async () => {
     assert.equal(await guest('sameSubtle'), true);
+  });
+
+  it('the replaced global crypto keeps the engine randomness: getRandomValues fills, randomUUID is a v4 UUID', async () => {
+    assert.deepEqual(await guest('globalRandom'), { uuid: true, filled: true, distinct: true });
   });
 
   it("digest equals Node's for SHA-1/256/384/512 on random inputs", async () => {
