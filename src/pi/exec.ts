@@ -128,6 +128,9 @@ export interface ChildOutput {
   readonly killed?: boolean;
 }
 
+/** Signals that end a child: after one, what it prints is dropped (see `StreamedChild.kill`). */
+const ENDING = new Set(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT']);
+
 /** A child started by `exec.spawn`: output waits here until read; the total is capped like a buffered run's. */
 export class StreamedChild {
   readonly #child: ChildProcessWithoutNullStreams;
@@ -137,6 +140,8 @@ export class StreamedChild {
   #size = 0;
   #exit: { code: number | null; signal: string | null } | undefined;
   #killed = false;
+  /** Set by an ending signal: output after it is not handed on. */
+  #ended = false;
   #wake: (() => void) | undefined;
   readonly #timer: NodeJS.Timeout | undefined;
   readonly pid: number | undefined;
@@ -158,6 +163,7 @@ export class StreamedChild {
   }
 
   #take(stream: 'stdout' | 'stderr', b: Buffer): void {
+    if (this.#ended) return;
     this.#size += b.length;
     if (this.#size > this.#maxBuffer) {
       this.kill('SIGKILL');
@@ -204,9 +210,15 @@ export class StreamedChild {
     if (end) this.#child.stdin.end();
   }
 
+  /**
+   * Signals the child. Inside bubblewrap the signal reaches bwrap, and the program dies with it (die-with-parent)
+   * a moment later: Node closes the child's stdin when bwrap exits, so in that moment a program waiting on stdin
+   * would go on and print. What it prints after an ending signal is therefore dropped.
+   */
   kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
     if (this.#exit !== undefined) return false;
     this.#killed = true;
+    if (ENDING.has(signal)) this.#ended = true;
     return this.#child.kill(signal);
   }
 
