@@ -143,6 +143,30 @@ describe('child_process.spawn streams a real child through the bridge', () => {
     assert.ok(!seen.some((s) => s[0] === 'exit'), 'the stream ended with the refusal, not with an exit it could read on');
   });
 
+  it('the output cap of a buffered run bounds a streamed child too: past 10 MiB it is killed; only its starter may read it', async () => {
+    const op = (extensionId: string) => ({ extensionId, callId: 'c', capability: 'exec' as const, signal: new AbortController().signal });
+    const { handle } = (await session.host.perform(
+      'exec.spawn',
+      { cmd: 'sh', args: ['-c', "head -c 12000000 /dev/zero | tr '\\0' a"] },
+      op('ext'),
+    )) as {
+      handle: string;
+    };
+    await assert.rejects(
+      async () => session.host.perform('exec.read', { handle }, op('other')),
+      (e: Error & { code?: string }) =>
+        e.code === 'invalid_request' && /expected the handle of a running child this extension started/.test(e.message),
+    );
+    let total = 0;
+    let last: Record<string, unknown> = {};
+    while (last.done !== true) {
+      last = (await session.host.perform('exec.read', { handle }, op('ext'))) as Record<string, unknown>;
+      total += String(last.stdout).length;
+    }
+    assert.ok(total <= 10 * 1024 * 1024, `at most the cap was kept: ${total}`);
+    assert.equal(last.killed, true, JSON.stringify({ ...last, stdout: String(last.stdout).slice(0, 100), total }));
+  });
+
   it('a command exec classification refuses is refused before it starts', async () => {
     const seen = (await ask('denied', { outside })) as unknown[][];
     assert.equal(seen.length, 1);
