@@ -52,6 +52,10 @@ export default function (pi) {
     let step = 0;
     return watch(child, (out) => { if (step === 0 && out.includes('before')) { step = 1; child.stdin.write('a\\n'); setTimeout(() => child.stdin.write('b\\n'), 100); } });
   });
+  pi.on('chatty', async () => {
+    const seen = await watch(spawn('sh', ['-c', 'i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo "line $i"; sleep 0.01; done']));
+    return { reads: seen.filter((s) => s[0] === 'data').length, text: seen.filter((s) => s[0] === 'data').map((s) => s[1]).join(''), last: seen.at(-1) };
+  });
   pi.on('buffered_secret', async () =>
     new Promise((done) => execFile('cat', ['planted.txt'], (err, out) => done(err ? err.wardenCode ?? err.code : 'read: ' + out))),
   );
@@ -117,6 +121,13 @@ describe('child_process.spawn streams a real child through the bridge', () => {
     assert.equal(out, 'one\ngot go\nthree\n');
     assert.deepEqual(seen.at(-1), ['exit', 0, null]);
     assert.deepEqual(seen[0], ['data', 'one\n'], 'the first line arrives on its own, before the child could go on');
+  });
+
+  it('a child printing 300 lines over many reads is seen whole; the calls it takes do not trip quotas or risk', async () => {
+    const r = (await ask('chatty')) as { reads: number; text: string; last: unknown[] };
+    assert.equal(r.text, Array.from({ length: 300 }, (_, i) => `line ${i + 1}\n`).join(''));
+    assert.deepEqual(r.last, ['exit', 0, null]);
+    assert.ok(r.reads > 1, `streamed over several reads: ${r.reads}`);
   });
 
   it('kill() from the guest stops the child: it never prints its last line, and exits by the signal', async () => {
