@@ -14,13 +14,13 @@
  * Streamed children (`exec.spawn`) are kept by handle, per extension: an extension reads, writes to and signals
  * only the children it started, and they are killed when it is stopped or forgotten and when the session closes.
  */
+import { randomUUID } from 'node:crypto';
 import type { OperationContext } from '../dispatch/index.ts';
 import { WardenError } from '../errors.ts';
 import { forTerminal } from '../mediation/index.ts';
 import type { ExtensionHost, Registration } from './host.ts';
 import { FACTORY_MEMBERS, type ExtensionComponents } from './components/index.ts';
 import type { Confinement } from './confine/index.ts';
-import { randomUUID } from 'node:crypto';
 import { runChild, startChild, type StreamedChild } from './exec.ts';
 
 /** pi's objects as the host uses them: members looked up by name (pi 0.73.1, 1.5.2 and 1.6.0 differ in detail). */
@@ -126,6 +126,8 @@ export class LiveHost implements ExtensionHost {
   readonly #components = new Map<string, ExtensionComponents>();
   /** Streamed children by extension, then handle. */
   readonly #children = new Map<string, Map<string, StreamedChild>>();
+  /** Spawns under way by extension: they count against the limit before their child exists. */
+  readonly #starting = new Map<string, number>();
 
   constructor(options: LiveHostOptions) {
     this.#options = options;
@@ -191,9 +193,19 @@ export class LiveHost implements ExtensionHost {
     const mine = this.#children.get(op.extensionId) ?? new Map<string, StreamedChild>();
     // A child that exited without its exit being read (killed after a withheld read, or abandoned) is dropped.
     for (const [handle, child] of mine) if (child.exited) mine.delete(handle);
-    if (mine.size >= MAX_CHILDREN)
-      throw new WardenError('quota_exceeded', `exec.spawn: at most ${MAX_CHILDREN} streamed children at once; ${mine.size} are running`);
-    const child = await startChild(params, this.#childOptions(op));
+    const starting = this.#starting.get(op.extensionId) ?? 0;
+    if (mine.size + starting >= MAX_CHILDREN)
+      throw new WardenError(
+        'quota_exceeded',
+        `exec.spawn: expected at most ${MAX_CHILDREN} streamed children at once, found ${mine.size + starting} running or starting`,
+      );
+    this.#starting.set(op.extensionId, starting + 1);
+    let child: StreamedChild;
+    try {
+      child = await startChild(params, this.#childOptions(op));
+    } finally {
+      this.#starting.set(op.extensionId, (this.#starting.get(op.extensionId) ?? 1) - 1);
+    }
     const handle = randomUUID();
     mine.set(handle, child);
     this.#children.set(op.extensionId, mine);

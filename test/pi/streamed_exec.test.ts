@@ -178,6 +178,25 @@ describe('child_process.spawn streams a real child through the bridge', () => {
     assert.equal(last.killed, true, JSON.stringify({ ...last, stdout: String(last.stdout).slice(0, 100), total }));
   });
 
+  it('at most 16 streamed children per extension, counted while they start: the 17th started at once is refused', async () => {
+    const op = { extensionId: 'ext', callId: 'c', capability: 'exec' as const, signal: new AbortController().signal };
+    const started = await Promise.allSettled(
+      Array.from(
+        { length: 17 },
+        () => session.host.perform('exec.spawn', { cmd: 'sh', args: ['-c', 'echo up; read x'] }, op) as Promise<{ handle: string }>,
+      ),
+    );
+    const refused = started.filter((s) => s.status === 'rejected').map((s) => (s.reason as { code?: string }).code);
+    assert.deepEqual(refused, ['quota_exceeded']);
+    for (const s of started) {
+      if (s.status !== 'fulfilled') continue;
+      // Ended through its stdin once it runs: a bwrap killed while it still sets up can leave its inner process behind.
+      let out = '';
+      while (!out.includes('up')) out += String(((await session.host.perform('exec.read', s.value, op)) as { stdout: string }).stdout);
+      await session.host.perform('exec.write', { ...s.value, data: '', end: true }, op);
+    }
+  });
+
   it('a command exec classification refuses is refused before it starts', async () => {
     const seen = (await ask('denied', { outside })) as unknown[][];
     assert.equal(seen.length, 1);
