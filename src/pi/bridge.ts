@@ -284,6 +284,7 @@ export class BridgeSession {
 
   stopExtension(extensionId: string, error: WardenError): void {
     for (const sb of this.#sandboxes.get(extensionId) ?? []) sb.stop(error);
+    this.host.stopChildren(extensionId);
   }
 
   /** A call the bridge makes for the extension (what its handler or tool hands pi): the whole pipeline decides. */
@@ -300,6 +301,7 @@ export class BridgeSession {
   async close(): Promise<void> {
     for (const list of this.#sandboxes.values()) for (const sb of list) sb.dispose();
     this.#sandboxes.clear();
+    this.host.stopChildren();
     await this.runtime.close();
   }
 }

@@ -8,16 +8,20 @@
  *
  * TUI component factories (`ui.custom`, `setWidget`/`setHeader`/`setFooter`) become factories of sandboxed
  * components (src/pi/components). What cannot cross the boundary fails with a clear `invalid_request` naming the
- * member, never silently: `setEditorComponent` and `onTerminalInput` (see REFUSED_TUI), streamed child processes,
- * and command-only context actions called outside a command.
+ * member, never silently: `setEditorComponent` and `onTerminalInput` (see REFUSED_TUI), and command-only context
+ * actions called outside a command.
+ *
+ * Streamed children (`exec.spawn`) are kept by handle, per extension: an extension reads, writes to and signals
+ * only the children it started, and they are killed when it is stopped or forgotten and when the session closes.
  */
+import { randomUUID } from 'node:crypto';
 import type { OperationContext } from '../dispatch/index.ts';
 import { WardenError } from '../errors.ts';
 import { forTerminal } from '../mediation/index.ts';
 import type { ExtensionHost, Registration } from './host.ts';
 import { FACTORY_MEMBERS, type ExtensionComponents } from './components/index.ts';
 import type { Confinement } from './confine/index.ts';
-import { runChild } from './exec.ts';
+import { runChild, startChild, type StreamedChild } from './exec.ts';
 
 /** pi's objects as the host uses them: members looked up by name (pi 0.73.1, 1.5.2 and 1.6.0 differ in detail). */
 export type PiObject = Record<string, unknown>;
@@ -44,6 +48,10 @@ const REFUSED_TUI: Readonly<Record<string, string>> = {
 };
 /** Members that wait for the user: the time does not count against an event's deadline. */
 const DIALOGS = new Set(['select', 'confirm', 'input', 'editor', 'custom']);
+/** Streamed children one extension may have running at once. */
+const MAX_CHILDREN = 16;
+/** How long one `exec.read` waits for output before answering nothing (the guest asks again): under a call's deadline. */
+const READ_WAIT_MS = 10_000;
 const COMMAND_ONLY = new Set(['waitForIdle', 'newSession', 'fork', 'navigateTree', 'switchSession', 'reload', 'getSystemPromptOptions']);
 
 function notProxied(what: string, why: string): WardenError {
@@ -116,6 +124,10 @@ export class LiveHost implements ExtensionHost {
   readonly #told = new Set<string>();
   /** Each extension's TUI components (set by the proxy, which holds the sandbox). */
   readonly #components = new Map<string, ExtensionComponents>();
+  /** Streamed children by extension, then handle. */
+  readonly #children = new Map<string, Map<string, StreamedChild>>();
+  /** Spawns under way by extension: they count against the limit before their child exists. */
+  readonly #starting = new Map<string, number>();
 
   constructor(options: LiveHostOptions) {
     this.#options = options;
@@ -161,10 +173,70 @@ export class LiveHost implements ExtensionHost {
 
   /** Forgets an extension (its sandbox was replaced or stopped). */
   forget(extensionId: string): void {
+    this.stopChildren(extensionId);
     this.#components.delete(extensionId);
     this.#bindings.delete(extensionId);
     this.#registrations.delete(extensionId);
     this.#listeners.delete(extensionId);
+  }
+
+  /** Kills the streamed children of an extension (all extensions' without one). */
+  stopChildren(extensionId?: string): void {
+    for (const [ext, children] of this.#children) {
+      if (extensionId !== undefined && ext !== extensionId) continue;
+      for (const child of children.values()) child.kill('SIGKILL');
+      this.#children.delete(ext);
+    }
+  }
+
+  async #spawn(params: Readonly<Record<string, unknown>>, op: OperationContext): Promise<{ handle: string; pid: number | null }> {
+    const mine = this.#children.get(op.extensionId) ?? new Map<string, StreamedChild>();
+    // A child that exited without its exit being read (killed after a withheld read, or abandoned) is dropped.
+    for (const [handle, child] of mine) if (child.exited) mine.delete(handle);
+    const starting = this.#starting.get(op.extensionId) ?? 0;
+    if (mine.size + starting >= MAX_CHILDREN)
+      throw new WardenError(
+        'quota_exceeded',
+        `exec.spawn: expected at most ${MAX_CHILDREN} streamed children at once, found ${mine.size + starting} running or starting`,
+      );
+    this.#starting.set(op.extensionId, starting + 1);
+    let child: StreamedChild;
+    try {
+      child = await startChild(params, this.#childOptions(op));
+    } finally {
+      this.#starting.set(op.extensionId, (this.#starting.get(op.extensionId) ?? 1) - 1);
+    }
+    const handle = randomUUID();
+    mine.set(handle, child);
+    this.#children.set(op.extensionId, mine);
+    return { handle, pid: child.pid ?? null };
+  }
+
+  #child(name: string, params: Readonly<Record<string, unknown>>, op: OperationContext): StreamedChild {
+    const child = this.#children.get(op.extensionId)?.get(String(params.handle));
+    if (child === undefined)
+      throw new WardenError(
+        'invalid_request',
+        `${name}: expected the handle of a running child this extension started, found ${String(params.handle)}`,
+      );
+    return child;
+  }
+
+  async #read(params: Readonly<Record<string, unknown>>, op: OperationContext): Promise<unknown> {
+    const r = await this.#child('exec.read', params, op).read(READ_WAIT_MS, op.signal);
+    // Once the exit was read the handle is gone.
+    if (r.done) this.#children.get(op.extensionId)?.delete(String(params.handle));
+    return r;
+  }
+
+  #childOptions(op: OperationContext) {
+    return {
+      cwd: this.#options.cwd,
+      env: this.#options.env,
+      isSecretName: this.#options.isSecretName,
+      signal: op.signal,
+      confinement: this.#options.confinement(op.extensionId),
+    };
   }
 
   registrationsOf(extensionId: string): readonly Registration[] {
@@ -201,13 +273,7 @@ export class LiveHost implements ExtensionHost {
     if (name.startsWith('pi.')) return this.#pi(b, op.extensionId, name, params);
     switch (name) {
       case 'exec':
-        return runChild(params, {
-          cwd: this.#options.cwd,
-          env: this.#options.env,
-          isSecretName: this.#options.isSecretName,
-          signal: op.signal,
-          confinement: this.#options.confinement(op.extensionId),
-        });
+        return runChild(params, this.#childOptions(op));
       case 'env.get': {
         const v = this.#options.env[String(params.name)];
         return v ?? null;
@@ -225,13 +291,7 @@ export class LiveHost implements ExtensionHost {
               args: ['-c', typeof input.command === 'string' ? input.command : ''],
               ...(typeof input.timeout === 'number' ? { timeoutMs: input.timeout * 1000 } : {}),
             },
-            {
-              cwd: this.#options.cwd,
-              env: this.#options.env,
-              isSecretName: this.#options.isSecretName,
-              signal: op.signal,
-              confinement: this.#options.confinement(op.extensionId),
-            },
+            this.#childOptions(op),
           ).then((r) => ({ content: [{ type: 'text', text: `${r.stdout}${r.stderr}` }], details: { exitCode: r.code } }));
         }
         // Any other tool (another extension's): pi's own executeTool (1.5.2+), so pi's tool_call gates see it.
@@ -242,9 +302,14 @@ export class LiveHost implements ExtensionHost {
           'this pi version cannot run another tool for an extension (ctx.executeTool is pi 1.5.2+)',
         );
       case 'exec.spawn':
+        return this.#spawn(params, op);
+      case 'exec.read':
+        return this.#read(params, op);
       case 'exec.write':
+        this.#child(name, params, op).write(String(params.data), params.end === true);
+        return null;
       case 'exec.kill':
-        throw notProxied(name, 'streamed child processes are not available in a pi session yet; use pi.exec or execFile');
+        return this.#child(name, params, op).kill((typeof params.signal === 'string' ? params.signal : 'SIGTERM') as NodeJS.Signals);
       default:
         throw notProxied(name, 'the bridge has no operation for it');
     }

@@ -120,6 +120,7 @@ const TABLE: ReadonlyArray<readonly [string, Channel]> = [
   ['tool', sends(out('name', ...TOOL_RUN), out('input', ...TOOL_RUN))],
   ['exec', sends(out('cmd', 'child'), out('args.*', 'child'), out('cwd', 'child'), out('stdin', 'child'), out('env.*', 'child'))],
   ['exec.spawn', sends(out('cmd', 'child'), out('args.*', 'child'), out('cwd', 'child'), out('env.*', 'child'))],
+  ['exec.read', none('a handle this extension was given; the output that comes back is scanned for held secrets')],
   ['exec.write', sends(out('data', 'child'))],
   ['exec.kill', none('a handle this extension was given and a signal name of a fixed pattern')],
   [

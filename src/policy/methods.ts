@@ -166,6 +166,13 @@ const TABLE: readonly MethodSpec[] = [
     }),
   ),
   spec(
+    'exec.read',
+    'exec',
+    'exec',
+    'read what a process this extension started printed since the last read (its exit status once it ended)',
+    Closed({ handle: Str }),
+  ),
+  spec(
     'exec.write',
     'exec',
     'exec',

@@ -167,6 +167,8 @@ export class HeadlessHost implements ExtensionHost {
           code: 127,
           killed: false,
         };
+      case 'exec.read':
+        return { stdout: '', stderr: '', done: true, code: 127 };
       case 'exec.write':
       case 'exec.kill':
         return null;

@@ -14,6 +14,7 @@ import { ALL_METHODS, hostcall, policyFor } from '../helpers.ts';
 const EXPECTED: Record<string, Capability> = {
   exec: 'exec',
   'exec.spawn': 'exec',
+  'exec.read': 'exec',
   'exec.write': 'exec',
   'exec.kill': 'exec',
   'pi.registerMcpServer': 'exec',

@@ -10,6 +10,11 @@
  * gzip stream (a git loose object, a `.tgz`), inflated up to a cap. A compressed file that cannot be checked —
  * over the cap, or broken — is withheld as well (`secret_scan_limit`), since the extension could still inflate it.
  *
+ * Streamed output (`exec.read`, the chunks of a child started by `exec.spawn`) is scanned the same way before the
+ * extension sees it, with two additions so that a secret cannot be cut in two across reads: only whole lines are
+ * handed on (an unfinished line waits for the next read, up to 64 KiB), and each read is scanned together with
+ * the end of what was handed on before (twice the longest pattern). A hit withholds the read and kills the child.
+ *
  * Provider token formats are not used here: files and command output legitimately contain token-shaped test
  * fixtures, and the outbound check still stops them leaving.
  */
@@ -122,6 +127,50 @@ function check(
   });
 }
 
+/** The longest unfinished line held back from a streamed read; longer, it is handed on (and scanned) as it is. */
+const MAX_HELD_LINE = 64 * 1024;
+const STREAMS = ['stdout', 'stderr'] as const;
+type Streams = Record<(typeof STREAMS)[number], string>;
+
+/** `exec.read` with its chunks scanned across reads (see the header); a hit kills the child through `exec.kill`. */
+function scanStream(read: Operation, kill: Operation | undefined, o: InboundOptions): Operation {
+  const states = new Map<string, { held: Streams; tail: Streams }>();
+  return async (params, ctx) => {
+    const r = (await read(params, ctx)) as Record<string, unknown>;
+    const key = `${ctx.extensionId}\u0000${String(params.handle)}`;
+    const s = states.get(key) ?? { held: { stdout: '', stderr: '' }, tail: { stdout: '', stderr: '' } };
+    const done = r.done !== false;
+    const released: Streams = { stdout: '', stderr: '' };
+    const scanned: Streams = { stdout: '', stderr: '' };
+    for (const stream of STREAMS) {
+      const text = s.held[stream] + (typeof r[stream] === 'string' ? r[stream] : '');
+      const cut = done || text.length > MAX_HELD_LINE ? text.length : text.lastIndexOf('\n') + 1;
+      released[stream] = text.slice(0, cut);
+      s.held[stream] = text.slice(cut);
+      scanned[stream] = s.tail[stream] + released[stream];
+    }
+    try {
+      check('exec.read', params, scanned, ctx, o);
+    } catch (err) {
+      states.delete(key);
+      if (!done)
+        try {
+          await kill?.({ handle: params.handle, signal: 'SIGKILL' }, ctx);
+        } catch {
+          // withheld either way; the child is killed with the extension at the latest
+        }
+      throw err;
+    }
+    if (done) states.delete(key);
+    else {
+      const overlap = 2 * o.index().longestPattern;
+      for (const stream of STREAMS) s.tail[stream] = scanned[stream].slice(Math.max(0, scanned[stream].length - overlap));
+      states.set(key, s);
+    }
+    return { ...r, ...released };
+  };
+}
+
 /** The operations with their results scanned (synchronous operations stay synchronous). */
 export function scanResults(operations: ReadonlyMap<string, Operation>, o: InboundOptions): ReadonlyMap<string, Operation> {
   const out = new Map(operations);
@@ -146,5 +195,7 @@ export function scanResults(operations: ReadonlyMap<string, Operation>, o: Inbou
       return r instanceof Promise ? r.then((v: unknown) => check(method, params, v, ctx, o)) : check(method, params, r, ctx, o);
     });
   }
+  const read = operations.get('exec.read');
+  if (read !== undefined) out.set('exec.read', scanStream(read, operations.get('exec.kill'), o));
   return out;
 }

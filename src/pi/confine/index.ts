@@ -47,7 +47,9 @@ const placeholders = new Map<string, number>();
 function hold(view: OsView): string[] {
   const made: string[] = [];
   for (const p of view.readOnly) {
-    if (p.placeholder !== true) continue;
+    // A placeholder another child holds looks like a real path to the view: held too, or that child's end would
+    // remove it from under this one.
+    if (p.placeholder !== true && !placeholders.has(p.path)) continue;
     const n = placeholders.get(p.path) ?? 0;
     try {
       if (n === 0) {
@@ -105,9 +107,16 @@ export async function confine(argv: readonly string[], cwd: string, c: Confineme
   // Its data folder is the child's to write: made here when the extension has not used it yet.
   mkdirSync(c.scope.dataFolder(c.extensionId), { recursive: true });
   const view = osView({ scope: c.scope, extensionId: c.extensionId, network: c.http === undefined ? 'none' : 'proxy' });
-  const proxy =
-    c.http === undefined ? undefined : await EgressProxy.start({ extensionId: c.extensionId, rules: c.http, evidence: c.evidence });
+  // Held before anything is awaited: the view took the placeholders of children running now for real paths, and one
+  // ending meanwhile would remove its placeholder from under this child (bwrap: "Can't find source path").
   const made = hold(view);
+  let proxy;
+  try {
+    proxy = c.http === undefined ? undefined : await EgressProxy.start({ extensionId: c.extensionId, rules: c.http, evidence: c.evidence });
+  } catch (err) {
+    unhold(made);
+    throw err;
+  }
   const release = async () => {
     unhold(made);
     await proxy?.close();

@@ -1,7 +1,9 @@
 /**
- * GUEST CODE. `node:child_process` through the `exec` hostcall: the program runs to completion on the host (under
- * policy and exec mediation) and its output is then replayed to the ChildProcess's stdout/stderr listeners.
- * Partial: no streaming stdin/stdout while the child runs (`exec.spawn` is not used yet), no signals to the child.
+ * GUEST CODE. `node:child_process` through the exec hostcalls, under policy and exec mediation on the host.
+ * `spawn` streams: `exec.spawn` starts the child and answers a handle, `exec.read` is asked again and again for what
+ * it printed since (the host scanned it for held secrets and hands on whole lines), `exec.write` feeds its stdin
+ * and `exec.kill` signals it. A host without streaming (the probe) answers `exec.spawn` with the finished run, which
+ * is replayed. `exec`/`execFile` and the sync forms run to completion (`exec`) and replay the output.
  * `fork` is denied: it would start Node code outside the sandbox.
  */
 import { callAsync, callSync, HostError } from '../abi.ts';
@@ -52,20 +54,45 @@ function processError(err: unknown, cmd: string): Error & Opts {
 class ChildProcess extends EventEmitter {
   stdout = new EventEmitter() as EventEmitter & Opts;
   stderr = new EventEmitter() as EventEmitter & Opts;
-  stdin = Object.assign(new EventEmitter(), { write: () => true, end: () => undefined }) as unknown as EventEmitter & Opts;
+  stdin: EventEmitter & Opts;
   pid: number | undefined = undefined;
   exitCode: number | null = null;
+  signalCode: string | null = null;
   killed = false;
+  /** The host's handle of a streamed child, once `exec.spawn` answered; calls made before wait for it. */
+  #handle: Promise<string | undefined> = Promise.resolve(undefined);
   constructor() {
     super();
     for (const s of [this.stdout, this.stderr]) {
       s.setEncoding = () => s;
       s.pipe = (dest: unknown) => dest;
     }
+    const stdin = new EventEmitter() as EventEmitter & Opts;
+    stdin.write = (data: unknown) => {
+      this.#send({ data: typeof data === 'string' ? data : String(Buffer.from(data)) });
+      return true;
+    };
+    stdin.end = (data?: unknown) => {
+      this.#send({ data: data === undefined || typeof data === 'function' ? '' : String(data), end: true });
+    };
+    this.stdin = stdin;
   }
-  kill(): boolean {
+  attach(handle: Promise<string | undefined>): void {
+    this.#handle = handle;
+  }
+  #send(params: Opts): void {
+    void this.#handle
+      .then((handle) => (handle === undefined ? undefined : callAsync('exec.write', { handle, ...params })))
+      .catch(() => undefined);
+  }
+  kill(signal?: unknown): boolean {
+    if (this.exitCode !== null || this.signalCode !== null) return false;
     this.killed = true;
-    return false;
+    const sig = typeof signal === 'string' ? signal : typeof signal === 'number' ? (SIGNALS[signal] ?? 'SIGTERM') : 'SIGTERM';
+    void this.#handle
+      .then((handle) => (handle === undefined ? undefined : callAsync('exec.kill', { handle, signal: sig })))
+      .catch(() => undefined);
+    return true;
   }
   unref(): this {
     return this;
@@ -75,29 +102,71 @@ class ChildProcess extends EventEmitter {
   }
 }
 
+const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 9: 'SIGKILL', 15: 'SIGTERM' };
+
+interface ChildChunk extends ExecResult {
+  done?: boolean;
+}
+
+function finish(child: ChildProcess, code: number | null, signal: string | null): void {
+  child.exitCode = code;
+  child.signalCode = signal;
+  child.stdout.emit('end');
+  child.stderr.emit('end');
+  child.emit('exit', code, signal);
+  child.emit('close', code, signal);
+}
+
+/** Emits what the child printed: Buffers, or strings on a stream `setEncoding` was called on. */
+function chunk(child: ChildProcess, r: ExecResult): void {
+  if (r.stdout !== '') child.stdout.emit('data', out(r.stdout, child.stdout.readableEncoding as string | undefined));
+  if (r.stderr !== '') child.stderr.emit('data', out(r.stderr, child.stderr.readableEncoding as string | undefined));
+}
+
+function spawnParams(cmd: string, args: readonly unknown[], options: unknown): Opts {
+  const { stdin: _s, maxBuffer: _m, ...rest } = params(cmd, args, options, false);
+  const o = options !== null && typeof options === 'object' ? (options as Opts) : {};
+  if (o.detached === true) rest.detached = true;
+  return rest;
+}
+
 export function spawn(command: unknown, args?: unknown, options?: unknown): ChildProcess {
   const list = Array.isArray(args) ? args : [];
   const opts = Array.isArray(args) ? options : args;
   const child = new ChildProcess();
   const cmd = String(command);
-  callAsync('exec', params(cmd, list, opts, false)).then(
-    (raw) => {
-      const r = raw as ExecResult;
-      child.exitCode = r.code;
+  for (const s of [child.stdout, child.stderr])
+    s.setEncoding = (e: unknown) => {
+      s.readableEncoding = typeof e === 'string' ? e : 'utf8';
+      return s;
+    };
+  const fail = (err: unknown) => {
+    // Node reports a spawn failure as 'error'; with no listener it would be an uncaught exception.
+    if (child.listenerCount('error') > 0) child.emit('error', processError(err, cmd));
+    child.emit('close', -1, null);
+  };
+  const started = callAsync('exec.spawn', spawnParams(cmd, list, opts)).then((raw) => raw as Opts);
+  child.attach(started.then((r) => (typeof r.handle === 'string' ? r.handle : undefined)).catch(() => undefined));
+  const pump = (handle: string): void => {
+    callAsync('exec.read', { handle }).then((raw) => {
+      const r = raw as ChildChunk;
+      chunk(child, r);
+      if (r.done === true) finish(child, r.code, r.signal ?? null);
+      else pump(handle);
+    }, fail);
+  };
+  started.then((r) => {
+    if (typeof r.handle !== 'string') {
+      // A host without streaming answered with the finished run.
       child.emit('spawn');
-      if (r.stdout !== '') child.stdout.emit('data', Buffer.from(r.stdout));
-      if (r.stderr !== '') child.stderr.emit('data', Buffer.from(r.stderr));
-      child.stdout.emit('end');
-      child.stderr.emit('end');
-      child.emit('exit', r.code, r.signal ?? null);
-      child.emit('close', r.code, r.signal ?? null);
-    },
-    (err) => {
-      // Node reports a spawn failure as 'error'; with no listener it would be an uncaught exception.
-      if (child.listenerCount('error') > 0) child.emit('error', processError(err, cmd));
-      child.emit('close', -1, null);
-    },
-  );
+      chunk(child, r as unknown as ExecResult);
+      finish(child, (r.code as number | null) ?? null, (r.signal as string | null | undefined) ?? null);
+      return;
+    }
+    child.pid = typeof r.pid === 'number' ? r.pid : undefined;
+    child.emit('spawn');
+    pump(r.handle);
+  }, fail);
   return child;
 }
 
