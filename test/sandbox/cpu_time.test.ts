@@ -14,8 +14,11 @@ import { loadSource } from './harness.ts';
 
 const WORKER = join(import.meta.dirname, 'busyHostWorker.ts');
 
+/** Busy processes; each also ends when its parent does (an interrupted test run leaves no spinner behind) or after 5 min. */
+const SPIN = 'const p = process.ppid, end = Date.now() + 300_000; while (process.ppid === p && Date.now() < end) {}';
+
 function spinners(count: number): ChildProcess[] {
-  return Array.from({ length: count }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  return Array.from({ length: count }, () => spawn(process.execPath, ['-e', SPIN], { stdio: 'ignore' }));
 }
 
 /** Starts the worker, lets it load at normal priority, then starves it (nice 15 next to two spinners per core) and runs it. */
