@@ -17,7 +17,9 @@ const ExtId = Type.String({ pattern: EXTENSION_ID_PATTERN });
 
 export const QuotaSettings = Type.Object(
   {
-    memoryMb: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
+    // At least 2: the guest's own runtime (its Node shims, pi's API, the crypto code of ADR 0037) takes about 0.7 MiB
+    // of the cap before the extension allocates anything, so a 1 MiB cap stops even a small extension at random.
+    memoryMb: Type.Optional(Type.Integer({ minimum: 2, maximum: 65536 })),
     cpuMsPerCall: Type.Optional(PositiveInt),
     cpuMsPerWindow: Type.Optional(PositiveInt),
     windowMs: Type.Optional(PositiveInt),

@@ -84,6 +84,7 @@ describe('an invalid project settings file is ignored and the user policy stands
     ['a misspelt key', { extensionPolicy: { denyCapz: ['read'] } }, 'extensionPolicy.denyCapz', /no such key/],
     ['a wrong type', { extensionPolicy: { denyCaps: 'read' } }, 'extensionPolicy.denyCaps', /type array/],
     ['a misspelt section', { extensionPolicey: { profile: 'permissive' } }, 'extensionPolicey', /the key "extensionPolicy"/],
+    ['a memory cap below 2 MiB', { extensionPolicy: { quota: { memoryMb: 1 } } }, 'extensionPolicy.quota.memoryMb', /a number ≥ 2/],
   ] as const) {
     it(`${name} in the project file: the user policy stands and the error names key and expectation`, () => {
       const dirs = settingsDirs({ user: STRICT_USER, project: project });

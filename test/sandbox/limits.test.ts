@@ -162,9 +162,9 @@ describe('limits: a runaway extension is stopped with a typed error while anothe
     neighbour.sandbox.dispose();
   });
 
-  it('the smallest cap (1 MiB) still runs a small extension, and allocating past it stops the sandbox', async () => {
+  it('the smallest cap the settings allow (2 MiB) still runs a small extension, and allocating past it stops the sandbox', async () => {
     const neighbour = await loadFixture(RUNAWAY, { extensionId: 'neighbour' });
-    const h = await loadFixture(RUNAWAY, { limits: { memoryMb: 1 } });
+    const h = await loadFixture(RUNAWAY, { limits: { memoryMb: 2 } });
     assert.equal(await ask(h, 'ping'), 'pong');
     await assertStopped(h, neighbour, 'buffer_bomb', 'quota_exceeded');
     neighbour.sandbox.dispose();
