@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { renderCharts } from './charts.ts';
 import { formatDuration, phaseTimings, utc } from './phases.ts';
-import { postmortemSections, refusals, summaryRows } from './sections.ts';
+import { overviewRows, postmortemSections, refusals, summaryRows } from './sections.ts';
 import type { ReportData } from './types.ts';
 
 const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1000px;padding:0 1rem;color:#111;background:#fff}
@@ -50,17 +50,7 @@ export function renderHtml(data: ReportData): string {
     '<meta name="referrer" content="no-referrer">',
     `<title>${e(title)}</title><style>${CSS}</style></head><body>`,
     `<h1>${e(title)}</h1>`,
-    htmlTable(
-      ['field', 'value'],
-      [
-        ['extension', i.extension ?? 'every extension with evidence in the window'],
-        ['opened', i.openedAt],
-        ['closed', i.closedAt ?? 'open'],
-        ['evidence window', `${utc(data.window.fromMs)} to ${utc(data.window.toMs)}`],
-        ['report generated', utc(data.generatedMs)],
-        ['ledger when generated', `tree size ${data.ledger.treeSize}, head ${data.ledger.lastHash ?? 'none'}`],
-      ],
-    ),
+    htmlTable(['field', 'value'], overviewRows(data)),
     '<p class="note">Built from the ledger\'s stored fields only: no hostcall params (the ledger keeps their hashes), no alert summaries (they can quote a path or host; see <code>pi-warden alerts</code>), and unknown method names or reason codes are not repeated.</p>',
     '<h2>Per extension</h2>',
     htmlTable(

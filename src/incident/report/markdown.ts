@@ -1,6 +1,6 @@
 /** The incident report as markdown for a ticket: the same sections as the HTML, as tables, without the charts. */
 import { formatDuration, phaseTimings, utc } from './phases.ts';
-import { postmortemSections, refusals, summaryRows } from './sections.ts';
+import { overviewRows, postmortemSections, refusals, summaryRows } from './sections.ts';
 import type { ReportData } from './types.ts';
 
 /** Refused decisions listed in a ticket; the rest are counted. */
@@ -28,17 +28,7 @@ export function renderMarkdown(data: ReportData): string {
   const out: string[] = [
     `# Incident ${m(i.id)} (${i.type})`,
     '',
-    mdTable(
-      ['field', 'value'],
-      [
-        ['extension', i.extension ?? 'every extension with evidence in the window'],
-        ['opened', i.openedAt],
-        ['closed', i.closedAt ?? 'open'],
-        ['evidence window', `${utc(data.window.fromMs)} to ${utc(data.window.toMs)}`],
-        ['report generated', utc(data.generatedMs)],
-        ['ledger when generated', `tree size ${data.ledger.treeSize}, head ${data.ledger.lastHash ?? 'none'}`],
-      ],
-    ),
+    mdTable(['field', 'value'], overviewRows(data)),
     '',
     '## Per extension',
     '',

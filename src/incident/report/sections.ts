@@ -2,6 +2,19 @@
 import { formatDuration, phaseTimings, utc } from './phases.ts';
 import type { ReportData } from './types.ts';
 
+/** The incident's overview table: what it is about, when, and the ledger the report was built from. */
+export function overviewRows(data: ReportData): string[][] {
+  const i = data.input.incident;
+  return [
+    ['extension', i.extension ?? 'every extension with evidence in the window'],
+    ['opened', i.openedAt],
+    ['closed', i.closedAt ?? 'open'],
+    ['evidence window', `${utc(data.window.fromMs)} to ${utc(data.window.toMs)}`],
+    ['report generated', utc(data.generatedMs)],
+    ['ledger when generated', `tree size ${data.ledger.treeSize}, head ${data.ledger.lastHash ?? 'none'}`],
+  ];
+}
+
 /** One row per extension: entries, allowed, denied, errors, alerts, trust transitions, highest risk score. */
 export function summaryRows(data: ReportData): string[][] {
   return data.extensions.map((ext) => {
