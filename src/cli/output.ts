@@ -1,4 +1,4 @@
-/** Output helpers shared by CLI commands: JSON, tables, colours (picocolors honours NO_COLOR and non-TTY). */
+/** Output helpers shared by CLI commands: JSON, tables, colours (decided per call: a terminal, NO_COLOR, FORCE_COLOR). */
 import { stripVTControlCharacters } from 'node:util';
 import Table from 'cli-table3';
 import pc from 'picocolors';
@@ -89,7 +89,7 @@ export function table(head: string[], rows: string[][]): string {
   const fixed = widths.slice(0, -1).reduce((a, b) => a + b, 0) + head.length + 1;
   const last = Math.max(20, terminalWidth() - fixed);
   widths[widths.length - 1] = Math.min(widths[widths.length - 1] ?? last, last);
-  const t = new Table({ head: head.map((h) => pc.bold(h)), style: { head: [], border: [] }, wordWrap: true, colWidths: widths });
+  const t = new Table({ head: head.map((h) => colours.bold(h)), style: { head: [], border: [] }, wordWrap: true, colWidths: widths });
   t.push(...rows);
   return t.toString();
 }
@@ -99,10 +99,31 @@ function visibleLength(text: string): number {
 }
 
 export function colourDecision(decision: string): string {
-  if (decision.startsWith('allow')) return pc.green(decision);
-  if (decision.startsWith('deny')) return pc.red(decision);
-  if (decision.startsWith('prompt')) return pc.yellow(decision);
+  if (decision.startsWith('allow')) return colours.green(decision);
+  if (decision.startsWith('deny')) return colours.red(decision);
+  if (decision.startsWith('prompt')) return colours.yellow(decision);
   return decision;
 }
 
-export const colours = pc;
+/**
+ * Whether to colour output, asked on every call rather than once at import (picocolors decides at import and turns
+ * colour on whenever `CI` is set, so output captured in CI carried escape codes): `NO_COLOR` (non-empty) turns it off,
+ * `FORCE_COLOR` turns it on (`0` or `false` off), otherwise only when standard output is a terminal that is not `dumb`.
+ */
+export function colourEnabled(env: NodeJS.ProcessEnv = process.env, stdoutIsTty = process.stdout.isTTY === true): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== '0' && force !== 'false';
+  return stdoutIsTty && env.TERM !== 'dumb';
+}
+
+const COLOURED = pc.createColors(true);
+const PLAIN = pc.createColors(false);
+type Style = (text: string | number) => string;
+const style =
+  (name: 'bold' | 'dim' | 'green' | 'red' | 'yellow'): Style =>
+  (text) =>
+    (colourEnabled() ? COLOURED : PLAIN)[name](text);
+
+/** The styles the commands use. */
+export const colours = { bold: style('bold'), dim: style('dim'), green: style('green'), red: style('red'), yellow: style('yellow') };

@@ -32,7 +32,7 @@ async function run(...args: string[]) {
       err += `${s}\n`;
     },
   });
-  // picocolors decides on colour from the environment (CI=true turns it on): compare the text without it.
+  // FORCE_COLOR in the environment may turn colour on: compare the text without it.
   const plain = (s: string) => stripVTControlCharacters(s);
   return { code, out: plain(out), err: plain(err) };
 }
