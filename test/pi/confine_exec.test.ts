@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,7 +24,19 @@ const put = (p: string, text = 'x') => {
 };
 
 const SECRET = 'host-secret-3f9a1c';
-const TSC = join(process.cwd(), 'node_modules', '.bin', 'tsc');
+const TYPESCRIPT = join(process.cwd(), 'node_modules', 'typescript');
+
+/**
+ * The project's own TypeScript compiler, copied into the test project as `npm ci` would put it there: the checkout's
+ * copy may sit under /tmp, which the confined child sees as a fresh empty folder.
+ */
+function installTsc(project: string): string {
+  for (const f of ['package.json', 'bin/tsc', 'lib/tsc.js', 'lib/_tsc.js']) {
+    mkdirSync(dirname(join(project, 'node_modules', 'typescript', f)), { recursive: true });
+    copyFileSync(join(TYPESCRIPT, f), join(project, 'node_modules', 'typescript', f));
+  }
+  return join(project, 'node_modules', 'typescript', 'bin', 'tsc');
+}
 
 interface World {
   readonly root: string;
@@ -214,9 +226,10 @@ describe('a confined child cannot reach what the policy protects', { skip: !bwra
   });
 
   it('ordinary commands still work: git status, git commit, node script.js, npm test, tsc --version', async () => {
+    const tsc = installTsc(w.project);
     const r = await run(
       w,
-      `set -e; git status --short >/dev/null; git add script.js; git commit -qm one; git log --oneline | wc -l; node script.js; npm test --silent; ${TSC} --version`,
+      `set -e; git status --short >/dev/null; git add script.js; git commit -qm one; git log --oneline | wc -l; node script.js; npm test --silent; node ${tsc} --version`,
     );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^1\nscript ran 42\nscript ran 42\nVersion \d/);
