@@ -13,6 +13,7 @@ export const OPERATOR_ERROR_CODES = [
   'usage',
   'ledger_chain_broken',
   'incident_out_of_order',
+  'incident_step_busy',
   'containment_failed',
 ] as const;
 export type OperatorErrorCode = (typeof OPERATOR_ERROR_CODES)[number];

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isWardenError } from '../../src/errors.ts';
@@ -198,9 +198,15 @@ describe('incident workflow', () => {
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     await until(() => existsSync(marker) || child.exitCode !== null, 'the child reaches the bundle export');
     assert.ok(existsSync(marker), `the child reached the export: ${stderr}`);
+    // While it runs, a second run of the same step is refused, naming the running one.
+    await assert.rejects(
+      workflow(home).collect(incident.id),
+      (e: unknown) => isWardenError(e) && e.code === 'incident_step_busy' && e.message.includes(`pid ${child.pid}`),
+    );
     child.kill('SIGKILL');
     await exited;
 
+    // The dead run's lock is taken over.
     const reopened = workflow(home);
     const begun = reopened.status(incident.id).phases[2];
     assert.equal(begun?.state, 'begun');
@@ -210,9 +216,45 @@ describe('incident workflow', () => {
     const collect = again.incident.phases[2];
     assert.equal(collect?.state, 'done');
     assert.equal(collect?.started_at, begun?.started_at, 'the step keeps its first start');
+    assert.deepEqual(
+      operatorEntries(home)
+        .filter((e) => e.method === 'incident.collect')
+        .map((e) => e.call_id),
+      [`${incident.id}/collect#attempt-2`],
+      'the retry is recorded as the second attempt',
+    );
     for (const step of STEPS.slice(3)) await run(reopened, incident.id, step);
     assert.equal(reopened.status(incident.id).closed, true);
     assert.equal(verifyStore(home, { publicKey: loadOrCreateKey(home).publicKey }).classification, 'intact');
+  });
+
+  it('two runs of the same step at once: one runs, the other is refused, and the step is recorded once', { timeout: 120_000 }, async () => {
+    const home = scratch();
+    const wf = workflow(home);
+    const { incident } = await wf.open({ type: 'INC-4', extension: 'sneaky' });
+    const results = await Promise.allSettled([wf.contain(incident.id), workflow(home).contain(incident.id)]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, JSON.stringify(results));
+    const refused = results.find((r) => r.status === 'rejected');
+    assert.ok(refused !== undefined && isWardenError(refused.reason) && refused.reason.code === 'incident_step_busy');
+    assert.equal(operatorEntries(home).filter((e) => e.method === 'incident.contain').length, 1);
+    // Once the first has finished, running it again is the idempotent no-op.
+    assert.equal((await wf.contain(incident.id)).already, true);
+  });
+
+  it('a lock left by another host is never taken over; an unreadable one is', async () => {
+    const home = scratch();
+    const wf = workflow(home);
+    const { incident } = await wf.open({ type: 'INC-4', extension: 'sneaky' });
+    mkdirSync(wf.evidenceDir(incident.id), { recursive: true });
+    const lock = join(wf.evidenceDir(incident.id), '.contain.lock');
+    writeFileSync(lock, JSON.stringify({ pid: 1, host: 'elsewhere.example', started_ms: 0 }));
+    await assert.rejects(
+      wf.contain(incident.id),
+      (e: unknown) => isWardenError(e) && e.code === 'incident_step_busy' && e.message.includes('on elsewhere.example'),
+    );
+    writeFileSync(lock, '{"pid":');
+    assert.equal((await wf.contain(incident.id)).already, false);
+    assert.equal(existsSync(lock), false, 'the lock is released');
   });
 
   it('status measures each phase from detection against its SLA: elapsed, remaining, breached', async () => {

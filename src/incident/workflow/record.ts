@@ -67,11 +67,19 @@ export function readSteps(db: DatabaseSync, id: string): Map<Step, StepRow> {
   return new Map(STEPS.filter((s) => out.has(s)).map((s) => [s, out.get(s) as StepRow]));
 }
 
-/** Marks a step begun; a step begun before (and interrupted) keeps its first start time. */
-export function beginStep(db: DatabaseSync, id: string, step: Step, actor: string, now: number): void {
-  db.prepare(
-    "INSERT INTO incident_steps (incident_id, step, started_ms, actor, detail) VALUES (?, ?, ?, ?, '{}') ON CONFLICT(incident_id, step) DO NOTHING",
-  ).run(id, step, now, actor);
+/**
+ * Marks a step begun and returns which attempt this is: a step begun before (and interrupted) keeps its first start
+ * time and counts one more attempt in its detail, so a retry's ledger entry is told apart from the interrupted one's.
+ */
+export function beginStep(db: DatabaseSync, id: string, step: Step, actor: string, now: number): number {
+  const row = db
+    .prepare(
+      `INSERT INTO incident_steps (incident_id, step, started_ms, actor, detail) VALUES (?, ?, ?, ?, '{"attempts":1}')
+       ON CONFLICT(incident_id, step) DO UPDATE SET detail = json_set(detail, '$.attempts', coalesce(json_extract(detail, '$.attempts'), 1) + 1)
+       RETURNING json_extract(detail, '$.attempts') AS attempts`,
+    )
+    .get(id, step, now, actor) as { attempts: number };
+  return row.attempts;
 }
 
 export function finishStep(

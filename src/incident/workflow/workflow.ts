@@ -29,6 +29,7 @@ import { isValidExtensionId } from '../../policy/index.ts';
 import { replayStore } from '../../replay/index.ts';
 import { TrustRegistry } from '../../trust/index.ts';
 import { contain } from './contain.ts';
+import { lockStep } from './stepLock.ts';
 import type { EvidenceTools } from './evidenceTools.ts';
 import {
   INCIDENT_TITLES,
@@ -309,31 +310,41 @@ export class IncidentWorkflow {
     }
   }
 
-  /** Runs a step unless done, after checking its predecessor; the row is begun first and completed last. */
+  /**
+   * Runs a step unless done, after checking its predecessor; the row is begun first and completed last. The whole
+   * run holds the step's lock (stepLock.ts), and the state is read under it, so a second run of the same step waits
+   * its turn as a refusal, and one that comes after the first finished sees the step done.
+   */
   async #step(
     id: string,
     step: Step,
     act: (inc: IncidentRow, steps: Map<Step, StepRow>) => Promise<Record<string, unknown>>,
   ): Promise<StepResult> {
-    const { inc, steps } = this.#withDb((db) => ({ inc: readIncident(db, id), steps: readSteps(db, id) }));
-    const mine = steps.get(step);
-    if (mine?.done_ms != null) return this.#result(id, step, true, mine.detail);
-    const before = STEPS[STEPS.indexOf(step) - 1] as Step;
-    if (steps.get(before)?.done_ms == null) {
-      const next = STEPS.find((s) => steps.get(s)?.done_ms == null) as Step;
-      throw new WardenError(
-        'incident_out_of_order',
-        `cannot ${step} ${id}: expected phase ${specOfStep(next).runbook} to be done first (\`pi-warden incident ${next} ${id}\`), found it ${steps.has(next) ? 'begun but not finished' : 'not begun'}`,
-      );
+    this.#withDb((db) => readIncident(db, id));
+    const lock = lockStep(this.evidenceDir(id), id, step, this.#clock());
+    try {
+      const { inc, steps } = this.#withDb((db) => ({ inc: readIncident(db, id), steps: readSteps(db, id) }));
+      const mine = steps.get(step);
+      if (mine?.done_ms != null) return this.#result(id, step, true, mine.detail);
+      const before = STEPS[STEPS.indexOf(step) - 1] as Step;
+      if (steps.get(before)?.done_ms == null) {
+        const next = STEPS.find((s) => steps.get(s)?.done_ms == null) as Step;
+        throw new WardenError(
+          'incident_out_of_order',
+          `cannot ${step} ${id}: expected phase ${specOfStep(next).runbook} to be done first (\`pi-warden incident ${next} ${id}\`), found it ${steps.has(next) ? 'begun but not finished' : 'not begun'}`,
+        );
+      }
+      const attempt = this.#withDb((db) => beginStep(db, id, step, this.#o.actor, this.#clock()));
+      return await this.#complete(id, step, await act(inc, steps), attempt);
+    } finally {
+      lock.release();
     }
-    this.#withDb((db) => beginStep(db, id, step, this.#o.actor, this.#clock()));
-    return this.#complete(id, step, await act(inc, steps));
   }
 
   /** Writes the step's ledger entry under a signed checkpoint, then completes its row. */
-  async #complete(id: string, step: Step, detail: Record<string, unknown>): Promise<StepResult> {
+  async #complete(id: string, step: Step, detail: Record<string, unknown>, attempt = 1): Promise<StepResult> {
     const inc = this.#withDb((db) => readIncident(db, id));
-    const seq = await recordStep(this.#o.home, inc, step, detail, this.#clock());
+    const seq = await recordStep(this.#o.home, inc, step, detail, attempt, this.#clock());
     this.#withDb((db) => finishStep(db, id, step, detail, seq, this.#clock()));
     return this.#result(id, step, false, detail);
   }
@@ -345,15 +356,24 @@ export class IncidentWorkflow {
 
 /**
  * The step as a ledger entry: no params are kept, only their hash (incident, step and the detail's hashes), and a
- * checkpoint is signed at once so the entry is covered by a signature when the command returns.
+ * checkpoint is signed at once so the entry is covered by a signature when the command returns. A step run again
+ * after an interruption (attempt 2, 3, …) gets its own call id: the interrupted run's entry, if it was written, stays
+ * as what it was — a run that did not finish.
  */
-async function recordStep(home: string, inc: IncidentRow, step: Step, detail: Record<string, unknown>, now: number): Promise<number> {
+async function recordStep(
+  home: string,
+  inc: IncidentRow,
+  step: Step,
+  detail: Record<string, unknown>,
+  attempt: number,
+  now: number,
+): Promise<number> {
   const writer = await EvidenceWriter.open(home, { telemetry: false });
   try {
     writer.record({
       ts_ms: now,
       extension_id: inc.extension_id ?? '',
-      call_id: `${inc.id}/${step}`,
+      call_id: attempt === 1 ? `${inc.id}/${step}` : `${inc.id}/${step}#attempt-${attempt}`,
       method: `incident.${step}`,
       capability: null,
       declared_capability: null,
@@ -363,7 +383,7 @@ async function recordStep(home: string, inc: IncidentRow, step: Step, detail: Re
       reason_codes: ['incident_step'],
       duration_ms: 0,
       stage: OPERATOR_STAGE,
-      params: { incident: inc.id, type: inc.type, step, detail },
+      params: { incident: inc.id, type: inc.type, step, attempt, detail },
     });
     const r = await writer.checkpoint();
     return r.treeSize;
