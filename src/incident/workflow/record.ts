@@ -46,10 +46,13 @@ export function insertIncident(db: DatabaseSync, row: IncidentRow): void {
   );
 }
 
+export function noSuchIncident(id: string): WardenError {
+  return new WardenError('usage', `no incident ${JSON.stringify(id)} in this store (see \`pi-warden incident list\`)`);
+}
+
 export function readIncident(db: DatabaseSync, id: string): IncidentRow {
   const row = db.prepare('SELECT * FROM incidents WHERE id = ?').get(id) as IncidentRow | undefined;
-  if (row === undefined)
-    throw new WardenError('usage', `no incident ${JSON.stringify(id)} in this store (see \`pi-warden incident list\`)`);
+  if (row === undefined) throw noSuchIncident(id);
   return row;
 }
 

@@ -11,12 +11,13 @@
  *   written twice; the row holds the last).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { WardenError } from '../../errors.ts';
 import {
   type Alert,
+  DB_FILE,
   EvidenceWriter,
   loadOrCreateKey,
   OPERATOR_STAGE,
@@ -51,6 +52,7 @@ import {
   insertIncident,
   listIncidents,
   newIncidentId,
+  noSuchIncident,
   readIncident,
   readSteps,
   type StepRow,
@@ -134,8 +136,8 @@ export class IncidentWorkflow {
     return join(this.#o.home, 'incidents', id);
   }
 
-  #withDb<T>(fn: (db: DatabaseSync) => T): T {
-    const db = openStore(this.#o.home);
+  #withDb<T>(fn: (db: DatabaseSync) => T, readOnly = false): T {
+    const db = openStore(this.#o.home, { readOnly });
     try {
       return fn(db);
     } finally {
@@ -294,11 +296,27 @@ export class IncidentWorkflow {
   }
 
   status(id: string): IncidentStatus {
-    return this.#withDb((db) => statusOf(readIncident(db, id), readSteps(db, id), this.#clock()));
+    return this.#read(
+      (db) => statusOf(readIncident(db, id), readSteps(db, id), this.#clock()),
+      () => {
+        throw noSuchIncident(id);
+      },
+    );
   }
 
   list(): IncidentStatus[] {
-    return this.#withDb((db) => listIncidents(db).map((inc) => statusOf(inc, readSteps(db, inc.id), this.#clock())));
+    return this.#read(
+      (db) => listIncidents(db).map((inc) => statusOf(inc, readSteps(db, inc.id), this.#clock())),
+      () => [],
+    );
+  }
+
+  /**
+   * Reads open the store read-only: a report or status of a forensic copy must not change it (no migration, no
+   * journal, no chmod). A home without a store has no incidents.
+   */
+  #read<T>(fn: (db: DatabaseSync) => T, noStore: () => T): T {
+    return existsSync(join(this.#o.home, DB_FILE)) ? this.#withDb(fn, true) : noStore();
   }
 
   async #withDbAsync<T>(fn: (db: DatabaseSync) => Promise<T>): Promise<T> {

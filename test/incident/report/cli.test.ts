@@ -90,6 +90,28 @@ describe('pi-warden incident report', () => {
     assert.deepEqual(j.extensions, ['hostile-ext']);
   });
 
+  it("reads the incident's record from a read-only (forensic) store without writing to it", async () => {
+    const f = await withInput(2);
+    const opened = await new IncidentWorkflow({ home: f.home, tools: evidenceTools, actor: 'tester' }).open({
+      type: 'INC-2',
+      extension: 'hostile-ext',
+    });
+    const before = readdirSync(f.home).sort();
+    chmodSync(join(f.home, 'warden.db'), 0o444);
+    chmodSync(f.home, 0o555);
+    try {
+      const r = await run(['incident', 'report', opened.incident.id, '--format', 'md', '--home', f.home]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, new RegExp(`^# Incident ${opened.incident.id} \\(INC-2\\)`));
+      assert.deepEqual(readdirSync(f.home).sort(), before);
+      // A read-write open would have made the file private again (0600).
+      assert.equal(statSync(join(f.home, 'warden.db')).mode & 0o777, 0o444);
+    } finally {
+      chmodSync(f.home, 0o700);
+      chmodSync(join(f.home, 'warden.db'), 0o600);
+    }
+  });
+
   it('refuses with what it expected and what it found', async () => {
     const f = await withInput(2);
     const cases: Array<[string[], RegExp]> = [
