@@ -291,6 +291,9 @@ export class GuestEngine {
     this.#outOfMemory = false;
     try {
       const result = fn();
+      // An interrupt is uncatchable by guest code, but QuickJS turns one raised while a module body runs into a
+      // rejection of the module's promise: the entry then returns as if nothing happened. Over its limit is over it.
+      if (this.#interrupted !== undefined) throw this.#limitFailure(this.#interrupted, budgetMs, hangMs);
       if (this.#outOfMemory)
         throw new GuestFailure('out_of_memory', `the extension exceeded its memory cap of ${Math.round(this.#memoryLimit / 1048576)} MiB`);
       return result;

@@ -114,6 +114,14 @@ export default function (pi) { pi.on('x', () => text); }`,
     assert.equal(h.sandbox.stopped?.message, err.message, 'the sandbox was stopped by the deadline');
   });
 
+  it('a module spinning before its first await is stopped by the load CPU deadline', async () => {
+    // QuickJS makes an interrupt inside a module body a rejection of the module: the entry must still end the sandbox.
+    const { err, h } = await loadFails(`for (;;) {}\nawait 0;\nexport default function () {}`, { limits: { loadCpuMs: 100 } });
+    assert.deepEqual([err.code, err.reasonCodes], ['timeout', ['cpu_deadline']]);
+    assert.match(err.message, /used more than its 100 ms of CPU time \(load\)/);
+    assert.equal(h.sandbox.stopped?.message, err.message, 'the sandbox was stopped by the deadline');
+  });
+
   it('a module allocating without end at top level is stopped by the memory cap', async () => {
     const { err } = await loadFails(
       `const kept = [];\nawait 0;\nfor (;;) kept.push(new Array(100000).fill(1));\nexport default function () {}`,
