@@ -1,12 +1,13 @@
 /**
  * Loading: each entry of an extension (src/extensions/ says which files those are) becomes one CommonJS script,
  * bundled by esbuild with the extension's own npm dependencies; an extension whose code or dependency awaits at top
- * level, which esbuild cannot put in a CommonJS script, becomes one ES module instead (`BundleFormat`). TS/TSX, ESM/CJS interop, JSON imports and `.js` → `.ts` specifiers are esbuild's; Node built-ins
- * and pi's host packages stay external and are served inside the sandbox; `import.meta.url`/`dirname`/`filename`
- * are replaced per file with the file's own location; a native addon (`*.node`) becomes a module that throws
- * `denied`. Every file esbuild would read passes the load boundary first (loadBoundary.ts: the package root only,
- * no credential store, regular files within size and time limits). Bundles are cached by the content hash of every
- * input file, in memory and, given a `cacheDir`, on disk
+ * level, which esbuild cannot put in a CommonJS script, becomes one ES module instead (`BundleFormat`). TS/TSX,
+ * ESM/CJS interop, JSON imports and `.js` → `.ts` specifiers are esbuild's; Node built-ins and pi's host packages
+ * are served inside the sandbox (external `require` calls in a script, stubs calling the guest's `require` in a
+ * module); `import.meta.url`/`dirname`/`filename` are replaced per file with the file's own location; a native
+ * addon (`*.node`) becomes a module that throws `denied`. Every file esbuild would read passes the load boundary
+ * first (loadBoundary.ts: the package root only, no credential store, regular files within size and time limits).
+ * Bundles are cached by the content hash of every input file, in memory and, given a `cacheDir`, on disk
  * (bundleCache.ts).
  */
 import { readFileSync } from 'node:fs';

@@ -410,14 +410,15 @@ export class Sandbox {
         this.limits.entryHangMs,
       ),
     );
-    const wrapped = `__wardenDefine(function (module, exports, require, __filename, __dirname) {\n${bundle.code}\n});`;
     try {
       // A module is evaluated by the guest's import() in the load invocation; a script is defined here, run there.
       if (bundle.format === 'esm') this.#engine?.defineModule(bundle.entry, bundle.code);
-      else
+      else {
+        const wrapped = `__wardenDefine(function (module, exports, require, __filename, __dirname) {\n${bundle.code}\n});`;
         this.#guard('evaluate the bundle', () =>
           this.#engine?.evalScript(wrapped, bundle.entry, this.limits.loadCpuMs, this.limits.entryHangMs),
         );
+      }
     } catch (err) {
       throw this.#loadError(bundle, err);
     }

@@ -53,10 +53,12 @@ describe('an extension that awaits at top level loads and runs in the sandbox', 
     }
   });
 
-  it("the extension's own top-level await, on a synchronous and an asynchronous hostcall, settles before its factory", async () => {
+  it("the extension's own top-level await, on a synchronous and an asynchronous hostcall, settles before its factory; host packages are served", async () => {
     const h = await loadSource(
       `import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { Text } from '@mariozechner/pi-tui';
+import { StringEnum } from '@earendil-works/pi-ai';
 let ready = false;
 const viaPromise = await readFile(${JSON.stringify(DATA)}, 'utf8');
 const viaSync = readFileSync(${JSON.stringify(DATA)}, 'utf8');
@@ -64,12 +66,17 @@ await new Promise((r) => setTimeout(r, 1));
 ready = true;
 export default function (pi) {
   const seen = ready;
-  pi.on('what', () => ({ seen, viaPromise, viaSync }));
+  pi.on('what', () => ({ seen, viaPromise, viaSync, hostPackages: [typeof Text, typeof StringEnum] }));
 }`,
     );
     try {
       assert.equal(h.sandbox.bundle?.format, 'esm');
-      assert.deepEqual(await ask(h, 'what'), { seen: true, viaPromise: 'read at top level', viaSync: 'read at top level' });
+      assert.deepEqual(await ask(h, 'what'), {
+        seen: true,
+        viaPromise: 'read at top level',
+        viaSync: 'read at top level',
+        hostPackages: ['function', 'function'],
+      });
     } finally {
       h.sandbox.dispose();
     }
