@@ -1,12 +1,13 @@
 /**
  * Loading: each entry of an extension (src/extensions/ says which files those are) becomes one CommonJS script,
- * bundled by esbuild with the extension's own npm
- * dependencies. TS/TSX, ESM/CJS interop, JSON imports and `.js` → `.ts` specifiers are esbuild's; Node built-ins
- * and pi's host packages stay external and are served inside the sandbox; `import.meta.url`/`dirname`/`filename`
- * are replaced per file with the file's own location; a native addon (`*.node`) becomes a module that throws
- * `denied`. Every file esbuild would read passes the load boundary first (loadBoundary.ts: the package root only,
- * no credential store, regular files within size and time limits). Bundles are cached by the content hash of every
- * input file, in memory and, given a `cacheDir`, on disk
+ * bundled by esbuild with the extension's own npm dependencies; an extension whose code or dependency awaits at top
+ * level, which esbuild cannot put in a CommonJS script, becomes one ES module instead (`BundleFormat`). TS/TSX,
+ * ESM/CJS interop, JSON imports and `.js` → `.ts` specifiers are esbuild's; Node built-ins and pi's host packages
+ * are served inside the sandbox (external `require` calls in a script, stubs calling the guest's `require` in a
+ * module); `import.meta.url`/`dirname`/`filename` are replaced per file with the file's own location; a native
+ * addon (`*.node`) becomes a module that throws `denied`. Every file esbuild would read passes the load boundary
+ * first (loadBoundary.ts: the package root only, no credential store, regular files within size and time limits).
+ * Bundles are cached by the content hash of every input file, in memory and, given a `cacheDir`, on disk
  * (bundleCache.ts).
  */
 import { readFileSync } from 'node:fs';
@@ -29,6 +30,14 @@ declare module '../errors.ts' {
   }
 }
 
+/**
+ * How the sandbox evaluates a bundle: `cjs` a script inside a function of (module, exports, require, ...), `esm` a
+ * module the guest imports, whose top-level awaits settle before the factory is called (as under pi's jiti). CommonJS
+ * stays the rule: a module is strict code and bundles every other extension would change (a new hash, a new scan).
+ */
+export const BUNDLE_FORMATS = ['cjs', 'esm'] as const;
+export type BundleFormat = (typeof BUNDLE_FORMATS)[number];
+
 export interface BundleOptions {
   /** What the extension may read as its package (`LocatedExtension.packageRoot`); default: the entry's, as located. */
   readonly packageRoot?: string;
@@ -43,8 +52,9 @@ export interface ExtensionBundle {
   readonly entry: string;
   /** The folder the extension lives in (its package root or the file's folder). */
   readonly root: string;
-  /** The CommonJS script evaluated in the sandbox. */
+  /** The script (`cjs`) or module (`esm`) evaluated in the sandbox. */
   readonly code: string;
+  readonly format: BundleFormat;
   /** SHA-256 of `code`: what was scanned is what runs. */
   readonly bundleHash: string;
   /** Every file esbuild read, relative to `root` when inside it. */
@@ -67,21 +77,32 @@ const LOADERS: Record<string, Loader> = {
   '.cjs': 'js',
 };
 
-const sandboxModules: Plugin = {
-  name: 'pi-warden-sandbox-modules',
-  setup(b) {
-    // Host packages and Node built-ins are served by the sandbox runtime.
-    b.onResolve({ filter: /.*/ }, (args) => {
-      if (HOST_PACKAGE_RE.test(args.path) || args.path.startsWith('node:')) return { path: args.path, external: true };
-      return undefined;
-    });
-    b.onResolve({ filter: /\.node$/ }, (args) => ({ path: join(args.resolveDir, args.path), namespace: 'native-addon' }));
-    b.onLoad({ filter: /.*/, namespace: 'native-addon' }, (args) => ({
-      contents: `throw Object.assign(new Error(${JSON.stringify(`denied: native addon ${args.path} cannot be loaded in the sandbox`)}), { code: 'ERR_ACCESS_DENIED' });`,
-      loader: 'js',
-    }));
-  },
-};
+/** Where a module bundle's Node built-ins and host packages come from: a stub per module, not an `import`. */
+const SANDBOX_MODULE = 'sandbox-module';
+
+function sandboxModules(format: BundleFormat): Plugin {
+  return {
+    name: 'pi-warden-sandbox-modules',
+    setup(b) {
+      // Host packages and Node built-ins are served by the sandbox runtime. A module bundle gets each as a CommonJS
+      // stub calling the guest's `require` (a script's external `require` call works alike): an `import` statement
+      // left in it would reach the engine's module loader, which serves nothing but the extension's own module.
+      b.onResolve({ filter: /.*/ }, (args) => {
+        if (!HOST_PACKAGE_RE.test(args.path) && !args.path.startsWith('node:')) return undefined;
+        return format === 'cjs' ? { path: args.path, external: true } : { path: args.path, namespace: SANDBOX_MODULE };
+      });
+      b.onLoad({ filter: /.*/, namespace: SANDBOX_MODULE }, (args) => ({
+        contents: `module.exports = globalThis.require(${JSON.stringify(args.path)});`,
+        loader: 'js',
+      }));
+      b.onResolve({ filter: /\.node$/ }, (args) => ({ path: join(args.resolveDir, args.path), namespace: 'native-addon' }));
+      b.onLoad({ filter: /.*/, namespace: 'native-addon' }, (args) => ({
+        contents: `throw Object.assign(new Error(${JSON.stringify(`denied: native addon ${args.path} cannot be loaded in the sandbox`)}), { code: 'ERR_ACCESS_DENIED' });`,
+        loader: 'js',
+      }));
+    },
+  };
+}
 
 /** What an import attribute (`with { type }`) asks esbuild to make of a file. */
 const ATTRIBUTE_LOADERS: Record<string, Loader> = { json: 'json', text: 'text', bytes: 'binary' };
@@ -210,12 +231,14 @@ function fileHash(boundary: LoadBoundary, path: string): string | undefined {
 
 /** A cached bundle whose every input still has the content it was built from (read through a fresh boundary). */
 function current(cached: CachedBundle | undefined, boundary: LoadBoundary): ExtensionBundle | undefined {
-  if (cached === undefined || !cached.inputs.every(([file, hash]) => fileHash(boundary, file) === hash)) return undefined;
-  const { entry, root, code, bundleHash, warnings } = cached;
+  if (cached === undefined || !(BUNDLE_FORMATS as readonly unknown[]).includes(cached.format)) return undefined;
+  if (!cached.inputs.every(([file, hash]) => fileHash(boundary, file) === hash)) return undefined;
+  const { entry, root, code, format, bundleHash, warnings } = cached;
   return {
     entry,
     root,
     code,
+    format,
     bundleHash,
     warnings,
     inputs: cached.inputs.map(([f]) => (isInside(root, f) ? relative(root, f) : f)),
@@ -249,8 +272,16 @@ export async function bundleEntry(entryPath: string, options: BundleOptions = {}
   const root = nearestPackageFolder(dirname(entry)) ?? dirname(entry);
   const boundary = new LoadBoundary(boundaryOptions);
   let result;
+  let format: BundleFormat = 'cjs';
   try {
-    result = await runBuild(entry, root, boundary);
+    try {
+      result = await runBuild(entry, root, boundary, 'cjs');
+    } catch (err) {
+      if (boundary.refusal !== undefined || !awaitsAtTopLevel(err)) throw err;
+      format = 'esm';
+      boundary.rebuild();
+      result = await runBuild(entry, root, boundary, 'esm');
+    }
   } catch (err) {
     // The boundary's refusal is the cause, whatever esbuild made of it (an error, or a try/catch warning).
     if (boundary.refusal !== undefined) throw boundary.refusal;
@@ -265,12 +296,13 @@ export async function bundleEntry(entryPath: string, options: BundleOptions = {}
   if (boundary.refusal !== undefined) throw boundary.refusal;
   const code = result.outputFiles?.[0]?.text ?? '';
   const inputFiles = Object.keys(result.metafile?.inputs ?? {})
-    .filter((f) => !f.startsWith('native-addon:'))
+    .filter((f) => !f.startsWith('native-addon:') && !f.startsWith(`${SANDBOX_MODULE}:`))
     .map((f) => resolve(root, f));
   const bundle: ExtensionBundle = {
     entry,
     root,
     code,
+    format,
     bundleHash: sha256(code),
     fromCache: false,
     inputs: inputFiles.map((f) => (isInside(root, f) ? relative(root, f) : f)),
@@ -281,6 +313,7 @@ export async function bundleEntry(entryPath: string, options: BundleOptions = {}
     entry,
     root,
     code,
+    format,
     bundleHash: bundle.bundleHash,
     warnings: bundle.warnings,
     inputs: inputFiles.map((f) => [f, fileHash(hashes, f) ?? ''] as const),
@@ -290,20 +323,30 @@ export async function bundleEntry(entryPath: string, options: BundleOptions = {}
   return bundle;
 }
 
-/** One esbuild run under the boundary, cancelled when the time limit passes (a resolver stuck on the host included). */
-async function runBuild(entry: string, root: string, boundary: LoadBoundary) {
+/** esbuild's refusal of a CommonJS bundle that awaits at top level: what makes the bundle an ES module instead. */
+function awaitsAtTopLevel(err: unknown): boolean {
+  const errors = (err as { errors?: Message[] }).errors;
+  return Array.isArray(errors) && errors.some((e) => e.text.startsWith('Top-level await is currently not supported with the "cjs"'));
+}
+
+/**
+ * One esbuild run under the boundary, cancelled when the boundary's time limit passes (a resolver stuck on the host
+ * included). A module bundle's `__dirname`/`__filename` are the entry's, as the CommonJS script's function gives them.
+ */
+async function runBuild(entry: string, root: string, boundary: LoadBoundary, format: BundleFormat) {
   const ctx = await context({
     entryPoints: [entry],
     bundle: true,
     write: false,
     metafile: true,
-    format: 'cjs',
+    format,
+    ...(format === 'esm' ? { define: { __dirname: JSON.stringify(dirname(entry)), __filename: JSON.stringify(entry) } } : {}),
     platform: 'node',
     target: 'es2023',
     absWorkingDir: root,
     logLevel: 'silent',
     legalComments: 'none',
-    plugins: [sandboxModules, loadBoundary(boundary)],
+    plugins: [sandboxModules(format), loadBoundary(boundary)],
     mainFields: ['module', 'main'],
     conditions: ['node', 'import', 'require', 'default'],
   });
@@ -317,7 +360,7 @@ async function runBuild(entry: string, root: string, boundary: LoadBoundary) {
           reasonCodes: ['bundle_failed', 'bundle_timeout'],
         }),
       );
-    }, boundary.limits.timeMs + 1);
+    }, boundary.remainingMs() + 1);
   });
   try {
     return await Promise.race([ctx.rebuild(), expired]);

@@ -12,18 +12,20 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BundleFormat } from './bundle.ts';
 
 /** What a cache entry holds: the bundle, and the content hash of every file it was built from (absolute paths). */
 export interface CachedBundle {
   readonly entry: string;
   readonly root: string;
   readonly code: string;
+  readonly format: BundleFormat;
   readonly bundleHash: string;
   readonly inputs: readonly (readonly [path: string, sha256: string])[];
   readonly warnings: readonly string[];
 }
 
-const ENTRY_VERSION = 1;
+const ENTRY_VERSION = 2;
 const KEY_FILE = 'key';
 
 export function sha256(data: string | Buffer): string {

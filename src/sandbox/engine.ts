@@ -180,6 +180,8 @@ export class GuestEngine {
    */
   #reply: JSValueHandle | undefined;
   #disposed = false;
+  /** Module sources the guest's `import()` may load, by name, each once (`defineModule`). */
+  readonly #modules = new Map<string, string>();
 
   private constructor(vm: QuickJS, memoryLimit: number) {
     this.#vm = vm;
@@ -207,10 +209,17 @@ export class GuestEngine {
         }
         if (/out of memory/i.test(text)) holder.engine.#outOfMemory = true;
       },
-      // import() of anything (host paths included) fails closed: a bundle has every module it may use.
+      // import() of anything (host paths included) fails closed: a bundle has every module it may use. The one
+      // exception is the extension's own module bundle (`defineModule`), served once.
       moduleLoader: {
         normalize: (_base: string, specifier: string) => specifier,
         load: (name: string) => {
+          const modules = holder.engine === undefined ? undefined : holder.engine.#modules;
+          const source = modules?.get(name);
+          if (source !== undefined) {
+            modules?.delete(name);
+            return source;
+          }
           // A string, not an Error: quickjs-wasi copies a host Error's stack (host file paths) into the guest.
           // eslint-disable-next-line @typescript-eslint/only-throw-error
           throw `denied: import(${JSON.stringify(name.slice(0, 200))}) is not available in the sandbox; modules are bundled at load time`;
@@ -282,6 +291,9 @@ export class GuestEngine {
     this.#outOfMemory = false;
     try {
       const result = fn();
+      // An interrupt is uncatchable by guest code, but QuickJS turns one raised while a module body runs into a
+      // rejection of the module's promise: the entry then returns as if nothing happened. Over its limit is over it.
+      if (this.#interrupted !== undefined) throw this.#limitFailure(this.#interrupted, budgetMs, hangMs);
       if (this.#outOfMemory)
         throw new GuestFailure('out_of_memory', `the extension exceeded its memory cap of ${Math.round(this.#memoryLimit / 1048576)} MiB`);
       return result;
@@ -298,9 +310,7 @@ export class GuestEngine {
         );
       }
       const message = describe(err);
-      if (this.#interrupted === 'cpu') throw new GuestFailure('interrupted', `the extension used more than its ${budgetMs} ms of CPU time`);
-      if (this.#interrupted === 'hang')
-        throw new GuestFailure('hung', `the extension ran past the hang limit of ${hangMs} ms of wall time`);
+      if (this.#interrupted !== undefined) throw this.#limitFailure(this.#interrupted, budgetMs, hangMs);
       if (/out of memory/i.test(message) || this.memoryUsed() > this.#memoryLimit * 0.95) {
         throw new GuestFailure('out_of_memory', `the extension exceeded its memory cap of ${Math.round(this.#memoryLimit / 1048576)} MiB`);
       }
@@ -311,6 +321,12 @@ export class GuestEngine {
       this.#cpuDeadline = Number.POSITIVE_INFINITY;
       this.#hangDeadline = Number.POSITIVE_INFINITY;
     }
+  }
+
+  #limitFailure(limit: EntryLimit, budgetMs: number, hangMs: number): GuestFailure {
+    return limit === 'cpu'
+      ? new GuestFailure('interrupted', `the extension used more than its ${budgetMs} ms of CPU time`)
+      : new GuestFailure('hung', `the extension ran past the hang limit of ${hangMs} ms of wall time`);
   }
 
   /** Evaluates a script (not a module) and returns its completion value as a string. */
@@ -337,6 +353,16 @@ export class GuestEngine {
   /** Runs bytecode from `compileScript` of an instance of the same engine build. */
   evalBytecode(bytecode: Uint8Array, budgetMs: number, hangMs: number): void {
     this.#entry(budgetMs, hangMs, () => this.#vm.evalBytecode(bytecode).dispose());
+  }
+
+  /**
+   * Lets the guest `import(name)` this module source, once: an extension bundled as an ES module (bundle.ts) is
+   * evaluated by the guest's own import inside its load invocation, so its top-level awaits run under the same CPU
+   * budget, hang limit and hostcall limits as any other guest code, and the import settles when they do.
+   */
+  defineModule(name: string, source: string): void {
+    if (this.#disposed) throw new WardenError('quarantined', 'the sandbox has been stopped');
+    this.#modules.set(name, source);
   }
 
   /** Calls the guest's `__wardenEnter(kind, payload)`; then runs the microtasks it queued, under the same budgets. */

@@ -1,5 +1,5 @@
 /** The sandbox runtime (issue 5): one QuickJS-WASM instance per extension, pi API and Node shims as hostcalls. */
-export { bundleEntry, bundleExtension, clearBundleCache, type BundleOptions, type ExtensionBundle } from './bundle.ts';
+export { bundleEntry, bundleExtension, clearBundleCache, type BundleFormat, type BundleOptions, type ExtensionBundle } from './bundle.ts';
 export { BUNDLE_LIMITS, loadRefusalAlert, type BundleLimits } from './loadBoundary.ts';
 export {
   COMMAND_CONTEXT_MEMBERS,

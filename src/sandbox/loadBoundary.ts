@@ -109,6 +109,19 @@ export class LoadBoundary {
   }
 
   /** Throws `timeout` once the bundling's time limit has passed. */
+  /** What is left of the time limit, in ms. */
+  remainingMs(): number {
+    return Math.max(0, this.#deadline - Date.now());
+  }
+
+  /**
+   * Before a second build of the same bundling (bundle.ts: a module after a CommonJS script could not await at top
+   * level), which reads every file again: the byte total starts over, the deadline does not.
+   */
+  rebuild(): void {
+    this.#total = 0;
+  }
+
   checkTime(site?: ImportSite, path = ''): void {
     if (Date.now() >= this.#deadline)
       throw this.#refuse('bundle_timeout', site, path, `expected bundling to finish within ${this.limits.timeMs} ms, it did not`);

@@ -410,15 +410,19 @@ export class Sandbox {
         this.limits.entryHangMs,
       ),
     );
-    const wrapped = `__wardenDefine(function (module, exports, require, __filename, __dirname) {\n${bundle.code}\n});`;
     try {
-      this.#guard('evaluate the bundle', () =>
-        this.#engine?.evalScript(wrapped, bundle.entry, this.limits.loadCpuMs, this.limits.entryHangMs),
-      );
+      // A module is evaluated by the guest's import() in the load invocation; a script is defined here, run there.
+      if (bundle.format === 'esm') this.#engine?.defineModule(bundle.entry, bundle.code);
+      else {
+        const wrapped = `__wardenDefine(function (module, exports, require, __filename, __dirname) {\n${bundle.code}\n});`;
+        this.#guard('evaluate the bundle', () =>
+          this.#engine?.evalScript(wrapped, bundle.entry, this.limits.loadCpuMs, this.limits.entryHangMs),
+        );
+      }
     } catch (err) {
       throw this.#loadError(bundle, err);
     }
-    const settled = await this.#invoke({ type: 'load' }, this.limits.loadCpuMs);
+    const settled = await this.#invoke({ type: 'load', module: bundle.format === 'esm' }, this.limits.loadCpuMs);
     if (!settled.ok) {
       throw new WardenError('invalid_request', `${bundle.entry}: the extension failed to load: ${settled.error.message}`, {
         where: bundle.entry,

@@ -159,15 +159,27 @@ function resolveFactory(exported: unknown): Fn {
   throw new TypeError('the extension does not export a valid factory function (export default function (pi) { ... })');
 }
 
-async function load(): Promise<unknown> {
-  if (moduleFactory === undefined) throw new Error('no extension module was defined');
-  const module: Opts = { exports: {} };
+/**
+ * Evaluates the extension and runs its factory. A module bundle (top-level await) is imported: the import settles
+ * once every top-level await has, so the factory runs after them, as pi's jiti runs it.
+ */
+async function load(t: Target): Promise<unknown> {
   const file = boot.extensionPath;
-  moduleFactory(module, module.exports, guestRequire, file, file.slice(0, Math.max(1, file.lastIndexOf('/'))));
-  const factory = resolveFactory(module.exports);
+  let exported: unknown;
+  if (t.module === true) exported = await importModule(file);
+  else {
+    if (moduleFactory === undefined) throw new Error('no extension module was defined');
+    const module: Opts = { exports: {} };
+    moduleFactory(module, module.exports, guestRequire, file, file.slice(0, Math.max(1, file.lastIndexOf('/'))));
+    exported = module.exports;
+  }
+  const factory = resolveFactory(exported);
   await factory(makePi());
   return null;
 }
+
+/** The engine's import(), by a name only the host's `defineModule` serves. */
+const importModule = (name: string): Promise<unknown> => import(name);
 
 /** Abort controllers of running invocations (tool calls, and events/commands whose ctx has a signal), by ticket. */
 const running = new Map<number, AbortController>();
