@@ -27,6 +27,10 @@ import { syncedView, type SyncedUpdate, type SyncedView } from './synced.ts';
 type Opts = Record<string, unknown>;
 type Fn = (...args: unknown[]) => unknown;
 const parse = JSON.parse;
+// Captured before extension code runs: a handler's value is awaited as pi awaits it even if the extension replaces these.
+const promiseResolve = Promise.resolve.bind(Promise) as (v: unknown) => Promise<unknown>;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- captured on purpose, always invoked with .call(promise)
+const promiseThen = Promise.prototype.then;
 const defineProperty = Object.defineProperty;
 const g = globalThis as unknown as Opts;
 
@@ -227,13 +231,28 @@ function lazyField(payload: Opts, name: string, id: number): void {
   });
 }
 
+/** The ctx data of the last handler entry (see runHandler). */
+let heldContext: HostContext | undefined;
+
+/** How a handler entry ends: once, with the handler's outcome (settle's `ok` and value). */
+type Done = (ok: boolean, value: unknown) => void;
+
 /**
  * Exactly one handler, by the id `pi.on` gave it: its return value and the payload as it is after the handler ran
  * (pi lets a handler edit the event in place; the host copies that back). A removed handler leaves it unchanged.
  * Synced fields (see synced.ts) come back as changes only, and an array of one returned under the same name names the
  * elements it kept unchanged by index.
+ *
+ * The handler's value is taken as pi's `await handler(event, ctx)` takes it: one microtask after a plain value, when
+ * a promise settles, at once when it throws; the outcome is read then (so an edit made in that tick is seen, as pi
+ * sees it) and settled from there, with no async wrappers: each costs the entry promise jobs, and most handlers are
+ * synchronous.
  */
-async function runHandler(t: Target, ticket: number): Promise<unknown> {
+function runHandler(t: Target, ticket: number, done: Done): void {
+  // The host sends the ctx data only when it changed (Sandbox.#ctxOnce); kept first, before anything can fail.
+  if (t.ctxHeld !== true) heldContext = t.ctx ?? {};
+  else if (heldContext === undefined) throw new Error('the host referred to a ctx this guest does not hold');
+  const hostCtx = heldContext;
   const payload = (t.payload ?? {}) as Opts;
   // Applied before anything else in this entry: the host counts on the guest's copy being up to date once it returns.
   const views = new Map<string, SyncedView>();
@@ -278,17 +297,41 @@ async function runHandler(t: Target, ticket: number): Promise<unknown> {
     return { value: v, valueSynced: refs };
   };
   const entry = registry.handlerById.get(Number(t.handlerId));
-  if (entry === undefined) return { ok: true, ...back() };
+  if (entry === undefined) {
+    done(true, { ok: true, ...back() });
+    return;
+  }
   if (entry.event !== String(t.event))
     throw new Error(`handler ${String(t.handlerId)} listens to ${entry.event}, not to ${String(t.event)}`);
-  return withSignal(t, ticket, false, async (signal) => {
+  let controller: AbortController | undefined;
+  if (t.signal === true) {
+    controller = new AbortController();
+    running.set(ticket, controller);
+  }
+  const finish = (ok: boolean, outcome: unknown): void => {
+    if (controller !== undefined) running.delete(ticket);
+    let value: Opts;
     try {
-      const value = await entry.fn(payload, makeContext(t.ctx ?? {}, 'event', signal));
-      return { ok: true, ...returned(value), ...back() };
+      value = ok ? { ok: true, ...returned(outcome), ...back() } : { ok: false, error: errorToWire(outcome), ...back() };
     } catch (err) {
-      return { ok: false, error: errorToWire(err), ...back() };
+      done(false, errorToWire(err));
+      return;
     }
-  });
+    done(true, value);
+  };
+  let value: unknown;
+  try {
+    value = entry.fn(payload, makeContext(hostCtx, 'event', controller?.signal));
+  } catch (err) {
+    finish(false, err);
+    return;
+  }
+  // Promise.resolve: one tick for a plain value or a native promise's settling, as `await` takes; a thenable's own job.
+  promiseThen.call(
+    promiseResolve(value),
+    (v: unknown) => finish(true, v),
+    (err: unknown) => finish(false, err),
+  );
 }
 
 async function runTool(t: Target, ticket: number): Promise<unknown> {
@@ -345,7 +388,6 @@ async function runBus(t: Target): Promise<unknown> {
 const RUNNERS: Record<string, (t: Target, ticket: number) => Promise<unknown>> = {
   load,
   event: runEvent,
-  handler: runHandler,
   tool: runTool,
   command: runCommand,
   completions: runCompletions,
@@ -381,6 +423,14 @@ g.__wardenEnter = (kind: string, payload: string): string => {
     case 'invoke': {
       const ticket = Number(msg.ticket);
       const target = msg.target as Target;
+      if (target.type === 'handler') {
+        try {
+          runHandler(target, ticket, (ok, v) => settle(ticket, ok, v));
+        } catch (err) {
+          settle(ticket, false, errorToWire(err));
+        }
+        return '';
+      }
       const run = RUNNERS[target.type];
       if (run === undefined) {
         settle(ticket, false, { code: 'invalid_request', message: `unknown target ${String(target.type)}` });
