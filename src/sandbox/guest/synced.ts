@@ -11,7 +11,6 @@ const defineProperty = Object.defineProperty;
 const prototypeOf = Object.getPrototypeOf;
 const isArray = Array.isArray;
 /** Annex B's `__lookupGetter__`: an own accessor's getter without allocating a descriptor (undefined for a value). */
-// eslint-disable-next-line @typescript-eslint/unbound-method -- captured on purpose, always invoked with .call(array)
 const lookupGetter = (Object.prototype as unknown as { __lookupGetter__: (key: PropertyKey) => unknown }).__lookupGetter__;
 
 /** What the host sends for one synced field. */
