@@ -14,7 +14,7 @@ async function counted(source: string) {
   const sent: number[] = [];
   const h = await loadSource(source, {
     jobs: (what, n) => {
-      if (what === 'handler') jobs.unshift(n);
+      if (what === 'handler' || what === 'tool') jobs.unshift(n);
     },
     meter: (direction, what, chars) => {
       if (direction === 'in' && what === 'handler') sent.unshift(chars);
@@ -38,6 +38,45 @@ describe('a handler entry', () => {
     const failed = await h.sandbox.emitHandler('turn_end', 2, { turnIndex: 3 }, {}, undefined, []);
     assert.deepEqual(failed.ok ? 'ok' : failed.error, { code: 'extension_error', message: 'Error: refused' });
     assert.equal(h.jobs[0], 0);
+  });
+
+  it("settles a tool's result in one promise job, with its updates; a throw or a rejection is the tool's failure", async () => {
+    const h = await counted(`export default function (pi) {
+      const tool = (name, execute) => pi.registerTool({ name, label: name, description: name, parameters: { type: 'object' }, execute });
+      tool('echo', (_id, params, _signal, onUpdate) => {
+        onUpdate({ content: [{ type: 'text', text: 'working' }] });
+        return Promise.resolve({ content: [{ type: 'text', text: params.text }], details: {} });
+      });
+      tool('plain', () => ({ content: [], details: { sync: true } }));
+      tool('throws', () => { throw new Error('broken'); });
+      tool('rejects', async () => { throw new RangeError('later'); });
+    }`);
+    const echo = await h.sandbox.runTool('echo', 'c1', { text: 'hi' });
+    assert.deepEqual(echo, {
+      ok: true,
+      value: {
+        result: { content: [{ type: 'text', text: 'hi' }], details: {} },
+        updates: [{ content: [{ type: 'text', text: 'working' }] }],
+      },
+    });
+    assert.equal(h.jobs[0], 1);
+    assert.deepEqual(await h.sandbox.runTool('plain', 'c2', {}), {
+      ok: true,
+      value: { result: { content: [], details: { sync: true } }, updates: [] },
+    });
+    assert.deepEqual(await h.sandbox.runTool('throws', 'c3', {}), {
+      ok: false,
+      error: { code: 'extension_error', message: 'Error: broken' },
+    });
+    assert.equal(h.jobs[0], 0);
+    assert.deepEqual(await h.sandbox.runTool('rejects', 'c4', {}), {
+      ok: false,
+      error: { code: 'extension_error', message: 'RangeError: later' },
+    });
+    assert.deepEqual(await h.sandbox.runTool('missing', 'c5', {}), {
+      ok: false,
+      error: { code: 'extension_error', message: 'Error: no tool missing is registered' },
+    });
   });
 
   it("takes a promise's value or rejection once it settles, also from a later entry (a timer)", async () => {
@@ -74,7 +113,10 @@ describe('a handler entry', () => {
       });
       pi.on('turn_start', async () => 'plain');
     }`);
-    for (const [event, id, value] of [['turn_end', 1, 'replaced them'], ['turn_start', 2, 'plain']] as const) {
+    for (const [event, id, value] of [
+      ['turn_end', 1, 'replaced them'],
+      ['turn_start', 2, 'plain'],
+    ] as const) {
       const r = await h.sandbox.emitHandler(event, id, {}, {}, undefined, []);
       assert.deepEqual(r.ok ? r.value : r.error, value);
     }

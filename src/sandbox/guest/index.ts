@@ -327,32 +327,47 @@ function runHandler(t: Target, ticket: number, done: Done): void {
     return;
   }
   // Promise.resolve: one tick for a plain value or a native promise's settling, as `await` takes; a thenable's own job.
-  promiseThen.call(
+  void promiseThen.call(
     promiseResolve(value),
     (v: unknown) => finish(true, v),
     (err: unknown) => finish(false, err),
   );
 }
 
-async function runTool(t: Target, ticket: number): Promise<unknown> {
+/**
+ * A registered tool's `execute`, with its own AbortSignal (also its `ctx.signal`). Its result is taken as pi's
+ * `await tool.execute(...)` takes it and settled from there (see runHandler: no async wrappers).
+ */
+function runTool(t: Target, ticket: number, done: Done): void {
   holdTools(t.ctx ?? {});
   const tool = registry.tools.get(String(t.name));
   if (tool === undefined) throw new Error(`no tool ${String(t.name)} is registered`);
   const updates: unknown[] = [];
-  return withSignal(t, ticket, true, async (signal) => {
+  const controller = new AbortController();
+  running.set(ticket, controller);
+  const finish = (ok: boolean, outcome: unknown): void => {
+    running.delete(ticket);
+    if (ok) done(true, { result: outcome, updates });
+    else done(false, errorToWire(outcome));
+  };
+  let result: unknown;
+  try {
     let params = t.params;
     if (typeof tool.prepareArguments === 'function') params = (tool.prepareArguments as Fn)(params);
-    const result = await (tool.execute as Fn)(
-      String(t.toolCallId ?? 'call'),
-      params,
-      signal,
-      (u: unknown) => {
-        updates.push(u);
-      },
-      makeContext(t.ctx ?? {}, 'tool', signal, String(t.toolCallId ?? 'call')),
-    );
-    return { result, updates };
-  });
+    const id = String(t.toolCallId ?? 'call');
+    const onUpdate = (u: unknown) => {
+      updates.push(u);
+    };
+    result = (tool.execute as Fn)(id, params, controller.signal, onUpdate, makeContext(t.ctx ?? {}, 'tool', controller.signal, id));
+  } catch (err) {
+    finish(false, err);
+    return;
+  }
+  void promiseThen.call(
+    promiseResolve(result),
+    (v: unknown) => finish(true, v),
+    (err: unknown) => finish(false, err),
+  );
 }
 
 async function runCommand(t: Target, ticket: number): Promise<unknown> {
@@ -388,7 +403,6 @@ async function runBus(t: Target): Promise<unknown> {
 const RUNNERS: Record<string, (t: Target, ticket: number) => Promise<unknown>> = {
   load,
   event: runEvent,
-  tool: runTool,
   command: runCommand,
   completions: runCompletions,
   shortcut: runShortcut,
@@ -423,9 +437,11 @@ g.__wardenEnter = (kind: string, payload: string): string => {
     case 'invoke': {
       const ticket = Number(msg.ticket);
       const target = msg.target as Target;
-      if (target.type === 'handler') {
+      // The hot paths (every pi event, every tool call) settle without async wrappers.
+      const direct = target.type === 'handler' ? runHandler : target.type === 'tool' ? runTool : undefined;
+      if (direct !== undefined) {
         try {
-          runHandler(target, ticket, (ok, v) => settle(ticket, ok, v));
+          direct(target, ticket, (ok, v) => settle(ticket, ok, v));
         } catch (err) {
           settle(ticket, false, errorToWire(err));
         }
