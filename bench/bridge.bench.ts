@@ -368,12 +368,7 @@ export async function toolCall(root: string, prompts = TOOL_PROMPTS): Promise<Co
   const opened = {} as Record<Arm, Opened>;
   const warm = 20;
   for (const arm of arms)
-    opened[arm] = await openSession(
-      arm,
-      scratch(root, `tool-${arm}`),
-      [ECHO_EXTENSION],
-      driver('echo', { text: 'hello' }, prompts + warm),
-    );
+    opened[arm] = await openSession(arm, scratch(root, `tool-${arm}`), [ECHO_EXTENSION], driver('echo', { text: 'hello' }, prompts + warm));
   try {
     for (let i = -warm; i < prompts; i++) {
       for (const arm of i % 2 === 0 ? arms : [...arms].reverse()) {

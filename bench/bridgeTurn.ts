@@ -55,12 +55,12 @@ try {
         await o.close();
       }
     }
-    const T = (globalThis as unknown as { __T?: Map<string, number[]> }).__T;
-    if (T) { let tot = 0; for (const [e, a] of T) { const sum = a.reduce((x, y) => x + y, 0); tot += sum; const s2 = [...a].sort((x, y) => x - y); console.log(e, 'calls/prompt', (a.length / windows.length).toFixed(1), 'p50', s2[a.length >> 1]!.toFixed(0), 'us/prompt', (sum / windows.length).toFixed(0)); } console.log('total proxy us/prompt', (tot / windows.length).toFixed(0), 'prompt us', (windows.reduce((x, [a, b]) => x + b - a, 0) / windows.length).toFixed(0)); }
     const wall = windows.map(([a, b]) => b - a).sort((a, b) => a - b);
     const sorted = [...cpu].sort((a, b) => a - b);
     process.stdout.write(
-      `${arm}: ${windows.length} prompts, p50 per prompt: wall ${wall[wall.length >> 1]} µs, CPU ${sorted[sorted.length >> 1]} µs (mean ${Math.round(cpu.reduce((a, b) => a + b, 0) / cpu.length)}); load average before ${before.join(' ')}, after ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`,
+      `${arm}: ${windows.length} prompts, p50 per prompt: wall ${wall[wall.length >> 1]} µs, CPU ${sorted[sorted.length >> 1]} µs (mean ${Math.round(cpu.reduce((a, b) => a + b, 0) / cpu.length)}); load average before ${before.join(' ')}, after ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}\n`,
     );
     writeFileSync(process.env.TURN_WINDOWS ?? join(tmpdir(), 'bridge-turn-windows.json'), JSON.stringify(windows));
   } else {

@@ -405,7 +405,9 @@ describe('bridge proxies keep pi semantics', () => {
     // pi's runner acts on `handled` and `transform` only: whatever else the answer holds never reaches pi.
     assert.deepEqual(await pi.emit('input', { type: 'input', text: 'hello', source: 'interactive' }), [undefined]);
     assert.equal(await results(), before, 'an answer pi ignores crosses no result: no pi.result');
-    assert.deepEqual(await pi.emit('input', { type: 'input', text: 'shout', source: 'interactive' }), [{ action: 'transform', text: 'SHOUT' }]);
+    assert.deepEqual(await pi.emit('input', { type: 'input', text: 'shout', source: 'interactive' }), [
+      { action: 'transform', text: 'SHOUT' },
+    ]);
     await assert.rejects(pi.emit('input', { type: 'input', text: 'leak', source: 'interactive' }), /withheld/);
     assert.equal(await results(), before + 2, 'each transform is a pi.result');
   });
