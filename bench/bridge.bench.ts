@@ -36,7 +36,7 @@ import { loadFigures } from './bridgeLoad.ts';
 import { printResults, writeResults, type BenchResult } from './harness.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/bridge/', import.meta.url));
-const TURN_EXTENSIONS = [
+export const TURN_EXTENSIONS = [
   'turn-counter',
   'context-filter',
   'prompt-conventions',
@@ -48,7 +48,7 @@ const TURN_EXTENSIONS = [
   'agent-lifecycle',
   'model-watch',
 ].map((name) => join(FIXTURES, `${name}.ts`));
-const ECHO_EXTENSION = join(FIXTURES, 'echo-tool.ts');
+export const ECHO_EXTENSION = join(FIXTURES, 'echo-tool.ts');
 
 const WARM_UP_ROUNDS = 2;
 const ROUNDS = 24;
@@ -70,7 +70,7 @@ const ATTRIBUTED_EVENTS = [
   'tool_result',
 ];
 
-type Arm = 'direct' | 'sandboxed';
+export type Arm = 'direct' | 'sandboxed';
 const STARTUP_PHASES = ['bridge_open', 'factories', 'create_session', 'session_start'] as const;
 type StartupPhase = (typeof STARTUP_PHASES)[number];
 type Factory = (api: never) => unknown;
@@ -89,7 +89,7 @@ interface PiSession {
 // The model and the driver extension (unsandboxed in both arms)
 
 /** One tool round per prompt: the model calls `tool` with `args`, then answers with text. */
-function driver(tool: string, args: Parameters<typeof piAi.fauxToolCall>[1], prompts: number): Factory {
+export function driver(tool: string, args: Parameters<typeof piAi.fauxToolCall>[1], prompts: number): Factory {
   return (api: { registerProvider(p: unknown): void; registerTool(t: unknown): void }) => {
     const faux = piAi.fauxProvider();
     const steps = [];
@@ -120,7 +120,7 @@ interface Scratch {
   readonly env: Record<string, string>;
 }
 
-function scratch(root: string, name: string): Scratch {
+export function scratch(root: string, name: string): Scratch {
   const dir = join(root, name);
   const agentDir = join(dir, 'agent');
   const cwd = join(dir, 'project');
@@ -143,7 +143,7 @@ interface Opened {
 const located = (files: readonly string[]): LocatedExtension[] => files.flatMap((f) => locateExtensions(f));
 
 /** A pi session with `files` loaded by pi directly or through the bridge, and the driver; ready for a prompt. */
-async function openSession(
+export async function openSession(
   arm: Arm,
   s: Scratch,
   files: readonly string[],
@@ -213,7 +213,7 @@ async function openSession(
 }
 
 /** Runs one prompt; returns the time of each model turn in ms (see the file's comment for where turns split). */
-async function timedPrompt(o: Opened, text: string): Promise<number[]> {
+export async function timedPrompt(o: Opened, text: string): Promise<number[]> {
   const marks: bigint[] = [];
   const unsubscribe = o.session.subscribe((e) => {
     if (e.type === 'turn_end') marks.push(process.hrtime.bigint());
@@ -311,8 +311,9 @@ function row(name: string, d: Distribution, baseline?: { name: string; d: Distri
 // ---------------------------------------------------------------------------------------------------------------
 // 1 and 3: turns and start-up
 
-async function turnsAndStartup(
+export async function turnsAndStartup(
   root: string,
+  rounds = ROUNDS,
 ): Promise<{ turns: Comparison; prompts: Comparison; startup: Comparison; phases: Record<StartupPhase, Comparison> }> {
   const turns: Record<Arm, number[]> = { direct: [], sandboxed: [] };
   const prompts: Record<Arm, number[]> = { direct: [], sandboxed: [] };
@@ -321,7 +322,7 @@ async function turnsAndStartup(
     StartupPhase,
     Record<Arm, number[]>
   >;
-  for (let round = -WARM_UP_ROUNDS; round < ROUNDS; round++) {
+  for (let round = -WARM_UP_ROUNDS; round < rounds; round++) {
     // Alternate which arm starts first, so neither always pays for the other's garbage.
     const order: Arm[] = round % 2 === 0 ? ['direct', 'sandboxed'] : ['sandboxed', 'direct'];
     const opened = {} as Record<Arm, Opened>;
@@ -361,20 +362,15 @@ async function turnsAndStartup(
 // ---------------------------------------------------------------------------------------------------------------
 // 2: a tool call
 
-async function toolCall(root: string): Promise<Comparison> {
+export async function toolCall(root: string, prompts = TOOL_PROMPTS): Promise<Comparison> {
   const spans: Record<Arm, number[]> = { direct: [], sandboxed: [] };
   const arms: Arm[] = ['direct', 'sandboxed'];
   const opened = {} as Record<Arm, Opened>;
   const warm = 20;
   for (const arm of arms)
-    opened[arm] = await openSession(
-      arm,
-      scratch(root, `tool-${arm}`),
-      [ECHO_EXTENSION],
-      driver('echo', { text: 'hello' }, TOOL_PROMPTS + warm),
-    );
+    opened[arm] = await openSession(arm, scratch(root, `tool-${arm}`), [ECHO_EXTENSION], driver('echo', { text: 'hello' }, prompts + warm));
   try {
-    for (let i = -warm; i < TOOL_PROMPTS; i++) {
+    for (let i = -warm; i < prompts; i++) {
       for (const arm of i % 2 === 0 ? arms : [...arms].reverse()) {
         const o = opened[arm];
         let start = 0n;

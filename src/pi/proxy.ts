@@ -53,6 +53,16 @@ const NOTIFICATIONS = new Set([
   'ui_prompt_end',
 ]);
 
+/**
+ * An `input` result pi does nothing with: it acts only on `handled` and `transform` (runner.js emitInput, the same in
+ * pi 0.73 to 1.6); `{action: 'continue'}`, the usual answer, is as no answer, so nothing of it reaches pi to mediate.
+ */
+function ignoredInput(event: string, value: unknown): boolean {
+  if (event !== 'input') return false;
+  const action = asObject(value)?.action;
+  return action !== 'handled' && action !== 'transform';
+}
+
 /** Events whose in-place payload edits pi honours, and the field it reads back (pi 1.6.0 runner.js). */
 const IN_PLACE: Readonly<Record<string, string>> = { tool_call: 'input', context: 'messages' };
 
@@ -344,7 +354,7 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
       // pi lets a context handler edit event.messages in place: an edit is the handler's result, mediated as one.
       if (event === 'context' && (value === undefined || value === null) && outcome.payload.messages !== payload.messages)
         value = { messages: outcome.payload.messages };
-      if (value === undefined || value === null || NOTIFICATIONS.has(event)) return undefined;
+      if (value === undefined || value === null || NOTIFICATIONS.has(event) || ignoredInput(event, value)) return undefined;
       if (event === 'context') return returnsSent(value, payload.messages) ? undefined : await admitMessages(value, payload.messages);
       const verdict = await admit('event', event, value);
       if (!verdict.ok) {

@@ -171,6 +171,7 @@ export class GuestEngine {
   #interrupted: EntryLimit | undefined;
   #entryCpuStart = 0;
   #lastEntryCpuMs = 0;
+  #lastEntryJobs = 0;
   #outOfMemory = false;
   #enter: JSValueHandle | undefined;
   /**
@@ -278,6 +279,11 @@ export class GuestEngine {
     return this.#lastEntryCpuMs;
   }
 
+  /** Promise jobs the last `enter` ran after the guest function returned (what an entry's async plumbing costs). */
+  get lastEntryJobs(): number {
+    return this.#lastEntryJobs;
+  }
+
   /**
    * Runs `fn` as one entry into the guest: interrupted past `budgetMs` of thread CPU time (a busy machine slows the
    * entry but does not use its budget), or past `hangMs` of wall time whatever the CPU. Classifies failures.
@@ -380,8 +386,9 @@ export class GuestEngine {
       const k = vm.newString(kind);
       const p = vm.newString(payload);
       try {
+        this.#lastEntryJobs = 0;
         const out = vm.callFunction(this.#enter, vm.undefined, k, p).consume((h) => (vm.typeof(h) === 'string' ? h.toString() : ''));
-        vm.executePendingJobs();
+        this.#lastEntryJobs = vm.executePendingJobs();
         return out;
       } finally {
         k.dispose();

@@ -153,6 +153,8 @@ export interface SandboxOptions {
    * replies, async results) and out of it (`out`: hostcalls, settles). For measurement; no effect on the sandbox.
    */
   readonly meter?: (direction: 'in' | 'out', what: string, chars: number) => void;
+  /** Told how many promise jobs each invocation's entry ran in the guest (`what`: its target). For measurement. */
+  readonly jobs?: (what: string, count: number) => void;
 }
 
 /** The host context an invocation carries into `ctx` (data only). */
@@ -301,6 +303,7 @@ export class Sandbox {
   readonly #clock: () => number;
   readonly #cpuClock: () => number;
   readonly #meter: SandboxOptions['meter'];
+  readonly #jobs: SandboxOptions['jobs'];
   #windowStart = Date.now();
   #windowCpuMs = 0;
   /** CPU time of the host's side of hostcalls made in the current entry (not charged to the window). */
@@ -326,6 +329,8 @@ export class Sandbox {
   /** Per `event.field`, the JSON of each element of the array the guest holds (see emitHandler's synced fields). */
   readonly #synced = new Map<string, string[]>();
   #bundle: ExtensionBundle | undefined;
+  /** The JSON of the last handler ctx sent; the guest keeps it (see #ctxOnce). */
+  #ctxHeld: string | undefined;
   /** The JSON of the last `ctx.tools` sent; the guest takes it first thing in a tool entry (see #toolsOnce). */
   #toolsHeld: string | undefined;
   /** Components the host no longer holds: disposed in the guest at the next component call. */
@@ -342,6 +347,7 @@ export class Sandbox {
     this.#clock = options.clock ?? (() => performance.now());
     this.#cpuClock = options.cpuClock ?? threadCpuMs;
     this.#meter = options.meter;
+    this.#jobs = options.jobs;
   }
 
   /** Creates the instance and installs the guest runtime. */
@@ -518,7 +524,8 @@ export class Sandbox {
           event,
           handlerId,
           payload: eager,
-          ctx: withSignal(ctx, signal),
+          ...this.#ctxOnce(ctx),
+          ...(signal === undefined ? {} : { signal: true }),
           keep,
           ...(lazy === undefined ? {} : { lazy }),
           ...(synced === undefined ? {} : { synced }),
@@ -527,8 +534,9 @@ export class Sandbox {
         signal,
       );
     } catch (err) {
-      // Whether the guest took the update is unknown: the next emit sends the whole array.
+      // Whether the guest took the update is unknown: the next emit sends the whole array (and the whole ctx).
       for (const key of syncKeys) this.#synced.delete(key);
+      this.#ctxHeld = undefined;
       throw err;
     } finally {
       // A field read after the handler settled is refused in the guest: the host keeps no event past its handler.
@@ -536,6 +544,7 @@ export class Sandbox {
     }
     if (!settled.ok) {
       for (const key of syncKeys) this.#synced.delete(key);
+      this.#ctxHeld = undefined;
       // A return value that is not plain data fails the whole settle: the handler failed, its edits are unknown.
       if (settled.error.code === 'invalid_request' && settled.error.message.startsWith('result is not plain data'))
         return { ok: false, error: settled.error, payload: sent };
@@ -570,6 +579,18 @@ export class Sandbox {
     return run.ok === true
       ? { ok: true, value, payload: after }
       : { ok: false, error: run.error ?? { code: 'extension_error', message: 'failed' }, payload: after };
+  }
+
+  /**
+   * A handler's ctx data as it crosses: in full when it differs from what the guest holds, else only `ctxHeld` (the
+   * guest keeps the last one, guest/index.ts runHandler). It rarely changes between handlers, and every text the
+   * guest parses costs it about 45 MB/s.
+   */
+  #ctxOnce(ctx: InvocationContext): { ctx: InvocationContext } | { ctxHeld: true } {
+    const text = JSON.stringify(ctx);
+    if (text === this.#ctxHeld) return { ctxHeld: true };
+    this.#ctxHeld = text;
+    return { ctx };
   }
 
   /**
@@ -973,6 +994,7 @@ export class Sandbox {
         const text = JSON.stringify({ ticket, target });
         this.#meter?.('in', String(target.type), text.length);
         this.#guard(String(target.type), () => this.#engine?.enter('invoke', text, budgetMs, this.limits.entryHangMs));
+        this.#jobs?.(String(target.type), this.#engine?.lastEntryJobs ?? 0);
       } catch (err) {
         clearTimeout(timer);
         this.#invocations.delete(ticket);

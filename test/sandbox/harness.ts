@@ -45,6 +45,8 @@ export interface HarnessOptions {
   readonly cpuClock?: () => number;
   /** Told the length of every text crossing the boundary (SandboxOptions.meter). */
   readonly meter?: (direction: 'in' | 'out', what: string, chars: number) => void;
+  /** Told the promise jobs each invocation's entry ran (SandboxOptions.jobs). */
+  readonly jobs?: (what: string, count: number) => void;
 }
 
 export async function createSandbox(options: HarnessOptions = {}): Promise<Harness> {
@@ -78,6 +80,7 @@ export async function createSandbox(options: HarnessOptions = {}): Promise<Harne
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.cpuClock === undefined ? {} : { cpuClock: options.cpuClock }),
     ...(options.meter === undefined ? {} : { meter: options.meter }),
+    ...(options.jobs === undefined ? {} : { jobs: options.jobs }),
   });
   return { sandbox, host, recorder, events, logs };
 }

@@ -129,6 +129,31 @@ describe('context messages cross incrementally', () => {
     h.sandbox.dispose();
   });
 
+  it('an array kept from an earlier call reads the messages of its own call; an object made from it reads them too', async () => {
+    const h = await metered(`export default function (pi) {
+        let kept;
+        pi.on('context', (event) => {
+          if (kept === undefined) {
+            kept = event.messages;
+            return 'kept unread';
+          }
+          const derived = Object.create(event.messages)[1].timestamp;
+          return JSON.stringify({ derived, earlier: kept.map((m) => m.timestamp), now: event.messages.map((m) => m.timestamp) });
+        });
+      }`);
+    const first = conversation(3);
+    await h.context(1, first);
+    const second = conversation(2, 10);
+    const r = await h.context(1, second);
+    const seen = JSON.parse(r.ok ? String(r.value) : '{}') as Record<string, unknown>;
+    assert.deepEqual(seen, {
+      earlier: first.map((m) => m.timestamp),
+      now: second.map((m) => m.timestamp),
+      derived: second[1]!.timestamp,
+    });
+    h.sandbox.dispose();
+  });
+
   it('a handler that throws leaves the guest in step: the next emit sends only what is new and is seen exactly', async () => {
     const h = await metered(`export default function (pi) {
         let calls = 0;

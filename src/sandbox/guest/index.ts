@@ -27,6 +27,10 @@ import { syncedView, type SyncedUpdate, type SyncedView } from './synced.ts';
 type Opts = Record<string, unknown>;
 type Fn = (...args: unknown[]) => unknown;
 const parse = JSON.parse;
+// Captured before extension code runs: a handler's value is awaited as pi awaits it even if the extension replaces these.
+const promiseResolve = Promise.resolve.bind(Promise) as (v: unknown) => Promise<unknown>;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- captured on purpose, always invoked with .call(promise)
+const promiseThen = Promise.prototype.then;
 const defineProperty = Object.defineProperty;
 const g = globalThis as unknown as Opts;
 
@@ -239,13 +243,28 @@ function lazyField(payload: Opts, name: string, id: number): void {
   });
 }
 
+/** The ctx data of the last handler entry (see runHandler). */
+let heldContext: HostContext | undefined;
+
+/** How a handler entry ends: once, with the handler's outcome (settle's `ok` and value). */
+type Done = (ok: boolean, value: unknown) => void;
+
 /**
  * Exactly one handler, by the id `pi.on` gave it: its return value and the payload as it is after the handler ran
  * (pi lets a handler edit the event in place; the host copies that back). A removed handler leaves it unchanged.
  * Synced fields (see synced.ts) come back as changes only, and an array of one returned under the same name names the
  * elements it kept unchanged by index.
+ *
+ * The handler's value is taken as pi's `await handler(event, ctx)` takes it: one microtask after a plain value, when
+ * a promise settles, at once when it throws; the outcome is read then (so an edit made in that tick is seen, as pi
+ * sees it) and settled from there, with no async wrappers: each costs the entry promise jobs, and most handlers are
+ * synchronous.
  */
-async function runHandler(t: Target, ticket: number): Promise<unknown> {
+function runHandler(t: Target, ticket: number, done: Done): void {
+  // The host sends the ctx data only when it changed (Sandbox.#ctxOnce); kept first, before anything can fail.
+  if (t.ctxHeld !== true) heldContext = t.ctx ?? {};
+  else if (heldContext === undefined) throw new Error('the host referred to a ctx this guest does not hold');
+  const hostCtx = heldContext;
   const payload = (t.payload ?? {}) as Opts;
   // Applied before anything else in this entry: the host counts on the guest's copy being up to date once it returns.
   const views = new Map<string, SyncedView>();
@@ -290,38 +309,77 @@ async function runHandler(t: Target, ticket: number): Promise<unknown> {
     return { value: v, valueSynced: refs };
   };
   const entry = registry.handlerById.get(Number(t.handlerId));
-  if (entry === undefined) return { ok: true, ...back() };
+  if (entry === undefined) {
+    done(true, { ok: true, ...back() });
+    return;
+  }
   if (entry.event !== String(t.event))
     throw new Error(`handler ${String(t.handlerId)} listens to ${entry.event}, not to ${String(t.event)}`);
-  return withSignal(t, ticket, false, async (signal) => {
+  let controller: AbortController | undefined;
+  if (t.signal === true) {
+    controller = new AbortController();
+    running.set(ticket, controller);
+  }
+  const finish = (ok: boolean, outcome: unknown): void => {
+    if (controller !== undefined) running.delete(ticket);
+    let value: Opts;
     try {
-      const value = await entry.fn(payload, makeContext(t.ctx ?? {}, 'event', signal));
-      return { ok: true, ...returned(value), ...back() };
+      value = ok ? { ok: true, ...returned(outcome), ...back() } : { ok: false, error: errorToWire(outcome), ...back() };
     } catch (err) {
-      return { ok: false, error: errorToWire(err), ...back() };
+      done(false, errorToWire(err));
+      return;
     }
-  });
+    done(true, value);
+  };
+  let value: unknown;
+  try {
+    value = entry.fn(payload, makeContext(hostCtx, 'event', controller?.signal));
+  } catch (err) {
+    finish(false, err);
+    return;
+  }
+  // Promise.resolve: one tick for a plain value or a native promise's settling, as `await` takes; a thenable's own job.
+  void promiseThen.call(
+    promiseResolve(value),
+    (v: unknown) => finish(true, v),
+    (err: unknown) => finish(false, err),
+  );
 }
 
-async function runTool(t: Target, ticket: number): Promise<unknown> {
+/**
+ * A registered tool's `execute`, with its own AbortSignal (also its `ctx.signal`). Its result is taken as pi's
+ * `await tool.execute(...)` takes it and settled from there (see runHandler: no async wrappers).
+ */
+function runTool(t: Target, ticket: number, done: Done): void {
   holdTools(t.ctx ?? {});
   const tool = registry.tools.get(String(t.name));
   if (tool === undefined) throw new Error(`no tool ${String(t.name)} is registered`);
   const updates: unknown[] = [];
-  return withSignal(t, ticket, true, async (signal) => {
+  const controller = new AbortController();
+  running.set(ticket, controller);
+  const finish = (ok: boolean, outcome: unknown): void => {
+    running.delete(ticket);
+    if (ok) done(true, { result: outcome, updates });
+    else done(false, errorToWire(outcome));
+  };
+  let result: unknown;
+  try {
     let params = t.params;
     if (typeof tool.prepareArguments === 'function') params = (tool.prepareArguments as Fn)(params);
-    const result = await (tool.execute as Fn)(
-      String(t.toolCallId ?? 'call'),
-      params,
-      signal,
-      (u: unknown) => {
-        updates.push(u);
-      },
-      makeContext(t.ctx ?? {}, 'tool', signal, String(t.toolCallId ?? 'call')),
-    );
-    return { result, updates };
-  });
+    const id = String(t.toolCallId ?? 'call');
+    const onUpdate = (u: unknown) => {
+      updates.push(u);
+    };
+    result = (tool.execute as Fn)(id, params, controller.signal, onUpdate, makeContext(t.ctx ?? {}, 'tool', controller.signal, id));
+  } catch (err) {
+    finish(false, err);
+    return;
+  }
+  void promiseThen.call(
+    promiseResolve(result),
+    (v: unknown) => finish(true, v),
+    (err: unknown) => finish(false, err),
+  );
 }
 
 async function runCommand(t: Target, ticket: number): Promise<unknown> {
@@ -357,8 +415,6 @@ async function runBus(t: Target): Promise<unknown> {
 const RUNNERS: Record<string, (t: Target, ticket: number) => Promise<unknown>> = {
   load,
   event: runEvent,
-  handler: runHandler,
-  tool: runTool,
   command: runCommand,
   completions: runCompletions,
   shortcut: runShortcut,
@@ -393,6 +449,16 @@ g.__wardenEnter = (kind: string, payload: string): string => {
     case 'invoke': {
       const ticket = Number(msg.ticket);
       const target = msg.target as Target;
+      // The hot paths (every pi event, every tool call) settle without async wrappers.
+      const direct = target.type === 'handler' ? runHandler : target.type === 'tool' ? runTool : undefined;
+      if (direct !== undefined) {
+        try {
+          direct(target, ticket, (ok, v) => settle(ticket, ok, v));
+        } catch (err) {
+          settle(ticket, false, errorToWire(err));
+        }
+        return '';
+      }
       const run = RUNNERS[target.type];
       if (run === undefined) {
         settle(ticket, false, { code: 'invalid_request', message: `unknown target ${String(target.type)}` });

@@ -264,7 +264,8 @@ export function makeContext(
     cwd: host.cwd ?? '/',
     hasUI: host.hasUI === true,
     mode: host.mode ?? 'print',
-    model: host.model,
+    // A copy: the host's ctx data is kept across handler entries (index.ts runHandler), edits stay in this ctx.
+    model: host.model !== null && typeof host.model === 'object' ? { ...(host.model as Record<string, unknown>) } : host.model,
     thinkingLevel: host.thinkingLevel,
     signal,
     scopedModels: [],
