@@ -351,8 +351,15 @@ export class BridgeSession {
         'quarantined',
         `${id} is quarantined by pi-warden (\`pi-warden trust status ${id}\`): its sandbox was not started`,
       );
-    this.#scans.set(id, scanBeforeLoad(extension, bundle.bundleHash, this.policy, this.#scanCache).report);
-    const booted = await lazy.quietly(() => this.#boot(id, bundle, boot));
+    let booted: Booted;
+    try {
+      this.#scans.set(id, scanBeforeLoad(extension, bundle.bundleHash, this.policy, this.#scanCache).report);
+      booted = await lazy.quietly(() => this.#boot(id, bundle, boot));
+    } catch (err) {
+      // Listed with the load failures, as if it had failed at load (the stand-in refuses every call from now on).
+      this.#fail(id, bundle.entry, isWardenError(err) ? err.code : 'invalid_request', err instanceof Error ? err.message : String(err));
+      throw err;
+    }
     const changes = registrationChanges(recording.registrations, booted.seen.registrations);
     const now = { ...recording, ...booted.seen, stable: changes.length === 0 };
     this.#record(recording, now);

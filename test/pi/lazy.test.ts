@@ -68,6 +68,39 @@ const toolResults = (run: Awaited<ReturnType<typeof runSdkSession>>) => run.tool
 
 const offered = (run: Awaited<ReturnType<typeof runSdkSession>>) => new Set(run.requests[0]?.tools ?? []);
 
+describe('lazy sandboxes: a boot that fails', () => {
+  it('is listed with the load failures, and the stand-in refuses every call after it', async () => {
+    const scratch = scratchPi();
+    const file = copyFixture(scratch, 'big-at-load.ts');
+    const env = { ...scratch.env, PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const home = join(scratch.root, 'warden');
+    const policy = resolvePolicy({ env, cwd: scratch.cwd });
+    const [ext] = locateExtensions(file);
+    const first = await BridgeSession.open({ cwd: scratch.cwd, home, env, policy });
+    try {
+      await first.load(ext!);
+      assert.deepEqual(first.failures, []);
+      assert.deepEqual(first.loadStatesOf(file), ['booted']);
+    } finally {
+      await first.close();
+    }
+    // The same recording, a memory cap its factory cannot load under: the boot fails at the first call.
+    const tight = await BridgeSession.open({ cwd: scratch.cwd, home, env, policy: { ...policy, quota: { ...policy.quota, memoryMb: 4 } } });
+    try {
+      const [entry] = await tight.load(ext!);
+      assert.ok(entry?.lazy !== undefined, 'the recording stands in: the cap is not part of what the factory registers');
+      await assert.rejects(entry.lazy.ready());
+      assert.equal(tight.failures.length, 1);
+      assert.equal(tight.failures[0]?.extensionId, file);
+      await assert.rejects(entry.lazy.ready(), 'a second call is refused too, without another boot');
+      assert.equal(tight.failures.length, 1);
+      assert.equal(tight.sandboxesOf(file).length, 0);
+    } finally {
+      await tight.close();
+    }
+  });
+});
+
 for (const version of PI_VERSIONS) {
   describe(`lazy sandboxes in a real pi ${version.id} session (SDK)`, () => {
     it("a recorded extension's tool is offered before its sandbox boots, and its first call boots it and runs", async () => {
