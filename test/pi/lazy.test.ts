@@ -17,7 +17,7 @@ import type { PiObject } from '../../src/pi/liveHost.ts';
 import { loadInto } from '../../src/pi/sessionExtensions.ts';
 import { resolvePolicy } from '../../src/policy/index.ts';
 import { TrustRegistry } from '../../src/trust/index.ts';
-import { PI_VERSIONS, runSdkSession, scratchPi, type FauxStep, type PiVersion, type ScratchPi } from './harness.ts';
+import { PI_VERSIONS, runSdkSession, scratchPi, transcript, type FauxStep, type PiVersion, type ScratchPi } from './harness.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/bridge/lazy/', import.meta.url));
 
@@ -130,6 +130,44 @@ for (const version of PI_VERSIONS) {
         assert.deepEqual(third.bridge.failures, []);
       } finally {
         await third.bridge.close();
+      }
+    });
+
+    it('/reload stops the booted generation and gives pi a lazy one, which a call boots fresh', async () => {
+      const scratch = scratchPi();
+      const file = copyFixture(scratch, 'lazy-tool.ts');
+      await (await piSession(version, scratch, [file], [{ say: 'hi' }])).bridge.close();
+      const s = await piSession(
+        version,
+        scratch,
+        [file],
+        [
+          { call: 'lazy_count', args: {} },
+          { say: 'first {{toolResult}}' },
+          { call: 'lazy_count', args: {} },
+          { say: 'second {{toolResult}}' },
+        ],
+      );
+      try {
+        assert.deepEqual(toolResults(s.run), [['lazy_count', 'call 1', false]]);
+        const [before] = s.bridge.sandboxesOf(file);
+        assert.ok(before !== undefined && before.stopped === undefined);
+        await (s.run.session as unknown as { reload(): Promise<void> }).reload();
+        const stopped = before.stopped as unknown as Error | undefined; // narrowed before the reload
+        assert.match(stopped?.message ?? '', /reloaded/, 'the old generation still runs');
+        assert.deepEqual(s.bridge.loadStatesOf(file), ['lazy']);
+        await s.run.session.prompt('again');
+        const results = transcript(s.run.session.messages).toolResults;
+        assert.deepEqual(
+          results.map((t) => [t.toolName, t.text, t.isError]),
+          [
+            ['lazy_count', 'call 1', false],
+            ['lazy_count', 'call 1', false],
+          ],
+          'the call after the reload ran in a new sandbox (its count starts again)',
+        );
+      } finally {
+        await s.bridge.close();
       }
     });
 
