@@ -360,6 +360,16 @@ export class BridgeSession {
       this.#fail(id, bundle.entry, isWardenError(err) ? err.code : 'invalid_request', err instanceof Error ? err.message : String(err));
       throw err;
     }
+    const stopped = lazy.stopped;
+    if (stopped !== undefined) {
+      // Stopped while it booted (the kill switch, a reload): this sandbox belongs to no generation.
+      this.#sandboxes.set(
+        id,
+        (this.#sandboxes.get(id) ?? []).filter((sb) => sb !== booted.sandbox),
+      );
+      booted.sandbox.dispose();
+      throw stopped;
+    }
     const changes = registrationChanges(recording.registrations, booted.seen.registrations);
     const now = { ...recording, ...booted.seen, stable: changes.length === 0 };
     this.#record(recording, now);

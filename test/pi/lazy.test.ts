@@ -10,6 +10,7 @@ import { copyFileSync, readdirSync, readFileSync, realpathSync, writeFileSync } 
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { WardenError } from '../../src/errors.ts';
 import { openStore } from '../../src/evidence/index.ts';
 import { locateExtensions } from '../../src/extensions/index.ts';
 import { BridgeSession } from '../../src/pi/bridge.ts';
@@ -69,6 +70,28 @@ const toolResults = (run: Awaited<ReturnType<typeof runSdkSession>>) => run.tool
 const offered = (run: Awaited<ReturnType<typeof runSdkSession>>) => new Set(run.requests[0]?.tools ?? []);
 
 describe('lazy sandboxes: a boot that fails', () => {
+  it('stopped while it boots (a kill, a reload): the call is refused and its sandbox belongs to no generation', async () => {
+    const scratch = scratchPi();
+    const file = copyFixture(scratch, 'lazy-tool.ts');
+    const env = { ...scratch.env, PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const home = join(scratch.root, 'warden');
+    const policy = resolvePolicy({ env, cwd: scratch.cwd });
+    const [ext] = locateExtensions(file);
+    for (let i = 0; i < 2; i++) {
+      const bridge = await BridgeSession.open({ cwd: scratch.cwd, home, env, policy });
+      try {
+        const [entry] = await bridge.load(ext!);
+        if (entry?.lazy === undefined) continue; // the first session records it
+        const booting = entry.lazy.ready();
+        bridge.stopExtension(file, new WardenError('quarantined', 'killed while it booted'));
+        await assert.rejects(booting, /killed while it booted/);
+        assert.deepEqual(bridge.sandboxesOf(file), []);
+      } finally {
+        await bridge.close();
+      }
+    }
+  });
+
   it('is listed with the load failures, and the stand-in refuses every call after it', async () => {
     const scratch = scratchPi();
     const file = copyFixture(scratch, 'big-at-load.ts');
