@@ -124,8 +124,8 @@ export async function runBridgeStatus(io: Io, o: CommonOptions): Promise<number>
       report.extensions.length === 0
         ? 'pi lists no extension'
         : table(
-            ['state', 'load', 'extension', 'scope', 'why'],
-            report.extensions.map((e) => [STATE_COLOUR[e.state](e.state), e.load ?? '', e.id, e.scope, e.detail]),
+            ['state', 'extension', 'scope', 'why'],
+            report.extensions.map((e) => [STATE_COLOUR[e.state](e.state), e.id, e.scope, e.detail]),
           ),
     );
   }

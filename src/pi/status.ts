@@ -107,10 +107,7 @@ export async function status(options: Omit<AdoptionOptions, 'scope'>): Promise<B
       const eagerBecause = reasons.filter((r) => r !== undefined);
       const load: Pick<ExtensionStatus, 'load' | 'eagerBecause'> =
         eagerBecause.length === 0 ? { load: 'lazy' } : { load: 'eager', eagerBecause };
-      const when =
-        load.load === 'lazy'
-          ? 'its sandbox starts on first use (registrations recorded)'
-          : `its sandbox starts with the session (${eagerBecause.join(', ')})`;
+      const when = load.load === 'lazy' ? 'lazy: starts on first use' : `eager: starts with the session (${eagerBecause.join(', ')})`;
       return pin === 'same'
         ? { ...base, state: 'sandboxed', pin, ...load, detail: `runs in the sandbox; ${when}` }
         : {
