@@ -57,9 +57,20 @@ export interface AdoptOutcome {
 
 /** One hash for an extension's bundles, in entry order: what the runtime recomputes to check the pin. */
 export async function adoptionBundleHash(entries: readonly string[], packageRoot: string): Promise<string> {
-  const hashes: string[] = [];
-  for (const entry of entries) hashes.push((await bundleEntry(entry, { packageRoot })).bundleHash);
-  return sha256(JSON.stringify(hashes));
+  return (await entryBundles(entries, packageRoot)).bundleHash;
+}
+
+/** Each entry's bundle hash (what a registration recording is bound to) and the one hash of them all. */
+async function entryBundles(
+  entries: readonly string[],
+  packageRoot: string,
+): Promise<{ bundleHash: string; bundles: Array<{ entry: string; bundleHash: string }> }> {
+  const bundles: Array<{ entry: string; bundleHash: string }> = [];
+  for (const path of entries) {
+    const { entry, bundleHash } = await bundleEntry(path, { packageRoot });
+    bundles.push({ entry, bundleHash });
+  }
+  return { bundleHash: sha256(JSON.stringify(bundles.map((b) => b.bundleHash))), bundles };
 }
 
 /** The extension as the scanner names it. */
@@ -71,18 +82,19 @@ export function locatedFor(e: Pick<DiscoveredExtension, 'id' | 'entries' | 'pack
 }
 
 /**
- * The pin of an extension as it is on disk now: its bundle hash and the capabilities its scan found. Throws
+ * The pin of an extension as it is on disk now: its bundle hash and the capabilities its scan found (and each
+ * entry's bundle hash). Throws
  * `denied` (`scan_forbidden`) when the scan gate refuses it, `invalid_request` (`bundle_failed`) when it does not bundle.
  */
 export async function pinExtension(
   e: Pick<DiscoveredExtension, 'id' | 'entries' | 'packageRoot'>,
   policy: Pick<ResolvedPolicy, 'allowForbiddenScan'>,
   cache: ScanVerdictCache = new ScanVerdictCache(),
-): Promise<{ bundleHash: string; capabilities: Capability[] }> {
-  const bundleHash = await adoptionBundleHash(e.entries, e.packageRoot);
+): Promise<{ bundleHash: string; capabilities: Capability[]; bundles: Array<{ entry: string; bundleHash: string }> }> {
+  const { bundleHash, bundles } = await entryBundles(e.entries, e.packageRoot);
   const { report } = scanBeforeLoad(locatedFor(e), bundleHash, policy, cache);
   const capabilities = [...new Set(report.capabilities.map((c) => c.capability))].sort();
-  return { bundleHash, capabilities };
+  return { bundleHash, capabilities, bundles };
 }
 
 export function policyFor(options: Pick<AdoptionOptions, 'cwd' | 'agentDir' | 'env'>): ResolvedPolicy {

@@ -6,9 +6,13 @@
  *
  * Identity: an extension is known by the id its source gives it (the adoption list's id, or the locator's), and
  * two different sources with one id never load together: the second is refused with an error naming both.
+ *
+ * Lazy entries (ADR 0039): an entry whose recorded registrations may stand in for a boot (src/pi/recording.ts) gets
+ * a LazySandbox instead (src/pi/lazy.ts); its first call boots it here, through the same scan gate and trust check
+ * as a load, and the factory's registrations must equal the recording, or the extension is stopped.
  */
 import { join } from 'node:path';
-import type { HostcallResult } from '../dispatch/index.ts';
+import type { Dispatcher, HostcallResult } from '../dispatch/index.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import type { AlertInput } from '../evidence/index.ts';
 import type { LocatedExtension } from '../extensions/index.ts';
@@ -22,13 +26,27 @@ import {
   loadRefusalAlert,
   Sandbox,
   SealedCache,
+  type BootInfo,
   type BuiltinToolDescription,
+  type ExtensionBundle,
   type SandboxEvent,
 } from '../sandbox/index.ts';
 import { scanBeforeLoad, ScanVerdictCache, type ExtensionReport } from '../scanner/index.ts';
 import { hostOperations, type Registration } from './host.ts';
 import { osSandboxAvailability } from './confine/index.ts';
+import { LazySandbox } from './lazy.ts';
 import { LiveHost } from './liveHost.ts';
+import {
+  bootKey,
+  eagerReason,
+  isRegistering,
+  readRecording,
+  registrationChanges,
+  sameRecording,
+  writeRecording,
+  type EagerReason,
+  type RegistrationRecording,
+} from './recording.ts';
 
 /** An extension to run sandboxed: where it is and the id its source gives it. */
 export type BridgeExtension = LocatedExtension;
@@ -38,8 +56,14 @@ export interface SandboxedEntry {
   readonly extensionId: string;
   readonly entry: string;
   readonly bundleHash: string;
+  /** The sandbox, or for a lazy entry the stand-in that boots it on first call (`lazy`). */
   readonly sandbox: Sandbox;
+  /** What it registered while loading; for a lazy entry, the recording pi is given instead. */
   readonly registrations: readonly Registration[];
+  /** Set when the entry waits for its first call to boot. */
+  readonly lazy?: LazySandbox;
+  /** Why a booted entry did not wait (absent for a lazy one). */
+  readonly eager?: EagerReason;
 }
 
 /** An entry that did not load, and why (shown by `pi-warden status` and as a warning in the session). */
@@ -68,6 +92,8 @@ export interface BridgeOptions {
   readonly eventDeadlineMs?: number;
   /** Messages on the shared bus from a sandbox, to hand to pi's `pi.events` (the proxy sets it). */
   readonly onBus?: (fromExtensionId: string, channel: string, data: unknown) => void;
+  /** Entries whose recorded registrations allow it boot on first need (default true; false: every entry boots at load). */
+  readonly lazy?: boolean;
 }
 
 export const DEFAULT_EVENT_DEADLINE_MS = 3000;
@@ -81,6 +107,10 @@ export class BridgeSession {
   readonly failures: LoadFailure[] = [];
   readonly sandboxEvents: SandboxEvent[] = [];
   readonly #sandboxes = new Map<string, Sandbox[]>();
+  /** Entries waiting for their first call, and the ones that booted since. */
+  readonly #lazy = new Map<string, LazySandbox[]>();
+  /** An extension's boots one at a time: its registrations are told apart by their count before and after. */
+  readonly #boots = new Map<string, Promise<unknown>>();
   /** Which source each loaded id came from: a second source with the same id is refused. */
   readonly #sources = new Map<string, string>();
   readonly #scans: Map<string, ExtensionReport>;
@@ -214,39 +244,155 @@ export class BridgeSession {
       this.#fail(id, entry, 'denied', err.message);
       return undefined;
     }
-    const quota = this.policy.overrideQuotas.get(id) ?? this.policy.quota;
-    const boot = hostBoot(this.cwd);
-    const sandbox = await Sandbox.create({
-      extensionId: id,
-      dispatcher: this.runtime.dispatcher,
-      boot: {
-        ...boot,
-        tmpdir: join(this.runtime.fsScope.dataFolder(id), 'tmp'),
-        ...(this.#options.builtinTools === undefined ? {} : { builtinTools: this.#options.builtinTools }),
-      },
-      limits: limitsFromQuota(quota),
-      onEvent: (e) => this.sandboxEvents.push(e),
-      breaches: this.runtime.breaches,
-      bootCacheDir: join(this.#options.home, 'cache', 'boot'),
-    });
-    const before = this.host.registrationsOf(id).length;
+    const boot = this.#bootInfo(id);
+    const key = bootKey(boot);
+    const recording = readRecording(this.#options.home, id, bundle.entry);
+    const eager = this.#options.lazy === false ? 'lazy_off' : eagerReason(recording, bundle.bundleHash, key);
+    if (eager === undefined && recording !== undefined) {
+      const lazy: LazySandbox = new LazySandbox(id, () => this.#bootLazy(extension, bundle, boot, recording, lazy));
+      this.#lazy.set(id, [...(this.#lazy.get(id) ?? []), lazy]);
+      return {
+        extensionId: id,
+        entry: bundle.entry,
+        bundleHash: bundle.bundleHash,
+        sandbox: lazy.standIn,
+        registrations: recording.registrations,
+        lazy,
+      };
+    }
+    let booted: Booted;
     try {
-      await sandbox.load(bundle);
+      booted = await this.#boot(id, bundle, boot);
     } catch (err) {
-      sandbox.dispose();
       this.#fail(id, entry, isWardenError(err) ? err.code : 'invalid_request', err instanceof Error ? err.message : String(err));
       return undefined;
     }
-    const list = this.#sandboxes.get(id) ?? [];
-    list.push(sandbox);
-    this.#sandboxes.set(id, list);
+    this.#record(recording, {
+      extensionId: id,
+      entry: bundle.entry,
+      bundleHash: bundle.bundleHash,
+      bootKey: key,
+      ...booted.seen,
+      stable: true,
+    });
     return {
       extensionId: id,
       entry: bundle.entry,
       bundleHash: bundle.bundleHash,
-      sandbox,
-      registrations: this.host.registrationsOf(id).slice(before),
+      sandbox: booted.sandbox,
+      registrations: booted.seen.registrations,
+      eager,
     };
+  }
+
+  /** What the guest is told at boot. */
+  #bootInfo(id: string): BootInfo {
+    return {
+      ...hostBoot(this.cwd),
+      tmpdir: join(this.runtime.fsScope.dataFolder(id), 'tmp'),
+      ...(this.#options.builtinTools === undefined ? {} : { builtinTools: this.#options.builtinTools }),
+    };
+  }
+
+  /**
+   * A sandbox with the bundle loaded, and what its factory did while loading: what it registered, and which other
+   * methods it called (what it read: env, files, flags), which keep the entry from waiting next time. One boot of an
+   * extension at a time. Throws why it did not load.
+   */
+  #boot(id: string, bundle: ExtensionBundle, boot: BootInfo): Promise<Booted> {
+    const run = (this.#boots.get(id) ?? Promise.resolve()).then(async () => {
+      const quota = this.policy.overrideQuotas.get(id) ?? this.policy.quota;
+      const watch = { on: false, inputs: new Set<string>() };
+      const sandbox = await Sandbox.create({
+        extensionId: id,
+        dispatcher: watched(this.runtime.dispatcher, watch),
+        boot,
+        limits: limitsFromQuota(quota),
+        onEvent: (e) => this.sandboxEvents.push(e),
+        breaches: this.runtime.breaches,
+        bootCacheDir: join(this.#options.home, 'cache', 'boot'),
+      });
+      const before = this.host.registrationsOf(id).length;
+      watch.on = true;
+      try {
+        await sandbox.load(bundle);
+      } catch (err) {
+        sandbox.dispose();
+        throw err;
+      } finally {
+        watch.on = false;
+      }
+      this.#sandboxes.set(id, [...(this.#sandboxes.get(id) ?? []), sandbox]);
+      return { sandbox, seen: { registrations: this.host.registrationsOf(id).slice(before), inputs: [...watch.inputs].sort() } };
+    });
+    this.#boots.set(
+      id,
+      run.catch(() => undefined),
+    );
+    return run;
+  }
+
+  /**
+   * The first call into a lazy entry: the kill switch and the scan gate as at load, the boot with pi kept out of
+   * the factory's registrations, then the comparison with the recording. A difference stops the extension (its
+   * stand-in refuses this call and every later one), tells the user, and is recorded so that the entry boots at
+   * load from now on; pi never gets a tool or handler added or dropped behind its back.
+   */
+  async #bootLazy(
+    extension: BridgeExtension,
+    bundle: ExtensionBundle,
+    boot: BootInfo,
+    recording: RegistrationRecording,
+    lazy: LazySandbox,
+  ): Promise<Sandbox> {
+    const id = extension.id;
+    if (this.runtime.trust.stateOf(id) === 'quarantined')
+      throw new WardenError(
+        'quarantined',
+        `${id} is quarantined by pi-warden (\`pi-warden trust status ${id}\`): its sandbox was not started`,
+      );
+    let booted: Booted;
+    try {
+      this.#scans.set(id, scanBeforeLoad(extension, bundle.bundleHash, this.policy, this.#scanCache).report);
+      booted = await lazy.quietly(() => this.#boot(id, bundle, boot));
+    } catch (err) {
+      // Listed with the load failures, as if it had failed at load (the stand-in refuses every call from now on).
+      this.#fail(id, bundle.entry, isWardenError(err) ? err.code : 'invalid_request', err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+    const stopped = lazy.stopped;
+    if (stopped !== undefined) {
+      // Stopped while it booted (the kill switch, a reload): this sandbox belongs to no generation.
+      this.#sandboxes.set(
+        id,
+        (this.#sandboxes.get(id) ?? []).filter((sb) => sb !== booted.sandbox),
+      );
+      booted.sandbox.dispose();
+      throw stopped;
+    }
+    const changes = registrationChanges(recording.registrations, booted.seen.registrations);
+    const now = { ...recording, ...booted.seen, stable: changes.length === 0 };
+    this.#record(recording, now);
+    if (changes.length === 0) return booted.sandbox;
+    const why = `registered differently when it started than its recording (${changes.join('; ')}); pi-warden stopped it rather than add or drop anything in pi. It starts with the session from now on: /reload or a new session loads it`;
+    const error = new WardenError('invalid_request', `${id} ${why}`);
+    booted.sandbox.stop(error);
+    this.#fail(id, bundle.entry, error.code, error.message);
+    this.host.tellUser(id, 'lazy', why);
+    throw error;
+  }
+
+  /** Stores what a boot saw, unless the stored recording says the same already. */
+  #record(previous: RegistrationRecording | undefined, now: Omit<RegistrationRecording, 'recordedAt'>): void {
+    // One that registered differently from its recording stays eager until its bundle changes.
+    const stable = now.stable && !(previous?.stable === false && previous.bundleHash === now.bundleHash);
+    const next = { ...now, stable };
+    if (sameRecording(previous, next)) return;
+    try {
+      writeRecording(this.#options.home, { ...next, recordedAt: new Date().toISOString() });
+    } catch {
+      // Without a recording the entry boots at load next time: slower, never less safe.
+    }
   }
 
   #fail(extensionId: string, entry: string, code: string, message: string): void {
@@ -268,6 +414,13 @@ export class BridgeSession {
     return undefined;
   }
 
+  /** Whether each entry of an extension waits for its first call (`lazy`) or runs (`booted`), in load order. */
+  loadStatesOf(extensionId: string): Array<'lazy' | 'booted'> {
+    const lazy = this.#lazy.get(extensionId) ?? [];
+    const waiting = lazy.filter((l) => l.state === 'lazy').length;
+    return [...Array<'lazy'>(waiting).fill('lazy'), ...this.sandboxesOf(extensionId).map(() => 'booted' as const)];
+  }
+
   /** The live sandboxes of an extension, one per entry (for status and tests). */
   sandboxesOf(extensionId: string): readonly Sandbox[] {
     return this.#sandboxes.get(extensionId) ?? [];
@@ -277,13 +430,16 @@ export class BridgeSession {
   unload(extensionId: string, error: WardenError): void {
     this.stopExtension(extensionId, error);
     for (const sb of this.#sandboxes.get(extensionId) ?? []) sb.dispose();
+    for (const l of this.#lazy.get(extensionId) ?? []) l.dispose();
     this.#sandboxes.delete(extensionId);
+    this.#lazy.delete(extensionId);
     this.#sources.delete(extensionId);
     this.host.forget(extensionId);
   }
 
   stopExtension(extensionId: string, error: WardenError): void {
     for (const sb of this.#sandboxes.get(extensionId) ?? []) sb.stop(error);
+    for (const l of this.#lazy.get(extensionId) ?? []) l.stop(error);
     this.host.stopChildren(extensionId);
   }
 
@@ -300,7 +456,9 @@ export class BridgeSession {
   /** Disposes every sandbox and closes the runtime (the evidence is flushed). */
   async close(): Promise<void> {
     for (const list of this.#sandboxes.values()) for (const sb of list) sb.dispose();
+    for (const list of this.#lazy.values()) for (const l of list) l.dispose();
     this.#sandboxes.clear();
+    this.#lazy.clear();
     this.host.stopChildren();
     await this.runtime.close();
   }
@@ -314,5 +472,36 @@ function scanRefusal(id: string, root: string, rules: readonly string[]): AlertI
     summary: `${id} was not loaded: its scan verdict is forbidden (${rules.join(', ')})`,
     reason_codes: ['scan_forbidden', ...rules],
     remediation: `review \`pi-warden scan ${root}\`; only if you accept the risk set ${overrideKey(id)}.allowForbiddenScan: true in your user settings`,
+  };
+}
+
+/** A booted entry and what its factory did while loading. */
+interface Booted {
+  readonly sandbox: Sandbox;
+  readonly seen: Pick<RegistrationRecording, 'registrations' | 'inputs'>;
+}
+
+/**
+ * The runtime's dispatcher, noting while `watch.on` which methods the guest calls that are not registrations, and
+ * registrations the pipeline refused (the factory saw a refusal): what its registrations may depend on.
+ */
+function watched(dispatcher: Dispatcher, watch: { on: boolean; inputs: Set<string> }): Dispatcher {
+  const note = (hostcall: unknown, result: HostcallResult): HostcallResult => {
+    const method = (hostcall as { method?: unknown } | null)?.method;
+    const name = typeof method === 'string' ? method : 'unknown';
+    if (!isRegistering(name) || !result.ok) watch.inputs.add(name);
+    return result;
+  };
+  return {
+    pipeline: dispatcher.pipeline,
+    abortExtension: (id) => dispatcher.abortExtension(id),
+    dispatchSync: (id, hostcall) => {
+      const r = dispatcher.dispatchSync(id, hostcall);
+      return watch.on ? note(hostcall, r) : r;
+    },
+    dispatch: (id, hostcall) => {
+      const r = dispatcher.dispatch(id, hostcall);
+      return watch.on ? r.then((x) => note(hostcall, x)) : r;
+    },
   };
 }

@@ -30,7 +30,17 @@ export {
   type RevertResult,
   type UnadoptOutcome,
 } from './adopt.ts';
-export { EXTENSION_STATES, STATUS_REASONS, status, type BridgeStatus, type ExtensionState, type ExtensionStatus } from './status.ts';
+export {
+  EXTENSION_STATES,
+  LOAD_MODES,
+  STATUS_REASONS,
+  status,
+  type BridgeStatus,
+  type ExtensionState,
+  type ExtensionStatus,
+  type LoadMode,
+} from './status.ts';
+export { EAGER_REASONS, type EagerReason } from './recording.ts';
 export {
   BridgeSession,
   DEFAULT_EVENT_DEADLINE_MS,

@@ -1,7 +1,8 @@
 /**
  * What both routes do inside pi for the extensions pi-warden runs: one inline extension per sandboxed extension,
  * whose factory (run by pi at start-up and again on `/reload`) loads the extension's entries into fresh sandboxes
- * and registers their proxies on the `pi` it is given. Sandboxes of an earlier run of the factory are stopped
+ * (or, where its recorded registrations allow, stand-ins that boot on first need: ADR 0039) and registers their
+ * proxies on the `pi` it is given. Sandboxes of an earlier run of the factory are stopped
  * first, so a reload or a session switch never leaves two generations of an extension answering.
  */
 import { WardenError } from '../errors.ts';
@@ -14,7 +15,8 @@ export async function loadInto(session: BridgeSession, pi: PiObject, extension: 
   session.unload(extension.id, new WardenError('quarantined', `${extension.id} was reloaded: this sandbox was replaced`));
   const failuresBefore = session.failures.length;
   const notices: ProxyNotice[] = [];
-  for (const entry of await session.load(extension)) notices.push(...registerProxies(session, pi, entry));
+  // A lazy entry's proxies go on a pi that keeps its boot's registrations for the comparison (src/pi/lazy.ts).
+  for (const entry of await session.load(extension)) notices.push(...registerProxies(session, entry.lazy?.piFor(pi) ?? pi, entry));
   for (const f of session.failures.slice(failuresBefore))
     notices.push({
       extensionId: f.extensionId,

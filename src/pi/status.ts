@@ -1,14 +1,17 @@
 /**
  * `pi-warden status`: for every extension pi lists, whether it runs sandboxed, unsandboxed (and why), refused or
- * disabled, with the same pin check the runtime makes. Read-only: nothing is re-pinned or written.
+ * disabled, with the same pin check the runtime makes, and for a sandboxed one whether its sandbox waits for its
+ * first use (ADR 0039). Read-only: nothing is re-pinned or written.
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isWardenError } from '../errors.ts';
+import { hostBoot } from '../sandbox/index.ts';
 import { ScanVerdictCache } from '../scanner/index.ts';
 import { isPiWarden, pinExtension, policyFor, type AdoptionOptions } from './adopt.ts';
 import { checkPin, readAdoptionList, type AdoptedExtension, type PinState } from './adoption.ts';
 import { discoverExtensions, type DiscoveredExtension } from './discover.ts';
+import { bootKey, eagerReason, readRecording, type EagerReason } from './recording.ts';
 import type { PiScope } from './piSettings.ts';
 
 /**
@@ -36,6 +39,13 @@ export const STATUS_REASONS = [
 ] as const;
 export type StatusReason = (typeof STATUS_REASONS)[number];
 
+/**
+ * How a sandboxed extension loads in a pi session started here: `lazy` (pi gets its recorded registrations and the
+ * sandbox boots on first need) or `eager` (it boots with the session; `eagerBecause` says why, per entry).
+ */
+export const LOAD_MODES = ['lazy', 'eager'] as const;
+export type LoadMode = (typeof LOAD_MODES)[number];
+
 export interface ExtensionStatus {
   readonly id: string;
   readonly source: string;
@@ -45,6 +55,10 @@ export interface ExtensionStatus {
   readonly reason?: StatusReason;
   readonly detail: string;
   readonly pin?: PinState;
+  /** For a sandboxed extension: lazy only when every entry may wait. */
+  readonly load?: LoadMode;
+  /** Why it boots with the session: each eager entry's reason (recording.ts), deduplicated. */
+  readonly eagerBecause?: readonly EagerReason[];
 }
 
 export interface BridgeStatus {
@@ -88,14 +102,21 @@ export async function status(options: Omit<AdoptionOptions, 'scope'>): Promise<B
           detail: `its update needs ${grown.join(', ')} beyond its pin: it does not load until adopted again`,
         };
       }
+      const key = bootKey(hostBoot(places.cwd));
+      const reasons = [...new Set(now.bundles.map((b) => eagerReason(readRecording(options.home, a.id, b.entry), b.bundleHash, key)))];
+      const eagerBecause = reasons.filter((r) => r !== undefined);
+      const load: Pick<ExtensionStatus, 'load' | 'eagerBecause'> =
+        eagerBecause.length === 0 ? { load: 'lazy' } : { load: 'eager', eagerBecause };
+      const when = load.load === 'lazy' ? 'lazy: starts on first use' : `eager: starts with the session (${eagerBecause.join(', ')})`;
       return pin === 'same'
-        ? { ...base, state: 'sandboxed', pin, detail: 'runs in the sandbox' }
+        ? { ...base, state: 'sandboxed', pin, ...load, detail: `runs in the sandbox; ${when}` }
         : {
             ...base,
             state: 'sandboxed',
             reason: 'pin_updated',
             pin,
-            detail: 'runs in the sandbox; updated without new capabilities (re-pinned on load)',
+            ...load,
+            detail: `runs in the sandbox; updated without new capabilities (re-pinned on load); ${when}`,
           };
     } catch (err) {
       if (!isWardenError(err) || err.code === 'internal') throw err;

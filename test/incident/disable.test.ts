@@ -5,7 +5,7 @@
  * launcher route (`pi-warden pi`, the real bin) a disabled pi-warden starts pi with no extension at all.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +65,8 @@ describe('pi-warden disable = pi --no-extensions', () => {
     assert.equal(verifyStore(w.home, { publicKey: loadOrCreateKey(w.home).publicKey }).classification, 'intact');
 
     setAdoptionDisabled(w.home, false);
+    // Without the recording of its registrations it starts with the session, so its load shows in the ledger (ADR 0039).
+    rmSync(join(w.home, 'registrations'), { recursive: true, force: true });
     await session();
     assert.ok(entriesOf(w.home, id) > loaded, 'enabled again: it loads');
   });

@@ -72,6 +72,8 @@ async function rig(version: PiVersion, settings?: object): Promise<Rig> {
     env,
     policy: resolvePolicy({ env, cwd: scratch.cwd }),
     piTools: piModule as never,
+    // These tests look at the sandboxes right after a load (also after /reload); lazy ones: test/pi/lazy.test.ts.
+    lazy: false,
   });
   after(() => session.close());
   return {
