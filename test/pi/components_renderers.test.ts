@@ -8,8 +8,9 @@
  * function that went over one, and pi's components keep drawing.
  */
 import assert from 'node:assert/strict';
-import { realpathSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { openStore } from '../../src/evidence/index.ts';
 import { locateExtensions } from '../../src/extensions/index.ts';
@@ -96,11 +97,12 @@ after(async () => {
   for (const b of bridges) await b.close();
 });
 
-/** One real pi session with the extension above loaded through the bridge; pi's runner and components. */
-async function rig(version: PiVersion) {
+/** One real pi session with an extension (by default the one above) loaded through the bridge; pi's runner and components. */
+async function rig(version: PiVersion, from?: string) {
   const scratch = scratchPi();
-  const file = join(scratch.cwd, 'rendering.ts');
-  writeFileSync(file, RENDERING);
+  const file = join(scratch.cwd, from === undefined ? 'rendering.ts' : basename(from));
+  if (from === undefined) writeFileSync(file, RENDERING);
+  else copyFileSync(from, file);
   const home = join(scratch.root, 'warden');
   const env = { ...scratch.env, PATH: process.env.PATH ?? '/usr/bin:/bin' };
   const bridge = await BridgeSession.open({ cwd: scratch.cwd, home, env, policy: resolvePolicy({ env, cwd: scratch.cwd }) });
@@ -108,9 +110,10 @@ async function rig(version: PiVersion) {
   const factories = locateExtensions(file).map((ext) => async (pi: PiObject) => void (await loadInto(bridge, pi, ext)));
   const run = await runSdkSession({ version, scratch, extensionFactories: factories, script: [{ say: 'ready' }], prompt: 'hi' });
   const runner = (run.session as unknown as { extensionRunner: Runner }).extensionRunner;
+  const tools = run.session as unknown as { getToolDefinition(name: string): ToolRenderers | undefined };
   const pi = (await import(version.codingAgent)) as PiModule;
   pi.initTheme('dark');
-  return { bridge, runner, pi, id: realpathSync(file), home, cwd: scratch.cwd };
+  return { bridge, runner, tools, pi, id: realpathSync(file), home, cwd: scratch.cwd };
 }
 
 type Rig = Awaited<ReturnType<typeof rig>>;
@@ -264,6 +267,30 @@ for (const version of PI_VERSIONS.filter((v) => v.id !== '0.73.1')) {
       assert.match(plain(toolRow(r, own).render(80)), /pi own ls/);
       assert.equal((await breaches(r)).length, before + 1, 'one breach, not one per tool row');
       assert.equal(r.bridge.sandboxesOf(r.id)[0]?.stopped, undefined);
+    });
+  });
+}
+
+for (const version of PI_VERSIONS) {
+  describe(`a sandboxed tool's own renderCall and renderResult in pi ${version.id} (the shipped truncated-tool example)`, () => {
+    it("pi's tool row draws the example's renderCall and renderResult from the sandbox, not pi's fallback", async () => {
+      const example = fileURLToPath(new URL('../examples/extensions/truncated-tool.ts', version.codingAgent));
+      const r = await rig(version, example);
+      assert.deepEqual(r.bridge.failures, []);
+      const def = r.tools.getToolDefinition('rg');
+      assert.equal(typeof def?.renderCall, 'function', 'pi holds a renderCall for the sandboxed rg tool');
+      const row = new r.pi.ToolExecutionComponent(
+        'rg',
+        'call-1',
+        { pattern: 'TODO', path: 'src' },
+        {},
+        def,
+        { requestRender: () => undefined },
+        r.cwd,
+      );
+      assert.match(plain(row.render(100)), /rg "TODO" in src/);
+      row.updateResult({ content: [{ type: 'text', text: 'a.ts:1: TODO' }], details: {}, isError: false }, true);
+      assert.match(plain(row.render(100)), /Searching\.\.\./, "the example's renderResult for a partial result");
     });
   });
 }

@@ -202,6 +202,25 @@ export class ExtensionComponents {
   }
 
   /**
+   * The `renderCall`/`renderResult` of a tool the extension registered with them (its definition held in the guest
+   * as a resolver of that tool, `renderFn`): drawn as a resolver's components, resolved at each use. One that cannot
+   * be drawn (the guest is busy, the renderer overran, the sandbox stopped) throws, and pi draws the tool its own way.
+   */
+  toolDefinitionRenderers(fn: number, toolName: string, functions: readonly unknown[]): Record<string, Fn> {
+    const resolve = this.toolResolver(fn);
+    const out: Record<string, Fn> = {};
+    for (const which of ['renderCall', 'renderResult'] as const) {
+      if (!functions.includes(which)) continue;
+      out[which] = (...args: unknown[]) => {
+        const render = asObject(resolve(toolName, () => undefined))?.[which];
+        if (typeof render !== 'function') throw new Error(`${toolName}: its ${which} cannot be drawn now`);
+        return (render as Fn)(...args);
+      };
+    }
+    return out;
+  }
+
+  /**
    * pi's `MarkdownTransformer` for one held in the guest: the markdown back as text (no terminal control in it); a
    * transformer that throws or answers anything but a string leaves pi's markdown as it was, as pi does.
    */
