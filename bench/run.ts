@@ -16,6 +16,7 @@ const SUITES: Record<string, string> = {
   scanner: './scanner.bench.ts',
   sandbox: './sandbox.bench.ts',
   compat: './compat.ts',
+  'compat-tui': './compatTui.ts',
   mediation: './mediation.bench.ts',
   'fs-scope': './fsScope.bench.ts',
   bounds: './bounds.bench.ts',

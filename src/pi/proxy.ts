@@ -293,9 +293,10 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
   };
 
   const registerTool = (name: string, d: Readonly<Record<string, unknown>>): void => {
-    const { functions: _functions, execute: _execute, ...data } = d as Record<string, unknown>;
+    const { functions, execute: _execute, renderFn, ...data } = d as Record<string, unknown>;
     call('registerTool', {
       ...data,
+      ...(typeof renderFn === 'number' && Array.isArray(functions) ? components.toolDefinitionRenderers(renderFn, name, functions) : {}),
       name,
       label: typeof d.label === 'string' ? d.label : name,
       description: typeof d.description === 'string' ? d.description : '',

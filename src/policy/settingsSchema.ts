@@ -29,6 +29,15 @@ export const QuotaSettings = Type.Object(
     outputBytes: Type.Optional(PositiveInt),
     /** In a pi session: how long one event handler may run before pi goes on without it (a gate blocks). */
     eventDeadlineMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
+    // One TUI component call (a frame's render, a key): pi waits for it on its event loop, so a frame is bounded
+    // above (1 s of CPU already freezes the TUI) and below (a frame of five panels that all changed took 1.5 ms of
+    // CPU on a loaded machine, ADR 0036; a cap near that would replace honest components at random).
+    cpuMsPerFrame: Type.Optional(Type.Integer({ minimum: 10, maximum: 1000 })),
+    frameHangMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 10_000 })),
+    // At least a tall terminal's screen of lines (an overlay fills it) and their text with styling; at most a
+    // bound that still contains a render of a million lines (its answer is copied whole on pi's event loop).
+    frameLines: Type.Optional(Type.Integer({ minimum: 100, maximum: 100_000 })),
+    frameBytes: Type.Optional(Type.Integer({ minimum: 65_536, maximum: 4 * 1024 * 1024 })),
   },
   { additionalProperties: false },
 );

@@ -786,7 +786,34 @@ export class Sandbox {
       }
       return { ok: false, error: { code, message } };
     }
-    return call.op === 'render' ? this.#renderedLines(answer.value) : { ok: true, value: answer.value ?? null };
+    if (call.op === 'render') return this.#renderedLines(answer.value);
+    if (call.op === 'markdown') return this.#transformedMarkdown(answer.value, typeof call.markdown === 'string' ? call.markdown : '');
+    return { ok: true, value: answer.value ?? null };
+  }
+
+  /**
+   * A markdown transformer's answer within the render caps (pi draws it as a message), or within the size of the
+   * markdown it was given when that is larger: over them, a breach and `overrun`.
+   */
+  #transformedMarkdown(value: unknown, given: string): ComponentAnswer {
+    if (typeof value !== 'string') return { ok: true, value: null };
+    const lineCount = (s: string) => s.split('\n').length;
+    const maxLines = Math.max(this.limits.frameMaxLines, lineCount(given));
+    const maxChars = Math.max(this.limits.frameMaxBytes, given.length);
+    const over: [string, number, number, string] | undefined =
+      value.length > maxChars
+        ? ['frame_bytes', maxChars, value.length, 'characters']
+        : lineCount(value) > maxLines
+          ? ['frame_lines', maxLines, lineCount(value), 'lines']
+          : undefined;
+    if (over === undefined) return { ok: true, value };
+    const [resource, limit, actual, unit] = over;
+    this.#frameBreach(resource, limit, actual);
+    return {
+      ok: false,
+      overrun: 'frame_output',
+      error: { code: 'quota_exceeded', message: `markdown transformer returned ${actual} ${unit}, more than the limit of ${limit}` },
+    };
   }
 
   /** A render's lines within the output caps, as strings; over a cap: a breach and `overrun`. `unchanged` passes. */

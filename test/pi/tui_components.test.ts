@@ -1,5 +1,5 @@
 /**
- * Sandboxed TUI components in the real pi TUI (issue 23), under tmux, for pi 1.6.0 and 0.73.1, through the
+ * Sandboxed TUI components in the real pi TUI (issue 23), under tmux, for pi 1.6.0, 1.5.2 and 0.73.1, through the
  * launcher (`pi-warden pi`) with pi's faux provider:
  * - the shipped snake example (a `ui.custom` game) renders in the terminal and takes keys: Escape pauses and saves
  *   it (matchesKey on the key's bytes, `done()`, `pi.appendEntry`), and `/snake` again shows it paused;
@@ -139,7 +139,7 @@ function breaches(home: string, extensionId: string): string[] {
   }
 }
 
-for (const id of ['1.6.0', '0.73.1'] as const) {
+for (const id of ['1.6.0', '1.5.2', '0.73.1'] as const) {
   const version = PI_VERSIONS.find((v) => v.id === id)!;
   describe(`sandboxed TUI components in the pi ${id} TUI, under tmux`, { skip: TMUX_SKIP }, () => {
     let pi: PiInTmux;

@@ -102,7 +102,8 @@ export class SandboxedComponent {
     if (this.#failed !== undefined) return;
     const why = a.overrun !== undefined ? `over its ${a.overrun === 'frame_deadline' ? 'frame time' : 'output'} limit` : 'failed';
     this.#failed = `pi-warden: ${this.#owner.extensionId}: component ${why}, replaced`;
-    this.#owner.told(`${this.#failed}: ${stripTerminalControls(a.error.message)}`);
+    // the notice names pi-warden and the extension; what the user is told gets them from the host that tells it
+    this.#owner.told(`component ${why}, replaced: ${stripTerminalControls(a.error.message)}`);
     // The guest's component is gone for good; a modal overlay is closed so the user is never stuck in it.
     if (this.#id !== undefined) this.#owner.sandbox.forgetComponent(this.#id);
     if (this.done !== undefined) queueMicrotask(() => this.done?.(undefined));

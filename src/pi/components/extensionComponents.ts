@@ -7,7 +7,7 @@
  * is disposed in the guest once it is garbage; a reload loads a new sandbox whose components pi creates anew.
  */
 import { stripTerminalControls } from '../../mediation/index.ts';
-import type { ComponentAnswer, ComponentSignal, Sandbox } from '../../sandbox/index.ts';
+import type { ComponentAnswer, ComponentCall, ComponentSignal, Sandbox } from '../../sandbox/index.ts';
 import { SandboxedComponent, type ComponentKind, type ComponentOwner } from './component.ts';
 import { themeData } from './theme.ts';
 
@@ -47,6 +47,12 @@ export class ExtensionComponents {
   readonly #live = new Set<SandboxedComponent>();
   /** The TUI pi last handed a factory: where a renderer's requestRender goes. */
   #tui: Tui | undefined;
+  /**
+   * Tool renderer resolvers and markdown transformers (by held id) that went over a frame limit: never called again,
+   * pi renders its own way. pi calls them for every tool row and every streamed message update, so one that loops
+   * would otherwise cost a frame's CPU, and a breach in the ledger, each time.
+   */
+  readonly #spent = new Set<number>();
   readonly #gone: FinalizationRegistry<number>;
 
   constructor(extensionId: string, sandbox: Sandbox, tell: (message: string) => void) {
@@ -142,11 +148,23 @@ export class ExtensionComponents {
     };
   }
 
+  /** One call of a resolver or transformer: its answer, or undefined once it went over a frame limit. */
+  #callOnce(fn: number, call: ComponentCall, what: string): ComponentAnswer | undefined {
+    if (this.#spent.has(fn)) return undefined;
+    const a = this.#sandbox.component(call);
+    if (!a.ok && a.overrun !== undefined) {
+      this.#spent.add(fn);
+      const limit = a.overrun === 'frame_deadline' ? 'frame time' : 'output';
+      this.#owner.told(`${what} over its ${limit} limit, no longer used: ${stripTerminalControls(a.error.message)}`);
+    }
+    return a;
+  }
+
   /** pi's `ToolRendererResolver` (1.5.2+) for a resolver held in the guest. */
   toolResolver(fn: number): Fn {
     return (toolName: unknown, next: unknown) => {
-      const a = this.#sandbox.component({ op: 'resolve', fn, toolName: String(toolName) });
-      const found = a.ok ? asObject(a.value) : undefined;
+      const a = this.#callOnce(fn, { op: 'resolve', fn, toolName: String(toolName) }, 'tool renderer');
+      const found = a?.ok === true ? asObject(a.value) : undefined;
       if (found === undefined) return typeof next === 'function' ? (next as () => unknown)() : undefined;
       const functions = Array.isArray(found.functions) ? (found.functions as unknown[]) : [];
       const renderers: Record<string, unknown> = {};
@@ -161,7 +179,7 @@ export class ExtensionComponents {
         };
       };
       const make = (which: string, value: unknown, options: unknown, theme: unknown, ctx: unknown) => {
-        const r = this.#sandbox.component({
+        const call = {
           op: 'tool',
           fn,
           toolName: String(toolName),
@@ -170,8 +188,9 @@ export class ExtensionComponents {
           options: plain(options),
           theme: themeData(theme),
           context: context(ctx),
-        });
-        return (r.ok ? this.#made('tool', r.value) : undefined) ?? emptyComponent;
+        };
+        const r = this.#callOnce(fn, call, 'tool renderer');
+        return (r?.ok === true ? this.#made('tool', r.value) : undefined) ?? emptyComponent;
       };
       if (functions.includes('renderCall'))
         renderers.renderCall = (args: unknown, theme: unknown, ctx: unknown) => make('renderCall', args, {}, theme, ctx);
@@ -182,12 +201,34 @@ export class ExtensionComponents {
     };
   }
 
-  /** pi's `MarkdownTransformer` for one held in the guest: the markdown back as text (no terminal control in it). */
+  /**
+   * The `renderCall`/`renderResult` of a tool the extension registered with them (its definition held in the guest
+   * as a resolver of that tool, `renderFn`): drawn as a resolver's components, resolved at each use. One that cannot
+   * be drawn (the guest is busy, the renderer overran, the sandbox stopped) throws, and pi draws the tool its own way.
+   */
+  toolDefinitionRenderers(fn: number, toolName: string, functions: readonly unknown[]): Record<string, Fn> {
+    const resolve = this.toolResolver(fn);
+    const out: Record<string, Fn> = {};
+    for (const which of ['renderCall', 'renderResult'] as const) {
+      if (!functions.includes(which)) continue;
+      out[which] = (...args: unknown[]) => {
+        const render = asObject(resolve(toolName, () => undefined))?.[which];
+        if (typeof render !== 'function') throw new Error(`${toolName}: its ${which} cannot be drawn now`);
+        return (render as Fn)(...args);
+      };
+    }
+    return out;
+  }
+
+  /**
+   * pi's `MarkdownTransformer` for one held in the guest: the markdown back as text (no terminal control in it); a
+   * transformer that throws or answers anything but a string leaves pi's markdown as it was, as pi does.
+   */
   markdownTransformer(fn: number): Fn {
     return (markdown: unknown, context: unknown) => {
       const text = String(markdown);
-      const a = this.#sandbox.component({ op: 'markdown', fn, markdown: text, context: plain(context) });
-      return a.ok && typeof a.value === 'string' ? stripTerminalControls(a.value) : text;
+      const a = this.#callOnce(fn, { op: 'markdown', fn, markdown: text, context: plain(context) }, 'markdown transformer');
+      return a?.ok === true && typeof a.value === 'string' ? stripTerminalControls(a.value) : text;
     };
   }
 }

@@ -179,8 +179,11 @@ export function runComponent(msg: Opts): unknown {
           : (render as Fn)(msg.value, msg.options ?? {}, theme, context),
       );
     }
-    case 'markdown':
-      return String(heldFunction(msg)(String(msg.markdown ?? ''), msg.context ?? {}));
+    case 'markdown': {
+      // pi uses a transformer's answer only when it is a string
+      const out = heldFunction(msg)(String(msg.markdown ?? ''), msg.context ?? {});
+      return typeof out === 'string' ? out : null;
+    }
     case 'render': {
       const c = component(msg);
       if (c === undefined) return [];

@@ -331,7 +331,9 @@ export function makePi(): Record<string, unknown> {
     registerTool(def: unknown) {
       const d = asObject(def, 'pi.registerTool: tool');
       if (typeof d.execute !== 'function') throw new TypeError(`pi.registerTool: tool ${String(d.name)} has no execute function`);
-      register('registerTool', describe(d));
+      // its renderCall/renderResult stay here, held as a resolver of this tool: the host draws them as a resolver's (components.ts)
+      const renders = typeof d.renderCall === 'function' || typeof d.renderResult === 'function';
+      register('registerTool', { ...describe(d), ...(renders ? { renderFn: holdFunction(() => d) } : {}) });
       registry.tools.set(String(d.name), d);
     },
     registerCommand(name: unknown, options: unknown) {
