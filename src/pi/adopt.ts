@@ -57,17 +57,18 @@ export interface AdoptOutcome {
 
 /** One hash for an extension's bundles, in entry order: what the runtime recomputes to check the pin. */
 export async function adoptionBundleHash(entries: readonly string[], packageRoot: string): Promise<string> {
-  return (await entryBundles(entries, packageRoot)).bundleHash;
+  return (await entryBundles(entries, packageRoot, undefined)).bundleHash;
 }
 
 /** Each entry's bundle hash (what a registration recording is bound to) and the one hash of them all. */
 async function entryBundles(
   entries: readonly string[],
   packageRoot: string,
+  cacheDir: string | undefined,
 ): Promise<{ bundleHash: string; bundles: Array<{ entry: string; bundleHash: string }> }> {
   const bundles: Array<{ entry: string; bundleHash: string }> = [];
   for (const path of entries) {
-    const { entry, bundleHash } = await bundleEntry(path, { packageRoot });
+    const { entry, bundleHash } = await bundleEntry(path, { packageRoot, ...(cacheDir === undefined ? {} : { cacheDir }) });
     bundles.push({ entry, bundleHash });
   }
   return { bundleHash: sha256(JSON.stringify(bundles.map((b) => b.bundleHash))), bundles };
@@ -90,8 +91,9 @@ export async function pinExtension(
   e: Pick<DiscoveredExtension, 'id' | 'entries' | 'packageRoot'>,
   policy: Pick<ResolvedPolicy, 'allowForbiddenScan'>,
   cache: ScanVerdictCache = new ScanVerdictCache(),
+  cacheDir?: string,
 ): Promise<{ bundleHash: string; capabilities: Capability[]; bundles: Array<{ entry: string; bundleHash: string }> }> {
-  const { bundleHash, bundles } = await entryBundles(e.entries, e.packageRoot);
+  const { bundleHash, bundles } = await entryBundles(e.entries, e.packageRoot, cacheDir);
   const { report } = scanBeforeLoad(locatedFor(e), bundleHash, policy, cache);
   const capabilities = [...new Set(report.capabilities.map((c) => c.capability))].sort();
   return { bundleHash, capabilities, bundles };

@@ -34,6 +34,8 @@ import {
 import { scanBeforeLoad, ScanVerdictCache, type ExtensionReport } from '../scanner/index.ts';
 import { hostOperations, type Registration } from './host.ts';
 import { osSandboxAvailability } from './confine/index.ts';
+import { pinExtension } from './adopt.ts';
+import type { DiscoveredExtension } from './discover.ts';
 import { LazySandbox } from './lazy.ts';
 import { LiveHost } from './liveHost.ts';
 import {
@@ -139,6 +141,19 @@ export class BridgeSession {
     this.#scanCache = new ScanVerdictCache(new SealedCache(join(options.home, 'cache', 'scans')));
   }
 
+  /** Where this session keeps bundles across processes: `<home>/cache/bundles`. */
+  get bundleCacheDir(): string {
+    return join(this.#options.home, 'cache', 'bundles');
+  }
+
+  /**
+   * The pin of an adopted extension as it is on disk now, through this session's caches (bundles on disk, sealed
+   * scan verdicts), so the check at session start does not bundle and scan again what the load then uses.
+   */
+  pin(e: Pick<DiscoveredExtension, 'id' | 'entries' | 'packageRoot'>): ReturnType<typeof pinExtension> {
+    return pinExtension(e, this.policy, this.#scanCache, this.bundleCacheDir);
+  }
+
   static async open(options: BridgeOptions): Promise<BridgeSession> {
     const env = options.env ?? process.env;
     const policy = options.policy ?? resolvePolicy({ env, cwd: options.cwd });
@@ -227,7 +242,7 @@ export class BridgeSession {
       bundle = await bundleEntry(entry, {
         packageRoot: extension.packageRoot,
         env,
-        cacheDir: join(this.#options.home, 'cache', 'bundles'),
+        cacheDir: this.bundleCacheDir,
       });
     } catch (err) {
       const alert = loadRefusalAlert(id, err);

@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { WardenError } from '../errors.ts';
 import { wardenHome } from '../evidence/index.ts';
 import { agentDir as piAgentDir, type ResolvedPolicy } from '../policy/index.ts';
-import { isPiWarden, locatedFor, pinExtension } from './adopt.ts';
+import { isPiWarden, locatedFor } from './adopt.ts';
 import { checkPin, readAdoptionList, type AdoptedExtension } from './adoption.ts';
 import { BridgeSession, type BridgeExtension } from './bridge.ts';
 import { discoverExtensions, type DiscoveredExtension } from './discover.ts';
@@ -61,13 +61,13 @@ function toolKit(pi: PiModule): PiFileToolKit | undefined {
  */
 async function admitAdopted(
   adopted: readonly AdoptedExtension[],
-  policy: ResolvedPolicy,
+  session: BridgeSession,
   notices: ProxyNotice[],
 ): Promise<BridgeExtension[]> {
   const out: BridgeExtension[] = [];
   for (const a of adopted) {
     try {
-      const now = await pinExtension(a, policy);
+      const now = await session.pin(a);
       if (checkPin(a, now.bundleHash, now.capabilities) === 'grew') {
         const grown = now.capabilities.filter((c) => !a.capabilities.includes(c));
         notices.push({
@@ -131,7 +131,7 @@ export async function startPackageRoute(pi: PiObject, o: RouteOptions = {}): Pro
       message: 'pi-warden is disabled: no adopted extension loads (`pi-warden enable`)',
     });
   } else {
-    for (const ext of await admitAdopted(list.extensions, session.policy, notices)) notices.push(...(await loadInto(session, pi, ext)));
+    for (const ext of await admitAdopted(list.extensions, session, notices)) notices.push(...(await loadInto(session, pi, ext)));
   }
   showNotices(pi, notices);
   return session;
@@ -192,7 +192,7 @@ export async function runLauncher(o: LauncherOptions): Promise<void> {
     const discovery = await discoverExtensions({ cwd: p.cwd, agentDir: p.agentDir, pi: piModule });
     const adoptedIds = new Set(list.extensions.map((a) => a.id));
     extensions = [
-      ...(await admitAdopted(list.extensions, session.policy, notices)),
+      ...(await admitAdopted(list.extensions, session, notices)),
       ...unsandboxed(discovery.extensions)
         .filter((e) => !adoptedIds.has(e.id))
         .map((e) => locatedFor(e)),
