@@ -13,6 +13,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { CompileFlags, JSException, QuickJS, type JSValueHandle, type Snapshot } from 'quickjs-wasi';
 import { WardenError } from '../errors.ts';
+import { zeroFreeChunks } from './freeChunks.ts';
+import { restoreSparse, restoreWrittenBytes } from './restore.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -117,9 +119,13 @@ export class GuestSnapshot {
   constructor(snapshot: Snapshot) {
     this.#snapshot = snapshot;
   }
-  /** Bytes of linear memory each restore copies. */
+  /** Bytes of linear memory each restored instance holds. */
   get bytes(): number {
     return this.#snapshot.memory.byteLength;
+  }
+  /** Bytes each restore writes, and so makes resident (restore.ts); known once one restore has run in this process. */
+  get writtenBytes(): number | undefined {
+    return restoreWrittenBytes(this.#snapshot);
   }
   static unwrap(s: GuestSnapshot): Snapshot {
     return s.#snapshot;
@@ -218,7 +224,7 @@ export class GuestEngine {
       },
     };
     const vm =
-      options.from === undefined ? await QuickJS.create(vmOptions) : await QuickJS.restore(GuestSnapshot.unwrap(options.from), vmOptions);
+      options.from === undefined ? await QuickJS.create(vmOptions) : await restoreSparse(GuestSnapshot.unwrap(options.from), vmOptions);
     const engine = new GuestEngine(vm, options.memoryLimitBytes);
     holder.engine = engine;
     const host = options.host;
@@ -369,7 +375,11 @@ export class GuestEngine {
     if (this.#disposed) throw new WardenError('quarantined', 'the sandbox has been stopped');
     // Last before the memory is taken: nothing may draw from the buffer the restored instances would then share.
     this.#vm.evalCode(OWN_MATH_RANDOM, 'pi-warden-random.js').dispose();
-    return new GuestSnapshot(this.#vm.snapshot());
+    this.#vm.runGC();
+    const snapshot = this.#vm.snapshot();
+    // The snapshot's own copy: the garbage in its free chunks is not restored into every sandbox (freeChunks.ts).
+    zeroFreeChunks(snapshot.memory, snapshot.runtimePtr);
+    return new GuestSnapshot(snapshot);
   }
 
   /** Bytes of WASM linear memory this instance holds (it grows with the heap's peak and never shrinks). */
