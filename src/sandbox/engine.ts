@@ -110,14 +110,26 @@ export interface EngineOptions {
   readonly from?: GuestSnapshot;
 }
 
+/** The guest's modules kept out of its snapshot (guest/abi.ts `onDemandModule`): bytecode by module name. */
+export type OnDemandModules = ReadonlyMap<string, Uint8Array>;
+
+/** The hostcall by which the guest asks for an on-demand module (guest/abi.ts `onDemandModule`). */
+const ON_DEMAND_OP = 'module';
+
+/** Leads the serialized form: a booted guest of an older layout does not parse (and is booted again). */
+const SERIAL_MAGIC = 0x31534750; // "PGS1"
+
 /**
  * A guest's whole linear memory at one moment, to start further instances from: restoring copies the memory into a
- * new instance (its own memory, shared with nothing), skipping what the snapshotted guest already ran.
+ * new instance (its own memory, shared with nothing), skipping what the snapshotted guest already ran. With it, the
+ * bytecode of the modules it loads on first use, compiled once per process and only read from then on.
  */
 export class GuestSnapshot {
   readonly #snapshot: Snapshot;
-  constructor(snapshot: Snapshot) {
+  readonly modules: OnDemandModules;
+  constructor(snapshot: Snapshot, modules: OnDemandModules = new Map()) {
     this.#snapshot = snapshot;
+    this.modules = modules;
   }
   /** Bytes of linear memory each restored instance holds. */
   get bytes(): number {
@@ -130,13 +142,52 @@ export class GuestSnapshot {
   static unwrap(s: GuestSnapshot): Snapshot {
     return s.#snapshot;
   }
-  /** quickjs-wasi's versioned binary form, to keep on disk (boot.ts). */
+  /**
+   * To keep on disk (boot.ts): magic, module count, each module as name length, name, bytecode length, bytecode
+   * (little-endian u32 lengths), then quickjs-wasi's versioned binary form of the memory.
+   */
   serialize(): Uint8Array {
-    return QuickJS.serializeSnapshot(this.#snapshot);
+    const parts: Uint8Array[] = [];
+    const u32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(n);
+      parts.push(b);
+    };
+    u32(SERIAL_MAGIC);
+    u32(this.modules.size);
+    for (const [name, bytecode] of this.modules) {
+      const n = Buffer.from(name, 'utf8');
+      u32(n.byteLength);
+      parts.push(n);
+      u32(bytecode.byteLength);
+      parts.push(bytecode);
+    }
+    parts.push(QuickJS.serializeSnapshot(this.#snapshot));
+    return Buffer.concat(parts);
   }
   /** Throws when the bytes are not a snapshot of this format; whether they may be trusted is the caller's check. */
   static deserialize(bytes: Uint8Array): GuestSnapshot {
-    return new GuestSnapshot(QuickJS.deserializeSnapshot(bytes));
+    const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let at = 0;
+    const u32 = () => {
+      if (at + 4 > b.byteLength) throw new Error(`expected 4 more bytes at ${at} of a ${b.byteLength}-byte booted guest, found the end`);
+      at += 4;
+      return b.readUInt32LE(at - 4);
+    };
+    const take = (n: number) => {
+      if (at + n > b.byteLength) throw new Error(`expected ${n} more bytes at ${at} of a ${b.byteLength}-byte booted guest, found the end`);
+      at += n;
+      return b.subarray(at - n, at);
+    };
+    const magic = u32();
+    if (magic !== SERIAL_MAGIC)
+      throw new Error(`expected a booted guest (magic ${SERIAL_MAGIC.toString(16)}), found ${magic.toString(16)}`);
+    const modules = new Map<string, Uint8Array>();
+    for (let i = u32(); i > 0; i--) {
+      const name = take(u32()).toString('utf8');
+      modules.set(name, Uint8Array.from(take(u32())));
+    }
+    return new GuestSnapshot(QuickJS.deserializeSnapshot(Uint8Array.from(b.subarray(at))), modules);
   }
 }
 
@@ -228,11 +279,13 @@ export class GuestEngine {
     const engine = new GuestEngine(vm, options.memoryLimitBytes);
     holder.engine = engine;
     const host = options.host;
+    const modules = options.from?.modules ?? new Map<string, Uint8Array>();
     const hostFunction = (...args: JSValueHandle[]) => {
       // The previous reply has reached the guest by now (no hostcall runs inside another): ours can go.
       engine.#releaseReply();
       const op = args[0]?.toString() ?? '';
       const payload = args[1]?.toString() ?? '';
+      if (op === ON_DEMAND_OP) return engine.#loadOnDemand(modules, payload);
       let reply: string;
       try {
         reply = host(op, payload);
@@ -255,6 +308,26 @@ export class GuestEngine {
     vm.setProp(vm.global, '__wardenHost', fn);
     fn.dispose();
     return engine;
+  }
+
+  /**
+   * Evaluates an on-demand module's bytecode into this guest and answers with its exports. It runs inside the entry
+   * that asked: the entry's CPU deadline and the memory cap apply to it as to the guest's own code.
+   */
+  #loadOnDemand(modules: OnDemandModules, name: string): JSValueHandle {
+    const bytecode = modules.get(name);
+    let failure = `expected one of the on-demand modules (${[...modules.keys()].join(', ')}), found ${JSON.stringify(name.slice(0, 100))}`;
+    if (bytecode !== undefined) {
+      try {
+        this.#reply = this.#vm.evalBytecode(bytecode);
+        return this.#reply;
+      } catch (err) {
+        failure = `cannot load the on-demand module ${name}: ${describe(err)}`;
+        if (/out of memory/i.test(failure)) this.#outOfMemory = true;
+      }
+    }
+    this.#reply = this.#vm.newString(JSON.stringify({ ok: false, error: { code: 'internal', message: failure } }));
+    return this.#reply;
   }
 
   #releaseReply(): void {
@@ -290,6 +363,11 @@ export class GuestEngine {
       const result = fn();
       if (this.#outOfMemory)
         throw new GuestFailure('out_of_memory', `the extension exceeded its memory cap of ${Math.round(this.#memoryLimit / 1048576)} MiB`);
+      // A limit that stopped guest code the entry then got past (an on-demand module's evaluation, whose failure
+      // reaches the guest as an answer) still ends the entry.
+      if (this.#interrupted === 'cpu') throw new GuestFailure('interrupted', `the extension used more than its ${budgetMs} ms of CPU time`);
+      if (this.#interrupted === 'hang')
+        throw new GuestFailure('hung', `the extension ran past the hang limit of ${hangMs} ms of wall time`);
       return result;
     } catch (err) {
       if (err instanceof GuestFailure) throw err;
@@ -370,8 +448,11 @@ export class GuestEngine {
     });
   }
 
-  /** This guest's memory as it is now, to start others from (only between entries: no guest code is running). */
-  snapshot(): GuestSnapshot {
+  /**
+   * This guest's memory as it is now, to start others from (only between entries: no guest code is running), with
+   * the bytecode of the modules a restored guest loads on first use.
+   */
+  snapshot(modules?: OnDemandModules): GuestSnapshot {
     if (this.#disposed) throw new WardenError('quarantined', 'the sandbox has been stopped');
     // Last before the memory is taken: nothing may draw from the buffer the restored instances would then share.
     this.#vm.evalCode(OWN_MATH_RANDOM, 'pi-warden-random.js').dispose();
@@ -379,7 +460,7 @@ export class GuestEngine {
     const snapshot = this.#vm.snapshot();
     // The snapshot's own copy: the garbage in its free chunks is not restored into every sandbox (freeChunks.ts).
     zeroFreeChunks(snapshot.memory, snapshot.runtimePtr);
-    return new GuestSnapshot(snapshot);
+    return new GuestSnapshot(snapshot, modules);
   }
 
   /** Bytes of WASM linear memory this instance holds (it grows with the heap's peak and never shrinks). */
