@@ -15,6 +15,7 @@ import { CompileFlags, JSException, QuickJS, type JSValueHandle, type Snapshot }
 import { WardenError } from '../errors.ts';
 import { zeroFreeChunks } from './freeChunks.ts';
 import { restoreSparse, restoreWrittenBytes } from './restore.ts';
+import { extensionImportNames, glueExportNames, keepFunctionExports } from './wasmExports.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -42,14 +43,28 @@ function wasmFiles(): { readonly module: Buffer; readonly extensions: readonly B
   return engineBytes;
 }
 
-/** Compiled once per process: every instance shares the code, never the memory. */
+/**
+ * Compiled once per process: every instance shares the code, never the memory. The main module keeps only the
+ * function exports quickjs-wasi and the extensions call (wasmExports.ts): V8 builds the others for every instance.
+ */
 function compiledModules(): Compiled {
+  if (compiled !== undefined) return compiled;
   const files = wasmFiles();
-  compiled ??= {
-    module: new wasm.Module(files.module),
-    extensions: EXTENSIONS.map((name, i) => ({ name, wasm: new wasm.Module(files.extensions[i] as Buffer) })),
-  };
+  const extensions = EXTENSIONS.map((name, i) => ({ name, wasm: new wasm.Module(files.extensions[i] as Buffer) }));
+  const glue = glueExportNames();
+  const main =
+    glue === undefined
+      ? files.module
+      : keepFunctionExports(files.module, new Set([...glue, ...extensionImportNames(extensions.map((e) => e.wasm))]));
+  compiled = { module: new wasm.Module(main), extensions };
   return compiled;
+}
+
+/** The function exports of the main module every instance is made from, against those of quickjs.wasm itself. */
+export function engineFunctionExports(): { readonly kept: number; readonly of: number } {
+  const api = wasm.Module as unknown as { exports(m: object): ReadonlyArray<{ kind: string }> };
+  const count = (m: object) => api.exports(m).filter((e) => e.kind === 'function').length;
+  return { kept: count(compiledModules().module), of: count(new wasm.Module(wasmFiles().module)) };
 }
 
 let fingerprint: string | undefined;
