@@ -98,8 +98,8 @@ const TEMPLATE_HANG_MS = 30_000;
 
 async function bootTemplate(): Promise<GuestSnapshot> {
   const [runtime, onDemand] = await Promise.all([guestRuntimeSource(), onDemandSources()]);
-  // Compiled in a throwaway instance: the parser's peak stays out of the template's linear memory, which every
-  // restore copies (2.0 MiB instead of 2.8 per sandbox, issue 18 item 5). WASM memory grows but never shrinks.
+  // Compiled in a throwaway instance: the parser's peak stays out of the template's linear memory, the size of
+  // every restored instance (WASM memory grows but never shrinks).
   const compiler = await GuestEngine.create({ memoryLimitBytes: TEMPLATE_MEMORY_BYTES, host: noHostcall });
   let bytecode: Uint8Array;
   const modules = new Map<string, Uint8Array>();
