@@ -200,9 +200,10 @@ export class GuestSnapshot {
     const modules = new Map<string, Uint8Array>();
     for (let i = u32(); i > 0; i--) {
       const name = take(u32()).toString('utf8');
-      modules.set(name, Uint8Array.from(take(u32())));
+      modules.set(name, new Uint8Array(take(u32())));
     }
-    return new GuestSnapshot(QuickJS.deserializeSnapshot(Uint8Array.from(b.subarray(at))), modules);
+    // quickjs-wasi copies the memory out of the bytes it is given.
+    return new GuestSnapshot(QuickJS.deserializeSnapshot(b.subarray(at)), modules);
   }
 }
 

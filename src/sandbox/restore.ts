@@ -81,16 +81,21 @@ interface Run {
 
 const plans = new WeakMap<Snapshot, readonly Run[]>();
 
-function pageIsZero(bytes: Uint8Array, start: number): boolean {
-  const end = Math.min(start + PAGE_BYTES, bytes.byteLength);
-  // 8 bytes at a time where the view is aligned for it (a snapshot's own buffer is).
-  if ((bytes.byteOffset + start) % 8 === 0 && (end - start) % 8 === 0) {
-    const words = new BigUint64Array(bytes.buffer, bytes.byteOffset + start, (end - start) / 8);
-    for (let i = 0; i < words.length; i++) if (words[i] !== 0n) return false;
-    return true;
+/** Whether a page of `bytes` is all zero: read 4 bytes at a time where the view allows (a snapshot's and a memory's do). */
+function zeroPageTest(bytes: Uint8Array): (start: number) => boolean {
+  if (bytes.byteOffset % 4 === 0 && bytes.byteLength % 4 === 0) {
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    return (start) => {
+      const end = Math.min(start + PAGE_BYTES, bytes.byteLength) / 4;
+      for (let i = start / 4; i < end; i++) if (words[i] !== 0) return false;
+      return true;
+    };
   }
-  for (let i = start; i < end; i++) if (bytes[i] !== 0) return false;
-  return true;
+  return (start) => {
+    const end = Math.min(start + PAGE_BYTES, bytes.byteLength);
+    for (let i = start; i < end; i++) if (bytes[i] !== 0) return false;
+    return true;
+  };
 }
 
 /**
@@ -101,10 +106,12 @@ function planFor(snapshot: Snapshot, fresh: Uint8Array): readonly Run[] {
   const known = plans.get(snapshot);
   if (known !== undefined) return known;
   const image = snapshot.memory;
+  const imageZero = zeroPageTest(image);
+  const freshZero = zeroPageTest(fresh);
   const runs: Run[] = [];
   for (let page = 0; page < image.byteLength; page += PAGE_BYTES) {
-    const zeroInImage = pageIsZero(image, page);
-    if (zeroInImage && pageIsZero(fresh, page)) continue;
+    const zeroInImage = imageZero(page);
+    if (zeroInImage && freshZero(page)) continue;
     const end = Math.min(page + PAGE_BYTES, image.byteLength);
     const last = runs.at(-1);
     if (last !== undefined && last.end === page && last.zero === zeroInImage) runs[runs.length - 1] = { ...last, end };

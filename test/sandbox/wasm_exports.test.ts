@@ -4,11 +4,12 @@
  * goes through the cut module; these check the cut itself.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { engineFunctionExports } from '../../src/sandbox/engine.ts';
-import { extensionImportNames, glueExportNames, keepFunctionExports } from '../../src/sandbox/wasmExports.ts';
+import { extensionImportNames, GLUE_CALLS, glueExportNames, keepFunctionExports } from '../../src/sandbox/wasmExports.ts';
 
 const require = createRequire(import.meta.url);
 /** @types/node does not declare the WebAssembly namespace; these are the members used. */
@@ -22,7 +23,25 @@ const EXTENSIONS = ['url', 'encoding', 'crypto', 'structured-clone', 'headers'];
 const extensions = EXTENSIONS.map((name) => new WasmModule(readFileSync(require.resolve(`quickjs-wasi/${name}.so`))));
 const exportsOf = (bytes: Uint8Array) => WasmModule.exports(new WasmModule(bytes));
 
+/** Every word of quickjs-wasi's JS files: any export it calls is named there, whatever the access. */
+function glueWords(): Set<string> {
+  const dist = dirname(require.resolve('quickjs-wasi'));
+  const words = new Set<string>();
+  for (const file of readdirSync(dist).filter((f) => f.endsWith('.js')))
+    for (const word of readFileSync(join(dist, file), 'utf8').split(/[^\w$]+/)) words.add(word);
+  return words;
+}
+
 describe("the engine module's exports", () => {
+  it('keep every function export of quickjs.wasm that the installed quickjs-wasi names in its JS', () => {
+    const words = glueWords();
+    const named = exportsOf(main)
+      .filter((e) => e.kind === 'function' && words.has(e.name))
+      .map((e) => e.name)
+      .sort();
+    assert.deepEqual([...GLUE_CALLS].sort(), named);
+  });
+
   it('keep every function the glue names or an extension imports, and every memory, table and global', () => {
     const glue = glueExportNames();
     assert.ok(glue !== undefined, 'expected the installed quickjs-wasi to be the version whose glue was read');
