@@ -202,8 +202,9 @@ export class GuestSnapshot {
       const name = take(u32()).toString('utf8');
       modules.set(name, new Uint8Array(take(u32())));
     }
-    // quickjs-wasi copies the memory out of the bytes it is given.
-    return new GuestSnapshot(QuickJS.deserializeSnapshot(b.subarray(at)), modules);
+    // A plain Uint8Array, not a Buffer: quickjs-wasi takes the memory with `slice`, a copy only on a Uint8Array
+    // (on a Buffer, a view into the file just read, at whatever alignment the header left it).
+    return new GuestSnapshot(QuickJS.deserializeSnapshot(new Uint8Array(b.buffer, b.byteOffset + at, b.byteLength - at)), modules);
   }
 }
 
