@@ -34,6 +34,7 @@ import { plainData, type PiObject } from '../src/pi/liveHost.ts';
 import { resolvePolicy } from '../src/policy/index.ts';
 import { loadFigures } from './bridgeLoad.ts';
 import { printResults, writeResults, type BenchResult } from './harness.ts';
+import { wasmResidentMib } from './wasmResident.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/bridge/', import.meta.url));
 export const TURN_EXTENSIONS = [
@@ -409,6 +410,8 @@ interface Memory {
   readonly heap_used_mib: number;
   readonly external_mib: number;
   readonly array_buffers_mib: number;
+  /** WASM linear memory actually resident (wasmResident.ts); `external` counts it whole, written or not. */
+  readonly wasm_resident_mib: number;
 }
 
 function memory(): Memory {
@@ -416,7 +419,13 @@ function memory(): Memory {
   gc();
   const m = process.memoryUsage();
   const mib = (x: number) => round(x / 1024 / 1024, 2);
-  return { rss_mib: mib(m.rss), heap_used_mib: mib(m.heapUsed), external_mib: mib(m.external), array_buffers_mib: mib(m.arrayBuffers) };
+  return {
+    rss_mib: mib(m.rss),
+    heap_used_mib: mib(m.heapUsed),
+    external_mib: mib(m.external),
+    array_buffers_mib: mib(m.arrayBuffers),
+    wasm_resident_mib: round(wasmResidentMib() ?? Number.NaN, 2),
+  };
 }
 
 function minus(a: Memory, b: Memory): Memory {
@@ -425,6 +434,7 @@ function minus(a: Memory, b: Memory): Memory {
     heap_used_mib: round(a.heap_used_mib - b.heap_used_mib, 2),
     external_mib: round(a.external_mib - b.external_mib, 2),
     array_buffers_mib: round(a.array_buffers_mib - b.array_buffers_mib, 2),
+    wasm_resident_mib: round(a.wasm_resident_mib - b.wasm_resident_mib, 2),
   };
 }
 
@@ -470,6 +480,7 @@ async function memoryOfSandboxes(root: string): Promise<Record<string, unknown>>
         rss: round(delta.rss_mib / loaded.length, 2),
         heap_used: round(delta.heap_used_mib / loaded.length, 2),
         external: round(delta.external_mib / loaded.length, 2),
+        wasm_resident: round(delta.wasm_resident_mib / loaded.length, 2),
       },
       guest_memory_kib: Object.fromEntries(TURN_EXTENSIONS.map((f, i) => [f.slice(FIXTURES.length).replace(/\.ts$/, ''), guest[i]])),
       guest_memory_kib_mean: round(guest.reduce((a, b) => a + b, 0) / guest.length, 1),
@@ -637,7 +648,7 @@ export async function run(): Promise<string> {
         `tool call +${tool.added_p50_ms} ms p50; start-up +${startup.added_p50_ms} ms p50; ` +
         `10 sandboxes +${(mem.delta as Memory).rss_mib} MiB RSS\n`,
     );
-    const perSandbox = mem.delta_per_sandbox_mib as { rss: number; external: number };
+    const perSandbox = mem.delta_per_sandbox_mib as { rss: number; external: number; wasm_resident: number };
     process.stdout.write(
       `  load: first ${String(load.first_extension_load_ms)} ms, each further ${String(load.load_ms_per_extension_warm)} ms, ` +
         `150 in ${String(load.load_150_s)} s (pi: ${JSON.stringify((load.load as { baseline_pi: unknown }).baseline_pi)})\n`,
@@ -650,6 +661,8 @@ export async function run(): Promise<string> {
       call_ratio_p50: tool.ratio_p50,
       idle_rss_mib_per_extension: perSandbox.rss,
       idle_wasm_mib_per_extension: perSandbox.external,
+      // What of that WASM memory is resident: a restore writes only the pages that hold data (src/sandbox/restore.ts).
+      idle_wasm_resident_mib_per_extension: perSandbox.wasm_resident,
       machine: {
         cpus: cpus().length,
         cpu_model: cpus()[0]?.model ?? 'unknown',

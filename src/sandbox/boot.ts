@@ -14,7 +14,7 @@ import { homedir, tmpdir, userInfo } from 'node:os';
 import { WardenError } from '../errors.ts';
 import { SealedCache, sha256 } from './bundleCache.ts';
 import { engineFingerprint, GuestEngine, GuestSnapshot } from './engine.ts';
-import { guestRuntimeFingerprint, guestRuntimeSource } from './runtime.ts';
+import { guestRuntimeFingerprint, guestRuntimeSource, onDemandSources } from './runtime.ts';
 import type { BootInfo } from './sandbox.ts';
 
 export function hostBoot(cwd: string = process.cwd(), home: string = homedir()): BootInfo {
@@ -97,13 +97,16 @@ const noHostcall = (op: string) => JSON.stringify({ ok: false, error: { code: 'i
 const TEMPLATE_HANG_MS = 30_000;
 
 async function bootTemplate(): Promise<GuestSnapshot> {
-  const runtime = await guestRuntimeSource();
-  // Compiled in a throwaway instance: the parser's peak stays out of the template's linear memory, which every
-  // restore copies (2.0 MiB instead of 2.8 per sandbox, issue 18 item 5). WASM memory grows but never shrinks.
+  const [runtime, onDemand] = await Promise.all([guestRuntimeSource(), onDemandSources()]);
+  // Compiled in a throwaway instance: the parser's peak stays out of the template's linear memory, the size of
+  // every restored instance (WASM memory grows but never shrinks).
   const compiler = await GuestEngine.create({ memoryLimitBytes: TEMPLATE_MEMORY_BYTES, host: noHostcall });
   let bytecode: Uint8Array;
+  const modules = new Map<string, Uint8Array>();
   try {
     bytecode = compiler.compileScript(runtime, 'pi-warden-runtime.js');
+    // Kept beside the snapshot, not evaluated in it: a guest evaluates one at its first use (engine.ts).
+    for (const [name, source] of onDemand) modules.set(name, compiler.compileScript(source, `pi-warden-${name}.js`));
   } catch (err) {
     throw new WardenError('internal', `cannot compile the guest runtime: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
@@ -112,7 +115,7 @@ async function bootTemplate(): Promise<GuestSnapshot> {
   const template = await GuestEngine.create({ memoryLimitBytes: TEMPLATE_MEMORY_BYTES, host: noHostcall });
   try {
     template.evalBytecode(bytecode, TEMPLATE_CPU_MS, TEMPLATE_HANG_MS);
-    return template.snapshot();
+    return template.snapshot(modules);
   } catch (err) {
     throw new WardenError('internal', `cannot boot the guest runtime: ${err instanceof Error ? err.message : String(err)}`);
   } finally {

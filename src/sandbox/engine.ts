@@ -13,6 +13,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { CompileFlags, JSException, QuickJS, type JSValueHandle, type Snapshot } from 'quickjs-wasi';
 import { WardenError } from '../errors.ts';
+import { zeroFreeChunks } from './freeChunks.ts';
+import { restoreSparse, restoreWrittenBytes } from './restore.ts';
+import { extensionImportNames, glueExportNames, keepFunctionExports } from './wasmExports.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -40,14 +43,28 @@ function wasmFiles(): { readonly module: Buffer; readonly extensions: readonly B
   return engineBytes;
 }
 
-/** Compiled once per process: every instance shares the code, never the memory. */
+/**
+ * Compiled once per process: every instance shares the code, never the memory. The main module keeps only the
+ * function exports quickjs-wasi and the extensions call (wasmExports.ts): V8 builds the others for every instance.
+ */
 function compiledModules(): Compiled {
+  if (compiled !== undefined) return compiled;
   const files = wasmFiles();
-  compiled ??= {
-    module: new wasm.Module(files.module),
-    extensions: EXTENSIONS.map((name, i) => ({ name, wasm: new wasm.Module(files.extensions[i] as Buffer) })),
-  };
+  const extensions = EXTENSIONS.map((name, i) => ({ name, wasm: new wasm.Module(files.extensions[i] as Buffer) }));
+  const glue = glueExportNames();
+  const main =
+    glue === undefined
+      ? files.module
+      : keepFunctionExports(files.module, new Set([...glue, ...extensionImportNames(extensions.map((e) => e.wasm))]));
+  compiled = { module: new wasm.Module(main), extensions };
   return compiled;
+}
+
+/** The function exports of the main module every instance is made from, against those of quickjs.wasm itself. */
+export function engineFunctionExports(): { readonly kept: number; readonly of: number } {
+  const api = wasm.Module as unknown as { exports(m: object): ReadonlyArray<{ kind: string }> };
+  const count = (m: object) => api.exports(m).filter((e) => e.kind === 'function').length;
+  return { kept: count(compiledModules().module), of: count(new wasm.Module(wasmFiles().module)) };
 }
 
 let fingerprint: string | undefined;
@@ -108,29 +125,86 @@ export interface EngineOptions {
   readonly from?: GuestSnapshot;
 }
 
+/** The guest's modules kept out of its snapshot (guest/abi.ts `onDemandModule`): bytecode by module name. */
+export type OnDemandModules = ReadonlyMap<string, Uint8Array>;
+
+/** The hostcall by which the guest asks for an on-demand module (guest/abi.ts `onDemandModule`). */
+const ON_DEMAND_OP = 'module';
+
+/** Leads the serialized form: a booted guest of an older layout does not parse (and is booted again). */
+const SERIAL_MAGIC = 0x31534750; // "PGS1"
+
 /**
  * A guest's whole linear memory at one moment, to start further instances from: restoring copies the memory into a
- * new instance (its own memory, shared with nothing), skipping what the snapshotted guest already ran.
+ * new instance (its own memory, shared with nothing), skipping what the snapshotted guest already ran. With it, the
+ * bytecode of the modules it loads on first use, compiled once per process and only read from then on.
  */
 export class GuestSnapshot {
   readonly #snapshot: Snapshot;
-  constructor(snapshot: Snapshot) {
+  readonly modules: OnDemandModules;
+  constructor(snapshot: Snapshot, modules: OnDemandModules = new Map()) {
     this.#snapshot = snapshot;
+    this.modules = modules;
   }
-  /** Bytes of linear memory each restore copies. */
+  /** Bytes of linear memory each restored instance holds. */
   get bytes(): number {
     return this.#snapshot.memory.byteLength;
+  }
+  /** Bytes each restore writes, and so makes resident (restore.ts); known once one restore has run in this process. */
+  get writtenBytes(): number | undefined {
+    return restoreWrittenBytes(this.#snapshot);
   }
   static unwrap(s: GuestSnapshot): Snapshot {
     return s.#snapshot;
   }
-  /** quickjs-wasi's versioned binary form, to keep on disk (boot.ts). */
+  /**
+   * To keep on disk (boot.ts): magic, module count, each module as name length, name, bytecode length, bytecode
+   * (little-endian u32 lengths), then quickjs-wasi's versioned binary form of the memory.
+   */
   serialize(): Uint8Array {
-    return QuickJS.serializeSnapshot(this.#snapshot);
+    const parts: Uint8Array[] = [];
+    const u32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(n);
+      parts.push(b);
+    };
+    u32(SERIAL_MAGIC);
+    u32(this.modules.size);
+    for (const [name, bytecode] of this.modules) {
+      const n = Buffer.from(name, 'utf8');
+      u32(n.byteLength);
+      parts.push(n);
+      u32(bytecode.byteLength);
+      parts.push(bytecode);
+    }
+    parts.push(QuickJS.serializeSnapshot(this.#snapshot));
+    return Buffer.concat(parts);
   }
   /** Throws when the bytes are not a snapshot of this format; whether they may be trusted is the caller's check. */
   static deserialize(bytes: Uint8Array): GuestSnapshot {
-    return new GuestSnapshot(QuickJS.deserializeSnapshot(bytes));
+    const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let at = 0;
+    const u32 = () => {
+      if (at + 4 > b.byteLength) throw new Error(`expected 4 more bytes at ${at} of a ${b.byteLength}-byte booted guest, found the end`);
+      at += 4;
+      return b.readUInt32LE(at - 4);
+    };
+    const take = (n: number) => {
+      if (at + n > b.byteLength) throw new Error(`expected ${n} more bytes at ${at} of a ${b.byteLength}-byte booted guest, found the end`);
+      at += n;
+      return b.subarray(at - n, at);
+    };
+    const magic = u32();
+    if (magic !== SERIAL_MAGIC)
+      throw new Error(`expected a booted guest (magic ${SERIAL_MAGIC.toString(16)}), found ${magic.toString(16)}`);
+    const modules = new Map<string, Uint8Array>();
+    for (let i = u32(); i > 0; i--) {
+      const name = take(u32()).toString('utf8');
+      modules.set(name, new Uint8Array(take(u32())));
+    }
+    // A plain Uint8Array, not a Buffer: quickjs-wasi takes the memory with `slice`, a copy only on a Uint8Array
+    // (on a Buffer, a view into the file just read, at whatever alignment the header left it).
+    return new GuestSnapshot(QuickJS.deserializeSnapshot(new Uint8Array(b.buffer, b.byteOffset + at, b.byteLength - at)), modules);
   }
 }
 
@@ -228,15 +302,17 @@ export class GuestEngine {
       },
     };
     const vm =
-      options.from === undefined ? await QuickJS.create(vmOptions) : await QuickJS.restore(GuestSnapshot.unwrap(options.from), vmOptions);
+      options.from === undefined ? await QuickJS.create(vmOptions) : await restoreSparse(GuestSnapshot.unwrap(options.from), vmOptions);
     const engine = new GuestEngine(vm, options.memoryLimitBytes);
     holder.engine = engine;
     const host = options.host;
+    const modules = options.from?.modules ?? new Map<string, Uint8Array>();
     const hostFunction = (...args: JSValueHandle[]) => {
       // The previous reply has reached the guest by now (no hostcall runs inside another): ours can go.
       engine.#releaseReply();
       const op = args[0]?.toString() ?? '';
       const payload = args[1]?.toString() ?? '';
+      if (op === ON_DEMAND_OP) return engine.#loadOnDemand(modules, payload);
       let reply: string;
       try {
         reply = host(op, payload);
@@ -259,6 +335,26 @@ export class GuestEngine {
     vm.setProp(vm.global, '__wardenHost', fn);
     fn.dispose();
     return engine;
+  }
+
+  /**
+   * Evaluates an on-demand module's bytecode into this guest and answers with its exports. It runs inside the entry
+   * that asked: the entry's CPU deadline and the memory cap apply to it as to the guest's own code.
+   */
+  #loadOnDemand(modules: OnDemandModules, name: string): JSValueHandle {
+    const bytecode = modules.get(name);
+    let failure = `expected one of the on-demand modules (${[...modules.keys()].join(', ')}), found ${JSON.stringify(name.slice(0, 100))}`;
+    if (bytecode !== undefined) {
+      try {
+        this.#reply = this.#vm.evalBytecode(bytecode);
+        return this.#reply;
+      } catch (err) {
+        failure = `cannot load the on-demand module ${name}: ${describe(err)}`;
+        if (/out of memory/i.test(failure)) this.#outOfMemory = true;
+      }
+    }
+    this.#reply = this.#vm.newString(JSON.stringify({ ok: false, error: { code: 'internal', message: failure } }));
+    return this.#reply;
   }
 
   #releaseReply(): void {
@@ -302,6 +398,11 @@ export class GuestEngine {
       if (this.#interrupted !== undefined) throw this.#limitFailure(this.#interrupted, budgetMs, hangMs);
       if (this.#outOfMemory)
         throw new GuestFailure('out_of_memory', `the extension exceeded its memory cap of ${Math.round(this.#memoryLimit / 1048576)} MiB`);
+      // A limit that stopped guest code the entry then got past (an on-demand module's evaluation, whose failure
+      // reaches the guest as an answer) still ends the entry.
+      if (this.#interrupted === 'cpu') throw new GuestFailure('interrupted', `the extension used more than its ${budgetMs} ms of CPU time`);
+      if (this.#interrupted === 'hang')
+        throw new GuestFailure('hung', `the extension ran past the hang limit of ${hangMs} ms of wall time`);
       return result;
     } catch (err) {
       if (err instanceof GuestFailure) throw err;
@@ -397,12 +498,19 @@ export class GuestEngine {
     });
   }
 
-  /** This guest's memory as it is now, to start others from (only between entries: no guest code is running). */
-  snapshot(): GuestSnapshot {
+  /**
+   * This guest's memory as it is now, to start others from (only between entries: no guest code is running), with
+   * the bytecode of the modules a restored guest loads on first use.
+   */
+  snapshot(modules?: OnDemandModules): GuestSnapshot {
     if (this.#disposed) throw new WardenError('quarantined', 'the sandbox has been stopped');
     // Last before the memory is taken: nothing may draw from the buffer the restored instances would then share.
     this.#vm.evalCode(OWN_MATH_RANDOM, 'pi-warden-random.js').dispose();
-    return new GuestSnapshot(this.#vm.snapshot());
+    this.#vm.runGC();
+    const snapshot = this.#vm.snapshot();
+    // The snapshot's own copy: the garbage in its free chunks is not restored into every sandbox (freeChunks.ts).
+    zeroFreeChunks(snapshot.memory, snapshot.runtimePtr);
+    return new GuestSnapshot(snapshot, modules);
   }
 
   /** Bytes of WASM linear memory this instance holds (it grows with the heap's peak and never shrinks). */

@@ -53,23 +53,52 @@ export const onlyGuestCode: Plugin = {
 
 let source: Promise<string> | undefined;
 
-export function guestRuntimeSource(): Promise<string> {
-  source ??= build({
-    entryPoints: [join(here, 'guest', `index${ext}`)],
+/** One guest entry point bundled as a script: `globalName` set, its exports are that variable. */
+async function bundleGuest(entry: string, globalName?: string): Promise<string> {
+  const r = await build({
+    entryPoints: [entry],
     bundle: true,
     write: false,
     format: 'iife',
+    ...(globalName === undefined ? {} : { globalName }),
     platform: 'neutral',
     target: 'es2023',
     legalComments: 'none',
     logLevel: 'silent',
     plugins: [onlyGuestCode],
-  }).then((r) => {
-    const file = r.outputFiles[0];
-    if (file === undefined) throw new WardenError('internal', 'the guest runtime bundle is empty');
-    return file.text;
   });
+  const file = r.outputFiles[0];
+  if (file === undefined) throw new WardenError('internal', `the guest bundle of ${relative(here, entry)} is empty`);
+  return file.text;
+}
+
+export function guestRuntimeSource(): Promise<string> {
+  source ??= bundleGuest(join(here, 'guest', `index${ext}`));
   return source;
+}
+
+/** Where the guest modules kept out of the boot snapshot live: each file is one, named by its file name. */
+const onDemandDir = join(here, 'guest', 'node', 'ondemand');
+
+let onDemand: Promise<ReadonlyMap<string, string>> | undefined;
+
+/**
+ * The guest modules loaded on first use (guest/abi.ts `onDemandModule`), each a script whose completion value is its
+ * exports: bundled apart from the runtime, so neither their code nor their state is in the booted guest. Whatever
+ * they share with the runtime (a @noble hash) they carry a copy of, evaluated only where they are.
+ */
+export function onDemandSources(): Promise<ReadonlyMap<string, string>> {
+  onDemand ??= Promise.all(
+    readdirSync(onDemandDir)
+      .filter((f) => f.endsWith(ext) && !f.endsWith(`.d${ext}`))
+      .sort()
+      .map(async (f): Promise<[string, string]> => {
+        const text = await bundleGuest(join(onDemandDir, f), '__wardenModule');
+        // In a function of its own: the bundle's `var` stays out of the guest's global object.
+        return [f.slice(0, -ext.length), `(() => {\n${text}\nreturn __wardenModule;\n})()`];
+      }),
+  ).then((entries) => new Map(entries));
+  return onDemand;
 }
 
 /**

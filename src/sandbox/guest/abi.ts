@@ -220,3 +220,16 @@ export function entryAnswer(ok: boolean, value: unknown): string {
     return encode({ ok: false, error: { code: 'invalid_request', message: `result is not plain data: ${String(err)}` } });
   }
 }
+
+/**
+ * A guest module kept out of the boot snapshot (`guest/node/ondemand/`, runtime.ts): on its first use the host
+ * evaluates its bytecode into this instance, under the running entry's CPU and memory limits, and hands back its
+ * exports. The one hostcall whose answer is a guest value, made by the guest's own code, instead of a string.
+ */
+export function onDemandModule(name: string): unknown {
+  const answer = (hostFn as (op: string, payload: string) => unknown)('module', name);
+  if (typeof answer === 'string') unwrap(decode(answer));
+  if (typeof answer !== 'object' || answer === null)
+    throw new HostError({ code: 'internal', message: `expected the exports of module ${name}, found ${typeof answer}` });
+  return answer;
+}

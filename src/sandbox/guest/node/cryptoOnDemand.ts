@@ -1,10 +1,10 @@
 /**
- * GUEST CODE. The @noble modules that cost memory when evaluated, loaded on an extension's first use instead of at
- * boot. AES builds 256×256 lookup tables (about 1.5 MiB) and the curves their fields; evaluated at boot they would be
- * in the snapshot every sandbox restores, used or not (ADR 0037). esbuild bundles each `require` below as a module
- * initialised at its first call; the files required re-export only what the guest uses, so the rest is left out.
+ * GUEST CODE. The @noble modules that cost memory, loaded on an extension's first use instead of at boot (ADR 0037,
+ * issue 18 item 5). Each file of `ondemand/` is bundled and compiled by the host apart from the runtime
+ * (runtime.ts `onDemandSources`) and evaluated into this instance at the first call below: neither its code nor
+ * what it builds (AES's 256x256 lookup tables, the curves' fields) is in the snapshot every sandbox restores.
  */
-/* eslint-disable @typescript-eslint/no-require-imports -- a `require` is what esbuild initialises lazily; see above */
+import { onDemandModule } from '../abi.ts';
 import type * as AesModule from './ondemand/aes.ts';
 import type * as CurvesModule from './ondemand/curves.ts';
 
@@ -14,6 +14,6 @@ type Curves = typeof CurvesModule;
 let aesModule: Aes | undefined;
 let curvesModule: Curves | undefined;
 
-export const aes = (): Aes => (aesModule ??= require('./ondemand/aes.ts') as Aes);
-export const ed25519 = (): Curves['ed25519'] => (curvesModule ??= require('./ondemand/curves.ts') as Curves).ed25519;
-export const p256 = (): Curves['p256'] => (curvesModule ??= require('./ondemand/curves.ts') as Curves).p256;
+export const aes = (): Aes => (aesModule ??= onDemandModule('aes') as Aes);
+export const ed25519 = (): Curves['ed25519'] => (curvesModule ??= onDemandModule('curves') as Curves).ed25519;
+export const p256 = (): Curves['p256'] => (curvesModule ??= onDemandModule('curves') as Curves).p256;

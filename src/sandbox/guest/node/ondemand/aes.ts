@@ -1,2 +1,2 @@
-/** GUEST CODE. The AES modes the guest uses, required on first use (cryptoOnDemand.ts): only these are bundled. */
+/** GUEST CODE, evaluated on first use (cryptoOnDemand.ts): the AES modes the guest uses, only these bundled. */
 export { cbc, ctr, gcm } from '@noble/ciphers/aes.js';
