@@ -1,0 +1,306 @@
+/**
+ * `node:net` for sandboxed extensions (issue 23 item 5, ADR 0038): a guest connects through the bridge's own
+ * dispatcher (policy, net mediation, the secret scans) to a real server. With the owner check on, the server is a
+ * child the extension started through `exec.spawn` (inside bubblewrap); the test's own servers stand in for a
+ * process nobody started through the bridge, which the owner check refuses and a grant with `ownerCheck: false`
+ * reaches. Every refusal of a target comes from mediation, before any socket exists.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openStore } from '../../src/evidence/store.ts';
+import { osSandboxAvailability } from '../../src/pi/confine/index.ts';
+import { BridgeSession } from '../../src/pi/bridge.ts';
+import { resolvePolicy } from '../../src/policy/index.ts';
+import { bundleEntry, hostBoot, Sandbox } from '../../src/sandbox/index.ts';
+
+const TOKEN_NAME = 'NET_TEST_API_TOKEN';
+const TOKEN = 'tok-net-5c0e7a91d2b84f36';
+
+/** The guest: each event opens a socket, says one line, and answers every event the socket gave, in order. */
+const EXTENSION = `
+import net from 'node:net';
+import { spawn } from 'node:child_process';
+function talk(target, line) {
+  return new Promise((done) => {
+    const seen = [];
+    const s = net.connect(target);
+    s.setEncoding('utf8');
+    s.on('connect', () => { seen.push(['connect']); s.write(line); });
+    s.on('data', (d) => { seen.push(['data', d]); if (d.endsWith('\\n')) s.end(); });
+    s.on('end', () => seen.push(['end']));
+    s.on('error', (e) => seen.push(['error', e.code + '/' + e.wardenCode + ': ' + e.message]));
+    s.on('close', () => done(seen));
+  });
+}
+/** Starts the echo server as a child through the bridge and resolves once it listens. */
+function server(args) {
+  return new Promise((done) => {
+    const child = spawn('node', ['server.cjs', ...args]);
+    child.stdout.setEncoding('utf8');
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; if (out.includes('listening')) done(child); });
+    child.on('close', (code) => done({ failed: code, out }));
+  });
+}
+export default function (pi) {
+  pi.on('talk', async (e) => talk(e.target, e.line ?? 'ping\\n'));
+  pi.on('child', async (e) => {
+    const child = await server(e.args);
+    if (child.failed !== undefined) return { failed: child };
+    const seen = await talk(e.target, e.line ?? 'ping\\n');
+    child.stdin.end();
+    return seen;
+  });
+  pi.on('listen', async () => {
+    try { net.createServer(); return 'listening'; } catch (e) { return e.code + ': ' + e.message; }
+  });
+}
+`;
+
+/** An echo server: answers each line with "pong <line>", ends when the client does. */
+const SERVER = `
+const net = require('net');
+const [kind, where] = process.argv.slice(2);
+const srv = net.createServer((c) => {
+  c.setEncoding('utf8');
+  let buf = '';
+  c.on('data', (d) => { buf += d; if (buf.includes('\\n')) { c.write('pong ' + buf); buf = ''; } });
+  c.on('end', () => c.end());
+  c.on('error', () => {});
+});
+srv.listen(kind === 'unix' ? where : { port: Number(where), host: '127.0.0.1' }, () => console.log('listening'));
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
+`;
+
+/** A server of the test process (a process no extension started): echoes, or greets with `greeting` first. */
+function standIn(where: string | number, greeting?: string): Promise<{ server: Server; got: string[]; port: number }> {
+  const got: string[] = [];
+  const server = createServer((c: Socket) => {
+    c.setEncoding('utf8');
+    if (greeting !== undefined) c.write(greeting);
+    c.on('data', (d: string) => {
+      got.push(d);
+      if (d.includes('\n')) c.write(`pong ${d}`);
+    });
+    c.on('end', () => c.end());
+    c.on('error', () => undefined);
+  });
+  return new Promise((done) =>
+    server.listen(typeof where === 'string' ? where : { port: where, host: '127.0.0.1' }, () => {
+      const a = server.address();
+      done({ server, got, port: typeof a === 'object' && a !== null ? a.port : 0 });
+    }),
+  );
+}
+
+function freePort(): Promise<number> {
+  const s = createServer();
+  return new Promise((done) =>
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => done(port));
+    }),
+  );
+}
+
+interface World {
+  root: string;
+  project: string;
+  session: BridgeSession;
+  sandboxes: Map<string, Sandbox>;
+}
+
+async function open(settings: object, ids: readonly string[]): Promise<World> {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'pw-net-')));
+  const agentDir = join(root, '.pi', 'agent');
+  const project = join(root, 'project');
+  mkdirSync(agentDir, { recursive: true });
+  mkdirSync(project, { recursive: true });
+  writeFileSync(join(project, 'ext.js'), EXTENSION);
+  writeFileSync(join(project, 'server.cjs'), SERVER);
+  writeFileSync(join(agentDir, 'settings.json'), JSON.stringify({ extensionPolicy: settings }));
+  const env = { HOME: root, PI_CODING_AGENT_DIR: agentDir, PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  const policy = resolvePolicy({ env, cwd: project });
+  assert.deepEqual(policy.errors, []);
+  const session = await BridgeSession.open({ cwd: project, home: join(agentDir, 'warden'), env, policy });
+  const sandboxes = new Map<string, Sandbox>();
+  const bundle = await bundleEntry(join(project, 'ext.js'));
+  for (const id of ids) {
+    const sandbox = await Sandbox.create({
+      extensionId: id,
+      dispatcher: session.runtime.dispatcher,
+      boot: hostBoot(project, root),
+      limits: { wallTimeMs: 60_000 },
+    });
+    await sandbox.load(bundle);
+    sandboxes.set(id, sandbox);
+  }
+  return { root, project, session, sandboxes };
+}
+
+async function close(w: World | undefined): Promise<void> {
+  if (w === undefined) return;
+  for (const s of w.sandboxes.values()) s.dispose();
+  await w.session.close();
+  rmSync(w.root, { recursive: true, force: true });
+}
+
+async function ask(w: World, id: string, event: string, payload: Record<string, unknown> = {}): Promise<unknown> {
+  const [outcome] = await w.sandboxes.get(id)!.emit(event, payload);
+  const first = outcome?.results[0];
+  if (first === undefined || !first.ok) throw new Error(`${event}: expected a handler's answer, found ${JSON.stringify(first)}`);
+  return first.value;
+}
+
+/** The error event of a socket's story, or undefined. */
+const errorOf = (seen: unknown): string | undefined => (seen as unknown[][]).find((s) => s[0] === 'error')?.[1] as string | undefined;
+
+const OK_STORY = [['connect'], ['data', 'pong ping\n'], ['end']];
+
+describe(
+  'node:net with the owner check: a server the extension started through the bridge',
+  { skip: !osSandboxAvailability().available },
+  () => {
+    let w: World;
+    let outside = '';
+    let egressDir = '';
+    const servers: Server[] = [];
+
+    before(async () => {
+      process.env[TOKEN_NAME] = TOKEN;
+      egressDir = mkdtempSync(join(tmpdir(), 'pi-warden-egress-'));
+      w = await open(
+        {
+          allowDangerous: true,
+          overrides: {
+            ext: { allow: ['exec', 'net'], net: { unix: [egressDir], tcpPorts: ['1024-65535'] } },
+            nogrant: { allow: ['exec'] },
+          },
+        },
+        ['ext', 'nogrant'],
+      );
+      outside = join(w.root, 'elsewhere');
+      mkdirSync(outside);
+    });
+
+    after(async () => {
+      delete process.env[TOKEN_NAME];
+      for (const s of servers) s.close();
+      await close(w);
+      rmSync(egressDir, { recursive: true, force: true });
+    });
+
+    it('a child started through exec.spawn listening on a Unix socket in the project: connect, data, end, close', async () => {
+      const path = join(w.project, 'lsp.sock');
+      const seen = await ask(w, 'ext', 'child', { args: ['unix', path], target: { path } });
+      assert.deepEqual(seen, OK_STORY);
+    });
+
+    it('a relative socket path is taken from the project, as the server bound it', async () => {
+      const seen = await ask(w, 'ext', 'child', { args: ['unix', 'rel.sock'], target: { path: 'rel.sock' } });
+      assert.deepEqual(seen, OK_STORY);
+    });
+
+    it('a socket in the project that another process listens on is refused by the owner check, before anything is sent', async () => {
+      const path = join(w.project, 'other.sock');
+      const s = await standIn(path);
+      servers.push(s.server);
+      const seen = await ask(w, 'ext', 'talk', { target: { path } });
+      assert.match(
+        String(errorOf(seen)),
+        /^EACCES\/denied: net\.connect: .*expected the listening end held by a process this extension started/,
+      );
+      assert.deepEqual(s.got, [], 'the other process received nothing');
+    });
+
+    it('a loopback TCP port of a confined child is in its own network namespace: refused with that reason', async () => {
+      const port = await freePort();
+      const seen = await ask(w, 'ext', 'child', { args: ['tcp', String(port)], target: { port, host: '127.0.0.1' } });
+      assert.match(String(errorOf(seen)), /own network namespace/);
+    });
+
+    it('a secret the guest sends is blocked by the outbound scan and never reaches the child', async () => {
+      const path = join(w.project, 'secret.sock');
+      const seen = (await ask(w, 'ext', 'child', { args: ['unix', path], target: { path }, line: `key=${TOKEN}\n` })) as unknown[][];
+      assert.deepEqual(seen[0], ['connect']);
+      assert.match(String(errorOf(seen)), /^EACCES\/denied: .*secret/);
+      assert.ok(!seen.some((s) => s[0] === 'data'), `nothing came back, since nothing was sent: ${JSON.stringify(seen)}`);
+    });
+
+    it('refused before any connect: a non-loopback address, a path outside the grant, pi-warden’s egress proxy socket', async () => {
+      const far = await ask(w, 'ext', 'talk', { target: { port: 8080, host: '10.0.0.1' } });
+      assert.match(String(errorOf(far)), /^EACCES\/denied: net\.connect: expected a loopback address .* found "10\.0\.0\.1"/);
+      const named = await ask(w, 'ext', 'talk', { target: { port: 8080, host: 'example.com' } });
+      assert.match(String(errorOf(named)), /expected a loopback address/);
+      const away = join(outside, 'away.sock');
+      const s = await standIn(away);
+      servers.push(s.server);
+      assert.match(
+        String(errorOf(await ask(w, 'ext', 'talk', { target: { path: away } }))),
+        /is outside the project .* name it in extensionPolicy\.overrides\.ext\.net\.unix/,
+      );
+      // The grant names the folder a proxy lives in: its socket stays closed all the same.
+      const proxy = await standIn(join(egressDir, 'egress.sock'));
+      servers.push(proxy.server);
+      assert.match(
+        String(errorOf(await ask(w, 'ext', 'talk', { target: { path: join(egressDir, 'egress.sock') } }))),
+        /one of pi-warden's own sockets/,
+      );
+      assert.deepEqual([s.got, proxy.got], [[], []]);
+    });
+
+    it('an extension without net granted is refused by policy although its child listens', async () => {
+      const path = join(w.project, 'lsp2.sock');
+      const seen = await ask(w, 'nogrant', 'child', { args: ['unix', path], target: { path } });
+      assert.match(String(errorOf(seen)), /^EACCES\/denied: .*net/);
+    });
+
+    it('malformed connect params fail closed: a path and a port at once, a port out of range, a port that is no number', async () => {
+      const call = (params: Record<string, unknown>) =>
+        w.session.runtime.dispatcher.dispatch('ext', { call_id: `m${JSON.stringify(params)}`, method: 'net.connect', params });
+      const both = await call({ path: join(w.project, 'x.sock'), port: 80 });
+      assert.ok(
+        !both.ok && both.error.code === 'invalid_request' && both.error.reasonCodes.includes('net_target_invalid'),
+        JSON.stringify(both),
+      );
+      assert.match(both.ok ? '' : both.error.message, /expected either a socket path or a host and port, found both/);
+      for (const params of [{ port: 70000 }, { port: '80' }, { host: '127.0.0.1' }, { path: '' }]) {
+        const r = await call(params);
+        assert.ok(!r.ok && r.error.code === 'invalid_request', `${JSON.stringify(params)}: ${JSON.stringify(r)}`);
+      }
+      const big = await ask(w, 'ext', 'talk', { target: { port: 70000 } });
+      assert.match(String(errorOf(big)), /^EINVAL\/invalid_request: /);
+    });
+
+    it('every decision is in the ledger with its reason: the allowed connects, the refusals by policy and by mediation', async () => {
+      await w.session.runtime.writer.flush();
+      const db = openStore(join(w.root, '.pi', 'agent', 'warden'), { readOnly: true });
+      try {
+        const entries = (
+          db.prepare(`SELECT entry FROM ledger WHERE entry LIKE '%"method":"net.connect"%'`).all() as Array<{ entry: string }>
+        ).map((r) => JSON.parse(r.entry) as { extension_id: string; decision: string; reason_codes: string[] });
+        const reasons = (id: string, decision: string) =>
+          entries.filter((e) => e.extension_id === id && e.decision === decision).flatMap((e) => e.reason_codes);
+        assert.ok(
+          entries.some((e) => e.extension_id === 'ext' && e.decision === 'allow'),
+          JSON.stringify(entries.slice(0, 3)),
+        );
+        const refused = [...reasons('ext', 'deny'), ...reasons('ext', 'error')];
+        for (const code of ['net_not_loopback', 'net_path_out_of_scope', 'net_warden_private', 'net_target_invalid', 'net_not_owned'])
+          assert.ok(refused.includes(code), `${code} recorded in a refusal: ${JSON.stringify([...new Set(refused)])}`);
+        assert.ok(reasons('nogrant', 'deny').length > 0, 'the policy refusal is recorded');
+      } finally {
+        db.close();
+      }
+    });
+
+    it('createServer is refused with the reason', async () => {
+      assert.match(String(await ask(w, 'ext', 'listen')), /^ERR_ACCESS_DENIED: denied: net\.createServer is not available in the sandbox/);
+    });
+  },
+);
