@@ -304,3 +304,82 @@ describe(
     });
   },
 );
+
+describe('node:net without the OS sandbox: loopback TCP, and servers nobody started through the bridge', () => {
+  let w: World;
+  let echo: Awaited<ReturnType<typeof standIn>>;
+  let leaky: Awaited<ReturnType<typeof standIn>>;
+  const servers: Server[] = [];
+
+  before(async () => {
+    process.env[TOKEN_NAME] = TOKEN;
+    echo = await standIn(0);
+    leaky = await standIn(0, `hello\nkey=${TOKEN}\n`);
+    servers.push(echo.server, leaky.server);
+    const ports = [echo.port, leaky.port];
+    w = await open(
+      {
+        allowDangerous: true,
+        exec: { osSandbox: 'off' },
+        overrides: {
+          own: { allow: ['exec', 'net'], net: { tcpPorts: ['1024-65535'] } },
+          loose: { allow: ['net'], net: { tcpPorts: ports, ownerCheck: false } },
+        },
+      },
+      ['own', 'loose'],
+    );
+  });
+
+  after(async () => {
+    delete process.env[TOKEN_NAME];
+    for (const s of servers) s.close();
+    await close(w);
+  });
+
+  it('a child listening on a loopback TCP port in pi’s network namespace is reached with the owner check on', async () => {
+    const port = await freePort();
+    const seen = await ask(w, 'own', 'child', { args: ['tcp', String(port)], target: { port, host: 'localhost' } });
+    assert.deepEqual(seen, OK_STORY);
+  });
+
+  it('with the owner check on, a loopback port the extension did not start is refused; the port list alone is not enough', async () => {
+    const seen = await ask(w, 'own', 'talk', { target: { port: echo.port } });
+    assert.match(
+      String(errorOf(seen)),
+      /^EACCES\/denied: net\.connect: 127\.0\.0\.1:\d+: expected (a listener started by this extension|the listening end held by a process this extension started)/,
+    );
+    assert.deepEqual(echo.got, []);
+  });
+
+  it('ownerCheck false: a granted loopback port of another process is reached; a port the grant does not name is refused', async () => {
+    assert.deepEqual(await ask(w, 'loose', 'talk', { target: { port: echo.port, host: '127.0.0.1' } }), OK_STORY);
+    const other = await freePort();
+    const seen = await ask(w, 'loose', 'talk', { target: { port: other } });
+    assert.match(String(errorOf(seen)), /port \d+ is not in extensionPolicy\.overrides\.loose\.net\.tcpPorts/);
+  });
+
+  it('a held secret the server sends is withheld: the socket ends with the refusal and no part of the value reaches the guest', async () => {
+    const seen = (await ask(w, 'loose', 'talk', { target: { port: leaky.port } })) as unknown[][];
+    const shown = JSON.stringify(seen);
+    assert.ok(!shown.includes(TOKEN), shown);
+    assert.match(String(errorOf(seen)), /^EACCES\/denied: net\.read: the result holds the value of a secret the broker hides/);
+  });
+
+  it('at most 16 open sockets per extension, counted while they open: the 17th opened at once is refused', async () => {
+    const op = { extensionId: 'loose', callId: 'c', capability: 'net' as const, signal: new AbortController().signal };
+    const opened = await Promise.allSettled(
+      Array.from({ length: 17 }, () => w.session.host.perform('net.connect', { port: echo.port }, op) as Promise<{ handle: string }>),
+    );
+    const refused = opened.filter((s) => s.status === 'rejected').map((s) => (s.reason as { code?: string }).code);
+    assert.deepEqual(refused, ['quota_exceeded']);
+    for (const s of opened) if (s.status === 'fulfilled') w.session.host.perform('net.close', s.value, op);
+    // Closed sockets no longer count.
+    const again = (await w.session.host.perform('net.connect', { port: echo.port }, op)) as { handle: string };
+    await assert.rejects(
+      async () => w.session.host.perform('net.read', again, { ...op, extensionId: 'own' }),
+      (e: Error & { code?: string }) =>
+        e.code === 'invalid_request' && /expected the handle of a socket this extension opened/.test(e.message),
+    );
+    w.session.host.perform('net.close', again, op);
+  });
+});
