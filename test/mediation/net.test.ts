@@ -148,7 +148,7 @@ describe('net mediation through a real dispatcher', () => {
     await w.rt.close();
   });
 
-  it('an agent socket in a credential store is refused even when the grant names its folder', async () => {
+  it('an agent socket is refused even when the grant names its folder: in a credential store, or by its name anywhere', async () => {
     const w = await world({ allowDangerous: true, overrides: { lsp: { allow: ['net'], net: { unix: ['~/.ssh'] } } } });
     const path = join(w.home, '.ssh', 'agent.sock');
     const server = createServer();
@@ -157,6 +157,11 @@ describe('net mediation through a real dispatcher', () => {
     const r = await w.call('net.connect', { path });
     assert.ok(!r.ok && r.error.reasonCodes.includes('net_sensitive_path'), JSON.stringify(r));
     assert.deepEqual(w.connected, []);
+    // Agent, bus and container sockets by name, wherever they are: in the project itself too.
+    for (const name of ['S.gpg-agent', 'docker.sock', 'agent.sock']) {
+      const r2 = await w.call('net.connect', { path: join(w.project, name) });
+      assert.ok(!r2.ok && r2.error.reasonCodes.includes('net_sensitive_path'), `${name}: ${JSON.stringify(r2)}`);
+    }
     // The same grant reaches an ordinary socket in a granted folder.
     const ok = await w.call('net.connect', { path: join(w.project, 'x.sock') });
     assert.ok(ok.ok, JSON.stringify(ok));

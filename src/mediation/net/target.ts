@@ -36,6 +36,26 @@ declare module '../../errors.ts' {
   }
 }
 
+/**
+ * Sockets that hand whoever connects what they guard, recognised by name wherever they are: key agents (ssh, gpg,
+ * 1Password), the session bus and systemd (they start processes outside every sandbox), container engines (root on
+ * the machine), keyrings. No grant opens them; a grant of their folder (`/run/user/1000`) still leaves them closed.
+ */
+const NEVER_SOCKETS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\/ssh-[^/]+\/agent\.\d+$/, 'an ssh agent'],
+  [/\/S\.(gpg-agent|keyboxd|scdaemon|dirmngr)(\.[a-z]+)?$/, 'a gpg agent'],
+  [/\/(agent\.sock|ssh-agent\.socket|ssh-agent\.sock)$/, 'a key agent'],
+  [/^\/run\/user\/\d+\/(bus|systemd\/.*|keyring\/.*)$/, 'the session bus, systemd or the keyring of a user'],
+  [/\/(dbus|system_bus_socket)$|^\/run\/dbus\//, 'the system bus'],
+  [/\/(docker|podman|containerd|buildkitd|crio)(\.sock)?$/, 'a container engine'],
+];
+
+/** What a never-reachable socket is, or undefined (SSH_AUTH_SOCK too, wherever the agent put it). */
+function neverSocket(p: string): string | undefined {
+  if (process.env.SSH_AUTH_SOCK !== undefined && p === process.env.SSH_AUTH_SOCK) return 'the ssh agent of this session (SSH_AUTH_SOCK)';
+  return NEVER_SOCKETS.find(([re]) => re.test(p))?.[1];
+}
+
 /** The addresses a TCP target may name; `localhost` is taken as 127.0.0.1 without asking a resolver. */
 const LOOPBACK: ReadonlyMap<string, '127.0.0.1' | '::1'> = new Map([
   ['127.0.0.1', '127.0.0.1'],
@@ -109,6 +129,8 @@ export function checkNetTarget(target: NetTarget, grant: NetGrant, scope: FsScop
   for (const p of new Set([target.path, target.real])) {
     if (basename(dirname(p)).startsWith(WARDEN_SOCKET_DIR_PREFIX))
       return { reason: 'net_warden_private', detail: `${shown} is one of pi-warden's own sockets; no extension may connect to it` };
+    const never = neverSocket(p);
+    if (never !== undefined) return { reason: 'net_sensitive_path', detail: `${shown} is ${never}; no grant opens it` };
     const v = scope.classifier.classify(p, data);
     if (v.cls === 'warden_private')
       return { reason: 'net_warden_private', detail: `${shown} is in pi-warden's store; no extension may connect to it` };
