@@ -229,7 +229,7 @@ describe(
       const seen = (await ask(w, 'ext', 'child', { args: ['unix', path], target: { path }, line: `key=${TOKEN}\n` })) as unknown[][];
       assert.deepEqual(seen[0], ['connect']);
       // The write is refused, not the echo of it: the child never had the value to send back.
-    assert.match(String(errorOf(seen)), /^EACCES\/denied: net\.write: the payload contains a secret/);
+      assert.match(String(errorOf(seen)), /^EACCES\/denied: net\.write: the payload contains a secret/);
       assert.ok(!seen.some((s) => s[0] === 'data'), `nothing came back, since nothing was sent: ${JSON.stringify(seen)}`);
     });
 
@@ -301,7 +301,10 @@ describe(
     });
 
     it('createServer is refused with the reason', async () => {
-      assert.match(String(await ask(w, 'ext', 'listen')), /^ERR_ACCESS_DENIED: denied: net\.createServer is not available in the sandbox/);
+      assert.match(
+        String(await ask(w, 'ext', 'listen')),
+        /^ERR_ACCESS_DENIED: denied: node:net\.createServer is not available in the sandbox/,
+      );
     });
   },
 );

@@ -254,7 +254,9 @@ export const createConnection = connect;
 
 function refused(): never {
   throw Object.assign(
-    new Error('denied: net.createServer is not available in the sandbox: an extension may connect to a server it started, never listen'),
+    new Error(
+      'denied: node:net.createServer is not available in the sandbox: an extension may connect to a server it started, never listen',
+    ),
     { code: 'ERR_ACCESS_DENIED' },
   );
 }
