@@ -55,6 +55,31 @@ export default function (pi) {
     child.stdin.end();
     return seen;
   });
+  pi.on('bytes', async (e) => new Promise((done) => {
+    // Buffers both ways, the socket made with new Socket().connect(path, cb), then destroyed by the guest.
+    const got = [];
+    const s = new net.Socket();
+    s.connect(e.path, () => s.write(Buffer.from(e.send, 'base64')));
+    s.on('data', (d) => { got.push(d); if (Buffer.concat(got).length >= e.expect) s.destroy(); });
+    s.on('error', (err) => done({ error: err.code + ': ' + err.message }));
+    s.on('close', (hadError) => done({ isBuffer: got.every((d) => Buffer.isBuffer(d)), data: Buffer.concat(got).toString('base64'), hadError, destroyed: s.destroyed }));
+  }));
+  pi.on('flood', async (e) => new Promise((done) => {
+    let n = 0;
+    let reads = 0;
+    let last = -1;
+    let ordered = true;
+    const s = net.connect({ path: e.path });
+    // Each chunk continues the 0..250 sequence where the one before stopped (its ends checked: a loop over every
+    // byte would cost the guest more CPU than the stream).
+    s.on('data', (d) => {
+      reads++;
+      if (d[0] !== (last + 1) % 251 || d[d.length - 1] !== (last + d.length) % 251) ordered = false;
+      last = d[d.length - 1]; n += d.length;
+    });
+    s.on('error', (err) => done({ error: err.code + ': ' + err.message }));
+    s.on('close', () => done({ n, ordered, reads }));
+  }));
   pi.on('listen', async () => {
     try { net.createServer(); return 'listening'; } catch (e) { return e.code + ': ' + e.message; }
   });
@@ -115,7 +140,7 @@ interface World {
   sandboxes: Map<string, Sandbox>;
 }
 
-async function open(settings: object, ids: readonly string[]): Promise<World> {
+async function open(settings: object, ids: readonly string[], cpuMsPerWindow?: number): Promise<World> {
   const root = realpathSync(mkdtempSync(join(tmpdir(), 'pw-net-')));
   const agentDir = join(root, '.pi', 'agent');
   const project = join(root, 'project');
@@ -135,7 +160,7 @@ async function open(settings: object, ids: readonly string[]): Promise<World> {
       extensionId: id,
       dispatcher: session.runtime.dispatcher,
       boot: hostBoot(project, root),
-      limits: { wallTimeMs: 60_000 },
+      limits: { wallTimeMs: 60_000, ...(cpuMsPerWindow === undefined ? {} : { cpuMsPerWindow }) },
     });
     await sandbox.load(bundle);
     sandboxes.set(id, sandbox);
@@ -331,6 +356,9 @@ describe('node:net without the OS sandbox: loopback TCP, and servers nobody star
         },
       },
       ['own', 'loose'],
+      // The guest decodes what it receives at about 0.6 s of CPU per MiB: the 2 MiB stream below needs more than
+      // the default 250 ms a second.
+      10_000,
     );
   });
 
@@ -367,6 +395,53 @@ describe('node:net without the OS sandbox: loopback TCP, and servers nobody star
     const shown = JSON.stringify(seen);
     assert.ok(!shown.includes(TOKEN), shown);
     assert.match(String(errorOf(seen)), /^EACCES\/denied: net\.read: the result holds the value of a secret the broker hides/);
+  });
+
+  it('bytes cross both ways as Buffers; a socket the guest destroys is closed on the server side too', async () => {
+    const path = join(w.project, 'bytes.sock');
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const peer = await new Promise<{ server: Server; ended: Promise<Buffer> }>((ready) => {
+      let ended!: (b: Buffer) => void;
+      const done = new Promise<Buffer>((r) => (ended = r));
+      const server = createServer((c: Socket) => {
+        const got: Buffer[] = [];
+        c.on('data', (d: Buffer) => {
+          got.push(d);
+          if (Buffer.concat(got).length === 256) c.write(Buffer.concat(got).reverse());
+        });
+        c.on('close', () => ended(Buffer.concat(got)));
+        c.on('error', () => undefined);
+      });
+      server.listen(path, () => ready({ server, ended: done }));
+    });
+    servers.push(peer.server);
+    const r = (await ask(w, 'loose', 'bytes', { path, send: bytes.toString('base64'), expect: 256 })) as Record<string, unknown>;
+    assert.deepEqual(r, { isBuffer: true, data: Buffer.from(bytes).reverse().toString('base64'), hadError: false, destroyed: true });
+    assert.deepEqual(await peer.ended, bytes, 'the server got every byte, then saw the socket closed');
+  });
+
+  it('a server sending 2 MiB: every read at most 64 KiB, and the whole stream arrives in order past the 1 MiB pause', async () => {
+    const path = join(w.project, 'flood.sock');
+    const total = 2 * 1024 * 1024;
+    const chunk = Buffer.from(Array.from({ length: 251 * 256 }, (_, i) => i % 251));
+    const server = createServer((c: Socket) => {
+      let sent = 0;
+      const more = () => {
+        while (sent < total) {
+          const piece = chunk.subarray(0, Math.min(chunk.length, total - sent));
+          sent += piece.length;
+          if (!c.write(piece)) return void c.once('drain', more);
+        }
+        c.end();
+      };
+      more();
+      c.on('error', () => undefined);
+    });
+    servers.push(server);
+    await new Promise<void>((done) => server.listen(path, done));
+    const r = (await ask(w, 'loose', 'flood', { path })) as { n: number; ordered: boolean; reads: number };
+    assert.deepEqual({ n: r.n, ordered: r.ordered }, { n: total, ordered: true });
+    assert.ok(r.reads >= total / (64 * 1024), `no read handed on more than 64 KiB: ${r.reads} reads for ${total} bytes`);
   });
 
   it('at most 16 open sockets per extension, counted while they open: the 17th opened at once is refused', async () => {
