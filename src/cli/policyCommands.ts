@@ -58,11 +58,20 @@ function renderExplanation(e: PolicyExplanation): string {
     lines.push('', pc.bold('Per-extension overrides'));
     lines.push(
       table(
-        ['extension', 'allow', 'deny', 'forbidden scan', 'quota', 'file grants'],
+        ['extension', 'allow', 'deny', 'forbidden scan', 'quota', 'file grants', 'sockets'],
         overrideIds.map((id) => {
           const o = e.overrides[id]!;
           const fs =
             o.fs === undefined ? '-' : [...o.fs.read.map((p) => `read ${p}`), ...o.fs.write.map((p) => `write ${p}`)].join(', ') || '-';
+          // The net grant (ADR 0038): listed paths and ports; the owner check only when it is off.
+          const net =
+            o.net === undefined
+              ? '-'
+              : [
+                  ...o.net.unix.map((p) => `unix ${p}`),
+                  ...o.net.tcp_ports.map((p) => `tcp ${p}`),
+                  ...(o.net.owner_check ? [] : [pc.red('owner check off')]),
+                ].join(', ') || '-';
           return [
             id,
             o.allow.join(', ') || '-',
@@ -70,6 +79,7 @@ function renderExplanation(e: PolicyExplanation): string {
             o.allow_forbidden_scan === true ? pc.red('allowed to load') : '-',
             o.quota === null ? '-' : JSON.stringify(o.quota),
             fs,
+            net,
           ];
         }),
       ),

@@ -1,6 +1,6 @@
 /**
  * Mediation (SPEC §5): what an allowed call may touch. `createMediation` builds the one `mediation` stage (secret
- * broker name and value checks, HTTP egress, filesystem scope, exec, pi's tool calls) and the confined operations
+ * broker name and value checks, HTTP egress, sockets, filesystem scope, exec, pi's tool calls) and the confined operations
  * (real fs and http, pi's file tools, secret scanning of results). This file is the folder's face: code outside
  * `src/mediation/` imports from here.
  */
@@ -16,6 +16,7 @@ import type { FsLayout } from './fs/paths.ts';
 import { createFsScopeStage, FsScope } from './fs/scope.ts';
 import { alertEgressRefusals, createEgressStage } from './http/egress.ts';
 import { createHttpOperation } from './http/operation.ts';
+import { createNetStage } from './net/stage.ts';
 import { readAuthSecrets } from './secrets/authFile.ts';
 import { scanResults } from './secrets/inbound.ts';
 import { chainStages, createSecretNameStage, filterEnvOperations } from './secrets/nameFilter.ts';
@@ -33,6 +34,9 @@ export type { FsLayout, Place } from './fs/paths.ts';
 export type { HeldSecret } from './secrets/values.ts';
 export type { PiFileToolKit } from './tools/fileTools.ts';
 export { forTerminal, stripTerminalControls } from './terminal.ts';
+export { checkListenerOwner, processTree } from './net/owner.ts';
+export { netError } from './net/stage.ts';
+export { parseNetTarget, WARDEN_SOCKET_DIR_PREFIX, type NetTarget } from './net/target.ts';
 
 export interface MediationOptions {
   readonly policy: ResolvedPolicy;
@@ -178,6 +182,8 @@ export function createMediation(o: MediationOptions): Mediation {
     parts.push(createEgressStage({ rules: egressRulesLookup(o.policy.httpEgress), alerts: sinks }));
     const httpOp = operations?.get('http');
     if (operations !== undefined && httpOp !== undefined) operations = new Map(operations).set('http', alertEgressRefusals(httpOp, sinks));
+    // Sockets after the payload scan too; the target is judged before any connect (src/mediation/net).
+    parts.push(createNetStage({ policy: o.policy.compiled, grants: o.policy.netGrants, scope: fsScope, alerts: sinks }));
     const fsStage = createFsScopeStage({ scope: fsScope, alerts: sinks });
     // Exec mediation runs whether or not the broker is on, after the payload scan: a command carrying a secret is
     // a secret_exposure first.
@@ -225,6 +231,7 @@ export {
   parseTarget,
 } from './http/egress.ts';
 export { HTTP_REASONS } from './http/operation.ts';
+export { NET_REASONS } from './net/target.ts';
 export { SECRET_RESULT_REASONS } from './secrets/inbound.ts';
 export { SECRET_NAME_REASONS } from './secrets/nameFilter.ts';
 export { SECRET_VALUE_REASONS } from './secrets/outbound.ts';

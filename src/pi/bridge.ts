@@ -17,7 +17,15 @@ import { isWardenError, WardenError } from '../errors.ts';
 import type { AlertInput } from '../evidence/index.ts';
 import type { LocatedExtension } from '../extensions/index.ts';
 import { classifySecretName, type PiFileToolKit } from '../mediation/index.ts';
-import { assertLoadAllowed, egressRulesLookup, overrideKey, resolvePolicy, verdictFor, type ResolvedPolicy } from '../policy/index.ts';
+import {
+  assertLoadAllowed,
+  egressRulesLookup,
+  NO_NET_GRANT,
+  overrideKey,
+  resolvePolicy,
+  verdictFor,
+  type ResolvedPolicy,
+} from '../policy/index.ts';
 import { createRuntime, type WardenRuntime } from '../runtime/createRuntime.ts';
 import {
   bundleEntry,
@@ -168,6 +176,7 @@ export class BridgeSession {
       env,
       isSecretName: (name) => classifySecretName(name, policy.secretBroker).secret,
       onBus: (from, channel, data) => ref.session?.deliverBus(from, channel, data),
+      netGrant: (id) => policy.netGrants.get(id) ?? NO_NET_GRANT,
       confinement: (id) => {
         const runtime = ref.session?.runtime;
         if (runtime === undefined) throw new WardenError('internal', `exec for ${id} before the session's runtime exists`);

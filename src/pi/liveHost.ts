@@ -13,6 +13,7 @@
  *
  * Streamed children (`exec.spawn`) are kept by handle, per extension: an extension reads, writes to and signals
  * only the children it started, and they are killed when it is stopped or forgotten and when the session closes.
+ * Sockets (`net.*`, src/pi/net.ts) are kept the same way, and their owner check asks which children run.
  */
 import { randomUUID } from 'node:crypto';
 import type { OperationContext } from '../dispatch/index.ts';
@@ -22,6 +23,8 @@ import type { ExtensionHost, Registration } from './host.ts';
 import { FACTORY_MEMBERS, type ExtensionComponents } from './components/index.ts';
 import type { Confinement } from './confine/index.ts';
 import { runChild, startChild, type StreamedChild } from './exec.ts';
+import { NetSockets } from './net.ts';
+import { NO_NET_GRANT, type NetGrant } from '../policy/index.ts';
 
 /** pi's objects as the host uses them: members looked up by name (pi 0.73.1, 1.5.2 and 1.6.0 differ in detail). */
 export type PiObject = Record<string, unknown>;
@@ -109,6 +112,8 @@ export interface LiveHostOptions {
   readonly isSecretName: (name: string) => boolean;
   /** The OS sandbox an extension's children run in (src/pi/confine). */
   readonly confinement: (extensionId: string) => Confinement;
+  /** The user's net grant of an extension (default: none, the owner check on). */
+  readonly netGrant?: (extensionId: string) => NetGrant;
   /** Messages on the shared `pi.events` bus from a sandboxed extension, for the bridge to deliver. */
   readonly onBus?: (fromExtensionId: string, channel: string, data: unknown) => void;
 }
@@ -128,9 +133,15 @@ export class LiveHost implements ExtensionHost {
   readonly #children = new Map<string, Map<string, StreamedChild>>();
   /** Spawns under way by extension: they count against the limit before their child exists. */
   readonly #starting = new Map<string, number>();
+  readonly #net: NetSockets;
 
   constructor(options: LiveHostOptions) {
     this.#options = options;
+    this.#net = new NetSockets({
+      cwd: options.cwd,
+      grant: options.netGrant ?? (() => NO_NET_GRANT),
+      children: (id) => [...(this.#children.get(id)?.values() ?? [])].flatMap((c) => (c.exited || c.pid === undefined ? [] : [c.pid])),
+    });
   }
 
   #binding(extensionId: string): Binding {
@@ -180,8 +191,9 @@ export class LiveHost implements ExtensionHost {
     this.#listeners.delete(extensionId);
   }
 
-  /** Kills the streamed children of an extension (all extensions' without one). */
+  /** Kills the streamed children of an extension and closes its sockets (all extensions' without one). */
   stopChildren(extensionId?: string): void {
+    this.#net.stop(extensionId);
     for (const [ext, children] of this.#children) {
       if (extensionId !== undefined && ext !== extensionId) continue;
       for (const child of children.values()) child.kill('SIGKILL');
@@ -310,6 +322,14 @@ export class LiveHost implements ExtensionHost {
         return null;
       case 'exec.kill':
         return this.#child(name, params, op).kill((typeof params.signal === 'string' ? params.signal : 'SIGTERM') as NodeJS.Signals);
+      case 'net.connect':
+        return this.#net.connect(params, op);
+      case 'net.read':
+        return this.#net.read(params, op, READ_WAIT_MS);
+      case 'net.write':
+        return this.#net.write(params, op);
+      case 'net.close':
+        return this.#net.close(params, op);
       default:
         throw notProxied(name, 'the bridge has no operation for it');
     }

@@ -1,12 +1,15 @@
 /**
- * The ten capabilities (SPEC §4.1), in the reference's order. A capability is what a hostcall needs; the static
- * method table (`methods.ts`) derives it from the method, never from what the caller claims.
+ * The capabilities (SPEC §4.1): the reference's ten in its order, then ours (`net`, issue 23). A capability is what a
+ * hostcall needs; the static method table (`methods.ts`) derives it from the method, never from what the caller claims.
  */
-export const CAPABILITIES = ['read', 'write', 'http', 'events', 'session', 'ui', 'exec', 'env', 'tool', 'log'] as const;
+export const CAPABILITIES = ['read', 'write', 'http', 'events', 'session', 'ui', 'exec', 'env', 'tool', 'log', 'net'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
-/** exec and env are denied unless the operator opts in with `allowDangerous` (SPEC §4.2, INV-007). */
-export const DANGEROUS_CAPABILITIES: readonly Capability[] = ['exec', 'env'];
+/**
+ * Denied unless the operator opts in with `allowDangerous` (SPEC §4.2, INV-007): exec and env as in the reference,
+ * and net, since a socket to a local server reaches whatever that server can do (ADR 0038).
+ */
+export const DANGEROUS_CAPABILITIES: readonly Capability[] = ['exec', 'env', 'net'];
 
 export const CAPABILITY_INDEX: ReadonlyMap<Capability, number> = new Map(CAPABILITIES.map((c, i) => [c, i]));
 
@@ -21,6 +24,7 @@ export const CAPABILITY_MEANING: Readonly<Record<Capability, string>> = {
   env: 'read environment variables and provider credentials (dangerous)',
   tool: 'invoke tools other than the built-in file and shell tools',
   log: 'write to the extension log',
+  net: 'connect to a local Unix socket or loopback TCP port named in its grant, such as a language server it started (dangerous)',
 };
 
 export function isCapability(value: unknown): value is Capability {
@@ -28,5 +32,5 @@ export function isCapability(value: unknown): value is Capability {
 }
 
 export function isDangerous(capability: Capability): boolean {
-  return capability === 'exec' || capability === 'env';
+  return DANGEROUS_CAPABILITIES.includes(capability);
 }

@@ -123,6 +123,11 @@ const TABLE: ReadonlyArray<readonly [string, Channel]> = [
   ['exec.read', none('a handle this extension was given; the output that comes back is scanned for held secrets')],
   ['exec.write', sends(out('data', 'child'))],
   ['exec.kill', none('a handle this extension was given and a signal name of a fixed pattern')],
+  // A local server is a process the extension started (the owner check) or one its grant names: the child sink.
+  ['net.connect', sends(out('path', 'child'), out('host', 'child'))],
+  ['net.read', none('a handle this extension was given; what comes back is scanned for held secrets')],
+  ['net.write', sends({ path: 'data', to: ['child'], decode: { byParam: 'encoding' } })],
+  ['net.close', none('a handle this extension was given')],
   [
     'http',
     sends(

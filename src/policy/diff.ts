@@ -7,6 +7,7 @@ import { CAPABILITIES } from './capabilities.ts';
 import { egressOverrideIds, egressRulesFor, explainEgressRules } from './egressSettings.ts';
 import { evaluateCapability, type Decision } from './precedence.ts';
 import { explainExecRules } from './explain.ts';
+import { explainNetGrant, NO_NET_GRANT } from './netGrants.ts';
 import { PROFILE_PRESETS, PROFILE_STRICTNESS } from './profiles.ts';
 import type { ResolvedPolicy } from './settings.ts';
 
@@ -111,6 +112,17 @@ function fsGrantChanges(a: ResolvedPolicy, b: ResolvedPolicy, out: PolicyChange[
   }
 }
 
+/** What each extension's `net` grant names: more sockets or ports, or the owner check off, loosens. */
+function netGrantChanges(a: ResolvedPolicy, b: ResolvedPolicy, out: PolicyChange[]): void {
+  for (const id of [...new Set([...a.netGrants.keys(), ...b.netGrants.keys()])].sort()) {
+    const ga = explainNetGrant(a.netGrants.get(id) ?? NO_NET_GRANT);
+    const gb = explainNetGrant(b.netGrants.get(id) ?? NO_NET_GRANT);
+    setChange(`extension ${id}: net.unix`, ga.unix, gb.unix, true, out);
+    setChange(`extension ${id}: net.tcp_ports`, ga.tcp_ports, gb.tcp_ports, true, out);
+    boolChange(`extension ${id}: net.owner_check`, ga.owner_check, gb.owner_check, false, out);
+  }
+}
+
 /** Exec mediation's rows (command classes, shell, cwd) as each profile enforces them, with and without exec granted by name. */
 function execRuleChanges(a: ResolvedPolicy, b: ResolvedPolicy, out: PolicyChange[]): void {
   const rowsB = new Map(explainExecRules(PROFILE_PRESETS[b.profile].exec).map((r) => [r.subject, r]));
@@ -195,6 +207,7 @@ export function diffPolicies(a: ResolvedPolicy, b: ResolvedPolicy): PolicyChange
   egressChanges(a, b, out);
   riskChanges(a, b, out);
   fsGrantChanges(a, b, out);
+  netGrantChanges(a, b, out);
   execRuleChanges(a, b, out);
 
   for (const id of [...new Set([...a.allowForbiddenScan, ...b.allowForbiddenScan])].sort()) {

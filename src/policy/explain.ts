@@ -7,6 +7,7 @@ import { CAPABILITIES, CAPABILITY_MEANING, isDangerous, type Capability } from '
 import { egressOverrideIds, egressRulesFor, explainEgressRules, type EgressExplanation } from './egressSettings.ts';
 import { listMethods } from './methods.ts';
 import { EXEC_CLASSES, EXEC_CLASS_MEANING } from './execClasses.ts';
+import { explainNetGrant } from './netGrants.ts';
 import { evaluateCapability, grantedByName, RULE_DESCRIPTIONS, RULES, type Decision, type PolicyReason, type Rule } from './precedence.ts';
 import { PROFILE_PRESETS, type ExecRules, type ExecVerdict } from './profiles.ts';
 import type { OsSandboxSetting } from './osSandbox.ts';
@@ -53,6 +54,7 @@ export interface PolicyExplanation {
       quota: unknown;
       allow_forbidden_scan?: true;
       fs?: { readonly read: readonly string[]; readonly write: readonly string[] };
+      net?: ReturnType<typeof explainNetGrant>;
     }
   >;
   readonly remembered_prompts: Record<string, Record<string, 'allow' | 'deny'>>;
@@ -140,6 +142,7 @@ export function explainPolicy(resolved: ResolvedPolicy, extensionId?: string): P
       // Present only when set, so the usual override stays the same shape as before the scanner gate.
       ...(resolved.allowForbiddenScan.has(id) ? { allow_forbidden_scan: true as const } : {}),
       ...(resolved.fsGrants.has(id) ? { fs: resolved.fsGrants.get(id)! } : {}),
+      ...(resolved.netGrants.has(id) ? { net: explainNetGrant(resolved.netGrants.get(id)!) } : {}),
     };
   const remembered: PolicyExplanation['remembered_prompts'] = {};
   for (const [id, answers] of rules.promptAnswers) remembered[id] = Object.fromEntries(answers);

@@ -52,6 +52,7 @@ export {
   type SettingsScope,
 } from './settings.ts';
 export { OS_SANDBOX_REASONS, OS_SANDBOX_REMEDY, OS_SANDBOX_SETTINGS, type OsSandboxReason, type OsSandboxSetting } from './osSandbox.ts';
+export { explainNetGrant, NO_NET_GRANT, parsePortRange, type NetGrant } from './netGrants.ts';
 export { explainPolicy, EXPLANATION_SCHEMA, type PolicyExplanation } from './explain.ts';
 export { diffPolicies, type PolicyChange } from './diff.ts';
 export {

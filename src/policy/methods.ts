@@ -13,7 +13,7 @@ import type { Capability } from './capabilities.ts';
 /** `tool` derives its capability from the tool name: the built-in file and shell tools need read/write/exec. */
 export type RequiredCapability = Capability | 'by_tool_name';
 
-export type MethodFamily = 'tool' | 'exec' | 'http' | 'fs' | 'env' | 'log' | 'pi' | 'ui' | 'session' | 'model' | 'agent';
+export type MethodFamily = 'tool' | 'exec' | 'http' | 'net' | 'fs' | 'env' | 'log' | 'pi' | 'ui' | 'session' | 'model' | 'agent';
 
 export interface MethodSpec {
   readonly method: string;
@@ -203,6 +203,34 @@ const TABLE: readonly MethodSpec[] = [
       redirect: Opt(Type.Union([Type.Literal('follow'), Type.Literal('manual'), Type.Literal('error')])),
     }),
   ),
+
+  // Sockets (node:net): a local server the extension started, named in its net grant (ADR 0038).
+  spec(
+    'net.connect',
+    'net',
+    'net',
+    'connect to a Unix socket or a loopback TCP port (net.connect, net.createConnection, Socket.connect)',
+    Closed({
+      path: Opt(Path),
+      host: Opt(Type.String({ minLength: 1, maxLength: 255 })),
+      port: Opt(Type.Integer({ minimum: 1, maximum: 65535 })),
+    }),
+  ),
+  spec(
+    'net.read',
+    'net',
+    'net',
+    'read what a socket this extension opened received since the last read (its end once it closed)',
+    Closed({ handle: Str }),
+  ),
+  spec(
+    'net.write',
+    'net',
+    'net',
+    'send on a socket this extension opened (and end its side)',
+    Closed({ handle: Str, data: Type.String(), encoding: Opt(Encoding), end: Opt(Type.Boolean()) }),
+  ),
+  spec('net.close', 'net', 'net', 'close a socket this extension opened', Closed({ handle: Str })),
 
   // Filesystem (node:fs and fs/promises shims).
   spec(

@@ -4,7 +4,7 @@
  *
  * First match wins:
  *   extension_deny > deny_caps > dangerous_gate > extension_allow > default_caps > mode > remembered_prompt
- * The dangerous gate is part of the global deny: exec/env are denied unless allowDangerous, whatever an override
+ * The dangerous gate is part of the global deny: exec/env/net are denied unless allowDangerous, whatever an override
  * or the mode says. A remembered prompt answer only ever replaces a `prompt`, so it can never beat a deny.
  */
 import { CAPABILITIES, CAPABILITY_INDEX, isDangerous, type Capability } from './capabilities.ts';
@@ -27,7 +27,7 @@ export type Rule = (typeof RULES)[number];
 export const RULE_DESCRIPTIONS: Readonly<Record<Rule, string>> = {
   extension_deny: "the extension's own deny list (extensionPolicy.overrides.<id>.deny)",
   deny_caps: 'the global deny list (extensionPolicy.denyCaps); no override can bypass it',
-  dangerous_gate: 'exec and env are denied unless extensionPolicy.allowDangerous is true',
+  dangerous_gate: 'exec, env and net are denied unless extensionPolicy.allowDangerous is true',
   extension_allow: "the extension's own allow list (extensionPolicy.overrides.<id>.allow)",
   default_caps: 'the profile default capabilities (extensionPolicy.defaultCaps)',
   mode: 'the mode fallback: strict denies, prompt asks, permissive allows',
@@ -105,7 +105,7 @@ export function evaluateCapability(rules: PolicyRules, capability: Capability, e
  */
 export function liftDenial(rules: PolicyRules, reason: PolicyReason, capability: Capability, extensionId: string): string {
   const grant = `${overrideKey(extensionId)}.allow`;
-  // The presets deny exec/env through denyCaps; allowDangerous is what removes them from there.
+  // The presets deny exec/env/net through denyCaps; allowDangerous is what removes them from there.
   if (reason === 'deny_caps' && isDangerous(capability) && !rules.allowDangerous) reason = 'dangerous_not_allowed';
   switch (reason) {
     case 'extension_deny':

@@ -1,6 +1,6 @@
 /**
  * Profile presets (SPEC §4.2). The lists follow the reference; what differs is the default (safe, not
- * permissive) and that exec/env stay behind `allowDangerous` in every profile, permissive included. Each preset
+ * permissive) and that exec/env/net stay behind `allowDangerous` in every profile, permissive included. Each preset
  * also carries its exec mediation rules (SPEC §5.4), read by src/mediation/exec/stage.ts and printed by `policy
  * explain`.
  */
@@ -69,7 +69,7 @@ export const PROFILE_PRESETS: Readonly<Record<Profile, ProfilePreset>> = {
     profile: 'safe',
     mode: 'strict',
     defaultCaps: BENIGN,
-    denyCaps: ['exec', 'env'],
+    denyCaps: ['exec', 'env', 'net'],
     exec: execRules('deny'),
     summary: 'Deny by default: only read, write, http, events and session; everything else denied.',
   },
@@ -77,9 +77,9 @@ export const PROFILE_PRESETS: Readonly<Record<Profile, ProfilePreset>> = {
     profile: 'balanced',
     mode: 'prompt',
     defaultCaps: BENIGN,
-    denyCaps: ['exec', 'env'],
+    denyCaps: ['exec', 'env', 'net'],
     exec: execRules('prompt'),
-    summary: 'Benign capabilities allowed; ui, tool and log ask the user; exec and env denied.',
+    summary: 'Benign capabilities allowed; ui, tool and log ask the user; exec, env and net denied.',
   },
   permissive: {
     profile: 'permissive',
@@ -87,7 +87,7 @@ export const PROFILE_PRESETS: Readonly<Record<Profile, ProfilePreset>> = {
     defaultCaps: [],
     denyCaps: [],
     exec: execRules('allow'),
-    summary: 'Allow what is not denied; exec and env still need allowDangerous.',
+    summary: 'Allow what is not denied; exec, env and net still need allowDangerous.',
   },
 };
 

@@ -15,7 +15,8 @@ import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { WardenError } from '../errors.ts';
-import type { Capability } from './capabilities.ts';
+import { isDangerous, type Capability } from './capabilities.ts';
+import { netGrantFrom, type NetGrant } from './netGrants.ts';
 import { NO_EGRESS_SETTINGS, type EgressLayer, type HttpEgressPolicy, type HttpEgressSettings } from './egressSettings.ts';
 import { compilePolicy, type CompiledPolicy, type ExtensionOverride, type PolicyRules } from './precedence.ts';
 import { PROFILE_PRESETS, PROFILE_STRICTNESS, parseProfile, type Profile } from './profiles.ts';
@@ -124,6 +125,8 @@ export interface ResolvedPolicy {
   readonly overrideQuotas: ReadonlyMap<string, QuotaSettings>;
   /** Per extension id: paths granted beyond the project and data folder (`~` expanded), SPEC §5.5. */
   readonly fsGrants: ReadonlyMap<string, { readonly read: readonly string[]; readonly write: readonly string[] }>;
+  /** Per extension id: the sockets its `net` grant names (user settings only, ADR 0038). */
+  readonly netGrants: ReadonlyMap<string, NetGrant>;
   /** Extension ids whose override sets `allowForbiddenScan: true` (the scanner gate lets them load). */
   readonly allowForbiddenScan: ReadonlySet<string>;
   /** HTTP egress settings by layer; `egressRulesFor` gives one extension's rules. */
@@ -336,7 +339,7 @@ function mergeLayers(user: SettingsFile | undefined, project: SettingsFile | und
     out.policy.allowDangerous = false;
     out.allowDangerousScope = 'project';
   } else if (p.allowDangerous === true && u.allowDangerous !== true) {
-    ignore('extensionPolicy.allowDangerous true', 'it would open exec and env');
+    ignore('extensionPolicy.allowDangerous true', 'it would open exec, env and net');
   }
   if (p.denyCaps !== undefined) out.extraDenyCaps = [...p.denyCaps];
   for (const key of ['defaultCaps', 'quota', 'secretBroker', 'promptAnswers'] as const) {
@@ -356,6 +359,7 @@ function mergeLayers(user: SettingsFile | undefined, project: SettingsFile | und
       if (o.quota !== undefined) ignore(`${overrideKey(id)}.quota`, 'it can raise limits');
       if (o.allowForbiddenScan !== undefined) ignore(`${overrideKey(id)}.allowForbiddenScan`, 'it lets a forbidden scan verdict load');
       if (o.fs !== undefined) ignore(`${overrideKey(id)}.fs`, 'it grants file access');
+      if (o.net !== undefined) ignore(`${overrideKey(id)}.net`, 'it grants sockets');
       if (o.deny !== undefined) merged[id] = { ...merged[id], deny: union(merged[id]?.deny, o.deny) };
     }
     out.policy.overrides = merged;
@@ -390,6 +394,12 @@ function fsGrantsFrom(settings: ExtensionPolicySettings, env: Readonly<Record<st
   return out;
 }
 
+function netGrantsFrom(settings: ExtensionPolicySettings, env: Readonly<Record<string, string | undefined>>): Map<string, NetGrant> {
+  const out = new Map<string, NetGrant>();
+  for (const [id, o] of Object.entries(settings.overrides ?? {})) if (o.net !== undefined) out.set(id, netGrantFrom(o.net, env));
+  return out;
+}
+
 function overridesFrom(settings: ExtensionPolicySettings): Map<string, ExtensionOverride> {
   const map = new Map<string, ExtensionOverride>();
   for (const [id, o] of Object.entries(settings.overrides ?? {})) map.set(id, { allow: o.allow ?? [], deny: o.deny ?? [] });
@@ -404,7 +414,7 @@ function promptAnswersFrom(settings: ExtensionPolicySettings): Map<string, Map<C
   return map;
 }
 
-/** Builds the rules for a profile. allowDangerous removes exec/env from the preset deny list, never from an explicit one. */
+/** Builds the rules for a profile. allowDangerous removes exec/env/net from the preset deny list, never from an explicit one. */
 export function rulesFor(
   profile: Profile,
   allowDangerous: boolean,
@@ -412,7 +422,7 @@ export function rulesFor(
   extraDenyCaps: readonly Capability[] = [],
 ): PolicyRules {
   const preset = PROFILE_PRESETS[profile];
-  const presetDeny = allowDangerous ? preset.denyCaps.filter((c) => c !== 'exec' && c !== 'env') : preset.denyCaps;
+  const presetDeny = allowDangerous ? preset.denyCaps.filter((c) => !isDangerous(c)) : preset.denyCaps;
   return {
     profile,
     mode: preset.mode,
@@ -466,6 +476,7 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
       overrideQuotas: new Map(),
       allowForbiddenScan: new Set(),
       fsGrants: new Map(),
+      netGrants: new Map(),
       httpEgress: NO_EGRESS_SETTINGS,
       risk: RISK_DEFAULTS,
       sources,
@@ -539,6 +550,7 @@ export function resolvePolicy(options: ResolveOptions = {}): ResolvedPolicy {
     overrideQuotas,
     allowForbiddenScan,
     fsGrants: fsGrantsFrom(settings, env),
+    netGrants: netGrantsFrom(settings, env),
     httpEgress: {
       user: {
         defaults: settings.http ?? {},

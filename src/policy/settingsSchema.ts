@@ -9,6 +9,7 @@ import { CAPABILITIES, type Capability } from './capabilities.ts';
 import { egressSettingsProblems, HttpEgressSettings } from './egressSettings.ts';
 import { EXTENSION_ID_PATTERN } from './extensionId.ts';
 import { parseHostPattern } from './hostPatterns.ts';
+import { netSettingsProblems } from './netGrants.ts';
 
 const Cap = Type.Unsafe<Capability>(Type.Union(CAPABILITIES.map((c) => Type.Literal(c))));
 const CapList = Type.Array(Cap, { uniqueItems: true });
@@ -52,6 +53,20 @@ export const FsGrantSettings = Type.Object(
   { additionalProperties: false },
 );
 
+/** A `net` grant (ADR 0038, netGrants.ts): socket paths as fs grants name paths, loopback ports or ranges, the owner check. */
+export const NetGrantSettings = Type.Object(
+  {
+    unix: Type.Optional(Type.Array(GrantPath, { uniqueItems: true })),
+    tcpPorts: Type.Optional(
+      Type.Array(Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ pattern: '^\\d{1,5}-\\d{1,5}$' })]), {
+        uniqueItems: true,
+      }),
+    ),
+    ownerCheck: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
 export const OverrideSettings = Type.Object(
   {
     allow: Type.Optional(CapList),
@@ -63,6 +78,8 @@ export const OverrideSettings = Type.Object(
     fs: Type.Optional(FsGrantSettings),
     /** HTTP egress for this extension (SPEC §5.5); fields replace the defaults', denyHosts adds to them. */
     http: Type.Optional(HttpEgressSettings),
+    /** Sockets this extension may connect to with `net` (ADR 0038); honoured in the user file only. */
+    net: Type.Optional(NetGrantSettings),
   },
   { additionalProperties: false },
 );
@@ -230,7 +247,7 @@ function expectation(errors: RawError[]): string {
     case 'uniqueItems':
       return 'a list without duplicates';
     case 'pattern':
-      if (/\/fs\/(read|write)\/\d+$/.test(e.instancePath)) return 'an absolute path or one starting with ~/';
+      if (/\/(fs\/(read|write)|net\/unix)\/\d+$/.test(e.instancePath)) return 'an absolute path or one starting with ~/';
       return e.message;
     default:
       return e.message;
@@ -274,7 +291,7 @@ export function parseSettingsText(text: string): { ok: true; value: unknown } | 
 /** Validates a parsed settings file. Returns one problem per offending key, in document order. */
 export function validateSettings(value: unknown): SettingsProblem[] {
   // Host patterns and CIDRs are parsed for real: a pattern is only valid if the egress check can use it.
-  const semantic = [...egressSettingsProblems(value), ...riskHostProblems(value)];
+  const semantic = [...egressSettingsProblems(value), ...riskHostProblems(value), ...netSettingsProblems(value)];
   if (checkSettings.Check(value)) return semantic;
   const byPath = new Map<string, RawError[]>();
   for (const e of checkSettings.Errors(value) as Iterable<RawError>) {

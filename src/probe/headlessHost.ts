@@ -47,6 +47,7 @@ function summary(method: string, p: Readonly<Record<string, unknown>>): string {
   if (method === 'exec' || method === 'exec.spawn')
     return [pick('cmd'), ...(Array.isArray(p.args) ? (p.args as unknown[]).map(String) : [])].join(' ').slice(0, 200);
   if (method === 'http') return `${pick('method') ?? 'GET'} ${pick('url') ?? ''}`;
+  if (method === 'net.connect') return pick('path') ?? `${pick('host') ?? 'localhost'}:${String(p.port)}`;
   if (method.startsWith('fs.')) return pick('path') ?? pick('from') ?? pick('prefix') ?? '';
   if (method === 'env.get') return pick('name') ?? '';
   if (method === 'tool') return pick('name') ?? '';
@@ -174,6 +175,14 @@ export class HeadlessHost implements ExtensionHost {
         return null;
       case 'http':
         throw new WardenError('io', `connect ECONNREFUSED ${httpTarget(params.url)}`, { reasonCodes: ['ECONNREFUSED'] });
+      case 'net.connect': {
+        // Nothing listens here, as on a machine where the extension's server is not running.
+        const target =
+          typeof params.path === 'string'
+            ? params.path
+            : `${typeof params.host === 'string' ? params.host : '127.0.0.1'}:${String(params.port)}`;
+        throw new WardenError('io', `net.connect: ECONNREFUSED: connect ECONNREFUSED ${target}`, { reasonCodes: ['ECONNREFUSED'] });
+      }
       case 'log':
         return null;
       case 'tool':

@@ -59,6 +59,8 @@ const CAPABILITY_WEIGHT: Readonly<Record<Capability, number>> = {
   ui: 0.02,
   read: 0.02,
   log: 0,
+  // A socket to a local server the extension started: a channel out like exec's child, narrower (named targets only).
+  net: 0.12,
 };
 
 /** Destructive or remote-code patterns in a command line (lower-cased, whitespace collapsed). */

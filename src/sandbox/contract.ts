@@ -305,6 +305,7 @@ export const NODE_MODULES: readonly string[] = [
   'readline/promises',
   'http',
   'https',
+  'net',
   'string_decoder',
   'assert',
   'assert/strict',
@@ -314,7 +315,6 @@ export const NODE_MODULES: readonly string[] = [
   'perf_hooks',
 ];
 export const DENIED_NODE_MODULES: readonly string[] = [
-  'net',
   'vm',
   'worker_threads',
   'inspector',

@@ -475,9 +475,11 @@ class SourceScan {
     const ruleId = MODULE_RULES.get(name) ?? (name.endsWith('.node') ? 'native.addon' : undefined);
     if (ruleId !== undefined) {
       const refused =
-        ruleId === 'net.raw-socket' || ruleId === 'process.worker' || ruleId === 'native.addon'
-          ? '; refused at runtime: the sandbox denies this module'
-          : '';
+        name === 'net'
+          ? '; at runtime only a client of a local socket the net grant names (ADR 0038)'
+          : ruleId === 'net.raw-socket' || ruleId === 'process.worker' || ruleId === 'native.addon'
+            ? '; refused at runtime: the sandbox denies this module'
+            : '';
       this.report(ruleId, node, `loads '${specifier}'${via.length > 0 ? ` (computed via ${via.join(', ')})` : ''}${refused}`, via);
     }
     if (HTTP_MODULES.has(name)) this.evidence('http', node.start, `imports ${name}`);

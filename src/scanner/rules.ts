@@ -86,7 +86,7 @@ const TABLE: readonly RuleSpec[] = [
     'flagged',
     'http',
     'high',
-    'raw sockets (net, dgram, tls, http2): no egress policy covers them, so the sandbox refuses the import at runtime',
+    'raw sockets (net, dgram, tls, http2): no egress policy covers them; the sandbox refuses dgram, tls and http2 at runtime and lets net connect only to local sockets a net grant names',
   ),
   R(
     'fs.sensitive-write',

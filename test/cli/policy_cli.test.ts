@@ -41,7 +41,7 @@ describe('pi-warden policy explain', () => {
     assert.equal(e.profile, 'safe');
     assert.equal(e.profile_source, 'default');
     assert.equal(e.mode, 'strict');
-    assert.deepEqual(e.deny_caps, ['exec', 'env']);
+    assert.deepEqual(e.deny_caps, ['exec', 'env', 'net']);
     assert.equal(e.allow_dangerous, false);
     assert.equal(e.secret_broker_enabled, true);
     assert.deepEqual(Object.keys(e.capabilities).sort(), [...CAPABILITIES].sort());

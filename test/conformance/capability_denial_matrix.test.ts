@@ -18,6 +18,10 @@ const EXPECTED: Record<string, Capability> = {
   'exec.write': 'exec',
   'exec.kill': 'exec',
   'pi.registerMcpServer': 'exec',
+  'net.connect': 'net',
+  'net.read': 'net',
+  'net.write': 'net',
+  'net.close': 'net',
   http: 'http',
   'fs.read': 'read',
   'fs.list': 'read',
@@ -89,7 +93,7 @@ for (const m of ALL_METHODS) {
   if (/^ctx\.[a-zA-Z]+$/.test(m)) EXPECTED[m] ??= 'session';
 }
 
-/** Decisions per profile, without overrides, written out as in SPEC §4.2 (our permissive keeps exec/env gated). */
+/** Decisions per profile, without overrides, written out as in SPEC §4.2 (our permissive keeps exec/env/net gated). */
 const PROFILE_TABLE: Record<string, Record<Capability, 'allow' | 'deny' | 'prompt'>> = {
   safe: {
     read: 'allow',
@@ -102,6 +106,7 @@ const PROFILE_TABLE: Record<string, Record<Capability, 'allow' | 'deny' | 'promp
     env: 'deny',
     tool: 'deny',
     log: 'deny',
+    net: 'deny',
   },
   balanced: {
     read: 'allow',
@@ -114,6 +119,7 @@ const PROFILE_TABLE: Record<string, Record<Capability, 'allow' | 'deny' | 'promp
     env: 'deny',
     tool: 'prompt',
     log: 'prompt',
+    net: 'deny',
   },
   permissive: {
     read: 'allow',
@@ -126,6 +132,7 @@ const PROFILE_TABLE: Record<string, Record<Capability, 'allow' | 'deny' | 'promp
     env: 'deny',
     tool: 'allow',
     log: 'allow',
+    net: 'deny',
   },
 };
 const DANGEROUS_TABLE: Record<string, 'allow' | 'deny' | 'prompt'> = { safe: 'deny', balanced: 'prompt', permissive: 'allow' };
@@ -136,7 +143,7 @@ type OverrideCase = { name: string; allowDangerous: boolean; denyCaps?: Capabili
 function expected(profile: string, c: OverrideCase, cap: Capability): 'allow' | 'deny' | 'prompt' {
   if (c.deny?.includes(cap)) return 'deny';
   if (c.denyCaps?.includes(cap)) return 'deny';
-  const dangerous = cap === 'exec' || cap === 'env';
+  const dangerous = cap === 'exec' || cap === 'env' || cap === 'net';
   if (dangerous && !c.allowDangerous) return 'deny';
   if (c.allow?.includes(cap)) return 'allow';
   return dangerous ? DANGEROUS_TABLE[profile]! : PROFILE_TABLE[profile]![cap];

@@ -23,7 +23,7 @@ describe('policy_profile_hardening: profiles', () => {
     assert.equal(p.rules.allowDangerous, false);
   });
 
-  it('safe allows only the benign capabilities and denies ui, tool, log, exec and env', () => {
+  it('safe allows only the benign capabilities and denies ui, tool, log, exec, env and net', () => {
     assert.deepEqual(decisions(policyFor()), {
       read: 'allow',
       write: 'allow',
@@ -35,10 +35,11 @@ describe('policy_profile_hardening: profiles', () => {
       log: 'deny',
       exec: 'deny',
       env: 'deny',
+      net: 'deny',
     });
   });
 
-  it('balanced prompts for ui, tool and log and denies exec and env', () => {
+  it('balanced prompts for ui, tool and log and denies exec, env and net', () => {
     const p = policyFor({ user: { extensionPolicy: { profile: 'balanced' } } });
     assert.equal(p.rules.mode, 'prompt');
     assert.deepEqual(decisions(p), {
@@ -52,6 +53,7 @@ describe('policy_profile_hardening: profiles', () => {
       log: 'prompt',
       exec: 'deny',
       env: 'deny',
+      net: 'deny',
     });
   });
 
@@ -354,7 +356,7 @@ describe('policy_profile_hardening: explain warns about grants that cannot take 
     const w = e.warnings.join('\n');
     assert.match(
       w,
-      /overrides\.git\.allow grants exec, but dangerous_gate still decides deny: exec and env are denied unless extensionPolicy\.allowDangerous/,
+      /overrides\.git\.allow grants exec, but dangerous_gate still decides deny: exec, env and net are denied unless extensionPolicy\.allowDangerous/,
     );
     assert.match(w, /overrides\.git\.allow grants http, but deny_caps still decides deny/);
     assert.doesNotMatch(w, /grants ui/);

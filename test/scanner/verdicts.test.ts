@@ -61,14 +61,14 @@ describe('pi settings and logins written: flagged as refused at runtime, not for
   });
 });
 
-describe('node:net and other raw sockets: flagged as refused at runtime', () => {
-  it('a local control socket is flagged and the finding says the sandbox refuses the module', () => {
+describe('node:net and other raw sockets: flagged with what the runtime allows', () => {
+  it('a local control socket is flagged and the finding says net is only a client of sockets the net grant names', () => {
     const f = findings("import net from 'node:net';\nconst server = net.createServer(() => {});\nserver.listen('/tmp/pi-ext.sock');");
     assert.deepEqual(
       f.map((x) => [x.ruleId, x.classification]),
       [['net.raw-socket', 'flagged']],
     );
-    assert.match(f[0]!.message, /refused at runtime/);
+    assert.match(f[0]!.message, /at runtime only a client of a local socket the net grant names/);
   });
 
   it('the environment written to a raw socket is still exfiltration (forbidden)', () => {

@@ -15,6 +15,12 @@
  * handed on (an unfinished line waits for the next read, up to 64 KiB), and each read is scanned together with
  * the end of what was handed on before (twice the longest pattern). A hit withholds the read and kills the child.
  *
+ * Socket reads (`net.read`, ADR 0038) are scanned the same way, on the bytes received: whole lines are handed on,
+ * each read scanned with the end of what went before; a hit withholds the read and closes the socket. Protocols
+ * whose messages do not end in a line break (LSP's JSON bodies) would wait forever for one, so an unfinished line
+ * is handed on when the next read finds the socket quiet for `SOCKET_QUIET_MS`: a secret split in two with a pause
+ * longer than that between the halves, and no line break before the first, reaches the guest half by half (README).
+ *
  * Provider token formats are not used here: files and command output legitimately contain token-shaped test
  * fixtures, and the outbound check still stops them leaving.
  */
@@ -171,6 +177,44 @@ function scanStream(read: Operation, kill: Operation | undefined, o: InboundOpti
   };
 }
 
+/** How long a socket read waits for more before an unfinished line it holds is handed on (see the header). */
+export const SOCKET_QUIET_MS = 50;
+
+/** `net.read` with what it received scanned across reads (see the header); a hit closes the socket through `net.close`. */
+function scanSocket(read: Operation, close: Operation | undefined, o: InboundOptions): Operation {
+  const states = new Map<string, { held: Buffer; tail: string }>();
+  return async (params, ctx) => {
+    const key = `${ctx.extensionId}\u0000${String(params.handle)}`;
+    const s = states.get(key) ?? { held: Buffer.alloc(0), tail: '' };
+    const r = (await read(s.held.length > 0 ? { ...params, quietMs: SOCKET_QUIET_MS } : params, ctx)) as Record<string, unknown>;
+    const fresh = typeof r.data === 'string' ? Buffer.from(r.data, 'base64') : Buffer.alloc(0);
+    const done = r.done !== false;
+    const bytes = s.held.length === 0 ? fresh : Buffer.concat([s.held, fresh]);
+    const cut = done || fresh.length === 0 || bytes.length > MAX_HELD_LINE ? bytes.length : bytes.lastIndexOf(0x0a) + 1;
+    const released = bytes.subarray(0, cut);
+    s.held = Buffer.from(bytes.subarray(cut));
+    const scanned = s.tail + released.toString('utf8');
+    try {
+      check('net.read', params, { data: scanned }, ctx, o);
+    } catch (err) {
+      states.delete(key);
+      if (!done)
+        try {
+          await close?.({ handle: params.handle }, ctx);
+        } catch {
+          // withheld either way; the socket is closed with the extension at the latest
+        }
+      throw err;
+    }
+    if (done) states.delete(key);
+    else {
+      s.tail = scanned.slice(Math.max(0, scanned.length - 2 * o.index().longestPattern));
+      states.set(key, s);
+    }
+    return { ...r, data: released.toString('base64') };
+  };
+}
+
 /** The operations with their results scanned (synchronous operations stay synchronous). */
 export function scanResults(operations: ReadonlyMap<string, Operation>, o: InboundOptions): ReadonlyMap<string, Operation> {
   const out = new Map(operations);
@@ -197,5 +241,7 @@ export function scanResults(operations: ReadonlyMap<string, Operation>, o: Inbou
   }
   const read = operations.get('exec.read');
   if (read !== undefined) out.set('exec.read', scanStream(read, operations.get('exec.kill'), o));
+  const socketRead = operations.get('net.read');
+  if (socketRead !== undefined) out.set('net.read', scanSocket(socketRead, operations.get('net.close'), o));
   return out;
 }

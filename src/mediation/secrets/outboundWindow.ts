@@ -36,6 +36,8 @@ export function outboundDestination(method: string, params: Readonly<Record<stri
       return `exec:${String(params.cmd)}`;
     case 'exec.write':
       return `exec.write:${String(params.handle)}`;
+    case 'net.write':
+      return `net.write:${String(params.handle)}`;
     case 'fs.write':
       return `fs:${String(params.path)}`;
     default:

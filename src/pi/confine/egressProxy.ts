@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type WardenError } from '../../errors.ts';
 import type { AlertSink, DecisionRecorder } from '../../evidence/index.ts';
-import { checkAddress, checkTarget, egressAlerter, egressError, parseTarget } from '../../mediation/index.ts';
+import { checkAddress, checkTarget, egressAlerter, egressError, parseTarget, WARDEN_SOCKET_DIR_PREFIX } from '../../mediation/index.ts';
 import { formatAddress, parseAddress, type EgressRules } from '../../policy/index.ts';
 
 export interface EgressProxyOptions {
@@ -51,7 +51,7 @@ export class EgressProxy {
 
   /** Starts a proxy for one child; `close` when the child has exited. */
   static async start(o: EgressProxyOptions): Promise<EgressProxy> {
-    const dir = mkdtempSync(join(tmpdir(), 'pi-warden-egress-'));
+    const dir = mkdtempSync(join(tmpdir(), WARDEN_SOCKET_DIR_PREFIX));
     const server = createServer();
     const proxy = new EgressProxy(o, dir, server);
     server.on('request', (req, res) => void proxy.#request(req, res));

@@ -9,6 +9,7 @@ import crypto from './node/crypto.ts';
 import events from './node/events.ts';
 import fs, { fsPromises } from './node/fs.ts';
 import { http, https } from './node/http.ts';
+import net from './node/net.ts';
 import {
   assert,
   DENIED,
@@ -53,6 +54,7 @@ const NODE: Record<string, () => unknown> = {
   'readline/promises': () => readline,
   http: () => http,
   https: () => https,
+  net: () => net,
   string_decoder: () => ({ StringDecoder }),
   assert: () => assert,
   'assert/strict': () => assert,
