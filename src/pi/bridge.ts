@@ -8,7 +8,7 @@
  * two different sources with one id never load together: the second is refused with an error naming both.
  */
 import { join } from 'node:path';
-import type { HostcallResult } from '../dispatch/index.ts';
+import type { HostcallResult, OwnedParams } from '../dispatch/index.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import type { AlertInput } from '../evidence/index.ts';
 import type { LocatedExtension } from '../extensions/index.ts';
@@ -288,7 +288,7 @@ export class BridgeSession {
   }
 
   /** A call the bridge makes for the extension (what its handler or tool hands pi): the whole pipeline decides. */
-  decide(extensionId: string, method: string, params: Record<string, unknown>): Promise<HostcallResult> {
+  decide(extensionId: string, method: string, params: Record<string, unknown> | OwnedParams): Promise<HostcallResult> {
     this.#seq += 1;
     return this.runtime.dispatcher.dispatch(extensionId, { call_id: `bridge-${this.#seq}`, method, params });
   }
