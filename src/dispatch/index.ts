@@ -12,3 +12,4 @@ export { DEFAULT_HOST_BYTES, HOST_BYTES_REASONS, HostBytes } from './hostBytes.t
 export { DERIVE_CAPABILITY_REASONS } from './stages/deriveCapability.ts';
 export { PROMPT_REASONS, promptOutcome } from './stages/policy.ts';
 export { VALIDATE_REASONS } from './stages/validate.ts';
+export { OwnedParams, plainData } from './plainData.ts';

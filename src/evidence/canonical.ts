@@ -84,3 +84,71 @@ export function paramsHash(method: string, params: unknown): string {
 export function argsShapeHash(method: string, params: unknown): string {
   return sha256Hex(canonicalJson({ method, params_shape: shapeOf(params) }));
 }
+
+/** Where the one-walk encoding gives up and the two encodings above decide (their errors included). */
+const BOTH_MAX_DEPTH = MAX_DEPTH - 4;
+const NOT_PLAIN = new Error('not plain data');
+const LEAF_SHAPE = { string: '"string"', number: '"number"', boolean: '"bool"' } as const;
+
+/**
+ * `paramsHash` and `argsShapeHash` of a ledger entry from one walk of the params: the canonical text and the
+ * canonical shape text are built side by side (same sorted keys, same array lengths). Anything but finite numbers,
+ * strings, booleans, null, arrays and objects without undefined members, or nesting near the depth limit, is left to
+ * the two functions above, so every hash, and every failure to hash, is theirs.
+ */
+export function entryHashes(method: string, params: unknown): readonly [paramsHash: string, argsShapeHash: string] {
+  let both: [string, string];
+  try {
+    both = encodeBoth(params, 1, new Set<object>());
+  } catch (err) {
+    if (err !== NOT_PLAIN) throw err;
+    return [paramsHash(method, params), argsShapeHash(method, params)];
+  }
+  const m = JSON.stringify(method);
+  return [sha256Hex(`{"method":${m},"params":${both[0]}}`), sha256Hex(`{"method":${m},"params_shape":${both[1]}}`)];
+}
+
+function encodeBoth(value: unknown, depth: number, seen: Set<object>): [string, string] {
+  if (value === null) return ['null', '"null"'];
+  switch (typeof value) {
+    case 'string':
+      return [JSON.stringify(value), LEAF_SHAPE.string];
+    case 'boolean':
+      return [value ? 'true' : 'false', LEAF_SHAPE.boolean];
+    case 'number':
+      if (!Number.isFinite(value)) throw NOT_PLAIN;
+      return [Object.is(value, -0) ? '0' : String(value), LEAF_SHAPE.number];
+    case 'object':
+      break;
+    default:
+      throw NOT_PLAIN;
+  }
+  if (depth >= BOTH_MAX_DEPTH || seen.has(value)) throw NOT_PLAIN;
+  seen.add(value);
+  let out: [string, string];
+  if (Array.isArray(value)) {
+    const a: string[] = [];
+    const b: string[] = [];
+    for (const v of value as unknown[]) {
+      const [x, y] = encodeBoth(v, depth + 1, seen);
+      a.push(x);
+      b.push(y);
+    }
+    out = [`[${a.join(',')}]`, `[${b.join(',')}]`];
+  } else {
+    const a: string[] = [];
+    const b: string[] = [];
+    for (const k of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      // The params text skips an undefined member, the shape keeps it as "undefined": the two encodings decide.
+      if (v === undefined) throw NOT_PLAIN;
+      const [x, y] = encodeBoth(v, depth + 1, seen);
+      const key = JSON.stringify(k);
+      a.push(`${key}:${x}`);
+      b.push(`${key}:${y}`);
+    }
+    out = [`{${a.join(',')}}`, `{${b.join(',')}}`];
+  }
+  seen.delete(value);
+  return out;
+}

@@ -13,7 +13,7 @@ import { WardenError } from '../errors.ts';
 import type { CompiledPolicy } from '../policy/index.ts';
 import type { AlertInput, AlertSink } from './alerts.ts';
 
-import { argsShapeHash, paramsHash, sha256Hex } from './canonical.ts';
+import { argsShapeHash, entryHashes, paramsHash, sha256Hex } from './canonical.ts';
 import { snapshotOf } from './configSnapshot.ts';
 import { BurstCounter, type BurstSettings, SUMMARY_REASON, summaryCallId } from './bursts.ts';
 import { encodeBodyParts, OUTCOME_REASON } from './entry.ts';
@@ -87,6 +87,15 @@ function safeHash(fn: (m: string, p: unknown) => string, method: string, params:
     return fn(method, params);
   } catch (err) {
     return sha256Hex(`unhashable:${err instanceof Error ? err.message : 'value'}`);
+  }
+}
+
+/** An entry's params hash and shape hash, from one walk of the params where it can be; neither can fail. */
+function safeHashes(method: string, params: unknown): readonly [string, string] {
+  try {
+    return entryHashes(method, params);
+  } catch {
+    return [safeHash(paramsHash, method, params), safeHash(argsShapeHash, method, params)];
   }
 }
 
@@ -272,8 +281,7 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   /** An allowed call's decision, queued before its operation runs; throws once the writer has failed. */
   admit(r: DecisionRecord): void {
     this.#check();
-    const ph = safeHash(paramsHash, r.method, r.params);
-    const sh = safeHash(argsShapeHash, r.method, r.params);
+    const [ph, sh] = safeHashes(r.method, r.params);
     this.#lastAdmitted = r;
     this.#lastParamsHash = ph;
     this.#lastShapeHash = sh;
@@ -289,8 +297,7 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     this.#check();
     const admitted = r.admitted;
     const known = admitted !== undefined && admitted === this.#lastAdmitted;
-    const ph = known ? this.#lastParamsHash : safeHash(paramsHash, r.method, r.params);
-    const sh = known ? this.#lastShapeHash : safeHash(argsShapeHash, r.method, r.params);
+    const [ph, sh] = known ? [this.#lastParamsHash, this.#lastShapeHash] : safeHashes(r.method, r.params);
     if (admitted === undefined && r.decision !== 'allow') {
       // The same refusal of the same target again and again: past the burst it is counted into a summary entry.
       const key = [r.extension_id, r.method, r.decision, r.stage, r.error_code, r.rule, r.reason_codes.join(','), ph].join('\u0000');

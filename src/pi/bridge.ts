@@ -12,7 +12,7 @@
  * as a load, and the factory's registrations must equal the recording, or the extension is stopped.
  */
 import { join } from 'node:path';
-import type { Dispatcher, HostcallResult } from '../dispatch/index.ts';
+import type { Dispatcher, HostcallResult, OwnedParams } from '../dispatch/index.ts';
 import { isWardenError, WardenError } from '../errors.ts';
 import type { AlertInput } from '../evidence/index.ts';
 import type { LocatedExtension } from '../extensions/index.ts';
@@ -468,7 +468,7 @@ export class BridgeSession {
   }
 
   /** A call the bridge makes for the extension (what its handler or tool hands pi): the whole pipeline decides. */
-  decide(extensionId: string, method: string, params: Record<string, unknown>): Promise<HostcallResult> {
+  decide(extensionId: string, method: string, params: Record<string, unknown> | OwnedParams): Promise<HostcallResult> {
     this.#seq += 1;
     return this.runtime.dispatcher.dispatch(extensionId, { call_id: `bridge-${this.#seq}`, method, params });
   }

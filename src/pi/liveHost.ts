@@ -16,7 +16,7 @@
  * Sockets (`net.*`, src/pi/net.ts) are kept the same way, and their owner check asks which children run.
  */
 import { randomUUID } from 'node:crypto';
-import type { OperationContext } from '../dispatch/index.ts';
+import { plainData, type OperationContext } from '../dispatch/index.ts';
 import { WardenError } from '../errors.ts';
 import { forTerminal } from '../mediation/index.ts';
 import type { ExtensionHost, Registration } from './host.ts';
@@ -59,42 +59,6 @@ const COMMAND_ONLY = new Set(['waitForIdle', 'newSession', 'fork', 'navigateTree
 
 function notProxied(what: string, why: string): WardenError {
   return new WardenError('invalid_request', `${what} is not available to a sandboxed extension: ${why}`, { where: what });
-}
-
-/**
- * A value of pi's as plain data the guest can receive, with JSON's rules (`toJSON`, functions and symbols dropped,
- * `undefined` in arrays as null) plus: bigints as strings, and a reference back to an object that contains it (a
- * cycle) dropped. An object that appears twice without a cycle (pi's turn_end context shares messages) is kept both
- * times. Values deeper than `MAX_DEPTH` are dropped rather than walked.
- */
-export function plainData(value: unknown): unknown {
-  const out = copy(value, new Set(), 0);
-  return out === undefined ? null : out;
-}
-
-const MAX_DEPTH = 64;
-
-function copy(v: unknown, ancestors: Set<object>, depth: number): unknown {
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v !== 'object') return undefined; // functions, symbols, undefined
-  if (ancestors.has(v) || depth > MAX_DEPTH) return undefined;
-  const toJSON = (v as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === 'function') return copy((toJSON as () => unknown).call(v), ancestors, depth + 1);
-  ancestors.add(v);
-  try {
-    if (Array.isArray(v)) return v.map((x) => copy(x, ancestors, depth + 1) ?? null);
-    if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-    const o: Record<string, unknown> = {};
-    for (const k of Object.keys(v)) {
-      const x = copy((v as Record<string, unknown>)[k], ancestors, depth + 1);
-      if (x !== undefined && k !== '__proto__') o[k] = x;
-    }
-    return o;
-  } finally {
-    ancestors.delete(v);
-  }
 }
 
 function method(target: PiObject | undefined, name: string, what: string): (...args: unknown[]) => unknown {

@@ -13,13 +13,14 @@
  * by it. Each event has a deadline (time spent waiting on the user's answer to a dialog does not count): a handler
  * that fails or runs past it throws, which pi treats as it treats a throwing handler (a tool call is blocked).
  */
+import { OwnedParams, plainData } from '../dispatch/index.ts';
 import { isWardenError } from '../errors.ts';
 import { forTerminal, stripTerminalControls } from '../mediation/index.ts';
 import { legacyEventsFor, type InvocationContext, type Sandbox, type Settled } from '../sandbox/index.ts';
 import type { BridgeSession, SandboxedEntry } from './bridge.ts';
 import type { Registration } from './host.ts';
 import { ExtensionComponents } from './components/index.ts';
-import { plainData, type PiObject } from './liveHost.ts';
+import type { PiObject } from './liveHost.ts';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -143,7 +144,8 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
     name: string,
     value: unknown,
   ): Promise<{ ok: true } | { ok: false; why: string }> => {
-    const r = await session.decide(id, 'pi.result', { kind, name, value: plainData(value) });
+    // One copy, the dispatcher's own: it decides on it without copying again.
+    const r = await session.decide(id, 'pi.result', OwnedParams.of({ kind, name, value }));
     return r.ok ? { ok: true } : { ok: false, why: `pi-warden withheld ${id}'s ${kind} ${name} result: ${r.error.message}` };
   };
 

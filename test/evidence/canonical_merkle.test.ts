@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { argsShapeHash, canonicalJson, paramsHash } from '../../src/evidence/canonical.ts';
+import { argsShapeHash, canonicalJson, entryHashes, paramsHash } from '../../src/evidence/canonical.ts';
 import { scanChunk } from '../../src/evidence/chunks.ts';
 import { canonicalEntryText } from '../../src/evidence/entry.ts';
 import { EMPTY_ROOT, Frontier, leafHash, merkleRoot, nodeHash } from '../../src/evidence/merkle.ts';
@@ -88,6 +88,64 @@ function linksOf(text: string, seq: number) {
   const scan = scanChunk(seq, entries, Buffer.from(leafHash(text), 'hex'), `[[1,${entries.length - 1}]]`);
   return { prev: scan.firstPrev, findings: scan.findings };
 }
+
+function nested(depth: number, leaf: unknown, asArray: boolean): unknown {
+  let v = leaf;
+  for (let i = 0; i < depth; i++) v = asArray ? [v] : { k: v };
+  return v;
+}
+
+describe('entry hashes from one walk', () => {
+  const shared = { s: 'x' };
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  const sparse = [1, , 3]; // eslint-disable-line no-sparse-arrays
+  const extra = Object.assign([1, 2], { note: 'ignored' });
+  const corpus: unknown[] = [
+    { kind: 'tool', name: 'echo', value: { content: [{ type: 'text', text: 'hello' }], details: { n: 1 } } },
+    {},
+    [],
+    { b: [3, 1, { z: true, a: null }], a: 'x\n"y"', c: 1.5, d: 1e21, e: -0, f: 10, g: 0.1 + 0.2, h: false },
+    { z: 1, é: 2, '😀': 3, Z: 4, '': 5, 'a"b': 6, lone: '\ud800' },
+    { list: [[], {}, [[1]], null, 'x'] },
+    { twice: [shared, shared] },
+    { extra },
+    {
+      when: new Date(0),
+      inst: new (class Point {
+        x = 1;
+      })(),
+    },
+    { missing: undefined, present: 1 },
+    { sparse },
+    { n: Number.NaN },
+    { f: () => 1 },
+    { big: 10n },
+    cyclic,
+    'not an object',
+    undefined,
+    null,
+    ...[50, 58, 59, 60, 61, 62, 63, 64, 65, 70].flatMap((d) => [nested(d, 'leaf', false), nested(d, 1, true)]),
+  ];
+
+  it('gives exactly the hashes of paramsHash and argsShapeHash, or throws what they throw', () => {
+    for (const [i, params] of corpus.entries()) {
+      let expected: readonly [string, string] | string;
+      try {
+        expected = [paramsHash('pi.result', params), argsShapeHash('pi.result', params)];
+      } catch (err) {
+        expected = `throws ${(err as Error).message}`;
+      }
+      let found: readonly [string, string] | string;
+      try {
+        found = entryHashes('pi.result', params);
+      } catch (err) {
+        found = `throws ${(err as Error).message}`;
+      }
+      assert.deepEqual(found, expected, `corpus[${i}]`);
+    }
+  });
+});
 
 describe('RFC 6962 Merkle tree', () => {
   it('matches the RFC test vectors for the empty tree and an empty leaf', () => {

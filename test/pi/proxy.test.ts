@@ -14,7 +14,7 @@ import { openStore } from '../../src/evidence/index.ts';
 import { locateExtensions } from '../../src/extensions/index.ts';
 import { BridgeSession } from '../../src/pi/bridge.ts';
 import { loadInto } from '../../src/pi/sessionExtensions.ts';
-import { plainData } from '../../src/pi/liveHost.ts';
+import { plainData } from '../../src/dispatch/index.ts';
 import { resolvePolicy } from '../../src/policy/index.ts';
 
 type Handler = (event: unknown, ctx: unknown) => unknown;

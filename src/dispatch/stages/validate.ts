@@ -6,6 +6,7 @@ import { Compile } from 'typebox/compile';
 import { decisionError, type WardenError } from '../../errors.ts';
 import { METHOD_TABLE, type MethodSpec } from '../../policy/index.ts';
 import type { DispatchContext } from '../hostcall.ts';
+import { OwnedParams } from '../plainData.ts';
 import type { Stage, StageOutcome } from '../stage.ts';
 
 /** The one reason this stage records: the hostcall or its params are not what the method table asks for. */
@@ -91,14 +92,21 @@ export function validateHostcall(ctx: DispatchContext): StageOutcome {
   if (declared !== undefined && (typeof declared !== 'string' || declared.length > MAX_DECLARED)) {
     return invalid(`capability must be a string of at most ${MAX_DECLARED} characters when given, found ${show(declared)}`, 'capability');
   }
-  if (!isPlainObject(params)) return invalid(`${method}: params must be a plain object, found ${show(params)}`, 'params');
   // Decide on a private copy: a getter or proxy in the caller's object cannot show one value to the check and
-  // another to the operation. structuredClone refuses proxies, functions and symbols.
+  // another to the operation. Params the bridge hands over as OwnedParams are one already (a copy no caller holds);
+  // any other params are copied here, and structuredClone refuses proxies, functions and symbols.
   let copy: Record<string, unknown>;
-  try {
-    copy = structuredClone(params);
-  } catch {
-    return invalid(`${method}: params must be plain data (no proxies, functions or symbols)`, 'params');
+  const owned = OwnedParams.take(params);
+  if (owned === null)
+    return invalid(`${method}: owned params must be an object not dispatched before, found a spent or non-object copy`, 'params');
+  if (owned !== undefined) copy = owned;
+  else {
+    if (!isPlainObject(params)) return invalid(`${method}: params must be a plain object, found ${show(params)}`, 'params');
+    try {
+      copy = structuredClone(params);
+    } catch {
+      return invalid(`${method}: params must be plain data (no proxies, functions or symbols)`, 'params');
+    }
   }
   const checker = checkerFor(spec);
   if (!checker.Check(copy)) return paramsError(spec, copy, checker);
