@@ -23,6 +23,12 @@ import {
 } from './controller.ts';
 import type { RolloutMonitor, RolloutPhase } from './rollout.ts';
 
+/** CPU time of this thread in µs. */
+function threadCpuUs(): number {
+  const u = process.threadCpuUsage();
+  return u.user + u.system;
+}
+
 export interface RiskStageOptions {
   readonly controller: RiskController;
   readonly settings: RiskSettings;
@@ -139,6 +145,7 @@ export function createRiskStage(o: RiskStageOptions): RiskStage {
       const phase = o.phase();
       const enforce = enforcing(ctx.extensionId, phase);
       const t0 = performance.now();
+      const cpu0 = threadCpuUs();
       let d: RiskDecision | undefined;
       let failure: 'risk_internal_error' | 'risk_decision_timeout' | undefined;
       try {
@@ -147,7 +154,9 @@ export function createRiskStage(o: RiskStageOptions): RiskStage {
         failure = 'risk_internal_error';
       }
       const elapsedUs = (performance.now() - t0) * 1000;
-      if (failure === undefined && elapsedUs > o.settings.decisionTimeoutMs * 1000) failure = 'risk_decision_timeout';
+      // The budget is CPU time (issue 18 item 1): a decision that waited for a busy machine did no more work, and
+      // judging it by the wall clock denied honest calls (failClosed) or dropped its verdict (fail open) under load.
+      if (failure === undefined && threadCpuUs() - cpu0 > o.settings.decisionTimeoutMs * 1000) failure = 'risk_decision_timeout';
       if (failure !== undefined || d === undefined) {
         reportSample(false, true, elapsedUs);
         addReason(ctx, failure ?? 'risk_internal_error');

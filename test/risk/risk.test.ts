@@ -141,8 +141,13 @@ describe('risk stage', () => {
     } as unknown as RiskController;
     const slow = {
       decide: () => {
-        const t = performance.now();
-        while (performance.now() - t < 5);
+        // 5 ms of CPU: the decision budget is CPU time, so a loop on the wall clock could pass on a busy machine.
+        const cpu = () => {
+          const u = process.threadCpuUsage();
+          return (u.user + u.system) / 1000;
+        };
+        const t = cpu();
+        while (cpu() - t < 5);
         return { score: 0, rawAction: 'allow', action: 'allow', signals: [], reasonCodes: [] };
       },
       observe: () => undefined,
@@ -159,6 +164,24 @@ describe('risk stage', () => {
         assert.equal(r.ok, !failClosed, `failClosed=${failClosed}`);
       }
     }
+  });
+
+  it('the decision budget is CPU time: a decision that only waited (a busy machine) is not a timeout', async () => {
+    const waiting = {
+      decide: () => {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30); // 30 ms off the CPU
+        return { score: 0, rawAction: 'allow', action: 'allow', signals: [], reasonCodes: [] };
+      },
+      observe: () => undefined,
+    } as unknown as RiskController;
+    const risk = createRiskStage({
+      controller: waiting,
+      settings: { ...RISK_DEFAULTS, enabled: true, failClosed: true, decisionTimeoutMs: 5 },
+      phase: () => 'enforce_all',
+    });
+    const d = createDispatcher({ policy: compilePolicy(rulesFor('permissive', true)), operations: ops, stages: [risk.stage] });
+    const r = await d.dispatch('ext', { call_id: 'w', method: 'log', params: { level: 'info', message: 'x' } });
+    assert.equal(r.ok, true, JSON.stringify(r));
   });
 
   it('terminate quarantines through the trust registry; the next call is refused by the trust gate', async () => {
