@@ -75,7 +75,8 @@ export interface AppendResult {
 
 /**
  * Appends records within the bound, inside the caller's transaction. Records past the bound are counted as
- * dropped; the first drop of an outage raises one alert (in the same transaction).
+ * dropped; the first drop of an outage raises one alert (in the same transaction); the collector taking records ends
+ * the outage.
  */
 function appendWithin(db: DatabaseSync, records: readonly ExportRecord[], boundBytes: number, nowMs: number): AppendResult {
   let bytes = spoolBytes(db);
@@ -103,10 +104,13 @@ function appendWithin(db: DatabaseSync, records: readonly ExportRecord[], boundB
     spooled++;
   }
   if (dropped > 0) {
-    const firstOfOutage = numState(db, 'drops_untold') === 0;
+    // One alert per outage: the outage ends when the collector takes records (acknowledge), not when the drop count
+    // was told, which can fit into the spool while the collector is still away.
+    const firstOfOutage = numState(db, 'outage_alerted') === 0;
     bump(db, 'drops_untold', dropped);
     bump(db, 'dropped', dropped);
     if (firstOfOutage) {
+      setState(db, 'outage_alerted', 1);
       insertAlert(db, {
         ts_ms: nowMs,
         extension_id: 'pi-warden',
@@ -169,6 +173,7 @@ export function acknowledge(db: DatabaseSync, throughSeq: number, count: number,
     setState(db, 'last_success_ms', nowMs);
     setState(db, 'last_attempt_ms', nowMs);
     db.prepare("DELETE FROM export_state WHERE key = 'last_error'").run();
+    setState(db, 'outage_alerted', 0);
   });
 }
 
