@@ -105,7 +105,13 @@ async function rig(version: PiVersion, from?: string) {
   else copyFileSync(from, file);
   const home = join(scratch.root, 'warden');
   const env = { ...scratch.env, PATH: process.env.PATH ?? '/usr/bin:/bin' };
-  const bridge = await BridgeSession.open({ cwd: scratch.cwd, home, env, policy: resolvePolicy({ env, cwd: scratch.cwd }) });
+  // The tests here overrun one frame on purpose, one after another in one sandbox: the per-window CPU budget (its own
+  // tests are in components_frame_limits) is widened so that their sum on a loaded machine does not stop it.
+  writeFileSync(join(scratch.agentDir, 'settings.json'), JSON.stringify({ extensionPolicy: { quota: { cpuMsPerWindow: 60_000 } } }));
+  const policy = resolvePolicy({ env, cwd: scratch.cwd });
+  assert.deepEqual(policy.errors, []);
+  assert.equal(policy.quota.cpuMsPerWindow, 60_000);
+  const bridge = await BridgeSession.open({ cwd: scratch.cwd, home, env, policy });
   bridges.push(bridge);
   const factories = locateExtensions(file).map((ext) => async (pi: PiObject) => void (await loadInto(bridge, pi, ext)));
   const run = await runSdkSession({ version, scratch, extensionFactories: factories, script: [{ say: 'ready' }], prompt: 'hi' });
