@@ -92,8 +92,9 @@ const SENSITIVE_READS: ReadonlySet<SignalCode> = new Set([
   'env_enumeration',
   'credential_harvest',
 ]);
-const SEND_CAPABILITIES = new Set<string>(['http', 'exec']);
-const DANGEROUS = new Set<string>(['exec', 'env', 'http']);
+/** What can carry data off: a request, a child process, a socket to another process (ADR 0038). */
+const SEND_CAPABILITIES = new Set<string>(['http', 'exec', 'net']);
+const DANGEROUS = new Set<string>(['exec', 'env', 'http', 'net']);
 
 export function bandOf(profile: Profile, score: number): number {
   const b = BANDS[profile];
@@ -192,14 +193,17 @@ export class RiskController {
       signals.push({ code: 'permission_probing', weight: 0.35 * (refused / s.window.length) });
     if (DANGEROUS.has(capability) && !s.seenCapabilities.has(capability) && s.calls >= 10)
       signals.push({ code: 'unseen_dangerous_capability', weight: 0.1 });
-    // A send after a secret or credential read, to a destination not allowlisted, within the taint window.
-    const toAllowlisted = signals.every(
-      (x) =>
-        x.code !== 'non_allowlisted_host' &&
-        x.code !== 'network_tool' &&
-        x.code !== 'private_network_target' &&
-        x.code !== 'metadata_endpoint',
-    );
+    // A send after a secret or credential read, to a destination not allowlisted, within the taint window. A socket's
+    // peer is a local process, which no host allowlist covers and which may pass the data on.
+    const toAllowlisted =
+      capability !== 'net' &&
+      signals.every(
+        (x) =>
+          x.code !== 'non_allowlisted_host' &&
+          x.code !== 'network_tool' &&
+          x.code !== 'private_network_target' &&
+          x.code !== 'metadata_endpoint',
+      );
     if (SEND_CAPABILITIES.has(capability) && !toAllowlisted && now - s.lastSensitiveReadTs <= TAINT_MS)
       signals.push({ code: 'read_then_send', weight: 0.5 });
     if (capability === 'http' && egress >= 10) signals.push({ code: 'repeated_egress', weight: 0.1 });

@@ -92,6 +92,15 @@ describe('risk decisions over a sequence', () => {
     assert.ok(send.score >= 0.4);
   });
 
+  it('a socket write after a credential read is read-then-send too (net carries data to another process)', () => {
+    const c = controller();
+    const t = Date.now();
+    const read = c.decide('ext', 'read', 'fs.read', { path: '/home/u/.ssh/id_rsa' }, t);
+    c.observe('ext', { ts: t, capability: 'read', method: 'fs.read', refused: false, signals: read.signals.map((s) => s.code) });
+    const send = c.decide('ext', 'net', 'net.write', { handle: 1, dataBase64: 'eA==' }, t + 2000);
+    assert.ok(send.reasonCodes.includes('read_then_send'), send.reasonCodes.join(', '));
+  });
+
   it('permission probing (many refused calls) raises the score of what comes next', () => {
     const c = controller();
     const t = Date.now();
