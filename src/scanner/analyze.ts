@@ -483,6 +483,8 @@ class SourceScan {
       this.report(ruleId, node, `loads '${specifier}'${via.length > 0 ? ` (computed via ${via.join(', ')})` : ''}${refused}`, via);
     }
     if (HTTP_MODULES.has(name)) this.evidence('http', node.start, `imports ${name}`);
+    // node:net connects only through the net grant at runtime (ADR 0038): the capability a user must grant.
+    if (name === 'net') this.evidence('net', node.start, 'imports net');
   }
 
   private checkImportExpression(node: AstNode): void {

