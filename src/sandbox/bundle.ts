@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { context, version as esbuildVersion, type Loader, type Message, type Plugin } from 'esbuild';
+import { context, stop as stopEsbuild, version as esbuildVersion, type Loader, type Message, type Plugin } from 'esbuild';
 import { isWardenError, WardenError } from '../errors.ts';
 import { locateExtensions, nearestPackageFolder } from '../extensions/index.ts';
 import { isInside } from '../paths.ts';
@@ -334,6 +334,22 @@ function awaitsAtTopLevel(err: unknown): boolean {
  * included). A module bundle's `__dirname`/`__filename` are the entry's, as the CommonJS script's function gives them.
  */
 async function runBuild(entry: string, root: string, boundary: LoadBoundary, format: BundleFormat) {
+  try {
+    return await runBuildOnce(entry, root, boundary, format);
+  } catch (err) {
+    if (boundary.refusal !== undefined || !serviceDied(err)) throw err;
+    // esbuild's service process died (it panics now and then on a build cancelled at the time limit). Its JS side
+    // never starts another on its own, so every later bundle of the process would fail: stop it, and build once more
+    // on a fresh one, counting the boundary afresh.
+    await stopEsbuild();
+    boundary.rebuild();
+    return await runBuildOnce(entry, root, boundary, format);
+  }
+}
+
+const serviceDied = (err: unknown): boolean => /The service (was stopped|is no longer running)/.test(message(err));
+
+async function runBuildOnce(entry: string, root: string, boundary: LoadBoundary, format: BundleFormat) {
   const ctx = await context({
     entryPoints: [entry],
     bundle: true,
@@ -351,9 +367,10 @@ async function runBuild(entry: string, root: string, boundary: LoadBoundary, for
     conditions: ['node', 'import', 'require', 'default'],
   });
   let timer: NodeJS.Timeout | undefined;
+  let cancelled: Promise<void> | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      void ctx.cancel();
+      cancelled = ctx.cancel();
       reject(
         new WardenError('timeout', `cannot bundle ${entry}: expected bundling to finish within ${boundary.limits.timeMs} ms, it did not`, {
           where: entry,
@@ -366,7 +383,8 @@ async function runBuild(entry: string, root: string, boundary: LoadBoundary, for
     return await Promise.race([ctx.rebuild(), expired]);
   } finally {
     clearTimeout(timer);
-    void ctx.dispose();
+    // Disposed only once a cancel has finished: disposing a build still being cancelled races inside esbuild.
+    void (cancelled ?? Promise.resolve()).finally(() => ctx.dispose()).catch(() => undefined);
   }
 }
 
