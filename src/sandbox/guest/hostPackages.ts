@@ -6,11 +6,15 @@
  * value) so that imports and module-level code work.
  *
  * Partial (said here and in the README): pi-tui's basic components (`Text`, `Box`, `Container`, `Spacer`,
- * `TruncatedText`) and key matching are real (tui.ts); the others (`SelectList`, `Markdown`, `Editor`, ...) are inert
+ * `TruncatedText`), `SelectList`, `Loader`, `CancellableLoader`, key matching and pi's `DynamicBorder` and
+ * `BorderedLoader` are real (tui.ts, selectList.ts, loader.ts, piComponents.ts); the others (`Editor`, ...) are inert
  * and render nothing; pi-ai's direct model calls (`complete`, `stream`) reject with `denied`.
  */
 import { callAsync } from './abi.ts';
 import { boot } from './node/state.ts';
+import { CancellableLoader, Loader } from './loader.ts';
+import { BorderedLoader, DynamicBorder } from './piComponents.ts';
+import { SelectList } from './selectList.ts';
 import { TUI_MEMBERS } from './tui.ts';
 import { Type } from './typebox.ts';
 
@@ -149,6 +153,7 @@ function codingAgent(scope: string): Opts {
     createCodingTools: () => ['read', 'bash', 'edit', 'write'].map((n) => BUILTIN_TOOLS[n]!()),
     createReadOnlyTools: () => ['read', 'grep', 'find', 'ls'].map((n) => BUILTIN_TOOLS[n]!()),
     getAgentDir: () => `${boot.home}/.pi/agent`,
+    CONFIG_DIR_NAME: '.pi',
     parseFrontmatter,
     truncateHead: truncate(false),
     truncateTail: truncate(true),
@@ -156,6 +161,8 @@ function codingAgent(scope: string): Opts {
     DEFAULT_MAX_BYTES: 50 * 1024,
     formatSize: (n: number) => (n < 1024 ? `${n}B` : n < 1048576 ? `${(n / 1024).toFixed(1)}KB` : `${(n / 1048576).toFixed(1)}MB`),
     keyHint: (key: string, description?: string) => `${key}${description === undefined ? '' : ` ${description}`}`,
+    DynamicBorder,
+    BorderedLoader,
     VERSION: '0.0.0-sandbox',
   });
 }
@@ -188,6 +195,9 @@ function piAi(scope: string): Opts {
 function piTui(scope: string): Opts {
   return moduleOf(`${scope}/pi-tui`, {
     ...TUI_MEMBERS,
+    SelectList,
+    Loader,
+    CancellableLoader,
     Key,
     isKeyRelease: () => false,
     fuzzyMatch: (query: string, text: string) => ({ matches: String(text).toLowerCase().includes(String(query).toLowerCase()), score: 0 }),
