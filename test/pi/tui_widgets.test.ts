@@ -100,7 +100,7 @@ async function load(file: string, source?: string, setup?: (root: string) => voi
     mode: 'tui',
     model: { provider: 'faux', id: 'faux-1' },
     modelRegistry: { find: () => undefined, getAvailable: () => [] },
-    sessionManager: { getEntries: () => [], getBranch: () => [] },
+    sessionManager: { getEntries: (): unknown[] => [], getBranch: (): unknown[] => [] },
     ui: {
       notify: (m: string) => void notified.push(m),
       setStatus: () => undefined,
@@ -299,5 +299,23 @@ describe('shipped examples that were inert draw their pi components from the san
       x.notified.some((m) => /deep/.test(m)),
       `expected a notice that preset deep is active, found ${JSON.stringify(x.notified)}`,
     );
+  });
+});
+
+describe('qna.ts draws its BorderedLoader from the sandbox', () => {
+  it("pi's loader lines with the model's name; the model call does not cross into the sandbox, so it closes with null", async () => {
+    const x = await load('qna.ts');
+    const assistant = { role: 'assistant', stopReason: 'stop', content: [{ type: 'text', text: 'Which colour? Which size?' }] };
+    x.ctx.sessionManager.getBranch = () => [{ type: 'message', message: assistant }];
+    const { component, result } = await draw(x, 'qna');
+    const own = new pi.BorderedLoader({ requestRender: () => undefined }, theme, 'Extracting questions using faux-1...');
+    try {
+      assert.deepEqual(component.render(100), own.render(100));
+    } finally {
+      own.dispose?.();
+    }
+    assert.equal(await result(), null);
+    await x.settle(() => x.notified.includes('Cancelled'));
+    assert.ok(x.notified.includes('Cancelled'), `expected qna to say Cancelled, found ${JSON.stringify(x.notified)}`);
   });
 });
