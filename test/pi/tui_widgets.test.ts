@@ -36,8 +36,12 @@ let pi: {
   DynamicBorder: new (color?: (s: string) => string) => Drawn;
   BorderedLoader: new (tui: unknown, theme: unknown, message: string, o?: { cancellable?: boolean }) => Drawn;
   initTheme(name: string): void;
+  getMarkdownTheme(): Record<string, unknown>;
 };
-let tui: { SelectList: new (items: unknown[], max: number, theme: unknown, layout?: unknown) => Drawn & { setFilter(f: string): void } };
+let tui: {
+  SelectList: new (items: unknown[], max: number, theme: unknown, layout?: unknown) => Drawn & { setFilter(f: string): void };
+  Markdown: new (text: string, paddingX: number, paddingY: number, theme: unknown) => Drawn;
+};
 let theme: Theme;
 before(async () => {
   pi = (await import('@earendil-works/pi-coding-agent')) as unknown as typeof pi;
@@ -272,6 +276,57 @@ export default function (pi) {
     component.handleInput?.(KEY.escape);
     assert.equal(await result(), 'aborted:true');
     component.dispose?.();
+  });
+});
+
+const SUMMARY = [
+  '# Conversation Summary',
+  '',
+  'The user asked for *three* things; **one** of them was `npm test`.',
+  '',
+  '## Done',
+  '',
+  '- fixed the ~~bug~~ parser',
+  '- added **bold _nested_ text** to a list item that is long enough to wrap at sixty columns for sure',
+  '  - a nested item',
+  '- [x] a task',
+  '',
+  '1. first',
+  '2. second',
+  '',
+  '```ts',
+  'const x = 1;',
+  '```',
+  '',
+  '### Next',
+  '',
+  '> a quote that says *something*',
+  '',
+  '---',
+  '',
+  'Done with a [link](https://example.com), snake_case and 2*3*4.',
+].join('\n');
+
+describe("pi-tui's Markdown drawn from the sandbox", () => {
+  it("draws pi-tui's lines for headings, emphasis, lists, a code block, a quote and a rule (no syntax highlighting)", async () => {
+    const x = await load(
+      'md.ts',
+      `import { getMarkdownTheme } from '@earendil-works/pi-coding-agent';
+import { Markdown } from '@earendil-works/pi-tui';
+export default function (pi) {
+  pi.registerCommand('md', { handler: async (_a, ctx) => ctx.ui.custom(() => new Markdown(${JSON.stringify(SUMMARY)}, 1, 1, getMarkdownTheme())) });
+}
+`,
+    );
+    const { component } = await draw(x, 'md');
+    // pi's markdown theme with the sandbox's one difference: code blocks are not syntax highlighted. Its bold, italic,
+    // underline and strikethrough are chalk's, which writes nothing when this process has no colour terminal; these are
+    // the codes chalk writes in one (and the sandbox's theme writes always).
+    const { highlightCode: _highlighted, ...mdTheme } = pi.getMarkdownTheme();
+    const sgr = (open: number, close: number) => (s: string) => `\u001b[${open}m${s}\u001b[${close}m`;
+    const styles = { bold: sgr(1, 22), italic: sgr(3, 23), underline: sgr(4, 24), strikethrough: sgr(9, 29) };
+    const own = new tui.Markdown(SUMMARY, 1, 1, { ...mdTheme, ...styles });
+    for (const w of [100, 60, 30]) assert.deepEqual(component.render(w), own.render(w), `width ${w}`);
   });
 });
 
