@@ -302,13 +302,18 @@ const SUMMARY = [
   '',
   '> a quote that says *something*',
   '',
+  '| Step | What happened |',
+  '| :--- | ---: |',
+  '| `lint` | a **long** description that must wrap in narrow columns |',
+  '| test | passed |',
+  '',
   '---',
   '',
   'Done with a [link](https://example.com), snake_case and 2*3*4.',
 ].join('\n');
 
 describe("pi-tui's Markdown drawn from the sandbox", () => {
-  it("draws pi-tui's lines for headings, emphasis, lists, a code block, a quote and a rule (no syntax highlighting)", async () => {
+  it("draws pi-tui's lines for headings, emphasis, lists, a code block, a quote, a table and a rule (no highlighting)", async () => {
     const x = await load(
       'md.ts',
       `import { getMarkdownTheme } from '@earendil-works/pi-coding-agent';

@@ -2,7 +2,7 @@
  * GUEST CODE, loaded on first use (guest/markdown.ts). pi-tui's `Markdown` drawing (components/markdown.js): the same
  * blocks, spacing, list markers, code fences, quote borders and theme calls, on a small parser of the CommonMark that
  * assistant text uses instead of `marked` (whose 40 KB would be one more module for one component). Partial, said in
- * docs/compat-tui.md: tables and LaTeX draw as their source, emphasis follows simple delimiter pairs (not every
+ * docs/compat-tui.md: LaTeX draws as its source, emphasis follows simple delimiter pairs (not every
  * CommonMark flanking rule), links draw as `text (url)` (a sandboxed line keeps no OSC 8 link), and code blocks are
  * not syntax highlighted.
  */
@@ -55,7 +55,8 @@ type Block =
   | { type: 'code'; lang: string; text: string }
   | { type: 'hr' }
   | { type: 'blockquote'; tokens: Block[] }
-  | { type: 'list'; ordered: boolean; start: number; loose: boolean; items: ListItem[] };
+  | { type: 'list'; ordered: boolean; start: number; loose: boolean; items: ListItem[] }
+  | { type: 'table'; raw: string; header: Inline[][]; rows: Inline[][][] };
 
 // --- inline: code spans, escapes, links, autolinks, emphasis by delimiter pairs ---
 
@@ -190,6 +191,23 @@ const HR = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/;
 const QUOTE = /^ {0,3}> ?/;
 const BULLET = /^( {0,3})([-+*]|\d{1,9}[.)])(?:[ \t]+(.*)|$)/;
 const blank = (l: string) => l.trim() === '';
+const TABLE_DELIMITER = /^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$/;
+
+/** A GFM table row's cells: split at unescaped pipes, the outer pipes dropped. */
+function cells(row: string): string[] {
+  let r = row.trim();
+  if (r.startsWith('|')) r = r.slice(1);
+  if (r.endsWith('|') && !r.endsWith('\\|')) r = r.slice(0, -1);
+  return r.split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, '|'));
+}
+
+/** Whether a table starts at line `i`: a header row and a delimiter row with as many columns. */
+function tableAt(lines: string[], i: number): boolean {
+  const head = lines[i] ?? '';
+  const delimiter = lines[i + 1] ?? '';
+  if (!TABLE_DELIMITER.test(delimiter) || !(head.includes('|') || delimiter.includes('|'))) return false;
+  return cells(head).length === cells(delimiter).length;
+}
 
 /** A line that ends a paragraph by starting another block (a list only with a bullet or a `1.`, as CommonMark). */
 function interrupts(line: string): boolean {
@@ -245,6 +263,19 @@ function blocks(lines: string[], tight = false): Block[] {
       i = list(lines, i, out);
       continue;
     }
+    if (tableAt(lines, i)) {
+      const header = cells(line);
+      const raw = [line, lines[i + 1] ?? ''];
+      i += 2;
+      const rows: Inline[][][] = [];
+      while (i < lines.length && !blank(lines[i] ?? '') && !interrupts(lines[i] ?? '')) {
+        const row = cells(lines[i] ?? '');
+        rows.push(header.map((_, k) => inline(row[k] ?? '')));
+        raw.push(lines[i++] ?? '');
+      }
+      out.push({ type: 'table', raw: raw.join('\n'), header: header.map((h) => inline(h)), rows });
+      continue;
+    }
     const para: string[] = [line.trim()];
     i++;
     let setext = 0;
@@ -256,7 +287,7 @@ function blocks(lines: string[], tight = false): Block[] {
         i++;
         break;
       }
-      if (interrupts(l)) break;
+      if (interrupts(l) || tableAt(lines, i)) break;
       para.push(l.replace(/^[ \t]+/, ''));
       i++;
     }
@@ -422,7 +453,95 @@ class Drawing {
       case 'space':
         lines.push('');
         break;
+      case 'table':
+        lines.push(...this.table(token, width, next, ctx));
+        break;
     }
+    return lines;
+  }
+
+  /** pi-tui's renderTable: natural column widths, shrunk in proportion when they do not fit, cells wrapped. */
+  table(token: Extract<Block, { type: 'table' }>, available: number, next: Block['type'] | undefined, ctx?: StyleContext): string[] {
+    const n = token.header.length;
+    const overhead = 3 * n + 1;
+    const forCells = available - overhead;
+    if (forCells < n) {
+      const fallback = wrapTextWithAnsi(token.raw, available);
+      if (next !== undefined && next !== 'space') fallback.push('');
+      return fallback;
+    }
+    const longestWord = (t: string) => Math.min(30, Math.max(0, ...t.split(/\s+/).filter(Boolean).map(visibleWidth)));
+    const natural: number[] = [];
+    const minWords: number[] = [];
+    token.header.forEach((h, k) => {
+      const t = this.inline(h, ctx);
+      natural[k] = visibleWidth(t);
+      minWords[k] = Math.max(1, longestWord(t));
+    });
+    for (const row of token.rows)
+      row.forEach((c, k) => {
+        const t = this.inline(c, ctx);
+        natural[k] = Math.max(natural[k] ?? 0, visibleWidth(t));
+        minWords[k] = Math.max(minWords[k] ?? 1, longestWord(t));
+      });
+    const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+    let mins = minWords;
+    if (sum(mins) > forCells) {
+      mins = Array<number>(n).fill(1);
+      const remaining = forCells - n;
+      if (remaining > 0) {
+        const total = sum(minWords.map((w) => Math.max(0, w - 1)));
+        const growth = minWords.map((w) => (total > 0 ? Math.floor((Math.max(0, w - 1) / total) * remaining) : 0));
+        mins = mins.map((m, k) => m + (growth[k] ?? 0));
+        let leftover = remaining - sum(growth);
+        for (let k = 0; leftover > 0 && k < n; k++, leftover--) mins[k] = (mins[k] ?? 0) + 1;
+      }
+    }
+    let widths: number[];
+    if (sum(natural) + overhead <= available) widths = natural.map((w, k) => Math.max(w, mins[k] ?? 1));
+    else {
+      const potential = sum(natural.map((w, k) => Math.max(0, w - (mins[k] ?? 1))));
+      const extra = Math.max(0, forCells - sum(mins));
+      widths = mins.map((m, k) => m + (potential > 0 ? Math.floor((Math.max(0, (natural[k] ?? 0) - m) / potential) * extra) : 0));
+      let remaining = forCells - sum(widths);
+      while (remaining > 0) {
+        let grew = false;
+        for (let k = 0; k < n && remaining > 0; k++) {
+          if ((widths[k] ?? 0) < (natural[k] ?? 0)) {
+            widths[k] = (widths[k] ?? 0) + 1;
+            remaining--;
+            grew = true;
+          }
+        }
+        if (!grew) break;
+      }
+    }
+    const prefix = ctx?.stylePrefix ?? '';
+    const wrapCell = (t: string, w: number) => {
+      const ls = wrapTextWithAnsi(t, Math.max(1, w));
+      return ls.map((l, k) => `${l}${k < ls.length - 1 ? '\u001b[22;23;24;25;27;28;29;39m' : ''}${prefix}`);
+    };
+    const rule = (l: string, m: string, r: string) => `${l}─${widths.map((w) => '─'.repeat(w)).join(`─${m}─`)}─${r}`;
+    const rows = (cellsOf: Inline[][], style: (s: string) => string) => {
+      const wrapped = cellsOf.map((c, k) => wrapCell(this.inline(c, ctx), widths[k] ?? 1));
+      const height = Math.max(...wrapped.map((c) => c.length));
+      const out: string[] = [];
+      for (let r = 0; r < height; r++) {
+        const parts = wrapped.map((c, k) => {
+          const t = c[r] ?? '';
+          return style(t + ' '.repeat(Math.max(0, (widths[k] ?? 0) - visibleWidth(t))));
+        });
+        out.push(`│ ${parts.join(' │ ')} │`);
+      }
+      return out;
+    };
+    const lines = [rule('┌', '┬', '┐'), ...rows(token.header, (s) => this.theme.bold(s)), rule('├', '┼', '┤')];
+    token.rows.forEach((row, r) => {
+      lines.push(...rows(row, (s) => s));
+      if (r < token.rows.length - 1) lines.push(rule('├', '┼', '┤'));
+    });
+    lines.push(rule('└', '┴', '┘'));
+    if (next !== undefined && next !== 'space') lines.push('');
     return lines;
   }
 
