@@ -40,15 +40,18 @@ const ASK = (name: string) =>
 describe('on-demand guest modules', () => {
   it('are not in the runtime the snapshot holds, but beside it as bytecode, and survive the trip to disk', async () => {
     const [runtime, sources, guest] = await Promise.all([guestRuntimeSource(), onDemandSources(), bootedGuest()]);
-    assert.deepEqual([...sources.keys()], ['aes', 'curves']);
-    assert.deepEqual([...guest.modules.keys()], ['aes', 'curves']);
+    assert.deepEqual([...sources.keys()], ['aes', 'curves', 'markdown']);
+    assert.deepEqual([...guest.modules.keys()], ['aes', 'curves', 'markdown']);
     // `ghash` is GCM's hash in @noble/ciphers, `edwards` the curve family in @noble/curves: in the modules only.
     assert.match(sources.get('aes') ?? '', /ghash/i);
     assert.match(sources.get('curves') ?? '', /edwards/);
     assert.doesNotMatch(runtime, /ghash/i, 'expected no AES-GCM code in the runtime the snapshot holds');
     assert.doesNotMatch(runtime, /edwards/, 'expected no curve code in the runtime the snapshot holds');
+    // pi-tui's Markdown drawing (its fence pattern) is in its module only
+    assert.match(sources.get('markdown') ?? '', /\{3,\}\|~\{3,\}/);
+    assert.doesNotMatch(runtime, /\{3,\}\|~\{3,\}/, 'expected no markdown drawing in the runtime the snapshot holds');
     const back = GuestSnapshot.deserialize(guest.serialize());
-    assert.deepEqual([...back.modules.keys()], ['aes', 'curves']);
+    assert.deepEqual([...back.modules.keys()], ['aes', 'curves', 'markdown']);
     for (const [name, bytecode] of guest.modules) assert.ok(Buffer.from(bytecode).equals(Buffer.from(back.modules.get(name) ?? [])), name);
     assert.equal(back.bytes, guest.bytes);
   });

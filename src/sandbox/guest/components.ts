@@ -51,12 +51,16 @@ interface ThemeData {
 const FG_RESET = '\u001b[39m';
 const BG_RESET = '\u001b[49m';
 
+/** The theme pi last handed a factory or renderer: pi's global theme, which its `get*Theme()` helpers draw with. */
+let lastTheme: Opts | undefined;
+export const currentTheme = (): Opts => lastTheme ?? themeOf(undefined);
+
 /** pi's Theme rebuilt from data: the same colour functions, the same escape codes, no host object. */
 export function themeOf(data: ThemeData | undefined): Opts {
   const fg = data?.fg ?? {};
   const bg = data?.bg ?? {};
   const wrap = (open: string, close: string) => (s: unknown) => `${open}${String(s)}${close}`;
-  return {
+  return (lastTheme = {
     name: data?.name ?? 'sandbox',
     fg: (c: unknown, s: unknown) => (Object.hasOwn(fg, String(c)) ? `${fg[String(c)]}${String(s)}${FG_RESET}` : String(s)),
     bg: (c: unknown, s: unknown) => (Object.hasOwn(bg, String(c)) ? `${bg[String(c)]}${String(s)}${BG_RESET}` : String(s)),
@@ -71,7 +75,7 @@ export function themeOf(data: ThemeData | undefined): Opts {
     style: (s: unknown) => String(s),
     getThinkingBorderColor: () => (s: unknown) => String(s),
     getBashModeBorderColor: () => (s: unknown) => String(s),
-  };
+  });
 }
 
 /** The terminal's size as the host last told it. */

@@ -6,11 +6,17 @@
  * value) so that imports and module-level code work.
  *
  * Partial (said here and in the README): pi-tui's basic components (`Text`, `Box`, `Container`, `Spacer`,
- * `TruncatedText`) and key matching are real (tui.ts); the others (`SelectList`, `Markdown`, `Editor`, ...) are inert
- * and render nothing; pi-ai's direct model calls (`complete`, `stream`) reject with `denied`.
+ * `TruncatedText`), `SelectList`, `Markdown`, `Loader`, `CancellableLoader`, key matching and pi's `DynamicBorder`,
+ * `BorderedLoader` and `getMarkdownTheme` are real (tui.ts, selectList.ts, markdown.ts, loader.ts, piComponents.ts);
+ * the others (`Editor`, ...) are inert and render nothing; pi-ai's direct model calls (`complete`, `stream`) reject with `denied`.
  */
 import { callAsync } from './abi.ts';
 import { boot } from './node/state.ts';
+import { currentTheme } from './components.ts';
+import { CancellableLoader, Loader } from './loader.ts';
+import { Markdown } from './markdown.ts';
+import { BorderedLoader, DynamicBorder } from './piComponents.ts';
+import { SelectList } from './selectList.ts';
 import { TUI_MEMBERS } from './tui.ts';
 import { Type } from './typebox.ts';
 
@@ -132,6 +138,36 @@ const BUILTIN_TOOL_FACTORIES: Opts = Object.fromEntries(
   }),
 );
 
+type ThemeFns = { fg(c: string, s: string): string } & Record<'bold' | 'italic' | 'underline' | 'strikethrough', (s: string) => string>;
+const theme = () => currentTheme() as unknown as ThemeFns;
+const fg = (token: string) => (s: string) => theme().fg(token, s);
+
+/** pi's getMarkdownTheme (theme.js) on the theme pi last handed the extension; no syntax highlighting in the sandbox. */
+const getMarkdownTheme = () => ({
+  heading: fg('mdHeading'),
+  link: fg('mdLink'),
+  linkUrl: fg('mdLinkUrl'),
+  code: fg('mdCode'),
+  codeBlock: fg('mdCodeBlock'),
+  codeBlockBorder: fg('mdCodeBlockBorder'),
+  quote: fg('mdQuote'),
+  quoteBorder: fg('mdQuoteBorder'),
+  hr: fg('mdHr'),
+  listBullet: fg('mdListBullet'),
+  bold: (s: string) => theme().bold(s),
+  italic: (s: string) => theme().italic(s),
+  underline: (s: string) => theme().underline(s),
+  strikethrough: (s: string) => theme().strikethrough(s),
+});
+
+const getSelectListTheme = () => ({
+  selectedPrefix: fg('accent'),
+  selectedText: fg('accent'),
+  description: fg('muted'),
+  scrollInfo: fg('muted'),
+  noMatch: fg('muted'),
+});
+
 const isToolResult = (name: string) => (r: unknown) => (r as Opts | null)?.toolName === name;
 
 function codingAgent(scope: string): Opts {
@@ -149,6 +185,7 @@ function codingAgent(scope: string): Opts {
     createCodingTools: () => ['read', 'bash', 'edit', 'write'].map((n) => BUILTIN_TOOLS[n]!()),
     createReadOnlyTools: () => ['read', 'grep', 'find', 'ls'].map((n) => BUILTIN_TOOLS[n]!()),
     getAgentDir: () => `${boot.home}/.pi/agent`,
+    CONFIG_DIR_NAME: '.pi',
     parseFrontmatter,
     truncateHead: truncate(false),
     truncateTail: truncate(true),
@@ -156,6 +193,10 @@ function codingAgent(scope: string): Opts {
     DEFAULT_MAX_BYTES: 50 * 1024,
     formatSize: (n: number) => (n < 1024 ? `${n}B` : n < 1048576 ? `${(n / 1024).toFixed(1)}KB` : `${(n / 1048576).toFixed(1)}MB`),
     keyHint: (key: string, description?: string) => `${key}${description === undefined ? '' : ` ${description}`}`,
+    DynamicBorder,
+    BorderedLoader,
+    getMarkdownTheme,
+    getSelectListTheme,
     VERSION: '0.0.0-sandbox',
   });
 }
@@ -188,6 +229,10 @@ function piAi(scope: string): Opts {
 function piTui(scope: string): Opts {
   return moduleOf(`${scope}/pi-tui`, {
     ...TUI_MEMBERS,
+    SelectList,
+    Markdown,
+    Loader,
+    CancellableLoader,
     Key,
     isKeyRelease: () => false,
     fuzzyMatch: (query: string, text: string) => ({ matches: String(text).toLowerCase().includes(String(query).toLowerCase()), score: 0 }),

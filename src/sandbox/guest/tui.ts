@@ -45,46 +45,124 @@ function cut(line: string, width: number): string {
   return out;
 }
 
-/** Text wrapped to `width` at spaces where it can, hard-cut where a word is longer; escapes kept. */
-export function wrapTextWithAnsi(text: string, width: number): string[] {
-  const w = Math.max(1, Math.floor(width));
-  const out: string[] = [];
-  for (const para of String(text).split('\n')) {
-    if (visibleWidth(para) <= w) {
-      out.push(para);
-      continue;
+/**
+ * The styling open at a point of a text, as pi-tui's AnsiCodeTracker keeps it: a wrapped line re-opens it, and closes
+ * underline and strikethrough at its end so they do not bleed into the padding.
+ */
+class Sgr {
+  #flags = new Set<string>();
+  #fg: string | null = null;
+  #bg: string | null = null;
+  static readonly #OFF: Readonly<Record<string, readonly string[]>> = {
+    '21': ['1'],
+    '22': ['1', '2'],
+    '23': ['3'],
+    '24': ['4'],
+    '25': ['5'],
+    '27': ['7'],
+    '28': ['8'],
+    '29': ['9'],
+  };
+  read(line: string): void {
+    if (!line.includes('\u001b')) return;
+    for (const m of line.matchAll(/\u001b\[([0-9;]*)m/g)) this.#apply((m[1] ?? '').split(';'));
+  }
+  #apply(parts: string[]): void {
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i] ?? '';
+      const code = Number(p === '' ? 0 : p);
+      if ((code === 38 || code === 48) && parts[i + 1] === '5' && parts[i + 2] !== undefined) {
+        const c = parts.slice(i, i + 3).join(';');
+        if (code === 38) this.#fg = c;
+        else this.#bg = c;
+        i += 2;
+      } else if ((code === 38 || code === 48) && parts[i + 1] === '2' && parts[i + 4] !== undefined) {
+        const c = parts.slice(i, i + 5).join(';');
+        if (code === 38) this.#fg = c;
+        else this.#bg = c;
+        i += 4;
+      } else if (code === 0) {
+        this.#flags.clear();
+        this.#fg = this.#bg = null;
+      } else if (code >= 1 && code <= 9 && code !== 6) this.#flags.add(String(code));
+      else if (Sgr.#OFF[String(code)] !== undefined) for (const f of Sgr.#OFF[String(code)] ?? []) this.#flags.delete(f);
+      else if (code === 39) this.#fg = null;
+      else if (code === 49) this.#bg = null;
+      else if ((code >= 30 && code <= 37) || (code >= 90 && code <= 97)) this.#fg = String(code);
+      else if ((code >= 40 && code <= 47) || (code >= 100 && code <= 107)) this.#bg = String(code);
     }
-    let line = '';
-    // widths add up word by word (measuring the growing line each time was quadratic); -1: no word on the line yet
-    let lineWidth = -1;
-    for (const word of para.split(' ')) {
-      const ww = visibleWidth(word);
-      if (lineWidth < 0 ? ww <= w : lineWidth + 1 + ww <= w) {
-        line = lineWidth < 0 ? word : `${line} ${word}`;
-        lineWidth = lineWidth < 0 ? ww : lineWidth + 1 + ww;
+  }
+  open(): string {
+    const codes = ['1', '2', '3', '4', '5', '7', '8', '9'].filter((f) => this.#flags.has(f));
+    if (this.#fg !== null) codes.push(this.#fg);
+    if (this.#bg !== null) codes.push(this.#bg);
+    return codes.length > 0 ? `\u001b[${codes.join(';')}m` : '';
+  }
+  lineEnd(): string {
+    return (this.#flags.has('4') ? '\u001b[24m' : '') + (this.#flags.has('9') ? '\u001b[29m' : '');
+  }
+}
+
+/** Text wrapped to `width` at spaces where it can, hard-cut where a word is longer; styling carried across lines. */
+export function wrapTextWithAnsi(text: string, width: number): string[] {
+  const out: string[] = [];
+  const sgr = new Sgr();
+  for (const para of String(text).split('\n')) {
+    const lines = wrapParagraph(out.length > 0 ? sgr.open() + para : para, width);
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] ?? '';
+      if (i === 0) {
+        out.push(line);
+        sgr.read(line);
         continue;
       }
-      if (lineWidth >= 0) out.push(line);
-      let rest = word;
-      let restWidth = ww;
-      while (restWidth > w) {
-        const head = cut(rest, w);
-        out.push(head);
-        rest = rest.slice(head.length);
-        restWidth = visibleWidth(rest);
-      }
-      line = rest;
-      lineWidth = restWidth;
+      const prev = out.length - 1;
+      out[prev] = (out[prev] ?? '') + sgr.lineEnd();
+      const opened = sgr.open() + line;
+      out.push(opened);
+      sgr.read(line);
     }
-    out.push(line);
   }
   return out;
 }
 
+function wrapParagraph(para: string, width: number): string[] {
+  const w = Math.max(1, Math.floor(width));
+  const out: string[] = [];
+  if (visibleWidth(para) <= w) return [para];
+  let line = '';
+  // widths add up word by word (measuring the growing line each time was quadratic); -1: no word on the line yet
+  let lineWidth = -1;
+  for (const word of para.split(' ')) {
+    const ww = visibleWidth(word);
+    if (lineWidth < 0 ? ww <= w : lineWidth + 1 + ww <= w) {
+      line = lineWidth < 0 ? word : `${line} ${word}`;
+      lineWidth = lineWidth < 0 ? ww : lineWidth + 1 + ww;
+      continue;
+    }
+    if (lineWidth >= 0) out.push(line);
+    let rest = word;
+    let restWidth = ww;
+    while (restWidth > w) {
+      const head = cut(rest, w);
+      out.push(head);
+      rest = rest.slice(head.length);
+      restWidth = visibleWidth(rest);
+    }
+    line = rest;
+    lineWidth = restWidth;
+  }
+  out.push(line);
+  return out;
+}
+
+/** pi-tui's truncateToWidth: nothing for no width, a reset after the kept text and after a non-empty ellipsis. */
 export function truncateToWidth(text: string, width: number, ellipsis = '...'): string {
   const s = String(text);
+  if (width <= 0) return '';
   if (visibleWidth(s) <= width) return s;
-  return `${cut(s, Math.max(0, width - visibleWidth(ellipsis)))}\u001b[0m${ellipsis}`;
+  const kept = cut(s, Math.max(0, width - visibleWidth(ellipsis)));
+  return ellipsis.length > 0 ? `${kept}\u001b[0m${cut(ellipsis, width)}\u001b[0m` : `${kept}\u001b[0m`;
 }
 
 interface Child {
