@@ -703,7 +703,8 @@ export class Sandbox {
     else if (codes.includes('entry_hang'))
       breach = { resource: 'entry_hang_ms', limit: this.limits.entryHangMs, actual: this.limits.entryHangMs };
     else if (codes.includes('cpu_window'))
-      breach = { resource: 'cpu_ms_per_window', limit: this.limits.cpuMsPerWindow, actual: Math.round(this.#windowCpuMs) };
+      // Rounded up: a window over its limit by a fraction of a millisecond must not read as exactly the limit.
+      breach = { resource: 'cpu_ms_per_window', limit: this.limits.cpuMsPerWindow, actual: Math.ceil(this.#windowCpuMs) };
     if (breach === undefined) return;
     try {
       this.#breaches?.recordBreach({ extension_id: this.extensionId, ...breach, ts_ms: Date.now() });
