@@ -81,6 +81,25 @@ async function setup(files: Record<string, string>, eventDeadlineMs?: number, se
   return { root, session, pi, notices };
 }
 
+/** A bridge session with one extension of `root` loaded into a recording pi, and the count of its pi.result entries. */
+async function resultCounting(root: string, secret: string, file: string) {
+  const env = { HOME: root, PI_CODING_AGENT_DIR: join(root, 'agent'), PATH: '/usr/bin:/bin', OPENAI_API_KEY: secret };
+  const session = await BridgeSession.open({ cwd: root, home: join(root, 'warden'), env, policy: resolvePolicy({ env, cwd: root }) });
+  after(() => session.close());
+  const pi = recordingPi();
+  for (const ext of locateExtensions(join(root, file))) await loadInto(session, pi.api, ext);
+  const results = async () => {
+    await session.runtime.writer.flush();
+    const db = openStore(join(root, 'warden'));
+    try {
+      return db.prepare("SELECT entry FROM ledger WHERE entry LIKE '%pi.result%'").all().length;
+    } finally {
+      db.close();
+    }
+  };
+  return { session, pi, results };
+}
+
 describe('bridge proxies keep pi semantics', () => {
   it("the event deadline comes from the settings' quota, per extension before global", async () => {
     const root = mkdtempSync(join(tmpdir(), 'pi-warden-deadline-'));
@@ -340,20 +359,7 @@ describe('bridge proxies keep pi semantics', () => {
         });
       }`,
     );
-    const env = { HOME: root, PI_CODING_AGENT_DIR: join(root, 'agent'), PATH: '/usr/bin:/bin', OPENAI_API_KEY: secret };
-    const session = await BridgeSession.open({ cwd: root, home: join(root, 'warden'), env, policy: resolvePolicy({ env, cwd: root }) });
-    after(() => session.close());
-    const pi = recordingPi();
-    for (const ext of locateExtensions(join(root, 'filter.ts'))) await loadInto(session, pi.api, ext);
-    const results = async () => {
-      await session.runtime.writer.flush();
-      const db = openStore(join(root, 'warden'));
-      try {
-        return db.prepare("SELECT entry FROM ledger WHERE entry LIKE '%pi.result%'").all().length;
-      } finally {
-        db.close();
-      }
-    };
+    const { pi, results } = await resultCounting(root, secret, 'filter.ts');
     const before = await results();
     const conversation = (last: string) => [
       { role: 'user', content: 'hi' },
@@ -387,20 +393,7 @@ describe('bridge proxies keep pi semantics', () => {
         });
       }`,
     );
-    const env = { HOME: root, PI_CODING_AGENT_DIR: join(root, 'agent'), PATH: '/usr/bin:/bin', OPENAI_API_KEY: secret };
-    const session = await BridgeSession.open({ cwd: root, home: join(root, 'warden'), env, policy: resolvePolicy({ env, cwd: root }) });
-    after(() => session.close());
-    const pi = recordingPi();
-    for (const ext of locateExtensions(join(root, 'input.ts'))) await loadInto(session, pi.api, ext);
-    const results = async () => {
-      await session.runtime.writer.flush();
-      const db = openStore(join(root, 'warden'));
-      try {
-        return db.prepare("SELECT entry FROM ledger WHERE entry LIKE '%pi.result%'").all().length;
-      } finally {
-        db.close();
-      }
-    };
+    const { pi, results } = await resultCounting(root, secret, 'input.ts');
     const before = await results();
     // pi's runner acts on `handled` and `transform` only: whatever else the answer holds never reaches pi.
     assert.deepEqual(await pi.emit('input', { type: 'input', text: 'hello', source: 'interactive' }), [undefined]);
