@@ -252,18 +252,54 @@ export function parseGuest(text: string): unknown {
 }
 
 /**
- * JSON of an element of a synced array, kept per element object: pi hands every handler of one emit the same message
- * objects (a fresh clone per emit), so each is serialized once per emit, not once per extension.
+ * An element of a synced array as it crosses, kept per element object: pi hands every handler of one emit the same
+ * message objects (a fresh clone per emit), so each is serialized once per emit, not once per extension.
+ *
+ * A plain object with an object-valued field crosses split at its top level (guest/synced.ts reads it): `SPLIT`, the
+ * length of the header, `SPLIT`, the header, then the JSON of each object-valued field in key order, back to back.
+ * The header is `[fields, objectKeys]`: the object with each object-valued field replaced by the length of its JSON,
+ * and the names of those fields. A handler that reads `m.role` parses a header of a few dozen bytes instead of the
+ * whole message (a tool result can be 100 KB), and no field is copied out of the text until it is read. Anything
+ * else crosses as its JSON, which never starts with a raw U+0001. An object with a `toJSON` crosses whole; a field's
+ * `toJSON` is called without its key (pi's messages are structured clones: plain data, Dates at most).
  */
+const SPLIT = '\u0001';
 const elementTexts = new WeakMap<object, string>();
 function elementJson(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
   let text = elementTexts.get(v);
   if (text === undefined) {
-    text = JSON.stringify(v) ?? 'null';
+    text = splitElement(v) ?? JSON.stringify(v) ?? 'null';
     elementTexts.set(v, text);
   }
   return text;
+}
+
+/**
+ * The split form of a plain object with an object-valued field; undefined for anything else. Measured on a 90-message
+ * conversation (25-300 KB) through a filter on `m.role`: 20-50% less time than parsing and re-serializing each whole
+ * message in the guest, more the larger the messages; never slower for messages of a few hundred bytes.
+ */
+function splitElement(v: object): string | undefined {
+  if (Array.isArray(v) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return undefined;
+  let header = '';
+  let keys = '';
+  let fields = '';
+  for (const k of Object.keys(v)) {
+    const json = JSON.stringify((v as Record<string, unknown>)[k]);
+    // Left out by JSON.stringify (undefined, a function, a symbol): left out here.
+    if (json === undefined) continue;
+    const key = JSON.stringify(k);
+    const c = json.charCodeAt(0);
+    const object = c === 0x7b || c === 0x5b;
+    header += `${header === '' ? '' : ','}${key}:${object ? json.length : json}`;
+    if (!object) continue;
+    keys += `${keys === '' ? '' : ','}${key}`;
+    fields += json;
+  }
+  if (fields === '') return undefined;
+  header = `[{${header}},[${keys}]]`;
+  return `${SPLIT}${header.length}${SPLIT}${header}${fields}`;
 }
 
 /**

@@ -170,3 +170,96 @@ describe('context messages cross incrementally', () => {
     h.sandbox.dispose();
   });
 });
+
+describe('a message is read field by field', () => {
+  /** Messages shaped as pi's, with an object field each: they cross split (sandbox.ts elementJson). */
+  const messages = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      role: 'assistant',
+      content: [{ type: 'text', text: `answer ${i} `.padEnd(3000, 'y') }],
+      usage: { input: 10 + i, output: 2 },
+      stopReason: 'stop',
+      timestamp: 1_700_000_000_000 + i,
+    }));
+
+  it('every kind of edit comes back; what was only read, or not touched, comes back as the object sent', async () => {
+    const h = await metered(`export default function (pi) {
+        pi.on('context', (event) => {
+          const m = event.messages;
+          for (const x of m) x.role;                              // 0: read scalars only
+          m[1].content[0].text;                                   // 1: read an object field, unchanged
+          m[2].role = 'user';                                     // 2: a scalar
+          m[3].content[0].text = 'nested edit';                   // 3: inside an object field
+          m[4].usage = { input: 0, output: 0 };                   // 4: an object field replaced unread
+          delete m[5].timestamp;                                  // 5: a key removed
+          m[6].extra = true;                                      // 6: a key added
+          const r = m[7].role; delete m[7].role; m[7].role = r;   // 7: the same value, the key moved last
+          Object.defineProperty(m[8], 'content', { get: () => 'from a getter', enumerable: true, configurable: true }); // 8
+          Object.setPrototypeOf(m[9], { toJSON: () => ({ role: 'replaced' }) }); // 9: a toJSON inherited
+          const copy = Object.create(m[10]); copy.content = 'on the copy only'; // 10: assignment through an object made from it
+          m[11].usage.input = m[11].usage.input;                  // 11: an object field read and written back the same
+        });
+      }`);
+    const sent = messages(12);
+    const r = await h.context(1, sent);
+    assert.ok(r.ok, r.ok ? '' : r.error.message);
+    const after = r.payload.messages as Record<string, unknown>[];
+    for (const i of [0, 1, 10, 11]) assert.equal(after[i], sent[i], `message ${i} is the object sent`);
+    assert.deepEqual(after[2], { ...sent[2], role: 'user' });
+    assert.deepEqual(after[3], { ...sent[3], content: [{ type: 'text', text: 'nested edit' }] });
+    assert.deepEqual(after[4], { ...sent[4], usage: { input: 0, output: 0 } });
+    const { timestamp: _t, ...noTimestamp } = sent[5]!;
+    assert.deepEqual(after[5], noTimestamp);
+    assert.deepEqual(after[6], { ...sent[6], extra: true });
+    assert.deepEqual(Object.keys(after[7]!), ['content', 'usage', 'stopReason', 'timestamp', 'role'], 'the moved key comes back moved');
+    assert.deepEqual(after[8], { ...sent[8], content: 'from a getter' });
+    assert.deepEqual(after[9], { role: 'replaced' });
+    for (const i of [2, 3, 4, 5, 6, 7, 8, 9]) assert.notEqual(after[i], sent[i], `message ${i} came back as its value`);
+    h.sandbox.dispose();
+  });
+
+  it('a message reads as the data sent: keys in order, JSON, spread, entries, `in`, an own __proto__ key', async () => {
+    const h = await metered(`export default function (pi) {
+        pi.on('context', (event) => {
+          const [a, b] = event.messages;
+          return JSON.stringify({
+            keys: Object.keys(a), json: JSON.stringify(a), spread: { ...a }, entries: Object.entries(b).map(([k]) => k),
+            has: ['content' in a, 'nope' in a], proto: Object.getPrototypeOf(b) === Object.prototype,
+            ownProto: Object.hasOwn(b, '__proto__') ? b['__proto__'] : 'missing', polluted: ({}).polluted === undefined,
+          });
+        });
+      }`);
+    const [a] = messages(1);
+    const b = JSON.parse('{"__proto__": {"polluted": 1}, "role": "user", "content": [{"type": "text", "text": "x"}]}') as Record<
+      string,
+      unknown
+    >;
+    const r = await h.context(1, [a, b]);
+    assert.deepEqual(JSON.parse(r.ok ? String(r.value) : '{}'), {
+      keys: Object.keys(a!),
+      json: JSON.stringify(a),
+      spread: a,
+      entries: ['__proto__', 'role', 'content'],
+      has: [true, false],
+      proto: true,
+      ownProto: { polluted: 1 },
+      polluted: true,
+    });
+    h.sandbox.dispose();
+  });
+
+  it('a handler that reads only the role of each message never gets the text: nothing of it crosses back', async () => {
+    const h = await metered(`export default function (pi) {
+        pi.on('context', (event) => ({ messages: event.messages.filter((m) => m.role !== 'custom') }));
+      }`);
+    const sent = messages(20);
+    await h.context(1, sent);
+    h.reset();
+    const again = structuredClone(sent);
+    const r = await h.context(1, again);
+    const back = r.ok ? (r.value as { messages: unknown[] }).messages : [];
+    back.forEach((m, i) => assert.equal(m, again[i], `message ${i} is the object sent`));
+    assert.ok(h.count.out < 1000, `expected the kept messages to come back by index, found ${h.count.out} chars out`);
+    h.sandbox.dispose();
+  });
+});

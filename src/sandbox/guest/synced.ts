@@ -4,12 +4,27 @@
  * host sends how many of them still hold (`keep`) and the JSON of the elements after those (`tail`). The handler gets
  * a fresh array every time whose elements are parsed on first read, and only the elements it read can have changed:
  * what goes back names every unchanged element by its index instead of carrying it.
+ *
+ * A message crosses split at its top level (the host's `elementJson`, sandbox.ts): reading an element gives an object
+ * whose scalar fields are there and whose object fields (`content`, `usage`, `details`) are parsed on first read, so a
+ * handler that filters on `m.role` never parses the text of the conversation, and an element whose fields all still
+ * hold what was sent is known unchanged without serializing it again.
  */
 const parse = JSON.parse;
 const stringify = JSON.stringify;
 const defineProperty = Object.defineProperty;
 const prototypeOf = Object.getPrototypeOf;
 const isArray = Array.isArray;
+const objectKeys = Object.keys;
+const objectValues = Object.values;
+const isInteger = Number.isInteger;
+const objectPrototype = Object.prototype;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- captured before extension code runs, always .call()ed
+const indexOf = String.prototype.indexOf;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- as indexOf
+const slice = String.prototype.slice;
+/** Twin of the host's marker (sandbox.ts `SPLIT`): an element that crosses split at its top level. */
+const SPLIT = '\u0001';
 /** Annex B's `__lookupGetter__`: an own accessor's getter without allocating a descriptor (undefined for a value). */
 const lookupGetter = (Object.prototype as unknown as { __lookupGetter__: (key: PropertyKey) => unknown }).__lookupGetter__;
 
@@ -57,7 +72,7 @@ function stateOf(receiver: unknown): { array: object; state: ViewState } | undef
 
 /** One data property descriptor, reused: a literal per element costs an allocation each. */
 const dataDescriptor = { value: undefined as unknown, writable: true, enumerable: true, configurable: true };
-function become(array: object, i: number, value: unknown): void {
+function become(array: object, i: PropertyKey, value: unknown): void {
   dataDescriptor.value = value;
   try {
     defineProperty(array, i, dataDescriptor);
@@ -80,7 +95,7 @@ function accessorAt(i: number): void {
       const at = stateOf(this);
       // Reached through something that is no handler's array, or past its end: nothing was sent there.
       if (at === undefined || k >= at.state.json.length) return undefined;
-      const value: unknown = parse(at.state.json[k] as string);
+      const value: unknown = materialize(at.state.json[k] as string);
       if (value !== null && typeof value === 'object') at.state.handedOut.set(value, k);
       become(at.array, k, value);
       return value;
@@ -105,6 +120,111 @@ const accessorDescriptor: {
   enumerable: true,
   configurable: true,
 };
+
+/**
+ * A split element's object: the text it was read from, its keys and values as made (an object field's value there is
+ * the length of its JSON) and where each object field's JSON is in the text.
+ */
+interface SplitElement {
+  readonly text: string;
+  readonly keys: readonly string[];
+  readonly values: readonly unknown[];
+  readonly fields: Map<string, readonly [start: number, end: number]>;
+}
+const splitElements = new WeakMap<object, SplitElement>();
+
+/** The split element an object field's accessor was reached through (the element, or an object made from it). */
+function splitOf(receiver: unknown): { element: object; split: SplitElement } | undefined {
+  let o = receiver;
+  while (o !== null && typeof o === 'object') {
+    const split = splitElements.get(o);
+    if (split !== undefined) return { element: o, split };
+    o = prototypeOf(o);
+  }
+  return undefined;
+}
+
+/** The accessors of an object field, one pair per key name shared by every element (as `accessorAt` for indices). */
+const fieldAccessors = new Map<string, { get: () => unknown; set: (value: unknown) => void }>();
+function fieldAccessor(key: string): { get: () => unknown; set: (value: unknown) => void } {
+  let pair = fieldAccessors.get(key);
+  if (pair === undefined) {
+    pair = {
+      get(this: unknown): unknown {
+        const at = splitOf(this);
+        const json = at === undefined ? undefined : fieldJson(at.split, key);
+        if (at === undefined || json === undefined) return undefined;
+        const value: unknown = parse(json);
+        become(at.element, key, value);
+        return value;
+      },
+      set(this: unknown, value: unknown): void {
+        // as an assignment to a data property: on the object assigned to
+        if (this !== null && typeof this === 'object') become(this, key, value);
+      },
+    };
+    fieldAccessors.set(key, pair);
+  }
+  return pair;
+}
+
+/** The JSON of an object field of a split element, cut from its text when asked. */
+function fieldJson(split: SplitElement, key: string): string | undefined {
+  const at = split.fields.get(key);
+  return at === undefined ? undefined : slice.call(split.text, at[0], at[1]);
+}
+
+/** An element as the handler reads it: parsed whole, or (split) its scalars now and its object fields on first read. */
+function materialize(text: string): unknown {
+  if (text.charCodeAt(0) !== 1) return parse(text);
+  const marker = indexOf.call(text, SPLIT, 1);
+  const headerStart = marker + 1;
+  const headerEnd = headerStart + Number(slice.call(text, 1, marker));
+  const [element, objectFields] = parse(slice.call(text, headerStart, headerEnd)) as [Record<string, unknown>, string[]];
+  const split: SplitElement = { text, keys: objectKeys(element), values: objectValues(element), fields: new Map() };
+  let next = headerEnd;
+  for (const key of objectFields) {
+    const length = element[key];
+    if (!isInteger(length)) throw new Error(`synced: field ${key} of an element has no length`);
+    split.fields.set(key, [next, (next += length as number)]);
+    const pair = fieldAccessor(key);
+    accessorDescriptor.get = pair.get;
+    accessorDescriptor.set = pair.set;
+    try {
+      defineProperty(element, key, accessorDescriptor);
+    } finally {
+      accessorDescriptor.get = undefined;
+      accessorDescriptor.set = undefined;
+    }
+  }
+  splitElements.set(element, split);
+  return element;
+}
+
+/**
+ * Whether an element read from `text` still serializes to it. A split element is compared field by field: same
+ * prototype, same keys in the same order, the same scalars, and each object field either never read (still our
+ * accessor) or serializing to the JSON it was read from. Anything else is compared whole.
+ */
+function unchangedElement(value: unknown, text: string): boolean {
+  const split = value !== null && typeof value === 'object' ? splitElements.get(value) : undefined;
+  if (split === undefined) return stringify(value) === text;
+  const o = value as Record<string, unknown>;
+  if (prototypeOf(o) !== objectPrototype) return false;
+  const keys = objectKeys(o);
+  if (keys.length !== split.keys.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = split.keys[i] as string;
+    if (keys[i] !== key) return false;
+    const getter = lookupGetter.call(o, key);
+    if (!split.fields.has(key)) {
+      if (getter !== undefined || o[key] !== split.values[i]) return false;
+    } else if (getter !== undefined) {
+      if (getter !== fieldAccessors.get(key)?.get) return false;
+    } else if (stringify(o[key]) !== fieldJson(split, key)) return false;
+  }
+  return true;
+}
 
 /** Applies the host's update to the copy of `key` and returns the handler's view of it. Throws when out of step. */
 export function syncedView(key: string, update: SyncedUpdate): SyncedView {
@@ -136,7 +256,7 @@ export function syncedView(key: string, update: SyncedUpdate): SyncedView {
     // element: the handler has finished when anything is encoded, and its list and its payload share elements.
     let same = unchanged.get(from);
     if (same === undefined) {
-      same = stringify(value) === json[from];
+      same = unchangedElement(value, json[from] as string);
       unchanged.set(from, same);
     }
     return same ? from : { value };
