@@ -6,13 +6,15 @@
  * itself dirtied (data segments, the extensions' relocations) where the snapshot has zeros. Everything else stays
  * untouched zero, which is what the snapshot holds there.
  *
- * This is quickjs-wasi 3.6.2's `QuickJS.restore` step for step with only the copy replaced; it reaches the
- * library's internals (its instantiation, its extension loader), so it runs only on the version it was written
- * against: any other version takes the library's own restore, whole copy and all.
+ * This is quickjs-wasi 3.6.2's `QuickJS.restore` step for step with the copy replaced and the extensions linked
+ * synchronously (restoreExtensions.ts); it reaches the library's internals (its instantiation, its dylink parser), so
+ * it runs only on the version it was written against: any other version takes the library's own restore, whole copy
+ * and all.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { QuickJS, type Snapshot } from 'quickjs-wasi';
+import { restoreExtensionsSync, type ParseDylink } from './restoreExtensions.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -47,27 +49,18 @@ interface MainExports {
   readonly __stack_pointer: { value: number };
   qjs_set_runtime_and_context(runtime: number, context: number): void;
 }
-type RestoreExtensions = (
-  descriptors: readonly unknown[],
-  meta: Snapshot['extensions'],
-  mainExports: object,
-  wasiBuiltins: unknown,
-  wasiUserOverrides: unknown,
-  memoryProxy: unknown,
-) => Promise<unknown[]>;
+/** What restore needs from the library's extension loader (dist/extensions.js): its dylink parser. */
 
-let extensionLoader: Promise<RestoreExtensions | undefined> | undefined;
-
-/** quickjs-wasi's `restoreExtensions` when the installed version is the one this file reproduces, else undefined. */
-function ownRestoreAvailable(): Promise<RestoreExtensions | undefined> {
+let extensionLoader: Promise<ParseDylink | undefined> | undefined;
+function ownRestoreAvailable(): Promise<ParseDylink | undefined> {
   extensionLoader ??= (async () => {
     const { version } = require('quickjs-wasi/package.json') as { version: string };
     const q = QuickJS as unknown as Partial<Internals>;
     if (version !== WRITTEN_FOR || typeof q.instantiate !== 'function' || typeof q.applyLimits !== 'function') return undefined;
     // Not in the package's exports map: reached by its file, next to the entry point.
     const file = pathToFileURL(require.resolve('quickjs-wasi')).href.replace(/index\.js$/, 'extensions.js');
-    const mod = (await import(file)) as { restoreExtensions?: RestoreExtensions };
-    return typeof mod.restoreExtensions === 'function' ? mod.restoreExtensions : undefined;
+    const mod = (await import(file)) as { parseDylink?: ParseDylink };
+    return typeof mod.parseDylink === 'function' ? mod.parseDylink : undefined;
   })();
   return extensionLoader;
 }
@@ -128,8 +121,8 @@ export function restoreWrittenBytes(snapshot: Snapshot): number | undefined {
 
 /** A new instance holding `snapshot`'s memory, with only the pages that need writing written. */
 export async function restoreSparse(snapshot: Snapshot, options: RestoreOptions): Promise<QuickJS> {
-  const restoreExtensions = await ownRestoreAvailable();
-  if (restoreExtensions === undefined) return QuickJS.restore(snapshot, options);
+  const parseDylink = await ownRestoreAvailable();
+  if (parseDylink === undefined) return QuickJS.restore(snapshot, options);
   const Q = QuickJS as unknown as Internals;
   const opts = Q.normalizeOptions(options);
   const module = await Q.resolveModule(opts.wasm);
@@ -143,13 +136,14 @@ export async function restoreSparse(snapshot: Snapshot, options: RestoreOptions)
   const needed = Math.ceil(snapshot.memory.byteLength / 65536);
   if (needed > pages) main.memory.grow(needed - pages);
   if (snapshot.extensions.length > 0) {
-    internal.loadedExtensions = await restoreExtensions(
-      opts.extensions ?? [],
+    internal.loadedExtensions = restoreExtensionsSync(
+      (opts.extensions ?? []) as Parameters<typeof restoreExtensionsSync>[0],
       snapshot.extensions,
-      instance.exports,
-      wasiBuiltins,
-      wasiUserOverrides,
+      instance.exports as Parameters<typeof restoreExtensionsSync>[2],
+      wasiBuiltins as Record<string, unknown>,
+      wasiUserOverrides as Record<string, unknown> | undefined,
       memoryProxy,
+      parseDylink,
     );
   }
   const memory = new Uint8Array(main.memory.buffer);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import type { QuickJS, Snapshot } from 'quickjs-wasi';
+import { QuickJS as QuickJSRuntime, type QuickJS, type Snapshot } from 'quickjs-wasi';
 import { bootedGuest } from '../../src/sandbox/boot.ts';
 import { GuestEngine, GuestSnapshot } from '../../src/sandbox/engine.ts';
 import { heapChunks, heapStart, LIVE_PREFIX, zeroFreeChunks } from '../../src/sandbox/freeChunks.ts';
@@ -77,6 +77,34 @@ describe('a snapshot restored page by page', () => {
       } finally {
         vm.dispose();
       }
+    }
+  });
+
+  it("links the native extensions as quickjs-wasi's own restore does: the same function table, each extension at work", async () => {
+    const { raw } = await snapshot();
+    const ours = await restoreSparse(raw, options);
+    const theirs = await QuickJSRuntime.restore(raw, options);
+    try {
+      const table = (vm: QuickJS) =>
+        (vm as unknown as { exports: { __indirect_function_table: { length: number; get(i: number): unknown } } }).exports
+          .__indirect_function_table;
+      const [a, b] = [table(ours), table(theirs)];
+      assert.equal(a.length, b.length, 'the same table size');
+      for (let i = 0; i < a.length; i++) assert.equal(a.get(i) === null, b.get(i) === null, `table slot ${i} filled alike`);
+      const probe = `JSON.stringify([
+        new URL('https://example.test/a?d=1#f').searchParams.get('d'),
+        new TextDecoder().decode(new TextEncoder().encode('\u00e9\u4e2d')),
+        crypto.getRandomValues(new Uint8Array(8)).length,
+        typeof crypto.randomUUID(),
+        structuredClone({ a: [1, { b: 2 }] }).a[1].b,
+        new Headers({ 'X-A': '1' }).get('x-a'),
+      ])`;
+      const run = (vm: QuickJS) => vm.evalCode(probe, 'probe.js').consume((h) => h.toString());
+      assert.equal(run(ours), run(theirs));
+      assert.equal(run(ours), JSON.stringify(['1', '\u00e9\u4e2d', 8, 'string', 2, '1']));
+    } finally {
+      ours.dispose();
+      theirs.dispose();
     }
   });
 
