@@ -335,6 +335,7 @@ export class BridgeSession {
         onEvent: (e) => this.sandboxEvents.push(e),
         breaches: this.runtime.breaches,
         bootCacheDir: join(this.#options.home, 'cache', 'boot'),
+        codeCacheDir: join(this.#options.home, 'cache', 'code'),
       });
       const before = this.host.registrationsOf(id).length;
       watch.on = true;

@@ -14,7 +14,8 @@ import type { Dispatcher, HostcallResult } from '../dispatch/index.ts';
 import { EXTENSION_ERROR_CODES, WardenError, type WardenErrorCode } from '../errors.ts';
 import type { ExtensionBundle } from './bundle.ts';
 import { legacyEventsFor } from './contract.ts';
-import { GuestEngine, GuestFailure, threadCpuMs } from './engine.ts';
+import { engineFingerprint, GuestEngine, GuestFailure, threadCpuMs } from './engine.ts';
+import { SealedCache, sha256 } from './bundleCache.ts';
 import { bootedGuest } from './boot.ts';
 import type { BreachSink } from '../evidence/index.ts';
 
@@ -148,6 +149,11 @@ export interface SandboxOptions {
   readonly cpuClock?: () => number;
   /** Where the booted guest is kept across processes (boot.ts; the bridge: `<home>/cache/boot`); default: this process only. */
   readonly bootCacheDir?: string;
+  /**
+   * Where an extension's compiled code is kept across processes (the bridge: `<home>/cache/code`), one sealed entry
+   * per entry file; default: compiled on every load.
+   */
+  readonly codeCacheDir?: string;
   /**
    * Told the length of every text that crosses the boundary: into the guest (`in`: invocations, hostcall
    * replies, async results) and out of it (`out`: hostcalls, settles). For measurement; no effect on the sandbox.
@@ -340,6 +346,7 @@ export class Sandbox {
   readonly #cpuClock: () => number;
   readonly #meter: SandboxOptions['meter'];
   readonly #jobs: SandboxOptions['jobs'];
+  readonly #codeCache: SealedCache | undefined;
   #windowStart = Date.now();
   #windowCpuMs = 0;
   /** CPU time of the host's side of hostcalls made in the current entry (not charged to the window). */
@@ -384,6 +391,7 @@ export class Sandbox {
     this.#cpuClock = options.cpuClock ?? threadCpuMs;
     this.#meter = options.meter;
     this.#jobs = options.jobs;
+    this.#codeCache = options.codeCacheDir === undefined ? undefined : new SealedCache(options.codeCacheDir);
   }
 
   /** Creates the instance and installs the guest runtime. */
@@ -457,9 +465,7 @@ export class Sandbox {
       if (bundle.format === 'esm') this.#engine?.defineModule(bundle.entry, bundle.code);
       else {
         const wrapped = `__wardenDefine(function (module, exports, require, __filename, __dirname) {\n${bundle.code}\n});`;
-        this.#guard('evaluate the bundle', () =>
-          this.#engine?.evalScript(wrapped, bundle.entry, this.limits.loadCpuMs, this.limits.entryHangMs),
-        );
+        this.#guard('evaluate the bundle', () => this.#evaluate(wrapped, bundle.entry));
       }
     } catch (err) {
       throw this.#loadError(bundle, err);
@@ -474,6 +480,31 @@ export class Sandbox {
     this.#windowOpen = true;
     this.#windowStart = Date.now();
     this.#windowCpuMs = 0;
+  }
+
+  /**
+   * Runs the wrapped bundle: from its compiled code when the code cache holds it for this text, engine and entry
+   * (sealed: a file changed by anyone without the cache's key is not read), else compiled here and kept. The text's
+   * hash is part of the entry, so an edited extension is never run from the code of its earlier version.
+   */
+  #evaluate(code: string, filename: string): void {
+    const engine = this.#engine;
+    if (engine === undefined) return;
+    const cache = this.#codeCache;
+    if (cache === undefined) {
+      engine.evalScript(code, filename, this.limits.loadCpuMs, this.limits.entryHangMs);
+      return;
+    }
+    const lookup = `extension-code\u0000${engineFingerprint()}\u0000${filename}`;
+    const hash = Buffer.from(sha256(code), 'hex');
+    const kept = cache.read(lookup);
+    let bytecode: Uint8Array;
+    if (kept !== undefined && kept.length > 32 && kept.subarray(0, 32).equals(hash)) bytecode = kept.subarray(32);
+    else {
+      bytecode = engine.compileScript(code, filename, true);
+      cache.write(lookup, Buffer.concat([hash, bytecode]));
+    }
+    engine.evalBytecode(bytecode, this.limits.loadCpuMs, this.limits.entryHangMs);
   }
 
   #loadError(bundle: ExtensionBundle, err: unknown): WardenError {

@@ -47,6 +47,8 @@ export interface HarnessOptions {
   readonly meter?: (direction: 'in' | 'out', what: string, chars: number) => void;
   /** Told the promise jobs each invocation's entry ran (SandboxOptions.jobs). */
   readonly jobs?: (what: string, count: number) => void;
+  /** Where compiled extension code is kept (SandboxOptions.codeCacheDir). */
+  readonly codeCacheDir?: string;
 }
 
 export async function createSandbox(options: HarnessOptions = {}): Promise<Harness> {
@@ -81,6 +83,7 @@ export async function createSandbox(options: HarnessOptions = {}): Promise<Harne
     ...(options.cpuClock === undefined ? {} : { cpuClock: options.cpuClock }),
     ...(options.meter === undefined ? {} : { meter: options.meter }),
     ...(options.jobs === undefined ? {} : { jobs: options.jobs }),
+    ...(options.codeCacheDir === undefined ? {} : { codeCacheDir: options.codeCacheDir }),
   });
   return { sandbox, host, recorder, events, logs };
 }
