@@ -588,12 +588,18 @@ async function attribution(root: string, measuredAddedPerPromptMs: number): Prom
             !['context', 'before_agent_start', 'input', 'tool_call', 'tool_result'].includes(r.name)
           )
             continue;
+          // What the proxy mediates (proxy.ts admitMessages): of a context result, only the messages that are not pi's own.
+          const own = new Set(r.name === 'context' ? ((rec.payload as { messages?: unknown[] }).messages ?? []) : []);
+          const checked =
+            r.name === 'context' && Array.isArray((value as { messages?: unknown }).messages)
+              ? { ...value, messages: (value as { messages: unknown[] }).messages.filter((m) => !own.has(m)) }
+              : value;
           const checks: number[] = [];
           // Paced under the default quota (100 hostcalls/s per extension), which counts these checks.
           for (let i = -5; i < 60; i++) {
             await sleep(QUOTA_PACE_MS);
             const t0 = process.hrtime.bigint();
-            const d = await bridge.decide(entry.extensionId, 'pi.result', { kind: 'event', name: r.name, value });
+            const d = await bridge.decide(entry.extensionId, 'pi.result', { kind: 'event', name: r.name, value: checked });
             if (i >= 0) checks.push(Number(process.hrtime.bigint() - t0) / 1e3);
             if (!d.ok) throw new Error(`expected ${entry.extensionId}'s ${r.name} result to pass pi.result, found ${d.error.message}`);
           }
