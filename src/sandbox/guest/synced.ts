@@ -59,12 +59,15 @@ interface ViewState {
 /** The arrays handed to handlers, to what their unread elements are read from. */
 const views = new WeakMap<object, ViewState>();
 
-/** The state of the array a shared accessor was reached through (the array itself, or an object made from it). */
-function stateOf(receiver: unknown): { array: object; state: ViewState } | undefined {
+/**
+ * What `states` holds for the object a shared accessor was reached through: the receiver itself, or the object it
+ * was made from (`Object.create`), with that object.
+ */
+function reachedThrough<T>(states: WeakMap<object, T>, receiver: unknown): { owner: object; state: T } | undefined {
   let o = receiver;
   while (o !== null && typeof o === 'object') {
-    const state = views.get(o);
-    if (state !== undefined) return { array: o, state };
+    const state = states.get(o);
+    if (state !== undefined) return { owner: o, state };
     o = prototypeOf(o);
   }
   return undefined;
@@ -92,17 +95,17 @@ function accessorAt(i: number): void {
   while (getters.length <= i) {
     const k = getters.length;
     const get = function (this: unknown): unknown {
-      const at = stateOf(this);
+      const at = reachedThrough(views, this);
       // Reached through something that is no handler's array, or past its end: nothing was sent there.
       if (at === undefined || k >= at.state.json.length) return undefined;
       const value: unknown = materialize(at.state.json[k] as string);
       if (value !== null && typeof value === 'object') at.state.handedOut.set(value, k);
-      become(at.array, k, value);
+      become(at.owner, k, value);
       return value;
     };
     const set = function (this: unknown, value: unknown): void {
-      const at = stateOf(this);
-      if (at !== undefined) become(at.array, k, value);
+      const at = reachedThrough(views, this);
+      if (at !== undefined) become(at.owner, k, value);
     };
     getters.push(get);
     setters.push(set);
@@ -133,17 +136,6 @@ interface SplitElement {
 }
 const splitElements = new WeakMap<object, SplitElement>();
 
-/** The split element an object field's accessor was reached through (the element, or an object made from it). */
-function splitOf(receiver: unknown): { element: object; split: SplitElement } | undefined {
-  let o = receiver;
-  while (o !== null && typeof o === 'object') {
-    const split = splitElements.get(o);
-    if (split !== undefined) return { element: o, split };
-    o = prototypeOf(o);
-  }
-  return undefined;
-}
-
 /** The accessors of an object field, one pair per key name shared by every element (as `accessorAt` for indices). */
 const fieldAccessors = new Map<string, { get: () => unknown; set: (value: unknown) => void }>();
 function fieldAccessor(key: string): { get: () => unknown; set: (value: unknown) => void } {
@@ -151,11 +143,11 @@ function fieldAccessor(key: string): { get: () => unknown; set: (value: unknown)
   if (pair === undefined) {
     pair = {
       get(this: unknown): unknown {
-        const at = splitOf(this);
-        const json = at === undefined ? undefined : fieldJson(at.split, key);
+        const at = reachedThrough(splitElements, this);
+        const json = at === undefined ? undefined : fieldJson(at.state, key);
         if (at === undefined || json === undefined) return undefined;
         const value: unknown = parse(json);
-        become(at.element, key, value);
+        become(at.owner, key, value);
         return value;
       },
       set(this: unknown, value: unknown): void {
