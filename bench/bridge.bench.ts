@@ -690,6 +690,8 @@ export async function run(): Promise<string> {
         startup:
           'resource loader reload (factories: imports, or BridgeSession.open + sandbox creation and load) + createAgentSession + setModel + bindExtensions (session_start)',
         event_deadline_ms: 'default (3000)',
+        memory:
+          'RSS, heap and WASM memory after a forced GC, before and after loading the ten into a BridgeSession (eager), divided by ten; the ten were loaded once in another session of the same process first',
       },
       attribution: where,
       model_turn: { ...turns, target_added_p50_ms: TARGET_ADDED_P50_MS, meets_target: turns.added_p50_ms <= TARGET_ADDED_P50_MS },
