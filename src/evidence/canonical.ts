@@ -97,27 +97,43 @@ const LEAF_SHAPE = { string: '"string"', number: '"number"', boolean: '"bool"' }
  * the two functions above, so every hash, and every failure to hash, is theirs.
  */
 export function entryHashes(method: string, params: unknown): readonly [paramsHash: string, argsShapeHash: string] {
-  let both: [string, string];
+  const both: Both = { text: '', shape: '' };
   try {
-    both = encodeBoth(params, 1, new Set<object>());
+    encodeBoth(params, 1, new Set<object>(), both);
   } catch (err) {
     if (err !== NOT_PLAIN) throw err;
     return [paramsHash(method, params), argsShapeHash(method, params)];
   }
   const m = JSON.stringify(method);
-  return [sha256Hex(`{"method":${m},"params":${both[0]}}`), sha256Hex(`{"method":${m},"params_shape":${both[1]}}`)];
+  return [sha256Hex(`{"method":${m},"params":${both.text}}`), sha256Hex(`{"method":${m},"params_shape":${both.shape}}`)];
 }
 
-function encodeBoth(value: unknown, depth: number, seen: Set<object>): [string, string] {
-  if (value === null) return ['null', '"null"'];
+/** The two texts as they grow, appended to in place: no pair per value, no part list per object. */
+interface Both {
+  text: string;
+  shape: string;
+}
+
+function encodeBoth(value: unknown, depth: number, seen: Set<object>, out: Both): void {
+  if (value === null) {
+    out.text += 'null';
+    out.shape += '"null"';
+    return;
+  }
   switch (typeof value) {
     case 'string':
-      return [JSON.stringify(value), LEAF_SHAPE.string];
+      out.text += JSON.stringify(value);
+      out.shape += LEAF_SHAPE.string;
+      return;
     case 'boolean':
-      return [value ? 'true' : 'false', LEAF_SHAPE.boolean];
+      out.text += value ? 'true' : 'false';
+      out.shape += LEAF_SHAPE.boolean;
+      return;
     case 'number':
       if (!Number.isFinite(value)) throw NOT_PLAIN;
-      return [Object.is(value, -0) ? '0' : String(value), LEAF_SHAPE.number];
+      out.text += Object.is(value, -0) ? '0' : String(value);
+      out.shape += LEAF_SHAPE.number;
+      return;
     case 'object':
       break;
     default:
@@ -125,30 +141,36 @@ function encodeBoth(value: unknown, depth: number, seen: Set<object>): [string, 
   }
   if (depth >= BOTH_MAX_DEPTH || seen.has(value)) throw NOT_PLAIN;
   seen.add(value);
-  let out: [string, string];
   if (Array.isArray(value)) {
-    const a: string[] = [];
-    const b: string[] = [];
+    out.text += '[';
+    out.shape += '[';
+    let first = true;
     for (const v of value as unknown[]) {
-      const [x, y] = encodeBoth(v, depth + 1, seen);
-      a.push(x);
-      b.push(y);
+      if (!first) {
+        out.text += ',';
+        out.shape += ',';
+      }
+      first = false;
+      encodeBoth(v, depth + 1, seen, out);
     }
-    out = [`[${a.join(',')}]`, `[${b.join(',')}]`];
+    out.text += ']';
+    out.shape += ']';
   } else {
-    const a: string[] = [];
-    const b: string[] = [];
+    out.text += '{';
+    out.shape += '{';
+    let first = true;
     for (const k of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[k];
       // The params text skips an undefined member, the shape keeps it as "undefined": the two encodings decide.
       if (v === undefined) throw NOT_PLAIN;
-      const [x, y] = encodeBoth(v, depth + 1, seen);
-      const key = JSON.stringify(k);
-      a.push(`${key}:${x}`);
-      b.push(`${key}:${y}`);
+      const key = `${first ? '' : ','}${JSON.stringify(k)}:`;
+      first = false;
+      out.text += key;
+      out.shape += key;
+      encodeBoth(v, depth + 1, seen, out);
     }
-    out = [`{${a.join(',')}}`, `{${b.join(',')}}`];
+    out.text += '}';
+    out.shape += '}';
   }
   seen.delete(value);
-  return out;
 }

@@ -227,12 +227,12 @@ export class LiveHost implements ExtensionHost {
   }
 
   perform(name: string, sent: Readonly<Record<string, unknown>>, op: OperationContext): unknown {
+    // The call is the decision: pi acts on the value once the dispatcher allowed it; nothing of it is used here.
+    if (name === 'pi.result' || name === 'tool.input') return null;
     // What pi shows the user carries no terminal control (OSC 52 clipboard writes, OSC 8 links, cursor moves).
     const params = forTerminal(name, sent);
     const b = this.#binding(op.extensionId);
     const args = Array.isArray(params.args) ? (params.args as unknown[]) : [];
-    // The call is the decision: pi acts on the value once the dispatcher allowed it.
-    if (name === 'pi.result' || name === 'tool.input') return null;
     if (name.startsWith('ctx.ui.')) return this.#ui(b, op.extensionId, name.slice('ctx.ui.'.length), args);
     if (name.startsWith('ctx.sessionManager.')) {
       const member = name.slice('ctx.sessionManager.'.length);

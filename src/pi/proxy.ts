@@ -21,6 +21,7 @@ import type { BridgeSession, SandboxedEntry } from './bridge.ts';
 import type { Registration } from './host.ts';
 import { ExtensionComponents } from './components/index.ts';
 import type { PiObject } from './liveHost.ts';
+import { ToolListCopy } from './toolList.ts';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -77,33 +78,29 @@ export class ProxyError extends Error {
   override name = 'PiWardenError';
 }
 
-/** The data part of pi's ctx the sandbox sees (every action on it is a hostcall). */
-function contextData(ctx: PiObject | undefined): InvocationContext {
+/**
+ * The data part of pi's ctx the sandbox sees (every action on it is a hostcall); a tool's ctx.tools through the
+ * extension's `ToolListCopy` (one copy per distinct list).
+ */
+function contextData(ctx: PiObject | undefined, toolList?: ToolListCopy): InvocationContext {
   if (ctx === undefined) return {};
+  // Each of pi's getters is read once: they are live (ctx.tools builds pi's callable-tool list on every read).
+  const out: { -readonly [K in keyof InvocationContext]: InvocationContext[K] } = {};
+  const { cwd, hasUI, mode, thinkingLevel, tools } = ctx;
   const model = ctx.model as PiObject | undefined;
-  let projectTrusted: boolean | undefined;
+  if (typeof cwd === 'string') out.cwd = cwd;
+  if (typeof hasUI === 'boolean') out.hasUI = hasUI;
+  if (typeof mode === 'string') out.mode = mode;
+  if (model !== undefined) out.model = { provider: model.provider, id: model.id, name: model.name, api: model.api };
+  if (typeof thinkingLevel === 'string') out.thinkingLevel = thinkingLevel;
   try {
-    projectTrusted = typeof ctx.isProjectTrusted === 'function' ? Boolean((ctx.isProjectTrusted as Fn)()) : undefined;
+    if (typeof ctx.isProjectTrusted === 'function') out.projectTrusted = Boolean((ctx.isProjectTrusted as Fn)());
   } catch {
-    projectTrusted = undefined;
+    // unknown: the guest's ctx has no projectTrusted
   }
-  return {
-    ...(typeof ctx.cwd === 'string' ? { cwd: ctx.cwd } : {}),
-    ...(typeof ctx.hasUI === 'boolean' ? { hasUI: ctx.hasUI } : {}),
-    ...(typeof ctx.mode === 'string' ? { mode: ctx.mode } : {}),
-    ...(model === undefined ? {} : { model: { provider: model.provider, id: model.id, name: model.name, api: model.api } }),
-    ...(typeof ctx.thinkingLevel === 'string' ? { thinkingLevel: ctx.thinkingLevel } : {}),
-    ...(projectTrusted === undefined ? {} : { projectTrusted }),
-    // A tool's ctx (pi 1.5.2+): the tools its executeTool can call, as data.
-    ...(Array.isArray(ctx.tools)
-      ? {
-          tools: (ctx.tools as unknown[]).map((t) => {
-            const o = asObject(t) ?? {};
-            return plainData({ name: o.name, label: o.label, description: o.description, parameters: o.parameters });
-          }),
-        }
-      : {}),
-  };
+  // A tool's ctx (pi 1.5.2+): the tools its executeTool can call, as data.
+  if (Array.isArray(tools)) out.tools = (toolList ?? new ToolListCopy()).of(tools as unknown[]);
+  return out;
 }
 
 /** pi's ctx.signal (aborted when the user presses Esc), which the sandbox passes on as the guest's ctx.signal. */
@@ -127,6 +124,7 @@ export interface ProxyNotice {
 export function registerProxies(session: BridgeSession, api: PiObject, loaded: SandboxedEntry): ProxyNotice[] {
   const { extensionId: id, sandbox } = loaded;
   const notices: ProxyNotice[] = [];
+  const toolList = new ToolListCopy();
   const call = (name: string, ...args: unknown[]) => {
     const fn = api[name];
     if (typeof fn !== 'function') throw new ProxyError(`this pi version has no pi.${name}`);
@@ -310,7 +308,7 @@ export function registerProxies(session: BridgeSession, api: PiObject, loaded: S
           name,
           String(toolCallId),
           plainData(params),
-          contextData(asObject(ctx)),
+          contextData(asObject(ctx), toolList),
           signal instanceof AbortSignal ? signal : undefined,
         );
         if (!s.ok) return await failed('tool', name, `tool ${name}`, s);

@@ -336,6 +336,27 @@ function rebuildSynced(
   return into;
 }
 
+/**
+ * JSON of a `ctx.tools` list the caller can no longer change: deeply frozen plain data (data properties only, no
+ * functions), as the bridge hands over one copy per distinct pi tool list (pi/toolList.ts). Known by identity, its
+ * text is made once; any other list is serialized on every call.
+ */
+const frozenToolsText = new WeakMap<object, string>();
+function toolsText(tools: readonly unknown[]): string {
+  const known = frozenToolsText.get(tools);
+  if (known !== undefined) return known;
+  const text = JSON.stringify(tools);
+  if (immutableData(tools)) frozenToolsText.set(tools, text);
+  return text;
+}
+
+function immutableData(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return typeof v !== 'function';
+  if (!Object.isFrozen(v)) return false;
+  for (const d of Object.values(Object.getOwnPropertyDescriptors(v))) if (!('value' in d) || !immutableData(d.value)) return false;
+  return true;
+}
+
 export class Sandbox {
   readonly extensionId: string;
   readonly limits: SandboxLimits;
@@ -702,7 +723,7 @@ export class Sandbox {
   #toolsOnce(ctx: InvocationContext): Record<string, unknown> {
     if (ctx.tools === undefined) return { ...ctx };
     const { tools, ...rest } = ctx;
-    const text = JSON.stringify(tools);
+    const text = toolsText(tools);
     if (text === this.#toolsHeld) return { ...rest, toolsHeld: true };
     this.#toolsHeld = text;
     return { ...rest, toolsJson: text };

@@ -128,6 +128,34 @@ describe('entry hashes from one walk', () => {
     ...[50, 58, 59, 60, 61, 62, 63, 64, 65, 70].flatMap((d) => [nested(d, 'leaf', false), nested(d, 1, true)]),
   ];
 
+  it("pins a tool result's two ledger hashes: the canonical texts they hash are the ones written out here", () => {
+    const params = {
+      kind: 'tool',
+      name: 'echo',
+      value: {
+        result: {
+          content: [{ type: 'text', text: 'hello \u00e9\u2028"\\' }],
+          details: { n: -0, big: 1e21, small: 5e-7, list: [true, null, 0.1] },
+        },
+        updates: [],
+      },
+    };
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    const text =
+      '{"method":"pi.result","params":{"kind":"tool","name":"echo","value":{"result":{"content":[{"text":"hello \u00e9\u2028\\"\\\\","type":"text"}],' +
+      '"details":{"big":1e+21,"list":[true,null,0.1],"n":0,"small":5e-7}},"updates":[]}}}';
+    const shape =
+      '{"method":"pi.result","params_shape":{"kind":"string","name":"string","value":{"result":{"content":[{"text":"string","type":"string"}],' +
+      '"details":{"big":"number","list":["bool","null","number"],"n":"number","small":"number"}},"updates":[]}}}';
+    const pinned = [
+      '79a06d4d2524392bd72525dbccd6e33653058b7b63708ef726884398cb560451',
+      '427a500059a7897b1612b8ba26bde7635e9abd97f14abbee1115ddd8a455ebb4',
+    ];
+    assert.deepEqual([sha(text), sha(shape)], pinned);
+    assert.deepEqual(entryHashes('pi.result', params), pinned);
+    assert.deepEqual([paramsHash('pi.result', params), argsShapeHash('pi.result', params)], pinned);
+  });
+
   it('gives exactly the hashes of paramsHash and argsShapeHash, or throws what they throw', () => {
     for (const [i, params] of corpus.entries()) {
       let expected: readonly [string, string] | string;

@@ -114,6 +114,17 @@ describe('the rolling window of outbound calls', () => {
     assert.ok(kept.longestTail <= Math.min(WINDOW_MAX_TAIL, 2 * index.longestPattern), `${kept.longestTail} units in one stream`);
   });
 
+  it('with no value held, keeps nothing: no piece can complete a value (tool results to the model do not pile up)', () => {
+    const w = new OutboundWindow();
+    const none = new SecretValueIndex([]);
+    assert.equal(none.longestPattern, 0);
+    for (let i = 0; i < 50; i++) {
+      const params = { kind: 'tool', name: 'echo', value: { result: { content: [{ type: 'text', text: `hello ${i}` }] } } };
+      assert.deepEqual(w.check(none, 'echo', 'pi.result', params, outboundStrings('pi.result', params), i), []);
+    }
+    assert.deepEqual(w.kept('echo'), { count: 0, units: 0, longestTail: 0 });
+  });
+
   it('a kept tail does not keep the payload it was cut from alive (200 bodies of 1 MiB)', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;

@@ -423,6 +423,57 @@ describe('bridge proxies keep pi semantics', () => {
     assert.equal(copies, 0);
   });
 
+  it("any change to pi's tool list reaches a tool's ctx.tools: fields of the same tool objects, order, new and removed tools", async () => {
+    const { pi } = await setup({
+      'lister.ts': `export default function (pi) {
+        pi.registerTool({ name: 'lister', label: 'l', description: 'd', parameters: { type: 'object', properties: {} },
+          async execute(_id, _p, _s, _u, ctx) {
+            return { content: [], details: ctx.tools.map((t) => [t.name, t.description, Object.keys(t.parameters.properties ?? {}).join()]) };
+          } });
+      }`,
+    });
+    const schema = (...keys: string[]) => ({ type: 'object', properties: Object.fromEntries(keys.map((k) => [k, { type: 'string' }])) });
+    const read = { name: 'read', label: 'read', description: 'Read a file', parameters: schema('path'), execute: () => undefined };
+    const bash = { name: 'bash', label: 'bash', description: 'Run a command', parameters: schema('command'), execute: () => undefined };
+    let registry: Array<Record<string, unknown>> = [read, bash];
+    const execute = pi.tools.get('lister')!.execute as (...a: unknown[]) => Promise<{ details: unknown }>;
+    // As pi 1.5.2+ builds a tool's ctx: \`tools\` is a getter that returns a new array of the registry's tool objects.
+    const listed = async () =>
+      (
+        await execute('c', {}, undefined, undefined, {
+          cwd: '/',
+          hasUI: false,
+          get tools() {
+            return [...registry];
+          },
+        })
+      ).details;
+    const first = [
+      ['read', 'Read a file', 'path'],
+      ['bash', 'Run a command', 'command'],
+    ];
+    assert.deepEqual(await listed(), first);
+    assert.deepEqual(await listed(), first, 'the same tools in a new array');
+    read.description = 'Read any file';
+    assert.deepEqual(await listed(), [['read', 'Read any file', 'path'], first[1]], 'a description set on the same tool object');
+    read.parameters = schema('path', 'offset');
+    assert.deepEqual(((await listed()) as unknown[])[0], ['read', 'Read any file', 'path,offset'], 'a new schema on the same tool object');
+    registry = [bash, read];
+    assert.deepEqual(
+      ((await listed()) as string[][]).map((t) => t[0]),
+      ['bash', 'read'],
+      'the same tools in another order',
+    );
+    registry = [bash, { ...read, description: 'Read' }];
+    assert.deepEqual(
+      ((await listed()) as string[][]).map((t) => t[1]),
+      ['Run a command', 'Read'],
+      'a tool replaced by a new object',
+    );
+    registry = [bash];
+    assert.deepEqual(await listed(), [first[1]], 'a tool removed');
+  });
+
   it("pi.result is paced by pi, not counted against the extension's hostcall rate", async () => {
     const root = mkdtempSync(join(tmpdir(), 'pi-warden-paced-'));
     roots.push(root);

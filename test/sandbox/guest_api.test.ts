@@ -481,6 +481,37 @@ describe('pi 1.5.2 / 1.6.0 members', () => {
     h.sandbox.dispose();
   });
 
+  it('a ctx.tools list given again is known by identity only when frozen: a list changed in place still crosses', async () => {
+    let chars = 0;
+    const h = await loadSource(
+      `export default function (pi) {
+        pi.registerTool({ name: 'names', label: 'n', description: 'lists tools', parameters: {},
+          async execute(_id, _p, _s, _u, ctx) { return { content: [], details: ctx.tools.map((x) => x.description) }; } });
+      }`,
+      { meter: (direction, what, n) => void (direction === 'in' && what === 'tool' ? (chars += n) : undefined) },
+    );
+    const descriptions = async (tools: readonly unknown[]) => {
+      const out = await h.sandbox.runTool('names', 'c', {}, { tools });
+      return out.ok ? (out.value as { result: { details: unknown } }).result.details : out.error.message;
+    };
+    const mutable = [{ name: 'read', description: 'Read a file' }];
+    assert.deepEqual(await descriptions(mutable), ['Read a file']);
+    (mutable[0] as { description: string }).description = 'Read any file';
+    assert.deepEqual(await descriptions(mutable), ['Read any file'], 'the same array, changed in place');
+    mutable.push({ name: 'bash', description: 'Run a command' });
+    assert.deepEqual(await descriptions(mutable), ['Read any file', 'Run a command'], 'the same array, grown');
+    const shallow = Object.freeze([{ name: 'read', description: 'Read a file' }]);
+    assert.deepEqual(await descriptions(shallow), ['Read a file']);
+    (shallow[0] as { description: string }).description = 'Read any file';
+    assert.deepEqual(await descriptions(shallow), ['Read any file'], 'a frozen array of objects that are not');
+    const frozen = Object.freeze([Object.freeze({ name: 'grep', description: 'Search files'.padEnd(4000, '.') })]);
+    assert.equal(((await descriptions(frozen)) as string[])[0]?.length, 4000);
+    chars = 0;
+    assert.equal(((await descriptions(frozen)) as string[])[0]?.length, 4000);
+    assert.ok(chars < 1000, `a deeply frozen list given again is not sent again: expected under 1000 chars in, found ${chars}`);
+    h.sandbox.dispose();
+  });
+
   it("a tool's ctx has tools and executeTool (1.5.2+): a nested call is the tool hostcall, and a denial resolves isError", async () => {
     const h = await loadSource(
       `export default function (pi) {

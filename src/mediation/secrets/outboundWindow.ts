@@ -7,7 +7,7 @@
  * scanned together with the tail its stream keeps; a piece that completes a value is refused and not kept, so a
  * kept tail never holds a whole value.
  *
- * Bounds: a stream keeps the last 2 × (longest pattern) code units, at most 16 Ki; an extension has at most
+ * Bounds: a stream keeps the last 2 × (longest pattern) code units, at most 16 Ki (nothing when no value is held); an extension has at most
  * 256 streams (the least recently used go first); a stream idle for 10 minutes is forgotten. A call contributes
  * at most 64 decoded values. Pieces spread over destinations, over more streams than that, interleaved with noise
  * in the same field, or encoded one by one (base64 of each half) are not joined (README, "Limits of the value scan").
@@ -152,6 +152,9 @@ export class OutboundWindow {
     strings: ReadonlyArray<readonly [string, string]>,
     nowMs: number,
   ): WindowHit[] {
+    // No value held, no piece can complete one (the index is fixed for the stage's life). Past this, a reach of 0
+    // would be a tail of `slice(-0)`: every text whole, kept and scanned again on every call, without bound.
+    if (index.longestPattern === 0) return [];
     const destination = outboundDestination(method, params);
     const fields: OutboundField[] = [];
     const budget = { values: WINDOW_VALUES_PER_CALL };
