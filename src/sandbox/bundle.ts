@@ -3,7 +3,7 @@
  * bundled by esbuild with the extension's own npm dependencies; an extension whose code or dependency awaits at top
  * level, which esbuild cannot put in a CommonJS script, becomes one ES module instead (`BundleFormat`). TS/TSX,
  * ESM/CJS interop, JSON imports and `.js` → `.ts` specifiers are esbuild's; Node built-ins and pi's host packages
- * are served inside the sandbox (external `require` calls in a script, stubs calling the guest's `require` in a
+ * are served inside the sandbox (external `require` calls in a script, forwarding modules calling the guest's `require` in a
  * module); `import.meta.url`/`dirname`/`filename` are replaced per file with the file's own location; a native
  * addon (`*.node`) becomes a module that throws `denied`. Every file esbuild would read passes the load boundary
  * first (loadBoundary.ts: the package root only, no credential store, regular files within size and time limits).
@@ -77,7 +77,7 @@ const LOADERS: Record<string, Loader> = {
   '.cjs': 'js',
 };
 
-/** Where a module bundle's Node built-ins and host packages come from: a stub per module, not an `import`. */
+/** Where a module bundle's Node built-ins and host packages come from: a forwarding module per module, not an `import`. */
 const SANDBOX_MODULE = 'sandbox-module';
 
 function sandboxModules(format: BundleFormat): Plugin {
@@ -85,7 +85,7 @@ function sandboxModules(format: BundleFormat): Plugin {
     name: 'pi-warden-sandbox-modules',
     setup(b) {
       // Host packages and Node built-ins are served by the sandbox runtime. A module bundle gets each as a CommonJS
-      // stub calling the guest's `require` (a script's external `require` call works alike): an `import` statement
+      // forwarding module calling the guest's `require` (a script's external `require` call works alike): an `import` statement
       // left in it would reach the engine's module loader, which serves nothing but the extension's own module.
       b.onResolve({ filter: /.*/ }, (args) => {
         if (!HOST_PACKAGE_RE.test(args.path) && !args.path.startsWith('node:')) return undefined;
