@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { CompileFlags, JSException, QuickJS, type JSValueHandle, type Snapshot } from 'quickjs-wasi';
+import { StringCrossing } from './crossing.ts';
 import { WardenError } from '../errors.ts';
 import { zeroFreeChunks } from './freeChunks.ts';
 import { restoreSparse, restoreWrittenBytes } from './restore.ts';
@@ -113,6 +114,9 @@ export function threadCpuMs(): number {
   const u = process.threadCpuUsage();
   return (u.user + u.system) / 1000;
 }
+
+/** The kinds of entry the guest runtime's `__wardenEnter` takes (each made once per instance as a guest string). */
+export type EntryKind = 'boot' | 'invoke' | 'resume' | 'timer' | 'abort' | 'component';
 
 /** What stopped an entry at the interrupt: its CPU budget, or the wall-clock hang limit. */
 export type EntryLimit = 'cpu' | 'hang';
@@ -237,6 +241,7 @@ function describe(err: unknown): string {
 
 export class GuestEngine {
   readonly #vm: QuickJS;
+  readonly #strings: StringCrossing;
   readonly #memoryLimit: number;
   /** Thread CPU time (ms) past which the running entry is interrupted. */
   #cpuDeadline = Number.POSITIVE_INFINITY;
@@ -260,6 +265,7 @@ export class GuestEngine {
 
   private constructor(vm: QuickJS, memoryLimit: number) {
     this.#vm = vm;
+    this.#strings = new StringCrossing(vm);
     this.#memoryLimit = memoryLimit;
   }
 
@@ -310,8 +316,9 @@ export class GuestEngine {
     const hostFunction = (...args: JSValueHandle[]) => {
       // The previous reply has reached the guest by now (no hostcall runs inside another): ours can go.
       engine.#releaseReply();
-      const op = args[0]?.toString() ?? '';
-      const payload = args[1]?.toString() ?? '';
+      const strings = engine.#strings;
+      const op = args[0] === undefined ? '' : strings.read(args[0]);
+      const payload = args[1] === undefined ? '' : strings.read(args[1]);
       if (op === ON_DEMAND_OP) return engine.#loadOnDemand(modules, payload);
       let reply: string;
       try {
@@ -323,7 +330,7 @@ export class GuestEngine {
           error: { code: 'internal', message: `host failure in ${op}: ${err instanceof Error ? err.message : String(err)}` },
         });
       }
-      engine.#reply = vm.newString(reply);
+      engine.#reply = strings.newString(reply);
       return engine.#reply;
     };
     if (options.from !== undefined) {
@@ -474,7 +481,7 @@ export class GuestEngine {
   }
 
   /** Calls the guest's `__wardenEnter(kind, payload)`; then runs the microtasks it queued, under the same budgets. */
-  enter(kind: string, payload: string, budgetMs: number, hangMs: number): string {
+  enter(kind: EntryKind, payload: string, budgetMs: number, hangMs: number): string {
     return this.#entry(budgetMs, hangMs, () => {
       const vm = this.#vm;
       if (this.#enter === undefined) {
@@ -485,15 +492,16 @@ export class GuestEngine {
         }
         this.#enter = h;
       }
-      const k = vm.newString(kind);
-      const p = vm.newString(payload);
+      const strings = this.#strings;
+      const p = strings.newString(payload);
       try {
         this.#lastEntryJobs = 0;
-        const out = vm.callFunction(this.#enter, vm.undefined, k, p).consume((h) => (vm.typeof(h) === 'string' ? h.toString() : ''));
+        const out = vm
+          .callFunction(this.#enter, vm.undefined, strings.fixed(kind), p)
+          .consume((h) => (strings.isString(h) ? strings.read(h) : ''));
         this.#lastEntryJobs = vm.executePendingJobs();
         return out;
       } finally {
-        k.dispose();
         p.dispose();
       }
     });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Operation } from '../../src/dispatch/index.ts';
-import { GuestEngine } from '../../src/sandbox/engine.ts';
+import { GuestEngine, type EntryKind } from '../../src/sandbox/engine.ts';
 import { loadSource } from './harness.ts';
 
 /** Event-loop turns (not time): dispatching a fire-and-forget hostcall with no I/O completes within a few. */
@@ -237,7 +237,7 @@ describe('fire-and-forget calls', () => {
     );
     const kinds: string[] = [];
     const enter = GuestEngine.prototype.enter;
-    GuestEngine.prototype.enter = function (this: GuestEngine, kind: string, payload: string, budgetMs: number, hangMs: number): string {
+    GuestEngine.prototype.enter = function (this: GuestEngine, kind: EntryKind, payload: string, budgetMs: number, hangMs: number): string {
       kinds.push(kind);
       return enter.call(this, kind, payload, budgetMs, hangMs);
     };
