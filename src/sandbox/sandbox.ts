@@ -711,22 +711,38 @@ export class Sandbox {
    * When `signal` aborts, the tool's own AbortSignal (also its `ctx.signal`) fires inside the sandbox (pi's Esc);
    * the tool decides how to end.
    */
-  runTool(name: string, toolCallId: string, params: unknown, ctx: InvocationContext = {}, signal?: AbortSignal): Promise<Settled> {
-    return this.#invoke({ type: 'tool', name, toolCallId, params, ctx: this.#toolsOnce(ctx) }, this.limits.cpuMsPerEntry, signal);
+  async runTool(name: string, toolCallId: string, params: unknown, ctx: InvocationContext = {}, signal?: AbortSignal): Promise<Settled> {
+    const target = { type: 'tool', name, toolCallId, params, ...this.#toolContext(ctx) };
+    try {
+      const settled = await this.#invoke(target, this.limits.cpuMsPerEntry, signal);
+      if (!settled.ok) this.#forgetHeld();
+      return settled;
+    } catch (err) {
+      this.#forgetHeld();
+      throw err;
+    }
   }
 
   /**
-   * A tool's `ctx.tools` as it crosses: its JSON text when it differs from the list the guest holds, else only
+   * A tool's ctx data as it crosses: the ctx without its tools as a handler's (#ctxOnce: only `ctxHeld` when the guest
+   * holds the same), and `ctx.tools` as its JSON text when it differs from the list the guest holds, else only
    * `toolsHeld` (pi's built-in tools alone are 5 KB, parsed in the guest on every call: 65 µs of a 118 µs echo call,
    * measured). The guest keeps the text and parses it only for a tool that reads `ctx.tools`.
    */
-  #toolsOnce(ctx: InvocationContext): Record<string, unknown> {
-    if (ctx.tools === undefined) return { ...ctx };
+  #toolContext(ctx: InvocationContext): Record<string, unknown> {
     const { tools, ...rest } = ctx;
+    const held = this.#ctxOnce(rest);
+    if (tools === undefined) return held;
     const text = toolsText(tools);
-    if (text === this.#toolsHeld) return { ...rest, toolsHeld: true };
+    if (text === this.#toolsHeld) return { ...held, toolsHeld: true };
     this.#toolsHeld = text;
-    return { ...rest, toolsJson: text };
+    return { ...held, toolsJson: text };
+  }
+
+  /** After an entry that failed, whether the guest took the ctx it was sent is unknown: the next one sends it whole. */
+  #forgetHeld(): void {
+    this.#ctxHeld = undefined;
+    this.#toolsHeld = undefined;
   }
 
   /** Runs a command's handler; `signal` becomes its `ctx.signal`. */

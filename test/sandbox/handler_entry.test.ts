@@ -17,7 +17,7 @@ async function counted(source: string) {
       if (what === 'handler' || what === 'tool') jobs.unshift(n);
     },
     meter: (direction, what, chars) => {
-      if (direction === 'in' && what === 'handler') sent.unshift(chars);
+      if (direction === 'in' && (what === 'handler' || what === 'tool')) sent.unshift(chars);
     },
   });
   return { ...h, jobs, sent };
@@ -158,6 +158,42 @@ describe('a handler entry', () => {
     assert.ok(h.sent[0]! < 1000, 'the failed entry had the ctx held');
     const r = await h.sandbox.emitHandler('turn_start', 1, {}, { cwd }, undefined, []);
     assert.equal(r.ok ? r.value : r.error, cwd);
+    assert.ok(h.sent[0]! > cwd.length, `expected the ctx to cross again after the failure, found ${h.sent[0]} characters sent`);
+  });
+
+  it("a tool entry holds the same ctx data as a handler's: sent only when it changed, whole again after a failed call", async () => {
+    const h = await counted(`export default function (pi) {
+      pi.on('turn_start', (_e, ctx) => ({ cwd: ctx.cwd.length, model: ctx.model.id }));
+      pi.registerTool({ name: 'look', label: 'Look', description: 'x', parameters: { type: 'object' },
+        async execute(_id, params, _s, _u, ctx) {
+          if (params.fail) throw new Error('asked to fail');
+          const seen = { cwd: ctx.cwd.length, model: ctx.model.id, tools: ctx.tools.map((t) => t.name) };
+          ctx.model.id = 'edited by the tool';
+          return { content: [], details: seen };
+        } });
+    }`);
+    const cwd = `/held${'/x'.repeat(2000)}`;
+    const ctx = (model: string) => ({ cwd, model: { provider: 'p', id: model } });
+    const tools = [{ name: 'read', description: 'r', parameters: {} }];
+    const tool = async (c: ReturnType<typeof ctx>, params: Record<string, unknown> = {}) => {
+      const r = await h.sandbox.runTool('look', 'call-1', params, { ...c, tools });
+      return r.ok ? (r.value as { result: { details: unknown } }).result.details : r.error.message;
+    };
+    const handler = async (c: ReturnType<typeof ctx>) => {
+      const r = await h.sandbox.emitHandler('turn_start', 1, {}, c, undefined, []);
+      return r.ok ? r.value : r.error;
+    };
+    assert.deepEqual(await handler(ctx('m1')), { cwd: cwd.length, model: 'm1' });
+    assert.ok(h.sent[0]! > cwd.length, 'the first call carries the ctx');
+    assert.deepEqual(await tool(ctx('m1')), { cwd: cwd.length, model: 'm1', tools: ['read'] });
+    assert.ok(h.sent[0]! < 1000, `expected the tool entry to find the handler's ctx held, found ${h.sent[0]} characters sent`);
+    assert.deepEqual(await handler(ctx('m1')), { cwd: cwd.length, model: 'm1' }, "the tool's edit of its ctx stays in its ctx");
+    assert.ok(h.sent[0]! < 1000);
+    assert.deepEqual(await tool(ctx('m2')), { cwd: cwd.length, model: 'm2', tools: ['read'] }, "the host's latest data");
+    assert.ok(h.sent[0]! > cwd.length, 'a changed ctx crosses');
+    assert.match(String(await tool(ctx('m2'), { fail: true })), /asked to fail/);
+    assert.ok(h.sent[0]! < 1000, 'the failed call had the ctx held');
+    assert.deepEqual(await tool(ctx('m2')), { cwd: cwd.length, model: 'm2', tools: ['read'] });
     assert.ok(h.sent[0]! > cwd.length, `expected the ctx to cross again after the failure, found ${h.sent[0]} characters sent`);
   });
 });

@@ -243,8 +243,18 @@ function lazyField(payload: Opts, name: string, id: number): void {
   });
 }
 
-/** The ctx data of the last handler entry (see runHandler). */
+/** The ctx data of the last handler or tool entry (see takeContext). */
 let heldContext: HostContext | undefined;
+
+/**
+ * The ctx data of a handler or tool entry: the host sends it only when it changed (Sandbox.#ctxOnce); kept first in
+ * the entry, before anything can fail.
+ */
+function takeContext(t: Target): HostContext {
+  if (t.ctxHeld !== true) heldContext = t.ctx ?? {};
+  else if (heldContext === undefined) throw new Error('the host referred to a ctx this guest does not hold');
+  return heldContext;
+}
 
 /** How a handler entry ends: once, with the handler's outcome (settle's `ok` and value). */
 type Done = (ok: boolean, value: unknown) => void;
@@ -261,10 +271,7 @@ type Done = (ok: boolean, value: unknown) => void;
  * synchronous.
  */
 function runHandler(t: Target, ticket: number, done: Done): void {
-  // The host sends the ctx data only when it changed (Sandbox.#ctxOnce); kept first, before anything can fail.
-  if (t.ctxHeld !== true) heldContext = t.ctx ?? {};
-  else if (heldContext === undefined) throw new Error('the host referred to a ctx this guest does not hold');
-  const hostCtx = heldContext;
+  const hostCtx = takeContext(t);
   const payload = (t.payload ?? {}) as Opts;
   // Applied before anything else in this entry: the host counts on the guest's copy being up to date once it returns.
   const views = new Map<string, SyncedView>();
@@ -351,7 +358,10 @@ function runHandler(t: Target, ticket: number, done: Done): void {
  * `await tool.execute(...)` takes it and settled from there (see runHandler: no async wrappers).
  */
 function runTool(t: Target, ticket: number, done: Done): void {
-  holdTools(t.ctx ?? {});
+  const hostCtx = takeContext(t);
+  // The tool list travels beside the ctx data (Sandbox.#toolContext): its text when it changed, else `toolsHeld`.
+  const tools: HostContext = { toolsHeld: t.toolsHeld === true, ...(typeof t.toolsJson === 'string' ? { toolsJson: t.toolsJson } : {}) };
+  holdTools(tools);
   const tool = registry.tools.get(String(t.name));
   if (tool === undefined) throw new Error(`no tool ${String(t.name)} is registered`);
   const updates: unknown[] = [];
@@ -370,7 +380,7 @@ function runTool(t: Target, ticket: number, done: Done): void {
     const onUpdate = (u: unknown) => {
       updates.push(u);
     };
-    result = (tool.execute as Fn)(id, params, controller.signal, onUpdate, makeContext(t.ctx ?? {}, 'tool', controller.signal, id));
+    result = (tool.execute as Fn)(id, params, controller.signal, onUpdate, makeContext(hostCtx, 'tool', controller.signal, id, tools));
   } catch (err) {
     finish(false, err);
     return;

@@ -258,6 +258,7 @@ export function makeContext(
   kind: 'event' | 'command' | 'tool',
   signal?: unknown,
   toolCallId = 'call',
+  tools: HostContext = host,
 ): Record<string, unknown> {
   const ctx: Record<string, unknown> = {
     ...sharedMembers()[kind === 'command' ? 'command' : 'event'],
@@ -272,7 +273,7 @@ export function makeContext(
     isProjectTrusted: () => host.projectTrusted === true,
   };
   if (kind === 'tool') {
-    lazyTools(ctx, host);
+    lazyTools(ctx, tools);
     ctx.executeTool = toolExecutor(toolCallId);
   }
   return ctx;
