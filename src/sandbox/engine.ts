@@ -250,6 +250,7 @@ export class GuestEngine {
   #interrupted: EntryLimit | undefined;
   #entryCpuStart = 0;
   #lastEntryCpuMs = 0;
+  #cpuMsTotal = 0;
   #lastEntryJobs = 0;
   #outOfMemory = false;
   #enter: JSValueHandle | undefined;
@@ -382,6 +383,11 @@ export class GuestEngine {
     return this.#lastEntryCpuMs;
   }
 
+  /** CPU time (ms of the host thread) all entries used so far: the sandbox's per-entry charge without reading the clock again. */
+  get cpuMsTotal(): number {
+    return this.#cpuMsTotal;
+  }
+
   /** Promise jobs the last `enter` ran after the guest function returned (what an entry's async plumbing costs). */
   get lastEntryJobs(): number {
     return this.#lastEntryJobs;
@@ -432,6 +438,7 @@ export class GuestEngine {
     } finally {
       this.#releaseReply();
       this.#lastEntryCpuMs = threadCpuMs() - this.#entryCpuStart;
+      this.#cpuMsTotal += this.#lastEntryCpuMs;
       this.#cpuDeadline = Number.POSITIVE_INFINITY;
       this.#hangDeadline = Number.POSITIVE_INFINITY;
     }
@@ -457,11 +464,15 @@ export class GuestEngine {
    * code keeps its source (`keepSource`): what its functions' `toString` gives is what it wrote.
    */
   compileScript(code: string, filename: string, keepSource = false): Uint8Array {
+    const start = threadCpuMs();
     try {
       return this.#vm.compile(code, filename, 0, keepSource ? 0 : CompileFlags.STRIP_SOURCE);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       throw new GuestFailure(/out of memory/i.test(message) ? 'out_of_memory' : 'exception', message);
+    } finally {
+      // Parsing the extension's code is its CPU time too (charged to its window like an entry's).
+      this.#cpuMsTotal += threadCpuMs() - start;
     }
   }
 
