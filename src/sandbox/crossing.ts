@@ -61,23 +61,30 @@ export class StringCrossing {
   newString(str: string): JSValueHandle {
     const e = this.#e;
     if (e === undefined || str.length > IN_PLACE_UNITS || !wellFormed(str)) return this.#vm.newString(str);
-    const max = str.length * 3 + 1;
-    const ptr = e.wasm_malloc(max);
-    // Room for the worst case refused (near the memory cap): the library's exact-size copy may still fit.
-    if (ptr === 0) return this.#vm.newString(str);
+    // Exact: a well-formed string's WTF-8 is its UTF-8 (a worst-case reserve would grow the guest's heap for good).
+    const bytes = Buffer.byteLength(str, 'utf8');
+    const ptr = e.wasm_malloc(bytes + 1);
+    if (ptr === 0) throw new Error('wasm_malloc failed');
     try {
-      const { written } = encoder.encodeInto(str, new Uint8Array(e.memory.buffer, ptr, max));
+      const { written } = encoder.encodeInto(str, new Uint8Array(e.memory.buffer, ptr, bytes + 1));
       return new JSValueHandle(this.#vm, e.qjs_new_string(ptr, written));
     } finally {
       e.wasm_free(ptr);
     }
   }
 
-  /** A guest string made once and kept for the instance's life (never disposed by the caller). */
-  fixed(str: string): JSValueHandle {
+  /**
+   * A guest string made once and kept for the instance's life (never disposed by the caller); undefined when the
+   * guest could not make it (its memory is at the cap: QuickJS then answers an exception value, which is not kept).
+   */
+  fixed(str: string): JSValueHandle | undefined {
     let h = this.#fixed.get(str);
     if (h === undefined) {
       h = this.newString(str);
+      if (!this.isString(h)) {
+        h.dispose();
+        return undefined;
+      }
       this.#fixed.set(str, h);
     }
     return h;

@@ -436,9 +436,9 @@ export class GuestEngine {
       }
       throw new GuestFailure('exception', message);
     } finally {
-      this.#releaseReply();
       this.#lastEntryCpuMs = threadCpuMs() - this.#entryCpuStart;
       this.#cpuMsTotal += this.#lastEntryCpuMs;
+      this.#releaseReply();
       this.#cpuDeadline = Number.POSITIVE_INFINITY;
       this.#hangDeadline = Number.POSITIVE_INFINITY;
     }
@@ -504,12 +504,13 @@ export class GuestEngine {
         this.#enter = h;
       }
       const strings = this.#strings;
+      const k = strings.fixed(kind);
+      if (k === undefined)
+        throw new GuestFailure('out_of_memory', `the extension exceeded its memory cap of ${Math.round(this.#memoryLimit / 1048576)} MiB`);
       const p = strings.newString(payload);
       try {
         this.#lastEntryJobs = 0;
-        const out = vm
-          .callFunction(this.#enter, vm.undefined, strings.fixed(kind), p)
-          .consume((h) => (strings.isString(h) ? strings.read(h) : ''));
+        const out = vm.callFunction(this.#enter, vm.undefined, k, p).consume((h) => (strings.isString(h) ? strings.read(h) : ''));
         this.#lastEntryJobs = vm.executePendingJobs();
         return out;
       } finally {

@@ -715,8 +715,8 @@ export class Sandbox {
    * the tool decides how to end.
    */
   async runTool(name: string, toolCallId: string, params: unknown, ctx: InvocationContext = {}, signal?: AbortSignal): Promise<Settled> {
-    const target = { type: 'tool', name, toolCallId, params, ...this.#toolContext(ctx) };
     try {
+      const target = { type: 'tool', name, toolCallId, params, ...this.#toolContext(ctx) };
       const settled = await this.#invoke(target, this.limits.cpuMsPerEntry, signal);
       if (!settled.ok) this.#forgetHeld();
       return settled;
@@ -734,18 +734,23 @@ export class Sandbox {
    */
   #toolContext(ctx: InvocationContext): Record<string, unknown> {
     const { tools, ...rest } = ctx;
+    // Read before anything is noted as held: a list that cannot be serialized leaves the held state as it was.
+    const text = tools === undefined ? undefined : toolsText(tools);
     const held = this.#ctxOnce(rest);
-    if (tools === undefined) return held;
-    const text = toolsText(tools);
+    if (text === undefined) return held;
     if (text === this.#toolsHeld) return { ...held, toolsHeld: true };
     this.#toolsHeld = text;
     return { ...held, toolsJson: text };
   }
 
-  /** After an entry that failed, whether the guest took the ctx it was sent is unknown: the next one sends it whole. */
+  /**
+   * After an entry that failed, whether the guest took what it was sent (the ctx, the tool list, a context event's
+   * messages) is unknown: the next entry sends it whole.
+   */
   #forgetHeld(): void {
     this.#ctxHeld = undefined;
     this.#toolsHeld = undefined;
+    this.#synced.clear();
   }
 
   /** Runs a command's handler; `signal` becomes its `ctx.signal`. */
@@ -1133,6 +1138,9 @@ export class Sandbox {
       } catch (err) {
         clearTimeout(timer);
         this.#invocations.delete(ticket);
+        // At once, not when the caller sees the rejection: an entry started in the same tick must not refer to a ctx
+        // or messages this one never delivered.
+        this.#forgetHeld();
         reject(err instanceof WardenError ? err : new WardenError('internal', String(err)));
       }
     });
@@ -1161,12 +1169,6 @@ export class Sandbox {
   // ---------------------------------------------------------------- the host function
 
   /**
-   * Runs the host's side of a hostcall (dispatch: policy, mediation, the ledger) and notes its CPU time, which the
-   * CPU window does not charge to the extension: the host's own checks (a shell parse, a scan, a SQLite write, the
-   * garbage they leave) are not the extension's computation, and hostcalls are bounded by their own quotas. A shipped
-   * example (git-checkpoint) went over 250 ms a second on a loaded machine only through them.
-   */
-  /**
    * A reading to measure the CPU time of the entries between two readings: the engine's running total (it reads the
    * thread's CPU clock at each entry's start and end; each reading is a system call, about 3 µs on a small VM, four
    * per entry before), or the clock given in the options.
@@ -1175,6 +1177,12 @@ export class Sandbox {
     return this.#ownCpuClock ? this.#cpuClock() : (this.#engine?.cpuMsTotal ?? 0);
   }
 
+  /**
+   * Runs the host's side of a hostcall (dispatch: policy, mediation, the ledger) and notes its CPU time, which the
+   * CPU window does not charge to the extension: the host's own checks (a shell parse, a scan, a SQLite write, the
+   * garbage they leave) are not the extension's computation, and hostcalls are bounded by their own quotas. A shipped
+   * example (git-checkpoint) went over 250 ms a second on a loaded machine only through them.
+   */
   #mediating(fn: () => string): string {
     const start = this.#cpuClock();
     try {

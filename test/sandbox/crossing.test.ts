@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { QuickJS, type JSValueHandle } from 'quickjs-wasi';
+import { JSValueHandle, QuickJS } from 'quickjs-wasi';
 import { StringCrossing } from '../../src/sandbox/crossing.ts';
 import { loadSource } from './harness.ts';
 
@@ -86,9 +86,66 @@ describe('StringCrossing', () => {
 
   it('makes a fixed string once per instance', () => {
     const a = strings.fixed('invoke');
+    assert.ok(a !== undefined);
     assert.equal(strings.fixed('invoke'), a);
     assert.notEqual(strings.fixed('resume'), a);
     assert.equal(strings.read(a), 'invoke');
+  });
+
+  it("encodes and reads well-formed strings itself, without the library's copying methods", () => {
+    const newString = vm.newString.bind(vm);
+    const toString = JSValueHandle.prototype.toString;
+    let libraryCalls = 0;
+    vm.newString = (s: string) => {
+      libraryCalls++;
+      return newString(s);
+    };
+    JSValueHandle.prototype.toString = function (this: JSValueHandle) {
+      libraryCalls++;
+      return toString.call(this);
+    };
+    try {
+      for (const text of ['', 'abc', 'é中😀', '\u4e2d'.repeat(65_536)]) {
+        const h = strings.newString(text);
+        assert.equal(strings.read(h), text);
+        h.dispose();
+      }
+      assert.equal(libraryCalls, 0);
+      const lone = strings.newString('x\uD800');
+      assert.equal(strings.read(lone), 'x\uD800');
+      lone.dispose();
+      assert.equal(libraryCalls, 2, "a lone surrogate takes the library's path both ways");
+    } finally {
+      vm.newString = newString;
+      JSValueHandle.prototype.toString = toString;
+    }
+  });
+
+  it('never keeps a fixed string the guest could not make (memory at the cap): undefined, and made once memory is free', async () => {
+    const small = await QuickJS.create({ wasm: readFileSync(require.resolve('quickjs-wasi/quickjs.wasm')), memoryLimit: 4 << 20 });
+    try {
+      const capped = new StringCrossing(small);
+      small
+        .evalCode(
+          'globalThis.hog = []; try { for (;;) hog.push("x".repeat(100) + Math.random()) } catch {} try { for (;;) hog.push(1) } catch {} 0',
+        )
+        .dispose();
+      let refused = 0;
+      for (let i = 0; i < 2000; i++) {
+        const h = capped.fixed(`kind${i}`);
+        if (h === undefined) refused++;
+        else assert.equal(capped.isString(h), true, 'a kept string is a string');
+      }
+      assert.ok(refused > 0, 'expected the guest at its cap to refuse some strings');
+      small.setProp(small.global, 'hog', small.undefined);
+      small.runGC();
+      for (let i = 0; i < 2000; i++) {
+        const h = capped.fixed(`kind${i}`);
+        assert.ok(h !== undefined && capped.read(h) === `kind${i}`, `kind${i} is made once memory is free`);
+      }
+    } finally {
+      small.dispose();
+    }
   });
 
   it("uses the library's own methods when its internals are not there", () => {

@@ -196,4 +196,31 @@ describe('a handler entry', () => {
     assert.deepEqual(await tool(ctx('m2')), { cwd: cwd.length, model: 'm2', tools: ['read'] });
     assert.ok(h.sent[0]! > cwd.length, `expected the ctx to cross again after the failure, found ${h.sent[0]} characters sent`);
   });
+
+  it('an entry that never reached the guest leaves nothing held: a later call, in the same tick or after, sends the ctx', async () => {
+    const h = await counted(`export default function (pi) {
+      pi.on('turn_start', (_e, ctx) => ctx.model.id);
+      pi.registerTool({ name: 'look', label: 'Look', description: 'x', parameters: { type: 'object' },
+        async execute(_id, _p, _s, _u, ctx) { return { content: [], details: ctx.model.id }; } });
+    }`);
+    const ctx = (m: string) => ({ cwd: '/w', model: { provider: 'p', id: m } });
+    const handler = async (m: string) => {
+      const r = await h.sandbox.emitHandler('turn_start', 1, {}, ctx(m), undefined, []);
+      return r.ok ? r.value : r.error;
+    };
+    const tool = async (m: string, params: Record<string, unknown> = {}, tools: unknown[] = [{ name: 'read' }]) => {
+      const r = await h.sandbox.runTool('look', 'c', params, { ...ctx(m), tools } as never);
+      return r.ok ? (r.value as { result: { details: unknown } }).result.details : r.error.message;
+    };
+    assert.equal(await handler('m1'), 'm1');
+    // A tool list that cannot be serialized fails the call before anything is noted as held.
+    await assert.rejects(tool('m2', {}, [{ name: 'x', n: 1n }]));
+    assert.equal(await handler('m2'), 'm2');
+    // Params that cannot be serialized fail the call on the host; a call started in the same tick still gets its ctx.
+    assert.equal(await handler('m3'), 'm3');
+    const [failed, same] = await Promise.allSettled([tool('m4', { n: 1n }), tool('m4')]);
+    assert.equal(failed.status, 'rejected');
+    assert.deepEqual(same, { status: 'fulfilled', value: 'm4' });
+    assert.equal(await handler('m4'), 'm4');
+  });
 });
