@@ -209,7 +209,7 @@ describe('a handler entry', () => {
       return r.ok ? r.value : r.error;
     };
     const tool = async (m: string, params: Record<string, unknown> = {}, tools: unknown[] = [{ name: 'read' }]) => {
-      const r = await h.sandbox.runTool('look', 'c', params, { ...ctx(m), tools } as never);
+      const r = await h.sandbox.runTool('look', 'c', params, { ...ctx(m), tools });
       return r.ok ? (r.value as { result: { details: unknown } }).result.details : r.error.message;
     };
     assert.equal(await handler('m1'), 'm1');
