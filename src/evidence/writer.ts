@@ -123,7 +123,12 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
   readonly #storeUse = new Map<string, { start: number; bytes: number; reported: boolean }>();
   /** Where a store-budget breach goes (the runtime's quarantining sink); undefined: recorded by this writer. */
   onStoreBudget: ((breach: QuotaBreach) => void) | undefined;
+  /**
+   * The group-commit timer, made once and re-armed with `refresh()` (a timer per batch cost the decision path a
+   * Timeout and its async-hooks set-up each time); `#armed` says whether records wait for it.
+   */
   #timer: NodeJS.Timeout | undefined;
+  #armed = false;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
   /**
@@ -407,10 +412,15 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
       void this.#send();
       return;
     }
+    if (this.#armed) return;
+    this.#armed = true;
     if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => void this.#send(), this.#groupCommitMs);
+      this.#timer = setTimeout(() => {
+        // A batch sent early (full, or a flush) leaves the timer to fire for nothing.
+        if (this.#armed) void this.#send();
+      }, this.#groupCommitMs);
       this.#timer.unref();
-    }
+    } else this.#timer.refresh();
   }
 
   #post(message: ToWorker): Promise<FromWorker & { t: 'ack' }> {
@@ -428,8 +438,7 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
 
   /** Sends what is buffered; the returned promise settles when it is committed. */
   #send(): Promise<FromWorker & { t: 'ack' }> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#armed = false;
     const message: ToWorker = {
       t: 'batch',
       id: this.#nextId++,
@@ -482,11 +491,13 @@ export class EvidenceWriter implements DecisionRecorder, AlertSink, BreachSink, 
     if (failed !== undefined) {
       // Nothing more can be committed: stop the thread and say why.
       this.#closed = true;
+      clearTimeout(this.#timer);
       await this.#worker.terminate();
       throw failed;
     }
     await this.flush();
     this.#closing = true;
+    clearTimeout(this.#timer);
     const ack = await this.#post({ t: 'close', id: this.#nextId++ });
     this.#closed = true;
     await this.#worker.terminate();
