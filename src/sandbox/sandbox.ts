@@ -225,7 +225,11 @@ export type ComponentSignal =
 interface PendingInvocation {
   readonly resolve: (s: Settled) => void;
   readonly reject: (e: WardenError) => void;
-  readonly timer: NodeJS.Timeout;
+  /** What was invoked (`tool`, `handler`, …), for the wall-time error. */
+  readonly what: string;
+  /** When, on the sandbox's wall clock (`SandboxOptions.clock`), and when the wall-time limit fails it. */
+  readonly invoked: number;
+  readonly due: number;
 }
 
 /** The ctx as the guest receives it: `signal: true` when the host can abort the invocation. */
@@ -387,7 +391,15 @@ export class Sandbox {
   /** Set inside an entry when the guest must be stopped once it returns (flood, out of memory). */
   #pendingStop: WardenError | undefined;
   readonly #pendingCalls = new Set<number>();
+  /** Pending invocations, oldest first: all have the same wall-time limit, so also by deadline. */
   readonly #invocations = new Map<number, PendingInvocation>();
+  /**
+   * One wall-time timer for all invocations (#wallDue), armed for the oldest pending one and re-armed with
+   * `refresh()`: a timer made and cleared per invocation cost every guest entry a Timeout and its async-hooks set-up.
+   * It holds the process only while an invocation is pending.
+   */
+  #wallTimer: NodeJS.Timeout | undefined;
+  #wallArmed = false;
   readonly #timers = new Map<number, NodeJS.Timeout>();
   /** Payloads of running handlers whose object fields the guest reads on demand (`field`), by lazy id. */
   readonly #lazy = new Map<number, Record<string, unknown>>();
@@ -779,8 +791,9 @@ export class Sandbox {
     this.#engine?.dispose();
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
+    clearTimeout(this.#wallTimer);
+    this.#wallArmed = false;
     for (const [ticket, inv] of this.#invocations) {
-      clearTimeout(inv.timer);
       this.#invocations.delete(ticket);
       inv.reject(error);
     }
@@ -1106,38 +1119,65 @@ export class Sandbox {
     }
   }
 
+  /** Arms the wall-time timer for a new invocation unless it is armed; it holds the process while one is pending. */
+  #armWallTimer(): void {
+    if (!this.#wallArmed) {
+      this.#wallArmed = true;
+      if (this.#wallTimer === undefined) this.#wallTimer = setTimeout(() => this.#wallDue(), this.limits.wallTimeMs);
+      // (a timer last made for a shorter wait fires early: #wallDue then arms it again for the rest)
+      else this.#wallTimer.refresh();
+    }
+    this.#wallTimer?.ref();
+  }
+
+  /** An invocation that ended (settled, failed to start, timed out): the timer stops holding the process when none is left. */
+  #settled(ticket: number): void {
+    this.#invocations.delete(ticket);
+    if (this.#invocations.size === 0) this.#wallTimer?.unref();
+  }
+
+  /** The wall-time timer fired: fails every invocation past its deadline, oldest first, and arms for the next. */
+  #wallDue(): void {
+    this.#wallArmed = false;
+    const now = this.#clock();
+    for (const [ticket, inv] of this.#invocations) {
+      if (inv.due > now) {
+        this.#wallArmed = true;
+        this.#wallTimer = setTimeout(() => this.#wallDue(), Math.ceil(inv.due - now));
+        return;
+      }
+      this.#settled(ticket);
+      const error = new WardenError('timeout', `${this.extensionId}: ${inv.what} did not settle within ${this.limits.wallTimeMs} ms`, {
+        reasonCodes: ['wall_time'],
+      });
+      this.#recordBreach(error, this.#clock() - inv.invoked);
+      this.#onEvent?.({
+        type: 'invocation_failed',
+        extensionId: this.extensionId,
+        target: inv.what,
+        code: 'timeout',
+        reason: error.message,
+        ts_ms: Date.now(),
+      });
+      inv.reject(error);
+    }
+  }
+
   #invoke(target: Record<string, unknown>, budgetMs = this.limits.cpuMsPerEntry, signal?: AbortSignal): Promise<Settled> {
     if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
     const ticket = ++this.#ticketSeq;
-    const invoked = this.#clock();
     const result = new Promise<Settled>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (!this.#invocations.delete(ticket)) return;
-        const error = new WardenError(
-          'timeout',
-          `${this.extensionId}: ${String(target.type)} did not settle within ${this.limits.wallTimeMs} ms`,
-          { reasonCodes: ['wall_time'] },
-        );
-        this.#recordBreach(error, this.#clock() - invoked);
-        this.#onEvent?.({
-          type: 'invocation_failed',
-          extensionId: this.extensionId,
-          target: String(target.type),
-          code: 'timeout',
-          reason: error.message,
-          ts_ms: Date.now(),
-        });
-        reject(error);
-      }, this.limits.wallTimeMs);
-      this.#invocations.set(ticket, { resolve, reject, timer });
+      const what = String(target.type);
+      const invoked = this.#clock();
+      this.#invocations.set(ticket, { resolve, reject, what, invoked, due: invoked + this.limits.wallTimeMs });
+      this.#armWallTimer();
       try {
         const text = JSON.stringify({ ticket, target });
         this.#meter?.('in', String(target.type), text.length);
         this.#guard(String(target.type), () => this.#engine?.enter('invoke', text, budgetMs, this.limits.entryHangMs));
         this.#jobs?.(String(target.type), this.#engine?.lastEntryJobs ?? 0);
       } catch (err) {
-        clearTimeout(timer);
-        this.#invocations.delete(ticket);
+        this.#settled(ticket);
         // At once, not when the caller sees the rejection: an entry started in the same tick must not refer to a ctx
         // or messages this one never delivered.
         this.#forgetHeld();
@@ -1334,8 +1374,7 @@ export class Sandbox {
     const ticket = Number(msg.ticket);
     const inv = this.#invocations.get(ticket);
     if (inv === undefined) return JSON.stringify({ ok: true });
-    this.#invocations.delete(ticket);
-    clearTimeout(inv.timer);
+    this.#settled(ticket);
     if (this.#pendingStop !== undefined) {
       inv.reject(this.#pendingStop);
       return JSON.stringify({ ok: true });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { limitsFromQuota } from '../../src/sandbox/index.ts';
 import { policyFor, until } from '../helpers.ts';
@@ -241,6 +242,50 @@ describe('limits: a wall-time breach records how long the invocation really wait
     assert.equal(seen[0]!.resource, 'wall_time_ms');
     assert.equal(seen[0]!.limit, 30);
     assert.equal(seen[0]!.actual, 80, 'the measured wait, not the limit copied');
+  });
+});
+
+describe('limits: one wall-time timer for all invocations', () => {
+  it('fails an invocation at its own deadline, not at an earlier one the timer was armed for', async () => {
+    // The sandbox's wall clock is held: 0 while a quick invocation arms the timer, 1000 when a hanging one starts.
+    let now = 0;
+    const h = await loadFixture(RUNAWAY, { extensionId: 'sleeper', limits: { wallTimeMs: 40 }, clock: () => now });
+    try {
+      assert.deepEqual((await h.sandbox.emit('ping', {}))[0]?.results[0]?.value, 'pong');
+      now = 1000;
+      let failed: unknown;
+      const hang = h.sandbox.emit('hang', {}).then(
+        () => assert.fail('expected the hanging invocation to time out'),
+        (err: unknown) => {
+          failed = err;
+        },
+      );
+      // The timer fires for the first invocation's deadline (40) and again every 40 ms: the clock says 1000, not 1040.
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(failed, undefined, 'not failed before its own deadline on the sandbox clock');
+      now = 1040;
+      await hang;
+      assert.match(String(failed), /hang did not settle within 40 ms|did not settle within 40 ms/);
+    } finally {
+      h.sandbox.dispose();
+    }
+  });
+
+  it('lets an idle sandbox end its process: the timer holds it only while an invocation is pending', () => {
+    const script = `
+      import { loadFixture } from ${JSON.stringify(new URL('./harness.ts', import.meta.url).pathname)};
+      const h = await loadFixture(${JSON.stringify(RUNAWAY)}, { limits: { wallTimeMs: 600000 } });
+      const r = await h.sandbox.emit('ping', {});
+      console.log(r[0].results[0].value);
+    `;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(
+      out.signal,
+      null,
+      `expected the process to exit on its own, found it killed (${String(out.signal)}): ${out.stderr.slice(-500)}`,
+    );
+    assert.equal(out.status, 0, out.stderr.slice(-1000));
+    assert.equal(out.stdout.trim(), 'pong');
   });
 });
 
