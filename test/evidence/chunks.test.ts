@@ -10,9 +10,7 @@ import type * as Verify from '../../src/evidence/verify.ts';
 import type * as Pipeline from '../../src/evidence/verifyPipeline.ts';
 import { Helper, lastRun } from '../../src/evidence/verifyPipeline.ts';
 import { EvidenceWriter } from '../../src/evidence/writer.ts';
-import { compilePolicy } from '../../src/policy/precedence.ts';
-import { rulesFor } from '../../src/policy/settings.ts';
-import { buildStore, openRw, readChunks, tempHome, verifyInParallel, verifyOneThread, writeChunk } from './fixtures.ts';
+import { allowedRead, buildStore, openRw, readChunks, tempHome, verifyInParallel, verifyOneThread, writeChunk } from './fixtures.ts';
 
 const raw = (hex: string) => Buffer.from(hex, 'hex').toString('latin1');
 
@@ -161,24 +159,8 @@ describe('ledger chunks', () => {
   it('the writer fills chunks across many small commits, and the ledger view shows one row per entry', async () => {
     const home = tempHome();
     const w = await EvidenceWriter.open(home, { telemetry: false });
-    const policy = compilePolicy(rulesFor('safe', false));
     for (let i = 0; i < 300; i++) {
-      w.record({
-        ts_ms: Date.now(),
-        extension_id: 'e',
-        call_id: `c${i}`,
-        method: 'fs.read',
-        capability: 'read',
-        declared_capability: null,
-        decision: 'allow',
-        rule: 'default_caps',
-        error_code: null,
-        reason_codes: [],
-        duration_ms: 0,
-        stage: null,
-        policy,
-        params: { i },
-      });
+      w.record(allowedRead(i, { i }));
       if (i % 7 === 0) await w.flush();
     }
     await w.close();

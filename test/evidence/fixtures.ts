@@ -8,14 +8,37 @@ import { createDispatcher, type Operation } from '../../src/dispatch/dispatcher.
 import { loadOrCreateKey } from '../../src/evidence/keys.ts';
 import { chunkLedger, MIGRATIONS } from '../../src/evidence/store.ts';
 import { verifyStore, type VerificationReport } from '../../src/evidence/verify.ts';
+import type { DecisionRecord } from '../../src/evidence/sinks.ts';
 import { EvidenceWriter, type EvidenceWriterOptions } from '../../src/evidence/writer.ts';
 import { compilePolicy } from '../../src/policy/precedence.ts';
 import { rulesFor } from '../../src/policy/settings.ts';
+
+const SAFE_POLICY = compilePolicy(rulesFor('safe', false));
 
 const homes: string[] = [];
 after(() => {
   for (const h of homes) rmSync(h, { recursive: true, force: true });
 });
+
+/** An allowed `fs.read` decision of extension `e` under the safe profile, call `c<i>`, as the writer's tests record it. */
+export function allowedRead(i: number, params: Record<string, unknown> = { path: `/p/${i}` }): DecisionRecord {
+  return {
+    ts_ms: Date.now(),
+    extension_id: 'e',
+    call_id: `c${i}`,
+    method: 'fs.read',
+    capability: 'read',
+    declared_capability: null,
+    decision: 'allow',
+    rule: 'default_caps',
+    error_code: null,
+    reason_codes: [],
+    duration_ms: 0,
+    stage: null,
+    policy: SAFE_POLICY,
+    params,
+  };
+}
 
 export function tempHome(): string {
   const h = mkdtempSync(join(tmpdir(), 'pi-warden-store-'));

@@ -5,29 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { DecisionRecord } from '../../src/evidence/index.ts';
 import { EvidenceWriter } from '../../src/evidence/writer.ts';
-import { compilePolicy } from '../../src/policy/precedence.ts';
-import { rulesFor } from '../../src/policy/settings.ts';
-import { tempHome, verify } from './fixtures.ts';
-
-const policy = compilePolicy(rulesFor('safe', false));
-const decision = (i: number): DecisionRecord => ({
-  ts_ms: Date.now(),
-  extension_id: 'ext',
-  call_id: `c${i}`,
-  method: 'fs.read',
-  capability: 'read',
-  declared_capability: null,
-  decision: 'allow',
-  rule: 'default_caps',
-  error_code: null,
-  reason_codes: [],
-  duration_ms: 0,
-  stage: null,
-  policy,
-  params: { path: `/p/${i}` },
-});
+import { allowedRead, tempHome, verify } from './fixtures.ts';
 
 /** Entries committed to the store as a reader sees it, polled until `n` are there (a watchdog ends a wait that never does). */
 async function committed(home: string, n: number): Promise<number> {
@@ -44,14 +23,14 @@ describe('group commit', () => {
     const home = tempHome();
     const writer = await EvidenceWriter.open(home, { groupCommitMs: 5 });
     try {
-      writer.record(decision(1));
+      writer.record(allowedRead(1));
       assert.equal(await committed(home, 1), 1);
-      writer.record(decision(2));
-      writer.record(decision(3));
+      writer.record(allowedRead(2));
+      writer.record(allowedRead(3));
       assert.equal(await committed(home, 3), 3);
-      writer.record(decision(4));
+      writer.record(allowedRead(4));
       await writer.flush();
-      writer.record(decision(5));
+      writer.record(allowedRead(5));
       assert.equal(await committed(home, 5), 5);
     } finally {
       await writer.close();
