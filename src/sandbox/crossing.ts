@@ -16,7 +16,7 @@ const require = createRequire(import.meta.url);
 const WRITTEN_FOR = '3.6.2';
 const SAME_VERSION = (require('quickjs-wasi/package.json') as { version: string }).version === WRITTEN_FOR;
 
-/** Strings up to this many UTF-16 units are encoded in place (3 bytes per unit reserved); longer ones as the library does. */
+/** Strings up to this many UTF-16 units are encoded in place; longer ones (rare) as the library does. */
 const IN_PLACE_UNITS = 64 * 1024;
 
 interface StringExports {
