@@ -227,9 +227,8 @@ interface PendingInvocation {
   readonly reject: (e: WardenError) => void;
   /** What was invoked (`tool`, `handler`, …), for the wall-time error. */
   readonly what: string;
-  /** When, on the sandbox's wall clock (`SandboxOptions.clock`), and when the wall-time limit fails it. */
+  /** When, on the sandbox's wall clock (`SandboxOptions.clock`); the wall-time limit later fails it. */
   readonly invoked: number;
-  readonly due: number;
 }
 
 /** The ctx as the guest receives it: `signal: true` when the host can abort the invocation. */
@@ -1141,9 +1140,10 @@ export class Sandbox {
     this.#wallArmed = false;
     const now = this.#clock();
     for (const [ticket, inv] of this.#invocations) {
-      if (inv.due > now) {
+      const due = inv.invoked + this.limits.wallTimeMs;
+      if (due > now) {
         this.#wallArmed = true;
-        this.#wallTimer = setTimeout(() => this.#wallDue(), Math.ceil(inv.due - now));
+        this.#wallTimer = setTimeout(() => this.#wallDue(), Math.ceil(due - now));
         return;
       }
       this.#settled(ticket);
@@ -1168,8 +1168,8 @@ export class Sandbox {
     const ticket = ++this.#ticketSeq;
     const result = new Promise<Settled>((resolve, reject) => {
       const what = String(target.type);
-      const invoked = this.#clock();
-      this.#invocations.set(ticket, { resolve, reject, what, invoked, due: invoked + this.limits.wallTimeMs });
+
+      this.#invocations.set(ticket, { resolve, reject, what, invoked: this.#clock() });
       this.#armWallTimer();
       try {
         const text = JSON.stringify({ ticket, target });
