@@ -1168,7 +1168,6 @@ export class Sandbox {
     const ticket = ++this.#ticketSeq;
     const result = new Promise<Settled>((resolve, reject) => {
       const what = String(target.type);
-
       this.#invocations.set(ticket, { resolve, reject, what, invoked: this.#clock() });
       this.#armWallTimer();
       try {
